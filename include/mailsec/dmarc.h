@@ -1,0 +1,140 @@
+/* mailsec DMARC: records (parse, check, explain, generate, plan) and
+ * discovery (RFC 9989 DNS tree walk, RFC 7489 organizational domain,
+ * external report destinations).
+ *
+ * RFC 9989 (DMARCbis, May 2026) is the reference; where RFC 7489 receivers
+ * still behave differently (pct, rf, ri), the diagnostics say so.
+ */
+#ifndef MAILSEC_DMARC_H
+#define MAILSEC_DMARC_H
+
+#include "mailsec/core.h"
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum ms_dmarc_policy {
+    MS_DMARC_POLICY_UNSET = 0,
+    MS_DMARC_POLICY_NONE,
+    MS_DMARC_POLICY_QUARANTINE,
+    MS_DMARC_POLICY_REJECT
+} ms_dmarc_policy;
+
+typedef enum ms_dmarc_align {
+    MS_DMARC_ALIGN_UNSET = 0,
+    MS_DMARC_ALIGN_RELAXED,
+    MS_DMARC_ALIGN_STRICT
+} ms_dmarc_align;
+
+typedef enum ms_dmarc_psd {
+    MS_DMARC_PSD_UNSET = 0,
+    MS_DMARC_PSD_Y,
+    MS_DMARC_PSD_N,
+    MS_DMARC_PSD_U
+} ms_dmarc_psd;
+
+const char *ms_dmarc_policy_str(ms_dmarc_policy p); /* "none", "quarantine", "reject", "" */
+
+/* One rua= or ruf= URI. */
+typedef struct ms_dmarc_uri {
+    char *uri;          /* as written, without the !size suffix */
+    long offset;        /* byte offset of the URI in the record */
+    int is_mailto;      /* scheme is mailto */
+    char *address;      /* mailto: the addr-spec, percent-decoded; else NULL */
+    char *domain;       /* mailto: the address's domain, lower case; else NULL */
+    int has_max_size;   /* a !size suffix was present (obsolete in RFC 9989) */
+    uint64_t max_size;  /* in bytes, when has_max_size */
+} ms_dmarc_uri;
+
+/* A parsed record. Fields keep the value written; UNSET (or -1 for
+ * numbers, NULL for strings) when the tag is absent. */
+typedef struct ms_dmarc_record {
+    int usable;        /* a receiver would apply it: v=DMARC1 first, no fatal syntax error */
+    ms_dmarc_policy p, sp, np;
+    ms_dmarc_align adkim, aspf;
+    ms_dmarc_psd psd;
+    int pct;           /* 0..100, or -1 */
+    int testing;       /* t=y: 1, t=n: 0, absent: -1 */
+    long ri;           /* seconds, or -1 */
+    char *fo;          /* as written, or NULL */
+    char *rf;          /* as written, or NULL */
+    ms_dmarc_uri *rua;
+    size_t rua_count;
+    ms_dmarc_uri *ruf;
+    size_t ruf_count;
+} ms_dmarc_record;
+
+/* Non-zero when the text begins with "v=DMARC1" (RFC 9989 4.7: other TXT
+ * records at _dmarc names are discarded). Leading white space is not
+ * accepted, as receivers do not accept it either. */
+int ms_dmarc_is_record(const char *text, size_t len);
+
+/* Parses and checks a record's text. Syntax and semantic findings go to
+ * diags with byte offsets; location names the DNS name when domain is given
+ * ("_dmarc.DOMAIN"), else NULL. Bad input is never an error status: *out is
+ * always set on MS_OK, with usable = 0 when a receiver would ignore it. */
+ms_status ms_dmarc_check_record(const char *text, size_t len, const char *domain,
+                                ms_dmarc_record **out, ms_diag_list *diags);
+void ms_dmarc_record_free(ms_dmarc_record *rec);
+
+/* The record in plain words, one line per tag and one summary line. */
+typedef struct ms_dmarc_explanation {
+    char **lines;
+    size_t count;
+} ms_dmarc_explanation;
+
+ms_status ms_dmarc_explain(const ms_dmarc_record *rec, const char *domain,
+                           ms_dmarc_explanation *out);
+void ms_dmarc_explanation_free(ms_dmarc_explanation *ex);
+
+/* What `dmarc generate` takes. Unset fields are left out of the record. */
+typedef struct ms_dmarc_spec {
+    const char *domain;
+    ms_dmarc_policy p, sp, np;
+    ms_dmarc_align adkim, aspf;
+    ms_dmarc_psd psd;
+    int pct;                /* -1: leave out */
+    int testing;            /* -1: leave out */
+    const char *fo;         /* NULL: leave out */
+    const char *const *rua; /* NULL-terminated or NULL */
+    const char *const *ruf;
+} ms_dmarc_spec;
+
+#define MS_DMARC_SPEC_INIT {NULL, MS_DMARC_POLICY_UNSET, MS_DMARC_POLICY_UNSET, \
+    MS_DMARC_POLICY_UNSET, MS_DMARC_ALIGN_UNSET, MS_DMARC_ALIGN_UNSET, MS_DMARC_PSD_UNSET, \
+    -1, -1, NULL, NULL, NULL}
+
+/* Builds the record text. An invalid spec or combination is refused:
+ * *record stays NULL and diags says why (error severity). */
+ms_status ms_dmarc_generate(const ms_dmarc_spec *spec, char **record, ms_diag_list *diags);
+
+/* The zone-file line "_dmarc.DOMAIN. TTL IN TXT "..."", the record split
+ * into character-strings of at most 255 octets. */
+ms_status ms_dmarc_zone_line(const char *domain, const char *record, unsigned ttl, char **line);
+
+/* The staged roll-out: one step per record. */
+typedef struct ms_dmarc_plan_step {
+    char *name;        /* "monitor", "quarantine 1%", ... */
+    char *record;      /* the record to publish at this step */
+    char *rfc7489;     /* what RFC 7489 receivers (pct) do with it */
+    char *rfc9989;     /* what RFC 9989 receivers (t=y) do with it */
+    char **checks;     /* what to verify before moving on */
+    size_t check_count;
+} ms_dmarc_plan_step;
+
+typedef struct ms_dmarc_plan {
+    ms_dmarc_plan_step *steps;
+    size_t count;
+} ms_dmarc_plan;
+
+ms_status ms_dmarc_plan_make(const char *domain, const char *const *rua, ms_dmarc_plan *out,
+                             ms_diag_list *diags);
+void ms_dmarc_plan_free(ms_dmarc_plan *plan);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,84 @@
+#include "internal.h"
+
+#include <stdlib.h>
+
+enum { DEFAULT_TIMEOUT_MS = 5000 };
+
+static time_t system_clock(void *arg)
+{
+    (void)arg;
+    return time(NULL);
+}
+
+ms_status ms_ctx_new(ms_ctx **out)
+{
+    ms_ctx *ctx = calloc(1, sizeof *ctx);
+    if (ctx == NULL)
+        return MS_ERR_NOMEM;
+    ctx->timeout_ms = DEFAULT_TIMEOUT_MS;
+    ctx->clock = system_clock;
+    *out = ctx;
+    return MS_OK;
+}
+
+void ms_ctx_free(ms_ctx *ctx)
+{
+    if (ctx == NULL)
+        return;
+    if (ctx->dns_free != NULL)
+        ctx->dns_free(ctx->dns);
+    free(ctx->resolver);
+    free(ctx->trust_anchor_file);
+    free(ctx);
+}
+
+/* Resolver settings take effect when the DNS module next builds its
+ * resolver, so changing them drops the one it has. */
+static void drop_resolver(ms_ctx *ctx)
+{
+    if (ctx->dns_free != NULL)
+        ctx->dns_free(ctx->dns);
+    ctx->dns = NULL;
+    ctx->dns_free = NULL;
+}
+
+static ms_status replace_string(char **slot, const char *value)
+{
+    char *copy = NULL;
+    if (value != NULL && (copy = ms_strdup(value)) == NULL)
+        return MS_ERR_NOMEM;
+    free(*slot);
+    *slot = copy;
+    return MS_OK;
+}
+
+ms_status ms_ctx_set_resolver(ms_ctx *ctx, const char *addr_at_port)
+{
+    drop_resolver(ctx);
+    return replace_string(&ctx->resolver, addr_at_port);
+}
+
+ms_status ms_ctx_set_trust_anchor_file(ms_ctx *ctx, const char *path)
+{
+    drop_resolver(ctx);
+    return replace_string(&ctx->trust_anchor_file, path);
+}
+
+ms_status ms_ctx_set_timeout_ms(ms_ctx *ctx, unsigned timeout_ms)
+{
+    if (timeout_ms == 0)
+        return MS_ERR_INVALID;
+    ctx->timeout_ms = timeout_ms;
+    return MS_OK;
+}
+
+void ms_ctx_set_clock(ms_ctx *ctx, ms_clock_fn fn, void *arg)
+{
+    ctx->clock = fn ? fn : system_clock;
+    ctx->clock_arg = fn ? arg : NULL;
+}
+
+time_t ms_ctx_now(const ms_ctx *ctx)
+{
+    return ctx->clock(ctx->clock_arg);
+}
