@@ -1,1 +1,50 @@
-int main(void) { return 0; }
+/* mailsec: the command-line tool. It dispatches to one file per command
+ * group; the groups parse arguments and render results, the library does
+ * the work. */
+#include "cli.h"
+#include "commands.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const struct group {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} GROUPS[] = {
+    {"dmarc", cmd_dmarc, "check, explain, generate and plan DMARC records"},
+    {"diag", cmd_diag, "list the diagnostic codes and what to do about each"},
+};
+
+static void print_usage(FILE *to)
+{
+    fprintf(to, "Usage: mailsec <group> <command> [options] [arguments]\n\n"
+                "Groups:\n");
+    for (size_t i = 0; i < sizeof GROUPS / sizeof GROUPS[0]; i++)
+        fprintf(to, "  %-8s %s\n", GROUPS[i].name, GROUPS[i].summary);
+    fprintf(to, "\n'mailsec <group> --help' lists a group's commands.\n"
+                "Options: --help, --version. Manual: man mailsec.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        print_usage(stderr);
+        return EXIT_UNCHECKED;
+    }
+    const char *group = argv[1];
+    if (strcmp(group, "--help") == 0 || strcmp(group, "-h") == 0 || strcmp(group, "help") == 0) {
+        print_usage(stdout);
+        return EXIT_CLEAN;
+    }
+    if (strcmp(group, "--version") == 0 || strcmp(group, "version") == 0) {
+        printf("mailsec %s\n", MS_VERSION);
+        return EXIT_CLEAN;
+    }
+    for (size_t i = 0; i < sizeof GROUPS / sizeof GROUPS[0]; i++)
+        if (strcmp(group, GROUPS[i].name) == 0)
+            return GROUPS[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "mailsec: unknown group \"%s\"\n\n", group);
+    print_usage(stderr);
+    return EXIT_UNCHECKED;
+}

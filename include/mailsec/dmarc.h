@@ -50,9 +50,13 @@ typedef struct ms_dmarc_uri {
 } ms_dmarc_uri;
 
 /* A parsed record. Fields keep the value written; UNSET (or -1 for
- * numbers, NULL for strings) when the tag is absent. */
+ * numbers, NULL for strings) when the tag is absent or its value invalid
+ * (the diagnostics say which). For a tag written twice, the first counts. */
 typedef struct ms_dmarc_record {
     int usable;        /* a receiver would apply it: v=DMARC1 first, no fatal syntax error */
+    int as_p_none;     /* p missing, or p/sp/np invalid, with a valid rua: receivers act
+                          as if the record said p=none (RFC 9989 4.10.1); without a valid
+                          rua such a record is not usable */
     ms_dmarc_policy p, sp, np;
     ms_dmarc_align adkim, aspf;
     ms_dmarc_psd psd;
@@ -61,7 +65,7 @@ typedef struct ms_dmarc_record {
     long ri;           /* seconds, or -1 */
     char *fo;          /* as written, or NULL */
     char *rf;          /* as written, or NULL */
-    ms_dmarc_uri *rua;
+    ms_dmarc_uri *rua; /* the usable URIs; invalid entries are reported and left out */
     size_t rua_count;
     ms_dmarc_uri *ruf;
     size_t ruf_count;
@@ -107,12 +111,18 @@ typedef struct ms_dmarc_spec {
     MS_DMARC_POLICY_UNSET, MS_DMARC_ALIGN_UNSET, MS_DMARC_ALIGN_UNSET, MS_DMARC_PSD_UNSET, \
     -1, -1, NULL, NULL, NULL}
 
-/* Builds the record text. An invalid spec or combination is refused:
- * *record stays NULL and diags says why (error severity). */
+/* Builds the record text, tags in the order v, p, sp, np, adkim, aspf, pct,
+ * t, psd, fo, rua, ruf. rua/ruf entries may be bare addresses ("mailto:"
+ * is added; "!" and "," are percent-encoded). An invalid spec or
+ * combination is refused: the call returns MS_OK, *record stays NULL and
+ * diags says why (error severity, every reason). On success the record has
+ * been through ms_dmarc_check_record and its warnings (e.g. pct without t)
+ * are added to diags. */
 ms_status ms_dmarc_generate(const ms_dmarc_spec *spec, char **record, ms_diag_list *diags);
 
 /* The zone-file line "_dmarc.DOMAIN. TTL IN TXT "..."", the record split
- * into character-strings of at most 255 octets. */
+ * into character-strings of at most 255 octets, '"' and '\' escaped.
+ * MS_ERR_INVALID when domain is not a domain name. */
 ms_status ms_dmarc_zone_line(const char *domain, const char *record, unsigned ttl, char **line);
 
 /* The staged roll-out: one step per record. */
@@ -130,6 +140,10 @@ typedef struct ms_dmarc_plan {
     size_t count;
 } ms_dmarc_plan;
 
+/* Thirteen steps: monitor; quarantine 1, 5, 10, 25, 50 %, all; reject 1,
+ * 5, 10, 25, 50 %, all. Partial steps publish pct=N with t=y (see
+ * docs/dmarc-records.md). Needs at least one rua; refusals are returned
+ * like ms_dmarc_generate's: MS_OK, out->count 0, reasons in diags. */
 ms_status ms_dmarc_plan_make(const char *domain, const char *const *rua, ms_dmarc_plan *out,
                              ms_diag_list *diags);
 void ms_dmarc_plan_free(ms_dmarc_plan *plan);

@@ -27,6 +27,7 @@ void ms_ctx_free(ms_ctx *ctx)
         return;
     if (ctx->dns_free != NULL)
         ctx->dns_free(ctx->dns);
+    ms_ctx_free_psl(ctx->psl);
     free(ctx->resolver);
     free(ctx->trust_anchor_file);
     free(ctx);

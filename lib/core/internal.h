@@ -16,6 +16,7 @@ struct ms_ctx {
     ms_clock_fn clock;
     void *clock_arg;
 
+    void *psl;                   /* the Public Suffix List, loaded on first use */
     void *dns;                   /* owned by lib/dns */
     void (*dns_free)(void *dns); /* called by ms_ctx_free */
 };
@@ -24,6 +25,22 @@ struct ms_ctx {
 char *ms_strdup(const char *s);
 /* printf into a newly allocated string; NULL when out of memory. */
 char *ms_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Domain names (lib/core/domain.c). */
+
+/* A-labels, lower case, no trailing dot; MS_ERR_INVALID when the name is
+ * not a domain name (empty label, label over 63 or name over 253 octets,
+ * bytes that are neither a valid U-label nor printable ASCII). */
+ms_status ms_domain_normalize(const char *in, char **out);
+size_t ms_domain_label_count(const char *name);
+/* The ancestor of name that has this many labels (name itself if it has
+ * no more); points into name. */
+const char *ms_domain_parent_with_labels(const char *name, size_t labels);
+/* Non-zero when name is ancestor or below it. */
+int ms_domain_is_within(const char *name, const char *ancestor);
+/* RFC 7489's organizational domain: the registrable domain by the PSL. */
+ms_status ms_domain_org_psl(ms_ctx *ctx, const char *name, char **out);
+void ms_ctx_free_psl(void *psl);
 
 /* A growable byte buffer, always NUL-terminated. */
 typedef struct ms_buf {
@@ -46,5 +63,6 @@ void ms_buf_free(ms_buf *buf);
  * code is NULL. The catalogue (lib/core/catalogue.c) lists them all. */
 extern const ms_diag_def ms_dns_diag_defs[];
 extern const ms_diag_def ms_dmarc_diag_defs[];
+extern const ms_diag_def ms_dmarc_discovery_diag_defs[];
 
 #endif

@@ -1,0 +1,129 @@
+/* dnsdelay: a UDP DNS relay that holds every answer for a fixed time, to
+ * measure how much of a tool's DNS work happens in parallel.
+ *
+ *   dnsdelay LISTEN_PORT UPSTREAM_PORT DELAY_MS
+ *
+ * Listens on 127.0.0.1:LISTEN_PORT, forwards each query to
+ * 127.0.0.1:UPSTREAM_PORT, and sends the answer back DELAY_MS after the
+ * query arrived. Counts queries; prints the count on SIGTERM/SIGINT.
+ * Loopback only, by design. */
+#define _POSIX_C_SOURCE 200809L
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { MAX_PENDING = 4096, MAX_MSG = 65535 };
+
+typedef struct pending {
+    int in_use;
+    uint16_t our_id, their_id;
+    struct sockaddr_in client;
+    long long due_ms;         /* when the answer may go out */
+    unsigned char *answer;    /* held until due */
+    size_t answer_len;
+} pending;
+
+static volatile sig_atomic_t stop;
+static void on_signal(int sig) { (void)sig; stop = 1; }
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int bind_loopback(int port)
+{
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        perror("dnsdelay: bind");
+        exit(2);
+    }
+    return fd;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 4) {
+        fprintf(stderr, "usage: dnsdelay LISTEN_PORT UPSTREAM_PORT DELAY_MS\n");
+        return 2;
+    }
+    int listen_port = atoi(argv[1]), upstream_port = atoi(argv[2]);
+    long long delay = atoll(argv[3]);
+    signal(SIGTERM, on_signal);
+    signal(SIGINT, on_signal);
+    int client_fd = bind_loopback(listen_port);
+    int upstream_fd = bind_loopback(0);
+    struct sockaddr_in upstream = {.sin_family = AF_INET, .sin_port = htons((uint16_t)upstream_port)};
+    upstream.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+
+    static pending table[MAX_PENDING];
+    static unsigned char buf[MAX_MSG];
+    uint16_t next_id = 1;
+    unsigned long queries = 0;
+    while (!stop) {
+        long long t = now_ms(), wait = 50;
+        for (int i = 0; i < MAX_PENDING; i++) {
+            pending *p = &table[i];
+            if (!p->in_use || p->answer == NULL)
+                continue;
+            if (p->due_ms <= t) {
+                sendto(client_fd, p->answer, p->answer_len, 0, (struct sockaddr *)&p->client,
+                       sizeof p->client);
+                free(p->answer);
+                memset(p, 0, sizeof *p);
+            } else if (p->due_ms - t < wait) {
+                wait = p->due_ms - t;
+            }
+        }
+        struct pollfd fds[2] = {{client_fd, POLLIN, 0}, {upstream_fd, POLLIN, 0}};
+        if (poll(fds, 2, (int)wait) < 0 && errno != EINTR)
+            break;
+        if (fds[0].revents & POLLIN) {
+            struct sockaddr_in from;
+            socklen_t flen = sizeof from;
+            ssize_t n = recvfrom(client_fd, buf, sizeof buf, 0, (struct sockaddr *)&from, &flen);
+            int slot = next_id % MAX_PENDING;
+            if (n >= 12 && !table[slot].in_use) {
+                pending *p = &table[slot];
+                p->in_use = 1;
+                p->their_id = (uint16_t)(buf[0] << 8 | buf[1]);
+                p->our_id = next_id;
+                p->client = from;
+                p->due_ms = now_ms() + delay;
+                buf[0] = (unsigned char)(next_id >> 8);
+                buf[1] = (unsigned char)next_id;
+                sendto(upstream_fd, buf, (size_t)n, 0, (struct sockaddr *)&upstream, sizeof upstream);
+                queries++;
+            }
+            next_id++;
+        }
+        if (fds[1].revents & POLLIN) {
+            ssize_t n = recv(upstream_fd, buf, sizeof buf, 0);
+            if (n >= 12) {
+                uint16_t id = (uint16_t)(buf[0] << 8 | buf[1]);
+                pending *p = &table[id % MAX_PENDING];
+                if (p->in_use && p->our_id == id && p->answer == NULL &&
+                    (p->answer = malloc((size_t)n)) != NULL) {
+                    buf[0] = (unsigned char)(p->their_id >> 8);
+                    buf[1] = (unsigned char)p->their_id;
+                    memcpy(p->answer, buf, (size_t)n);
+                    p->answer_len = (size_t)n;
+                }
+            }
+        }
+    }
+    printf("dnsdelay: %lu queries\n", queries);
+    return 0;
+}

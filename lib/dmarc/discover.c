@@ -1,0 +1,551 @@
+/* DMARC discovery: the record at _dmarc.<domain> and what surrounds it.
+ *
+ * Two rounds of DNS, each a batch with every query in flight at once:
+ *  1. TXT at _dmarc.<name> for every name of the RFC 9989 tree walk (the
+ *     walk is fixed by the label count, so all of it can be asked at once:
+ *     a deep name costs one round trip, not eight), TXT at the domain itself
+ *     (a record published at the wrong name), and _dmarc at the PSL
+ *     organizational domain when the walk does not pass it;
+ *  2. for each report destination: the external-destination verification
+ *     record (RFC 9989 section 3.3 ... <domain>._report._dmarc.<dest>) and
+ *     the destination domain's MX.
+ */
+#include "discover.h"
+
+#include "core/internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+enum {
+    D_NO_POLICY,
+    D_POLICY_INHERITED,
+    D_MULTIPLE_RECORDS,
+    D_SPF_AT_DMARC_NAME,
+    D_UNRELATED_TXT,
+    D_RECORD_AT_DOMAIN,
+    D_DNS_FAILURE,
+    D_DNSSEC_BOGUS,
+    D_DISCOVERY_DIFFERS,
+    D_DEST_UNVERIFIED,
+    D_DEST_NO_MX,
+    D_DEST_NULL_MX,
+    D_DEST_LOOKUP_FAILED,
+    D_INVALID_DOMAIN,
+};
+
+const ms_diag_def ms_dmarc_discovery_diag_defs[] = {
+    [D_NO_POLICY] = {"dmarc.no-policy", MS_SEV_ERROR,
+        "No DMARC record applies to the domain: not at _dmarc.<domain>, nor at any name the tree walk visits",
+        "Publish a record at _dmarc.<domain>; start with `mailsec dmarc plan` (p=none with rua) and tighten step by step."},
+    [D_POLICY_INHERITED] = {"dmarc.policy-inherited", MS_SEV_INFO,
+        "The domain has no record of its own; receivers apply the record of a parent domain",
+        "Nothing to do if the parent's sp/np are what you want for this name; publish a record of its own otherwise."},
+    [D_MULTIPLE_RECORDS] = {"dmarc.multiple-records", MS_SEV_ERROR,
+        "More than one DMARC record at the same name: receivers discard all of them",
+        "Keep exactly one TXT record starting with v=DMARC1 at the name; merge the tags you need into it."},
+    [D_SPF_AT_DMARC_NAME] = {"dmarc.spf-at-dmarc-name", MS_SEV_WARNING,
+        "An SPF record is published at the _dmarc name, where no receiver looks for it",
+        "Move the SPF record (v=spf1 ...) to the domain itself and remove it from _dmarc.<domain>."},
+    [D_UNRELATED_TXT] = {"dmarc.unrelated-txt", MS_SEV_INFO,
+        "A TXT record that is not DMARC is published at the _dmarc name; receivers ignore it",
+        "Remove it unless something else needs it there."},
+    [D_RECORD_AT_DOMAIN] = {"dmarc.record-at-domain", MS_SEV_WARNING,
+        "A DMARC record is published at the domain itself instead of at _dmarc.<domain>; receivers never look there",
+        "Publish the record at _dmarc.<domain> and delete it from the domain's own TXT records."},
+    [D_DNS_FAILURE] = {"dmarc.dns-failure", MS_SEV_ERROR,
+        "A DNS lookup the check needs failed (SERVFAIL, time-out or refused)",
+        "Check that the zone's name servers answer for the name (dig +trace), then run the check again."},
+    [D_DNSSEC_BOGUS] = {"dmarc.dnssec-bogus", MS_SEV_ERROR,
+        "DNSSEC validation of the answer failed: validating receivers get no record at all",
+        "Fix the zone's signatures (expired RRSIG, DS/DNSKEY mismatch after a key roll) and re-sign."},
+    [D_DISCOVERY_DIFFERS] = {"dmarc.discovery-differs", MS_SEV_WARNING,
+        "RFC 9989 receivers (DNS tree walk) and RFC 7489 receivers (Public Suffix List) find a different organizational or policy domain",
+        "Publish a record at the domain itself, or psd=n at the organizational domain, so both kinds of receiver agree."},
+    [D_DEST_UNVERIFIED] = {"dmarc.report-destination-unverified", MS_SEV_ERROR,
+        "A report destination outside the organizational domain has not authorised reports: receivers will not send them",
+        "Ask the destination's operator to publish TXT \"v=DMARC1\" at <domain>._report._dmarc.<destination> (or *._report._dmarc.<destination>)."},
+    [D_DEST_NO_MX] = {"dmarc.report-destination-no-mx", MS_SEV_WARNING,
+        "The report destination's domain publishes no MX record; many receivers will not deliver reports there",
+        "Use an address at a domain that receives mail, or publish MX records for it."},
+    [D_DEST_NULL_MX] = {"dmarc.report-destination-null-mx", MS_SEV_ERROR,
+        "The report destination's domain publishes a null MX (RFC 7505): it accepts no mail",
+        "Send reports to an address at a domain that receives mail."},
+    [D_DEST_LOOKUP_FAILED] = {"dmarc.report-destination-lookup-failed", MS_SEV_WARNING,
+        "The DNS lookups about a report destination failed, so it could not be verified",
+        "Run the check again; if it persists, check the destination domain's name servers."},
+    [D_INVALID_DOMAIN] = {"dmarc.invalid-domain", MS_SEV_ERROR,
+        "The name given is not a valid domain name",
+        "Give the domain as it appears after @ in the From address, e.g. example.com."},
+    {NULL, MS_SEV_INFO, NULL, NULL},
+};
+
+#define DEF(id) (&ms_dmarc_discovery_diag_defs[id])
+
+/* ---- round 1: the tree walk ---- */
+
+/* The names the walk visits: the domain, then (with 8 or more labels) its
+ * 7-label ancestor, then one label less each step down to the TLD. */
+static size_t walk_names(const char *domain, const char *names[MS_DMARC_WALK_MAX])
+{
+    size_t n = 0;
+    names[n++] = domain;
+    size_t labels = ms_domain_label_count(domain);
+    size_t next = labels >= 8 ? 7 : labels - 1;
+    for (size_t l = next; l >= 1 && n < MS_DMARC_WALK_MAX; l--)
+        names[n++] = ms_domain_parent_with_labels(domain, l);
+    return n;
+}
+
+static int is_spf_text(const char *text, size_t len)
+{
+    return len >= 6 && strncasecmp(text, "v=spf1", 6) == 0 && (len == 6 || text[6] == ' ');
+}
+
+/* The one DMARC record in an answer, or NULL; *count says how many. */
+static const ms_dns_record *single_dmarc_record(const ms_dns_answer *a, size_t *count)
+{
+    const ms_dns_record *found = NULL;
+    *count = 0;
+    for (size_t i = 0; i < a->count; i++) {
+        if (a->records[i].type != MS_DNS_TXT)
+            continue;
+        if (ms_dmarc_is_record(a->records[i].text, a->records[i].text_len)) {
+            found = &a->records[i];
+            (*count)++;
+        }
+    }
+    return *count == 1 ? found : NULL;
+}
+
+static int answer_failed(const ms_dns_answer *a)
+{
+    return a->rcode == MS_DNS_SERVFAIL || a->rcode == MS_DNS_TIMEOUT || a->rcode == MS_DNS_ERROR;
+}
+
+static char *dmarc_name(const char *domain)
+{
+    return ms_asprintf("_dmarc.%s", domain);
+}
+
+/* Parses a found record just enough to read psd and usability. */
+static ms_dmarc_record *parse_quietly(const ms_dns_record *rr)
+{
+    ms_dmarc_record *rec = NULL;
+    ms_diag_list ignored = MS_DIAG_LIST_INIT;
+    if (ms_dmarc_check_record(rr->text, rr->text_len, NULL, &rec, &ignored) != MS_OK)
+        rec = NULL;
+    ms_diag_list_free(&ignored);
+    return rec;
+}
+
+typedef struct walk_round {
+    ms_dns_batch *batch;
+    size_t step_index[MS_DMARC_WALK_MAX];
+    size_t at_domain_index;
+    size_t psl_index;
+    int psl_in_walk;
+} walk_round;
+
+static ms_status ask_round_one(ms_dmarc_discovery *d, walk_round *r)
+{
+    const char *names[MS_DMARC_WALK_MAX];
+    d->step_count = walk_names(d->domain, names);
+    ms_status st = MS_OK;
+    for (size_t i = 0; i < d->step_count && st == MS_OK; i++) {
+        d->steps[i].domain = ms_strdup(names[i]);
+        char *q = dmarc_name(names[i]);
+        if (d->steps[i].domain == NULL || q == NULL)
+            st = MS_ERR_NOMEM;
+        else
+            st = ms_dns_batch_add(r->batch, q, MS_DNS_TXT, &r->step_index[i]);
+        free(q);
+        if (st == MS_OK && strcmp(names[i], d->psl_org_domain) == 0)
+            r->psl_in_walk = 1, r->psl_index = r->step_index[i];
+    }
+    if (st == MS_OK)
+        st = ms_dns_batch_add(r->batch, d->domain, MS_DNS_TXT, &r->at_domain_index);
+    if (st == MS_OK && !r->psl_in_walk) {
+        char *q = dmarc_name(d->psl_org_domain);
+        st = q ? ms_dns_batch_add(r->batch, q, MS_DNS_TXT, &r->psl_index) : MS_ERR_NOMEM;
+        free(q);
+    }
+    return st == MS_OK ? ms_dns_batch_wait(r->batch) : st;
+}
+
+/* Reports what else is published at _dmarc.<domain>. */
+static ms_status check_other_txt(ms_dmarc_discovery *d, const ms_dns_answer *a, const char *where)
+{
+    ms_status st = MS_OK;
+    for (size_t i = 0; i < a->count && st == MS_OK; i++) {
+        const ms_dns_record *rr = &a->records[i];
+        if (rr->type != MS_DNS_TXT || ms_dmarc_is_record(rr->text, rr->text_len))
+            continue;
+        if (is_spf_text(rr->text, rr->text_len))
+            st = ms_diag_add(&d->diags, DEF(D_SPF_AT_DMARC_NAME), where, -1,
+                             "%s publishes an SPF record (\"%.60s\"); SPF is read at the domain itself",
+                             where, rr->text);
+        else
+            st = ms_diag_add(&d->diags, DEF(D_UNRELATED_TXT), where, -1,
+                             "%s also publishes a TXT record that is not DMARC: \"%.60s\"", where,
+                             rr->text);
+    }
+    return st;
+}
+
+static ms_status report_dns_failure(ms_dmarc_discovery *d, const ms_dns_answer *a)
+{
+    if (a->dnssec == MS_DNSSEC_BOGUS)
+        return ms_diag_add(&d->diags, DEF(D_DNSSEC_BOGUS), a->qname, -1,
+                           "DNSSEC validation failed for %s TXT: %s", a->qname,
+                           a->why_bogus ? a->why_bogus : "no reason given");
+    return ms_diag_add(&d->diags, DEF(D_DNS_FAILURE), a->qname, -1, "looking up %s TXT gave %s",
+                       a->qname, ms_dns_rcode_str(a->rcode));
+}
+
+/* The record at _dmarc.<domain> itself: found, several, absent, or failed. */
+static ms_status check_own_record(ms_dmarc_discovery *d, const ms_dns_answer *a)
+{
+    d->dnssec = a->dnssec;
+    if (answer_failed(a)) {
+        d->could_not_check = 1;
+        return report_dns_failure(d, a);
+    }
+    ms_status st = check_other_txt(d, a, a->qname);
+    size_t count;
+    const ms_dns_record *rr = single_dmarc_record(a, &count);
+    if (st == MS_OK && count > 1)
+        st = ms_diag_add(&d->diags, DEF(D_MULTIPLE_RECORDS), a->qname, -1,
+                         "%s has %zu DMARC records; receivers discard all of them", a->qname, count);
+    if (st != MS_OK || rr == NULL)
+        return st;
+    d->record_text = ms_strdup(rr->text);
+    if (d->record_text == NULL)
+        return MS_ERR_NOMEM;
+    return ms_dmarc_check_record(rr->text, rr->text_len, d->domain, &d->record, &d->diags);
+}
+
+static ms_status check_record_at_domain(ms_dmarc_discovery *d, const ms_dns_answer *a)
+{
+    for (size_t i = 0; i < a->count; i++)
+        if (a->records[i].type == MS_DNS_TXT &&
+            ms_dmarc_is_record(a->records[i].text, a->records[i].text_len))
+            return ms_diag_add(&d->diags, DEF(D_RECORD_AT_DOMAIN), d->domain, -1,
+                               "%s publishes \"%.60s\" at the domain itself; receivers only look at _dmarc.%s",
+                               d->domain, a->records[i].text, d->domain);
+    return MS_OK;
+}
+
+/* Walks the answers in order (RFC 9989 section 4.10): the first usable
+ * record is the policy; the organizational domain is the record with
+ * psd=n, the name below a record with psd=y, or else the last record
+ * found; with no record at all, the domain itself. */
+static ms_status interpret_walk(ms_dmarc_discovery *d, const walk_round *r)
+{
+    const char *last_found = NULL;
+    const char *org = NULL;
+    ms_status st = MS_OK;
+    for (size_t i = 0; i < d->step_count && org == NULL && st == MS_OK; i++) {
+        ms_dmarc_walk_step *step = &d->steps[i];
+        const ms_dns_answer *a = ms_dns_batch_answer(r->batch, r->step_index[i]);
+        step->used = 1;
+        step->rcode = a->rcode;
+        step->dnssec = a->dnssec;
+        if (i > 0 && answer_failed(a)) {
+            if (d->policy_domain == NULL)
+                d->could_not_check = 1;
+            st = report_dns_failure(d, a);
+            continue;
+        }
+        const ms_dns_record *rr = single_dmarc_record(a, &step->dmarc_records);
+        ms_dmarc_record *rec = rr ? parse_quietly(rr) : NULL;
+        if (rec == NULL || !rec->usable) {
+            ms_dmarc_record_free(rec);
+            continue;
+        }
+        step->psd = rec->psd;
+        if (d->policy_domain == NULL) {
+            d->policy_domain = ms_strdup(step->domain);
+            d->policy_record_text = ms_strdup(rr->text);
+            if (d->policy_domain == NULL || d->policy_record_text == NULL)
+                st = MS_ERR_NOMEM;
+        }
+        last_found = step->domain;
+        if (rec->psd == MS_DMARC_PSD_N)
+            org = step->domain;
+        else if (rec->psd == MS_DMARC_PSD_Y)
+            org = i == 0 ? step->domain
+                         : ms_domain_parent_with_labels(d->domain,
+                                                        ms_domain_label_count(step->domain) + 1);
+        ms_dmarc_record_free(rec);
+    }
+    if (org == NULL)
+        org = last_found ? last_found : d->domain;
+    if (st == MS_OK && (d->org_domain = ms_strdup(org)) == NULL)
+        st = MS_ERR_NOMEM;
+    return st;
+}
+
+/* RFC 7489: the record at the domain, else at its PSL organizational domain. */
+static ms_status interpret_psl(ms_dmarc_discovery *d, const walk_round *r)
+{
+    const char *policy = NULL;
+    size_t count;
+    if (d->record != NULL && d->record->usable)
+        policy = d->domain;
+    else {
+        const ms_dns_record *rr =
+            single_dmarc_record(ms_dns_batch_answer(r->batch, r->psl_index), &count);
+        ms_dmarc_record *rec = rr ? parse_quietly(rr) : NULL;
+        if (rec != NULL && rec->usable)
+            policy = d->psl_org_domain;
+        ms_dmarc_record_free(rec);
+    }
+    if (policy != NULL && (d->psl_policy_domain = ms_strdup(policy)) == NULL)
+        return MS_ERR_NOMEM;
+    return MS_OK;
+}
+
+static int same_or_both_null(const char *a, const char *b)
+{
+    return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+static ms_status compare_generations(ms_dmarc_discovery *d)
+{
+    if (!same_or_both_null(d->policy_domain, d->psl_policy_domain))
+        return ms_diag_add(&d->diags, DEF(D_DISCOVERY_DIFFERS), d->domain, -1,
+                           "RFC 9989 receivers apply the record of %s, RFC 7489 receivers %s",
+                           d->policy_domain ? d->policy_domain : "no record",
+                           d->psl_policy_domain ? d->psl_policy_domain : "no record");
+    if (strcmp(d->org_domain, d->psl_org_domain) != 0)
+        return ms_diag_add(&d->diags, DEF(D_DISCOVERY_DIFFERS), d->domain, -1,
+                           "the organizational domain is %s for RFC 9989 receivers (tree walk) "
+                           "but %s for RFC 7489 receivers (Public Suffix List); relaxed alignment "
+                           "differs between them",
+                           d->org_domain, d->psl_org_domain);
+    return MS_OK;
+}
+
+static ms_status report_policy_source(ms_dmarc_discovery *d)
+{
+    if (d->record != NULL || d->could_not_check)
+        return MS_OK;
+    if (d->policy_domain == NULL)
+        return ms_diag_add(&d->diags, DEF(D_NO_POLICY), d->domain, -1,
+                           "no DMARC record at _dmarc.%s or any parent the tree walk visits; "
+                           "receivers apply no DMARC policy to mail from %s",
+                           d->domain, d->domain);
+    return ms_diag_add(&d->diags, DEF(D_POLICY_INHERITED), d->domain, -1,
+                       "no record at _dmarc.%s; receivers apply the record of %s "
+                       "(its np= for names that do not exist, sp= otherwise)",
+                       d->domain, d->policy_domain);
+}
+
+/* ---- round 2: report destinations ---- */
+
+typedef struct dest_query {
+    size_t verify_index;
+    size_t mx_index;
+    int asked_verify;
+} dest_query;
+
+static ms_status collect_destinations(ms_dmarc_discovery *d, const ms_dmarc_record *rec)
+{
+    size_t total = rec->rua_count + rec->ruf_count;
+    if (total == 0)
+        return MS_OK;
+    d->destinations = calloc(total, sizeof *d->destinations);
+    if (d->destinations == NULL)
+        return MS_ERR_NOMEM;
+    for (size_t i = 0; i < total; i++) {
+        int is_ruf = i >= rec->rua_count;
+        const ms_dmarc_uri *u = is_ruf ? &rec->ruf[i - rec->rua_count] : &rec->rua[i];
+        ms_dmarc_destination *dest = &d->destinations[d->destination_count++];
+        dest->is_ruf = is_ruf;
+        dest->uri = ms_strdup(u->uri);
+        if (dest->uri == NULL)
+            return MS_ERR_NOMEM;
+        if (!u->is_mailto || u->domain == NULL || ms_domain_normalize(u->domain, &dest->domain) != MS_OK)
+            continue;
+        dest->external = !ms_domain_is_within(dest->domain, d->org_domain);
+    }
+    return MS_OK;
+}
+
+static ms_status ask_round_two(ms_dmarc_discovery *d, ms_dns_batch *batch, dest_query *q,
+                               const char *publisher)
+{
+    ms_status st = MS_OK;
+    for (size_t i = 0; i < d->destination_count && st == MS_OK; i++) {
+        const ms_dmarc_destination *dest = &d->destinations[i];
+        if (dest->domain == NULL)
+            continue;
+        st = ms_dns_batch_add(batch, dest->domain, MS_DNS_MX, &q[i].mx_index);
+        if (st != MS_OK || !dest->external)
+            continue;
+        char *name = ms_asprintf("%s._report._dmarc.%s", publisher, dest->domain);
+        st = name ? ms_dns_batch_add(batch, name, MS_DNS_TXT, &q[i].verify_index) : MS_ERR_NOMEM;
+        q[i].asked_verify = 1;
+        free(name);
+    }
+    return st == MS_OK ? ms_dns_batch_wait(batch) : st;
+}
+
+static int is_null_mx(const ms_dns_answer *a)
+{
+    return a->count == 1 && a->records[0].preference == 0 && a->records[0].text != NULL &&
+           a->records[0].text[0] == '\0';
+}
+
+static int verification_found(const ms_dns_answer *a)
+{
+    for (size_t i = 0; i < a->count; i++)
+        if (a->records[i].type == MS_DNS_TXT &&
+            ms_dmarc_is_record(a->records[i].text, a->records[i].text_len))
+            return 1;
+    return 0;
+}
+
+static ms_status judge_destination(ms_dmarc_discovery *d, ms_dmarc_destination *dest,
+                                   const ms_dns_answer *mx, const ms_dns_answer *verify)
+{
+    const char *where = dest->uri;
+    if (answer_failed(mx) || (verify != NULL && answer_failed(verify)))
+        return ms_diag_add(&d->diags, DEF(D_DEST_LOOKUP_FAILED), where, -1,
+                           "could not check %s: %s MX gave %s", dest->uri, dest->domain,
+                           ms_dns_rcode_str(mx->rcode));
+    ms_status st = MS_OK;
+    dest->has_mx = mx->rcode == MS_DNS_NOERROR && mx->count > 0 && !is_null_mx(mx);
+    if (is_null_mx(mx))
+        st = ms_diag_add(&d->diags, DEF(D_DEST_NULL_MX), where, -1,
+                         "%s publishes a null MX: reports sent to %s cannot be delivered",
+                         dest->domain, dest->uri);
+    else if (!dest->has_mx)
+        st = ms_diag_add(&d->diags, DEF(D_DEST_NO_MX), where, -1,
+                         "%s has no MX record (%s)", dest->domain, ms_dns_rcode_str(mx->rcode));
+    if (st != MS_OK || verify == NULL)
+        return st;
+    dest->verified = verification_found(verify);
+    if (!dest->verified)
+        st = ms_diag_add(&d->diags, DEF(D_DEST_UNVERIFIED), where, -1,
+                         "%s is outside %s and %s publishes no v=DMARC1 record, so receivers "
+                         "will not send %s reports there",
+                         dest->domain, d->org_domain, verify->qname,
+                         dest->is_ruf ? "failure" : "aggregate");
+    return st;
+}
+
+static ms_status check_destinations(ms_ctx *ctx, ms_dmarc_discovery *d)
+{
+    const ms_dmarc_record *rec = d->record;
+    const char *publisher = d->domain;
+    ms_dmarc_record *inherited = NULL;
+    if (rec == NULL && d->policy_record_text != NULL) {
+        ms_diag_list ignored = MS_DIAG_LIST_INIT;
+        if (ms_dmarc_check_record(d->policy_record_text, strlen(d->policy_record_text), NULL,
+                                  &inherited, &ignored) == MS_OK)
+            rec = inherited;
+        ms_diag_list_free(&ignored);
+        publisher = d->policy_domain;
+    }
+    ms_status st = rec ? collect_destinations(d, rec) : MS_OK;
+    ms_dmarc_record_free(inherited);
+    if (st != MS_OK || d->destination_count == 0)
+        return st;
+
+    ms_dns_batch *batch = NULL;
+    dest_query *q = calloc(d->destination_count, sizeof *q);
+    if (q == NULL || (st = ms_dns_batch_new(ctx, &batch)) != MS_OK) {
+        free(q);
+        return q ? st : MS_ERR_NOMEM;
+    }
+    st = ask_round_two(d, batch, q, publisher);
+    for (size_t i = 0; i < d->destination_count && st == MS_OK; i++) {
+        if (d->destinations[i].domain == NULL)
+            continue;
+        const ms_dns_answer *verify =
+            q[i].asked_verify ? ms_dns_batch_answer(batch, q[i].verify_index) : NULL;
+        st = judge_destination(d, &d->destinations[i], ms_dns_batch_answer(batch, q[i].mx_index),
+                               verify);
+    }
+    ms_dns_batch_free(batch);
+    free(q);
+    return st;
+}
+
+/* ---- the whole ---- */
+
+static ms_status discover(ms_ctx *ctx, ms_dmarc_discovery *d)
+{
+    ms_status st = ms_domain_org_psl(ctx, d->domain, &d->psl_org_domain);
+    if (st != MS_OK)
+        return st;
+    walk_round r = {0};
+    if ((st = ms_dns_batch_new(ctx, &r.batch)) != MS_OK)
+        return st;
+    st = ask_round_one(d, &r);
+    if (st == MS_OK)
+        st = check_own_record(d, ms_dns_batch_answer(r.batch, r.step_index[0]));
+    if (st == MS_OK)
+        st = check_record_at_domain(d, ms_dns_batch_answer(r.batch, r.at_domain_index));
+    if (st == MS_OK)
+        st = interpret_walk(d, &r);
+    if (st == MS_OK)
+        st = interpret_psl(d, &r);
+    ms_dns_batch_free(r.batch);
+    if (st == MS_OK)
+        st = report_policy_source(d);
+    if (st == MS_OK && !d->could_not_check)
+        st = compare_generations(d);
+    if (st == MS_OK && !d->could_not_check)
+        st = check_destinations(ctx, d);
+    return st;
+}
+
+ms_status ms_dmarc_discover(ms_ctx *ctx, const char *domain, ms_dmarc_discovery **out)
+{
+    *out = NULL;
+    ms_dmarc_discovery *d = calloc(1, sizeof *d);
+    if (d == NULL)
+        return MS_ERR_NOMEM;
+    ms_status st;
+    if (ms_domain_normalize(domain, &d->domain) != MS_OK) {
+        d->domain = ms_strdup(domain);
+        d->could_not_check = 1;
+        st = ms_diag_add(&d->diags, DEF(D_INVALID_DOMAIN), domain, -1,
+                         "\"%s\" is not a valid domain name", domain);
+    } else {
+        st = discover(ctx, d);
+    }
+    if (st != MS_OK) {
+        ms_dmarc_discovery_free(d);
+        return st;
+    }
+    *out = d;
+    return MS_OK;
+}
+
+void ms_dmarc_discovery_free(ms_dmarc_discovery *d)
+{
+    if (d == NULL)
+        return;
+    free(d->domain);
+    free(d->record_text);
+    ms_dmarc_record_free(d->record);
+    for (size_t i = 0; i < d->step_count; i++)
+        free(d->steps[i].domain);
+    free(d->policy_domain);
+    free(d->policy_record_text);
+    free(d->org_domain);
+    free(d->psl_org_domain);
+    free(d->psl_policy_domain);
+    for (size_t i = 0; i < d->destination_count; i++) {
+        free(d->destinations[i].uri);
+        free(d->destinations[i].domain);
+    }
+    free(d->destinations);
+    ms_diag_list_free(&d->diags);
+    free(d);
+}

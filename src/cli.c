@@ -1,0 +1,288 @@
+#include "cli.h"
+
+#include "mailsec/dns.h"
+
+#include <langinfo.h>
+#include <locale.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum color_choice { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER };
+static const char *const COLOR_NAMES[] = {"auto", "always", "never"};
+
+/* The --color choice waits in the color field until cli_common_finish. */
+void cli_common_init(cli_common *c)
+{
+    memset(c, 0, sizeof *c);
+    c->color = COLOR_AUTO;
+    c->timeout_ms = 5000;
+}
+
+static int parse_seconds(const char *arg, unsigned *ms)
+{
+    char *end;
+    double s = strtod(arg, &end);
+    if (end == arg || *end != '\0' || !(s > 0) || s > 3600)
+        return 0;
+    *ms = (unsigned)(s * 1000);
+    return *ms > 0;
+}
+
+int cli_common_option(cli_common *c, int opt, const char *arg)
+{
+    switch (opt) {
+    case CLI_OPT_JSON: c->json = 1; return 1;
+    case 'q': c->quiet = 1; return 1;
+    case 'v': c->verbose = 1; return 1;
+    case CLI_OPT_RESOLVER: c->resolver = arg; return 1;
+    case CLI_OPT_TRUST_ANCHOR: c->trust_anchor = arg; return 1;
+    case CLI_OPT_TIMEOUT:
+        if (parse_seconds(arg, &c->timeout_ms))
+            return 1;
+        fprintf(stderr, "mailsec: --timeout wants seconds between 0 and 3600, not \"%s\"\n", arg);
+        return -1;
+    case CLI_OPT_COLOR:
+        for (int i = 0; i < 3; i++)
+            if (strcmp(arg, COLOR_NAMES[i]) == 0) {
+                c->color = i;
+                return 1;
+            }
+        fprintf(stderr, "mailsec: --color takes auto, always or never, not \"%s\"\n", arg);
+        return -1;
+    }
+    return 0;
+}
+
+void cli_common_finish(cli_common *c)
+{
+    int tty = isatty(STDOUT_FILENO);
+    const char *no_color = getenv("NO_COLOR");
+    if (c->color == COLOR_AUTO)
+        c->color = tty && (no_color == NULL || *no_color == '\0');
+    else
+        c->color = c->color == COLOR_ALWAYS;
+    setlocale(LC_CTYPE, "");
+    c->utf8 = strcmp(nl_langinfo(CODESET), "UTF-8") == 0;
+}
+
+ms_ctx *cli_make_ctx(const cli_common *c)
+{
+    ms_ctx *ctx = NULL;
+    ms_status st = ms_ctx_new(&ctx);
+    if (st == MS_OK && c->resolver)
+        st = ms_ctx_set_resolver(ctx, c->resolver);
+    if (st == MS_OK && c->trust_anchor)
+        st = ms_ctx_set_trust_anchor_file(ctx, c->trust_anchor);
+    if (st == MS_OK)
+        st = ms_ctx_set_timeout_ms(ctx, c->timeout_ms);
+    if (st != MS_OK) {
+        fprintf(stderr, "mailsec: cannot set up: %s\n", ms_status_str(st));
+        ms_ctx_free(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+int cli_usage_error(const char *command, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "mailsec %s: ", command);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\nTry 'mailsec %s --help'.\n", command);
+    va_end(ap);
+    return EXIT_UNCHECKED;
+}
+
+/* ---- the checklist ---- */
+
+enum { RED = 31, GREEN = 32, YELLOW = 33, CYAN = 36, BOLD = 1, DIM = 2 };
+
+static void paint(const cli_common *c, int color, const char *text)
+{
+    if (c->color)
+        printf("\033[%dm%s\033[0m", color, text);
+    else
+        fputs(text, stdout);
+}
+
+static void vprint_line(const char *fmt, va_list ap)
+{
+    vprintf(fmt, ap);
+    putchar('\n');
+}
+
+void out_heading(const cli_common *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char line[512];
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    paint(c, BOLD, line);
+    putchar('\n');
+}
+
+void out_field(const cli_common *c, const char *label, const char *fmt, ...)
+{
+    if (c->quiet)
+        return;
+    printf("  %-12s ", label);
+    va_list ap;
+    va_start(ap, fmt);
+    vprint_line(fmt, ap);
+    va_end(ap);
+}
+
+void out_text(const cli_common *c, const char *fmt, ...)
+{
+    if (c->quiet)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vprint_line(fmt, ap);
+    va_end(ap);
+}
+
+static const struct {
+    const char *utf8, *ascii, *word;
+    int color;
+} MARKS[] = {
+    [MS_SEV_INFO] = {"i", "i", "note", CYAN},
+    [MS_SEV_WARNING] = {"!", "!", "warning", YELLOW},
+    [MS_SEV_ERROR] = {"✗", "x", "error", RED},
+};
+
+static void out_marked(const cli_common *c, const char *mark, int color, const char *fmt,
+                       va_list ap)
+{
+    printf("  ");
+    paint(c, color, mark);
+    printf(" ");
+    vprint_line(fmt, ap);
+}
+
+void out_ok(const cli_common *c, const char *fmt, ...)
+{
+    if (c->quiet)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    out_marked(c, c->utf8 ? "✓" : "+", GREEN, fmt, ap);
+    va_end(ap);
+}
+
+void out_item(const cli_common *c, ms_severity sev, const char *fmt, ...)
+{
+    if (c->quiet && sev == MS_SEV_INFO)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    out_marked(c, c->utf8 ? MARKS[sev].utf8 : MARKS[sev].ascii, MARKS[sev].color, fmt, ap);
+    va_end(ap);
+}
+
+void out_diag(const cli_common *c, const ms_diag *d)
+{
+    ms_severity sev = d->def->severity;
+    if (c->quiet && sev == MS_SEV_INFO)
+        return;
+    printf("  ");
+    paint(c, MARKS[sev].color, c->utf8 ? MARKS[sev].utf8 : MARKS[sev].ascii);
+    printf(" ");
+    paint(c, MARKS[sev].color, MARKS[sev].word);
+    printf(": %s\n", d->message);
+    printf("      ");
+    char where[160] = "";
+    if (d->offset >= 0)
+        snprintf(where, sizeof where, " at byte %ld", d->offset);
+    if (c->color)
+        printf("\033[%dm[%s]%s\033[0m\n", DIM, d->def->code, where);
+    else
+        printf("[%s]%s\n", d->def->code, where);
+    if (d->def->advice != NULL && sev > MS_SEV_INFO)
+        printf("      %s %s\n", c->utf8 ? "→" : "->", d->def->advice);
+}
+
+void out_diags(const cli_common *c, const ms_diag_list *list)
+{
+    for (int sev = MS_SEV_ERROR; sev >= MS_SEV_INFO; sev--)
+        for (size_t i = 0; i < list->count; i++)
+            if ((int)list->items[i].def->severity == sev)
+                out_diag(c, &list->items[i]);
+}
+
+static void print_count(size_t n, const char *one, const char *many, int *first)
+{
+    printf("%s%zu %s", *first ? "" : ", ", n, n == 1 ? one : many);
+    *first = 0;
+}
+
+void out_summary(const cli_common *c, const ms_diag_list *list, int could_not_check)
+{
+    int first = 1;
+    printf("\n");
+    if (could_not_check) {
+        paint(c, RED, "Could not check");
+        printf(": see the errors above.\n");
+        return;
+    }
+    size_t errors = ms_diag_count(list, MS_SEV_ERROR);
+    size_t warnings = ms_diag_count(list, MS_SEV_WARNING);
+    size_t notes = ms_diag_count(list, MS_SEV_INFO);
+    paint(c, errors ? RED : warnings ? YELLOW : GREEN,
+          errors ? "Problems found" : warnings ? "Passed with warnings" : "Passed");
+    printf(": ");
+    print_count(errors, "error", "errors", &first);
+    print_count(warnings, "warning", "warnings", &first);
+    print_count(notes, "note", "notes", &first);
+    printf(".\n");
+}
+
+/* ---- JSON ---- */
+
+json_t *json_diag(const ms_diag *d)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "severity", json_string(ms_severity_str(d->def->severity)));
+    json_object_set_new(o, "code", json_string(d->def->code));
+    json_object_set_new(o, "message", json_string(d->message));
+    json_object_set_new(o, "location", d->location ? json_string(d->location) : json_null());
+    json_object_set_new(o, "offset", d->offset >= 0 ? json_integer(d->offset) : json_null());
+    json_object_set_new(o, "advice", d->def->advice ? json_string(d->def->advice) : json_null());
+    return o;
+}
+
+json_t *json_diags(const ms_diag_list *list)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < list->count; i++)
+        json_array_append_new(a, json_diag(&list->items[i]));
+    return a;
+}
+
+json_t *json_document(const char *command)
+{
+    json_t *doc = json_object();
+    json_object_set_new(doc, "schema_version", json_integer(CLI_JSON_SCHEMA_VERSION));
+    json_object_set_new(doc, "command", json_string(command));
+    return doc;
+}
+
+void json_print(json_t *doc, int exit_status)
+{
+    static const char *const VERDICTS[] = {"ok", "problems", "unchecked"};
+    json_object_set_new(doc, "result", json_string(VERDICTS[exit_status]));
+    json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
+    putchar('\n');
+    json_decref(doc);
+}
+
+int cli_exit_status(const ms_diag_list *list, int could_not_check)
+{
+    if (could_not_check)
+        return EXIT_UNCHECKED;
+    return ms_diag_count(list, MS_SEV_ERROR) > 0 ? EXIT_PROBLEMS : EXIT_CLEAN;
+}

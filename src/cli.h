@@ -1,0 +1,104 @@
+/* What every mailsec command shares: the common options, the exit status,
+ * and the two renderers (a checklist for people, JSON for programs). */
+#ifndef MAILSEC_CLI_H
+#define MAILSEC_CLI_H
+
+#include "mailsec/core.h"
+
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+
+/* Exit status, the same for every command. */
+enum {
+    EXIT_CLEAN = 0,    /* nothing wrong at error level */
+    EXIT_PROBLEMS = 1, /* errors found in what was checked */
+    EXIT_UNCHECKED = 2 /* could not check: usage, I/O, DNS */
+};
+
+/* The JSON output's schema version (docs/json.md). */
+#define CLI_JSON_SCHEMA_VERSION 1
+
+typedef struct cli_common {
+    int json;
+    int quiet;
+    int verbose;
+    int color;       /* decided from --color and whether stdout is a TTY */
+    int utf8;        /* the terminal takes UTF-8 symbols */
+    const char *resolver;
+    const char *trust_anchor;
+    unsigned timeout_ms;
+} cli_common;
+
+/* Options every command accepts; append to a command's own table. Values
+ * at or above CLI_OPT_BASE belong to the common set. */
+enum {
+    CLI_OPT_BASE = 1000,
+    CLI_OPT_JSON,
+    CLI_OPT_RESOLVER,
+    CLI_OPT_TRUST_ANCHOR,
+    CLI_OPT_TIMEOUT,
+    CLI_OPT_COLOR
+};
+
+#define CLI_COMMON_LONG_OPTIONS                                              \
+    {"help", no_argument, NULL, 'h'}, {"json", no_argument, NULL, CLI_OPT_JSON}, \
+    {"quiet", no_argument, NULL, 'q'}, {"verbose", no_argument, NULL, 'v'},  \
+    {"resolver", required_argument, NULL, CLI_OPT_RESOLVER},                 \
+    {"trust-anchor", required_argument, NULL, CLI_OPT_TRUST_ANCHOR},         \
+    {"timeout", required_argument, NULL, CLI_OPT_TIMEOUT},                   \
+    {"color", required_argument, NULL, CLI_OPT_COLOR}
+
+#define CLI_COMMON_SHORT_OPTIONS "hqv"
+
+#define CLI_COMMON_HELP                                                              \
+    "Common options:\n"                                                              \
+    "  --json                 machine-readable output (schema: docs/json.md)\n"      \
+    "  --resolver ADDR[@PORT] send DNS queries to this server, not the system's\n"  \
+    "  --trust-anchor FILE    DNSSEC trust anchors (DS/DNSKEY), replacing the root's\n" \
+    "  --timeout SECONDS      give up on DNS after this long (default 5)\n"          \
+    "  --color auto|always|never  colour in the checklist (default auto: on a TTY)\n" \
+    "  -q, --quiet            print only problems\n"                                 \
+    "  -v, --verbose          print notes and details too\n"                         \
+    "  -h, --help             this help\n"                                           \
+    "\nExit status: 0 nothing wrong at error level, 1 errors found, 2 could not check.\n"
+
+void cli_common_init(cli_common *c);
+/* Handles one getopt result if it is a common option: 1 handled, 0 not a
+ * common option, -1 bad value (message printed). */
+int cli_common_option(cli_common *c, int opt, const char *arg);
+/* Called after parsing: fixes colour and symbols for the output stream. */
+void cli_common_finish(cli_common *c);
+/* A context configured from the common options, or NULL (message printed). */
+ms_ctx *cli_make_ctx(const cli_common *c);
+
+/* Prints "mailsec COMMAND: message" and a pointer to --help; returns
+ * EXIT_UNCHECKED for the caller to return. */
+int cli_usage_error(const char *command, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- the checklist ---- */
+void out_heading(const cli_common *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void out_field(const cli_common *c, const char *label, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void out_ok(const cli_common *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A checklist item marked like a finding of this severity. */
+void out_item(const cli_common *c, ms_severity severity, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void out_text(const cli_common *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void out_diag(const cli_common *c, const ms_diag *d);
+void out_diags(const cli_common *c, const ms_diag_list *list);
+/* "2 errors, 1 warning, 3 notes": the closing line of a checklist. */
+void out_summary(const cli_common *c, const ms_diag_list *list, int could_not_check);
+
+/* ---- JSON ---- */
+json_t *json_diag(const ms_diag *d);
+json_t *json_diags(const ms_diag_list *list);
+/* {"schema_version":1,"command":...}: the start of every JSON document. */
+json_t *json_document(const char *command);
+/* Adds the verdict ("ok" | "problems" | "unchecked") and prints. */
+void json_print(json_t *doc, int exit_status);
+
+/* The exit status a diagnostic list earns. */
+int cli_exit_status(const ms_diag_list *list, int could_not_check);
+
+#endif

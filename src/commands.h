@@ -1,0 +1,8 @@
+/* The command groups. Each takes argv starting at the group's name. */
+#ifndef MAILSEC_COMMANDS_H
+#define MAILSEC_COMMANDS_H
+
+int cmd_dmarc(int argc, char **argv);
+int cmd_diag(int argc, char **argv);
+
+#endif

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Runs the mailsec command as a user would, from test files written as data.
+#
+#   run.sh MAILSEC_BINARY FILE.test
+#
+# A test file holds cases. Each starts with "case: NAME"; then
+#   run: ARGS            the arguments to mailsec (shell words; $RESOLVER,
+#                        $TRUST_ANCHOR and $DNS — both options together —
+#                        come from the DNS test bed)
+#   exit: N              the expected exit status
+#   jq: EXPR             EXPR, run by jq -e on stdout, must be true
+#   has: TEXT            stdout contains TEXT
+#   lacks: TEXT          stdout does not contain TEXT
+#   err: TEXT            stderr contains TEXT
+#   codes: A B ...       the JSON's diagnostics codes are exactly these
+#                        (in any order; of the first result)
+# Lines starting with # and blank lines are ignored.
+set -uo pipefail
+
+BIN=$1
+FILE=$2
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+
+RESOLVER= TRUST_ANCHOR= DNS=
+if [[ -n ${MAILSEC_DNSBED_INFO:-} && -f $MAILSEC_DNSBED_INFO ]]; then
+    RESOLVER=$(sed -n 's/^RESOLVER=//p' "$MAILSEC_DNSBED_INFO")
+    TRUST_ANCHOR=$(sed -n 's/^TRUST_ANCHOR=//p' "$MAILSEC_DNSBED_INFO")
+    DNS="--resolver $RESOLVER --trust-anchor $TRUST_ANCHOR --timeout 5"
+fi
+export RESOLVER TRUST_ANCHOR DNS
+
+passed=0 failed=0 name= status= problems=()
+
+fail() { problems+=("$*"); }
+
+finish_case() {
+    [[ -z $name ]] && return
+    if ((${#problems[@]} == 0)); then
+        echo "ok   - $name"
+        passed=$((passed + 1))
+    else
+        echo "FAIL - $name ($FILE:$case_line)"
+        printf '       %s\n' "${problems[@]}"
+        echo "       stdout: $(head -c 3000 "$WORK/out")"
+        echo "       stderr: $(head -c 1000 "$WORK/err")"
+        failed=$((failed + 1))
+    fi
+    name= problems=()
+}
+
+line_no=0 case_line=0
+while IFS= read -r line || [[ -n $line ]]; do
+    line_no=$((line_no + 1))
+    [[ -z ${line// /} || $line == \#* ]] && continue
+    key=${line%%:*}
+    value=${line#*: }
+    case $key in
+    case)
+        finish_case
+        name=$value case_line=$line_no
+        ;;
+    run)
+        eval "args=($value)"
+        "$BIN" "${args[@]}" >"$WORK/out" 2>"$WORK/err" </dev/null
+        status=$?
+        ;;
+    exit)
+        [[ $status == "$value" ]] || fail "exit status $status, expected $value"
+        ;;
+    jq)
+        jq -e "$value" "$WORK/out" >/dev/null 2>&1 || fail "jq false: $value"
+        ;;
+    has)
+        grep -qF -- "$value" "$WORK/out" || fail "stdout lacks: $value"
+        ;;
+    lacks)
+        grep -qF -- "$value" "$WORK/out" && fail "stdout has: $value"
+        ;;
+    err)
+        grep -qF -- "$value" "$WORK/err" || fail "stderr lacks: $value"
+        ;;
+    codes)
+        got=$(jq -r '[.results[0].diagnostics[].code] | sort | unique | join(" ")' "$WORK/out" 2>/dev/null)
+        want=$(tr ' ' '\n' <<<"$value" | sed '/^$/d' | sort -u | paste -sd' ')
+        [[ $got == "$want" ]] || fail "codes: got [$got], expected [$want]"
+        ;;
+    *)
+        fail "unknown key '$key' at line $line_no"
+        ;;
+    esac
+done <"$FILE"
+finish_case
+
+echo "$(basename "$FILE"): $passed passed, $failed failed"
+((failed == 0 && passed > 0))

@@ -1,0 +1,210 @@
+#!/usr/bin/env bash
+# The DNS test bed: a real authoritative server (NSD) on a loopback high port,
+# serving every tests/dnsbed/zones/*.zone file, some of them DNSSEC-signed.
+#
+#   dnsbed.sh start INFOFILE   start NSD, write KEY=VALUE lines to INFOFILE
+#   dnsbed.sh stop INFOFILE    stop NSD, remove its directory and INFOFILE
+#
+# INFOFILE keys: DIR (temporary directory), PORT, RESOLVER (127.0.0.1@PORT),
+# TRUST_ANCHOR (DS records of the signed zones, for ub_ctx_add_ta_file).
+# See README.md in this directory for the zone and signing conventions.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ZONES_SRC=${MAILSEC_DNSBED_ZONES:-$HERE/zones}
+ADDR=127.0.0.1
+PORT_TRIES=20
+READY_TRIES=50          # x 0.2 s: how long to wait for NSD to answer
+BOGUS_MARKER=tamper-me  # TXT data holding this is altered after signing
+
+die() { echo "dnsbed: $*" >&2; exit 1; }
+
+# A port is free when we can bind it, for UDP and for TCP.
+port_is_free() {
+    perl -MSocket -e '
+        my $port = shift;
+        for my $type (SOCK_DGRAM, SOCK_STREAM) {
+            socket(my $s, PF_INET, $type, 0) or exit 1;
+            bind($s, sockaddr_in($port, inet_aton("127.0.0.1"))) or exit 1;
+            close($s);
+        }' "$1"
+}
+
+random_port() { echo $((20000 + (RANDOM * 32768 + RANDOM) % 40001)); }
+
+# "ORIGIN secure|bogus" lines of signing.conf; prints the mode of a zone or
+# nothing when the zone stays unsigned.
+signing_mode() {
+    local origin=$1 conf=$ZONES_SRC/signing.conf
+    [[ -f $conf ]] || return 0
+    awk -v o="$origin" '$1 !~ /^#/ && NF >= 2 {
+            n = $1; if (n !~ /\.$/) n = n "."
+            if (tolower(n) == tolower(o)) { print $2; exit }
+        }' "$conf"
+}
+
+# Sign DIR/zones/ORIGINzone in place with one ECDSA key (a combined
+# KSK/ZSK); append its DS to the trust anchor file.
+sign_zone() {
+    local dir=$1 origin=$2 mode=$3 file=$1/zones/${2}zone
+    local now key
+    now=$(date +%s)
+    (cd "$dir/keys" && ldns-keygen -a ECDSAP256SHA256 -k "$origin" >/dev/null)
+    key=$(ls -t "$dir/keys"/K"${origin}"+013+*.key | head -n 1)
+    key=${key%.key}
+    # Valid from an hour ago (clock skew) for 30 days: signing happens at
+    # every start, so the signatures never go stale.
+    ldns-signzone -o "$origin" -i $((now - 3600)) -e $((now + 30 * 86400)) \
+        -f "$file.signed" "$file" "$key"
+    if [[ $mode == bogus ]]; then
+        # Change the data of TXT records carrying the marker; their RRSIGs
+        # no longer match, so validation of exactly those RRsets fails.
+        awk -v m="$BOGUS_MARKER" 'BEGIN { OFS = "\t" }
+            $4 == "TXT" && index($0, m) { gsub(m, "tampered") } { print }' \
+            "$file.signed" >"$file.tmp"
+        mv "$file.tmp" "$file.signed"
+    fi
+    mv "$file.signed" "$file"
+    cat "$key.ds" >>"$dir/trust-anchors"
+}
+
+prepare_zones() {
+    local dir=$1 src origin mode
+    mkdir -p "$dir/zones" "$dir/keys"
+    : >"$dir/trust-anchors"
+    for src in "$ZONES_SRC"/*.zone; do
+        [[ -e $src ]] || die "no zone files in $ZONES_SRC"
+        origin=$(basename "$src" .zone).
+        cp "$src" "$dir/zones/${origin}zone"
+        # Fail fast, with NSD's own words, before signing or starting.
+        nsd-checkzone "$origin" "$dir/zones/${origin}zone" >/dev/null 2>"$dir/checkzone.err" ||
+            die "zone $origin ($src) does not load: $(cat "$dir/checkzone.err")"
+        mode=$(signing_mode "$origin")
+        case $mode in
+            "") ;;
+            secure|bogus) sign_zone "$dir" "$origin" "$mode" ;;
+            *) die "signing.conf: unknown mode '$mode' for $origin" ;;
+        esac
+        printf 'zone:\n\tname: "%s"\n\tzonefile: "%szone"\n' "$origin" "$origin" \
+            >>"$dir/zones.conf"
+    done
+}
+
+write_conf() {
+    local dir=$1 port=$2
+    cat >"$dir/nsd.conf" <<CONF
+server:
+	ip-address: $ADDR@$port
+	port: $port
+	do-ip6: no
+	server-count: 1
+	zonesdir: "$dir/zones"
+	pidfile: "$dir/nsd.pid"
+	logfile: "$dir/nsd.log"
+	xfrdfile: "$dir/xfrd.state"
+	xfrdir: "$dir"
+	zonelistfile: "$dir/zone.list"
+	database: ""
+	username: ""
+	chroot: ""
+	verbosity: 2
+	hide-version: yes
+remote-control:
+	control-enable: no
+CONF
+    cat "$dir/zones.conf" >>"$dir/nsd.conf"
+}
+
+first_origin() { awk '/name:/ { gsub(/"/, "", $2); print $2; exit }' "$1/zones.conf"; }
+
+wait_ready() {
+    local dir=$1 port=$2 zone i
+    zone=$(first_origin "$dir")
+    for ((i = 0; i < READY_TRIES; i++)); do
+        if kdig @"$ADDR" -p "$port" +short +timeout=1 +retry=0 SOA "$zone" 2>/dev/null \
+            | grep -q .; then
+            return 0
+        fi
+        sleep 0.2
+    done
+    return 1
+}
+
+stop_nsd() {
+    local dir=$1 pid i
+    [[ -f $dir/nsd.pid ]] || return 0
+    pid=$(cat "$dir/nsd.pid")
+    [[ -n $pid ]] && kill "$pid" 2>/dev/null || return 0
+    for ((i = 0; i < 50; i++)); do
+        kill -0 "$pid" 2>/dev/null || return 0
+        sleep 0.1
+    done
+    kill -9 "$pid" 2>/dev/null || true
+}
+
+# Start NSD on a random free port. Another port is tried only when NSD
+# itself fails (the port was taken between our bind test and NSD's bind);
+# an NSD that runs but does not answer is a real failure, reported at once.
+start_nsd() {
+    local dir=$1 try port
+    for ((try = 0; try < PORT_TRIES; try++)); do
+        port=$(random_port)
+        port_is_free "$port" || continue
+        write_conf "$dir" "$port"
+        # NSD daemonizes; its stdio must not hold CTest's pipes open.
+        if ! nsd -c "$dir/nsd.conf" </dev/null >>"$dir/nsd.out" 2>&1; then
+            stop_nsd "$dir"
+            rm -f "$dir/nsd.pid"
+            continue
+        fi
+        if wait_ready "$dir" "$port"; then
+            echo "$port"
+            return 0
+        fi
+        return 1
+    done
+    return 1
+}
+
+# Run on any exit while starting: a half-started bed leaves nothing behind.
+abort_start() {
+    [[ -n ${STARTING_DIR:-} ]] || return 0
+    if [[ -f $STARTING_DIR/nsd.log || -f $STARTING_DIR/nsd.out ]]; then
+        echo "dnsbed: NSD did not start or answer; its log:" >&2
+        cat "$STARTING_DIR/nsd.log" "$STARTING_DIR/nsd.out" >&2 2>/dev/null || true
+    fi
+    stop_nsd "$STARTING_DIR"
+    rm -rf "$STARTING_DIR"
+}
+
+cmd_start() {
+    local info=$1 port
+    [[ -f $info ]] && cmd_stop "$info"
+    STARTING_DIR=$(mktemp -d "${TMPDIR:-/tmp}/mailsec-dnsbed.XXXXXX")
+    trap abort_start EXIT
+    prepare_zones "$STARTING_DIR"
+    port=$(start_nsd "$STARTING_DIR") || exit 1
+    mkdir -p "$(dirname "$info")"
+    printf 'DIR=%s\nPORT=%s\nRESOLVER=%s@%s\nTRUST_ANCHOR=%s\n' \
+        "$STARTING_DIR" "$port" "$ADDR" "$port" "$STARTING_DIR/trust-anchors" >"$info.tmp"
+    mv "$info.tmp" "$info"
+    trap - EXIT
+    echo "dnsbed: NSD on $ADDR@$port, directory $STARTING_DIR"
+}
+
+cmd_stop() {
+    local info=$1 dir
+    [[ -f $info ]] || return 0
+    dir=$(sed -n 's/^DIR=//p' "$info")
+    if [[ -n $dir && -d $dir ]]; then
+        stop_nsd "$dir"
+        rm -rf "$dir"
+    fi
+    rm -f "$info"
+}
+
+case ${1:-} in
+    start) [[ $# -eq 2 ]] || die "usage: $0 start INFOFILE"; cmd_start "$2" ;;
+    stop) [[ $# -eq 2 ]] || die "usage: $0 stop INFOFILE"; cmd_stop "$2" ;;
+    *) die "usage: $0 start|stop INFOFILE" ;;
+esac

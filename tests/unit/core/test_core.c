@@ -1,0 +1,181 @@
+/* The core: diagnostics lists, domain names, the PSL, the catalogue. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "core/internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const ms_diag_def WARN = {"test.warn", MS_SEV_WARNING, "a warning", "do this"};
+static const ms_diag_def ERR = {"test.err", MS_SEV_ERROR, "an error", NULL};
+
+static void diag_list_counts_severities_and_finds_codes(void **state)
+{
+    (void)state;
+    ms_diag_list list = MS_DIAG_LIST_INIT;
+    assert_int_equal(ms_diag_worst(&list), -1);
+    for (int i = 0; i < 20; i++)
+        assert_int_equal(ms_diag_add(&list, &WARN, "x.example", i, "warning %d", i), MS_OK);
+    assert_int_equal(ms_diag_add(&list, &ERR, NULL, -1, "%s", "bad"), MS_OK);
+    assert_int_equal(list.count, 21);
+    assert_int_equal(ms_diag_count(&list, MS_SEV_WARNING), 20);
+    assert_int_equal(ms_diag_count(&list, MS_SEV_ERROR), 1);
+    assert_int_equal(ms_diag_worst(&list), MS_SEV_ERROR);
+    assert_true(ms_diag_has(&list, "test.err"));
+    assert_false(ms_diag_has(&list, "test.none"));
+    assert_string_equal(list.items[7].message, "warning 7");
+    assert_string_equal(list.items[7].location, "x.example");
+    assert_int_equal(list.items[7].offset, 7);
+    assert_null(list.items[20].location);
+    ms_diag_list_free(&list);
+    assert_int_equal(list.count, 0);
+}
+
+static void diag_list_move_appends_and_empties_the_source(void **state)
+{
+    (void)state;
+    ms_diag_list a = MS_DIAG_LIST_INIT, b = MS_DIAG_LIST_INIT;
+    ms_diag_add(&a, &WARN, NULL, -1, "a1");
+    ms_diag_add(&b, &ERR, NULL, -1, "b1");
+    ms_diag_add(&b, &ERR, NULL, -1, "b2");
+    assert_int_equal(ms_diag_list_move(&a, &b), MS_OK);
+    assert_int_equal(a.count, 3);
+    assert_int_equal(b.count, 0);
+    assert_string_equal(a.items[2].message, "b2");
+    ms_diag_list_free(&a);
+    ms_diag_list_free(&b);
+}
+
+static void expect_normal(const char *in, const char *want)
+{
+    char *out = NULL;
+    assert_int_equal(ms_domain_normalize(in, &out), MS_OK);
+    assert_string_equal(out, want);
+    free(out);
+}
+
+static void expect_invalid(const char *in)
+{
+    char *out = NULL;
+    assert_int_equal(ms_domain_normalize(in, &out), MS_ERR_INVALID);
+    assert_null(out);
+}
+
+static void domain_names_are_normalised_to_lower_case_a_labels(void **state)
+{
+    (void)state;
+    expect_normal("Example.COM.", "example.com");
+    expect_normal("_dmarc.Example.com", "_dmarc.example.com");
+    /* RFC 5891 examples: the U-label and its A-label */
+    expect_normal("bücher.example", "xn--bcher-kva.example");
+    expect_normal("XN--BCHER-KVA.example", "xn--bcher-kva.example");
+}
+
+static void invalid_domain_names_are_refused(void **state)
+{
+    (void)state;
+    char label64[80], name255[300];
+    memset(label64, 'a', 64);
+    strcpy(label64 + 64, ".com");
+    /* four 63-octet labels and three dots: 255 octets, over the 253 limit */
+    memset(name255, 'b', 255);
+    name255[63] = name255[127] = name255[191] = '.';
+    name255[255] = '\0';
+    expect_invalid("");
+    expect_invalid(".");
+    expect_invalid("a..b");
+    expect_invalid(label64);
+    expect_invalid(name255);
+    expect_invalid("a b.com");
+    expect_invalid("\xff\xfe.com");
+}
+
+static void labels_are_counted_and_ancestors_found(void **state)
+{
+    (void)state;
+    assert_int_equal(ms_domain_label_count("com"), 1);
+    assert_int_equal(ms_domain_label_count("a.b.example.com"), 4);
+    assert_string_equal(ms_domain_parent_with_labels("a.b.example.com", 2), "example.com");
+    assert_string_equal(ms_domain_parent_with_labels("a.b.example.com", 9), "a.b.example.com");
+    assert_true(ms_domain_is_within("mail.example.com", "example.com"));
+    assert_true(ms_domain_is_within("example.com", "example.com"));
+    assert_false(ms_domain_is_within("badexample.com", "example.com"));
+    assert_false(ms_domain_is_within("com", "example.com"));
+}
+
+static void psl_gives_the_registrable_domain(void **state)
+{
+    (void)state;
+    ms_ctx *ctx;
+    assert_int_equal(ms_ctx_new(&ctx), MS_OK);
+    static const char *const cases[][2] = {
+        {"mail.example.com", "example.com"},
+        {"a.b.shop.co.uk", "shop.co.uk"},
+        {"co.uk", "co.uk"}, /* a public suffix is its own */
+        {"example.com", "example.com"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *org = NULL;
+        assert_int_equal(ms_domain_org_psl(ctx, cases[i][0], &org), MS_OK);
+        assert_string_equal(org, cases[i][1]);
+        free(org);
+    }
+    ms_ctx_free(ctx);
+}
+
+static time_t fixed_clock(void *arg)
+{
+    return *(time_t *)arg;
+}
+
+static void context_clock_can_be_replaced(void **state)
+{
+    (void)state;
+    ms_ctx *ctx;
+    time_t when = 1700000000;
+    assert_int_equal(ms_ctx_new(&ctx), MS_OK);
+    ms_ctx_set_clock(ctx, fixed_clock, &when);
+    assert_int_equal(ms_ctx_now(ctx), 1700000000);
+    ms_ctx_set_clock(ctx, NULL, NULL);
+    assert_true(ms_ctx_now(ctx) > 1700000000);
+    assert_int_equal(ms_ctx_set_timeout_ms(ctx, 0), MS_ERR_INVALID);
+    ms_ctx_free(ctx);
+}
+
+static void catalogue_codes_are_unique_and_well_formed(void **state)
+{
+    (void)state;
+    const ms_diag_def *def;
+    size_t n = 0;
+    for (size_t i = 0; (def = ms_diag_catalogue_at(i)) != NULL; i++, n++) {
+        assert_non_null(def->summary);
+        assert_non_null(strchr(def->code, '.'));
+        for (const char *p = def->code; *p; p++)
+            assert_true((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '.' ||
+                        *p == '-');
+        assert_ptr_equal(ms_diag_lookup(def->code), def);
+        for (size_t j = 0; j < i; j++)
+            assert_string_not_equal(ms_diag_catalogue_at(j)->code, def->code);
+    }
+    assert_true(n > 0);
+    assert_null(ms_diag_lookup("no.such-code"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(diag_list_counts_severities_and_finds_codes),
+        cmocka_unit_test(diag_list_move_appends_and_empties_the_source),
+        cmocka_unit_test(domain_names_are_normalised_to_lower_case_a_labels),
+        cmocka_unit_test(invalid_domain_names_are_refused),
+        cmocka_unit_test(labels_are_counted_and_ancestors_found),
+        cmocka_unit_test(psl_gives_the_registrable_domain),
+        cmocka_unit_test(context_clock_can_be_replaced),
+        cmocka_unit_test(catalogue_codes_are_unique_and_well_formed),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
