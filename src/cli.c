@@ -108,7 +108,7 @@ static void paint(const cli_common *c, int color, const char *text)
         fputs(text, stdout);
 }
 
-static void vprint_line(const char *fmt, va_list ap)
+__attribute__((format(printf, 1, 0))) static void vprint_line(const char *fmt, va_list ap)
 {
     vprintf(fmt, ap);
     putchar('\n');
@@ -155,8 +155,8 @@ static const struct {
     [MS_SEV_ERROR] = {"✗", "x", "error", RED},
 };
 
-static void out_marked(const cli_common *c, const char *mark, int color, const char *fmt,
-                       va_list ap)
+__attribute__((format(printf, 4, 0))) static void out_marked(const cli_common *c, const char *mark,
+                                                             int color, const char *fmt, va_list ap)
 {
     printf("  ");
     paint(c, color, mark);

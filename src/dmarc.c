@@ -5,7 +5,6 @@
 
 #include "mailsec/dmarc.h"
 #include "mailsec/dns.h"
-#include "dmarc/discover.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -459,10 +458,14 @@ static int add_uri(uri_list *l, const char *uri)
     return 1;
 }
 
-static void print_refusal(const ms_diag_list *diags, const char *command)
+/* Refusals, or the warnings a generated record still carries, go to
+ * stderr so stdout stays the record alone. */
+static void print_diags_to_stderr(const ms_diag_list *diags, const char *command)
 {
     for (size_t i = 0; i < diags->count; i++)
-        fprintf(stderr, "mailsec %s: %s\n", command, diags->items[i].message);
+        fprintf(stderr, "mailsec %s: %s: %s [%s]\n", command,
+                ms_severity_str(diags->items[i].def->severity), diags->items[i].message,
+                diags->items[i].def->code);
 }
 
 typedef struct generate_args {
@@ -586,9 +589,10 @@ static int run_generate(int argc, char **argv)
     ms_status st = ms_dmarc_generate(&g.spec, &record, &diags);
     int status;
     if (st != MS_OK || record == NULL) {
-        print_refusal(&diags, "dmarc generate");
+        print_diags_to_stderr(&diags, "dmarc generate");
         status = EXIT_UNCHECKED;
     } else {
+        print_diags_to_stderr(&diags, "dmarc generate");
         status = print_generated(&g, record);
     }
     free(record);
@@ -667,7 +671,7 @@ static int run_plan(int argc, char **argv)
     ms_status st = ms_dmarc_plan_make(domain, rua.count ? rua.items : NULL, &plan, &diags);
     int status = EXIT_CLEAN;
     if (st != MS_OK || plan.count == 0) {
-        print_refusal(&diags, "dmarc plan");
+        print_diags_to_stderr(&diags, "dmarc plan");
         status = EXIT_UNCHECKED;
     } else if (c.json) {
         json_print(json_plan(&plan, domain), EXIT_CLEAN);

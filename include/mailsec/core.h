@@ -71,7 +71,8 @@ ms_status ms_diag_add(ms_diag_list *list, const ms_diag_def *def, const char *lo
                       long offset, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 ms_status ms_diag_addv(ms_diag_list *list, const ms_diag_def *def, const char *location,
-                       long offset, const char *fmt, va_list ap);
+                       long offset, const char *fmt, va_list ap)
+    __attribute__((format(printf, 5, 0)));
 void ms_diag_list_free(ms_diag_list *list);
 /* Moves every item of src to the end of dst; src is left empty. */
 ms_status ms_diag_list_move(ms_diag_list *dst, ms_diag_list *src);

@@ -16,7 +16,7 @@ char *ms_strdup(const char *s)
     return copy;
 }
 
-static char *vasprintf_alloc(const char *fmt, va_list ap)
+__attribute__((format(printf, 1, 0))) static char *vasprintf_alloc(const char *fmt, va_list ap)
 {
     va_list again;
     va_copy(again, ap);

@@ -10,7 +10,7 @@
  *     record (RFC 9989 section 3.3 ... <domain>._report._dmarc.<dest>) and
  *     the destination domain's MX.
  */
-#include "discover.h"
+#include "mailsec/dmarc.h"
 
 #include "core/internal.h"
 

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# check-install.sh BUILD_DIR: `cmake --install` into a scratch prefix puts
+# the binary, library, headers, pkg-config file and man page in place, and a
+# program built only from what was installed (via pkg-config) links and runs.
+set -euo pipefail
+build=$1
+prefix=$(mktemp -d)
+trap 'rm -rf "$prefix"' EXIT
+cmake --install "$build" --prefix "$prefix" >/dev/null
+libdir=$(ls -d "$prefix"/lib*/ | head -n1)
+libdir=${libdir%/}
+# pkg-config files may sit in lib/ or lib/<multiarch>/
+pcdir=$(dirname "$(find "$prefix" -name mailsec.pc | head -n1)")
+failed=0 passed=0
+expect() { if [[ -e $1 ]]; then passed=$((passed + 1)); else echo "FAIL - missing $1"; failed=$((failed + 1)); fi; }
+expect "$prefix/bin/mailsec"
+expect "$prefix/include/mailsec/core.h"
+expect "$prefix/include/mailsec/dns.h"
+expect "$prefix/include/mailsec/dmarc.h"
+expect "$prefix/share/man/man1/mailsec.1"
+expect "$pcdir/mailsec.pc"
+sofile=$(find "$prefix" -name 'libmailsec.so*' | head -n1)
+expect "${sofile:-$prefix/lib/libmailsec.so}"
+
+cat >"$prefix/prog.c" <<'C'
+#include <mailsec/dmarc.h>
+#include <stdio.h>
+#include <string.h>
+int main(void)
+{
+    const char *text = "v=DMARC1; p=reject; pct=50";
+    ms_dmarc_record *rec = NULL;
+    ms_diag_list diags = MS_DIAG_LIST_INIT;
+    if (ms_dmarc_check_record(text, strlen(text), "example.com", &rec, &diags) != MS_OK)
+        return 1;
+    int ok = rec->usable && rec->p == MS_DMARC_POLICY_REJECT && ms_diag_has(&diags, "dmarc.pct-removed");
+    printf("%s %zu findings\n", ok ? "ok" : "wrong", diags.count);
+    ms_dmarc_record_free(rec);
+    ms_diag_list_free(&diags);
+    return ok ? 0 : 1;
+}
+C
+flags=$(PKG_CONFIG_PATH=$pcdir pkg-config --cflags --libs mailsec)
+if cc -o "$prefix/prog" "$prefix/prog.c" $flags && \
+   LD_LIBRARY_PATH=$(dirname "$sofile") "$prefix/prog"; then
+    passed=$((passed + 1))
+else
+    echo "FAIL - a program built with pkg-config against the installed library"
+    failed=$((failed + 1))
+fi
+LD_LIBRARY_PATH=$(dirname "$sofile") "$prefix/bin/mailsec" --version >/dev/null && passed=$((passed + 1)) ||
+    { echo "FAIL - installed mailsec --version"; failed=$((failed + 1)); }
+echo "install: $passed passed, $failed failed"
+((failed == 0))
