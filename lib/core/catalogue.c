@@ -6,6 +6,9 @@ static const ms_diag_def *const module_tables[] = {
     ms_dns_diag_defs,
     ms_dmarc_diag_defs,
     ms_dmarc_discovery_diag_defs,
+    ms_dkim_diag_defs,
+    ms_email_diag_defs,
+    ms_spf_diag_defs,
 };
 
 const ms_diag_def *ms_diag_catalogue_at(size_t index)

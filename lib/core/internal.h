@@ -64,5 +64,8 @@ void ms_buf_free(ms_buf *buf);
 extern const ms_diag_def ms_dns_diag_defs[];
 extern const ms_diag_def ms_dmarc_diag_defs[];
 extern const ms_diag_def ms_dmarc_discovery_diag_defs[];
+extern const ms_diag_def ms_dkim_diag_defs[];
+extern const ms_diag_def ms_email_diag_defs[];
+extern const ms_diag_def ms_spf_diag_defs[];
 
 #endif

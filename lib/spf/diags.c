@@ -1,0 +1,4 @@
+/* The spf module's diagnostics table (placeholder until the module lands). */
+#include "core/internal.h"
+
+const ms_diag_def ms_spf_diag_defs[] = {{NULL, MS_SEV_INFO, NULL, NULL}};
