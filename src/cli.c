@@ -108,9 +108,30 @@ static void paint(const cli_common *c, int color, const char *text)
         fputs(text, stdout);
 }
 
+/* Text from DNS answers or files may carry terminal escape sequences: a
+ * checklist shows control bytes as \xHH instead of sending them. */
+static void print_sanitized(const char *text)
+{
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+        if ((*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7f)
+            printf("\\x%02X", *p);
+        else
+            putchar(*p);
+    }
+}
+
 __attribute__((format(printf, 1, 0))) static void vprint_line(const char *fmt, va_list ap)
 {
-    vprintf(fmt, ap);
+    va_list again;
+    va_copy(again, ap);
+    int len = vsnprintf(NULL, 0, fmt, ap);
+    char *line = len >= 0 ? malloc((size_t)len + 1) : NULL;
+    if (line != NULL) {
+        vsnprintf(line, (size_t)len + 1, fmt, again);
+        print_sanitized(line);
+    }
+    va_end(again);
+    free(line);
     putchar('\n');
 }
 
@@ -121,8 +142,10 @@ void out_heading(const cli_common *c, const char *fmt, ...)
     char line[512];
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    paint(c, BOLD, line);
-    putchar('\n');
+    if (c->color)
+        printf("\033[%dm", BOLD);
+    print_sanitized(line);
+    printf("%s\n", c->color ? "\033[0m" : "");
 }
 
 void out_field(const cli_common *c, const char *label, const char *fmt, ...)
@@ -193,7 +216,9 @@ void out_diag(const cli_common *c, const ms_diag *d)
     paint(c, MARKS[sev].color, c->utf8 ? MARKS[sev].utf8 : MARKS[sev].ascii);
     printf(" ");
     paint(c, MARKS[sev].color, MARKS[sev].word);
-    printf(": %s\n", d->message);
+    printf(": ");
+    print_sanitized(d->message);
+    putchar('\n');
     printf("      ");
     char where[160] = "";
     if (d->offset >= 0)
@@ -285,4 +310,75 @@ int cli_exit_status(const ms_diag_list *list, int could_not_check)
     if (could_not_check)
         return EXIT_UNCHECKED;
     return ms_diag_count(list, MS_SEV_ERROR) > 0 ? EXIT_PROBLEMS : EXIT_CLEAN;
+}
+
+/* ---- argument parsing ---- */
+
+static const char *option_name(const struct option *options, int val)
+{
+    for (; options->name != NULL; options++)
+        if (options->val == val)
+            return options->name;
+    return "?";
+}
+
+int cli_parse(int argc, char **argv, const struct option *options, const char *short_options,
+              const char *usage, const char *command, cli_common *c, cli_option_fn fn, void *arg)
+{
+    cli_common_init(c);
+    int opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, short_options, options, NULL)) != -1) {
+        if (opt == 'h') {
+            fputs(usage, stdout);
+            return EXIT_CLEAN;
+        }
+        int handled = cli_common_option(c, opt, optarg);
+        if (handled < 0)
+            return EXIT_UNCHECKED;
+        if (handled == 1)
+            continue;
+        if (opt == '?' || fn == NULL)
+            return cli_usage_error(command, "unknown option or missing value");
+        if (!fn(arg, opt, optarg))
+            return cli_usage_error(command, "invalid value \"%s\" for --%s", optarg ? optarg : "",
+                                   option_name(options, opt));
+    }
+    cli_common_finish(c);
+    return -1;
+}
+
+/* ---- results ---- */
+
+void cli_results_begin(cli_results *r, const cli_common *c)
+{
+    *r = (cli_results){c, c->json ? json_array() : NULL, EXIT_CLEAN, 0};
+}
+
+void cli_results_separate(cli_results *r)
+{
+    if (!r->c->json && r->count > 0)
+        putchar('\n');
+}
+
+void cli_results_add(cli_results *r, int status, json_t *obj)
+{
+    if (status > r->worst)
+        r->worst = status;
+    if (r->array != NULL && obj != NULL)
+        json_array_append_new(r->array, obj);
+    else
+        json_decref(obj);
+    r->count++;
+}
+
+int cli_results_end(cli_results *r, const char *command)
+{
+    if (r->array != NULL) {
+        json_t *doc = json_document(command);
+        json_object_set_new(doc, "results", r->array);
+        json_print(doc, r->worst);
+        r->array = NULL;
+    }
+    return r->worst;
 }

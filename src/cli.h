@@ -98,6 +98,40 @@ json_t *json_document(const char *command);
 /* Adds the verdict ("ok" | "problems" | "unchecked") and prints. */
 void json_print(json_t *doc, int exit_status);
 
+/* ---- argument parsing, the same for every command ---- */
+
+/* Handles one of the command's own options; returns 0 when its value is
+ * invalid (cli_parse then reports the option by name). */
+typedef int (*cli_option_fn)(void *arg, int opt, const char *value);
+
+/* getopt_long over argv with the command's options, which must include
+ * CLI_COMMON_LONG_OPTIONS. Returns -1 when the command should go on, or the
+ * exit status to return at once: after --help (usage printed) or a bad
+ * option (message printed). */
+int cli_parse(int argc, char **argv, const struct option *options, const char *short_options,
+              const char *usage, const char *command, cli_common *c, cli_option_fn fn, void *arg);
+
+/* ---- one result per checked thing ---- */
+
+/* Collects the JSON objects of a command that checks several things (or
+ * separates their checklists) and keeps the worst exit status. */
+typedef struct cli_results {
+    const cli_common *c;
+    json_t *array;
+    int worst;
+    size_t count;
+} cli_results;
+
+void cli_results_begin(cli_results *r, const cli_common *c);
+/* Before printing a checklist item: a blank line between items. */
+void cli_results_separate(cli_results *r);
+/* One thing checked: its exit status, and its JSON object (taken; NULL in
+ * text mode). */
+void cli_results_add(cli_results *r, int status, json_t *obj);
+/* Prints the JSON document {schema_version, command, results, result} in
+ * JSON mode; returns the worst status. */
+int cli_results_end(cli_results *r, const char *command);
+
 /* The exit status a diagnostic list earns. */
 int cli_exit_status(const ms_diag_list *list, int could_not_check);
 

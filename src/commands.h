@@ -2,7 +2,11 @@
 #ifndef MAILSEC_COMMANDS_H
 #define MAILSEC_COMMANDS_H
 
+int cmd_audit(int argc, char **argv);
 int cmd_dmarc(int argc, char **argv);
 int cmd_diag(int argc, char **argv);
+int cmd_email(int argc, char **argv);
+int cmd_dkim(int argc, char **argv);
+int cmd_spf(int argc, char **argv);
 
 #endif

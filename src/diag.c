@@ -61,18 +61,9 @@ int cmd_diag(int argc, char **argv)
 {
     static const struct option options[] = {CLI_COMMON_LONG_OPTIONS, {NULL, 0, NULL, 0}};
     cli_common c;
-    cli_common_init(&c);
-    int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORT_OPTIONS, options, NULL)) != -1) {
-        if (opt == 'h') {
-            fputs(USAGE, stdout);
-            return EXIT_CLEAN;
-        }
-        if (cli_common_option(&c, opt, optarg) != 1)
-            return cli_usage_error("diag", "bad option");
-    }
-    cli_common_finish(&c);
+    int done = cli_parse(argc, argv, options, CLI_COMMON_SHORT_OPTIONS, USAGE, "diag", &c, NULL, NULL);
+    if (done >= 0)
+        return done;
     const char *verb = optind < argc ? argv[optind] : NULL;
     if (verb != NULL && strcmp(verb, "list") == 0 && optind + 1 == argc)
         return list_codes(&c);

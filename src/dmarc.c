@@ -317,37 +317,42 @@ static int check_domains(const cli_common *c, char **domains, int count)
     ms_ctx *ctx = cli_make_ctx(c);
     if (ctx == NULL)
         return EXIT_UNCHECKED;
-    int worst = EXIT_CLEAN;
-    json_t *results = json_array();
+    cli_results results;
+    cli_results_begin(&results, c);
     for (int i = 0; i < count; i++) {
         ms_dmarc_discovery *d = NULL;
         ms_status st = ms_dmarc_discover(ctx, domains[i], &d);
         if (st != MS_OK) {
             fprintf(stderr, "mailsec dmarc check: %s: %s\n", domains[i], ms_status_str(st));
-            worst = EXIT_UNCHECKED;
+            cli_results_add(&results, EXIT_UNCHECKED, NULL);
             continue;
         }
         int status = cli_exit_status(&d->diags, d->could_not_check);
-        if (status > worst)
-            worst = status;
-        if (c->json)
-            json_array_append_new(results, json_domain_result(d, status));
-        else {
-            if (i > 0)
-                putchar('\n');
+        cli_results_separate(&results);
+        if (!c->json)
             print_domain_result(c, d);
-        }
+        cli_results_add(&results, status, c->json ? json_domain_result(d, status) : NULL);
         ms_dmarc_discovery_free(d);
     }
-    if (c->json) {
-        json_t *doc = json_document("dmarc check");
-        json_object_set_new(doc, "results", results);
-        json_print(doc, worst);
-    } else {
-        json_decref(results);
-    }
     ms_ctx_free(ctx);
-    return worst;
+    return cli_results_end(&results, "dmarc check");
+}
+
+typedef struct check_args {
+    const char *record;
+    const char *domain;
+} check_args;
+
+static int check_option(void *arg, int opt, const char *value)
+{
+    check_args *a = arg;
+    if (opt == OPT_RECORD)
+        a->record = value;
+    else if (opt == OPT_DOMAIN)
+        a->domain = value;
+    else
+        return 0;
+    return 1;
 }
 
 static int run_check(int argc, char **argv)
@@ -359,29 +364,17 @@ static int run_check(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     cli_common c;
-    cli_common_init(&c);
-    const char *record = NULL, *domain = NULL;
-    int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORT_OPTIONS, options, NULL)) != -1) {
-        if (opt == 'h') {
-            fputs(CHECK_USAGE, stdout);
-            return EXIT_CLEAN;
-        } else if (opt == OPT_RECORD) {
-            record = optarg;
-        } else if (opt == OPT_DOMAIN) {
-            domain = optarg;
-        } else if (cli_common_option(&c, opt, optarg) != 1) {
-            return cli_usage_error("dmarc check", "unknown or invalid option");
-        }
-    }
-    cli_common_finish(&c);
-    if (record != NULL) {
+    check_args a = {NULL, NULL};
+    int done = cli_parse(argc, argv, options, CLI_COMMON_SHORT_OPTIONS, CHECK_USAGE, "dmarc check",
+                         &c, check_option, &a);
+    if (done >= 0)
+        return done;
+    if (a.record != NULL) {
         if (optind != argc)
             return cli_usage_error("dmarc check", "give either --record or domains, not both");
-        return check_text(&c, record, domain);
+        return check_text(&c, a.record, a.domain);
     }
-    if (domain != NULL)
+    if (a.domain != NULL)
         return cli_usage_error("dmarc check", "--domain goes with --record; give domains as arguments");
     if (optind == argc)
         return cli_usage_error("dmarc check", "which domain? e.g. mailsec dmarc check example.com");
@@ -476,8 +469,9 @@ typedef struct generate_args {
 } generate_args;
 
 /* One generate option; 0 when its value is invalid. */
-static int generate_option(generate_args *g, int opt, const char *arg)
+static int generate_option(void *argp, int opt, const char *arg)
 {
+    generate_args *g = argp;
     ms_dmarc_spec *s = &g->spec;
     char *end;
     switch (opt) {
@@ -523,14 +517,6 @@ static const struct option GENERATE_OPTIONS[] = {
     {NULL, 0, NULL, 0},
 };
 
-static const char *option_name(const struct option *options, int val)
-{
-    for (; options->name != NULL; options++)
-        if (options->val == val)
-            return options->name;
-    return "?";
-}
-
 static int print_generated(const generate_args *g, const char *record)
 {
     if (strcmp(g->format, "record") == 0) {
@@ -560,23 +546,10 @@ static int run_generate(int argc, char **argv)
 {
     generate_args g = {.spec = MS_DMARC_SPEC_INIT, .format = "record", .ttl = 3600};
     cli_common c;
-    cli_common_init(&c);
-    int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORT_OPTIONS, GENERATE_OPTIONS, NULL)) != -1) {
-        if (opt == 'h') {
-            fputs(GENERATE_USAGE, stdout);
-            return EXIT_CLEAN;
-        }
-        if (opt < CLI_OPT_BASE && opt != 'q' && opt != 'v') {
-            if (!generate_option(&g, opt, optarg))
-                return cli_usage_error("dmarc generate", "invalid value \"%s\" for --%s",
-                                       optarg ? optarg : "", option_name(GENERATE_OPTIONS, opt));
-        } else if (cli_common_option(&c, opt, optarg) != 1) {
-            return cli_usage_error("dmarc generate", "unknown or invalid option");
-        }
-    }
-    cli_common_finish(&c);
+    int done = cli_parse(argc, argv, GENERATE_OPTIONS, CLI_COMMON_SHORT_OPTIONS, GENERATE_USAGE,
+                         "dmarc generate", &c, generate_option, &g);
+    if (done >= 0)
+        return done;
     if (optind != argc)
         return cli_usage_error("dmarc generate", "unexpected argument \"%s\"", argv[optind]);
     if (c.json)
@@ -587,14 +560,8 @@ static int run_generate(int argc, char **argv)
     char *record = NULL;
     ms_diag_list diags = MS_DIAG_LIST_INIT;
     ms_status st = ms_dmarc_generate(&g.spec, &record, &diags);
-    int status;
-    if (st != MS_OK || record == NULL) {
-        print_diags_to_stderr(&diags, "dmarc generate");
-        status = EXIT_UNCHECKED;
-    } else {
-        print_diags_to_stderr(&diags, "dmarc generate");
-        status = print_generated(&g, record);
-    }
+    print_diags_to_stderr(&diags, "dmarc generate");
+    int status = st == MS_OK && record != NULL ? print_generated(&g, record) : EXIT_UNCHECKED;
     free(record);
     ms_diag_list_free(&diags);
     return status;
@@ -636,6 +603,23 @@ static void print_plan(const cli_common *c, const ms_dmarc_plan *plan, const cha
     }
 }
 
+typedef struct plan_args {
+    const char *domain;
+    uri_list rua;
+} plan_args;
+
+static int plan_option(void *arg, int opt, const char *value)
+{
+    plan_args *a = arg;
+    if (opt == OPT_DOMAIN)
+        a->domain = value;
+    else if (opt == OPT_RUA)
+        return add_uri(&a->rua, value);
+    else
+        return 0;
+    return 1;
+}
+
 static int run_plan(int argc, char **argv)
 {
     static const struct option options[] = {
@@ -645,38 +629,24 @@ static int run_plan(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     cli_common c;
-    cli_common_init(&c);
-    const char *domain = NULL;
-    uri_list rua = {{0}, 0};
-    int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORT_OPTIONS, options, NULL)) != -1) {
-        if (opt == 'h') {
-            fputs(PLAN_USAGE, stdout);
-            return EXIT_CLEAN;
-        } else if (opt == OPT_DOMAIN) {
-            domain = optarg;
-        } else if (opt == OPT_RUA) {
-            if (!add_uri(&rua, optarg))
-                return cli_usage_error("dmarc plan", "too many --rua");
-        } else if (cli_common_option(&c, opt, optarg) != 1) {
-            return cli_usage_error("dmarc plan", "unknown or invalid option");
-        }
-    }
-    cli_common_finish(&c);
-    if (domain == NULL || optind != argc)
+    plan_args a = {NULL, {{0}, 0}};
+    int done = cli_parse(argc, argv, options, CLI_COMMON_SHORT_OPTIONS, PLAN_USAGE, "dmarc plan", &c,
+                         plan_option, &a);
+    if (done >= 0)
+        return done;
+    if (a.domain == NULL || optind != argc)
         return cli_usage_error("dmarc plan", "give --domain D and at least one --rua URI");
     ms_dmarc_plan plan = {0};
     ms_diag_list diags = MS_DIAG_LIST_INIT;
-    ms_status st = ms_dmarc_plan_make(domain, rua.count ? rua.items : NULL, &plan, &diags);
+    ms_status st = ms_dmarc_plan_make(a.domain, a.rua.count ? a.rua.items : NULL, &plan, &diags);
     int status = EXIT_CLEAN;
     if (st != MS_OK || plan.count == 0) {
         print_diags_to_stderr(&diags, "dmarc plan");
         status = EXIT_UNCHECKED;
     } else if (c.json) {
-        json_print(json_plan(&plan, domain), EXIT_CLEAN);
+        json_print(json_plan(&plan, a.domain), EXIT_CLEAN);
     } else {
-        print_plan(&c, &plan, domain);
+        print_plan(&c, &plan, a.domain);
     }
     ms_dmarc_plan_free(&plan);
     ms_diag_list_free(&diags);

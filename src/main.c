@@ -12,8 +12,12 @@ static const struct group {
     int (*run)(int argc, char **argv);
     const char *summary;
 } GROUPS[] = {
+    {"audit", cmd_audit, "audit a mail domain: MX, SPF, DMARC, DKIM, MTA-STS, TLS-RPT, BIMI, DNSSEC"},
     {"dmarc", cmd_dmarc, "check, explain, generate and plan DMARC records"},
+    {"spf", cmd_spf, "check SPF records (lookup tree, limits) and evaluate check_host()"},
+    {"dkim", cmd_dkim, "check DKIM key records and verify signed messages"},
     {"diag", cmd_diag, "list the diagnostic codes and what to do about each"},
+    {"email", cmd_email, "validate e-mail addresses (RFC 5321/5322/6531, HTML5), deliverability"},
 };
 
 static void print_usage(FILE *to)

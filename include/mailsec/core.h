@@ -94,6 +94,10 @@ typedef struct ms_ctx ms_ctx;
 typedef time_t (*ms_clock_fn)(void *arg);
 
 ms_status ms_ctx_new(ms_ctx **out);
+/* A new context with the same configuration (resolver, trust anchor,
+ * timeout, HTTPS settings, clock) and none of the state: for another
+ * thread. */
+ms_status ms_ctx_clone(const ms_ctx *src, ms_ctx **out);
 void ms_ctx_free(ms_ctx *ctx);
 /* Send DNS queries to this server ("ADDR" or "ADDR@PORT") instead of the
  * system's resolvers. */
@@ -103,6 +107,14 @@ ms_status ms_ctx_set_resolver(ms_ctx *ctx, const char *addr_at_port);
 ms_status ms_ctx_set_trust_anchor_file(ms_ctx *ctx, const char *path);
 /* Upper bound on one DNS batch or lookup, in milliseconds. */
 ms_status ms_ctx_set_timeout_ms(ms_ctx *ctx, unsigned timeout_ms);
+/* HTTPS fetches (MTA-STS policies): trust this CA file instead of the
+ * system's, as curl's --cacert does. */
+ms_status ms_ctx_set_https_ca(ms_ctx *ctx, const char *path);
+/* Connect to another host and port than the URL names
+ * ("HOST:PORT:CONNECT-HOST:CONNECT-PORT", as curl's --connect-to), so tests
+ * can serve https://mta-sts.example.com/ from a loopback high port; may be
+ * given several times. */
+ms_status ms_ctx_add_https_connect_to(ms_ctx *ctx, const char *mapping);
 /* Replace the clock (tests use this for expiry checks). */
 void ms_ctx_set_clock(ms_ctx *ctx, ms_clock_fn fn, void *arg);
 time_t ms_ctx_now(const ms_ctx *ctx);

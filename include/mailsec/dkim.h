@@ -48,6 +48,7 @@ typedef struct ms_dkim_key {
     int allows_sha1;   /* h= absent or lists sha1 */
     int allows_sha256; /* h= absent or lists sha256 */
     char *s;           /* service types */
+    int s_email;       /* s= absent or lists email or * */
     char *t;           /* flags */
     int testing;       /* t=y */
     int strict;        /* t=s: i= must not be a subdomain of d= */

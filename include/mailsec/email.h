@@ -15,7 +15,7 @@
  *             an ASCII address; quoted strings, address literals, comments
  *             and obsolete forms are refused.
  *  - RFC5322  anything the grammar of RFC 5322 section 3.4.1 allows
- *             (category below ERR), within the RFC 5321 length limits.
+ *             (category below ERR).
  *  - HTML5    the WHATWG HTML "valid e-mail address" definition.
  *  - INTL     SMTP plus SMTPUTF8 (RFC 6531): UTF-8 local parts and IDN
  *             domains (U-labels checked with libidn2).
@@ -75,6 +75,9 @@ const ms_diag_def *ms_email_diag_def(const char *diagnosis);
 /* The normal form: local part NFC, domain lower-case A-labels (to_unicode
  * variant below). MS_ERR_INVALID when not valid under the profile. Caller
  * frees *out. */
+/* Comments and folding white space are dropped; address literals stay as
+ * written. Also MS_ERR_INVALID for the one valid form a C string cannot
+ * hold: a NUL byte in an obsolete quoted pair (profile rfc5322). */
 ms_status ms_email_normalize(const char *addr, size_t len, ms_email_profile profile, char **out);
 /* Same, with the domain as lower-case U-labels. */
 ms_status ms_email_normalize_unicode(const char *addr, size_t len, ms_email_profile profile,
@@ -91,6 +94,14 @@ typedef enum ms_email_mx_status {
 } ms_email_mx_status;
 
 const char *ms_email_mx_status_name(ms_email_mx_status status);
+
+/* Folds a deliverability answer into a result the way is_email does:
+ * MX found -> valid (a dotless domain with an MX is fine); A/AAAA only ->
+ * email.dnswarn-no-mx-record (still deliverable); no MX, A or AAAA, null
+ * MX, NXDOMAIN -> email.dnswarn-no-record (not valid). TEMPFAIL changes
+ * nothing. Only results whose syntax was plain (valid, rfc5321-tld,
+ * rfc5321-tld-numeric) are touched. */
+void ms_email_result_apply_mx(ms_email_result *r, ms_email_profile profile, ms_email_mx_status mx);
 
 /* Checks many domains concurrently through the DNS layer, each distinct
  * domain once (a per-call cache). domains[i] are A-label domains; out[i]

@@ -4,6 +4,7 @@
 
 static const ms_diag_def *const module_tables[] = {
     ms_dns_diag_defs,
+    ms_audit_diag_defs,
     ms_dmarc_diag_defs,
     ms_dmarc_discovery_diag_defs,
     ms_dkim_diag_defs,

@@ -1,6 +1,7 @@
 #include "internal.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 enum { DEFAULT_TIMEOUT_MS = 5000 };
 
@@ -21,6 +22,28 @@ ms_status ms_ctx_new(ms_ctx **out)
     return MS_OK;
 }
 
+ms_status ms_ctx_clone(const ms_ctx *src, ms_ctx **out)
+{
+    ms_ctx *ctx = NULL;
+    ms_status st = ms_ctx_new(&ctx);
+    if (st == MS_OK)
+        st = ms_ctx_set_resolver(ctx, src->resolver);
+    if (st == MS_OK)
+        st = ms_ctx_set_trust_anchor_file(ctx, src->trust_anchor_file);
+    if (st == MS_OK)
+        st = ms_ctx_set_https_ca(ctx, src->https_ca);
+    for (size_t i = 0; i < src->https_connect_to_count && st == MS_OK; i++)
+        st = ms_ctx_add_https_connect_to(ctx, src->https_connect_to[i]);
+    if (st != MS_OK) {
+        ms_ctx_free(ctx);
+        return st;
+    }
+    ctx->timeout_ms = src->timeout_ms;
+    ms_ctx_set_clock(ctx, src->clock, src->clock_arg);
+    *out = ctx;
+    return MS_OK;
+}
+
 void ms_ctx_free(ms_ctx *ctx)
 {
     if (ctx == NULL)
@@ -30,6 +53,10 @@ void ms_ctx_free(ms_ctx *ctx)
     ms_ctx_free_psl(ctx->psl);
     free(ctx->resolver);
     free(ctx->trust_anchor_file);
+    free(ctx->https_ca);
+    for (size_t i = 0; i < ctx->https_connect_to_count; i++)
+        free(ctx->https_connect_to[i]);
+    free(ctx->https_connect_to);
     free(ctx);
 }
 
@@ -70,6 +97,25 @@ ms_status ms_ctx_set_timeout_ms(ms_ctx *ctx, unsigned timeout_ms)
     if (timeout_ms == 0)
         return MS_ERR_INVALID;
     ctx->timeout_ms = timeout_ms;
+    return MS_OK;
+}
+
+ms_status ms_ctx_set_https_ca(ms_ctx *ctx, const char *path)
+{
+    return replace_string(&ctx->https_ca, path);
+}
+
+ms_status ms_ctx_add_https_connect_to(ms_ctx *ctx, const char *mapping)
+{
+    if (mapping == NULL || strchr(mapping, ':') == NULL)
+        return MS_ERR_INVALID;
+    char **grown = realloc(ctx->https_connect_to, (ctx->https_connect_to_count + 2) * sizeof *grown);
+    if (grown == NULL)
+        return MS_ERR_NOMEM;
+    ctx->https_connect_to = grown;
+    if ((grown[ctx->https_connect_to_count] = ms_strdup(mapping)) == NULL)
+        return MS_ERR_NOMEM;
+    grown[++ctx->https_connect_to_count] = NULL;
     return MS_OK;
 }
 

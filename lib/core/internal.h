@@ -13,6 +13,9 @@ struct ms_ctx {
     char *resolver;          /* "ADDR[@PORT]" or NULL for the system's */
     char *trust_anchor_file; /* NULL: the system's root trust anchor */
     unsigned timeout_ms;
+    char *https_ca;          /* NULL: the system's CA store */
+    char **https_connect_to;    /* "HOST:PORT:HOST:PORT" mappings, NULL-terminated */
+    size_t https_connect_to_count;
     ms_clock_fn clock;
     void *clock_arg;
 
@@ -42,6 +45,42 @@ int ms_domain_is_within(const char *name, const char *ancestor);
 ms_status ms_domain_org_psl(ms_ctx *ctx, const char *name, char **out);
 void ms_ctx_free_psl(void *psl);
 
+/* Tag=value lists (lib/core/taglist.c): DKIM keys, TLS-RPT, BIMI. The
+ * tags point into the parsed text; nothing is allocated. */
+enum { MS_TAGLIST_MAX_TAGS = 64, MS_TAGLIST_MAX_ERRORS = 16 };
+
+typedef enum ms_taglist_error_kind {
+    MS_TAGLIST_NO_EQUALS,
+    MS_TAGLIST_EMPTY_NAME,
+    MS_TAGLIST_BAD_NAME,
+    MS_TAGLIST_BAD_VALUE,
+    MS_TAGLIST_TOO_MANY
+} ms_taglist_error_kind;
+
+typedef struct ms_tag {
+    const char *name;
+    size_t name_len, name_offset;
+    const char *value; /* white space around it trimmed */
+    size_t value_len, value_offset;
+} ms_tag;
+
+typedef struct ms_taglist_error {
+    ms_taglist_error_kind kind;
+    size_t offset;
+} ms_taglist_error;
+
+typedef struct ms_taglist {
+    ms_tag tags[MS_TAGLIST_MAX_TAGS];
+    size_t count;
+    ms_taglist_error errors[MS_TAGLIST_MAX_ERRORS];
+    size_t error_count;
+} ms_taglist;
+
+ms_status ms_taglist_parse(const char *text, size_t len, ms_taglist *out);
+/* The first tag of this name (case-insensitive), or NULL. */
+const ms_tag *ms_taglist_find(const ms_taglist *list, const char *name);
+const char *ms_taglist_error_str(ms_taglist_error_kind kind);
+
 /* A growable byte buffer, always NUL-terminated. */
 typedef struct ms_buf {
     char *data;
@@ -62,6 +101,7 @@ void ms_buf_free(ms_buf *buf);
 /* Each module's table of diagnostic definitions, ended by an entry whose
  * code is NULL. The catalogue (lib/core/catalogue.c) lists them all. */
 extern const ms_diag_def ms_dns_diag_defs[];
+extern const ms_diag_def ms_audit_diag_defs[];
 extern const ms_diag_def ms_dmarc_diag_defs[];
 extern const ms_diag_def ms_dmarc_discovery_diag_defs[];
 extern const ms_diag_def ms_dkim_diag_defs[];

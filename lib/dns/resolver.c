@@ -39,10 +39,30 @@ static int add_trust_anchor(struct ub_ctx *ub, const ms_ctx *ctx)
     return 0; /* no anchor: every answer is insecure */
 }
 
+/* libunbound answers the reverse zones of private and documentation
+ * addresses itself (NXDOMAIN). With a chosen server, those questions go to
+ * it: a site's own resolver knows its private PTR records, and the SPF test
+ * suite's zones use documentation addresses. (unblock-lan-zones covers the
+ * private ranges; the documentation ranges need "nodefault".) Must come
+ * last: ub_ctx_zone_add finalises the context. */
+static int forward_reserved_zones(struct ub_ctx *ub)
+{
+    static const char *const ZONES[] = {"2.0.192.in-addr.arpa.", "100.51.198.in-addr.arpa.",
+                                        "113.0.203.in-addr.arpa.", "8.b.d.0.1.0.0.2.ip6.arpa."};
+    for (size_t i = 0; i < sizeof ZONES / sizeof ZONES[0]; i++)
+        if (ub_ctx_zone_add(ub, ZONES[i], "nodefault") != 0)
+            return -1;
+    return 0;
+}
+
 static int set_upstream(struct ub_ctx *ub, const ms_ctx *ctx)
 {
-    if (ctx->resolver != NULL)
+    if (ctx->resolver != NULL) {
+        if (ub_ctx_set_option(ub, "unblock-lan-zones:", "yes") != 0 ||
+            ub_ctx_set_option(ub, "insecure-lan-zones:", "yes") != 0)
+            return -1;
         return ub_ctx_set_fwd(ub, ctx->resolver);
+    }
     if (ub_ctx_resolvconf(ub, NULL) != 0)
         return -1;
     /* /etc/hosts is a nicety; a system without one still resolves. */
@@ -61,6 +81,10 @@ ms_status ms_dns_resolver_new(const ms_ctx *ctx, struct ub_ctx **out)
      * lets ub_cancel reach the worker. */
     if (ub_ctx_async(ub, 1) != 0 || set_options(ub) != 0 || set_upstream(ub, ctx) != 0 ||
         add_trust_anchor(ub, ctx) != 0) {
+        ub_ctx_delete(ub);
+        return MS_ERR_DNS;
+    }
+    if (ctx->resolver != NULL && forward_reserved_zones(ub) != 0) {
         ub_ctx_delete(ub);
         return MS_ERR_DNS;
     }

@@ -6,7 +6,8 @@
 # A test file holds cases. Each starts with "case: NAME"; then
 #   run: ARGS            the arguments to mailsec (shell words; $RESOLVER,
 #                        $TRUST_ANCHOR and $DNS — both options together —
-#                        come from the DNS test bed)
+#                        come from the DNS test bed, $HTTPS — the CA and
+#                        connect-to options — from the HTTPS test bed)
 #   exit: N              the expected exit status
 #   jq: EXPR             EXPR, run by jq -e on stdout, must be true
 #   has: TEXT            stdout contains TEXT
@@ -14,11 +15,14 @@
 #   err: TEXT            stderr contains TEXT
 #   codes: A B ...       the JSON's diagnostics codes are exactly these
 #                        (in any order; of the first result)
-# Lines starting with # and blank lines are ignored.
+# Lines starting with # and blank lines are ignored. Commands run in the
+# repository's root, so test data is named as tests/data/...
 set -uo pipefail
 
 BIN=$1
-FILE=$2
+FILE=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
+# Paths in test files are relative to the repository's root.
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
@@ -28,7 +32,12 @@ if [[ -n ${MAILSEC_DNSBED_INFO:-} && -f $MAILSEC_DNSBED_INFO ]]; then
     TRUST_ANCHOR=$(sed -n 's/^TRUST_ANCHOR=//p' "$MAILSEC_DNSBED_INFO")
     DNS="--resolver $RESOLVER --trust-anchor $TRUST_ANCHOR --timeout 5"
 fi
-export RESOLVER TRUST_ANCHOR DNS
+HTTPS=
+if [[ -n ${MAILSEC_HTTPSBED_INFO:-} && -f $MAILSEC_HTTPSBED_INFO ]]; then
+    HTTPS="--https-ca $(sed -n 's/^CA=//p' "$MAILSEC_HTTPSBED_INFO")"
+    HTTPS+=" --https-connect-to $(sed -n 's/^CONNECT_TO=//p' "$MAILSEC_HTTPSBED_INFO")"
+fi
+export RESOLVER TRUST_ANCHOR DNS HTTPS
 
 passed=0 failed=0 name= status= problems=()
 

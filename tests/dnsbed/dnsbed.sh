@@ -15,7 +15,7 @@ ZONES_SRC=${MAILSEC_DNSBED_ZONES:-$HERE/zones}
 ADDR=127.0.0.1
 PORT_TRIES=20
 READY_TRIES=50          # x 0.2 s: how long to wait for NSD to answer
-BOGUS_MARKER=tamper-me  # TXT data holding this is altered after signing
+BOGUS_MARKER=tamper-me  # TXT and MX data holding this is altered after signing
 
 die() { echo "dnsbed: $*" >&2; exit 1; }
 
@@ -60,7 +60,7 @@ sign_zone() {
         # Change the data of TXT records carrying the marker; their RRSIGs
         # no longer match, so validation of exactly those RRsets fails.
         awk -v m="$BOGUS_MARKER" 'BEGIN { OFS = "\t" }
-            $4 == "TXT" && index($0, m) { gsub(m, "tampered") } { print }' \
+            ($4 == "TXT" || $4 == "MX") && index($0, m) { gsub(m, "tampered") } { print }' \
             "$file.signed" >"$file.tmp"
         mv "$file.tmp" "$file.signed"
     fi

@@ -20,8 +20,12 @@ static inline int dnsbed_get(const char *key, char *out, size_t size)
     int found = 0;
     while (!found && fgets(line, sizeof line, f)) {
         if (strncmp(line, key, klen) == 0 && line[klen] == '=') {
-            line[strcspn(line, "\n")] = '\0';
-            snprintf(out, size, "%s", line + klen + 1);
+            const char *value = line + klen + 1;
+            size_t n = strcspn(value, "\n");
+            if (n >= size)
+                n = size - 1; /* too long for the caller: cut, as snprintf would */
+            memcpy(out, value, n);
+            out[n] = '\0';
             found = 1;
         }
     }

@@ -1,0 +1,303 @@
+/* The DKIM-Signature header field (RFC 6376 3.5, RFC 8463): parse and check
+ * the tags on their own, before any key or hash is involved. */
+#include "internal.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+void ms_dkim_signature_free(ms_dkim_signature *sig)
+{
+    if (sig == NULL)
+        return;
+    free(sig->v), free(sig->a), free(sig->c), free(sig->d), free(sig->s);
+    free(sig->i), free(sig->q), free(sig->z);
+    for (size_t k = 0; k < sig->h_count; k++)
+        free(sig->h[k]);
+    free(sig->h);
+    free(sig->b);
+    free(sig->bh);
+    free(sig);
+}
+
+typedef struct parse_state {
+    ms_dkim_signature *sig;
+    const char *text;
+    const char *location;
+    ms_diag_list *diags;
+} parse_state;
+
+static ms_status add(parse_state *ps, int code, const dk_tag *t, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static ms_status add(parse_state *ps, int code, const dk_tag *t, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    ms_status st = ms_diag_addv(ps->diags, DKD(code), ps->location, t ? (long)t->offset : -1, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
+/* 1*76DIGIT; values too large for 64 bits saturate (they are all "never"
+ * or "longer than any body"). */
+static int parse_number(const dk_tag *t, uint64_t *out)
+{
+    if (t->value_len == 0 || t->value_len > 76)
+        return -1;
+    uint64_t v = 0;
+    for (size_t i = 0; i < t->value_len; i++) {
+        char c = t->value[i];
+        if (c < '0' || c > '9')
+            return -1;
+        unsigned d = (unsigned)(c - '0');
+        v = v > (UINT64_MAX - d) / 10 ? UINT64_MAX : v * 10 + d;
+    }
+    *out = v;
+    return 0;
+}
+
+/* A domain name or selector as DKIM writes it: dot-separated labels of
+ * letters, digits, "-" and "_" (selectors may use "_"), at most 253 bytes. */
+static int valid_name(const char *s)
+{
+    size_t len = strlen(s), label = 0;
+    if (len == 0 || len > 253)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (c == '.') {
+            if (label == 0)
+                return 0;
+            label = 0;
+            continue;
+        }
+        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 c == '-' || c == '_';
+        if (!ok || ++label > 63)
+            return 0;
+    }
+    return label > 0;
+}
+
+static ms_status split_h(parse_state *ps, const dk_tag *t)
+{
+    ms_dkim_signature *sig = ps->sig;
+    size_t start = 0;
+    int has_from = 0;
+    for (size_t i = 0; i <= t->value_len; i++) {
+        if (i < t->value_len && t->value[i] != ':')
+            continue;
+        const char *name = t->value + start;
+        size_t len = i - start;
+        start = i + 1;
+        while (len && strchr(" \t\r\n", *name)) {
+            name++;
+            len--;
+        }
+        while (len && strchr(" \t\r\n", name[len - 1]))
+            len--;
+        if (len == 0)
+            return add(ps, DK_SIG_SYNTAX, t, "%s", "h= has an empty header field name");
+        if (sig->h_count == MS_DKIM_MAX_SIGNED_HEADERS)
+            return add(ps, DK_SIG_SYNTAX, t, "h= names more than %d header fields", MS_DKIM_MAX_SIGNED_HEADERS);
+        char **n = realloc(sig->h, (sig->h_count + 1) * sizeof *n);
+        if (n == NULL)
+            return MS_ERR_NOMEM;
+        sig->h = n;
+        if ((sig->h[sig->h_count] = malloc(len + 1)) == NULL)
+            return MS_ERR_NOMEM;
+        memcpy(sig->h[sig->h_count], name, len);
+        sig->h[sig->h_count++][len] = '\0';
+        if (dk_ascii_casecmp(name, len, "from", 4) == 0)
+            has_from = 1;
+    }
+    if (!has_from)
+        return add(ps, DK_SIG_FROM_NOT_SIGNED, t, "h=%.*s does not include From", (int)(t->value_len > 200 ? 200 : t->value_len), t->value);
+    return MS_OK;
+}
+
+static ms_status parse_canon(parse_state *ps, const dk_tag *t)
+{
+    ms_dkim_signature *sig = ps->sig;
+    const char *slash = strchr(sig->c, '/');
+    size_t hlen = slash ? (size_t)(slash - sig->c) : strlen(sig->c);
+    const char *body = slash ? slash + 1 : "simple"; /* "c=relaxed" means relaxed/simple */
+    int ok = 1;
+    if (dk_ascii_casecmp(sig->c, hlen, "relaxed", 7) == 0)
+        sig->header_canon = MS_DKIM_CANON_RELAXED;
+    else if (dk_ascii_casecmp(sig->c, hlen, "simple", 6) != 0)
+        ok = 0;
+    if (dk_ascii_casecmp(body, strlen(body), "relaxed", 7) == 0)
+        sig->body_canon = MS_DKIM_CANON_RELAXED;
+    else if (dk_ascii_casecmp(body, strlen(body), "simple", 6) != 0)
+        ok = 0;
+    return ok ? MS_OK : add(ps, DK_SIG_CANON_UNKNOWN, t, "c=%s is not simple or relaxed", sig->c);
+}
+
+static ms_status parse_alg(parse_state *ps, const dk_tag *t)
+{
+    ms_dkim_signature *sig = ps->sig;
+    if (strcmp(sig->a, "rsa-sha256") == 0)
+        sig->alg = MS_DKIM_ALG_RSA_SHA256;
+    else if (strcmp(sig->a, "ed25519-sha256") == 0)
+        sig->alg = MS_DKIM_ALG_ED25519_SHA256;
+    else if (strcmp(sig->a, "rsa-sha1") == 0) {
+        sig->alg = MS_DKIM_ALG_RSA_SHA1;
+        return add(ps, DK_SIG_RSA_SHA1, t, "a=%s is weak (RFC 8301)", sig->a);
+    } else {
+        sig->alg = MS_DKIM_ALG_UNKNOWN;
+        return add(ps, DK_SIG_ALG_UNKNOWN, t, "a=%s is not a DKIM algorithm", sig->a);
+    }
+    return MS_OK;
+}
+
+static ms_status decode_b64(parse_state *ps, const dk_tag *t, unsigned char **out, size_t *len)
+{
+    int rc = dk_base64_decode(t->value, t->value_len, out, len);
+    if (rc == -2)
+        return MS_ERR_NOMEM;
+    if (rc != 0 || *len == 0) {
+        free(*out);
+        *out = NULL;
+        *len = 0;
+        return ms_diag_add(ps->diags, DKD(DK_SIG_BASE64_INVALID), ps->location, (long)t->offset,
+                           "%.*s= is not valid base64", (int)t->name_len, t->name);
+    }
+    return MS_OK;
+}
+
+static ms_status parse_number_tag(parse_state *ps, const dk_tag *t, int *has, uint64_t *v)
+{
+    if (parse_number(t, v) != 0)
+        return ms_diag_add(ps->diags, DKD(DK_SIG_NUMBER_INVALID), ps->location, (long)t->offset,
+                           "%.*s= is not a decimal number", (int)t->name_len, t->name);
+    *has = 1;
+    return MS_OK;
+}
+
+static int known_sig_tag(const dk_tag *t)
+{
+    static const char *const KNOWN[] = {"v", "a", "b", "bh", "c", "d", "h", "i",
+                                        "l", "q", "s", "t", "x", "z"};
+    for (size_t i = 0; i < sizeof KNOWN / sizeof KNOWN[0]; i++)
+        if (dk_tag_is(t, KNOWN[i]))
+            return 1;
+    return 0;
+}
+
+static ms_status one_tag(parse_state *ps, const dk_tag *t)
+{
+    ms_dkim_signature *sig = ps->sig;
+    char **slot = dk_tag_is(t, "v") ? &sig->v : dk_tag_is(t, "a") ? &sig->a
+                : dk_tag_is(t, "c") ? &sig->c : dk_tag_is(t, "d") ? &sig->d
+                : dk_tag_is(t, "s") ? &sig->s : dk_tag_is(t, "i") ? &sig->i
+                : dk_tag_is(t, "q") ? &sig->q : dk_tag_is(t, "z") ? &sig->z : NULL;
+    if (slot && (*slot = dk_tag_strdup(t)) == NULL)
+        return MS_ERR_NOMEM;
+    if (dk_tag_is(t, "v"))
+        return strcmp(sig->v, "1") == 0 ? MS_OK : add(ps, DK_SIG_VERSION, t, "v=%s, expected 1", sig->v);
+    if (dk_tag_is(t, "a"))
+        return parse_alg(ps, t);
+    if (dk_tag_is(t, "c"))
+        return parse_canon(ps, t);
+    if (dk_tag_is(t, "d"))
+        return valid_name(sig->d) ? MS_OK : add(ps, DK_SIG_DOMAIN_INVALID, t, "d=%s is not a domain name", sig->d);
+    if (dk_tag_is(t, "s"))
+        return valid_name(sig->s) ? MS_OK : add(ps, DK_SIG_DOMAIN_INVALID, t, "s=%s is not a selector", sig->s);
+    if (dk_tag_is(t, "q")) {
+        /* q= is a colon-separated list; dns/txt must be among the methods */
+        return strstr(sig->q, "dns/txt") ? MS_OK
+                                         : add(ps, DK_SIG_QUERY_UNKNOWN, t, "q=%s has no dns/txt", sig->q);
+    }
+    if (dk_tag_is(t, "z"))
+        return add(ps, DK_SIG_COPIED_HEADERS, t, "%s", "z= copies the signed header fields");
+    if (dk_tag_is(t, "h"))
+        return split_h(ps, t);
+    if (dk_tag_is(t, "b"))
+        return decode_b64(ps, t, &sig->b, &sig->b_len);
+    if (dk_tag_is(t, "bh"))
+        return decode_b64(ps, t, &sig->bh, &sig->bh_len);
+    if (dk_tag_is(t, "l")) {
+        ms_status st = parse_number_tag(ps, t, &sig->has_l, &sig->l);
+        if (st == MS_OK && sig->has_l)
+            st = add(ps, DK_SIG_LENGTH, t, "%s", "l= signs only part of the body");
+        return st;
+    }
+    if (dk_tag_is(t, "t"))
+        return parse_number_tag(ps, t, &sig->has_t, &sig->t);
+    if (dk_tag_is(t, "x"))
+        return parse_number_tag(ps, t, &sig->has_x, &sig->x);
+    if (!known_sig_tag(t))
+        return ms_diag_add(ps->diags, DKD(DK_SIG_UNKNOWN_TAG), ps->location, (long)t->offset,
+                           "unknown tag %.*s=", (int)t->name_len, t->name);
+    return MS_OK;
+}
+
+/* Checks across tags: required ones, i= within d=, x= after t=. */
+static ms_status cross_checks(parse_state *ps, const dk_tags *tags)
+{
+    ms_dkim_signature *sig = ps->sig;
+    static const char *const REQUIRED[] = {"v", "a", "b", "bh", "d", "h", "s"};
+    for (size_t r = 0; r < sizeof REQUIRED / sizeof REQUIRED[0]; r++) {
+        int found = 0;
+        for (size_t i = 0; i < tags->count; i++)
+            found |= dk_tag_is(&tags->items[i], REQUIRED[r]);
+        if (!found) {
+            ms_status st = add(ps, DK_SIG_TAG_MISSING, NULL, "%s= is missing", REQUIRED[r]);
+            if (st != MS_OK)
+                return st;
+        }
+    }
+    if (sig->i && sig->d) {
+        const char *at = strrchr(sig->i, '@');
+        const char *idom = at ? at + 1 : NULL;
+        size_t il = idom ? strlen(idom) : 0, dl = strlen(sig->d);
+        int within = idom && il >= dl && dk_ascii_casecmp(idom + il - dl, dl, sig->d, dl) == 0 &&
+                     (il == dl || idom[il - dl - 1] == '.');
+        if (!within) {
+            ms_status st = add(ps, DK_SIG_IDENTITY_MISMATCH, NULL,
+                               "i=%s is not within d=", sig->i);
+            if (st != MS_OK)
+                return st;
+        }
+    }
+    if (sig->has_t && sig->has_x && sig->x < sig->t)
+        return add(ps, DK_SIG_X_BEFORE_T, NULL, "%s", "x= is earlier than t=");
+    return MS_OK;
+}
+
+ms_status ms_dkim_signature_parse(const char *value, size_t len, const char *location,
+                                  ms_dkim_signature **out, ms_diag_list *diags)
+{
+    *out = NULL;
+    if (value == NULL && len > 0)
+        return MS_ERR_INVALID;
+    if (len > MS_DKIM_MAX_SIG_HEADER)
+        return MS_ERR_LIMIT;
+    ms_dkim_signature *sig = calloc(1, sizeof *sig);
+    if (sig == NULL)
+        return MS_ERR_NOMEM;
+    sig->alg = MS_DKIM_ALG_UNKNOWN;
+    parse_state ps = {sig, value, location, diags};
+    size_t before = diags->count;
+    dk_tags tags;
+    int malformed = 0;
+    ms_status st = dk_tags_parse(value, len, location, DK_SIG_SYNTAX, DK_SIG_DUPLICATE_TAG, &tags,
+                                 &malformed, diags);
+    for (size_t i = 0; st == MS_OK && i < tags.count; i++)
+        st = one_tag(&ps, &tags.items[i]);
+    if (st == MS_OK)
+        st = cross_checks(&ps, &tags);
+    dk_tags_free(&tags);
+    if (st != MS_OK) {
+        ms_dkim_signature_free(sig);
+        return st;
+    }
+    int errors = 0;
+    for (size_t k = before; k < diags->count; k++)
+        errors |= diags->items[k].def->severity == MS_SEV_ERROR;
+    sig->usable = !errors && sig->alg != MS_DKIM_ALG_UNKNOWN;
+    *out = sig;
+    return MS_OK;
+}

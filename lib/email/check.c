@@ -1,0 +1,313 @@
+/* The public face of the validator: profiles, the result, the normal
+ * form. parse.c does the parsing. */
+#include "email_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <uninorm.h>
+#include <unistr.h>
+
+static const char *const profile_names[] = {"smtp", "rfc5322", "html5", "intl"};
+
+int ms_email_profile_parse(const char *name, ms_email_profile *out)
+{
+    if (name == NULL)
+        return 0;
+    for (size_t i = 0; i < sizeof profile_names / sizeof profile_names[0]; i++) {
+        if (strcmp(name, profile_names[i]) == 0) {
+            if (out != NULL)
+                *out = (ms_email_profile)i;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+const char *ms_email_profile_name(ms_email_profile profile)
+{
+    if ((unsigned)profile < sizeof profile_names / sizeof profile_names[0])
+        return profile_names[profile];
+    return "unknown";
+}
+
+const char *ms_email_category_name(ms_email_category category)
+{
+    switch (category) {
+    case MS_EMAIL_CAT_VALID: return "valid";
+    case MS_EMAIL_CAT_DNSWARN: return "dnswarn";
+    case MS_EMAIL_CAT_RFC5321: return "rfc5321";
+    case MS_EMAIL_CAT_CFWS: return "cfws";
+    case MS_EMAIL_CAT_DEPREC: return "deprecated";
+    case MS_EMAIL_CAT_RFC5322: return "rfc5322";
+    case MS_EMAIL_CAT_ERR: return "error";
+    }
+    return "error";
+}
+
+/* WHATWG HTML, "valid e-mail address":
+ *   1*( ALPHA / DIGIT / "." / atext-specials ) "@" label *( "." label )
+ *   label = ALPHA / DIGIT, then up to 61 LDH, ending in ALPHA / DIGIT.
+ * No total length limit, dots anywhere in the local part. */
+int em_html5_match(const unsigned char *s, size_t len)
+{
+    /* letters, digits and .!#$%&'*+/=?^_`{|}~- : atext plus the dot */
+    static const unsigned char local_ok[256] = {
+        ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1,
+        ['-'] = 1, ['.'] = 1, ['/'] = 1, ['='] = 1, ['?'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1,
+        ['{'] = 1, ['|'] = 1, ['}'] = 1, ['~'] = 1,
+        ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1,
+        ['9'] = 1, ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1,
+        ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1,
+        ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
+        ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1,
+        ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
+        ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
+    };
+    size_t i = 0;
+    while (i < len && s[i] != '@') {
+        if (!local_ok[s[i]])
+            return 0;
+        i++;
+    }
+    if (i == 0 || i == len)
+        return 0;
+    i++;
+    for (;;) {
+        size_t start = i;
+        while (i < len && ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+                           (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+            i++;
+        size_t n = i - start;
+        if (n == 0 || n > 63 || s[start] == '-' || s[i - 1] == '-')
+            return 0;
+        if (i == len)
+            return 1;
+        if (s[i] != '.')
+            return 0;
+        i++;
+    }
+}
+
+/* RFC 6532 3.1: an address is compared in NFC, and that is its normal
+ * form; judge it in that form too. A few canonical singletons become
+ * ASCII (U+037E GREEK QUESTION MARK is ";"), so the NFC form can be worse
+ * than the input. Only reached for UTF-8 input (profile intl). */
+static enum em_diag judge_nfc(const unsigned char *s, size_t len, enum em_diag d, em_parse *p)
+{
+    size_t n = 0;
+    uint8_t *nfc = u8_normalize(UNINORM_NFC, s, len, NULL, &n);
+    if (nfc == NULL)
+        return d;
+    em_parse q;
+    em_parse_run(nfc, n, 1, &q);
+    free(nfc);
+    if (em_diag_infos[q.diag].rank > em_diag_infos[d].rank) {
+        p->diag_offset = p->local_start;
+        return q.diag;
+    }
+    return d;
+}
+
+void ms_email_check(const char *addr, size_t len, ms_email_profile profile, ms_email_result *out)
+{
+    const unsigned char *s = (const unsigned char *)addr;
+    em_parse p;
+    if (addr == NULL)
+        len = 0, s = (const unsigned char *)"";
+    size_t at = em_fast_path(s, len);
+    if (at != 0) {
+        /* The common case: plain and valid under every profile (the
+         * WHATWG form is a superset of it). */
+        out->valid = 1;
+        out->category = MS_EMAIL_CAT_VALID;
+        out->diagnosis = ms_email_diag_defs[EM_VALID].code;
+        out->error_offset = 0;
+        out->local_start = 0;
+        out->local_len = at;
+        out->domain_start = at + 1;
+        out->domain_len = len - at - 1;
+        return;
+    }
+    em_parse_full(s, len, profile == MS_EMAIL_PROFILE_INTL, &p); /* the fast path said no */
+    enum em_diag d = p.diag;
+    if (p.has_utf8 && em_diag_infos[d].category < MS_EMAIL_CAT_ERR)
+        d = judge_nfc(s, len, d, &p);
+    ms_email_category cat = (ms_email_category)em_diag_infos[d].category;
+    int valid;
+    switch (profile) {
+    case MS_EMAIL_PROFILE_RFC5322:
+        valid = cat < MS_EMAIL_CAT_ERR;
+        break;
+    case MS_EMAIL_PROFILE_HTML5:
+        valid = em_html5_match(s, len);
+        if (valid && cat == MS_EMAIL_CAT_ERR)
+            d = EM_HTML5_ONLY;
+        break;
+    default:
+        valid = cat <= MS_EMAIL_CAT_DNSWARN;
+        break;
+    }
+    out->valid = valid;
+    out->category = cat;
+    out->diagnosis = ms_email_diag_defs[d].code;
+    out->error_offset = p.diag_offset;
+    if (cat < MS_EMAIL_CAT_ERR) {
+        out->local_start = p.local_start;
+        out->local_len = p.local_end - p.local_start;
+        out->domain_start = p.domain_start;
+        out->domain_len = p.domain_end - p.domain_start;
+    } else {
+        out->local_start = out->local_len = out->domain_start = out->domain_len = 0;
+    }
+}
+
+/* The local part without comments and folding white space (outside
+ * quoted strings), NFC-normalised when it is not ASCII. */
+static char *strip_cfws(const char *s, size_t n, int nfc);
+
+static char *local_form(const char *s, size_t n)
+{
+    return strip_cfws(s, n, 1);
+}
+
+static char *strip_cfws(const char *s, size_t n, int nfc)
+{
+    char *buf = malloc(n + 1);
+    if (buf == NULL)
+        return NULL;
+    size_t m = 0, depth = 0;
+    int quoted = 0, ascii = 1;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x80)
+            ascii = 0;
+        if (depth > 0) {
+            if (c == '\\')
+                i++;
+            else if (c == '(')
+                depth++;
+            else if (c == ')')
+                depth--;
+            continue;
+        }
+        if (quoted) {
+            if (c == '\\' && i + 1 < n) {
+                buf[m++] = (char)c;
+                c = (unsigned char)s[++i];
+            } else if (c == '"') {
+                quoted = 0;
+            } else if (c == '\r' || c == '\n') {
+                continue; /* a fold inside quotes is unfolded */
+            }
+            buf[m++] = (char)c;
+            continue;
+        }
+        if (c == '(') {
+            depth = 1;
+            continue;
+        }
+        if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+            continue;
+        if (c == '"')
+            quoted = 1;
+        buf[m++] = (char)c;
+    }
+    buf[m] = '\0';
+    if (ascii || !nfc)
+        return buf;
+    size_t outlen = 0;
+    uint8_t *norm = u8_normalize(UNINORM_NFC, (const uint8_t *)buf, m, NULL, &outlen);
+    free(buf);
+    if (norm == NULL)
+        return NULL;
+    char *res = malloc(outlen + 1);
+    if (res != NULL) {
+        memcpy(res, norm, outlen);
+        res[outlen] = '\0';
+    }
+    free(norm);
+    return res;
+}
+
+/* The domain without comments and white space. A domain literal's span
+ * is the literal itself, where "(" is text: only its white space goes. */
+static char *domain_text(const char *s, size_t n)
+{
+    if (n == 0 || s[0] != '[')
+        return strip_cfws(s, n, 0); /* libidn2 does the NFC, as in the check */
+    char *buf = malloc(n + 1);
+    size_t m = 0;
+    if (buf == NULL)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '\\' && i + 1 < n) { /* a quoted pair stays whole */
+            buf[m++] = s[i++];
+            buf[m++] = s[i];
+        } else if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n') {
+            buf[m++] = s[i];
+        }
+    }
+    buf[m] = '\0';
+    return buf;
+}
+
+static ms_status normalize(const char *addr, size_t len, ms_email_profile profile, int unicode,
+                           char **out)
+{
+    if (out == NULL)
+        return MS_ERR_INVALID;
+    *out = NULL;
+    if (addr == NULL)
+        return MS_ERR_INVALID;
+    ms_email_result r;
+    ms_email_check(addr, len, profile, &r);
+    /* A NUL can only be in a valid address as an obsolete quoted pair
+     * (rfc5322); a C string cannot carry it, so there is no normal form. */
+    if (!r.valid || memchr(addr, '\0', len) != NULL)
+        return MS_ERR_INVALID;
+    if (r.category == MS_EMAIL_CAT_ERR) {
+        /* html5-only: the WHATWG form has exactly one "@", no CFWS. */
+        const char *at = memchr(addr, '@', len);
+        r.local_start = 0;
+        r.local_len = (size_t)(at - addr);
+        r.domain_start = r.local_len + 1;
+        r.domain_len = len - r.domain_start;
+    }
+    char *local = local_form(addr + r.local_start, r.local_len);
+    char *dom = domain_text(addr + r.domain_start, r.domain_len);
+    char *conv = NULL;
+    if (local == NULL || dom == NULL) {
+        free(local);
+        free(dom);
+        return MS_ERR_NOMEM;
+    }
+    if (dom[0] == '[') {
+        conv = dom; /* address literals stay as written */
+        dom = NULL;
+    } else {
+        conv = unicode ? em_domain_to_unicode(dom, strlen(dom)) : em_domain_to_ascii(dom, strlen(dom));
+        if (conv == NULL) {
+            /* Not convertible (an A-label libidn2 refuses): keep it, in lower case. */
+            conv = em_domain_to_ascii(dom, strlen(dom));
+        }
+    }
+    char *res = conv != NULL ? ms_asprintf("%s@%s", local, conv) : NULL;
+    free(local);
+    free(dom);
+    free(conv);
+    if (res == NULL)
+        return MS_ERR_NOMEM;
+    *out = res;
+    return MS_OK;
+}
+
+ms_status ms_email_normalize(const char *addr, size_t len, ms_email_profile profile, char **out)
+{
+    return normalize(addr, len, profile, 0, out);
+}
+
+ms_status ms_email_normalize_unicode(const char *addr, size_t len, ms_email_profile profile,
+                                     char **out)
+{
+    return normalize(addr, len, profile, 1, out);
+}

@@ -1,0 +1,126 @@
+/* What the email module's files share. */
+#ifndef MAILSEC_LIB_EMAIL_INTERNAL_H
+#define MAILSEC_LIB_EMAIL_INTERNAL_H
+
+#include "core/internal.h"
+#include "mailsec/email.h"
+
+#include <stddef.h>
+
+/* Every diagnosis, in the order of ms_email_diag_defs[]. */
+enum em_diag {
+    EM_VALID,
+    EM_DNSWARN_NO_MX_RECORD,
+    EM_DNSWARN_NO_RECORD,
+    EM_RFC5321_TLD,
+    EM_RFC5321_TLD_NUMERIC,
+    EM_RFC5321_QUOTED_STRING,
+    EM_RFC5321_ADDRESS_LITERAL,
+    EM_RFC5321_IPV6_DEPRECATED,
+    EM_CFWS_COMMENT,
+    EM_CFWS_FWS,
+    EM_DEPREC_LOCAL_PART,
+    EM_DEPREC_FWS,
+    EM_DEPREC_QTEXT,
+    EM_DEPREC_QP,
+    EM_DEPREC_COMMENT,
+    EM_DEPREC_CTEXT,
+    EM_DEPREC_CFWS_NEAR_AT,
+    EM_RFC5322_DOMAIN,
+    EM_RFC5322_TOO_LONG,
+    EM_RFC5322_LOCAL_TOO_LONG,
+    EM_RFC5322_DOMAIN_TOO_LONG,
+    EM_RFC5322_LABEL_TOO_LONG,
+    EM_RFC5322_DOMAIN_LITERAL,
+    EM_RFC5322_DOMLIT_OBSDTEXT,
+    EM_RFC5322_IPV6_GRP_COUNT,
+    EM_RFC5322_IPV6_2X2X_COLON,
+    EM_RFC5322_IPV6_BAD_CHAR,
+    EM_RFC5322_IPV6_MAX_GRPS,
+    EM_RFC5322_IPV6_COLON_START,
+    EM_RFC5322_IPV6_COLON_END,
+    EM_RFC5322_BAD_IDN,
+    EM_ERR_EXPECTING_DTEXT,
+    EM_ERR_NO_LOCAL_PART,
+    EM_ERR_NO_DOMAIN,
+    EM_ERR_NO_DOMAIN_SEP,
+    EM_ERR_CONSECUTIVE_DOTS,
+    EM_ERR_ATEXT_AFTER_CFWS,
+    EM_ERR_ATEXT_AFTER_QS,
+    EM_ERR_ATEXT_AFTER_DOMLIT,
+    EM_ERR_EXPECTING_QPAIR,
+    EM_ERR_EXPECTING_ATEXT,
+    EM_ERR_EXPECTING_QTEXT,
+    EM_ERR_EXPECTING_CTEXT,
+    EM_ERR_BACKSLASH_END,
+    EM_ERR_DOT_START,
+    EM_ERR_DOT_END,
+    EM_ERR_DOMAIN_HYPHEN_START,
+    EM_ERR_DOMAIN_HYPHEN_END,
+    EM_ERR_UNCLOSED_QUOTED_STR,
+    EM_ERR_UNCLOSED_COMMENT,
+    EM_ERR_UNCLOSED_DOMLIT,
+    EM_ERR_FWS_CRLF_X2,
+    EM_ERR_FWS_CRLF_END,
+    EM_ERR_CR_NO_LF,
+    EM_ERR_NON_ASCII,
+    EM_ERR_BAD_UTF8,
+    EM_ERR_UNSAFE_CHAR,
+    EM_HTML5_ONLY,
+    EM_COUNT
+};
+
+/* Per diagnosis: is_email's numeric value (the most significant, i.e.
+ * highest, wins) and the category. */
+typedef struct em_diag_info {
+    unsigned char rank;
+    unsigned char category;
+} em_diag_info;
+
+extern const em_diag_info em_diag_infos[EM_COUNT];
+
+/* What one parse found. */
+typedef struct em_parse {
+    enum em_diag diag;  /* the most significant diagnosis */
+    size_t diag_offset;
+    size_t local_start, local_end;   /* first to last byte of local-part tokens */
+    size_t domain_start, domain_end; /* first to last byte of domain tokens */
+    size_t local_octets;             /* local part without CFWS (RFC 5321 length) */
+    size_t domain_octets;            /* domain without CFWS */
+    unsigned has_utf8 : 1;           /* non-ASCII bytes in local part or domain */
+    unsigned domain_utf8 : 1;
+    unsigned has_cfws : 1;           /* comments or folding white space anywhere */
+    unsigned is_literal : 1;         /* domain is a [literal] */
+} em_parse;
+
+/* The plain form (dot-atom@host.name, within every limit): the offset of
+ * the "@", or 0 when the full parser must look. */
+size_t em_fast_path(const unsigned char *s, size_t len);
+
+/* Parses the address. utf8: allow RFC 6532 UTF-8 (profile intl). */
+void em_parse_run(const unsigned char *s, size_t len, int utf8, em_parse *out);
+/* The same without the fast path (the fuzz harness compares the two). */
+void em_parse_full(const unsigned char *s, size_t len, int utf8, em_parse *out);
+
+/* The WHATWG HTML "valid e-mail address". */
+int em_html5_match(const unsigned char *s, size_t len);
+
+/* Decodes one UTF-8 sequence at s (n bytes available); returns its length
+ * (0 when malformed: overlong, surrogate, above U+10FFFF, truncated). */
+size_t em_utf8_decode(const unsigned char *s, size_t n, unsigned *cp);
+/* Non-zero for code points an address must not carry: controls, format
+ * characters (bidi overrides), surrogates, private use, unassigned,
+ * non-ASCII spaces and separators. */
+int em_codepoint_unsafe(unsigned cp);
+/* Non-zero when an "xn--" label is valid Punycode for safe code points. */
+int em_alabel_ok(const unsigned char *label, size_t len);
+
+/* A domain with U-labels: IDNA2008 through libidn2, then RFC 5321's
+ * limits on the A-label form. EM_VALID when fine. */
+enum em_diag em_idn_check(const unsigned char *d, size_t n, size_t local_octets);
+/* The domain d (n bytes, A-labels or U-labels) as lower-case A-labels or
+ * as U-labels; NULL when it cannot be converted (or out of memory). */
+char *em_domain_to_ascii(const char *d, size_t n);
+char *em_domain_to_unicode(const char *d, size_t n);
+
+#endif

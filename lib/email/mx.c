@@ -1,0 +1,134 @@
+/* Deliverability through lib/dns: MX (RFC 5321 section 5.1), null MX
+ * (RFC 7505), the A/AAAA fallback. Every distinct domain is asked once
+ * (a per-call cache), and all of a chunk's queries are in flight at once:
+ * MX, A and AAAA together, so the fallback costs no second round. */
+#include "email_internal.h"
+
+#include "mailsec/dns.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Domains per DNS batch: bounds memory and the resolver's queue. */
+enum { MX_CHUNK = 256 };
+
+const char *ms_email_mx_status_name(ms_email_mx_status status)
+{
+    static const char *const names[] = {"mx", "fallback", "null-mx", "nxdomain", "none", "tempfail"};
+    return (unsigned)status < sizeof names / sizeof names[0] ? names[status] : "tempfail";
+}
+
+static int failed(const ms_dns_answer *a)
+{
+    return a == NULL || a->rcode == MS_DNS_SERVFAIL || a->rcode == MS_DNS_TIMEOUT || a->rcode == MS_DNS_ERROR;
+}
+
+static ms_email_mx_status verdict(const ms_dns_answer *mx, const ms_dns_answer *a, const ms_dns_answer *aaaa)
+{
+    if (failed(mx))
+        return MS_EMAIL_MX_TEMPFAIL;
+    if (mx->rcode == MS_DNS_NXDOMAIN)
+        return MS_EMAIL_MX_NXDOMAIN;
+    if (mx->rcode == MS_DNS_NOERROR && mx->count > 0) {
+        /* RFC 7505: a single MX of preference 0 naming the root. */
+        if (mx->count == 1 && mx->records[0].preference == 0 && mx->records[0].text != NULL &&
+            (mx->records[0].text[0] == '\0' || strcmp(mx->records[0].text, ".") == 0))
+            return MS_EMAIL_MX_NULL;
+        return MS_EMAIL_MX_OK;
+    }
+    /* No MX: the domain itself is the implicit MX when it has an address. */
+    if ((a && a->rcode == MS_DNS_NOERROR && a->count > 0) ||
+        (aaaa && aaaa->rcode == MS_DNS_NOERROR && aaaa->count > 0))
+        return MS_EMAIL_MX_FALLBACK;
+    if (failed(a) || failed(aaaa))
+        return MS_EMAIL_MX_TEMPFAIL;
+    return MS_EMAIL_MX_NONE;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static ms_status check_chunk(ms_ctx *ctx, const char *const *names, size_t n, ms_email_mx_status *out)
+{
+    ms_dns_batch *b = NULL;
+    ms_status st = ms_dns_batch_new(ctx, &b);
+    if (st != MS_OK)
+        return st;
+    size_t *idx = malloc(3 * n * sizeof *idx);
+    if (idx == NULL) {
+        ms_dns_batch_free(b);
+        return MS_ERR_NOMEM;
+    }
+    static const uint16_t types[3] = {MS_DNS_MX, MS_DNS_A, MS_DNS_AAAA};
+    for (size_t i = 0; i < n && st == MS_OK; i++)
+        for (int t = 0; t < 3 && st == MS_OK; t++)
+            st = ms_dns_batch_add(b, names[i], types[t], &idx[3 * i + (size_t)t]);
+    if (st == MS_OK)
+        st = ms_dns_batch_wait(b);
+    if (st == MS_OK)
+        for (size_t i = 0; i < n; i++)
+            out[i] = verdict(ms_dns_batch_answer(b, idx[3 * i]), ms_dns_batch_answer(b, idx[3 * i + 1]),
+                             ms_dns_batch_answer(b, idx[3 * i + 2]));
+    free(idx);
+    ms_dns_batch_free(b);
+    return st;
+}
+
+ms_status ms_email_mx_check(ms_ctx *ctx, const char *const *domains, size_t count, ms_email_mx_status *out)
+{
+    if (ctx == NULL || (count > 0 && (domains == NULL || out == NULL)))
+        return MS_ERR_INVALID;
+    if (count == 0)
+        return MS_OK;
+    /* The cache: sort a copy of the pointers, ask each distinct name once. */
+    const char **sorted = malloc(count * sizeof *sorted);
+    if (sorted == NULL)
+        return MS_ERR_NOMEM;
+    memcpy(sorted, domains, count * sizeof *sorted);
+    qsort(sorted, count, sizeof *sorted, cmp_str);
+    size_t distinct = 0;
+    for (size_t i = 0; i < count; i++)
+        if (distinct == 0 || strcmp(sorted[distinct - 1], sorted[i]) != 0)
+            sorted[distinct++] = sorted[i];
+    ms_email_mx_status *st = malloc(distinct * sizeof *st);
+    ms_status rc = st ? MS_OK : MS_ERR_NOMEM;
+    for (size_t i = 0; i < distinct && rc == MS_OK; i += MX_CHUNK)
+        rc = check_chunk(ctx, sorted + i, distinct - i < MX_CHUNK ? distinct - i : MX_CHUNK, st + i);
+    if (rc == MS_OK) {
+        for (size_t i = 0; i < count; i++) {
+            const char **hit = bsearch(&domains[i], sorted, distinct, sizeof *sorted, cmp_str);
+            out[i] = hit ? st[hit - sorted] : MS_EMAIL_MX_TEMPFAIL;
+        }
+    }
+    free(st);
+    free(sorted);
+    return rc;
+}
+
+void ms_email_result_apply_mx(ms_email_result *r, ms_email_profile profile, ms_email_mx_status mx)
+{
+    const char *d = r->diagnosis;
+    int plain = strcmp(d, "email.valid") == 0;
+    int tld = strcmp(d, "email.rfc5321-tld") == 0 || strcmp(d, "email.rfc5321-tld-numeric") == 0;
+    if ((!plain && !tld) || mx == MS_EMAIL_MX_TEMPFAIL)
+        return;
+    enum em_diag nd;
+    if (mx == MS_EMAIL_MX_OK)
+        nd = EM_VALID; /* is_email: a domain with an MX is not questioned further */
+    else if (tld)
+        return; /* the TLD finding outranks the DNS warning */
+    else if (mx == MS_EMAIL_MX_FALLBACK)
+        nd = EM_DNSWARN_NO_MX_RECORD;
+    else
+        nd = EM_DNSWARN_NO_RECORD;
+    r->diagnosis = ms_email_diag_defs[nd].code;
+    r->category = (ms_email_category)em_diag_infos[nd].category;
+    if (profile == MS_EMAIL_PROFILE_RFC5322)
+        r->valid = 1;
+    else if (profile == MS_EMAIL_PROFILE_HTML5)
+        r->valid = r->valid && nd != EM_DNSWARN_NO_RECORD;
+    else
+        r->valid = nd != EM_DNSWARN_NO_RECORD;
+}

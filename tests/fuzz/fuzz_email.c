@@ -1,0 +1,132 @@
+/* libFuzzer harness for the e-mail address parser (lib/email).
+ *
+ * Arbitrary bytes are checked under every profile, and:
+ *  - the parts lie inside the input; the diagnosis is in the table;
+ *  - the fast path agrees with the full parser wherever it answers;
+ *  - the profiles nest: valid for smtp => valid for rfc5322, intl and
+ *    html5 (the WHATWG matcher is separate code: a differential check);
+ *  - a valid address has a normal form, which is itself valid under the
+ *    same profile and normalises to itself;
+ *  - the SQLite functions agree with the library: the extension's glue
+ *    (ext/sqlite/email_sqlite.c, compiled in here) is registered on an
+ *    in-memory database of the system's libsqlite3 (loaded with dlopen, so
+ *    the fuzz build needs nothing more than the library), and is_email(),
+ *    email_diagnosis() and email_normalize() must give the library's
+ *    answers for the same bytes.
+ * Everything is freed, so LeakSanitizer sees any leak. */
+#include "../../ext/sqlite/email_sqlite.c"
+#include "email/email_internal.h"
+
+#include <dlfcn.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CHECK(c)                                                                                   \
+    do {                                                                                           \
+        if (!(c)) {                                                                                \
+            fprintf(stderr, "fuzz_email: check failed at line %d: %s\n", __LINE__, #c);           \
+            __builtin_trap();                                                                      \
+        }                                                                                          \
+    } while (0)
+
+static sqlite3 *db;
+static sqlite3_stmt *stmt;
+
+/* The database, once per process; NULL (no SQL checks) without libsqlite3. */
+static void sql_setup(void)
+{
+    static int done;
+    if (done)
+        return;
+    done = 1;
+    void *lib = dlopen("libsqlite3.so.0", RTLD_NOW | RTLD_LOCAL);
+    if (lib == NULL) {
+        fprintf(stderr, "fuzz_email: no libsqlite3.so.0 (%s): SQL differential check off\n", dlerror());
+        return;
+    }
+    int (*auto_ext)(void (*)(void));
+    int (*open_db)(const char *, sqlite3 **);
+    *(void **)&auto_ext = dlsym(lib, "sqlite3_auto_extension");
+    *(void **)&open_db = dlsym(lib, "sqlite3_open");
+    CHECK(auto_ext != NULL && open_db != NULL);
+    /* The auto-extension hands our init function the library's API table,
+     * exactly as .load does; from then on sqlite3ext.h's calls work. */
+    CHECK(auto_ext((void (*)(void))sqlite3_mailsecemail_init) == SQLITE_OK);
+    CHECK(open_db(":memory:", &db) == SQLITE_OK);
+    CHECK(sqlite3_prepare_v2(db,
+                             "SELECT is_email(CAST(?1 AS TEXT), ?2), email_diagnosis(CAST(?1 AS TEXT), ?2), "
+                             "email_normalize(CAST(?1 AS TEXT), ?2)",
+                             -1, &stmt, NULL) == SQLITE_OK);
+}
+
+static void sql_compare(const uint8_t *data, size_t size, ms_email_profile p, const ms_email_result *r,
+                        const char *normal)
+{
+    if (stmt == NULL)
+        return;
+    sqlite3_reset(stmt);
+    CHECK(sqlite3_bind_blob(stmt, 1, size ? (const void *)data : "", (int)size, SQLITE_STATIC) == SQLITE_OK);
+    CHECK(sqlite3_bind_text(stmt, 2, ms_email_profile_name(p), -1, SQLITE_STATIC) == SQLITE_OK);
+    CHECK(sqlite3_step(stmt) == SQLITE_ROW);
+    CHECK(sqlite3_column_int(stmt, 0) == r->valid);
+    CHECK(strcmp((const char *)sqlite3_column_text(stmt, 1), r->diagnosis) == 0);
+    if (normal == NULL) {
+        CHECK(sqlite3_column_type(stmt, 2) == SQLITE_NULL);
+    } else {
+        CHECK(sqlite3_column_type(stmt, 2) == SQLITE_TEXT);
+        CHECK(strcmp((const char *)sqlite3_column_text(stmt, 2), normal) == 0);
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    /* an exact-size copy, so ASan sees any read past the end */
+    char *addr = malloc(size ? size : 1);
+    if (addr == NULL)
+        return 0;
+    memcpy(addr, data, size);
+    sql_setup();
+    size_t at = em_fast_path((const unsigned char *)addr, size);
+    if (at != 0) {
+        em_parse full;
+        em_parse_full((const unsigned char *)addr, size, 0, &full);
+        CHECK(full.diag == EM_VALID && full.local_start == 0 && full.local_end == at &&
+              full.domain_start == at + 1 && full.domain_end == size);
+    }
+    ms_email_result res[4];
+    for (int p = 0; p < 4; p++) {
+        ms_email_result *r = &res[p];
+        ms_email_check(addr, size, (ms_email_profile)p, r);
+        CHECK(r->diagnosis != NULL && ms_email_diag_def(r->diagnosis) != NULL);
+        CHECK(r->error_offset <= size);
+        if (r->category < MS_EMAIL_CAT_ERR) {
+            CHECK(r->local_start + r->local_len <= size && r->domain_start + r->domain_len <= size);
+            CHECK(r->local_len > 0 && r->domain_len > 0 && r->local_start + r->local_len < r->domain_start);
+        }
+        char *normal = NULL;
+        ms_status st = ms_email_normalize(addr, size, (ms_email_profile)p, &normal);
+        CHECK(st == MS_OK || st == MS_ERR_INVALID || st == MS_ERR_NOMEM);
+        CHECK((st == MS_ERR_INVALID) == (!r->valid || memchr(addr, 0, size) != NULL) || st == MS_ERR_NOMEM);
+        if (normal != NULL) {
+            ms_email_result again;
+            ms_email_check(normal, strlen(normal), (ms_email_profile)p, &again);
+            CHECK(again.valid);
+            char *twice = NULL;
+            CHECK(ms_email_normalize(normal, strlen(normal), (ms_email_profile)p, &twice) == MS_OK);
+            CHECK(strcmp(normal, twice) == 0);
+            free(twice);
+        }
+        sql_compare(data, size, (ms_email_profile)p, r, normal);
+        free(normal);
+    }
+    if (res[MS_EMAIL_PROFILE_SMTP].valid) {
+        CHECK(res[MS_EMAIL_PROFILE_RFC5322].valid);
+        CHECK(res[MS_EMAIL_PROFILE_INTL].valid);
+        CHECK(res[MS_EMAIL_PROFILE_HTML5].valid);
+        CHECK(strcmp(res[MS_EMAIL_PROFILE_SMTP].diagnosis, res[MS_EMAIL_PROFILE_INTL].diagnosis) == 0);
+    }
+    free(addr);
+    return 0;
+}

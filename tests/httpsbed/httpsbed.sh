@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# The HTTPS test bed: nginx on a loopback high port with a certificate from
+# a test CA made at start, serving MTA-STS policies for the audit tests.
+#
+#   httpsbed.sh start INFOFILE   start nginx, write KEY=VALUE lines to INFOFILE
+#   httpsbed.sh stop INFOFILE    stop nginx, remove its directory and INFOFILE
+#
+# INFOFILE keys: DIR, PORT, CA (the test CA's certificate), CONNECT_TO
+# ("::127.0.0.1:PORT", curl's --connect-to form sending every https URL here).
+#
+# Hosts (all under audittest.example, one nginx server block each):
+#   mta-sts.good     a valid policy (mode enforce, mx mail.good.audittest.example)
+#   mta-sts.testing  a valid policy in mode testing
+#   mta-sts.redirect 301 to the good policy
+#   mta-sts.html     the policy served as text/html
+#   mta-sts.missing  404
+#   mta-sts.big      100 KiB of policy
+#   mta-sts.uncovered the good policy, which does not name this domain's MX
+#   mta-sts.wrongcert a certificate for another name
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ADDR=127.0.0.1
+HOSTS="good testing redirect html missing big uncovered"
+
+die() { echo "httpsbed: $*" >&2; exit 1; }
+
+port_is_free() {
+    perl -MSocket -e '
+        socket(my $s, PF_INET, SOCK_STREAM, 0) or exit 1;
+        bind($s, sockaddr_in(shift, inet_aton("127.0.0.1"))) or exit 1;' "$1"
+}
+
+make_certs() {
+    local dir=$1 sans=""
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+        -subj "/CN=mailsec test CA" -keyout "$dir/ca.key" -out "$dir/ca.crt" 2>/dev/null
+    for h in $HOSTS; do sans="${sans:+$sans,}DNS:mta-sts.$h.audittest.example"; done
+    issue "$dir" server "$sans"
+    issue "$dir" wrong "DNS:mta-sts.someone-else.example"
+}
+
+issue() {   # DIR NAME SANS: a leaf signed by the test CA
+    local dir=$1 name=$2 sans=$3
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=mailsec test $name" \
+        -keyout "$dir/$name.key" -out "$dir/$name.csr" 2>/dev/null
+    openssl x509 -req -in "$dir/$name.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" \
+        -CAcreateserial -days 2 -extfile <(printf 'subjectAltName=%s\n' "$sans") \
+        -out "$dir/$name.crt" 2>/dev/null
+}
+
+write_policies() {
+    local dir=$1
+    mkdir -p "$dir/www"
+    printf 'version: STSv1\nmode: enforce\nmx: mail.good.audittest.example\nmx: *.mx.audittest.example\nmax_age: 604800\n' \
+        >"$dir/www/good.txt"
+    printf 'version: STSv1\nmode: testing\nmx: mail.testing.audittest.example\nmax_age: 86400\n' \
+        >"$dir/www/testing.txt"
+    head -c 102400 /dev/zero | tr '\0' 'x' >"$dir/www/big.txt"
+}
+
+server_block() {   # HOST CERT LOCATION-BODY
+    cat <<CONF
+    server {
+        listen $ADDR:$PORT ssl;
+        server_name mta-sts.$1.audittest.example;
+        ssl_certificate $DIR/$2.crt;
+        ssl_certificate_key $DIR/$2.key;
+        location = /.well-known/mta-sts.txt { $3 }
+        location / { return 404; }
+    }
+CONF
+}
+
+write_config() {
+    cat >"$DIR/nginx.conf" <<CONF
+user root;
+worker_processes 1;
+pid $DIR/nginx.pid;
+error_log $DIR/error.log warn;
+events { worker_connections 64; }
+http {
+    access_log off;
+    client_body_temp_path $DIR/tmp;
+    proxy_temp_path $DIR/tmp;
+    fastcgi_temp_path $DIR/tmp;
+    uwsgi_temp_path $DIR/tmp;
+    scgi_temp_path $DIR/tmp;
+    types { text/plain txt; }
+$(server_block good server "default_type text/plain; alias $DIR/www/good.txt;")
+$(server_block testing server "default_type text/plain; alias $DIR/www/testing.txt;")
+$(server_block redirect server "return 301 https://mta-sts.good.audittest.example/.well-known/mta-sts.txt;")
+$(server_block html server "types { } default_type text/html; alias $DIR/www/good.txt;")
+$(server_block missing server "return 404;")
+$(server_block big server "default_type text/plain; alias $DIR/www/big.txt;")
+$(server_block uncovered server "default_type text/plain; alias $DIR/www/good.txt;")
+$(server_block wrongcert wrong "default_type text/plain; alias $DIR/www/good.txt;")
+}
+CONF
+}
+
+start() {
+    local info=$1
+    [[ -f $info ]] && stop "$info"
+    DIR=$(mktemp -d /tmp/mailsec-httpsbed.XXXXXX)
+    trap 'rm -rf "$DIR"' ERR
+    mkdir -p "$DIR/tmp"
+    make_certs "$DIR"
+    write_policies "$DIR"
+    for _ in $(seq 20); do
+        PORT=$((20000 + (RANDOM * 32768 + RANDOM) % 40001))
+        port_is_free "$PORT" || continue
+        write_config
+        if nginx -c "$DIR/nginx.conf" -p "$DIR" 2>"$DIR/start.log"; then
+            break
+        fi
+        PORT=
+    done
+    [[ -n ${PORT:-} ]] || { cat "$DIR/start.log" "$DIR/error.log" >&2 2>/dev/null; die "nginx did not start"; }
+    for _ in $(seq 50); do
+        curl -s -o /dev/null --cacert "$DIR/ca.crt" --connect-to "::$ADDR:$PORT" \
+            https://mta-sts.good.audittest.example/.well-known/mta-sts.txt && break
+        sleep 0.1
+    done
+    printf 'DIR=%s\nPORT=%s\nCA=%s\nCONNECT_TO=::%s:%s\n' "$DIR" "$PORT" "$DIR/ca.crt" "$ADDR" "$PORT" >"$info"
+    echo "httpsbed: nginx on $ADDR:$PORT, directory $DIR"
+}
+
+stop() {
+    local info=$1 dir
+    [[ -f $info ]] || return 0
+    dir=$(sed -n 's/^DIR=//p' "$info")
+    if [[ -n $dir && -f $dir/nginx.pid ]]; then
+        kill "$(cat "$dir/nginx.pid")" 2>/dev/null || true
+        for _ in $(seq 50); do [[ -f $dir/nginx.pid ]] || break; sleep 0.1; done
+    fi
+    [[ -n $dir && $dir == /tmp/mailsec-httpsbed.* ]] && rm -rf "$dir"
+    rm -f "$info"
+}
+
+case ${1:-} in
+start) start "${2:?INFOFILE}" ;;
+stop) stop "${2:?INFOFILE}" ;;
+*) die "usage: httpsbed.sh start|stop INFOFILE" ;;
+esac

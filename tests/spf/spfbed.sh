@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# A throw-away NSD serving one generated root zone, for the SPF conformance
+# driver: each scenario of the openspf suite has its own DNS data (and they
+# reuse names like example.com), so each gets its own server. Serving the
+# root zone "." makes NSD answer NXDOMAIN for every name the scenario does
+# not define, as the suite expects (a server without the zone would refuse).
+# tests/dnsbed/dnsbed.sh takes its zone origins from file names and so
+# cannot serve the root; this script follows its approach otherwise.
+#
+#   spfbed.sh start DIR [PID]  DIR/root.zone must exist; prints the port.
+#                              With PID (the driver's), a watcher stops the
+#                              server and removes DIR if that process dies
+#                              without stopping it (a crash), so no NSD is
+#                              left behind even then.
+#   spfbed.sh stop DIR         stops the server started in DIR
+set -euo pipefail
+
+ADDR=127.0.0.1
+PORT_TRIES=20
+READY_TRIES=50 # x 0.1 s
+
+die() { echo "spfbed: $*" >&2; exit 1; }
+
+port_is_free() {
+    perl -MSocket -e '
+        my $port = shift;
+        for my $type (SOCK_DGRAM, SOCK_STREAM) {
+            socket(my $s, PF_INET, $type, 0) or exit 1;
+            bind($s, sockaddr_in($port, inet_aton("127.0.0.1"))) or exit 1;
+            close($s);
+        }' "$1"
+}
+
+write_conf() {
+    local dir=$1 port=$2
+    cat >"$dir/nsd.conf" <<CONF
+server:
+	ip-address: $ADDR@$port
+	port: $port
+	do-ip6: no
+	server-count: 1
+	zonesdir: "$dir"
+	pidfile: "$dir/nsd.pid"
+	logfile: "$dir/nsd.log"
+	xfrdfile: "$dir/xfrd.state"
+	xfrdir: "$dir"
+	zonelistfile: "$dir/zone.list"
+	database: ""
+	username: ""
+	chroot: ""
+	verbosity: 1
+	hide-version: yes
+remote-control:
+	control-enable: no
+zone:
+	name: "."
+	zonefile: "root.zone"
+CONF
+}
+
+stop_nsd() {
+    local dir=$1 pid i
+    [[ -f $dir/nsd.pid ]] || return 0
+    pid=$(cat "$dir/nsd.pid")
+    [[ -n $pid ]] && kill "$pid" 2>/dev/null || return 0
+    for ((i = 0; i < 50; i++)); do
+        kill -0 "$pid" 2>/dev/null || return 0
+        sleep 0.1
+    done
+    kill -9 "$pid" 2>/dev/null || true
+}
+
+# Waits for the driver to exit; if DIR is still there then (the driver
+# removes it when it finishes normally), stops NSD and removes DIR.
+watch_parent() {
+    local dir=$1 parent=$2
+    while kill -0 "$parent" 2>/dev/null; do sleep 1; done
+    if [[ -d $dir ]]; then
+        stop_nsd "$dir"
+        rm -rf "$dir"
+    fi
+}
+
+cmd_start() {
+    local dir=$1 parent=${2:-} try port i
+    [[ -f $dir/root.zone ]] || die "no $dir/root.zone"
+    nsd-checkzone . "$dir/root.zone" >"$dir/checkzone.out" 2>&1 ||
+        die "the generated zone does not load: $(cat "$dir/checkzone.out")"
+    for ((try = 0; try < PORT_TRIES; try++)); do
+        port=$((20000 + (RANDOM * 32768 + RANDOM) % 40001))
+        port_is_free "$port" || continue
+        write_conf "$dir" "$port"
+        if ! nsd -c "$dir/nsd.conf" </dev/null >>"$dir/nsd.out" 2>&1; then
+            stop_nsd "$dir"
+            rm -f "$dir/nsd.pid"
+            continue
+        fi
+        for ((i = 0; i < READY_TRIES; i++)); do
+            if kdig @"$ADDR" -p "$port" +short +timeout=1 +retry=0 SOA . 2>/dev/null | grep -q .; then
+                if [[ -n $parent && ! -f $dir/watcher ]]; then
+                    : >"$dir/watcher" # one watcher per directory is enough
+                    watch_parent "$dir" "$parent" </dev/null >/dev/null 2>&1 &
+                    disown
+                fi
+                echo "$port"
+                return 0
+            fi
+            sleep 0.1
+        done
+        stop_nsd "$dir"
+        die "NSD did not answer: $(cat "$dir/nsd.log" "$dir/nsd.out" 2>/dev/null)"
+    done
+    die "no free port"
+}
+
+case ${1:-} in
+    start) [[ $# -eq 2 || $# -eq 3 ]] || die "usage: $0 start DIR [PID]"; cmd_start "$2" "${3:-}" ;;
+    stop) [[ $# -eq 2 ]] || die "usage: $0 stop DIR"; stop_nsd "$2" ;;
+    *) die "usage: $0 start|stop DIR" ;;
+esac

@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# A real PostgreSQL server for the SQL tests, with the email extension
+# installed the way a user installs it, on a loopback high port in a
+# temporary directory.
+#
+#   pgsql.sh start INFOFILE BUILD_DIR PG_CONFIG LIBMAILSEC
+#                          install, initdb, start (LIBMAILSEC: the built
+#                          libmailsec.so.N, which the module links)
+#   pgsql.sh stop INFOFILE stop, remove everything
+#
+# The extension must land in the server's own directories (pkglibdir,
+# sharedir/extension), which we must not touch. PostgreSQL finds those
+# relative to its binary, so the script builds a private tree: DIR/root
+# receives `cmake --install --component postgresql` with DESTDIR (exactly
+# the files a user installs), and DIR/root/<bindir> gets copies of
+# postgres, pg_ctl and initdb; everything else the server reads from share/
+# and lib/ is a symlink to the real installation. libmailsec is copied to
+# DIR/lib, on the server's LD_LIBRARY_PATH.
+#
+# PostgreSQL refuses to run as root: then the server runs as the system
+# user "postgres" (created by the postgresql-common package).
+#
+# INFOFILE keys: DIR, PORT, HOST (127.0.0.1), USER (the database superuser,
+# trust authentication), PSQL (the client), RUN_AS (the OS user of the
+# server; empty for the current user).
+set -euo pipefail
+
+ADDR=127.0.0.1
+PORT_TRIES=20
+SERVER_USER=postgres
+
+die() { echo "pgsql: $*" >&2; exit 1; }
+
+port_is_free() {
+    perl -MSocket -e '
+        socket(my $s, PF_INET, SOCK_STREAM, 0) or exit 1;
+        bind($s, sockaddr_in(shift, inet_aton("127.0.0.1"))) or exit 1;' "$1"
+}
+
+random_port() { echo $((20000 + (RANDOM * 32768 + RANDOM) % 40001)); }
+
+# Runs a command as the server's OS user.
+as_server() {
+    if [[ -n $RUN_AS ]]; then
+        runuser -u "$RUN_AS" -- "$@"
+    else
+        "$@"
+    fi
+}
+
+# DIR/root: the DESTDIR install plus the server mirrored around it.
+make_tree() {
+    local dir=$1 build=$2 pg_config=$3 lib=$4 root=$1/root bindir sharedir pkglibdir f
+    bindir=$("$pg_config" --bindir)
+    sharedir=$("$pg_config" --sharedir)
+    pkglibdir=$("$pg_config" --pkglibdir)
+    DESTDIR=$root cmake --install "$build" --component postgresql >"$dir/install.log" 2>&1 ||
+        die "cmake --install --component postgresql failed: $(cat "$dir/install.log")"
+    [[ -f $root$pkglibdir/email.so && -f $root$sharedir/extension/email.control ]] ||
+        die "the postgresql component did not install into $pkglibdir and $sharedir/extension"
+    # Copies, not links: PostgreSQL resolves symlinks to find its own path.
+    mkdir -p "$root$bindir"
+    cp "$bindir/postgres" "$bindir/pg_ctl" "$bindir/initdb" "$root$bindir/"
+    for f in "$sharedir"/* "$sharedir"/extension/* "$pkglibdir"/*; do
+        [[ $f == "$sharedir/extension" ]] && continue
+        local target=$root$f
+        [[ -e $target ]] || ln -s "$f" "$target"
+    done
+    BIN=$root$bindir
+    LIBDIR=$dir/lib
+    mkdir -p "$LIBDIR"
+    cp -L "$lib" "$LIBDIR/"
+}
+
+server_pid() { head -n 1 "$1/data/postmaster.pid" 2>/dev/null || true; }
+
+stop_server() {
+    local dir=$1 pid i
+    pid=$(server_pid "$dir")
+    [[ -n $pid ]] || return 0
+    kill -INT "$pid" 2>/dev/null || return 0  # "fast" shutdown
+    for ((i = 0; i < 100; i++)); do
+        kill -0 "$pid" 2>/dev/null || return 0
+        sleep 0.1
+    done
+    kill -9 "$pid" 2>/dev/null || true
+}
+
+# Start on a random free port; another port only when the server itself
+# failed to start (the port was taken between our check and its bind).
+start_server() {
+    local dir=$1 try port
+    for ((try = 0; try < PORT_TRIES; try++)); do
+        port=$(random_port)
+        port_is_free "$port" || continue
+        if as_server env LD_LIBRARY_PATH="$LIBDIR" "$BIN/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" \
+            -w -t 60 -s -o "-p $port -c listen_addresses=$ADDR -k $dir -c fsync=off -c jit=off" \
+            start </dev/null >>"$dir/pg_ctl.out" 2>&1; then
+            echo "$port"
+            return 0
+        fi
+        stop_server "$dir"
+        grep -q 'could not bind\|Address already in use' "$dir/postgres.log" 2>/dev/null || return 1
+    done
+    return 1
+}
+
+abort_start() {
+    [[ -n ${STARTING_DIR:-} ]] || return 0
+    if [[ -f $STARTING_DIR/postgres.log || -f $STARTING_DIR/pg_ctl.out ]]; then
+        echo "pgsql: the server did not start; its log:" >&2
+        cat "$STARTING_DIR/postgres.log" "$STARTING_DIR/pg_ctl.out" >&2 2>/dev/null || true
+    fi
+    stop_server "$STARTING_DIR"
+    rm -rf "$STARTING_DIR"
+}
+
+cmd_start() {
+    local info=$1 build=$2 pg_config=$3 lib=$4 port
+    [[ -f $info ]] && cmd_stop "$info"
+    RUN_AS=
+    if ((EUID == 0)); then
+        id "$SERVER_USER" >/dev/null 2>&1 ||
+            die "running as root and there is no '$SERVER_USER' user to run PostgreSQL as"
+        RUN_AS=$SERVER_USER
+    fi
+    STARTING_DIR=$(mktemp -d "${TMPDIR:-/tmp}/mailsec-pgsql.XXXXXX")
+    trap abort_start EXIT
+    make_tree "$STARTING_DIR" "$build" "$pg_config" "$lib"
+    if [[ -n $RUN_AS ]]; then
+        chown -R "$RUN_AS" "$STARTING_DIR"
+        runuser -u "$RUN_AS" -- test -w "$STARTING_DIR" ||
+            die "user $RUN_AS cannot reach $STARTING_DIR (set TMPDIR to a directory it can traverse)"
+    fi
+    as_server "$BIN/initdb" -D "$STARTING_DIR/data" -A trust -U postgres -E UTF8 \
+        --locale=C.UTF-8 --no-sync >"$STARTING_DIR/initdb.log" 2>&1 ||
+        die "initdb failed: $(cat "$STARTING_DIR/initdb.log")"
+    port=$(start_server "$STARTING_DIR") || exit 1
+    mkdir -p "$(dirname "$info")"
+    printf 'DIR=%s\nPORT=%s\nHOST=%s\nUSER=postgres\nPSQL=%s\nRUN_AS=%s\n' \
+        "$STARTING_DIR" "$port" "$ADDR" "$("$pg_config" --bindir)/psql" "$RUN_AS" >"$info.tmp"
+    mv "$info.tmp" "$info"
+    trap - EXIT
+    echo "pgsql: PostgreSQL on $ADDR:$port, directory $STARTING_DIR"
+}
+
+cmd_stop() {
+    local info=$1 dir
+    [[ -f $info ]] || return 0
+    dir=$(sed -n 's/^DIR=//p' "$info")
+    if [[ -n $dir && -d $dir ]]; then
+        stop_server "$dir"
+        rm -rf "$dir"
+    fi
+    rm -f "$info"
+}
+
+case ${1:-} in
+    start) [[ $# -eq 5 ]] || die "usage: $0 start INFOFILE BUILD_DIR PG_CONFIG LIBMAILSEC"
+        cmd_start "$2" "$3" "$4" "$5" ;;
+    stop) [[ $# -eq 2 ]] || die "usage: $0 stop INFOFILE"; cmd_stop "$2" ;;
+    *) die "usage: $0 start INFOFILE BUILD_DIR PG_CONFIG LIBMAILSEC | stop INFOFILE" ;;
+esac

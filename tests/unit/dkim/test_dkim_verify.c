@@ -1,0 +1,247 @@
+/* DKIM canonicalization and message splitting (the RFC 6376 3.4.6
+ * example), and verification paths that need no signer: messages without
+ * signatures, malformed headers, too many signatures, DNS failures, t= in
+ * the future; and the _domainkey presence test against the DNS test bed.
+ * Verdicts on messages made by real signers are in tests/dkim/. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dkim/internal.h"
+#include "mailsec/dkim.h"
+#include "unit/testutil.h"
+
+/* RFC 6376 3.4.6: the example message and its canonical forms. */
+static const char EXAMPLE[] = "A: X\r\n"
+                              "B : Y\t\r\n"
+                              "\tZ  \r\n"
+                              "\r\n"
+                              " C \r\n"
+                              "D \t E\r\n"
+                              "\r\n"
+                              "\r\n";
+
+static void test_rfc6376_example_relaxed(void **state)
+{
+    (void)state;
+    dk_message m;
+    assert_int_equal(dk_message_parse(EXAMPLE, strlen(EXAMPLE), &m), MS_OK);
+    assert_int_equal(m.field_count, 2);
+    assert_false(m.malformed);
+    ms_buf h = MS_BUF_INIT;
+    for (size_t i = 0; i < m.field_count; i++)
+        dk_canon_header(MS_DKIM_CANON_RELAXED, m.fields[i].raw, m.fields[i].raw_len, 0, &h);
+    assert_string_equal(h.data, "a:X\r\nb:Y Z\r\n");
+    char *body = NULL;
+    size_t len = 0;
+    assert_int_equal(dk_canon_body(MS_DKIM_CANON_RELAXED, m.body, m.body_len, &body, &len), MS_OK);
+    assert_string_equal(body, " C\r\nD E\r\n");
+    free(body);
+    ms_buf_free(&h);
+    dk_message_free(&m);
+}
+
+static void test_rfc6376_example_simple(void **state)
+{
+    (void)state;
+    dk_message m;
+    assert_int_equal(dk_message_parse(EXAMPLE, strlen(EXAMPLE), &m), MS_OK);
+    ms_buf h = MS_BUF_INIT;
+    for (size_t i = 0; i < m.field_count; i++)
+        dk_canon_header(MS_DKIM_CANON_SIMPLE, m.fields[i].raw, m.fields[i].raw_len, 0, &h);
+    assert_string_equal(h.data, "A: X\r\nB : Y\t\r\n\tZ  \r\n");
+    char *body = NULL;
+    size_t len = 0;
+    assert_int_equal(dk_canon_body(MS_DKIM_CANON_SIMPLE, m.body, m.body_len, &body, &len), MS_OK);
+    assert_string_equal(body, " C \r\nD \t E\r\n");
+    free(body);
+    ms_buf_free(&h);
+    dk_message_free(&m);
+}
+
+/* RFC 6376 3.4.3 / 3.4.4 and errata 3192: an empty body is CRLF under
+ * simple and empty under relaxed. */
+static void test_empty_body(void **state)
+{
+    (void)state;
+    char *body = NULL;
+    size_t len = 0;
+    assert_int_equal(dk_canon_body(MS_DKIM_CANON_SIMPLE, "", 0, &body, &len), MS_OK);
+    assert_string_equal(body, "\r\n");
+    free(body);
+    assert_int_equal(dk_canon_body(MS_DKIM_CANON_RELAXED, "\r\n\r\n", 4, &body, &len), MS_OK);
+    assert_int_equal(len, 0);
+    free(body);
+    /* no final CRLF: simple adds one */
+    assert_int_equal(dk_canon_body(MS_DKIM_CANON_SIMPLE, "x", 1, &body, &len), MS_OK);
+    assert_string_equal(body, "x\r\n");
+    free(body);
+}
+
+/* Bare LF line ends (files on disk) are read as CRLF. */
+static void test_lf_message(void **state)
+{
+    (void)state;
+    const char *msg = "From: a@example.com\nSubject: hi\n there\n\nbody\n";
+    dk_message m;
+    assert_int_equal(dk_message_parse(msg, strlen(msg), &m), MS_OK);
+    assert_int_equal(m.field_count, 2);
+    assert_int_equal(m.fields[1].raw_len, strlen("Subject: hi\r\n there\r\n"));
+    assert_memory_equal(m.fields[1].raw, "Subject: hi\r\n there\r\n", m.fields[1].raw_len);
+    assert_int_equal(m.body_len, 6);
+    assert_memory_equal(m.body, "body\r\n", 6);
+    dk_message_free(&m);
+}
+
+/* The b= value is removed from the signature field, nothing else
+ * (RFC 6376 3.7); bh= keeps its value. */
+static void test_strip_b(void **state)
+{
+    (void)state;
+    const char *f = "DKIM-Signature: v=1; bh=abc;\r\n b=dGVz\r\n dA==; d=x\r\n";
+    ms_buf b = MS_BUF_INIT;
+    dk_canon_header(MS_DKIM_CANON_SIMPLE, f, strlen(f), 1, &b);
+    assert_string_equal(b.data, "DKIM-Signature: v=1; bh=abc;\r\n b=; d=x");
+    ms_buf_free(&b);
+    dk_canon_header(MS_DKIM_CANON_RELAXED, f, strlen(f), 1, &b);
+    assert_string_equal(b.data, "dkim-signature:v=1; bh=abc; b=; d=x");
+    ms_buf_free(&b);
+}
+
+static ms_ctx *bed_ctx(void)
+{
+    char resolver[256], anchor[1024];
+    if (!dnsbed_get("RESOLVER", resolver, sizeof resolver) ||
+        !dnsbed_get("TRUST_ANCHOR", anchor, sizeof anchor))
+        fail_msg("the DNS test bed is not running (MAILSEC_DNSBED_INFO)");
+    ms_ctx *ctx = NULL;
+    assert_int_equal(ms_ctx_new(&ctx), MS_OK);
+    assert_int_equal(ms_ctx_set_resolver(ctx, resolver), MS_OK);
+    assert_int_equal(ms_ctx_set_trust_anchor_file(ctx, anchor), MS_OK);
+    ms_ctx_set_timeout_ms(ctx, 5000);
+    return ctx;
+}
+
+static void test_no_signature(void **state)
+{
+    (void)state;
+    ms_ctx *ctx = bed_ctx();
+    const char *msg = "From: a@example.com\r\nSubject: x\r\n\r\nhello\r\n";
+    ms_dkim_verify_result *r = NULL;
+    assert_int_equal(ms_dkim_verify(ctx, msg, strlen(msg), &r), MS_OK);
+    assert_int_equal(r->signature_count, 0);
+    assert_true(ms_diag_has(&r->diags, "dkim.no-signature"));
+    ms_dkim_verify_result_free(r);
+    ms_ctx_free(ctx);
+}
+
+static void test_malformed_header(void **state)
+{
+    (void)state;
+    ms_ctx *ctx = bed_ctx();
+    const char *msg = "From: a@example.com\r\nthis line is no header field\r\n\r\nhello\r\n";
+    ms_dkim_verify_result *r = NULL;
+    assert_int_equal(ms_dkim_verify(ctx, msg, strlen(msg), &r), MS_OK);
+    assert_true(ms_diag_has(&r->diags, "dkim.message-malformed"));
+    ms_dkim_verify_result_free(r);
+    ms_ctx_free(ctx);
+}
+
+#define SIG_NOSUCH                                                                          \
+    "DKIM-Signature: v=1; a=rsa-sha256; d=dkimtest.example; s=nosuch; h=from; bh=AAAA; " \
+    "b=AAAA; t=%s\r\n"
+
+static void test_future_and_missing_key(void **state)
+{
+    (void)state;
+    ms_ctx *ctx = bed_ctx();
+    char *msg = ms_asprintf(SIG_NOSUCH "From: a@dkimtest.example\r\n\r\nhi\r\n", "99999999999");
+    ms_dkim_verify_result *r = NULL;
+    assert_int_equal(ms_dkim_verify(ctx, msg, strlen(msg), &r), MS_OK);
+    assert_int_equal(r->count, 1);
+    assert_int_equal(r->items[0].result, MS_DKIM_PERMERROR);
+    assert_string_equal(r->items[0].reason, "key-not-found");
+    assert_true(ms_diag_has(&r->items[0].diags, "dkim.future"));
+    assert_true(ms_diag_has(&r->items[0].diags, "dkim.key-not-found"));
+    assert_string_equal(r->items[0].key_name, "nosuch._domainkey.dkimtest.example");
+    ms_dkim_verify_result_free(r);
+    free(msg);
+    ms_ctx_free(ctx);
+}
+
+static void test_too_many_signatures(void **state)
+{
+    (void)state;
+    ms_ctx *ctx = bed_ctx();
+    ms_buf b = MS_BUF_INIT;
+    for (int i = 0; i < MS_DKIM_MAX_SIGNATURES + 2; i++)
+        ms_buf_printf(&b, SIG_NOSUCH, "1");
+    ms_buf_puts(&b, "From: a@dkimtest.example\r\n\r\nhi\r\n");
+    ms_dkim_verify_result *r = NULL;
+    assert_int_equal(ms_dkim_verify(ctx, b.data, b.len, &r), MS_OK);
+    assert_int_equal(r->signature_count, MS_DKIM_MAX_SIGNATURES + 2);
+    assert_int_equal(r->count, MS_DKIM_MAX_SIGNATURES);
+    assert_true(ms_diag_has(&r->diags, "dkim.too-many-signatures"));
+    ms_dkim_verify_result_free(r);
+    ms_buf_free(&b);
+    ms_ctx_free(ctx);
+}
+
+/* A resolver that does not answer: the key cannot be fetched, temperror. */
+static void test_dns_failure_is_temperror(void **state)
+{
+    (void)state;
+    ms_ctx *ctx = NULL;
+    assert_int_equal(ms_ctx_new(&ctx), MS_OK);
+    assert_int_equal(ms_ctx_set_resolver(ctx, "127.0.0.1@9"), MS_OK);
+    ms_ctx_set_timeout_ms(ctx, 1000);
+    char *msg = ms_asprintf(SIG_NOSUCH "From: a@dkimtest.example\r\n\r\nhi\r\n", "1");
+    ms_dkim_verify_result *r = NULL;
+    assert_int_equal(ms_dkim_verify(ctx, msg, strlen(msg), &r), MS_OK);
+    assert_int_equal(r->items[0].result, MS_DKIM_TEMPERROR);
+    assert_true(ms_diag_has(&r->items[0].diags, "dkim.key-dns-error"));
+    ms_dkim_verify_result_free(r);
+    free(msg);
+    ms_ctx_free(ctx);
+}
+
+/* _domainkey.dkimtest.example is an empty non-terminal (selectors below it):
+ * NODATA, exists. nokeys.dkimtest.example has none: NXDOMAIN. */
+static void test_domainkey_exists(void **state)
+{
+    (void)state;
+    ms_ctx *ctx = bed_ctx();
+    int exists = -2;
+    ms_dns_rcode rcode = MS_DNS_ERROR;
+    assert_int_equal(ms_dkim_domainkey_exists(ctx, "dkimtest.example", &exists, &rcode), MS_OK);
+    assert_int_equal(exists, 1);
+    assert_int_equal(rcode, MS_DNS_NODATA);
+    assert_int_equal(ms_dkim_domainkey_exists(ctx, "nokeys.dkimtest.example", &exists, &rcode), MS_OK);
+    assert_int_equal(exists, 0);
+    assert_int_equal(rcode, MS_DNS_NXDOMAIN);
+    ms_ctx_free(ctx);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rfc6376_example_relaxed),
+        cmocka_unit_test(test_rfc6376_example_simple),
+        cmocka_unit_test(test_empty_body),
+        cmocka_unit_test(test_lf_message),
+        cmocka_unit_test(test_strip_b),
+        cmocka_unit_test(test_no_signature),
+        cmocka_unit_test(test_malformed_header),
+        cmocka_unit_test(test_future_and_missing_key),
+        cmocka_unit_test(test_too_many_signatures),
+        cmocka_unit_test(test_dns_failure_is_temperror),
+        cmocka_unit_test(test_domainkey_exists),
+    };
+    return cmocka_run_group_tests_name("dkim-verify", tests, NULL, NULL);
+}
