@@ -348,6 +348,18 @@ int cli_parse(int argc, char **argv, const struct option *options, const char *s
     return -1;
 }
 
+int cli_record_option(void *arg, int opt, const char *value)
+{
+    cli_record_args *a = arg;
+    if (opt == CLI_OPT_RECORD)
+        a->record = value;
+    else if (opt == CLI_OPT_DOMAIN)
+        a->domain = value;
+    else
+        return 0;
+    return 1;
+}
+
 /* ---- results ---- */
 
 void cli_results_begin(cli_results *r, const cli_common *c)

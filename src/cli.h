@@ -111,6 +111,22 @@ typedef int (*cli_option_fn)(void *arg, int opt, const char *value);
 int cli_parse(int argc, char **argv, const struct option *options, const char *short_options,
               const char *usage, const char *command, cli_common *c, cli_option_fn fn, void *arg);
 
+/* --record TEXT [--domain D]: the check commands that take a record's
+ * text instead of looking it up share these. */
+enum { CLI_OPT_RECORD = CLI_OPT_BASE + 100, CLI_OPT_DOMAIN };
+
+#define CLI_RECORD_LONG_OPTIONS                                  \
+    {"record", required_argument, NULL, CLI_OPT_RECORD},        \
+    {"domain", required_argument, NULL, CLI_OPT_DOMAIN}
+
+typedef struct cli_record_args {
+    const char *record;
+    const char *domain;
+} cli_record_args;
+
+/* A cli_option_fn for CLI_RECORD_LONG_OPTIONS; arg is a cli_record_args. */
+int cli_record_option(void *arg, int opt, const char *value);
+
 /* ---- one result per checked thing ---- */
 
 /* Collects the JSON objects of a command that checks several things (or

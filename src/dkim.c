@@ -213,6 +213,23 @@ static void free_selectors(selector_list *l)
     free(l->items);
 }
 
+typedef struct check_args {
+    const char *record;
+    selector_list selectors;
+} check_args;
+
+static int check_option(void *arg, int opt, const char *value)
+{
+    check_args *a = arg;
+    if (opt == OPT_RECORD)
+        a->record = value;
+    else if (opt == OPT_SELECTOR || opt == 's')
+        return add_selectors(&a->selectors, value);
+    else
+        return 0;
+    return 1;
+}
+
 static int run_check(int argc, char **argv)
 {
     static const struct option options[] = {
@@ -222,29 +239,15 @@ static int run_check(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     cli_common c;
-    cli_common_init(&c);
-    const char *record = NULL;
-    selector_list sel = {NULL, 0};
-    int opt, status = EXIT_UNCHECKED;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORT_OPTIONS "s:", options, NULL)) != -1) {
-        if (opt == 'h') {
-            fputs(CHECK_USAGE, stdout);
-            free_selectors(&sel);
-            return EXIT_CLEAN;
-        } else if (opt == OPT_SELECTOR || opt == 's') {
-            if (!add_selectors(&sel, optarg)) {
-                free_selectors(&sel);
-                return cli_usage_error("dkim check", "out of memory");
-            }
-        } else if (opt == OPT_RECORD) {
-            record = optarg;
-        } else if (cli_common_option(&c, opt, optarg) != 1) {
-            free_selectors(&sel);
-            return cli_usage_error("dkim check", "unknown or invalid option");
-        }
+    check_args a = {NULL, {NULL, 0}};
+    int status = cli_parse(argc, argv, options, CLI_COMMON_SHORT_OPTIONS "s:", CHECK_USAGE,
+                           "dkim check", &c, check_option, &a);
+    const char *record = a.record;
+    selector_list sel = a.selectors;
+    if (status >= 0) {
+        free_selectors(&sel);
+        return status;
     }
-    cli_common_finish(&c);
     if (record != NULL && optind == argc && sel.count == 0)
         status = check_record(&c, record);
     else if (record == NULL && optind + 1 == argc && sel.count > 0)
@@ -418,18 +421,10 @@ static int run_verify(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     cli_common c;
-    cli_common_init(&c);
-    int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORT_OPTIONS, options, NULL)) != -1) {
-        if (opt == 'h') {
-            fputs(VERIFY_USAGE, stdout);
-            return EXIT_CLEAN;
-        } else if (cli_common_option(&c, opt, optarg) != 1) {
-            return cli_usage_error("dkim verify", "unknown or invalid option");
-        }
-    }
-    cli_common_finish(&c);
+    int done = cli_parse(argc, argv, options, CLI_COMMON_SHORT_OPTIONS, VERIFY_USAGE, "dkim verify",
+                         &c, NULL, NULL);
+    if (done >= 0)
+        return done;
     if (optind == argc)
         return cli_usage_error("dkim verify", "give at least one message file (- for stdin)");
     ms_ctx *ctx = cli_make_ctx(&c);

@@ -52,8 +52,7 @@ static const char PLAN_USAGE[] =
     "check before moving on.\n\n" CLI_COMMON_HELP;
 
 enum {
-    OPT_RECORD = 1,
-    OPT_DOMAIN,
+    OPT_DOMAIN = 1,
     OPT_POLICY,
     OPT_SP,
     OPT_NP,
@@ -338,35 +337,17 @@ static int check_domains(const cli_common *c, char **domains, int count)
     return cli_results_end(&results, "dmarc check");
 }
 
-typedef struct check_args {
-    const char *record;
-    const char *domain;
-} check_args;
-
-static int check_option(void *arg, int opt, const char *value)
-{
-    check_args *a = arg;
-    if (opt == OPT_RECORD)
-        a->record = value;
-    else if (opt == OPT_DOMAIN)
-        a->domain = value;
-    else
-        return 0;
-    return 1;
-}
-
 static int run_check(int argc, char **argv)
 {
     static const struct option options[] = {
-        {"record", required_argument, NULL, OPT_RECORD},
-        {"domain", required_argument, NULL, OPT_DOMAIN},
+        CLI_RECORD_LONG_OPTIONS,
         CLI_COMMON_LONG_OPTIONS,
         {NULL, 0, NULL, 0},
     };
     cli_common c;
-    check_args a = {NULL, NULL};
+    cli_record_args a = {NULL, NULL};
     int done = cli_parse(argc, argv, options, CLI_COMMON_SHORT_OPTIONS, CHECK_USAGE, "dmarc check",
-                         &c, check_option, &a);
+                         &c, cli_record_option, &a);
     if (done >= 0)
         return done;
     if (a.record != NULL) {

@@ -629,6 +629,36 @@ static int resolve_column(source *s)
     return 1;
 }
 
+typedef struct check_args {
+    run r;
+    const char *file, *csv, *column;
+    int header;
+} check_args;
+
+static int check_option(void *arg, int opt, const char *value)
+{
+    check_args *a = arg;
+    switch (opt) {
+    case OPT_PROFILE: return ms_email_profile_parse(value, &a->r.profile);
+    case OPT_FILE: a->file = value; return 1;
+    case OPT_CSV: a->csv = value; return 1;
+    case OPT_COLUMN: a->column = value; return 1;
+    case OPT_HEADER: a->header = 1; return 1;
+    case OPT_MX: a->r.mx = 1; return 1;
+    case OPT_FORMAT:
+        if (strcmp(value, "text") == 0)
+            a->r.format = FMT_TEXT;
+        else if (strcmp(value, "json") == 0)
+            a->r.format = FMT_JSON;
+        else if (strcmp(value, "csv") == 0)
+            a->r.format = FMT_CSV;
+        else
+            return 0;
+        return 1;
+    }
+    return 0;
+}
+
 static int run_check(int argc, char **argv)
 {
     static const struct option options[] = {
@@ -644,44 +674,14 @@ static int run_check(int argc, char **argv)
     };
     static const char CMD[] = "email check";
     cli_common c;
-    cli_common_init(&c);
-    run r = {0};
-    r.c = &c;
-    r.format = -1;
-    r.first_json = 1;
-    const char *file = NULL, *csv = NULL, *column = NULL;
-    int header = 0, opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORT_OPTIONS, options, NULL)) != -1) {
-        switch (opt) {
-        case 'h':
-            fputs(CHECK_USAGE, stdout);
-            return EXIT_CLEAN;
-        case OPT_PROFILE:
-            if (!ms_email_profile_parse(optarg, &r.profile))
-                return cli_usage_error(CMD, "invalid value \"%s\" for --profile (smtp, rfc5322, html5, intl)", optarg);
-            break;
-        case OPT_FILE: file = optarg; break;
-        case OPT_CSV: csv = optarg; break;
-        case OPT_COLUMN: column = optarg; break;
-        case OPT_HEADER: header = 1; break;
-        case OPT_MX: r.mx = 1; break;
-        case OPT_FORMAT:
-            if (strcmp(optarg, "text") == 0)
-                r.format = FMT_TEXT;
-            else if (strcmp(optarg, "json") == 0)
-                r.format = FMT_JSON;
-            else if (strcmp(optarg, "csv") == 0)
-                r.format = FMT_CSV;
-            else
-                return cli_usage_error(CMD, "invalid value \"%s\" for --format (text, json, csv)", optarg);
-            break;
-        default:
-            if (cli_common_option(&c, opt, optarg) != 1)
-                return cli_usage_error(CMD, "unknown or invalid option");
-        }
-    }
-    cli_common_finish(&c);
+    check_args a = {.r = {.c = &c, .format = -1, .first_json = 1}};
+    int done = cli_parse(argc, argv, options, CLI_COMMON_SHORT_OPTIONS, CHECK_USAGE, CMD, &c,
+                         check_option, &a);
+    if (done >= 0)
+        return done;
+    run r = a.r;
+    const char *file = a.file, *csv = a.csv, *column = a.column;
+    int header = a.header;
     if (c.json)
         r.format = FMT_JSON;
     if (r.format < 0)

@@ -44,7 +44,7 @@ static const char EVAL_USAGE[] =
     "Exit status: 0 pass; 1 fail, softfail, neutral, none or permerror;\n"
     "2 temperror or could not check.\n\n" CLI_COMMON_HELP;
 
-enum { OPT_RECORD = 1, OPT_DOMAIN, OPT_IP, OPT_SENDER, OPT_HELO, OPT_RECEIVER };
+enum { OPT_IP = 1, OPT_SENDER, OPT_HELO, OPT_RECEIVER };
 
 /* ---- check: rendering ---- */
 
@@ -148,82 +148,54 @@ static json_t *json_check(const ms_spf_check *chk, int status)
     return o;
 }
 
-static int check_one(const cli_common *c, ms_ctx *ctx, const char *domain, const char *record,
-                     json_t *results, int first)
+static void check_one(const cli_common *c, ms_ctx *ctx, const char *domain, const char *record,
+                      cli_results *results)
 {
     ms_spf_check *chk = NULL;
     ms_status st = ms_spf_check_domain(ctx, domain, record, &chk);
     if (st != MS_OK) {
         fprintf(stderr, "mailsec spf check: %s: %s\n", domain, ms_status_str(st));
-        return EXIT_UNCHECKED;
+        cli_results_add(results, EXIT_UNCHECKED, NULL);
+        return;
     }
     int status = cli_exit_status(&chk->diags, chk->could_not_check);
-    if (c->json) {
-        json_array_append_new(results, json_check(chk, status));
-    } else {
-        if (!first)
-            putchar('\n');
+    cli_results_separate(results);
+    if (!c->json)
         print_check(c, chk);
-    }
+    cli_results_add(results, status, c->json ? json_check(chk, status) : NULL);
     ms_spf_check_free(chk);
-    return status;
 }
 
 static int run_check(int argc, char **argv)
 {
     static const struct option options[] = {
-        {"record", required_argument, NULL, OPT_RECORD},
-        {"domain", required_argument, NULL, OPT_DOMAIN},
+        CLI_RECORD_LONG_OPTIONS,
         CLI_COMMON_LONG_OPTIONS,
         {NULL, 0, NULL, 0},
     };
     cli_common c;
-    cli_common_init(&c);
-    const char *record = NULL, *domain = NULL;
-    int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORT_OPTIONS, options, NULL)) != -1) {
-        if (opt == 'h') {
-            fputs(CHECK_USAGE, stdout);
-            return EXIT_CLEAN;
-        } else if (opt == OPT_RECORD) {
-            record = optarg;
-        } else if (opt == OPT_DOMAIN) {
-            domain = optarg;
-        } else if (cli_common_option(&c, opt, optarg) != 1) {
-            return cli_usage_error("spf check", "unknown or invalid option");
-        }
-    }
-    cli_common_finish(&c);
-    if (record != NULL && (domain == NULL || optind != argc))
+    cli_record_args a = {NULL, NULL};
+    int done = cli_parse(argc, argv, options, CLI_COMMON_SHORT_OPTIONS, CHECK_USAGE, "spf check", &c,
+                         cli_record_option, &a);
+    if (done >= 0)
+        return done;
+    if (a.record != NULL && (a.domain == NULL || optind != argc))
         return cli_usage_error("spf check", "--record goes with --domain and no other domains");
-    if (record == NULL && domain != NULL)
+    if (a.record == NULL && a.domain != NULL)
         return cli_usage_error("spf check", "--domain goes with --record; give domains as arguments");
-    if (record == NULL && optind == argc)
+    if (a.record == NULL && optind == argc)
         return cli_usage_error("spf check", "which domain? e.g. mailsec spf check example.com");
     ms_ctx *ctx = cli_make_ctx(&c);
     if (ctx == NULL)
         return EXIT_UNCHECKED;
-    json_t *results = json_array();
-    int worst = EXIT_CLEAN;
-    if (record != NULL) {
-        worst = check_one(&c, ctx, domain, record, results, 1);
-    } else {
-        for (int i = optind; i < argc; i++) {
-            int s = check_one(&c, ctx, argv[i], NULL, results, i == optind);
-            if (s > worst)
-                worst = s;
-        }
-    }
-    if (c.json) {
-        json_t *doc = json_document("spf check");
-        json_object_set_new(doc, "results", results);
-        json_print(doc, worst);
-    } else {
-        json_decref(results);
-    }
+    cli_results results;
+    cli_results_begin(&results, &c);
+    if (a.record != NULL)
+        check_one(&c, ctx, a.domain, a.record, &results);
+    for (int i = optind; a.record == NULL && i < argc; i++)
+        check_one(&c, ctx, argv[i], NULL, &results);
     ms_ctx_free(ctx);
-    return worst;
+    return cli_results_end(&results, "spf check");
 }
 
 /* ---- eval ---- */
@@ -290,6 +262,18 @@ static json_t *json_eval(const ms_spf_request *req, const ms_spf_eval *ev)
     return o;
 }
 
+static int eval_option(void *arg, int opt, const char *value)
+{
+    ms_spf_request *req = arg;
+    switch (opt) {
+    case OPT_IP: req->ip = value; return 1;
+    case OPT_SENDER: req->sender = value; return 1;
+    case OPT_HELO: req->helo = value; return 1;
+    case OPT_RECEIVER: req->receiver = value; return 1;
+    }
+    return 0;
+}
+
 static int run_eval(int argc, char **argv)
 {
     static const struct option options[] = {
@@ -301,23 +285,11 @@ static int run_eval(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     cli_common c;
-    cli_common_init(&c);
     ms_spf_request req = {0};
-    int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORT_OPTIONS, options, NULL)) != -1) {
-        switch (opt) {
-        case 'h': fputs(EVAL_USAGE, stdout); return EXIT_CLEAN;
-        case OPT_IP: req.ip = optarg; break;
-        case OPT_SENDER: req.sender = optarg; break;
-        case OPT_HELO: req.helo = optarg; break;
-        case OPT_RECEIVER: req.receiver = optarg; break;
-        default:
-            if (cli_common_option(&c, opt, optarg) != 1)
-                return cli_usage_error("spf eval", "unknown or invalid option");
-        }
-    }
-    cli_common_finish(&c);
+    int done = cli_parse(argc, argv, options, CLI_COMMON_SHORT_OPTIONS, EVAL_USAGE, "spf eval", &c,
+                         eval_option, &req);
+    if (done >= 0)
+        return done;
     if (optind != argc)
         return cli_usage_error("spf eval", "unexpected argument \"%s\"", argv[optind]);
     if (req.ip == NULL || req.sender == NULL)
