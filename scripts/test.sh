@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The README's second command: the whole test suite, three times over.
-#   1. the normal build (build/): unit, DNS test bed and CLI tests
+#   1. the normal build (build/): unit, conformance, CLI and SQL tests, against
+#      real servers the tests start (NSD, nginx, PostgreSQL, MariaDB); then the
+#      conformance suites' per-case results printed
 #   2. the same tests built with AddressSanitizer + UndefinedBehaviorSanitizer
 #      (build-asan/)
 #   3. every libFuzzer harness for MAILSEC_FUZZ_SECONDS seconds each
@@ -21,6 +23,12 @@ run_suite() {
 
 echo "== 1/3 Test suite"
 run_suite build -DMAILSEC_WERROR=ON
+
+# The conformance suites again, verbosely: their per-case results and tallies
+# belong in the output (they report "skipped" when ../shared is absent).
+echo "== Conformance suites, case by case"
+ctest --test-dir build -R '^(spf-conformance|unit-email-isemail)$' --verbose |
+    sed -n 's/^[0-9]*: //p'
 
 echo "== 2/3 Test suite under ASan + UBSan"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

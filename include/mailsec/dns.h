@@ -87,6 +87,11 @@ typedef struct ms_dns_answer {
 
 void ms_dns_answer_free(ms_dns_answer *answer);
 
+/* Non-zero when the lookup failed — SERVFAIL (DNSSEC-bogus answers too),
+ * time-out or another error — so nothing is known about the name. NULL
+ * (no answer could be made) counts as failed. */
+int ms_dns_answer_failed(const ms_dns_answer *answer);
+
 /* Asynchronous queries. The callback owns the answer (free it with
  * ms_dns_answer_free) and may submit further queries on the same ctx;
  * ms_dns_run() keeps going until none is outstanding or the timeout

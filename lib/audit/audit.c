@@ -27,11 +27,6 @@ const char *ms_audit_area_name(ms_audit_area_id area)
     return area < MS_AUDIT_AREA_COUNT ? NAMES[area] : "";
 }
 
-static int answer_failed(const ms_dns_answer *a)
-{
-    return a->rcode == MS_DNS_SERVFAIL || a->rcode == MS_DNS_TIMEOUT || a->rcode == MS_DNS_ERROR;
-}
-
 static int starts_with_ci(const char *text, size_t len, const char *prefix)
 {
     size_t n = strlen(prefix);
@@ -84,7 +79,7 @@ static ms_status ask_txt(ms_ctx *ctx, const char *domain, txt_round *r)
 static ms_status audit_tlsrpt(ms_audit_report *rep, const ms_dns_answer *a)
 {
     ms_audit_area *area = &rep->areas[MS_AUDIT_TLSRPT];
-    if (answer_failed(a))
+    if (ms_dns_answer_failed(a))
         return lookup_failed(area, a);
     size_t count;
     const ms_dns_record *rr = single_txt(a, "v=TLSRPT", &count);
@@ -123,7 +118,7 @@ static ms_status check_bimi_dmarc(ms_audit_report *rep, const ms_dmarc_discovery
 static ms_status audit_bimi(ms_audit_report *rep, const ms_dns_answer *a)
 {
     ms_audit_area *area = &rep->areas[MS_AUDIT_BIMI];
-    if (answer_failed(a))
+    if (ms_dns_answer_failed(a))
         return lookup_failed(area, a);
     size_t count;
     const ms_dns_record *rr = single_txt(a, "v=BIMI", &count);
@@ -166,7 +161,7 @@ static ms_status check_coverage(ms_audit_report *rep)
 static ms_status audit_mtasts(ms_ctx *ctx, ms_audit_report *rep, const ms_dns_answer *a)
 {
     ms_audit_area *area = &rep->areas[MS_AUDIT_MTASTS];
-    if (answer_failed(a))
+    if (ms_dns_answer_failed(a))
         return lookup_failed(area, a);
     size_t count;
     const ms_dns_record *rr = single_txt(a, "v=STS", &count);
@@ -204,7 +199,7 @@ static ms_status audit_dnssec(ms_audit_report *rep, const ms_dns_answer *soa)
         return ms_diag_add(&area->diags, AUDIT_DEF(A_DNSSEC_BOGUS), rep->domain, -1,
                            "validation failed for %s: %s", rep->domain,
                            soa->why_bogus ? soa->why_bogus : "no reason given");
-    if (answer_failed(soa))
+    if (ms_dns_answer_failed(soa))
         return lookup_failed(area, soa);
     ms_status st = MS_OK;
     if (soa->dnssec == MS_DNSSEC_INSECURE)

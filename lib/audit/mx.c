@@ -34,11 +34,6 @@ static void note(mx_run *r, ms_status st)
         r->status = st;
 }
 
-static int answer_failed(const ms_dns_answer *a)
-{
-    return a->rcode == MS_DNS_SERVFAIL || a->rcode == MS_DNS_TIMEOUT || a->rcode == MS_DNS_ERROR;
-}
-
 static void worst_dnssec(ms_dnssec_state *into, ms_dnssec_state s)
 {
     /* bogus beats insecure beats secure: a host is only as secure as its weakest answer */
@@ -61,7 +56,7 @@ static void on_address(void *arg, ms_dns_answer *a)
                             "DNSSEC validation failed for %s %s: %s", host->name,
                             a->qtype == MS_DNS_A ? "A" : "AAAA",
                             a->why_bogus ? a->why_bogus : "no reason given"));
-    else if (answer_failed(a))
+    else if (ms_dns_answer_failed(a))
         host->failed_rcode = a->rcode; /* reported once per host, in judge_hosts */
     if (a->canonname != NULL)
         host->is_alias = 1;
@@ -140,7 +135,7 @@ static void on_mx(void *arg, ms_dns_answer *a)
         st = ms_diag_add(r->diags, AUDIT_DEF(A_MX_BOGUS), r->domain, -1,
                          "DNSSEC validation failed for %s MX: %s", r->domain,
                          a->why_bogus ? a->why_bogus : "no reason given");
-    else if (answer_failed(a))
+    else if (ms_dns_answer_failed(a))
         st = ms_diag_add(r->diags, AUDIT_DEF(A_MX_DNS_FAILURE), r->domain, -1,
                          "looking up %s MX gave %s", r->domain, ms_dns_rcode_str(a->rcode));
     else if (a->count == 0)

@@ -119,11 +119,6 @@ static const ms_dns_record *single_dmarc_record(const ms_dns_answer *a, size_t *
     return *count == 1 ? found : NULL;
 }
 
-static int answer_failed(const ms_dns_answer *a)
-{
-    return a->rcode == MS_DNS_SERVFAIL || a->rcode == MS_DNS_TIMEOUT || a->rcode == MS_DNS_ERROR;
-}
-
 static char *dmarc_name(const char *domain)
 {
     return ms_asprintf("_dmarc.%s", domain);
@@ -208,7 +203,7 @@ static ms_status report_dns_failure(ms_dmarc_discovery *d, const ms_dns_answer *
 static ms_status check_own_record(ms_dmarc_discovery *d, const ms_dns_answer *a)
 {
     d->dnssec = a->dnssec;
-    if (answer_failed(a)) {
+    if (ms_dns_answer_failed(a)) {
         d->could_not_check = 1;
         return report_dns_failure(d, a);
     }
@@ -252,7 +247,7 @@ static ms_status interpret_walk(ms_dmarc_discovery *d, const walk_round *r)
         step->used = 1;
         step->rcode = a->rcode;
         step->dnssec = a->dnssec;
-        if (i > 0 && answer_failed(a)) {
+        if (i > 0 && ms_dns_answer_failed(a)) {
             if (d->policy_domain == NULL)
                 d->could_not_check = 1;
             st = report_dns_failure(d, a);
@@ -412,7 +407,7 @@ static ms_status judge_destination(ms_dmarc_discovery *d, ms_dmarc_destination *
                                    const ms_dns_answer *mx, const ms_dns_answer *verify)
 {
     const char *where = dest->uri;
-    if (answer_failed(mx) || (verify != NULL && answer_failed(verify)))
+    if (ms_dns_answer_failed(mx) || (verify != NULL && ms_dns_answer_failed(verify)))
         return ms_diag_add(&d->diags, DEF(D_DEST_LOOKUP_FAILED), where, -1,
                            "could not check %s: %s MX gave %s", dest->uri, dest->domain,
                            ms_dns_rcode_str(mx->rcode));

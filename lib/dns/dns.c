@@ -230,3 +230,9 @@ ms_status ms_dns_lookup(ms_ctx *ctx, const char *name, uint16_t type, ms_dns_ans
     *out = answer;
     return MS_OK;
 }
+
+int ms_dns_answer_failed(const ms_dns_answer *answer)
+{
+    return answer == NULL || answer->rcode == MS_DNS_SERVFAIL || answer->rcode == MS_DNS_TIMEOUT ||
+           answer->rcode == MS_DNS_ERROR;
+}

@@ -18,14 +18,9 @@ const char *ms_email_mx_status_name(ms_email_mx_status status)
     return (unsigned)status < sizeof names / sizeof names[0] ? names[status] : "tempfail";
 }
 
-static int failed(const ms_dns_answer *a)
-{
-    return a == NULL || a->rcode == MS_DNS_SERVFAIL || a->rcode == MS_DNS_TIMEOUT || a->rcode == MS_DNS_ERROR;
-}
-
 static ms_email_mx_status verdict(const ms_dns_answer *mx, const ms_dns_answer *a, const ms_dns_answer *aaaa)
 {
-    if (failed(mx))
+    if (ms_dns_answer_failed(mx))
         return MS_EMAIL_MX_TEMPFAIL;
     if (mx->rcode == MS_DNS_NXDOMAIN)
         return MS_EMAIL_MX_NXDOMAIN;
@@ -40,7 +35,7 @@ static ms_email_mx_status verdict(const ms_dns_answer *mx, const ms_dns_answer *
     if ((a && a->rcode == MS_DNS_NOERROR && a->count > 0) ||
         (aaaa && aaaa->rcode == MS_DNS_NOERROR && aaaa->count > 0))
         return MS_EMAIL_MX_FALLBACK;
-    if (failed(a) || failed(aaaa))
+    if (ms_dns_answer_failed(a) || ms_dns_answer_failed(aaaa))
         return MS_EMAIL_MX_TEMPFAIL;
     return MS_EMAIL_MX_NONE;
 }
