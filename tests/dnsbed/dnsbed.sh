@@ -19,18 +19,7 @@ BOGUS_MARKER=tamper-me  # TXT and MX data holding this is altered after signing
 
 die() { echo "dnsbed: $*" >&2; exit 1; }
 
-# A port is free when we can bind it, for UDP and for TCP.
-port_is_free() {
-    perl -MSocket -e '
-        my $port = shift;
-        for my $type (SOCK_DGRAM, SOCK_STREAM) {
-            socket(my $s, PF_INET, $type, 0) or exit 1;
-            bind($s, sockaddr_in($port, inet_aton("127.0.0.1"))) or exit 1;
-            close($s);
-        }' "$1"
-}
-
-random_port() { echo $((20000 + (RANDOM * 32768 + RANDOM) % 40001)); }
+. "$HERE/../lib/servers.sh"
 
 # "ORIGIN secure|bogus" lines of signing.conf; prints the mode of a zone or
 # nothing when the zone stays unsigned.
@@ -92,26 +81,7 @@ prepare_zones() {
 
 write_conf() {
     local dir=$1 port=$2
-    cat >"$dir/nsd.conf" <<CONF
-server:
-	ip-address: $ADDR@$port
-	port: $port
-	do-ip6: no
-	server-count: 1
-	zonesdir: "$dir/zones"
-	pidfile: "$dir/nsd.pid"
-	logfile: "$dir/nsd.log"
-	xfrdfile: "$dir/xfrd.state"
-	xfrdir: "$dir"
-	zonelistfile: "$dir/zone.list"
-	database: ""
-	username: ""
-	chroot: ""
-	verbosity: 2
-	hide-version: yes
-remote-control:
-	control-enable: no
-CONF
+    nsd_server_conf "$dir" "$port" "$dir/zones" 2
     cat "$dir/zones.conf" >>"$dir/nsd.conf"
 }
 

@@ -25,11 +25,7 @@ HOSTS="good testing redirect html missing big uncovered"
 
 die() { echo "httpsbed: $*" >&2; exit 1; }
 
-port_is_free() {
-    perl -MSocket -e '
-        socket(my $s, PF_INET, SOCK_STREAM, 0) or exit 1;
-        bind($s, sockaddr_in(shift, inet_aton("127.0.0.1"))) or exit 1;' "$1"
-}
+. "$HERE/../lib/servers.sh"
 
 make_certs() {
     local dir=$1 sans=""
@@ -108,7 +104,7 @@ start() {
     make_certs "$DIR"
     write_policies "$DIR"
     for _ in $(seq 20); do
-        PORT=$((20000 + (RANDOM * 32768 + RANDOM) % 40001))
+        PORT=$(random_port)
         port_is_free "$PORT" || continue
         write_config
         if nginx -c "$DIR/nginx.conf" -p "$DIR" 2>"$DIR/start.log"; then

@@ -21,41 +21,12 @@ READY_TRIES=50 # x 0.1 s
 
 die() { echo "spfbed: $*" >&2; exit 1; }
 
-port_is_free() {
-    perl -MSocket -e '
-        my $port = shift;
-        for my $type (SOCK_DGRAM, SOCK_STREAM) {
-            socket(my $s, PF_INET, $type, 0) or exit 1;
-            bind($s, sockaddr_in($port, inet_aton("127.0.0.1"))) or exit 1;
-            close($s);
-        }' "$1"
-}
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/servers.sh"
 
 write_conf() {
     local dir=$1 port=$2
-    cat >"$dir/nsd.conf" <<CONF
-server:
-	ip-address: $ADDR@$port
-	port: $port
-	do-ip6: no
-	server-count: 1
-	zonesdir: "$dir"
-	pidfile: "$dir/nsd.pid"
-	logfile: "$dir/nsd.log"
-	xfrdfile: "$dir/xfrd.state"
-	xfrdir: "$dir"
-	zonelistfile: "$dir/zone.list"
-	database: ""
-	username: ""
-	chroot: ""
-	verbosity: 1
-	hide-version: yes
-remote-control:
-	control-enable: no
-zone:
-	name: "."
-	zonefile: "root.zone"
-CONF
+    nsd_server_conf "$dir" "$port" "$dir" 1
+    printf 'zone:\n\tname: "."\n\tzonefile: "root.zone"\n' >>"$dir/nsd.conf"
 }
 
 stop_nsd() {
@@ -87,7 +58,7 @@ cmd_start() {
     nsd-checkzone . "$dir/root.zone" >"$dir/checkzone.out" 2>&1 ||
         die "the generated zone does not load: $(cat "$dir/checkzone.out")"
     for ((try = 0; try < PORT_TRIES; try++)); do
-        port=$((20000 + (RANDOM * 32768 + RANDOM) % 40001))
+        port=$(random_port)
         port_is_free "$port" || continue
         write_conf "$dir" "$port"
         if ! nsd -c "$dir/nsd.conf" </dev/null >>"$dir/nsd.out" 2>&1; then

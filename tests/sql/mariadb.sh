@@ -26,13 +26,7 @@ READY_TRIES=150         # x 0.2 s
 
 die() { echo "mariadb: $*" >&2; exit 1; }
 
-port_is_free() {
-    perl -MSocket -e '
-        socket(my $s, PF_INET, SOCK_STREAM, 0) or exit 1;
-        bind($s, sockaddr_in(shift, inet_aton("127.0.0.1"))) or exit 1;' "$1"
-}
-
-random_port() { echo $((20000 + (RANDOM * 32768 + RANDOM) % 40001)); }
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/servers.sh"
 
 find_tool() {
     local t
