@@ -8,5 +8,9 @@ int cmd_diag(int argc, char **argv);
 int cmd_email(int argc, char **argv);
 int cmd_dkim(int argc, char **argv);
 int cmd_spf(int argc, char **argv);
+int cmd_tls(int argc, char **argv);
+int cmd_cert(int argc, char **argv);
+int cmd_conf(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 #endif

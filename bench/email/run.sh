@@ -10,6 +10,7 @@
 # machine slows the wall clock but not the numbers much); best of several
 # rounds. Needs: a build of mailsec (libmailsec and the SQLite module),
 # libpcre2-dev, python3-email-validator (Debian's /usr/bin/python3), sqlite3.
+# A load-independent supplement: instructions.sh (callgrind instruction counts).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)

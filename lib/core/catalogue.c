@@ -10,6 +10,9 @@ static const ms_diag_def *const module_tables[] = {
     ms_dkim_diag_defs,
     ms_email_diag_defs,
     ms_spf_diag_defs,
+    ms_cert_diag_defs,
+    ms_tls_diag_defs,
+    ms_conf_diag_defs,
 };
 
 const ms_diag_def *ms_diag_catalogue_at(size_t index)

@@ -107,5 +107,8 @@ extern const ms_diag_def ms_dmarc_discovery_diag_defs[];
 extern const ms_diag_def ms_dkim_diag_defs[];
 extern const ms_diag_def ms_email_diag_defs[];
 extern const ms_diag_def ms_spf_diag_defs[];
+extern const ms_diag_def ms_cert_diag_defs[];
+extern const ms_diag_def ms_tls_diag_defs[];
+extern const ms_diag_def ms_conf_diag_defs[];
 
 #endif

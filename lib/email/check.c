@@ -111,24 +111,31 @@ static enum em_diag judge_nfc(const unsigned char *s, size_t len, enum em_diag d
 void ms_email_check(const char *addr, size_t len, ms_email_profile profile, ms_email_result *out)
 {
     const unsigned char *s = (const unsigned char *)addr;
+    size_t at = addr != NULL ? em_fast_path(s, len) : 0;
+    if (at == 0) {
+        em_check_full(addr, len, profile, out);
+        return;
+    }
+    /* The common case: plain and valid under every profile (the WHATWG
+     * form is a superset of it); em_check_full() would say the same
+     * (tests/unit/email/test_email_fastpath.c, tests/fuzz/fuzz_email.c). */
+    out->valid = 1;
+    out->category = MS_EMAIL_CAT_VALID;
+    out->diagnosis = ms_email_diag_defs[EM_VALID].code;
+    out->error_offset = 0;
+    out->local_start = 0;
+    out->local_len = at;
+    out->domain_start = at + 1;
+    out->domain_len = len - at - 1;
+}
+
+void em_check_full(const char *addr, size_t len, ms_email_profile profile, ms_email_result *out)
+{
+    const unsigned char *s = (const unsigned char *)addr;
     em_parse p;
     if (addr == NULL)
         len = 0, s = (const unsigned char *)"";
-    size_t at = em_fast_path(s, len);
-    if (at != 0) {
-        /* The common case: plain and valid under every profile (the
-         * WHATWG form is a superset of it). */
-        out->valid = 1;
-        out->category = MS_EMAIL_CAT_VALID;
-        out->diagnosis = ms_email_diag_defs[EM_VALID].code;
-        out->error_offset = 0;
-        out->local_start = 0;
-        out->local_len = at;
-        out->domain_start = at + 1;
-        out->domain_len = len - at - 1;
-        return;
-    }
-    em_parse_full(s, len, profile == MS_EMAIL_PROFILE_INTL, &p); /* the fast path said no */
+    em_parse_full(s, len, profile == MS_EMAIL_PROFILE_INTL, &p);
     enum em_diag d = p.diag;
     if (p.has_utf8 && em_diag_infos[d].category < MS_EMAIL_CAT_ERR)
         d = judge_nfc(s, len, d, &p);

@@ -102,6 +102,10 @@ void em_parse_run(const unsigned char *s, size_t len, int utf8, em_parse *out);
 /* The same without the fast path (the fuzz harness compares the two). */
 void em_parse_full(const unsigned char *s, size_t len, int utf8, em_parse *out);
 
+/* ms_email_check() without the fast path: always the full parser (the
+ * unit tests and the fuzz harness compare the two). */
+void em_check_full(const char *addr, size_t len, ms_email_profile profile, ms_email_result *out);
+
 /* The WHATWG HTML "valid e-mail address". */
 int em_html5_match(const unsigned char *s, size_t len);
 

@@ -53,86 +53,100 @@ static int is_xn(const unsigned char *p, size_t n)
     return n >= 4 && (p[0] | 0x20) == 'x' && (p[1] | 0x20) == 'n' && p[2] == '-' && p[3] == '-';
 }
 
-/* Byte classes for the fast path: bit 0 "not allowed here", bit 1 dot,
- * bit 2 letter or digit, bit 3 hyphen. */
-enum { FP_BAD = 1, FP_DOT = 2, FP_ALNUM = 4, FP_HYPHEN = 8 };
+/* Byte classes for the fast path, one table for both parts:
+ *   FP_LOCAL   allowed in a dot-atom local part: atext and "." (RFC 5322 3.2.3)
+ *   FP_DOMAIN  allowed in an LDH domain: letters, digits, "-", "." (RFC 1035 2.3.1)
+ *   FP_AT      the "@" that ends the local part
+ *   FP_DOT     "."
+ *   FP_JOIN    "." and "-": neither may stand next to another one in a
+ *              domain (no empty label, no hyphen at a label's ends, no "--")
+ * A byte that is in neither part (0: controls, specials, non-ASCII) sends
+ * the address to the full parser. */
+enum { FP_LOCAL = 1, FP_DOMAIN = 2, FP_AT = 4, FP_DOT = 8, FP_JOIN = 16 };
 
-/* fp_local: atext 0, "." FP_DOT, anything else FP_BAD (RFC 5322 3.2.3).
- * fp_domain: letters and digits FP_ALNUM, "-" FP_HYPHEN, "." FP_DOT,
- * anything else FP_BAD (RFC 1035 2.3.1 LDH). */
-static const unsigned char fp_local[256] = {
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 0, 1, 0, 0, 0, 0, 0, 1, 1, 0, 0, 1, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 0, 1, 0,
-    1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+static const unsigned char fp_class[256] = {
+#define L FP_LOCAL
+#define LD (FP_LOCAL | FP_DOMAIN)
+    ['!'] = L, ['#'] = L, ['$'] = L, ['%'] = L, ['&'] = L, ['\''] = L, ['*'] = L, ['+'] = L,
+    ['/'] = L, ['='] = L, ['?'] = L, ['^'] = L, ['_'] = L, ['`'] = L, ['{'] = L, ['|'] = L,
+    ['}'] = L, ['~'] = L,
+    ['-'] = LD | FP_JOIN, ['.'] = LD | FP_DOT | FP_JOIN, ['@'] = FP_AT,
+    ['0'] = LD, ['1'] = LD, ['2'] = LD, ['3'] = LD, ['4'] = LD, ['5'] = LD, ['6'] = LD,
+    ['7'] = LD, ['8'] = LD, ['9'] = LD,
+    ['A'] = LD, ['B'] = LD, ['C'] = LD, ['D'] = LD, ['E'] = LD, ['F'] = LD, ['G'] = LD,
+    ['H'] = LD, ['I'] = LD, ['J'] = LD, ['K'] = LD, ['L'] = LD, ['M'] = LD, ['N'] = LD,
+    ['O'] = LD, ['P'] = LD, ['Q'] = LD, ['R'] = LD, ['S'] = LD, ['T'] = LD, ['U'] = LD,
+    ['V'] = LD, ['W'] = LD, ['X'] = LD, ['Y'] = LD, ['Z'] = LD,
+    ['a'] = LD, ['b'] = LD, ['c'] = LD, ['d'] = LD, ['e'] = LD, ['f'] = LD, ['g'] = LD,
+    ['h'] = LD, ['i'] = LD, ['j'] = LD, ['k'] = LD, ['l'] = LD, ['m'] = LD, ['n'] = LD,
+    ['o'] = LD, ['p'] = LD, ['q'] = LD, ['r'] = LD, ['s'] = LD, ['t'] = LD, ['u'] = LD,
+    ['v'] = LD, ['w'] = LD, ['x'] = LD, ['y'] = LD, ['z'] = LD,
+#undef L
+#undef LD
 };
-static const unsigned char fp_domain[256] = {
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 8, 2, 1, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 1, 1, 1, 1, 1, 1,
-    1, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 1, 1, 1, 1, 1,
-    1, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-};
+
+/* Some label of the domain d (n octets) is longer than 63 octets. */
+static int has_long_label(const unsigned char *d, size_t n)
+{
+    size_t label = 0;
+    for (size_t i = 0; i <= n; i++) {
+        if (i == n || d[i] == '.') {
+            if (i - label > 63)
+                return 1;
+            label = i + 1;
+        }
+    }
+    return 0;
+}
 
 /* dot-atom "@" LDH labels, within every limit, two labels or more, no
  * "--" (so no A-label), top-level label not starting with a digit: VALID
  * without further ado. Returns the offset of the "@", or 0 to hand over to
- * the full parser. The loops have no data-dependent branches: each byte's
- * class is OR-ed into flags that are tested once at the end. */
+ * the full parser.
+ *
+ * One pass, two loops: the local part up to the "@", then the domain. Each
+ * byte costs one table lookup; the only branch in a loop is the exit on a
+ * byte the part does not allow (so broken input is handed over at once).
+ * Dots next to dots, and joiners next to joiners in the domain, are found
+ * by AND-ing each byte's class with its predecessor's and tested once at
+ * the end. */
 size_t em_fast_path(const unsigned char *s, size_t len)
 {
-    if (len > 254 || len < 5)
+    if (len > 254) /* RFC 5321 path limit */
         return 0;
-    const unsigned char *atp = memchr(s, '@', len);
-    if (atp == NULL)
-        return 0;
-    size_t at = (size_t)(atp - s);
-    if (at == 0 || at > 64 || at + 4 > len)
-        return 0;
-    unsigned bad = 0, prev = FP_DOT; /* a dot "before" the start catches a leading dot */
-    for (size_t i = 0; i < at; i++) {
-        unsigned f = fp_local[s[i]];
-        bad |= f | (f & prev) << 4;  /* FP_DOT twice in a row -> bit 5 */
+    /* the local part: at most 64 octets, so the "@" is within 65 bytes */
+    size_t limit = len < 65 ? len : 65, i = 0;
+    unsigned f = 0, prev = FP_DOT, pairs = 0; /* a dot "before" the start catches a leading dot */
+    for (; i < limit; i++) {
+        f = fp_class[s[i]];
+        if (!(f & FP_LOCAL))
+            break;
+        pairs |= prev & f;
         prev = f;
     }
-    if ((bad & (FP_BAD | FP_DOT << 4)) || prev == FP_DOT)
+    size_t at = i;
+    /* stopped on the "@"; not empty (the virtual dot), no "..", no "." before "@" */
+    if (at == limit || f != FP_AT || (pairs & FP_DOT) || (prev & FP_DOT))
         return 0;
-    bad = 0;
-    prev = FP_DOT;
-    for (size_t i = at + 1; i < len; i++) {
-        unsigned f = fp_domain[s[i]];
-        /* bad byte; ".." ; ".-" (label starts with a hyphen); "-." (ends
-         * with one); "--" (maybe an A-label: the full parser looks) */
-        bad |= (f & FP_BAD) | ((prev & FP_DOT) && (f & (FP_DOT | FP_HYPHEN))) |
-               ((prev & FP_HYPHEN) && (f & (FP_DOT | FP_HYPHEN)));
+    size_t last_dot = 0;
+    pairs = 0;
+    prev = FP_JOIN; /* a label may not start with "." or "-" */
+    for (i = at + 1; i < len; i++) {
+        f = fp_class[s[i]];
+        if (!(f & FP_DOMAIN))
+            return 0;
+        pairs |= prev & f;
+        last_dot = (f & FP_DOT) ? i : last_dot;
         prev = f;
     }
-    if (bad || prev != FP_ALNUM)
+    /* no joiner pair; ends in a letter or digit (also: not empty); a dot */
+    if (((pairs | prev) & FP_JOIN) || last_dot == 0)
         return 0;
-    /* Label lengths matter only for a domain over 63 octets (rare); the
-     * hot loop above keeps no counters. */
-    if (len - at - 1 > 63) {
-        size_t label = at + 1;
-        for (size_t i = at + 1; i <= len; i++) {
-            if (i == len || s[i] == '.') {
-                if (i - label > 63)
-                    return 0;
-                label = i + 1;
-            }
-        }
-    }
-    /* the top-level label: after the last dot; none -> a dotless domain */
-    size_t last = len - 1;
-    while (last > at && s[last] != '.')
-        last--;
-    if (last == at || (cls[s[last + 1]] & CL_DIGIT))
+    /* label lengths matter only for a domain over 63 octets (rare) */
+    if (len - at - 1 > 63 && has_long_label(s + at + 1, len - at - 1))
+        return 0;
+    /* the top-level label must not start with a digit (EM_RFC5321_TLD_NUMERIC) */
+    if (cls[s[last_dot + 1]] & CL_DIGIT)
         return 0;
     return at;
 }
@@ -848,7 +862,6 @@ void em_parse_run(const unsigned char *s, size_t len, int utf8, em_parse *out)
 void em_parse_full(const unsigned char *s, size_t len, int utf8, em_parse *out)
 {
     memset(out, 0, sizeof *out);
-    out->diag = EM_VALID;
     out->diag = EM_VALID;
     st p = {0};
     p.s = s;

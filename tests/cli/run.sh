@@ -7,7 +7,8 @@
 #   run: ARGS            the arguments to mailsec (shell words; $RESOLVER,
 #                        $TRUST_ANCHOR and $DNS — both options together —
 #                        come from the DNS test bed, $HTTPS — the CA and
-#                        connect-to options — from the HTTPS test bed)
+#                        connect-to options — from the HTTPS test bed; $CA,
+#                        a test CA made for the file, see below)
 #   exit: N              the expected exit status
 #   jq: EXPR             EXPR, run by jq -e on stdout, must be true
 #   has: TEXT            stdout contains TEXT
@@ -37,7 +38,17 @@ if [[ -n ${MAILSEC_HTTPSBED_INFO:-} && -f $MAILSEC_HTTPSBED_INFO ]]; then
     HTTPS="--https-ca $(sed -n 's/^CA=//p' "$MAILSEC_HTTPSBED_INFO")"
     HTTPS+=" --https-connect-to $(sed -n 's/^CONNECT_TO=//p' "$MAILSEC_HTTPSBED_INFO")"
 fi
-export RESOLVER TRUST_ANCHOR DNS HTTPS
+# $CA: a test CA made for this file (tests/cert/make-test-ca.sh, and the
+# damaged files of tests/cert/make-lint-cases.sh in $CA/lint), when it uses $CA.
+CA=
+if grep -q '\$CA' "$FILE"; then
+    CA=$WORK/ca
+    if ! bash tests/cert/make-test-ca.sh "$CA" >/dev/null || ! bash tests/cert/make-lint-cases.sh "$CA" >/dev/null; then
+        echo "FAIL - could not make the test CA"
+        exit 1
+    fi
+fi
+export RESOLVER TRUST_ANCHOR DNS HTTPS CA
 
 passed=0 failed=0 name= status= problems=()
 

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# bench/tls.sh [BIN]: `mailsec tls check` on all eight ports of the local
+# mail test bed (tests/mailbed: Postfix 25/587/465, Dovecot 143/993/110/995/
+# 4190 on high ports) in one run, against `openssl s_client` once per port
+# in sequence (-starttls where the port needs it), which is what the seed's
+# manual check does. Prints wall times and the ratio; judges nothing.
+#
+# Two mailsec rows: the full check (per port: the main session, the
+# STARTTLS injection test, one handshake per TLS version 1.0-1.3, i.e. up to
+# six connections) and --no-versions --no-injection (one session per port,
+# the same work as s_client). Needs root (the bed starts Postfix).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+BIN=${1:-$HERE/../build/src/mailsec}
+[[ -x $BIN ]] || { echo "bench/tls.sh: no mailsec at $BIN (give the binary as the first argument)" >&2; exit 2; }
+
+WORK=$(mktemp -d)
+INFO=$WORK/mailbed.info
+cleanup() { bash "$HERE/../tests/mailbed/mailbed.sh" stop "$INFO" >/dev/null 2>&1 || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+bash "$HERE/../tests/mailbed/mailbed.sh" start "$INFO" >/dev/null
+while IFS='=' read -r key value; do
+    [[ $key =~ ^[A-Z0-9_]+$ ]] && printf -v "$key" '%s' "$value"
+done <"$INFO"
+
+# port/mode pairs as mailsec takes them, and s_client's -starttls for each
+PORTS=("$SMTP_PORT/smtp" "$SUBMISSION_PORT/smtp" "$SMTPS_PORT/tls" "$IMAP_PORT/imap"
+       "$IMAPS_PORT/tls" "$POP3_PORT/pop3" "$POP3S_PORT/tls" "$SIEVE_PORT/sieve")
+ARGS=()
+for p in "${PORTS[@]}"; do ARGS+=(--port "$p"); done
+
+now() { date +%s.%N; }
+elapsed() { echo "$2 - $1" | bc; }
+
+# one warm-up of everything (Dovecot's login processes, the page cache)
+"$BIN" tls check 127.0.0.1 --servername "$SERVERNAME" --ca "$CA" "${ARGS[@]}" --json >/dev/null || true
+
+t0=$(now)
+"$BIN" tls check 127.0.0.1 --servername "$SERVERNAME" --ca "$CA" "${ARGS[@]}" --json >"$WORK/full.json" || true
+t1=$(now)
+full=$(elapsed "$t0" "$t1")
+
+t0=$(now)
+"$BIN" tls check 127.0.0.1 --servername "$SERVERNAME" --ca "$CA" "${ARGS[@]}" --no-versions --no-injection \
+    --json >"$WORK/light.json" || true
+t1=$(now)
+light=$(elapsed "$t0" "$t1")
+
+t0=$(now)
+for p in "${PORTS[@]}"; do
+    port=${p%/*} mode=${p#*/}
+    starttls=()
+    [[ $mode != tls ]] && starttls=(-starttls "$mode")
+    timeout 20 openssl s_client -connect "127.0.0.1:$port" -servername "$SERVERNAME" -CAfile "$CA" \
+        "${starttls[@]}" </dev/null >/dev/null 2>&1 || true
+done
+t1=$(now)
+sclient=$(elapsed "$t0" "$t1")
+
+slowest=$(jq '[.results[0].ports[].seconds] | max' "$WORK/full.json")
+slowest_light=$(jq '[.results[0].ports[].seconds] | max' "$WORK/light.json")
+tls_ports=$(jq '[.results[0].ports[] | select(.state == "tls")] | length' "$WORK/full.json")
+
+echo "mailsec tls check: 8 ports of the local Postfix + Dovecot ($tls_ports with TLS), one run"
+printf '%-52s %8s s\n' "mailsec, full check (all ports at once)" "$(printf '%.3f' "$full")"
+printf '%-52s %8s s\n' "  its slowest port alone (from the JSON)" "$(printf '%.3f' "$slowest")"
+printf '%-52s %8s s\n' "mailsec --no-versions --no-injection" "$(printf '%.3f' "$light")"
+printf '%-52s %8s s\n' "  its slowest port alone" "$(printf '%.3f' "$slowest_light")"
+printf '%-52s %8s s\n' "openssl s_client, once per port, in sequence" "$(printf '%.3f' "$sclient")"
+printf '%-52s %8s\n' "ratio s_client / mailsec full" "$(echo "scale=2; $sclient / $full" | bc)"
+printf '%-52s %8s\n' "ratio s_client / mailsec one session per port" "$(echo "scale=2; $sclient / $light" | bc)"
+printf '%-52s %8s\n' "ratio mailsec full / its slowest port" "$(echo "scale=2; $full / $slowest" | bc)"
+echo
+echo "per port (full check): port mode seconds"
+jq -r '.results[0].ports[] | "  \(.port) \(.mode) \(.seconds * 1000 | floor) ms"' "$WORK/full.json"

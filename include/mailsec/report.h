@@ -1,0 +1,298 @@
+/* mailsec report: DMARC aggregate reports (RFC 7489 appendix C, RFC 9990,
+ * the older draft schema), DMARC failure reports (RFC 6591 / RFC 9991 ARF)
+ * and SMTP TLS reports (RFC 8460), and the unwrapping that finds them in
+ * files, archives and mail.
+ *
+ * The pipeline is streaming end to end, so memory stays bounded however
+ * large one report or one mailbox is:
+ *
+ *   ms_report_walk()  files, directories, gzip, zip, messages, mbox, Maildir
+ *        |            -> one ms_report_doc per report found, read as a stream
+ *        v
+ *   ms_agg_parser     push parser (expat): report_begin once the metadata
+ *        |            and the published policy are known, then one
+ *        v            record_cb per <record>, then report_end
+ *   the caller        (src/report.c stores them through ms_store)
+ *
+ * TLS reports (JSON, small, bounded by MS_REPORT_TLSRPT_MAX) and failure
+ * reports (one message each, bounded by MS_REPORT_MESSAGE_MAX) are parsed
+ * whole into one struct.
+ *
+ * Strings handed to callbacks are NUL-terminated UTF-8 (invalid bytes and
+ * other declared encodings converted), trimmed, with control characters
+ * removed; they belong to the parser and are valid only during the call.
+ * NULL means the element was absent or empty. Enumerated values (results,
+ * dispositions, alignment modes) are lower-cased.
+ */
+#ifndef MAILSEC_REPORT_H
+#define MAILSEC_REPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "mailsec/core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Limits on hostile input, in one place (docs/report.md lists them). */
+enum {
+    MS_REPORT_FIELD_MAX = 4096,            /* bytes of one element's text */
+    MS_REPORT_DEPTH_MAX = 32,              /* XML element nesting */
+    MS_REPORT_AUTH_MAX = 32,               /* <dkim>/<spf> results kept per record */
+    MS_REPORT_REASON_MAX = 16,             /* <reason> elements kept per record */
+    MS_REPORT_TLSRPT_MAX = 64 << 20,       /* bytes of one TLS report's JSON */
+    MS_REPORT_MESSAGE_MAX = 64 << 20,      /* bytes of one message holding a report */
+    MS_REPORT_NESTING_MAX = 8,             /* archive/message wrappers inside each other */
+    MS_REPORT_RATIO_MAX = 1000,            /* decompressed:compressed bytes */
+    MS_REPORT_RECORD_ELEMENTS_MAX = 1024,  /* XML elements inside one <record> */
+    MS_REPORT_TOKEN_MAX = 1 << 20,         /* bytes of one XML tag, comment or PI */
+    MS_REPORT_EARLY_RECORDS_MAX = 16 << 20 /* bytes of records held back when they
+                                              come before <policy_published> */
+};
+/* Bytes one decompressed document may reach (a 1 GB report is legal). */
+#define MS_REPORT_INFLATED_MAX ((int64_t)4 << 30)
+
+/* Where a report came from, for messages and for the store:
+ * "inbox.mbox: message 1234 (byte 99812): part 2 (report.xml.gz): report.xml"
+ * (docs/report-ingest.md describes each component). */
+typedef struct ms_report_origin {
+    const char *file; /* the path given or found in a directory */
+    const char *path; /* the whole chain, as above */
+} ms_report_origin;
+
+/* Why a report could not be read: the place in the document. */
+typedef struct ms_report_error {
+    char *message;  /* what went wrong, in words (owned) */
+    long line;      /* 1-based; 0 when not applicable */
+    long column;    /* 1-based; 0 when not applicable */
+    int64_t offset; /* byte offset in the (decompressed) document; -1 if none */
+} ms_report_error;
+
+/* Frees the message and resets the position. The parsers fill an error
+ * given to them (freeing a message it already held), so it must start
+ * zeroed or cleared; NULL is allowed where an error is taken. */
+void ms_report_error_clear(ms_report_error *err);
+
+/* ---- Aggregate reports --------------------------------------------- */
+
+typedef enum ms_agg_schema {
+    MS_AGG_SCHEMA_DRAFT = 0, /* pre-RFC drafts: no <version>, old element names */
+    MS_AGG_SCHEMA_RFC7489,   /* <version>1.0</version> or none, no namespace */
+    MS_AGG_SCHEMA_RFC9990    /* urn:ietf:params:xml:ns:dmarc-2.0 */
+} ms_agg_schema;
+
+/* <report_metadata> and <policy_published>. */
+typedef struct ms_agg_meta {
+    ms_agg_schema schema;
+    const char *version;            /* <version> as written */
+    const char *org_name;
+    const char *email;
+    const char *extra_contact_info;
+    const char *report_id;
+    int64_t begin, end;             /* <date_range>, Unix seconds (floats truncated) */
+    const char *generator;          /* RFC 9990 */
+    const char *errors;             /* <error> elements joined by "; " */
+    /* policy published */
+    const char *domain;             /* lower case */
+    const char *adkim, *aspf;       /* "r" / "s" */
+    const char *p, *sp, *np;        /* "none" / "quarantine" / "reject" */
+    const char *pct;                /* RFC 7489 */
+    const char *fo;
+    const char *testing;            /* RFC 9990: "n" / "y" */
+    const char *discovery_method;   /* RFC 9990: "psl" / "treewalk" */
+} ms_agg_meta;
+
+typedef struct ms_agg_reason {
+    const char *type;    /* forwarded, sampled_out, trusted_forwarder,
+                            mailing_list, local_policy, other, policy_test_mode */
+    const char *comment;
+} ms_agg_reason;
+
+typedef struct ms_agg_auth {
+    const char *domain;
+    const char *selector;     /* DKIM */
+    const char *scope;        /* SPF: "mfrom" / "helo" */
+    const char *result;       /* lower case */
+    const char *human_result;
+} ms_agg_auth;
+
+typedef struct ms_agg_record {
+    const char *source_ip;    /* as written, validated as IPv4/IPv6 text */
+    uint64_t count;
+    /* policy_evaluated */
+    const char *disposition;  /* none / quarantine / reject / pass (RFC 9990) */
+    const char *dkim;         /* DMARC-aligned DKIM: pass / fail */
+    const char *spf;          /* DMARC-aligned SPF: pass / fail */
+    ms_agg_reason reasons[MS_REPORT_REASON_MAX];
+    size_t reason_count;
+    /* identifiers */
+    const char *envelope_to, *envelope_from, *header_from;
+    /* auth_results */
+    ms_agg_auth dkim_results[MS_REPORT_AUTH_MAX];
+    size_t dkim_count;
+    ms_agg_auth spf_results[MS_REPORT_AUTH_MAX];
+    size_t spf_count;
+    long line;                /* where <record> began, for messages */
+} ms_agg_record;
+
+/* Return 0 to go on. report_begin may return MS_AGG_SKIP: the records of
+ * this report are then parsed (to find the end) but not handed over; any
+ * other non-zero return stops the parse with MS_ERR_INVALID. */
+enum { MS_AGG_SKIP = 1 };
+
+typedef struct ms_agg_callbacks {
+    void *arg;
+    int (*report_begin)(void *arg, const ms_agg_meta *meta);
+    int (*record)(void *arg, const ms_agg_record *record);
+} ms_agg_callbacks;
+
+typedef struct ms_agg_parser ms_agg_parser;
+
+ms_status ms_agg_parser_new(const ms_agg_callbacks *cb, ms_agg_parser **out);
+void ms_agg_parser_free(ms_agg_parser *p);
+/* Feeds the next bytes of the document. MS_OK, or MS_ERR_INVALID /
+ * MS_ERR_LIMIT with *err filled (position and reason); the parser is then
+ * done and further calls fail. */
+ms_status ms_agg_parser_feed(ms_agg_parser *p, const void *data, size_t len, ms_report_error *err);
+/* The end of the document: checks the report was complete (metadata,
+ * policy, at least the closing root element). */
+ms_status ms_agg_parser_finish(ms_agg_parser *p, ms_report_error *err);
+/* Records handed over so far. */
+uint64_t ms_agg_parser_records(const ms_agg_parser *p);
+
+/* ---- SMTP TLS reports (RFC 8460) ----------------------------------- */
+
+typedef struct ms_tlsrpt_failure {
+    char *result_type;            /* starttls-not-supported, certificate-expired, ... */
+    char *sending_mta_ip;
+    char *receiving_mx_hostname;
+    char *receiving_mx_helo;
+    char *receiving_ip;
+    uint64_t failed_session_count;
+    char *additional_information;
+    char *failure_reason_code;
+} ms_tlsrpt_failure;
+
+typedef struct ms_tlsrpt_policy {
+    char *policy_type;            /* sts, tlsa, no-policy-found */
+    char *policy_domain;
+    char *policy_string;          /* the policy-string array joined by "\n" */
+    char *mx_host;                /* mx-host array joined by " " */
+    uint64_t successful;          /* total-successful-session-count */
+    uint64_t failed;              /* total-failure-session-count */
+    ms_tlsrpt_failure *failures;
+    size_t failure_count;
+} ms_tlsrpt_policy;
+
+typedef struct ms_tlsrpt_report {
+    char *org_name;
+    char *report_id;
+    char *contact_info;
+    int64_t begin, end;           /* date-range, Unix seconds */
+    ms_tlsrpt_policy *policies;
+    size_t policy_count;
+} ms_tlsrpt_report;
+
+/* Parses one report (jansson); *out is freed with ms_tlsrpt_report_free. */
+ms_status ms_tlsrpt_parse(const void *json, size_t len, ms_tlsrpt_report **out,
+                          ms_report_error *err);
+void ms_tlsrpt_report_free(ms_tlsrpt_report *r);
+
+/* ---- Failure reports (RFC 6591 ARF, RFC 9991) ---------------------- */
+
+typedef struct ms_failure_report {
+    char *message_id;             /* of the report message itself */
+    char *report_date;            /* its Date header */
+    char *feedback_type;          /* "auth-failure", ... */
+    char *user_agent, *version;
+    char *reported_domain;
+    char *source_ip;
+    char *arrival_date;
+    int64_t arrival_time;         /* parsed arrival date; 0 when unknown */
+    char *original_mail_from, *original_rcpt_to, *original_envelope_id;
+    char *reporting_mta;
+    char *authentication_results;
+    char *auth_failure;           /* "dmarc", "dkim", "spf" */
+    char *identity_alignment;
+    char *delivery_result;
+    char *dkim_domain, *dkim_selector, *dkim_identity;
+    char *spf_dns;
+    uint64_t incidents;           /* Incidents:, 1 when absent */
+    /* from the returned message or headers part, when present */
+    char *original_from, *original_to, *original_subject, *original_message_id;
+    int has_feedback_part;        /* 0: the message/feedback-report part is missing */
+    int has_original_part;        /* 0: neither message/rfc822 nor text/rfc822-headers */
+} ms_failure_report;
+
+/* Parses a whole message (GMime). Reports that lack parts are read as far
+ * as they go (has_*_part tell); MS_ERR_INVALID only when nothing marks it
+ * as a failure report. */
+ms_status ms_failure_parse(const void *message, size_t len, ms_failure_report **out,
+                           ms_report_error *err);
+void ms_failure_report_free(ms_failure_report *r);
+
+/* ---- Finding reports: ms_report_walk ------------------------------- */
+
+typedef enum ms_report_kind {
+    MS_REPORT_AGGREGATE = 0, /* XML */
+    MS_REPORT_TLSRPT,        /* JSON */
+    MS_REPORT_FAILURE        /* a message whose body is a failure report */
+} ms_report_kind;
+
+const char *ms_report_kind_name(ms_report_kind kind); /* "aggregate", "tls", "failure" */
+
+/* Entries read from one zip archive (more are reported as skipped). */
+enum { MS_REPORT_ZIP_ENTRIES_MAX = 1000 };
+
+/* A report found by the walk, readable once as a stream of its
+ * (decompressed, transfer-decoded) bytes. It is valid only during the
+ * document callback, which reads it (or not) before returning: the walk
+ * streams, so the bytes are gone once it moves on. */
+typedef struct ms_report_doc ms_report_doc;
+
+/* Reads up to len bytes; returns the count, 0 at the end, -1 on error
+ * (the reason is then in ms_report_doc_error). Decompression limits
+ * (MS_REPORT_INFLATED_MAX, MS_REPORT_RATIO_MAX) show as errors here. */
+ssize_t ms_report_doc_read(ms_report_doc *doc, void *buf, size_t len);
+const char *ms_report_doc_error(const ms_report_doc *doc);
+ms_report_kind ms_report_doc_kind(const ms_report_doc *doc);
+const ms_report_origin *ms_report_doc_origin(const ms_report_doc *doc);
+/* Identity of the message carrying the report (the innermost one, when
+ * messages are attached to messages): its Message-ID without the angle
+ * brackets, or the SHA-256 (64 lower-case hex digits) of the message's
+ * bytes when it has none; NULL for reports not in a message. IMAP fetch
+ * and failure reports key on it. */
+const char *ms_report_doc_message_key(const ms_report_doc *doc);
+
+typedef struct ms_report_walk_callbacks {
+    void *arg;
+    /* One report. Return 0 to go on, non-zero to stop the walk. */
+    int (*document)(void *arg, ms_report_doc *doc);
+    /* Something that is not a report or could not be opened: reported and
+     * skipped, the walk goes on. */
+    void (*skipped)(void *arg, const ms_report_origin *origin, const char *reason);
+    /* A file (or a Maildir message) was opened: for the tally and progress.
+     * size is -1 for standard input or a pipe that is not a regular file. */
+    void (*file)(void *arg, const char *path, int64_t size);
+} ms_report_walk_callbacks;
+
+/* Walks paths: regular files (any format, detected by content: XML, JSON,
+ * gzip, zip, a message, an mbox), directories recursively (a Maildir's
+ * cur/ and new/ are plain directories of messages; symbolic links to
+ * directories inside them are not followed), and "-" for standard input.
+ * docs/report-ingest.md has the rules, the limits and the origin format.
+ * MS_OK when the walk finished or the document callback stopped it (skips
+ * are not failures); MS_ERR_NOMEM when memory ran out. */
+ms_status ms_report_walk(const char *const *paths, size_t count, const ms_report_walk_callbacks *cb);
+/* The same over bytes in memory (one fetched IMAP message); name is its
+ * origin's file. The bytes are read in place during the call. */
+ms_status ms_report_walk_buffer(const char *name, const void *data, size_t len,
+                                const ms_report_walk_callbacks *cb);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

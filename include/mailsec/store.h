@@ -1,0 +1,286 @@
+/* mailsec store: where reports are kept. One interface, two backends:
+ * SQLite (the embedded default) and PostgreSQL (several ingest processes on
+ * several machines, one database). One schema with versioned migrations
+ * (docs/store.md).
+ *
+ * Exactly once: a report is identified by (kind, reporting organisation,
+ * report id, policy domain, date range) — failure reports, which have no
+ * id, by the carrying message's key. Storing it again changes nothing.
+ * Each report is one transaction: a process killed at any moment leaves
+ * every report either wholly stored or not at all.
+ *
+ * A store handle is used by one thread at a time.
+ */
+#ifndef MAILSEC_STORE_H
+#define MAILSEC_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mailsec/core.h"
+#include "mailsec/report.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ms_store ms_store;
+
+/* url: "sqlite:PATH", a plain PATH, "postgresql://..." / "postgres://...",
+ * or NULL for the default: $XDG_DATA_HOME/mailsec/reports.db (else
+ * ~/.local/share/mailsec/reports.db), its directory created. Creates or
+ * migrates the schema. On failure *errmsg (caller frees) says why. */
+ms_status ms_store_open(const char *url, ms_store **out, char **errmsg);
+void ms_store_close(ms_store *store);
+const char *ms_store_backend(const ms_store *store); /* "sqlite" / "postgresql" */
+/* The last error of this handle, in words (the database's message). */
+const char *ms_store_error(const ms_store *store);
+int ms_store_schema_version(ms_store *store);
+
+/* ---- Writing one aggregate report, streaming ---------------------- */
+
+/* Opens the report's transaction. *duplicate set: the report is already
+ * stored; nothing is held open and the records are to be skipped. */
+ms_status ms_store_agg_begin(ms_store *store, const ms_agg_meta *meta,
+                             const ms_report_origin *origin, int *duplicate);
+/* When agg_record or raw_append fails, the report is to be given up with
+ * ms_store_rollback (the database has aborted its transaction). */
+ms_status ms_store_agg_record(ms_store *store, const ms_agg_record *record);
+/* Appends the next chunk of the gzip-compressed original document to the
+ * open report (kept so a later version can re-derive the rows). */
+ms_status ms_store_raw_append(ms_store *store, const void *gz, size_t len);
+/* Sets the report's totals and commits; on failure the report is rolled
+ * back already. */
+ms_status ms_store_commit(ms_store *store);
+void ms_store_rollback(ms_store *store);
+
+/* ---- Whole reports -------------------------------------------------- */
+
+/* gz_raw: the gzip-compressed original (JSON / message). */
+ms_status ms_store_put_tlsrpt(ms_store *store, const ms_tlsrpt_report *report,
+                              const ms_report_origin *origin, const void *gz_raw, size_t gz_len,
+                              int *duplicate);
+ms_status ms_store_put_failure(ms_store *store, const ms_failure_report *report,
+                               const char *message_key, const ms_report_origin *origin,
+                               const void *gz_raw, size_t gz_len, int *duplicate);
+/* A report that could not be read, set aside with the reason. */
+ms_status ms_store_put_rejected(ms_store *store, const ms_report_origin *origin,
+                                const char *kind, const ms_report_error *err);
+
+/* ---- IMAP fetch bookkeeping ---------------------------------------- */
+
+/* Whether this message (mailbox URL without credentials, UIDVALIDITY, UID)
+ * was ingested already; marking is done after its reports are committed. */
+ms_status ms_store_imap_seen(ms_store *store, const char *mailbox, uint32_t uidvalidity,
+                             uint32_t uid, int *seen);
+ms_status ms_store_imap_mark(ms_store *store, const char *mailbox, uint32_t uidvalidity,
+                             uint32_t uid);
+
+/* ---- Reverse DNS cache ---------------------------------------------- */
+
+/* *name NULL when not cached; "" when cached as having no name. */
+ms_status ms_store_rdns_get(ms_store *store, const char *ip, char **name, int64_t *fetched);
+ms_status ms_store_rdns_put(ms_store *store, const char *ip, const char *name, int64_t fetched);
+
+/* The raw original of a report, chunk by chunk in order (gzip bytes as
+ * stored by ms_store_raw_append / the gz_raw arguments). The callback
+ * returns 0 to go on. MS_ERR_INVALID when there is no such report. */
+ms_status ms_store_raw_read(ms_store *store, int64_t report,
+                            int (*chunk)(void *arg, const void *gz, size_t len), void *arg);
+
+/* ---- Reading --------------------------------------------------------
+ *
+ * Every query returns plain structs in one array that the matching _free
+ * function releases (strings inside are owned by the array; NULL when the
+ * value is absent). Counts of messages are sums of the records' <count>.
+ * Both backends give the same results in the same order.
+ *
+ * The filter selects reports: domain (the policy domain, exact) and a
+ * window on the report's begin time, since <= begin < until (Unix
+ * seconds; 0 leaves that side open). */
+typedef struct ms_store_filter {
+    const char *domain;
+    int64_t since, until;
+} ms_store_filter;
+
+/* A name with a number: a disposition, an override reason, a reporter. */
+typedef struct ms_store_count {
+    char *name;
+    uint64_t count;
+} ms_store_count;
+
+/* `report summary`: one per policy domain, by domain. Rates are
+ * numerator / messages:
+ *   dmarc_pass   policy_evaluated dkim or spf is pass (DMARC passed)
+ *   spf_aligned  policy_evaluated spf is pass (aligned SPF pass)
+ *   dkim_aligned policy_evaluated dkim is pass (aligned DKIM pass) */
+typedef struct ms_store_domain_summary {
+    char *domain;
+    uint64_t reports;
+    uint64_t messages;
+    uint64_t dmarc_pass, spf_aligned, dkim_aligned;
+    int64_t first, last;         /* earliest begin, latest end */
+    ms_store_count *dispositions; /* applied, messages each, by count desc */
+    size_t disposition_count;
+    ms_store_count *overrides;    /* reason types, messages each, by count desc */
+    size_t override_count;
+    ms_store_count *reporters;    /* organisations, messages each, by count desc */
+    size_t reporter_count;
+} ms_store_domain_summary;
+
+ms_status ms_store_summary(ms_store *store, const ms_store_filter *filter,
+                           ms_store_domain_summary **out, size_t *count);
+void ms_store_summary_free(ms_store_domain_summary *rows, size_t count);
+
+/* `report sources`: one per sending IP. The classification inputs split
+ * the messages three ways (aligned + unaligned + failing = messages):
+ *   aligned    DMARC passed (an aligned SPF or DKIM pass);
+ *   unaligned  DMARC failed but some SPF or DKIM result passed: a real
+ *              service not set up for the domain;
+ *   failing    nothing passed: spoofing, or forwarding. Signs of
+ *              forwarding: dkim_pass_spf_fail (a forwarder breaks SPF
+ *              but keeps the signature) and forwarded (the receiver said
+ *              forwarded / mailing_list / trusted_forwarder). */
+typedef struct ms_store_source {
+    char *source_ip;
+    char *rdns;       /* from the rdns cache; NULL not cached, "" no name */
+    char *group;      /* the grouping key from the callback (NULL without one) */
+    uint64_t messages;
+    uint64_t aligned, unaligned, failing;
+    uint64_t dkim_pass_spf_fail, forwarded;
+    char **spf_domains;  /* every SPF auth domain seen, sorted */
+    size_t spf_domain_count;
+    char **dkim_domains; /* every DKIM auth domain seen, sorted */
+    size_t dkim_domain_count;
+    char **header_froms; /* header From domains, sorted */
+    size_t header_from_count;
+} ms_store_source;
+
+/* group (may be NULL): maps an rDNS name (never NULL or "") to the key the
+ * sources are grouped by, usually its organisational domain; returns a
+ * malloc'd string or NULL. Sources come by group (no group last), then
+ * messages descending, then IP. */
+typedef char *(*ms_store_group_fn)(void *arg, const char *rdns_name);
+
+ms_status ms_store_sources(ms_store *store, const ms_store_filter *filter,
+                           ms_store_group_fn group, void *group_arg,
+                           ms_store_source **out, size_t *count);
+void ms_store_sources_free(ms_store_source *rows, size_t count);
+
+/* `report list`: one per stored report, by begin time then id. For
+ * aggregate reports records and messages are the rows and their counts;
+ * for TLS reports the policies and total sessions; for failure reports 1
+ * and the incidents. */
+typedef struct ms_store_report_row {
+    int64_t id;
+    char *kind;      /* "aggregate", "tls", "failure" */
+    char *org;
+    char *report_id; /* failure reports: the message key */
+    char *domain;
+    int64_t begin, end;
+    uint64_t records, messages;
+    int64_t ingested_at;
+    char *origin;
+} ms_store_report_row;
+
+ms_status ms_store_list(ms_store *store, const ms_store_filter *filter,
+                        ms_store_report_row **out, size_t *count);
+void ms_store_list_free(ms_store_report_row *rows, size_t count);
+
+/* One record of an aggregate report as stored. dkim_* and spf_* are the
+ * first result of each kind; auth_more holds the others, one per line:
+ * "dkim\tDOMAIN\tSELECTOR\tRESULT\tHUMAN" or "spf\tDOMAIN\tSCOPE\tRESULT\tHUMAN"
+ * (absent fields empty). reasons: the override types joined by ",";
+ * reason_comments: their comments joined by "\n". */
+typedef struct ms_store_record {
+    int64_t report;
+    int64_t seq;     /* 0, 1, ... in document order */
+    char *source_ip;
+    uint64_t count;
+    char *disposition, *dkim, *spf;
+    char *reasons, *reason_comments;
+    char *envelope_to, *envelope_from, *header_from;
+    char *dkim_domain, *dkim_selector, *dkim_result, *dkim_human;
+    char *spf_domain, *spf_scope, *spf_result, *spf_human;
+    int dkim_pass, spf_pass;  /* some DKIM / SPF result of the record passed */
+    char *auth_more;
+} ms_store_record;
+
+/* `report show ID`: the report's row, its published policy (aggregate),
+ * its records (aggregate) or policies (TLS). */
+typedef struct ms_store_tls_failure_row {
+    char *result_type, *sending_mta_ip, *receiving_mx_hostname, *receiving_mx_helo;
+    char *receiving_ip, *additional_information, *failure_reason_code;
+    uint64_t failed_sessions;
+} ms_store_tls_failure_row;
+
+typedef struct ms_store_tls_policy_row {
+    char *policy_type, *policy_domain, *policy_string, *mx_host;
+    uint64_t successful, failed;
+    ms_store_tls_failure_row *failures;
+    size_t failure_count;
+} ms_store_tls_policy_row;
+
+typedef struct ms_store_report {
+    ms_store_report_row head;
+    char *email, *extra_contact_info, *version, *generator, *errors;
+    char *adkim, *aspf, *p, *sp, *np, *pct, *fo, *testing, *discovery_method;
+    ms_store_record *records;
+    size_t record_count;
+    ms_store_tls_policy_row *policies;
+    size_t policy_count;
+} ms_store_report;
+
+/* MS_ERR_INVALID when there is no report with this id. */
+ms_status ms_store_show(ms_store *store, int64_t id, ms_store_report **out);
+void ms_store_report_free(ms_store_report *report);
+
+/* `report export`: every record of the selected aggregate reports, one
+ * call each, streamed (memory stays bounded however many there are), by
+ * report then seq. The pointers are valid during the call only. Return 0
+ * to go on; non-zero stops the export, which then returns MS_OK. */
+typedef int (*ms_store_export_fn)(void *arg, const ms_store_report_row *report,
+                                  const ms_store_record *record);
+ms_status ms_store_export(ms_store *store, const ms_store_filter *filter,
+                          ms_store_export_fn row, void *arg);
+
+/* The failure-report view: reports and incidents per (domain, source IP,
+ * auth failure), by incidents descending. The filter's window applies to
+ * the arrival time. */
+typedef struct ms_store_failure_row {
+    char *domain, *source_ip, *auth_failure;
+    uint64_t reports, incidents;
+} ms_store_failure_row;
+
+ms_status ms_store_failure_summary(ms_store *store, const ms_store_filter *filter,
+                                   ms_store_failure_row **out, size_t *count);
+void ms_store_failure_summary_free(ms_store_failure_row *rows, size_t count);
+
+/* The TLS view: per policy domain, sessions (successful, failed) over the
+ * selected reports, by domain; and the failures by (policy domain, result
+ * type, receiving MX), failed sessions each, by sessions descending. */
+typedef struct ms_store_tls_domain_row {
+    char *policy_domain;
+    uint64_t reports, successful, failed;
+} ms_store_tls_domain_row;
+
+typedef struct ms_store_tls_result_row {
+    char *policy_domain, *result_type, *receiving_mx;
+    uint64_t sessions;
+} ms_store_tls_result_row;
+
+typedef struct ms_store_tls_summary {
+    ms_store_tls_domain_row *domains;
+    size_t domain_count;
+    ms_store_tls_result_row *results;
+    size_t result_count;
+} ms_store_tls_summary;
+
+ms_status ms_store_tls_summary_get(ms_store *store, const ms_store_filter *filter,
+                                   ms_store_tls_summary *out);
+void ms_store_tls_summary_free(ms_store_tls_summary *summary);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,212 @@
+/* mailsec tls: TLS on every mail port (OpenSSL 3).
+ *
+ * ms_tls_check() connects to each port of one host at once (one thread per
+ * port), speaks the port's protocol up to TLS (SMTP/LMTP, IMAP, POP3 or
+ * ManageSieve STARTTLS, or TLS from the first byte), and reports per port:
+ * the TLS versions accepted, the cipher, group and signature negotiated,
+ * the certificate chain as sent (checked by ms_cert_check_chain), whether
+ * the server is open to STARTTLS command injection, and, with DANE, whether
+ * the TLSA records at _25._tcp.NAME match (RFC 7672). Findings are tls.*
+ * (and cert.*) diagnostics. Every step has a deadline: a server that stalls,
+ * drops the connection or speaks garbage ends as a diagnostic, never as a
+ * hang.
+ *
+ * The reply parsers of the four protocols are public too (ms_tls_reply_parse),
+ * so they can be fuzzed and tested without a server.
+ */
+#ifndef MAILSEC_TLS_H
+#define MAILSEC_TLS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mailsec/cert.h"
+#include "mailsec/core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* How a port starts TLS. */
+typedef enum ms_tls_mode {
+    MS_TLS_IMPLICIT = 0, /* TLS from the first byte (465, 993, 995) */
+    MS_TLS_SMTP,         /* EHLO, STARTTLS (RFC 3207) */
+    MS_TLS_LMTP,         /* LHLO, STARTTLS */
+    MS_TLS_IMAP,         /* CAPABILITY, tagged STARTTLS (RFC 9051) */
+    MS_TLS_POP3,         /* CAPA, STLS (RFC 2595) */
+    MS_TLS_SIEVE         /* ManageSieve capabilities, STARTTLS (RFC 5804) */
+} ms_tls_mode;
+
+/* "tls", "smtp", "lmtp", "imap", "pop3", "sieve" */
+const char *ms_tls_mode_str(ms_tls_mode mode);
+/* Parses those names ("none" and "implicit" mean MS_TLS_IMPLICIT);
+ * MS_ERR_INVALID for anything else. */
+ms_status ms_tls_mode_parse(const char *name, ms_tls_mode *out);
+/* The usual mode of a well-known mail port (25, 587 smtp; 465, 993, 995
+ * implicit; 143 imap; 110 pop3; 4190 sieve; 24 lmtp); -1 for others. */
+int ms_tls_default_mode(unsigned port);
+
+/* The mail ports checked when none are given, in this order. */
+enum { MS_TLS_DEFAULT_PORT_COUNT = 8 };
+extern const uint16_t ms_tls_default_ports[MS_TLS_DEFAULT_PORT_COUNT];
+
+/* Limits. */
+enum {
+    MS_TLS_TIMEOUT_MS = 10000,     /* default deadline of each step */
+    MS_TLS_MAX_REPLY = 64 * 1024,  /* bytes of one protocol reply */
+    MS_TLS_MAX_CHAIN = 16,         /* certificates kept from a chain */
+    MS_TLS_MAX_PORTS = 64          /* ports in one check */
+};
+
+/* TLS versions, as bits of ms_tls_port_result.versions_*. */
+enum {
+    MS_TLS_V1_0 = 1 << 0,
+    MS_TLS_V1_1 = 1 << 1,
+    MS_TLS_V1_2 = 1 << 2,
+    MS_TLS_V1_3 = 1 << 3
+};
+/* "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3" for one bit. */
+const char *ms_tls_version_str(unsigned bit);
+
+typedef struct ms_tls_port {
+    uint16_t port;
+    ms_tls_mode mode;
+} ms_tls_port;
+
+typedef struct ms_tls_check_opts {
+    const char *servername;  /* SNI and the name the certificate must cover; NULL: the host */
+    const char *ca_file;     /* trust these CAs (PEM) instead of the system's */
+    int days_warning;        /* 0: MS_CERT_DAYS_WARNING */
+    int dane;                /* look up and match TLSA records for the SMTP ports */
+    unsigned timeout_ms;     /* each step's deadline; 0: MS_TLS_TIMEOUT_MS */
+    int skip_versions;       /* do not probe TLS 1.0-1.3 one by one */
+    int skip_injection;      /* do not test for STARTTLS command injection */
+} ms_tls_check_opts;
+
+/* What became of a port. */
+typedef enum ms_tls_port_state {
+    MS_TLS_PORT_TLS = 0,   /* TLS was set up and checked */
+    MS_TLS_PORT_CLOSED,    /* connection refused: nothing listens */
+    MS_TLS_PORT_NO_TLS,    /* the server answered but TLS could not be set up */
+    MS_TLS_PORT_UNREACHABLE /* no connection: time-out, no route, no address */
+} ms_tls_port_state;
+
+const char *ms_tls_port_state_str(ms_tls_port_state state); /* "tls", "closed", ... */
+
+/* Injection test outcome. */
+typedef enum ms_tls_injection {
+    MS_TLS_INJECTION_UNTESTED = 0,
+    MS_TLS_INJECTION_SAFE,
+    MS_TLS_INJECTION_VULNERABLE
+} ms_tls_injection;
+
+/* DANE outcome for one port. */
+typedef enum ms_tls_dane_state {
+    MS_TLS_DANE_NOT_CHECKED = 0, /* not asked for, or not an SMTP port */
+    MS_TLS_DANE_NO_RECORDS,      /* no (secure) TLSA records */
+    MS_TLS_DANE_MATCH,           /* a usable record matches */
+    MS_TLS_DANE_NO_MATCH         /* usable records, none matches */
+} ms_tls_dane_state;
+
+const char *ms_tls_dane_state_str(ms_tls_dane_state state);
+
+typedef struct ms_tls_port_result {
+    uint16_t port;
+    ms_tls_mode mode;
+    ms_tls_port_state state;
+    char *address;          /* the address connected to */
+    char *greeting;         /* the first line the server sent (plain text); NULL if none */
+    int starttls_offered;   /* STARTTLS/STLS in the capabilities (STARTTLS modes) */
+    char *version;          /* negotiated, e.g. "TLSv1.3" */
+    char *cipher;           /* e.g. "TLS_AES_256_GCM_SHA384" */
+    char *group;            /* key exchange group, e.g. "X25519"; NULL if unknown */
+    char *signature;        /* the server's handshake signature, e.g. "ecdsa_secp256r1_sha256" */
+    unsigned versions_probed;   /* MS_TLS_V* bits tried one by one */
+    unsigned versions_accepted; /* of those, the ones the server accepted */
+    ms_tls_injection injection;
+    ms_tls_dane_state dane;
+    unsigned char **chain_der;  /* the chain as sent, leaf first */
+    size_t *chain_len;
+    size_t chain_count;
+    ms_cert_chain_info cert;    /* valid when chain_count > 0 */
+    double seconds;             /* wall time of this port's checks */
+    ms_diag_list diags;         /* tls.* and cert.* findings about this port */
+} ms_tls_port_result;
+
+typedef struct ms_tls_check_result {
+    char *host;
+    char *servername;
+    ms_tls_port_result *ports;
+    size_t count;
+    int same_certificate;   /* 1: every TLS port sent the same leaf; 0: not; -1: under two TLS ports */
+    ms_diag_list diags;     /* findings about the host as a whole (certificates, DANE lookup) */
+} ms_tls_check_result;
+
+void ms_tls_check_result_free(ms_tls_check_result *result);
+
+/* Checks the ports (the default eight when count is 0) of host, all at
+ * once. MS_OK unless the check could not run at all (bad arguments, no
+ * memory); unreachable servers are results, not errors. */
+ms_status ms_tls_check(ms_ctx *ctx, const char *host, const ms_tls_port *ports, size_t count,
+                       const ms_tls_check_opts *opts, ms_tls_check_result **out);
+
+/* ---- protocol replies ---- */
+
+/* Which reply is expected, so the parser knows where it ends. */
+typedef enum ms_tls_reply_kind {
+    MS_TLS_REPLY_SMTP = 0,  /* "250-..." lines, until "250 ..." */
+    MS_TLS_REPLY_IMAP,      /* untagged "* ..." lines, until the tagged reply */
+    MS_TLS_REPLY_POP3,      /* one "+OK" / "-ERR" line */
+    MS_TLS_REPLY_POP3_MULTI,/* "+OK" then lines until "." (CAPA); "-ERR" is one line */
+    MS_TLS_REPLY_SIEVE      /* capability or other lines, until OK / NO / BYE */
+} ms_tls_reply_kind;
+
+typedef enum ms_tls_parse {
+    MS_TLS_PARSE_MORE = 0, /* the reply is not complete yet */
+    MS_TLS_PARSE_DONE,     /* one complete reply; see ms_tls_reply */
+    MS_TLS_PARSE_GARBAGE   /* the bytes are not a reply of this protocol */
+} ms_tls_parse;
+
+typedef struct ms_tls_reply {
+    size_t length;       /* bytes of the reply, CRLFs included */
+    int code;            /* SMTP: the three-digit code; others: 1 ok, 0 not ok */
+    int ok;              /* SMTP 2xx, IMAP/Sieve OK, POP3 +OK */
+    int starttls;        /* the reply lists STARTTLS (SMTP EHLO keyword, IMAP, Sieve
+                          * capability) or STLS (POP3 CAPA) */
+    size_t lines;
+    size_t first_line_len; /* the first line without its line end */
+} ms_tls_reply;
+
+/* Parses the reply at the start of buf (len bytes). For IMAP, tag is the
+ * tag of the command answered (NULL: the greeting, an untagged OK/PREAUTH/
+ * BYE line). Lines end in CRLF or LF; a line longer than MS_TLS_MAX_REPLY
+ * or a reply that breaks the protocol's grammar is GARBAGE. */
+ms_tls_parse ms_tls_reply_parse(ms_tls_reply_kind kind, const char *tag, const char *buf,
+                                size_t len, ms_tls_reply *out);
+
+/* ---- DANE (RFC 6698, RFC 7672) ---- */
+
+typedef struct ms_tls_tlsa {
+    uint8_t usage, selector, mtype;
+    const unsigned char *data;
+    size_t len;
+} ms_tls_tlsa;
+
+/* Parses a TLSA record's RDATA; MS_ERR_INVALID when shorter than 4 bytes. */
+ms_status ms_tls_tlsa_parse(const unsigned char *rdata, size_t len, ms_tls_tlsa *out);
+
+/* Matches TLSA records against a chain as sent (leaf first), per RFC 7672:
+ * DANE-EE(3) matches the leaf (names and dates are not checked);
+ * DANE-TA(2) matches a certificate of the chain that the leaf's chain
+ * verifies up to, and the leaf must cover name. PKIX-TA(0)/PKIX-EE(1) and
+ * unknown selectors or matching types are unusable. Findings (tls.dane-*)
+ * go to diags. */
+ms_tls_dane_state ms_tls_dane_match(const ms_tls_tlsa *records, size_t count,
+                                    unsigned char *const *chain_der, const size_t *chain_len,
+                                    size_t chain_count, const char *name, const char *location,
+                                    ms_diag_list *diags);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,343 @@
+/* cert bundle: the `cat leaf.pem chain.pem > ...` step done right. The
+ * certificates of every input are pooled, the issuer path is found from
+ * the leaf (so input order does not matter), the root is left out, and the
+ * blocks are written again by OpenSSL's PEM writer (64 columns, LF), in the
+ * order the server's format wants:
+ *
+ *   fullchain, dovecot   leaf, intermediates
+ *   postfix-chain        key, leaf, intermediates (Postfix >= 3.4
+ *                        smtpd_tls_chain_files: "the key first")
+ *   combined             leaf, intermediates, key
+ *
+ * Anything that would make a server fail to start or clients fail to
+ * verify is refused rather than written. */
+#define _GNU_SOURCE /* vasprintf */
+#include "internal.h"
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef struct bundle {
+    const ms_cert_bundle_opts *opts;
+    ms_cert_bundle_result *result;
+    ms_diag_list *diags;
+    ms_status status;
+    X509 *certs[MS_CERT_MAX_CHAIN];
+    char *origins[MS_CERT_MAX_CHAIN];
+    size_t count;
+    EVP_PKEY *key;
+} bundle;
+
+/* Stops the bundle with a reason (the first one wins). */
+static void refuse(bundle *b, ms_status status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void refuse(bundle *b, ms_status status, const char *fmt, ...)
+{
+    if (b->status != MS_OK)
+        return;
+    b->status = status;
+    va_list ap;
+    va_start(ap, fmt);
+    char *message = NULL;
+    if (vasprintf(&message, fmt, ap) < 0)
+        message = NULL;
+    va_end(ap);
+    b->result->error = message;
+}
+
+/* Reads and scans one input; NULL when it cannot (b->status set). */
+static int scan_input(bundle *b, const char *path, ms_pem_file *file)
+{
+    size_t len = 0;
+    ms_status status = MS_OK;
+    char *error = NULL;
+    char *text = cert_read_file(path, &len, &status, &error);
+    if (text == NULL) {
+        refuse(b, status, "%s", error ? error : path);
+        free(error);
+        return 0;
+    }
+    status = ms_pem_scan(text, len, path, file, b->diags);
+    free(text);
+    if (status != MS_OK) {
+        refuse(b, status, "%s: %s", path, ms_status_str(status));
+        return 0;
+    }
+    return 1;
+}
+
+static int same_cert(X509 *a, X509 *b)
+{
+    return X509_cmp(a, b) == 0;
+}
+
+static void add_certificates(bundle *b, const char *path, int is_leaf_file)
+{
+    ms_pem_file file;
+    if (!scan_input(b, path, &file))
+        return;
+    size_t found = 0;
+    for (size_t i = 0; i < file.count && b->status == MS_OK; i++) {
+        const ms_pem_block *block = &file.blocks[i];
+        if (block->kind == MS_PEM_OTHER)
+            continue;
+        if (block->der == NULL) {
+            refuse(b, MS_ERR_INVALID, "%s line %zu: the %s block does not decode", path, block->line,
+                   block->label);
+            break;
+        }
+        if (block->kind == MS_PEM_PRIVATE_KEY)
+            continue; /* keys come from --key only */
+        const unsigned char *p = block->der;
+        X509 *x = d2i_X509(NULL, &p, (long)block->der_len);
+        if (x == NULL)
+            continue; /* the scanner checked it; a TRUSTED CERTIFICATE's aux is dropped below */
+        found++;
+        int duplicate = 0;
+        for (size_t k = 0; k < b->count && !duplicate; k++)
+            duplicate = same_cert(b->certs[k], x);
+        if (duplicate || b->count >= MS_CERT_MAX_CHAIN) {
+            if (!duplicate)
+                refuse(b, MS_ERR_LIMIT, "more than %d certificates", (int)MS_CERT_MAX_CHAIN);
+            X509_free(x);
+            continue;
+        }
+        b->origins[b->count] = ms_asprintf("%s line %zu", path, block->line);
+        b->certs[b->count++] = x;
+    }
+    if (b->status == MS_OK && found == 0)
+        refuse(b, MS_ERR_INVALID, "%s holds no certificate%s", path,
+               is_leaf_file ? "" : " (--ca takes the intermediate certificates)");
+    ms_pem_file_free(&file);
+}
+
+static void read_key(bundle *b, const char *path)
+{
+    ms_pem_file file;
+    if (!scan_input(b, path, &file))
+        return;
+    for (size_t i = 0; i < file.count && b->key == NULL && b->status == MS_OK; i++) {
+        const ms_pem_block *block = &file.blocks[i];
+        if (block->kind != MS_PEM_PRIVATE_KEY)
+            continue;
+        if (block->encrypted)
+            refuse(b, MS_ERR_INVALID,
+                   "%s line %zu: the key is encrypted; servers start without a passphrase, so "
+                   "decrypt it first (openssl pkey -in %s -out NEW.key)",
+                   path, block->line, path);
+        else if (block->der == NULL)
+            refuse(b, MS_ERR_INVALID, "%s line %zu: the %s block does not decode", path, block->line,
+                   block->label);
+        else {
+            const unsigned char *p = block->der;
+            b->key = d2i_AutoPrivateKey(NULL, &p, (long)block->der_len);
+        }
+    }
+    if (b->status == MS_OK && b->key == NULL)
+        refuse(b, MS_ERR_INVALID, "%s holds no private key", path);
+    ms_pem_file_free(&file);
+}
+
+static char *subject_of(X509 *x)
+{
+    char *s = cert_name_line(X509_get_subject_name(x));
+    return s ? s : ms_strdup("?");
+}
+
+/* The top of the path must be a root (given, and left out) or be issued by
+ * one in the system's store. */
+static void check_top(bundle *b, X509 *top)
+{
+    if (cert_self_signed(top))
+        return;
+    X509_STORE *store = X509_STORE_new();
+    X509_STORE_CTX *vctx = X509_STORE_CTX_new();
+    X509 *issuer = NULL;
+    int found = store && vctx && X509_STORE_set_default_paths(store) &&
+                X509_STORE_CTX_init(vctx, store, top, NULL) &&
+                X509_STORE_CTX_get1_issuer(&issuer, vctx, top) == 1;
+    X509_free(issuer);
+    X509_STORE_CTX_free(vctx);
+    X509_STORE_free(store);
+    if (found)
+        return;
+    char *subject = subject_of(top);
+    char *issuer_name = cert_name_line(X509_get_issuer_name(top));
+    refuse(b, MS_ERR_INVALID,
+           "the chain does not link: it ends at %s, whose issuer %s is neither among the inputs "
+           "nor a trusted root; add the missing intermediate with --ca (or the root, for a "
+           "private CA)",
+           subject, issuer_name ? issuer_name : "?");
+    free(subject);
+    free(issuer_name);
+}
+
+static int on_path(const size_t *path, size_t len, size_t i)
+{
+    for (size_t k = 0; k < len; k++)
+        if (path[k] == i)
+            return 1;
+    return 0;
+}
+
+static void check_key(bundle *b, X509 *leaf)
+{
+    EVP_PKEY *pub = X509_get0_pubkey(leaf);
+    if (b->key == NULL || (pub != NULL && EVP_PKEY_eq(pub, b->key) == 1))
+        return;
+    char *subject = subject_of(leaf);
+    refuse(b, MS_ERR_INVALID,
+           "the key in %s (%s %d) does not belong to the leaf %s (%s %d): use the key the "
+           "certificate was requested with",
+           b->opts->key_file, EVP_PKEY_get0_type_name(b->key), EVP_PKEY_get_bits(b->key), subject,
+           pub ? EVP_PKEY_get0_type_name(pub) : "?", pub ? EVP_PKEY_get_bits(pub) : 0);
+    free(subject);
+}
+
+static char *write_pem(bundle *b, const size_t *path, size_t len)
+{
+    BIO *bio = BIO_new(BIO_s_mem());
+    if (bio == NULL)
+        return NULL;
+    int fmt = b->opts->format;
+    int ok = 1;
+    if (fmt == MS_CERT_BUNDLE_POSTFIX_CHAIN)
+        ok = PEM_write_bio_PrivateKey(bio, b->key, NULL, NULL, 0, NULL, NULL);
+    for (size_t k = 0; k < len && ok; k++)
+        ok = PEM_write_bio_X509(bio, b->certs[path[k]]);
+    if (fmt == MS_CERT_BUNDLE_COMBINED && ok)
+        ok = PEM_write_bio_PrivateKey(bio, b->key, NULL, NULL, 0, NULL, NULL);
+    char *data = NULL;
+    long n = BIO_get_mem_data(bio, &data);
+    char *out = ok ? malloc((size_t)n + 1) : NULL;
+    if (out != NULL) {
+        memcpy(out, data, (size_t)n);
+        out[n] = '\0';
+    }
+    OPENSSL_cleanse(data, (size_t)n); /* the key was in there */
+    BIO_free(bio);
+    return out;
+}
+
+static void build(bundle *b)
+{
+    const ms_cert_bundle_opts *o = b->opts;
+    int needs_key = o->format == MS_CERT_BUNDLE_POSTFIX_CHAIN || o->format == MS_CERT_BUNDLE_COMBINED;
+    if (needs_key && o->key_file == NULL) {
+        refuse(b, MS_ERR_INVALID, "this format holds the private key: give it with --key");
+        return;
+    }
+    add_certificates(b, o->cert_file, 1);
+    for (size_t i = 0; i < o->ca_count && b->status == MS_OK; i++)
+        add_certificates(b, o->ca_files[i], 0);
+    if (o->key_file != NULL && b->status == MS_OK)
+        read_key(b, o->key_file);
+    if (b->status != MS_OK)
+        return;
+
+    size_t path[MS_CERT_MAX_CHAIN], len = 0;
+    cert_find_path(b->certs, b->count, path, &len);
+    for (size_t i = 0; i < b->count && b->status == MS_OK; i++) {
+        if (on_path(path, len, i))
+            continue;
+        char *subject = subject_of(b->certs[i]);
+        char *leaf = subject_of(b->certs[path[0]]);
+        refuse(b, MS_ERR_INVALID,
+               "the chain does not link: %s (%s) is not on the path from the leaf %s to its root",
+               subject, b->origins[i] ? b->origins[i] : "?", leaf);
+        free(subject);
+        free(leaf);
+    }
+    if (b->status != MS_OK)
+        return;
+    check_key(b, b->certs[path[0]]);
+    check_top(b, b->certs[path[len - 1]]);
+    if (b->status != MS_OK)
+        return;
+    if (len > 1 && cert_self_signed(b->certs[path[len - 1]])) {
+        len--; /* clients have the root; RFC 5246 7.4.2 */
+        b->result->root_left_out = 1;
+    }
+    b->result->intermediates = len - 1;
+    b->result->has_key = needs_key;
+    b->result->pem = write_pem(b, path, len);
+    if (b->result->pem == NULL)
+        b->status = MS_ERR_NOMEM;
+}
+
+ms_status ms_cert_bundle(ms_ctx *ctx, const ms_cert_bundle_opts *opts, ms_cert_bundle_result *result,
+                         ms_diag_list *diags)
+{
+    if (ctx == NULL || opts == NULL || opts->cert_file == NULL || result == NULL || diags == NULL ||
+        (opts->ca_files == NULL && opts->ca_count > 0))
+        return MS_ERR_INVALID;
+    memset(result, 0, sizeof *result);
+    bundle b = {.opts = opts, .result = result, .diags = diags, .status = MS_OK};
+    build(&b);
+    for (size_t i = 0; i < b.count; i++) {
+        X509_free(b.certs[i]);
+        free(b.origins[i]);
+    }
+    EVP_PKEY_free(b.key);
+    if (b.status != MS_OK && result->error == NULL)
+        result->error = ms_strdup(ms_status_str(b.status));
+    return b.status;
+}
+
+void ms_cert_bundle_result_free(ms_cert_bundle_result *result)
+{
+    if (result == NULL)
+        return;
+    if (result->pem != NULL)
+        OPENSSL_cleanse(result->pem, strlen(result->pem));
+    free(result->pem);
+    free(result->error);
+    memset(result, 0, sizeof *result);
+}
+
+ms_status ms_cert_write_file(const char *path, const char *data, size_t len, int secret, char **error)
+{
+    *error = NULL;
+    char *tmp = ms_asprintf("%s.XXXXXX", path);
+    if (tmp == NULL)
+        return MS_ERR_NOMEM;
+    int fd = mkstemp(tmp); /* O_CREAT | O_EXCL, mode 0600 whatever the umask */
+    if (fd < 0) {
+        *error = ms_asprintf("cannot create a file next to %s: %s", path, strerror(errno));
+        free(tmp);
+        return MS_ERR_IO;
+    }
+    int err = 0;
+    for (size_t done = 0; done < len && !err;) {
+        ssize_t n = write(fd, data + done, len - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            err = n < 0 ? errno : EIO;
+        else
+            done += (size_t)n;
+    }
+    if (!err && fchmod(fd, secret ? 0600 : 0644) != 0)
+        err = errno;
+    if (!err && fsync(fd) != 0)
+        err = errno;
+    if (close(fd) != 0 && !err)
+        err = errno;
+    if (!err && rename(tmp, path) != 0)
+        err = errno;
+    if (err) {
+        *error = ms_asprintf("cannot write %s: %s", path, strerror(err));
+        unlink(tmp);
+    }
+    free(tmp);
+    return err ? MS_ERR_IO : MS_OK;
+}

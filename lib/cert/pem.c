@@ -1,0 +1,517 @@
+/* The PEM scanner: RFC 7468 text, line by line, with the line number of
+ * every finding. OpenSSL's reader says only "no start line" or "bad base64
+ * decode"; operators need to know which line of which file to fix.
+ *
+ * What OpenSSL 3 (and so Postfix and Dovecot) accepts decides severity:
+ * a blank line inside a block or an indented BEGIN line makes it miss or
+ * reject the block (errors); trailing white space, CRLF, text between
+ * blocks and odd line lengths it reads anyway (warnings).
+ *
+ * The input is untrusted and fuzzed (tests/fuzz/fuzz_pem.c): every index is
+ * checked against len, nothing assumes a NUL terminator. */
+#define _GNU_SOURCE /* memmem, vasprintf */
+#include "internal.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* RFC 7468 2: generators wrap base64 lines at exactly 64 characters. */
+enum { PEM_LINE_WIDTH = 64 };
+/* How much of a stray line a message quotes. */
+enum { QUOTE_MAX = 40 };
+
+static const char BEGIN[] = "-----BEGIN ";
+static const char END[] = "-----END ";
+static const char DASHES[] = "-----";
+
+/* One line of the input, without its LF (and without a CR before it). */
+typedef struct line {
+    const char *text;
+    size_t len;
+    size_t number; /* from 1 */
+    size_t offset; /* of its first byte */
+    int crlf;
+} line;
+
+/* The block being read. */
+typedef struct open_block {
+    int active;
+    char label[MS_PEM_MAX_LABEL + 1];
+    size_t line, offset;
+    ms_buf body;        /* the base64 characters, white space left out */
+    int broken;         /* a finding already says it cannot decode */
+    int encrypted;
+    int in_headers;     /* RFC 1421 headers (Proc-Type, DEK-Info) seen, no body yet */
+    size_t last_body_line, last_body_len, last_body_offset;
+    int length_reported;
+} open_block;
+
+typedef struct scanner {
+    const char *name;
+    ms_pem_file *out;
+    ms_diag_list *diags;
+    ms_status status;
+    size_t findings, left_out;
+    int left_out_code;
+    int crlf_reported;
+    size_t blank_from, blank_to; /* a run of blank lines outside blocks; 0: none */
+    size_t stray_from, stray_to; /* a run of stray text lines */
+    char stray_quote[QUOTE_MAX + 1];
+    size_t stray_offset, blank_offset;
+    open_block block;
+} scanner;
+
+static void finding(scanner *s, int code, size_t line_no, size_t offset, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static void finding(scanner *s, int code, size_t line_no, size_t offset, const char *fmt, ...)
+{
+    if (s->findings >= MS_PEM_MAX_FINDINGS) {
+        if (s->left_out++ == 0)
+            s->left_out_code = code;
+        return;
+    }
+    s->findings++;
+    char *where = ms_asprintf("%s:%zu", s->name, line_no);
+    va_list ap;
+    va_start(ap, fmt);
+    char *message = NULL;
+    if (vasprintf(&message, fmt, ap) < 0)
+        message = NULL;
+    va_end(ap);
+    ms_status st = (where && message)
+                       ? ms_diag_add(s->diags, CT_DEF(code), where, (long)offset, "%s line %zu: %s",
+                                     s->name, line_no, message)
+                       : MS_ERR_NOMEM;
+    if (st != MS_OK)
+        s->status = st;
+    free(where);
+    free(message);
+}
+
+static int is_space(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+static int is_base64(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           c == '+' || c == '/' || c == '=';
+}
+
+/* Printable ASCII of a line, for quoting in a message (JSON needs UTF-8). */
+static void quote(const line *l, char *out)
+{
+    size_t n = l->len < QUOTE_MAX ? l->len : QUOTE_MAX;
+    for (size_t i = 0; i < n; i++)
+        out[i] = (l->text[i] >= 0x20 && l->text[i] < 0x7f) ? l->text[i] : '?';
+    out[n] = '\0';
+}
+
+/* The line without the spaces and tabs around it. */
+static void trim(const line *l, size_t *from, size_t *to)
+{
+    *from = 0;
+    *to = l->len;
+    while (*from < *to && is_space(l->text[*from]))
+        (*from)++;
+    while (*to > *from && is_space(l->text[*to - 1]))
+        (*to)--;
+}
+
+/* "-----BEGIN LABEL-----" (prefix BEGIN or END) at text[from, to): the
+ * label's place, or 0 when the line is not such a marker. */
+static int marker(const line *l, size_t from, size_t to, const char *prefix, size_t *label_from,
+                  size_t *label_len)
+{
+    size_t plen = strlen(prefix), dlen = strlen(DASHES);
+    if (to - from < plen + dlen || memcmp(l->text + from, prefix, plen) != 0 ||
+        memcmp(l->text + to - dlen, DASHES, dlen) != 0)
+        return 0;
+    *label_from = from + plen;
+    *label_len = to - dlen - *label_from;
+    return 1;
+}
+
+static void flush_blank_run(scanner *s)
+{
+    if (!s->blank_from)
+        return;
+    if (s->blank_from == s->blank_to)
+        finding(s, CT_PEM_WHITESPACE, s->blank_from, s->blank_offset, "blank line outside the blocks");
+    else
+        finding(s, CT_PEM_WHITESPACE, s->blank_from, s->blank_offset, "lines %zu to %zu are blank",
+                s->blank_from, s->blank_to);
+    s->blank_from = 0;
+}
+
+static void flush_stray_run(scanner *s)
+{
+    if (!s->stray_from)
+        return;
+    if (s->stray_from == s->stray_to)
+        finding(s, CT_PEM_STRAY_TEXT, s->stray_from, s->stray_offset,
+                "text outside any block: \"%s\"", s->stray_quote);
+    else
+        finding(s, CT_PEM_STRAY_TEXT, s->stray_from, s->stray_offset,
+                "lines %zu to %zu are text outside any block, from \"%s\"", s->stray_from,
+                s->stray_to, s->stray_quote);
+    s->stray_from = 0;
+}
+
+/* Runs of blank lines and of stray text are one finding each. */
+static void flush_runs(scanner *s)
+{
+    flush_blank_run(s);
+    flush_stray_run(s);
+}
+
+static ms_pem_kind kind_of(const char *label)
+{
+    if (strcmp(label, "CERTIFICATE") == 0 || strcmp(label, "TRUSTED CERTIFICATE") == 0 ||
+        strcmp(label, "X509 CERTIFICATE") == 0)
+        return MS_PEM_CERTIFICATE;
+    size_t n = strlen(label), k = strlen("PRIVATE KEY");
+    if (n >= k && strcmp(label + n - k, "PRIVATE KEY") == 0)
+        return MS_PEM_PRIVATE_KEY;
+    return MS_PEM_OTHER;
+}
+
+/* Does der hold what the label says, and nothing after it? */
+static int der_matches(const char *label, ms_pem_kind kind, int encrypted, const unsigned char *der,
+                       size_t len)
+{
+    const unsigned char *p = der;
+    long n = (long)len;
+    int ok = 0;
+    if (kind == MS_PEM_CERTIFICATE) {
+        X509 *x = strcmp(label, "TRUSTED CERTIFICATE") == 0 ? d2i_X509_AUX(NULL, &p, n)
+                                                            : d2i_X509(NULL, &p, n);
+        ok = x != NULL;
+        X509_free(x);
+    } else if (kind == MS_PEM_PRIVATE_KEY && strcmp(label, "ENCRYPTED PRIVATE KEY") == 0) {
+        X509_SIG *sig = d2i_X509_SIG(NULL, &p, n);
+        ok = sig != NULL;
+        X509_SIG_free(sig);
+    } else if (kind == MS_PEM_PRIVATE_KEY && !encrypted) {
+        EVP_PKEY *key = d2i_AutoPrivateKey(NULL, &p, n);
+        ok = key != NULL;
+        EVP_PKEY_free(key);
+    } else {
+        return 1; /* encrypted legacy keys and other blocks: not ours to parse */
+    }
+    return ok && p == der + len;
+}
+
+/* Base64 to bytes with OpenSSL's decoder; the body holds only base64
+ * characters by now. NULL when it does not decode. */
+static unsigned char *decode_base64(const ms_buf *body, size_t *out_len)
+{
+    if (body->len == 0 || body->len % 4 != 0)
+        return NULL;
+    unsigned char *out = malloc(body->len / 4 * 3 + 1);
+    EVP_ENCODE_CTX *ctx = EVP_ENCODE_CTX_new();
+    int len = 0, tail = 0;
+    int ok = out && ctx;
+    if (ok) {
+        EVP_DecodeInit(ctx);
+        ok = EVP_DecodeUpdate(ctx, out, &len, (const unsigned char *)body->data, (int)body->len) >= 0 &&
+             EVP_DecodeFinal(ctx, out + len, &tail) == 1;
+    }
+    EVP_ENCODE_CTX_free(ctx);
+    if (!ok) {
+        free(out);
+        return NULL;
+    }
+    *out_len = (size_t)(len + tail);
+    return out;
+}
+
+static void block_reset(open_block *b)
+{
+    ms_buf_free(&b->body);
+    memset(b, 0, sizeof *b);
+}
+
+/* The END line (or the end of a broken block): decode, and list it. */
+static void finish_block(scanner *s, int complete)
+{
+    open_block *b = &s->block;
+    if (s->out->count >= MS_PEM_MAX_BLOCKS) {
+        s->status = MS_ERR_LIMIT;
+        block_reset(b);
+        return;
+    }
+    ms_pem_block *out = &s->out->blocks[s->out->count];
+    memset(out, 0, sizeof *out);
+    out->label = ms_strdup(b->label);
+    out->kind = kind_of(b->label);
+    out->encrypted = b->encrypted || strcmp(b->label, "ENCRYPTED PRIVATE KEY") == 0;
+    out->line = b->line;
+    out->offset = b->offset;
+    if (out->label == NULL || b->body.failed)
+        s->status = MS_ERR_NOMEM;
+    s->out->count++;
+    if (complete && !b->broken) {
+        size_t len = 0;
+        unsigned char *der = decode_base64(&b->body, &len);
+        if (der == NULL)
+            finding(s, CT_PEM_DECODE, b->line, b->offset,
+                    "the %s block's base64 does not decode (%zu characters%s)", b->label, b->body.len,
+                    b->body.len % 4 ? ", not a multiple of 4: characters are missing" : "");
+        else if (!der_matches(b->label, out->kind, b->encrypted, der, len))
+            finding(s, CT_PEM_DECODE, b->line, b->offset,
+                    "the %s block decodes to %zu bytes that are not a %s", b->label, len,
+                    out->kind == MS_PEM_CERTIFICATE ? "certificate" : "private key");
+        if (der != NULL && der_matches(b->label, out->kind, b->encrypted, der, len)) {
+            out->der = der;
+            out->der_len = len;
+        } else {
+            free(der);
+        }
+        if (out->kind == MS_PEM_OTHER)
+            finding(s, CT_PEM_OTHER_BLOCK, b->line, b->offset,
+                    "a %s block (neither a certificate nor a private key)", b->label);
+    }
+    block_reset(b);
+}
+
+static void open_new_block(scanner *s, const line *l, size_t label_from, size_t label_len)
+{
+    open_block *b = &s->block;
+    b->active = 1;
+    size_t n = label_len < MS_PEM_MAX_LABEL ? label_len : MS_PEM_MAX_LABEL;
+    for (size_t i = 0; i < n; i++) {
+        char c = l->text[label_from + i];
+        b->label[i] = (c >= 0x20 && c < 0x7f) ? c : '?';
+    }
+    b->label[n] = '\0';
+    b->line = l->number;
+    b->offset = l->offset;
+    ms_buf_append(&b->body, "", 0);
+}
+
+static void check_line_ends(scanner *s, const line *l, size_t from, size_t to)
+{
+    if (l->crlf && !s->crlf_reported) {
+        s->crlf_reported = 1;
+        finding(s, CT_PEM_WHITESPACE, l->number, l->offset,
+                "CRLF (Windows) line end; PEM lines end in LF");
+    }
+    if (to < l->len && from < to)
+        finding(s, CT_PEM_WHITESPACE, l->number, l->offset, "white space at the end of the line");
+}
+
+static void outside_line(scanner *s, const line *l)
+{
+    size_t from, to, lf, ll;
+    trim(l, &from, &to);
+    if (from == to) {
+        flush_stray_run(s);
+        if (!s->blank_from) {
+            s->blank_from = l->number;
+            s->blank_offset = l->offset;
+        }
+        s->blank_to = l->number;
+        return;
+    }
+    int begin = marker(l, from, to, BEGIN, &lf, &ll);
+    int end = !begin && marker(l, from, to, END, &lf, &ll);
+    if (!begin && !end) {
+        flush_blank_run(s);
+        if (!s->stray_from) {
+            s->stray_from = l->number;
+            s->stray_offset = l->offset;
+            quote(l, s->stray_quote);
+        }
+        s->stray_to = l->number;
+        return;
+    }
+    flush_runs(s);
+    check_line_ends(s, l, from, to);
+    if (end) {
+        finding(s, CT_PEM_UNBALANCED, l->number, l->offset, "END %.*s without a BEGIN line",
+                (int)(ll < MS_PEM_MAX_LABEL ? ll : MS_PEM_MAX_LABEL), l->text + lf);
+        return;
+    }
+    if (from > 0)
+        finding(s, CT_PEM_INDENTED, l->number, l->offset,
+                "white space before -----BEGIN: OpenSSL does not see this block");
+    open_new_block(s, l, lf, ll);
+}
+
+static void body_line(scanner *s, const line *l, size_t from, size_t to)
+{
+    open_block *b = &s->block;
+    size_t chars = 0;
+    int inner_space = 0;
+    for (size_t i = from; i < to; i++) {
+        char c = l->text[i];
+        if (is_space(c)) {
+            inner_space = 1;
+            continue;
+        }
+        chars++;
+        if (!is_base64(c)) {
+            if (!b->broken)
+                finding(s, CT_PEM_BAD_CHAR, l->number, l->offset + i,
+                        "column %zu: byte 0x%02x is not base64 (in the %s block of line %zu)",
+                        i + 1, (unsigned char)c, b->label, b->line);
+            b->broken = 1;
+            continue;
+        }
+        ms_buf_append(&b->body, &c, 1);
+    }
+    if (from > 0 || inner_space)
+        finding(s, CT_PEM_WHITESPACE, l->number, l->offset,
+                from > 0 ? "white space at the start of a base64 line" : "white space inside a base64 line");
+    /* Only the last line of a block may be shorter than 64. */
+    if (b->last_body_line && b->last_body_len != PEM_LINE_WIDTH && !b->length_reported) {
+        b->length_reported = 1;
+        finding(s, CT_PEM_LINE_LENGTH, b->last_body_line, b->last_body_offset,
+                "a base64 line of %zu characters inside the %s block (64 expected: a line was broken%s)",
+                b->last_body_len, b->label, b->last_body_len > PEM_LINE_WIDTH ? " or joined" : "");
+    }
+    b->last_body_line = l->number;
+    b->last_body_len = chars;
+    b->last_body_offset = l->offset;
+}
+
+static void inside_line(scanner *s, const line *l)
+{
+    open_block *b = &s->block;
+    size_t from, to, lf, ll;
+    trim(l, &from, &to);
+    check_line_ends(s, l, from, to);
+    if (from == to) {
+        if (b->in_headers) {
+            b->in_headers = 0; /* the blank line that ends RFC 1421 headers */
+            return;
+        }
+        if (!b->broken)
+            finding(s, CT_PEM_BLANK_LINE, l->number, l->offset,
+                    "blank line inside the %s block that begins at line %zu", b->label, b->line);
+        b->broken = 1;
+        return;
+    }
+    if (marker(l, from, to, END, &lf, &ll)) {
+        if (ll != strlen(b->label) || memcmp(l->text + lf, b->label, ll) != 0) {
+            finding(s, CT_PEM_UNBALANCED, l->number, l->offset,
+                    "END %.*s closes the %s block of line %zu", (int)(ll < MS_PEM_MAX_LABEL ? ll : MS_PEM_MAX_LABEL),
+                    l->text + lf, b->label, b->line);
+            b->broken = 1;
+        }
+        if (b->last_body_len > PEM_LINE_WIDTH && !b->length_reported)
+            finding(s, CT_PEM_LINE_LENGTH, b->last_body_line, b->last_body_offset,
+                    "a base64 line of %zu characters in the %s block (64 expected: lines were joined)",
+                    b->last_body_len, b->label);
+        finish_block(s, 1);
+        return;
+    }
+    if (marker(l, from, to, BEGIN, &lf, &ll)) {
+        finding(s, CT_PEM_UNBALANCED, l->number, l->offset,
+                "a BEGIN line inside the %s block of line %zu, which has no END line", b->label, b->line);
+        finish_block(s, 0);
+        if (from > 0)
+            finding(s, CT_PEM_INDENTED, l->number, l->offset,
+                    "white space before -----BEGIN: OpenSSL does not see this block");
+        open_new_block(s, l, lf, ll);
+        return;
+    }
+    /* RFC 1421 headers: "Proc-Type: 4,ENCRYPTED", "DEK-Info: ..." */
+    if (b->body.len == 0 && memchr(l->text + from, ':', to - from) != NULL) {
+        b->in_headers = 1;
+        if (memmem(l->text + from, to - from, "ENCRYPTED", strlen("ENCRYPTED")) != NULL)
+            b->encrypted = 1;
+        return;
+    }
+    body_line(s, l, from, to);
+}
+
+/* Drops the findings about white space and stray text from first on,
+ * keeping those that say why no block was found (an END without BEGIN). */
+static void drop_findings_since(ms_diag_list *diags, size_t first)
+{
+    size_t kept = first;
+    for (size_t i = first; i < diags->count; i++) {
+        if (diags->items[i].def == CT_DEF(CT_PEM_UNBALANCED)) {
+            diags->items[kept++] = diags->items[i];
+            continue;
+        }
+        free(diags->items[i].message);
+        free(diags->items[i].location);
+    }
+    diags->count = kept;
+}
+
+ms_status ms_pem_scan(const char *text, size_t len, const char *name, ms_pem_file *out,
+                      ms_diag_list *diags)
+{
+    if (out == NULL || diags == NULL || (text == NULL && len > 0))
+        return MS_ERR_INVALID;
+    memset(out, 0, sizeof *out);
+    if (len > MS_PEM_MAX_BYTES)
+        return MS_ERR_LIMIT;
+    out->blocks = calloc(MS_PEM_MAX_BLOCKS, sizeof *out->blocks);
+    if (out->blocks == NULL)
+        return MS_ERR_NOMEM;
+    scanner s = {.name = name ? name : "PEM", .out = out, .diags = diags, .status = MS_OK};
+    size_t first_finding = diags->count;
+
+    size_t pos = 0, number = 0;
+    while (pos < len && s.status == MS_OK) {
+        const char *nl = memchr(text + pos, '\n', len - pos);
+        size_t end = nl ? (size_t)(nl - text) : len;
+        line l = {text + pos, end - pos, ++number, pos, 0};
+        if (l.len > 0 && l.text[l.len - 1] == '\r') {
+            l.len--;
+            l.crlf = 1;
+        }
+        if (s.block.active)
+            inside_line(&s, &l);
+        else
+            outside_line(&s, &l);
+        pos = nl ? end + 1 : len;
+    }
+    if (s.status == MS_OK && s.block.active) {
+        finding(&s, CT_PEM_UNBALANCED, s.block.line, s.block.offset,
+                "the %s block has no END line", s.block.label);
+        finish_block(&s, 0);
+    }
+    flush_runs(&s);
+    if (s.status == MS_OK && out->count == 0) {
+        /* Nothing PEM at all: one finding says so, not one per line. */
+        drop_findings_since(diags, first_finding);
+        int der = len > 0 && (unsigned char)text[0] == 0x30;
+        finding(&s, CT_PEM_NONE, 1, 0, "no PEM block%s", der ? " (the file looks like DER)" : "");
+    }
+    if (s.left_out > 0) {
+        s.findings = 0; /* room for the summary */
+        finding(&s, s.left_out_code, number, len, "%zu more findings left out", s.left_out);
+    }
+    block_reset(&s.block);
+    if (s.status != MS_OK) {
+        ms_pem_file_free(out);
+        return s.status;
+    }
+    return MS_OK;
+}
+
+void ms_pem_file_free(ms_pem_file *file)
+{
+    if (file == NULL)
+        return;
+    for (size_t i = 0; i < file->count; i++) {
+        free(file->blocks[i].label);
+        if (file->blocks[i].der != NULL) /* private keys too: leave no copy behind */
+            OPENSSL_cleanse(file->blocks[i].der, file->blocks[i].der_len);
+        free(file->blocks[i].der);
+    }
+    free(file->blocks);
+    memset(file, 0, sizeof *file);
+}

@@ -1,0 +1,856 @@
+/* `mailsec conf audit`: what Postfix's and Dovecot's files say about TLS
+ * and authentication. Every finding names the file and line of the
+ * setting it is about (or the file alone for a setting that is missing).
+ * Sources: postconf(5), master(5), Postfix's DEPRECATION_README and
+ * TLS_README; Dovecot's doveconf(1), "SSL configuration" and the 2.4
+ * upgrade notes; Mozilla's Server Side TLS guidelines 5.7. */
+#include "internal.h"
+
+#include "mailsec/cert.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static void add(ms_diag_list *d, int code, const char *file, size_t line, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static void add(ms_diag_list *d, int code, const char *file, size_t line, const char *fmt, ...)
+{
+    char *loc = cf_location(file, line);
+    va_list ap;
+    va_start(ap, fmt);
+    ms_diag_addv(d, CF_DEF(code), loc, -1, fmt, ap);
+    va_end(ap);
+    free(loc);
+}
+
+static int is_yes(const char *v)
+{
+    return v && (strcasecmp(v, "yes") == 0 || strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0);
+}
+
+/* ---- protocols ---- */
+
+static const char *const PROTOCOLS[] = {"SSLv2", "SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"};
+enum { N_PROTOCOLS = 6, TLS12 = 4 };
+
+static int protocol_index(const char *name, size_t n)
+{
+    for (int i = 0; i < N_PROTOCOLS; i++)
+        if (strlen(PROTOCOLS[i]) == n && strncasecmp(PROTOCOLS[i], name, n) == 0)
+            return i;
+    return -1;
+}
+
+/* Postfix's protocol list (postconf(5), smtpd_tls_protocols): ">=V",
+ * "<=V", "!V" exclusions, or plain names (only those). Fills allowed[]. */
+static void postfix_protocols(const char *value, int allowed[N_PROTOCOLS])
+{
+    int any_plain = 0;
+    int plain[N_PROTOCOLS] = {0};
+    int lo = 0, hi = N_PROTOCOLS - 1;
+    int excluded[N_PROTOCOLS] = {0};
+    for (const char *p = value; *p;) {
+        size_t skip = strspn(p, " \t,:");
+        p += skip;
+        size_t n = strcspn(p, " \t,:");
+        if (n == 0)
+            break;
+        if (n > 2 && p[0] == '>' && p[1] == '=') {
+            int i = protocol_index(p + 2, n - 2);
+            if (i >= 0)
+                lo = i;
+        } else if (n > 2 && p[0] == '<' && p[1] == '=') {
+            int i = protocol_index(p + 2, n - 2);
+            if (i >= 0)
+                hi = i;
+        } else if (p[0] == '!') {
+            int i = protocol_index(p + 1, n - 1);
+            if (i >= 0)
+                excluded[i] = 1;
+        } else {
+            int i = protocol_index(p, n);
+            if (i >= 0)
+                plain[i] = any_plain = 1;
+        }
+        p += n;
+    }
+    for (int i = 0; i < N_PROTOCOLS; i++)
+        allowed[i] = i >= lo && i <= hi && !excluded[i] && (!any_plain || plain[i]);
+}
+
+/* "TLSv1, TLSv1.1" of the allowed protocols below TLS 1.2 (SSLv2 is in
+ * no OpenSSL Postfix 3 builds with; left out). Empty when none. */
+static void old_allowed(const int allowed[N_PROTOCOLS], char *out, size_t size)
+{
+    out[0] = '\0';
+    for (int i = 1; i < TLS12; i++)
+        if (allowed[i]) {
+            if (out[0])
+                strncat(out, ", ", size - strlen(out) - 1);
+            strncat(out, PROTOCOLS[i], size - strlen(out) - 1);
+        }
+}
+
+/* ---- ciphers ----
+ * The cipher string is read as text, so the verdict does not depend on
+ * what the local OpenSSL was built with: a broken class is let in when a
+ * term includes it (ALL, MEDIUM, LOW, the class itself, a cipher of it)
+ * and no "!" or "-" term takes it out. */
+
+enum { WEAK_NULL, WEAK_ANON, WEAK_EXPORT, WEAK_RC4, WEAK_DES, WEAK_3DES, N_WEAK };
+static const char *const WEAK_NAMES[N_WEAK] = {"NULL encryption", "anonymous (aNULL)", "EXPORT", "RC4",
+                                               "DES", "3DES"};
+
+/* Which classes a term (one of "A+B+C" parts) brings in (OpenSSL 1.0 to
+ * 3 semantics; ALL leaves out eNULL). */
+static unsigned term_includes(const char *t, size_t n)
+{
+    char s[64];
+    if (n >= sizeof s)
+        n = sizeof s - 1;
+    memcpy(s, t, n);
+    s[n] = '\0';
+#define BIT(x) (1u << (x))
+    if (!strcmp(s, "ALL"))
+        return BIT(WEAK_ANON) | BIT(WEAK_EXPORT) | BIT(WEAK_RC4) | BIT(WEAK_DES) | BIT(WEAK_3DES);
+    if (!strcmp(s, "COMPLEMENTOFALL") || !strcmp(s, "eNULL") || !strcmp(s, "NULL"))
+        return BIT(WEAK_NULL);
+    if (!strcmp(s, "HIGH"))
+        return BIT(WEAK_ANON) | BIT(WEAK_3DES);
+    if (!strcmp(s, "MEDIUM"))
+        return BIT(WEAK_ANON) | BIT(WEAK_RC4) | BIT(WEAK_3DES);
+    if (!strcmp(s, "LOW"))
+        return BIT(WEAK_DES) | BIT(WEAK_EXPORT);
+    if (!strcmp(s, "EXP") || !strcmp(s, "EXPORT") || !strncmp(s, "EXPORT", 6) || !strncmp(s, "EXP-", 4))
+        return BIT(WEAK_EXPORT);
+    if (!strcmp(s, "aNULL") || !strcmp(s, "ADH") || !strcmp(s, "AECDH") || !strncmp(s, "ADH-", 4) ||
+        !strncmp(s, "AECDH-", 6))
+        return BIT(WEAK_ANON);
+    if (strstr(s, "RC4"))
+        return BIT(WEAK_RC4);
+    if (!strcmp(s, "3DES") || strstr(s, "DES-CBC3") || strstr(s, "3DES"))
+        return BIT(WEAK_3DES);
+    if (!strcmp(s, "DES") || strstr(s, "DES-CBC-"))
+        return BIT(WEAK_DES);
+    if (strstr(s, "NULL"))
+        return BIT(WEAK_NULL);
+    return 0;
+}
+
+/* What an exclusion term takes out. */
+static unsigned term_excludes(const char *t, size_t n)
+{
+    char s[64];
+    if (n >= sizeof s)
+        n = sizeof s - 1;
+    memcpy(s, t, n);
+    s[n] = '\0';
+    if (!strcmp(s, "eNULL") || !strcmp(s, "NULL") || !strcmp(s, "COMPLEMENTOFALL"))
+        return BIT(WEAK_NULL) | (!strcmp(s, "NULL") ? BIT(WEAK_ANON) : 0);
+    if (!strcmp(s, "aNULL"))
+        return BIT(WEAK_ANON);
+    if (!strcmp(s, "ADH"))
+        return BIT(WEAK_ANON);
+    if (!strcmp(s, "EXP") || !strcmp(s, "EXPORT"))
+        return BIT(WEAK_EXPORT);
+    if (!strcmp(s, "RC4"))
+        return BIT(WEAK_RC4);
+    if (!strcmp(s, "DES"))
+        return BIT(WEAK_DES);
+    if (!strcmp(s, "3DES"))
+        return BIT(WEAK_3DES);
+    if (!strcmp(s, "LOW"))
+        return BIT(WEAK_DES);
+    if (!strcmp(s, "MEDIUM"))
+        return BIT(WEAK_RC4) | BIT(WEAK_3DES);
+    if (!strcmp(s, "SSLv2"))
+        return 0;
+    return 0;
+#undef BIT
+}
+
+static unsigned weak_classes(const char *list)
+{
+    unsigned in = 0, out = 0;
+    for (const char *p = list; *p;) {
+        p += strspn(p, " \t,:");
+        size_t n = strcspn(p, " \t,:");
+        if (n == 0)
+            break;
+        if (p[0] == '!' || p[0] == '-') {
+            out |= term_excludes(p + 1, n - 1);
+        } else if (p[0] != '@') {
+            const char *t = p[0] == '+' ? p + 1 : p;
+            size_t tn = p[0] == '+' ? n - 1 : n;
+            /* "A+B": the ciphers in both; a weak class is in if any part names it
+             * and the other parts do not rule it out, which is close enough */
+            unsigned parts = ~0u;
+            int named = 0;
+            for (const char *q = t; q < t + tn;) {
+                size_t m = strcspn(q, "+");
+                if (m > (size_t)(t + tn - q))
+                    m = (size_t)(t + tn - q);
+                unsigned inc = term_includes(q, m);
+                if (inc)
+                    parts &= inc, named = 1;
+                q += m + 1;
+            }
+            if (named && p[0] != '+')
+                in |= parts;
+        }
+        p += n;
+    }
+    return in & ~out;
+}
+
+static void weak_names(unsigned classes, char *out, size_t size)
+{
+    out[0] = '\0';
+    for (int i = 0; i < N_WEAK; i++)
+        if (classes & (1u << i)) {
+            if (out[0])
+                strncat(out, ", ", size - strlen(out) - 1);
+            strncat(out, WEAK_NAMES[i], size - strlen(out) - 1);
+        }
+}
+
+/* ---- certificate files, through lib/cert ---- */
+
+/* Re-files lint's findings under the configuration's location, naming the
+ * setting and the file in the message. */
+static void move_cert_findings(ms_diag_list *d, ms_diag_list *found, const char *where,
+                               const char *setting, int chain_files)
+{
+    for (size_t i = 0; i < found->count; i++) {
+        const ms_diag *f = &found->items[i];
+        /* a key in the chain file is what smtpd_tls_chain_files is for */
+        if (chain_files && (strcmp(f->def->code, "cert.key-in-public-file") == 0 ||
+                            strcmp(f->def->code, "cert.key-bundled") == 0))
+            continue;
+        ms_diag_add(d, f->def, where, -1, "%s (%s): %s", setting, f->location ? f->location : "",
+                    f->message);
+    }
+    ms_diag_list_free(found);
+}
+
+static int file_exists(const char *path, const char *setting, const char *where, ms_diag_list *d)
+{
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode))
+        return 1;
+    char *loc = ms_strdup(where);
+    ms_diag_add(d, CF_DEF(CF_CERT_FILE_MISSING), loc, -1, "%s: %s does not exist or is not a file",
+                setting, path);
+    free(loc);
+    return 0;
+}
+
+static void lint_files(ms_ctx *ctx, const char *const *files, size_t count, const char *key,
+                       const char *ca_file, const char *where, const char *setting, int chain_files,
+                       ms_diag_list *d)
+{
+    ms_cert_lint_opts o = {.key_file = key, .ca_file = ca_file};
+    ms_cert_lint_result r;
+    ms_diag_list found = MS_DIAG_LIST_INIT;
+    if (ms_cert_lint(ctx, files, count, &o, &r, &found) != MS_OK)
+        ms_diag_add(d, CF_DEF(CF_CERT_FILE_MISSING), where, -1, "%s: %s", setting,
+                    r.error ? r.error : "cannot be read");
+    move_cert_findings(d, &found, where, setting, chain_files);
+    ms_cert_lint_result_free(&r);
+}
+
+/* smtpd_tls_chain_files: each key directly followed by its certificates. */
+static void check_chain_order(const char *const *files, size_t count, const char *where,
+                              ms_diag_list *d)
+{
+    int expect_key = 1, seen_cert_since_key = 0;
+    for (size_t i = 0; i < count; i++) {
+        size_t len;
+        char *error = NULL;
+        char *text = cf_read_file(files[i], &len, &error);
+        free(error);
+        if (text == NULL)
+            return;
+        ms_pem_file pem;
+        ms_diag_list ignored = MS_DIAG_LIST_INIT;
+        ms_status st = ms_pem_scan(text, len, files[i], &pem, &ignored);
+        ms_diag_list_free(&ignored);
+        free(text);
+        if (st != MS_OK)
+            return;
+        for (size_t b = 0; b < pem.count; b++) {
+            const ms_pem_block *blk = &pem.blocks[b];
+            if (blk->kind == MS_PEM_PRIVATE_KEY) {
+                expect_key = 0;
+                seen_cert_since_key = 0;
+            } else if (blk->kind == MS_PEM_CERTIFICATE) {
+                if (expect_key) {
+                    char *loc = ms_strdup(where);
+                    ms_diag_add(d, CF_DEF(CF_CHAIN_FILES_ORDER), loc, -1,
+                                "smtpd_tls_chain_files: the certificate at %s line %zu comes before "
+                                "any private key; Postfix wants the key first",
+                                files[i], blk->line);
+                    free(loc);
+                    ms_pem_file_free(&pem);
+                    return;
+                }
+                seen_cert_since_key = 1;
+            }
+        }
+        ms_pem_file_free(&pem);
+    }
+    (void)seen_cert_since_key;
+}
+
+static size_t split_list(char *value, const char **out, size_t max)
+{
+    size_t n = 0;
+    for (char *save = NULL, *tok = strtok_r(value, " \t,", &save); tok && n < max;
+         tok = strtok_r(NULL, " \t,", &save))
+        out[n++] = tok;
+    return n;
+}
+
+/* ---- Postfix ---- */
+
+typedef struct pf {
+    const char *main_path, *master_path;
+    ms_conf_maincf main;
+    ms_conf_mastercf master;
+} pf;
+
+static size_t line_of(const ms_conf_maincf *cf, const char *name)
+{
+    const ms_conf_setting *s = ms_conf_maincf_get(cf, name);
+    return s ? s->line : 0;
+}
+
+/* A parameter as a service sees it: its -o override, else main.cf. */
+static char *service_value(const pf *p, const ms_conf_service *s, const char *name, size_t *line,
+                           const char **file)
+{
+    const ms_conf_setting *o = s ? ms_conf_service_override(s, name) : NULL;
+    if (o) {
+        *line = o->line;
+        *file = o->file;
+        return cf_expand_text(&p->main, o->value);
+    }
+    *line = line_of(&p->main, name);
+    *file = p->main_path;
+    return ms_conf_maincf_value(&p->main, name);
+}
+
+/* smtpd_tls_security_level, or what the obsolete smtpd_use_tls and
+ * smtpd_enforce_tls make of an empty one (postconf(5)). */
+static char *security_level(const pf *p, const ms_conf_service *s, size_t *line, const char **file)
+{
+    char *level = service_value(p, s, "smtpd_tls_security_level", line, file);
+    if (level && *level)
+        return level;
+    free(level);
+    size_t l2;
+    const char *f2;
+    char *enforce = service_value(p, s, "smtpd_enforce_tls", &l2, &f2);
+    char *use = service_value(p, s, "smtpd_use_tls", line, file);
+    const char *result = is_yes(enforce) ? "encrypt" : is_yes(use) ? "may" : "none";
+    if (is_yes(enforce))
+        *line = l2, *file = f2;
+    free(enforce);
+    free(use);
+    return strdup(result);
+}
+
+static void postfix_deprecated(const pf *p, ms_diag_list *d)
+{
+    static const struct {
+        const char *name, *instead;
+    } OLD[] = {
+        {"smtpd_use_tls", "smtpd_tls_security_level = may"},
+        {"smtpd_enforce_tls", "smtpd_tls_security_level = encrypt"},
+        {"smtp_use_tls", "smtp_tls_security_level = may"},
+        {"smtp_enforce_tls", "smtp_tls_security_level = encrypt"},
+        {"lmtp_use_tls", "lmtp_tls_security_level"},
+        {"lmtp_enforce_tls", "lmtp_tls_security_level"},
+        {"smtp_tls_per_site", "smtp_tls_policy_maps"},
+        {"lmtp_tls_per_site", "lmtp_tls_policy_maps"},
+        {"disable_dns_lookups", "smtp_dns_support_level"},
+        {"smtpd_tls_dh1024_param_file", "nothing (leave it at the default: Postfix's built-in group)"},
+        {"smtpd_tls_eecdh_grade", "nothing (leave it at the default; tls_eecdh_auto_curves chooses curves)"},
+    };
+    for (size_t i = 0; i < p->main.count; i++) {
+        const ms_conf_setting *s = &p->main.settings[i];
+        for (size_t k = 0; k < sizeof OLD / sizeof OLD[0]; k++)
+            if (strcmp(s->name, OLD[k].name) == 0)
+                add(d, CF_DEPRECATED, s->file, s->line,
+                    "%s is deprecated (DEPRECATION_README; postconf warns from Postfix 3.9): use %s",
+                    s->name, OLD[k].instead);
+    }
+    for (size_t j = 0; j < p->master.count; j++)
+        for (size_t i = 0; i < p->master.services[j].override_count; i++) {
+            const ms_conf_setting *s = &p->master.services[j].overrides[i];
+            for (size_t k = 0; k < sizeof OLD / sizeof OLD[0]; k++)
+                if (strcmp(s->name, OLD[k].name) == 0)
+                    add(d, CF_DEPRECATED, s->file, s->line,
+                        "-o %s is deprecated (DEPRECATION_README): use %s", s->name, OLD[k].instead);
+        }
+}
+
+static void postfix_protocols_check(const pf *p, const ms_conf_service *s, const char *param,
+                                    ms_diag_list *d)
+{
+    size_t line;
+    const char *file;
+    char *value = service_value(p, s, param, &line, &file);
+    if (value == NULL)
+        return;
+    int allowed[N_PROTOCOLS];
+    postfix_protocols(value, allowed);
+    char old[64];
+    old_allowed(allowed, old, sizeof old);
+    if (old[0])
+        add(d, CF_OLD_PROTOCOLS, file, line, "%s = %s%s allows %s", param, value,
+            line ? "" : " (the default)", old);
+    free(value);
+}
+
+static void postfix_ciphers(const pf *p, ms_diag_list *d)
+{
+    static const char *const GRADES[] = {"smtpd_tls_ciphers", "smtpd_tls_mandatory_ciphers"};
+    for (size_t i = 0; i < 2; i++) {
+        const ms_conf_setting *s = ms_conf_maincf_get(&p->main, GRADES[i]);
+        char *v = s ? ms_conf_maincf_value(&p->main, GRADES[i]) : NULL;
+        if (v && (!strcasecmp(v, "export") || !strcasecmp(v, "low") || !strcasecmp(v, "null")))
+            add(d, CF_WEAK_CIPHERS, s->file, s->line,
+                "%s = %s: the %s grade lets in %s ciphers", s->name, v, v,
+                !strcasecmp(v, "null") ? "NULL-encryption" : "EXPORT and DES");
+        free(v);
+    }
+    /* cipher lists set by hand (Postfix's own defaults leave anonymous
+     * ciphers in on purpose, for opportunistic TLS: TLS_README) */
+    static const char *const LISTS[] = {"tls_high_cipherlist", "tls_medium_cipherlist",
+                                        "tls_low_cipherlist"};
+    for (size_t i = 0; i < 3; i++) {
+        const ms_conf_setting *s = ms_conf_maincf_get(&p->main, LISTS[i]);
+        if (s == NULL)
+            continue;
+        char *v = ms_conf_maincf_value(&p->main, LISTS[i]);
+        unsigned weak = v ? weak_classes(v) & ~(1u << WEAK_ANON) : 0;
+        if (weak) {
+            char names[128];
+            weak_names(weak, names, sizeof names);
+            add(d, CF_WEAK_CIPHERS, s->file, s->line, "%s = %s lets in %s", s->name, v, names);
+        }
+        free(v);
+    }
+}
+
+static void postfix_certificates(ms_ctx *ctx, const pf *p, const char *ca_file, ms_diag_list *d)
+{
+    char *chain = ms_conf_maincf_value(&p->main, "smtpd_tls_chain_files");
+    char *cert = ms_conf_maincf_value(&p->main, "smtpd_tls_cert_file");
+    char *key = ms_conf_maincf_value(&p->main, "smtpd_tls_key_file");
+    if (chain && *chain) {
+        char *where = cf_location(p->main_path, line_of(&p->main, "smtpd_tls_chain_files"));
+        if (cert && *cert)
+            add(d, CF_CERT_AND_CHAIN, p->main_path, line_of(&p->main, "smtpd_tls_cert_file"),
+                "smtpd_tls_cert_file = %s is ignored: smtpd_tls_chain_files is set (at line %zu)", cert,
+                line_of(&p->main, "smtpd_tls_chain_files"));
+        const char *files[MS_CERT_MAX_CHAIN];
+        size_t n = split_list(chain, files, MS_CERT_MAX_CHAIN);
+        int all = 1;
+        for (size_t i = 0; i < n; i++)
+            all &= file_exists(files[i], "smtpd_tls_chain_files", where, d);
+        if (all && n > 0) {
+            check_chain_order(files, n, where, d);
+            lint_files(ctx, files, n, NULL, ca_file, where, "smtpd_tls_chain_files", 1, d);
+        }
+        free(where);
+    } else if (cert && *cert) {
+        char *where = cf_location(p->main_path, line_of(&p->main, "smtpd_tls_cert_file"));
+        char *kwhere = cf_location(p->main_path, line_of(&p->main, "smtpd_tls_key_file"));
+        int ok = file_exists(cert, "smtpd_tls_cert_file", where, d);
+        if (key && *key)
+            ok &= file_exists(key, "smtpd_tls_key_file", kwhere, d);
+        if (ok) {
+            const char *files[1] = {cert};
+            lint_files(ctx, files, 1, key && *key && strcmp(key, cert) != 0 ? key : NULL, ca_file,
+                       where, "smtpd_tls_cert_file", 0, d);
+        }
+        free(where);
+        free(kwhere);
+    }
+    free(chain);
+    free(cert);
+    free(key);
+}
+
+static int has_certificate(const pf *p)
+{
+    static const char *const NAMES[] = {"smtpd_tls_chain_files", "smtpd_tls_cert_file",
+                                        "smtpd_tls_eccert_file", "smtpd_tls_dcert_file"};
+    for (size_t i = 0; i < 4; i++) {
+        char *v = ms_conf_maincf_value(&p->main, NAMES[i]);
+        int set = v && *v;
+        free(v);
+        if (set)
+            return 1;
+    }
+    return 0;
+}
+
+/* SASL offered on a service before TLS: AUTH over plaintext. */
+static void check_sasl(const pf *p, const ms_conf_service *s, const char *what, ms_diag_list *d)
+{
+    size_t line, l2, l3;
+    const char *file, *f2, *f3;
+    char *sasl = service_value(p, s, "smtpd_sasl_auth_enable", &line, &file);
+    char *level = security_level(p, s, &l2, &f2);
+    char *auth_only = service_value(p, s, "smtpd_tls_auth_only", &l3, &f3);
+    char *wrapper = service_value(p, s, "smtpd_tls_wrappermode", &l3, &f3);
+    if (is_yes(sasl) && strcmp(level, "encrypt") != 0 && !is_yes(auth_only) && !is_yes(wrapper))
+        add(d, CF_AUTH_BEFORE_TLS, s && ms_conf_service_override(s, "smtpd_sasl_auth_enable") == NULL
+                                       ? s->file : file,
+            s && ms_conf_service_override(s, "smtpd_sasl_auth_enable") == NULL ? s->line : line,
+            "%s: smtpd_sasl_auth_enable = yes with smtpd_tls_security_level = %s and "
+            "smtpd_tls_auth_only = no: AUTH is offered before STARTTLS", what, level);
+    free(sasl);
+    free(level);
+    free(auth_only);
+    free(wrapper);
+}
+
+static void postfix_services(const pf *p, ms_diag_list *d)
+{
+    const ms_conf_service *submission = NULL, *submissions = NULL;
+    for (size_t i = 0; i < p->master.count; i++) {
+        const ms_conf_service *s = &p->master.services[i];
+        if (strcmp(s->command, "smtpd") != 0)
+            continue;
+        int port = ms_conf_service_port(s);
+        char what[200];
+        snprintf(what, sizeof what, "service %s (port %d)", s->name, port);
+        if (port == 587 && submission == NULL)
+            submission = s;
+        if (port == 465) {
+            if (submissions == NULL)
+                submissions = s;
+            size_t line;
+            const char *file;
+            char *wrapper = service_value(p, s, "smtpd_tls_wrappermode", &line, &file);
+            if (!is_yes(wrapper))
+                add(d, CF_SUBMISSIONS_WRAPPERMODE, s->file, s->line,
+                    "%s has no -o smtpd_tls_wrappermode=yes: clients on port 465 start with TLS and "
+                    "get plain SMTP", what);
+            free(wrapper);
+        }
+        if (port == 587) {
+            size_t line;
+            const char *file;
+            char *level = security_level(p, s, &line, &file);
+            if (strcmp(level, "encrypt") != 0)
+                postfix_protocols_check(p, s, "smtpd_tls_protocols", d);
+            free(level);
+        }
+        if (port != 0)
+            check_sasl(p, s, what, d);
+    }
+    if (submission == NULL)
+        add(d, CF_SUBMISSION_MISSING, p->master_path, 0,
+            "no submission service (port 587) in master.cf");
+    if (submissions == NULL)
+        add(d, CF_SUBMISSIONS_MISSING, p->master_path, 0,
+            "no submissions service (port 465, smtpd_tls_wrappermode=yes) in master.cf");
+}
+
+static void compare_profile(const pf *p, ms_conf_profile profile, ms_diag_list *d)
+{
+    ms_conf_generate_opts o = {.server = MS_CONF_POSTFIX, .version = 37, .profile = profile};
+    cf_want w[CF_MAX_WANTS];
+    const char *error;
+    size_t n = cf_profile_wants(&o, w, &error);
+    for (size_t i = 0; i < n; i++) {
+        char *now = ms_conf_maincf_value(&p->main, w[i].name);
+        const ms_conf_setting *s = ms_conf_maincf_get(&p->main, w[i].name);
+        int same = now && strcmp(now, w[i].value) == 0;
+        if (!same && strcmp(w[i].name, "smtpd_tls_protocols") == 0 && now) {
+            /* the same protocols written another way count as the same */
+            int a[N_PROTOCOLS], b[N_PROTOCOLS];
+            postfix_protocols(now, a);
+            postfix_protocols(w[i].value, b);
+            same = memcmp(a, b, sizeof a) == 0;
+        }
+        if (!same && strcmp(w[i].name, "smtpd_tls_mandatory_protocols") == 0 && now) {
+            int a[N_PROTOCOLS], b[N_PROTOCOLS];
+            postfix_protocols(now, a);
+            postfix_protocols(w[i].value, b);
+            same = memcmp(a, b, sizeof a) == 0;
+        }
+        if (!same)
+            add(d, CF_PROFILE, s ? s->file : p->main_path, s ? s->line : 0,
+                "Mozilla %s: set %s = %s (now %s%s%s)",
+                profile == MS_CONF_PROFILE_MODERN ? "modern" : "intermediate", w[i].name, w[i].value,
+                now && *now ? "\"" : "", now && *now ? now : "empty", now && *now ? "\"" : "");
+        free(now);
+    }
+    cf_wants_free(w, n);
+}
+
+static ms_status audit_postfix(ms_ctx *ctx, const ms_conf_audit_opts *opts, ms_conf_audit_result *r,
+                               ms_diag_list *d)
+{
+    pf p = {0};
+    char *main_path = ms_asprintf("%s/main.cf", opts->postfix_dir);
+    char *master_path = ms_asprintf("%s/master.cf", opts->postfix_dir);
+    if (main_path == NULL || master_path == NULL) {
+        free(main_path), free(master_path);
+        return MS_ERR_NOMEM;
+    }
+    p.main_path = main_path;
+    p.master_path = master_path;
+    size_t len;
+    char *text = cf_read_file(main_path, &len, &r->error);
+    ms_status st = text ? ms_conf_maincf_parse(text, len, main_path, &p.main, d) : MS_ERR_IO;
+    free(text);
+    if (st == MS_OK) {
+        text = cf_read_file(master_path, &len, &r->error);
+        st = text ? ms_conf_mastercf_parse(text, len, master_path, &p.master, d) : MS_ERR_IO;
+        free(text);
+    }
+    if (st == MS_OK) {
+        r->postfix_read = 1;
+        r->postfix_settings = p.main.count;
+        r->postfix_services = p.master.count;
+        postfix_deprecated(&p, d);
+        size_t line;
+        const char *file;
+        char *level = security_level(&p, NULL, &line, &file);
+        if (strcmp(level, "none") == 0)
+            add(d, CF_TLS_OFF, file, line,
+                "smtpd_tls_security_level is %s: the SMTP server offers no STARTTLS",
+                line ? "none" : "not set (and smtpd_use_tls is not yes)");
+        else if (!has_certificate(&p))
+            add(d, CF_TLS_OFF, p.main_path, line_of(&p.main, "smtpd_tls_security_level"),
+                "smtpd_tls_security_level = %s but no certificate is configured "
+                "(smtpd_tls_chain_files or smtpd_tls_cert_file): TLS cannot work", level);
+        free(level);
+        check_sasl(&p, NULL, "main.cf (port 25 and every service without overrides)", d);
+        postfix_protocols_check(&p, NULL, "smtpd_tls_protocols", d);
+        postfix_protocols_check(&p, NULL, "smtpd_tls_mandatory_protocols", d);
+        postfix_ciphers(&p, d);
+        postfix_services(&p, d);
+        postfix_certificates(ctx, &p, opts->ca_file, d);
+        if (opts->profile != MS_CONF_PROFILE_NONE)
+            compare_profile(&p, opts->profile, d);
+    }
+    ms_conf_maincf_free(&p.main);
+    ms_conf_mastercf_free(&p.master);
+    free(main_path);
+    free(master_path);
+    return st;
+}
+
+/* ---- Dovecot ---- */
+
+typedef struct dv_rename {
+    const char *old23, *new24, *note;
+} dv_rename;
+
+/* Dovecot 2.4's renames of the TLS and authentication settings ("Upgrading
+ * Dovecot CE from 2.3 to 2.4"). */
+static const dv_rename RENAMES[] = {
+    {"ssl_cert", "ssl_server_cert_file", "and the value is the file name, without \"<\""},
+    {"ssl_key", "ssl_server_key_file", "and the value is the file name, without \"<\""},
+    {"ssl_alt_cert", "ssl_server_alt_cert_file", ""},
+    {"ssl_alt_key", "ssl_server_alt_key_file", ""},
+    {"ssl_ca", "ssl_server_ca_file", ""},
+    {"ssl_dh", "ssl_server_dh_file", ""},
+    {"ssl_key_password", "ssl_server_key_password", ""},
+    {"ssl_cert_username_field", "ssl_server_cert_username_field", ""},
+    {"ssl_prefer_server_ciphers", "ssl_server_prefer_ciphers", "(values client or server)"},
+    {"disable_plaintext_auth", "auth_allow_cleartext", "with the opposite meaning"},
+    {"ssl_client_ca_file", "ssl_client_ca_file", ""},
+};
+
+static void dovecot_names(const ms_conf_dovecot *cf, int version, ms_diag_list *d)
+{
+    for (size_t i = 0; i < cf->count; i++) {
+        const ms_conf_dovecot_setting *s = &cf->settings[i];
+        if (strcmp(s->name, "ssl_dh_parameters_length") == 0 ||
+            strcmp(s->name, "ssl_parameters_regenerate") == 0)
+            add(d, version == 24 ? CF_WRONG_VERSION : CF_DEPRECATED, s->file, s->line,
+                "%s is obsolete since Dovecot 2.3 (doveconf: \"no longer needed\"): remove it%s",
+                s->name, strcmp(s->name, "ssl_dh_parameters_length") == 0
+                             ? "; DH parameters come from ssl_dh = </usr/share/dovecot/dh.pem"
+                             : "");
+        else if (strcmp(s->name, "ssl_protocols") == 0)
+            add(d, version == 24 ? CF_WRONG_VERSION : CF_DEPRECATED, s->file, s->line,
+                "ssl_protocols has been replaced by ssl_min_protocol (Dovecot 2.3): "
+                "ssl_min_protocol = TLSv1.2");
+        for (size_t k = 0; k < sizeof RENAMES / sizeof RENAMES[0]; k++) {
+            if (strcmp(RENAMES[k].old23, RENAMES[k].new24) == 0)
+                continue;
+            if (version == 24 && strcmp(s->name, RENAMES[k].old23) == 0)
+                add(d, CF_WRONG_VERSION, s->file, s->line,
+                    "%s is a Dovecot 2.3 name: 2.4 calls it %s %s", s->name, RENAMES[k].new24,
+                    RENAMES[k].note);
+            else if (version == 23 && strcmp(s->name, RENAMES[k].new24) == 0)
+                add(d, CF_WRONG_VERSION, s->file, s->line,
+                    "%s is a Dovecot 2.4 name: 2.3 calls it %s", s->name, RENAMES[k].old23);
+        }
+    }
+}
+
+/* The effective top-level value: the configuration's or Dovecot's default. */
+static const char *dv_value(const ms_conf_dovecot *cf, const char *name, const char *dflt,
+                            const ms_conf_dovecot_setting **where)
+{
+    *where = ms_conf_dovecot_get(cf, name);
+    return *where ? (*where)->value : dflt;
+}
+
+static void dovecot_checks(ms_ctx *ctx, const ms_conf_dovecot *cf, const char *main_file,
+                           int version, const ms_conf_audit_opts *opts, ms_diag_list *d)
+{
+    const ms_conf_dovecot_setting *s;
+    const char *ssl = dv_value(cf, "ssl", "yes", &s);
+    if (strcmp(ssl, "no") == 0)
+        add(d, CF_TLS_OFF, s->file, s->line, "ssl = no: IMAP and POP3 run without TLS");
+    else if (strcmp(ssl, "required") != 0)
+        add(d, CF_SSL_NOT_REQUIRED, s ? s->file : main_file, s ? s->line : 0,
+            "ssl = %s%s: clients may read mail without TLS", ssl, s ? "" : " (the default)");
+    if (version == 24) {
+        const char *v = dv_value(cf, "auth_allow_cleartext", "no", &s);
+        if (is_yes(v))
+            add(d, CF_CLEARTEXT_AUTH, s->file, s->line,
+                "auth_allow_cleartext = yes: passwords may be sent without TLS");
+    } else {
+        const char *v = dv_value(cf, "disable_plaintext_auth", "yes", &s);
+        if (!is_yes(v))
+            add(d, CF_CLEARTEXT_AUTH, s->file, s->line,
+                "disable_plaintext_auth = %s: passwords may be sent without TLS", v);
+    }
+    const char *min = dv_value(cf, "ssl_min_protocol", "TLSv1.2", &s);
+    int mi = protocol_index(min, strlen(min));
+    if (strcmp(min, "ANY") == 0 || (mi >= 0 && mi < TLS12))
+        add(d, CF_OLD_PROTOCOLS, s->file, s->line, "ssl_min_protocol = %s allows protocols below TLS 1.2",
+            min);
+    const ms_conf_dovecot_setting *proto = ms_conf_dovecot_get(cf, "ssl_protocols");
+    if (proto && ms_conf_dovecot_get(cf, "ssl_min_protocol") == NULL) {
+        int allowed[N_PROTOCOLS];
+        postfix_protocols(proto->value, allowed); /* same "!name" syntax */
+        char old[64];
+        old_allowed(allowed, old, sizeof old);
+        if (old[0])
+            add(d, CF_OLD_PROTOCOLS, proto->file, proto->line, "ssl_protocols = %s allows %s",
+                proto->value, old);
+    }
+    const char *ciphers = dv_value(cf, "ssl_cipher_list", "", &s);
+    unsigned weak = s ? weak_classes(ciphers) : 0;
+    if (weak) {
+        char names[128];
+        weak_names(weak, names, sizeof names);
+        add(d, CF_WEAK_CIPHERS, s->file, s->line, "ssl_cipher_list = %s lets in %s", ciphers, names);
+    }
+    /* the certificate and key */
+    const char *cert_name = version == 24 ? "ssl_server_cert_file" : "ssl_cert";
+    const char *key_name = version == 24 ? "ssl_server_key_file" : "ssl_key";
+    const ms_conf_dovecot_setting *cert = ms_conf_dovecot_get(cf, cert_name);
+    const ms_conf_dovecot_setting *key = ms_conf_dovecot_get(cf, key_name);
+    if (cert && *cert->value && strcmp(ssl, "no") != 0) {
+        char *where = cf_location(cert->file, cert->line);
+        int ok = file_exists(cert->value, cert_name, where, d);
+        if (key && *key->value) {
+            char *kwhere = cf_location(key->file, key->line);
+            ok &= file_exists(key->value, key_name, kwhere, d);
+            free(kwhere);
+        }
+        if (ok) {
+            const char *files[1] = {cert->value};
+            lint_files(ctx, files, 1, key ? key->value : NULL, opts->ca_file, where, cert_name, 0, d);
+        }
+        free(where);
+    } else if (strcmp(ssl, "no") != 0) {
+        add(d, CF_TLS_OFF, main_file, 0, "ssl = %s but %s is not set: Dovecot cannot start TLS", ssl,
+            cert_name);
+    }
+    if (opts->profile == MS_CONF_PROFILE_NONE)
+        return;
+    ms_conf_generate_opts o = {.server = MS_CONF_DOVECOT, .version = version, .profile = opts->profile};
+    cf_want w[CF_MAX_WANTS];
+    const char *error;
+    size_t n = cf_profile_wants(&o, w, &error);
+    static const struct {
+        const char *name, *dflt23, *dflt24;
+    } DEFAULTS[] = {{"ssl", "yes", "yes"}, {"ssl_min_protocol", "TLSv1.2", "TLSv1.2"},
+                    {"ssl_prefer_server_ciphers", "no", NULL}, {"ssl_server_prefer_ciphers", NULL, "client"},
+                    {"disable_plaintext_auth", "yes", NULL}, {"auth_allow_cleartext", NULL, "no"}};
+    for (size_t i = 0; i < n; i++) {
+        const char *dflt = "";
+        for (size_t k = 0; k < sizeof DEFAULTS / sizeof DEFAULTS[0]; k++)
+            if (strcmp(DEFAULTS[k].name, w[i].name) == 0) {
+                const char *v = version == 24 ? DEFAULTS[k].dflt24 : DEFAULTS[k].dflt23;
+                dflt = v ? v : "";
+            }
+        const char *now = dv_value(cf, w[i].name, dflt, &s);
+        if (strcmp(now, w[i].value) != 0)
+            add(d, CF_PROFILE, s ? s->file : main_file, s ? s->line : 0,
+                "Mozilla %s: set %s = %s (now %s%s%s)",
+                opts->profile == MS_CONF_PROFILE_MODERN ? "modern" : "intermediate", w[i].name,
+                w[i].value, *now ? "\"" : "", *now ? now : "empty", *now ? "\"" : "");
+    }
+    cf_wants_free(w, n);
+}
+
+static ms_status audit_dovecot(ms_ctx *ctx, const ms_conf_audit_opts *opts, ms_conf_audit_result *r,
+                               ms_diag_list *d)
+{
+    struct stat sb;
+    char *path = stat(opts->dovecot_conf, &sb) == 0 && S_ISDIR(sb.st_mode)
+                     ? ms_asprintf("%s/dovecot.conf", opts->dovecot_conf)
+                     : ms_strdup(opts->dovecot_conf);
+    if (path == NULL)
+        return MS_ERR_NOMEM;
+    ms_conf_dovecot cf;
+    ms_status st = ms_conf_dovecot_read(path, &cf, d);
+    if (st == MS_ERR_IO) {
+        size_t len;
+        free(cf_read_file(path, &len, &r->error));
+        free(path);
+        return st;
+    }
+    if (st == MS_OK) {
+        r->dovecot_read = 1;
+        r->dovecot_settings = cf.count;
+        r->dovecot_files = cf.file_count;
+        int version = opts->dovecot_version ? opts->dovecot_version : ms_conf_dovecot_syntax(&cf);
+        r->dovecot_version = version;
+        dovecot_names(&cf, version, d);
+        dovecot_checks(ctx, &cf, path, version, opts, d);
+        ms_conf_dovecot_free(&cf);
+    }
+    free(path);
+    return st;
+}
+
+ms_status ms_conf_audit(ms_ctx *ctx, const ms_conf_audit_opts *opts, ms_conf_audit_result *result,
+                        ms_diag_list *diags)
+{
+    memset(result, 0, sizeof *result);
+    ms_status st = MS_OK;
+    if (opts->postfix_dir)
+        st = audit_postfix(ctx, opts, result, diags);
+    if (st == MS_OK && opts->dovecot_conf)
+        st = audit_dovecot(ctx, opts, result, diags);
+    return st;
+}
+
+void ms_conf_audit_result_free(ms_conf_audit_result *result)
+{
+    free(result->error);
+    result->error = NULL;
+}

@@ -1,0 +1,118 @@
+/* Every diagnostic of `mailsec conf audit` and the parsers behind it.
+ * docs/diagnostics.md lists the same codes; tests/conf and
+ * tests/cli/conf-*.test produce each of them. */
+#include "internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define E MS_SEV_ERROR
+#define W MS_SEV_WARNING
+#define I MS_SEV_INFO
+
+const ms_diag_def ms_conf_diag_defs[CF_COUNT + 1] = {
+    [CF_SYNTAX] = {"conf.syntax", E,
+        "A line the server cannot read: not \"name = value\", a master.cf service without its 8 "
+        "fields, or a Dovecot section that is not closed.",
+        "Fix the line; Postfix skips it with a warning, Dovecot refuses to start."},
+    [CF_INCLUDE_MISSING] = {"conf.include-missing", E,
+        "A Dovecot \"!include\" matches no file (or one that cannot be read): doveconf and "
+        "Dovecot stop with an error.",
+        "Correct the path, or use \"!include_try\" for a file that may be missing."},
+    [CF_DEPRECATED] = {"conf.deprecated", W,
+        "A deprecated or renamed setting: it still works in this version, but is ignored or "
+        "refused by newer ones.",
+        "Use the replacement the message names."},
+    [CF_WRONG_VERSION] = {"conf.wrong-version", E,
+        "A setting of another Dovecot version: a 2.3 name in a 2.4 configuration or the other "
+        "way round. Dovecot refuses to start.",
+        "Use the name of the version you run (the message names it)."},
+    [CF_TLS_OFF] = {"conf.tls-off", E,
+        "TLS is off: Postfix has no certificate or smtpd_tls_security_level = none; Dovecot has "
+        "ssl = no. Mail and passwords cross the network in the clear.",
+        "Configure a certificate and key and turn TLS on (mailsec conf generate)."},
+    [CF_SUBMISSION_MISSING] = {"conf.submission-missing", W,
+        "No submission service (port 587, RFC 6409) in master.cf: mail clients have no port "
+        "that is meant for them.",
+        "Enable the submission service in master.cf (mailsec conf generate postfix)."},
+    [CF_SUBMISSIONS_MISSING] = {"conf.submissions-missing", W,
+        "No submissions service (port 465, implicit TLS, RFC 8314) in master.cf: RFC 8314 "
+        "prefers it to STARTTLS for clients.",
+        "Enable the submissions (smtps) service with smtpd_tls_wrappermode=yes."},
+    [CF_SUBMISSIONS_WRAPPERMODE] = {"conf.submissions-wrappermode", E,
+        "Port 465 is configured without smtpd_tls_wrappermode=yes: clients expect TLS at once, "
+        "Postfix speaks plain SMTP, and no client can connect.",
+        "Add \"-o smtpd_tls_wrappermode=yes\" to the service."},
+    [CF_AUTH_BEFORE_TLS] = {"conf.auth-before-tls", E,
+        "SMTP AUTH is offered before STARTTLS: SASL is on, TLS is not required and "
+        "smtpd_tls_auth_only is not yes, so passwords can cross the network in the clear.",
+        "Set smtpd_tls_security_level=encrypt (port 587) or smtpd_tls_auth_only=yes."},
+    [CF_CLEARTEXT_AUTH] = {"conf.cleartext-auth", E,
+        "Dovecot allows plaintext authentication without TLS (disable_plaintext_auth = no in "
+        "2.3, auth_allow_cleartext = yes in 2.4).",
+        "Remove the setting (the default refuses it), and set ssl = required."},
+    [CF_SSL_NOT_REQUIRED] = {"conf.ssl-not-required", I,
+        "Dovecot's ssl = yes: clients may stay in plaintext (only authentication needs TLS).",
+        "Set ssl = required, as Mozilla's configuration does, so no mail is read in the clear."},
+    [CF_OLD_PROTOCOLS] = {"conf.old-protocols", W,
+        "Protocols below TLS 1.2 (SSLv3, TLS 1.0, TLS 1.1) are allowed; RFC 8996 deprecates "
+        "TLS 1.0 and 1.1.",
+        "Postfix: smtpd_tls_protocols = >=TLSv1.2 and smtpd_tls_mandatory_protocols = >=TLSv1.2; "
+        "Dovecot: ssl_min_protocol = TLSv1.2."},
+    [CF_WEAK_CIPHERS] = {"conf.weak-ciphers", E,
+        "The cipher list lets in broken ciphers: NULL encryption, anonymous key exchange, "
+        "EXPORT, RC4, DES or 3DES (RFC 7465, RFC 7525).",
+        "Use Mozilla's intermediate list (mailsec conf generate prints it), or the server's default."},
+    [CF_CERT_FILE_MISSING] = {"conf.cert-file-missing", E,
+        "A certificate or key file named in the configuration does not exist or cannot be read: "
+        "the server cannot offer TLS.",
+        "Correct the path, or create the file (mailsec cert bundle)."},
+    [CF_CHAIN_FILES_ORDER] = {"conf.chain-files-order", E,
+        "smtpd_tls_chain_files is not \"key, then its certificate chain\": Postfix wants each "
+        "private key before the certificates that go with it (postconf(5)).",
+        "Write the key first, then the leaf, then the intermediates (mailsec cert bundle "
+        "--format postfix-chain)."},
+    [CF_CERT_AND_CHAIN] = {"conf.cert-and-chain-files", I,
+        "Both smtpd_tls_chain_files and smtpd_tls_cert_file are set; Postfix uses "
+        "smtpd_tls_chain_files and ignores the other.",
+        "Remove smtpd_tls_cert_file and smtpd_tls_key_file so the configuration says what is used."},
+    [CF_PROFILE] = {"conf.profile", W,
+        "A setting differs from the chosen Mozilla profile (intermediate or modern).",
+        "Make the change the message names."},
+    [CF_LIVE_MISMATCH] = {"conf.live-mismatch", E,
+        "The certificate the running server sends is not the one the configuration names: "
+        "the server was not reloaded, or another configuration is in use.",
+        "Reload the server (postfix reload, doveadm reload) and check which files it reads."},
+    [CF_COUNT] = {NULL, 0, NULL, NULL},
+};
+
+char *cf_location(const char *file, size_t line)
+{
+    return line ? ms_asprintf("%s:%zu", file, line) : ms_strdup(file);
+}
+
+char *cf_read_file(const char *path, size_t *len, char **error)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        *error = ms_asprintf("%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    ms_buf b = MS_BUF_INIT;
+    ms_buf_puts(&b, "");
+    char chunk[8192];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0 && b.len <= MS_CONF_MAX_BYTES)
+        ms_buf_append(&b, chunk, n);
+    int bad = ferror(f);
+    fclose(f);
+    if (bad || b.len > MS_CONF_MAX_BYTES || b.failed) {
+        *error = ms_asprintf("%s: %s", path, bad ? "read error" : "larger than 4 MiB");
+        ms_buf_free(&b);
+        return NULL;
+    }
+    *len = b.len;
+    return ms_buf_take(&b);
+}

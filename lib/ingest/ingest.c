@@ -1,0 +1,357 @@
+/* Reports into the store: the walk finds each report, the matching parser
+ * reads it, the store keeps it in one transaction per report.
+ *
+ * Aggregate reports stream: bytes are read in chunks, compressed for the
+ * kept original and pushed through the parser, whose callbacks open the
+ * report's transaction (once its identity is known) and insert each record
+ * as it ends. A report already stored is noticed at its metadata and not
+ * read further. TLS and failure reports are small and read whole. */
+#include "ingest_internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Compressed original held before the report's metadata is parsed. The
+ * metadata opens every real report; a document that goes on this long
+ * without it is not one we can key. */
+enum { PENDING_RAW_MAX = 16 << 20 };
+/* Records between two progress calls inside one large report. */
+enum { PROGRESS_RECORDS = 1 << 16 };
+
+typedef struct ingest_run {
+    ms_store *store;
+    const ms_ingest_callbacks *cb;
+    ms_ingest_tally *tally;
+    ms_status store_status; /* the store failed: the run stops */
+} ingest_run;
+
+const char *ms_ingest_outcome_name(ms_ingest_outcome outcome)
+{
+    switch (outcome) {
+    case MS_INGEST_NEW: return "new";
+    case MS_INGEST_DUPLICATE: return "duplicate";
+    case MS_INGEST_FAILED: return "failed";
+    }
+    return "unknown";
+}
+
+static void set_error(ms_report_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void set_error(ms_report_error *err, const char *fmt, ...)
+{
+    if (err->message != NULL)
+        return; /* keep the first, most specific reason */
+    char text[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    err->message = ms_strdup(text);
+}
+
+static const char *doc_error(const ms_report_doc *doc)
+{
+    const char *why = ms_report_doc_error(doc);
+    return why != NULL ? why : "read error";
+}
+
+static void progress(ingest_run *run)
+{
+    if (run->cb != NULL && run->cb->progress != NULL)
+        run->cb->progress(run->cb->arg, run->tally);
+}
+
+/* Counts the report's fate, tells the caller, and sets failures aside in
+ * the store with their reason. */
+static void conclude(ingest_run *run, ms_ingest_event *ev)
+{
+    switch (ev->outcome) {
+    case MS_INGEST_NEW: run->tally->reports_new++; break;
+    case MS_INGEST_DUPLICATE: run->tally->duplicates++; break;
+    case MS_INGEST_FAILED:
+        run->tally->failed++;
+        if (run->store_status == MS_OK &&
+            ms_store_put_rejected(run->store, ev->origin, ms_report_kind_name(ev->kind), ev->error) != MS_OK)
+            run->store_status = MS_ERR_IO;
+        break;
+    }
+    if (run->cb != NULL && run->cb->report != NULL)
+        run->cb->report(run->cb->arg, ev);
+    progress(run);
+}
+
+/* ---- aggregate reports ---- */
+
+typedef struct agg_ingest {
+    ingest_run *run;
+    const ms_report_origin *origin;
+    gz_writer raw;
+    ms_buf pending;   /* compressed original before the transaction opens */
+    int begun;        /* the metadata was parsed */
+    int in_txn;
+    int duplicate;
+    char *org, *report_id, *domain;
+    uint64_t records;
+    ms_report_error error;
+} agg_ingest;
+
+static ms_status raw_to_store(void *arg, const void *data, size_t len)
+{
+    agg_ingest *a = arg;
+    if (a->duplicate)
+        return MS_OK;
+    if (a->in_txn)
+        return ms_store_raw_append(a->run->store, data, len);
+    if (a->pending.len + len > PENDING_RAW_MAX) {
+        set_error(&a->error, "no report metadata in the first %d MiB", PENDING_RAW_MAX >> 20);
+        return MS_ERR_LIMIT;
+    }
+    ms_buf_append(&a->pending, data, len);
+    return a->pending.failed ? MS_ERR_NOMEM : MS_OK;
+}
+
+static int store_failed(agg_ingest *a)
+{
+    a->run->store_status = MS_ERR_IO;
+    return -1;
+}
+
+static int on_report_begin(void *arg, const ms_agg_meta *meta)
+{
+    agg_ingest *a = arg;
+    a->begun = 1;
+    a->org = ms_strdup(meta->org_name);
+    a->report_id = ms_strdup(meta->report_id);
+    a->domain = ms_strdup(meta->domain);
+    if (ms_store_agg_begin(a->run->store, meta, a->origin, &a->duplicate) != MS_OK)
+        return store_failed(a);
+    if (a->duplicate)
+        return MS_AGG_SKIP;
+    a->in_txn = 1;
+    ms_status st = ms_store_raw_append(a->run->store, a->pending.data, a->pending.len);
+    ms_buf_free(&a->pending);
+    return st == MS_OK ? 0 : store_failed(a);
+}
+
+static int on_record(void *arg, const ms_agg_record *record)
+{
+    agg_ingest *a = arg;
+    if (ms_store_agg_record(a->run->store, record) != MS_OK)
+        return store_failed(a);
+    a->records++;
+    a->run->tally->records++;
+    if (a->records % PROGRESS_RECORDS == 0)
+        progress(a->run);
+    return 0;
+}
+
+/* Reads the document through the compressor and the parser. MS_OK when
+ * the report was read to its end (or found to be a duplicate). */
+static ms_status agg_read(agg_ingest *a, ms_report_doc *doc, ms_agg_parser *parser, char *buf)
+{
+    for (;;) {
+        ssize_t n = ms_report_doc_read(doc, buf, INGEST_READ_CHUNK);
+        if (n < 0) {
+            set_error(&a->error, "%s", doc_error(doc));
+            return MS_ERR_IO;
+        }
+        if (n == 0)
+            return ms_agg_parser_finish(parser, &a->error);
+        ms_status st = gz_writer_write(&a->raw, buf, (size_t)n);
+        if (st != MS_OK)
+            return st;
+        st = ms_agg_parser_feed(parser, buf, (size_t)n, &a->error);
+        if (st != MS_OK)
+            return st;
+        if (a->duplicate)
+            return MS_OK; /* already stored: the rest changes nothing */
+    }
+}
+
+static ms_status agg_commit(agg_ingest *a)
+{
+    if (!a->begun) {
+        set_error(&a->error, "no report metadata and published policy");
+        return MS_ERR_INVALID;
+    }
+    ms_status st = gz_writer_finish(&a->raw);
+    if (st == MS_OK && ms_store_commit(a->run->store) != MS_OK)
+        return store_failed(a), MS_ERR_IO;
+    a->in_txn = 0;
+    return st;
+}
+
+static void ingest_aggregate(ingest_run *run, ms_report_doc *doc)
+{
+    agg_ingest a = {.run = run, .origin = ms_report_doc_origin(doc), .error = {NULL, 0, 0, -1}};
+    ms_agg_callbacks cb = {.arg = &a, .report_begin = on_report_begin, .record = on_record};
+    ms_agg_parser *parser = NULL;
+    char *buf = malloc(INGEST_READ_CHUNK);
+    ms_status st = buf == NULL ? MS_ERR_NOMEM : gz_writer_init(&a.raw, raw_to_store, &a);
+    if (st == MS_OK)
+        st = ms_agg_parser_new(&cb, &parser);
+    if (st == MS_OK)
+        st = agg_read(&a, doc, parser, buf);
+    if (st == MS_OK && !a.duplicate)
+        st = agg_commit(&a);
+    if (a.in_txn)
+        ms_store_rollback(run->store);
+    if (st != MS_OK)
+        run->tally->records -= a.records; /* rolled back */
+    if (st != MS_OK)
+        set_error(&a.error, "%s", ms_status_str(st));
+
+    ms_ingest_event ev = {
+        .outcome = st != MS_OK ? MS_INGEST_FAILED : a.duplicate ? MS_INGEST_DUPLICATE : MS_INGEST_NEW,
+        .kind = MS_REPORT_AGGREGATE, .origin = a.origin, .org = a.org, .report_id = a.report_id,
+        .domain = a.domain, .records = st == MS_OK ? a.records : 0, .error = &a.error};
+    if (run->store_status == MS_OK)
+        conclude(run, &ev);
+    ms_agg_parser_free(parser);
+    gz_writer_free(&a.raw);
+    ms_buf_free(&a.pending);
+    free(buf);
+    free(a.org);
+    free(a.report_id);
+    free(a.domain);
+    ms_report_error_clear(&a.error);
+}
+
+/* ---- TLS and failure reports: read whole ---- */
+
+/* The whole document, up to max bytes. */
+static ms_status read_whole(ms_report_doc *doc, size_t max, ms_buf *out, ms_report_error *err)
+{
+    char chunk[64 * 1024];
+    for (;;) {
+        ssize_t n = ms_report_doc_read(doc, chunk, sizeof chunk);
+        if (n < 0) {
+            set_error(err, "%s", doc_error(doc));
+            return MS_ERR_IO;
+        }
+        if (n == 0)
+            return out->failed ? MS_ERR_NOMEM : MS_OK;
+        if (out->len + (size_t)n > max) {
+            set_error(err, "larger than %zu MiB", max >> 20);
+            return MS_ERR_LIMIT;
+        }
+        ms_buf_append(out, chunk, (size_t)n);
+    }
+}
+
+static void ingest_tlsrpt(ingest_run *run, ms_report_doc *doc)
+{
+    ms_report_error err = {NULL, 0, 0, -1};
+    ms_buf text = MS_BUF_INIT, gz = MS_BUF_INIT;
+    ms_tlsrpt_report *r = NULL;
+    int duplicate = 0;
+    ms_status st = read_whole(doc, MS_REPORT_TLSRPT_MAX, &text, &err);
+    if (st == MS_OK)
+        st = ms_tlsrpt_parse(text.data, text.len, &r, &err);
+    if (st == MS_OK)
+        st = gz_compress_buffer(text.data, text.len, &gz);
+    if (st == MS_OK &&
+        ms_store_put_tlsrpt(run->store, r, ms_report_doc_origin(doc), gz.data, gz.len, &duplicate) != MS_OK)
+        run->store_status = MS_ERR_IO;
+    if (st != MS_OK)
+        set_error(&err, "%s", ms_status_str(st));
+
+    ms_ingest_event ev = {
+        .outcome = st != MS_OK ? MS_INGEST_FAILED : duplicate ? MS_INGEST_DUPLICATE : MS_INGEST_NEW,
+        .kind = MS_REPORT_TLSRPT, .origin = ms_report_doc_origin(doc),
+        .org = r ? r->org_name : NULL, .report_id = r ? r->report_id : NULL,
+        .domain = r && r->policy_count > 0 ? r->policies[0].policy_domain : NULL, .error = &err};
+    if (run->store_status == MS_OK)
+        conclude(run, &ev);
+    ms_tlsrpt_report_free(r);
+    ms_buf_free(&text);
+    ms_buf_free(&gz);
+    ms_report_error_clear(&err);
+}
+
+static void ingest_failure(ingest_run *run, ms_report_doc *doc)
+{
+    ms_report_error err = {NULL, 0, 0, -1};
+    ms_buf text = MS_BUF_INIT, gz = MS_BUF_INIT;
+    ms_failure_report *r = NULL;
+    int duplicate = 0;
+    ms_status st = read_whole(doc, MS_REPORT_MESSAGE_MAX, &text, &err);
+    if (st == MS_OK)
+        st = ms_failure_parse(text.data, text.len, &r, &err);
+    if (st == MS_OK)
+        st = gz_compress_buffer(text.data, text.len, &gz);
+    if (st == MS_OK && ms_store_put_failure(run->store, r, ms_report_doc_message_key(doc),
+                                            ms_report_doc_origin(doc), gz.data, gz.len,
+                                            &duplicate) != MS_OK)
+        run->store_status = MS_ERR_IO;
+    if (st != MS_OK)
+        set_error(&err, "%s", ms_status_str(st));
+
+    ms_ingest_event ev = {
+        .outcome = st != MS_OK ? MS_INGEST_FAILED : duplicate ? MS_INGEST_DUPLICATE : MS_INGEST_NEW,
+        .kind = MS_REPORT_FAILURE, .origin = ms_report_doc_origin(doc),
+        .org = r ? r->reporting_mta : NULL, .report_id = r ? r->message_id : NULL,
+        .domain = r ? r->reported_domain : NULL, .records = r ? 1 : 0, .error = &err};
+    if (run->store_status == MS_OK)
+        conclude(run, &ev);
+    ms_failure_report_free(r);
+    ms_buf_free(&text);
+    ms_buf_free(&gz);
+    ms_report_error_clear(&err);
+}
+
+/* ---- the walk's callbacks ---- */
+
+static int on_document(void *arg, ms_report_doc *doc)
+{
+    ingest_run *run = arg;
+    switch (ms_report_doc_kind(doc)) {
+    case MS_REPORT_AGGREGATE: ingest_aggregate(run, doc); break;
+    case MS_REPORT_TLSRPT: ingest_tlsrpt(run, doc); break;
+    case MS_REPORT_FAILURE: ingest_failure(run, doc); break;
+    }
+    return run->store_status != MS_OK; /* a failing store stops the walk */
+}
+
+static void on_skipped(void *arg, const ms_report_origin *origin, const char *reason)
+{
+    ingest_run *run = arg;
+    run->tally->skipped++;
+    if (run->cb != NULL && run->cb->skipped != NULL)
+        run->cb->skipped(run->cb->arg, origin, reason);
+}
+
+static void on_file(void *arg, const char *path, int64_t size)
+{
+    (void)path;
+    ingest_run *run = arg;
+    run->tally->files++;
+    run->tally->bytes += size > 0 ? (uint64_t)size : 0;
+    progress(run);
+}
+
+static ms_report_walk_callbacks walk_callbacks(ingest_run *run)
+{
+    return (ms_report_walk_callbacks){
+        .arg = run, .document = on_document, .skipped = on_skipped, .file = on_file};
+}
+
+ms_status ms_ingest_paths(ms_store *store, const char *const *paths, size_t count,
+                          const ms_ingest_callbacks *cb, ms_ingest_tally *tally)
+{
+    ingest_run run = {store, cb, tally, MS_OK};
+    ms_report_walk_callbacks wcb = walk_callbacks(&run);
+    ms_status st = ms_report_walk(paths, count, &wcb);
+    return run.store_status != MS_OK ? run.store_status : st;
+}
+
+ms_status ms_ingest_buffer(ms_store *store, const char *name, const void *data, size_t len,
+                           const ms_ingest_callbacks *cb, ms_ingest_tally *tally)
+{
+    ingest_run run = {store, cb, tally, MS_OK};
+    ms_report_walk_callbacks wcb = walk_callbacks(&run);
+    ms_status st = ms_report_walk_buffer(name, data, len, &wcb);
+    return run.store_status != MS_OK ? run.store_status : st;
+}

@@ -1,0 +1,120 @@
+/* The store's inside: the backend interface both backends implement, and
+ * the small SQL layer (parameters, cursors) the shared code is written
+ * against. SQL text is written once with PostgreSQL's $1, $2, ...
+ * placeholders; the SQLite backend rewrites them to ?1, ?2, ... */
+#ifndef MAILSEC_LIB_STORE_INTERNAL_H
+#define MAILSEC_LIB_STORE_INTERNAL_H
+
+#include "mailsec/store.h"
+#include "core/internal.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum {
+    /* How long a SQLite writer waits for another process's transaction. */
+    MS_STORE_SQLITE_BUSY_MS = 60000,
+    /* PostgreSQL: records buffered (as COPY text) before they are sent. */
+    MS_STORE_PG_COPY_BYTES = 1 << 20,
+    /* SQLite: the write-ahead log is cut back to this after a checkpoint
+     * (one huge report makes it as large as the report while it lasts). */
+    MS_STORE_SQLITE_WAL_KEEP = 64 << 20,
+};
+
+typedef enum sql_type { SQL_NULL, SQL_TEXT, SQL_INT, SQL_BLOB } sql_type;
+
+typedef struct sql_param {
+    sql_type type;
+    const char *text;  /* SQL_TEXT; NULL is bound as SQL NULL */
+    int64_t i;         /* SQL_INT */
+    const void *blob;  /* SQL_BLOB */
+    size_t len;
+} sql_param;
+
+#define P_TEXT(s) ((sql_param){.type = SQL_TEXT, .text = (s)})
+#define P_INT(v) ((sql_param){.type = SQL_INT, .i = (int64_t)(v)})
+#define P_BLOB(p, n) ((sql_param){.type = SQL_BLOB, .blob = (p), .len = (n)})
+
+typedef struct sql_cursor sql_cursor;
+
+typedef struct store_backend {
+    const char *name;
+    /* Column types in the migrations' text: @ID@ (an auto-assigned 64-bit
+     * primary key), @BLOB@, @WITHOUT_ROWID@ (a table clause). */
+    const char *id_type, *blob_type, *without_rowid;
+    /* Run first in a migration's transaction so concurrent openers take
+     * turns; NULL when beginning the transaction already does that. */
+    const char *migrate_lock_sql;
+    void (*close)(ms_store *store);
+    ms_status (*exec)(ms_store *store, const char *sql);
+    /* A statement with parameters; rows are read with the cursor
+     * functions. streaming: rows fetched one at a time (PostgreSQL
+     * single-row mode) instead of all at once. */
+    ms_status (*query)(ms_store *store, const char *sql, const sql_param *params, size_t n,
+                       int streaming, sql_cursor **out);
+    /* 1: a row is there; 0: no more rows; -1: error (store->error set). */
+    int (*next)(sql_cursor *cur);
+    const char *(*text)(sql_cursor *cur, int col); /* NULL for SQL NULL */
+    int64_t (*int64)(sql_cursor *cur, int col);
+    const void *(*blob)(sql_cursor *cur, int col, size_t *len);
+    void (*done)(sql_cursor *cur);
+    /* The write transaction of one report or one migration: SQLite takes
+     * the write lock at once (BEGIN IMMEDIATE), so a duplicate is seen
+     * only after the other writer has committed. */
+    ms_status (*begin)(ms_store *store);
+    /* One aggregate record of the open report (the fast path). */
+    ms_status (*agg_record)(ms_store *store, const ms_agg_record *rec);
+    /* Sends records held back (PostgreSQL's COPY buffer). */
+    ms_status (*flush)(ms_store *store);
+    /* Forgets records held back (before a rollback). */
+    void (*discard)(ms_store *store);
+    /* Sets the open aggregate report's totals and commits (records held
+     * back already flushed). */
+    ms_status (*commit_report)(ms_store *store, int64_t records, uint64_t messages);
+} store_backend;
+
+struct ms_store {
+    const store_backend *backend;
+    void *db;            /* sqlite3 * or PGconn * */
+    void *impl;          /* the backend's own state */
+    char *error;
+    /* the aggregate report being written */
+    int in_report;
+    int64_t report;
+    int64_t seq, raw_seq;
+    uint64_t messages;
+    ms_buf scratch;      /* joined reasons / extra auth results, reused */
+    ms_buf scratch2;
+    ms_buf scratch3;
+};
+
+/* Sets store->error (printf-style) and returns status. */
+ms_status store_fail(ms_store *store, ms_status status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Runs a statement and reads at most one row's first column as an
+ * integer: *found 0 when there was no row. */
+ms_status store_query_int(ms_store *store, const char *sql, const sql_param *params, size_t n,
+                          int64_t *value, int *found);
+ms_status store_exec_params(ms_store *store, const char *sql, const sql_param *params, size_t n);
+/* commit_report as two statements, for backends where a round trip is cheap. */
+ms_status store_commit_report(ms_store *store, int64_t records, uint64_t messages);
+
+/* The derived columns of one aggregate record, shared by both backends. */
+typedef struct agg_derived {
+    const char *reasons, *reason_comments, *auth_more; /* NULL when none */
+    const ms_agg_auth *dkim, *spf;                      /* first of each or NULL */
+    int dkim_pass, spf_pass;
+} agg_derived;
+
+void agg_derive(ms_store *store, const ms_agg_record *rec, agg_derived *out);
+
+/* Migrations (schema.c). */
+ms_status store_migrate(ms_store *store);
+int store_schema_latest(void);
+
+/* The backends. */
+ms_status store_sqlite_open(ms_store *store, const char *path);
+ms_status store_pg_open(ms_store *store, const char *conninfo);
+
+#endif

@@ -1,0 +1,344 @@
+/* The SQLite backend: one file, WAL journal (readers do not block the
+ * writer), a busy timeout so concurrent ingest processes queue for the
+ * write lock, BEGIN IMMEDIATE per report. Records go through one prepared
+ * statement bound without copying (SQLITE_STATIC: the strings outlive the
+ * step that reads them). */
+#include "store/internal.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct sql_cursor {
+    ms_store *store;
+    sqlite3_stmt *stmt;
+    struct cached *cached; /* the cache entry the statement came from, or NULL */
+};
+
+/* Prepared statements kept for reuse, keyed by their SQL text: a report's
+ * few statements are then parsed once per store, not once per report. */
+enum { STMT_CACHE = 16 };
+
+typedef struct cached {
+    char *sql; /* as the caller wrote it ($N) */
+    sqlite3_stmt *stmt;
+    int in_use;
+    unsigned long used; /* for evicting the least recently used */
+} cached;
+
+typedef struct sqlite_state {
+    sqlite3_stmt *insert_record; /* prepared on first use */
+    cached cache[STMT_CACHE];
+    unsigned long clock;
+} sqlite_state;
+
+static sqlite3 *db_of(ms_store *store)
+{
+    return store->db;
+}
+
+static ms_status sqlite_error(ms_store *store, const char *what)
+{
+    return store_fail(store, MS_ERR_IO, "%s: %s", what, sqlite3_errmsg(db_of(store)));
+}
+
+/* $1, $2, ... to ?1, ?2, ...; '$' inside string literals is left alone. */
+static char *to_sqlite_params(const char *sql)
+{
+    char *out = ms_strdup(sql);
+    if (out == NULL)
+        return NULL;
+    int quoted = 0;
+    for (char *p = out; *p; p++) {
+        if (*p == '\'')
+            quoted = !quoted;
+        else if (!quoted && *p == '$' && p[1] >= '0' && p[1] <= '9')
+            *p = '?';
+    }
+    return out;
+}
+
+static ms_status prepare(ms_store *store, const char *sql, sqlite3_stmt **stmt)
+{
+    char *text = to_sqlite_params(sql);
+    if (text == NULL)
+        return MS_ERR_NOMEM;
+    int rc = sqlite3_prepare_v2(db_of(store), text, -1, stmt, NULL);
+    free(text);
+    return rc == SQLITE_OK ? MS_OK : sqlite_error(store, "prepare");
+}
+
+static int bind_param(sqlite3_stmt *stmt, int i, const sql_param *p)
+{
+    switch (p->type) {
+    case SQL_TEXT:
+        return p->text ? sqlite3_bind_text(stmt, i, p->text, -1, SQLITE_STATIC)
+                       : sqlite3_bind_null(stmt, i);
+    case SQL_INT:
+        return sqlite3_bind_int64(stmt, i, p->i);
+    case SQL_BLOB:
+        return sqlite3_bind_blob64(stmt, i, p->blob, p->len, SQLITE_STATIC);
+    case SQL_NULL:
+        break;
+    }
+    return sqlite3_bind_null(stmt, i);
+}
+
+/* A prepared statement for sql from the cache, or newly prepared and
+ * cached (*entry NULL when the cache is full of statements in use). */
+static ms_status cached_prepare(ms_store *store, const char *sql, sqlite3_stmt **stmt,
+                                cached **entry)
+{
+    sqlite_state *s = store->impl;
+    cached *victim = NULL;
+    *entry = NULL;
+    for (int i = 0; i < STMT_CACHE; i++) {
+        cached *c = &s->cache[i];
+        if (c->sql != NULL && !c->in_use && strcmp(c->sql, sql) == 0) {
+            *entry = c;
+            break;
+        }
+        if (!c->in_use && (victim == NULL || c->used < victim->used))
+            victim = c;
+    }
+    if (*entry == NULL) {
+        ms_status st = prepare(store, sql, stmt);
+        if (st != MS_OK || victim == NULL)
+            return st;
+        sqlite3_finalize(victim->stmt);
+        free(victim->sql);
+        victim->sql = ms_strdup(sql);
+        victim->stmt = victim->sql ? *stmt : NULL;
+        if (victim->sql == NULL)
+            return MS_OK; /* not cached: the cursor finalizes it */
+        *entry = victim;
+    }
+    (*entry)->in_use = 1;
+    (*entry)->used = ++s->clock;
+    *stmt = (*entry)->stmt;
+    return MS_OK;
+}
+
+/* Gives the cursor's statement back: reset into the cache (which also
+ * ends its read of the database), or finalized when not cached. */
+static void release(sql_cursor *cur)
+{
+    if (cur->cached != NULL) {
+        sqlite3_reset(cur->stmt);
+        sqlite3_clear_bindings(cur->stmt);
+        cur->cached->in_use = 0;
+    } else {
+        sqlite3_finalize(cur->stmt);
+    }
+}
+
+static ms_status sq_query(ms_store *store, const char *sql, const sql_param *params, size_t n,
+                          int streaming, sql_cursor **out)
+{
+    (void)streaming; /* SQLite always steps row by row */
+    sqlite3_stmt *stmt;
+    cached *entry;
+    ms_status st = cached_prepare(store, sql, &stmt, &entry);
+    if (st != MS_OK)
+        return st;
+    for (size_t i = 0; i < n; i++) {
+        if (bind_param(stmt, (int)i + 1, &params[i]) != SQLITE_OK) {
+            ms_status failed = sqlite_error(store, "bind");
+            sql_cursor tmp = {store, stmt, entry};
+            release(&tmp);
+            return failed;
+        }
+    }
+    sql_cursor *cur = malloc(sizeof *cur);
+    sql_cursor tmp = {store, stmt, entry};
+    if (cur == NULL) {
+        release(&tmp);
+        return MS_ERR_NOMEM;
+    }
+    *cur = tmp;
+    *out = cur;
+    return MS_OK;
+}
+
+static int sq_next(sql_cursor *cur)
+{
+    int rc = sqlite3_step(cur->stmt);
+    if (rc == SQLITE_ROW)
+        return 1;
+    if (rc == SQLITE_DONE)
+        return 0;
+    sqlite_error(cur->store, "step");
+    return -1;
+}
+
+static const char *sq_text(sql_cursor *cur, int col)
+{
+    return (const char *)sqlite3_column_text(cur->stmt, col);
+}
+
+static int64_t sq_int64(sql_cursor *cur, int col)
+{
+    return sqlite3_column_int64(cur->stmt, col);
+}
+
+static const void *sq_blob(sql_cursor *cur, int col, size_t *len)
+{
+    const void *p = sqlite3_column_blob(cur->stmt, col);
+    *len = (size_t)sqlite3_column_bytes(cur->stmt, col);
+    return p;
+}
+
+static void sq_done(sql_cursor *cur)
+{
+    release(cur);
+    free(cur);
+}
+
+static ms_status sq_exec(ms_store *store, const char *sql)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db_of(store), sql, NULL, NULL, &msg) == SQLITE_OK)
+        return MS_OK;
+    ms_status st = store_fail(store, MS_ERR_IO, "%s", msg ? msg : sqlite3_errmsg(db_of(store)));
+    sqlite3_free(msg);
+    return st;
+}
+
+static ms_status sq_begin(ms_store *store)
+{
+    return sq_exec(store, "BEGIN IMMEDIATE");
+}
+
+static ms_status bind_text(sqlite3_stmt *stmt, int i, const char *s)
+{
+    int rc = s ? sqlite3_bind_text(stmt, i, s, -1, SQLITE_STATIC) : sqlite3_bind_null(stmt, i);
+    return rc == SQLITE_OK ? MS_OK : MS_ERR_IO;
+}
+
+#define AUTH_FIELD(a, f) ((a) ? (a)->f : NULL)
+
+static ms_status sq_agg_record(ms_store *store, const ms_agg_record *r)
+{
+    sqlite_state *s = store->impl;
+    if (s->insert_record == NULL) {
+        ms_status st = prepare(store,
+                               "INSERT INTO agg_records VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
+                               " $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,"
+                               " $22, $23)",
+                               &s->insert_record);
+        if (st != MS_OK)
+            return st;
+    }
+    agg_derived d;
+    agg_derive(store, r, &d);
+    sqlite3_stmt *stmt = s->insert_record;
+    const char *texts[] = {
+        r->source_ip, NULL, r->disposition, r->dkim, r->spf, d.reasons, d.reason_comments,
+        r->envelope_to, r->envelope_from, r->header_from, AUTH_FIELD(d.dkim, domain),
+        AUTH_FIELD(d.dkim, selector), AUTH_FIELD(d.dkim, result),
+        AUTH_FIELD(d.dkim, human_result), AUTH_FIELD(d.spf, domain), AUTH_FIELD(d.spf, scope),
+        AUTH_FIELD(d.spf, result), AUTH_FIELD(d.spf, human_result),
+    };
+    ms_status st = MS_OK;
+    if (sqlite3_bind_int64(stmt, 1, store->report) != SQLITE_OK ||
+        sqlite3_bind_int64(stmt, 2, store->seq) != SQLITE_OK ||
+        sqlite3_bind_int64(stmt, 4, (sqlite3_int64)r->count) != SQLITE_OK ||
+        sqlite3_bind_int(stmt, 21, d.dkim_pass) != SQLITE_OK ||
+        sqlite3_bind_int(stmt, 22, d.spf_pass) != SQLITE_OK)
+        st = MS_ERR_IO;
+    /* columns 3 and 5..20 are the texts, in table order */
+    for (int i = 0; st == MS_OK && i < (int)(sizeof texts / sizeof texts[0]); i++)
+        if (i != 1)
+            st = bind_text(stmt, 3 + i, texts[i]);
+    if (st == MS_OK)
+        st = bind_text(stmt, 23, d.auth_more);
+    if (st == MS_OK && sqlite3_step(stmt) != SQLITE_DONE)
+        st = MS_ERR_IO;
+    if (st != MS_OK)
+        sqlite_error(store, "storing a record");
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+    return st;
+}
+
+static ms_status sq_flush(ms_store *store)
+{
+    (void)store;
+    return MS_OK;
+}
+
+static void sq_discard(ms_store *store)
+{
+    (void)store;
+}
+
+static void sq_close(ms_store *store)
+{
+    sqlite_state *s = store->impl;
+    if (s != NULL) {
+        sqlite3_finalize(s->insert_record);
+        for (int i = 0; i < STMT_CACHE; i++) {
+            sqlite3_finalize(s->cache[i].stmt);
+            free(s->cache[i].sql);
+        }
+    }
+    free(s);
+    sqlite3_close(db_of(store));
+}
+
+static const store_backend sqlite_backend = {
+    .name = "sqlite",
+    .id_type = "INTEGER PRIMARY KEY",
+    .blob_type = "BLOB",
+    .without_rowid = " WITHOUT ROWID",
+    .close = sq_close,
+    .exec = sq_exec,
+    .query = sq_query,
+    .next = sq_next,
+    .text = sq_text,
+    .int64 = sq_int64,
+    .blob = sq_blob,
+    .done = sq_done,
+    .begin = sq_begin,
+    .agg_record = sq_agg_record,
+    .flush = sq_flush,
+    .discard = sq_discard,
+    .commit_report = store_commit_report,
+};
+
+ms_status store_sqlite_open(ms_store *store, const char *path)
+{
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    if (rc != SQLITE_OK) {
+        ms_status st = store_fail(store, MS_ERR_IO, "%s: %s", path,
+                                  db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+        sqlite3_close(db);
+        return st;
+    }
+    store->db = db;
+    store->backend = &sqlite_backend;
+    store->impl = calloc(1, sizeof(sqlite_state));
+    if (store->impl == NULL)
+        return MS_ERR_NOMEM;
+    sqlite3_busy_timeout(db, MS_STORE_SQLITE_BUSY_MS);
+    /* WAL: a commit is one append to the log, readers never block the
+     * writer. synchronous=NORMAL keeps every commit across a killed
+     * process (the WAL is in the OS); only a power loss may lose the last
+     * ones, never corrupt the file. */
+    ms_status st = sq_exec(store, "PRAGMA journal_mode=WAL");
+    if (st == MS_OK)
+        st = sq_exec(store, "PRAGMA synchronous=NORMAL");
+    if (st == MS_OK) {
+        char sql[64];
+        snprintf(sql, sizeof sql, "PRAGMA journal_size_limit=%d", MS_STORE_SQLITE_WAL_KEEP);
+        st = sq_exec(store, sql);
+    }
+    if (st != MS_OK) {
+        char *why = ms_strdup(store->error);
+        store_fail(store, st, "%s: %s", path, why ? why : "cannot set up");
+        free(why);
+    }
+    return st;
+}

@@ -1,0 +1,605 @@
+/* The store's write side, shared by both backends: opening by URL, the
+ * report transactions (exactly once through the reports table's UNIQUE
+ * identity key), TLS and failure reports, rejects, IMAP bookkeeping and
+ * the rDNS cache. Only the per-record fast path and the SQL plumbing are
+ * per backend (sqlite.c, pgsql.c). */
+#include "store/internal.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+ms_status store_fail(ms_store *store, ms_status status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *msg = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (msg != NULL) {
+        va_start(ap, fmt);
+        vsnprintf(msg, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
+    free(store->error);
+    store->error = msg;
+    return status;
+}
+
+ms_status store_exec_params(ms_store *store, const char *sql, const sql_param *params, size_t n)
+{
+    sql_cursor *cur;
+    ms_status st = store->backend->query(store, sql, params, n, 0, &cur);
+    if (st != MS_OK)
+        return st;
+    int r;
+    while ((r = store->backend->next(cur)) == 1)
+        ;
+    store->backend->done(cur);
+    return r < 0 ? MS_ERR_IO : MS_OK;
+}
+
+ms_status store_query_int(ms_store *store, const char *sql, const sql_param *params, size_t n,
+                          int64_t *value, int *found)
+{
+    sql_cursor *cur;
+    ms_status st = store->backend->query(store, sql, params, n, 0, &cur);
+    if (st != MS_OK)
+        return st;
+    *found = 0;
+    int r = store->backend->next(cur);
+    if (r == 1) {
+        *found = 1;
+        *value = store->backend->int64(cur, 0);
+        while ((r = store->backend->next(cur)) == 1)
+            ;
+    }
+    store->backend->done(cur);
+    return r < 0 ? MS_ERR_IO : MS_OK;
+}
+
+/* ---- Opening ----------------------------------------------------------- */
+
+/* mkdir -p for the directories above path. */
+static int make_parents(char *path)
+{
+    for (char *p = strchr(path + 1, '/'); p != NULL; p = strchr(p + 1, '/')) {
+        *p = '\0';
+        int r = mkdir(path, 0700);
+        int err = errno;
+        *p = '/';
+        if (r != 0 && err != EEXIST)
+            return -1;
+    }
+    return 0;
+}
+
+static char *default_path(void)
+{
+    const char *xdg = getenv("XDG_DATA_HOME");
+    if (xdg != NULL && xdg[0] == '/')
+        return ms_asprintf("%s/mailsec/reports.db", xdg);
+    const char *home = getenv("HOME");
+    if (home == NULL || home[0] == '\0')
+        return NULL;
+    return ms_asprintf("%s/.local/share/mailsec/reports.db", home);
+}
+
+static int is_pg_url(const char *url)
+{
+    return strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0;
+}
+
+ms_status ms_store_open(const char *url, ms_store **out, char **errmsg)
+{
+    *out = NULL;
+    if (errmsg)
+        *errmsg = NULL;
+    ms_store *store = calloc(1, sizeof *store);
+    if (store == NULL)
+        return MS_ERR_NOMEM;
+    ms_status st;
+    if (url != NULL && is_pg_url(url)) {
+        st = store_pg_open(store, url);
+    } else {
+        char *path = url == NULL ? default_path()
+                     : strncmp(url, "sqlite:", 7) == 0 ? ms_strdup(url + 7)
+                                                        : ms_strdup(url);
+        if (path == NULL || path[0] == '\0') {
+            st = store_fail(store, MS_ERR_INVALID, "no database path (HOME and XDG_DATA_HOME unset?)");
+        } else if (url == NULL && make_parents(path) != 0) {
+            st = store_fail(store, MS_ERR_IO, "cannot create the directory of %s: %s", path,
+                            strerror(errno));
+        } else {
+            st = store_sqlite_open(store, path);
+        }
+        free(path);
+    }
+    if (st == MS_OK)
+        st = store_migrate(store);
+    if (st != MS_OK) {
+        if (errmsg)
+            *errmsg = ms_strdup(store->error ? store->error : ms_status_str(st));
+        ms_store_close(store);
+        return st;
+    }
+    *out = store;
+    return MS_OK;
+}
+
+void ms_store_close(ms_store *store)
+{
+    if (store == NULL)
+        return;
+    if (store->in_report)
+        ms_store_rollback(store);
+    if (store->backend)
+        store->backend->close(store);
+    free(store->error);
+    ms_buf_free(&store->scratch);
+    ms_buf_free(&store->scratch2);
+    ms_buf_free(&store->scratch3);
+    free(store);
+}
+
+const char *ms_store_backend(const ms_store *store)
+{
+    return store->backend->name;
+}
+
+const char *ms_store_error(const ms_store *store)
+{
+    return store->error ? store->error : "";
+}
+
+int ms_store_schema_version(ms_store *store)
+{
+    int64_t v = 0;
+    int found;
+    if (store_query_int(store, "SELECT COALESCE(MAX(version), 0) FROM schema_version", NULL, 0, &v,
+                        &found) != MS_OK)
+        return -1;
+    return (int)v;
+}
+
+/* ---- One report's transaction ------------------------------------------ */
+
+static const char *nz(const char *s)
+{
+    return s ? s : "";
+}
+
+static const char *schema_name(ms_agg_schema schema)
+{
+    switch (schema) {
+    case MS_AGG_SCHEMA_DRAFT:
+        return "draft";
+    case MS_AGG_SCHEMA_RFC7489:
+        return "rfc7489";
+    case MS_AGG_SCHEMA_RFC9990:
+        return "rfc9990";
+    }
+    return NULL;
+}
+
+static void rollback_quietly(ms_store *store)
+{
+    /* keep the error that made us roll back */
+    char *saved = store->error;
+    store->error = NULL;
+    store->backend->discard(store);
+    store->backend->exec(store, "ROLLBACK");
+    free(store->error);
+    store->error = saved;
+    store->in_report = 0;
+}
+
+/* The reports row: exactly once lives here. The INSERT either creates the
+ * row (we own the report until commit) or meets the identity key of a row
+ * already there — on PostgreSQL after waiting for the transaction that
+ * inserted it to end — and returns nothing: a duplicate. */
+static ms_status insert_report(ms_store *store, const char *sql, const sql_param *params, size_t n,
+                               int *duplicate)
+{
+    int64_t id = 0;
+    int found = 0;
+    ms_status st = store_query_int(store, sql, params, n, &id, &found);
+    if (st != MS_OK)
+        return st;
+    *duplicate = !found;
+    store->report = id;
+    return MS_OK;
+}
+
+#define REPORT_INSERT_HEAD                                                                     \
+    "INSERT INTO reports (kind, org, report_id, domain, date_begin, date_end, origin,"         \
+    " origin_file, ingested_at"
+#define REPORT_INSERT_TAIL " ON CONFLICT DO NOTHING RETURNING id"
+
+ms_status ms_store_agg_begin(ms_store *store, const ms_agg_meta *m, const ms_report_origin *origin,
+                             int *duplicate)
+{
+    *duplicate = 0;
+    if (store->in_report)
+        return store_fail(store, MS_ERR_INVALID, "a report is already open");
+    ms_status st = store->backend->begin(store);
+    if (st != MS_OK)
+        return st;
+    sql_param p[] = {
+        P_TEXT("aggregate"), P_TEXT(nz(m->org_name)), P_TEXT(nz(m->report_id)),
+        P_TEXT(nz(m->domain)), P_INT(m->begin), P_INT(m->end),
+        P_TEXT(origin ? origin->path : NULL), P_TEXT(origin ? origin->file : NULL),
+        P_INT(time(NULL)), P_TEXT(schema_name(m->schema)), P_TEXT(m->version),
+        P_TEXT(m->email), P_TEXT(m->extra_contact_info), P_TEXT(m->generator),
+        P_TEXT(m->errors), P_TEXT(m->adkim), P_TEXT(m->aspf), P_TEXT(m->p), P_TEXT(m->sp),
+        P_TEXT(m->np), P_TEXT(m->pct), P_TEXT(m->fo), P_TEXT(m->testing),
+        P_TEXT(m->discovery_method),
+    };
+    st = insert_report(store,
+                       REPORT_INSERT_HEAD ", agg_schema, version, email, extra_contact_info,"
+                       " generator, errors, adkim, aspf, p, sp, np, pct, fo, testing,"
+                       " discovery_method) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
+                       " $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)"
+                       REPORT_INSERT_TAIL,
+                       p, sizeof p / sizeof p[0], duplicate);
+    if (st != MS_OK || *duplicate) {
+        rollback_quietly(store);
+        return st;
+    }
+    store->in_report = 1;
+    store->seq = store->raw_seq = 0;
+    store->messages = 0;
+    return MS_OK;
+}
+
+/* Reasons and the results after the first of each kind, as text. */
+void agg_derive(ms_store *store, const ms_agg_record *r, agg_derived *d)
+{
+    ms_buf *types = &store->scratch, *comments = &store->scratch2, *more = &store->scratch3;
+    types->len = comments->len = more->len = 0;
+    int any_comment = 0;
+    for (size_t i = 0; i < r->reason_count; i++) {
+        if (i > 0) {
+            ms_buf_puts(types, ",");
+            ms_buf_puts(comments, "\n");
+        }
+        ms_buf_puts(types, nz(r->reasons[i].type));
+        ms_buf_puts(comments, nz(r->reasons[i].comment));
+        any_comment |= r->reasons[i].comment != NULL;
+    }
+    d->dkim_pass = d->spf_pass = 0;
+    for (size_t i = 0; i < r->dkim_count; i++) {
+        const ms_agg_auth *a = &r->dkim_results[i];
+        d->dkim_pass |= a->result != NULL && strcmp(a->result, "pass") == 0;
+        if (i > 0)
+            ms_buf_printf(more, "%sdkim\t%s\t%s\t%s\t%s", more->len ? "\n" : "", nz(a->domain),
+                          nz(a->selector), nz(a->result), nz(a->human_result));
+    }
+    for (size_t i = 0; i < r->spf_count; i++) {
+        const ms_agg_auth *a = &r->spf_results[i];
+        d->spf_pass |= a->result != NULL && strcmp(a->result, "pass") == 0;
+        if (i > 0)
+            ms_buf_printf(more, "%sspf\t%s\t%s\t%s\t%s", more->len ? "\n" : "", nz(a->domain),
+                          nz(a->scope), nz(a->result), nz(a->human_result));
+    }
+    d->reasons = r->reason_count ? types->data : NULL;
+    d->reason_comments = any_comment ? comments->data : NULL;
+    d->auth_more = more->len ? more->data : NULL;
+    d->dkim = r->dkim_count ? &r->dkim_results[0] : NULL;
+    d->spf = r->spf_count ? &r->spf_results[0] : NULL;
+}
+
+ms_status ms_store_agg_record(ms_store *store, const ms_agg_record *record)
+{
+    if (!store->in_report)
+        return store_fail(store, MS_ERR_INVALID, "no report is open");
+    if (store->scratch.failed || store->scratch2.failed || store->scratch3.failed)
+        return MS_ERR_NOMEM;
+    ms_status st = store->backend->agg_record(store, record);
+    if (st != MS_OK)
+        return st;
+    store->seq++;
+    store->messages += record->count;
+    return MS_OK;
+}
+
+ms_status ms_store_raw_append(ms_store *store, const void *gz, size_t len)
+{
+    if (!store->in_report)
+        return store_fail(store, MS_ERR_INVALID, "no report is open");
+    ms_status st = store->backend->flush(store);
+    if (st != MS_OK)
+        return st;
+    sql_param p[] = {P_INT(store->report), P_INT(store->raw_seq), P_BLOB(gz, len)};
+    st = store_exec_params(store, "INSERT INTO raw (report, seq, bytes) VALUES ($1, $2, $3)", p, 3);
+    if (st == MS_OK)
+        store->raw_seq++;
+    return st;
+}
+
+ms_status ms_store_commit(ms_store *store)
+{
+    if (!store->in_report)
+        return store_fail(store, MS_ERR_INVALID, "no report is open");
+    ms_status st = store->backend->flush(store);
+    if (st == MS_OK)
+        st = store->backend->commit_report(store, store->seq, store->messages);
+    if (st != MS_OK) {
+        rollback_quietly(store);
+        return st;
+    }
+    store->in_report = 0;
+    return MS_OK;
+}
+
+ms_status store_commit_report(ms_store *store, int64_t records, uint64_t messages)
+{
+    sql_param p[] = {P_INT(records), P_INT(messages), P_INT(store->report)};
+    ms_status st = store_exec_params(store,
+                                     "UPDATE reports SET records = $1, messages = $2 WHERE id = $3",
+                                     p, 3);
+    return st == MS_OK ? store->backend->exec(store, "COMMIT") : st;
+}
+
+void ms_store_rollback(ms_store *store)
+{
+    if (store->in_report)
+        rollback_quietly(store);
+}
+
+/* Appends the compressed original as chunk 0 of the report. */
+static ms_status put_raw_whole(ms_store *store, const void *gz, size_t len)
+{
+    if (gz == NULL || len == 0)
+        return MS_OK;
+    sql_param p[] = {P_INT(store->report), P_INT(0), P_BLOB(gz, len)};
+    return store_exec_params(store, "INSERT INTO raw (report, seq, bytes) VALUES ($1, $2, $3)", p, 3);
+}
+
+/* ---- TLS reports -------------------------------------------------------- */
+
+static ms_status put_tls_policy(ms_store *store, const ms_tlsrpt_policy *pol)
+{
+    sql_param p[] = {P_INT(store->report), P_TEXT(pol->policy_type), P_TEXT(pol->policy_domain),
+                     P_TEXT(pol->policy_string), P_TEXT(pol->mx_host), P_INT(pol->successful),
+                     P_INT(pol->failed)};
+    int64_t policy = 0;
+    int found = 0;
+    ms_status st = store_query_int(store,
+                                   "INSERT INTO tls_policies (report, policy_type, policy_domain,"
+                                   " policy_string, mx_host, successful, failed)"
+                                   " VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                                   p, 7, &policy, &found);
+    for (size_t i = 0; st == MS_OK && i < pol->failure_count; i++) {
+        const ms_tlsrpt_failure *f = &pol->failures[i];
+        sql_param q[] = {P_INT(policy), P_INT(store->report), P_INT(i), P_TEXT(f->result_type),
+                         P_TEXT(f->sending_mta_ip), P_TEXT(f->receiving_mx_hostname),
+                         P_TEXT(f->receiving_mx_helo), P_TEXT(f->receiving_ip),
+                         P_INT(f->failed_session_count), P_TEXT(f->additional_information),
+                         P_TEXT(f->failure_reason_code)};
+        st = store_exec_params(store,
+                               "INSERT INTO tls_failures (policy, report, seq, result_type,"
+                               " sending_mta_ip, receiving_mx_hostname, receiving_mx_helo,"
+                               " receiving_ip, failed_sessions, additional_information,"
+                               " failure_reason_code)"
+                               " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                               q, 11);
+    }
+    return st;
+}
+
+ms_status ms_store_put_tlsrpt(ms_store *store, const ms_tlsrpt_report *r,
+                              const ms_report_origin *origin, const void *gz_raw, size_t gz_len,
+                              int *duplicate)
+{
+    *duplicate = 0;
+    if (store->in_report)
+        return store_fail(store, MS_ERR_INVALID, "a report is already open");
+    /* A TLS report covers several policy domains; the first names it. */
+    const char *domain = r->policy_count ? r->policies[0].policy_domain : NULL;
+    uint64_t sessions = 0;
+    for (size_t i = 0; i < r->policy_count; i++)
+        sessions += r->policies[i].successful + r->policies[i].failed;
+    ms_status st = store->backend->begin(store);
+    if (st != MS_OK)
+        return st;
+    store->in_report = 1;
+    sql_param p[] = {P_TEXT("tls"), P_TEXT(nz(r->org_name)), P_TEXT(nz(r->report_id)),
+                     P_TEXT(nz(domain)), P_INT(r->begin), P_INT(r->end),
+                     P_TEXT(origin ? origin->path : NULL), P_TEXT(origin ? origin->file : NULL),
+                     P_INT(time(NULL)), P_TEXT(r->contact_info), P_INT(r->policy_count),
+                     P_INT(sessions)};
+    st = insert_report(store,
+                       REPORT_INSERT_HEAD ", email, records, messages) VALUES ($1, $2, $3, $4,"
+                       " $5, $6, $7, $8, $9, $10, $11, $12)" REPORT_INSERT_TAIL,
+                       p, 12, duplicate);
+    for (size_t i = 0; st == MS_OK && !*duplicate && i < r->policy_count; i++)
+        st = put_tls_policy(store, &r->policies[i]);
+    if (st == MS_OK && !*duplicate)
+        st = put_raw_whole(store, gz_raw, gz_len);
+    if (st == MS_OK && !*duplicate)
+        st = store->backend->exec(store, "COMMIT");
+    if (st != MS_OK || *duplicate)
+        rollback_quietly(store);
+    store->in_report = 0;
+    return st;
+}
+
+/* ---- Failure reports ---------------------------------------------------- */
+
+static ms_status put_failure_row(ms_store *store, const ms_failure_report *f,
+                                 const char *message_key, int *duplicate)
+{
+    sql_param p[] = {
+        P_INT(store->report), P_TEXT(message_key), P_TEXT(f->message_id), P_TEXT(f->report_date),
+        P_TEXT(f->feedback_type), P_TEXT(f->user_agent), P_TEXT(f->version),
+        P_TEXT(f->reported_domain), P_TEXT(f->source_ip), P_TEXT(f->arrival_date),
+        P_INT(f->arrival_time), P_TEXT(f->original_mail_from), P_TEXT(f->original_rcpt_to),
+        P_TEXT(f->original_envelope_id), P_TEXT(f->reporting_mta),
+        P_TEXT(f->authentication_results), P_TEXT(f->auth_failure),
+        P_TEXT(f->identity_alignment), P_TEXT(f->delivery_result), P_TEXT(f->dkim_domain),
+        P_TEXT(f->dkim_selector), P_TEXT(f->dkim_identity), P_TEXT(f->spf_dns),
+        P_INT(f->incidents), P_TEXT(f->original_from), P_TEXT(f->original_to),
+        P_TEXT(f->original_subject), P_TEXT(f->original_message_id),
+        P_INT(f->has_feedback_part != 0), P_INT(f->has_original_part != 0),
+    };
+    int64_t ignored = 0;
+    int found = 0;
+    ms_status st = store_query_int(
+        store,
+        "INSERT INTO failure_reports (report, message_key, message_id, report_date,"
+        " feedback_type, user_agent, version, reported_domain, source_ip, arrival_date,"
+        " arrival_time, original_mail_from, original_rcpt_to, original_envelope_id,"
+        " reporting_mta, authentication_results, auth_failure, identity_alignment,"
+        " delivery_result, dkim_domain, dkim_selector, dkim_identity, spf_dns, incidents,"
+        " original_from, original_to, original_subject, original_message_id,"
+        " has_feedback_part, has_original_part) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,"
+        " $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26,"
+        " $27, $28, $29, $30) ON CONFLICT DO NOTHING RETURNING report",
+        p, sizeof p / sizeof p[0], &ignored, &found);
+    *duplicate = st == MS_OK && !found;
+    return st;
+}
+
+ms_status ms_store_put_failure(ms_store *store, const ms_failure_report *f,
+                               const char *message_key, const ms_report_origin *origin,
+                               const void *gz_raw, size_t gz_len, int *duplicate)
+{
+    *duplicate = 0;
+    if (store->in_report)
+        return store_fail(store, MS_ERR_INVALID, "a report is already open");
+    if (message_key == NULL || message_key[0] == '\0')
+        return store_fail(store, MS_ERR_INVALID, "a failure report needs its message key");
+    ms_status st = store->backend->begin(store);
+    if (st != MS_OK)
+        return st;
+    store->in_report = 1;
+    /* The message key makes the identity: the other key fields come from
+     * the same message, and failure_reports.message_key is UNIQUE too, so
+     * a message whose fields read differently is still a duplicate. */
+    const char *org = f->reporting_mta ? f->reporting_mta : f->user_agent;
+    sql_param p[] = {P_TEXT("failure"), P_TEXT(nz(org)), P_TEXT(message_key),
+                     P_TEXT(nz(f->reported_domain)), P_INT(f->arrival_time),
+                     P_INT(f->arrival_time), P_TEXT(origin ? origin->path : NULL),
+                     P_TEXT(origin ? origin->file : NULL), P_INT(time(NULL)), P_INT(1),
+                     P_INT(f->incidents)};
+    st = insert_report(store,
+                       REPORT_INSERT_HEAD ", records, messages) VALUES ($1, $2, $3, $4,"
+                       " $5, $6, $7, $8, $9, $10, $11)" REPORT_INSERT_TAIL,
+                       p, 11, duplicate);
+    if (st == MS_OK && !*duplicate)
+        st = put_failure_row(store, f, message_key, duplicate);
+    if (st == MS_OK && !*duplicate)
+        st = put_raw_whole(store, gz_raw, gz_len);
+    if (st == MS_OK && !*duplicate)
+        st = store->backend->exec(store, "COMMIT");
+    if (st != MS_OK || *duplicate)
+        rollback_quietly(store);
+    store->in_report = 0;
+    return st;
+}
+
+/* ---- Rejects, IMAP, rDNS ------------------------------------------------ */
+
+ms_status ms_store_put_rejected(ms_store *store, const ms_report_origin *origin, const char *kind,
+                                const ms_report_error *err)
+{
+    if (store->in_report)
+        return store_fail(store, MS_ERR_INVALID, "a report is open");
+    sql_param p[] = {P_TEXT(origin ? origin->path : NULL), P_TEXT(origin ? origin->file : NULL),
+                     P_TEXT(kind), P_TEXT(err ? err->message : NULL),
+                     err && err->line > 0 ? P_INT(err->line) : P_TEXT(NULL),
+                     err && err->column > 0 ? P_INT(err->column) : P_TEXT(NULL),
+                     err && err->offset >= 0 ? P_INT(err->offset) : P_TEXT(NULL),
+                     P_INT(time(NULL))};
+    return store_exec_params(store,
+                             "INSERT INTO rejected (origin, origin_file, kind, reason, line, col,"
+                             " byte_offset, rejected_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                             p, 8);
+}
+
+ms_status ms_store_imap_seen(ms_store *store, const char *mailbox, uint32_t uidvalidity,
+                             uint32_t uid, int *seen)
+{
+    sql_param p[] = {P_TEXT(mailbox), P_INT(uidvalidity), P_INT(uid)};
+    int64_t ignored;
+    return store_query_int(store,
+                           "SELECT 1 FROM imap_seen WHERE mailbox = $1 AND uidvalidity = $2"
+                           " AND uid = $3",
+                           p, 3, &ignored, seen);
+}
+
+ms_status ms_store_imap_mark(ms_store *store, const char *mailbox, uint32_t uidvalidity,
+                             uint32_t uid)
+{
+    sql_param p[] = {P_TEXT(mailbox), P_INT(uidvalidity), P_INT(uid), P_INT(time(NULL))};
+    return store_exec_params(store,
+                             "INSERT INTO imap_seen (mailbox, uidvalidity, uid, seen_at)"
+                             " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                             p, 4);
+}
+
+ms_status ms_store_rdns_get(ms_store *store, const char *ip, char **name, int64_t *fetched)
+{
+    *name = NULL;
+    sql_param p[] = {P_TEXT(ip)};
+    sql_cursor *cur;
+    ms_status st = store->backend->query(store, "SELECT name, fetched FROM rdns WHERE ip = $1", p,
+                                         1, 0, &cur);
+    if (st != MS_OK)
+        return st;
+    int r = store->backend->next(cur);
+    if (r == 1) {
+        *name = ms_strdup(store->backend->text(cur, 0));
+        if (fetched)
+            *fetched = store->backend->int64(cur, 1);
+        if (*name == NULL)
+            st = MS_ERR_NOMEM;
+    } else if (r < 0) {
+        st = MS_ERR_IO;
+    }
+    store->backend->done(cur);
+    return st;
+}
+
+ms_status ms_store_rdns_put(ms_store *store, const char *ip, const char *name, int64_t fetched)
+{
+    sql_param p[] = {P_TEXT(ip), P_TEXT(nz(name)), P_INT(fetched)};
+    return store_exec_params(store,
+                             "INSERT INTO rdns (ip, name, fetched) VALUES ($1, $2, $3)"
+                             " ON CONFLICT (ip) DO UPDATE SET name = excluded.name,"
+                             " fetched = excluded.fetched",
+                             p, 3);
+}
+
+ms_status ms_store_raw_read(ms_store *store, int64_t report,
+                            int (*chunk)(void *arg, const void *gz, size_t len), void *arg)
+{
+    sql_param p[] = {P_INT(report)};
+    int64_t ignored;
+    int found = 0;
+    ms_status st = store_query_int(store, "SELECT 1 FROM reports WHERE id = $1", p, 1, &ignored,
+                                   &found);
+    if (st != MS_OK)
+        return st;
+    if (!found)
+        return store_fail(store, MS_ERR_INVALID, "no report %lld", (long long)report);
+    sql_cursor *cur;
+    st = store->backend->query(store, "SELECT bytes FROM raw WHERE report = $1 ORDER BY seq", p, 1,
+                               1, &cur);
+    if (st != MS_OK)
+        return st;
+    int r;
+    while ((r = store->backend->next(cur)) == 1) {
+        size_t len = 0;
+        const void *bytes = store->backend->blob(cur, 0, &len);
+        if (chunk(arg, bytes, len) != 0)
+            break;
+    }
+    store->backend->done(cur);
+    return r < 0 ? MS_ERR_IO : MS_OK;
+}

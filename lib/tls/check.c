@@ -1,0 +1,658 @@
+/* ms_tls_check: every port at once, one thread per port. Each thread makes
+ * its own connections:
+ *   1. the main session: the dialog, the handshake, what was negotiated
+ *      and the chain (checked by ms_cert_check_chain);
+ *   2. the injection test (STARTTLS ports): a command pipelined with
+ *      STARTTLS, then only the quit command inside TLS, replies counted;
+ *   3. one handshake per TLS version, 1.0 to 1.3.
+ * Meanwhile the calling thread looks up the TLSA records for DANE. */
+#include "dialog.h"
+#include "mailsec/dns.h"
+
+#include <netdb.h>
+#include <openssl/x509.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+const uint16_t ms_tls_default_ports[MS_TLS_DEFAULT_PORT_COUNT] = {25, 587, 465, 143, 993, 110, 995, 4190};
+
+static const char *const MODE_NAMES[] = {
+    [MS_TLS_IMPLICIT] = "tls", [MS_TLS_SMTP] = "smtp", [MS_TLS_LMTP] = "lmtp",
+    [MS_TLS_IMAP] = "imap",    [MS_TLS_POP3] = "pop3", [MS_TLS_SIEVE] = "sieve",
+};
+
+const char *ms_tls_mode_str(ms_tls_mode mode)
+{
+    return (unsigned)mode < sizeof MODE_NAMES / sizeof MODE_NAMES[0] ? MODE_NAMES[mode] : "?";
+}
+
+ms_status ms_tls_mode_parse(const char *name, ms_tls_mode *out)
+{
+    if (name == NULL)
+        return MS_ERR_INVALID;
+    if (strcasecmp(name, "none") == 0 || strcasecmp(name, "implicit") == 0) {
+        *out = MS_TLS_IMPLICIT;
+        return MS_OK;
+    }
+    for (size_t i = 0; i < sizeof MODE_NAMES / sizeof MODE_NAMES[0]; i++)
+        if (strcasecmp(name, MODE_NAMES[i]) == 0) {
+            *out = (ms_tls_mode)i;
+            return MS_OK;
+        }
+    return MS_ERR_INVALID;
+}
+
+int ms_tls_default_mode(unsigned port)
+{
+    switch (port) {
+    case 25:
+    case 587:
+        return MS_TLS_SMTP;
+    case 24:
+        return MS_TLS_LMTP;
+    case 465:
+    case 993:
+    case 995:
+        return MS_TLS_IMPLICIT;
+    case 143:
+        return MS_TLS_IMAP;
+    case 110:
+        return MS_TLS_POP3;
+    case 4190:
+        return MS_TLS_SIEVE;
+    }
+    return -1;
+}
+
+const char *ms_tls_version_str(unsigned bit)
+{
+    switch (bit) {
+    case MS_TLS_V1_0: return "TLSv1";
+    case MS_TLS_V1_1: return "TLSv1.1";
+    case MS_TLS_V1_2: return "TLSv1.2";
+    case MS_TLS_V1_3: return "TLSv1.3";
+    }
+    return "?";
+}
+
+const char *ms_tls_port_state_str(ms_tls_port_state state)
+{
+    switch (state) {
+    case MS_TLS_PORT_TLS: return "tls";
+    case MS_TLS_PORT_CLOSED: return "closed";
+    case MS_TLS_PORT_NO_TLS: return "no-tls";
+    case MS_TLS_PORT_UNREACHABLE: return "unreachable";
+    }
+    return "?";
+}
+
+const char *ms_tls_dane_state_str(ms_tls_dane_state state)
+{
+    switch (state) {
+    case MS_TLS_DANE_NOT_CHECKED: return "not-checked";
+    case MS_TLS_DANE_NO_RECORDS: return "no-records";
+    case MS_TLS_DANE_MATCH: return "match";
+    case MS_TLS_DANE_NO_MATCH: return "no-match";
+    }
+    return "?";
+}
+
+/* What one port's thread needs. */
+typedef struct port_job {
+    ms_ctx *ctx; /* a clone: one context per thread */
+    const struct sockaddr_storage *addr;
+    socklen_t addr_len;
+    const char *servername; /* SNI; may be NULL */
+    const char *cert_host;  /* the name the certificate must cover */
+    const ms_tls_check_opts *opts;
+    unsigned timeout_ms;
+    char location[300];     /* "host:port", for diagnostics */
+    ms_tls_port_result *result;
+    pthread_t thread;
+    int started;
+} port_job;
+
+static void add(port_job *job, int diag, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void add(port_job *job, int diag, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    ms_diag_addv(&job->result->diags, &ms_tls_diag_defs[diag], job->location, -1, fmt, ap);
+    va_end(ap);
+}
+
+static char *dup_or_null(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+/* Connects, or records why not (closed, unreachable). */
+static int open_conn(port_job *job, tls_conn *c, int record)
+{
+    conn_init(c, job->timeout_ms);
+    tls_io io = conn_connect(c, (const struct sockaddr *)job->addr, job->addr_len);
+    if (io == IO_OK)
+        return 1;
+    if (record) {
+        ms_tls_port_result *r = job->result;
+        if (io == IO_REFUSED) {
+            r->state = MS_TLS_PORT_CLOSED;
+            add(job, T_CLOSED, "port %u is closed", r->port);
+        } else {
+            r->state = MS_TLS_PORT_UNREACHABLE;
+            add(job, T_UNREACHABLE, "port %u: %s", r->port,
+                io == IO_TIMEOUT ? "connection timed out" : "could not connect");
+        }
+    }
+    conn_close(c);
+    return 0;
+}
+
+static const char *signature_type_name(int nid)
+{
+    switch (nid) {
+    case EVP_PKEY_RSA: return "RSA-PKCS1";
+    case EVP_PKEY_RSA_PSS: return "RSA-PSS";
+    case EVP_PKEY_EC: return "ECDSA";
+    case EVP_PKEY_ED25519: return "Ed25519";
+    case EVP_PKEY_ED448: return "Ed448";
+    }
+    return OBJ_nid2sn(nid);
+}
+
+static unsigned version_bit(int version)
+{
+    switch (version) {
+    case TLS1_VERSION: return MS_TLS_V1_0;
+    case TLS1_1_VERSION: return MS_TLS_V1_1;
+    case TLS1_2_VERSION: return MS_TLS_V1_2;
+    case TLS1_3_VERSION: return MS_TLS_V1_3;
+    }
+    return 0;
+}
+
+/* What the handshake settled on. */
+static void record_session(port_job *job, SSL *ssl)
+{
+    ms_tls_port_result *r = job->result;
+    const SSL_CIPHER *cipher = SSL_get_current_cipher(ssl);
+    r->version = dup_or_null(SSL_get_version(ssl));
+    r->versions_accepted |= version_bit(SSL_version(ssl));
+    r->cipher = dup_or_null(cipher ? SSL_CIPHER_get_name(cipher) : NULL);
+    int group = SSL_get_negotiated_group(ssl);
+    if (group != 0 && group != NID_undef)
+        r->group = dup_or_null(SSL_group_to_name(ssl, group));
+    int type = 0, digest = 0;
+    if (SSL_get_peer_signature_type_nid(ssl, &type) == 1) {
+        char buf[128];
+        if (SSL_get_peer_signature_nid(ssl, &digest) == 1 && digest != NID_undef)
+            snprintf(buf, sizeof buf, "%s with %s", signature_type_name(type), OBJ_nid2sn(digest));
+        else
+            snprintf(buf, sizeof buf, "%s", signature_type_name(type));
+        r->signature = strdup(buf);
+    }
+    if (cipher) {
+        int bits = SSL_CIPHER_get_bits(cipher, NULL);
+        const char *name = SSL_CIPHER_get_name(cipher);
+        if (bits < 128 || strstr(name, "NULL") || strstr(name, "RC4") || strstr(name, "DES-CBC3") ||
+            strstr(name, "EXP"))
+            add(job, T_WEAK_CIPHER, "port %u negotiated %s (%d bits)", r->port, name, bits);
+        if (SSL_CIPHER_get_kx_nid(cipher) == NID_kx_rsa)
+            add(job, T_NO_FORWARD_SECRECY, "port %u negotiated %s, static RSA key exchange",
+                r->port, name);
+    }
+    STACK_OF(X509) *chain = SSL_get_peer_cert_chain(ssl);
+    int n = chain ? sk_X509_num(chain) : 0;
+    if (n > MS_TLS_MAX_CHAIN)
+        n = MS_TLS_MAX_CHAIN;
+    r->chain_der = calloc((size_t)n + 1, sizeof *r->chain_der);
+    r->chain_len = calloc((size_t)n + 1, sizeof *r->chain_len);
+    if (r->chain_der == NULL || r->chain_len == NULL)
+        return;
+    for (int i = 0; i < n; i++) {
+        unsigned char *der = NULL;
+        int len = i2d_X509(sk_X509_value(chain, i), &der);
+        if (len <= 0)
+            break;
+        r->chain_der[i] = der;
+        r->chain_len[i] = (size_t)len;
+        r->chain_count++;
+    }
+}
+
+/* A failed handshake or dialog, as a diagnostic. */
+static void handshake_failed(port_job *job, tls_io io, const char *ssl_error)
+{
+    unsigned port = job->result->port;
+    if (io == IO_TIMEOUT)
+        add(job, T_TIMEOUT, "port %u: the TLS handshake timed out", port);
+    else if (io == IO_EOF)
+        add(job, T_DROPPED, "port %u: the server closed the connection during the TLS handshake",
+            port);
+    else
+        add(job, T_HANDSHAKE_FAILED, "port %u: %s", port,
+            ssl_error[0] ? ssl_error : "the TLS handshake failed");
+}
+
+/* 1: the main session; the result has what was negotiated and the chain. */
+static int main_session(port_job *job)
+{
+    ms_tls_port_result *r = job->result;
+    tls_conn c;
+    if (!open_conn(job, &c, 1))
+        return 0;
+    dialog_result d;
+    int ready = dialog_to_tls(&c, r->mode, 0, &d);
+    r->greeting = d.greeting;
+    r->starttls_offered = d.starttls_offered;
+    if (!ready) {
+        r->state = MS_TLS_PORT_NO_TLS;
+        add(job, d.failed_diag, "port %u: %s", r->port, d.message);
+        conn_close(&c);
+        return 0;
+    }
+    if (d.discarded > 0)
+        add(job, T_PLAINTEXT_AFTER_STARTTLS, "port %u: %zu bytes after the STARTTLS reply, discarded",
+            r->port, d.discarded);
+    char ssl_error[256];
+    tls_io io = conn_handshake(&c, job->servername, 0, ssl_error, sizeof ssl_error);
+    if (io != IO_OK) {
+        r->state = MS_TLS_PORT_NO_TLS;
+        handshake_failed(job, io, ssl_error);
+        conn_close(&c);
+        return 0;
+    }
+    r->state = MS_TLS_PORT_TLS;
+    record_session(job, c.ssl);
+    const char *quit = dialog_quit_command(r->mode);
+    if (quit)
+        conn_write(&c, quit, strlen(quit));
+    conn_close(&c);
+    return 1;
+}
+
+/* 2: the STARTTLS command injection test. A server that is not open to
+ * it either throws the pipelined bytes away (Postfix) or feeds them to its
+ * TLS layer, which then fails the handshake (Dovecot): both are safe. */
+static void injection_test(port_job *job)
+{
+    ms_tls_port_result *r = job->result;
+    tls_conn c;
+    if (!open_conn(job, &c, 0))
+        return;
+    dialog_result d;
+    char ssl_error[256];
+    if (!dialog_to_tls(&c, r->mode, 1, &d)) {
+        free(d.greeting);
+        conn_close(&c);
+        return;
+    }
+    const char *quit = dialog_quit_command(r->mode);
+    if (conn_handshake(&c, job->servername, 0, ssl_error, sizeof ssl_error) != IO_OK) {
+        r->injection = MS_TLS_INJECTION_SAFE;
+        add(job, T_INJECTION_SAFE,
+            "port %u: with a command pipelined after STARTTLS, the server failed the handshake "
+            "(it read the command as TLS data) and answered nothing",
+            r->port);
+    } else if (conn_write(&c, quit, strlen(quit)) == IO_OK) {
+        conn_read_until_close(&c, MS_TLS_MAX_REPLY);
+        if (dialog_injection_answered(r->mode, c.in, c.in_len)) {
+            r->injection = MS_TLS_INJECTION_VULNERABLE;
+            add(job, T_INJECTION_VULNERABLE,
+                "port %u answered inside TLS a command sent in plain text with STARTTLS", r->port);
+        } else {
+            r->injection = MS_TLS_INJECTION_SAFE;
+            add(job, T_INJECTION_SAFE, "port %u discarded the command pipelined with STARTTLS",
+                r->port);
+        }
+    }
+    free(d.greeting);
+    conn_close(&c);
+}
+
+/* 3: one handshake per TLS version. */
+static void probe_versions(port_job *job)
+{
+    static const unsigned ALL[] = {MS_TLS_V1_0, MS_TLS_V1_1, MS_TLS_V1_2, MS_TLS_V1_3};
+    ms_tls_port_result *r = job->result;
+    for (size_t i = 0; i < sizeof ALL / sizeof ALL[0]; i++) {
+        tls_conn c;
+        if (!open_conn(job, &c, 0))
+            continue;
+        dialog_result d;
+        char ssl_error[256];
+        if (dialog_to_tls(&c, r->mode, 0, &d)) {
+            r->versions_probed |= ALL[i];
+            if (conn_handshake(&c, job->servername, ALL[i], ssl_error, sizeof ssl_error) == IO_OK)
+                r->versions_accepted |= ALL[i];
+        }
+        free(d.greeting);
+        conn_close(&c);
+    }
+    unsigned old = r->versions_accepted & (MS_TLS_V1_0 | MS_TLS_V1_1);
+    if (old)
+        add(job, T_OLD_VERSION, "port %u accepts %s%s%s", r->port,
+            old & MS_TLS_V1_0 ? "TLS 1.0" : "", old == (MS_TLS_V1_0 | MS_TLS_V1_1) ? " and " : "",
+            old & MS_TLS_V1_1 ? "TLS 1.1" : "");
+    if ((r->versions_probed & (MS_TLS_V1_2 | MS_TLS_V1_3)) == (MS_TLS_V1_2 | MS_TLS_V1_3) &&
+        !(r->versions_accepted & (MS_TLS_V1_2 | MS_TLS_V1_3)))
+        add(job, T_NO_MODERN_VERSION, "port %u accepts neither TLS 1.2 nor TLS 1.3", r->port);
+    if ((r->versions_probed & MS_TLS_V1_3) && !(r->versions_accepted & MS_TLS_V1_3))
+        add(job, T_NO_TLS13, "port %u does not accept TLS 1.3", r->port);
+}
+
+static void check_chain(port_job *job)
+{
+    ms_tls_port_result *r = job->result;
+    if (r->chain_count == 0)
+        return;
+    ms_cert_blob blobs[MS_TLS_MAX_CHAIN];
+    for (size_t i = 0; i < r->chain_count; i++) {
+        blobs[i].der = r->chain_der[i];
+        blobs[i].len = r->chain_len[i];
+    }
+    ms_cert_check_opts copts = {
+        .host = job->cert_host,
+        .ca_file = job->opts->ca_file,
+        .days_warning = job->opts->days_warning,
+        .location = job->location,
+    };
+    ms_cert_check_chain(job->ctx, blobs, r->chain_count, &copts, &r->cert, &r->diags);
+}
+
+static double seconds_since(const struct timespec *start)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+/* A server that closes early makes TLS writes raise SIGPIPE, which would
+ * kill the caller's process. The library must not change the process's
+ * signal handling, so each port's thread blocks SIGPIPE for itself and
+ * drops any that became pending before it ends. */
+static void block_sigpipe(sigset_t *old)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &set, old);
+}
+
+static void drop_sigpipe(const sigset_t *old)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    struct timespec zero = {0, 0};
+    while (sigtimedwait(&set, NULL, &zero) > 0)
+        ;
+    pthread_sigmask(SIG_SETMASK, old, NULL);
+}
+
+static void *run_port(void *arg)
+{
+    port_job *job = arg;
+    sigset_t old;
+    block_sigpipe(&old);
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    if (main_session(job)) {
+        check_chain(job);
+        if (!job->opts->skip_injection && job->result->mode != MS_TLS_IMPLICIT)
+            injection_test(job);
+        if (!job->opts->skip_versions)
+            probe_versions(job);
+    }
+    job->result->seconds = seconds_since(&start);
+    drop_sigpipe(&old);
+    return NULL;
+}
+
+/* ---- the whole host ---- */
+
+static void port_result_free(ms_tls_port_result *r)
+{
+    free(r->address);
+    free(r->greeting);
+    free(r->version);
+    free(r->cipher);
+    free(r->group);
+    free(r->signature);
+    for (size_t i = 0; i < r->chain_count; i++)
+        OPENSSL_free(r->chain_der[i]);
+    free(r->chain_der);
+    free(r->chain_len);
+    if (r->chain_count > 0)
+        ms_cert_chain_info_free(&r->cert);
+    ms_diag_list_free(&r->diags);
+}
+
+void ms_tls_check_result_free(ms_tls_check_result *result)
+{
+    if (result == NULL)
+        return;
+    for (size_t i = 0; i < result->count; i++)
+        port_result_free(&result->ports[i]);
+    free(result->ports);
+    free(result->host);
+    free(result->servername);
+    ms_diag_list_free(&result->diags);
+    free(result);
+}
+
+static void same_certificate(ms_tls_check_result *res)
+{
+    const ms_tls_port_result *first = NULL;
+    size_t tls_ports = 0;
+    res->same_certificate = 1;
+    char differ[512] = "";
+    for (size_t i = 0; i < res->count; i++) {
+        const ms_tls_port_result *r = &res->ports[i];
+        if (r->state != MS_TLS_PORT_TLS || r->chain_count == 0)
+            continue;
+        tls_ports++;
+        if (first == NULL) {
+            first = r;
+            continue;
+        }
+        if (r->chain_len[0] != first->chain_len[0] ||
+            memcmp(r->chain_der[0], first->chain_der[0], r->chain_len[0]) != 0) {
+            res->same_certificate = 0;
+            size_t used = strlen(differ);
+            snprintf(differ + used, sizeof differ - used, "%s%u", used ? ", " : "", r->port);
+        }
+    }
+    if (tls_ports < 2)
+        res->same_certificate = -1;
+    else if (!res->same_certificate)
+        ms_diag_add(&res->diags, &ms_tls_diag_defs[T_CERTIFICATES_DIFFER], res->host, -1,
+                    "ports %s send another certificate than port %u", differ, first->port);
+}
+
+/* The TLSA records of _25._tcp.NAME, or why there are none to use. 1 when
+ * records were found and are to be matched. */
+static int dane_lookup(ms_ctx *ctx, const char *name, ms_tls_check_result *res, ms_dns_answer **out,
+                       char **qname)
+{
+    *qname = ms_asprintf("_25._tcp.%s", name);
+    if (*qname == NULL)
+        return 0;
+    ms_dns_answer *a = NULL;
+    ms_status st = ms_dns_lookup(ctx, *qname, MS_DNS_TLSA, &a);
+    const ms_diag_def *defs = ms_tls_diag_defs;
+    if (st != MS_OK || ms_dns_answer_failed(a)) {
+        ms_diag_add(&res->diags, &defs[T_DANE_LOOKUP_FAILED], *qname, -1, "TLSA lookup: %s%s%s",
+                    a ? ms_dns_rcode_str(a->rcode) : ms_status_str(st),
+                    a && a->why_bogus ? ": " : "", a && a->why_bogus ? a->why_bogus : "");
+        ms_dns_answer_free(a);
+        return 0;
+    }
+    if (a->count == 0) {
+        ms_diag_add(&res->diags, &defs[T_DANE_NO_RECORDS], *qname, -1, "no TLSA records (%s, %s)",
+                    ms_dns_rcode_str(a->rcode), ms_dnssec_state_str(a->dnssec));
+        ms_dns_answer_free(a);
+        return 0;
+    }
+    if (a->dnssec != MS_DNSSEC_SECURE) {
+        ms_diag_add(&res->diags, &defs[T_DANE_INSECURE], *qname, -1,
+                    "%zu TLSA records, DNSSEC %s: not usable for DANE", a->count,
+                    ms_dnssec_state_str(a->dnssec));
+        ms_dns_answer_free(a);
+        return 0;
+    }
+    *out = a;
+    return 1;
+}
+
+static void dane_match_ports(ms_tls_check_result *res, const ms_dns_answer *a, const char *qname,
+                             const char *name)
+{
+    ms_tls_tlsa *records = calloc(a->count, sizeof *records);
+    if (records == NULL)
+        return;
+    size_t n = 0;
+    for (size_t i = 0; i < a->count; i++)
+        if (a->records[i].type == MS_DNS_TLSA &&
+            ms_tls_tlsa_parse(a->records[i].rdata, a->records[i].rdata_len, &records[n]) == MS_OK)
+            n++;
+    for (size_t i = 0; i < res->count; i++) {
+        ms_tls_port_result *r = &res->ports[i];
+        if (r->mode != MS_TLS_SMTP || r->state != MS_TLS_PORT_TLS)
+            continue;
+        char location[300];
+        snprintf(location, sizeof location, "%s (port %u)", qname, r->port);
+        r->dane = ms_tls_dane_match(records, n, r->chain_der, r->chain_len, r->chain_count, name,
+                                    location, &r->diags);
+    }
+    free(records);
+}
+
+static ms_status resolve(const char *host, struct sockaddr_storage *addr, socklen_t *len,
+                         char *text, size_t text_size)
+{
+    struct addrinfo hints = {0}, *ai = NULL;
+    hints.ai_socktype = SOCK_STREAM;
+    if (getaddrinfo(host, NULL, &hints, &ai) != 0 || ai == NULL)
+        return MS_ERR_IO;
+    memcpy(addr, ai->ai_addr, ai->ai_addrlen);
+    *len = ai->ai_addrlen;
+    getnameinfo(ai->ai_addr, ai->ai_addrlen, text, (socklen_t)text_size, NULL, 0, NI_NUMERICHOST);
+    freeaddrinfo(ai);
+    return MS_OK;
+}
+
+static void set_port(struct sockaddr_storage *addr, uint16_t port)
+{
+    if (addr->ss_family == AF_INET)
+        ((struct sockaddr_in *)addr)->sin_port = htons(port);
+    else
+        ((struct sockaddr_in6 *)addr)->sin6_port = htons(port);
+}
+
+ms_status ms_tls_check(ms_ctx *ctx, const char *host, const ms_tls_port *ports, size_t count,
+                       const ms_tls_check_opts *opts, ms_tls_check_result **out)
+{
+    static const ms_tls_check_opts DEFAULTS = {0};
+    *out = NULL;
+    if (host == NULL || *host == '\0' || count > MS_TLS_MAX_PORTS)
+        return MS_ERR_INVALID;
+    if (opts == NULL)
+        opts = &DEFAULTS;
+    ms_tls_port defaults[MS_TLS_DEFAULT_PORT_COUNT];
+    if (count == 0) {
+        for (size_t i = 0; i < MS_TLS_DEFAULT_PORT_COUNT; i++) {
+            defaults[i].port = ms_tls_default_ports[i];
+            defaults[i].mode = (ms_tls_mode)ms_tls_default_mode(ms_tls_default_ports[i]);
+        }
+        ports = defaults;
+        count = MS_TLS_DEFAULT_PORT_COUNT;
+    }
+    ms_tls_check_result *res = calloc(1, sizeof *res);
+    port_job *jobs = calloc(count, sizeof *jobs);
+    struct sockaddr_storage *addrs = calloc(count, sizeof *addrs);
+    if (res == NULL || jobs == NULL || addrs == NULL ||
+        (res->ports = calloc(count, sizeof *res->ports)) == NULL) {
+        free(jobs);
+        free(addrs);
+        ms_tls_check_result_free(res);
+        return MS_ERR_NOMEM;
+    }
+    res->count = count;
+    res->host = strdup(host);
+    res->servername = dup_or_null(opts->servername);
+    const char *name = opts->servername ? opts->servername : host;
+
+    struct sockaddr_storage addr;
+    socklen_t addr_len = 0;
+    char address[64] = "";
+    int resolved = resolve(host, &addr, &addr_len, address, sizeof address) == MS_OK;
+    for (size_t i = 0; i < count; i++) {
+        ms_tls_port_result *r = &res->ports[i];
+        port_job *job = &jobs[i];
+        r->port = ports[i].port;
+        r->mode = ports[i].mode;
+        r->address = strdup(address);
+        job->result = r;
+        job->opts = opts;
+        job->servername = name;
+        job->cert_host = name;
+        job->timeout_ms = opts->timeout_ms ? opts->timeout_ms : MS_TLS_TIMEOUT_MS;
+        snprintf(job->location, sizeof job->location, "%s:%u", host, r->port);
+        if (!resolved) {
+            r->state = MS_TLS_PORT_UNREACHABLE;
+            add(job, T_UNREACHABLE, "%s has no address", host);
+            continue;
+        }
+        addrs[i] = addr;
+        set_port(&addrs[i], r->port);
+        job->addr = &addrs[i];
+        job->addr_len = addr_len;
+        if (ms_ctx_clone(ctx, &job->ctx) != MS_OK) {
+            for (size_t k = 0; k <= i; k++)
+                ms_ctx_free(jobs[k].ctx);
+            free(jobs);
+            free(addrs);
+            ms_tls_check_result_free(res);
+            return MS_ERR_NOMEM;
+        }
+    }
+    /* every context made: start the ports (in this thread if no thread can be had) */
+    for (size_t i = 0; i < count; i++) {
+        port_job *job = &jobs[i];
+        if (job->ctx == NULL)
+            continue;
+        job->started = pthread_create(&job->thread, NULL, run_port, job) == 0;
+        if (!job->started)
+            run_port(job);
+    }
+
+    ms_dns_answer *tlsa = NULL;
+    char *qname = NULL;
+    int dane = opts->dane && dane_lookup(ctx, name, res, &tlsa, &qname);
+    /* a failed lookup says nothing about the records: the ports stay "not checked" */
+    int dane_failed = opts->dane && ms_diag_has(&res->diags, "tls.dane-lookup-failed");
+
+    for (size_t i = 0; i < count; i++) {
+        if (jobs[i].started)
+            pthread_join(jobs[i].thread, NULL);
+        ms_ctx_free(jobs[i].ctx);
+    }
+    if (dane)
+        dane_match_ports(res, tlsa, qname, name);
+    else if (opts->dane && !dane_failed)
+        for (size_t i = 0; i < count; i++)
+            if (res->ports[i].mode == MS_TLS_SMTP && res->ports[i].state == MS_TLS_PORT_TLS)
+                res->ports[i].dane = MS_TLS_DANE_NO_RECORDS;
+    ms_dns_answer_free(tlsa);
+    free(qname);
+    same_certificate(res);
+    free(jobs);
+    free(addrs);
+    *out = res;
+    return MS_OK;
+}

@@ -1,0 +1,216 @@
+/* The plain-text part of each protocol, up to the point where TLS starts:
+ *   SMTP/LMTP  greeting (220), EHLO/LHLO, STARTTLS offered?, STARTTLS -> 220
+ *   IMAP       greeting (* OK), a CAPABILITY, a STARTTLS -> tagged OK
+ *   POP3       greeting (+OK), CAPA, STLS -> +OK
+ *   Sieve      greeting (capabilities, OK), STARTTLS -> OK
+ * Whatever the server sends after its STARTTLS reply is thrown away before
+ * the handshake, so it can never be taken for a reply inside TLS. */
+#include "dialog.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The EHLO name: a name that is ours and resolves nowhere (RFC 2606). */
+#define EHLO_NAME "mailsec.invalid"
+
+typedef struct proto {
+    ms_tls_reply_kind greeting_kind;
+    const char *capa_cmd;           /* NULL: the greeting lists the capabilities */
+    const char *capa_tag;
+    ms_tls_reply_kind capa_kind;
+    const char *starttls_cmd;
+    const char *starttls_tag;
+    const char *injected;           /* pipelined after STARTTLS in the injection test */
+    ms_tls_reply_kind reply_kind;
+    const char *starttls_name;      /* for messages */
+} proto;
+
+static const proto *proto_of(ms_tls_mode mode)
+{
+    static const proto SMTP = {MS_TLS_REPLY_SMTP, "EHLO " EHLO_NAME "\r\n", NULL, MS_TLS_REPLY_SMTP,
+                               "STARTTLS\r\n", NULL, "NOOP\r\n", MS_TLS_REPLY_SMTP, "STARTTLS"};
+    static const proto LMTP = {MS_TLS_REPLY_SMTP, "LHLO " EHLO_NAME "\r\n", NULL, MS_TLS_REPLY_SMTP,
+                               "STARTTLS\r\n", NULL, "NOOP\r\n", MS_TLS_REPLY_SMTP, "STARTTLS"};
+    static const proto IMAP = {MS_TLS_REPLY_IMAP, "a CAPABILITY\r\n", "a", MS_TLS_REPLY_IMAP,
+                               "b STARTTLS\r\n", "b", "c NOOP\r\n", MS_TLS_REPLY_IMAP, "STARTTLS"};
+    static const proto POP3 = {MS_TLS_REPLY_POP3, "CAPA\r\n", NULL, MS_TLS_REPLY_POP3_MULTI,
+                               "STLS\r\n", NULL, "NOOP\r\n", MS_TLS_REPLY_POP3, "STLS"};
+    static const proto SIEVE = {MS_TLS_REPLY_SIEVE, NULL, NULL, MS_TLS_REPLY_SIEVE,
+                                "STARTTLS\r\n", NULL, "NOOP\r\n", MS_TLS_REPLY_SIEVE, "STARTTLS"};
+    switch (mode) {
+    case MS_TLS_SMTP: return &SMTP;
+    case MS_TLS_LMTP: return &LMTP;
+    case MS_TLS_IMAP: return &IMAP;
+    case MS_TLS_POP3: return &POP3;
+    case MS_TLS_SIEVE: return &SIEVE;
+    case MS_TLS_IMPLICIT: break;
+    }
+    return NULL;
+}
+
+static int fail(dialog_result *r, int diag, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(dialog_result *r, int diag, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->message, sizeof r->message, fmt, ap);
+    va_end(ap);
+    r->failed_diag = diag;
+    return 0;
+}
+
+/* The failure of an I/O step, as a diagnostic. */
+static int io_fail(dialog_result *r, tls_io io, const char *step)
+{
+    switch (io) {
+    case IO_TIMEOUT:
+        return fail(r, T_TIMEOUT, "no answer to %s before the time-out", step);
+    case IO_EOF:
+        return fail(r, T_DROPPED, "the server closed the connection at %s", step);
+    case IO_GARBAGE:
+        return fail(r, T_GARBAGE, "the answer to %s is not a reply of the protocol", step);
+    default:
+        return fail(r, T_DROPPED, "%s: %s", step, tls_io_str(io));
+    }
+}
+
+/* The first line of a reply, printable, for messages. */
+static void first_line(const char *text, const ms_tls_reply *reply, char *out, size_t size)
+{
+    size_t n = text ? reply->first_line_len : 0;
+    if (n >= size)
+        n = size - 1;
+    for (size_t i = 0; i < n; i++)
+        out[i] = text[i] >= 0x20 && text[i] < 0x7f ? text[i] : '?';
+    out[n] = '\0';
+}
+
+int dialog_to_tls(tls_conn *c, ms_tls_mode mode, int inject, dialog_result *r)
+{
+    memset(r, 0, sizeof *r);
+    r->failed_diag = -1;
+    const proto *p = proto_of(mode);
+    if (p == NULL)
+        return 1; /* implicit TLS: nothing before the handshake */
+
+    ms_tls_reply reply;
+    char *text = NULL;
+    char line[256];
+    tls_io io = conn_read_reply(c, p->greeting_kind, NULL, &reply, &text);
+    if (io != IO_OK)
+        return io_fail(r, io, "the greeting");
+    first_line(text, &reply, line, sizeof line);
+    r->greeting = strdup(line);
+    free(text);
+    if (!reply.ok)
+        return fail(r, T_GREETING_REFUSED, "the server refused the session: %s", line);
+    r->starttls_offered = reply.starttls;
+
+    if (p->capa_cmd) {
+        if ((io = conn_write(c, p->capa_cmd, strlen(p->capa_cmd))) != IO_OK)
+            return io_fail(r, io, "the capability request");
+        if ((io = conn_read_reply(c, p->capa_kind, p->capa_tag, &reply, &text)) != IO_OK)
+            return io_fail(r, io, "the capability request");
+        first_line(text, &reply, line, sizeof line);
+        free(text);
+        /* a refused EHLO or CAPA: no extensions, so no STARTTLS either */
+        r->starttls_offered = reply.ok && reply.starttls;
+        if (!reply.ok && mode != MS_TLS_SMTP && mode != MS_TLS_LMTP && mode != MS_TLS_POP3)
+            return fail(r, T_GARBAGE, "the capability request was refused: %s", line);
+    }
+    if (!r->starttls_offered)
+        return fail(r, T_STARTTLS_NOT_OFFERED, "the server does not offer %s", p->starttls_name);
+
+    char cmd[64];
+    snprintf(cmd, sizeof cmd, "%s%s", p->starttls_cmd, inject ? p->injected : "");
+    /* one write: the pipelined command arrives in the same segment */
+    if ((io = conn_write(c, cmd, strlen(cmd))) != IO_OK)
+        return io_fail(r, io, p->starttls_name);
+    if ((io = conn_read_reply(c, p->reply_kind, p->starttls_tag, &reply, &text)) != IO_OK)
+        return io_fail(r, io, p->starttls_name);
+    first_line(text, &reply, line, sizeof line);
+    free(text);
+    int accepted = mode == MS_TLS_SMTP || mode == MS_TLS_LMTP ? reply.code == 220 : reply.ok;
+    if (!accepted)
+        return fail(r, T_STARTTLS_REFUSED, "%s was answered with: %s", p->starttls_name, line);
+    r->discarded = conn_discard(c);
+    return 1;
+}
+
+const char *dialog_quit_command(ms_tls_mode mode)
+{
+    switch (mode) {
+    case MS_TLS_SMTP:
+    case MS_TLS_LMTP:
+    case MS_TLS_POP3:
+        return "QUIT\r\n";
+    case MS_TLS_IMAP:
+        return "d LOGOUT\r\n";
+    case MS_TLS_SIEVE:
+        return "LOGOUT\r\n";
+    case MS_TLS_IMPLICIT:
+        break;
+    }
+    return NULL;
+}
+
+/* Lines of text[0, len) for which is_reply says "a reply ends here". */
+static size_t count_lines(const char *text, size_t len, int (*is_reply)(const char *, size_t))
+{
+    size_t n = 0, pos = 0;
+    while (pos < len) {
+        const char *nl = memchr(text + pos, '\n', len - pos);
+        size_t end = nl ? (size_t)(nl - text) : len;
+        size_t l = end - pos;
+        if (l > 0 && text[pos + l - 1] == '\r')
+            l--;
+        if (is_reply(text + pos, l))
+            n++;
+        pos = end + 1;
+    }
+    return n;
+}
+
+static int smtp_final(const char *s, size_t n)
+{
+    return n >= 3 && s[0] >= '1' && s[0] <= '5' && (n == 3 || s[3] == ' ');
+}
+
+static int pop3_status(const char *s, size_t n)
+{
+    return (n >= 3 && strncmp(s, "+OK", 3) == 0) || (n >= 4 && strncmp(s, "-ERR", 4) == 0);
+}
+
+static int sieve_status(const char *s, size_t n)
+{
+    return (n >= 2 && strncasecmp(s, "OK", 2) == 0) || (n >= 2 && strncasecmp(s, "NO", 2) == 0) ||
+           (n >= 3 && strncasecmp(s, "BYE", 3) == 0);
+}
+
+static int imap_injected_tag(const char *s, size_t n)
+{
+    return n >= 2 && s[0] == 'c' && s[1] == ' ';
+}
+
+/* After the handshake the injection test sends only the quit command. The
+ * replies inside TLS are then counted: a safe server answers that one
+ * command (Sieve first repeats its capabilities, RFC 5804 2.2); more
+ * replies mean it also answered the command injected before TLS. */
+int dialog_injection_answered(ms_tls_mode mode, const char *text, size_t len)
+{
+    switch (mode) {
+    case MS_TLS_SMTP:
+    case MS_TLS_LMTP:
+        return count_lines(text, len, smtp_final) > 1;
+    case MS_TLS_POP3:
+        return count_lines(text, len, pop3_status) > 1;
+    case MS_TLS_IMAP:
+        return count_lines(text, len, imap_injected_tag) > 0;
+    case MS_TLS_SIEVE:
+        return count_lines(text, len, sieve_status) > 2;
+    case MS_TLS_IMPLICIT:
+        break;
+    }
+    return 0;
+}

@@ -1,0 +1,82 @@
+/* What the files of lib/tls share. */
+#ifndef MAILSEC_LIB_TLS_INTERNAL_H
+#define MAILSEC_LIB_TLS_INTERNAL_H
+
+#include "core/internal.h"
+#include "mailsec/tls.h"
+
+#include <openssl/ssl.h>
+#include <sys/socket.h>
+
+/* Diagnostics (diags.c), indexes into ms_tls_diag_defs. */
+enum {
+    T_CLOSED,
+    T_UNREACHABLE,
+    T_TIMEOUT,
+    T_DROPPED,
+    T_GARBAGE,
+    T_GREETING_REFUSED,
+    T_STARTTLS_NOT_OFFERED,
+    T_STARTTLS_REFUSED,
+    T_HANDSHAKE_FAILED,
+    T_PLAINTEXT_AFTER_STARTTLS,
+    T_INJECTION_VULNERABLE,
+    T_INJECTION_SAFE,
+    T_OLD_VERSION,
+    T_NO_MODERN_VERSION,
+    T_NO_TLS13,
+    T_WEAK_CIPHER,
+    T_NO_FORWARD_SECRECY,
+    T_CERTIFICATES_DIFFER,
+    T_DANE_MATCH,
+    T_DANE_NO_MATCH,
+    T_DANE_NO_RECORDS,
+    T_DANE_INSECURE,
+    T_DANE_LOOKUP_FAILED,
+    T_DANE_UNUSABLE,
+    T_COUNT
+};
+
+/* One connection: a socket, its read buffer, and TLS once it is up. Every
+ * read and write waits at most timeout_ms. */
+typedef struct tls_conn {
+    int fd;
+    SSL_CTX *ssl_ctx;
+    SSL *ssl;
+    char *in;        /* bytes read and not yet consumed */
+    size_t in_len, in_cap;
+    unsigned timeout_ms;
+} tls_conn;
+
+/* How an I/O step ended. */
+typedef enum tls_io {
+    IO_OK = 0,
+    IO_REFUSED,  /* connect: nothing listens */
+    IO_TIMEOUT,
+    IO_EOF,      /* the peer closed the connection */
+    IO_GARBAGE,  /* the reply parser gave up */
+    IO_ERROR     /* any other socket or TLS failure */
+} tls_io;
+
+const char *tls_io_str(tls_io io);
+
+void conn_init(tls_conn *c, unsigned timeout_ms);
+void conn_close(tls_conn *c);
+tls_io conn_connect(tls_conn *c, const struct sockaddr *addr, socklen_t addr_len);
+tls_io conn_write(tls_conn *c, const char *data, size_t len);
+/* Reads until one complete reply is buffered, then takes it off the
+ * buffer; the reply's bytes are copied to text (NUL-terminated, may be
+ * NULL) when text is not NULL. */
+tls_io conn_read_reply(tls_conn *c, ms_tls_reply_kind kind, const char *tag, ms_tls_reply *reply,
+                       char **text);
+/* Reads whatever comes until the peer closes or the time is up (at most
+ * max bytes); IO_OK on a clean close, IO_TIMEOUT otherwise. */
+tls_io conn_read_until_close(tls_conn *c, size_t max);
+/* Drops buffered bytes; returns how many there were. */
+size_t conn_discard(tls_conn *c);
+/* The TLS handshake on the connection, as a client. versions: MS_TLS_V*
+ * bits to allow (0: all). ssl_error receives OpenSSL's reason on failure. */
+tls_io conn_handshake(tls_conn *c, const char *servername, unsigned versions, char *ssl_error,
+                      size_t ssl_error_size);
+
+#endif

@@ -1,0 +1,384 @@
+/* mailsec cert: lint certificate and key files, and bundle them in the form
+ * each server wants. Argument parsing and rendering only; lib/cert does
+ * the work. */
+#define _GNU_SOURCE /* timegm */
+#include "cli.h"
+#include "commands.h"
+
+#include "mailsec/cert.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char GROUP_USAGE[] =
+    "Usage: mailsec cert <command> [options]\n\n"
+    "Commands:\n"
+    "  lint FILE... [--key KEY] [--host NAME]   check certificate and key files\n"
+    "  bundle --cert LEAF [--ca FILE]... --out FILE [--key KEY] [--format F]\n"
+    "                                           write the chain file a server wants\n\n"
+    "'mailsec cert <command> --help' for a command's options.\n";
+
+static const char LINT_USAGE[] =
+    "Usage: mailsec cert lint [options] FILE... [--key KEY] [--host NAME]\n\n"
+    "Reads certificate files (PEM; a server's chain file, or the leaf and chain\n"
+    "files together, in any order) and checks what a mail server and its clients\n"
+    "will make of them: white space, stray text and broken lines in or between\n"
+    "PEM blocks (by line number), blocks that do not decode, the chain's order,\n"
+    "missing intermediates, a root or unrelated or duplicate certificates sent\n"
+    "along, verification, expiry, the host name, weak keys and SHA-1 signatures,\n"
+    "the key against the certificate, a key readable by others, and a key inside\n"
+    "a file meant to be public.\n\n"
+    "Options:\n"
+    "  --key KEY              the private key file to match against the leaf\n"
+    "  --host NAME            the name the certificate must cover (the MX host)\n"
+    "  --ca FILE              trust these CA certificates instead of the system's\n"
+    "  --days-warning N       warn when fewer days are left (default 21)\n"
+    "  --at DATE              check as of DATE (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)\n\n" CLI_COMMON_HELP;
+
+static const char BUNDLE_USAGE[] =
+    "Usage: mailsec cert bundle --cert LEAF [--ca FILE]... --out FILE [options]\n\n"
+    "Orders the certificates leaf first, then each issuer, whatever order the\n"
+    "inputs are in; leaves out the root; rewrites the PEM (64 columns, LF); and\n"
+    "writes the file in the form the server wants. A file that holds the key is\n"
+    "created with mode 0600. Refuses (exit 2, nothing written) a key that does\n"
+    "not match the leaf and a chain that does not link, saying why.\n\n"
+    "Options:\n"
+    "  --cert LEAF            the server's certificate (may hold the chain too)\n"
+    "  --ca FILE              intermediate certificates (repeatable; a root is left out)\n"
+    "  --key KEY              the private key (checked against the leaf)\n"
+    "  --out FILE             the file to write (replaced atomically)\n"
+    "  --format F             fullchain (default): leaf + intermediates\n"
+    "                         postfix-chain: key, leaf, intermediates, for Postfix's\n"
+    "                           smtpd_tls_chain_files (needs --key)\n"
+    "                         dovecot: leaf + intermediates, for ssl_cert = </FILE\n"
+    "                         combined: leaf, intermediates, key (needs --key)\n\n" CLI_COMMON_HELP;
+
+enum {
+    OPT_KEY = 1,
+    OPT_HOST,
+    OPT_CA,
+    OPT_DAYS_WARNING,
+    OPT_AT,
+    OPT_CERT,
+    OPT_OUT,
+    OPT_FORMAT
+};
+
+static json_t *json_str_or_null(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+/* --at: a fixed clock for the context. */
+static time_t fixed_clock(void *arg)
+{
+    return *(const time_t *)arg;
+}
+
+static int parse_date(const char *text, time_t *out)
+{
+    struct tm tm = {0};
+    const char *end = strptime(text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (end == NULL || *end != '\0') {
+        memset(&tm, 0, sizeof tm);
+        end = strptime(text, "%Y-%m-%d", &tm);
+        if (end == NULL || *end != '\0')
+            return 0;
+    }
+    *out = timegm(&tm);
+    return *out != (time_t)-1;
+}
+
+/* ---- lint ---- */
+
+typedef struct lint_args {
+    ms_cert_lint_opts opts;
+    int have_at;
+    time_t at;
+} lint_args;
+
+static int lint_option(void *arg, int opt, const char *value)
+{
+    lint_args *a = arg;
+    char *end;
+    switch (opt) {
+    case OPT_KEY: a->opts.key_file = value; return 1;
+    case OPT_HOST: a->opts.host = value; return 1;
+    case OPT_CA: a->opts.ca_file = value; return 1;
+    case OPT_DAYS_WARNING: {
+        errno = 0;
+        long n = strtol(value, &end, 10);
+        if (errno || *end || n < 1 || n > 3650)
+            return 0;
+        a->opts.days_warning = (int)n;
+        return 1;
+    }
+    case OPT_AT:
+        a->have_at = 1;
+        return parse_date(value, &a->at);
+    default: return 0;
+    }
+}
+
+static json_t *json_names(const char *names)
+{
+    json_t *a = json_array();
+    char *copy = names ? strdup(names) : NULL;
+    for (char *save = NULL, *tok = copy ? strtok_r(copy, " ", &save) : NULL; tok;
+         tok = strtok_r(NULL, " ", &save))
+        json_array_append_new(a, json_string(tok));
+    free(copy);
+    return a;
+}
+
+static json_t *json_leaf(const ms_cert_chain_info *i)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "subject", json_str_or_null(i->subject));
+    json_object_set_new(o, "issuer", json_str_or_null(i->issuer));
+    json_object_set_new(o, "names", json_names(i->names));
+    json_object_set_new(o, "not_before", json_str_or_null(i->not_before));
+    json_object_set_new(o, "not_after", json_str_or_null(i->not_after));
+    json_object_set_new(o, "days_left", json_integer(i->days_left));
+    json_object_set_new(o, "key_type", json_str_or_null(i->key_type));
+    json_object_set_new(o, "key_bits", json_integer(i->key_bits));
+    json_object_set_new(o, "signature_algorithm", json_str_or_null(i->signature_algorithm));
+    json_object_set_new(o, "fingerprint_sha256", json_str_or_null(i->fingerprint_sha256));
+    return o;
+}
+
+static void print_leaf(const cli_common *c, const ms_cert_chain_info *i)
+{
+    out_field(c, "leaf", "%s", i->subject);
+    out_field(c, "issuer", "%s", i->issuer);
+    out_field(c, "names", "%s", i->names && *i->names ? i->names : "(no DNS names)");
+    out_field(c, "valid", "%s to %s (%ld days left)", i->not_before, i->not_after, i->days_left);
+    out_field(c, "key", "%s %d bits", i->key_type, i->key_bits);
+    out_field(c, "signature", "%s", i->signature_algorithm);
+    out_field(c, "SHA-256", "%s", i->fingerprint_sha256);
+    out_field(c, "chain", "%zu certificate%s, %s", i->sent, i->sent == 1 ? "" : "s",
+              i->verified ? "verified" : "not verified");
+}
+
+static int run_lint(int argc, char **argv)
+{
+    static const struct option options[] = {
+        CLI_COMMON_LONG_OPTIONS,
+        {"key", required_argument, NULL, OPT_KEY},
+        {"host", required_argument, NULL, OPT_HOST},
+        {"ca", required_argument, NULL, OPT_CA},
+        {"days-warning", required_argument, NULL, OPT_DAYS_WARNING},
+        {"at", required_argument, NULL, OPT_AT},
+        {NULL, 0, NULL, 0},
+    };
+    cli_common c;
+    lint_args a = {0};
+    int done = cli_parse(argc, argv, options, CLI_COMMON_SHORT_OPTIONS, LINT_USAGE, "cert lint", &c,
+                         lint_option, &a);
+    if (done >= 0)
+        return done;
+    if (optind == argc)
+        return cli_usage_error("cert lint", "give at least one certificate file");
+    ms_ctx *ctx = cli_make_ctx(&c);
+    if (ctx == NULL)
+        return EXIT_UNCHECKED;
+    if (a.have_at)
+        ms_ctx_set_clock(ctx, fixed_clock, &a.at);
+
+    const char *const *files = (const char *const *)argv + optind;
+    size_t count = (size_t)(argc - optind);
+    ms_cert_lint_result r;
+    ms_diag_list diags = MS_DIAG_LIST_INIT;
+    ms_status st = ms_cert_lint(ctx, files, count, &a.opts, &r, &diags);
+    ms_ctx_free(ctx);
+    int unchecked = st != MS_OK;
+    if (unchecked)
+        fprintf(stderr, "mailsec cert lint: %s\n", r.error ? r.error : ms_status_str(st));
+    int status = cli_exit_status(&diags, unchecked);
+
+    if (c.json) {
+        json_t *doc = json_document("cert lint");
+        json_t *o = json_object();
+        json_t *names = json_array();
+        for (size_t i = 0; i < count; i++)
+            json_array_append_new(names, json_string(files[i]));
+        json_object_set_new(o, "files", names);
+        json_object_set_new(o, "key_file", json_str_or_null(a.opts.key_file));
+        json_object_set_new(o, "host", json_str_or_null(a.opts.host));
+        json_object_set_new(o, "certificates", json_integer((json_int_t)r.certificates));
+        json_object_set_new(o, "keys", json_integer((json_int_t)r.keys));
+        int have_leaf = !unchecked && r.chain.subject != NULL;
+        json_object_set_new(o, "leaf", have_leaf ? json_leaf(&r.chain) : json_null());
+        json_object_set_new(o, "verified", json_boolean(have_leaf && r.chain.verified));
+        json_object_set_new(o, "error", json_str_or_null(r.error));
+        json_object_set_new(o, "diagnostics", json_diags(&diags));
+        json_t *results = json_array();
+        json_array_append_new(results, o);
+        json_object_set_new(doc, "results", results);
+        json_print(doc, status);
+    } else if (!unchecked) {
+        out_heading(&c, "Certificate files: %zu file%s, %zu certificate%s, %zu key%s", count,
+                    count == 1 ? "" : "s", r.certificates, r.certificates == 1 ? "" : "s", r.keys,
+                    r.keys == 1 ? "" : "s");
+        if (r.chain.subject != NULL && !c.quiet)
+            print_leaf(&c, &r.chain);
+        out_text(&c, "\nChecks");
+        if (diags.count == 0)
+            out_ok(&c, "no findings");
+        out_diags(&c, &diags);
+        out_summary(&c, &diags, 0);
+    }
+    ms_cert_lint_result_free(&r);
+    ms_diag_list_free(&diags);
+    return status;
+}
+
+/* ---- bundle ---- */
+
+enum { MAX_CA_FILES = 16 };
+
+typedef struct bundle_args {
+    ms_cert_bundle_opts opts;
+    const char *ca[MAX_CA_FILES];
+    const char *out;
+} bundle_args;
+
+static const struct {
+    const char *name;
+    ms_cert_bundle_format format;
+} FORMATS[] = {
+    {"fullchain", MS_CERT_BUNDLE_FULLCHAIN},
+    {"postfix-chain", MS_CERT_BUNDLE_POSTFIX_CHAIN},
+    {"dovecot", MS_CERT_BUNDLE_DOVECOT},
+    {"combined", MS_CERT_BUNDLE_COMBINED},
+};
+
+static const char *format_name(ms_cert_bundle_format f)
+{
+    for (size_t i = 0; i < sizeof FORMATS / sizeof FORMATS[0]; i++)
+        if (FORMATS[i].format == f)
+            return FORMATS[i].name;
+    return "?";
+}
+
+static int bundle_option(void *arg, int opt, const char *value)
+{
+    bundle_args *a = arg;
+    switch (opt) {
+    case OPT_CERT: a->opts.cert_file = value; return 1;
+    case OPT_KEY: a->opts.key_file = value; return 1;
+    case OPT_OUT: a->out = value; return 1;
+    case OPT_CA:
+        if (a->opts.ca_count >= MAX_CA_FILES)
+            return 0;
+        a->ca[a->opts.ca_count++] = value;
+        return 1;
+    case OPT_FORMAT:
+        for (size_t i = 0; i < sizeof FORMATS / sizeof FORMATS[0]; i++)
+            if (strcmp(value, FORMATS[i].name) == 0) {
+                a->opts.format = FORMATS[i].format;
+                return 1;
+            }
+        return 0;
+    default: return 0;
+    }
+}
+
+static void print_bundle_json(const bundle_args *a, const ms_cert_bundle_result *r,
+                              const ms_diag_list *diags, const char *error, int status)
+{
+    json_t *doc = json_document("cert bundle");
+    json_t *o = json_object();
+    json_object_set_new(o, "out", json_string(a->out));
+    json_object_set_new(o, "format", json_string(format_name(a->opts.format)));
+    json_object_set_new(o, "written", json_boolean(status == EXIT_CLEAN));
+    json_object_set_new(o, "intermediates", json_integer((json_int_t)r->intermediates));
+    json_object_set_new(o, "root_left_out", json_boolean(r->root_left_out));
+    json_object_set_new(o, "has_key", json_boolean(r->has_key));
+    json_object_set_new(o, "mode", status == EXIT_CLEAN ? json_string(r->has_key ? "0600" : "0644")
+                                                        : json_null());
+    json_object_set_new(o, "error", json_str_or_null(error));
+    json_object_set_new(o, "diagnostics", json_diags(diags));
+    json_t *results = json_array();
+    json_array_append_new(results, o);
+    json_object_set_new(doc, "results", results);
+    json_print(doc, status);
+}
+
+static int run_bundle(int argc, char **argv)
+{
+    static const struct option options[] = {
+        CLI_COMMON_LONG_OPTIONS,
+        {"cert", required_argument, NULL, OPT_CERT},
+        {"ca", required_argument, NULL, OPT_CA},
+        {"key", required_argument, NULL, OPT_KEY},
+        {"out", required_argument, NULL, OPT_OUT},
+        {"format", required_argument, NULL, OPT_FORMAT},
+        {NULL, 0, NULL, 0},
+    };
+    cli_common c;
+    bundle_args a = {0};
+    a.opts.ca_files = a.ca;
+    int done = cli_parse(argc, argv, options, CLI_COMMON_SHORT_OPTIONS, BUNDLE_USAGE, "cert bundle",
+                         &c, bundle_option, &a);
+    if (done >= 0)
+        return done;
+    if (optind != argc)
+        return cli_usage_error("cert bundle", "unexpected argument \"%s\"", argv[optind]);
+    if (a.opts.cert_file == NULL || a.out == NULL)
+        return cli_usage_error("cert bundle", "give --cert LEAF and --out FILE");
+    ms_ctx *ctx = cli_make_ctx(&c);
+    if (ctx == NULL)
+        return EXIT_UNCHECKED;
+    ms_cert_bundle_result r;
+    ms_diag_list diags = MS_DIAG_LIST_INIT;
+    ms_status st = ms_cert_bundle(ctx, &a.opts, &r, &diags);
+    ms_ctx_free(ctx);
+    char *error = NULL;
+    if (st == MS_OK)
+        st = ms_cert_write_file(a.out, r.pem, strlen(r.pem), r.has_key, &error);
+    const char *why = r.error ? r.error : error;
+    int status = st == MS_OK ? EXIT_CLEAN : EXIT_UNCHECKED;
+    if (status != EXIT_CLEAN)
+        fprintf(stderr, "mailsec cert bundle: %s\n", why ? why : ms_status_str(st));
+    if (c.json) {
+        print_bundle_json(&a, &r, &diags, why, status);
+    } else if (status == EXIT_CLEAN) {
+        out_heading(&c, "Wrote %s (%s)", a.out, format_name(a.opts.format));
+        out_ok(&c, "%s%s, %zu intermediate%s%s", r.has_key && a.opts.format == MS_CERT_BUNDLE_POSTFIX_CHAIN ? "key, " : "",
+               "leaf", r.intermediates, r.intermediates == 1 ? "" : "s",
+               r.has_key && a.opts.format == MS_CERT_BUNDLE_COMBINED ? ", key" : "");
+        if (r.root_left_out)
+            out_ok(&c, "the root is left out (clients have their own)");
+        out_ok(&c, "mode %s%s", r.has_key ? "0600" : "0644",
+               r.has_key ? " (it holds the private key)" : "");
+        if (diags.count > 0) {
+            out_text(&c, "\nIn the inputs (the output is normalised)");
+            out_diags(&c, &diags);
+        }
+    }
+    free(error);
+    ms_cert_bundle_result_free(&r);
+    ms_diag_list_free(&diags);
+    return status;
+}
+
+int cmd_cert(int argc, char **argv)
+{
+    static const struct {
+        const char *name;
+        int (*run)(int argc, char **argv);
+    } COMMANDS[] = {{"lint", run_lint}, {"bundle", run_bundle}};
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        fputs(GROUP_USAGE, argc < 2 ? stderr : stdout);
+        return argc < 2 ? EXIT_UNCHECKED : EXIT_CLEAN;
+    }
+    for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
+        if (strcmp(argv[1], COMMANDS[i].name) == 0)
+            return COMMANDS[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "mailsec cert: unknown command \"%s\"\n\n%s", argv[1], GROUP_USAGE);
+    return EXIT_UNCHECKED;
+}

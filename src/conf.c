@@ -1,0 +1,417 @@
+#define _GNU_SOURCE /* asprintf */
+/* mailsec conf: audit Postfix's and Dovecot's TLS configuration, and
+ * generate it (snippets, or edits in place with a backup and a diff).
+ * Argument parsing and rendering only; lib/conf does the work. */
+#include "cli.h"
+#include "commands.h"
+
+#include "mailsec/conf.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char GROUP_USAGE[] =
+    "Usage: mailsec conf <command> [options]\n\n"
+    "Commands:\n"
+    "  audit [--postfix DIR] [--dovecot PATH] [--profile P]\n"
+    "                     check the TLS and authentication settings of Postfix and Dovecot\n"
+    "  generate postfix|dovecot --version X.Y --profile P --cert FILE --key FILE\n"
+    "                     print the settings, or edit the files in place (--apply DIR)\n\n"
+    "'mailsec conf <command> --help' for a command's options.\n";
+
+static const char AUDIT_USAGE[] =
+    "Usage: mailsec conf audit [--postfix DIR] [--dovecot PATH] [options]\n\n"
+    "Reads Postfix's main.cf and master.cf and Dovecot's configuration (with its\n"
+    "includes) and reports, with the file and line of each: deprecated or renamed\n"
+    "settings, the submission (587) and submissions (465) services missing or\n"
+    "misconfigured, SMTP AUTH or IMAP/POP3 logins possible without TLS, protocols\n"
+    "below TLS 1.2, broken ciphers, and certificate and key files that are missing,\n"
+    "do not match, are out of order or readable by others. With --profile, every\n"
+    "setting that differs from Mozilla's profile and the change to make.\n\n"
+    "Options:\n"
+    "  --postfix DIR          Postfix's configuration directory (default /etc/postfix)\n"
+    "  --dovecot PATH         dovecot.conf, or its directory (default /etc/dovecot)\n"
+    "                         (given one of the two, only that one is audited)\n"
+    "  --profile P            compare with Mozilla's intermediate or modern profile\n"
+    "  --dovecot-version X.Y  2.3 or 2.4 (default: from the syntax, dovecot_config_version)\n"
+    "  --ca FILE              trust these CA certificates for the certificate checks\n\n" CLI_COMMON_HELP;
+
+static const char GENERATE_USAGE[] =
+    "Usage: mailsec conf generate postfix|dovecot --version X.Y --profile P\n"
+    "                             --cert FILE --key FILE [--chain FILE] [--apply DIR [--dry-run]]\n\n"
+    "Prints the TLS settings of Mozilla's profile in the names of that version:\n"
+    "for Postfix the main.cf settings and the master.cf submission (587) and\n"
+    "submissions (465) services; for Dovecot the 10-ssl.conf settings (2.3 or 2.4\n"
+    "names). With --apply DIR the files there are edited in place: a setting that\n"
+    "is there is changed on its line, the deprecated names it replaces are\n"
+    "commented out, new ones are appended, everything else is kept; each changed\n"
+    "file is first copied to FILE.mailsec-bak. --dry-run shows the unified diff\n"
+    "and writes nothing.\n\n"
+    "Options:\n"
+    "  --version X.Y          Postfix 3.0 to 3.9, Dovecot 2.3 or 2.4\n"
+    "  --profile P            intermediate (TLS 1.2 and 1.3) or modern (TLS 1.3 only)\n"
+    "  --cert FILE            the certificate (leaf and intermediates)\n"
+    "  --key FILE             its private key\n"
+    "  --chain FILE           Postfix 3.4+: intermediates in a file of their own\n"
+    "  --apply DIR            edit the files in DIR (/etc/postfix, /etc/dovecot)\n"
+    "  --dry-run              with --apply: print the diff, change nothing\n\n" CLI_COMMON_HELP;
+
+enum {
+    OPT_POSTFIX = 1,
+    OPT_DOVECOT,
+    OPT_PROFILE,
+    OPT_DOVECOT_VERSION,
+    OPT_CA,
+    OPT_VERSION,
+    OPT_CERT,
+    OPT_KEY,
+    OPT_CHAIN,
+    OPT_APPLY,
+    OPT_DRY_RUN
+};
+
+static json_t *json_str_or_null(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+/* "2.3" -> 23; 0 when not X.Y with one digit each side. */
+static int parse_version(const char *text)
+{
+    if (strlen(text) < 3 || text[1] != '.' || text[0] < '0' || text[0] > '9' || text[2] < '0' ||
+        text[2] > '9')
+        return 0;
+    /* "3.7.11" is fine: the patch level does not change names */
+    if (text[3] != '\0' && text[3] != '.')
+        return 0;
+    return (text[0] - '0') * 10 + (text[2] - '0');
+}
+
+/* ---- audit ---- */
+
+/* The checklist shows each finding as "FILE:LINE: message": where to
+ * look is the point of the audit. */
+static void print_located(const cli_common *c, const ms_diag_list *diags)
+{
+    ms_diag_list shown = MS_DIAG_LIST_INIT;
+    for (size_t i = 0; i < diags->count; i++) {
+        const ms_diag *d = &diags->items[i];
+        if (d->location)
+            ms_diag_add(&shown, d->def, d->location, -1, "%s: %s", d->location, d->message);
+        else
+            ms_diag_add(&shown, d->def, NULL, -1, "%s", d->message);
+    }
+    out_diags(c, &shown);
+    ms_diag_list_free(&shown);
+}
+
+typedef struct audit_args {
+    ms_conf_audit_opts opts;
+    const char *profile_name;
+} audit_args;
+
+static int audit_option(void *arg, int opt, const char *value)
+{
+    audit_args *a = arg;
+    switch (opt) {
+    case OPT_POSTFIX: a->opts.postfix_dir = value; return 1;
+    case OPT_DOVECOT: a->opts.dovecot_conf = value; return 1;
+    case OPT_CA: a->opts.ca_file = value; return 1;
+    case OPT_PROFILE:
+        a->profile_name = value;
+        a->opts.profile = ms_conf_profile_from_name(value);
+        return a->opts.profile != MS_CONF_PROFILE_NONE;
+    case OPT_DOVECOT_VERSION:
+        a->opts.dovecot_version = parse_version(value);
+        return a->opts.dovecot_version == 23 || a->opts.dovecot_version == 24;
+    default: return 0;
+    }
+}
+
+static int run_audit(int argc, char **argv)
+{
+    static const struct option options[] = {
+        CLI_COMMON_LONG_OPTIONS,
+        {"postfix", required_argument, NULL, OPT_POSTFIX},
+        {"dovecot", required_argument, NULL, OPT_DOVECOT},
+        {"profile", required_argument, NULL, OPT_PROFILE},
+        {"dovecot-version", required_argument, NULL, OPT_DOVECOT_VERSION},
+        {"ca", required_argument, NULL, OPT_CA},
+        {NULL, 0, NULL, 0},
+    };
+    cli_common c;
+    audit_args a = {0};
+    int done = cli_parse(argc, argv, options, CLI_COMMON_SHORT_OPTIONS, AUDIT_USAGE, "conf audit", &c,
+                         audit_option, &a);
+    if (done >= 0)
+        return done;
+    if (optind != argc)
+        return cli_usage_error("conf audit", "unexpected argument \"%s\"", argv[optind]);
+    if (a.opts.postfix_dir == NULL && a.opts.dovecot_conf == NULL) {
+        a.opts.postfix_dir = "/etc/postfix";
+        a.opts.dovecot_conf = "/etc/dovecot";
+    }
+    ms_ctx *ctx = cli_make_ctx(&c);
+    if (ctx == NULL)
+        return EXIT_UNCHECKED;
+    ms_conf_audit_result r;
+    ms_diag_list diags = MS_DIAG_LIST_INIT;
+    ms_status st = ms_conf_audit(ctx, &a.opts, &r, &diags);
+    ms_ctx_free(ctx);
+    int unchecked = st != MS_OK;
+    if (unchecked)
+        fprintf(stderr, "mailsec conf audit: %s\n", r.error ? r.error : ms_status_str(st));
+    int status = cli_exit_status(&diags, unchecked);
+    if (c.json) {
+        json_t *doc = json_document("conf audit");
+        json_t *o = json_object();
+        json_object_set_new(o, "postfix_dir", json_str_or_null(a.opts.postfix_dir));
+        json_object_set_new(o, "dovecot_conf", json_str_or_null(a.opts.dovecot_conf));
+        json_object_set_new(o, "profile", json_str_or_null(a.profile_name));
+        json_object_set_new(o, "postfix", r.postfix_read
+                                              ? json_pack("{s:I,s:I}", "settings",
+                                                          (json_int_t)r.postfix_settings, "services",
+                                                          (json_int_t)r.postfix_services)
+                                              : json_null());
+        json_object_set_new(o, "dovecot",
+                            r.dovecot_read ? json_pack("{s:s,s:I,s:I}", "version",
+                                                       r.dovecot_version == 24 ? "2.4" : "2.3",
+                                                       "settings", (json_int_t)r.dovecot_settings,
+                                                       "files", (json_int_t)r.dovecot_files)
+                                           : json_null());
+        json_object_set_new(o, "error", json_str_or_null(r.error));
+        json_object_set_new(o, "diagnostics", json_diags(&diags));
+        json_t *results = json_array();
+        json_array_append_new(results, o);
+        json_object_set_new(doc, "results", results);
+        json_print(doc, status);
+    } else if (!unchecked) {
+        if (r.postfix_read)
+            out_heading(&c, "Postfix %s: %zu settings in main.cf, %zu services in master.cf",
+                        a.opts.postfix_dir, r.postfix_settings, r.postfix_services);
+        if (r.dovecot_read)
+            out_heading(&c, "Dovecot %s (%s syntax): %zu settings in %zu file%s", a.opts.dovecot_conf,
+                        r.dovecot_version == 24 ? "2.4" : "2.3", r.dovecot_settings, r.dovecot_files,
+                        r.dovecot_files == 1 ? "" : "s");
+        if (a.profile_name)
+            out_field(&c, "profile", "Mozilla %s", a.profile_name);
+        out_text(&c, "\nChecks");
+        if (diags.count == 0)
+            out_ok(&c, "no findings");
+        print_located(&c, &diags);
+        out_summary(&c, &diags, 0);
+    }
+    ms_conf_audit_result_free(&r);
+    ms_diag_list_free(&diags);
+    return status;
+}
+
+/* ---- generate ---- */
+
+typedef struct generate_args {
+    ms_conf_generate_opts opts;
+    const char *version_text, *profile_name, *apply_dir;
+    int dry_run;
+} generate_args;
+
+static int generate_option(void *arg, int opt, const char *value)
+{
+    generate_args *a = arg;
+    switch (opt) {
+    case OPT_VERSION:
+        a->version_text = value;
+        return (a->opts.version = parse_version(value)) != 0;
+    case OPT_PROFILE:
+        a->profile_name = value;
+        a->opts.profile = ms_conf_profile_from_name(value);
+        return a->opts.profile != MS_CONF_PROFILE_NONE;
+    case OPT_CERT: a->opts.cert_file = value; return 1;
+    case OPT_KEY: a->opts.key_file = value; return 1;
+    case OPT_CHAIN: a->opts.chain_file = value; return 1;
+    case OPT_APPLY: a->apply_dir = value; return 1;
+    case OPT_DRY_RUN: a->dry_run = 1; return 1;
+    default: return 0;
+    }
+}
+
+/* The unified diff of two texts, by diff(1) on temporary files. */
+static char *unified_diff(const char *path, const char *old_text, const char *new_text)
+{
+    char old_path[] = "/tmp/mailsec-conf-old.XXXXXX", new_path[] = "/tmp/mailsec-conf-new.XXXXXX";
+    int fo = mkstemp(old_path), fn = mkstemp(new_path);
+    char *result = NULL;
+    if (fo >= 0 && fn >= 0) {
+        FILE *o = fdopen(fo, "w"), *n = fdopen(fn, "w");
+        fo = fn = -1;
+        if (o && n) {
+            fputs(old_text ? old_text : "", o);
+            fputs(new_text, n);
+        }
+        if (o)
+            fclose(o);
+        if (n)
+            fclose(n);
+        char *cmd = NULL;
+        if (asprintf(&cmd, "diff -u --label '%s' --label '%s' '%s' '%s'", path, path, old_path,
+                     new_path) >= 0) {
+            FILE *p = popen(cmd, "r");
+            if (p) {
+                size_t cap = 0, len = 0;
+                char buf[4096];
+                size_t got;
+                while ((got = fread(buf, 1, sizeof buf, p)) > 0) {
+                    char *grown = realloc(result, len + got + 1);
+                    if (grown == NULL)
+                        break;
+                    result = grown;
+                    memcpy(result + len, buf, got);
+                    len += got;
+                    result[len] = '\0';
+                    cap = len;
+                }
+                (void)cap;
+                pclose(p);
+            }
+            free(cmd);
+        }
+    }
+    if (fo >= 0)
+        close(fo);
+    if (fn >= 0)
+        close(fn);
+    unlink(old_path);
+    unlink(new_path);
+    return result ? result : strdup("");
+}
+
+static int run_apply(const cli_common *c, const generate_args *a, json_t *o)
+{
+    ms_conf_edits e;
+    ms_status st = ms_conf_plan_edits(&a->opts, a->apply_dir, &e);
+    if (st != MS_OK) {
+        fprintf(stderr, "mailsec conf generate: %s\n", e.error ? e.error : ms_status_str(st));
+        json_object_set_new(o, "error", json_str_or_null(e.error));
+        ms_conf_edits_free(&e);
+        return EXIT_UNCHECKED;
+    }
+    json_t *files = json_array();
+    for (size_t i = 0; i < e.count; i++) {
+        const ms_conf_edit *f = &e.files[i];
+        char *diff = f->changed ? unified_diff(f->path, f->old_text, f->new_text) : strdup("");
+        if (c->json) {
+            json_array_append_new(files, json_pack("{s:s,s:b,s:s}", "path", f->path, "changed",
+                                                   f->changed, "diff", diff ? diff : ""));
+        } else if (a->dry_run) {
+            fputs(diff ? diff : "", stdout);
+        }
+        free(diff);
+    }
+    json_object_set_new(o, "files", files);
+    int status = EXIT_CLEAN;
+    if (!a->dry_run) {
+        char *error = NULL;
+        if (ms_conf_apply_edits(&e, &error) != MS_OK) {
+            fprintf(stderr, "mailsec conf generate: %s\n", error ? error : "cannot write");
+            json_object_set_new(o, "error", json_str_or_null(error));
+            status = EXIT_UNCHECKED;
+        } else if (!c->json) {
+            for (size_t i = 0; i < e.count; i++)
+                if (e.files[i].changed)
+                    out_ok(c, "%s changed (backup: %s.mailsec-bak)", e.files[i].path, e.files[i].path);
+                else
+                    out_ok(c, "%s already as generated", e.files[i].path);
+        }
+        free(error);
+    }
+    json_object_set_new(o, "applied", json_boolean(!a->dry_run && status == EXIT_CLEAN));
+    ms_conf_edits_free(&e);
+    return status;
+}
+
+static int run_generate(int argc, char **argv)
+{
+    static const struct option options[] = {
+        CLI_COMMON_LONG_OPTIONS,
+        {"version", required_argument, NULL, OPT_VERSION},
+        {"profile", required_argument, NULL, OPT_PROFILE},
+        {"cert", required_argument, NULL, OPT_CERT},
+        {"key", required_argument, NULL, OPT_KEY},
+        {"chain", required_argument, NULL, OPT_CHAIN},
+        {"apply", required_argument, NULL, OPT_APPLY},
+        {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+        {NULL, 0, NULL, 0},
+    };
+    cli_common c;
+    generate_args a = {0};
+    int done = cli_parse(argc, argv, options, CLI_COMMON_SHORT_OPTIONS, GENERATE_USAGE,
+                         "conf generate", &c, generate_option, &a);
+    if (done >= 0)
+        return done;
+    if (optind + 1 != argc)
+        return cli_usage_error("conf generate", "give the server: postfix or dovecot");
+    const char *server = argv[optind];
+    if (strcmp(server, "postfix") == 0)
+        a.opts.server = MS_CONF_POSTFIX;
+    else if (strcmp(server, "dovecot") == 0)
+        a.opts.server = MS_CONF_DOVECOT;
+    else
+        return cli_usage_error("conf generate", "unknown server \"%s\" (postfix or dovecot)", server);
+    if (a.version_text == NULL || a.profile_name == NULL || !a.opts.cert_file || !a.opts.key_file)
+        return cli_usage_error("conf generate", "give --version, --profile, --cert and --key");
+    if (a.dry_run && a.apply_dir == NULL)
+        return cli_usage_error("conf generate", "--dry-run goes with --apply DIR");
+
+    ms_conf_snippets s;
+    ms_status st = ms_conf_generate(&a.opts, &s);
+    if (st != MS_OK) {
+        fprintf(stderr, "mailsec conf generate: %s\n", s.error ? s.error : ms_status_str(st));
+        ms_conf_snippets_free(&s);
+        return EXIT_UNCHECKED;
+    }
+    json_t *o = json_object();
+    json_object_set_new(o, "server", json_string(server));
+    json_object_set_new(o, "version", json_string(a.version_text));
+    json_object_set_new(o, "profile", json_string(a.profile_name));
+    json_object_set_new(o, "main_cf", json_str_or_null(s.main_cf));
+    json_object_set_new(o, "master_cf", json_str_or_null(s.master_cf));
+    json_object_set_new(o, "dovecot", json_str_or_null(s.dovecot));
+    int status = EXIT_CLEAN;
+    if (a.apply_dir) {
+        status = run_apply(&c, &a, o);
+    } else if (!c.json) {
+        if (s.main_cf)
+            printf("# --- main.cf ---\n%s\n# --- master.cf ---\n%s", s.main_cf, s.master_cf);
+        else
+            printf("# --- conf.d/10-ssl.conf ---\n%s", s.dovecot);
+    }
+    if (c.json) {
+        json_t *doc = json_document("conf generate");
+        json_t *results = json_array();
+        json_array_append_new(results, o);
+        json_object_set_new(doc, "results", results);
+        json_print(doc, status);
+    } else {
+        json_decref(o);
+    }
+    ms_conf_snippets_free(&s);
+    return status;
+}
+
+int cmd_conf(int argc, char **argv)
+{
+    static const struct {
+        const char *name;
+        int (*run)(int argc, char **argv);
+    } COMMANDS[] = {{"audit", run_audit}, {"generate", run_generate}};
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        fputs(GROUP_USAGE, argc < 2 ? stderr : stdout);
+        return argc < 2 ? EXIT_UNCHECKED : EXIT_CLEAN;
+    }
+    for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
+        if (strcmp(argv[1], COMMANDS[i].name) == 0)
+            return COMMANDS[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "mailsec conf: unknown command \"%s\"\n\n%s", argv[1], GROUP_USAGE);
+    return EXIT_UNCHECKED;
+}

@@ -1,0 +1,654 @@
+/* mailsec report: the views over the store. Each view asks the store one
+ * question (lib/store) and renders the answer as a checklist or JSON;
+ * sources also resolve and classify the senders (lib/sources). */
+#include "cli.h"
+#include "report_views.h"
+
+#include "mailsec/sources.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char VIEW_USAGE[] =
+    "Usage: mailsec report summary [options]      per domain: messages, pass rates, dispositions\n"
+    "       mailsec report sources [options]      per sending IP, grouped by reverse-DNS organisation\n"
+    "       mailsec report list [options]         the stored reports\n"
+    "       mailsec report show [options] ID      one report with its records\n"
+    "       mailsec report export [options]       every record: --format csv (default) or json\n"
+    "       mailsec report failures [options]     failure reports per domain, source and failure\n"
+    "       mailsec report tls [options]          TLS reports: sessions, failures by type and MX\n\n"
+    "Options:\n"
+    "  --domain D             only reports for this policy domain\n"
+    "  --since DATE           only reports that begin at or after DATE\n"
+    "  --until DATE           only reports that begin before DATE (a day: to its end)\n"
+    "                         DATE: YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ, or Unix seconds\n"
+    "  --format csv|json      export only\n"
+    "  --no-rdns              sources only: use the cached reverse DNS, look nothing up\n"
+    "  --db URL               the store: sqlite:PATH, PATH or postgresql://...\n"
+    "                         (default $MAILSEC_DB, else $XDG_DATA_HOME/mailsec/reports.db)\n\n" CLI_COMMON_HELP;
+
+enum { OPT_DB = 1, OPT_DOMAIN, OPT_SINCE, OPT_UNTIL, OPT_FORMAT, OPT_NO_RDNS };
+enum { DAY = 86400 };
+/* Reverse DNS answers kept this long before they are asked again. */
+enum { RDNS_MAX_AGE = 7 * DAY };
+
+typedef struct view_args {
+    const char *db;
+    ms_store_filter filter;
+    int csv;
+    int no_rdns;
+} view_args;
+
+/* DATE -> Unix seconds; *whole_day set for a bare YYYY-MM-DD. */
+static int parse_date(const char *text, int64_t *out, int *whole_day)
+{
+    struct tm tm = {0};
+    char *end;
+    int used = 0;
+    *whole_day = 0;
+    long long seconds = strtoll(text, &end, 10);
+    if (*text != '\0' && *end == '\0' && seconds >= 0) {
+        *out = seconds;
+        return 1;
+    }
+    if (sscanf(text, "%4d-%2d-%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &used) == 3 &&
+        text[used] == '\0') {
+        *whole_day = 1;
+    } else if (sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+                      &tm.tm_min, &tm.tm_sec, &used) != 6 || text[used] != '\0') {
+        return 0;
+    }
+    if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 ||
+        tm.tm_min > 59 || tm.tm_sec > 60)
+        return 0;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    *out = (int64_t)timegm(&tm);
+    return 1;
+}
+
+static int view_option(void *arg, int opt, const char *value)
+{
+    view_args *a = arg;
+    int whole_day;
+    switch (opt) {
+    case OPT_DB: a->db = value; return 1;
+    case OPT_DOMAIN: a->filter.domain = value; return 1;
+    case OPT_SINCE: return parse_date(value, &a->filter.since, &whole_day);
+    case OPT_UNTIL:
+        if (!parse_date(value, &a->filter.until, &whole_day))
+            return 0;
+        a->filter.until += whole_day ? DAY : 0;
+        return 1;
+    case OPT_FORMAT:
+        a->csv = strcmp(value, "csv") == 0;
+        return a->csv || strcmp(value, "json") == 0;
+    case OPT_NO_RDNS: a->no_rdns = 1; return 1;
+    }
+    return 0;
+}
+
+static void format_time(int64_t t, char *buf, size_t len)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (t == 0 || gmtime_r(&tt, &tm) == NULL)
+        snprintf(buf, len, "-");
+    else
+        strftime(buf, len, "%Y-%m-%d %H:%M", &tm);
+}
+
+static double percent(uint64_t part, uint64_t whole)
+{
+    return whole > 0 ? 100.0 * (double)part / (double)whole : 0.0;
+}
+
+static json_t *json_counts(const ms_store_count *counts, size_t n)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; i < n; i++)
+        json_object_set_new(o, counts[i].name ? counts[i].name : "", json_integer((json_int_t)counts[i].count));
+    return o;
+}
+
+/* "none 1200, quarantine 4" */
+static void print_counts(const cli_common *c, const char *label, const ms_store_count *counts, size_t n)
+{
+    if (n == 0)
+        return;
+    char line[512];
+    size_t used = 0;
+    for (size_t i = 0; i < n && used < sizeof line - 1; i++)
+        used += (size_t)snprintf(line + used, sizeof line - used, "%s%s %llu", i ? ", " : "",
+                                 counts[i].name ? counts[i].name : "?", (unsigned long long)counts[i].count);
+    out_field(c, label, "%s", line);
+}
+
+/* ---- summary ---- */
+
+/* Under this share of DMARC passes a domain is not ready for enforcement. */
+#define PASS_RATE_GOOD 98.0
+
+static json_t *json_summary(const ms_store_domain_summary *d)
+{
+    return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o}", "domain", d->domain,
+                     "reports", (json_int_t)d->reports, "messages", (json_int_t)d->messages,
+                     "dmarc_pass", (json_int_t)d->dmarc_pass, "spf_aligned", (json_int_t)d->spf_aligned,
+                     "dkim_aligned", (json_int_t)d->dkim_aligned, "first", (json_int_t)d->first,
+                     "last", (json_int_t)d->last,
+                     "dispositions", json_counts(d->dispositions, d->disposition_count),
+                     "overrides", json_counts(d->overrides, d->override_count),
+                     "reporters", json_counts(d->reporters, d->reporter_count));
+}
+
+static void print_summary(const cli_common *c, const ms_store_domain_summary *d)
+{
+    char first[32], last[32];
+    format_time(d->first, first, sizeof first);
+    format_time(d->last, last, sizeof last);
+    out_heading(c, "%s", d->domain);
+    out_field(c, "Reports", "%llu, %s to %s UTC", (unsigned long long)d->reports, first, last);
+    out_field(c, "Messages", "%llu", (unsigned long long)d->messages);
+    double pass = percent(d->dmarc_pass, d->messages);
+    out_item(c, pass >= PASS_RATE_GOOD ? MS_SEV_INFO : MS_SEV_WARNING, "DMARC pass %.1f%% (%llu)%s", pass,
+             (unsigned long long)d->dmarc_pass,
+             pass >= PASS_RATE_GOOD ? "" : ": see `mailsec report sources` for who fails");
+    out_field(c, "Aligned SPF", "%.1f%% pass", percent(d->spf_aligned, d->messages));
+    out_field(c, "Aligned DKIM", "%.1f%% pass", percent(d->dkim_aligned, d->messages));
+    print_counts(c, "Dispositions", d->dispositions, d->disposition_count);
+    print_counts(c, "Overrides", d->overrides, d->override_count);
+    print_counts(c, "Reporters", d->reporters, d->reporter_count);
+}
+
+static int view_summary(const cli_common *c, ms_store *store, const view_args *a, cli_results *r)
+{
+    ms_store_domain_summary *rows = NULL;
+    size_t n = 0;
+    if (ms_store_summary(store, &a->filter, &rows, &n) != MS_OK)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (!c->json) {
+            cli_results_separate(r);
+            print_summary(c, &rows[i]);
+        }
+        cli_results_add(r, EXIT_CLEAN, c->json ? json_summary(&rows[i]) : NULL);
+    }
+    if (n == 0 && !c->json)
+        out_text(c, "No aggregate reports stored%s.", a->filter.domain || a->filter.since || a->filter.until
+                                                           ? " for this selection" : "");
+    ms_store_summary_free(rows, n);
+    return 0;
+}
+
+/* ---- sources ---- */
+
+static json_t *json_strings(char *const *items, size_t n)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, json_string(items[i]));
+    return arr;
+}
+
+static json_t *json_source(const ms_store_source *s, const ms_source_verdict *v)
+{
+    json_t *o = json_pack("{s:s, s:s?, s:s?, s:I, s:I, s:I, s:I, s:s, s:o, s:o, s:o, s:o}", "source_ip",
+                          s->source_ip, "rdns", s->rdns && *s->rdns ? s->rdns : NULL, "group", s->group,
+                          "messages", (json_int_t)s->messages, "aligned", (json_int_t)s->aligned,
+                          "unaligned", (json_int_t)s->unaligned, "failing", (json_int_t)s->failing,
+                          "class", ms_source_class_name(v->cls),
+                          "signs", json_strings(v->signs, v->sign_count),
+                          "spf_domains", json_strings(s->spf_domains, s->spf_domain_count),
+                          "dkim_domains", json_strings(s->dkim_domains, s->dkim_domain_count),
+                          "header_from", json_strings(s->header_froms, s->header_from_count));
+    return o;
+}
+
+static ms_severity class_severity(ms_source_class cls)
+{
+    switch (cls) {
+    case MS_SOURCE_ALIGNED: return MS_SEV_INFO;
+    case MS_SOURCE_SPOOFING: return MS_SEV_ERROR;
+    default: return MS_SEV_WARNING;
+    }
+}
+
+static void print_domains(const cli_common *c, const char *label, char *const *items, size_t n)
+{
+    char line[512];
+    size_t used = 0;
+    line[0] = '\0';
+    for (size_t i = 0; i < n && used < sizeof line - 1; i++)
+        used += (size_t)snprintf(line + used, sizeof line - used, "%s%s", i ? ", " : "", items[i]);
+    if (n > 0)
+        out_field(c, label, "%s", line);
+}
+
+static void print_source(const cli_common *c, const ms_store_source *s, const ms_source_verdict *v)
+{
+    const char *name = s->rdns && *s->rdns ? s->rdns : "(no reverse DNS)";
+    out_item(c, class_severity(v->cls), "%s %s: %llu messages, %.0f%% pass DMARC: %s", s->source_ip, name,
+             (unsigned long long)s->messages, percent(s->aligned, s->messages), ms_source_class_name(v->cls));
+    if (!c->verbose && v->cls == MS_SOURCE_ALIGNED)
+        return;
+    for (size_t i = 0; i < v->sign_count; i++)
+        out_field(c, "Sign", "%s", v->signs[i]);
+    print_domains(c, "SPF domains", s->spf_domains, s->spf_domain_count);
+    print_domains(c, "DKIM domains", s->dkim_domains, s->dkim_domain_count);
+    if (c->verbose)
+        out_field(c, "Advice", "%s", ms_source_class_advice(v->cls));
+}
+
+/* The distinct IPs of the rows, for the reverse lookups. */
+static ms_status resolve_sources(const cli_common *c, ms_store *store, const view_args *a)
+{
+    ms_store_source *rows = NULL;
+    size_t n = 0;
+    ms_status st = ms_store_sources(store, &a->filter, NULL, NULL, &rows, &n);
+    const char **ips = st == MS_OK ? calloc(n ? n : 1, sizeof *ips) : NULL;
+    ms_ctx *ctx = ips ? cli_make_ctx(c) : NULL;
+    if (ctx != NULL) {
+        for (size_t i = 0; i < n; i++)
+            ips[i] = rows[i].source_ip;
+        st = ms_sources_resolve(ctx, store, ips, n, RDNS_MAX_AGE);
+    }
+    ms_ctx_free(ctx);
+    free(ips);
+    ms_store_sources_free(rows, n);
+    return st;
+}
+
+static int view_sources(const cli_common *c, ms_store *store, const view_args *a, cli_results *r)
+{
+    if (!a->no_rdns && resolve_sources(c, store, a) != MS_OK)
+        fprintf(stderr, "mailsec report sources: reverse DNS lookups failed; using the cache\n");
+    ms_ctx *ctx = cli_make_ctx(c);
+    ms_store_source *rows = NULL;
+    size_t n = 0;
+    if (ctx == NULL || ms_store_sources(store, &a->filter, ms_sources_group_by_org, ctx, &rows, &n) != MS_OK) {
+        ms_ctx_free(ctx);
+        return -1;
+    }
+    const char *group = NULL;
+    for (size_t i = 0; i < n; i++) {
+        ms_source_verdict v;
+        ms_source_classify(&rows[i], &v);
+        if (!c->json && (i == 0 || (group == NULL) != (rows[i].group == NULL) ||
+                         (group && rows[i].group && strcmp(group, rows[i].group) != 0))) {
+            cli_results_separate(r);
+            out_heading(c, "%s", rows[i].group ? rows[i].group : "Without reverse DNS");
+        }
+        group = rows[i].group;
+        if (!c->json)
+            print_source(c, &rows[i], &v);
+        cli_results_add(r, EXIT_CLEAN, c->json ? json_source(&rows[i], &v) : NULL);
+        ms_source_verdict_clear(&v);
+    }
+    ms_store_sources_free(rows, n);
+    ms_ctx_free(ctx);
+    return 0;
+}
+
+/* ---- list and show ---- */
+
+static json_t *json_report_row(const ms_store_report_row *h)
+{
+    return json_pack("{s:I, s:s, s:s?, s:s?, s:s?, s:I, s:I, s:I, s:I, s:I, s:s?}", "id", (json_int_t)h->id,
+                     "kind", h->kind, "org", h->org, "report_id", h->report_id, "domain", h->domain,
+                     "begin", (json_int_t)h->begin, "end", (json_int_t)h->end,
+                     "records", (json_int_t)h->records, "messages", (json_int_t)h->messages,
+                     "ingested_at", (json_int_t)h->ingested_at, "origin", h->origin);
+}
+
+static void print_report_row(const cli_common *c, const ms_store_report_row *h)
+{
+    char begin[32];
+    format_time(h->begin, begin, sizeof begin);
+    out_text(c, "%6lld  %-9s %s  %-24s %-28s %6llu records %8llu messages", (long long)h->id, h->kind, begin,
+             h->domain ? h->domain : "-", h->org ? h->org : "-", (unsigned long long)h->records,
+             (unsigned long long)h->messages);
+}
+
+static int view_list(const cli_common *c, ms_store *store, const view_args *a, cli_results *r)
+{
+    ms_store_report_row *rows = NULL;
+    size_t n = 0;
+    if (ms_store_list(store, &a->filter, &rows, &n) != MS_OK)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (!c->json)
+            print_report_row(c, &rows[i]);
+        cli_results_add(r, EXIT_CLEAN, c->json ? json_report_row(&rows[i]) : NULL);
+    }
+    ms_store_list_free(rows, n);
+    return 0;
+}
+
+static json_t *json_record(const ms_store_record *x)
+{
+    return json_pack("{s:I, s:s?, s:I, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, "
+                     "s:s?, s:s?, s:s?}",
+                     "seq", (json_int_t)x->seq, "source_ip", x->source_ip, "count", (json_int_t)x->count,
+                     "disposition", x->disposition, "dkim", x->dkim, "spf", x->spf, "reasons", x->reasons,
+                     "envelope_to", x->envelope_to, "envelope_from", x->envelope_from,
+                     "header_from", x->header_from, "dkim_domain", x->dkim_domain,
+                     "dkim_selector", x->dkim_selector, "dkim_result", x->dkim_result,
+                     "spf_domain", x->spf_domain, "spf_scope", x->spf_scope, "spf_result", x->spf_result,
+                     "reason_comments", x->reason_comments, "auth_more", x->auth_more);
+}
+
+static json_t *json_show(const ms_store_report *rep)
+{
+    json_t *o = json_report_row(&rep->head);
+    json_t *policy = json_pack("{s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?}", "adkim", rep->adkim,
+                               "aspf", rep->aspf, "p", rep->p, "sp", rep->sp, "np", rep->np, "pct", rep->pct,
+                               "fo", rep->fo, "testing", rep->testing, "discovery_method", rep->discovery_method);
+    json_object_set_new(o, "policy_published", policy);
+    json_t *records = json_array();
+    for (size_t i = 0; i < rep->record_count; i++)
+        json_array_append_new(records, json_record(&rep->records[i]));
+    json_object_set_new(o, "records", records);
+    json_t *policies = json_array();
+    for (size_t i = 0; i < rep->policy_count; i++) {
+        const ms_store_tls_policy_row *p = &rep->policies[i];
+        json_array_append_new(policies, json_pack("{s:s?, s:s?, s:I, s:I}", "policy_type", p->policy_type,
+                                                  "policy_domain", p->policy_domain, "successful",
+                                                  (json_int_t)p->successful, "failed", (json_int_t)p->failed));
+    }
+    json_object_set_new(o, "policies", policies);
+    return o;
+}
+
+static void print_show(const cli_common *c, const ms_store_report *rep)
+{
+    const ms_store_report_row *h = &rep->head;
+    char begin[32], end[32];
+    format_time(h->begin, begin, sizeof begin);
+    format_time(h->end, end, sizeof end);
+    out_heading(c, "Report %lld: %s %s", (long long)h->id, h->kind, h->report_id ? h->report_id : "");
+    out_field(c, "From", "%s%s%s%s", h->org ? h->org : "?", rep->email ? " <" : "", rep->email ? rep->email : "",
+              rep->email ? ">" : "");
+    out_field(c, "Domain", "%s", h->domain ? h->domain : "?");
+    out_field(c, "Period", "%s to %s UTC", begin, end);
+    if (rep->p)
+        out_field(c, "Policy", "p=%s sp=%s adkim=%s aspf=%s%s%s", rep->p, rep->sp ? rep->sp : "-",
+                  rep->adkim ? rep->adkim : "r", rep->aspf ? rep->aspf : "r", rep->pct ? " pct=" : "",
+                  rep->pct ? rep->pct : "");
+    out_field(c, "Origin", "%s", h->origin ? h->origin : "?");
+    for (size_t i = 0; i < rep->record_count; i++) {
+        const ms_store_record *x = &rep->records[i];
+        int pass = (x->dkim && strcmp(x->dkim, "pass") == 0) || (x->spf && strcmp(x->spf, "pass") == 0);
+        out_item(c, pass ? MS_SEV_INFO : MS_SEV_WARNING,
+                 "%s x%llu: DMARC %s (dkim %s, spf %s), %s; from %s, dkim %s=%s, spf %s=%s", x->source_ip,
+                 (unsigned long long)x->count, pass ? "pass" : "fail", x->dkim ? x->dkim : "?",
+                 x->spf ? x->spf : "?", x->disposition ? x->disposition : "?",
+                 x->header_from ? x->header_from : "?", x->dkim_domain ? x->dkim_domain : "-",
+                 x->dkim_result ? x->dkim_result : "-", x->spf_domain ? x->spf_domain : "-",
+                 x->spf_result ? x->spf_result : "-");
+    }
+    for (size_t i = 0; i < rep->policy_count; i++) {
+        const ms_store_tls_policy_row *p = &rep->policies[i];
+        out_item(c, p->failed ? MS_SEV_WARNING : MS_SEV_INFO, "%s policy for %s: %llu sessions ok, %llu failed",
+                 p->policy_type ? p->policy_type : "?", p->policy_domain ? p->policy_domain : "?",
+                 (unsigned long long)p->successful, (unsigned long long)p->failed);
+        for (size_t k = 0; k < p->failure_count; k++)
+            out_field(c, "Failure", "%s at %s: %llu sessions", p->failures[k].result_type,
+                      p->failures[k].receiving_mx_hostname ? p->failures[k].receiving_mx_hostname : "?",
+                      (unsigned long long)p->failures[k].failed_sessions);
+    }
+}
+
+static int view_show(const cli_common *c, ms_store *store, const char *id_text, cli_results *r)
+{
+    char *end;
+    long long id = strtoll(id_text, &end, 10);
+    if (*id_text == '\0' || *end != '\0') {
+        fprintf(stderr, "mailsec report show: \"%s\" is not a report id (see report list)\n", id_text);
+        return -2;
+    }
+    ms_store_report *rep = NULL;
+    ms_status st = ms_store_show(store, id, &rep);
+    if (st == MS_ERR_INVALID) {
+        fprintf(stderr, "mailsec report show: no report %lld\n", id);
+        return -2;
+    }
+    if (st != MS_OK)
+        return -1;
+    if (!c->json)
+        print_show(c, rep);
+    cli_results_add(r, EXIT_CLEAN, c->json ? json_show(rep) : NULL);
+    ms_store_report_free(rep);
+    return 0;
+}
+
+/* ---- export ---- */
+
+static void csv_field(const char *s, int last)
+{
+    if (s == NULL)
+        s = "";
+    if (strpbrk(s, ",\"\r\n") == NULL) {
+        fputs(s, stdout);
+    } else {
+        putchar('"');
+        for (; *s; s++) {
+            if (*s == '"')
+                putchar('"');
+            putchar(*s);
+        }
+        putchar('"');
+    }
+    putchar(last ? '\n' : ',');
+}
+
+static const char EXPORT_CSV_HEADER[] =
+    "report,org,report_id,domain,begin,end,source_ip,count,disposition,dkim,spf,reasons,envelope_to,"
+    "envelope_from,header_from,dkim_domain,dkim_selector,dkim_result,spf_domain,spf_scope,spf_result\n";
+
+static int export_csv_row(void *arg, const ms_store_report_row *h, const ms_store_record *x)
+{
+    (void)arg;
+    char num[4][32];
+    snprintf(num[0], sizeof num[0], "%lld", (long long)h->id);
+    snprintf(num[1], sizeof num[1], "%lld", (long long)h->begin);
+    snprintf(num[2], sizeof num[2], "%lld", (long long)h->end);
+    snprintf(num[3], sizeof num[3], "%llu", (unsigned long long)x->count);
+    const char *fields[] = {num[0], h->org, h->report_id, h->domain, num[1], num[2], x->source_ip, num[3],
+                            x->disposition, x->dkim, x->spf, x->reasons, x->envelope_to, x->envelope_from,
+                            x->header_from, x->dkim_domain, x->dkim_selector, x->dkim_result, x->spf_domain,
+                            x->spf_scope, x->spf_result};
+    size_t n = sizeof fields / sizeof fields[0];
+    for (size_t i = 0; i < n; i++)
+        csv_field(fields[i], i + 1 == n);
+    return ferror(stdout) != 0;
+}
+
+typedef struct export_json {
+    size_t count;
+} export_json;
+
+/* JSON export streams: the document is written piece by piece, so memory
+ * stays flat however many records there are. */
+static int export_json_row(void *arg, const ms_store_report_row *h, const ms_store_record *x)
+{
+    export_json *e = arg;
+    json_t *o = json_record(x);
+    json_object_set_new(o, "report", json_integer((json_int_t)h->id));
+    json_object_set_new(o, "org", h->org ? json_string(h->org) : json_null());
+    json_object_set_new(o, "report_id", h->report_id ? json_string(h->report_id) : json_null());
+    json_object_set_new(o, "domain", h->domain ? json_string(h->domain) : json_null());
+    json_object_set_new(o, "begin", json_integer((json_int_t)h->begin));
+    json_object_set_new(o, "end", json_integer((json_int_t)h->end));
+    char *text = json_dumps(o, JSON_COMPACT);
+    printf("%s%s", e->count++ ? ",\n" : "\n", text ? text : "null");
+    free(text);
+    json_decref(o);
+    return ferror(stdout) != 0;
+}
+
+static int view_export(ms_store *store, const view_args *a)
+{
+    ms_status st;
+    if (a->csv) {
+        fputs(EXPORT_CSV_HEADER, stdout);
+        st = ms_store_export(store, &a->filter, export_csv_row, NULL);
+    } else {
+        export_json e = {0};
+        printf("{\"schema_version\":%d,\"command\":\"report export\",\"records\":[", CLI_JSON_SCHEMA_VERSION);
+        st = ms_store_export(store, &a->filter, export_json_row, &e);
+        printf("%s]}\n", e.count ? "\n" : "");
+    }
+    return st == MS_OK ? 0 : -1;
+}
+
+/* ---- failure and TLS reports ---- */
+
+static int view_failures(const cli_common *c, ms_store *store, const view_args *a, cli_results *r)
+{
+    ms_store_failure_row *rows = NULL;
+    size_t n = 0;
+    if (ms_store_failure_summary(store, &a->filter, &rows, &n) != MS_OK)
+        return -1;
+    if (!c->json && n > 0)
+        out_heading(c, "Failure reports");
+    for (size_t i = 0; i < n; i++) {
+        const ms_store_failure_row *f = &rows[i];
+        if (!c->json)
+            out_item(c, MS_SEV_WARNING, "%s from %s: %s failed, %llu incidents in %llu reports",
+                     f->domain ? f->domain : "?", f->source_ip ? f->source_ip : "?",
+                     f->auth_failure ? f->auth_failure : "?", (unsigned long long)f->incidents,
+                     (unsigned long long)f->reports);
+        cli_results_add(r, EXIT_CLEAN,
+                        c->json ? json_pack("{s:s?, s:s?, s:s?, s:I, s:I}", "domain", f->domain, "source_ip",
+                                            f->source_ip, "auth_failure", f->auth_failure, "reports",
+                                            (json_int_t)f->reports, "incidents", (json_int_t)f->incidents)
+                                : NULL);
+    }
+    if (n == 0 && !c->json)
+        out_text(c, "No failure reports stored.");
+    ms_store_failure_summary_free(rows, n);
+    return 0;
+}
+
+static json_t *json_tls_domain(const ms_store_tls_summary *s, const ms_store_tls_domain_row *d)
+{
+    json_t *failures = json_array();
+    for (size_t k = 0; k < s->result_count; k++) {
+        const ms_store_tls_result_row *x = &s->results[k];
+        if (x->policy_domain && d->policy_domain && strcmp(x->policy_domain, d->policy_domain) == 0)
+            json_array_append_new(failures, json_pack("{s:s?, s:s?, s:I}", "result_type", x->result_type,
+                                                      "receiving_mx", x->receiving_mx, "sessions",
+                                                      (json_int_t)x->sessions));
+    }
+    return json_pack("{s:s?, s:I, s:I, s:I, s:o}", "policy_domain", d->policy_domain, "reports",
+                     (json_int_t)d->reports, "successful", (json_int_t)d->successful, "failed",
+                     (json_int_t)d->failed, "failures", failures);
+}
+
+static void print_tls_domain(const cli_common *c, const ms_store_tls_summary *s, const ms_store_tls_domain_row *d)
+{
+    uint64_t total = d->successful + d->failed;
+    out_heading(c, "%s", d->policy_domain ? d->policy_domain : "?");
+    out_field(c, "Reports", "%llu", (unsigned long long)d->reports);
+    out_item(c, d->failed ? MS_SEV_WARNING : MS_SEV_INFO, "TLS sessions: %llu, %.1f%% failed",
+             (unsigned long long)total, percent(d->failed, total));
+    for (size_t k = 0; k < s->result_count; k++) {
+        const ms_store_tls_result_row *x = &s->results[k];
+        if (x->policy_domain && d->policy_domain && strcmp(x->policy_domain, d->policy_domain) == 0)
+            out_field(c, "Failure", "%s at %s: %llu sessions", x->result_type ? x->result_type : "?",
+                      x->receiving_mx ? x->receiving_mx : "?", (unsigned long long)x->sessions);
+    }
+}
+
+static int view_tls(const cli_common *c, ms_store *store, const view_args *a, cli_results *r)
+{
+    ms_store_tls_summary s = {0};
+    if (ms_store_tls_summary_get(store, &a->filter, &s) != MS_OK)
+        return -1;
+    for (size_t i = 0; i < s.domain_count; i++) {
+        if (!c->json) {
+            cli_results_separate(r);
+            print_tls_domain(c, &s, &s.domains[i]);
+        }
+        cli_results_add(r, EXIT_CLEAN, c->json ? json_tls_domain(&s, &s.domains[i]) : NULL);
+    }
+    if (s.domain_count == 0 && !c->json)
+        out_text(c, "No TLS reports stored.");
+    ms_store_tls_summary_free(&s);
+    return 0;
+}
+
+/* ---- dispatch ---- */
+
+static const char *const VIEWS[] = {"summary", "sources", "list", "show", "export", "failures", "tls"};
+
+static int is_view(const char *name)
+{
+    for (size_t i = 0; i < sizeof VIEWS / sizeof VIEWS[0]; i++)
+        if (strcmp(name, VIEWS[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static int dispatch(const char *view, const cli_common *c, ms_store *store, const view_args *a,
+                    const char *arg, cli_results *r)
+{
+    if (strcmp(view, "summary") == 0)
+        return view_summary(c, store, a, r);
+    if (strcmp(view, "sources") == 0)
+        return view_sources(c, store, a, r);
+    if (strcmp(view, "list") == 0)
+        return view_list(c, store, a, r);
+    if (strcmp(view, "show") == 0)
+        return view_show(c, store, arg, r);
+    if (strcmp(view, "failures") == 0)
+        return view_failures(c, store, a, r);
+    return view_tls(c, store, a, r);
+}
+
+int report_view_run(int argc, char **argv)
+{
+    if (!is_view(argv[0]))
+        return -1;
+    static const struct option options[] = {
+        {"db", required_argument, NULL, OPT_DB},
+        {"domain", required_argument, NULL, OPT_DOMAIN},
+        {"since", required_argument, NULL, OPT_SINCE},
+        {"until", required_argument, NULL, OPT_UNTIL},
+        {"format", required_argument, NULL, OPT_FORMAT},
+        {"no-rdns", no_argument, NULL, OPT_NO_RDNS},
+        CLI_COMMON_LONG_OPTIONS,
+        {NULL, 0, NULL, 0},
+    };
+    char command[32];
+    snprintf(command, sizeof command, "report %s", argv[0]);
+    cli_common c;
+    view_args a = {.csv = 1};
+    int done = cli_parse(argc, argv, options, CLI_COMMON_SHORT_OPTIONS, VIEW_USAGE, command, &c, view_option, &a);
+    if (done >= 0)
+        return done;
+    int wants_id = strcmp(argv[0], "show") == 0;
+    if (wants_id && argc - optind != 1)
+        return cli_usage_error(command, "give one report ID (see report list)");
+    if (!wants_id && optind < argc)
+        return cli_usage_error(command, "unexpected argument \"%s\"", argv[optind]);
+    ms_store *store = report_open_store(command, a.db);
+    if (store == NULL)
+        return EXIT_UNCHECKED;
+    int rc;
+    if (strcmp(argv[0], "export") == 0) {
+        a.csv = c.json ? 0 : a.csv;
+        rc = view_export(store, &a);
+    } else {
+        cli_results r;
+        cli_results_begin(&r, &c);
+        rc = dispatch(argv[0], &c, store, &a, wants_id ? argv[optind] : NULL, &r);
+        int status = cli_results_end(&r, command);
+        rc = rc == 0 ? status : rc;
+    }
+    if (rc == -1)
+        fprintf(stderr, "mailsec %s: the store failed: %s\n", command, ms_store_error(store));
+    ms_store_close(store);
+    return rc < 0 ? EXIT_UNCHECKED : rc;
+}

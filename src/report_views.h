@@ -1,0 +1,25 @@
+/* mailsec report: the views over the store (summary, sources, list, show,
+ * export, failures, tls), in report_views.c; ingest and fetch are in
+ * report.c. */
+#ifndef MAILSEC_SRC_REPORT_VIEWS_H
+#define MAILSEC_SRC_REPORT_VIEWS_H
+
+#include "mailsec/store.h"
+
+#define REPORT_VIEWS_GROUP_USAGE                                                          \
+    "  summary                  per domain: messages, DMARC/SPF/DKIM pass rates, ...\n"  \
+    "  sources                  per sending source: who sends as your domains, and how\n" \
+    "  list                     the stored reports\n"                                     \
+    "  show ID                  one report and its records\n"                             \
+    "  export                   records as CSV or JSON\n"                                 \
+    "  failures                 the failure reports, summarised\n"                        \
+    "  tls                      the SMTP TLS reports, summarised\n"
+
+/* Runs a view command (argv[0] is its name); -1 when argv[0] is none. */
+int report_view_run(int argc, char **argv);
+
+/* Opens the store named by db, else $MAILSEC_DB, else the default; prints
+ * why not and returns NULL on failure. */
+ms_store *report_open_store(const char *command, const char *db);
+
+#endif

@@ -1,0 +1,407 @@
+/* mailsec tls: check TLS on every mail port of a host. Argument parsing and
+ * rendering only; lib/tls does the work (and lib/cert checks the chains). */
+#include "cli.h"
+#include "commands.h"
+
+#include "mailsec/tls.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char GROUP_USAGE[] =
+    "Usage: mailsec tls <command> [options]\n\n"
+    "Commands:\n"
+    "  check HOST            TLS on every mail port: STARTTLS dialogs, versions, ciphers,\n"
+    "                        certificate chains, STARTTLS injection, DANE\n\n"
+    "'mailsec tls <command> --help' for a command's options.\n";
+
+static const char CHECK_USAGE[] =
+    "Usage: mailsec tls check [options] HOST\n\n"
+    "Connects to the mail ports of HOST all at once - by default 25, 587 (SMTP\n"
+    "STARTTLS), 465 (TLS), 143 (IMAP STARTTLS), 993, 110 (POP3 STLS), 995 and 4190\n"
+    "(ManageSieve STARTTLS) - and checks on each: that STARTTLS is offered and works,\n"
+    "the TLS versions accepted (1.0 to 1.3, one by one), the cipher, group and\n"
+    "signature negotiated, the certificate chain as sent (order, missing\n"
+    "intermediates, root sent, verification, host name, expiry, key, SHA-1), whether\n"
+    "the server answers commands injected before STARTTLS (CVE-2011-0411), and, with\n"
+    "--dane, whether the DNSSEC-signed TLSA records at _25._tcp.NAME match\n"
+    "(RFC 7672). Closed ports are reported as closed, not as errors.\n\n"
+    "Options:\n"
+    "  -p, --port P[/MODE]    check port P (repeatable); MODE is how TLS starts:\n"
+    "                         smtp, lmtp, imap, pop3, sieve (STARTTLS) or tls (at once);\n"
+    "                         default: --starttls, else the port's usual mode\n"
+    "  --starttls MODE        the mode of ports given without one (smtp|lmtp|imap|pop3|\n"
+    "                         sieve|none); none means TLS from the first byte\n"
+    "  --servername NAME      SNI and the name the certificates must cover (default\n"
+    "                         HOST); also the base of the TLSA name with --dane\n"
+    "  --ca FILE              trust the CAs in FILE (PEM) instead of the system's\n"
+    "  --dane                 match TLSA records at _25._tcp.NAME on the SMTP ports\n"
+    "  --days-warning N       warn when a certificate expires within N days (1-3650,\n"
+    "                         default 21)\n"
+    "  --no-versions          skip the TLS 1.0-1.3 probes (one handshake each)\n"
+    "  --no-injection         skip the STARTTLS injection test\n"
+    "\n--timeout SECONDS bounds every step: connect, each reply, the handshake.\n\n"
+    CLI_COMMON_HELP;
+
+enum {
+    OPT_PORT = 1,
+    OPT_STARTTLS,
+    OPT_SERVERNAME,
+    OPT_CA,
+    OPT_DANE,
+    OPT_DAYS_WARNING,
+    OPT_NO_VERSIONS,
+    OPT_NO_INJECTION
+};
+
+/* A --port argument as given: the mode is settled after parsing, when
+ * --starttls is known. */
+typedef struct port_arg {
+    unsigned port;
+    int mode; /* -1: not given */
+} port_arg;
+
+typedef struct check_args {
+    port_arg ports[MS_TLS_MAX_PORTS];
+    size_t count;
+    int starttls; /* -1: not given */
+    ms_tls_check_opts opts;
+} check_args;
+
+static int parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v > max || *s == '-')
+        return 0;
+    *out = v;
+    return 1;
+}
+
+static int add_port(check_args *a, const char *value)
+{
+    if (a->count == MS_TLS_MAX_PORTS)
+        return 0;
+    char buf[64];
+    snprintf(buf, sizeof buf, "%s", value);
+    char *slash = strchr(buf, '/');
+    int mode = -1;
+    if (slash) {
+        *slash = '\0';
+        ms_tls_mode m;
+        if (ms_tls_mode_parse(slash + 1, &m) != MS_OK)
+            return 0;
+        mode = (int)m;
+    }
+    unsigned long port;
+    if (!parse_uint(buf, 65535, &port) || port == 0)
+        return 0;
+    a->ports[a->count].port = (unsigned)port;
+    a->ports[a->count].mode = mode;
+    a->count++;
+    return 1;
+}
+
+static int check_option(void *arg, int opt, const char *value)
+{
+    check_args *a = arg;
+    unsigned long n;
+    ms_tls_mode m;
+    switch (opt) {
+    case OPT_PORT:
+    case 'p':
+        return add_port(a, value);
+    case OPT_STARTTLS:
+        if (ms_tls_mode_parse(value, &m) != MS_OK)
+            return 0;
+        a->starttls = (int)m;
+        return 1;
+    case OPT_SERVERNAME:
+        a->opts.servername = value;
+        return 1;
+    case OPT_CA:
+        a->opts.ca_file = value;
+        return 1;
+    case OPT_DANE:
+        a->opts.dane = 1;
+        return 1;
+    case OPT_DAYS_WARNING:
+        if (!parse_uint(value, 3650, &n) || n == 0)
+            return 0;
+        a->opts.days_warning = (int)n;
+        return 1;
+    case OPT_NO_VERSIONS:
+        a->opts.skip_versions = 1;
+        return 1;
+    case OPT_NO_INJECTION:
+        a->opts.skip_injection = 1;
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- output ---- */
+
+static json_t *json_str_or_null(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+static json_t *json_versions(unsigned bits)
+{
+    json_t *a = json_array();
+    for (unsigned b = MS_TLS_V1_0; b <= MS_TLS_V1_3; b <<= 1)
+        if (bits & b)
+            json_array_append_new(a, json_string(ms_tls_version_str(b)));
+    return a;
+}
+
+static json_t *json_certificate(const ms_tls_port_result *r)
+{
+    if (r->chain_count == 0)
+        return json_null();
+    const ms_cert_chain_info *i = &r->cert;
+    json_t *o = json_object();
+    json_object_set_new(o, "subject", json_str_or_null(i->subject));
+    json_object_set_new(o, "issuer", json_str_or_null(i->issuer));
+    json_object_set_new(o, "names", json_str_or_null(i->names));
+    json_object_set_new(o, "not_before", json_str_or_null(i->not_before));
+    json_object_set_new(o, "not_after", json_str_or_null(i->not_after));
+    json_object_set_new(o, "days_left", json_integer(i->days_left));
+    json_object_set_new(o, "key_type", json_str_or_null(i->key_type));
+    json_object_set_new(o, "key_bits", json_integer(i->key_bits));
+    json_object_set_new(o, "signature_algorithm", json_str_or_null(i->signature_algorithm));
+    json_object_set_new(o, "fingerprint_sha256", json_str_or_null(i->fingerprint_sha256));
+    json_object_set_new(o, "verified", json_boolean(i->verified));
+    json_object_set_new(o, "chain_sent", json_integer((json_int_t)r->chain_count));
+    return o;
+}
+
+static const char *injection_str(ms_tls_injection i)
+{
+    return i == MS_TLS_INJECTION_SAFE ? "safe" : i == MS_TLS_INJECTION_VULNERABLE ? "vulnerable" : NULL;
+}
+
+static json_t *json_port(const ms_tls_port_result *r)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "port", json_integer(r->port));
+    json_object_set_new(o, "mode", json_string(ms_tls_mode_str(r->mode)));
+    json_object_set_new(o, "state", json_string(ms_tls_port_state_str(r->state)));
+    json_object_set_new(o, "address", json_str_or_null(r->address));
+    json_object_set_new(o, "greeting", json_str_or_null(r->greeting));
+    json_object_set_new(o, "starttls_offered",
+                        r->mode == MS_TLS_IMPLICIT ? json_null() : json_boolean(r->starttls_offered));
+    json_object_set_new(o, "version", json_str_or_null(r->version));
+    json_object_set_new(o, "cipher", json_str_or_null(r->cipher));
+    json_object_set_new(o, "group", json_str_or_null(r->group));
+    json_object_set_new(o, "signature", json_str_or_null(r->signature));
+    json_object_set_new(o, "versions_probed", json_versions(r->versions_probed));
+    json_object_set_new(o, "versions_accepted", json_versions(r->versions_accepted));
+    json_object_set_new(o, "injection", json_str_or_null(injection_str(r->injection)));
+    json_object_set_new(o, "dane", r->dane == MS_TLS_DANE_NOT_CHECKED
+                                       ? json_null()
+                                       : json_string(ms_tls_dane_state_str(r->dane)));
+    json_object_set_new(o, "certificate", json_certificate(r));
+    json_object_set_new(o, "seconds", json_real(r->seconds));
+    json_object_set_new(o, "diagnostics", json_diags(&r->diags));
+    return o;
+}
+
+static void print_versions(const cli_common *c, const ms_tls_port_result *r)
+{
+    if (r->versions_probed == 0)
+        return;
+    char accepted[64] = "", refused[64] = "";
+    for (unsigned b = MS_TLS_V1_0; b <= MS_TLS_V1_3; b <<= 1) {
+        if (!(r->versions_probed & b))
+            continue;
+        char *to = r->versions_accepted & b ? accepted : refused;
+        size_t used = strlen(to);
+        snprintf(to + used, 64 - used, "%s%s", used ? " " : "", ms_tls_version_str(b));
+    }
+    out_field(c, "versions", "accepted: %s%s%s", accepted[0] ? accepted : "none",
+              refused[0] ? "; refused: " : "", refused);
+}
+
+static void print_port(const cli_common *c, const ms_tls_check_result *res,
+                       const ms_tls_port_result *r)
+{
+    out_heading(c, "Port %u (%s%s)", r->port, ms_tls_mode_str(r->mode),
+                r->mode == MS_TLS_IMPLICIT ? "" : " STARTTLS");
+    if (r->state == MS_TLS_PORT_CLOSED) {
+        out_item(c, MS_SEV_INFO, "closed: nothing listens on %s port %u", res->host, r->port);
+        return;
+    }
+    if (r->greeting)
+        out_field(c, "greeting", "%s", r->greeting);
+    if (r->state == MS_TLS_PORT_TLS) {
+        if (r->mode != MS_TLS_IMPLICIT)
+            out_ok(c, "STARTTLS offered and accepted");
+        out_ok(c, "TLS: %s, %s", r->version ? r->version : "?", r->cipher ? r->cipher : "?");
+        if (r->group)
+            out_field(c, "group", "%s", r->group);
+        if (r->signature)
+            out_field(c, "signature", "%s", r->signature);
+        print_versions(c, r);
+        if (r->chain_count > 0) {
+            const ms_cert_chain_info *i = &r->cert;
+            out_field(c, "certificate", "%s", i->subject ? i->subject : "?");
+            if (i->names)
+                out_field(c, "names", "%s", i->names);
+            out_field(c, "issuer", "%s", i->issuer ? i->issuer : "?");
+            out_field(c, "expires", "%s (%ld days)", i->not_after ? i->not_after : "?", i->days_left);
+            out_field(c, "key", "%s %d bits, %s", i->key_type ? i->key_type : "?", i->key_bits,
+                      i->signature_algorithm ? i->signature_algorithm : "?");
+            out_field(c, "chain", "%zu sent, %s", r->chain_count,
+                      i->verified ? "verified" : "not verified");
+            if (c->verbose && i->fingerprint_sha256)
+                out_field(c, "sha256", "%s", i->fingerprint_sha256);
+        }
+        if (r->injection == MS_TLS_INJECTION_SAFE)
+            out_ok(c, "not open to STARTTLS command injection");
+        if (r->dane == MS_TLS_DANE_MATCH)
+            out_ok(c, "DANE: a TLSA record matches");
+    }
+    out_field(c, "time", "%.2f s", r->seconds);
+    ms_diag_list shown = MS_DIAG_LIST_INIT;
+    for (size_t i = 0; i < r->diags.count; i++) {
+        const ms_diag *d = &r->diags.items[i];
+        /* the checklist lines above already say these */
+        if (strcmp(d->def->code, "tls.injection-safe") != 0 && strcmp(d->def->code, "tls.dane-match") != 0)
+            ms_diag_add(&shown, d->def, d->location, d->offset, "%s", d->message);
+    }
+    out_diags(c, &shown);
+    ms_diag_list_free(&shown);
+}
+
+static int render(const cli_common *c, const ms_tls_check_result *res)
+{
+    ms_diag_list all = MS_DIAG_LIST_INIT;
+    for (size_t i = 0; i < res->count; i++)
+        for (size_t k = 0; k < res->ports[i].diags.count; k++) {
+            const ms_diag *d = &res->ports[i].diags.items[k];
+            ms_diag_add(&all, d->def, d->location, d->offset, "%s", d->message);
+        }
+    for (size_t k = 0; k < res->diags.count; k++) {
+        const ms_diag *d = &res->diags.items[k];
+        ms_diag_add(&all, d->def, d->location, d->offset, "%s", d->message);
+    }
+    int status = cli_exit_status(&all, 0);
+    if (c->json) {
+        json_t *doc = json_document("tls check");
+        json_t *o = json_object();
+        json_object_set_new(o, "host", json_string(res->host));
+        json_object_set_new(o, "servername", json_str_or_null(res->servername));
+        json_object_set_new(o, "same_certificate",
+                            res->same_certificate < 0 ? json_null() : json_boolean(res->same_certificate));
+        json_t *ports = json_array();
+        for (size_t i = 0; i < res->count; i++)
+            json_array_append_new(ports, json_port(&res->ports[i]));
+        json_object_set_new(o, "ports", ports);
+        json_object_set_new(o, "diagnostics", json_diags(&res->diags));
+        json_t *results = json_array();
+        json_array_append_new(results, o);
+        json_object_set_new(doc, "results", results);
+        json_print(doc, status);
+    } else {
+        const char *address = res->count ? res->ports[0].address : NULL;
+        if (address && strcmp(address, res->host) != 0)
+            out_heading(c, "TLS on %s (%s)", res->host, address);
+        else
+            out_heading(c, "TLS on %s", res->host);
+        if (res->servername)
+            out_field(c, "servername", "%s", res->servername);
+        for (size_t i = 0; i < res->count; i++) {
+            out_text(c, "%s", "");
+            print_port(c, res, &res->ports[i]);
+        }
+        out_text(c, "%s", "");
+        out_heading(c, "All ports");
+        if (res->same_certificate == 1)
+            out_ok(c, "the same certificate on every TLS port");
+        out_diags(c, &res->diags);
+        out_summary(c, &all, 0);
+    }
+    ms_diag_list_free(&all);
+    return status;
+}
+
+static int run_check(int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"port", required_argument, NULL, OPT_PORT},
+        {"starttls", required_argument, NULL, OPT_STARTTLS},
+        {"servername", required_argument, NULL, OPT_SERVERNAME},
+        {"ca", required_argument, NULL, OPT_CA},
+        {"dane", no_argument, NULL, OPT_DANE},
+        {"days-warning", required_argument, NULL, OPT_DAYS_WARNING},
+        {"no-versions", no_argument, NULL, OPT_NO_VERSIONS},
+        {"no-injection", no_argument, NULL, OPT_NO_INJECTION},
+        CLI_COMMON_LONG_OPTIONS,
+        {NULL, 0, NULL, 0},
+    };
+    cli_common c;
+    static check_args a;
+    memset(&a, 0, sizeof a);
+    a.starttls = -1;
+    int status = cli_parse(argc, argv, options, CLI_COMMON_SHORT_OPTIONS "p:", CHECK_USAGE,
+                           "tls check", &c, check_option, &a);
+    if (status >= 0)
+        return status;
+    if (optind + 1 != argc)
+        return cli_usage_error("tls check", "give one HOST");
+    ms_tls_port ports[MS_TLS_MAX_PORTS];
+    for (size_t i = 0; i < a.count; i++) {
+        int mode = a.ports[i].mode >= 0 ? a.ports[i].mode
+                   : a.starttls >= 0    ? a.starttls
+                                        : ms_tls_default_mode(a.ports[i].port);
+        if (mode < 0)
+            return cli_usage_error("tls check",
+                                   "port %u is not a usual mail port: say how TLS starts, as "
+                                   "--port %u/smtp (or lmtp, imap, pop3, sieve, tls) or --starttls",
+                                   a.ports[i].port, a.ports[i].port);
+        ports[i].port = (uint16_t)a.ports[i].port;
+        ports[i].mode = (ms_tls_mode)mode;
+    }
+    /* --starttls without --port: the default ports keep their modes */
+    a.opts.timeout_ms = c.timeout_ms;
+    ms_ctx *ctx = cli_make_ctx(&c);
+    if (ctx == NULL)
+        return EXIT_UNCHECKED;
+    ms_tls_check_result *res = NULL;
+    ms_status st = ms_tls_check(ctx, argv[optind], ports, a.count, &a.opts, &res);
+    ms_ctx_free(ctx);
+    if (st != MS_OK) {
+        fprintf(stderr, "mailsec tls check: %s: %s\n", argv[optind], ms_status_str(st));
+        return EXIT_UNCHECKED;
+    }
+    int unresolved = res->count > 0 && res->ports[0].address && res->ports[0].address[0] == '\0';
+    if (unresolved) {
+        fprintf(stderr, "mailsec tls check: %s: no address for this host\n", argv[optind]);
+        ms_tls_check_result_free(res);
+        return EXIT_UNCHECKED;
+    }
+    status = render(&c, res);
+    ms_tls_check_result_free(res);
+    return status;
+}
+
+int cmd_tls(int argc, char **argv)
+{
+    static const struct {
+        const char *name;
+        int (*run)(int argc, char **argv);
+    } COMMANDS[] = {{"check", run_check}};
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        fputs(GROUP_USAGE, argc < 2 ? stderr : stdout);
+        return argc < 2 ? EXIT_UNCHECKED : EXIT_CLEAN;
+    }
+    for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
+        if (strcmp(argv[1], COMMANDS[i].name) == 0)
+            return COMMANDS[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "mailsec tls: unknown command \"%s\"\n\n%s", argv[1], GROUP_USAGE);
+    return EXIT_UNCHECKED;
+}

@@ -1,0 +1,60 @@
+/* libFuzzer harness for the failure report parser (lib/report/failure.c,
+ * GMime underneath).
+ *
+ * Arbitrary bytes must give MS_OK with a report whose strings are tidy
+ * UTF-8 and which was marked as a failure report, or MS_ERR_INVALID with
+ * a message and no report. Everything is freed, so LeakSanitizer sees any
+ * leak of ours (GMime's one-time global state is still reachable). */
+#include "mailsec/report.h"
+#include "report/report_internal.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#define CHECK(c)                                                                                   \
+    do {                                                                                           \
+        if (!(c)) {                                                                                \
+            fprintf(stderr, "fuzz_report_failure: check failed at line %d: %s\n", __LINE__, #c);  \
+            __builtin_trap();                                                                      \
+        }                                                                                          \
+    } while (0)
+
+static void tidy(const char *s)
+{
+    if (s == NULL)
+        return;
+    size_t len = strlen(s);
+    CHECK(len > 0);
+    CHECK(ms_report_utf8_valid_prefix((const unsigned char *)s, len) == len);
+    CHECK(s[0] != ' ' && s[len - 1] != ' ');
+    for (size_t i = 0; i < len; i++)
+        CHECK((unsigned char)s[i] >= 0x20 && s[i] != 0x7F);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    ms_failure_report *r = NULL;
+    ms_report_error err = {NULL, 0, 0, -1};
+    ms_status st = ms_failure_parse(data, size, &r, &err);
+    CHECK(st == MS_OK || st == MS_ERR_INVALID);
+    if (st != MS_OK) {
+        CHECK(r == NULL && err.message != NULL);
+        ms_report_error_clear(&err);
+        return 0;
+    }
+    const char *strings[] = {
+        r->message_id, r->report_date, r->feedback_type, r->user_agent, r->version,
+        r->reported_domain, r->source_ip, r->arrival_date, r->original_mail_from,
+        r->original_rcpt_to, r->original_envelope_id, r->reporting_mta,
+        r->authentication_results, r->auth_failure, r->identity_alignment, r->delivery_result,
+        r->dkim_domain, r->dkim_selector, r->dkim_identity, r->spf_dns, r->original_from,
+        r->original_to, r->original_subject, r->original_message_id};
+    for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++)
+        tidy(strings[i]);
+    CHECK(r->incidents >= 1 || r->has_feedback_part);
+    ms_failure_report_free(r);
+    return 0;
+}

@@ -1,0 +1,77 @@
+/* libFuzzer harness for the report walk's unwrapping (lib/report/walk.c,
+ * sniff.c, inflate.c, archive.c, mime.c): arbitrary bytes are walked as
+ * one fetched message would be (ms_report_walk_buffer), and every document
+ * found is read to its end. Checks:
+ *  - every document and skip has an origin that starts with the item's
+ *    name, and a kind among the three;
+ *  - a read that fails says why, and keeps failing;
+ *  - a document never yields more than the limits allow (the ratio rule
+ *    bounds output by MS_REPORT_RATIO_MAX times the input after the first
+ *    MiB; several layers multiply, so the bound checked is the size cap);
+ *  - message keys are non-empty.
+ * Everything is freed, so LeakSanitizer sees any leak. */
+#include "mailsec/report.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CHECK(c)                                                                                   \
+    do {                                                                                           \
+        if (!(c)) {                                                                                \
+            fprintf(stderr, "fuzz_report_mime: check failed at line %d: %s\n", __LINE__, #c);      \
+            __builtin_trap();                                                                      \
+        }                                                                                          \
+    } while (0)
+
+#define NAME "fuzz.eml"
+
+static int on_document(void *arg, ms_report_doc *doc)
+{
+    (void)arg;
+    CHECK(ms_report_doc_kind(doc) == MS_REPORT_AGGREGATE || ms_report_doc_kind(doc) == MS_REPORT_TLSRPT ||
+          ms_report_doc_kind(doc) == MS_REPORT_FAILURE);
+    const ms_report_origin *origin = ms_report_doc_origin(doc);
+    CHECK(strcmp(origin->file, NAME) == 0);
+    CHECK(strncmp(origin->path, NAME, strlen(NAME)) == 0);
+    const char *key = ms_report_doc_message_key(doc);
+    CHECK(key == NULL || *key != '\0');
+    static char buf[65536];
+    int64_t total = 0;
+    ssize_t n;
+    while ((n = ms_report_doc_read(doc, buf, sizeof buf)) > 0) {
+        CHECK((size_t)n <= sizeof buf);
+        total += n;
+        CHECK(total <= MS_REPORT_INFLATED_MAX);
+    }
+    if (n < 0) {
+        const char *error = ms_report_doc_error(doc);
+        CHECK(error != NULL && strncmp(error, NAME, strlen(NAME)) == 0);
+        CHECK(ms_report_doc_read(doc, buf, sizeof buf) == -1);
+    }
+    return 0;
+}
+
+static void on_skipped(void *arg, const ms_report_origin *origin, const char *reason)
+{
+    (void)arg;
+    CHECK(strncmp(origin->path, NAME, strlen(NAME)) == 0);
+    CHECK(reason != NULL && *reason != '\0');
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    /* an exact-size copy, so ASan sees any read past the end */
+    uint8_t *copy = malloc(size ? size : 1);
+    if (copy == NULL)
+        return 0;
+    memcpy(copy, data, size);
+    ms_report_walk_callbacks cb = {NULL, on_document, on_skipped, NULL};
+    ms_status st = ms_report_walk_buffer(NAME, copy, size, &cb);
+    CHECK(st == MS_OK || st == MS_ERR_NOMEM);
+    free(copy);
+    return 0;
+}

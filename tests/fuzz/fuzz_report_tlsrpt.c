@@ -1,0 +1,76 @@
+/* libFuzzer harness for the TLS report parser (lib/report/tlsrpt.c).
+ *
+ * Arbitrary bytes must give MS_OK with a report whose strings are tidy
+ * UTF-8 (no control characters, no white space at the ends) and whose
+ * required members are there, or an error with a message and no report.
+ * Everything is freed, so LeakSanitizer sees any leak. */
+#include "mailsec/report.h"
+#include "report/report_internal.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#define CHECK(c)                                                                                   \
+    do {                                                                                           \
+        if (!(c)) {                                                                                \
+            fprintf(stderr, "fuzz_report_tlsrpt: check failed at line %d: %s\n", __LINE__, #c);   \
+            __builtin_trap();                                                                      \
+        }                                                                                          \
+    } while (0)
+
+static void tidy(const char *s, int multiline)
+{
+    if (s == NULL)
+        return;
+    size_t len = strlen(s);
+    CHECK(len > 0);
+    CHECK(ms_report_utf8_valid_prefix((const unsigned char *)s, len) == len);
+    CHECK(s[0] != ' ' && s[len - 1] != ' ');
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        CHECK(c >= 0x20 || (multiline && c == '\n'));
+        CHECK(c != 0x7F);
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    ms_tlsrpt_report *r = NULL;
+    ms_report_error err = {NULL, 0, 0, -1};
+    ms_status st = ms_tlsrpt_parse(data, size, &r, &err);
+    CHECK(st == MS_OK || st == MS_ERR_INVALID || st == MS_ERR_LIMIT);
+    if (st != MS_OK) {
+        CHECK(r == NULL && err.message != NULL);
+        ms_report_error_clear(&err);
+        return 0;
+    }
+    CHECK(err.message == NULL);
+    CHECK(r->org_name != NULL && r->report_id != NULL);
+    tidy(r->org_name, 0);
+    tidy(r->report_id, 0);
+    tidy(r->contact_info, 0);
+    CHECK(r->policy_count == 0 || r->policies != NULL);
+    for (size_t i = 0; i < r->policy_count; i++) {
+        const ms_tlsrpt_policy *p = &r->policies[i];
+        tidy(p->policy_type, 0);
+        tidy(p->policy_domain, 0);
+        tidy(p->policy_string, 1);
+        tidy(p->mx_host, 0);
+        CHECK(p->failure_count == 0 || p->failures != NULL);
+        for (size_t k = 0; k < p->failure_count; k++) {
+            const ms_tlsrpt_failure *f = &p->failures[k];
+            tidy(f->result_type, 0);
+            tidy(f->sending_mta_ip, 0);
+            tidy(f->receiving_mx_hostname, 0);
+            tidy(f->receiving_mx_helo, 0);
+            tidy(f->receiving_ip, 0);
+            tidy(f->additional_information, 0);
+            tidy(f->failure_reason_code, 0);
+        }
+    }
+    ms_tlsrpt_report_free(r);
+    return 0;
+}

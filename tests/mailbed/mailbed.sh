@@ -1,0 +1,347 @@
+#!/usr/bin/env bash
+# The mail test bed: a real Postfix and a real Dovecot (imap, pop3,
+# managesieve) on loopback high ports, plus a misbehaving server
+# (badserver.py), all under one temporary directory. See README.md.
+#
+#   mailbed.sh start INFOFILE   start everything, write KEY=VALUE lines to INFOFILE
+#   mailbed.sh stop INFOFILE    stop everything, remove its directory and INFOFILE
+#
+# Runs as root (Postfix's master must; Dovecot drops to its own users).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ADDR=127.0.0.1
+MAIL_USER=mailbed
+MAIL_PASSWORD=mailbed-secret
+# The names every certificate of the bed covers (the cert module's test CA
+# issues for mail.example.test; the DANE chain adds *.tlstest.example).
+SERVERNAME=mail.example.test
+
+die() { echo "mailbed: $*" >&2; exit 1; }
+
+. "$HERE/../lib/servers.sh"
+
+# Distinct free ports, one per name given.
+pick_ports() {
+    local name port used=" "
+    for name in "$@"; do
+        for _ in $(seq 50); do
+            port=$(random_port)
+            [[ $used == *" $port "* ]] && continue
+            port_is_free "$port" && break
+        done
+        used+="$port "
+        printf -v "$name" '%s' "$port"
+    done
+}
+
+# ---- certificates ----
+
+# The cert module's test CA (root, intermediate, leaves good and bad), plus
+# the DANE chain: an intermediate and a leaf issued at start from the fixed
+# keys in keys/, so the TLSA records of tests/dnsbed/zones/tlstest.example.zone
+# (selector 1: the public key) match whatever certificate is issued.
+make_certs() {
+    local certs=$DIR/certs
+    bash "$HERE/../cert/make-test-ca.sh" "$certs" >/dev/null
+    cp "$HERE/keys/dane-leaf.key" "$HERE/keys/dane-intermediate.key" "$certs/"
+    chmod 600 "$certs"/dane-*.key
+    (
+        cd "$certs"
+        openssl req -new -key dane-intermediate.key -subj "/O=mailsec tests/CN=mailsec DANE Intermediate" \
+            -out dane-intermediate.csr 2>/dev/null
+        openssl x509 -req -in dane-intermediate.csr -CA root.pem -CAkey root.key -CAcreateserial \
+            -days 30 -sha256 -out dane-intermediate.pem 2>/dev/null -extfile <(printf '%s\n' \
+            "basicConstraints=critical,CA:true" "keyUsage=critical,keyCertSign,cRLSign" \
+            "subjectKeyIdentifier=hash" "authorityKeyIdentifier=keyid")
+        openssl req -new -key dane-leaf.key -subj "/O=mailsec tests/CN=mx.tlstest.example" \
+            -out dane-leaf.csr 2>/dev/null
+        openssl x509 -req -in dane-leaf.csr -CA dane-intermediate.pem -CAkey dane-intermediate.key \
+            -CAcreateserial -days 30 -sha256 -out dane-leaf.pem 2>/dev/null -extfile <(printf '%s\n' \
+            "basicConstraints=critical,CA:false" "keyUsage=critical,digitalSignature" \
+            "extendedKeyUsage=serverAuth" "subjectKeyIdentifier=hash" "authorityKeyIdentifier=keyid" \
+            "subjectAltName=DNS:$SERVERNAME,DNS:*.tlstest.example,DNS:localhost,IP:127.0.0.1")
+        rm -f ./*.csr
+        cat dane-leaf.pem dane-intermediate.pem >dane-fullchain.pem
+        # Postfix smtpd_tls_chain_files: key first, then leaf, then chain
+        cat dane-leaf.key dane-leaf.pem dane-intermediate.pem >postfix-smtp.pem
+        cat leaf-ecdsa.key leaf-ecdsa.pem >postfix-smtps.pem          # intermediate missing
+        cat leaf-expired.pem intermediate.pem >expired-fullchain.pem
+        cat leaf-wronghost.pem intermediate.pem >wronghost-fullchain.pem
+        chmod 600 postfix-*.pem
+    )
+}
+
+# ---- Postfix ----
+
+write_postfix() {
+    local conf=$DIR/postfix
+    mkdir -p "$conf" "$DIR/spool" "$DIR/postfix-data"
+    chown postfix "$DIR/postfix-data"
+    cat >"$conf/main.cf" <<CONF
+compatibility_level = 3.6
+queue_directory = $DIR/spool
+data_directory = $DIR/postfix-data
+command_directory = /usr/sbin
+daemon_directory = /usr/lib/postfix/sbin
+shlib_directory = /usr/lib/postfix
+meta_directory = /etc/postfix
+mail_owner = postfix
+setgid_group = postdrop
+maillog_file = $DIR/postfix.log
+maillog_file_prefixes = $DIR
+myhostname = mx.tlstest.example
+mydomain = tlstest.example
+mydestination =
+inet_interfaces = $ADDR
+inet_protocols = ipv4
+smtpd_banner = \$myhostname ESMTP mailsec test bed
+biff = no
+alias_maps =
+alias_database =
+local_recipient_maps =
+smtpd_tls_security_level = may
+smtpd_tls_chain_files = $DIR/certs/postfix-smtp.pem
+smtpd_tls_loglevel = 1
+smtpd_tls_session_cache_database =
+CONF
+    # Port 25: TLS 1.0 and up, any cipher (what an old server allows);
+    # 587: TLS 1.2 and up; 465: TLS at once, the leaf without its intermediate.
+    cat >"$conf/master.cf" <<CONF
+$ADDR:$SMTP_PORT inet n - n - - smtpd
+  -o smtpd_tls_protocols=>=TLSv1 -o tls_medium_cipherlist=ALL:@SECLEVEL=0
+$ADDR:$SUBMISSION_PORT inet n - n - - smtpd
+  -o smtpd_tls_protocols=>=TLSv1.2
+$ADDR:$SMTPS_PORT inet n - n - - smtpd
+  -o smtpd_tls_wrappermode=yes -o smtpd_tls_chain_files=$DIR/certs/postfix-smtps.pem
+pickup unix n - n 60 1 pickup
+cleanup unix n - n - 0 cleanup
+qmgr unix n - n 300 1 qmgr
+rewrite unix - - n - - trivial-rewrite
+bounce unix - - n - 0 bounce
+defer unix - - n - 0 bounce
+trace unix - - n - 0 bounce
+verify unix - - n - 1 verify
+flush unix n - n 1000? 0 flush
+proxymap unix - - n - - proxymap
+smtp unix - - n - - smtp
+relay unix - - n - - smtp
+showq unix n - n - - showq
+error unix - - n - - error
+retry unix - - n - - error
+discard unix - - n - - discard
+local unix - n n - - local
+lmtp unix - - n - - lmtp
+anvil unix - - n - 1 anvil
+scache unix - - n - 1 scache
+postlog unix-dgram n - n - 1 postlogd
+tlsmgr unix - - n 1000? 1 tlsmgr
+CONF
+}
+
+# ---- Dovecot ----
+
+# A passwd-file user with a known password and a Maildir under DIR (for the
+# IMAP fetch tests); mail is stored as the unprivileged user "nobody".
+write_dovecot() {
+    local uid gid
+    uid=$(id -u nobody) gid=$(id -g nobody)
+    mkdir -p "$DIR/dovecot-run" "$DIR/dovecot-state" "$DIR/mail/$MAIL_USER/Maildir"/{cur,new,tmp}
+    chown -R nobody "$DIR/mail"
+    printf '%s:{PLAIN}%s:%s:%s::%s\n' "$MAIL_USER" "$MAIL_PASSWORD" "$uid" "$gid" \
+        "$DIR/mail/$MAIL_USER" >"$DIR/dovecot-users"
+    cat >"$DIR/dovecot.conf" <<CONF
+base_dir = $DIR/dovecot-run
+state_dir = $DIR/dovecot-state
+log_path = $DIR/dovecot.log
+instance_name = mailsec-mailbed-$$
+protocols = imap pop3 sieve lmtp
+listen = $ADDR
+ssl = yes
+ssl_min_protocol = TLSv1.2
+ssl_cert = <$DIR/certs/fullchain.pem
+ssl_key = <$DIR/certs/leaf-rsa.key
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+first_valid_uid = 1
+mail_location = maildir:~/Maildir
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN $DIR/dovecot-users
+}
+userdb {
+  driver = passwd-file
+  args = $DIR/dovecot-users
+}
+# Login processes: no chroot (DIR is not a chroot), and the "high
+# performance" mode (service_count = 0, kept running), so a check's burst
+# of connections does not wait for new processes to start.
+service imap-login {
+  chroot =
+  service_count = 0
+  process_min_avail = 1
+  inet_listener imap {
+    address = $ADDR
+    port = $IMAP_PORT
+  }
+  inet_listener imaps {
+    address = $ADDR
+    port = $IMAPS_PORT
+    ssl = yes
+  }
+}
+service pop3-login {
+  chroot =
+  service_count = 0
+  process_min_avail = 1
+  inet_listener pop3 {
+    address = $ADDR
+    port = $POP3_PORT
+  }
+  inet_listener pop3s {
+    address = $ADDR
+    port = $POP3S_PORT
+    ssl = yes
+  }
+}
+service managesieve-login {
+  chroot =
+  service_count = 0
+  process_min_avail = 1
+  inet_listener sieve {
+    address = $ADDR
+    port = $SIEVE_PORT
+  }
+}
+# LMTP (delivery into the Maildir; STARTTLS offered like the others)
+service lmtp {
+  inet_listener lmtp {
+    address = $ADDR
+    port = $LMTP_PORT
+  }
+}
+service anvil {
+  chroot =
+}
+# POP3: an expired leaf; ManageSieve: a leaf for another name.
+protocol pop3 {
+  ssl_cert = <$DIR/certs/expired-fullchain.pem
+  ssl_key = <$DIR/certs/leaf-expired.key
+}
+protocol sieve {
+  ssl_cert = <$DIR/certs/wronghost-fullchain.pem
+  ssl_key = <$DIR/certs/leaf-wronghost.key
+}
+plugin {
+  sieve = file:~/sieve;active=~/.dovecot.sieve
+}
+CONF
+}
+
+# ---- waiting ----
+
+wait_for_line() { # PORT PATTERN: the server's first line matches
+    local port=$1 pattern=$2 line
+    for _ in $(seq 100); do
+        line=$(timeout 2 bash -c "exec 3<>/dev/tcp/$ADDR/$port && head -n1 <&3" 2>/dev/null || true)
+        [[ $line == $pattern* ]] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+wait_for_tls() { # PORT
+    for _ in $(seq 100); do
+        timeout 3 openssl s_client -connect "$ADDR:$1" </dev/null >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+start() {
+    local info=$1
+    [[ -f $info ]] && stop "$info"
+    mkdir -p "$(dirname "$info")"
+    DIR=$(mktemp -d /tmp/mailsec-mailbed.XXXXXX)
+    chmod 755 "$DIR"
+    # on any failure (an error or die's exit): stop what started, leave
+    # nothing behind
+    trap 'stop_dir "$DIR"; rm -rf "$DIR"' EXIT
+    pick_ports SMTP_PORT SUBMISSION_PORT SMTPS_PORT IMAP_PORT IMAPS_PORT POP3_PORT POP3S_PORT SIEVE_PORT LMTP_PORT
+    make_certs
+    write_postfix
+    write_dovecot
+    postfix -c "$DIR/postfix" check >"$DIR/postfix-check.log" 2>&1 || true
+    postfix -c "$DIR/postfix" start >"$DIR/postfix-start.log" 2>&1 ||
+        { cat "$DIR/postfix-start.log" "$DIR/postfix.log" >&2 2>/dev/null; die "postfix did not start"; }
+    dovecot -c "$DIR/dovecot.conf" >"$DIR/dovecot-start.log" 2>&1 ||
+        { cat "$DIR/dovecot-start.log" "$DIR/dovecot.log" >&2 2>/dev/null; die "dovecot did not start"; }
+    /usr/bin/python3 "$HERE/badserver.py" "$DIR/certs" "$DIR/bad.ports" "$DIR/bad.pid" \
+        >"$DIR/badserver.log" 2>&1 </dev/null &
+    disown
+    wait_for_line "$SMTP_PORT" "220 " || die "postfix does not answer on $SMTP_PORT"
+    wait_for_line "$IMAP_PORT" "* OK" || { cat "$DIR/dovecot.log" >&2; die "dovecot does not answer"; }
+    wait_for_line "$POP3_PORT" "+OK" || die "dovecot pop3 does not answer"
+    wait_for_tls "$SMTPS_PORT" || die "postfix does not speak TLS on $SMTPS_PORT"
+    for _ in $(seq 100); do [[ -s $DIR/bad.ports ]] && break; sleep 0.1; done
+    [[ -s $DIR/bad.ports ]] || { cat "$DIR/badserver.log" >&2; die "badserver did not start"; }
+    {
+        echo "DIR=$DIR"
+        echo "ADDR=$ADDR"
+        echo "SERVERNAME=$SERVERNAME"
+        echo "CA=$DIR/certs/root.pem"
+        echo "CERTS=$DIR/certs"
+        for k in SMTP_PORT SUBMISSION_PORT SMTPS_PORT IMAP_PORT IMAPS_PORT POP3_PORT POP3S_PORT SIEVE_PORT LMTP_PORT; do
+            echo "$k=${!k}"
+        done
+        echo "MAIL_USER=$MAIL_USER"
+        echo "MAIL_PASSWORD=$MAIL_PASSWORD"
+        echo "PASSWD_FILE=$DIR/dovecot-users"
+        echo "MAILDIR=$DIR/mail/$MAIL_USER/Maildir"
+        echo "DOVECOT_CONF=$DIR/dovecot.conf"
+        echo "POSTFIX_CONF=$DIR/postfix"
+        cat "$DIR/bad.ports"
+    } >"$info.tmp"
+    mv "$info.tmp" "$info"
+    trap - EXIT
+}
+
+# Stops whatever runs from DIR (used by stop and on a failed start).
+stop_dir() {
+    local dir=$1
+    [[ -n $dir && -d $dir ]] || return 0
+    [[ -f $dir/postfix/main.cf ]] && postfix -c "$dir/postfix" stop >/dev/null 2>&1 || true
+    if [[ -f $dir/dovecot.conf ]]; then
+        doveadm -c "$dir/dovecot.conf" stop >/dev/null 2>&1 || true
+        local pid
+        pid=$(cat "$dir/dovecot-run/master.pid" 2>/dev/null || true)
+        [[ -n $pid ]] && kill "$pid" 2>/dev/null || true
+    fi
+    if [[ -f $dir/bad.pid ]]; then
+        kill "$(cat "$dir/bad.pid")" 2>/dev/null || true
+    fi
+    # Postfix's master may take a moment; make sure it is gone
+    local master
+    master=$(cat "$dir/spool/pid/master.pid" 2>/dev/null | tr -d ' ' || true)
+    for _ in $(seq 50); do
+        [[ -n $master ]] && kill -0 "$master" 2>/dev/null || break
+        sleep 0.1
+    done
+    [[ -n $master ]] && kill -9 "$master" 2>/dev/null || true
+    return 0
+}
+
+stop() {
+    local info=$1 dir
+    [[ -f $info ]] || return 0
+    dir=$(sed -n 's/^DIR=//p' "$info")
+    stop_dir "$dir"
+    [[ $dir == /tmp/mailsec-mailbed.* ]] && rm -rf "$dir"
+    rm -f "$info"
+}
+
+case ${1:-} in
+start) start "${2:?info file}" ;;
+stop) stop "${2:?info file}" ;;
+*) die "usage: mailbed.sh start|stop INFOFILE" ;;
+esac

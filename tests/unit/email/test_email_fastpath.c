@@ -1,0 +1,378 @@
+/* The fast path against the full parser (lib/email/parse.c): for every
+ * input, ms_email_check() — fast path first — must give exactly what
+ * em_check_full() gives under every profile (validity, category,
+ * diagnosis, offset, parts), and em_parse_run() exactly what
+ * em_parse_full() gives. The inputs:
+ *   - the is_email 3.05 suite's addresses (when the suite is present),
+ *   - tests/data/email/addresses.txt,
+ *   - every string up to 6 bytes over an alphabet that reaches each of
+ *     the fast path's decisions,
+ *   - every one-byte replacement, insertion and deletion (all 256 byte
+ *     values) of plain addresses,
+ *   - the length limits: local part 64, label 63, address 254, around
+ *     each limit.
+ * A fast path that always gives up would pass all of that, so the plain
+ * addresses must also be taken by it. */
+#include "email/email_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int failures;
+static long compared, taken;
+
+#define CHECK(cond, ...)                                                                           \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            failures++;                                                                            \
+            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                            \
+            printf(__VA_ARGS__);                                                                   \
+            printf("\n");                                                                          \
+        }                                                                                          \
+    } while (0)
+
+static void show(const unsigned char *s, size_t n, char *out, size_t cap)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < n && m + 5 < cap; i++)
+        m += (size_t)snprintf(out + m, cap - m, s[i] >= 32 && s[i] < 127 ? "%c" : "\\x%02x", s[i]);
+    out[m] = '\0';
+}
+
+static int same_result(const ms_email_result *a, const ms_email_result *b)
+{
+    return a->valid == b->valid && a->category == b->category && strcmp(a->diagnosis, b->diagnosis) == 0 &&
+           a->error_offset == b->error_offset && a->local_start == b->local_start &&
+           a->local_len == b->local_len && a->domain_start == b->domain_start && a->domain_len == b->domain_len;
+}
+
+static int same_parse(const em_parse *a, const em_parse *b)
+{
+    return a->diag == b->diag && a->diag_offset == b->diag_offset && a->local_start == b->local_start &&
+           a->local_end == b->local_end && a->domain_start == b->domain_start && a->domain_end == b->domain_end &&
+           a->local_octets == b->local_octets && a->domain_octets == b->domain_octets &&
+           a->has_utf8 == b->has_utf8 && a->domain_utf8 == b->domain_utf8 && a->has_cfws == b->has_cfws &&
+           a->is_literal == b->is_literal;
+}
+
+/* The differential itself, for one input. */
+static void compare(const unsigned char *s, size_t n)
+{
+    char shown[1200];
+    compared++;
+    if (em_fast_path(s, n) != 0)
+        taken++;
+    for (int p = 0; p < 4; p++) {
+        ms_email_result fast, full;
+        ms_email_check((const char *)s, n, (ms_email_profile)p, &fast);
+        em_check_full((const char *)s, n, (ms_email_profile)p, &full);
+        if (!same_result(&fast, &full)) {
+            show(s, n, shown, sizeof shown);
+            CHECK(0, "[%s] profile %s: checked %d %s @%zu %zu+%zu %zu+%zu, full parser %d %s @%zu %zu+%zu %zu+%zu",
+                  shown, ms_email_profile_name((ms_email_profile)p), fast.valid, fast.diagnosis, fast.error_offset,
+                  fast.local_start, fast.local_len, fast.domain_start, fast.domain_len, full.valid, full.diagnosis,
+                  full.error_offset, full.local_start, full.local_len, full.domain_start, full.domain_len);
+        }
+    }
+    for (int utf8 = 0; utf8 <= 1; utf8++) {
+        em_parse run, full;
+        em_parse_run(s, n, utf8, &run);
+        em_parse_full(s, n, utf8, &full);
+        if (!same_parse(&run, &full)) {
+            show(s, n, shown, sizeof shown);
+            CHECK(0, "[%s] utf8=%d: em_parse_run and em_parse_full differ (diag %d / %d)", shown, utf8, run.diag,
+                  full.diag);
+        }
+    }
+}
+
+/* ---- is_email's suite (decoded as test_email_isemail.c does) ---- */
+
+static size_t put_utf8(char *o, unsigned cp)
+{
+    if (cp < 0x80) {
+        o[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        o[0] = (char)(0xC0 | (cp >> 6));
+        o[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    o[0] = (char)(0xE0 | (cp >> 12));
+    o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    o[2] = (char)(0x80 | (cp & 0x3F));
+    return 3;
+}
+
+/* XML text to bytes: character references and the five entities; the
+ * suite's U+2400 + n stand-ins become the control character n. */
+static size_t xml_decode(const char *s, size_t n, char *o)
+{
+    static const struct {
+        const char *name;
+        char c;
+    } ENT[] = {{"&amp", '&'}, {"&lt", '<'}, {"&gt", '>'}, {"&quot", '"'}, {"&apos", '\''}};
+    size_t m = 0;
+    for (size_t i = 0; i < n;) {
+        const char *semi = s[i] == '&' ? memchr(s + i, ';', n - i) : NULL;
+        if (semi == NULL) {
+            o[m++] = s[i++];
+            continue;
+        }
+        size_t el = (size_t)(semi - (s + i));
+        unsigned cp = '&';
+        if (el > 2 && s[i + 1] == '#')
+            cp = (unsigned)strtoul(s + i + (s[i + 2] == 'x' ? 3 : 2), NULL, s[i + 2] == 'x' ? 16 : 10);
+        for (size_t k = 0; k < sizeof ENT / sizeof ENT[0]; k++)
+            if (strlen(ENT[k].name) == el && strncmp(s + i, ENT[k].name, el) == 0)
+                cp = (unsigned char)ENT[k].c;
+        if (cp >= 0x2400 && cp <= 0x241F)
+            cp -= 0x2400;
+        m += put_utf8(o + m, cp);
+        i += el + 1;
+    }
+    return m;
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    if (buf == NULL || fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        fclose(f);
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static void isemail_suite(void)
+{
+    const char *dir = getenv("MAILSEC_CONFORMANCE_DIR");
+    const char *src = getenv("MAILSEC_SOURCE_DIR");
+    char path[4096];
+    if (dir != NULL)
+        snprintf(path, sizeof path, "%s/isemail/tests.xml", dir);
+    else
+        snprintf(path, sizeof path, "%s/../shared/conformance/isemail/tests.xml", src ? src : ".");
+    char *xml = slurp(path);
+    if (xml == NULL) {
+        printf("is_email suite not found at %s: those cases are left out\n", path);
+        return;
+    }
+    int cases = 0;
+    for (const char *p = strstr(xml, "<address>"); p != NULL; p = strstr(p, "<address>")) {
+        p += strlen("<address>");
+        const char *end = strstr(p, "</address>");
+        if (end == NULL)
+            break;
+        char *addr = malloc((size_t)(end - p) * 3 + 1);
+        size_t n = xml_decode(p, (size_t)(end - p), addr);
+        compare((const unsigned char *)addr, n);
+        free(addr);
+        cases++;
+    }
+    free(xml);
+    printf("is_email suite: %d addresses\n", cases);
+    CHECK(cases >= 160, "is_email suite: only %d addresses read", cases);
+}
+
+/* ---- tests/data/email/addresses.txt: the fifth tab-separated field ---- */
+
+static size_t unescape(char *s)
+{
+    size_t m = 0;
+    for (size_t i = 0; s[i] != '\0'; i++) {
+        if (s[i] != '\\' || s[i + 1] == '\0') {
+            s[m++] = s[i];
+            continue;
+        }
+        char c = s[++i];
+        if (c == 'x') {
+            char hex[3] = {s[i + 1], s[i + 2], 0};
+            s[m++] = (char)strtoul(hex, NULL, 16);
+            i += 2;
+        } else {
+            s[m++] = c == 't' ? '\t' : c == 'r' ? '\r' : c == 'n' ? '\n' : c;
+        }
+    }
+    s[m] = '\0';
+    return m;
+}
+
+static void data_file(void)
+{
+    char path[4096], line[4096];
+    const char *src = getenv("MAILSEC_SOURCE_DIR");
+    snprintf(path, sizeof path, "%s/tests/data/email/addresses.txt", src ? src : ".");
+    FILE *f = fopen(path, "r");
+    CHECK(f != NULL, "cannot open %s", path);
+    if (f == NULL)
+        return;
+    int cases = 0;
+    while (fgets(line, sizeof line, f) != NULL) {
+        line[strcspn(line, "\n")] = '\0';
+        if (line[0] == '#' || line[0] == '\0')
+            continue;
+        char *field = line;
+        for (int k = 0; k < 4 && field != NULL; k++) {
+            field = strchr(field, '\t');
+            field = field ? field + 1 : NULL;
+        }
+        if (field == NULL)
+            continue;
+        size_t n = unescape(field);
+        compare((const unsigned char *)field, n);
+        cases++;
+    }
+    fclose(f);
+    printf("addresses.txt: %d addresses\n", cases);
+    CHECK(cases > 50, "addresses.txt: only %d addresses read", cases);
+}
+
+/* ---- generated ---- */
+
+/* Every string of up to MAX_EXHAUSTIVE bytes over letters, a digit, the
+ * separators, an atext special, a byte the fast path never takes, and
+ * non-ASCII: 9^6 strings and the shorter ones. */
+enum { MAX_EXHAUSTIVE = 6 };
+
+static void exhaustive(void)
+{
+    static const unsigned char ALPHABET[] = {'a', 'x', '0', '-', '.', '@', '+', ' ', 0xC3};
+    const size_t k = sizeof ALPHABET;
+    unsigned char buf[MAX_EXHAUSTIVE];
+    size_t idx[MAX_EXHAUSTIVE];
+    long before = compared;
+    for (size_t n = 0; n <= MAX_EXHAUSTIVE; n++) {
+        memset(idx, 0, sizeof idx);
+        for (;;) {
+            for (size_t i = 0; i < n; i++)
+                buf[i] = ALPHABET[idx[i]];
+            compare(buf, n);
+            size_t i = 0;
+            while (i < n && ++idx[i] == k)
+                idx[i++] = 0;
+            if (i == n)
+                break;
+        }
+    }
+    printf("exhaustive up to %d bytes: %ld strings\n", MAX_EXHAUSTIVE, compared - before);
+}
+
+static const char *const PLAIN[] = {
+    "john.doe@example.com",   "user+tag@gmail.com",       "a@b.co",
+    "a-b_c@d-e.f-g.hi",       "x@xn--bcher-kva.example",  "first.middle.last@sub.domain.example.museum",
+    "o'brien@example.ie",     "1@2.example",              "{a}|b~c@123.example.org",
+};
+
+/* every one-byte replacement, insertion and deletion, all byte values */
+static void mutations(void)
+{
+    long before = compared;
+    unsigned char buf[128];
+    for (size_t k = 0; k < sizeof PLAIN / sizeof PLAIN[0]; k++) {
+        const unsigned char *s = (const unsigned char *)PLAIN[k];
+        size_t n = strlen(PLAIN[k]);
+        for (size_t i = 0; i <= n; i++) {
+            for (unsigned c = 0; c < 256; c++) {
+                if (i < n) { /* replace */
+                    memcpy(buf, s, n);
+                    buf[i] = (unsigned char)c;
+                    compare(buf, n);
+                }
+                memcpy(buf, s, i); /* insert */
+                buf[i] = (unsigned char)c;
+                memcpy(buf + i + 1, s + i, n - i);
+                compare(buf, n + 1);
+            }
+            if (i < n) { /* delete */
+                memcpy(buf, s, i);
+                memcpy(buf + i, s + i + 1, n - i - 1);
+                compare(buf, n - 1);
+            }
+        }
+    }
+    printf("one-byte mutations of %zu plain addresses: %ld strings\n", sizeof PLAIN / sizeof PLAIN[0],
+           compared - before);
+}
+
+/* local@domain with the local part of local_len "a"s and the domain made
+ * of labels of the given lengths (letters), ".com"-less: the last label
+ * is the top-level one. */
+static size_t build(unsigned char *buf, size_t local_len, const size_t *labels, size_t nlabels)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < local_len; i++)
+        buf[m++] = i % 2 ? 'b' : 'a';
+    buf[m++] = '@';
+    for (size_t l = 0; l < nlabels; l++) {
+        if (l > 0)
+            buf[m++] = '.';
+        for (size_t i = 0; i < labels[l]; i++)
+            buf[m++] = (unsigned char)('c' + i % 20);
+    }
+    return m;
+}
+
+/* around every limit: local part 64, label 63 (first, middle, last),
+ * address 254 */
+static void limits(void)
+{
+    unsigned char buf[600];
+    long before = compared;
+    for (size_t local = 60; local <= 67; local++) {
+        size_t labels[] = {7, 3};
+        compare(buf, build(buf, local, labels, 2));
+    }
+    for (size_t len = 60; len <= 67; len++) {
+        size_t first[] = {len, 3}, middle[] = {5, len, 3}, last[] = {5, len};
+        compare(buf, build(buf, 5, first, 2));
+        compare(buf, build(buf, 5, middle, 3));
+        compare(buf, build(buf, 5, last, 2));
+    }
+    /* whole address 250..258 octets: 64-octet local part, domain of
+     * labels under 63 */
+    for (size_t extra = 0; extra <= 8; extra++) {
+        size_t labels[] = {60, 60, 60, 2 + extra};
+        size_t n = build(buf, 64, labels, 4);
+        compare(buf, n);
+        size_t shorter[] = {60, 60, 60 + extra, 2};
+        compare(buf, build(buf, 60, shorter, 4));
+    }
+    /* domain over 255 with a short local part */
+    size_t many[] = {63, 63, 63, 63, 5};
+    compare(buf, build(buf, 1, many, 5));
+    printf("length limits: %ld strings\n", compared - before);
+}
+
+int main(void)
+{
+    for (size_t k = 0; k < sizeof PLAIN / sizeof PLAIN[0]; k++) {
+        size_t n = strlen(PLAIN[k]);
+        size_t at = em_fast_path((const unsigned char *)PLAIN[k], n);
+        /* the fast path takes plain addresses, except an A-label ("--") */
+        if (strstr(PLAIN[k], "--") == NULL)
+            CHECK(at != 0 && PLAIN[k][at] == '@', "fast path does not take %s", PLAIN[k]);
+        else
+            CHECK(at == 0, "fast path takes %s (an A-label must go to the full parser)", PLAIN[k]);
+    }
+    isemail_suite();
+    data_file();
+    exhaustive();
+    mutations();
+    limits();
+    printf("%ld inputs compared, %ld taken by the fast path, %d differences\n", compared, taken,
+           failures);
+    CHECK(taken > 1000, "the fast path took only %ld inputs", taken);
+    return failures ? 1 : 0;
+}

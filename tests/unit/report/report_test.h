@@ -1,0 +1,74 @@
+/* What the report unit tests share: reading a sample from
+ * tests/data/reports/, and a transcript of what the aggregate parser
+ * handed over, one tab-separated line per report or record, so a test
+ * can look a value up by name and two runs can be compared whole. */
+#ifndef MAILSEC_TEST_REPORT_H
+#define MAILSEC_TEST_REPORT_H
+
+#include "mailsec/report.h"
+#include "report/report_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A sample file's bytes (exits when it is missing: a broken tree). */
+static inline char *load_sample(const char *name, size_t *len)
+{
+    char path[4096];
+    const char *src = getenv("MAILSEC_SOURCE_DIR");
+    snprintf(path, sizeof path, "%s/tests/data/reports/%s", src ? src : ".", name);
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        printf("cannot open %s\n", path);
+        exit(1);
+    }
+    ms_buf buf = MS_BUF_INIT;
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        ms_buf_append(&buf, chunk, n);
+    fclose(f);
+    *len = buf.len;
+    return buf.data ? ms_buf_take(&buf) : calloc(1, 1);
+}
+
+/* The value of key in a transcript line ("" when absent; "(null)" is how a
+ * NULL string is written). Points into a static buffer. */
+static inline const char *line_value(const char *line, const char *key)
+{
+    static char value[8192];
+    size_t klen = strlen(key);
+    const char *p = line;
+    value[0] = '\0';
+    while (p != NULL && *p && *p != '\n') {
+        if (strncmp(p, key, klen) == 0 && p[klen] == '=') {
+            const char *v = p + klen + 1;
+            size_t n = strcspn(v, "\t\n");
+            if (n >= sizeof value)
+                n = sizeof value - 1;
+            memcpy(value, v, n);
+            value[n] = '\0';
+            return value;
+        }
+        p = strpbrk(p, "\t\n");
+        if (p != NULL && *p == '\t')
+            p++;
+        else
+            break;
+    }
+    return value;
+}
+
+/* The n-th line (0-based) of text that starts with prefix, or NULL. */
+static inline const char *nth_line(const char *text, const char *prefix, int n)
+{
+    size_t plen = strlen(prefix);
+    for (const char *p = text; p != NULL && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+        if (strncmp(p, prefix, plen) == 0 && n-- == 0)
+            return p;
+    }
+    return NULL;
+}
+
+#endif

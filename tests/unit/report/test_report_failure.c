@@ -1,0 +1,179 @@
+/* The failure report parser (lib/report/failure.c) on the messages in
+ * tests/data/reports/failure/: a whole RFC 6591 report, one with only the
+ * original's header (base64, CRLF), reports lacking parts, and messages
+ * that are no report at all. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "report_test.h"
+
+#include <pthread.h>
+
+static ms_status parse_file(const char *name, ms_failure_report **out, ms_report_error *err)
+{
+    char path[256];
+    snprintf(path, sizeof path, "failure/%s", name);
+    size_t len;
+    char *data = load_sample(path, &len);
+    ms_status st = ms_failure_parse(data, len, out, err);
+    free(data);
+    return st;
+}
+
+static ms_failure_report *parse_ok(const char *name)
+{
+    ms_failure_report *r = NULL;
+    ms_report_error err = {NULL, 0, 0, -1};
+    ms_status st = parse_file(name, &r, &err);
+    if (st != MS_OK)
+        print_message("%s: %s\n", name, err.message ? err.message : "?");
+    assert_int_equal(st, MS_OK);
+    ms_report_error_clear(&err);
+    return r;
+}
+
+static void whole_report(void **state)
+{
+    (void)state;
+    ms_failure_report *r = parse_ok("rfc6591-message.eml");
+    assert_true(r->has_feedback_part);
+    assert_true(r->has_original_part);
+    assert_string_equal(r->message_id, "ruf-20251110-0001@receiver.example");
+    assert_string_equal(r->report_date, "Mon, 10 Nov 2025 09:12:40 +0000");
+    assert_string_equal(r->feedback_type, "auth-failure");
+    assert_string_equal(r->user_agent, "Receiver-Feedback/2.4");
+    assert_string_equal(r->version, "1");
+    assert_string_equal(r->original_mail_from, "<bounces@mailer.example>");
+    /* two Original-Rcpt-To fields, joined */
+    assert_string_equal(r->original_rcpt_to, "<alice@receiver.example>, <bob@receiver.example>");
+    assert_string_equal(r->arrival_date, "Mon, 10 Nov 2025 09:10:02 +0000");
+    assert_int_equal(r->arrival_time, 1762765802);
+    assert_string_equal(r->reporting_mta, "dns; mx.receiver.example");
+    assert_string_equal(r->source_ip, "192.0.2.77");
+    assert_int_equal(r->incidents, 3);
+    /* folded over four lines, unfolded with single spaces */
+    assert_string_equal(r->authentication_results,
+                        "mx.receiver.example; dkim=fail (signature did not verify) header.d=example.com "
+                        "header.s=sel2025; spf=pass smtp.mailfrom=mailer.example; dmarc=fail "
+                        "header.from=example.com");
+    assert_string_equal(r->reported_domain, "example.com");
+    assert_string_equal(r->delivery_result, "reject");
+    assert_string_equal(r->auth_failure, "dmarc");
+    assert_string_equal(r->identity_alignment, "none");
+    assert_string_equal(r->dkim_domain, "example.com");
+    assert_string_equal(r->dkim_identity, "@example.com");
+    assert_string_equal(r->dkim_selector, "sel2025");
+    assert_string_equal(r->spf_dns, "txt : mailer.example : \"v=spf1 ip4:192.0.2.0/24 -all\"");
+    assert_string_equal(r->original_from, "\"Example Billing\" <billing@example.com>");
+    assert_string_equal(r->original_to, "alice@receiver.example");
+    assert_string_equal(r->original_subject, "Your invoice \xe2\x82\xac" "42"); /* RFC 2047 decoded */
+    assert_string_equal(r->original_message_id, "<invoice-8812@mailer.example>");
+    assert_null(r->original_envelope_id);
+    ms_failure_report_free(r);
+}
+
+static void headers_part_base64_crlf(void **state)
+{
+    (void)state;
+    ms_failure_report *r = parse_ok("headers-only-crlf-base64.eml");
+    assert_true(r->has_feedback_part);
+    assert_true(r->has_original_part);
+    assert_null(r->message_id);
+    assert_string_equal(r->user_agent, "BigMail-ARF/1.0");
+    assert_string_equal(r->original_mail_from, "<>");
+    assert_string_equal(r->source_ip, "2001:db8::25");
+    assert_int_equal(r->arrival_time, 1762786800); /* 10 Nov 2025 10:00:00 -0500 */
+    assert_int_equal(r->incidents, 1);             /* no Incidents: field */
+    assert_string_equal(r->auth_failure, "spf");
+    assert_string_equal(r->delivery_result, "delivered");
+    assert_string_equal(r->original_from, "Andr\xc3\xa9 <andre@example.org>");
+    assert_string_equal(r->original_subject, "Meeting notes");
+    assert_string_equal(r->original_message_id, "<abc.123@example.org>");
+    ms_failure_report_free(r);
+}
+
+static void reports_lacking_parts(void **state)
+{
+    (void)state;
+    ms_failure_report *r = parse_ok("no-original-part.eml");
+    assert_true(r->has_feedback_part);
+    assert_false(r->has_original_part);
+    assert_string_equal(r->source_ip, "198.51.100.200");
+    assert_string_equal(r->dkim_selector, "s1");
+    assert_null(r->original_from);
+    ms_failure_report_free(r);
+
+    r = parse_ok("no-feedback-part.eml");
+    assert_false(r->has_feedback_part);
+    assert_true(r->has_original_part);
+    assert_null(r->feedback_type);
+    assert_null(r->source_ip);
+    assert_string_equal(r->original_subject, "hello");
+    ms_failure_report_free(r);
+
+    r = parse_ok("bare-feedback-part.eml");
+    assert_true(r->has_feedback_part);
+    assert_false(r->has_original_part);
+    assert_string_equal(r->source_ip, "203.0.113.9");
+    assert_string_equal(r->auth_failure, "dmarc");
+    ms_failure_report_free(r);
+}
+
+static void not_reports(void **state)
+{
+    (void)state;
+    ms_failure_report *r = NULL;
+    ms_report_error err = {NULL, 0, 0, -1};
+    assert_int_equal(parse_file("not-a-report.eml", &r, &err), MS_ERR_INVALID);
+    assert_null(r);
+    assert_non_null(strstr(err.message, "not a failure report"));
+    assert_int_equal(ms_failure_parse("", 0, &r, &err), MS_ERR_INVALID);
+    assert_null(r);
+    static const char junk[] = "\x00\x01\x02 garbage without a header";
+    assert_int_equal(ms_failure_parse(junk, sizeof junk - 1, &r, &err), MS_ERR_INVALID);
+    ms_report_error_clear(&err);
+}
+
+/* g_mime_init runs once however many threads parse at the same time. */
+static void *parse_in_thread(void *arg)
+{
+    const char *data = arg;
+    for (int i = 0; i < 20; i++) {
+        ms_failure_report *r = NULL;
+        if (ms_failure_parse(data, strlen(data), &r, NULL) != MS_OK || r->incidents != 3)
+            return (void *)1;
+        ms_failure_report_free(r);
+    }
+    return NULL;
+}
+
+static void threads(void **state)
+{
+    (void)state;
+    size_t len;
+    char *data = load_sample("failure/rfc6591-message.eml", &len);
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, parse_in_thread, data), 0);
+    for (int i = 0; i < 4; i++) {
+        void *res;
+        pthread_join(t[i], &res);
+        assert_null(res);
+    }
+    free(data);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(whole_report),
+        cmocka_unit_test(headers_part_base64_crlf),
+        cmocka_unit_test(reports_lacking_parts),
+        cmocka_unit_test(not_reports),
+        cmocka_unit_test(threads),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,207 @@
+/* The TLS report parser (lib/report/tlsrpt.c) on the samples in
+ * tests/data/reports/tlsrpt/: RFC 8460's own example, reports shaped like
+ * the big senders', lenient types, and what is refused. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "report_test.h"
+
+static ms_status parse_file(const char *name, ms_tlsrpt_report **out, ms_report_error *err)
+{
+    char path[256];
+    snprintf(path, sizeof path, "tlsrpt/%s", name);
+    size_t len;
+    char *data = load_sample(path, &len);
+    ms_status st = ms_tlsrpt_parse(data, len, out, err);
+    free(data);
+    return st;
+}
+
+static ms_tlsrpt_report *parse_ok(const char *name)
+{
+    ms_tlsrpt_report *r = NULL;
+    ms_report_error err = {NULL, 0, 0, -1};
+    ms_status st = parse_file(name, &r, &err);
+    if (st != MS_OK)
+        print_message("%s: %s\n", name, err.message ? err.message : "?");
+    assert_int_equal(st, MS_OK);
+    assert_non_null(r);
+    ms_report_error_clear(&err);
+    return r;
+}
+
+static void rfc8460_example(void **state)
+{
+    (void)state;
+    ms_tlsrpt_report *r = parse_ok("rfc8460-example.json");
+    assert_string_equal(r->org_name, "Company-X");
+    assert_string_equal(r->report_id, "5065427c-23d3-47ca-b6e0-946ea0e8c4be");
+    assert_string_equal(r->contact_info, "sts-reporting@company-x.example");
+    assert_int_equal(r->begin, 1459468800); /* 2016-04-01T00:00:00Z */
+    assert_int_equal(r->end, 1459555199);   /* 2016-04-01T23:59:59Z */
+    assert_int_equal(r->policy_count, 1);
+    ms_tlsrpt_policy *p = &r->policies[0];
+    assert_string_equal(p->policy_type, "sts");
+    assert_string_equal(p->policy_domain, "company-y.example");
+    assert_string_equal(p->policy_string,
+                        "version: STSv1\nmode: testing\nmx: *.mail.company-y.example\nmax_age: 86400");
+    assert_string_equal(p->mx_host, "*.mail.company-y.example");
+    assert_int_equal(p->successful, 5326);
+    assert_int_equal(p->failed, 303);
+    assert_int_equal(p->failure_count, 3);
+    assert_string_equal(p->failures[0].result_type, "certificate-expired");
+    assert_string_equal(p->failures[0].sending_mta_ip, "2001:db8:abcd:0012::1");
+    assert_string_equal(p->failures[0].receiving_mx_hostname, "mx1.mail.company-y.example");
+    assert_null(p->failures[0].receiving_ip);
+    assert_int_equal(p->failures[0].failed_session_count, 100);
+    assert_string_equal(p->failures[1].receiving_ip, "203.0.113.56");
+    assert_string_equal(p->failures[1].additional_information,
+                        "https://reports.company-x.example/report_info?id=5065427c-23d3#StarttlsNotSupported");
+    assert_int_equal(p->failures[1].failed_session_count, 200);
+    assert_string_equal(p->failures[2].failure_reason_code, "X509_V_ERR_PROXY_PATH_LENGTH_EXCEEDED");
+    assert_int_equal(p->failures[2].failed_session_count, 3);
+    ms_tlsrpt_report_free(r);
+}
+
+static void senders_shapes(void **state)
+{
+    (void)state;
+    ms_tlsrpt_report *r = parse_ok("google-style.json");
+    assert_string_equal(r->org_name, "Google Inc.");
+    assert_int_equal(r->begin, 1761955200);
+    assert_int_equal(r->end, 1762041599);
+    assert_int_equal(r->policy_count, 1);
+    assert_null(r->policies[0].mx_host);
+    assert_int_equal(r->policies[0].successful, 1542);
+    assert_int_equal(r->policies[0].failure_count, 0);
+    assert_null(r->policies[0].failures);
+    ms_tlsrpt_report_free(r);
+
+    r = parse_ok("microsoft-style.json");
+    assert_int_equal(r->policy_count, 2);
+    assert_string_equal(r->policies[0].policy_type, "no-policy-found");
+    assert_string_equal(r->policies[0].mx_host, "mail.example.net"); /* a string, not an array */
+    assert_null(r->policies[0].policy_string);
+    assert_string_equal(r->policies[0].failures[0].result_type, "tlsa-invalid");
+    assert_string_equal(r->policies[0].failures[0].receiving_mx_helo, "mail.example.net");
+    assert_string_equal(r->policies[1].policy_type, "tlsa");
+    assert_string_equal(r->policies[1].policy_string,
+                        "3 1 1 0C72AC70B745AC19998811B131D662C9AC69DBDBE7CB23E5B514B56664C5D3D6");
+    ms_tlsrpt_report_free(r);
+}
+
+static void lenient_types(void **state)
+{
+    (void)state;
+    ms_tlsrpt_report *r = parse_ok("lenient-types.json");
+    assert_string_equal(r->report_id, "20251103"); /* a number */
+    assert_null(r->contact_info);                  /* missing */
+    assert_int_equal(r->begin, 1762124400);        /* 2025-11-03T00:00:00.000+01:00 */
+    assert_int_equal(r->end, 1762214399);          /* 2025-11-03 23:59:59Z */
+    ms_tlsrpt_policy *p = &r->policies[0];
+    assert_string_equal(p->policy_type, "sts");
+    assert_string_equal(p->policy_domain, "example.org");
+    assert_string_equal(p->policy_string, "version: STSv1");
+    assert_int_equal(p->successful, 17);
+    assert_int_equal(p->failed, 1);
+    assert_string_equal(p->failures[0].result_type, "certificate-host-mismatch");
+    assert_int_equal(p->failures[0].failed_session_count, 1);
+    assert_string_equal(p->failures[0].failure_reason_code, "42");
+    ms_tlsrpt_report_free(r);
+
+    r = parse_ok("bom-invalid-utf8.json");
+    assert_string_equal(r->org_name, "Bad \xef\xbf\xbd Org");
+    assert_int_equal(r->policy_count, 0);
+    ms_tlsrpt_report_free(r);
+}
+
+static void expect_refused(const char *name, ms_status status, const char *words)
+{
+    ms_tlsrpt_report *r = NULL;
+    ms_report_error err = {NULL, 0, 0, -1};
+    assert_int_equal(parse_file(name, &r, &err), status);
+    assert_null(r);
+    assert_non_null(err.message);
+    if (strstr(err.message, words) == NULL) {
+        print_message("%s: '%s' lacks '%s'\n", name, err.message, words);
+        fail();
+    }
+    ms_report_error_clear(&err);
+}
+
+static void refused(void **state)
+{
+    (void)state;
+    expect_refused("duplicate-key.json", MS_ERR_INVALID, "duplicate object key");
+    expect_refused("missing-date-range.json", MS_ERR_INVALID, "no \"date-range\"");
+    expect_refused("truncated.json", MS_ERR_INVALID, "JSON error");
+}
+
+static ms_status parse_text(const char *text, ms_report_error *err)
+{
+    ms_tlsrpt_report *r = NULL;
+    ms_status st = ms_tlsrpt_parse(text, strlen(text), &r, err);
+    ms_tlsrpt_report_free(r);
+    return st;
+}
+
+static void limits(void **state)
+{
+    (void)state;
+    ms_report_error err = {NULL, 0, 0, -1};
+    /* depth: the report object plus nested arrays */
+    for (int depth = MS_REPORT_DEPTH_MAX - 2; depth <= MS_REPORT_DEPTH_MAX; depth++) {
+        ms_buf b = MS_BUF_INIT;
+        ms_buf_puts(&b, "{\"organization-name\":\"o\",\"report-id\":\"i\",\"date-range\":{\"start-datetime\":"
+                        "\"2025-11-01T00:00:00Z\",\"end-datetime\":\"2025-11-01T00:00:00Z\"},\"x\":");
+        for (int i = 0; i < depth; i++)
+            ms_buf_puts(&b, "[");
+        for (int i = 0; i < depth; i++)
+            ms_buf_puts(&b, "]");
+        ms_buf_puts(&b, "}");
+        ms_status st = parse_text(b.data, &err);
+        /* the object is level 1: depth arrays make depth + 1 levels */
+        assert_int_equal(st, depth + 1 <= MS_REPORT_DEPTH_MAX ? MS_OK : MS_ERR_LIMIT);
+        ms_buf_free(&b);
+    }
+    assert_non_null(strstr(err.message, "nested more than 32 deep"));
+    /* a field longer than the limit */
+    ms_buf b = MS_BUF_INIT;
+    ms_buf_puts(&b, "{\"organization-name\":\"");
+    for (int i = 0; i <= MS_REPORT_FIELD_MAX; i++)
+        ms_buf_puts(&b, "o");
+    ms_buf_puts(&b, "\",\"report-id\":\"i\"}");
+    assert_int_equal(parse_text(b.data, &err), MS_ERR_LIMIT);
+    assert_non_null(strstr(err.message, "\"organization-name\" is longer"));
+    ms_buf_free(&b);
+    /* wrong types */
+    assert_int_equal(parse_text("[1,2]", &err), MS_ERR_INVALID);
+    assert_non_null(strstr(err.message, "not a JSON object"));
+    assert_int_equal(parse_text("{\"organization-name\":\"o\",\"report-id\":\"i\",\"date-range\":"
+                                "{\"start-datetime\":\"yesterday\",\"end-datetime\":\"2025-11-01T00:00:00Z\"}}",
+                                &err),
+                     MS_ERR_INVALID);
+    assert_non_null(strstr(err.message, "\"start-datetime\" is missing or not an RFC 3339"));
+    assert_int_equal(parse_text("{\"organization-name\":\"o\",\"report-id\":\"i\",\"date-range\":"
+                                "{\"start-datetime\":\"2025-11-01T00:00:00Z\",\"end-datetime\":\"2025-11-01T00:00:00Z\"},"
+                                "\"policies\":[{\"summary\":{\"total-successful-session-count\":-4}}]}",
+                                &err),
+                     MS_ERR_INVALID);
+    assert_non_null(strstr(err.message, "not a session count"));
+    ms_report_error_clear(&err);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(rfc8460_example),
+        cmocka_unit_test(senders_shapes),
+        cmocka_unit_test(lenient_types),
+        cmocka_unit_test(refused),
+        cmocka_unit_test(limits),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
