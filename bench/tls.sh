@@ -47,6 +47,16 @@ t0=$(now)
 t1=$(now)
 light=$(elapsed "$t0" "$t1")
 
+# each port checked alone, one process each: the slowest is the target
+slowest_alone=0 slowest_alone_port=
+for p in "${PORTS[@]}"; do
+    t0=$(now)
+    "$BIN" tls check 127.0.0.1 --servername "$SERVERNAME" --ca "$CA" --port "$p" --json >/dev/null || true
+    t1=$(now)
+    t=$(elapsed "$t0" "$t1")
+    if (($(echo "$t > $slowest_alone" | bc))); then slowest_alone=$t slowest_alone_port=$p; fi
+done
+
 t0=$(now)
 for p in "${PORTS[@]}"; do
     port=${p%/*} mode=${p#*/}
@@ -70,7 +80,8 @@ printf '%-52s %8s s\n' "  its slowest port alone" "$(printf '%.3f' "$slowest_lig
 printf '%-52s %8s s\n' "openssl s_client, once per port, in sequence" "$(printf '%.3f' "$sclient")"
 printf '%-52s %8s\n' "ratio s_client / mailsec full" "$(echo "scale=2; $sclient / $full" | bc)"
 printf '%-52s %8s\n' "ratio s_client / mailsec one session per port" "$(echo "scale=2; $sclient / $light" | bc)"
-printf '%-52s %8s\n' "ratio mailsec full / its slowest port" "$(echo "scale=2; $full / $slowest" | bc)"
+printf '%-52s %8s s\n' "mailsec, full check of the slowest port alone ($slowest_alone_port)" "$(printf '%.3f' "$slowest_alone")"
+printf '%-52s %8s\n' "ratio mailsec full, 8 ports / slowest port alone" "$(echo "scale=2; $full / $slowest_alone" | bc)"
 echo
 echo "per port (full check): port mode seconds"
 jq -r '.results[0].ports[] | "  \(.port) \(.mode) \(.seconds * 1000 | floor) ms"' "$WORK/full.json"

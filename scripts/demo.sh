@@ -24,3 +24,15 @@ echo "\$ mailsec dmarc plan --domain example.com --rua mailto:dmarc@example.com 
 # output whole first, so cutting it short cannot break the pipe)
 plan=$("$bin" dmarc plan --domain example.com --rua mailto:dmarc@example.com) || exit 1
 printf '%s\n' "$plan" | sed -n 1,24p
+
+echo
+echo "\$ mailsec report ingest --db DB examples/reports    (an XML report; an mbox with a gzip'd aggregate and a TLS report)"
+db=$(mktemp -d)
+trap 'rm -rf "$db"' EXIT
+"$bin" report ingest --db "$db/reports.db" examples/reports || exit 1
+echo
+echo "\$ mailsec report summary --db DB"
+"$bin" report summary --db "$db/reports.db" || exit 1
+echo
+echo "\$ mailsec report sources --no-rdns --db DB --domain example.org"
+"$bin" report sources --no-rdns --db "$db/reports.db" --domain example.org || exit 1

@@ -157,9 +157,28 @@ static json_t *json_tally(const ms_ingest_tally *t, double seconds)
                      "seconds", seconds);
 }
 
+/* "812 bytes", "38.2 kB", "1.3 GB" */
+static void format_bytes(uint64_t n, char *buf, size_t len)
+{
+    static const char *const units[] = {"kB", "MB", "GB", "TB"};
+    if (n < 1000) {
+        snprintf(buf, len, "%llu bytes", (unsigned long long)n);
+        return;
+    }
+    double v = (double)n / 1000;
+    size_t u = 0;
+    while (v >= 1000 && u + 1 < sizeof units / sizeof units[0]) {
+        v /= 1000;
+        u++;
+    }
+    snprintf(buf, len, "%.1f %s", v, units[u]);
+}
+
 static void print_tally(const cli_common *c, const ms_ingest_tally *t, double seconds)
 {
-    out_field(c, "Files read", "%llu (%.1f MB)", (unsigned long long)t->files, t->bytes / 1e6);
+    char size[32];
+    format_bytes(t->bytes, size, sizeof size);
+    out_field(c, "Files read", "%llu (%s)", (unsigned long long)t->files, size);
     out_field(c, "Reports", "%llu new, %llu duplicate, %llu failed", (unsigned long long)t->reports_new,
               (unsigned long long)t->duplicates, (unsigned long long)t->failed);
     out_field(c, "Records", "%llu stored in %.2f s (%.0f/s)", (unsigned long long)t->records, seconds,

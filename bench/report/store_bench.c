@@ -11,7 +11,7 @@
  *                the store's choice) against a record table plus one row
  *                per auth result (three INSERTs per record)
  *
- *   cc -O2 -std=c17 -Wall -Wextra -Iinclude $(pkg-config --cflags libpq) bench/report/store_bench.c \
+ *   cc -O2 -std=c17 -D_DEFAULT_SOURCE -Wall -Wextra -Iinclude $(pkg-config --cflags libpq) bench/report/store_bench.c \
  *      -LBUILD/lib -lmailsec -lsqlite3 -lpq -Wl,-rpath,BUILD/lib -o /tmp/store_bench
  *   /tmp/store_bench [RECORDS [postgresql://USER@HOST:PORT/DB]]
  *

@@ -37,7 +37,8 @@
 extern "C" {
 #endif
 
-/* Limits on hostile input, in one place (docs/report.md lists them). */
+/* Limits on hostile input, in one place (docs/report-formats.md lists the
+ * parsers' limits, docs/report-ingest.md the unwrapping's). */
 enum {
     MS_REPORT_FIELD_MAX = 4096,            /* bytes of one element's text */
     MS_REPORT_DEPTH_MAX = 32,              /* XML element nesting */

@@ -120,8 +120,8 @@ static unsigned term_includes(const char *t, size_t n)
         return BIT(WEAK_ANON) | BIT(WEAK_EXPORT) | BIT(WEAK_RC4) | BIT(WEAK_DES) | BIT(WEAK_3DES);
     if (!strcmp(s, "COMPLEMENTOFALL") || !strcmp(s, "eNULL") || !strcmp(s, "NULL"))
         return BIT(WEAK_NULL);
-    if (!strcmp(s, "HIGH"))
-        return BIT(WEAK_ANON) | BIT(WEAK_3DES);
+    if (!strcmp(s, "HIGH")) /* 3DES left HIGH in OpenSSL 1.1.0 */
+        return BIT(WEAK_ANON);
     if (!strcmp(s, "MEDIUM"))
         return BIT(WEAK_ANON) | BIT(WEAK_RC4) | BIT(WEAK_3DES);
     if (!strcmp(s, "LOW"))
@@ -400,6 +400,18 @@ static void postfix_deprecated(const pf *p, ms_diag_list *d)
         }
 }
 
+static void postfix_duplicates(const pf *p, ms_diag_list *d)
+{
+    for (size_t i = 1; i < p->main.count; i++)
+        for (size_t k = i; k-- > 0;)
+            if (strcmp(p->main.settings[k].name, p->main.settings[i].name) == 0) {
+                add(d, CF_DUPLICATE, p->main.settings[i].file, p->main.settings[i].line,
+                    "%s is set again: this line overrides line %zu", p->main.settings[i].name,
+                    p->main.settings[k].line);
+                break;
+            }
+}
+
 static void postfix_protocols_check(const pf *p, const ms_conf_service *s, const char *param,
                                     ms_diag_list *d)
 {
@@ -474,7 +486,7 @@ static void postfix_certificates(ms_ctx *ctx, const pf *p, const char *ca_file, 
         char *where = cf_location(p->main_path, line_of(&p->main, "smtpd_tls_cert_file"));
         char *kwhere = cf_location(p->main_path, line_of(&p->main, "smtpd_tls_key_file"));
         int ok = file_exists(cert, "smtpd_tls_cert_file", where, d);
-        if (key && *key)
+        if (key && *key && strcmp(key, cert) != 0) /* the default: the key is in the cert file */
             ok &= file_exists(key, "smtpd_tls_key_file", kwhere, d);
         if (ok) {
             const char *files[1] = {cert};
@@ -548,16 +560,20 @@ static void postfix_services(const pf *p, ms_diag_list *d)
                     "get plain SMTP", what);
             free(wrapper);
         }
-        if (port == 587) {
-            size_t line;
-            const char *file;
-            char *level = security_level(p, s, &line, &file);
-            if (strcmp(level, "encrypt") != 0)
-                postfix_protocols_check(p, s, "smtpd_tls_protocols", d);
-            free(level);
-        }
-        if (port != 0)
+        /* a service without overrides of its own is what main.cf says,
+         * and main.cf's findings cover it */
+        static const char *const OWN[] = {"smtpd_sasl_auth_enable", "smtpd_tls_security_level",
+                                          "smtpd_tls_auth_only", "smtpd_tls_wrappermode",
+                                          "smtpd_use_tls", "smtpd_enforce_tls"};
+        int own = 0;
+        for (size_t k = 0; k < sizeof OWN / sizeof OWN[0]; k++)
+            own |= ms_conf_service_override(s, OWN[k]) != NULL;
+        if (port != 0 && own)
             check_sasl(p, s, what, d);
+        if (ms_conf_service_override(s, "smtpd_tls_protocols"))
+            postfix_protocols_check(p, s, "smtpd_tls_protocols", d);
+        if (ms_conf_service_override(s, "smtpd_tls_mandatory_protocols"))
+            postfix_protocols_check(p, s, "smtpd_tls_mandatory_protocols", d);
     }
     if (submission == NULL)
         add(d, CF_SUBMISSION_MISSING, p->master_path, 0,
@@ -626,6 +642,7 @@ static ms_status audit_postfix(ms_ctx *ctx, const ms_conf_audit_opts *opts, ms_c
         r->postfix_settings = p.main.count;
         r->postfix_services = p.master.count;
         postfix_deprecated(&p, d);
+        postfix_duplicates(&p, d);
         size_t line;
         const char *file;
         char *level = security_level(&p, NULL, &line, &file);

@@ -85,6 +85,10 @@ const ms_diag_def ms_conf_diag_defs[CF_COUNT + 1] = {
         "The certificate the running server sends is not the one the configuration names: "
         "the server was not reloaded, or another configuration is in use.",
         "Reload the server (postfix reload, doveadm reload) and check which files it reads."},
+    [CF_DUPLICATE] = {"conf.duplicate", W,
+        "A main.cf parameter is set twice; the later line wins (postconf warns: \"overriding "
+        "earlier entry\"), so editing the first one changes nothing.",
+        "Keep one line per parameter."},
     [CF_COUNT] = {NULL, 0, NULL, NULL},
 };
 

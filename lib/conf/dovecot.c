@@ -319,8 +319,8 @@ static ms_status parse_text(dv_state *s, const char *text, size_t len, const cha
         st = one_line(s, file, (dv_line){joined.data, joined.len, joined_line}, &section,
                       section_lens, &depth, open_lines);
     if (st == MS_OK && depth > 0)
-        finding(s, CF_SYNTAX, file, open_lines[depth - 1],
-                "section \"%s\" is not closed (a \"}\" is missing)%s", section.data, "");
+        finding(s, CF_SYNTAX, file, open_lines[0],
+                "section \"%s\" is not closed (a \"}\" is missing)", section.data);
     ms_buf_free(&section);
     ms_buf_free(&joined);
     return st;

@@ -24,6 +24,7 @@ enum {
     CF_CERT_AND_CHAIN,
     CF_PROFILE,
     CF_LIVE_MISMATCH,
+    CF_DUPLICATE,
     CF_COUNT
 };
 

@@ -228,7 +228,6 @@ struct ms_agg_parser {
     size_t record_elements;
     ms_agg_auth *auth;     /* the <dkim>/<spf> result being read, NULL if dropped */
     ms_agg_reason *reason; /* the <reason> being read, NULL if dropped */
-    int auth_is_dkim;
     ms_buf early;          /* records before <policy_published>, serialised */
     uint64_t handed;
 

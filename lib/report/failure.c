@@ -32,6 +32,14 @@ static void gmime_setup(void)
 typedef void (*field_fn)(void *arg, const char *name, size_t name_len, const char *value,
                          size_t value_len);
 
+/* Appends to a field's value, which keeps its first MS_REPORT_FIELD_MAX
+ * bytes (a cut UTF-8 sequence is repaired later like any other). */
+static void append_capped(ms_buf *value, const char *s, size_t len)
+{
+    size_t room = value->len < MS_REPORT_FIELD_MAX ? MS_REPORT_FIELD_MAX - value->len : 0;
+    ms_buf_append(value, s, len < room ? len : room);
+}
+
 /* Calls fn for each field of a header block (folded lines joined), up to
  * the first empty line. */
 static void each_field(const char *text, size_t len, field_fn fn, void *arg)
@@ -50,8 +58,7 @@ static void each_field(const char *text, size_t len, field_fn fn, void *arg)
         if (line_len == 0)
             break; /* the end of the header */
         if ((line[0] == ' ' || line[0] == '\t') && name != NULL) {
-            if (value.len < MS_REPORT_FIELD_MAX)
-                ms_buf_append(&value, line, line_len);
+            append_capped(&value, line, line_len);
             continue;
         }
         if (name != NULL)
@@ -67,7 +74,7 @@ static void each_field(const char *text, size_t len, field_fn fn, void *arg)
         name_len = (size_t)(colon - line);
         while (name_len > 0 && (name[name_len - 1] == ' ' || name[name_len - 1] == '\t'))
             name_len--;
-        ms_buf_append(&value, colon + 1, line_len - (size_t)(colon + 1 - line));
+        append_capped(&value, colon + 1, line_len - (size_t)(colon + 1 - line));
     }
     if (name != NULL)
         fn(arg, name, name_len, value.data ? value.data : "", value.len);

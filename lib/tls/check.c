@@ -554,6 +554,86 @@ static void set_port(struct sockaddr_storage *addr, uint16_t port)
         ((struct sockaddr_in6 *)addr)->sin6_port = htons(port);
 }
 
+/* Fills in each port's job; one cloned context per job. The host is
+ * resolved once: every port connects to its first address. */
+static ms_status prepare_jobs(ms_ctx *ctx, ms_tls_check_result *res, const ms_tls_port *ports,
+                              const ms_tls_check_opts *opts, port_job *jobs,
+                              struct sockaddr_storage *addrs)
+{
+    const char *name = opts->servername ? opts->servername : res->host;
+    struct sockaddr_storage addr;
+    socklen_t addr_len = 0;
+    char address[64] = "";
+    int resolved = resolve(res->host, &addr, &addr_len, address, sizeof address) == MS_OK;
+    for (size_t i = 0; i < res->count; i++) {
+        ms_tls_port_result *r = &res->ports[i];
+        port_job *job = &jobs[i];
+        r->port = ports[i].port;
+        r->mode = ports[i].mode;
+        r->address = strdup(address);
+        job->result = r;
+        job->opts = opts;
+        job->servername = name;
+        job->cert_host = name;
+        job->timeout_ms = opts->timeout_ms ? opts->timeout_ms : MS_TLS_TIMEOUT_MS;
+        snprintf(job->location, sizeof job->location, "%s:%u", res->host, r->port);
+        if (!resolved) {
+            r->state = MS_TLS_PORT_UNREACHABLE;
+            add(job, T_UNREACHABLE, "%s has no address", res->host);
+            continue;
+        }
+        addrs[i] = addr;
+        set_port(&addrs[i], r->port);
+        job->addr = &addrs[i];
+        job->addr_len = addr_len;
+        if (ms_ctx_clone(ctx, &job->ctx) != MS_OK)
+            return MS_ERR_NOMEM;
+    }
+    return MS_OK;
+}
+
+/* One thread per port (in this thread when no thread can be had). */
+static void start_jobs(port_job *jobs, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        if (jobs[i].ctx == NULL)
+            continue;
+        jobs[i].started = pthread_create(&jobs[i].thread, NULL, run_port, &jobs[i]) == 0;
+        if (!jobs[i].started)
+            run_port(&jobs[i]);
+    }
+}
+
+static void finish_jobs(port_job *jobs, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        if (jobs[i].started)
+            pthread_join(jobs[i].thread, NULL);
+        ms_ctx_free(jobs[i].ctx);
+        jobs[i].ctx = NULL;
+    }
+}
+
+/* With --dane: the TLSA lookup runs in this thread while the ports are
+ * checked; the matching needs the chains, so it waits for the ports. */
+static void check_dane(ms_ctx *ctx, ms_tls_check_result *res, const char *name, port_job *jobs)
+{
+    ms_dns_answer *tlsa = NULL;
+    char *qname = NULL;
+    int found = dane_lookup(ctx, name, res, &tlsa, &qname);
+    /* a failed lookup says nothing about the records: the ports stay "not checked" */
+    int failed = ms_diag_has(&res->diags, "tls.dane-lookup-failed");
+    finish_jobs(jobs, res->count);
+    if (found)
+        dane_match_ports(res, tlsa, qname, name);
+    else if (!failed)
+        for (size_t i = 0; i < res->count; i++)
+            if (res->ports[i].mode == MS_TLS_SMTP && res->ports[i].state == MS_TLS_PORT_TLS)
+                res->ports[i].dane = MS_TLS_DANE_NO_RECORDS;
+    ms_dns_answer_free(tlsa);
+    free(qname);
+}
+
 ms_status ms_tls_check(ms_ctx *ctx, const char *host, const ms_tls_port *ports, size_t count,
                        const ms_tls_check_opts *opts, ms_tls_check_result **out)
 {
@@ -575,81 +655,25 @@ ms_status ms_tls_check(ms_ctx *ctx, const char *host, const ms_tls_port *ports, 
     ms_tls_check_result *res = calloc(1, sizeof *res);
     port_job *jobs = calloc(count, sizeof *jobs);
     struct sockaddr_storage *addrs = calloc(count, sizeof *addrs);
-    if (res == NULL || jobs == NULL || addrs == NULL ||
-        (res->ports = calloc(count, sizeof *res->ports)) == NULL) {
+    ms_status st = MS_ERR_NOMEM;
+    if (res && jobs && addrs && (res->ports = calloc(count, sizeof *res->ports)) != NULL &&
+        (res->host = strdup(host)) != NULL) {
+        res->count = count;
+        res->servername = dup_or_null(opts->servername);
+        st = prepare_jobs(ctx, res, ports, opts, jobs, addrs);
+    }
+    if (st != MS_OK) {
+        if (jobs && res)
+            finish_jobs(jobs, res->count);
         free(jobs);
         free(addrs);
         ms_tls_check_result_free(res);
-        return MS_ERR_NOMEM;
+        return st;
     }
-    res->count = count;
-    res->host = strdup(host);
-    res->servername = dup_or_null(opts->servername);
-    const char *name = opts->servername ? opts->servername : host;
-
-    struct sockaddr_storage addr;
-    socklen_t addr_len = 0;
-    char address[64] = "";
-    int resolved = resolve(host, &addr, &addr_len, address, sizeof address) == MS_OK;
-    for (size_t i = 0; i < count; i++) {
-        ms_tls_port_result *r = &res->ports[i];
-        port_job *job = &jobs[i];
-        r->port = ports[i].port;
-        r->mode = ports[i].mode;
-        r->address = strdup(address);
-        job->result = r;
-        job->opts = opts;
-        job->servername = name;
-        job->cert_host = name;
-        job->timeout_ms = opts->timeout_ms ? opts->timeout_ms : MS_TLS_TIMEOUT_MS;
-        snprintf(job->location, sizeof job->location, "%s:%u", host, r->port);
-        if (!resolved) {
-            r->state = MS_TLS_PORT_UNREACHABLE;
-            add(job, T_UNREACHABLE, "%s has no address", host);
-            continue;
-        }
-        addrs[i] = addr;
-        set_port(&addrs[i], r->port);
-        job->addr = &addrs[i];
-        job->addr_len = addr_len;
-        if (ms_ctx_clone(ctx, &job->ctx) != MS_OK) {
-            for (size_t k = 0; k <= i; k++)
-                ms_ctx_free(jobs[k].ctx);
-            free(jobs);
-            free(addrs);
-            ms_tls_check_result_free(res);
-            return MS_ERR_NOMEM;
-        }
-    }
-    /* every context made: start the ports (in this thread if no thread can be had) */
-    for (size_t i = 0; i < count; i++) {
-        port_job *job = &jobs[i];
-        if (job->ctx == NULL)
-            continue;
-        job->started = pthread_create(&job->thread, NULL, run_port, job) == 0;
-        if (!job->started)
-            run_port(job);
-    }
-
-    ms_dns_answer *tlsa = NULL;
-    char *qname = NULL;
-    int dane = opts->dane && dane_lookup(ctx, name, res, &tlsa, &qname);
-    /* a failed lookup says nothing about the records: the ports stay "not checked" */
-    int dane_failed = opts->dane && ms_diag_has(&res->diags, "tls.dane-lookup-failed");
-
-    for (size_t i = 0; i < count; i++) {
-        if (jobs[i].started)
-            pthread_join(jobs[i].thread, NULL);
-        ms_ctx_free(jobs[i].ctx);
-    }
-    if (dane)
-        dane_match_ports(res, tlsa, qname, name);
-    else if (opts->dane && !dane_failed)
-        for (size_t i = 0; i < count; i++)
-            if (res->ports[i].mode == MS_TLS_SMTP && res->ports[i].state == MS_TLS_PORT_TLS)
-                res->ports[i].dane = MS_TLS_DANE_NO_RECORDS;
-    ms_dns_answer_free(tlsa);
-    free(qname);
+    start_jobs(jobs, count);
+    if (opts->dane)
+        check_dane(ctx, res, opts->servername ? opts->servername : host, jobs);
+    finish_jobs(jobs, count);
     same_certificate(res);
     free(jobs);
     free(addrs);

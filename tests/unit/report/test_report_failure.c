@@ -137,6 +137,26 @@ static void not_reports(void **state)
     ms_report_error_clear(&err);
 }
 
+/* A feedback field longer than the field limit keeps its first 4096
+ * bytes, folded lines included; the report is still read. */
+static void long_field_cut(void **state)
+{
+    (void)state;
+    ms_buf b = MS_BUF_INIT;
+    ms_buf_puts(&b, "From: a@example.org\nMIME-Version: 1.0\nContent-Type: message/feedback-report\n\n"
+                    "Feedback-Type: auth-failure\nUser-Agent: ");
+    for (int i = 0; i < 3 * MS_REPORT_FIELD_MAX; i++)
+        ms_buf_puts(&b, "x");
+    ms_buf_puts(&b, "\n\tand a folded line\nSource-IP: 192.0.2.3\n");
+    ms_failure_report *r = NULL;
+    assert_int_equal(ms_failure_parse(b.data, b.len, &r, NULL), MS_OK);
+    /* the raw value, " xxx...", is cut at 4096 bytes; then its space is trimmed */
+    assert_int_equal(strlen(r->user_agent), MS_REPORT_FIELD_MAX - 1);
+    assert_string_equal(r->source_ip, "192.0.2.3");
+    ms_failure_report_free(r);
+    ms_buf_free(&b);
+}
+
 /* g_mime_init runs once however many threads parse at the same time. */
 static void *parse_in_thread(void *arg)
 {
@@ -173,6 +193,7 @@ int main(void)
         cmocka_unit_test(headers_part_base64_crlf),
         cmocka_unit_test(reports_lacking_parts),
         cmocka_unit_test(not_reports),
+        cmocka_unit_test(long_field_cut),
         cmocka_unit_test(threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
