@@ -148,7 +148,6 @@ typedef struct ms_conf_audit_opts {
     ms_conf_profile profile;   /* NONE: only the problems, no profile comparison */
     int dovecot_version;       /* 23 or 24; 0: from the syntax */
     const char *ca_file;       /* trust these CAs for the certificate checks; NULL: system */
-    const char *live_host;     /* compare the certificates with what HOST serves; NULL: no */
 } ms_conf_audit_opts;
 
 typedef struct ms_conf_audit_result {
@@ -162,7 +161,7 @@ typedef struct ms_conf_audit_result {
     char *error;               /* why a file could not be read, or NULL */
 } ms_conf_audit_result;
 
-/* Reads the files and reports conf.* (and cert.*, tls.* with live_host)
+/* Reads the files and reports conf.* (and cert.* for the certificate files)
  * findings, each located "FILE:LINE". MS_ERR_IO (result->error says which
  * file) when a configuration asked for cannot be read. */
 ms_status ms_conf_audit(ms_ctx *ctx, const ms_conf_audit_opts *opts, ms_conf_audit_result *result,

@@ -81,10 +81,6 @@ const ms_diag_def ms_conf_diag_defs[CF_COUNT + 1] = {
     [CF_PROFILE] = {"conf.profile", W,
         "A setting differs from the chosen Mozilla profile (intermediate or modern).",
         "Make the change the message names."},
-    [CF_LIVE_MISMATCH] = {"conf.live-mismatch", E,
-        "The certificate the running server sends is not the one the configuration names: "
-        "the server was not reloaded, or another configuration is in use.",
-        "Reload the server (postfix reload, doveadm reload) and check which files it reads."},
     [CF_DUPLICATE] = {"conf.duplicate", W,
         "A main.cf parameter is set twice; the later line wins (postconf warns: \"overriding "
         "earlier entry\"), so editing the first one changes nothing.",

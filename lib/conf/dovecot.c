@@ -20,6 +20,7 @@ typedef struct dv_state {
     size_t findings;
     int follow_includes;
     int depth; /* of includes */
+    const char *prefix; /* the section an !include is in: its file's settings go there */
 } dv_state;
 
 static void finding(dv_state *s, int code, const char *file, size_t line, const char *fmt, ...)
@@ -92,7 +93,8 @@ static char *include_pattern(const char *file, const char *pattern)
     return path;
 }
 
-static ms_status include(dv_state *s, const char *file, size_t line, const char *pattern, int try)
+static ms_status include(dv_state *s, const char *file, size_t line, const char *pattern, int try,
+                         const char *section)
 {
     if (s->depth >= MS_CONF_MAX_DEPTH) {
         finding(s, CF_SYNTAX, file, line, "includes nested more than %s deep at \"%s\"", "32", pattern);
@@ -127,8 +129,11 @@ static ms_status include(dv_state *s, const char *file, size_t line, const char 
         }
         st = add_file(s->out, g.gl_pathv[i]);
         s->depth++;
+        const char *outer = s->prefix;
+        s->prefix = section;
         if (st == MS_OK)
             st = parse_text(s, text, n, g.gl_pathv[i]);
+        s->prefix = outer;
         s->depth--;
         free(text);
     }
@@ -206,7 +211,7 @@ static ms_status one_line(dv_state *s, const char *file, dv_line l, ms_buf *sect
         char *pattern = strndup(arg, arg_len);
         if (pattern == NULL)
             return MS_ERR_NOMEM;
-        ms_status st = include(s, file, l.line, pattern, try);
+        ms_status st = include(s, file, l.line, pattern, try, section->data);
         free(pattern);
         return st;
     }
@@ -280,7 +285,7 @@ static ms_status parse_text(dv_state *s, const char *text, size_t len, const cha
     if (len > MS_CONF_MAX_BYTES)
         return MS_ERR_LIMIT;
     ms_buf section = MS_BUF_INIT;
-    ms_buf_puts(&section, "");
+    ms_buf_puts(&section, s->prefix ? s->prefix : "");
     size_t section_lens[MS_CONF_MAX_DEPTH + 1];
     size_t open_lines[MS_CONF_MAX_DEPTH + 1];
     size_t depth = 0;
@@ -330,7 +335,7 @@ ms_status ms_conf_dovecot_parse(const char *text, size_t len, const char *file,
                                 int follow_includes, ms_conf_dovecot *out, ms_diag_list *diags)
 {
     memset(out, 0, sizeof *out);
-    dv_state s = {out, diags, 0, follow_includes, 0};
+    dv_state s = {out, diags, 0, follow_includes, 0, NULL};
     if (file == NULL)
         file = "dovecot.conf";
     ms_status st = add_file(out, file);

@@ -151,9 +151,20 @@ const char *const *cf_replaced_names(const ms_conf_generate_opts *opts)
     static const char *const DOVECOT_24_OLD[] = {"ssl_dh_parameters_length", "ssl_protocols",
         "ssl_parameters_regenerate", "ssl_cert", "ssl_key", "ssl_dh", "ssl_ca",
         "ssl_prefer_server_ciphers", "disable_plaintext_auth", "ssl_key_password", NULL};
+    /* modern is TLS 1.3 only: a TLS 1.2 cipher list is dead text (and an
+     * old weak one would still alarm the audit) */
+    static const char *const DOVECOT_23_MODERN_OLD[] = {"ssl_dh_parameters_length", "ssl_protocols",
+        "ssl_parameters_regenerate", "ssl_cipher_list", NULL};
+    static const char *const DOVECOT_24_MODERN_OLD[] = {"ssl_dh_parameters_length", "ssl_protocols",
+        "ssl_parameters_regenerate", "ssl_cert", "ssl_key", "ssl_dh", "ssl_ca",
+        "ssl_prefer_server_ciphers", "disable_plaintext_auth", "ssl_key_password",
+        "ssl_cipher_list", NULL};
+    int modern = opts->profile == MS_CONF_PROFILE_MODERN;
     if (opts->server == MS_CONF_POSTFIX)
         return opts->version >= 34 && opts->cert_file ? POSTFIX_OLD_CHAIN : POSTFIX_OLD;
-    return opts->version == 24 ? DOVECOT_24_OLD : DOVECOT_23_OLD;
+    if (opts->version == 24)
+        return modern ? DOVECOT_24_MODERN_OLD : DOVECOT_24_OLD;
+    return modern ? DOVECOT_23_MODERN_OLD : DOVECOT_23_OLD;
 }
 
 /* ---- snippets ---- */

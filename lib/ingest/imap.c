@@ -27,7 +27,7 @@ typedef struct imap_session {
     CURL *curl;
     char *base;     /* imaps://host:port/ (no user, no mailbox) */
     char *mailbox;  /* decoded mailbox name */
-    char *key;      /* what the store keys seen UIDs on: the URL without credentials */
+    char *key;      /* what the store keys seen UIDs on: USER@HOST/MAILBOX */
     ms_buf body;
     size_t body_max;
     char errbuf[CURL_ERROR_SIZE];
@@ -101,7 +101,8 @@ static ms_status parse_mailbox_url(imap_session *s, const char *url, char **user
     }
     s->mailbox = ms_strdup(path + 1);
     s->base = ms_asprintf("%s://%s%s%s/", scheme, host, port ? ":" : "", port ? port : "");
-    s->key = ms_asprintf("%s%s", s->base, s->mailbox);
+    /* The same mailbox whether reached over imaps:// or imap:// + STARTTLS. */
+    s->key = ms_asprintf("%s@%s/%s", *user ? *user : "", host, s->mailbox);
     st = s->mailbox && s->base && s->key ? MS_OK : MS_ERR_NOMEM;
 out:
     curl_free(scheme);
@@ -168,7 +169,7 @@ static ms_status read_uidvalidity(imap_session *s, uint32_t *out, char **errmsg)
         return st;
     const char *p = s->body.data ? strstr(s->body.data, "[UIDVALIDITY ") : NULL;
     if (p == NULL) {
-        *errmsg = ms_asprintf("%s: the server named no UIDVALIDITY", s->key);
+        *errmsg = ms_asprintf("%s: the server named no UIDVALIDITY", s->mailbox);
         return MS_ERR_IO;
     }
     *out = (uint32_t)strtoul(p + strlen("[UIDVALIDITY "), NULL, 10);

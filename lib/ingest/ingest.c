@@ -1,11 +1,14 @@
 /* Reports into the store: the walk finds each report, the matching parser
  * reads it, the store keeps it in one transaction per report.
  *
- * Aggregate reports stream: bytes are read in chunks, compressed for the
- * kept original and pushed through the parser, whose callbacks open the
- * report's transaction (once its identity is known) and insert each record
- * as it ends. A report already stored is noticed at its metadata and not
- * read further. TLS and failure reports are small and read whole. */
+ * Aggregate reports stream: bytes are read in chunks and pushed through
+ * the parser, whose callbacks open the report's transaction (once its
+ * identity is known) and hand each record, as it ends, to the writer
+ * thread (pipeline.c), which stores it and compresses the kept original
+ * while this thread parses on. A report already stored is noticed at its
+ * metadata and not read further. TLS and failure reports are small and
+ * read whole; they are stored from this thread, between aggregate reports,
+ * when the writer is idle. */
 #include "ingest_internal.h"
 
 #include <stdarg.h>
@@ -22,6 +25,7 @@ enum { PROGRESS_RECORDS = 1 << 16 };
 
 typedef struct ingest_run {
     ms_store *store;
+    agg_pipe *pipe;          /* stores aggregate reports on a second core */
     const ms_ingest_callbacks *cb;
     ms_ingest_tally *tally;
     ms_status store_status; /* the store failed: the run stops */
@@ -87,8 +91,7 @@ static void conclude(ingest_run *run, ms_ingest_event *ev)
 typedef struct agg_ingest {
     ingest_run *run;
     const ms_report_origin *origin;
-    gz_writer raw;
-    ms_buf pending;   /* compressed original before the transaction opens */
+    ms_buf pending;   /* the original's bytes read before the metadata */
     int begun;        /* the metadata was parsed */
     int in_txn;
     int duplicate;
@@ -96,21 +99,6 @@ typedef struct agg_ingest {
     uint64_t records;
     ms_report_error error;
 } agg_ingest;
-
-static ms_status raw_to_store(void *arg, const void *data, size_t len)
-{
-    agg_ingest *a = arg;
-    if (a->duplicate)
-        return MS_OK;
-    if (a->in_txn)
-        return ms_store_raw_append(a->run->store, data, len);
-    if (a->pending.len + len > PENDING_RAW_MAX) {
-        set_error(&a->error, "no report metadata in the first %d MiB", PENDING_RAW_MAX >> 20);
-        return MS_ERR_LIMIT;
-    }
-    ms_buf_append(&a->pending, data, len);
-    return a->pending.failed ? MS_ERR_NOMEM : MS_OK;
-}
 
 static int store_failed(agg_ingest *a)
 {
@@ -125,12 +113,12 @@ static int on_report_begin(void *arg, const ms_agg_meta *meta)
     a->org = ms_strdup(meta->org_name);
     a->report_id = ms_strdup(meta->report_id);
     a->domain = ms_strdup(meta->domain);
-    if (ms_store_agg_begin(a->run->store, meta, a->origin, &a->duplicate) != MS_OK)
+    if (agg_pipe_begin(a->run->pipe, meta, a->origin, &a->duplicate) != MS_OK)
         return store_failed(a);
     if (a->duplicate)
         return MS_AGG_SKIP;
     a->in_txn = 1;
-    ms_status st = ms_store_raw_append(a->run->store, a->pending.data, a->pending.len);
+    ms_status st = agg_pipe_raw(a->run->pipe, a->pending.data, a->pending.len);
     ms_buf_free(&a->pending);
     return st == MS_OK ? 0 : store_failed(a);
 }
@@ -138,8 +126,11 @@ static int on_report_begin(void *arg, const ms_agg_meta *meta)
 static int on_record(void *arg, const ms_agg_record *record)
 {
     agg_ingest *a = arg;
-    if (ms_store_agg_record(a->run->store, record) != MS_OK)
-        return store_failed(a);
+    ms_status st = agg_pipe_record(a->run->pipe, record);
+    if (st != MS_OK) {
+        set_error(&a->error, "the record at line %ld could not be queued: %s", record->line, ms_status_str(st));
+        return -1;
+    }
     a->records++;
     a->run->tally->records++;
     if (a->records % PROGRESS_RECORDS == 0)
@@ -147,7 +138,23 @@ static int on_record(void *arg, const ms_agg_record *record)
     return 0;
 }
 
-/* Reads the document through the compressor and the parser. MS_OK when
+/* The original's bytes: to the writer once the report is open; held
+ * (bounded) until its metadata has been parsed. */
+static ms_status keep_original(agg_ingest *a, const char *data, size_t len)
+{
+    if (a->in_txn)
+        return agg_pipe_raw(a->run->pipe, data, len);
+    if (a->begun)
+        return MS_OK; /* a duplicate: nothing to keep */
+    if (a->pending.len + len > PENDING_RAW_MAX) {
+        set_error(&a->error, "no report metadata in the first %d MiB", PENDING_RAW_MAX >> 20);
+        return MS_ERR_LIMIT;
+    }
+    ms_buf_append(&a->pending, data, len);
+    return a->pending.failed ? MS_ERR_NOMEM : MS_OK;
+}
+
+/* Reads the document through the parser, keeping the original. MS_OK when
  * the report was read to its end (or found to be a duplicate). */
 static ms_status agg_read(agg_ingest *a, ms_report_doc *doc, ms_agg_parser *parser, char *buf)
 {
@@ -159,28 +166,37 @@ static ms_status agg_read(agg_ingest *a, ms_report_doc *doc, ms_agg_parser *pars
         }
         if (n == 0)
             return ms_agg_parser_finish(parser, &a->error);
-        ms_status st = gz_writer_write(&a->raw, buf, (size_t)n);
-        if (st != MS_OK)
-            return st;
-        st = ms_agg_parser_feed(parser, buf, (size_t)n, &a->error);
+        int was_open = a->in_txn;
+        ms_status st = ms_agg_parser_feed(parser, buf, (size_t)n, &a->error);
         if (st != MS_OK)
             return st;
         if (a->duplicate)
             return MS_OK; /* already stored: the rest changes nothing */
+        /* A chunk that opened the report went out with the pending bytes. */
+        st = was_open ? agg_pipe_raw(a->run->pipe, buf, (size_t)n) : keep_original(a, buf, (size_t)n);
+        if (st != MS_OK)
+            return st;
     }
 }
 
-static ms_status agg_commit(agg_ingest *a)
+static ms_status agg_finish(agg_ingest *a, ms_status st)
 {
-    if (!a->begun) {
+    if (st == MS_OK && !a->duplicate && !a->begun) {
         set_error(&a->error, "no report metadata and published policy");
-        return MS_ERR_INVALID;
+        st = MS_ERR_INVALID;
     }
-    ms_status st = gz_writer_finish(&a->raw);
-    if (st == MS_OK && ms_store_commit(a->run->store) != MS_OK)
-        return store_failed(a), MS_ERR_IO;
+    if (!a->in_txn)
+        return st;
     a->in_txn = 0;
-    return st;
+    if (st != MS_OK) {
+        agg_pipe_end(a->run->pipe, 0);
+        return st;
+    }
+    if (agg_pipe_end(a->run->pipe, 1) != MS_OK) {
+        store_failed(a);
+        return MS_ERR_IO;
+    }
+    return MS_OK;
 }
 
 static void ingest_aggregate(ingest_run *run, ms_report_doc *doc)
@@ -189,19 +205,14 @@ static void ingest_aggregate(ingest_run *run, ms_report_doc *doc)
     ms_agg_callbacks cb = {.arg = &a, .report_begin = on_report_begin, .record = on_record};
     ms_agg_parser *parser = NULL;
     char *buf = malloc(INGEST_READ_CHUNK);
-    ms_status st = buf == NULL ? MS_ERR_NOMEM : gz_writer_init(&a.raw, raw_to_store, &a);
-    if (st == MS_OK)
-        st = ms_agg_parser_new(&cb, &parser);
+    ms_status st = buf == NULL ? MS_ERR_NOMEM : ms_agg_parser_new(&cb, &parser);
     if (st == MS_OK)
         st = agg_read(&a, doc, parser, buf);
-    if (st == MS_OK && !a.duplicate)
-        st = agg_commit(&a);
-    if (a.in_txn)
-        ms_store_rollback(run->store);
-    if (st != MS_OK)
+    st = agg_finish(&a, st);
+    if (st != MS_OK) {
         run->tally->records -= a.records; /* rolled back */
-    if (st != MS_OK)
         set_error(&a.error, "%s", ms_status_str(st));
+    }
 
     ms_ingest_event ev = {
         .outcome = st != MS_OK ? MS_INGEST_FAILED : a.duplicate ? MS_INGEST_DUPLICATE : MS_INGEST_NEW,
@@ -210,7 +221,6 @@ static void ingest_aggregate(ingest_run *run, ms_report_doc *doc)
     if (run->store_status == MS_OK)
         conclude(run, &ev);
     ms_agg_parser_free(parser);
-    gz_writer_free(&a.raw);
     ms_buf_free(&a.pending);
     free(buf);
     free(a.org);
@@ -341,17 +351,25 @@ static ms_report_walk_callbacks walk_callbacks(ingest_run *run)
 ms_status ms_ingest_paths(ms_store *store, const char *const *paths, size_t count,
                           const ms_ingest_callbacks *cb, ms_ingest_tally *tally)
 {
-    ingest_run run = {store, cb, tally, MS_OK};
+    ingest_run run = {.store = store, .cb = cb, .tally = tally};
+    ms_status st = agg_pipe_start(store, &run.pipe);
+    if (st != MS_OK)
+        return st;
     ms_report_walk_callbacks wcb = walk_callbacks(&run);
-    ms_status st = ms_report_walk(paths, count, &wcb);
+    st = ms_report_walk(paths, count, &wcb);
+    agg_pipe_stop(run.pipe);
     return run.store_status != MS_OK ? run.store_status : st;
 }
 
 ms_status ms_ingest_buffer(ms_store *store, const char *name, const void *data, size_t len,
                            const ms_ingest_callbacks *cb, ms_ingest_tally *tally)
 {
-    ingest_run run = {store, cb, tally, MS_OK};
+    ingest_run run = {.store = store, .cb = cb, .tally = tally};
+    ms_status st = agg_pipe_start(store, &run.pipe);
+    if (st != MS_OK)
+        return st;
     ms_report_walk_callbacks wcb = walk_callbacks(&run);
-    ms_status st = ms_report_walk_buffer(name, data, len, &wcb);
+    st = ms_report_walk_buffer(name, data, len, &wcb);
+    agg_pipe_stop(run.pipe);
     return run.store_status != MS_OK ? run.store_status : st;
 }

@@ -28,4 +28,21 @@ void gz_writer_free(gz_writer *w);
 /* The gzip form of a whole buffer, appended to out. */
 ms_status gz_compress_buffer(const void *data, size_t len, ms_buf *out);
 
+/* The writer thread that stores an aggregate report while the caller's
+ * thread parses it (pipeline.c). */
+typedef struct agg_pipe agg_pipe;
+
+ms_status agg_pipe_start(ms_store *store, agg_pipe **out);
+void agg_pipe_stop(agg_pipe *p);
+/* Opens the report's transaction (synchronous). */
+ms_status agg_pipe_begin(agg_pipe *p, const ms_agg_meta *meta, const ms_report_origin *origin,
+                         int *duplicate);
+/* Copies the record into the next batch for the writer. */
+ms_status agg_pipe_record(agg_pipe *p, const ms_agg_record *record);
+/* The next bytes of the original, compressed and stored by the writer. */
+ms_status agg_pipe_raw(agg_pipe *p, const void *data, size_t len);
+/* Waits for every record to be stored, then commits (or rolls back); the
+ * report's outcome. */
+ms_status agg_pipe_end(agg_pipe *p, int commit);
+
 #endif

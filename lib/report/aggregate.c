@@ -19,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #define DMARC2_NS "urn:ietf:params:xml:ns:dmarc-2.0"
 

@@ -256,7 +256,7 @@ static int is_plain(unsigned char c)
 
 enum {
     BLOCK = 64,   /* bytes checked at once for anything the filter must see */
-    TAG_BACK = 20 /* a schema tag's '<' may lie this far before its ':' */
+    TAG_BACK = 20 /* a schema tag's '<' may lie this far before its ':' (< BLOCK) */
 };
 
 /* Non-zero when w[0..BLOCK) holds nothing the filter must look at: no
@@ -281,15 +281,20 @@ static size_t clean_prefix(const ms_xml_input *p, const unsigned char *w, size_t
     *undecided = 0;
     if (p->in_schema_tag)
         return 0;
+    int skipped = 0; /* the last BLOCK bytes before i were a clean block */
     while (i < n) {
         if (n - i >= BLOCK && block_is_clean(w + i)) {
             i += BLOCK;
+            skipped = 1;
             continue;
         }
-        /* byte by byte through the next block, from a little before it in
-         * case a tag began in the block skipped last */
+        /* byte by byte through the next block, from a little before it
+         * when a tag may have begun in the clean block skipped last (its
+         * bytes are all ASCII, so this never lands inside a sequence) */
         size_t stop = n - i > BLOCK ? i + BLOCK : n;
-        i -= i < TAG_BACK ? i : TAG_BACK;
+        if (skipped)
+            i -= TAG_BACK;
+        skipped = 0;
         while (i < stop) {
             unsigned char c = w[i];
             if (is_plain(c) || c == '\n' || c == '\t') {
@@ -358,7 +363,6 @@ static size_t rewrite(ms_xml_input *p, const unsigned char *w, size_t n, size_t 
     return i;
 }
 
-
 /* Bytes held back by the last call come first: they and the next few
  * bytes are judged together until the held-back ones are decided.
  * Returns how many of data's bytes that took. */
@@ -413,8 +417,10 @@ static void filter(ms_xml_input *p, const unsigned char *data, size_t len, int f
         if (used == 0)
             break; /* undecided at once */
     }
-    if (len > MS_XML_CARRY_MAX)
-        len = MS_XML_CARRY_MAX; /* cannot happen: undecided bytes are few */
+    if (p->stopped(p->arg))
+        return; /* the rest is not wanted */
+    if (len > MS_XML_CARRY_MAX - p->carry_len)
+        len = MS_XML_CARRY_MAX - p->carry_len; /* cannot happen: undecided bytes are few */
     memcpy(p->carry + p->carry_len, data, len);
     p->carry_len += len;
     if (final)

