@@ -36,7 +36,10 @@ static const char AUDIT_USAGE[] =
     "                         (given one of the two, only that one is audited)\n"
     "  --profile P            compare with Mozilla's intermediate or modern profile\n"
     "  --dovecot-version X.Y  2.3 or 2.4 (default: from the syntax, dovecot_config_version)\n"
-    "  --ca FILE              trust these CA certificates for the certificate checks\n\n" CLI_COMMON_HELP;
+    "  --ca FILE              trust these CA certificates for the certificate checks\n"
+    "  --live HOST            connect to HOST's configured ports (SMTP, submission,\n"
+    "                         IMAP, POP3) and compare the certificate each sends with\n"
+    "                         the file the configuration names\n\n" CLI_COMMON_HELP;
 
 static const char GENERATE_USAGE[] =
     "Usage: mailsec conf generate postfix|dovecot --version X.Y --profile P\n"
@@ -64,6 +67,7 @@ enum {
     OPT_PROFILE,
     OPT_DOVECOT_VERSION,
     OPT_CA,
+    OPT_LIVE,
     OPT_VERSION,
     OPT_CERT,
     OPT_KEY,
@@ -119,6 +123,7 @@ static int audit_option(void *arg, int opt, const char *value)
     case OPT_POSTFIX: a->opts.postfix_dir = value; return 1;
     case OPT_DOVECOT: a->opts.dovecot_conf = value; return 1;
     case OPT_CA: a->opts.ca_file = value; return 1;
+    case OPT_LIVE: a->opts.live_host = value; return 1;
     case OPT_PROFILE:
         a->profile_name = value;
         a->opts.profile = ms_conf_profile_from_name(value);
@@ -139,6 +144,7 @@ static int run_audit(int argc, char **argv)
         {"profile", required_argument, NULL, OPT_PROFILE},
         {"dovecot-version", required_argument, NULL, OPT_DOVECOT_VERSION},
         {"ca", required_argument, NULL, OPT_CA},
+        {"live", required_argument, NULL, OPT_LIVE},
         {NULL, 0, NULL, 0},
     };
     cli_common c;
@@ -181,6 +187,8 @@ static int run_audit(int argc, char **argv)
                                                        "settings", (json_int_t)r.dovecot_settings,
                                                        "files", (json_int_t)r.dovecot_files)
                                            : json_null());
+        json_object_set_new(o, "live_host", json_str_or_null(a.opts.live_host));
+        json_object_set_new(o, "live_ports", json_integer((json_int_t)r.live_ports));
         json_object_set_new(o, "error", json_str_or_null(r.error));
         json_object_set_new(o, "diagnostics", json_diags(&diags));
         json_t *results = json_array();
@@ -197,6 +205,9 @@ static int run_audit(int argc, char **argv)
                         r.dovecot_files == 1 ? "" : "s");
         if (a.profile_name)
             out_field(&c, "profile", "Mozilla %s", a.profile_name);
+        if (a.opts.live_host)
+            out_field(&c, "live", "%zu port%s on %s", r.live_ports, r.live_ports == 1 ? "" : "s",
+                      a.opts.live_host);
         out_text(&c, "\nChecks");
         if (diags.count == 0)
             out_ok(&c, "no findings");

@@ -344,7 +344,7 @@ static int run_check(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     cli_common c;
-    static check_args a;
+    check_args a;
     memset(&a, 0, sizeof a);
     a.starttls = -1;
     int status = cli_parse(argc, argv, options, CLI_COMMON_SHORT_OPTIONS "p:", CHECK_USAGE,

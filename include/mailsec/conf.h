@@ -24,6 +24,7 @@ enum {
     MS_CONF_MAX_DEPTH = 32,         /* nested Dovecot sections, and includes */
     MS_CONF_MAX_FILES = 256,        /* Dovecot files read through !include */
     MS_CONF_MAX_EXPANSION = 64 * 1024, /* a main.cf value after $name expansion */
+    MS_CONF_MAX_LOOKUPS = 1000,     /* $name lookups in one expansion (real values: a few) */
     MS_CONF_MAX_FINDINGS = 64       /* parse findings per parse; the rest are dropped */
 };
 
@@ -54,7 +55,8 @@ const ms_conf_setting *ms_conf_maincf_get(const ms_conf_maincf *cf, const char *
 /* The value of name with $name, ${name} and $(name) expanded from cf, then
  * from Postfix's defaults for the TLS parameters mailsec reads; the
  * conditional forms ${name?text} and ${name:text} too. NULL when name is
- * neither set nor known, or the expansion passes MS_CONF_MAX_EXPANSION.
+ * neither set nor known, or the expansion passes MS_CONF_MAX_EXPANSION or
+ * MS_CONF_MAX_LOOKUPS.
  * The caller frees the result. */
 char *ms_conf_maincf_value(const ms_conf_maincf *cf, const char *name);
 /* Postfix 3.7's default of a parameter mailsec knows, or NULL. */
@@ -148,6 +150,8 @@ typedef struct ms_conf_audit_opts {
     ms_conf_profile profile;   /* NONE: only the problems, no profile comparison */
     int dovecot_version;       /* 23 or 24; 0: from the syntax */
     const char *ca_file;       /* trust these CAs for the certificate checks; NULL: system */
+    const char *live_host;     /* compare the configured certificates with what HOST's ports
+                                  send (lib/tls); NULL: no connections */
 } ms_conf_audit_opts;
 
 typedef struct ms_conf_audit_result {
@@ -158,10 +162,12 @@ typedef struct ms_conf_audit_result {
     size_t postfix_services;   /* services in master.cf */
     size_t dovecot_settings;
     size_t dovecot_files;
+    size_t live_ports;         /* ports checked on live_host */
     char *error;               /* why a file could not be read, or NULL */
 } ms_conf_audit_result;
 
-/* Reads the files and reports conf.* (and cert.* for the certificate files)
+/* Reads the files and reports conf.* (and cert.* for the certificate files;
+ * with live_host, conf.live-* for the ports the configuration listens on)
  * findings, each located "FILE:LINE". MS_ERR_IO (result->error says which
  * file) when a configuration asked for cannot be read. */
 ms_status ms_conf_audit(ms_ctx *ctx, const ms_conf_audit_opts *opts, ms_conf_audit_result *result,

@@ -268,7 +268,7 @@ static void lint_files(ms_ctx *ctx, const char *const *files, size_t count, cons
 static void check_chain_order(const char *const *files, size_t count, const char *where,
                               ms_diag_list *d)
 {
-    int expect_key = 1, seen_cert_since_key = 0;
+    int expect_key = 1; /* until the first key: a certificate here has no key before it */
     for (size_t i = 0; i < count; i++) {
         size_t len;
         char *error = NULL;
@@ -287,7 +287,6 @@ static void check_chain_order(const char *const *files, size_t count, const char
             const ms_pem_block *blk = &pem.blocks[b];
             if (blk->kind == MS_PEM_PRIVATE_KEY) {
                 expect_key = 0;
-                seen_cert_since_key = 0;
             } else if (blk->kind == MS_PEM_CERTIFICATE) {
                 if (expect_key) {
                     char *loc = ms_strdup(where);
@@ -299,12 +298,10 @@ static void check_chain_order(const char *const *files, size_t count, const char
                     ms_pem_file_free(&pem);
                     return;
                 }
-                seen_cert_since_key = 1;
             }
         }
         ms_pem_file_free(&pem);
     }
-    (void)seen_cert_since_key;
 }
 
 static size_t split_list(char *value, const char **out, size_t max)
@@ -524,10 +521,11 @@ static void check_sasl(const pf *p, const ms_conf_service *s, const char *what, 
     char *level = security_level(p, s, &l2, &f2);
     char *auth_only = service_value(p, s, "smtpd_tls_auth_only", &l3, &f3);
     char *wrapper = service_value(p, s, "smtpd_tls_wrappermode", &l3, &f3);
+    /* where SASL was turned on: the -o line, the main.cf line, or (SASL
+     * from main.cf, TLS relaxed by the service) the service's line */
+    int inherited = s && ms_conf_service_override(s, "smtpd_sasl_auth_enable") == NULL;
     if (is_yes(sasl) && strcmp(level, "encrypt") != 0 && !is_yes(auth_only) && !is_yes(wrapper))
-        add(d, CF_AUTH_BEFORE_TLS, s && ms_conf_service_override(s, "smtpd_sasl_auth_enable") == NULL
-                                       ? s->file : file,
-            s && ms_conf_service_override(s, "smtpd_sasl_auth_enable") == NULL ? s->line : line,
+        add(d, CF_AUTH_BEFORE_TLS, inherited ? s->file : file, inherited ? s->line : line,
             "%s: smtpd_sasl_auth_enable = yes with smtpd_tls_security_level = %s and "
             "smtpd_tls_auth_only = no: AUTH is offered before STARTTLS", what, level);
     free(sasl);
@@ -616,6 +614,29 @@ static void compare_profile(const pf *p, ms_conf_profile profile, ms_diag_list *
     cf_wants_free(w, n);
 }
 
+/* The smtpd services listening on TCP and the certificate each uses. */
+static void postfix_live_ports(const pf *p, cf_live_ports *l)
+{
+    for (size_t i = 0; i < p->master.count; i++) {
+        const ms_conf_service *s = &p->master.services[i];
+        int port = ms_conf_service_port(s);
+        if (port == 0 || strcmp(s->command, "smtpd") != 0)
+            continue;
+        size_t line;
+        const char *file;
+        char *chain = service_value(p, s, "smtpd_tls_chain_files", &line, &file);
+        char *cert = service_value(p, s, "smtpd_tls_cert_file", &line, &file);
+        char *wrapper = service_value(p, s, "smtpd_tls_wrappermode", &line, &file);
+        char *where = cf_location(s->file, s->line);
+        if (where)
+            cf_live_add(l, (unsigned)port, is_yes(wrapper), 0, chain && *chain ? chain : cert, where);
+        free(where);
+        free(chain);
+        free(cert);
+        free(wrapper);
+    }
+}
+
 static ms_status audit_postfix(ms_ctx *ctx, const ms_conf_audit_opts *opts, ms_conf_audit_result *r,
                                ms_diag_list *d)
 {
@@ -663,6 +684,13 @@ static ms_status audit_postfix(ms_ctx *ctx, const ms_conf_audit_opts *opts, ms_c
         postfix_certificates(ctx, &p, opts->ca_file, d);
         if (opts->profile != MS_CONF_PROFILE_NONE)
             compare_profile(&p, opts->profile, d);
+        if (opts->live_host) {
+            cf_live_ports l = {0};
+            postfix_live_ports(&p, &l);
+            r->live_ports += l.count;
+            cf_live_check(ctx, opts->live_host, opts->ca_file, &l, d);
+            cf_live_free(&l);
+        }
     }
     ms_conf_maincf_free(&p.main);
     ms_conf_mastercf_free(&p.master);
@@ -823,6 +851,61 @@ static void dovecot_checks(ms_ctx *ctx, const ms_conf_dovecot *cf, const char *m
     cf_wants_free(w, n);
 }
 
+/* A setting in exactly this section, or NULL. */
+static const ms_conf_dovecot_setting *in_section(const ms_conf_dovecot *cf, const char *section,
+                                                 const char *name)
+{
+    for (size_t i = cf->count; i-- > 0;)
+        if (strcmp(cf->settings[i].section, section) == 0 && strcmp(cf->settings[i].name, name) == 0)
+            return &cf->settings[i];
+    return NULL;
+}
+
+/* The IMAP and POP3 listeners: those with a port in the configuration
+ * (service imap-login / pop3-login, inet_listener NAME { port, ssl }), else
+ * Dovecot's defaults for the protocols served (143 and 993, 110 and 995).
+ * The certificate: "protocol imap/pop3 { ssl_cert }" over the global one. */
+static void dovecot_live_ports(const ms_conf_dovecot *cf, int version, const char *main_file,
+                               cf_live_ports *l)
+{
+    const char *cert_name = version == 24 ? "ssl_server_cert_file" : "ssl_cert";
+    static const struct {
+        const char *login, *protocol, *plain_name, *tls_name;
+        unsigned plain_port, tls_port;
+        int kind;
+    } PROTOS[] = {{"service imap-login/inet_listener ", "protocol imap", "imap", "imaps", 143, 993, 1},
+                  {"service pop3-login/inet_listener ", "protocol pop3", "pop3", "pop3s", 110, 995, 2}};
+    const ms_conf_dovecot_setting *protocols = ms_conf_dovecot_get(cf, "protocols");
+    const ms_conf_dovecot_setting *global = ms_conf_dovecot_get(cf, cert_name);
+    for (size_t k = 0; k < 2; k++) {
+        const ms_conf_dovecot_setting *own = in_section(cf, PROTOS[k].protocol, cert_name);
+        const char *cert = own ? own->value : global ? global->value : "";
+        size_t before = l->count;
+        for (size_t i = 0; i < cf->count; i++) {
+            const ms_conf_dovecot_setting *s = &cf->settings[i];
+            size_t n = strlen(PROTOS[k].login);
+            if (strcmp(s->name, "port") != 0 || strncmp(s->section, PROTOS[k].login, n) != 0)
+                continue;
+            const ms_conf_dovecot_setting *ssl = in_section(cf, s->section, "ssl");
+            char *where = cf_location(s->file, s->line);
+            if (where)
+                cf_live_add(l, (unsigned)strtoul(s->value, NULL, 10), ssl && is_yes(ssl->value),
+                            PROTOS[k].kind, cert, where);
+            free(where);
+        }
+        int served = protocols ? strstr(protocols->value, PROTOS[k].plain_name) != NULL : 1;
+        if (l->count == before && served) {
+            char *where = cf_location(protocols ? protocols->file : main_file,
+                                      protocols ? protocols->line : 0);
+            if (where) {
+                cf_live_add(l, PROTOS[k].plain_port, 0, PROTOS[k].kind, cert, where);
+                cf_live_add(l, PROTOS[k].tls_port, 1, PROTOS[k].kind, cert, where);
+            }
+            free(where);
+        }
+    }
+}
+
 static ms_status audit_dovecot(ms_ctx *ctx, const ms_conf_audit_opts *opts, ms_conf_audit_result *r,
                                ms_diag_list *d)
 {
@@ -848,6 +931,13 @@ static ms_status audit_dovecot(ms_ctx *ctx, const ms_conf_audit_opts *opts, ms_c
         r->dovecot_version = version;
         dovecot_names(&cf, version, d);
         dovecot_checks(ctx, &cf, path, version, opts, d);
+        if (opts->live_host) {
+            cf_live_ports l = {0};
+            dovecot_live_ports(&cf, version, path, &l);
+            r->live_ports += l.count;
+            cf_live_check(ctx, opts->live_host, opts->ca_file, &l, d);
+            cf_live_free(&l);
+        }
         ms_conf_dovecot_free(&cf);
     }
     free(path);

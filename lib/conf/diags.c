@@ -85,6 +85,14 @@ const ms_diag_def ms_conf_diag_defs[CF_COUNT + 1] = {
         "A main.cf parameter is set twice; the later line wins (postconf warns: \"overriding "
         "earlier entry\"), so editing the first one changes nothing.",
         "Keep one line per parameter."},
+    [CF_LIVE_MISMATCH] = {"conf.live-mismatch", E,
+        "The certificate a running port sends is not the one the configuration names: the "
+        "server was not reloaded since the files changed, or it reads another configuration.",
+        "Reload the server (postfix reload, doveadm reload) and check which files it reads."},
+    [CF_LIVE_NO_TLS] = {"conf.live-no-tls", W,
+        "A port the configuration sets up does not answer with TLS on the host given to --live "
+        "(closed, unreachable, or no TLS).",
+        "Check that the server runs with this configuration and that the port is reachable."},
     [CF_COUNT] = {NULL, 0, NULL, NULL},
 };
 

@@ -141,14 +141,15 @@ static ms_status include(dv_state *s, const char *file, size_t line, const char 
     return st;
 }
 
-/* Strips a '#' comment that follows white space outside quotes. */
+/* Strips a '#' comment: doveconf ends a value at any '#' outside quotes
+ * ("mail_location = maildir:~/Mail#dir" reads "maildir:~/Mail"). */
 static size_t strip_comment(const char *p, size_t n)
 {
     int quoted = 0;
     for (size_t i = 0; i < n; i++) {
         if (p[i] == '"')
             quoted = !quoted;
-        else if (p[i] == '#' && !quoted && (i == 0 || p[i - 1] == ' ' || p[i - 1] == '\t'))
+        else if (p[i] == '#' && !quoted)
             return i;
     }
     return n;

@@ -24,6 +24,8 @@ enum {
     CF_CERT_AND_CHAIN,
     CF_PROFILE,
     CF_DUPLICATE,
+    CF_LIVE_MISMATCH,
+    CF_LIVE_NO_TLS,
     CF_COUNT
 };
 
@@ -55,6 +57,29 @@ enum { CF_MAX_WANTS = 24 };
  * 0 with *error set for a version we do not know. */
 size_t cf_profile_wants(const ms_conf_generate_opts *opts, cf_want *out, const char **error);
 void cf_wants_free(cf_want *w, size_t n);
+
+/* A port the configuration listens on and the certificate file it names
+ * (live.c): what `conf audit --live` compares. */
+typedef struct cf_live_port {
+    unsigned port;
+    int implicit;     /* TLS at once (465, 993, 995), else STARTTLS */
+    int protocol;     /* 0 SMTP, 1 IMAP, 2 POP3 */
+    char *cert_files; /* the files holding the leaf, comma/space separated (chain files) */
+    char *where;      /* "FILE:LINE" of the service or listener */
+} cf_live_port;
+
+typedef struct cf_live_ports {
+    cf_live_port items[64];
+    size_t count;
+} cf_live_ports;
+
+void cf_live_add(cf_live_ports *l, unsigned port, int implicit, int protocol, const char *cert_files,
+                 const char *where);
+void cf_live_free(cf_live_ports *l);
+/* Connects to host's ports (lib/tls) and reports conf.live-mismatch and
+ * conf.live-no-tls. */
+void cf_live_check(ms_ctx *ctx, const char *host, const char *ca_file, const cf_live_ports *l,
+                   ms_diag_list *d);
 /* The deprecated or renamed names the wanted settings replace (the
  * generator comments them out), NULL-terminated. */
 const char *const *cf_replaced_names(const ms_conf_generate_opts *opts);

@@ -28,7 +28,7 @@ typedef struct pf_line {
 
 static int is_blank_or_comment(const char *p, const char *end)
 {
-    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r'))
+    while (p < end && isspace((unsigned char)*p))
         p++;
     return p == end || *p == '#';
 }
@@ -182,6 +182,8 @@ static ms_status maincf_line(pf_line *l, void *arg)
     while (*value == ' ' || *value == '\t')
         value++;
     size_t vlen = strlen(value);
+    while (vlen > 0 && isspace((unsigned char)value[vlen - 1]))
+        vlen--;
     return add_setting(&cf->settings, &cf->count, s, n, value, vlen, ps->file, l->line);
 }
 
@@ -260,14 +262,16 @@ static const char *raw_value(const ms_conf_maincf *cf, const char *name)
     return s ? s->value : ms_conf_postfix_default(name);
 }
 
-/* Expands text into out; depth bounds $a -> $b -> $a loops. Returns 0 when
- * the result would pass MS_CONF_MAX_EXPANSION. */
-static int expand(const ms_conf_maincf *cf, const char *text, ms_buf *out, int depth)
+/* Expands text into out; depth bounds $a -> $b -> $a loops, and *budget
+ * the lookups of one expansion ("a = $b$b", "b = $c$c", ... doubles the
+ * work at each level without growing the text). Returns 0 when the result
+ * would pass MS_CONF_MAX_EXPANSION or the budget runs out. */
+static int expand(const ms_conf_maincf *cf, const char *text, ms_buf *out, int depth, long *budget)
 {
     if (depth > MS_CONF_MAX_DEPTH)
         return 1; /* Postfix reports a loop; leave the rest unexpanded */
     for (const char *p = text; *p;) {
-        if (out->len > MS_CONF_MAX_EXPANSION)
+        if (out->len > MS_CONF_MAX_EXPANSION || *budget <= 0)
             return 0;
         if (*p != '$') {
             size_t n = strcspn(p, "$");
@@ -294,6 +298,7 @@ static int expand(const ms_conf_maincf *cf, const char *text, ms_buf *out, int d
         char *name = strndup(p, n);
         if (name == NULL)
             return 0;
+        (*budget)--;
         p += n;
         const char *value = raw_value(cf, name);
         free(name);
@@ -315,21 +320,21 @@ static int expand(const ms_conf_maincf *cf, const char *text, ms_buf *out, int d
         int set = value != NULL && *value != '\0';
         if (op == '?' && set) {
             char *t = strndup(alt, alt_len);
-            int ok = t && expand(cf, t, out, depth + 1);
+            int ok = t && expand(cf, t, out, depth + 1, budget);
             free(t);
             if (!ok)
                 return 0;
         } else if (op == ':' && !set) {
             char *t = strndup(alt, alt_len);
-            int ok = t && expand(cf, t, out, depth + 1);
+            int ok = t && expand(cf, t, out, depth + 1, budget);
             free(t);
             if (!ok)
                 return 0;
-        } else if (!op && value && !expand(cf, value, out, depth + 1)) {
+        } else if (!op && value && !expand(cf, value, out, depth + 1, budget)) {
             return 0;
         }
     }
-    return out->len <= MS_CONF_MAX_EXPANSION;
+    return out->len <= MS_CONF_MAX_EXPANSION && *budget > 0;
 }
 
 char *ms_conf_maincf_value(const ms_conf_maincf *cf, const char *name)
@@ -339,7 +344,8 @@ char *ms_conf_maincf_value(const ms_conf_maincf *cf, const char *name)
         return NULL;
     ms_buf out = MS_BUF_INIT;
     ms_buf_puts(&out, "");
-    if (!expand(cf, value, &out, 0)) {
+    long budget = MS_CONF_MAX_LOOKUPS;
+    if (!expand(cf, value, &out, 0, &budget)) {
         ms_buf_free(&out);
         return NULL;
     }
@@ -554,7 +560,8 @@ char *cf_expand_text(const ms_conf_maincf *cf, const char *text)
 {
     ms_buf out = MS_BUF_INIT;
     ms_buf_puts(&out, "");
-    if (!expand(cf, text, &out, 0)) {
+    long budget = MS_CONF_MAX_LOOKUPS;
+    if (!expand(cf, text, &out, 0, &budget)) {
         ms_buf_free(&out);
         return NULL;
     }

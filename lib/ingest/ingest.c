@@ -251,62 +251,97 @@ static ms_status read_whole(ms_report_doc *doc, size_t max, ms_buf *out, ms_repo
     }
 }
 
-static void ingest_tlsrpt(ingest_run *run, ms_report_doc *doc)
-{
-    ms_report_error err = {NULL, 0, 0, -1};
-    ms_buf text = MS_BUF_INIT, gz = MS_BUF_INIT;
-    ms_tlsrpt_report *r = NULL;
-    int duplicate = 0;
-    ms_status st = read_whole(doc, MS_REPORT_TLSRPT_MAX, &text, &err);
-    if (st == MS_OK)
-        st = ms_tlsrpt_parse(text.data, text.len, &r, &err);
-    if (st == MS_OK)
-        st = gz_compress_buffer(text.data, text.len, &gz);
-    if (st == MS_OK &&
-        ms_store_put_tlsrpt(run->store, r, ms_report_doc_origin(doc), gz.data, gz.len, &duplicate) != MS_OK)
-        run->store_status = MS_ERR_IO;
-    if (st != MS_OK)
-        set_error(&err, "%s", ms_status_str(st));
+/* What differs between the kinds read whole: the size limit, the parser,
+ * the store's call, and what the event names. */
+typedef struct whole_kind {
+    ms_report_kind kind;
+    size_t max;
+    ms_status (*parse)(const void *data, size_t len, void **out, ms_report_error *err);
+    ms_status (*store)(ms_store *store, const void *report, ms_report_doc *doc, const ms_buf *gz,
+                       int *duplicate);
+    void (*describe)(const void *report, ms_ingest_event *ev);
+    void (*free)(void *report);
+} whole_kind;
 
-    ms_ingest_event ev = {
-        .outcome = st != MS_OK ? MS_INGEST_FAILED : duplicate ? MS_INGEST_DUPLICATE : MS_INGEST_NEW,
-        .kind = MS_REPORT_TLSRPT, .origin = ms_report_doc_origin(doc),
-        .org = r ? r->org_name : NULL, .report_id = r ? r->report_id : NULL,
-        .domain = r && r->policy_count > 0 ? r->policies[0].policy_domain : NULL, .error = &err};
-    if (run->store_status == MS_OK)
-        conclude(run, &ev);
-    ms_tlsrpt_report_free(r);
-    ms_buf_free(&text);
-    ms_buf_free(&gz);
-    ms_report_error_clear(&err);
+static ms_status tlsrpt_parse(const void *data, size_t len, void **out, ms_report_error *err)
+{
+    return ms_tlsrpt_parse(data, len, (ms_tlsrpt_report **)out, err);
 }
 
-static void ingest_failure(ingest_run *run, ms_report_doc *doc)
+static ms_status tlsrpt_store(ms_store *store, const void *report, ms_report_doc *doc, const ms_buf *gz,
+                              int *duplicate)
+{
+    return ms_store_put_tlsrpt(store, report, ms_report_doc_origin(doc), gz->data, gz->len, duplicate);
+}
+
+static void tlsrpt_describe(const void *report, ms_ingest_event *ev)
+{
+    const ms_tlsrpt_report *r = report;
+    ev->org = r->org_name;
+    ev->report_id = r->report_id;
+    ev->domain = r->policy_count > 0 ? r->policies[0].policy_domain : NULL;
+}
+
+static void tlsrpt_free(void *report)
+{
+    ms_tlsrpt_report_free(report);
+}
+
+static ms_status failure_parse(const void *data, size_t len, void **out, ms_report_error *err)
+{
+    return ms_failure_parse(data, len, (ms_failure_report **)out, err);
+}
+
+static ms_status failure_store(ms_store *store, const void *report, ms_report_doc *doc, const ms_buf *gz,
+                               int *duplicate)
+{
+    return ms_store_put_failure(store, report, ms_report_doc_message_key(doc), ms_report_doc_origin(doc),
+                                gz->data, gz->len, duplicate);
+}
+
+static void failure_describe(const void *report, ms_ingest_event *ev)
+{
+    const ms_failure_report *r = report;
+    ev->org = r->reporting_mta;
+    ev->report_id = r->message_id;
+    ev->domain = r->reported_domain;
+    ev->records = 1;
+}
+
+static void failure_free(void *report)
+{
+    ms_failure_report_free(report);
+}
+
+static const whole_kind TLSRPT = {MS_REPORT_TLSRPT, MS_REPORT_TLSRPT_MAX, tlsrpt_parse, tlsrpt_store,
+                                  tlsrpt_describe, tlsrpt_free};
+static const whole_kind FAILURE = {MS_REPORT_FAILURE, MS_REPORT_MESSAGE_MAX, failure_parse, failure_store,
+                                   failure_describe, failure_free};
+
+static void ingest_whole(ingest_run *run, ms_report_doc *doc, const whole_kind *k)
 {
     ms_report_error err = {NULL, 0, 0, -1};
     ms_buf text = MS_BUF_INIT, gz = MS_BUF_INIT;
-    ms_failure_report *r = NULL;
+    void *report = NULL;
     int duplicate = 0;
-    ms_status st = read_whole(doc, MS_REPORT_MESSAGE_MAX, &text, &err);
+    ms_status st = read_whole(doc, k->max, &text, &err);
     if (st == MS_OK)
-        st = ms_failure_parse(text.data, text.len, &r, &err);
+        st = k->parse(text.data, text.len, &report, &err);
     if (st == MS_OK)
         st = gz_compress_buffer(text.data, text.len, &gz);
-    if (st == MS_OK && ms_store_put_failure(run->store, r, ms_report_doc_message_key(doc),
-                                            ms_report_doc_origin(doc), gz.data, gz.len,
-                                            &duplicate) != MS_OK)
+    if (st == MS_OK && k->store(run->store, report, doc, &gz, &duplicate) != MS_OK)
         run->store_status = MS_ERR_IO;
     if (st != MS_OK)
         set_error(&err, "%s", ms_status_str(st));
 
     ms_ingest_event ev = {
         .outcome = st != MS_OK ? MS_INGEST_FAILED : duplicate ? MS_INGEST_DUPLICATE : MS_INGEST_NEW,
-        .kind = MS_REPORT_FAILURE, .origin = ms_report_doc_origin(doc),
-        .org = r ? r->reporting_mta : NULL, .report_id = r ? r->message_id : NULL,
-        .domain = r ? r->reported_domain : NULL, .records = r ? 1 : 0, .error = &err};
+        .kind = k->kind, .origin = ms_report_doc_origin(doc), .error = &err};
+    if (report != NULL)
+        k->describe(report, &ev);
     if (run->store_status == MS_OK)
         conclude(run, &ev);
-    ms_failure_report_free(r);
+    k->free(report);
     ms_buf_free(&text);
     ms_buf_free(&gz);
     ms_report_error_clear(&err);
@@ -319,8 +354,8 @@ static int on_document(void *arg, ms_report_doc *doc)
     ingest_run *run = arg;
     switch (ms_report_doc_kind(doc)) {
     case MS_REPORT_AGGREGATE: ingest_aggregate(run, doc); break;
-    case MS_REPORT_TLSRPT: ingest_tlsrpt(run, doc); break;
-    case MS_REPORT_FAILURE: ingest_failure(run, doc); break;
+    case MS_REPORT_TLSRPT: ingest_whole(run, doc, &TLSRPT); break;
+    case MS_REPORT_FAILURE: ingest_whole(run, doc, &FAILURE); break;
     }
     return run->store_status != MS_OK; /* a failing store stops the walk */
 }

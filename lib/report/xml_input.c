@@ -283,7 +283,9 @@ static size_t clean_prefix(const ms_xml_input *p, const unsigned char *w, size_t
         return 0;
     int skipped = 0; /* the last BLOCK bytes before i were a clean block */
     while (i < n) {
-        if (n - i >= BLOCK && block_is_clean(w + i)) {
+        /* a block is skipped only with TAG_BACK bytes after it here, so a
+         * tag begun at its end is finished, or judged undecided, below */
+        if (n - i >= BLOCK + TAG_BACK && block_is_clean(w + i)) {
             i += BLOCK;
             skipped = 1;
             continue;

@@ -4,10 +4,36 @@
  * the server's collation. */
 #include "store/internal.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- Helpers -------------------------------------------------------------- */
+#define LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- Running a query -------------------------------------------------------- */
+
+/* What a row callback tells query_rows: read on, stop (no error), or stop
+ * because memory ran out. */
+enum { ROW_NEXT, ROW_STOP, ROW_NOMEM };
+typedef int (*row_fn)(ms_store *store, sql_cursor *cur, void *arg);
+
+/* Runs a statement and calls fn on each row until the rows end or fn
+ * stops; the cursor is closed whatever happens. */
+static ms_status query_rows(ms_store *store, const char *sql, const sql_param *params, size_t n,
+                            int streaming, row_fn fn, void *arg)
+{
+    sql_cursor *cur;
+    ms_status st = store->backend->query(store, sql, params, n, streaming, &cur);
+    if (st != MS_OK)
+        return st;
+    int r = 0, action = ROW_NEXT;
+    while (action == ROW_NEXT && (r = store->backend->next(cur)) == 1)
+        action = fn(store, cur, arg);
+    store->backend->done(cur);
+    if (action == ROW_NOMEM)
+        return MS_ERR_NOMEM;
+    return action == ROW_NEXT && r < 0 ? MS_ERR_IO : MS_OK;
+}
 
 /* A query's WHERE conditions and parameters built from a filter. */
 typedef struct where {
@@ -38,36 +64,36 @@ static void where_filter(where *w, const ms_store_filter *f, const char *domain_
     }
 }
 
-/* Runs head + filter + tail; the caller reads and closes the cursor. */
-static ms_status run(ms_store *store, const char *head, const ms_store_filter *f,
-                     const char *domain_col, const char *tail, int streaming, sql_cursor **cur)
+/* query_rows over head + the filter's conditions + tail. */
+static ms_status filter_rows(ms_store *store, const char *head, const ms_store_filter *f,
+                             const char *domain_col, const char *tail, int streaming, row_fn fn,
+                             void *arg)
 {
     where w = {MS_BUF_INIT, {{0}}, 0};
     ms_buf_puts(&w.sql, head);
     where_filter(&w, f, domain_col, 0);
     ms_buf_puts(&w.sql, tail);
-    if (w.sql.failed) {
-        ms_buf_free(&w.sql);
-        return MS_ERR_NOMEM;
-    }
-    ms_status st = store->backend->query(store, w.sql.data, w.params, w.n, streaming, cur);
+    ms_status st = w.sql.failed
+                       ? MS_ERR_NOMEM
+                       : query_rows(store, w.sql.data, w.params, w.n, streaming, fn, arg);
     ms_buf_free(&w.sql);
     return st;
 }
 
-/* Rows into a growing array. */
-static void *grow(void *array, size_t count, size_t *cap, size_t size)
-{
-    if (count < *cap)
-        return array;
-    size_t cap2 = *cap ? *cap * 2 : 16;
-    void *p = realloc(array, cap2 * size);
-    if (p == NULL)
-        return NULL;
-    memset((char *)p + *cap * size, 0, (cap2 - *cap) * size);
-    *cap = cap2;
-    return p;
-}
+/* ---- Columns into struct fields -------------------------------------------- */
+
+/* A column table lists, in SELECT order, the struct field each column is
+ * stored in and how. */
+typedef enum col_kind { COL_STR, COL_I64, COL_U64, COL_INT } col_kind;
+typedef struct column {
+    col_kind kind;
+    size_t offset;
+} column;
+
+#define STR(type, field) {COL_STR, offsetof(type, field)}
+#define I64(type, field) {COL_I64, offsetof(type, field)}
+#define U64(type, field) {COL_U64, offsetof(type, field)}
+#define INT(type, field) {COL_INT, offsetof(type, field)}
 
 /* A column as an owned string; *oom set when the copy failed. */
 static char *col_dup(ms_store *store, sql_cursor *cur, int col, int *oom)
@@ -81,11 +107,57 @@ static char *col_dup(ms_store *store, sql_cursor *cur, int col, int *oom)
     return d;
 }
 
+/* Counts and sums: a negative value (never stored) reads as 0. */
 static uint64_t col_u64(ms_store *store, sql_cursor *cur, int col)
 {
     int64_t v = store->backend->int64(cur, col);
     return v < 0 ? 0 : (uint64_t)v;
 }
+
+/* Stores columns at, at + 1, ... into the fields of *base that cols name.
+ * Strings are copied (copy: 1; *oom set when a copy failed) or borrowed
+ * from the cursor until its next row (copy: 0). */
+static void read_columns(ms_store *store, sql_cursor *cur, int at, const column *cols, size_t n,
+                         void *base, int copy, int *oom)
+{
+    const store_backend *b = store->backend;
+    for (size_t i = 0; i < n; i++) {
+        void *field = (char *)base + cols[i].offset;
+        int col = at + (int)i;
+        switch (cols[i].kind) {
+        case COL_STR:
+            *(char **)field = copy ? col_dup(store, cur, col, oom) : (char *)b->text(cur, col);
+            break;
+        case COL_I64:
+            *(int64_t *)field = b->int64(cur, col);
+            break;
+        case COL_U64:
+            *(uint64_t *)field = col_u64(store, cur, col);
+            break;
+        case COL_INT:
+            *(int *)field = (int)b->int64(cur, col);
+            break;
+        }
+    }
+}
+
+/* Frees the string fields of *base that cols name. */
+static void free_columns(const column *cols, size_t n, void *base)
+{
+    for (size_t i = 0; i < n; i++)
+        if (cols[i].kind == COL_STR)
+            free(*(char **)((char *)base + cols[i].offset));
+}
+
+/* Frees an array of count elements of size bytes and their string fields. */
+static void free_rows(const column *cols, size_t ncols, void *items, size_t count, size_t size)
+{
+    for (size_t i = 0; items && i < count; i++)
+        free_columns(cols, ncols, (char *)items + i * size);
+    free(items);
+}
+
+/* ---- Ordering ---------------------------------------------------------------- */
 
 /* strcmp with NULL before everything. */
 static int cmp_str(const char *a, const char *b)
@@ -107,13 +179,59 @@ static int cmp_u64_desc(uint64_t a, uint64_t b)
     return (a < b) - (a > b);
 }
 
-/* Ends a read loop: closes the cursor, maps errors. */
-static ms_status finish(ms_store *store, sql_cursor *cur, int r, int oom)
+/* ---- Rows into arrays ------------------------------------------------------- */
+
+/* Rows into a growing array. */
+static void *grow(void *array, size_t count, size_t *cap, size_t size)
 {
-    store->backend->done(cur);
-    if (oom)
-        return MS_ERR_NOMEM;
-    return r < 0 ? MS_ERR_IO : MS_OK;
+    if (count < *cap)
+        return array;
+    size_t cap2 = *cap ? *cap * 2 : 16;
+    void *p = realloc(array, cap2 * size);
+    if (p == NULL)
+        return NULL;
+    memset((char *)p + *cap * size, 0, (cap2 - *cap) * size);
+    *cap = cap2;
+    return p;
+}
+
+/* An array that query_rows(..., append_row, &array) fills, one element
+ * per row, its fields from the column table. The rows read before a
+ * failure stay in items/count for the caller to free (an element is zeroed
+ * before it is read, so a half-read one frees too). */
+typedef struct row_array {
+    void *items;
+    size_t count, cap, size;
+    const column *cols;
+    size_t ncols;
+} row_array;
+
+#define ROW_ARRAY(type, cols) {NULL, 0, 0, sizeof(type), cols, LEN(cols)}
+
+static int append_row(ms_store *store, sql_cursor *cur, void *arg)
+{
+    row_array *a = arg;
+    char *p = grow(a->items, a->count, &a->cap, a->size);
+    if (p == NULL)
+        return ROW_NOMEM;
+    a->items = p;
+    int oom = 0;
+    read_columns(store, cur, 0, a->cols, a->ncols, p + a->count++ * a->size, 1, &oom);
+    return oom ? ROW_NOMEM : ROW_NEXT;
+}
+
+/* The end of a query into a whole result: after a failure the array is
+ * freed (items NULL, count 0), else sorted with cmp. Returns st. */
+static ms_status rows_done(ms_status st, row_array *a, int (*cmp)(const void *, const void *))
+{
+    if (st != MS_OK) {
+        free_rows(a->cols, a->ncols, a->items, a->count, a->size);
+        a->items = NULL;
+        a->count = 0;
+    } else {
+        sort(a->items, a->count, a->size, cmp);
+    }
+    return st;
 }
 
 /* ---- Name/count lists ------------------------------------------------------ */
@@ -177,66 +295,97 @@ static ms_store_domain_summary *find_domain(ms_store_domain_summary *rows, size_
 
 #define DMARC_PASS "(a.dkim = 'pass' OR a.spf = 'pass')"
 
+static const column summary_columns[] = {
+    STR(ms_store_domain_summary, domain), U64(ms_store_domain_summary, reports),
+    U64(ms_store_domain_summary, messages), I64(ms_store_domain_summary, first),
+    I64(ms_store_domain_summary, last),
+};
+
 static ms_status summary_totals(ms_store *store, const ms_store_filter *f,
                                 ms_store_domain_summary **rows, size_t *count)
 {
-    sql_cursor *cur;
-    ms_status st = run(store,
-                       "SELECT r.domain, COUNT(*), COALESCE(SUM(r.messages), 0),"
-                       " MIN(r.date_begin), MAX(r.date_end)"
-                       " FROM reports r WHERE r.kind = 'aggregate'",
-                       f, "r.domain", " GROUP BY r.domain", 0, &cur);
-    if (st != MS_OK)
-        return st;
-    size_t cap = 0;
-    int r, oom = 0;
-    while ((r = store->backend->next(cur)) == 1) {
-        ms_store_domain_summary *p = grow(*rows, *count, &cap, sizeof *p);
-        if (p == NULL) {
-            oom = 1;
-            break;
-        }
-        *rows = p;
-        p += (*count)++;
-        p->domain = col_dup(store, cur, 0, &oom);
-        p->reports = col_u64(store, cur, 1);
-        p->messages = col_u64(store, cur, 2);
-        p->first = store->backend->int64(cur, 3);
-        p->last = store->backend->int64(cur, 4);
+    row_array a = ROW_ARRAY(ms_store_domain_summary, summary_columns);
+    ms_status st = filter_rows(store,
+                               "SELECT r.domain, COUNT(*), COALESCE(SUM(r.messages), 0),"
+                               " MIN(r.date_begin), MAX(r.date_end)"
+                               " FROM reports r WHERE r.kind = 'aggregate'",
+                               f, "r.domain", " GROUP BY r.domain", 0, append_row, &a);
+    *rows = a.items;
+    *count = a.count;
+    return st;
+}
+
+enum summary_list { LIST_DISPOSITIONS, LIST_OVERRIDES, LIST_REPORTERS };
+
+/* The summary rows the per-domain queries below add to. */
+typedef struct summary_rows {
+    ms_store_domain_summary *rows;
+    size_t count;
+    size_t *caps; /* summary_list: the capacity of each domain's list */
+    enum summary_list which;
+} summary_rows;
+
+static ms_store_domain_summary *row_domain(ms_store *store, sql_cursor *cur, summary_rows *s)
+{
+    return find_domain(s->rows, s->count, store->backend->text(cur, 0));
+}
+
+static int add_passes(ms_store *store, sql_cursor *cur, void *arg)
+{
+    ms_store_domain_summary *d = row_domain(store, cur, arg);
+    if (d != NULL) {
+        d->dmarc_pass = col_u64(store, cur, 1);
+        d->spf_aligned = col_u64(store, cur, 2);
+        d->dkim_aligned = col_u64(store, cur, 3);
     }
-    return finish(store, cur, r, oom);
+    return ROW_NEXT;
 }
 
 static ms_status summary_passes(ms_store *store, const ms_store_filter *f,
                                 ms_store_domain_summary *rows, size_t count)
 {
-    sql_cursor *cur;
-    ms_status st = run(store,
+    summary_rows s = {rows, count, NULL, LIST_DISPOSITIONS};
+    return filter_rows(store,
                        "SELECT r.domain,"
                        " COALESCE(SUM(CASE WHEN " DMARC_PASS " THEN a.count ELSE 0 END), 0),"
                        " COALESCE(SUM(CASE WHEN a.spf = 'pass' THEN a.count ELSE 0 END), 0),"
                        " COALESCE(SUM(CASE WHEN a.dkim = 'pass' THEN a.count ELSE 0 END), 0)"
                        " FROM reports r JOIN agg_records a ON a.report = r.id"
                        " WHERE r.kind = 'aggregate'",
-                       f, "r.domain", " GROUP BY r.domain", 0, &cur);
-    if (st != MS_OK)
-        return st;
-    int r;
-    while ((r = store->backend->next(cur)) == 1) {
-        ms_store_domain_summary *d = find_domain(rows, count, store->backend->text(cur, 0));
-        if (d == NULL)
-            continue;
-        d->dmarc_pass = col_u64(store, cur, 1);
-        d->spf_aligned = col_u64(store, cur, 2);
-        d->dkim_aligned = col_u64(store, cur, 3);
-    }
-    return finish(store, cur, r, 0);
+                       f, "r.domain", " GROUP BY r.domain", 0, add_passes, &s);
 }
 
-enum summary_list { LIST_DISPOSITIONS, LIST_OVERRIDES, LIST_REPORTERS };
+/* One row of a name/count list: (domain, name, count). Overrides come as
+ * the record's comma-joined reason types and are split here. */
+static int add_list_item(ms_store *store, sql_cursor *cur, void *arg)
+{
+    summary_rows *s = arg;
+    ms_store_domain_summary *d = row_domain(store, cur, s);
+    const char *name = store->backend->text(cur, 1);
+    if (d == NULL || name == NULL)
+        return ROW_NEXT;
+    uint64_t n = col_u64(store, cur, 2);
+    size_t *cap = &s->caps[d - s->rows];
+    ms_store_count **items = s->which == LIST_DISPOSITIONS ? &d->dispositions
+                             : s->which == LIST_OVERRIDES  ? &d->overrides
+                                                           : &d->reporters;
+    size_t *items_count = s->which == LIST_DISPOSITIONS ? &d->disposition_count
+                          : s->which == LIST_OVERRIDES  ? &d->override_count
+                                                        : &d->reporter_count;
+    if (s->which != LIST_OVERRIDES)
+        return count_add(items, items_count, cap, name, strlen(name), n) != 0 ? ROW_NOMEM
+                                                                               : ROW_NEXT;
+    for (const char *p = name;; p++) {
+        size_t len = strcspn(p, ",");
+        if (count_add(items, items_count, cap, p, len, n) != 0)
+            return ROW_NOMEM;
+        p += len;
+        if (*p == '\0')
+            return ROW_NEXT;
+    }
+}
 
-/* One of the per-domain name/count lists. Overrides come as the record's
- * comma-joined reason types and are split here. */
+/* One of the per-domain name/count lists. */
 static ms_status summary_list(ms_store *store, const ms_store_filter *f,
                               ms_store_domain_summary *rows, size_t count, enum summary_list which)
 {
@@ -253,43 +402,14 @@ static ms_status summary_list(ms_store *store, const ms_store_filter *f,
         " GROUP BY r.domain, a.reasons",
         " GROUP BY r.domain, r.org",
     };
-    sql_cursor *cur;
-    ms_status st = run(store, heads[which], f, "r.domain", tails[which], 0, &cur);
-    if (st != MS_OK)
-        return st;
-    int r = 0, oom = 0;
-    size_t *caps = calloc(count ? count : 1, sizeof *caps); /* capacity of each domain's list */
-    if (caps == NULL)
-        oom = 1;
-    while (!oom && (r = store->backend->next(cur)) == 1) {
-        ms_store_domain_summary *d = find_domain(rows, count, store->backend->text(cur, 0));
-        const char *name = store->backend->text(cur, 1);
-        if (d == NULL || name == NULL)
-            continue;
-        uint64_t n = col_u64(store, cur, 2);
-        size_t *cap = &caps[d - rows];
-        ms_store_count **items = which == LIST_DISPOSITIONS ? &d->dispositions
-                                 : which == LIST_OVERRIDES  ? &d->overrides
-                                                            : &d->reporters;
-        size_t *items_count = which == LIST_DISPOSITIONS ? &d->disposition_count
-                              : which == LIST_OVERRIDES  ? &d->override_count
-                                                         : &d->reporter_count;
-        if (which != LIST_OVERRIDES) {
-            oom = count_add(items, items_count, cap, name, strlen(name), n) != 0;
-            continue;
-        }
-        for (const char *p = name; !oom; p++) {
-            size_t len = strcspn(p, ",");
-            oom = count_add(items, items_count, cap, p, len, n) != 0;
-            p += len;
-            if (*p == '\0')
-                break;
-        }
-    }
-    free(caps);
-    return finish(store, cur, r, oom);
+    summary_rows s = {rows, count, calloc(count ? count : 1, sizeof(size_t)), which};
+    if (s.caps == NULL)
+        return MS_ERR_NOMEM;
+    ms_status st =
+        filter_rows(store, heads[which], f, "r.domain", tails[which], 0, add_list_item, &s);
+    free(s.caps);
+    return st;
 }
-
 static int cmp_domain_summary(const void *a, const void *b)
 {
     return cmp_str(((const ms_store_domain_summary *)a)->domain,
@@ -393,11 +513,18 @@ static int cmp_source(const void *a, const void *b)
     return c ? c : cmp_str(x->source_ip, y->source_ip);
 }
 
+static const column source_columns[] = {
+    STR(ms_store_source, source_ip), STR(ms_store_source, rdns),
+    U64(ms_store_source, messages),  U64(ms_store_source, aligned),
+    U64(ms_store_source, unaligned), U64(ms_store_source, failing),
+    U64(ms_store_source, dkim_pass_spf_fail), U64(ms_store_source, forwarded),
+};
+
 static ms_status sources_counts(ms_store *store, const ms_store_filter *f, ms_store_source **rows,
                                 size_t *count)
 {
-    sql_cursor *cur;
-    ms_status st = run(
+    row_array a = ROW_ARRAY(ms_store_source, source_columns);
+    ms_status st = filter_rows(
         store,
         "SELECT a.source_ip, d.name, SUM(a.count),"
         " SUM(CASE WHEN " DMARC_PASS " THEN a.count ELSE 0 END),"
@@ -410,29 +537,10 @@ static ms_status sources_counts(ms_store *store, const ms_store_filter *f, ms_st
         "  THEN a.count ELSE 0 END)"
         " FROM reports r JOIN agg_records a ON a.report = r.id"
         " LEFT JOIN rdns d ON d.ip = a.source_ip WHERE r.kind = 'aggregate'",
-        f, "r.domain", " GROUP BY a.source_ip, d.name", 0, &cur);
-    if (st != MS_OK)
-        return st;
-    size_t cap = 0;
-    int r, oom = 0;
-    while (!oom && (r = store->backend->next(cur)) == 1) {
-        ms_store_source *p = grow(*rows, *count, &cap, sizeof *p);
-        if (p == NULL) {
-            oom = 1;
-            break;
-        }
-        *rows = p;
-        p += (*count)++;
-        p->source_ip = col_dup(store, cur, 0, &oom);
-        p->rdns = col_dup(store, cur, 1, &oom);
-        p->messages = col_u64(store, cur, 2);
-        p->aligned = col_u64(store, cur, 3);
-        p->unaligned = col_u64(store, cur, 4);
-        p->failing = col_u64(store, cur, 5);
-        p->dkim_pass_spf_fail = col_u64(store, cur, 6);
-        p->forwarded = col_u64(store, cur, 7);
-    }
-    return finish(store, cur, r, oom);
+        f, "r.domain", " GROUP BY a.source_ip, d.name", 0, append_row, &a);
+    *rows = a.items;
+    *count = a.count;
+    return st;
 }
 
 /* The domains in the results after the first ("dkim\tDOMAIN\t..." lines). */
@@ -454,31 +562,39 @@ static int add_more_domains(ms_store_source *s, const char *more)
     return 0;
 }
 
-static ms_status sources_domains(ms_store *store, const ms_store_filter *f, ms_store_source *rows,
-                                 size_t count)
+/* The sources (sorted by address) that sources_domains adds to. */
+typedef struct source_rows {
+    ms_store_source *rows;
+    size_t count;
+} source_rows;
+
+static int add_source_domains(ms_store *store, sql_cursor *cur, void *arg)
 {
-    sql_cursor *cur;
-    ms_status st = run(store,
-                       "SELECT DISTINCT a.source_ip, a.spf_domain, a.dkim_domain, a.header_from,"
-                       " a.auth_more FROM reports r JOIN agg_records a ON a.report = r.id"
-                       " WHERE r.kind = 'aggregate'",
-                       f, "r.domain", "", 0, &cur);
-    if (st != MS_OK)
-        return st;
-    int r, oom = 0;
-    while (!oom && (r = store->backend->next(cur)) == 1) {
-        ms_store_source key = {.source_ip = (char *)store->backend->text(cur, 0)};
-        ms_store_source *s = count ? bsearch(&key, rows, count, sizeof *rows, cmp_source_ip) : NULL;
-        if (s == NULL)
-            continue;
-        const char *spf = store->backend->text(cur, 1), *dkim = store->backend->text(cur, 2);
-        const char *from = store->backend->text(cur, 3), *more = store->backend->text(cur, 4);
-        oom = (spf && set_add(&s->spf_domains, &s->spf_domain_count, spf, strlen(spf))) ||
+    source_rows *sr = arg;
+    const store_backend *b = store->backend;
+    ms_store_source key = {.source_ip = (char *)b->text(cur, 0)};
+    ms_store_source *s =
+        sr->count ? bsearch(&key, sr->rows, sr->count, sizeof *sr->rows, cmp_source_ip) : NULL;
+    if (s == NULL)
+        return ROW_NEXT;
+    const char *spf = b->text(cur, 1), *dkim = b->text(cur, 2);
+    const char *from = b->text(cur, 3), *more = b->text(cur, 4);
+    int oom = (spf && set_add(&s->spf_domains, &s->spf_domain_count, spf, strlen(spf))) ||
               (dkim && set_add(&s->dkim_domains, &s->dkim_domain_count, dkim, strlen(dkim))) ||
               (from && set_add(&s->header_froms, &s->header_from_count, from, strlen(from))) ||
               add_more_domains(s, more) != 0;
-    }
-    return finish(store, cur, r, oom);
+    return oom ? ROW_NOMEM : ROW_NEXT;
+}
+
+static ms_status sources_domains(ms_store *store, const ms_store_filter *f, ms_store_source *rows,
+                                 size_t count)
+{
+    source_rows sr = {rows, count};
+    return filter_rows(store,
+                       "SELECT DISTINCT a.source_ip, a.spf_domain, a.dkim_domain, a.header_from,"
+                       " a.auth_more FROM reports r JOIN agg_records a ON a.report = r.id"
+                       " WHERE r.kind = 'aggregate'",
+                       f, "r.domain", "", 0, add_source_domains, &sr);
 }
 
 ms_status ms_store_sources(ms_store *store, const ms_store_filter *filter, ms_store_group_fn group,
@@ -512,48 +628,18 @@ ms_status ms_store_sources(ms_store *store, const ms_store_filter *filter, ms_st
     "r.id, r.kind, r.org, r.report_id, r.domain, r.date_begin, r.date_end, r.records,"          \
     " r.messages, r.ingested_at, r.origin"
 
-/* Reads REPORT_COLUMNS at columns 0..10 into row, borrowing the strings
- * (copy: 0) or owning them (copy: 1). */
-static void read_report_row(ms_store *store, sql_cursor *cur, ms_store_report_row *row, int copy,
-                            int *oom)
-{
-    const store_backend *b = store->backend;
-    char *(*str)(ms_store *, sql_cursor *, int, int *) = col_dup;
-    row->id = b->int64(cur, 0);
-    if (copy) {
-        row->kind = str(store, cur, 1, oom);
-        row->org = str(store, cur, 2, oom);
-        row->report_id = str(store, cur, 3, oom);
-        row->domain = str(store, cur, 4, oom);
-        row->origin = str(store, cur, 10, oom);
-    } else {
-        row->kind = (char *)b->text(cur, 1);
-        row->org = (char *)b->text(cur, 2);
-        row->report_id = (char *)b->text(cur, 3);
-        row->domain = (char *)b->text(cur, 4);
-        row->origin = (char *)b->text(cur, 10);
-    }
-    row->begin = b->int64(cur, 5);
-    row->end = b->int64(cur, 6);
-    row->records = col_u64(store, cur, 7);
-    row->messages = col_u64(store, cur, 8);
-    row->ingested_at = b->int64(cur, 9);
-}
-
-static void report_row_clear(ms_store_report_row *row)
-{
-    free(row->kind);
-    free(row->org);
-    free(row->report_id);
-    free(row->domain);
-    free(row->origin);
-}
+static const column report_columns[] = {
+    I64(ms_store_report_row, id),          STR(ms_store_report_row, kind),
+    STR(ms_store_report_row, org),         STR(ms_store_report_row, report_id),
+    STR(ms_store_report_row, domain),      I64(ms_store_report_row, begin),
+    I64(ms_store_report_row, end),         U64(ms_store_report_row, records),
+    U64(ms_store_report_row, messages),    I64(ms_store_report_row, ingested_at),
+    STR(ms_store_report_row, origin),
+};
 
 void ms_store_list_free(ms_store_report_row *rows, size_t count)
 {
-    for (size_t i = 0; rows && i < count; i++)
-        report_row_clear(&rows[i]);
-    free(rows);
+    free_rows(report_columns, LEN(report_columns), rows, count, sizeof *rows);
 }
 
 static int cmp_report_row(const void *a, const void *b)
@@ -567,34 +653,13 @@ static int cmp_report_row(const void *a, const void *b)
 ms_status ms_store_list(ms_store *store, const ms_store_filter *filter, ms_store_report_row **out,
                         size_t *count)
 {
-    *out = NULL;
-    *count = 0;
-    sql_cursor *cur;
-    ms_status st = run(store, "SELECT " REPORT_COLUMNS " FROM reports r WHERE 1 = 1", filter,
-                       "r.domain", "", 0, &cur);
-    if (st != MS_OK)
-        return st;
-    size_t cap = 0, n = 0;
-    ms_store_report_row *rows = NULL;
-    int r, oom = 0;
-    while (!oom && (r = store->backend->next(cur)) == 1) {
-        ms_store_report_row *p = grow(rows, n, &cap, sizeof *p);
-        if (p == NULL) {
-            oom = 1;
-            break;
-        }
-        rows = p;
-        read_report_row(store, cur, &rows[n++], 1, &oom);
-    }
-    st = finish(store, cur, r, oom);
-    if (st != MS_OK) {
-        ms_store_list_free(rows, n);
-        return st;
-    }
-    sort(rows, n, sizeof *rows, cmp_report_row);
-    *out = rows;
-    *count = n;
-    return MS_OK;
+    row_array a = ROW_ARRAY(ms_store_report_row, report_columns);
+    ms_status st = filter_rows(store, "SELECT " REPORT_COLUMNS " FROM reports r WHERE 1 = 1",
+                               filter, "r.domain", "", 0, append_row, &a);
+    st = rows_done(st, &a, cmp_report_row);
+    *out = a.items;
+    *count = a.count;
+    return st;
 }
 
 #define RECORD_COLUMNS                                                                         \
@@ -602,195 +667,159 @@ ms_status ms_store_list(ms_store *store, const ms_store_filter *filter, ms_store
     " a.reason_comments, a.envelope_to, a.envelope_from, a.header_from, a.dkim_domain,"         \
     " a.dkim_selector, a.dkim_result, a.dkim_human, a.spf_domain, a.spf_scope, a.spf_result,"   \
     " a.spf_human, a.dkim_pass, a.spf_pass, a.auth_more"
-enum { RECORD_COLUMN_COUNT = 23 };
 
-/* Reads RECORD_COLUMNS starting at column `at`, borrowing or copying. */
-static void read_record(ms_store *store, sql_cursor *cur, int at, ms_store_record *rec, int copy,
-                        int *oom)
-{
-    const store_backend *b = store->backend;
-    char **texts[] = {
-        &rec->source_ip, NULL, &rec->disposition, &rec->dkim, &rec->spf, &rec->reasons,
-        &rec->reason_comments, &rec->envelope_to, &rec->envelope_from, &rec->header_from,
-        &rec->dkim_domain, &rec->dkim_selector, &rec->dkim_result, &rec->dkim_human,
-        &rec->spf_domain, &rec->spf_scope, &rec->spf_result, &rec->spf_human,
-    };
-    rec->report = b->int64(cur, at);
-    rec->seq = b->int64(cur, at + 1);
-    rec->count = col_u64(store, cur, at + 3);
-    for (int i = 0; i < (int)(sizeof texts / sizeof texts[0]); i++)
-        if (texts[i] != NULL)
-            *texts[i] = copy ? col_dup(store, cur, at + 2 + i, oom) : (char *)b->text(cur, at + 2 + i);
-    rec->dkim_pass = (int)b->int64(cur, at + 20);
-    rec->spf_pass = (int)b->int64(cur, at + 21);
-    rec->auth_more = copy ? col_dup(store, cur, at + 22, oom) : (char *)b->text(cur, at + 22);
-}
+static const column record_columns[] = {
+    I64(ms_store_record, report),          I64(ms_store_record, seq),
+    STR(ms_store_record, source_ip),       U64(ms_store_record, count),
+    STR(ms_store_record, disposition),     STR(ms_store_record, dkim),
+    STR(ms_store_record, spf),             STR(ms_store_record, reasons),
+    STR(ms_store_record, reason_comments), STR(ms_store_record, envelope_to),
+    STR(ms_store_record, envelope_from),   STR(ms_store_record, header_from),
+    STR(ms_store_record, dkim_domain),     STR(ms_store_record, dkim_selector),
+    STR(ms_store_record, dkim_result),     STR(ms_store_record, dkim_human),
+    STR(ms_store_record, spf_domain),      STR(ms_store_record, spf_scope),
+    STR(ms_store_record, spf_result),      STR(ms_store_record, spf_human),
+    INT(ms_store_record, dkim_pass),       INT(ms_store_record, spf_pass),
+    STR(ms_store_record, auth_more),
+};
 
-static void record_clear(ms_store_record *r)
-{
-    char *texts[] = {r->source_ip, r->disposition, r->dkim, r->spf, r->reasons,
-                     r->reason_comments, r->envelope_to, r->envelope_from, r->header_from,
-                     r->dkim_domain, r->dkim_selector, r->dkim_result, r->dkim_human,
-                     r->spf_domain, r->spf_scope, r->spf_result, r->spf_human, r->auth_more};
-    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
-        free(texts[i]);
-}
+/* The report's own columns after REPORT_COLUMNS in show_head. */
+static const column report_detail_columns[] = {
+    STR(ms_store_report, email),   STR(ms_store_report, extra_contact_info),
+    STR(ms_store_report, version), STR(ms_store_report, generator),
+    STR(ms_store_report, errors),  STR(ms_store_report, adkim),
+    STR(ms_store_report, aspf),    STR(ms_store_report, p),
+    STR(ms_store_report, sp),      STR(ms_store_report, np),
+    STR(ms_store_report, pct),     STR(ms_store_report, fo),
+    STR(ms_store_report, testing), STR(ms_store_report, discovery_method),
+};
+
+static const column tls_policy_columns[] = {
+    STR(ms_store_tls_policy_row, policy_type),   STR(ms_store_tls_policy_row, policy_domain),
+    STR(ms_store_tls_policy_row, policy_string), STR(ms_store_tls_policy_row, mx_host),
+    U64(ms_store_tls_policy_row, successful),    U64(ms_store_tls_policy_row, failed),
+};
+
+static const column tls_failure_columns[] = {
+    STR(ms_store_tls_failure_row, result_type),
+    STR(ms_store_tls_failure_row, sending_mta_ip),
+    STR(ms_store_tls_failure_row, receiving_mx_hostname),
+    STR(ms_store_tls_failure_row, receiving_mx_helo),
+    STR(ms_store_tls_failure_row, receiving_ip),
+    STR(ms_store_tls_failure_row, additional_information),
+    STR(ms_store_tls_failure_row, failure_reason_code),
+    U64(ms_store_tls_failure_row, failed_sessions),
+};
 
 void ms_store_report_free(ms_store_report *rep)
 {
     if (rep == NULL)
         return;
-    report_row_clear(&rep->head);
-    char *texts[] = {rep->email, rep->extra_contact_info, rep->version, rep->generator, rep->errors,
-                     rep->adkim, rep->aspf, rep->p, rep->sp, rep->np, rep->pct, rep->fo,
-                     rep->testing, rep->discovery_method};
-    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
-        free(texts[i]);
-    for (size_t i = 0; i < rep->record_count; i++)
-        record_clear(&rep->records[i]);
-    free(rep->records);
+    free_columns(report_columns, LEN(report_columns), &rep->head);
+    free_columns(report_detail_columns, LEN(report_detail_columns), rep);
+    free_rows(record_columns, LEN(record_columns), rep->records, rep->record_count,
+              sizeof *rep->records);
     for (size_t i = 0; i < rep->policy_count; i++) {
         ms_store_tls_policy_row *p = &rep->policies[i];
-        free(p->policy_type);
-        free(p->policy_domain);
-        free(p->policy_string);
-        free(p->mx_host);
-        for (size_t j = 0; j < p->failure_count; j++) {
-            ms_store_tls_failure_row *f = &p->failures[j];
-            free(f->result_type);
-            free(f->sending_mta_ip);
-            free(f->receiving_mx_hostname);
-            free(f->receiving_mx_helo);
-            free(f->receiving_ip);
-            free(f->additional_information);
-            free(f->failure_reason_code);
-        }
-        free(p->failures);
+        free_columns(tls_policy_columns, LEN(tls_policy_columns), p);
+        free_rows(tls_failure_columns, LEN(tls_failure_columns), p->failures, p->failure_count,
+                  sizeof *p->failures);
     }
     free(rep->policies);
     free(rep);
 }
 
+/* The row show_head reads into. */
+typedef struct head_row {
+    ms_store_report *rep;
+    int found;
+} head_row;
+
+static int read_head(ms_store *store, sql_cursor *cur, void *arg)
+{
+    head_row *h = arg;
+    int oom = 0;
+    read_columns(store, cur, 0, report_columns, LEN(report_columns), &h->rep->head, 1, &oom);
+    read_columns(store, cur, LEN(report_columns), report_detail_columns,
+                 LEN(report_detail_columns), h->rep, 1, &oom);
+    h->found = 1;
+    return oom ? ROW_NOMEM : ROW_STOP;
+}
+
 static ms_status show_head(ms_store *store, ms_store_report *rep, int64_t id, int *found)
 {
     sql_param p[] = {P_INT(id)};
-    sql_cursor *cur;
-    ms_status st = store->backend->query(
+    head_row h = {rep, 0};
+    ms_status st = query_rows(
         store,
         "SELECT " REPORT_COLUMNS ", r.email, r.extra_contact_info, r.version, r.generator,"
         " r.errors, r.adkim, r.aspf, r.p, r.sp, r.np, r.pct, r.fo, r.testing, r.discovery_method"
         " FROM reports r WHERE r.id = $1",
-        p, 1, 0, &cur);
-    if (st != MS_OK)
-        return st;
-    int r, oom = 0;
-    *found = 0;
-    while ((r = store->backend->next(cur)) == 1) {
-        char **texts[] = {&rep->email, &rep->extra_contact_info, &rep->version, &rep->generator,
-                          &rep->errors, &rep->adkim, &rep->aspf, &rep->p, &rep->sp, &rep->np,
-                          &rep->pct, &rep->fo, &rep->testing, &rep->discovery_method};
-        read_report_row(store, cur, &rep->head, 1, &oom);
-        for (int i = 0; i < (int)(sizeof texts / sizeof texts[0]); i++)
-            *texts[i] = col_dup(store, cur, 11 + i, &oom);
-        *found = 1;
-    }
-    return finish(store, cur, r, oom);
+        p, 1, 0, read_head, &h);
+    *found = h.found;
+    return st;
 }
 
 static ms_status show_records(ms_store *store, ms_store_report *rep)
 {
     sql_param p[] = {P_INT(rep->head.id)};
-    sql_cursor *cur;
-    ms_status st = store->backend->query(store,
-                                         "SELECT " RECORD_COLUMNS
-                                         " FROM agg_records a WHERE a.report = $1 ORDER BY a.seq",
-                                         p, 1, 0, &cur);
-    if (st != MS_OK)
-        return st;
-    size_t cap = 0;
-    int r, oom = 0;
-    while (!oom && (r = store->backend->next(cur)) == 1) {
-        ms_store_record *rec = grow(rep->records, rep->record_count, &cap, sizeof *rec);
-        if (rec == NULL) {
-            oom = 1;
-            break;
-        }
-        rep->records = rec;
-        read_record(store, cur, 0, &rec[rep->record_count++], 1, &oom);
-    }
-    return finish(store, cur, r, oom);
+    row_array a = ROW_ARRAY(ms_store_record, record_columns);
+    ms_status st = query_rows(store,
+                              "SELECT " RECORD_COLUMNS
+                              " FROM agg_records a WHERE a.report = $1 ORDER BY a.seq",
+                              p, 1, 0, append_row, &a);
+    rep->records = a.items;
+    rep->record_count = a.count;
+    return st;
 }
 
 static ms_status show_tls_failures(ms_store *store, ms_store_tls_policy_row *pol, int64_t policy)
 {
     sql_param p[] = {P_INT(policy)};
-    sql_cursor *cur;
-    ms_status st = store->backend->query(
+    row_array a = ROW_ARRAY(ms_store_tls_failure_row, tls_failure_columns);
+    ms_status st = query_rows(
         store,
         "SELECT result_type, sending_mta_ip, receiving_mx_hostname, receiving_mx_helo,"
         " receiving_ip, additional_information, failure_reason_code, failed_sessions"
         " FROM tls_failures WHERE policy = $1 ORDER BY seq",
-        p, 1, 0, &cur);
-    if (st != MS_OK)
-        return st;
-    size_t cap = 0;
-    int r, oom = 0;
-    while (!oom && (r = store->backend->next(cur)) == 1) {
-        ms_store_tls_failure_row *f = grow(pol->failures, pol->failure_count, &cap, sizeof *f);
-        if (f == NULL) {
-            oom = 1;
-            break;
-        }
-        pol->failures = f;
-        f += pol->failure_count++;
-        char **texts[] = {&f->result_type, &f->sending_mta_ip, &f->receiving_mx_hostname,
-                          &f->receiving_mx_helo, &f->receiving_ip, &f->additional_information,
-                          &f->failure_reason_code};
-        for (int i = 0; i < 7; i++)
-            *texts[i] = col_dup(store, cur, i, &oom);
-        f->failed_sessions = col_u64(store, cur, 7);
-    }
-    return finish(store, cur, r, oom);
+        p, 1, 0, append_row, &a);
+    pol->failures = a.items;
+    pol->failure_count = a.count;
+    return st;
+}
+
+/* The policies, and each one's id (the column after tls_policy_columns)
+ * to read its failures with. */
+typedef struct policy_rows {
+    row_array a;
+    int64_t *ids;
+} policy_rows;
+
+static int append_policy(ms_store *store, sql_cursor *cur, void *arg)
+{
+    policy_rows *pr = arg;
+    int64_t *ids = realloc(pr->ids, (pr->a.count + 1) * sizeof *ids);
+    if (ids == NULL)
+        return ROW_NOMEM;
+    pr->ids = ids;
+    ids[pr->a.count] = store->backend->int64(cur, LEN(tls_policy_columns));
+    return append_row(store, cur, &pr->a);
 }
 
 static ms_status show_tls(ms_store *store, ms_store_report *rep)
 {
     sql_param p[] = {P_INT(rep->head.id)};
-    sql_cursor *cur;
-    ms_status st = store->backend->query(store,
-                                         "SELECT id, policy_type, policy_domain, policy_string,"
-                                         " mx_host, successful, failed FROM tls_policies"
-                                         " WHERE report = $1 ORDER BY id",
-                                         p, 1, 0, &cur);
-    if (st != MS_OK)
-        return st;
-    size_t cap = 0;
-    int r, oom = 0;
-    int64_t *ids = NULL;
-    while (!oom && (r = store->backend->next(cur)) == 1) {
-        ms_store_tls_policy_row *pol = grow(rep->policies, rep->policy_count, &cap, sizeof *pol);
-        int64_t *ids2 = pol ? realloc(ids, cap * sizeof *ids) : NULL;
-        if (pol == NULL || ids2 == NULL) {
-            if (pol)
-                rep->policies = pol;
-            oom = 1;
-            break;
-        }
-        rep->policies = pol;
-        ids = ids2;
-        ids[rep->policy_count] = store->backend->int64(cur, 0);
-        pol += rep->policy_count++;
-        pol->policy_type = col_dup(store, cur, 1, &oom);
-        pol->policy_domain = col_dup(store, cur, 2, &oom);
-        pol->policy_string = col_dup(store, cur, 3, &oom);
-        pol->mx_host = col_dup(store, cur, 4, &oom);
-        pol->successful = col_u64(store, cur, 5);
-        pol->failed = col_u64(store, cur, 6);
-    }
-    st = finish(store, cur, r, oom);
+    policy_rows pr = {ROW_ARRAY(ms_store_tls_policy_row, tls_policy_columns), NULL};
+    ms_status st = query_rows(store,
+                              "SELECT policy_type, policy_domain, policy_string, mx_host,"
+                              " successful, failed, id FROM tls_policies"
+                              " WHERE report = $1 ORDER BY id",
+                              p, 1, 0, append_policy, &pr);
+    rep->policies = pr.a.items;
+    rep->policy_count = pr.a.count;
     for (size_t i = 0; st == MS_OK && i < rep->policy_count; i++)
-        st = show_tls_failures(store, &rep->policies[i], ids[i]);
-    free(ids);
+        st = show_tls_failures(store, &rep->policies[i], pr.ids[i]);
+    free(pr.ids);
     return st;
 }
 
@@ -816,39 +845,46 @@ ms_status ms_store_show(ms_store *store, int64_t id, ms_store_report **out)
     return MS_OK;
 }
 
+/* One export row: REPORT_COLUMNS then RECORD_COLUMNS, strings borrowed. */
+typedef struct export_sink {
+    ms_store_export_fn row;
+    void *arg;
+} export_sink;
+
+static int export_row(ms_store *store, sql_cursor *cur, void *arg)
+{
+    export_sink *sink = arg;
+    ms_store_report_row head;
+    ms_store_record rec;
+    int oom = 0; /* stays 0: nothing is copied */
+    read_columns(store, cur, 0, report_columns, LEN(report_columns), &head, 0, &oom);
+    read_columns(store, cur, LEN(report_columns), record_columns, LEN(record_columns), &rec, 0,
+                 &oom);
+    return sink->row(sink->arg, &head, &rec) != 0 ? ROW_STOP : ROW_NEXT;
+}
+
 ms_status ms_store_export(ms_store *store, const ms_store_filter *filter, ms_store_export_fn row,
                           void *arg)
 {
-    sql_cursor *cur;
-    ms_status st = run(store,
+    export_sink sink = {row, arg};
+    return filter_rows(store,
                        "SELECT " REPORT_COLUMNS ", " RECORD_COLUMNS
                        " FROM reports r JOIN agg_records a ON a.report = r.id"
                        " WHERE r.kind = 'aggregate'",
-                       filter, "r.domain", " ORDER BY r.id, a.seq", 1, &cur);
-    if (st != MS_OK)
-        return st;
-    int r, oom = 0;
-    while ((r = store->backend->next(cur)) == 1) {
-        ms_store_report_row head;
-        ms_store_record rec;
-        read_report_row(store, cur, &head, 0, &oom);
-        read_record(store, cur, 11, &rec, 0, &oom);
-        if (row(arg, &head, &rec) != 0)
-            break;
-    }
-    return finish(store, cur, r < 0 ? -1 : 0, 0);
+                       filter, "r.domain", " ORDER BY r.id, a.seq", 1, export_row, &sink);
 }
 
 /* ---- Failure and TLS views ------------------------------------------------ */
 
+static const column failure_columns[] = {
+    STR(ms_store_failure_row, domain),       STR(ms_store_failure_row, source_ip),
+    STR(ms_store_failure_row, auth_failure), U64(ms_store_failure_row, reports),
+    U64(ms_store_failure_row, incidents),
+};
+
 void ms_store_failure_summary_free(ms_store_failure_row *rows, size_t count)
 {
-    for (size_t i = 0; rows && i < count; i++) {
-        free(rows[i].domain);
-        free(rows[i].source_ip);
-        free(rows[i].auth_failure);
-    }
-    free(rows);
+    free_rows(failure_columns, LEN(failure_columns), rows, count, sizeof *rows);
 }
 
 static int cmp_failure_row(const void *a, const void *b)
@@ -865,56 +901,37 @@ static int cmp_failure_row(const void *a, const void *b)
 ms_status ms_store_failure_summary(ms_store *store, const ms_store_filter *filter,
                                    ms_store_failure_row **out, size_t *count)
 {
-    *out = NULL;
-    *count = 0;
-    sql_cursor *cur;
-    ms_status st = run(store,
-                       "SELECT f.reported_domain, f.source_ip, f.auth_failure, COUNT(*),"
-                       " SUM(f.incidents) FROM reports r JOIN failure_reports f ON f.report = r.id"
-                       " WHERE r.kind = 'failure'",
-                       filter, "r.domain",
-                       " GROUP BY f.reported_domain, f.source_ip, f.auth_failure", 0, &cur);
-    if (st != MS_OK)
-        return st;
-    ms_store_failure_row *rows = NULL;
-    size_t n = 0, cap = 0;
-    int r, oom = 0;
-    while (!oom && (r = store->backend->next(cur)) == 1) {
-        ms_store_failure_row *p = grow(rows, n, &cap, sizeof *p);
-        if (p == NULL) {
-            oom = 1;
-            break;
-        }
-        rows = p;
-        p += n++;
-        p->domain = col_dup(store, cur, 0, &oom);
-        p->source_ip = col_dup(store, cur, 1, &oom);
-        p->auth_failure = col_dup(store, cur, 2, &oom);
-        p->reports = col_u64(store, cur, 3);
-        p->incidents = col_u64(store, cur, 4);
-    }
-    st = finish(store, cur, r, oom);
-    if (st != MS_OK) {
-        ms_store_failure_summary_free(rows, n);
-        return st;
-    }
-    sort(rows, n, sizeof *rows, cmp_failure_row);
-    *out = rows;
-    *count = n;
-    return MS_OK;
+    row_array a = ROW_ARRAY(ms_store_failure_row, failure_columns);
+    ms_status st = filter_rows(store,
+                               "SELECT f.reported_domain, f.source_ip, f.auth_failure, COUNT(*),"
+                               " SUM(f.incidents) FROM reports r"
+                               " JOIN failure_reports f ON f.report = r.id"
+                               " WHERE r.kind = 'failure'",
+                               filter, "r.domain",
+                               " GROUP BY f.reported_domain, f.source_ip, f.auth_failure", 0,
+                               append_row, &a);
+    st = rows_done(st, &a, cmp_failure_row);
+    *out = a.items;
+    *count = a.count;
+    return st;
 }
+
+static const column tls_domain_columns[] = {
+    STR(ms_store_tls_domain_row, policy_domain), U64(ms_store_tls_domain_row, reports),
+    U64(ms_store_tls_domain_row, successful),    U64(ms_store_tls_domain_row, failed),
+};
+
+static const column tls_result_columns[] = {
+    STR(ms_store_tls_result_row, policy_domain), STR(ms_store_tls_result_row, result_type),
+    STR(ms_store_tls_result_row, receiving_mx),  U64(ms_store_tls_result_row, sessions),
+};
 
 void ms_store_tls_summary_free(ms_store_tls_summary *s)
 {
-    for (size_t i = 0; s->domains && i < s->domain_count; i++)
-        free(s->domains[i].policy_domain);
-    free(s->domains);
-    for (size_t i = 0; s->results && i < s->result_count; i++) {
-        free(s->results[i].policy_domain);
-        free(s->results[i].result_type);
-        free(s->results[i].receiving_mx);
-    }
-    free(s->results);
+    free_rows(tls_domain_columns, LEN(tls_domain_columns), s->domains, s->domain_count,
+              sizeof *s->domains);
+    free_rows(tls_result_columns, LEN(tls_result_columns), s->results, s->result_count,
+              sizeof *s->results);
     memset(s, 0, sizeof *s);
 }
 
@@ -937,61 +954,32 @@ static int cmp_tls_result(const void *a, const void *b)
 
 static ms_status tls_domains(ms_store *store, const ms_store_filter *f, ms_store_tls_summary *s)
 {
-    sql_cursor *cur;
-    ms_status st = run(store,
-                       "SELECT p.policy_domain, COUNT(DISTINCT p.report), SUM(p.successful),"
-                       " SUM(p.failed) FROM reports r JOIN tls_policies p ON p.report = r.id"
-                       " WHERE r.kind = 'tls'",
-                       f, "p.policy_domain", " GROUP BY p.policy_domain", 0, &cur);
-    if (st != MS_OK)
-        return st;
-    size_t cap = 0;
-    int r, oom = 0;
-    while (!oom && (r = store->backend->next(cur)) == 1) {
-        ms_store_tls_domain_row *p = grow(s->domains, s->domain_count, &cap, sizeof *p);
-        if (p == NULL) {
-            oom = 1;
-            break;
-        }
-        s->domains = p;
-        p += s->domain_count++;
-        p->policy_domain = col_dup(store, cur, 0, &oom);
-        p->reports = col_u64(store, cur, 1);
-        p->successful = col_u64(store, cur, 2);
-        p->failed = col_u64(store, cur, 3);
-    }
-    return finish(store, cur, r, oom);
+    row_array a = ROW_ARRAY(ms_store_tls_domain_row, tls_domain_columns);
+    ms_status st = filter_rows(store,
+                               "SELECT p.policy_domain, COUNT(DISTINCT p.report),"
+                               " SUM(p.successful), SUM(p.failed) FROM reports r"
+                               " JOIN tls_policies p ON p.report = r.id WHERE r.kind = 'tls'",
+                               f, "p.policy_domain", " GROUP BY p.policy_domain", 0, append_row,
+                               &a);
+    s->domains = a.items;
+    s->domain_count = a.count;
+    return st;
 }
 
 static ms_status tls_results(ms_store *store, const ms_store_filter *f, ms_store_tls_summary *s)
 {
-    sql_cursor *cur;
-    ms_status st = run(store,
-                       "SELECT p.policy_domain, t.result_type, t.receiving_mx_hostname,"
-                       " SUM(t.failed_sessions) FROM reports r"
-                       " JOIN tls_policies p ON p.report = r.id"
-                       " JOIN tls_failures t ON t.policy = p.id WHERE r.kind = 'tls'",
-                       f, "p.policy_domain",
-                       " GROUP BY p.policy_domain, t.result_type, t.receiving_mx_hostname", 0,
-                       &cur);
-    if (st != MS_OK)
-        return st;
-    size_t cap = 0;
-    int r, oom = 0;
-    while (!oom && (r = store->backend->next(cur)) == 1) {
-        ms_store_tls_result_row *p = grow(s->results, s->result_count, &cap, sizeof *p);
-        if (p == NULL) {
-            oom = 1;
-            break;
-        }
-        s->results = p;
-        p += s->result_count++;
-        p->policy_domain = col_dup(store, cur, 0, &oom);
-        p->result_type = col_dup(store, cur, 1, &oom);
-        p->receiving_mx = col_dup(store, cur, 2, &oom);
-        p->sessions = col_u64(store, cur, 3);
-    }
-    return finish(store, cur, r, oom);
+    row_array a = ROW_ARRAY(ms_store_tls_result_row, tls_result_columns);
+    ms_status st = filter_rows(store,
+                               "SELECT p.policy_domain, t.result_type, t.receiving_mx_hostname,"
+                               " SUM(t.failed_sessions) FROM reports r"
+                               " JOIN tls_policies p ON p.report = r.id"
+                               " JOIN tls_failures t ON t.policy = p.id WHERE r.kind = 'tls'",
+                               f, "p.policy_domain",
+                               " GROUP BY p.policy_domain, t.result_type, t.receiving_mx_hostname",
+                               0, append_row, &a);
+    s->results = a.items;
+    s->result_count = a.count;
+    return st;
 }
 
 ms_status ms_store_tls_summary_get(ms_store *store, const ms_store_filter *filter,

@@ -5,6 +5,7 @@
  *   Sieve      greeting (capabilities, OK), STARTTLS -> OK
  * Whatever the server sends after its STARTTLS reply is thrown away before
  * the handshake, so it can never be taken for a reply inside TLS. */
+#define _GNU_SOURCE /* memmem */
 #include "dialog.h"
 
 #include <stdio.h>
@@ -13,6 +14,7 @@
 
 /* The EHLO name: a name that is ours and resolves nowhere (RFC 2606). */
 #define EHLO_NAME "mailsec.invalid"
+#define SIEVE_NOOP_TAG "mailsec-injected"
 
 typedef struct proto {
     ms_tls_reply_kind greeting_kind;
@@ -36,8 +38,10 @@ static const proto *proto_of(ms_tls_mode mode)
                                "b STARTTLS\r\n", "b", "c NOOP\r\n", MS_TLS_REPLY_IMAP, "STARTTLS"};
     static const proto POP3 = {MS_TLS_REPLY_POP3, "CAPA\r\n", NULL, MS_TLS_REPLY_POP3_MULTI,
                                "STLS\r\n", NULL, "NOOP\r\n", MS_TLS_REPLY_POP3, "STLS"};
+    /* ManageSieve's NOOP echoes its argument (RFC 5804 2.11): the reply is recognisable */
     static const proto SIEVE = {MS_TLS_REPLY_SIEVE, NULL, NULL, MS_TLS_REPLY_SIEVE,
-                                "STARTTLS\r\n", NULL, "NOOP\r\n", MS_TLS_REPLY_SIEVE, "STARTTLS"};
+                                "STARTTLS\r\n", NULL, "NOOP \"" SIEVE_NOOP_TAG "\"\r\n",
+                                MS_TLS_REPLY_SIEVE, "STARTTLS"};
     switch (mode) {
     case MS_TLS_SMTP: return &SMTP;
     case MS_TLS_LMTP: return &LMTP;
@@ -188,6 +192,11 @@ static int sieve_status(const char *s, size_t n)
            (n >= 3 && strncasecmp(s, "BYE", 3) == 0);
 }
 
+static int sieve_noop_echo(const char *s, size_t n)
+{
+    return sieve_status(s, n) && memmem(s, n, SIEVE_NOOP_TAG, strlen(SIEVE_NOOP_TAG)) != NULL;
+}
+
 static int imap_injected_tag(const char *s, size_t n)
 {
     return n >= 2 && s[0] == 'c' && s[1] == ' ';
@@ -196,7 +205,8 @@ static int imap_injected_tag(const char *s, size_t n)
 /* After the handshake the injection test sends only the quit command. The
  * replies inside TLS are then counted: a safe server answers that one
  * command (Sieve first repeats its capabilities, RFC 5804 2.2); more
- * replies mean it also answered the command injected before TLS. */
+ * replies mean it also answered the command injected before TLS. IMAP's
+ * and ManageSieve's injected commands are recognisable by their tag. */
 int dialog_injection_answered(ms_tls_mode mode, const char *text, size_t len)
 {
     switch (mode) {
@@ -208,7 +218,8 @@ int dialog_injection_answered(ms_tls_mode mode, const char *text, size_t len)
     case MS_TLS_IMAP:
         return count_lines(text, len, imap_injected_tag) > 0;
     case MS_TLS_SIEVE:
-        return count_lines(text, len, sieve_status) > 2;
+        /* the echoed NOOP tag, or more status lines than capabilities + LOGOUT */
+        return count_lines(text, len, sieve_noop_echo) > 0 || count_lines(text, len, sieve_status) > 2;
     case MS_TLS_IMPLICIT:
         break;
     }

@@ -19,6 +19,8 @@ behaviour is one way a server can go wrong (SMTP unless the name says):
   PLAINTEXT    sends another line right after its STARTTLS reply
   IMAPINJECT   an IMAP server with the same flaw as INJECT
   POP3NOSTLS   a POP3 server whose CAPA lists no STLS
+  SIEVEINJECT  a ManageSieve server with the INJECT flaw, which (like older
+               servers) does not repeat its capabilities after STARTTLS
   LEGACY       TLS at once (like 465), but only TLS 1.0 and 1.1, preferring
                NULL-SHA (no encryption) with static RSA key exchange
 
@@ -130,6 +132,26 @@ def imap_session(conn, tls_ctx, behaviour):
             conn.sendall(tag.encode() + b" OK done\r\n")
 
 
+def sieve_session(conn, tls_ctx, behaviour):
+    conn.sendall(b'"IMPLEMENTATION" "badserver"\r\n"STARTTLS"\r\n"VERSION" "1.0"\r\nOK "ready"\r\n')
+    for line, buf in lines(conn, b""):
+        if line.upper().startswith("STARTTLS"):
+            conn.sendall(b'OK "Begin TLS negotiation now."\r\n')
+            tls = tls_ctx.wrap_socket(conn, server_side=True)
+            for line2, _ in lines(tls, buf):  # the flaw: buf is kept
+                cmd, _, arg = line2.partition(" ")
+                if cmd.upper() == "LOGOUT":
+                    tls.sendall(b'OK "Logout completed."\r\n')
+                    tls.close()
+                    return
+                if cmd.upper() == "NOOP" and arg:
+                    tls.sendall(b"OK (TAG " + arg.encode() + b') "Done"\r\n')
+                else:
+                    tls.sendall(b'OK "Done"\r\n')
+            return
+        conn.sendall(b'NO "unknown command"\r\n')
+
+
 def pop3_session(conn, tls_ctx, behaviour):
     conn.sendall(b"+OK badserver POP3 ready\r\n")
     for line, _ in lines(conn, b""):
@@ -160,6 +182,8 @@ def session(conn, behaviour, tls_ctx):
             imap_session(conn, tls_ctx, behaviour)
         elif behaviour == "POP3NOSTLS":
             pop3_session(conn, tls_ctx, behaviour)
+        elif behaviour == "SIEVEINJECT":
+            sieve_session(conn, tls_ctx, behaviour)
         elif behaviour == "LEGACY":
             tls = LEGACY_CTX.wrap_socket(conn, server_side=True)
             tls.sendall(b"220 legacy.example ESMTP\r\n")
@@ -176,7 +200,7 @@ def session(conn, behaviour, tls_ctx):
 
 
 BEHAVIOURS = ["NOSTARTTLS", "REFUSE", "GARBAGE", "GREET421", "SILENT", "DROP", "STALL",
-              "INJECT", "PLAINTEXT", "IMAPINJECT", "POP3NOSTLS", "LEGACY"]
+              "INJECT", "PLAINTEXT", "IMAPINJECT", "POP3NOSTLS", "SIEVEINJECT", "LEGACY"]
 LEGACY_CTX = None
 
 

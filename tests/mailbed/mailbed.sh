@@ -264,9 +264,13 @@ start() {
     mkdir -p "$(dirname "$info")"
     DIR=$(mktemp -d /tmp/mailsec-mailbed.XXXXXX)
     chmod 755 "$DIR"
-    # on any failure (an error or die's exit): stop what started, leave
-    # nothing behind
-    trap 'stop_dir "$DIR"; rm -rf "$DIR"' EXIT
+    # The info file names DIR at once, so that a start killed half-way
+    # (a CTest time-out) is still cleaned up by the next stop or start.
+    echo "DIR=$DIR" >"$info"
+    # on any failure (an error, die's exit, a signal): stop what started,
+    # leave nothing behind
+    trap 'stop_dir "$DIR"; rm -rf "$DIR" "$info"' EXIT
+    trap 'exit 1' INT TERM HUP
     pick_ports SMTP_PORT SUBMISSION_PORT SMTPS_PORT IMAP_PORT IMAPS_PORT POP3_PORT POP3S_PORT SIEVE_PORT LMTP_PORT
     make_certs
     write_postfix
@@ -303,7 +307,7 @@ start() {
         cat "$DIR/bad.ports"
     } >"$info.tmp"
     mv "$info.tmp" "$info"
-    trap - EXIT
+    trap - EXIT INT TERM HUP
 }
 
 # Stops whatever runs from DIR (used by stop and on a failed start).

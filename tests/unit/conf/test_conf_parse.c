@@ -103,6 +103,23 @@ static void maincf_expansion(void **state)
     ms_conf_maincf_free(&cf);
 }
 
+/* "a0 = $a1$a1", "a1 = $a2$a2", ...: 2^30 lookups of empty values, no
+ * text; the lookup budget stops it at once. */
+static void maincf_expansion_is_bounded(void **state)
+{
+    (void)state;
+    char text[4096] = "";
+    for (int i = 0; i < 30; i++)
+        snprintf(text + strlen(text), sizeof text - strlen(text), "a%d = $a%d$a%d\n", i, i + 1, i + 1);
+    ms_conf_maincf cf;
+    PARSE_MAIN(text, &cf, NULL);
+    assert_null(ms_conf_maincf_value(&cf, "a0"));
+    char *v = ms_conf_maincf_value(&cf, "a25"); /* 2^5 lookups: fine */
+    assert_string_equal(v, "");
+    free(v);
+    ms_conf_maincf_free(&cf);
+}
+
 static void mastercf_services(void **state)
 {
     (void)state;
@@ -161,7 +178,8 @@ static void dovecot_sections_and_values(void **state)
                        "protocol imap { mail_max_userip_connections = 20\n"
                        "}\n"
                        "long = a \\\n"
-                       "  b\n";
+                       "  b\n"
+                       "hash = maildir:~/Mail#dir\n";
     ms_conf_dovecot cf;
     ms_diag_list d = MS_DIAG_LIST_INIT;
     assert_int_equal(ms_conf_dovecot_parse(text, strlen(text), "d.conf", 0, &cf, &d), MS_OK);
@@ -184,6 +202,8 @@ static void dovecot_sections_and_values(void **state)
     assert_null(ms_conf_dovecot_get(&cf, "port")); /* not top level */
     assert_string_equal(ms_conf_dovecot_get(&cf, "long")->value, "a b");
     assert_int_equal(ms_conf_dovecot_get(&cf, "long")->line, 11);
+    /* doveconf -h on the same line prints "maildir:~/Mail" */
+    assert_string_equal(ms_conf_dovecot_get(&cf, "hash")->value, "maildir:~/Mail");
     assert_int_equal(ms_conf_dovecot_syntax(&cf), 23);
     ms_diag_list_free(&d);
     ms_conf_dovecot_free(&cf);
@@ -284,6 +304,7 @@ int main(void)
         cmocka_unit_test(maincf_continuation_and_comments),
         cmocka_unit_test(maincf_later_wins_and_syntax),
         cmocka_unit_test(maincf_expansion),
+        cmocka_unit_test(maincf_expansion_is_bounded),
         cmocka_unit_test(mastercf_services),
         cmocka_unit_test(dovecot_sections_and_values),
         cmocka_unit_test(dovecot_includes),

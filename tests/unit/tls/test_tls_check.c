@@ -128,6 +128,7 @@ static void each_port_as_configured(void **state)
         {"BAD_STALL_PORT", MS_TLS_SMTP, 0, MS_TLS_PORT_NO_TLS, "tls.timeout"},
         {"BAD_INJECT_PORT", MS_TLS_SMTP, 1, MS_TLS_PORT_TLS, "tls.injection-vulnerable"},
         {"BAD_IMAPINJECT_PORT", MS_TLS_IMAP, 1, MS_TLS_PORT_TLS, "tls.injection-vulnerable"},
+        {"BAD_SIEVEINJECT_PORT", MS_TLS_SIEVE, 1, MS_TLS_PORT_TLS, "tls.injection-vulnerable"},
         {"BAD_PLAINTEXT_PORT", MS_TLS_SMTP, 0, MS_TLS_PORT_TLS, "tls.plaintext-after-starttls"},
         {"BAD_POP3NOSTLS_PORT", MS_TLS_POP3, 0, MS_TLS_PORT_NO_TLS, "tls.starttls-not-offered"},
         {"BAD_LEGACY_PORT", MS_TLS_IMPLICIT, 1, MS_TLS_PORT_TLS,

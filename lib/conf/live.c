@@ -1,0 +1,125 @@
+/* `conf audit --live HOST`: the certificate each configured port sends,
+ * through lib/tls, against the leaf of the file the configuration names
+ * for it (by SHA-256 of the DER, as `tls check` and `cert lint` print it). */
+#include "internal.h"
+
+#include "mailsec/cert.h"
+#include "mailsec/tls.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void cf_live_add(cf_live_ports *l, unsigned port, int implicit, int protocol, const char *cert_files,
+                 const char *where)
+{
+    if (l->count >= sizeof l->items / sizeof l->items[0] || port == 0 || port > 65535)
+        return;
+    for (size_t i = 0; i < l->count; i++)
+        if (l->items[i].port == port)
+            return; /* one listener per port; the first configured wins */
+    cf_live_port *p = &l->items[l->count];
+    p->port = port;
+    p->implicit = implicit;
+    p->protocol = protocol;
+    p->cert_files = ms_strdup(cert_files ? cert_files : "");
+    p->where = ms_strdup(where);
+    if (p->cert_files && p->where)
+        l->count++;
+    else
+        free(p->cert_files), free(p->where);
+}
+
+void cf_live_free(cf_live_ports *l)
+{
+    for (size_t i = 0; i < l->count; i++) {
+        free(l->items[i].cert_files);
+        free(l->items[i].where);
+    }
+    l->count = 0;
+}
+
+/* The lower-case hex SHA-256 of the first certificate in files (a list,
+ * as smtpd_tls_chain_files takes), and its file; 0 when there is none. */
+static int configured_leaf(const char *files, char hex[65], char **file)
+{
+    char *copy = ms_strdup(files);
+    int found = 0;
+    for (char *save = NULL, *f = copy ? strtok_r(copy, " \t,", &save) : NULL; f && !found;
+         f = strtok_r(NULL, " \t,", &save)) {
+        size_t len;
+        char *error = NULL;
+        char *text = cf_read_file(f, &len, &error);
+        free(error);
+        if (text == NULL)
+            continue;
+        ms_pem_file pem;
+        ms_diag_list ignored = MS_DIAG_LIST_INIT; /* the file checks report the PEM text */
+        ms_status st = ms_pem_scan(text, len, f, &pem, &ignored);
+        ms_diag_list_free(&ignored);
+        if (st == MS_OK) {
+            for (size_t b = 0; b < pem.count && !found; b++) {
+                const ms_pem_block *blk = &pem.blocks[b];
+                unsigned char md[32];
+                unsigned int md_len = 0;
+                if (blk->kind != MS_PEM_CERTIFICATE || blk->der == NULL ||
+                    !EVP_Digest(blk->der, blk->der_len, md, &md_len, EVP_sha256(), NULL) || md_len != 32)
+                    continue;
+                for (int i = 0; i < 32; i++)
+                    snprintf(hex + 2 * i, 3, "%02x", md[i]);
+                *file = ms_strdup(f);
+                found = 1;
+            }
+            ms_pem_file_free(&pem);
+        }
+        free(text);
+    }
+    free(copy);
+    return found;
+}
+
+static ms_tls_mode mode_of(const cf_live_port *p)
+{
+    if (p->implicit)
+        return MS_TLS_IMPLICIT;
+    return p->protocol == 1 ? MS_TLS_IMAP : p->protocol == 2 ? MS_TLS_POP3 : MS_TLS_SMTP;
+}
+
+void cf_live_check(ms_ctx *ctx, const char *host, const char *ca_file, const cf_live_ports *l,
+                   ms_diag_list *d)
+{
+    if (l->count == 0)
+        return;
+    ms_tls_port ports[64];
+    for (size_t i = 0; i < l->count; i++)
+        ports[i] = (ms_tls_port){(uint16_t)l->items[i].port, mode_of(&l->items[i])};
+    /* only the certificate is wanted: no version probes, no injection test */
+    ms_tls_check_opts o = {.ca_file = ca_file, .skip_versions = 1, .skip_injection = 1};
+    ms_tls_check_result *r = NULL;
+    if (ms_tls_check(ctx, host, ports, l->count, &o, &r) != MS_OK || r == NULL)
+        return;
+    for (size_t i = 0; i < r->count && i < l->count; i++) {
+        const ms_tls_port_result *pr = &r->ports[i];
+        const cf_live_port *want = &l->items[i];
+        if (pr->state != MS_TLS_PORT_TLS || pr->chain_count == 0) {
+            ms_diag_add(d, CF_DEF(CF_LIVE_NO_TLS), want->where, -1,
+                        "%s port %u (%s): %s", host, want->port, ms_tls_mode_str(mode_of(want)),
+                        ms_tls_port_state_str(pr->state));
+            continue;
+        }
+        char hex[65];
+        char *file = NULL;
+        if (!configured_leaf(want->cert_files, hex, &file))
+            continue; /* no readable certificate: the file checks say so */
+        if (pr->cert.fingerprint_sha256 && strcmp(pr->cert.fingerprint_sha256, hex) != 0)
+            ms_diag_add(d, CF_DEF(CF_LIVE_MISMATCH), want->where, -1,
+                        "%s port %u sends %s, valid until %s (SHA-256 %.16s...); the configuration "
+                        "names %s (SHA-256 %.16s...)",
+                        host, want->port, pr->cert.subject ? pr->cert.subject : "a certificate",
+                        pr->cert.not_after ? pr->cert.not_after : "?", pr->cert.fingerprint_sha256,
+                        file, hex);
+        free(file);
+    }
+    ms_tls_check_result_free(r);
+}

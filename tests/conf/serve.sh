@@ -1,0 +1,211 @@
+#!/usr/bin/env bash
+# serve.sh MAILSEC: Postfix 3.7 and Dovecot 2.3 started with what
+# `mailsec conf generate --apply` wrote, for each profile, then
+# `mailsec tls check` on every port: SMTP with STARTTLS (25), submission
+# (587, STARTTLS), submissions (465, TLS at once), IMAP (143) and IMAPS
+# (993), on loopback random high ports under mktemp, as the mail test bed
+# does (tests/mailbed). What is checked comes from Mozilla's profiles:
+# intermediate accepts TLS 1.2 and 1.3 and nothing older, modern TLS 1.3
+# only; every port verifies against the test CA with no error finding.
+# Needs root (Postfix's master). The servers are stopped even on failure.
+set -uo pipefail
+BIN=$1
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$HERE/../lib/servers.sh"
+ADDR=127.0.0.1
+DIR=$(mktemp -d /tmp/mailsec-conf-serve.XXXXXX)
+chmod 755 "$DIR"
+passed=0 failed=0
+ok() { echo "ok   - $*"; passed=$((passed + 1)); }
+not_ok() { echo "FAIL - $*"; failed=$((failed + 1)); }
+
+stop_servers() {
+    [[ -f $DIR/postfix/main.cf ]] && postfix -c "$DIR/postfix" stop >/dev/null 2>&1
+    if [[ -f $DIR/dovecot.conf ]]; then
+        doveadm -c "$DIR/dovecot.conf" stop >/dev/null 2>&1
+        local pid
+        pid=$(cat "$DIR/dovecot-run/master.pid" 2>/dev/null)
+        [[ -n $pid ]] && kill "$pid" 2>/dev/null
+    fi
+    local master
+    master=$(tr -d ' ' <"$DIR/spool/pid/master.pid" 2>/dev/null)
+    for _ in $(seq 50); do
+        [[ -n $master ]] && kill -0 "$master" 2>/dev/null || break
+        sleep 0.1
+    done
+    [[ -n $master ]] && kill -9 "$master" 2>/dev/null
+    return 0
+}
+trap 'stop_servers; rm -rf "$DIR"' EXIT
+
+pick() {
+    local port used=" $* "
+    for _ in $(seq 50); do
+        port=$(random_port)
+        [[ $used == *" $port "* ]] && continue
+        port_is_free "$port" && { echo "$port"; return; }
+    done
+}
+
+if [[ $(id -u) != 0 ]]; then
+    echo "FAIL - needs root (Postfix's master)"
+    exit 1
+fi
+CA=${MAILSEC_TEST_CA:-}
+if [[ -z $CA || ! -f $CA/root.pem ]]; then
+    CA=$DIR/ca-made
+    bash "$HERE/../cert/make-test-ca.sh" "$CA" >/dev/null || { echo "FAIL - no test CA"; exit 1; }
+fi
+mkdir -p "$DIR/certs"
+cp "$CA"/fullchain.pem "$CA"/leaf-rsa.pem "$CA"/chain.pem "$CA"/leaf-rsa.key "$CA"/root.pem "$DIR/certs/"
+chmod 600 "$DIR/certs/leaf-rsa.key"
+
+write_base() {
+    mkdir -p "$DIR/postfix" "$DIR/spool" "$DIR/postfix-data" "$DIR/dovecot-run" "$DIR/dovecot-state"
+    chown postfix "$DIR/postfix-data"
+    cat >"$DIR/postfix/main.cf" <<CONF
+# The test bed's own settings (as tests/mailbed); TLS comes from mailsec.
+compatibility_level = 3.6
+queue_directory = $DIR/spool
+data_directory = $DIR/postfix-data
+command_directory = /usr/sbin
+daemon_directory = /usr/lib/postfix/sbin
+shlib_directory = /usr/lib/postfix
+meta_directory = /etc/postfix
+mail_owner = postfix
+setgid_group = postdrop
+maillog_file = $DIR/postfix.log
+maillog_file_prefixes = $DIR
+myhostname = mail.example.test
+mydestination =
+inet_interfaces = $ADDR
+inet_protocols = ipv4
+biff = no
+alias_maps =
+alias_database =
+local_recipient_maps =
+smtpd_sasl_type = dovecot
+smtpd_sasl_path = $DIR/dovecot-run/auth-postfix
+smtpd_use_tls = yes
+CONF
+    cat >"$DIR/postfix/master.cf" <<CONF
+$ADDR:$SMTP_PORT inet n - n - - smtpd
+pickup unix n - n 60 1 pickup
+cleanup unix n - n - 0 cleanup
+qmgr unix n - n 300 1 qmgr
+rewrite unix - - n - - trivial-rewrite
+bounce unix - - n - 0 bounce
+defer unix - - n - 0 bounce
+trace unix - - n - 0 bounce
+verify unix - - n - 1 verify
+flush unix n - n 1000? 0 flush
+proxymap unix - - n - - proxymap
+smtp unix - - n - - smtp
+relay unix - - n - - smtp
+showq unix n - n - - showq
+error unix - - n - - error
+retry unix - - n - - error
+discard unix - - n - - discard
+local unix - n n - - local
+anvil unix - - n - 1 anvil
+scache unix - - n - 1 scache
+postlog unix-dgram n - n - 1 postlogd
+tlsmgr unix - - n 1000? 1 tlsmgr
+CONF
+    cat >"$DIR/dovecot.conf" <<CONF
+# The test bed's own settings (as tests/mailbed); TLS comes from mailsec.
+base_dir = $DIR/dovecot-run
+state_dir = $DIR/dovecot-state
+log_path = $DIR/dovecot.log
+instance_name = mailsec-conf-serve-$$
+protocols = imap
+listen = $ADDR
+ssl = yes
+ssl_dh_parameters_length = 2048
+first_valid_uid = 1
+passdb {
+  driver = static
+  args = nopassword=y
+}
+userdb {
+  driver = static
+  args = uid=nobody gid=nogroup home=$DIR/home
+}
+service imap-login {
+  chroot =
+  inet_listener imap {
+    address = $ADDR
+    port = $IMAP_PORT
+  }
+  inet_listener imaps {
+    address = $ADDR
+    port = $IMAPS_PORT
+    ssl = yes
+  }
+}
+service auth {
+  unix_listener $DIR/dovecot-run/auth-postfix {
+    mode = 0666
+  }
+}
+service anvil {
+  chroot =
+}
+CONF
+}
+
+for profile in intermediate modern; do
+    SMTP_PORT=$(pick) SUB_PORT=$(pick "$SMTP_PORT") SUBS_PORT=$(pick "$SMTP_PORT $SUB_PORT")
+    IMAP_PORT=$(pick "$SMTP_PORT $SUB_PORT $SUBS_PORT") IMAPS_PORT=$(pick "$SMTP_PORT $SUB_PORT $SUBS_PORT $IMAP_PORT")
+    rm -rf "$DIR/postfix" "$DIR/dovecot.conf" "$DIR/spool" "$DIR/dovecot-run" "$DIR/dovecot-state" "$DIR"/*.log
+    write_base
+    "$BIN" conf generate postfix --version 3.7 --profile $profile --cert "$DIR/certs/leaf-rsa.pem" \
+        --chain "$DIR/certs/chain.pem" --key "$DIR/certs/leaf-rsa.key" --apply "$DIR/postfix" >/dev/null ||
+        not_ok "$profile: generate postfix --apply"
+    "$BIN" conf generate dovecot --version 2.3 --profile $profile --cert "$DIR/certs/fullchain.pem" \
+        --key "$DIR/certs/leaf-rsa.key" --apply "$DIR" >/dev/null || not_ok "$profile: generate dovecot --apply"
+    # the bed's adaptations: loopback high ports instead of 587 and 465, no chroot
+    sed -i -e "s/^submission inet n       -       y /$ADDR:$SUB_PORT inet n - n /" \
+        -e "s/^submissions inet n       -       y /$ADDR:$SUBS_PORT inet n - n /" "$DIR/postfix/master.cf"
+    if postfix -c "$DIR/postfix" start >"$DIR/postfix-start.log" 2>&1 &&
+        dovecot -c "$DIR/dovecot.conf" >"$DIR/dovecot-start.log" 2>&1; then
+        ok "$profile: Postfix and Dovecot start with the generated configuration"
+    else
+        not_ok "$profile: start: $(cat "$DIR/postfix-start.log" "$DIR/dovecot-start.log" "$DIR/dovecot.log" 2>/dev/null | head -c 800)"
+        stop_servers
+        continue
+    fi
+    for port in $SMTP_PORT $SUB_PORT $SUBS_PORT $IMAP_PORT $IMAPS_PORT; do
+        for _ in $(seq 100); do
+            (exec 3<>"/dev/tcp/$ADDR/$port") 2>/dev/null && break
+            sleep 0.1
+        done
+    done
+    "$BIN" tls check "$ADDR" --servername mail.example.test --ca "$DIR/certs/root.pem" --no-injection \
+        --port "$SMTP_PORT/smtp" --port "$SUB_PORT/smtp" --port "$SUBS_PORT/tls" \
+        --port "$IMAP_PORT/imap" --port "$IMAPS_PORT/tls" --json >"$DIR/check.json" 2>"$DIR/check.err"
+    rc=$?
+    if [[ $profile == modern ]]; then want='["TLSv1.3"]'; else want='["TLSv1.2","TLSv1.3"]'; fi
+    for port in $SMTP_PORT $SUB_PORT $SUBS_PORT $IMAP_PORT $IMAPS_PORT; do
+        if jq -e --argjson p "$port" --argjson want "$want" '
+            [.. | objects | select(.port? == $p)][0] as $r
+            | $r != null and ($r.versions_accepted | unique) == $want and $r.certificate.verified == true
+              and all($r.diagnostics[]; .severity != "error")' "$DIR/check.json" >/dev/null; then
+            ok "$profile: port $port: TLS $(jq -c "$want" <<<null), the chain verifies, no error"
+        else
+            not_ok "$profile: port $port: $(jq -c --argjson p "$port" '[.. | objects | select(.port? == $p)][0] | {versions_accepted, verified: .certificate.verified, d: [.diagnostics[] | [.code, .message]]}' "$DIR/check.json" 2>/dev/null | head -c 800) $(head -c 300 "$DIR/check.err")"
+        fi
+    done
+    ((rc == 0)) && ok "$profile: tls check exits 0" || not_ok "$profile: tls check exit $rc"
+    # the audit of what is running agrees with the profile
+    "$BIN" conf audit --postfix "$DIR/postfix" --dovecot "$DIR/dovecot.conf" --profile $profile \
+        --ca "$DIR/certs/root.pem" --json >"$DIR/audit.json"
+    if jq -e 'all(.results[0].diagnostics[]; .code != "conf.profile" and .severity != "error")' "$DIR/audit.json" >/dev/null; then
+        ok "$profile: the audit of the running configuration asks for no change"
+    else
+        not_ok "$profile: audit: $(jq -c '[.results[0].diagnostics[] | [.code, .location, .message]]' "$DIR/audit.json" | head -c 800)"
+    fi
+    stop_servers
+done
+echo "serve: $passed passed, $failed failed"
+((failed == 0 && passed > 0))
