@@ -1,4 +1,3 @@
-#define _GNU_SOURCE /* asprintf */
 /* mailsec conf: audit Postfix's and Dovecot's TLS configuration, and
  * generate it (snippets, or edits in place with a backup and a diff).
  * Argument parsing and rendering only; lib/conf does the work. */
@@ -10,6 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static const char GROUP_USAGE[] =
@@ -36,6 +36,7 @@ static const char AUDIT_USAGE[] =
     "                         (given one of the two, only that one is audited)\n"
     "  --profile P            compare with Mozilla's intermediate or modern profile\n"
     "  --dovecot-version X.Y  2.3 or 2.4 (default: from the syntax, dovecot_config_version)\n"
+    "  --postfix-version X.Y  3.0 to 3.9: the syntax --profile advises (default 3.7)\n"
     "  --ca FILE              trust these CA certificates for the certificate checks\n"
     "  --live HOST            connect to HOST's configured ports (SMTP, submission,\n"
     "                         IMAP, POP3) and compare the certificate each sends with\n"
@@ -66,6 +67,7 @@ enum {
     OPT_DOVECOT,
     OPT_PROFILE,
     OPT_DOVECOT_VERSION,
+    OPT_POSTFIX_VERSION,
     OPT_CA,
     OPT_LIVE,
     OPT_VERSION,
@@ -131,6 +133,9 @@ static int audit_option(void *arg, int opt, const char *value)
     case OPT_DOVECOT_VERSION:
         a->opts.dovecot_version = parse_version(value);
         return a->opts.dovecot_version == 23 || a->opts.dovecot_version == 24;
+    case OPT_POSTFIX_VERSION:
+        a->opts.postfix_version = parse_version(value);
+        return a->opts.postfix_version >= 30 && a->opts.postfix_version <= 39;
     default: return 0;
     }
 }
@@ -143,6 +148,7 @@ static int run_audit(int argc, char **argv)
         {"dovecot", required_argument, NULL, OPT_DOVECOT},
         {"profile", required_argument, NULL, OPT_PROFILE},
         {"dovecot-version", required_argument, NULL, OPT_DOVECOT_VERSION},
+        {"postfix-version", required_argument, NULL, OPT_POSTFIX_VERSION},
         {"ca", required_argument, NULL, OPT_CA},
         {"live", required_argument, NULL, OPT_LIVE},
         {NULL, 0, NULL, 0},
@@ -247,53 +253,69 @@ static int generate_option(void *arg, int opt, const char *value)
     }
 }
 
+/* Runs diff(1) -u on two files, the output labelled with label, into
+ * a new string. fork and exec, not a shell: the label is a user's path. */
+static char *run_diff(const char *label, const char *old_path, const char *new_path)
+{
+    int fds[2];
+    if (pipe(fds) != 0)
+        return NULL;
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        return NULL;
+    }
+    if (pid == 0) {
+        dup2(fds[1], STDOUT_FILENO);
+        close(fds[0]);
+        close(fds[1]);
+        execlp("diff", "diff", "-u", "--label", label, "--label", label, old_path, new_path,
+               (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    char *result = NULL;
+    size_t len = 0;
+    char buf[4096];
+    ssize_t got;
+    while ((got = read(fds[0], buf, sizeof buf)) > 0) {
+        char *grown = realloc(result, len + (size_t)got + 1);
+        if (grown == NULL)
+            break;
+        result = grown;
+        memcpy(result + len, buf, (size_t)got);
+        len += (size_t)got;
+        result[len] = '\0';
+    }
+    close(fds[0]);
+    waitpid(pid, NULL, 0);
+    return result;
+}
+
+static int write_temp(char *path_template, const char *text)
+{
+    int fd = mkstemp(path_template);
+    if (fd < 0)
+        return 0;
+    size_t len = strlen(text);
+    int ok = write(fd, text, len) == (ssize_t)len;
+    return close(fd) == 0 && ok;
+}
+
 /* The unified diff of two texts, by diff(1) on temporary files. */
 static char *unified_diff(const char *path, const char *old_text, const char *new_text)
 {
     char old_path[] = "/tmp/mailsec-conf-old.XXXXXX", new_path[] = "/tmp/mailsec-conf-new.XXXXXX";
-    int fo = mkstemp(old_path), fn = mkstemp(new_path);
     char *result = NULL;
-    if (fo >= 0 && fn >= 0) {
-        FILE *o = fdopen(fo, "w"), *n = fdopen(fn, "w");
-        fo = fn = -1;
-        if (o && n) {
-            fputs(old_text ? old_text : "", o);
-            fputs(new_text, n);
-        }
-        if (o)
-            fclose(o);
-        if (n)
-            fclose(n);
-        char *cmd = NULL;
-        if (asprintf(&cmd, "diff -u --label '%s' --label '%s' '%s' '%s'", path, path, old_path,
-                     new_path) >= 0) {
-            FILE *p = popen(cmd, "r");
-            if (p) {
-                size_t cap = 0, len = 0;
-                char buf[4096];
-                size_t got;
-                while ((got = fread(buf, 1, sizeof buf, p)) > 0) {
-                    char *grown = realloc(result, len + got + 1);
-                    if (grown == NULL)
-                        break;
-                    result = grown;
-                    memcpy(result + len, buf, got);
-                    len += got;
-                    result[len] = '\0';
-                    cap = len;
-                }
-                (void)cap;
-                pclose(p);
-            }
-            free(cmd);
-        }
-    }
-    if (fo >= 0)
-        close(fo);
-    if (fn >= 0)
-        close(fn);
-    unlink(old_path);
-    unlink(new_path);
+    int have_old = write_temp(old_path, old_text ? old_text : "");
+    int have_new = have_old && write_temp(new_path, new_text);
+    if (have_new)
+        result = run_diff(path, old_path, new_path);
+    if (have_old)
+        unlink(old_path);
+    if (have_new)
+        unlink(new_path);
     return result ? result : strdup("");
 }
 

@@ -149,6 +149,7 @@ typedef struct ms_conf_audit_opts {
     const char *dovecot_conf;  /* dovecot.conf (or a directory holding it); NULL: not audited */
     ms_conf_profile profile;   /* NONE: only the problems, no profile comparison */
     int dovecot_version;       /* 23 or 24; 0: from the syntax */
+    int postfix_version;       /* 30..39, for the names --profile advises; 0: 3.7 (Debian 12) */
     const char *ca_file;       /* trust these CAs for the certificate checks; NULL: system */
     const char *live_host;     /* compare the configured certificates with what HOST's ports
                                   send (lib/tls); NULL: no connections */

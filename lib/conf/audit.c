@@ -581,9 +581,10 @@ static void postfix_services(const pf *p, ms_diag_list *d)
             "no submissions service (port 465, smtpd_tls_wrappermode=yes) in master.cf");
 }
 
-static void compare_profile(const pf *p, ms_conf_profile profile, ms_diag_list *d)
+static void compare_profile(const pf *p, ms_conf_profile profile, int version, ms_diag_list *d)
 {
-    ms_conf_generate_opts o = {.server = MS_CONF_POSTFIX, .version = 37, .profile = profile};
+    ms_conf_generate_opts o = {.server = MS_CONF_POSTFIX, .version = version ? version : 37,
+                               .profile = profile};
     cf_want w[CF_MAX_WANTS];
     const char *error;
     size_t n = cf_profile_wants(&o, w, &error);
@@ -683,7 +684,7 @@ static ms_status audit_postfix(ms_ctx *ctx, const ms_conf_audit_opts *opts, ms_c
         postfix_services(&p, d);
         postfix_certificates(ctx, &p, opts->ca_file, d);
         if (opts->profile != MS_CONF_PROFILE_NONE)
-            compare_profile(&p, opts->profile, d);
+            compare_profile(&p, opts->profile, opts->postfix_version, d);
         if (opts->live_host) {
             cf_live_ports l = {0};
             postfix_live_ports(&p, &l);

@@ -23,6 +23,11 @@ ms_status gz_writer_init(gz_writer *w, gz_sink_fn sink, void *arg)
     return MS_OK;
 }
 
+ms_status gz_writer_reset(gz_writer *w)
+{
+    return deflateReset(&w->z) == Z_OK ? MS_OK : MS_ERR_INVALID;
+}
+
 void gz_writer_free(gz_writer *w)
 {
     if (w->open)

@@ -23,12 +23,22 @@ enum { PENDING_RAW_MAX = 16 << 20 };
 /* Records between two progress calls inside one large report. */
 enum { PROGRESS_RECORDS = 1 << 16 };
 
+/* An aggregate report sent for commit whose outcome the writer has not
+ * given yet (see settle()). Copies: the walk's origin is gone by then. */
+typedef struct pending_report {
+    int active;
+    char *file, *path, *org, *report_id, *domain;
+    uint64_t records;
+} pending_report;
+
 typedef struct ingest_run {
     ms_store *store;
     agg_pipe *pipe;          /* stores aggregate reports on a second core */
     const ms_ingest_callbacks *cb;
     ms_ingest_tally *tally;
     ms_status store_status; /* the store failed: the run stops */
+    pending_report pending;
+    char *buf;              /* INGEST_READ_CHUNK bytes, for the whole run */
 } ingest_run;
 
 const char *ms_ingest_outcome_name(ms_ingest_outcome outcome)
@@ -67,10 +77,47 @@ static void progress(ingest_run *run)
         run->cb->progress(run->cb->arg, run->tally);
 }
 
+static void conclude(ingest_run *run, ms_ingest_event *ev);
+
+static void pending_clear(pending_report *p)
+{
+    free(p->file);
+    free(p->path);
+    free(p->org);
+    free(p->report_id);
+    free(p->domain);
+    *p = (pending_report){0};
+}
+
+/* Collects the outcome of the last commit sent to the writer and tells the
+ * caller. Afterwards the writer is idle: call before this thread uses the
+ * store itself, and before the next report's event. */
+static void settle(ingest_run *run)
+{
+    ms_status st;
+    if (!agg_pipe_settle(run->pipe, &st) || !run->pending.active)
+        return;
+    pending_report *p = &run->pending;
+    if (st != MS_OK) {
+        run->tally->records -= p->records; /* rolled back */
+        run->store_status = MS_ERR_IO;     /* the run stops with the store's message */
+    } else {
+        ms_report_origin origin = {p->file, p->path};
+        ms_report_error none = {NULL, 0, 0, -1};
+        ms_ingest_event ev = {.outcome = MS_INGEST_NEW, .kind = MS_REPORT_AGGREGATE, .origin = &origin,
+                              .org = p->org, .report_id = p->report_id, .domain = p->domain,
+                              .records = p->records, .error = &none};
+        p->active = 0;
+        conclude(run, &ev);
+    }
+    pending_clear(p);
+}
+
 /* Counts the report's fate, tells the caller, and sets failures aside in
  * the store with their reason. */
 static void conclude(ingest_run *run, ms_ingest_event *ev)
 {
+    settle(run); /* events in order, and the store free for put_rejected */
     switch (ev->outcome) {
     case MS_INGEST_NEW: run->tally->reports_new++; break;
     case MS_INGEST_DUPLICATE: run->tally->duplicates++; break;
@@ -115,6 +162,9 @@ static int on_report_begin(void *arg, const ms_agg_meta *meta)
     a->domain = ms_strdup(meta->domain);
     if (agg_pipe_begin(a->run->pipe, meta, a->origin, &a->duplicate) != MS_OK)
         return store_failed(a);
+    settle(a->run); /* the previous report's commit is done by now: report it */
+    if (a->run->store_status != MS_OK)
+        return -1;
     if (a->duplicate)
         return MS_AGG_SKIP;
     a->in_txn = 1;
@@ -179,8 +229,12 @@ static ms_status agg_read(agg_ingest *a, ms_report_doc *doc, ms_agg_parser *pars
     }
 }
 
-static ms_status agg_finish(agg_ingest *a, ms_status st)
+/* Ends the report: rolls back a failed one at once; sends a good one for
+ * commit and leaves its outcome pending (settle() reports it). Returns
+ * MS_OK with *sent set when the commit went out. */
+static ms_status agg_finish(agg_ingest *a, ms_status st, int *sent)
 {
+    *sent = 0;
     if (st == MS_OK && !a->duplicate && !a->begun) {
         set_error(&a->error, "no report metadata and published policy");
         st = MS_ERR_INVALID;
@@ -189,14 +243,26 @@ static ms_status agg_finish(agg_ingest *a, ms_status st)
         return st;
     a->in_txn = 0;
     if (st != MS_OK) {
-        agg_pipe_end(a->run->pipe, 0);
+        agg_pipe_rollback(a->run->pipe);
         return st;
     }
-    if (agg_pipe_end(a->run->pipe, 1) != MS_OK) {
-        store_failed(a);
-        return MS_ERR_IO;
-    }
-    return MS_OK;
+    st = agg_pipe_commit(a->run->pipe);
+    *sent = st == MS_OK;
+    return st;
+}
+
+/* The committed report's event waits for the writer's answer. */
+static void leave_pending(ingest_run *run, agg_ingest *a)
+{
+    pending_report *p = &run->pending;
+    const ms_report_origin *o = a->origin;
+    *p = (pending_report){.active = 1, .file = ms_strdup(o->file), .path = ms_strdup(o->path),
+                          .records = a->records};
+    /* hand over the strings */
+    p->org = a->org;
+    p->report_id = a->report_id;
+    p->domain = a->domain;
+    a->org = a->report_id = a->domain = NULL;
 }
 
 static void ingest_aggregate(ingest_run *run, ms_report_doc *doc)
@@ -204,25 +270,27 @@ static void ingest_aggregate(ingest_run *run, ms_report_doc *doc)
     agg_ingest a = {.run = run, .origin = ms_report_doc_origin(doc), .error = {NULL, 0, 0, -1}};
     ms_agg_callbacks cb = {.arg = &a, .report_begin = on_report_begin, .record = on_record};
     ms_agg_parser *parser = NULL;
-    char *buf = malloc(INGEST_READ_CHUNK);
-    ms_status st = buf == NULL ? MS_ERR_NOMEM : ms_agg_parser_new(&cb, &parser);
+    int sent = 0;
+    ms_status st = ms_agg_parser_new(&cb, &parser);
     if (st == MS_OK)
-        st = agg_read(&a, doc, parser, buf);
-    st = agg_finish(&a, st);
-    if (st != MS_OK) {
-        run->tally->records -= a.records; /* rolled back */
-        set_error(&a.error, "%s", ms_status_str(st));
+        st = agg_read(&a, doc, parser, run->buf);
+    st = agg_finish(&a, st, &sent);
+    if (sent) {
+        leave_pending(run, &a);
+    } else {
+        if (st != MS_OK) {
+            run->tally->records -= a.records; /* rolled back */
+            set_error(&a.error, "%s", ms_status_str(st));
+        }
+        ms_ingest_event ev = {
+            .outcome = st != MS_OK ? MS_INGEST_FAILED : MS_INGEST_DUPLICATE,
+            .kind = MS_REPORT_AGGREGATE, .origin = a.origin, .org = a.org, .report_id = a.report_id,
+            .domain = a.domain, .error = &a.error};
+        if (run->store_status == MS_OK)
+            conclude(run, &ev);
     }
-
-    ms_ingest_event ev = {
-        .outcome = st != MS_OK ? MS_INGEST_FAILED : a.duplicate ? MS_INGEST_DUPLICATE : MS_INGEST_NEW,
-        .kind = MS_REPORT_AGGREGATE, .origin = a.origin, .org = a.org, .report_id = a.report_id,
-        .domain = a.domain, .records = st == MS_OK ? a.records : 0, .error = &a.error};
-    if (run->store_status == MS_OK)
-        conclude(run, &ev);
     ms_agg_parser_free(parser);
     ms_buf_free(&a.pending);
-    free(buf);
     free(a.org);
     free(a.report_id);
     free(a.domain);
@@ -320,6 +388,9 @@ static const whole_kind FAILURE = {MS_REPORT_FAILURE, MS_REPORT_MESSAGE_MAX, fai
 
 static void ingest_whole(ingest_run *run, ms_report_doc *doc, const whole_kind *k)
 {
+    settle(run); /* this thread is about to use the store */
+    if (run->store_status != MS_OK)
+        return;
     ms_report_error err = {NULL, 0, 0, -1};
     ms_buf text = MS_BUF_INIT, gz = MS_BUF_INIT;
     void *report = NULL;
@@ -383,28 +454,47 @@ static ms_report_walk_callbacks walk_callbacks(ingest_run *run)
         .arg = run, .document = on_document, .skipped = on_skipped, .file = on_file};
 }
 
+/* A run: the writer thread and the read buffer for its length. */
+static ms_status run_begin(ingest_run *run, ms_store *store, const ms_ingest_callbacks *cb,
+                           ms_ingest_tally *tally)
+{
+    *run = (ingest_run){.store = store, .cb = cb, .tally = tally};
+    run->buf = malloc(INGEST_READ_CHUNK);
+    if (run->buf == NULL)
+        return MS_ERR_NOMEM;
+    ms_status st = agg_pipe_start(store, &run->pipe);
+    if (st != MS_OK)
+        free(run->buf);
+    return st;
+}
+
+static ms_status run_end(ingest_run *run, ms_status walk_status)
+{
+    settle(run);
+    agg_pipe_stop(run->pipe);
+    pending_clear(&run->pending);
+    free(run->buf);
+    return run->store_status != MS_OK ? run->store_status : walk_status;
+}
+
 ms_status ms_ingest_paths(ms_store *store, const char *const *paths, size_t count,
                           const ms_ingest_callbacks *cb, ms_ingest_tally *tally)
 {
-    ingest_run run = {.store = store, .cb = cb, .tally = tally};
-    ms_status st = agg_pipe_start(store, &run.pipe);
+    ingest_run run;
+    ms_status st = run_begin(&run, store, cb, tally);
     if (st != MS_OK)
         return st;
     ms_report_walk_callbacks wcb = walk_callbacks(&run);
-    st = ms_report_walk(paths, count, &wcb);
-    agg_pipe_stop(run.pipe);
-    return run.store_status != MS_OK ? run.store_status : st;
+    return run_end(&run, ms_report_walk(paths, count, &wcb));
 }
 
 ms_status ms_ingest_buffer(ms_store *store, const char *name, const void *data, size_t len,
                            const ms_ingest_callbacks *cb, ms_ingest_tally *tally)
 {
-    ingest_run run = {.store = store, .cb = cb, .tally = tally};
-    ms_status st = agg_pipe_start(store, &run.pipe);
+    ingest_run run;
+    ms_status st = run_begin(&run, store, cb, tally);
     if (st != MS_OK)
         return st;
     ms_report_walk_callbacks wcb = walk_callbacks(&run);
-    st = ms_report_walk_buffer(name, data, len, &wcb);
-    agg_pipe_stop(run.pipe);
-    return run.store_status != MS_OK ? run.store_status : st;
+    return run_end(&run, ms_report_walk_buffer(name, data, len, &wcb));
 }

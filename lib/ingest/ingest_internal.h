@@ -25,6 +25,8 @@ ms_status gz_writer_init(gz_writer *w, gz_sink_fn sink, void *arg);
 ms_status gz_writer_write(gz_writer *w, const void *data, size_t len);
 ms_status gz_writer_finish(gz_writer *w);
 void gz_writer_free(gz_writer *w);
+/* Ready for the next stream, keeping the allocated state. */
+ms_status gz_writer_reset(gz_writer *w);
 /* The gzip form of a whole buffer, appended to out. */
 ms_status gz_compress_buffer(const void *data, size_t len, ms_buf *out);
 
@@ -41,8 +43,12 @@ ms_status agg_pipe_begin(agg_pipe *p, const ms_agg_meta *meta, const ms_report_o
 ms_status agg_pipe_record(agg_pipe *p, const ms_agg_record *record);
 /* The next bytes of the original, compressed and stored by the writer. */
 ms_status agg_pipe_raw(agg_pipe *p, const void *data, size_t len);
-/* Waits for every record to be stored, then commits (or rolls back); the
- * report's outcome. */
-ms_status agg_pipe_end(agg_pipe *p, int commit);
+/* Drops the open report (synchronous). */
+ms_status agg_pipe_rollback(agg_pipe *p);
+/* Commits the open report once its records are stored; returns at once. */
+ms_status agg_pipe_commit(agg_pipe *p);
+/* Waits for the last commit sent (if any: returns 1) and gives its
+ * outcome; afterwards the writer is idle and the store free to use. */
+int agg_pipe_settle(agg_pipe *p, ms_status *status);
 
 #endif

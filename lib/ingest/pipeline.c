@@ -4,11 +4,13 @@
  * arena, since the parser's strings live only during its callback), so
  * parsing and storing overlap instead of adding up.
  *
- * The store handle is only ever used by the writer while a pipe is open.
- * Beginning and ending a report are synchronous (the reader needs the
- * answers: a duplicate stops the reading; the commit's outcome is the
- * report's). Memory is bounded: at most PIPE_ITEMS batches exist, and the
- * reader waits for a free one. */
+ * The store handle is only ever used by the writer while reports flow;
+ * the reader touches it only after agg_pipe_settle(), when the writer is
+ * idle. Beginning a report is synchronous (a duplicate stops the reading);
+ * committing is not: the reader goes on to the next report and collects
+ * the commit's outcome later (agg_pipe_settle), so a run of small reports
+ * does not wait twice per report. Memory is bounded: at most PIPE_ITEMS
+ * batches exist, and the reader waits for a free one. */
 #include "ingest_internal.h"
 
 #include <pthread.h>
@@ -47,8 +49,12 @@ struct agg_pipe {
     int duplicate;
     const ms_agg_meta *meta;
     const ms_report_origin *origin;
+    /* the last commit sent, until settled */
+    int commit_sent, commit_done;
+    ms_status commit_status;
     /* the writer's report */
-    gz_writer raw;
+    gz_writer raw;           /* one compressor, reset per report */
+    int raw_ready;
     int in_txn;
     ms_status report_status; /* the first store failure of the report */
 };
@@ -158,7 +164,9 @@ static ms_status writer_begin(agg_pipe *p)
     if (st != MS_OK || p->duplicate)
         return st;
     p->in_txn = 1;
-    st = gz_writer_init(&p->raw, raw_to_store, p->store);
+    /* deflate's state is a quarter megabyte: made once, reset per report */
+    st = p->raw_ready ? gz_writer_reset(&p->raw) : gz_writer_init(&p->raw, raw_to_store, p->store);
+    p->raw_ready = st == MS_OK;
     note_failure(p, st);
     return st;
 }
@@ -172,8 +180,6 @@ static ms_status writer_end(agg_pipe *p, int commit)
         st = ms_store_commit(p->store); /* a failed commit has rolled back */
     else if (p->in_txn)
         ms_store_rollback(p->store);
-    if (p->in_txn)
-        gz_writer_free(&p->raw);
     p->in_txn = 0;
     return commit ? st : MS_OK;
 }
@@ -200,7 +206,7 @@ static ms_status writer_handle(agg_pipe *p, const item *it)
 
 static int is_request(item_kind kind)
 {
-    return kind == ITEM_BEGIN || kind == ITEM_COMMIT || kind == ITEM_ROLLBACK;
+    return kind == ITEM_BEGIN || kind == ITEM_ROLLBACK;
 }
 
 static void *writer_main(void *arg)
@@ -222,6 +228,10 @@ static void *writer_main(void *arg)
         if (is_request(kind)) {
             p->reply = st;
             p->replied = 1;
+        }
+        if (kind == ITEM_COMMIT) {
+            p->commit_status = st;
+            p->commit_done = 1;
         }
         it->next = p->spare;
         p->spare = it;
@@ -264,6 +274,8 @@ void agg_pipe_stop(agg_pipe *p)
         send(p, stop);
         pthread_join(p->writer, NULL);
     }
+    if (p->raw_ready)
+        gz_writer_free(&p->raw);
     item_free(p->filling);
     for (item *it = p->spare, *next; it != NULL; it = next) {
         next = it->next;
@@ -375,11 +387,35 @@ ms_status agg_pipe_raw(agg_pipe *p, const void *data, size_t len)
     return MS_OK;
 }
 
-ms_status agg_pipe_end(agg_pipe *p, int commit)
+ms_status agg_pipe_rollback(agg_pipe *p)
 {
-    if (commit)
-        flush_records(p);
-    else if (p->filling != NULL)
+    if (p->filling != NULL)
         p->filling->count = p->filling->used = 0; /* nothing of it is wanted */
-    return request(p, commit ? ITEM_COMMIT : ITEM_ROLLBACK);
+    return request(p, ITEM_ROLLBACK);
+}
+
+ms_status agg_pipe_commit(agg_pipe *p)
+{
+    flush_records(p);
+    item *it = take(p, ITEM_COMMIT);
+    if (it == NULL)
+        return MS_ERR_NOMEM;
+    pthread_mutex_lock(&p->lock);
+    p->commit_sent = 1;
+    p->commit_done = 0;
+    pthread_mutex_unlock(&p->lock);
+    send(p, it);
+    return MS_OK;
+}
+
+int agg_pipe_settle(agg_pipe *p, ms_status *status)
+{
+    pthread_mutex_lock(&p->lock);
+    int had = p->commit_sent;
+    while (p->commit_sent && !p->commit_done)
+        pthread_cond_wait(&p->changed, &p->lock);
+    *status = p->commit_status;
+    p->commit_sent = 0;
+    pthread_mutex_unlock(&p->lock);
+    return had;
 }

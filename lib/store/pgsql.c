@@ -423,5 +423,10 @@ ms_status store_pg_open(ms_store *store, const char *conninfo)
     PQsetNoticeProcessor(conn, ignore_notice, NULL);
     if (PQsetClientEncoding(conn, "UTF8") != 0)
         return pg_error(store, "client encoding UTF8", NULL);
-    return MS_OK;
+    /* One commit per report: waiting for the server's disk on each would
+     * bound ingest at the disk's flush rate. A server crash can lose the
+     * last fraction of a second of commits, never half a report, and a
+     * report not stored is simply stored by the next run; what must be
+     * durable at once (ms_store_imap_mark) asks for it. */
+    return pg_exec(store, "SET synchronous_commit = off");
 }

@@ -545,14 +545,26 @@ ms_status ms_store_imap_seen(ms_store *store, const char *mailbox, uint32_t uidv
                            p, 3, &ignored, seen);
 }
 
+/* The mark is made durable on disk before it returns, and with it every
+ * report committed before (PostgreSQL and SQLite's WAL are written in
+ * order): the caller may then move the message away on the IMAP server,
+ * and not even a power cut can lose its reports. Reports themselves are
+ * committed without waiting for the disk (docs/store.md). */
 ms_status ms_store_imap_mark(ms_store *store, const char *mailbox, uint32_t uidvalidity,
                              uint32_t uid)
 {
     sql_param p[] = {P_TEXT(mailbox), P_INT(uidvalidity), P_INT(uid), P_INT(time(NULL))};
-    return store_exec_params(store,
-                             "INSERT INTO imap_seen (mailbox, uidvalidity, uid, seen_at)"
-                             " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-                             p, 4);
+    static const char insert[] = "INSERT INTO imap_seen (mailbox, uidvalidity, uid, seen_at)"
+                                 " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
+    int pg = strcmp(ms_store_backend(store), "postgresql") == 0;
+    ms_status st = store_exec_params(store, pg ? "BEGIN" : "PRAGMA synchronous=FULL", NULL, 0);
+    if (st == MS_OK && pg)
+        st = store_exec_params(store, "SET LOCAL synchronous_commit = on", NULL, 0);
+    if (st == MS_OK)
+        st = store_exec_params(store, insert, p, 4);
+    ms_status end = store_exec_params(store, pg ? (st == MS_OK ? "COMMIT" : "ROLLBACK") : "PRAGMA synchronous=NORMAL",
+                                      NULL, 0);
+    return st != MS_OK ? st : end;
 }
 
 ms_status ms_store_rdns_get(ms_store *store, const char *ip, char **name, int64_t *fetched)
