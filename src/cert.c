@@ -368,17 +368,6 @@ static int run_bundle(int argc, char **argv)
 
 int cmd_cert(int argc, char **argv)
 {
-    static const struct {
-        const char *name;
-        int (*run)(int argc, char **argv);
-    } COMMANDS[] = {{"lint", run_lint}, {"bundle", run_bundle}};
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        fputs(GROUP_USAGE, argc < 2 ? stderr : stdout);
-        return argc < 2 ? EXIT_UNCHECKED : EXIT_CLEAN;
-    }
-    for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
-        if (strcmp(argv[1], COMMANDS[i].name) == 0)
-            return COMMANDS[i].run(argc - 1, argv + 1);
-    fprintf(stderr, "mailsec cert: unknown command \"%s\"\n\n%s", argv[1], GROUP_USAGE);
-    return EXIT_UNCHECKED;
+    static const cli_command COMMANDS[] = {{"lint", run_lint}, {"bundle", run_bundle}};
+    return cli_dispatch(argc, argv, GROUP_USAGE, COMMANDS, sizeof COMMANDS / sizeof COMMANDS[0]);
 }

@@ -394,3 +394,16 @@ int cli_results_end(cli_results *r, const char *command)
     }
     return r->worst;
 }
+
+int cli_dispatch(int argc, char **argv, const char *group_usage, const cli_command *commands, size_t count)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        fputs(group_usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? EXIT_UNCHECKED : EXIT_CLEAN;
+    }
+    for (size_t i = 0; i < count; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "mailsec %s: unknown command \"%s\"\n\n%s", argv[0], argv[1], group_usage);
+    return EXIT_UNCHECKED;
+}

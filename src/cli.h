@@ -127,6 +127,18 @@ typedef struct cli_record_args {
 /* A cli_option_fn for CLI_RECORD_LONG_OPTIONS; arg is a cli_record_args. */
 int cli_record_option(void *arg, int opt, const char *value);
 
+/* ---- command groups ---- */
+
+typedef struct cli_command {
+    const char *name;
+    int (*run)(int argc, char **argv); /* argv[0] is the command's name */
+} cli_command;
+
+/* A group's entry point: argv[0] is the group, argv[1] the command. Prints
+ * the group's usage for --help (to stdout) or no command (to stderr), and
+ * refuses an unknown command; else runs it. */
+int cli_dispatch(int argc, char **argv, const char *group_usage, const cli_command *commands, size_t count);
+
 /* ---- one result per checked thing ---- */
 
 /* Collects the JSON objects of a command that checks several things (or

@@ -787,12 +787,6 @@ static int run_check(int argc, char **argv)
 
 int cmd_email(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        fputs(GROUP_USAGE, argc < 2 ? stderr : stdout);
-        return argc < 2 ? EXIT_UNCHECKED : EXIT_CLEAN;
-    }
-    if (strcmp(argv[1], "check") == 0)
-        return run_check(argc - 1, argv + 1);
-    fprintf(stderr, "mailsec email: unknown command \"%s\"\n\n%s", argv[1], GROUP_USAGE);
-    return EXIT_UNCHECKED;
+    static const cli_command COMMANDS[] = {{"check", run_check}};
+    return cli_dispatch(argc, argv, GROUP_USAGE, COMMANDS, sizeof COMMANDS / sizeof COMMANDS[0]);
 }

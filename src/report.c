@@ -361,17 +361,6 @@ static int run_fetch(int argc, char **argv)
 
 int cmd_report(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        fputs(GROUP_USAGE, argc < 2 ? stderr : stdout);
-        return argc < 2 ? EXIT_UNCHECKED : EXIT_CLEAN;
-    }
-    if (strcmp(argv[1], "ingest") == 0)
-        return run_ingest(argc - 1, argv + 1);
-    if (strcmp(argv[1], "fetch") == 0)
-        return run_fetch(argc - 1, argv + 1);
-    int status = report_view_run(argc - 1, argv + 1);
-    if (status >= 0)
-        return status;
-    fprintf(stderr, "mailsec report: unknown command \"%s\"\n\n%s", argv[1], GROUP_USAGE);
-    return EXIT_UNCHECKED;
+    static const cli_command COMMANDS[] = {{"ingest", run_ingest}, {"fetch", run_fetch}, REPORT_VIEW_COMMANDS};
+    return cli_dispatch(argc, argv, GROUP_USAGE, COMMANDS, sizeof COMMANDS / sizeof COMMANDS[0]);
 }

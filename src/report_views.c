@@ -581,16 +581,6 @@ static int view_tls(const cli_common *c, ms_store *store, const view_args *a, cl
 
 /* ---- dispatch ---- */
 
-static const char *const VIEWS[] = {"summary", "sources", "list", "show", "export", "failures", "tls"};
-
-static int is_view(const char *name)
-{
-    for (size_t i = 0; i < sizeof VIEWS / sizeof VIEWS[0]; i++)
-        if (strcmp(name, VIEWS[i]) == 0)
-            return 1;
-    return 0;
-}
-
 static int dispatch(const char *view, const cli_common *c, ms_store *store, const view_args *a,
                     const char *arg, cli_results *r)
 {
@@ -609,8 +599,6 @@ static int dispatch(const char *view, const cli_common *c, ms_store *store, cons
 
 int report_view_run(int argc, char **argv)
 {
-    if (!is_view(argv[0]))
-        return -1;
     static const struct option options[] = {
         {"db", required_argument, NULL, OPT_DB},
         {"domain", required_argument, NULL, OPT_DOMAIN},

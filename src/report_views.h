@@ -15,8 +15,13 @@
     "  failures                 the failure reports, summarised\n"                        \
     "  tls                      the SMTP TLS reports, summarised\n"
 
-/* Runs a view command (argv[0] is its name); -1 when argv[0] is none. */
+/* Runs a view command; argv[0] is its name, one of REPORT_VIEW_COMMANDS. */
 int report_view_run(int argc, char **argv);
+
+#define REPORT_VIEW_COMMANDS                                                          \
+    {"summary", report_view_run}, {"sources", report_view_run}, {"list", report_view_run}, \
+    {"show", report_view_run}, {"export", report_view_run}, {"failures", report_view_run}, \
+    {"tls", report_view_run}
 
 /* Opens the store named by db, else $MAILSEC_DB, else the default; prints
  * why not and returns NULL on failure. */
