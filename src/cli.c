@@ -2,6 +2,7 @@
 
 #include "mailsec/dns.h"
 
+#include <errno.h>
 #include <langinfo.h>
 #include <locale.h>
 #include <stdarg.h>
@@ -406,4 +407,15 @@ int cli_dispatch(int argc, char **argv, const char *group_usage, const cli_comma
             return commands[i].run(argc - 1, argv + 1);
     fprintf(stderr, "mailsec %s: unknown command \"%s\"\n\n%s", argv[0], argv[1], group_usage);
     return EXIT_UNCHECKED;
+}
+
+int cli_parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v > max || *s == '-')
+        return 0;
+    *out = v;
+    return 1;
 }

@@ -100,6 +100,9 @@ void json_print(json_t *doc, int exit_status);
 
 /* ---- argument parsing, the same for every command ---- */
 
+/* A decimal number 0..max, all of s: 1, else 0. */
+int cli_parse_uint(const char *s, unsigned long max, unsigned long *out);
+
 /* Handles one of the command's own options; returns 0 when its value is
  * invalid (cli_parse then reports the option by name). */
 typedef int (*cli_option_fn)(void *arg, int opt, const char *value);

@@ -9,6 +9,7 @@
 #include "mailsec/ingest.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -34,7 +35,9 @@ static const char INGEST_USAGE[] =
     "zip, single messages, mbox files, Maildir folders; - reads standard input.\n"
     "Formats are recognised by content, not by name. Each report is stored once;\n"
     "one that cannot be read is set aside with the reason and the rest go on.\n\n"
-    "Options:\n" DB_HELP "\n" CLI_COMMON_HELP
+    "Options:\n"
+    "  -j, --jobs N           read N files at once (default: CPUs - 1, 1 to 4)\n" DB_HELP
+    "\n" CLI_COMMON_HELP
     "(Exit status 1: some reports could not be read.)\n";
 
 static const char FETCH_USAGE[] =
@@ -49,7 +52,12 @@ static const char FETCH_USAGE[] =
     "  --ca FILE              trust these CAs (PEM) for the server's certificate\n" DB_HELP
     "\n" CLI_COMMON_HELP;
 
-enum { OPT_DB = 1, OPT_PASSWORD_FILE, OPT_MOVE_TO, OPT_CA };
+enum { OPT_DB = 1, OPT_PASSWORD_FILE, OPT_MOVE_TO, OPT_CA, OPT_JOBS = 'j' };
+
+enum {
+    INGEST_MMAP_THRESHOLD = 4 << 20, /* smaller blocks come from the heap */
+    INGEST_TRIM_THRESHOLD = 8 << 20  /* bytes free at the heap's top kept */
+};
 /* Progress lines at most this often (seconds). */
 #define PROGRESS_INTERVAL 0.2
 
@@ -208,6 +216,7 @@ typedef struct ingest_args {
     const char *password_file;
     const char *move_to;
     const char *ca;
+    unsigned jobs;        /* 0: the library's default */
 } ingest_args;
 
 static int ingest_option(void *arg, int opt, const char *value)
@@ -218,6 +227,13 @@ static int ingest_option(void *arg, int opt, const char *value)
     case OPT_PASSWORD_FILE: a->password_file = value; return 1;
     case OPT_MOVE_TO: a->move_to = value; return 1;
     case OPT_CA: a->ca = value; return 1;
+    case OPT_JOBS: {
+        unsigned long n;
+        if (!cli_parse_uint(value, 64, &n) || n == 0)
+            return 0;
+        a->jobs = (unsigned)n;
+        return 1;
+    }
     }
     return 0;
 }
@@ -259,22 +275,38 @@ static const ms_ingest_callbacks *view_callbacks(ingest_view *v, ms_ingest_callb
     return cb;
 }
 
+/* Each report read allocates and frees a few hundred KiB (the
+ * decompressor, the parser's buffer). By default glibc gives memory back
+ * to the kernel as it is freed — blocks over 128 KiB are unmapped, the
+ * heap's top above 128 KiB trimmed — and maps it again for the next
+ * report: system calls, zeroed pages and, on a virtual machine, a TLB
+ * shoot-down each time. Serving such blocks from the heap and keeping a
+ * few MiB free at its top spares all that; memory stays bounded. (Setting
+ * either threshold turns off glibc's own adaptation of both.) */
+static void keep_freed_memory(void)
+{
+    mallopt(M_MMAP_THRESHOLD, INGEST_MMAP_THRESHOLD);
+    mallopt(M_TRIM_THRESHOLD, INGEST_TRIM_THRESHOLD);
+}
+
 static int run_ingest(int argc, char **argv)
 {
     static const struct option options[] = {
         {"db", required_argument, NULL, OPT_DB},
+        {"jobs", required_argument, NULL, OPT_JOBS},
         CLI_COMMON_LONG_OPTIONS,
         {NULL, 0, NULL, 0},
     };
     static const char CMD[] = "report ingest";
     cli_common c;
     ingest_args a = {0};
-    int done = cli_parse(argc, argv, options, CLI_COMMON_SHORT_OPTIONS, INGEST_USAGE, CMD, &c,
+    int done = cli_parse(argc, argv, options, "j:" CLI_COMMON_SHORT_OPTIONS, INGEST_USAGE, CMD, &c,
                          ingest_option, &a);
     if (done >= 0)
         return done;
     if (optind >= argc)
         return cli_usage_error(CMD, "no PATH to read");
+    keep_freed_memory();
     ms_store *store = report_open_store(CMD, a.db);
     if (store == NULL)
         return EXIT_UNCHECKED;
@@ -282,8 +314,10 @@ static int run_ingest(int argc, char **argv)
     ms_ingest_callbacks cb;
     view_begin(&v, &c);
     ms_ingest_tally tally = {0};
-    ms_status st = ms_ingest_paths(store, (const char *const *)argv + optind, (size_t)(argc - optind),
-                                   view_callbacks(&v, &cb), &tally);
+    view_callbacks(&v, &cb);
+    cb.readers = a.jobs;
+    ms_status st = ms_ingest_paths(store, (const char *const *)argv + optind, (size_t)(argc - optind), &cb,
+                                   &tally);
     int status = finish_ingest(CMD, &v, &tally, st, st == MS_ERR_IO ? ms_store_error(store) : NULL);
     ms_store_close(store);
     return status;

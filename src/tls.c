@@ -5,7 +5,6 @@
 
 #include "mailsec/tls.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,7 +25,9 @@ static const char CHECK_USAGE[] =
     "intermediates, root sent, verification, host name, expiry, key, SHA-1), whether\n"
     "the server answers commands injected before STARTTLS (CVE-2011-0411), and, with\n"
     "--dane, whether the DNSSEC-signed TLSA records at _25._tcp.NAME match\n"
-    "(RFC 7672). Closed ports are reported as closed, not as errors.\n\n"
+    "(RFC 7672), and, with --mta-sts, whether a sender applying that domain's\n"
+    "MTA-STS policy (RFC 8461) would deliver to the SMTP ports. Closed ports are\n"
+    "reported as closed, not as errors.\n\n"
     "Options:\n"
     "  -p, --port P[/MODE]    check port P (repeatable); MODE is how TLS starts:\n"
     "                         smtp, lmtp, imap, pop3, sieve (STARTTLS) or tls (at once);\n"
@@ -41,6 +42,12 @@ static const char CHECK_USAGE[] =
     "                         default 21)\n"
     "  --no-versions          skip the TLS 1.0-1.3 probes (one handshake each)\n"
     "  --no-injection         skip the STARTTLS injection test\n"
+    "  --mta-sts DOMAIN       fetch DOMAIN's MTA-STS policy and check the SMTP ports\n"
+    "                         against it: HOST (or --servername) must match an mx\n"
+    "                         line, the certificate must verify and cover that name\n"
+    "  --https-ca FILE        trust this CA for the policy fetch (like curl --cacert)\n"
+    "  --https-connect-to MAP HOST:PORT:HOST2:PORT2 for the policy fetch, like curl\n"
+    "                         --connect-to (repeatable)\n"
     "\n--timeout SECONDS bounds every step: connect, each reply, the handshake.\n\n"
     CLI_COMMON_HELP;
 
@@ -52,8 +59,13 @@ enum {
     OPT_DANE,
     OPT_DAYS_WARNING,
     OPT_NO_VERSIONS,
-    OPT_NO_INJECTION
+    OPT_NO_INJECTION,
+    OPT_MTA_STS,
+    OPT_HTTPS_CA,
+    OPT_CONNECT_TO
 };
+
+enum { MAX_CONNECT_TO = 8 };
 
 /* A --port argument as given: the mode is settled after parsing, when
  * --starttls is known. */
@@ -67,18 +79,10 @@ typedef struct check_args {
     size_t count;
     int starttls; /* -1: not given */
     ms_tls_check_opts opts;
+    const char *https_ca;
+    const char *connect_to[MAX_CONNECT_TO];
+    size_t connect_to_count;
 } check_args;
-
-static int parse_uint(const char *s, unsigned long max, unsigned long *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v > max || *s == '-')
-        return 0;
-    *out = v;
-    return 1;
-}
 
 static int add_port(check_args *a, const char *value)
 {
@@ -96,7 +100,7 @@ static int add_port(check_args *a, const char *value)
         mode = (int)m;
     }
     unsigned long port;
-    if (!parse_uint(buf, 65535, &port) || port == 0)
+    if (!cli_parse_uint(buf, 65535, &port) || port == 0)
         return 0;
     a->ports[a->count].port = (unsigned)port;
     a->ports[a->count].mode = mode;
@@ -128,7 +132,7 @@ static int check_option(void *arg, int opt, const char *value)
         a->opts.dane = 1;
         return 1;
     case OPT_DAYS_WARNING:
-        if (!parse_uint(value, 3650, &n) || n == 0)
+        if (!cli_parse_uint(value, 3650, &n) || n == 0)
             return 0;
         a->opts.days_warning = (int)n;
         return 1;
@@ -137,6 +141,19 @@ static int check_option(void *arg, int opt, const char *value)
         return 1;
     case OPT_NO_INJECTION:
         a->opts.skip_injection = 1;
+        return 1;
+    case OPT_MTA_STS:
+        if (*value == '\0')
+            return 0;
+        a->opts.mta_sts = value;
+        return 1;
+    case OPT_HTTPS_CA:
+        a->https_ca = value;
+        return 1;
+    case OPT_CONNECT_TO:
+        if (a->connect_to_count == MAX_CONNECT_TO)
+            return 0;
+        a->connect_to[a->connect_to_count++] = value;
         return 1;
     }
     return 0;
@@ -184,6 +201,42 @@ static const char *injection_str(ms_tls_injection i)
     return i == MS_TLS_INJECTION_SAFE ? "safe" : i == MS_TLS_INJECTION_VULNERABLE ? "vulnerable" : NULL;
 }
 
+static const char *verdict_str(ms_tls_mtasts_verdict v)
+{
+    return v == MS_TLS_MTASTS_PORT_PASS ? "pass" : v == MS_TLS_MTASTS_PORT_FAIL ? "fail" : NULL;
+}
+
+static json_t *json_port_mtasts(const ms_tls_port_result *r)
+{
+    if (r->mtasts == MS_TLS_MTASTS_PORT_NOT_CHECKED)
+        return json_null();
+    json_t *o = json_object();
+    json_object_set_new(o, "result", json_string(verdict_str(r->mtasts)));
+    json_object_set_new(o, "certificate_valid", json_boolean(r->mtasts_cert_valid == 1));
+    return o;
+}
+
+/* The policy as found; null without --mta-sts. */
+static json_t *json_mtasts(const ms_tls_mtasts *m)
+{
+    if (m->state == MS_TLS_MTASTS_NOT_CHECKED)
+        return json_null();
+    json_t *o = json_object();
+    json_object_set_new(o, "domain", json_str_or_null(m->domain));
+    json_object_set_new(o, "state", json_string(ms_tls_mtasts_state_str(m->state)));
+    json_object_set_new(o, "id", json_str_or_null(m->id));
+    const ms_mtasts_policy *p = m->state == MS_TLS_MTASTS_POLICY ? m->policy : NULL;
+    json_object_set_new(o, "mode", p ? json_string(ms_mtasts_mode_str(p->mode)) : json_null());
+    json_object_set_new(o, "max_age", p ? json_integer(p->max_age) : json_null());
+    json_t *mx = json_array();
+    for (size_t i = 0; p && i < p->mx_count; i++)
+        json_array_append_new(mx, json_string(p->mx[i]));
+    json_object_set_new(o, "mx", p ? mx : (json_decref(mx), json_null()));
+    json_object_set_new(o, "mx_host", json_str_or_null(m->mx_host));
+    json_object_set_new(o, "mx_match", m->mx_match < 0 ? json_null() : json_boolean(m->mx_match));
+    return o;
+}
+
 static json_t *json_port(const ms_tls_port_result *r)
 {
     json_t *o = json_object();
@@ -204,6 +257,7 @@ static json_t *json_port(const ms_tls_port_result *r)
     json_object_set_new(o, "dane", r->dane == MS_TLS_DANE_NOT_CHECKED
                                        ? json_null()
                                        : json_string(ms_tls_dane_state_str(r->dane)));
+    json_object_set_new(o, "mta_sts", json_port_mtasts(r));
     json_object_set_new(o, "certificate", json_certificate(r));
     json_object_set_new(o, "seconds", json_real(r->seconds));
     json_object_set_new(o, "diagnostics", json_diags(&r->diags));
@@ -264,17 +318,34 @@ static void print_port(const cli_common *c, const ms_tls_check_result *res,
             out_ok(c, "not open to STARTTLS command injection");
         if (r->dane == MS_TLS_DANE_MATCH)
             out_ok(c, "DANE: a TLSA record matches");
+        if (r->mtasts == MS_TLS_MTASTS_PORT_PASS)
+            out_ok(c, "MTA-STS: MX host listed, certificate valid for it");
     }
     out_field(c, "time", "%.2f s", r->seconds);
     ms_diag_list shown = MS_DIAG_LIST_INIT;
     for (size_t i = 0; i < r->diags.count; i++) {
         const ms_diag *d = &r->diags.items[i];
         /* the checklist lines above already say these */
-        if (strcmp(d->def->code, "tls.injection-safe") != 0 && strcmp(d->def->code, "tls.dane-match") != 0)
+        if (strcmp(d->def->code, "tls.injection-safe") != 0 && strcmp(d->def->code, "tls.dane-match") != 0 &&
+            strcmp(d->def->code, "tls.mtasts-pass") != 0)
             ms_diag_add(&shown, d->def, d->location, d->offset, "%s", d->message);
     }
     out_diags(c, &shown);
     ms_diag_list_free(&shown);
+}
+
+static void print_mtasts(const cli_common *c, const ms_tls_mtasts *m)
+{
+    if (m->state == MS_TLS_MTASTS_NOT_CHECKED)
+        return;
+    if (m->state != MS_TLS_MTASTS_POLICY) {
+        out_field(c, "MTA-STS", "%s: %s", m->domain, ms_tls_mtasts_state_str(m->state));
+        return;
+    }
+    out_field(c, "MTA-STS", "%s: mode %s, max_age %ld, %zu mx pattern(s)", m->domain,
+              ms_mtasts_mode_str(m->policy->mode), m->policy->max_age, m->policy->mx_count);
+    if (m->mx_match == 1)
+        out_ok(c, "MTA-STS: %s matches an mx line of the policy", m->mx_host);
 }
 
 static int render(const cli_common *c, const ms_tls_check_result *res)
@@ -301,6 +372,7 @@ static int render(const cli_common *c, const ms_tls_check_result *res)
         for (size_t i = 0; i < res->count; i++)
             json_array_append_new(ports, json_port(&res->ports[i]));
         json_object_set_new(o, "ports", ports);
+        json_object_set_new(o, "mta_sts", json_mtasts(&res->mtasts));
         json_object_set_new(o, "diagnostics", json_diags(&res->diags));
         json_t *results = json_array();
         json_array_append_new(results, o);
@@ -322,11 +394,27 @@ static int render(const cli_common *c, const ms_tls_check_result *res)
         out_heading(c, "All ports");
         if (res->same_certificate == 1)
             out_ok(c, "the same certificate on every TLS port");
+        print_mtasts(c, &res->mtasts);
         out_diags(c, &res->diags);
         out_summary(c, &all, 0);
     }
     ms_diag_list_free(&all);
     return status;
+}
+
+/* The context, with the HTTPS options of the MTA-STS policy fetch. */
+static ms_ctx *make_ctx(const cli_common *c, const check_args *a)
+{
+    ms_ctx *ctx = cli_make_ctx(c);
+    ms_status st = ctx && a->https_ca ? ms_ctx_set_https_ca(ctx, a->https_ca) : MS_OK;
+    for (size_t i = 0; ctx && i < a->connect_to_count && st == MS_OK; i++)
+        st = ms_ctx_add_https_connect_to(ctx, a->connect_to[i]);
+    if (st != MS_OK) {
+        ms_ctx_free(ctx);
+        cli_usage_error("tls check", "--https-connect-to takes HOST:PORT:HOST2:PORT2");
+        return NULL;
+    }
+    return ctx;
 }
 
 static int run_check(int argc, char **argv)
@@ -340,6 +428,9 @@ static int run_check(int argc, char **argv)
         {"days-warning", required_argument, NULL, OPT_DAYS_WARNING},
         {"no-versions", no_argument, NULL, OPT_NO_VERSIONS},
         {"no-injection", no_argument, NULL, OPT_NO_INJECTION},
+        {"mta-sts", required_argument, NULL, OPT_MTA_STS},
+        {"https-ca", required_argument, NULL, OPT_HTTPS_CA},
+        {"https-connect-to", required_argument, NULL, OPT_CONNECT_TO},
         CLI_COMMON_LONG_OPTIONS,
         {NULL, 0, NULL, 0},
     };
@@ -368,7 +459,7 @@ static int run_check(int argc, char **argv)
     }
     /* --starttls without --port: the default ports keep their modes */
     a.opts.timeout_ms = c.timeout_ms;
-    ms_ctx *ctx = cli_make_ctx(&c);
+    ms_ctx *ctx = make_ctx(&c, &a);
     if (ctx == NULL)
         return EXIT_UNCHECKED;
     ms_tls_check_result *res = NULL;

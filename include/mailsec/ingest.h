@@ -58,6 +58,11 @@ typedef struct ms_ingest_callbacks {
     void (*skipped)(void *arg, const ms_report_origin *origin, const char *reason); /* may be NULL */
     /* Called after each report and file: for a progress line. */
     void (*progress)(void *arg, const ms_ingest_tally *tally);    /* may be NULL */
+    /* Files are read by this many threads at once (0: one per CPU but the
+     * writer's, at least 1, at most 4); one writer thread stores. The callbacks above are then called
+     * from those threads, never two at once, and reports are told in the
+     * order they finish. */
+    unsigned readers;
 } ms_ingest_callbacks;
 
 /* Ingests files and directories (see ms_report_walk). MS_OK when every

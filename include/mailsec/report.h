@@ -268,6 +268,16 @@ const ms_report_origin *ms_report_doc_origin(const ms_report_doc *doc);
  * and failure reports key on it. */
 const char *ms_report_doc_message_key(const ms_report_doc *doc);
 
+/* The compressed form of a document that is the content of a gzip stream
+ * (a .gz file, a gzip attachment): keep is called with the stream's bytes
+ * as decompression consumes them — all of them, from the first, and
+ * nothing after the last member — so a caller keeping the original can
+ * store it as it came instead of compressing it again. Call before the
+ * first ms_report_doc_read; returns 0 (and keep is never called) for any
+ * other document. A non-zero return from keep fails the read. */
+typedef int (*ms_report_gzip_fn)(void *arg, const void *gz, size_t len);
+int ms_report_doc_tap_gzip(ms_report_doc *doc, ms_report_gzip_fn keep, void *arg);
+
 typedef struct ms_report_walk_callbacks {
     void *arg;
     /* One report. Return 0 to go on, non-zero to stop the walk. */
@@ -278,6 +288,12 @@ typedef struct ms_report_walk_callbacks {
     /* A file (or a Maildir message) was opened: for the tally and progress.
      * size is -1 for standard input or a pipe that is not a regular file. */
     void (*file)(void *arg, const char *path, int64_t size);
+    /* May be NULL. Asked for every path met that is not a directory
+     * (and for every problem with one), before anything else is done or
+     * reported about it: return 0 to pass over it silently. The walk
+     * meets paths in the same order every time, so several walks can
+     * share the files between them by their number. */
+    int (*want)(void *arg, const char *path);
 } ms_report_walk_callbacks;
 
 /* Walks paths: regular files (any format, detected by content: XML, JSON,

@@ -52,6 +52,14 @@ ms_status ms_store_raw_append(ms_store *store, const void *gz, size_t len);
 /* Sets the report's totals and commits; on failure the report is rolled
  * back already. */
 ms_status ms_store_commit(ms_store *store);
+/* Makes every report committed so far durable and visible to other
+ * connections. A backend may group several reports into one database
+ * transaction (SQLite does: docs/store.md); ms_store_commit then only ends
+ * the report's savepoint, and the group is committed after a number of
+ * reports or a fraction of a second, by this call, by ms_store_imap_mark
+ * and by ms_store_close. A process killed before that loses the group's
+ * reports (never part of one): running again stores them. */
+ms_status ms_store_sync(ms_store *store);
 void ms_store_rollback(ms_store *store);
 
 /* ---- Whole reports -------------------------------------------------- */

@@ -6,7 +6,9 @@
  * the TLS versions accepted, the cipher, group and signature negotiated,
  * the certificate chain as sent (checked by ms_cert_check_chain), whether
  * the server is open to STARTTLS command injection, and, with DANE, whether
- * the TLSA records at _25._tcp.NAME match (RFC 7672). Findings are tls.*
+ * the TLSA records at _25._tcp.NAME match (RFC 7672), and, with an MTA-STS
+ * policy domain, whether a sender applying its policy (RFC 8461) would
+ * deliver to the SMTP ports. Findings are tls.*
  * (and cert.*) diagnostics. Every step has a deadline: a server that stalls,
  * drops the connection or speaks garbage ends as a diagnostic, never as a
  * hang.
@@ -20,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mailsec/audit.h"
 #include "mailsec/cert.h"
 #include "mailsec/core.h"
 
@@ -81,6 +84,8 @@ typedef struct ms_tls_check_opts {
     unsigned timeout_ms;     /* each step's deadline; 0: MS_TLS_TIMEOUT_MS */
     int skip_versions;       /* do not probe TLS 1.0-1.3 one by one */
     int skip_injection;      /* do not test for STARTTLS command injection */
+    const char *mta_sts;     /* MTA-STS policy domain: its policy is fetched (the ctx's HTTPS
+                              * options apply) and matched against the SMTP ports; NULL: none */
 } ms_tls_check_opts;
 
 /* What became of a port. */
@@ -110,6 +115,35 @@ typedef enum ms_tls_dane_state {
 
 const char *ms_tls_dane_state_str(ms_tls_dane_state state);
 
+/* MTA-STS (RFC 8461): the policy domain's policy, as a sender finds it. */
+typedef enum ms_tls_mtasts_state {
+    MS_TLS_MTASTS_NOT_CHECKED = 0, /* no policy domain given */
+    MS_TLS_MTASTS_NO_POLICY,       /* no _mta-sts TXT record: the domain has no policy */
+    MS_TLS_MTASTS_UNUSABLE,        /* a record, but the lookup, fetch or policy failed */
+    MS_TLS_MTASTS_POLICY           /* a usable policy */
+} ms_tls_mtasts_state;
+
+const char *ms_tls_mtasts_state_str(ms_tls_mtasts_state state); /* "not-checked", "no-policy",
+                                                                  "unusable", "policy" */
+
+typedef struct ms_tls_mtasts {
+    char *domain;             /* the policy domain */
+    ms_tls_mtasts_state state;
+    char *id;                 /* the TXT record's id; NULL if none */
+    ms_mtasts_policy *policy; /* state POLICY: the policy (mode, mx patterns, max_age) */
+    char *mx_host;            /* the MX host name matched: the servername, else the host */
+    int mx_match;             /* 1: mx_host matches an mx pattern (RFC 8461 4.1); 0: none
+                               * does; -1: not checked (no policy, or mode none) */
+} ms_tls_mtasts;
+
+/* Per SMTP port: would a sender applying the policy deliver? */
+typedef enum ms_tls_mtasts_verdict {
+    MS_TLS_MTASTS_PORT_NOT_CHECKED = 0, /* not an SMTP port, closed, or no policy to apply */
+    MS_TLS_MTASTS_PORT_PASS,            /* MX host listed and certificate valid (RFC 8461 4) */
+    MS_TLS_MTASTS_PORT_FAIL             /* either fails: refused under enforce, reported
+                                         * under testing */
+} ms_tls_mtasts_verdict;
+
 typedef struct ms_tls_port_result {
     uint16_t port;
     ms_tls_mode mode;
@@ -125,6 +159,9 @@ typedef struct ms_tls_port_result {
     unsigned versions_accepted; /* of those, the ones the server accepted */
     ms_tls_injection injection;
     ms_tls_dane_state dane;
+    ms_tls_mtasts_verdict mtasts;
+    int mtasts_cert_valid;      /* with mtasts checked: the certificate passes RFC 8461 4.2
+                                 * (chain to a trusted root, MX host name, dates); else -1 */
     unsigned char **chain_der;  /* the chain as sent, leaf first */
     size_t *chain_len;
     size_t chain_count;
@@ -139,7 +176,9 @@ typedef struct ms_tls_check_result {
     ms_tls_port_result *ports;
     size_t count;
     int same_certificate;   /* 1: every TLS port sent the same leaf; 0: not; -1: under two TLS ports */
-    ms_diag_list diags;     /* findings about the host as a whole (certificates, DANE lookup) */
+    ms_tls_mtasts mtasts;   /* with opts->mta_sts */
+    ms_diag_list diags;     /* findings about the host as a whole (certificates, DANE lookup,
+                             * MTA-STS policy and MX match) */
 } ms_tls_check_result;
 
 void ms_tls_check_result_free(ms_tls_check_result *result);

@@ -1,45 +1,66 @@
 /* Reports into the store: the walk finds each report, the matching parser
  * reads it, the store keeps it in one transaction per report.
  *
+ * Reader threads (one per CPU but the writer's, up to INGEST_READERS_MAX) walk the same
+ * paths and share the files between them by number: the walk meets files
+ * in the same order in every thread, and each reads the files whose
+ * number falls to it. One writer thread (pipeline.c) owns the store.
+ *
  * Aggregate reports stream: bytes are read in chunks and pushed through
- * the parser, whose callbacks open the report's transaction (once its
- * identity is known) and hand each record, as it ends, to the writer
- * thread (pipeline.c), which stores it and compresses the kept original
- * while this thread parses on. A report already stored is noticed at its
- * metadata and not read further. TLS and failure reports are small and
- * read whole; they are stored from this thread, between aggregate reports,
- * when the writer is idle. */
+ * the parser, whose callbacks send the report's metadata (once its
+ * identity is known) and each record, as it ends, down the reader's lane
+ * to the writer, which stores it while the reader parses on — the next
+ * report too: a reader never waits for the writer, and learns each
+ * report's fate from its ticket, in order (collect()). A report already
+ * stored is noticed when the writer meets its identity key, and the reader
+ * stops reading it at the next chunk. TLS and failure reports are small
+ * and read whole; the writer stores them between aggregate reports
+ * (agg_lane_call).
+ *
+ * The tally and the caller's callbacks are shared: they are updated and
+ * called under one lock (events), so the callbacks see one thread at a
+ * time. */
 #include "ingest_internal.h"
 
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-/* Compressed original held before the report's metadata is parsed. The
- * metadata opens every real report; a document that goes on this long
- * without it is not one we can key. */
+/* The original held before the report's metadata is parsed. The metadata
+ * opens every real report; a document that goes on this long without it
+ * is not one we can key. */
 enum { PENDING_RAW_MAX = 16 << 20 };
 /* Records between two progress calls inside one large report. */
 enum { PROGRESS_RECORDS = 1 << 16 };
-
-/* An aggregate report sent for commit whose outcome the writer has not
- * given yet (see settle()). Copies: the walk's origin is gone by then. */
-typedef struct pending_report {
-    int active;
-    char *file, *path, *org, *report_id, *domain;
-    uint64_t records;
-} pending_report;
+/* Reader threads at most: past a few, the one writer is the limit. */
+enum { INGEST_READERS_MAX = 4 };
 
 typedef struct ingest_run {
     ms_store *store;
-    agg_pipe *pipe;          /* stores aggregate reports on a second core */
+    agg_pipe *pipe;
     const ms_ingest_callbacks *cb;
     ms_ingest_tally *tally;
-    ms_status store_status; /* the store failed: the run stops */
-    pending_report pending;
-    char *buf;              /* INGEST_READ_CHUNK bytes, for the whole run */
+    pthread_mutex_t events;    /* the tally and the callbacks */
+    atomic_int store_status;   /* the store failed: the run stops */
+    const char *const *paths;  /* what the readers walk */
+    size_t path_count;
+    unsigned readers;
 } ingest_run;
+
+/* One reading thread and what it owns. */
+typedef struct reader {
+    ingest_run *run;
+    agg_lane *lane;
+    char *buf;                 /* INGEST_READ_CHUNK bytes */
+    unsigned index;            /* reads the files numbered index mod readers */
+    uint64_t files_met;        /* files the walk met, this reader's or not */
+    ms_status walk_status;
+    pthread_t thread;
+} reader;
 
 const char *ms_ingest_outcome_name(ms_ingest_outcome outcome)
 {
@@ -71,120 +92,119 @@ static const char *doc_error(const ms_report_doc *doc)
     return why != NULL ? why : "read error";
 }
 
-static void progress(ingest_run *run)
+static int run_failed(ingest_run *run)
+{
+    return atomic_load(&run->store_status) != MS_OK;
+}
+
+static void fail_run(ingest_run *run, ms_status st)
+{
+    int ok = MS_OK;
+    atomic_compare_exchange_strong(&run->store_status, &ok, (int)st);
+}
+
+/* With the events lock held. */
+static void progress_locked(ingest_run *run)
 {
     if (run->cb != NULL && run->cb->progress != NULL)
         run->cb->progress(run->cb->arg, run->tally);
 }
 
-static void conclude(ingest_run *run, ms_ingest_event *ev);
-
-static void pending_clear(pending_report *p)
+/* Adds records to the tally (negative: taken back) and shows progress. */
+static void count_records(ingest_run *run, int64_t records)
 {
-    free(p->file);
-    free(p->path);
-    free(p->org);
-    free(p->report_id);
-    free(p->domain);
-    *p = (pending_report){0};
+    pthread_mutex_lock(&run->events);
+    run->tally->records += (uint64_t)records;
+    progress_locked(run);
+    pthread_mutex_unlock(&run->events);
 }
 
-/* Collects the outcome of the last commit sent to the writer and tells the
- * caller. Afterwards the writer is idle: call before this thread uses the
- * store itself, and before the next report's event. */
-static void settle(ingest_run *run)
+/* Counts the report's fate and tells the caller. records: what to take
+ * back from the tally (a report not stored after all). */
+static void conclude(ingest_run *run, const ms_ingest_event *ev, uint64_t records_back)
 {
-    ms_status st;
-    if (!agg_pipe_settle(run->pipe, &st) || !run->pending.active)
-        return;
-    pending_report *p = &run->pending;
-    if (st != MS_OK) {
-        run->tally->records -= p->records; /* rolled back */
-        run->store_status = MS_ERR_IO;     /* the run stops with the store's message */
-    } else {
-        ms_report_origin origin = {p->file, p->path};
-        ms_report_error none = {NULL, 0, 0, -1};
-        ms_ingest_event ev = {.outcome = MS_INGEST_NEW, .kind = MS_REPORT_AGGREGATE, .origin = &origin,
-                              .org = p->org, .report_id = p->report_id, .domain = p->domain,
-                              .records = p->records, .error = &none};
-        p->active = 0;
-        conclude(run, &ev);
-    }
-    pending_clear(p);
-}
-
-/* Counts the report's fate, tells the caller, and sets failures aside in
- * the store with their reason. */
-static void conclude(ingest_run *run, ms_ingest_event *ev)
-{
-    settle(run); /* events in order, and the store free for put_rejected */
+    pthread_mutex_lock(&run->events);
+    run->tally->records -= records_back;
     switch (ev->outcome) {
     case MS_INGEST_NEW: run->tally->reports_new++; break;
     case MS_INGEST_DUPLICATE: run->tally->duplicates++; break;
-    case MS_INGEST_FAILED:
-        run->tally->failed++;
-        if (run->store_status == MS_OK &&
-            ms_store_put_rejected(run->store, ev->origin, ms_report_kind_name(ev->kind), ev->error) != MS_OK)
-            run->store_status = MS_ERR_IO;
-        break;
+    case MS_INGEST_FAILED: run->tally->failed++; break;
     }
     if (run->cb != NULL && run->cb->report != NULL)
         run->cb->report(run->cb->arg, ev);
-    progress(run);
+    progress_locked(run);
+    pthread_mutex_unlock(&run->events);
+}
+
+/* An aggregate report the writer has finished with. */
+static void conclude_ticket(ingest_run *run, agg_ticket *t)
+{
+    if (t->status != MS_OK) {
+        count_records(run, -(int64_t)t->records);
+        fail_run(run, MS_ERR_IO); /* the run stops with the store's message */
+        agg_ticket_free(t);
+        return;
+    }
+    ms_report_origin origin = {t->file, t->path};
+    ms_ingest_event ev = {.outcome = t->outcome, .kind = MS_REPORT_AGGREGATE, .origin = &origin,
+                          .org = t->org, .report_id = t->report_id, .domain = t->domain,
+                          .records = t->outcome == MS_INGEST_NEW ? t->records : 0, .error = &t->error};
+    /* rolled back, or stored before: its records are not in the store */
+    conclude(run, &ev, t->outcome == MS_INGEST_NEW ? 0 : t->records);
+    agg_ticket_free(t);
+}
+
+/* Reports the aggregate reports the writer has finished for this reader;
+ * wait: all of them. */
+static void collect(reader *r, int wait)
+{
+    agg_ticket *t;
+    while ((t = agg_lane_done(r->lane, wait)) != NULL)
+        conclude_ticket(r->run, t);
 }
 
 /* ---- aggregate reports ---- */
 
 typedef struct agg_ingest {
-    ingest_run *run;
+    reader *reader;
     const ms_report_origin *origin;
+    agg_ticket *ticket;
     ms_buf pending;   /* the original's bytes read before the metadata */
-    int begun;        /* the metadata was parsed */
-    int in_txn;
-    int duplicate;
-    char *org, *report_id, *domain;
-    uint64_t records;
-    ms_report_error error;
+    int gzip;         /* the original is kept as the gzip stream it came in */
+    int begun;        /* the metadata was parsed and the report sent */
+    int duplicate;    /* the writer found it stored already */
 } agg_ingest;
-
-static int store_failed(agg_ingest *a)
-{
-    a->run->store_status = MS_ERR_IO;
-    return -1;
-}
 
 static int on_report_begin(void *arg, const ms_agg_meta *meta)
 {
     agg_ingest *a = arg;
-    a->begun = 1;
-    a->org = ms_strdup(meta->org_name);
-    a->report_id = ms_strdup(meta->report_id);
-    a->domain = ms_strdup(meta->domain);
-    if (agg_pipe_begin(a->run->pipe, meta, a->origin, &a->duplicate) != MS_OK)
-        return store_failed(a);
-    settle(a->run); /* the previous report's commit is done by now: report it */
-    if (a->run->store_status != MS_OK)
+    agg_ticket *t = a->ticket;
+    t->org = ms_strdup(meta->org_name);
+    t->report_id = ms_strdup(meta->report_id);
+    t->domain = ms_strdup(meta->domain);
+    ms_status st = agg_lane_begin(a->reader->lane, meta, a->origin, a->gzip);
+    if (st != MS_OK) {
+        set_error(&t->error, "the report could not be queued: %s", ms_status_str(st));
         return -1;
-    if (a->duplicate)
-        return MS_AGG_SKIP;
-    a->in_txn = 1;
-    ms_status st = agg_pipe_raw(a->run->pipe, a->pending.data, a->pending.len);
+    }
+    a->begun = 1;
+    st = agg_lane_raw(a->reader->lane, a->pending.data, a->pending.len);
     ms_buf_free(&a->pending);
-    return st == MS_OK ? 0 : store_failed(a);
+    return st == MS_OK ? 0 : -1;
 }
 
 static int on_record(void *arg, const ms_agg_record *record)
 {
     agg_ingest *a = arg;
-    ms_status st = agg_pipe_record(a->run->pipe, record);
+    ms_status st = agg_lane_record(a->reader->lane, record);
     if (st != MS_OK) {
-        set_error(&a->error, "the record at line %ld could not be queued: %s", record->line, ms_status_str(st));
+        set_error(&a->ticket->error, "the record at line %ld could not be queued: %s", record->line,
+                  ms_status_str(st));
         return -1;
     }
-    a->records++;
-    a->run->tally->records++;
-    if (a->records % PROGRESS_RECORDS == 0)
-        progress(a->run);
+    /* the tally learns of records by the batch: it is shared */
+    if (++a->ticket->records % PROGRESS_RECORDS == 0)
+        count_records(a->reader->run, PROGRESS_RECORDS);
     return 0;
 }
 
@@ -192,16 +212,19 @@ static int on_record(void *arg, const ms_agg_record *record)
  * (bounded) until its metadata has been parsed. */
 static ms_status keep_original(agg_ingest *a, const char *data, size_t len)
 {
-    if (a->in_txn)
-        return agg_pipe_raw(a->run->pipe, data, len);
     if (a->begun)
-        return MS_OK; /* a duplicate: nothing to keep */
+        return agg_lane_raw(a->reader->lane, data, len);
     if (a->pending.len + len > PENDING_RAW_MAX) {
-        set_error(&a->error, "no report metadata in the first %d MiB", PENDING_RAW_MAX >> 20);
+        set_error(&a->ticket->error, "no report metadata in the first %d MiB", PENDING_RAW_MAX >> 20);
         return MS_ERR_LIMIT;
     }
     ms_buf_append(&a->pending, data, len);
     return a->pending.failed ? MS_ERR_NOMEM : MS_OK;
+}
+
+static int keep_gzip(void *arg, const void *gz, size_t len)
+{
+    return keep_original(arg, gz, len) != MS_OK;
 }
 
 /* Reads the document through the parser, keeping the original. MS_OK when
@@ -211,90 +234,58 @@ static ms_status agg_read(agg_ingest *a, ms_report_doc *doc, ms_agg_parser *pars
     for (;;) {
         ssize_t n = ms_report_doc_read(doc, buf, INGEST_READ_CHUNK);
         if (n < 0) {
-            set_error(&a->error, "%s", doc_error(doc));
+            set_error(&a->ticket->error, "%s", doc_error(doc));
             return MS_ERR_IO;
         }
         if (n == 0)
-            return ms_agg_parser_finish(parser, &a->error);
-        int was_open = a->in_txn;
-        ms_status st = ms_agg_parser_feed(parser, buf, (size_t)n, &a->error);
+            return ms_agg_parser_finish(parser, &a->ticket->error);
+        int was_open = a->begun;
+        ms_status st = ms_agg_parser_feed(parser, buf, (size_t)n, &a->ticket->error);
         if (st != MS_OK)
             return st;
-        if (a->duplicate)
+        if (a->begun && agg_lane_duplicate(a->reader->lane))
             return MS_OK; /* already stored: the rest changes nothing */
+        if (a->gzip)
+            continue; /* the compressed bytes went to keep_gzip as they were read */
         /* A chunk that opened the report went out with the pending bytes. */
-        st = was_open ? agg_pipe_raw(a->run->pipe, buf, (size_t)n) : keep_original(a, buf, (size_t)n);
+        st = was_open ? agg_lane_raw(a->reader->lane, buf, (size_t)n) : keep_original(a, buf, (size_t)n);
         if (st != MS_OK)
             return st;
     }
 }
 
-/* Ends the report: rolls back a failed one at once; sends a good one for
- * commit and leaves its outcome pending (settle() reports it). Returns
- * MS_OK with *sent set when the commit went out. */
-static ms_status agg_finish(agg_ingest *a, ms_status st, int *sent)
+static void ingest_aggregate(reader *r, ms_report_doc *doc)
 {
-    *sent = 0;
-    if (st == MS_OK && !a->duplicate && !a->begun) {
-        set_error(&a->error, "no report metadata and published policy");
-        st = MS_ERR_INVALID;
+    collect(r, 0); /* what the writer finished meanwhile, in order */
+    agg_ingest a = {.reader = r, .origin = ms_report_doc_origin(doc), .ticket = agg_ticket_new()};
+    if (a.ticket == NULL) {
+        fail_run(r->run, MS_ERR_NOMEM);
+        return;
     }
-    if (!a->in_txn)
-        return st;
-    a->in_txn = 0;
-    if (st != MS_OK) {
-        agg_pipe_rollback(a->run->pipe);
-        return st;
-    }
-    st = agg_pipe_commit(a->run->pipe);
-    *sent = st == MS_OK;
-    return st;
-}
-
-/* The committed report's event waits for the writer's answer. */
-static void leave_pending(ingest_run *run, agg_ingest *a)
-{
-    pending_report *p = &run->pending;
-    const ms_report_origin *o = a->origin;
-    *p = (pending_report){.active = 1, .file = ms_strdup(o->file), .path = ms_strdup(o->path),
-                          .records = a->records};
-    /* hand over the strings */
-    p->org = a->org;
-    p->report_id = a->report_id;
-    p->domain = a->domain;
-    a->org = a->report_id = a->domain = NULL;
-}
-
-static void ingest_aggregate(ingest_run *run, ms_report_doc *doc)
-{
-    agg_ingest a = {.run = run, .origin = ms_report_doc_origin(doc), .error = {NULL, 0, 0, -1}};
+    agg_ticket *t = a.ticket;
+    t->file = ms_strdup(a.origin->file);
+    t->path = ms_strdup(a.origin->path);
+    /* Received compressed (the usual case): kept as it came, not compressed again. */
+    a.gzip = ms_report_doc_tap_gzip(doc, keep_gzip, &a);
+    if (!a.gzip)
+        a.pending.len = 0; /* whatever a refused tap was given */
     ms_agg_callbacks cb = {.arg = &a, .report_begin = on_report_begin, .record = on_record};
     ms_agg_parser *parser = NULL;
-    int sent = 0;
     ms_status st = ms_agg_parser_new(&cb, &parser);
     if (st == MS_OK)
-        st = agg_read(&a, doc, parser, run->buf);
-    st = agg_finish(&a, st, &sent);
-    if (sent) {
-        leave_pending(run, &a);
-    } else {
-        if (st != MS_OK) {
-            run->tally->records -= a.records; /* rolled back */
-            set_error(&a.error, "%s", ms_status_str(st));
-        }
-        ms_ingest_event ev = {
-            .outcome = st != MS_OK ? MS_INGEST_FAILED : MS_INGEST_DUPLICATE,
-            .kind = MS_REPORT_AGGREGATE, .origin = a.origin, .org = a.org, .report_id = a.report_id,
-            .domain = a.domain, .error = &a.error};
-        if (run->store_status == MS_OK)
-            conclude(run, &ev);
+        st = agg_read(&a, doc, parser, r->buf);
+    if (st == MS_OK && !a.begun) {
+        set_error(&t->error, "no report metadata and published policy");
+        st = MS_ERR_INVALID;
     }
+    if (st != MS_OK) {
+        set_error(&t->error, "%s", ms_status_str(st));
+        t->failed = 1;
+    }
+    count_records(r->run, (int64_t)(t->records % PROGRESS_RECORDS)); /* the rest of them */
+    agg_lane_end(r->lane, t); /* the writer commits it or sets it aside */
     ms_agg_parser_free(parser);
     ms_buf_free(&a.pending);
-    free(a.org);
-    free(a.report_id);
-    free(a.domain);
-    ms_report_error_clear(&a.error);
 }
 
 /* ---- TLS and failure reports: read whole ---- */
@@ -386,32 +377,52 @@ static const whole_kind TLSRPT = {MS_REPORT_TLSRPT, MS_REPORT_TLSRPT_MAX, tlsrpt
 static const whole_kind FAILURE = {MS_REPORT_FAILURE, MS_REPORT_MESSAGE_MAX, failure_parse, failure_store,
                                    failure_describe, failure_free};
 
-static void ingest_whole(ingest_run *run, ms_report_doc *doc, const whole_kind *k)
+/* What the writer does with a report read whole: store it, or set it
+ * aside when it could not be read. */
+typedef struct whole_job {
+    const whole_kind *k;
+    ms_report_doc *doc;
+    void *report;        /* NULL: set aside with err */
+    const ms_buf *gz;
+    const ms_report_error *err;
+    int duplicate;
+} whole_job;
+
+static ms_status store_whole(void *arg, ms_store *store)
 {
-    settle(run); /* this thread is about to use the store */
-    if (run->store_status != MS_OK)
-        return;
+    whole_job *j = arg;
+    if (j->report == NULL)
+        return ms_store_put_rejected(store, ms_report_doc_origin(j->doc), ms_report_kind_name(j->k->kind),
+                                     j->err);
+    return j->k->store(store, j->report, j->doc, j->gz, &j->duplicate);
+}
+
+static void ingest_whole(reader *r, ms_report_doc *doc, const whole_kind *k)
+{
+    ingest_run *run = r->run;
+    collect(r, 1); /* the events in order */
     ms_report_error err = {NULL, 0, 0, -1};
     ms_buf text = MS_BUF_INIT, gz = MS_BUF_INIT;
     void *report = NULL;
-    int duplicate = 0;
     ms_status st = read_whole(doc, k->max, &text, &err);
     if (st == MS_OK)
         st = k->parse(text.data, text.len, &report, &err);
     if (st == MS_OK)
         st = gz_compress_buffer(text.data, text.len, &gz);
-    if (st == MS_OK && k->store(run->store, report, doc, &gz, &duplicate) != MS_OK)
-        run->store_status = MS_ERR_IO;
     if (st != MS_OK)
         set_error(&err, "%s", ms_status_str(st));
+    whole_job job = {k, doc, st == MS_OK ? report : NULL, &gz, &err, 0};
+    if (agg_lane_call(r->lane, store_whole, &job) != MS_OK)
+        fail_run(run, MS_ERR_IO);
 
+    ms_report_error none = {NULL, 0, 0, -1};
     ms_ingest_event ev = {
-        .outcome = st != MS_OK ? MS_INGEST_FAILED : duplicate ? MS_INGEST_DUPLICATE : MS_INGEST_NEW,
-        .kind = k->kind, .origin = ms_report_doc_origin(doc), .error = &err};
+        .outcome = st != MS_OK ? MS_INGEST_FAILED : job.duplicate ? MS_INGEST_DUPLICATE : MS_INGEST_NEW,
+        .kind = k->kind, .origin = ms_report_doc_origin(doc), .error = st != MS_OK ? &err : &none};
     if (report != NULL)
         k->describe(report, &ev);
-    if (run->store_status == MS_OK)
-        conclude(run, &ev);
+    if (!run_failed(run))
+        conclude(run, &ev, 0);
     k->free(report);
     ms_buf_free(&text);
     ms_buf_free(&gz);
@@ -422,79 +433,146 @@ static void ingest_whole(ingest_run *run, ms_report_doc *doc, const whole_kind *
 
 static int on_document(void *arg, ms_report_doc *doc)
 {
-    ingest_run *run = arg;
+    reader *r = arg;
     switch (ms_report_doc_kind(doc)) {
-    case MS_REPORT_AGGREGATE: ingest_aggregate(run, doc); break;
-    case MS_REPORT_TLSRPT: ingest_whole(run, doc, &TLSRPT); break;
-    case MS_REPORT_FAILURE: ingest_whole(run, doc, &FAILURE); break;
+    case MS_REPORT_AGGREGATE: ingest_aggregate(r, doc); break;
+    case MS_REPORT_TLSRPT: ingest_whole(r, doc, &TLSRPT); break;
+    case MS_REPORT_FAILURE: ingest_whole(r, doc, &FAILURE); break;
     }
-    return run->store_status != MS_OK; /* a failing store stops the walk */
+    return run_failed(r->run); /* a failing store stops the walk */
 }
 
 static void on_skipped(void *arg, const ms_report_origin *origin, const char *reason)
 {
-    ingest_run *run = arg;
+    ingest_run *run = ((reader *)arg)->run;
+    pthread_mutex_lock(&run->events);
     run->tally->skipped++;
     if (run->cb != NULL && run->cb->skipped != NULL)
         run->cb->skipped(run->cb->arg, origin, reason);
+    pthread_mutex_unlock(&run->events);
 }
 
 static void on_file(void *arg, const char *path, int64_t size)
 {
     (void)path;
-    ingest_run *run = arg;
+    ingest_run *run = ((reader *)arg)->run;
+    pthread_mutex_lock(&run->events);
     run->tally->files++;
     run->tally->bytes += size > 0 ? (uint64_t)size : 0;
-    progress(run);
+    progress_locked(run);
+    pthread_mutex_unlock(&run->events);
 }
 
-static ms_report_walk_callbacks walk_callbacks(ingest_run *run)
+/* Every reader walks all paths; each file (or anything the walk would
+ * report about a path) is one reader's, by its number. */
+static int is_mine(void *arg, const char *path)
 {
-    return (ms_report_walk_callbacks){
-        .arg = run, .document = on_document, .skipped = on_skipped, .file = on_file};
+    (void)path;
+    reader *r = arg;
+    return r->files_met++ % r->run->readers == r->index;
 }
 
-/* A run: the writer thread and the read buffer for its length. */
+static ms_report_walk_callbacks walk_callbacks(reader *r)
+{
+    return (ms_report_walk_callbacks){.arg = r, .document = on_document, .skipped = on_skipped,
+                                      .file = on_file, .want = r->run->readers > 1 ? is_mine : NULL};
+}
+
+static void *reader_main(void *arg)
+{
+    reader *r = arg;
+    ms_report_walk_callbacks wcb = walk_callbacks(r);
+    r->walk_status = ms_report_walk(r->run->paths, r->run->path_count, &wcb);
+    collect(r, 1);
+    return NULL;
+}
+
+/* How many readers: the writer keeps one CPU busy, the readers get the
+ * others (at least one reader, at most INGEST_READERS_MAX). On two cores
+ * one reader and the writer measured faster than two readers, which then
+ * only take turns with the writer for the same two cores. */
+static unsigned readers_for(const ms_ingest_callbacks *cb)
+{
+    if (cb != NULL && cb->readers > 0)
+        return cb->readers < INGEST_READERS_MAX ? cb->readers : INGEST_READERS_MAX;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    return cpus <= 2 ? 1 : cpus - 1 > INGEST_READERS_MAX ? INGEST_READERS_MAX : (unsigned)(cpus - 1);
+}
+
 static ms_status run_begin(ingest_run *run, ms_store *store, const ms_ingest_callbacks *cb,
-                           ms_ingest_tally *tally)
+                           ms_ingest_tally *tally, unsigned readers)
 {
-    *run = (ingest_run){.store = store, .cb = cb, .tally = tally};
-    run->buf = malloc(INGEST_READ_CHUNK);
-    if (run->buf == NULL)
-        return MS_ERR_NOMEM;
-    ms_status st = agg_pipe_start(store, &run->pipe);
+    *run = (ingest_run){.store = store, .cb = cb, .tally = tally, .readers = readers};
+    atomic_init(&run->store_status, MS_OK);
+    pthread_mutex_init(&run->events, NULL);
+    ms_status st = agg_pipe_start(store, readers, &run->pipe);
     if (st != MS_OK)
-        free(run->buf);
+        pthread_mutex_destroy(&run->events);
     return st;
 }
 
 static ms_status run_end(ingest_run *run, ms_status walk_status)
 {
-    settle(run);
     agg_pipe_stop(run->pipe);
-    pending_clear(&run->pending);
-    free(run->buf);
-    return run->store_status != MS_OK ? run->store_status : walk_status;
+    pthread_mutex_destroy(&run->events);
+    /* the tally counts reports kept: make them so */
+    if (!run_failed(run) && ms_store_sync(run->store) != MS_OK)
+        fail_run(run, MS_ERR_IO);
+    return run_failed(run) ? (ms_status)atomic_load(&run->store_status) : walk_status;
+}
+
+static ms_status reader_init(reader *r, ingest_run *run, unsigned index)
+{
+    *r = (reader){.run = run, .lane = agg_pipe_lane(run->pipe, index), .index = index};
+    r->buf = malloc(INGEST_READ_CHUNK);
+    return r->buf != NULL ? MS_OK : MS_ERR_NOMEM;
 }
 
 ms_status ms_ingest_paths(ms_store *store, const char *const *paths, size_t count,
                           const ms_ingest_callbacks *cb, ms_ingest_tally *tally)
 {
     ingest_run run;
-    ms_status st = run_begin(&run, store, cb, tally);
+    ms_status st = run_begin(&run, store, cb, tally, readers_for(cb));
     if (st != MS_OK)
         return st;
-    ms_report_walk_callbacks wcb = walk_callbacks(&run);
-    return run_end(&run, ms_report_walk(paths, count, &wcb));
+    run.paths = paths;
+    run.path_count = count;
+    reader rs[INGEST_READERS_MAX];
+    unsigned n = run.readers, ready = 0, threads = 0;
+    while (ready < n && reader_init(&rs[ready], &run, ready) == MS_OK)
+        ready++;
+    /* readers 0 .. n-2 on threads of their own, the last on this one */
+    while (ready == n && threads + 1 < n &&
+           pthread_create(&rs[threads].thread, NULL, reader_main, &rs[threads]) == 0)
+        threads++;
+    if (ready == n && threads + 1 == n)
+        reader_main(&rs[n - 1]);
+    else
+        fail_run(&run, MS_ERR_NOMEM); /* a share of the files would go unread: stop all */
+    ms_status walk_status = MS_OK;
+    for (unsigned i = 0; i < threads; i++)
+        pthread_join(rs[i].thread, NULL);
+    for (unsigned i = 0; i < ready; i++) {
+        if (walk_status == MS_OK)
+            walk_status = rs[i].walk_status;
+        free(rs[i].buf);
+    }
+    return run_end(&run, walk_status);
 }
 
 ms_status ms_ingest_buffer(ms_store *store, const char *name, const void *data, size_t len,
                            const ms_ingest_callbacks *cb, ms_ingest_tally *tally)
 {
     ingest_run run;
-    ms_status st = run_begin(&run, store, cb, tally);
+    ms_status st = run_begin(&run, store, cb, tally, 1);
     if (st != MS_OK)
         return st;
-    ms_report_walk_callbacks wcb = walk_callbacks(&run);
-    return run_end(&run, ms_report_walk_buffer(name, data, len, &wcb));
+    reader r;
+    if ((st = reader_init(&r, &run, 0)) == MS_OK) {
+        ms_report_walk_callbacks wcb = walk_callbacks(&r);
+        st = ms_report_walk_buffer(name, data, len, &wcb);
+        collect(&r, 1);
+    }
+    free(r.buf);
+    return run_end(&run, st);
 }

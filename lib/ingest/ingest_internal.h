@@ -30,25 +30,53 @@ ms_status gz_writer_reset(gz_writer *w);
 /* The gzip form of a whole buffer, appended to out. */
 ms_status gz_compress_buffer(const void *data, size_t len, ms_buf *out);
 
-/* The writer thread that stores an aggregate report while the caller's
- * thread parses it (pipeline.c). */
+/* The writer thread that stores aggregate reports while reader threads
+ * parse them (pipeline.c). Each reader has a lane; nothing a reader sends
+ * waits for the writer, and each report's fate comes back in its ticket. */
 typedef struct agg_pipe agg_pipe;
+typedef struct agg_lane agg_lane;
 
-ms_status agg_pipe_start(ms_store *store, agg_pipe **out);
+/* One aggregate report's fate: the reader fills in what it read and
+ * whether it failed; the writer sets outcome and status. */
+typedef struct agg_ticket {
+    struct agg_ticket *next;
+    int failed;                /* the reader could not read it (error says why) */
+    ms_ingest_outcome outcome; /* the writer's verdict */
+    ms_status status;          /* not MS_OK: the store failed, the run stops */
+    char *file, *path, *org, *report_id, *domain;
+    uint64_t records;          /* records the reader handed over */
+    ms_report_error error;
+} agg_ticket;
+
+agg_ticket *agg_ticket_new(void);
+void agg_ticket_free(agg_ticket *t);
+
+ms_status agg_pipe_start(ms_store *store, unsigned lanes, agg_pipe **out);
+/* Waits for the writer to finish every item sent, then stops it. */
 void agg_pipe_stop(agg_pipe *p);
-/* Opens the report's transaction (synchronous). */
-ms_status agg_pipe_begin(agg_pipe *p, const ms_agg_meta *meta, const ms_report_origin *origin,
-                         int *duplicate);
+agg_lane *agg_pipe_lane(agg_pipe *p, unsigned i);
+
+/* The functions below are one reader's, on its own lane. */
+
+/* Opens the next report (copies meta and origin). raw_is_gzip: the bytes
+ * of agg_lane_raw are the original already gzip-compressed, kept as they
+ * are; otherwise they are compressed by the writer. */
+ms_status agg_lane_begin(agg_lane *l, const ms_agg_meta *meta, const ms_report_origin *origin,
+                         int raw_is_gzip);
+/* The writer found the report begun last already stored: stop reading it. */
+int agg_lane_duplicate(agg_lane *l);
 /* Copies the record into the next batch for the writer. */
-ms_status agg_pipe_record(agg_pipe *p, const ms_agg_record *record);
-/* The next bytes of the original, compressed and stored by the writer. */
-ms_status agg_pipe_raw(agg_pipe *p, const void *data, size_t len);
-/* Drops the open report (synchronous). */
-ms_status agg_pipe_rollback(agg_pipe *p);
-/* Commits the open report once its records are stored; returns at once. */
-ms_status agg_pipe_commit(agg_pipe *p);
-/* Waits for the last commit sent (if any: returns 1) and gives its
- * outcome; afterwards the writer is idle and the store free to use. */
-int agg_pipe_settle(agg_pipe *p, ms_status *status);
+ms_status agg_lane_record(agg_lane *l, const ms_agg_record *record);
+/* The next bytes of the original. */
+ms_status agg_lane_raw(agg_lane *l, const void *data, size_t len);
+/* Ends the report (begun or not): the writer commits it, or, when
+ * t->failed, rolls it back and sets it aside with t->error. Takes t. */
+void agg_lane_end(agg_lane *l, agg_ticket *t);
+/* The lane's next finished ticket, in the order they were sent; NULL when
+ * none is finished (wait: when none is outstanding). The caller frees it. */
+agg_ticket *agg_lane_done(agg_lane *l, int wait);
+/* Runs fn(arg, store) on the writer thread, between reports, and waits. */
+typedef ms_status (*agg_call_fn)(void *arg, ms_store *store);
+ms_status agg_lane_call(agg_lane *l, agg_call_fn fn, void *arg);
 
 #endif

@@ -1,70 +1,109 @@
-/* Two cores for one report: the caller's thread reads, decompresses and
- * parses; a writer thread owns the store and the compressor of the kept
- * original. Records cross between them in batches (copied into the batch's
- * arena, since the parser's strings live only during its callback), so
- * parsing and storing overlap instead of adding up.
+/* Several cores for aggregate reports: reader threads read, decompress
+ * and parse, each sending its reports down its own lane; one writer
+ * thread owns the store and the compressor of the kept original, and
+ * takes reports from the lanes one whole report at a time. Everything a
+ * reader sends is queued in order and nothing waits for an answer, so a
+ * reader parses its next report while the writer stores the last one:
+ * their times overlap instead of adding up, for many small reports as for
+ * one large one.
  *
- * The store handle is only ever used by the writer while reports flow;
- * the reader touches it only after agg_pipe_settle(), when the writer is
- * idle. Beginning a report is synchronous (a duplicate stops the reading);
- * committing is not: the reader goes on to the next report and collects
- * the commit's outcome later (agg_pipe_settle), so a run of small reports
- * does not wait twice per report. Memory is bounded: at most PIPE_ITEMS
- * batches exist, and the reader waits for a free one. */
+ * A report travels as BEGIN (its metadata), batches of records and of the
+ * original's bytes, and END (its ticket). The writer decides the report's
+ * fate (new, duplicate, set aside) and hands the ticket back; the reader
+ * collects tickets in order (agg_lane_done). A duplicate is only known
+ * when the writer meets the identity key: it then skips the rest of that
+ * report and raises a flag the reader checks between chunks, so the
+ * reader stops reading it too.
+ *
+ * Records are copied into the batch's arena (the parser's strings live
+ * only during its callback). Memory is bounded: at most PIPE_ITEMS
+ * batches exist per lane, and a reader waits for a free one. Only the
+ * writer uses the store; a reader that needs it for something else
+ * (a TLS or failure report) sends a call (agg_lane_call). */
 #include "ingest_internal.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 enum {
-    PIPE_ITEMS = 6,            /* batches in flight: bounds memory */
+    PIPE_ITEMS = 16,           /* batches in flight per lane: bounds memory */
     BATCH_RECORDS = 256,
-    BATCH_ARENA = 2 << 20      /* the largest record that bounded fields allow fits */
+    WAKE_ITEMS = 8,            /* items queued before an idle writer is woken: two small reports */
+    BATCH_ARENA = 2 << 20,     /* the largest record that bounded fields allow fits */
 };
 
-typedef enum item_kind { ITEM_RECORDS, ITEM_RAW, ITEM_BEGIN, ITEM_COMMIT, ITEM_ROLLBACK, ITEM_STOP } item_kind;
+typedef enum item_kind { ITEM_RECORDS, ITEM_RAW, ITEM_BEGIN, ITEM_END, ITEM_CALL } item_kind;
 
 typedef struct item {
     item_kind kind;
     struct item *next;
+    int pooled;              /* a batch from the lane's pool, else freed or owned by its sender */
     size_t count;            /* records, or raw bytes in the arena */
     ms_agg_record *records;  /* [BATCH_RECORDS] */
-    char *arena;             /* record strings, or raw bytes */
-    size_t used;
+    char *arena;             /* record strings, raw bytes, or the metadata's strings */
+    size_t used, cap;
+    /* ITEM_BEGIN */
+    ms_agg_meta meta;
+    ms_report_origin origin;
+    int raw_is_gzip;         /* the original comes already compressed */
+    /* ITEM_END */
+    agg_ticket *ticket;
+    /* ITEM_CALL */
+    agg_call_fn call;
+    void *call_arg;
+    ms_status call_status;
 } item;
+
+/* One reader's way to the writer. Guarded by the pipe's lock. */
+struct agg_lane {
+    agg_pipe *pipe;
+    pthread_cond_t freed;    /* the reader waits for a batch, a ticket, a call */
+    int reader_waiting;
+    item *head, *tail;       /* to the writer, in order */
+    size_t queued;           /* items in that list */
+    item *spare;             /* recycled batches */
+    size_t allocated;
+    item *filling;           /* the reader's record batch (the reader's own) */
+    agg_ticket *done_head, *done_tail; /* finished tickets, in order */
+    size_t outstanding;      /* tickets sent and not yet collected */
+    int call_done;
+    /* reports are numbered as the reader begins them */
+    long begun;              /* the reader's side */
+    atomic_long duplicate;   /* the number of the last report found stored already */
+    long writing;            /* the writer's side */
+};
 
 struct agg_pipe {
     ms_store *store;
     pthread_t writer;
+    /* Each side signals the other only when it is waiting: a wake-up is a
+     * system call, and most items find the other side busy. */
     pthread_mutex_t lock;
-    pthread_cond_t changed;
-    item *head, *tail;       /* to the writer, in order */
-    item *spare;             /* recycled batches */
-    size_t allocated;
-    item *filling;           /* the reader's record batch */
-    /* the synchronous request in flight */
-    int replied;
-    ms_status reply;
-    int duplicate;
-    const ms_agg_meta *meta;
-    const ms_report_origin *origin;
-    /* the last commit sent, until settled */
-    int commit_sent, commit_done;
-    ms_status commit_status;
+    pthread_cond_t work;     /* the writer waits for items */
+    int writer_waiting, stopping;
+    agg_lane *lanes;
+    unsigned lane_count;
+    agg_lane *current;       /* the lane whose report the writer is storing */
+    unsigned next_lane;      /* where the search for the next report starts */
     /* the writer's report */
     gz_writer raw;           /* one compressor, reset per report */
     int raw_ready;
-    int in_txn;
+    int raw_is_gzip;
+    int in_txn, skipping;
     ms_status report_status; /* the first store failure of the report */
 };
 
 /* ---- items ---- */
 
-static item *item_new(void)
+static item *batch_new(void)
 {
     item *it = calloc(1, sizeof *it);
     if (it != NULL) {
+        it->pooled = 1;
+        it->cap = BATCH_ARENA;
         it->records = malloc(BATCH_RECORDS * sizeof *it->records);
         it->arena = malloc(BATCH_ARENA);
     }
@@ -88,22 +127,39 @@ static void item_free(item *it)
     }
 }
 
-/* A free batch, waiting while all PIPE_ITEMS are queued. */
-static item *take(agg_pipe *p, item_kind kind)
+/* With the lock held. */
+static void wake_writer(agg_lane *l)
 {
-    pthread_mutex_lock(&p->lock);
-    while (p->spare == NULL && p->allocated >= PIPE_ITEMS)
-        pthread_cond_wait(&p->changed, &p->lock);
-    item *it = p->spare;
+    if (l->pipe->writer_waiting && l->queued > 0)
+        pthread_cond_signal(&l->pipe->work);
+}
+
+/* Waits (lock held) for the writer to change something of this lane. */
+static void wait_writer(agg_lane *l)
+{
+    wake_writer(l); /* before waiting for it */
+    l->reader_waiting = 1;
+    pthread_cond_wait(&l->freed, &l->pipe->lock);
+    l->reader_waiting = 0;
+}
+
+/* A free batch, waiting while all PIPE_ITEMS are queued. */
+static item *take(agg_lane *l, item_kind kind)
+{
+    pthread_mutex_t *lock = &l->pipe->lock;
+    pthread_mutex_lock(lock);
+    while (l->spare == NULL && l->allocated >= PIPE_ITEMS)
+        wait_writer(l);
+    item *it = l->spare;
     if (it != NULL)
-        p->spare = it->next;
+        l->spare = it->next;
     else
-        p->allocated++;
-    pthread_mutex_unlock(&p->lock);
-    if (it == NULL && (it = item_new()) == NULL) {
-        pthread_mutex_lock(&p->lock);
-        p->allocated--;
-        pthread_mutex_unlock(&p->lock);
+        l->allocated++;
+    pthread_mutex_unlock(lock);
+    if (it == NULL && (it = batch_new()) == NULL) {
+        pthread_mutex_lock(lock);
+        l->allocated--;
+        pthread_mutex_unlock(lock);
         return NULL;
     }
     it->kind = kind;
@@ -113,34 +169,22 @@ static item *take(agg_pipe *p, item_kind kind)
     return it;
 }
 
-static void send(agg_pipe *p, item *it)
+/* Queues the item. An idle writer is woken once a few items wait (or the
+ * reader is about to wait for it): not for every item, since each wake-up
+ * costs the reader (the busier thread) a system call and, often, the CPU
+ * it was running on. */
+static void send(agg_lane *l, item *it)
 {
-    pthread_mutex_lock(&p->lock);
-    if (p->tail != NULL)
-        p->tail->next = it;
+    pthread_mutex_lock(&l->pipe->lock);
+    if (l->tail != NULL)
+        l->tail->next = it;
     else
-        p->head = it;
-    p->tail = it;
-    pthread_cond_broadcast(&p->changed);
-    pthread_mutex_unlock(&p->lock);
-}
-
-/* Sends a request and waits for the writer's answer. */
-static ms_status request(agg_pipe *p, item_kind kind)
-{
-    item *it = take(p, kind);
-    if (it == NULL)
-        return MS_ERR_NOMEM;
-    pthread_mutex_lock(&p->lock);
-    p->replied = 0;
-    pthread_mutex_unlock(&p->lock);
-    send(p, it);
-    pthread_mutex_lock(&p->lock);
-    while (!p->replied)
-        pthread_cond_wait(&p->changed, &p->lock);
-    ms_status st = p->reply;
-    pthread_mutex_unlock(&p->lock);
-    return st;
+        l->head = it;
+    l->tail = it;
+    l->queued++;
+    if (it->kind == ITEM_CALL || l->queued >= WAKE_ITEMS)
+        wake_writer(l);
+    pthread_mutex_unlock(&l->pipe->lock);
 }
 
 /* ---- the writer ---- */
@@ -156,155 +200,236 @@ static void note_failure(agg_pipe *p, ms_status st)
         p->report_status = st;
 }
 
-static ms_status writer_begin(agg_pipe *p)
+static void writer_begin(agg_pipe *p, agg_lane *l, const item *it)
 {
-    p->duplicate = 0;
+    int duplicate = 0;
+    l->writing++;
     p->report_status = MS_OK;
-    ms_status st = ms_store_agg_begin(p->store, p->meta, p->origin, &p->duplicate);
-    if (st != MS_OK || p->duplicate)
-        return st;
+    p->raw_is_gzip = it->raw_is_gzip;
+    ms_status st = ms_store_agg_begin(p->store, &it->meta, &it->origin, &duplicate);
+    note_failure(p, st);
+    if (st != MS_OK)
+        return;
+    if (duplicate) {
+        p->skipping = 1;
+        atomic_store(&l->duplicate, l->writing); /* the reader may stop reading it */
+        return;
+    }
     p->in_txn = 1;
+    if (p->raw_is_gzip)
+        return; /* stored as it came */
     /* deflate's state is a quarter megabyte: made once, reset per report */
     st = p->raw_ready ? gz_writer_reset(&p->raw) : gz_writer_init(&p->raw, raw_to_store, p->store);
     p->raw_ready = st == MS_OK;
     note_failure(p, st);
+}
+
+static ms_status writer_raw(agg_pipe *p, const void *data, size_t len)
+{
+    return p->raw_is_gzip ? ms_store_raw_append(p->store, data, len) : gz_writer_write(&p->raw, data, len);
+}
+
+static ms_status writer_commit(agg_pipe *p)
+{
+    ms_status st = p->report_status;
+    if (st == MS_OK && !p->raw_is_gzip)
+        st = gz_writer_finish(&p->raw);
+    if (st == MS_OK)
+        return ms_store_commit(p->store); /* a failed commit has rolled back */
+    ms_store_rollback(p->store);
     return st;
 }
 
-static ms_status writer_end(agg_pipe *p, int commit)
+/* The report's fate, written into its ticket. */
+static void writer_end(agg_pipe *p, agg_ticket *t)
 {
-    ms_status st = p->report_status;
-    if (p->in_txn && commit && st == MS_OK)
-        st = gz_writer_finish(&p->raw);
-    if (p->in_txn && commit && st == MS_OK)
-        st = ms_store_commit(p->store); /* a failed commit has rolled back */
-    else if (p->in_txn)
-        ms_store_rollback(p->store);
-    p->in_txn = 0;
-    return commit ? st : MS_OK;
+    t->status = MS_OK;
+    if (p->skipping) {
+        t->outcome = MS_INGEST_DUPLICATE; /* nothing was opened */
+    } else if (!t->failed && p->in_txn) {
+        t->status = writer_commit(p);
+        t->outcome = t->status == MS_OK ? MS_INGEST_NEW : MS_INGEST_FAILED;
+    } else {
+        if (p->in_txn)
+            ms_store_rollback(p->store);
+        t->outcome = MS_INGEST_FAILED;
+        if (!t->failed) /* begun but not opened: the store failed at BEGIN */
+            t->status = p->report_status != MS_OK ? p->report_status : MS_ERR_IO;
+        else if (ms_store_put_rejected(p->store, &(ms_report_origin){t->file, t->path}, "aggregate",
+                                       &t->error) != MS_OK)
+            t->status = MS_ERR_IO;
+    }
+    p->in_txn = p->skipping = 0;
 }
 
-/* One item; returns its answer for synchronous ones. */
-static ms_status writer_handle(agg_pipe *p, const item *it)
+static void writer_handle(agg_pipe *p, agg_lane *l, item *it)
 {
+    int open = p->in_txn && p->report_status == MS_OK;
     switch (it->kind) {
     case ITEM_RECORDS:
-        for (size_t i = 0; i < it->count && p->report_status == MS_OK && p->in_txn; i++)
+        for (size_t i = 0; i < it->count && open && p->report_status == MS_OK; i++)
             note_failure(p, ms_store_agg_record(p->store, &it->records[i]));
-        return MS_OK;
+        break;
     case ITEM_RAW:
-        if (p->report_status == MS_OK && p->in_txn)
-            note_failure(p, gz_writer_write(&p->raw, it->arena, it->count));
-        return MS_OK;
-    case ITEM_BEGIN: return writer_begin(p);
-    case ITEM_COMMIT: return writer_end(p, 1);
-    case ITEM_ROLLBACK: return writer_end(p, 0);
-    case ITEM_STOP: return MS_OK;
+        if (open)
+            note_failure(p, writer_raw(p, it->arena, it->count));
+        break;
+    case ITEM_BEGIN: writer_begin(p, l, it); break;
+    case ITEM_END: writer_end(p, it->ticket); break;
+    case ITEM_CALL: it->call_status = it->call(it->call_arg, p->store); break;
     }
-    return MS_OK;
 }
 
-static int is_request(item_kind kind)
+/* The item is done with: a batch back to the pool, a ticket to the
+ * finished list, a BEGIN freed, a call answered. Lock held. */
+static void writer_release(agg_lane *l, item *it)
 {
-    return kind == ITEM_BEGIN || kind == ITEM_ROLLBACK;
+    if (it->pooled) {
+        it->next = l->spare;
+        l->spare = it;
+    } else if (it->kind == ITEM_END) {
+        agg_ticket *t = it->ticket;
+        t->next = NULL;
+        if (l->done_tail != NULL)
+            l->done_tail->next = t;
+        else
+            l->done_head = t;
+        l->done_tail = t;
+    } else if (it->kind == ITEM_BEGIN) {
+        item_free(it);
+    } else if (it->kind == ITEM_CALL) {
+        l->call_done = 1;
+    }
+    if (l->reader_waiting)
+        pthread_cond_signal(&l->freed);
+}
+
+/* The lane to serve next (lock held): the one whose report is open, else
+ * the next one with something queued, in turn. NULL: wait. */
+static agg_lane *pick_lane(agg_pipe *p)
+{
+    if (p->current != NULL)
+        return p->current->head != NULL ? p->current : NULL;
+    for (unsigned i = 0; i < p->lane_count; i++) {
+        agg_lane *l = &p->lanes[(p->next_lane + i) % p->lane_count];
+        if (l->head != NULL) {
+            p->next_lane = (p->next_lane + i + 1) % p->lane_count;
+            return l;
+        }
+    }
+    return NULL;
+}
+
+/* Takes everything the lane has queued, in one go: one lock for many
+ * items, and the reader is not woken item by item. */
+static item *take_queue(agg_lane *l)
+{
+    item *chain = l->head;
+    l->head = l->tail = NULL;
+    l->queued = 0;
+    return chain;
 }
 
 static void *writer_main(void *arg)
 {
     agg_pipe *p = arg;
+    pthread_mutex_lock(&p->lock);
     for (;;) {
-        pthread_mutex_lock(&p->lock);
-        while (p->head == NULL)
-            pthread_cond_wait(&p->changed, &p->lock);
-        item *it = p->head;
-        p->head = it->next;
-        if (p->head == NULL)
-            p->tail = NULL;
+        agg_lane *l = pick_lane(p);
+        if (l == NULL) {
+            if (p->stopping && p->current == NULL)
+                break;
+            p->writer_waiting = 1;
+            pthread_cond_wait(&p->work, &p->lock);
+            p->writer_waiting = 0;
+            continue;
+        }
+        item *chain = take_queue(l);
         pthread_mutex_unlock(&p->lock);
 
-        ms_status st = writer_handle(p, it);
-        item_kind kind = it->kind;
+        for (item *it = chain; it != NULL; it = it->next) {
+            if (it->kind == ITEM_BEGIN)
+                p->current = l; /* its items until END; only this thread reads it */
+            writer_handle(p, l, it);
+            if (it->kind == ITEM_END)
+                p->current = NULL;
+        }
         pthread_mutex_lock(&p->lock);
-        if (is_request(kind)) {
-            p->reply = st;
-            p->replied = 1;
+        for (item *it = chain, *next; it != NULL; it = next) {
+            next = it->next; /* release reuses it */
+            writer_release(l, it);
         }
-        if (kind == ITEM_COMMIT) {
-            p->commit_status = st;
-            p->commit_done = 1;
-        }
-        it->next = p->spare;
-        p->spare = it;
-        pthread_cond_broadcast(&p->changed);
-        pthread_mutex_unlock(&p->lock);
-        if (kind == ITEM_STOP)
-            return NULL;
     }
+    pthread_mutex_unlock(&p->lock);
+    return NULL;
 }
 
-/* ---- the reader's side ---- */
-
-ms_status agg_pipe_start(ms_store *store, agg_pipe **out)
+ms_status agg_pipe_start(ms_store *store, unsigned lanes, agg_pipe **out)
 {
     agg_pipe *p = calloc(1, sizeof *p);
-    if (p == NULL)
-        return MS_ERR_NOMEM;
-    p->store = store;
-    pthread_mutex_init(&p->lock, NULL);
-    pthread_cond_init(&p->changed, NULL);
-    if (pthread_create(&p->writer, NULL, writer_main, p) != 0) {
-        pthread_mutex_destroy(&p->lock);
-        pthread_cond_destroy(&p->changed);
+    if (p == NULL || lanes == 0 || (p->lanes = calloc(lanes, sizeof *p->lanes)) == NULL) {
         free(p);
+        return MS_ERR_NOMEM;
+    }
+    p->store = store;
+    p->lane_count = lanes;
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->work, NULL);
+    for (unsigned i = 0; i < lanes; i++) {
+        p->lanes[i].pipe = p;
+        pthread_cond_init(&p->lanes[i].freed, NULL);
+        atomic_init(&p->lanes[i].duplicate, 0);
+    }
+    if (pthread_create(&p->writer, NULL, writer_main, p) != 0) {
+        p->lane_count = 0; /* nothing to stop */
+        agg_pipe_stop(p);
         return MS_ERR_NOMEM;
     }
     *out = p;
     return MS_OK;
 }
 
+agg_lane *agg_pipe_lane(agg_pipe *p, unsigned i)
+{
+    return &p->lanes[i];
+}
+
+static void lane_free(agg_lane *l)
+{
+    item_free(l->filling);
+    for (item *it = l->spare, *next; it != NULL; it = next) {
+        next = it->next;
+        item_free(it);
+    }
+    for (agg_ticket *t = l->done_head, *next; t != NULL; t = next) {
+        next = t->next;
+        agg_ticket_free(t);
+    }
+    pthread_cond_destroy(&l->freed);
+}
+
 void agg_pipe_stop(agg_pipe *p)
 {
     if (p == NULL)
         return;
-    item *stop = take(p, ITEM_STOP);
-    if (stop == NULL) /* no memory even for the last item: make one the hard way */
-        stop = calloc(1, sizeof *stop);
-    if (stop != NULL) {
-        stop->kind = ITEM_STOP;
-        send(p, stop);
+    if (p->lane_count > 0) {
+        pthread_mutex_lock(&p->lock);
+        p->stopping = 1;
+        pthread_cond_signal(&p->work);
+        pthread_mutex_unlock(&p->lock);
         pthread_join(p->writer, NULL);
     }
     if (p->raw_ready)
         gz_writer_free(&p->raw);
-    item_free(p->filling);
-    for (item *it = p->spare, *next; it != NULL; it = next) {
-        next = it->next;
-        item_free(it);
-    }
+    for (unsigned i = 0; i < p->lane_count; i++)
+        lane_free(&p->lanes[i]);
     pthread_mutex_destroy(&p->lock);
-    pthread_cond_destroy(&p->changed);
+    pthread_cond_destroy(&p->work);
+    free(p->lanes);
     free(p);
 }
 
-ms_status agg_pipe_begin(agg_pipe *p, const ms_agg_meta *meta, const ms_report_origin *origin,
-                         int *duplicate)
-{
-    p->meta = meta; /* valid while the reader waits */
-    p->origin = origin;
-    ms_status st = request(p, ITEM_BEGIN);
-    *duplicate = p->duplicate;
-    return st;
-}
-
-static ms_status flush_records(agg_pipe *p)
-{
-    if (p->filling != NULL && p->filling->count > 0) {
-        send(p, p->filling);
-        p->filling = NULL;
-    }
-    return MS_OK;
-}
-
+/* Copies src into the item's arena; 0 when it is full. */
 static int copy_string(item *b, const char **dst, const char *src)
 {
     if (src == NULL) {
@@ -312,12 +437,65 @@ static int copy_string(item *b, const char **dst, const char *src)
         return 1;
     }
     size_t n = strlen(src) + 1;
-    if (n > BATCH_ARENA - b->used)
+    if (n > b->cap - b->used)
         return 0;
     memcpy(b->arena + b->used, src, n);
     *dst = b->arena + b->used;
     b->used += n;
     return 1;
+}
+
+/* The metadata's and origin's strings, each a field of d or o. */
+#define META_STRINGS(d, o)                                                                           \
+    {&(d)->version, &(d)->org_name, &(d)->email, &(d)->extra_contact_info, &(d)->report_id,          \
+     &(d)->generator, &(d)->errors, &(d)->domain, &(d)->adkim, &(d)->aspf, &(d)->p, &(d)->sp,          \
+     &(d)->np, &(d)->pct, &(d)->fo, &(d)->testing, &(d)->discovery_method, &(o)->file, &(o)->path}
+
+/* A BEGIN item holding copies of meta and origin in one allocation. */
+static item *begin_item(const ms_agg_meta *meta, const ms_report_origin *origin)
+{
+    item *it = calloc(1, sizeof *it);
+    if (it == NULL)
+        return NULL;
+    it->kind = ITEM_BEGIN;
+    it->meta = *meta; /* the numbers; every string is replaced below */
+    it->origin = *origin;
+    const char **fields[] = META_STRINGS(&it->meta, &it->origin);
+    size_t n = sizeof fields / sizeof fields[0];
+    for (size_t i = 0; i < n; i++)
+        it->cap += *fields[i] != NULL ? strlen(*fields[i]) + 1 : 0;
+    if ((it->arena = malloc(it->cap ? it->cap : 1)) == NULL) {
+        free(it);
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++)
+        copy_string(it, fields[i], *fields[i]); /* fits: sized above */
+    return it;
+}
+
+ms_status agg_lane_begin(agg_lane *l, const ms_agg_meta *meta, const ms_report_origin *origin,
+                         int raw_is_gzip)
+{
+    item *it = begin_item(meta, origin);
+    if (it == NULL)
+        return MS_ERR_NOMEM;
+    it->raw_is_gzip = raw_is_gzip;
+    l->begun++;
+    send(l, it);
+    return MS_OK;
+}
+
+int agg_lane_duplicate(agg_lane *l)
+{
+    return atomic_load(&l->duplicate) == l->begun;
+}
+
+static void flush_records(agg_lane *l)
+{
+    if (l->filling != NULL && l->filling->count > 0) {
+        send(l, l->filling);
+        l->filling = NULL;
+    }
 }
 
 static int copy_auth(item *b, ms_agg_auth *d, const ms_agg_auth *s)
@@ -354,68 +532,112 @@ static int copy_record(item *b, const ms_agg_record *r)
     return ok;
 }
 
-ms_status agg_pipe_record(agg_pipe *p, const ms_agg_record *record)
+ms_status agg_lane_record(agg_lane *l, const ms_agg_record *record)
 {
     for (int attempt = 0; attempt < 2; attempt++) {
-        if (p->filling == NULL && (p->filling = take(p, ITEM_RECORDS)) == NULL)
+        if (l->filling == NULL && (l->filling = take(l, ITEM_RECORDS)) == NULL)
             return MS_ERR_NOMEM;
-        size_t used = p->filling->used;
-        if (copy_record(p->filling, record)) {
-            if (p->filling->count == BATCH_RECORDS)
-                flush_records(p);
+        size_t used = l->filling->used;
+        if (copy_record(l->filling, record)) {
+            if (l->filling->count == BATCH_RECORDS)
+                flush_records(l);
             return MS_OK;
         }
-        p->filling->used = used; /* drop the partial copy, send the rest, retry in a fresh batch */
-        flush_records(p);
+        l->filling->used = used; /* drop the partial copy, send the rest, retry in a fresh batch */
+        flush_records(l);
     }
     return MS_ERR_LIMIT;
 }
 
-ms_status agg_pipe_raw(agg_pipe *p, const void *data, size_t len)
+ms_status agg_lane_raw(agg_lane *l, const void *data, size_t len)
 {
     const char *bytes = data;
+    flush_records(l); /* records go on while a large report is read */
     while (len > 0) {
-        item *it = take(p, ITEM_RAW);
+        item *it = take(l, ITEM_RAW);
         if (it == NULL)
             return MS_ERR_NOMEM;
         it->count = len < BATCH_ARENA ? len : BATCH_ARENA;
         memcpy(it->arena, bytes, it->count);
         bytes += it->count;
         len -= it->count;
-        send(p, it);
+        send(l, it);
     }
     return MS_OK;
 }
 
-ms_status agg_pipe_rollback(agg_pipe *p)
+/* A ticket travels as the END item it is allocated with. */
+typedef struct ticket_box {
+    item end;
+    agg_ticket ticket;
+} ticket_box;
+
+static ticket_box *box_of(agg_ticket *t)
 {
-    if (p->filling != NULL)
-        p->filling->count = p->filling->used = 0; /* nothing of it is wanted */
-    return request(p, ITEM_ROLLBACK);
+    return (ticket_box *)((char *)t - offsetof(ticket_box, ticket));
 }
 
-ms_status agg_pipe_commit(agg_pipe *p)
+agg_ticket *agg_ticket_new(void)
 {
-    flush_records(p);
-    item *it = take(p, ITEM_COMMIT);
-    if (it == NULL)
-        return MS_ERR_NOMEM;
-    pthread_mutex_lock(&p->lock);
-    p->commit_sent = 1;
-    p->commit_done = 0;
-    pthread_mutex_unlock(&p->lock);
-    send(p, it);
-    return MS_OK;
+    ticket_box *b = calloc(1, sizeof *b);
+    if (b == NULL)
+        return NULL;
+    b->ticket.error = (ms_report_error){NULL, 0, 0, -1};
+    return &b->ticket;
 }
 
-int agg_pipe_settle(agg_pipe *p, ms_status *status)
+void agg_ticket_free(agg_ticket *t)
 {
-    pthread_mutex_lock(&p->lock);
-    int had = p->commit_sent;
-    while (p->commit_sent && !p->commit_done)
-        pthread_cond_wait(&p->changed, &p->lock);
-    *status = p->commit_status;
-    p->commit_sent = 0;
-    pthread_mutex_unlock(&p->lock);
-    return had;
+    if (t == NULL)
+        return;
+    free(t->file);
+    free(t->path);
+    free(t->org);
+    free(t->report_id);
+    free(t->domain);
+    ms_report_error_clear(&t->error);
+    free(box_of(t));
+}
+
+void agg_lane_end(agg_lane *l, agg_ticket *t)
+{
+    if (t->failed && l->filling != NULL)
+        l->filling->count = l->filling->used = 0; /* nothing of it is wanted */
+    flush_records(l);
+    item *it = &box_of(t)->end;
+    *it = (item){.kind = ITEM_END, .ticket = t};
+    pthread_mutex_lock(&l->pipe->lock);
+    l->outstanding++;
+    pthread_mutex_unlock(&l->pipe->lock);
+    send(l, it);
+}
+
+agg_ticket *agg_lane_done(agg_lane *l, int wait)
+{
+    pthread_mutex_lock(&l->pipe->lock);
+    while (wait && l->done_head == NULL && l->outstanding > 0)
+        wait_writer(l);
+    agg_ticket *t = l->done_head;
+    if (t != NULL) {
+        l->done_head = t->next;
+        if (l->done_head == NULL)
+            l->done_tail = NULL;
+        l->outstanding--;
+    }
+    pthread_mutex_unlock(&l->pipe->lock);
+    return t;
+}
+
+ms_status agg_lane_call(agg_lane *l, agg_call_fn fn, void *arg)
+{
+    item it = {.kind = ITEM_CALL, .call = fn, .call_arg = arg};
+    pthread_mutex_lock(&l->pipe->lock);
+    l->call_done = 0;
+    pthread_mutex_unlock(&l->pipe->lock);
+    send(l, &it);
+    pthread_mutex_lock(&l->pipe->lock);
+    while (!l->call_done)
+        wait_writer(l);
+    pthread_mutex_unlock(&l->pipe->lock);
+    return it.call_status;
 }

@@ -63,64 +63,112 @@ typedef enum field {
     F_AUTH_DOMAIN, F_AUTH_SELECTOR, F_AUTH_SCOPE, F_AUTH_RESULT, F_AUTH_HUMAN
 } field;
 
+/* The children each element may have, by the element's node: the
+ * grammar of the report, looked up on every element start. */
 typedef struct rule {
-    node parent;
     const char *name; /* local name */
     node child;
     field field;      /* for N_LEAF */
 } rule;
 
-static const rule rules[] = {
-    {N_DOCUMENT, "feedback", N_FEEDBACK, F_NONE},
-    {N_FEEDBACK, "record", N_RECORD, F_NONE},
-    {N_FEEDBACK, "version", N_LEAF, F_VERSION},
-    {N_FEEDBACK, "report_metadata", N_METADATA, F_NONE},
-    {N_FEEDBACK, "policy_published", N_POLICY, F_NONE},
-    {N_METADATA, "org_name", N_LEAF, F_ORG_NAME},
-    {N_METADATA, "email", N_LEAF, F_EMAIL},
-    {N_METADATA, "extra_contact_info", N_LEAF, F_EXTRA_CONTACT},
-    {N_METADATA, "report_id", N_LEAF, F_REPORT_ID},
-    {N_METADATA, "date_range", N_DATE_RANGE, F_NONE},
-    {N_METADATA, "error", N_LEAF, F_ERROR},
-    {N_METADATA, "generator", N_LEAF, F_GENERATOR},
-    {N_DATE_RANGE, "begin", N_LEAF, F_BEGIN},
-    {N_DATE_RANGE, "end", N_LEAF, F_END},
-    {N_POLICY, "domain", N_LEAF, F_DOMAIN},
-    {N_POLICY, "adkim", N_LEAF, F_ADKIM},
-    {N_POLICY, "aspf", N_LEAF, F_ASPF},
-    {N_POLICY, "p", N_LEAF, F_P},
-    {N_POLICY, "sp", N_LEAF, F_SP},
-    {N_POLICY, "np", N_LEAF, F_NP},
-    {N_POLICY, "pct", N_LEAF, F_PCT},
-    {N_POLICY, "fo", N_LEAF, F_FO},
-    {N_POLICY, "testing", N_LEAF, F_TESTING},
-    {N_POLICY, "discovery_method", N_LEAF, F_DISCOVERY},
-    {N_RECORD, "row", N_ROW, F_NONE},
-    {N_RECORD, "identifiers", N_IDENTIFIERS, F_NONE},
-    {N_RECORD, "identities", N_IDENTIFIERS, F_NONE}, /* early drafts' name */
-    {N_RECORD, "auth_results", N_AUTH, F_NONE},
-    {N_ROW, "source_ip", N_LEAF, F_SOURCE_IP},
-    {N_ROW, "count", N_LEAF, F_COUNT},
-    {N_ROW, "policy_evaluated", N_EVALUATED, F_NONE},
-    {N_EVALUATED, "disposition", N_LEAF, F_DISPOSITION},
-    {N_EVALUATED, "dkim", N_LEAF, F_EVAL_DKIM},
-    {N_EVALUATED, "spf", N_LEAF, F_EVAL_SPF},
-    {N_EVALUATED, "reason", N_REASON, F_NONE},
-    {N_REASON, "type", N_LEAF, F_REASON_TYPE},
-    {N_REASON, "comment", N_LEAF, F_REASON_COMMENT},
-    {N_IDENTIFIERS, "envelope_to", N_LEAF, F_ENVELOPE_TO},
-    {N_IDENTIFIERS, "envelope_from", N_LEAF, F_ENVELOPE_FROM},
-    {N_IDENTIFIERS, "header_from", N_LEAF, F_HEADER_FROM},
-    {N_AUTH, "dkim", N_AUTH_DKIM, F_NONE},
-    {N_AUTH, "spf", N_AUTH_SPF, F_NONE},
-    {N_AUTH_DKIM, "domain", N_LEAF, F_AUTH_DOMAIN},
-    {N_AUTH_DKIM, "selector", N_LEAF, F_AUTH_SELECTOR},
-    {N_AUTH_DKIM, "result", N_LEAF, F_AUTH_RESULT},
-    {N_AUTH_DKIM, "human_result", N_LEAF, F_AUTH_HUMAN},
-    {N_AUTH_SPF, "domain", N_LEAF, F_AUTH_DOMAIN},
-    {N_AUTH_SPF, "scope", N_LEAF, F_AUTH_SCOPE},
-    {N_AUTH_SPF, "result", N_LEAF, F_AUTH_RESULT},
-    {N_AUTH_SPF, "human_result", N_LEAF, F_AUTH_HUMAN},
+static const rule document_children[] = {
+    {"feedback", N_FEEDBACK, F_NONE},
+};
+static const rule feedback_children[] = {
+    {"record", N_RECORD, F_NONE},
+    {"version", N_LEAF, F_VERSION},
+    {"report_metadata", N_METADATA, F_NONE},
+    {"policy_published", N_POLICY, F_NONE},
+};
+static const rule metadata_children[] = {
+    {"org_name", N_LEAF, F_ORG_NAME},
+    {"email", N_LEAF, F_EMAIL},
+    {"extra_contact_info", N_LEAF, F_EXTRA_CONTACT},
+    {"report_id", N_LEAF, F_REPORT_ID},
+    {"date_range", N_DATE_RANGE, F_NONE},
+    {"error", N_LEAF, F_ERROR},
+    {"generator", N_LEAF, F_GENERATOR},
+};
+static const rule date_range_children[] = {
+    {"begin", N_LEAF, F_BEGIN},
+    {"end", N_LEAF, F_END},
+};
+static const rule policy_children[] = {
+    {"domain", N_LEAF, F_DOMAIN},
+    {"adkim", N_LEAF, F_ADKIM},
+    {"aspf", N_LEAF, F_ASPF},
+    {"p", N_LEAF, F_P},
+    {"sp", N_LEAF, F_SP},
+    {"np", N_LEAF, F_NP},
+    {"pct", N_LEAF, F_PCT},
+    {"fo", N_LEAF, F_FO},
+    {"testing", N_LEAF, F_TESTING},
+    {"discovery_method", N_LEAF, F_DISCOVERY},
+};
+static const rule record_children[] = {
+    {"row", N_ROW, F_NONE},
+    {"identifiers", N_IDENTIFIERS, F_NONE},
+    {"identities", N_IDENTIFIERS, F_NONE}, /* early drafts' name */
+    {"auth_results", N_AUTH, F_NONE},
+};
+static const rule row_children[] = {
+    {"source_ip", N_LEAF, F_SOURCE_IP},
+    {"count", N_LEAF, F_COUNT},
+    {"policy_evaluated", N_EVALUATED, F_NONE},
+};
+static const rule evaluated_children[] = {
+    {"disposition", N_LEAF, F_DISPOSITION},
+    {"dkim", N_LEAF, F_EVAL_DKIM},
+    {"spf", N_LEAF, F_EVAL_SPF},
+    {"reason", N_REASON, F_NONE},
+};
+static const rule reason_children[] = {
+    {"type", N_LEAF, F_REASON_TYPE},
+    {"comment", N_LEAF, F_REASON_COMMENT},
+};
+static const rule identifiers_children[] = {
+    {"envelope_to", N_LEAF, F_ENVELOPE_TO},
+    {"envelope_from", N_LEAF, F_ENVELOPE_FROM},
+    {"header_from", N_LEAF, F_HEADER_FROM},
+};
+static const rule auth_children[] = {
+    {"dkim", N_AUTH_DKIM, F_NONE},
+    {"spf", N_AUTH_SPF, F_NONE},
+};
+static const rule auth_dkim_children[] = {
+    {"domain", N_LEAF, F_AUTH_DOMAIN},
+    {"selector", N_LEAF, F_AUTH_SELECTOR},
+    {"result", N_LEAF, F_AUTH_RESULT},
+    {"human_result", N_LEAF, F_AUTH_HUMAN},
+};
+static const rule auth_spf_children[] = {
+    {"domain", N_LEAF, F_AUTH_DOMAIN},
+    {"scope", N_LEAF, F_AUTH_SCOPE},
+    {"result", N_LEAF, F_AUTH_RESULT},
+    {"human_result", N_LEAF, F_AUTH_HUMAN},
+};
+
+typedef struct children {
+    const rule *rules;
+    size_t count;
+} children;
+
+#define CHILDREN(list) {list, sizeof list / sizeof list[0]}
+
+static const children children_of[N_LEAF + 1] = {
+    [N_DOCUMENT] = CHILDREN(document_children),
+    [N_FEEDBACK] = CHILDREN(feedback_children),
+    [N_METADATA] = CHILDREN(metadata_children),
+    [N_DATE_RANGE] = CHILDREN(date_range_children),
+    [N_POLICY] = CHILDREN(policy_children),
+    [N_RECORD] = CHILDREN(record_children),
+    [N_ROW] = CHILDREN(row_children),
+    [N_EVALUATED] = CHILDREN(evaluated_children),
+    [N_REASON] = CHILDREN(reason_children),
+    [N_IDENTIFIERS] = CHILDREN(identifiers_children),
+    [N_AUTH] = CHILDREN(auth_children),
+    [N_AUTH_DKIM] = CHILDREN(auth_dkim_children),
+    [N_AUTH_SPF] = CHILDREN(auth_spf_children),
 };
 
 /* Fields whose values are enumerations or domains: lower-cased. */
@@ -641,13 +689,12 @@ static void end_entry(ms_agg_parser *p, node kind)
 static node child_of(node parent, const char *local, field *f)
 {
     *f = F_NONE;
-    if (parent == N_IGNORE || parent == N_LEAF)
-        return N_IGNORE;
-    for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
-        if (rules[i].parent == parent && rules[i].name[0] == local[0] &&
-            strcmp(rules[i].name, local) == 0) {
-            *f = rules[i].field;
-            return rules[i].child;
+    const children *c = &children_of[parent]; /* none for N_IGNORE and N_LEAF */
+    for (size_t i = 0; i < c->count; i++) {
+        const rule *r = &c->rules[i];
+        if (r->name[0] == local[0] && strcmp(r->name, local) == 0) {
+            *f = r->field;
+            return r->child;
         }
     }
     return N_IGNORE;

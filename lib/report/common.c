@@ -1,6 +1,8 @@
 /* What the report parsers share: errors, text cleanup, numbers and times. */
 #include "report_internal.h"
 
+#include <gmime/gmime.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -285,4 +287,16 @@ int ms_report_parse_rfc3339(const char *s, int64_t *out)
         return 0;
     *out = (int64_t)t - offset;
     return 1;
+}
+
+static pthread_once_t gmime_once = PTHREAD_ONCE_INIT;
+
+static void gmime_setup(void)
+{
+    g_mime_init();
+}
+
+void report_gmime_init(void)
+{
+    pthread_once(&gmime_once, gmime_setup);
 }

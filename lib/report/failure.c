@@ -20,13 +20,6 @@
 #include <string.h>
 #include <strings.h>
 
-static pthread_once_t gmime_once = PTHREAD_ONCE_INIT;
-
-static void gmime_setup(void)
-{
-    g_mime_init();
-}
-
 /* ---- "Name: value" fields ------------------------------------------- */
 
 typedef void (*field_fn)(void *arg, const char *name, size_t name_len, const char *value,
@@ -319,7 +312,7 @@ ms_status ms_failure_parse(const void *message, size_t len, ms_failure_report **
     if (len > MS_REPORT_MESSAGE_MAX)
         return ms_report_fail(err, MS_ERR_LIMIT, 0, 0, -1, "the message is larger than %d bytes",
                               MS_REPORT_MESSAGE_MAX);
-    pthread_once(&gmime_once, gmime_setup);
+    report_gmime_init();
     ms_failure_report *r = calloc(1, sizeof *r);
     if (r == NULL)
         return ms_report_fail(err, MS_ERR_NOMEM, 0, 0, -1, "out of memory");

@@ -16,6 +16,8 @@
 #include <string.h>
 #include <zlib.h>
 
+enum { TAP_HEAD_MAX = 64 << 10 };
+
 typedef struct inflate_src {
     walk_src base;
     walk_src *inner;
@@ -27,6 +29,13 @@ typedef struct inflate_src {
     bool member_done; /* Z_STREAM_END seen: maybe another member follows */
     bool finished;
     int64_t in_total, out_total;
+    /* The compressed bytes consumed before a tap was asked for (sniffing
+     * the content consumes some; usually a few KiB), up to TAP_HEAD_MAX. */
+    unsigned char *head;
+    size_t head_len, head_cap;
+    bool head_overflow;
+    ms_report_gzip_fn tap; /* gets the compressed bytes inflate consumes */
+    void *tap_arg;
 } inflate_src;
 
 /* More compressed bytes when zlib used what it had; false at the end of
@@ -87,6 +96,36 @@ static bool next_member(inflate_src *s)
     return true;
 }
 
+/* Bytes inflate consumed: to the tap, or kept for one that may come. */
+static bool consumed(inflate_src *s, const unsigned char *from, size_t n)
+{
+    if (n == 0)
+        return true;
+    if (s->tap != NULL)
+        return s->tap(s->tap_arg, from, n) == 0;
+    if (s->head_overflow)
+        return true;
+    if (n > TAP_HEAD_MAX - s->head_len) {
+        s->head_overflow = true; /* no tap can have all of it now */
+        free(s->head);
+        s->head = NULL;
+        return true;
+    }
+    if (s->head_len + n > s->head_cap) {
+        size_t cap = s->head_len + n < 4096 ? 4096 : 2 * (s->head_len + n);
+        unsigned char *grown = realloc(s->head, cap < TAP_HEAD_MAX ? cap : TAP_HEAD_MAX);
+        if (grown == NULL) {
+            s->head_overflow = true;
+            return true;
+        }
+        s->head = grown;
+        s->head_cap = cap < TAP_HEAD_MAX ? cap : TAP_HEAD_MAX;
+    }
+    memcpy(s->head + s->head_len, from, n);
+    s->head_len += n;
+    return true;
+}
+
 static ssize_t inflate_read(walk_src *src, void *buf, size_t len)
 {
     inflate_src *s = (inflate_src *)src;
@@ -109,7 +148,10 @@ static ssize_t inflate_read(walk_src *src, void *buf, size_t len)
             return walk_src_fail(src, "gzip data ends early (truncated) after %lld compressed bytes",
                                  (long long)s->in_total);
         }
+        const unsigned char *from = s->z.next_in;
         int rc = inflate(&s->z, Z_NO_FLUSH);
+        if (!consumed(s, from, (size_t)(s->z.next_in - from)))
+            return walk_src_fail(src, "the compressed original could not be kept");
         if (rc == Z_STREAM_END) {
             s->member_done = true;
         } else if (rc == Z_NEED_DICT || rc == Z_DATA_ERROR) {
@@ -132,6 +174,7 @@ static void inflate_close(walk_src *src)
 {
     inflate_src *s = (inflate_src *)src;
     inflateEnd(&s->z);
+    free(s->head);
     walk_src_close(s->inner);
     free(s);
 }
@@ -157,6 +200,22 @@ walk_src *walk_src_inflate(walk_src *inner)
     s->header.name_max = sizeof s->fname - 1;
     inflateGetHeader(&s->z, &s->header);
     return &s->base;
+}
+
+int walk_inflate_tap(walk_src *src, ms_report_gzip_fn keep, void *arg)
+{
+    if (src->ops != &inflate_ops)
+        return 0;
+    inflate_src *s = (inflate_src *)src;
+    if (s->head_overflow || s->tap != NULL)
+        return 0; /* what was consumed first is gone */
+    if (s->head_len > 0 && keep(arg, s->head, s->head_len) != 0)
+        return 0;
+    free(s->head); /* from now on the tap gets the bytes */
+    s->head = NULL;
+    s->tap = keep;
+    s->tap_arg = arg;
+    return 1;
 }
 
 const char *walk_inflate_name(walk_src *src)

@@ -17,6 +17,7 @@
  * walked as a message. A message with a multipart/report part whose
  * report-type is feedback-report is one failure report: the document is
  * the whole message's bytes. */
+#include "report/report_internal.h"
 #include "report/walk_internal.h"
 
 #include <gmime/gmime.h>
@@ -30,13 +31,6 @@
 /* multipart levels inside one message (each attached message starts
  * again, and counts as a wrapper against MS_REPORT_NESTING_MAX). */
 #define WALK_MIME_DEPTH_MAX 32
-
-static pthread_once_t gmime_once = PTHREAD_ONCE_INIT;
-
-static void gmime_setup(void)
-{
-    g_mime_init();
-}
 
 /* ---- A GMime stream as a source ------------------------------------------ */
 
@@ -336,7 +330,7 @@ static void walk_parsed_message(walk_ctx *ctx, GMimeStream *stream, GMimeMessage
 
 void walk_message(walk_ctx *ctx, walk_src *src, unsigned depth)
 {
-    pthread_once(&gmime_once, gmime_setup);
+    report_gmime_init();
     why_buf why;
     GMimeStream *stream = seekable_stream(src, MS_REPORT_MESSAGE_MAX, "MS_REPORT_MESSAGE_MAX", &why);
     if (stream == NULL) {
@@ -361,7 +355,7 @@ void walk_message(walk_ctx *ctx, walk_src *src, unsigned depth)
 
 void walk_mbox(walk_ctx *ctx, walk_src *src, unsigned depth, bool top)
 {
-    pthread_once(&gmime_once, gmime_setup);
+    report_gmime_init();
     why_buf why;
     GMimeStream *stream = seekable_stream(src, MS_REPORT_INFLATED_MAX, "MS_REPORT_INFLATED_MAX", &why);
     if (stream == NULL) {

@@ -50,4 +50,8 @@ int ms_report_parse_count(const char *s, uint64_t *out);
  * cannot be read. */
 int ms_report_parse_rfc3339(const char *s, int64_t *out);
 
+/* GMime's one-time set-up, from whichever thread needs it first (the
+ * walk's MIME reader and the failure-report parser both use GMime). */
+void report_gmime_init(void);
+
 #endif

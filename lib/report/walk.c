@@ -319,6 +319,11 @@ const char *ms_report_doc_message_key(const ms_report_doc *doc)
     return doc->message_key;
 }
 
+int ms_report_doc_tap_gzip(ms_report_doc *doc, ms_report_gzip_fn keep, void *arg)
+{
+    return walk_inflate_tap(doc->src, keep, arg);
+}
+
 void walk_deliver(walk_ctx *ctx, walk_src *src, ms_report_kind kind)
 {
     ms_report_doc doc = {
@@ -428,6 +433,12 @@ typedef struct dir_stack {
 
 static void walk_path_arg(walk_ctx *ctx, const char *path, dir_stack *dirs);
 
+/* Whether this walk takes the path (callbacks.want). */
+static bool mine(walk_ctx *ctx, const char *path)
+{
+    return ctx->cb->want == NULL || ctx->cb->want(ctx->cb->arg, path) != 0;
+}
+
 static void skip_path(walk_ctx *ctx, const char *path, const char *reason, const char *detail)
 {
     ctx->file = path;
@@ -448,17 +459,20 @@ static void walk_dir(walk_ctx *ctx, const char *path, const struct stat *st, dir
 {
     for (unsigned i = 0; i < dirs->depth; i++)
         if (dirs->dev[i] == st->st_dev && dirs->ino[i] == st->st_ino) {
-            skip_path(ctx, path, "directory loop: this directory contains itself", NULL);
+            if (mine(ctx, path))
+                skip_path(ctx, path, "directory loop: this directory contains itself", NULL);
             return;
         }
     if (dirs->depth > WALK_DIR_DEPTH_MAX) {
-        skip_path(ctx, path, "directories nested too deep", NULL);
+        if (mine(ctx, path))
+            skip_path(ctx, path, "directories nested too deep", NULL);
         return;
     }
     struct dirent **names;
     int count = scandir(path, &names, not_dot, alphasort);
     if (count < 0) {
-        skip_path(ctx, path, "cannot read directory", strerror(errno));
+        if (mine(ctx, path))
+            skip_path(ctx, path, "cannot read directory", strerror(errno));
         return;
     }
     dirs->dev[dirs->depth] = st->st_dev;
@@ -497,6 +511,8 @@ static void walk_path_arg(walk_ctx *ctx, const char *path, dir_stack *dirs)
 {
     struct stat st;
     if (strcmp(path, "-") == 0) {
+        if (!mine(ctx, path))
+            return;
         if (fstat(STDIN_FILENO, &st) != 0)
             skip_path(ctx, path, "cannot read standard input", strerror(errno));
         else
@@ -504,18 +520,21 @@ static void walk_path_arg(walk_ctx *ctx, const char *path, dir_stack *dirs)
         return;
     }
     if (lstat(path, &st) != 0) {
-        skip_path(ctx, path, "cannot open", strerror(errno));
+        if (mine(ctx, path))
+            skip_path(ctx, path, "cannot open", strerror(errno));
         return;
     }
     /* Symbolic links to files are read; to directories, not followed (a
      * link to a parent would loop). A path given by the user is followed. */
     if (S_ISLNK(st.st_mode)) {
         if (stat(path, &st) != 0) {
-            skip_path(ctx, path, "cannot open", strerror(errno));
+            if (mine(ctx, path))
+                skip_path(ctx, path, "cannot open", strerror(errno));
             return;
         }
         if (S_ISDIR(st.st_mode) && dirs->depth > 0) {
-            skip_path(ctx, path, "symbolic link to a directory: not followed", NULL);
+            if (mine(ctx, path))
+                skip_path(ctx, path, "symbolic link to a directory: not followed", NULL);
             return;
         }
     }
@@ -523,6 +542,8 @@ static void walk_path_arg(walk_ctx *ctx, const char *path, dir_stack *dirs)
         walk_dir(ctx, path, &st, dirs);
         return;
     }
+    if (!mine(ctx, path))
+        return;
     /* A pipe given by name (a shell's <(...)) is read like standard input;
      * found in a directory, it is passed over (opening it could block). */
     bool stream_ok = dirs->depth == 0 && (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode));

@@ -76,6 +76,9 @@ walk_src *walk_src_fd(int fd, bool regular);
 walk_src *walk_src_inflate(walk_src *inner);
 /* The FNAME of the gzip header, sanitised; NULL when absent. */
 const char *walk_inflate_name(walk_src *src);
+/* ms_report_doc_tap_gzip for a source: 0 when src is not an inflater or
+ * the bytes it consumed so far are no longer at hand. */
+int walk_inflate_tap(walk_src *src, ms_report_gzip_fn keep, void *arg);
 
 /* ---- Content sniffing (sniff.c) --------------------------------------- */
 

@@ -14,8 +14,8 @@
 enum {
     /* How long a SQLite writer waits for another process's transaction. */
     MS_STORE_SQLITE_BUSY_MS = 60000,
-    /* PostgreSQL: records buffered (as COPY text) before they are sent. */
-    MS_STORE_PG_COPY_BYTES = 1 << 20,
+    /* PostgreSQL: records buffered (as one binary array) before they are sent. */
+    MS_STORE_PG_BATCH_BYTES = 1 << 20,
     /* SQLite: the write-ahead log is cut back to this after a checkpoint
      * (one huge report makes it as large as the report while it lasts). */
     MS_STORE_SQLITE_WAL_KEEP = 64 << 20,
@@ -69,8 +69,11 @@ typedef struct store_backend {
     /* Forgets records held back (before a rollback). */
     void (*discard)(ms_store *store);
     /* Sets the open aggregate report's totals and commits (records held
-     * back already flushed). */
+     * back already flushed): store_commit_report, or the backend's own. */
     ms_status (*commit_report)(ms_store *store, int64_t records, uint64_t messages);
+    /* Reports per transaction (0 or 1: each report commits on its own;
+     * see store_report_begin). */
+    unsigned group_reports;
 } store_backend;
 
 struct ms_store {
@@ -83,6 +86,11 @@ struct ms_store {
     int64_t report;
     int64_t seq, raw_seq;
     uint64_t messages;
+    /* the transaction grouping reports (store_report_begin) */
+    int group_open;
+    unsigned group_count;
+    int64_t group_started_ms;
+    char *group_lost;    /* why an open group was rolled back; sticky */
     ms_buf scratch;      /* joined reasons / extra auth results, reused */
     ms_buf scratch2;
     ms_buf scratch3;
@@ -99,6 +107,11 @@ ms_status store_query_int(ms_store *store, const char *sql, const sql_param *par
 ms_status store_exec_params(ms_store *store, const char *sql, const sql_param *params, size_t n);
 /* commit_report as two statements, for backends where a round trip is cheap. */
 ms_status store_commit_report(ms_store *store, int64_t records, uint64_t messages);
+/* One report's transaction: a savepoint inside the group's transaction
+ * when the backend groups reports, else a transaction of its own. */
+ms_status store_report_begin(ms_store *store);
+ms_status store_report_commit(ms_store *store);
+void store_report_rollback(ms_store *store);
 
 /* The derived columns of one aggregate record, shared by both backends. */
 typedef struct agg_derived {

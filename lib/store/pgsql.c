@@ -1,14 +1,35 @@
-/* The PostgreSQL backend (libpq). Statements go with PQexecParams (text
- * parameters, blobs binary). Records are not sent one by one: they are
- * written as COPY text into a buffer and sent with one COPY per
- * MS_STORE_PG_COPY_BYTES (and before anything else the report's
- * transaction runs, and at commit), so a record costs no round trip.
+/* The PostgreSQL backend (libpq).
+ *
+ * Round trips are what an ingest waits for here, so statements go through
+ * libpq's pipeline mode: they are sent at once and their results read
+ * later, at a "settle" (one PQpipelineSync and one wait). An aggregate
+ * report costs two round trips:
+ *
+ *   agg_begin   BEGIN + INSERT INTO reports ... RETURNING id, settled:
+ *               the duplicate answer is needed at once
+ *   raw chunks  INSERT INTO raw, not waited for
+ *   commit      the records, collected as one binary array of agg_records
+ *               rows and sent as INSERT ... SELECT * FROM unnest($1) (COPY
+ *               cannot run in pipeline mode; this costs the server about
+ *               half of what COPY text did), the totals UPDATE and COMMIT,
+ *               settled with everything queued before them: the first
+ *               error of the report is the result. Records that fill
+ *               MS_STORE_PG_BATCH_BYTES go earlier, queued the same way.
+ *
+ * BEGIN itself is only noted (begin_pending) and sent in front of the next
+ * statement. Inside a transaction, an INSERT without RETURNING gives the
+ * caller nothing to read, so it is queued (its error comes at the next
+ * settle, at the latest the COMMIT); every other statement is settled at
+ * once. At most PG_PIPELINE_MAX statements wait unsettled, so however
+ * large a report is, the results the server holds for us stay few.
  *
  * Concurrency: several processes storing the same report each run
  * INSERT ... ON CONFLICT DO NOTHING RETURNING id on the reports table in
  * their own transaction; PostgreSQL makes the second wait on the first's
  * uncommitted row and then returns no row (a duplicate), or inserts when
- * the first rolled back. */
+ * the first rolled back. Reports are not grouped into one transaction
+ * here: two processes holding groups that each hold a report the other
+ * wants would deadlock, and PostgreSQL would abort one group. */
 #include "store/internal.h"
 
 #include <libpq-fe.h>
@@ -33,11 +54,44 @@ struct sql_cursor {
  * in this list; past PG_PREPARED_MAX they run unprepared. */
 enum { PG_PREPARED_MAX = 64 };
 
+/* Statements sent in pipeline mode and not yet settled, at most. */
+enum { PG_PIPELINE_MAX = 64 };
+
+/* The columns of agg_records: each record is sent as one such row. */
+enum { REC_COLS = 23 };
+
+/* The records array's header: dimensions, has-NULLs, element type,
+ * length, lower bound. */
+enum { ARRAY_HEADER = 5 * 4 };
+
+/* A statement sent in pipeline mode: what it was (for its error), and for
+ * a PREPARE the slot to forget when it fails. */
+typedef struct queued_stmt {
+    const char *what;
+    int prepared_slot;
+} queued_stmt;
+
 typedef struct pg_state {
-    ms_buf copy;        /* COPY text of records not sent yet */
+    /* records not sent yet: a PostgreSQL binary array of agg_records rows
+     * (header room first), bounded by MS_STORE_PG_BATCH_BYTES */
+    ms_buf records;
+    size_t rows;
+    unsigned record_type;  /* the OID of agg_records' row type, 0 until asked */
     char *prepared[PG_PREPARED_MAX]; /* the SQL of statement "ms_<i>" */
     size_t prepared_count;
+    int begin_pending;     /* BEGIN asked for, sent in front of the next statement */
+    int in_txn;            /* a transaction is open (or its BEGIN pending) */
+    /* the statements sent and not settled: what each one was, for errors */
+    queued_stmt queued[PG_PIPELINE_MAX];
+    size_t queued_count;
+    int single_row_used;   /* a streamed statement ran since the last plain one */
+    int commit_queued;     /* a COMMIT is among the statements not settled */
 } pg_state;
+
+static pg_state *store_state(ms_store *store)
+{
+    return store->impl;
+}
 
 static PGconn *conn_of(ms_store *store)
 {
@@ -55,51 +109,264 @@ static ms_status pg_error(ms_store *store, const char *what, const PGresult *res
     return store_fail(store, MS_ERR_IO, "%s: %.*s", what, (int)len, msg);
 }
 
-static ms_status pg_exec(ms_store *store, const char *sql)
-{
-    PGresult *res = PQexec(conn_of(store), sql);
-    ExecStatusType s = PQresultStatus(res);
-    ms_status st = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK ? MS_OK : pg_error(store, sql, res);
-    PQclear(res);
-    return st;
-}
-
 /* Up to 24 parameters' text forms. */
 enum { PG_INT_TEXT = 24 };
 
-/* The name of the prepared statement for sql, preparing it on first use;
- * "" when it is to run unprepared (the list is full). */
+/* ---- Pipeline mode ------------------------------------------------------- */
+
+static void forget_prepared(pg_state *s, int slot)
+{
+    free(s->prepared[slot]);
+    s->prepared[slot] = NULL; /* never matches again: the next use prepares anew */
+}
+
+/* Records a statement as sent, for reading its result at the settle. */
+static ms_status note_sent(ms_store *store, int sent, const char *what, int prepared_slot)
+{
+    pg_state *s = store->impl;
+    if (!sent)
+        return pg_error(store, what, NULL);
+    s->queued[s->queued_count++] = (queued_stmt){what, prepared_slot};
+    return MS_OK;
+}
+
+/* Reads one result of the pipeline; a NULL between two statements is
+ * skipped. NULL when there is nothing more to read (the connection is
+ * gone: every sync is answered otherwise). */
+static PGresult *next_result(PGconn *conn)
+{
+    PGresult *res = PQgetResult(conn);
+    return res != NULL ? res : PQgetResult(conn);
+}
+
+/* Sends a sync and reads every result up to it, then leaves pipeline
+ * mode. The first failure is the result (store->error says which
+ * statement and the server's message). *last, when asked for, gets the
+ * last statement's result (caller clears) when all went well. */
+static ms_status settle(ms_store *store, PGresult **last)
+{
+    pg_state *s = store->impl;
+    PGconn *conn = conn_of(store);
+    if (last != NULL)
+        *last = NULL;
+    if (PQpipelineStatus(conn) == PQ_PIPELINE_OFF)
+        return MS_OK;
+    ms_status st = PQpipelineSync(conn) ? MS_OK : pg_error(store, "pipeline sync", NULL);
+    for (size_t i = 0;; i++) {
+        PGresult *res = next_result(conn);
+        if (res == NULL) {
+            if (st == MS_OK)
+                st = pg_error(store, "reading results", NULL);
+            break;
+        }
+        ExecStatusType rs = PQresultStatus(res);
+        if (rs == PGRES_PIPELINE_SYNC) {
+            PQclear(res);
+            break;
+        }
+        queued_stmt q = i < s->queued_count ? s->queued[i] : (queued_stmt){"query", -1};
+        int ok = rs == PGRES_COMMAND_OK || rs == PGRES_TUPLES_OK;
+        if (!ok && q.prepared_slot >= 0)
+            forget_prepared(s, q.prepared_slot);
+        if (!ok && st == MS_OK)
+            st = pg_error(store, q.what, res);
+        if (ok && last != NULL) {
+            PQclear(*last);
+            *last = res;
+        } else {
+            PQclear(res);
+        }
+    }
+    s->queued_count = 0;
+    if (!PQexitPipelineMode(conn) && st == MS_OK)
+        st = pg_error(store, "leaving pipeline mode", NULL);
+    PGTransactionStatusType ts = PQtransactionStatus(conn);
+    if (s->commit_queued && ts == PQTRANS_INERROR) {
+        /* A COMMIT skipped because a statement before it failed: ended
+         * as a COMMIT of an aborted transaction ends outside a pipeline,
+         * rolled back, so no caller is left inside a dead transaction. */
+        PQclear(PQexec(conn, "ROLLBACK"));
+        ts = PQtransactionStatus(conn);
+    }
+    s->commit_queued = 0;
+    s->in_txn = s->begin_pending || ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR;
+    if (st != MS_OK && last != NULL) {
+        PQclear(*last);
+        *last = NULL;
+    }
+    return st;
+}
+
+static ms_status pipeline_on(ms_store *store)
+{
+    pg_state *s = store->impl;
+    PGconn *conn = conn_of(store);
+    if (s->queued_count + 3 > PG_PIPELINE_MAX) {
+        ms_status st = settle(store, NULL); /* bounds what the server holds for us */
+        if (st != MS_OK)
+            return st;
+    }
+    if (PQpipelineStatus(conn) != PQ_PIPELINE_OFF)
+        return MS_OK;
+    if (s->single_row_used) {
+        /* libpq (15) keeps single-row mode set after a streamed statement
+         * and applies it to the first statement of the next pipeline; a
+         * statement outside pipeline mode clears it. */
+        PGresult *res = PQexec(conn, "");
+        int ok = PQresultStatus(res) == PGRES_EMPTY_QUERY;
+        PQclear(res);
+        if (!ok)
+            return pg_error(store, "query", NULL);
+        s->single_row_used = 0;
+    }
+    if (!PQenterPipelineMode(conn))
+        return pg_error(store, "pipeline mode", NULL);
+    return MS_OK;
+}
+
+static ms_status send_pending_begin(ms_store *store)
+{
+    pg_state *s = store->impl;
+    if (!s->begin_pending)
+        return MS_OK;
+    ms_status st = pipeline_on(store);
+    if (st != MS_OK)
+        return st;
+    s->begin_pending = 0;
+    int sent = PQsendQueryParams(conn_of(store), "BEGIN", 0, NULL, NULL, NULL, NULL, 0);
+    return note_sent(store, sent, "BEGIN", -1);
+}
+
+/* The name of the prepared statement for sql, preparing it on first use
+ * (in the pipeline when it is on); "" when it is to run unprepared (the
+ * list is full). */
 static ms_status prepared_name(ms_store *store, const char *sql, int nparams, char name[16])
 {
     pg_state *s = store->impl;
-    size_t i;
-    for (i = 0; i < s->prepared_count; i++)
-        if (strcmp(s->prepared[i], sql) == 0)
+    size_t i, free_slot = s->prepared_count;
+    for (i = 0; i < s->prepared_count; i++) {
+        if (s->prepared[i] == NULL && free_slot == s->prepared_count)
+            free_slot = i;
+        else if (s->prepared[i] != NULL && strcmp(s->prepared[i], sql) == 0)
             break;
-    if (i == PG_PREPARED_MAX) {
+    }
+    if (i < s->prepared_count) {
+        snprintf(name, 16, "ms_%d", (int)i);
+        return MS_OK;
+    }
+    if (free_slot == PG_PREPARED_MAX) {
         name[0] = '\0';
         return MS_OK;
     }
-    snprintf(name, 16, "ms_%zu", i);
-    if (i < s->prepared_count)
-        return MS_OK;
+    snprintf(name, 16, "ms_%d", (int)free_slot);
     char *copy = ms_strdup(sql);
     if (copy == NULL)
         return MS_ERR_NOMEM;
-    PGresult *res = PQprepare(conn_of(store), name, sql, nparams, NULL);
-    ms_status st = PQresultStatus(res) == PGRES_COMMAND_OK ? MS_OK : pg_error(store, "prepare", res);
-    PQclear(res);
+    PGconn *conn = conn_of(store);
+    ms_status st;
+    if (PQpipelineStatus(conn) != PQ_PIPELINE_OFF) {
+        st = note_sent(store, PQsendPrepare(conn, name, sql, nparams, NULL), "prepare", (int)free_slot);
+    } else {
+        PGresult *res = PQprepare(conn, name, sql, nparams, NULL);
+        st = PQresultStatus(res) == PGRES_COMMAND_OK ? MS_OK : pg_error(store, "prepare", res);
+        PQclear(res);
+    }
     if (st != MS_OK) {
         free(copy);
         return st;
     }
-    s->prepared[s->prepared_count++] = copy;
+    s->prepared[free_slot] = copy;
+    if (free_slot == s->prepared_count)
+        s->prepared_count++;
+    return MS_OK;
+}
+
+/* Sends one statement in pipeline mode, BEGIN in front when pending;
+ * prepare: as a prepared statement (the hot ones), else parsed each time. */
+static ms_status send_statement(ms_store *store, const char *sql, const char *what, int prepare,
+                                int n, const char *const *values, const int *lengths,
+                                const int *formats)
+{
+    PGconn *conn = conn_of(store);
+    ms_status st = pipeline_on(store);
+    if (st == MS_OK)
+        st = send_pending_begin(store);
+    char name[16] = "";
+    if (st == MS_OK && prepare)
+        st = prepared_name(store, sql, n, name);
+    if (st != MS_OK)
+        return st;
+    int sent = name[0] ? PQsendQueryPrepared(conn, name, n, values, lengths, formats, 0)
+                       : PQsendQueryParams(conn, sql, n, NULL, values, lengths, formats, 0);
+    if (strcmp(sql, "COMMIT") == 0)
+        store_state(store)->commit_queued = 1;
+    return note_sent(store, sent, what, -1);
+}
+
+/* Waits for everything queued; sent is the status of sending the last
+ * statement. Returns the first failure: the send's, else the server's. */
+static ms_status send_and_settle(ms_store *store, ms_status sent, PGresult **last)
+{
+    ms_status got = settle(store, last);
+    if (sent != MS_OK && last != NULL) {
+        PQclear(*last);
+        *last = NULL;
+    }
+    return sent != MS_OK ? sent : got;
+}
+
+static ms_status pg_exec(ms_store *store, const char *sql)
+{
+    pg_state *s = store->impl;
+    if (strchr(sql, ';') == NULL) {
+        ms_status sent = send_statement(store, sql, sql, 0, 0, NULL, NULL, NULL);
+        return send_and_settle(store, sent, NULL);
+    }
+    /* Several statements (a migration): the simple query protocol. */
+    ms_status st = send_and_settle(store, send_pending_begin(store), NULL);
+    if (st != MS_OK)
+        return st;
+    PGresult *res = PQexec(conn_of(store), sql);
+    ExecStatusType rs = PQresultStatus(res);
+    st = rs == PGRES_COMMAND_OK || rs == PGRES_TUPLES_OK ? MS_OK : pg_error(store, sql, res);
+    PQclear(res);
+    PGTransactionStatusType ts = PQtransactionStatus(conn_of(store));
+    s->in_txn = ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR;
+    return st;
+}
+
+/* Inside a transaction an INSERT without RETURNING has nothing for the
+ * caller to read: it is queued, and a failure comes at the next settle, at
+ * the latest with the COMMIT, which then fails (and is rolled back). */
+static int deferrable(const pg_state *s, const char *sql)
+{
+    return s->in_txn && strncmp(sql, "INSERT ", 7) == 0 && strstr(sql, "RETURNING") == NULL;
+}
+
+/* A streamed statement, outside pipeline mode (single-row mode). */
+static ms_status send_streaming(ms_store *store, const char *sql, int n, const char *const *values,
+                                const int *lengths, const int *formats)
+{
+    PGconn *conn = conn_of(store);
+    ms_status st = send_and_settle(store, send_pending_begin(store), NULL);
+    char name[16] = "";
+    if (st == MS_OK)
+        st = prepared_name(store, sql, n, name);
+    if (st != MS_OK)
+        return st;
+    int sent = name[0] ? PQsendQueryPrepared(conn, name, n, values, lengths, formats, 0)
+                       : PQsendQueryParams(conn, sql, n, NULL, values, lengths, formats, 0);
+    if (!sent)
+        return pg_error(store, "send", NULL);
+    PQsetSingleRowMode(conn);
+    store_state(store)->single_row_used = 1;
     return MS_OK;
 }
 
 static ms_status pg_query(ms_store *store, const char *sql, const sql_param *params, size_t n,
                           int streaming, sql_cursor **out)
 {
+    pg_state *s = store->impl;
     const char **values = calloc(n ? n : 1, sizeof *values);
     int *lengths = calloc(n ? n : 1, sizeof *lengths);
     int *formats = calloc(n ? n : 1, sizeof *formats);
@@ -127,29 +394,18 @@ static ms_status pg_query(ms_store *store, const char *sql, const sql_param *par
             break;
         }
     }
-    char name[16] = "";
-    if (st == MS_OK)
-        st = prepared_name(store, sql, (int)n, name);
     if (st == MS_OK) {
-        PGconn *conn = conn_of(store);
         cur->store = store;
         cur->streaming = streaming;
+        cur->row = -1;
         if (streaming) {
-            int sent = name[0] ? PQsendQueryPrepared(conn, name, (int)n, values, lengths, formats, 0)
-                               : PQsendQueryParams(conn, sql, (int)n, NULL, values, lengths, formats, 0);
-            if (!sent)
-                st = pg_error(store, "send", NULL);
-            else
-                PQsetSingleRowMode(conn);
+            st = send_streaming(store, sql, (int)n, values, lengths, formats);
+        } else if (deferrable(s, sql)) {
+            st = send_statement(store, sql, "query", 1, (int)n, values, lengths, formats);
         } else {
-            cur->res = name[0] ? PQexecPrepared(conn, name, (int)n, values, lengths, formats, 0)
-                               : PQexecParams(conn, sql, (int)n, NULL, values, lengths, formats, 0);
-            ExecStatusType s = PQresultStatus(cur->res);
-            if (s != PGRES_TUPLES_OK && s != PGRES_COMMAND_OK)
-                st = pg_error(store, "query", cur->res);
-            else
-                cur->rows = PQntuples(cur->res);
-            cur->row = -1;
+            st = send_statement(store, sql, "query", 1, (int)n, values, lengths, formats);
+            st = send_and_settle(store, st, &cur->res);
+            cur->rows = cur->res ? PQntuples(cur->res) : 0;
         }
     }
     free(values);
@@ -262,81 +518,116 @@ static void pg_done(sql_cursor *cur)
     free(cur);
 }
 
+/* BEGIN is sent in front of the transaction's first statement. */
 static ms_status pg_begin(ms_store *store)
 {
-    return pg_exec(store, "BEGIN");
+    pg_state *s = store->impl;
+    s->begin_pending = 1;
+    s->in_txn = 1;
+    return MS_OK;
 }
 
-/* ---- Records as COPY text ------------------------------------------------ */
+/* ---- Records as one binary array of agg_records rows ---------------------- */
 
-static void copy_field(ms_buf *b, const char *s, int last)
+/* Element types (pg_type OIDs) of agg_records' columns, in table order. */
+enum { OID_INT2 = 21, OID_INT8 = 20, OID_TEXT = 25 };
+
+static const char records_sql[] = "INSERT INTO agg_records SELECT * FROM unnest($1::agg_records[])";
+
+static void put_be(unsigned char *out, uint64_t v, int bytes)
 {
+    for (int i = bytes - 1; i >= 0; i--, v >>= 8)
+        out[i] = (unsigned char)v;
+}
+
+static void append_be(ms_buf *b, uint64_t v, int bytes)
+{
+    unsigned char e[8];
+    put_be(e, v, bytes);
+    ms_buf_append(b, (const char *)e, (size_t)bytes);
+}
+
+/* One field of a row in binary form: type, length, bytes. */
+static void field_int(ms_buf *b, unsigned type, int64_t v, int bytes)
+{
+    append_be(b, type, 4);
+    append_be(b, (uint64_t)bytes, 4);
+    append_be(b, (uint64_t)v, bytes);
+}
+
+static void field_text(ms_buf *b, const char *s)
+{
+    append_be(b, OID_TEXT, 4);
     if (s == NULL) {
-        ms_buf_append(b, "\\N", 2);
-    } else {
-        const char *run = s;
-        for (const char *p = s; *p; p++) {
-            const char *esc = *p == '\\' ? "\\\\" : *p == '\t' ? "\\t" : *p == '\n' ? "\\n"
-                              : *p == '\r' ? "\\r" : NULL;
-            if (esc) {
-                ms_buf_append(b, run, (size_t)(p - run));
-                ms_buf_append(b, esc, 2);
-                run = p + 1;
-            }
-        }
-        ms_buf_puts(b, run);
+        append_be(b, 0xffffffffu, 4); /* NULL */
+        return;
     }
-    ms_buf_append(b, last ? "\n" : "\t", 1);
+    size_t n = strlen(s);
+    append_be(b, n, 4);
+    ms_buf_append(b, s, n);
 }
 
-static void copy_int(ms_buf *b, int64_t v)
+/* The agg_records row type's OID, which the array names: asked once per
+ * connection (the table exists by then: migrations run at open). */
+static ms_status record_type(ms_store *store, unsigned *oid)
 {
-    char text[PG_INT_TEXT];
-    int n = snprintf(text, sizeof text, "%lld\t", (long long)v);
-    ms_buf_append(b, text, (size_t)n);
+    pg_state *s = store->impl;
+    if (s->record_type == 0) {
+        int64_t v = 0;
+        int found = 0;
+        ms_status st = store_query_int(store, "SELECT 'agg_records'::regtype::oid", NULL, 0, &v, &found);
+        if (st != MS_OK)
+            return st;
+        s->record_type = (unsigned)v;
+    }
+    *oid = s->record_type;
+    return MS_OK;
+}
+
+/* Queues the records held back as one INSERT (not waited for). */
+static ms_status send_records(ms_store *store)
+{
+    pg_state *s = store->impl;
+    if (s->rows == 0)
+        return MS_OK;
+    unsigned oid = 0;
+    ms_status st = s->records.failed ? MS_ERR_NOMEM : record_type(store, &oid);
+    if (st != MS_OK) {
+        s->rows = 0;
+        return st;
+    }
+    unsigned char *h = (unsigned char *)s->records.data;
+    put_be(h, 1, 4);        /* dimensions */
+    put_be(h + 4, 0, 4);    /* no NULL elements */
+    put_be(h + 8, oid, 4);
+    put_be(h + 12, s->rows, 4);
+    put_be(h + 16, 1, 4);   /* lower bound */
+    const char *values[] = {s->records.data};
+    int lengths[] = {(int)s->records.len}, formats[] = {1};
+    s->rows = 0;
+    return send_statement(store, records_sql, "storing the records", 1, 1, values, lengths, formats);
 }
 
 #define AUTH_FIELD(a, f) ((a) ? (a)->f : NULL)
 
-static ms_status pg_flush(ms_store *store)
-{
-    pg_state *s = store->impl;
-    if (s->copy.failed)
-        return MS_ERR_NOMEM;
-    if (s->copy.len == 0)
-        return MS_OK;
-    PGconn *conn = conn_of(store);
-    PGresult *res = PQexec(conn, "COPY agg_records FROM STDIN");
-    int ok = PQresultStatus(res) == PGRES_COPY_IN;
-    if (!ok)
-        pg_error(store, "COPY", res);
-    PQclear(res);
-    if (!ok)
-        return MS_ERR_IO;
-    ok = PQputCopyData(conn, s->copy.data, (int)s->copy.len) == 1;
-    ok = PQputCopyEnd(conn, ok ? NULL : "could not send the records") == 1 && ok;
-    s->copy.len = 0;
-    ms_status st = MS_OK;
-    while ((res = PQgetResult(conn)) != NULL) {
-        if (PQresultStatus(res) != PGRES_COMMAND_OK && st == MS_OK)
-            st = pg_error(store, "COPY agg_records", res);
-        PQclear(res);
-    }
-    if (!ok && st == MS_OK)
-        st = pg_error(store, "COPY agg_records", NULL);
-    return st;
-}
-
 static ms_status pg_agg_record(ms_store *store, const ms_agg_record *r)
 {
     pg_state *s = store->impl;
+    ms_buf *b = &s->records;
     agg_derived d;
     agg_derive(store, r, &d);
-    ms_buf *b = &s->copy;
-    copy_int(b, store->report);
-    copy_int(b, store->seq);
-    copy_field(b, r->source_ip, 0);
-    copy_int(b, (int64_t)r->count);
+    if (s->rows == 0) {
+        static const char header_room[ARRAY_HEADER];
+        b->len = 0;
+        ms_buf_append(b, header_room, ARRAY_HEADER);
+    }
+    size_t start = b->len;
+    append_be(b, 0, 4); /* the element's length, written below */
+    append_be(b, REC_COLS, 4);
+    field_int(b, OID_INT8, store->report, 8);
+    field_int(b, OID_INT8, store->seq, 8);
+    field_text(b, r->source_ip);
+    field_int(b, OID_INT8, (int64_t)r->count, 8);
     const char *texts[] = {
         r->disposition, r->dkim, r->spf, d.reasons, d.reason_comments, r->envelope_to,
         r->envelope_from, r->header_from, AUTH_FIELD(d.dkim, domain), AUTH_FIELD(d.dkim, selector),
@@ -344,38 +635,58 @@ static ms_status pg_agg_record(ms_store *store, const ms_agg_record *r)
         AUTH_FIELD(d.spf, scope), AUTH_FIELD(d.spf, result), AUTH_FIELD(d.spf, human_result),
     };
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
-        copy_field(b, texts[i], 0);
-    copy_int(b, d.dkim_pass);
-    copy_int(b, d.spf_pass);
-    copy_field(b, d.auth_more, 1);
+        field_text(b, texts[i]);
+    field_int(b, OID_INT2, d.dkim_pass, 2);
+    field_int(b, OID_INT2, d.spf_pass, 2);
+    field_text(b, d.auth_more);
     if (b->failed)
         return MS_ERR_NOMEM;
-    return b->len >= MS_STORE_PG_COPY_BYTES ? pg_flush(store) : MS_OK;
+    put_be((unsigned char *)b->data + start, b->len - start - 4, 4);
+    s->rows++;
+    return b->len >= MS_STORE_PG_BATCH_BYTES ? send_records(store) : MS_OK;
+}
+
+/* store.c flushes before each raw chunk and at commit. Here the order of
+ * records and raw chunks inside the transaction does not matter, so the
+ * records wait for the commit (one INSERT per report, not one per raw
+ * chunk) unless they fill the buffer first. */
+static ms_status pg_flush(ms_store *store)
+{
+    (void)store;
+    return MS_OK;
 }
 
 static void pg_discard(ms_store *store)
 {
     pg_state *s = store->impl;
-    s->copy.len = 0;
+    s->rows = 0;
 }
 
-/* The totals and the COMMIT in one round trip (the values are integers,
- * written into the text). If the UPDATE fails the COMMIT is not run and
- * the caller rolls back. */
+/* The records left, the totals and the COMMIT, queued behind the report's
+ * raw chunks, and then the one wait of the report's end: its result is
+ * the first failure of all of them. If one failed, the COMMIT did not run
+ * and the caller rolls back. */
 static ms_status pg_commit_report(ms_store *store, int64_t records, uint64_t messages)
 {
-    char sql[160];
-    snprintf(sql, sizeof sql, "UPDATE reports SET records = %lld, messages = %llu WHERE id = %lld;"
-                              " COMMIT", (long long)records, (unsigned long long)messages,
-             (long long)store->report);
-    return pg_exec(store, sql);
+    char values[3][PG_INT_TEXT];
+    snprintf(values[0], sizeof values[0], "%lld", (long long)records);
+    snprintf(values[1], sizeof values[1], "%llu", (unsigned long long)messages);
+    snprintf(values[2], sizeof values[2], "%lld", (long long)store->report);
+    const char *params[] = {values[0], values[1], values[2]};
+    ms_status st = send_records(store);
+    if (st == MS_OK)
+        st = send_statement(store, "UPDATE reports SET records = $1, messages = $2 WHERE id = $3",
+                            "storing the report's totals", 1, 3, params, NULL, NULL);
+    if (st == MS_OK)
+        st = send_statement(store, "COMMIT", "COMMIT", 0, 0, NULL, NULL, NULL);
+    return send_and_settle(store, st, NULL);
 }
 
 static void pg_close(ms_store *store)
 {
     pg_state *s = store->impl;
     if (s != NULL) {
-        ms_buf_free(&s->copy);
+        ms_buf_free(&s->records);
         for (size_t i = 0; i < s->prepared_count; i++)
             free(s->prepared[i]);
     }

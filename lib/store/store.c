@@ -138,7 +138,10 @@ void ms_store_close(ms_store *store)
     if (store->in_report)
         ms_store_rollback(store);
     if (store->backend)
+        ms_store_sync(store); /* a failure has been reported by whatever wrote last */
+    if (store->backend)
         store->backend->close(store);
+    free(store->group_lost);
     free(store->error);
     ms_buf_free(&store->scratch);
     ms_buf_free(&store->scratch2);
@@ -186,16 +189,114 @@ static const char *schema_name(ms_agg_schema schema)
     return NULL;
 }
 
-static void rollback_quietly(ms_store *store)
+/* ---- Reports grouped into transactions ----------------------------------
+ * Committing each small report on its own makes SQLite append the same few
+ * pages (the tables' last leaves, their indexes) to its log once per
+ * report: for reports of a few dozen records that is most of the work. A
+ * backend may therefore group: each report is a savepoint inside one
+ * transaction, committed every group_reports reports, after
+ * STORE_GROUP_MS, and by ms_store_sync / ms_store_close. A report that
+ * fails rolls back to its savepoint alone. A process killed mid-group
+ * loses that group's reports, which the next run stores again (their
+ * sources are still there); nothing is stored twice. */
+enum { STORE_GROUP_MS = 250 };
+
+static int64_t now_ms(void)
 {
-    /* keep the error that made us roll back */
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static ms_status commit_group(ms_store *store);
+
+static int grouping(const ms_store *store)
+{
+    return store->backend->group_reports > 1;
+}
+
+/* Runs sql keeping the error already recorded (a rollback after a failure). */
+static ms_status exec_quietly(ms_store *store, const char *sql)
+{
     char *saved = store->error;
     store->error = NULL;
-    store->backend->discard(store);
-    store->backend->exec(store, "ROLLBACK");
+    ms_status st = store->backend->exec(store, sql);
     free(store->error);
     store->error = saved;
+    return st;
+}
+
+ms_status store_report_begin(ms_store *store)
+{
+    if (!grouping(store))
+        return store->backend->begin(store);
+    if (store->group_lost != NULL)
+        return store_fail(store, MS_ERR_IO, "%s", store->group_lost);
+    if (!store->group_open) {
+        ms_status st = store->backend->begin(store);
+        if (st != MS_OK)
+            return st;
+        store->group_open = 1;
+        store->group_count = 0;
+        store->group_started_ms = now_ms();
+    }
+    return store->backend->exec(store, "SAVEPOINT report");
+}
+
+ms_status store_report_commit(ms_store *store)
+{
+    if (!grouping(store))
+        return store->backend->exec(store, "COMMIT");
+    ms_status st = store->backend->exec(store, "RELEASE SAVEPOINT report");
+    if (st == MS_OK && (++store->group_count >= store->backend->group_reports ||
+                        now_ms() - store->group_started_ms >= STORE_GROUP_MS))
+        st = commit_group(store);
+    return st;
+}
+
+/* Back to before the report. Some failures (a full disk, an I/O error)
+ * make SQLite roll back the whole transaction: the group's earlier
+ * reports are then gone too, and the store says so from then on. */
+void store_report_rollback(ms_store *store)
+{
+    store->backend->discard(store);
+    if (!grouping(store)) {
+        exec_quietly(store, "ROLLBACK");
+    } else if (store->group_count == 0) {
+        exec_quietly(store, "ROLLBACK"); /* nothing else in the group: free the write lock */
+        store->group_open = 0;
+    } else if (exec_quietly(store, "ROLLBACK TO SAVEPOINT report") != MS_OK ||
+               exec_quietly(store, "RELEASE SAVEPOINT report") != MS_OK) {
+        exec_quietly(store, "ROLLBACK");
+        if (store->group_lost == NULL)
+            store->group_lost = ms_strdup("a failure rolled back the transaction of the reports stored"
+                                          " just before it: run again to store them");
+        store->group_open = 0;
+    }
     store->in_report = 0;
+}
+
+ms_status ms_store_sync(ms_store *store)
+{
+    if (store->in_report)
+        return store_fail(store, MS_ERR_INVALID, "a report is open");
+    return commit_group(store);
+}
+
+static ms_status commit_group(ms_store *store)
+{
+    if (store->group_lost != NULL)
+        return store_fail(store, MS_ERR_IO, "%s", store->group_lost);
+    if (!store->group_open)
+        return MS_OK;
+    store->group_open = 0;
+    ms_status st = store->backend->exec(store, "COMMIT");
+    if (st != MS_OK) {
+        exec_quietly(store, "ROLLBACK");
+        if (store->group_count > 0)
+            store->group_lost = ms_strdup("the last reports could not be committed: run again to store them");
+    }
+    return st;
 }
 
 /* The reports row: exactly once lives here. The INSERT either creates the
@@ -226,7 +327,7 @@ ms_status ms_store_agg_begin(ms_store *store, const ms_agg_meta *m, const ms_rep
     *duplicate = 0;
     if (store->in_report)
         return store_fail(store, MS_ERR_INVALID, "a report is already open");
-    ms_status st = store->backend->begin(store);
+    ms_status st = store_report_begin(store);
     if (st != MS_OK)
         return st;
     sql_param p[] = {
@@ -247,7 +348,7 @@ ms_status ms_store_agg_begin(ms_store *store, const ms_agg_meta *m, const ms_rep
                        REPORT_INSERT_TAIL,
                        p, sizeof p / sizeof p[0], duplicate);
     if (st != MS_OK || *duplicate) {
-        rollback_quietly(store);
+        store_report_rollback(store);
         return st;
     }
     store->in_report = 1;
@@ -341,7 +442,7 @@ ms_status ms_store_commit(ms_store *store)
     if (st == MS_OK)
         st = store->backend->commit_report(store, store->seq, store->messages);
     if (st != MS_OK) {
-        rollback_quietly(store);
+        store_report_rollback(store);
         return st;
     }
     store->in_report = 0;
@@ -354,13 +455,13 @@ ms_status store_commit_report(ms_store *store, int64_t records, uint64_t message
     ms_status st = store_exec_params(store,
                                      "UPDATE reports SET records = $1, messages = $2 WHERE id = $3",
                                      p, 3);
-    return st == MS_OK ? store->backend->exec(store, "COMMIT") : st;
+    return st == MS_OK ? store_report_commit(store) : st;
 }
 
 void ms_store_rollback(ms_store *store)
 {
     if (store->in_report)
-        rollback_quietly(store);
+        store_report_rollback(store);
 }
 
 /* Appends the compressed original as chunk 0 of the report. */
@@ -416,7 +517,7 @@ ms_status ms_store_put_tlsrpt(ms_store *store, const ms_tlsrpt_report *r,
     uint64_t sessions = 0;
     for (size_t i = 0; i < r->policy_count; i++)
         sessions += r->policies[i].successful + r->policies[i].failed;
-    ms_status st = store->backend->begin(store);
+    ms_status st = store_report_begin(store);
     if (st != MS_OK)
         return st;
     store->in_report = 1;
@@ -434,9 +535,9 @@ ms_status ms_store_put_tlsrpt(ms_store *store, const ms_tlsrpt_report *r,
     if (st == MS_OK && !*duplicate)
         st = put_raw_whole(store, gz_raw, gz_len);
     if (st == MS_OK && !*duplicate)
-        st = store->backend->exec(store, "COMMIT");
+        st = store_report_commit(store);
     if (st != MS_OK || *duplicate)
-        rollback_quietly(store);
+        store_report_rollback(store);
     store->in_report = 0;
     return st;
 }
@@ -486,7 +587,7 @@ ms_status ms_store_put_failure(ms_store *store, const ms_failure_report *f,
         return store_fail(store, MS_ERR_INVALID, "a report is already open");
     if (message_key == NULL || message_key[0] == '\0')
         return store_fail(store, MS_ERR_INVALID, "a failure report needs its message key");
-    ms_status st = store->backend->begin(store);
+    ms_status st = store_report_begin(store);
     if (st != MS_OK)
         return st;
     store->in_report = 1;
@@ -508,9 +609,9 @@ ms_status ms_store_put_failure(ms_store *store, const ms_failure_report *f,
     if (st == MS_OK && !*duplicate)
         st = put_raw_whole(store, gz_raw, gz_len);
     if (st == MS_OK && !*duplicate)
-        st = store->backend->exec(store, "COMMIT");
+        st = store_report_commit(store);
     if (st != MS_OK || *duplicate)
-        rollback_quietly(store);
+        store_report_rollback(store);
     store->in_report = 0;
     return st;
 }
@@ -557,7 +658,9 @@ ms_status ms_store_imap_mark(ms_store *store, const char *mailbox, uint32_t uidv
     static const char insert[] = "INSERT INTO imap_seen (mailbox, uidvalidity, uid, seen_at)"
                                  " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
     int pg = strcmp(ms_store_backend(store), "postgresql") == 0;
-    ms_status st = store_exec_params(store, pg ? "BEGIN" : "PRAGMA synchronous=FULL", NULL, 0);
+    ms_status st = ms_store_sync(store); /* the message's reports first */
+    if (st == MS_OK)
+        st = store_exec_params(store, pg ? "BEGIN" : "PRAGMA synchronous=FULL", NULL, 0);
     if (st == MS_OK && pg)
         st = store_exec_params(store, "SET LOCAL synchronous_commit = on", NULL, 0);
     if (st == MS_OK)

@@ -4,8 +4,11 @@
  *      and the chain (checked by ms_cert_check_chain);
  *   2. the injection test (STARTTLS ports): a command pipelined with
  *      STARTTLS, then only the quit command inside TLS, replies counted;
- *   3. one handshake per TLS version, 1.0 to 1.3.
- * Meanwhile the calling thread looks up the TLSA records for DANE. */
+ *   3. one probe per TLS version, 1.0 to 1.3, except the version the main
+ *      session negotiated, one after another in a second thread while 2
+ *      runs, each stopping once the server's hello is accepted.
+ * Every connection shares one SSL_CTX. Meanwhile the calling thread looks
+ * up the TLSA records for DANE and the MTA-STS policy. */
 #include "dialog.h"
 #include "mailsec/dns.h"
 
@@ -109,6 +112,7 @@ typedef struct port_job {
     const char *servername; /* SNI; may be NULL */
     const char *cert_host;  /* the name the certificate must cover */
     const ms_tls_check_opts *opts;
+    SSL_CTX *ssl_ctx;       /* shared by every job */
     unsigned timeout_ms;
     char location[300];     /* "host:port", for diagnostics */
     ms_tls_port_result *result;
@@ -259,7 +263,7 @@ static int main_session(port_job *job)
         add(job, T_PLAINTEXT_AFTER_STARTTLS, "port %u: %zu bytes after the STARTTLS reply, discarded",
             r->port, d.discarded);
     char ssl_error[256];
-    tls_io io = conn_handshake(&c, job->servername, 0, ssl_error, sizeof ssl_error);
+    tls_io io = conn_handshake(&c, job->ssl_ctx, job->servername, 0, ssl_error, sizeof ssl_error);
     if (io != IO_OK) {
         r->state = MS_TLS_PORT_NO_TLS;
         handshake_failed(job, io, ssl_error);
@@ -292,7 +296,8 @@ static void injection_test(port_job *job)
         return;
     }
     const char *quit = dialog_quit_command(r->mode);
-    if (conn_handshake(&c, job->servername, 0, ssl_error, sizeof ssl_error) != IO_OK) {
+    if (conn_handshake(&c, job->ssl_ctx, job->servername, 0, ssl_error, sizeof ssl_error) !=
+        IO_OK) {
         r->injection = MS_TLS_INJECTION_SAFE;
         add(job, T_INJECTION_SAFE,
             "port %u: with a command pipelined after STARTTLS, the server failed the handshake "
@@ -314,24 +319,79 @@ static void injection_test(port_job *job)
     conn_close(&c);
 }
 
-/* 3: one handshake per TLS version. */
-static void probe_versions(port_job *job)
+/* 3: one probe per TLS version, in a thread of its own while the port's
+ * thread checks the chain and runs the injection test. The probes follow
+ * one another: each is short (it ends at the server's hello), and a thread
+ * per probe costs more CPU than it saves time when all ports run at once.
+ * The probe thread writes only the probes' slots; the port's thread reads
+ * them after joining. */
+typedef struct version_probe {
+    unsigned version;  /* one MS_TLS_V* bit */
+    int wanted;        /* not already known from the main session */
+    int probed, accepted;
+} version_probe;
+
+static const unsigned ALL_VERSIONS[] = {MS_TLS_V1_0, MS_TLS_V1_1, MS_TLS_V1_2, MS_TLS_V1_3};
+enum { VERSION_COUNT = sizeof ALL_VERSIONS / sizeof ALL_VERSIONS[0] };
+
+typedef struct version_probes {
+    port_job *job;
+    version_probe each[VERSION_COUNT];
+    pthread_t thread;
+    int started;
+} version_probes;
+
+static void probe_version(port_job *job, version_probe *p)
 {
-    static const unsigned ALL[] = {MS_TLS_V1_0, MS_TLS_V1_1, MS_TLS_V1_2, MS_TLS_V1_3};
+    tls_conn c;
+    if (!open_conn(job, &c, 0))
+        return;
+    dialog_result d;
+    if (dialog_to_tls(&c, job->result->mode, 0, &d)) {
+        p->probed = 1;
+        p->accepted = conn_probe_version(&c, job->ssl_ctx, job->servername, p->version);
+    }
+    free(d.greeting);
+    conn_close(&c);
+}
+
+static void *run_version_probes(void *arg)
+{
+    version_probes *v = arg;
+    for (size_t i = 0; i < VERSION_COUNT; i++)
+        if (v->each[i].wanted)
+            probe_version(v->job, &v->each[i]);
+    return NULL;
+}
+
+/* Starts the probes of the versions the main session did not already show
+ * to be accepted (its version needs no second handshake). */
+static void start_version_probes(port_job *job, version_probes *v)
+{
+    v->job = job;
+    for (size_t i = 0; i < VERSION_COUNT; i++) {
+        version_probe *p = &v->each[i];
+        *p = (version_probe){.version = ALL_VERSIONS[i]};
+        if (job->result->versions_accepted & p->version)
+            p->probed = p->accepted = 1;
+        else
+            p->wanted = 1;
+    }
+    v->started = pthread_create(&v->thread, NULL, run_version_probes, v) == 0;
+    if (!v->started)
+        run_version_probes(v);
+}
+
+static void finish_version_probes(port_job *job, version_probes *v)
+{
     ms_tls_port_result *r = job->result;
-    for (size_t i = 0; i < sizeof ALL / sizeof ALL[0]; i++) {
-        tls_conn c;
-        if (!open_conn(job, &c, 0))
-            continue;
-        dialog_result d;
-        char ssl_error[256];
-        if (dialog_to_tls(&c, r->mode, 0, &d)) {
-            r->versions_probed |= ALL[i];
-            if (conn_handshake(&c, job->servername, ALL[i], ssl_error, sizeof ssl_error) == IO_OK)
-                r->versions_accepted |= ALL[i];
-        }
-        free(d.greeting);
-        conn_close(&c);
+    if (v->started)
+        pthread_join(v->thread, NULL);
+    for (size_t i = 0; i < VERSION_COUNT; i++) {
+        if (v->each[i].probed)
+            r->versions_probed |= v->each[i].version;
+        if (v->each[i].accepted)
+            r->versions_accepted |= v->each[i].version;
     }
     unsigned old = r->versions_accepted & (MS_TLS_V1_0 | MS_TLS_V1_1);
     if (old)
@@ -402,11 +462,14 @@ static void *run_port(void *arg)
     struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
     if (main_session(job)) {
+        version_probes probes;
+        if (!job->opts->skip_versions)
+            start_version_probes(job, &probes);
         check_chain(job);
         if (!job->opts->skip_injection && job->result->mode != MS_TLS_IMPLICIT)
             injection_test(job);
         if (!job->opts->skip_versions)
-            probe_versions(job);
+            finish_version_probes(job, &probes);
     }
     job->result->seconds = seconds_since(&start);
     drop_sigpipe(&old);
@@ -441,6 +504,10 @@ void ms_tls_check_result_free(ms_tls_check_result *result)
     free(result->ports);
     free(result->host);
     free(result->servername);
+    free(result->mtasts.domain);
+    free(result->mtasts.id);
+    free(result->mtasts.mx_host);
+    ms_mtasts_policy_free(result->mtasts.policy);
     ms_diag_list_free(&result->diags);
     free(result);
 }
@@ -557,7 +624,7 @@ static void set_port(struct sockaddr_storage *addr, uint16_t port)
 /* Fills in each port's job; one cloned context per job. The host is
  * resolved once: every port connects to its first address. */
 static ms_status prepare_jobs(ms_ctx *ctx, ms_tls_check_result *res, const ms_tls_port *ports,
-                              const ms_tls_check_opts *opts, port_job *jobs,
+                              const ms_tls_check_opts *opts, SSL_CTX *ssl_ctx, port_job *jobs,
                               struct sockaddr_storage *addrs)
 {
     const char *name = opts->servername ? opts->servername : res->host;
@@ -570,9 +637,11 @@ static ms_status prepare_jobs(ms_ctx *ctx, ms_tls_check_result *res, const ms_tl
         port_job *job = &jobs[i];
         r->port = ports[i].port;
         r->mode = ports[i].mode;
+        r->mtasts_cert_valid = -1;
         r->address = strdup(address);
         job->result = r;
         job->opts = opts;
+        job->ssl_ctx = ssl_ctx;
         job->servername = name;
         job->cert_host = name;
         job->timeout_ms = opts->timeout_ms ? opts->timeout_ms : MS_TLS_TIMEOUT_MS;
@@ -615,24 +684,33 @@ static void finish_jobs(port_job *jobs, size_t count)
     }
 }
 
-/* With --dane: the TLSA lookup runs in this thread while the ports are
- * checked; the matching needs the chains, so it waits for the ports. */
-static void check_dane(ms_ctx *ctx, ms_tls_check_result *res, const char *name, port_job *jobs)
+/* With --dane: the TLSA lookup, in this thread while the ports are
+ * checked. 1 when records were found and are to be matched. */
+typedef struct dane_lookup_result {
+    ms_dns_answer *tlsa;
+    char *qname;
+    int found, failed;
+} dane_lookup_result;
+
+static void lookup_dane(ms_ctx *ctx, ms_tls_check_result *res, const char *name,
+                        dane_lookup_result *d)
 {
-    ms_dns_answer *tlsa = NULL;
-    char *qname = NULL;
-    int found = dane_lookup(ctx, name, res, &tlsa, &qname);
+    d->found = dane_lookup(ctx, name, res, &d->tlsa, &d->qname);
     /* a failed lookup says nothing about the records: the ports stay "not checked" */
-    int failed = ms_diag_has(&res->diags, "tls.dane-lookup-failed");
-    finish_jobs(jobs, res->count);
-    if (found)
-        dane_match_ports(res, tlsa, qname, name);
-    else if (!failed)
+    d->failed = ms_diag_has(&res->diags, "tls.dane-lookup-failed");
+}
+
+/* The matching needs the chains: after the ports are done. */
+static void match_dane(ms_tls_check_result *res, const char *name, dane_lookup_result *d)
+{
+    if (d->found)
+        dane_match_ports(res, d->tlsa, d->qname, name);
+    else if (!d->failed)
         for (size_t i = 0; i < res->count; i++)
             if (res->ports[i].mode == MS_TLS_SMTP && res->ports[i].state == MS_TLS_PORT_TLS)
                 res->ports[i].dane = MS_TLS_DANE_NO_RECORDS;
-    ms_dns_answer_free(tlsa);
-    free(qname);
+    ms_dns_answer_free(d->tlsa);
+    free(d->qname);
 }
 
 ms_status ms_tls_check(ms_ctx *ctx, const char *host, const ms_tls_port *ports, size_t count,
@@ -656,25 +734,37 @@ ms_status ms_tls_check(ms_ctx *ctx, const char *host, const ms_tls_port *ports, 
     ms_tls_check_result *res = calloc(1, sizeof *res);
     port_job *jobs = calloc(count, sizeof *jobs);
     struct sockaddr_storage *addrs = calloc(count, sizeof *addrs);
+    SSL_CTX *ssl_ctx = conn_client_ctx();
     ms_status st = MS_ERR_NOMEM;
-    if (res && jobs && addrs && (res->ports = calloc(count, sizeof *res->ports)) != NULL &&
+    if (res && jobs && addrs && ssl_ctx && (res->ports = calloc(count, sizeof *res->ports)) != NULL &&
         (res->host = strdup(host)) != NULL) {
         res->count = count;
         res->servername = dup_or_null(opts->servername);
-        st = prepare_jobs(ctx, res, ports, opts, jobs, addrs);
+        st = prepare_jobs(ctx, res, ports, opts, ssl_ctx, jobs, addrs);
     }
     if (st != MS_OK) {
         if (jobs && res)
             finish_jobs(jobs, res->count);
+        SSL_CTX_free(ssl_ctx);
         free(jobs);
         free(addrs);
         ms_tls_check_result_free(res);
         return st;
     }
+    /* the DNS and HTTPS lookups run here while the ports are checked */
+    const char *name = opts->servername ? opts->servername : host;
+    dane_lookup_result dane = {0};
     start_jobs(jobs, count);
     if (opts->dane)
-        check_dane(ctx, res, opts->servername ? opts->servername : host, jobs);
+        lookup_dane(ctx, res, name, &dane);
+    if (opts->mta_sts)
+        tls_mtasts_lookup(ctx, opts->mta_sts, res);
     finish_jobs(jobs, count);
+    SSL_CTX_free(ssl_ctx);
+    if (opts->dane)
+        match_dane(res, name, &dane);
+    if (opts->mta_sts)
+        tls_mtasts_match(res, name);
     same_certificate(res);
     free(jobs);
     free(addrs);

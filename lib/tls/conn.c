@@ -63,8 +63,6 @@ void conn_close(tls_conn *c)
 {
     if (c->ssl)
         SSL_free(c->ssl);
-    if (c->ssl_ctx)
-        SSL_CTX_free(c->ssl_ctx);
     if (c->fd >= 0)
         close(c->fd);
     free(c->in);
@@ -147,7 +145,7 @@ tls_io conn_write(tls_conn *c, const char *data, size_t len)
 }
 
 /* Reads one chunk into the buffer, waiting until the deadline. */
-static tls_io read_some(tls_conn *c, long long deadline)
+static tls_io read_some_from(tls_conn *c, int through_tls, long long deadline)
 {
     if (c->in_cap - c->in_len < 4096) {
         size_t cap = c->in_cap ? c->in_cap * 2 : 8192;
@@ -160,7 +158,7 @@ static tls_io read_some(tls_conn *c, long long deadline)
     /* one byte kept for the terminating NUL of reply texts */
     size_t room = c->in_cap - c->in_len - 1;
     for (;;) {
-        if (c->ssl) {
+        if (through_tls) {
             int r = SSL_read(c->ssl, c->in + c->in_len, (int)room);
             if (r > 0) {
                 c->in_len += (size_t)r;
@@ -188,6 +186,12 @@ static tls_io read_some(tls_conn *c, long long deadline)
                 return io;
         }
     }
+}
+
+/* Reads one chunk: through TLS once it is up, else the socket's bytes. */
+static tls_io read_some(tls_conn *c, long long deadline)
+{
+    return read_some_from(c, c->ssl != NULL, deadline);
 }
 
 static void consume(tls_conn *c, size_t n)
@@ -250,11 +254,25 @@ static const struct {
     {MS_TLS_V1_3, TLS1_3_VERSION},
 };
 
+/* Certificates are verified after the handshake, by ms_cert_check_chain on
+ * the chain as sent, so OpenSSL's own verification (which it runs even
+ * with SSL_VERIFY_NONE, only to ignore the result) is skipped: it would
+ * build chains against an empty store on every connection for nothing. */
+static int skip_verification(X509_STORE_CTX *store, void *arg)
+{
+    (void)store;
+    (void)arg;
+    return 1;
+}
+
 /* A client context that accepts anything the server offers, old versions
  * and weak ciphers included (security level 0): the check reports on what
- * was negotiated, it does not refuse it. Verification is done afterwards
- * on the chain by ms_cert_check_chain. */
-static SSL_CTX *lenient_ctx(unsigned versions)
+ * was negotiated, it does not refuse it. One per check, shared by every
+ * connection of every port (SSL_new is thread-safe on a shared context;
+ * making a context costs far more than a connection under OpenSSL 3). The
+ * versions are set per connection. Client session caching stays off, so no
+ * connection resumes another's session. */
+SSL_CTX *conn_client_ctx(void)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
     if (ctx == NULL)
@@ -265,6 +283,14 @@ static SSL_CTX *lenient_ctx(unsigned versions)
     /* servers that close without close_notify are common: a close, not an error */
     SSL_CTX_set_options(ctx, SSL_OP_LEGACY_SERVER_CONNECT | SSL_OP_IGNORE_UNEXPECTED_EOF);
     SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+    SSL_CTX_set_cert_verify_callback(ctx, skip_verification, NULL);
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    return ctx;
+}
+
+/* Limits an SSL to the versions in bits (0: all). */
+static void set_versions(SSL *ssl, unsigned versions)
+{
     int min = 0, max = 0;
     for (size_t i = 0; i < sizeof VERSIONS / sizeof VERSIONS[0]; i++)
         if (versions == 0 || (versions & VERSIONS[i].bit)) {
@@ -272,9 +298,8 @@ static SSL_CTX *lenient_ctx(unsigned versions)
                 min = VERSIONS[i].version;
             max = VERSIONS[i].version;
         }
-    SSL_CTX_set_min_proto_version(ctx, min);
-    SSL_CTX_set_max_proto_version(ctx, max);
-    return ctx;
+    SSL_set_min_proto_version(ssl, min);
+    SSL_set_max_proto_version(ssl, max);
 }
 
 /* SNI carries host names only, never address literals (RFC 6066 3). */
@@ -284,17 +309,21 @@ static int is_address_literal(const char *name)
     return inet_pton(AF_INET, name, tmp) == 1 || inet_pton(AF_INET6, name, tmp) == 1;
 }
 
-tls_io conn_handshake(tls_conn *c, const char *servername, unsigned versions, char *ssl_error,
-                      size_t ssl_error_size)
+static tls_io start_tls(tls_conn *c, SSL_CTX *ctx, const char *servername, unsigned versions)
 {
-    ssl_error[0] = '\0';
     ERR_clear_error();
-    c->ssl_ctx = lenient_ctx(versions);
-    c->ssl = c->ssl_ctx ? SSL_new(c->ssl_ctx) : NULL;
+    c->ssl_ctx = ctx;
+    c->ssl = ctx ? SSL_new(ctx) : NULL;
     if (c->ssl == NULL || SSL_set_fd(c->ssl, c->fd) != 1)
         return IO_ERROR;
+    set_versions(c->ssl, versions);
     if (servername && !is_address_literal(servername))
         SSL_set_tlsext_host_name(c->ssl, servername);
+    return IO_OK;
+}
+
+static tls_io run_handshake(tls_conn *c, char *ssl_error, size_t ssl_error_size)
+{
     long long deadline = now_ms() + c->timeout_ms;
     for (;;) {
         int r = SSL_connect(c->ssl);
@@ -303,9 +332,103 @@ tls_io conn_handshake(tls_conn *c, const char *servername, unsigned versions, ch
         unsigned long e = ERR_peek_error();
         tls_io io = ssl_wait(c, r, deadline);
         if (io != IO_OK) {
-            if (e != 0)
+            if (e != 0 && ssl_error)
                 ERR_error_string_n(e, ssl_error, ssl_error_size);
             return io;
+        }
+    }
+}
+
+tls_io conn_handshake(tls_conn *c, SSL_CTX *ctx, const char *servername, unsigned versions,
+                      char *ssl_error, size_t ssl_error_size)
+{
+    ssl_error[0] = '\0';
+    tls_io io = start_tls(c, ctx, servername, versions);
+    return io == IO_OK ? run_handshake(c, ssl_error, ssl_error_size) : io;
+}
+
+/* TLS records (RFC 8446 5.1): type, version, 16-bit length, then at most
+ * 2^14 + 2048 bytes (TLS 1.2's ciphertext bound, the larger one). */
+enum { TLS_RECORD_HEADER = 5, TLS_RECORD_MAX = 16384 + 2048 };
+
+/* Moves the next whole TLS record from the socket into the SSL's read BIO:
+ * OpenSSL then sees the server's flight one record at a time. */
+static tls_io feed_record(tls_conn *c, BIO *rbio, long long deadline)
+{
+    size_t need = 0;
+    while (need == 0) {
+        if (c->in_len >= TLS_RECORD_HEADER) {
+            size_t len = ((size_t)(unsigned char)c->in[3] << 8) | (unsigned char)c->in[4];
+            if (len > TLS_RECORD_MAX)
+                return IO_GARBAGE;
+            if (c->in_len >= TLS_RECORD_HEADER + len) {
+                need = TLS_RECORD_HEADER + len;
+                break;
+            }
+        }
+        tls_io io = read_some_from(c, 0, deadline);
+        if (io != IO_OK)
+            return io;
+    }
+    if (BIO_write(rbio, c->in, (int)need) != (int)need)
+        return IO_ERROR;
+    consume(c, need);
+    return IO_OK;
+}
+
+/* OpenSSL calls this with each whole handshake message it received, just
+ * before processing it; *arg notes a ServerHello (or a TLS 1.3
+ * HelloRetryRequest, which has the same type). */
+static void note_server_hello(int write_p, int version, int content_type, const void *buf,
+                              size_t len, SSL *ssl, void *arg)
+{
+    (void)version;
+    (void)ssl;
+    if (!write_p && content_type == SSL3_RT_HANDSHAKE && len > 0 &&
+        ((const unsigned char *)buf)[0] == SSL3_MT_SERVER_HELLO)
+        *(int *)arg = 1;
+}
+
+/* The server accepted the version when OpenSSL received its whole hello
+ * and processed it without error (a hello with another version, or one
+ * OpenSSL cannot take, ends the handshake with an error in the same call).
+ * The records are handed over one by one, so the probe stops right there:
+ * the certificate that follows is never parsed, the key exchange never
+ * done. */
+int conn_probe_version(tls_conn *c, SSL_CTX *ctx, const char *servername, unsigned version)
+{
+    int hello_received = 0;
+    if (start_tls(c, ctx, servername, version) != IO_OK)
+        return 0;
+    BIO *rbio = BIO_new(BIO_s_mem());
+    BIO *wbio = BIO_new_socket(c->fd, BIO_NOCLOSE);
+    if (rbio == NULL || wbio == NULL) {
+        BIO_free(rbio);
+        BIO_free(wbio);
+        return 0;
+    }
+    BIO_set_mem_eof_return(rbio, -1); /* empty: "retry", not end of file */
+    SSL_set_bio(c->ssl, rbio, wbio);
+    SSL_set_msg_callback(c->ssl, note_server_hello);
+    SSL_set_msg_callback_arg(c->ssl, &hello_received);
+    long long deadline = now_ms() + c->timeout_ms;
+    for (;;) {
+        int r = SSL_connect(c->ssl);
+        if (r == 1)
+            return 1;
+        switch (SSL_get_error(c->ssl, r)) {
+        case SSL_ERROR_WANT_READ:
+            if (hello_received)
+                return 1;
+            if (feed_record(c, rbio, deadline) != IO_OK)
+                return 0;
+            break;
+        case SSL_ERROR_WANT_WRITE:
+            if (wait_fd(c->fd, POLLOUT, deadline) != IO_OK)
+                return 0;
+            break;
+        default:
+            return 0; /* an alert, or a hello OpenSSL refused */
         }
     }
 }

@@ -34,6 +34,14 @@ enum {
     T_DANE_INSECURE,
     T_DANE_LOOKUP_FAILED,
     T_DANE_UNUSABLE,
+    T_MTASTS_NONE,
+    T_MTASTS_UNUSABLE,
+    T_MTASTS_MODE_NONE,
+    T_MTASTS_MX_MISMATCH,
+    T_MTASTS_MX_MISMATCH_TESTING,
+    T_MTASTS_CERT_INVALID,
+    T_MTASTS_CERT_INVALID_TESTING,
+    T_MTASTS_PASS,
     T_COUNT
 };
 
@@ -41,7 +49,7 @@ enum {
  * read and write waits at most timeout_ms. */
 typedef struct tls_conn {
     int fd;
-    SSL_CTX *ssl_ctx;
+    SSL_CTX *ssl_ctx; /* the check's shared context (conn_client_ctx), not owned */
     SSL *ssl;
     char *in;        /* bytes read and not yet consumed */
     size_t in_len, in_cap;
@@ -74,9 +82,21 @@ tls_io conn_read_reply(tls_conn *c, ms_tls_reply_kind kind, const char *tag, ms_
 tls_io conn_read_until_close(tls_conn *c, size_t max);
 /* Drops buffered bytes; returns how many there were. */
 size_t conn_discard(tls_conn *c);
+/* The client context every connection of a check shares; SSL_CTX_free it
+ * when the check is done. */
+SSL_CTX *conn_client_ctx(void);
 /* The TLS handshake on the connection, as a client. versions: MS_TLS_V*
  * bits to allow (0: all). ssl_error receives OpenSSL's reason on failure. */
-tls_io conn_handshake(tls_conn *c, const char *servername, unsigned versions, char *ssl_error,
-                      size_t ssl_error_size);
+tls_io conn_handshake(tls_conn *c, SSL_CTX *ctx, const char *servername, unsigned versions,
+                      char *ssl_error, size_t ssl_error_size);
+/* Whether the server accepts one TLS version (an MS_TLS_V* bit): the
+ * handshake stops as soon as the server's hello has been accepted, before
+ * its certificate is parsed. */
+int conn_probe_version(tls_conn *c, SSL_CTX *ctx, const char *servername, unsigned version);
+
+/* MTA-STS (mtasts.c). The lookup (TXT record, policy over HTTPS) runs
+ * while the ports are checked; the match needs their results. */
+void tls_mtasts_lookup(ms_ctx *ctx, const char *domain, ms_tls_check_result *res);
+void tls_mtasts_match(ms_tls_check_result *res, const char *mx_host);
 
 #endif

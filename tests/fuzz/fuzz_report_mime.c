@@ -69,7 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (copy == NULL)
         return 0;
     memcpy(copy, data, size);
-    ms_report_walk_callbacks cb = {NULL, on_document, on_skipped, NULL};
+    ms_report_walk_callbacks cb = {NULL, on_document, on_skipped, NULL, NULL};
     ms_status st = ms_report_walk_buffer(NAME, copy, size, &cb);
     CHECK(st == MS_OK || st == MS_ERR_NOMEM);
     free(copy);

@@ -17,11 +17,16 @@
 #   mta-sts.big      100 KiB of policy
 #   mta-sts.uncovered the good policy, which does not name this domain's MX
 #   mta-sts.wrongcert a certificate for another name
+#   mta-sts.tlsenforce, mta-sts.tlstesting: policies (mode enforce, testing)
+#                    naming the mail test bed's SMTP names, for `tls check
+#                    --mta-sts` (tests/tls-mtasts): mx *.tlstest.example and
+#                    other.example.test (a name its SMTP certificate lacks)
+#   mta-sts.tlsnone  mode none
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ADDR=127.0.0.1
-HOSTS="good testing redirect html missing big uncovered"
+HOSTS="good testing redirect html missing big uncovered tlsenforce tlstesting tlsnone"
 
 die() { echo "httpsbed: $*" >&2; exit 1; }
 
@@ -53,6 +58,10 @@ write_policies() {
     printf 'version: STSv1\nmode: testing\nmx: mail.testing.audittest.example\nmax_age: 86400\n' \
         >"$dir/www/testing.txt"
     head -c 102400 /dev/zero | tr '\0' 'x' >"$dir/www/big.txt"
+    local mx='mx: *.tlstest.example\nmx: other.example.test\n'
+    printf "version: STSv1\nmode: enforce\n${mx}max_age: 86400\n" >"$dir/www/tlsenforce.txt"
+    printf "version: STSv1\nmode: testing\n${mx}max_age: 86400\n" >"$dir/www/tlstesting.txt"
+    printf 'version: STSv1\nmode: none\nmax_age: 86400\n' >"$dir/www/tlsnone.txt"
 }
 
 server_block() {   # HOST CERT LOCATION-BODY
@@ -91,6 +100,9 @@ $(server_block missing server "return 404;")
 $(server_block big server "default_type text/plain; alias $DIR/www/big.txt;")
 $(server_block uncovered server "default_type text/plain; alias $DIR/www/good.txt;")
 $(server_block wrongcert wrong "default_type text/plain; alias $DIR/www/good.txt;")
+$(server_block tlsenforce server "default_type text/plain; alias $DIR/www/tlsenforce.txt;")
+$(server_block tlstesting server "default_type text/plain; alias $DIR/www/tlstesting.txt;")
+$(server_block tlsnone server "default_type text/plain; alias $DIR/www/tlsnone.txt;")
 }
 CONF
 }

@@ -1,10 +1,17 @@
 # What the scripts that start test servers share (sourced, not run):
 # picking a free loopback high port, and NSD's server configuration.
-# Used by tests/dnsbed/dnsbed.sh, tests/spf/spfbed.sh, tests/httpsbed/httpsbed.sh,
-# tests/sql/mariadb.sh and tests/sql/pgsql.sh.
+# Used by the scripts that start test beds (grep -l servers.sh tests).
 
-# A random port in 20000-60000.
-random_port() { echo $((20000 + (RANDOM * 32768 + RANDOM) % 40001)); }
+# A random port from 10000 up to the start of the kernel's ephemeral range
+# (32768 by default): a port free when picked must stay free until the
+# server binds it, and the ephemeral range is where every outgoing
+# connection of the tests running meanwhile takes its local port.
+random_port() {
+    local low=32768 high
+    read -r low high </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+    ((low > 12000)) || low=32768 # an unusual range: keep below the default one
+    echo $((10000 + (RANDOM * 32768 + RANDOM) % (low - 10000)))
+}
 
 # A port is free when we can bind it on 127.0.0.1, for UDP and for TCP.
 port_is_free() {

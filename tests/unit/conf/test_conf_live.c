@@ -21,26 +21,14 @@
 #include <unistd.h>
 
 #include "mailsec/conf.h"
+#include "unit/testutil.h"
 
 static char bed_dir[512], certs[512], ca[512];
 static char tmp[] = "/tmp/unit-conf-live-XXXXXX";
 
 static int info(const char *key, char *out, size_t size)
 {
-    const char *path = getenv("MAILSEC_MAILBED_INFO");
-    FILE *f = path ? fopen(path, "r") : NULL;
-    if (f == NULL)
-        return 0;
-    char line[1024];
-    int found = 0;
-    size_t klen = strlen(key);
-    while (!found && fgets(line, sizeof line, f))
-        if (strncmp(line, key, klen) == 0 && line[klen] == '=') {
-            snprintf(out, size, "%.*s", (int)strcspn(line + klen + 1, "\n"), line + klen + 1);
-            found = 1;
-        }
-    fclose(f);
-    return found;
+    return bed_info_get("MAILSEC_MAILBED_INFO", key, out, size);
 }
 
 static char *slurp(const char *path)

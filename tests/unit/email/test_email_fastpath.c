@@ -19,18 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int failures;
-static long compared, taken;
+#include "unit/check.h"
 
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            failures++;                                                                            \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                            \
-            printf(__VA_ARGS__);                                                                   \
-            printf("\n");                                                                          \
-        }                                                                                          \
-    } while (0)
+static long compared, taken;
 
 static void show(const unsigned char *s, size_t n, char *out, size_t cap)
 {

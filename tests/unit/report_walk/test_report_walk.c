@@ -32,6 +32,9 @@ typedef struct doc_seen {
     unsigned char *bytes;
     size_t len;   /* bytes kept */
     size_t total; /* bytes read */
+    int tapped;   /* ms_report_doc_tap_gzip took the document */
+    unsigned char *gz; /* what it handed over */
+    size_t gz_len;
 } doc_seen;
 
 typedef struct walk_seen {
@@ -43,11 +46,21 @@ typedef struct walk_seen {
     size_t nfiles;
     int stop_after; /* stop the walk after this many documents (0: never) */
     int dont_read;  /* hand documents back unread */
+    int tap;        /* ask for each document's compressed form */
 } walk_seen;
 
 static char *dup_or_null(const char *s)
 {
     return s ? strdup(s) : NULL;
+}
+
+static int keep_gz(void *arg, const void *gz, size_t len)
+{
+    doc_seen *d = arg;
+    assert_true(d->gz_len + len <= KEEP_MAX);
+    memcpy(d->gz + d->gz_len, gz, len);
+    d->gz_len += len;
+    return 0;
 }
 
 static int on_document(void *arg, ms_report_doc *doc)
@@ -61,6 +74,11 @@ static int on_document(void *arg, ms_report_doc *doc)
     d->key = dup_or_null(ms_report_doc_message_key(doc));
     d->bytes = malloc(KEEP_MAX);
     assert_non_null(d->bytes);
+    if (w->tap) {
+        d->gz = malloc(KEEP_MAX);
+        assert_non_null(d->gz);
+        d->tapped = ms_report_doc_tap_gzip(doc, keep_gz, d);
+    }
     if (!w->dont_read) {
         char buf[8192];
         ssize_t n;
@@ -106,6 +124,7 @@ static void seen_free(walk_seen *w)
         free(d->key);
         free(d->error);
         free(d->bytes);
+        free(d->gz);
     }
     for (size_t i = 0; i < w->nskips; i++) {
         free(w->skip_path[i]);
@@ -119,7 +138,7 @@ static void seen_free(walk_seen *w)
 static const ms_report_walk_callbacks *callbacks(walk_seen *w)
 {
     static ms_report_walk_callbacks cb;
-    cb = (ms_report_walk_callbacks){w, on_document, on_skipped, on_file};
+    cb = (ms_report_walk_callbacks){w, on_document, on_skipped, on_file, NULL};
     return &cb;
 }
 
@@ -235,6 +254,48 @@ static void test_gzip_xml(void **state)
     assert_doc_is(&w.docs[0], MS_REPORT_AGGREGATE, "aggregate.xml");
     /* the gzip header's FNAME names the inner document */
     assert_origin(w.docs[0].path, "report.xml.gz", ": report.xml");
+    seen_free(&w);
+}
+
+/* A gzip'd report's compressed form is the gzip stream as it came, byte
+ * for byte, without what follows its last member; other documents have
+ * none. */
+static void test_gzip_tap(void **state)
+{
+    (void)state;
+    walk_seen w = {.tap = 1};
+    walk_fixture(&w, "report.xml.gz");
+    char *path = fixture("report.xml.gz");
+    size_t len;
+    unsigned char *file = read_file(path, &len);
+    assert_true(w.docs[0].tapped);
+    assert_doc_is(&w.docs[0], MS_REPORT_AGGREGATE, "aggregate.xml");
+    assert_int_equal(w.docs[0].gz_len, len);
+    assert_memory_equal(w.docs[0].gz, file, len);
+
+    /* trailing bytes after the member are not part of it */
+    unsigned char *padded = malloc(len + 16);
+    memcpy(padded, file, len);
+    memcpy(padded + len, "trailing bytes\n", 16);
+    assert_int_equal(ms_report_walk_buffer("padded.gz", padded, len + 16, callbacks(&w)), MS_OK);
+    assert_true(w.docs[1].tapped);
+    assert_doc_is(&w.docs[1], MS_REPORT_AGGREGATE, "aggregate.xml");
+    assert_int_equal(w.docs[1].gz_len, len);
+    assert_memory_equal(w.docs[1].gz, file, len);
+
+    walk_fixture(&w, "two.zip");           /* deflate inside zip: no gzip stream */
+    walk_fixture(&w, "inline.eml");        /* not compressed at all */
+    walk_fixture(&w, "base64-gzip.eml");   /* a gzip attachment: its decoded bytes */
+    assert_int_equal(w.ndocs, 6);
+    assert_false(w.docs[2].tapped);
+    assert_false(w.docs[3].tapped);
+    assert_false(w.docs[4].tapped);
+    assert_true(w.docs[5].tapped);
+    assert_doc_is(&w.docs[5], MS_REPORT_AGGREGATE, "aggregate.xml");
+    assert_true(w.docs[5].gz_len > 18 && w.docs[5].gz[0] == 0x1f && w.docs[5].gz[1] == 0x8b);
+    free(padded);
+    free(file);
+    free(path);
     seen_free(&w);
 }
 
@@ -747,6 +808,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plain_xml),
         cmocka_unit_test(test_gzip_xml),
+        cmocka_unit_test(test_gzip_tap),
         cmocka_unit_test(test_zip_two_reports),
         cmocka_unit_test(test_tlsrpt_json_and_gzip),
         cmocka_unit_test(test_message_base64_gzip),

@@ -162,7 +162,7 @@ static got walk(const char *name)
     char path[8192];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     got g = {0, 0, crc32(0, Z_NULL, 0), 0};
-    ms_report_walk_callbacks cb = {&g, on_document, on_skipped, NULL};
+    ms_report_walk_callbacks cb = {&g, on_document, on_skipped, NULL, NULL};
     const char *paths[] = {path};
     assert_int_equal(ms_report_walk(paths, 1, &cb), MS_OK);
     return g;

@@ -22,25 +22,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int failures;
-
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            failures++;                                                                            \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                            \
-            printf(__VA_ARGS__);                                                                   \
-            printf("\n");                                                                          \
-        }                                                                                          \
-    } while (0)
-
-#define CHECK_STR(got, want)                                                                       \
-    CHECK((got) != NULL && strcmp((got), (want)) == 0, "%s: got \"%s\", want \"%s\"", #got,       \
-          (got) ? (got) : "(null)", (want))
-
-#define CHECK_NUM(got, want)                                                                       \
-    CHECK((long long)(got) == (long long)(want), "%s: got %lld, want %lld", #got,                 \
-          (long long)(got), (long long)(want))
+#include "unit/check.h"
+#include "unit/testutil.h"
 
 /* ---- Databases: a fresh one per test --------------------------------- */
 
@@ -49,19 +32,10 @@ static char tmpdir[] = "/tmp/mailsec-store-test.XXXXXX";
 static int db_counter;
 
 /* Reads URL= from the fixture's info file. */
-static char *pg_url_from_info(const char *path)
+static char *pg_url_from_info(void)
 {
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return NULL;
-    char line[1024], *url = NULL;
-    while (url == NULL && fgets(line, sizeof line, f))
-        if (strncmp(line, "URL=", 4) == 0) {
-            line[strcspn(line, "\n")] = '\0';
-            url = strdup(line + 4);
-        }
-    fclose(f);
-    return url;
+    char url[1024];
+    return bed_info_get("MAILSEC_STORE_PG_INFO", "URL", url, sizeof url) ? strdup(url) : NULL;
 }
 
 static void pg_exec_or_die(const char *url, const char *sql)
@@ -336,6 +310,8 @@ static void test_exactly_once(void)
     ms_agg_meta other = m;
     other.end = 1700086400; /* another date range is another report */
     CHECK_NUM(store_agg(s, &other, recs, 1), 0);
+    /* other connections see committed reports once they are synced */
+    CHECK(ms_store_sync(s) == MS_OK, "sync: %s", ms_store_error(s));
     CHECK_NUM(sql_number(url, "SELECT COUNT(*) FROM reports"), 2);
     CHECK_NUM(sql_number(url, "SELECT COUNT(*) FROM agg_records"), 4);
     CHECK_NUM(sql_number(url, "SELECT messages FROM reports WHERE report_id = 'r1' AND date_end = 1700086399"), 18);
@@ -361,6 +337,7 @@ static void test_exactly_once(void)
           "tls: dup %d %s", dup, ms_store_error(s));
     CHECK(ms_store_put_tlsrpt(s, &tls, &origin, "gz", 2, &dup) == MS_OK && dup == 1,
           "tls again: dup %d %s", dup, ms_store_error(s));
+    CHECK(ms_store_sync(s) == MS_OK, "sync: %s", ms_store_error(s));
     CHECK_NUM(sql_number(url, "SELECT COUNT(*) FROM tls_policies"), 1);
     chunks[0] = '\0';
     id = sql_number(url, "SELECT id FROM reports WHERE kind = 'tls'");
@@ -382,12 +359,14 @@ static void test_exactly_once(void)
               dup == 1, "failure, other fields: dup %d %s", dup, ms_store_error(s));
     CHECK(ms_store_put_failure(s, &f, "<f2@reporter.example>", &origin, NULL, 0, &dup) == MS_OK &&
               dup == 0, "second failure: dup %d %s", dup, ms_store_error(s));
+    CHECK(ms_store_sync(s) == MS_OK, "sync: %s", ms_store_error(s));
     CHECK_NUM(sql_number(url, "SELECT COUNT(*) FROM failure_reports"), 2);
     CHECK_NUM(sql_number(url, "SELECT COUNT(*) FROM reports WHERE kind = 'failure'"), 2);
 
     /* rejects, IMAP bookkeeping, the rDNS cache */
     ms_report_error err = {.message = "mismatched tag", .line = 12, .column = 5, .offset = 345};
     CHECK(ms_store_put_rejected(s, &origin, "aggregate", &err) == MS_OK, "%s", ms_store_error(s));
+    CHECK(ms_store_sync(s) == MS_OK, "sync: %s", ms_store_error(s));
     CHECK_NUM(sql_number(url, "SELECT line * 1000000 + col * 1000 + byte_offset FROM rejected"),
               12005345);
     int seen = -1;
@@ -433,11 +412,44 @@ static void test_rollback(void)
     CHECK_NUM(sql_number(url, "SELECT COUNT(*) FROM raw"), 0);
     /* and the report is not taken for stored */
     CHECK_NUM(store_agg(s, &m, &r, 1), 0);
+    CHECK(ms_store_sync(s) == MS_OK, "sync: %s", ms_store_error(s));
     CHECK_NUM(sql_number(url, "SELECT COUNT(*) FROM agg_records"), 1);
     /* misuse is refused, not undefined */
     CHECK(ms_store_agg_record(s, &r) == MS_ERR_INVALID, "record with no report open");
     CHECK(ms_store_commit(s) == MS_ERR_INVALID, "commit with no report open");
     ms_store_close(s);
+    free(url);
+}
+
+/* Reports stored one after another (SQLite groups them into one
+ * transaction): one given up in the middle leaves the others whole, and a
+ * report given up first frees the write lock for other processes. */
+static void test_group(void)
+{
+    char *url = new_db();
+    ms_store *s = open_or_die(url);
+    ms_agg_record r = record("192.0.2.1", 2, "none", "pass", "pass", "example.com");
+    ms_agg_meta a = meta("g.example", "a", "example.com", 1700000000, 1700086399);
+    ms_agg_meta b = meta("g.example", "b", "example.com", 1700000000, 1700086399);
+    ms_agg_meta c = meta("g.example", "c", "example.com", 1700000000, 1700086399);
+    CHECK_NUM(store_agg(s, &a, &r, 1), 0);
+    int dup = -1;
+    CHECK(ms_store_agg_begin(s, &b, &origin, &dup) == MS_OK && !dup, "begin b");
+    for (int i = 0; i < 50; i++)
+        ms_store_agg_record(s, &r);
+    ms_store_raw_append(s, "b", 1);
+    ms_store_rollback(s);
+    CHECK_NUM(store_agg(s, &c, &r, 1), 0);
+    CHECK_NUM(store_agg(s, &a, &r, 1), 1); /* a duplicate inside the group */
+    CHECK(ms_store_sync(s) == MS_OK, "sync: %s", ms_store_error(s));
+    CHECK_NUM(sql_number(url, "SELECT COUNT(*) FROM reports"), 2);
+    CHECK_NUM(sql_number(url, "SELECT COUNT(*) FROM reports WHERE report_id = 'b'"), 0);
+    CHECK_NUM(sql_number(url, "SELECT COUNT(*) FROM agg_records"), 2);
+    CHECK_NUM(sql_number(url, "SELECT SUM(messages) FROM reports"), 4);
+    /* b later, alone: stored */
+    CHECK_NUM(store_agg(s, &b, &r, 1), 0);
+    ms_store_close(s); /* commits what is open */
+    CHECK_NUM(sql_number(url, "SELECT COUNT(*) FROM reports"), 3);
     free(url);
 }
 
@@ -533,7 +545,7 @@ static void race_one(int first_commits)
     CHECK(select(answer[0] + 1, &fds, NULL, NULL, &tv) == 0,
           "the second process did not wait for the first's transaction");
     if (first_commits)
-        CHECK(ms_store_commit(s) == MS_OK, "%s", ms_store_error(s));
+        CHECK(ms_store_commit(s) == MS_OK && ms_store_sync(s) == MS_OK, "%s", ms_store_error(s));
     else
         ms_store_rollback(s);
     int theirs = -1;
@@ -1127,7 +1139,7 @@ int main(void)
     setvbuf(stdout, NULL, _IOLBF, 0);
     const char *info = getenv("MAILSEC_STORE_PG_INFO");
     if (info != NULL && info[0] != '\0') {
-        pg_base = pg_url_from_info(info);
+        pg_base = pg_url_from_info();
         if (pg_base == NULL) {
             printf("FATAL: no URL in %s (is the store-pgsql fixture running?)\n", info);
             return 1;
@@ -1141,6 +1153,7 @@ int main(void)
         {"default path", test_default_path},
         {"exactly once", test_exactly_once},
         {"rollback", test_rollback},
+        {"reports grouped", test_group},
         {"waiting on the same report", test_race},
         {"concurrent migrations", test_concurrent_migrations},
         {"concurrent ingest", test_concurrent},
