@@ -8,7 +8,10 @@
  *  - a document never yields more than the limits allow (the ratio rule
  *    bounds output by MS_REPORT_RATIO_MAX times the input after the first
  *    MiB; several layers multiply, so the bound checked is the size cap);
- *  - message keys are non-empty.
+ *  - message keys are non-empty;
+ *  - the gzip tap (ms_report_doc_tap_gzip), asked for on every document,
+ *    hands over a stream that starts with the gzip magic, in non-empty
+ *    pieces, and only for documents it took.
  * Everything is freed, so LeakSanitizer sees any leak. */
 #include "mailsec/report.h"
 
@@ -27,6 +30,22 @@
 
 #define NAME "fuzz.eml"
 
+typedef struct tapped {
+    size_t total;
+    unsigned char first[2];
+} tapped;
+
+static int on_gzip(void *arg, const void *gz, size_t len)
+{
+    tapped *t = arg;
+    CHECK(len > 0);
+    for (size_t i = 0; i < len && t->total + i < 2; i++)
+        t->first[t->total + i] = ((const unsigned char *)gz)[i];
+    t->total += len;
+    CHECK(t->total <= MS_REPORT_INFLATED_MAX); /* from a decompressed layer when nested */
+    return 0;
+}
+
 static int on_document(void *arg, ms_report_doc *doc)
 {
     (void)arg;
@@ -37,6 +56,8 @@ static int on_document(void *arg, ms_report_doc *doc)
     CHECK(strncmp(origin->path, NAME, strlen(NAME)) == 0);
     const char *key = ms_report_doc_message_key(doc);
     CHECK(key == NULL || *key != '\0');
+    tapped t = {0};
+    int is_gzip = ms_report_doc_tap_gzip(doc, on_gzip, &t);
     static char buf[65536];
     int64_t total = 0;
     ssize_t n;
@@ -50,6 +71,9 @@ static int on_document(void *arg, ms_report_doc *doc)
         CHECK(error != NULL && strncmp(error, NAME, strlen(NAME)) == 0);
         CHECK(ms_report_doc_read(doc, buf, sizeof buf) == -1);
     }
+    CHECK(is_gzip || t.total == 0);
+    if (t.total >= 2)
+        CHECK(t.first[0] == 0x1f && t.first[1] == 0x8b);
     return 0;
 }
 
