@@ -267,20 +267,13 @@ int main(void)
         printf("FATAL: no PostgreSQL (MAILSEC_STORE_PG_INFO names the store_pgsql fixture's file)\n");
         return 1;
     }
-    struct {
-        const char *name;
-        void (*run)(void);
-    } tests[] = {
+    static const check_test tests[] = {
         {"fields", test_fields},
         {"failure", test_failure},
         {"big report", test_big_report},
         {"read after a stopped export", test_read_after_stream},
     };
-    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
-        int before = failures;
-        tests[i].run();
-        printf("%s %s\n", failures == before ? "ok  " : "FAIL", tests[i].name);
-    }
+    run_checks(tests, sizeof tests / sizeof tests[0]);
     printf("%d failure(s)\n", failures);
     return failures ? 1 : 0;
 }

@@ -4,6 +4,7 @@
 #ifndef MAILSEC_TEST_CHECK_H
 #define MAILSEC_TEST_CHECK_H
 
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -26,5 +27,21 @@ static int failures;
 #define CHECK_NUM(got, want)                                                                       \
     CHECK((long long)(got) == (long long)(want), "%s: got %lld, want %lld", #got,                 \
           (long long)(got), (long long)(want))
+
+/* A named test of such a program. */
+typedef struct check_test {
+    const char *name;
+    void (*run)(void);
+} check_test;
+
+/* Runs each test and prints whether it added failures. */
+static inline void run_checks(const check_test *tests, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        int before = failures;
+        tests[i].run();
+        printf("%s %s\n", failures == before ? "ok  " : "FAIL", tests[i].name);
+    }
+}
 
 #endif

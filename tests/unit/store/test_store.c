@@ -1148,7 +1148,7 @@ int main(void)
     if (mkdtemp(tmpdir) == NULL)
         return 1;
     printf("backend: %s\n", pg_base ? pg_base : "sqlite");
-    struct { const char *name; void (*fn)(void); } tests[] = {
+    static const check_test tests[] = {
         {"migrations", test_migrations},
         {"default path", test_default_path},
         {"exactly once", test_exactly_once},
@@ -1161,11 +1161,7 @@ int main(void)
         {"read queries", test_reads},
         {"bad URLs", test_bad_url},
     };
-    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
-        int before = failures;
-        tests[i].fn();
-        printf("%s %s\n", failures == before ? "ok  " : "FAIL", tests[i].name);
-    }
+    run_checks(tests, sizeof tests / sizeof tests[0]);
     char cmd[256];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     if (system(cmd) != 0)
