@@ -36,7 +36,7 @@ static const char INGEST_USAGE[] =
     "Formats are recognised by content, not by name. Each report is stored once;\n"
     "one that cannot be read is set aside with the reason and the rest go on.\n\n"
     "Options:\n"
-    "  -j, --jobs N           read N files at once (default: CPUs - 1, 1 to 4)\n" DB_HELP
+    "  -j, --jobs N           read N files at once (default: one per CPU, 1 to 4)\n" DB_HELP
     "\n" CLI_COMMON_HELP
     "(Exit status 1: some reports could not be read.)\n";
 

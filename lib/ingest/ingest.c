@@ -487,16 +487,16 @@ static void *reader_main(void *arg)
     return NULL;
 }
 
-/* How many readers: the writer keeps one CPU busy, the readers get the
- * others (at least one reader, at most INGEST_READERS_MAX). On two cores
- * one reader and the writer measured faster than two readers, which then
- * only take turns with the writer for the same two cores. */
+/* How many readers: one per CPU, at most INGEST_READERS_MAX. The writer
+ * needs about a third of a reader's CPU time (SQLite, small reports), so
+ * it does not get a core of its own: on two cores two readers and the
+ * writer measured 12% faster than one reader and the writer. */
 static unsigned readers_for(const ms_ingest_callbacks *cb)
 {
     if (cb != NULL && cb->readers > 0)
         return cb->readers < INGEST_READERS_MAX ? cb->readers : INGEST_READERS_MAX;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    return cpus <= 2 ? 1 : cpus - 1 > INGEST_READERS_MAX ? INGEST_READERS_MAX : (unsigned)(cpus - 1);
+    return cpus < 1 ? 1 : cpus > INGEST_READERS_MAX ? INGEST_READERS_MAX : (unsigned)cpus;
 }
 
 static ms_status run_begin(ingest_run *run, ms_store *store, const ms_ingest_callbacks *cb,

@@ -15,9 +15,14 @@
  * report and raises a flag the reader checks between chunks, so the
  * reader stops reading it too.
  *
- * Records are copied into the batch's arena (the parser's strings live
- * only during its callback). Memory is bounded: at most PIPE_ITEMS
- * batches exist per lane, and a reader waits for a free one. Only the
+ * Records are packed into the batch (the parser's strings live only
+ * during its callback): the strings and the used entries of a record's
+ * arrays go to the batch's arena, the rest to a small packed_record, so a
+ * report's records take about the bytes they hold, not three kilobytes
+ * each. Memory is bounded: a reader waits while its lane's items in
+ * flight hold PIPE_BYTES, or all PIPE_ITEMS record batches are out. The
+ * bound is wide enough for many small reports, so a reader goes on while
+ * the writer waits for a checkpoint's fsync (10 ms and more). Only the
  * writer uses the store; a reader that needs it for something else
  * (a TLS or failure report) sends a call (agg_lane_call). */
 #include "ingest_internal.h"
@@ -29,21 +34,36 @@
 #include <string.h>
 
 enum {
-    PIPE_ITEMS = 16,           /* batches in flight per lane: bounds memory */
+    PIPE_BYTES = 4 << 20,      /* bytes of records and originals in flight per lane */
+    PIPE_ITEMS = 64,           /* record batches per lane (most of an arena is never touched) */
     BATCH_RECORDS = 256,
     WAKE_ITEMS = 8,            /* items queued before an idle writer is woken: two small reports */
-    BATCH_ARENA = 2 << 20,     /* the largest record that bounded fields allow fits */
+    BATCH_ARENA = 2 << 20,     /* the largest record that bounded fields allow fits; also the
+                                  largest piece of an original in one item */
 };
+
+/* A record as it travels: ms_agg_record without its fixed arrays, whose
+ * used entries are in the batch's arena. */
+typedef struct packed_record {
+    const char *source_ip, *disposition, *dkim, *spf;
+    const char *envelope_to, *envelope_from, *header_from;
+    uint64_t count;
+    long line;
+    size_t reason_count, dkim_count, spf_count;
+    const ms_agg_reason *reasons;
+    const ms_agg_auth *dkim_results, *spf_results;
+} packed_record;
 
 typedef enum item_kind { ITEM_RECORDS, ITEM_RAW, ITEM_BEGIN, ITEM_END, ITEM_CALL } item_kind;
 
 typedef struct item {
     item_kind kind;
     struct item *next;
-    int pooled;              /* a batch from the lane's pool, else freed or owned by its sender */
+    int pooled;              /* a record batch from the lane's pool, else freed or owned by its sender */
     size_t count;            /* records, or raw bytes in the arena */
-    ms_agg_record *records;  /* [BATCH_RECORDS] */
-    char *arena;             /* record strings, raw bytes, or the metadata's strings */
+    size_t weight;           /* bytes counted in the lane's in_flight while it is queued */
+    packed_record *records;  /* [BATCH_RECORDS] */
+    char *arena;             /* record strings and entries, raw bytes, or the metadata's strings */
     size_t used, cap;
     /* ITEM_BEGIN */
     ms_agg_meta meta;
@@ -66,6 +86,7 @@ struct agg_lane {
     size_t queued;           /* items in that list */
     item *spare;             /* recycled batches */
     size_t allocated;
+    size_t in_flight;        /* bytes the queued items hold (their weight) */
     item *filling;           /* the reader's record batch (the reader's own) */
     agg_ticket *done_head, *done_tail; /* finished tickets, in order */
     size_t outstanding;      /* tickets sent and not yet collected */
@@ -94,6 +115,7 @@ struct agg_pipe {
     int raw_is_gzip;
     int in_txn, skipping;
     ms_status report_status; /* the first store failure of the report */
+    ms_agg_record unpacked;  /* the record handed to the store */
 };
 
 /* ---- items ---- */
@@ -143,11 +165,19 @@ static void wait_writer(agg_lane *l)
     l->reader_waiting = 0;
 }
 
-/* A free batch, waiting while all PIPE_ITEMS are queued. */
-static item *take(agg_lane *l, item_kind kind)
+/* Waits (lock held) while the lane's items in flight hold PIPE_BYTES. */
+static void wait_for_room(agg_lane *l)
+{
+    while (l->in_flight >= PIPE_BYTES)
+        wait_writer(l);
+}
+
+/* A free record batch, waiting for room and while all PIPE_ITEMS are out. */
+static item *take(agg_lane *l)
 {
     pthread_mutex_t *lock = &l->pipe->lock;
     pthread_mutex_lock(lock);
+    wait_for_room(l);
     while (l->spare == NULL && l->allocated >= PIPE_ITEMS)
         wait_writer(l);
     item *it = l->spare;
@@ -162,7 +192,7 @@ static item *take(agg_lane *l, item_kind kind)
         pthread_mutex_unlock(lock);
         return NULL;
     }
-    it->kind = kind;
+    it->kind = ITEM_RECORDS;
     it->next = NULL;
     it->count = 0;
     it->used = 0;
@@ -182,6 +212,7 @@ static void send(agg_lane *l, item *it)
         l->head = it;
     l->tail = it;
     l->queued++;
+    l->in_flight += it->weight;
     if (it->kind == ITEM_CALL || l->queued >= WAKE_ITEMS)
         wake_writer(l);
     pthread_mutex_unlock(&l->pipe->lock);
@@ -262,13 +293,34 @@ static void writer_end(agg_pipe *p, agg_ticket *t)
     p->in_txn = p->skipping = 0;
 }
 
+/* The packed record as the store takes it, in the writer's one record. */
+static const ms_agg_record *unpack(ms_agg_record *d, const packed_record *r)
+{
+    d->source_ip = r->source_ip;
+    d->disposition = r->disposition;
+    d->dkim = r->dkim;
+    d->spf = r->spf;
+    d->envelope_to = r->envelope_to;
+    d->envelope_from = r->envelope_from;
+    d->header_from = r->header_from;
+    d->count = r->count;
+    d->line = r->line;
+    d->reason_count = r->reason_count;
+    d->dkim_count = r->dkim_count;
+    d->spf_count = r->spf_count;
+    memcpy(d->reasons, r->reasons, r->reason_count * sizeof *r->reasons);
+    memcpy(d->dkim_results, r->dkim_results, r->dkim_count * sizeof *r->dkim_results);
+    memcpy(d->spf_results, r->spf_results, r->spf_count * sizeof *r->spf_results);
+    return d;
+}
+
 static void writer_handle(agg_pipe *p, agg_lane *l, item *it)
 {
     int open = p->in_txn && p->report_status == MS_OK;
     switch (it->kind) {
     case ITEM_RECORDS:
         for (size_t i = 0; i < it->count && open && p->report_status == MS_OK; i++)
-            note_failure(p, ms_store_agg_record(p->store, &it->records[i]));
+            note_failure(p, ms_store_agg_record(p->store, unpack(&p->unpacked, &it->records[i])));
         break;
     case ITEM_RAW:
         if (open)
@@ -284,6 +336,7 @@ static void writer_handle(agg_pipe *p, agg_lane *l, item *it)
  * finished list, a BEGIN freed, a call answered. Lock held. */
 static void writer_release(agg_lane *l, item *it)
 {
+    l->in_flight -= it->weight;
     if (it->pooled) {
         it->next = l->spare;
         l->spare = it;
@@ -295,7 +348,7 @@ static void writer_release(agg_lane *l, item *it)
         else
             l->done_head = t;
         l->done_tail = t;
-    } else if (it->kind == ITEM_BEGIN) {
+    } else if (it->kind == ITEM_BEGIN || it->kind == ITEM_RAW) {
         item_free(it);
     } else if (it->kind == ITEM_CALL) {
         l->call_done = 1;
@@ -493,23 +546,50 @@ int agg_lane_duplicate(agg_lane *l)
 static void flush_records(agg_lane *l)
 {
     if (l->filling != NULL && l->filling->count > 0) {
+        l->filling->weight = l->filling->used + l->filling->count * sizeof *l->filling->records;
         send(l, l->filling);
         l->filling = NULL;
     }
 }
 
-static int copy_auth(item *b, ms_agg_auth *d, const ms_agg_auth *s)
+/* n entries of size each from the arena, aligned for the entries' (all
+ * pointer) fields; NULL when it is full. */
+static void *arena_take(item *b, size_t n, size_t size)
 {
-    return copy_string(b, &d->domain, s->domain) && copy_string(b, &d->selector, s->selector) &&
-           copy_string(b, &d->scope, s->scope) && copy_string(b, &d->result, s->result) &&
-           copy_string(b, &d->human_result, s->human_result);
+    const size_t align = _Alignof(ms_agg_auth);
+    size_t at = (b->used + align - 1) & ~(align - 1);
+    if (at > b->cap || n * size > b->cap - at)
+        return NULL;
+    b->used = at + n * size;
+    return b->arena + at;
 }
 
-/* The record into the batch's next slot; 0 when its arena is full. Only
- * the used parts of the arrays are copied. */
+static int copy_auths(item *b, const ms_agg_auth **dst, const ms_agg_auth *src, size_t n)
+{
+    ms_agg_auth *d = arena_take(b, n, sizeof *d);
+    int ok = d != NULL;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = copy_string(b, &d[i].domain, src[i].domain) && copy_string(b, &d[i].selector, src[i].selector) &&
+             copy_string(b, &d[i].scope, src[i].scope) && copy_string(b, &d[i].result, src[i].result) &&
+             copy_string(b, &d[i].human_result, src[i].human_result);
+    *dst = d;
+    return ok;
+}
+
+static int copy_reasons(item *b, const ms_agg_reason **dst, const ms_agg_reason *src, size_t n)
+{
+    ms_agg_reason *d = arena_take(b, n, sizeof *d);
+    int ok = d != NULL;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = copy_string(b, &d[i].type, src[i].type) && copy_string(b, &d[i].comment, src[i].comment);
+    *dst = d;
+    return ok;
+}
+
+/* The record packed into the batch's next slot; 0 when its arena is full. */
 static int copy_record(item *b, const ms_agg_record *r)
 {
-    ms_agg_record *d = &b->records[b->count];
+    packed_record *d = &b->records[b->count];
     d->count = r->count;
     d->line = r->line;
     d->reason_count = r->reason_count;
@@ -519,14 +599,10 @@ static int copy_record(item *b, const ms_agg_record *r)
              copy_string(b, &d->dkim, r->dkim) && copy_string(b, &d->spf, r->spf) &&
              copy_string(b, &d->envelope_to, r->envelope_to) &&
              copy_string(b, &d->envelope_from, r->envelope_from) &&
-             copy_string(b, &d->header_from, r->header_from);
-    for (size_t i = 0; ok && i < r->reason_count; i++)
-        ok = copy_string(b, &d->reasons[i].type, r->reasons[i].type) &&
-             copy_string(b, &d->reasons[i].comment, r->reasons[i].comment);
-    for (size_t i = 0; ok && i < r->dkim_count; i++)
-        ok = copy_auth(b, &d->dkim_results[i], &r->dkim_results[i]);
-    for (size_t i = 0; ok && i < r->spf_count; i++)
-        ok = copy_auth(b, &d->spf_results[i], &r->spf_results[i]);
+             copy_string(b, &d->header_from, r->header_from) &&
+             copy_reasons(b, &d->reasons, r->reasons, r->reason_count) &&
+             copy_auths(b, &d->dkim_results, r->dkim_results, r->dkim_count) &&
+             copy_auths(b, &d->spf_results, r->spf_results, r->spf_count);
     if (ok)
         b->count++;
     return ok;
@@ -535,7 +611,7 @@ static int copy_record(item *b, const ms_agg_record *r)
 ms_status agg_lane_record(agg_lane *l, const ms_agg_record *record)
 {
     for (int attempt = 0; attempt < 2; attempt++) {
-        if (l->filling == NULL && (l->filling = take(l, ITEM_RECORDS)) == NULL)
+        if (l->filling == NULL && (l->filling = take(l)) == NULL)
             return MS_ERR_NOMEM;
         size_t used = l->filling->used;
         if (copy_record(l->filling, record)) {
@@ -549,18 +625,35 @@ ms_status agg_lane_record(agg_lane *l, const ms_agg_record *record)
     return MS_ERR_LIMIT;
 }
 
+/* An item holding a piece of the original, allocated to its size: a
+ * small report's few kilobytes do not take a batch. */
+static item *raw_item(agg_lane *l, const void *data, size_t len)
+{
+    pthread_mutex_lock(&l->pipe->lock);
+    wait_for_room(l);
+    pthread_mutex_unlock(&l->pipe->lock);
+    item *it = calloc(1, sizeof *it);
+    if (it == NULL || (it->arena = malloc(len)) == NULL) {
+        free(it);
+        return NULL;
+    }
+    it->kind = ITEM_RAW;
+    it->count = it->weight = len;
+    memcpy(it->arena, data, len);
+    return it;
+}
+
 ms_status agg_lane_raw(agg_lane *l, const void *data, size_t len)
 {
     const char *bytes = data;
     flush_records(l); /* records go on while a large report is read */
     while (len > 0) {
-        item *it = take(l, ITEM_RAW);
+        size_t n = len < BATCH_ARENA ? len : BATCH_ARENA;
+        item *it = raw_item(l, bytes, n);
         if (it == NULL)
             return MS_ERR_NOMEM;
-        it->count = len < BATCH_ARENA ? len : BATCH_ARENA;
-        memcpy(it->arena, bytes, it->count);
-        bytes += it->count;
-        len -= it->count;
+        bytes += n;
+        len -= n;
         send(l, it);
     }
     return MS_OK;

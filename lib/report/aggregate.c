@@ -502,6 +502,19 @@ static void unspill_auth(const char **at, ms_agg_auth *a)
 
 static void hand_over(ms_agg_parser *p, const ms_agg_record *r);
 
+/* Clears a record but for its entry arrays: only their first *_count
+ * entries are ever read, and each is cleared as it is started
+ * (start_entry) or filled whole (replay_early). Clearing the arrays too,
+ * three kilobytes a record, cost a tenth of the parse. */
+static void record_clear(ms_agg_record *r)
+{
+    r->source_ip = r->disposition = r->dkim = r->spf = NULL;
+    r->envelope_to = r->envelope_from = r->header_from = NULL;
+    r->count = 0;
+    r->reason_count = r->dkim_count = r->spf_count = 0;
+    r->line = 0;
+}
+
 /* Hands the held-back records over, in document order. */
 static void replay_early(ms_agg_parser *p)
 {
@@ -510,7 +523,7 @@ static void replay_early(ms_agg_parser *p)
     const char *at = p->early.data, *end = p->early.data + p->early.len;
     ms_agg_record r;
     while (at < end && p->status == MS_OK) {
-        memset(&r, 0, sizeof r);
+        record_clear(&r);
         r.count = unspill_u64(&at);
         r.line = (long)unspill_u64(&at);
         r.reason_count = (size_t)unspill_u64(&at);
@@ -615,7 +628,7 @@ static int is_ip_address(const char *s)
 
 static void start_record(ms_agg_parser *p)
 {
-    memset(&p->rec, 0, sizeof p->rec);
+    record_clear(&p->rec);
     arena_reset(&p->strings);
     p->rec.line = (long)XML_GetCurrentLineNumber(p->xml);
     p->in_record = 1;

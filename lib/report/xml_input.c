@@ -259,17 +259,39 @@ enum {
     TAG_BACK = 20 /* a schema tag's '<' may lie this far before its ':' (< BLOCK) */
 };
 
-/* Non-zero when w[0..BLOCK) holds nothing the filter must look at: no
- * byte >= 0x80, no control character but tab, LF and CR, and no ':' (a
- * stray schema tag has one). Written so the compiler vectorises it. */
-static int block_is_clean(const unsigned char *w)
+/* Non-zero when the ':' at w[at] ends a tag's name ("<xs:", "</xs:"),
+ * the only place a stray schema tag shows; a name that may have begun
+ * before w counts as one (the byte-by-byte scan then decides). Colons in
+ * text (IPv6 addresses, times) are not. */
+static int colon_ends_tag_name(const unsigned char *w, size_t at)
 {
-    unsigned bad = 0;
+    size_t k = at;
+    while (k > 0 && is_name_char(w[k - 1]))
+        k--;
+    if (k > 0 && w[k - 1] == '/')
+        k--;
+    return k == 0 || w[k - 1] == '<';
+}
+
+/* Non-zero when w[at..at+BLOCK) holds nothing the filter must look at: no
+ * byte >= 0x80, no control character but tab, LF and CR, and no ':' that
+ * ends a tag's name. The first test is written so the compiler vectorises
+ * it; colons, found the same way, are looked at one by one. */
+static int block_is_clean(const unsigned char *w, size_t at)
+{
+    const unsigned char *b = w + at;
+    unsigned char bad = 0, colon = 0; /* bytes, not ints: gcc -O2 vectorises only then */
     for (int k = 0; k < BLOCK; k++) {
-        unsigned c = w[k];
-        bad |= (c >= 0x80) | (c == ':') | ((c < 0x20) & (c != '\n') & (c != '\t') & (c != '\r'));
+        unsigned char c = b[k];
+        bad |= (unsigned char)((c >= 0x80) | ((c < 0x20) & (c != '\n') & (c != '\t') & (c != '\r')));
+        colon |= (unsigned char)(c == ':');
     }
-    return bad == 0;
+    if (bad)
+        return 0;
+    for (size_t k = 0; colon && k < BLOCK; k++)
+        if (b[k] == ':' && colon_ends_tag_name(w, at + k))
+            return 0;
+    return 1;
 }
 
 /* How many leading bytes of w[0..n) need no change; *undecided is set
@@ -285,7 +307,7 @@ static size_t clean_prefix(const ms_xml_input *p, const unsigned char *w, size_t
     while (i < n) {
         /* a block is skipped only with TAG_BACK bytes after it here, so a
          * tag begun at its end is finished, or judged undecided, below */
-        if (n - i >= BLOCK + TAG_BACK && block_is_clean(w + i)) {
+        if (n - i >= BLOCK + TAG_BACK && block_is_clean(w, i)) {
             i += BLOCK;
             skipped = 1;
             continue;

@@ -684,6 +684,24 @@ static void repairs_in_big_feeds(void **state)
     ms_buf_free(&b);
 }
 
+/* The document made of head (ending in a stray schema tag) and a small
+ * report's body reads as the report alone, whole and in random chunks. */
+static void expect_schema_tag_dropped(const char *head, int pad)
+{
+    char *body = wrap("", 0);
+    char *doc = ms_asprintf("%s%s", head, body + strlen("<feedback>"));
+    for (unsigned seed = 0; seed <= 2; seed++) {
+        outcome o = parse_text(doc, seed);
+        if (o.status != MS_OK)
+            print_message("pad %d seed %u: %s\n", pad, seed, s_or_null(o.err.message));
+        expect_ok(&o);
+        assert_int_equal(o.records, 1);
+        outcome_free(&o);
+    }
+    free(doc);
+    free(body);
+}
+
 /* A stray schema tag wherever it falls against the filter's blocks and
  * the head: every offset from 0 to 200 in the document. */
 static void schema_tag_at_every_offset(void **state)
@@ -695,17 +713,25 @@ static void schema_tag_at_every_offset(void **state)
         for (int i = 0; i < pad; i++)
             ms_buf_puts(&b, i % 7 == 6 ? "\n" : " ");
         ms_buf_puts(&b, "<xsd:schema xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\">");
-        char *doc = wrap("", 0);
-        ms_buf_puts(&b, doc + strlen("<feedback>"));
-        for (unsigned seed = 0; seed <= 2; seed++) {
-            outcome o = parse_text(b.data, seed);
-            if (o.status != MS_OK)
-                print_message("pad %d seed %u: %s\n", pad, seed, s_or_null(o.err.message));
-            expect_ok(&o);
-            assert_int_equal(o.records, 1);
-            outcome_free(&o);
-        }
-        free(doc);
+        expect_schema_tag_dropped(b.data, pad);
+        ms_buf_free(&b);
+    }
+}
+
+/* Colons in text (IPv6 addresses) let the filter skip a block; a colon
+ * ending a tag's name must not: a stray schema tag right after such text,
+ * at every offset against the blocks, is still taken out. */
+static void schema_tag_after_colons_in_text(void **state)
+{
+    (void)state;
+    static const char ipv6[] = "2001:db8::1 fe80::2 ";
+    for (int pad = 0; pad <= 140; pad++) {
+        ms_buf b = MS_BUF_INIT;
+        ms_buf_puts(&b, "<feedback><note>");
+        for (int i = 0; i < pad; i++)
+            ms_buf_append(&b, &ipv6[i % (sizeof ipv6 - 1)], 1);
+        ms_buf_puts(&b, "</note><xs:schema xmlns:xs=\"http://www.w3.org/2001/XMLSchema\">");
+        expect_schema_tag_dropped(b.data, pad);
         ms_buf_free(&b);
     }
 }
@@ -905,6 +931,7 @@ int main(void)
         cmocka_unit_test(uppercase_enums),
         cmocka_unit_test(empty_elements),
         cmocka_unit_test(stray_schema_element),
+        cmocka_unit_test(schema_tag_after_colons_in_text),
         cmocka_unit_test(text_after_root),
         cmocka_unit_test(date_ranges),
         cmocka_unit_test(bom_and_leading_space),
