@@ -155,7 +155,7 @@ typedef struct ms_tls_port_result {
     char *cipher;           /* e.g. "TLS_AES_256_GCM_SHA384" */
     char *group;            /* key exchange group, e.g. "X25519"; NULL if unknown */
     char *signature;        /* the server's handshake signature, e.g. "ecdsa_secp256r1_sha256" */
-    unsigned versions_probed;   /* MS_TLS_V* bits tried one by one */
+    unsigned versions_probed;   /* MS_TLS_V* bits whose acceptance is known */
     unsigned versions_accepted; /* of those, the ones the server accepted */
     ms_tls_injection injection;
     ms_tls_dane_state dane;

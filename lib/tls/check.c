@@ -4,9 +4,9 @@
  *      and the chain (checked by ms_cert_check_chain);
  *   2. the injection test (STARTTLS ports): a command pipelined with
  *      STARTTLS, then only the quit command inside TLS, replies counted;
- *   3. one probe per TLS version, 1.0 to 1.3, except the version the main
- *      session negotiated, one after another in a second thread while 2
- *      runs, each stopping once the server's hello is accepted.
+ *   3. the versions the server accepts below the one the main session
+ *      negotiated, one probe per version it chooses, in a second thread
+ *      while 2 runs, each stopping once the server's hello is accepted.
  * Every connection shares one SSL_CTX. Meanwhile the calling thread looks
  * up the TLSA records for DANE and the MTA-STS policy. */
 #include "dialog.h"
@@ -168,24 +168,13 @@ static const char *signature_type_name(int nid)
     return OBJ_nid2sn(nid);
 }
 
-static unsigned version_bit(int version)
-{
-    switch (version) {
-    case TLS1_VERSION: return MS_TLS_V1_0;
-    case TLS1_1_VERSION: return MS_TLS_V1_1;
-    case TLS1_2_VERSION: return MS_TLS_V1_2;
-    case TLS1_3_VERSION: return MS_TLS_V1_3;
-    }
-    return 0;
-}
-
 /* What the handshake settled on. */
 static void record_session(port_job *job, SSL *ssl)
 {
     ms_tls_port_result *r = job->result;
     const SSL_CIPHER *cipher = SSL_get_current_cipher(ssl);
     r->version = dup_or_null(SSL_get_version(ssl));
-    r->versions_accepted |= version_bit(SSL_version(ssl));
+    r->versions_accepted |= conn_version_bit(SSL_version(ssl));
     r->cipher = dup_or_null(cipher ? SSL_CIPHER_get_name(cipher) : NULL);
     int group = SSL_get_negotiated_group(ssl);
     if (group != 0 && group != NID_undef)
@@ -319,63 +308,70 @@ static void injection_test(port_job *job)
     conn_close(&c);
 }
 
-/* 3: one probe per TLS version, in a thread of its own while the port's
- * thread checks the chain and runs the injection test. The probes follow
- * one another: each is short (it ends at the server's hello), and a thread
- * per probe costs more CPU than it saves time when all ports run at once.
- * The probe thread writes only the probes' slots; the port's thread reads
- * them after joining. */
-typedef struct version_probe {
-    unsigned version;  /* one MS_TLS_V* bit */
-    int wanted;        /* not already known from the main session */
-    int probed, accepted;
-} version_probe;
-
-static const unsigned ALL_VERSIONS[] = {MS_TLS_V1_0, MS_TLS_V1_1, MS_TLS_V1_2, MS_TLS_V1_3};
-enum { VERSION_COUNT = sizeof ALL_VERSIONS / sizeof ALL_VERSIONS[0] };
+/* 3: the TLS versions the server accepts, in a thread of its own while
+ * the port's thread checks the chain and runs the injection test. A
+ * server answers a hello with the highest version it shares with the
+ * client, so:
+ *   - the main session offered every version: those above the one it
+ *     negotiated are refused, with no probe;
+ *   - below it, a probe offers all the versions not known yet, and the
+ *     server's choice tells that one is accepted and those above it in
+ *     the offer refused; the next probe offers those below its choice.
+ * A server with TLS 1.2 and 1.3 takes two probes (1.0-1.2, then 1.0-1.1),
+ * one with only TLS 1.3, where one per version took three. The probes
+ * follow one another (each ends at the server's hello; a thread per probe
+ * cost more CPU than it saved time with all ports at once). The probe
+ * thread writes only its own fields; the port's thread reads them after
+ * joining. */
+static const unsigned ALL_VERSIONS = MS_TLS_V1_0 | MS_TLS_V1_1 | MS_TLS_V1_2 | MS_TLS_V1_3;
 
 typedef struct version_probes {
     port_job *job;
-    version_probe each[VERSION_COUNT];
+    unsigned unknown;            /* the versions to find out about */
+    unsigned probed, accepted;   /* MS_TLS_V* bits */
     pthread_t thread;
     int started;
 } version_probes;
 
-static void probe_version(port_job *job, version_probe *p)
+/* One probe offering the versions in offer; 0 when the port could not be
+ * brought to the handshake (the versions stay unknown). */
+static int probe_versions(port_job *job, unsigned offer, unsigned *chosen)
 {
     tls_conn c;
     if (!open_conn(job, &c, 0))
-        return;
+        return 0;
     dialog_result d;
-    if (dialog_to_tls(&c, job->result->mode, 0, &d)) {
-        p->probed = 1;
-        p->accepted = conn_probe_version(&c, job->ssl_ctx, job->servername, p->version);
-    }
+    int ran = dialog_to_tls(&c, job->result->mode, 0, &d);
+    if (ran)
+        *chosen = conn_probe_versions(&c, job->ssl_ctx, job->servername, offer);
     free(d.greeting);
     conn_close(&c);
+    return ran;
 }
 
 static void *run_version_probes(void *arg)
 {
     version_probes *v = arg;
-    for (size_t i = 0; i < VERSION_COUNT; i++)
-        if (v->each[i].wanted)
-            probe_version(v->job, &v->each[i]);
+    unsigned chosen = 0;
+    while (v->unknown != 0 && probe_versions(v->job, v->unknown, &chosen)) {
+        unsigned below = chosen ? chosen - 1 : 0; /* the bits under the chosen one */
+        v->probed |= v->unknown & ~below;         /* the chosen one and those refused */
+        v->accepted |= chosen;
+        v->unknown &= below;
+    }
     return NULL;
 }
 
-/* Starts the probes of the versions the main session did not already show
- * to be accepted (its version needs no second handshake). */
+/* Starts the probes of the versions under the one the main session
+ * negotiated (all of them if it was none of 1.0-1.3). */
 static void start_version_probes(port_job *job, version_probes *v)
 {
-    v->job = job;
-    for (size_t i = 0; i < VERSION_COUNT; i++) {
-        version_probe *p = &v->each[i];
-        *p = (version_probe){.version = ALL_VERSIONS[i]};
-        if (job->result->versions_accepted & p->version)
-            p->probed = p->accepted = 1;
-        else
-            p->wanted = 1;
+    unsigned negotiated = job->result->versions_accepted;
+    *v = (version_probes){.job = job, .unknown = ALL_VERSIONS};
+    if (negotiated != 0) {
+        v->unknown = negotiated - 1;
+        v->probed = ALL_VERSIONS & ~v->unknown; /* it and those above it, by the main session */
+        v->accepted = negotiated;
     }
     v->started = pthread_create(&v->thread, NULL, run_version_probes, v) == 0;
     if (!v->started)
@@ -387,12 +383,8 @@ static void finish_version_probes(port_job *job, version_probes *v)
     ms_tls_port_result *r = job->result;
     if (v->started)
         pthread_join(v->thread, NULL);
-    for (size_t i = 0; i < VERSION_COUNT; i++) {
-        if (v->each[i].probed)
-            r->versions_probed |= v->each[i].version;
-        if (v->each[i].accepted)
-            r->versions_accepted |= v->each[i].version;
-    }
+    r->versions_probed |= v->probed;
+    r->versions_accepted |= v->accepted;
     unsigned old = r->versions_accepted & (MS_TLS_V1_0 | MS_TLS_V1_1);
     if (old)
         add(job, T_OLD_VERSION, "port %u accepts %s%s%s", r->port,

@@ -288,6 +288,14 @@ SSL_CTX *conn_client_ctx(void)
     return ctx;
 }
 
+unsigned conn_version_bit(int ssl_version)
+{
+    for (size_t i = 0; i < sizeof VERSIONS / sizeof VERSIONS[0]; i++)
+        if (VERSIONS[i].version == ssl_version)
+            return VERSIONS[i].bit;
+    return 0;
+}
+
 /* Limits an SSL to the versions in bits (0: all). */
 static void set_versions(SSL *ssl, unsigned versions)
 {
@@ -395,10 +403,10 @@ static void note_server_hello(int write_p, int version, int content_type, const 
  * The records are handed over one by one, so the probe stops right there:
  * the certificate that follows is never parsed, the key exchange never
  * done. */
-int conn_probe_version(tls_conn *c, SSL_CTX *ctx, const char *servername, unsigned version)
+unsigned conn_probe_versions(tls_conn *c, SSL_CTX *ctx, const char *servername, unsigned versions)
 {
     int hello_received = 0;
-    if (start_tls(c, ctx, servername, version) != IO_OK)
+    if (start_tls(c, ctx, servername, versions) != IO_OK)
         return 0;
     BIO *rbio = BIO_new(BIO_s_mem());
     BIO *wbio = BIO_new_socket(c->fd, BIO_NOCLOSE);
@@ -414,12 +422,10 @@ int conn_probe_version(tls_conn *c, SSL_CTX *ctx, const char *servername, unsign
     long long deadline = now_ms() + c->timeout_ms;
     for (;;) {
         int r = SSL_connect(c->ssl);
-        if (r == 1)
-            return 1;
+        if (r == 1 || (r < 0 && SSL_get_error(c->ssl, r) == SSL_ERROR_WANT_READ && hello_received))
+            return conn_version_bit(SSL_version(c->ssl)) & versions; /* set from the hello */
         switch (SSL_get_error(c->ssl, r)) {
         case SSL_ERROR_WANT_READ:
-            if (hello_received)
-                return 1;
             if (feed_record(c, rbio, deadline) != IO_OK)
                 return 0;
             break;

@@ -89,10 +89,14 @@ SSL_CTX *conn_client_ctx(void);
  * bits to allow (0: all). ssl_error receives OpenSSL's reason on failure. */
 tls_io conn_handshake(tls_conn *c, SSL_CTX *ctx, const char *servername, unsigned versions,
                       char *ssl_error, size_t ssl_error_size);
-/* Whether the server accepts one TLS version (an MS_TLS_V* bit): the
+/* Which of the TLS versions offered (MS_TLS_V* bits, a contiguous range)
+ * the server chooses: its bit, or 0 when it refuses them all. The
  * handshake stops as soon as the server's hello has been accepted, before
  * its certificate is parsed. */
-int conn_probe_version(tls_conn *c, SSL_CTX *ctx, const char *servername, unsigned version);
+unsigned conn_probe_versions(tls_conn *c, SSL_CTX *ctx, const char *servername, unsigned versions);
+/* The MS_TLS_V* bit of an OpenSSL version number (TLS1_2_VERSION...); 0
+ * for others. */
+unsigned conn_version_bit(int ssl_version);
 
 /* MTA-STS (mtasts.c). The lookup (TXT record, policy over HTTPS) runs
  * while the ports are checked; the match needs their results. */
