@@ -27,6 +27,7 @@ typedef struct chain {
     const ms_cert_blob *blobs;
     size_t count;
     X509 **x509;         /* NULL where a blob did not parse or is a duplicate */
+    X509_STORE *trust;   /* the caller's, or NULL: made by verify() */
     size_t leaf;         /* index of the leaf */
     size_t path[MS_CERT_MAX_CHAIN]; /* indexes from the leaf up to the last sent issuer */
     size_t path_len;
@@ -119,9 +120,8 @@ static void drop_duplicates(chain *c)
 {
     for (size_t j = 0; j < c->count; j++)
         for (size_t i = 0; i < j && c->x509[j] != NULL; i++) {
-            if (c->x509[i] == NULL || c->blobs[i].len != c->blobs[j].len ||
-                memcmp(c->blobs[i].der, c->blobs[j].der, c->blobs[j].len) != 0)
-                continue;
+            if (c->x509[i] == NULL || X509_cmp(c->x509[i], c->x509[j]) != 0)
+                continue; /* X509_cmp: the same encoding */
             char *first = describe(c, i), *again = describe(c, j);
             char buf[32];
             add(c, CT_DUPLICATE, "%s is the same certificate as %s",
@@ -250,13 +250,12 @@ static void check_membership(chain *c)
     }
 }
 
-static X509_STORE *make_store(chain *c)
+X509_STORE *cert_trust_store(const char *ca_file)
 {
     X509_STORE *store = X509_STORE_new();
     if (store == NULL)
         return NULL;
-    const char *ca = c->opts ? c->opts->ca_file : NULL;
-    int ok = ca ? X509_STORE_load_file(store, ca) : X509_STORE_set_default_paths(store);
+    int ok = ca_file ? X509_STORE_load_file(store, ca_file) : X509_STORE_set_default_paths(store);
     if (!ok) {
         X509_STORE_free(store);
         return NULL;
@@ -309,7 +308,11 @@ static void report_verify_error(chain *c, X509_STORE_CTX *vctx)
 
 static int verify(chain *c)
 {
-    X509_STORE *store = make_store(c);
+    X509_STORE *store = c->trust;
+    if (store == NULL)
+        store = cert_trust_store(c->opts ? c->opts->ca_file : NULL);
+    else if (!X509_STORE_up_ref(store))
+        store = NULL;
     X509_STORE_CTX *vctx = X509_STORE_CTX_new();
     STACK_OF(X509) *untrusted = sk_X509_new_null();
     int verified = -1;
@@ -516,51 +519,83 @@ void ms_cert_chain_info_free(ms_cert_chain_info *info)
     memset(info, 0, sizeof *info);
 }
 
+/* The checks, once c->x509 holds the certificates (NULL where one did
+ * not parse); frees them. */
+static ms_status check_parsed(chain *c, ms_cert_chain_info *info)
+{
+    const ms_cert_check_opts *opts = c->opts;
+    drop_duplicates(c);
+    size_t first = 0;
+    while (first < c->count && c->x509[first] == NULL)
+        first++;
+    if (first == c->count) {
+        add(c, CT_NO_CERTIFICATE, "no certificate could be read");
+    } else {
+        /* A first certificate that issued another one cannot be the leaf:
+         * the chain was sent (or written) upside down. */
+        int search = (opts && opts->find_leaf) || issues_another(c, first);
+        c->leaf = search ? pick_leaf(c, first) : first;
+        walk_path(c);
+        check_order(c, first);
+        check_membership(c);
+        int verified = verify(c);
+        int days_warning = opts && opts->days_warning > 0 ? opts->days_warning : MS_CERT_DAYS_WARNING;
+        for (size_t k = 0; k < c->path_len; k++) {
+            check_dates(c, c->path[k], days_warning);
+            check_key(c, c->path[k]);
+            check_signature(c, c->path[k]);
+        }
+        check_host(c);
+        if (info != NULL)
+            fill_info(c, info, verified);
+    }
+    for (size_t i = 0; i < c->count; i++)
+        X509_free(c->x509[i]);
+    free(c->x509);
+    return c->status;
+}
+
+/* The chain's state for count certificates (given is 0 when the caller's
+ * array is NULL). */
+static ms_status chain_init(chain *c, ms_ctx *ctx, int given, size_t count, const ms_cert_check_opts *opts,
+                            ms_cert_chain_info *info, ms_diag_list *diags)
+{
+    if (info != NULL)
+        memset(info, 0, sizeof *info);
+    if (ctx == NULL || diags == NULL || (!given && count > 0))
+        return MS_ERR_INVALID;
+    if (count > MS_CERT_MAX_CHAIN)
+        return MS_ERR_LIMIT;
+    *c = (chain){.ctx = ctx, .count = count, .opts = opts, .location = opts ? opts->location : NULL,
+                 .origins = opts ? opts->origins : NULL, .diags = diags, .status = MS_OK};
+    c->x509 = calloc(count ? count : 1, sizeof *c->x509);
+    return c->x509 != NULL ? MS_OK : MS_ERR_NOMEM;
+}
+
 ms_status ms_cert_check_chain(ms_ctx *ctx, const ms_cert_blob *blobs, size_t count,
                               const ms_cert_check_opts *opts, ms_cert_chain_info *info,
                               ms_diag_list *diags)
 {
-    if (info != NULL)
-        memset(info, 0, sizeof *info);
-    if (ctx == NULL || diags == NULL || (blobs == NULL && count > 0))
-        return MS_ERR_INVALID;
-    if (count > MS_CERT_MAX_CHAIN)
-        return MS_ERR_LIMIT;
-    chain c = {.ctx = ctx, .blobs = blobs, .count = count, .opts = opts,
-               .location = opts ? opts->location : NULL, .origins = opts ? opts->origins : NULL,
-               .diags = diags, .status = MS_OK};
-    c.x509 = calloc(count ? count : 1, sizeof *c.x509);
-    if (c.x509 == NULL)
-        return MS_ERR_NOMEM;
+    chain c;
+    ms_status st = chain_init(&c, ctx, blobs != NULL, count, opts, info, diags);
+    if (st != MS_OK)
+        return st;
+    c.blobs = blobs;
     parse_blobs(&c);
-    drop_duplicates(&c);
+    return check_parsed(&c, info);
+}
 
-    size_t first = 0;
-    while (first < count && c.x509[first] == NULL)
-        first++;
-    if (first == count) {
-        add(&c, CT_NO_CERTIFICATE, "no certificate could be read");
-    } else {
-        /* A first certificate that issued another one cannot be the leaf:
-         * the chain was sent (or written) upside down. */
-        int search = (opts && opts->find_leaf) || issues_another(&c, first);
-        c.leaf = search ? pick_leaf(&c, first) : first;
-        walk_path(&c);
-        check_order(&c, first);
-        check_membership(&c);
-        int verified = verify(&c);
-        int days_warning = opts && opts->days_warning > 0 ? opts->days_warning : MS_CERT_DAYS_WARNING;
-        for (size_t k = 0; k < c.path_len; k++) {
-            check_dates(&c, c.path[k], days_warning);
-            check_key(&c, c.path[k]);
-            check_signature(&c, c.path[k]);
-        }
-        check_host(&c);
-        if (info != NULL)
-            fill_info(&c, info, verified);
-    }
+ms_status cert_check_parsed_chain(ms_ctx *ctx, X509 *const *certs, size_t count, X509_STORE *trust,
+                                  const ms_cert_check_opts *opts, ms_cert_chain_info *info,
+                                  ms_diag_list *diags)
+{
+    chain c;
+    ms_status st = chain_init(&c, ctx, certs != NULL, count, opts, info, diags);
+    if (st != MS_OK)
+        return st;
+    c.trust = trust;
     for (size_t i = 0; i < count; i++)
-        X509_free(c.x509[i]);
-    free(c.x509);
-    return c.status;
+        if (certs[i] != NULL && X509_up_ref(certs[i]))
+            c.x509[i] = certs[i];
+    return check_parsed(&c, info);
 }

@@ -62,6 +62,21 @@ char *cert_name_line(const X509_NAME *name);
 void cert_find_path(X509 **x509, size_t count, size_t *path, size_t *path_len);
 int cert_self_signed(X509 *x);
 
+/* The trust store a chain is verified against: the CAs of ca_file, or the
+ * system's (NULL). Building it parses every CA certificate: the system's
+ * 140-odd take tens of milliseconds under OpenSSL 3, so a caller checking
+ * several chains builds it once and shares it (verification only reads
+ * it, and OpenSSL locks its lookups: threads may share it too). NULL when
+ * the file cannot be read or out of memory; X509_STORE_free it. */
+X509_STORE *cert_trust_store(const char *ca_file);
+/* ms_cert_check_chain on certificates already parsed (the caller keeps
+ * its references), against trust (from cert_trust_store; NULL: built for
+ * this call from opts->ca_file). Parsing a certificate again costs as
+ * much as a loopback handshake under OpenSSL 3. */
+ms_status cert_check_parsed_chain(ms_ctx *ctx, X509 *const *certs, size_t count, X509_STORE *trust,
+                                  const ms_cert_check_opts *opts, ms_cert_chain_info *info,
+                                  ms_diag_list *diags);
+
 /* Reads a whole file of at most MS_PEM_MAX_BYTES; on failure NULL and
  * *error says why (naming the file). */
 char *cert_read_file(const char *path, size_t *len, ms_status *status, char **error);

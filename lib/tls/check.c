@@ -9,6 +9,7 @@
  *      while 2 runs, each stopping once the server's hello is accepted.
  * Every connection shares one SSL_CTX. Meanwhile the calling thread looks
  * up the TLSA records for DANE and the MTA-STS policy. */
+#include "cert/internal.h"
 #include "dialog.h"
 #include "mailsec/dns.h"
 
@@ -105,6 +106,28 @@ const char *ms_tls_dane_state_str(ms_tls_dane_state state)
 }
 
 /* What one port's thread needs. */
+/* The trust store every port's chain is checked against, built by the
+ * first port that needs it while the others go on with their handshakes:
+ * once per check, not once per port (the system's store takes tens of
+ * milliseconds to build). */
+typedef struct shared_trust {
+    pthread_mutex_t lock;
+    const char *ca_file;  /* NULL: the system's */
+    int built;
+    X509_STORE *store;    /* NULL when it could not be built: each chain check says why */
+} shared_trust;
+
+static X509_STORE *trust_get(shared_trust *t)
+{
+    pthread_mutex_lock(&t->lock);
+    if (!t->built) {
+        t->store = cert_trust_store(t->ca_file);
+        t->built = 1;
+    }
+    pthread_mutex_unlock(&t->lock);
+    return t->store;
+}
+
 typedef struct port_job {
     ms_ctx *ctx; /* a clone: one context per thread */
     const struct sockaddr_storage *addr;
@@ -113,6 +136,9 @@ typedef struct port_job {
     const char *cert_host;  /* the name the certificate must cover */
     const ms_tls_check_opts *opts;
     SSL_CTX *ssl_ctx;       /* shared by every job */
+    shared_trust *trust;    /* shared by every job */
+    X509 *peer[MS_TLS_MAX_CHAIN]; /* the chain as sent, parsed once by the handshake */
+    size_t peer_count;
     unsigned timeout_ms;
     char location[300];     /* "host:port", for diagnostics */
     ms_tls_port_result *result;
@@ -214,6 +240,8 @@ static void record_session(port_job *job, SSL *ssl)
         r->chain_der[i] = der;
         r->chain_len[i] = (size_t)len;
         r->chain_count++;
+        if (X509_up_ref(sk_X509_value(chain, i)))
+            job->peer[job->peer_count++] = sk_X509_value(chain, i);
     }
 }
 
@@ -400,20 +428,16 @@ static void finish_version_probes(port_job *job, version_probes *v)
 static void check_chain(port_job *job)
 {
     ms_tls_port_result *r = job->result;
-    if (r->chain_count == 0)
+    if (job->peer_count == 0)
         return;
-    ms_cert_blob blobs[MS_TLS_MAX_CHAIN];
-    for (size_t i = 0; i < r->chain_count; i++) {
-        blobs[i].der = r->chain_der[i];
-        blobs[i].len = r->chain_len[i];
-    }
     ms_cert_check_opts copts = {
         .host = job->cert_host,
         .ca_file = job->opts->ca_file,
         .days_warning = job->opts->days_warning,
         .location = job->location,
     };
-    ms_cert_check_chain(job->ctx, blobs, r->chain_count, &copts, &r->cert, &r->diags);
+    cert_check_parsed_chain(job->ctx, job->peer, job->peer_count, trust_get(job->trust), &copts, &r->cert,
+                            &r->diags);
 }
 
 static double seconds_since(const struct timespec *start)
@@ -616,8 +640,8 @@ static void set_port(struct sockaddr_storage *addr, uint16_t port)
 /* Fills in each port's job; one cloned context per job. The host is
  * resolved once: every port connects to its first address. */
 static ms_status prepare_jobs(ms_ctx *ctx, ms_tls_check_result *res, const ms_tls_port *ports,
-                              const ms_tls_check_opts *opts, SSL_CTX *ssl_ctx, port_job *jobs,
-                              struct sockaddr_storage *addrs)
+                              const ms_tls_check_opts *opts, SSL_CTX *ssl_ctx, shared_trust *trust,
+                              port_job *jobs, struct sockaddr_storage *addrs)
 {
     const char *name = opts->servername ? opts->servername : res->host;
     struct sockaddr_storage addr;
@@ -634,6 +658,7 @@ static ms_status prepare_jobs(ms_ctx *ctx, ms_tls_check_result *res, const ms_tl
         job->result = r;
         job->opts = opts;
         job->ssl_ctx = ssl_ctx;
+        job->trust = trust;
         job->servername = name;
         job->cert_host = name;
         job->timeout_ms = opts->timeout_ms ? opts->timeout_ms : MS_TLS_TIMEOUT_MS;
@@ -673,6 +698,9 @@ static void finish_jobs(port_job *jobs, size_t count)
         jobs[i].started = 0;
         ms_ctx_free(jobs[i].ctx);
         jobs[i].ctx = NULL;
+        for (size_t k = 0; k < jobs[i].peer_count; k++)
+            X509_free(jobs[i].peer[k]);
+        jobs[i].peer_count = 0;
     }
 }
 
@@ -727,12 +755,13 @@ ms_status ms_tls_check(ms_ctx *ctx, const char *host, const ms_tls_port *ports, 
     port_job *jobs = calloc(count, sizeof *jobs);
     struct sockaddr_storage *addrs = calloc(count, sizeof *addrs);
     SSL_CTX *ssl_ctx = conn_client_ctx();
+    shared_trust trust = {.lock = PTHREAD_MUTEX_INITIALIZER, .ca_file = opts->ca_file};
     ms_status st = MS_ERR_NOMEM;
     if (res && jobs && addrs && ssl_ctx && (res->ports = calloc(count, sizeof *res->ports)) != NULL &&
         (res->host = strdup(host)) != NULL) {
         res->count = count;
         res->servername = dup_or_null(opts->servername);
-        st = prepare_jobs(ctx, res, ports, opts, ssl_ctx, jobs, addrs);
+        st = prepare_jobs(ctx, res, ports, opts, ssl_ctx, &trust, jobs, addrs);
     }
     if (st != MS_OK) {
         if (jobs && res)
@@ -753,6 +782,8 @@ ms_status ms_tls_check(ms_ctx *ctx, const char *host, const ms_tls_port *ports, 
         tls_mtasts_lookup(ctx, opts->mta_sts, res);
     finish_jobs(jobs, count);
     SSL_CTX_free(ssl_ctx);
+    X509_STORE_free(trust.store);
+    pthread_mutex_destroy(&trust.lock);
     if (opts->dane)
         match_dane(res, name, &dane);
     if (opts->mta_sts)
