@@ -1,7 +1,8 @@
 /* ms_tls_check: every port at once, one thread per port. Each thread makes
  * its own connections:
  *   1. the main session: the dialog, the handshake, what was negotiated
- *      and the chain (checked by ms_cert_check_chain);
+ *      and the chain (checked by the cert module as the handshake parsed
+ *      it, against one trust store for the whole check);
  *   2. the injection test (STARTTLS ports): a command pipelined with
  *      STARTTLS, then only the quit command inside TLS, replies counted;
  *   3. the versions the server accepts below the one the main session
@@ -105,7 +106,6 @@ const char *ms_tls_dane_state_str(ms_tls_dane_state state)
     return "?";
 }
 
-/* What one port's thread needs. */
 /* The trust store every port's chain is checked against, built by the
  * first port that needs it while the others go on with their handshakes:
  * once per check, not once per port (the system's store takes tens of
@@ -128,6 +128,7 @@ static X509_STORE *trust_get(shared_trust *t)
     return t->store;
 }
 
+/* What one port's thread needs. */
 typedef struct port_job {
     ms_ctx *ctx; /* a clone: one context per thread */
     const struct sockaddr_storage *addr;
