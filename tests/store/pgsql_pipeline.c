@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "unit/check.h"
+#include "unit/pgtest.h"
 #include "unit/testutil.h"
 
 /* Past the backend's batch of 1 MiB and its 64 unsettled statements. */
@@ -67,22 +68,7 @@ static long long sql_number(const char *url, const char *sql)
 /* A new empty database on the fixture's server (malloc'd URL). */
 static char *new_db(void)
 {
-    char name[64], sql[128];
-    snprintf(name, sizeof name, "pipeline_test_%d_%d", (int)getpid(), ++db_counter);
-    snprintf(sql, sizeof sql, "CREATE DATABASE %s", name);
-    PGconn *c = PQconnectdb(base_url);
-    PGresult *r = PQexec(c, sql);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-        printf("FATAL %s: %s", sql, PQerrorMessage(c));
-        exit(1);
-    }
-    PQclear(r);
-    PQfinish(c);
-    const char *slash = strrchr(base_url, '/');
-    size_t len = (size_t)(slash - base_url) + strlen(name) + 2;
-    char *url = malloc(len);
-    snprintf(url, len, "%.*s/%s", (int)(slash - base_url), base_url, name);
-    return url;
+    return pg_new_database(base_url, "pipeline_test", ++db_counter);
 }
 
 static ms_store *open_or_die(const char *url)

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "unit/check.h"
+#include "unit/pgtest.h"
 #include "unit/testutil.h"
 
 /* ---- Databases: a fresh one per test --------------------------------- */
@@ -38,34 +39,14 @@ static char *pg_url_from_info(void)
     return bed_info_get("MAILSEC_STORE_PG_INFO", "URL", url, sizeof url) ? strdup(url) : NULL;
 }
 
-static void pg_exec_or_die(const char *url, const char *sql)
-{
-    PGconn *c = PQconnectdb(url);
-    PGresult *r = PQexec(c, sql);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-        printf("FATAL %s: %s", sql, PQerrorMessage(c));
-        exit(1);
-    }
-    PQclear(r);
-    PQfinish(c);
-}
-
 /* A new empty database's URL (malloc'd). */
 static char *new_db(void)
 {
-    char *url = malloc(1200);
     db_counter++;
-    if (pg_base) {
-        char sql[128];
-        snprintf(sql, sizeof sql, "CREATE DATABASE store_test_%d_%d", (int)getpid(), db_counter);
-        pg_exec_or_die(pg_base, sql);
-        /* same server, the new database */
-        const char *slash = strrchr(pg_base, '/');
-        snprintf(url, 1200, "%.*s/store_test_%d_%d", (int)(slash - pg_base), pg_base,
-                 (int)getpid(), db_counter);
-    } else {
-        snprintf(url, 1200, "sqlite:%s/test%d.db", tmpdir, db_counter);
-    }
+    if (pg_base)
+        return pg_new_database(pg_base, "store_test", db_counter);
+    char *url = malloc(1200);
+    snprintf(url, 1200, "sqlite:%s/test%d.db", tmpdir, db_counter);
     return url;
 }
 
