@@ -3,92 +3,163 @@
 # mail test bed (tests/mailbed: Postfix 25/587/465, Dovecot 143/993/110/995/
 # 4190 on high ports) in one run, against `openssl s_client` once per port
 # in sequence (-starttls where the port needs it), which is what the seed's
-# manual check does. Prints wall times and the ratio; judges nothing.
+# manual check does. Prints wall times and ratios; judges nothing.
 #
 # Two mailsec rows: the full check (per port: the main session, the
-# STARTTLS injection test, one handshake per TLS version 1.0-1.3, i.e. up to
-# six connections) and --no-versions --no-injection (one session per port,
-# the same work as s_client). Needs root (the bed starts Postfix).
+# STARTTLS injection test, the version probes: three to five connections)
+# and --no-versions --no-injection (one session per port, the same work as
+# s_client). Each is compared with the slowest port checked alone, in a
+# process of its own.
+#
+# Two settings, the same rows: the bed on loopback as it is, where the
+# client and both servers share the machine's CPUs and CPU sets the pace
+# (the script prints the CPU a check takes across the machine, so the
+# bound CPU puts on the wall time can be read next to the wall time); and
+# the same servers behind bench/tcpdelay, which holds every piece of data
+# DELAY_MS (default 10) in each direction, as a server a network away.
 #
 # Each mailsec time is the median of BENCH_RUNS runs (default 5): on a
 # small shared machine one run says more about the neighbours than about
-# mailsec. The s_client row is one sequence, as before.
+# mailsec. The s_client rows are one sequence each. Needs root (the bed
+# starts Postfix).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BIN=${1:-$HERE/../build/src/mailsec}
 [[ -x $BIN ]] || { echo "bench/tls.sh: no mailsec at $BIN (give the binary as the first argument)" >&2; exit 2; }
+RUNS=${BENCH_RUNS:-5}
+DELAY_MS=${DELAY_MS:-10}
 
 WORK=$(mktemp -d)
 INFO=$WORK/mailbed.info
-cleanup() { bash "$HERE/../tests/mailbed/mailbed.sh" stop "$INFO" >/dev/null 2>&1 || true; rm -rf "$WORK"; }
+RELAY_PID=
+cleanup() {
+    [[ -n $RELAY_PID ]] && kill "$RELAY_PID" 2>/dev/null
+    bash "$HERE/../tests/mailbed/mailbed.sh" stop "$INFO" >/dev/null 2>&1 || true
+    rm -rf "$WORK"
+}
 trap cleanup EXIT
 bash "$HERE/../tests/mailbed/mailbed.sh" start "$INFO" >/dev/null
 while IFS='=' read -r key value; do
     [[ $key =~ ^[A-Z0-9_]+$ ]] && printf -v "$key" '%s' "$value"
 done <"$INFO"
 
-# port/mode pairs as mailsec takes them, and s_client's -starttls for each
+# port/mode pairs as mailsec takes them
 PORTS=("$SMTP_PORT/smtp" "$SUBMISSION_PORT/smtp" "$SMTPS_PORT/tls" "$IMAP_PORT/imap"
        "$IMAPS_PORT/tls" "$POP3_PORT/pop3" "$POP3S_PORT/tls" "$SIEVE_PORT/sieve")
-ARGS=()
-for p in "${PORTS[@]}"; do ARGS+=(--port "$p"); done
+CHECK=(tls check 127.0.0.1 --servername "$SERVERNAME" --ca "$CA" --json)
+LIGHT=(--no-versions --no-injection)
 
-now() { date +%s.%N; }
+now() { echo "$EPOCHREALTIME"; }
 elapsed() { echo "$2 - $1" | bc; }
-RUNS=${BENCH_RUNS:-5}
+ms() { printf '%.1f' "$(echo "$1 * 1000" | bc)"; }
+ratio() { echo "scale=2; $1 / $2" | bc; }
+# the CPU time the whole machine has spent, in ms (/proc/stat: user, nice,
+# system, irq, softirq; in USER_HZ ticks)
+machine_cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '/^cpu /{ print ($2 + $3 + $4 + $7 + $8) * 1000 / hz }' /proc/stat; }
+
 # median_time OUT ARGS...: the median wall time of RUNS runs of mailsec
-# ARGS; the last run's stdout goes to OUT
+# ARGS; the last run's stdout goes to OUT, and the machine's CPU time per
+# run, averaged over the runs, to OUT.cpu. Nothing else is started
+# between the two readings of the CPU time (the clock is bash's own).
 median_time() {
-    local out=$1 t0 t1
+    local out=$1 c0 c1 t0 i times=()
     shift
-    for _ in $(seq "$RUNS"); do
-        t0=$(now)
+    c0=$(machine_cpu_ms)
+    for ((i = 0; i < RUNS; i++)); do
+        t0=$EPOCHREALTIME
         "$BIN" "$@" >"$out" || true
-        t1=$(now)
-        elapsed "$t0" "$t1"
-    done | sort -n | awk '{ t[NR] = $1 } END { print t[int((NR + 1) / 2)] }'
+        times+=("$t0 $EPOCHREALTIME")
+    done
+    c1=$(machine_cpu_ms)
+    echo "($c1 - $c0) / $RUNS" | bc >"$out.cpu"
+    printf '%s\n' "${times[@]}" | awk '{ print $2 - $1 }' | sort -n |
+        awk '{ t[NR] = $1 } END { print t[int((NR + 1) / 2)] }'
 }
 
-# one warm-up of everything (Dovecot's login processes, the page cache)
-"$BIN" tls check 127.0.0.1 --servername "$SERVERNAME" --ca "$CA" "${ARGS[@]}" --json >/dev/null || true
+# slowest_alone EXTRA...: each port checked alone, one process each; prints
+# "seconds port/mode" of the slowest
+slowest_alone() {
+    local slowest=0 slowest_port= t p
+    for p in "${PORTS[@]}"; do
+        t=$(median_time "$WORK/alone.json" "${CHECK[@]}" --port "$p" "$@")
+        if (($(echo "$t > $slowest" | bc))); then slowest=$t slowest_port=$p; fi
+    done
+    echo "$slowest $slowest_port"
+}
 
-full=$(median_time "$WORK/full.json" tls check 127.0.0.1 --servername "$SERVERNAME" --ca "$CA" "${ARGS[@]}" --json)
-light=$(median_time "$WORK/light.json" tls check 127.0.0.1 --servername "$SERVERNAME" --ca "$CA" "${ARGS[@]}" \
-    --no-versions --no-injection --json)
+sclient_sequence() {
+    local t0 t1 p port mode starttls
+    t0=$(now)
+    for p in "${PORTS[@]}"; do
+        port=${p%/*} mode=${p#*/}
+        starttls=()
+        [[ $mode != tls ]] && starttls=(-starttls "$mode")
+        timeout 20 openssl s_client -connect "127.0.0.1:$port" -servername "$SERVERNAME" -CAfile "$CA" \
+            "${starttls[@]}" </dev/null >/dev/null 2>&1 || true
+    done
+    t1=$(now)
+    elapsed "$t0" "$t1"
+}
 
-# each port checked alone, one process each: the slowest is the target
-slowest_alone=0 slowest_alone_port=
-for p in "${PORTS[@]}"; do
-    t=$(median_time /dev/null tls check 127.0.0.1 --servername "$SERVERNAME" --ca "$CA" --port "$p" --json)
-    if (($(echo "$t > $slowest_alone" | bc))); then slowest_alone=$t slowest_alone_port=$p; fi
+row() { printf '%-62s %10s\n' "$1" "$2"; }
+
+# measure TITLE: every row for the ports in PORTS
+measure() {
+    local args=() p full light sclient alone alone_port light_alone light_alone_port cpu
+    for p in "${PORTS[@]}"; do args+=(--port "$p"); done
+    # one warm-up of everything (Dovecot's login processes, the page cache)
+    "$BIN" "${CHECK[@]}" "${args[@]}" >/dev/null || true
+
+    full=$(median_time "$WORK/full.json" "${CHECK[@]}" "${args[@]}")
+    cpu=$(cat "$WORK/full.json.cpu")
+    light=$(median_time "$WORK/light.json" "${CHECK[@]}" "${args[@]}" "${LIGHT[@]}")
+    read -r alone alone_port < <(slowest_alone)
+    read -r light_alone light_alone_port < <(slowest_alone "${LIGHT[@]}")
+    sclient=$(sclient_sequence)
+
+    echo "== $1"
+    row "ports that spoke TLS in the full check" \
+        "$(jq '[.results[0].ports[] | select(.state == "tls")] | length' "$WORK/full.json") of ${#PORTS[@]}"
+    row "mailsec, full check, all ports at once" "$(ms "$full") ms"
+    row "  the slowest port checked alone (${alone_port#*/} port)" "$(ms "$alone") ms"
+    row "  ratio all ports / slowest port alone" "$(ratio "$full" "$alone")"
+    row "mailsec --no-versions --no-injection, all ports at once" "$(ms "$light") ms"
+    row "  the slowest port checked alone (${light_alone_port#*/} port)" "$(ms "$light_alone") ms"
+    row "  ratio all ports / slowest port alone" "$(ratio "$light" "$light_alone")"
+    row "openssl s_client, once per port, in sequence" "$(ms "$sclient") ms"
+    row "  ratio s_client / mailsec full" "$(ratio "$sclient" "$full")"
+    row "  ratio s_client / mailsec one session per port" "$(ratio "$sclient" "$light")"
+    if [[ -z $RELAY_PID ]]; then
+        # start-up runs on one CPU before any port; the rest can use all
+        local startup_cpu
+        startup_cpu=$(cat "$WORK/version.cpu")
+        row "CPU of the whole machine per full check (mailsec + servers)" "$(printf '%.0f' "$cpu") ms"
+        row "  of which process start-up (mailsec --version)" "$(printf '%.0f' "$startup_cpu") ms"
+        row "  the shortest wall time that allows on $(nproc) CPUs" \
+            "$(printf '%.0f' "$(echo "$(ms "$version") + ($cpu - $startup_cpu) / $(nproc)" | bc -l)") ms"
+    fi
+    echo "  per port, as the full check timed them (port mode ms):"
+    jq -r '.results[0].ports[] | "    \(.port) \(.mode) \(.seconds * 1000 | floor)"' "$WORK/full.json"
+}
+
+version=$(median_time "$WORK/version" --version)
+echo "mailsec tls check: the 8 ports of the local Postfix + Dovecot, median of $RUNS runs"
+row "process start-up alone (mailsec --version)" "$(ms "$version") ms"
+measure "the bed on loopback: client and servers share $(nproc) CPUs"
+
+# the same through the relay: listening ports from 20000 up, free ones
+cc -O2 -o "$WORK/tcpdelay" "$HERE/tcpdelay.c"
+direct=("${PORTS[@]}") pairs=() PORTS=()
+listen=20000
+for p in "${direct[@]}"; do
+    while ss -Hltn "sport = :$listen" | grep -q .; do listen=$((listen + 1)); done
+    pairs+=("$listen:${p%/*}") PORTS+=("$listen/${p#*/}")
+    listen=$((listen + 1))
 done
-
-t0=$(now)
-for p in "${PORTS[@]}"; do
-    port=${p%/*} mode=${p#*/}
-    starttls=()
-    [[ $mode != tls ]] && starttls=(-starttls "$mode")
-    timeout 20 openssl s_client -connect "127.0.0.1:$port" -servername "$SERVERNAME" -CAfile "$CA" \
-        "${starttls[@]}" </dev/null >/dev/null 2>&1 || true
-done
-t1=$(now)
-sclient=$(elapsed "$t0" "$t1")
-
-slowest=$(jq '[.results[0].ports[].seconds] | max' "$WORK/full.json")
-slowest_light=$(jq '[.results[0].ports[].seconds] | max' "$WORK/light.json")
-tls_ports=$(jq '[.results[0].ports[] | select(.state == "tls")] | length' "$WORK/full.json")
-
-echo "mailsec tls check: 8 ports of the local Postfix + Dovecot ($tls_ports with TLS), median of $RUNS runs"
-printf '%-52s %8s s\n' "mailsec, full check (all ports at once)" "$(printf '%.3f' "$full")"
-printf '%-52s %8s s\n' "  its slowest port alone (from the JSON)" "$(printf '%.3f' "$slowest")"
-printf '%-52s %8s s\n' "mailsec --no-versions --no-injection" "$(printf '%.3f' "$light")"
-printf '%-52s %8s s\n' "  its slowest port alone" "$(printf '%.3f' "$slowest_light")"
-printf '%-52s %8s s\n' "openssl s_client, once per port, in sequence" "$(printf '%.3f' "$sclient")"
-printf '%-52s %8s\n' "ratio s_client / mailsec full" "$(echo "scale=2; $sclient / $full" | bc)"
-printf '%-52s %8s\n' "ratio s_client / mailsec one session per port" "$(echo "scale=2; $sclient / $light" | bc)"
-printf '%-52s %8s s\n' "mailsec, full check of the slowest port alone ($slowest_alone_port)" "$(printf '%.3f' "$slowest_alone")"
-printf '%-52s %8s\n' "ratio mailsec full, 8 ports / slowest port alone" "$(echo "scale=2; $full / $slowest_alone" | bc)"
+"$WORK/tcpdelay" "$DELAY_MS" "${pairs[@]}" >"$WORK/relay.log" &
+RELAY_PID=$!
+sleep 0.2
+kill -0 "$RELAY_PID" 2>/dev/null || { echo "bench/tls.sh: tcpdelay did not start" >&2; exit 2; }
 echo
-echo "per port (full check): port mode seconds"
-jq -r '.results[0].ports[] | "  \(.port) \(.mode) \(.seconds * 1000 | floor) ms"' "$WORK/full.json"
+measure "the same servers behind tcpdelay: ${DELAY_MS} ms each way, a round trip of $((2 * DELAY_MS)) ms"
