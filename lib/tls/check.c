@@ -1,13 +1,15 @@
-/* ms_tls_check: every port at once, one thread per port. Each thread makes
- * its own connections:
+/* ms_tls_check: every port at once, one thread per port. Each port's
+ * thread makes its own connections, and starts the ones that need nothing
+ * from the others in threads of their own at once, so that over a network
+ * a port costs about one dialog's round trips, not the sum of them:
  *   1. the main session: the dialog, the handshake, what was negotiated
  *      and the chain (checked by the cert module as the handshake parsed
  *      it, against one trust store for the whole check);
  *   2. the injection test (STARTTLS ports): a command pipelined with
  *      STARTTLS, then only the quit command inside TLS, replies counted;
- *   3. the versions the server accepts below the one the main session
- *      negotiated, one probe per version it chooses, in a second thread
- *      while 2 runs, each stopping once the server's hello is accepted.
+ *   3. the TLS versions the server accepts: two probes with the main
+ *      session, then, in the port's thread, any the answers left unknown;
+ *      each probe stops once the server's hello is accepted.
  * Every connection shares one SSL_CTX. Meanwhile the calling thread looks
  * up the TLSA records for DANE and the MTA-STS policy. */
 #include "cert/internal.h"
@@ -297,123 +299,180 @@ static int main_session(port_job *job)
     return 1;
 }
 
-/* 2: the STARTTLS command injection test. A server that is not open to
- * it either throws the pipelined bytes away (Postfix) or feeds them to its
- * TLS layer, which then fails the handshake (Dovecot): both are safe. */
-static void injection_test(port_job *job)
+/* 2: the STARTTLS command injection test, in a thread of its own from
+ * the start (it needs nothing from the main session). A server that is not
+ * open to it either throws the pipelined bytes away (Postfix) or feeds
+ * them to its TLS layer, which then fails the handshake (Dovecot): both
+ * are safe. The thread writes only its own fields; the port's thread
+ * turns them into the result after joining. */
+typedef enum injection_outcome {
+    INJECTION_NOT_RUN = 0,      /* no connection, or no STARTTLS to test */
+    INJECTION_HANDSHAKE_FAILED, /* safe: the command was read as TLS data */
+    INJECTION_DISCARDED,        /* safe: the command was not answered */
+    INJECTION_ANSWERED          /* vulnerable */
+} injection_outcome;
+
+typedef struct injection_test {
+    port_job *job;
+    injection_outcome outcome;
+    pthread_t thread;
+    int started;
+} injection_test;
+
+static void *run_injection_test(void *arg)
 {
-    ms_tls_port_result *r = job->result;
+    injection_test *t = arg;
+    port_job *job = t->job;
+    ms_tls_mode mode = job->result->mode;
     tls_conn c;
     if (!open_conn(job, &c, 0))
-        return;
+        return NULL;
     dialog_result d;
     char ssl_error[256];
-    if (!dialog_to_tls(&c, r->mode, 1, &d)) {
-        free(d.greeting);
-        conn_close(&c);
-        return;
+    if (dialog_to_tls(&c, mode, 1, &d)) {
+        const char *quit = dialog_quit_command(mode);
+        if (conn_handshake(&c, job->ssl_ctx, job->servername, 0, ssl_error, sizeof ssl_error) != IO_OK) {
+            t->outcome = INJECTION_HANDSHAKE_FAILED;
+        } else if (conn_write(&c, quit, strlen(quit)) == IO_OK) {
+            conn_read_until_close(&c, MS_TLS_MAX_REPLY);
+            t->outcome = dialog_injection_answered(mode, c.in, c.in_len) ? INJECTION_ANSWERED
+                                                                         : INJECTION_DISCARDED;
+        }
     }
-    const char *quit = dialog_quit_command(r->mode);
-    if (conn_handshake(&c, job->ssl_ctx, job->servername, 0, ssl_error, sizeof ssl_error) !=
-        IO_OK) {
+    free(d.greeting);
+    conn_close(&c);
+    return NULL;
+}
+
+static void report_injection(port_job *job, injection_outcome outcome)
+{
+    ms_tls_port_result *r = job->result;
+    switch (outcome) {
+    case INJECTION_NOT_RUN:
+        return;
+    case INJECTION_HANDSHAKE_FAILED:
         r->injection = MS_TLS_INJECTION_SAFE;
         add(job, T_INJECTION_SAFE,
             "port %u: with a command pipelined after STARTTLS, the server failed the handshake "
             "(it read the command as TLS data) and answered nothing",
             r->port);
-    } else if (conn_write(&c, quit, strlen(quit)) == IO_OK) {
-        conn_read_until_close(&c, MS_TLS_MAX_REPLY);
-        if (dialog_injection_answered(r->mode, c.in, c.in_len)) {
-            r->injection = MS_TLS_INJECTION_VULNERABLE;
-            add(job, T_INJECTION_VULNERABLE,
-                "port %u answered inside TLS a command sent in plain text with STARTTLS", r->port);
-        } else {
-            r->injection = MS_TLS_INJECTION_SAFE;
-            add(job, T_INJECTION_SAFE, "port %u discarded the command pipelined with STARTTLS",
-                r->port);
-        }
+        return;
+    case INJECTION_DISCARDED:
+        r->injection = MS_TLS_INJECTION_SAFE;
+        add(job, T_INJECTION_SAFE, "port %u discarded the command pipelined with STARTTLS", r->port);
+        return;
+    case INJECTION_ANSWERED:
+        r->injection = MS_TLS_INJECTION_VULNERABLE;
+        add(job, T_INJECTION_VULNERABLE,
+            "port %u answered inside TLS a command sent in plain text with STARTTLS", r->port);
+        return;
     }
-    free(d.greeting);
-    conn_close(&c);
 }
 
-/* 3: the TLS versions the server accepts, in a thread of its own while
- * the port's thread checks the chain and runs the injection test. A
- * server answers a hello with the highest version it shares with the
- * client, so:
- *   - the main session offered every version: those above the one it
+/* 3: the TLS versions the server accepts. A server answers a hello with
+ * the highest version it shares with the client, so a probe offering a
+ * range of versions tells which one of them is accepted (the server's
+ * choice) and that those above it in the range are refused:
+ *   - the main session offers every version: those above the one it
  *     negotiated are refused, with no probe;
- *   - below it, a probe offers all the versions not known yet, and the
- *     server's choice tells that one is accepted and those above it in
- *     the offer refused; the next probe offers those below its choice.
- * A server with TLS 1.2 and 1.3 takes two probes (1.0-1.2, then 1.0-1.1),
- * one with only TLS 1.3, where one per version took three. The probes
- * follow one another (each ends at the server's hello; a thread per probe
- * cost more CPU than it saved time with all ports at once). The probe
- * thread writes only its own fields; the port's thread reads them after
- * joining. */
+ *   - below it, each probe offers the versions not known yet.
+ * Before the main session has said anything, the two probes most servers
+ * need run with it, each in a thread of its own: 1.0-1.2 and 1.0-1.1 (a
+ * server with TLS 1.2 and 1.3 needs exactly these; one with 1.0-1.3 then
+ * needs 1.0 alone). Over a network a probe costs its own dialog, four or
+ * five round trips; one after another they made most of a port's time.
+ * Whatever is still unknown afterwards is probed in the port's thread, one
+ * probe after another (each offer depends on the last answer). */
 static const unsigned ALL_VERSIONS = MS_TLS_V1_0 | MS_TLS_V1_1 | MS_TLS_V1_2 | MS_TLS_V1_3;
 
-typedef struct version_probes {
-    port_job *job;
-    unsigned unknown;            /* the versions to find out about */
-    unsigned probed, accepted;   /* MS_TLS_V* bits */
-    pthread_t thread;
-    int started;
-} version_probes;
+typedef struct versions_known {
+    unsigned probed, accepted; /* MS_TLS_V* bits */
+} versions_known;
 
-/* One probe offering the versions in offer; 0 when the port could not be
- * brought to the handshake (the versions stay unknown). */
-static int probe_versions(port_job *job, unsigned offer, unsigned *chosen)
+/* What a hello offering the versions in offer, answered with the version
+ * chosen (0: none, an alert), says. */
+static void learn_versions(versions_known *k, unsigned offer, unsigned chosen)
 {
-    tls_conn c;
-    if (!open_conn(job, &c, 0))
-        return 0;
-    dialog_result d;
-    int ran = dialog_to_tls(&c, job->result->mode, 0, &d);
-    if (ran)
-        *chosen = conn_probe_versions(&c, job->ssl_ctx, job->servername, offer);
-    free(d.greeting);
-    conn_close(&c);
-    return ran;
+    unsigned below = chosen ? chosen - 1 : 0; /* the bits under the chosen one */
+    k->probed |= offer & ~below;              /* the chosen one and those refused */
+    k->accepted |= chosen;
 }
 
-static void *run_version_probes(void *arg)
+typedef struct version_probe {
+    port_job *job;
+    unsigned offer;
+    unsigned chosen;
+    int ran;       /* the port was brought to the handshake */
+    pthread_t thread;
+    int started;
+} version_probe;
+
+/* One probe offering the versions in offer; ran stays 0 when the port
+ * could not be brought to the handshake (the versions stay unknown). */
+static void *run_version_probe(void *arg)
 {
-    version_probes *v = arg;
-    unsigned chosen = 0;
-    while (v->unknown != 0 && probe_versions(v->job, v->unknown, &chosen)) {
-        unsigned below = chosen ? chosen - 1 : 0; /* the bits under the chosen one */
-        v->probed |= v->unknown & ~below;         /* the chosen one and those refused */
-        v->accepted |= chosen;
-        v->unknown &= below;
-    }
+    version_probe *p = arg;
+    tls_conn c;
+    if (!open_conn(p->job, &c, 0))
+        return NULL;
+    dialog_result d;
+    p->ran = dialog_to_tls(&c, p->job->result->mode, 0, &d);
+    if (p->ran)
+        p->chosen = conn_probe_versions(&c, p->job->ssl_ctx, p->job->servername, p->offer);
+    free(d.greeting);
+    conn_close(&c);
     return NULL;
 }
 
-/* Starts the probes of the versions under the one the main session
- * negotiated (all of them if it was none of 1.0-1.3). */
-static void start_version_probes(port_job *job, version_probes *v)
+/* Everything a port's thread starts next to its main session. */
+typedef struct side_tests {
+    injection_test injection;
+    version_probe early[2]; /* 1.0-1.2 and 1.0-1.1 */
+    size_t early_count;
+} side_tests;
+
+static int start_thread(pthread_t *thread, void *(*fn)(void *), void *arg)
 {
-    unsigned negotiated = job->result->versions_accepted;
-    *v = (version_probes){.job = job, .unknown = ALL_VERSIONS};
-    if (negotiated != 0) {
-        v->unknown = negotiated - 1;
-        v->probed = ALL_VERSIONS & ~v->unknown; /* it and those above it, by the main session */
-        v->accepted = negotiated;
-    }
-    v->started = pthread_create(&v->thread, NULL, run_version_probes, v) == 0;
-    if (!v->started)
-        run_version_probes(v);
+    return pthread_create(thread, NULL, fn, arg) == 0;
 }
 
-static void finish_version_probes(port_job *job, version_probes *v)
+static void start_side_tests(port_job *job, side_tests *s)
+{
+    *s = (side_tests){.injection = {.job = job}};
+    if (!job->opts->skip_injection && job->result->mode != MS_TLS_IMPLICIT)
+        s->injection.started = start_thread(&s->injection.thread, run_injection_test, &s->injection);
+    if (job->opts->skip_versions)
+        return;
+    static const unsigned EARLY[] = {MS_TLS_V1_0 | MS_TLS_V1_1 | MS_TLS_V1_2, MS_TLS_V1_0 | MS_TLS_V1_1};
+    for (size_t i = 0; i < sizeof EARLY / sizeof EARLY[0]; i++) {
+        version_probe *p = &s->early[s->early_count];
+        *p = (version_probe){.job = job, .offer = EARLY[i]};
+        p->started = start_thread(&p->thread, run_version_probe, p);
+        s->early_count += (size_t)p->started; /* one that did not start is made up for later */
+    }
+}
+
+/* After the main session: the early probes' answers, then one probe after
+ * another for what is still unknown. */
+static void find_versions(port_job *job, side_tests *s)
 {
     ms_tls_port_result *r = job->result;
-    if (v->started)
-        pthread_join(v->thread, NULL);
-    r->versions_probed |= v->probed;
-    r->versions_accepted |= v->accepted;
+    versions_known k = {0};
+    unsigned negotiated = r->versions_accepted;
+    if (negotiated != 0)
+        learn_versions(&k, ALL_VERSIONS, negotiated);
+    for (size_t i = 0; i < s->early_count; i++)
+        if (s->early[i].ran)
+            learn_versions(&k, s->early[i].offer, s->early[i].chosen);
+    for (unsigned unknown = ALL_VERSIONS & ~k.probed; unknown != 0; unknown = ALL_VERSIONS & ~k.probed) {
+        version_probe p = {.job = job, .offer = unknown};
+        run_version_probe(&p);
+        if (!p.ran)
+            break;
+        learn_versions(&k, p.offer, p.chosen);
+    }
+    r->versions_probed |= k.probed;
+    r->versions_accepted |= k.accepted;
     unsigned old = r->versions_accepted & (MS_TLS_V1_0 | MS_TLS_V1_1);
     if (old)
         add(job, T_OLD_VERSION, "port %u accepts %s%s%s", r->port,
@@ -424,6 +483,26 @@ static void finish_version_probes(port_job *job, version_probes *v)
         add(job, T_NO_MODERN_VERSION, "port %u accepts neither TLS 1.2 nor TLS 1.3", r->port);
     if ((r->versions_probed & MS_TLS_V1_3) && !(r->versions_accepted & MS_TLS_V1_3))
         add(job, T_NO_TLS13, "port %u does not accept TLS 1.3", r->port);
+}
+
+/* Joins what start_side_tests started; reports on it when the main
+ * session set up TLS (otherwise the port's result says why not, and what
+ * the side tests found means nothing). */
+static void finish_side_tests(port_job *job, side_tests *s, int tls_up)
+{
+    if (s->injection.started)
+        pthread_join(s->injection.thread, NULL);
+    for (size_t i = 0; i < s->early_count; i++)
+        pthread_join(s->early[i].thread, NULL);
+    if (!tls_up)
+        return;
+    if (!job->opts->skip_injection && job->result->mode != MS_TLS_IMPLICIT) {
+        if (!s->injection.started)
+            run_injection_test(&s->injection);
+        report_injection(job, s->injection.outcome);
+    }
+    if (!job->opts->skip_versions)
+        find_versions(job, s);
 }
 
 static void check_chain(port_job *job)
@@ -478,16 +557,12 @@ static void *run_port(void *arg)
     block_sigpipe(&old);
     struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
-    if (main_session(job)) {
-        version_probes probes;
-        if (!job->opts->skip_versions)
-            start_version_probes(job, &probes);
+    side_tests side;
+    start_side_tests(job, &side);
+    int tls_up = main_session(job);
+    if (tls_up)
         check_chain(job);
-        if (!job->opts->skip_injection && job->result->mode != MS_TLS_IMPLICIT)
-            injection_test(job);
-        if (!job->opts->skip_versions)
-            finish_version_probes(job, &probes);
-    }
+    finish_side_tests(job, &side, tls_up);
     job->result->seconds = seconds_since(&start);
     drop_sigpipe(&old);
     return NULL;
@@ -685,7 +760,7 @@ static void start_jobs(port_job *jobs, size_t count)
     for (size_t i = 0; i < count; i++) {
         if (jobs[i].ctx == NULL)
             continue;
-        jobs[i].started = pthread_create(&jobs[i].thread, NULL, run_port, &jobs[i]) == 0;
+        jobs[i].started = start_thread(&jobs[i].thread, run_port, &jobs[i]);
         if (!jobs[i].started)
             run_port(&jobs[i]);
     }
