@@ -185,6 +185,21 @@ static int open_conn(port_job *job, tls_conn *c, int record)
     return 0;
 }
 
+/* A server that limits a client's connections turns the extra ones away
+ * in its greeting (Postfix: "421 4.7.0 Error: too many connections"), and
+ * counts a connection as gone only a moment after it closed. A connection
+ * of the check turned away is tried again alone, after a pause: 1 (after
+ * sleeping) while another attempt is due. */
+static int retry_pause(unsigned attempt)
+{
+    static const unsigned PAUSE_MS[] = {20, 60, 180};
+    if (attempt >= sizeof PAUSE_MS / sizeof PAUSE_MS[0])
+        return 0;
+    struct timespec pause = {0, (long)PAUSE_MS[attempt] * 1000000L};
+    nanosleep(&pause, NULL);
+    return 1;
+}
+
 static const char *signature_type_name(int nid)
 {
     switch (nid) {
@@ -315,6 +330,7 @@ typedef enum injection_outcome {
 typedef struct injection_test {
     port_job *job;
     injection_outcome outcome;
+    int turned_away; /* refused in the greeting: see retry_pause */
     pthread_t thread;
     int started;
 } injection_test;
@@ -329,7 +345,9 @@ static void *run_injection_test(void *arg)
         return NULL;
     dialog_result d;
     char ssl_error[256];
-    if (dialog_to_tls(&c, mode, 1, &d)) {
+    int ready = dialog_to_tls(&c, mode, 1, &d);
+    t->turned_away = d.failed_diag == T_GREETING_REFUSED;
+    if (ready) {
         const char *quit = dialog_quit_command(mode);
         if (conn_handshake(&c, job->ssl_ctx, job->servername, 0, ssl_error, sizeof ssl_error) != IO_OK) {
             t->outcome = INJECTION_HANDSHAKE_FAILED;
@@ -402,7 +420,8 @@ typedef struct version_probe {
     port_job *job;
     unsigned offer;
     unsigned chosen;
-    int ran;       /* the port was brought to the handshake */
+    int ran;         /* the port was brought to the handshake */
+    int turned_away; /* refused in the greeting: see retry_pause */
     pthread_t thread;
     int started;
 } version_probe;
@@ -417,6 +436,7 @@ static void *run_version_probe(void *arg)
         return NULL;
     dialog_result d;
     p->ran = dialog_to_tls(&c, p->job->result->mode, 0, &d);
+    p->turned_away = d.failed_diag == T_GREETING_REFUSED;
     if (p->ran)
         p->chosen = conn_probe_versions(&c, p->job->ssl_ctx, p->job->servername, p->offer);
     free(d.greeting);
@@ -424,11 +444,22 @@ static void *run_version_probe(void *arg)
     return NULL;
 }
 
+/* A probe in the port's thread, tried again when turned away. */
+static void probe_alone(port_job *job, unsigned offer, version_probe *p)
+{
+    unsigned attempt = 0;
+    do {
+        *p = (version_probe){.job = job, .offer = offer};
+        run_version_probe(p);
+    } while (p->turned_away && retry_pause(attempt++));
+}
+
 /* Everything a port's thread starts next to its main session. */
 typedef struct side_tests {
     injection_test injection;
     version_probe early[2]; /* 1.0-1.2 and 1.0-1.1 */
-    size_t early_count;
+    size_t early_count;     /* those started */
+    int joined;
 } side_tests;
 
 static int start_thread(pthread_t *thread, void *(*fn)(void *), void *arg)
@@ -465,8 +496,8 @@ static void find_versions(port_job *job, side_tests *s)
         if (s->early[i].ran)
             learn_versions(&k, s->early[i].offer, s->early[i].chosen);
     for (unsigned unknown = ALL_VERSIONS & ~k.probed; unknown != 0; unknown = ALL_VERSIONS & ~k.probed) {
-        version_probe p = {.job = job, .offer = unknown};
-        run_version_probe(&p);
+        version_probe p;
+        probe_alone(job, unknown, &p);
         if (!p.ran)
             break;
         learn_versions(&k, p.offer, p.chosen);
@@ -485,24 +516,55 @@ static void find_versions(port_job *job, side_tests *s)
         add(job, T_NO_TLS13, "port %u does not accept TLS 1.3", r->port);
 }
 
-/* Joins what start_side_tests started; reports on it when the main
- * session set up TLS (otherwise the port's result says why not, and what
- * the side tests found means nothing). */
-static void finish_side_tests(port_job *job, side_tests *s, int tls_up)
+static void join_side_tests(side_tests *s)
 {
+    if (s->joined)
+        return;
+    s->joined = 1;
     if (s->injection.started)
         pthread_join(s->injection.thread, NULL);
     for (size_t i = 0; i < s->early_count; i++)
         pthread_join(s->early[i].thread, NULL);
+}
+
+/* Reports on the side tests when the main session set up TLS (otherwise
+ * the port's result says why not, and what they found means nothing). An
+ * injection test that did not start, or was turned away, runs alone. */
+static void finish_side_tests(port_job *job, side_tests *s, int tls_up)
+{
+    join_side_tests(s);
     if (!tls_up)
         return;
     if (!job->opts->skip_injection && job->result->mode != MS_TLS_IMPLICIT) {
-        if (!s->injection.started)
-            run_injection_test(&s->injection);
-        report_injection(job, s->injection.outcome);
+        injection_test *t = &s->injection;
+        if (!t->started)
+            run_injection_test(t);
+        for (unsigned attempt = 0; t->turned_away && retry_pause(attempt); attempt++)
+            run_injection_test(t);
+        report_injection(job, t->outcome);
     }
     if (!job->opts->skip_versions)
         find_versions(job, s);
+}
+
+/* The main session turned away while the side tests held connections:
+ * tried again alone, forgetting the refusal each time. */
+static int main_session_alone_again(port_job *job, side_tests *s)
+{
+    ms_tls_port_result *r = job->result;
+    int side_tests_ran = s->injection.started || s->early_count > 0;
+    if (!side_tests_ran)
+        return 0;
+    join_side_tests(s);
+    for (unsigned attempt = 0;
+         ms_diag_has(&r->diags, "tls.greeting-refused") && retry_pause(attempt); attempt++) {
+        ms_diag_list_free(&r->diags);
+        free(r->greeting);
+        r->greeting = NULL;
+        if (main_session(job))
+            return 1;
+    }
+    return 0;
 }
 
 static void check_chain(port_job *job)
@@ -559,7 +621,7 @@ static void *run_port(void *arg)
     clock_gettime(CLOCK_MONOTONIC, &start);
     side_tests side;
     start_side_tests(job, &side);
-    int tls_up = main_session(job);
+    int tls_up = main_session(job) || main_session_alone_again(job, &side);
     if (tls_up)
         check_chain(job);
     finish_side_tests(job, &side, tls_up);

@@ -114,6 +114,8 @@ $ADDR:$SUBMISSION_PORT inet n - n - - smtpd
   -o smtpd_tls_protocols=>=TLSv1.2
 $ADDR:$SMTPS_PORT inet n - n - - smtpd
   -o smtpd_tls_wrappermode=yes -o smtpd_tls_chain_files=$DIR/certs/postfix-smtps.pem
+$ADDR:$LIMITED_PORT inet n - n - - smtpd
+  -o smtpd_client_connection_count_limit=1 -o smtpd_client_event_limit_exceptions=
 pickup unix n - n 60 1 pickup
 cleanup unix n - n - 0 cleanup
 qmgr unix n - n 300 1 qmgr
@@ -271,7 +273,7 @@ start() {
     # leave nothing behind
     trap 'stop_dir "$DIR"; rm -rf "$DIR" "$info"' EXIT
     trap 'exit 1' INT TERM HUP
-    pick_ports SMTP_PORT SUBMISSION_PORT SMTPS_PORT IMAP_PORT IMAPS_PORT POP3_PORT POP3S_PORT SIEVE_PORT LMTP_PORT
+    pick_ports SMTP_PORT SUBMISSION_PORT SMTPS_PORT LIMITED_PORT IMAP_PORT IMAPS_PORT POP3_PORT POP3S_PORT SIEVE_PORT LMTP_PORT
     make_certs
     write_postfix
     write_dovecot
@@ -295,7 +297,7 @@ start() {
         echo "SERVERNAME=$SERVERNAME"
         echo "CA=$DIR/certs/root.pem"
         echo "CERTS=$DIR/certs"
-        for k in SMTP_PORT SUBMISSION_PORT SMTPS_PORT IMAP_PORT IMAPS_PORT POP3_PORT POP3S_PORT SIEVE_PORT LMTP_PORT; do
+        for k in SMTP_PORT SUBMISSION_PORT SMTPS_PORT LIMITED_PORT IMAP_PORT IMAPS_PORT POP3_PORT POP3S_PORT SIEVE_PORT LMTP_PORT; do
             echo "$k=${!k}"
         done
         echo "MAIL_USER=$MAIL_USER"

@@ -185,6 +185,30 @@ static void versions_as_configured(void **state)
     }
 }
 
+/* A Postfix that lets a client have one connection at a time turns the
+ * check's other connections away ("421 ... too many connections"); each is
+ * tried again alone, so the result is as complete as on a server without
+ * the limit, whichever connection got in first. Several rounds, since
+ * which one that is varies. */
+static void one_connection_at_a_time(void **state)
+{
+    (void)state;
+    const unsigned all = MS_TLS_V1_0 | MS_TLS_V1_1 | MS_TLS_V1_2 | MS_TLS_V1_3;
+    ms_tls_port port = {(uint16_t)mailbed_port("LIMITED_PORT"), MS_TLS_SMTP};
+    for (int round = 0; round < 5; round++) {
+        ms_tls_check_opts opts = {.timeout_ms = 3000};
+        ms_tls_check_result *res = check(&port, 1, &opts);
+        const ms_tls_port_result *r = &res->ports[0];
+        print_message("round %d: state %s probed %#x injection %d\n", round, ms_tls_port_state_str(r->state),
+                      r->versions_probed, (int)r->injection);
+        assert_int_equal(r->state, MS_TLS_PORT_TLS);
+        assert_int_equal(r->versions_probed, all);
+        assert_int_equal(r->injection, MS_TLS_INJECTION_SAFE);
+        assert_false(ms_diag_has(&r->diags, "tls.greeting-refused"));
+        ms_tls_check_result_free(res);
+    }
+}
+
 static void closed_and_unreachable(void **state)
 {
     (void)state;
@@ -283,6 +307,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(each_port_as_configured),
         cmocka_unit_test(versions_as_configured),
+        cmocka_unit_test(one_connection_at_a_time),
         cmocka_unit_test(closed_and_unreachable),
         cmocka_unit_test(same_certificate_or_not),
         cmocka_unit_test(dane_lookups),
