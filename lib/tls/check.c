@@ -188,8 +188,8 @@ static int open_conn(port_job *job, tls_conn *c, int record)
 /* A server that limits a client's connections turns the extra ones away
  * in its greeting (Postfix: "421 4.7.0 Error: too many connections"), and
  * counts a connection as gone only a moment after it closed. A connection
- * of the check turned away is tried again alone, after a pause: 1 (after
- * sleeping) while another attempt is due. */
+ * of the check turned away is tried again alone, after a pause. Sleeps and
+ * returns 1 for retries 0, 1 and 2; returns 0 after that. */
 static int retry_pause(unsigned attempt)
 {
     static const unsigned PAUSE_MS[] = {20, 60, 180};
@@ -340,6 +340,7 @@ static void *run_injection_test(void *arg)
     injection_test *t = arg;
     port_job *job = t->job;
     ms_tls_mode mode = job->result->mode;
+    t->turned_away = 0;
     tls_conn c;
     if (!open_conn(job, &c, 0))
         return NULL;
