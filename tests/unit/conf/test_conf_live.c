@@ -87,7 +87,7 @@ static void the_bed_serves_what_it_is_configured_with(void **state)
     snprintf(dovecot, sizeof dovecot, "%s/dovecot.conf", bed_dir);
     size_t ports;
     ms_diag_list d = audit(postfix, dovecot, &ports);
-    assert_int_equal(ports, 7); /* smtp, submission, smtps; imap, imaps, pop3, pop3s */
+    assert_int_equal(ports, 8); /* smtp, submission, smtps, limited; imap, imaps, pop3, pop3s */
     assert_int_equal(count_code(&d, "conf.live-mismatch"), 0);
     assert_int_equal(count_code(&d, "conf.live-no-tls"), 0);
     ms_diag_list_free(&d);
@@ -104,9 +104,10 @@ static void postfix_not_reloaded(void **state)
     copy_with(src, "master.cf", "");
     size_t ports;
     ms_diag_list d = audit(tmp, NULL, &ports);
-    assert_int_equal(ports, 3);
-    /* smtp and submission follow main.cf; smtps has its own -o chain files */
-    assert_int_equal(count_code(&d, "conf.live-mismatch"), 2);
+    assert_int_equal(ports, 4);
+    /* smtp, submission and limited follow main.cf; smtps has its own -o
+     * chain files */
+    assert_int_equal(count_code(&d, "conf.live-mismatch"), 3);
     char where[600];
     snprintf(where, sizeof where, "%s/master.cf:1", tmp);
     int at_smtp = 0;
@@ -162,7 +163,7 @@ static void a_port_nobody_listens_on(void **state)
     copy_with(src, "master.cf", extra);
     size_t ports;
     ms_diag_list d = audit(tmp, NULL, &ports);
-    assert_int_equal(ports, 4);
+    assert_int_equal(ports, 5);
     assert_int_equal(count_code(&d, "conf.live-no-tls"), 1);
     assert_int_equal(count_code(&d, "conf.live-mismatch"), 0);
     ms_diag_list_free(&d);
