@@ -19,7 +19,8 @@
 #   mariadb_pid, pgsql_pid  the servers' main processes
 #
 # PostgreSQL refuses to run as root: then it runs as the system user
-# "postgres" (package postgresql-common), which gets the directory.
+# "postgres" (package postgresql-common), which gets the directory
+# (tests/lib/pgsql.sh).
 
 DB_ADDR=127.0.0.1
 DB_PORT_TRIES=20
@@ -117,58 +118,25 @@ mariadb_sql() {
 
 # --- PostgreSQL ------------------------------------------------------------
 
-PGSQL_RUN_AS=
-
-pgsql_as_server() {
-    if [[ -n $PGSQL_RUN_AS ]]; then
-        runuser -u "$PGSQL_RUN_AS" -- "$@"
-    else
-        "$@"
-    fi
-}
+# The server comes from tests/lib/pgsql.sh --durable (the tests' throwaway
+# server with PostgreSQL's default, durable commit settings).
+PGSQL_SCRIPT=$(dirname "${BASH_SOURCE[0]}")/../../tests/lib/pgsql.sh
+PGSQL_INFO=
 
 pgsql_pid() { head -n 1 "$PGSQL_DIR/data/postmaster.pid" 2>/dev/null || true; }
 
 pgsql_stop() {
-    [[ -n $PGSQL_DIR ]] || return 0
-    local pid i
-    pid=$(pgsql_pid)
-    if [[ -n $pid ]] && kill -INT "$pid" 2>/dev/null; then # "fast" shutdown
-        for ((i = 0; i < 300; i++)); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -9 "$pid" 2>/dev/null || true
-    fi
-    rm -rf "$PGSQL_DIR" || true
-    PGSQL_DIR=
+    [[ -n $PGSQL_INFO ]] || return 0
+    bash "$PGSQL_SCRIPT" stop "$PGSQL_INFO" || true
+    rm -rf "$(dirname "$PGSQL_INFO")"
+    PGSQL_INFO='' PGSQL_DIR=''
 }
 
 pgsql_start() {
-    PGSQL_DIR=$(mktemp -d "${TMPDIR:-/tmp}/bench-pgsql.XXXXXX")
-    local try started=
-    if ((EUID == 0)); then
-        if ! id postgres >/dev/null 2>&1; then
-            db_error "running as root and there is no 'postgres' user to run PostgreSQL as"
-            return 1
-        fi
-        PGSQL_RUN_AS=postgres
-        chown postgres "$PGSQL_DIR"
-    fi
-    pgsql_as_server "$PG_BIN/initdb" -D "$PGSQL_DIR/data" -A trust -U postgres -E UTF8 --locale=C.UTF-8 \
-        >"$PGSQL_DIR/initdb.log" 2>&1 || { db_error "initdb failed: $(cat "$PGSQL_DIR/initdb.log")"; return 1; }
-    for ((try = 0; try < DB_PORT_TRIES; try++)); do
-        PGSQL_PORT=$(random_port)
-        port_is_free "$PGSQL_PORT" || continue
-        if pgsql_as_server "$PG_BIN/pg_ctl" -D "$PGSQL_DIR/data" -l "$PGSQL_DIR/postgres.log" -w -t 60 -s \
-            -o "-p $PGSQL_PORT -c listen_addresses=$DB_ADDR -k $PGSQL_DIR" start </dev/null >/dev/null 2>&1; then
-            started=1
-            break
-        fi
-        grep -q 'could not bind\|Address already in use' "$PGSQL_DIR/postgres.log" 2>/dev/null ||
-            { db_error "PostgreSQL did not start: $(cat "$PGSQL_DIR/postgres.log")"; return 1; }
-    done
-    [[ -n $started ]] || { db_error "PostgreSQL found no free port"; return 1; }
+    PGSQL_INFO=$(mktemp -d "${TMPDIR:-/tmp}/bench-pgsql.XXXXXX")/pgsql.info
+    bash "$PGSQL_SCRIPT" start --durable "$PGSQL_INFO" >/dev/null || { db_error "PostgreSQL did not start"; return 1; }
+    PGSQL_DIR=$(sed -n 's/^DIR=//p' "$PGSQL_INFO")
+    PGSQL_PORT=$(sed -n 's/^PORT=//p' "$PGSQL_INFO")
     "$PG_BIN/psql" -h "$DB_ADDR" -p "$PGSQL_PORT" -U postgres -q -c 'CREATE DATABASE bench' postgres ||
         { db_error "could not create the database"; return 1; }
     # shellcheck disable=SC2034 # for the caller

@@ -1,5 +1,5 @@
 # Shared by the SQL test scripts (sourced): run SQL in a scratch database
-# of the server that pgsql.sh or mariadb.sh started.
+# of the server that tests/lib/pgsql.sh or mariadb.sh started.
 #
 #   sql_open ENGINE INFOFILE [ENCODING]
 #                                  a fresh database for this test (PostgreSQL:

@@ -1,5 +1,5 @@
 /* The PostgreSQL backend's pipelined write path (lib/store/pgsql.c), against
- * the real server of the store_pgsql fixture (tests/store/pgsql.sh):
+ * the real server of the store_pgsql fixture (tests/lib/pgsql.sh):
  *
  *   fields        every column of a record survives the binary row format:
  *                 NULLs, tabs, newlines, backslashes, quotes, UTF-8, the

@@ -1,4 +1,4 @@
-/* Helpers for tests that use the PostgreSQL fixture (tests/store/pgsql.sh):
+/* Helpers for tests that use the PostgreSQL fixture (tests/lib/pgsql.sh):
  * one way to run a statement and to make a fresh database. */
 #ifndef MAILSEC_TESTS_PGTEST_H
 #define MAILSEC_TESTS_PGTEST_H

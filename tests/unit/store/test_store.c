@@ -1,5 +1,5 @@
 /* The report store against a real database: SQLite by default, the
- * PostgreSQL of tests/store/pgsql.sh when MAILSEC_STORE_PG_INFO names its
+ * PostgreSQL of tests/lib/pgsql.sh when MAILSEC_STORE_PG_INFO names its
  * info file. The same checks run on both:
  *   - migrations from empty, re-open, a database newer than we know;
  *   - exactly once (aggregate, TLS, failure reports), rollback, raw chunks;
