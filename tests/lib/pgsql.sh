@@ -124,7 +124,7 @@ abort_start() {
 # cmd_start INFOFILE [BUILD_DIR PG_CONFIG LIBMAILSEC]
 cmd_start() {
     local info=$1 port sync=--no-sync
-    [[ -f $info ]] && cmd_stop "$info"
+    stop_from_info "$info" # a server left by an earlier run
     [[ -z $DURABLE ]] || sync=
     RUN_AS=
     if ((EUID == 0)); then
@@ -158,17 +158,6 @@ cmd_start() {
     echo "pgsql: PostgreSQL on $ADDR:$port, directory $STARTING_DIR"
 }
 
-cmd_stop() {
-    local info=$1 dir
-    [[ -f $info ]] || return 0
-    dir=$(sed -n 's/^DIR=//p' "$info")
-    if [[ -n $dir && -d $dir ]]; then
-        stop_server "$dir"
-        rm -rf "$dir"
-    fi
-    rm -f "$info"
-}
-
 usage="usage: $0 start [--durable] INFOFILE [BUILD_DIR PG_CONFIG LIBMAILSEC] | stop INFOFILE"
 DURABLE=
 case ${1:-} in
@@ -177,6 +166,6 @@ case ${1:-} in
         [[ ${1:-} == --durable ]] && { DURABLE=1; shift; }
         [[ $# -eq 1 || $# -eq 4 ]] || die "$usage"
         cmd_start "$@" ;;
-    stop) [[ $# -eq 2 ]] || die "$usage"; cmd_stop "$2" ;;
+    stop) [[ $# -eq 2 ]] || die "$usage"; stop_from_info "$2" ;;
     *) die "$usage" ;;
 esac

@@ -1,5 +1,6 @@
 # What the scripts that start test servers share (sourced, not run):
-# picking a free loopback high port, and NSD's server configuration.
+# picking a free loopback high port, stopping a server from its info file,
+# and NSD's server configuration.
 # Used by the scripts that start test beds (grep -l servers.sh tests).
 
 # A random port from 10000 up to the start of the kernel's ephemeral range
@@ -22,6 +23,20 @@ port_is_free() {
             bind($s, sockaddr_in($port, inet_aton("127.0.0.1"))) or exit 1;
             close($s);
         }' "$1"
+}
+
+# stop_from_info INFOFILE: stops the server whose directory INFOFILE's DIR
+# key names (with the sourcing script's stop_server DIR), removes that
+# directory and INFOFILE. Nothing to do when INFOFILE is gone.
+stop_from_info() {
+    local info=$1 dir
+    [[ -f $info ]] || return 0
+    dir=$(sed -n 's/^DIR=//p' "$info")
+    if [[ -n $dir && -d $dir ]]; then
+        stop_server "$dir"
+        rm -rf "$dir"
+    fi
+    rm -f "$info"
 }
 
 # nsd_server_conf DIR PORT ZONESDIR VERBOSITY: writes DIR/nsd.conf with the

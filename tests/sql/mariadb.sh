@@ -118,7 +118,7 @@ abort_start() {
 
 cmd_start() {
     local info=$1 build=$2 lib=$3 port
-    [[ -f $info ]] && cmd_stop "$info"
+    stop_from_info "$info" # a server left by an earlier run
     MARIADBD=$(find_tool mariadbd mysqld)
     ADMIN=$(find_tool mariadb-admin mysqladmin)
     INSTALL_DB=$(find_tool mariadb-install-db mysql_install_db)
@@ -139,19 +139,8 @@ cmd_start() {
     echo "mariadb: MariaDB on $ADDR:$port, directory $STARTING_DIR"
 }
 
-cmd_stop() {
-    local info=$1 dir
-    [[ -f $info ]] || return 0
-    dir=$(sed -n 's/^DIR=//p' "$info")
-    if [[ -n $dir && -d $dir ]]; then
-        stop_server "$dir"
-        rm -rf "$dir"
-    fi
-    rm -f "$info"
-}
-
 case ${1:-} in
     start) [[ $# -eq 4 ]] || die "usage: $0 start INFOFILE BUILD_DIR LIBMAILSEC"; cmd_start "$2" "$3" "$4" ;;
-    stop) [[ $# -eq 2 ]] || die "usage: $0 stop INFOFILE"; cmd_stop "$2" ;;
+    stop) [[ $# -eq 2 ]] || die "usage: $0 stop INFOFILE"; stop_from_info "$2" ;;
     *) die "usage: $0 start INFOFILE BUILD_DIR LIBMAILSEC | stop INFOFILE" ;;
 esac
