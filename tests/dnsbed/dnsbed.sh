@@ -149,7 +149,7 @@ abort_start() {
 
 cmd_start() {
     local info=$1 port
-    [[ -f $info ]] && cmd_stop "$info"
+    stop_from_info "$info" stop_nsd # a server left by an earlier run
     STARTING_DIR=$(mktemp -d "${TMPDIR:-/tmp}/mailsec-dnsbed.XXXXXX")
     trap abort_start EXIT
     prepare_zones "$STARTING_DIR"
@@ -162,19 +162,8 @@ cmd_start() {
     echo "dnsbed: NSD on $ADDR@$port, directory $STARTING_DIR"
 }
 
-cmd_stop() {
-    local info=$1 dir
-    [[ -f $info ]] || return 0
-    dir=$(sed -n 's/^DIR=//p' "$info")
-    if [[ -n $dir && -d $dir ]]; then
-        stop_nsd "$dir"
-        rm -rf "$dir"
-    fi
-    rm -f "$info"
-}
-
 case ${1:-} in
     start) [[ $# -eq 2 ]] || die "usage: $0 start INFOFILE"; cmd_start "$2" ;;
-    stop) [[ $# -eq 2 ]] || die "usage: $0 stop INFOFILE"; cmd_stop "$2" ;;
+    stop) [[ $# -eq 2 ]] || die "usage: $0 stop INFOFILE"; stop_from_info "$2" stop_nsd ;;
     *) die "usage: $0 start|stop INFOFILE" ;;
 esac

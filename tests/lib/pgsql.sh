@@ -124,7 +124,7 @@ abort_start() {
 # cmd_start INFOFILE [BUILD_DIR PG_CONFIG LIBMAILSEC]
 cmd_start() {
     local info=$1 port sync=--no-sync
-    stop_from_info "$info" # a server left by an earlier run
+    stop_from_info "$info" stop_server # a server left by an earlier run
     [[ -z $DURABLE ]] || sync=
     RUN_AS=
     if ((EUID == 0)); then
@@ -166,6 +166,6 @@ case ${1:-} in
         [[ ${1:-} == --durable ]] && { DURABLE=1; shift; }
         [[ $# -eq 1 || $# -eq 4 ]] || die "$usage"
         cmd_start "$@" ;;
-    stop) [[ $# -eq 2 ]] || die "$usage"; stop_from_info "$2" ;;
+    stop) [[ $# -eq 2 ]] || die "$usage"; stop_from_info "$2" stop_server ;;
     *) die "$usage" ;;
 esac

@@ -25,15 +25,15 @@ port_is_free() {
         }' "$1"
 }
 
-# stop_from_info INFOFILE: stops the server whose directory INFOFILE's DIR
-# key names (with the sourcing script's stop_server DIR), removes that
-# directory and INFOFILE. Nothing to do when INFOFILE is gone.
+# stop_from_info INFOFILE STOP: stops the server whose directory
+# INFOFILE's DIR key names, with the caller's function STOP DIR, then
+# removes that directory and INFOFILE. Nothing to do when INFOFILE is gone.
 stop_from_info() {
-    local info=$1 dir
+    local info=$1 stop=$2 dir
     [[ -f $info ]] || return 0
     dir=$(sed -n 's/^DIR=//p' "$info")
     if [[ -n $dir && -d $dir ]]; then
-        stop_server "$dir"
+        "$stop" "$dir"
         rm -rf "$dir"
     fi
     rm -f "$info"

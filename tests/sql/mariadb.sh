@@ -118,7 +118,7 @@ abort_start() {
 
 cmd_start() {
     local info=$1 build=$2 lib=$3 port
-    stop_from_info "$info" # a server left by an earlier run
+    stop_from_info "$info" stop_server # a server left by an earlier run
     MARIADBD=$(find_tool mariadbd mysqld)
     ADMIN=$(find_tool mariadb-admin mysqladmin)
     INSTALL_DB=$(find_tool mariadb-install-db mysql_install_db)
@@ -141,6 +141,6 @@ cmd_start() {
 
 case ${1:-} in
     start) [[ $# -eq 4 ]] || die "usage: $0 start INFOFILE BUILD_DIR LIBMAILSEC"; cmd_start "$2" "$3" "$4" ;;
-    stop) [[ $# -eq 2 ]] || die "usage: $0 stop INFOFILE"; stop_from_info "$2" ;;
+    stop) [[ $# -eq 2 ]] || die "usage: $0 stop INFOFILE"; stop_from_info "$2" stop_server ;;
     *) die "usage: $0 start INFOFILE BUILD_DIR LIBMAILSEC | stop INFOFILE" ;;
 esac
