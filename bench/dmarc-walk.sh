@@ -9,10 +9,14 @@
 #   - mailsec dmarc check NAME (whole process, median of RUNS, default 5);
 #   - the same lookups made one after another with kdig, as a postmaster
 #     checking by hand (or a tool that walks sequentially) would.
-# Prints a table: queries, round trips the work needs (the tree walk is one,
-# the report destinations a second), wall times and the ratio.
+# Prints a table: the queries mailsec sent and the round trips they needed
+# one after another, both as the relay saw them (medians over the runs; the
+# tree walk should take one round, the report destinations a second), wall
+# times and the ratio. A run that fails (exit status 2 or more) is counted
+# as failed and left out of the medians.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
 bin=${1:-$here/../build/src/mailsec}
 delay=${2:-100}
 runs=${3:-5}
@@ -33,17 +37,6 @@ relay_pid=$!
 sleep 0.3
 dns=(--resolver "127.0.0.1@$relay_port" --trust-anchor "$TRUST_ANCHOR" --timeout 10)
 
-ms_now() { date +%s%3N; }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-
-time_runs() {   # command...: median wall ms over $runs runs
-    for _ in $(seq "$runs"); do
-        local t0 t1
-        t0=$(ms_now); "$@" >/dev/null 2>&1 || true; t1=$(ms_now)
-        echo $((t1 - t0))
-    done | median
-}
-
 # The lookups `dmarc check` makes, one at a time: the walk's names, the TXT
 # at the name itself, then the MX of the report destination.
 sequential_walk() {
@@ -52,18 +45,46 @@ sequential_walk() {
     local names=("$name")
     n=$((labels >= 8 ? 7 : labels - 1))
     for ((l = n; l >= 1; l--)); do names+=("$(awk -F. -v l="$l" '{s=$(NF-l+1); for(i=NF-l+2;i<=NF;i++) s=s"."$i; print s}' <<<"$name")"); done
-    for x in "${names[@]}"; do kdig @127.0.0.1 -p "$relay_port" +short "_dmarc.$x" TXT >/dev/null; done
-    kdig @127.0.0.1 -p "$relay_port" +short "$name" TXT >/dev/null
-    kdig @127.0.0.1 -p "$relay_port" +short example.com MX >/dev/null
+    for x in "${names[@]}"; do kdig @127.0.0.1 -p "$relay_port" +short "_dmarc.$x" TXT >/dev/null || return 2; done
+    kdig @127.0.0.1 -p "$relay_port" +short "$name" TXT >/dev/null || return 2
+    kdig @127.0.0.1 -p "$relay_port" +short example.com MX >/dev/null || return 2
 }
 
-printf '%-30s %7s %7s %12s %14s %8s\n' name queries rounds "mailsec ms" "sequential ms" ratio
+# measure NAME: $runs runs of mailsec and of the sequential walk; sets
+# ours, queries, rounds (medians of the runs that worked), seq, failed.
+measure() {
+    local name=$1 t mark
+    local -a times=() qs=() rs=() seqs=()
+    failed=0
+    for _ in $(seq "$runs"); do
+        mark=$(relay_lines "$work/relay.log")
+        t=$(timed_run "$work/run.out" "$bin" dmarc check "${dns[@]}" "$name")
+        if [[ $t == failed* ]]; then
+            failed=$((failed + 1))
+            echo "  $name: mailsec $t: $(head -c 300 "$work/run.out")" >&2
+            continue
+        fi
+        times+=("$t")
+        qs+=("$(relay_queries "$work/relay.log" "$mark")")
+        rs+=("$(relay_rounds "$work/relay.log" "$mark" "$delay")")
+        t=$(timed_run "$work/seq.out" sequential_walk "$name")
+        [[ $t == failed* ]] || seqs+=("$t")
+    done
+    ours=$(printf '%s\n' "${times[@]}" | median)
+    queries=$(printf '%s\n' "${qs[@]}" | median)
+    rounds=$(printf '%s\n' "${rs[@]}" | median)
+    seq=$(printf '%s\n' "${seqs[@]}" | median)
+}
+
+printf '%-30s %7s %7s %12s %14s %8s %7s\n' name queries rounds "mailsec ms" "sequential ms" ratio failed
 for name in f.g.h.example.com a.b.c.d.e.f.g.h.example.com x.corp.example.com; do
-    labels=$(awk -F. '{print NF}' <<<"$name")
-    queries=$(( (labels >= 8 ? 8 : labels) + 2 ))
-    ours=$(time_runs "$bin" dmarc check "${dns[@]}" "$name")
-    seq=$(time_runs sequential_walk "$name")
-    printf '%-30s %7d %7d %12d %14d %8.2f\n' "$name" "$queries" 2 "$ours" "$seq" \
-        "$(echo "$seq / $ours" | bc -l)"
+    measure "$name"
+    if [[ -z $ours ]]; then
+        printf '%-30s %7s %7s %12s %14s %8s %7d\n' "$name" - - failed - - "$failed"
+        continue
+    fi
+    printf '%-30s %7d %7d %12d %14s %8s %7d\n' "$name" "$queries" "$rounds" "$ours" "${seq:-failed}" \
+        "$([[ -n $seq ]] && printf '%.2f' "$(echo "$seq / $ours" | bc -l)" || echo -)" "$failed"
 done
-echo "(delay ${delay} ms per answer; 2 rounds = $((2 * delay)) ms is the floor for mailsec)"
+echo "(delay ${delay} ms per answer; queries and rounds as the relay saw them, medians of the runs that worked;"
+echo " each round costs at least ${delay} ms)"

@@ -5,8 +5,10 @@
  *
  * Listens on 127.0.0.1:LISTEN_PORT, forwards each query to
  * 127.0.0.1:UPSTREAM_PORT, and sends the answer back DELAY_MS after the
- * query arrived. Counts queries; prints the count on SIGTERM/SIGINT.
- * Loopback only, by design. */
+ * query arrived. Prints one line per query as it arrives, "query MS NAME"
+ * (MS: the monotonic clock in milliseconds, NAME: the question's name), so
+ * a benchmark can count a run's queries and see their rounds; prints the
+ * total on SIGTERM/SIGINT. Loopback only, by design. */
 #define _POSIX_C_SOURCE 200809L
 #include <arpa/inet.h>
 #include <errno.h>
@@ -39,6 +41,26 @@ static long long now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The question's name of the query in pkt, dotted, into out ("?" when the
+ * packet holds none we can read: compression pointers are not expected in a
+ * question). */
+static void question_name(const unsigned char *pkt, size_t len, char *out, size_t size)
+{
+    size_t pos = 12, o = 0;
+    while (pos < len && pkt[pos] != 0 && pkt[pos] <= 63 && pos + 1 + pkt[pos] <= len) {
+        for (size_t i = 1; i <= pkt[pos] && o + 2 < size; i++) {
+            unsigned char ch = pkt[pos + i];
+            out[o++] = ch > 32 && ch < 127 ? (char)ch : '?';
+        }
+        if (o + 2 < size)
+            out[o++] = '.';
+        pos += 1 + pkt[pos];
+    }
+    if (o == 0)
+        out[o++] = '?';
+    out[o] = '\0';
 }
 
 static int bind_loopback(int port)
@@ -106,6 +128,10 @@ int main(int argc, char **argv)
                 buf[1] = (unsigned char)next_id;
                 sendto(upstream_fd, buf, (size_t)n, 0, (struct sockaddr *)&upstream, sizeof upstream);
                 queries++;
+                char name[256];
+                question_name(buf, (size_t)n, name, sizeof name);
+                printf("query %lld %s\n", now_ms(), name);
+                fflush(stdout);
             }
             next_id++;
         }

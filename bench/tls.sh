@@ -52,8 +52,10 @@ LIGHT=(--no-versions --no-injection)
 
 now() { echo "$EPOCHREALTIME"; }
 elapsed() { echo "$2 - $1" | bc; }
-ms() { printf '%.1f' "$(echo "$1 * 1000" | bc)"; }
-ratio() { echo "scale=2; $1 / $2" | bc; }
+# (a time that is "failed" stays so: failed runs have no time)
+ms() { if [[ $1 == failed ]]; then echo failed; else printf '%.1f' "$(echo "$1 * 1000" | bc)"; fi; }
+ms_shown() { if [[ $1 == failed ]]; then echo failed; else echo "$(ms "$1") ms"; fi; }
+ratio() { if [[ $1 == failed || $2 == failed ]]; then echo -; else echo "scale=2; $1 / $2" | bc; fi; }
 # the CPU time the whole machine has spent, in ms (/proc/stat: user, nice,
 # system, irq, softirq; in USER_HZ ticks)
 machine_cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '/^cpu /{ print ($2 + $3 + $4 + $7 + $8) * 1000 / hz }' /proc/stat; }
@@ -62,17 +64,28 @@ machine_cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '/^cpu /{ print ($2 + $3 + $4 
 # ARGS; the last run's stdout goes to OUT, and the machine's CPU time per
 # run, averaged over the runs, to OUT.cpu. Nothing else is started
 # between the two readings of the CPU time (the clock is bash's own).
+# A run that fails (exit status 2 or more: could not check, or crashed) has
+# no time: it is said on stderr and left out; "failed" when all did.
 median_time() {
-    local out=$1 c0 c1 t0 i times=()
+    local out=$1 c0 c1 t0 t1 i status times=()
     shift
     c0=$(machine_cpu_ms)
     for ((i = 0; i < RUNS; i++)); do
-        t0=$EPOCHREALTIME
-        "$BIN" "$@" >"$out" || true
-        times+=("$t0 $EPOCHREALTIME")
+        t0=$EPOCHREALTIME status=0
+        "$BIN" "$@" >"$out" || status=$?
+        t1=$EPOCHREALTIME
+        if ((status >= 2)); then
+            echo "bench/tls.sh: failed (exit status $status): mailsec $*" >&2
+        else
+            times+=("$t0 $t1")
+        fi
     done
     c1=$(machine_cpu_ms)
     echo "($c1 - $c0) / $RUNS" | bc >"$out.cpu"
+    if ((${#times[@]} == 0)); then
+        echo failed
+        return
+    fi
     printf '%s\n' "${times[@]}" | awk '{ print $2 - $1 }' | sort -n |
         awk '{ t[NR] = $1 } END { print t[int((NR + 1) / 2)] }'
 }
@@ -83,11 +96,14 @@ slowest_alone() {
     local slowest=0 slowest_port= t p
     for p in "${PORTS[@]}"; do
         t=$(median_time "$WORK/alone.json" "${CHECK[@]}" --port "$p" "$@")
+        [[ $t == failed ]] && { echo "failed $p"; return; }
         if (($(echo "$t > $slowest" | bc))); then slowest=$t slowest_port=$p; fi
     done
     echo "$slowest $slowest_port"
 }
 
+# sclient_sequence: the wall time of one s_client per port, in sequence
+# ("failed" when one of them failed)
 sclient_sequence() {
     local t0 t1 p port mode starttls
     t0=$(now)
@@ -96,7 +112,7 @@ sclient_sequence() {
         starttls=()
         [[ $mode != tls ]] && starttls=(-starttls "$mode")
         timeout 20 openssl s_client -connect "127.0.0.1:$port" -servername "$SERVERNAME" -CAfile "$CA" \
-            "${starttls[@]}" </dev/null >/dev/null 2>&1 || true
+            "${starttls[@]}" </dev/null >/dev/null 2>&1 || { echo failed; return; }
     done
     t1=$(now)
     elapsed "$t0" "$t1"
@@ -121,16 +137,16 @@ measure() {
     echo "== $1"
     row "ports that spoke TLS in the full check" \
         "$(jq '[.results[0].ports[] | select(.state == "tls")] | length' "$WORK/full.json") of ${#PORTS[@]}"
-    row "mailsec, full check, all ports at once" "$(ms "$full") ms"
-    row "  the slowest port checked alone (${alone_port#*/} port)" "$(ms "$alone") ms"
+    row "mailsec, full check, all ports at once" "$(ms_shown "$full")"
+    row "  the slowest port checked alone (${alone_port#*/} port)" "$(ms_shown "$alone")"
     row "  ratio all ports / slowest port alone" "$(ratio "$full" "$alone")"
-    row "mailsec --no-versions --no-injection, all ports at once" "$(ms "$light") ms"
-    row "  the slowest port checked alone (${light_alone_port#*/} port)" "$(ms "$light_alone") ms"
+    row "mailsec --no-versions --no-injection, all ports at once" "$(ms_shown "$light")"
+    row "  the slowest port checked alone (${light_alone_port#*/} port)" "$(ms_shown "$light_alone")"
     row "  ratio all ports / slowest port alone" "$(ratio "$light" "$light_alone")"
-    row "openssl s_client, once per port, in sequence" "$(ms "$sclient") ms"
+    row "openssl s_client, once per port, in sequence" "$(ms_shown "$sclient")"
     row "  ratio s_client / mailsec full" "$(ratio "$sclient" "$full")"
     row "  ratio s_client / mailsec one session per port" "$(ratio "$sclient" "$light")"
-    if [[ -z $RELAY_PID ]]; then
+    if [[ -z $RELAY_PID && $full != failed && $version != failed ]]; then
         # start-up runs on one CPU before any port; the rest can use all
         local startup_cpu
         startup_cpu=$(cat "$WORK/version.cpu")
@@ -145,7 +161,7 @@ measure() {
 
 version=$(median_time "$WORK/version" --version)
 echo "mailsec tls check: the 8 ports of the local Postfix + Dovecot, median of $RUNS runs"
-row "process start-up alone (mailsec --version)" "$(ms "$version") ms"
+row "process start-up alone (mailsec --version)" "$(ms_shown "$version")"
 measure "the bed on loopback: client and servers share $(nproc) CPUs"
 
 # the same through the relay: listening ports from 20000 up, free ones

@@ -11,6 +11,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 static const char GROUP_USAGE[] =
@@ -287,9 +288,22 @@ static int bundle_option(void *arg, int opt, const char *value)
     }
 }
 
+/* The mode the written file has: a file replaced keeps its own (docs/cert.md),
+ * so it is read back rather than assumed. */
+static void written_mode(const char *path, char mode[8])
+{
+    struct stat sb;
+    if (stat(path, &sb) == 0)
+        snprintf(mode, 8, "%04o", (unsigned)(sb.st_mode & 07777));
+    else
+        snprintf(mode, 8, "?");
+}
+
 static void print_bundle_json(const bundle_args *a, const ms_cert_bundle_result *r,
                               const ms_diag_list *diags, const char *error, int status)
 {
+    char mode[8];
+    written_mode(a->out, mode);
     json_t *doc = json_document("cert bundle");
     json_t *o = json_object();
     json_object_set_new(o, "out", json_string(a->out));
@@ -298,8 +312,7 @@ static void print_bundle_json(const bundle_args *a, const ms_cert_bundle_result 
     json_object_set_new(o, "intermediates", json_integer((json_int_t)r->intermediates));
     json_object_set_new(o, "root_left_out", json_boolean(r->root_left_out));
     json_object_set_new(o, "has_key", json_boolean(r->has_key));
-    json_object_set_new(o, "mode", status == EXIT_CLEAN ? json_string(r->has_key ? "0600" : "0644")
-                                                        : json_null());
+    json_object_set_new(o, "mode", status == EXIT_CLEAN ? json_string(mode) : json_null());
     json_object_set_new(o, "error", json_str_or_null(error));
     json_object_set_new(o, "diagnostics", json_diags(diags));
     json_t *results = json_array();
@@ -353,8 +366,9 @@ static int run_bundle(int argc, char **argv)
                r.has_key && a.opts.format == MS_CERT_BUNDLE_COMBINED ? ", key" : "");
         if (r.root_left_out)
             out_ok(&c, "the root is left out (clients have their own)");
-        out_ok(&c, "mode %s%s", r.has_key ? "0600" : "0644",
-               r.has_key ? " (it holds the private key)" : "");
+        char mode[8];
+        written_mode(a.out, mode);
+        out_ok(&c, "mode %s%s", mode, r.has_key ? " (it holds the private key)" : "");
         if (diags.count > 0) {
             out_text(&c, "\nIn the inputs (the output is normalised)");
             out_diags(&c, &diags);

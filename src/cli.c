@@ -2,10 +2,12 @@
 
 #include "mailsec/dns.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <langinfo.h>
 #include <locale.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -21,14 +23,43 @@ void cli_common_init(cli_common *c)
     c->timeout_ms = 5000;
 }
 
+/* Seconds, with a fraction if wanted, from 0.001 (a wait of 0 would give
+ * up before asking) to 3600. */
 static int parse_seconds(const char *arg, unsigned *ms)
 {
     char *end;
     double s = strtod(arg, &end);
-    if (end == arg || *end != '\0' || !(s > 0) || s > 3600)
+    if (end == arg || *end != '\0' || !(s >= 0.001) || s > 3600)
         return 0;
     *ms = (unsigned)(s * 1000);
     return *ms > 0;
+}
+
+/* ADDR[@PORT]: an IPv4 or IPv6 address, and a port from 1 to 65535. */
+static int check_resolver(const char *arg)
+{
+    const char *at = strrchr(arg, '@');
+    size_t addr_len = at != NULL ? (size_t)(at - arg) : strlen(arg);
+    char addr[INET6_ADDRSTRLEN];
+    unsigned char bin[sizeof(struct in6_addr)];
+    int is_address = addr_len < sizeof addr;
+    if (is_address) {
+        memcpy(addr, arg, addr_len);
+        addr[addr_len] = '\0';
+        is_address = inet_pton(AF_INET, addr, bin) == 1 || inet_pton(AF_INET6, addr, bin) == 1;
+    }
+    unsigned long port;
+    if (is_address && (at == NULL || (cli_parse_uint(at + 1, 65535, &port) && port > 0)))
+        return 1;
+    if (is_address)
+        fprintf(stderr, "mailsec: --resolver: the port after @ must be 1 to 65535, not \"%s\"\n", at + 1);
+    else if (at == NULL && strchr(arg, ':') != NULL)
+        fprintf(stderr, "mailsec: --resolver: \"%s\" is not an address; give the port after @, as in "
+                        "127.0.0.1@5353\n", arg);
+    else
+        fprintf(stderr, "mailsec: --resolver wants an IPv4 or IPv6 address, optionally @PORT, not \"%s\"\n",
+                arg);
+    return 0;
 }
 
 int cli_common_option(cli_common *c, int opt, const char *arg)
@@ -37,12 +68,14 @@ int cli_common_option(cli_common *c, int opt, const char *arg)
     case CLI_OPT_JSON: c->json = 1; return 1;
     case 'q': c->quiet = 1; return 1;
     case 'v': c->verbose = 1; return 1;
-    case CLI_OPT_RESOLVER: c->resolver = arg; return 1;
+    case CLI_OPT_RESOLVER:
+        c->resolver = arg;
+        return check_resolver(arg) ? 1 : -1;
     case CLI_OPT_TRUST_ANCHOR: c->trust_anchor = arg; return 1;
     case CLI_OPT_TIMEOUT:
         if (parse_seconds(arg, &c->timeout_ms))
             return 1;
-        fprintf(stderr, "mailsec: --timeout wants seconds between 0 and 3600, not \"%s\"\n", arg);
+        fprintf(stderr, "mailsec: --timeout wants seconds from 0.001 to 3600, not \"%s\"\n", arg);
         return -1;
     case CLI_OPT_COLOR:
         for (int i = 0; i < 3; i++)
@@ -97,6 +130,29 @@ int cli_usage_error(const char *command, const char *fmt, ...)
     return EXIT_UNCHECKED;
 }
 
+/* ---- output that was not written ---- */
+
+int cli_output_failed(void)
+{
+    return ferror(stdout) != 0;
+}
+
+int cli_finish_output(int status)
+{
+    errno = 0;
+    int failed = fflush(stdout) != 0 || ferror(stdout);
+    int err = errno;
+    if (fclose(stdout) != 0) {
+        failed = 1;
+        if (err == 0)
+            err = errno;
+    }
+    if (!failed)
+        return status;
+    fprintf(stderr, "mailsec: writing output: %s\n", strerror(err != 0 ? err : EIO));
+    return EXIT_UNCHECKED;
+}
+
 /* ---- the checklist ---- */
 
 enum { RED = 31, GREEN = 32, YELLOW = 33, CYAN = 36, BOLD = 1, DIM = 2 };
@@ -109,43 +165,127 @@ static void paint(const cli_common *c, int color, const char *text)
         fputs(text, stdout);
 }
 
-/* Text from DNS answers or files may carry terminal escape sequences: a
- * checklist shows control bytes as \xHH instead of sending them. */
-static void print_sanitized(const char *text)
+/* ---- what the terminal sees ---- */
+
+/* Unicode's bidirectional controls (embeddings, overrides, isolates and
+ * marks): they reorder the rest of the line, so a name can pose as another. */
+static int is_bidi_control(uint32_t cp)
 {
-    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
-        if ((*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7f)
-            printf("\\x%02X", *p);
-        else
-            putchar(*p);
+    return (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200E ||
+           cp == 0x200F || cp == 0x061C;
+}
+
+/* The length of the well-formed UTF-8 sequence at s and its code point, or 0
+ * when the bytes are not one (RFC 3629: no overlong forms, no surrogates,
+ * nothing above U+10FFFF). */
+static size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
+{
+    /* lead byte range, sequence length, the lead's payload bits, the least
+     * code point that needs this length */
+    static const struct {
+        unsigned char first, last;
+        size_t length;
+        unsigned char bits;
+        uint32_t least;
+    } LEADS[] = {{0x00, 0x7F, 1, 0x7F, 0}, {0xC2, 0xDF, 2, 0x1F, 0x80}, {0xE0, 0xEF, 3, 0x0F, 0x800},
+                 {0xF0, 0xF4, 4, 0x07, 0x10000}};
+    for (size_t k = 0; k < sizeof LEADS / sizeof LEADS[0]; k++) {
+        if (s[0] < LEADS[k].first || s[0] > LEADS[k].last)
+            continue;
+        size_t n = LEADS[k].length;
+        if (len < n)
+            return 0;
+        uint32_t v = s[0] & LEADS[k].bits;
+        for (size_t i = 1; i < n; i++) {
+            if ((s[i] & 0xC0) != 0x80)
+                return 0;
+            v = v << 6 | (s[i] & 0x3Fu);
+        }
+        if (v < LEADS[k].least || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
+            return 0;
+        *cp = v;
+        return n;
+    }
+    return 0;
+}
+
+void cli_put_escaped(FILE *out, const char *text, size_t len, int utf8)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    for (size_t i = 0; i < len;) {
+        uint32_t cp;
+        size_t n = utf8_decode(s + i, len - i, &cp);
+        if (n == 0 || cp < 0x20 || cp == 0x7F) {
+            fprintf(out, "\\x%02x", s[i]);
+            i++;
+            continue;
+        }
+        if ((cp >= 0x80 && cp <= 0x9F) || is_bidi_control(cp) || (!utf8 && cp >= 0x80)) {
+            if (cp > 0xFFFF)
+                fprintf(out, "\\U%08x", (unsigned)cp);
+            else
+                fprintf(out, "\\u%04x", (unsigned)cp);
+        } else {
+            fwrite(s + i, 1, n, out);
+        }
+        i += n;
     }
 }
 
-__attribute__((format(printf, 1, 0))) static void vprint_line(const char *fmt, va_list ap)
+char *cli_escaped(const char *text, size_t len, int utf8)
 {
+    char *out = NULL;
+    size_t out_len;
+    FILE *f = open_memstream(&out, &out_len);
+    if (f == NULL)
+        return NULL;
+    cli_put_escaped(f, text, len, utf8);
+    if (fclose(f) != 0) {
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
+static void print_escaped(const cli_common *c, const char *text)
+{
+    cli_put_escaped(stdout, text, strlen(text), c->utf8);
+}
+
+/* The text of one checklist line, without its newline: the format's leading
+ * newlines are the renderer's own blank lines; everything else, format and
+ * values alike, is escaped, so a value can neither start a line of its own
+ * nor steer the terminal. */
+__attribute__((format(printf, 2, 0))) static void vprint_text(const cli_common *c, const char *fmt, va_list ap)
+{
+    for (; *fmt == '\n'; fmt++)
+        putchar('\n');
     va_list again;
     va_copy(again, ap);
     int len = vsnprintf(NULL, 0, fmt, ap);
     char *line = len >= 0 ? malloc((size_t)len + 1) : NULL;
     if (line != NULL) {
         vsnprintf(line, (size_t)len + 1, fmt, again);
-        print_sanitized(line);
+        print_escaped(c, line);
     }
     va_end(again);
     free(line);
+}
+
+__attribute__((format(printf, 2, 0))) static void vprint_line(const cli_common *c, const char *fmt, va_list ap)
+{
+    vprint_text(c, fmt, ap);
     putchar('\n');
 }
 
 void out_heading(const cli_common *c, const char *fmt, ...)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    char line[512];
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
     if (c->color)
         printf("\033[%dm", BOLD);
-    print_sanitized(line);
+    va_list ap;
+    va_start(ap, fmt);
+    vprint_text(c, fmt, ap);
+    va_end(ap);
     printf("%s\n", c->color ? "\033[0m" : "");
 }
 
@@ -156,8 +296,17 @@ void out_field(const cli_common *c, const char *label, const char *fmt, ...)
     printf("  %-12s ", label);
     va_list ap;
     va_start(ap, fmt);
-    vprint_line(fmt, ap);
+    vprint_line(c, fmt, ap);
     va_end(ap);
+}
+
+void out_field_bytes(const cli_common *c, const char *label, const char *value, size_t len)
+{
+    if (c->quiet)
+        return;
+    printf("  %-12s ", label);
+    cli_put_escaped(stdout, value, len, c->utf8);
+    putchar('\n');
 }
 
 void out_text(const cli_common *c, const char *fmt, ...)
@@ -166,7 +315,7 @@ void out_text(const cli_common *c, const char *fmt, ...)
         return;
     va_list ap;
     va_start(ap, fmt);
-    vprint_line(fmt, ap);
+    vprint_line(c, fmt, ap);
     va_end(ap);
 }
 
@@ -185,7 +334,7 @@ __attribute__((format(printf, 4, 0))) static void out_marked(const cli_common *c
     printf("  ");
     paint(c, color, mark);
     printf(" ");
-    vprint_line(fmt, ap);
+    vprint_line(c, fmt, ap);
 }
 
 void out_ok(const cli_common *c, const char *fmt, ...)
@@ -218,7 +367,7 @@ void out_diag(const cli_common *c, const ms_diag *d)
     printf(" ");
     paint(c, MARKS[sev].color, MARKS[sev].word);
     printf(": ");
-    print_sanitized(d->message);
+    print_escaped(c, d->message);
     putchar('\n');
     printf("      ");
     char where[160] = "";
@@ -287,6 +436,34 @@ json_t *json_diags(const ms_diag_list *list)
     for (size_t i = 0; i < list->count; i++)
         json_array_append_new(a, json_diag(&list->items[i]));
     return a;
+}
+
+json_t *json_text(const char *s, size_t n)
+{
+    json_t *j = json_stringn(s, n);
+    if (j != NULL)
+        return j;
+    /* not UTF-8: each byte that is not part of a character becomes U+FFFD */
+    char *o = malloc(n * 3 + 1);
+    if (o == NULL)
+        return json_null();
+    size_t m = 0;
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        size_t k = utf8_decode((const unsigned char *)s + i, n - i, &cp);
+        if (k == 0) {
+            memcpy(o + m, "\xEF\xBF\xBD", 3);
+            m += 3;
+            i++;
+        } else {
+            memcpy(o + m, s + i, k);
+            m += k;
+            i += k;
+        }
+    }
+    j = json_stringn(o, m);
+    free(o);
+    return j != NULL ? j : json_null();
 }
 
 json_t *json_document(const char *command)

@@ -56,7 +56,8 @@ enum {
     "  --json                 machine-readable output (schema: docs/json.md)\n"      \
     "  --resolver ADDR[@PORT] send DNS queries to this server, not the system's\n"  \
     "  --trust-anchor FILE    DNSSEC trust anchors (DS/DNSKEY), replacing the root's\n" \
-    "  --timeout SECONDS      give up on DNS after this long (default 5)\n"          \
+    "  --timeout SECONDS      give up on each DNS lookup or network step after\n"  \
+    "                         this long (default 5)\n"                            \
     "  --color auto|always|never  colour in the checklist (default auto: on a TTY)\n" \
     "  -q, --quiet            print only problems\n"                                 \
     "  -v, --verbose          print notes and details too\n"                         \
@@ -76,7 +77,34 @@ ms_ctx *cli_make_ctx(const cli_common *c);
  * EXIT_UNCHECKED for the caller to return. */
 int cli_usage_error(const char *command, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* ---- the checklist ---- */
+/* ---- output that was not written ---- */
+
+/* Non-zero once a write to stdout has failed (a full disk, a closed pipe):
+ * a command that writes much stops early instead of computing the rest. */
+int cli_output_failed(void);
+/* Called once, when the command has returned: flushes and closes stdout.
+ * When any output was not written it says so on stderr ("mailsec: writing
+ * output: No space left on device") and returns EXIT_UNCHECKED, else
+ * status. */
+int cli_finish_output(int status);
+
+/* ---- what the terminal sees ---- */
+
+/* Writes len bytes of untrusted text (DNS answers, files, reports) to out
+ * so that a terminal shows it and obeys none of it (docs/architecture.md,
+ * "What the terminal sees"): C0 controls (tab and newline too), DEL and
+ * bytes that are not UTF-8 as \xHH; C1 controls and Unicode bidirectional
+ * controls as \uHHHH; when the terminal does not take UTF-8 (utf8 = 0),
+ * every non-ASCII character as \uHHHH or \UHHHHHHHH. Every checklist
+ * function below prints through it. */
+void cli_put_escaped(FILE *out, const char *text, size_t len, int utf8);
+/* The same as a string (malloc'd; NULL when out of memory), for text that
+ * may hold NULs and so cannot travel through a "%s". */
+char *cli_escaped(const char *text, size_t len, int utf8);
+
+/* ---- the checklist ----
+ * Every value is escaped as cli_put_escaped does; a format's leading
+ * newlines are printed as blank lines before the line. */
 void out_heading(const cli_common *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void out_field(const cli_common *c, const char *label, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -85,6 +113,8 @@ void out_ok(const cli_common *c, const char *fmt, ...) __attribute__((format(pri
 void out_item(const cli_common *c, ms_severity severity, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void out_text(const cli_common *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A field whose value is len bytes that may hold NULs (a DNS TXT record). */
+void out_field_bytes(const cli_common *c, const char *label, const char *value, size_t len);
 void out_diag(const cli_common *c, const ms_diag *d);
 void out_diags(const cli_common *c, const ms_diag_list *list);
 /* "2 errors, 1 warning, 3 notes": the closing line of a checklist. */
@@ -93,6 +123,9 @@ void out_summary(const cli_common *c, const ms_diag_list *list, int could_not_ch
 /* ---- JSON ---- */
 json_t *json_diag(const ms_diag *d);
 json_t *json_diags(const ms_diag_list *list);
+/* A JSON string of n bytes that may hold NULs or bytes that are not UTF-8
+ * (each of those becomes U+FFFD). */
+json_t *json_text(const char *s, size_t n);
 /* {"schema_version":1,"command":...}: the start of every JSON document. */
 json_t *json_document(const char *command);
 /* Adds the verdict ("ok" | "problems" | "unchecked") and prints. */

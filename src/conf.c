@@ -51,8 +51,9 @@ static const char GENERATE_USAGE[] =
     "names). With --apply DIR the files there are edited in place: a setting that\n"
     "is there is changed on its line, the deprecated names it replaces are\n"
     "commented out, new ones are appended, everything else is kept; each changed\n"
-    "file is first copied to FILE.mailsec-bak. --dry-run shows the unified diff\n"
-    "and writes nothing.\n\n"
+    "file replaced is kept as FILE.mailsec-bak.N (the next free number), and\n"
+    "all files are replaced or none (docs/conf.md). --dry-run shows the unified\n"
+    "diff and writes nothing.\n\n"
     "Options:\n"
     "  --version X.Y          Postfix 3.0 to 3.9, Dovecot 2.3 or 2.4\n"
     "  --profile P            intermediate (TLS 1.2 and 1.3) or modern (TLS 1.3 only)\n"
@@ -349,10 +350,13 @@ static int run_apply(const cli_common *c, const generate_args *a, json_t *o)
             fprintf(stderr, "mailsec conf generate: %s\n", error ? error : "cannot write");
             json_object_set_new(o, "error", json_str_or_null(error));
             status = EXIT_UNCHECKED;
-        } else if (!c->json) {
+        } else if (c->json) {
+            for (size_t i = 0; i < e.count; i++)
+                json_object_set_new(json_array_get(files, i), "backup", json_str_or_null(e.files[i].backup));
+        } else {
             for (size_t i = 0; i < e.count; i++)
                 if (e.files[i].changed)
-                    out_ok(c, "%s changed (backup: %s.mailsec-bak)", e.files[i].path, e.files[i].path);
+                    out_ok(c, "%s changed (backup: %s)", e.files[i].path, e.files[i].backup);
                 else
                     out_ok(c, "%s already as generated", e.files[i].path);
         }

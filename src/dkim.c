@@ -35,9 +35,13 @@ static const char VERIFY_USAGE[] =
     "RFC 8463) with keys from DNS, and gives a result and a reason for each:\n"
     "pass, fail (body or signature does not verify, or expired), permerror (the\n"
     "signature or key is unusable) or temperror (the key could not be fetched).\n"
-    "Files may end lines with LF or CRLF; \"-\" reads standard input.\n\n" CLI_COMMON_HELP;
+    "rsa-sha1 signatures are refused (permerror, RFC 8301).\n"
+    "Files may end lines with LF or CRLF; \"-\" reads standard input.\n\n"
+    "Options:\n"
+    "  --allow-sha1           verify rsa-sha1 signatures instead of refusing them\n"
+    "                         (old archives; RFC 8301 forbids accepting them)\n\n" CLI_COMMON_HELP;
 
-enum { OPT_RECORD = 1, OPT_SELECTOR };
+enum { OPT_RECORD = 1, OPT_SELECTOR, OPT_ALLOW_SHA1 };
 
 static json_t *json_str_or_null(const char *s)
 {
@@ -363,8 +367,8 @@ typedef struct tally {
     size_t by_result[MS_DKIM_TEMPERROR + 1];
 } tally;
 
-static int verify_one(const cli_common *c, ms_ctx *ctx, const char *file, json_t *results,
-                      ms_diag_list *all, tally *t)
+static int verify_one(const cli_common *c, ms_ctx *ctx, const ms_dkim_verify_options *opts,
+                      const char *file, json_t *results, ms_diag_list *all, tally *t)
 {
     size_t len = 0;
     char *data = read_all(file, &len);
@@ -373,7 +377,7 @@ static int verify_one(const cli_common *c, ms_ctx *ctx, const char *file, json_t
         return EXIT_UNCHECKED;
     }
     ms_dkim_verify_result *r = NULL;
-    ms_status st = ms_dkim_verify(ctx, data, len, &r);
+    ms_status st = ms_dkim_verify_with(ctx, data, len, opts, &r);
     free(data);
     if (st != MS_OK) {
         fprintf(stderr, "mailsec dkim verify: %s: %s\n", file, ms_status_str(st));
@@ -414,15 +418,27 @@ static void print_tally(const tally *t)
     printf(".\n");
 }
 
+static int verify_option(void *arg, int opt, const char *value)
+{
+    (void)value;
+    ms_dkim_verify_options *opts = arg;
+    if (opt != OPT_ALLOW_SHA1)
+        return 0;
+    opts->allow_sha1 = 1;
+    return 1;
+}
+
 static int run_verify(int argc, char **argv)
 {
     static const struct option options[] = {
+        {"allow-sha1", no_argument, NULL, OPT_ALLOW_SHA1},
         CLI_COMMON_LONG_OPTIONS,
         {NULL, 0, NULL, 0},
     };
     cli_common c;
+    ms_dkim_verify_options opts = {0};
     int done = cli_parse(argc, argv, options, CLI_COMMON_SHORT_OPTIONS, VERIFY_USAGE, "dkim verify",
-                         &c, NULL, NULL);
+                         &c, verify_option, &opts);
     if (done >= 0)
         return done;
     if (optind == argc)
@@ -437,7 +453,7 @@ static int run_verify(int argc, char **argv)
     for (int i = optind; i < argc; i++) {
         if (i > optind && !c.json)
             out_text(&c, "%s", "");
-        int s = verify_one(&c, ctx, argv[i], results, &all, &t);
+        int s = verify_one(&c, ctx, &opts, argv[i], results, &all, &t);
         if (s == EXIT_PROBLEMS)
             status = EXIT_PROBLEMS;
         unchecked |= s == EXIT_UNCHECKED;

@@ -239,7 +239,8 @@ static json_t *json_domain_result(const ms_dmarc_discovery *d, int status)
     json_object_set_new(r, "domain", json_string(d->domain));
     json_object_set_new(r, "result", json_string(VERDICTS[status]));
     json_object_set_new(r, "dnssec", json_string(ms_dnssec_state_str(d->dnssec)));
-    json_object_set_new(r, "record_text", json_str_or_null(d->record_text));
+    json_object_set_new(r, "record_text",
+                        d->record_text ? json_text(d->record_text, d->record_text_len) : json_null());
     json_object_set_new(r, "record", d->record ? json_record(d->record) : json_null());
     json_object_set_new(r, "explanation", json_explanation(d->record, d->domain));
     json_object_set_new(r, "discovery", json_discovery(d));
@@ -295,11 +296,14 @@ static void print_domain_result(const cli_common *c, const ms_dmarc_discovery *d
 {
     out_heading(c, "DMARC for %s", d->domain);
     if (d->record_text != NULL)
-        out_field(c, "record", "%s", d->record_text);
+        out_field_bytes(c, "record", d->record_text, d->record_text_len);
     else
         out_field(c, "record", "none at _dmarc.%s", d->domain);
-    if (d->record_text == NULL && d->policy_record_text != NULL)
-        out_field(c, "inherited", "%s (from _dmarc.%s)", d->policy_record_text, d->policy_domain);
+    if (d->record_text == NULL && d->policy_record_text != NULL) {
+        char *inherited = cli_escaped(d->policy_record_text, d->policy_record_text_len, c->utf8);
+        out_field(c, "inherited", "%s (from _dmarc.%s)", inherited ? inherited : "?", d->policy_domain);
+        free(inherited);
+    }
     out_field(c, "DNSSEC", "%s", ms_dnssec_state_str(d->dnssec));
     print_discovery(c, d);
     out_text(c, "\nChecks");

@@ -390,72 +390,6 @@ static void check_mx(run *r, item *items, size_t n)
 
 /* ---- output ---- */
 
-/* Text output must not let input drive the terminal: controls and bytes
- * that are not UTF-8 are shown escaped. */
-static char *printable(const char *s, size_t n)
-{
-    char *o = malloc(n * 4 + 1), *p = o;
-    if (o == NULL)
-        return NULL;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        if (ch < 0x20 || ch == 0x7f || ch >= 0x80) {
-            if (ch >= 0x80) { /* keep well-formed UTF-8 as it is */
-                size_t k = 1;
-                unsigned lead = ch;
-                size_t want = lead >= 0xF0 && lead <= 0xF4 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC2 ? 2 : 0;
-                while (want && k < want && i + k < n && ((unsigned char)s[i + k] & 0xC0) == 0x80)
-                    k++;
-                if (want && k == want) {
-                    memcpy(p, s + i, k);
-                    p += k;
-                    i += k - 1;
-                    continue;
-                }
-            }
-            p += sprintf(p, ch == '\r' ? "\\r" : ch == '\n' ? "\\n" : ch == '\t' ? "\\t" : "\\x%02x", ch);
-        } else {
-            *p++ = (char)ch;
-        }
-    }
-    *p = '\0';
-    return o;
-}
-
-/* JSON strings must be UTF-8: invalid bytes become U+FFFD. */
-static json_t *json_text(const char *s, size_t n)
-{
-    json_t *j = json_stringn(s, n);
-    if (j != NULL)
-        return j;
-    char *o = malloc(n * 3 + 1);
-    size_t m = 0;
-    if (o == NULL)
-        return json_null();
-    for (size_t i = 0; i < n;) {
-        unsigned char ch = (unsigned char)s[i];
-        size_t want = ch < 0x80 ? 1 : ch >= 0xC2 && ch <= 0xDF ? 2 : ch >= 0xE0 && ch <= 0xEF ? 3
-                    : ch >= 0xF0 && ch <= 0xF4 ? 4 : 0;
-        size_t k = 1;
-        while (want > 1 && k < want && i + k < n && ((unsigned char)s[i + k] & 0xC0) == 0x80)
-            k++;
-        json_t *probe = want && k == want ? json_stringn(s + i, k) : NULL;
-        if (probe != NULL) {
-            memcpy(o + m, s + i, k);
-            m += k;
-            i += k;
-            json_decref(probe);
-        } else {
-            memcpy(o + m, "\xEF\xBF\xBD", 3);
-            m += 3;
-            i += 1;
-        }
-    }
-    j = json_stringn(o, m);
-    free(o);
-    return j ? j : json_null();
-}
-
 static void csv_field(const char *s)
 {
     if (strpbrk(s, ",\"\r\n") == NULL) {
@@ -524,7 +458,7 @@ static void emit_json(run *r, const item *it)
 
 static void emit_text(const run *r, const item *it)
 {
-    char *shown = printable(it->addr, it->len);
+    char *shown = cli_escaped(it->addr, it->len, r->c->utf8);
     const ms_diag_def *def = ms_email_diag_def(it->r.diagnosis);
     const char *cat = ms_email_category_name(it->r.category);
     if (it->r.valid && def && def->severity == MS_SEV_INFO) {
@@ -750,7 +684,8 @@ static int run_check(int argc, char **argv)
     if (items == NULL)
         return EXIT_UNCHECKED;
     size_t shown = 0;
-    for (;;) {
+    /* a failed write stops the run: the rest could not be shown anyway */
+    while (!cli_output_failed()) {
         size_t n = 0;
         while (n < CHUNK && next_item(&s, &items[n]))
             n++;

@@ -34,7 +34,7 @@ static void print_usage(FILE *to)
                 "Options: --help, --version. Manual: man mailsec.\n");
 }
 
-int main(int argc, char **argv)
+static int run(int argc, char **argv)
 {
     if (argc < 2) {
         print_usage(stderr);
@@ -55,4 +55,11 @@ int main(int argc, char **argv)
     fprintf(stderr, "mailsec: unknown group \"%s\"\n\n", group);
     print_usage(stderr);
     return EXIT_UNCHECKED;
+}
+
+int main(int argc, char **argv)
+{
+    /* Output that was not written is a failure to check, whatever the
+     * command found. */
+    return cli_finish_output(run(argc, argv));
 }

@@ -9,6 +9,8 @@
 #include "mailsec/ingest.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,14 +47,19 @@ static const char FETCH_USAGE[] =
     "       mailsec report fetch [options] imap://USER@HOST[:PORT]/MAILBOX   (STARTTLS required)\n\n"
     "Ingests the reports in every message of the mailbox not fetched before.\n"
     "The password is read from $MAILSEC_IMAP_PASSWORD or --password-file, never\n"
-    "from the command line.\n\n"
+    "from the command line. A message over 64 MiB is named by its UID and passed\n"
+    "over without being downloaded; the others go on (exit 1).\n"
+    "--timeout bounds each network operation (default 5 s; a message's\n"
+    "download gets a second more per 64 KiB of its size).\n\n"
     "Options:\n"
     "  --password-file FILE   the password is this file's first line\n"
     "  --move-to MAILBOX      move each message there once its reports are stored\n"
+    "  --failed-to MAILBOX    move there each message not taken in whole (over\n"
+    "                         64 MiB, a report in it set aside, no report)\n"
     "  --ca FILE              trust these CAs (PEM) for the server's certificate\n" DB_HELP
     "\n" CLI_COMMON_HELP;
 
-enum { OPT_DB = 1, OPT_PASSWORD_FILE, OPT_MOVE_TO, OPT_CA, OPT_JOBS = 'j' };
+enum { OPT_DB = 1, OPT_PASSWORD_FILE, OPT_MOVE_TO, OPT_FAILED_TO, OPT_CA, OPT_JOBS = 'j' };
 
 enum {
     INGEST_MMAP_THRESHOLD = 4 << 20, /* smaller blocks come from the heap */
@@ -136,6 +143,13 @@ static void on_report(void *arg, const ms_ingest_event *ev)
         clear_progress(v);
         out_item(v->c, MS_SEV_ERROR, "%s: %s%s", ev->origin->path,
                  ev->error->message ? ev->error->message : "unreadable", where);
+    } else if (ev->outcome == MS_INGEST_CONFLICT && !v->c->json) {
+        clear_progress(v);
+        out_item(v->c, MS_SEV_WARNING,
+                 "%s: conflicting duplicate: %s report %s from %s for %s is stored with other content;"
+                 " the stored one is kept",
+                 ev->origin->path, ms_report_kind_name(ev->kind), ev->report_id ? ev->report_id : "?",
+                 ev->org ? ev->org : "?", ev->domain ? ev->domain : "?");
     } else if (v->c->verbose && !v->c->json) {
         clear_progress(v);
         out_item(v->c, MS_SEV_INFO, "%s: %s %s report from %s for %s (%llu records)",
@@ -158,9 +172,10 @@ static void on_skipped(void *arg, const ms_report_origin *origin, const char *re
 
 static json_t *json_tally(const ms_ingest_tally *t, double seconds)
 {
-    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}", "files", (json_int_t)t->files,
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}", "files", (json_int_t)t->files,
                      "bytes", (json_int_t)t->bytes, "reports_new", (json_int_t)t->reports_new,
-                     "duplicates", (json_int_t)t->duplicates, "failed", (json_int_t)t->failed,
+                     "duplicates", (json_int_t)t->duplicates, "conflicting", (json_int_t)t->conflicting,
+                     "failed", (json_int_t)t->failed,
                      "skipped", (json_int_t)t->skipped, "records", (json_int_t)t->records,
                      "seconds", seconds);
 }
@@ -187,8 +202,12 @@ static void print_tally(const cli_common *c, const ms_ingest_tally *t, double se
     char size[32];
     format_bytes(t->bytes, size, sizeof size);
     out_field(c, "Files read", "%llu (%s)", (unsigned long long)t->files, size);
-    out_field(c, "Reports", "%llu new, %llu duplicate, %llu failed", (unsigned long long)t->reports_new,
-              (unsigned long long)t->duplicates, (unsigned long long)t->failed);
+    char conflicting[64] = ""; /* shown when there are some */
+    if (t->conflicting > 0)
+        snprintf(conflicting, sizeof conflicting, " (%llu conflicting)",
+                 (unsigned long long)t->conflicting);
+    out_field(c, "Reports", "%llu new, %llu duplicate%s, %llu failed", (unsigned long long)t->reports_new,
+              (unsigned long long)t->duplicates, conflicting, (unsigned long long)t->failed);
     out_field(c, "Records", "%llu stored in %.2f s (%.0f/s)", (unsigned long long)t->records, seconds,
               seconds > 0 ? t->records / seconds : 0.0);
     if (t->skipped > 0)
@@ -196,25 +215,60 @@ static void print_tally(const cli_common *c, const ms_ingest_tally *t, double se
                   c->verbose ? "" : " (-v lists them)");
 }
 
-ms_store *report_open_store(const char *command, const char *db)
+void report_store_failed(const char *command, int json, const char *array, const char *error)
+{
+    fprintf(stderr, "mailsec %s: %s\n", command, error);
+    if (!json)
+        return;
+    json_t *doc = json_document(command);
+    if (array != NULL)
+        json_object_set_new(doc, array, json_array());
+    json_t *text = json_string(error);
+    if (text == NULL) { /* not UTF-8 (a file name): its other bytes as '?' */
+        char *ascii = strdup(error);
+        for (char *p = ascii; p && *p; p++)
+            *p = (unsigned char)*p >= 0x80 ? '?' : *p;
+        text = json_string(ascii ? ascii : "");
+        free(ascii);
+    }
+    json_object_set_new(doc, "error", text);
+    json_print(doc, EXIT_UNCHECKED);
+}
+
+ms_store *report_open(const char *command, const char *db, report_access access, int json,
+                      const char *array)
 {
     if (db == NULL)
         db = getenv("MAILSEC_DB");
     ms_store *store = NULL;
     char *why = NULL;
-    if (ms_store_open(db, &store, &why) != MS_OK) {
-        fprintf(stderr, "mailsec %s: cannot open the store%s%s: %s\n", command, db ? " " : "",
-                db ? db : "", why ? why : "unknown error");
-        free(why);
-        return NULL;
-    }
-    return store;
+    ms_status st = access == REPORT_STORE_WRITE ? ms_store_open(db, &store, &why)
+                                                : ms_store_open_read(db, &store, &why);
+    if (st == MS_OK)
+        return store;
+    char *name = ms_store_url_masked(db);
+    const char *reason = why ? why : ms_status_str(st);
+    size_t len = strlen("cannot open the store : ") + (name ? strlen(name) : 0) + strlen(reason) + 1;
+    char *error = malloc(len);
+    if (error != NULL)
+        snprintf(error, len, "cannot open the store%s%s: %s", name ? " " : "", name ? name : "", reason);
+    report_store_failed(command, json, array, error ? error : "cannot open the store");
+    free(error);
+    free(name);
+    free(why);
+    return NULL;
+}
+
+ms_store *report_open_store(const char *command, const char *db)
+{
+    return report_open(command, db, REPORT_STORE_WRITE, 0, NULL);
 }
 
 typedef struct ingest_args {
     const char *db;
     const char *password_file;
     const char *move_to;
+    const char *failed_to;
     const char *ca;
     unsigned jobs;        /* 0: the library's default */
 } ingest_args;
@@ -226,6 +280,7 @@ static int ingest_option(void *arg, int opt, const char *value)
     case OPT_DB: a->db = value; return 1;
     case OPT_PASSWORD_FILE: a->password_file = value; return 1;
     case OPT_MOVE_TO: a->move_to = value; return 1;
+    case OPT_FAILED_TO: a->failed_to = value; return 1;
     case OPT_CA: a->ca = value; return 1;
     case OPT_JOBS: {
         unsigned long n;
@@ -245,7 +300,9 @@ static int finish_ingest(const char *command, ingest_view *v, const ms_ingest_ta
 {
     double seconds = now_seconds() - v->started;
     clear_progress(v);
-    int status = st != MS_OK ? EXIT_UNCHECKED : t->failed > 0 ? EXIT_PROBLEMS : EXIT_CLEAN;
+    int status = st != MS_OK                              ? EXIT_UNCHECKED
+                 : t->failed > 0 || t->conflicting > 0 ? EXIT_PROBLEMS
+                                                       : EXIT_CLEAN;
     if (st != MS_OK)
         fprintf(stderr, "mailsec %s: %s\n", command, error ? error : ms_status_str(st));
     if (v->c->json) {
@@ -306,8 +363,17 @@ static int run_ingest(int argc, char **argv)
         return done;
     if (optind >= argc)
         return cli_usage_error(CMD, "no PATH to read");
+    /* Checked before the store opens: it would take the closed descriptor
+     * (SQLite puts /dev/null there), and "-" would read as empty. */
+    for (int i = optind; i < argc; i++)
+        if (strcmp(argv[i], "-") == 0 && fcntl(STDIN_FILENO, F_GETFD) < 0) {
+            char why[160];
+            snprintf(why, sizeof why, "-: could not read standard input: %s", strerror(errno));
+            report_store_failed(CMD, c.json, NULL, why); /* exit 2, with the JSON document */
+            return EXIT_UNCHECKED;
+        }
     keep_freed_memory();
-    ms_store *store = report_open_store(CMD, a.db);
+    ms_store *store = report_open(CMD, a.db, REPORT_STORE_WRITE, c.json, NULL);
     if (store == NULL)
         return EXIT_UNCHECKED;
     ingest_view v;
@@ -351,12 +417,28 @@ static char *read_password(const char *command, const char *file)
     return line;
 }
 
+/* A message fetch passed over: listed with the reports set aside. */
+static void on_passed_over(void *arg, uint32_t uid, const char *reason)
+{
+    ingest_view *v = arg;
+    char name[32];
+    snprintf(name, sizeof name, "UID %" PRIu32, uid);
+    if (v->c->json) {
+        json_array_append_new(v->failed, json_pack("{s:s, s:s, s:{s:s}}", "origin", name, "kind", "message",
+                                                   "error", "message", reason));
+        return;
+    }
+    clear_progress(v);
+    out_item(v->c, MS_SEV_ERROR, "%s: passed over: %s", name, reason);
+}
+
 static int run_fetch(int argc, char **argv)
 {
     static const struct option options[] = {
         {"db", required_argument, NULL, OPT_DB},
         {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
         {"move-to", required_argument, NULL, OPT_MOVE_TO},
+        {"failed-to", required_argument, NULL, OPT_FAILED_TO},
         {"ca", required_argument, NULL, OPT_CA},
         CLI_COMMON_LONG_OPTIONS,
         {NULL, 0, NULL, 0},
@@ -379,7 +461,8 @@ static int run_fetch(int argc, char **argv)
         return EXIT_UNCHECKED;
     }
     ms_imap_options o = {.url = argv[optind], .password = password, .ca_file = a.ca,
-                         .move_to = a.move_to, .timeout_ms = c.timeout_ms};
+                         .move_to = a.move_to, .failed_to = a.failed_to,
+                         .passed_over = on_passed_over, .timeout_ms = c.timeout_ms};
     ingest_view v;
     ms_ingest_callbacks cb;
     view_begin(&v, &c);

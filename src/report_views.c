@@ -6,6 +6,7 @@
 
 #include "mailsec/sources.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -19,53 +20,99 @@ static const char VIEW_USAGE[] =
     "       mailsec report failures [options]     failure reports per domain, source and failure\n"
     "       mailsec report tls [options]          TLS reports: sessions, failures by type and MX\n\n"
     "Options:\n"
-    "  --domain D             only reports for this policy domain\n"
+    "  --domain D             only reports for this policy domain (any case)\n"
     "  --since DATE           only reports that begin at or after DATE\n"
     "  --until DATE           only reports that begin before DATE (a day: to its end)\n"
-    "                         DATE: YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ, or Unix seconds\n"
+    "                         DATE: YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ (UTC), or Unix\n"
+    "                         seconds, from 1970-01-01T00:00:01Z to 9999-12-31\n"
     "  --format csv|json      export only\n"
+    "  --csv-raw              export only: text as stored, without the quote put\n"
+    "                         before = + - @ TAB CR (spreadsheet formula guard)\n"
     "  --no-rdns              sources only: use the cached reverse DNS, look nothing up\n"
     "  --db URL               the store: sqlite:PATH, PATH or postgresql://...\n"
     "                         (default $MAILSEC_DB, else $XDG_DATA_HOME/mailsec/reports.db)\n\n" CLI_COMMON_HELP;
 
-enum { OPT_DB = 1, OPT_DOMAIN, OPT_SINCE, OPT_UNTIL, OPT_FORMAT, OPT_NO_RDNS };
+enum { OPT_DB = 1, OPT_DOMAIN, OPT_SINCE, OPT_UNTIL, OPT_FORMAT, OPT_NO_RDNS, OPT_CSV_RAW };
 enum { DAY = 86400 };
 /* Reverse DNS answers kept this long before they are asked again. */
 enum { RDNS_MAX_AGE = 7 * DAY };
 
 typedef struct view_args {
     const char *db;
-    ms_store_filter filter;
+    ms_store_filter filter; /* filter.domain: domain_key */
+    char *domain_key;
     int csv;
+    int csv_raw;
     int no_rdns;
 } view_args;
 
-/* DATE -> Unix seconds; *whole_day set for a bare YYYY-MM-DD. */
+/* The dates a filter takes: from the first second after the epoch (0
+ * would read as "no bound") to the end of year 9999. */
+#define DATE_FIRST 1
+#define DATE_LAST 253402300799LL /* 9999-12-31T23:59:59Z */
+
+/* n decimal digits at text, all of them: their value, else -1. */
+static long digits(const char *text, int n)
+{
+    long v = 0;
+    for (int i = 0; i < n; i++) {
+        if (text[i] < '0' || text[i] > '9')
+            return -1;
+        v = v * 10 + (text[i] - '0');
+    }
+    return v;
+}
+
+static int days_in_month(long year, long month)
+{
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    return days[month - 1] + (month == 2 && leap);
+}
+
+/* Unix seconds, all digits, within the dates a filter takes. */
+static int parse_unix_seconds(const char *text, int64_t *out)
+{
+    size_t n = strlen(text);
+    if (n == 0 || n > 12 || strspn(text, "0123456789") != n)
+        return 0;
+    long long v = strtoll(text, NULL, 10);
+    if (v < DATE_FIRST || v > DATE_LAST)
+        return 0;
+    *out = v;
+    return 1;
+}
+
+/* DATE -> Unix seconds; *whole_day set for a bare YYYY-MM-DD. Strict: a
+ * real calendar date (leap years counted), UTC, nothing before or after. */
 static int parse_date(const char *text, int64_t *out, int *whole_day)
 {
-    struct tm tm = {0};
-    char *end;
-    int used = 0;
     *whole_day = 0;
-    long long seconds = strtoll(text, &end, 10);
-    if (*text != '\0' && *end == '\0' && seconds >= 0) {
-        *out = seconds;
-        return 1;
-    }
-    if (sscanf(text, "%4d-%2d-%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &used) == 3 &&
-        text[used] == '\0') {
-        *whole_day = 1;
-    } else if (sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-                      &tm.tm_min, &tm.tm_sec, &used) != 6 || text[used] != '\0') {
+    if (strchr(text, '-') == NULL)
+        return parse_unix_seconds(text, out);
+    size_t len = strlen(text);
+    if ((len != 10 && len != 20) || text[4] != '-' || text[7] != '-')
         return 0;
+    struct tm tm = {0};
+    long year = digits(text, 4), month = digits(text + 5, 2), day = digits(text + 8, 2);
+    long hour = 0, minute = 0, second = 0;
+    if (len == 20) {
+        if (text[10] != 'T' || text[13] != ':' || text[16] != ':' || text[19] != 'Z')
+            return 0;
+        hour = digits(text + 11, 2), minute = digits(text + 14, 2), second = digits(text + 17, 2);
     }
-    if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 ||
-        tm.tm_min > 59 || tm.tm_sec > 60)
+    if (year < 1970 || month < 1 || month > 12 || day < 1 || day > days_in_month(year, month) ||
+        hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59)
         return 0;
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
+    tm.tm_year = (int)year - 1900;
+    tm.tm_mon = (int)month - 1;
+    tm.tm_mday = (int)day;
+    tm.tm_hour = (int)hour;
+    tm.tm_min = (int)minute;
+    tm.tm_sec = (int)second;
     *out = (int64_t)timegm(&tm);
-    return 1;
+    *whole_day = len == 10;
+    return *out >= DATE_FIRST;
 }
 
 static int view_option(void *arg, int opt, const char *value)
@@ -74,7 +121,13 @@ static int view_option(void *arg, int opt, const char *value)
     int whole_day;
     switch (opt) {
     case OPT_DB: a->db = value; return 1;
-    case OPT_DOMAIN: a->filter.domain = value; return 1;
+    case OPT_DOMAIN:
+        free(a->domain_key);
+        a->domain_key = NULL;
+        if (ms_store_domain_key(value, &a->domain_key) != MS_OK)
+            return 0;
+        a->filter.domain = a->domain_key;
+        return 1;
     case OPT_SINCE: return parse_date(value, &a->filter.since, &whole_day);
     case OPT_UNTIL:
         if (!parse_date(value, &a->filter.until, &whole_day))
@@ -85,6 +138,7 @@ static int view_option(void *arg, int opt, const char *value)
         a->csv = strcmp(value, "csv") == 0;
         return a->csv || strcmp(value, "json") == 0;
     case OPT_NO_RDNS: a->no_rdns = 1; return 1;
+    case OPT_CSV_RAW: a->csv_raw = 1; return 1;
     }
     return 0;
 }
@@ -99,9 +153,26 @@ static void format_time(int64_t t, char *buf, size_t len)
         strftime(buf, len, "%Y-%m-%d %H:%M", &tm);
 }
 
+/* part of whole in percent, at most 100 (the two may come from different
+ * rows of a damaged store). */
 static double percent(uint64_t part, uint64_t whole)
 {
-    return whole > 0 ? 100.0 * (double)part / (double)whole : 0.0;
+    if (whole == 0)
+        return 0.0;
+    return part >= whole ? 100.0 : 100.0 * (double)part / (double)whole;
+}
+
+/* A count as shown: a saturated one (MS_STORE_SUM_MAX, "at least this
+ * many") with a "+". Used inline: count_text(n).s */
+typedef struct count_str {
+    char s[24];
+} count_str;
+
+static count_str count_text(uint64_t n)
+{
+    count_str t;
+    snprintf(t.s, sizeof t.s, "%llu%s", (unsigned long long)n, n >= MS_STORE_SUM_MAX ? "+" : "");
+    return t;
 }
 
 static json_t *json_counts(const ms_store_count *counts, size_t n)
@@ -120,8 +191,8 @@ static void print_counts(const cli_common *c, const char *label, const ms_store_
     char line[512];
     size_t used = 0;
     for (size_t i = 0; i < n && used < sizeof line - 1; i++)
-        used += (size_t)snprintf(line + used, sizeof line - used, "%s%s %llu", i ? ", " : "",
-                                 counts[i].name ? counts[i].name : "?", (unsigned long long)counts[i].count);
+        used += (size_t)snprintf(line + used, sizeof line - used, "%s%s %s", i ? ", " : "",
+                                 counts[i].name ? counts[i].name : "?", count_text(counts[i].count).s);
     out_field(c, label, "%s", line);
 }
 
@@ -148,11 +219,11 @@ static void print_summary(const cli_common *c, const ms_store_domain_summary *d)
     format_time(d->first, first, sizeof first);
     format_time(d->last, last, sizeof last);
     out_heading(c, "%s", d->domain);
-    out_field(c, "Reports", "%llu, %s to %s UTC", (unsigned long long)d->reports, first, last);
-    out_field(c, "Messages", "%llu", (unsigned long long)d->messages);
+    out_field(c, "Reports", "%s, %s to %s UTC", count_text(d->reports).s, first, last);
+    out_field(c, "Messages", "%s", count_text(d->messages).s);
     double pass = percent(d->dmarc_pass, d->messages);
-    out_item(c, pass >= PASS_RATE_GOOD ? MS_SEV_INFO : MS_SEV_WARNING, "DMARC pass %.1f%% (%llu)%s", pass,
-             (unsigned long long)d->dmarc_pass,
+    out_item(c, pass >= PASS_RATE_GOOD ? MS_SEV_INFO : MS_SEV_WARNING, "DMARC pass %.1f%% (%s)%s", pass,
+             count_text(d->dmarc_pass).s,
              pass >= PASS_RATE_GOOD ? "" : ": see `mailsec report sources` for who fails");
     out_field(c, "Aligned SPF", "%.1f%% pass", percent(d->spf_aligned, d->messages));
     out_field(c, "Aligned DKIM", "%.1f%% pass", percent(d->dkim_aligned, d->messages));
@@ -228,8 +299,8 @@ static void print_domains(const cli_common *c, const char *label, char *const *i
 static void print_source(const cli_common *c, const ms_store_source *s, const ms_source_verdict *v)
 {
     const char *name = s->rdns && *s->rdns ? s->rdns : "(no reverse DNS)";
-    out_item(c, class_severity(v->cls), "%s %s: %llu messages, %.0f%% pass DMARC: %s", s->source_ip, name,
-             (unsigned long long)s->messages, percent(s->aligned, s->messages), ms_source_class_name(v->cls));
+    out_item(c, class_severity(v->cls), "%s %s: %s messages, %.0f%% pass DMARC: %s", s->source_ip, name,
+             count_text(s->messages).s, percent(s->aligned, s->messages), ms_source_class_name(v->cls));
     if (!c->verbose && v->cls == MS_SOURCE_ALIGNED)
         return;
     for (size_t i = 0; i < v->sign_count; i++)
@@ -305,9 +376,9 @@ static void print_report_row(const cli_common *c, const ms_store_report_row *h)
 {
     char begin[32];
     format_time(h->begin, begin, sizeof begin);
-    out_text(c, "%6lld  %-9s %s  %-24s %-28s %6llu records %8llu messages", (long long)h->id, h->kind, begin,
-             h->domain ? h->domain : "-", h->org ? h->org : "-", (unsigned long long)h->records,
-             (unsigned long long)h->messages);
+    out_text(c, "%6lld  %-9s %s  %-24s %-28s %6s records %8s messages", (long long)h->id, h->kind, begin,
+             h->domain ? h->domain : "-", h->org ? h->org : "-", count_text(h->records).s,
+             count_text(h->messages).s);
 }
 
 static int view_list(const cli_common *c, ms_store *store, const view_args *a, cli_results *r)
@@ -345,6 +416,7 @@ static json_t *json_show(const ms_store_report *rep)
                                "aspf", rep->aspf, "p", rep->p, "sp", rep->sp, "np", rep->np, "pct", rep->pct,
                                "fo", rep->fo, "testing", rep->testing, "discovery_method", rep->discovery_method);
     json_object_set_new(o, "policy_published", policy);
+    json_object_set_new(o, "notes", rep->notes ? json_string(rep->notes) : json_null());
     json_t *records = json_array();
     for (size_t i = 0; i < rep->record_count; i++)
         json_array_append_new(records, json_record(&rep->records[i]));
@@ -371,6 +443,8 @@ static void print_show(const cli_common *c, const ms_store_report *rep)
               rep->email ? ">" : "");
     out_field(c, "Domain", "%s", h->domain ? h->domain : "?");
     out_field(c, "Period", "%s to %s UTC", begin, end);
+    if (rep->notes)
+        out_field(c, "Note", "%s", rep->notes);
     if (rep->p)
         out_field(c, "Policy", "p=%s sp=%s adkim=%s aspf=%s%s%s", rep->p, rep->sp ? rep->sp : "-",
                   rep->adkim ? rep->adkim : "r", rep->aspf ? rep->aspf : "r", rep->pct ? " pct=" : "",
@@ -380,8 +454,8 @@ static void print_show(const cli_common *c, const ms_store_report *rep)
         const ms_store_record *x = &rep->records[i];
         int pass = (x->dkim && strcmp(x->dkim, "pass") == 0) || (x->spf && strcmp(x->spf, "pass") == 0);
         out_item(c, pass ? MS_SEV_INFO : MS_SEV_WARNING,
-                 "%s x%llu: DMARC %s (dkim %s, spf %s), %s; from %s, dkim %s=%s, spf %s=%s", x->source_ip,
-                 (unsigned long long)x->count, pass ? "pass" : "fail", x->dkim ? x->dkim : "?",
+                 "%s x%s: DMARC %s (dkim %s, spf %s), %s; from %s, dkim %s=%s, spf %s=%s", x->source_ip,
+                 count_text(x->count).s, pass ? "pass" : "fail", x->dkim ? x->dkim : "?",
                  x->spf ? x->spf : "?", x->disposition ? x->disposition : "?",
                  x->header_from ? x->header_from : "?", x->dkim_domain ? x->dkim_domain : "-",
                  x->dkim_result ? x->dkim_result : "-", x->spf_domain ? x->spf_domain : "-",
@@ -389,32 +463,37 @@ static void print_show(const cli_common *c, const ms_store_report *rep)
     }
     for (size_t i = 0; i < rep->policy_count; i++) {
         const ms_store_tls_policy_row *p = &rep->policies[i];
-        out_item(c, p->failed ? MS_SEV_WARNING : MS_SEV_INFO, "%s policy for %s: %llu sessions ok, %llu failed",
+        out_item(c, p->failed ? MS_SEV_WARNING : MS_SEV_INFO, "%s policy for %s: %s sessions ok, %s failed",
                  p->policy_type ? p->policy_type : "?", p->policy_domain ? p->policy_domain : "?",
-                 (unsigned long long)p->successful, (unsigned long long)p->failed);
+                 count_text(p->successful).s, count_text(p->failed).s);
         for (size_t k = 0; k < p->failure_count; k++)
-            out_field(c, "Failure", "%s at %s: %llu sessions", p->failures[k].result_type,
+            out_field(c, "Failure", "%s at %s: %s sessions",
+                      p->failures[k].result_type ? p->failures[k].result_type : "?",
                       p->failures[k].receiving_mx_hostname ? p->failures[k].receiving_mx_hostname : "?",
-                      (unsigned long long)p->failures[k].failed_sessions);
+                      count_text(p->failures[k].failed_sessions).s);
     }
 }
 
-static int view_show(const cli_common *c, ms_store *store, const char *id_text, cli_results *r)
+/* A report id: 1 to INT64_MAX, decimal digits only. */
+static int parse_report_id(const char *text, int64_t *id)
 {
-    char *end;
-    long long id = strtoll(id_text, &end, 10);
-    if (*id_text == '\0' || *end != '\0') {
-        fprintf(stderr, "mailsec report show: \"%s\" is not a report id (see report list)\n", id_text);
-        return -2;
-    }
+    size_t n = strlen(text);
+    if (n == 0 || n > 19 || strspn(text, "0123456789") != n)
+        return 0;
+    errno = 0;
+    long long v = strtoll(text, NULL, 10);
+    if (errno == ERANGE || v < 1)
+        return 0;
+    *id = v;
+    return 1;
+}
+
+static int view_show(const cli_common *c, ms_store *store, int64_t id, cli_results *r)
+{
     ms_store_report *rep = NULL;
     ms_status st = ms_store_show(store, id, &rep);
-    if (st == MS_ERR_INVALID) {
-        fprintf(stderr, "mailsec report show: no report %lld\n", id);
-        return -2;
-    }
     if (st != MS_OK)
-        return -1;
+        return st == MS_ERR_INVALID ? -2 : -1; /* -2: no such report */
     if (!c->json)
         print_show(c, rep);
     cli_results_add(r, EXIT_CLEAN, c->json ? json_show(rep) : NULL);
@@ -424,14 +503,19 @@ static int view_show(const cli_common *c, ms_store *store, const char *id_text, 
 
 /* ---- export ---- */
 
-static void csv_field(const char *s, int last)
+/* One CSV field (RFC 4180). guard: text a report sent that a spreadsheet
+ * would run as a formula (=HYPERLINK(...), +cmd, -1+1, @SUM) — starting
+ * with = + - @ TAB or CR — gets a quote before it (OWASP's CSV injection
+ * advice); numbers mailsec writes itself are never guarded. */
+static void csv_field(const char *s, int guard, int last)
 {
     if (s == NULL)
         s = "";
+    int formula = guard && s[0] != '\0' && strchr("=+-@\t\r", s[0]) != NULL;
     if (strpbrk(s, ",\"\r\n") == NULL) {
-        fputs(s, stdout);
+        printf("%s%s", formula ? "'" : "", s);
     } else {
-        putchar('"');
+        printf("\"%s", formula ? "'" : "");
         for (; *s; s++) {
             if (*s == '"')
                 putchar('"');
@@ -448,7 +532,7 @@ static const char EXPORT_CSV_HEADER[] =
 
 static int export_csv_row(void *arg, const ms_store_report_row *h, const ms_store_record *x)
 {
-    (void)arg;
+    const view_args *a = arg;
     char num[4][32];
     snprintf(num[0], sizeof num[0], "%lld", (long long)h->id);
     snprintf(num[1], sizeof num[1], "%lld", (long long)h->begin);
@@ -459,9 +543,11 @@ static int export_csv_row(void *arg, const ms_store_report_row *h, const ms_stor
                             x->header_from, x->dkim_domain, x->dkim_selector, x->dkim_result, x->spf_domain,
                             x->spf_scope, x->spf_result};
     size_t n = sizeof fields / sizeof fields[0];
-    for (size_t i = 0; i < n; i++)
-        csv_field(fields[i], i + 1 == n);
-    return ferror(stdout) != 0;
+    for (size_t i = 0; i < n; i++) {
+        int number = fields[i] == num[0] || fields[i] == num[1] || fields[i] == num[2] || fields[i] == num[3];
+        csv_field(fields[i], !a->csv_raw && !number, i + 1 == n);
+    }
+    return cli_output_failed();
 }
 
 typedef struct export_json {
@@ -484,7 +570,22 @@ static int export_json_row(void *arg, const ms_store_report_row *h, const ms_sto
     printf("%s%s", e->count++ ? ",\n" : "\n", text ? text : "null");
     free(text);
     json_decref(o);
-    return ferror(stdout) != 0;
+    return cli_output_failed();
+}
+
+/* The end of the streamed JSON export: the verdict, and why the export
+ * stopped when it failed. */
+static void export_json_end(const export_json *e, ms_store *store, ms_status st)
+{
+    printf("%s]", e->count ? "\n" : "");
+    if (st != MS_OK) {
+        json_t *error = json_string(ms_store_error(store));
+        char *text = error ? json_dumps(error, JSON_ENCODE_ANY | JSON_ENSURE_ASCII) : NULL;
+        printf(",\"error\":%s", text ? text : "\"the store failed\"");
+        free(text);
+        json_decref(error);
+    }
+    printf(",\"result\":\"%s\"}\n", st == MS_OK ? "ok" : "unchecked");
 }
 
 static int view_export(ms_store *store, const view_args *a)
@@ -492,12 +593,12 @@ static int view_export(ms_store *store, const view_args *a)
     ms_status st;
     if (a->csv) {
         fputs(EXPORT_CSV_HEADER, stdout);
-        st = ms_store_export(store, &a->filter, export_csv_row, NULL);
+        st = ms_store_export(store, &a->filter, export_csv_row, (void *)a);
     } else {
         export_json e = {0};
         printf("{\"schema_version\":%d,\"command\":\"report export\",\"records\":[", CLI_JSON_SCHEMA_VERSION);
         st = ms_store_export(store, &a->filter, export_json_row, &e);
-        printf("%s]}\n", e.count ? "\n" : "");
+        export_json_end(&e, store, st);
     }
     return st == MS_OK ? 0 : -1;
 }
@@ -515,10 +616,10 @@ static int view_failures(const cli_common *c, ms_store *store, const view_args *
     for (size_t i = 0; i < n; i++) {
         const ms_store_failure_row *f = &rows[i];
         if (!c->json)
-            out_item(c, MS_SEV_WARNING, "%s from %s: %s failed, %llu incidents in %llu reports",
+            out_item(c, MS_SEV_WARNING, "%s from %s: %s failed, %s incidents in %s reports",
                      f->domain ? f->domain : "?", f->source_ip ? f->source_ip : "?",
-                     f->auth_failure ? f->auth_failure : "?", (unsigned long long)f->incidents,
-                     (unsigned long long)f->reports);
+                     f->auth_failure ? f->auth_failure : "?", count_text(f->incidents).s,
+                     count_text(f->reports).s);
         cli_results_add(r, EXIT_CLEAN,
                         c->json ? json_pack("{s:s?, s:s?, s:s?, s:I, s:I}", "domain", f->domain, "source_ip",
                                             f->source_ip, "auth_failure", f->auth_failure, "reports",
@@ -548,16 +649,16 @@ static json_t *json_tls_domain(const ms_store_tls_summary *s, const ms_store_tls
 
 static void print_tls_domain(const cli_common *c, const ms_store_tls_summary *s, const ms_store_tls_domain_row *d)
 {
-    uint64_t total = d->successful + d->failed;
+    uint64_t total = ms_store_sum(d->successful, d->failed);
     out_heading(c, "%s", d->policy_domain ? d->policy_domain : "?");
-    out_field(c, "Reports", "%llu", (unsigned long long)d->reports);
-    out_item(c, d->failed ? MS_SEV_WARNING : MS_SEV_INFO, "TLS sessions: %llu, %.1f%% failed",
-             (unsigned long long)total, percent(d->failed, total));
+    out_field(c, "Reports", "%s", count_text(d->reports).s);
+    out_item(c, d->failed ? MS_SEV_WARNING : MS_SEV_INFO, "TLS sessions: %s, %.1f%% failed",
+             count_text(total).s, percent(d->failed, total));
     for (size_t k = 0; k < s->result_count; k++) {
         const ms_store_tls_result_row *x = &s->results[k];
         if (x->policy_domain && d->policy_domain && strcmp(x->policy_domain, d->policy_domain) == 0)
-            out_field(c, "Failure", "%s at %s: %llu sessions", x->result_type ? x->result_type : "?",
-                      x->receiving_mx ? x->receiving_mx : "?", (unsigned long long)x->sessions);
+            out_field(c, "Failure", "%s at %s: %s sessions", x->result_type ? x->result_type : "?",
+                      x->receiving_mx ? x->receiving_mx : "?", count_text(x->sessions).s);
     }
 }
 
@@ -582,7 +683,7 @@ static int view_tls(const cli_common *c, ms_store *store, const view_args *a, cl
 /* ---- dispatch ---- */
 
 static int dispatch(const char *view, const cli_common *c, ms_store *store, const view_args *a,
-                    const char *arg, cli_results *r)
+                    int64_t id, cli_results *r)
 {
     if (strcmp(view, "summary") == 0)
         return view_summary(c, store, a, r);
@@ -591,10 +692,69 @@ static int dispatch(const char *view, const cli_common *c, ms_store *store, cons
     if (strcmp(view, "list") == 0)
         return view_list(c, store, a, r);
     if (strcmp(view, "show") == 0)
-        return view_show(c, store, arg, r);
+        return view_show(c, store, id, r);
     if (strcmp(view, "failures") == 0)
         return view_failures(c, store, a, r);
     return view_tls(c, store, a, r);
+}
+
+/* The views read the store read-only. sources also caches the reverse
+ * DNS names it looks up, in the store when this user may write it; else
+ * it uses the names cached already (as --no-rdns does), and says so. */
+static ms_store *open_view_store(const char *command, const char *view, view_args *a,
+                                 const cli_common *c)
+{
+    int export = strcmp(view, "export") == 0;
+    int json = export ? !a->csv : c->json; /* export --format json is JSON too */
+    ms_store *store = report_open(command, a->db, REPORT_STORE_READ, json, export ? "records" : "results");
+    if (store == NULL || strcmp(view, "sources") != 0 || a->no_rdns)
+        return store;
+    ms_store *writable = NULL;
+    char *why = NULL;
+    if (ms_store_open(a->db, &writable, &why) == MS_OK) {
+        ms_store_close(store);
+        return writable;
+    }
+    fprintf(stderr, "mailsec %s: the store cannot be written here (%s): using the reverse DNS it has cached\n",
+            command, why ? why : "read-only");
+    free(why);
+    a->no_rdns = 1;
+    return store;
+}
+
+/* Runs the view; its exit status. On failure: a message, and with --json
+ * the JSON document saying the view could not be computed. */
+static int run_view(const char *command, const char *view, const cli_common *c, ms_store *store,
+                    const view_args *a, int64_t id)
+{
+    if (strcmp(view, "export") == 0)
+        return view_export(store, a) == 0 ? EXIT_CLEAN : EXIT_UNCHECKED;
+    cli_results r;
+    cli_results_begin(&r, c);
+    int rc = dispatch(view, c, store, a, id, &r);
+    if (rc == 0)
+        return cli_results_end(&r, command);
+    json_decref(r.array); /* what was collected before the failure is not the answer */
+    r.array = NULL;
+    json_t *text = rc == -2 ? json_sprintf("no report %lld", (long long)id)
+                            : json_sprintf("the store failed: %s", ms_store_error(store));
+    report_store_failed(command, c->json, "results", text ? json_string_value(text) : "the store failed");
+    json_decref(text);
+    return EXIT_UNCHECKED;
+}
+
+/* What follows the options: show's report id, nothing for the others.
+ * -1 when they are right, else the exit status of the usage error. */
+static int check_operands(const char *command, int argc, char **argv, int64_t *id)
+{
+    if (strcmp(argv[0], "show") != 0)
+        return optind < argc ? cli_usage_error(command, "unexpected argument \"%s\"", argv[optind]) : -1;
+    if (argc - optind != 1)
+        return cli_usage_error(command, "give one report ID (see report list)");
+    if (!parse_report_id(argv[optind], id))
+        return cli_usage_error(command, "\"%s\" is not a report id: 1 to %lld (see report list)",
+                               argv[optind], (long long)INT64_MAX);
+    return -1;
 }
 
 int report_view_run(int argc, char **argv)
@@ -605,6 +765,7 @@ int report_view_run(int argc, char **argv)
         {"since", required_argument, NULL, OPT_SINCE},
         {"until", required_argument, NULL, OPT_UNTIL},
         {"format", required_argument, NULL, OPT_FORMAT},
+        {"csv-raw", no_argument, NULL, OPT_CSV_RAW},
         {"no-rdns", no_argument, NULL, OPT_NO_RDNS},
         CLI_COMMON_LONG_OPTIONS,
         {NULL, 0, NULL, 0},
@@ -613,30 +774,22 @@ int report_view_run(int argc, char **argv)
     snprintf(command, sizeof command, "report %s", argv[0]);
     cli_common c;
     view_args a = {.csv = 1};
-    int done = cli_parse(argc, argv, options, CLI_COMMON_SHORT_OPTIONS, VIEW_USAGE, command, &c, view_option, &a);
-    if (done >= 0)
-        return done;
-    int wants_id = strcmp(argv[0], "show") == 0;
-    if (wants_id && argc - optind != 1)
-        return cli_usage_error(command, "give one report ID (see report list)");
-    if (!wants_id && optind < argc)
-        return cli_usage_error(command, "unexpected argument \"%s\"", argv[optind]);
-    ms_store *store = report_open_store(command, a.db);
-    if (store == NULL)
-        return EXIT_UNCHECKED;
-    int rc;
-    if (strcmp(argv[0], "export") == 0) {
-        a.csv = c.json ? 0 : a.csv;
-        rc = view_export(store, &a);
-    } else {
-        cli_results r;
-        cli_results_begin(&r, &c);
-        rc = dispatch(argv[0], &c, store, &a, wants_id ? argv[optind] : NULL, &r);
-        int status = cli_results_end(&r, command);
-        rc = rc == 0 ? status : rc;
+    int64_t id = 0;
+    int status = cli_parse(argc, argv, options, CLI_COMMON_SHORT_OPTIONS, VIEW_USAGE, command, &c,
+                           view_option, &a);
+    if (status < 0)
+        status = check_operands(command, argc, argv, &id);
+    if (status >= 0) {
+        free(a.domain_key);
+        return status;
     }
-    if (rc == -1)
-        fprintf(stderr, "mailsec %s: the store failed: %s\n", command, ms_store_error(store));
+    if (a.db == NULL)
+        a.db = getenv("MAILSEC_DB");
+    if (strcmp(argv[0], "export") == 0 && c.json)
+        a.csv = 0;
+    ms_store *store = open_view_store(command, argv[0], &a, &c);
+    status = store ? run_view(command, argv[0], &c, store, &a, id) : EXIT_UNCHECKED;
     ms_store_close(store);
-    return rc < 0 ? EXIT_UNCHECKED : rc;
+    free(a.domain_key);
+    return status;
 }

@@ -23,8 +23,23 @@ int report_view_run(int argc, char **argv);
     {"show", report_view_run}, {"export", report_view_run}, {"failures", report_view_run}, \
     {"tls", report_view_run}
 
-/* Opens the store named by db, else $MAILSEC_DB, else the default; prints
- * why not and returns NULL on failure. */
+typedef enum report_access {
+    REPORT_STORE_WRITE, /* ingest: created and migrated when needed */
+    REPORT_STORE_READ   /* the views: read-only (ms_store_open_read) */
+} report_access;
+
+/* Opens the store named by db, else $MAILSEC_DB, else the default. On
+ * failure says why (report_store_failed, with json and array) and
+ * returns NULL. */
+ms_store *report_open(const char *command, const char *db, report_access access, int json,
+                      const char *array);
+/* report_open for writing, without JSON. */
 ms_store *report_open_store(const char *command, const char *db);
+
+/* Why a command could not run: "mailsec COMMAND: error" on stderr and,
+ * with json, the JSON document saying so: "error", "result": "unchecked",
+ * and the command's array of answers empty when array names it ("results"
+ * for the views, "records" for export; NULL: none). */
+void report_store_failed(const char *command, int json, const char *array, const char *error);
 
 #endif

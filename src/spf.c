@@ -51,11 +51,11 @@ enum { OPT_IP = 1, OPT_SENDER, OPT_HELO, OPT_RECEIVER };
 static void print_node(const cli_common *c, const ms_spf_node *n, int indent, unsigned guard)
 {
     if (n->text != NULL)
-        printf("%*s%s  \"%s\"  (%u)\n", indent, "", n->domain, n->text, n->lookups);
+        out_text(c, "%*s%s  \"%s\"  (%u)", indent, "", n->domain, n->text, n->lookups);
     else if (n->rcode != MS_DNS_NOERROR && n->rcode != MS_DNS_NODATA && n->rcode != MS_DNS_NXDOMAIN)
-        printf("%*s%s  (TXT lookup: %s)\n", indent, "", n->domain, ms_dns_rcode_str(n->rcode));
+        out_text(c, "%*s%s  (TXT lookup: %s)", indent, "", n->domain, ms_dns_rcode_str(n->rcode));
     else
-        printf("%*s%s  (no SPF record)\n", indent, "", n->domain);
+        out_text(c, "%*s%s  (no SPF record)", indent, "", n->domain);
     for (size_t i = 0; i < n->ncounts && guard < MS_SPF_MAX_TREE_NODES; i++) {
         const ms_spf_count *cnt = &n->counts[i];
         const ms_spf_term *t = &n->record->terms[cnt->term];
@@ -70,7 +70,7 @@ static void print_node(const cli_common *c, const ms_spf_node *n, int indent, un
             snprintf(extra, sizeof extra, "  void for IPv6 clients (no AAAA)");
         else if (cnt->void4)
             snprintf(extra, sizeof extra, "  void for IPv4 clients (no A)");
-        printf("%*s  %-40s +%u%s\n", indent, "", t->text, cnt->lookups, extra);
+        out_text(c, "%*s  %-40s +%u%s", indent, "", t->text, cnt->lookups, extra);
         if (cnt->child != NULL)
             print_node(c, cnt->child, indent + 4, guard + 1);
     }

@@ -60,12 +60,15 @@ def ip(rng):
 
 
 def record(rng, domain, v2):
+    """One <record> and its <count> (the messages it stands for)."""
     sender = rng.choice(SENDERS)
     aligned = sender not in ("spoofer.example", "forwarder.example") and rng.random() < 0.8
     dkim = "pass" if aligned or rng.random() < 0.1 else "fail"
     spf = "pass" if aligned and rng.random() < 0.9 else "fail"
     disposition = "none" if dkim == "pass" or spf == "pass" else rng.choice(["none", "quarantine", "reject"])
-    out = ["<record><row><source_ip>%s</source_ip><count>%d</count>" % (ip(rng), rng.choice([1, 1, 1, 2, 3, 7, 40, 120])),
+    source = ip(rng)
+    count = rng.choice([1, 1, 1, 2, 3, 7, 40, 120])
+    out = ["<record><row><source_ip>%s</source_ip><count>%d</count>" % (source, count),
            "<policy_evaluated><disposition>%s</disposition><dkim>%s</dkim><spf>%s</spf>" % (disposition, dkim, spf)]
     if rng.random() < 0.05:
         out.append("<reason><type>%s</type><comment>%s</comment></reason>"
@@ -80,7 +83,7 @@ def record(rng, domain, v2):
                    % (domain if dkim == "pass" else sender, rng.randrange(3), dkim if rng.random() < 0.9 else "none"))
     out.append("<spf><domain>%s</domain><scope>mfrom</scope><result>%s</result></spf></auth_results></record>\n"
                % (domain if aligned else sender, "pass" if spf == "pass" else rng.choice(["fail", "softfail", "neutral"])))
-    return "".join(out)
+    return "".join(out), count
 
 
 def header(rng, n, domain, v2):
@@ -106,8 +109,9 @@ def report_xml(rng, n, records):
     domain = rng.choice(DOMAINS)
     v2 = rng.random() < 0.3
     head, org = header(rng, n, domain, v2)
-    body = [head] + [record(rng, domain, v2) for _ in range(records)] + ["</feedback>\n"]
-    return "".join(body).encode(), org, domain
+    made = [record(rng, domain, v2) for _ in range(records)]
+    body = [head] + [text for text, _ in made] + ["</feedback>\n"]
+    return "".join(body).encode(), org, domain, sum(count for _, count in made)
 
 
 def record_count(rng, mean):
@@ -137,11 +141,12 @@ def message(xml, org, domain, n, rng, kind):
 def cmd_files(a):
     rng = random.Random(a.seed)
     os.makedirs(a.out, exist_ok=True)
-    total = 0
+    total = messages = 0
     for n in range(a.reports):
         records = record_count(rng, a.records)
         total += records
-        xml, org, domain = report_xml(rng, n, records)
+        xml, org, domain, count = report_xml(rng, n, records)
+        messages += count
         kind = rng.choice(["xml", "gz", "gz", "zip", "eml"])
         path = os.path.join(a.out, "r%06d" % n)
         if kind == "xml":
@@ -153,21 +158,22 @@ def cmd_files(a):
                 z.writestr("r%06d.xml" % n, xml)
         else:
             open(path + ".eml", "wb").write(message(xml, org, domain, n, rng, rng.choice(["gz", "zip"])).encode())
-    print("%d reports, %d records in %s" % (a.reports, total, a.out))
+    print("%d reports, %d records, %d messages in %s" % (a.reports, total, messages, a.out))
 
 
 def cmd_mbox(a):
     rng = random.Random(a.seed)
-    total = 0
+    total = messages = 0
     with open(a.out, "w", newline="") as f:
         for n in range(a.reports):
             records = record_count(rng, a.records)
             total += records
-            xml, org, domain = report_xml(rng, n, records)
+            xml, org, domain, count = report_xml(rng, n, records)
+            messages += count
             f.write("From dmarc@bench.example Mon Sep  1 00:00:00 2026\n")
             f.write(message(xml, org, domain, n, rng, rng.choice(["gz", "zip"])).replace("\r\n", "\n"))
             f.write("\n")
-    print("%d reports, %d records in %s" % (a.reports, total, a.out))
+    print("%d reports, %d records, %d messages in %s" % (a.reports, total, messages, a.out))
 
 
 def cmd_big(a):
@@ -179,7 +185,7 @@ def cmd_big(a):
     out.write(head.encode())
     written += len(head)
     while written < a.bytes:
-        chunk = "".join(record(rng, domain, False) for _ in range(1000)).encode()
+        chunk = "".join(record(rng, domain, False)[0] for _ in range(1000)).encode()
         out.write(chunk)
         written += len(chunk)
         records += 1000

@@ -176,9 +176,12 @@ ms_status ms_cert_bundle(ms_ctx *ctx, const ms_cert_bundle_opts *opts, ms_cert_b
                          ms_diag_list *diags);
 void ms_cert_bundle_result_free(ms_cert_bundle_result *result);
 
-/* Writes data to path atomically: a new file created with O_EXCL next to
- * it, mode 0600 while written whatever the umask, then fchmod to 0600
- * (secret) or 0644, fsync, rename over path. *error says why on failure. */
+/* Writes data to path atomically (docs/cert.md): a new file created with
+ * O_EXCL next to it (next to the target of a symlink), given before its
+ * first byte the owner, group and mode of the file it replaces (a secret
+ * replacing a file everyone could read gets 0600) or, for a new file, 0600
+ * (secret) or 0644; fsync, rename over the target. *error says why on
+ * failure; the file is then as it was. */
 ms_status ms_cert_write_file(const char *path, const char *data, size_t len, int secret,
                              char **error);
 

@@ -206,6 +206,8 @@ typedef struct ms_conf_edit {
     char *old_text;   /* NULL when the file does not exist yet */
     char *new_text;
     int changed;
+    char *backup;     /* set by ms_conf_apply_edits: the file replaced, kept as
+                         FILE.mailsec-bak.N (next to the target of a symlink) */
 } ms_conf_edit;
 
 typedef struct ms_conf_edits {
@@ -220,9 +222,11 @@ typedef struct ms_conf_edits {
  * deprecated names it replaces are commented out ("#mailsec: "), new
  * ones are appended; comments and everything else stay. Nothing written. */
 ms_status ms_conf_plan_edits(const ms_conf_generate_opts *opts, const char *dir, ms_conf_edits *out);
-/* Writes the changed files, each after copying it to PATH.mailsec-bak.
- * *error says why on failure. */
-ms_status ms_conf_apply_edits(const ms_conf_edits *edits, char **error);
+/* Replaces the changed files, all or none (docs/conf.md): each keeps its
+ * owner, group and mode, a symlink is written through to its target, and
+ * the file replaced is kept as FILE.mailsec-bak.N (edits->files[i].backup).
+ * *error says why on failure, and the state of every file. */
+ms_status ms_conf_apply_edits(ms_conf_edits *edits, char **error);
 void ms_conf_edits_free(ms_conf_edits *e);
 
 #ifdef __cplusplus

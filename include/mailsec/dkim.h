@@ -78,7 +78,8 @@ typedef enum ms_dkim_canon { MS_DKIM_CANON_SIMPLE = 0, MS_DKIM_CANON_RELAXED } m
 /* A parsed DKIM-Signature. */
 typedef struct ms_dkim_signature {
     int usable;            /* every required tag present and valid */
-    char *v, *a, *c, *d, *s, *i, *q, *z;
+    char *v, *a, *c, *d, *s, *q, *z; /* as written (z= is only checked, never decoded) */
+    char *i;               /* the AUID, decoded from DKIM-Quoted-Printable (RFC 6376 3.5) */
     ms_dkim_alg alg;
     ms_dkim_canon header_canon, body_canon;
     char **h;              /* signed header field names, as written */
@@ -159,9 +160,19 @@ typedef struct ms_dkim_verify_result {
 /* Verifies every DKIM-Signature of the message (bytes of an RFC 5322
  * message; bare LF line ends are read as CRLF, as for files on disk).
  * Keys are looked up in DNS, all at once. MS_ERR_LIMIT for a message over
- * MS_DKIM_MAX_MESSAGE; a message that is not one becomes findings. */
+ * MS_DKIM_MAX_MESSAGE; a message that is not one becomes findings.
+ * rsa-sha1 signatures are refused (permerror, "rsa-sha1-refused"), as
+ * RFC 8301 3.1 requires. */
 ms_status ms_dkim_verify(ms_ctx *ctx, const char *message, size_t len,
                          ms_dkim_verify_result **out);
+
+/* How ms_dkim_verify_with() judges; all zero (or NULL) is ms_dkim_verify(). */
+typedef struct ms_dkim_verify_options {
+    int allow_sha1; /* verify rsa-sha1 signatures instead of refusing them (old archives) */
+} ms_dkim_verify_options;
+
+ms_status ms_dkim_verify_with(ms_ctx *ctx, const char *message, size_t len,
+                              const ms_dkim_verify_options *options, ms_dkim_verify_result **out);
 void ms_dkim_verify_result_free(ms_dkim_verify_result *result);
 
 #ifdef __cplusplus

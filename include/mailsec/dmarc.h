@@ -180,12 +180,14 @@ typedef struct ms_dmarc_discovery {
     char *domain;                /* normalised: A-labels, lower case */
     ms_dnssec_state dnssec;      /* of the answer at _dmarc.<domain> */
     char *record_text;           /* the single DMARC record at _dmarc.<domain>, or NULL */
+    size_t record_text_len;      /* its bytes: a TXT record may hold NULs */
     ms_dmarc_record *record;     /* its parse, or NULL */
 
     ms_dmarc_walk_step steps[MS_DMARC_WALK_MAX];
     size_t step_count;
     char *policy_domain;         /* RFC 9989: where the applicable record is; NULL: none */
     char *policy_record_text;    /* that record */
+    size_t policy_record_text_len;
     char *org_domain;            /* RFC 9989 tree walk */
     char *psl_org_domain;        /* RFC 7489: by the Public Suffix List */
     char *psl_policy_domain;     /* RFC 7489: domain or its PSL org domain; NULL: none */

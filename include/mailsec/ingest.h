@@ -26,8 +26,10 @@ typedef struct ms_ingest_tally {
     uint64_t files;      /* files (and fetched messages) read */
     uint64_t bytes;      /* their size on disk */
     uint64_t reports_new;
-    uint64_t duplicates;
-    uint64_t failed;     /* reports that could not be read, set aside */
+    uint64_t duplicates; /* stored before (the same identity), not stored again */
+    uint64_t conflicting; /* of those, how many had other content: the first
+                            is kept, the conflict recorded in the store */
+    uint64_t failed;     /* reports that could not be read or stored, set aside */
     uint64_t skipped;    /* files or parts that held no report */
     uint64_t records;    /* aggregate records stored */
 } ms_ingest_tally;
@@ -35,10 +37,12 @@ typedef struct ms_ingest_tally {
 typedef enum ms_ingest_outcome {
     MS_INGEST_NEW = 0,
     MS_INGEST_DUPLICATE,
-    MS_INGEST_FAILED
+    MS_INGEST_FAILED,
+    MS_INGEST_CONFLICT   /* a duplicate whose content differs from the stored one */
 } ms_ingest_outcome;
 
-const char *ms_ingest_outcome_name(ms_ingest_outcome outcome); /* "new", "duplicate", "failed" */
+/* "new", "duplicate", "failed", "conflicting duplicate" */
+const char *ms_ingest_outcome_name(ms_ingest_outcome outcome);
 
 /* One report's fate, for the caller to show. */
 typedef struct ms_ingest_event {
@@ -66,8 +70,10 @@ typedef struct ms_ingest_callbacks {
 } ms_ingest_callbacks;
 
 /* Ingests files and directories (see ms_report_walk). MS_OK when every
- * report found was dealt with (stored, duplicate or set aside);
- * MS_ERR_IO when the store failed (its message: ms_store_error). */
+ * report found was dealt with (stored, duplicate or set aside: a report
+ * the store refuses, such as one whose counts are beyond the store's
+ * bounds, is set aside like one that cannot be read); MS_ERR_IO when the
+ * store itself failed (its message: ms_store_error), which stops the run. */
 ms_status ms_ingest_paths(ms_store *store, const char *const *paths, size_t count,
                           const ms_ingest_callbacks *cb, ms_ingest_tally *tally);
 /* The same for one message or document in memory (IMAP fetch). */
@@ -81,7 +87,15 @@ typedef struct ms_imap_options {
     const char *password; /* never from the command line: the CLI reads a file or the environment */
     const char *ca_file;  /* NULL: the system's CAs */
     const char *move_to;  /* NULL: leave messages where they are */
-    unsigned timeout_ms;  /* per operation; 0: 30 s */
+    /* A message over MS_REPORT_MESSAGE_MAX is passed over, never
+     * downloaded: set aside in the store (kind "message"), counted as
+     * failed, remembered as fetched, and moved here (NULL: left where it
+     * is); so is a message with a report set aside, or with none. */
+    const char *failed_to;
+    /* Told of each message passed over, with the callbacks' arg; may be NULL. */
+    void (*passed_over)(void *arg, uint32_t uid, const char *reason);
+    unsigned timeout_ms;  /* per operation; 0: 30 s (a message's download:
+                             one more second per 64 KiB of its size) */
 } ms_imap_options;
 
 /* MS_ERR_IO with *errmsg (caller frees) when the server could not be

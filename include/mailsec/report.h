@@ -56,6 +56,25 @@ enum {
 /* Bytes one decompressed document may reach (a 1 GB report is legal). */
 #define MS_REPORT_INFLATED_MAX ((int64_t)4 << 30)
 
+/* The largest message or session count one report may claim for one row:
+ * an aggregate record's <count>, a TLS report policy's session totals and
+ * each failure-details row's count, a failure report's Incidents. No
+ * receiver has seen four billion messages from one source for one domain
+ * in one reporting period; a larger figure is a broken or hostile report,
+ * set aside whole with its position. The bound keeps every sum in range:
+ * a report holds fewer than 2^27 records (MS_REPORT_INFLATED_MAX over the
+ * smallest record's bytes), so its totals stay below 2^59, and a view
+ * summing 2^31 such rows still fits int64 (the views saturate beyond). */
+#define MS_REPORT_COUNT_MAX ((uint64_t)UINT32_MAX)
+
+/* The dates a report may carry, in every format (an aggregate report's
+ * <date_range>, a TLS report's date-range, a failure report's
+ * Arrival-Date): 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z, as Unix
+ * seconds. Earlier than the Unix epoch or later than four-digit years is
+ * a broken report, refused with its position (docs/report-formats.md). */
+#define MS_REPORT_TIME_MIN ((int64_t)0)
+#define MS_REPORT_TIME_MAX ((int64_t)253402300799)
+
 /* Where a report came from, for messages and for the store:
  * "inbox.mbox: message 1234 (byte 99812): part 2 (report.xml.gz): report.xml"
  * (docs/report-ingest.md describes each component). */
@@ -104,6 +123,11 @@ typedef struct ms_agg_meta {
     const char *fo;
     const char *testing;            /* RFC 9990: "n" / "y" */
     const char *discovery_method;   /* RFC 9990: "psl" / "treewalk" */
+    /* What the parser made of something unusual, for the reader of the
+     * stored report; NULL when nothing. Today: an empty or missing
+     * <org_name>, for which org_name is the domain of <email> (or of
+     * <extra_contact_info>). */
+    const char *notes;
 } ms_agg_meta;
 
 typedef struct ms_agg_reason {
@@ -212,7 +236,9 @@ typedef struct ms_failure_report {
     char *reported_domain;
     char *source_ip;
     char *arrival_date;
-    int64_t arrival_time;         /* parsed arrival date; 0 when unknown */
+    int64_t arrival_time;         /* parsed arrival date; 0 when absent (one that
+                                     cannot be read or lies outside
+                                     MS_REPORT_TIME_MIN..MAX refuses the report) */
     char *original_mail_from, *original_rcpt_to, *original_envelope_id;
     char *reporting_mta;
     char *authentication_results;
@@ -221,7 +247,9 @@ typedef struct ms_failure_report {
     char *delivery_result;
     char *dkim_domain, *dkim_selector, *dkim_identity;
     char *spf_dns;
-    uint64_t incidents;           /* Incidents:, 1 when absent */
+    uint64_t incidents;           /* Incidents:, 1 when absent (one that is no
+                                     count or exceeds MS_REPORT_COUNT_MAX refuses
+                                     the report) */
     /* from the returned message or headers part, when present */
     char *original_from, *original_to, *original_subject, *original_message_id;
     int has_feedback_part;        /* 0: the message/feedback-report part is missing */
@@ -229,8 +257,9 @@ typedef struct ms_failure_report {
 } ms_failure_report;
 
 /* Parses a whole message (GMime). Reports that lack parts are read as far
- * as they go (has_*_part tell); MS_ERR_INVALID only when nothing marks it
- * as a failure report. */
+ * as they go (has_*_part tell); MS_ERR_INVALID when nothing marks it as a
+ * failure report, or when Incidents, Source-IP (an IPv4/IPv6 address) or
+ * Arrival-Date has a value of the wrong form (docs/report-formats.md). */
 ms_status ms_failure_parse(const void *message, size_t len, ms_failure_report **out,
                            ms_report_error *err);
 void ms_failure_report_free(ms_failure_report *r);
@@ -256,8 +285,15 @@ typedef struct ms_report_doc ms_report_doc;
 
 /* Reads up to len bytes; returns the count, 0 at the end, -1 on error
  * (the reason is then in ms_report_doc_error). Decompression limits
- * (MS_REPORT_INFLATED_MAX, MS_REPORT_RATIO_MAX) show as errors here. */
+ * (MS_REPORT_INFLATED_MAX, MS_REPORT_RATIO_MAX) show as errors here.
+ * Something that may hold reports and could not be read at all (a
+ * truncated or corrupt zip, an encrypted zip entry, wrappers nested deeper
+ * than MS_REPORT_NESTING_MAX, a file that cannot be opened) is handed over
+ * as a document too, of kind MS_REPORT_AGGREGATE, whose first read fails
+ * with the reason: nothing found is lost without a word. */
 ssize_t ms_report_doc_read(ms_report_doc *doc, void *buf, size_t len);
+/* Why the read failed (NULL before that): the reason alone, without the
+ * origin (ms_report_doc_origin), which the caller shows in front. */
 const char *ms_report_doc_error(const ms_report_doc *doc);
 ms_report_kind ms_report_doc_kind(const ms_report_doc *doc);
 const ms_report_origin *ms_report_doc_origin(const ms_report_doc *doc);
@@ -282,8 +318,10 @@ typedef struct ms_report_walk_callbacks {
     void *arg;
     /* One report. Return 0 to go on, non-zero to stop the walk. */
     int (*document)(void *arg, ms_report_doc *doc);
-    /* Something that is not a report or could not be opened: reported and
-     * skipped, the walk goes on. */
+    /* Something that holds no report (not a report, a link or device
+     * passed over on purpose): reported and skipped, the walk goes on.
+     * What may hold reports but could not be read is a document instead
+     * (see ms_report_doc_read). */
     void (*skipped)(void *arg, const ms_report_origin *origin, const char *reason);
     /* A file (or a Maildir message) was opened: for the tally and progress.
      * size is -1 for standard input or a pipe that is not a regular file. */

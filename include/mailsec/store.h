@@ -31,11 +31,34 @@ typedef struct ms_store ms_store;
  * ~/.local/share/mailsec/reports.db), its directory created. Creates or
  * migrates the schema. On failure *errmsg (caller frees) says why. */
 ms_status ms_store_open(const char *url, ms_store **out, char **errmsg);
+/* The same store opened for reading only, as the views do: never creates,
+ * migrates or writes anything, so a store file another user owns, a
+ * read-only file or file system, or a PostgreSQL role with SELECT rights
+ * alone is enough (docs/store.md). A store whose schema is older than this
+ * mailsec's is migrated first when it can be written (ms_store_open), else
+ * refused with the reason. */
+ms_status ms_store_open_read(const char *url, ms_store **out, char **errmsg);
+/* url as it may be shown: a password in it ("postgresql://user:SECRET@...",
+ * "?password=SECRET") replaced by "***". Caller frees; NULL for NULL or
+ * when memory ran out. */
+char *ms_store_url_masked(const char *url);
 void ms_store_close(ms_store *store);
 const char *ms_store_backend(const ms_store *store); /* "sqlite" / "postgresql" */
 /* The last error of this handle, in words (the database's message). */
 const char *ms_store_error(const ms_store *store);
 int ms_store_schema_version(ms_store *store);
+
+/* ---- Writing -------------------------------------------------------
+ *
+ * A write that fails says whose fault it was:
+ *   MS_ERR_LIMIT, MS_ERR_INVALID  the report's: a count above
+ *       MS_REPORT_COUNT_MAX, totals beyond what the store sums, or data the
+ *       database refuses (a value out of range, a constraint, a field too
+ *       long to index). The report has been rolled back (or is to be, see
+ *       below); set it aside and go on with the next (ms_store_report_fault).
+ *   MS_ERR_IO, MS_ERR_NOMEM  the store's: the connection, the disk, a
+ *       read-only database. Going on would fail the same way. */
+int ms_store_report_fault(ms_status status);
 
 /* ---- Writing one aggregate report, streaming ---------------------- */
 
@@ -49,6 +72,15 @@ ms_status ms_store_agg_record(ms_store *store, const ms_agg_record *record);
 /* Appends the next chunk of the gzip-compressed original document to the
  * open report (kept so a later version can re-derive the rows). */
 ms_status ms_store_raw_append(ms_store *store, const void *gz, size_t len);
+/* The content digest (text, e.g. hex SHA-256 of the document) of the
+ * report: with the report open, kept with it at commit; right after
+ * ms_store_agg_begin found a duplicate, compared with the stored report's:
+ * a different one is a conflicting duplicate (*conflicting set), recorded
+ * in the conflicts table with origin (the stored report is kept as it
+ * is). A report stored without a digest never conflicts. conflicting may
+ * be NULL with the report open. */
+ms_status ms_store_agg_digest(ms_store *store, const char *digest, const ms_report_origin *origin,
+                              int *conflicting);
 /* Sets the report's totals and commits; on failure the report is rolled
  * back already. */
 ms_status ms_store_commit(ms_store *store);
@@ -71,9 +103,14 @@ ms_status ms_store_put_tlsrpt(ms_store *store, const ms_tlsrpt_report *report,
 ms_status ms_store_put_failure(ms_store *store, const ms_failure_report *report,
                                const char *message_key, const ms_report_origin *origin,
                                const void *gz_raw, size_t gz_len, int *duplicate);
-/* A report that could not be read, set aside with the reason. */
+/* A report that could not be read (or stored), set aside with the
+ * reason. One row per distinct bad input: input_key names it (ingest uses
+ * a digest of its origin and the bytes read of it; NULL counts as "");
+ * the same kind and input_key again updates that row's origin, reason,
+ * last_seen and seen_count. */
 ms_status ms_store_put_rejected(ms_store *store, const ms_report_origin *origin,
-                                const char *kind, const ms_report_error *err);
+                                const char *kind, const ms_report_error *err,
+                                const char *input_key);
 
 /* ---- IMAP fetch bookkeeping ---------------------------------------- */
 
@@ -103,13 +140,25 @@ ms_status ms_store_raw_read(ms_store *store, int64_t report,
  * value is absent). Counts of messages are sums of the records' <count>.
  * Both backends give the same results in the same order.
  *
- * The filter selects reports: domain (the policy domain, exact) and a
+ * The filter selects reports: domain (the policy domain) and a
  * window on the report's begin time, since <= begin < until (Unix
  * seconds; 0 leaves that side open). */
 typedef struct ms_store_filter {
-    const char *domain;
+    const char *domain; /* compared case-insensitively (ms_store_domain_key) */
     int64_t since, until;
 } ms_store_filter;
+
+/* A domain as the filter compares it: A-labels, lower case, no final dot.
+ * MS_ERR_INVALID when text is not a domain name. Caller frees *out. */
+ms_status ms_store_domain_key(const char *text, char **out);
+
+/* Sums in the views saturate here (2^53 - 1, the largest integer every
+ * JSON reader holds exactly): a figure equal to it means "at least this
+ * many". A count or sum that cannot be right (negative: a value an older
+ * version wrapped) reads as this too. */
+#define MS_STORE_SUM_MAX ((uint64_t)9007199254740991)
+/* a + b, saturated at MS_STORE_SUM_MAX: how the views add figures. */
+uint64_t ms_store_sum(uint64_t a, uint64_t b);
 
 /* A name with a number: a disposition, an override reason, a reporter. */
 typedef struct ms_store_count {
@@ -233,6 +282,7 @@ typedef struct ms_store_report {
     ms_store_report_row head;
     char *email, *extra_contact_info, *version, *generator, *errors;
     char *adkim, *aspf, *p, *sp, *np, *pct, *fo, *testing, *discovery_method;
+    char *notes; /* what the parser made of something unusual; NULL: nothing */
     ms_store_record *records;
     size_t record_count;
     ms_store_tls_policy_row *policies;

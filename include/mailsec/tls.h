@@ -56,7 +56,8 @@ extern const uint16_t ms_tls_default_ports[MS_TLS_DEFAULT_PORT_COUNT];
 /* Limits. */
 enum {
     MS_TLS_TIMEOUT_MS = 10000,     /* default deadline of each step */
-    MS_TLS_MAX_REPLY = 64 * 1024,  /* bytes of one protocol reply */
+    MS_TLS_MAX_REPLY = 64 * 1024,  /* bytes of one protocol reply, line ends included */
+    MS_TLS_MAX_REPLY_LINES = 256,  /* lines of one protocol reply (an EHLO reply has ~10) */
     MS_TLS_MAX_CHAIN = 16,         /* certificates kept from a chain */
     MS_TLS_MAX_PORTS = 64          /* ports in one check */
 };
@@ -203,7 +204,9 @@ typedef enum ms_tls_reply_kind {
 typedef enum ms_tls_parse {
     MS_TLS_PARSE_MORE = 0, /* the reply is not complete yet */
     MS_TLS_PARSE_DONE,     /* one complete reply; see ms_tls_reply */
-    MS_TLS_PARSE_GARBAGE   /* the bytes are not a reply of this protocol */
+    MS_TLS_PARSE_GARBAGE,  /* the bytes are not a reply of this protocol */
+    MS_TLS_PARSE_TOO_LONG  /* the reply passed MS_TLS_MAX_REPLY bytes or
+                            * MS_TLS_MAX_REPLY_LINES lines: no server needs that */
 } ms_tls_parse;
 
 typedef struct ms_tls_reply {
@@ -218,10 +221,30 @@ typedef struct ms_tls_reply {
 
 /* Parses the reply at the start of buf (len bytes). For IMAP, tag is the
  * tag of the command answered (NULL: the greeting, an untagged OK/PREAUTH/
- * BYE line). Lines end in CRLF or LF; a line longer than MS_TLS_MAX_REPLY
- * or a reply that breaks the protocol's grammar is GARBAGE. */
+ * BYE line). Lines end in CRLF or LF; a reply that breaks the protocol's
+ * grammar is GARBAGE, one longer than the bounds above TOO_LONG (as soon as
+ * the bytes show it, complete or not). */
 ms_tls_parse ms_tls_reply_parse(ms_tls_reply_kind kind, const char *tag, const char *buf,
                                 size_t len, ms_tls_reply *out);
+
+/* The same parser for a reply that arrives in pieces: each feed parses
+ * only the bytes that arrived since the last one, so a reply costs time in
+ * proportion to its length however it is cut, and the bounds hold from
+ * the first byte. */
+typedef struct ms_tls_reply_parser {
+    ms_tls_reply_kind kind;
+    const char *tag;      /* IMAP: as for ms_tls_reply_parse (not copied) */
+    size_t parsed;        /* bytes of the whole lines parsed */
+    size_t searched;      /* bytes searched for the next line end */
+    ms_tls_parse state;   /* MORE until the reply is over, then how it ended */
+    ms_tls_reply reply;   /* what the lines parsed so far say; the reply when DONE */
+} ms_tls_reply_parser;
+
+void ms_tls_reply_parser_init(ms_tls_reply_parser *p, ms_tls_reply_kind kind, const char *tag);
+/* buf[0, len): the reply's bytes received so far, from its first byte on
+ * (those of the last feed, and maybe more). Once the reply is over (DONE,
+ * GARBAGE or TOO_LONG), every later feed says the same. */
+ms_tls_parse ms_tls_reply_feed(ms_tls_reply_parser *p, const char *buf, size_t len);
 
 /* ---- DANE (RFC 6698, RFC 7672) ---- */
 

@@ -13,19 +13,16 @@
  * verify is refused rather than written. */
 #define _GNU_SOURCE /* vasprintf */
 #include "internal.h"
+#include "core/file.h"
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 typedef struct bundle {
     const ms_cert_bundle_opts *opts;
@@ -304,40 +301,11 @@ void ms_cert_bundle_result_free(ms_cert_bundle_result *result)
     memset(result, 0, sizeof *result);
 }
 
+/* The one way mailsec replaces a file (lib/core/file.c): staged with its
+ * final owner, group and mode, renamed over path; no backup (it would be
+ * one more copy of a key). */
 ms_status ms_cert_write_file(const char *path, const char *data, size_t len, int secret, char **error)
 {
-    *error = NULL;
-    char *tmp = ms_asprintf("%s.XXXXXX", path);
-    if (tmp == NULL)
-        return MS_ERR_NOMEM;
-    int fd = mkstemp(tmp); /* O_CREAT | O_EXCL, mode 0600 whatever the umask */
-    if (fd < 0) {
-        *error = ms_asprintf("cannot create a file next to %s: %s", path, strerror(errno));
-        free(tmp);
-        return MS_ERR_IO;
-    }
-    int err = 0;
-    for (size_t done = 0; done < len && !err;) {
-        ssize_t n = write(fd, data + done, len - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            err = n < 0 ? errno : EIO;
-        else
-            done += (size_t)n;
-    }
-    if (!err && fchmod(fd, secret ? 0600 : 0644) != 0)
-        err = errno;
-    if (!err && fsync(fd) != 0)
-        err = errno;
-    if (close(fd) != 0 && !err)
-        err = errno;
-    if (!err && rename(tmp, path) != 0)
-        err = errno;
-    if (err) {
-        *error = ms_asprintf("cannot write %s: %s", path, strerror(err));
-        unlink(tmp);
-    }
-    free(tmp);
-    return err ? MS_ERR_IO : MS_OK;
+    const ms_file_opts opts = {.new_mode = secret ? 0600 : 0644, .secret = secret};
+    return ms_file_replace(path, data, len, &opts, error);
 }

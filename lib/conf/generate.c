@@ -5,14 +5,13 @@
  * audit compares a configuration with the same settings (cf_profile_wants),
  * so the two never disagree. */
 #include "internal.h"
+#include "core/file.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 const char MS_CONF_MOZILLA_INTERMEDIATE_CIPHERS[] =
     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
@@ -471,6 +470,7 @@ static ms_status add_edit(ms_conf_edits *e, const char *path, char *old_text, ch
     f->path = strdup(path);
     f->old_text = old_text;
     f->new_text = new_text;
+    f->backup = NULL;
     f->changed = old_text == NULL || strcmp(old_text, new_text) != 0;
     return f->path ? MS_OK : MS_ERR_NOMEM;
 }
@@ -569,51 +569,37 @@ ms_status ms_conf_plan_edits(const ms_conf_generate_opts *opts, const char *dir,
     return st;
 }
 
-static int write_all(const char *path, const char *text, mode_t mode, char **error)
-{
-    char *tmp = ms_asprintf("%s.mailsec-new", path);
-    FILE *f = tmp ? fopen(tmp, "wx") : NULL;
-    if (f == NULL) {
-        *error = ms_asprintf("%s: %s", tmp ? tmp : path, strerror(errno));
-        free(tmp);
-        return 0;
-    }
-    size_t len = strlen(text);
-    int ok = fwrite(text, 1, len, f) == len;
-    ok = fflush(f) == 0 && ok;
-    ok = fchmod(fileno(f), mode) == 0 && ok;
-    ok = fsync(fileno(f)) == 0 && ok;
-    ok = fclose(f) == 0 && ok;
-    if (ok && rename(tmp, path) != 0)
-        ok = 0;
-    if (!ok) {
-        *error = ms_asprintf("%s: %s", path, strerror(errno));
-        unlink(tmp);
-    }
-    free(tmp);
-    return ok;
-}
-
-ms_status ms_conf_apply_edits(const ms_conf_edits *edits, char **error)
+/* Every changed file staged, then all renamed, or none (lib/core/file.c). */
+ms_status ms_conf_apply_edits(ms_conf_edits *edits, char **error)
 {
     *error = NULL;
-    for (size_t i = 0; i < edits->count; i++) {
-        const ms_conf_edit *f = &edits->files[i];
+    const ms_file_opts opts = {.new_mode = 0644, .backup = 1};
+    ms_file_txn t;
+    ms_file_txn_init(&t);
+    ms_conf_edit *staged[MS_FILE_TXN_MAX];
+    ms_status st = MS_OK;
+    for (size_t i = 0; i < edits->count && st == MS_OK; i++) {
+        ms_conf_edit *f = &edits->files[i];
         if (!f->changed)
             continue;
-        struct stat sb;
-        mode_t mode = stat(f->path, &sb) == 0 ? sb.st_mode & 07777 : 0644;
-        if (f->old_text) {
-            char *backup = ms_asprintf("%s.mailsec-bak", f->path);
-            int ok = backup && write_all(backup, f->old_text, mode, error);
-            free(backup);
-            if (!ok)
-                return MS_ERR_IO;
-        }
-        if (!write_all(f->path, f->new_text, mode, error))
-            return MS_ERR_IO;
+        size_t k = t.count;
+        st = ms_file_txn_stage(&t, f->path, f->new_text, strlen(f->new_text), &opts);
+        if (st == MS_OK)
+            staged[k] = f;
     }
-    return MS_OK;
+    if (st == MS_OK)
+        st = ms_file_txn_commit(&t);
+    if (st == MS_OK) {
+        for (size_t k = 0; k < t.count; k++) {
+            staged[k]->backup = t.files[k].backup;
+            t.files[k].backup = NULL;
+        }
+    } else {
+        *error = t.error;
+        t.error = NULL;
+    }
+    ms_file_txn_free(&t);
+    return st;
 }
 
 void ms_conf_edits_free(ms_conf_edits *e)
@@ -622,6 +608,7 @@ void ms_conf_edits_free(ms_conf_edits *e)
         free(e->files[i].path);
         free(e->files[i].old_text);
         free(e->files[i].new_text);
+        free(e->files[i].backup);
     }
     free(e->files);
     free(e->error);

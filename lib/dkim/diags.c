@@ -100,8 +100,8 @@ const ms_diag_def ms_dkim_diag_defs[DK_COUNT + 1] = {
         "a= is not rsa-sha256, ed25519-sha256 or rsa-sha1; the signature cannot be verified.",
         "Sign with rsa-sha256 (and ed25519-sha256 alongside, RFC 8463)."},
     [DK_SIG_RSA_SHA1] = {"dkim.sig-rsa-sha1", W,
-        "The signature uses rsa-sha1, which RFC 8301 forbids signers to use; many verifiers "
-        "treat it as a failure.",
+        "The signature uses rsa-sha1, which RFC 8301 forbids signers to use; verifiers must "
+        "not consider it valid (mailsec refuses it unless --allow-sha1).",
         "Switch the signer to rsa-sha256."},
     [DK_SIG_CANON_UNKNOWN] = {"dkim.sig-canon-unknown", E,
         "c= names a canonicalization other than simple or relaxed.",
@@ -160,6 +160,11 @@ const ms_diag_def ms_dkim_diag_defs[DK_COUNT + 1] = {
     [DK_KEY_STRICT_SUBDOMAIN] = {"dkim.key-strict-subdomain", E,
         "The key has t=s but i= is in a subdomain of d=; verifiers reject the signature.",
         "Drop s from t=, or sign with an i= exactly in d=."},
+    [DK_RSA_SHA1_REFUSED] = {"dkim.rsa-sha1-refused", E,
+        "The signature uses rsa-sha1, and RFC 8301 3.1 forbids verifiers to consider such "
+        "signatures valid: it counts as not verified.",
+        "Switch the signer to rsa-sha256. To check an old archive signed with rsa-sha1, run "
+        "dkim verify --allow-sha1."},
     [DK_NO_SIGNATURE] = {"dkim.no-signature", W,
         "The message has no DKIM-Signature header field.", NULL},
     [DK_TOO_MANY_SIGNATURES] = {"dkim.too-many-signatures", W,

@@ -60,6 +60,7 @@ enum {
     DK_KEY_ALG_MISMATCH,
     DK_KEY_HASH_NOT_ALLOWED,
     DK_KEY_STRICT_SUBDOMAIN,
+    DK_RSA_SHA1_REFUSED,
     DK_NO_SIGNATURE,
     DK_TOO_MANY_SIGNATURES,
     DK_MESSAGE_MALFORMED,
@@ -98,6 +99,16 @@ char *dk_tag_strdup(const dk_tag *t);
  * not base64 (*out NULL), or -2 when out of memory. An empty text decodes
  * to zero bytes (*out non-NULL). */
 int dk_base64_decode(const char *text, size_t len, unsigned char **out, size_t *out_len);
+
+/* DKIM-Quoted-Printable (RFC 6376 2.11): "=XX" hex octets, other
+ * dkim-safe-chars as they are, FWS removed. Returns 0 and a malloc'ed
+ * NUL-terminated string, -1 when the text is not DKIM-Quoted-Printable
+ * (or decodes to a NUL), -2 when out of memory. */
+int dk_qp_decode(const char *text, size_t len, char **out);
+
+/* Whether a finding about a key record makes the key unusable: every
+ * error but h= lacking sha256 (key.c). */
+int dk_key_finding_blocks(const ms_diag_def *def);
 
 /* Public keys (key.c): builds the EVP_PKEY; returns NULL if the bytes are
  * not a key of this type. *bits receives the size. */

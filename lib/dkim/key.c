@@ -179,6 +179,13 @@ static ms_status load_public_key(ms_dkim_key *key, const dk_tag *p, const char *
     return st;
 }
 
+int dk_key_finding_blocks(const ms_diag_def *def)
+{
+    /* h= without sha256 still allows rsa-sha1, so the verifier decides
+     * that one per signature (key-hash-not-allowed) */
+    return def->severity == MS_SEV_ERROR && def != DKD(DK_KEY_HASH_NO_SHA256);
+}
+
 static int known_key_tag(const dk_tag *t)
 {
     static const char *const KNOWN[] = {"v", "h", "k", "n", "p", "s", "t"};
@@ -292,13 +299,10 @@ ms_status ms_dkim_key_parse(const char *text, size_t len, const char *location, 
         ms_dkim_key_free(key);
         return st;
     }
-    /* usable: a key verifiers would accept. h= without sha256 still allows
-     * rsa-sha1, so the verifier decides that one per signature. */
+    /* usable: a key verifiers would accept */
     int errors = 0;
     for (size_t k = before; k < diags->count; k++)
-        if (diags->items[k].def->severity == MS_SEV_ERROR &&
-            diags->items[k].def != DKD(DK_KEY_HASH_NO_SHA256))
-            errors = 1;
+        errors |= dk_key_finding_blocks(diags->items[k].def);
     key->usable = !errors && key->pkey != NULL && !key->revoked;
     *out = key;
     return MS_OK;

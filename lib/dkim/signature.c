@@ -176,6 +176,44 @@ static ms_status parse_number_tag(parse_state *ps, const dk_tag *t, int *has, ui
     return MS_OK;
 }
 
+/* i= is DKIM-Quoted-Printable (RFC 6376 3.5): "i=jlong=40messiah.edu"
+ * is jlong@messiah.edu. The decoded form is kept. */
+static ms_status parse_identity(parse_state *ps, const dk_tag *t)
+{
+    int rc = dk_qp_decode(t->value, t->value_len, &ps->sig->i);
+    if (rc == -2)
+        return MS_ERR_NOMEM;
+    if (rc != 0)
+        return add(ps, DK_SIG_SYNTAX, t, "i=%.*s is not DKIM-Quoted-Printable",
+                   (int)(t->value_len > 200 ? 200 : t->value_len), t->value);
+    return MS_OK;
+}
+
+/* z= (RFC 6376 3.5): "|"-separated copies of header fields, each
+ * DKIM-Quoted-Printable. Only for diagnosis, never used to verify, so a
+ * copy that does not decode is said in the note, not held against the
+ * signature (verifiers ignore z=). */
+static ms_status check_copied_headers(parse_state *ps, const dk_tag *t)
+{
+    size_t copies = 0, bad = 0, start = 0;
+    for (size_t i = 0; i <= t->value_len; i++) {
+        if (i < t->value_len && t->value[i] != '|')
+            continue;
+        char *copy = NULL;
+        int rc = dk_qp_decode(t->value + start, i - start, &copy);
+        free(copy);
+        if (rc == -2)
+            return MS_ERR_NOMEM;
+        copies++;
+        bad += rc != 0 || i == start;
+        start = i + 1;
+    }
+    if (bad > 0)
+        return add(ps, DK_SIG_COPIED_HEADERS, t,
+                   "z= copies %zu header fields; %zu of them are not DKIM-Quoted-Printable", copies, bad);
+    return add(ps, DK_SIG_COPIED_HEADERS, t, "z= copies %zu signed header fields", copies);
+}
+
 static int known_sig_tag(const dk_tag *t)
 {
     static const char *const KNOWN[] = {"v", "a", "b", "bh", "c", "d", "h", "i",
@@ -191,10 +229,12 @@ static ms_status one_tag(parse_state *ps, const dk_tag *t)
     ms_dkim_signature *sig = ps->sig;
     char **slot = dk_tag_is(t, "v") ? &sig->v : dk_tag_is(t, "a") ? &sig->a
                 : dk_tag_is(t, "c") ? &sig->c : dk_tag_is(t, "d") ? &sig->d
-                : dk_tag_is(t, "s") ? &sig->s : dk_tag_is(t, "i") ? &sig->i
-                : dk_tag_is(t, "q") ? &sig->q : dk_tag_is(t, "z") ? &sig->z : NULL;
+                : dk_tag_is(t, "s") ? &sig->s : dk_tag_is(t, "q") ? &sig->q
+                : dk_tag_is(t, "z") ? &sig->z : NULL;
     if (slot && (*slot = dk_tag_strdup(t)) == NULL)
         return MS_ERR_NOMEM;
+    if (dk_tag_is(t, "i"))
+        return parse_identity(ps, t);
     if (dk_tag_is(t, "v"))
         return strcmp(sig->v, "1") == 0 ? MS_OK : add(ps, DK_SIG_VERSION, t, "v=%s, expected 1", sig->v);
     if (dk_tag_is(t, "a"))
@@ -211,7 +251,7 @@ static ms_status one_tag(parse_state *ps, const dk_tag *t)
                                          : add(ps, DK_SIG_QUERY_UNKNOWN, t, "q=%s has no dns/txt", sig->q);
     }
     if (dk_tag_is(t, "z"))
-        return add(ps, DK_SIG_COPIED_HEADERS, t, "%s", "z= copies the signed header fields");
+        return check_copied_headers(ps, t);
     if (dk_tag_is(t, "h"))
         return split_h(ps, t);
     if (dk_tag_is(t, "b"))

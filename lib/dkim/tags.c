@@ -239,3 +239,47 @@ bad:
     free(buf);
     return -1;
 }
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    if (c >= 'a' && c <= 'f') /* RFC 2045 6.7: robust decoders take lower case */
+        return c - 'a' + 10;
+    return -1;
+}
+
+int dk_qp_decode(const char *text, size_t len, char **out)
+{
+    *out = NULL;
+    char *buf = malloc(len + 1);
+    if (buf == NULL)
+        return -2;
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = text[i];
+        if (is_fws(c))
+            continue; /* folding added after encoding is not part of the value */
+        if (c == '=') {
+            int hi = i + 2 < len ? hex_value(text[i + 1]) : -1;
+            int lo = hi >= 0 ? hex_value(text[i + 2]) : -1;
+            /* "=00" would cut the C string the value becomes */
+            if (lo < 0 || (hi == 0 && lo == 0)) {
+                free(buf);
+                return -1;
+            }
+            buf[n++] = (char)(hi << 4 | lo);
+            i += 2;
+        } else if (c == ';' || c < 0x21 || c > 0x7e) {
+            free(buf); /* dkim-safe-char is %x21-3A / %x3C / %x3E-7E */
+            return -1;
+        } else {
+            buf[n++] = c;
+        }
+    }
+    buf[n] = '\0';
+    *out = buf;
+    return 0;
+}

@@ -147,6 +147,19 @@ static int check_signature(const ms_dkim_signature *sig, const ms_dkim_key *key,
 
 /* ---- the key ---- */
 
+/* Why the key found for v cannot be used: revoked, or the first finding
+ * (from diags index from on) that makes it unusable, not merely the first
+ * error of the lint (h= without sha256 does not stop rsa-sha1). */
+static const char *key_unusable_reason(const ms_dkim_verdict *v, size_t from)
+{
+    if (v->key->revoked)
+        return "key-revoked";
+    for (size_t i = from; i < v->diags.count; i++)
+        if (dk_key_finding_blocks(v->diags.items[i].def))
+            return v->diags.items[i].def->code + 5;
+    return "key-unusable";
+}
+
 /* Fetch result to verdict: DNS failures, no record, several records, then
  * the key record parsed and linted. */
 static ms_status pick_record(ms_dkim_verdict *v, const ms_dns_answer *a)
@@ -189,8 +202,7 @@ static ms_status pick_record(ms_dkim_verdict *v, const ms_dns_answer *a)
     if (st != MS_OK)
         return st;
     if (!v->key->usable)
-        set(v, MS_DKIM_PERMERROR,
-            v->key->revoked ? "key-revoked" : first_error_reason(&v->diags, before, "key-unusable"));
+        set(v, MS_DKIM_PERMERROR, key_unusable_reason(v, before));
     return MS_OK;
 }
 
@@ -244,12 +256,19 @@ static ms_status check_times(ms_dkim_verdict *v, time_t now)
 }
 
 static ms_status judge(ms_dkim_verdict *v, const dk_message *m, const dk_field *self,
-                       const ms_dns_answer *answer, time_t now)
+                       const ms_dns_answer *answer, time_t now, const ms_dkim_verify_options *opts)
 {
     set(v, MS_DKIM_PASS, "ok");
     if (!v->sig->usable) {
         set(v, MS_DKIM_PERMERROR, first_error_reason(&v->diags, 0, "signature-unusable"));
         return MS_OK;
+    }
+    /* RFC 8301 3.1: verifiers must not consider rsa-sha1 signatures valid;
+     * old archives may ask for them to be verified all the same */
+    if (v->sig->alg == MS_DKIM_ALG_RSA_SHA1 && !opts->allow_sha1) {
+        set(v, MS_DKIM_PERMERROR, "rsa-sha1-refused");
+        return ms_diag_add(&v->diags, DKD(DK_RSA_SHA1_REFUSED), NULL, -1, "%s",
+                           "a=rsa-sha1 is not accepted (RFC 8301 3.1); --allow-sha1 verifies it");
     }
     ms_status st = check_times(v, now);
     if (st != MS_OK || v->result != MS_DKIM_PASS)
@@ -320,7 +339,7 @@ static ms_status start_verdict(ms_dkim_verdict *v, const dk_field *f, size_t ind
 }
 
 static ms_status verify_fields(ms_ctx *ctx, const dk_message *m, const dk_field **fields,
-                               ms_dkim_verify_result *r)
+                               const ms_dkim_verify_options *opts, ms_dkim_verify_result *r)
 {
     ms_dns_batch *batch = NULL;
     size_t *qidx = calloc(r->count ? r->count : 1, sizeof *qidx);
@@ -347,7 +366,7 @@ static ms_status verify_fields(ms_ctx *ctx, const dk_message *m, const dk_field 
         static const ms_dns_answer NXDOMAIN = {.rcode = MS_DNS_NXDOMAIN};
         if (qidx[i] == SIZE_MAX)
             a = &NXDOMAIN;
-        st = judge(&r->items[i], m, fields[i], a, now);
+        st = judge(&r->items[i], m, fields[i], a, now, opts);
     }
     ms_dns_batch_free(batch);
     free(qidx);
@@ -356,6 +375,14 @@ static ms_status verify_fields(ms_ctx *ctx, const dk_message *m, const dk_field 
 
 ms_status ms_dkim_verify(ms_ctx *ctx, const char *message, size_t len, ms_dkim_verify_result **out)
 {
+    return ms_dkim_verify_with(ctx, message, len, NULL, out);
+}
+
+ms_status ms_dkim_verify_with(ms_ctx *ctx, const char *message, size_t len,
+                              const ms_dkim_verify_options *options, ms_dkim_verify_result **out)
+{
+    static const ms_dkim_verify_options DEFAULTS = {0};
+    const ms_dkim_verify_options *opts = options ? options : &DEFAULTS;
     *out = NULL;
     if (ctx == NULL || (message == NULL && len > 0))
         return MS_ERR_INVALID;
@@ -387,7 +414,7 @@ ms_status ms_dkim_verify(ms_ctx *ctx, const char *message, size_t len, ms_dkim_v
     if (st != MS_OK)
         r->count = r->items ? r->count : 0;
     if (st == MS_OK)
-        st = verify_fields(ctx, &m, fields, r);
+        st = verify_fields(ctx, &m, fields, opts, r);
     dk_message_free(&m);
     if (st != MS_OK) {
         ms_dkim_verify_result_free(r);

@@ -199,6 +199,19 @@ static ms_status report_dns_failure(ms_dmarc_discovery *d, const ms_dns_answer *
                        a->qname, ms_dns_rcode_str(a->rcode));
 }
 
+/* A TXT record's text with its length: it may hold NULs, which a reader
+ * must see rather than have the text cut at. */
+static char *copy_text(const ms_dns_record *rr, size_t *len)
+{
+    char *copy = malloc(rr->text_len + 1);
+    if (copy == NULL)
+        return NULL;
+    memcpy(copy, rr->text, rr->text_len);
+    copy[rr->text_len] = '\0';
+    *len = rr->text_len;
+    return copy;
+}
+
 /* The record at _dmarc.<domain> itself: found, several, absent, or failed. */
 static ms_status check_own_record(ms_dmarc_discovery *d, const ms_dns_answer *a)
 {
@@ -215,7 +228,7 @@ static ms_status check_own_record(ms_dmarc_discovery *d, const ms_dns_answer *a)
                          "%s has %zu DMARC records; receivers discard all of them", a->qname, count);
     if (st != MS_OK || rr == NULL)
         return st;
-    d->record_text = ms_strdup(rr->text);
+    d->record_text = copy_text(rr, &d->record_text_len);
     if (d->record_text == NULL)
         return MS_ERR_NOMEM;
     return ms_dmarc_check_record(rr->text, rr->text_len, d->domain, &d->record, &d->diags);
@@ -262,7 +275,7 @@ static ms_status interpret_walk(ms_dmarc_discovery *d, const walk_round *r)
         step->psd = rec->psd;
         if (d->policy_domain == NULL) {
             d->policy_domain = ms_strdup(step->domain);
-            d->policy_record_text = ms_strdup(rr->text);
+            d->policy_record_text = copy_text(rr, &d->policy_record_text_len);
             if (d->policy_domain == NULL || d->policy_record_text == NULL)
                 st = MS_ERR_NOMEM;
         }
@@ -439,7 +452,7 @@ static ms_status check_destinations(ms_ctx *ctx, ms_dmarc_discovery *d)
     ms_dmarc_record *inherited = NULL;
     if (rec == NULL && d->policy_record_text != NULL) {
         ms_diag_list ignored = MS_DIAG_LIST_INIT;
-        if (ms_dmarc_check_record(d->policy_record_text, strlen(d->policy_record_text), NULL,
+        if (ms_dmarc_check_record(d->policy_record_text, d->policy_record_text_len, NULL,
                                   &inherited, &ignored) == MS_OK)
             rec = inherited;
         ms_diag_list_free(&ignored);

@@ -294,8 +294,9 @@ static ms_status normalize(const char *addr, size_t len, ms_email_profile profil
     } else {
         conv = unicode ? em_domain_to_unicode(dom, strlen(dom)) : em_domain_to_ascii(dom, strlen(dom));
         if (conv == NULL) {
-            /* Not convertible (an A-label libidn2 refuses): keep it, in lower case. */
-            conv = em_domain_to_ascii(dom, strlen(dom));
+            /* Not convertible (an A-label libidn2 refuses, valid only
+             * under rfc5322 and html5): keep it, in lower case. */
+            conv = em_ascii_lower(dom, strlen(dom));
         }
     }
     char *res = conv != NULL ? ms_asprintf("%s@%s", local, conv) : NULL;

@@ -116,15 +116,18 @@ size_t em_utf8_decode(const unsigned char *s, size_t n, unsigned *cp);
  * characters (bidi overrides), surrogates, private use, unassigned,
  * non-ASCII spaces and separators. */
 int em_codepoint_unsafe(unsigned cp);
-/* Non-zero when an "xn--" label is valid Punycode for safe code points. */
-int em_alabel_ok(const unsigned char *label, size_t len);
+/* Non-zero when some label of the domain d (n bytes) starts with "xn--". */
+int em_has_alabel(const unsigned char *d, size_t n);
 
-/* A domain with U-labels: IDNA2008 through libidn2, then RFC 5321's
- * limits on the A-label form. EM_VALID when fine. */
+/* A domain with U-labels or A-labels: IDNA2008 through libidn2 (an A-label
+ * is decoded and judged as its U-label), then RFC 5321's limits on the
+ * A-label form. EM_VALID when fine. */
 enum em_diag em_idn_check(const unsigned char *d, size_t n, size_t local_octets);
 /* The domain d (n bytes, A-labels or U-labels) as lower-case A-labels or
  * as U-labels; NULL when it cannot be converted (or out of memory). */
 char *em_domain_to_ascii(const char *d, size_t n);
+/* A lower-cased copy of n bytes (ASCII letters only); NULL when out of memory. */
+char *em_ascii_lower(const char *d, size_t n);
 char *em_domain_to_unicode(const char *d, size_t n);
 
 #endif

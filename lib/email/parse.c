@@ -48,11 +48,6 @@ static const unsigned char cls[256] = {
 #undef DG
 };
 
-static int is_xn(const unsigned char *p, size_t n)
-{
-    return n >= 4 && (p[0] | 0x20) == 'x' && (p[1] | 0x20) == 'n' && p[2] == '-' && p[3] == '-';
-}
-
 /* Byte classes for the fast path, one table for both parts:
  *   FP_LOCAL   allowed in a dot-atom local part: atext and "." (RFC 5322 3.2.3)
  *   FP_DOMAIN  allowed in an LDH domain: letters, digits, "-", "." (RFC 1035 2.3.1)
@@ -388,7 +383,11 @@ static size_t step_domain(st *p, size_t i)
         p->domain_cfws = 1;
         return 1;
     case '.':
-        if (p->elem_len == 0) {
+        if (p->out->is_literal) {
+            /* RFC 5322 3.4.1: a domain literal is the whole domain; nothing
+             * may follow it but CFWS (is_email reads on after a dot) */
+            raise(p, EM_ERR_ATEXT_AFTER_DOMLIT, i);
+        } else if (p->elem_len == 0) {
             raise(p, p->elem_count == 0 ? EM_ERR_DOT_START : EM_ERR_CONSECUTIVE_DOTS, i);
         } else if (p->hyphen) {
             raise(p, EM_ERR_DOMAIN_HYPHEN_END, i);
@@ -524,6 +523,10 @@ static size_t step_comment(st *p, size_t i)
     case '\t':
         if (!crlf(p, &i))
             return 1;
+        /* white space inside a comment is FWS too (RFC 5322 3.2.2), and
+         * ranks above the comment (as in is_email) */
+        raise(p, EM_CFWS_FWS, i);
+        p->out->has_cfws = 1;
         enter_fws(p, c);
         return c == '\r' ? 2 : 1;
     default:
@@ -819,24 +822,16 @@ static void finish(st *p)
         raise(p, EM_RFC5322_LABEL_TOO_LONG, end);
     if (p->rank >= 127)
         return;
-    /* Internationalized domains: A-labels must decode, U-labels must pass
-     * IDNA2008 and fit DNS's limits once converted (lib/email/unicode.c). */
+    /* Internationalized domains, U-labels and A-labels alike: IDNA2008
+     * through libidn2, then DNS's limits on the A-label form
+     * (lib/email/unicode.c). An A-label gets its U-label's verdict. */
     if (!o->is_literal && !p->domain_cfws) {
         const unsigned char *d = p->s + o->domain_start;
         size_t dn = o->domain_end - o->domain_start;
-        if (o->domain_utf8) {
+        if (o->domain_utf8 || em_has_alabel(d, dn)) {
             enum em_diag r = em_idn_check(d, dn, o->local_octets);
             if (r != EM_VALID)
                 raise(p, r, o->domain_start);
-        } else {
-            size_t ls = 0;
-            for (size_t k = 0; k <= dn; k++) {
-                if (k == dn || d[k] == '.') {
-                    if (is_xn(d + ls, k - ls) && !em_alabel_ok(d + ls, k - ls))
-                        raise(p, EM_RFC5322_BAD_IDN, o->domain_start + ls);
-                    ls = k + 1;
-                }
-            }
         }
     }
     /* Mail to a top-level domain: RFC 5321 allows it, nobody expects it.

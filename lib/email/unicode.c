@@ -50,102 +50,53 @@ int em_codepoint_unsafe(unsigned cp)
         cp, UC_CATEGORY_MASK_C | UC_CATEGORY_MASK_Zs | UC_CATEGORY_MASK_Zl | UC_CATEGORY_MASK_Zp);
 }
 
-/* RFC 3492 Punycode, decoding only, into at most 64 code points. */
-enum { PC_BASE = 36, PC_TMIN = 1, PC_TMAX = 26, PC_SKEW = 38, PC_DAMP = 700 };
-
-static unsigned pc_adapt(unsigned delta, unsigned numpoints, int first)
+/* "xn--" at the start of a label, in any case: an A-label (RFC 5890 2.3.2.1). */
+static int is_alabel(const unsigned char *label, size_t n)
 {
-    delta = first ? delta / PC_DAMP : delta / 2;
-    delta += delta / numpoints;
-    unsigned k = 0;
-    while (delta > ((PC_BASE - PC_TMIN) * PC_TMAX) / 2) {
-        delta /= PC_BASE - PC_TMIN;
-        k += PC_BASE;
+    return n >= 4 && (label[0] | 0x20) == 'x' && (label[1] | 0x20) == 'n' && label[2] == '-' &&
+           label[3] == '-';
+}
+
+int em_has_alabel(const unsigned char *d, size_t n)
+{
+    size_t start = 0;
+    for (size_t k = 0; k <= n; k++) {
+        if (k == n || d[k] == '.') {
+            if (is_alabel(d + start, k - start))
+                return 1;
+            start = k + 1;
+        }
     }
-    return k + (PC_BASE - PC_TMIN + 1) * delta / (delta + PC_SKEW);
+    return 0;
 }
 
-static int pc_digit(unsigned char c)
+char *em_ascii_lower(const char *d, size_t n)
 {
-    if (c >= '0' && c <= '9')
-        return c - '0' + 26;
-    c |= 0x20;
-    if (c >= 'a' && c <= 'z')
-        return c - 'a';
-    return -1;
-}
-
-int em_alabel_ok(const unsigned char *label, size_t len)
-{
-    const unsigned char *in = label + 4;
-    size_t n = len - 4, basic = 0;
-    unsigned out[64];
-    size_t count = 0;
-    if (n == 0)
-        return 0;
+    char *copy = malloc(n + 1);
+    if (copy == NULL)
+        return NULL;
     for (size_t k = 0; k < n; k++)
-        if (in[k] == '-')
-            basic = k;
-    size_t pos = 0;
-    if (basic > 0 || (n > 0 && in[0] == '-')) {
-        for (size_t k = 0; k < basic; k++) {
-            if (count == 64)
-                return 0;
-            out[count++] = in[k];
-        }
-        pos = basic + 1;
-    }
-    unsigned code = 0x80, bias = 72, i = 0;
-    int non_ascii = 0;
-    while (pos < n) {
-        unsigned oldi = i, w = 1;
-        for (unsigned k = PC_BASE;; k += PC_BASE) {
-            if (pos >= n)
-                return 0;
-            int d = pc_digit(in[pos++]);
-            if (d < 0 || (unsigned)d > (0xFFFFFFFFu - i) / w)
-                return 0;
-            i += (unsigned)d * w;
-            unsigned t = k <= bias ? PC_TMIN : k >= bias + PC_TMAX ? PC_TMAX : k - bias;
-            if ((unsigned)d < t)
-                break;
-            if (w > 0xFFFFFFFFu / (PC_BASE - t))
-                return 0;
-            w *= PC_BASE - t;
-        }
-        bias = pc_adapt(i - oldi, (unsigned)count + 1, oldi == 0);
-        if (i / (count + 1) > 0x10FFFF - code)
-            return 0;
-        code += i / (unsigned)(count + 1);
-        i %= (unsigned)(count + 1);
-        if (count == 64 || code < 0x80 || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF) ||
-            em_codepoint_unsafe(code))
-            return 0;
-        memmove(out + i + 1, out + i, (count - i) * sizeof out[0]);
-        out[i++] = code;
-        count++;
-        non_ascii = 1;
-    }
-    return non_ascii;
+        copy[k] = d[k] >= 'A' && d[k] <= 'Z' ? (char)(d[k] + 32) : d[k];
+    copy[n] = '\0';
+    return copy;
 }
 
 char *em_domain_to_ascii(const char *d, size_t n)
 {
+    int ascii = 1;
+    for (size_t k = 0; k < n; k++)
+        if ((unsigned char)d[k] >= 0x80)
+            ascii = 0;
+    /* Plain LDH names need no IDNA; A-labels do: libidn2 decodes each one
+     * and applies IDNA2008 to its U-label (RFC 5891 5.4), so
+     * "xn--n3h" fails as U+2603 does. */
+    if (ascii && !em_has_alabel((const unsigned char *)d, n))
+        return em_ascii_lower(d, n);
     char *copy = malloc(n + 1);
     if (copy == NULL)
         return NULL;
     memcpy(copy, d, n);
     copy[n] = '\0';
-    int ascii = 1;
-    for (size_t k = 0; k < n; k++)
-        if ((unsigned char)copy[k] >= 0x80)
-            ascii = 0;
-    if (ascii) {
-        for (size_t k = 0; k < n; k++)
-            if (copy[k] >= 'A' && copy[k] <= 'Z')
-                copy[k] = (char)(copy[k] + 32);
-        return copy;
-    }
     uint8_t *out = NULL;
     /* STD3 rules: UTS 46 maps some code points to ASCII punctuation
      * (U+037E to ";"); a host name must stay letters, digits, hyphens. */

@@ -13,7 +13,8 @@
  * report too: a reader never waits for the writer, and learns each
  * report's fate from its ticket, in order (collect()). A report already
  * stored is noticed when the writer meets its identity key, and the reader
- * stops reading it at the next chunk. TLS and failure reports are small
+ * stops sending it at the next chunk, parsing on only for its content
+ * digest (a conflicting duplicate differs). TLS and failure reports are small
  * and read whole; the writer stores them between aggregate reports
  * (agg_lane_call).
  *
@@ -22,6 +23,7 @@
  * time. */
 #include "ingest_internal.h"
 
+#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -51,11 +53,20 @@ typedef struct ingest_run {
     unsigned readers;
 } ingest_run;
 
+/* A SHA-256 being made; ok: it holds every byte given so far. */
+typedef struct digest {
+    EVP_MD_CTX *md;
+    int ok;
+} digest;
+
 /* One reading thread and what it owns. */
 typedef struct reader {
     ingest_run *run;
     agg_lane *lane;
     char *buf;                 /* INGEST_READ_CHUNK bytes */
+    digest bytes;              /* of the document's bytes as read: its rejected row's key */
+    digest content;            /* of the aggregate report's parsed content */
+    ms_buf content_buf;        /* content's next bytes, digested a block at a time */
     unsigned index;            /* reads the files numbered index mod readers */
     uint64_t files_met;        /* files the walk met, this reader's or not */
     ms_status walk_status;
@@ -68,6 +79,7 @@ const char *ms_ingest_outcome_name(ms_ingest_outcome outcome)
     case MS_INGEST_NEW: return "new";
     case MS_INGEST_DUPLICATE: return "duplicate";
     case MS_INGEST_FAILED: return "failed";
+    case MS_INGEST_CONFLICT: return "conflicting duplicate";
     }
     return "unknown";
 }
@@ -90,6 +102,117 @@ static const char *doc_error(const ms_report_doc *doc)
 {
     const char *why = ms_report_doc_error(doc);
     return why != NULL ? why : "read error";
+}
+
+/* ---- digests ----
+ * Two SHA-256 digests, both made while reading (no second pass):
+ *  - content: an aggregate report's published policy and every field of
+ *    every record, as parsed. A report met again under a stored report's
+ *    identity is compared by it: another value is a conflicting duplicate,
+ *    while the same report in another wrapper or re-encoded (a BOM, white
+ *    space, upper-case values) is a plain one.
+ *  - bytes: the document as read (decompressed), for the key of a bad
+ *    input's rejected row, with its origin: the same file found again at
+ *    the same place is the same row. */
+
+enum { CONTENT_BLOCK = 64 * 1024 }; /* content bytes digested at a time */
+
+static void digest_begin(digest *d)
+{
+    d->ok = d->md != NULL && EVP_DigestInit_ex(d->md, EVP_sha256(), NULL) == 1;
+}
+
+static void digest_update(digest *d, const void *data, size_t len)
+{
+    d->ok = d->ok && EVP_DigestUpdate(d->md, data, len) == 1;
+}
+
+/* The hex digest, "" when it could not be made. */
+static void digest_hex(digest *d, char out[INGEST_DIGEST_HEX])
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned len = 0;
+    out[0] = '\0';
+    if (!d->ok || EVP_DigestFinal_ex(d->md, md, &len) != 1 || 2 * len >= INGEST_DIGEST_HEX)
+        return;
+    for (unsigned i = 0; i < len; i++) {
+        out[2 * i] = hex[md[i] >> 4];
+        out[2 * i + 1] = hex[md[i] & 15];
+    }
+    out[2 * len] = '\0';
+}
+
+/* A field of the content: its bytes and a terminator, or a mark for an
+ * absent one, so that no two different reports give the same stream. */
+static void content_add(reader *r, const char *field)
+{
+    ms_buf *b = &r->content_buf;
+    if (field != NULL)
+        ms_buf_append(b, field, strlen(field) + 1);
+    else
+        ms_buf_append(b, "\x01", 2);
+    if (b->len >= CONTENT_BLOCK) {
+        digest_update(&r->content, b->data, b->len);
+        b->len = 0;
+    }
+}
+
+static void content_auths(reader *r, const ms_agg_auth *a, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *fields[] = {a[i].domain, a[i].selector, a[i].scope, a[i].result, a[i].human_result};
+        for (size_t j = 0; j < sizeof fields / sizeof fields[0]; j++)
+            content_add(r, fields[j]);
+    }
+}
+
+static void content_record(reader *r, const ms_agg_record *rec)
+{
+    char count[24];
+    snprintf(count, sizeof count, "%llu|%zu|%zu|%zu", (unsigned long long)rec->count, rec->reason_count,
+             rec->dkim_count, rec->spf_count);
+    const char *fields[] = {count, rec->source_ip, rec->disposition, rec->dkim, rec->spf,
+                            rec->envelope_to, rec->envelope_from, rec->header_from};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        content_add(r, fields[i]);
+    for (size_t i = 0; i < rec->reason_count; i++) {
+        content_add(r, rec->reasons[i].type);
+        content_add(r, rec->reasons[i].comment);
+    }
+    content_auths(r, rec->dkim_results, rec->dkim_count);
+    content_auths(r, rec->spf_results, rec->spf_count);
+}
+
+static void content_policy(reader *r, const ms_agg_meta *m)
+{
+    const char *fields[] = {m->adkim, m->aspf, m->p, m->sp, m->np, m->pct, m->fo, m->testing,
+                            m->discovery_method};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        content_add(r, fields[i]);
+}
+
+static void digests_begin(reader *r)
+{
+    digest_begin(&r->bytes);
+    digest_begin(&r->content);
+    r->content_buf.len = 0;
+}
+
+/* The content digest (aggregate reports) and the input's key. */
+static void digests_end(reader *r, const ms_report_origin *origin, char content[INGEST_DIGEST_HEX],
+                        char input_key[INGEST_DIGEST_HEX])
+{
+    digest_update(&r->content, r->content_buf.data, r->content_buf.len);
+    r->content.ok = r->content.ok && !r->content_buf.failed;
+    digest_hex(&r->content, content);
+    char bytes[INGEST_DIGEST_HEX];
+    digest_hex(&r->bytes, bytes);
+    const char *path = origin != NULL && origin->path != NULL ? origin->path : "";
+    digest_begin(&r->bytes);
+    digest_update(&r->bytes, path, strlen(path) + 1);
+    digest_update(&r->bytes, bytes, strlen(bytes));
+    digest_hex(&r->bytes, input_key);
 }
 
 static int run_failed(ingest_run *run)
@@ -128,6 +251,10 @@ static void conclude(ingest_run *run, const ms_ingest_event *ev, uint64_t record
     switch (ev->outcome) {
     case MS_INGEST_NEW: run->tally->reports_new++; break;
     case MS_INGEST_DUPLICATE: run->tally->duplicates++; break;
+    case MS_INGEST_CONFLICT: /* a duplicate, and counted as conflicting too */
+        run->tally->duplicates++;
+        run->tally->conflicting++;
+        break;
     case MS_INGEST_FAILED: run->tally->failed++; break;
     }
     if (run->cb != NULL && run->cb->report != NULL)
@@ -182,6 +309,7 @@ static int on_report_begin(void *arg, const ms_agg_meta *meta)
     t->org = ms_strdup(meta->org_name);
     t->report_id = ms_strdup(meta->report_id);
     t->domain = ms_strdup(meta->domain);
+    content_policy(a->reader, meta);
     ms_status st = agg_lane_begin(a->reader->lane, meta, a->origin, a->gzip);
     if (st != MS_OK) {
         set_error(&t->error, "the report could not be queued: %s", ms_status_str(st));
@@ -196,6 +324,9 @@ static int on_report_begin(void *arg, const ms_agg_meta *meta)
 static int on_record(void *arg, const ms_agg_record *record)
 {
     agg_ingest *a = arg;
+    content_record(a->reader, record);
+    if (a->duplicate)
+        return 0; /* stored already: only its content digest is wanted */
     ms_status st = agg_lane_record(a->reader->lane, record);
     if (st != MS_OK) {
         set_error(&a->ticket->error, "the record at line %ld could not be queued: %s", record->line,
@@ -209,9 +340,12 @@ static int on_record(void *arg, const ms_agg_record *record)
 }
 
 /* The original's bytes: to the writer once the report is open; held
- * (bounded) until its metadata has been parsed. */
+ * (bounded) until its metadata has been parsed; not wanted once the
+ * report is known to be stored already. */
 static ms_status keep_original(agg_ingest *a, const char *data, size_t len)
 {
+    if (a->duplicate)
+        return MS_OK;
     if (a->begun)
         return agg_lane_raw(a->reader->lane, data, len);
     if (a->pending.len + len > PENDING_RAW_MAX) {
@@ -227,8 +361,10 @@ static int keep_gzip(void *arg, const void *gz, size_t len)
     return keep_original(arg, gz, len) != MS_OK;
 }
 
-/* Reads the document through the parser, keeping the original. MS_OK when
- * the report was read to its end (or found to be a duplicate). */
+/* Reads the document through the parser, keeping the original and
+ * making its digests. MS_OK when the report was read to its end. A report
+ * found stored already is parsed on for its content digest only: nothing
+ * more of it goes to the writer. */
 static ms_status agg_read(agg_ingest *a, ms_report_doc *doc, ms_agg_parser *parser, char *buf)
 {
     for (;;) {
@@ -239,12 +375,15 @@ static ms_status agg_read(agg_ingest *a, ms_report_doc *doc, ms_agg_parser *pars
         }
         if (n == 0)
             return ms_agg_parser_finish(parser, &a->ticket->error);
+        digest_update(&a->reader->bytes, buf, (size_t)n);
         int was_open = a->begun;
         ms_status st = ms_agg_parser_feed(parser, buf, (size_t)n, &a->ticket->error);
         if (st != MS_OK)
             return st;
-        if (a->begun && agg_lane_duplicate(a->reader->lane))
-            return MS_OK; /* already stored: the rest changes nothing */
+        if (a->begun && !a->duplicate && agg_lane_duplicate(a->reader->lane))
+            a->duplicate = 1; /* already stored: nothing more to keep */
+        if (a->duplicate)
+            continue;
         if (a->gzip)
             continue; /* the compressed bytes went to keep_gzip as they were read */
         /* A chunk that opened the report went out with the pending bytes. */
@@ -265,6 +404,7 @@ static void ingest_aggregate(reader *r, ms_report_doc *doc)
     agg_ticket *t = a.ticket;
     t->file = ms_strdup(a.origin->file);
     t->path = ms_strdup(a.origin->path);
+    digests_begin(r);
     /* Received compressed (the usual case): kept as it came, not compressed again. */
     a.gzip = ms_report_doc_tap_gzip(doc, keep_gzip, &a);
     if (!a.gzip)
@@ -283,6 +423,7 @@ static void ingest_aggregate(reader *r, ms_report_doc *doc)
         t->failed = 1;
     }
     count_records(r->run, (int64_t)(t->records % PROGRESS_RECORDS)); /* the rest of them */
+    digests_end(r, a.origin, t->digest, t->input_key);
     agg_lane_end(r->lane, t); /* the writer commits it or sets it aside */
     ms_agg_parser_free(parser);
     ms_buf_free(&a.pending);
@@ -384,17 +525,24 @@ typedef struct whole_job {
     ms_report_doc *doc;
     void *report;        /* NULL: set aside with err */
     const ms_buf *gz;
-    const ms_report_error *err;
+    ms_report_error *err;
+    const char *input_key;
     int duplicate;
+    int refused;         /* the store refused the report's data: set aside with its reason */
 } whole_job;
 
 static ms_status store_whole(void *arg, ms_store *store)
 {
     whole_job *j = arg;
-    if (j->report == NULL)
-        return ms_store_put_rejected(store, ms_report_doc_origin(j->doc), ms_report_kind_name(j->k->kind),
-                                     j->err);
-    return j->k->store(store, j->report, j->doc, j->gz, &j->duplicate);
+    if (j->report != NULL) {
+        ms_status st = j->k->store(store, j->report, j->doc, j->gz, &j->duplicate);
+        if (!ms_store_report_fault(st))
+            return st;
+        j->refused = 1;
+        set_error(j->err, "%s", ms_store_error(store));
+    }
+    return ms_store_put_rejected(store, ms_report_doc_origin(j->doc), ms_report_kind_name(j->k->kind),
+                                 j->err, j->input_key);
 }
 
 static void ingest_whole(reader *r, ms_report_doc *doc, const whole_kind *k)
@@ -405,22 +553,30 @@ static void ingest_whole(reader *r, ms_report_doc *doc, const whole_kind *k)
     ms_buf text = MS_BUF_INIT, gz = MS_BUF_INIT;
     void *report = NULL;
     ms_status st = read_whole(doc, k->max, &text, &err);
+    char content[INGEST_DIGEST_HEX], input_key[INGEST_DIGEST_HEX]; /* content: aggregate only */
+    digests_begin(r);
+    digest_update(&r->bytes, text.data, text.len);
+    digests_end(r, ms_report_doc_origin(doc), content, input_key);
     if (st == MS_OK)
         st = k->parse(text.data, text.len, &report, &err);
     if (st == MS_OK)
         st = gz_compress_buffer(text.data, text.len, &gz);
     if (st != MS_OK)
         set_error(&err, "%s", ms_status_str(st));
-    whole_job job = {k, doc, st == MS_OK ? report : NULL, &gz, &err, 0};
-    if (agg_lane_call(r->lane, store_whole, &job) != MS_OK)
+    whole_job job = {k, doc, st == MS_OK ? report : NULL, &gz, &err, input_key, 0, 0};
+    ms_status stored = agg_lane_call(r->lane, store_whole, &job);
+    if (stored != MS_OK && !ms_store_report_fault(stored)) /* else only its rejected row is lost */
         fail_run(run, MS_ERR_IO);
 
+    int failed = st != MS_OK || job.refused;
     ms_report_error none = {NULL, 0, 0, -1};
     ms_ingest_event ev = {
-        .outcome = st != MS_OK ? MS_INGEST_FAILED : job.duplicate ? MS_INGEST_DUPLICATE : MS_INGEST_NEW,
-        .kind = k->kind, .origin = ms_report_doc_origin(doc), .error = st != MS_OK ? &err : &none};
+        .outcome = failed ? MS_INGEST_FAILED : job.duplicate ? MS_INGEST_DUPLICATE : MS_INGEST_NEW,
+        .kind = k->kind, .origin = ms_report_doc_origin(doc), .error = failed ? &err : &none};
     if (report != NULL)
         k->describe(report, &ev);
+    if (failed)
+        ev.records = 0;
     if (!run_failed(run))
         conclude(run, &ev, 0);
     k->free(report);
@@ -525,7 +681,19 @@ static ms_status reader_init(reader *r, ingest_run *run, unsigned index)
 {
     *r = (reader){.run = run, .lane = agg_pipe_lane(run->pipe, index), .index = index};
     r->buf = malloc(INGEST_READ_CHUNK);
-    return r->buf != NULL ? MS_OK : MS_ERR_NOMEM;
+    r->bytes.md = EVP_MD_CTX_new();
+    r->content.md = EVP_MD_CTX_new();
+    return r->buf != NULL && r->bytes.md != NULL && r->content.md != NULL ? MS_OK : MS_ERR_NOMEM;
+}
+
+static void reader_free(reader *r)
+{
+    free(r->buf);
+    EVP_MD_CTX_free(r->bytes.md);
+    EVP_MD_CTX_free(r->content.md);
+    ms_buf_free(&r->content_buf);
+    r->buf = NULL;
+    r->bytes.md = r->content.md = NULL;
 }
 
 ms_status ms_ingest_paths(ms_store *store, const char *const *paths, size_t count,
@@ -541,6 +709,8 @@ ms_status ms_ingest_paths(ms_store *store, const char *const *paths, size_t coun
     unsigned n = run.readers, ready = 0, threads = 0;
     while (ready < n && reader_init(&rs[ready], &run, ready) == MS_OK)
         ready++;
+    if (ready < n)
+        reader_free(&rs[ready]); /* the one that failed */
     /* readers 0 .. n-2 on threads of their own, the last on this one */
     while (ready == n && threads + 1 < n &&
            pthread_create(&rs[threads].thread, NULL, reader_main, &rs[threads]) == 0)
@@ -555,7 +725,7 @@ ms_status ms_ingest_paths(ms_store *store, const char *const *paths, size_t coun
     for (unsigned i = 0; i < ready; i++) {
         if (walk_status == MS_OK)
             walk_status = rs[i].walk_status;
-        free(rs[i].buf);
+        reader_free(&rs[i]);
     }
     return run_end(&run, walk_status);
 }
@@ -573,6 +743,6 @@ ms_status ms_ingest_buffer(ms_store *store, const char *name, const void *data, 
         st = ms_report_walk_buffer(name, data, len, &wcb);
         collect(&r, 1);
     }
-    free(r.buf);
+    reader_free(&r);
     return run_end(&run, st);
 }

@@ -38,6 +38,9 @@ typedef struct agg_lane agg_lane;
 
 /* One aggregate report's fate: the reader fills in what it read and
  * whether it failed; the writer sets outcome and status. */
+/* Hex SHA-256 and its terminator. */
+enum { INGEST_DIGEST_HEX = 65 };
+
 typedef struct agg_ticket {
     struct agg_ticket *next;
     int failed;                /* the reader could not read it (error says why) */
@@ -45,7 +48,9 @@ typedef struct agg_ticket {
     ms_status status;          /* not MS_OK: the store failed, the run stops */
     char *file, *path, *org, *report_id, *domain;
     uint64_t records;          /* records the reader handed over */
-    ms_report_error error;
+    ms_report_error error;     /* the reader's, or the store's when it refused the report */
+    char digest[INGEST_DIGEST_HEX];    /* of the document read ("" when not made) */
+    char input_key[INGEST_DIGEST_HEX]; /* of its origin and digest: its rejected row */
 } agg_ticket;
 
 agg_ticket *agg_ticket_new(void);
@@ -63,14 +68,16 @@ agg_lane *agg_pipe_lane(agg_pipe *p, unsigned i);
  * are; otherwise they are compressed by the writer. */
 ms_status agg_lane_begin(agg_lane *l, const ms_agg_meta *meta, const ms_report_origin *origin,
                          int raw_is_gzip);
-/* The writer found the report begun last already stored: stop reading it. */
+/* The writer found the report begun last already stored: stop sending it. */
 int agg_lane_duplicate(agg_lane *l);
 /* Copies the record into the next batch for the writer. */
 ms_status agg_lane_record(agg_lane *l, const ms_agg_record *record);
 /* The next bytes of the original. */
 ms_status agg_lane_raw(agg_lane *l, const void *data, size_t len);
-/* Ends the report (begun or not): the writer commits it, or, when
- * t->failed, rolls it back and sets it aside with t->error. Takes t. */
+/* Ends the report (begun or not): the writer commits it with t->digest,
+ * or, when t->failed or the store refuses it, rolls it back and sets it
+ * aside with t->error under t->input_key; a duplicate's digest is
+ * compared with the stored one's. Takes t. */
 void agg_lane_end(agg_lane *l, agg_ticket *t);
 /* The lane's next finished ticket, in the order they were sent; NULL when
  * none is finished (wait: when none is outstanding). The caller frees it. */

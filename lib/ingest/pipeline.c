@@ -13,7 +13,8 @@
  * collects tickets in order (agg_lane_done). A duplicate is only known
  * when the writer meets the identity key: it then skips the rest of that
  * report and raises a flag the reader checks between chunks, so the
- * reader stops reading it too.
+ * reader stops sending it too (it parses on only for the content digest
+ * the writer compares at END: a conflicting duplicate).
  *
  * Records are packed into the batch (the parser's strings live only
  * during its callback): the strings and the used entries of a record's
@@ -260,36 +261,70 @@ static ms_status writer_raw(agg_pipe *p, const void *data, size_t len)
     return p->raw_is_gzip ? ms_store_raw_append(p->store, data, len) : gz_writer_write(&p->raw, data, len);
 }
 
-static ms_status writer_commit(agg_pipe *p)
+static ms_status writer_commit(agg_pipe *p, const agg_ticket *t)
 {
     ms_status st = p->report_status;
     if (st == MS_OK && !p->raw_is_gzip)
         st = gz_writer_finish(&p->raw);
+    if (st == MS_OK)
+        st = ms_store_agg_digest(p->store, t->digest[0] ? t->digest : NULL, NULL, NULL);
     if (st == MS_OK)
         return ms_store_commit(p->store); /* a failed commit has rolled back */
     ms_store_rollback(p->store);
     return st;
 }
 
-/* The report's fate, written into its ticket. */
+/* A report found stored already: the same content, or a conflicting one
+ * (recorded by the store). A report the reader could not read to its end
+ * has no digest to compare. */
+static ms_status writer_duplicate(agg_pipe *p, agg_ticket *t)
+{
+    int conflicting = 0;
+    ms_status st = MS_OK;
+    if (!t->failed && t->digest[0] != '\0')
+        st = ms_store_agg_digest(p->store, t->digest, &(ms_report_origin){t->file, t->path},
+                                 &conflicting);
+    t->outcome = conflicting ? MS_INGEST_CONFLICT : MS_INGEST_DUPLICATE;
+    return st;
+}
+
+/* Stores the report, or rolls it back. The status is the store's failure
+ * (the run stops), or that of the store refusing the report's data. */
+static ms_status writer_store(agg_pipe *p, agg_ticket *t)
+{
+    if (!t->failed && p->in_txn)
+        return writer_commit(p, t);
+    if (p->in_txn)
+        ms_store_rollback(p->store);
+    if (!t->failed) /* begun but not opened: the store failed at BEGIN */
+        return p->report_status != MS_OK ? p->report_status : MS_ERR_IO;
+    return MS_OK;
+}
+
+/* The report's fate, written into its ticket. A report the store refused
+ * (ms_store_report_fault: a count beyond the bounds, data the database
+ * rejects) is set aside like one that could not be read, with the
+ * store's reason: one report never stops the run. */
 static void writer_end(agg_pipe *p, agg_ticket *t)
 {
-    t->status = MS_OK;
+    ms_status st;
     if (p->skipping) {
-        t->outcome = MS_INGEST_DUPLICATE; /* nothing was opened */
-    } else if (!t->failed && p->in_txn) {
-        t->status = writer_commit(p);
-        t->outcome = t->status == MS_OK ? MS_INGEST_NEW : MS_INGEST_FAILED;
+        st = writer_duplicate(p, t);
     } else {
-        if (p->in_txn)
-            ms_store_rollback(p->store);
-        t->outcome = MS_INGEST_FAILED;
-        if (!t->failed) /* begun but not opened: the store failed at BEGIN */
-            t->status = p->report_status != MS_OK ? p->report_status : MS_ERR_IO;
-        else if (ms_store_put_rejected(p->store, &(ms_report_origin){t->file, t->path}, "aggregate",
-                                       &t->error) != MS_OK)
-            t->status = MS_ERR_IO;
+        st = writer_store(p, t);
+        t->outcome = !t->failed && st == MS_OK ? MS_INGEST_NEW : MS_INGEST_FAILED;
+        if (ms_store_report_fault(st)) {
+            ms_report_error_clear(&t->error);
+            t->error = (ms_report_error){ms_strdup(ms_store_error(p->store)), 0, 0, -1};
+            st = MS_OK;
+        }
+        if (t->outcome == MS_INGEST_FAILED && st == MS_OK)
+            st = ms_store_put_rejected(p->store, &(ms_report_origin){t->file, t->path}, "aggregate",
+                                       &t->error, t->input_key);
     }
+    /* The store refusing a conflict's or a rejected row (its origin is not
+     * UTF-8, say) loses that row only: the report is counted all the same. */
+    t->status = ms_store_report_fault(st) ? MS_OK : st;
     p->in_txn = p->skipping = 0;
 }
 
@@ -502,7 +537,8 @@ static int copy_string(item *b, const char **dst, const char *src)
 #define META_STRINGS(d, o)                                                                           \
     {&(d)->version, &(d)->org_name, &(d)->email, &(d)->extra_contact_info, &(d)->report_id,          \
      &(d)->generator, &(d)->errors, &(d)->domain, &(d)->adkim, &(d)->aspf, &(d)->p, &(d)->sp,          \
-     &(d)->np, &(d)->pct, &(d)->fo, &(d)->testing, &(d)->discovery_method, &(o)->file, &(o)->path}
+     &(d)->np, &(d)->pct, &(d)->fo, &(d)->testing, &(d)->discovery_method, &(d)->notes,             \
+     &(o)->file, &(o)->path}
 
 /* A BEGIN item holding copies of meta and origin in one allocation. */
 static item *begin_item(const ms_agg_meta *meta, const ms_report_origin *origin)

@@ -13,7 +13,6 @@
 #include "report_internal.h"
 #include "xml_input.h"
 
-#include <arpa/inet.h>
 #include <expat.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -244,6 +243,12 @@ static void arena_free(arena *a)
 
 /* ---- The parser ------------------------------------------------------ */
 
+/* A position in the document, as errors give it. */
+typedef struct place {
+    long line, column;
+    int64_t offset;
+} place;
+
 struct ms_agg_parser {
     ms_agg_callbacks cb;
     XML_Parser xml;
@@ -278,6 +283,11 @@ struct ms_agg_parser {
     ms_buf early;          /* records before <policy_published>, serialised */
     uint64_t handed;
 
+    /* where <report_metadata> and <policy_published> closed, for what
+     * they lack */
+    place metadata_end, policy_end;
+    char *notes; /* what the parser made of something unusual (meta.notes) */
+
     /* the outcome */
     ms_status status; /* MS_OK until something failed */
     char *message;
@@ -297,6 +307,29 @@ static void element_path(const ms_agg_parser *p, char *out, size_t size)
         used += (size_t)snprintf(out + used, size - used, "<%s>", p->names[d]);
 }
 
+/* expat's current position. */
+static place here(const ms_agg_parser *p)
+{
+    int64_t at = (int64_t)XML_GetCurrentByteIndex(p->xml);
+    return (place){.line = (long)XML_GetCurrentLineNumber(p->xml),
+                   .column = (long)XML_GetCurrentColumnNumber(p->xml) + 1,
+                   .offset = at < 0 ? -1 : at + p->input.dropped_lead};
+}
+
+/* Records the first failure, at a place and inside the elements named by
+ * where ("" for none), and stops expat. */
+static void fail_at(ms_agg_parser *p, ms_status status, place at, const char *where, const char *what)
+{
+    if (p->status != MS_OK)
+        return;
+    p->status = status;
+    p->err_line = at.line;
+    p->err_column = at.column;
+    p->err_offset = at.offset;
+    p->message = where[0] ? ms_asprintf("%s (in %s)", what, where) : ms_strdup(what);
+    XML_StopParser(p->xml, XML_FALSE);
+}
+
 /* Records the first failure at expat's current position and stops it. */
 __attribute__((format(printf, 3, 4))) static void fail(ms_agg_parser *p, ms_status status,
                                                        const char *fmt, ...)
@@ -309,13 +342,7 @@ __attribute__((format(printf, 3, 4))) static void fail(ms_agg_parser *p, ms_stat
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
     element_path(p, where, sizeof where);
-    p->status = status;
-    p->err_line = (long)XML_GetCurrentLineNumber(p->xml);
-    p->err_column = (long)XML_GetCurrentColumnNumber(p->xml) + 1;
-    int64_t at = (int64_t)XML_GetCurrentByteIndex(p->xml);
-    p->err_offset = at < 0 ? -1 : at + p->input.dropped_lead;
-    p->message = where[0] ? ms_asprintf("%s (in %s)", what, where) : ms_strdup(what);
-    XML_StopParser(p->xml, XML_FALSE);
+    fail_at(p, status, here(p), where, what);
 }
 
 /* Every event but character data is one token that expat held whole in
@@ -363,11 +390,30 @@ static void set_time(ms_agg_parser *p, const char *text, int64_t *out, int *has)
 {
     if (text[0] == '\0')
         return; /* empty: reported as missing when the metadata is checked */
-    if (!ms_report_parse_unix_time(text, out)) {
+    int got = ms_report_parse_unix_time(text, out);
+    if (got == 0) {
         fail(p, MS_ERR_INVALID, "'%.60s' is not a Unix time", text);
         return;
     }
+    if (got < 0) {
+        fail(p, MS_ERR_INVALID, "'%.60s' is after 9999-12-31 (MS_REPORT_TIME_MAX)", text);
+        return;
+    }
     *has = 1;
+}
+
+/* <count>: a number no larger than any receiver can have seen. */
+static void set_count(ms_agg_parser *p, const char *text)
+{
+    p->has_count = text != NULL;
+    if (text == NULL)
+        return;
+    int got = ms_report_parse_count(text, &p->rec.count);
+    if (got == 0)
+        fail(p, MS_ERR_INVALID, "'%.60s' is not a message count", text);
+    else if (got < 0)
+        fail(p, MS_ERR_INVALID, "the message count '%.60s' is larger than %llu (MS_REPORT_COUNT_MAX)", text,
+             (unsigned long long)MS_REPORT_COUNT_MAX);
 }
 
 static void set_record_field(ms_agg_parser *p, field f, const char *text, size_t len)
@@ -380,11 +426,7 @@ static void set_record_field(ms_agg_parser *p, field f, const char *text, size_t
     ms_agg_record *r = &p->rec;
     switch (f) {
     case F_SOURCE_IP: r->source_ip = s; break;
-    case F_COUNT:
-        if (s != NULL && !ms_report_parse_count(s, &r->count))
-            fail(p, MS_ERR_INVALID, "'%.60s' is not a message count", s);
-        p->has_count = s != NULL;
-        break;
+    case F_COUNT: set_count(p, s); break;
     case F_DISPOSITION: r->disposition = s; break;
     case F_EVAL_DKIM: r->dkim = s; break;
     case F_EVAL_SPF: r->spf = s; break;
@@ -562,28 +604,87 @@ static void hand_over(ms_agg_parser *p, const ms_agg_record *r)
     p->handed++;
 }
 
-static const char *missing_metadata(const ms_agg_parser *p)
+/* The domain an address or a contact URL names: "dmarc@Example.COM" or
+ * "<mailto:dmarc@example.com>" gives "example.com", "https://example.com/dmarc"
+ * too; NULL when it names none (or memory ran out). */
+static char *contact_domain(const char *contact)
 {
+    const char *start = strrchr(contact, '@');
+    const char *scheme = strstr(contact, "://");
+    if (start != NULL)
+        start++;
+    else if (scheme != NULL)
+        start = scheme + 3;
+    else
+        return NULL;
+    size_t len = strcspn(start, " \t<>/?#:;,\"'");
+    if (len == 0)
+        return NULL;
+    char *domain = ms_asprintf("%.*s", (int)len, start);
+    if (domain != NULL)
+        ms_report_ascii_lower(domain);
+    return domain;
+}
+
+/* An empty (or absent) <org_name>: RFC 7489 types it as a string, which
+ * may be empty, and a real report's records are worth more than its
+ * label. The report is named after the domain of <email>, or of
+ * <extra_contact_info>, and the note says so. */
+static void name_unnamed_reporter(ms_agg_parser *p)
+{
+    static const struct {
+        field f;
+        const char *element;
+    } contacts[] = {{F_EMAIL, "<email>"}, {F_EXTRA_CONTACT, "<extra_contact_info>"}};
+    for (size_t i = 0; i < sizeof contacts / sizeof contacts[0] && p->meta_text[F_ORG_NAME] == NULL; i++) {
+        const char *contact = p->meta_text[contacts[i].f];
+        char *domain = contact ? contact_domain(contact) : NULL;
+        if (domain == NULL)
+            continue;
+        char *note = ms_asprintf("<org_name> is empty or missing: the report is named after the domain of %s",
+                                 contacts[i].element);
+        if (note == NULL) {
+            free(domain);
+            fail(p, MS_ERR_NOMEM, "out of memory");
+            return;
+        }
+        p->meta_text[F_ORG_NAME] = domain;
+        free(p->notes);
+        p->notes = note;
+    }
+}
+
+/* What the metadata and policy lack, said at the element that lacks it. */
+static int check_metadata(ms_agg_parser *p)
+{
+    const char *missing = NULL;
     if (p->meta_text[F_ORG_NAME] == NULL)
-        return "<org_name>";
-    if (p->meta_text[F_REPORT_ID] == NULL)
-        return "<report_id>";
-    if (!p->has_begin)
-        return "<date_range><begin>";
-    if (!p->has_end)
-        return "<date_range><end>";
-    if (p->meta_text[F_DOMAIN] == NULL)
-        return "<policy_published><domain>";
-    return NULL;
+        missing = "<org_name> (and no <email> to name the reporter by)";
+    else if (p->meta_text[F_REPORT_ID] == NULL)
+        missing = "<report_id>";
+    else if (!p->has_begin)
+        missing = "<date_range><begin>";
+    else if (!p->has_end)
+        missing = "<date_range><end>";
+    if (missing != NULL) {
+        char what[200];
+        snprintf(what, sizeof what, "the report has no %s", missing);
+        fail_at(p, MS_ERR_INVALID, p->metadata_end, "<feedback><report_metadata>", what);
+        return 0;
+    }
+    if (p->meta_text[F_DOMAIN] == NULL) {
+        fail_at(p, MS_ERR_INVALID, p->policy_end, "<feedback><policy_published>",
+                "the report has no <domain>");
+        return 0;
+    }
+    return 1;
 }
 
 static void begin_report(ms_agg_parser *p)
 {
-    const char *missing = missing_metadata(p);
-    if (missing != NULL) {
-        fail(p, MS_ERR_INVALID, "the report has no %s", missing);
+    name_unnamed_reporter(p);
+    if (p->status != MS_OK || !check_metadata(p))
         return;
-    }
     p->begun = 1;
     const char *const *t = (const char *const *)p->meta_text;
     ms_agg_meta meta = {
@@ -609,6 +710,7 @@ static void begin_report(ms_agg_parser *p)
         .fo = t[F_FO],
         .testing = t[F_TESTING],
         .discovery_method = t[F_DISCOVERY],
+        .notes = p->notes,
     };
     int answer = p->cb.report_begin ? p->cb.report_begin(p->cb.arg, &meta) : 0;
     if (answer == MS_AGG_SKIP) {
@@ -618,12 +720,6 @@ static void begin_report(ms_agg_parser *p)
         return;
     }
     replay_early(p);
-}
-
-static int is_ip_address(const char *s)
-{
-    unsigned char addr[16];
-    return inet_pton(AF_INET, s, addr) == 1 || inet_pton(AF_INET6, s, addr) == 1;
 }
 
 static void start_record(ms_agg_parser *p)
@@ -646,7 +742,7 @@ static void end_record(ms_agg_parser *p)
         fail(p, MS_ERR_INVALID, "the record at line %ld has no <source_ip>", r->line);
         return;
     }
-    if (!is_ip_address(r->source_ip)) {
+    if (!ms_report_is_ip_address(r->source_ip)) {
         fail(p, MS_ERR_INVALID, "the record at line %ld: <source_ip> '%.60s' is not an IP address",
              r->line, r->source_ip);
         return;
@@ -787,8 +883,14 @@ static void XMLCALL on_end(void *arg, const XML_Char *name)
     case N_LEAF: store_field(p, p->leaf); break;
     case N_RECORD: end_record(p); break;
     case N_REASON: case N_AUTH_DKIM: case N_AUTH_SPF: end_entry(p, kind); break;
-    case N_METADATA: p->has_metadata = 1; break;
-    case N_POLICY: p->has_policy = 1; break;
+    case N_METADATA:
+        p->has_metadata = 1;
+        p->metadata_end = here(p);
+        break;
+    case N_POLICY:
+        p->has_policy = 1;
+        p->policy_end = here(p);
+        break;
     default: break;
     }
     if ((kind == N_METADATA || kind == N_POLICY) && p->has_metadata && p->has_policy &&
@@ -981,6 +1083,7 @@ void ms_agg_parser_free(ms_agg_parser *p)
     for (int f = 0; f < F_META_COUNT; f++)
         free(p->meta_text[f]);
     arena_free(&p->strings);
+    free(p->notes);
     ms_buf_free(&p->early);
     ms_xml_input_free(&p->input);
     free(p->message);

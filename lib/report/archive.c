@@ -29,6 +29,7 @@ typedef struct zip_input {
     int64_t offset; /* next byte of the file or memory */
     int64_t out_total; /* entry bytes read, all entries */
     bool bomb; /* an entry hit a limit: the rest of the archive is not read */
+    bool entry_failed; /* an entry could not be read: the archive's next error is the same */
     unsigned char buf[WALK_CHUNK];
 } zip_input;
 
@@ -118,8 +119,10 @@ static ssize_t entry_read(walk_src *src, void *buf, size_t len)
 {
     entry_src *e = (entry_src *)src;
     la_ssize_t n = archive_read_data(e->archive, buf, len);
-    if (n < 0)
+    if (n < 0) {
+        e->in->entry_failed = true;
         return walk_src_fail(src, "zip entry cannot be read: %s", archive_error_string(e->archive));
+    }
     e->out += n;
     e->in->out_total += n;
     /* the archive bytes the zip reader consumed (read ahead ones do not count) */
@@ -155,7 +158,7 @@ static void walk_entry(walk_ctx *ctx, struct archive *a, zip_input *in, struct a
     walk_clean_name(raw ? raw : "(no name)", name, sizeof name);
     size_t mark = walk_path_push(ctx, "%s", name);
     if (archive_entry_is_encrypted(entry)) {
-        walk_skip(ctx, "%s", "encrypted zip entry: cannot be read");
+        walk_unreadable(ctx, "%s", "encrypted zip entry: cannot be read");
     } else {
         entry_src *e = calloc(1, sizeof *e);
         if (e == NULL) {
@@ -184,7 +187,7 @@ void walk_zip(walk_ctx *ctx, walk_src *src, unsigned depth)
     }
     archive_read_support_format_zip(a);
     if (zip_open(a, in, src) != ARCHIVE_OK) {
-        walk_skip(ctx, "zip archive cannot be read: %s", archive_error_string(a));
+        walk_unreadable(ctx, "zip archive cannot be read: %s", archive_error_string(a));
     } else {
         unsigned entries = 0;
         while (!ctx->stop && !ctx->nomem) {
@@ -193,11 +196,13 @@ void walk_zip(walk_ctx *ctx, walk_src *src, unsigned depth)
             if (rc == ARCHIVE_EOF)
                 break;
             if (rc < ARCHIVE_WARN) {
-                walk_skip(ctx, "zip archive is corrupt after %u entries: %s", entries, archive_error_string(a));
+                if (!in->entry_failed) /* else already handed over as that entry's failure */
+                    walk_unreadable(ctx, "zip archive is corrupt after %u entries: %s", entries,
+                                    archive_error_string(a));
                 break;
             }
             if (++entries > MS_REPORT_ZIP_ENTRIES_MAX) {
-                walk_skip(ctx, "zip archive has more than %d entries (MS_REPORT_ZIP_ENTRIES_MAX): the rest is not read",
+                walk_unreadable(ctx, "zip archive has more than %d entries (MS_REPORT_ZIP_ENTRIES_MAX): the rest is not read",
                           MS_REPORT_ZIP_ENTRIES_MAX);
                 break;
             }
@@ -205,7 +210,7 @@ void walk_zip(walk_ctx *ctx, walk_src *src, unsigned depth)
                 continue;
             walk_entry(ctx, a, in, entry, depth);
             if (in->bomb) {
-                walk_skip(ctx, "%s", "zip archive not read further after an entry hit a decompression limit");
+                walk_unreadable(ctx, "%s", "zip archive not read further after an entry hit a decompression limit");
                 break;
             }
         }

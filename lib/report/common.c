@@ -1,6 +1,7 @@
 /* What the report parsers share: errors, text cleanup, numbers and times. */
 #include "report_internal.h"
 
+#include <arpa/inet.h>
 #include <gmime/gmime.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -169,11 +170,13 @@ void ms_report_ascii_lower(char *s)
             *s = (char)(*s - 'A' + 'a');
 }
 
-/* Decimal digits then an optional fraction of digits; the integer part
- * must fit in max. */
+/* Decimal digits then an optional fraction of digits: 1 with the integer
+ * part in *out, 0 when s is not such a number, -1 when the integer part
+ * is above max. */
 static int parse_decimal(const char *s, uint64_t max, uint64_t *out)
 {
     uint64_t v = 0;
+    int over = 0;
     const char *p = s;
     if (*p == '+')
         p++;
@@ -181,9 +184,10 @@ static int parse_decimal(const char *s, uint64_t max, uint64_t *out)
         return 0;
     for (; *p >= '0' && *p <= '9'; p++) {
         unsigned d = (unsigned)(*p - '0');
-        if (v > (max - d) / 10)
-            return 0;
-        v = v * 10 + d;
+        if (over || v > (max - d) / 10)
+            over = 1; /* read on: "12x" is no number, however long */
+        else
+            v = v * 10 + d;
     }
     if (*p == '.') {
         p++;
@@ -192,22 +196,38 @@ static int parse_decimal(const char *s, uint64_t max, uint64_t *out)
     }
     if (*p != '\0')
         return 0;
+    if (over)
+        return -1;
     *out = v;
     return 1;
+}
+
+int ms_report_is_ip_address(const char *s)
+{
+    unsigned char addr[16];
+    return inet_pton(AF_INET, s, addr) == 1 || inet_pton(AF_INET6, s, addr) == 1;
+}
+
+int ms_report_time_in_range(int64_t t)
+{
+    return t >= MS_REPORT_TIME_MIN && t <= MS_REPORT_TIME_MAX;
 }
 
 int ms_report_parse_unix_time(const char *s, int64_t *out)
 {
     uint64_t v;
-    if (s == NULL || !parse_decimal(s, (uint64_t)INT64_MAX, &v))
+    if (s == NULL)
         return 0;
+    int got = parse_decimal(s, (uint64_t)MS_REPORT_TIME_MAX, &v);
+    if (got <= 0)
+        return got;
     *out = (int64_t)v;
     return 1;
 }
 
 int ms_report_parse_count(const char *s, uint64_t *out)
 {
-    return s != NULL && parse_decimal(s, UINT64_MAX, out);
+    return s == NULL ? 0 : parse_decimal(s, MS_REPORT_COUNT_MAX, out);
 }
 
 /* n digits at *p as a number; advances *p. -1 when they are not there. */
@@ -282,10 +302,11 @@ int ms_report_parse_rfc3339(const char *s, int64_t *out)
     tm.tm_hour = hour;
     tm.tm_min = minute;
     tm.tm_sec = second;
-    time_t t = timegm(&tm);
-    if (t == (time_t)-1 && year != 1969)
-        return 0;
-    *out = (int64_t)t - offset;
+    time_t t = timegm(&tm); /* years 0000-9999 all fit a 64-bit time_t */
+    int64_t when = (int64_t)t - offset;
+    if (!ms_report_time_in_range(when))
+        return -1;
+    *out = when;
     return 1;
 }
 

@@ -15,7 +15,9 @@
 
 #include <gmime/gmime.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -110,6 +112,8 @@ typedef struct reading {
     ms_failure_report *report;
     int nomem;
     int incidents_seen;
+    char *bad_incidents; /* an Incidents value that is no count, or too large */
+    int incidents_too_large;
 } reading;
 
 static char **slot(ms_failure_report *r, size_t offset)
@@ -147,13 +151,17 @@ static void on_feedback_field(void *arg, const char *name, size_t name_len, cons
 {
     reading *rd = arg;
     if (name_len == 9 && strncasecmp(name, "Incidents", 9) == 0) {
+        if (rd->incidents_seen || rd->bad_incidents != NULL)
+            return; /* the first one counts */
         char *s = ms_report_text_dup(value, value_len, &rd->nomem);
-        uint64_t n;
-        if (s != NULL && ms_report_parse_count(s, &n)) {
-            rd->report->incidents = n;
+        int got = s != NULL ? ms_report_parse_count(s, &rd->report->incidents) : 0;
+        if (got > 0) {
             rd->incidents_seen = 1;
+            free(s);
+        } else {
+            rd->bad_incidents = s != NULL ? s : ms_strdup("");
+            rd->incidents_too_large = got < 0;
         }
-        free(s);
         return;
     }
     for (size_t i = 0; i < sizeof feedback_fields / sizeof feedback_fields[0]; i++) {
@@ -294,15 +302,133 @@ static void read_message(walk *w, GMimeMessage *msg)
         g_mime_multipart_foreach(GMIME_MULTIPART(body), on_part, w);
 }
 
-static void arrival_time(ms_failure_report *r)
+/* ---- Checking the values ----------------------------------------------- */
+
+/* Where the field "name:" is in the message, for an error's position: the
+ * first line that starts with it, the column and offset of its value.
+ * Nothing is filled when it is not found as written (a base64-encoded
+ * feedback part). */
+static void field_position(const char *msg, size_t len, const char *name, long *line, long *column,
+                           int64_t *offset)
 {
-    if (r->arrival_date == NULL)
-        return;
-    GDateTime *t = g_mime_utils_header_decode_date(r->arrival_date);
-    if (t != NULL) {
-        r->arrival_time = (int64_t)g_date_time_to_unix(t);
-        g_date_time_unref(t);
+    size_t name_len = strlen(name);
+    long number = 1;
+    for (size_t at = 0; at < len; number++) {
+        const char *start = msg + at;
+        const char *nl = memchr(start, '\n', len - at);
+        size_t line_len = nl ? (size_t)(nl - start) : len - at;
+        if (line_len > name_len && strncasecmp(start, name, name_len) == 0 && start[name_len] == ':') {
+            size_t value = name_len + 1;
+            while (value < line_len && (start[value] == ' ' || start[value] == '\t'))
+                value++;
+            *line = number;
+            *column = (long)value + 1;
+            *offset = (int64_t)(at + value);
+            return;
+        }
+        at += line_len + 1;
     }
+}
+
+/* Refuses the report for a bad field value, at the field's position. */
+__attribute__((format(printf, 5, 6))) static ms_status bad_field(ms_report_error *err, const void *message,
+                                                                  size_t len, const char *name,
+                                                                  const char *fmt, ...)
+{
+    char what[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    long line = 0, column = 0;
+    int64_t offset = -1;
+    field_position(message, len, name, &line, &column, &offset);
+    return ms_report_fail(err, MS_ERR_INVALID, line, column, offset, "%s", what);
+}
+
+/* The year as written in an RFC 5322 date ("Mon, 1 Jan 0000 ..."): the
+ * number after the month name, two- and three-digit years read as RFC
+ * 5322 section 4.3 says; -1 when there is no such number. GMime reads
+ * "0000" as 2000, so the range is checked on what was written too. */
+static long written_year(const char *date)
+{
+    static const char months[] = "janfebmaraprmayjunjulaugsepoctnovdec";
+    const char *p = date;
+    while (*p != '\0') {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        const char *word = p;
+        while (*p != '\0' && *p != ' ' && *p != '\t' && *p != ',')
+            p++;
+        size_t word_len = (size_t)(p - word);
+        int is_month = 0;
+        for (size_t m = 0; word_len == 3 && m < 12 && !is_month; m++)
+            is_month = strncasecmp(word, months + 3 * m, 3) == 0;
+        if (!is_month)
+            continue;
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        long year = 0;
+        int digits = 0;
+        for (; *p >= '0' && *p <= '9' && digits < 6; p++, digits++)
+            year = year * 10 + (*p - '0');
+        if (digits == 0)
+            return -1;
+        if (digits == 2)
+            year += year < 50 ? 2000 : 1900;
+        else if (digits == 3)
+            year += 1900;
+        return year;
+    }
+    return -1;
+}
+
+/* Arrival-Date as Unix seconds: 1, 0 when it cannot be read, -1 when it
+ * lies outside the dates a report may carry. */
+static int parse_arrival_date(const char *date, int64_t *out)
+{
+    long year = written_year(date);
+    if (year >= 0 && (year < 1970 || year > 9999))
+        return -1;
+    GDateTime *t = g_mime_utils_header_decode_date(date);
+    if (t == NULL)
+        return 0;
+    int64_t when = (int64_t)g_date_time_to_unix(t);
+    g_date_time_unref(t);
+    if (!ms_report_time_in_range(when))
+        return -1;
+    *out = when;
+    return 1;
+}
+
+/* The values with a fixed form: a bad one refuses the report, with the
+ * field's position, as a bad value does in the other formats. */
+static ms_status check_values(reading *rd, const void *message, size_t len, ms_report_error *err)
+{
+    ms_failure_report *r = rd->report;
+    if (rd->bad_incidents != NULL && rd->incidents_too_large)
+        return bad_field(err, message, len, "Incidents",
+                         "Incidents '%.40s' is larger than %llu (MS_REPORT_COUNT_MAX)", rd->bad_incidents,
+                         (unsigned long long)MS_REPORT_COUNT_MAX);
+    if (rd->bad_incidents != NULL)
+        return bad_field(err, message, len, "Incidents", "Incidents '%.40s' is not a count of messages",
+                         rd->bad_incidents);
+    if (r->source_ip != NULL && !ms_report_is_ip_address(r->source_ip))
+        return bad_field(err, message, len, "Source-IP", "Source-IP '%.60s' is not an IP address",
+                         r->source_ip);
+    if (r->arrival_date != NULL) {
+        const char *name = "Arrival-Date"; /* (or Received-Date, early drafts' name: no position then) */
+        int got = parse_arrival_date(r->arrival_date, &r->arrival_time);
+        if (got == 0)
+            return bad_field(err, message, len, name, "%s '%.60s' is not a date", name, r->arrival_date);
+        if (got < 0)
+            return bad_field(err, message, len, name,
+                             "%s '%.60s' is outside 1970-01-01..9999-12-31 (MS_REPORT_TIME_MIN..MAX)", name,
+                             r->arrival_date);
+    }
+    if (!rd->incidents_seen)
+        r->incidents = 1;
+    return MS_OK;
 }
 
 ms_status ms_failure_parse(const void *message, size_t len, ms_failure_report **out,
@@ -319,7 +445,7 @@ ms_status ms_failure_parse(const void *message, size_t len, ms_failure_report **
     GMimeStream *stream = g_mime_stream_mem_new_with_buffer(message, len);
     GMimeParser *parser = g_mime_parser_new_with_stream(stream);
     GMimeMessage *msg = g_mime_parser_construct_message(parser, NULL);
-    reading rd = {r, 0, 0};
+    reading rd = {.report = r};
     walk w = {&rd, 0};
     if (msg != NULL) {
         read_message(&w, msg);
@@ -327,21 +453,22 @@ ms_status ms_failure_parse(const void *message, size_t len, ms_failure_report **
     }
     g_object_unref(parser);
     g_object_unref(stream);
-    if (rd.nomem) {
+    ms_status st = MS_OK;
+    if (rd.nomem)
+        st = ms_report_fail(err, MS_ERR_NOMEM, 0, 0, -1, "out of memory");
+    else if (msg == NULL || !w.marked)
+        st = ms_report_fail(err, MS_ERR_INVALID, 0, 0, -1,
+                            msg == NULL ? "the message could not be read as MIME"
+                                        : "the message is not a failure report: it has no "
+                                          "multipart/report; report-type=feedback-report and no "
+                                          "message/feedback-report part");
+    else
+        st = check_values(&rd, message, len, err);
+    free(rd.bad_incidents);
+    if (st != MS_OK) {
         ms_failure_report_free(r);
-        return ms_report_fail(err, MS_ERR_NOMEM, 0, 0, -1, "out of memory");
+        return st;
     }
-    if (msg == NULL || !w.marked) {
-        ms_failure_report_free(r);
-        return ms_report_fail(err, MS_ERR_INVALID, 0, 0, -1,
-                              msg == NULL ? "the message could not be read as MIME"
-                                          : "the message is not a failure report: it has no "
-                                            "multipart/report; report-type=feedback-report and no "
-                                            "message/feedback-report part");
-    }
-    if (!rd.incidents_seen)
-        r->incidents = 1;
-    arrival_time(r);
     *out = r;
     return MS_OK;
 }

@@ -15,8 +15,8 @@
  * attachment streams through GMime's decoder and zlib without being held.
  * An attached message (message/rfc822) is written to a spool file and
  * walked as a message. A message with a multipart/report part whose
- * report-type is feedback-report is one failure report: the document is
- * the whole message's bytes. */
+ * report-type is feedback-report, or with a message/feedback-report part,
+ * is one failure report: the document is the whole message's bytes. */
 #include "report/report_internal.h"
 #include "report/walk_internal.h"
 
@@ -192,14 +192,21 @@ static char *message_digest(GMimeStream *stream, gint64 begin, gint64 end)
 
 /* ---- Parts ---------------------------------------------------------------------- */
 
-/* A multipart/report; report-type=feedback-report anywhere in the
- * message's own tree (attached messages are separate messages). */
+/* A failure report: a multipart/report; report-type=feedback-report, or a
+ * message/feedback-report part (inside multipart/mixed, as some receivers
+ * send it, or as the whole body), anywhere in the message's own tree
+ * (attached messages are separate messages). */
 static bool has_feedback_report(GMimeObject *obj, unsigned level)
 {
-    if (!GMIME_IS_MULTIPART(obj) || level > WALK_MIME_DEPTH_MAX)
+    if (level > WALK_MIME_DEPTH_MAX)
+        return false;
+    GMimeContentType *ct = g_mime_object_get_content_type(obj);
+    if (ct != NULL && g_mime_content_type_is_type(ct, "message", "feedback-report"))
+        return true;
+    if (!GMIME_IS_MULTIPART(obj))
         return false;
     const char *type = g_mime_object_get_content_type_parameter(obj, "report-type");
-    if (g_mime_content_type_is_type(g_mime_object_get_content_type(obj), "multipart", "report") && type != NULL &&
+    if (g_mime_content_type_is_type(ct, "multipart", "report") && type != NULL &&
         g_ascii_strcasecmp(type, "feedback-report") == 0)
         return true;
     int count = g_mime_multipart_get_count((GMimeMultipart *)obj);
@@ -257,7 +264,7 @@ static void walk_attached_message(walk_ctx *ctx, GMimeMessagePart *part, unsigne
         return;
     int fd = walk_spool_fd();
     if (fd < 0) {
-        walk_skip(ctx, "%s", "attached message: cannot create a temporary file");
+        walk_unreadable(ctx, "%s", "attached message: cannot create a temporary file");
         return;
     }
     GMimeStream *out = g_mime_stream_fs_new(fd);
@@ -267,7 +274,7 @@ static void walk_attached_message(walk_ctx *ctx, GMimeMessagePart *part, unsigne
     g_object_unref(out);
     walk_src *src = NULL;
     if (written < 0 || lseek(fd, 0, SEEK_SET) != 0)
-        walk_skip(ctx, "%s", "attached message: cannot write a temporary file");
+        walk_unreadable(ctx, "%s", "attached message: cannot write a temporary file");
     else if ((src = walk_src_fd(fd, true)) == NULL)
         ctx->nomem = true;
     else
@@ -280,7 +287,7 @@ static void walk_parts(walk_ctx *ctx, GMimeObject *obj, const char *number, unsi
     if (ctx->stop || ctx->nomem)
         return;
     if (level > WALK_MIME_DEPTH_MAX) {
-        walk_skip(ctx, "MIME parts nested deeper than %d levels: not read", WALK_MIME_DEPTH_MAX);
+        walk_unreadable(ctx, "MIME parts nested deeper than %d levels: not read", WALK_MIME_DEPTH_MAX);
         return;
     }
     if (GMIME_IS_MULTIPART(obj)) {
@@ -334,7 +341,7 @@ void walk_message(walk_ctx *ctx, walk_src *src, unsigned depth)
     why_buf why;
     GMimeStream *stream = seekable_stream(src, MS_REPORT_MESSAGE_MAX, "MS_REPORT_MESSAGE_MAX", &why);
     if (stream == NULL) {
-        walk_skip(ctx, "message cannot be read: %s", why.text);
+        walk_unreadable(ctx, "message cannot be read: %s", why.text);
         return;
     }
     GMimeParser *parser = g_mime_parser_new_with_stream(stream);
@@ -342,7 +349,7 @@ void walk_message(walk_ctx *ctx, walk_src *src, unsigned depth)
     g_mime_parser_set_persist_stream(parser, TRUE);
     GMimeMessage *msg = g_mime_parser_construct_message(parser, NULL);
     if (msg == NULL) {
-        walk_skip(ctx, "%s", "message cannot be parsed");
+        walk_unreadable(ctx, "%s", "message cannot be parsed");
     } else {
         gint64 begin = g_mime_parser_get_headers_begin(parser);
         gint64 end = g_mime_parser_tell(parser);
@@ -359,7 +366,7 @@ void walk_mbox(walk_ctx *ctx, walk_src *src, unsigned depth, bool top)
     why_buf why;
     GMimeStream *stream = seekable_stream(src, MS_REPORT_INFLATED_MAX, "MS_REPORT_INFLATED_MAX", &why);
     if (stream == NULL) {
-        walk_skip(ctx, "mbox cannot be read: %s", why.text);
+        walk_unreadable(ctx, "mbox cannot be read: %s", why.text);
         return;
     }
     GMimeParser *parser = g_mime_parser_new_with_stream(stream);
@@ -370,7 +377,7 @@ void walk_mbox(walk_ctx *ctx, walk_src *src, unsigned depth, bool top)
         GMimeMessage *msg = g_mime_parser_construct_message(parser, NULL);
         if (msg == NULL) {
             if (!g_mime_parser_eos(parser))
-                walk_skip(ctx, "mbox cannot be parsed after message %u", number);
+                walk_unreadable(ctx, "mbox cannot be parsed after message %u", number);
             break;
         }
         number++;

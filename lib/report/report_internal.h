@@ -37,17 +37,27 @@ char *ms_report_text_dup(const char *text, size_t len, int *nomem);
 /* ASCII lower case, in place. */
 void ms_report_ascii_lower(char *s);
 
+/* Whether s is an IPv4 or IPv6 address as text (inet_pton): a record's
+ * source_ip, a failure report's Source-IP. */
+int ms_report_is_ip_address(const char *s);
+
+/* Whether Unix time t lies in the dates a report may carry
+ * (MS_REPORT_TIME_MIN..MS_REPORT_TIME_MAX, report.h). */
+int ms_report_time_in_range(int64_t t);
+
 /* Unix time written as decimal seconds, perhaps with a fraction
- * ("1700000000.0", truncated). 0 when it is not such a number. */
+ * ("1700000000.0", truncated): 1, 0 when it is not such a number, -1
+ * when it is after MS_REPORT_TIME_MAX. */
 int ms_report_parse_unix_time(const char *s, int64_t *out);
 
 /* A non-negative integer count, perhaps written with a zero fraction
- * ("12.0"; a fraction is truncated). 0 when it is not such a number. */
+ * ("12.0"; a fraction is truncated): 1, 0 when it is not such a number,
+ * -1 when it is above MS_REPORT_COUNT_MAX. */
 int ms_report_parse_count(const char *s, uint64_t *out);
 
 /* An RFC 3339 date-time ("2016-04-01T00:00:00Z", with a fraction, an
- * offset, a space for the T, or a date alone) as Unix seconds. 0 when it
- * cannot be read. */
+ * offset, a space for the T, or a date alone) as Unix seconds: 1, 0 when
+ * it cannot be read, -1 when it lies outside MS_REPORT_TIME_MIN..MAX. */
 int ms_report_parse_rfc3339(const char *s, int64_t *out);
 
 /* GMime's one-time set-up, from whichever thread needs it first (the

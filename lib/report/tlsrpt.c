@@ -23,6 +23,10 @@
 typedef struct reader {
     ms_report_error *err;
     ms_status status;
+    /* The entry being read, for messages: "policies[2].failure-details[0]"
+     * (jansson keeps no line numbers for values, so this is the position);
+     * empty at the top level. */
+    char where[96];
 } reader;
 
 __attribute__((format(printf, 3, 4))) static void read_fail(reader *r, ms_status status,
@@ -36,7 +40,10 @@ __attribute__((format(printf, 3, 4))) static void read_fail(reader *r, ms_status
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
-    ms_report_fail(r->err, status, 0, 0, -1, "%s", what);
+    if (r->where[0] != '\0')
+        ms_report_fail(r->err, status, 0, 0, -1, "%s (in %s)", what, r->where);
+    else
+        ms_report_fail(r->err, status, 0, 0, -1, "%s", what);
 }
 
 /* The deepest nesting of arrays and objects under v, counting v as 1;
@@ -138,22 +145,30 @@ static char *joined_member(reader *r, json_t *obj, const char *key, const char *
     return buf.len > 0 ? ms_buf_take(&buf) : (ms_buf_free(&buf), NULL);
 }
 
-/* A session count: integer, real (truncated) or digit string; 0 when
- * absent. */
+/* A session count: integer, real (truncated) or digit string, at most
+ * MS_REPORT_COUNT_MAX; 0 when absent. */
 static uint64_t count_member(reader *r, json_t *obj, const char *key)
 {
     json_t *v = json_object_get(obj, key);
     uint64_t n = 0;
+    int got = 0; /* as ms_report_parse_count: 1 read, 0 not a count, -1 too large */
     if (v == NULL || json_is_null(v))
         return 0;
-    if (json_is_integer(v) && json_integer_value(v) >= 0)
-        return (uint64_t)json_integer_value(v);
-    if (json_is_real(v) && json_real_value(v) >= 0 && json_real_value(v) < 1.8e19)
-        return (uint64_t)json_real_value(v);
-    if (json_is_string(v) && ms_report_parse_count(json_string_value(v), &n))
-        return n;
-    read_fail(r, MS_ERR_INVALID, "\"%s\" is not a session count", key);
-    return 0;
+    if (json_is_integer(v) && json_integer_value(v) >= 0) {
+        n = (uint64_t)json_integer_value(v);
+        got = n <= MS_REPORT_COUNT_MAX ? 1 : -1;
+    } else if (json_is_real(v) && json_real_value(v) >= 0) {
+        got = json_real_value(v) < (double)MS_REPORT_COUNT_MAX + 1 ? 1 : -1;
+        n = got > 0 ? (uint64_t)json_real_value(v) : 0;
+    } else if (json_is_string(v)) {
+        got = ms_report_parse_count(json_string_value(v), &n);
+    }
+    if (got < 0)
+        read_fail(r, MS_ERR_INVALID, "\"%s\" is larger than %llu (MS_REPORT_COUNT_MAX)", key,
+                  (unsigned long long)MS_REPORT_COUNT_MAX);
+    else if (got == 0)
+        read_fail(r, MS_ERR_INVALID, "\"%s\" is not a session count", key);
+    return got > 0 ? n : 0;
 }
 
 static void read_failure(reader *r, json_t *obj, ms_tlsrpt_failure *f)
@@ -206,7 +221,9 @@ static void read_policy(reader *r, json_t *obj, ms_tlsrpt_policy *pol)
             read_fail(r, MS_ERR_NOMEM, "out of memory reading \"%s\"", "failure-details");
             return;
         }
+        size_t policy_where = strlen(r->where);
         for (size_t i = 0; i < n && r->status == MS_OK; i++) {
+            snprintf(r->where + policy_where, sizeof r->where - policy_where, ".failure-details[%zu]", i);
             read_failure(r, json_array_get(details, i), &pol->failures[i]);
             pol->failure_count = i + 1;
         }
@@ -244,10 +261,15 @@ static void read_report(reader *r, json_t *root, ms_tlsrpt_report *rep)
     int64_t *times[2] = {&rep->begin, &rep->end};
     for (int i = 0; i < 2; i++) {
         json_t *v = json_object_get(range, names[i]);
-        if (!json_is_string(v) || !ms_report_parse_rfc3339(json_string_value(v), times[i]))
-            {
+        int got = json_is_string(v) ? ms_report_parse_rfc3339(json_string_value(v), times[i]) : 0;
+        if (got == 0) {
             read_fail(r, MS_ERR_INVALID, "\"%s\" is missing or not an RFC 3339 date-time",
-                             names[i]);
+                      names[i]);
+            return;
+        }
+        if (got < 0) {
+            read_fail(r, MS_ERR_INVALID, "\"%s\" '%.40s' is outside 1970-01-01..9999-12-31 "
+                      "(MS_REPORT_TIME_MIN..MS_REPORT_TIME_MAX)", names[i], json_string_value(v));
             return;
         }
     }
@@ -269,6 +291,7 @@ static void read_report(reader *r, json_t *root, ms_tlsrpt_report *rep)
             return;
         }
     for (size_t i = 0; i < n && r->status == MS_OK; i++) {
+        snprintf(r->where, sizeof r->where, "policies[%zu]", i);
         read_policy(r, json_array_get(policies, i), &rep->policies[i]);
         rep->policy_count = i + 1;
     }
@@ -319,7 +342,7 @@ ms_status ms_tlsrpt_parse(const void *json, size_t len, ms_tlsrpt_report **out,
         json_decref(root);
         return ms_report_fail(err, MS_ERR_NOMEM, 0, 0, -1, "out of memory");
     }
-    reader r = {err, MS_OK};
+    reader r = {.err = err, .status = MS_OK};
     read_report(&r, root, rep);
     json_decref(root);
     if (r.status != MS_OK) {

@@ -279,7 +279,6 @@ struct ms_report_doc {
     ms_report_kind kind;
     ms_report_origin origin;
     const char *message_key;
-    char *error; /* "origin: reason" once a read failed */
     bool failed;
 };
 
@@ -288,20 +287,18 @@ ssize_t ms_report_doc_read(ms_report_doc *doc, void *buf, size_t len)
     if (doc->failed)
         return -1;
     ssize_t n = walk_src_read(doc->src, buf, len);
-    if (n < 0) {
+    if (n < 0)
         doc->failed = true;
-        doc->error = text_format("%s: %s", doc->origin.path, doc->src->error ? doc->src->error : "read error");
-    }
     return n;
 }
 
+/* The reason alone: the caller has the origin (ms_report_doc_origin) and
+ * puts it in front, once. */
 const char *ms_report_doc_error(const ms_report_doc *doc)
 {
     if (!doc->failed)
         return NULL;
-    if (doc->error != NULL)
-        return doc->error;
-    return doc->src->error ? doc->src->error : "out of memory"; /* the message could not be allocated */
+    return doc->src->error ? doc->src->error : "out of memory"; /* the reason could not be allocated */
 }
 
 ms_report_kind ms_report_doc_kind(const ms_report_doc *doc)
@@ -335,7 +332,36 @@ void walk_deliver(walk_ctx *ctx, walk_src *src, ms_report_kind kind)
     ctx->found++;
     if (ctx->cb->document != NULL && ctx->cb->document(ctx->cb->arg, &doc) != 0)
         ctx->stop = true;
-    free(doc.error);
+}
+
+/* A source whose only read fails with the reason it was made with. */
+static ssize_t unreadable_read(walk_src *src, void *buf, size_t len)
+{
+    (void)buf;
+    (void)len;
+    return walk_src_fail(src, "%s", "read error");
+}
+
+static const walk_src_ops unreadable_ops = {unreadable_read, mem_close};
+
+void walk_unreadable(walk_ctx *ctx, const char *fmt, ...)
+{
+    walk_src *src = calloc(1, sizeof *src);
+    if (src == NULL) {
+        ctx->nomem = true;
+        return;
+    }
+    src->ops = &unreadable_ops;
+    src->file_fd = -1;
+    va_list ap;
+    va_start(ap, fmt);
+    src->error = format_v(fmt, ap);
+    va_end(ap);
+    if (src->error == NULL)
+        ctx->nomem = true;
+    else
+        walk_deliver(ctx, src, MS_REPORT_AGGREGATE);
+    walk_src_close(src);
 }
 
 /* ---- Dispatch on content ------------------------------------------------- */
@@ -364,7 +390,7 @@ void walk_source(walk_ctx *ctx, walk_src *src, unsigned depth, bool top)
     }
     ssize_t n = walk_src_peek(src, WALK_SNIFF_BYTES);
     if (n < 0) {
-        walk_skip(ctx, "%s", src->error);
+        walk_unreadable(ctx, "%s", src->error);
         walk_src_close(src);
         return;
     }
@@ -373,8 +399,8 @@ void walk_source(walk_ctx *ctx, walk_src *src, unsigned depth, bool top)
         ctx->top_format = format;
     bool wrapper = format == WALK_GZIP || format == WALK_ZIP || format == WALK_MESSAGE || format == WALK_MBOX;
     if (wrapper && depth >= MS_REPORT_NESTING_MAX) {
-        walk_skip(ctx, "%s nested deeper than %d wrappers (MS_REPORT_NESTING_MAX)", walk_format_name(format),
-                  MS_REPORT_NESTING_MAX);
+        walk_unreadable(ctx, "%s nested deeper than %d wrappers (MS_REPORT_NESTING_MAX): not read",
+                        walk_format_name(format), MS_REPORT_NESTING_MAX);
         walk_src_close(src);
         return;
     }
@@ -439,15 +465,26 @@ static bool mine(walk_ctx *ctx, const char *path)
     return ctx->cb->want == NULL || ctx->cb->want(ctx->cb->arg, path) != 0;
 }
 
-static void skip_path(walk_ctx *ctx, const char *path, const char *reason, const char *detail)
+/* A path passed over on purpose (a loop, a link to a directory, a device). */
+static void skip_path(walk_ctx *ctx, const char *path, const char *reason)
+{
+    ctx->file = path;
+    ctx->path.len = 0;
+    walk_path_push(ctx, "%s", path);
+    walk_skip(ctx, "%s", reason);
+}
+
+/* A path that may hold reports and could not be read: not stored, so it
+ * is handed over as an unreadable document (see walk_unreadable). */
+static void unreadable_path(walk_ctx *ctx, const char *path, const char *reason, const char *detail)
 {
     ctx->file = path;
     ctx->path.len = 0;
     walk_path_push(ctx, "%s", path);
     if (detail != NULL)
-        walk_skip(ctx, "%s: %s", reason, detail);
+        walk_unreadable(ctx, "%s: %s", reason, detail);
     else
-        walk_skip(ctx, "%s", reason);
+        walk_unreadable(ctx, "%s", reason);
 }
 
 static int not_dot(const struct dirent *e)
@@ -460,19 +497,19 @@ static void walk_dir(walk_ctx *ctx, const char *path, const struct stat *st, dir
     for (unsigned i = 0; i < dirs->depth; i++)
         if (dirs->dev[i] == st->st_dev && dirs->ino[i] == st->st_ino) {
             if (mine(ctx, path))
-                skip_path(ctx, path, "directory loop: this directory contains itself", NULL);
+                skip_path(ctx, path, "directory loop: this directory contains itself");
             return;
         }
     if (dirs->depth > WALK_DIR_DEPTH_MAX) {
         if (mine(ctx, path))
-            skip_path(ctx, path, "directories nested too deep", NULL);
+            unreadable_path(ctx, path, "directories nested too deep: not read", NULL);
         return;
     }
     struct dirent **names;
     int count = scandir(path, &names, not_dot, alphasort);
     if (count < 0) {
         if (mine(ctx, path))
-            skip_path(ctx, path, "cannot read directory", strerror(errno));
+            unreadable_path(ctx, path, "cannot read directory", strerror(errno));
         return;
     }
     dirs->dev[dirs->depth] = st->st_dev;
@@ -514,14 +551,14 @@ static void walk_path_arg(walk_ctx *ctx, const char *path, dir_stack *dirs)
         if (!mine(ctx, path))
             return;
         if (fstat(STDIN_FILENO, &st) != 0)
-            skip_path(ctx, path, "cannot read standard input", strerror(errno));
+            unreadable_path(ctx, path, "cannot read standard input", strerror(errno));
         else
             walk_fd(ctx, path, STDIN_FILENO, &st);
         return;
     }
     if (lstat(path, &st) != 0) {
         if (mine(ctx, path))
-            skip_path(ctx, path, "cannot open", strerror(errno));
+            unreadable_path(ctx, path, "cannot open", strerror(errno));
         return;
     }
     /* Symbolic links to files are read; to directories, not followed (a
@@ -529,12 +566,12 @@ static void walk_path_arg(walk_ctx *ctx, const char *path, dir_stack *dirs)
     if (S_ISLNK(st.st_mode)) {
         if (stat(path, &st) != 0) {
             if (mine(ctx, path))
-                skip_path(ctx, path, "cannot open", strerror(errno));
+                unreadable_path(ctx, path, "cannot open", strerror(errno));
             return;
         }
         if (S_ISDIR(st.st_mode) && dirs->depth > 0) {
             if (mine(ctx, path))
-                skip_path(ctx, path, "symbolic link to a directory: not followed", NULL);
+                skip_path(ctx, path, "symbolic link to a directory: not followed");
             return;
         }
     }
@@ -548,16 +585,16 @@ static void walk_path_arg(walk_ctx *ctx, const char *path, dir_stack *dirs)
      * found in a directory, it is passed over (opening it could block). */
     bool stream_ok = dirs->depth == 0 && (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode));
     if (!S_ISREG(st.st_mode) && !stream_ok) {
-        skip_path(ctx, path, "not a regular file", NULL);
+        skip_path(ctx, path, "not a regular file");
         return;
     }
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) {
-        skip_path(ctx, path, "cannot open", strerror(errno));
+        unreadable_path(ctx, path, "cannot open", strerror(errno));
         return;
     }
     if (fstat(fd, &st) != 0 || (!S_ISREG(st.st_mode) && !stream_ok))
-        skip_path(ctx, path, "not a regular file", NULL);
+        skip_path(ctx, path, "not a regular file");
     else
         walk_fd(ctx, path, fd, &st);
     close(fd);

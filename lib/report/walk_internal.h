@@ -124,8 +124,17 @@ typedef struct walk_ctx {
 size_t walk_path_push(walk_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void walk_path_pop(walk_ctx *ctx, size_t mark);
 
-/* Reports the current path as skipped. */
+/* Reports the current path as skipped: it holds no report (not a report
+ * at all, or a part passed over on purpose). */
 void walk_skip(walk_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The current path may hold reports but could not be read (a truncated or
+ * corrupt archive, an encrypted entry, wrappers nested too deep, a file
+ * that cannot be opened): handed over as a document whose first read
+ * fails with the reason, so the caller counts it as a report it could not
+ * read and sets it aside, as it does a truncated gzip, instead of losing
+ * it in the skips. */
+void walk_unreadable(walk_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Decides what src is and hands over or unwraps it. depth counts the
  * wrappers around it (a file is 0). Takes ownership of src. top says the

@@ -71,6 +71,7 @@ typedef struct store_backend {
     /* Sets the open aggregate report's totals and commits (records held
      * back already flushed): store_commit_report, or the backend's own. */
     ms_status (*commit_report)(ms_store *store, int64_t records, uint64_t messages);
+    /* (commit_report also stores store->digest, NULL or not) */
     /* Reports per transaction (0 or 1: each report commits on its own;
      * see store_report_begin). */
     unsigned group_reports;
@@ -81,11 +82,16 @@ struct ms_store {
     void *db;            /* sqlite3 * or PGconn * */
     void *impl;          /* the backend's own state */
     char *error;
+    ms_status error_status; /* the status store_fail gave with error */
     /* the aggregate report being written */
     int in_report;
     int64_t report;
     int64_t seq, raw_seq;
-    uint64_t messages;
+    uint64_t messages;   /* its records' counts: each bounded, the sum kept <= INT64_MAX */
+    char *digest;        /* its content digest (ms_store_agg_digest), NULL until given */
+    /* the stored report an ms_store_agg_begin found this one to duplicate */
+    int64_t duplicate_of;
+    char *duplicate_digest; /* that report's digest; NULL when stored without one */
     /* the transaction grouping reports (store_report_begin) */
     int group_open;
     unsigned group_count;
@@ -96,7 +102,9 @@ struct ms_store {
     ms_buf scratch3;
 };
 
-/* Sets store->error (printf-style) and returns status. */
+/* Sets store->error (printf-style) and store->error_status, and returns
+ * status. MS_ERR_LIMIT / MS_ERR_INVALID say the report's data was refused
+ * (ms_store_report_fault), MS_ERR_IO that the store itself failed. */
 ms_status store_fail(ms_store *store, ms_status status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -105,6 +113,9 @@ ms_status store_fail(ms_store *store, ms_status status, const char *fmt, ...)
 ms_status store_query_int(ms_store *store, const char *sql, const sql_param *params, size_t n,
                           int64_t *value, int *found);
 ms_status store_exec_params(ms_store *store, const char *sql, const sql_param *params, size_t n);
+/* The status of a failed statement from what the database said: the
+ * report's fault (MS_ERR_INVALID) or the store's (MS_ERR_IO). */
+ms_status store_last_status(const ms_store *store);
 /* commit_report as two statements, for backends where a round trip is cheap. */
 ms_status store_commit_report(ms_store *store, int64_t records, uint64_t messages);
 /* One report's transaction: a savepoint inside the group's transaction
@@ -129,5 +140,8 @@ int store_schema_latest(void);
 /* The backends. */
 ms_status store_sqlite_open(ms_store *store, const char *path);
 ms_status store_pg_open(ms_store *store, const char *conninfo);
+/* The same, reading only: nothing created or written (ms_store_open_read). */
+ms_status store_sqlite_open_read(ms_store *store, const char *path);
+ms_status store_pg_open_read(ms_store *store, const char *conninfo);
 
 #endif

@@ -98,6 +98,20 @@ static PGconn *conn_of(ms_store *store)
     return store->db;
 }
 
+/* Whose fault a statement's error is, by its SQLSTATE class: the data's
+ * (22 data exception: a value out of range, bad encoding; 23 integrity
+ * constraint; 54 program limit: a value too long to index) sets one
+ * report aside; everything else (a lost connection, a full disk, a
+ * read-only server) is the store's. */
+static ms_status status_of(const PGresult *res)
+{
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    if (state != NULL && (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0 ||
+                          strncmp(state, "54", 2) == 0))
+        return MS_ERR_INVALID;
+    return MS_ERR_IO;
+}
+
 static ms_status pg_error(ms_store *store, const char *what, const PGresult *res)
 {
     const char *msg = res ? PQresultErrorMessage(res) : "";
@@ -106,7 +120,7 @@ static ms_status pg_error(ms_store *store, const char *what, const PGresult *res
     size_t len = strlen(msg);
     while (len > 0 && msg[len - 1] == '\n')
         len--;
-    return store_fail(store, MS_ERR_IO, "%s: %.*s", what, (int)len, msg);
+    return store_fail(store, status_of(res), "%s: %.*s", what, (int)len, msg);
 }
 
 /* Up to 24 parameters' text forms. */
@@ -672,11 +686,12 @@ static ms_status pg_commit_report(ms_store *store, int64_t records, uint64_t mes
     snprintf(values[0], sizeof values[0], "%lld", (long long)records);
     snprintf(values[1], sizeof values[1], "%llu", (unsigned long long)messages);
     snprintf(values[2], sizeof values[2], "%lld", (long long)store->report);
-    const char *params[] = {values[0], values[1], values[2]};
+    const char *params[] = {values[0], values[1], values[2], store->digest};
     ms_status st = send_records(store);
     if (st == MS_OK)
-        st = send_statement(store, "UPDATE reports SET records = $1, messages = $2 WHERE id = $3",
-                            "storing the report's totals", 1, 3, params, NULL, NULL);
+        st = send_statement(store,
+                            "UPDATE reports SET records = $1, messages = $2, digest = $4 WHERE id = $3",
+                            "storing the report's totals", 1, 4, params, NULL, NULL);
     if (st == MS_OK)
         st = send_statement(store, "COMMIT", "COMMIT", 0, 0, NULL, NULL, NULL);
     return send_and_settle(store, st, NULL);
@@ -740,4 +755,14 @@ ms_status store_pg_open(ms_store *store, const char *conninfo)
      * report not stored is simply stored by the next run; what must be
      * durable at once (ms_store_imap_mark) asks for it. */
     return pg_exec(store, "SET synchronous_commit = off");
+}
+
+/* Every transaction of this session read-only: the server itself refuses
+ * any write, whatever the role may do. */
+ms_status store_pg_open_read(ms_store *store, const char *conninfo)
+{
+    ms_status st = store_pg_open(store, conninfo);
+    if (st == MS_OK)
+        st = pg_exec(store, "SET default_transaction_read_only = on");
+    return st;
 }

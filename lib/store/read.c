@@ -1,7 +1,17 @@
 /* The read queries (docs/store.md), written once over the SQL layer for
  * both backends. SQL does the grouping and summing; the order of results
  * is set here in C (strcmp), so both backends give the same order whatever
- * the server's collation. */
+ * the server's collation.
+ *
+ * Sums never fail and never wrap, whatever the rows hold (counts written
+ * by older versions reach 2^63 - 1, or wrapped negative): each summed
+ * value is taken as is when it is not negative and as MS_STORE_SUM_MAX
+ * when it is, and summed where no overflow can happen — SQLite's total()
+ * (a double, exact up to 2^53) and PostgreSQL's sum() of bigint (a
+ * numeric) — and every count read is saturated at MS_STORE_SUM_MAX.
+ *
+ * Domains are filtered and grouped in lower case, however a reporter
+ * wrote them. */
 #include "store/internal.h"
 
 #include <stddef.h>
@@ -9,6 +19,19 @@
 #include <string.h>
 
 #define LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* A count as the views sum it: a negative one (wrapped by an older
+ * version) as the largest. SQL text; x is a column. */
+#define COUNT_OF(x) "CASE WHEN " x " < 0 THEN 9007199254740991 ELSE " x " END"
+/* The sum of an expression that is never negative: @SUM@ is the backend's
+ * overflow-free sum (sql_text). */
+#define SUM_OF(x) "@SUM@(" x ")"
+#define SUM_COUNT(x) SUM_OF(COUNT_OF(x))
+
+uint64_t ms_store_sum(uint64_t a, uint64_t b)
+{
+    return a >= MS_STORE_SUM_MAX || b >= MS_STORE_SUM_MAX - a ? MS_STORE_SUM_MAX : a + b;
+}
 
 /* ---- Running a query -------------------------------------------------------- */
 
@@ -42,7 +65,7 @@ typedef struct where {
     size_t n;
 } where;
 
-/* " AND <domain_col> = $k AND r.date_begin >= $k AND r.date_begin < $k",
+/* " AND LOWER(<domain_col>) = LOWER($k) AND r.date_begin >= $k AND r.date_begin < $k",
  * each part only when the filter sets it; numbering continues after
  * `first` parameters already in the statement. */
 static void where_filter(where *w, const ms_store_filter *f, const char *domain_col, size_t first)
@@ -52,7 +75,9 @@ static void where_filter(where *w, const ms_store_filter *f, const char *domain_
         return;
     if (f->domain != NULL) {
         w->params[w->n++] = P_TEXT(f->domain);
-        ms_buf_printf(&w->sql, " AND %s = $%zu", domain_col, first + w->n);
+        /* Domains compare case-insensitively: stored as the reporter
+         * wrote them, asked for as the user typed (A-labels: ASCII). */
+        ms_buf_printf(&w->sql, " AND LOWER(%s) = LOWER($%zu)", domain_col, first + w->n);
     }
     if (f->since != 0) {
         w->params[w->n++] = P_INT(f->since);
@@ -64,15 +89,28 @@ static void where_filter(where *w, const ms_store_filter *f, const char *domain_
     }
 }
 
+/* Appends SQL text with @SUM@ made the backend's sum that cannot overflow:
+ * SQLite's sum() fails on an integer overflow where total() does not;
+ * PostgreSQL's sum() of bigint is a numeric already. */
+static void sql_text(ms_buf *sql, const ms_store *store, const char *text)
+{
+    const char *sum = strcmp(store->backend->name, "sqlite") == 0 ? "total" : "sum";
+    for (const char *at; (at = strstr(text, "@SUM@")) != NULL; text = at + 5) {
+        ms_buf_append(sql, text, (size_t)(at - text));
+        ms_buf_puts(sql, sum);
+    }
+    ms_buf_puts(sql, text);
+}
+
 /* query_rows over head + the filter's conditions + tail. */
 static ms_status filter_rows(ms_store *store, const char *head, const ms_store_filter *f,
                              const char *domain_col, const char *tail, int streaming, row_fn fn,
                              void *arg)
 {
     where w = {MS_BUF_INIT, {{0}}, 0};
-    ms_buf_puts(&w.sql, head);
+    sql_text(&w.sql, store, head);
     where_filter(&w, f, domain_col, 0);
-    ms_buf_puts(&w.sql, tail);
+    sql_text(&w.sql, store, tail);
     ms_status st = w.sql.failed
                        ? MS_ERR_NOMEM
                        : query_rows(store, w.sql.data, w.params, w.n, streaming, fn, arg);
@@ -107,11 +145,14 @@ static char *col_dup(ms_store *store, sql_cursor *cur, int col, int *oom)
     return d;
 }
 
-/* Counts and sums: a negative value (never stored) reads as 0. */
+/* Counts and sums, saturated: a negative value (a count an older version
+ * wrapped) or one above MS_STORE_SUM_MAX reads as MS_STORE_SUM_MAX. Both
+ * backends saturate a sum beyond int64 when it is read (SQLite's double,
+ * PostgreSQL's numeric text). */
 static uint64_t col_u64(ms_store *store, sql_cursor *cur, int col)
 {
     int64_t v = store->backend->int64(cur, col);
-    return v < 0 ? 0 : (uint64_t)v;
+    return v < 0 || (uint64_t)v > MS_STORE_SUM_MAX ? MS_STORE_SUM_MAX : (uint64_t)v;
 }
 
 /* Stores columns at, at + 1, ... into the fields of *base that cols name.
@@ -249,7 +290,7 @@ static int count_add(ms_store_count **items, size_t *count, size_t *cap, const c
 {
     for (size_t i = 0; i < *count; i++)
         if (strlen((*items)[i].name) == name_len && memcmp((*items)[i].name, name, name_len) == 0) {
-            (*items)[i].count += n;
+            (*items)[i].count = ms_store_sum((*items)[i].count, n);
             return 0;
         }
     ms_store_count *p = grow(*items, *count, cap, sizeof *p);
@@ -306,10 +347,10 @@ static ms_status summary_totals(ms_store *store, const ms_store_filter *f,
 {
     row_array a = ROW_ARRAY(ms_store_domain_summary, summary_columns);
     ms_status st = filter_rows(store,
-                               "SELECT r.domain, COUNT(*), COALESCE(SUM(r.messages), 0),"
+                               "SELECT LOWER(r.domain), COUNT(*), COALESCE(" SUM_COUNT("r.messages") ", 0),"
                                " MIN(r.date_begin), MAX(r.date_end)"
                                " FROM reports r WHERE r.kind = 'aggregate'",
-                               f, "r.domain", " GROUP BY r.domain", 0, append_row, &a);
+                               f, "r.domain", " GROUP BY LOWER(r.domain)", 0, append_row, &a);
     *rows = a.items;
     *count = a.count;
     return st;
@@ -346,13 +387,13 @@ static ms_status summary_passes(ms_store *store, const ms_store_filter *f,
 {
     summary_rows s = {rows, count, NULL, LIST_DISPOSITIONS};
     return filter_rows(store,
-                       "SELECT r.domain,"
-                       " COALESCE(SUM(CASE WHEN " DMARC_PASS " THEN a.count ELSE 0 END), 0),"
-                       " COALESCE(SUM(CASE WHEN a.spf = 'pass' THEN a.count ELSE 0 END), 0),"
-                       " COALESCE(SUM(CASE WHEN a.dkim = 'pass' THEN a.count ELSE 0 END), 0)"
+                       "SELECT LOWER(r.domain),"
+                       " COALESCE(" SUM_OF("CASE WHEN " DMARC_PASS " THEN " COUNT_OF("a.count") " ELSE 0 END") ", 0),"
+                       " COALESCE(" SUM_OF("CASE WHEN a.spf = 'pass' THEN " COUNT_OF("a.count") " ELSE 0 END") ", 0),"
+                       " COALESCE(" SUM_OF("CASE WHEN a.dkim = 'pass' THEN " COUNT_OF("a.count") " ELSE 0 END") ", 0)"
                        " FROM reports r JOIN agg_records a ON a.report = r.id"
                        " WHERE r.kind = 'aggregate'",
-                       f, "r.domain", " GROUP BY r.domain", 0, add_passes, &s);
+                       f, "r.domain", " GROUP BY LOWER(r.domain)", 0, add_passes, &s);
 }
 
 /* One row of a name/count list: (domain, name, count). Overrides come as
@@ -390,17 +431,18 @@ static ms_status summary_list(ms_store *store, const ms_store_filter *f,
                               ms_store_domain_summary *rows, size_t count, enum summary_list which)
 {
     static const char *const heads[] = {
-        "SELECT r.domain, COALESCE(a.disposition, ''), SUM(a.count)"
+        "SELECT LOWER(r.domain), COALESCE(a.disposition, ''), " SUM_COUNT("a.count")
         " FROM reports r JOIN agg_records a ON a.report = r.id WHERE r.kind = 'aggregate'",
-        "SELECT r.domain, a.reasons, SUM(a.count)"
+        "SELECT LOWER(r.domain), a.reasons, " SUM_COUNT("a.count")
         " FROM reports r JOIN agg_records a ON a.report = r.id"
         " WHERE r.kind = 'aggregate' AND a.reasons IS NOT NULL",
-        "SELECT r.domain, r.org, SUM(r.messages) FROM reports r WHERE r.kind = 'aggregate'",
+        "SELECT LOWER(r.domain), r.org, " SUM_COUNT("r.messages")
+        " FROM reports r WHERE r.kind = 'aggregate'",
     };
     static const char *const tails[] = {
-        " GROUP BY r.domain, a.disposition",
-        " GROUP BY r.domain, a.reasons",
-        " GROUP BY r.domain, r.org",
+        " GROUP BY LOWER(r.domain), a.disposition",
+        " GROUP BY LOWER(r.domain), a.reasons",
+        " GROUP BY LOWER(r.domain), r.org",
     };
     summary_rows s = {rows, count, calloc(count ? count : 1, sizeof(size_t)), which};
     if (s.caps == NULL)
@@ -526,15 +568,15 @@ static ms_status sources_counts(ms_store *store, const ms_store_filter *f, ms_st
     row_array a = ROW_ARRAY(ms_store_source, source_columns);
     ms_status st = filter_rows(
         store,
-        "SELECT a.source_ip, d.name, SUM(a.count),"
-        " SUM(CASE WHEN " DMARC_PASS " THEN a.count ELSE 0 END),"
-        " SUM(CASE WHEN " DMARC_PASS " THEN 0"
-        "  WHEN a.dkim_pass = 1 OR a.spf_pass = 1 THEN a.count ELSE 0 END),"
-        " SUM(CASE WHEN " DMARC_PASS " THEN 0"
-        "  WHEN a.dkim_pass = 1 OR a.spf_pass = 1 THEN 0 ELSE a.count END),"
-        " SUM(CASE WHEN a.dkim_pass = 1 AND a.spf_pass = 0 THEN a.count ELSE 0 END),"
-        " SUM(CASE WHEN a.reasons LIKE '%forwarded%' OR a.reasons LIKE '%mailing_list%'"
-        "  THEN a.count ELSE 0 END)"
+        "SELECT a.source_ip, d.name, " SUM_COUNT("a.count") ","
+        " " SUM_OF("CASE WHEN " DMARC_PASS " THEN " COUNT_OF("a.count") " ELSE 0 END") ","
+        " " SUM_OF("CASE WHEN " DMARC_PASS " THEN 0"
+                   " WHEN a.dkim_pass = 1 OR a.spf_pass = 1 THEN " COUNT_OF("a.count") " ELSE 0 END") ","
+        " " SUM_OF("CASE WHEN " DMARC_PASS " THEN 0"
+                   " WHEN a.dkim_pass = 1 OR a.spf_pass = 1 THEN 0 ELSE " COUNT_OF("a.count") " END") ","
+        " " SUM_OF("CASE WHEN a.dkim_pass = 1 AND a.spf_pass = 0 THEN " COUNT_OF("a.count") " ELSE 0 END") ","
+        " " SUM_OF("CASE WHEN a.reasons LIKE '%forwarded%' OR a.reasons LIKE '%mailing_list%'"
+                   " THEN " COUNT_OF("a.count") " ELSE 0 END")
         " FROM reports r JOIN agg_records a ON a.report = r.id"
         " LEFT JOIN rdns d ON d.ip = a.source_ip WHERE r.kind = 'aggregate'",
         f, "r.domain", " GROUP BY a.source_ip, d.name", 0, append_row, &a);
@@ -692,6 +734,7 @@ static const column report_detail_columns[] = {
     STR(ms_store_report, sp),      STR(ms_store_report, np),
     STR(ms_store_report, pct),     STR(ms_store_report, fo),
     STR(ms_store_report, testing), STR(ms_store_report, discovery_method),
+    STR(ms_store_report, notes),
 };
 
 static const column tls_policy_columns[] = {
@@ -753,8 +796,8 @@ static ms_status show_head(ms_store *store, ms_store_report *rep, int64_t id, in
     ms_status st = query_rows(
         store,
         "SELECT " REPORT_COLUMNS ", r.email, r.extra_contact_info, r.version, r.generator,"
-        " r.errors, r.adkim, r.aspf, r.p, r.sp, r.np, r.pct, r.fo, r.testing, r.discovery_method"
-        " FROM reports r WHERE r.id = $1",
+        " r.errors, r.adkim, r.aspf, r.p, r.sp, r.np, r.pct, r.fo, r.testing, r.discovery_method,"
+        " r.notes FROM reports r WHERE r.id = $1",
         p, 1, 0, read_head, &h);
     *found = h.found;
     return st;
@@ -903,12 +946,12 @@ ms_status ms_store_failure_summary(ms_store *store, const ms_store_filter *filte
 {
     row_array a = ROW_ARRAY(ms_store_failure_row, failure_columns);
     ms_status st = filter_rows(store,
-                               "SELECT f.reported_domain, f.source_ip, f.auth_failure, COUNT(*),"
-                               " SUM(f.incidents) FROM reports r"
+                               "SELECT LOWER(f.reported_domain), f.source_ip, f.auth_failure, COUNT(*),"
+                               " " SUM_COUNT("f.incidents") " FROM reports r"
                                " JOIN failure_reports f ON f.report = r.id"
                                " WHERE r.kind = 'failure'",
                                filter, "r.domain",
-                               " GROUP BY f.reported_domain, f.source_ip, f.auth_failure", 0,
+                               " GROUP BY LOWER(f.reported_domain), f.source_ip, f.auth_failure", 0,
                                append_row, &a);
     st = rows_done(st, &a, cmp_failure_row);
     *out = a.items;
@@ -956,10 +999,10 @@ static ms_status tls_domains(ms_store *store, const ms_store_filter *f, ms_store
 {
     row_array a = ROW_ARRAY(ms_store_tls_domain_row, tls_domain_columns);
     ms_status st = filter_rows(store,
-                               "SELECT p.policy_domain, COUNT(DISTINCT p.report),"
-                               " SUM(p.successful), SUM(p.failed) FROM reports r"
+                               "SELECT LOWER(p.policy_domain), COUNT(DISTINCT p.report),"
+                               " " SUM_COUNT("p.successful") ", " SUM_COUNT("p.failed") " FROM reports r"
                                " JOIN tls_policies p ON p.report = r.id WHERE r.kind = 'tls'",
-                               f, "p.policy_domain", " GROUP BY p.policy_domain", 0, append_row,
+                               f, "p.policy_domain", " GROUP BY LOWER(p.policy_domain)", 0, append_row,
                                &a);
     s->domains = a.items;
     s->domain_count = a.count;
@@ -970,12 +1013,12 @@ static ms_status tls_results(ms_store *store, const ms_store_filter *f, ms_store
 {
     row_array a = ROW_ARRAY(ms_store_tls_result_row, tls_result_columns);
     ms_status st = filter_rows(store,
-                               "SELECT p.policy_domain, t.result_type, t.receiving_mx_hostname,"
-                               " SUM(t.failed_sessions) FROM reports r"
+                               "SELECT LOWER(p.policy_domain), t.result_type, t.receiving_mx_hostname,"
+                               " " SUM_COUNT("t.failed_sessions") " FROM reports r"
                                " JOIN tls_policies p ON p.report = r.id"
                                " JOIN tls_failures t ON t.policy = p.id WHERE r.kind = 'tls'",
                                f, "p.policy_domain",
-                               " GROUP BY p.policy_domain, t.result_type, t.receiving_mx_hostname",
+                               " GROUP BY LOWER(p.policy_domain), t.result_type, t.receiving_mx_hostname",
                                0, append_row, &a);
     s->results = a.items;
     s->result_count = a.count;
@@ -996,4 +1039,54 @@ ms_status ms_store_tls_summary_get(ms_store *store, const ms_store_filter *filte
     sort(out->domains, out->domain_count, sizeof *out->domains, cmp_tls_domain);
     sort(out->results, out->result_count, sizeof *out->results, cmp_tls_result);
     return MS_OK;
+}
+
+/* ---- What the caller shows and asks for ----------------------------------- */
+
+ms_status ms_store_domain_key(const char *text, char **out)
+{
+    return ms_domain_normalize(text, out);
+}
+
+/* The end of a URL's userinfo ("user:secret@"): the '@' before the host,
+ * or NULL. */
+static const char *userinfo_end(const char *after_scheme)
+{
+    size_t authority = strcspn(after_scheme, "/?#");
+    const char *at = NULL;
+    for (const char *p = after_scheme; p < after_scheme + authority; p++)
+        if (*p == '@')
+            at = p;
+    return at;
+}
+
+char *ms_store_url_masked(const char *url)
+{
+    if (url == NULL)
+        return NULL;
+    ms_buf out = MS_BUF_INIT;
+    const char *scheme_end = strstr(url, "://");
+    const char *p = url;
+    if (scheme_end != NULL) {
+        const char *rest = scheme_end + 3, *at = userinfo_end(rest);
+        const char *colon = at ? memchr(rest, ':', (size_t)(at - rest)) : NULL;
+        if (colon != NULL) {
+            ms_buf_append(&out, url, (size_t)(colon + 1 - url));
+            ms_buf_puts(&out, "***");
+            p = at;
+        }
+    }
+    /* libpq also takes the password as a query parameter */
+    for (const char *q; (q = strstr(p, "password=")) != NULL;) {
+        int is_param = q == url || strchr("?& ", q[-1]) != NULL;
+        q += strlen("password=");
+        ms_buf_append(&out, p, (size_t)(q - p));
+        p = q;
+        if (is_param) {
+            ms_buf_puts(&out, "***");
+            p += strcspn(p, "& ");
+        }
+    }
+    ms_buf_puts(&out, p);
+    return ms_buf_take(&out);
 }

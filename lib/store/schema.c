@@ -97,6 +97,42 @@ static const char *const migrations[] = {
     " PRIMARY KEY (mailbox, uidvalidity, uid))@WITHOUT_ROWID@;\n"
     "CREATE TABLE rdns ("
     " ip TEXT NOT NULL PRIMARY KEY, name TEXT NOT NULL, fetched BIGINT NOT NULL);\n",
+
+    /* 2: conflicting duplicates and one rejected row per bad input.
+     * reports.digest: the content digest of an aggregate report (SHA-256
+     * of its document), NULL for reports stored before. conflicts: a
+     * report met again under the same identity with other content; the
+     * stored one is kept, each differing content counted once. */
+    "ALTER TABLE reports ADD COLUMN digest TEXT;\n"
+    /* reports.notes: what the parser made of something unusual in the
+     * report (an empty <org_name> named after the domain of <email>). */
+    "ALTER TABLE reports ADD COLUMN notes TEXT;\n"
+    "CREATE TABLE conflicts ("
+    " report BIGINT NOT NULL,"
+    " digest TEXT NOT NULL,"
+    " origin TEXT, origin_file TEXT,"
+    " first_seen BIGINT NOT NULL, last_seen BIGINT NOT NULL, seen_count BIGINT NOT NULL,"
+    " PRIMARY KEY (report, digest))@WITHOUT_ROWID@;\n"
+    /* rejected, keyed by (kind, input_key): a digest of the bad input's
+     * origin and the bytes read of it, so running again over the same
+     * file finds its row. The rows of earlier runs are folded: one per
+     * origin, kind, reason and position, with how often it was seen. */
+    "CREATE TABLE rejected_v2 ("
+    " id @ID@,"
+    " origin TEXT, origin_file TEXT, kind TEXT NOT NULL,"
+    " input_key TEXT NOT NULL, reason TEXT,"
+    " line BIGINT, col BIGINT, byte_offset BIGINT,"
+    " rejected_at BIGINT NOT NULL, last_seen BIGINT NOT NULL, seen_count BIGINT NOT NULL,"
+    " UNIQUE (kind, input_key));\n"
+    "INSERT INTO rejected_v2 (origin, origin_file, kind, input_key, reason, line, col,"
+    " byte_offset, rejected_at, last_seen, seen_count)"
+    " SELECT origin, MAX(origin_file), COALESCE(kind, ''),"
+    " 'before-v2-' || CAST(MIN(id) AS TEXT), reason, line, col, byte_offset,"
+    " MIN(rejected_at), MAX(rejected_at), COUNT(*)"
+    " FROM rejected GROUP BY origin, COALESCE(kind, ''), reason, line, col,"
+    " byte_offset;\n"
+    "DROP TABLE rejected;\n"
+    "ALTER TABLE rejected_v2 RENAME TO rejected;\n",
 };
 
 int store_schema_latest(void)

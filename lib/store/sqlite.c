@@ -5,10 +5,12 @@
  * step that reads them). */
 #include "store/internal.h"
 
+#include <errno.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct sql_cursor {
     ms_store *store;
@@ -38,9 +40,25 @@ static sqlite3 *db_of(ms_store *store)
     return store->db;
 }
 
+/* Whose fault an error code is: the data's (a constraint, a value too big
+ * or of the wrong type: the report is set aside) or the store's (the
+ * disk, the file, a lock: the run stops). */
+static ms_status status_of(int code)
+{
+    switch (code & 0xff) {
+    case SQLITE_CONSTRAINT:
+    case SQLITE_TOOBIG:
+    case SQLITE_MISMATCH:
+    case SQLITE_RANGE:
+        return MS_ERR_INVALID;
+    }
+    return MS_ERR_IO;
+}
+
 static ms_status sqlite_error(ms_store *store, const char *what)
 {
-    return store_fail(store, MS_ERR_IO, "%s: %s", what, sqlite3_errmsg(db_of(store)));
+    sqlite3 *db = db_of(store);
+    return store_fail(store, status_of(sqlite3_extended_errcode(db)), "%s: %s", what, sqlite3_errmsg(db));
 }
 
 /* $1, $2, ... to ?1, ?2, ...; '$' inside string literals is left alone. */
@@ -198,9 +216,10 @@ static void sq_done(sql_cursor *cur)
 static ms_status sq_exec(ms_store *store, const char *sql)
 {
     char *msg = NULL;
-    if (sqlite3_exec(db_of(store), sql, NULL, NULL, &msg) == SQLITE_OK)
+    int rc = sqlite3_exec(db_of(store), sql, NULL, NULL, &msg);
+    if (rc == SQLITE_OK)
         return MS_OK;
-    ms_status st = store_fail(store, MS_ERR_IO, "%s", msg ? msg : sqlite3_errmsg(db_of(store)));
+    ms_status st = store_fail(store, status_of(rc), "%s", msg ? msg : sqlite3_errmsg(db_of(store)));
     sqlite3_free(msg);
     return st;
 }
@@ -210,10 +229,9 @@ static ms_status sq_begin(ms_store *store)
     return sq_exec(store, "BEGIN IMMEDIATE");
 }
 
-static ms_status bind_text(sqlite3_stmt *stmt, int i, const char *s)
+static int bind_text(sqlite3_stmt *stmt, int i, const char *s)
 {
-    int rc = s ? sqlite3_bind_text(stmt, i, s, -1, SQLITE_STATIC) : sqlite3_bind_null(stmt, i);
-    return rc == SQLITE_OK ? MS_OK : MS_ERR_IO;
+    return s ? sqlite3_bind_text(stmt, i, s, -1, SQLITE_STATIC) : sqlite3_bind_null(stmt, i);
 }
 
 #define AUTH_FIELD(a, f) ((a) ? (a)->f : NULL)
@@ -240,23 +258,25 @@ static ms_status sq_agg_record(ms_store *store, const ms_agg_record *r)
         AUTH_FIELD(d.dkim, human_result), AUTH_FIELD(d.spf, domain), AUTH_FIELD(d.spf, scope),
         AUTH_FIELD(d.spf, result), AUTH_FIELD(d.spf, human_result),
     };
-    ms_status st = MS_OK;
-    if (sqlite3_bind_int64(stmt, 1, store->report) != SQLITE_OK ||
-        sqlite3_bind_int64(stmt, 2, store->seq) != SQLITE_OK ||
-        sqlite3_bind_int64(stmt, 4, (sqlite3_int64)r->count) != SQLITE_OK ||
-        sqlite3_bind_int(stmt, 21, d.dkim_pass) != SQLITE_OK ||
-        sqlite3_bind_int(stmt, 22, d.spf_pass) != SQLITE_OK)
-        st = MS_ERR_IO;
+    /* r->count is within MS_REPORT_COUNT_MAX (store.c): it fits int64 */
+    int rc = sqlite3_bind_int64(stmt, 1, store->report);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(stmt, 2, store->seq);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(stmt, 4, (sqlite3_int64)r->count);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int(stmt, 21, d.dkim_pass);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int(stmt, 22, d.spf_pass);
     /* columns 3 and 5..20 are the texts, in table order */
-    for (int i = 0; st == MS_OK && i < (int)(sizeof texts / sizeof texts[0]); i++)
+    for (int i = 0; rc == SQLITE_OK && i < (int)(sizeof texts / sizeof texts[0]); i++)
         if (i != 1)
-            st = bind_text(stmt, 3 + i, texts[i]);
-    if (st == MS_OK)
-        st = bind_text(stmt, 23, d.auth_more);
-    if (st == MS_OK && sqlite3_step(stmt) != SQLITE_DONE)
-        st = MS_ERR_IO;
-    if (st != MS_OK)
-        sqlite_error(store, "storing a record");
+            rc = bind_text(stmt, 3 + i, texts[i]);
+    if (rc == SQLITE_OK)
+        rc = bind_text(stmt, 23, d.auth_more);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_DONE)
+        rc = SQLITE_OK;
+    ms_status st = rc == SQLITE_OK ? MS_OK : sqlite_error(store, "storing a record");
     sqlite3_reset(stmt);
     sqlite3_clear_bindings(stmt);
     return st;
@@ -311,6 +331,18 @@ static const store_backend sqlite_backend = {
     .group_reports = 64,
 };
 
+/* The store takes db over, for writing or reading alike. */
+static ms_status adopt_db(ms_store *store, sqlite3 *db)
+{
+    store->db = db;
+    store->backend = &sqlite_backend;
+    store->impl = calloc(1, sizeof(sqlite_state));
+    if (store->impl == NULL)
+        return MS_ERR_NOMEM;
+    sqlite3_busy_timeout(db, MS_STORE_SQLITE_BUSY_MS);
+    return MS_OK;
+}
+
 ms_status store_sqlite_open(ms_store *store, const char *path)
 {
     sqlite3 *db = NULL;
@@ -323,12 +355,9 @@ ms_status store_sqlite_open(ms_store *store, const char *path)
         sqlite3_close(db);
         return st;
     }
-    store->db = db;
-    store->backend = &sqlite_backend;
-    store->impl = calloc(1, sizeof(sqlite_state));
-    if (store->impl == NULL)
-        return MS_ERR_NOMEM;
-    sqlite3_busy_timeout(db, MS_STORE_SQLITE_BUSY_MS);
+    ms_status adopted = adopt_db(store, db);
+    if (adopted != MS_OK)
+        return adopted;
     /* WAL: a commit is one append to the log, readers never block the
      * writer. synchronous=NORMAL keeps every commit across a killed
      * process (the WAL is in the OS); only a power loss may lose the last
@@ -352,4 +381,65 @@ ms_status store_sqlite_open(ms_store *store, const char *path)
         free(why);
     }
     return st;
+}
+
+/* ---- Reading only ------------------------------------------------------- */
+
+/* "file:PATH?params" (SQLite's URI form), the path percent-encoded where a
+ * URI would read it otherwise. */
+static char *file_uri(const char *path, const char *params)
+{
+    ms_buf uri = MS_BUF_INIT;
+    ms_buf_puts(&uri, path[0] == '/' ? "file://" : "file:");
+    for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+        if (*p == '%' || *p == '?' || *p == '#' || *p <= ' ' || *p >= 0x7f)
+            ms_buf_printf(&uri, "%%%02X", *p);
+        else
+            ms_buf_append(&uri, (const char *)p, 1);
+    }
+    ms_buf_printf(&uri, "?%s", params);
+    return ms_buf_take(&uri);
+}
+
+/* Opens path read-only with the URI parameters given and reads the schema
+ * (where a WAL database fails when its shared-memory file cannot be
+ * opened or created). */
+static int open_read(const char *path, const char *params, sqlite3 **db)
+{
+    char *uri = file_uri(path, params);
+    if (uri == NULL)
+        return SQLITE_NOMEM;
+    int rc = sqlite3_open_v2(uri, db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX,
+                             NULL);
+    free(uri);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(*db, "SELECT COUNT(*) FROM sqlite_master", NULL, NULL, NULL);
+    return rc;
+}
+
+/* mode=ro reads the file and its write-ahead log as any reader does; it
+ * needs the log's shared-memory file (-shm), or a directory it can create
+ * it in. Where neither is there (another user's store in a directory only
+ * they may write; a read-only file system) the file is read as immutable:
+ * without locks, as the last writer left it, which is all there is when
+ * no writer has its log open. */
+ms_status store_sqlite_open_read(ms_store *store, const char *path)
+{
+    if (access(path, F_OK) != 0)
+        return store_fail(store, MS_ERR_IO, "%s", errno == ENOENT ? "no store there (nothing ingested yet?)"
+                                                                 : strerror(errno));
+    sqlite3 *db = NULL;
+    int rc = open_read(path, "mode=ro", &db);
+    if (rc != SQLITE_OK && db != NULL &&
+        ((rc & 0xff) == SQLITE_READONLY || (rc & 0xff) == SQLITE_CANTOPEN)) {
+        sqlite3_close(db);
+        db = NULL;
+        rc = open_read(path, "immutable=1", &db);
+    }
+    if (rc != SQLITE_OK) { /* the caller names the store */
+        ms_status st = store_fail(store, MS_ERR_IO, "%s", db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+        sqlite3_close(db);
+        return st;
+    }
+    return adopt_db(store, db);
 }

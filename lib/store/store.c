@@ -27,7 +27,18 @@ ms_status store_fail(ms_store *store, ms_status status, const char *fmt, ...)
     }
     free(store->error);
     store->error = msg;
+    store->error_status = status;
     return status;
+}
+
+ms_status store_last_status(const ms_store *store)
+{
+    return store->error_status != MS_OK ? store->error_status : MS_ERR_IO;
+}
+
+int ms_store_report_fault(ms_status status)
+{
+    return status == MS_ERR_LIMIT || status == MS_ERR_INVALID;
 }
 
 ms_status store_exec_params(ms_store *store, const char *sql, const sql_param *params, size_t n)
@@ -40,7 +51,7 @@ ms_status store_exec_params(ms_store *store, const char *sql, const sql_param *p
     while ((r = store->backend->next(cur)) == 1)
         ;
     store->backend->done(cur);
-    return r < 0 ? MS_ERR_IO : MS_OK;
+    return r < 0 ? store_last_status(store) : MS_OK;
 }
 
 ms_status store_query_int(ms_store *store, const char *sql, const sql_param *params, size_t n,
@@ -59,7 +70,7 @@ ms_status store_query_int(ms_store *store, const char *sql, const sql_param *par
             ;
     }
     store->backend->done(cur);
-    return r < 0 ? MS_ERR_IO : MS_OK;
+    return r < 0 ? store_last_status(store) : MS_OK;
 }
 
 /* ---- Opening ----------------------------------------------------------- */
@@ -94,7 +105,48 @@ static int is_pg_url(const char *url)
     return strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0;
 }
 
-ms_status ms_store_open(const char *url, ms_store **out, char **errmsg)
+/* The backend's connection to the store url names (read_only: nothing
+ * created, nothing written). */
+static ms_status open_backend(ms_store *store, const char *url, int read_only)
+{
+    if (url != NULL && is_pg_url(url))
+        return read_only ? store_pg_open_read(store, url) : store_pg_open(store, url);
+    char *path = url == NULL ? default_path()
+                 : strncmp(url, "sqlite:", 7) == 0 ? ms_strdup(url + 7)
+                                                    : ms_strdup(url);
+    ms_status st;
+    if (path == NULL || path[0] == '\0') {
+        st = store_fail(store, MS_ERR_INVALID, "no database path (HOME and XDG_DATA_HOME unset?)");
+    } else if (url == NULL && !read_only && make_parents(path) != 0) {
+        st = store_fail(store, MS_ERR_IO, "cannot create the directory of %s: %s", path,
+                        strerror(errno));
+    } else {
+        st = read_only ? store_sqlite_open_read(store, path) : store_sqlite_open(store, path);
+    }
+    free(path);
+    return st;
+}
+
+/* A store opened read-only must have this mailsec's schema already:
+ * MS_ERR_LIMIT when it is older (a writable open would migrate it). */
+static ms_status check_schema(ms_store *store)
+{
+    int version = ms_store_schema_version(store);
+    if (version < 0)
+        return store_fail(store, MS_ERR_IO, "not a mailsec store (%s)", ms_store_error(store));
+    if (version > store_schema_latest())
+        return store_fail(store, MS_ERR_INVALID,
+                          "the database has schema version %d, newer than this mailsec knows (%d)",
+                          version, store_schema_latest());
+    if (version < store_schema_latest())
+        return store_fail(store, MS_ERR_LIMIT,
+                          "the store has schema version %d and this mailsec reads version %d: "
+                          "open it once with write access (report ingest) to upgrade it",
+                          version, store_schema_latest());
+    return MS_OK;
+}
+
+static ms_status open_store(const char *url, int read_only, ms_store **out, char **errmsg)
 {
     *out = NULL;
     if (errmsg)
@@ -102,25 +154,9 @@ ms_status ms_store_open(const char *url, ms_store **out, char **errmsg)
     ms_store *store = calloc(1, sizeof *store);
     if (store == NULL)
         return MS_ERR_NOMEM;
-    ms_status st;
-    if (url != NULL && is_pg_url(url)) {
-        st = store_pg_open(store, url);
-    } else {
-        char *path = url == NULL ? default_path()
-                     : strncmp(url, "sqlite:", 7) == 0 ? ms_strdup(url + 7)
-                                                        : ms_strdup(url);
-        if (path == NULL || path[0] == '\0') {
-            st = store_fail(store, MS_ERR_INVALID, "no database path (HOME and XDG_DATA_HOME unset?)");
-        } else if (url == NULL && make_parents(path) != 0) {
-            st = store_fail(store, MS_ERR_IO, "cannot create the directory of %s: %s", path,
-                            strerror(errno));
-        } else {
-            st = store_sqlite_open(store, path);
-        }
-        free(path);
-    }
+    ms_status st = open_backend(store, url, read_only);
     if (st == MS_OK)
-        st = store_migrate(store);
+        st = read_only ? check_schema(store) : store_migrate(store);
     if (st != MS_OK) {
         if (errmsg)
             *errmsg = ms_strdup(store->error ? store->error : ms_status_str(st));
@@ -129,6 +165,29 @@ ms_status ms_store_open(const char *url, ms_store **out, char **errmsg)
     }
     *out = store;
     return MS_OK;
+}
+
+ms_status ms_store_open(const char *url, ms_store **out, char **errmsg)
+{
+    return open_store(url, 0, out, errmsg);
+}
+
+ms_status ms_store_open_read(const char *url, ms_store **out, char **errmsg)
+{
+    ms_status st = open_store(url, 1, out, errmsg);
+    if (st != MS_ERR_LIMIT)
+        return st;
+    /* An older schema: migrated when the store can be written. */
+    char *why_stale = errmsg ? *errmsg : NULL;
+    if (errmsg)
+        *errmsg = NULL;
+    st = open_store(url, 0, out, NULL);
+    if (st != MS_OK && errmsg) {
+        *errmsg = why_stale;
+        why_stale = NULL;
+    }
+    free(why_stale);
+    return st;
 }
 
 void ms_store_close(ms_store *store)
@@ -142,6 +201,8 @@ void ms_store_close(ms_store *store)
     if (store->backend)
         store->backend->close(store);
     free(store->group_lost);
+    free(store->digest);
+    free(store->duplicate_digest);
     free(store->error);
     ms_buf_free(&store->scratch);
     ms_buf_free(&store->scratch2);
@@ -187,6 +248,31 @@ static const char *schema_name(ms_agg_schema schema)
         return "rfc9990";
     }
     return NULL;
+}
+
+/* ---- Bounds -------------------------------------------------------------
+ * Every count a report claims is at most MS_REPORT_COUNT_MAX, and every
+ * total the store keeps is summed here with a check, never in SQL: both
+ * backends keep 64-bit signed integers, and a total that passed INT64_MAX
+ * would wrap (SQLite) or fail the whole statement (PostgreSQL). A report
+ * beyond the bounds is its own failure (MS_ERR_LIMIT), never the store's. */
+
+static ms_status check_count(ms_store *store, const char *what, uint64_t count)
+{
+    if (count <= MS_REPORT_COUNT_MAX)
+        return MS_OK;
+    return store_fail(store, MS_ERR_LIMIT, "%s: count %llu is above the largest a report may claim (%llu)",
+                      what, (unsigned long long)count, (unsigned long long)MS_REPORT_COUNT_MAX);
+}
+
+/* *total += n, kept within INT64_MAX. */
+static ms_status add_total(ms_store *store, const char *what, uint64_t *total, uint64_t n)
+{
+    if (n > (uint64_t)INT64_MAX - *total)
+        return store_fail(store, MS_ERR_LIMIT, "%s: the report's total passes %lld", what,
+                          (long long)INT64_MAX);
+    *total += n;
+    return MS_OK;
 }
 
 /* ---- Reports grouped into transactions ----------------------------------
@@ -321,12 +407,40 @@ static ms_status insert_report(ms_store *store, const char *sql, const sql_param
     " origin_file, ingested_at"
 #define REPORT_INSERT_TAIL " ON CONFLICT DO NOTHING RETURNING id"
 
+/* The stored report a duplicate met (its identity key), for comparing
+ * content digests: an extra query, for duplicates only. */
+static ms_status find_duplicate(ms_store *store, const ms_agg_meta *m)
+{
+    sql_param p[] = {P_TEXT("aggregate"), P_TEXT(nz(m->org_name)), P_TEXT(nz(m->report_id)),
+                     P_TEXT(nz(m->domain)), P_INT(m->begin), P_INT(m->end)};
+    sql_cursor *cur;
+    ms_status st = store->backend->query(store,
+                                         "SELECT id, digest FROM reports WHERE kind = $1 AND org = $2"
+                                         " AND report_id = $3 AND domain = $4 AND date_begin = $5"
+                                         " AND date_end = $6",
+                                         p, 6, 0, &cur);
+    if (st != MS_OK)
+        return st;
+    int r = store->backend->next(cur);
+    if (r == 1) {
+        store->duplicate_of = store->backend->int64(cur, 0);
+        const char *digest = store->backend->text(cur, 1);
+        store->duplicate_digest = digest ? ms_strdup(digest) : NULL;
+    }
+    store->backend->done(cur);
+    return r < 0 ? store_last_status(store) : MS_OK;
+}
+
 ms_status ms_store_agg_begin(ms_store *store, const ms_agg_meta *m, const ms_report_origin *origin,
                              int *duplicate)
 {
     *duplicate = 0;
     if (store->in_report)
         return store_fail(store, MS_ERR_INVALID, "a report is already open");
+    free(store->digest);
+    free(store->duplicate_digest);
+    store->digest = store->duplicate_digest = NULL;
+    store->duplicate_of = 0;
     ms_status st = store_report_begin(store);
     if (st != MS_OK)
         return st;
@@ -338,18 +452,18 @@ ms_status ms_store_agg_begin(ms_store *store, const ms_agg_meta *m, const ms_rep
         P_TEXT(m->email), P_TEXT(m->extra_contact_info), P_TEXT(m->generator),
         P_TEXT(m->errors), P_TEXT(m->adkim), P_TEXT(m->aspf), P_TEXT(m->p), P_TEXT(m->sp),
         P_TEXT(m->np), P_TEXT(m->pct), P_TEXT(m->fo), P_TEXT(m->testing),
-        P_TEXT(m->discovery_method),
+        P_TEXT(m->discovery_method), P_TEXT(m->notes),
     };
     st = insert_report(store,
                        REPORT_INSERT_HEAD ", agg_schema, version, email, extra_contact_info,"
                        " generator, errors, adkim, aspf, p, sp, np, pct, fo, testing,"
-                       " discovery_method) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
-                       " $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)"
+                       " discovery_method, notes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
+                       " $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)"
                        REPORT_INSERT_TAIL,
                        p, sizeof p / sizeof p[0], duplicate);
     if (st != MS_OK || *duplicate) {
         store_report_rollback(store);
-        return st;
+        return st == MS_OK ? find_duplicate(store, m) : st;
     }
     store->in_report = 1;
     store->seq = store->raw_seq = 0;
@@ -412,12 +526,47 @@ ms_status ms_store_agg_record(ms_store *store, const ms_agg_record *record)
         return store_fail(store, MS_ERR_INVALID, "no report is open");
     if (store->scratch.failed || store->scratch2.failed || store->scratch3.failed)
         return MS_ERR_NOMEM;
-    ms_status st = store->backend->agg_record(store, record);
+    char what[64];
+    snprintf(what, sizeof what, "record %lld (line %ld)", (long long)store->seq + 1, record->line);
+    uint64_t messages = store->messages;
+    ms_status st = check_count(store, what, record->count);
+    if (st == MS_OK)
+        st = add_total(store, what, &messages, record->count);
+    if (st == MS_OK)
+        st = store->backend->agg_record(store, record);
     if (st != MS_OK)
         return st;
     store->seq++;
-    store->messages += record->count;
+    store->messages = messages;
     return MS_OK;
+}
+
+ms_status ms_store_agg_digest(ms_store *store, const char *digest, const ms_report_origin *origin,
+                              int *conflicting)
+{
+    if (conflicting != NULL)
+        *conflicting = 0;
+    if (store->in_report) {
+        free(store->digest);
+        store->digest = digest ? ms_strdup(digest) : NULL;
+        return digest != NULL && store->digest == NULL ? MS_ERR_NOMEM : MS_OK;
+    }
+    if (store->duplicate_of == 0)
+        return store_fail(store, MS_ERR_INVALID, "no report is open and none was found stored");
+    if (digest == NULL || store->duplicate_digest == NULL || strcmp(digest, store->duplicate_digest) == 0)
+        return MS_OK;
+    if (conflicting != NULL)
+        *conflicting = 1;
+    int64_t now = time(NULL);
+    sql_param p[] = {P_INT(store->duplicate_of), P_TEXT(digest), P_TEXT(origin ? origin->path : NULL),
+                     P_TEXT(origin ? origin->file : NULL), P_INT(now)};
+    return store_exec_params(store,
+                             "INSERT INTO conflicts (report, digest, origin, origin_file, first_seen,"
+                             " last_seen, seen_count) VALUES ($1, $2, $3, $4, $5, $5, 1)"
+                             " ON CONFLICT (report, digest) DO UPDATE SET origin = excluded.origin,"
+                             " origin_file = excluded.origin_file, last_seen = excluded.last_seen,"
+                             " seen_count = conflicts.seen_count + 1",
+                             p, 5);
 }
 
 ms_status ms_store_raw_append(ms_store *store, const void *gz, size_t len)
@@ -451,10 +600,11 @@ ms_status ms_store_commit(ms_store *store)
 
 ms_status store_commit_report(ms_store *store, int64_t records, uint64_t messages)
 {
-    sql_param p[] = {P_INT(records), P_INT(messages), P_INT(store->report)};
+    sql_param p[] = {P_INT(records), P_INT(messages), P_INT(store->report), P_TEXT(store->digest)};
     ms_status st = store_exec_params(store,
-                                     "UPDATE reports SET records = $1, messages = $2 WHERE id = $3",
-                                     p, 3);
+                                     "UPDATE reports SET records = $1, messages = $2, digest = $4"
+                                     " WHERE id = $3",
+                                     p, 4);
     return st == MS_OK ? store_report_commit(store) : st;
 }
 
@@ -505,6 +655,29 @@ static ms_status put_tls_policy(ms_store *store, const ms_tlsrpt_policy *pol)
     return st;
 }
 
+/* The report's sessions, every count within the bounds. */
+static ms_status tls_sessions(ms_store *store, const ms_tlsrpt_report *r, uint64_t *sessions)
+{
+    ms_status st = MS_OK;
+    for (size_t i = 0; st == MS_OK && i < r->policy_count; i++) {
+        const ms_tlsrpt_policy *pol = &r->policies[i];
+        char what[64];
+        snprintf(what, sizeof what, "policy %zu", i + 1);
+        st = check_count(store, what, pol->successful);
+        if (st == MS_OK)
+            st = check_count(store, what, pol->failed);
+        if (st == MS_OK)
+            st = add_total(store, what, sessions, pol->successful);
+        if (st == MS_OK)
+            st = add_total(store, what, sessions, pol->failed);
+        for (size_t j = 0; st == MS_OK && j < pol->failure_count; j++) {
+            snprintf(what, sizeof what, "policy %zu, failure %zu", i + 1, j + 1);
+            st = check_count(store, what, pol->failures[j].failed_session_count);
+        }
+    }
+    return st;
+}
+
 ms_status ms_store_put_tlsrpt(ms_store *store, const ms_tlsrpt_report *r,
                               const ms_report_origin *origin, const void *gz_raw, size_t gz_len,
                               int *duplicate)
@@ -515,9 +688,10 @@ ms_status ms_store_put_tlsrpt(ms_store *store, const ms_tlsrpt_report *r,
     /* A TLS report covers several policy domains; the first names it. */
     const char *domain = r->policy_count ? r->policies[0].policy_domain : NULL;
     uint64_t sessions = 0;
-    for (size_t i = 0; i < r->policy_count; i++)
-        sessions += r->policies[i].successful + r->policies[i].failed;
-    ms_status st = store_report_begin(store);
+    ms_status st = tls_sessions(store, r, &sessions);
+    if (st != MS_OK)
+        return st;
+    st = store_report_begin(store);
     if (st != MS_OK)
         return st;
     store->in_report = 1;
@@ -587,7 +761,9 @@ ms_status ms_store_put_failure(ms_store *store, const ms_failure_report *f,
         return store_fail(store, MS_ERR_INVALID, "a report is already open");
     if (message_key == NULL || message_key[0] == '\0')
         return store_fail(store, MS_ERR_INVALID, "a failure report needs its message key");
-    ms_status st = store_report_begin(store);
+    ms_status st = check_count(store, "Incidents", f->incidents);
+    if (st == MS_OK)
+        st = store_report_begin(store);
     if (st != MS_OK)
         return st;
     store->in_report = 1;
@@ -618,21 +794,30 @@ ms_status ms_store_put_failure(ms_store *store, const ms_failure_report *f,
 
 /* ---- Rejects, IMAP, rDNS ------------------------------------------------ */
 
+/* One row per (kind, input key): running again over the same bad input
+ * counts it again (seen_count, last_seen) and keeps the latest reason and
+ * origin, instead of adding a row each run. */
 ms_status ms_store_put_rejected(ms_store *store, const ms_report_origin *origin, const char *kind,
-                                const ms_report_error *err)
+                                const ms_report_error *err, const char *input_key)
 {
     if (store->in_report)
         return store_fail(store, MS_ERR_INVALID, "a report is open");
     sql_param p[] = {P_TEXT(origin ? origin->path : NULL), P_TEXT(origin ? origin->file : NULL),
-                     P_TEXT(kind), P_TEXT(err ? err->message : NULL),
+                     P_TEXT(nz(kind)), P_TEXT(nz(input_key)), P_TEXT(err ? err->message : NULL),
                      err && err->line > 0 ? P_INT(err->line) : P_TEXT(NULL),
                      err && err->column > 0 ? P_INT(err->column) : P_TEXT(NULL),
                      err && err->offset >= 0 ? P_INT(err->offset) : P_TEXT(NULL),
                      P_INT(time(NULL))};
     return store_exec_params(store,
-                             "INSERT INTO rejected (origin, origin_file, kind, reason, line, col,"
-                             " byte_offset, rejected_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                             p, 8);
+                             "INSERT INTO rejected (origin, origin_file, kind, input_key, reason,"
+                             " line, col, byte_offset, rejected_at, last_seen, seen_count)"
+                             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, 1)"
+                             " ON CONFLICT (kind, input_key) DO UPDATE SET origin = excluded.origin,"
+                             " origin_file = excluded.origin_file, reason = excluded.reason,"
+                             " line = excluded.line, col = excluded.col,"
+                             " byte_offset = excluded.byte_offset, last_seen = excluded.last_seen,"
+                             " seen_count = rejected.seen_count + 1",
+                             p, 9);
 }
 
 ms_status ms_store_imap_seen(ms_store *store, const char *mailbox, uint32_t uidvalidity,

@@ -263,11 +263,33 @@ static void record_session(port_job *job, SSL *ssl)
     }
 }
 
+/* A handshake answered in plain text. On a port checked as TLS at once,
+ * the server's greeting (a STARTTLS or plain-text port): said at once,
+ * with the protocol it belongs to, instead of OpenSSL's "wrong version
+ * number" (which reads like a broken TLS set-up). */
+static void plain_text_instead_of_tls(port_job *job, const char *text)
+{
+    ms_tls_port_result *r = job->result;
+    if (r->mode != MS_TLS_IMPLICIT) {
+        add(job, T_GARBAGE, "port %u answered the TLS handshake after STARTTLS in plain text: \"%s\"",
+            r->port, text);
+        return;
+    }
+    const char *mode = dialog_greeting_mode(text);
+    free(r->greeting);
+    r->greeting = strdup(text);
+    add(job, T_GARBAGE, "port %u answers in plain text, not TLS: \"%s\"%s%s%s", r->port, text,
+        mode ? ": a greeting of mode " : "", mode ? mode : "",
+        mode ? ", which starts TLS with STARTTLS if at all" : "");
+}
+
 /* A failed handshake or dialog, as a diagnostic. */
 static void handshake_failed(port_job *job, tls_io io, const char *ssl_error)
 {
     unsigned port = job->result->port;
-    if (io == IO_TIMEOUT)
+    if (io == IO_NOT_TLS)
+        plain_text_instead_of_tls(job, ssl_error);
+    else if (io == IO_TIMEOUT)
         add(job, T_TIMEOUT, "port %u: the TLS handshake timed out", port);
     else if (io == IO_EOF)
         add(job, T_DROPPED, "port %u: the server closed the connection during the TLS handshake",

@@ -1,6 +1,9 @@
 /* Sockets and TLS with a deadline on every step. The socket is
  * non-blocking; each wait is one poll() bounded by the connection's
- * timeout, so a server that stalls costs at most that long per step. */
+ * timeout, so a server that stalls costs at most that long per step. The
+ * deadline is also checked on every turn of every loop, not only when
+ * poll() waits: a server that never stops sending would otherwise never
+ * make a read wait. */
 #include "internal.h"
 
 #include <arpa/inet.h>
@@ -22,6 +25,8 @@ const char *tls_io_str(tls_io io)
     case IO_TIMEOUT: return "timed out";
     case IO_EOF: return "connection closed by the server";
     case IO_GARBAGE: return "not a reply of the protocol";
+    case IO_TOO_LONG: return "a reply longer than any server needs";
+    case IO_NOT_TLS: return "plain text where TLS was expected";
     case IO_ERROR: return "I/O error";
     }
     return "?";
@@ -32,6 +37,11 @@ static long long now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int past(long long deadline)
+{
+    return now_ms() >= deadline;
 }
 
 /* Waits until fd is ready for events or the deadline passes. */
@@ -115,6 +125,8 @@ tls_io conn_write(tls_conn *c, const char *data, size_t len)
 {
     long long deadline = now_ms() + c->timeout_ms;
     while (len > 0) {
+        if (past(deadline))
+            return IO_TIMEOUT;
         ssize_t n;
         if (c->ssl) {
             int r = SSL_write(c->ssl, data, (int)len);
@@ -144,9 +156,12 @@ tls_io conn_write(tls_conn *c, const char *data, size_t len)
     return IO_OK;
 }
 
-/* Reads one chunk into the buffer, waiting until the deadline. */
+/* Reads one chunk into the buffer, waiting until the deadline (and not at
+ * all once it has passed). */
 static tls_io read_some_from(tls_conn *c, int through_tls, long long deadline)
 {
+    if (past(deadline))
+        return IO_TIMEOUT;
     if (c->in_cap - c->in_len < 4096) {
         size_t cap = c->in_cap ? c->in_cap * 2 : 8192;
         char *in = realloc(c->in, cap);
@@ -200,16 +215,23 @@ static void consume(tls_conn *c, size_t n)
     c->in_len -= n;
 }
 
+/* The parser sees each byte once however the reply is cut, and stops it
+ * at its bounds: the buffer never holds much more than one reply. */
 tls_io conn_read_reply(tls_conn *c, ms_tls_reply_kind kind, const char *tag, ms_tls_reply *reply,
                        char **text)
 {
     long long deadline = now_ms() + c->timeout_ms;
+    ms_tls_reply_parser parser;
+    ms_tls_reply_parser_init(&parser, kind, tag);
     if (text)
         *text = NULL;
     for (;;) {
-        ms_tls_parse p = ms_tls_reply_parse(kind, tag, c->in, c->in_len, reply);
+        ms_tls_parse p = ms_tls_reply_feed(&parser, c->in, c->in_len);
+        *reply = parser.reply;
         if (p == MS_TLS_PARSE_GARBAGE)
             return IO_GARBAGE;
+        if (p == MS_TLS_PARSE_TOO_LONG)
+            return IO_TOO_LONG;
         if (p == MS_TLS_PARSE_DONE) {
             if (text && (*text = malloc(reply->length + 1)) != NULL) {
                 memcpy(*text, c->in, reply->length);
@@ -330,21 +352,90 @@ static tls_io start_tls(tls_conn *c, SSL_CTX *ctx, const char *servername, unsig
     return IO_OK;
 }
 
-static tls_io run_handshake(tls_conn *c, char *ssl_error, size_t ssl_error_size)
+/* TLS records (RFC 8446 5.1) start with their content type, 20 to 24
+ * (change_cipher_spec, alert, handshake, application_data, heartbeat):
+ * never a printable character, so a plain-text greeting ("220 ", "* OK",
+ * "+OK") is told apart by its first byte. */
+static int is_record_type(unsigned char first)
 {
-    long long deadline = now_ms() + c->timeout_ms;
-    for (;;) {
+    return first >= 20 && first <= 24;
+}
+
+void tls_printable_line(const char *text, size_t len, char *out, size_t size)
+{
+    size_t n = 0;
+    while (n < len && n + 1 < size && text[n] != '\r' && text[n] != '\n') {
+        out[n] = text[n] >= 0x20 && text[n] < 0x7f ? text[n] : '?';
+        n++;
+    }
+    out[n] = '\0';
+}
+
+/* The first bytes the server sent, as OpenSSL was about to read them. */
+typedef struct first_bytes {
+    int fd;
+    size_t len; /* 0 until the first read found something */
+    char text[128];
+} first_bytes;
+
+/* A callback on the socket's BIO: before OpenSSL's first read that finds
+ * bytes, a peek at them (left in the socket for OpenSSL to read). */
+static long peek_first_bytes(BIO *bio, int oper, const char *argp, size_t len, int argi, long argl,
+                             int ret, size_t *processed)
+{
+    (void)argp;
+    (void)len;
+    (void)argi;
+    (void)argl;
+    (void)processed;
+    first_bytes *f = (first_bytes *)BIO_get_callback_arg(bio);
+    if (oper == BIO_CB_READ && f->len == 0) {
+        ssize_t n = recv(f->fd, f->text, sizeof f->text, MSG_PEEK | MSG_DONTWAIT);
+        if (n > 0)
+            f->len = (size_t)n;
+    }
+    return ret;
+}
+
+/* A handshake that failed because the server speaks plain text: its first
+ * line in message. */
+static int answered_in_plain_text(const first_bytes *f, char *message, size_t message_size)
+{
+    if (f->len == 0 || is_record_type((unsigned char)f->text[0]))
+        return 0;
+    tls_printable_line(f->text, f->len, message, message_size);
+    return 1;
+}
+
+/* SSL_connect until it is done, fails or the deadline passes. */
+static tls_io handshake_steps(tls_conn *c, long long deadline, char *ssl_error, size_t ssl_error_size)
+{
+    while (!past(deadline)) {
         int r = SSL_connect(c->ssl);
         if (r == 1)
             return IO_OK;
         unsigned long e = ERR_peek_error();
         tls_io io = ssl_wait(c, r, deadline);
         if (io != IO_OK) {
-            if (e != 0 && ssl_error)
+            if (e != 0)
                 ERR_error_string_n(e, ssl_error, ssl_error_size);
             return io;
         }
     }
+    return IO_TIMEOUT;
+}
+
+static tls_io run_handshake(tls_conn *c, char *ssl_error, size_t ssl_error_size)
+{
+    first_bytes first = {.fd = c->fd};
+    BIO *bio = SSL_get_rbio(c->ssl);
+    BIO_set_callback_arg(bio, (char *)&first);
+    BIO_set_callback_ex(bio, peek_first_bytes);
+    tls_io io = handshake_steps(c, now_ms() + c->timeout_ms, ssl_error, ssl_error_size);
+    BIO_set_callback_ex(bio, NULL); /* first lives on this stack */
+    if (io != IO_OK && answered_in_plain_text(&first, ssl_error, ssl_error_size))
+        return IO_NOT_TLS;
+    return io;
 }
 
 tls_io conn_handshake(tls_conn *c, SSL_CTX *ctx, const char *servername, unsigned versions,
@@ -365,6 +456,8 @@ static tls_io feed_record(tls_conn *c, BIO *rbio, long long deadline)
 {
     size_t need = 0;
     while (need == 0) {
+        if (c->in_len > 0 && !is_record_type((unsigned char)c->in[0]))
+            return IO_NOT_TLS; /* a plain-text greeting: no use waiting for its "length" */
         if (c->in_len >= TLS_RECORD_HEADER) {
             size_t len = ((size_t)(unsigned char)c->in[3] << 8) | (unsigned char)c->in[4];
             if (len > TLS_RECORD_MAX)
@@ -421,6 +514,8 @@ unsigned conn_probe_versions(tls_conn *c, SSL_CTX *ctx, const char *servername, 
     SSL_set_msg_callback_arg(c->ssl, &hello_received);
     long long deadline = now_ms() + c->timeout_ms;
     for (;;) {
+        if (past(deadline))
+            return 0;
         int r = SSL_connect(c->ssl);
         if (r == 1 || (r < 0 && SSL_get_error(c->ssl, r) == SSL_ERROR_WANT_READ && hello_received))
             return conn_version_bit(SSL_version(c->ssl)) & versions; /* set from the hello */

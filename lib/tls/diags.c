@@ -103,5 +103,8 @@ const ms_diag_def ms_tls_diag_defs[] = {
     [T_MTASTS_PASS] = {"tls.mtasts-pass", I,
         "The SMTP port passes an MTA-STS sender's checks: the MX host is listed in the policy and the certificate is valid for it",
         NULL},
+    [T_REPLY_TOO_LONG] = {"tls.reply-too-long", E,
+        "A reply of the server passed the bounds no mail server comes near (256 lines, 64 KiB); mailsec stopped reading it",
+        "Check that a mail server listens on the port; a server or middlebox that streams endless replies is broken or hostile."},
     {NULL, 0, NULL, NULL},
 };

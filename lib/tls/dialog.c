@@ -82,12 +82,24 @@ static int io_fail(dialog_result *r, tls_io io, const char *step)
 /* The first line of a reply, printable, for messages. */
 static void first_line(const char *text, const ms_tls_reply *reply, char *out, size_t size)
 {
-    size_t n = text ? reply->first_line_len : 0;
-    if (n >= size)
-        n = size - 1;
-    for (size_t i = 0; i < n; i++)
-        out[i] = text[i] >= 0x20 && text[i] < 0x7f ? text[i] : '?';
-    out[n] = '\0';
+    tls_printable_line(text ? text : "", text ? reply->first_line_len : 0, out, size);
+}
+
+/* Reads the reply to step (for messages: "the greeting"...); 0 when there
+ * is none, with r saying why. A reply past its bounds is named as such. */
+static int read_reply(tls_conn *c, ms_tls_reply_kind kind, const char *tag, const char *step,
+                      ms_tls_reply *reply, char **text, dialog_result *r)
+{
+    tls_io io = conn_read_reply(c, kind, tag, reply, text);
+    if (io == IO_OK)
+        return 1;
+    if (io != IO_TOO_LONG)
+        return io_fail(r, io, step);
+    if (reply->lines >= MS_TLS_MAX_REPLY_LINES)
+        return fail(r, T_REPLY_TOO_LONG, "the answer to %s is a reply longer than %d lines", step,
+                    MS_TLS_MAX_REPLY_LINES);
+    return fail(r, T_REPLY_TOO_LONG, "the answer to %s is a reply longer than %d bytes", step,
+                MS_TLS_MAX_REPLY);
 }
 
 int dialog_to_tls(tls_conn *c, ms_tls_mode mode, int inject, dialog_result *r)
@@ -101,9 +113,8 @@ int dialog_to_tls(tls_conn *c, ms_tls_mode mode, int inject, dialog_result *r)
     ms_tls_reply reply;
     char *text = NULL;
     char line[256];
-    tls_io io = conn_read_reply(c, p->greeting_kind, NULL, &reply, &text);
-    if (io != IO_OK)
-        return io_fail(r, io, "the greeting");
+    if (!read_reply(c, p->greeting_kind, NULL, "the greeting", &reply, &text, r))
+        return 0;
     first_line(text, &reply, line, sizeof line);
     r->greeting = strdup(line);
     free(text);
@@ -111,11 +122,12 @@ int dialog_to_tls(tls_conn *c, ms_tls_mode mode, int inject, dialog_result *r)
         return fail(r, T_GREETING_REFUSED, "the server refused the session: %s", line);
     r->starttls_offered = reply.starttls;
 
+    tls_io io;
     if (p->capa_cmd) {
         if ((io = conn_write(c, p->capa_cmd, strlen(p->capa_cmd))) != IO_OK)
             return io_fail(r, io, "the capability request");
-        if ((io = conn_read_reply(c, p->capa_kind, p->capa_tag, &reply, &text)) != IO_OK)
-            return io_fail(r, io, "the capability request");
+        if (!read_reply(c, p->capa_kind, p->capa_tag, "the capability request", &reply, &text, r))
+            return 0;
         first_line(text, &reply, line, sizeof line);
         free(text);
         /* a refused EHLO or CAPA: no extensions, so no STARTTLS either */
@@ -131,8 +143,8 @@ int dialog_to_tls(tls_conn *c, ms_tls_mode mode, int inject, dialog_result *r)
     /* one write: the pipelined command arrives in the same segment */
     if ((io = conn_write(c, cmd, strlen(cmd))) != IO_OK)
         return io_fail(r, io, p->starttls_name);
-    if ((io = conn_read_reply(c, p->reply_kind, p->starttls_tag, &reply, &text)) != IO_OK)
-        return io_fail(r, io, p->starttls_name);
+    if (!read_reply(c, p->reply_kind, p->starttls_tag, p->starttls_name, &reply, &text, r))
+        return 0;
     first_line(text, &reply, line, sizeof line);
     free(text);
     int accepted = mode == MS_TLS_SMTP || mode == MS_TLS_LMTP ? reply.code == 220 : reply.ok;
@@ -140,6 +152,22 @@ int dialog_to_tls(tls_conn *c, ms_tls_mode mode, int inject, dialog_result *r)
         return fail(r, T_STARTTLS_REFUSED, "%s was answered with: %s", p->starttls_name, line);
     r->discarded = conn_discard(c);
     return 1;
+}
+
+const char *dialog_greeting_mode(const char *line)
+{
+    static const ms_tls_mode SPEAK_FIRST[] = {MS_TLS_SMTP, MS_TLS_IMAP, MS_TLS_POP3, MS_TLS_SIEVE};
+    char text[256];
+    int n = snprintf(text, sizeof text, "%s\n", line);
+    if (n < 0 || (size_t)n >= sizeof text)
+        return NULL;
+    for (size_t i = 0; i < sizeof SPEAK_FIRST / sizeof SPEAK_FIRST[0]; i++) {
+        ms_tls_reply reply;
+        if (ms_tls_reply_parse(proto_of(SPEAK_FIRST[i])->greeting_kind, NULL, text, (size_t)n, &reply) !=
+            MS_TLS_PARSE_GARBAGE)
+            return ms_tls_mode_str(SPEAK_FIRST[i]);
+    }
+    return NULL;
 }
 
 const char *dialog_quit_command(ms_tls_mode mode)

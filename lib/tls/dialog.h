@@ -19,6 +19,9 @@ typedef struct dialog_result {
  * command is pipelined with STARTTLS in the same write. 1 when the
  * handshake may start, 0 when not (r says why). */
 int dialog_to_tls(tls_conn *c, ms_tls_mode mode, int inject, dialog_result *r);
+/* The mode ("smtp", "imap", "pop3", "sieve") whose greeting line is, or
+ * NULL when it is none of theirs. */
+const char *dialog_greeting_mode(const char *line);
 /* The command that ends a session of this protocol. */
 const char *dialog_quit_command(ms_tls_mode mode);
 /* Non-zero when the replies read inside TLS after the quit command include

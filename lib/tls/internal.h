@@ -42,6 +42,7 @@ enum {
     T_MTASTS_CERT_INVALID,
     T_MTASTS_CERT_INVALID_TESTING,
     T_MTASTS_PASS,
+    T_REPLY_TOO_LONG,
     T_COUNT
 };
 
@@ -63,10 +64,15 @@ typedef enum tls_io {
     IO_TIMEOUT,
     IO_EOF,      /* the peer closed the connection */
     IO_GARBAGE,  /* the reply parser gave up */
+    IO_TOO_LONG, /* the reply passed its bounds (MS_TLS_MAX_REPLY, MS_TLS_MAX_REPLY_LINES) */
+    IO_NOT_TLS,  /* the handshake was answered in plain text (a greeting) */
     IO_ERROR     /* any other socket or TLS failure */
 } tls_io;
 
 const char *tls_io_str(tls_io io);
+/* text[0, len) up to its first line end, control and 8-bit bytes as '?',
+ * cut to fit out (size bytes, NUL included): for messages. */
+void tls_printable_line(const char *text, size_t len, char *out, size_t size);
 
 void conn_init(tls_conn *c, unsigned timeout_ms);
 void conn_close(tls_conn *c);
@@ -86,13 +92,14 @@ size_t conn_discard(tls_conn *c);
  * when the check is done. */
 SSL_CTX *conn_client_ctx(void);
 /* The TLS handshake on the connection, as a client. versions: MS_TLS_V*
- * bits to allow (0: all). ssl_error receives OpenSSL's reason on failure. */
+ * bits to allow (0: all). ssl_error receives OpenSSL's reason on failure;
+ * with IO_NOT_TLS, the first line the server sent instead of TLS. */
 tls_io conn_handshake(tls_conn *c, SSL_CTX *ctx, const char *servername, unsigned versions,
                       char *ssl_error, size_t ssl_error_size);
 /* Which of the TLS versions offered (MS_TLS_V* bits, a contiguous range)
- * the server chooses: its bit, or 0 when it refuses them all. The
- * handshake stops as soon as the server's hello has been accepted, before
- * its certificate is parsed. */
+ * the server chooses: its bit, or 0 when it refuses them all (or answers
+ * in plain text). The handshake stops as soon as the server's hello has
+ * been accepted, before its certificate is parsed. */
 unsigned conn_probe_versions(tls_conn *c, SSL_CTX *ctx, const char *servername, unsigned versions);
 /* The MS_TLS_V* bit of an OpenSSL version number (TLS1_2_VERSION...); 0
  * for others. */

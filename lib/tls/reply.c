@@ -1,34 +1,20 @@
 /* The reply parsers of the four mail protocols, as far as a TLS check needs
  * them: where a reply ends, whether it is positive, and whether it offers
- * STARTTLS. They only look at complete lines, so a reply arriving in pieces
- * parses the same as one arriving at once. */
+ * STARTTLS. They look at complete lines only, one at a time, and remember
+ * where they stopped: a reply arriving in pieces parses the same as one
+ * arriving at once, and no byte is looked at twice (a server streaming an
+ * endless reply costs linear time, and only up to the bounds). */
 #include "internal.h"
 
 #include <ctype.h>
 #include <string.h>
 #include <strings.h>
 
-/* One line of buf: [start, start+len) without its line end; next is where
- * the following line starts. 0 when no line end is buffered yet. */
+/* One line of a reply, without its line end. */
 typedef struct line {
     const char *start;
     size_t len;
-    size_t next;
 } line;
-
-static int next_line(const char *buf, size_t len, size_t from, line *out)
-{
-    const char *nl = memchr(buf + from, '\n', len - from);
-    if (nl == NULL)
-        return 0;
-    size_t end = (size_t)(nl - buf);
-    out->start = buf + from;
-    out->len = end - from;
-    if (out->len > 0 && out->start[out->len - 1] == '\r')
-        out->len--;
-    out->next = end + 1;
-    return 1;
-}
 
 /* Case-insensitive: the line starts with word, followed by the end of the
  * line or one of the characters in after. */
@@ -56,50 +42,31 @@ static int has_token(const char *text, size_t len, const char *word)
     return 0;
 }
 
-/* MORE, unless the buffered text without a line end is already too long. */
-static ms_tls_parse need_more(size_t len, size_t from)
-{
-    return len - from > MS_TLS_MAX_REPLY ? MS_TLS_PARSE_GARBAGE : MS_TLS_PARSE_MORE;
-}
 
-static ms_tls_parse done(ms_tls_reply *out, size_t length)
-{
-    if (length > MS_TLS_MAX_REPLY)
-        return MS_TLS_PARSE_GARBAGE;
-    out->length = length;
-    return MS_TLS_PARSE_DONE;
-}
+/* Each protocol's parser takes one line at a time. r holds what the lines
+ * before said (r->lines of them); the answer is MORE (the reply goes on),
+ * DONE (this line ends it) or GARBAGE. */
 
 /* RFC 5321 4.2: "250-first", "250-more", "250 last"; one code throughout. */
-static ms_tls_parse parse_smtp(const char *buf, size_t len, ms_tls_reply *out)
+static ms_tls_parse smtp_line(ms_tls_reply *r, const line *l)
 {
-    line l;
-    size_t pos = 0;
-    while (next_line(buf, len, pos, &l)) {
-        if (l.len < 3 || !isdigit((unsigned char)l.start[0]) || !isdigit((unsigned char)l.start[1]) ||
-            !isdigit((unsigned char)l.start[2]))
-            return MS_TLS_PARSE_GARBAGE;
-        int code = (l.start[0] - '0') * 100 + (l.start[1] - '0') * 10 + (l.start[2] - '0');
-        if (out->lines == 0) {
-            out->code = code;
-            out->first_line_len = l.len;
-        } else if (code != out->code) {
-            return MS_TLS_PARSE_GARBAGE;
-        }
-        /* EHLO keywords follow the first line (which names the host) */
-        if (out->lines > 0 && l.len >= 12 && strncasecmp(l.start + 4, "STARTTLS", 8) == 0 &&
-            (l.len == 12 || l.start[12] == ' '))
-            out->starttls = 1;
-        out->lines++;
-        pos = l.next;
-        if (l.len == 3 || l.start[3] == ' ') {
-            out->ok = code >= 200 && code < 300;
-            return done(out, pos);
-        }
-        if (l.start[3] != '-')
-            return MS_TLS_PARSE_GARBAGE;
+    if (l->len < 3 || !isdigit((unsigned char)l->start[0]) || !isdigit((unsigned char)l->start[1]) ||
+        !isdigit((unsigned char)l->start[2]))
+        return MS_TLS_PARSE_GARBAGE;
+    int code = (l->start[0] - '0') * 100 + (l->start[1] - '0') * 10 + (l->start[2] - '0');
+    if (r->lines == 0)
+        r->code = code;
+    else if (code != r->code)
+        return MS_TLS_PARSE_GARBAGE;
+    /* EHLO keywords follow the first line (which names the host) */
+    if (r->lines > 0 && l->len >= 12 && strncasecmp(l->start + 4, "STARTTLS", 8) == 0 &&
+        (l->len == 12 || l->start[12] == ' '))
+        r->starttls = 1;
+    if (l->len == 3 || l->start[3] == ' ') {
+        r->ok = code >= 200 && code < 300;
+        return MS_TLS_PARSE_DONE;
     }
-    return need_more(len, pos);
+    return l->start[3] == '-' ? MS_TLS_PARSE_MORE : MS_TLS_PARSE_GARBAGE;
 }
 
 /* The capabilities an IMAP line announces: "* CAPABILITY ..." or a
@@ -115,118 +82,168 @@ static int imap_line_offers_starttls(const line *l)
     return cap != NULL && has_token(cap, l->len - (size_t)(cap - l->start), "STARTTLS");
 }
 
-/* RFC 9051 7: untagged "* ..." lines, then "TAG OK|NO|BAD ...". Without a
- * tag, the greeting: one "* OK|PREAUTH|BYE" line. */
-static ms_tls_parse parse_imap(const char *tag, const char *buf, size_t len, ms_tls_reply *out)
+/* The line after its first n bytes. */
+static line line_after(const line *l, size_t n)
 {
-    line l;
-    size_t pos = 0;
-    size_t tag_len = tag ? strlen(tag) : 0;
-    while (next_line(buf, len, pos, &l)) {
-        if (out->lines == 0)
-            out->first_line_len = l.len;
-        out->lines++;
-        pos = l.next;
-        if (imap_line_offers_starttls(&l))
-            out->starttls = 1;
-        line rest = l;
-        if (tag == NULL) {
-            if (l.len < 2 || l.start[0] != '*' || l.start[1] != ' ')
-                return MS_TLS_PARSE_GARBAGE;
-            rest.start += 2;
-            rest.len -= 2;
-            if (starts_with_word(&rest, "OK", " ") || starts_with_word(&rest, "PREAUTH", " ")) {
-                out->ok = out->code = 1;
-                return done(out, pos);
-            }
-            if (starts_with_word(&rest, "BYE", " "))
-                return done(out, pos);
-            return MS_TLS_PARSE_GARBAGE;
-        }
-        if (l.len >= 2 && l.start[0] == '*' && l.start[1] == ' ')
-            continue; /* untagged data: capabilities, notices */
-        if (l.len > tag_len && strncmp(l.start, tag, tag_len) == 0 && l.start[tag_len] == ' ') {
-            rest.start += tag_len + 1;
-            rest.len -= tag_len + 1;
-            if (starts_with_word(&rest, "OK", " ")) {
-                out->ok = out->code = 1;
-                return done(out, pos);
-            }
-            if (starts_with_word(&rest, "NO", " ") || starts_with_word(&rest, "BAD", " "))
-                return done(out, pos);
-        }
-        return MS_TLS_PARSE_GARBAGE;
+    return (line){l->start + n, l->len - n};
+}
+
+/* The IMAP greeting: one "* OK|PREAUTH|BYE" line. */
+static ms_tls_parse imap_greeting_line(ms_tls_reply *r, const line *rest)
+{
+    if (starts_with_word(rest, "OK", " ") || starts_with_word(rest, "PREAUTH", " ")) {
+        r->ok = r->code = 1;
+        return MS_TLS_PARSE_DONE;
     }
-    return need_more(len, pos);
+    return starts_with_word(rest, "BYE", " ") ? MS_TLS_PARSE_DONE : MS_TLS_PARSE_GARBAGE;
+}
+
+/* RFC 9051 7: untagged "* ..." lines, then "TAG OK|NO|BAD ...". Without a
+ * tag, the greeting. */
+static ms_tls_parse imap_line(const char *tag, ms_tls_reply *r, const line *l)
+{
+    if (imap_line_offers_starttls(l))
+        r->starttls = 1;
+    int untagged = l->len >= 2 && l->start[0] == '*' && l->start[1] == ' ';
+    if (tag == NULL) {
+        if (!untagged)
+            return MS_TLS_PARSE_GARBAGE;
+        line rest = line_after(l, 2);
+        return imap_greeting_line(r, &rest);
+    }
+    if (untagged)
+        return MS_TLS_PARSE_MORE; /* untagged data: capabilities, notices */
+    size_t tag_len = strlen(tag);
+    if (l->len > tag_len && strncmp(l->start, tag, tag_len) == 0 && l->start[tag_len] == ' ') {
+        line rest = line_after(l, tag_len + 1);
+        if (starts_with_word(&rest, "OK", " ")) {
+            r->ok = r->code = 1;
+            return MS_TLS_PARSE_DONE;
+        }
+        if (starts_with_word(&rest, "NO", " ") || starts_with_word(&rest, "BAD", " "))
+            return MS_TLS_PARSE_DONE;
+    }
+    return MS_TLS_PARSE_GARBAGE;
 }
 
 /* RFC 1939 3: "+OK ..." or "-ERR ..."; with multi, a positive reply goes on
  * until a line holding only "." (RFC 2449 CAPA). */
-static ms_tls_parse parse_pop3(int multi, const char *buf, size_t len, ms_tls_reply *out)
+static ms_tls_parse pop3_line(int multi, ms_tls_reply *r, const line *l)
 {
-    line l;
-    size_t pos = 0;
-    while (next_line(buf, len, pos, &l)) {
-        pos = l.next;
-        if (out->lines++ == 0) {
-            out->first_line_len = l.len;
-            if (starts_with_word(&l, "+OK", " "))
-                out->ok = out->code = 1;
-            else if (!starts_with_word(&l, "-ERR", " "))
-                return MS_TLS_PARSE_GARBAGE;
-            if (!multi || !out->ok)
-                return done(out, pos);
-            continue;
-        }
-        if (l.len == 1 && l.start[0] == '.')
-            return done(out, pos);
-        if (starts_with_word(&l, "STLS", " "))
-            out->starttls = 1;
+    if (r->lines == 0) {
+        if (starts_with_word(l, "+OK", " "))
+            r->ok = r->code = 1;
+        else if (!starts_with_word(l, "-ERR", " "))
+            return MS_TLS_PARSE_GARBAGE;
+        return multi && r->ok ? MS_TLS_PARSE_MORE : MS_TLS_PARSE_DONE;
     }
-    return need_more(len, pos);
+    if (l->len == 1 && l->start[0] == '.')
+        return MS_TLS_PARSE_DONE;
+    if (starts_with_word(l, "STLS", " "))
+        r->starttls = 1;
+    return MS_TLS_PARSE_MORE;
 }
 
 /* RFC 5804 1.2, 1.7: capability lines ("NAME" ["value"]) or other quoted
  * data, ending with an OK, NO or BYE response line. */
-static ms_tls_parse parse_sieve(const char *buf, size_t len, ms_tls_reply *out)
+static ms_tls_parse sieve_line(ms_tls_reply *r, const line *l)
 {
-    line l;
-    size_t pos = 0;
-    while (next_line(buf, len, pos, &l)) {
-        if (out->lines++ == 0)
-            out->first_line_len = l.len;
-        pos = l.next;
-        if (starts_with_word(&l, "OK", " (")) {
-            out->ok = out->code = 1;
-            return done(out, pos);
-        }
-        if (starts_with_word(&l, "NO", " (") || starts_with_word(&l, "BYE", " ("))
-            return done(out, pos);
-        if (l.len == 0 || l.start[0] != '"')
-            return MS_TLS_PARSE_GARBAGE;
-        if (l.len >= 10 && strncasecmp(l.start, "\"STARTTLS\"", 10) == 0)
-            out->starttls = 1;
+    if (starts_with_word(l, "OK", " (")) {
+        r->ok = r->code = 1;
+        return MS_TLS_PARSE_DONE;
     }
-    return need_more(len, pos);
+    if (starts_with_word(l, "NO", " (") || starts_with_word(l, "BYE", " ("))
+        return MS_TLS_PARSE_DONE;
+    if (l->len == 0 || l->start[0] != '"')
+        return MS_TLS_PARSE_GARBAGE;
+    if (l->len >= 10 && strncasecmp(l->start, "\"STARTTLS\"", 10) == 0)
+        r->starttls = 1;
+    return MS_TLS_PARSE_MORE;
+}
+
+static ms_tls_parse parse_line(const ms_tls_reply_parser *p, ms_tls_reply *r, const line *l)
+{
+    switch (p->kind) {
+    case MS_TLS_REPLY_SMTP:
+        return smtp_line(r, l);
+    case MS_TLS_REPLY_IMAP:
+        return imap_line(p->tag, r, l);
+    case MS_TLS_REPLY_POP3:
+        return pop3_line(0, r, l);
+    case MS_TLS_REPLY_POP3_MULTI:
+        return pop3_line(1, r, l);
+    case MS_TLS_REPLY_SIEVE:
+        return sieve_line(r, l);
+    }
+    return MS_TLS_PARSE_GARBAGE;
+}
+
+void ms_tls_reply_parser_init(ms_tls_reply_parser *p, ms_tls_reply_kind kind, const char *tag)
+{
+    memset(p, 0, sizeof *p);
+    p->kind = kind;
+    p->tag = tag;
+    p->state = MS_TLS_PARSE_MORE;
+}
+
+/* The next whole line of buf[0, len) after what was parsed: 1 and l, or 0
+ * when no line end has arrived yet. The search resumes where the last one
+ * stopped, and never looks past the reply's bound in bytes. */
+static int next_line(ms_tls_reply_parser *p, const char *buf, size_t len, line *l)
+{
+    size_t limit = len < MS_TLS_MAX_REPLY ? len : MS_TLS_MAX_REPLY;
+    if (p->searched >= limit)
+        return 0;
+    const char *nl = memchr(buf + p->searched, '\n', limit - p->searched);
+    if (nl == NULL) {
+        p->searched = limit;
+        return 0;
+    }
+    size_t end = (size_t)(nl - buf);
+    l->start = buf + p->parsed;
+    l->len = end - p->parsed;
+    if (l->len > 0 && l->start[l->len - 1] == '\r')
+        l->len--;
+    p->parsed = p->searched = end + 1;
+    return 1;
+}
+
+static ms_tls_parse finish(ms_tls_reply_parser *p, ms_tls_parse state)
+{
+    p->state = state;
+    if (state == MS_TLS_PARSE_DONE)
+        p->reply.length = p->parsed;
+    return state;
+}
+
+ms_tls_parse ms_tls_reply_feed(ms_tls_reply_parser *p, const char *buf, size_t len)
+{
+    if (p->state != MS_TLS_PARSE_MORE)
+        return p->state;
+    if (buf == NULL)
+        return len == 0 ? MS_TLS_PARSE_MORE : finish(p, MS_TLS_PARSE_GARBAGE);
+    ms_tls_reply *r = &p->reply;
+    line l;
+    while (next_line(p, buf, len, &l)) {
+        if (r->lines == MS_TLS_MAX_REPLY_LINES)
+            return finish(p, MS_TLS_PARSE_TOO_LONG);
+        if (r->lines == 0)
+            r->first_line_len = l.len;
+        ms_tls_parse state = parse_line(p, r, &l);
+        r->lines++;
+        if (state != MS_TLS_PARSE_MORE)
+            return finish(p, state);
+    }
+    /* no line end within the bound: the reply cannot end inside it */
+    return len >= MS_TLS_MAX_REPLY ? finish(p, MS_TLS_PARSE_TOO_LONG) : MS_TLS_PARSE_MORE;
 }
 
 ms_tls_parse ms_tls_reply_parse(ms_tls_reply_kind kind, const char *tag, const char *buf,
                                 size_t len, ms_tls_reply *out)
 {
-    memset(out, 0, sizeof *out);
-    if (buf == NULL)
-        return len == 0 ? MS_TLS_PARSE_MORE : MS_TLS_PARSE_GARBAGE;
-    switch (kind) {
-    case MS_TLS_REPLY_SMTP:
-        return parse_smtp(buf, len, out);
-    case MS_TLS_REPLY_IMAP:
-        return parse_imap(tag, buf, len, out);
-    case MS_TLS_REPLY_POP3:
-        return parse_pop3(0, buf, len, out);
-    case MS_TLS_REPLY_POP3_MULTI:
-        return parse_pop3(1, buf, len, out);
-    case MS_TLS_REPLY_SIEVE:
-        return parse_sieve(buf, len, out);
-    }
-    return MS_TLS_PARSE_GARBAGE;
+    ms_tls_reply_parser p;
+    ms_tls_reply_parser_init(&p, kind, tag);
+    ms_tls_parse state = ms_tls_reply_feed(&p, buf, len);
+    *out = p.reply;
+    return state;
 }

@@ -10,7 +10,12 @@
 #    white space at line ends, no blank lines, even from damaged inputs;
 #  - the mode is 0600 when the key is inside, whatever the umask, also when
 #    the file existed before with mode 0644; 0644 otherwise;
-#  - a refused bundle leaves an existing file untouched.
+#  - a refused bundle leaves an existing file untouched;
+#  - replacing a file keeps its owner, group and mode (a key never keeps
+#    access for everyone); a symlink is written through to its target,
+#    except a dangling one or another user's in a sticky world-writable
+#    directory; a full disk leaves the old file and no temporary file
+#    (these need root: chown, mount).
 #
 #   bundle.sh MAILSEC [CADIR]     (CADIR: $MAILSEC_TEST_CA, or one is made)
 set -uo pipefail
@@ -125,6 +130,103 @@ if ((st == 2)) && [[ $(cat "$WORK/keep.pem") == "old content" ]] && [[ -z $(find
     ok "refused: exit 2, the old file untouched, no temporary file left"
 else
     bad "refused: exit $st, or the old file changed"
+fi
+
+# ---- replacing a file (as root: chown, mount) ----
+if [[ $(id -u) != 0 ]]; then
+    bad "the owner, group, symlink and full-disk cases need root"
+fi
+bundle_to() { # OUT FORMAT: exit status, stderr in $WORK/err
+    local key=()
+    [[ $2 != fullchain ]] && key=(--key "$CA/leaf-rsa.key")
+    "$BIN" cert bundle --cert "$CA/leaf-rsa.pem" --ca "$CA/chain.pem" --ca "$CA/root.pem" "${key[@]}" --format "$2" \
+        --out "$1" >/dev/null 2>"$WORK/err"
+}
+leftovers() { find "$@" -name '*.pem.*' | paste -sd' '; } # staging files, backups
+owner_kept() { # NAME FORMAT OLD-MODE WANT-MODE
+    local out=$WORK/owner-$1.pem
+    echo "old content" >"$out"
+    chown root:mail "$out"
+    chmod "$3" "$out"
+    (umask 077 && bundle_to "$out" "$2")
+    local st=$?
+    if ((st == 0)) && [[ $(stat -c '%U:%G %a' "$out") == "root:mail $4" ]] && [[ $(labels "$out" | wc -l) -ge 2 ]]; then
+        ok "$1: replacing root:mail $3 gives root:mail $4"
+    else
+        bad "$1: exit $st, root:mail $3 became $(stat -c '%U:%G %a' "$out"): $(cat "$WORK/err")"
+    fi
+}
+owner_kept key-for-a-group combined 640 640     # e.g. Exim reads its key through its group
+owner_kept public-cert fullchain 664 664
+owner_kept key-was-public postfix-chain 644 600 # everyone could read it: not the key
+
+# A symlink is followed (certbot's live/ -> archive/): the link stays, its
+# target is replaced; no backup of a key bundle is left around.
+mkdir -p "$WORK/live" "$WORK/archive"
+echo "old content" >"$WORK/archive/cert1.pem"
+ln -s ../archive/cert1.pem "$WORK/live/fullchain.pem"
+bundle_to "$WORK/live/fullchain.pem" fullchain
+st=$?
+if ((st == 0)) && [[ -L $WORK/live/fullchain.pem && $(labels "$WORK/archive/cert1.pem" | wc -l) == 2 ]] &&
+    [[ -z $(leftovers "$WORK/live" "$WORK/archive") ]]; then
+    ok "symlinked --out: the link stays, its target is written, nothing left next to it"
+else
+    bad "symlinked --out: exit $st, $(ls -l "$WORK/live/fullchain.pem"), left: $(leftovers "$WORK/live" "$WORK/archive"); $(cat "$WORK/err")"
+fi
+ln -s ../archive/none.pem "$WORK/live/dangling.pem"
+bundle_to "$WORK/live/dangling.pem" fullchain
+st=$?
+if ((st == 2)) && grep -q 'which does not exist' "$WORK/err" && [[ ! -e $WORK/archive/none.pem && -L $WORK/live/dangling.pem ]]; then
+    ok "a dangling symlink as --out: refused, saying so"
+else
+    bad "a dangling symlink as --out: exit $st: $(cat "$WORK/err")"
+fi
+# Not a regular file in the end (a FIFO; /dev/null would be replaced by a
+# file by a tool that renames over it), and a loop of links: refused.
+mkfifo "$WORK/fifo"
+ln -s loop-b "$WORK/loop-a"
+ln -s loop-a "$WORK/loop-b"
+bundle_to "$WORK/fifo" fullchain
+st=$?
+bundle_to "$WORK/loop-a" fullchain
+st2=$?
+if ((st == 2 && st2 == 2)) && [[ -p $WORK/fifo && -L $WORK/loop-a ]] && grep -q 'more than 40 symlinks' "$WORK/err"; then
+    ok "a FIFO and a loop of symlinks as --out: refused, left as they were"
+else
+    bad "FIFO: exit $st, loop: exit $st2, $(ls -l "$WORK/fifo" "$WORK/loop-a"): $(cat "$WORK/err")"
+fi
+# A link planted in a shared directory (/tmp) by another user is not followed.
+mkdir -p "$WORK/shared"
+chmod 1777 "$WORK/shared"
+echo "not yours" >"$WORK/victim"
+ln -s ../victim "$WORK/shared/out.pem"
+chown -h nobody "$WORK/shared/out.pem"
+bundle_to "$WORK/shared/out.pem" combined
+st=$?
+if ((st == 2)) && grep -q 'not followed' "$WORK/err" && [[ $(cat "$WORK/victim") == "not yours" && -L $WORK/shared/out.pem ]] &&
+    [[ -z $(leftovers "$WORK/shared") ]]; then
+    ok "another user's symlink in a sticky world-writable directory: not followed, refused"
+else
+    bad "planted symlink: exit $st, victim: $(cat "$WORK/victim" | head -1); $(cat "$WORK/err")"
+fi
+
+# A full disk: the old file stays, no temporary file is left.
+mkdir -p "$WORK/mnt"
+if mount -t tmpfs -o size=64k tmpfs "$WORK/mnt"; then
+    trap 'umount "$WORK/mnt" 2>/dev/null; rm -rf "$WORK"' EXIT
+    echo "old content" >"$WORK/mnt/full.pem"
+    dd if=/dev/zero of="$WORK/mnt/filler" bs=4096 2>/dev/null
+    bundle_to "$WORK/mnt/full.pem" combined
+    st=$?
+    if ((st == 2)) && grep -q 'No space left on device' "$WORK/err" && [[ $(cat "$WORK/mnt/full.pem") == "old content" ]] &&
+        [[ -z $(leftovers "$WORK/mnt") ]]; then
+        ok "disk full: exit 2, the old file as it was, no temporary file left"
+    else
+        bad "disk full: exit $st, $(head -1 "$WORK/mnt/full.pem"), left: $(leftovers "$WORK/mnt"); $(cat "$WORK/err")"
+    fi
+    umount "$WORK/mnt"
+else
+    bad "cannot mount a tmpfs"
 fi
 
 # What a client sees from a server given one postfix-chain file as key, cert

@@ -9,15 +9,18 @@
 #                        come from the DNS test bed, $HTTPS — the CA and
 #                        connect-to options — from the HTTPS test bed; $CA,
 #                        a test CA made for the file, see below)
-#   exit: N              the expected exit status
+#   exit: N              the expected exit status (0 when the case has no
+#                        exit: line)
 #   jq: EXPR             EXPR, run by jq -e on stdout, must be true
 #   has: TEXT            stdout contains TEXT
 #   lacks: TEXT          stdout does not contain TEXT
 #   err: TEXT            stderr contains TEXT
 #   codes: A B ...       the JSON's diagnostics codes are exactly these
 #                        (in any order; of the first result)
-# Lines starting with # and blank lines are ignored. Commands run in the
-# repository's root, so test data is named as tests/data/...
+# A case needs one run: and at least one positive check (jq:, has:, err: or
+# codes:): lacks: alone passes on a crash or on empty output, so such a case
+# is refused. Lines starting with # and blank lines are ignored. Commands
+# run in the repository's root, so test data is named as tests/data/...
 set -uo pipefail
 
 BIN=$1
@@ -51,11 +54,17 @@ fi
 export RESOLVER TRUST_ANCHOR DNS HTTPS CA
 
 passed=0 failed=0 name= status= problems=()
+# Per case: whether it ran, checked the exit status, and made a positive check.
+ran=0 exit_checked=0 positive=0
 
 fail() { problems+=("$*"); }
 
 finish_case() {
     [[ -z $name ]] && return
+    ((ran)) || fail "no run: line"
+    # Without an exit: line the command must succeed.
+    ((exit_checked || status == 0)) || fail "exit status $status, expected 0 (no exit: line)"
+    ((positive)) || fail "no positive check (jq:, has:, err: or codes:)"
     if ((${#problems[@]} == 0)); then
         echo "ok   - $name"
         passed=$((passed + 1))
@@ -66,7 +75,7 @@ finish_case() {
         echo "       stderr: $(head -c 1000 "$WORK/err")"
         failed=$((failed + 1))
     fi
-    name= problems=()
+    name= problems=() status= ran=0 exit_checked=0 positive=0
 }
 
 line_no=0 case_line=0
@@ -83,24 +92,29 @@ while IFS= read -r line || [[ -n $line ]]; do
     run)
         eval "args=($value)"
         "$BIN" "${args[@]}" >"$WORK/out" 2>"$WORK/err" </dev/null
-        status=$?
+        status=$? ran=1
         ;;
     exit)
+        exit_checked=1
         [[ $status == "$value" ]] || fail "exit status $status, expected $value"
         ;;
     jq)
+        positive=1
         jq -e "$value" "$WORK/out" >/dev/null 2>&1 || fail "jq false: $value"
         ;;
     has)
+        positive=1
         grep -qF -- "$value" "$WORK/out" || fail "stdout lacks: $value"
         ;;
     lacks)
         grep -qF -- "$value" "$WORK/out" && fail "stdout has: $value"
         ;;
     err)
+        positive=1
         grep -qF -- "$value" "$WORK/err" || fail "stderr lacks: $value"
         ;;
     codes)
+        positive=1
         got=$(jq -r '[.results[0].diagnostics[].code] | sort | unique | join(" ")' "$WORK/out" 2>/dev/null)
         want=$(tr ' ' '\n' <<<"$value" | sed '/^$/d' | sort -u | paste -sd' ')
         [[ $got == "$want" ]] || fail "codes: got [$got], expected [$want]"

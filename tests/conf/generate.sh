@@ -84,7 +84,7 @@ for profile in intermediate modern; do
     "$BIN" conf generate postfix --version 3.7 --profile $profile --cert "$CA/leaf-rsa.pem" \
         --chain "$CA/chain.pem" --key "$CA/leaf-rsa.key" --apply "$d" --dry-run >"$WORK/diff" ||
         not_ok "postfix --dry-run exit status"
-    if diff -r "$d" "$d.orig" >/dev/null && [[ ! -e $d/main.cf.mailsec-bak ]]; then
+    if diff -r "$d" "$d.orig" >/dev/null && [[ ! -e $d/main.cf.mailsec-bak.1 ]]; then
         ok "postfix $src $profile --dry-run changes nothing"
     else
         not_ok "postfix $src $profile --dry-run changed files"
@@ -92,7 +92,7 @@ for profile in intermediate modern; do
     "$BIN" conf generate postfix --version 3.7 --profile $profile --cert "$CA/leaf-rsa.pem" \
         --chain "$CA/chain.pem" --key "$CA/leaf-rsa.key" --apply "$d" >/dev/null ||
         not_ok "postfix --apply exit status"
-    if cmp -s "$d/main.cf.mailsec-bak" "$d.orig/main.cf" && cmp -s "$d/master.cf.mailsec-bak" "$d.orig/master.cf"; then
+    if cmp -s "$d/main.cf.mailsec-bak.1" "$d.orig/main.cf" && cmp -s "$d/master.cf.mailsec-bak.1" "$d.orig/master.cf"; then
         ok "postfix $src $profile --apply backed up both files first"
     else
         not_ok "postfix $src $profile --apply: the backups are not the originals"
@@ -146,9 +146,9 @@ for profile in intermediate modern; do
     cp -r "$DATA/$src/dovecot" "$d"
     "$BIN" conf generate dovecot --version 2.3 --profile $profile --cert "$CA/fullchain.pem" \
         --key "$CA/leaf-rsa.key" --apply "$d" >/dev/null || not_ok "dovecot --apply exit status"
-    cmp -s "$d/conf.d/10-ssl.conf.mailsec-bak" "$DATA/$src/dovecot/conf.d/10-ssl.conf" &&
+    cmp -s "$d/conf.d/10-ssl.conf.mailsec-bak.1" "$DATA/$src/dovecot/conf.d/10-ssl.conf" &&
         ok "dovecot $src $profile --apply backed up 10-ssl.conf" || not_ok "dovecot $src $profile backup"
-    rm -f "$d/conf.d/10-ssl.conf.mailsec-bak"
+    rm -f "$d/conf.d/10-ssl.conf.mailsec-bak.1"
     doveconf_clean "dovecot 2.3 $src $profile --apply: doveconf -n is silent" "$d/dovecot.conf"
     audit_agrees "dovecot 2.3 $src $profile --apply: the audit finds nothing to change" --dovecot "$d" --profile $profile
     if [[ $(doveconf -c "$d/dovecot.conf" -h ssl_min_protocol 2>/dev/null) == "$([[ $profile == modern ]] && echo TLSv1.3 || echo TLSv1.2)" &&

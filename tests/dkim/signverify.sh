@@ -86,12 +86,13 @@ sign_case() {
     mutate "$mutation" "$f" || echo "unknown mutation $mutation" >>"$work/$n.problems"
 }
 
-names=() expects=() codes_list=() refs=() n=0
-while IFS='|' read -r name msg signers mutation expected codes dkimpy; do
+names=() expects=() codes_list=() refs=() opts=() n=0
+while IFS='|' read -r name msg signers mutation expected codes dkimpy options; do
     name=$(trim "$name")
     [[ -z $name || $name == \#* ]] && continue
     n=$((n + 1))
     names[n]=$name expects[n]=$(trim "$expected") codes_list[n]=$(trim "$codes") refs[n]=$(trim "$dkimpy")
+    opts[n]=$(trim "${options:-}")
     while (($(jobs -rp | wc -l) >= 2)); do wait -n; done
     sign_case "$n" "$name" "$(trim "$msg")" "$signers" "$(trim "$mutation")" &
 done <"$data/signed-cases.txt"
@@ -106,8 +107,10 @@ for ((i = 1; i <= n; i++)); do [[ ${refs[i]} == same ]] && files+=("$work/$i.eml
 passed=0 failed=0
 for ((i = 1; i <= n; i++)); do
     f=$work/$i.eml name=${names[i]} expected=${expects[i]} codes=${codes_list[i]} dkimpy=${refs[i]}
+    read -r -a options <<<"${opts[i]}"
     mapfile -t problems <"$work/$i.problems"
-    "$bin" dkim verify --json --resolver "$resolver" --trust-anchor "$anchor" --timeout 5 "$f" >"$work/out.json" 2>"$work/err"
+    "$bin" dkim verify --json --resolver "$resolver" --trust-anchor "$anchor" --timeout 5 \
+        ${options[@]+"${options[@]}"} "$f" >"$work/out.json" 2>"$work/err"
     got=$(jq -r '[.results[0].signatures[] | "\(.result)/\(.reason)"] | join(" ")' "$work/out.json" 2>/dev/null)
     [[ $got == "$expected" ]] || problems+=("mailsec: \"$got\", expected \"$expected\"")
     # anything on stderr (a sanitizer report, a leak) is a failure too
@@ -124,7 +127,7 @@ for ((i = 1; i <= n; i++)); do
         [[ -n $ref && $ref == "$ours" ]] || problems+=("dkimpy says \"$ref\", mailsec \"$ours\"")
     fi
     if ((${#problems[@]} == 0)); then
-        echo "ok   - $name ($expected; dkimpy: $dkimpy)"
+        echo "ok   - $name ($expected; dkimpy: $dkimpy)${opts[i]:+ with ${opts[i]}}"
         passed=$((passed + 1))
     else
         echo "FAIL - $name"

@@ -63,8 +63,10 @@ static int on_begin(void *arg, const ms_agg_meta *m)
     mix(d, &m->begin, sizeof m->begin);
     mix(d, &m->end, sizeof m->end);
     CHECK(m->org_name && m->report_id && m->domain);
+    CHECK(m->begin >= MS_REPORT_TIME_MIN && m->begin <= MS_REPORT_TIME_MAX);
+    CHECK(m->end >= MS_REPORT_TIME_MIN && m->end <= MS_REPORT_TIME_MAX);
     const char *free_text[] = {m->version, m->org_name, m->email, m->extra_contact_info,
-                               m->report_id, m->generator, m->errors, m->pct, m->fo};
+                               m->report_id, m->generator, m->errors, m->pct, m->fo, m->notes};
     for (size_t i = 0; i < sizeof free_text / sizeof free_text[0]; i++)
         text(d, free_text[i], 0);
     const char *lowered[] = {m->domain, m->adkim, m->aspf, m->p, m->sp, m->np, m->testing,
@@ -92,6 +94,7 @@ static int on_record(void *arg, const ms_agg_record *r)
     CHECK(r->source_ip != NULL);
     CHECK(inet_pton(AF_INET, r->source_ip, addr) == 1 || inet_pton(AF_INET6, r->source_ip, addr) == 1);
     text(d, r->source_ip, 0);
+    CHECK(r->count <= MS_REPORT_COUNT_MAX);
     mix(d, &r->count, sizeof r->count);
     mix(d, &r->line, sizeof r->line);
     text(d, r->disposition, 1);
@@ -132,7 +135,7 @@ static void parse(const uint8_t *data, size_t size, const uint8_t *chunks, size_
     size_t at = 0, k = 0;
     ms_status st = MS_OK;
     while (at < size && st == MS_OK) {
-        size_t n = chunks ? 1 + chunks[k++ % nchunks] : size;
+        size_t n = chunks ? (size_t)1 + chunks[k++ % nchunks] : size;
         if (n > size - at)
             n = size - at;
         st = ms_agg_parser_feed(p, data + at, n, &out->err);

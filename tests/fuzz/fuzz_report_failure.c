@@ -55,6 +55,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++)
         tidy(strings[i]);
     CHECK(r->incidents >= 1 || r->has_feedback_part);
+    CHECK(r->incidents <= MS_REPORT_COUNT_MAX);
+    CHECK(r->arrival_time >= MS_REPORT_TIME_MIN && r->arrival_time <= MS_REPORT_TIME_MAX);
+    CHECK(r->source_ip == NULL || ms_report_is_ip_address(r->source_ip));
     ms_failure_report_free(r);
     return 0;
 }

@@ -52,6 +52,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     tidy(r->org_name, 0);
     tidy(r->report_id, 0);
     tidy(r->contact_info, 0);
+    CHECK(r->begin >= MS_REPORT_TIME_MIN && r->begin <= MS_REPORT_TIME_MAX);
+    CHECK(r->end >= MS_REPORT_TIME_MIN && r->end <= MS_REPORT_TIME_MAX);
     CHECK(r->policy_count == 0 || r->policies != NULL);
     for (size_t i = 0; i < r->policy_count; i++) {
         const ms_tlsrpt_policy *p = &r->policies[i];
@@ -59,6 +61,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         tidy(p->policy_domain, 0);
         tidy(p->policy_string, 1);
         tidy(p->mx_host, 0);
+        CHECK(p->successful <= MS_REPORT_COUNT_MAX && p->failed <= MS_REPORT_COUNT_MAX);
         CHECK(p->failure_count == 0 || p->failures != NULL);
         for (size_t k = 0; k < p->failure_count; k++) {
             const ms_tlsrpt_failure *f = &p->failures[k];
@@ -69,6 +72,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             tidy(f->receiving_ip, 0);
             tidy(f->additional_information, 0);
             tidy(f->failure_reason_code, 0);
+            CHECK(f->failed_session_count <= MS_REPORT_COUNT_MAX);
         }
     }
     ms_tlsrpt_report_free(r);

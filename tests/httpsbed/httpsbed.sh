@@ -22,11 +22,13 @@
 #                    --mta-sts` (tests/tls-mtasts): mx *.tlstest.example and
 #                    other.example.test (a name its SMTP certificate lacks)
 #   mta-sts.tlsnone  mode none
+#   mta-sts.hostile  the good policy and a line holding a C1 control (0x9b) and
+#                    U+202E, which the checklist must show escaped
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ADDR=127.0.0.1
-HOSTS="good testing redirect html missing big uncovered tlsenforce tlstesting tlsnone"
+HOSTS="good testing redirect html missing big uncovered tlsenforce tlstesting tlsnone hostile"
 
 die() { echo "httpsbed: $*" >&2; exit 1; }
 
@@ -62,6 +64,7 @@ write_policies() {
     printf "version: STSv1\nmode: enforce\n${mx}max_age: 86400\n" >"$dir/www/tlsenforce.txt"
     printf "version: STSv1\nmode: testing\n${mx}max_age: 86400\n" >"$dir/www/tlstesting.txt"
     printf 'version: STSv1\nmode: none\nmax_age: 86400\n' >"$dir/www/tlsnone.txt"
+    { cat "$dir/www/good.txt"; printf '\x9b[2Jpolicy\xe2\x80\xae\n'; } >"$dir/www/hostile.txt"
 }
 
 server_block() {   # HOST CERT LOCATION-BODY
@@ -94,6 +97,7 @@ http {
     types { text/plain txt; }
 $(server_block good server "default_type text/plain; alias $DIR/www/good.txt;")
 $(server_block testing server "default_type text/plain; alias $DIR/www/testing.txt;")
+$(server_block hostile server "default_type text/plain; alias $DIR/www/hostile.txt;")
 $(server_block redirect server "return 301 https://mta-sts.good.audittest.example/.well-known/mta-sts.txt;")
 $(server_block html server "types { } default_type text/html; alias $DIR/www/good.txt;")
 $(server_block missing server "return 404;")

@@ -17,12 +17,27 @@ behaviour is one way a server can go wrong (SMTP unless the name says):
   INJECT       answers, inside TLS, commands sent in plain text with
                STARTTLS (the CVE-2011-0411 flaw)
   PLAINTEXT    sends another line right after its STARTTLS reply
+  FAKESTARTTLS accepts STARTTLS, then takes the ClientHello for a command
+               and answers it in plain text ("500 5.5.2 Error: bad syntax")
   IMAPINJECT   an IMAP server with the same flaw as INJECT
   POP3NOSTLS   a POP3 server whose CAPA lists no STLS
   SIEVEINJECT  a ManageSieve server with the INJECT flaw, which (like older
                servers) does not repeat its capabilities after STARTTLS
   LEGACY       TLS at once (like 465), but only TLS 1.0 and 1.1, preferring
                NULL-SHA (no encryption) with static RSA key exchange
+  ALERT        TLS at once, every ClientHello refused with a handshake_failure
+               alert (as a server with no certificate for the name)
+
+Replies without end, each sent as fast as the client reads until it goes
+away (the bounds of a reply, docs/tls.md):
+
+  ENDLESS220   a greeting of "220-" continuation lines that never ends
+  ENDLESSLINE  a greeting that is one line never ended: "220 xxxx..."
+  IMAPENDLESS  an IMAP server answering CAPABILITY with untagged "* " lines
+               that never end
+  POP3ENDLESS  a POP3 server whose CAPA list never ends
+  SIEVEENDLESS a ManageSieve greeting of capability lines that never ends
+  DRIP         "220 " and then one byte every 100 ms, never a line end
 
 The TLS certificate is the cert module's good ECDSA chain from CERTDIR.
 """
@@ -71,6 +86,12 @@ def smtp_session(conn, tls_ctx, behaviour):
             if behaviour == "REFUSE":
                 send(b"454 4.7.0 TLS not available due to local problem\r\n")
                 continue
+            if behaviour == "FAKESTARTTLS":
+                send(b"220 2.0.0 Ready to start TLS\r\n")
+                conn.recv(4096)
+                send(b"500 5.5.2 Error: bad syntax\r\n")
+                time.sleep(2)  # closing at once could reset the connection before it is read
+                return
             if behaviour == "PLAINTEXT":
                 send(b"220 2.0.0 Ready to start TLS\r\n250 2.0.0 injected plain text\r\n")
             else:
@@ -165,6 +186,47 @@ def pop3_session(conn, tls_ctx, behaviour):
             conn.sendall(b"-ERR unknown command\r\n")
 
 
+def stream_forever(conn, line):
+    """Sends line over and over until the client goes away (sendall fails)."""
+    chunk = line * (65536 // len(line))
+    while True:
+        conn.sendall(chunk)
+
+
+def read_line(conn):
+    """Reads until the end of the client's first command line."""
+    buf = b""
+    while b"\n" not in buf:
+        data = conn.recv(4096)
+        if not data:
+            raise OSError("client closed")
+        buf += data
+
+
+def endless_session(conn, behaviour):
+    if behaviour == "ENDLESS220":
+        stream_forever(conn, b"220-bad.example says more and more and more\r\n")
+    elif behaviour == "ENDLESSLINE":
+        conn.sendall(b"220 ")
+        stream_forever(conn, b"x")
+    elif behaviour == "IMAPENDLESS":
+        conn.sendall(b"* OK [CAPABILITY IMAP4rev1 STARTTLS] badserver ready\r\n")
+        read_line(conn)
+        stream_forever(conn, b"* OK and more untagged data\r\n")
+    elif behaviour == "POP3ENDLESS":
+        conn.sendall(b"+OK badserver POP3 ready\r\n")
+        read_line(conn)
+        conn.sendall(b"+OK Capability list follows\r\n")
+        stream_forever(conn, b"X-MORE\r\n")
+    elif behaviour == "SIEVEENDLESS":
+        stream_forever(conn, b'"X-MORE" "and more"\r\n')
+    elif behaviour == "DRIP":
+        conn.sendall(b"220 ")
+        while True:
+            time.sleep(0.1)
+            conn.sendall(b"x")
+
+
 def serve(sock, behaviour, tls_ctx):
     while True:
         conn, _ = sock.accept()
@@ -184,6 +246,10 @@ def session(conn, behaviour, tls_ctx):
             pop3_session(conn, tls_ctx, behaviour)
         elif behaviour == "SIEVEINJECT":
             sieve_session(conn, tls_ctx, behaviour)
+        elif behaviour in ENDLESS:
+            endless_session(conn, behaviour)
+        elif behaviour == "ALERT":
+            ALERT_CTX.wrap_socket(conn, server_side=True)  # raises: the alert was sent
         elif behaviour == "LEGACY":
             tls = LEGACY_CTX.wrap_socket(conn, server_side=True)
             tls.sendall(b"220 legacy.example ESMTP\r\n")
@@ -199,9 +265,12 @@ def session(conn, behaviour, tls_ctx):
             pass
 
 
+ENDLESS = ["ENDLESS220", "ENDLESSLINE", "IMAPENDLESS", "POP3ENDLESS", "SIEVEENDLESS", "DRIP"]
 BEHAVIOURS = ["NOSTARTTLS", "REFUSE", "GARBAGE", "GREET421", "SILENT", "DROP", "STALL",
-              "INJECT", "PLAINTEXT", "IMAPINJECT", "POP3NOSTLS", "SIEVEINJECT", "LEGACY"]
+              "INJECT", "PLAINTEXT", "IMAPINJECT", "POP3NOSTLS", "SIEVEINJECT", "LEGACY",
+              "ALERT", "FAKESTARTTLS"] + ENDLESS
 LEGACY_CTX = None
+ALERT_CTX = None
 
 
 def legacy_context(certdir):
@@ -220,10 +289,20 @@ def legacy_context(certdir):
     return ctx
 
 
+def alert_context(certdir):
+    """A server that answers every ClientHello with a fatal alert."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(os.path.join(certdir, "fullchain-ecdsa.pem"),
+                        os.path.join(certdir, "leaf-ecdsa.key"))
+    ctx.sni_callback = lambda sock, name, context: ssl.ALERT_DESCRIPTION_HANDSHAKE_FAILURE
+    return ctx
+
+
 def main():
-    global LEGACY_CTX
+    global LEGACY_CTX, ALERT_CTX
     certdir, portsfile, pidfile = sys.argv[1:4]
     LEGACY_CTX = legacy_context(certdir)
+    ALERT_CTX = alert_context(certdir)
     tls_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     tls_ctx.load_cert_chain(os.path.join(certdir, "fullchain-ecdsa.pem"),
                             os.path.join(certdir, "leaf-ecdsa.key"))

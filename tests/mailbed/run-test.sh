@@ -11,4 +11,7 @@ while IFS='=' read -r key value; do
     [[ $key =~ ^[A-Z0-9_]+$ ]] && export "$key=$value"
 done <"$info"
 export MAILBED="$ADDR --servername $SERVERNAME --ca $CA"
-exec bash "$(dirname "${BASH_SOURCE[0]}")/../cli/run.sh" "$@"
+# every case runs within bounds of time and memory (bounded.sh)
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+export MAILBED_BOUNDED=$(realpath "$1")
+exec bash "$here/../cli/run.sh" "$here/bounded.sh" "$2"

@@ -7,18 +7,21 @@
 #
 # A corpus of reports in every wrapper (plain, gzip, zip, messages, one
 # mbox) is made with bench/report/gen_corpus.py, which prints how many
-# reports and records it wrote. Runs are killed with SIGKILL at random
-# moments; a last run completes. The store must then hold exactly that many
-# reports and records: none lost, none twice. For PostgreSQL the store-pgsql
+# reports and records it wrote and the messages their counts add up to.
+# Runs are killed with SIGKILL at random moments (KILL_SEED=N repeats the
+# moments of a logged run); before the last run, which completes, the store
+# must hold some of the reports but not all (the kills fell mid-way). The
+# store must then hold exactly the corpus's reports, records and messages:
+# none lost, none twice, no count changed. For PostgreSQL the store-pgsql
 # fixture's server is used (MAILSEC_STORE_PG_INFO), in a database of our own.
 set -uo pipefail
 
 BIN=$1 MODE=$2
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+source tests/lib/store.sh
 WORK=$(mktemp -d)
-DBNAME=
 cleanup() {
-    [[ -n $DBNAME ]] && psql -q "$PG_URL" -c "DROP DATABASE IF EXISTS $DBNAME" >/dev/null 2>&1
+    store_drop
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -34,39 +37,86 @@ mbox_line=$(/usr/bin/python3 bench/report/gen_corpus.py mbox "$WORK/corpus/all.m
     fail "could not make the mbox"
 want_reports=$(($(cut -d' ' -f1 <<<"$files_line") + $(cut -d' ' -f1 <<<"$mbox_line")))
 want_records=$(($(cut -d' ' -f3 <<<"$files_line") + $(cut -d' ' -f3 <<<"$mbox_line")))
+want_messages=$(($(cut -d' ' -f5 <<<"$files_line") + $(cut -d' ' -f5 <<<"$mbox_line")))
+((want_messages > want_records)) || fail "the corpus's counts are not all 1: $files_line; $mbox_line"
 
-case $MODE in
-sqlite)
-    DB=$WORK/reports.db
-    ;;
-pgsql | pgsql-parallel)
-    PG_INFO=${MAILSEC_STORE_PG_INFO:?MAILSEC_STORE_PG_INFO is not set}
-    PG_URL=$(sed -n 's/^URL=//p' "$PG_INFO")
-    DBNAME=mailsec_kill_$$
-    psql -q "$PG_URL" -c "CREATE DATABASE $DBNAME" >/dev/null || fail "could not create a database"
-    DB=${PG_URL%/*}/$DBNAME
-    ;;
-*) fail "unknown mode $MODE" ;;
-esac
+store_for "$MODE" kill "$WORK" || fail "could not make a store for mode $MODE"
 
 ingest() { "$BIN" report ingest --json --db "$DB" "$WORK/corpus" >"$WORK/out.$1" 2>"$WORK/err.$1"; }
+# The same in the background, $! being mailsec itself: `ingest NAME &` would
+# put a subshell there, and killing that leaves mailsec running.
+ingest_in_background() { "$BIN" report ingest --json --db "$DB" "$WORK/corpus" >"$WORK/out.$1" 2>"$WORK/err.$1" & }
 
-# Killed runs: each is stopped somewhere between 0.05 and 0.6 s in. A run
-# that finished before its kill proves nothing: at least one must have
-# been cut short (no tally printed) for the test to count.
+# The reports the store holds (0 while there is no store yet).
+stored_reports() {
+    local n
+    n=$("$BIN" report list --json --db "$DB" 2>/dev/null | jq '.results | length' 2>/dev/null)
+    echo "${n:-0}"
+}
+
+# The kill moments come from bash's RANDOM, seeded: the seed is logged.
+KILL_SEED=${KILL_SEED:-$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')}
+RANDOM=$KILL_SEED
+echo "kill seed: $KILL_SEED (KILL_SEED=$KILL_SEED repeats these kill moments)"
+
+# An empty store again (a round of kills that left nothing to do).
+empty_store() {
+    if [[ $MODE == sqlite ]]; then
+        rm -f "$DB" "$DB-wal" "$DB-shm" "$DB-journal"
+    else
+        psql -q "$PG_URL" -c "DROP DATABASE $DBNAME" -c "CREATE DATABASE $DBNAME" >/dev/null ||
+            fail "could not empty the database"
+    fi
+}
+
+# kill_round: up to KILLS runs, each stopped at a random moment between 5%
+# and 50% of a whole run's time, until two thirds of the corpus are stored.
+# Sets killed, interrupted (the runs cut short: no tally printed) and
+# before_last (the reports stored after the round).
+kill_round() {
+    local i pid
+    killed=0 interrupted=0
+    for ((i = 1; i <= KILLS; i++)); do
+        ingest_in_background "k$i"
+        pid=$!
+        sleep "$(awk -v r=$RANDOM -v t="$whole_ms" 'BEGIN { printf "%.3f", t * (5 + r % 46) / 100000 }')"
+        kill -KILL "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+        killed=$i
+        [[ -s $WORK/out.k$i ]] || interrupted=$((interrupted + 1))
+        before_last=$(stored_reports)
+        ((before_last * 3 >= want_reports * 2)) && break
+    done
+}
+
+# Killed runs. A whole run is timed first, into a scratch SQLite store, for
+# the kill moments. The last run must still have work to do: a round of
+# kills that stored everything (the machine ran faster than timed) is
+# started again on an empty store, up to three rounds. A run that finished
+# before its kill proves nothing: at least one must have been cut short.
 # (In pgsql-parallel mode nothing is killed: the three runs start from an
 # empty database, so each report is contested.)
-interrupted=0
+interrupted=0 before_last=0
 [[ $MODE == pgsql-parallel ]] && KILLS=0
-for ((i = 1; i <= KILLS; i++)); do
-    ingest "k$i" &
-    pid=$!
-    sleep "$(awk -v r=$RANDOM 'BEGIN { printf "%.2f", 0.05 + (r % 55) / 100 }')"
-    kill -KILL "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-    [[ -s $WORK/out.k$i ]] || interrupted=$((interrupted + 1))
-done
+if ((KILLS > 0)); then
+    t0=$EPOCHREALTIME
+    "$BIN" report ingest --json --db "$WORK/scratch.db" "$WORK/corpus" >/dev/null 2>&1 ||
+        fail "the timing run failed"
+    whole_ms=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%d", (b - a) * 1000 }')
+    echo "a whole run takes $whole_ms ms"
+    for round in 1 2 3; do
+        kill_round
+        echo "round $round: $killed runs killed, $interrupted of them before their tally;" \
+            "$before_last of $want_reports reports stored"
+        ((before_last < want_reports)) && break
+        empty_store
+    done
+fi
 ((interrupted > 0 || KILLS == 0)) || fail "no run was interrupted: make the corpus larger (REPORTS=)"
+if ((KILLS > 0)); then
+    ((before_last > 0 && before_last < want_reports)) ||
+        fail "not killed mid-way: $before_last of $want_reports reports stored before the last run (change REPORTS= or KILL_SEED=)"
+fi
 
 if [[ $MODE == pgsql-parallel ]]; then
     # Three at once over the same reports: each report is won by one.
@@ -79,10 +129,14 @@ ingest final || fail "the last run failed: $(cat "$WORK/err.final")"
 jq -e '.tally.failed == 0' "$WORK/out.final" >/dev/null || fail "the last run set reports aside: $(cat "$WORK/out.final")"
 
 got_reports=$("$BIN" report list --json --db "$DB" | jq '.results | length')
-got_records=$("$BIN" report export --json --db "$DB" | jq '.records | length')
-echo "wanted $want_reports reports and $want_records records; the store holds $got_reports and $got_records"
+"$BIN" report export --json --db "$DB" >"$WORK/export.json" || fail "report export failed"
+got_records=$(jq '.records | length' "$WORK/export.json")
+got_messages=$(jq '[.records[].count] | add // 0' "$WORK/export.json")
+echo "wanted $want_reports reports, $want_records records, $want_messages messages;" \
+    "the store holds $got_reports, $got_records, $got_messages"
 [[ $got_reports == "$want_reports" ]] || fail "reports: $got_reports, expected $want_reports"
 [[ $got_records == "$want_records" ]] || fail "records: $got_records, expected $want_records"
+[[ $got_messages == "$want_messages" ]] || fail "messages: $got_messages, expected $want_messages"
 if [[ $MODE == pgsql-parallel ]]; then
     # Every report was stored by exactly one of the three; the other two
     # saw it as a duplicate.
@@ -91,8 +145,9 @@ if [[ $MODE == pgsql-parallel ]]; then
     echo "the parallel runs stored $new reports as new and saw $dups duplicates"
     [[ $new == "$want_reports" && $dups == $((2 * want_reports)) ]] ||
         fail "expected $want_reports new and $((2 * want_reports)) duplicates"
-    echo "ok   - $MODE: three runs at once, exactly $want_reports reports and $want_records records"
+    echo "ok   - $MODE: three runs at once, exactly $want_reports reports, $want_records records, $want_messages messages"
 else
-    echo "ok   - $MODE: $interrupted runs killed mid-way, then exactly $want_reports reports and $want_records records"
+    echo "ok   - $MODE: $interrupted runs killed mid-way ($before_last of $want_reports reports stored)," \
+        "then exactly $want_reports reports, $want_records records, $want_messages messages"
 fi
 echo "1 passed, 0 failed"

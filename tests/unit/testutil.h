@@ -6,6 +6,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* 1 in builds with AddressSanitizer (GCC says so with a macro, clang with
+ * __has_feature). There everything runs several times slower, and on a
+ * shared machine unpredictably so: wall-clock upper bounds are checked only
+ * in plain builds, where a timing test relies on other evidence too
+ * (queries held at once, connections overlapping). */
+#if defined(__SANITIZE_ADDRESS__)
+#define MAILSEC_TEST_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MAILSEC_TEST_SANITIZED 1
+#endif
+#endif
+#ifndef MAILSEC_TEST_SANITIZED
+#define MAILSEC_TEST_SANITIZED 0
+#endif
+
 /* Reads KEY from a test bed's info file (KEY=VALUE lines) named by the
  * environment variable env into out (cut to size, as snprintf would).
  * Returns 0 when the bed is not running, so a test can fail with a clear
@@ -33,6 +49,38 @@ static inline int bed_info_get(const char *env, const char *key, char *out, size
 static inline int dnsbed_get(const char *key, char *out, size_t size)
 {
     return bed_info_get("MAILSEC_DNSBED_INFO", key, out, size);
+}
+
+/* The whole of the file at path, NUL-terminated, its length in *len (may be
+ * NULL); NULL when it cannot be read. */
+static inline char *test_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    size_t used = 0, size = 4096;
+    char *data = malloc(size);
+    size_t n;
+    while (data && (n = fread(data + used, 1, size - used - 1, f)) > 0) {
+        used += n;
+        if (used + 1 == size) {
+            char *more = realloc(data, size * 2);
+            if (more == NULL)
+                free(data);
+            data = more;
+            size *= 2;
+        }
+    }
+    int failed = ferror(f);
+    fclose(f);
+    if (data == NULL || failed) {
+        free(data);
+        return NULL;
+    }
+    data[used] = '\0';
+    if (len)
+        *len = used;
+    return data;
 }
 
 #endif

@@ -195,3 +195,41 @@ write("zip-named.xml", zipped([("report.xml", AGG)]))
 liar = message("<liar-7@receiver.example>", "Report", "Report attached.\n")
 liar.add_attachment(gz(AGG, "report.xml"), maintype="text", subtype="xml", filename="report.xml")
 write("liar.eml", bytes(liar))
+
+# A zip cut short: the first entry whole, the second cut, no central
+# directory. Read from the file (seekable) and from a pipe (streamed).
+two = zipped([("a.xml", AGG), ("b.xml", AGG2)])
+write("truncated.zip", two[: two.index(b"PK\x03\x04", 4) + 60])
+write("truncated-early.zip", two[:40])
+
+
+def encrypted(entries):
+    """A zip whose entries say they are encrypted (general purpose flag
+    bit 0, in the local and the central headers), as `zip -e` writes them;
+    the bytes are not, which no reader can tell without the password."""
+    data = bytearray(zipped(entries))
+    for sig, flag_at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        at = data.find(sig)
+        while at >= 0:
+            data[at + flag_at] |= 1
+            at = data.find(sig, at + 4)
+    return bytes(data)
+
+
+write("encrypted.zip", encrypted([("report.xml", AGG)]))
+
+# A failure report as some receivers send it: the message/feedback-report
+# part inside multipart/mixed, not multipart/report; and one whose whole
+# body is the message/feedback-report part.
+FEEDBACK = (b"Feedback-Type: auth-failure\r\nUser-Agent: Receiver/2.0\r\nVersion: 1\r\n"
+            b"Source-IP: 192.0.2.7\r\nArrival-Date: Fri, 27 Nov 2026 09:58:00 +0000\r\n"
+            b"Reported-Domain: example.com\r\nAuth-Failure: dmarc\r\n")
+mixed = message("<failure-mixed@receiver.example>", "DMARC failure report", "A message failed DMARC.\n")
+mixed.add_attachment(FEEDBACK, maintype="message", subtype="feedback-report")
+mixed.add_attachment(b"From: <ceo@example.com>\r\nSubject: Invoice\r\n\r\n", maintype="text",
+                     subtype="rfc822-headers")
+write("failure-mixed.eml", bytes(mixed))
+write("failure-bare.eml",
+      b"From: dmarc@receiver.example\r\nTo: ruf@example.com\r\nSubject: DMARC failure\r\n"
+      b"Message-ID: <failure-bare@receiver.example>\r\nMIME-Version: 1.0\r\n"
+      b"Content-Type: message/feedback-report\r\n\r\n" + FEEDBACK)

@@ -68,17 +68,25 @@ typedef struct result {
     ms_cert_chain_info info;
 } result;
 
-static void check(chain *c, const char *host, time_t *now, int find_leaf, result *r)
+/* Checks c at *now (NULL: now_2026), warning about expiry under
+ * days_warning days (0: the default). */
+static void check_warning(chain *c, const char *host, time_t *now, int find_leaf, int days_warning, result *r)
 {
     ms_ctx *ctx = NULL;
     assert_int_equal(ms_ctx_new(&ctx), MS_OK);
     ms_ctx_set_clock(ctx, fixed_clock, now ? now : &now_2026);
     char *ca = ms_asprintf("%s/root.pem", getenv("MAILSEC_TEST_CA"));
-    ms_cert_check_opts opts = {.host = host, .ca_file = ca, .location = "test", .find_leaf = find_leaf};
+    ms_cert_check_opts opts = {
+        .host = host, .ca_file = ca, .location = "test", .find_leaf = find_leaf, .days_warning = days_warning};
     memset(r, 0, sizeof *r);
     assert_int_equal(ms_cert_check_chain(ctx, c->blobs, c->count, &opts, &r->info, &r->diags), MS_OK);
     free(ca);
     ms_ctx_free(ctx);
+}
+
+static void check(chain *c, const char *host, time_t *now, int find_leaf, result *r)
+{
+    check_warning(c, host, now, find_leaf, 0, r);
 }
 
 static void result_free(result *r)
@@ -240,6 +248,44 @@ static void test_expiry_by_the_context_clock(void **state)
     chain_free(&future);
 }
 
+/* The warning's threshold, at the second: "fewer than N days left"
+ * (docs/cert.md), so exactly N days left is no warning, a second less is.
+ * For the default (21) and for --days-warning 30. */
+static void test_expiry_warning_boundary(void **state)
+{
+    (void)state;
+    const time_t leaf_expires = 2366841600; /* 2045-01-01T00:00:00Z */
+    const time_t day = 86400;
+    const int thresholds[] = {0, 30};
+    chain c = {0};
+    load(&c, "fullchain.pem");
+    for (size_t i = 0; i < sizeof thresholds / sizeof thresholds[0]; i++) {
+        int n = thresholds[i] ? thresholds[i] : MS_CERT_DAYS_WARNING;
+        struct {
+            time_t at;
+            long days_left;
+            int warned;
+        } cases[] = {
+            {leaf_expires - (n + 1) * day, n + 1, 0}, /* a day more than N */
+            {leaf_expires - n * day, n, 0},           /* exactly N */
+            {leaf_expires - n * day + 1, n - 1, 1},   /* a second less */
+            {leaf_expires - (n - 1) * day, n - 1, 1}, /* a day less */
+        };
+        for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+            result r;
+            print_message("days_warning %d, %ld days left\n", thresholds[i], cases[k].days_left);
+            check_warning(&c, "mail.example.test", &cases[k].at, 0, thresholds[i], &r);
+            assert_int_equal(r.info.days_left, cases[k].days_left);
+            if (cases[k].warned)
+                EXPECT(&r, "cert.expiring");
+            else
+                EXPECT_NONE(&r);
+            result_free(&r);
+        }
+    }
+    chain_free(&c);
+}
+
 static void test_host_name(void **state)
 {
     (void)state;
@@ -343,6 +389,7 @@ int main(void)
         cmocka_unit_test(test_root_included),
         cmocka_unit_test(test_duplicate_and_unrelated),
         cmocka_unit_test(test_expiry_by_the_context_clock),
+        cmocka_unit_test(test_expiry_warning_boundary),
         cmocka_unit_test(test_host_name),
         cmocka_unit_test(test_self_signed),
         cmocka_unit_test(test_untrusted_root),

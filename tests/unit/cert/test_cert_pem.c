@@ -14,20 +14,15 @@
 
 #include "core/internal.h"
 #include "mailsec/cert.h"
+#include "unit/testutil.h"
 
 static char *ca_text(const char *name)
 {
     char *path = ms_asprintf("%s/%s", getenv("MAILSEC_TEST_CA"), name);
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    ms_buf b = MS_BUF_INIT;
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        ms_buf_append(&b, chunk, n);
-    fclose(f);
+    char *text = test_read_file(path, NULL);
+    assert_non_null(text);
     free(path);
-    return ms_buf_take(&b);
+    return text;
 }
 
 /* The text with line number `at` (from 1) replaced by `with` (which may

@@ -82,11 +82,12 @@ static void postfix_edits(void **state)
     /* nothing written yet */
     struct stat sb;
     char backup[300];
-    snprintf(backup, sizeof backup, "%s.mailsec-bak", main_cf);
+    snprintf(backup, sizeof backup, "%s.mailsec-bak.1", main_cf);
     assert_int_not_equal(stat(backup, &sb), 0);
     char *error = NULL;
     assert_int_equal(ms_conf_apply_edits(&e, &error), MS_OK);
     assert_int_equal(stat(backup, &sb), 0);
+    assert_string_equal(edit_of(&e, "/main.cf")->backup, backup);
     ms_conf_edits_free(&e);
     /* a second plan changes nothing */
     assert_int_equal(ms_conf_plan_edits(&o, dir, &e), MS_OK);

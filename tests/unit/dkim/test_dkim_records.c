@@ -13,6 +13,7 @@
 
 #include "core/internal.h"
 #include "mailsec/dkim.h"
+#include "unit/testutil.h"
 
 typedef struct tcase {
     char name[128];
@@ -32,16 +33,7 @@ static char *source_path(const char *rel)
 
 static char *read_file(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    ms_buf b = MS_BUF_INIT;
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        ms_buf_append(&b, chunk, n);
-    fclose(f);
-    return ms_buf_take(&b);
+    return test_read_file(path, NULL);
 }
 
 /* ${NAME} -> the public key in tests/data/dkim/keys/NAME.pub; then
@@ -180,6 +172,8 @@ static void check_sig(const tcase *t)
             fail_msg("%s: h %s, expected %s", t->name, got, v);
         free(got);
     }
+    if ((v = get(t, "i")) && (sig->i == NULL || strcmp(sig->i, v) != 0))
+        fail_msg("%s: i %s, expected %s", t->name, sig->i ? sig->i : "(none)", v);
     if ((v = get(t, "l")) && (!sig->has_l || sig->l != strtoull(v, NULL, 10)))
         fail_msg("%s: l wrong", t->name);
     if ((v = get(t, "t")) && (!sig->has_t || sig->t != strtoull(v, NULL, 10)))

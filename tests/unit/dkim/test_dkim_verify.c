@@ -1,8 +1,10 @@
 /* DKIM canonicalization and message splitting (the RFC 6376 3.4.6
  * example), and verification paths that need no signer: messages without
  * signatures, malformed headers, too many signatures, DNS failures, t= in
- * the future; and the _domainkey presence test against the DNS test bed.
- * Verdicts on messages made by real signers are in tests/dkim/. */
+ * the future, the reason an unusable key gets; the _domainkey presence
+ * test against the DNS test bed; and messages signed once by dkimpy
+ * (tests/data/dkim/signed): a tampered body, rsa-sha1 refused or allowed.
+ * The full matrix of real signers is in tests/dkim/. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -211,6 +213,85 @@ static void test_dns_failure_is_temperror(void **state)
     ms_ctx_free(ctx);
 }
 
+/* A message signed by dkimpy's dkimsign (tests/data/dkim/signed, see its
+ * README); NULL-terminated, *len set. */
+static char *signed_message(const char *name, size_t *len)
+{
+    const char *dir = getenv("MAILSEC_SOURCE_DIR");
+    char *path = ms_asprintf("%s/tests/data/dkim/signed/%s", dir ? dir : ".", name);
+    char *text = test_read_file(path, len);
+    if (text == NULL)
+        fail_msg("cannot read %s", path);
+    free(path);
+    return text;
+}
+
+static void expect_verdict(ms_ctx *ctx, const char *msg, size_t len,
+                           const ms_dkim_verify_options *opts, ms_dkim_result result,
+                           const char *reason, const char *code)
+{
+    ms_dkim_verify_result *r = NULL;
+    assert_int_equal(ms_dkim_verify_with(ctx, msg, len, opts, &r), MS_OK);
+    assert_int_equal(r->count, 1);
+    assert_string_equal(r->items[0].reason, reason);
+    assert_int_equal(r->items[0].result, result);
+    if (code != NULL)
+        assert_true(ms_diag_has(&r->items[0].diags, code));
+    ms_dkim_verify_result_free(r);
+}
+
+/* The body changed after signing (one word of a signed message): the body
+ * hash no longer matches bh=, whatever the header signature says. */
+static void test_tampered_body(void **state)
+{
+    (void)state;
+    ms_ctx *ctx = bed_ctx();
+    size_t len = 0;
+    char *msg = signed_message("rsa-relaxed.eml", &len);
+    expect_verdict(ctx, msg, len, NULL, MS_DKIM_PASS, "ok", NULL);
+    char *body = strstr(msg, "\n\n");
+    assert_non_null(body);
+    char *word = strpbrk(body + 2, "abcdefghijklmnopqrstuvwxyz");
+    assert_non_null(word);
+    *word = *word == 'x' ? 'y' : 'x'; /* a different letter: not a change relaxed undoes */
+    expect_verdict(ctx, msg, len, NULL, MS_DKIM_FAIL, "body-hash-mismatch", "dkim.body-hash-mismatch");
+    free(msg);
+    ms_ctx_free(ctx);
+}
+
+/* RFC 8301 3.1: verifiers must not consider rsa-sha1 signatures valid; an
+ * old archive may ask for them all the same. */
+static void test_rsa_sha1_refused_unless_allowed(void **state)
+{
+    (void)state;
+    ms_ctx *ctx = bed_ctx();
+    size_t len = 0;
+    char *msg = signed_message("rsa-sha1.eml", &len);
+    expect_verdict(ctx, msg, len, NULL, MS_DKIM_PERMERROR, "rsa-sha1-refused", "dkim.rsa-sha1-refused");
+    ms_dkim_verify_result *r = NULL;
+    assert_int_equal(ms_dkim_verify(ctx, msg, len, &r), MS_OK);
+    assert_string_equal(r->items[0].reason, "rsa-sha1-refused");
+    ms_dkim_verify_result_free(r);
+    const ms_dkim_verify_options allow = {.allow_sha1 = 1};
+    expect_verdict(ctx, msg, len, &allow, MS_DKIM_PASS, "ok", "dkim.sig-rsa-sha1");
+    free(msg);
+    ms_ctx_free(ctx);
+}
+
+/* sha1small: a 512-bit key (unusable, RFC 8301) with h=sha1 (an error of
+ * the lint, which does not make the key unusable). The reason is the
+ * cause: the size. */
+static void test_unusable_key_reason_is_the_cause(void **state)
+{
+    (void)state;
+    ms_ctx *ctx = bed_ctx();
+    const char *msg = "DKIM-Signature: v=1; a=rsa-sha256; d=dkimtest.example; s=sha1small; "
+                      "h=from; bh=AAAA; b=AAAA\r\nFrom: a@dkimtest.example\r\n\r\nhi\r\n";
+    expect_verdict(ctx, msg, strlen(msg), NULL, MS_DKIM_PERMERROR, "key-rsa-too-small",
+                   "dkim.key-hash-no-sha256");
+    ms_ctx_free(ctx);
+}
+
 /* _domainkey.dkimtest.example is an empty non-terminal (selectors below it):
  * NODATA, exists. nokeys.dkimtest.example has none: NXDOMAIN. */
 static void test_domainkey_exists(void **state)
@@ -242,6 +323,9 @@ int main(void)
         cmocka_unit_test(test_too_many_signatures),
         cmocka_unit_test(test_dns_failure_is_temperror),
         cmocka_unit_test(test_domainkey_exists),
+        cmocka_unit_test(test_tampered_body),
+        cmocka_unit_test(test_rsa_sha1_refused_unless_allowed),
+        cmocka_unit_test(test_unusable_key_reason_is_the_cause),
     };
     return cmocka_run_group_tests_name("dkim-verify", tests, NULL, NULL);
 }

@@ -15,6 +15,7 @@
 
 #include "core/internal.h"
 #include "mailsec/dmarc.h"
+#include "unit/testutil.h"
 
 enum kind { K_RECORD, K_GENERATE, K_PLAN };
 
@@ -34,6 +35,7 @@ typedef struct tcase {
     int usable;    /* -1: not checked */
     int as_p_none;
     char *rua;     /* NULL: not checked */
+    char *values;  /* "KEY=VALUE ...": the parsed tags; NULL: not checked */
     char *output;  /* NULL: not checked */
 } tcase;
 
@@ -113,6 +115,8 @@ static void parse_line(tcase *c, char *line)
         c->as_p_none = atoi(v);
     else if ((v = field(line, "rua")))
         c->rua = ms_strdup(v);
+    else if ((v = field(line, "values")))
+        c->values = ms_strdup(v);
     else if ((v = field(line, "output")))
         c->output = unescape(v, &len);
     else
@@ -162,6 +166,7 @@ static void free_cases(suite *s)
         for (size_t o = 0; o < c->offset_count; o++)
             free(c->offsets[o]);
         free(c->rua);
+        free(c->values);
         free(c->output);
     }
     free(s->cases);
@@ -322,6 +327,57 @@ static void check_offsets(const tcase *c, const ms_diag_list *d)
     }
 }
 
+/* The parsed value of tag key, written as in the record ("-": unset). */
+static char *record_value(const ms_dmarc_record *rec, const char *key)
+{
+    static const char *const align[] = {"-", "r", "s"};
+    static const char *const psd[] = {"-", "y", "n", "u"};
+    const char *policy = NULL;
+    if (strcmp(key, "p") == 0)
+        policy = ms_dmarc_policy_str(rec->p);
+    else if (strcmp(key, "sp") == 0)
+        policy = ms_dmarc_policy_str(rec->sp);
+    else if (strcmp(key, "np") == 0)
+        policy = ms_dmarc_policy_str(rec->np);
+    if (policy != NULL)
+        return ms_strdup(policy[0] ? policy : "-");
+    if (strcmp(key, "adkim") == 0)
+        return ms_strdup(align[rec->adkim]);
+    if (strcmp(key, "aspf") == 0)
+        return ms_strdup(align[rec->aspf]);
+    if (strcmp(key, "psd") == 0)
+        return ms_strdup(psd[rec->psd]);
+    if (strcmp(key, "pct") == 0)
+        return rec->pct < 0 ? ms_strdup("-") : ms_asprintf("%d", rec->pct);
+    if (strcmp(key, "t") == 0)
+        return ms_strdup(rec->testing < 0 ? "-" : rec->testing ? "y" : "n");
+    if (strcmp(key, "ri") == 0)
+        return rec->ri < 0 ? ms_strdup("-") : ms_asprintf("%ld", rec->ri);
+    if (strcmp(key, "fo") == 0)
+        return ms_strdup(rec->fo ? rec->fo : "-");
+    if (strcmp(key, "rf") == 0)
+        return ms_strdup(rec->rf ? rec->rf : "-");
+    fail_msg("values: unknown tag %s", key);
+    return NULL;
+}
+
+/* Every KEY=VALUE of the case's values line against the parsed record. */
+static void check_values(const tcase *c, const ms_dmarc_record *rec)
+{
+    char *list = ms_strdup(c->values), *save = NULL;
+    for (char *kv = strtok_r(list, " ", &save); kv != NULL; kv = strtok_r(NULL, " ", &save)) {
+        char *eq = strchr(kv, '=');
+        if (eq == NULL)
+            fail_msg("case %s: values: \"%s\" is not KEY=VALUE", c->name, kv);
+        *eq = '\0';
+        char *got = record_value(rec, kv);
+        if (strcmp(got, eq + 1) != 0)
+            fail_msg("case %s: %s is \"%s\", expected \"%s\"", c->name, kv, got, eq + 1);
+        free(got);
+    }
+    free(list);
+}
+
 static void check_rua(const tcase *c, const ms_dmarc_record *rec)
 {
     ms_buf b = MS_BUF_INIT;
@@ -379,6 +435,8 @@ static void test_case(void **state)
             assert_int_equal(o.rec->as_p_none, c->as_p_none);
         if (c->rua != NULL)
             check_rua(c, o.rec);
+        if (c->values != NULL)
+            check_values(c, o.rec);
         /* The classification and the checker agree on "starts with v=DMARC1". */
         if (ms_dmarc_is_record(c->subject, c->subject_len) == 0)
             assert_false(o.rec->usable);
@@ -432,17 +490,10 @@ static void test_codes_are_documented(void **state)
 {
     (void)state;
     char *path = source_path("docs/diagnostics.md");
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
+    char *text = test_read_file(path, NULL);
+    if (text == NULL)
         fail_msg("cannot open %s", path);
     free(path);
-    ms_buf doc = MS_BUF_INIT;
-    char buf[4096];
-    size_t got;
-    while ((got = fread(buf, 1, sizeof buf, f)) > 0)
-        ms_buf_append(&doc, buf, got);
-    fclose(f);
-    char *text = ms_buf_take(&doc);
     int missing = 0;
     for (const ms_diag_def *d = ms_dmarc_diag_defs; d->code != NULL; d++) {
         char *heading = ms_asprintf("\n### %s\n", d->code);

@@ -7,6 +7,7 @@
 
 #include "mailsec/report.h"
 #include "report/report_internal.h"
+#include "unit/testutil.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,19 +19,12 @@ static inline char *load_sample(const char *name, size_t *len)
     char path[4096];
     const char *src = getenv("MAILSEC_SOURCE_DIR");
     snprintf(path, sizeof path, "%s/tests/data/reports/%s", src ? src : ".", name);
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
+    char *data = test_read_file(path, len);
+    if (data == NULL) {
         printf("cannot open %s\n", path);
         exit(1);
     }
-    ms_buf buf = MS_BUF_INIT;
-    char chunk[65536];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        ms_buf_append(&buf, chunk, n);
-    fclose(f);
-    *len = buf.len;
-    return buf.data ? ms_buf_take(&buf) : calloc(1, 1);
+    return data;
 }
 
 /* The value of key in a transcript line ("" when absent; "(null)" is how a

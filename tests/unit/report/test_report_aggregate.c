@@ -42,14 +42,14 @@ static int on_begin(void *arg, const ms_agg_meta *m)
     ms_buf_printf(&c->text,
                   "META\tschema=%d\tversion=%s\torg=%s\temail=%s\textra=%s\tid=%s\tbegin=%lld"
                   "\tend=%lld\tgenerator=%s\terrors=%s\tdomain=%s\tadkim=%s\taspf=%s\tp=%s\tsp=%s"
-                  "\tnp=%s\tpct=%s\tfo=%s\ttesting=%s\tdiscovery=%s\n",
+                  "\tnp=%s\tpct=%s\tfo=%s\ttesting=%s\tdiscovery=%s\tnotes=%s\n",
                   (int)m->schema, s_or_null(m->version), s_or_null(m->org_name),
                   s_or_null(m->email), s_or_null(m->extra_contact_info), s_or_null(m->report_id),
                   (long long)m->begin, (long long)m->end, s_or_null(m->generator),
                   s_or_null(m->errors), s_or_null(m->domain), s_or_null(m->adkim),
                   s_or_null(m->aspf), s_or_null(m->p), s_or_null(m->sp), s_or_null(m->np),
                   s_or_null(m->pct), s_or_null(m->fo), s_or_null(m->testing),
-                  s_or_null(m->discovery_method));
+                  s_or_null(m->discovery_method), s_or_null(m->notes));
     return c->begin_answer;
 }
 
@@ -517,6 +517,127 @@ static void broken_documents(void **state)
     outcome_free(&o);
 }
 
+/* ---- Bounds, and reports that lack a name ------------------------------- */
+
+/* A sample from tests/data/reports/edge/, every way it can be chunked. */
+static outcome parse_edge_sample(const char *name)
+{
+    char path[256];
+    snprintf(path, sizeof path, "../edge/%s", name);
+    return parse_sample(path);
+}
+
+/* A one-record report with the given <count> and <date_range><end>. */
+static outcome parse_count_and_end(const char *count, const char *end)
+{
+    char doc[1024];
+    snprintf(doc, sizeof doc,
+             "<feedback><report_metadata><org_name>o</org_name><report_id>i</report_id>\n"
+             "<date_range><begin>1</begin><end>%s</end></date_range></report_metadata>\n"
+             "<policy_published><domain>d.example</domain></policy_published>\n"
+             "<record><row><source_ip>192.0.2.1</source_ip>\n<count>%s</count></row></record></feedback>",
+             end, count);
+    return parse_bytes(doc, strlen(doc), 0);
+}
+
+static void count_bound(void **state)
+{
+    (void)state;
+    outcome o = parse_count_and_end("4294967295", "2"); /* MS_REPORT_COUNT_MAX itself */
+    expect_ok(&o);
+    assert_string_equal(rec(&o, 0, "count"), "4294967295");
+    outcome_free(&o);
+    const char *too_large[] = {"4294967296", "9223372036854775808", "18446744073709551615",
+                               "99999999999999999999999999", "4294967296.0"};
+    for (size_t i = 0; i < sizeof too_large / sizeof too_large[0]; i++) {
+        o = parse_count_and_end(too_large[i], "2");
+        expect_error(&o, MS_ERR_INVALID, "is larger than 4294967295 (MS_REPORT_COUNT_MAX) (in <feedback><record><row><count>)");
+        assert_int_equal(o.err.line, 5); /* where the count is */
+        assert_int_equal(o.records, 0);
+        outcome_free(&o);
+    }
+    o = parse_count_and_end("12x", "2");
+    expect_error(&o, MS_ERR_INVALID, "'12x' is not a message count");
+    outcome_free(&o);
+    o = parse_edge_sample("count-too-large.xml");
+    expect_error(&o, MS_ERR_INVALID, "the message count '9223372036854775808' is larger than 4294967295");
+    assert_int_equal(o.err.line, 19);
+    outcome_free(&o);
+}
+
+static void date_bound(void **state)
+{
+    (void)state;
+    outcome o = parse_count_and_end("1", "253402300799"); /* 9999-12-31T23:59:59Z */
+    expect_ok(&o);
+    assert_string_equal(meta(&o, "end"), "253402300799");
+    outcome_free(&o);
+    const char *too_late[] = {"253402300800", "9223372036854775807", "99999999999999999999"};
+    for (size_t i = 0; i < sizeof too_late / sizeof too_late[0]; i++) {
+        o = parse_count_and_end("1", too_late[i]);
+        expect_error(&o, MS_ERR_INVALID, "is after 9999-12-31 (MS_REPORT_TIME_MAX) (in <feedback><report_metadata><date_range><end>)");
+        assert_int_equal(o.err.line, 2);
+        outcome_free(&o);
+    }
+}
+
+static void empty_org_name(void **state)
+{
+    (void)state;
+    /* a real receiver's 2,286 messages, under an empty <org_name> */
+    outcome o = parse_edge_sample("empty-org-name.xml");
+    expect_ok(&o);
+    assert_string_equal(meta(&o, "org"), "mail.receiver.example");
+    assert_string_equal(meta(&o, "notes"),
+                        "<org_name> is empty or missing: the report is named after the domain of <email>");
+    assert_string_equal(rec(&o, 0, "count"), "2286");
+    outcome_free(&o);
+
+    /* no <email>: the domain of <extra_contact_info> */
+    const char *doc = "<feedback><report_metadata><org_name/>"
+                      "<extra_contact_info>https://Help.Receiver.example/dmarc</extra_contact_info>"
+                      "<report_id>i</report_id><date_range><begin>1</begin><end>2</end></date_range>"
+                      "</report_metadata><policy_published><domain>d.example</domain></policy_published>"
+                      "</feedback>";
+    o = parse_bytes(doc, strlen(doc), 0);
+    expect_ok(&o);
+    assert_string_equal(meta(&o, "org"), "help.receiver.example");
+    assert_non_null(strstr(meta(&o, "notes"), "the domain of <extra_contact_info>"));
+    outcome_free(&o);
+
+    /* a named report has no note */
+    o = parse_count_and_end("1", "2");
+    assert_string_equal(meta(&o, "notes"), "(null)");
+    outcome_free(&o);
+
+    /* nothing to name it by: refused, said of <report_metadata> where it closes */
+    o = parse_edge_sample("no-org-no-email.xml");
+    expect_error(&o, MS_ERR_INVALID,
+                 "the report has no <org_name> (and no <email> to name the reporter by) "
+                 "(in <feedback><report_metadata>)");
+    assert_int_equal(o.err.line, 10);
+    outcome_free(&o);
+}
+
+static void missing_metadata_located(void **state)
+{
+    (void)state;
+    const char *doc = "<feedback>\n<report_metadata><org_name>o</org_name>\n"
+                      "<date_range><begin>1</begin><end>2</end></date_range>\n</report_metadata>\n"
+                      "<policy_published>\n<p>none</p>\n</policy_published>\n</feedback>";
+    outcome o = parse_bytes(doc, strlen(doc), 0);
+    expect_error(&o, MS_ERR_INVALID, "the report has no <report_id> (in <feedback><report_metadata>)");
+    assert_int_equal(o.err.line, 4);
+    outcome_free(&o);
+    const char *no_domain = "<feedback>\n<report_metadata><org_name>o</org_name><report_id>i</report_id>\n"
+                            "<date_range><begin>1</begin><end>2</end></date_range>\n</report_metadata>\n"
+                            "<policy_published>\n<p>none</p>\n</policy_published>\n</feedback>";
+    o = parse_bytes(no_domain, strlen(no_domain), 0);
+    expect_error(&o, MS_ERR_INVALID, "the report has no <domain> (in <feedback><policy_published>)");
+    assert_int_equal(o.err.line, 7);
+    outcome_free(&o);
+}
+
 /* A report whose metadata is fine, with `inner` as its one record's body
  * (or, when in_extension, inside an <extension> before the records). */
 static char *wrap(const char *inner, int in_extension)
@@ -940,6 +1061,10 @@ int main(void)
         cmocka_unit_test(doctype_refused),
         cmocka_unit_test(entities_refused),
         cmocka_unit_test(broken_documents),
+        cmocka_unit_test(count_bound),
+        cmocka_unit_test(date_bound),
+        cmocka_unit_test(empty_org_name),
+        cmocka_unit_test(missing_metadata_located),
         cmocka_unit_test(depth_limit),
         cmocka_unit_test(field_length_limit),
         cmocka_unit_test(record_element_limit),

@@ -157,6 +157,99 @@ static void long_field_cut(void **state)
     ms_buf_free(&b);
 }
 
+/* A bare feedback report with these fields. */
+static ms_status parse_fields(const char *fields, ms_failure_report **out, ms_report_error *err)
+{
+    char msg[2048];
+    snprintf(msg, sizeof msg,
+             "From: a@example.org\nMIME-Version: 1.0\nContent-Type: message/feedback-report\n\n"
+             "Feedback-Type: auth-failure\n%s", fields);
+    return ms_failure_parse(msg, strlen(msg), out, err);
+}
+
+static void expect_field_refused(const char *fields, const char *words, long line, long column)
+{
+    ms_failure_report *r = NULL;
+    ms_report_error err = {NULL, 0, 0, -1};
+    assert_int_equal(parse_fields(fields, &r, &err), MS_ERR_INVALID);
+    assert_null(r);
+    if (strstr(err.message, words) == NULL) {
+        print_message("'%s' lacks '%s'\n", err.message, words);
+        fail();
+    }
+    assert_int_equal(err.line, line);
+    assert_int_equal(err.column, column);
+    ms_report_error_clear(&err);
+}
+
+static void expect_sample_refused(const char *name, const char *words, long line, long column)
+{
+    ms_failure_report *r = NULL;
+    ms_report_error err = {NULL, 0, 0, -1};
+    assert_int_equal(parse_file(name, &r, &err), MS_ERR_INVALID);
+    assert_null(r);
+    if (strstr(err.message, words) == NULL) {
+        print_message("%s: '%s' lacks '%s'\n", name, err.message, words);
+        fail();
+    }
+    assert_int_equal(err.line, line);
+    assert_int_equal(err.column, column);
+    ms_report_error_clear(&err);
+}
+
+/* Incidents: a count up to MS_REPORT_COUNT_MAX; anything else refuses the
+ * report (it used to become 1 without a word). */
+static void incidents_checked(void **state)
+{
+    (void)state;
+    ms_failure_report *r = NULL;
+    assert_int_equal(parse_fields("Incidents: 4294967295\n", &r, NULL), MS_OK);
+    assert_int_equal(r->incidents, 4294967295u);
+    ms_failure_report_free(r);
+    assert_int_equal(parse_fields("Source-IP: 192.0.2.3\n", &r, NULL), MS_OK);
+    assert_int_equal(r->incidents, 1); /* absent: one message */
+    ms_failure_report_free(r);
+    expect_field_refused("Incidents: abc\n", "Incidents 'abc' is not a count of messages", 6, 12);
+    expect_field_refused("Incidents:\n", "Incidents '' is not a count of messages", 6, 11);
+    expect_field_refused("Incidents: 4294967296\n", "Incidents '4294967296' is larger than 4294967295 (MS_REPORT_COUNT_MAX)",
+                         6, 12);
+    expect_sample_refused("../edge/failure-incidents-bad.eml", "Incidents '-5' is not a count of messages", 29, 12);
+    expect_sample_refused("../edge/failure-incidents-too-large.eml",
+                          "Incidents '9223372036854775807' is larger than 4294967295", 29, 12);
+}
+
+static void source_ip_checked(void **state)
+{
+    (void)state;
+    ms_failure_report *r = NULL;
+    assert_int_equal(parse_fields("Source-IP: 2001:db8::7\n", &r, NULL), MS_OK);
+    assert_string_equal(r->source_ip, "2001:db8::7");
+    ms_failure_report_free(r);
+    expect_field_refused("Source-IP: mail.example.net\n", "Source-IP 'mail.example.net' is not an IP address", 6, 12);
+    expect_sample_refused("../edge/failure-bad-source-ip.eml", "Source-IP '192.0.2.999' is not an IP address", 28, 12);
+}
+
+/* Arrival-Date: 1970-01-01 to 9999-12-31, as the other formats' dates. */
+static void arrival_date_checked(void **state)
+{
+    (void)state;
+    ms_failure_report *r = NULL;
+    assert_int_equal(parse_fields("Arrival-Date: Thu, 1 Jan 1970 00:00:00 +0000\n", &r, NULL), MS_OK);
+    assert_int_equal(r->arrival_time, 0);
+    ms_failure_report_free(r);
+    assert_int_equal(parse_fields("Arrival-Date: Fri, 31 Dec 9999 23:59:59 +0000\n", &r, NULL), MS_OK);
+    assert_int_equal(r->arrival_time, MS_REPORT_TIME_MAX);
+    ms_failure_report_free(r);
+    assert_int_equal(parse_fields("Arrival-Date: 27 Nov 26 10:00:00 +0000\n", &r, NULL), MS_OK); /* 2026 */
+    assert_int_equal(r->arrival_time, 1795773600);
+    ms_failure_report_free(r);
+    expect_field_refused("Arrival-Date: Wed, 31 Dec 1969 23:59:59 +0000\n", "is outside 1970-01-01..9999-12-31", 6, 15);
+    expect_field_refused("Arrival-Date: Thu, 1 Jan 1970 00:30:00 +0100\n", "is outside 1970-01-01..9999-12-31", 6, 15);
+    expect_field_refused("Arrival-Date: yesterday\n", "Arrival-Date 'yesterday' is not a date", 6, 15);
+    expect_sample_refused("../edge/failure-year-0.eml",
+                          "Arrival-Date 'Sat, 1 Jan 0000 00:00:00 +0000' is outside 1970-01-01..9999-12-31", 27, 15);
+}
+
 /* g_mime_init runs once however many threads parse at the same time. */
 static void *parse_in_thread(void *arg)
 {
@@ -194,6 +287,9 @@ int main(void)
         cmocka_unit_test(reports_lacking_parts),
         cmocka_unit_test(not_reports),
         cmocka_unit_test(long_field_cut),
+        cmocka_unit_test(incidents_checked),
+        cmocka_unit_test(source_ip_checked),
+        cmocka_unit_test(arrival_date_checked),
         cmocka_unit_test(threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

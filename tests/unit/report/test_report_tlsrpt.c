@@ -194,6 +194,84 @@ static void limits(void **state)
     ms_report_error_clear(&err);
 }
 
+/* A report with the date range and one policy's summary and failure
+ * details given. */
+static ms_status parse_with(const char *start, const char *summary, const char *detail_count,
+                            ms_report_error *err)
+{
+    char doc[1024];
+    snprintf(doc, sizeof doc,
+             "{\"organization-name\":\"o\",\"report-id\":\"i\",\"date-range\":{\"start-datetime\":\"%s\","
+             "\"end-datetime\":\"2026-11-27T23:59:59Z\"},\"policies\":[{\"summary\":{},\"failure-details\":[]},"
+             "{\"summary\":{%s},\"failure-details\":[{\"result-type\":\"validation-failure\"},"
+             "{\"failed-session-count\":%s}]}]}",
+             start, summary, detail_count);
+    return parse_text(doc, err);
+}
+
+static void count_bound(void **state)
+{
+    (void)state;
+    ms_report_error err = {NULL, 0, 0, -1};
+    ms_tlsrpt_report *r = NULL;
+    const char *max = "{\"organization-name\":\"o\",\"report-id\":\"i\",\"date-range\":{\"start-datetime\":"
+                      "\"2026-11-27T00:00:00Z\",\"end-datetime\":\"2026-11-27T23:59:59Z\"},\"policies\":"
+                      "[{\"summary\":{\"total-successful-session-count\":4294967295,"
+                      "\"total-failure-session-count\":\"4294967295\"},"
+                      "\"failure-details\":[{\"failed-session-count\":4294967295.0}]}]}";
+    assert_int_equal(ms_tlsrpt_parse(max, strlen(max), &r, &err), MS_OK); /* MS_REPORT_COUNT_MAX itself */
+    assert_int_equal(r->policies[0].successful, 4294967295u);
+    assert_int_equal(r->policies[0].failed, 4294967295u);
+    assert_int_equal(r->policies[0].failures[0].failed_session_count, 4294967295u);
+    ms_tlsrpt_report_free(r);
+
+    const struct {
+        const char *summary, *detail, *words;
+    } too_large[] = {
+        {"\"total-successful-session-count\":4294967296", "1",
+         "\"total-successful-session-count\" is larger than 4294967295 (MS_REPORT_COUNT_MAX) (in policies[1])"},
+        {"\"total-failure-session-count\":9223372036854775807", "1",
+         "\"total-failure-session-count\" is larger than 4294967295 (MS_REPORT_COUNT_MAX) (in policies[1])"},
+        {"\"total-failure-session-count\":\"18446744073709551616\"", "1",
+         "\"total-failure-session-count\" is larger than"},
+        {"\"total-failure-session-count\":1e300", "1", "\"total-failure-session-count\" is larger than"},
+        {"", "4294967296",
+         "\"failed-session-count\" is larger than 4294967295 (MS_REPORT_COUNT_MAX) "
+         "(in policies[1].failure-details[1])"},
+    };
+    for (size_t i = 0; i < sizeof too_large / sizeof too_large[0]; i++) {
+        assert_int_equal(parse_with("2026-11-27T00:00:00Z", too_large[i].summary, too_large[i].detail, &err),
+                         MS_ERR_INVALID);
+        if (strstr(err.message, too_large[i].words) == NULL) {
+            print_message("'%s' lacks '%s'\n", err.message, too_large[i].words);
+            fail();
+        }
+    }
+    expect_refused("../edge/tlsrpt-count-too-large.json", MS_ERR_INVALID,
+                   "\"total-successful-session-count\" is larger than 4294967295 (MS_REPORT_COUNT_MAX) (in policies[1])");
+    ms_report_error_clear(&err);
+}
+
+static void date_bound(void **state)
+{
+    (void)state;
+    ms_report_error err = {NULL, 0, 0, -1};
+    assert_int_equal(parse_with("1970-01-01T00:00:00Z", "", "1", &err), MS_OK);
+    assert_int_equal(parse_with("9999-12-31T23:59:59Z", "", "1", &err), MS_OK);
+    const char *outside[] = {"0000-01-01T00:00:00Z", "1969-12-31T23:59:59Z", "1970-01-01T00:30:00+01:00",
+                             "9999-12-31T23:59:59-00:01"};
+    for (size_t i = 0; i < sizeof outside / sizeof outside[0]; i++) {
+        assert_int_equal(parse_with(outside[i], "", "1", &err), MS_ERR_INVALID);
+        if (strstr(err.message, "is outside 1970-01-01..9999-12-31") == NULL) {
+            print_message("%s: '%s'\n", outside[i], err.message);
+            fail();
+        }
+    }
+    expect_refused("../edge/tlsrpt-year-0.json", MS_ERR_INVALID,
+                   "\"start-datetime\" '0000-01-01T00:00:00Z' is outside 1970-01-01..9999-12-31");
+    ms_report_error_clear(&err);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -202,6 +280,8 @@ int main(void)
         cmocka_unit_test(lenient_types),
         cmocka_unit_test(refused),
         cmocka_unit_test(limits),
+        cmocka_unit_test(count_bound),
+        cmocka_unit_test(date_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -561,14 +561,18 @@ static void test_not_a_report(void **state)
     seen_free(&w);
 }
 
+/* A file that cannot be opened may hold reports: it is handed over as a
+ * document that cannot be read, not passed over as a skip. */
 static void test_missing_file(void **state)
 {
     (void)state;
     walk_seen w = {0};
     walk_fixture(&w, "no-such-file.xml");
-    assert_int_equal(w.ndocs, 0);
-    assert_int_equal(w.nskips, 1);
-    assert_string_equal(w.skip_reason[0], "cannot open: No such file or directory");
+    assert_int_equal(w.ndocs, 1);
+    assert_int_equal(w.nskips, 0);
+    assert_origin(w.docs[0].path, "no-such-file.xml", "");
+    assert_string_equal(w.docs[0].error, "cannot open: No such file or directory");
+    assert_int_equal(w.docs[0].total, 0);
     seen_free(&w);
 }
 
@@ -579,7 +583,9 @@ static void test_truncated_gzip(void **state)
     walk_fixture(&w, "truncated.xml.gz");
     assert_int_equal(w.ndocs, 1);
     assert_non_null(w.docs[0].error);
-    assert_starts(w.docs[0].error, "truncated.xml.gz", ": truncated.xml: gzip data ends early (truncated)");
+    /* the reason alone: the origin is the caller's to put in front, once */
+    assert_origin(w.docs[0].path, "truncated.xml.gz", ": truncated.xml");
+    assert_true(strncmp(w.docs[0].error, "gzip data ends early (truncated)", 32) == 0);
     assert_true(w.docs[0].total > 0);
     seen_free(&w);
 }
@@ -591,7 +597,8 @@ static void test_gzip_bomb(void **state)
     walk_fixture(&w, "bomb.xml.gz"); /* 100 MiB of spaces in 100 KB */
     assert_int_equal(w.ndocs, 1);
     assert_non_null(w.docs[0].error);
-    assert_starts(w.docs[0].error, "bomb.xml.gz", ": (gunzip): decompressed size exceeds 1000 times the compressed size");
+    assert_origin(w.docs[0].path, "bomb.xml.gz", ": (gunzip)");
+    assert_true(strncmp(w.docs[0].error, "decompressed size exceeds 1000 times the compressed size", 56) == 0);
     /* stopped soon after the first MiB, not after 100 */
     assert_true(w.docs[0].total > (1 << 20));
     assert_true(w.docs[0].total < (4 << 20));
@@ -603,12 +610,14 @@ static void test_zip_bomb(void **state)
     (void)state;
     walk_seen w = {0};
     walk_fixture(&w, "bomb.zip");
-    assert_int_equal(w.ndocs, 1); /* after.xml is not reached */
+    assert_int_equal(w.ndocs, 2); /* after.xml is not reached: it is the second document's loss */
     assert_non_null(w.docs[0].error);
-    assert_non_null(strstr(w.docs[0].error, "bomb.zip: bomb.xml: decompressed size exceeds 1000 times"));
+    assert_origin(w.docs[0].path, "bomb.zip", ": bomb.xml");
+    assert_non_null(strstr(w.docs[0].error, "decompressed size exceeds 1000 times"));
     assert_true(w.docs[0].total < (4 << 20));
-    assert_int_equal(w.nskips, 1);
-    assert_non_null(strstr(w.skip_reason[0], "not read further"));
+    assert_origin(w.docs[1].path, "bomb.zip", "");
+    assert_string_equal(w.docs[1].error, "zip archive not read further after an entry hit a decompression limit");
+    assert_int_equal(w.nskips, 0);
     seen_free(&w);
 }
 
@@ -616,17 +625,19 @@ static void test_nesting_bombs(void **state)
 {
     (void)state;
     walk_seen w = {0};
+    /* the report inside is not reached, and the caller is told so: a
+     * document that cannot be read, not a skip */
     walk_fixture(&w, "nest.gz"); /* 12 gzip layers */
-    assert_int_equal(w.ndocs, 0);
-    assert_int_equal(w.nskips, 1);
-    assert_string_equal(w.skip_reason[0], "gzip file nested deeper than 8 wrappers (MS_REPORT_NESTING_MAX)");
-    assert_origin(w.skip_path[0], "nest.gz", ": layer11: layer10: layer9: layer8: layer7: layer6: layer5: layer4");
+    assert_int_equal(w.ndocs, 1);
+    assert_int_equal(w.nskips, 0);
+    assert_string_equal(w.docs[0].error, "gzip file nested deeper than 8 wrappers (MS_REPORT_NESTING_MAX): not read");
+    assert_origin(w.docs[0].path, "nest.gz", ": layer11: layer10: layer9: layer8: layer7: layer6: layer5: layer4");
     seen_free(&w);
 
     walk_fixture(&w, "nest.eml"); /* 12 forwards of a message */
-    assert_int_equal(w.ndocs, 0);
-    assert_int_equal(w.nskips, 1);
-    assert_string_equal(w.skip_reason[0], "message nested deeper than 8 wrappers (MS_REPORT_NESTING_MAX)");
+    assert_int_equal(w.ndocs, 1);
+    assert_int_equal(w.nskips, 0);
+    assert_string_equal(w.docs[0].error, "message nested deeper than 8 wrappers (MS_REPORT_NESTING_MAX): not read");
     seen_free(&w);
 }
 
@@ -635,11 +646,84 @@ static void test_zip_entry_limit(void **state)
     (void)state;
     walk_seen w = {0};
     walk_fixture(&w, "many.zip"); /* 1000 notes, then a report */
-    assert_int_equal(w.ndocs, 0);
-    assert_int_equal(w.nskips, 1);
-    assert_origin(w.skip_path[0], "many.zip", "");
-    assert_string_equal(w.skip_reason[0],
+    assert_int_equal(w.ndocs, 1);
+    assert_int_equal(w.nskips, 0);
+    assert_origin(w.docs[0].path, "many.zip", "");
+    assert_string_equal(w.docs[0].error,
                         "zip archive has more than 1000 entries (MS_REPORT_ZIP_ENTRIES_MAX): the rest is not read");
+    seen_free(&w);
+}
+
+static void walk_stdin_pipe(walk_seen *w, const char *name);
+
+/* A zip cut short: the entries read whole are reports; the one cut is a
+ * document that cannot be read (once: the archive's own error after it
+ * is the same loss), as a cut gzip is. */
+static void test_truncated_zip(void **state)
+{
+    (void)state;
+    walk_seen w = {0};
+    walk_fixture(&w, "truncated.zip");
+    assert_int_equal(w.ndocs, 2);
+    assert_int_equal(w.nskips, 0);
+    assert_doc_is(&w.docs[0], MS_REPORT_AGGREGATE, "aggregate.xml");
+    assert_origin(w.docs[1].path, "truncated.zip", ": b.xml");
+    assert_non_null(w.docs[1].error);
+    assert_true(strncmp(w.docs[1].error, "zip entry cannot be read", 24) == 0);
+    seen_free(&w);
+
+    walk_stdin_pipe(&w, "truncated.zip"); /* streamed from the local headers */
+    assert_int_equal(w.ndocs, 2);
+    assert_int_equal(w.nskips, 0);
+    assert_doc_is(&w.docs[0], MS_REPORT_AGGREGATE, "aggregate.xml");
+    assert_non_null(w.docs[1].error);
+    seen_free(&w);
+
+    walk_fixture(&w, "truncated-early.zip"); /* not even the first entry's header whole */
+    assert_int_equal(w.ndocs, 1);
+    assert_int_equal(w.nskips, 0);
+    assert_non_null(w.docs[0].error);
+    seen_free(&w);
+}
+
+static void test_encrypted_zip(void **state)
+{
+    (void)state;
+    walk_seen w = {0};
+    walk_fixture(&w, "encrypted.zip");
+    assert_int_equal(w.ndocs, 1);
+    assert_int_equal(w.nskips, 0);
+    assert_origin(w.docs[0].path, "encrypted.zip", ": report.xml");
+    assert_string_equal(w.docs[0].error, "encrypted zip entry: cannot be read");
+    seen_free(&w);
+}
+
+/* message/feedback-report without multipart/report: inside
+ * multipart/mixed, and as the whole body. The document is the message. */
+static void test_failure_report_shapes(void **state)
+{
+    (void)state;
+    walk_seen w = {0};
+    walk_fixture(&w, "failure-mixed.eml");
+    walk_fixture(&w, "failure-bare.eml");
+    assert_int_equal(w.nskips, 0);
+    assert_int_equal(w.ndocs, 2);
+    assert_int_equal(w.docs[0].kind, MS_REPORT_FAILURE);
+    assert_null(w.docs[0].error);
+    assert_origin(w.docs[0].path, "failure-mixed.eml", "");
+    assert_string_equal(w.docs[0].key, "failure-mixed@receiver.example");
+    assert_int_equal(w.docs[1].kind, MS_REPORT_FAILURE);
+    assert_null(w.docs[1].error);
+    assert_string_equal(w.docs[1].key, "failure-bare@receiver.example");
+    /* and the parser reads them */
+    for (int i = 0; i < 2; i++) {
+        ms_failure_report *r = NULL;
+        assert_int_equal(ms_failure_parse(w.docs[i].bytes, w.docs[i].len, &r, NULL), MS_OK);
+        assert_true(r->has_feedback_part);
+        assert_string_equal(r->source_ip, "192.0.2.7");
+        assert_string_equal(r->reported_domain, "example.com");
+        ms_failure_report_free(r);
+    }
     seen_free(&w);
 }
 
@@ -830,6 +914,9 @@ int main(void)
         cmocka_unit_test(test_zip_bomb),
         cmocka_unit_test(test_nesting_bombs),
         cmocka_unit_test(test_zip_entry_limit),
+        cmocka_unit_test(test_truncated_zip),
+        cmocka_unit_test(test_encrypted_zip),
+        cmocka_unit_test(test_failure_report_shapes),
         cmocka_unit_test(test_names_that_lie),
         cmocka_unit_test(test_stdin),
         cmocka_unit_test(test_named_pipe),

@@ -25,6 +25,7 @@
 #include "unit/check.h"
 #include "unit/pgtest.h"
 #include "unit/testutil.h"
+#include "store_extremes.h"
 
 /* ---- Databases: a fresh one per test --------------------------------- */
 
@@ -346,7 +347,7 @@ static void test_exactly_once(void)
 
     /* rejects, IMAP bookkeeping, the rDNS cache */
     ms_report_error err = {.message = "mismatched tag", .line = 12, .column = 5, .offset = 345};
-    CHECK(ms_store_put_rejected(s, &origin, "aggregate", &err) == MS_OK, "%s", ms_store_error(s));
+    CHECK(ms_store_put_rejected(s, &origin, "aggregate", &err, NULL) == MS_OK, "%s", ms_store_error(s));
     CHECK(ms_store_sync(s) == MS_OK, "sync: %s", ms_store_error(s));
     CHECK_NUM(sql_number(url, "SELECT line * 1000000 + col * 1000 + byte_offset FROM rejected"),
               12005345);
@@ -1115,6 +1116,209 @@ static void test_bad_url(void)
     }
 }
 
+/* ---- Hostile values: the report's failure, never the store's ------------ */
+
+/* A count beyond MS_REPORT_COUNT_MAX, a TLS report whose sessions would
+ * pass int64, failure Incidents of 2^64 - 1: each refused as the report's
+ * fault (MS_ERR_LIMIT), nothing of it stored, and the store goes on with
+ * the next report. Counts at the bound are stored exactly. */
+static void test_bounds(void)
+{
+    char *url = new_db();
+    ms_store *s = open_or_die(url);
+    static const uint64_t beyond[] = {MS_REPORT_COUNT_MAX + 1, (uint64_t)1 << 63, UINT64_MAX};
+    for (size_t i = 0; i < sizeof beyond / sizeof beyond[0]; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "huge%zu", i);
+        ms_agg_meta m = meta("poison.example", id, "example.com", 1700000000, 1700086399);
+        ms_agg_record ok = record("192.0.2.1", 1, "none", "pass", "pass", "example.com");
+        ms_agg_record bad = record("192.0.2.2", beyond[i], "none", "pass", "pass", "example.com");
+        int dup = -1;
+        CHECK(ms_store_agg_begin(s, &m, &origin, &dup) == MS_OK && !dup, "begin: %s", ms_store_error(s));
+        CHECK(ms_store_agg_record(s, &ok) == MS_OK, "a good record: %s", ms_store_error(s));
+        ms_status st = ms_store_agg_record(s, &bad);
+        CHECK(st == MS_ERR_LIMIT && ms_store_report_fault(st), "count %llu: status %d (%s)",
+              (unsigned long long)beyond[i], st, ms_store_error(s));
+        CHECK(strstr(ms_store_error(s), "count") != NULL, "the reason names the count: %s",
+              ms_store_error(s));
+        ms_store_rollback(s);
+    }
+    /* at the bound, many records: stored, the total exact */
+    ms_agg_meta m = meta("bound.example", "at-bound", "example.com", 1700000000, 1700086399);
+    ms_agg_record rec = record("192.0.2.3", MS_REPORT_COUNT_MAX, "none", "pass", "pass", "example.com");
+    ms_agg_record recs[8];
+    for (int i = 0; i < 8; i++)
+        recs[i] = rec;
+    CHECK_NUM(store_agg(s, &m, recs, 8), 0);
+
+    ms_tlsrpt_policy pol[2] = {
+        {.policy_type = "sts", .policy_domain = "example.com", .successful = (uint64_t)INT64_MAX,
+         .failed = 1},
+        {.policy_type = "sts", .policy_domain = "example.com", .successful = 1},
+    };
+    ms_tlsrpt_report tls = {.org_name = "tls.example", .report_id = "wrap", .begin = 1, .end = 2,
+                            .policies = pol, .policy_count = 2};
+    int dup = -1;
+    ms_status st = ms_store_put_tlsrpt(s, &tls, &origin, NULL, 0, &dup);
+    CHECK(ms_store_report_fault(st), "TLS sessions 2^63: status %d (%s)", st, ms_store_error(s));
+    ms_failure_report f = {.reported_domain = "example.com", .reporting_mta = "mta.example",
+                           .incidents = UINT64_MAX};
+    st = ms_store_put_failure(s, &f, "<huge@reporter.example>", &origin, NULL, 0, &dup);
+    CHECK(ms_store_report_fault(st), "Incidents 2^64-1: status %d (%s)", st, ms_store_error(s));
+
+    /* the store goes on */
+    ms_agg_meta next = meta("good.example", "after", "example.com", 1700000000, 1700086399);
+    ms_agg_record one = record("192.0.2.4", 7, "none", "pass", "pass", "example.com");
+    CHECK_NUM(store_agg(s, &next, &one, 1), 0);
+    CHECK(ms_store_sync(s) == MS_OK, "sync: %s", ms_store_error(s));
+    CHECK_NUM(sql_number(url, "SELECT COUNT(*) FROM reports"), 2);
+    CHECK_NUM(sql_number(url, "SELECT messages FROM reports WHERE report_id = 'at-bound'"),
+              8 * (long long)MS_REPORT_COUNT_MAX);
+    CHECK_NUM(sql_number(url, "SELECT COUNT(*) FROM agg_records WHERE count < 0 OR count > 4294967295"), 0);
+    ms_store_close(s);
+    free(url);
+}
+
+/* Data the database itself refuses is the report's fault too: on
+ * PostgreSQL an org name too long for the identity index (SQLSTATE 54000)
+ * or invalid UTF-8 (22021); SQLite takes both. Either way the store goes
+ * on. A lost connection is the store's fault. */
+static void test_refused_data(void)
+{
+    char *url = new_db();
+    ms_store *s = open_or_die(url);
+    char *long_org = malloc(4001);
+    unsigned x = 12345;
+    for (int i = 0; i < 4000; i++) {
+        x = x * 1103515245 + 12345; /* incompressible: no index compression saves it */
+        long_org[i] = "abcdefghijklmnopqrstuvwxyz0123456789"[(x >> 16) % 36];
+    }
+    long_org[4000] = '\0';
+    const char *orgs[] = {long_org, "bad \xff\xfe utf-8"};
+    for (size_t i = 0; i < 2; i++) {
+        ms_agg_meta m = meta(orgs[i], "refused", "example.com", 1700000000, 1700086399);
+        int dup = -1;
+        ms_status st = ms_store_agg_begin(s, &m, &origin, &dup);
+        if (pg_base)
+            CHECK(ms_store_report_fault(st), "org %zu on PostgreSQL: status %d (%s)", i, st, ms_store_error(s));
+        else
+            CHECK(st == MS_OK, "org %zu on SQLite: %s", i, ms_store_error(s));
+        if (st == MS_OK)
+            CHECK(ms_store_commit(s) == MS_OK, "commit: %s", ms_store_error(s));
+    }
+    ms_agg_meta m = meta("good.example", "after-refused", "example.com", 1700000000, 1700086399);
+    ms_agg_record one = record("192.0.2.4", 7, "none", "pass", "pass", "example.com");
+    CHECK_NUM(store_agg(s, &m, &one, 1), 0);
+    CHECK(ms_store_sync(s) == MS_OK, "sync: %s", ms_store_error(s));
+    CHECK_NUM(sql_number(url, "SELECT COUNT(*) FROM reports WHERE report_id = 'after-refused'"), 1);
+    if (pg_base) {
+        PGconn *c = PQconnectdb(url);
+        PQclear(PQexec(c, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                          " WHERE datname = current_database() AND pid <> pg_backend_pid()"));
+        PQfinish(c);
+        ms_agg_meta lost = meta("good.example", "lost", "example.com", 1700000000, 1700086399);
+        int dup = -1;
+        ms_status st = ms_store_agg_begin(s, &lost, &origin, &dup);
+        CHECK(st != MS_OK && !ms_store_report_fault(st), "a lost connection: status %d (%s)", st,
+              ms_store_error(s));
+    }
+    ms_store_close(s);
+    free(long_org);
+    free(url);
+}
+
+/* One rejected row per distinct bad input: the same key again counts it. */
+static void test_rejected_once(void)
+{
+    char *url = new_db();
+    ms_store *s = open_or_die(url);
+    ms_report_error err = {.message = "mismatched tag", .line = 3, .column = 1, .offset = 40};
+    for (int run = 0; run < 3; run++)
+        CHECK(ms_store_put_rejected(s, &origin, "aggregate", &err, "key-a") == MS_OK, "%s", ms_store_error(s));
+    CHECK(ms_store_put_rejected(s, &origin, "aggregate", &err, "key-b") == MS_OK, "%s", ms_store_error(s));
+    CHECK(ms_store_sync(s) == MS_OK, "sync: %s", ms_store_error(s));
+    CHECK_NUM(sql_number(url, "SELECT COUNT(*) FROM rejected"), 2);
+    CHECK_NUM(sql_number(url, "SELECT seen_count FROM rejected WHERE input_key = 'key-a'"), 3);
+    ms_store_close(s);
+    free(url);
+}
+
+/* Version 1's rejected rows, one per run, folded by migration 2 into one
+ * per origin, kind, reason and position, seen_count how many there were. */
+static void test_rejected_migration(void)
+{
+    char *url = new_db();
+    sql_exec(url, "CREATE TABLE schema_version (version INTEGER NOT NULL PRIMARY KEY,"
+                  " applied_at BIGINT NOT NULL)");
+    sql_exec(url, "INSERT INTO schema_version VALUES (1, 0)");
+    sql_exec(url, "CREATE TABLE reports (id BIGINT PRIMARY KEY, org TEXT)");
+    sql_exec(url, "CREATE TABLE rejected (id BIGINT PRIMARY KEY, origin TEXT, origin_file TEXT,"
+                  " kind TEXT, reason TEXT, line BIGINT, col BIGINT, byte_offset BIGINT,"
+                  " rejected_at BIGINT NOT NULL)");
+    sql_exec(url, "INSERT INTO rejected VALUES (1, 'in/a.xml', 'in/a.xml', 'aggregate', 'bad', 3, 1, 40, 100),"
+                  " (2, 'in/a.xml', 'in/a.xml', 'aggregate', 'bad', 3, 1, 40, 200),"
+                  " (3, 'in/a.xml', 'in/a.xml', 'aggregate', 'bad', 3, 1, 40, 300),"
+                  " (4, NULL, NULL, 'tls', 'worse', NULL, NULL, NULL, 400)");
+    ms_store *s = open_or_die(url);
+    CHECK_NUM(ms_store_schema_version(s), 2);
+    ms_store_close(s);
+    CHECK_NUM(sql_number(url, "SELECT COUNT(*) FROM rejected"), 2);
+    CHECK_NUM(sql_number(url, "SELECT seen_count * 1000000 + rejected_at * 1000 + last_seen FROM rejected"
+                              " WHERE origin = 'in/a.xml'"),
+              3000000 + 100000 + 300);
+    CHECK_NUM(sql_number(url, "SELECT seen_count FROM rejected WHERE kind = 'tls'"), 1);
+    free(url);
+}
+
+/* The same identity with other content: kept as first stored, the
+ * conflict recorded once per differing content. */
+static void test_conflicts(void)
+{
+    char *url = new_db();
+    ms_store *s = open_or_die(url);
+    ms_agg_meta m = meta("google.com", "c1", "example.com", 1700000000, 1700086399);
+    ms_agg_record one = record("192.0.2.1", 1, "none", "pass", "pass", "example.com");
+    int dup = -1, conflicting = -1;
+    CHECK(ms_store_agg_begin(s, &m, &origin, &dup) == MS_OK && !dup, "begin");
+    CHECK(ms_store_agg_record(s, &one) == MS_OK, "%s", ms_store_error(s));
+    CHECK(ms_store_agg_digest(s, "digest-1", NULL, NULL) == MS_OK, "%s", ms_store_error(s));
+    CHECK(ms_store_commit(s) == MS_OK, "%s", ms_store_error(s));
+    const char *again[] = {"digest-1", "digest-999", "digest-999"};
+    const int want[] = {0, 1, 1};
+    for (int i = 0; i < 3; i++) {
+        CHECK(ms_store_agg_begin(s, &m, &origin, &dup) == MS_OK && dup, "again %d: dup %d", i, dup);
+        CHECK(ms_store_agg_digest(s, again[i], &origin, &conflicting) == MS_OK, "%s", ms_store_error(s));
+        CHECK_NUM(conflicting, want[i]);
+    }
+    CHECK(ms_store_sync(s) == MS_OK, "sync: %s", ms_store_error(s));
+    CHECK_NUM(sql_number(url, "SELECT COUNT(*) FROM conflicts"), 1);
+    CHECK_NUM(sql_number(url, "SELECT seen_count FROM conflicts WHERE digest = 'digest-999'"), 2);
+    CHECK_NUM(sql_number(url, "SELECT messages FROM reports WHERE report_id = 'c1'"), 1);
+    ms_store_close(s);
+    free(url);
+}
+
+/* The extreme values of the fuzz harness (store_extremes.h), each table
+ * entry in turn, through the write API and every view: on PostgreSQL
+ * this is where they meet the real server. */
+static void test_extremes(void)
+{
+    char *url = new_db();
+    ms_store *s = open_or_die(url);
+    for (unsigned kind = 0; kind < 3; kind++) {
+        for (unsigned v = 0; v < 8; v++) {
+            uint8_t script[64];
+            script[0] = (uint8_t)kind;
+            for (size_t i = 1; i < sizeof script; i++)
+                script[i] = (uint8_t)(v + i * (kind + 1)); /* every field walks through its table */
+            const char *why = extremes_run(s, script, sizeof script);
+            CHECK(why == NULL, "kind %u, values %u: %s (%s)", kind, v, why ? why : "", ms_store_error(s));
+        }
+    }
+    ms_store_close(s);
+    free(url);
+}
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -1141,6 +1345,12 @@ int main(void)
         {"killed mid-report", test_killed},
         {"read queries", test_reads},
         {"bad URLs", test_bad_url},
+        {"counts beyond the bounds", test_bounds},
+        {"data the database refuses", test_refused_data},
+        {"rejected once per input", test_rejected_once},
+        {"rejected rows of version 1 folded", test_rejected_migration},
+        {"conflicting duplicates", test_conflicts},
+        {"extreme values through the views", test_extremes},
     };
     run_checks(tests, sizeof tests / sizeof tests[0]);
     char cmd[256];

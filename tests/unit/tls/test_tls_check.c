@@ -133,8 +133,16 @@ static void each_port_as_configured(void **state)
         {"BAD_POP3NOSTLS_PORT", MS_TLS_POP3, 0, MS_TLS_PORT_NO_TLS, "tls.starttls-not-offered"},
         {"BAD_LEGACY_PORT", MS_TLS_IMPLICIT, 1, MS_TLS_PORT_TLS,
          "tls.no-forward-secrecy tls.no-modern-version tls.no-tls13 tls.old-version tls.weak-cipher"},
-        /* TLS at once on a STARTTLS port: the server's greeting is no handshake */
-        {"SUBMISSION_PORT", MS_TLS_IMPLICIT, 0, MS_TLS_PORT_NO_TLS, "tls.handshake-failed"},
+        /* TLS at once on a STARTTLS port: the server's greeting is named, at once */
+        {"SUBMISSION_PORT", MS_TLS_IMPLICIT, 0, MS_TLS_PORT_NO_TLS, "tls.garbage"},
+        {"BAD_ALERT_PORT", MS_TLS_IMPLICIT, 0, MS_TLS_PORT_NO_TLS, "tls.handshake-failed"},
+        /* replies without end: stopped at their bounds; a drip at the time-out */
+        {"BAD_ENDLESS220_PORT", MS_TLS_SMTP, 1, MS_TLS_PORT_NO_TLS, "tls.reply-too-long"},
+        {"BAD_ENDLESSLINE_PORT", MS_TLS_LMTP, 1, MS_TLS_PORT_NO_TLS, "tls.reply-too-long"},
+        {"BAD_IMAPENDLESS_PORT", MS_TLS_IMAP, 1, MS_TLS_PORT_NO_TLS, "tls.reply-too-long"},
+        {"BAD_POP3ENDLESS_PORT", MS_TLS_POP3, 1, MS_TLS_PORT_NO_TLS, "tls.reply-too-long"},
+        {"BAD_SIEVEENDLESS_PORT", MS_TLS_SIEVE, 1, MS_TLS_PORT_NO_TLS, "tls.reply-too-long"},
+        {"BAD_DRIP_PORT", MS_TLS_SMTP, 1, MS_TLS_PORT_NO_TLS, "tls.timeout"},
     };
     for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) {
         const port_case *c = &CASES[i];
@@ -148,8 +156,10 @@ static void each_port_as_configured(void **state)
                       ms_tls_port_state_str(res->ports[0].state));
         assert_int_equal(res->ports[0].state, c->state);
         assert_codes(&res->ports[0].diags, c->codes);
-        /* a stall costs one time-out (1 s) per step, not more */
-        assert_true(res->ports[0].seconds < 2.5);
+        /* a stall costs one time-out (1 s) per step, not more (the wall
+         * clock only in plain builds: testutil.h) */
+        if (!MAILSEC_TEST_SANITIZED)
+            assert_true(res->ports[0].seconds < 2.5);
         ms_tls_check_result_free(res);
     }
 }

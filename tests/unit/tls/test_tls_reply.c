@@ -1,6 +1,7 @@
-/* The protocol reply parsers (ms_tls_reply_parse): where a reply ends, its
- * status, and whether it offers STARTTLS. The replies are the ones the RFCs
- * show and the ones Postfix and Dovecot send. */
+/* The protocol reply parsers (ms_tls_reply_parse, and ms_tls_reply_feed
+ * for replies arriving in pieces): where a reply ends, its status, whether
+ * it offers STARTTLS, and the bounds of a reply. The replies are the ones
+ * the RFCs show and the ones Postfix and Dovecot send. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -103,7 +104,7 @@ static void smtp_line_too_long(void **state)
     memcpy(long_line, "250 ", 4);
     ms_tls_reply r;
     assert_int_equal(ms_tls_reply_parse(MS_TLS_REPLY_SMTP, NULL, long_line, n, &r),
-                     MS_TLS_PARSE_GARBAGE);
+                     MS_TLS_PARSE_TOO_LONG);
     free(long_line);
 }
 
@@ -201,6 +202,191 @@ static void sieve_replies(void **state)
     assert_int_equal(parse(MS_TLS_REPLY_SIEVE, NULL, "220 smtp\r\n", &r), MS_TLS_PARSE_GARBAGE);
 }
 
+/* ---- replies in pieces, and the bounds of a reply ---- */
+
+/* A reply of each kind, as servers send them, with text after the reply's
+ * end where a server may pipeline more. */
+typedef struct sample {
+    ms_tls_reply_kind kind;
+    const char *tag;
+    const char *text;
+} sample;
+
+static const sample SAMPLES[] = {
+    {MS_TLS_REPLY_SMTP, NULL, "220 mx.tlstest.example ESMTP\r\n"},
+    {MS_TLS_REPLY_SMTP, NULL, "250-mx\r\n250-PIPELINING\r\n250-STARTTLS\r\n250 8BITMIME\r\n250 next\r\n"},
+    {MS_TLS_REPLY_SMTP, NULL, "250-mx\n250-a\n251 b\n"},
+    {MS_TLS_REPLY_IMAP, NULL, "* OK [CAPABILITY IMAP4rev1 STARTTLS] ready\r\n"},
+    {MS_TLS_REPLY_IMAP, "a", "* CAPABILITY IMAP4rev1 STARTTLS\r\n* OK note\r\na OK done\r\nb OK\r\n"},
+    {MS_TLS_REPLY_IMAP, "b", "* x\r\nc OK\r\n"},
+    {MS_TLS_REPLY_POP3, NULL, "+OK Dovecot (Debian) ready.\r\n"},
+    {MS_TLS_REPLY_POP3_MULTI, NULL, "+OK\r\nTOP\r\nSTLS\r\nUSER\r\n.\r\n+OK\r\n"},
+    {MS_TLS_REPLY_SIEVE, NULL, "\"IMPLEMENTATION\" \"x\"\r\n\"STARTTLS\"\r\nOK \"ready\"\r\n"},
+    {MS_TLS_REPLY_SIEVE, NULL, "\"SIEVE\" \"x\"\r\n220 smtp\r\n"},
+};
+
+static void assert_same_reply(const ms_tls_reply *a, const ms_tls_reply *b)
+{
+    assert_int_equal(a->length, b->length);
+    assert_int_equal(a->code, b->code);
+    assert_int_equal(a->ok, b->ok);
+    assert_int_equal(a->starttls, b->starttls);
+    assert_int_equal(a->lines, b->lines);
+    assert_int_equal(a->first_line_len, b->first_line_len);
+}
+
+/* Feeds text[0, len) in pieces of the sizes cut() gives, as a connection
+ * receives it; the outcome of the last feed. */
+static ms_tls_parse feed_in_pieces(const sample *s, size_t len, size_t (*cut)(size_t, unsigned *),
+                                   unsigned seed, ms_tls_reply *out)
+{
+    ms_tls_reply_parser p;
+    ms_tls_reply_parser_init(&p, s->kind, s->tag);
+    ms_tls_parse state = MS_TLS_PARSE_MORE;
+    for (size_t have = 0; have < len && state == MS_TLS_PARSE_MORE;) {
+        have += cut(len - have, &seed);
+        if (have > len)
+            have = len;
+        state = ms_tls_reply_feed(&p, s->text, have);
+        /* it remembers where it stopped: nothing before that is read again */
+        assert_true(p.parsed <= p.searched && p.searched <= have);
+    }
+    *out = p.reply;
+    return state;
+}
+
+static size_t one_byte(size_t left, unsigned *seed)
+{
+    (void)left;
+    (void)seed;
+    return 1;
+}
+
+static size_t random_piece(size_t left, unsigned *seed)
+{
+    *seed = *seed * 1103515245u + 12345u;
+    return 1 + (*seed >> 16) % (left < 7 ? left : 7);
+}
+
+static void pieces_parse_as_whole(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof SAMPLES / sizeof SAMPLES[0]; i++) {
+        const sample *s = &SAMPLES[i];
+        size_t len = strlen(s->text);
+        ms_tls_reply whole, piecewise;
+        ms_tls_parse expected = ms_tls_reply_parse(s->kind, s->tag, s->text, len, &whole);
+        assert_int_equal(feed_in_pieces(s, len, one_byte, 0, &piecewise), expected);
+        assert_same_reply(&piecewise, &whole);
+        for (unsigned seed = 1; seed <= 50; seed++) {
+            assert_int_equal(feed_in_pieces(s, len, random_piece, seed, &piecewise), expected);
+            assert_same_reply(&piecewise, &whole);
+        }
+    }
+}
+
+/* Once the reply is over, more bytes change nothing. */
+static void feed_after_the_end(void **state)
+{
+    (void)state;
+    const char *text = "220 ready\r\n250 more\r\n";
+    ms_tls_reply_parser p;
+    ms_tls_reply_parser_init(&p, MS_TLS_REPLY_SMTP, NULL);
+    assert_int_equal(ms_tls_reply_feed(&p, text, 5), MS_TLS_PARSE_MORE);
+    assert_int_equal(ms_tls_reply_feed(&p, text, strlen(text)), MS_TLS_PARSE_DONE);
+    assert_int_equal(p.reply.length, strlen("220 ready\r\n"));
+    assert_int_equal(ms_tls_reply_feed(&p, text, strlen(text)), MS_TLS_PARSE_DONE);
+    assert_int_equal(p.reply.length, strlen("220 ready\r\n"));
+}
+
+/* A reply of `lines` lines of the kind: first, middle lines, last. */
+static char *reply_of_lines(ms_tls_reply_kind kind, size_t lines, size_t *len)
+{
+    const char *first = "250-mx.example\r\n", *middle = "250-X\r\n", *last = "250 end\r\n";
+    if (kind == MS_TLS_REPLY_IMAP)
+        first = "* CAPABILITY IMAP4rev1\r\n", middle = "* OK x\r\n", last = "a OK done\r\n";
+    else if (kind == MS_TLS_REPLY_POP3_MULTI)
+        first = "+OK\r\n", middle = "X\r\n", last = ".\r\n";
+    else if (kind == MS_TLS_REPLY_SIEVE)
+        first = "\"IMPLEMENTATION\" \"x\"\r\n", middle = "\"X\"\r\n", last = "OK\r\n";
+    size_t cap = strlen(first) + lines * strlen(first) + strlen(last) + 1;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    strcpy(text, first);
+    for (size_t i = 2; i < lines; i++)
+        strcat(text, middle);
+    strcat(text, last);
+    *len = strlen(text);
+    return text;
+}
+
+static const ms_tls_reply_kind MULTILINE[] = {MS_TLS_REPLY_SMTP, MS_TLS_REPLY_IMAP,
+                                              MS_TLS_REPLY_POP3_MULTI, MS_TLS_REPLY_SIEVE};
+
+/* MS_TLS_MAX_REPLY_LINES lines pass, one more does not, in every protocol. */
+static void line_bound(void **state)
+{
+    (void)state;
+    for (size_t k = 0; k < sizeof MULTILINE / sizeof MULTILINE[0]; k++) {
+        const char *tag = MULTILINE[k] == MS_TLS_REPLY_IMAP ? "a" : NULL;
+        size_t len;
+        ms_tls_reply r;
+        char *at_bound = reply_of_lines(MULTILINE[k], MS_TLS_MAX_REPLY_LINES, &len);
+        assert_int_equal(ms_tls_reply_parse(MULTILINE[k], tag, at_bound, len, &r), MS_TLS_PARSE_DONE);
+        assert_int_equal(r.lines, MS_TLS_MAX_REPLY_LINES);
+        assert_int_equal(r.length, len);
+        free(at_bound);
+        char *over = reply_of_lines(MULTILINE[k], MS_TLS_MAX_REPLY_LINES + 1, &len);
+        assert_int_equal(ms_tls_reply_parse(MULTILINE[k], tag, over, len, &r), MS_TLS_PARSE_TOO_LONG);
+        free(over);
+    }
+}
+
+/* An endless reply is stopped at the bound, not when it ends: the lines
+ * after the bound are never needed. */
+static void endless_reply_stops_at_the_bound(void **state)
+{
+    (void)state;
+    size_t len;
+    char *text = reply_of_lines(MS_TLS_REPLY_SMTP, 2 * MS_TLS_MAX_REPLY_LINES, &len);
+    len -= strlen("250 end\r\n"); /* never the last line */
+    ms_tls_reply_parser p;
+    ms_tls_reply_parser_init(&p, MS_TLS_REPLY_SMTP, NULL);
+    ms_tls_parse st = MS_TLS_PARSE_MORE;
+    size_t have = 0;
+    while (st == MS_TLS_PARSE_MORE && have < len)
+        st = ms_tls_reply_feed(&p, text, ++have);
+    assert_int_equal(st, MS_TLS_PARSE_TOO_LONG);
+    /* said on the first byte of the line after the bound's last */
+    assert_int_equal(p.reply.lines, MS_TLS_MAX_REPLY_LINES);
+    assert_true(have < len);
+    free(text);
+}
+
+/* MS_TLS_MAX_REPLY bytes pass; one more byte, complete or not, does not. */
+static void byte_bound(void **state)
+{
+    (void)state;
+    char *text = malloc(MS_TLS_MAX_REPLY + 2);
+    assert_non_null(text);
+    memset(text, 'x', MS_TLS_MAX_REPLY + 2);
+    memcpy(text, "250 ", 4);
+    memcpy(text + MS_TLS_MAX_REPLY - 2, "\r\n", 2);
+    ms_tls_reply r;
+    assert_int_equal(ms_tls_reply_parse(MS_TLS_REPLY_SMTP, NULL, text, MS_TLS_MAX_REPLY, &r),
+                     MS_TLS_PARSE_DONE);
+    assert_int_equal(r.length, MS_TLS_MAX_REPLY);
+    memcpy(text + MS_TLS_MAX_REPLY - 2, "x\r\n", 3);
+    assert_int_equal(ms_tls_reply_parse(MS_TLS_REPLY_SMTP, NULL, text, MS_TLS_MAX_REPLY + 1, &r),
+                     MS_TLS_PARSE_TOO_LONG);
+    /* no line end yet at the bound: too long already */
+    assert_int_equal(ms_tls_reply_parse(MS_TLS_REPLY_SMTP, NULL, text, MS_TLS_MAX_REPLY, &r),
+                     MS_TLS_PARSE_TOO_LONG);
+    assert_int_equal(ms_tls_reply_parse(MS_TLS_REPLY_SMTP, NULL, text, MS_TLS_MAX_REPLY - 1, &r),
+                     MS_TLS_PARSE_MORE);
+    free(text);
+}
+
 static void modes_and_ports(void **state)
 {
     (void)state;
@@ -239,6 +425,11 @@ int main(void)
         cmocka_unit_test(imap_tagged_status),
         cmocka_unit_test(pop3_replies),
         cmocka_unit_test(sieve_replies),
+        cmocka_unit_test(pieces_parse_as_whole),
+        cmocka_unit_test(feed_after_the_end),
+        cmocka_unit_test(line_bound),
+        cmocka_unit_test(endless_reply_stops_at_the_bound),
+        cmocka_unit_test(byte_bound),
         cmocka_unit_test(modes_and_ports),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,234 @@
+#!/usr/bin/env bash
+# The views over a store holding the most extreme rows it can hold:
+#
+#   views.sh MAILSEC_BINARY sqlite|pgsql
+#
+# The sample reports are ingested, then rows are written straight into the
+# store with the database's own client, as an older mailsec (or a damaged
+# file) could have left them: counts of 2^63 - 1 and -2^63, in every
+# table a view sums (reports, aggregate records, TLS policies and failures,
+# failure reports). Every view must answer (exit 0), never wrap negative,
+# and show the saturated figure (docs/report.md): 9007199254740991 in JSON,
+# "9007199254740991+" in the checklist. For PostgreSQL the store-pgsql
+# fixture's server is used (MAILSEC_STORE_PG_INFO), in a database of our
+# own; the views run as a role that may only SELECT, so they must open the
+# store read-only.
+set -uo pipefail
+
+BIN=$1 MODE=$2
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+source tests/lib/store.sh
+WORK=$(mktemp -d)
+ROLE=
+cleanup() {
+    store_drop
+    [[ -n $ROLE ]] && psql -q "$PG_URL" -c "DROP ROLE IF EXISTS $ROLE" >/dev/null 2>&1
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+failures=0
+fail() { echo "FAIL - $*"; failures=$((failures + 1)); }
+die() { echo "FAIL - $*"; exit 1; }
+
+MAX=9223372036854775807 MIN=-9223372036854775808 SAT=9007199254740991
+
+store_for "$MODE" views "$WORK" || die "could not make a store for mode $MODE"
+case $MODE in
+sqlite)
+    READ_DB=$DB
+    sql() { sqlite3 "$DB" "$1"; }
+    ;;
+pgsql)
+    ROLE=mailsec_reader_$$
+    sql() { psql -q -X -v ON_ERROR_STOP=1 "$DB" -c "$1" >/dev/null; }
+    ;;
+esac
+
+"$BIN" report ingest --db "$DB" tests/data/reports/aggregate/rfc7489-outlook.xml \
+    tests/data/reports/tlsrpt/rfc8460-example.json tests/data/reports/failure/rfc6591-message.eml \
+    >"$WORK/ingest" 2>&1 || die "ingest of the samples failed: $(cat "$WORK/ingest")"
+
+# The extreme rows: two aggregate reports for hostile.example (totals of
+# 2^63 - 1 and -2^63, records of 2^63 - 1 three times and -2^63 once),
+# two TLS policies and two failure rows at 2^63 - 1, two failure reports
+# of 2^63 - 1 incidents.
+sql "INSERT INTO reports (id, kind, org, report_id, domain, date_begin, date_end, records, messages, ingested_at)
+     VALUES (901, 'aggregate', 'Hostile', 'h1', 'Hostile.Example', 1700000000, 1700086400, 3, $MAX, 1700100000),
+            (902, 'aggregate', 'Hostile', 'h2', 'hostile.example', 1700086400, 1700172800, $MIN, $MIN, 1700100000),
+            (903, 'tls', 'Hostile', 'h3', 'hostile.example', 1700000000, 1700086400, 2, $MAX, 1700100000),
+            (904, 'failure', 'Hostile', 'h4', 'hostile.example', 1700000000, 1700000000, 1, $MAX, 1700100000),
+            (905, 'failure', 'Hostile', 'h5', 'hostile.example', 1700000001, 1700000001, 1, $MAX, 1700100000)" ||
+    die "could not insert the reports"
+sql "INSERT INTO agg_records (report, seq, source_ip, count, disposition, dkim, spf, reasons, dkim_pass, spf_pass)
+     VALUES (901, 0, '192.0.2.1', $MAX, 'none', 'pass', 'pass', NULL, 1, 1),
+            (901, 1, '192.0.2.1', $MAX, 'none', 'pass', 'fail', 'forwarded', 1, 0),
+            (901, 2, '192.0.2.2', $MAX, 'reject', 'fail', 'fail', NULL, 0, 0),
+            (902, 0, '192.0.2.2', $MIN, 'reject', 'fail', 'fail', NULL, 0, 0)" ||
+    die "could not insert the records"
+sql "INSERT INTO tls_policies (id, report, policy_type, policy_domain, successful, failed)
+     VALUES (901, 903, 'sts', 'hostile.example', $MAX, $MAX), (902, 903, 'sts', 'hostile.example', $MAX, $MIN)" ||
+    die "could not insert the TLS policies"
+sql "INSERT INTO tls_failures (policy, report, seq, result_type, receiving_mx_hostname, failed_sessions)
+     VALUES (901, 903, 0, 'certificate-expired', 'mx.hostile.example', $MAX),
+            (902, 903, 0, 'certificate-expired', 'mx.hostile.example', $MAX)" ||
+    die "could not insert the TLS failures"
+sql "INSERT INTO failure_reports (report, message_key, reported_domain, source_ip, auth_failure, arrival_time,
+                                  incidents, has_feedback_part, has_original_part)
+     VALUES (904, 'hostile-1', 'hostile.example', '192.0.2.9', 'dmarc', 1700000000, $MAX, 1, 0),
+            (905, 'hostile-2', 'hostile.example', '192.0.2.9', 'dmarc', 1700000001, $MAX, 1, 0)" ||
+    die "could not insert the failure reports"
+
+if [[ $MODE == pgsql ]]; then
+    # The views need no more than SELECT.
+    sql "CREATE ROLE $ROLE LOGIN; GRANT SELECT ON ALL TABLES IN SCHEMA public TO $ROLE" ||
+        die "could not make the reading role"
+    READ_DB=${DB/postgres@/$ROLE@}
+fi
+
+# view NAME ARGS...: runs a view on the store; its output in $WORK/out,
+# its messages in $WORK/err, its exit status in $status.
+view() {
+    "$BIN" report "$@" --db "$READ_DB" >"$WORK/out" 2>"$WORK/err"
+    status=$?
+}
+# expect TEXT: what the last view printed, checked by jq -e.
+expect() {
+    jq -e "$1" "$WORK/out" >/dev/null 2>&1 || fail "$name: jq false: $1 (exit $status; $(head -c 300 "$WORK/err"); $(head -c 600 "$WORK/out"))"
+}
+ok() { [[ $status == 0 ]] || fail "$name: exit $status, expected 0: $(head -c 300 "$WORK/err")"; }
+# No figure in the output is negative.
+no_negative() { grep -qE '(^|[^0-9A-Za-z_.:-])-[0-9]' "$WORK/out" && fail "$name: a negative figure: $(grep -E -- '-[0-9]' "$WORK/out" | head -3)"; }
+
+name="summary --json"
+view summary --json --domain hostile.example
+ok
+expect ".result == \"ok\" and (.results | length) == 1"
+expect ".results[0].messages == $SAT and .results[0].dmarc_pass == $SAT and .results[0].dkim_aligned == $SAT"
+expect ".results[0].spf_aligned == $SAT and .results[0].dispositions.none == $SAT and .results[0].dispositions.reject == $SAT"
+expect ".results[0].overrides.forwarded == $SAT and .results[0].reporters.Hostile == $SAT"
+expect ".results[0].reports == 2"
+
+name="summary"
+view summary --domain hostile.example
+ok
+grep -qF "Messages     $SAT+" "$WORK/out" || fail "$name: no saturated message count: $(cat "$WORK/out")"
+no_negative
+
+name="summary of every domain"
+view summary --json
+ok
+expect "(.results | length) == 2 and ([.results[] | select(.domain == \"example.org\")][0].messages == 16)"
+
+name="sources --json"
+view sources --json --no-rdns
+ok
+expect "[.results[] | select(.source_ip == \"192.0.2.1\")][0].messages == $SAT"
+expect "[.results[] | select(.source_ip == \"192.0.2.2\")][0] | .messages == $SAT and .failing == $SAT and .aligned == 0"
+
+name="list --json"
+view list --json --domain hostile.example
+ok
+expect "[.results[].messages] == [$SAT, $SAT, $SAT, $SAT, $SAT]"
+expect "[.results[] | select(.id == 902)][0].records == $SAT"
+
+name="list"
+view list --domain hostile.example
+ok
+no_negative
+grep -qF "$SAT+ messages" "$WORK/out" || fail "$name: no saturated figure: $(cat "$WORK/out")"
+
+name="show --json"
+view show --json 901
+ok
+expect ".results[0].messages == $SAT and ([.results[0].records[].count] == [$SAT, $SAT, $SAT])"
+view show --json 902
+ok
+expect ".results[0].records[0].count == $SAT"
+
+name="show (TLS)"
+view show 903
+ok
+no_negative
+grep -qF "$SAT+ sessions ok, $SAT+ failed" "$WORK/out" || fail "$name: $(cat "$WORK/out")"
+
+name="export"
+view export --domain hostile.example
+ok
+no_negative
+[[ $(grep -c ",$SAT," "$WORK/out") == 4 ]] || fail "$name: counts not saturated: $(cat "$WORK/out")"
+
+name="export --json"
+view export --json --domain hostile.example
+ok
+expect ".result == \"ok\" and [.records[].count] == [$SAT, $SAT, $SAT, $SAT]"
+
+name="tls --json"
+view tls --json --domain hostile.example
+ok
+expect ".results[0].successful == $SAT and .results[0].failed == $SAT and .results[0].failures[0].sessions == $SAT"
+
+name="tls"
+view tls --domain hostile.example
+ok
+no_negative
+grep -qF "TLS sessions: $SAT+" "$WORK/out" || fail "$name: $(cat "$WORK/out")"
+
+name="failures --json"
+view failures --json --domain hostile.example
+ok
+expect ".results[0].incidents == $SAT and .results[0].reports == 2"
+
+name="failures"
+view failures --domain hostile.example
+ok
+grep -qF "$SAT+ incidents in 2 reports" "$WORK/out" || fail "$name: $(cat "$WORK/out")"
+
+# Spreadsheet formulas a reporter put in its report: quoted in CSV.
+sql "INSERT INTO reports (id, kind, org, report_id, domain, date_begin, date_end, records, messages, ingested_at)
+     VALUES (906, 'aggregate', '=HYPERLINK(\"http://evil.example\",\"x\")', '+1+1', 'formula.example',
+             1700000000, 1700086400, 1, 1, 1700100000)" || die "could not insert the formula report"
+sql "INSERT INTO agg_records (report, seq, source_ip, count, disposition, dkim, spf, envelope_to, header_from,
+                             dkim_domain, dkim_pass, spf_pass)
+     VALUES (906, 0, '192.0.2.3', 1, 'none', 'pass', 'pass', '@SUM(A1)', '-2+3', '$(printf '\t')cmd', 1, 1)" ||
+    die "could not insert the formula record"
+name="export guards formulas"
+view export --domain formula.example
+ok
+row=$(sed -n 2p "$WORK/out")
+want="906,\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\",'+1+1,formula.example,1700000000,1700086400,192.0.2.3,1,none,pass,pass,,'@SUM(A1),,'-2+3,'$(printf '\t')cmd,"
+[[ $row == "$want"* ]] || fail "$name: got $row"
+name="export --csv-raw"
+view export --csv-raw --domain formula.example
+ok
+row=$(sed -n 2p "$WORK/out")
+want="906,\"=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\",+1+1,formula.example,1700000000,1700086400,192.0.2.3,1,none,pass,pass,,@SUM(A1),,-2+3,$(printf '\t')cmd,"
+[[ $row == "$want"* ]] || fail "$name: got $row"
+
+# A view that cannot be computed (here a table is missing) is exit 2, and
+# its JSON says so.
+if [[ $MODE == sqlite ]]; then
+    cp "$DB" "$WORK/broken.db"
+    sqlite3 "$WORK/broken.db" "DROP TABLE agg_records" || die "could not break the copy"
+    for v in summary sources list tls failures; do
+        name="$v --json on a broken store"
+        "$BIN" report $v --json --no-rdns --db "$WORK/broken.db" >"$WORK/out" 2>"$WORK/err"
+        status=$?
+        [[ $v == list || $v == tls || $v == failures ]] && { [[ $status == 0 ]] || fail "$name: exit $status"; continue; }
+        [[ $status == 2 ]] || fail "$name: exit $status, expected 2"
+        [[ -s $WORK/out ]] || fail "$name: no JSON"
+        expect '.result == "unchecked" and .results == [] and (.error | contains("agg_records"))'
+    done
+    name="export --json on a broken store"
+    "$BIN" report export --json --db "$WORK/broken.db" >"$WORK/out" 2>"$WORK/err"
+    status=$?
+    [[ $status == 2 ]] || fail "$name: exit $status, expected 2"
+    [[ -s $WORK/out ]] || fail "$name: no JSON"
+    expect '.result == "unchecked" and .records == [] and (.error | contains("agg_records"))'
+fi
+
+if ((failures > 0)); then
+    echo "views ($MODE): $failures failed"
+    exit 1
+fi
+echo "views ($MODE): every view saturates"
