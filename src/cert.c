@@ -44,8 +44,12 @@ static const char BUNDLE_USAGE[] =
     "Orders the certificates leaf first, then each issuer, whatever order the\n"
     "inputs are in; leaves out the root; rewrites the PEM (64 columns, LF); and\n"
     "writes the file in the form the server wants. A file that holds the key is\n"
-    "created with mode 0600. Refuses (exit 2, nothing written) a key that does\n"
-    "not match the leaf and a chain that does not link, saying why.\n\n"
+    "created with mode 0600. Blank lines inside a block are removed when the\n"
+    "rest of the block is intact. Refuses (exit 2, nothing written) a key that\n"
+    "does not match the leaf and a chain that does not link, saying why. The\n"
+    "chain is checked as 'cert lint' checks it: an expired certificate or a\n"
+    "weak key is an error (exit 1, nothing written), one about to expire a\n"
+    "warning.\n\n"
     "Options:\n"
     "  --cert LEAF            the server's certificate (may hold the chain too)\n"
     "  --ca FILE              intermediate certificates (repeatable; a root is left out)\n"
@@ -55,7 +59,8 @@ static const char BUNDLE_USAGE[] =
     "                         postfix-chain: key, leaf, intermediates, for Postfix's\n"
     "                           smtpd_tls_chain_files (needs --key)\n"
     "                         dovecot: leaf + intermediates, for ssl_cert = </FILE\n"
-    "                         combined: leaf, intermediates, key (needs --key)\n\n" CLI_COMMON_HELP;
+    "                         combined: leaf, intermediates, key (needs --key)\n"
+    "  --days-warning N       warn when fewer days are left (default 21)\n\n" CLI_COMMON_HELP;
 
 enum {
     OPT_KEY = 1,
@@ -101,22 +106,26 @@ typedef struct lint_args {
     time_t at;
 } lint_args;
 
+/* --days-warning N: 1 to 3650. */
+static int parse_days(const char *text, int *out)
+{
+    char *end;
+    errno = 0;
+    long n = strtol(text, &end, 10);
+    if (errno || *end || n < 1 || n > 3650)
+        return 0;
+    *out = (int)n;
+    return 1;
+}
+
 static int lint_option(void *arg, int opt, const char *value)
 {
     lint_args *a = arg;
-    char *end;
     switch (opt) {
     case OPT_KEY: a->opts.key_file = value; return 1;
     case OPT_HOST: a->opts.host = value; return 1;
     case OPT_CA: a->opts.ca_file = value; return 1;
-    case OPT_DAYS_WARNING: {
-        errno = 0;
-        long n = strtol(value, &end, 10);
-        if (errno || *end || n < 1 || n > 3650)
-            return 0;
-        a->opts.days_warning = (int)n;
-        return 1;
-    }
+    case OPT_DAYS_WARNING: return parse_days(value, &a->opts.days_warning);
     case OPT_AT:
         a->have_at = 1;
         return parse_date(value, &a->at);
@@ -272,6 +281,7 @@ static int bundle_option(void *arg, int opt, const char *value)
     case OPT_CERT: a->opts.cert_file = value; return 1;
     case OPT_KEY: a->opts.key_file = value; return 1;
     case OPT_OUT: a->out = value; return 1;
+    case OPT_DAYS_WARNING: return parse_days(value, &a->opts.days_warning);
     case OPT_CA:
         if (a->opts.ca_count >= MAX_CA_FILES)
             return 0;
@@ -299,8 +309,24 @@ static void written_mode(const char *path, char mode[8])
         snprintf(mode, 8, "?");
 }
 
+/* The findings about the inputs, then those about the chain. The inputs'
+ * advice is left out: what was written is already repaired, and it would
+ * point to this very command. */
+static json_t *bundle_json_diags(const ms_diag_list *inputs, const ms_diag_list *chain)
+{
+    json_t *all = json_diags(inputs);
+    size_t i;
+    json_t *item;
+    json_array_foreach(all, i, item)
+        json_object_set_new(item, "advice", json_null());
+    json_t *about_chain = json_diags(chain);
+    json_array_extend(all, about_chain);
+    json_decref(about_chain);
+    return all;
+}
+
 static void print_bundle_json(const bundle_args *a, const ms_cert_bundle_result *r,
-                              const ms_diag_list *diags, const char *error, int status)
+                              const ms_diag_list *diags, const char *error, int written, int status)
 {
     char mode[8];
     written_mode(a->out, mode);
@@ -308,17 +334,58 @@ static void print_bundle_json(const bundle_args *a, const ms_cert_bundle_result 
     json_t *o = json_object();
     json_object_set_new(o, "out", json_string(a->out));
     json_object_set_new(o, "format", json_string(format_name(a->opts.format)));
-    json_object_set_new(o, "written", json_boolean(status == EXIT_CLEAN));
+    json_object_set_new(o, "written", json_boolean(written));
     json_object_set_new(o, "intermediates", json_integer((json_int_t)r->intermediates));
     json_object_set_new(o, "root_left_out", json_boolean(r->root_left_out));
     json_object_set_new(o, "has_key", json_boolean(r->has_key));
-    json_object_set_new(o, "mode", status == EXIT_CLEAN ? json_string(mode) : json_null());
+    json_object_set_new(o, "mode", written ? json_string(mode) : json_null());
     json_object_set_new(o, "error", json_str_or_null(error));
-    json_object_set_new(o, "diagnostics", json_diags(diags));
+    json_object_set_new(o, "diagnostics", bundle_json_diags(diags, &r->chain_findings));
     json_t *results = json_array();
     json_array_append_new(results, o);
     json_object_set_new(doc, "results", results);
     json_print(doc, status);
+}
+
+/* The findings about the inputs, without advice: what was written is
+ * already repaired (and the advice would point to this very command). */
+static void print_input_findings(const cli_common *c, const ms_diag_list *diags, int written)
+{
+    if (diags->count == 0)
+        return;
+    out_text(c, written ? "\nRepaired in the file written (the input files are unchanged)" : "\nIn the inputs");
+    for (int sev = MS_SEV_ERROR; sev >= MS_SEV_INFO; sev--)
+        for (size_t i = 0; i < diags->count; i++) {
+            const ms_diag *d = &diags->items[i];
+            if ((int)d->def->severity != sev)
+                continue;
+            if (written)
+                out_ok(c, "%s [%s]", d->message, d->def->code);
+            else
+                out_item(c, d->def->severity, "%s [%s]", d->message, d->def->code);
+        }
+}
+
+static void print_bundle(const cli_common *c, const bundle_args *a, const ms_cert_bundle_result *r,
+                         const ms_diag_list *diags, int written)
+{
+    if (!written) {
+        out_heading(c, "Not written: %s (%s): the chain has errors", a->out, format_name(a->opts.format));
+        out_diags(c, &r->chain_findings);
+        print_input_findings(c, diags, 0);
+        return;
+    }
+    out_heading(c, "Wrote %s (%s)", a->out, format_name(a->opts.format));
+    int postfix = a->opts.format == MS_CERT_BUNDLE_POSTFIX_CHAIN, combined = a->opts.format == MS_CERT_BUNDLE_COMBINED;
+    out_ok(c, "%sleaf, %zu intermediate%s%s", r->has_key && postfix ? "key, " : "", r->intermediates,
+           r->intermediates == 1 ? "" : "s", r->has_key && combined ? ", key" : "");
+    if (r->root_left_out)
+        out_ok(c, "the root is left out (clients have their own)");
+    char mode[8];
+    written_mode(a->out, mode);
+    out_ok(c, "mode %s%s", mode, r->has_key ? " (it holds the private key)" : "");
+    out_diags(c, &r->chain_findings);
+    print_input_findings(c, diags, 1);
 }
 
 static int run_bundle(int argc, char **argv)
@@ -330,6 +397,7 @@ static int run_bundle(int argc, char **argv)
         {"key", required_argument, NULL, OPT_KEY},
         {"out", required_argument, NULL, OPT_OUT},
         {"format", required_argument, NULL, OPT_FORMAT},
+        {"days-warning", required_argument, NULL, OPT_DAYS_WARNING},
         {NULL, 0, NULL, 0},
     };
     cli_common c;
@@ -351,29 +419,20 @@ static int run_bundle(int argc, char **argv)
     ms_status st = ms_cert_bundle(ctx, &a.opts, &r, &diags);
     ms_ctx_free(ctx);
     char *error = NULL;
-    if (st == MS_OK)
+    int written = 0;
+    if (st == MS_OK && r.pem != NULL) {
         st = ms_cert_write_file(a.out, r.pem, strlen(r.pem), r.has_key, &error);
-    const char *why = r.error ? r.error : error;
-    int status = st == MS_OK ? EXIT_CLEAN : EXIT_UNCHECKED;
-    if (status != EXIT_CLEAN)
-        fprintf(stderr, "mailsec cert bundle: %s\n", why ? why : ms_status_str(st));
-    if (c.json) {
-        print_bundle_json(&a, &r, &diags, why, status);
-    } else if (status == EXIT_CLEAN) {
-        out_heading(&c, "Wrote %s (%s)", a.out, format_name(a.opts.format));
-        out_ok(&c, "%s%s, %zu intermediate%s%s", r.has_key && a.opts.format == MS_CERT_BUNDLE_POSTFIX_CHAIN ? "key, " : "",
-               "leaf", r.intermediates, r.intermediates == 1 ? "" : "s",
-               r.has_key && a.opts.format == MS_CERT_BUNDLE_COMBINED ? ", key" : "");
-        if (r.root_left_out)
-            out_ok(&c, "the root is left out (clients have their own)");
-        char mode[8];
-        written_mode(a.out, mode);
-        out_ok(&c, "mode %s%s", mode, r.has_key ? " (it holds the private key)" : "");
-        if (diags.count > 0) {
-            out_text(&c, "\nIn the inputs (the output is normalised)");
-            out_diags(&c, &diags);
-        }
+        written = st == MS_OK;
     }
+    const char *why = r.error ? r.error : error;
+    /* Errors in the chain (r.pem NULL) are problems found: exit 1. */
+    int status = st != MS_OK ? EXIT_UNCHECKED : cli_exit_status(&r.chain_findings, 0);
+    if (st != MS_OK)
+        fprintf(stderr, "mailsec cert bundle: %s\n", why ? why : ms_status_str(st));
+    if (c.json)
+        print_bundle_json(&a, &r, &diags, why, written, status);
+    else if (st == MS_OK)
+        print_bundle(&c, &a, &r, &diags, written);
     free(error);
     ms_cert_bundle_result_free(&r);
     ms_diag_list_free(&diags);

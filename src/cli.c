@@ -62,6 +62,19 @@ static int check_resolver(const char *arg)
     return 0;
 }
 
+/* A trust anchor file that cannot be read is the user's mistake, said at
+ * once, not a DNS failure later (libunbound reports it as one). */
+static int check_trust_anchor(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (f != NULL) {
+        fclose(f);
+        return 1;
+    }
+    fprintf(stderr, "mailsec: --trust-anchor %s: %s\n", path, strerror(errno));
+    return 0;
+}
+
 int cli_common_option(cli_common *c, int opt, const char *arg)
 {
     switch (opt) {
@@ -71,7 +84,9 @@ int cli_common_option(cli_common *c, int opt, const char *arg)
     case CLI_OPT_RESOLVER:
         c->resolver = arg;
         return check_resolver(arg) ? 1 : -1;
-    case CLI_OPT_TRUST_ANCHOR: c->trust_anchor = arg; return 1;
+    case CLI_OPT_TRUST_ANCHOR:
+        c->trust_anchor = arg;
+        return check_trust_anchor(arg) ? 1 : -1;
     case CLI_OPT_TIMEOUT:
         if (parse_seconds(arg, &c->timeout_ms))
             return 1;

@@ -35,8 +35,8 @@ static const char AUDIT_USAGE[] =
     "  --dovecot PATH         dovecot.conf, or its directory (default /etc/dovecot)\n"
     "                         (given one of the two, only that one is audited)\n"
     "  --profile P            compare with Mozilla's intermediate or modern profile\n"
-    "  --dovecot-version X.Y  2.3 or 2.4 (default: from the syntax, dovecot_config_version)\n"
-    "  --postfix-version X.Y  3.0 to 3.9: the syntax --profile advises (default 3.7)\n"
+    "  --dovecot-version X.Y  2.2, 2.3 or 2.4 (default: from the syntax, dovecot_config_version)\n"
+    "  --postfix-version X.Y  3.0 to 3.9: the names the advice uses (default 3.7)\n"
     "  --ca FILE              trust these CA certificates for the certificate checks\n"
     "  --live HOST            connect to HOST's configured ports (SMTP, submission,\n"
     "                         IMAP, POP3) and compare the certificate each sends with\n"
@@ -47,15 +47,15 @@ static const char GENERATE_USAGE[] =
     "                             --cert FILE --key FILE [--chain FILE] [--apply DIR [--dry-run]]\n\n"
     "Prints the TLS settings of Mozilla's profile in the names of that version:\n"
     "for Postfix the main.cf settings and the master.cf submission (587) and\n"
-    "submissions (465) services; for Dovecot the 10-ssl.conf settings (2.3 or 2.4\n"
-    "names). With --apply DIR the files there are edited in place: a setting that\n"
-    "is there is changed on its line, the deprecated names it replaces are\n"
-    "commented out, new ones are appended, everything else is kept; each changed\n"
-    "file replaced is kept as FILE.mailsec-bak.N (the next free number), and\n"
-    "all files are replaced or none (docs/conf.md). --dry-run shows the unified\n"
-    "diff and writes nothing.\n\n"
+    "submissions (465; \"smtps\" before 3.5) services; for Dovecot the 10-ssl.conf\n"
+    "settings (2.2, 2.3 or 2.4 names). With --apply DIR the files there are edited\n"
+    "in place: a setting that is there is changed on its line, the deprecated names\n"
+    "it replaces are commented out, new ones are appended, everything else is kept;\n"
+    "each changed file replaced is kept as FILE.mailsec-bak.N (the next free\n"
+    "number), and all files are replaced or none (docs/conf.md). --dry-run shows\n"
+    "the unified diff and writes nothing.\n\n"
     "Options:\n"
-    "  --version X.Y          Postfix 3.0 to 3.9, Dovecot 2.3 or 2.4\n"
+    "  --version X.Y          Postfix 3.0 to 3.9, Dovecot 2.2, 2.3 or 2.4\n"
     "  --profile P            intermediate (TLS 1.2 and 1.3) or modern (TLS 1.3 only)\n"
     "  --cert FILE            the certificate (leaf and intermediates)\n"
     "  --key FILE             its private key\n"
@@ -98,6 +98,12 @@ static int parse_version(const char *text)
 
 /* ---- audit ---- */
 
+/* 23 -> "2.3" (the versions the audit knows: 2.2 to 2.4) */
+static const char *dovecot_version_text(int version)
+{
+    return version == 22 ? "2.2" : version == 24 ? "2.4" : "2.3";
+}
+
 /* The checklist shows each finding as "FILE:LINE: message": where to
  * look is the point of the audit. */
 static void print_located(const cli_common *c, const ms_diag_list *diags)
@@ -133,7 +139,7 @@ static int audit_option(void *arg, int opt, const char *value)
         return a->opts.profile != MS_CONF_PROFILE_NONE;
     case OPT_DOVECOT_VERSION:
         a->opts.dovecot_version = parse_version(value);
-        return a->opts.dovecot_version == 23 || a->opts.dovecot_version == 24;
+        return a->opts.dovecot_version >= 22 && a->opts.dovecot_version <= 24;
     case OPT_POSTFIX_VERSION:
         a->opts.postfix_version = parse_version(value);
         return a->opts.postfix_version >= 30 && a->opts.postfix_version <= 39;
@@ -190,7 +196,7 @@ static int run_audit(int argc, char **argv)
                                               : json_null());
         json_object_set_new(o, "dovecot",
                             r.dovecot_read ? json_pack("{s:s,s:I,s:I}", "version",
-                                                       r.dovecot_version == 24 ? "2.4" : "2.3",
+                                                       dovecot_version_text(r.dovecot_version),
                                                        "settings", (json_int_t)r.dovecot_settings,
                                                        "files", (json_int_t)r.dovecot_files)
                                            : json_null());
@@ -208,7 +214,7 @@ static int run_audit(int argc, char **argv)
                         a.opts.postfix_dir, r.postfix_settings, r.postfix_services);
         if (r.dovecot_read)
             out_heading(&c, "Dovecot %s (%s syntax): %zu settings in %zu file%s", a.opts.dovecot_conf,
-                        r.dovecot_version == 24 ? "2.4" : "2.3", r.dovecot_settings, r.dovecot_files,
+                        dovecot_version_text(r.dovecot_version), r.dovecot_settings, r.dovecot_files,
                         r.dovecot_files == 1 ? "" : "s");
         if (a.profile_name)
             out_field(&c, "profile", "Mozilla %s", a.profile_name);

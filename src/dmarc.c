@@ -6,6 +6,8 @@
 #include "mailsec/dmarc.h"
 #include "mailsec/dns.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,7 +51,16 @@ static const char PLAN_USAGE[] =
     "Prints the conservative staged deployment: monitor, then quarantine and reject\n"
     "at 1%, 5%, 10%, 25%, 50% and all, one record per step, with what RFC 7489\n"
     "receivers (pct) and RFC 9989 receivers (t=y) do at each step and what to\n"
-    "check before moving on.\n\n" CLI_COMMON_HELP;
+    "check before moving on. The plan sets p, pct and t; the other tags are kept\n"
+    "in every step's record.\n\n"
+    "Options:\n"
+    "  --sp POLICY, --np POLICY  policies for subdomains, as in generate\n"
+    "  --adkim r|s, --aspf r|s  DKIM / SPF alignment: relaxed or strict\n"
+    "  --ruf URI              failure report destination (repeatable, at most 2)\n"
+    "  --fo OPTIONS, --psd y|n|u  as in generate\n"
+    "  --format record|zone|json  each step's record as text, as a zone-file line,\n"
+    "                         or the whole plan as JSON (default record)\n"
+    "  --ttl SECONDS          TTL of the zone-file lines (default 3600)\n\n" CLI_COMMON_HELP;
 
 enum {
     OPT_DOMAIN = 1,
@@ -152,12 +163,30 @@ static void print_explanation(const cli_common *c, const ms_dmarc_record *rec, c
 
 /* ---- check --record ---- */
 
+/* Notes about report destinations outside the domain, which only the
+ * destination can authorise; no DNS is asked (dmarc check DOMAIN does). */
+static ms_status note_external_destinations(const cli_common *c, const ms_dmarc_record *rec,
+                                            const char *domain, ms_diag_list *diags)
+{
+    if (domain == NULL)
+        return MS_OK;
+    ms_ctx *ctx = cli_make_ctx(c);
+    if (ctx == NULL)
+        return MS_ERR_NOMEM;
+    ms_status st = ms_dmarc_note_external_destinations(ctx, rec, domain, diags);
+    ms_ctx_free(ctx);
+    return st;
+}
+
 static int check_text(const cli_common *c, const char *text, const char *domain)
 {
     ms_diag_list diags = MS_DIAG_LIST_INIT;
     ms_dmarc_record *rec = NULL;
-    if (ms_dmarc_check_record(text, strlen(text), domain, &rec, &diags) != MS_OK) {
+    if (ms_dmarc_check_record(text, strlen(text), domain, &rec, &diags) != MS_OK ||
+        note_external_destinations(c, rec, domain, &diags) != MS_OK) {
         fprintf(stderr, "mailsec dmarc check: out of memory\n");
+        ms_dmarc_record_free(rec);
+        ms_diag_list_free(&diags);
         return EXIT_UNCHECKED;
     }
     int status = cli_exit_status(&diags, 0);
@@ -297,14 +326,21 @@ static void print_domain_result(const cli_common *c, const ms_dmarc_discovery *d
     out_heading(c, "DMARC for %s", d->domain);
     if (d->record_text != NULL)
         out_field_bytes(c, "record", d->record_text, d->record_text_len);
+    else if (d->step_count > 0 && d->steps[0].dmarc_records > 1)
+        out_field(c, "record", "%zu records at _dmarc.%s: receivers discard them all",
+                  d->steps[0].dmarc_records, d->domain);
     else
         out_field(c, "record", "none at _dmarc.%s", d->domain);
-    if (d->record_text == NULL && d->policy_record_text != NULL) {
+    if (d->policy_domain != NULL && strcmp(d->policy_domain, d->domain) != 0) {
         char *inherited = cli_escaped(d->policy_record_text, d->policy_record_text_len, c->utf8);
-        out_field(c, "inherited", "%s (from _dmarc.%s)", inherited ? inherited : "?", d->policy_domain);
+        out_field(c, "inherited", "%s (from _dmarc.%s, by the RFC 9989 tree walk)",
+                  inherited ? inherited : "?", d->policy_domain);
         free(inherited);
     }
-    out_field(c, "DNSSEC", "%s", ms_dnssec_state_str(d->dnssec));
+    if (ms_diag_has(&d->diags, "dmarc.resolver-no-dnssec"))
+        out_field(c, "DNSSEC", "not validated: the server used does not serve DNSSEC");
+    else
+        out_field(c, "DNSSEC", "%s", ms_dnssec_state_str(d->dnssec));
     print_discovery(c, d);
     out_text(c, "\nChecks");
     if (d->diags.count == 0)
@@ -315,6 +351,9 @@ static void print_domain_result(const cli_common *c, const ms_dmarc_discovery *d
     out_summary(c, &d->diags, d->could_not_check);
 }
 
+/* The context for the DNS lookups. A --trust-anchor file that cannot be
+ * read is the user's to fix, so it is a usage error naming the file and
+ * the reason, not a DNS failure at the first lookup. */
 static int check_domains(const cli_common *c, char **domains, int count)
 {
     ms_ctx *ctx = cli_make_ctx(c);
@@ -502,29 +541,58 @@ static const struct option GENERATE_OPTIONS[] = {
     {NULL, 0, NULL, 0},
 };
 
+/* How generate and plan show a generated record (--format): "record" its
+ * text, "zone" its zone-file line, "json" both. */
+
+/* The zone-file line; NULL, said on stderr, when it cannot be made. */
+static char *make_zone_line(const generate_args *g, const char *command, const char *record)
+{
+    char *line = NULL;
+    if (ms_dmarc_zone_line(g->spec.domain, record, g->ttl, &line) != MS_OK)
+        fprintf(stderr, "mailsec %s: cannot format the zone line\n", command);
+    return line;
+}
+
+static const char *record_as_text(const generate_args *g, const char *record, const char *line)
+{
+    return strcmp(g->format, "zone") == 0 ? line : record;
+}
+
+static json_t *record_as_json(const char *record, const char *line)
+{
+    return json_pack("{s:s, s:s}", "record", record, "zone_line", line);
+}
+
 static int print_generated(const generate_args *g, const char *record)
 {
-    if (strcmp(g->format, "record") == 0) {
-        printf("%s\n", record);
-        return EXIT_CLEAN;
-    }
-    char *line = NULL;
-    if (ms_dmarc_zone_line(g->spec.domain, record, g->ttl, &line) != MS_OK) {
-        fprintf(stderr, "mailsec dmarc generate: cannot format the zone line\n");
+    char *line = make_zone_line(g, "dmarc generate", record);
+    if (line == NULL)
         return EXIT_UNCHECKED;
-    }
-    if (strcmp(g->format, "zone") == 0) {
-        printf("%s\n", line);
-    } else {
+    if (strcmp(g->format, "json") == 0) {
         json_t *doc = json_document("dmarc generate");
         json_object_set_new(doc, "domain", json_string(g->spec.domain));
         json_object_set_new(doc, "name", json_pack("s+", "_dmarc.", g->spec.domain));
-        json_object_set_new(doc, "record", json_string(record));
-        json_object_set_new(doc, "zone_line", json_string(line));
+        json_object_update_new(doc, record_as_json(record, line));
         json_print(doc, EXIT_CLEAN);
+    } else {
+        printf("%s\n", record_as_text(g, record, line));
     }
     free(line);
     return EXIT_CLEAN;
+}
+
+/* The generated record read back, for its report destinations. */
+static ms_status note_generated_destinations(const cli_common *c, const generate_args *g,
+                                             const char *record, ms_diag_list *diags)
+{
+    ms_dmarc_record *rec = NULL;
+    ms_diag_list ignored = MS_DIAG_LIST_INIT;
+    ms_status st = ms_dmarc_check_record(record, strlen(record), NULL, &rec, &ignored);
+    if (st == MS_OK)
+        st = note_external_destinations(c, rec, g->spec.domain, diags);
+    ms_dmarc_record_free(rec);
+    ms_diag_list_free(&ignored);
+    return st;
 }
 
 static int run_generate(int argc, char **argv)
@@ -545,6 +613,8 @@ static int run_generate(int argc, char **argv)
     char *record = NULL;
     ms_diag_list diags = MS_DIAG_LIST_INIT;
     ms_status st = ms_dmarc_generate(&g.spec, &record, &diags);
+    if (st == MS_OK && record != NULL)
+        st = note_generated_destinations(&c, &g, record, &diags);
     print_diags_to_stderr(&diags, "dmarc generate");
     int status = st == MS_OK && record != NULL ? print_generated(&g, record) : EXIT_UNCHECKED;
     free(record);
@@ -552,86 +622,99 @@ static int run_generate(int argc, char **argv)
     return status;
 }
 
-/* ---- plan ---- */
+/* ---- plan: generate's options, less the tags the plan sets ---- */
 
-static json_t *json_plan(const ms_dmarc_plan *plan, const char *domain)
+static int json_plan(const generate_args *g, const ms_dmarc_plan *plan)
 {
     json_t *doc = json_document("dmarc plan");
-    json_object_set_new(doc, "domain", json_string(domain));
+    json_object_set_new(doc, "domain", json_string(g->spec.domain));
     json_t *steps = json_array();
+    json_object_set_new(doc, "steps", steps);
     for (size_t i = 0; i < plan->count; i++) {
         const ms_dmarc_plan_step *s = &plan->steps[i];
+        char *line = make_zone_line(g, "dmarc plan", s->record);
+        if (line == NULL) {
+            json_decref(doc);
+            return EXIT_UNCHECKED;
+        }
+        json_t *step = record_as_json(s->record, line);
+        free(line);
         json_t *checks = json_array();
         for (size_t k = 0; k < s->check_count; k++)
             json_array_append_new(checks, json_string(s->checks[k]));
-        json_array_append_new(steps, json_pack("{s:i, s:s, s:s, s:s, s:s, s:o}", "step", (int)i + 1,
-                                               "name", s->name, "record", s->record, "rfc7489",
-                                               s->rfc7489, "rfc9989", s->rfc9989, "checks", checks));
+        json_object_update_new(step, json_pack("{s:i, s:s, s:s, s:s, s:o}", "step", (int)i + 1,
+                                               "name", s->name, "rfc7489", s->rfc7489, "rfc9989",
+                                               s->rfc9989, "checks", checks));
+        json_array_append_new(steps, step);
     }
-    json_object_set_new(doc, "steps", steps);
-    return doc;
+    json_print(doc, EXIT_CLEAN);
+    return EXIT_CLEAN;
 }
 
-static void print_plan(const cli_common *c, const ms_dmarc_plan *plan, const char *domain)
+static int print_plan(const cli_common *c, const generate_args *g, const ms_dmarc_plan *plan)
 {
+    const char *domain = g->spec.domain;
     out_heading(c, "DMARC roll-out plan for %s", domain);
     out_text(c, "Publish each record at _dmarc.%s; move on only when its checks hold.", domain);
     for (size_t i = 0; i < plan->count; i++) {
         const ms_dmarc_plan_step *s = &plan->steps[i];
+        char *line = make_zone_line(g, "dmarc plan", s->record);
+        if (line == NULL)
+            return EXIT_UNCHECKED;
         out_text(c, "%s", "");
         out_heading(c, "Step %zu: %s", i + 1, s->name);
-        out_field(c, "record", "%s", s->record);
+        out_field(c, strcmp(g->format, "zone") == 0 ? "zone line" : "record", "%s",
+                  record_as_text(g, s->record, line));
+        free(line);
         out_field(c, "RFC 7489", "%s", s->rfc7489);
         out_field(c, "RFC 9989", "%s", s->rfc9989);
         for (size_t k = 0; k < s->check_count; k++)
             out_text(c, "  [ ] %s", s->checks[k]);
     }
+    return EXIT_CLEAN;
 }
 
-typedef struct plan_args {
-    const char *domain;
-    uri_list rua;
-} plan_args;
-
-static int plan_option(void *arg, int opt, const char *value)
-{
-    plan_args *a = arg;
-    if (opt == OPT_DOMAIN)
-        a->domain = value;
-    else if (opt == OPT_RUA)
-        return add_uri(&a->rua, value);
-    else
-        return 0;
-    return 1;
-}
+static const struct option PLAN_OPTIONS[] = {
+    {"domain", required_argument, NULL, OPT_DOMAIN},
+    {"sp", required_argument, NULL, OPT_SP},
+    {"np", required_argument, NULL, OPT_NP},
+    {"rua", required_argument, NULL, OPT_RUA},
+    {"ruf", required_argument, NULL, OPT_RUF},
+    {"adkim", required_argument, NULL, OPT_ADKIM},
+    {"aspf", required_argument, NULL, OPT_ASPF},
+    {"fo", required_argument, NULL, OPT_FO},
+    {"psd", required_argument, NULL, OPT_PSD},
+    {"format", required_argument, NULL, OPT_FORMAT},
+    {"ttl", required_argument, NULL, OPT_TTL},
+    CLI_COMMON_LONG_OPTIONS,
+    {NULL, 0, NULL, 0},
+};
 
 static int run_plan(int argc, char **argv)
 {
-    static const struct option options[] = {
-        {"domain", required_argument, NULL, OPT_DOMAIN},
-        {"rua", required_argument, NULL, OPT_RUA},
-        CLI_COMMON_LONG_OPTIONS,
-        {NULL, 0, NULL, 0},
-    };
+    generate_args g = {.spec = MS_DMARC_SPEC_INIT, .format = "record", .ttl = 3600};
     cli_common c;
-    plan_args a = {NULL, {{0}, 0}};
-    int done = cli_parse(argc, argv, options, CLI_COMMON_SHORT_OPTIONS, PLAN_USAGE, "dmarc plan", &c,
-                         plan_option, &a);
+    int done = cli_parse(argc, argv, PLAN_OPTIONS, CLI_COMMON_SHORT_OPTIONS, PLAN_USAGE, "dmarc plan",
+                         &c, generate_option, &g);
     if (done >= 0)
         return done;
-    if (a.domain == NULL || optind != argc)
+    if (g.spec.domain == NULL || optind != argc)
         return cli_usage_error("dmarc plan", "give --domain D and at least one --rua URI");
+    if (c.json)
+        g.format = "json";
+    g.spec.rua = g.rua.count ? g.rua.items : NULL;
+    g.spec.ruf = g.ruf.count ? g.ruf.items : NULL;
     ms_dmarc_plan plan = {0};
     ms_diag_list diags = MS_DIAG_LIST_INIT;
-    ms_status st = ms_dmarc_plan_make(a.domain, a.rua.count ? a.rua.items : NULL, &plan, &diags);
-    int status = EXIT_CLEAN;
+    ms_status st = ms_dmarc_plan_make(&g.spec, &plan, &diags);
+    int status;
     if (st != MS_OK || plan.count == 0) {
         print_diags_to_stderr(&diags, "dmarc plan");
         status = EXIT_UNCHECKED;
-    } else if (c.json) {
-        json_print(json_plan(&plan, a.domain), EXIT_CLEAN);
+    } else if (strcmp(g.format, "json") == 0) {
+        status = json_plan(&g, &plan);
     } else {
-        print_plan(&c, &plan, a.domain);
+        status = print_plan(&c, &g, &plan);
     }
     ms_dmarc_plan_free(&plan);
     ms_diag_list_free(&diags);

@@ -17,17 +17,21 @@ static const char GROUP_USAGE[] =
 
 static const char CHECK_USAGE[] =
     "Usage: mailsec tls check [options] HOST\n\n"
-    "Connects to the mail ports of HOST all at once - by default 25, 587 (SMTP\n"
-    "STARTTLS), 465 (TLS), 143 (IMAP STARTTLS), 993, 110 (POP3 STLS), 995 and 4190\n"
-    "(ManageSieve STARTTLS) - and checks on each: that STARTTLS is offered and works,\n"
-    "the TLS versions accepted (1.0 to 1.3, one by one), the cipher, group and\n"
+    "Connects to the mail ports of HOST all at once, on every address of HOST (its\n"
+    "A and AAAA records, looked up with --resolver when given) - by default 25, 587\n"
+    "(SMTP STARTTLS), 465 (TLS), 143 (IMAP STARTTLS), 993, 110 (POP3 STLS), 995 and\n"
+    "4190 (ManageSieve STARTTLS) - and checks on each: that STARTTLS is offered and\n"
+    "works, the TLS versions accepted (1.0 to 1.3, one by one), the cipher, group and\n"
     "signature negotiated, the certificate chain as sent (order, missing\n"
     "intermediates, root sent, verification, host name, expiry, key, SHA-1), whether\n"
     "the server answers commands injected before STARTTLS (CVE-2011-0411), and, with\n"
     "--dane, whether the DNSSEC-signed TLSA records at _25._tcp.NAME match\n"
     "(RFC 7672), and, with --mta-sts, whether a sender applying that domain's\n"
-    "MTA-STS policy (RFC 8461) would deliver to the SMTP ports. Closed ports are\n"
-    "reported as closed, not as errors.\n\n"
+    "MTA-STS policy (RFC 8461) would deliver to the SMTP ports. It also says when\n"
+    "a password would be accepted before STARTTLS (SMTP AUTH, IMAP LOGIN, POP3 USER).\n\n"
+    "A default port that is closed is a note; a port given with --port that is\n"
+    "closed is an error. Exit status: 0 no errors, 1 errors, 2 no port accepted\n"
+    "a connection (or the host has no address): nothing could be checked.\n\n"
     "Options:\n"
     "  -p, --port P[/MODE]    check port P (repeatable); MODE is how TLS starts:\n"
     "                         smtp, lmtp, imap, pop3, sieve (STARTTLS) or tls (at once);\n"
@@ -280,13 +284,36 @@ static void print_versions(const cli_common *c, const ms_tls_port_result *r)
               refused[0] ? "; refused: " : "", refused);
 }
 
+/* Findings the checklist says with a line of its own ("not open to
+ * STARTTLS command injection"...): not shown, and not counted, twice. */
+static int said_by_checklist_line(const ms_diag *d)
+{
+    return strcmp(d->def->code, "tls.injection-safe") == 0 || strcmp(d->def->code, "tls.dane-match") == 0 ||
+           strcmp(d->def->code, "tls.mtasts-pass") == 0;
+}
+
+/* The findings of list the checklist shows, appended to shown. */
+static void add_shown(ms_diag_list *shown, const ms_diag_list *list)
+{
+    for (size_t i = 0; i < list->count; i++) {
+        const ms_diag *d = &list->items[i];
+        if (!said_by_checklist_line(d))
+            ms_diag_add(shown, d->def, d->location, d->offset, "%s", d->message);
+    }
+}
+
+/* A port's heading names its address when the host has several. */
 static void print_port(const cli_common *c, const ms_tls_check_result *res,
                        const ms_tls_port_result *r)
 {
-    out_heading(c, "Port %u (%s%s)", r->port, ms_tls_mode_str(r->mode),
-                r->mode == MS_TLS_IMPLICIT ? "" : " STARTTLS");
+    out_heading(c, "Port %u (%s%s)%s%s", r->port, ms_tls_mode_str(r->mode),
+                r->mode == MS_TLS_IMPLICIT ? "" : " STARTTLS", res->address_count > 1 ? " on " : "",
+                res->address_count > 1 ? r->address : "");
+    ms_diag_list shown = MS_DIAG_LIST_INIT;
+    add_shown(&shown, &r->diags);
     if (r->state == MS_TLS_PORT_CLOSED) {
-        out_item(c, MS_SEV_INFO, "closed: nothing listens on %s port %u", res->host, r->port);
+        out_diags(c, &shown); /* tls.closed, or tls.closed-named for a port named */
+        ms_diag_list_free(&shown);
         return;
     }
     if (r->greeting)
@@ -322,14 +349,6 @@ static void print_port(const cli_common *c, const ms_tls_check_result *res,
             out_ok(c, "MTA-STS: MX host listed, certificate valid for it");
     }
     out_field(c, "time", "%.2f s", r->seconds);
-    ms_diag_list shown = MS_DIAG_LIST_INIT;
-    for (size_t i = 0; i < r->diags.count; i++) {
-        const ms_diag *d = &r->diags.items[i];
-        /* the checklist lines above already say these */
-        if (strcmp(d->def->code, "tls.injection-safe") != 0 && strcmp(d->def->code, "tls.dane-match") != 0 &&
-            strcmp(d->def->code, "tls.mtasts-pass") != 0)
-            ms_diag_add(&shown, d->def, d->location, d->offset, "%s", d->message);
-    }
     out_diags(c, &shown);
     ms_diag_list_free(&shown);
 }
@@ -348,19 +367,32 @@ static void print_mtasts(const cli_common *c, const ms_tls_mtasts *m)
         out_ok(c, "MTA-STS: %s matches an mx line of the policy", m->mx_host);
 }
 
+/* The "All ports" part of the checklist, when it has anything to say. */
+static void print_all_ports(const cli_common *c, const ms_tls_check_result *res)
+{
+    if (res->same_certificate != 1 && res->mtasts.state == MS_TLS_MTASTS_NOT_CHECKED &&
+        res->diags.count == 0)
+        return;
+    out_text(c, "%s", "");
+    out_heading(c, "All ports");
+    if (res->same_certificate == 1)
+        out_ok(c, "the same certificate on every TLS port");
+    print_mtasts(c, &res->mtasts);
+    out_diags(c, &res->diags);
+}
+
+/* Exit status: 2 when no port accepted a connection (nothing was checked),
+ * else 1 with any error, else 0. The checklist's summary counts the
+ * findings it shows. */
 static int render(const cli_common *c, const ms_tls_check_result *res)
 {
-    ms_diag_list all = MS_DIAG_LIST_INIT;
+    ms_diag_list shown = MS_DIAG_LIST_INIT;
     for (size_t i = 0; i < res->count; i++)
-        for (size_t k = 0; k < res->ports[i].diags.count; k++) {
-            const ms_diag *d = &res->ports[i].diags.items[k];
-            ms_diag_add(&all, d->def, d->location, d->offset, "%s", d->message);
-        }
-    for (size_t k = 0; k < res->diags.count; k++) {
-        const ms_diag *d = &res->diags.items[k];
-        ms_diag_add(&all, d->def, d->location, d->offset, "%s", d->message);
-    }
-    int status = cli_exit_status(&all, 0);
+        add_shown(&shown, &res->ports[i].diags);
+    add_shown(&shown, &res->diags);
+    int could_not_check = res->open_ports == 0;
+    /* the findings left out of the checklist are notes: the status is the same */
+    int status = cli_exit_status(&shown, could_not_check);
     if (c->json) {
         json_t *doc = json_document("tls check");
         json_t *o = json_object();
@@ -379,9 +411,15 @@ static int render(const cli_common *c, const ms_tls_check_result *res)
         json_object_set_new(doc, "results", results);
         json_print(doc, status);
     } else {
-        const char *address = res->count ? res->ports[0].address : NULL;
-        if (address && strcmp(address, res->host) != 0)
-            out_heading(c, "TLS on %s (%s)", res->host, address);
+        char addresses[MS_TLS_MAX_ADDRESSES * 48] = "";
+        for (size_t i = 0; i < res->address_count; i++) {
+            size_t used = strlen(addresses);
+            /* the first address's ports come first, then the next address's */
+            snprintf(addresses + used, sizeof addresses - used, "%s%s", i ? ", " : "",
+                     res->ports[i * (res->count / res->address_count)].address);
+        }
+        if (res->address_count > 0 && strcmp(addresses, res->host) != 0)
+            out_heading(c, "TLS on %s (%s)", res->host, addresses);
         else
             out_heading(c, "TLS on %s", res->host);
         if (res->servername)
@@ -390,15 +428,10 @@ static int render(const cli_common *c, const ms_tls_check_result *res)
             out_text(c, "%s", "");
             print_port(c, res, &res->ports[i]);
         }
-        out_text(c, "%s", "");
-        out_heading(c, "All ports");
-        if (res->same_certificate == 1)
-            out_ok(c, "the same certificate on every TLS port");
-        print_mtasts(c, &res->mtasts);
-        out_diags(c, &res->diags);
-        out_summary(c, &all, 0);
+        print_all_ports(c, res);
+        out_summary(c, &shown, could_not_check);
     }
-    ms_diag_list_free(&all);
+    ms_diag_list_free(&shown);
     return status;
 }
 
@@ -469,9 +502,11 @@ static int run_check(int argc, char **argv)
         fprintf(stderr, "mailsec tls check: %s: %s\n", argv[optind], ms_status_str(st));
         return EXIT_UNCHECKED;
     }
-    int unresolved = res->count > 0 && res->ports[0].address && res->ports[0].address[0] == '\0';
-    if (unresolved) {
-        fprintf(stderr, "mailsec tls check: %s: no address for this host\n", argv[optind]);
+    if (res->address_count == 0) {
+        /* each port's finding says why: no record, or the lookup failed */
+        const ms_diag_list *d = res->count ? &res->ports[0].diags : NULL;
+        fprintf(stderr, "mailsec tls check: %s: %s\n", argv[optind],
+                d && d->count ? d->items[0].message : "no address for this host");
         ms_tls_check_result_free(res);
         return EXIT_UNCHECKED;
     }

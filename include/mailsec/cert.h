@@ -96,6 +96,10 @@ typedef struct ms_pem_block {
     int encrypted;        /* ENCRYPTED PRIVATE KEY or a Proc-Type: 4,ENCRYPTED header */
     unsigned char *der;   /* the decoded bytes; NULL when the block is broken */
     size_t der_len;
+    unsigned char *repaired; /* der is NULL only because of blank lines inside the block
+                                (servers reject it): what it decodes to without them;
+                                else NULL. cert bundle writes these. */
+    size_t repaired_len;
     size_t line;          /* of the BEGIN line, from 1 */
     size_t offset;        /* byte offset of the BEGIN line */
 } ms_pem_block;
@@ -154,10 +158,15 @@ typedef struct ms_cert_bundle_opts {
     size_t ca_count;
     const char *key_file;          /* NULL: none; required by POSTFIX_CHAIN and COMBINED */
     ms_cert_bundle_format format;
+    int days_warning;              /* cert.expiring under this many days; 0: MS_CERT_DAYS_WARNING */
 } ms_cert_bundle_opts;
 
 typedef struct ms_cert_bundle_result {
-    char *pem;          /* the file's text: normalised PEM, 64 columns, LF */
+    char *pem;          /* the file's text: normalised PEM, 64 columns, LF; NULL when
+                           chain_findings holds an error (nothing to write) */
+    ms_diag_list chain_findings; /* the chain to be written, by the chain checker that
+                           cert lint uses (cert.expired, cert.expiring, cert.key-weak, ...);
+                           a self-signed certificate at its top is trusted */
     int has_key;        /* the text holds the private key: write it with mode 0600 */
     size_t intermediates; /* how many follow the leaf */
     int root_left_out;  /* a root was among the inputs and is not in the output */
@@ -171,7 +180,10 @@ typedef struct ms_cert_bundle_result {
  * below a root that is neither given nor in the system's trust store), a missing or encrypted
  * key where the format needs one, and input blocks that do not decode.
  * MS_ERR_IO when a file cannot be read. Findings about the inputs that the
- * bundle fixes (white space, order) go to diags. */
+ * bundle fixes (white space, order, blank lines inside a block whose base64
+ * is otherwise intact) go to diags. MS_OK with pem NULL when the chain
+ * would be written with errors (result->chain_findings: an expired
+ * certificate, a weak key): nothing is to be written. */
 ms_status ms_cert_bundle(ms_ctx *ctx, const ms_cert_bundle_opts *opts, ms_cert_bundle_result *result,
                          ms_diag_list *diags);
 void ms_cert_bundle_result_free(ms_cert_bundle_result *result);

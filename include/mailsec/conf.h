@@ -148,8 +148,8 @@ typedef struct ms_conf_audit_opts {
     const char *postfix_dir;   /* holds main.cf and master.cf; NULL: Postfix not audited */
     const char *dovecot_conf;  /* dovecot.conf (or a directory holding it); NULL: not audited */
     ms_conf_profile profile;   /* NONE: only the problems, no profile comparison */
-    int dovecot_version;       /* 23 or 24; 0: from the syntax */
-    int postfix_version;       /* 30..39, for the names --profile advises; 0: 3.7 (Debian 12) */
+    int dovecot_version;       /* 22, 23 or 24; 0: from the syntax (23 or 24) */
+    int postfix_version;       /* 30..39, for the names the advice uses; 0: 3.7 (Debian 12) */
     const char *ca_file;       /* trust these CAs for the certificate checks; NULL: system */
     const char *live_host;     /* compare the configured certificates with what HOST's ports
                                   send (lib/tls); NULL: no connections */
@@ -158,7 +158,7 @@ typedef struct ms_conf_audit_opts {
 typedef struct ms_conf_audit_result {
     int postfix_read;          /* main.cf was read */
     int dovecot_read;
-    int dovecot_version;       /* as audited: 23 or 24 */
+    int dovecot_version;       /* as audited: 22, 23 or 24 */
     size_t postfix_settings;   /* settings in main.cf */
     size_t postfix_services;   /* services in master.cf */
     size_t dovecot_settings;
@@ -181,7 +181,7 @@ typedef enum ms_conf_server { MS_CONF_POSTFIX, MS_CONF_DOVECOT } ms_conf_server;
 
 typedef struct ms_conf_generate_opts {
     ms_conf_server server;
-    int version;              /* Postfix: 30..39 (3.0..3.9); Dovecot: 23 or 24 */
+    int version;              /* Postfix: 30..39 (3.0..3.9); Dovecot: 22, 23 or 24 */
     ms_conf_profile profile;
     const char *cert_file;    /* leaf (+ intermediates) */
     const char *key_file;
@@ -189,7 +189,10 @@ typedef struct ms_conf_generate_opts {
 } ms_conf_generate_opts;
 
 /* The snippets: for Postfix main.cf settings and the master.cf services;
- * for Dovecot the 10-ssl.conf text (2.3 or 2.4 names). */
+ * for Dovecot the 10-ssl.conf text (2.2, 2.3 or 2.4 names). A Dovecot 2.3
+ * or 2.4 snippet's cipher list has no DHE suites: they need DH parameters
+ * (ssl_dh), which a snippet cannot see; ms_conf_plan_edits keeps them
+ * when the configuration sets ssl_dh. */
 typedef struct ms_conf_snippets {
     char *main_cf;    /* Postfix: "name = value" lines; NULL for Dovecot */
     char *master_cf;  /* Postfix: submission and submissions services */

@@ -59,6 +59,7 @@ typedef struct ms_dmarc_record {
                           as if the record said p=none (RFC 9989 4.10.1); without a valid
                           rua such a record is not usable */
     ms_dmarc_policy p, sp, np;
+    int p_invalid, sp_invalid, np_invalid; /* the tag is there, its value is not a policy */
     ms_dmarc_align adkim, aspf;
     ms_dmarc_psd psd;
     int pct;           /* 0..100, or -1 */
@@ -143,10 +144,12 @@ typedef struct ms_dmarc_plan {
 
 /* Thirteen steps: monitor; quarantine 1, 5, 10, 25, 50 %, all; reject 1,
  * 5, 10, 25, 50 %, all. Partial steps publish pct=N with t=y (see
- * docs/dmarc-records.md). Needs at least one rua; refusals are returned
- * like ms_dmarc_generate's: MS_OK, out->count 0, reasons in diags. */
-ms_status ms_dmarc_plan_make(const char *domain, const char *const *rua, ms_dmarc_plan *out,
-                             ms_diag_list *diags);
+ * docs/dmarc-records.md). Each step's record is base with the step's p,
+ * pct and t (base's own p, pct and testing are not used); the other tags
+ * (sp, np, adkim, aspf, psd, fo, rua, ruf) are kept in every step. Needs
+ * at least one rua; refusals are returned like ms_dmarc_generate's:
+ * MS_OK, out->count 0, reasons in diags. */
+ms_status ms_dmarc_plan_make(const ms_dmarc_spec *base, ms_dmarc_plan *out, ms_diag_list *diags);
 void ms_dmarc_plan_free(ms_dmarc_plan *plan);
 
 /* ---- discovery: which record applies, and where its reports go ---- */
@@ -198,6 +201,15 @@ typedef struct ms_dmarc_discovery {
     int could_not_check;         /* DNS failed where an answer was needed */
     ms_diag_list diags;
 } ms_dmarc_discovery;
+
+/* Without DNS (for a record checked by its text, or just generated): one
+ * dmarc.report-destination-external note for each rua/ruf address outside
+ * the domain's organizational domain (Public Suffix List), saying which
+ * authorisation record the destination must publish. Nothing when domain
+ * is NULL or not a domain name. ms_dmarc_discover checks the record
+ * itself instead. */
+ms_status ms_dmarc_note_external_destinations(ms_ctx *ctx, const ms_dmarc_record *rec,
+                                              const char *domain, ms_diag_list *diags);
 
 /* Looks up and checks the DMARC record of a domain, walks the tree, and
  * verifies external report destinations. Findings go to out->diags; a DNS

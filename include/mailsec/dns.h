@@ -92,6 +92,19 @@ void ms_dns_answer_free(ms_dns_answer *answer);
  * (no answer could be made) counts as failed. */
 int ms_dns_answer_failed(const ms_dns_answer *answer);
 
+/* Non-zero when validation failed only because the server sent no DNSKEY
+ * for a trust anchor: the server does not serve DNSSEC (an authoritative
+ * server used with --resolver and the root anchor, or a resolver that
+ * strips DNSSEC records). That says nothing about the zone asked about. */
+int ms_dns_answer_dnssec_unavailable(const ms_dns_answer *answer);
+
+/* Why a failed lookup failed, in words that name the server asked:
+ * "no answer from 127.0.0.1@5353 within 5 s", "127.0.0.1@5353 answered
+ * SERVFAIL", "127.0.0.1@5353 does not serve DNSSEC: ...", "DNSSEC
+ * validation failed: REASON". The caller frees it; NULL when out of
+ * memory. */
+char *ms_dns_failure_reason(const ms_ctx *ctx, const ms_dns_answer *answer);
+
 /* Asynchronous queries. The callback owns the answer (free it with
  * ms_dns_answer_free) and may submit further queries on the same ctx;
  * ms_dns_run() keeps going until none is outstanding or the timeout

@@ -59,7 +59,8 @@ enum {
     MS_TLS_MAX_REPLY = 64 * 1024,  /* bytes of one protocol reply, line ends included */
     MS_TLS_MAX_REPLY_LINES = 256,  /* lines of one protocol reply (an EHLO reply has ~10) */
     MS_TLS_MAX_CHAIN = 16,         /* certificates kept from a chain */
-    MS_TLS_MAX_PORTS = 64          /* ports in one check */
+    MS_TLS_MAX_PORTS = 64,         /* ports in one check */
+    MS_TLS_MAX_ADDRESSES = 8       /* addresses of one host checked (A, then AAAA records) */
 };
 
 /* TLS versions, as bits of ms_tls_port_result.versions_*. */
@@ -174,8 +175,12 @@ typedef struct ms_tls_port_result {
 typedef struct ms_tls_check_result {
     char *host;
     char *servername;
-    ms_tls_port_result *ports;
+    ms_tls_port_result *ports;     /* every port on every address, address by address: the
+                                    * first address's ports first, in the order given */
     size_t count;
+    size_t address_count;          /* addresses checked; 0: none found (each port says why) */
+    size_t open_ports;      /* ports that accepted a connection (state tls or no-tls); none:
+                             * the host could not be checked (tls.no-open-port) */
     int same_certificate;   /* 1: every TLS port sent the same leaf; 0: not; -1: under two TLS ports */
     ms_tls_mtasts mtasts;   /* with opts->mta_sts */
     ms_diag_list diags;     /* findings about the host as a whole (certificates, DANE lookup,
@@ -185,8 +190,13 @@ typedef struct ms_tls_check_result {
 void ms_tls_check_result_free(ms_tls_check_result *result);
 
 /* Checks the ports (the default eight when count is 0) of host, all at
- * once. MS_OK unless the check could not run at all (bad arguments, no
- * memory); unreachable servers are results, not errors. */
+ * once, on each of its addresses: host itself when it is an IPv4 or IPv6
+ * address, else its A and AAAA records (at most MS_TLS_MAX_ADDRESSES),
+ * looked up with the ctx's resolver and trust anchor. MS_OK unless the check could not run at all (bad arguments, no
+ * memory); unreachable servers are results, not errors. A closed port is
+ * a note (tls.closed) among the default eight, an error (tls.closed-named)
+ * among ports the caller named; with no port open at all, the host has
+ * the error tls.no-open-port. */
 ms_status ms_tls_check(ms_ctx *ctx, const char *host, const ms_tls_port *ports, size_t count,
                        const ms_tls_check_opts *opts, ms_tls_check_result **out);
 

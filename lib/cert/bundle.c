@@ -10,7 +10,12 @@
  *   combined             leaf, intermediates, key
  *
  * Anything that would make a server fail to start or clients fail to
- * verify is refused rather than written. */
+ * verify is refused rather than written: a chain that does not link or a
+ * key that does not match (MS_ERR_INVALID), and what the chain checker
+ * that `cert lint` uses finds wrong with the chain to be written (an
+ * expired certificate, a weak key: errors in result->chain_findings, and
+ * no pem). Blocks with blank lines inside are written repaired when the
+ * rest of the block decodes (the scanner's ms_pem_block.repaired). */
 #define _GNU_SOURCE /* vasprintf */
 #include "internal.h"
 #include "core/file.h"
@@ -72,6 +77,14 @@ static int scan_input(bundle *b, const char *path, ms_pem_file *file)
     return 1;
 }
 
+/* A block's bytes as the bundle writes them: repaired when blank lines
+ * inside were all that kept it from decoding; NULL when it does not. */
+static const unsigned char *block_bytes(const ms_pem_block *block, size_t *len)
+{
+    *len = block->der != NULL ? block->der_len : block->repaired_len;
+    return block->der != NULL ? block->der : block->repaired;
+}
+
 static int same_cert(X509 *a, X509 *b)
 {
     return X509_cmp(a, b) == 0;
@@ -87,15 +100,16 @@ static void add_certificates(bundle *b, const char *path, int is_leaf_file)
         const ms_pem_block *block = &file.blocks[i];
         if (block->kind == MS_PEM_OTHER)
             continue;
-        if (block->der == NULL) {
+        size_t der_len = 0;
+        const unsigned char *p = block_bytes(block, &der_len);
+        if (p == NULL) {
             refuse(b, MS_ERR_INVALID, "%s line %zu: the %s block does not decode", path, block->line,
                    block->label);
             break;
         }
         if (block->kind == MS_PEM_PRIVATE_KEY)
             continue; /* keys come from --key only */
-        const unsigned char *p = block->der;
-        X509 *x = d2i_X509(NULL, &p, (long)block->der_len);
+        X509 *x = d2i_X509(NULL, &p, (long)der_len);
         if (x == NULL)
             continue; /* the scanner checked it; a TRUSTED CERTIFICATE's aux is dropped below */
         found++;
@@ -126,18 +140,18 @@ static void read_key(bundle *b, const char *path)
         const ms_pem_block *block = &file.blocks[i];
         if (block->kind != MS_PEM_PRIVATE_KEY)
             continue;
+        size_t der_len = 0;
+        const unsigned char *der = block_bytes(block, &der_len);
         if (block->encrypted)
             refuse(b, MS_ERR_INVALID,
                    "%s line %zu: the key is encrypted; servers start without a passphrase, so "
                    "decrypt it first (openssl pkey -in %s -out NEW.key)",
                    path, block->line, path);
-        else if (block->der == NULL)
+        else if (der == NULL)
             refuse(b, MS_ERR_INVALID, "%s line %zu: the %s block does not decode", path, block->line,
                    block->label);
-        else {
-            const unsigned char *p = block->der;
-            b->key = d2i_AutoPrivateKey(NULL, &p, (long)block->der_len);
-        }
+        else
+            b->key = d2i_AutoPrivateKey(NULL, &der, (long)der_len);
     }
     if (b->status == MS_OK && b->key == NULL)
         refuse(b, MS_ERR_INVALID, "%s holds no private key", path);
@@ -200,6 +214,35 @@ static void check_key(bundle *b, X509 *leaf)
     free(subject);
 }
 
+/* The chain as it will be written (the path without a root), checked by
+ * the chain checker `cert lint` uses, so the two never disagree: dates,
+ * key sizes, signature hashes, the leaf's purpose. A self-signed
+ * certificate at the top of the path was given on purpose (the root of a
+ * private CA, or a self-signed leaf): it is trusted for this check, as
+ * `cert lint --ca` would. */
+static void check_written_chain(bundle *b, ms_ctx *ctx, const size_t *path, size_t len, size_t written)
+{
+    X509 *top = b->certs[path[len - 1]];
+    X509_STORE *trust = cert_trust_store(NULL);
+    if (trust == NULL || (cert_self_signed(top) && !X509_STORE_add_cert(trust, top))) {
+        X509_STORE_free(trust);
+        refuse(b, MS_ERR_NOMEM, "cannot load the system's trusted certificates");
+        return;
+    }
+    X509 *certs[MS_CERT_MAX_CHAIN];
+    const char *origins[MS_CERT_MAX_CHAIN];
+    for (size_t k = 0; k < written; k++) {
+        certs[k] = b->certs[path[k]];
+        origins[k] = b->origins[path[k]];
+    }
+    const ms_cert_check_opts check = {.days_warning = b->opts->days_warning, .origins = origins};
+    ms_status st = cert_check_parsed_chain(ctx, certs, written, trust, &check, NULL,
+                                           &b->result->chain_findings);
+    X509_STORE_free(trust);
+    if (st != MS_OK)
+        refuse(b, st, "the chain could not be checked: %s", ms_status_str(st));
+}
+
 static char *write_pem(bundle *b, const size_t *path, size_t len)
 {
     BIO *bio = BIO_new(BIO_s_mem());
@@ -225,7 +268,7 @@ static char *write_pem(bundle *b, const size_t *path, size_t len)
     return out;
 }
 
-static void build(bundle *b)
+static void build(bundle *b, ms_ctx *ctx)
 {
     const ms_cert_bundle_opts *o = b->opts;
     int needs_key = o->format == MS_CERT_BUNDLE_POSTFIX_CHAIN || o->format == MS_CERT_BUNDLE_COMBINED;
@@ -260,13 +303,17 @@ static void build(bundle *b)
     check_top(b, b->certs[path[len - 1]]);
     if (b->status != MS_OK)
         return;
+    size_t written = len;
     if (len > 1 && cert_self_signed(b->certs[path[len - 1]])) {
-        len--; /* clients have the root; RFC 5246 7.4.2 */
+        written--; /* clients have the root; RFC 5246 7.4.2 */
         b->result->root_left_out = 1;
     }
-    b->result->intermediates = len - 1;
+    b->result->intermediates = written - 1;
     b->result->has_key = needs_key;
-    b->result->pem = write_pem(b, path, len);
+    check_written_chain(b, ctx, path, len, written);
+    if (b->status != MS_OK || ms_diag_count(&b->result->chain_findings, MS_SEV_ERROR) > 0)
+        return; /* nothing to write: the findings say why */
+    b->result->pem = write_pem(b, path, written);
     if (b->result->pem == NULL)
         b->status = MS_ERR_NOMEM;
 }
@@ -279,7 +326,7 @@ ms_status ms_cert_bundle(ms_ctx *ctx, const ms_cert_bundle_opts *opts, ms_cert_b
         return MS_ERR_INVALID;
     memset(result, 0, sizeof *result);
     bundle b = {.opts = opts, .result = result, .diags = diags, .status = MS_OK};
-    build(&b);
+    build(&b, ctx);
     for (size_t i = 0; i < b.count; i++) {
         X509_free(b.certs[i]);
         free(b.origins[i]);
@@ -298,6 +345,7 @@ void ms_cert_bundle_result_free(ms_cert_bundle_result *result)
         OPENSSL_cleanse(result->pem, strlen(result->pem));
     free(result->pem);
     free(result->error);
+    ms_diag_list_free(&result->chain_findings);
     memset(result, 0, sizeof *result);
 }
 

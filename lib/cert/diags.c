@@ -19,7 +19,8 @@ const ms_diag_def ms_cert_diag_defs[CT_COUNT + 1] = {
     [CT_PEM_BLANK_LINE] = {"cert.pem-blank-line", E,
         "A blank line inside a PEM block: OpenSSL (and so Postfix and Dovecot) stops reading the "
         "block there and rejects it.",
-        "Remove the blank line; the base64 lines of a block follow each other directly."},
+        "Remove the blank line; the base64 lines of a block follow each other directly. When the "
+        "rest of the block is intact (\"repairable\"), \"mailsec cert bundle\" writes the chain without it."},
     [CT_PEM_INDENTED] = {"cert.pem-indented", E,
         "A BEGIN line does not start at the first column: OpenSSL does not see the block at all.",
         "Remove the white space before \"-----BEGIN\"."},

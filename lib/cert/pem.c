@@ -7,6 +7,13 @@
  * reject the block (errors); trailing white space, CRLF, text between
  * blocks and odd line lengths it reads anyway (warnings).
  *
+ * Findings of one kind about single lines (white space, CRLF, blank lines
+ * between blocks, stray text, indented BEGIN lines) are one finding per
+ * file that lists the lines ("lines 3, 4, 9-21"): 21 identical warnings
+ * hide the one that matters. A blank line inside a block is reported once
+ * per block with its lines; when the rest of the block decodes, the block
+ * is repairable (ms_pem_block.repaired) and the finding says so.
+ *
  * The input is untrusted and fuzzed (tests/fuzz/fuzz_pem.c): every index is
  * checked against len, nothing assumes a NUL terminator. */
 #define _GNU_SOURCE /* memmem, vasprintf */
@@ -24,6 +31,8 @@
 enum { PEM_LINE_WIDTH = 64 };
 /* How much of a stray line a message quotes. */
 enum { QUOTE_MAX = 40 };
+/* Ranges of lines a finding lists; the lines beyond are counted. */
+enum { MAX_RANGES = 16 };
 
 static const char BEGIN[] = "-----BEGIN ";
 static const char END[] = "-----END ";
@@ -38,6 +47,44 @@ typedef struct line {
     int crlf;
 } line;
 
+/* The lines one finding is about: ranges of consecutive lines, in the
+ * order met (ascending). */
+typedef struct line_set {
+    size_t first_line, first_offset; /* first_line 0: empty */
+    size_t ranges[MAX_RANGES][2];
+    size_t range_count;
+    size_t unlisted; /* lines past MAX_RANGES ranges */
+    size_t lines;
+} line_set;
+
+/* The findings made of line sets, one per file each. */
+enum {
+    G_CRLF,
+    G_TRAILING,
+    G_LEADING,
+    G_INNER,
+    G_BLANK_OUTSIDE,
+    G_STRAY,
+    G_INDENTED,
+    G_COUNT
+};
+
+static const struct {
+    int code;
+    const char *one, *many; /* what is wrong with the line, or the lines */
+} GROUPS[G_COUNT] = {
+    [G_CRLF] = {CT_PEM_WHITESPACE, "CRLF (Windows) line end; PEM lines end in LF",
+                "CRLF (Windows) line ends; PEM lines end in LF"},
+    [G_TRAILING] = {CT_PEM_WHITESPACE, "trailing white space", "trailing white space"},
+    [G_LEADING] = {CT_PEM_WHITESPACE, "white space at the start of a base64 line",
+                   "white space at the start of base64 lines"},
+    [G_INNER] = {CT_PEM_WHITESPACE, "white space inside a base64 line", "white space inside base64 lines"},
+    [G_BLANK_OUTSIDE] = {CT_PEM_WHITESPACE, "blank line outside the blocks", "blank lines outside the blocks"},
+    [G_STRAY] = {CT_PEM_STRAY_TEXT, "text outside any block", "text outside any block"},
+    [G_INDENTED] = {CT_PEM_INDENTED, "white space before -----BEGIN: OpenSSL does not see this block",
+                    "white space before -----BEGIN: OpenSSL does not see these blocks"},
+};
+
 /* The block being read. */
 typedef struct open_block {
     int active;
@@ -47,6 +94,7 @@ typedef struct open_block {
     int broken;         /* a finding already says it cannot decode */
     int encrypted;
     int in_headers;     /* RFC 1421 headers (Proc-Type, DEK-Info) seen, no body yet */
+    line_set blank;     /* blank lines inside the block */
     size_t last_body_line, last_body_len, last_body_offset;
     int length_reported;
 } open_block;
@@ -58,17 +106,15 @@ typedef struct scanner {
     ms_status status;
     size_t findings, left_out;
     int left_out_code;
-    int crlf_reported;
-    size_t blank_from, blank_to; /* a run of blank lines outside blocks; 0: none */
-    size_t stray_from, stray_to; /* a run of stray text lines */
-    char stray_quote[QUOTE_MAX + 1];
-    size_t stray_offset, blank_offset;
+    line_set groups[G_COUNT];
+    char stray_quote[QUOTE_MAX + 1]; /* the first line of stray text */
     open_block block;
 } scanner;
 
-static void finding(scanner *s, int code, size_t line_no, size_t offset, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-static void finding(scanner *s, int code, size_t line_no, size_t offset, const char *fmt, ...)
+/* Adds a finding whose message is "NAME WHERE: WHAT"; WHERE is "line N"
+ * or "lines LIST". */
+static void add_finding(scanner *s, int code, size_t line_no, size_t offset, const char *where,
+                        const char *what)
 {
     if (s->findings >= MS_PEM_MAX_FINDINGS) {
         if (s->left_out++ == 0)
@@ -76,21 +122,95 @@ static void finding(scanner *s, int code, size_t line_no, size_t offset, const c
         return;
     }
     s->findings++;
-    char *where = ms_asprintf("%s:%zu", s->name, line_no);
-    va_list ap;
-    va_start(ap, fmt);
-    char *message = NULL;
-    if (vasprintf(&message, fmt, ap) < 0)
-        message = NULL;
-    va_end(ap);
-    ms_status st = (where && message)
-                       ? ms_diag_add(s->diags, CT_DEF(code), where, (long)offset, "%s line %zu: %s",
-                                     s->name, line_no, message)
+    char *location = ms_asprintf("%s:%zu", s->name, line_no);
+    ms_status st = (location && where && what)
+                       ? ms_diag_add(s->diags, CT_DEF(code), location, (long)offset, "%s %s: %s", s->name,
+                                     where, what)
                        : MS_ERR_NOMEM;
     if (st != MS_OK)
         s->status = st;
+    free(location);
+}
+
+static void finding(scanner *s, int code, size_t line_no, size_t offset, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static void finding(scanner *s, int code, size_t line_no, size_t offset, const char *fmt, ...)
+{
+    char *where = ms_asprintf("line %zu", line_no);
+    va_list ap;
+    va_start(ap, fmt);
+    char *what = NULL;
+    if (vasprintf(&what, fmt, ap) < 0)
+        what = NULL;
+    va_end(ap);
+    add_finding(s, code, line_no, offset, where, what);
     free(where);
-    free(message);
+    free(what);
+}
+
+static void line_set_add(line_set *set, size_t number, size_t offset)
+{
+    if (set->lines == 0) {
+        set->first_line = number;
+        set->first_offset = offset;
+    }
+    size_t *last = set->range_count ? set->ranges[set->range_count - 1] : NULL;
+    if (last != NULL && last[1] == number)
+        return; /* already listed */
+    set->lines++;
+    if (last != NULL && last[1] + 1 == number)
+        last[1] = number;
+    else if (set->range_count < MAX_RANGES) {
+        set->ranges[set->range_count][0] = set->ranges[set->range_count][1] = number;
+        set->range_count++;
+    } else
+        set->unlisted++;
+}
+
+/* "line 5" or "lines 3, 4, 9-21" (two lines in a row are named, not a
+ * range), and "and N more" past MAX_RANGES ranges. NULL: out of memory. */
+static char *line_set_words(const line_set *set)
+{
+    ms_buf b = MS_BUF_INIT;
+    ms_buf_puts(&b, set->lines == 1 ? "line " : "lines ");
+    for (size_t i = 0; i < set->range_count; i++) {
+        size_t from = set->ranges[i][0], to = set->ranges[i][1];
+        const char *sep = i ? ", " : "";
+        if (from == to)
+            ms_buf_printf(&b, "%s%zu", sep, from);
+        else if (from + 1 == to)
+            ms_buf_printf(&b, "%s%zu, %zu", sep, from, to);
+        else
+            ms_buf_printf(&b, "%s%zu-%zu", sep, from, to);
+    }
+    if (set->unlisted > 0)
+        ms_buf_printf(&b, " and %zu more", set->unlisted);
+    return ms_buf_take(&b);
+}
+
+/* One finding per line set, in the order of their first lines. */
+static void flush_groups(scanner *s)
+{
+    int done[G_COUNT] = {0};
+    for (;;) {
+        int next = -1;
+        for (int g = 0; g < G_COUNT; g++)
+            if (!done[g] && s->groups[g].lines > 0 &&
+                (next < 0 || s->groups[g].first_line < s->groups[next].first_line))
+                next = g;
+        if (next < 0)
+            return;
+        done[next] = 1;
+        const line_set *set = &s->groups[next];
+        const char *what = set->lines == 1 ? GROUPS[next].one : GROUPS[next].many;
+        char *where = line_set_words(set);
+        char *message = next != G_STRAY ? ms_strdup(what)
+                        : set->lines == 1 ? ms_asprintf("%s: \"%s\"", what, s->stray_quote)
+                                          : ms_asprintf("%s, from \"%s\"", what, s->stray_quote);
+        add_finding(s, GROUPS[next].code, set->first_line, set->first_offset, where, message);
+        free(where);
+        free(message);
+    }
 }
 
 static int is_space(char c)
@@ -136,39 +256,6 @@ static int marker(const line *l, size_t from, size_t to, const char *prefix, siz
     *label_from = from + plen;
     *label_len = to - dlen - *label_from;
     return 1;
-}
-
-static void flush_blank_run(scanner *s)
-{
-    if (!s->blank_from)
-        return;
-    if (s->blank_from == s->blank_to)
-        finding(s, CT_PEM_WHITESPACE, s->blank_from, s->blank_offset, "blank line outside the blocks");
-    else
-        finding(s, CT_PEM_WHITESPACE, s->blank_from, s->blank_offset, "lines %zu to %zu are blank",
-                s->blank_from, s->blank_to);
-    s->blank_from = 0;
-}
-
-static void flush_stray_run(scanner *s)
-{
-    if (!s->stray_from)
-        return;
-    if (s->stray_from == s->stray_to)
-        finding(s, CT_PEM_STRAY_TEXT, s->stray_from, s->stray_offset,
-                "text outside any block: \"%s\"", s->stray_quote);
-    else
-        finding(s, CT_PEM_STRAY_TEXT, s->stray_from, s->stray_offset,
-                "lines %zu to %zu are text outside any block, from \"%s\"", s->stray_from,
-                s->stray_to, s->stray_quote);
-    s->stray_from = 0;
-}
-
-/* Runs of blank lines and of stray text are one finding each. */
-static void flush_runs(scanner *s)
-{
-    flush_blank_run(s);
-    flush_stray_run(s);
 }
 
 static ms_pem_kind kind_of(const char *label)
@@ -238,7 +325,42 @@ static void block_reset(open_block *b)
     memset(b, 0, sizeof *b);
 }
 
-/* The END line (or the end of a broken block): decode, and list it. */
+/* The blank lines inside the block: OpenSSL rejects it; when the rest
+ * decodes, removing them repairs it. */
+static void blank_lines_finding(scanner *s, int decodes)
+{
+    const open_block *b = &s->block;
+    int many = b->blank.lines > 1;
+    char *where = line_set_words(&b->blank);
+    char *what = ms_asprintf("%s inside the %s block that begins at line %zu: OpenSSL rejects the block%s",
+                             many ? "blank lines" : "a blank line", b->label, b->line,
+                             !decodes ? ""
+                             : many  ? "; without them it decodes (repairable)"
+                                     : "; without it the block decodes (repairable)");
+    add_finding(s, CT_PEM_BLANK_LINE, b->blank.first_line, b->blank.first_offset, where, what);
+    free(where);
+    free(what);
+}
+
+static void decode_findings(scanner *s, const ms_pem_block *out, const unsigned char *der, size_t len,
+                            int decodes)
+{
+    const open_block *b = &s->block;
+    if (der == NULL)
+        finding(s, CT_PEM_DECODE, b->line, b->offset,
+                "the %s block's base64 does not decode (%zu characters%s)", b->label, b->body.len,
+                b->body.len % 4 ? ", not a multiple of 4: characters are missing" : "");
+    else if (!decodes)
+        finding(s, CT_PEM_DECODE, b->line, b->offset, "the %s block decodes to %zu bytes that are not a %s",
+                b->label, len, out->kind == MS_PEM_CERTIFICATE ? "certificate" : "private key");
+    if (out->kind == MS_PEM_OTHER)
+        finding(s, CT_PEM_OTHER_BLOCK, b->line, b->offset, "a %s block (neither a certificate nor a private key)",
+                b->label);
+}
+
+/* The END line (or the end of a broken block): decode, and list it. A
+ * block with blank lines inside keeps its bytes in repaired, not der:
+ * servers do not read it as it is. */
 static void finish_block(scanner *s, int complete)
 {
     open_block *b = &s->block;
@@ -257,26 +379,22 @@ static void finish_block(scanner *s, int complete)
     if (out->label == NULL || b->body.failed)
         s->status = MS_ERR_NOMEM;
     s->out->count++;
-    if (complete && !b->broken) {
-        size_t len = 0;
-        unsigned char *der = decode_base64(&b->body, &len);
-        if (der == NULL)
-            finding(s, CT_PEM_DECODE, b->line, b->offset,
-                    "the %s block's base64 does not decode (%zu characters%s)", b->label, b->body.len,
-                    b->body.len % 4 ? ", not a multiple of 4: characters are missing" : "");
-        else if (!der_matches(b->label, out->kind, b->encrypted, der, len))
-            finding(s, CT_PEM_DECODE, b->line, b->offset,
-                    "the %s block decodes to %zu bytes that are not a %s", b->label, len,
-                    out->kind == MS_PEM_CERTIFICATE ? "certificate" : "private key");
-        if (der != NULL && der_matches(b->label, out->kind, b->encrypted, der, len)) {
-            out->der = der;
-            out->der_len = len;
-        } else {
-            free(der);
-        }
-        if (out->kind == MS_PEM_OTHER)
-            finding(s, CT_PEM_OTHER_BLOCK, b->line, b->offset,
-                    "a %s block (neither a certificate nor a private key)", b->label);
+    int decoded = complete && !b->broken;
+    size_t len = 0;
+    unsigned char *der = decoded ? decode_base64(&b->body, &len) : NULL;
+    int decodes = der != NULL && der_matches(b->label, out->kind, b->encrypted, der, len);
+    if (b->blank.lines > 0)
+        blank_lines_finding(s, decodes);
+    if (decoded)
+        decode_findings(s, out, der, len, decodes);
+    if (!decodes) {
+        free(der);
+    } else if (b->blank.lines > 0) {
+        out->repaired = der;
+        out->repaired_len = len;
+    } else {
+        out->der = der;
+        out->der_len = len;
     }
     block_reset(b);
 }
@@ -298,13 +416,10 @@ static void open_new_block(scanner *s, const line *l, size_t label_from, size_t 
 
 static void check_line_ends(scanner *s, const line *l, size_t from, size_t to)
 {
-    if (l->crlf && !s->crlf_reported) {
-        s->crlf_reported = 1;
-        finding(s, CT_PEM_WHITESPACE, l->number, l->offset,
-                "CRLF (Windows) line end; PEM lines end in LF");
-    }
+    if (l->crlf)
+        line_set_add(&s->groups[G_CRLF], l->number, l->offset);
     if (to < l->len && from < to)
-        finding(s, CT_PEM_WHITESPACE, l->number, l->offset, "white space at the end of the line");
+        line_set_add(&s->groups[G_TRAILING], l->number, l->offset);
 }
 
 static void outside_line(scanner *s, const line *l)
@@ -312,27 +427,17 @@ static void outside_line(scanner *s, const line *l)
     size_t from, to, lf, ll;
     trim(l, &from, &to);
     if (from == to) {
-        flush_stray_run(s);
-        if (!s->blank_from) {
-            s->blank_from = l->number;
-            s->blank_offset = l->offset;
-        }
-        s->blank_to = l->number;
+        line_set_add(&s->groups[G_BLANK_OUTSIDE], l->number, l->offset);
         return;
     }
     int begin = marker(l, from, to, BEGIN, &lf, &ll);
     int end = !begin && marker(l, from, to, END, &lf, &ll);
     if (!begin && !end) {
-        flush_blank_run(s);
-        if (!s->stray_from) {
-            s->stray_from = l->number;
-            s->stray_offset = l->offset;
+        if (s->groups[G_STRAY].lines == 0)
             quote(l, s->stray_quote);
-        }
-        s->stray_to = l->number;
+        line_set_add(&s->groups[G_STRAY], l->number, l->offset);
         return;
     }
-    flush_runs(s);
     check_line_ends(s, l, from, to);
     if (end) {
         finding(s, CT_PEM_UNBALANCED, l->number, l->offset, "END %.*s without a BEGIN line",
@@ -340,8 +445,7 @@ static void outside_line(scanner *s, const line *l)
         return;
     }
     if (from > 0)
-        finding(s, CT_PEM_INDENTED, l->number, l->offset,
-                "white space before -----BEGIN: OpenSSL does not see this block");
+        line_set_add(&s->groups[G_INDENTED], l->number, l->offset);
     open_new_block(s, l, lf, ll);
 }
 
@@ -368,8 +472,7 @@ static void body_line(scanner *s, const line *l, size_t from, size_t to)
         ms_buf_append(&b->body, &c, 1);
     }
     if (from > 0 || inner_space)
-        finding(s, CT_PEM_WHITESPACE, l->number, l->offset,
-                from > 0 ? "white space at the start of a base64 line" : "white space inside a base64 line");
+        line_set_add(&s->groups[from > 0 ? G_LEADING : G_INNER], l->number, l->offset);
     /* Only the last line of a block may be shorter than 64. */
     if (b->last_body_line && b->last_body_len != PEM_LINE_WIDTH && !b->length_reported) {
         b->length_reported = 1;
@@ -393,10 +496,7 @@ static void inside_line(scanner *s, const line *l)
             b->in_headers = 0; /* the blank line that ends RFC 1421 headers */
             return;
         }
-        if (!b->broken)
-            finding(s, CT_PEM_BLANK_LINE, l->number, l->offset,
-                    "blank line inside the %s block that begins at line %zu", b->label, b->line);
-        b->broken = 1;
+        line_set_add(&b->blank, l->number, l->offset);
         return;
     }
     if (marker(l, from, to, END, &lf, &ll)) {
@@ -418,8 +518,7 @@ static void inside_line(scanner *s, const line *l)
                 "a BEGIN line inside the %s block of line %zu, which has no END line", b->label, b->line);
         finish_block(s, 0);
         if (from > 0)
-            finding(s, CT_PEM_INDENTED, l->number, l->offset,
-                    "white space before -----BEGIN: OpenSSL does not see this block");
+            line_set_add(&s->groups[G_INDENTED], l->number, l->offset);
         open_new_block(s, l, lf, ll);
         return;
     }
@@ -431,22 +530,6 @@ static void inside_line(scanner *s, const line *l)
         return;
     }
     body_line(s, l, from, to);
-}
-
-/* Drops the findings about white space and stray text from first on,
- * keeping those that say why no block was found (an END without BEGIN). */
-static void drop_findings_since(ms_diag_list *diags, size_t first)
-{
-    size_t kept = first;
-    for (size_t i = first; i < diags->count; i++) {
-        if (diags->items[i].def == CT_DEF(CT_PEM_UNBALANCED)) {
-            diags->items[kept++] = diags->items[i];
-            continue;
-        }
-        free(diags->items[i].message);
-        free(diags->items[i].location);
-    }
-    diags->count = kept;
 }
 
 ms_status ms_pem_scan(const char *text, size_t len, const char *name, ms_pem_file *out,
@@ -461,7 +544,6 @@ ms_status ms_pem_scan(const char *text, size_t len, const char *name, ms_pem_fil
     if (out->blocks == NULL)
         return MS_ERR_NOMEM;
     scanner s = {.name = name ? name : "PEM", .out = out, .diags = diags, .status = MS_OK};
-    size_t first_finding = diags->count;
 
     size_t pos = 0, number = 0;
     while (pos < len && s.status == MS_OK) {
@@ -483,10 +565,11 @@ ms_status ms_pem_scan(const char *text, size_t len, const char *name, ms_pem_fil
                 "the %s block has no END line", s.block.label);
         finish_block(&s, 0);
     }
-    flush_runs(&s);
+    if (s.status == MS_OK && out->count > 0)
+        flush_groups(&s);
     if (s.status == MS_OK && out->count == 0) {
-        /* Nothing PEM at all: one finding says so, not one per line. */
-        drop_findings_since(diags, first_finding);
+        /* Nothing PEM at all: one finding says so (and an END line without
+         * its BEGIN, if there was one), not what is wrong with each line. */
         int der = len > 0 && (unsigned char)text[0] == 0x30;
         finding(&s, CT_PEM_NONE, 1, 0, "no PEM block%s", der ? " (the file looks like DER)" : "");
     }
@@ -508,9 +591,13 @@ void ms_pem_file_free(ms_pem_file *file)
         return;
     for (size_t i = 0; i < file->count; i++) {
         free(file->blocks[i].label);
-        if (file->blocks[i].der != NULL) /* private keys too: leave no copy behind */
+        /* private keys too: leave no copy behind */
+        if (file->blocks[i].der != NULL)
             OPENSSL_cleanse(file->blocks[i].der, file->blocks[i].der_len);
+        if (file->blocks[i].repaired != NULL)
+            OPENSSL_cleanse(file->blocks[i].repaired, file->blocks[i].repaired_len);
         free(file->blocks[i].der);
+        free(file->blocks[i].repaired);
     }
     free(file->blocks);
     memset(file, 0, sizeof *file);

@@ -8,6 +8,8 @@
 
 #include "mailsec/cert.h"
 
+#include <openssl/crypto.h>
+
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -97,126 +99,53 @@ static void old_allowed(const int allowed[N_PROTOCOLS], char *out, size_t size)
 }
 
 /* ---- ciphers ----
- * The cipher string is read as text, so the verdict does not depend on
- * what the local OpenSSL was built with: a broken class is let in when a
- * term includes it (ALL, MEDIUM, LOW, the class itself, a cipher of it)
- * and no "!" or "-" term takes it out. */
+ * A cipher string is judged by what the local OpenSSL makes of it
+ * (ciphers.c): the suites it enables, each in its worst category. */
 
-enum { WEAK_NULL, WEAK_ANON, WEAK_EXPORT, WEAK_RC4, WEAK_DES, WEAK_3DES, N_WEAK };
-static const char *const WEAK_NAMES[N_WEAK] = {"NULL encryption", "anonymous (aNULL)", "EXPORT", "RC4",
-                                               "DES", "3DES"};
-
-/* Which classes a term (one of "A+B+C" parts) brings in (OpenSSL 1.0 to
- * 3 semantics; ALL leaves out eNULL). */
-static unsigned term_includes(const char *t, size_t n)
+/* "CATEGORY suites (N: NAME, ...)" for each category of [from, to] with
+ * suites, "; " between; anonymous suites left out when anon_ok. */
+static void describe_suites(const cf_cipher_verdict *v, cf_cipher_category from,
+                            cf_cipher_category to, int anon_ok, ms_buf *out)
 {
-    char s[64];
-    if (n >= sizeof s)
-        n = sizeof s - 1;
-    memcpy(s, t, n);
-    s[n] = '\0';
-#define BIT(x) (1u << (x))
-    if (!strcmp(s, "ALL"))
-        return BIT(WEAK_ANON) | BIT(WEAK_EXPORT) | BIT(WEAK_RC4) | BIT(WEAK_DES) | BIT(WEAK_3DES);
-    if (!strcmp(s, "COMPLEMENTOFALL") || !strcmp(s, "eNULL") || !strcmp(s, "NULL"))
-        return BIT(WEAK_NULL);
-    if (!strcmp(s, "HIGH")) /* 3DES left HIGH in OpenSSL 1.1.0 */
-        return BIT(WEAK_ANON);
-    if (!strcmp(s, "MEDIUM"))
-        return BIT(WEAK_ANON) | BIT(WEAK_RC4) | BIT(WEAK_3DES);
-    if (!strcmp(s, "LOW"))
-        return BIT(WEAK_DES) | BIT(WEAK_EXPORT);
-    if (!strcmp(s, "EXP") || !strcmp(s, "EXPORT") || !strncmp(s, "EXPORT", 6) || !strncmp(s, "EXP-", 4))
-        return BIT(WEAK_EXPORT);
-    if (!strcmp(s, "aNULL") || !strcmp(s, "ADH") || !strcmp(s, "AECDH") || !strncmp(s, "ADH-", 4) ||
-        !strncmp(s, "AECDH-", 6))
-        return BIT(WEAK_ANON);
-    if (strstr(s, "RC4"))
-        return BIT(WEAK_RC4);
-    if (!strcmp(s, "3DES") || strstr(s, "DES-CBC3") || strstr(s, "3DES"))
-        return BIT(WEAK_3DES);
-    if (!strcmp(s, "DES") || strstr(s, "DES-CBC-"))
-        return BIT(WEAK_DES);
-    if (strstr(s, "NULL"))
-        return BIT(WEAK_NULL);
-    return 0;
-}
-
-/* What an exclusion term takes out. */
-static unsigned term_excludes(const char *t, size_t n)
-{
-    char s[64];
-    if (n >= sizeof s)
-        n = sizeof s - 1;
-    memcpy(s, t, n);
-    s[n] = '\0';
-    if (!strcmp(s, "eNULL") || !strcmp(s, "NULL") || !strcmp(s, "COMPLEMENTOFALL"))
-        return BIT(WEAK_NULL) | (!strcmp(s, "NULL") ? BIT(WEAK_ANON) : 0);
-    if (!strcmp(s, "aNULL"))
-        return BIT(WEAK_ANON);
-    if (!strcmp(s, "ADH"))
-        return BIT(WEAK_ANON);
-    if (!strcmp(s, "EXP") || !strcmp(s, "EXPORT"))
-        return BIT(WEAK_EXPORT);
-    if (!strcmp(s, "RC4"))
-        return BIT(WEAK_RC4);
-    if (!strcmp(s, "DES"))
-        return BIT(WEAK_DES);
-    if (!strcmp(s, "3DES"))
-        return BIT(WEAK_3DES);
-    if (!strcmp(s, "LOW"))
-        return BIT(WEAK_DES);
-    if (!strcmp(s, "MEDIUM"))
-        return BIT(WEAK_RC4) | BIT(WEAK_3DES);
-    if (!strcmp(s, "SSLv2"))
-        return 0;
-    return 0;
-#undef BIT
-}
-
-static unsigned weak_classes(const char *list)
-{
-    unsigned in = 0, out = 0;
-    for (const char *p = list; *p;) {
-        p += strspn(p, " \t,:");
-        size_t n = strcspn(p, " \t,:");
-        if (n == 0)
-            break;
-        if (p[0] == '!' || p[0] == '-') {
-            out |= term_excludes(p + 1, n - 1);
-        } else if (p[0] != '@') {
-            const char *t = p[0] == '+' ? p + 1 : p;
-            size_t tn = p[0] == '+' ? n - 1 : n;
-            /* "A+B": the ciphers in both; a weak class is in if any part names it
-             * and the other parts do not rule it out, which is close enough */
-            unsigned parts = ~0u;
-            int named = 0;
-            for (const char *q = t; q < t + tn;) {
-                size_t m = strcspn(q, "+");
-                if (m > (size_t)(t + tn - q))
-                    m = (size_t)(t + tn - q);
-                unsigned inc = term_includes(q, m);
-                if (inc)
-                    parts &= inc, named = 1;
-                q += m + 1;
-            }
-            if (named && p[0] != '+')
-                in |= parts;
-        }
-        p += n;
+    for (int c = from; c <= (int)to; c++) {
+        if (v->count[c] == 0 || (anon_ok && c == CF_CIPHER_ANON))
+            continue;
+        ms_buf_printf(out, "%s%s suites (%zu: %s)", out->len ? "; " : "",
+                      cf_cipher_category_name((cf_cipher_category)c), v->count[c], v->names[c].data);
     }
-    return in & ~out;
 }
 
-static void weak_names(unsigned classes, char *out, size_t size)
+/* conf.weak-ciphers for the broken suites value enables, conf.legacy-ciphers
+ * for those without forward secrecy or with CBC and SHA-1. anon_ok: the
+ * anonymous suites are meant (Postfix's opportunistic TLS, TLS_README).
+ * Returns how many DHE suites the list enables. */
+static size_t judge_ciphers(ms_diag_list *d, const char *setting, const char *value, const char *file,
+                          size_t line, int anon_ok)
 {
-    out[0] = '\0';
-    for (int i = 0; i < N_WEAK; i++)
-        if (classes & (1u << i)) {
-            if (out[0])
-                strncat(out, ", ", size - strlen(out) - 1);
-            strncat(out, WEAK_NAMES[i], size - strlen(out) - 1);
-        }
+    cf_cipher_verdict v;
+    if (cf_ciphers_judge(value, &v) != MS_OK) {
+        add(d, CF_WEAK_CIPHERS, file, line, "%s = %s: not judged (out of memory)", setting, value);
+        return 0;
+    }
+    if (v.none) {
+        add(d, CF_SYNTAX, file, line,
+            "%s = %s: %s selects no TLS 1.2 cipher suite from it, so the server cannot use the "
+            "list (Dovecot does not start, Postfix's TLS handshakes fail)",
+            setting, value, OpenSSL_version(OPENSSL_VERSION));
+        return 0;
+    }
+    size_t dhe = v.dhe;
+    ms_buf broken = MS_BUF_INIT, legacy = MS_BUF_INIT;
+    describe_suites(&v, CF_CIPHER_NULL, CF_CIPHER_64BIT, anon_ok, &broken);
+    describe_suites(&v, CF_CIPHER_NO_FS, CF_CIPHER_CBC_SHA1, anon_ok, &legacy);
+    if (broken.len)
+        add(d, CF_WEAK_CIPHERS, file, line, "%s = %s lets in %s", setting, value, broken.data);
+    if (legacy.len)
+        add(d, CF_LEGACY_CIPHERS, file, line, "%s = %s lets in %s", setting, value, legacy.data);
+    ms_buf_free(&broken);
+    ms_buf_free(&legacy);
+    cf_cipher_verdict_free(&v);
+    return dhe;
 }
 
 /* ---- certificate files, through lib/cert ---- */
@@ -317,6 +246,7 @@ static size_t split_list(char *value, const char **out, size_t max)
 
 typedef struct pf {
     const char *main_path, *master_path;
+    int version; /* 30..39: the advice is written in this version's names */
     ms_conf_maincf main;
     ms_conf_mastercf master;
 } pf;
@@ -421,9 +351,11 @@ static void postfix_protocols_check(const pf *p, const ms_conf_service *s, const
     postfix_protocols(value, allowed);
     char old[64];
     old_allowed(allowed, old, sizeof old);
+    /* ">=" is Postfix 3.6 syntax: older versions take the exclusion list */
     if (old[0])
-        add(d, CF_OLD_PROTOCOLS, file, line, "%s = %s%s allows %s", param, value,
-            line ? "" : " (the default)", old);
+        add(d, CF_OLD_PROTOCOLS, file, line, "%s = %s%s allows %s: for Postfix %d.%d, set %s = %s",
+            param, value, line ? "" : " (the default)", old, p->version / 10, p->version % 10, param,
+            p->version >= 36 ? ">=TLSv1.2" : "!SSLv2, !SSLv3, !TLSv1, !TLSv1.1");
     free(value);
 }
 
@@ -448,12 +380,8 @@ static void postfix_ciphers(const pf *p, ms_diag_list *d)
         if (s == NULL)
             continue;
         char *v = ms_conf_maincf_value(&p->main, LISTS[i]);
-        unsigned weak = v ? weak_classes(v) & ~(1u << WEAK_ANON) : 0;
-        if (weak) {
-            char names[128];
-            weak_names(weak, names, sizeof names);
-            add(d, CF_WEAK_CIPHERS, s->file, s->line, "%s = %s lets in %s", s->name, v, names);
-        }
+        if (v)
+            (void)judge_ciphers(d, s->name, v, s->file, s->line, 1);
         free(v);
     }
 }
@@ -576,35 +504,36 @@ static void postfix_services(const pf *p, ms_diag_list *d)
     if (submission == NULL)
         add(d, CF_SUBMISSION_MISSING, p->master_path, 0,
             "no submission service (port 587) in master.cf");
-    if (submissions == NULL)
+    if (submissions == NULL) /* Postfix 3.5's stock master.cf renamed "smtps" */
         add(d, CF_SUBMISSIONS_MISSING, p->master_path, 0,
-            "no submissions service (port 465, smtpd_tls_wrappermode=yes) in master.cf");
+            "no service on port 465 in master.cf: add the \"%s\" service with "
+            "-o smtpd_tls_wrappermode=yes (as in Postfix %d.%d's master.cf)",
+            p->version >= 35 ? "submissions" : "smtps", p->version / 10, p->version % 10);
 }
 
-static void compare_profile(const pf *p, ms_conf_profile profile, int version, ms_diag_list *d)
+/* Two protocol lists that allow the same protocols, however written. */
+static int same_protocols(const char *a, const char *b)
 {
-    ms_conf_generate_opts o = {.server = MS_CONF_POSTFIX, .version = version ? version : 37,
-                               .profile = profile};
+    int in_a[N_PROTOCOLS], in_b[N_PROTOCOLS];
+    postfix_protocols(a, in_a);
+    postfix_protocols(b, in_b);
+    return memcmp(in_a, in_b, sizeof in_a) == 0;
+}
+
+static void compare_profile(const pf *p, ms_conf_profile profile, ms_diag_list *d)
+{
+    ms_conf_generate_opts o = {.server = MS_CONF_POSTFIX, .version = p->version, .profile = profile};
     cf_want w[CF_MAX_WANTS];
     const char *error;
-    size_t n = cf_profile_wants(&o, w, &error);
+    size_t n = cf_profile_wants(&o, 0, w, &error);
     for (size_t i = 0; i < n; i++) {
         char *now = ms_conf_maincf_value(&p->main, w[i].name);
         const ms_conf_setting *s = ms_conf_maincf_get(&p->main, w[i].name);
         int same = now && strcmp(now, w[i].value) == 0;
-        if (!same && strcmp(w[i].name, "smtpd_tls_protocols") == 0 && now) {
-            /* the same protocols written another way count as the same */
-            int a[N_PROTOCOLS], b[N_PROTOCOLS];
-            postfix_protocols(now, a);
-            postfix_protocols(w[i].value, b);
-            same = memcmp(a, b, sizeof a) == 0;
-        }
-        if (!same && strcmp(w[i].name, "smtpd_tls_mandatory_protocols") == 0 && now) {
-            int a[N_PROTOCOLS], b[N_PROTOCOLS];
-            postfix_protocols(now, a);
-            postfix_protocols(w[i].value, b);
-            same = memcmp(a, b, sizeof a) == 0;
-        }
+        /* the same protocols written another way count as the same */
+        if (!same && now && (strcmp(w[i].name, "smtpd_tls_protocols") == 0 ||
+                             strcmp(w[i].name, "smtpd_tls_mandatory_protocols") == 0))
+            same = same_protocols(now, w[i].value);
         if (!same)
             add(d, CF_PROFILE, s ? s->file : p->main_path, s ? s->line : 0,
                 "Mozilla %s: set %s = %s (now %s%s%s)",
@@ -650,6 +579,7 @@ static ms_status audit_postfix(ms_ctx *ctx, const ms_conf_audit_opts *opts, ms_c
     }
     p.main_path = main_path;
     p.master_path = master_path;
+    p.version = opts->postfix_version ? opts->postfix_version : 37;
     size_t len;
     char *text = cf_read_file(main_path, &len, &r->error);
     ms_status st = text ? ms_conf_maincf_parse(text, len, main_path, &p.main, d) : MS_ERR_IO;
@@ -684,12 +614,12 @@ static ms_status audit_postfix(ms_ctx *ctx, const ms_conf_audit_opts *opts, ms_c
         postfix_services(&p, d);
         postfix_certificates(ctx, &p, opts->ca_file, d);
         if (opts->profile != MS_CONF_PROFILE_NONE)
-            compare_profile(&p, opts->profile, opts->postfix_version, d);
+            compare_profile(&p, opts->profile, d);
         if (opts->live_host) {
             cf_live_ports l = {0};
             postfix_live_ports(&p, &l);
             r->live_ports += l.count;
-            cf_live_check(ctx, opts->live_host, opts->ca_file, &l, d);
+            st = cf_live_check(ctx, opts->live_host, opts->ca_file, &l, d, &r->error);
             cf_live_free(&l);
         }
     }
@@ -722,21 +652,137 @@ static const dv_rename RENAMES[] = {
     {"ssl_client_ca_file", "ssl_client_ca_file", ""},
 };
 
+/* Dovecot 1.x names that doveconf 2.2 and 2.3 still read, converting each
+ * (with an "Obsolete setting" warning); 2.4 refuses them. */
+static const struct {
+    const char *old, *now;
+} OLD_1X[] = {
+    {"ssl_cert_file", "ssl_cert"}, /* the value is a file name: "ssl_cert = <FILE" */
+    {"ssl_key_file", "ssl_key"},
+    {"ssl_ca_file", "ssl_ca"},
+    {"ssl_disable", "ssl"},        /* inverted: ssl_disable = yes is ssl = no */
+};
+
+static ms_status replace_text(char **field, const char *text)
+{
+    char *copy = ms_strdup(text);
+    if (copy == NULL)
+        return MS_ERR_NOMEM;
+    free(*field);
+    *field = copy;
+    return MS_OK;
+}
+
+/* One 1.x setting read as doveconf reads it: renamed in cf, so that the
+ * checks after it see what Dovecot uses. */
+static ms_status map_1x_setting(ms_conf_dovecot_setting *s, const char *now, ms_diag_list *d)
+{
+    int disable = strcmp(s->name, "ssl_disable") == 0;
+    const char *value = disable ? (is_yes(s->value) ? "no" : "yes") : s->value;
+    add(d, CF_DEPRECATED, s->file, s->line,
+        "%s is a Dovecot 1.x name (doveconf: \"Obsolete setting\"), read as %s = %s%s: write that",
+        s->name, now, disable ? "" : "<", value);
+    ms_status st = replace_text(&s->value, value);
+    if (st == MS_OK)
+        st = replace_text(&s->name, now);
+    s->from_file = !disable;
+    return st;
+}
+
+/* protocols = imap pop3 imaps pop3s: TLS at once is a listener of the
+ * imap-login and pop3-login services since 2.0; doveconf reads "imaps" as
+ * "imap" and "pop3s" as "pop3". */
+static ms_status map_1x_protocols(ms_conf_dovecot_setting *s, ms_diag_list *d)
+{
+    char *copy = ms_strdup(s->value);
+    if (copy == NULL)
+        return MS_ERR_NOMEM;
+    const char *kept[32]; /* each protocol once: "imap imaps" reads "imap" */
+    size_t n = 0;
+    for (char *save = NULL, *tok = strtok_r(copy, " \t,", &save); tok; tok = strtok_r(NULL, " \t,", &save)) {
+        const char *name = tok;
+        if (strcmp(tok, "imaps") == 0 || strcmp(tok, "pop3s") == 0) {
+            int imap = tok[0] == 'i';
+            name = imap ? "imap" : "pop3";
+            add(d, CF_DEPRECATED, s->file, s->line,
+                "protocols: \"%s\" is a Dovecot 1.x protocol (doveconf: \"Obsolete setting\"), read "
+                "as \"%s\": remove it (TLS at once on port %s is a listener of %s-login)",
+                tok, name, imap ? "993" : "995", name);
+        }
+        int seen = 0;
+        for (size_t k = 0; k < n; k++)
+            seen |= strcmp(kept[k], name) == 0;
+        if (!seen && n < sizeof kept / sizeof kept[0])
+            kept[n++] = name;
+    }
+    ms_buf b = MS_BUF_INIT;
+    ms_buf_puts(&b, "");
+    for (size_t k = 0; k < n; k++)
+        ms_buf_printf(&b, "%s%s", k ? " " : "", kept[k]);
+    free(copy);
+    ms_status st = b.failed ? MS_ERR_NOMEM : replace_text(&s->value, b.data);
+    ms_buf_free(&b);
+    return st;
+}
+
+/* The 1.x names, read as doveconf 2.2 and 2.3 read them; in 2.4 they are
+ * errors and stay unread. */
+static ms_status dovecot_1x_names(ms_conf_dovecot *cf, int version, ms_diag_list *d)
+{
+    ms_status st = MS_OK;
+    for (size_t i = 0; i < cf->count && st == MS_OK; i++) {
+        ms_conf_dovecot_setting *s = &cf->settings[i];
+        for (size_t k = 0; k < sizeof OLD_1X / sizeof OLD_1X[0]; k++) {
+            if (strcmp(s->name, OLD_1X[k].old) != 0)
+                continue;
+            if (version == 24)
+                add(d, CF_WRONG_VERSION, s->file, s->line,
+                    "%s is a Dovecot 1.x name that 2.4 refuses (2.3 read it as %s)", s->name,
+                    OLD_1X[k].now);
+            else
+                st = map_1x_setting(s, OLD_1X[k].now, d);
+            break;
+        }
+        if (st == MS_OK && strcmp(s->name, "protocols") == 0 && s->section[0] == '\0' &&
+            (strstr(s->value, "imaps") || strstr(s->value, "pop3s"))) {
+            if (version == 24)
+                add(d, CF_WRONG_VERSION, s->file, s->line,
+                    "protocols = %s: \"imaps\" and \"pop3s\" are Dovecot 1.x protocols that 2.4 "
+                    "refuses: write imap and pop3", s->value);
+            else
+                st = map_1x_protocols(s, d);
+        }
+    }
+    return st;
+}
+
+/* Settings of 2.2 that 2.3 replaced, and what replaced them. */
+static const struct {
+    const char *old22, *new23, *advice;
+} RENAMES_22[] = {
+    {"ssl_protocols", "ssl_min_protocol",
+     "ssl_protocols has been replaced by ssl_min_protocol (Dovecot 2.3): ssl_min_protocol = TLSv1.2"},
+    {"ssl_dh_parameters_length", "ssl_dh",
+     "ssl_dh_parameters_length is obsolete since Dovecot 2.3 (doveconf: \"no longer needed\"): "
+     "remove it; DH parameters come from ssl_dh = </usr/share/dovecot/dh.pem"},
+    {"ssl_parameters_regenerate", NULL,
+     "ssl_parameters_regenerate is obsolete since Dovecot 2.3 (doveconf: \"no longer needed\"): "
+     "remove it"},
+};
+
 static void dovecot_names(const ms_conf_dovecot *cf, int version, ms_diag_list *d)
 {
     for (size_t i = 0; i < cf->count; i++) {
         const ms_conf_dovecot_setting *s = &cf->settings[i];
-        if (strcmp(s->name, "ssl_dh_parameters_length") == 0 ||
-            strcmp(s->name, "ssl_parameters_regenerate") == 0)
-            add(d, version == 24 ? CF_WRONG_VERSION : CF_DEPRECATED, s->file, s->line,
-                "%s is obsolete since Dovecot 2.3 (doveconf: \"no longer needed\"): remove it%s",
-                s->name, strcmp(s->name, "ssl_dh_parameters_length") == 0
-                             ? "; DH parameters come from ssl_dh = </usr/share/dovecot/dh.pem"
-                             : "");
-        else if (strcmp(s->name, "ssl_protocols") == 0)
-            add(d, version == 24 ? CF_WRONG_VERSION : CF_DEPRECATED, s->file, s->line,
-                "ssl_protocols has been replaced by ssl_min_protocol (Dovecot 2.3): "
-                "ssl_min_protocol = TLSv1.2");
+        for (size_t k = 0; k < sizeof RENAMES_22 / sizeof RENAMES_22[0]; k++) {
+            if (version != 22 && strcmp(s->name, RENAMES_22[k].old22) == 0)
+                add(d, version == 24 ? CF_WRONG_VERSION : CF_DEPRECATED, s->file, s->line, "%s",
+                    RENAMES_22[k].advice);
+            else if (version == 22 && RENAMES_22[k].new23 && strcmp(s->name, RENAMES_22[k].new23) == 0)
+                add(d, CF_WRONG_VERSION, s->file, s->line,
+                    "%s is a Dovecot 2.3 name: 2.2 refuses it and uses %s", s->name,
+                    RENAMES_22[k].old22);
+        }
         for (size_t k = 0; k < sizeof RENAMES / sizeof RENAMES[0]; k++) {
             if (strcmp(RENAMES[k].old23, RENAMES[k].new24) == 0)
                 continue;
@@ -744,9 +790,9 @@ static void dovecot_names(const ms_conf_dovecot *cf, int version, ms_diag_list *
                 add(d, CF_WRONG_VERSION, s->file, s->line,
                     "%s is a Dovecot 2.3 name: 2.4 calls it %s %s", s->name, RENAMES[k].new24,
                     RENAMES[k].note);
-            else if (version == 23 && strcmp(s->name, RENAMES[k].new24) == 0)
-                add(d, CF_WRONG_VERSION, s->file, s->line,
-                    "%s is a Dovecot 2.4 name: 2.3 calls it %s", s->name, RENAMES[k].old23);
+            else if (version != 24 && strcmp(s->name, RENAMES[k].new24) == 0)
+                add(d, CF_WRONG_VERSION, s->file, s->line, "%s is a Dovecot 2.4 name: %d.%d calls it %s",
+                    s->name, version / 10, version % 10, RENAMES[k].old23);
         }
     }
 }
@@ -757,6 +803,39 @@ static const char *dv_value(const ms_conf_dovecot *cf, const char *name, const c
 {
     *where = ms_conf_dovecot_get(cf, name);
     return *where ? (*where)->value : dflt;
+}
+
+/* Dovecot 2.2's default ssl_protocols (2.2.17 and later; 2.3 dropped the setting). */
+static const char DOVECOT22_PROTOCOLS[] = "!SSLv2 !SSLv3";
+
+/* Protocols below TLS 1.2: 2.3 and 2.4 ssl_min_protocol (2.3 still reads
+ * 2.2's ssl_protocols when ssl_min_protocol is not set); 2.2 ssl_protocols. */
+static void dovecot_protocols(const ms_conf_dovecot *cf, const char *main_file, int version,
+                              ms_diag_list *d)
+{
+    const ms_conf_dovecot_setting *s;
+    if (version != 22) {
+        const char *min = dv_value(cf, "ssl_min_protocol", "TLSv1.2", &s);
+        int mi = protocol_index(min, strlen(min));
+        if (strcmp(min, "ANY") == 0 || (mi >= 0 && mi < TLS12))
+            add(d, CF_OLD_PROTOCOLS, s->file, s->line,
+                "ssl_min_protocol = %s allows protocols below TLS 1.2", min);
+        if (s)
+            return;
+    }
+    const char *protocols = dv_value(cf, "ssl_protocols", DOVECOT22_PROTOCOLS, &s);
+    if (s == NULL && version != 22)
+        return;
+    int allowed[N_PROTOCOLS];
+    postfix_protocols(protocols, allowed); /* the same "!name" syntax */
+    char old[64];
+    old_allowed(allowed, old, sizeof old);
+    if (old[0])
+        add(d, CF_OLD_PROTOCOLS, s ? s->file : main_file, s ? s->line : 0,
+            "ssl_protocols = %s%s allows %s%s", protocols, s ? "" : " (Dovecot 2.2's default)", old,
+            version == 22 ? ": set ssl_protocols = !SSLv2 !SSLv3 !TLSv1 !TLSv1.1 (2.2 has no "
+                            "ssl_min_protocol)"
+                          : "");
 }
 
 static void dovecot_checks(ms_ctx *ctx, const ms_conf_dovecot *cf, const char *main_file,
@@ -780,28 +859,14 @@ static void dovecot_checks(ms_ctx *ctx, const ms_conf_dovecot *cf, const char *m
             add(d, CF_CLEARTEXT_AUTH, s->file, s->line,
                 "disable_plaintext_auth = %s: passwords may be sent without TLS", v);
     }
-    const char *min = dv_value(cf, "ssl_min_protocol", "TLSv1.2", &s);
-    int mi = protocol_index(min, strlen(min));
-    if (strcmp(min, "ANY") == 0 || (mi >= 0 && mi < TLS12))
-        add(d, CF_OLD_PROTOCOLS, s->file, s->line, "ssl_min_protocol = %s allows protocols below TLS 1.2",
-            min);
-    const ms_conf_dovecot_setting *proto = ms_conf_dovecot_get(cf, "ssl_protocols");
-    if (proto && ms_conf_dovecot_get(cf, "ssl_min_protocol") == NULL) {
-        int allowed[N_PROTOCOLS];
-        postfix_protocols(proto->value, allowed); /* same "!name" syntax */
-        char old[64];
-        old_allowed(allowed, old, sizeof old);
-        if (old[0])
-            add(d, CF_OLD_PROTOCOLS, proto->file, proto->line, "ssl_protocols = %s allows %s",
-                proto->value, old);
-    }
+    dovecot_protocols(cf, main_file, version, d);
     const char *ciphers = dv_value(cf, "ssl_cipher_list", "", &s);
-    unsigned weak = s ? weak_classes(ciphers) : 0;
-    if (weak) {
-        char names[128];
-        weak_names(weak, names, sizeof names);
-        add(d, CF_WEAK_CIPHERS, s->file, s->line, "ssl_cipher_list = %s lets in %s", ciphers, names);
-    }
+    if (s && judge_ciphers(d, "ssl_cipher_list", ciphers, s->file, s->line, 0) > 0 &&
+        !cf_dovecot_has_dh(cf, version))
+        add(d, CF_DHE_WITHOUT_DH, s->file, s->line,
+            "ssl_cipher_list = %s has DHE suites, but %s is not set: Dovecot has no DH parameters "
+            "for them, and they are never negotiated", ciphers,
+            version == 24 ? "ssl_server_dh_file" : "ssl_dh");
     /* the certificate and key */
     const char *cert_name = version == 24 ? "ssl_server_cert_file" : "ssl_cert";
     const char *key_name = version == 24 ? "ssl_server_key_file" : "ssl_key";
@@ -829,21 +894,30 @@ static void dovecot_checks(ms_ctx *ctx, const ms_conf_dovecot *cf, const char *m
     ms_conf_generate_opts o = {.server = MS_CONF_DOVECOT, .version = version, .profile = opts->profile};
     cf_want w[CF_MAX_WANTS];
     const char *error;
-    size_t n = cf_profile_wants(&o, w, &error);
+    size_t n = cf_profile_wants(&o, cf_dovecot_has_dh(cf, version), w, &error);
+    /* Dovecot's defaults, by version: 2.2, 2.3, 2.4 */
     static const struct {
-        const char *name, *dflt23, *dflt24;
-    } DEFAULTS[] = {{"ssl", "yes", "yes"}, {"ssl_min_protocol", "TLSv1.2", "TLSv1.2"},
-                    {"ssl_prefer_server_ciphers", "no", NULL}, {"ssl_server_prefer_ciphers", NULL, "client"},
-                    {"disable_plaintext_auth", "yes", NULL}, {"auth_allow_cleartext", NULL, "no"}};
+        const char *name, *dflt[3];
+    } DEFAULTS[] = {{"ssl", {"yes", "yes", "yes"}},
+                    {"ssl_min_protocol", {NULL, "TLSv1.2", "TLSv1.2"}},
+                    {"ssl_protocols", {DOVECOT22_PROTOCOLS, NULL, NULL}},
+                    {"ssl_dh_parameters_length", {"1024", NULL, NULL}},
+                    {"ssl_prefer_server_ciphers", {"no", "no", NULL}},
+                    {"ssl_server_prefer_ciphers", {NULL, NULL, "client"}},
+                    {"disable_plaintext_auth", {"yes", "yes", NULL}},
+                    {"auth_allow_cleartext", {NULL, NULL, "no"}}};
     for (size_t i = 0; i < n; i++) {
         const char *dflt = "";
         for (size_t k = 0; k < sizeof DEFAULTS / sizeof DEFAULTS[0]; k++)
             if (strcmp(DEFAULTS[k].name, w[i].name) == 0) {
-                const char *v = version == 24 ? DEFAULTS[k].dflt24 : DEFAULTS[k].dflt23;
+                const char *v = DEFAULTS[k].dflt[version == 22 ? 0 : version == 23 ? 1 : 2];
                 dflt = v ? v : "";
             }
         const char *now = dv_value(cf, w[i].name, dflt, &s);
-        if (strcmp(now, w[i].value) != 0)
+        int same = strcmp(now, w[i].value) == 0;
+        if (!same && strcmp(w[i].name, "ssl_protocols") == 0)
+            same = same_protocols(now, w[i].value);
+        if (!same)
             add(d, CF_PROFILE, s ? s->file : main_file, s ? s->line : 0,
                 "Mozilla %s: set %s = %s (now %s%s%s)",
                 opts->profile == MS_CONF_PROFILE_MODERN ? "modern" : "intermediate", w[i].name,
@@ -930,13 +1004,16 @@ static ms_status audit_dovecot(ms_ctx *ctx, const ms_conf_audit_opts *opts, ms_c
         r->dovecot_files = cf.file_count;
         int version = opts->dovecot_version ? opts->dovecot_version : ms_conf_dovecot_syntax(&cf);
         r->dovecot_version = version;
-        dovecot_names(&cf, version, d);
-        dovecot_checks(ctx, &cf, path, version, opts, d);
-        if (opts->live_host) {
+        st = dovecot_1x_names(&cf, version, d);
+        if (st == MS_OK) {
+            dovecot_names(&cf, version, d);
+            dovecot_checks(ctx, &cf, path, version, opts, d);
+        }
+        if (st == MS_OK && opts->live_host) {
             cf_live_ports l = {0};
             dovecot_live_ports(&cf, version, path, &l);
             r->live_ports += l.count;
-            cf_live_check(ctx, opts->live_host, opts->ca_file, &l, d);
+            st = cf_live_check(ctx, opts->live_host, opts->ca_file, &l, d, &r->error);
             cf_live_free(&l);
         }
         ms_conf_dovecot_free(&cf);

@@ -40,7 +40,8 @@ const ms_diag_def ms_conf_diag_defs[CF_COUNT + 1] = {
     [CF_SUBMISSIONS_MISSING] = {"conf.submissions-missing", W,
         "No submissions service (port 465, implicit TLS, RFC 8314) in master.cf: RFC 8314 "
         "prefers it to STARTTLS for clients.",
-        "Enable the submissions (smtps) service with smtpd_tls_wrappermode=yes."},
+        "Enable the port 465 service with smtpd_tls_wrappermode=yes: \"submissions\" in "
+        "Postfix 3.5 and later, \"smtps\" before (the message names your version's)."},
     [CF_SUBMISSIONS_WRAPPERMODE] = {"conf.submissions-wrappermode", E,
         "Port 465 is configured without smtpd_tls_wrappermode=yes: clients expect TLS at once, "
         "Postfix speaks plain SMTP, and no client can connect.",
@@ -59,12 +60,25 @@ const ms_diag_def ms_conf_diag_defs[CF_COUNT + 1] = {
     [CF_OLD_PROTOCOLS] = {"conf.old-protocols", W,
         "Protocols below TLS 1.2 (SSLv3, TLS 1.0, TLS 1.1) are allowed; RFC 8996 deprecates "
         "TLS 1.0 and 1.1.",
-        "Postfix: smtpd_tls_protocols = >=TLSv1.2 and smtpd_tls_mandatory_protocols = >=TLSv1.2; "
-        "Dovecot: ssl_min_protocol = TLSv1.2."},
+        "Allow TLS 1.2 and newer only, in your version's syntax (the message names it): Postfix "
+        "3.6 and later >=TLSv1.2, before !SSLv2, !SSLv3, !TLSv1, !TLSv1.1 (smtpd_tls_protocols "
+        "and smtpd_tls_mandatory_protocols); Dovecot 2.3 and later ssl_min_protocol = TLSv1.2, "
+        "2.2 ssl_protocols = !SSLv2 !SSLv3 !TLSv1 !TLSv1.1."},
     [CF_WEAK_CIPHERS] = {"conf.weak-ciphers", E,
-        "The cipher list lets in broken ciphers: NULL encryption, anonymous key exchange, "
-        "EXPORT, RC4, DES or 3DES (RFC 7465, RFC 7525).",
+        "The cipher list, as the local OpenSSL expands it, enables broken suites: NULL "
+        "encryption, anonymous key exchange, EXPORT, RC4, or DES, 3DES and other 64-bit block "
+        "ciphers (RFC 7465, RFC 7525).",
         "Use Mozilla's intermediate list (mailsec conf generate prints it), or the server's default."},
+    [CF_LEGACY_CIPHERS] = {"conf.legacy-ciphers", W,
+        "The cipher list, as the local OpenSSL expands it, enables TLS 1.2 suites without forward "
+        "secrecy (static RSA key exchange: a stolen key decrypts recorded sessions) or CBC suites "
+        "with SHA-1, which Mozilla's intermediate profile leaves out.",
+        "Use Mozilla's intermediate list (mailsec conf generate prints it), or the server's default."},
+    [CF_DHE_WITHOUT_DH] = {"conf.dhe-without-dh", W,
+        "Dovecot's cipher list has DHE suites, but no DH parameters are configured (ssl_dh in "
+        "2.3, ssl_server_dh_file in 2.4): those suites are never negotiated.",
+        "Set ssl_dh = </usr/share/dovecot/dh.pem (or a file made by openssl dhparam 2048), or "
+        "leave the DHE suites out, as mailsec conf generate does when ssl_dh is not set."},
     [CF_CERT_FILE_MISSING] = {"conf.cert-file-missing", E,
         "A certificate or key file named in the configuration does not exist or cannot be read: "
         "the server cannot offer TLS.",
@@ -89,9 +103,9 @@ const ms_diag_def ms_conf_diag_defs[CF_COUNT + 1] = {
         "The certificate a running port sends is not the one the configuration names: the "
         "server was not reloaded since the files changed, or it reads another configuration.",
         "Reload the server (postfix reload, doveadm reload) and check which files it reads."},
-    [CF_LIVE_NO_TLS] = {"conf.live-no-tls", W,
+    [CF_LIVE_NO_TLS] = {"conf.live-no-tls", E,
         "A port the configuration sets up does not answer with TLS on the host given to --live "
-        "(closed, unreachable, or no TLS).",
+        "(closed, unreachable, or no TLS): clients of that port get no service.",
         "Check that the server runs with this configuration and that the port is reachable."},
     [CF_COUNT] = {NULL, 0, NULL, NULL},
 };

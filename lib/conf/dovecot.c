@@ -391,3 +391,12 @@ int ms_conf_dovecot_syntax(const ms_conf_dovecot *cf)
 {
     return ms_conf_dovecot_get(cf, "dovecot_config_version") ? 24 : 23;
 }
+
+int cf_dovecot_has_dh(const ms_conf_dovecot *cf, int version)
+{
+    if (version == 22)
+        return 1;
+    const ms_conf_dovecot_setting *s =
+        ms_conf_dovecot_get(cf, version == 24 ? "ssl_server_dh_file" : "ssl_dh");
+    return s && *s->value;
+}

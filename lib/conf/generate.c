@@ -13,10 +13,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
+/* Mozilla's intermediate list is its ECDHE suites, then three DHE ones,
+ * which need DH parameters on the server. */
+#define MOZILLA_ECDHE                                                                              \
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"     \
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
 const char MS_CONF_MOZILLA_INTERMEDIATE_CIPHERS[] =
-    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
-    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
-    "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305";
+    MOZILLA_ECDHE ":DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305";
 
 ms_conf_profile ms_conf_profile_from_name(const char *name)
 {
@@ -82,12 +85,13 @@ static size_t postfix_wants(const ms_conf_generate_opts *o, cf_want *out, const 
     return n;
 }
 
-static size_t dovecot_wants(const ms_conf_generate_opts *o, cf_want *out, const char **error)
+static size_t dovecot_wants(const ms_conf_generate_opts *o, int dh_params, cf_want *out,
+                            const char **error)
 {
     size_t n = 0;
     int modern = o->profile == MS_CONF_PROFILE_MODERN;
-    if (o->version != 23 && o->version != 24) {
-        *error = "Dovecot versions 2.3 and 2.4 are known (--version 2.3)";
+    if (o->version != 22 && o->version != 23 && o->version != 24) {
+        *error = "Dovecot versions 2.2, 2.3 and 2.4 are known (--version 2.3)";
         return 0;
     }
     if (o->chain_file) {
@@ -106,9 +110,22 @@ static size_t dovecot_wants(const ms_conf_generate_opts *o, cf_want *out, const 
             want(out, &n, "ssl_key", ms_asprintf("<%s", o->key_file));
         }
     }
-    want(out, &n, "ssl_min_protocol", strdup(modern ? "TLSv1.3" : "TLSv1.2"));
+    if (o->version == 22) {
+        /* 2.2 has no ssl_min_protocol, and makes its own DH parameters:
+         * 1024 bits unless told otherwise, too few for the DHE suites */
+        want(out, &n, "ssl_protocols", strdup(modern ? "!SSLv2 !SSLv3 !TLSv1 !TLSv1.1 !TLSv1.2"
+                                                     : "!SSLv2 !SSLv3 !TLSv1 !TLSv1.1"));
+        if (!modern)
+            want(out, &n, "ssl_dh_parameters_length", strdup("2048"));
+    } else {
+        want(out, &n, "ssl_min_protocol", strdup(modern ? "TLSv1.3" : "TLSv1.2"));
+    }
+    /* 2.3 and 2.4 read DH parameters from ssl_dh / ssl_server_dh_file only:
+     * without them the DHE suites are dead text (2.2 makes its own) */
     if (!modern)
-        want(out, &n, "ssl_cipher_list", strdup(MS_CONF_MOZILLA_INTERMEDIATE_CIPHERS));
+        want(out, &n, "ssl_cipher_list",
+             strdup(dh_params || o->version == 22 ? MS_CONF_MOZILLA_INTERMEDIATE_CIPHERS
+                                                  : MOZILLA_ECDHE));
     if (v24) {
         want(out, &n, "ssl_server_prefer_ciphers", strdup("client"));
         want(out, &n, "auth_allow_cleartext", strdup("no"));
@@ -119,7 +136,8 @@ static size_t dovecot_wants(const ms_conf_generate_opts *o, cf_want *out, const 
     return n;
 }
 
-size_t cf_profile_wants(const ms_conf_generate_opts *opts, cf_want *out, const char **error)
+size_t cf_profile_wants(const ms_conf_generate_opts *opts, int dh_params, cf_want *out,
+                        const char **error)
 {
     *error = NULL;
     if (opts->profile == MS_CONF_PROFILE_NONE) {
@@ -127,7 +145,7 @@ size_t cf_profile_wants(const ms_conf_generate_opts *opts, cf_want *out, const c
         return 0;
     }
     size_t n = opts->server == MS_CONF_POSTFIX ? postfix_wants(opts, out, error)
-                                               : dovecot_wants(opts, out, error);
+                                               : dovecot_wants(opts, dh_params, out, error);
     for (size_t i = 0; i < n; i++)
         if (out[i].value == NULL) {
             cf_wants_free(out, n);
@@ -145,24 +163,34 @@ const char *const *cf_replaced_names(const ms_conf_generate_opts *opts)
         "smtpd_tls_dh1024_param_file", "smtpd_tls_eecdh_grade", "smtpd_tls_cert_file",
         "smtpd_tls_key_file", "smtpd_tls_eccert_file", "smtpd_tls_eckey_file",
         "smtpd_tls_dcert_file", "smtpd_tls_dkey_file", NULL};
-    static const char *const DOVECOT_23_OLD[] = {"ssl_dh_parameters_length", "ssl_protocols",
-        "ssl_parameters_regenerate", NULL};
-    static const char *const DOVECOT_24_OLD[] = {"ssl_dh_parameters_length", "ssl_protocols",
-        "ssl_parameters_regenerate", "ssl_cert", "ssl_key", "ssl_dh", "ssl_ca",
-        "ssl_prefer_server_ciphers", "disable_plaintext_auth", "ssl_key_password", NULL};
+    /* every version: the 1.x names of what is written (ssl_cert_file, ...);
+     * 2.2: the 2.3 names it refuses */
+    static const char *const DOVECOT_22_OLD[] = {"ssl_disable", "ssl_cert_file", "ssl_key_file",
+        "ssl_min_protocol", "ssl_dh", NULL};
+    static const char *const DOVECOT_23_OLD[] = {"ssl_disable", "ssl_cert_file", "ssl_key_file",
+        "ssl_dh_parameters_length", "ssl_protocols", "ssl_parameters_regenerate", NULL};
+    static const char *const DOVECOT_24_OLD[] = {"ssl_disable", "ssl_cert_file", "ssl_key_file",
+        "ssl_dh_parameters_length", "ssl_protocols", "ssl_parameters_regenerate", "ssl_cert",
+        "ssl_key", "ssl_dh", "ssl_ca", "ssl_prefer_server_ciphers", "disable_plaintext_auth",
+        "ssl_key_password", NULL};
     /* modern is TLS 1.3 only: a TLS 1.2 cipher list is dead text (and an
-     * old weak one would still alarm the audit) */
-    static const char *const DOVECOT_23_MODERN_OLD[] = {"ssl_dh_parameters_length", "ssl_protocols",
-        "ssl_parameters_regenerate", "ssl_cipher_list", NULL};
-    static const char *const DOVECOT_24_MODERN_OLD[] = {"ssl_dh_parameters_length", "ssl_protocols",
-        "ssl_parameters_regenerate", "ssl_cert", "ssl_key", "ssl_dh", "ssl_ca",
-        "ssl_prefer_server_ciphers", "disable_plaintext_auth", "ssl_key_password",
+     * old weak one would still alarm the audit), and so are DH parameters */
+    static const char *const DOVECOT_22_MODERN_OLD[] = {"ssl_disable", "ssl_cert_file",
+        "ssl_key_file", "ssl_min_protocol", "ssl_dh", "ssl_cipher_list", NULL};
+    static const char *const DOVECOT_23_MODERN_OLD[] = {"ssl_disable", "ssl_cert_file",
+        "ssl_key_file", "ssl_dh_parameters_length", "ssl_protocols", "ssl_parameters_regenerate",
         "ssl_cipher_list", NULL};
+    static const char *const DOVECOT_24_MODERN_OLD[] = {"ssl_disable", "ssl_cert_file",
+        "ssl_key_file", "ssl_dh_parameters_length", "ssl_protocols", "ssl_parameters_regenerate",
+        "ssl_cert", "ssl_key", "ssl_dh", "ssl_ca", "ssl_prefer_server_ciphers",
+        "disable_plaintext_auth", "ssl_key_password", "ssl_cipher_list", NULL};
     int modern = opts->profile == MS_CONF_PROFILE_MODERN;
     if (opts->server == MS_CONF_POSTFIX)
         return opts->version >= 34 && opts->cert_file ? POSTFIX_OLD_CHAIN : POSTFIX_OLD;
     if (opts->version == 24)
         return modern ? DOVECOT_24_MODERN_OLD : DOVECOT_24_OLD;
+    if (opts->version == 22)
+        return modern ? DOVECOT_22_MODERN_OLD : DOVECOT_22_OLD;
     return modern ? DOVECOT_23_MODERN_OLD : DOVECOT_23_OLD;
 }
 
@@ -174,21 +202,60 @@ static const char *profile_name(ms_conf_profile p)
 }
 
 /* master.cf: the submission (587, STARTTLS required before AUTH) and
- * submissions (465, TLS at once) services, as in Debian's master.cf and
- * RFC 8314. */
-static char *master_services(void)
+ * submissions (465, TLS at once) services, as in the stock master.cf of
+ * the version: Postfix 3.5 renamed the 465 service from "smtps" to
+ * "submissions" (RFC 8314's name); both names mean port 465. chroot is
+ * the chroot field, as the existing smtp service has it ("y" in Debian's
+ * master.cf, "n" or "-" in others: running chrooted needs the copied
+ * files that packaging sets up). Both blocks are allocated. */
+static int master_services(int version, const char *chroot, char *blocks[2])
 {
-    return strdup(
-        "submission inet n       -       y       -       -       smtpd\n"
-        "  -o syslog_name=postfix/submission\n"
-        "  -o smtpd_tls_security_level=encrypt\n"
-        "  -o smtpd_sasl_auth_enable=yes\n"
-        "  -o smtpd_tls_auth_only=yes\n"
-        "submissions inet n       -       y       -       -       smtpd\n"
-        "  -o syslog_name=postfix/submissions\n"
-        "  -o smtpd_tls_wrappermode=yes\n"
-        "  -o smtpd_sasl_auth_enable=yes\n");
+    blocks[0] = ms_asprintf("submission inet n       -       %-7s -       -       smtpd\n"
+                            "  -o syslog_name=postfix/submission\n"
+                            "  -o smtpd_tls_security_level=encrypt\n"
+                            "  -o smtpd_sasl_auth_enable=yes\n"
+                            "  -o smtpd_tls_auth_only=yes\n",
+                            chroot);
+    const char *name = version >= 35 ? "submissions" : "smtps";
+    blocks[1] = ms_asprintf("%s       -       %-7s -       -       smtpd\n"
+                            "  -o syslog_name=postfix/%s\n"
+                            "  -o smtpd_tls_wrappermode=yes\n"
+                            "  -o smtpd_sasl_auth_enable=yes\n",
+                            version >= 35 ? "submissions inet n" : "smtps     inet  n", chroot, name);
+    if (blocks[0] && blocks[1])
+        return 1;
+    free(blocks[0]), free(blocks[1]);
+    return 0;
 }
+
+/* The chroot field of master.cf's service on port 25 (smtpd or
+ * postscreen), or "y" (Debian's) when there is none. Allocated. */
+static char *smtp_chroot(const char *master_text)
+{
+    ms_conf_mastercf cf;
+    ms_diag_list ignored = MS_DIAG_LIST_INIT; /* the audit reports the syntax */
+    const char *chroot = "y";
+    char *out = NULL;
+    if (ms_conf_mastercf_parse(master_text, strlen(master_text), "master.cf", &cf, &ignored) == MS_OK) {
+        for (size_t i = 0; i < cf.count; i++)
+            if (strcmp(cf.services[i].type, "inet") == 0 && ms_conf_service_port(&cf.services[i]) == 25) {
+                chroot = cf.services[i].chroot;
+                break;
+            }
+        out = ms_strdup(chroot);
+        ms_conf_mastercf_free(&cf);
+    } else {
+        out = ms_strdup(chroot);
+    }
+    ms_diag_list_free(&ignored);
+    return out;
+}
+
+/* What TLS 1.2 and newer on port 25 means for mail from old senders. */
+static const char PORT25_NOTE[] =
+    "# TLS: smtpd_tls_protocols applies to port 25 too: a sender that cannot speak\n"
+    "# TLS: TLS 1.2 fails the handshake there and usually sends in plaintext instead\n"
+    "# TLS: (opportunistic TLS), so its mail still arrives, unencrypted.\n";
 
 ms_status ms_conf_generate(const ms_conf_generate_opts *opts, ms_conf_snippets *out)
 {
@@ -199,15 +266,16 @@ ms_status ms_conf_generate(const ms_conf_generate_opts *opts, ms_conf_snippets *
     }
     cf_want w[CF_MAX_WANTS];
     const char *error;
-    size_t n = cf_profile_wants(opts, w, &error);
+    size_t n = cf_profile_wants(opts, 0, w, &error); /* a snippet cannot see ssl_dh */
     if (n == 0) {
         out->error = strdup(error);
         return MS_ERR_INVALID;
     }
     ms_buf b = MS_BUF_INIT;
     if (opts->server == MS_CONF_POSTFIX)
-        ms_buf_printf(&b, "# mailsec conf generate: Mozilla %s profile, Postfix %d.%d\n",
-                      profile_name(opts->profile), opts->version / 10, opts->version % 10);
+        ms_buf_printf(&b, "# mailsec conf generate: Mozilla %s profile, Postfix %d.%d\n%s",
+                      profile_name(opts->profile), opts->version / 10, opts->version % 10,
+                      PORT25_NOTE);
     else
         ms_buf_printf(&b, "# mailsec conf generate: Mozilla %s profile, Dovecot %d.%d\n",
                       profile_name(opts->profile), opts->version / 10, opts->version % 10);
@@ -219,7 +287,11 @@ ms_status ms_conf_generate(const ms_conf_generate_opts *opts, ms_conf_snippets *
         return MS_ERR_NOMEM;
     if (opts->server == MS_CONF_POSTFIX) {
         out->main_cf = text;
-        out->master_cf = master_services();
+        char *blocks[2];
+        if (master_services(opts->version, "y", blocks)) {
+            out->master_cf = ms_asprintf("%s%s", blocks[0], blocks[1]);
+            free(blocks[0]), free(blocks[1]);
+        }
         if (out->master_cf == NULL)
             return MS_ERR_NOMEM;
     } else {
@@ -494,22 +566,18 @@ static ms_status plan_postfix(const ms_conf_generate_opts *opts, const char *dir
     char *main_text = main_path ? read_or_error(main_path, out) : NULL;
     char *master_text = main_text && master_path ? read_or_error(master_path, out) : NULL;
     if (main_text && master_text) {
-        char *header = ms_asprintf("\n# TLS: Mozilla %s profile (mailsec conf generate)\n",
-                                   profile_name(opts->profile));
+        char *header = ms_asprintf("\n# TLS: Mozilla %s profile (mailsec conf generate)\n%s",
+                                   profile_name(opts->profile), PORT25_NOTE);
         char *new_main = edit_settings(main_text, w, n, cf_replaced_names(opts), 0, header);
         free(header);
-        const char *blocks[2] = {
-            "submission inet n       -       y       -       -       smtpd\n"
-            "  -o syslog_name=postfix/submission\n"
-            "  -o smtpd_tls_security_level=encrypt\n"
-            "  -o smtpd_sasl_auth_enable=yes\n"
-            "  -o smtpd_tls_auth_only=yes\n",
-            "submissions inet n       -       y       -       -       smtpd\n"
-            "  -o syslog_name=postfix/submissions\n"
-            "  -o smtpd_tls_wrappermode=yes\n"
-            "  -o smtpd_sasl_auth_enable=yes\n"};
+        char *blocks[2] = {NULL, NULL};
+        char *chroot = smtp_chroot(master_text);
         const int ports[2] = {587, 465};
-        char *new_master = edit_master(master_text, blocks, ports, 2);
+        char *new_master = chroot && master_services(opts->version, chroot, blocks)
+                               ? edit_master(master_text, (const char *const *)blocks, ports, 2)
+                               : NULL;
+        free(chroot);
+        free(blocks[0]), free(blocks[1]);
         st = add_edit(out, main_path, main_text, new_main);
         main_text = NULL;
         if (st == MS_OK)
@@ -549,6 +617,21 @@ static ms_status plan_dovecot(const ms_conf_generate_opts *opts, const char *dir
     return st;
 }
 
+/* Whether the Dovecot configuration in dir (dovecot.conf and what it
+ * includes) has DH parameters; not when it cannot be read. */
+static int dovecot_dir_has_dh(const char *dir, int version)
+{
+    char *path = ms_asprintf("%s/dovecot.conf", dir);
+    ms_conf_dovecot cf;
+    int has = 0;
+    if (path && ms_conf_dovecot_read(path, &cf, NULL) == MS_OK) {
+        has = cf_dovecot_has_dh(&cf, version);
+        ms_conf_dovecot_free(&cf);
+    }
+    free(path);
+    return has;
+}
+
 ms_status ms_conf_plan_edits(const ms_conf_generate_opts *opts, const char *dir, ms_conf_edits *out)
 {
     memset(out, 0, sizeof *out);
@@ -556,9 +639,10 @@ ms_status ms_conf_plan_edits(const ms_conf_generate_opts *opts, const char *dir,
         out->error = strdup("give --cert FILE and --key FILE");
         return MS_ERR_INVALID;
     }
+    int dh_params = opts->server == MS_CONF_DOVECOT && dovecot_dir_has_dh(dir, opts->version);
     cf_want w[CF_MAX_WANTS];
     const char *error;
-    size_t n = cf_profile_wants(opts, w, &error);
+    size_t n = cf_profile_wants(opts, dh_params, w, &error);
     if (n == 0) {
         out->error = strdup(error);
         return MS_ERR_INVALID;

@@ -19,6 +19,8 @@ enum {
     CF_SSL_NOT_REQUIRED,
     CF_OLD_PROTOCOLS,
     CF_WEAK_CIPHERS,
+    CF_LEGACY_CIPHERS,
+    CF_DHE_WITHOUT_DH,
     CF_CERT_FILE_MISSING,
     CF_CHAIN_FILES_ORDER,
     CF_CERT_AND_CHAIN,
@@ -53,9 +55,12 @@ enum { CF_MAX_WANTS = 24 };
 
 /* The settings the generator writes and the audit compares against, for
  * the server, version and profile (cert/key/chain may be NULL for the
- * audit, which leaves the certificate settings out). Returns the count;
+ * audit, which leaves the certificate settings out). dh_params: Dovecot
+ * has DH parameters (cf_dovecot_has_dh), so the cipher list keeps the DHE
+ * suites. Returns the count;
  * 0 with *error set for a version we do not know. */
-size_t cf_profile_wants(const ms_conf_generate_opts *opts, cf_want *out, const char **error);
+size_t cf_profile_wants(const ms_conf_generate_opts *opts, int dh_params, cf_want *out,
+                        const char **error);
 void cf_wants_free(cf_want *w, size_t n);
 
 /* A port the configuration listens on and the certificate file it names
@@ -77,9 +82,39 @@ void cf_live_add(cf_live_ports *l, unsigned port, int implicit, int protocol, co
                  const char *where);
 void cf_live_free(cf_live_ports *l);
 /* Connects to host's ports (lib/tls) and reports conf.live-mismatch and
- * conf.live-no-tls. */
-void cf_live_check(ms_ctx *ctx, const char *host, const char *ca_file, const cf_live_ports *l,
-                   ms_diag_list *d);
+ * conf.live-no-tls. When the ports could not be checked at all, returns
+ * the status with *error saying why (the caller's result->error). */
+ms_status cf_live_check(ms_ctx *ctx, const char *host, const char *ca_file, const cf_live_ports *l,
+                        ms_diag_list *d, char **error);
+/* Whether Dovecot has DH parameters for DHE suites: 2.3 ssl_dh, 2.4
+ * ssl_server_dh_file; 2.2 always (it makes its own). */
+int cf_dovecot_has_dh(const ms_conf_dovecot *cf, int version);
+
+/* What a cipher string lets in, by category, worst first (ciphers.c). */
+typedef enum cf_cipher_category {
+    CF_CIPHER_NULL,     /* NULL encryption, EXPORT */
+    CF_CIPHER_ANON,     /* anonymous key exchange: no certificate, no authentication */
+    CF_CIPHER_RC4,
+    CF_CIPHER_64BIT,    /* 3DES, DES, IDEA, RC2: 64-bit blocks (Sweet32) */
+    CF_CIPHER_NO_FS,    /* static RSA key exchange: no forward secrecy */
+    CF_CIPHER_CBC_SHA1, /* CBC with HMAC-SHA1 (forward secret) */
+    CF_CIPHER_GOOD,     /* AEAD, or CBC with SHA-2, with forward secrecy */
+    CF_CIPHER_CATEGORIES
+} cf_cipher_category;
+
+typedef struct cf_cipher_verdict {
+    int none;                            /* OpenSSL selects no suite from the string */
+    size_t dhe;                          /* suites with DHE key exchange (need DH parameters) */
+    size_t count[CF_CIPHER_CATEGORIES];  /* TLS 1.2 and older suites in each */
+    ms_buf names[CF_CIPHER_CATEGORIES];  /* their OpenSSL names, ", " between */
+} cf_cipher_verdict;
+
+/* Expands list with the local OpenSSL and sorts the suites it enables
+ * (without TLS 1.3, PSK and SRP ones) into categories. */
+ms_status cf_ciphers_judge(const char *list, cf_cipher_verdict *out);
+void cf_cipher_verdict_free(cf_cipher_verdict *v);
+const char *cf_cipher_category_name(cf_cipher_category c);
+
 /* The deprecated or renamed names the wanted settings replace (the
  * generator comments them out), NULL-terminated. */
 const char *const *cf_replaced_names(const ms_conf_generate_opts *opts);

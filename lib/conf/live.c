@@ -79,6 +79,18 @@ static int configured_leaf(const char *files, char hex[65], char **file)
     return found;
 }
 
+/* What a port that gave no certificate did, for the finding. */
+static const char *state_text(ms_tls_port_state state)
+{
+    switch (state) {
+    case MS_TLS_PORT_CLOSED: return "closed: the connection was refused, nothing listens";
+    case MS_TLS_PORT_UNREACHABLE: return "unreachable: no connection within the time-out";
+    case MS_TLS_PORT_NO_TLS: return "it answers, but TLS could not be set up";
+    case MS_TLS_PORT_TLS: break;
+    }
+    return "TLS was set up, but no certificate was sent";
+}
+
 static ms_tls_mode mode_of(const cf_live_port *p)
 {
     if (p->implicit)
@@ -86,26 +98,34 @@ static ms_tls_mode mode_of(const cf_live_port *p)
     return p->protocol == 1 ? MS_TLS_IMAP : p->protocol == 2 ? MS_TLS_POP3 : MS_TLS_SMTP;
 }
 
-void cf_live_check(ms_ctx *ctx, const char *host, const char *ca_file, const cf_live_ports *l,
-                   ms_diag_list *d)
+ms_status cf_live_check(ms_ctx *ctx, const char *host, const char *ca_file, const cf_live_ports *l,
+                        ms_diag_list *d, char **error)
 {
     if (l->count == 0)
-        return;
+        return MS_OK;
     ms_tls_port ports[64];
     for (size_t i = 0; i < l->count; i++)
         ports[i] = (ms_tls_port){(uint16_t)l->items[i].port, mode_of(&l->items[i])};
     /* only the certificate is wanted: no version probes, no injection test */
     ms_tls_check_opts o = {.ca_file = ca_file, .skip_versions = 1, .skip_injection = 1};
     ms_tls_check_result *r = NULL;
-    if (ms_tls_check(ctx, host, ports, l->count, &o, &r) != MS_OK || r == NULL)
-        return;
-    for (size_t i = 0; i < r->count && i < l->count; i++) {
+    ms_status st = ms_tls_check(ctx, host, ports, l->count, &o, &r);
+    if (st == MS_OK && (r == NULL || r->count != l->count))
+        st = MS_ERR_IO; /* a result per port asked for, in order */
+    if (st != MS_OK) {
+        /* no port was judged: never a silent pass */
+        *error = ms_asprintf("--live %s: the ports could not be checked (%s)", host,
+                             ms_status_str(st));
+        ms_tls_check_result_free(r);
+        return st;
+    }
+    for (size_t i = 0; i < l->count; i++) {
         const ms_tls_port_result *pr = &r->ports[i];
         const cf_live_port *want = &l->items[i];
         if (pr->state != MS_TLS_PORT_TLS || pr->chain_count == 0) {
             ms_diag_add(d, CF_DEF(CF_LIVE_NO_TLS), want->where, -1,
                         "%s port %u (%s): %s", host, want->port, ms_tls_mode_str(mode_of(want)),
-                        ms_tls_port_state_str(pr->state));
+                        state_text(pr->state));
             continue;
         }
         char hex[65];
@@ -122,4 +142,5 @@ void cf_live_check(ms_ctx *ctx, const char *host, const char *ca_file, const cf_
         free(file);
     }
     ms_tls_check_result_free(r);
+    return MS_OK;
 }

@@ -27,12 +27,14 @@ enum {
     D_RECORD_AT_DOMAIN,
     D_DNS_FAILURE,
     D_DNSSEC_BOGUS,
+    D_RESOLVER_NO_DNSSEC,
     D_DISCOVERY_DIFFERS,
     D_DEST_UNVERIFIED,
     D_DEST_NO_MX,
     D_DEST_NULL_MX,
     D_DEST_LOOKUP_FAILED,
     D_INVALID_DOMAIN,
+    D_DEST_EXTERNAL,
 };
 
 const ms_diag_def ms_dmarc_discovery_diag_defs[] = {
@@ -60,6 +62,9 @@ const ms_diag_def ms_dmarc_discovery_diag_defs[] = {
     [D_DNSSEC_BOGUS] = {"dmarc.dnssec-bogus", MS_SEV_ERROR,
         "DNSSEC validation of the answer failed: validating receivers get no record at all",
         "Fix the zone's signatures (expired RRSIG, DS/DNSKEY mismatch after a key roll) and re-sign."},
+    [D_RESOLVER_NO_DNSSEC] = {"dmarc.resolver-no-dnssec", MS_SEV_ERROR,
+        "The DNS server used does not serve DNSSEC (no DNSKEY for the trust anchor came back), so no answer could be validated; this says nothing about the domain's zone",
+        "Use a validating recursive resolver (the system's, or --resolver ADDR of one); when --resolver is an authoritative server, give --trust-anchor with the DS records of the zones it serves."},
     [D_DISCOVERY_DIFFERS] = {"dmarc.discovery-differs", MS_SEV_WARNING,
         "RFC 9989 receivers (DNS tree walk) and RFC 7489 receivers (Public Suffix List) find a different organizational or policy domain",
         "Publish a record at the domain itself, or psd=n at the organizational domain, so both kinds of receiver agree."},
@@ -78,6 +83,9 @@ const ms_diag_def ms_dmarc_discovery_diag_defs[] = {
     [D_INVALID_DOMAIN] = {"dmarc.invalid-domain", MS_SEV_ERROR,
         "The name given is not a valid domain name",
         "Give the domain as it appears after @ in the From address, e.g. example.com."},
+    [D_DEST_EXTERNAL] = {"dmarc.report-destination-external", MS_SEV_INFO,
+        "A report destination is outside the organizational domain: receivers send reports there only when the destination authorises them",
+        "Make sure the destination publishes TXT \"v=DMARC1\" at <domain>._report._dmarc.<destination>; `mailsec dmarc check DOMAIN` verifies it once the record is published."},
     {NULL, MS_SEV_INFO, NULL, NULL},
 };
 
@@ -189,14 +197,20 @@ static ms_status check_other_txt(ms_dmarc_discovery *d, const ms_dns_answer *a, 
     return st;
 }
 
-static ms_status report_dns_failure(ms_dmarc_discovery *d, const ms_dns_answer *a)
+/* A failed lookup: the server that does not serve DNSSEC, a zone whose
+ * signatures fail, or a server that failed or did not answer. */
+static ms_status report_dns_failure(const ms_ctx *ctx, ms_dmarc_discovery *d,
+                                    const ms_dns_answer *a)
 {
-    if (a->dnssec == MS_DNSSEC_BOGUS)
-        return ms_diag_add(&d->diags, DEF(D_DNSSEC_BOGUS), a->qname, -1,
-                           "DNSSEC validation failed for %s TXT: %s", a->qname,
-                           a->why_bogus ? a->why_bogus : "no reason given");
-    return ms_diag_add(&d->diags, DEF(D_DNS_FAILURE), a->qname, -1, "looking up %s TXT gave %s",
-                       a->qname, ms_dns_rcode_str(a->rcode));
+    char *why = ms_dns_failure_reason(ctx, a);
+    if (why == NULL)
+        return MS_ERR_NOMEM;
+    const ms_diag_def *def = ms_dns_answer_dnssec_unavailable(a) ? DEF(D_RESOLVER_NO_DNSSEC)
+                             : a->dnssec == MS_DNSSEC_BOGUS      ? DEF(D_DNSSEC_BOGUS)
+                                                                 : DEF(D_DNS_FAILURE);
+    ms_status st = ms_diag_add(&d->diags, def, a->qname, -1, "looking up %s TXT: %s", a->qname, why);
+    free(why);
+    return st;
 }
 
 /* A TXT record's text with its length: it may hold NULs, which a reader
@@ -213,12 +227,13 @@ static char *copy_text(const ms_dns_record *rr, size_t *len)
 }
 
 /* The record at _dmarc.<domain> itself: found, several, absent, or failed. */
-static ms_status check_own_record(ms_dmarc_discovery *d, const ms_dns_answer *a)
+static ms_status check_own_record(const ms_ctx *ctx, ms_dmarc_discovery *d,
+                                  const ms_dns_answer *a)
 {
     d->dnssec = a->dnssec;
     if (ms_dns_answer_failed(a)) {
         d->could_not_check = 1;
-        return report_dns_failure(d, a);
+        return report_dns_failure(ctx, d, a);
     }
     ms_status st = check_other_txt(d, a, a->qname);
     size_t count;
@@ -248,8 +263,10 @@ static ms_status check_record_at_domain(ms_dmarc_discovery *d, const ms_dns_answ
 /* Walks the answers in order (RFC 9989 section 4.10): the first usable
  * record is the policy; the organizational domain is the record with
  * psd=n, the name below a record with psd=y, or else the last record
- * found; with no record at all, the domain itself. */
-static ms_status interpret_walk(ms_dmarc_discovery *d, const walk_round *r)
+ * found; with no record at all, the domain itself. A step whose lookup
+ * failed leaves the policy or the organizational domain unknown, so the
+ * check could not be done: that is no finding against the domain. */
+static ms_status interpret_walk(const ms_ctx *ctx, ms_dmarc_discovery *d, const walk_round *r)
 {
     const char *last_found = NULL;
     const char *org = NULL;
@@ -261,9 +278,8 @@ static ms_status interpret_walk(ms_dmarc_discovery *d, const walk_round *r)
         step->rcode = a->rcode;
         step->dnssec = a->dnssec;
         if (i > 0 && ms_dns_answer_failed(a)) {
-            if (d->policy_domain == NULL)
-                d->could_not_check = 1;
-            st = report_dns_failure(d, a);
+            d->could_not_check = 1;
+            st = report_dns_failure(ctx, d, a);
             continue;
         }
         const ms_dns_record *rr = single_dmarc_record(a, &step->dmarc_records);
@@ -295,14 +311,17 @@ static ms_status interpret_walk(ms_dmarc_discovery *d, const walk_round *r)
     return st;
 }
 
-/* RFC 7489: the record at the domain, else at its PSL organizational domain. */
+/* RFC 7489 section 6.6.3: the record at the domain, else at its PSL
+ * organizational domain. The fallback is only for a domain with no DMARC
+ * record at all: several records, or one a receiver cannot use, end policy
+ * discovery with no policy (unlike RFC 9989's walk, which goes on). */
 static ms_status interpret_psl(ms_dmarc_discovery *d, const walk_round *r)
 {
     const char *policy = NULL;
     size_t count;
     if (d->record != NULL && d->record->usable)
         policy = d->domain;
-    else {
+    else if (d->steps[0].dmarc_records == 0) {
         const ms_dns_record *rr =
             single_dmarc_record(ms_dns_batch_answer(r->batch, r->psl_index), &count);
         ms_dmarc_record *rec = rr ? parse_quietly(rr) : NULL;
@@ -483,6 +502,40 @@ static ms_status check_destinations(ms_ctx *ctx, ms_dmarc_discovery *d)
     return st;
 }
 
+/* ---- without DNS: what only the destination can authorise ---- */
+
+static ms_status note_external(const ms_dmarc_uri *u, int is_ruf, const char *domain,
+                               const char *org, ms_diag_list *diags)
+{
+    char *dest = NULL;
+    if (!u->is_mailto || u->domain == NULL || ms_domain_normalize(u->domain, &dest) != MS_OK)
+        return MS_OK;
+    ms_status st = MS_OK;
+    if (!ms_domain_is_within(dest, org))
+        st = ms_diag_add(diags, DEF(D_DEST_EXTERNAL), u->uri, -1,
+                         "%s is outside %s: receivers send %s reports there only if %s publishes "
+                         "TXT \"v=DMARC1\" at %s._report._dmarc.%s",
+                         u->uri, org, is_ruf ? "failure" : "aggregate", dest, domain, dest);
+    free(dest);
+    return st;
+}
+
+ms_status ms_dmarc_note_external_destinations(ms_ctx *ctx, const ms_dmarc_record *rec,
+                                              const char *domain, ms_diag_list *diags)
+{
+    char *name = NULL, *org = NULL;
+    if (rec == NULL || domain == NULL || ms_domain_normalize(domain, &name) != MS_OK)
+        return MS_OK; /* no domain to be outside of: nothing to say */
+    ms_status st = ms_domain_org_psl(ctx, name, &org);
+    for (size_t i = 0; i < rec->rua_count && st == MS_OK; i++)
+        st = note_external(&rec->rua[i], 0, name, org, diags);
+    for (size_t i = 0; i < rec->ruf_count && st == MS_OK; i++)
+        st = note_external(&rec->ruf[i], 1, name, org, diags);
+    free(name);
+    free(org);
+    return st;
+}
+
 /* ---- the whole ---- */
 
 static ms_status discover(ms_ctx *ctx, ms_dmarc_discovery *d)
@@ -495,11 +548,11 @@ static ms_status discover(ms_ctx *ctx, ms_dmarc_discovery *d)
         return st;
     st = ask_round_one(d, &r);
     if (st == MS_OK)
-        st = check_own_record(d, ms_dns_batch_answer(r.batch, r.step_index[0]));
+        st = check_own_record(ctx, d, ms_dns_batch_answer(r.batch, r.step_index[0]));
     if (st == MS_OK)
         st = check_record_at_domain(d, ms_dns_batch_answer(r.batch, r.at_domain_index));
     if (st == MS_OK)
-        st = interpret_walk(d, &r);
+        st = interpret_walk(ctx, d, &r);
     if (st == MS_OK)
         st = interpret_psl(d, &r);
     ms_dns_batch_free(r.batch);

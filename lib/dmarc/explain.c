@@ -60,19 +60,24 @@ static const char *verb(ms_dmarc_policy p)
 
 static void explain_policies(lines *l, const ms_dmarc_record *rec, const char *dom)
 {
+    const char *fallback = rec->as_p_none
+        ? "receivers treat the record as p=none because it has a valid rua."
+        : "with no valid rua either, receivers ignore the record.";
     if (rec->p != MS_DMARC_POLICY_UNSET)
         add(l, "p=%s: mail from %s that fails DMARC should be %s.", ms_dmarc_policy_str(rec->p),
             dom, treatment(rec->p));
     else
-        add(l, "p is absent or invalid: %s", rec->as_p_none
-            ? "receivers treat the record as p=none because it has a valid rua."
-            : "with no valid rua either, receivers ignore the record.");
-    if (rec->sp != MS_DMARC_POLICY_UNSET)
+        add(l, "p is %s: %s", rec->p_invalid ? "invalid" : "absent", fallback);
+    if (rec->sp_invalid)
+        add(l, "sp is invalid (not none, quarantine or reject): %s", fallback);
+    else if (rec->sp != MS_DMARC_POLICY_UNSET)
         add(l, "sp=%s: mail from existing subdomains of %s that fails DMARC should be %s.",
             ms_dmarc_policy_str(rec->sp), dom, treatment(rec->sp));
     else
         add(l, "sp is absent: existing subdomains get the p policy.");
-    if (rec->np != MS_DMARC_POLICY_UNSET)
+    if (rec->np_invalid)
+        add(l, "np is invalid (not none, quarantine or reject): %s", fallback);
+    else if (rec->np != MS_DMARC_POLICY_UNSET)
         add(l, "np=%s: mail from non-existent subdomains of %s that fails DMARC should be %s "
             "(RFC 9989; RFC 7489 receivers use sp or p instead).",
             ms_dmarc_policy_str(rec->np), dom, treatment(rec->np));

@@ -67,14 +67,20 @@ static void check_values(gen *g, const ms_dmarc_spec *s)
 
 /* A destination as it goes into the record: "mailto:" added to a bare
  * address, and "!" and "," percent-encoded since they delimit the size
- * suffix and the list. */
+ * suffix and the list -- except a size suffix at the end ("!10m"), which
+ * is kept, as the checker reads it. */
 static char *encode_uri(const char *in)
 {
     ms_buf b = MS_BUF_INIT;
     const char *colon = strchr(in, ':'), *at = strchr(in, '@');
+    const char *size = in + dmarc_uri_without_size(in, strlen(in));
     if (colon == NULL || (at != NULL && at < colon))
         ms_buf_puts(&b, "mailto:");
     for (const char *p = in; *p; p++) {
+        if (p == size) {
+            ms_buf_puts(&b, size);
+            break;
+        }
         if (*p == '!')
             ms_buf_puts(&b, "%21");
         else if (*p == ',')

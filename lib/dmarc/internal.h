@@ -91,6 +91,9 @@ ms_status dmarc_parse_uri_list(const char *value, size_t len, long base, const c
                                const char *location, ms_dmarc_uri **uris, size_t *count,
                                ms_diag_list *diags);
 void dmarc_uri_free(ms_dmarc_uri *uri);
+/* The length of a URI without its "!size" suffix: the offset of the last
+ * '!' when what follows it is a size the checker accepts, else len. */
+size_t dmarc_uri_without_size(const char *text, size_t len);
 
 /* ASCII helpers that do not depend on the locale. */
 int dmarc_lower(int c);

@@ -126,16 +126,16 @@ static ms_status add_checks(ms_dmarc_plan_step *st, const step_def *s, const cha
     return MS_OK;
 }
 
-/* Builds one step; *refused is set when ms_dmarc_generate said no. */
-static ms_status make_step(ms_dmarc_plan_step *st, const step_def *s, const char *domain,
-                           const char *const *rua, ms_diag_list *diags, int *refused)
+/* Builds one step: the base spec with the step's p, pct and t; *refused
+ * is set when ms_dmarc_generate said no. */
+static ms_status make_step(ms_dmarc_plan_step *st, const step_def *s, const ms_dmarc_spec *base,
+                           ms_diag_list *diags, int *refused)
 {
-    ms_dmarc_spec spec = MS_DMARC_SPEC_INIT;
-    spec.domain = domain;
+    const char *domain = base->domain;
+    ms_dmarc_spec spec = *base;
     spec.p = s->p;
     spec.pct = s->pct;
     spec.testing = s->pct >= 0 ? 1 : -1;
-    spec.rua = rua;
     ms_diag_list found = MS_DIAG_LIST_INIT;
     ms_status status = ms_dmarc_generate(&spec, &st->record, &found);
     if (status == MS_OK && st->record == NULL) {
@@ -153,13 +153,12 @@ static ms_status make_step(ms_dmarc_plan_step *st, const step_def *s, const char
     return add_checks(st, s, domain);
 }
 
-ms_status ms_dmarc_plan_make(const char *domain, const char *const *rua, ms_dmarc_plan *out,
-                             ms_diag_list *diags)
+ms_status ms_dmarc_plan_make(const ms_dmarc_spec *base, ms_dmarc_plan *out, ms_diag_list *diags)
 {
-    if (out == NULL || diags == NULL)
+    if (base == NULL || out == NULL || diags == NULL)
         return MS_ERR_INVALID;
     *out = (ms_dmarc_plan){NULL, 0};
-    if (rua == NULL || rua[0] == NULL)
+    if (base->rua == NULL || base->rua[0] == NULL)
         return ms_diag_add(diags, DMARC_DIAG(DM_PLAN_RUA_MISSING), NULL, -1,
                            "no rua given: a roll-out needs aggregate reports to decide each step");
     out->steps = calloc(STEP_COUNT, sizeof *out->steps);
@@ -169,7 +168,7 @@ ms_status ms_dmarc_plan_make(const char *domain, const char *const *rua, ms_dmar
     int refused = 0;
     for (size_t i = 0; i < STEP_COUNT && status == MS_OK && !refused; i++) {
         out->count++;
-        status = make_step(&out->steps[i], &steps[i], domain, rua, diags, &refused);
+        status = make_step(&out->steps[i], &steps[i], base, diags, &refused);
     }
     if (status != MS_OK || refused)
         ms_dmarc_plan_free(out);

@@ -545,11 +545,13 @@ static void check_policy_validity(parser *ps)
     int fallback = 0;
     static const enum dmarc_diag_id invalid_ids[] = {DM_P_INVALID, DM_SP_INVALID, DM_NP_INVALID};
     static const int keys[] = {T_P, T_SP, T_NP};
+    int *invalid_flags[] = {&rec->p_invalid, &rec->sp_invalid, &rec->np_invalid};
     for (int i = 0; i < 3; i++) {
         const tag_seen *s = &ps->seen[keys[i]];
         if (s->tag == NULL || !s->invalid)
             continue;
         fallback = 1;
+        *invalid_flags[i] = 1;
         report(ps, invalid_ids[i], s->tag->value_off,
                "%s=%s: expected none, quarantine or reject; %s", policy_tag_names[i],
                s->tag->value_ok ? SHOW(s->tag->value, s->tag->value_len) : "", outcome);

@@ -139,6 +139,15 @@ static int parse_size(const char *text, size_t len, uint64_t *bytes)
     return 1;
 }
 
+size_t dmarc_uri_without_size(const char *text, size_t len)
+{
+    uint64_t ignored;
+    for (size_t i = len; i > 0; i--)
+        if (text[i - 1] == '!')
+            return parse_size(text + i, len - i, &ignored) ? i - 1 : len;
+    return len;
+}
+
 /* The atext characters of RFC 5322; bytes above 0x7f are allowed too, for
  * SMTPUTF8 local parts (RFC 6531). */
 static int is_atext(int c)

@@ -236,3 +236,41 @@ int ms_dns_answer_failed(const ms_dns_answer *answer)
     return answer == NULL || answer->rcode == MS_DNS_SERVFAIL || answer->rcode == MS_DNS_TIMEOUT ||
            answer->rcode == MS_DNS_ERROR;
 }
+
+/* libunbound's reason when the validator asked the server for the DNSKEY
+ * of a trust anchor and got none back ("no DNSKEY rrset for trust anchor
+ * . while building chain of trust"). */
+static const char NO_ANCHOR_KEY[] = "no DNSKEY rrset for trust anchor";
+
+int ms_dns_answer_dnssec_unavailable(const ms_dns_answer *answer)
+{
+    return answer != NULL && answer->dnssec == MS_DNSSEC_BOGUS && answer->why_bogus != NULL &&
+           strstr(answer->why_bogus, NO_ANCHOR_KEY) != NULL;
+}
+
+static const char *server_name(const ms_ctx *ctx)
+{
+    return ctx->resolver != NULL ? ctx->resolver : "the system's resolvers";
+}
+
+char *ms_dns_failure_reason(const ms_ctx *ctx, const ms_dns_answer *answer)
+{
+    if (answer == NULL)
+        return ms_strdup("no answer could be made");
+    if (ms_dns_answer_dnssec_unavailable(answer))
+        return ms_asprintf("%s does not serve DNSSEC: the DNSKEY records of the trust anchor "
+                           "did not come back, so nothing can be validated (%s)",
+                           server_name(ctx), answer->why_bogus);
+    if (answer->dnssec == MS_DNSSEC_BOGUS)
+        return ms_asprintf("DNSSEC validation failed: %s",
+                           answer->why_bogus ? answer->why_bogus : "no reason given");
+    switch (answer->rcode) {
+    case MS_DNS_TIMEOUT:
+        return ms_asprintf("no answer from %s within %g s", server_name(ctx),
+                           ctx->timeout_ms / 1000.0);
+    case MS_DNS_SERVFAIL:
+        return ms_asprintf("%s answered SERVFAIL", server_name(ctx));
+    default:
+        return ms_asprintf("%s gave %s", server_name(ctx), ms_dns_rcode_str(answer->rcode));
+    }
+}

@@ -16,7 +16,7 @@
 #include "dialog.h"
 #include "mailsec/dns.h"
 
-#include <netdb.h>
+#include <arpa/inet.h>
 #include <openssl/x509.h>
 #include <pthread.h>
 #include <signal.h>
@@ -138,6 +138,7 @@ typedef struct port_job {
     const char *servername; /* SNI; may be NULL */
     const char *cert_host;  /* the name the certificate must cover */
     const ms_tls_check_opts *opts;
+    int named;              /* the caller named the port: closed is an error, not a note */
     SSL_CTX *ssl_ctx;       /* shared by every job */
     shared_trust *trust;    /* shared by every job */
     X509 *peer[MS_TLS_MAX_CHAIN]; /* the chain as sent, parsed once by the handshake */
@@ -174,7 +175,8 @@ static int open_conn(port_job *job, tls_conn *c, int record)
         ms_tls_port_result *r = job->result;
         if (io == IO_REFUSED) {
             r->state = MS_TLS_PORT_CLOSED;
-            add(job, T_CLOSED, "port %u is closed", r->port);
+            add(job, job->named ? T_CLOSED_NAMED : T_CLOSED, "port %u is closed (connection refused)",
+                r->port);
         } else {
             r->state = MS_TLS_PORT_UNREACHABLE;
             add(job, T_UNREACHABLE, "port %u: %s", r->port,
@@ -310,6 +312,9 @@ static int main_session(port_job *job)
     int ready = dialog_to_tls(&c, r->mode, 0, &d);
     r->greeting = d.greeting;
     r->starttls_offered = d.starttls_offered;
+    if (d.password_offer[0] != '\0')
+        add(job, r->mode == MS_TLS_SMTP ? T_AUTH_BEFORE_STARTTLS : T_LOGIN_BEFORE_STARTTLS,
+            "port %u accepts a password before STARTTLS: %s", r->port, d.password_offer);
     if (!ready) {
         r->state = MS_TLS_PORT_NO_TLS;
         add(job, d.failed_diag, "port %u: %s", r->port, d.message);
@@ -718,6 +723,35 @@ static void same_certificate(ms_tls_check_result *res)
                     "ports %s send another certificate than port %u", differ, first->port);
 }
 
+/* A port that accepted a connection was checked, whatever it said then;
+ * with none, nothing about the host is known. */
+static void count_open_ports(ms_tls_check_result *res)
+{
+    for (size_t i = 0; i < res->count; i++)
+        if (res->ports[i].state == MS_TLS_PORT_TLS || res->ports[i].state == MS_TLS_PORT_NO_TLS)
+            res->open_ports++;
+    if (res->open_ports > 0)
+        return;
+    const ms_diag_def *def = &ms_tls_diag_defs[T_NO_OPEN_PORT];
+    size_t addresses = res->address_count ? res->address_count : 1;
+    size_t ports = res->count / addresses;
+    if (res->count == 1)
+        ms_diag_add(&res->diags, def, res->host, -1,
+                    "port %u did not accept a connection: nothing was checked", res->ports[0].port);
+    else if (addresses == 1)
+        ms_diag_add(&res->diags, def, res->host, -1,
+                    "none of the %zu ports accepted a connection: nothing was checked", ports);
+    else if (ports == 1)
+        ms_diag_add(&res->diags, def, res->host, -1,
+                    "port %u accepted a connection on none of the %zu addresses: nothing was checked",
+                    res->ports[0].port, addresses);
+    else
+        ms_diag_add(&res->diags, def, res->host, -1,
+                    "none of the %zu ports on %zu addresses accepted a connection: nothing was "
+                    "checked",
+                    ports, addresses);
+}
+
 /* The TLSA records of _25._tcp.NAME, or why there are none to use. 1 when
  * records were found and are to be matched. */
 static int dane_lookup(ms_ctx *ctx, const char *name, ms_tls_check_result *res, ms_dns_answer **out,
@@ -776,18 +810,102 @@ static void dane_match_ports(ms_tls_check_result *res, const ms_dns_answer *a, c
     free(records);
 }
 
-static ms_status resolve(const char *host, struct sockaddr_storage *addr, socklen_t *len,
-                         char *text, size_t text_size)
+/* The addresses a host stands for: the address itself when it is one,
+ * else every A and AAAA record of the name, asked through lib/dns (the
+ * context's resolver, trust anchor and DNSSEC): IPv4 first, each family
+ * in numeric order, so that reports of the same host compare whatever
+ * order the DNS answers in. */
+typedef struct host_address {
+    struct sockaddr_storage addr;
+    socklen_t len;
+    char text[INET6_ADDRSTRLEN];
+} host_address;
+
+typedef struct host_addresses {
+    host_address a[MS_TLS_MAX_ADDRESSES];
+    size_t count;
+    int literal;   /* host is an address */
+    char why[300]; /* with no address: why, in words */
+} host_addresses;
+
+/* Adds the address in presentation form; 0 when it is not one. */
+static int add_address(host_addresses *h, const char *text)
 {
-    struct addrinfo hints = {0}, *ai = NULL;
-    hints.ai_socktype = SOCK_STREAM;
-    if (getaddrinfo(host, NULL, &hints, &ai) != 0 || ai == NULL)
-        return MS_ERR_IO;
-    memcpy(addr, ai->ai_addr, ai->ai_addrlen);
-    *len = ai->ai_addrlen;
-    getnameinfo(ai->ai_addr, ai->ai_addrlen, text, (socklen_t)text_size, NULL, 0, NI_NUMERICHOST);
-    freeaddrinfo(ai);
-    return MS_OK;
+    if (h->count == MS_TLS_MAX_ADDRESSES)
+        return 1;
+    host_address *a = &h->a[h->count];
+    memset(a, 0, sizeof *a);
+    struct sockaddr_in *v4 = (struct sockaddr_in *)&a->addr;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&a->addr;
+    if (inet_pton(AF_INET, text, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        a->len = sizeof *v4;
+    } else if (inet_pton(AF_INET6, text, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        a->len = sizeof *v6;
+    } else {
+        return 0;
+    }
+    snprintf(a->text, sizeof a->text, "%s", text);
+    h->count++;
+    return 1;
+}
+
+/* IPv4 before IPv6, then by the address's bytes. */
+static int address_order(const void *x, const void *y)
+{
+    const host_address *a = x, *b = y;
+    if (a->addr.ss_family != b->addr.ss_family)
+        return a->addr.ss_family == AF_INET ? -1 : 1;
+    if (a->addr.ss_family == AF_INET)
+        return memcmp(&((const struct sockaddr_in *)&a->addr)->sin_addr,
+                      &((const struct sockaddr_in *)&b->addr)->sin_addr, 4);
+    return memcmp(&((const struct sockaddr_in6 *)&a->addr)->sin6_addr,
+                  &((const struct sockaddr_in6 *)&b->addr)->sin6_addr, 16);
+}
+
+/* The A and AAAA records of name, asked at once. A lookup that failed
+ * says why only when the other found no address either. */
+static void resolve_name(ms_ctx *ctx, const char *name, host_addresses *h)
+{
+    static const uint16_t TYPES[] = {MS_DNS_A, MS_DNS_AAAA};
+    ms_dns_batch *batch = NULL;
+    size_t index[2];
+    ms_status st = ms_dns_batch_new(ctx, &batch);
+    for (size_t i = 0; i < 2 && st == MS_OK; i++)
+        st = ms_dns_batch_add(batch, name, TYPES[i], &index[i]);
+    if (st == MS_OK)
+        st = ms_dns_batch_wait(batch);
+    if (st != MS_OK) {
+        snprintf(h->why, sizeof h->why, "the address lookup failed: %s", ms_status_str(st));
+        ms_dns_batch_free(batch);
+        return;
+    }
+    for (size_t i = 0; i < 2; i++) {
+        const ms_dns_answer *a = ms_dns_batch_answer(batch, index[i]);
+        if (ms_dns_answer_failed(a)) {
+            char *reason = ms_dns_failure_reason(ctx, a);
+            snprintf(h->why, sizeof h->why, "the address lookup failed: %s",
+                     reason ? reason : "no answer");
+            free(reason);
+            continue;
+        }
+        for (size_t k = 0; k < a->count; k++)
+            if (a->records[k].type == TYPES[i] && a->records[k].text)
+                add_address(h, a->records[k].text);
+    }
+    ms_dns_batch_free(batch);
+    qsort(h->a, h->count, sizeof h->a[0], address_order);
+    if (h->count == 0 && h->why[0] == '\0')
+        snprintf(h->why, sizeof h->why, "no address (no A or AAAA record)");
+}
+
+static void resolve_host(ms_ctx *ctx, const char *host, host_addresses *h)
+{
+    memset(h, 0, sizeof *h);
+    h->literal = add_address(h, host);
+    if (!h->literal)
+        resolve_name(ctx, host, h);
 }
 
 static void set_port(struct sockaddr_storage *addr, uint16_t port)
@@ -798,41 +916,46 @@ static void set_port(struct sockaddr_storage *addr, uint16_t port)
         ((struct sockaddr_in6 *)addr)->sin6_port = htons(port);
 }
 
-/* Fills in each port's job; one cloned context per job. The host is
- * resolved once: every port connects to its first address. */
+/* Fills in each job: every port on every address, address by address
+ * (so the first count results are the first address's, in the order of
+ * ports); one cloned context per job. Without an address, one result per
+ * port says why. */
 static ms_status prepare_jobs(ms_ctx *ctx, ms_tls_check_result *res, const ms_tls_port *ports,
+                              size_t count, int named, const host_addresses *h,
                               const ms_tls_check_opts *opts, SSL_CTX *ssl_ctx, shared_trust *trust,
                               port_job *jobs, struct sockaddr_storage *addrs)
 {
     const char *name = opts->servername ? opts->servername : res->host;
-    struct sockaddr_storage addr;
-    socklen_t addr_len = 0;
-    char address[64] = "";
-    int resolved = resolve(res->host, &addr, &addr_len, address, sizeof address) == MS_OK;
     for (size_t i = 0; i < res->count; i++) {
         ms_tls_port_result *r = &res->ports[i];
         port_job *job = &jobs[i];
-        r->port = ports[i].port;
-        r->mode = ports[i].mode;
+        size_t address = i / count;
+        r->port = ports[i % count].port;
+        r->mode = ports[i % count].mode;
         r->mtasts_cert_valid = -1;
-        r->address = strdup(address);
+        r->address = strdup(h->count ? h->a[address].text : "");
         job->result = r;
         job->opts = opts;
+        job->named = named;
         job->ssl_ctx = ssl_ctx;
         job->trust = trust;
         job->servername = name;
         job->cert_host = name;
         job->timeout_ms = opts->timeout_ms ? opts->timeout_ms : MS_TLS_TIMEOUT_MS;
-        snprintf(job->location, sizeof job->location, "%s:%u", res->host, r->port);
-        if (!resolved) {
+        if (h->literal || h->count == 0)
+            snprintf(job->location, sizeof job->location, "%s:%u", res->host, r->port);
+        else
+            snprintf(job->location, sizeof job->location, "%s[%s]:%u", res->host,
+                     h->a[address].text, r->port);
+        if (h->count == 0) {
             r->state = MS_TLS_PORT_UNREACHABLE;
-            add(job, T_UNREACHABLE, "%s has no address", res->host);
+            add(job, T_UNREACHABLE, "%s", h->why);
             continue;
         }
-        addrs[i] = addr;
+        addrs[i] = h->a[address].addr;
         set_port(&addrs[i], r->port);
         job->addr = &addrs[i];
-        job->addr_len = addr_len;
+        job->addr_len = h->a[address].len;
         if (ms_ctx_clone(ctx, &job->ctx) != MS_OK)
             return MS_ERR_NOMEM;
     }
@@ -904,6 +1027,7 @@ ms_status ms_tls_check(ms_ctx *ctx, const char *host, const ms_tls_port *ports, 
     if (opts == NULL)
         opts = &DEFAULTS;
     ms_tls_port defaults[MS_TLS_DEFAULT_PORT_COUNT];
+    int named = count > 0;
     if (count == 0) {
         for (size_t i = 0; i < MS_TLS_DEFAULT_PORT_COUNT; i++) {
             defaults[i].port = ms_tls_default_ports[i];
@@ -912,18 +1036,25 @@ ms_status ms_tls_check(ms_ctx *ctx, const char *host, const ms_tls_port *ports, 
         ports = defaults;
         count = MS_TLS_DEFAULT_PORT_COUNT;
     }
+    host_addresses *h = malloc(sizeof *h);
+    if (h == NULL)
+        return MS_ERR_NOMEM;
+    resolve_host(ctx, host, h);
+    size_t total = count * (h->count ? h->count : 1);
     ms_tls_check_result *res = calloc(1, sizeof *res);
-    port_job *jobs = calloc(count, sizeof *jobs);
-    struct sockaddr_storage *addrs = calloc(count, sizeof *addrs);
+    port_job *jobs = calloc(total, sizeof *jobs);
+    struct sockaddr_storage *addrs = calloc(total, sizeof *addrs);
     SSL_CTX *ssl_ctx = conn_client_ctx();
     shared_trust trust = {.lock = PTHREAD_MUTEX_INITIALIZER, .ca_file = opts->ca_file};
     ms_status st = MS_ERR_NOMEM;
-    if (res && jobs && addrs && ssl_ctx && (res->ports = calloc(count, sizeof *res->ports)) != NULL &&
+    if (res && jobs && addrs && ssl_ctx && (res->ports = calloc(total, sizeof *res->ports)) != NULL &&
         (res->host = strdup(host)) != NULL) {
-        res->count = count;
+        res->count = total;
+        res->address_count = h->count;
         res->servername = dup_or_null(opts->servername);
-        st = prepare_jobs(ctx, res, ports, opts, ssl_ctx, &trust, jobs, addrs);
+        st = prepare_jobs(ctx, res, ports, count, named, h, opts, ssl_ctx, &trust, jobs, addrs);
     }
+    free(h);
     if (st != MS_OK) {
         if (jobs && res)
             finish_jobs(jobs, res->count);
@@ -936,12 +1067,12 @@ ms_status ms_tls_check(ms_ctx *ctx, const char *host, const ms_tls_port *ports, 
     /* the DNS and HTTPS lookups run here while the ports are checked */
     const char *name = opts->servername ? opts->servername : host;
     dane_lookup_result dane = {0};
-    start_jobs(jobs, count);
+    start_jobs(jobs, res->count);
     if (opts->dane)
         lookup_dane(ctx, res, name, &dane);
     if (opts->mta_sts)
         tls_mtasts_lookup(ctx, opts->mta_sts, res);
-    finish_jobs(jobs, count);
+    finish_jobs(jobs, res->count);
     SSL_CTX_free(ssl_ctx);
     X509_STORE_free(trust.store);
     pthread_mutex_destroy(&trust.lock);
@@ -950,6 +1081,7 @@ ms_status ms_tls_check(ms_ctx *ctx, const char *host, const ms_tls_port *ports, 
     if (opts->mta_sts)
         tls_mtasts_match(res, name);
     same_certificate(res);
+    count_open_ports(res);
     free(jobs);
     free(addrs);
     *out = res;

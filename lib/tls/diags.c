@@ -8,7 +8,7 @@
 
 const ms_diag_def ms_tls_diag_defs[] = {
     [T_CLOSED] = {"tls.closed", I,
-        "Nothing listens on the port (connection refused)",
+        "Nothing listens on one of the usual mail ports checked by default (connection refused)",
         "Nothing to do if the service is not offered; otherwise start it or open the firewall."},
     [T_UNREACHABLE] = {"tls.unreachable", E,
         "The port could not be reached: no address, no route, or the connection timed out",
@@ -106,5 +106,17 @@ const ms_diag_def ms_tls_diag_defs[] = {
     [T_REPLY_TOO_LONG] = {"tls.reply-too-long", E,
         "A reply of the server passed the bounds no mail server comes near (256 lines, 64 KiB); mailsec stopped reading it",
         "Check that a mail server listens on the port; a server or middlebox that streams endless replies is broken or hostile."},
+    [T_CLOSED_NAMED] = {"tls.closed-named", E,
+        "Nothing listens on a port named to be checked (connection refused)",
+        "Start the service or open the firewall, or leave the port out of the check if it is not meant to be served."},
+    [T_NO_OPEN_PORT] = {"tls.no-open-port", E,
+        "No port of the host accepted a connection: nothing could be checked",
+        "Check the host name and that the mail services run and are reachable from here (firewall)."},
+    [T_AUTH_BEFORE_STARTTLS] = {"tls.auth-before-starttls", W,
+        "The SMTP server offers AUTH before STARTTLS: a client may send its password in plain text",
+        "Postfix: smtpd_tls_auth_only = yes (on submission: -o smtpd_tls_auth_only=yes in master.cf); on port 25, which takes mail from other servers, smtpd_sasl_auth_enable = no."},
+    [T_LOGIN_BEFORE_STARTTLS] = {"tls.login-before-starttls", W,
+        "The IMAP or POP3 server accepts a password before STARTTLS (IMAP LOGIN without LOGINDISABLED, AUTH=PLAIN; POP3 USER, SASL PLAIN): a client may send it in plain text",
+        "Dovecot: disable_plaintext_auth = yes (2.3; auth_allow_cleartext = no from 2.4), so the server says LOGINDISABLED and offers no plain-text mechanism until TLS is up."},
     {NULL, 0, NULL, NULL},
 };

@@ -102,6 +102,111 @@ static int read_reply(tls_conn *c, ms_tls_reply_kind kind, const char *tag, cons
                 MS_TLS_MAX_REPLY);
 }
 
+/* ---- passwords offered before TLS ---- */
+
+/* Appends item to r->password_offer, ", "-separated; cut at its size. */
+static void offer_add(dialog_result *r, const char *item, size_t len)
+{
+    size_t used = strlen(r->password_offer);
+    snprintf(r->password_offer + used, sizeof r->password_offer - used, "%s%.*s", used ? ", " : "",
+             (int)len, item);
+}
+
+/* The word of line[0, len) that starts at *pos (after blanks and the
+ * brackets of an IMAP response code); its length, 0 at the end. */
+static size_t next_word(const char *line, size_t len, size_t *pos)
+{
+    while (*pos < len && strchr(" []", line[*pos]))
+        (*pos)++;
+    size_t start = *pos;
+    while (*pos < len && !strchr(" []", line[*pos]))
+        (*pos)++;
+    return *pos - start;
+}
+
+static int word_is(const char *word, size_t len, const char *name)
+{
+    return len == strlen(name) && strncasecmp(word, name, len) == 0;
+}
+
+/* SMTP: the EHLO keyword AUTH (or the old "AUTH="), with its mechanisms.
+ * The first line is the server's name and greeting, not a keyword. */
+static void smtp_password_offer(const char *line, size_t len, int first, dialog_result *r)
+{
+    if (first || len < 8 || r->password_offer[0] != '\0')
+        return;
+    const char *kw = line + 4; /* after "250-" or "250 " */
+    size_t kw_len = len - 4;
+    if (strncasecmp(kw, "AUTH", 4) == 0 && (kw_len == 4 || kw[4] == ' ' || kw[4] == '='))
+        offer_add(r, kw, kw_len);
+}
+
+/* POP3: USER (and PASS) in plain text, SASL with PLAIN or LOGIN. */
+static void pop3_password_offer(const char *line, size_t len, dialog_result *r)
+{
+    size_t pos = 0;
+    size_t n = next_word(line, len, &pos);
+    if (word_is(line + pos - n, n, "USER")) {
+        offer_add(r, "USER", 4);
+        return;
+    }
+    if (!word_is(line + pos - n, n, "SASL"))
+        return;
+    while ((n = next_word(line, len, &pos)) > 0) {
+        const char *word = line + pos - n;
+        if (word_is(word, n, "PLAIN") || word_is(word, n, "LOGIN")) {
+            offer_add(r, line, len);
+            return;
+        }
+    }
+}
+
+/* IMAP: a CAPABILITY list (untagged, or in a response code). LOGIN is
+ * always allowed unless LOGINDISABLED is listed (RFC 9051 6.2.3);
+ * AUTH=PLAIN and AUTH=LOGIN send the password as it is. */
+static void imap_password_offer(const char *line, size_t len, int *listed, int *disabled,
+                                dialog_result *r)
+{
+    size_t pos = 0, n;
+    int in_list = 0;
+    while ((n = next_word(line, len, &pos)) > 0) {
+        const char *word = line + pos - n;
+        if (!in_list) {
+            in_list = word_is(word, n, "CAPABILITY");
+            continue;
+        }
+        *listed = 1;
+        if (word_is(word, n, "LOGINDISABLED"))
+            *disabled = 1;
+        else if (word_is(word, n, "AUTH=PLAIN") || word_is(word, n, "AUTH=LOGIN"))
+            offer_add(r, word, n);
+    }
+}
+
+/* What the capability reply text[0, len) offers for a password while the
+ * session is still plain text. */
+static void find_password_offer(ms_tls_mode mode, const char *text, size_t len, dialog_result *r)
+{
+    int imap_listed = 0, imap_disabled = 0;
+    size_t pos = 0;
+    while (pos < len) {
+        const char *nl = memchr(text + pos, '\n', len - pos);
+        size_t end = nl ? (size_t)(nl - text) : len;
+        size_t l = end - pos;
+        if (l > 0 && text[pos + l - 1] == '\r')
+            l--;
+        if (mode == MS_TLS_SMTP)
+            smtp_password_offer(text + pos, l, pos == 0, r);
+        else if (mode == MS_TLS_POP3)
+            pop3_password_offer(text + pos, l, r);
+        else if (mode == MS_TLS_IMAP)
+            imap_password_offer(text + pos, l, &imap_listed, &imap_disabled, r);
+        pos = end + 1;
+    }
+    if (imap_listed && !imap_disabled)
+        offer_add(r, "LOGIN (no LOGINDISABLED)", strlen("LOGIN (no LOGINDISABLED)"));
+}
+
 int dialog_to_tls(tls_conn *c, ms_tls_mode mode, int inject, dialog_result *r)
 {
     memset(r, 0, sizeof *r);
@@ -129,6 +234,8 @@ int dialog_to_tls(tls_conn *c, ms_tls_mode mode, int inject, dialog_result *r)
         if (!read_reply(c, p->capa_kind, p->capa_tag, "the capability request", &reply, &text, r))
             return 0;
         first_line(text, &reply, line, sizeof line);
+        if (reply.ok)
+            find_password_offer(mode, text, reply.length, r);
         free(text);
         /* a refused EHLO or CAPA: no extensions, so no STARTTLS either */
         r->starttls_offered = reply.ok && reply.starttls;

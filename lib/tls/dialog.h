@@ -12,6 +12,9 @@ typedef struct dialog_result {
     char message[512];    /* why, in words */
     char *greeting;       /* the greeting's first line, printable (owned) */
     int starttls_offered;
+    char password_offer[160]; /* what the capabilities offer for a password before TLS (SMTP
+                               * "AUTH PLAIN LOGIN", IMAP "LOGIN (no LOGINDISABLED)...", POP3
+                               * "USER..."); "" when nothing */
     size_t discarded;     /* plain-text bytes after the STARTTLS reply, thrown away */
 } dialog_result;
 

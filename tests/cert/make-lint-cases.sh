@@ -9,7 +9,13 @@
 #   trailing.pem      fullchain.pem, spaces at the end of line 3
 #   crlf.pem          fullchain.pem with CRLF line ends
 #   blank-between.pem leaf, two blank lines, intermediate
-#   blank-inside.pem  a blank line inserted before line 5 (OpenSSL rejects the block)
+#   blank-inside.pem  a blank line inserted before line 5 (OpenSSL rejects the block;
+#                     the rest decodes: repairable)
+#   blank-lost.pem    blank-inside.pem with line 7 removed as well (not repairable)
+#   blank-inside.key  leaf-rsa.key with a blank line before line 3 (repairable)
+#   trailing-many.pem fullchain.pem, spaces at the end of lines 3, 4 and 9 to 27
+#   expiring.pem      a leaf for mail.example.test (key leaf-rsa.key) that expires
+#                     5 days after this script ran, and the intermediate
 #   indented.pem      two spaces before the first BEGIN line (OpenSSL skips the block)
 #   stray.pem         "Bag Attributes" lines (as `openssl pkcs12` writes) before the leaf
 #   unbalanced.pem    the leaf's END line removed
@@ -34,6 +40,9 @@ sed '3s/$/   /' fullchain.pem >"$L/trailing.pem"
 sed 's/$/\r/' fullchain.pem >"$L/crlf.pem"
 { cat leaf-rsa.pem; printf '\n\n'; cat intermediate.pem; } >"$L/blank-between.pem"
 sed '5i\\' fullchain.pem >"$L/blank-inside.pem"
+sed '7d' "$L/blank-inside.pem" >"$L/blank-lost.pem"
+sed '3i\\' leaf-rsa.key >"$L/blank-inside.key"
+sed -e '3,4s/$/ /' -e '9,27s/$/  /' fullchain.pem >"$L/trailing-many.pem"
 sed '1s/^/  /' fullchain.pem >"$L/indented.pem"
 { printf 'Bag Attributes\n    localKeyID: 01 00 00 00\nsubject=CN = mail.example.test\n'; cat fullchain.pem; } >"$L/stray.pem"
 awk 'BEGIN { n = 0 } /^-----END/ && n++ == 0 { next } { print }' fullchain.pem >"$L/unbalanced.pem"
@@ -48,5 +57,15 @@ cp leaf-rsa.key "$L/readable.key"
 openssl pkey -in leaf-rsa.key -aes128 -passout pass:test -out "$L/encrypted.key"
 cp leaf-rsa.pem "$L/nokey.key"
 
+# A leaf about to expire: dates relative to now (openssl x509 -days), unlike
+# the test CA's fixed ones.
+openssl req -new -key leaf-rsa.key -subj "/O=mailsec tests/CN=mail.example.test" -out "$L/expiring.csr" 2>/dev/null
+printf '%s\n' 'basicConstraints = critical, CA:false' 'keyUsage = critical, digitalSignature, keyEncipherment' \
+    'extendedKeyUsage = serverAuth' 'subjectAltName = DNS:mail.example.test' >"$L/expiring.ext"
+openssl x509 -req -in "$L/expiring.csr" -CA intermediate.pem -CAkey intermediate.key -set_serial 4242 \
+    -days 5 -sha256 -extfile "$L/expiring.ext" -out "$L/expiring-leaf.pem" 2>/dev/null
+cat "$L/expiring-leaf.pem" intermediate.pem >"$L/expiring.pem"
+rm -f "$L/expiring.csr" "$L/expiring.ext" "$L/expiring-leaf.pem"
+
 chmod 0644 "$L"/*
-chmod 0600 "$L/combined.pem" "$L/encrypted.key"
+chmod 0600 "$L/combined.pem" "$L/encrypted.key" "$L/blank-inside.key"

@@ -8,7 +8,8 @@
 # --apply on copies of them; then the audit of the result with the same
 # profile finds nothing to change (the two agree). --dry-run changes
 # nothing and shows a unified diff; --apply keeps every comment and unrelated line, backs up first.
-# Dovecot 2.4 has no server in Debian 12: its output is checked by parsing.
+# Dovecot 2.2 and 2.4 have no server in Debian 12: their output is checked by
+# parsing. Dovecot 1.x names are replaced by --apply until doveconf is silent.
 set -uo pipefail
 BIN=$1
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -99,7 +100,7 @@ for profile in intermediate modern; do
     fi
     # every comment line is still there, in order; the snakeoil pair and the
     # commented-out submission services remain as comments
-    if diff <(grep '^#' "$d.orig/main.cf") <(grep '^#' "$d/main.cf" | grep -v '^#mailsec: \|^# TLS: Mozilla') >/dev/null &&
+    if diff <(grep '^#' "$d.orig/main.cf") <(grep '^#' "$d/main.cf" | grep -v '^#mailsec: \|^# TLS: ') >/dev/null &&
         diff <(grep -v '^[a-z0-9]\|^  -o' "$d.orig/master.cf") <(grep -v '^[a-z0-9]\|^  -o' "$d/master.cf") >/dev/null; then
         ok "postfix $src $profile --apply keeps every comment"
     else
@@ -159,6 +160,27 @@ for profile in intermediate modern; do
     fi
     done
 
+    # ---- Dovecot 1.x names: --apply 2.3 replaces them, doveconf has nothing left to say ----
+    d=$WORK/dv-apply-1x-$profile
+    mkdir -p "$d"
+    grep -v '^protocols' "$DATA/cases/dv-1x.conf" >"$d/dovecot.conf"
+    "$BIN" conf generate dovecot --version 2.3 --profile $profile --cert "$CA/fullchain.pem" \
+        --key "$CA/leaf-rsa.key" --apply "$d" >/dev/null || not_ok "dovecot 1.x --apply exit status"
+    doveconf_clean "dovecot 1.x names $profile --apply: doveconf -n is silent" "$d/dovecot.conf"
+    audit_agrees "dovecot 1.x names $profile --apply: the audit finds nothing to change" --dovecot "$d" --profile $profile
+
+    # ---- Dovecot 2.2: by parsing (no 2.2 doveconf in Debian 12) ----
+    f=$WORK/dovecot22-$profile.conf
+    "$BIN" conf generate dovecot --version 2.2 --profile $profile --cert "$CA/fullchain.pem" \
+        --key "$CA/leaf-rsa.key" >"$f"
+    if grep -q '^ssl_protocols = !SSLv2 !SSLv3 !TLSv1 !TLSv1.1' "$f" && ! grep -q 'ssl_min_protocol\|^ssl_dh =' "$f"; then
+        ok "dovecot 2.2 $profile: 2.2 names (ssl_protocols, no ssl_min_protocol or ssl_dh)"
+    else
+        not_ok "dovecot 2.2 $profile: $(cat "$f")"
+    fi
+    audit_agrees "dovecot 2.2 $profile: the audit (--dovecot-version 2.2) finds nothing to change" \
+        --dovecot "$f" --dovecot-version 2.2 --profile $profile
+
     # ---- Dovecot 2.4: by parsing (no 2.4 doveconf in Debian 12) ----
     f=$WORK/dovecot24-$profile.conf
     printf 'dovecot_config_version = 2.4.1\ndovecot_storage_version = 2.4.1\n' >"$f"
@@ -172,6 +194,18 @@ for profile in intermediate modern; do
     audit_agrees "dovecot 2.4 $profile: the audit (2.4 syntax) finds nothing to change" --dovecot "$f" --profile $profile
 done
 
+# ---- master.cf: the new services take the chroot flag of the smtp service ----
+d=$WORK/pf-chroot-n
+cp -r "$DATA/cases/pf-chroot-n" "$d"
+"$BIN" conf generate postfix --version 3.7 --profile intermediate --cert "$CA/leaf-rsa.pem" \
+    --key "$CA/leaf-rsa.key" --apply "$d" >/dev/null || not_ok "postfix chroot --apply exit status"
+quiet "postfix chroot n --apply: postconf -M is silent" postconf -c "$d" -M
+if [[ $(postconf -c "$d" -Fh submission/inet/chroot submissions/inet/chroot 2>&1) == $'n\nn' ]]; then
+    ok "postfix chroot n --apply: postconf reads chroot n for submission and submissions, as for smtp"
+else
+    not_ok "postfix chroot n --apply: $(postconf -c "$d" -Fh submission/inet/chroot submissions/inet/chroot 2>&1)"
+fi
+
 # the versions and what cannot be generated
 "$BIN" conf generate postfix --version 3.3 --profile intermediate --cert "$CA/leaf-rsa.pem" --key "$CA/leaf-rsa.key" >"$WORK/old.out"
 grep -q '^smtpd_tls_protocols = !SSLv2, !SSLv3, !TLSv1, !TLSv1.1$' "$WORK/old.out" && grep -q '^smtpd_tls_cert_file = ' "$WORK/old.out" &&
@@ -179,8 +213,8 @@ grep -q '^smtpd_tls_protocols = !SSLv2, !SSLv3, !TLSv1, !TLSv1.1$' "$WORK/old.ou
     not_ok "postfix 3.3: $(cat "$WORK/old.out")"
 "$BIN" conf generate postfix --version 3.3 --profile intermediate --cert a --key b --chain c 2>"$WORK/err" >/dev/null
 (($? == 2)) && grep -q '3.4' "$WORK/err" && ok "postfix 3.3 with --chain: refused, saying why" || not_ok "postfix 3.3 --chain"
-"$BIN" conf generate dovecot --version 2.2 --profile modern --cert a --key b 2>"$WORK/err" >/dev/null
-(($? == 2)) && grep -q '2.3 and 2.4' "$WORK/err" && ok "dovecot 2.2: refused" || not_ok "dovecot 2.2"
+"$BIN" conf generate dovecot --version 2.1 --profile modern --cert a --key b 2>"$WORK/err" >/dev/null
+(($? == 2)) && grep -q '2.2, 2.3 and 2.4' "$WORK/err" && ok "dovecot 2.1: refused" || not_ok "dovecot 2.1"
 
 echo "generate: $passed passed, $failed failed"
 ((failed == 0 && passed > 0))

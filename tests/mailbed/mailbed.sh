@@ -106,7 +106,8 @@ smtpd_tls_loglevel = 1
 smtpd_tls_session_cache_database =
 CONF
     # Port 25: TLS 1.0 and up, any cipher (what an old server allows);
-    # 587: TLS 1.2 and up; 465: TLS at once, the leaf without its intermediate.
+    # 587: TLS 1.2 and up; 465: TLS at once, the leaf without its intermediate;
+    # SASL_PORT: AUTH offered before STARTTLS (SASL through Dovecot, no smtpd_tls_auth_only).
     cat >"$conf/master.cf" <<CONF
 $ADDR:$SMTP_PORT inet n - n - - smtpd
   -o smtpd_tls_protocols=>=TLSv1 -o tls_medium_cipherlist=ALL:@SECLEVEL=0
@@ -116,6 +117,9 @@ $ADDR:$SMTPS_PORT inet n - n - - smtpd
   -o smtpd_tls_wrappermode=yes -o smtpd_tls_chain_files=$DIR/certs/postfix-smtps.pem
 $ADDR:$LIMITED_PORT inet n - n - - smtpd
   -o smtpd_client_connection_count_limit=1 -o smtpd_client_event_limit_exceptions=
+$ADDR:$SASL_PORT inet n - n - - smtpd
+  -o smtpd_sasl_auth_enable=yes -o smtpd_tls_auth_only=no -o smtpd_sasl_type=dovecot
+  -o smtpd_sasl_path=$DIR/dovecot-run/auth-postfix
 pickup unix n - n 60 1 pickup
 cleanup unix n - n - 0 cleanup
 qmgr unix n - n 300 1 qmgr
@@ -225,6 +229,12 @@ service lmtp {
 service anvil {
   chroot =
 }
+# Postfix's SASL (SASL_PORT) asks Dovecot's auth service
+service auth {
+  unix_listener $DIR/dovecot-run/auth-postfix {
+    mode = 0666
+  }
+}
 # POP3: an expired leaf; ManageSieve: a leaf for another name.
 protocol pop3 {
   ssl_cert = <$DIR/certs/expired-fullchain.pem
@@ -273,7 +283,7 @@ start() {
     # leave nothing behind
     trap 'stop_dir "$DIR"; rm -rf "$DIR" "$info"' EXIT
     trap 'exit 1' INT TERM HUP
-    pick_ports SMTP_PORT SUBMISSION_PORT SMTPS_PORT LIMITED_PORT IMAP_PORT IMAPS_PORT POP3_PORT POP3S_PORT SIEVE_PORT LMTP_PORT
+    pick_ports SMTP_PORT SUBMISSION_PORT SMTPS_PORT LIMITED_PORT SASL_PORT IMAP_PORT IMAPS_PORT POP3_PORT POP3S_PORT SIEVE_PORT LMTP_PORT
     make_certs
     write_postfix
     write_dovecot
@@ -297,7 +307,7 @@ start() {
         echo "SERVERNAME=$SERVERNAME"
         echo "CA=$DIR/certs/root.pem"
         echo "CERTS=$DIR/certs"
-        for k in SMTP_PORT SUBMISSION_PORT SMTPS_PORT LIMITED_PORT IMAP_PORT IMAPS_PORT POP3_PORT POP3S_PORT SIEVE_PORT LMTP_PORT; do
+        for k in SMTP_PORT SUBMISSION_PORT SMTPS_PORT LIMITED_PORT SASL_PORT IMAP_PORT IMAPS_PORT POP3_PORT POP3S_PORT SIEVE_PORT LMTP_PORT; do
             echo "$k=${!k}"
         done
         echo "MAIL_USER=$MAIL_USER"

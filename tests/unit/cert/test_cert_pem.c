@@ -160,6 +160,47 @@ static void test_crlf_and_trailing_space(void **state)
     free(text);
 }
 
+/* 21 lines with trailing spaces are one finding listing them; each kind
+ * of white space is one finding per file. */
+static void test_repeated_findings_are_one(void **state)
+{
+    (void)state;
+    char *text = ca_text("fullchain.pem");
+    char *spaced = ms_strdup(text);
+    size_t trailing[] = {3, 4, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27};
+    for (size_t i = 0; i < sizeof trailing / sizeof trailing[0]; i++) {
+        char *l = line_of(spaced, trailing[i]);
+        char *with = ms_asprintf("%s \n", l);
+        char *next = edit(spaced, trailing[i], NULL, with);
+        free(spaced);
+        spaced = next;
+        free(with);
+        free(l);
+    }
+    scan s;
+    run(spaced, &s);
+    expect_one(&s, "cert.pem-whitespace", 3);
+    assert_string_equal(s.diags.items[0].message, "t.pem lines 3, 4, 9-27: trailing white space");
+    assert_non_null(s.file.blocks[0].der);
+    assert_non_null(s.file.blocks[1].der);
+    scan_free(&s);
+
+    /* two kinds: two findings, in the order of their first lines */
+    char *l2 = line_of(text, 2);
+    char *lead = ms_asprintf(" %s\n", l2);
+    char *both = edit(spaced, 2, NULL, lead);
+    run(both, &s);
+    assert_int_equal(s.diags.count, 2);
+    assert_string_equal(s.diags.items[0].message, "t.pem line 2: white space at the start of a base64 line");
+    assert_string_equal(s.diags.items[1].location, "t.pem:3");
+    scan_free(&s);
+    free(both);
+    free(lead);
+    free(l2);
+    free(spaced);
+    free(text);
+}
+
 static void test_blank_lines(void **state)
 {
     (void)state;
@@ -169,7 +210,35 @@ static void test_blank_lines(void **state)
     run(inside, &s);
     expect_one(&s, "cert.pem-blank-line", 4);
     assert_null(s.file.blocks[0].der); /* OpenSSL rejects it */
+    assert_non_null(strstr(s.diags.items[0].message, "t.pem line 4: a blank line inside the CERTIFICATE block"));
+    assert_non_null(strstr(s.diags.items[0].message, "(repairable)"));
     scan_free(&s);
+
+    /* the repaired bytes are those of the intact block */
+    scan clean;
+    run(text, &clean);
+    char *twice = edit(inside, 7, "\n", NULL);
+    run(twice, &s);
+    expect_one(&s, "cert.pem-blank-line", 4); /* one finding for the block, listing its lines */
+    assert_non_null(strstr(s.diags.items[0].message, "t.pem lines 4, 7: blank lines inside"));
+    assert_null(s.file.blocks[0].der);
+    assert_int_equal(s.file.blocks[0].repaired_len, clean.file.blocks[0].der_len);
+    assert_memory_equal(s.file.blocks[0].repaired, clean.file.blocks[0].der, clean.file.blocks[0].der_len);
+    scan_free(&s);
+    scan_free(&clean);
+    free(twice);
+
+    /* a line lost too: not repairable, and the decode failure is reported */
+    char *lost = edit(inside, 6, NULL, "");
+    run(lost, &s);
+    assert_int_equal(s.diags.count, 2);
+    assert_string_equal(s.diags.items[0].def->code, "cert.pem-blank-line");
+    assert_null(strstr(s.diags.items[0].message, "repairable"));
+    assert_string_equal(s.diags.items[1].def->code, "cert.pem-decode");
+    assert_null(s.file.blocks[0].der);
+    assert_null(s.file.blocks[0].repaired);
+    scan_free(&s);
+    free(lost);
 
     char *two = ms_asprintf("%s\n\n%s", text, text);
     size_t lines = 0;
@@ -177,7 +246,9 @@ static void test_blank_lines(void **state)
         lines += *p == '\n';
     run(two, &s);
     expect_one(&s, "cert.pem-whitespace", lines + 1);
-    assert_non_null(strstr(s.diags.items[0].message, "are blank"));
+    char *words = ms_asprintf("t.pem lines %zu, %zu: blank lines outside the blocks", lines + 1, lines + 2);
+    assert_string_equal(s.diags.items[0].message, words);
+    free(words);
     assert_int_equal(s.file.count, 2);
     scan_free(&s);
     free(two);
@@ -216,12 +287,14 @@ static void test_stray_text(void **state)
     char *bag = ms_asprintf("Bag Attributes\n    localKeyID: 01\nsubject=CN = x\n%s# end\n", text);
     scan s;
     run(bag, &s);
-    assert_int_equal(s.diags.count, 2);
-    assert_string_equal(s.diags.items[0].def->code, "cert.pem-stray-text");
-    assert_string_equal(s.diags.items[0].location, "t.pem:1");
-    assert_non_null(strstr(s.diags.items[0].message, "lines 1 to 3"));
-    assert_non_null(strstr(s.diags.items[0].message, "\"Bag Attributes\""));
-    assert_string_equal(s.diags.items[1].def->code, "cert.pem-stray-text");
+    size_t lines = 0;
+    for (const char *p = text; *p; p++)
+        lines += *p == '\n';
+    /* the lines before and after the block: one finding */
+    expect_one(&s, "cert.pem-stray-text", 1);
+    char *words = ms_asprintf("t.pem lines 1-3, %zu: text outside any block, from \"Bag Attributes\"", lines + 4);
+    assert_string_equal(s.diags.items[0].message, words);
+    free(words);
     assert_non_null(s.file.blocks[0].der);
     scan_free(&s);
     free(bag);
@@ -403,16 +476,29 @@ static void test_limits(void **state)
     free(many);
 
     /* findings stop at MS_PEM_MAX_FINDINGS, plus one line that counts the rest */
-    ms_buf_puts(&b, block);
     for (int i = 0; i < MS_PEM_MAX_FINDINGS + 10; i++)
-        ms_buf_puts(&b, "stray\n\n");
+        ms_buf_puts(&b, block); /* a note each: neither a certificate nor a key */
     char *noisy = ms_buf_take(&b);
     scan s;
     run(noisy, &s);
     assert_int_equal(s.diags.count, MS_PEM_MAX_FINDINGS + 1);
-    assert_non_null(strstr(s.diags.items[MS_PEM_MAX_FINDINGS].message, "more findings left out"));
+    assert_non_null(strstr(s.diags.items[MS_PEM_MAX_FINDINGS].message, "10 more findings left out"));
     scan_free(&s);
     free(noisy);
+
+    /* a finding lists 16 ranges of lines and counts the rest */
+    ms_buf_puts(&b, block);
+    for (int i = 0; i < 42; i++)
+        ms_buf_puts(&b, "stray\n\n");
+    char *scattered = ms_buf_take(&b);
+    run(scattered, &s);
+    assert_int_equal(s.diags.count, 3); /* the block's note, stray text, blank lines */
+    assert_string_equal(s.diags.items[1].message,
+                        "t.pem lines 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 32, 34 and 26 more: "
+                        "text outside any block, from \"stray\"");
+    assert_string_equal(s.diags.items[2].location, "t.pem:5");
+    scan_free(&s);
+    free(scattered);
 }
 
 int main(void)
@@ -421,6 +507,7 @@ int main(void)
         cmocka_unit_test(test_clean_files),
         cmocka_unit_test(test_blocks_and_lines),
         cmocka_unit_test(test_crlf_and_trailing_space),
+        cmocka_unit_test(test_repeated_findings_are_one),
         cmocka_unit_test(test_blank_lines),
         cmocka_unit_test(test_indented_begin_and_spaces_in_body),
         cmocka_unit_test(test_stray_text),

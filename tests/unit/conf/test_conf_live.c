@@ -3,7 +3,7 @@
  * what its ports send; a configuration changed behind a server's back
  * (a certificate it was not reloaded with) gives conf.live-mismatch at
  * the service or listener; a configured port nobody listens on gives
- * conf.live-no-tls. What each bed port sends is known from mailbed.sh:
+ * conf.live-no-tls, an error. What each bed port sends is known from mailbed.sh:
  * SMTP and submission the DANE chain, SMTPS an ECDSA leaf, IMAP the RSA
  * fullchain, POP3 an expired chain (protocol pop3 { ssl_cert }). */
 #include <setjmp.h>
@@ -87,7 +87,7 @@ static void the_bed_serves_what_it_is_configured_with(void **state)
     snprintf(dovecot, sizeof dovecot, "%s/dovecot.conf", bed_dir);
     size_t ports;
     ms_diag_list d = audit(postfix, dovecot, &ports);
-    assert_int_equal(ports, 8); /* smtp, submission, smtps, limited; imap, imaps, pop3, pop3s */
+    assert_int_equal(ports, 9); /* smtp, submission, smtps, limited, sasl; imap, imaps, pop3, pop3s */
     assert_int_equal(count_code(&d, "conf.live-mismatch"), 0);
     assert_int_equal(count_code(&d, "conf.live-no-tls"), 0);
     ms_diag_list_free(&d);
@@ -104,10 +104,10 @@ static void postfix_not_reloaded(void **state)
     copy_with(src, "master.cf", "");
     size_t ports;
     ms_diag_list d = audit(tmp, NULL, &ports);
-    assert_int_equal(ports, 4);
-    /* smtp, submission and limited follow main.cf; smtps has its own -o
-     * chain files */
-    assert_int_equal(count_code(&d, "conf.live-mismatch"), 3);
+    assert_int_equal(ports, 5);
+    /* smtp, submission, limited and sasl follow main.cf; smtps has its own
+     * -o chain files */
+    assert_int_equal(count_code(&d, "conf.live-mismatch"), 4);
     char where[600];
     snprintf(where, sizeof where, "%s/master.cf:1", tmp);
     int at_smtp = 0;
@@ -163,9 +163,19 @@ static void a_port_nobody_listens_on(void **state)
     copy_with(src, "master.cf", extra);
     size_t ports;
     ms_diag_list d = audit(tmp, NULL, &ports);
-    assert_int_equal(ports, 5);
+    assert_int_equal(ports, 6); /* the bed's five Postfix ports and this one */
     assert_int_equal(count_code(&d, "conf.live-no-tls"), 1);
     assert_int_equal(count_code(&d, "conf.live-mismatch"), 0);
+    /* the configuration says the port is served: a closed one is an error
+     * (exit 1), so a monitoring script does not pass on a dead server */
+    for (size_t i = 0; i < d.count; i++)
+        if (strcmp(d.items[i].def->code, "conf.live-no-tls") == 0) {
+            assert_int_equal(d.items[i].def->severity, MS_SEV_ERROR);
+            assert_non_null(strstr(d.items[i].message, "closed"));
+        }
+    /* the other error: the bed's SASL port offers AUTH before STARTTLS on purpose */
+    assert_int_equal(count_code(&d, "conf.auth-before-tls"), 1);
+    assert_int_equal(ms_diag_count(&d, MS_SEV_ERROR), 2);
     ms_diag_list_free(&d);
 }
 

@@ -257,8 +257,7 @@ static void run_case(const tcase *c, outcome *out)
     if (c->kind == K_GENERATE)
         assert_int_equal(ms_dmarc_generate(&a.spec, &out->generated, &out->diags), MS_OK);
     else
-        assert_int_equal(ms_dmarc_plan_make(a.spec.domain, a.spec.rua, &out->plan, &out->diags),
-                         MS_OK);
+        assert_int_equal(ms_dmarc_plan_make(&a.spec, &out->plan, &out->diags), MS_OK);
     free(a.copy);
 }
 

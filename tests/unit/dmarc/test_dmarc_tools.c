@@ -365,7 +365,10 @@ static void test_plan_steps(void **state)
     static const int pcts[] = {-1, 1, 5, 10, 25, 50, -1, 1, 5, 10, 25, 50, -1};
     ms_dmarc_plan plan;
     ms_diag_list d = MS_DIAG_LIST_INIT;
-    assert_int_equal(ms_dmarc_plan_make("example.com", rua, &plan, &d), MS_OK);
+    ms_dmarc_spec base = MS_DMARC_SPEC_INIT;
+    base.domain = "example.com";
+    base.rua = rua;
+    assert_int_equal(ms_dmarc_plan_make(&base, &plan, &d), MS_OK);
     assert_int_equal(d.count, 0);
     assert_int_equal(plan.count, 13);
     for (size_t i = 0; i < plan.count; i++) {
@@ -406,9 +409,38 @@ static void test_plan_refuses_without_rua(void **state)
     static const char *const none[] = {NULL};
     ms_dmarc_plan plan;
     ms_diag_list d = MS_DIAG_LIST_INIT;
-    assert_int_equal(ms_dmarc_plan_make("example.com", none, &plan, &d), MS_OK);
+    ms_dmarc_spec base = MS_DMARC_SPEC_INIT;
+    base.domain = "example.com";
+    base.rua = none;
+    assert_int_equal(ms_dmarc_plan_make(&base, &plan, &d), MS_OK);
     assert_int_equal(plan.count, 0);
     assert_true(ms_diag_has(&d, "dmarc.plan-rua-missing"));
+    ms_diag_list_free(&d);
+}
+
+static void test_plan_keeps_the_other_tags(void **state)
+{
+    (void)state;
+    static const char *const rua[] = {"mailto:dmarc@example.com", NULL};
+    ms_dmarc_plan plan;
+    ms_diag_list d = MS_DIAG_LIST_INIT;
+    ms_dmarc_spec base = MS_DMARC_SPEC_INIT;
+    base.domain = "example.com";
+    base.rua = rua;
+    base.sp = MS_DMARC_POLICY_REJECT;
+    base.np = MS_DMARC_POLICY_REJECT;
+    base.adkim = MS_DMARC_ALIGN_STRICT;
+    base.aspf = MS_DMARC_ALIGN_STRICT;
+    base.p = MS_DMARC_POLICY_REJECT; /* the plan's own p wins */
+    base.pct = 77;
+    assert_int_equal(ms_dmarc_plan_make(&base, &plan, &d), MS_OK);
+    assert_int_equal(plan.count, 13);
+    assert_string_equal(plan.steps[0].record, "v=DMARC1; p=none; sp=reject; np=reject; adkim=s; "
+                                              "aspf=s; rua=mailto:dmarc@example.com");
+    assert_string_equal(plan.steps[3].record,
+                        "v=DMARC1; p=quarantine; sp=reject; np=reject; adkim=s; aspf=s; pct=10; "
+                        "t=y; rua=mailto:dmarc@example.com");
+    ms_dmarc_plan_free(&plan);
     ms_diag_list_free(&d);
 }
 
@@ -538,6 +570,7 @@ int main(void)
         cmocka_unit_test(test_zone_line_exactly_255),
         cmocka_unit_test(test_plan_steps),
         cmocka_unit_test(test_plan_refuses_without_rua),
+        cmocka_unit_test(test_plan_keeps_the_other_tags),
         cmocka_unit_test(test_every_byte_value),
         cmocka_unit_test(test_64k_input),
         cmocka_unit_test(test_is_record),

@@ -346,6 +346,40 @@ static void tampered_record_is_bogus_servfail_with_reason(void **state)
     ms_dns_answer_free(a);
 }
 
+static void bogus_reason_blames_the_zone_not_the_server(void **state)
+{
+    ms_dns_answer *a = lookup(*state, "_dmarc.bogus.example", MS_DNS_TXT);
+    assert_false(ms_dns_answer_dnssec_unavailable(a));
+    char *why = ms_dns_failure_reason(*state, a);
+    assert_non_null(why);
+    assert_true(strncmp(why, "DNSSEC validation failed: ", 26) == 0);
+    free(why);
+    ms_dns_answer_free(a);
+}
+
+/* The root trust anchor and an authoritative-only server (the bed): the
+ * root's DNSKEY never comes back, whatever zone is asked about. */
+static void server_without_dnssec_is_told_apart_from_a_bogus_zone(void **state)
+{
+    (void)state;
+    char resolver[1024];
+    assert_true(dnsbed_get("RESOLVER", resolver, sizeof resolver));
+    ms_ctx *ctx;
+    assert_int_equal(ms_ctx_new(&ctx), MS_OK);
+    assert_int_equal(ms_ctx_set_resolver(ctx, resolver), MS_OK);
+    assert_int_equal(ms_ctx_set_trust_anchor_file(ctx, "/usr/share/dns/root.key"), MS_OK);
+    ms_dns_answer *a = lookup(ctx, "txt-single.dnstest.example", MS_DNS_TXT);
+    assert_int_equal(a->dnssec, MS_DNSSEC_BOGUS);
+    assert_true(ms_dns_answer_dnssec_unavailable(a));
+    char *why = ms_dns_failure_reason(ctx, a);
+    char expected[1100];
+    snprintf(expected, sizeof expected, "%s does not serve DNSSEC", resolver);
+    assert_non_null(strstr(why, expected));
+    free(why);
+    ms_dns_answer_free(a);
+    ms_ctx_free(ctx);
+}
+
 static void untampered_record_in_bogus_zone_still_validates(void **state)
 {
     ms_dns_answer *a = lookup(*state, "intact.bogus.example", MS_DNS_TXT);
@@ -562,6 +596,26 @@ static void server_that_never_answers_times_out_on_time(void **state)
     close(fd);
 }
 
+static void failure_reason_names_the_server_that_did_not_answer(void **state)
+{
+    (void)state;
+    int port;
+    int fd = udp_socket_on_loopback(&port); /* bound, never read */
+    assert_true(fd >= 0);
+    ms_ctx *ctx = ctx_for_port(port, 300);
+    ms_dns_answer *a = NULL;
+    assert_int_equal(ms_dns_lookup(ctx, "silent.example", MS_DNS_TXT, &a), MS_OK);
+    assert_int_equal(a->rcode, MS_DNS_TIMEOUT);
+    char *why = ms_dns_failure_reason(ctx, a);
+    char expected[128];
+    snprintf(expected, sizeof expected, "no answer from 127.0.0.1@%d within 0.3 s", port);
+    assert_string_equal(why, expected);
+    free(why);
+    ms_dns_answer_free(a);
+    ms_ctx_free(ctx);
+    close(fd);
+}
+
 /* A server that answers NXDOMAIN to every query DELAY_MS after it came,
  * keeping count of how many were waiting at once. */
 enum { DELAY_MS = 250, MAX_HELD = 64 };
@@ -732,6 +786,9 @@ int main(void)
         BED_TEST(signed_zone_mx_is_secure),
         BED_TEST(signed_zone_nxdomain_is_secure),
         BED_TEST(tampered_record_is_bogus_servfail_with_reason),
+        BED_TEST(bogus_reason_blames_the_zone_not_the_server),
+        cmocka_unit_test(server_without_dnssec_is_told_apart_from_a_bogus_zone),
+        cmocka_unit_test(failure_reason_names_the_server_that_did_not_answer),
         BED_TEST(untampered_record_in_bogus_zone_still_validates),
         BED_TEST(unsigned_zone_answer_is_insecure),
         BED_TEST(batch_of_many_queries_is_answered_in_full),

@@ -115,7 +115,11 @@ static void each_port_as_configured(void **state)
         {"SMTP_PORT", MS_TLS_SMTP, 1, MS_TLS_PORT_TLS, "tls.injection-safe tls.old-version"},
         {"SUBMISSION_PORT", MS_TLS_SMTP, 1, MS_TLS_PORT_TLS, "tls.injection-safe"},
         {"SMTPS_PORT", MS_TLS_IMPLICIT, 0, MS_TLS_PORT_TLS, "cert.intermediate-missing"},
-        {"IMAP_PORT", MS_TLS_IMAP, 1, MS_TLS_PORT_TLS, "tls.injection-safe"},
+        /* Dovecot: disable_plaintext_auth = no (LOGIN, AUTH=PLAIN; USER, SASL PLAIN) */
+        {"IMAP_PORT", MS_TLS_IMAP, 1, MS_TLS_PORT_TLS, "tls.injection-safe tls.login-before-starttls"},
+        {"POP3_PORT", MS_TLS_POP3, 0, MS_TLS_PORT_TLS, "cert.expired tls.login-before-starttls"},
+        /* Postfix with SASL through Dovecot and no smtpd_tls_auth_only */
+        {"SASL_PORT", MS_TLS_SMTP, 0, MS_TLS_PORT_TLS, "tls.auth-before-starttls"},
         {"LMTP_PORT", MS_TLS_LMTP, 1, MS_TLS_PORT_TLS, "tls.injection-safe"},
         {"POP3S_PORT", MS_TLS_IMPLICIT, 0, MS_TLS_PORT_TLS, "cert.expired"},
         {"SIEVE_PORT", MS_TLS_SIEVE, 0, MS_TLS_PORT_TLS, "cert.host-mismatch"},
@@ -127,10 +131,13 @@ static void each_port_as_configured(void **state)
         {"BAD_DROP_PORT", MS_TLS_SMTP, 0, MS_TLS_PORT_NO_TLS, "tls.dropped"},
         {"BAD_STALL_PORT", MS_TLS_SMTP, 0, MS_TLS_PORT_NO_TLS, "tls.timeout"},
         {"BAD_INJECT_PORT", MS_TLS_SMTP, 1, MS_TLS_PORT_TLS, "tls.injection-vulnerable"},
-        {"BAD_IMAPINJECT_PORT", MS_TLS_IMAP, 1, MS_TLS_PORT_TLS, "tls.injection-vulnerable"},
+        /* its capabilities lack LOGINDISABLED; the POP3 ones list USER */
+        {"BAD_IMAPINJECT_PORT", MS_TLS_IMAP, 1, MS_TLS_PORT_TLS,
+         "tls.injection-vulnerable tls.login-before-starttls"},
         {"BAD_SIEVEINJECT_PORT", MS_TLS_SIEVE, 1, MS_TLS_PORT_TLS, "tls.injection-vulnerable"},
         {"BAD_PLAINTEXT_PORT", MS_TLS_SMTP, 0, MS_TLS_PORT_TLS, "tls.plaintext-after-starttls"},
-        {"BAD_POP3NOSTLS_PORT", MS_TLS_POP3, 0, MS_TLS_PORT_NO_TLS, "tls.starttls-not-offered"},
+        {"BAD_POP3NOSTLS_PORT", MS_TLS_POP3, 0, MS_TLS_PORT_NO_TLS,
+         "tls.login-before-starttls tls.starttls-not-offered"},
         {"BAD_LEGACY_PORT", MS_TLS_IMPLICIT, 1, MS_TLS_PORT_TLS,
          "tls.no-forward-secrecy tls.no-modern-version tls.no-tls13 tls.old-version tls.weak-cipher"},
         /* TLS at once on a STARTTLS port: the server's greeting is named, at once */
@@ -219,6 +226,8 @@ static void one_connection_at_a_time(void **state)
     }
 }
 
+/* A port the caller named that is closed is an error; with no port
+ * open, the host has tls.no-open-port (the command exits 2). */
 static void closed_and_unreachable(void **state)
 {
     (void)state;
@@ -226,8 +235,34 @@ static void closed_and_unreachable(void **state)
     ms_tls_check_opts opts = {0};
     ms_tls_check_result *res = check(&port, 1, &opts);
     assert_int_equal(res->ports[0].state, MS_TLS_PORT_CLOSED);
-    assert_codes(&res->ports[0].diags, "tls.closed");
+    assert_codes(&res->ports[0].diags, "tls.closed-named");
+    assert_int_equal(res->open_ports, 0);
+    assert_codes(&res->diags, "tls.no-open-port");
     ms_tls_check_result_free(res);
+
+    /* one named port closed, one open: the host was checked */
+    ms_tls_port two[] = {{1, MS_TLS_SMTP}, {(uint16_t)mailbed_port("SUBMISSION_PORT"), MS_TLS_SMTP}};
+    ms_tls_check_opts quiet = {.skip_versions = 1, .skip_injection = 1};
+    res = check(two, 2, &quiet);
+    assert_int_equal(res->open_ports, 1);
+    assert_codes(&res->ports[0].diags, "tls.closed-named");
+    assert_codes(&res->diags, "");
+    ms_tls_check_result_free(res);
+
+    /* the eight default ports where nothing listens: a note each */
+    ms_ctx *dctx = NULL;
+    assert_int_equal(ms_ctx_new(&dctx), MS_OK);
+    ms_tls_check_opts defaults = {.timeout_ms = 2000};
+    assert_int_equal(ms_tls_check(dctx, "127.0.0.2", NULL, 0, &defaults, &res), MS_OK);
+    assert_int_equal(res->count, MS_TLS_DEFAULT_PORT_COUNT);
+    for (size_t i = 0; i < res->count; i++) {
+        assert_int_equal(res->ports[i].state, MS_TLS_PORT_CLOSED);
+        assert_codes(&res->ports[i].diags, "tls.closed");
+    }
+    assert_int_equal(res->open_ports, 0);
+    assert_codes(&res->diags, "tls.no-open-port");
+    ms_tls_check_result_free(res);
+    ms_ctx_free(dctx);
 
     /* a name that has no address (RFC 6761 6.4: .invalid never resolves);
      * a connection that times out is reported the same way */
@@ -240,6 +275,52 @@ static void closed_and_unreachable(void **state)
     assert_codes(&res->ports[0].diags, "tls.unreachable");
     ms_tls_check_result_free(res);
     ms_ctx_free(ctx);
+}
+
+/* A name is looked up through the context's resolver (the DNS test bed),
+ * and every address is checked: two.tlstest.example has 127.0.0.1, where
+ * the bed listens, and 127.0.0.2, which refuses. */
+static void every_address_of_a_name(void **state)
+{
+    (void)state;
+    char resolver[256], anchor[1024];
+    assert_true(dnsbed_get("RESOLVER", resolver, sizeof resolver));
+    assert_true(dnsbed_get("TRUST_ANCHOR", anchor, sizeof anchor));
+    ms_ctx *ctx = NULL;
+    assert_int_equal(ms_ctx_new(&ctx), MS_OK);
+    assert_int_equal(ms_ctx_set_resolver(ctx, resolver), MS_OK);
+    assert_int_equal(ms_ctx_set_trust_anchor_file(ctx, anchor), MS_OK);
+    char *ca = mailbed_string("CA");
+    ms_tls_check_opts opts = {.skip_versions = 1, .skip_injection = 1, .timeout_ms = 2000,
+                              .ca_file = ca, .servername = "mail.example.test"};
+    ms_tls_port port = {(uint16_t)mailbed_port("SUBMISSION_PORT"), MS_TLS_SMTP};
+    ms_tls_check_result *res = NULL;
+    assert_int_equal(ms_tls_check(ctx, "two.tlstest.example", &port, 1, &opts, &res), MS_OK);
+    assert_int_equal(res->address_count, 2);
+    assert_int_equal(res->count, 2);
+    assert_string_equal(res->ports[0].address, "127.0.0.1");
+    assert_int_equal(res->ports[0].state, MS_TLS_PORT_TLS);
+    assert_codes(&res->ports[0].diags, "");
+    assert_string_equal(res->ports[1].address, "127.0.0.2");
+    assert_int_equal(res->ports[1].state, MS_TLS_PORT_CLOSED);
+    assert_codes(&res->ports[1].diags, "tls.closed-named");
+    char where[300];
+    snprintf(where, sizeof where, "two.tlstest.example[127.0.0.2]:%u", port.port);
+    assert_string_equal(res->ports[1].diags.items[0].location, where);
+    assert_int_equal(res->open_ports, 1);
+    ms_tls_check_result_free(res);
+
+    /* a resolver that does not answer: no address, and why */
+    assert_int_equal(ms_ctx_set_resolver(ctx, "127.0.0.1@1"), MS_OK);
+    assert_int_equal(ms_ctx_set_timeout_ms(ctx, 500), MS_OK);
+    assert_int_equal(ms_tls_check(ctx, "two.tlstest.example", &port, 1, &opts, &res), MS_OK);
+    assert_int_equal(res->address_count, 0);
+    assert_int_equal(res->ports[0].state, MS_TLS_PORT_UNREACHABLE);
+    assert_codes(&res->ports[0].diags, "tls.unreachable");
+    assert_non_null(strstr(res->ports[0].diags.items[0].message, "the address lookup failed"));
+    ms_tls_check_result_free(res);
+    ms_ctx_free(ctx);
+    free(ca);
 }
 
 static void same_certificate_or_not(void **state)
@@ -319,6 +400,7 @@ int main(void)
         cmocka_unit_test(versions_as_configured),
         cmocka_unit_test(one_connection_at_a_time),
         cmocka_unit_test(closed_and_unreachable),
+        cmocka_unit_test(every_address_of_a_name),
         cmocka_unit_test(same_certificate_or_not),
         cmocka_unit_test(dane_lookups),
     };
