@@ -17,7 +17,7 @@ while IFS= read -r line; do
         echo "FAIL - check exit $status for \"$record\" ($flags)"
         jq -c '.results[0].diagnostics' <<<"$out"
         failed=$((failed + 1))
-    elif ! jq -e ".results[0] | $expr" <<<"$out" >/dev/null; then
+    elif [[ -z $out ]] || ! jq -e ".results[0] | $expr" <<<"$out" >/dev/null; then
         echo "FAIL - \"$record\": $expr"; failed=$((failed + 1))
     else
         echo "ok   - $flags -> $record"; passed=$((passed + 1))

@@ -11,7 +11,8 @@
 #                        a test CA made for the file, see below)
 #   exit: N              the expected exit status (0 when the case has no
 #                        exit: line)
-#   jq: EXPR             EXPR, run by jq -e on stdout, must be true
+#   jq: EXPR             EXPR, run by jq -e on stdout, must be true (empty
+#                        stdout never is)
 #   has: TEXT            stdout contains TEXT
 #   lacks: TEXT          stdout does not contain TEXT
 #   err: TEXT            stderr contains TEXT
@@ -100,7 +101,8 @@ while IFS= read -r line || [[ -n $line ]]; do
         ;;
     jq)
         positive=1
-        jq -e "$value" "$WORK/out" >/dev/null 2>&1 || fail "jq false: $value"
+        # jq -e exits 0 on empty input: no output is never true
+        [[ -s $WORK/out ]] && jq -e "$value" "$WORK/out" >/dev/null 2>&1 || fail "jq false: $value"
         ;;
     has)
         positive=1

@@ -7,6 +7,7 @@
 # known from how make-test-ca.sh made it (and what `openssl` says of it,
 # checked here too where it matters).
 set -uo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/json.sh"
 BIN=$1
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
@@ -45,7 +46,7 @@ run_jq() {
     local name=$1 bad=
     shift
     for expr in "$@"; do
-        jq -e "$expr" "$WORK/out.json" >/dev/null 2>&1 || bad+=" [$expr]"
+        json_true "$expr" "$WORK/out.json" >/dev/null 2>&1 || bad+=" [$expr]"
     done
     if [[ -z $bad ]]; then
         echo "ok   - $name"

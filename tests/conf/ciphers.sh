@@ -15,6 +15,7 @@
 # is tried as Dovecot's ssl_cipher_list, and as Postfix's
 # tls_high_cipherlist (where anonymous suites are meant: not reported).
 set -uo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/json.sh"
 BIN=$1
 PY=/usr/bin/python3
 WORK=$(mktemp -d)
@@ -95,8 +96,8 @@ check() {
     printf 'smtp inet n - y - - smtpd\n' >"$WORK/pf/master.cf"
     "$BIN" conf audit --postfix "$WORK/pf" --json >"$WORK/pf.json"
     if ((none)); then
-        if jq -e 'any(.results[0].diagnostics[]; .code == "conf.syntax" and (.message | test("selects no TLS 1.2 cipher suite")))' "$WORK/dv.json" >/dev/null &&
-            jq -e 'any(.results[0].diagnostics[]; .code == "conf.syntax" and (.message | test("selects no TLS 1.2 cipher suite")))' "$WORK/pf.json" >/dev/null; then
+        if json_true 'any(.results[0].diagnostics[]; .code == "conf.syntax" and (.message | test("selects no TLS 1.2 cipher suite")))' "$WORK/dv.json" >/dev/null &&
+            json_true 'any(.results[0].diagnostics[]; .code == "conf.syntax" and (.message | test("selects no TLS 1.2 cipher suite")))' "$WORK/pf.json" >/dev/null; then
             ok "$name: OpenSSL selects nothing from \"$string\", and the audit says so"
         else
             not_ok "$name: OpenSSL selects nothing from \"$string\"; the audit does not say so"

@@ -16,6 +16,7 @@
 #    warns about deprecated parameters only from 3.9, DEPRECATION_README;
 #    Debian 12 has 3.7).
 set -uo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/json.sh"
 BIN=$1
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 WORK=$(mktemp -d)
@@ -27,7 +28,7 @@ not_ok() { echo "FAIL - $*"; failed=$((failed + 1)); }
 
 # has_finding JSON CODE LOCATION
 has_finding() {
-    jq -e --arg c "$2" --arg l "$3" 'any(.results[0].diagnostics[]; .code == $c and .location == $l)' "$1" >/dev/null
+    json_true --arg c "$2" --arg l "$3" 'any(.results[0].diagnostics[]; .code == $c and .location == $l)' "$1" >/dev/null
 }
 
 # The tool's complaints as "CODE LOCATION" lines.
@@ -68,7 +69,7 @@ check() { # KIND PATH
         "$BIN" conf audit --dovecot "$path" --json >"$json"
         expect=$(doveconf_expect "$path")
     fi
-    if ! jq -e '.results[0].error == null' "$json" >/dev/null; then
+    if ! json_true '.results[0].error == null' "$json" >/dev/null; then
         not_ok "$path: mailsec could not read it"
         return
     fi
@@ -77,7 +78,7 @@ check() { # KIND PATH
         noise=$(tool_noise "$kind" "$path")
         if [[ -n $noise ]]; then
             not_ok "$path: the tool complains in a way this test does not map: $noise"
-        elif jq -e --arg k "$kind" 'any(.results[0].diagnostics[]; .code == "conf.syntax" or .code == "conf.duplicate" or (.code == "conf.deprecated" and $k == "dovecot") or .code == "conf.wrong-version" or .code == "conf.include-missing")' "$json" >/dev/null; then
+        elif json_true --arg k "$kind" 'any(.results[0].diagnostics[]; .code == "conf.syntax" or .code == "conf.duplicate" or (.code == "conf.deprecated" and $k == "dovecot") or .code == "conf.wrong-version" or .code == "conf.include-missing")' "$json" >/dev/null; then
             not_ok "$path: the tool is silent, mailsec reports $(jq -c '[.results[0].diagnostics[] | select(.code | test("syntax|duplicate|deprecated|wrong-version|include")) | [.code, .location]]' "$json")"
         else
             ok "$path: the tool is silent, and so is mailsec's parser"

@@ -11,6 +11,7 @@
 # Dovecot 2.2 and 2.4 have no server in Debian 12: their output is checked by
 # parsing. Dovecot 1.x names are replaced by --apply until doveconf is silent.
 set -uo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/json.sh"
 BIN=$1
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 DATA=$ROOT/tests/conf/data
@@ -51,7 +52,7 @@ audit_agrees() { # NAME ARGS...: the audit with the same profile asks for no cha
     local name=$1
     shift
     "$BIN" conf audit "$@" --ca "$CA/root.pem" --json >"$WORK/audit.json"
-    if jq -e '.results[0].error == null and all(.results[0].diagnostics[]; .code != "conf.profile" and .severity != "error" and .code != "conf.deprecated" and .code != "conf.wrong-version")' "$WORK/audit.json" >/dev/null; then
+    if json_true '.results[0].error == null and all(.results[0].diagnostics[]; .code != "conf.profile" and .severity != "error" and .code != "conf.deprecated" and .code != "conf.wrong-version")' "$WORK/audit.json" >/dev/null; then
         ok "$name"
     else
         not_ok "$name: $(jq -c '[.results[0].diagnostics[] | [.code, .location, .message]]' "$WORK/audit.json" | head -c 1500)"

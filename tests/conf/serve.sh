@@ -9,6 +9,7 @@
 # only; every port verifies against the test CA with no error finding.
 # Needs root (Postfix's master). The servers are stopped even on failure.
 set -uo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/json.sh"
 BIN=$1
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/../lib/servers.sh"
@@ -187,7 +188,7 @@ for profile in intermediate modern; do
     rc=$?
     if [[ $profile == modern ]]; then want='["TLSv1.3"]'; else want='["TLSv1.2","TLSv1.3"]'; fi
     for port in $SMTP_PORT $SUB_PORT $SUBS_PORT $IMAP_PORT $IMAPS_PORT; do
-        if jq -e --argjson p "$port" --argjson want "$want" '
+        if json_true --argjson p "$port" --argjson want "$want" '
             [.. | objects | select(.port? == $p)][0] as $r
             | $r != null and ($r.versions_accepted | unique) == $want and $r.certificate.verified == true
               and all($r.diagnostics[]; .severity != "error")' "$DIR/check.json" >/dev/null; then
@@ -200,7 +201,7 @@ for profile in intermediate modern; do
     # the audit of what is running agrees with the profile
     "$BIN" conf audit --postfix "$DIR/postfix" --dovecot "$DIR/dovecot.conf" --profile $profile \
         --ca "$DIR/certs/root.pem" --json >"$DIR/audit.json"
-    if jq -e 'all(.results[0].diagnostics[]; .code != "conf.profile" and .severity != "error")' "$DIR/audit.json" >/dev/null; then
+    if json_true 'all(.results[0].diagnostics[]; .code != "conf.profile" and .severity != "error")' "$DIR/audit.json" >/dev/null; then
         ok "$profile: the audit of the running configuration asks for no change"
     else
         not_ok "$profile: audit: $(jq -c '[.results[0].diagnostics[] | [.code, .location, .message]]' "$DIR/audit.json" | head -c 800)"

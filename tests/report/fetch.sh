@@ -10,6 +10,7 @@
 #
 #   fetch.sh MAILSEC_BINARY      (MAILSEC_MAILBED_INFO names the bed's info file)
 set -uo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/json.sh"
 
 BIN=$1
 INFO=${MAILSEC_MAILBED_INFO:?MAILSEC_MAILBED_INFO is not set}
@@ -83,7 +84,7 @@ fetch() { # URL [OPTIONS...]
 }
 
 status_is() { [[ $(cat "$WORK/status") == "$1" ]]; }
-jq_true() { [[ -s $WORK/out ]] && jq -e "$1" "$WORK/out" >/dev/null 2>&1; } # (jq -e passes no input)
+jq_true() { json_true "$1" "$WORK/out"; }
 messages_in() { find "$1/cur" "$1/new" -type f | wc -l; } # a Maildir folder's messages
 
 make_box "$BOXDIR"

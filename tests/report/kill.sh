@@ -15,6 +15,7 @@
 # none lost, none twice, no count changed. For PostgreSQL the store-pgsql
 # fixture's server is used (MAILSEC_STORE_PG_INFO), in a database of our own.
 set -uo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/json.sh"
 
 BIN=$1 MODE=$2
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -126,7 +127,7 @@ if [[ $MODE == pgsql-parallel ]]; then
     wait $p1 && wait $p2 && wait $p3 || fail "a parallel run failed: $(cat "$WORK"/err.p*)"
 fi
 ingest final || fail "the last run failed: $(cat "$WORK/err.final")"
-jq -e '.tally.failed == 0' "$WORK/out.final" >/dev/null || fail "the last run set reports aside: $(cat "$WORK/out.final")"
+json_true '.tally.failed == 0' "$WORK/out.final" >/dev/null || fail "the last run set reports aside: $(cat "$WORK/out.final")"
 
 got_reports=$("$BIN" report list --json --db "$DB" | jq '.results | length')
 "$BIN" report export --json --db "$DB" >"$WORK/export.json" || fail "report export failed"

@@ -14,6 +14,7 @@
 # other user finds neither and cannot make them.)
 # Needs root (to become nobody and to mount); exits 77 (skipped) without.
 set -uo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/json.sh"
 
 BIN=$(realpath "$1")
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -55,7 +56,7 @@ check() {
         fi
         case $view in
         "list --json") cmp -s "$out" "$WORK/owner.json" || fail "$who report list: not what the owner sees: $(head -c 300 "$out")" ;;
-        "summary --json") jq -e '.results[0].messages == 16' "$out" >/dev/null || fail "$who report summary: $(head -c 300 "$out")" ;;
+        "summary --json") json_true '.results[0].messages == 16' "$out" >/dev/null || fail "$who report summary: $(head -c 300 "$out")" ;;
         "sources --json") grep -q "cache" "$err" || fail "$who report sources: does not say it uses the cache: $(head -c 300 "$err")" ;;
         "export") [[ $(wc -l <"$out") == 4 ]] || fail "$who report export: $(head -c 300 "$out")" ;;
         esac

@@ -10,6 +10,7 @@
 #     exit 1.
 # Run here rather than in tests/cli, whose cases always read /dev/null.
 set -uo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/json.sh"
 
 BIN=$(realpath "$1")
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -24,25 +25,25 @@ status=$?
 [[ $status == 2 ]] || fail "closed stdin: exit $status, expected 2"
 grep -qF -- "-: could not read standard input: Bad file descriptor" "$WORK/err" ||
     fail "closed stdin: stderr lacks the reason: $(cat "$WORK/err")"
-jq -e '.result == "unchecked" and (.error | contains("could not read standard input"))' "$WORK/out" >/dev/null ||
+json_true '.result == "unchecked" and (.error | contains("could not read standard input"))' "$WORK/out" >/dev/null ||
     fail "closed stdin: the JSON does not say unchecked: $(cat "$WORK/out")"
 
 "$BIN" report ingest --json --db "$WORK/r.db" - </dev/null >"$WORK/out" 2>"$WORK/err"
 status=$?
 [[ $status == 0 ]] || fail "empty stdin: exit $status, expected 0"
-jq -e '.tally.skipped == 1 and .tally.failed == 0 and (.skipped[0].reason | startswith("not a report: empty"))' \
+json_true '.tally.skipped == 1 and .tally.failed == 0 and (.skipped[0].reason | startswith("not a report: empty"))' \
     "$WORK/out" >/dev/null || fail "empty stdin: $(cat "$WORK/out")"
 
 "$BIN" report ingest --json --db "$WORK/r.db" - <tests/data/reports/edge/empty-org-name.xml >"$WORK/out" 2>"$WORK/err"
 status=$?
 [[ $status == 0 ]] || fail "a report on stdin: exit $status, expected 0: $(cat "$WORK/err")"
-jq -e '.tally.reports_new == 1 and .tally.records == 1' "$WORK/out" >/dev/null ||
+json_true '.tally.reports_new == 1 and .tally.records == 1' "$WORK/out" >/dev/null ||
     fail "a report on stdin: $(cat "$WORK/out")"
 
 cat tests/data/reports/edge/truncated.zip | "$BIN" report ingest --json --db "$WORK/r.db" - >"$WORK/out" 2>"$WORK/err"
 status=$?
 [[ $status == 1 ]] || fail "a truncated zip through a pipe: exit $status, expected 1"
-jq -e '.tally.reports_new == 1 and .tally.failed == 1 and .failed[0].origin == "-: rfc9990.xml"' \
+json_true '.tally.reports_new == 1 and .tally.failed == 1 and .failed[0].origin == "-: rfc9990.xml"' \
     "$WORK/out" >/dev/null || fail "a truncated zip through a pipe: $(cat "$WORK/out")"
 
 if ((failures > 0)); then

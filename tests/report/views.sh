@@ -14,6 +14,7 @@
 # own; the views run as a role that may only SELECT, so they must open the
 # store read-only.
 set -uo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/json.sh"
 
 BIN=$1 MODE=$2
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -94,7 +95,7 @@ view() {
 }
 # expect TEXT: what the last view printed, checked by jq -e.
 expect() {
-    jq -e "$1" "$WORK/out" >/dev/null 2>&1 || fail "$name: jq false: $1 (exit $status; $(head -c 300 "$WORK/err"); $(head -c 600 "$WORK/out"))"
+    json_true "$1" "$WORK/out" || fail "$name: jq false: $1 (exit $status; $(head -c 300 "$WORK/err"); $(head -c 600 "$WORK/out"))"
 }
 ok() { [[ $status == 0 ]] || fail "$name: exit $status, expected 0: $(head -c 300 "$WORK/err")"; }
 # No figure in the output is negative.

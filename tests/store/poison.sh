@@ -15,6 +15,7 @@
 # as first stored, recorded in `conflicts`, exit 1; the first again,
 # re-encoded (a byte-order mark, other white space), is a plain duplicate.
 set -uo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/json.sh"
 
 BIN=$1 MODE=$2
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/store.sh"
@@ -71,7 +72,7 @@ for run in 1 2; do
     [[ $status == 1 ]] || fail "run $run: exit $status, want 1: $(cat "$WORK/err")"
     want_new=$([[ $run == 1 ]] && echo 3000 || echo 0)
     want_dup=$([[ $run == 1 ]] && echo 0 || echo 3000)
-    jq -e ".tally.reports_new == $want_new and .tally.duplicates == $want_dup and .tally.failed == 1
+    json_true ".tally.reports_new == $want_new and .tally.duplicates == $want_dup and .tally.failed == 1
            and (.failed[0].origin | test(\"0000-poison\"))" "$WORK/out" >/dev/null ||
         fail "run $run: tally $(jq -c '.tally, .failed' "$WORK/out" 2>&1 | head -c 600)"
 done
@@ -86,7 +87,7 @@ done
 "$BIN" report ingest --json --db "$DB" "$WORK/c2" >"$WORK/out" 2>"$WORK/err"
 status=$?
 [[ $status == 1 ]] || fail "conflicting duplicate: exit $status, want 1"
-jq -e '.tally.conflicting == 1 and .tally.duplicates == 1 and .tally.reports_new == 0' "$WORK/out" >/dev/null ||
+json_true '.tally.conflicting == 1 and .tally.duplicates == 1 and .tally.reports_new == 0' "$WORK/out" >/dev/null ||
     fail "conflicting duplicate: tally $(jq -c .tally "$WORK/out" 2>&1)"
 "$BIN" report ingest --db "$DB" "$WORK/c2" >"$WORK/out" 2>&1
 grep -q "conflicting duplicate" "$WORK/out" || fail "the checklist does not say so: $(cat "$WORK/out")"
@@ -97,7 +98,7 @@ for same in c1 c3; do
     "$BIN" report ingest --json --db "$DB" "$WORK/$same" >"$WORK/out" 2>&1
     status=$?
     [[ $status == 0 ]] || fail "$same: the same content again: exit $status, want 0"
-    jq -e '.tally.duplicates == 1 and .tally.conflicting == 0' "$WORK/out" >/dev/null ||
+    json_true '.tally.duplicates == 1 and .tally.conflicting == 0' "$WORK/out" >/dev/null ||
         fail "$same: the same content again is a plain duplicate: $(jq -c .tally "$WORK/out" 2>&1)"
 done
 
