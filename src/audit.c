@@ -112,7 +112,7 @@ static json_t *json_report(const ms_audit_report *r, int status)
     const char *texts[] = {r->spf_record, r->dmarc_record, r->tlsrpt_record, r->bimi_record, r->mtasts_id};
     const char *keys[] = {"spf", "dmarc", "tls_rpt", "bimi", "mta_sts_id"};
     for (int i = 0; i < 5; i++)
-        json_object_set_new(records, keys[i], texts[i] ? json_string(texts[i]) : json_null());
+        json_object_set_new(records, keys[i], json_str_or_null(texts[i]));
     json_object_set_new(o, "records", records);
     json_object_set_new(o, "areas", areas);
     return o;

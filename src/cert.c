@@ -73,11 +73,6 @@ enum {
     OPT_FORMAT
 };
 
-static json_t *json_str_or_null(const char *s)
-{
-    return s ? json_string(s) : json_null();
-}
-
 /* --at: a fixed clock for the context. */
 static time_t fixed_clock(void *arg)
 {

@@ -439,9 +439,9 @@ json_t *json_diag(const ms_diag *d)
     json_object_set_new(o, "severity", json_string(ms_severity_str(d->def->severity)));
     json_object_set_new(o, "code", json_string(d->def->code));
     json_object_set_new(o, "message", json_string(d->message));
-    json_object_set_new(o, "location", d->location ? json_string(d->location) : json_null());
+    json_object_set_new(o, "location", json_str_or_null(d->location));
     json_object_set_new(o, "offset", d->offset >= 0 ? json_integer(d->offset) : json_null());
-    json_object_set_new(o, "advice", d->def->advice ? json_string(d->def->advice) : json_null());
+    json_object_set_new(o, "advice", json_str_or_null(d->def->advice));
     return o;
 }
 
@@ -479,6 +479,11 @@ json_t *json_text(const char *s, size_t n)
     j = json_stringn(o, m);
     free(o);
     return j != NULL ? j : json_null();
+}
+
+json_t *json_str_or_null(const char *s)
+{
+    return s ? json_text(s, strlen(s)) : json_null();
 }
 
 json_t *json_document(const char *command)

@@ -126,6 +126,8 @@ json_t *json_diags(const ms_diag_list *list);
 /* A JSON string of n bytes that may hold NULs or bytes that are not UTF-8
  * (each of those becomes U+FFFD). */
 json_t *json_text(const char *s, size_t n);
+/* s as a JSON string (json_text: never dropped for bad UTF-8), or null. */
+json_t *json_str_or_null(const char *s);
 /* {"schema_version":1,"command":...}: the start of every JSON document. */
 json_t *json_document(const char *command);
 /* Adds the verdict ("ok" | "problems" | "unchecked") and prints. */

@@ -79,11 +79,6 @@ enum {
     OPT_DRY_RUN
 };
 
-static json_t *json_str_or_null(const char *s)
-{
-    return s ? json_string(s) : json_null();
-}
-
 /* "2.3" -> 23; 0 when not X.Y with one digit each side. */
 static int parse_version(const char *text)
 {

@@ -16,7 +16,7 @@ static json_t *json_def(const ms_diag_def *def)
     json_object_set_new(o, "code", json_string(def->code));
     json_object_set_new(o, "severity", json_string(ms_severity_str(def->severity)));
     json_object_set_new(o, "summary", json_string(def->summary));
-    json_object_set_new(o, "advice", def->advice ? json_string(def->advice) : json_null());
+    json_object_set_new(o, "advice", json_str_or_null(def->advice));
     return o;
 }
 

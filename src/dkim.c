@@ -43,11 +43,6 @@ static const char VERIFY_USAGE[] =
 
 enum { OPT_RECORD = 1, OPT_SELECTOR, OPT_ALLOW_SHA1 };
 
-static json_t *json_str_or_null(const char *s)
-{
-    return s ? json_string(s) : json_null();
-}
-
 /* l=, t=, x= saturate at 2^64-1; JSON integers are signed 64-bit */
 static json_t *json_u64(int has, uint64_t v)
 {

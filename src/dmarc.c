@@ -94,11 +94,6 @@ static const char *psd_str(ms_dmarc_psd p)
     return NAMES[p];
 }
 
-static json_t *json_str_or_null(const char *s)
-{
-    return s ? json_string(s) : json_null();
-}
-
 static json_t *json_uris(const ms_dmarc_uri *uris, size_t count)
 {
     json_t *a = json_array();

@@ -438,7 +438,7 @@ static void emit_json(run *r, const item *it)
         json_object_set_new(o, "local_part", json_null());
         json_object_set_new(o, "domain", json_null());
     }
-    json_object_set_new(o, "normalized", it->normal ? json_string(it->normal) : json_null());
+    json_object_set_new(o, "normalized", json_str_or_null(it->normal));
     json_object_set_new(o, "mx", it->mx_checked ? json_string(ms_email_mx_status_name(it->mx)) : json_null());
     const ms_diag_def *def = ms_email_diag_def(it->r.diagnosis);
     json_t *diags = json_array();

@@ -416,7 +416,7 @@ static json_t *json_show(const ms_store_report *rep)
                                "aspf", rep->aspf, "p", rep->p, "sp", rep->sp, "np", rep->np, "pct", rep->pct,
                                "fo", rep->fo, "testing", rep->testing, "discovery_method", rep->discovery_method);
     json_object_set_new(o, "policy_published", policy);
-    json_object_set_new(o, "notes", rep->notes ? json_string(rep->notes) : json_null());
+    json_object_set_new(o, "notes", json_str_or_null(rep->notes));
     json_t *records = json_array();
     for (size_t i = 0; i < rep->record_count; i++)
         json_array_append_new(records, json_record(&rep->records[i]));
@@ -561,9 +561,9 @@ static int export_json_row(void *arg, const ms_store_report_row *h, const ms_sto
     export_json *e = arg;
     json_t *o = json_record(x);
     json_object_set_new(o, "report", json_integer((json_int_t)h->id));
-    json_object_set_new(o, "org", h->org ? json_string(h->org) : json_null());
-    json_object_set_new(o, "report_id", h->report_id ? json_string(h->report_id) : json_null());
-    json_object_set_new(o, "domain", h->domain ? json_string(h->domain) : json_null());
+    json_object_set_new(o, "org", json_str_or_null(h->org));
+    json_object_set_new(o, "report_id", json_str_or_null(h->report_id));
+    json_object_set_new(o, "domain", json_str_or_null(h->domain));
     json_object_set_new(o, "begin", json_integer((json_int_t)h->begin));
     json_object_set_new(o, "end", json_integer((json_int_t)h->end));
     char *text = json_dumps(o, JSON_COMPACT);

@@ -103,9 +103,9 @@ static json_t *json_node(const ms_spf_node *n, unsigned guard)
 {
     json_t *o = json_object();
     json_object_set_new(o, "domain", json_string(n->domain));
-    json_object_set_new(o, "via", n->via ? json_string(n->via) : json_null());
+    json_object_set_new(o, "via", json_str_or_null(n->via));
     json_object_set_new(o, "rcode", json_string(ms_dns_rcode_str(n->rcode)));
-    json_object_set_new(o, "record", n->text ? json_string(n->text) : json_null());
+    json_object_set_new(o, "record", json_str_or_null(n->text));
     json_object_set_new(o, "spf_records", json_integer((json_int_t)n->spf_records));
     json_object_set_new(o, "valid", json_boolean(n->record != NULL && n->record->valid));
     json_object_set_new(o, "lookups", json_integer(n->lookups));
@@ -134,7 +134,7 @@ static json_t *json_check(const ms_spf_check *chk, int status)
     json_t *o = json_object();
     json_object_set_new(o, "domain", json_string(chk->domain));
     json_object_set_new(o, "status", json_string(STATUS[status]));
-    json_object_set_new(o, "record", chk->root->text ? json_string(chk->root->text) : json_null());
+    json_object_set_new(o, "record", json_str_or_null(chk->root->text));
     json_object_set_new(o, "lookups", json_integer(chk->lookups));
     json_object_set_new(o, "lookup_limit", json_integer(MS_SPF_MAX_DNS_TERMS));
     json_object_set_new(o, "void_lookups", json_integer(chk->voids));
@@ -241,11 +241,11 @@ static json_t *json_eval(const ms_spf_request *req, const ms_spf_eval *ev)
     json_object_set_new(o, "domain", json_string(ev->domain));
     json_object_set_new(o, "ip", json_string(req->ip));
     json_object_set_new(o, "sender", json_string(req->sender));
-    json_object_set_new(o, "helo", req->helo ? json_string(req->helo) : json_null());
+    json_object_set_new(o, "helo", json_str_or_null(req->helo));
     json_object_set_new(o, "spf_result", json_string(ms_spf_result_str(ev->result)));
-    json_object_set_new(o, "explanation", ev->explanation ? json_string(ev->explanation) : json_null());
+    json_object_set_new(o, "explanation", json_str_or_null(ev->explanation));
     json_object_set_new(o, "explanation_from_exp", json_boolean(ev->explanation_from_exp));
-    json_object_set_new(o, "reason", ev->reason ? json_string(ev->reason) : json_null());
+    json_object_set_new(o, "reason", json_str_or_null(ev->reason));
     json_object_set_new(o, "lookups", json_integer(ev->dns_terms));
     json_object_set_new(o, "void_lookups", json_integer(ev->void_lookups));
     json_object_set_new(o, "dns_queries", json_integer((json_int_t)ev->queries));
@@ -254,7 +254,7 @@ static json_t *json_eval(const ms_spf_request *req, const ms_spf_eval *ev)
         json_t *s = json_object();
         json_object_set_new(s, "depth", json_integer(ev->path[i].depth));
         json_object_set_new(s, "domain", json_string(ev->path[i].domain));
-        json_object_set_new(s, "term", ev->path[i].term ? json_string(ev->path[i].term) : json_null());
+        json_object_set_new(s, "term", json_str_or_null(ev->path[i].term));
         json_object_set_new(s, "note", json_string(ev->path[i].note));
         json_array_append_new(path, s);
     }

@@ -165,11 +165,6 @@ static int check_option(void *arg, int opt, const char *value)
 
 /* ---- output ---- */
 
-static json_t *json_str_or_null(const char *s)
-{
-    return s ? json_string(s) : json_null();
-}
-
 static json_t *json_versions(unsigned bits)
 {
     json_t *a = json_array();

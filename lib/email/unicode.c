@@ -81,8 +81,11 @@ char *em_ascii_lower(const char *d, size_t n)
     return copy;
 }
 
-char *em_domain_to_ascii(const char *d, size_t n)
+/* The DNS form of the domain d (n octets) in *out: IDN2_OK, or why not
+ * (libidn2's code; IDN2_MALLOC when out of memory). */
+static int domain_to_ascii(const char *d, size_t n, char **out)
 {
+    *out = NULL;
     int ascii = 1;
     for (size_t k = 0; k < n; k++)
         if ((unsigned char)d[k] >= 0x80)
@@ -90,27 +93,35 @@ char *em_domain_to_ascii(const char *d, size_t n)
     /* Plain LDH names need no IDNA; A-labels do: libidn2 decodes each one
      * and applies IDNA2008 to its U-label (RFC 5891 5.4), so
      * "xn--n3h" fails as U+2603 does. */
-    if (ascii && !em_has_alabel((const unsigned char *)d, n))
-        return em_ascii_lower(d, n);
+    if (ascii && !em_has_alabel((const unsigned char *)d, n)) {
+        *out = em_ascii_lower(d, n);
+        return *out != NULL ? IDN2_OK : IDN2_MALLOC;
+    }
     char *copy = malloc(n + 1);
     if (copy == NULL)
-        return NULL;
+        return IDN2_MALLOC;
     memcpy(copy, d, n);
     copy[n] = '\0';
-    uint8_t *out = NULL;
+    uint8_t *idn = NULL;
     /* STD3 rules: UTS 46 maps some code points to ASCII punctuation
      * (U+037E to ";"); a host name must stay letters, digits, hyphens. */
-    int rc = idn2_lookup_u8((const uint8_t *)copy, &out,
+    int rc = idn2_lookup_u8((const uint8_t *)copy, &idn,
                             IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL | IDN2_USE_STD3_ASCII_RULES);
     free(copy);
-    if (rc != IDN2_OK) {
-        idn2_free(out);
-        return NULL;
+    if (rc == IDN2_OK) {
+        /* libidn2's memory is released with idn2_free; hand out our own. */
+        *out = ms_strdup((const char *)idn);
+        rc = *out != NULL ? IDN2_OK : IDN2_MALLOC;
     }
-    /* libidn2's memory is released with idn2_free; hand out our own. */
-    char *res = ms_strdup((const char *)out);
-    idn2_free(out);
-    return res;
+    idn2_free(idn);
+    return rc;
+}
+
+char *em_domain_to_ascii(const char *d, size_t n)
+{
+    char *out;
+    domain_to_ascii(d, n, &out);
+    return out;
 }
 
 char *em_domain_to_unicode(const char *d, size_t n)
@@ -132,7 +143,14 @@ char *em_domain_to_unicode(const char *d, size_t n)
 
 enum em_diag em_idn_check(const unsigned char *d, size_t n, size_t local_octets)
 {
-    char *a = em_domain_to_ascii((const char *)d, n);
+    char *a;
+    int rc = domain_to_ascii((const char *)d, n, &a);
+    /* libidn2 refuses DNS's limits itself: said as the limits, not as a bad
+     * IDN (a label's Punycode over 63 octets overflows its encoder) */
+    if (rc == IDN2_TOO_BIG_LABEL || rc == IDN2_PUNYCODE_BIG_OUTPUT)
+        return EM_RFC5322_LABEL_TOO_LONG;
+    if (rc == IDN2_TOO_BIG_DOMAIN)
+        return EM_RFC5322_DOMAIN_TOO_LONG;
     if (a == NULL)
         return EM_RFC5322_BAD_IDN;
     size_t len = strlen(a), label = 0;

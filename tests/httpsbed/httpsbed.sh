@@ -15,6 +15,9 @@
 #   mta-sts.html     the policy served as text/html
 #   mta-sts.missing  404
 #   mta-sts.big      100 KiB of policy
+#   mta-sts.atlimit  the good policy padded with an unknown field to exactly
+#                    64 KiB, the most a sender reads (RFC 8461 3.3)
+#   mta-sts.overlimit the same, one byte more
 #   mta-sts.uncovered the good policy, which does not name this domain's MX
 #   mta-sts.wrongcert a certificate for another name
 #   mta-sts.tlsenforce, mta-sts.tlstesting: policies (mode enforce, testing)
@@ -28,7 +31,7 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ADDR=127.0.0.1
-HOSTS="good testing redirect html missing big uncovered tlsenforce tlstesting tlsnone hostile"
+HOSTS="good testing redirect html missing big atlimit overlimit uncovered tlsenforce tlstesting tlsnone hostile"
 
 die() { echo "httpsbed: $*" >&2; exit 1; }
 
@@ -52,6 +55,17 @@ issue() {   # DIR NAME SANS: a leaf signed by the test CA
         -out "$dir/$name.crt" 2>/dev/null
 }
 
+# padded_policy FILE SIZE: FILE's policy and an unknown field ("pad: xxx",
+# which a policy parser ignores) making it exactly SIZE bytes.
+padded_policy() {
+    local have
+    have=$(wc -c <"$1")
+    cat "$1"
+    printf 'pad: '
+    head -c $(($2 - have - 6)) /dev/zero | tr '\0' 'x'
+    printf '\n'
+}
+
 write_policies() {
     local dir=$1
     mkdir -p "$dir/www"
@@ -60,6 +74,8 @@ write_policies() {
     printf 'version: STSv1\nmode: testing\nmx: mail.testing.audittest.example\nmax_age: 86400\n' \
         >"$dir/www/testing.txt"
     head -c 102400 /dev/zero | tr '\0' 'x' >"$dir/www/big.txt"
+    padded_policy "$dir/www/good.txt" 65536 >"$dir/www/atlimit.txt"
+    padded_policy "$dir/www/good.txt" 65537 >"$dir/www/overlimit.txt"
     local mx='mx: *.tlstest.example\nmx: other.example.test\n'
     printf "version: STSv1\nmode: enforce\n${mx}max_age: 86400\n" >"$dir/www/tlsenforce.txt"
     printf "version: STSv1\nmode: testing\n${mx}max_age: 86400\n" >"$dir/www/tlstesting.txt"
@@ -102,6 +118,8 @@ $(server_block redirect server "return 301 https://mta-sts.good.audittest.exampl
 $(server_block html server "types { } default_type text/html; alias $DIR/www/good.txt;")
 $(server_block missing server "return 404;")
 $(server_block big server "default_type text/plain; alias $DIR/www/big.txt;")
+$(server_block atlimit server "default_type text/plain; alias $DIR/www/atlimit.txt;")
+$(server_block overlimit server "default_type text/plain; alias $DIR/www/overlimit.txt;")
 $(server_block uncovered server "default_type text/plain; alias $DIR/www/good.txt;")
 $(server_block wrongcert wrong "default_type text/plain; alias $DIR/www/good.txt;")
 $(server_block tlsenforce server "default_type text/plain; alias $DIR/www/tlsenforce.txt;")

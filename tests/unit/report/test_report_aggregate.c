@@ -698,7 +698,8 @@ static void depth_limit(void **state)
 static void field_length_limit(void **state)
 {
     (void)state;
-    for (size_t len = MS_REPORT_FIELD_MAX; len <= MS_REPORT_FIELD_MAX + 1; len++) {
+    /* one under and at the limit are kept whole; one over is refused */
+    for (size_t len = MS_REPORT_FIELD_MAX - 1; len <= MS_REPORT_FIELD_MAX + 1; len++) {
         ms_buf b = MS_BUF_INIT;
         ms_buf_puts(&b, "<header_from>");
         repeat(&b, "a", len);
@@ -706,9 +707,9 @@ static void field_length_limit(void **state)
         char *inner = ms_asprintf("<identifiers>%s</identifiers>", b.data);
         char *doc = wrap(inner, 0);
         outcome o = parse_text(doc, 3);
-        if (len == MS_REPORT_FIELD_MAX) {
+        if (len <= MS_REPORT_FIELD_MAX) {
             expect_ok(&o);
-            assert_int_equal(strlen(rec(&o, 0, "hfrom")), MS_REPORT_FIELD_MAX);
+            assert_int_equal(strlen(rec(&o, 0, "hfrom")), len);
         } else {
             expect_error(&o, MS_ERR_LIMIT, "longer than 4096 bytes (in <feedback><record><identifiers><header_from>)");
         }
@@ -719,17 +720,29 @@ static void field_length_limit(void **state)
     }
 }
 
+/* A record of wrap()'s three elements (<row>, <source_ip>, <count>) and
+ * `extra` more; <record> itself is not counted. */
+static outcome parse_record_of(size_t extra)
+{
+    ms_buf b = MS_BUF_INIT;
+    repeat(&b, "<extra/>", extra);
+    char *doc = wrap(b.data, 0);
+    outcome o = parse_text(doc, 0);
+    free(doc);
+    ms_buf_free(&b);
+    return o;
+}
+
 static void record_element_limit(void **state)
 {
     (void)state;
-    ms_buf b = MS_BUF_INIT;
-    repeat(&b, "<extra/>", MS_REPORT_RECORD_ELEMENTS_MAX);
-    char *doc = wrap(b.data, 0);
-    outcome o = parse_text(doc, 0);
+    outcome o = parse_record_of(MS_REPORT_RECORD_ELEMENTS_MAX - 3); /* exactly the limit */
+    expect_ok(&o);
+    assert_int_equal(o.records, 1);
+    outcome_free(&o);
+    o = parse_record_of(MS_REPORT_RECORD_ELEMENTS_MAX - 2); /* one over */
     expect_error(&o, MS_ERR_LIMIT, "has more than 1024 elements");
     outcome_free(&o);
-    free(doc);
-    ms_buf_free(&b);
 }
 
 static void kept_results_limit(void **state)
@@ -751,9 +764,36 @@ static void kept_results_limit(void **state)
     ms_buf_free(&b);
 }
 
+/* A report holding, in an extension, a comment `len` bytes long. */
+static char *with_comment_of(size_t len)
+{
+    ms_buf b = MS_BUF_INIT;
+    ms_buf_puts(&b, "<!--");
+    repeat(&b, "c", len - strlen("<!---->"));
+    ms_buf_puts(&b, "-->");
+    char *doc = wrap(b.data, 1);
+    ms_buf_free(&b);
+    return doc;
+}
+
 static void token_limit(void **state)
 {
     (void)state;
+    /* a comment of exactly MS_REPORT_TOKEN_MAX bytes passes, one byte more
+     * does not: fed whole and in random chunks */
+    for (unsigned seed = 0; seed <= 2; seed += 2) {
+        char *doc = with_comment_of(MS_REPORT_TOKEN_MAX);
+        outcome o = parse_text(doc, seed);
+        expect_ok(&o);
+        assert_int_equal(o.records, 1);
+        outcome_free(&o);
+        free(doc);
+        doc = with_comment_of(MS_REPORT_TOKEN_MAX + 1);
+        o = parse_text(doc, seed);
+        expect_error(&o, MS_ERR_LIMIT, "longer than 1048576 bytes");
+        outcome_free(&o);
+        free(doc);
+    }
     /* a comment longer than a token may be */
     ms_buf b = MS_BUF_INIT;
     ms_buf_puts(&b, "<!--");

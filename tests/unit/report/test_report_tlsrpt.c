@@ -168,15 +168,26 @@ static void limits(void **state)
         ms_buf_free(&b);
     }
     assert_non_null(strstr(err.message, "nested more than 32 deep"));
-    /* a field longer than the limit */
-    ms_buf b = MS_BUF_INIT;
-    ms_buf_puts(&b, "{\"organization-name\":\"");
-    for (int i = 0; i <= MS_REPORT_FIELD_MAX; i++)
-        ms_buf_puts(&b, "o");
-    ms_buf_puts(&b, "\",\"report-id\":\"i\"}");
-    assert_int_equal(parse_text(b.data, &err), MS_ERR_LIMIT);
-    assert_non_null(strstr(err.message, "\"organization-name\" is longer"));
-    ms_buf_free(&b);
+    /* a field of exactly the limit is read whole, one byte longer is refused */
+    for (size_t len = MS_REPORT_FIELD_MAX; len <= MS_REPORT_FIELD_MAX + 1; len++) {
+        ms_buf b = MS_BUF_INIT;
+        ms_buf_puts(&b, "{\"organization-name\":\"");
+        for (size_t i = 0; i < len; i++)
+            ms_buf_puts(&b, "o");
+        ms_buf_puts(&b, "\",\"report-id\":\"i\",\"date-range\":{\"start-datetime\":"
+                        "\"2026-11-27T00:00:00Z\",\"end-datetime\":\"2026-11-27T23:59:59Z\"}}");
+        ms_tlsrpt_report *r = NULL;
+        ms_status st = ms_tlsrpt_parse(b.data, b.len, &r, &err);
+        if (len == MS_REPORT_FIELD_MAX) {
+            assert_int_equal(st, MS_OK);
+            assert_int_equal(strlen(r->org_name), MS_REPORT_FIELD_MAX);
+            ms_tlsrpt_report_free(r);
+        } else {
+            assert_int_equal(st, MS_ERR_LIMIT);
+            assert_non_null(strstr(err.message, "\"organization-name\" is longer"));
+        }
+        ms_buf_free(&b);
+    }
     /* wrong types */
     assert_int_equal(parse_text("[1,2]", &err), MS_ERR_INVALID);
     assert_non_null(strstr(err.message, "not a JSON object"));
@@ -235,6 +246,10 @@ static void count_bound(void **state)
         {"\"total-failure-session-count\":\"18446744073709551616\"", "1",
          "\"total-failure-session-count\" is larger than"},
         {"\"total-failure-session-count\":1e300", "1", "\"total-failure-session-count\" is larger than"},
+        {"\"total-failure-session-count\":4294967296.0", "1",
+         "\"total-failure-session-count\" is larger than 4294967295 (MS_REPORT_COUNT_MAX)"},
+        {"\"total-successful-session-count\":\"4294967296\"", "1",
+         "\"total-successful-session-count\" is larger than 4294967295 (MS_REPORT_COUNT_MAX)"},
         {"", "4294967296",
          "\"failed-session-count\" is larger than 4294967295 (MS_REPORT_COUNT_MAX) "
          "(in policies[1].failure-details[1])"},
