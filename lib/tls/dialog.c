@@ -183,25 +183,35 @@ static void imap_password_offer(const char *line, size_t len, int *listed, int *
     }
 }
 
+/* The line of text[0, len) starting at *pos, without its CRLF or LF, its
+ * length in *n; *pos moves past it. NULL after the last line. */
+static const char *next_line(const char *text, size_t len, size_t *pos, size_t *n)
+{
+    if (*pos >= len)
+        return NULL;
+    const char *line = text + *pos;
+    const char *nl = memchr(line, '\n', len - *pos);
+    size_t end = nl ? (size_t)(nl - text) : len;
+    *n = end - *pos;
+    if (*n > 0 && line[*n - 1] == '\r')
+        (*n)--;
+    *pos = end + 1;
+    return line;
+}
+
 /* What the capability reply text[0, len) offers for a password while the
  * session is still plain text. */
 static void find_password_offer(ms_tls_mode mode, const char *text, size_t len, dialog_result *r)
 {
     int imap_listed = 0, imap_disabled = 0;
-    size_t pos = 0;
-    while (pos < len) {
-        const char *nl = memchr(text + pos, '\n', len - pos);
-        size_t end = nl ? (size_t)(nl - text) : len;
-        size_t l = end - pos;
-        if (l > 0 && text[pos + l - 1] == '\r')
-            l--;
+    size_t pos = 0, l;
+    for (const char *line; (line = next_line(text, len, &pos, &l)) != NULL;) {
         if (mode == MS_TLS_SMTP)
-            smtp_password_offer(text + pos, l, pos == 0, r);
+            smtp_password_offer(line, l, line == text, r);
         else if (mode == MS_TLS_POP3)
-            pop3_password_offer(text + pos, l, r);
+            pop3_password_offer(line, l, r);
         else if (mode == MS_TLS_IMAP)
-            imap_password_offer(text + pos, l, &imap_listed, &imap_disabled, r);
-        pos = end + 1;
+            imap_password_offer(line, l, &imap_listed, &imap_disabled, r);
     }
     if (imap_listed && !imap_disabled)
         offer_add(r, "LOGIN (no LOGINDISABLED)", strlen("LOGIN (no LOGINDISABLED)"));
@@ -297,17 +307,10 @@ const char *dialog_quit_command(ms_tls_mode mode)
 /* Lines of text[0, len) for which is_reply says "a reply ends here". */
 static size_t count_lines(const char *text, size_t len, int (*is_reply)(const char *, size_t))
 {
-    size_t n = 0, pos = 0;
-    while (pos < len) {
-        const char *nl = memchr(text + pos, '\n', len - pos);
-        size_t end = nl ? (size_t)(nl - text) : len;
-        size_t l = end - pos;
-        if (l > 0 && text[pos + l - 1] == '\r')
-            l--;
-        if (is_reply(text + pos, l))
+    size_t n = 0, pos = 0, l;
+    for (const char *line; (line = next_line(text, len, &pos, &l)) != NULL;)
+        if (is_reply(line, l))
             n++;
-        pos = end + 1;
-    }
     return n;
 }
 
