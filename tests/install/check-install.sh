@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # check-install.sh BUILD_DIR: `cmake --install` into a scratch prefix puts
-# the binary, library, headers, pkg-config file and man page in place, and a
-# program built only from what was installed (via pkg-config) links and runs.
+# the binary, library, headers, pkg-config file and man page in place, a
+# program built only from what was installed (via pkg-config) links and runs,
+# and the installed binary and SQLite extension run from there as they are.
 set -euo pipefail
 build=$1
 prefix=$(mktemp -d)
@@ -48,7 +49,20 @@ else
     echo "FAIL - a program built with pkg-config against the installed library"
     failed=$((failed + 1))
 fi
-LD_LIBRARY_PATH=$(dirname "$sofile") "$prefix/bin/mailsec" --version >/dev/null && passed=$((passed + 1)) ||
-    { echo "FAIL - installed mailsec --version"; failed=$((failed + 1)); }
+# The installed binary and SQLite extension find the library by themselves
+# (RUNPATH $ORIGIN/..., no LD_LIBRARY_PATH, no ldconfig), from any directory.
+if (cd / && env -u LD_LIBRARY_PATH "$prefix/bin/mailsec" --version >/dev/null); then
+    passed=$((passed + 1))
+else
+    echo "FAIL - installed mailsec --version, run from / without LD_LIBRARY_PATH"; failed=$((failed + 1))
+fi
+extension=$(find "$prefix" -name 'mailsec_email.so' -path '*mailsec/*' | head -n1)
+got=$(cd / && env -u LD_LIBRARY_PATH sqlite3 :memory: ".load ${extension%.so}" \
+    "SELECT is_email('john.doe@example.com') || is_email('a..b@example.com');" 2>&1) || true
+if [[ $got == 10 ]]; then
+    passed=$((passed + 1))
+else
+    echo "FAIL - the installed SQLite extension (${extension:-not installed}): $got"; failed=$((failed + 1))
+fi
 echo "install: $passed passed, $failed failed"
 ((failed == 0))
