@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 enum { DEFAULT_TIMEOUT_MS = 5000 };
 
@@ -123,6 +124,13 @@ void ms_ctx_set_clock(ms_ctx *ctx, ms_clock_fn fn, void *arg)
 {
     ctx->clock = fn ? fn : system_clock;
     ctx->clock_arg = fn ? arg : NULL;
+}
+
+int64_t ms_monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 time_t ms_ctx_now(const ms_ctx *ctx)

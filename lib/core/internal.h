@@ -5,6 +5,7 @@
 #include "mailsec/core.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* The context's configuration. Modules that keep state for a context (the
  * DNS module keeps its resolver here) register a destructor, so the core
@@ -28,6 +29,10 @@ struct ms_ctx {
 char *ms_strdup(const char *s);
 /* printf into a newly allocated string; NULL when out of memory. */
 char *ms_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Milliseconds on the monotonic clock, for deadlines and durations (never
+ * the wall clock, which may jump). */
+int64_t ms_monotonic_ms(void);
 
 /* Domain names (lib/core/domain.c). */
 

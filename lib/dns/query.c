@@ -289,13 +289,6 @@ static void abandon_in_flight(dns_state *state, ms_dns_rcode rcode)
     }
 }
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Waits up to timeout_ms for libunbound's results and processes them.
  * Returns -1 when libunbound failed. */
 static int wait_and_process(dns_state *state, long long timeout_ms)
@@ -322,12 +315,12 @@ ms_status ms_dns_run(ms_ctx *ctx)
     ms_status status = MS_OK;
     /* One deadline for the whole run, dependent queries included: the
      * timeout bounds how long the caller waits, not each query. */
-    long long deadline = now_ms() + ctx->timeout_ms;
+    long long deadline = ms_monotonic_ms() + ctx->timeout_ms;
     for (;;) {
         deliver_ready(state);
         if (state->in_flight.count == 0)
             break;
-        long long left = deadline - now_ms();
+        long long left = deadline - ms_monotonic_ms();
         if (left <= 0) {
             abandon_in_flight(state, MS_DNS_TIMEOUT);
         } else if (wait_and_process(state, left) != 0) {

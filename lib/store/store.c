@@ -287,13 +287,6 @@ static ms_status add_total(ms_store *store, const char *what, uint64_t *total, u
  * sources are still there); nothing is stored twice. */
 enum { STORE_GROUP_MS = 250 };
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static ms_status commit_group(ms_store *store);
 
 static int grouping(const ms_store *store)
@@ -324,7 +317,7 @@ ms_status store_report_begin(ms_store *store)
             return st;
         store->group_open = 1;
         store->group_count = 0;
-        store->group_started_ms = now_ms();
+        store->group_started_ms = ms_monotonic_ms();
     }
     return store->backend->exec(store, "SAVEPOINT report");
 }
@@ -335,7 +328,7 @@ ms_status store_report_commit(ms_store *store)
         return store->backend->exec(store, "COMMIT");
     ms_status st = store->backend->exec(store, "RELEASE SAVEPOINT report");
     if (st == MS_OK && (++store->group_count >= store->backend->group_reports ||
-                        now_ms() - store->group_started_ms >= STORE_GROUP_MS))
+                        ms_monotonic_ms() - store->group_started_ms >= STORE_GROUP_MS))
         st = commit_group(store);
     return st;
 }

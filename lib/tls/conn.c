@@ -32,23 +32,16 @@ const char *tls_io_str(tls_io io)
     return "?";
 }
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int past(long long deadline)
 {
-    return now_ms() >= deadline;
+    return ms_monotonic_ms() >= deadline;
 }
 
 /* Waits until fd is ready for events or the deadline passes. */
 static tls_io wait_fd(int fd, short events, long long deadline)
 {
     for (;;) {
-        long long left = deadline - now_ms();
+        long long left = deadline - ms_monotonic_ms();
         if (left <= 0)
             return IO_TIMEOUT;
         struct pollfd p = {fd, events, 0};
@@ -90,7 +83,7 @@ tls_io conn_connect(tls_conn *c, const struct sockaddr *addr, socklen_t addr_len
         return IO_REFUSED;
     if (errno != EINPROGRESS)
         return IO_ERROR;
-    tls_io io = wait_fd(c->fd, POLLOUT, now_ms() + c->timeout_ms);
+    tls_io io = wait_fd(c->fd, POLLOUT, ms_monotonic_ms() + c->timeout_ms);
     if (io != IO_OK)
         return io;
     int err = 0;
@@ -123,7 +116,7 @@ static tls_io ssl_wait(tls_conn *c, int r, long long deadline)
 
 tls_io conn_write(tls_conn *c, const char *data, size_t len)
 {
-    long long deadline = now_ms() + c->timeout_ms;
+    long long deadline = ms_monotonic_ms() + c->timeout_ms;
     while (len > 0) {
         if (past(deadline))
             return IO_TIMEOUT;
@@ -220,7 +213,7 @@ static void consume(tls_conn *c, size_t n)
 tls_io conn_read_reply(tls_conn *c, ms_tls_reply_kind kind, const char *tag, ms_tls_reply *reply,
                        char **text)
 {
-    long long deadline = now_ms() + c->timeout_ms;
+    long long deadline = ms_monotonic_ms() + c->timeout_ms;
     ms_tls_reply_parser parser;
     ms_tls_reply_parser_init(&parser, kind, tag);
     if (text)
@@ -248,7 +241,7 @@ tls_io conn_read_reply(tls_conn *c, ms_tls_reply_kind kind, const char *tag, ms_
 
 tls_io conn_read_until_close(tls_conn *c, size_t max)
 {
-    long long deadline = now_ms() + c->timeout_ms;
+    long long deadline = ms_monotonic_ms() + c->timeout_ms;
     while (c->in_len < max) {
         tls_io io = read_some(c, deadline);
         if (io == IO_EOF)
@@ -431,7 +424,7 @@ static tls_io run_handshake(tls_conn *c, char *ssl_error, size_t ssl_error_size)
     BIO *bio = SSL_get_rbio(c->ssl);
     BIO_set_callback_arg(bio, (char *)&first);
     BIO_set_callback_ex(bio, peek_first_bytes);
-    tls_io io = handshake_steps(c, now_ms() + c->timeout_ms, ssl_error, ssl_error_size);
+    tls_io io = handshake_steps(c, ms_monotonic_ms() + c->timeout_ms, ssl_error, ssl_error_size);
     BIO_set_callback_ex(bio, NULL); /* first lives on this stack */
     if (io != IO_OK && answered_in_plain_text(&first, ssl_error, ssl_error_size))
         return IO_NOT_TLS;
@@ -512,7 +505,7 @@ unsigned conn_probe_versions(tls_conn *c, SSL_CTX *ctx, const char *servername, 
     SSL_set_bio(c->ssl, rbio, wbio);
     SSL_set_msg_callback(c->ssl, note_server_hello);
     SSL_set_msg_callback_arg(c->ssl, &hello_received);
-    long long deadline = now_ms() + c->timeout_ms;
+    long long deadline = ms_monotonic_ms() + c->timeout_ms;
     for (;;) {
         if (past(deadline))
             return 0;
