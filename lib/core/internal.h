@@ -30,6 +30,13 @@ char *ms_strdup(const char *s);
 /* printf into a newly allocated string; NULL when out of memory. */
 char *ms_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* WSP of RFC 5234: a space or a horizontal tab (the white space of DKIM,
+ * DMARC and most tag=value grammars; line ends are FWS, not WSP). */
+static inline int ms_is_wsp(int c)
+{
+    return c == ' ' || c == '\t';
+}
+
 /* Milliseconds on the monotonic clock, for deadlines and durations (never
  * the wall clock, which may jump). */
 int64_t ms_monotonic_ms(void);

@@ -7,9 +7,11 @@
 #include <string.h>
 #include <strings.h>
 
-static int is_wsp(char c)
+/* White space a tag list may hold around its parts: WSP, and the CR LF of
+ * folded lines (FWS) as they come from DNS or a header. */
+static int is_fws(char c)
 {
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+    return ms_is_wsp(c) || c == '\r' || c == '\n';
 }
 
 static int is_alpha(char c)
@@ -25,7 +27,7 @@ static int is_name_char(char c)
 /* VALCHAR: printable ASCII but ";" (and white space inside is allowed). */
 static int is_value_char(unsigned char c)
 {
-    return (c >= 0x21 && c <= 0x7e && c != ';') || is_wsp((char)c);
+    return (c >= 0x21 && c <= 0x7e && c != ';') || is_fws((char)c);
 }
 
 static ms_status add_error(ms_taglist *list, ms_taglist_error_kind kind, size_t offset)
@@ -38,9 +40,9 @@ static ms_status add_error(ms_taglist *list, ms_taglist_error_kind kind, size_t 
 
 static void trim(const char *text, size_t *start, size_t *end)
 {
-    while (*start < *end && is_wsp(text[*start]))
+    while (*start < *end && is_fws(text[*start]))
         (*start)++;
-    while (*end > *start && is_wsp(text[*end - 1]))
+    while (*end > *start && is_fws(text[*end - 1]))
         (*end)--;
 }
 

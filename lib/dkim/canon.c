@@ -4,11 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int is_wsp(char c)
-{
-    return c == ' ' || c == '\t';
-}
-
 /* The field's value with the b= tag's value removed (RFC 6376 3.7): every
  * byte is kept except the characters after "b=" up to the next ";". */
 static void strip_b_value(const char *v, size_t len, ms_buf *out)
@@ -20,13 +15,13 @@ static void strip_b_value(const char *v, size_t len, ms_buf *out)
             seg_end++;
         /* is this tag-spec's name exactly "b"? */
         size_t k = i;
-        while (k < seg_end && (is_wsp(v[k]) || v[k] == '\r' || v[k] == '\n'))
+        while (k < seg_end && (ms_is_wsp(v[k]) || v[k] == '\r' || v[k] == '\n'))
             k++;
         size_t name = k;
-        while (k < seg_end && v[k] != '=' && !is_wsp(v[k]) && v[k] != '\r' && v[k] != '\n')
+        while (k < seg_end && v[k] != '=' && !ms_is_wsp(v[k]) && v[k] != '\r' && v[k] != '\n')
             k++;
         size_t name_end = k;
-        while (k < seg_end && (is_wsp(v[k]) || v[k] == '\r' || v[k] == '\n'))
+        while (k < seg_end && (ms_is_wsp(v[k]) || v[k] == '\r' || v[k] == '\n'))
             k++;
         if (name_end - name == 1 && v[name] == 'b' && k < seg_end && v[k] == '=') {
             ms_buf_append(out, v + i, k + 1 - i);
@@ -43,7 +38,7 @@ static void relaxed_header(const char *raw, size_t raw_len, int strip_b, ms_buf 
 {
     const char *colon = memchr(raw, ':', raw_len);
     size_t name_len = (size_t)(colon - raw);
-    while (name_len && is_wsp(raw[name_len - 1]))
+    while (name_len && ms_is_wsp(raw[name_len - 1]))
         name_len--;
     for (size_t i = 0; i < name_len; i++) {
         char c = raw[i];
@@ -69,7 +64,7 @@ static void relaxed_header(const char *raw, size_t raw_len, int strip_b, ms_buf 
             i++;
             continue;
         }
-        if (is_wsp(c)) {
+        if (ms_is_wsp(c)) {
             pending_space = started;
             continue;
         }
@@ -117,7 +112,7 @@ static void relaxed_body(const char *body, size_t len, ms_buf *out)
             end++;
         int pending = 0;
         for (size_t i = pos; i < end; i++) {
-            if (is_wsp(body[i])) {
+            if (ms_is_wsp(body[i])) {
                 pending = 1;
                 continue;
             }

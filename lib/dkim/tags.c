@@ -5,16 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int is_wsp(char c)
-{
-    return c == ' ' || c == '\t';
-}
-
 /* FWS here also takes bare CR and LF: header fields arrive unfolded or
  * folded, and TXT records sometimes carry line breaks from zone files. */
 static int is_fws(char c)
 {
-    return is_wsp(c) || c == '\r' || c == '\n';
+    return ms_is_wsp(c) || c == '\r' || c == '\n';
 }
 
 static int is_alpha(char c)

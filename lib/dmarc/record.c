@@ -70,11 +70,6 @@ static void report(parser *ps, enum dmarc_diag_id id, long offset, const char *f
         ps->status = st;
 }
 
-static int is_wsp(int c)
-{
-    return c == ' ' || c == '\t';
-}
-
 static int is_alpha(int c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
@@ -149,9 +144,9 @@ static void split_segment(parser *ps, size_t a, size_t b, size_t segment)
     }
     size_t e = (size_t)(eq - t);
     size_t name_end = e, value_start = e + 1;
-    while (name_end > a && is_wsp((unsigned char)t[name_end - 1]))
+    while (name_end > a && ms_is_wsp((unsigned char)t[name_end - 1]))
         name_end--;
-    while (value_start < b && is_wsp((unsigned char)t[value_start]))
+    while (value_start < b && ms_is_wsp((unsigned char)t[value_start]))
         value_start++;
 
     if (name_end == a) {
@@ -191,9 +186,9 @@ static void split_tags(parser *ps, size_t start)
         const char *semi = memchr(ps->text + pos, ';', ps->len - pos);
         size_t end = semi ? (size_t)(semi - ps->text) : ps->len;
         size_t a = pos, b = end;
-        while (a < b && is_wsp((unsigned char)ps->text[a]))
+        while (a < b && ms_is_wsp((unsigned char)ps->text[a]))
             a++;
-        while (b > a && is_wsp((unsigned char)ps->text[b - 1]))
+        while (b > a && ms_is_wsp((unsigned char)ps->text[b - 1]))
             b--;
         if (a < b)
             split_segment(ps, a, b, segment);
@@ -358,13 +353,13 @@ int dmarc_fo_is_valid(const char *v, size_t len)
     int seen[4] = {0, 0, 0, 0};
     size_t i = 0;
     for (;;) {
-        while (i < len && is_wsp((unsigned char)v[i]))
+        while (i < len && ms_is_wsp((unsigned char)v[i]))
             i++;
         const char *kinds = "01ds";
         const char *k = i < len && v[i] != '\0' ? strchr(kinds, dmarc_lower((unsigned char)v[i])) : NULL;
         if (k == NULL || seen[k - kinds]++)
             return 0;
-        for (i++; i < len && is_wsp((unsigned char)v[i]); i++)
+        for (i++; i < len && ms_is_wsp((unsigned char)v[i]); i++)
             ;
         if (i == len)
             return !(seen[0] && seen[1]);
@@ -383,9 +378,9 @@ static int rf_is_valid(const char *v, size_t len)
         if (i < len && v[i] != ':')
             continue;
         size_t a = start, b = i;
-        while (a < b && is_wsp((unsigned char)v[a]))
+        while (a < b && ms_is_wsp((unsigned char)v[a]))
             a++;
-        while (b > a && is_wsp((unsigned char)v[b - 1]))
+        while (b > a && ms_is_wsp((unsigned char)v[b - 1]))
             b--;
         if (!dmarc_ieq(v + a, b - a, "afrf"))
             return 0;
@@ -735,15 +730,15 @@ int ms_dmarc_is_record(const char *text, size_t len)
     size_t i = 0;
     if (text == NULL || len < 1 || (text[0] != 'v' && text[0] != 'V'))
         return 0;
-    for (i = 1; i < len && is_wsp((unsigned char)text[i]); i++)
+    for (i = 1; i < len && ms_is_wsp((unsigned char)text[i]); i++)
         ;
     if (i == len || text[i] != '=')
         return 0;
-    for (i++; i < len && is_wsp((unsigned char)text[i]); i++)
+    for (i++; i < len && ms_is_wsp((unsigned char)text[i]); i++)
         ;
     if (len - i < 6 || memcmp(text + i, "DMARC1", 6) != 0)
         return 0;
-    for (i += 6; i < len && is_wsp((unsigned char)text[i]); i++)
+    for (i += 6; i < len && ms_is_wsp((unsigned char)text[i]); i++)
         ;
     return i == len || text[i] == ';';
 }
@@ -779,13 +774,13 @@ static ms_dmarc_record *record_new(void)
  * the wrong name, or the wrong record type at _dmarc. */
 static int looks_like_spf(const char *text, size_t len)
 {
-    return len >= 6 && dmarc_ieq(text, 6, "v=spf1") && (len == 6 || is_wsp((unsigned char)text[6]));
+    return len >= 6 && dmarc_ieq(text, 6, "v=spf1") && (len == 6 || ms_is_wsp((unsigned char)text[6]));
 }
 
 static void check_text(parser *ps)
 {
     size_t lead = 0;
-    while (lead < ps->len && is_wsp((unsigned char)ps->text[lead]))
+    while (lead < ps->len && ms_is_wsp((unsigned char)ps->text[lead]))
         lead++;
     if (lead == ps->len) {
         ps->rec->usable = 0;

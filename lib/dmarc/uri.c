@@ -43,11 +43,6 @@ static int hex_value(int c)
     return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
-static int is_wsp(int c)
-{
-    return c == ' ' || c == '\t';
-}
-
 int dmarc_is_hostname(const char *name, size_t len, size_t min_labels)
 {
     if (len > 0 && name[len - 1] == '.')
@@ -335,9 +330,9 @@ ms_status dmarc_parse_uri_list(const char *value, size_t len, long base, const c
         const char *comma = memchr(value + start, ',', len - start);
         size_t end = comma ? (size_t)(comma - value) : len;
         size_t a = start, b = end;
-        while (a < b && is_wsp((unsigned char)value[a]))
+        while (a < b && ms_is_wsp((unsigned char)value[a]))
             a++;
-        while (b > a && is_wsp((unsigned char)value[b - 1]))
+        while (b > a && ms_is_wsp((unsigned char)value[b - 1]))
             b--;
         ms_status st = parse_entry(value + a, b - a, base + (long)a, tag, location, uris, count,
                                    diags);
