@@ -141,10 +141,14 @@ char *em_domain_to_unicode(const char *d, size_t n)
     return res;
 }
 
-enum em_diag em_idn_check(const unsigned char *d, size_t n, size_t local_octets)
+/* The verdict on the domain d (n octets) alone, and the length of its DNS
+ * form in *ascii_len when that is valid. *transient set when libidn2 ran
+ * out of memory (a verdict not to be remembered). */
+static enum em_diag domain_verdict(const unsigned char *d, size_t n, size_t *ascii_len, int *transient)
 {
     char *a;
     int rc = domain_to_ascii((const char *)d, n, &a);
+    *transient = rc == IDN2_MALLOC;
     /* libidn2 refuses DNS's limits itself: said as the limits, not as a bad
      * IDN (a label's Punycode over 63 octets overflows its encoder) */
     if (rc == IDN2_TOO_BIG_LABEL || rc == IDN2_PUNYCODE_BIG_OUTPUT)
@@ -172,8 +176,51 @@ enum em_diag em_idn_check(const unsigned char *d, size_t n, size_t local_octets)
     }
     if (r == EM_VALID && len > 253)
         r = EM_RFC5322_DOMAIN_TOO_LONG;
-    else if (r == EM_VALID && local_octets + 1 + len > 254)
-        r = EM_RFC5322_TOO_LONG;
+    *ascii_len = len;
     free(a);
+    return r;
+}
+
+/* This thread's last verdicts, by domain. Address lists repeat their
+ * domains, and libidn2 takes microseconds for a name where the rest of a
+ * check takes tens of nanoseconds. Direct-mapped: a collision only means
+ * computing again. */
+enum { IDN_CACHE_SLOTS = 64, IDN_CACHE_NAME_MAX = 255 };
+typedef struct {
+    size_t n; /* 0: an empty slot */
+    unsigned char name[IDN_CACHE_NAME_MAX];
+    enum em_diag verdict;
+    size_t ascii_len;
+} idn_cache_slot;
+static _Thread_local idn_cache_slot idn_cache[IDN_CACHE_SLOTS];
+
+static idn_cache_slot *idn_cache_slot_for(const unsigned char *d, size_t n)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (size_t k = 0; k < n; k++)
+        h = (h ^ d[k]) * 16777619u;
+    return &idn_cache[h % IDN_CACHE_SLOTS];
+}
+
+enum em_diag em_idn_check(const unsigned char *d, size_t n, size_t local_octets)
+{
+    idn_cache_slot *slot = n > 0 && n <= IDN_CACHE_NAME_MAX ? idn_cache_slot_for(d, n) : NULL;
+    enum em_diag r;
+    size_t len = 0;
+    if (slot != NULL && slot->n == n && memcmp(slot->name, d, n) == 0) {
+        r = slot->verdict;
+        len = slot->ascii_len;
+    } else {
+        int transient;
+        r = domain_verdict(d, n, &len, &transient);
+        if (slot != NULL && !transient) {
+            slot->n = n;
+            memcpy(slot->name, d, n);
+            slot->verdict = r;
+            slot->ascii_len = len;
+        }
+    }
+    if (r == EM_VALID && local_octets + 1 + len > 254)
+        r = EM_RFC5322_TOO_LONG;
     return r;
 }
