@@ -124,7 +124,8 @@ int em_has_alabel(const unsigned char *d, size_t n);
  * A-label form. EM_VALID when fine. */
 enum em_diag em_idn_check(const unsigned char *d, size_t n, size_t local_octets);
 /* The domain d (n bytes, A-labels or U-labels) as lower-case A-labels or
- * as U-labels; NULL when it cannot be converted (or out of memory). */
+ * as U-labels; NULL unless em_idn_check() finds the domain alone valid
+ * (or out of memory). */
 char *em_domain_to_ascii(const char *d, size_t n);
 /* A lower-cased copy of n bytes (ASCII letters only); NULL when out of memory. */
 char *em_ascii_lower(const char *d, size_t n);

@@ -117,11 +117,61 @@ static int domain_to_ascii(const char *d, size_t n, char **out)
     return rc;
 }
 
+/* The verdict on the domain d (n octets) alone: its DNS form in *dns
+ * (NULL unless EM_VALID) and that form's length in *dns_len.
+ * *transient set when libidn2 ran out of memory (a verdict not to be
+ * remembered). */
+static enum em_diag domain_dns_form(const unsigned char *d, size_t n, char **dns, size_t *dns_len,
+                                    int *transient)
+{
+    char *a;
+    *dns = NULL;
+    *dns_len = 0;
+    int rc = domain_to_ascii((const char *)d, n, &a);
+    *transient = rc == IDN2_MALLOC;
+    /* libidn2 refuses DNS's limits itself: said as the limits, not as a bad
+     * IDN (a label's Punycode over 63 octets overflows its encoder) */
+    if (rc == IDN2_TOO_BIG_LABEL || rc == IDN2_PUNYCODE_BIG_OUTPUT)
+        return EM_RFC5322_LABEL_TOO_LONG;
+    if (rc == IDN2_TOO_BIG_DOMAIN)
+        return EM_RFC5322_DOMAIN_TOO_LONG;
+    if (a == NULL)
+        return EM_RFC5322_BAD_IDN;
+    size_t len = strlen(a), label = 0;
+    enum em_diag r = EM_VALID;
+    for (size_t k = 0; k <= len && r == EM_VALID; k++) {
+        unsigned char c = k < len ? (unsigned char)a[k] : '.';
+        /* the DNS form must be LDH, whatever mapping produced it (libidn2
+         * drops some STD3-disallowed code points rather than refusing) */
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.') ||
+            (c == '.' && label == 0) || (c == '-' && label == 0) ||
+            (c == '.' && a[k - 1] == '-')) {
+            r = EM_RFC5322_BAD_IDN;
+        } else if (c == '.') {
+            if (label > 63)
+                r = EM_RFC5322_LABEL_TOO_LONG;
+            label = 0;
+        } else {
+            label++;
+        }
+    }
+    if (r == EM_VALID && len > 253)
+        r = EM_RFC5322_DOMAIN_TOO_LONG;
+    *dns_len = len;
+    if (r == EM_VALID)
+        *dns = a;
+    else
+        free(a);
+    return r;
+}
+
 char *em_domain_to_ascii(const char *d, size_t n)
 {
-    char *out;
-    domain_to_ascii(d, n, &out);
-    return out;
+    char *dns;
+    size_t len;
+    int transient;
+    domain_dns_form((const unsigned char *)d, n, &dns, &len, &transient);
+    return dns;
 }
 
 char *em_domain_to_unicode(const char *d, size_t n)
@@ -139,46 +189,6 @@ char *em_domain_to_unicode(const char *d, size_t n)
     char *res = ms_strdup(out);
     idn2_free(out);
     return res;
-}
-
-/* The verdict on the domain d (n octets) alone, and the length of its DNS
- * form in *ascii_len when that is valid. *transient set when libidn2 ran
- * out of memory (a verdict not to be remembered). */
-static enum em_diag domain_verdict(const unsigned char *d, size_t n, size_t *ascii_len, int *transient)
-{
-    char *a;
-    int rc = domain_to_ascii((const char *)d, n, &a);
-    *transient = rc == IDN2_MALLOC;
-    /* libidn2 refuses DNS's limits itself: said as the limits, not as a bad
-     * IDN (a label's Punycode over 63 octets overflows its encoder) */
-    if (rc == IDN2_TOO_BIG_LABEL || rc == IDN2_PUNYCODE_BIG_OUTPUT)
-        return EM_RFC5322_LABEL_TOO_LONG;
-    if (rc == IDN2_TOO_BIG_DOMAIN)
-        return EM_RFC5322_DOMAIN_TOO_LONG;
-    if (a == NULL)
-        return EM_RFC5322_BAD_IDN;
-    size_t len = strlen(a), label = 0;
-    enum em_diag r = EM_VALID;
-    for (size_t k = 0; k <= len && r == EM_VALID; k++) {
-        unsigned char c = k < len ? (unsigned char)a[k] : '.';
-        /* the DNS form must be LDH, whatever mapping produced it */
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.') ||
-            (c == '.' && label == 0) || (c == '-' && label == 0) ||
-            (c == '.' && a[k - 1] == '-')) {
-            r = EM_RFC5322_BAD_IDN;
-        } else if (c == '.') {
-            if (label > 63)
-                r = EM_RFC5322_LABEL_TOO_LONG;
-            label = 0;
-        } else {
-            label++;
-        }
-    }
-    if (r == EM_VALID && len > 253)
-        r = EM_RFC5322_DOMAIN_TOO_LONG;
-    *ascii_len = len;
-    free(a);
-    return r;
 }
 
 /* This thread's last verdicts, by domain. Address lists repeat their
@@ -212,7 +222,9 @@ enum em_diag em_idn_check(const unsigned char *d, size_t n, size_t local_octets)
         len = slot->ascii_len;
     } else {
         int transient;
-        r = domain_verdict(d, n, &len, &transient);
+        char *dns;
+        r = domain_dns_form(d, n, &dns, &len, &transient);
+        free(dns);
         if (slot != NULL && !transient) {
             slot->n = n;
             memcpy(slot->name, d, n);
