@@ -16,7 +16,6 @@
  * expired certificate, a weak key: errors in result->chain_findings, and
  * no pem). Blocks with blank lines inside are written repaired when the
  * rest of the block decodes (the scanner's ms_pem_block.repaired). */
-#define _GNU_SOURCE /* vasprintf */
 #include "internal.h"
 #include "core/file.h"
 
@@ -49,9 +48,7 @@ static void refuse(bundle *b, ms_status status, const char *fmt, ...)
     b->status = status;
     va_list ap;
     va_start(ap, fmt);
-    char *message = NULL;
-    if (vasprintf(&message, fmt, ap) < 0)
-        message = NULL;
+    char *message = ms_vasprintf(fmt, ap);
     va_end(ap);
     b->result->error = message;
 }

@@ -16,7 +16,7 @@
  *
  * The input is untrusted and fuzzed (tests/fuzz/fuzz_pem.c): every index is
  * checked against len, nothing assumes a NUL terminator. */
-#define _GNU_SOURCE /* memmem, vasprintf */
+#define _GNU_SOURCE /* memmem */
 #include "internal.h"
 
 #include <openssl/crypto.h>
@@ -139,9 +139,7 @@ static void finding(scanner *s, int code, size_t line_no, size_t offset, const c
     char *where = ms_asprintf("line %zu", line_no);
     va_list ap;
     va_start(ap, fmt);
-    char *what = NULL;
-    if (vasprintf(&what, fmt, ap) < 0)
-        what = NULL;
+    char *what = ms_vasprintf(fmt, ap);
     va_end(ap);
     add_finding(s, code, line_no, offset, where, what);
     free(where);

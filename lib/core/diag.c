@@ -17,13 +17,7 @@ ms_status ms_diag_addv(ms_diag_list *list, const ms_diag_def *def, const char *l
         list->items = grown;
         list->capacity = capacity;
     }
-    va_list again;
-    va_copy(again, ap);
-    int len = vsnprintf(NULL, 0, fmt, ap);
-    char *message = len >= 0 ? malloc((size_t)len + 1) : NULL;
-    if (message != NULL)
-        vsnprintf(message, (size_t)len + 1, fmt, again);
-    va_end(again);
+    char *message = ms_vasprintf(fmt, ap);
     char *where = location ? ms_strdup(location) : NULL;
     if (message == NULL || (location != NULL && where == NULL)) {
         free(message);

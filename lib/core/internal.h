@@ -4,6 +4,7 @@
 
 #include "mailsec/core.h"
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,6 +30,8 @@ struct ms_ctx {
 char *ms_strdup(const char *s);
 /* printf into a newly allocated string; NULL when out of memory. */
 char *ms_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The same with a va_list (ap is left as vsnprintf leaves it: va_end it). */
+char *ms_vasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 
 /* WSP of RFC 5234: a space or a horizontal tab (the white space of DKIM,
  * DMARC and most tag=value grammars; line ends are FWS, not WSP). */

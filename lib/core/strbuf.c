@@ -16,7 +16,7 @@ char *ms_strdup(const char *s)
     return copy;
 }
 
-__attribute__((format(printf, 1, 0))) static char *vasprintf_alloc(const char *fmt, va_list ap)
+char *ms_vasprintf(const char *fmt, va_list ap)
 {
     va_list again;
     va_copy(again, ap);
@@ -32,7 +32,7 @@ char *ms_asprintf(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char *out = vasprintf_alloc(fmt, ap);
+    char *out = ms_vasprintf(fmt, ap);
     va_end(ap);
     return out;
 }
@@ -80,7 +80,7 @@ void ms_buf_printf(ms_buf *buf, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char *s = vasprintf_alloc(fmt, ap);
+    char *s = ms_vasprintf(fmt, ap);
     va_end(ap);
     if (s == NULL) {
         buf->failed = 1;

@@ -19,21 +19,16 @@ static void add(lines *l, const char *fmt, ...)
 {
     if (l->failed)
         return;
-    va_list ap, again;
+    va_list ap;
     va_start(ap, fmt);
-    va_copy(again, ap);
-    int len = vsnprintf(NULL, 0, fmt, ap);
+    char *line = ms_vasprintf(fmt, ap);
     va_end(ap);
-    char *line = len >= 0 ? malloc((size_t)len + 1) : NULL;
     char **grown = line ? realloc(l->ex->lines, (l->ex->count + 1) * sizeof *grown) : NULL;
     if (grown == NULL) {
         free(line);
-        va_end(again);
         l->failed = 1;
         return;
     }
-    vsnprintf(line, (size_t)len + 1, fmt, again);
-    va_end(again);
     l->ex->lines = grown;
     l->ex->lines[l->ex->count++] = line;
 }

@@ -4,6 +4,7 @@
  * wrappers, the origin paths, the dispatch on sniffed content and the
  * directory walk; inflate.c, archive.c and mime.c unwrap gzip, zip and
  * mail. */
+#include "core/internal.h"
 #include "report/walk_internal.h"
 
 #include <dirent.h>
@@ -22,26 +23,12 @@
 
 /* ---- Byte sources ---------------------------------------------------- */
 
-/* vasprintf, in ISO C: a new string, NULL when memory ran out. */
-static char *format_v(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
-static char *format_v(const char *fmt, va_list ap)
-{
-    va_list again;
-    va_copy(again, ap);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    char *text = n < 0 ? NULL : malloc((size_t)n + 1);
-    if (text != NULL)
-        vsnprintf(text, (size_t)n + 1, fmt, again);
-    va_end(again);
-    return text;
-}
-
 static char *text_format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static char *text_format(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char *text = format_v(fmt, ap);
+    char *text = ms_vasprintf(fmt, ap);
     va_end(ap);
     return text;
 }
@@ -51,7 +38,7 @@ ssize_t walk_src_fail(walk_src *src, const char *fmt, ...)
     if (src->error == NULL) {
         va_list ap;
         va_start(ap, fmt);
-        src->error = format_v(fmt, ap);
+        src->error = ms_vasprintf(fmt, ap);
         va_end(ap);
     }
     return -1;
@@ -217,7 +204,7 @@ size_t walk_path_push(walk_ctx *ctx, const char *fmt, ...)
     size_t mark = p->len;
     va_list ap;
     va_start(ap, fmt);
-    char *component = format_v(fmt, ap);
+    char *component = ms_vasprintf(fmt, ap);
     va_end(ap);
     if (component == NULL) {
         ctx->nomem = true;
@@ -261,7 +248,7 @@ void walk_skip(walk_ctx *ctx, const char *fmt, ...)
         return;
     va_list ap;
     va_start(ap, fmt);
-    char *reason = format_v(fmt, ap);
+    char *reason = ms_vasprintf(fmt, ap);
     va_end(ap);
     if (reason == NULL) {
         ctx->nomem = true;
@@ -355,7 +342,7 @@ void walk_unreadable(walk_ctx *ctx, const char *fmt, ...)
     src->file_fd = -1;
     va_list ap;
     va_start(ap, fmt);
-    src->error = format_v(fmt, ap);
+    src->error = ms_vasprintf(fmt, ap);
     va_end(ap);
     if (src->error == NULL)
         ctx->nomem = true;
