@@ -42,6 +42,7 @@ static const char CHECK_USAGE[] =
 
 enum { OPT_PROFILE = 1, OPT_FILE, OPT_CSV, OPT_COLUMN, OPT_HEADER, OPT_FORMAT, OPT_MX };
 enum { FMT_TEXT, FMT_JSON, FMT_CSV };
+static const char CMD[] = "email check";
 /* Addresses checked per round: bounds memory while keeping --mx lookups
  * for a round in flight together. */
 enum { CHUNK = 4096, PROGRESS_EVERY = 100000 };
@@ -59,60 +60,6 @@ typedef struct item {
     ms_email_mx_status mx;
     int mx_checked;
 } item;
-
-/* ---- the per-domain cache for --mx across rounds ---- */
-
-typedef struct mx_cache {
-    char **names;
-    ms_email_mx_status *status;
-    size_t cap, count;
-} mx_cache;
-
-static size_t hash_str(const char *s)
-{
-    size_t h = 1469598103934665603u;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211u;
-    return h;
-}
-
-static size_t cache_slot(const mx_cache *c, const char *name)
-{
-    size_t i = hash_str(name) & (c->cap - 1);
-    while (c->names[i] != NULL && strcmp(c->names[i], name) != 0)
-        i = (i + 1) & (c->cap - 1);
-    return i;
-}
-
-static int cache_grow(mx_cache *c)
-{
-    size_t ncap = c->cap ? c->cap * 2 : 1024;
-    mx_cache n = {calloc(ncap, sizeof(char *)), calloc(ncap, sizeof(ms_email_mx_status)), ncap, c->count};
-    if (n.names == NULL || n.status == NULL) {
-        free(n.names);
-        free(n.status);
-        return 0;
-    }
-    for (size_t i = 0; i < c->cap; i++) {
-        if (c->names[i] != NULL) {
-            size_t j = cache_slot(&n, c->names[i]);
-            n.names[j] = c->names[i];
-            n.status[j] = c->status[i];
-        }
-    }
-    free(c->names);
-    free(c->status);
-    *c = n;
-    return 1;
-}
-
-static void cache_free(mx_cache *c)
-{
-    for (size_t i = 0; i < c->cap; i++)
-        free(c->names[i]);
-    free(c->names);
-    free(c->status);
-}
 
 /* ---- input ---- */
 
@@ -299,7 +246,7 @@ typedef struct run {
     ms_email_profile profile;
     int format, mx;
     ms_ctx *ctx;
-    mx_cache cache;
+    ms_email_mx_cache *mx_cache; /* --mx: verdicts across chunks */
     size_t total, valid, invalid, mx_failed;
     const char *diag_codes[64];
     size_t diag_counts[64];
@@ -334,57 +281,36 @@ static const char *mx_domain(const item *it)
 static void check_mx(run *r, item *items, size_t n)
 {
     const char **ask = malloc(n * sizeof *ask);
+    size_t *asked_for = malloc(n * sizeof *asked_for);
+    ms_email_mx_status *st = malloc(n * sizeof *st);
     size_t nask = 0;
-    if (ask == NULL) {
-        r->could_not_check = 1;
-        return;
-    }
-    if (r->cache.count * 2 >= r->cache.cap && !cache_grow(&r->cache)) {
-        free(ask);
-        r->could_not_check = 1;
-        return;
-    }
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; ask && asked_for && st && i < n; i++) {
         const char *d = mx_domain(&items[i]);
-        if (d != NULL && r->cache.names[cache_slot(&r->cache, d)] == NULL)
+        if (d != NULL) {
+            asked_for[nask] = i;
             ask[nask++] = d;
-    }
-    ms_email_mx_status *st = calloc(nask ? nask : 1, sizeof *st);
-    if (st == NULL || (nask > 0 && ms_email_mx_check(r->ctx, ask, nask, st) != MS_OK)) {
-        fprintf(stderr, "mailsec email check: the DNS lookups failed\n");
-        r->could_not_check = 1;
-        free(st);
-        free(ask);
-        return;
-    }
-    for (size_t i = 0; i < nask; i++) {
-        if (r->cache.count * 2 >= r->cache.cap && !cache_grow(&r->cache))
-            break;
-        size_t slot = cache_slot(&r->cache, ask[i]);
-        if (r->cache.names[slot] == NULL) {
-            r->cache.names[slot] = strdup(ask[i]);
-            r->cache.status[slot] = st[i];
-            r->cache.count += r->cache.names[slot] != NULL;
         }
     }
-    for (size_t i = 0; i < n; i++) {
-        const char *d = mx_domain(&items[i]);
-        if (d == NULL)
-            continue;
-        size_t slot = cache_slot(&r->cache, d);
-        if (r->cache.names[slot] == NULL)
-            continue;
-        items[i].mx = r->cache.status[slot];
-        items[i].mx_checked = 1;
-        if (items[i].mx == MS_EMAIL_MX_TEMPFAIL)
+    if (ask == NULL || asked_for == NULL || st == NULL ||
+        ms_email_mx_check_cached(r->ctx, r->mx_cache, ask, nask, st) != MS_OK) {
+        fprintf(stderr, "mailsec email check: the DNS lookups failed\n");
+        r->could_not_check = 1;
+        nask = 0;
+    }
+    for (size_t k = 0; k < nask; k++) {
+        item *it = &items[asked_for[k]];
+        it->mx = st[k];
+        it->mx_checked = 1;
+        if (it->mx == MS_EMAIL_MX_TEMPFAIL)
             r->mx_failed++;
-        ms_email_result_apply_mx(&items[i].r, r->profile, items[i].mx);
-        if (!items[i].r.valid) {
-            free(items[i].normal);
-            items[i].normal = NULL;
+        ms_email_result_apply_mx(&it->r, r->profile, it->mx);
+        if (!it->r.valid) {
+            free(it->normal);
+            it->normal = NULL;
         }
     }
     free(st);
+    free(asked_for);
     free(ask);
 }
 
@@ -593,6 +519,104 @@ static int check_option(void *arg, int opt, const char *value)
     return 0;
 }
 
+/* The addresses' source: the arguments, a file or a CSV column. -1 when
+ * it is ready, else the exit status. */
+static int open_source(source *s, int argc, char **argv, const char *file, const char *csv,
+                       const char *column, int header)
+{
+    if (optind < argc) {
+        s->args = argv + optind;
+        s->nargs = (size_t)(argc - optind);
+        return -1;
+    }
+    const char *path = file ? file : csv;
+    s->f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+    if (s->f == NULL) {
+        fprintf(stderr, "mailsec %s: cannot open %s: %s\n", CMD, path, strerror(errno));
+        return EXIT_UNCHECKED;
+    }
+    s->csv = csv != NULL;
+    if (!s->csv)
+        return -1;
+    char *end;
+    long n = strtol(column, &end, 10);
+    if (*end == '\0' && n >= 1) {
+        s->column = n - 1;
+        s->header = header;
+    } else {
+        s->column_name = column;
+        s->header = 1;
+    }
+    return resolve_column(s) ? -1 : EXIT_UNCHECKED;
+}
+
+static void begin_output(const run *r, const source *s)
+{
+    if (r->format == FMT_JSON) {
+        printf("{\n  \"schema_version\": %d,\n  \"command\": \"email check\",\n  \"profile\": \"%s\",\n  \"results\": [",
+               CLI_JSON_SCHEMA_VERSION, ms_email_profile_name(r->profile));
+    } else if (r->format == FMT_CSV) {
+        if (s->header_fields != NULL) {
+            for (size_t i = 0; i < s->header_nfields; i++) {
+                csv_field(s->header_fields[i]);
+                putchar(',');
+            }
+            puts("valid,category,diagnosis,normalized");
+        } else if (!s->csv) {
+            puts("address,valid,category,diagnosis,normalized");
+        }
+    }
+}
+
+/* Checks every address of the source, chunk by chunk, and writes the
+ * results; the exit status. What it needs (memory, the resolver) is
+ * acquired before the first byte of output, so a JSON document is either
+ * whole or not begun. */
+static int check_all(cli_common *c, run *r, source *s)
+{
+    item *items = malloc(CHUNK * sizeof *items);
+    if (r->mx && items != NULL && (r->mx_cache = ms_email_mx_cache_new()) != NULL)
+        r->ctx = cli_make_ctx(c);
+    if (items == NULL || (r->mx && (r->mx_cache == NULL || r->ctx == NULL))) {
+        if (items == NULL || r->mx_cache == NULL)
+            fprintf(stderr, "mailsec %s: out of memory\n", CMD);
+        free(items);
+        return EXIT_UNCHECKED;
+    }
+    begin_output(r, s);
+    int progress = s->f != NULL && !c->quiet && isatty(STDERR_FILENO);
+    size_t shown = 0;
+    /* a failed write stops the run: the rest could not be shown anyway */
+    while (!cli_output_failed()) {
+        size_t n = 0;
+        while (n < CHUNK && next_item(s, &items[n]))
+            n++;
+        if (n == 0)
+            break;
+        process(r, items, n);
+        if (progress && r->total / PROGRESS_EVERY != shown) {
+            shown = r->total / PROGRESS_EVERY;
+            fprintf(stderr, "\r%zu addresses checked...", r->total);
+        }
+    }
+    if (progress && shown > 0)
+        fprintf(stderr, "\r%*s\r", 40, "");
+    free(items);
+    if (s->io_error) {
+        fprintf(stderr, "mailsec %s: error reading the input\n", CMD);
+        r->could_not_check = 1;
+    }
+    if (s->too_long)
+        fprintf(stderr, "mailsec %s: %zu bytes of over-long lines were cut\n", CMD, s->too_long);
+    summary(r);
+    int status = r->could_not_check || r->mx_failed ? EXIT_UNCHECKED : r->invalid ? EXIT_PROBLEMS : EXIT_CLEAN;
+    if (r->format == FMT_JSON) {
+        static const char *const VERDICTS[] = {"ok", "problems", "unchecked"};
+        printf(",\n  \"result\": \"%s\"\n}\n", VERDICTS[status]);
+    }
+    return status;
+}
+
 static int run_check(int argc, char **argv)
 {
     static const struct option options[] = {
@@ -606,7 +630,6 @@ static int run_check(int argc, char **argv)
         CLI_COMMON_LONG_OPTIONS,
         {NULL, 0, NULL, 0},
     };
-    static const char CMD[] = "email check";
     cli_common c;
     check_args a = {.r = {.c = &c, .format = -1, .first_json = 1}};
     int done = cli_parse(argc, argv, options, CLI_COMMON_SHORT_OPTIONS, CHECK_USAGE, CMD, &c,
@@ -628,94 +651,14 @@ static int run_check(int argc, char **argv)
     if ((csv != NULL) != (column != NULL))
         return cli_usage_error(CMD, "--csv and --column go together");
 
-    source s = {0};
-    s.column = -1;
-    if (optind < argc) {
-        s.args = argv + optind;
-        s.nargs = (size_t)(argc - optind);
-    } else {
-        const char *path = file ? file : csv;
-        s.f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
-        if (s.f == NULL) {
-            fprintf(stderr, "mailsec %s: cannot open %s: %s\n", CMD, path, strerror(errno));
-            return EXIT_UNCHECKED;
-        }
-        s.csv = csv != NULL;
-        if (s.csv) {
-            char *end;
-            long n = strtol(column, &end, 10);
-            if (*end == '\0' && n >= 1) {
-                s.column = n - 1;
-                s.header = header;
-            } else {
-                s.column_name = column;
-                s.header = 1;
-            }
-            if (!resolve_column(&s)) {
-                if (s.f != stdin)
-                    fclose(s.f);
-                free_fields(s.header_fields, s.header_nfields);
-                return EXIT_UNCHECKED;
-            }
-        }
-    }
-    if (r.mx) {
-        r.ctx = cli_make_ctx(&c);
-        if (r.ctx == NULL)
-            return EXIT_UNCHECKED;
-    }
-
-    if (r.format == FMT_JSON) {
-        printf("{\n  \"schema_version\": %d,\n  \"command\": \"email check\",\n  \"profile\": \"%s\",\n  \"results\": [",
-               CLI_JSON_SCHEMA_VERSION, ms_email_profile_name(r.profile));
-    } else if (r.format == FMT_CSV) {
-        if (s.header_fields != NULL) {
-            for (size_t i = 0; i < s.header_nfields; i++) {
-                csv_field(s.header_fields[i]);
-                putchar(',');
-            }
-            puts("valid,category,diagnosis,normalized");
-        } else if (!s.csv) {
-            puts("address,valid,category,diagnosis,normalized");
-        }
-    }
-    int progress = s.f != NULL && !c.quiet && isatty(STDERR_FILENO);
-    item *items = malloc(CHUNK * sizeof *items);
-    if (items == NULL)
-        return EXIT_UNCHECKED;
-    size_t shown = 0;
-    /* a failed write stops the run: the rest could not be shown anyway */
-    while (!cli_output_failed()) {
-        size_t n = 0;
-        while (n < CHUNK && next_item(&s, &items[n]))
-            n++;
-        if (n == 0)
-            break;
-        process(&r, items, n);
-        if (progress && r.total / PROGRESS_EVERY != shown) {
-            shown = r.total / PROGRESS_EVERY;
-            fprintf(stderr, "\r%zu addresses checked...", r.total);
-        }
-    }
-    if (progress && shown > 0)
-        fprintf(stderr, "\r%*s\r", 40, "");
-    free(items);
-    if (s.io_error) {
-        fprintf(stderr, "mailsec %s: error reading the input\n", CMD);
-        r.could_not_check = 1;
-    }
-    if (s.too_long)
-        fprintf(stderr, "mailsec %s: %zu bytes of over-long lines were cut\n", CMD, s.too_long);
+    source s = {.column = -1};
+    int status = open_source(&s, argc, argv, file, csv, column, header);
+    if (status < 0)
+        status = check_all(&c, &r, &s);
     if (s.f != NULL && s.f != stdin)
         fclose(s.f);
     free_fields(s.header_fields, s.header_nfields);
-    summary(&r);
-    int status = r.could_not_check || r.mx_failed ? EXIT_UNCHECKED : r.invalid ? EXIT_PROBLEMS : EXIT_CLEAN;
-    if (r.format == FMT_JSON) {
-        static const char *const VERDICTS[] = {"ok", "problems", "unchecked"};
-        printf(",\n  \"result\": \"%s\"\n}\n", VERDICTS[status]);
-    }
-    cache_free(&r.cache);
+    ms_email_mx_cache_free(r.mx_cache);
     ms_ctx_free(r.ctx);
     return status;
 }

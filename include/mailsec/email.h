@@ -109,6 +109,19 @@ void ms_email_result_apply_mx(ms_email_result *r, ms_email_profile profile, ms_e
 ms_status ms_email_mx_check(ms_ctx *ctx, const char *const *domains, size_t count,
                             ms_email_mx_status *out);
 
+/* Verdicts kept across calls, so that a long list checked chunk by chunk
+ * asks each domain once. It holds at most MS_EMAIL_MX_CACHE_MAX domains;
+ * the ones beyond are asked each time (right, only slower). Used by one
+ * thread at a time. NULL when out of memory. */
+#define MS_EMAIL_MX_CACHE_MAX 262144
+typedef struct ms_email_mx_cache ms_email_mx_cache;
+ms_email_mx_cache *ms_email_mx_cache_new(void);
+void ms_email_mx_cache_free(ms_email_mx_cache *cache);
+/* ms_email_mx_check, answering from the cache what it holds and adding
+ * what was asked. */
+ms_status ms_email_mx_check_cached(ms_ctx *ctx, ms_email_mx_cache *cache, const char *const *domains,
+                                   size_t count, ms_email_mx_status *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,12 +1,14 @@
 /* Deliverability through lib/dns: MX (RFC 5321 section 5.1), null MX
  * (RFC 7505), the A/AAAA fallback. Every distinct domain is asked once
- * (a per-call cache), and all of a chunk's queries are in flight at once:
- * MX, A and AAAA together, so the fallback costs no second round. */
+ * (a per-call cache, and across calls the caller's ms_email_mx_cache), and
+ * all of a chunk's queries are in flight at once: MX, A and AAAA together,
+ * so the fallback costs no second round. */
 #include "email_internal.h"
 
 #include "mailsec/dns.h"
 
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 /* Domains per DNS batch: bounds memory and the resolver's queue. */
@@ -99,6 +101,123 @@ ms_status ms_email_mx_check(ms_ctx *ctx, const char *const *domains, size_t coun
     }
     free(st);
     free(sorted);
+    return rc;
+}
+
+/* ---- the cache across calls: open addressing, FNV-1a, doubling at half
+ * full, never past MS_EMAIL_MX_CACHE_MAX names ---- */
+
+struct ms_email_mx_cache {
+    char **names;
+    ms_email_mx_status *status;
+    size_t cap, count; /* cap a power of two, 0 before the first put */
+};
+
+ms_email_mx_cache *ms_email_mx_cache_new(void)
+{
+    return calloc(1, sizeof(ms_email_mx_cache));
+}
+
+void ms_email_mx_cache_free(ms_email_mx_cache *c)
+{
+    if (c == NULL)
+        return;
+    for (size_t i = 0; i < c->cap; i++)
+        free(c->names[i]);
+    free(c->names);
+    free(c->status);
+    free(c);
+}
+
+static size_t cache_slot(const ms_email_mx_cache *c, const char *name)
+{
+    size_t h = 1469598103934665603u;
+    for (const char *p = name; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211u;
+    size_t i = h & (c->cap - 1);
+    while (c->names[i] != NULL && strcmp(c->names[i], name) != 0)
+        i = (i + 1) & (c->cap - 1);
+    return i;
+}
+
+static const ms_email_mx_status *cache_get(const ms_email_mx_cache *c, const char *name)
+{
+    if (c->cap == 0)
+        return NULL;
+    size_t i = cache_slot(c, name);
+    return c->names[i] != NULL ? &c->status[i] : NULL;
+}
+
+static int cache_grow(ms_email_mx_cache *c)
+{
+    size_t cap = c->cap ? c->cap * 2 : 1024;
+    ms_email_mx_cache n = {calloc(cap, sizeof(char *)), calloc(cap, sizeof(ms_email_mx_status)), cap, c->count};
+    if (n.names == NULL || n.status == NULL) {
+        free(n.names);
+        free(n.status);
+        return 0;
+    }
+    for (size_t i = 0; i < c->cap; i++) {
+        if (c->names[i] != NULL) {
+            size_t j = cache_slot(&n, c->names[i]);
+            n.names[j] = c->names[i];
+            n.status[j] = c->status[i];
+        }
+    }
+    free(c->names);
+    free(c->status);
+    *c = n;
+    return 1;
+}
+
+/* Remembers name's verdict; nothing when full or out of memory (the
+ * cache only saves lookups). */
+static void cache_put(ms_email_mx_cache *c, const char *name, ms_email_mx_status status)
+{
+    if (c->count >= MS_EMAIL_MX_CACHE_MAX || (c->count * 2 >= c->cap && !cache_grow(c)))
+        return;
+    size_t i = cache_slot(c, name);
+    if (c->names[i] != NULL || (c->names[i] = ms_strdup(name)) == NULL)
+        return;
+    c->status[i] = status;
+    c->count++;
+}
+
+ms_status ms_email_mx_check_cached(ms_ctx *ctx, ms_email_mx_cache *cache, const char *const *domains,
+                                   size_t count, ms_email_mx_status *out)
+{
+    if (cache == NULL)
+        return ms_email_mx_check(ctx, domains, count, out);
+    if (ctx == NULL || (count > 0 && (domains == NULL || out == NULL)))
+        return MS_ERR_INVALID;
+    /* miss[i]: where domain i's answer is in asked[], or SIZE_MAX when
+     * the cache answered it */
+    const char **asked = malloc((count ? count : 1) * sizeof *asked);
+    size_t *miss = malloc((count ? count : 1) * sizeof *miss);
+    ms_email_mx_status *answers = malloc((count ? count : 1) * sizeof *answers);
+    ms_status rc = asked && miss && answers ? MS_OK : MS_ERR_NOMEM;
+    size_t nasked = 0;
+    for (size_t i = 0; i < count && rc == MS_OK; i++) {
+        const ms_email_mx_status *hit = cache_get(cache, domains[i]);
+        if (hit != NULL) {
+            out[i] = *hit;
+            miss[i] = SIZE_MAX;
+        } else {
+            miss[i] = nasked;
+            asked[nasked++] = domains[i];
+        }
+    }
+    if (rc == MS_OK)
+        rc = ms_email_mx_check(ctx, asked, nasked, answers);
+    for (size_t i = 0; i < count && rc == MS_OK; i++) {
+        if (miss[i] == SIZE_MAX)
+            continue;
+        out[i] = answers[miss[i]];
+        cache_put(cache, domains[i], out[i]);
+    }
+    free(asked);
+    free(miss);
+    free(answers);
     return rc;
 }
 
