@@ -14,17 +14,33 @@ static const char USAGE[] =
     "       mailsec audit [options] -f FILE     (one domain per line; - for stdin)\n\n"
     "Checks everything about a mail domain: MX (hosts, addresses, null MX), SPF,\n"
     "DMARC, DKIM (the selectors given), MTA-STS (record, policy over HTTPS, MX\n"
-    "coverage), TLS-RPT, BIMI and DNSSEC. Each area gets a grade: A (fine),\n"
-    "B (warnings), F (errors), ? (could not check).\n\n"
+    "coverage), TLS-RPT, BIMI and DNSSEC, and with --smtp-tls the TLS of every MX\n"
+    "host's port 25 as `mailsec tls check --mx` checks it. Each area gets a grade:\n"
+    "A (fine), B (warnings), F (errors), ? (could not check).\n\n"
     "Options:\n"
     "  -f, --file FILE          read domains from FILE, one per line (# comments)\n"
     "  --selector S             a DKIM selector to check (repeatable)\n"
     "  --format text|json|csv   output (default text; --json is --format json)\n"
     "  --concurrency N          audit N domains at the same time (default 8)\n"
     "  --https-ca FILE          trust this CA for MTA-STS policies (like curl --cacert)\n"
-    "  --https-connect-to MAP   HOST:PORT:HOST2:PORT2, like curl --connect-to\n\n" CLI_COMMON_HELP;
+    "  --https-connect-to MAP   HOST:PORT:HOST2:PORT2, like curl --connect-to\n"
+    "  --smtp-tls               also connect to port 25 of every MX host: STARTTLS,\n"
+    "                           versions, cipher, certificate, DANE (area SMTP TLS)\n"
+    "  --smtp-port P            that port instead of 25 (a test bed, a relay)\n"
+    "  --ca FILE                trust the CAs in FILE (PEM) for the MX hosts'\n"
+    "                           certificates instead of the system's\n\n" CLI_COMMON_HELP;
 
-enum { OPT_FILE = 'f', OPT_SELECTOR = 1, OPT_FORMAT, OPT_HTTPS_CA, OPT_CONNECT_TO, OPT_CONCURRENCY };
+enum {
+    OPT_FILE = 'f',
+    OPT_SELECTOR = 1,
+    OPT_FORMAT,
+    OPT_HTTPS_CA,
+    OPT_CONNECT_TO,
+    OPT_CONCURRENCY,
+    OPT_SMTP_TLS,
+    OPT_SMTP_PORT,
+    OPT_CA
+};
 enum { MAX_SELECTORS = 32, MAX_LINE = 1024, MAX_CONCURRENCY = 256, DEFAULT_CONCURRENCY = 8 };
 
 typedef enum { FORMAT_TEXT, FORMAT_JSON, FORMAT_CSV } out_format;
@@ -39,12 +55,15 @@ typedef struct audit_args {
     const char *connect_to[MAX_SELECTORS];
     size_t connect_to_count;
     int concurrency;
+    int smtp_tls;
+    unsigned smtp_port; /* 0: 25 */
+    const char *ca_file;
 } audit_args;
 
 /* ---- rendering ---- */
 
-static const char *AREA_LABELS[MS_AUDIT_AREA_COUNT] = {"MX", "SPF", "DMARC", "DKIM",
-                                                       "MTA-STS", "TLS-RPT", "BIMI", "DNSSEC"};
+static const char *AREA_LABELS[MS_AUDIT_AREA_COUNT] = {"MX",      "SPF",  "DMARC",  "DKIM",    "MTA-STS",
+                                                       "TLS-RPT", "BIMI", "DNSSEC", "SMTP TLS"};
 
 static void area_summary(const ms_audit_report *r, int area, char *buf, size_t size)
 {
@@ -78,11 +97,15 @@ static void print_text(const cli_common *c, const ms_audit_report *r)
     out_heading(c, "Audit of %s: grade %c", r->domain, r->grade);
     char summary[512];
     for (int i = 0; i < MS_AUDIT_AREA_COUNT; i++) {
+        if (r->areas[i].skipped)
+            continue;
         area_summary(r, i, summary, sizeof summary);
         out_field(c, AREA_LABELS[i], "%c  %s", r->areas[i].grade, summary);
     }
     ms_diag_list all = MS_DIAG_LIST_INIT;
     for (int i = 0; i < MS_AUDIT_AREA_COUNT; i++) {
+        if (r->areas[i].skipped)
+            continue;
         out_text(c, "\n%s", AREA_LABELS[i]);
         if (r->areas[i].diags.count == 0)
             out_ok(c, "no findings");
@@ -100,6 +123,8 @@ static json_t *json_report(const ms_audit_report *r, int status)
     json_t *areas = json_object();
     for (int i = 0; i < MS_AUDIT_AREA_COUNT; i++) {
         char g[2] = {r->areas[i].grade, '\0'};
+        if (r->areas[i].skipped)
+            continue;
         json_object_set_new(areas, ms_audit_area_name((ms_audit_area_id)i),
                             json_pack("{s:s, s:b, s:o}", "grade", g, "unchecked",
                                       r->areas[i].unchecked, "diagnostics",
@@ -176,7 +201,10 @@ typedef struct job {
 static void *job_main(void *arg)
 {
     job *j = arg;
-    ms_audit_options opts = {j->args->selector_count ? j->args->selectors : NULL};
+    ms_audit_options opts = {.selectors = j->args->selector_count ? j->args->selectors : NULL,
+                             .smtp_tls = j->args->smtp_tls,
+                             .smtp_port = (uint16_t)j->args->smtp_port,
+                             .ca_file = j->args->ca_file};
     j->status = ms_audit_domain(j->ctx, j->domain, &opts, &j->report);
     return NULL;
 }
@@ -353,6 +381,13 @@ static int audit_option(void *arg, int opt, const char *value)
         a->concurrency = (int)n;
         return end != value && *end == '\0' && n >= 1 && n <= MAX_CONCURRENCY;
     }
+    case OPT_SMTP_TLS: a->smtp_tls = 1; return 1;
+    case OPT_SMTP_PORT: {
+        unsigned long port;
+        a->smtp_port = cli_parse_uint(value, 65535, &port) && port > 0 ? (unsigned)port : 0;
+        return a->smtp_port > 0;
+    }
+    case OPT_CA: a->ca_file = value; return 1;
     case OPT_SELECTOR:
         if (a->selector_count == MAX_SELECTORS)
             return 0;
@@ -376,6 +411,9 @@ int cmd_audit(int argc, char **argv)
         {"https-ca", required_argument, NULL, OPT_HTTPS_CA},
         {"https-connect-to", required_argument, NULL, OPT_CONNECT_TO},
         {"concurrency", required_argument, NULL, OPT_CONCURRENCY},
+        {"smtp-tls", no_argument, NULL, OPT_SMTP_TLS},
+        {"smtp-port", required_argument, NULL, OPT_SMTP_PORT},
+        {"ca", required_argument, NULL, OPT_CA},
         CLI_COMMON_LONG_OPTIONS,
         {NULL, 0, NULL, 0},
     };

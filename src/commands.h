@@ -12,5 +12,6 @@ int cmd_tls(int argc, char **argv);
 int cmd_cert(int argc, char **argv);
 int cmd_conf(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 #endif

@@ -2,14 +2,19 @@
  * and rendering only; lib/dmarc does the work. */
 #include "cli.h"
 #include "commands.h"
+#include "dmarc_publish.h"
+#include "report_views.h"
 
 #include "mailsec/dmarc.h"
 #include "mailsec/dns.h"
+#include "mailsec/sources.h"
+#include "mailsec/store.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const char GROUP_USAGE[] =
     "Usage: mailsec dmarc <command> [options]\n\n"
@@ -17,7 +22,10 @@ static const char GROUP_USAGE[] =
     "  check DOMAIN...              look up, check and explain a domain's DMARC record\n"
     "  check --record TEXT [--domain D]  check a record's text without DNS\n"
     "  generate --domain D --policy P [...]  write a record (or zone line) from flags\n"
-    "  plan --domain D --rua URI    the staged roll-out p=none -> quarantine -> reject\n\n"
+    "  plan --domain D --rua URI    the staged roll-out p=none -> quarantine -> reject\n"
+    "  publish DOMAIN --record TEXT --server ADDR --tsig-key FILE  publish a record\n"
+    "                               (a TSIG-signed dynamic update of the zone's primary)\n"
+    "  advise [DOMAIN...]           the plan step the reports say a domain is on, and the next\n\n"
     "'mailsec dmarc <command> --help' for a command's options.\n";
 
 static const char CHECK_USAGE[] =
@@ -716,8 +724,598 @@ static int run_plan(int argc, char **argv)
     return status;
 }
 
+/* ---- advise: the plan step, judged by the domain's reports ---- */
+
+static const char ADVISE_USAGE[] =
+    "Usage: mailsec dmarc advise [options] DOMAIN...\n"
+    "       mailsec dmarc advise [options] [--all]\n\n"
+    "Where the domain's DMARC roll-out stands and what to publish next: reads the\n"
+    "record published now (DNS) and the aggregate reports in the store, names the\n"
+    "step of the plan (mailsec dmarc plan) the domain is on and since when, judges\n"
+    "whether it is ready to move on (each criterion with its figures), lists the\n"
+    "legitimate sources that still fail DMARC with the fix for each, and proposes\n"
+    "the next step's record and zone line, or to hold, or to step back when\n"
+    "legitimate mail was quarantined or rejected since the last change. Without a\n"
+    "domain (or with --all): every domain in the store. docs/dmarc-rollout.md\n"
+    "explains the criteria and their defaults.\n\n"
+    "Options:\n"
+    "  --db URL               the report store (default: $MAILSEC_DB, else the\n"
+    "                         default store of mailsec report)\n"
+    "  --all                  every domain in the store\n"
+    "  --window DAYS          judge the reports of the last DAYS days (default 14)\n"
+    "  --threshold PCT        DMARC pass rate of legitimate mail needed (default 98)\n"
+    "  --min-days N           days at a step before moving on (default 14 when\n"
+    "                         monitoring, 7 at the later steps)\n"
+    "  --min-reporters N      distinct reporters needed, one of them a large\n"
+    "                         mailbox provider (default 2)\n"
+    "  --min-messages N       messages in the window needed (default 500)\n"
+    "  --no-rdns              use only the reverse DNS names the store has cached\n\n"
+    "Publishing the proposed record (one DOMAIN; RFC 2136 update signed with TSIG,\n"
+    "applied only if the record is still the one read; docs/dmarc-publish.md):\n"
+    "  --publish              publish the next step's (or step back's) record\n"
+    PUBLISH_HELP "\n"
+    "Exit status: 0 ready for the next step (or at the last step), 1 hold, step back\n"
+    "or blockers, 2 could not check (the domain's DNS did not answer, the store).\n\n" CLI_COMMON_HELP;
+
+/* advise's own options, above the common ones and below publish's. */
+enum {
+    OPT_DB = CLI_OPT_BASE + 200,
+    OPT_ALL,
+    OPT_WINDOW,
+    OPT_THRESHOLD,
+    OPT_MIN_DAYS,
+    OPT_MIN_REPORTERS,
+    OPT_MIN_MESSAGES,
+    OPT_NO_RDNS,
+    OPT_PUBLISH
+};
+
+enum { ADVISE_DAY = 86400, ADVISE_WINDOW_MAX = 3660, RDNS_MAX_AGE = 7 * ADVISE_DAY };
+
+typedef struct advise_args {
+    const char *db;
+    int all;
+    int no_rdns;
+    unsigned long window_days;
+    ms_dmarc_advise_options opt;
+    int publish;
+    publish_args p;
+} advise_args;
+
+static int advise_option(void *argp, int opt, const char *arg)
+{
+    advise_args *a = argp;
+    unsigned long n;
+    char *end;
+    switch (opt) {
+    case OPT_DB: a->db = arg; return 1;
+    case OPT_ALL: a->all = 1; return 1;
+    case OPT_NO_RDNS: a->no_rdns = 1; return 1;
+    case OPT_PUBLISH: a->publish = 1; return 1;
+    case OPT_WINDOW: return cli_parse_uint(arg, ADVISE_WINDOW_MAX, &a->window_days) && a->window_days > 0;
+    case OPT_THRESHOLD:
+        a->opt.threshold = strtod(arg, &end);
+        return end != arg && *end == '\0' && a->opt.threshold >= 0 && a->opt.threshold <= 100;
+    case OPT_MIN_DAYS:
+        if (!cli_parse_uint(arg, ADVISE_WINDOW_MAX, &n))
+            return 0;
+        a->opt.min_days = (unsigned)n;
+        return 1;
+    case OPT_MIN_REPORTERS:
+        if (!cli_parse_uint(arg, 1000, &n))
+            return 0;
+        a->opt.min_reporters = (unsigned)n;
+        return 1;
+    case OPT_MIN_MESSAGES:
+        if (!cli_parse_uint(arg, 1000000000000UL, &n))
+            return 0;
+        a->opt.min_messages = n;
+        return 1;
+    }
+    return publish_option(&a->p, opt, arg) == 1;
+}
+
+/* The facts of one domain, and what holds them. */
+typedef struct advise_facts {
+    ms_dmarc_advise_facts f;
+    ms_dmarc_policy_seen *history;
+    ms_store_domain_summary *window_summary;
+    size_t window_summary_count;
+    ms_store_source *sources, *step_sources;
+    size_t source_count, step_source_count;
+    const char **known_ips;
+    ms_dmarc_day *days;
+} advise_facts;
+
+static void advise_facts_free(advise_facts *af)
+{
+    free(af->history);
+    ms_store_summary_free(af->window_summary, af->window_summary_count);
+    ms_store_sources_free(af->sources, af->source_count);
+    ms_store_sources_free(af->step_sources, af->step_source_count);
+    free(af->known_ips);
+    free(af->days);
+}
+
+static ms_dmarc_policy policy_of(const char *s)
+{
+    ms_dmarc_policy p = MS_DMARC_POLICY_UNSET;
+    return s != NULL && parse_policy(s, &p) ? p : MS_DMARC_POLICY_UNSET;
+}
+
+static int number_of(const char *s)
+{
+    int v;
+    return s != NULL && parse_percent(s, &v) ? v : -1;
+}
+
+/* The policies the reports saw, from the store's policy history. */
+static ms_status gather_history(ms_store *store, const char *domain, advise_facts *af)
+{
+    ms_store_filter all = {domain, 0, 0};
+    ms_store_policy_row *rows = NULL;
+    size_t n = 0;
+    ms_status st = ms_store_policy_history(store, &all, &rows, &n);
+    if (st != MS_OK)
+        return st;
+    af->history = calloc(n ? n : 1, sizeof *af->history);
+    if (af->history == NULL) {
+        ms_store_policy_history_free(rows, n);
+        return MS_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const ms_store_policy_row *r = &rows[i];
+        af->history[i] = (ms_dmarc_policy_seen){
+            policy_of(r->p), policy_of(r->sp), policy_of(r->np), number_of(r->pct),
+            r->testing == NULL ? -1 : strcmp(r->testing, "y") == 0, r->first, r->last, r->reports};
+    }
+    ms_store_policy_history_free(rows, n);
+    af->f.history = af->history;
+    af->f.history_count = n;
+    return MS_OK;
+}
+
+/* Reverse DNS for the window's sources the cache lacks (best effort: a
+ * name that does not come is shown as the IP). 1 when some were looked
+ * up, so the sources are to be read again with their names. */
+static int resolve_rdns(ms_ctx *ctx, ms_store *store, const ms_store_source *rows, size_t n)
+{
+    const char **ips = calloc(n ? n : 1, sizeof *ips);
+    size_t missing = 0;
+    if (ips == NULL)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (rows[i].rdns == NULL)
+            ips[missing++] = rows[i].source_ip;
+    if (missing > 0)
+        (void)ms_sources_resolve(ctx, store, ips, missing, RDNS_MAX_AGE);
+    free(ips);
+    return missing > 0;
+}
+
+static int cmp_ip(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* How many of the window's unaligned sources are looked up in the days
+ * before it (the largest first); the others count as new. */
+enum { ADVISE_KNOWN_CHECK_MAX = 200 };
+
+static int cmp_unaligned_desc(const void *pa, const void *pb)
+{
+    const ms_store_source *a = *(const ms_store_source *const *)pa, *b = *(const ms_store_source *const *)pb;
+    return a->unaligned != b->unaligned ? (a->unaligned > b->unaligned ? -1 : 1) : 0;
+}
+
+/* Which of the window's sources that authenticate without aligning were
+ * seen before the window: one indexed look-up each (ms_store_source_daily),
+ * not a scan of the store's whole history. */
+static ms_status gather_known(ms_store *store, advise_facts *af)
+{
+    const ms_store_source **candidates = calloc(af->source_count ? af->source_count : 1, sizeof *candidates);
+    af->known_ips = calloc(ADVISE_KNOWN_CHECK_MAX, sizeof *af->known_ips);
+    if (candidates == NULL || af->known_ips == NULL) {
+        free(candidates);
+        return MS_ERR_NOMEM;
+    }
+    size_t n = 0, known = 0;
+    for (size_t i = 0; i < af->source_count; i++)
+        if (af->sources[i].unaligned > 0)
+            candidates[n++] = &af->sources[i];
+    qsort(candidates, n, sizeof *candidates, cmp_unaligned_desc);
+    ms_store_filter before = {af->f.domain, 0, af->f.window_start};
+    ms_status st = MS_OK;
+    for (size_t i = 0; i < n && i < ADVISE_KNOWN_CHECK_MAX && st == MS_OK; i++) {
+        ms_store_source_day *days = NULL;
+        size_t count = 0;
+        st = ms_store_source_daily(store, &before, candidates[i]->source_ip, &days, &count);
+        if (st == MS_OK && count > 0)
+            af->known_ips[known++] = candidates[i]->source_ip;
+        ms_store_source_daily_free(days, count);
+    }
+    free(candidates);
+    qsort(af->known_ips, known, sizeof *af->known_ips, cmp_ip);
+    af->f.known_ips = af->known_ips;
+    af->f.known_ip_count = known;
+    return st;
+}
+
+/* The window's sources and reporters. */
+static ms_status gather_sources(ms_ctx *ctx, ms_store *store, const advise_args *a,
+                                advise_facts *af)
+{
+    const char *domain = af->f.domain;
+    ms_store_filter window = {domain, af->f.window_start, 0};
+    ms_status st = ms_store_sources(store, &window, ms_sources_group_by_org, ctx, &af->sources,
+                                    &af->source_count);
+    if (st == MS_OK && !a->no_rdns && resolve_rdns(ctx, store, af->sources, af->source_count)) {
+        ms_store_sources_free(af->sources, af->source_count);
+        af->sources = NULL;
+        af->source_count = 0;
+        st = ms_store_sources(store, &window, ms_sources_group_by_org, ctx, &af->sources,
+                              &af->source_count);
+    }
+    if (st == MS_OK)
+        st = ms_store_summary(store, &window, &af->window_summary, &af->window_summary_count);
+    if (st != MS_OK)
+        return st;
+    af->f.sources = af->sources;
+    af->f.source_count = af->source_count;
+    if (af->window_summary_count > 0) {
+        af->f.reporters = af->window_summary[0].reporters;
+        af->f.reporter_count = af->window_summary[0].reporter_count;
+    }
+    return gather_known(store, af);
+}
+
+/* The days since the current step began, and its sources when receivers
+ * quarantined or rejected mail meanwhile (only then can it be a step
+ * back). */
+static ms_status gather_step(ms_store *store, advise_facts *af)
+{
+    int64_t since = ms_dmarc_step_since(af->f.record, af->f.history, af->f.history_count);
+    if (since == 0)
+        return MS_OK;
+    ms_store_filter step = {af->f.domain, since, 0};
+    ms_store_day_row *rows = NULL;
+    size_t n = 0;
+    uint64_t enforced = 0;
+    ms_status st = ms_store_daily(store, &step, &rows, &n);
+    if (st != MS_OK)
+        return st;
+    for (size_t i = 0; i < n; i++)
+        enforced = ms_store_sum(enforced, ms_store_sum(rows[i].quarantine, rows[i].reject));
+    if (enforced > 0)
+        st = ms_store_sources(store, &step, NULL, NULL, &af->step_sources, &af->step_source_count);
+    if (st != MS_OK) {
+        ms_store_daily_free(rows, n);
+        return st;
+    }
+    af->days = calloc(n ? n : 1, sizeof *af->days);
+    if (af->days == NULL) {
+        ms_store_daily_free(rows, n);
+        return MS_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < n; i++)
+        af->days[i] = (ms_dmarc_day){rows[i].day, rows[i].messages, rows[i].dmarc_pass,
+                                     rows[i].quarantine, rows[i].reject};
+    ms_store_daily_free(rows, n);
+    af->f.step_sources = af->step_sources;
+    af->f.step_source_count = af->step_source_count;
+    af->f.days = af->days;
+    af->f.day_count = n;
+    return MS_OK;
+}
+
+/* A day as YYYY-MM-DD (UTC) in buf; "" for 0 (no such day). */
+static const char *day_text(int64_t t, char buf[static 16])
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    buf[0] = '\0';
+    if (t != 0 && gmtime_r(&tt, &tm) != NULL)
+        strftime(buf, 16, "%Y-%m-%d", &tm);
+    return buf;
+}
+
+static json_t *json_day(int64_t t)
+{
+    char buf[16];
+    return *day_text(t, buf) ? json_string(buf) : json_null();
+}
+
+static json_t *json_advice(const ms_dmarc_discovery *d, const ms_dmarc_advice *adv, int status,
+                           const advise_facts *af)
+{
+    static const char *const VERDICTS[] = {"ok", "problems", "unchecked"};
+    json_t *r = json_object();
+    json_object_set_new(r, "domain", json_string(d->domain));
+    json_object_set_new(r, "result", json_string(VERDICTS[status]));
+    json_object_set_new(r, "record_text",
+                        d->record_text ? json_text(d->record_text, d->record_text_len) : json_null());
+    json_object_set_new(r, "step", json_pack("{s:o, s:o, s:o}", "index",
+                                             adv->step >= 0 ? json_integer(adv->step + 1) : json_null(),
+                                             "name", json_str_or_null(adv->step_name), "since",
+                                             json_day(adv->since)));
+    json_object_set_new(r, "window", json_pack("{s:o, s:o}", "since", json_day(af->f.window_start),
+                                               "until", json_day(af->f.now)));
+    json_object_set_new(r, "departures", json_diags(&adv->departures));
+    json_t *crit = json_array();
+    for (size_t i = 0; i < adv->criterion_count; i++) {
+        const ms_dmarc_criterion *c = &adv->criteria[i];
+        json_array_append_new(crit, json_pack("{s:s, s:b, s:I, s:I, s:s}", "name", c->name, "met",
+                                              c->met, "value", (json_int_t)c->value, "target",
+                                              (json_int_t)c->target, "figures", c->figures));
+    }
+    json_object_set_new(r, "criteria", crit);
+    json_t *bl = json_array();
+    for (size_t i = 0; i < adv->blocker_count; i++) {
+        const ms_dmarc_blocker *b = &adv->blockers[i];
+        json_t *o = json_pack("{s:s, s:o, s:o, s:s, s:I, s:I, s:b, s:s}", "source_ip", b->source_ip,
+                              "rdns", json_str_or_null(b->rdns), "org", json_str_or_null(b->org),
+                              "class", ms_source_class_name(b->cls), "messages",
+                              (json_int_t)b->messages, "failing", (json_int_t)b->failing, "new",
+                              b->is_new, "fix", b->fix);
+        json_array_append_new(bl, o);
+    }
+    json_object_set_new(r, "blockers", bl);
+    json_object_set_new(r, "action", json_string(ms_dmarc_advise_action_str(adv->action)));
+    json_t *reasons = json_array();
+    for (size_t i = 0; i < adv->reason_count; i++)
+        json_array_append_new(reasons, json_string(adv->reasons[i]));
+    json_object_set_new(r, "reasons", reasons);
+    json_object_set_new(r, "next",
+                        adv->next_record ? json_pack("{s:i, s:s, s:s, s:s}", "index",
+                                                     adv->next_step + 1, "name", adv->next_name,
+                                                     "record", adv->next_record, "zone_line",
+                                                     adv->next_zone_line)
+                                         : json_null());
+    json_object_set_new(r, "diagnostics", json_diags(&d->diags));
+    return r;
+}
+
+static void print_advice(const cli_common *c, const ms_dmarc_discovery *d,
+                         const ms_dmarc_advice *adv, const advise_facts *af)
+{
+    out_heading(c, "DMARC roll-out for %s", d->domain);
+    if (d->record_text != NULL)
+        out_field_bytes(c, "record", d->record_text, d->record_text_len);
+    else
+        out_field(c, "record", "none at _dmarc.%s", d->domain);
+    char since[16], start[16], now[16];
+    if (adv->step >= 0)
+        out_field(c, "step", "%d of %d: %s%s%s%s", adv->step + 1, MS_DMARC_PLAN_STEPS,
+                  adv->step_name ? adv->step_name : "?", adv->since ? " (since " : "",
+                  day_text(adv->since, since), adv->since ? ")" : "");
+    else
+        out_field(c, "step", "%s", adv->step_name ? adv->step_name : "none");
+    out_field(c, "window", "%s to %s", day_text(af->f.window_start, start), day_text(af->f.now, now));
+    if (adv->departures.count > 0) {
+        out_text(c, "\nDepartures from the plan");
+        out_diags(c, &adv->departures);
+    }
+    if (adv->criterion_count > 0) {
+        out_text(c, "\nReady?");
+        for (size_t i = 0; i < adv->criterion_count; i++) {
+            const ms_dmarc_criterion *cr = &adv->criteria[i];
+            if (cr->met)
+                out_ok(c, "%s: %s", cr->name, cr->figures);
+            else
+                out_item(c, MS_SEV_ERROR, "%s: %s", cr->name, cr->figures);
+        }
+    }
+    if (adv->blocker_count > 0) {
+        out_text(c, "\nBlockers");
+        for (size_t i = 0; i < adv->blocker_count; i++) {
+            const ms_dmarc_blocker *b = &adv->blockers[i];
+            out_item(c, MS_SEV_ERROR, "%s%s%s%s%s: %s, %llu of %llu messages fail DMARC%s",
+                     b->source_ip, b->rdns ? " " : "", b->rdns ? b->rdns : "",
+                     b->org ? " org " : "", b->org ? b->org : "", ms_source_class_name(b->cls),
+                     (unsigned long long)b->failing, (unsigned long long)b->messages,
+                     b->is_new ? " (new)" : "");
+            out_text(c, "      fix: %s", b->fix);
+        }
+    }
+    out_text(c, "\nNext: %s", ms_dmarc_advise_action_str(adv->action));
+    for (size_t i = 0; i < adv->reason_count; i++)
+        out_text(c, "  - %s", adv->reasons[i]);
+    if (adv->next_record != NULL) {
+        out_field(c, "step", "%d of %d: %s", adv->next_step + 1, MS_DMARC_PLAN_STEPS, adv->next_name);
+        out_field(c, "record", "%s", adv->next_record);
+        out_field(c, "zone line", "%s", adv->next_zone_line);
+    }
+    if (d->diags.count > 0) {
+        out_text(c, "\nRecord checks (mailsec dmarc check)");
+        out_diags(c, &d->diags);
+    }
+}
+
+static int advice_status(const ms_dmarc_advice *adv)
+{
+    return adv->action == MS_DMARC_ADVISE_NEXT || adv->action == MS_DMARC_ADVISE_DONE ? EXIT_CLEAN
+                                                                                      : EXIT_PROBLEMS;
+}
+
+/* --publish: the proposed record goes out when the advice is to move
+ * (next, or step back), replacing only the record read (unless --expect
+ * says otherwise). The worse of the two statuses; with JSON the outcome
+ * is the result's "publish" (null when nothing was sent). */
+static int publish_advice(const cli_common *c, const advise_args *a, const ms_dmarc_discovery *d,
+                          const ms_dmarc_advice *adv, int status, json_t *result)
+{
+    int move = adv->action == MS_DMARC_ADVISE_NEXT || adv->action == MS_DMARC_ADVISE_STEP_BACK;
+    if (!move || adv->next_record == NULL) {
+        if (!c->json)
+            out_text(c, "\nNothing published: the advice is to %s.", ms_dmarc_advise_action_str(adv->action));
+        if (result != NULL)
+            json_object_set_new(result, "publish", json_null());
+        return status;
+    }
+    publish_args p = a->p;
+    if (!p.expect_given && d->record_text != NULL) {
+        p.expect[0] = d->record_text;
+        p.expect_count = 1;
+        p.expect_given = 1;
+    }
+    if (!c->json)
+        out_text(c, "%s", "");
+    json_t *outcome = NULL;
+    int published = dmarc_publish_record(c, &p, d->domain, adv->next_record, &outcome);
+    if (result != NULL)
+        json_object_set_new(result, "publish", outcome ? outcome : json_null());
+    else
+        json_decref(outcome);
+    return published > status ? published : status;
+}
+
+/* One domain: DNS first (no answer: could not check), then the store. */
+static void advise_domain(const cli_common *c, ms_ctx *ctx, ms_store *store, const advise_args *a,
+                          const char *domain, cli_results *results)
+{
+    ms_dmarc_discovery *d = NULL;
+    ms_status st = ms_dmarc_discover(ctx, domain, &d);
+    if (st != MS_OK || d->could_not_check) {
+        fprintf(stderr, "mailsec dmarc advise: %s: %s\n", domain,
+                st != MS_OK ? ms_status_str(st) : "its DMARC record could not be looked up");
+        json_t *r = NULL;
+        if (c->json && d != NULL) {
+            r = json_pack("{s:s, s:s, s:o}", "domain", d->domain, "result", "unchecked",
+                          "diagnostics", json_diags(&d->diags));
+        }
+        cli_results_add(results, EXIT_UNCHECKED, r);
+        ms_dmarc_discovery_free(d);
+        return;
+    }
+    advise_facts af = {0};
+    af.f.domain = d->domain;
+    af.f.now = (int64_t)ms_ctx_now(ctx);
+    /* Whole UTC days (the store's rollups are per day): today so far and
+     * the DAYS days before it. */
+    af.f.window_start = af.f.now - af.f.now % ADVISE_DAY - (int64_t)a->window_days * ADVISE_DAY;
+    af.f.record = d->record;
+    af.f.record_findings = &d->diags;
+    st = gather_history(store, d->domain, &af);
+    if (st == MS_OK)
+        st = gather_sources(ctx, store, a, &af);
+    if (st == MS_OK)
+        st = gather_step(store, &af);
+    ms_dmarc_advice adv = {0};
+    if (st == MS_OK)
+        st = ms_dmarc_advise(&af.f, &a->opt, &adv);
+    if (st != MS_OK) {
+        fprintf(stderr, "mailsec dmarc advise: %s: %s%s%s\n", domain, ms_status_str(st),
+                st == MS_ERR_IO ? ": " : "", st == MS_ERR_IO ? ms_store_error(store) : "");
+        cli_results_add(results, EXIT_UNCHECKED,
+                        c->json ? json_pack("{s:s, s:s}", "domain", d->domain, "result", "unchecked")
+                                : NULL);
+    } else {
+        int status = advice_status(&adv);
+        cli_results_separate(results);
+        if (!c->json)
+            print_advice(c, d, &adv, &af);
+        json_t *r = c->json ? json_advice(d, &adv, status, &af) : NULL;
+        if (a->publish)
+            status = publish_advice(c, a, d, &adv, status, r);
+        cli_results_add(results, status, r);
+    }
+    ms_dmarc_advice_free(&adv);
+    advise_facts_free(&af);
+    ms_dmarc_discovery_free(d);
+}
+
+/* advise looks up reverse DNS names and caches them, as report sources
+ * does, when this user may write the store; else it uses those cached. */
+static ms_store *open_advise_store(const cli_common *c, advise_args *a)
+{
+    ms_store *store = report_open("dmarc advise", a->db, REPORT_STORE_READ, c->json, "results");
+    if (store == NULL || a->no_rdns)
+        return store;
+    return report_rdns_store("dmarc advise", a->db, store, &a->no_rdns);
+}
+
+/* Every policy domain in the store. */
+static int store_domains(ms_store *store, char ***out, size_t *count)
+{
+    ms_store_filter all = {NULL, 0, 0};
+    ms_store_domain_summary *rows = NULL;
+    size_t n = 0;
+    if (ms_store_summary(store, &all, &rows, &n) != MS_OK)
+        return 0;
+    *out = calloc(n ? n : 1, sizeof **out);
+    for (size_t i = 0; *out != NULL && i < n; i++) {
+        (*out)[i] = rows[i].domain; /* taken from the summary */
+        rows[i].domain = NULL;
+    }
+    *count = *out ? n : 0;
+    ms_store_summary_free(rows, n);
+    return *out != NULL;
+}
+
+static const struct option ADVISE_OPTIONS[] = {
+    {"db", required_argument, NULL, OPT_DB},
+    {"all", no_argument, NULL, OPT_ALL},
+    {"window", required_argument, NULL, OPT_WINDOW},
+    {"threshold", required_argument, NULL, OPT_THRESHOLD},
+    {"min-days", required_argument, NULL, OPT_MIN_DAYS},
+    {"min-reporters", required_argument, NULL, OPT_MIN_REPORTERS},
+    {"min-messages", required_argument, NULL, OPT_MIN_MESSAGES},
+    {"no-rdns", no_argument, NULL, OPT_NO_RDNS},
+    {"publish", no_argument, NULL, OPT_PUBLISH},
+    PUBLISH_LONG_OPTIONS,
+    CLI_COMMON_LONG_OPTIONS,
+    {NULL, 0, NULL, 0},
+};
+
+static int run_advise(int argc, char **argv)
+{
+    advise_args a = {.window_days = 14};
+    ms_dmarc_advise_defaults(&a.opt);
+    cli_common c;
+    int done = cli_parse(argc, argv, ADVISE_OPTIONS, CLI_COMMON_SHORT_OPTIONS, ADVISE_USAGE,
+                         "dmarc advise", &c, advise_option, &a);
+    if (done >= 0)
+        return done;
+    if (a.all && optind != argc)
+        return cli_usage_error("dmarc advise", "give either --all or domains, not both");
+    if (a.publish && argc - optind != 1)
+        return cli_usage_error("dmarc advise", "--publish takes exactly one domain");
+    if (a.publish && (done = publish_args_check(&a.p, "dmarc advise")) >= 0)
+        return done;
+    ms_ctx *ctx = cli_make_ctx(&c);
+    if (ctx == NULL)
+        return EXIT_UNCHECKED;
+    ms_store *store = open_advise_store(&c, &a);
+    if (store == NULL) {
+        ms_ctx_free(ctx);
+        return EXIT_UNCHECKED;
+    }
+    char **domains = argv + optind, **owned = NULL;
+    size_t count = (size_t)(argc - optind);
+    if (count == 0 && !store_domains(store, &owned, &count)) {
+        fprintf(stderr, "mailsec dmarc advise: reading the store: %s\n", ms_store_error(store));
+        ms_store_close(store);
+        ms_ctx_free(ctx);
+        return EXIT_UNCHECKED;
+    }
+    if (owned != NULL)
+        domains = owned;
+    cli_results results;
+    cli_results_begin(&results, &c);
+    for (size_t i = 0; i < count && !cli_output_failed(); i++)
+        advise_domain(&c, ctx, store, &a, domains[i], &results);
+    for (size_t i = 0; owned != NULL && i < count; i++)
+        free(owned[i]);
+    free(owned);
+    ms_store_close(store);
+    ms_ctx_free(ctx);
+    if (count == 0 && !c.json)
+        out_text(&c, "No domain in the store: ingest reports first (mailsec report ingest).");
+    return cli_results_end(&results, "dmarc advise");
+}
+
 int cmd_dmarc(int argc, char **argv)
 {
-    static const cli_command COMMANDS[] = {{"check", run_check}, {"generate", run_generate}, {"plan", run_plan}};
+    static const cli_command COMMANDS[] = {{"check", run_check}, {"generate", run_generate}, {"plan", run_plan}, {"advise", run_advise}, {"publish", dmarc_publish_command}};
     return cli_dispatch(argc, argv, GROUP_USAGE, COMMANDS, sizeof COMMANDS / sizeof COMMANDS[0]);
 }

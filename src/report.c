@@ -259,6 +259,21 @@ ms_store *report_open(const char *command, const char *db, report_access access,
     return NULL;
 }
 
+ms_store *report_rdns_store(const char *command, const char *db, ms_store *store, int *no_rdns)
+{
+    ms_store *writable = NULL;
+    char *why = NULL;
+    if (ms_store_open(db, &writable, &why) == MS_OK) {
+        ms_store_close(store);
+        return writable;
+    }
+    fprintf(stderr, "mailsec %s: the store cannot be written here (%s): using the reverse DNS it has cached\n",
+            command, why ? why : "read-only");
+    free(why);
+    *no_rdns = 1;
+    return store;
+}
+
 ms_store *report_open_store(const char *command, const char *db)
 {
     return report_open(command, db, REPORT_STORE_WRITE, 0, NULL);

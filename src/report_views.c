@@ -29,10 +29,17 @@ static const char VIEW_USAGE[] =
     "  --csv-raw              export only: text as stored, without the quote put\n"
     "                         before = + - @ TAB CR (spreadsheet formula guard)\n"
     "  --no-rdns              sources only: use the cached reverse DNS, look nothing up\n"
+    "  --limit N              sources only: the N sending most (default 20), grouped by\n"
+    "                         organisation; the others summed on one line\n"
+    "  --all                  sources only: every source, by messages, as it is read\n"
+    "                         (reverse DNS as cached: nothing is looked up)\n"
     "  --db URL               the store: sqlite:PATH, PATH or postgresql://...\n"
     "                         (default $MAILSEC_DB, else $XDG_DATA_HOME/mailsec/reports.db)\n\n" CLI_COMMON_HELP;
 
-enum { OPT_DB = 1, OPT_DOMAIN, OPT_SINCE, OPT_UNTIL, OPT_FORMAT, OPT_NO_RDNS, OPT_CSV_RAW };
+enum { OPT_DB = 1, OPT_DOMAIN, OPT_SINCE, OPT_UNTIL, OPT_FORMAT, OPT_NO_RDNS, OPT_CSV_RAW, OPT_LIMIT, OPT_ALL };
+/* sources: how many are shown by default, and at most (each is held in
+ * memory, and named: --all streams instead). */
+enum { SOURCES_LIMIT = 20, SOURCES_LIMIT_MAX = 100000 };
 enum { DAY = 86400 };
 /* Reverse DNS answers kept this long before they are asked again. */
 enum { RDNS_MAX_AGE = 7 * DAY };
@@ -44,6 +51,10 @@ typedef struct view_args {
     int csv;
     int csv_raw;
     int no_rdns;
+    size_t limit; /* sources: the top N */
+    int limit_given;
+    int all;      /* sources: every one, streamed */
+    json_t **others; /* sources: where the sums of the sources not shown go (NULL: nowhere) */
 } view_args;
 
 /* The dates a filter takes: from the first second after the epoch (0
@@ -138,6 +149,15 @@ static int view_option(void *arg, int opt, const char *value)
         a->csv = strcmp(value, "csv") == 0;
         return a->csv || strcmp(value, "json") == 0;
     case OPT_NO_RDNS: a->no_rdns = 1; return 1;
+    case OPT_ALL: a->all = 1; return 1;
+    case OPT_LIMIT: {
+        unsigned long n;
+        if (!cli_parse_uint(value, SOURCES_LIMIT_MAX, &n) || n == 0)
+            return 0;
+        a->limit = n;
+        a->limit_given = 1;
+        return 1;
+    }
     case OPT_CSV_RAW: a->csv_raw = 1; return 1;
     }
     return 0;
@@ -311,54 +331,256 @@ static void print_source(const cli_common *c, const ms_store_source *s, const ms
         out_field(c, "Advice", "%s", ms_source_class_advice(v->cls));
 }
 
-/* The distinct IPs of the rows, for the reverse lookups. */
-static ms_status resolve_sources(const cli_common *c, ms_store *store, const view_args *a)
+/* ---- the top sources, grouped ---- */
+
+static char *dup_or_null(const char *s, int *oom)
 {
-    ms_store_source *rows = NULL;
+    char *d = s ? strdup(s) : NULL;
+    *oom |= s != NULL && d == NULL;
+    return d;
+}
+
+static char **dup_strings(char *const *items, size_t n, int *oom)
+{
+    char **d = n ? calloc(n, sizeof *d) : NULL;
+    *oom |= n > 0 && d == NULL;
+    for (size_t i = 0; d && i < n; i++)
+        d[i] = dup_or_null(items[i], oom);
+    return d;
+}
+
+/* The sources shown, kept (at most --limit of them). */
+typedef struct source_list {
+    ms_store_source *rows;
+    size_t count, cap;
+    int oom;
+} source_list;
+
+static int keep_source(void *arg, const ms_store_source *s)
+{
+    source_list *l = arg;
+    if (l->count == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 32;
+        ms_store_source *p = realloc(l->rows, cap * sizeof *p);
+        if (p == NULL) {
+            l->oom = 1;
+            return 1;
+        }
+        l->rows = p;
+        l->cap = cap;
+    }
+    ms_store_source *d = &l->rows[l->count++];
+    *d = *s;
+    d->source_ip = dup_or_null(s->source_ip, &l->oom);
+    d->rdns = dup_or_null(s->rdns, &l->oom);
+    d->group = NULL;
+    d->spf_domains = dup_strings(s->spf_domains, s->spf_domain_count, &l->oom);
+    d->dkim_domains = dup_strings(s->dkim_domains, s->dkim_domain_count, &l->oom);
+    d->header_froms = dup_strings(s->header_froms, s->header_from_count, &l->oom);
+    return l->oom;
+}
+
+/* Reverse DNS for the sources shown, looked up (unless --no-rdns) and
+ * read from the cache, and each one's group: its organisational domain. */
+static void name_sources(const cli_common *c, ms_store *store, const view_args *a, ms_ctx *ctx,
+                         source_list *l)
+{
+    const char **ips = calloc(l->count ? l->count : 1, sizeof *ips);
     size_t n = 0;
-    ms_status st = ms_store_sources(store, &a->filter, NULL, NULL, &rows, &n);
-    const char **ips = st == MS_OK ? calloc(n ? n : 1, sizeof *ips) : NULL;
-    ms_ctx *ctx = ips ? cli_make_ctx(c) : NULL;
+    for (size_t i = 0; ips && i < l->count; i++)
+        if (l->rows[i].source_ip != NULL)
+            ips[n++] = l->rows[i].source_ip;
+    if (!a->no_rdns && ips && ms_sources_resolve(ctx, store, ips, n, RDNS_MAX_AGE) != MS_OK)
+        fprintf(stderr, "mailsec report sources: reverse DNS lookups failed; using the cache\n");
+    free(ips);
+    for (size_t i = 0; i < l->count; i++) {
+        ms_store_source *s = &l->rows[i];
+        char *name = NULL;
+        int64_t fetched;
+        if (s->source_ip != NULL && ms_store_rdns_get(store, s->source_ip, &name, &fetched) == MS_OK &&
+            name != NULL) {
+            free(s->rdns);
+            s->rdns = name;
+        }
+        if (s->rdns != NULL && s->rdns[0] != '\0')
+            s->group = ms_sources_group_by_org(ctx, s->rdns);
+    }
+    (void)c;
+}
+
+/* The order of the sources shown: by group — the groups by their
+ * messages (the sum of their sources'), then name, no group last — and
+ * inside a group as the store gave them (messages, then IP). */
+typedef struct ranked {
+    const char *group;
+    uint64_t group_messages;
+    size_t index;
+} ranked;
+
+static int cmp_by_group(const void *a, const void *b)
+{
+    const ranked *x = a, *y = b;
+    if ((x->group == NULL) != (y->group == NULL))
+        return x->group == NULL ? 1 : -1;
+    int c = x->group ? strcmp(x->group, y->group) : 0;
+    return c ? c : (x->index > y->index) - (x->index < y->index);
+}
+
+static int cmp_ranked(const void *a, const void *b)
+{
+    const ranked *x = a, *y = b;
+    if ((x->group == NULL) != (y->group == NULL))
+        return x->group == NULL ? 1 : -1;
+    if (x->group_messages != y->group_messages)
+        return x->group_messages > y->group_messages ? -1 : 1;
+    return cmp_by_group(a, b);
+}
+
+static ranked *rank_sources(const source_list *l)
+{
+    ranked *r = calloc(l->count ? l->count : 1, sizeof *r);
+    if (r == NULL)
+        return NULL;
+    for (size_t i = 0; i < l->count; i++)
+        r[i] = (ranked){l->rows[i].group, 0, i};
+    qsort(r, l->count, sizeof *r, cmp_by_group);
+    for (size_t start = 0, end; start < l->count; start = end) { /* each group's sum */
+        uint64_t sum = 0;
+        for (end = start; end < l->count && cmp_by_group(&(ranked){r[start].group, 0, 0},
+                                                         &(ranked){r[end].group, 0, 0}) == 0; end++)
+            sum = ms_store_sum(sum, l->rows[r[end].index].messages);
+        for (size_t k = start; k < end; k++)
+            r[k].group_messages = sum;
+    }
+    qsort(r, l->count, sizeof *r, cmp_ranked);
+    return r;
+}
+
+static void show_source(const cli_common *c, cli_results *r, const ms_store_source *s)
+{
+    ms_source_verdict v;
+    ms_source_classify(s, &v);
+    if (!c->json)
+        print_source(c, s, &v);
+    cli_results_add(r, EXIT_CLEAN, c->json ? json_source(s, &v) : NULL);
+    ms_source_verdict_clear(&v);
+}
+
+static json_t *json_others(const ms_store_source_rest *o)
+{
+    return json_pack("{s:I, s:I, s:I, s:I, s:I}", "sources", (json_int_t)o->sources, "messages",
+                     (json_int_t)o->messages, "aligned", (json_int_t)o->aligned, "unaligned",
+                     (json_int_t)o->unaligned, "failing", (json_int_t)o->failing);
+}
+
+static void print_others(const cli_common *c, cli_results *r, const ms_store_source_rest *o)
+{
+    if (o->sources == 0)
+        return;
+    cli_results_separate(r);
+    out_heading(c, "%s other sources", count_text(o->sources).s);
+    out_text(c, "%s messages, %.0f%% pass DMARC (--limit N shows more, --all every one)",
+             count_text(o->messages).s, percent(o->aligned, o->messages));
+}
+
+/* The top --limit sources, grouped by organisation, and the others summed. */
+static int view_top_sources(const cli_common *c, ms_store *store, const view_args *a, cli_results *r)
+{
+    source_list l = {0};
+    ms_store_source_rest others;
+    ms_status st = ms_store_sources_top(store, &a->filter, a->limit, keep_source, &l, &others);
+    ms_ctx *ctx = st == MS_OK && !l.oom ? cli_make_ctx(c) : NULL;
+    ranked *order = NULL;
     if (ctx != NULL) {
-        for (size_t i = 0; i < n; i++)
-            ips[i] = rows[i].source_ip;
-        st = ms_sources_resolve(ctx, store, ips, n, RDNS_MAX_AGE);
+        name_sources(c, store, a, ctx, &l);
+        order = rank_sources(&l);
+    }
+    int rc = order != NULL ? 0 : -1;
+    const char *group = NULL;
+    for (size_t k = 0; rc == 0 && k < l.count; k++) {
+        const ms_store_source *s = &l.rows[order[k].index];
+        if (!c->json && (k == 0 || (group == NULL) != (s->group == NULL) ||
+                         (group && s->group && strcmp(group, s->group) != 0))) {
+            cli_results_separate(r);
+            out_heading(c, "%s", s->group ? s->group : "Without reverse DNS");
+        }
+        group = s->group;
+        show_source(c, r, s);
+    }
+    if (rc == 0 && !c->json)
+        print_others(c, r, &others);
+    if (rc == 0 && a->others != NULL)
+        *a->others = json_others(&others);
+    free(order);
+    ms_ctx_free(ctx);
+    ms_store_sources_free(l.rows, l.count);
+    return rc;
+}
+
+/* --all: every source by messages, each printed as it comes (memory
+ * bounded by one source); the reverse DNS as cached. */
+typedef struct all_sink {
+    const cli_common *c;
+    cli_results *r;
+    ms_ctx *ctx;
+    size_t count;
+} all_sink;
+
+static int print_next_source(void *arg, const ms_store_source *source)
+{
+    all_sink *sink = arg;
+    ms_store_source s = *source;
+    s.group = s.rdns && s.rdns[0] ? ms_sources_group_by_org(sink->ctx, s.rdns) : NULL;
+    ms_source_verdict v;
+    ms_source_classify(&s, &v);
+    if (sink->c->json) {
+        json_t *o = json_source(&s, &v);
+        char *text = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII) : NULL;
+        printf("%s%s", sink->count ? ",\n" : "\n", text ? text : "null");
+        free(text);
+        json_decref(o);
+    } else {
+        cli_results_separate(sink->r);
+        print_source(sink->c, &s, &v);
+    }
+    sink->count++;
+    ms_source_verdict_clear(&v);
+    free(s.group);
+    return ferror(stdout) != 0;
+}
+
+static int view_all_sources(const cli_common *c, ms_store *store, const view_args *a, cli_results *r)
+{
+    ms_ctx *ctx = cli_make_ctx(c);
+    if (ctx == NULL)
+        return -1;
+    all_sink sink = {c, r, ctx, 0};
+    if (c->json) { /* streamed: the document is written here, not collected */
+        json_decref(r->array);
+        r->array = NULL;
+        printf("{\"schema_version\": 1, \"command\": \"report sources\", \"results\": [");
+    }
+    ms_status st = ms_store_sources_top(store, &a->filter, 0, print_next_source, &sink, NULL);
+    if (c->json) {
+        printf("%s]", sink.count ? "\n" : "");
+        if (st != MS_OK) {
+            json_t *error = json_string(ms_store_error(store));
+            char *text = error ? json_dumps(error, JSON_ENCODE_ANY | JSON_ENSURE_ASCII) : NULL;
+            printf(", \"error\": %s", text ? text : "\"the store failed\"");
+            free(text);
+            json_decref(error);
+        }
+        printf(", \"result\": \"%s\"}\n", st == MS_OK ? "ok" : "unchecked");
     }
     ms_ctx_free(ctx);
-    free(ips);
-    ms_store_sources_free(rows, n);
-    return st;
+    if (st != MS_OK && c->json)
+        return -3; /* said already, in the document */
+    return st == MS_OK ? 0 : -1;
 }
 
 static int view_sources(const cli_common *c, ms_store *store, const view_args *a, cli_results *r)
 {
-    if (!a->no_rdns && resolve_sources(c, store, a) != MS_OK)
-        fprintf(stderr, "mailsec report sources: reverse DNS lookups failed; using the cache\n");
-    ms_ctx *ctx = cli_make_ctx(c);
-    ms_store_source *rows = NULL;
-    size_t n = 0;
-    if (ctx == NULL || ms_store_sources(store, &a->filter, ms_sources_group_by_org, ctx, &rows, &n) != MS_OK) {
-        ms_ctx_free(ctx);
-        return -1;
-    }
-    const char *group = NULL;
-    for (size_t i = 0; i < n; i++) {
-        ms_source_verdict v;
-        ms_source_classify(&rows[i], &v);
-        if (!c->json && (i == 0 || (group == NULL) != (rows[i].group == NULL) ||
-                         (group && rows[i].group && strcmp(group, rows[i].group) != 0))) {
-            cli_results_separate(r);
-            out_heading(c, "%s", rows[i].group ? rows[i].group : "Without reverse DNS");
-        }
-        group = rows[i].group;
-        if (!c->json)
-            print_source(c, &rows[i], &v);
-        cli_results_add(r, EXIT_CLEAN, c->json ? json_source(&rows[i], &v) : NULL);
-        ms_source_verdict_clear(&v);
-    }
-    ms_store_sources_free(rows, n);
-    ms_ctx_free(ctx);
-    return 0;
+    return a->all ? view_all_sources(c, store, a, r) : view_top_sources(c, store, a, r);
 }
 
 /* ---- list and show ---- */
@@ -709,17 +931,7 @@ static ms_store *open_view_store(const char *command, const char *view, view_arg
     ms_store *store = report_open(command, a->db, REPORT_STORE_READ, json, export ? "records" : "results");
     if (store == NULL || strcmp(view, "sources") != 0 || a->no_rdns)
         return store;
-    ms_store *writable = NULL;
-    char *why = NULL;
-    if (ms_store_open(a->db, &writable, &why) == MS_OK) {
-        ms_store_close(store);
-        return writable;
-    }
-    fprintf(stderr, "mailsec %s: the store cannot be written here (%s): using the reverse DNS it has cached\n",
-            command, why ? why : "read-only");
-    free(why);
-    a->no_rdns = 1;
-    return store;
+    return report_rdns_store(command, a->db, store, &a->no_rdns);
 }
 
 /* Runs the view; its exit status. On failure: a message, and with --json
@@ -732,6 +944,15 @@ static int run_view(const char *command, const char *view, const cli_common *c, 
     cli_results r;
     cli_results_begin(&r, c);
     int rc = dispatch(view, c, store, a, id, &r);
+    if (rc == -3) /* failed, and said so in the document streamed */
+        return EXIT_UNCHECKED;
+    if (rc == 0 && r.array != NULL && a->others != NULL && *a->others != NULL) {
+        json_t *doc = json_document(command); /* sources: with the others summed */
+        json_object_set_new(doc, "results", r.array);
+        json_object_set(doc, "others", *a->others);
+        json_print(doc, r.worst);
+        return r.worst;
+    }
     if (rc == 0)
         return cli_results_end(&r, command);
     json_decref(r.array); /* what was collected before the failure is not the answer */
@@ -767,18 +988,23 @@ int report_view_run(int argc, char **argv)
         {"format", required_argument, NULL, OPT_FORMAT},
         {"csv-raw", no_argument, NULL, OPT_CSV_RAW},
         {"no-rdns", no_argument, NULL, OPT_NO_RDNS},
+        {"limit", required_argument, NULL, OPT_LIMIT},
+        {"all", no_argument, NULL, OPT_ALL},
         CLI_COMMON_LONG_OPTIONS,
         {NULL, 0, NULL, 0},
     };
     char command[32];
     snprintf(command, sizeof command, "report %s", argv[0]);
     cli_common c;
-    view_args a = {.csv = 1};
+    json_t *others = NULL;
+    view_args a = {.csv = 1, .limit = SOURCES_LIMIT, .others = &others};
     int64_t id = 0;
     int status = cli_parse(argc, argv, options, CLI_COMMON_SHORT_OPTIONS, VIEW_USAGE, command, &c,
                            view_option, &a);
     if (status < 0)
         status = check_operands(command, argc, argv, &id);
+    if (status < 0 && (a.all || a.limit_given) && strcmp(argv[0], "sources") != 0)
+        status = cli_usage_error(command, "--limit and --all are options of report sources");
     if (status >= 0) {
         free(a.domain_key);
         return status;
@@ -791,5 +1017,43 @@ int report_view_run(int argc, char **argv)
     status = store ? run_view(command, argv[0], &c, store, &a, id) : EXIT_UNCHECKED;
     ms_store_close(store);
     free(a.domain_key);
+    json_decref(others);
     return status;
+}
+
+/* ---- the dashboard's documents (mailsec serve) ---- */
+
+int report_view_document(const char *view, ms_store *store, const ms_store_filter *filter, int64_t id,
+                         json_t **doc)
+{
+    cli_common c;
+    cli_common_init(&c);
+    c.json = 1;
+    json_t *others = NULL;
+    view_args a = {.filter = *filter, .no_rdns = 1, .limit = SOURCES_LIMIT, .others = &others};
+    cli_results r;
+    cli_results_begin(&r, &c);
+    int rc = dispatch(view, &c, store, &a, id, &r);
+    if (rc != 0) {
+        json_decref(r.array);
+        json_decref(others);
+        return rc;
+    }
+    char command[32];
+    snprintf(command, sizeof command, "report %s", view);
+    *doc = json_document(command);
+    json_object_set_new(*doc, "results", r.array);
+    if (others != NULL)
+        json_object_set_new(*doc, "others", others);
+    json_object_set_new(*doc, "result", json_string(r.worst == EXIT_CLEAN ? "ok" : "problems"));
+    return 0;
+}
+
+int report_date_bound(const char *text, int until, int64_t *out)
+{
+    int whole_day;
+    if (!parse_date(text, out, &whole_day))
+        return 0;
+    *out += until && whole_day ? DAY : 0;
+    return 1;
 }

@@ -6,6 +6,8 @@
 
 #include "mailsec/store.h"
 
+#include <jansson.h>
+
 #define REPORT_VIEWS_GROUP_USAGE                                                          \
     "  summary                  per domain: messages, DMARC/SPF/DKIM pass rates, ...\n"  \
     "  sources                  per sending source: who sends as your domains, and how\n" \
@@ -33,6 +35,11 @@ typedef enum report_access {
  * returns NULL. */
 ms_store *report_open(const char *command, const char *db, report_access access, int json,
                       const char *array);
+/* The views that look up reverse DNS names (report sources, dmarc advise)
+ * cache them in the store: store, opened read-only, is given back as a
+ * writable handle when this user may write it. Else the names cached
+ * already serve: *no_rdns is set, and a line on stderr says so. */
+ms_store *report_rdns_store(const char *command, const char *db, ms_store *store, int *no_rdns);
 /* report_open for writing, without JSON. */
 ms_store *report_open_store(const char *command, const char *db);
 
@@ -41,5 +48,15 @@ ms_store *report_open_store(const char *command, const char *db);
  * and the command's array of answers empty when array names it ("results"
  * for the views, "records" for export; NULL: none). */
 void report_store_failed(const char *command, int json, const char *array, const char *error);
+
+/* For the dashboard (mailsec serve): the JSON document that `mailsec report
+ * VIEW --json` prints for this filter (show: report id; sources: the reverse
+ * DNS cached only, as --no-rdns), in *doc (caller frees). 0, or -1 when the
+ * store failed (ms_store_error says why), -2 when show has no such report. */
+int report_view_document(const char *view, ms_store *store, const ms_store_filter *filter, int64_t id,
+                         json_t **doc);
+/* A --since (until 0) or --until (until 1) DATE as the views take it, in
+ * *out: --until a day means to its end. 1, else 0 when text is no date. */
+int report_date_bound(const char *text, int until, int64_t *out);
 
 #endif

@@ -12,11 +12,13 @@ static const char GROUP_USAGE[] =
     "Usage: mailsec tls <command> [options]\n\n"
     "Commands:\n"
     "  check HOST            TLS on every mail port: STARTTLS dialogs, versions, ciphers,\n"
-    "                        certificate chains, STARTTLS injection, DANE\n\n"
+    "                        certificate chains, STARTTLS injection, DANE\n"
+    "  check --mx DOMAIN     the same on port 25 of every MX host of DOMAIN, graded\n\n"
     "'mailsec tls <command> --help' for a command's options.\n";
 
 static const char CHECK_USAGE[] =
-    "Usage: mailsec tls check [options] HOST\n\n"
+    "Usage: mailsec tls check [options] HOST\n"
+    "       mailsec tls check --mx [options] DOMAIN\n\n"
     "Connects to the mail ports of HOST all at once, on every address of HOST (its\n"
     "A and AAAA records, looked up with --resolver when given) - by default 25, 587\n"
     "(SMTP STARTTLS), 465 (TLS), 143 (IMAP STARTTLS), 993, 110 (POP3 STLS), 995 and\n"
@@ -32,7 +34,15 @@ static const char CHECK_USAGE[] =
     "A default port that is closed is a note; a port given with --port that is\n"
     "closed is an error. Exit status: 0 no errors, 1 errors, 2 no port accepted\n"
     "a connection (or the host has no address): nothing could be checked.\n\n"
+    "With --mx, the MX hosts of DOMAIN (by preference, at most 10; the domain\n"
+    "itself when it has no MX records) are checked at once, each on port 25 (or\n"
+    "the --port list) on every address, with its own name as servername, DANE\n"
+    "and DOMAIN's MTA-STS policy (--mta-sts to name another policy domain); each\n"
+    "host gets a grade, A (fine), B (warnings), F (errors), ? (nothing answered),\n"
+    "and the domain the worst. Exit status 2 when the MX lookup failed or no host\n"
+    "answered.\n\n"
     "Options:\n"
+    "  --mx                   DOMAIN's MX hosts instead of one HOST\n"
     "  -p, --port P[/MODE]    check port P (repeatable); MODE is how TLS starts:\n"
     "                         smtp, lmtp, imap, pop3, sieve (STARTTLS) or tls (at once);\n"
     "                         default: --starttls, else the port's usual mode\n"
@@ -66,7 +76,8 @@ enum {
     OPT_NO_INJECTION,
     OPT_MTA_STS,
     OPT_HTTPS_CA,
-    OPT_CONNECT_TO
+    OPT_CONNECT_TO,
+    OPT_MX
 };
 
 enum { MAX_CONNECT_TO = 8 };
@@ -86,6 +97,7 @@ typedef struct check_args {
     const char *https_ca;
     const char *connect_to[MAX_CONNECT_TO];
     size_t connect_to_count;
+    int mx; /* the argument is a domain whose MX hosts are checked */
 } check_args;
 
 static int add_port(check_args *a, const char *value)
@@ -158,6 +170,9 @@ static int check_option(void *arg, int opt, const char *value)
         if (a->connect_to_count == MAX_CONNECT_TO)
             return 0;
         a->connect_to[a->connect_to_count++] = value;
+        return 1;
+    case OPT_MX:
+        a->mx = 1;
         return 1;
     }
     return 0;
@@ -376,55 +391,136 @@ static void print_all_ports(const cli_common *c, const ms_tls_check_result *res)
     out_diags(c, &res->diags);
 }
 
+/* One host's findings as the checklist shows them, appended to shown. */
+static void add_host_shown(ms_diag_list *shown, const ms_tls_check_result *res)
+{
+    for (size_t i = 0; i < res->count; i++)
+        add_shown(shown, &res->ports[i].diags);
+    add_shown(shown, &res->diags);
+}
+
+static json_t *json_host(const ms_tls_check_result *res)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "host", json_string(res->host));
+    json_object_set_new(o, "servername", json_str_or_null(res->servername));
+    json_object_set_new(o, "same_certificate",
+                        res->same_certificate < 0 ? json_null() : json_boolean(res->same_certificate));
+    json_t *ports = json_array();
+    for (size_t i = 0; i < res->count; i++)
+        json_array_append_new(ports, json_port(&res->ports[i]));
+    json_object_set_new(o, "ports", ports);
+    json_object_set_new(o, "mta_sts", json_mtasts(&res->mtasts));
+    json_object_set_new(o, "diagnostics", json_diags(&res->diags));
+    return o;
+}
+
+/* The heading names the addresses when the host is a name. */
+static void print_host(const cli_common *c, const ms_tls_check_result *res, const char *prefix)
+{
+    char addresses[MS_TLS_MAX_ADDRESSES * 48] = "";
+    for (size_t i = 0; i < res->address_count; i++) {
+        size_t used = strlen(addresses);
+        /* the first address's ports come first, then the next address's */
+        snprintf(addresses + used, sizeof addresses - used, "%s%s", i ? ", " : "",
+                 res->ports[i * (res->count / res->address_count)].address);
+    }
+    if (res->address_count > 0 && strcmp(addresses, res->host) != 0)
+        out_heading(c, "%s%s (%s)", prefix, res->host, addresses);
+    else
+        out_heading(c, "%s%s", prefix, res->host);
+    if (res->servername)
+        out_field(c, "servername", "%s", res->servername);
+    for (size_t i = 0; i < res->count; i++) {
+        out_text(c, "%s", "");
+        print_port(c, res, &res->ports[i]);
+    }
+    print_all_ports(c, res);
+}
+
 /* Exit status: 2 when no port accepted a connection (nothing was checked),
  * else 1 with any error, else 0. The checklist's summary counts the
  * findings it shows. */
 static int render(const cli_common *c, const ms_tls_check_result *res)
 {
     ms_diag_list shown = MS_DIAG_LIST_INIT;
-    for (size_t i = 0; i < res->count; i++)
-        add_shown(&shown, &res->ports[i].diags);
-    add_shown(&shown, &res->diags);
+    add_host_shown(&shown, res);
     int could_not_check = res->open_ports == 0;
     /* the findings left out of the checklist are notes: the status is the same */
     int status = cli_exit_status(&shown, could_not_check);
     if (c->json) {
         json_t *doc = json_document("tls check");
-        json_t *o = json_object();
-        json_object_set_new(o, "host", json_string(res->host));
-        json_object_set_new(o, "servername", json_str_or_null(res->servername));
-        json_object_set_new(o, "same_certificate",
-                            res->same_certificate < 0 ? json_null() : json_boolean(res->same_certificate));
-        json_t *ports = json_array();
-        for (size_t i = 0; i < res->count; i++)
-            json_array_append_new(ports, json_port(&res->ports[i]));
-        json_object_set_new(o, "ports", ports);
-        json_object_set_new(o, "mta_sts", json_mtasts(&res->mtasts));
-        json_object_set_new(o, "diagnostics", json_diags(&res->diags));
         json_t *results = json_array();
-        json_array_append_new(results, o);
+        json_array_append_new(results, json_host(res));
         json_object_set_new(doc, "results", results);
         json_print(doc, status);
     } else {
-        char addresses[MS_TLS_MAX_ADDRESSES * 48] = "";
-        for (size_t i = 0; i < res->address_count; i++) {
-            size_t used = strlen(addresses);
-            /* the first address's ports come first, then the next address's */
-            snprintf(addresses + used, sizeof addresses - used, "%s%s", i ? ", " : "",
-                     res->ports[i * (res->count / res->address_count)].address);
-        }
-        if (res->address_count > 0 && strcmp(addresses, res->host) != 0)
-            out_heading(c, "TLS on %s (%s)", res->host, addresses);
-        else
-            out_heading(c, "TLS on %s", res->host);
-        if (res->servername)
-            out_field(c, "servername", "%s", res->servername);
-        for (size_t i = 0; i < res->count; i++) {
-            out_text(c, "%s", "");
-            print_port(c, res, &res->ports[i]);
-        }
-        print_all_ports(c, res);
+        print_host(c, res, "TLS on ");
         out_summary(c, &shown, could_not_check);
+    }
+    ms_diag_list_free(&shown);
+    return status;
+}
+
+/* --mx: one object per domain, its hosts each as a host of tls check. */
+static json_t *json_mx(const ms_tls_mx_result *mx)
+{
+    char grade[2] = {mx->grade, '\0'};
+    json_t *o = json_object();
+    json_object_set_new(o, "domain", json_string(mx->domain));
+    json_object_set_new(o, "grade", json_string(grade));
+    json_object_set_new(o, "null_mx", json_boolean(mx->null_mx));
+    json_object_set_new(o, "implicit_mx", json_boolean(mx->implicit_mx));
+    json_t *hosts = json_array();
+    for (size_t i = 0; i < mx->count; i++) {
+        const ms_tls_mx_host *h = &mx->hosts[i];
+        char g[2] = {h->grade, '\0'};
+        json_t *host = json_host(h->check);
+        json_object_set_new(host, "preference", json_integer(h->preference));
+        json_object_set_new(host, "grade", json_string(g));
+        json_array_append_new(hosts, host);
+    }
+    json_object_set_new(o, "hosts", hosts);
+    json_object_set_new(o, "diagnostics", json_diags(&mx->diags));
+    return o;
+}
+
+static void print_mx(const cli_common *c, const ms_tls_mx_result *mx)
+{
+    out_heading(c, "SMTP TLS of the MX hosts of %s: grade %c", mx->domain, mx->grade);
+    if (mx->null_mx)
+        out_ok(c, "null MX: %s accepts no mail, there is no SMTP server to check", mx->domain);
+    for (size_t i = 0; i < mx->count; i++)
+        out_field(c, "MX", "%u %s: grade %c%s", mx->hosts[i].preference, mx->hosts[i].name,
+                  mx->hosts[i].grade, mx->implicit_mx ? " (no MX records: the domain itself)" : "");
+    out_diags(c, &mx->diags);
+    for (size_t i = 0; i < mx->count; i++) {
+        char prefix[64];
+        snprintf(prefix, sizeof prefix, "MX %u, grade %c: TLS on ", mx->hosts[i].preference,
+                 mx->hosts[i].grade);
+        out_text(c, "%s", "");
+        print_host(c, mx->hosts[i].check, prefix);
+    }
+}
+
+/* Exit status: 2 when the MX lookup failed or no host answered, else as
+ * for one host. */
+static int render_mx(const cli_common *c, const ms_tls_mx_result *mx)
+{
+    ms_diag_list shown = MS_DIAG_LIST_INIT;
+    add_shown(&shown, &mx->diags);
+    for (size_t i = 0; i < mx->count; i++)
+        add_host_shown(&shown, mx->hosts[i].check);
+    int status = cli_exit_status(&shown, mx->could_not_check);
+    if (c->json) {
+        json_t *doc = json_document("tls check");
+        json_t *results = json_array();
+        json_array_append_new(results, json_mx(mx));
+        json_object_set_new(doc, "results", results);
+        json_print(doc, status);
+    } else {
+        print_mx(c, mx);
+        out_summary(c, &shown, mx->could_not_check);
     }
     ms_diag_list_free(&shown);
     return status;
@@ -445,6 +541,26 @@ static ms_ctx *make_ctx(const cli_common *c, const check_args *a)
     return ctx;
 }
 
+/* --mx: DANE and the domain's own MTA-STS policy are what senders apply. */
+static int run_check_mx(ms_ctx *ctx, const cli_common *c, check_args *a, const char *domain,
+                        const ms_tls_port *ports)
+{
+    a->opts.dane = 1;
+    if (a->opts.mta_sts == NULL)
+        a->opts.mta_sts = domain;
+    ms_tls_mx_result *mx = NULL;
+    ms_status st = ms_tls_check_mx(ctx, domain, ports, a->count, &a->opts, &mx);
+    ms_ctx_free(ctx);
+    if (st != MS_OK) {
+        fprintf(stderr, "mailsec tls check --mx: %s: %s\n", domain,
+                st == MS_ERR_INVALID ? "not a valid domain name" : ms_status_str(st));
+        return EXIT_UNCHECKED;
+    }
+    int status = render_mx(c, mx);
+    ms_tls_mx_result_free(mx);
+    return status;
+}
+
 static int run_check(int argc, char **argv)
 {
     static const struct option options[] = {
@@ -459,6 +575,7 @@ static int run_check(int argc, char **argv)
         {"mta-sts", required_argument, NULL, OPT_MTA_STS},
         {"https-ca", required_argument, NULL, OPT_HTTPS_CA},
         {"https-connect-to", required_argument, NULL, OPT_CONNECT_TO},
+        {"mx", no_argument, NULL, OPT_MX},
         CLI_COMMON_LONG_OPTIONS,
         {NULL, 0, NULL, 0},
     };
@@ -471,7 +588,10 @@ static int run_check(int argc, char **argv)
     if (status >= 0)
         return status;
     if (optind + 1 != argc)
-        return cli_usage_error("tls check", "give one HOST");
+        return cli_usage_error("tls check", a.mx ? "give one DOMAIN" : "give one HOST");
+    if (a.mx && a.opts.servername)
+        return cli_usage_error("tls check", "--servername and --mx: each MX host is checked under "
+                                            "its own name");
     ms_tls_port ports[MS_TLS_MAX_PORTS];
     for (size_t i = 0; i < a.count; i++) {
         int mode = a.ports[i].mode >= 0 ? a.ports[i].mode
@@ -490,6 +610,8 @@ static int run_check(int argc, char **argv)
     ms_ctx *ctx = make_ctx(&c, &a);
     if (ctx == NULL)
         return EXIT_UNCHECKED;
+    if (a.mx)
+        return run_check_mx(ctx, &c, &a, argv[optind], ports);
     ms_tls_check_result *res = NULL;
     ms_status st = ms_tls_check(ctx, argv[optind], ports, a.count, &a.opts, &res);
     ms_ctx_free(ctx);

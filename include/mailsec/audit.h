@@ -111,14 +111,16 @@ typedef enum ms_audit_area_id {
     MS_AUDIT_TLSRPT,
     MS_AUDIT_BIMI,
     MS_AUDIT_DNSSEC,
+    MS_AUDIT_SMTP_TLS, /* only with ms_audit_options.smtp_tls */
     MS_AUDIT_AREA_COUNT
 } ms_audit_area_id;
 
-const char *ms_audit_area_name(ms_audit_area_id area); /* "mx", "spf", ... */
+const char *ms_audit_area_name(ms_audit_area_id area); /* "mx", "spf", ..., "smtp-tls" */
 
 typedef struct ms_audit_area {
     char grade;          /* 'A' nothing above notes, 'B' warnings, 'F' errors, '?' unchecked */
     int unchecked;       /* a lookup this area needs failed */
+    int skipped;         /* not asked for (SMTP TLS without smtp_tls): no grade, no findings */
     ms_diag_list diags;
 } ms_audit_area;
 
@@ -137,6 +139,10 @@ typedef struct ms_audit_report {
 
 typedef struct ms_audit_options {
     const char *const *selectors; /* DKIM selectors, NULL-terminated, or NULL */
+    int smtp_tls;                 /* connect to every MX host's SMTP port (ms_tls_check_mx_hosts) */
+    uint16_t smtp_port;           /* that port; 0: 25 */
+    const char *ca_file;          /* trust these CAs (PEM) for the MX hosts' certificates; NULL:
+                                   * the system's */
 } ms_audit_options;
 
 /* Audits one domain: every area, each into its own diagnostics. */

@@ -10,6 +10,7 @@
 
 #include "mailsec/core.h"
 #include "mailsec/dns.h"
+#include "mailsec/sources.h"
 
 #include <stdint.h>
 
@@ -216,6 +217,125 @@ ms_status ms_dmarc_note_external_destinations(ms_ctx *ctx, const ms_dmarc_record
  * failure that prevents the check sets could_not_check. */
 ms_status ms_dmarc_discover(ms_ctx *ctx, const char *domain, ms_dmarc_discovery **out);
 void ms_dmarc_discovery_free(ms_dmarc_discovery *d);
+
+/* ---- advise: where the roll-out stands, and the next step ---- */
+
+/* The steps of ms_dmarc_plan_make. */
+#define MS_DMARC_PLAN_STEPS 13
+
+/* The facts `dmarc advise` weighs, gathered by the caller (DNS, the report
+ * store); ms_dmarc_advise only reads them. Times are Unix seconds. */
+
+/* A policy the receivers saw published (the reports' policy_published),
+ * with when: the first report's begin, the last report's end. */
+typedef struct ms_dmarc_policy_seen {
+    ms_dmarc_policy p, sp, np;
+    int pct;         /* 0..100, or -1 when absent */
+    int testing;     /* t=y: 1, t=n: 0, absent: -1 */
+    int64_t first, last;
+    uint64_t reports;
+} ms_dmarc_policy_seen;
+
+/* One UTC day of the domain's reports (by the report's begin). */
+typedef struct ms_dmarc_day {
+    int64_t day;     /* midnight UTC */
+    uint64_t messages, dmarc_pass, quarantined, rejected;
+} ms_dmarc_day;
+
+typedef struct ms_dmarc_advise_facts {
+    const char *domain;
+    int64_t now;
+    int64_t window_start;                 /* the criteria read the reports from here */
+    const ms_dmarc_record *record;        /* published now; NULL: none */
+    const ms_diag_list *record_findings;  /* dmarc check's findings about it (may be NULL) */
+    const ms_dmarc_policy_seen *history;  /* every policy seen, by first */
+    size_t history_count;
+    const ms_store_count *reporters;      /* in the window: organisation, messages */
+    size_t reporter_count;
+    const ms_store_source *sources;       /* in the window (ms_store_sources, grouped by the
+                                             rDNS organisational domain) */
+    size_t source_count;
+    const ms_store_source *step_sources;  /* since the current step began */
+    size_t step_source_count;
+    const char *const *known_ips;         /* sources seen before the window, sorted (strcmp); a
+                                             source not listed counts as new */
+    size_t known_ip_count;
+    const ms_dmarc_day *days;             /* since the current step began, by day */
+    size_t day_count;
+} ms_dmarc_advise_facts;
+
+/* What makes a step ready; ms_dmarc_advise_defaults fills the documented
+ * defaults (docs/dmarc-rollout.md). */
+typedef struct ms_dmarc_advise_options {
+    double threshold;          /* DMARC pass of legitimate mail, percent (98) */
+    unsigned min_reporters;    /* distinct reporters, one a large mailbox provider (2) */
+    unsigned min_days;         /* days at the step; 0: 14 when monitoring, else 7 */
+    uint64_t min_messages;     /* messages in the window (500) */
+} ms_dmarc_advise_options;
+
+void ms_dmarc_advise_defaults(ms_dmarc_advise_options *opt);
+
+typedef enum ms_dmarc_advise_action {
+    MS_DMARC_ADVISE_NEXT = 0,  /* ready: publish the next step */
+    MS_DMARC_ADVISE_DONE,      /* at the last step, and it holds */
+    MS_DMARC_ADVISE_HOLD,      /* stay: a criterion is not met, or the record is off the plan */
+    MS_DMARC_ADVISE_STEP_BACK, /* legitimate mail was quarantined or rejected since the change */
+    MS_DMARC_ADVISE_START      /* no usable record: start monitoring (dmarc plan) */
+} ms_dmarc_advise_action;
+
+const char *ms_dmarc_advise_action_str(ms_dmarc_advise_action a); /* "next", "done", ... */
+
+/* One readiness criterion: met or not, with its figures in words. */
+typedef struct ms_dmarc_criterion {
+    const char *name;          /* "reporters", "days", "messages", "pass-rate",
+                                  "new-sources", "failures", "subdomains" */
+    int met;
+    char *figures;
+    uint64_t value, target;    /* the figure compared (rates: per ten thousand) */
+} ms_dmarc_criterion;
+
+enum { MS_DMARC_CRITERIA = 7 };
+
+/* A legitimate source whose mail does not pass DMARC, and the fix. */
+typedef struct ms_dmarc_blocker {
+    const char *source_ip;     /* points into facts->sources */
+    const char *rdns, *org;    /* reverse DNS name and its organisational domain, or NULL */
+    ms_source_class cls;
+    uint64_t messages, failing; /* failing: messages that did not pass DMARC */
+    int is_new;                /* not seen before the window */
+    char *fix;
+} ms_dmarc_blocker;
+
+typedef struct ms_dmarc_advice {
+    int step;                  /* 0-based index into the plan; -1 when off the plan or no record */
+    char *step_name;           /* the plan's name, or a description of the record */
+    int64_t since;             /* first report that saw the step; 0 when none did */
+    ms_diag_list departures;   /* how the record or its history departs from the plan */
+    ms_dmarc_criterion criteria[MS_DMARC_CRITERIA];
+    size_t criterion_count;
+    ms_dmarc_blocker *blockers; /* by failing messages, most first */
+    size_t blocker_count;
+    ms_dmarc_advise_action action;
+    char **reasons;            /* why hold or step back, in words */
+    size_t reason_count;
+    int next_step;             /* the step proposed, or -1 */
+    char *next_name, *next_record, *next_zone_line; /* NULL when nothing is proposed */
+} ms_dmarc_advice;
+
+/* Since when the published record's policy (p, pct, t) holds: the first
+ * report that saw it after the last report of any other policy; 0 when
+ * no report saw it. The caller reads the step's sources and days from
+ * there. */
+int64_t ms_dmarc_step_since(const ms_dmarc_record *record, const ms_dmarc_policy_seen *history,
+                            size_t count);
+
+/* Judges the facts against the thirteen steps of ms_dmarc_plan_make:
+ * where the domain is, each criterion, the blockers, and what to publish
+ * next (the step's record from the plan, keeping the published record's
+ * other tags). Pure: no DNS, no store. */
+ms_status ms_dmarc_advise(const ms_dmarc_advise_facts *facts, const ms_dmarc_advise_options *opt,
+                          ms_dmarc_advice *out);
+void ms_dmarc_advice_free(ms_dmarc_advice *advice);
 
 #ifdef __cplusplus
 }

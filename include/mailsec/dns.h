@@ -132,6 +132,92 @@ ms_status ms_dns_lookup(ms_ctx *ctx, const char *name, uint16_t type, ms_dns_ans
 /* How many queries this ctx has sent so far (for tests and benchmarks). */
 unsigned long ms_dns_queries_sent(const ms_ctx *ctx);
 
+
+/* ---- Dynamic updates (RFC 2136) signed with TSIG (RFC 8945) ----
+ * Built with ldns. The TXT RRset at a name is replaced only when it still
+ * holds what was read: the update carries the old RRset as a prerequisite
+ * ("RRset exists (value dependent)", or "RRset does not exist" when there
+ * was none), so a concurrent edit is never overwritten (docs/dmarc-publish.md). */
+
+enum {
+    MS_TSIG_MAX_FILE = 16384, /* bytes of a key file */
+    MS_TSIG_MAX_SECRET = 512  /* base64 characters of a secret */
+};
+
+typedef struct ms_tsig_key {
+    char *name;      /* no trailing dot */
+    char *algorithm; /* as written: "hmac-sha256", ... */
+    char *secret;    /* base64 */
+} ms_tsig_key;
+
+/* A key from text: one line "name:algorithm:secret" (or knsupdate's
+ * "algorithm:name:secret"), or one BIND key statement
+ * (key "name" { algorithm hmac-sha256; secret "..."; };, comments allowed).
+ * Algorithms: hmac-sha256, hmac-sha512, hmac-sha1, hmac-md5. On failure
+ * *error says why with the line (the caller frees it): MS_ERR_INVALID,
+ * MS_ERR_LIMIT (over MS_TSIG_MAX_FILE), MS_ERR_NOMEM. */
+ms_status ms_tsig_key_parse(const char *text, size_t len, ms_tsig_key *key, char **error);
+/* The same from a file (MS_ERR_IO when it cannot be read); *error names it. */
+ms_status ms_tsig_key_load(const char *path, ms_tsig_key *key, char **error);
+/* Frees the parts (the secret wiped first). */
+void ms_tsig_key_clear(ms_tsig_key *key);
+
+/* How an update ended. */
+typedef enum ms_dns_update_outcome {
+    MS_UPDATE_APPLIED = 0,   /* the primary applied it; its signed answer verified */
+    MS_UPDATE_UNCHANGED,     /* the name already holds exactly the new value: nothing sent */
+    MS_UPDATE_DRY_RUN,       /* built and shown, not sent */
+    MS_UPDATE_PREREQ_FAILED, /* the RRset is no longer the one read (NXRRSET, YXRRSET, ...):
+                                nothing was changed */
+    MS_UPDATE_BAD_KEY,       /* the primary does not accept the key (NOTAUTH with BADKEY,
+                                BADSIG or BADTIME) */
+    MS_UPDATE_REFUSED,       /* the primary refuses the update (REFUSED, NOTAUTH, NOTZONE) */
+    MS_UPDATE_NO_ANSWER,     /* no answer within the context's timeout, or no connection */
+    MS_UPDATE_FAILED         /* anything else: SERVFAIL, FORMERR, an answer whose TSIG does
+                                not verify, a zone that could not be found */
+} ms_dns_update_outcome;
+
+const char *ms_dns_update_outcome_str(ms_dns_update_outcome outcome); /* "applied", ... */
+
+typedef struct ms_dns_txt_update {
+    const char *name;   /* the owner, e.g. "_dmarc.example.com" */
+    const char *zone;   /* NULL: the closest enclosing SOA, through the ctx's resolver */
+    const char *server; /* the zone's primary: "ADDR", "ADDR:PORT" or "[ADDR6]:PORT" */
+    const ms_tsig_key *key;
+    const char *value;  /* the new TXT value, stored as 255-octet strings */
+    uint32_t ttl;       /* 0: the old RRset's TTL, else 3600 */
+    /* The RRset the caller read. With expect_given, these values (0 of them:
+     * "there was none"); without, the primary is asked just before. */
+    int expect_given;
+    const char *const *expect;
+    size_t expect_count;
+    int dry_run;
+} ms_dns_txt_update;
+
+typedef struct ms_dns_update_result {
+    ms_dns_update_outcome outcome;
+    char *zone;         /* no trailing dot; NULL when not found */
+    char **old_values;  /* the RRset replaced, as read or given */
+    size_t old_count;
+    uint32_t ttl;       /* of the new record */
+    char *update_text;  /* the update as nsupdate commands; NULL before it was built */
+    char *message;      /* what happened, naming the server; never NULL after MS_OK */
+} ms_dns_update_result;
+
+/* Replaces the TXT RRset at update->name with update->value. Every outcome
+ * the server or the network decides is MS_OK with result->outcome set;
+ * MS_ERR_INVALID for a bad name, server or value, MS_ERR_NOMEM. The waits
+ * (zone lookup, read, update) are each bounded by the ctx's timeout. */
+ms_status ms_dns_update_txt(ms_ctx *ctx, const ms_dns_txt_update *update,
+                            ms_dns_update_result *result);
+void ms_dns_update_result_free(ms_dns_update_result *result);
+
+/* Whether the ctx's resolver now serves exactly value as the TXT RRset of
+ * name, asked with a fresh cache: 1 yes, 0 not (yet), -1 the lookup failed.
+ * *detail (caller frees) says what is served or why the lookup failed. */
+ms_status ms_dns_txt_served(const ms_ctx *ctx, const char *name, const char *value, int *served,
+                            char **detail);
+
 #ifdef __cplusplus
 }
 #endif

@@ -224,6 +224,72 @@ ms_status ms_store_sources(ms_store *store, const ms_store_filter *filter,
                            ms_store_source **out, size_t *count);
 void ms_store_sources_free(ms_store_source *rows, size_t count);
 
+/* `report sources --limit N` / `--all`: the sources with the most
+ * messages, streamed. Each of the first `limit` sources (0: all of them)
+ * is passed to fn, by messages descending then IP (rdns and the domain
+ * lists filled, group NULL); the pointers are valid during the call only,
+ * so memory stays bounded by one source whatever the store holds. fn
+ * returns 0 to go on, non-zero to stop (the call then returns MS_OK).
+ * rest (may be NULL) receives the sums over the sources not passed:
+ * sources is how many there are. Read from the rollups (docs/store.md):
+ * with no window, or a window on whole UTC days, the top N come from an
+ * index, not a scan. */
+typedef int (*ms_store_source_fn)(void *arg, const ms_store_source *source);
+typedef struct ms_store_source_rest {
+    uint64_t sources;
+    uint64_t messages, aligned, unaligned, failing, dkim_pass_spf_fail, forwarded;
+} ms_store_source_rest;
+ms_status ms_store_sources_top(ms_store *store, const ms_store_filter *filter, size_t limit,
+                               ms_store_source_fn fn, void *arg, ms_store_source_rest *rest);
+
+/* The policy a domain published, over time, as the reports restate it:
+ * one row per policy domain and distinct published policy (p, sp, np,
+ * pct, adkim, aspf, fo, testing; NULL when the reports left it out),
+ * with the earliest begin and latest end of the reports that carried it,
+ * how many reports and how many distinct reporting organisations. By
+ * domain, then first, then the policy fields. A domain that went back to
+ * an earlier policy has one row for it spanning both periods: compare
+ * first/last of its rows (ms_store_daily shows day by day). */
+typedef struct ms_store_policy_row {
+    char *domain;
+    char *p, *sp, *np, *pct, *adkim, *aspf, *fo, *testing;
+    int64_t first, last;
+    uint64_t reports, reporters;
+} ms_store_policy_row;
+
+ms_status ms_store_policy_history(ms_store *store, const ms_store_filter *filter,
+                                  ms_store_policy_row **out, size_t *count);
+void ms_store_policy_history_free(ms_store_policy_row *rows, size_t count);
+
+/* Time series: one row per policy domain and UTC day (the day the
+ * report begins, as Unix seconds at 00:00 UTC), by domain then day; days
+ * without reports are absent. Message counts as in ms_store_summary;
+ * none/quarantine/reject: messages by the disposition applied (other
+ * values a reporter wrote are in ms_store_summary's dispositions). */
+typedef struct ms_store_day_row {
+    char *domain;
+    int64_t day;
+    uint64_t reports, messages;
+    uint64_t dmarc_pass, spf_aligned, dkim_aligned;
+    uint64_t none, quarantine, reject;
+} ms_store_day_row;
+
+ms_status ms_store_daily(ms_store *store, const ms_store_filter *filter, ms_store_day_row **out,
+                         size_t *count);
+void ms_store_daily_free(ms_store_day_row *rows, size_t count);
+
+/* One source's traffic over time: one row per policy domain and UTC day
+ * on which ip sent (as in ms_store_daily), by day then domain. */
+typedef struct ms_store_source_day {
+    char *domain;
+    int64_t day;
+    uint64_t messages, aligned, unaligned, failing, dkim_pass_spf_fail, forwarded;
+} ms_store_source_day;
+
+ms_status ms_store_source_daily(ms_store *store, const ms_store_filter *filter, const char *ip,
+                                ms_store_source_day **out, size_t *count);
+void ms_store_source_daily_free(ms_store_source_day *rows, size_t count);
+
 /* `report list`: one per stored report, by begin time then id. For
  * aggregate reports records and messages are the rows and their counts;
  * for TLS reports the policies and total sessions; for failure reports 1

@@ -200,6 +200,45 @@ void ms_tls_check_result_free(ms_tls_check_result *result);
 ms_status ms_tls_check(ms_ctx *ctx, const char *host, const ms_tls_port *ports, size_t count,
                        const ms_tls_check_opts *opts, ms_tls_check_result **out);
 
+/* ---- a domain's MX hosts (tls check --mx, the audit's SMTP TLS area) ---- */
+
+enum { MS_TLS_MAX_MX_HOSTS = 10 }; /* MX hosts checked, by preference; the rest are named */
+
+typedef struct ms_tls_mx_host {
+    char *name;                 /* the MX host (the domain itself for an implicit MX) */
+    uint16_t preference;
+    char grade;                 /* 'A' no findings above notes, 'B' warnings, 'F' errors,
+                                 * '?' no port accepted a connection (or no address) */
+    ms_tls_check_result *check; /* the host's check (ports on every address) */
+} ms_tls_mx_host;
+
+typedef struct ms_tls_mx_result {
+    char *domain;
+    int null_mx;           /* RFC 7505: the domain accepts no mail; nothing to check */
+    int implicit_mx;       /* no MX records: the domain itself is the mail host (RFC 5321 5.1) */
+    ms_tls_mx_host *hosts; /* checked, by preference as published */
+    size_t count;
+    char grade;            /* the worst host's ('?' ranks between B and F); 'A' with null MX */
+    int could_not_check;   /* the MX lookup failed, or no host accepted a connection */
+    ms_diag_list diags;    /* the MX lookup's findings (mx.*) and tls.mx-too-many */
+} ms_tls_mx_result;
+
+void ms_tls_mx_result_free(ms_tls_mx_result *result);
+
+/* Looks up the MX hosts of domain (ms_audit_mx) and checks every host at
+ * once with ms_tls_check: ports (port 25, SMTP STARTTLS, when count is 0)
+ * on each address, the host name as servername, with opts (opts->servername
+ * is ignored). At most MS_TLS_MAX_MX_HOSTS hosts, the first by preference. */
+ms_status ms_tls_check_mx(ms_ctx *ctx, const char *domain, const ms_tls_port *ports, size_t count,
+                          const ms_tls_check_opts *opts, ms_tls_mx_result **out);
+
+/* The same for MX hosts already looked up (the audit): mx as ms_audit_mx
+ * found it; mx_diags, the lookup's findings, are copied to the result. */
+ms_status ms_tls_check_mx_hosts(ms_ctx *ctx, const char *domain, const ms_mx_result *mx,
+                                const ms_diag_list *mx_diags, const ms_tls_port *ports,
+                                size_t count, const ms_tls_check_opts *opts,
+                                ms_tls_mx_result **out);
+
 /* ---- protocol replies ---- */
 
 /* Which reply is expected, so the parser knows where it ends. */

@@ -1,10 +1,13 @@
-/* The audit of one domain: MX, SPF, DMARC, DKIM, MTA-STS, TLS-RPT, BIMI and
- * DNSSEC, each area into its own diagnostics and a grade.
+/* The audit of one domain: MX, SPF, DMARC, DKIM, MTA-STS, TLS-RPT, BIMI,
+ * DNSSEC and (when asked) SMTP TLS, each area into its own diagnostics and a
+ * grade.
  *
  * Five tasks run at the same time, each in a thread with its own context
  * (contexts are not shared between threads): MX, SPF, DMARC, DKIM, and the
  * TXT records of MTA-STS, TLS-RPT and BIMI with the domain's SOA (whose
  * DNSSEC state the DNSSEC area reads) followed by the MTA-STS policy fetch.
+ * The MX task goes on to the SMTP TLS of the hosts it found (lib/tls,
+ * every host at once), while the others run.
  * Within a task every independent lookup is in flight at once, so an
  * audit takes about as long as its longest chain of dependent lookups.
  * What needs two tasks' results — MX coverage by the MTA-STS policy, BIMI
@@ -14,6 +17,7 @@
 #include "mailsec/dkim.h"
 #include "mailsec/dmarc.h"
 #include "mailsec/spf.h"
+#include "mailsec/tls.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -22,8 +26,8 @@
 
 const char *ms_audit_area_name(ms_audit_area_id area)
 {
-    static const char *const NAMES[] = {"mx", "spf", "dmarc", "dkim",
-                                        "mta-sts", "tls-rpt", "bimi", "dnssec"};
+    static const char *const NAMES[] = {"mx",      "spf",     "dmarc", "dkim",   "mta-sts",
+                                        "tls-rpt", "bimi",    "dnssec", "smtp-tls"};
     return area < MS_AUDIT_AREA_COUNT ? NAMES[area] : "";
 }
 
@@ -225,6 +229,36 @@ static ms_status audit_mx(ms_ctx *ctx, ms_audit_report *rep)
     return st;
 }
 
+/* The SMTP TLS area: the MX hosts' port 25 as `tls check --mx` checks it,
+ * with DANE; the MTA-STS area already matches the hosts to the policy.
+ * Each finding keeps its host[address]:port location. */
+static ms_status audit_smtp_tls(ms_ctx *ctx, ms_audit_report *rep, const ms_audit_options *o)
+{
+    ms_audit_area *area = &rep->areas[MS_AUDIT_SMTP_TLS];
+    if (rep->mx == NULL || rep->areas[MS_AUDIT_MX].unchecked) {
+        area->unchecked = 1; /* the MX area says why */
+        return MS_OK;
+    }
+    ms_tls_port port = {o->smtp_port ? o->smtp_port : 25, MS_TLS_SMTP};
+    ms_tls_check_opts opts = {.dane = 1, .ca_file = o->ca_file};
+    ms_tls_mx_result *res = NULL;
+    ms_status st = ms_tls_check_mx_hosts(ctx, rep->domain, rep->mx, NULL, &port, 1, &opts, &res);
+    if (st != MS_OK)
+        return st;
+    area->unchecked = res->could_not_check;
+    for (size_t i = 0; i < res->count && st == MS_OK; i++) {
+        ms_tls_check_result *c = res->hosts[i].check;
+        for (size_t p = 0; p < c->count && st == MS_OK; p++)
+            st = ms_diag_list_move(&area->diags, &c->ports[p].diags);
+        if (st == MS_OK)
+            st = ms_diag_list_move(&area->diags, &c->diags);
+    }
+    if (st == MS_OK)
+        st = ms_diag_list_move(&area->diags, &res->diags);
+    ms_tls_mx_result_free(res);
+    return st;
+}
+
 static ms_status audit_spf(ms_ctx *ctx, ms_audit_report *rep)
 {
     ms_audit_area *area = &rep->areas[MS_AUDIT_SPF];
@@ -301,6 +335,10 @@ static void grade(ms_audit_report *rep)
     rep->grade = 'A';
     for (int i = 0; i < MS_AUDIT_AREA_COUNT; i++) {
         ms_audit_area *a = &rep->areas[i];
+        if (a->skipped) {
+            a->grade = '-';
+            continue;
+        }
         int worst = ms_diag_worst(&a->diags);
         a->grade = a->unchecked ? '?' : worst == MS_SEV_ERROR ? 'F' : worst == MS_SEV_WARNING ? 'B' : 'A';
         /* '?' ranks between B and F: unknown is worse than imperfect */
@@ -325,7 +363,13 @@ struct task {
     int started;
 };
 
-static ms_status run_mx(task *t) { return audit_mx(t->ctx, t->rep); }
+static ms_status run_mx(task *t)
+{
+    ms_status st = audit_mx(t->ctx, t->rep);
+    if (st == MS_OK && t->options && t->options->smtp_tls)
+        st = audit_smtp_tls(t->ctx, t->rep, t->options);
+    return st;
+}
 static ms_status run_spf(task *t) { return audit_spf(t->ctx, t->rep); }
 static ms_status run_dmarc(task *t) { return audit_dmarc(t->ctx, t->rep, &t->dmarc); }
 static ms_status run_dkim(task *t) { return audit_dkim(t->ctx, t->rep, t->options); }
@@ -411,6 +455,7 @@ ms_status ms_audit_domain(ms_ctx *ctx, const char *domain, const ms_audit_option
     if (rep == NULL)
         return MS_ERR_NOMEM;
     ms_status st;
+    rep->areas[MS_AUDIT_SMTP_TLS].skipped = options == NULL || !options->smtp_tls;
     if (ms_domain_normalize(domain, &rep->domain) != MS_OK) {
         rep->could_not_check = 1;
         rep->domain = ms_strdup(domain);

@@ -462,6 +462,19 @@ static void check_sasl(const pf *p, const ms_conf_service *s, const char *what, 
     free(wrapper);
 }
 
+/* SMTP AUTH belongs on submission and submissions, not on port 25 where
+ * other servers deliver (and password guessing arrives). */
+static void check_sasl_port_25(const pf *p, const ms_conf_service *s, const char *what,
+                               ms_diag_list *d)
+{
+    size_t line;
+    const char *file;
+    char *sasl = service_value(p, s, "smtpd_sasl_auth_enable", &line, &file);
+    if (is_yes(sasl))
+        add(d, CF_SASL_ON_PORT_25, file, line, "%s: smtpd_sasl_auth_enable = yes", what);
+    free(sasl);
+}
+
 static void postfix_services(const pf *p, ms_diag_list *d)
 {
     const ms_conf_service *submission = NULL, *submissions = NULL;
@@ -496,6 +509,8 @@ static void postfix_services(const pf *p, ms_diag_list *d)
             own |= ms_conf_service_override(s, OWN[k]) != NULL;
         if (port != 0 && own)
             check_sasl(p, s, what, d);
+        if (port == 25)
+            check_sasl_port_25(p, s, what, d);
         if (ms_conf_service_override(s, "smtpd_tls_protocols"))
             postfix_protocols_check(p, s, "smtpd_tls_protocols", d);
         if (ms_conf_service_override(s, "smtpd_tls_mandatory_protocols"))
@@ -567,28 +582,42 @@ static void postfix_live_ports(const pf *p, cf_live_ports *l)
     }
 }
 
+/* main.cf and master.cf of opts->postfix_dir; pf_free in every case. */
+static ms_status pf_read(const ms_conf_audit_opts *opts, pf *p, char **error, ms_diag_list *d)
+{
+    memset(p, 0, sizeof *p);
+    char *main_path = ms_asprintf("%s/main.cf", opts->postfix_dir);
+    char *master_path = ms_asprintf("%s/master.cf", opts->postfix_dir);
+    p->main_path = main_path;
+    p->master_path = master_path;
+    p->version = opts->postfix_version ? opts->postfix_version : 37;
+    if (main_path == NULL || master_path == NULL)
+        return MS_ERR_NOMEM;
+    size_t len;
+    char *text = cf_read_file(main_path, &len, error);
+    ms_status st = text ? ms_conf_maincf_parse(text, len, main_path, &p->main, d) : MS_ERR_IO;
+    free(text);
+    if (st == MS_OK) {
+        text = cf_read_file(master_path, &len, error);
+        st = text ? ms_conf_mastercf_parse(text, len, master_path, &p->master, d) : MS_ERR_IO;
+        free(text);
+    }
+    return st;
+}
+
+static void pf_free(pf *p)
+{
+    ms_conf_maincf_free(&p->main);
+    ms_conf_mastercf_free(&p->master);
+    free((char *)p->main_path);
+    free((char *)p->master_path);
+}
+
 static ms_status audit_postfix(ms_ctx *ctx, const ms_conf_audit_opts *opts, ms_conf_audit_result *r,
                                ms_diag_list *d)
 {
-    pf p = {0};
-    char *main_path = ms_asprintf("%s/main.cf", opts->postfix_dir);
-    char *master_path = ms_asprintf("%s/master.cf", opts->postfix_dir);
-    if (main_path == NULL || master_path == NULL) {
-        free(main_path), free(master_path);
-        return MS_ERR_NOMEM;
-    }
-    p.main_path = main_path;
-    p.master_path = master_path;
-    p.version = opts->postfix_version ? opts->postfix_version : 37;
-    size_t len;
-    char *text = cf_read_file(main_path, &len, &r->error);
-    ms_status st = text ? ms_conf_maincf_parse(text, len, main_path, &p.main, d) : MS_ERR_IO;
-    free(text);
-    if (st == MS_OK) {
-        text = cf_read_file(master_path, &len, &r->error);
-        st = text ? ms_conf_mastercf_parse(text, len, master_path, &p.master, d) : MS_ERR_IO;
-        free(text);
-    }
+    pf p;
+    ms_status st = pf_read(opts, &p, &r->error, d);
     if (st == MS_OK) {
         r->postfix_read = 1;
         r->postfix_settings = p.main.count;
@@ -623,10 +652,7 @@ static ms_status audit_postfix(ms_ctx *ctx, const ms_conf_audit_opts *opts, ms_c
             cf_live_free(&l);
         }
     }
-    ms_conf_maincf_free(&p.main);
-    ms_conf_mastercf_free(&p.master);
-    free(main_path);
-    free(master_path);
+    pf_free(&p);
     return st;
 }
 
@@ -1022,6 +1048,148 @@ static ms_status audit_dovecot(ms_ctx *ctx, const ms_conf_audit_opts *opts, ms_c
     return st;
 }
 
+/* ---- SASL: Postfix's smtpd asking Dovecot's auth service ---- */
+
+enum { MAX_AUTH_LISTENERS = 16 };
+
+/* A unix_listener of Dovecot's "service auth": the socket's path (relative
+ * ones are under base_dir) and who may connect. */
+typedef struct auth_listener {
+    char *path; /* absolute */
+    const char *user, *group, *mode; /* NULL: Dovecot's defaults (root, root, 0600) */
+    const ms_conf_dovecot_setting *first; /* where it is written */
+    int reported;                         /* its access was found wanting: said once */
+} auth_listener;
+
+static size_t auth_listeners(const ms_conf_dovecot *cf, auth_listener *out, size_t max)
+{
+    static const char PREFIX[] = "service auth/unix_listener ";
+    const ms_conf_dovecot_setting *where;
+    const char *base = dv_value(cf, "base_dir", "/run/dovecot", &where);
+    size_t n = 0;
+    for (size_t i = 0; i < cf->count; i++) {
+        const ms_conf_dovecot_setting *s = &cf->settings[i];
+        if (strncmp(s->section, PREFIX, sizeof PREFIX - 1) != 0)
+            continue;
+        const char *name = s->section + sizeof PREFIX - 1;
+        size_t k = 0;
+        while (k < n && strcmp(out[k].first->section, s->section) != 0)
+            k++;
+        if (k == n) {
+            if (n == max)
+                continue;
+            out[n++] = (auth_listener){
+                .path = name[0] == '/' ? ms_strdup(name) : ms_asprintf("%s/%s", base, name),
+                .first = s};
+        }
+        if (strcmp(s->name, "user") == 0)
+            out[k].user = s->value;
+        else if (strcmp(s->name, "group") == 0)
+            out[k].group = s->value;
+        else if (strcmp(s->name, "mode") == 0)
+            out[k].mode = s->value;
+    }
+    return n;
+}
+
+/* Connecting to a unix socket needs write permission on it. */
+static int lets_in(const auth_listener *l, const char *owner)
+{
+    unsigned long mode = strtoul(l->mode ? l->mode : "0600", NULL, 8);
+    const char *user = l->user && *l->user ? l->user : "root";
+    const char *group = l->group && *l->group ? l->group : "root";
+    return (mode & 0002) || (strcmp(user, owner) == 0 && (mode & 0200)) ||
+           (strcmp(group, owner) == 0 && (mode & 0020));
+}
+
+/* One service with SMTP AUTH against Dovecot's listeners. */
+static void check_sasl_wiring(const pf *p, const ms_conf_service *s, const char *what,
+                              auth_listener *l, size_t n, ms_diag_list *d)
+{
+    size_t line;
+    const char *file;
+    char *type = service_value(p, s, "smtpd_sasl_type", &line, &file);
+    if (type == NULL || strcmp(type, "dovecot") != 0) {
+        add(d, CF_SASL_TYPE, file, line, "%s: smtpd_sasl_auth_enable = yes with smtpd_sasl_type = %s%s",
+            what, type ? type : "cyrus", line ? "" : " (the default)");
+        free(type);
+        return;
+    }
+    free(type);
+    char *path = service_value(p, s, "smtpd_sasl_path", &line, &file);
+    char *queue = ms_conf_maincf_value(&p->main, "queue_directory");
+    char *full = path == NULL || strncmp(path, "inet:", 5) == 0 ? NULL
+                 : path[0] == '/'                               ? ms_strdup(path)
+                                                                : ms_asprintf("%s/%s", queue ? queue : "", path);
+    auth_listener *match = NULL;
+    for (size_t i = 0; full && i < n && match == NULL; i++)
+        if (strcmp(l[i].path, full) == 0)
+            match = &l[i];
+    char *owner = ms_conf_maincf_value(&p->main, "mail_owner");
+    if (full && match == NULL) {
+        ms_buf paths = MS_BUF_INIT;
+        for (size_t i = 0; i < n; i++)
+            ms_buf_printf(&paths, "%s%s", i ? ", " : "", l[i].path);
+        add(d, CF_SASL_PATH, file, line,
+            "%s: smtpd_sasl_path = %s is %s, where Dovecot's service auth has %s%s", what,
+            path, full, n ? "unix_listener " : "no unix_listener",
+            n && paths.data ? paths.data : "");
+        ms_buf_free(&paths);
+    } else if (match && !match->reported && !lets_in(match, owner ? owner : "postfix")) {
+        match->reported = 1;
+        add(d, CF_SASL_ACCESS, match->first->file, match->first->line,
+            "unix_listener %s (user %s, group %s, mode %s) does not let %s connect", match->path,
+            match->user ? match->user : "root", match->group ? match->group : "root",
+            match->mode ? match->mode : "0600", owner ? owner : "postfix");
+    }
+    free(owner);
+    free(full);
+    free(queue);
+    free(path);
+}
+
+/* Every smtpd service of master.cf that enables SMTP AUTH must reach one
+ * of Dovecot's auth listeners: type dovecot, the same path, a listener
+ * Postfix may connect to. Both configurations are read again, quietly:
+ * their own findings were reported by their audits. */
+static ms_status sasl_wiring(const ms_conf_audit_opts *opts, ms_diag_list *d)
+{
+    ms_diag_list quiet = MS_DIAG_LIST_INIT;
+    char *error = NULL;
+    pf p;
+    ms_conf_dovecot cf = {0};
+    struct stat sb;
+    char *dv_path = stat(opts->dovecot_conf, &sb) == 0 && S_ISDIR(sb.st_mode)
+                        ? ms_asprintf("%s/dovecot.conf", opts->dovecot_conf)
+                        : ms_strdup(opts->dovecot_conf);
+    ms_status st = pf_read(opts, &p, &error, &quiet);
+    int dv_read = st == MS_OK && dv_path && ms_conf_dovecot_read(dv_path, &cf, &quiet) == MS_OK;
+    if (dv_read) {
+        auth_listener l[MAX_AUTH_LISTENERS];
+        size_t n = auth_listeners(&cf, l, MAX_AUTH_LISTENERS);
+        for (size_t i = 0; i < p.master.count; i++) {
+            const ms_conf_service *s = &p.master.services[i];
+            size_t line;
+            const char *file;
+            char *sasl = service_value(&p, s, "smtpd_sasl_auth_enable", &line, &file);
+            if (strcmp(s->command, "smtpd") == 0 && is_yes(sasl)) {
+                char what[200];
+                snprintf(what, sizeof what, "service %s (port %d)", s->name, ms_conf_service_port(s));
+                check_sasl_wiring(&p, s, what, l, n, d);
+            }
+            free(sasl);
+        }
+        for (size_t i = 0; i < n; i++)
+            free(l[i].path);
+        ms_conf_dovecot_free(&cf);
+    }
+    pf_free(&p);
+    free(dv_path);
+    free(error);
+    ms_diag_list_free(&quiet);
+    return st == MS_ERR_NOMEM ? st : MS_OK;
+}
+
 ms_status ms_conf_audit(ms_ctx *ctx, const ms_conf_audit_opts *opts, ms_conf_audit_result *result,
                         ms_diag_list *diags)
 {
@@ -1031,6 +1199,8 @@ ms_status ms_conf_audit(ms_ctx *ctx, const ms_conf_audit_opts *opts, ms_conf_aud
         st = audit_postfix(ctx, opts, result, diags);
     if (st == MS_OK && opts->dovecot_conf)
         st = audit_dovecot(ctx, opts, result, diags);
+    if (st == MS_OK && opts->postfix_dir && opts->dovecot_conf)
+        st = sasl_wiring(opts, diags);
     return st;
 }
 

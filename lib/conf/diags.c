@@ -107,6 +107,26 @@ const ms_diag_def ms_conf_diag_defs[CF_COUNT + 1] = {
         "A port the configuration sets up does not answer with TLS on the host given to --live "
         "(closed, unreachable, or no TLS): clients of that port get no service.",
         "Check that the server runs with this configuration and that the port is reachable."},
+    [CF_SASL_ON_PORT_25] = {"conf.sasl-on-port-25", W,
+        "SMTP AUTH is enabled on port 25, where other mail servers deliver: password guessing "
+        "comes there, and users belong on submission (587) and submissions (465).",
+        "Set smtpd_sasl_auth_enable = no in main.cf and -o smtpd_sasl_auth_enable=yes on the "
+        "submission and submissions services of master.cf only."},
+    [CF_SASL_TYPE] = {"conf.sasl-type", E,
+        "A Postfix service with SMTP AUTH asks Cyrus SASL (smtpd_sasl_type = cyrus, the default), "
+        "not the Dovecot whose configuration was given: nobody can log in through Dovecot.",
+        "Set smtpd_sasl_type = dovecot and smtpd_sasl_path to the path of Dovecot's auth listener "
+        "for Postfix (service auth { unix_listener ... })."},
+    [CF_SASL_PATH] = {"conf.sasl-path-mismatch", E,
+        "Postfix's smtpd_sasl_path is not a socket Dovecot's auth service listens on "
+        "(service auth { unix_listener PATH }): AUTH fails with \"SASL authentication failure: "
+        "cannot connect to Dovecot server\".",
+        "Make the two name the same file: smtpd_sasl_path = private/auth (under queue_directory) "
+        "and unix_listener /var/spool/postfix/private/auth in Dovecot's service auth."},
+    [CF_SASL_ACCESS] = {"conf.sasl-listener-access", E,
+        "Dovecot's auth listener for Postfix does not let Postfix (mail_owner) connect: its "
+        "user, group and mode leave the postfix user out.",
+        "In the unix_listener section: mode = 0660, user = postfix, group = postfix."},
     [CF_COUNT] = {NULL, 0, NULL, NULL},
 };
 

@@ -28,6 +28,10 @@ enum {
     CF_DUPLICATE,
     CF_LIVE_MISMATCH,
     CF_LIVE_NO_TLS,
+    CF_SASL_ON_PORT_25,
+    CF_SASL_TYPE,
+    CF_SASL_PATH,
+    CF_SASL_ACCESS,
     CF_COUNT
 };
 

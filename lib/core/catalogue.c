@@ -7,6 +7,7 @@ static const ms_diag_def *const module_tables[] = {
     ms_audit_diag_defs,
     ms_dmarc_diag_defs,
     ms_dmarc_discovery_diag_defs,
+    ms_dmarc_advise_diag_defs,
     ms_dkim_diag_defs,
     ms_email_diag_defs,
     ms_spf_diag_defs,

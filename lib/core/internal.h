@@ -119,6 +119,7 @@ extern const ms_diag_def ms_dns_diag_defs[];
 extern const ms_diag_def ms_audit_diag_defs[];
 extern const ms_diag_def ms_dmarc_diag_defs[];
 extern const ms_diag_def ms_dmarc_discovery_diag_defs[];
+extern const ms_diag_def ms_dmarc_advise_diag_defs[];
 extern const ms_diag_def ms_dkim_diag_defs[];
 extern const ms_diag_def ms_email_diag_defs[];
 extern const ms_diag_def ms_spf_diag_defs[];

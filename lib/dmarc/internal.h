@@ -112,4 +112,12 @@ int dmarc_policy_rank(ms_dmarc_policy p);
 /* The policy one step weaker (t=y, or the mail pct did not select). */
 ms_dmarc_policy dmarc_policy_weaker(ms_dmarc_policy p);
 
+/* The roll-out plan's steps (plan.c), for dmarc advise: the step
+ * publishing policy p at pct percent (-1 or 100: the whole policy); -1
+ * when no step does. */
+int dmarc_plan_step_index(ms_dmarc_policy p, int pct);
+/* For a pct that is no step: the policy's last partial step below it, or
+ * the step before the policy's first. */
+int dmarc_plan_step_below(ms_dmarc_policy p, int pct);
+
 #endif

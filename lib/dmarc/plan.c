@@ -36,6 +36,31 @@ static const step_def steps[] = {
 };
 
 #define STEP_COUNT (sizeof steps / sizeof steps[0])
+_Static_assert(STEP_COUNT == MS_DMARC_PLAN_STEPS, "MS_DMARC_PLAN_STEPS is the plan's length");
+
+int dmarc_plan_step_below(ms_dmarc_policy p, int pct)
+{
+    int below = -1;
+    for (size_t i = 0; i < STEP_COUNT; i++) {
+        if (steps[i].p != p)
+            continue;
+        if (below < 0)
+            below = (int)i - 1; /* the step before the policy's first */
+        if (steps[i].pct >= 0 && steps[i].pct <= pct)
+            below = (int)i;
+    }
+    return below;
+}
+
+int dmarc_plan_step_index(ms_dmarc_policy p, int pct)
+{
+    if (pct == 100)
+        pct = -1;
+    for (size_t i = 0; i < STEP_COUNT; i++)
+        if (steps[i].p == p && steps[i].pct == pct)
+            return (int)i;
+    return -1;
+}
 
 static char *rfc7489_text(const step_def *s)
 {

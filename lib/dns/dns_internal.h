@@ -42,4 +42,14 @@ ms_dns_answer *ms_dns_answer_new(const char *qname, uint16_t qtype, ms_dns_rcode
  * calling its callback (a batch being freed before it was waited for). */
 void ms_dns_forget_arg(ms_ctx *ctx, void *arg);
 
+/* Non-zero when s[0..len) is a domain name of letters, digits, '-' and
+ * '_' only (a trailing dot allowed), at most 253 octets and 63 a label:
+ * the names of keys and of the records and zones mailsec updates, which
+ * go into ldns's presentation-form parser (lib/dns/tsig.c). */
+int ms_dns_plain_name(const char *s, size_t len);
+
+/* ldns's name of a TSIG algorithm ("hmac-sha256" -> "hmac-sha256."), or
+ * NULL when it is not one mailsec signs with (lib/dns/tsig.c). */
+const char *ms_tsig_algorithm_wire_name(const char *algorithm);
+
 #endif

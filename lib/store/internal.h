@@ -20,6 +20,10 @@ enum {
      * (one huge report makes it as large as the report while it lasts). */
     MS_STORE_SQLITE_WAL_KEEP = 64 << 20,
 };
+/* SQLite: the page cache of a connection, KiB (grown as used). */
+#define MS_STORE_SQLITE_CACHE_KIB 16384
+#define MS_STR_(x) #x
+#define MS_STR(x) MS_STR_(x)
 
 typedef enum sql_type { SQL_NULL, SQL_TEXT, SQL_INT, SQL_BLOB } sql_type;
 
@@ -97,6 +101,8 @@ struct ms_store {
     unsigned group_count;
     int64_t group_started_ms;
     char *group_lost;    /* why an open group was rolled back; sticky */
+    ms_buf rollup_more;  /* the open report's auth_more names (rollup.c) */
+    char **rollup_sql;   /* the rollup statements in this backend's SQL, built once */
     ms_buf scratch;      /* joined reasons / extra auth results, reused */
     ms_buf scratch2;
     ms_buf scratch3;
@@ -132,6 +138,13 @@ typedef struct agg_derived {
 } agg_derived;
 
 void agg_derive(ms_store *store, const ms_agg_record *rec, agg_derived *out);
+
+/* SQL text for this store's backend: @ID@, @BLOB@, @WITHOUT_ROWID@ (the
+ * types that differ), @SUM@ (the sum that never overflows), @C@ (a
+ * byte-order collation) and @LIST@ (string aggregation) replaced. store_sql_text: caller frees, NULL when
+ * memory ran out. */
+void store_sql_append(ms_buf *out, const ms_store *store, const char *text);
+char *store_sql_text(const ms_store *store, const char *text);
 
 /* Migrations (schema.c). */
 ms_status store_migrate(ms_store *store);

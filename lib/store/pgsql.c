@@ -31,6 +31,7 @@
  * here: two processes holding groups that each hold a report the other
  * wants would deadlock, and PostgreSQL would abort one group. */
 #include "store/internal.h"
+#include "store/rollup.h"
 
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -692,6 +693,8 @@ static ms_status pg_commit_report(ms_store *store, int64_t records, uint64_t mes
         st = send_statement(store,
                             "UPDATE reports SET records = $1, messages = $2, digest = $4 WHERE id = $3",
                             "storing the report's totals", 1, 4, params, NULL, NULL);
+    if (st == MS_OK) /* INSERTs in the transaction: queued as well (deferrable) */
+        st = rollup_add_report(store, store_exec_params);
     if (st == MS_OK)
         st = send_statement(store, "COMMIT", "COMMIT", 0, 0, NULL, NULL, NULL);
     return send_and_settle(store, st, NULL);

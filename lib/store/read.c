@@ -13,20 +13,15 @@
  * Domains are filtered and grouped in lower case, however a reporter
  * wrote them. */
 #include "store/internal.h"
+#include "store/rollup.h"
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define LEN(a) (sizeof(a) / sizeof((a)[0]))
-
-/* A count as the views sum it: a negative one (wrapped by an older
- * version) as the largest. SQL text; x is a column. */
-#define COUNT_OF(x) "CASE WHEN " x " < 0 THEN 9007199254740991 ELSE " x " END"
-/* The sum of an expression that is never negative: @SUM@ is the backend's
- * overflow-free sum (sql_text). */
-#define SUM_OF(x) "@SUM@(" x ")"
-#define SUM_COUNT(x) SUM_OF(COUNT_OF(x))
+#define DAY 86400
 
 uint64_t ms_store_sum(uint64_t a, uint64_t b)
 {
@@ -61,45 +56,44 @@ static ms_status query_rows(ms_store *store, const char *sql, const sql_param *p
 /* A query's WHERE conditions and parameters built from a filter. */
 typedef struct where {
     ms_buf sql;
-    sql_param params[4];
+    sql_param params[8];
     size_t n;
 } where;
 
-/* " AND LOWER(<domain_col>) = LOWER($k) AND r.date_begin >= $k AND r.date_begin < $k",
- * each part only when the filter sets it; numbering continues after
- * `first` parameters already in the statement. */
-static void where_filter(where *w, const ms_store_filter *f, const char *domain_col, size_t first)
+/* " AND <domain> = LOWER($k) AND <time> >= $k AND <time> < $k", each part
+ * only when the filter sets it, numbered after the parameters already in
+ * w. domain is a lower-case expression: domains compare case-insensitively,
+ * stored as the reporter wrote them (the rollups in lower case), asked for
+ * as the user typed (A-labels: ASCII). */
+static void where_window(where *w, const ms_store_filter *f, const char *domain, const char *time)
 {
-    w->n = 0;
     if (f == NULL)
         return;
     if (f->domain != NULL) {
         w->params[w->n++] = P_TEXT(f->domain);
-        /* Domains compare case-insensitively: stored as the reporter
-         * wrote them, asked for as the user typed (A-labels: ASCII). */
-        ms_buf_printf(&w->sql, " AND LOWER(%s) = LOWER($%zu)", domain_col, first + w->n);
+        ms_buf_printf(&w->sql, " AND %s = LOWER($%zu)", domain, w->n);
     }
     if (f->since != 0) {
         w->params[w->n++] = P_INT(f->since);
-        ms_buf_printf(&w->sql, " AND r.date_begin >= $%zu", first + w->n);
+        ms_buf_printf(&w->sql, " AND %s >= $%zu", time, w->n);
     }
     if (f->until != 0) {
         w->params[w->n++] = P_INT(f->until);
-        ms_buf_printf(&w->sql, " AND r.date_begin < $%zu", first + w->n);
+        ms_buf_printf(&w->sql, " AND %s < $%zu", time, w->n);
     }
 }
 
-/* Appends SQL text with @SUM@ made the backend's sum that cannot overflow:
- * SQLite's sum() fails on an integer overflow where total() does not;
- * PostgreSQL's sum() of bigint is a numeric already. */
+/* The filter on reports (r) and their domain column. */
+static void where_filter(where *w, const ms_store_filter *f, const char *domain_col)
+{
+    char lower[64];
+    snprintf(lower, sizeof lower, "LOWER(%s)", domain_col);
+    where_window(w, f, lower, "r.date_begin");
+}
+
 static void sql_text(ms_buf *sql, const ms_store *store, const char *text)
 {
-    const char *sum = strcmp(store->backend->name, "sqlite") == 0 ? "total" : "sum";
-    for (const char *at; (at = strstr(text, "@SUM@")) != NULL; text = at + 5) {
-        ms_buf_append(sql, text, (size_t)(at - text));
-        ms_buf_puts(sql, sum);
-    }
-    ms_buf_puts(sql, text);
+    store_sql_append(sql, store, text);
 }
 
 /* query_rows over head + the filter's conditions + tail. */
@@ -109,8 +103,90 @@ static ms_status filter_rows(ms_store *store, const char *head, const ms_store_f
 {
     where w = {MS_BUF_INIT, {{0}}, 0};
     sql_text(&w.sql, store, head);
-    where_filter(&w, f, domain_col, 0);
+    where_filter(&w, f, domain_col);
     sql_text(&w.sql, store, tail);
+    ms_status st = w.sql.failed
+                       ? MS_ERR_NOMEM
+                       : query_rows(store, w.sql.data, w.params, w.n, streaming, fn, arg);
+    ms_buf_free(&w.sql);
+    return st;
+}
+
+/* ---- Reading the rollups --------------------------------------------------- */
+
+/* A rollup as the views read it (rollup.h): its table, or, for a window
+ * that does not fall on whole UTC days, the same rows computed from the
+ * records the filter selects, which is exact but reads records. */
+typedef struct rollup {
+    const char *table, *columns;
+    const char *select; /* @COND@: the filter's conditions on r */
+} rollup;
+
+static const rollup days_rollup = {"rollup_days", ROLLUP_DAYS_COLUMNS,
+                                   ROLLUP_DAYS_SELECT("@COND@")};
+static const rollup counts_rollup = {
+    "rollup_counts", ROLLUP_COUNTS_COLUMNS,
+    ROLLUP_DISPOSITIONS_SELECT("@COND@") " UNION ALL " ROLLUP_OVERRIDES_SELECT("@COND@")
+        " UNION ALL " ROLLUP_REPORTERS_SELECT("@COND@")};
+static const rollup policies_rollup = {"rollup_policies", ROLLUP_POLICIES_COLUMNS,
+                                       ROLLUP_POLICIES_SELECT("@COND@")};
+static const rollup sources_rollup = {"rollup_sources", ROLLUP_SOURCES_COLUMNS,
+                                      ROLLUP_SOURCES_SELECT("@COND@")};
+
+static int on_whole_days(const ms_store_filter *f)
+{
+    return f == NULL || (f->since % DAY == 0 && f->until % DAY == 0);
+}
+
+/* One query over a rollup's rows, named x:
+ *   head x join WHERE 1 = 1 more <the filter> tail
+ * more: conditions on x with parameters $1..$n of params. From the table,
+ * the filter is on x.domain and x.day; else x is a WITH of the rows
+ * computed from the records, the filter inside it. */
+typedef struct rollup_query {
+    const rollup *from;
+    const char *head, *join, *more, *tail;
+    const sql_param *params;
+    size_t n;
+} rollup_query;
+
+static ms_status rollup_rows(ms_store *store, const rollup_query *q, const ms_store_filter *f,
+                             int streaming, row_fn fn, void *arg)
+{
+    where w = {MS_BUF_INIT, {{0}}, 0};
+    for (size_t i = 0; i < q->n; i++)
+        w.params[w.n++] = q->params[i];
+    if (!on_whole_days(f)) {
+        where cond = {MS_BUF_INIT, {{0}}, w.n};
+        where_filter(&cond, f, "r.domain");
+        memcpy(w.params + w.n, cond.params + w.n, (cond.n - w.n) * sizeof *w.params);
+        w.n = cond.n;
+        ms_buf_printf(&w.sql, "WITH x (%s) AS (", q->from->columns);
+        const char *text = q->from->select;
+        for (const char *at; (at = strstr(text, "@COND@")) != NULL; text = at + 6) {
+            ms_buf sel = MS_BUF_INIT;
+            ms_buf_append(&sel, text, (size_t)(at - text));
+            sql_text(&w.sql, store, sel.data ? sel.data : "");
+            ms_buf_free(&sel);
+            ms_buf_puts(&w.sql, cond.sql.data ? cond.sql.data : "");
+        }
+        sql_text(&w.sql, store, text);
+        ms_buf_puts(&w.sql, ") ");
+        if (cond.sql.failed)
+            w.sql.failed = 1;
+        ms_buf_free(&cond.sql);
+        sql_text(&w.sql, store, q->head);
+        ms_buf_puts(&w.sql, " x");
+    } else {
+        sql_text(&w.sql, store, q->head);
+        ms_buf_printf(&w.sql, " %s x", q->from->table);
+    }
+    sql_text(&w.sql, store, q->join ? q->join : "");
+    ms_buf_puts(&w.sql, " WHERE 1 = 1");
+    sql_text(&w.sql, store, q->more ? q->more : "");
+    if (on_whole_days(f))
+        where_window(&w, f, "x.domain", "x.day");
+    sql_text(&w.sql, store, q->tail ? q->tail : "");
     ms_status st = w.sql.failed
                        ? MS_ERR_NOMEM
                        : query_rows(store, w.sql.data, w.params, w.n, streaming, fn, arg);
@@ -334,86 +410,58 @@ static ms_store_domain_summary *find_domain(ms_store_domain_summary *rows, size_
     return NULL;
 }
 
-#define DMARC_PASS "(a.dkim = 'pass' OR a.spf = 'pass')"
-
 static const column summary_columns[] = {
-    STR(ms_store_domain_summary, domain), U64(ms_store_domain_summary, reports),
-    U64(ms_store_domain_summary, messages), I64(ms_store_domain_summary, first),
-    I64(ms_store_domain_summary, last),
+    STR(ms_store_domain_summary, domain),       U64(ms_store_domain_summary, reports),
+    U64(ms_store_domain_summary, messages),     I64(ms_store_domain_summary, first),
+    I64(ms_store_domain_summary, last),         U64(ms_store_domain_summary, dmarc_pass),
+    U64(ms_store_domain_summary, spf_aligned),  U64(ms_store_domain_summary, dkim_aligned),
 };
 
 static ms_status summary_totals(ms_store *store, const ms_store_filter *f,
                                 ms_store_domain_summary **rows, size_t *count)
 {
     row_array a = ROW_ARRAY(ms_store_domain_summary, summary_columns);
-    ms_status st = filter_rows(store,
-                               "SELECT LOWER(r.domain), COUNT(*), COALESCE(" SUM_COUNT("r.messages") ", 0),"
-                               " MIN(r.date_begin), MAX(r.date_end)"
-                               " FROM reports r WHERE r.kind = 'aggregate'",
-                               f, "r.domain", " GROUP BY LOWER(r.domain)", 0, append_row, &a);
+    rollup_query q = {&days_rollup,
+                      "SELECT x.domain, @SUM@(x.reports), @SUM@(x.messages), MIN(x.first_begin),"
+                      " MAX(x.last_end), @SUM@(x.dmarc_pass), @SUM@(x.spf_aligned),"
+                      " @SUM@(x.dkim_aligned) FROM",
+                      NULL, NULL, " GROUP BY x.domain", NULL, 0};
+    ms_status st = rollup_rows(store, &q, f, 0, append_row, &a);
     *rows = a.items;
     *count = a.count;
     return st;
 }
 
-enum summary_list { LIST_DISPOSITIONS, LIST_OVERRIDES, LIST_REPORTERS };
+enum summary_list { LIST_DISPOSITIONS, LIST_OVERRIDES, LIST_REPORTERS, LISTS };
 
-/* The summary rows the per-domain queries below add to. */
+/* The summary rows the name/count lists are added to. */
 typedef struct summary_rows {
     ms_store_domain_summary *rows;
     size_t count;
-    size_t *caps; /* summary_list: the capacity of each domain's list */
-    enum summary_list which;
+    size_t *caps; /* LISTS per domain: the capacity of each list */
 } summary_rows;
 
-static ms_store_domain_summary *row_domain(ms_store *store, sql_cursor *cur, summary_rows *s)
-{
-    return find_domain(s->rows, s->count, store->backend->text(cur, 0));
-}
-
-static int add_passes(ms_store *store, sql_cursor *cur, void *arg)
-{
-    ms_store_domain_summary *d = row_domain(store, cur, arg);
-    if (d != NULL) {
-        d->dmarc_pass = col_u64(store, cur, 1);
-        d->spf_aligned = col_u64(store, cur, 2);
-        d->dkim_aligned = col_u64(store, cur, 3);
-    }
-    return ROW_NEXT;
-}
-
-static ms_status summary_passes(ms_store *store, const ms_store_filter *f,
-                                ms_store_domain_summary *rows, size_t count)
-{
-    summary_rows s = {rows, count, NULL, LIST_DISPOSITIONS};
-    return filter_rows(store,
-                       "SELECT LOWER(r.domain),"
-                       " COALESCE(" SUM_OF("CASE WHEN " DMARC_PASS " THEN " COUNT_OF("a.count") " ELSE 0 END") ", 0),"
-                       " COALESCE(" SUM_OF("CASE WHEN a.spf = 'pass' THEN " COUNT_OF("a.count") " ELSE 0 END") ", 0),"
-                       " COALESCE(" SUM_OF("CASE WHEN a.dkim = 'pass' THEN " COUNT_OF("a.count") " ELSE 0 END") ", 0)"
-                       " FROM reports r JOIN agg_records a ON a.report = r.id"
-                       " WHERE r.kind = 'aggregate'",
-                       f, "r.domain", " GROUP BY LOWER(r.domain)", 0, add_passes, &s);
-}
-
-/* One row of a name/count list: (domain, name, count). Overrides come as
+/* One row of the lists: (domain, kind, name, messages). Overrides come as
  * the record's comma-joined reason types and are split here. */
 static int add_list_item(ms_store *store, sql_cursor *cur, void *arg)
 {
     summary_rows *s = arg;
-    ms_store_domain_summary *d = row_domain(store, cur, s);
-    const char *name = store->backend->text(cur, 1);
-    if (d == NULL || name == NULL)
+    ms_store_domain_summary *d = find_domain(s->rows, s->count, store->backend->text(cur, 0));
+    const char *kind = store->backend->text(cur, 1), *name = store->backend->text(cur, 2);
+    if (d == NULL || kind == NULL || name == NULL)
         return ROW_NEXT;
-    uint64_t n = col_u64(store, cur, 2);
-    size_t *cap = &s->caps[d - s->rows];
-    ms_store_count **items = s->which == LIST_DISPOSITIONS ? &d->dispositions
-                             : s->which == LIST_OVERRIDES  ? &d->overrides
-                                                           : &d->reporters;
-    size_t *items_count = s->which == LIST_DISPOSITIONS ? &d->disposition_count
-                          : s->which == LIST_OVERRIDES  ? &d->override_count
-                                                        : &d->reporter_count;
-    if (s->which != LIST_OVERRIDES)
+    enum summary_list which = strcmp(kind, "disposition") == 0 ? LIST_DISPOSITIONS
+                              : strcmp(kind, "override") == 0  ? LIST_OVERRIDES
+                                                               : LIST_REPORTERS;
+    uint64_t n = col_u64(store, cur, 3);
+    size_t *cap = &s->caps[(size_t)(d - s->rows) * LISTS + which];
+    ms_store_count **items = which == LIST_DISPOSITIONS ? &d->dispositions
+                             : which == LIST_OVERRIDES  ? &d->overrides
+                                                        : &d->reporters;
+    size_t *items_count = which == LIST_DISPOSITIONS ? &d->disposition_count
+                          : which == LIST_OVERRIDES  ? &d->override_count
+                                                     : &d->reporter_count;
+    if (which != LIST_OVERRIDES)
         return count_add(items, items_count, cap, name, strlen(name), n) != 0 ? ROW_NOMEM
                                                                                : ROW_NEXT;
     for (const char *p = name;; p++) {
@@ -426,32 +474,20 @@ static int add_list_item(ms_store *store, sql_cursor *cur, void *arg)
     }
 }
 
-/* One of the per-domain name/count lists. */
-static ms_status summary_list(ms_store *store, const ms_store_filter *f,
-                              ms_store_domain_summary *rows, size_t count, enum summary_list which)
+/* The dispositions, overrides and reporters of every domain, in one query. */
+static ms_status summary_lists(ms_store *store, const ms_store_filter *f,
+                               ms_store_domain_summary *rows, size_t count)
 {
-    static const char *const heads[] = {
-        "SELECT LOWER(r.domain), COALESCE(a.disposition, ''), " SUM_COUNT("a.count")
-        " FROM reports r JOIN agg_records a ON a.report = r.id WHERE r.kind = 'aggregate'",
-        "SELECT LOWER(r.domain), a.reasons, " SUM_COUNT("a.count")
-        " FROM reports r JOIN agg_records a ON a.report = r.id"
-        " WHERE r.kind = 'aggregate' AND a.reasons IS NOT NULL",
-        "SELECT LOWER(r.domain), r.org, " SUM_COUNT("r.messages")
-        " FROM reports r WHERE r.kind = 'aggregate'",
-    };
-    static const char *const tails[] = {
-        " GROUP BY LOWER(r.domain), a.disposition",
-        " GROUP BY LOWER(r.domain), a.reasons",
-        " GROUP BY LOWER(r.domain), r.org",
-    };
-    summary_rows s = {rows, count, calloc(count ? count : 1, sizeof(size_t)), which};
+    summary_rows s = {rows, count, calloc(count ? count * LISTS : 1, sizeof(size_t))};
     if (s.caps == NULL)
         return MS_ERR_NOMEM;
-    ms_status st =
-        filter_rows(store, heads[which], f, "r.domain", tails[which], 0, add_list_item, &s);
+    rollup_query q = {&counts_rollup, "SELECT x.domain, x.kind, x.name, @SUM@(x.messages) FROM",
+                      NULL, NULL, " GROUP BY x.domain, x.kind, x.name", NULL, 0};
+    ms_status st = rollup_rows(store, &q, f, 0, add_list_item, &s);
     free(s.caps);
     return st;
 }
+
 static int cmp_domain_summary(const void *a, const void *b)
 {
     return cmp_str(((const ms_store_domain_summary *)a)->domain,
@@ -465,9 +501,7 @@ ms_status ms_store_summary(ms_store *store, const ms_store_filter *filter,
     size_t n = 0;
     ms_status st = summary_totals(store, filter, &rows, &n);
     if (st == MS_OK)
-        st = summary_passes(store, filter, rows, n);
-    for (int list = LIST_DISPOSITIONS; st == MS_OK && list <= LIST_REPORTERS; list++)
-        st = summary_list(store, filter, rows, n, (enum summary_list)list);
+        st = summary_lists(store, filter, rows, n);
     if (st != MS_OK) {
         ms_store_summary_free(rows, n);
         rows = NULL;
@@ -562,27 +596,32 @@ static const column source_columns[] = {
     U64(ms_store_source, dkim_pass_spf_fail), U64(ms_store_source, forwarded),
 };
 
+#define SOURCE_SUM_HEAD                                                                        \
+    "SELECT NULLIF(x.source_ip, ''), d.name, @SUM@(x.messages), @SUM@(x.aligned),"             \
+    " @SUM@(x.unaligned), @SUM@(x.failing), @SUM@(x.dkim_pass_spf_fail), @SUM@(x.forwarded)"
+#define RDNS_JOIN " LEFT JOIN rdns d ON d.ip = x.source_ip"
+
 static ms_status sources_counts(ms_store *store, const ms_store_filter *f, ms_store_source **rows,
                                 size_t *count)
 {
     row_array a = ROW_ARRAY(ms_store_source, source_columns);
-    ms_status st = filter_rows(
-        store,
-        "SELECT a.source_ip, d.name, " SUM_COUNT("a.count") ","
-        " " SUM_OF("CASE WHEN " DMARC_PASS " THEN " COUNT_OF("a.count") " ELSE 0 END") ","
-        " " SUM_OF("CASE WHEN " DMARC_PASS " THEN 0"
-                   " WHEN a.dkim_pass = 1 OR a.spf_pass = 1 THEN " COUNT_OF("a.count") " ELSE 0 END") ","
-        " " SUM_OF("CASE WHEN " DMARC_PASS " THEN 0"
-                   " WHEN a.dkim_pass = 1 OR a.spf_pass = 1 THEN 0 ELSE " COUNT_OF("a.count") " END") ","
-        " " SUM_OF("CASE WHEN a.dkim_pass = 1 AND a.spf_pass = 0 THEN " COUNT_OF("a.count") " ELSE 0 END") ","
-        " " SUM_OF("CASE WHEN a.reasons LIKE '%forwarded%' OR a.reasons LIKE '%mailing_list%'"
-                   " THEN " COUNT_OF("a.count") " ELSE 0 END")
-        " FROM reports r JOIN agg_records a ON a.report = r.id"
-        " LEFT JOIN rdns d ON d.ip = a.source_ip WHERE r.kind = 'aggregate'",
-        f, "r.domain", " GROUP BY a.source_ip, d.name", 0, append_row, &a);
+    rollup_query q = {&sources_rollup, SOURCE_SUM_HEAD " FROM", RDNS_JOIN, NULL,
+                      " GROUP BY x.source_ip, d.name", NULL, 0};
+    ms_status st = rollup_rows(store, &q, f, 0, append_row, &a);
     *rows = a.items;
     *count = a.count;
     return st;
+}
+
+/* A name of a source into its list by kind ("spf", "dkim", "from"). */
+static int source_name_add(ms_store_source *s, const char *kind, size_t kind_len,
+                           const char *name, size_t name_len)
+{
+    if (kind_len == 3 && strncmp(kind, "spf", 3) == 0)
+        return set_add(&s->spf_domains, &s->spf_domain_count, name, name_len);
+    if (kind_len == 4 && strncmp(kind, "dkim", 4) == 0)
+        return set_add(&s->dkim_domains, &s->dkim_domain_count, name, name_len);
+    return set_add(&s->header_froms, &s->header_from_count, name, name_len);
 }
 
 /* The domains in the results after the first ("dkim\tDOMAIN\t..." lines). */
@@ -628,6 +667,8 @@ static int add_source_domains(ms_store *store, sql_cursor *cur, void *arg)
     return oom ? ROW_NOMEM : ROW_NEXT;
 }
 
+/* The domains of the records (first results and auth_more): the names
+ * when the window is not on whole days. */
 static ms_status sources_domains(ms_store *store, const ms_store_filter *f, ms_store_source *rows,
                                  size_t count)
 {
@@ -639,6 +680,39 @@ static ms_status sources_domains(ms_store *store, const ms_store_filter *f, ms_s
                        f, "r.domain", "", 0, add_source_domains, &sr);
 }
 
+static int add_source_name_row(ms_store *store, sql_cursor *cur, void *arg)
+{
+    source_rows *sr = arg;
+    const store_backend *b = store->backend;
+    ms_store_source key = {.source_ip = (char *)b->text(cur, 0)};
+    ms_store_source *s =
+        sr->count ? bsearch(&key, sr->rows, sr->count, sizeof *sr->rows, cmp_source_ip) : NULL;
+    const char *kind = b->text(cur, 1), *name = b->text(cur, 2);
+    if (s == NULL || kind == NULL || name == NULL)
+        return ROW_NEXT;
+    return source_name_add(s, kind, strlen(kind), name, strlen(name)) != 0 ? ROW_NOMEM : ROW_NEXT;
+}
+
+/* The SPF, DKIM and header From domains of the sources (sorted by
+ * address): from the rollup, or from the records for a window that is not
+ * on whole days. */
+static ms_status sources_names(ms_store *store, const ms_store_filter *f, ms_store_source *rows,
+                               size_t count)
+{
+    if (!on_whole_days(f))
+        return sources_domains(store, f, rows, count);
+    source_rows sr = {rows, count};
+    where w = {MS_BUF_INIT, {{0}}, 0};
+    ms_buf_puts(&w.sql, "SELECT DISTINCT NULLIF(x.source_ip, ''), x.kind, x.name"
+                        " FROM rollup_source_names x WHERE 1 = 1");
+    where_window(&w, f, "x.domain", "x.day");
+    ms_status st = w.sql.failed ? MS_ERR_NOMEM
+                                : query_rows(store, w.sql.data, w.params, w.n, 0,
+                                             add_source_name_row, &sr);
+    ms_buf_free(&w.sql);
+    return st;
+}
+
 ms_status ms_store_sources(ms_store *store, const ms_store_filter *filter, ms_store_group_fn group,
                            void *group_arg, ms_store_source **out, size_t *count)
 {
@@ -647,7 +721,7 @@ ms_status ms_store_sources(ms_store *store, const ms_store_filter *filter, ms_st
     ms_status st = sources_counts(store, filter, &rows, &n);
     if (st == MS_OK) {
         sort(rows, n, sizeof *rows, cmp_source_ip);
-        st = sources_domains(store, filter, rows, n);
+        st = sources_names(store, filter, rows, n);
     }
     for (size_t i = 0; st == MS_OK && group && i < n; i++)
         if (rows[i].rdns != NULL && rows[i].rdns[0] != '\0')
@@ -661,6 +735,356 @@ ms_status ms_store_sources(ms_store *store, const ms_store_filter *filter, ms_st
         sort(rows, n, sizeof *rows, cmp_source);
     *out = rows;
     *count = n;
+    return st;
+}
+
+/* ---- Top sources, streamed ------------------------------------------------- */
+
+/* The sums of a source or of several. */
+static void rest_add(ms_store_source_rest *r, const ms_store_source *s)
+{
+    r->sources = ms_store_sum(r->sources, 1);
+    r->messages = ms_store_sum(r->messages, s->messages);
+    r->aligned = ms_store_sum(r->aligned, s->aligned);
+    r->unaligned = ms_store_sum(r->unaligned, s->unaligned);
+    r->failing = ms_store_sum(r->failing, s->failing);
+    r->dkim_pass_spf_fail = ms_store_sum(r->dkim_pass_spf_fail, s->dkim_pass_spf_fail);
+    r->forwarded = ms_store_sum(r->forwarded, s->forwarded);
+}
+
+static uint64_t minus(uint64_t a, uint64_t b)
+{
+    return a == MS_STORE_SUM_MAX ? a : a > b ? a - b : 0;
+}
+
+/* What the sources passed to fn leave of the totals. */
+static void rest_subtract(ms_store_source_rest *total, const ms_store_source_rest *shown)
+{
+    total->sources = minus(total->sources, shown->sources);
+    total->messages = minus(total->messages, shown->messages);
+    total->aligned = minus(total->aligned, shown->aligned);
+    total->unaligned = minus(total->unaligned, shown->unaligned);
+    total->failing = minus(total->failing, shown->failing);
+    total->dkim_pass_spf_fail = minus(total->dkim_pass_spf_fail, shown->dkim_pass_spf_fail);
+    total->forwarded = minus(total->forwarded, shown->forwarded);
+}
+
+/* Where the streamed sources go. */
+typedef struct top_sink {
+    ms_store_source_fn fn;
+    void *arg;
+    ms_store_source_rest shown;
+} top_sink;
+
+static void source_names_free(ms_store_source *s)
+{
+    set_free(s->spf_domains, s->spf_domain_count);
+    set_free(s->dkim_domains, s->dkim_domain_count);
+    set_free(s->header_froms, s->header_from_count);
+}
+
+/* The names column: "kind\tname" lines (a name that holds a newline is
+ * cut there: names are domains). */
+static int source_names_parse(ms_store_source *s, const char *lines)
+{
+    for (const char *line = lines; line && *line;) {
+        size_t len = strcspn(line, "\n");
+        const char *tab = memchr(line, '\t', len);
+        if (tab != NULL &&
+            source_name_add(s, line, (size_t)(tab - line), tab + 1, len - (size_t)(tab + 1 - line)) != 0)
+            return -1;
+        line += len + (line[len] == '\n');
+    }
+    return 0;
+}
+
+/* A row: source_columns then the names; strings borrowed for the call. */
+static int pass_source(ms_store *store, sql_cursor *cur, void *arg)
+{
+    top_sink *sink = arg;
+    ms_store_source s = {0};
+    int oom = 0;
+    read_columns(store, cur, 0, source_columns, LEN(source_columns), &s, 0, &oom);
+    if (source_names_parse(&s, store->backend->text(cur, (int)LEN(source_columns))) != 0) {
+        source_names_free(&s);
+        return ROW_NOMEM;
+    }
+    rest_add(&sink->shown, &s);
+    int stop = sink->fn(sink->arg, &s);
+    source_names_free(&s);
+    return stop ? ROW_STOP : ROW_NEXT;
+}
+
+/* The names of x.source_ip as one column, on n's conditions. */
+#define NAMES_COLUMN_HEAD                                                                      \
+    "(SELECT @LIST@(n.kind || '\t' || n.name, '\n') FROM rollup_source_names n"                \
+    " WHERE n.source_ip = x.source_ip"
+
+static void limit_clause(ms_buf *sql, size_t limit)
+{
+    if (limit > 0)
+        ms_buf_printf(sql, " LIMIT %zu", limit);
+}
+
+/* Without a window, for one domain: the totals' index in order, no scan. */
+static ms_status top_of_domain(ms_store *store, const char *domain, size_t limit, top_sink *sink)
+{
+    ms_buf sql = MS_BUF_INIT;
+    sql_text(&sql, store,
+             "SELECT NULLIF(x.source_ip, ''), d.name, x.messages, x.aligned, x.unaligned, x.failing,"
+             " x.dkim_pass_spf_fail, x.forwarded, " NAMES_COLUMN_HEAD " AND n.domain = x.domain)"
+             " FROM rollup_source_totals x" RDNS_JOIN " WHERE x.domain = LOWER($1)"
+             " ORDER BY x.messages DESC, x.source_ip@C@");
+    limit_clause(&sql, limit);
+    sql_param p[] = {P_TEXT(domain)};
+    ms_status st = sql.failed ? MS_ERR_NOMEM : query_rows(store, sql.data, p, 1, 1, pass_source, sink);
+    ms_buf_free(&sql);
+    return st;
+}
+
+/* Otherwise: the per-day rows of the window summed per source. */
+static ms_status top_of_window(ms_store *store, const ms_store_filter *f, size_t limit,
+                               top_sink *sink)
+{
+    where names = {MS_BUF_INIT, {{0}}, 0};
+    sql_text(&names.sql, store, SOURCE_SUM_HEAD ", " NAMES_COLUMN_HEAD);
+    where_window(&names, f, "n.domain", "n.day");
+    ms_buf_puts(&names.sql, ") FROM");
+    ms_buf tail = MS_BUF_INIT;
+    sql_text(&tail, store, " GROUP BY x.source_ip, d.name ORDER BY 3 DESC, x.source_ip@C@");
+    limit_clause(&tail, limit);
+    rollup_query q = {&sources_rollup, names.sql.data, RDNS_JOIN, NULL, tail.data, names.params,
+                      names.n};
+    ms_status st = names.sql.failed || tail.failed
+                       ? MS_ERR_NOMEM
+                       : rollup_rows(store, &q, f, 1, pass_source, sink);
+    ms_buf_free(&names.sql);
+    ms_buf_free(&tail);
+    return st;
+}
+
+static int cmp_source_volume(const void *a, const void *b)
+{
+    const ms_store_source *x = a, *y = b;
+    int c = cmp_u64_desc(x->messages, y->messages);
+    return c ? c : cmp_str(x->source_ip, y->source_ip);
+}
+
+/* A window not on whole days: every source from the records, in memory. */
+static ms_status top_of_records(ms_store *store, const ms_store_filter *f, size_t limit,
+                                top_sink *sink)
+{
+    ms_store_source *rows;
+    size_t n;
+    ms_status st = ms_store_sources(store, f, NULL, NULL, &rows, &n);
+    if (st != MS_OK)
+        return st;
+    sort(rows, n, sizeof *rows, cmp_source_volume);
+    for (size_t i = 0; i < n && (limit == 0 || i < limit); i++) {
+        rest_add(&sink->shown, &rows[i]);
+        if (sink->fn(sink->arg, &rows[i]) != 0)
+            break;
+    }
+    ms_store_sources_free(rows, n);
+    return MS_OK;
+}
+
+/* The one domain a store holds reports for, if only one: *domain NULL
+ * otherwise (caller frees). */
+static int read_text(ms_store *store, sql_cursor *cur, void *arg)
+{
+    const char *a = store->backend->text(cur, 0), *b = store->backend->text(cur, 1);
+    if (a != NULL && b != NULL && strcmp(a, b) == 0 && (*(char **)arg = ms_strdup(a)) == NULL)
+        return ROW_NOMEM;
+    return ROW_STOP;
+}
+
+static ms_status only_domain(ms_store *store, char **domain)
+{
+    *domain = NULL;
+    return query_rows(store, "SELECT MIN(domain), MAX(domain) FROM rollup_days", NULL, 0, 0,
+                      read_text, domain);
+}
+
+static const column rest_columns[] = {
+    U64(ms_store_source_rest, messages),  U64(ms_store_source_rest, aligned),
+    U64(ms_store_source_rest, unaligned), U64(ms_store_source_rest, failing),
+    U64(ms_store_source_rest, dkim_pass_spf_fail), U64(ms_store_source_rest, forwarded),
+    U64(ms_store_source_rest, sources),
+};
+
+static int read_rest(ms_store *store, sql_cursor *cur, void *arg)
+{
+    int oom = 0;
+    read_columns(store, cur, 0, rest_columns, LEN(rest_columns), arg, 0, &oom);
+    return ROW_STOP;
+}
+
+/* The sums over every source the filter selects, and how many there are
+ * (from the totals of one domain, else the window's per-day rows). */
+static ms_status sources_total(ms_store *store, const ms_store_filter *f, const char *domain,
+                               ms_store_source_rest *total)
+{
+    rollup_query q = {&days_rollup,
+                      "SELECT @SUM@(x.messages), @SUM@(x.dmarc_pass), @SUM@(x.unaligned),"
+                      " @SUM@(x.failing), @SUM@(x.dkim_pass_spf_fail), @SUM@(x.forwarded), 0 FROM",
+                      NULL, NULL, NULL, NULL, 0};
+    ms_store_source_rest sums = {0};
+    ms_status st = rollup_rows(store, &q, f, 0, read_rest, &sums);
+    ms_store_source_rest count = {0};
+    if (st == MS_OK && domain != NULL) {
+        sql_param p[] = {P_TEXT(domain)};
+        st = query_rows(store,
+                        "SELECT 0, 0, 0, 0, 0, 0, COUNT(*) FROM rollup_source_totals"
+                        " WHERE domain = LOWER($1)",
+                        p, 1, 0, read_rest, &count);
+    } else if (st == MS_OK) {
+        rollup_query c = {&sources_rollup,
+                          "SELECT 0, 0, 0, 0, 0, 0, COUNT(DISTINCT x.source_ip) FROM", NULL, NULL,
+                          NULL, NULL, 0};
+        st = rollup_rows(store, &c, f, 0, read_rest, &count);
+    }
+    sums.sources = count.sources;
+    *total = sums;
+    return st;
+}
+
+ms_status ms_store_sources_top(ms_store *store, const ms_store_filter *filter, size_t limit,
+                               ms_store_source_fn fn, void *arg, ms_store_source_rest *rest)
+{
+    top_sink sink = {fn, arg, {0}};
+    int whole_store = filter == NULL || (filter->since == 0 && filter->until == 0);
+    char *domain = NULL;
+    ms_status st = MS_OK;
+    if (whole_store && (filter == NULL || filter->domain == NULL))
+        st = only_domain(store, &domain);
+    const char *one = whole_store && filter != NULL && filter->domain ? filter->domain : domain;
+    if (st == MS_OK)
+        st = one != NULL               ? top_of_domain(store, one, limit, &sink)
+             : on_whole_days(filter) ? top_of_window(store, filter, limit, &sink)
+                                     : top_of_records(store, filter, limit, &sink);
+    if (st == MS_OK && rest != NULL) {
+        st = sources_total(store, filter, one, rest);
+        rest_subtract(rest, &sink.shown);
+    }
+    free(domain);
+    return st;
+}
+
+/* ---- Time series and the policy over time --------------------------------- */
+
+static const column day_columns[] = {
+    STR(ms_store_day_row, domain),       I64(ms_store_day_row, day),
+    U64(ms_store_day_row, reports),      U64(ms_store_day_row, messages),
+    U64(ms_store_day_row, dmarc_pass),   U64(ms_store_day_row, spf_aligned),
+    U64(ms_store_day_row, dkim_aligned), U64(ms_store_day_row, none),
+    U64(ms_store_day_row, quarantine),   U64(ms_store_day_row, reject),
+};
+
+void ms_store_daily_free(ms_store_day_row *rows, size_t count)
+{
+    free_rows(day_columns, LEN(day_columns), rows, count, sizeof *rows);
+}
+
+static int cmp_day_row(const void *a, const void *b)
+{
+    const ms_store_day_row *x = a, *y = b;
+    int c = cmp_str(x->domain, y->domain);
+    return c ? c : (x->day > y->day) - (x->day < y->day);
+}
+
+ms_status ms_store_daily(ms_store *store, const ms_store_filter *filter, ms_store_day_row **out,
+                         size_t *count)
+{
+    row_array a = ROW_ARRAY(ms_store_day_row, day_columns);
+    rollup_query q = {&days_rollup,
+                      "SELECT x.domain, x.day, x.reports, x.messages, x.dmarc_pass, x.spf_aligned,"
+                      " x.dkim_aligned, x.disp_none, x.disp_quarantine, x.disp_reject FROM",
+                      NULL, NULL, NULL, NULL, 0};
+    ms_status st = rows_done(rollup_rows(store, &q, filter, 0, append_row, &a), &a, cmp_day_row);
+    *out = a.items;
+    *count = a.count;
+    return st;
+}
+
+static const column source_day_columns[] = {
+    STR(ms_store_source_day, domain),    I64(ms_store_source_day, day),
+    U64(ms_store_source_day, messages),  U64(ms_store_source_day, aligned),
+    U64(ms_store_source_day, unaligned), U64(ms_store_source_day, failing),
+    U64(ms_store_source_day, dkim_pass_spf_fail), U64(ms_store_source_day, forwarded),
+};
+
+void ms_store_source_daily_free(ms_store_source_day *rows, size_t count)
+{
+    free_rows(source_day_columns, LEN(source_day_columns), rows, count, sizeof *rows);
+}
+
+static int cmp_source_day(const void *a, const void *b)
+{
+    const ms_store_source_day *x = a, *y = b;
+    if (x->day != y->day)
+        return x->day < y->day ? -1 : 1;
+    return cmp_str(x->domain, y->domain);
+}
+
+ms_status ms_store_source_daily(ms_store *store, const ms_store_filter *filter, const char *ip,
+                                ms_store_source_day **out, size_t *count)
+{
+    row_array a = ROW_ARRAY(ms_store_source_day, source_day_columns);
+    sql_param p[] = {P_TEXT(ip ? ip : "")};
+    rollup_query q = {&sources_rollup,
+                      "SELECT x.domain, x.day, x.messages, x.aligned, x.unaligned, x.failing,"
+                      " x.dkim_pass_spf_fail, x.forwarded FROM",
+                      NULL, " AND x.source_ip = $1", NULL, p, 1};
+    ms_status st = rows_done(rollup_rows(store, &q, filter, 0, append_row, &a), &a, cmp_source_day);
+    *out = a.items;
+    *count = a.count;
+    return st;
+}
+
+static const column policy_columns[] = {
+    STR(ms_store_policy_row, domain),  STR(ms_store_policy_row, p),
+    STR(ms_store_policy_row, sp),      STR(ms_store_policy_row, np),
+    STR(ms_store_policy_row, pct),     STR(ms_store_policy_row, adkim),
+    STR(ms_store_policy_row, aspf),    STR(ms_store_policy_row, fo),
+    STR(ms_store_policy_row, testing), I64(ms_store_policy_row, first),
+    I64(ms_store_policy_row, last),    U64(ms_store_policy_row, reports),
+    U64(ms_store_policy_row, reporters),
+};
+
+void ms_store_policy_history_free(ms_store_policy_row *rows, size_t count)
+{
+    free_rows(policy_columns, LEN(policy_columns), rows, count, sizeof *rows);
+}
+
+static int cmp_policy_row(const void *a, const void *b)
+{
+    const ms_store_policy_row *x = a, *y = b;
+    int c = cmp_str(x->domain, y->domain);
+    if (c == 0 && x->first != y->first)
+        c = x->first < y->first ? -1 : 1;
+    const char *fx[] = {x->p, x->sp, x->np, x->pct, x->adkim, x->aspf, x->fo, x->testing};
+    const char *fy[] = {y->p, y->sp, y->np, y->pct, y->adkim, y->aspf, y->fo, y->testing};
+    for (size_t i = 0; c == 0 && i < LEN(fx); i++)
+        c = cmp_str(fx[i], fy[i]);
+    return c;
+}
+
+ms_status ms_store_policy_history(ms_store *store, const ms_store_filter *filter,
+                                  ms_store_policy_row **out, size_t *count)
+{
+    row_array a = ROW_ARRAY(ms_store_policy_row, policy_columns);
+    rollup_query q = {&policies_rollup,
+                      "SELECT x.domain, NULLIF(x.p, ''), NULLIF(x.sp, ''), NULLIF(x.np, ''),"
+                      " NULLIF(x.pct, ''), NULLIF(x.adkim, ''), NULLIF(x.aspf, ''), NULLIF(x.fo, ''),"
+                      " NULLIF(x.testing, ''), MIN(x.first_begin), MAX(x.last_end),"
+                      " @SUM@(x.reports), COUNT(DISTINCT x.org) FROM",
+                      NULL, NULL,
+                      " GROUP BY x.domain, x.p, x.sp, x.np, x.pct, x.adkim, x.aspf, x.fo, x.testing",
+                      NULL, 0};
+    ms_status st = rows_done(rollup_rows(store, &q, filter, 0, append_row, &a), &a, cmp_policy_row);
+    *out = a.items;
+    *count = a.count;
     return st;
 }
 

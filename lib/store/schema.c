@@ -7,6 +7,7 @@
  *
  * Never edit a migration that has shipped: append a new one. */
 #include "store/internal.h"
+#include "store/rollup.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -133,6 +134,51 @@ static const char *const migrations[] = {
     " byte_offset;\n"
     "DROP TABLE rejected;\n"
     "ALTER TABLE rejected_v2 RENAME TO rejected;\n",
+
+    /* 3: the rollups (rollup.h), built from the reports already stored;
+     * ingest adds to them in each report's transaction from then on. The
+     * grain is the policy domain and the UTC day of the report's begin:
+     * the views' windows select reports by their begin. The names from
+     * auth_more are added by rollup_build_more_names after this text. */
+    "CREATE TABLE rollup_days ("
+    " domain TEXT NOT NULL, day BIGINT NOT NULL,"
+    " reports BIGINT NOT NULL, messages BIGINT NOT NULL,"
+    " dmarc_pass BIGINT NOT NULL, spf_aligned BIGINT NOT NULL, dkim_aligned BIGINT NOT NULL,"
+    " unaligned BIGINT NOT NULL, failing BIGINT NOT NULL,"
+    " dkim_pass_spf_fail BIGINT NOT NULL, forwarded BIGINT NOT NULL,"
+    " disp_none BIGINT NOT NULL, disp_quarantine BIGINT NOT NULL, disp_reject BIGINT NOT NULL,"
+    " first_begin BIGINT NOT NULL, last_end BIGINT NOT NULL,"
+    " PRIMARY KEY (domain, day))@WITHOUT_ROWID@;\n"
+    "CREATE TABLE rollup_counts ("
+    " domain TEXT NOT NULL, day BIGINT NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL,"
+    " reports BIGINT NOT NULL, messages BIGINT NOT NULL,"
+    " PRIMARY KEY (domain, day, kind, name))@WITHOUT_ROWID@;\n"
+    "CREATE TABLE rollup_policies ("
+    " domain TEXT NOT NULL, day BIGINT NOT NULL,"
+    " p TEXT NOT NULL, sp TEXT NOT NULL, np TEXT NOT NULL, pct TEXT NOT NULL,"
+    " adkim TEXT NOT NULL, aspf TEXT NOT NULL, fo TEXT NOT NULL, testing TEXT NOT NULL,"
+    " org TEXT NOT NULL, reports BIGINT NOT NULL,"
+    " first_begin BIGINT NOT NULL, last_end BIGINT NOT NULL,"
+    " PRIMARY KEY (domain, day, p, sp, np, pct, adkim, aspf, fo, testing, org))@WITHOUT_ROWID@;\n"
+    "CREATE TABLE rollup_sources ("
+    " source_ip TEXT NOT NULL, domain TEXT NOT NULL, day BIGINT NOT NULL,"
+    " messages BIGINT NOT NULL, aligned BIGINT NOT NULL, unaligned BIGINT NOT NULL,"
+    " failing BIGINT NOT NULL, dkim_pass_spf_fail BIGINT NOT NULL, forwarded BIGINT NOT NULL,"
+    " PRIMARY KEY (source_ip, domain, day))@WITHOUT_ROWID@;\n"
+    "CREATE TABLE rollup_source_totals ("
+    " source_ip TEXT NOT NULL, domain TEXT NOT NULL,"
+    " messages BIGINT NOT NULL, aligned BIGINT NOT NULL, unaligned BIGINT NOT NULL,"
+    " failing BIGINT NOT NULL, dkim_pass_spf_fail BIGINT NOT NULL, forwarded BIGINT NOT NULL,"
+    " PRIMARY KEY (source_ip, domain))@WITHOUT_ROWID@;\n"
+    /* the top sources of a domain, read in order without a sort */
+    "CREATE INDEX rollup_source_top ON rollup_source_totals"
+    " (domain, messages DESC, source_ip@C@);\n"
+    "CREATE TABLE rollup_source_names ("
+    " source_ip TEXT NOT NULL, domain TEXT NOT NULL, day BIGINT NOT NULL,"
+    " kind TEXT NOT NULL, name TEXT NOT NULL,"
+    " PRIMARY KEY (source_ip, domain, day, kind, name))@WITHOUT_ROWID@;\n"
+#define ROLLUP_BUILD(sql) sql ";\n"
+    ROLLUP_INSERTS_EACH(ROLLUP_BUILD, ""),
 };
 
 int store_schema_latest(void)
@@ -140,32 +186,44 @@ int store_schema_latest(void)
     return (int)(sizeof migrations / sizeof migrations[0]);
 }
 
-/* The migration's text for this backend. */
-static char *migration_text(const store_backend *b, const char *text)
+void store_sql_append(ms_buf *out, const ms_store *store, const char *text)
 {
-    static const char *const tokens[] = {"@ID@", "@BLOB@", "@WITHOUT_ROWID@"};
-    const char *values[] = {b->id_type, b->blob_type, b->without_rowid};
-    ms_buf out = MS_BUF_INIT;
+    const store_backend *b = store->backend;
+    int pg = strcmp(b->name, "postgresql") == 0;
+    static const char *const tokens[] = {"@ID@", "@BLOB@", "@WITHOUT_ROWID@", "@SUM@", "@C@",
+                                         "@LIST@"};
+    /* SQLite's sum() fails on an integer overflow where total() does not;
+     * PostgreSQL's sum() of bigint is a numeric already. "C": byte order,
+     * as strcmp, whatever the database's collation. */
+    const char *values[] = {b->id_type, b->blob_type, b->without_rowid, pg ? "sum" : "total",
+                            pg ? " COLLATE \"C\"" : "", pg ? "string_agg" : "group_concat"};
+    enum { NTOKENS = sizeof tokens / sizeof tokens[0] };
     const char *p = text;
     while (*p != '\0') {
         const char *at = strchr(p, '@');
         if (at == NULL) {
-            ms_buf_puts(&out, p);
+            ms_buf_puts(out, p);
             break;
         }
-        ms_buf_append(&out, p, (size_t)(at - p));
+        ms_buf_append(out, p, (size_t)(at - p));
         size_t i;
-        for (i = 0; i < 3; i++)
+        for (i = 0; i < NTOKENS; i++)
             if (strncmp(at, tokens[i], strlen(tokens[i])) == 0)
                 break;
-        if (i == 3) {
-            ms_buf_append(&out, at, 1);
+        if (i == NTOKENS) {
+            ms_buf_append(out, at, 1);
             p = at + 1;
         } else {
-            ms_buf_puts(&out, values[i]);
+            ms_buf_puts(out, values[i]);
             p = at + strlen(tokens[i]);
         }
     }
+}
+
+char *store_sql_text(const ms_store *store, const char *text)
+{
+    ms_buf out = MS_BUF_INIT;
+    store_sql_append(&out, store, text);
     return ms_buf_take(&out);
 }
 
@@ -205,10 +263,12 @@ static ms_status migrate_step(ms_store *store, int *done)
         return b->exec(store, "COMMIT");
     }
     if (st == MS_OK) {
-        char *sql = migration_text(b, migrations[version]);
+        char *sql = store_sql_text(store, migrations[version]);
         st = sql ? b->exec(store, sql) : MS_ERR_NOMEM;
         free(sql);
     }
+    if (st == MS_OK && version + 1 == 3)
+        st = rollup_build_more_names(store);
     if (st == MS_OK) {
         sql_param p[] = {P_INT(version + 1), P_INT(time(NULL))};
         st = store_exec_params(store, "INSERT INTO schema_version (version, applied_at) VALUES ($1, $2)",
@@ -221,12 +281,22 @@ static ms_status migrate_step(ms_store *store, int *done)
     return st;
 }
 
+/* Migration 3 groups every stored record (the rollups): SQLite then sorts
+ * in temporary files, not in memory, where a store of ten million records
+ * would take gigabytes; the connection goes back to temp_store=MEMORY, as
+ * ingest wants it (sqlite.c). PostgreSQL spills past work_mem itself. */
+static ms_status sort_in_files(ms_store *store, int on)
+{
+    if (strcmp(store->backend->name, "sqlite") != 0)
+        return MS_OK;
+    return store->backend->exec(store, on ? "PRAGMA temp_store=FILE" : "PRAGMA temp_store=MEMORY");
+}
+
 ms_status store_migrate(ms_store *store)
 {
-    for (int done = 0; !done;) {
-        ms_status st = migrate_step(store, &done);
-        if (st != MS_OK)
-            return st;
-    }
-    return MS_OK;
+    ms_status st = sort_in_files(store, 1);
+    for (int done = 0; st == MS_OK && !done;)
+        st = migrate_step(store, &done);
+    ms_status back = sort_in_files(store, 0);
+    return st != MS_OK ? st : back;
 }

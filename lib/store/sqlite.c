@@ -20,7 +20,7 @@ struct sql_cursor {
 
 /* Prepared statements kept for reuse, keyed by their SQL text: a report's
  * few statements are then parsed once per store, not once per report. */
-enum { STMT_CACHE = 16 };
+enum { STMT_CACHE = 32 }; /* a report's statements and the rollups' */
 
 typedef struct cached {
     char *sql; /* as the caller wrote it ($N) */
@@ -370,6 +370,12 @@ ms_status store_sqlite_open(ms_store *store, const char *path)
      * page by page. A group's pages are a few megabytes at most. */
     if (st == MS_OK)
         st = sq_exec(store, "PRAGMA temp_store=MEMORY");
+    /* The rollups take a row per source (docs/store.md): a spoofed domain's
+     * reports add rows at random places of those tables, whose pages must
+     * stay in the cache between the reports of a group, or each is written
+     * and read again. */
+    if (st == MS_OK)
+        st = sq_exec(store, "PRAGMA cache_size=-" MS_STR(MS_STORE_SQLITE_CACHE_KIB));
     if (st == MS_OK) {
         char sql[64];
         snprintf(sql, sizeof sql, "PRAGMA journal_size_limit=%d", MS_STORE_SQLITE_WAL_KEEP);

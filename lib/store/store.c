@@ -4,6 +4,7 @@
  * the rDNS cache. Only the per-record fast path and the SQL plumbing are
  * per backend (sqlite.c, pgsql.c). */
 #include "store/internal.h"
+#include "store/rollup.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -204,6 +205,8 @@ void ms_store_close(ms_store *store)
     free(store->digest);
     free(store->duplicate_digest);
     free(store->error);
+    ms_buf_free(&store->rollup_more);
+    rollup_free(store->rollup_sql);
     ms_buf_free(&store->scratch);
     ms_buf_free(&store->scratch2);
     ms_buf_free(&store->scratch3);
@@ -461,6 +464,7 @@ ms_status ms_store_agg_begin(ms_store *store, const ms_agg_meta *m, const ms_rep
     store->in_report = 1;
     store->seq = store->raw_seq = 0;
     store->messages = 0;
+    store->rollup_more.len = 0;
     return MS_OK;
 }
 
@@ -527,6 +531,8 @@ ms_status ms_store_agg_record(ms_store *store, const ms_agg_record *record)
         st = add_total(store, what, &messages, record->count);
     if (st == MS_OK)
         st = store->backend->agg_record(store, record);
+    if (st == MS_OK)
+        st = rollup_note_record(store, record);
     if (st != MS_OK)
         return st;
     store->seq++;
@@ -598,6 +604,8 @@ ms_status store_commit_report(ms_store *store, int64_t records, uint64_t message
                                      "UPDATE reports SET records = $1, messages = $2, digest = $4"
                                      " WHERE id = $3",
                                      p, 4);
+    if (st == MS_OK)
+        st = rollup_add_report(store, store_exec_params);
     return st == MS_OK ? store_report_commit(store) : st;
 }
 

@@ -825,6 +825,7 @@ typedef struct host_addresses {
     host_address a[MS_TLS_MAX_ADDRESSES];
     size_t count;
     int literal;   /* host is an address */
+    ms_dnssec_state dnssec; /* a name: insecure when an A or AAAA answer is (failures aside) */
     char why[300]; /* with no address: why, in words */
 } host_addresses;
 
@@ -881,8 +882,13 @@ static void resolve_name(ms_ctx *ctx, const char *name, host_addresses *h)
         ms_dns_batch_free(batch);
         return;
     }
+    h->dnssec = MS_DNSSEC_SECURE;
     for (size_t i = 0; i < 2; i++) {
         const ms_dns_answer *a = ms_dns_batch_answer(batch, index[i]);
+        /* insecure beats secure; a failed lookup (bogus too) is said as a
+         * failure, not judged here */
+        if (!ms_dns_answer_failed(a) && a->dnssec != MS_DNSSEC_SECURE)
+            h->dnssec = MS_DNSSEC_INSECURE;
         if (ms_dns_answer_failed(a)) {
             char *reason = ms_dns_failure_reason(ctx, a);
             snprintf(h->why, sizeof h->why, "the address lookup failed: %s",
@@ -996,12 +1002,24 @@ typedef struct dane_lookup_result {
     int found, failed;
 } dane_lookup_result;
 
+/* RFC 7672 2.2.2: a sender uses TLSA records only when the MX host's
+ * address records are DNSSEC-secure too; else it does not even look them
+ * up. A host given as an address has no address records to judge (the
+ * caller vouches for it). */
 static void lookup_dane(ms_ctx *ctx, ms_tls_check_result *res, const char *name,
-                        dane_lookup_result *d)
+                        const host_addresses *h, dane_lookup_result *d)
 {
     d->found = dane_lookup(ctx, name, res, &d->tlsa, &d->qname);
     /* a failed lookup says nothing about the records: the ports stay "not checked" */
     d->failed = ms_diag_has(&res->diags, "tls.dane-lookup-failed");
+    if (!d->found || h->literal || h->count == 0 || h->dnssec == MS_DNSSEC_SECURE)
+        return;
+    ms_diag_add(&res->diags, &ms_tls_diag_defs[T_DANE_ADDRESS_INSECURE], res->host, -1,
+                "%zu DNSSEC-signed TLSA record%s at %s, but the address records of %s are %s: "
+                "senders do not use DANE for this host",
+                d->tlsa->count, d->tlsa->count == 1 ? "" : "s", d->qname, res->host,
+                ms_dnssec_state_str(h->dnssec));
+    d->found = 0;
 }
 
 /* The matching needs the chains: after the ports are done. */
@@ -1040,6 +1058,8 @@ ms_status ms_tls_check(ms_ctx *ctx, const char *host, const ms_tls_port *ports, 
     if (h == NULL)
         return MS_ERR_NOMEM;
     resolve_host(ctx, host, h);
+    const char *name = opts->servername ? opts->servername : host;
+    dane_lookup_result dane = {0};
     size_t total = count * (h->count ? h->count : 1);
     ms_tls_check_result *res = calloc(1, sizeof *res);
     port_job *jobs = calloc(total, sizeof *jobs);
@@ -1054,8 +1074,8 @@ ms_status ms_tls_check(ms_ctx *ctx, const char *host, const ms_tls_port *ports, 
         res->servername = dup_or_null(opts->servername);
         st = prepare_jobs(ctx, res, ports, count, named, h, opts, ssl_ctx, &trust, jobs, addrs);
     }
-    free(h);
     if (st != MS_OK) {
+        free(h);
         if (jobs && res)
             finish_jobs(jobs, res->count);
         SSL_CTX_free(ssl_ctx);
@@ -1065,11 +1085,10 @@ ms_status ms_tls_check(ms_ctx *ctx, const char *host, const ms_tls_port *ports, 
         return st;
     }
     /* the DNS and HTTPS lookups run here while the ports are checked */
-    const char *name = opts->servername ? opts->servername : host;
-    dane_lookup_result dane = {0};
     start_jobs(jobs, res->count);
     if (opts->dane)
-        lookup_dane(ctx, res, name, &dane);
+        lookup_dane(ctx, res, name, h, &dane);
+    free(h);
     if (opts->mta_sts)
         tls_mtasts_lookup(ctx, opts->mta_sts, res);
     finish_jobs(jobs, res->count);

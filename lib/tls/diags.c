@@ -118,5 +118,11 @@ const ms_diag_def ms_tls_diag_defs[] = {
     [T_LOGIN_BEFORE_STARTTLS] = {"tls.login-before-starttls", W,
         "The IMAP or POP3 server accepts a password before STARTTLS (IMAP LOGIN without LOGINDISABLED, AUTH=PLAIN; POP3 USER, SASL PLAIN): a client may send it in plain text",
         "Dovecot: disable_plaintext_auth = yes (2.3; auth_allow_cleartext = no from 2.4), so the server says LOGINDISABLED and offers no plain-text mechanism until TLS is up."},
+    [T_MX_TOO_MANY] = {"tls.mx-too-many", I,
+        "The domain has more MX hosts than are checked (10): the first ten by preference were checked, the others not",
+        "Check the others with `mailsec tls check HOST --port 25` one by one; few domains need more than two or three MX hosts."},
+    [T_DANE_ADDRESS_INSECURE] = {"tls.dane-address-insecure", W,
+        "The TLSA records are DNSSEC-signed but the host's address records (A, AAAA) are not, so senders do not use them (RFC 7672 2.2.2)",
+        "Sign the zone that holds the host's A and AAAA records (or, for a CNAME, every zone along the chain), or name a host in a signed zone in the MX record."},
     {NULL, 0, NULL, NULL},
 };

@@ -80,6 +80,16 @@ sql "INSERT INTO failure_reports (report, message_key, reported_domain, source_i
             (905, 'hostile-2', 'hostile.example', '192.0.2.9', 'dmarc', 1700000001, $MAX, 1, 0)" ||
     die "could not insert the failure reports"
 
+# The views read the rollups (docs/store.md), which a store written by an
+# older mailsec does not have: its first opening by this version builds
+# them from the rows stored, these included. Taken back to schema version
+# 2, the store is migrated again.
+for table in rollup_days rollup_counts rollup_policies rollup_sources rollup_source_totals rollup_source_names; do
+    sql "DROP TABLE $table" || die "could not drop $table"
+done
+sql "DELETE FROM schema_version WHERE version >= 3" || die "could not take the store back to version 2"
+"$BIN" report ingest --db "$DB" /dev/null >"$WORK/migrate" 2>&1 || die "the migration failed: $(cat "$WORK/migrate")"
+
 if [[ $MODE == pgsql ]]; then
     # The views need no more than SELECT.
     sql "CREATE ROLE $ROLE LOGIN; GRANT SELECT ON ALL TABLES IN SCHEMA public TO $ROLE" ||
@@ -210,7 +220,8 @@ want="906,\"=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\",+1+1,formula.exa
 # its JSON says so.
 if [[ $MODE == sqlite ]]; then
     cp "$DB" "$WORK/broken.db"
-    sqlite3 "$WORK/broken.db" "DROP TABLE agg_records" || die "could not break the copy"
+    sqlite3 "$WORK/broken.db" "DROP TABLE agg_records; DROP TABLE rollup_days; DROP TABLE rollup_sources;
+                               DROP TABLE rollup_source_totals" || die "could not break the copy"
     for v in summary sources list tls failures; do
         name="$v --json on a broken store"
         "$BIN" report $v --json --no-rdns --db "$WORK/broken.db" >"$WORK/out" 2>"$WORK/err"
@@ -218,7 +229,7 @@ if [[ $MODE == sqlite ]]; then
         [[ $v == list || $v == tls || $v == failures ]] && { [[ $status == 0 ]] || fail "$name: exit $status"; continue; }
         [[ $status == 2 ]] || fail "$name: exit $status, expected 2"
         [[ -s $WORK/out ]] || fail "$name: no JSON"
-        expect '.result == "unchecked" and .results == [] and (.error | contains("agg_records"))'
+        expect '.result == "unchecked" and .results == [] and (.error | test("rollup_days|rollup_sources"))'
     done
     name="export --json on a broken store"
     "$BIN" report export --json --db "$WORK/broken.db" >"$WORK/out" 2>"$WORK/err"

@@ -14,6 +14,7 @@
 # with other content (count 1, then 999) is a conflicting duplicate: kept
 # as first stored, recorded in `conflicts`, exit 1; the first again,
 # re-encoded (a byte-order mark, other white space), is a plain duplicate.
+# The rollups (rollup_check.sh) count what was stored, nothing else.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/json.sh"
 
@@ -101,6 +102,13 @@ for same in c1 c3; do
     json_true '.tally.duplicates == 1 and .tally.conflicting == 0' "$WORK/out" >/dev/null ||
         fail "$same: the same content again is a plain duplicate: $(jq -c .tally "$WORK/out" 2>&1)"
 done
+
+# The rollups the views read hold the good reports and the first of the
+# conflicting pair, never the poison (rolled back) nor a duplicate.
+source "$(dirname "${BASH_SOURCE[0]}")/rollup_check.sh"
+check_rollups
+[[ $(sql "SELECT messages FROM rollup_days WHERE domain = 'example.com'") == 4501501 ]] ||
+    fail "rollup of example.com: $(sql "SELECT messages FROM rollup_days WHERE domain = 'example.com'"), want 4501501 (1 + ... + 3000, and 1)"
 
 [[ $failures == 0 ]] && echo "ok - poison ($MODE)"
 exit $((failures > 0))

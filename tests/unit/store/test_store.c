@@ -1251,7 +1251,14 @@ static void test_rejected_migration(void)
     sql_exec(url, "CREATE TABLE schema_version (version INTEGER NOT NULL PRIMARY KEY,"
                   " applied_at BIGINT NOT NULL)");
     sql_exec(url, "INSERT INTO schema_version VALUES (1, 0)");
-    sql_exec(url, "CREATE TABLE reports (id BIGINT PRIMARY KEY, org TEXT)");
+    /* the columns of reports and agg_records that migrations 2 and 3 read */
+    sql_exec(url, "CREATE TABLE reports (id BIGINT PRIMARY KEY, kind TEXT, org TEXT, domain TEXT,"
+                  " date_begin BIGINT, date_end BIGINT, messages BIGINT, p TEXT, sp TEXT, np TEXT,"
+                  " pct TEXT, adkim TEXT, aspf TEXT, fo TEXT, testing TEXT)");
+    sql_exec(url, "CREATE TABLE agg_records (report BIGINT, seq BIGINT, source_ip TEXT, count BIGINT,"
+                  " disposition TEXT, dkim TEXT, spf TEXT, reasons TEXT, header_from TEXT,"
+                  " spf_domain TEXT, dkim_domain TEXT, dkim_pass SMALLINT, spf_pass SMALLINT,"
+                  " auth_more TEXT)");
     sql_exec(url, "CREATE TABLE rejected (id BIGINT PRIMARY KEY, origin TEXT, origin_file TEXT,"
                   " kind TEXT, reason TEXT, line BIGINT, col BIGINT, byte_offset BIGINT,"
                   " rejected_at BIGINT NOT NULL)");
@@ -1260,7 +1267,7 @@ static void test_rejected_migration(void)
                   " (3, 'in/a.xml', 'in/a.xml', 'aggregate', 'bad', 3, 1, 40, 300),"
                   " (4, NULL, NULL, 'tls', 'worse', NULL, NULL, NULL, 400)");
     ms_store *s = open_or_die(url);
-    CHECK_NUM(ms_store_schema_version(s), 2);
+    CHECK_NUM(ms_store_schema_version(s), 3);
     ms_store_close(s);
     CHECK_NUM(sql_number(url, "SELECT COUNT(*) FROM rejected"), 2);
     CHECK_NUM(sql_number(url, "SELECT seen_count * 1000000 + rejected_at * 1000 + last_seen FROM rejected"
@@ -1319,6 +1326,125 @@ static void test_extremes(void)
     free(url);
 }
 
+/* Stores one aggregate report of these records. */
+static void put_report(ms_store *s, const ms_agg_meta *m, const ms_agg_record *recs, size_t n)
+{
+    int dup = 0;
+    CHECK(ms_store_agg_begin(s, m, &origin, &dup) == MS_OK && !dup, "begin %s: %s", m->report_id,
+          ms_store_error(s));
+    for (size_t i = 0; i < n; i++)
+        CHECK(ms_store_agg_record(s, &recs[i]) == MS_OK, "record: %s", ms_store_error(s));
+    CHECK(ms_store_commit(s) == MS_OK, "commit %s: %s", m->report_id, ms_store_error(s));
+}
+
+static int count_sources(void *arg, const ms_store_source *src)
+{
+    (void)src;
+    (*(int *)arg)++;
+    return 0;
+}
+
+/* The time series, the policy over time and one source over time, from
+ * the rollups (whole days) and from the records (a window with a time of
+ * day), and the top sources with the others summed. */
+static void test_rollup_views(void)
+{
+    enum { D = 1700006400 }; /* 2023-11-15 00:00 UTC */
+    char *url = new_db();
+    ms_store *s = open_or_die(url);
+    ms_agg_record day1[] = {record("192.0.2.1", 10, "none", "pass", "pass", "example.com"),
+                            record("192.0.2.2", 3, "quarantine", "fail", "fail", "example.com")};
+    ms_agg_record day2[] = {record("192.0.2.1", 5, "none", "pass", "fail", "example.com"),
+                            record("192.0.2.2", 4, "reject", "fail", "fail", "example.com")};
+    ms_agg_meta a = meta("a.example", "a", "Example.COM", D + 3600, D + 86399);
+    ms_agg_meta b = meta("b.example", "b", "example.com", D + 7200, D + 86399);
+    ms_agg_meta c = meta("a.example", "c", "example.com", D + 86400 + 60, D + 2 * 86400 - 1);
+    c.p = "quarantine";
+    c.pct = "50";
+    put_report(s, &a, day1, 2);
+    put_report(s, &b, day1, 1);
+    put_report(s, &c, day2, 2);
+    CHECK(ms_store_sync(s) == MS_OK, "sync: %s", ms_store_error(s));
+
+    ms_store_filter whole = {"example.com", 0, 0}, records = {"example.com", 1, 0};
+    const ms_store_filter *filters[] = {&whole, &records};
+    for (size_t f = 0; f < 2; f++) {
+        ms_store_day_row *days = NULL;
+        size_t n = 0;
+        CHECK(ms_store_daily(s, filters[f], &days, &n) == MS_OK, "daily: %s", ms_store_error(s));
+        CHECK_NUM(n, 2);
+        if (n == 2) {
+            CHECK_STR(days[0].domain, "example.com");
+            CHECK_NUM(days[0].day, D);
+            CHECK_NUM(days[0].reports, 2);
+            CHECK_NUM(days[0].messages, 23);
+            CHECK_NUM(days[0].dmarc_pass, 20);
+            CHECK_NUM(days[0].spf_aligned, 20);
+            CHECK_NUM(days[0].none, 20);
+            CHECK_NUM(days[0].quarantine, 3);
+            CHECK_NUM(days[1].day, D + 86400);
+            CHECK_NUM(days[1].messages, 9);
+            CHECK_NUM(days[1].spf_aligned, 0);
+            CHECK_NUM(days[1].dkim_aligned, 5);
+            CHECK_NUM(days[1].reject, 4);
+        }
+        ms_store_daily_free(days, n);
+
+        ms_store_policy_row *pol = NULL;
+        CHECK(ms_store_policy_history(s, filters[f], &pol, &n) == MS_OK, "policy: %s", ms_store_error(s));
+        CHECK_NUM(n, 2);
+        if (n == 2) {
+            CHECK_STR(pol[0].p, "none");
+            CHECK_STR(pol[0].pct, "100");
+            CHECK(pol[0].np == NULL, "np: %s, want NULL (not published)", pol[0].np);
+            CHECK_NUM(pol[0].first, D + 3600);
+            CHECK_NUM(pol[0].last, D + 86399);
+            CHECK_NUM(pol[0].reports, 2);
+            CHECK_NUM(pol[0].reporters, 2);
+            CHECK_STR(pol[1].p, "quarantine");
+            CHECK_STR(pol[1].pct, "50");
+            CHECK_NUM(pol[1].first, D + 86400 + 60);
+            CHECK_NUM(pol[1].reporters, 1);
+        }
+        ms_store_policy_history_free(pol, n);
+
+        ms_store_source_day *sd = NULL;
+        CHECK(ms_store_source_daily(s, filters[f], "192.0.2.2", &sd, &n) == MS_OK, "source daily: %s",
+              ms_store_error(s));
+        CHECK_NUM(n, 2);
+        if (n == 2) {
+            CHECK_NUM(sd[0].day, D);
+            CHECK_NUM(sd[0].messages, 3);
+            CHECK_NUM(sd[0].failing, 3);
+            CHECK_NUM(sd[1].messages, 4);
+        }
+        ms_store_source_daily_free(sd, n);
+    }
+
+    /* the second day alone, from the rollups and from the records */
+    ms_store_filter day2only = {NULL, D + 86400, D + 2 * 86400}, day2records = {NULL, D + 86399, 0};
+    const ms_store_filter *windows[] = {&day2only, &day2records};
+    for (size_t f = 0; f < 2; f++) {
+        ms_store_source_rest rest;
+        int shown = 0;
+        CHECK(ms_store_sources_top(s, windows[f], 1, count_sources, &shown, &rest) == MS_OK,
+              "top: %s", ms_store_error(s));
+        CHECK_NUM(shown, 1);
+        CHECK_NUM(rest.sources, 1);
+        CHECK_NUM(rest.messages, 4); /* 192.0.2.1 (5) shown, 192.0.2.2 (4) the rest */
+        CHECK_NUM(rest.failing, 4);
+    }
+    ms_store_source_rest rest;
+    int shown = 0;
+    CHECK(ms_store_sources_top(s, NULL, 0, count_sources, &shown, &rest) == MS_OK, "all: %s",
+          ms_store_error(s));
+    CHECK_NUM(shown, 2);
+    CHECK_NUM(rest.sources, 0);
+    CHECK_NUM(rest.messages, 0);
+    ms_store_close(s);
+    free(url);
+}
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -1351,6 +1477,7 @@ int main(void)
         {"rejected rows of version 1 folded", test_rejected_migration},
         {"conflicting duplicates", test_conflicts},
         {"extreme values through the views", test_extremes},
+        {"the views of the rollups", test_rollup_views},
     };
     run_checks(tests, sizeof tests / sizeof tests[0]);
     char cmd[256];

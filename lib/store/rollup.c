@@ -1,0 +1,175 @@
+/* Keeping the rollups (rollup.h, docs/store.md): each aggregate report
+ * committed adds its sums, in its own transaction, so a report rolled back
+ * (a poison report, a killed process) leaves no trace in them either, and
+ * a duplicate, which is never stored, adds nothing. */
+#include "store/rollup.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define ROLLUP_ELEMENT(sql) sql,
+static const char *const ingest_sql[] = {ROLLUP_INSERTS_EACH(ROLLUP_ELEMENT, " AND r.id = $1")};
+enum { INGEST_STATEMENTS = sizeof ingest_sql / sizeof ingest_sql[0] };
+
+/* rollup_more holds "ip\0kind\0name\0" for each name noted. */
+static void note_name(ms_buf *more, const char *ip, const char *kind, const char *name)
+{
+    if (name == NULL || name[0] == '\0')
+        return;
+    const char *fields[] = {ip ? ip : "", kind, name};
+    for (size_t i = 0; i < 3; i++)
+        ms_buf_append(more, fields[i], strlen(fields[i]) + 1);
+}
+
+ms_status rollup_note_record(ms_store *store, const ms_agg_record *r)
+{
+    for (size_t i = 1; i < r->dkim_count; i++)
+        note_name(&store->rollup_more, r->source_ip, "dkim", r->dkim_results[i].domain);
+    for (size_t i = 1; i < r->spf_count; i++)
+        note_name(&store->rollup_more, r->source_ip, "spf", r->spf_results[i].domain);
+    return store->rollup_more.failed ? MS_ERR_NOMEM : MS_OK;
+}
+
+/* The ingest statements in this backend's SQL, built on first use. */
+static ms_status ingest_statements(ms_store *store)
+{
+    if (store->rollup_sql != NULL)
+        return MS_OK;
+    char **sql = calloc(INGEST_STATEMENTS, sizeof *sql);
+    if (sql == NULL)
+        return MS_ERR_NOMEM;
+    for (size_t i = 0; i < INGEST_STATEMENTS; i++)
+        if ((sql[i] = store_sql_text(store, ingest_sql[i])) == NULL) {
+            rollup_free(sql);
+            return MS_ERR_NOMEM;
+        }
+    store->rollup_sql = sql;
+    return MS_OK;
+}
+
+void rollup_free(char **sql)
+{
+    for (size_t i = 0; sql != NULL && i < INGEST_STATEMENTS; i++)
+        free(sql[i]);
+    free(sql);
+}
+
+/* The names noted in buf (len bytes of "ip\0kind\0name\0" triples) of
+ * report, each added unless already there. */
+static ms_status add_names(ms_store *store, int64_t report, const char *buf, size_t len,
+                           rollup_run_fn run)
+{
+    ms_status st = MS_OK;
+    for (const char *p = buf, *end = buf + len; st == MS_OK && p < end;) {
+        const char *ip = p, *kind = ip + strlen(ip) + 1, *name = kind + strlen(kind) + 1;
+        p = name + strlen(name) + 1;
+        sql_param params[] = {P_INT(report), P_TEXT(ip), P_TEXT(kind), P_TEXT(name)};
+        st = run(store, ROLLUP_NAME_INSERT, params, 4);
+    }
+    return st;
+}
+
+ms_status rollup_add_report(ms_store *store, rollup_run_fn run)
+{
+    ms_status st = ingest_statements(store);
+    sql_param report[] = {P_INT(store->report)};
+    for (size_t i = 0; st == MS_OK && i < INGEST_STATEMENTS; i++)
+        st = run(store, store->rollup_sql[i], report, 1);
+    if (st == MS_OK)
+        st = add_names(store, store->report, store->rollup_more.data, store->rollup_more.len, run);
+    store->rollup_more.len = 0;
+    return st;
+}
+
+/* ---- Building them for the records already stored (migration 3) ------------ */
+
+enum { BUILD_PAGE = 512 };
+
+/* The auth_more names of one record into the buffer: its lines are
+ * "dkim\tDOMAIN\t..." or "spf\tDOMAIN\t...". */
+static void note_more_line_names(ms_buf *more, const char *ip, const char *auth_more)
+{
+    for (const char *line = auth_more; line && *line;) {
+        size_t len = strcspn(line, "\n");
+        const char *tab = memchr(line, '\t', len);
+        if (tab != NULL) {
+            const char *dom = tab + 1;
+            size_t dlen = strcspn(dom, "\t\n");
+            int dkim = (size_t)(tab - line) == 4 && strncmp(line, "dkim", 4) == 0;
+            char *name = strndup(dom, dlen);
+            if (name == NULL)
+                more->failed = 1;
+            note_name(more, ip, dkim ? "dkim" : "spf", name);
+            free(name);
+        }
+        line += len + (line[len] == '\n');
+    }
+}
+
+/* Where the pages of records with auth_more have got to. */
+typedef struct build_page {
+    int64_t report, seq; /* the last record read */
+    size_t rows;
+} build_page;
+
+/* The names of one page's records (each kept in rows as its report id,
+ * then "ip\0auth_more\0"), added once the page's cursor is closed. */
+static ms_status add_page_names(ms_store *store, const ms_buf *rows)
+{
+    ms_buf names = MS_BUF_INIT;
+    ms_status st = MS_OK;
+    for (const char *p = rows->data, *end = p + rows->len; st == MS_OK && p < end;) {
+        int64_t report;
+        memcpy(&report, p, sizeof report);
+        const char *ip = p + sizeof report, *auth_more = ip + strlen(ip) + 1;
+        p = auth_more + strlen(auth_more) + 1;
+        names.len = 0;
+        note_more_line_names(&names, ip, auth_more);
+        st = names.failed ? MS_ERR_NOMEM
+                          : add_names(store, report, names.data, names.len, store_exec_params);
+    }
+    ms_buf_free(&names);
+    return st;
+}
+
+static ms_status build_names_page(ms_store *store, build_page *page)
+{
+    const store_backend *b = store->backend;
+    sql_param params[] = {P_INT(page->report), P_INT(page->seq), P_INT(BUILD_PAGE)};
+    sql_cursor *cur;
+    ms_status st = b->query(store,
+                            "SELECT a.report, a.seq, a.source_ip, a.auth_more FROM agg_records a"
+                            " JOIN reports r ON r.id = a.report WHERE r.kind = 'aggregate'"
+                            " AND a.auth_more IS NOT NULL"
+                            " AND (a.report > $1 OR (a.report = $1 AND a.seq > $2))"
+                            " ORDER BY a.report, a.seq LIMIT $3",
+                            params, 3, 0, &cur);
+    if (st != MS_OK)
+        return st;
+    ms_buf rows = MS_BUF_INIT;
+    int r;
+    page->rows = 0;
+    while ((r = b->next(cur)) == 1) {
+        page->report = b->int64(cur, 0);
+        page->seq = b->int64(cur, 1);
+        page->rows++;
+        const char *ip = b->text(cur, 2);
+        ms_buf_append(&rows, (const char *)&page->report, sizeof page->report);
+        ms_buf_append(&rows, ip ? ip : "", strlen(ip ? ip : "") + 1);
+        ms_buf_append(&rows, b->text(cur, 3), strlen(b->text(cur, 3)) + 1);
+    }
+    b->done(cur);
+    st = r < 0 ? MS_ERR_IO : rows.failed ? MS_ERR_NOMEM : add_page_names(store, &rows);
+    ms_buf_free(&rows);
+    return st;
+}
+
+ms_status rollup_build_more_names(ms_store *store)
+{
+    build_page page = {-1, -1, 0};
+    ms_status st;
+    do
+        st = build_names_page(store, &page);
+    while (st == MS_OK && page.rows == BUILD_PAGE);
+    return st;
+}

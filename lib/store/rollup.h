@@ -1,0 +1,223 @@
+/* The rollups (docs/store.md): per policy domain and UTC day of the
+ * report's begin, the sums the views read instead of the records. Each
+ * rollup table is defined once, as a SELECT over the stored reports and
+ * records with a condition left open (COND: " AND r.id = $1" for the one
+ * report being committed, "" for the migration that builds the rollups of
+ * a store, the filter's conditions where a window is not on whole days),
+ * so what ingest adds, what the migration builds and what a view computes
+ * from the records are the same figures.
+ *
+ * These definitions are part of migration 3: changing one means a new
+ * migration that rebuilds the table.
+ *
+ * Text for store_sql_text: @SUM@ is the backend's sum that never
+ * overflows (read.c). Every sum is saturated at MS_STORE_SUM_MAX as it is
+ * stored (ROLLUP_CLAMP) and as it is added to (ROLLUP_ADD). */
+#ifndef MAILSEC_STORE_ROLLUP_H
+#define MAILSEC_STORE_ROLLUP_H
+
+#include "store/internal.h"
+
+#define ROLLUP_MAX "9007199254740991"
+
+/* A count as the views sum it: a negative one (wrapped by an older
+ * version) as the largest. x is a column. */
+#define COUNT_OF(x) "CASE WHEN " x " < 0 THEN " ROLLUP_MAX " ELSE " x " END"
+#define SUM_OF(x) "@SUM@(" x ")"
+#define SUM_COUNT(x) SUM_OF(COUNT_OF(x))
+/* A sum as stored: saturated, 0 for no rows. */
+#define ROLLUP_CLAMP(x) "COALESCE(CASE WHEN " x " > " ROLLUP_MAX " THEN " ROLLUP_MAX " ELSE " x " END, 0)"
+/* The messages of the records for which cond holds. */
+#define SUM_IF(cond) ROLLUP_CLAMP(SUM_OF("CASE WHEN " cond " THEN " COUNT_OF("a.count") " ELSE 0 END"))
+/* col = col + excluded.col on a conflict, saturated. */
+#define ROLLUP_ADD(table, col)                                                                     \
+    col " = CASE WHEN " table "." col " > " ROLLUP_MAX " - excluded." col " THEN " ROLLUP_MAX      \
+        " ELSE " table "." col " + excluded." col " END"
+
+/* The text columns of the rollups' keys, cut: PostgreSQL refuses an index
+ * entry over about 2.7 kB, and a report's fields may hold 4 kB each
+ * (MS_REPORT_FIELD_MAX). Real values are far shorter: a domain name is at
+ * most 253 bytes, a policy field a few. */
+#define KEY(x) "SUBSTR(" x ", 1, 200)"
+#define POLICY_KEY(x) "SUBSTR(COALESCE(" x ", ''), 1, 16)"
+#define DOMAIN_KEY KEY("LOWER(r.domain)")
+#define IP_KEY KEY("COALESCE(a.source_ip, '')")
+
+/* The UTC day (Unix seconds at 00:00) of a time, also before 1970. */
+#define DAY_OF(x) "(" x " - ((" x " % 86400) + 86400) % 86400)"
+#define REPORT_DAY DAY_OF("r.date_begin")
+
+/* DMARC passed: the receiver's evaluated DKIM or SPF is pass. */
+#define DMARC_PASS "(a.dkim = 'pass' OR a.spf = 'pass')"
+#define SUM_UNALIGNED                                                                              \
+    ROLLUP_CLAMP(SUM_OF("CASE WHEN " DMARC_PASS " THEN 0 WHEN a.dkim_pass = 1 OR a.spf_pass = 1"   \
+                        " THEN " COUNT_OF("a.count") " ELSE 0 END"))
+#define SUM_FAILING                                                                                \
+    ROLLUP_CLAMP(SUM_OF("CASE WHEN " DMARC_PASS " THEN 0 WHEN a.dkim_pass = 1 OR a.spf_pass = 1"   \
+                        " THEN 0 ELSE " COUNT_OF("a.count") " END"))
+/* The classification of ms_store_source: aligned (DMARC passed),
+ * unaligned (failed, but some SPF or DKIM result passed), failing
+ * (nothing passed); the signs of forwarding. */
+#define DKIM_PASS_SPF_FAIL "a.dkim_pass = 1 AND a.spf_pass = 0"
+#define FORWARDED "(a.reasons LIKE '%forwarded%' OR a.reasons LIKE '%mailing_list%')"
+#define SOURCE_SUMS                                                                                \
+    ROLLUP_CLAMP(SUM_COUNT("a.count")) ", " SUM_IF(DMARC_PASS) ","                                 \
+    " " SUM_UNALIGNED ","                                                                          \
+    " " SUM_FAILING ","                                                                            \
+    " " SUM_IF(DKIM_PASS_SPF_FAIL) ","                                                             \
+    " " SUM_IF(FORWARDED)
+#define SOURCE_SUM_COLUMNS "messages, aligned, unaligned, failing, dkim_pass_spf_fail, forwarded"
+#define SOURCE_SUM_ADD(t)                                                                          \
+    ROLLUP_ADD(t, "messages") ", " ROLLUP_ADD(t, "aligned") ", " ROLLUP_ADD(t, "unaligned") ", "   \
+        ROLLUP_ADD(t, "failing") ", " ROLLUP_ADD(t, "dkim_pass_spf_fail") ", "                     \
+        ROLLUP_ADD(t, "forwarded")
+
+#define AGG_REPORTS " FROM reports r WHERE r.kind = 'aggregate'"
+#define AGG_RECORDS " FROM reports r JOIN agg_records a ON a.report = r.id WHERE r.kind = 'aggregate'"
+
+/* rollup_days: per domain and day, the reports (also those without
+ * records), their messages and how they fared. */
+#define ROLLUP_DAYS_COLUMNS                                                                        \
+    "domain, day, reports, messages, dmarc_pass, spf_aligned, dkim_aligned, unaligned, failing,"   \
+    " dkim_pass_spf_fail, forwarded, disp_none, disp_quarantine, disp_reject, first_begin, last_end"
+#define ROLLUP_DAYS_SELECT(COND)                                                                   \
+    "SELECT " DOMAIN_KEY ", " REPORT_DAY ", COUNT(DISTINCT r.id),"                                 \
+    " " ROLLUP_CLAMP(SUM_COUNT("a.count")) ", " SUM_IF(DMARC_PASS) ","                             \
+    " " SUM_IF("a.spf = 'pass'") ", " SUM_IF("a.dkim = 'pass'") ","                                \
+    " " SUM_UNALIGNED ","                                                                          \
+    " " SUM_FAILING ","                                                                            \
+    " " SUM_IF(DKIM_PASS_SPF_FAIL) ","                                                             \
+    " " SUM_IF(FORWARDED) ","                                                                      \
+    " " SUM_IF("a.disposition = 'none'") ", " SUM_IF("a.disposition = 'quarantine'") ","           \
+    " " SUM_IF("a.disposition = 'reject'") ", MIN(r.date_begin), MAX(r.date_end)"                  \
+    " FROM reports r LEFT JOIN agg_records a ON a.report = r.id WHERE r.kind = 'aggregate'" COND   \
+    " GROUP BY " DOMAIN_KEY ", " REPORT_DAY
+#define ROLLUP_DAYS_UPSERT                                                                         \
+    " ON CONFLICT (domain, day) DO UPDATE SET " ROLLUP_ADD("rollup_days", "reports") ","           \
+    " " ROLLUP_ADD("rollup_days", "messages") ", " ROLLUP_ADD("rollup_days", "dmarc_pass") ","     \
+    " " ROLLUP_ADD("rollup_days", "spf_aligned") ", " ROLLUP_ADD("rollup_days", "dkim_aligned") "," \
+    " " ROLLUP_ADD("rollup_days", "unaligned") ", " ROLLUP_ADD("rollup_days", "failing") ","       \
+    " " ROLLUP_ADD("rollup_days", "dkim_pass_spf_fail") ", " ROLLUP_ADD("rollup_days", "forwarded") "," \
+    " " ROLLUP_ADD("rollup_days", "disp_none") ", " ROLLUP_ADD("rollup_days", "disp_quarantine") "," \
+    " " ROLLUP_ADD("rollup_days", "disp_reject") ","                                               \
+    " first_begin = CASE WHEN excluded.first_begin < rollup_days.first_begin"                      \
+    " THEN excluded.first_begin ELSE rollup_days.first_begin END,"                                 \
+    " last_end = CASE WHEN excluded.last_end > rollup_days.last_end"                               \
+    " THEN excluded.last_end ELSE rollup_days.last_end END"
+
+/* rollup_counts: per domain and day, messages (and reports) by the
+ * disposition applied, by the override reasons (the record's types joined
+ * by ","), and by reporting organisation. */
+#define ROLLUP_COUNTS_COLUMNS "domain, day, kind, name, reports, messages"
+#define ROLLUP_DISPOSITIONS_SELECT(COND)                                                           \
+    "SELECT " DOMAIN_KEY ", " REPORT_DAY ", 'disposition', " KEY("COALESCE(a.disposition, '')") "," \
+    " COUNT(DISTINCT r.id), " ROLLUP_CLAMP(SUM_COUNT("a.count")) AGG_RECORDS COND                  \
+    " GROUP BY " DOMAIN_KEY ", " REPORT_DAY ", " KEY("COALESCE(a.disposition, '')")
+#define ROLLUP_OVERRIDES_SELECT(COND)                                                              \
+    "SELECT " DOMAIN_KEY ", " REPORT_DAY ", 'override', " KEY("a.reasons") ","                     \
+    " COUNT(DISTINCT r.id), " ROLLUP_CLAMP(SUM_COUNT("a.count")) AGG_RECORDS                       \
+    " AND a.reasons IS NOT NULL" COND " GROUP BY " DOMAIN_KEY ", " REPORT_DAY ", " KEY("a.reasons")
+#define ROLLUP_REPORTERS_SELECT(COND)                                                              \
+    "SELECT " DOMAIN_KEY ", " REPORT_DAY ", 'reporter', " KEY("r.org") ","                         \
+    " COUNT(*), " ROLLUP_CLAMP(SUM_COUNT("r.messages")) AGG_REPORTS COND                           \
+    " GROUP BY " DOMAIN_KEY ", " REPORT_DAY ", " KEY("r.org")
+#define ROLLUP_COUNTS_UPSERT                                                                       \
+    " ON CONFLICT (domain, day, kind, name) DO UPDATE SET " ROLLUP_ADD("rollup_counts", "reports") \
+    ", " ROLLUP_ADD("rollup_counts", "messages")
+
+/* rollup_policies: per domain and day, the published policies as the
+ * reports restate them ("" for a field left out), per reporter. */
+#define POLICY_FIELDS                                                                              \
+    POLICY_KEY("r.p") ", " POLICY_KEY("r.sp") ", " POLICY_KEY("r.np") ", " POLICY_KEY("r.pct") "," \
+    " " POLICY_KEY("r.adkim") ", " POLICY_KEY("r.aspf") ", " POLICY_KEY("r.fo") ","                \
+    " " POLICY_KEY("r.testing")
+#define ROLLUP_POLICIES_COLUMNS                                                                    \
+    "domain, day, p, sp, np, pct, adkim, aspf, fo, testing, org, reports, first_begin, last_end"
+#define ROLLUP_POLICIES_SELECT(COND)                                                               \
+    "SELECT " DOMAIN_KEY ", " REPORT_DAY ", " POLICY_FIELDS ", " KEY("r.org") ", COUNT(*),"        \
+    " MIN(r.date_begin), MAX(r.date_end)" AGG_REPORTS COND                                         \
+    " GROUP BY " DOMAIN_KEY ", " REPORT_DAY ", " POLICY_FIELDS ", " KEY("r.org")
+#define ROLLUP_POLICIES_UPSERT                                                                     \
+    " ON CONFLICT (domain, day, p, sp, np, pct, adkim, aspf, fo, testing, org) DO UPDATE SET"      \
+    " " ROLLUP_ADD("rollup_policies", "reports") ","                                               \
+    " first_begin = CASE WHEN excluded.first_begin < rollup_policies.first_begin"                  \
+    " THEN excluded.first_begin ELSE rollup_policies.first_begin END,"                             \
+    " last_end = CASE WHEN excluded.last_end > rollup_policies.last_end"                           \
+    " THEN excluded.last_end ELSE rollup_policies.last_end END"
+
+/* rollup_sources: per source IP ("" when the record had none), domain and
+ * day, the classification sums; rollup_source_totals: the same over all
+ * days, indexed by messages for the top sources without a scan. */
+#define ROLLUP_SOURCES_COLUMNS "source_ip, domain, day, " SOURCE_SUM_COLUMNS
+#define ROLLUP_SOURCES_SELECT(COND)                                                                \
+    "SELECT " IP_KEY ", " DOMAIN_KEY ", " REPORT_DAY ", " SOURCE_SUMS                              \
+    AGG_RECORDS COND " GROUP BY " IP_KEY ", " DOMAIN_KEY ", " REPORT_DAY
+#define ROLLUP_SOURCES_UPSERT                                                                      \
+    " ON CONFLICT (source_ip, domain, day) DO UPDATE SET " SOURCE_SUM_ADD("rollup_sources")
+#define ROLLUP_TOTALS_COLUMNS "source_ip, domain, " SOURCE_SUM_COLUMNS
+#define ROLLUP_TOTALS_SELECT(COND)                                                                 \
+    "SELECT " IP_KEY ", " DOMAIN_KEY ", " SOURCE_SUMS AGG_RECORDS COND                             \
+    " GROUP BY " IP_KEY ", " DOMAIN_KEY ""
+#define ROLLUP_TOTALS_UPSERT                                                                       \
+    " ON CONFLICT (source_ip, domain) DO UPDATE SET " SOURCE_SUM_ADD("rollup_source_totals")
+
+/* rollup_source_names: the SPF and DKIM auth domains ("spf", "dkim") and
+ * header From domains ("from") each source used, per domain and day. The
+ * first result of each kind is a column of the record; the others (in
+ * auth_more) are added from C (rollup.c). */
+#define NAME_OF_KIND                                                                               \
+    "CASE k.column1 WHEN 'spf' THEN a.spf_domain WHEN 'dkim' THEN a.dkim_domain"                   \
+    " ELSE a.header_from END"
+#define ROLLUP_NAMES_COLUMNS "source_ip, domain, day, kind, name"
+#define ROLLUP_NAMES_SELECT(COND)                                                                  \
+    "SELECT DISTINCT " IP_KEY ", " DOMAIN_KEY ", " REPORT_DAY ", k.column1,"                       \
+    " " KEY(NAME_OF_KIND) " FROM reports r JOIN agg_records a ON a.report = r.id"                  \
+    " CROSS JOIN (VALUES ('spf'), ('dkim'), ('from')) AS k"                                        \
+    " WHERE r.kind = 'aggregate'" COND " AND " NAME_OF_KIND " <> ''"
+#define ROLLUP_NAMES_UPSERT " ON CONFLICT DO NOTHING"
+/* One name from auth_more of a record of report $1. */
+#define ROLLUP_NAME_INSERT                                                                         \
+    "INSERT INTO rollup_source_names (" ROLLUP_NAMES_COLUMNS ")"                                   \
+    " SELECT " KEY("CAST($2 AS TEXT)") ", " DOMAIN_KEY ", " REPORT_DAY ", CAST($3 AS TEXT),"       \
+    " " KEY("CAST($4 AS TEXT)") " FROM reports r WHERE r.id = $1" ROLLUP_NAMES_UPSERT
+
+/* INSERT ... SELECT ... upsert for one rollup. */
+#define ROLLUP_INSERT(table, COLUMNS, SELECT, UPSERT)                                              \
+    "INSERT INTO " table " (" COLUMNS ") " SELECT UPSERT
+
+/* Every rollup of the reports COND selects, added to the tables: F
+ * applied to each INSERT statement in turn. */
+#define ROLLUP_INSERTS_EACH(F, COND)                                                               \
+    F(ROLLUP_INSERT("rollup_days", ROLLUP_DAYS_COLUMNS, ROLLUP_DAYS_SELECT(COND),                  \
+                    ROLLUP_DAYS_UPSERT))                                                           \
+    F(ROLLUP_INSERT("rollup_counts", ROLLUP_COUNTS_COLUMNS, ROLLUP_DISPOSITIONS_SELECT(COND),      \
+                    ROLLUP_COUNTS_UPSERT))                                                         \
+    F(ROLLUP_INSERT("rollup_counts", ROLLUP_COUNTS_COLUMNS, ROLLUP_OVERRIDES_SELECT(COND),         \
+                    ROLLUP_COUNTS_UPSERT))                                                         \
+    F(ROLLUP_INSERT("rollup_counts", ROLLUP_COUNTS_COLUMNS, ROLLUP_REPORTERS_SELECT(COND),         \
+                    ROLLUP_COUNTS_UPSERT))                                                         \
+    F(ROLLUP_INSERT("rollup_policies", ROLLUP_POLICIES_COLUMNS, ROLLUP_POLICIES_SELECT(COND),      \
+                    ROLLUP_POLICIES_UPSERT))                                                       \
+    F(ROLLUP_INSERT("rollup_sources", ROLLUP_SOURCES_COLUMNS, ROLLUP_SOURCES_SELECT(COND),         \
+                    ROLLUP_SOURCES_UPSERT))                                                        \
+    F(ROLLUP_INSERT("rollup_source_totals", ROLLUP_TOTALS_COLUMNS, ROLLUP_TOTALS_SELECT(COND),     \
+                    ROLLUP_TOTALS_UPSERT))                                                         \
+    F(ROLLUP_INSERT("rollup_source_names", ROLLUP_NAMES_COLUMNS, ROLLUP_NAMES_SELECT(COND),        \
+                    ROLLUP_NAMES_UPSERT))
+
+/* Ingest (rollup.c). */
+/* Notes the names of a record's results after the first of each kind
+ * (they are in auth_more, which the SQL does not read). */
+ms_status rollup_note_record(ms_store *store, const ms_agg_record *record);
+/* Adds the open report ($1: store->report) to the rollups: each statement
+ * with its parameters passed to run, in order (a backend runs them or
+ * queues them). Text for store_sql_text. */
+typedef ms_status (*rollup_run_fn)(ms_store *store, const char *sql,
+                                   const sql_param *params, size_t n);
+ms_status rollup_add_report(ms_store *store, rollup_run_fn run);
+/* Frees the statements rollup_add_report built (store->rollup_sql). */
+void rollup_free(char **sql);
+/* After migration 3's text: the auth_more names of the records stored. */
+ms_status rollup_build_more_names(ms_store *store);
+
+#endif

@@ -1,0 +1,47 @@
+/* mailsec serve: the style sheet and icon, served by mailsec itself (no
+ * CDN, nothing inline: the Content-Security-Policy allows neither). */
+#include "serve.h"
+
+const char SERVE_STYLE_CSS[] =
+    ":root{--pass:#2e7d32;--fail:#c62828;--unaligned:#ef6c00;--rate:#1565c0;--ink:#1d2330;--muted:#5f6b7a;"
+    "--line:#d8dde5;--bg:#f6f7f9}\n"
+    "body{margin:0;font:15px/1.45 system-ui,-apple-system,\"Segoe UI\",Roboto,sans-serif;color:var(--ink);"
+    "background:var(--bg)}\n"
+    "header{background:#1d2330;color:#fff;padding:.6em 1.2em;display:flex;flex-wrap:wrap;gap:1em;"
+    "align-items:center;justify-content:space-between}\n"
+    "header a{color:#fff;text-decoration:none;margin-right:1em}header a:hover{text-decoration:underline}\n"
+    ".brand{font-weight:700}\n"
+    "header form{display:flex;gap:.6em;flex-wrap:wrap;align-items:center}\n"
+    "header input{font:inherit;padding:.15em .3em}\n"
+    "main{max-width:1200px;margin:0 auto;padding:1em 1.2em}\n"
+    "h1{font-size:1.5em;overflow-wrap:anywhere}h2{font-size:1.15em;margin-top:1.6em}\n"
+    "table{border-collapse:collapse;width:100%;background:#fff}\n"
+    "th,td{border-bottom:1px solid var(--line);padding:.35em .5em;text-align:left;vertical-align:top;"
+    "overflow-wrap:anywhere}\n"
+    "th{background:#eef1f5;font-weight:600;white-space:nowrap;overflow-wrap:normal}\n"
+    ".num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}\n"
+    ".up{color:var(--pass)}.down{color:var(--fail)}\n"
+    ".class-spoofing{color:var(--fail);font-weight:600}.class-aligned{color:var(--pass)}\n"
+    ".facts{display:grid;grid-template-columns:max-content 1fr;gap:.25em 1em;background:#fff;padding:.8em;"
+    "border:1px solid var(--line)}\n"
+    ".facts dt{font-weight:600}.facts dd{margin:0;overflow-wrap:anywhere}\n"
+    ".charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:1em;margin:1em 0}\n"
+    "svg.chart{width:100%;max-width:760px;height:auto;background:#fff;border:1px solid var(--line)}\n"
+    "svg .grid{stroke:#eceff3}svg .axis{stroke:#8a94a3}\n"
+    "svg text{font:11px system-ui,sans-serif;fill:var(--muted)}\n"
+    "svg .chart-title{font-size:13px;font-weight:600;fill:var(--ink)}svg .legend{fill:var(--ink)}\n"
+    "svg .pass{fill:var(--pass)}svg .fail{fill:var(--fail)}svg .unaligned{fill:var(--unaligned)}\n"
+    "svg .none{fill:#90a4ae}svg .quarantine{fill:var(--unaligned)}svg .reject{fill:var(--fail)}\n"
+    "svg rect.rate,svg circle.rate{fill:var(--rate)}svg .line{fill:none;stroke-width:2}\n"
+    "svg .t0{fill:#c62828}svg .t1{fill:#ef6c00}svg .t2{fill:#6a1b9a}svg .t3{fill:#00838f}svg .t4{fill:#78909c}\n"
+    "svg .line.rate{stroke:var(--rate)}\n"
+    "svg .marker{stroke:#6a1b9a;stroke-dasharray:4 3}svg .marker-label{fill:#6a1b9a}\n"
+    "pre.original{background:#fff;border:1px solid var(--line);padding:.8em;white-space:pre-wrap;"
+    "overflow-wrap:anywhere}\n"
+    ".error{color:var(--fail);font-weight:600}.note{color:var(--muted);font-size:.9em}\n"
+    "footer{max-width:1200px;margin:2em auto;padding:0 1.2em;color:var(--muted);font-size:.85em}\n";
+
+const char SERVE_ICON_SVG[] =
+    "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 16 16\"><rect width=\"16\" height=\"16\" rx=\"3\" "
+    "fill=\"#1d2330\"/><path d=\"M3 5h10v7H3z\" fill=\"none\" stroke=\"#fff\" stroke-width=\"1.2\"/>"
+    "<path d=\"M3 5l5 4 5-4\" fill=\"none\" stroke=\"#fff\" stroke-width=\"1.2\"/></svg>\n";

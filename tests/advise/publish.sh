@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# dmarc advise --publish against the real Knot DNS of the knotbed fixture:
+#
+#   publish.sh MAILSEC_BINARY
+#
+# The record is read through the DNS test bed (NSD, whose publish.example
+# zone says what the domain publishes: tests/dnsbed/zones/publish.example.zone)
+# and the update goes to Knot (tests/knotbed), which first gets the same
+# record with knsupdate. A month of clean monitoring reports (story.py) make
+# the advice "next": Knot must then hold the quarantine 1% record. In the
+# race case Knot's record was changed meanwhile: the prerequisite fails,
+# Knot keeps the other administrator's record. What Knot holds is read with
+# kdig straight from it.
+set -uo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/json.sh"
+
+BIN=$1
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+
+failures=0
+fail() { echo "FAIL - $*"; failures=$((failures + 1)); }
+die() { echo "FAIL - $*"; exit 1; }
+
+BED=${MAILSEC_DNSBED_INFO:?the DNS test bed is not running}
+KNOT=${MAILSEC_KNOTBED_INFO:?the knotbed fixture did not run}
+knot() { sed -n "s/^$1=//p" "$KNOT"; }
+PORT=$(knot PORT) SERVER=$(knot SERVER) KEY=$(knot KEY) KEY_SPEC=$(knot KEY_SPEC)
+DNS=(--resolver "$(sed -n 's/^RESOLVER=//p' "$BED")" --trust-anchor "$(sed -n 's/^TRUST_ANCHOR=//p' "$BED")" --timeout 5)
+
+txt_at() { kdig @127.0.0.1 -p "$PORT" +short +timeout=2 +retry=1 TXT "$1"; }
+# Sets the record at NAME in Knot, as the domain's administrator would.
+knot_set() {
+    knsupdate -y "$KEY_SPEC" <<EOF >"$WORK/knsupdate.out" 2>&1 || die "knsupdate: $(cat "$WORK/knsupdate.out")"
+server 127.0.0.1 $PORT
+zone publish.example.
+update delete $1. TXT
+update add $1. 3600 TXT "$2"
+send
+EOF
+}
+
+DB=$WORK/reports.db
+for d in advise advise-race; do
+    /usr/bin/python3 tests/advise/story.py "$WORK/reports" "" "$d.publish.example" || die "story.py failed"
+done
+"$BIN" report ingest --db "$DB" "$WORK/reports" >"$WORK/ingest" 2>&1 || die "ingest failed: $(tail -5 "$WORK/ingest")"
+
+# The next step goes to Knot, replacing the record read.
+D=advise.publish.example
+OLD="v=DMARC1; p=none; rua=mailto:dmarc@$D"
+NEW="v=DMARC1; p=quarantine; pct=1; t=y; rua=mailto:dmarc@$D"
+knot_set "_dmarc.$D" "$OLD"
+"$BIN" dmarc advise --db "$DB" "${DNS[@]}" --json --publish --server "$SERVER" --tsig-key "$KEY" \
+    --zone publish.example "$D" >"$WORK/out" 2>"$WORK/err"
+status=$?
+# Published, but the resolver (NSD) still serves the old record: 1.
+[[ $status == 1 ]] || fail "$D: exit $status, expected 1 (published, not served by the resolver): $(head -c 500 "$WORK/err")"
+json_true ".results[0].action == \"next\" and .results[0].publish.new == \"$NEW\" and .results[0].publish.old == [\"$OLD\"]" "$WORK/out" ||
+    fail "$D: JSON: $(jq -c '.results[0] | {action, publish}' "$WORK/out" 2>/dev/null | head -c 1500)"
+[[ $(txt_at "_dmarc.$D") == "\"$NEW\"" ]] || fail "$D: Knot holds [$(txt_at "_dmarc.$D")], expected the quarantine 1% record"
+
+# Someone changed the record after the resolver's answer: nothing is overwritten.
+D=advise-race.publish.example
+THEIRS="v=DMARC1; p=none; rua=mailto:other@$D"
+knot_set "_dmarc.$D" "$THEIRS"
+"$BIN" dmarc advise --db "$DB" "${DNS[@]}" --json --publish --server "$SERVER" --tsig-key "$KEY" \
+    --zone publish.example "$D" >"$WORK/out" 2>"$WORK/err"
+status=$?
+[[ $status == 1 ]] || fail "$D: exit $status, expected 1 (the prerequisite failed)"
+json_true '.results[0].action == "next" and .results[0].publish != null' "$WORK/out" ||
+    fail "$D: JSON: $(jq -c '.results[0] | {action, publish}' "$WORK/out" 2>/dev/null | head -c 1500)"
+[[ $(txt_at "_dmarc.$D") == "\"$THEIRS\"" ]] || fail "$D: Knot holds [$(txt_at "_dmarc.$D")], expected the other administrator's record"
+
+if ((failures)); then
+    echo "$failures failures"
+    exit 1
+fi
+echo "ok - dmarc advise --publish against Knot"

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# browser.sh MAILSEC BACKEND OUTDIR: `mailsec serve` over a store (sqlite
+# or pgsql) holding ten days of reports and hostile ones (hostile.py),
+# every page loaded in a real headless Chromium (cdp.py: no console error,
+# no CSP violation, payloads shown as text and never run, screenshots in
+# OUTDIR); /api/VIEW equal to `mailsec report VIEW --json`; and the pages
+# answering while `report ingest` writes to the store.
+set -uo pipefail
+bin=$1 backend=$2 outdir=$3
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=../lib/servers.sh
+source "$here/../lib/servers.sh"
+# shellcheck source=../lib/store.sh
+source "$here/../lib/store.sh"
+command -v chromium >/dev/null || { echo "SKIP - chromium is not installed"; exit 77; }
+
+work=$(mktemp -d)
+pid=
+cleanup() {
+    [[ -n $pid ]] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+    store_drop
+    rm -rf "$work"
+}
+trap cleanup EXIT
+failed=0
+fail() { echo "FAIL - $*"; failed=$((failed + 1)); }
+
+store_for "$backend" serve "$work" || { echo "FAIL - no store for $backend"; exit 1; }
+/usr/bin/python3 "$here/hostile.py" "$work/reports" || exit 1
+"$bin" report ingest --db "$DB" "$work/reports" >"$work/ingest.out" 2>&1
+rc=$?
+((rc <= 1)) || { cat "$work/ingest.out"; echo "FAIL - ingest exit $rc"; exit 1; }
+
+# A free port, then the server on it; it says where it listens.
+for _ in 1 2 3 4 5; do
+    port=$(random_port)
+    port_is_free "$port" && break
+done
+"$bin" serve --db "$DB" --listen "127.0.0.1:$port" >"$work/serve.out" 2>"$work/serve.err" &
+pid=$!
+base=http://127.0.0.1:$port
+for _ in $(seq 100); do
+    curl -fsS -o /dev/null "$base/static/style.css" 2>/dev/null && break
+    sleep 0.2
+done
+grep -q "listening on $base/" "$work/serve.out" || { cat "$work/serve.err"; echo "FAIL - the server did not start"; exit 1; }
+
+# The ids the pages link to.
+"$bin" report list --json --db "$DB" >"$work/list.json"
+failure_id=$(jq -r '[.results[] | select(.kind == "failure")][0].id' "$work/list.json")
+hostile_id=$(jq -r '[.results[] | select(.kind == "aggregate" and (.org | contains("EvilOrg")))][0].id' "$work/list.json")
+tls_id=$(jq -r '[.results[] | select(.kind == "tls")][0].id' "$work/list.json")
+
+# The pages, and the text each must show (payload markers as text).
+P=$work/payloads.json
+cp "$work/reports/payloads.json" "$P"
+jq -n --slurpfile p "$P" --arg f "$failure_id" --arg h "$hostile_id" --arg t "$tls_id" '$p[0] as $p | [
+  {name: "overview", path: "/", charts: 2, text: ["example.com", "Receiver Inc.", ($p.org | .[0:40])]},
+  {name: "domain", path: "/domain?domain=example.com", charts: 3,
+   text: ["p=quarantine", "p=reject", "198.51.100.7", "spoofing", $p.spf_domain, $p.dkim_domain]},
+  {name: "domain-window", path: "/domain?domain=example.com&since=2023-11-19&until=2023-11-21", charts: 3,
+   text: ["p=quarantine"]},
+  {name: "source", path: "/source?domain=example.com&ip=198.51.100.7", charts: 1,
+   text: ["spoofing", "155: 0 aligned, 0 unaligned, 155 failing"]},
+  {name: "source-hostile", path: "/source?domain=example.com&ip=198.51.100.66", charts: 1,
+   text: [$p.header_from, $p.dkim_domain, $p.spf_domain]},
+  {name: "failures", path: "/failures", text: ["198.51.100.7", "dmarc"]},
+  {name: "failure-report", path: ("/report?id=" + $f), text: [$p.subject, "window.__pwned=13"]},
+  {name: "hostile-report", path: ("/report?id=" + $h), text: [$p.report_id, $p.header_from, "\\u202e"]},
+  {name: "tls", path: "/tls", charts: 2, text: ["certificate-expired", $p.tls_mx, $p.tls_org]},
+  {name: "tls-report", path: ("/report?id=" + $t), text: [$p.tls_org]},
+  {name: "not-found", path: "/nowhere", status: 404, text: ["No such page."]},
+  {name: "bad-date", path: "/?since=<script>", status: 400, text: ["since is not a date"]}
+]' >"$work/pages.json"
+/usr/bin/python3 "$here/cdp.py" "$base" "$outdir" "$work/pages.json" || failed=$((failed + 1))
+
+# /api/VIEW is the document `mailsec report VIEW --json` prints.
+for view in summary sources list failures tls "show?id=$hostile_id"; do
+    name=${view%%\?*}
+    args=(--db "$DB")
+    [[ $name == sources ]] && args+=(--no-rdns)
+    [[ $name == show ]] && args+=("$hostile_id")
+    "$bin" report "$name" --json "${args[@]}" | jq -S . >"$work/cli.json"
+    curl -fsS "$base/api/$view" | jq -S . >"$work/api.json"
+    if [[ -s $work/api.json ]] && cmp -s "$work/cli.json" "$work/api.json"; then
+        echo "ok   - /api/$view equals report $name --json"
+    else
+        fail "/api/$view differs from report $name --json"; diff "$work/cli.json" "$work/api.json" | head -20
+    fi
+done
+curl -fsS "$base/api/summary?domain=example.com&since=2023-11-19" | jq -e '.results | length == 1' >/dev/null &&
+    echo "ok   - /api/summary takes the selection" || fail "/api/summary?domain=...&since=..."
+
+# The store is read while an ingest writes to it: every request answers.
+/usr/bin/python3 "$here/hostile.py" "$work/bulk" 300
+"$bin" report ingest --db "$DB" "$work/bulk" >"$work/bulk.out" 2>&1 &
+ingest=$!
+codes=()
+while kill -0 "$ingest" 2>/dev/null; do
+    codes+=("$(curl -s -o /dev/null -w '%{http_code}' "$base/domain?domain=bulk.example")")
+done
+wait "$ingest" || fail "the bulk ingest failed: $(tail -3 "$work/bulk.out")"
+bad=$(printf '%s\n' "${codes[@]}" | grep -vc '^200$')
+((bad == 0)) && echo "ok   - ${#codes[@]} pages answered 200 during the ingest" ||
+    fail "$bad of ${#codes[@]} pages during the ingest were not 200: $(printf '%s ' "${codes[@]}" | head -c 300)"
+messages=$(curl -fsS "$base/api/summary?domain=bulk.example" | jq '.results[0].messages')
+[[ $messages == 3000 ]] && echo "ok   - the ingested reports are all shown after it" ||
+    fail "bulk.example shows $messages messages, expected 3000"
+
+curl -fsS "$base/domain?domain=bulk.example" | grep -q "And 230 other sources sending" &&
+    echo "ok   - a domain's page lists the top 20 of 250 sources and sums the others" ||
+    fail "the domain page does not sum the sources beyond the top 20"
+
+kill "$pid" && wait "$pid"
+rc=$?
+pid=
+((rc == 0)) && echo "ok   - SIGTERM stops the server with status 0" || fail "exit status $rc after SIGTERM"
+echo "browser ($backend): $failed failed"
+((failed == 0))

@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# The rollups the views read (docs/store.md) hold exactly the sums of the
+# records stored:
+#
+#   rollups.sh MAILSEC_BINARY sqlite|pgsql
+#
+# The sample reports and a few of our own are ingested: two domains (one
+# written in capitals), several days, a record with two DKIM and two SPF
+# results (the second ones are kept in auth_more), a report refused at its
+# second record after its first was written (rolled back), every report
+# again (duplicates) and one with other content (a conflicting duplicate).
+# Then every rollup table must equal the sums computed from the records
+# (rollup_check.sh), and the views must answer the same from the rollups
+# as from the records (a window that is not on whole UTC days is computed
+# from the records). Then the store is taken back to schema version 2 (the
+# rollup tables dropped, as a store written by the previous version has
+# it) and opened by a view, which migrates it first: the migration must build the same rollups,
+# and the views must answer as before.
+set -uo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/json.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/rollup_check.sh"
+
+BIN=$1 MODE=$2
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+source tests/lib/store.sh
+WORK=$(mktemp -d)
+cleanup() {
+    store_drop
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+failures=0
+fail() { echo "FAIL - $*"; failures=$((failures + 1)); }
+die() { echo "FAIL - $*"; exit 1; }
+
+store_for "$MODE" rollups "$WORK" || die "could not make a store for mode $MODE"
+case $MODE in
+sqlite) sql() { sqlite3 "$DB" "$1"; } ;;
+pgsql) sql() { psql -q -X -t -A -v ON_ERROR_STOP=1 "$DB" -c "$1"; } ;;
+esac
+
+/usr/bin/python3 - "$WORK" <<'PY' || die "could not write the reports"
+import os, sys
+work = sys.argv[1]
+def record(ip, count, dkim=None, spf=None, disposition="none", reason=None):
+    dkim = ((HF, "pass"),) if dkim is None else dkim
+    spf = ((HF, "pass"),) if spf is None else spf
+    auth = "".join(f"<dkim><domain>{d}</domain><result>{r}</result></dkim>" for d, r in dkim)
+    auth += "".join(f"<spf><domain>{d}</domain><result>{r}</result></spf>" for d, r in spf)
+    why = f"<reason><type>{reason}</type></reason>" if reason else ""
+    ev_dkim = dkim[0][1] if dkim else "fail"
+    ev_spf = spf[0][1] if spf else "fail"
+    return f"""<record><row><source_ip>{ip}</source_ip><count>{count}</count><policy_evaluated>
+<disposition>{disposition}</disposition><dkim>{ev_dkim}</dkim><spf>{ev_spf}</spf>{why}</policy_evaluated></row>
+<identifiers><header_from>{HF}</header_from></identifiers><auth_results>{auth}</auth_results></record>"""
+def report(org, rid, begin, domain, records, p="none"):
+    global HF
+    HF = domain.lower()
+    body = "".join(record(*r[0], **r[1]) for r in records)
+    return f"""<?xml version="1.0"?>
+<feedback><report_metadata><org_name>{org}</org_name><email>r@{org}</email>
+<report_id>{rid}</report_id><date_range><begin>{begin}</begin><end>{begin + 86399}</end></date_range>
+</report_metadata><policy_published><domain>{domain}</domain><adkim>r</adkim><aspf>r</aspf>
+<p>{p}</p><pct>100</pct></policy_published>{body}</feedback>
+"""
+day = 1700006400  # 2023-11-15 00:00 UTC
+inbox = os.path.join(work, "in")
+os.makedirs(inbox)
+reports = {
+    "a1": report("one.example", "a1", day + 3600, "rollup.example", [
+        (("192.0.2.10", 40), dict(dkim=(("rollup.example", "pass"), ("second-signer.example", "pass")),
+                                  spf=(("rollup.example", "pass"), ("bounce.example", "fail")))),
+        (("198.51.100.7", 5), dict(dkim=(("rollup.example", "fail"),), spf=(("other.example", "pass"),),
+                                   disposition="quarantine")),
+        (("203.0.113.9", 3), dict(dkim=(("list.example", "pass"),), spf=(("list.example", "fail"),),
+                                  disposition="reject", reason="mailing_list")),
+    ]),
+    "a2": report("two.example", "a2", day + 86400 + 7200, "Rollup.EXAMPLE", [
+        (("192.0.2.10", 7), {}),
+        (("203.0.113.9", 2), dict(dkim=(), spf=(("spoof.example", "fail"),), disposition="reject")),
+    ], p="quarantine"),
+    "a3": report("one.example", "a3", day - 86400 * 30, "second.example", [
+        (("2001:db8::1", 11), {}),
+    ]),
+}
+for name, text in reports.items():
+    open(os.path.join(inbox, name + ".xml"), "w").write(text)
+# refused at its second record (a count above 2^32 - 1), after the first was written
+os.makedirs(os.path.join(work, "poison"))
+open(os.path.join(work, "poison", "p.xml"), "w").write(report("one.example", "p1", day, "rollup.example", [
+    (("192.0.2.99", 1000), {}), (("192.0.2.99", 4294967296), {})]))
+# the same identity as a1 with other counts: a conflicting duplicate
+os.makedirs(os.path.join(work, "conflict"))
+open(os.path.join(work, "conflict", "a1.xml"), "w").write(reports["a1"].replace(">40<", ">41<"))
+PY
+
+"$BIN" report ingest --db "$DB" tests/data/reports/aggregate "$WORK/in" >"$WORK/out" 2>&1
+[[ $? == 1 ]] || fail "ingest of the samples: want exit 1 (some are bad): $(tail -5 "$WORK/out")"
+"$BIN" report ingest --json --db "$DB" "$WORK/poison" >"$WORK/out" 2>&1
+json_true '.tally.failed == 1 and .tally.reports_new == 0' "$WORK/out" >/dev/null ||
+    fail "the poison report was not refused: $(jq -c .tally "$WORK/out" 2>&1)"
+"$BIN" report ingest --json --db "$DB" tests/data/reports/aggregate "$WORK/in" >"$WORK/out" 2>&1
+json_true '.tally.reports_new == 0 and .tally.duplicates > 3' "$WORK/out" >/dev/null ||
+    fail "the second ingest: $(jq -c .tally "$WORK/out" 2>&1)"
+"$BIN" report ingest --json --db "$DB" "$WORK/conflict" >"$WORK/out" 2>&1
+json_true '.tally.conflicting == 1' "$WORK/out" >/dev/null ||
+    fail "the conflicting duplicate: $(jq -c .tally "$WORK/out" 2>&1)"
+
+check_rollups
+[[ $(sql "SELECT COUNT(*) FROM rollup_sources WHERE source_ip = '192.0.2.99'") == 0 ]] ||
+    fail "the rolled-back report is in the rollups"
+[[ $(sql "SELECT messages FROM rollup_source_totals WHERE source_ip = '192.0.2.10'") == 47 ]] ||
+    fail "192.0.2.10: $(sql "SELECT messages FROM rollup_source_totals WHERE source_ip = '192.0.2.10'"), want 47 (40 + 7: the conflicting duplicate not counted)"
+[[ $(sql "SELECT DISTINCT name FROM rollup_source_names WHERE source_ip = '192.0.2.10' AND kind = 'dkim' ORDER BY name") == \
+   $'rollup.example\nsecond-signer.example' ]] || fail "the second DKIM domain is missing from the names"
+
+# Each view from the rollups and from the records: the same answer.
+# A window opening one second before a whole day that no report begins
+# in is computed from the records.
+views() { # OUT_PREFIX [options...]
+    local out=$1
+    shift
+    "$BIN" report summary --json --db "$DB" "$@" >"$out.summary" 2>&1 || fail "summary $*: $(head -3 "$out.summary")"
+    "$BIN" report sources --no-rdns --json --db "$DB" "$@" >"$out.sources" 2>&1 ||
+        fail "sources $*: $(head -3 "$out.sources")"
+    jq -e '.results | length > 0' "$out.summary" >/dev/null || fail "summary $*: no results"
+}
+views "$WORK/all"
+views "$WORK/all-records" --since 1
+views "$WORK/day" --since 2023-11-15 --until 2023-11-15
+views "$WORK/day-records" --since 1700006399 --until 1700092801
+views "$WORK/domain" --domain ROLLUP.example --since 2023-11-01
+views "$WORK/domain-records" --domain ROLLUP.example --since 1698796799
+for pair in all day domain; do
+    for view in summary sources; do
+        cmp -s "$WORK/$pair.$view" "$WORK/$pair-records.$view" ||
+            fail "$view $pair: the rollups and the records differ: $(diff "$WORK/$pair.$view" "$WORK/$pair-records.$view" | head -8)"
+    done
+done
+jq -e '.results[] | select(.source_ip == "192.0.2.10") | .dkim_domains == ["rollup.example", "second-signer.example"]
+       and .spf_domains == ["bounce.example", "rollup.example"]' "$WORK/all.sources" >/dev/null ||
+    fail "sources: the names of 192.0.2.10: $(jq -c '.results[] | select(.source_ip == "192.0.2.10")' "$WORK/all.sources")"
+jq -e '.results[] | select(.domain == "rollup.example") | .messages == 57 and .reports == 2
+       and .dispositions.reject == 5 and .dispositions.quarantine == 5' "$WORK/domain.summary" >/dev/null ||
+    fail "summary of rollup.example: $(jq -c .results "$WORK/domain.summary")"
+
+# Back to schema version 2, then the migration.
+for table in rollup_days rollup_counts rollup_policies rollup_sources rollup_source_totals rollup_source_names; do
+    sql "DROP TABLE $table" >/dev/null || die "could not drop $table"
+done
+sql "DELETE FROM schema_version WHERE version = 3" >/dev/null
+# a view opens the store for writing first when it can, to migrate it
+views "$WORK/migrated"
+[[ $(sql "SELECT MAX(version) FROM schema_version") == 3 ]] || fail "not migrated to version 3"
+check_rollups
+for view in summary sources; do
+    cmp -s "$WORK/all.$view" "$WORK/migrated.$view" ||
+        fail "$view after the migration differs: $(diff "$WORK/all.$view" "$WORK/migrated.$view" | head -8)"
+done
+
+[[ $failures == 0 ]] && echo "ok - rollups ($MODE)"
+exit $((failures > 0))
