@@ -7,10 +7,10 @@ pkg_check_modules(ZLIB REQUIRED IMPORTED_TARGET zlib)
 if(NOT TARGET PkgConfig::GMIME)
   pkg_check_modules(GMIME REQUIRED IMPORTED_TARGET gmime-3.0)
 endif()
-target_sources(mailsec PRIVATE
+target_sources(mailsec_objects PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/walk.c
   ${CMAKE_CURRENT_LIST_DIR}/sniff.c
   ${CMAKE_CURRENT_LIST_DIR}/inflate.c
   ${CMAKE_CURRENT_LIST_DIR}/archive.c
   ${CMAKE_CURRENT_LIST_DIR}/mime.c)
-target_link_libraries(mailsec PRIVATE PkgConfig::LIBARCHIVE PkgConfig::ZLIB PkgConfig::GMIME)
+target_link_libraries(mailsec_objects PUBLIC PkgConfig::LIBARCHIVE PkgConfig::ZLIB PkgConfig::GMIME)
