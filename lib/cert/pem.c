@@ -294,27 +294,32 @@ static int der_matches(const char *label, ms_pem_kind kind, int encrypted, const
 }
 
 /* Base64 to bytes with OpenSSL's decoder; the body holds only base64
- * characters by now. NULL when it does not decode. */
-static unsigned char *decode_base64(const ms_buf *body, size_t *out_len)
+ * characters by now. *out NULL when it does not decode; MS_ERR_NOMEM
+ * (never "does not decode") when memory ran out. */
+static ms_status decode_base64(const ms_buf *body, unsigned char **out, size_t *out_len)
 {
+    *out = NULL;
     if (body->len == 0 || body->len % 4 != 0)
-        return NULL;
-    unsigned char *out = malloc(body->len / 4 * 3 + 1);
+        return MS_OK;
+    unsigned char *der = malloc(body->len / 4 * 3 + 1);
     EVP_ENCODE_CTX *ctx = EVP_ENCODE_CTX_new();
-    int len = 0, tail = 0;
-    int ok = out && ctx;
-    if (ok) {
-        EVP_DecodeInit(ctx);
-        ok = EVP_DecodeUpdate(ctx, out, &len, (const unsigned char *)body->data, (int)body->len) >= 0 &&
-             EVP_DecodeFinal(ctx, out + len, &tail) == 1;
+    if (der == NULL || ctx == NULL) {
+        free(der);
+        EVP_ENCODE_CTX_free(ctx);
+        return MS_ERR_NOMEM;
     }
+    int len = 0, tail = 0;
+    EVP_DecodeInit(ctx);
+    int ok = EVP_DecodeUpdate(ctx, der, &len, (const unsigned char *)body->data, (int)body->len) >= 0 &&
+             EVP_DecodeFinal(ctx, der + len, &tail) == 1;
     EVP_ENCODE_CTX_free(ctx);
     if (!ok) {
-        free(out);
-        return NULL;
+        free(der);
+        return MS_OK;
     }
+    *out = der;
     *out_len = (size_t)(len + tail);
-    return out;
+    return MS_OK;
 }
 
 static void block_reset(open_block *b)
@@ -379,7 +384,9 @@ static void finish_block(scanner *s, int complete)
     s->out->count++;
     int decoded = complete && !b->broken;
     size_t len = 0;
-    unsigned char *der = decoded ? decode_base64(&b->body, &len) : NULL;
+    unsigned char *der = NULL;
+    if (decoded && decode_base64(&b->body, &der, &len) != MS_OK)
+        s->status = MS_ERR_NOMEM;
     int decodes = der != NULL && der_matches(b->label, out->kind, b->encrypted, der, len);
     if (b->blank.lines > 0)
         blank_lines_finding(s, decodes);

@@ -21,6 +21,7 @@ typedef struct dv_state {
     int follow_includes;
     int depth; /* of includes */
     const char *prefix; /* the section an !include is in: its file's settings go there */
+    int nomem;          /* a finding could not be recorded: the parse says MS_ERR_NOMEM */
 } dv_state;
 
 static void finding(dv_state *s, int code, const char *file, size_t line, const char *fmt, ...)
@@ -33,7 +34,8 @@ static void finding(dv_state *s, int code, const char *file, size_t line, const 
     char *loc = cf_location(file, line);
     va_list ap;
     va_start(ap, fmt);
-    ms_diag_addv(s->diags, CF_DEF(code), loc, -1, fmt, ap);
+    if (loc == NULL || ms_diag_addv(s->diags, CF_DEF(code), loc, -1, fmt, ap) != MS_OK)
+        s->nomem = 1;
     va_end(ap);
     free(loc);
 }
@@ -307,6 +309,8 @@ static ms_status parse_text(dv_state *s, const char *text, size_t len, const cha
             if (joined.len == 0)
                 joined_line = number;
             ms_buf_append(&joined, p, (size_t)(e - p - 1));
+            if (joined.failed)
+                st = MS_ERR_NOMEM;
         } else if (joined.len > 0) {
             ms_buf_append(&joined, p, (size_t)(e - p));
             if (joined.failed)
@@ -336,12 +340,14 @@ ms_status ms_conf_dovecot_parse(const char *text, size_t len, const char *file,
                                 int follow_includes, ms_conf_dovecot *out, ms_diag_list *diags)
 {
     memset(out, 0, sizeof *out);
-    dv_state s = {out, diags, 0, follow_includes, 0, NULL};
+    dv_state s = {out, diags, 0, follow_includes, 0, NULL, 0};
     if (file == NULL)
         file = "dovecot.conf";
     ms_status st = add_file(out, file);
     if (st == MS_OK)
         st = parse_text(&s, text, len, file);
+    if (st == MS_OK && s.nomem)
+        st = MS_ERR_NOMEM;
     if (st != MS_OK)
         ms_conf_dovecot_free(out);
     return st;

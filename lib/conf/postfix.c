@@ -139,6 +139,7 @@ typedef struct parse_state {
     ms_diag_list *diags;
     size_t findings;
     void *out;
+    int nomem; /* a finding could not be recorded: the parse says MS_ERR_NOMEM */
 } parse_state;
 
 static void syntax_finding(parse_state *ps, size_t line, const char *fmt, ...)
@@ -151,7 +152,8 @@ static void syntax_finding(parse_state *ps, size_t line, const char *fmt, ...)
     char *loc = cf_location(ps->file, line);
     va_list ap;
     va_start(ap, fmt);
-    ms_diag_addv(ps->diags, CF_DEF(CF_SYNTAX), loc, -1, fmt, ap);
+    if (loc == NULL || ms_diag_addv(ps->diags, CF_DEF(CF_SYNTAX), loc, -1, fmt, ap) != MS_OK)
+        ps->nomem = 1;
     va_end(ap);
     free(loc);
 }
@@ -193,8 +195,10 @@ ms_status ms_conf_maincf_parse(const char *text, size_t len, const char *file, m
     memset(out, 0, sizeof *out);
     if (len > MS_CONF_MAX_BYTES)
         return MS_ERR_LIMIT;
-    parse_state ps = {file ? file : "main.cf", diags, 0, out};
+    parse_state ps = {file ? file : "main.cf", diags, 0, out, 0};
     ms_status st = for_each_logical_line(text, len, maincf_line, &ps);
+    if (st == MS_OK && ps.nomem)
+        st = MS_ERR_NOMEM;
     if (st != MS_OK)
         ms_conf_maincf_free(out);
     return st;
@@ -515,8 +519,10 @@ ms_status ms_conf_mastercf_parse(const char *text, size_t len, const char *file,
     memset(out, 0, sizeof *out);
     if (len > MS_CONF_MAX_BYTES)
         return MS_ERR_LIMIT;
-    parse_state ps = {file ? file : "master.cf", diags, 0, out};
+    parse_state ps = {file ? file : "master.cf", diags, 0, out, 0};
     ms_status st = for_each_logical_line(text, len, mastercf_line, &ps);
+    if (st == MS_OK && ps.nomem)
+        st = MS_ERR_NOMEM;
     if (st != MS_OK)
         ms_conf_mastercf_free(out);
     return st;

@@ -606,9 +606,10 @@ static void hand_over(ms_agg_parser *p, const ms_agg_record *r)
 
 /* The domain an address or a contact URL names: "dmarc@Example.COM" or
  * "<mailto:dmarc@example.com>" gives "example.com", "https://example.com/dmarc"
- * too; NULL when it names none (or memory ran out). */
-static char *contact_domain(const char *contact)
+ * too; *domain NULL when it names none, MS_ERR_NOMEM when memory ran out. */
+static ms_status contact_domain(const char *contact, char **domain)
 {
+    *domain = NULL;
     const char *start = strrchr(contact, '@');
     const char *scheme = strstr(contact, "://");
     if (start != NULL)
@@ -616,14 +617,14 @@ static char *contact_domain(const char *contact)
     else if (scheme != NULL)
         start = scheme + 3;
     else
-        return NULL;
+        return MS_OK;
     size_t len = strcspn(start, " \t<>/?#:;,\"'");
     if (len == 0)
-        return NULL;
-    char *domain = ms_asprintf("%.*s", (int)len, start);
-    if (domain != NULL)
-        ms_report_ascii_lower(domain);
-    return domain;
+        return MS_OK;
+    if ((*domain = ms_asprintf("%.*s", (int)len, start)) == NULL)
+        return MS_ERR_NOMEM;
+    ms_report_ascii_lower(*domain);
+    return MS_OK;
 }
 
 /* An empty (or absent) <org_name>: RFC 7489 types it as a string, which
@@ -638,7 +639,11 @@ static void name_unnamed_reporter(ms_agg_parser *p)
     } contacts[] = {{F_EMAIL, "<email>"}, {F_EXTRA_CONTACT, "<extra_contact_info>"}};
     for (size_t i = 0; i < sizeof contacts / sizeof contacts[0] && p->meta_text[F_ORG_NAME] == NULL; i++) {
         const char *contact = p->meta_text[contacts[i].f];
-        char *domain = contact ? contact_domain(contact) : NULL;
+        char *domain = NULL;
+        if (contact != NULL && contact_domain(contact, &domain) != MS_OK) {
+            fail(p, MS_ERR_NOMEM, "out of memory");
+            return;
+        }
         if (domain == NULL)
             continue;
         char *note = ms_asprintf("<org_name> is empty or missing: the report is named after the domain of %s",

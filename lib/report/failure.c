@@ -36,8 +36,8 @@ static void append_capped(ms_buf *value, const char *s, size_t len)
 }
 
 /* Calls fn for each field of a header block (folded lines joined), up to
- * the first empty line. */
-static void each_field(const char *text, size_t len, field_fn fn, void *arg)
+ * the first empty line. 0, or -1 when memory ran out (values were cut). */
+static int each_field(const char *text, size_t len, field_fn fn, void *arg)
 {
     ms_buf value = MS_BUF_INIT;
     const char *name = NULL;
@@ -73,7 +73,9 @@ static void each_field(const char *text, size_t len, field_fn fn, void *arg)
     }
     if (name != NULL)
         fn(arg, name, name_len, value.data ? value.data : "", value.len);
+    int failed = value.failed;
     ms_buf_free(&value);
+    return failed ? -1 : 0;
 }
 
 /* ---- The feedback-report fields ------------------------------------- */
@@ -251,7 +253,8 @@ typedef struct walk {
 static void read_feedback_part(walk *w, GMimeObject *part)
 {
     GByteArray *bytes = part_bytes(part);
-    each_field((const char *)bytes->data, bytes->len, on_feedback_field, w->rd);
+    if (each_field((const char *)bytes->data, bytes->len, on_feedback_field, w->rd) != 0)
+        w->rd->nomem = 1;
     g_byte_array_free(bytes, TRUE);
     w->rd->report->has_feedback_part = 1;
     w->marked = 1;
@@ -260,7 +263,8 @@ static void read_feedback_part(walk *w, GMimeObject *part)
 static void read_original_part(walk *w, GMimeObject *part)
 {
     GByteArray *bytes = part_bytes(part);
-    each_field((const char *)bytes->data, bytes->len, on_original_field, w->rd);
+    if (each_field((const char *)bytes->data, bytes->len, on_original_field, w->rd) != 0)
+        w->rd->nomem = 1;
     g_byte_array_free(bytes, TRUE);
     w->rd->report->has_original_part = 1;
 }

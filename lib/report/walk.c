@@ -33,6 +33,10 @@ static char *text_format(const char *fmt, ...)
     return text;
 }
 
+/* A source's error when its message could not be allocated: the source
+ * fails all the same (src->error is what says it failed). Never freed. */
+static char out_of_memory[] = "out of memory";
+
 ssize_t walk_src_fail(walk_src *src, const char *fmt, ...)
 {
     if (src->error == NULL) {
@@ -40,6 +44,8 @@ ssize_t walk_src_fail(walk_src *src, const char *fmt, ...)
         va_start(ap, fmt);
         src->error = ms_vasprintf(fmt, ap);
         va_end(ap);
+        if (src->error == NULL)
+            src->error = out_of_memory;
     }
     return -1;
 }
@@ -97,7 +103,8 @@ void walk_src_close(walk_src *src)
     if (src == NULL)
         return;
     free(src->peek);
-    free(src->error);
+    if (src->error != out_of_memory)
+        free(src->error);
     src->ops->close(src);
 }
 
@@ -285,7 +292,7 @@ const char *ms_report_doc_error(const ms_report_doc *doc)
 {
     if (!doc->failed)
         return NULL;
-    return doc->src->error ? doc->src->error : "out of memory"; /* the reason could not be allocated */
+    return doc->src->error ? doc->src->error : out_of_memory;
 }
 
 ms_report_kind ms_report_doc_kind(const ms_report_doc *doc)

@@ -1,0 +1,406 @@
+/* alloc_fail: every allocation of the library fails in turn, as SQLite's
+ * fault simulation and curl's torture mode do.
+ *
+ *   alloc_fail TARGET CORPUS_DIR
+ *
+ * For each input of the corpus (the fuzz harnesses' seeds), TARGET's
+ * library calls run once as they are, to learn their answer and how many
+ * allocations they make (N); then N more times, the k-th allocation
+ * failing in run k. Each of those runs must give the same answer as the
+ * first, or say MS_ERR_NOMEM: an allocation failure that changes the
+ * answer without saying so (a finding lost, a record dropped) is a
+ * failure of this test, and so is a crash; leaks are LeakSanitizer's to
+ * find (the sanitizer build runs this too).
+ *
+ * The library is linked statically (mailsec_internal) with
+ * -Wl,--wrap=malloc,... so that exactly its own calls are counted and
+ * failed, not those of libc, expat or OpenSSL inside it. */
+#include "mailsec/cert.h"
+#include "mailsec/conf.h"
+#include "mailsec/dkim.h"
+#include "mailsec/dmarc.h"
+#include "mailsec/email.h"
+#include "mailsec/report.h"
+#include "mailsec/spf.h"
+#include "mailsec/audit.h"
+#include "mailsec/tls.h"
+#include "ingest/imap_parse.h"
+
+#include <dirent.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- the allocator: counts, and fails the chosen call ---- */
+
+static unsigned long calls;   /* allocations made since the run began */
+static unsigned long fail_at; /* 1-based; 0: fail none */
+static int failed;            /* the chosen allocation was failed */
+
+static int fail_now(void)
+{
+    calls++;
+    if (fail_at != 0 && calls == fail_at) {
+        failed = 1;
+        return 1;
+    }
+    return 0;
+}
+
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t size);
+void *__real_realloc(void *p, size_t n);
+char *__real_strdup(const char *s);
+char *__real_strndup(const char *s, size_t n);
+void *__wrap_malloc(size_t n);
+void *__wrap_calloc(size_t n, size_t size);
+void *__wrap_realloc(void *p, size_t n);
+char *__wrap_strdup(const char *s);
+char *__wrap_strndup(const char *s, size_t n);
+
+void *__wrap_malloc(size_t n)
+{
+    return fail_now() ? NULL : __real_malloc(n);
+}
+
+void *__wrap_calloc(size_t n, size_t size)
+{
+    return fail_now() ? NULL : __real_calloc(n, size);
+}
+
+void *__wrap_realloc(void *p, size_t n)
+{
+    return fail_now() ? NULL : __real_realloc(p, n);
+}
+
+char *__wrap_strdup(const char *s)
+{
+    return fail_now() ? NULL : __real_strdup(s);
+}
+
+char *__wrap_strndup(const char *s, size_t n)
+{
+    return fail_now() ? NULL : __real_strndup(s, n);
+}
+
+/* ---- the targets: library calls on one input, their answer as text ---- */
+
+typedef struct answer {
+    ms_status status;
+    char text[160]; /* what else must not change: counts of findings, records */
+} answer;
+
+typedef void (*target_fn)(const char *data, size_t len, answer *a);
+
+static void diags_answer(answer *a, ms_status st, const ms_diag_list *d)
+{
+    a->status = st;
+    snprintf(a->text, sizeof a->text, "findings %zu", d->count);
+}
+
+static void run_spf(const char *data, size_t len, answer *a)
+{
+    ms_diag_list d = {0};
+    ms_spf_record *rec = NULL;
+    diags_answer(a, ms_spf_parse(data, len, "input", &rec, &d), &d);
+    ms_spf_record_free(rec);
+    ms_diag_list_free(&d);
+}
+
+static void run_dmarc(const char *data, size_t len, answer *a)
+{
+    ms_diag_list d = {0};
+    ms_dmarc_record *rec = NULL;
+    ms_status st = ms_dmarc_check_record(data, len, "example.com", &rec, &d);
+    ms_dmarc_explanation ex = {0};
+    if (st == MS_OK && rec != NULL)
+        st = ms_dmarc_explain(rec, "example.com", &ex);
+    diags_answer(a, st, &d);
+    ms_dmarc_explanation_free(&ex);
+    ms_dmarc_record_free(rec);
+    ms_diag_list_free(&d);
+}
+
+static void run_dkim_key(const char *data, size_t len, answer *a)
+{
+    ms_diag_list d = {0};
+    ms_dkim_key *key = NULL;
+    diags_answer(a, ms_dkim_key_parse(data, len, "input", &key, &d), &d);
+    ms_dkim_key_free(key);
+    ms_diag_list_free(&d);
+}
+
+static void run_dkim_signature(const char *data, size_t len, answer *a)
+{
+    ms_diag_list d = {0};
+    ms_dkim_signature *sig = NULL;
+    diags_answer(a, ms_dkim_signature_parse(data, len, "input", &sig, &d), &d);
+    ms_dkim_signature_free(sig);
+    ms_diag_list_free(&d);
+}
+
+static void run_mtasts(const char *data, size_t len, answer *a)
+{
+    ms_diag_list d = {0};
+    ms_mtasts_policy *pol = NULL;
+    diags_answer(a, ms_mtasts_check_policy(data, len, "input", &pol, &d), &d);
+    ms_mtasts_policy_free(pol);
+    ms_diag_list_free(&d);
+}
+
+static void run_pem(const char *data, size_t len, answer *a)
+{
+    ms_diag_list d = {0};
+    ms_pem_file file = {0};
+    diags_answer(a, ms_pem_scan(data, len, "input", &file, &d), &d);
+    ms_pem_file_free(&file);
+    ms_diag_list_free(&d);
+}
+
+static void run_maincf(const char *data, size_t len, answer *a)
+{
+    ms_diag_list d = {0};
+    ms_conf_maincf cf = {0};
+    diags_answer(a, ms_conf_maincf_parse(data, len, "main.cf", &cf, &d), &d);
+    ms_conf_maincf_free(&cf);
+    ms_diag_list_free(&d);
+}
+
+static void run_mastercf(const char *data, size_t len, answer *a)
+{
+    ms_diag_list d = {0};
+    ms_conf_mastercf cf = {0};
+    diags_answer(a, ms_conf_mastercf_parse(data, len, "master.cf", &cf, &d), &d);
+    ms_conf_mastercf_free(&cf);
+    ms_diag_list_free(&d);
+}
+
+static void run_dovecot(const char *data, size_t len, answer *a)
+{
+    ms_diag_list d = {0};
+    ms_conf_dovecot cf = {0};
+    diags_answer(a, ms_conf_dovecot_parse(data, len, "dovecot.conf", 0, &cf, &d), &d);
+    ms_conf_dovecot_free(&cf);
+    ms_diag_list_free(&d);
+}
+
+static void run_email(const char *data, size_t len, answer *a)
+{
+    char *normal = NULL;
+    a->status = ms_email_normalize(data, len, MS_EMAIL_PROFILE_RFC5322, &normal);
+    snprintf(a->text, sizeof a->text, "normal %.100s", normal ? normal : "-");
+    free(normal);
+}
+
+static int count_record(void *arg, const ms_agg_record *record)
+{
+    (void)record;
+    ++*(uint64_t *)arg;
+    return 0;
+}
+
+static void run_aggregate(const char *data, size_t len, answer *a)
+{
+    uint64_t records = 0;
+    ms_agg_callbacks cb = {&records, NULL, count_record};
+    ms_agg_parser *p = NULL;
+    ms_report_error err = {0};
+    ms_status st = ms_agg_parser_new(&cb, &p);
+    if (st == MS_OK)
+        st = ms_agg_parser_feed(p, data, len, &err);
+    if (st == MS_OK)
+        st = ms_agg_parser_finish(p, &err);
+    a->status = st;
+    snprintf(a->text, sizeof a->text, "records %llu", (unsigned long long)records);
+    ms_agg_parser_free(p);
+    ms_report_error_clear(&err);
+}
+
+static void run_failure(const char *data, size_t len, answer *a)
+{
+    ms_failure_report *r = NULL;
+    ms_report_error err = {0};
+    a->status = ms_failure_parse(data, len, &r, &err);
+    snprintf(a->text, sizeof a->text, "report %d", r != NULL);
+    ms_failure_report_free(r);
+    ms_report_error_clear(&err);
+}
+
+static void run_tlsrpt(const char *data, size_t len, answer *a)
+{
+    ms_tlsrpt_report *r = NULL;
+    ms_report_error err = {0};
+    a->status = ms_tlsrpt_parse(data, len, &r, &err);
+    snprintf(a->text, sizeof a->text, "report %d", r != NULL);
+    ms_tlsrpt_report_free(r);
+    ms_report_error_clear(&err);
+}
+
+static void run_imap(const char *data, size_t len, answer *a)
+{
+    uint32_t *uids = NULL;
+    size_t count = 0;
+    char *why = NULL;
+    a->status = imap_parse_search(data, len, &uids, &count, &why);
+    snprintf(a->text, sizeof a->text, "uids %zu", count);
+    free(uids);
+    free(why);
+}
+
+/* The walk of one message: documents found, bytes read from them, and
+ * the things skipped. A document that cannot be read for want of memory
+ * makes the answer MS_ERR_NOMEM, as the walk's own failure does. */
+typedef struct walked {
+    unsigned long documents, skipped, nomem;
+    long long bytes;
+} walked;
+
+static int on_document(void *arg, ms_report_doc *doc)
+{
+    walked *w = arg;
+    static char buf[65536];
+    ssize_t n;
+    w->documents++;
+    while ((n = ms_report_doc_read(doc, buf, sizeof buf)) > 0)
+        w->bytes += n;
+    const char *error = n < 0 ? ms_report_doc_error(doc) : NULL;
+    if (error != NULL && strstr(error, "out of memory") != NULL)
+        w->nomem++;
+    return 0;
+}
+
+static void on_skipped(void *arg, const ms_report_origin *origin, const char *reason)
+{
+    (void)origin;
+    walked *w = arg;
+    w->skipped++;
+    if (strstr(reason, "out of memory") != NULL)
+        w->nomem++;
+}
+
+static void run_mime(const char *data, size_t len, answer *a)
+{
+    walked w = {0};
+    ms_report_walk_callbacks cb = {&w, on_document, on_skipped, NULL, NULL};
+    a->status = ms_report_walk_buffer("message", data, len, &cb);
+    if (a->status == MS_OK && w.nomem > 0)
+        a->status = MS_ERR_NOMEM;
+    snprintf(a->text, sizeof a->text, "documents %lu, bytes %lld, skipped %lu", w.documents, w.bytes,
+             w.skipped);
+}
+
+static const struct {
+    const char *name;
+    target_fn run;
+} TARGETS[] = {
+    {"spf_record", run_spf},         {"dmarc_record", run_dmarc},
+    {"dkim_key", run_dkim_key},      {"dkim_signature", run_dkim_signature},
+    {"mtasts_policy", run_mtasts},   {"pem", run_pem},
+    {"conf_maincf", run_maincf},     {"conf_mastercf", run_mastercf},
+    {"conf_dovecot", run_dovecot},   {"email", run_email},
+    {"report_aggregate", run_aggregate}, {"report_failure", run_failure},
+    {"report_tlsrpt", run_tlsrpt},   {"report_mime", run_mime},
+    {"imap_listing", run_imap},
+};
+
+/* ---- the driver ---- */
+
+typedef struct tally {
+    unsigned long inputs, sites, nomem, same, wrong;
+} tally;
+
+static char *read_input(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    char *buf = NULL;
+    size_t cap = 0;
+    *len = 0;
+    for (;;) {
+        if (*len == cap) {
+            cap = cap ? cap * 2 : 4096;
+            char *grown = __real_realloc(buf, cap + 1);
+            if (grown == NULL)
+                break;
+            buf = grown;
+        }
+        size_t n = fread(buf + *len, 1, cap - *len, f);
+        *len += n;
+        if (n == 0)
+            break;
+    }
+    fclose(f);
+    if (buf != NULL)
+        buf[*len] = '\0';
+    return buf;
+}
+
+static void one_input(target_fn run, const char *name, const char *data, size_t len, tally *t)
+{
+    answer want, got;
+    fail_at = 0;
+    calls = 0;
+    run(data, len, &want);
+    unsigned long sites = calls;
+    for (unsigned long k = 1; k <= sites; k++) {
+        calls = 0;
+        failed = 0;
+        fail_at = k;
+        run(data, len, &got);
+        if (!failed)
+            continue; /* a shorter path this time: nothing was failed */
+        t->sites++;
+        if (got.status == MS_ERR_NOMEM) {
+            t->nomem++;
+        } else if (got.status == want.status && strcmp(got.text, want.text) == 0) {
+            t->same++;
+        } else {
+            t->wrong++;
+            if (t->wrong <= 20)
+                printf("FAIL - %s: allocation %lu of %lu failed: got %s (%s), want %s (%s) or "
+                       "MS_ERR_NOMEM\n",
+                       name, k, sites, ms_status_str(got.status), got.text, ms_status_str(want.status),
+                       want.text);
+        }
+    }
+    fail_at = 0;
+    t->inputs++;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 3) {
+        fprintf(stderr, "usage: alloc_fail TARGET CORPUS_DIR\n");
+        return 2;
+    }
+    target_fn run = NULL;
+    for (size_t i = 0; i < sizeof TARGETS / sizeof TARGETS[0]; i++)
+        if (strcmp(TARGETS[i].name, argv[1]) == 0)
+            run = TARGETS[i].run;
+    DIR *dir = run ? opendir(argv[2]) : NULL;
+    if (dir == NULL) {
+        fprintf(stderr, "alloc_fail: no target %s or no corpus %s\n", argv[1], argv[2]);
+        return 2;
+    }
+    tally t = {0};
+    struct dirent *e;
+    while ((e = readdir(dir)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", argv[2], e->d_name);
+        size_t len;
+        char *data = read_input(path, &len);
+        if (data == NULL)
+            continue;
+        one_input(run, e->d_name, data, len, &t);
+        free(data);
+    }
+    closedir(dir);
+    printf("%s: %lu inputs, %lu allocations failed: %lu said MS_ERR_NOMEM, %lu gave the same answer, "
+           "%lu gave another answer without saying so\n",
+           argv[1], t.inputs, t.sites, t.nomem, t.same, t.wrong);
+    return t.wrong == 0 && t.inputs > 0 ? 0 : 1;
+}
