@@ -47,31 +47,10 @@ static int value_is(const line *l, const char *value)
     return l->value_len == strlen(value) && memcmp(l->value, value, l->value_len) == 0;
 }
 
-static int is_label_char(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
-}
-
 /* ["*."] sub-domain *("." sub-domain), as RFC 8461 3.2 allows. */
 static int is_mx_pattern(const char *s, size_t len)
 {
-    if (len >= 2 && s[0] == '*' && s[1] == '.') {
-        s += 2;
-        len -= 2;
-    }
-    if (len == 0 || len > 253)
-        return 0;
-    size_t label = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] == '.') {
-            if (label == 0)
-                return 0;
-            label = 0;
-        } else if (!is_label_char(s[i]) || ++label > 63) {
-            return 0;
-        }
-    }
-    return label > 0;
+    return ms_domain_check(s, len, MS_DOMAIN_LDH | MS_DOMAIN_WILDCARD);
 }
 
 /* A second version/mode/max_age line: warned, the first one stands. */

@@ -32,6 +32,42 @@ static int labels_are_valid(const char *name)
     }
 }
 
+static int label_char_ok(unsigned char c, unsigned flags)
+{
+    if (!(flags & MS_DOMAIN_LDH))
+        return c > ' ' && c < 0x7f && c != '\\';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           (c == '_' && (flags & MS_DOMAIN_UNDERSCORE));
+}
+
+int ms_domain_check(const char *name, size_t len, unsigned flags)
+{
+    if ((flags & MS_DOMAIN_WILDCARD) && len >= 2 && name[0] == '*' && name[1] == '.') {
+        name += 2;
+        len -= 2;
+    }
+    if ((flags & MS_DOMAIN_FINAL_DOT) && len > 0 && name[len - 1] == '.')
+        len--;
+    if (len == 0 || len > MAX_NAME)
+        return 0;
+    size_t labels = 0, start = 0;
+    for (size_t i = 0; i <= len; i++) {
+        if (i < len && name[i] != '.') {
+            if (!label_char_ok((unsigned char)name[i], flags))
+                return 0;
+            continue;
+        }
+        size_t label = i - start;
+        if (label == 0 || label > MAX_LABEL)
+            return 0;
+        if ((flags & MS_DOMAIN_HOSTNAME) && (name[start] == '-' || name[i - 1] == '-'))
+            return 0;
+        labels++;
+        start = i + 1;
+    }
+    return labels >= ((flags & MS_DOMAIN_TWO_LABELS) ? 2 : 1);
+}
+
 static int is_ascii(const char *s)
 {
     for (; *s; s++)

@@ -46,6 +46,20 @@ int64_t ms_monotonic_ms(void);
 
 /* Domain names (lib/core/domain.c). */
 
+/* What a grammar adds to the DNS's own rules for a name: labels of 1 to 63
+ * octets, at most 253 octets in all. Without MS_DOMAIN_LDH any visible
+ * ASCII but "\\" may stand in a label (SPF's domain-spec). */
+enum {
+    MS_DOMAIN_LDH = 1 << 0,          /* letters, digits and "-" only */
+    MS_DOMAIN_UNDERSCORE = 1 << 1,   /* with LDH: "_" too (DKIM selectors, _dmarc) */
+    MS_DOMAIN_HOSTNAME = 1 << 2,     /* no label begins or ends with "-" (RFC 1123) */
+    MS_DOMAIN_WILDCARD = 1 << 3,     /* a leading "*." is allowed (MTA-STS mx patterns) */
+    MS_DOMAIN_FINAL_DOT = 1 << 4,    /* one final "." is allowed (and not counted) */
+    MS_DOMAIN_TWO_LABELS = 1 << 5,   /* at least two labels */
+};
+/* 1 when name (len octets) is a domain name under the rules of flags. */
+int ms_domain_check(const char *name, size_t len, unsigned flags);
+
 /* A-labels, lower case, no trailing dot; MS_ERR_INVALID when the name is
  * not a domain name (empty label, label over 63 or name over 253 octets,
  * bytes that are neither a valid U-label nor printable ASCII). */

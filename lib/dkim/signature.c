@@ -61,23 +61,7 @@ static int parse_number(const dk_tag *t, uint64_t *out)
  * letters, digits, "-" and "_" (selectors may use "_"), at most 253 bytes. */
 static int valid_name(const char *s)
 {
-    size_t len = strlen(s), label = 0;
-    if (len == 0 || len > 253)
-        return 0;
-    for (size_t i = 0; i < len; i++) {
-        char c = s[i];
-        if (c == '.') {
-            if (label == 0)
-                return 0;
-            label = 0;
-            continue;
-        }
-        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                 c == '-' || c == '_';
-        if (!ok || ++label > 63)
-            return 0;
-    }
-    return label > 0;
+    return ms_domain_check(s, strlen(s), MS_DOMAIN_LDH | MS_DOMAIN_UNDERSCORE);
 }
 
 static ms_status split_h(parse_state *ps, const dk_tag *t)

@@ -45,25 +45,8 @@ static int hex_value(int c)
 
 int dmarc_is_hostname(const char *name, size_t len, size_t min_labels)
 {
-    if (len > 0 && name[len - 1] == '.')
-        len--;
-    if (len == 0 || len > 253)
-        return 0;
-    size_t labels = 0, start = 0;
-    for (size_t i = 0; i <= len; i++) {
-        if (i < len && name[i] != '.') {
-            int c = (unsigned char)name[i];
-            if (!is_alpha(c) && !is_digit(c) && c != '-')
-                return 0;
-            continue;
-        }
-        size_t label = i - start;
-        if (label == 0 || label > 63 || name[start] == '-' || name[i - 1] == '-')
-            return 0;
-        labels++;
-        start = i + 1;
-    }
-    return labels >= min_labels;
+    unsigned flags = MS_DOMAIN_LDH | MS_DOMAIN_HOSTNAME | MS_DOMAIN_FINAL_DOT;
+    return ms_domain_check(name, len, min_labels >= 2 ? flags | MS_DOMAIN_TWO_LABELS : flags);
 }
 
 /* The characters RFC 3986 allows in a URI after the scheme, apart from

@@ -661,26 +661,7 @@ static int parse_ip(const char *text, evaluator *e)
 /* RFC 7208 4.3: a malformed or single-label <domain> gives "none". */
 static int domain_ok(const char *d)
 {
-    size_t len = strlen(d);
-    if (len > 0 && d[len - 1] == '.')
-        len--;
-    if (len == 0 || len > 253)
-        return 0;
-    size_t label = 0, labels = 1;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)d[i];
-        if (c <= 0x20 || c > 0x7e || c == '\\')
-            return 0;
-        if (c == '.') {
-            if (label == 0)
-                return 0;
-            label = 0;
-            labels++;
-        } else if (++label > 63) {
-            return 0;
-        }
-    }
-    return label > 0 && labels >= 2;
+    return ms_domain_check(d, strlen(d), MS_DOMAIN_FINAL_DOT | MS_DOMAIN_TWO_LABELS);
 }
 
 ms_status ms_spf_eval_host(ms_ctx *ctx, const ms_spf_request *req, ms_spf_eval **out)
