@@ -76,26 +76,7 @@ static int fail(key_parser *p, const char *fmt, ...)
 
 int ms_dns_plain_name(const char *s, size_t len)
 {
-    if (len > 0 && s[len - 1] == '.')
-        len--;
-    if (len == 0 || len > MS_DNS_MAX_NAME_TEXT)
-        return 0;
-    size_t label = 0;
-    for (size_t i = 0; i < len; i++) {
-        char c = s[i];
-        if (c == '.') {
-            if (label == 0)
-                return 0;
-            label = 0;
-        } else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                   c == '-' || c == '_') {
-            if (++label > MS_DNS_MAX_LABEL)
-                return 0;
-        } else {
-            return 0;
-        }
-    }
-    return label > 0;
+    return ms_domain_check(s, len, MS_DOMAIN_LDH | MS_DOMAIN_UNDERSCORE | MS_DOMAIN_FINAL_DOT);
 }
 
 static int is_b64(char c)
