@@ -4,9 +4,9 @@
 #   publish.sh MAILSEC_BINARY CASE
 #
 # Each case works on a name of its own in publish.example (zones/), so the
-# cases run in any order and at once. What the server holds is read with
-# kdig straight from Knot; the zone's serial tells whether anything was
-# written.
+# cases run in any order. What the server holds is read with kdig straight
+# from Knot; the zone's serial tells whether anything was written (so no
+# other update may run meanwhile: CTest's knotbed-zone lock).
 set -uo pipefail
 
 BIN=$1
