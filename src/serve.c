@@ -468,7 +468,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return MHD_YES;
 }
 
-static void log_mhd(void *cls, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void log_mhd(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
     fputs("mailsec serve: ", stderr);
