@@ -60,6 +60,8 @@ static ms_status add_names(ms_store *store, int64_t report, const char *buf, siz
                            rollup_run_fn run)
 {
     ms_status st = MS_OK;
+    if (len == 0)
+        return MS_OK; /* buf may be NULL then, and NULL + 0 is undefined */
     for (const char *p = buf, *end = buf + len; st == MS_OK && p < end;) {
         const char *ip = p, *kind = ip + strlen(ip) + 1, *name = kind + strlen(kind) + 1;
         p = name + strlen(name) + 1;
@@ -116,6 +118,8 @@ typedef struct build_page {
  * then "ip\0auth_more\0"), added once the page's cursor is closed. */
 static ms_status add_page_names(ms_store *store, const ms_buf *rows)
 {
+    if (rows->len == 0)
+        return MS_OK; /* rows->data may be NULL then, and NULL + 0 is undefined */
     ms_buf names = MS_BUF_INIT;
     ms_status st = MS_OK;
     for (const char *p = rows->data, *end = p + rows->len; st == MS_OK && p < end;) {
