@@ -230,38 +230,6 @@ static int exchange(const server_addr *srv, const uint8_t *query, size_t qlen, u
 
 /* ---- messages ---- */
 
-/* The value as TXT RDATA: character-strings of at most 255 octets. */
-static ldns_rr *txt_rr(const char *owner, uint32_t ttl, ldns_rr_class klass, const char *value,
-                       size_t len)
-{
-    ldns_rr *rr = ldns_rr_new();
-    ldns_rdf *name = ldns_dname_new_frm_str(owner);
-    if (rr == NULL || name == NULL) {
-        ldns_rr_free(rr);
-        ldns_rdf_deep_free(name);
-        return NULL;
-    }
-    ldns_rr_set_owner(rr, name);
-    ldns_rr_set_type(rr, LDNS_RR_TYPE_TXT);
-    ldns_rr_set_class(rr, klass);
-    ldns_rr_set_ttl(rr, ttl);
-    size_t off = 0;
-    do {
-        size_t n = len - off > TXT_STRING_MAX ? TXT_STRING_MAX : len - off;
-        uint8_t piece[TXT_STRING_MAX + 1];
-        piece[0] = (uint8_t)n;
-        memcpy(piece + 1, value + off, n);
-        ldns_rdf *rdf = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_STR, n + 1, piece);
-        if (rdf == NULL || !ldns_rr_push_rdf(rr, rdf)) {
-            ldns_rdf_deep_free(rdf);
-            ldns_rr_free(rr);
-            return NULL;
-        }
-        off += n;
-    } while (off < len);
-    return rr;
-}
-
 /* An RR with no RDATA: "RRset does not exist" (class NONE) or "delete the
  * RRset" (class ANY), RFC 2136 2.4.3 and 2.5.2. */
 static ldns_rr *empty_rr(const char *owner, ldns_rr_class klass)
@@ -277,6 +245,31 @@ static ldns_rr *empty_rr(const char *owner, ldns_rr_class klass)
     ldns_rr_set_type(rr, LDNS_RR_TYPE_TXT);
     ldns_rr_set_class(rr, klass);
     ldns_rr_set_ttl(rr, 0);
+    return rr;
+}
+
+/* The value as TXT RDATA: character-strings of at most 255 octets. */
+static ldns_rr *txt_rr(const char *owner, uint32_t ttl, ldns_rr_class klass, const char *value,
+                       size_t len)
+{
+    ldns_rr *rr = empty_rr(owner, klass);
+    if (rr == NULL)
+        return NULL;
+    ldns_rr_set_ttl(rr, ttl);
+    size_t off = 0;
+    do {
+        size_t n = len - off > TXT_STRING_MAX ? TXT_STRING_MAX : len - off;
+        uint8_t piece[TXT_STRING_MAX + 1];
+        piece[0] = (uint8_t)n;
+        memcpy(piece + 1, value + off, n);
+        ldns_rdf *rdf = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_STR, n + 1, piece);
+        if (rdf == NULL || !ldns_rr_push_rdf(rr, rdf)) {
+            ldns_rdf_deep_free(rdf);
+            ldns_rr_free(rr);
+            return NULL;
+        }
+        off += n;
+    } while (off < len);
     return rr;
 }
 
