@@ -179,3 +179,83 @@ sleep 0.2
 kill -0 "$RELAY_PID" 2>/dev/null || { echo "bench/tls.sh: tcpdelay did not start" >&2; exit 2; }
 echo
 measure "the same servers behind tcpdelay: ${DELAY_MS} ms each way, a round trip of $((2 * DELAY_MS)) ms"
+
+# ---- cipher suites: mailsec against testssl.sh (BENCH_TESTSSL=0 skips) ----
+#
+# For each port below, on loopback and behind tcpdelay: the wall time of
+# mailsec's whole check (the suites of every version in the server's order,
+# the groups, the DH size; plus its main session, injection test and
+# version probes) against `testssl.sh -P -f` (server preference: the suites
+# of every version in the server's order; forward secrecy: groups and DH),
+# which find the same; the connections each made (tcpdelay counts them:
+# one hello each), and whether the suites agree version by version. testssl
+# runs once (minutes per port), cut at TESTSSL_TIMEOUT seconds (default
+# 1800). Debian: apt-get install testssl.sh.
+kill "$RELAY_PID" 2>/dev/null; wait "$RELAY_PID" 2>/dev/null || true
+RELAY_PID=
+[[ ${BENCH_TESTSSL:-1} == 0 ]] && exit 0
+command -v testssl >/dev/null || { echo "bench/tls.sh: no testssl (apt-get install testssl.sh): cipher rows skipped"; exit 0; }
+TESTSSL_TIMEOUT=${TESTSSL_TIMEOUT:-1800}
+
+# relayed DELAY CMD...: runs CMD with a fresh relay 21000 -> RELAY_TARGET;
+# prints "seconds connections"
+relayed() {
+    local delay=$1 t0 t1 pid
+    shift
+    "$WORK/tcpdelay" "$delay" "21000:$RELAY_TARGET" >"$WORK/count.log" &
+    pid=$!
+    sleep 0.2
+    t0=$EPOCHREALTIME
+    "$@" >/dev/null 2>&1 || true
+    t1=$EPOCHREALTIME
+    kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
+    echo "$(elapsed "$t0" "$t1") $(sed -n 's/^tcpdelay: \([0-9]*\) connections/\1/p' "$WORK/count.log")"
+}
+
+# the suites per version, one line each ("TLSv1.2 A B C", sorted), from
+# mailsec's JSON and from testssl's
+mailsec_suites() {
+    jq -r '.results[0].ports[0].ciphers.versions[] | "\(.version) \([.suites[].name] | sort | join(" "))"' "$1"
+}
+testssl_suites() {
+    jq -r '.[] | select(.id | startswith("cipherorder_")) |
+        "\(.id | sub("cipherorder_"; "") | sub("_"; ".")) \(.finding | split(" ") | sort | join(" "))"' "$1"
+}
+
+cipher_rows() { # DELAY
+    local p port mode starttls mailsec_t mailsec_n testssl_t testssl_n median agree
+    printf '%-14s %12s %6s %12s %6s %8s %s\n' port mailsec conns testssl conns ratio "suites agree"
+    for p in "$CIPHERS_PORT/smtp" "$SMTP_PORT/smtp" "$IMAPS_PORT/tls"; do
+        port=${p%/*} mode=${p#*/} RELAY_TARGET=$port
+        local times=() conns=
+        for ((i = 0; i < RUNS; i++)); do
+            read -r t n < <(relayed "$1" "$BIN" "${CHECK[@]}" --port "21000/$mode")
+            times+=("$t") conns=$n
+        done
+        "$WORK/tcpdelay" "$1" "21000:$port" >/dev/null & local pid=$!
+        sleep 0.2
+        "$BIN" "${CHECK[@]}" --port "21000/$mode" >"$WORK/m.json" || true
+        kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
+        median=$(printf '%s\n' "${times[@]}" | sort -n | awk '{ t[NR] = $1 } END { print t[int((NR + 1) / 2)] }')
+        starttls=()
+        [[ $mode != tls ]] && starttls=(-t "$mode")
+        rm -f "$WORK/t.json"
+        read -r testssl_t testssl_n < <(relayed "$1" timeout "$TESTSSL_TIMEOUT" testssl --quiet --color 0 \
+            --warnings off "${starttls[@]}" -P -f --jsonfile "$WORK/t.json" "127.0.0.1:21000")
+        # testssl writes scanTime last: without it, it was cut off at TESTSSL_TIMEOUT
+        agree="no (testssl cut off)"
+        if jq -e 'any(.[]; .id == "scanTime")' "$WORK/t.json" >/dev/null 2>&1; then
+            agree=no
+            diff <(mailsec_suites "$WORK/m.json") <(testssl_suites "$WORK/t.json") >/dev/null && agree=yes
+        fi
+        printf '%-14s %10s ms %6s %10s s %6s %8s %s\n' "$p" "$(ms "$median")" "$conns" \
+            "$(printf '%.1f' "$testssl_t")" "$testssl_n" "$(ratio "$testssl_t" "$median")" "$agree"
+    done
+}
+
+echo
+echo "== cipher suites, mailsec (median of $RUNS) against testssl.sh -P -f (once), through tcpdelay 0 ms"
+cipher_rows 0
+echo
+echo "== the same behind tcpdelay: ${DELAY_MS} ms each way"
+cipher_rows "$DELAY_MS"

@@ -352,6 +352,14 @@ __attribute__((format(printf, 4, 0))) static void out_marked(const cli_common *c
     vprint_line(c, fmt, ap);
 }
 
+size_t cli_mark_prefix(const cli_common *c, int severity, char *buf, size_t cap)
+{
+    const char *mark = severity < 0 ? (c->utf8 ? "✓" : "+") : c->utf8 ? MARKS[severity].utf8 : MARKS[severity].ascii;
+    int color = severity < 0 ? GREEN : MARKS[severity].color;
+    int n = c->color ? snprintf(buf, cap, "  \033[%dm%s\033[0m ", color, mark) : snprintf(buf, cap, "  %s ", mark);
+    return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
+}
+
 void out_ok(const cli_common *c, const char *fmt, ...)
 {
     if (c->quiet)

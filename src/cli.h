@@ -113,6 +113,10 @@ void out_ok(const cli_common *c, const char *fmt, ...) __attribute__((format(pri
 void out_item(const cli_common *c, ms_severity severity, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void out_text(const cli_common *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* What out_ok (severity -1) or out_item (a severity) print before a line's
+ * text, in buf: for a command that writes many lines itself. Its length,
+ * 0 when buf is too small. */
+size_t cli_mark_prefix(const cli_common *c, int severity, char *buf, size_t cap);
 /* A field whose value is len bytes that may hold NULs (a DNS TXT record). */
 void out_field_bytes(const cli_common *c, const char *label, const char *value, size_t len);
 void out_diag(const cli_common *c, const ms_diag *d);

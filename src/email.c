@@ -7,6 +7,7 @@
 #include "mailsec/email.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -44,22 +45,112 @@ enum { OPT_PROFILE = 1, OPT_FILE, OPT_CSV, OPT_COLUMN, OPT_HEADER, OPT_FORMAT, O
 enum { FMT_TEXT, FMT_JSON, FMT_CSV };
 static const char CMD[] = "email check";
 /* Addresses checked per round: bounds memory while keeping --mx lookups
- * for a round in flight together. */
-enum { CHUNK = 4096, PROGRESS_EVERY = 100000 };
+ * for a round in flight together. Without --mx a small round stays in
+ * the processor's cache between reading and writing. */
+enum { CHUNK = 4096, CHUNK_NO_MX = 256, PROGRESS_EVERY = 100000 };
 /* An input line or CSV field longer than this is cut (and then invalid:
- * no address is longer than 254 octets plus some CFWS). */
-enum { MAX_FIELD = 1 << 20 };
+ * no address is longer than 254 octets plus some CFWS). A CSV row keeps
+ * at most MAX_ROW_FIELDS fields. */
+enum { MAX_FIELD = 1 << 20, MAX_ROW_FIELDS = 1 << 16 };
+/* A round also ends once its text (addresses, CSV rows, normal forms)
+ * passes this, so that memory stays bounded whatever the lines hold. */
+enum { CHUNK_TEXT = 1 << 22 };
+/* The input is read, and the output written, in blocks of these sizes:
+ * one system call and no per-byte stdio call for thousands of lines. */
+enum { READ_BLOCK = 1 << 18, WRITE_BLOCK = 1 << 16 };
+/* Room for the normal form of any plain address (254 octets). */
+enum { NORMAL_ROOM = 1024 };
+
+#define NONE ((size_t)-1)
+
+/* A growable byte array: the round's text, addressed by offsets because
+ * it moves when it grows. (lib/core's ms_buf is not part of the library's
+ * API.) */
+typedef struct text {
+    char *data;
+    size_t len, cap;
+    int failed; /* out of memory: the round cannot be trusted */
+} text;
+
+static void text_append(text *t, const char *p, size_t n)
+{
+    if (t->failed)
+        return;
+    if (n > t->cap - t->len) {
+        size_t cap = t->cap ? t->cap : 1 << 16;
+        while (cap - t->len < n)
+            cap *= 2;
+        char *grown = realloc(t->data, cap);
+        if (grown == NULL) {
+            t->failed = 1;
+            return;
+        }
+        t->data = grown;
+        t->cap = cap;
+    }
+    memcpy(t->data + t->len, p, n);
+    t->len += n;
+}
+
+/* n bytes at off in the round's text. */
+typedef struct slice {
+    size_t off, len;
+} slice;
 
 typedef struct item {
-    char *addr;
-    size_t len;
-    char **fields; /* CSV: the row, re-emitted with the results */
-    size_t nfields;
+    slice addr;
+    size_t field0, nfields; /* CSV: the row (in the round's fields), re-emitted with the results */
     ms_email_result r;
-    char *normal;
+    slice normal; /* off NONE: no normal form */
     ms_email_mx_status mx;
     int mx_checked;
 } item;
+
+/* One round: up to CHUNK addresses and everything they refer to. */
+typedef struct round {
+    item items[CHUNK];
+    size_t n;
+    text text;
+    slice *fields;
+    size_t nfields, fields_cap;
+} round;
+
+static void round_reset(round *rd)
+{
+    rd->n = 0;
+    rd->text.len = 0;
+    rd->nfields = 0;
+}
+
+static void round_free(round *rd)
+{
+    free(rd->text.data);
+    free(rd->fields);
+}
+
+static int add_field(round *rd, slice f)
+{
+    if (rd->nfields == rd->fields_cap) {
+        size_t cap = rd->fields_cap ? rd->fields_cap * 2 : 1024;
+        slice *grown = realloc(rd->fields, cap * sizeof *grown);
+        if (grown == NULL) {
+            rd->text.failed = 1;
+            return 0;
+        }
+        rd->fields = grown;
+        rd->fields_cap = cap;
+    }
+    rd->fields[rd->nfields++] = f;
+    return 1;
+}
+
+/* The bytes of s up to its first NUL: C strings end there, and so did the
+ * CSV fields of earlier versions; a NUL cannot travel in CSV. */
+static size_t upto_nul(const char *s, size_t n)
+{
+    const char *z = memchr(s, '\0', n);
+    return z ? (size_t)(z - s) : n;
+}
 
 /* ---- input ---- */
 
@@ -67,88 +158,127 @@ typedef struct source {
     char **args; /* addresses from the command line */
     size_t nargs, next_arg;
     FILE *f;
+    char *buf; /* READ_BLOCK bytes read from f, pos to end not yet used */
+    size_t pos, end;
     int csv;
     long column;            /* 0-based CSV column, -1 until the header names it */
     const char *column_name;
     int header;             /* the first CSV row is a header */
-    char **header_fields;
-    size_t header_nfields;
+    round *header_row;      /* its fields, re-emitted in the CSV output */
     int eof, io_error;
     size_t too_long;
 } source;
 
-static int push(char **buf, size_t *len, size_t *cap, int c)
+/* Makes unread input available: 0 at the end of the input. */
+static int fill(source *s)
 {
-    if (*len + 1 >= *cap) {
-        size_t ncap = *cap ? *cap * 2 : 128;
-        char *n = realloc(*buf, ncap);
-        if (n == NULL)
-            return 0;
-        *buf = n;
-        *cap = ncap;
+    if (s->pos < s->end)
+        return 1;
+    if (s->eof)
+        return 0;
+    size_t n = fread(s->buf, 1, READ_BLOCK, s->f);
+    if (n == 0) {
+        s->eof = 1;
+        if (ferror(s->f))
+            s->io_error = 1;
+        return 0;
     }
-    (*buf)[(*len)++] = (char)c;
-    (*buf)[*len] = '\0';
+    s->pos = 0;
+    s->end = n;
     return 1;
 }
 
-/* One line without its line end; NULL at the end of input. */
-static char *read_line(source *s, size_t *len)
+/* Appends n input bytes to the field of *kept bytes so far, up to
+ * MAX_FIELD; the rest is counted as cut. */
+static void keep(source *s, text *t, const char *p, size_t n, size_t *kept)
 {
-    char *buf = NULL;
-    size_t cap = 0;
-    int c;
-    *len = 0;
-    while ((c = getc(s->f)) != EOF && c != '\n') {
-        if (*len < MAX_FIELD)
-            push(&buf, len, &cap, c);
-        else
-            s->too_long++;
+    size_t room = MAX_FIELD - *kept, take = n < room ? n : room;
+    text_append(t, p, take);
+    *kept += take;
+    s->too_long += n - take;
+}
+
+/* Appends the next line, without its line end, to t: 1 and its length,
+ * or 0 at the end of the input. */
+static int read_line(source *s, text *t, size_t *len)
+{
+    size_t start = t->len, kept = 0;
+    int any = 0;
+    while (fill(s)) {
+        any = 1;
+        const char *p = s->buf + s->pos;
+        size_t avail = s->end - s->pos;
+        const char *nl = memchr(p, '\n', avail);
+        size_t n = nl ? (size_t)(nl - p) : avail;
+        keep(s, t, p, n, &kept);
+        s->pos += n + (nl != NULL);
+        if (nl != NULL)
+            break;
     }
-    if (c == EOF) {
-        if (ferror(s->f))
-            s->io_error = 1;
-        if (*len == 0) {
-            free(buf);
-            return NULL;
-        }
+    if (!any)
+        return 0;
+    if (kept > 0 && !t->failed && t->data[start + kept - 1] == '\r') {
+        kept--;
+        t->len--;
     }
-    if (*len > 0 && buf[*len - 1] == '\r')
-        buf[--*len] = '\0';
-    if (buf == NULL)
-        buf = calloc(1, 1);
-    return buf;
+    *len = kept;
+    return 1;
+}
+
+/* The length of the run at p (n bytes) that a CSV field takes as it is:
+ * up to the next quote, or (unquoted) the next quote, comma or newline. */
+static size_t csv_run(const char *p, size_t n, int quoted)
+{
+    if (quoted) {
+        const char *q = memchr(p, '"', n);
+        return q ? (size_t)(q - p) : n;
+    }
+    size_t i = 0;
+    while (i < n && p[i] != '"' && p[i] != ',' && p[i] != '\n')
+        i++;
+    return i;
+}
+
+/* The next input byte without taking it, or EOF. */
+static int peek_byte(source *s)
+{
+    return fill(s) ? (unsigned char)s->buf[s->pos] : EOF;
 }
 
 /* One CSV record (RFC 4180: quoted fields may hold commas, quotes doubled,
- * line breaks). Returns the number of fields, 0 at the end. */
-static size_t read_csv_row(source *s, char ***out)
+ * line breaks) appended to the round's fields. Returns the number of
+ * fields, 0 at the end. */
+static size_t read_csv_row(source *s, round *rd)
 {
-    char **fields = NULL;
-    size_t n = 0;
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    int c, quoted = 0, any = 0;
+    size_t n = 0, start = rd->text.len, len = 0;
+    int quoted = 0, any = 0;
     for (;;) {
-        c = getc(s->f);
-        if (c == EOF && ferror(s->f))
-            s->io_error = 1;
+        int c = EOF;
+        if (fill(s)) {
+            const char *p = s->buf + s->pos;
+            /* a quote opens a quoted field only at the field's start */
+            size_t run = quoted || !(p[0] == '"' && len == 0) ? csv_run(p, s->end - s->pos, quoted) : 0;
+            if (run > 0) {
+                keep(s, &rd->text, p, run, &len);
+                s->pos += run;
+                any = 1;
+                continue;
+            }
+            c = (unsigned char)p[0];
+            s->pos++;
+        }
         if (quoted) {
             if (c == EOF) {
                 quoted = 0;
                 continue;
             }
-            if (c == '"') {
-                int d = getc(s->f);
-                if (d != '"') {
-                    quoted = 0;
-                    if (d != EOF)
-                        ungetc(d, s->f);
-                    continue;
-                }
+            /* c is a quote: doubled, it is one quote of the text */
+            if (peek_byte(s) != '"') {
+                quoted = 0;
+                continue;
             }
-            if (len < MAX_FIELD)
-                push(&buf, &len, &cap, c);
+            s->pos++;
+            keep(s, &rd->text, "\"", 1, &len);
             continue;
         }
         if (c == '"' && len == 0) {
@@ -158,84 +288,76 @@ static size_t read_csv_row(source *s, char ***out)
         if (c == ',' || c == '\n' || c == EOF) {
             if (c == EOF && !any && n == 0 && len == 0)
                 break;
-            if (len > 0 && buf[len - 1] == '\r' && c != ',')
-                buf[--len] = '\0';
-            char **nf = realloc(fields, (n + 1) * sizeof *nf);
-            if (nf == NULL)
-                break;
-            fields = nf;
-            fields[n++] = buf ? buf : calloc(1, 1);
-            buf = NULL;
-            len = cap = 0;
+            if (len > 0 && !rd->text.failed && rd->text.data[rd->text.len - 1] == '\r' && c != ',') {
+                len--;
+                rd->text.len--;
+            }
+            if (n < MAX_ROW_FIELDS) {
+                if (!add_field(rd, (slice){start, len}))
+                    break;
+                n++;
+            } else {
+                s->too_long += len;
+                rd->text.len = start;
+            }
+            start = rd->text.len;
+            len = 0;
             if (c != ',')
                 break;
             continue;
         }
         any = 1;
-        if (len < MAX_FIELD)
-            push(&buf, &len, &cap, c);
+        char byte = (char)c;
+        keep(s, &rd->text, &byte, 1, &len);
     }
-    free(buf);
-    *out = fields;
     return n;
 }
 
-static void free_fields(char **f, size_t n)
+/* The next address, added to the round; 0 at the end. */
+static int next_item(source *s, round *rd)
 {
-    for (size_t i = 0; i < n; i++)
-        free(f[i]);
-    free(f);
-}
-
-/* The next address; 0 at the end. */
-static int next_item(source *s, item *it)
-{
+    item *it = &rd->items[rd->n];
     memset(it, 0, sizeof *it);
+    it->normal.off = NONE;
+    it->addr.off = rd->text.len;
     if (s->args != NULL) {
         if (s->next_arg == s->nargs)
             return 0;
         const char *a = s->args[s->next_arg++];
-        it->addr = strdup(a);
-        it->len = strlen(a);
-        return it->addr != NULL;
+        it->addr.len = strlen(a);
+        text_append(&rd->text, a, it->addr.len);
+        return 1;
     }
-    if (s->eof)
+    if (s->eof && s->pos == s->end)
         return 0;
     if (!s->csv) {
         for (;;) {
-            char *line = read_line(s, &it->len);
-            if (line == NULL) {
-                s->eof = 1;
+            if (!read_line(s, &rd->text, &it->addr.len) || rd->text.failed)
                 return 0;
-            }
-            if (it->len == 0) { /* blank lines separate nothing: skip */
-                free(line);
-                continue;
-            }
-            it->addr = line;
-            return 1;
+            if (it->addr.len > 0)
+                return 1;
+            /* blank lines separate nothing: skip */
         }
     }
     for (;;) {
-        char **f;
-        size_t n = read_csv_row(s, &f);
-        if (n == 0) {
-            s->eof = 1;
+        size_t first = rd->nfields, n = read_csv_row(s, rd);
+        if (n == 0 || rd->text.failed)
             return 0;
-        }
-        if (n == 1 && f[0][0] == '\0') { /* an empty line */
-            free_fields(f, n);
+        const slice *f = &rd->fields[first];
+        if (n == 1 && (f[0].len == 0 || rd->text.data[f[0].off] == '\0')) { /* an empty line */
+            rd->nfields = first;
+            rd->text.len = f[0].off;
             continue;
         }
-        it->fields = f;
+        it->field0 = first;
         it->nfields = n;
         if (s->column >= 0 && (size_t)s->column < n) {
-            it->addr = strdup(f[s->column]);
-            it->len = strlen(f[s->column]);
+            it->addr.off = f[s->column].off;
+            it->addr.len = upto_nul(rd->text.data + f[s->column].off, f[s->column].len);
         } else {
-            it->addr = strdup("");
+            it->addr.len = 0;
         }
-        return it->addr != NULL;
+        return 1;
     }
 }
 
@@ -248,44 +370,60 @@ typedef struct run {
     ms_ctx *ctx;
     ms_email_mx_cache *mx_cache; /* --mx: verdicts across chunks */
     size_t total, valid, invalid, mx_failed;
-    const char *diag_codes[64];
+    const char *diag_codes[64]; /* the diagnoses met, with their counts and definitions */
     size_t diag_counts[64];
+    const ms_diag_def *diag_defs[64];
     size_t ndiags;
+    size_t chunk; /* addresses per round */
     int first_json;
     int could_not_check;
+    /* what out_ok and out_item print before a line: "  ✓ ", "  ! ", "  ✗ " */
+    char mark_ok[32], mark_warning[32], mark_error[32];
+    size_t mark_ok_len, mark_warning_len, mark_error_len;
 } run;
 
-static void count_diag(run *r, const char *code)
+/* Counts the diagnosis; its definition (NULL if unknown). The codes are
+ * the library's static strings, so a pointer compares them. */
+static const ms_diag_def *count_diag(run *r, const char *code)
 {
     for (size_t i = 0; i < r->ndiags; i++) {
-        if (r->diag_codes[i] == code || strcmp(r->diag_codes[i], code) == 0) {
+        if (r->diag_codes[i] == code) {
             r->diag_counts[i]++;
-            return;
+            return r->diag_defs[i];
         }
     }
+    const ms_diag_def *def = ms_email_diag_def(code);
     if (r->ndiags < 64) {
         r->diag_codes[r->ndiags] = code;
+        r->diag_defs[r->ndiags] = def;
         r->diag_counts[r->ndiags++] = 1;
     }
+    return def;
+}
+
+static const char *at(const round *rd, slice s)
+{
+    return rd->text.data + s.off;
 }
 
 /* The A-label domain of a normal form, or NULL for address literals. */
-static const char *mx_domain(const item *it)
+static const char *mx_domain(const round *rd, const item *it)
 {
-    if (it->normal == NULL)
+    if (it->normal.off == NONE)
         return NULL;
-    const char *at = strrchr(it->normal, '@');
-    return at && at[1] != '[' ? at + 1 : NULL;
+    const char *at_sign = strrchr(at(rd, it->normal), '@');
+    return at_sign && at_sign[1] != '[' ? at_sign + 1 : NULL;
 }
 
-static void check_mx(run *r, item *items, size_t n)
+static void check_mx(run *r, round *rd)
 {
+    size_t n = rd->n;
     const char **ask = malloc(n * sizeof *ask);
     size_t *asked_for = malloc(n * sizeof *asked_for);
     ms_email_mx_status *st = malloc(n * sizeof *st);
     size_t nask = 0;
     for (size_t i = 0; ask && asked_for && st && i < n; i++) {
-        const char *d = mx_domain(&items[i]);
+        const char *d = mx_domain(rd, &rd->items[i]);
         if (d != NULL) {
             asked_for[nask] = i;
             ask[nask++] = d;
@@ -298,142 +436,352 @@ static void check_mx(run *r, item *items, size_t n)
         nask = 0;
     }
     for (size_t k = 0; k < nask; k++) {
-        item *it = &items[asked_for[k]];
+        item *it = &rd->items[asked_for[k]];
         it->mx = st[k];
         it->mx_checked = 1;
         if (it->mx == MS_EMAIL_MX_TEMPFAIL)
             r->mx_failed++;
         ms_email_result_apply_mx(&it->r, r->profile, it->mx);
-        if (!it->r.valid) {
-            free(it->normal);
-            it->normal = NULL;
-        }
+        if (!it->r.valid)
+            it->normal.off = NONE;
     }
     free(st);
     free(asked_for);
     free(ask);
 }
 
-/* ---- output ---- */
-
-static void csv_field(const char *s)
+/* The normal form of a valid address, added to the round's text. */
+static void add_normal_form(run *r, round *rd, item *it)
 {
-    if (strpbrk(s, ",\"\r\n") == NULL) {
-        fputs(s, stdout);
+    char room[NORMAL_ROOM];
+    size_t len;
+    const char *addr = at(rd, it->addr);
+    ms_status st = ms_email_normalize_into(addr, it->addr.len, r->profile, &it->r, room, sizeof room, &len);
+    if (st == MS_OK) {
+        it->normal = (slice){rd->text.len, len};
+        text_append(&rd->text, room, len + 1);
+    } else if (st == MS_ERR_LIMIT) { /* a long one (rfc5322, html5) */
+        char *normal;
+        if (ms_email_normalize(addr, it->addr.len, r->profile, &normal) == MS_OK) {
+            it->normal = (slice){rd->text.len, len};
+            text_append(&rd->text, normal, len + 1);
+            free(normal);
+        }
+    }
+}
+
+/* ---- output ----
+ * Lines of plain text (printable ASCII, the common case) are assembled in
+ * a block and written with one call; anything a terminal or a JSON
+ * string needs escaped goes through the shared renderers (cli.c, jansson)
+ * after the block is written, so the order stays. */
+
+static struct {
+    char data[WRITE_BLOCK];
+    size_t len;
+} out;
+
+static void out_flush(void)
+{
+    if (out.len > 0 && fwrite_unlocked(out.data, 1, out.len, stdout) != out.len)
+        return; /* cli_output_failed() says so */
+    out.len = 0;
+}
+
+static void out_bytes(const char *p, size_t n)
+{
+    if (n > sizeof out.data - out.len) {
+        out_flush();
+        if (n > sizeof out.data) {
+            fwrite_unlocked(p, 1, n, stdout);
+            return;
+        }
+    }
+    memcpy(out.data + out.len, p, n);
+    out.len += n;
+}
+
+static void out_str(const char *s)
+{
+    out_bytes(s, strlen(s));
+}
+
+/* Byte tests a word at a time (the "Bit Twiddling Hacks" haszero
+ * family): the result has a byte's 0x80 bit set where a byte of x is
+ * below n (n <= 128), or equal to c. A line is tested in 8-byte steps. */
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+static uint64_t bytes_below(uint64_t x, unsigned n)
+{
+    return (x - ONES * n) & ~x & HIGHS;
+}
+
+static uint64_t bytes_equal(uint64_t x, unsigned char c)
+{
+    uint64_t v = x ^ (ONES * c);
+    return (v - ONES) & ~v & HIGHS;
+}
+
+enum byte_test { NOT_PRINTABLE, JSON_SPECIAL, CSV_SPECIAL };
+
+static inline uint64_t word_test(uint64_t x, enum byte_test t)
+{
+    switch (t) {
+    case NOT_PRINTABLE: /* controls, DEL, non-ASCII */
+        return (x & HIGHS) | bytes_below(x, 0x20) | bytes_equal(x, 0x7F);
+    case JSON_SPECIAL:
+        return bytes_equal(x, '"') | bytes_equal(x, '\\');
+    default:
+        return bytes_equal(x, ',') | bytes_equal(x, '"') | bytes_equal(x, '\r') | bytes_equal(x, '\n');
+    }
+}
+
+/* Whether some byte of s (n bytes) passes the test. */
+static inline int any_byte(const char *s, size_t n, enum byte_test t)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x;
+        memcpy(&x, s + i, 8);
+        if (word_test(x, t))
+            return 1;
+    }
+    char tail[8]; /* the rest, padded with a byte no test takes */
+    memset(tail, 'a', sizeof tail);
+    memcpy(tail, s + i, n - i);
+    uint64_t x;
+    memcpy(&x, tail, 8);
+    return word_test(x, t) != 0;
+}
+
+/* Printable ASCII only: shown on a terminal as it is (cli_put_escaped
+ * would change nothing). */
+static int is_printable(const char *s, size_t n)
+{
+    return !any_byte(s, n, NOT_PRINTABLE);
+}
+
+static void csv_field(const char *s, size_t n)
+{
+    n = upto_nul(s, n);
+    if (!any_byte(s, n, CSV_SPECIAL)) {
+        out_bytes(s, n);
         return;
     }
-    putchar('"');
-    for (; *s; s++) {
-        if (*s == '"')
-            putchar('"');
-        putchar(*s);
-    }
-    putchar('"');
+    out_bytes("\"", 1);
+    for (const char *q; n > 0 && (q = memchr(s, '"', n)) != NULL; n -= (size_t)(q + 1 - s), s = q + 1)
+        out_bytes(s, (size_t)(q + 1 - s)), out_bytes("\"", 1); /* a quote, doubled */
+    out_bytes(s, n);
+    out_bytes("\"", 1);
 }
 
-static void emit_csv(const run *r, const item *it)
+static void emit_csv(const round *rd, const item *it)
 {
-    (void)r;
-    if (it->fields != NULL) {
+    if (it->nfields > 0) {
         for (size_t i = 0; i < it->nfields; i++) {
-            csv_field(it->fields[i]);
-            putchar(',');
+            const slice *f = &rd->fields[it->field0 + i];
+            csv_field(at(rd, *f), f->len);
+            out_bytes(",", 1);
         }
     } else {
-        /* the address as given; embedded NULs cannot travel in CSV */
-        csv_field(it->addr);
-        putchar(',');
+        csv_field(at(rd, it->addr), it->addr.len);
+        out_bytes(",", 1);
     }
-    printf("%s,%s,%s,", it->r.valid ? "true" : "false", ms_email_category_name(it->r.category),
-           it->r.diagnosis);
-    csv_field(it->normal ? it->normal : "");
-    putchar('\n');
+    out_str(it->r.valid ? "true," : "false,");
+    out_str(ms_email_category_name(it->r.category));
+    out_bytes(",", 1);
+    out_str(it->r.diagnosis);
+    out_bytes(",", 1);
+    if (it->normal.off != NONE)
+        csv_field(at(rd, it->normal), it->normal.len);
+    out_bytes("\n", 1);
 }
 
-static void emit_json(run *r, const item *it)
+/* n bytes of text as a JSON string, byte for byte as jansson writes it
+ * with JSON_ENSURE_ASCII: printable ASCII here (quote and backslash
+ * escaped), anything else (controls, UTF-8, bytes that are not UTF-8)
+ * through jansson. */
+static void json_string_out(const char *s, size_t n)
 {
-    json_t *o = json_object();
-    json_object_set_new(o, "address", json_text(it->addr, it->len));
-    json_object_set_new(o, "valid", json_boolean(it->r.valid));
-    json_object_set_new(o, "category", json_string(ms_email_category_name(it->r.category)));
-    json_object_set_new(o, "diagnosis", json_string(it->r.diagnosis));
-    if (it->r.category < MS_EMAIL_CAT_ERR) {
-        json_object_set_new(o, "local_part", json_text(it->addr + it->r.local_start, it->r.local_len));
-        json_object_set_new(o, "domain", json_text(it->addr + it->r.domain_start, it->r.domain_len));
-    } else {
-        json_object_set_new(o, "local_part", json_null());
-        json_object_set_new(o, "domain", json_null());
+    if (is_printable(s, n)) {
+        out_bytes("\"", 1);
+        size_t start = 0, end = any_byte(s, n, JSON_SPECIAL) ? n : 0; /* the part to look at */
+        for (size_t i = 0; i < end; i++) {
+            if (s[i] == '"' || s[i] == '\\') {
+                out_bytes(s + start, i - start);
+                out_bytes("\\", 1);
+                start = i;
+            }
+        }
+        out_bytes(s + start, n - start);
+        out_bytes("\"", 1);
+        return;
     }
-    json_object_set_new(o, "normalized", json_str_or_null(it->normal));
-    json_object_set_new(o, "mx", it->mx_checked ? json_string(ms_email_mx_status_name(it->mx)) : json_null());
-    const ms_diag_def *def = ms_email_diag_def(it->r.diagnosis);
-    json_t *diags = json_array();
-    json_t *d = json_object();
-    json_object_set_new(d, "severity", json_string(ms_severity_str(def ? def->severity : MS_SEV_ERROR)));
-    json_object_set_new(d, "code", json_string(it->r.diagnosis));
-    json_object_set_new(d, "message", json_string(def ? def->summary : ""));
-    json_object_set_new(d, "location", json_null());
-    json_object_set_new(d, "offset", json_integer((json_int_t)it->r.error_offset));
-    json_array_append_new(diags, d);
-    json_object_set_new(o, "diagnostics", diags);
-    fputs(r->first_json ? "\n    " : ",\n    ", stdout);
+    json_t *j = json_text(s, n);
+    char room[1024];
+    size_t flags = JSON_ENCODE_ANY | JSON_ENSURE_ASCII;
+    size_t len = json_dumpb(j, room, sizeof room, flags);
+    char *big = len > sizeof room ? malloc(len) : NULL; /* a long address */
+    if (len == 0 || (len > sizeof room && (big == NULL || json_dumpb(j, big, len, flags) != len)))
+        out_str("null"); /* out of memory */
+    else
+        out_bytes(big ? big : room, len);
+    free(big);
+    json_decref(j);
+}
+
+/* One result as a JSON object (docs/json.md), compact, in this order. */
+static void emit_json(run *r, const round *rd, const item *it, const ms_diag_def *def)
+{
+    out_str(r->first_json ? "\n    " : ",\n    ");
     r->first_json = 0;
-    json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
-    json_decref(o);
+    const char *addr = at(rd, it->addr);
+    out_str("{\"address\":");
+    json_string_out(addr, it->addr.len);
+    out_str(it->r.valid ? ",\"valid\":true,\"category\":\"" : ",\"valid\":false,\"category\":\"");
+    out_str(ms_email_category_name(it->r.category));
+    out_str("\",\"diagnosis\":\"");
+    out_str(it->r.diagnosis);
+    out_bytes("\"", 1);
+    if (it->r.category < MS_EMAIL_CAT_ERR) {
+        out_str(",\"local_part\":");
+        json_string_out(addr + it->r.local_start, it->r.local_len);
+        out_str(",\"domain\":");
+        json_string_out(addr + it->r.domain_start, it->r.domain_len);
+    } else {
+        out_str(",\"local_part\":null,\"domain\":null");
+    }
+    out_str(",\"normalized\":");
+    if (it->normal.off != NONE)
+        json_string_out(at(rd, it->normal), it->normal.len);
+    else
+        out_str("null");
+    if (it->mx_checked) {
+        out_str(",\"mx\":\"");
+        out_str(ms_email_mx_status_name(it->mx));
+        out_bytes("\"", 1);
+    } else {
+        out_str(",\"mx\":null");
+    }
+    out_str(",\"diagnostics\":[{\"severity\":\"");
+    out_str(ms_severity_str(def ? def->severity : MS_SEV_ERROR));
+    out_str("\",\"code\":\"");
+    out_str(it->r.diagnosis);
+    out_str("\",\"message\":");
+    const char *message = def ? def->summary : "";
+    json_string_out(message, strlen(message));
+    char offset[48];
+    int n = snprintf(offset, sizeof offset, ",\"location\":null,\"offset\":%zu}]}", it->r.error_offset);
+    out_bytes(offset, (size_t)n);
 }
 
-static void emit_text(const run *r, const item *it)
+/* The address has a normal form, and it is not the address as given. */
+static int normal_differs(const round *rd, const item *it)
 {
-    char *shown = cli_escaped(it->addr, it->len, r->c->utf8);
-    const ms_diag_def *def = ms_email_diag_def(it->r.diagnosis);
-    const char *cat = ms_email_category_name(it->r.category);
-    if (it->r.valid && def && def->severity == MS_SEV_INFO) {
-        if (it->normal && strcmp(it->normal, it->addr) != 0)
-            out_ok(r->c, "%s  valid (%s)  normal form: %s", shown ? shown : "?", it->r.diagnosis, it->normal);
-        else
-            out_ok(r->c, "%s  valid (%s)", shown ? shown : "?", it->r.diagnosis);
-    } else {
-        out_item(r->c, it->r.valid ? MS_SEV_WARNING : MS_SEV_ERROR, "%s  %s, %s (%s)%s%s",
-                 shown ? shown : "?", it->r.valid ? "acceptable" : "not valid", cat, it->r.diagnosis,
-                 it->mx_checked ? "  mx: " : "", it->mx_checked ? ms_email_mx_status_name(it->mx) : "");
-        if (!r->c->quiet && def != NULL) {
-            out_text(r->c, "    %s", def->summary);
-            if (def->advice != NULL && r->c->verbose)
-                out_text(r->c, "    %s", def->advice);
-        }
+    return it->normal.off != NONE &&
+           (it->normal.len != it->addr.len || memcmp(at(rd, it->normal), at(rd, it->addr), it->addr.len) != 0);
+}
+
+/* Text from the input (an address, a normal form) as the checklist shows
+ * it: escaped as cli_put_escaped() does, when it is not printable. */
+static void out_shown(const run *r, const char *s, size_t n)
+{
+    if (is_printable(s, n)) {
+        out_bytes(s, n);
+        return;
     }
+    char *shown = cli_escaped(s, n, r->c->utf8);
+    out_str(shown ? shown : "?");
     free(shown);
 }
 
-static void process(run *r, item *items, size_t n)
+/* One result as a checklist line: what out_ok() (valid) or out_item()
+ * would print, written into the block. */
+static void emit_text(const run *r, const round *rd, const item *it, const ms_diag_def *def)
 {
-    for (size_t i = 0; i < n; i++) {
-        ms_email_check(items[i].addr, items[i].len, r->profile, &items[i].r);
-        if (items[i].r.valid && ms_email_normalize(items[i].addr, items[i].len, r->profile, &items[i].normal) != MS_OK)
-            items[i].normal = NULL;
+    int ok = it->r.valid && def && def->severity == MS_SEV_INFO;
+    if (ok && r->c->quiet)
+        return; /* out_ok prints nothing */
+    if (ok) {
+        out_bytes(r->mark_ok, r->mark_ok_len);
+        out_shown(r, at(rd, it->addr), it->addr.len);
+        out_str("  valid (");
+        out_str(it->r.diagnosis);
+        out_bytes(")", 1);
+        if (normal_differs(rd, it)) {
+            out_str("  normal form: ");
+            out_shown(r, at(rd, it->normal), it->normal.len);
+        }
+        out_bytes("\n", 1);
+        return;
+    }
+    if (it->r.valid)
+        out_bytes(r->mark_warning, r->mark_warning_len);
+    else
+        out_bytes(r->mark_error, r->mark_error_len);
+    out_shown(r, at(rd, it->addr), it->addr.len);
+    out_str(it->r.valid ? "  acceptable, " : "  not valid, ");
+    out_str(ms_email_category_name(it->r.category));
+    out_str(" (");
+    out_str(it->r.diagnosis);
+    out_bytes(")", 1);
+    if (it->mx_checked) {
+        out_str("  mx: ");
+        out_str(ms_email_mx_status_name(it->mx));
+    }
+    out_bytes("\n", 1);
+    if (!r->c->quiet && def != NULL) {
+        out_str("    ");
+        out_shown(r, def->summary, strlen(def->summary));
+        out_bytes("\n", 1);
+        if (def->advice != NULL && r->c->verbose) {
+            out_str("    ");
+            out_shown(r, def->advice, strlen(def->advice));
+            out_bytes("\n", 1);
+        }
+    }
+}
+
+/* Whether the results shown need the normal forms: every output but the
+ * quiet checklist, which shows only what is wrong (and --mx asks for the
+ * normal form's domain). */
+static int needs_normal_form(const run *r)
+{
+    return r->format != FMT_TEXT || !r->c->quiet || r->mx;
+}
+
+static void process(run *r, round *rd)
+{
+    int normal_forms = needs_normal_form(r);
+    for (size_t i = 0; i < rd->n; i++) {
+        item *it = &rd->items[i];
+        ms_email_check(at(rd, it->addr), it->addr.len, r->profile, &it->r);
+        if (it->r.valid && normal_forms)
+            add_normal_form(r, rd, it);
     }
     if (r->mx)
-        check_mx(r, items, n);
-    for (size_t i = 0; i < n; i++) {
-        item *it = &items[i];
+        check_mx(r, rd);
+    for (size_t i = 0; i < rd->n; i++) {
+        item *it = &rd->items[i];
         r->total++;
         if (it->r.valid)
             r->valid++;
         else
             r->invalid++;
-        count_diag(r, it->r.diagnosis);
+        const ms_diag_def *def = count_diag(r, it->r.diagnosis);
         if (r->format == FMT_CSV)
-            emit_csv(r, it);
+            emit_csv(rd, it);
         else if (r->format == FMT_JSON)
-            emit_json(r, it);
+            emit_json(r, rd, it, def);
         else
-            emit_text(r, it);
-        free(it->addr);
-        free(it->normal);
-        free_fields(it->fields, it->nfields);
+            emit_text(r, rd, it, def);
     }
+    /* the round's results leave the process now: killed later, it loses
+     * at most the round in progress */
+    out_flush();
+    fflush(stdout);
 }
-
 
 static void summary(run *r)
 {
@@ -473,14 +821,23 @@ static int resolve_column(source *s)
 {
     if (!s->header)
         return 1;
-    char **f;
-    size_t n = read_csv_row(s, &f);
-    s->header_fields = f;
-    s->header_nfields = n;
+    round *h = s->header_row = calloc(1, sizeof *h);
+    if (h == NULL) {
+        fprintf(stderr, "mailsec %s: out of memory\n", CMD);
+        return 0;
+    }
+    size_t n = read_csv_row(s, h);
+    if (h->text.failed) {
+        fprintf(stderr, "mailsec %s: out of memory\n", CMD);
+        return 0;
+    }
     if (s->column_name != NULL) {
-        for (size_t i = 0; i < n; i++)
-            if (strcmp(f[i], s->column_name) == 0)
+        size_t want = strlen(s->column_name);
+        for (size_t i = 0; i < n; i++) {
+            const char *f = h->text.data + h->fields[i].off;
+            if (upto_nul(f, h->fields[i].len) == want && memcmp(f, s->column_name, want) == 0)
                 s->column = (long)i;
+        }
         if (s->column < 0) {
             fprintf(stderr, "mailsec email check: no column named \"%s\" in the header row\n", s->column_name);
             return 0;
@@ -535,6 +892,11 @@ static int open_source(source *s, int argc, char **argv, const char *file, const
         fprintf(stderr, "mailsec %s: cannot open %s: %s\n", CMD, path, strerror(errno));
         return EXIT_UNCHECKED;
     }
+    s->buf = malloc(READ_BLOCK);
+    if (s->buf == NULL) {
+        fprintf(stderr, "mailsec %s: out of memory\n", CMD);
+        return EXIT_UNCHECKED;
+    }
     s->csv = csv != NULL;
     if (!s->csv)
         return -1;
@@ -556,16 +918,26 @@ static void begin_output(const run *r, const source *s)
         printf("{\n  \"schema_version\": %d,\n  \"command\": \"email check\",\n  \"profile\": \"%s\",\n  \"results\": [",
                CLI_JSON_SCHEMA_VERSION, ms_email_profile_name(r->profile));
     } else if (r->format == FMT_CSV) {
-        if (s->header_fields != NULL) {
-            for (size_t i = 0; i < s->header_nfields; i++) {
-                csv_field(s->header_fields[i]);
-                putchar(',');
+        const round *h = s->header_row;
+        if (h != NULL && h->nfields > 0) {
+            for (size_t i = 0; i < h->nfields; i++) {
+                csv_field(at(h, h->fields[i]), h->fields[i].len);
+                out_bytes(",", 1);
             }
-            puts("valid,category,diagnosis,normalized");
+            out_str("valid,category,diagnosis,normalized\n");
         } else if (!s->csv) {
-            puts("address,valid,category,diagnosis,normalized");
+            out_str("address,valid,category,diagnosis,normalized\n");
         }
+        out_flush();
     }
+}
+
+/* What a text line starts with, as the shared checklist prints it. */
+static void prepare_marks(run *r)
+{
+    r->mark_ok_len = cli_mark_prefix(r->c, -1, r->mark_ok, sizeof r->mark_ok);
+    r->mark_warning_len = cli_mark_prefix(r->c, MS_SEV_WARNING, r->mark_warning, sizeof r->mark_warning);
+    r->mark_error_len = cli_mark_prefix(r->c, MS_SEV_ERROR, r->mark_error, sizeof r->mark_error);
 }
 
 /* Checks every address of the source, chunk by chunk, and writes the
@@ -574,26 +946,33 @@ static void begin_output(const run *r, const source *s)
  * whole or not begun. */
 static int check_all(cli_common *c, run *r, source *s)
 {
-    item *items = malloc(CHUNK * sizeof *items);
-    if (r->mx && items != NULL && (r->mx_cache = ms_email_mx_cache_new()) != NULL)
+    round *rd = calloc(1, sizeof *rd);
+    if (r->mx && rd != NULL && (r->mx_cache = ms_email_mx_cache_new()) != NULL)
         r->ctx = cli_make_ctx(c);
-    if (items == NULL || (r->mx && (r->mx_cache == NULL || r->ctx == NULL))) {
-        if (items == NULL || r->mx_cache == NULL)
+    if (rd == NULL || (r->mx && (r->mx_cache == NULL || r->ctx == NULL))) {
+        if (rd == NULL || r->mx_cache == NULL)
             fprintf(stderr, "mailsec %s: out of memory\n", CMD);
-        free(items);
+        free(rd);
         return EXIT_UNCHECKED;
     }
+    prepare_marks(r);
+    r->chunk = r->mx ? CHUNK : CHUNK_NO_MX;
     begin_output(r, s);
     int progress = s->f != NULL && !c->quiet && isatty(STDERR_FILENO);
     size_t shown = 0;
     /* a failed write stops the run: the rest could not be shown anyway */
     while (!cli_output_failed()) {
-        size_t n = 0;
-        while (n < CHUNK && next_item(s, &items[n]))
-            n++;
-        if (n == 0)
+        round_reset(rd);
+        while (rd->n < r->chunk && rd->text.len < CHUNK_TEXT && next_item(s, rd))
+            rd->n++;
+        if (rd->text.failed) {
+            fprintf(stderr, "mailsec %s: out of memory\n", CMD);
+            r->could_not_check = 1;
             break;
-        process(r, items, n);
+        }
+        if (rd->n == 0)
+            break;
+        process(r, rd);
         if (progress && r->total / PROGRESS_EVERY != shown) {
             shown = r->total / PROGRESS_EVERY;
             fprintf(stderr, "\r%zu addresses checked...", r->total);
@@ -601,7 +980,8 @@ static int check_all(cli_common *c, run *r, source *s)
     }
     if (progress && shown > 0)
         fprintf(stderr, "\r%*s\r", 40, "");
-    free(items);
+    round_free(rd);
+    free(rd);
     if (s->io_error) {
         fprintf(stderr, "mailsec %s: error reading the input\n", CMD);
         r->could_not_check = 1;
@@ -657,7 +1037,10 @@ static int run_check(int argc, char **argv)
         status = check_all(&c, &r, &s);
     if (s.f != NULL && s.f != stdin)
         fclose(s.f);
-    free_fields(s.header_fields, s.header_nfields);
+    if (s.header_row != NULL)
+        round_free(s.header_row);
+    free(s.header_row);
+    free(s.buf);
     ms_email_mx_cache_free(r.mx_cache);
     ms_ctx_free(r.ctx);
     return status;

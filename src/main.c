@@ -23,6 +23,7 @@ static const struct group {
     {"tls", cmd_tls, "check TLS on every mail port: STARTTLS, versions, certificates, DANE"},
     {"cert", cmd_cert, "lint certificate and key files; bundle chains for Postfix and Dovecot"},
     {"conf", cmd_conf, "audit and generate Postfix and Dovecot TLS configuration"},
+    {"roundcube", cmd_roundcube, "audit a Roundcube Webmail installation; upgrade it with a backup"},
 };
 
 static void print_usage(FILE *to)

@@ -608,39 +608,59 @@ int page_source(FILE *out, ms_store *store, const serve_query *q)
 
 /* ---- failure reports ---- */
 
-static void report_rows(FILE *out, const serve_query *q, const json_t *list, const char *kind)
+/* The newest reports of one kind in the selection, at most limit (more:
+ * whether there are others): a page of the store's list, so the memory
+ * is the page's whatever the store holds. */
+typedef struct newest {
+    ms_store_report_row *rows;
+    size_t count, shown;
+    int more;
+} newest;
+
+static int newest_reports(ms_store *store, const serve_query *q, const char *kind, size_t limit,
+                          newest *n)
 {
-    (void)q;
+    ms_store_list_page page = {.kind = kind, .offset = 0, .limit = limit + 1};
+    *n = (newest){0};
+    if (ms_store_list_newest(store, &q->filter, &page, &n->rows, &n->count) != MS_OK)
+        return -1;
+    n->more = n->count > limit;
+    n->shown = n->more ? limit : n->count;
+    return 0;
+}
+
+static void report_rows(FILE *out, const newest *n)
+{
     fputs("<table><thead><tr><th>Report</th><th>Received from</th><th>Domain</th><th>Date</th>"
           "<th>Identifier</th></tr></thead><tbody>", out);
-    size_t shown = 0;
-    /* The newest first. */
-    for (size_t i = json_array_size(list); i-- > 0 && shown < TABLE_ROWS_MAX;) {
-        const json_t *r = json_array_get(list, i);
-        if (jstr(r, "kind") == NULL || strcmp(jstr(r, "kind"), kind) != 0)
-            continue;
-        shown++;
-        fprintf(out, "<tr><td><a href=\"/report?id=%lld\">%lld</a></td><td>", (long long)jnum(r, "id"),
-                (long long)jnum(r, "id"));
-        html_text_s(out, jstr(r, "org") ? jstr(r, "org") : "-");
+    for (size_t i = 0; i < n->shown; i++) {
+        const ms_store_report_row *r = &n->rows[i];
+        fprintf(out, "<tr><td><a href=\"/report?id=%lld\">%lld</a></td><td>", (long long)r->id,
+                (long long)r->id);
+        html_text_s(out, r->org ? r->org : "-");
         fputs("</td><td>", out);
-        html_text_s(out, jstr(r, "domain") ? jstr(r, "domain") : "-");
+        html_text_s(out, r->domain ? r->domain : "-");
         fputs("</td><td>", out);
-        put_time(out, (int64_t)jnum(r, "begin"));
+        put_time(out, r->begin);
         fputs("</td><td>", out);
-        html_text_s(out, jstr(r, "report_id"));
+        html_text_s(out, r->report_id);
         fputs("</td></tr>", out);
     }
     fputs("</tbody></table>", out);
-    if (shown == 0)
+    if (n->shown == 0)
         fputs("<p>None in this selection.</p>", out);
+    if (n->more)
+        fprintf(out, "<p class=\"note\">The newest %zu reports of this selection are shown: narrow"
+                     " it by domain or dates for older ones.</p>", n->shown);
 }
 
 int page_failures(FILE *out, ms_store *store, const serve_query *q)
 {
-    json_t *summary = NULL, *list = NULL;
-    if (report_view_document("failures", store, &q->filter, 0, &summary) != 0 ||
-        report_view_document("list", store, &q->filter, 0, &list) != 0) {
+    json_t *summary = NULL;
+    newest list;
+    if (report_view_document("failures", store, &q->filter, 0, &summary) != 0)
+        return store_failed(out, store);
+    if (newest_reports(store, q, "failure", TABLE_ROWS_MAX, &list) != 0) {
         json_decref(summary);
         return store_failed(out, store);
     }
@@ -662,9 +682,10 @@ int page_failures(FILE *out, ms_store *store, const serve_query *q)
                 jnum(f, "reports"));
     }
     fputs("</tbody></table><h2>Reports, newest first</h2>", out);
-    report_rows(out, q, json_object_get(list, "results"), "failure");
+    report_rows(out, &list);
     page_end(out, "failures", q);
-    json_decref(summary), json_decref(list);
+    json_decref(summary);
+    ms_store_list_free(list.rows, list.count);
     return 200;
 }
 
@@ -841,26 +862,6 @@ static void tls_series_free(tls_series *t)
         free(t->type_names[k]);
 }
 
-/* The ids and begin days of the newest TLS reports of the list (by
- * begin), at most TLS_CHART_REPORTS; *more set when there were more. */
-static size_t tls_report_ids(const json_t *list, int64_t *ids, int64_t *days, int *more)
-{
-    size_t n = 0;
-    *more = 0;
-    for (size_t i = json_array_size(list); i-- > 0;) {
-        const json_t *r = json_array_get(list, i);
-        if (jstr(r, "kind") == NULL || strcmp(jstr(r, "kind"), "tls") != 0)
-            continue;
-        if (n == TLS_CHART_REPORTS) {
-            *more = 1;
-            break;
-        }
-        days[n] = (int64_t)jnum(r, "begin") / DAY * DAY;
-        ids[n++] = (int64_t)jnum(r, "id");
-    }
-    return n;
-}
-
 static void tls_draw(FILE *out, tls_series *t)
 {
     chart_series sessions[] = {{"successful", "pass", t->ok}, {"failed", "fail", t->failed}};
@@ -893,14 +894,17 @@ static void tls_draw(FILE *out, tls_series *t)
     svg_chart(out, &f);
 }
 
-static void tls_chart(FILE *out, ms_store *store, const json_t *list)
+/* The charts of the newest TLS reports of the selection (reports: at
+ * most TLS_CHART_REPORTS, newest first). */
+static void tls_chart(FILE *out, ms_store *store, const newest *reports)
 {
-    int64_t *ids = malloc(TLS_CHART_REPORTS * sizeof *ids), *days = malloc(TLS_CHART_REPORTS * sizeof *days);
-    int more;
-    size_t n = ids && days ? tls_report_ids(list, ids, days, &more) : 0;
+    size_t n = reports->shown;
+    int more = reports->more;
     int64_t first = INT64_MAX, last = INT64_MIN;
-    for (size_t k = 0; k < n; k++)
-        first = days[k] < first ? days[k] : first, last = days[k] > last ? days[k] : last;
+    for (size_t k = 0; k < n; k++) {
+        int64_t day = reports->rows[k].begin / DAY * DAY;
+        first = day < first ? day : first, last = day > last ? day : last;
+    }
     tls_series t = {.first = first};
     int ok = n > 0;
     if (ok) {
@@ -912,7 +916,7 @@ static void tls_chart(FILE *out, ms_store *store, const json_t *list)
     }
     for (size_t i = 0; ok && i < n; i++) {
         ms_store_report *rep = NULL;
-        if (ms_store_show(store, ids[i], &rep) == MS_OK) {
+        if (ms_store_show(store, reports->rows[i].id, &rep) == MS_OK) {
             tls_add_report(&t, rep);
             ms_store_report_free(rep);
         }
@@ -926,20 +930,20 @@ static void tls_chart(FILE *out, ms_store *store, const json_t *list)
                     TLS_CHART_REPORTS);
     }
     tls_series_free(&t);
-    free(ids);
-    free(days);
 }
 
 int page_tls(FILE *out, ms_store *store, const serve_query *q)
 {
-    json_t *doc = NULL, *list = NULL;
-    if (report_view_document("tls", store, &q->filter, 0, &doc) != 0 ||
-        report_view_document("list", store, &q->filter, 0, &list) != 0) {
+    json_t *doc = NULL;
+    newest list;
+    if (report_view_document("tls", store, &q->filter, 0, &doc) != 0)
+        return store_failed(out, store);
+    if (newest_reports(store, q, "tls", TLS_CHART_REPORTS, &list) != 0) {
         json_decref(doc);
         return store_failed(out, store);
     }
     page_begin(out, "SMTP TLS reports", "/tls", q);
-    tls_chart(out, store, json_object_get(list, "results"));
+    tls_chart(out, store, &list);
     fputs("<table><thead><tr><th>Policy domain</th><th>Reports</th><th>Sessions</th><th>Failed</th>"
           "<th>Failures by result type and MX</th></tr></thead><tbody>", out);
     size_t i;
@@ -964,8 +968,12 @@ int page_tls(FILE *out, ms_store *store, const serve_query *q)
         fputs("</td></tr>", out);
     }
     fputs("</tbody></table><h2>Reports, newest first</h2>", out);
-    report_rows(out, q, json_object_get(list, "results"), "tls");
+    newest table = list;
+    if (table.shown > TABLE_ROWS_MAX) /* the table shows fewer than the charts */
+        table.shown = TABLE_ROWS_MAX, table.more = 1;
+    report_rows(out, &table);
     page_end(out, "tls", q);
-    json_decref(doc), json_decref(list);
+    json_decref(doc);
+    ms_store_list_free(list.rows, list.count);
     return 200;
 }

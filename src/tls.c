@@ -23,7 +23,10 @@ static const char CHECK_USAGE[] =
     "A and AAAA records, looked up with --resolver when given) - by default 25, 587\n"
     "(SMTP STARTTLS), 465 (TLS), 143 (IMAP STARTTLS), 993, 110 (POP3 STLS), 995 and\n"
     "4190 (ManageSieve STARTTLS) - and checks on each: that STARTTLS is offered and\n"
-    "works, the TLS versions accepted (1.0 to 1.3, one by one), the cipher, group and\n"
+    "works, the TLS versions accepted (1.0 to 1.3, one by one), the cipher suites each\n"
+    "version accepts (in the server's order, by class: null-anon-export, rc4,\n"
+    "64-bit-block, no-forward-secrecy, cbc-sha1, cbc, aead-fs), the key exchange\n"
+    "groups and DH size, the cipher, group and\n"
     "signature negotiated, the certificate chain as sent (order, missing\n"
     "intermediates, root sent, verification, host name, expiry, key, SHA-1), whether\n"
     "the server answers commands injected before STARTTLS (CVE-2011-0411), and, with\n"
@@ -54,7 +57,10 @@ static const char CHECK_USAGE[] =
     "  --dane                 match TLSA records at _25._tcp.NAME on the SMTP ports\n"
     "  --days-warning N       warn when a certificate expires within N days (1-3650,\n"
     "                         default 21)\n"
-    "  --no-versions          skip the TLS 1.0-1.3 probes (one handshake each)\n"
+    "  --no-versions          skip the TLS 1.0-1.3 probes (one handshake each), and so\n"
+    "                         the cipher suites too\n"
+    "  --no-ciphers           skip the cipher suite, group and DH enumeration (one\n"
+    "                         hello per suite accepted; -v lists every suite)\n"
     "  --no-injection         skip the STARTTLS injection test\n"
     "  --mta-sts DOMAIN       fetch DOMAIN's MTA-STS policy and check the SMTP ports\n"
     "                         against it: HOST (or --servername) must match an mx\n"
@@ -77,7 +83,8 @@ enum {
     OPT_MTA_STS,
     OPT_HTTPS_CA,
     OPT_CONNECT_TO,
-    OPT_MX
+    OPT_MX,
+    OPT_NO_CIPHERS
 };
 
 enum { MAX_CONNECT_TO = 8 };
@@ -158,6 +165,9 @@ static int check_option(void *arg, int opt, const char *value)
     case OPT_NO_INJECTION:
         a->opts.skip_injection = 1;
         return 1;
+    case OPT_NO_CIPHERS:
+        a->opts.ciphers = 0;
+        return 1;
     case OPT_MTA_STS:
         if (*value == '\0')
             return 0;
@@ -187,6 +197,49 @@ static json_t *json_versions(unsigned bits)
         if (bits & b)
             json_array_append_new(a, json_string(ms_tls_version_str(b)));
     return a;
+}
+
+static json_t *json_suite(const ms_tls_cipher *s)
+{
+    char id[8];
+    snprintf(id, sizeof id, "0x%04X", s->id);
+    json_t *o = json_object();
+    json_object_set_new(o, "name", json_string(s->name));
+    json_object_set_new(o, "iana", json_string(s->iana));
+    json_object_set_new(o, "id", json_string(id));
+    json_object_set_new(o, "bits", json_integer(s->bits));
+    json_object_set_new(o, "class", json_string(ms_tls_cipher_class_str(s->cls)));
+    return o;
+}
+
+/* The enumeration; null when it did not run. */
+static json_t *json_ciphers(const ms_tls_port_result *r)
+{
+    if (r->ciphers == NULL)
+        return json_null();
+    json_t *versions = json_array();
+    for (size_t v = 0; v < r->cipher_versions; v++) {
+        const ms_tls_version_ciphers *vc = &r->ciphers[v];
+        json_t *suites = json_array();
+        for (size_t i = 0; i < vc->count; i++)
+            json_array_append_new(suites, json_suite(&vc->ciphers[i]));
+        json_t *o = json_object();
+        json_object_set_new(o, "version", json_string(ms_tls_version_str(vc->version)));
+        json_object_set_new(o, "server_order",
+                            vc->server_order < 0 ? json_null() : json_boolean(vc->server_order));
+        json_object_set_new(o, "complete", json_boolean(vc->complete));
+        json_object_set_new(o, "suites", suites);
+        json_array_append_new(versions, o);
+    }
+    json_t *groups = json_array();
+    for (size_t i = 0; i < r->group_count; i++)
+        json_array_append_new(groups, json_string(r->groups[i]));
+    json_t *o = json_object();
+    json_object_set_new(o, "versions", versions);
+    json_object_set_new(o, "groups", groups);
+    json_object_set_new(o, "dh_bits", r->dh_bits > 0 ? json_integer(r->dh_bits) : json_null());
+    json_object_set_new(o, "handshakes", json_integer(r->handshakes));
+    return o;
 }
 
 static json_t *json_certificate(const ms_tls_port_result *r)
@@ -267,6 +320,7 @@ static json_t *json_port(const ms_tls_port_result *r)
     json_object_set_new(o, "signature", json_str_or_null(r->signature));
     json_object_set_new(o, "versions_probed", json_versions(r->versions_probed));
     json_object_set_new(o, "versions_accepted", json_versions(r->versions_accepted));
+    json_object_set_new(o, "ciphers", json_ciphers(r));
     json_object_set_new(o, "injection", json_str_or_null(injection_str(r->injection)));
     json_object_set_new(o, "dane", r->dane == MS_TLS_DANE_NOT_CHECKED
                                        ? json_null()
@@ -292,6 +346,46 @@ static void print_versions(const cli_common *c, const ms_tls_port_result *r)
     }
     out_field(c, "versions", "accepted: %s%s%s", accepted[0] ? accepted : "none",
               refused[0] ? "; refused: " : "", refused);
+}
+
+/* One line per version: how many suites, whose order, how many of each
+ * class (worst first); with -v every suite in the server's order. */
+static void print_ciphers(const cli_common *c, const ms_tls_port_result *r)
+{
+    for (size_t v = 0; v < r->cipher_versions; v++) {
+        const ms_tls_version_ciphers *vc = &r->ciphers[v];
+        char classes[256] = "";
+        for (int k = MS_TLS_CIPHER_NULL_ANON_EXPORT; k >= MS_TLS_CIPHER_AEAD_FS; k--) {
+            size_t n = 0;
+            for (size_t i = 0; i < vc->count; i++)
+                n += vc->ciphers[i].cls == (ms_tls_cipher_class)k;
+            size_t used = strlen(classes);
+            if (n > 0)
+                snprintf(classes + used, sizeof classes - used, "%s%zu %s", used ? ", " : "", n,
+                         ms_tls_cipher_class_str((ms_tls_cipher_class)k));
+        }
+        const char *order = vc->server_order == 1   ? "server's order"
+                            : vc->server_order == 0 ? "client's order"
+                                                    : "one suite";
+        out_field(c, ms_tls_version_str(vc->version), "%zu suite%s (%s%s)%s%s", vc->count,
+                  vc->count == 1 ? "" : "s", order, vc->complete ? "" : ", incomplete",
+                  classes[0] ? ": " : "", classes);
+        for (size_t i = 0; c->verbose && i < vc->count; i++)
+            out_field(c, "", "%s (%s, %d bits)", vc->ciphers[i].name,
+                      ms_tls_cipher_class_str(vc->ciphers[i].cls), vc->ciphers[i].bits);
+    }
+    if (r->ciphers == NULL)
+        return;
+    char groups[256] = "";
+    for (size_t i = 0; i < r->group_count; i++) {
+        size_t used = strlen(groups);
+        snprintf(groups + used, sizeof groups - used, "%s%s", i ? ", " : "", r->groups[i]);
+    }
+    if (groups[0])
+        out_field(c, "groups", "%s", groups);
+    if (r->dh_bits > 0)
+        out_field(c, "DH", "%d bits", r->dh_bits);
+    out_field(c, "handshakes", "%u to enumerate", r->handshakes);
 }
 
 /* Findings the checklist says with a line of its own ("not open to
@@ -337,6 +431,7 @@ static void print_port(const cli_common *c, const ms_tls_check_result *res,
         if (r->signature)
             out_field(c, "signature", "%s", r->signature);
         print_versions(c, r);
+        print_ciphers(c, r);
         if (r->chain_count > 0) {
             const ms_cert_chain_info *i = &r->cert;
             out_field(c, "certificate", "%s", i->subject ? i->subject : "?");
@@ -572,6 +667,7 @@ static int run_check(int argc, char **argv)
         {"days-warning", required_argument, NULL, OPT_DAYS_WARNING},
         {"no-versions", no_argument, NULL, OPT_NO_VERSIONS},
         {"no-injection", no_argument, NULL, OPT_NO_INJECTION},
+        {"no-ciphers", no_argument, NULL, OPT_NO_CIPHERS},
         {"mta-sts", required_argument, NULL, OPT_MTA_STS},
         {"https-ca", required_argument, NULL, OPT_HTTPS_CA},
         {"https-connect-to", required_argument, NULL, OPT_CONNECT_TO},
@@ -583,6 +679,7 @@ static int run_check(int argc, char **argv)
     check_args a;
     memset(&a, 0, sizeof a);
     a.starttls = -1;
+    a.opts.ciphers = 1;
     int status = cli_parse(argc, argv, options, CLI_COMMON_SHORT_OPTIONS "p:", CHECK_USAGE,
                            "tls check", &c, check_option, &a);
     if (status >= 0)

@@ -5,6 +5,8 @@
 #   against length() in a WHERE clause) on one generated corpus.
 #
 #   bench/email/run.sh [BUILD_DIR [COUNT]]     (default: build, 1000000)
+# then the same implementations on the corpora of gen_mix.py (0 %, 20 %,
+# 50 % non-ASCII). Whole-process address lists: cli.sh.
 #
 # Rates are per CPU second (the process's or thread's CPU time, so a busy
 # machine slows the wall clock but not the numbers much); best of several
@@ -49,3 +51,37 @@ END {
   x = r["sqlite_length"] / r["sqlite_is_email"]
   printf "%-58s %9.2fx %8s %s\n", "SQLite: is_email(x) time / length(x) > 0 time", x, "<=1.5x", (x <= 1.5 ? "yes" : "NO")
 }' "$work/results.txt"
+
+# The mixed corpora (gen_mix.py): 0 %, 20 % and 50 % non-ASCII with quoted
+# strings, comments, literals and long inputs; each implementation on each.
+mix_count=$((count < 1000000 ? count : 1000000))
+: > "$work/mix.txt"
+for pct in 0 20 50; do
+    /usr/bin/python3 "$here/gen_mix.py" "$pct" "$mix_count" > "$work/mix$pct.txt"
+    "$work/bench_email" "$work/mix$pct.txt" 3 2>/dev/null | sed "s/^/mix$pct /" >> "$work/mix.txt"
+done
+/usr/bin/python3 "$here/py_bench.py" "$work/mix20.txt" $((mix_count < 100000 ? mix_count : 100000)) |
+    sed 's/^/mix20 /' >> "$work/mix.txt"
+awk '
+{ r[$1 " " $2] = $3 }
+END {
+  printf "\nmixed corpora (gen_mix.py, %s addresses each), addresses/s\n", "'"$mix_count"'"
+  printf "%-22s %14s %14s %14s\n", "implementation", "0% non-ASCII", "20%", "50%"
+  n = split("mailsec_smtp mailsec_html5 mailsec_intl pcre2_jit_whatwg", names, " ")
+  for (i = 1; i <= n; i++)
+    printf "%-22s %14.0f %14.0f %14.0f\n", names[i], r["mix0 " names[i]], r["mix20 " names[i]], r["mix50 " names[i]]
+  printf "%-22s %14s %14.0f %14s\n", "python_email_validator", "", r["mix20 python_email_validator"], ""
+  printf "\n%-58s %10s %8s %s\n", "target", "measured", "goal", "met"
+  split("0 20 50", pcts, " ")
+  for (k = 1; k <= 3; k++) {
+    p = "mix" pcts[k] " "
+    for (j = 1; j <= 2; j++) {
+      x = r[p names[j]] / r[p "pcre2_jit_whatwg"]
+      printf "%-58s %9.2fx %8s %s\n", names[j] " vs PCRE2-JIT regex, " pcts[k] "% corpus", x, ">1x", (x > 1 ? "yes" : "NO")
+    }
+  }
+  m = r["mix20 mailsec_intl"] / 1e6
+  printf "%-58s %9.2fM %8s %s\n", "mailsec intl, 20% corpus, addresses/s", m, ">=4M", (m >= 4 ? "yes" : "NO")
+  x = r["mix20 mailsec_intl"] / r["mix20 python_email_validator"]
+  printf "%-58s %9.0fx %8s %s\n", "mailsec intl vs python-email-validator, 20% corpus", x, ">=100x", (x >= 100 ? "yes" : "NO")
+}' "$work/mix.txt"

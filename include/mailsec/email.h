@@ -82,6 +82,14 @@ ms_status ms_email_normalize(const char *addr, size_t len, ms_email_profile prof
 /* Same, with the domain as lower-case U-labels. */
 ms_status ms_email_normalize_unicode(const char *addr, size_t len, ms_email_profile profile,
                                      char **out);
+/* ms_email_normalize() into the caller's buffer of cap bytes (the normal
+ * form and a NUL), allocating nothing for a plain address (dot-atom "@"
+ * host name): for long lists. r is ms_email_check()'s result for the same
+ * address and profile. MS_OK with the length in *out_len; MS_ERR_INVALID
+ * when there is no normal form (as ms_email_normalize()); MS_ERR_LIMIT
+ * when it needs cap bytes or more (*out_len holds its length). */
+ms_status ms_email_normalize_into(const char *addr, size_t len, ms_email_profile profile,
+                                  const ms_email_result *r, char *buf, size_t cap, size_t *out_len);
 
 /* Deliverability (RFC 5321 section 5.1, RFC 7505). */
 typedef enum ms_email_mx_status {

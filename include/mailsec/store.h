@@ -310,6 +310,22 @@ ms_status ms_store_list(ms_store *store, const ms_store_filter *filter,
                         ms_store_report_row **out, size_t *count);
 void ms_store_list_free(ms_store_report_row *rows, size_t count);
 
+/* A page of the list, newest first (by begin, then by id): the reports of
+ * one kind ("aggregate", "tls", "failure"; NULL: every kind) that the
+ * filter selects, offset skipped, then at most limit (at most
+ * MS_STORE_LIST_PAGE_MAX). Memory bounded by limit, whatever the store
+ * holds: ask for limit + 1 to learn whether there are more. Freed with
+ * ms_store_list_free. */
+#define MS_STORE_LIST_PAGE_MAX 10000
+typedef struct ms_store_list_page {
+    const char *kind;
+    uint64_t offset;
+    size_t limit;
+} ms_store_list_page;
+ms_status ms_store_list_newest(ms_store *store, const ms_store_filter *filter,
+                               const ms_store_list_page *page, ms_store_report_row **out,
+                               size_t *count);
+
 /* One record of an aggregate report as stored. dkim_* and spf_* are the
  * first result of each kind; auth_more holds the others, one per line:
  * "dkim\tDOMAIN\tSELECTOR\tRESULT\tHUMAN" or "spf\tDOMAIN\tSCOPE\tRESULT\tHUMAN"

@@ -88,7 +88,49 @@ typedef struct ms_tls_check_opts {
     int skip_injection;      /* do not test for STARTTLS command injection */
     const char *mta_sts;     /* MTA-STS policy domain: its policy is fetched (the ctx's HTTPS
                               * options apply) and matched against the SMTP ports; NULL: none */
+    int ciphers;             /* enumerate the cipher suites of every version accepted, the
+                              * key exchange groups and the DH size (needs the versions:
+                              * nothing with skip_versions) */
 } ms_tls_check_opts;
+
+/* ---- cipher suites ---- */
+
+/* What a cipher suite is worth, best first; a suite is put in the worst
+ * class that applies. */
+typedef enum ms_tls_cipher_class {
+    MS_TLS_CIPHER_AEAD_FS = 0,        /* "aead-fs": AEAD (GCM, CCM, ChaCha20-Poly1305) with
+                                       * forward secrecy; every TLS 1.3 suite */
+    MS_TLS_CIPHER_CBC,                /* "cbc": CBC with a SHA-2 MAC, forward secret */
+    MS_TLS_CIPHER_CBC_SHA1,           /* "cbc-sha1": CBC with a SHA-1 (or MD5) MAC */
+    MS_TLS_CIPHER_NO_FS,              /* "no-forward-secrecy": static RSA (or PSK) key exchange */
+    MS_TLS_CIPHER_64BIT_BLOCK,        /* "64-bit-block": 3DES, DES, IDEA (Sweet32) */
+    MS_TLS_CIPHER_RC4,                /* "rc4" */
+    MS_TLS_CIPHER_NULL_ANON_EXPORT    /* "null-anon-export": no encryption, no authentication,
+                                       * or under 128 bits */
+} ms_tls_cipher_class;
+
+const char *ms_tls_cipher_class_str(ms_tls_cipher_class cls);
+
+typedef struct ms_tls_cipher {
+    char *name;               /* OpenSSL's name, e.g. "ECDHE-RSA-AES128-GCM-SHA256" */
+    char *iana;               /* the IANA name, e.g. "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256" */
+    uint16_t id;              /* the suite's code point */
+    int bits;                 /* symmetric strength */
+    ms_tls_cipher_class cls;
+    int anonymous;            /* no authentication (aNULL): class null-anon-export */
+} ms_tls_cipher;
+
+/* The suites one version accepts. */
+typedef struct ms_tls_version_ciphers {
+    unsigned version;         /* MS_TLS_V* bit */
+    ms_tls_cipher *ciphers;   /* in the order the server chose them from everything offered */
+    size_t count;
+    int server_order;         /* 1: the server picks by its own preference (the order above is
+                               * it); 0: it follows the client's order; -1: not known (under
+                               * two suites) */
+    int complete;             /* 0: a probe could not reach the handshake; the list may miss
+                               * suites */
+} ms_tls_version_ciphers;
 
 /* What became of a port. */
 typedef enum ms_tls_port_state {
@@ -168,6 +210,14 @@ typedef struct ms_tls_port_result {
     size_t *chain_len;
     size_t chain_count;
     ms_cert_chain_info cert;    /* valid when chain_count > 0 */
+    ms_tls_version_ciphers *ciphers; /* with opts->ciphers: one entry per version accepted,
+                                      * oldest first */
+    size_t cipher_versions;
+    char **groups;              /* key exchange groups accepted (TLS 1.3, else TLS 1.2 ECDHE),
+                                 * in the server's order, e.g. "x25519" */
+    size_t group_count;
+    int dh_bits;                /* DHE suites: the server's DH parameter size; 0 none */
+    unsigned handshakes;        /* hellos sent to enumerate the suites and groups */
     double seconds;             /* wall time of this port's checks */
     ms_diag_list diags;         /* tls.* and cert.* findings about this port */
 } ms_tls_port_result;

@@ -14,6 +14,7 @@ static const ms_diag_def *const module_tables[] = {
     ms_cert_diag_defs,
     ms_tls_diag_defs,
     ms_conf_diag_defs,
+    ms_roundcube_diag_defs,
 };
 
 const ms_diag_def *ms_diag_catalogue_at(size_t index)

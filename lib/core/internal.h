@@ -140,5 +140,6 @@ extern const ms_diag_def ms_spf_diag_defs[];
 extern const ms_diag_def ms_cert_diag_defs[];
 extern const ms_diag_def ms_tls_diag_defs[];
 extern const ms_diag_def ms_conf_diag_defs[];
+extern const ms_diag_def ms_roundcube_diag_defs[];
 
 #endif

@@ -88,12 +88,54 @@ int em_html5_match(const unsigned char *s, size_t len)
     }
 }
 
+/* Code points NFC leaves alone wherever they stand: canonical combining
+ * class 0, their own NFC, never the second of a composition pair
+ * (unit-email-nfc checks each one against libunistring). The scripts
+ * addresses are mostly written in. */
+static const struct {
+    unsigned first, last;
+} NFC_STABLE[] = {
+    {0x00A0, 0x02FF}, /* Latin-1, Latin Extended-A and -B, IPA, spacing modifiers */
+    {0x0388, 0x03FF}, /* Greek and Coptic, after the singletons U+0374, U+037E, U+0387 */
+    {0x0400, 0x0482}, /* Cyrillic, before its combining marks */
+    {0x048A, 0x052F},
+    {0x05D0, 0x05EA}, /* Hebrew letters */
+    {0x0621, 0x064A}, /* Arabic letters */
+    {0x0905, 0x0939}, /* Devanagari letters */
+    {0x3041, 0x3096}, /* Hiragana, without the voicing marks */
+    {0x30A1, 0x30FA}, /* Katakana */
+    {0x4E00, 0x9FFF}, /* CJK unified ideographs */
+    {0xAC00, 0xD7A3}, /* Hangul syllables */
+};
+
+int em_nfc_stable(unsigned cp)
+{
+    for (size_t k = 0; k < sizeof NFC_STABLE / sizeof NFC_STABLE[0]; k++)
+        if (cp >= NFC_STABLE[k].first && cp <= NFC_STABLE[k].last)
+            return 1;
+    return 0;
+}
+
+int em_nfc_quick(const unsigned char *s, size_t len)
+{
+    for (size_t i = 0; i < len;) {
+        unsigned cp;
+        size_t n = s[i] < 0x80 ? 1 : em_utf8_decode(s + i, len - i, &cp);
+        if (n == 0 || (n > 1 && !em_nfc_stable(cp)))
+            return 0;
+        i += n;
+    }
+    return 1;
+}
+
 /* RFC 6532 3.1: an address is compared in NFC, and that is its normal
  * form; judge it in that form too. A few canonical singletons become
  * ASCII (U+037E GREEK QUESTION MARK is ";"), so the NFC form can be worse
  * than the input. Only reached for UTF-8 input (profile intl). */
 static enum em_diag judge_nfc(const unsigned char *s, size_t len, enum em_diag d, em_parse *p)
 {
+    if (em_nfc_quick(s, len))
+        return d; /* in NFC already: the same parse */
     size_t n = 0;
     uint8_t *nfc = u8_normalize(UNINORM_NFC, s, len, NULL, &n);
     if (nfc == NULL)
@@ -307,6 +349,52 @@ static ms_status normalize(const char *addr, size_t len, ms_email_profile profil
         return MS_ERR_NOMEM;
     *out = res;
     return MS_OK;
+}
+
+/* The normal form of a plain address (dot-atom "@" LDH domain, nothing
+ * else, all ASCII, no A-label) is the address with its domain in lower
+ * case: what normalize() computes for it, without allocating. Returns 0
+ * when r does not describe such an address. */
+static int plain_normal_form(const char *addr, size_t len, const ms_email_result *r, char *buf, size_t cap,
+                             size_t *out_len)
+{
+    if (r->category != MS_EMAIL_CAT_VALID || r->diagnosis != ms_email_diag_defs[EM_VALID].code ||
+        r->local_start != 0 || r->domain_start != r->local_len + 1 || r->domain_start + r->domain_len != len ||
+        addr[r->local_len] != '@' || len + 1 > cap)
+        return 0;
+    /* (a NUL is never in a VALID address: neither atext nor LDH) */
+    const unsigned char *s = (const unsigned char *)addr;
+    unsigned high = 0; /* no early exit: a vector loop */
+    for (size_t i = 0; i < len; i++)
+        high |= s[i];
+    if ((high & 0x80) || em_has_alabel(s + r->domain_start, r->domain_len))
+        return 0;
+    memcpy(buf, addr, r->domain_start);
+    for (size_t i = r->domain_start; i < len; i++)
+        buf[i] = (char)(s[i] + (((unsigned)s[i] - (unsigned)'A' < 26u) << 5));
+    buf[len] = '\0';
+    *out_len = len;
+    return 1;
+}
+
+ms_status ms_email_normalize_into(const char *addr, size_t len, ms_email_profile profile, const ms_email_result *r,
+                                  char *buf, size_t cap, size_t *out_len)
+{
+    if (addr == NULL || r == NULL || buf == NULL || out_len == NULL || !r->valid)
+        return MS_ERR_INVALID;
+    if (plain_normal_form(addr, len, r, buf, cap, out_len))
+        return MS_OK;
+    char *normal;
+    ms_status st = normalize(addr, len, profile, 0, &normal);
+    if (st != MS_OK)
+        return st;
+    *out_len = strlen(normal);
+    if (*out_len < cap)
+        memcpy(buf, normal, *out_len + 1);
+    else
+        st = MS_ERR_LIMIT;
+    free(normal);
+    return st;
 }
 
 ms_status ms_email_normalize(const char *addr, size_t len, ms_email_profile profile, char **out)

@@ -216,6 +216,10 @@ const ms_diag_def *ms_email_diag_def(const char *diagnosis)
 {
     if (diagnosis == NULL)
         return NULL;
+    /* ms_email_check()'s diagnosis is the table's own string: no strcmp */
+    for (size_t i = 0; i < EM_COUNT; i++)
+        if (ms_email_diag_defs[i].code == diagnosis)
+            return &ms_email_diag_defs[i];
     for (size_t i = 0; i < EM_COUNT; i++)
         if (strcmp(ms_email_diag_defs[i].code, diagnosis) == 0)
             return &ms_email_diag_defs[i];

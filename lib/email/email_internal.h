@@ -116,6 +116,12 @@ size_t em_utf8_decode(const unsigned char *s, size_t n, unsigned *cp);
  * characters (bidi overrides), surrogates, private use, unassigned,
  * non-ASCII spaces and separators. */
 int em_codepoint_unsafe(unsigned cp);
+/* Non-zero for a code point NFC leaves alone wherever it stands (a
+ * conservative list of the common scripts). */
+int em_nfc_stable(unsigned cp);
+/* Non-zero when the UTF-8 s (len bytes) is ASCII and such code points
+ * only, and so in NFC as it is; 0 when it may not be (normalise to know). */
+int em_nfc_quick(const unsigned char *s, size_t len);
 /* Non-zero when some label of the domain d (n bytes) starts with "xn--". */
 int em_has_alabel(const unsigned char *d, size_t n);
 

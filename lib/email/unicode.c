@@ -59,6 +59,8 @@ static int is_alabel(const unsigned char *label, size_t n)
 
 int em_has_alabel(const unsigned char *d, size_t n)
 {
+    if (memchr(d, '-', n) == NULL) /* most domains: no hyphen, no A-label */
+        return 0;
     size_t start = 0;
     for (size_t k = 0; k <= n; k++) {
         if (k == n || d[k] == '.') {

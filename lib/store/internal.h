@@ -100,6 +100,10 @@ struct ms_store {
     int group_open;
     unsigned group_count;
     int64_t group_started_ms;
+    /* the first and last aggregate report the open group committed and
+     * store_group_fold has not yet added to the rollups, 0 when none: one
+     * writer holds the transaction, so every report between is the group's */
+    int64_t group_first, group_last;
     char *group_lost;    /* why an open group was rolled back; sticky */
     ms_buf rollup_more;  /* the open report's auth_more names (rollup.c) */
     char **rollup_sql;   /* the rollup statements in this backend's SQL, built once */
@@ -128,6 +132,11 @@ ms_status store_commit_report(ms_store *store, int64_t records, uint64_t message
  * when the backend groups reports, else a transaction of its own. */
 ms_status store_report_begin(ms_store *store);
 ms_status store_report_commit(ms_store *store);
+/* Adds the reports the open group has committed so far to the rollups
+ * (done at the group's COMMIT otherwise), so that a read on the writing
+ * connection sees them; nothing while a report is open, whose savepoint
+ * could roll the rollups back with it. */
+ms_status store_group_fold(ms_store *store);
 void store_report_rollback(ms_store *store);
 
 /* The derived columns of one aggregate record, shared by both backends. */
@@ -141,8 +150,9 @@ void agg_derive(ms_store *store, const ms_agg_record *rec, agg_derived *out);
 
 /* SQL text for this store's backend: @ID@, @BLOB@, @WITHOUT_ROWID@ (the
  * types that differ), @SUM@ (the sum that never overflows), @C@ (a
- * byte-order collation) and @LIST@ (string aggregation) replaced. store_sql_text: caller frees, NULL when
- * memory ran out. */
+ * byte-order collation), @LIST@ (string aggregation) and @REPORTS_R@ (the
+ * reports table as r, read by rowid range, rollup.h) replaced. store_sql_text:
+ * caller frees, NULL when memory ran out. */
 void store_sql_append(ms_buf *out, const ms_store *store, const char *text);
 char *store_sql_text(const ms_store *store, const char *text);
 

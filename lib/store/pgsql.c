@@ -694,7 +694,9 @@ static ms_status pg_commit_report(ms_store *store, int64_t records, uint64_t mes
                             "UPDATE reports SET records = $1, messages = $2, digest = $4 WHERE id = $3",
                             "storing the report's totals", 1, 4, params, NULL, NULL);
     if (st == MS_OK) /* INSERTs in the transaction: queued as well (deferrable) */
-        st = rollup_add_report(store, store_exec_params);
+        st = rollup_add_names(store, store_exec_params);
+    if (st == MS_OK)
+        st = rollup_add_reports(store, store->report, store->report, store_exec_params);
     if (st == MS_OK)
         st = send_statement(store, "COMMIT", "COMMIT", 0, 0, NULL, NULL, NULL);
     return send_and_settle(store, st, NULL);

@@ -41,7 +41,9 @@ static ms_status query_rows(ms_store *store, const char *sql, const sql_param *p
                             int streaming, row_fn fn, void *arg)
 {
     sql_cursor *cur;
-    ms_status st = store->backend->query(store, sql, params, n, streaming, &cur);
+    ms_status st = store_group_fold(store); /* the writing connection reads its own reports */
+    if (st == MS_OK)
+        st = store->backend->query(store, sql, params, n, streaming, &cur);
     if (st != MS_OK)
         return st;
     int r = 0, action = ROW_NEXT;
@@ -287,7 +289,7 @@ static int cmp_str(const char *a, const char *b)
 /* qsort that accepts an empty array given as NULL. */
 static void sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
 {
-    if (base != NULL && n > 1)
+    if (base != NULL && n > 1 && cmp != NULL)
         qsort(base, n, size, cmp);
 }
 
@@ -338,7 +340,8 @@ static int append_row(ms_store *store, sql_cursor *cur, void *arg)
 }
 
 /* The end of a query into a whole result: after a failure the array is
- * freed (items NULL, count 0), else sorted with cmp. Returns st. */
+ * freed (items NULL, count 0), else sorted with cmp (NULL: kept in the
+ * query's order). Returns st. */
 static ms_status rows_done(ms_status st, row_array *a, int (*cmp)(const void *, const void *))
 {
     if (st != MS_OK) {
@@ -1123,6 +1126,36 @@ ms_status ms_store_list(ms_store *store, const ms_store_filter *filter, ms_store
     ms_status st = filter_rows(store, "SELECT " REPORT_COLUMNS " FROM reports r WHERE 1 = 1",
                                filter, "r.domain", "", 0, append_row, &a);
     st = rows_done(st, &a, cmp_report_row);
+    *out = a.items;
+    *count = a.count;
+    return st;
+}
+
+ms_status ms_store_list_newest(ms_store *store, const ms_store_filter *filter,
+                               const ms_store_list_page *page, ms_store_report_row **out,
+                               size_t *count)
+{
+    *out = NULL;
+    *count = 0;
+    if (page->limit > MS_STORE_LIST_PAGE_MAX || page->offset > INT64_MAX)
+        return store_fail(store, MS_ERR_LIMIT, "a page of at most %d reports",
+                          MS_STORE_LIST_PAGE_MAX);
+    row_array a = ROW_ARRAY(ms_store_report_row, report_columns);
+    where w = {MS_BUF_INIT, {{0}}, 0};
+    sql_text(&w.sql, store, "SELECT " REPORT_COLUMNS " FROM reports r WHERE 1 = 1");
+    if (page->kind != NULL) {
+        w.params[w.n++] = P_TEXT(page->kind);
+        ms_buf_printf(&w.sql, " AND r.kind = $%zu", w.n);
+    }
+    where_filter(&w, filter, "r.domain");
+    w.params[w.n++] = P_INT(page->limit);
+    w.params[w.n++] = P_INT(page->offset);
+    ms_buf_printf(&w.sql, " ORDER BY r.date_begin DESC, r.id DESC LIMIT $%zu OFFSET $%zu", w.n - 1,
+                  w.n);
+    ms_status st = w.sql.failed ? MS_ERR_NOMEM
+                                : query_rows(store, w.sql.data, w.params, w.n, 1, append_row, &a);
+    ms_buf_free(&w.sql);
+    st = rows_done(st, &a, NULL);
     *out = a.items;
     *count = a.count;
     return st;

@@ -1,14 +1,16 @@
-/* Keeping the rollups (rollup.h, docs/store.md): each aggregate report
- * committed adds its sums, in its own transaction, so a report rolled back
- * (a poison report, a killed process) leaves no trace in them either, and
- * a duplicate, which is never stored, adds nothing. */
+/* Keeping the rollups (rollup.h, docs/store.md): the aggregate reports
+ * committed add their sums in the transaction that stores them (one
+ * report's, or a group's at its commit), so a report rolled back (a
+ * poison report, a killed process) leaves no trace in them either, and a
+ * duplicate, which is never stored, adds nothing. */
 #include "store/rollup.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #define ROLLUP_ELEMENT(sql) sql,
-static const char *const ingest_sql[] = {ROLLUP_INSERTS_EACH(ROLLUP_ELEMENT, " AND r.id = $1")};
+static const char *const ingest_sql[] = {
+    ROLLUP_INSERTS_EACH(ROLLUP_ELEMENT, " AND r.id BETWEEN $1 AND $2")};
 enum { INGEST_STATEMENTS = sizeof ingest_sql / sizeof ingest_sql[0] };
 
 /* rollup_more holds "ip\0kind\0name\0" for each name noted. */
@@ -71,15 +73,19 @@ static ms_status add_names(ms_store *store, int64_t report, const char *buf, siz
     return st;
 }
 
-ms_status rollup_add_report(ms_store *store, rollup_run_fn run)
+ms_status rollup_add_names(ms_store *store, rollup_run_fn run)
+{
+    ms_status st = add_names(store, store->report, store->rollup_more.data, store->rollup_more.len, run);
+    store->rollup_more.len = 0;
+    return st;
+}
+
+ms_status rollup_add_reports(ms_store *store, int64_t first, int64_t last, rollup_run_fn run)
 {
     ms_status st = ingest_statements(store);
-    sql_param report[] = {P_INT(store->report)};
+    sql_param range[] = {P_INT(first), P_INT(last)};
     for (size_t i = 0; st == MS_OK && i < INGEST_STATEMENTS; i++)
-        st = run(store, store->rollup_sql[i], report, 1);
-    if (st == MS_OK)
-        st = add_names(store, store->report, store->rollup_more.data, store->rollup_more.len, run);
-    store->rollup_more.len = 0;
+        st = run(store, store->rollup_sql[i], range, 2);
     return st;
 }
 

@@ -72,8 +72,12 @@
         ROLLUP_ADD(t, "failing") ", " ROLLUP_ADD(t, "dkim_pass_spf_fail") ", "                     \
         ROLLUP_ADD(t, "forwarded")
 
-#define AGG_REPORTS " FROM reports r WHERE r.kind = 'aggregate'"
-#define AGG_RECORDS " FROM reports r JOIN agg_records a ON a.report = r.id WHERE r.kind = 'aggregate'"
+/* The stored reports, read by id (rowid) range or whole: SQLite would
+ * otherwise take the identity index for kind = 'aggregate' and read
+ * every report to find a group's few (@REPORTS_R@, store_sql_append). */
+#define REPORTS_R " FROM @REPORTS_R@"
+#define AGG_REPORTS REPORTS_R " WHERE r.kind = 'aggregate'"
+#define AGG_RECORDS REPORTS_R " JOIN agg_records a ON a.report = r.id WHERE r.kind = 'aggregate'"
 
 /* rollup_days: per domain and day, the reports (also those without
  * records), their messages and how they fared. */
@@ -90,7 +94,7 @@
     " " SUM_IF(FORWARDED) ","                                                                      \
     " " SUM_IF("a.disposition = 'none'") ", " SUM_IF("a.disposition = 'quarantine'") ","           \
     " " SUM_IF("a.disposition = 'reject'") ", MIN(r.date_begin), MAX(r.date_end)"                  \
-    " FROM reports r LEFT JOIN agg_records a ON a.report = r.id WHERE r.kind = 'aggregate'" COND   \
+    REPORTS_R " LEFT JOIN agg_records a ON a.report = r.id WHERE r.kind = 'aggregate'" COND       \
     " GROUP BY " DOMAIN_KEY ", " REPORT_DAY
 #define ROLLUP_DAYS_UPSERT                                                                         \
     " ON CONFLICT (domain, day) DO UPDATE SET " ROLLUP_ADD("rollup_days", "reports") ","           \
@@ -171,9 +175,10 @@
 #define ROLLUP_NAMES_COLUMNS "source_ip, domain, day, kind, name"
 #define ROLLUP_NAMES_SELECT(COND)                                                                  \
     "SELECT DISTINCT " IP_KEY ", " DOMAIN_KEY ", " REPORT_DAY ", k.column1,"                       \
-    " " KEY(NAME_OF_KIND) " FROM reports r JOIN agg_records a ON a.report = r.id"                  \
+    " " KEY(NAME_OF_KIND) REPORTS_R " JOIN agg_records a ON a.report = r.id"                       \
     " CROSS JOIN (VALUES ('spf'), ('dkim'), ('from')) AS k"                                        \
-    " WHERE r.kind = 'aggregate'" COND " AND " NAME_OF_KIND " <> ''"
+    " WHERE r.kind = 'aggregate'" COND " AND " NAME_OF_KIND " <> ''"                              \
+    " ORDER BY 1, 2, 3, 4, 5" /* the key's order: inserted page after page */
 #define ROLLUP_NAMES_UPSERT " ON CONFLICT DO NOTHING"
 /* One name from auth_more of a record of report $1. */
 #define ROLLUP_NAME_INSERT                                                                         \
@@ -209,13 +214,20 @@
 /* Notes the names of a record's results after the first of each kind
  * (they are in auth_more, which the SQL does not read). */
 ms_status rollup_note_record(ms_store *store, const ms_agg_record *record);
-/* Adds the open report ($1: store->report) to the rollups: each statement
- * with its parameters passed to run, in order (a backend runs them or
- * queues them). Text for store_sql_text. */
+/* Each statement with its parameters passed to run, in order (a backend
+ * runs them or queues them). */
 typedef ms_status (*rollup_run_fn)(ms_store *store, const char *sql,
                                    const sql_param *params, size_t n);
-ms_status rollup_add_report(ms_store *store, rollup_run_fn run);
-/* Frees the statements rollup_add_report built (store->rollup_sql). */
+/* Adds the open report's noted names (rollup_note_record) to the rollups,
+ * in the report's own transaction or savepoint. */
+ms_status rollup_add_names(ms_store *store, rollup_run_fn run);
+/* Adds the stored reports with ids first..last to the rollups (all but
+ * the noted names). Every report in that range must be added exactly
+ * once: one report at its commit, or the reports a transaction grouped,
+ * in one pass at the group's commit (store.c), which writes each rollup
+ * row once per group and in key order instead of once per report. */
+ms_status rollup_add_reports(ms_store *store, int64_t first, int64_t last, rollup_run_fn run);
+/* Frees the statements rollup_add_reports built (store->rollup_sql). */
 void rollup_free(char **sql);
 /* After migration 3's text: the auth_more names of the records stored. */
 ms_status rollup_build_more_names(ms_store *store);

@@ -191,12 +191,14 @@ void store_sql_append(ms_buf *out, const ms_store *store, const char *text)
     const store_backend *b = store->backend;
     int pg = strcmp(b->name, "postgresql") == 0;
     static const char *const tokens[] = {"@ID@", "@BLOB@", "@WITHOUT_ROWID@", "@SUM@", "@C@",
-                                         "@LIST@"};
+                                         "@LIST@", "@REPORTS_R@"};
     /* SQLite's sum() fails on an integer overflow where total() does not;
      * PostgreSQL's sum() of bigint is a numeric already. "C": byte order,
-     * as strcmp, whatever the database's collation. */
+     * as strcmp, whatever the database's collation. SQLite's NOT INDEXED
+     * still reads by rowid (rollup.h). */
     const char *values[] = {b->id_type, b->blob_type, b->without_rowid, pg ? "sum" : "total",
-                            pg ? " COLLATE \"C\"" : "", pg ? "string_agg" : "group_concat"};
+                            pg ? " COLLATE \"C\"" : "", pg ? "string_agg" : "group_concat",
+                            pg ? "reports r" : "reports r NOT INDEXED"};
     enum { NTOKENS = sizeof tokens / sizeof tokens[0] };
     const char *p = text;
     while (*p != '\0') {
@@ -281,22 +283,14 @@ static ms_status migrate_step(ms_store *store, int *done)
     return st;
 }
 
-/* Migration 3 groups every stored record (the rollups): SQLite then sorts
- * in temporary files, not in memory, where a store of ten million records
- * would take gigabytes; the connection goes back to temp_store=MEMORY, as
- * ingest wants it (sqlite.c). PostgreSQL spills past work_mem itself. */
-static ms_status sort_in_files(ms_store *store, int on)
-{
-    if (strcmp(store->backend->name, "sqlite") != 0)
-        return MS_OK;
-    return store->backend->exec(store, on ? "PRAGMA temp_store=FILE" : "PRAGMA temp_store=MEMORY");
-}
-
+/* Migration 3 groups every stored record (the rollups): SQLite sorts in
+ * temporary files past its cache (temp_store=FILE, sqlite.c), where a
+ * store of ten million records would take gigabytes in memory.
+ * PostgreSQL spills past work_mem itself. */
 ms_status store_migrate(ms_store *store)
 {
-    ms_status st = sort_in_files(store, 1);
+    ms_status st = MS_OK;
     for (int done = 0; st == MS_OK && !done;)
         st = migrate_step(store, &done);
-    ms_status back = sort_in_files(store, 0);
-    return st != MS_OK ? st : back;
+    return st;
 }

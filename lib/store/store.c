@@ -287,8 +287,11 @@ static ms_status add_total(ms_store *store, const char *what, uint64_t *total, u
  * STORE_GROUP_MS, and by ms_store_sync / ms_store_close. A report that
  * fails rolls back to its savepoint alone. A process killed mid-group
  * loses that group's reports, which the next run stores again (their
- * sources are still there); nothing is stored twice. */
-enum { STORE_GROUP_MS = 250 };
+ * sources are still there); nothing is stored twice. The group's
+ * aggregate reports are added to the rollups in one pass just before its
+ * COMMIT (commit_group): each rollup row is then written once per group,
+ * in key order, not once per report. */
+enum { STORE_GROUP_MS = 1000 };
 
 static ms_status commit_group(ms_store *store);
 
@@ -320,6 +323,7 @@ ms_status store_report_begin(ms_store *store)
             return st;
         store->group_open = 1;
         store->group_count = 0;
+        store->group_first = store->group_last = 0;
         store->group_started_ms = ms_monotonic_ms();
     }
     return store->backend->exec(store, "SAVEPOINT report");
@@ -347,6 +351,7 @@ void store_report_rollback(ms_store *store)
     } else if (store->group_count == 0) {
         exec_quietly(store, "ROLLBACK"); /* nothing else in the group: free the write lock */
         store->group_open = 0;
+        store->group_first = store->group_last = 0;
     } else if (exec_quietly(store, "ROLLBACK TO SAVEPOINT report") != MS_OK ||
                exec_quietly(store, "RELEASE SAVEPOINT report") != MS_OK) {
         exec_quietly(store, "ROLLBACK");
@@ -354,6 +359,7 @@ void store_report_rollback(ms_store *store)
             store->group_lost = ms_strdup("a failure rolled back the transaction of the reports stored"
                                           " just before it: run again to store them");
         store->group_open = 0;
+        store->group_first = store->group_last = 0;
     }
     store->in_report = 0;
 }
@@ -365,6 +371,22 @@ ms_status ms_store_sync(ms_store *store)
     return commit_group(store);
 }
 
+/* The group's aggregate reports not yet in the rollups, added. */
+static ms_status fold_group(ms_store *store)
+{
+    if (store->group_first == 0)
+        return MS_OK;
+    ms_status st = rollup_add_reports(store, store->group_first, store->group_last, store_exec_params);
+    if (st == MS_OK)
+        store->group_first = store->group_last = 0;
+    return st;
+}
+
+ms_status store_group_fold(ms_store *store)
+{
+    return store->in_report ? MS_OK : fold_group(store);
+}
+
 static ms_status commit_group(ms_store *store)
 {
     if (store->group_lost != NULL)
@@ -372,9 +394,12 @@ static ms_status commit_group(ms_store *store)
     if (!store->group_open)
         return MS_OK;
     store->group_open = 0;
-    ms_status st = store->backend->exec(store, "COMMIT");
+    ms_status st = fold_group(store); /* the last report's savepoint is released */
+    if (st == MS_OK)
+        st = store->backend->exec(store, "COMMIT");
     if (st != MS_OK) {
         exec_quietly(store, "ROLLBACK");
+        store->group_first = store->group_last = 0;
         if (store->group_count > 0)
             store->group_lost = ms_strdup("the last reports could not be committed: run again to store them");
     }
@@ -605,7 +630,14 @@ ms_status store_commit_report(ms_store *store, int64_t records, uint64_t message
                                      " WHERE id = $3",
                                      p, 4);
     if (st == MS_OK)
-        st = rollup_add_report(store, store_exec_params);
+        st = rollup_add_names(store, store_exec_params);
+    if (st == MS_OK && !grouping(store))
+        st = rollup_add_reports(store, store->report, store->report, store_exec_params);
+    if (st == MS_OK && grouping(store)) { /* the group adds it (store_group_fold) */
+        if (store->group_first == 0)
+            store->group_first = store->report;
+        store->group_last = store->report;
+    }
     return st == MS_OK ? store_report_commit(store) : st;
 }
 

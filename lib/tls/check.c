@@ -9,7 +9,9 @@
  *      STARTTLS, then only the quit command inside TLS, replies counted;
  *   3. the TLS versions the server accepts: two probes with the main
  *      session, then, in the port's thread, any the answers left unknown;
- *      each probe stops once the server's hello is accepted.
+ *      each probe stops once the server's hello is accepted;
+ *   4. with opts->ciphers, once the versions are known: the suites of each
+ *      version, the groups and the DH size (ciphers.c, a thread per version).
  * Every connection shares one SSL_CTX. Meanwhile the calling thread looks
  * up the TLSA records for DANE and the MTA-STS policy. */
 #include "cert/internal.h"
@@ -141,6 +143,7 @@ typedef struct port_job {
     int named;              /* the caller named the port: closed is an error, not a note */
     SSL_CTX *ssl_ctx;       /* shared by every job */
     shared_trust *trust;    /* shared by every job */
+    const SSL_CIPHER *negotiated; /* the main session's suite (OpenSSL's static table) */
     X509 *peer[MS_TLS_MAX_CHAIN]; /* the chain as sent, parsed once by the handshake */
     size_t peer_count;
     unsigned timeout_ms;
@@ -234,16 +237,7 @@ static void record_session(port_job *job, SSL *ssl)
             snprintf(buf, sizeof buf, "%s", signature_type_name(type));
         r->signature = strdup(buf);
     }
-    if (cipher) {
-        int bits = SSL_CIPHER_get_bits(cipher, NULL);
-        const char *name = SSL_CIPHER_get_name(cipher);
-        if (bits < 128 || strstr(name, "NULL") || strstr(name, "RC4") || strstr(name, "DES-CBC3") ||
-            strstr(name, "EXP"))
-            add(job, T_WEAK_CIPHER, "port %u negotiated %s (%d bits)", r->port, name, bits);
-        if (SSL_CIPHER_get_kx_nid(cipher) == NID_kx_rsa)
-            add(job, T_NO_FORWARD_SECRECY, "port %u negotiated %s, static RSA key exchange",
-                r->port, name);
-    }
+    job->negotiated = cipher;
     STACK_OF(X509) *chain = SSL_get_peer_cert_chain(ssl);
     int n = chain ? sk_X509_num(chain) : 0;
     if (n > MS_TLS_MAX_CHAIN)
@@ -263,6 +257,23 @@ static void record_session(port_job *job, SSL *ssl)
         if (X509_up_ref(sk_X509_value(chain, i)))
             job->peer[job->peer_count++] = sk_X509_value(chain, i);
     }
+}
+
+/* The findings about the suite the main session negotiated: when the
+ * suites were not enumerated (the enumeration names it otherwise). */
+static void negotiated_cipher_findings(port_job *job)
+{
+    ms_tls_port_result *r = job->result;
+    const SSL_CIPHER *cipher = job->negotiated;
+    if (cipher == NULL)
+        return;
+    const char *name = SSL_CIPHER_get_name(cipher);
+    ms_tls_cipher_class cls = tls_cipher_class(cipher);
+    if (cls >= MS_TLS_CIPHER_64BIT_BLOCK)
+        add(job, T_WEAK_CIPHER, "port %u negotiated %s (%d bits)", r->port, name,
+            SSL_CIPHER_get_bits(cipher, NULL));
+    if (SSL_CIPHER_get_kx_nid(cipher) == NID_kx_rsa)
+        add(job, T_NO_FORWARD_SECRECY, "port %u negotiated %s, static RSA key exchange", r->port, name);
 }
 
 /* A handshake answered in plain text. On a port checked as TLS at once,
@@ -325,7 +336,7 @@ static int main_session(port_job *job)
         add(job, T_PLAINTEXT_AFTER_STARTTLS, "port %u: %zu bytes after the STARTTLS reply, discarded",
             r->port, d.discarded);
     char ssl_error[256];
-    tls_io io = conn_handshake(&c, job->ssl_ctx, job->servername, 0, ssl_error, sizeof ssl_error);
+    tls_io io = conn_handshake(&c, job->ssl_ctx, job->servername, NULL, ssl_error, sizeof ssl_error);
     if (io != IO_OK) {
         r->state = MS_TLS_PORT_NO_TLS;
         handshake_failed(job, io, ssl_error);
@@ -377,7 +388,7 @@ static void *run_injection_test(void *arg)
     t->turned_away = d.failed_diag == T_GREETING_REFUSED;
     if (ready) {
         const char *quit = dialog_quit_command(mode);
-        if (conn_handshake(&c, job->ssl_ctx, job->servername, 0, ssl_error, sizeof ssl_error) != IO_OK) {
+        if (conn_handshake(&c, job->ssl_ctx, job->servername, NULL, ssl_error, sizeof ssl_error) != IO_OK) {
             t->outcome = INJECTION_HANDSHAKE_FAILED;
         } else if (conn_write(&c, quit, strlen(quit)) == IO_OK) {
             conn_read_until_close(&c, MS_TLS_MAX_REPLY);
@@ -465,8 +476,10 @@ static void *run_version_probe(void *arg)
     dialog_result d;
     p->ran = dialog_to_tls(&c, p->job->result->mode, 0, &d);
     p->turned_away = d.failed_diag == T_GREETING_REFUSED;
-    if (p->ran)
-        p->chosen = conn_probe_versions(&c, p->job->ssl_ctx, p->job->servername, p->offer);
+    if (p->ran) {
+        tls_offer offer = {.versions = p->offer};
+        p->chosen = conn_probe_hello(&c, p->job->ssl_ctx, p->job->servername, &offer).version;
+    }
     free(d.greeting);
     conn_close(&c);
     return NULL;
@@ -544,6 +557,49 @@ static void find_versions(port_job *job, side_tests *s)
         add(job, T_NO_TLS13, "port %u does not accept TLS 1.3", r->port);
 }
 
+/* A new connection of the port brought to the handshake, tried again
+ * when turned away (tls_target.open, for the cipher enumeration). */
+static int conn_ready(void *arg, tls_conn *c)
+{
+    port_job *job = arg;
+    for (unsigned attempt = 0;; attempt++) {
+        if (!open_conn(job, c, 0))
+            return 0;
+        dialog_result d;
+        int ready = dialog_to_tls(c, job->result->mode, 0, &d);
+        free(d.greeting);
+        if (ready)
+            return 1;
+        conn_close(c);
+        if (d.failed_diag != T_GREETING_REFUSED || !retry_pause(attempt))
+            return 0;
+    }
+}
+
+/* Whether the enumeration found the suite the main session negotiated. */
+static int enumerated(const ms_tls_port_result *r, const SSL_CIPHER *cipher)
+{
+    for (size_t v = 0; v < r->cipher_versions; v++)
+        for (size_t i = 0; i < r->ciphers[v].count; i++)
+            if (r->ciphers[v].ciphers[i].id == SSL_CIPHER_get_protocol_id(cipher))
+                return 1;
+    return 0;
+}
+
+/* 4: the suites of every version accepted (ciphers.c), once the versions
+ * are known. */
+static void find_ciphers(port_job *job)
+{
+    ms_tls_port_result *r = job->result;
+    if (job->opts->ciphers && !job->opts->skip_versions && r->versions_accepted != 0) {
+        tls_target t = {conn_ready, job, job->ssl_ctx, job->servername};
+        tls_enumerate_ciphers(&t, r->versions_accepted, r);
+        tls_cipher_findings(r, job->location);
+    }
+    if (job->negotiated != NULL && !enumerated(r, job->negotiated))
+        negotiated_cipher_findings(job);
+}
+
 static void join_side_tests(side_tests *s)
 {
     if (s->joined)
@@ -573,6 +629,7 @@ static void finish_side_tests(port_job *job, side_tests *s, int tls_up)
     }
     if (!job->opts->skip_versions)
         find_versions(job, s);
+    find_ciphers(job);
 }
 
 /* The main session turned away while the side tests held connections:
@@ -668,6 +725,7 @@ static void port_result_free(ms_tls_port_result *r)
     free(r->cipher);
     free(r->group);
     free(r->signature);
+    tls_cipher_results_free(r);
     for (size_t i = 0; i < r->chain_count; i++)
         OPENSSL_free(r->chain_der[i]);
     free(r->chain_der);

@@ -332,14 +332,25 @@ static int is_address_literal(const char *name)
     return inet_pton(AF_INET, name, tmp) == 1 || inet_pton(AF_INET6, name, tmp) == 1;
 }
 
-static tls_io start_tls(tls_conn *c, SSL_CTX *ctx, const char *servername, unsigned versions)
+/* Narrows what the connection's hello offers to offer (NULL: everything
+ * the shared context offers). 0 when OpenSSL refuses a list. */
+static int apply_offer(SSL *ssl, const tls_offer *offer)
+{
+    set_versions(ssl, offer ? offer->versions : 0);
+    if (offer == NULL)
+        return 1;
+    return (offer->cipher_list == NULL || SSL_set_cipher_list(ssl, offer->cipher_list) == 1) &&
+           (offer->ciphersuites == NULL || SSL_set_ciphersuites(ssl, offer->ciphersuites) == 1) &&
+           (offer->groups == NULL || SSL_set1_groups_list(ssl, offer->groups) == 1);
+}
+
+static tls_io start_tls(tls_conn *c, SSL_CTX *ctx, const char *servername, const tls_offer *offer)
 {
     ERR_clear_error();
     c->ssl_ctx = ctx;
     c->ssl = ctx ? SSL_new(ctx) : NULL;
-    if (c->ssl == NULL || SSL_set_fd(c->ssl, c->fd) != 1)
+    if (c->ssl == NULL || SSL_set_fd(c->ssl, c->fd) != 1 || !apply_offer(c->ssl, offer))
         return IO_ERROR;
-    set_versions(c->ssl, versions);
     if (servername && !is_address_literal(servername))
         SSL_set_tlsext_host_name(c->ssl, servername);
     return IO_OK;
@@ -431,11 +442,11 @@ static tls_io run_handshake(tls_conn *c, char *ssl_error, size_t ssl_error_size)
     return io;
 }
 
-tls_io conn_handshake(tls_conn *c, SSL_CTX *ctx, const char *servername, unsigned versions,
+tls_io conn_handshake(tls_conn *c, SSL_CTX *ctx, const char *servername, const tls_offer *offer,
                       char *ssl_error, size_t ssl_error_size)
 {
     ssl_error[0] = '\0';
-    tls_io io = start_tls(c, ctx, servername, versions);
+    tls_io io = start_tls(c, ctx, servername, offer);
     return io == IO_OK ? run_handshake(c, ssl_error, ssl_error_size) : io;
 }
 
@@ -470,59 +481,78 @@ static tls_io feed_record(tls_conn *c, BIO *rbio, long long deadline)
     return IO_OK;
 }
 
-/* OpenSSL calls this with each whole handshake message it received, just
- * before processing it; *arg notes a ServerHello (or a TLS 1.3
- * HelloRetryRequest, which has the same type). */
+/* What a probe heard before it stopped. */
+typedef struct hello_heard {
+    int hello; /* a ServerHello (or a TLS 1.3 HelloRetryRequest, which has the same type) */
+    int alert; /* the description of the alert the server sent; -1 none */
+} hello_heard;
+
+/* OpenSSL calls this with each whole handshake message and alert it
+ * received, just before processing it. */
 static void note_server_hello(int write_p, int version, int content_type, const void *buf,
                               size_t len, SSL *ssl, void *arg)
 {
     (void)version;
     (void)ssl;
-    if (!write_p && content_type == SSL3_RT_HANDSHAKE && len > 0 &&
-        ((const unsigned char *)buf)[0] == SSL3_MT_SERVER_HELLO)
-        *(int *)arg = 1;
+    hello_heard *heard = arg;
+    const unsigned char *bytes = buf;
+    if (!write_p && content_type == SSL3_RT_HANDSHAKE && len > 0 && bytes[0] == SSL3_MT_SERVER_HELLO)
+        heard->hello = 1;
+    if (!write_p && content_type == SSL3_RT_ALERT && len == 2)
+        heard->alert = bytes[1];
 }
 
-/* The server accepted the version when OpenSSL received its whole hello
- * and processed it without error (a hello with another version, or one
- * OpenSSL cannot take, ends the handshake with an error in the same call).
- * The records are handed over one by one, so the probe stops right there:
- * the certificate that follows is never parsed, the key exchange never
- * done. */
-unsigned conn_probe_versions(tls_conn *c, SSL_CTX *ctx, const char *servername, unsigned versions)
+/* The server accepted the hello when OpenSSL received its whole hello
+ * and processed it without error (a hello with a version or suite not
+ * offered, or one OpenSSL cannot take, ends the handshake with an error in
+ * the same call). The records are handed over one by one, so the probe
+ * stops right there: the certificate that follows is never parsed, the key
+ * exchange never done. */
+tls_hello conn_probe_hello(tls_conn *c, SSL_CTX *ctx, const char *servername, const tls_offer *offer)
 {
-    int hello_received = 0;
-    if (start_tls(c, ctx, servername, versions) != IO_OK)
-        return 0;
+    tls_hello none = {0, NULL, -1, 0};
+    hello_heard heard = {0, -1};
+    if (start_tls(c, ctx, servername, offer) != IO_OK)
+        return none;
     BIO *rbio = BIO_new(BIO_s_mem());
     BIO *wbio = BIO_new_socket(c->fd, BIO_NOCLOSE);
     if (rbio == NULL || wbio == NULL) {
         BIO_free(rbio);
         BIO_free(wbio);
-        return 0;
+        return none;
     }
     BIO_set_mem_eof_return(rbio, -1); /* empty: "retry", not end of file */
     SSL_set_bio(c->ssl, rbio, wbio);
     SSL_set_msg_callback(c->ssl, note_server_hello);
-    SSL_set_msg_callback_arg(c->ssl, &hello_received);
+    SSL_set_msg_callback_arg(c->ssl, &heard);
     long long deadline = ms_monotonic_ms() + c->timeout_ms;
     for (;;) {
         if (past(deadline))
-            return 0;
+            return none;
         int r = SSL_connect(c->ssl);
-        if (r == 1 || (r < 0 && SSL_get_error(c->ssl, r) == SSL_ERROR_WANT_READ && hello_received))
-            return conn_version_bit(SSL_version(c->ssl)) & versions; /* set from the hello */
+        if (r == 1 || (r < 0 && SSL_get_error(c->ssl, r) == SSL_ERROR_WANT_READ && heard.hello)) {
+            /* both set from the hello */
+            unsigned offered = offer && offer->versions ? offer->versions : ~0u;
+            tls_hello h = {conn_version_bit(SSL_version(c->ssl)) & offered,
+                           SSL_get_pending_cipher(c->ssl), -1, 0};
+            return h;
+        }
+        none.alert = heard.alert;
         switch (SSL_get_error(c->ssl, r)) {
-        case SSL_ERROR_WANT_READ:
-            if (feed_record(c, rbio, deadline) != IO_OK)
-                return 0;
+        case SSL_ERROR_WANT_READ: {
+            tls_io io = feed_record(c, rbio, deadline);
+            if (io != IO_OK) {
+                none.closed = io == IO_EOF && heard.alert < 0;
+                return none;
+            }
             break;
+        }
         case SSL_ERROR_WANT_WRITE:
             if (wait_fd(c->fd, POLLOUT, deadline) != IO_OK)
-                return 0;
+                return none;
             break;
         default:
-            return 0; /* an alert, or a hello OpenSSL refused */
+            return none; /* an alert, or a hello OpenSSL refused */
         }
     }
 }

@@ -49,6 +49,10 @@ enum {
     T_LOGIN_BEFORE_STARTTLS,
     T_MX_TOO_MANY,
     T_DANE_ADDRESS_INSECURE,
+    T_CBC_CIPHER,
+    T_CLIENT_CIPHER_ORDER,
+    T_WEAK_DH,
+    T_ANONYMOUS_CIPHER,
     T_COUNT
 };
 
@@ -97,19 +101,57 @@ size_t conn_discard(tls_conn *c);
 /* The client context every connection of a check shares; SSL_CTX_free it
  * when the check is done. */
 SSL_CTX *conn_client_ctx(void);
-/* The TLS handshake on the connection, as a client. versions: MS_TLS_V*
- * bits to allow (0: all). ssl_error receives OpenSSL's reason on failure;
- * with IO_NOT_TLS, the first line the server sent instead of TLS. */
-tls_io conn_handshake(tls_conn *c, SSL_CTX *ctx, const char *servername, unsigned versions,
+/* What a connection's hello offers, narrower than the shared context. */
+typedef struct tls_offer {
+    unsigned versions;        /* MS_TLS_V* bits to allow, a contiguous range (0: all) */
+    const char *cipher_list;  /* TLS 1.2 and below, OpenSSL's syntax; NULL: the context's */
+    const char *ciphersuites; /* TLS 1.3; NULL: the context's */
+    const char *groups;       /* key exchange groups; NULL: the context's */
+} tls_offer;
+
+/* The TLS handshake on the connection, as a client, offering offer (NULL:
+ * everything). ssl_error receives OpenSSL's reason on failure; with
+ * IO_NOT_TLS, the first line the server sent instead of TLS. */
+tls_io conn_handshake(tls_conn *c, SSL_CTX *ctx, const char *servername, const tls_offer *offer,
                       char *ssl_error, size_t ssl_error_size);
-/* Which of the TLS versions offered (MS_TLS_V* bits, a contiguous range)
- * the server chooses: its bit, or 0 when it refuses them all (or answers
- * in plain text). The handshake stops as soon as the server's hello has
- * been accepted, before its certificate is parsed. */
-unsigned conn_probe_versions(tls_conn *c, SSL_CTX *ctx, const char *servername, unsigned versions);
+
+/* What the server's hello chose. */
+typedef struct tls_hello {
+    unsigned version;          /* MS_TLS_V* bit; 0: the server refused the offer (an alert,
+                                * plain text, a time-out) */
+    const SSL_CIPHER *cipher;  /* the suite chosen (OpenSSL's static table); NULL if none */
+    int alert;                 /* with version 0: the alert the server refused with
+                                * (SSL_AD_*); -1 none (a close, plain text, a time-out) */
+    int closed;                /* with version 0: the server closed without an alert */
+} tls_hello;
+
+/* Which version and suite of offer the server chooses. The handshake stops
+ * as soon as the server's hello has been accepted, before its certificate
+ * is parsed. */
+tls_hello conn_probe_hello(tls_conn *c, SSL_CTX *ctx, const char *servername, const tls_offer *offer);
 /* The MS_TLS_V* bit of an OpenSSL version number (TLS1_2_VERSION...); 0
  * for others. */
 unsigned conn_version_bit(int ssl_version);
+
+/* Cipher suites (ciphers.c). */
+
+/* How the probes of one port reach the handshake: open() brings a new
+ * connection to the point where TLS starts (connect, the protocol's dialog
+ * up to STARTTLS), or returns 0 and leaves nothing open. */
+typedef struct tls_target {
+    int (*open)(void *arg, tls_conn *c);
+    void *arg;
+    SSL_CTX *ssl_ctx;
+    const char *servername;
+} tls_target;
+
+ms_tls_cipher_class tls_cipher_class(const SSL_CIPHER *c);
+/* Fills r's ciphers, groups, dh_bits and handshakes for the versions
+ * accepted (MS_TLS_V* bits), each version in a thread of its own. */
+void tls_enumerate_ciphers(const tls_target *t, unsigned versions, ms_tls_port_result *r);
+/* The findings about what tls_enumerate_ciphers found. */
+void tls_cipher_findings(ms_tls_port_result *r, const char *location);
+void tls_cipher_results_free(ms_tls_port_result *r);
 
 /* MTA-STS (mtasts.c). The lookup (TXT record, policy over HTTPS) runs
  * while the ports are checked; the match needs their results. */

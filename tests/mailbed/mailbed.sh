@@ -16,6 +16,9 @@ MAIL_PASSWORD=mailbed-secret
 # The names every certificate of the bed covers (the cert module's test CA
 # issues for mail.example.test; the DANE chain adds *.tlstest.example).
 SERVERNAME=mail.example.test
+# The CIPHERS port's suites below TLS 1.3, in its order: one or more of each
+# class of lib/tls/ciphers.c that the local OpenSSL can negotiate
+CIPHERS_LIST=ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-CHACHA20-POLY1305:DHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-SHA384:ECDHE-ECDSA-AES128-SHA:DHE-RSA-AES256-SHA:AES128-GCM-SHA256:AES256-SHA:AECDH-AES128-SHA:NULL-SHA256
 
 die() { echo "mailbed: $*" >&2; exit 1; }
 
@@ -66,6 +69,10 @@ make_certs() {
         # Postfix smtpd_tls_chain_files: key first, then leaf, then chain
         cat dane-leaf.key dane-leaf.pem dane-intermediate.pem >postfix-smtp.pem
         cat leaf-ecdsa.key leaf-ecdsa.pem >postfix-smtps.pem          # intermediate missing
+        cat leaf-rsa.key leaf-rsa.pem intermediate.pem >postfix-rsa.pem
+        # 1024-bit DH parameters for the CIPHERS port's DHE suites (tls.weak-dh)
+        # (RFC 5114's fixed group: made at once, where a new prime takes seconds)
+        openssl genpkey -genparam -algorithm DH -pkeyopt group:dh_1024_160 -out dh1024.pem 2>/dev/null
         cat leaf-expired.pem intermediate.pem >expired-fullchain.pem
         cat leaf-wronghost.pem intermediate.pem >wronghost-fullchain.pem
         chmod 600 postfix-*.pem
@@ -108,6 +115,8 @@ CONF
     # Port 25: TLS 1.0 and up, any cipher (what an old server allows);
     # 587: TLS 1.2 and up; 465: TLS at once, the leaf without its intermediate;
     # SASL_PORT: AUTH offered before STARTTLS (SASL through Dovecot, no smtpd_tls_auth_only).
+    # CIPHERS_PORT: known suites (CIPHERS_LIST below) in the server's order, an RSA and an
+    # ECDSA chain, groups X25519 and P-256, 1024-bit DH parameters.
     cat >"$conf/master.cf" <<CONF
 $ADDR:$SMTP_PORT inet n - n - - smtpd
   -o smtpd_tls_protocols=>=TLSv1 -o tls_medium_cipherlist=ALL:@SECLEVEL=0
@@ -120,6 +129,12 @@ $ADDR:$LIMITED_PORT inet n - n - - smtpd
 $ADDR:$SASL_PORT inet n - n - - smtpd
   -o smtpd_sasl_auth_enable=yes -o smtpd_tls_auth_only=no -o smtpd_sasl_type=dovecot
   -o smtpd_sasl_path=$DIR/dovecot-run/auth-postfix
+$ADDR:$CIPHERS_PORT inet n - n - - smtpd
+  -o smtpd_tls_chain_files=$DIR/certs/postfix-rsa.pem,$DIR/certs/postfix-smtp.pem
+  -o smtpd_tls_protocols=>=TLSv1 -o smtpd_tls_ciphers=high
+  -o tls_high_cipherlist=$CIPHERS_LIST:@SECLEVEL=0 -o tls_preempt_cipherlist=yes
+  -o tls_eecdh_auto_curves=X25519,prime256v1
+  -o smtpd_tls_dh1024_param_file=$DIR/certs/dh1024.pem
 pickup unix n - n 60 1 pickup
 cleanup unix n - n - 0 cleanup
 qmgr unix n - n 300 1 qmgr
@@ -283,7 +298,7 @@ start() {
     # leave nothing behind
     trap 'stop_dir "$DIR"; rm -rf "$DIR" "$info"' EXIT
     trap 'exit 1' INT TERM HUP
-    pick_ports SMTP_PORT SUBMISSION_PORT SMTPS_PORT LIMITED_PORT SASL_PORT IMAP_PORT IMAPS_PORT POP3_PORT POP3S_PORT SIEVE_PORT LMTP_PORT
+    pick_ports SMTP_PORT SUBMISSION_PORT SMTPS_PORT LIMITED_PORT SASL_PORT CIPHERS_PORT IMAP_PORT IMAPS_PORT POP3_PORT POP3S_PORT SIEVE_PORT LMTP_PORT
     make_certs
     write_postfix
     write_dovecot
@@ -307,7 +322,8 @@ start() {
         echo "SERVERNAME=$SERVERNAME"
         echo "CA=$DIR/certs/root.pem"
         echo "CERTS=$DIR/certs"
-        for k in SMTP_PORT SUBMISSION_PORT SMTPS_PORT LIMITED_PORT SASL_PORT IMAP_PORT IMAPS_PORT POP3_PORT POP3S_PORT SIEVE_PORT LMTP_PORT; do
+        echo "CIPHERS_LIST=$CIPHERS_LIST"
+        for k in SMTP_PORT SUBMISSION_PORT SMTPS_PORT LIMITED_PORT SASL_PORT CIPHERS_PORT IMAP_PORT IMAPS_PORT POP3_PORT POP3S_PORT SIEVE_PORT LMTP_PORT; do
             echo "$k=${!k}"
         done
         echo "MAIL_USER=$MAIL_USER"

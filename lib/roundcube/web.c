@@ -1,0 +1,228 @@
+/* `roundcube audit --url`: what the running site serves that it must not,
+ * and the version its login page reveals.
+ *
+ * A web server may answer any path with the login page (php -S and many
+ * front-controller setups fall back to index.php), so a 200 alone proves
+ * nothing: each probe says what an exposed answer looks like, and an
+ * answer that is the login page is never one. */
+#include "internal.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+    WEB_MAX_BODY = 512 * 1024,     /* read of one answer; the rest is not needed */
+    WEB_DEFAULT_TIMEOUT_MS = 10000 /* one request, when the context sets none */
+};
+
+typedef struct answer {
+    long status;
+    int to_installer_step; /* a redirect to "?_step=N": the installer's first page */
+    ms_buf body;
+    int cut; /* the body was longer than WEB_MAX_BODY */
+} answer;
+
+static size_t on_data(char *data, size_t size, size_t count, void *arg)
+{
+    answer *a = arg;
+    size_t n = size * count;
+    if (a->body.len + n > WEB_MAX_BODY) {
+        a->cut = 1;
+        return 0; /* stop: what was read is enough to judge */
+    }
+    ms_buf_append(&a->body, data, n);
+    return a->body.failed ? 0 : n;
+}
+
+/* GET base+path. 0 on an HTTP answer (any status), else the curl error
+ * text in *error. */
+static int get(ms_ctx *ctx, const char *base, const char *path, answer *a, char *error)
+{
+    memset(a, 0, sizeof *a);
+    char *url = ms_asprintf("%s%s", base, path);
+    CURL *h = url != NULL ? curl_easy_init() : NULL;
+    if (h == NULL) {
+        free(url);
+        snprintf(error, CURL_ERROR_SIZE, "out of memory");
+        return -1;
+    }
+    unsigned timeout = ctx->timeout_ms ? ctx->timeout_ms : WEB_DEFAULT_TIMEOUT_MS;
+    struct curl_slist *connect_to = NULL;
+    error[0] = '\0';
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)timeout);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, "mailsec/" MS_VERSION);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, a);
+    if (ctx->https_ca != NULL)
+        curl_easy_setopt(h, CURLOPT_CAINFO, ctx->https_ca);
+    for (size_t i = 0; i < ctx->https_connect_to_count; i++)
+        connect_to = curl_slist_append(connect_to, ctx->https_connect_to[i]);
+    if (connect_to != NULL)
+        curl_easy_setopt(h, CURLOPT_CONNECT_TO, connect_to);
+    CURLcode rc = curl_easy_perform(h);
+    if (rc == CURLE_WRITE_ERROR && a->cut)
+        rc = CURLE_OK;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &a->status);
+    char *location = NULL;
+    if (curl_easy_getinfo(h, CURLINFO_REDIRECT_URL, &location) == CURLE_OK && location != NULL)
+        a->to_installer_step = strstr(location, "?_step=") != NULL;
+    if (rc != CURLE_OK && error[0] == '\0')
+        snprintf(error, CURL_ERROR_SIZE, "%s", curl_easy_strerror(rc));
+    curl_slist_free_all(connect_to);
+    curl_easy_cleanup(h);
+    free(url);
+    if (a->body.data == NULL)
+        ms_buf_puts(&a->body, "");
+    return rc == CURLE_OK && !a->body.failed ? 0 : -1;
+}
+
+/* What an exposed answer holds. */
+typedef enum looks {
+    LOOKS_INSTALLER,   /* Roundcube's installer page */
+    LOOKS_PHP_CONFIG,  /* the configuration's source, or an empty 200 (PHP ran it) */
+    LOOKS_LISTING,     /* a directory listing, or a log file */
+    LOOKS_GIT_CONFIG,  /* "[core]" */
+    LOOKS_JSON         /* a JSON object */
+} looks;
+
+static const struct probe {
+    const char *path;
+    looks looks;
+    const char *what;
+} PROBES[] = {
+    {"/installer/", LOOKS_INSTALLER, "the installer"},
+    {"/installer.php", LOOKS_INSTALLER, "the installer"},
+    {"/config/config.inc.php", LOOKS_PHP_CONFIG, "the configuration file"},
+    {"/logs/", LOOKS_LISTING, "the logs directory"},
+    {"/logs/errors.log", LOOKS_LISTING, "the error log"},
+    {"/temp/", LOOKS_LISTING, "the temp directory"},
+    {"/.git/config", LOOKS_GIT_CONFIG, "the Git repository"},
+    {"/composer.json", LOOKS_JSON, "composer.json"},
+};
+
+static int contains(const ms_buf *b, const char *needle)
+{
+    size_t n = strlen(needle);
+    if (b->len < n)
+        return 0;
+    for (size_t i = 0; i + n <= b->len; i++)
+        if (memcmp(b->data + i, needle, n) == 0)
+            return 1;
+    return 0;
+}
+
+/* A server's directory index, or a file that is not a page (a log). */
+static int is_listing_or_log(const ms_buf *body)
+{
+    if (contains(body, "<html") || contains(body, "<HTML"))
+        return contains(body, "Index of") || contains(body, "Directory listing");
+    return body->len > 0;
+}
+
+static int is_exposed(const answer *a, looks kind, const answer *login)
+{
+    if (kind == LOOKS_INSTALLER && a->status / 100 == 3 && a->to_installer_step)
+        return 1;
+    if (a->status != 200)
+        return 0;
+    if (login != NULL && a->body.len == login->body.len && a->body.len > 0 &&
+        memcmp(a->body.data, login->body.data, a->body.len) == 0)
+        return 0;
+    if (contains(&a->body, "\"rcversion\"") && !contains(&a->body, "Installer"))
+        return 0; /* another Roundcube page (a fallback to index.php) */
+    switch (kind) {
+    case LOOKS_INSTALLER:
+        return contains(&a->body, "Roundcube Webmail Installer");
+    case LOOKS_PHP_CONFIG:
+        return a->body.len == 0 || contains(&a->body, "$config");
+    case LOOKS_LISTING:
+        return is_listing_or_log(&a->body);
+    case LOOKS_GIT_CONFIG:
+        return contains(&a->body, "[core]");
+    case LOOKS_JSON:
+        return a->body.len > 0 && (a->body.data[0] == '{' || contains(&a->body, "\"require\""));
+    }
+    return 0;
+}
+
+/* "rcversion":10618 -> "1.6.18" (rcmail_output_html sets it on every page). */
+static char *page_version(const ms_buf *body)
+{
+    static const char key[] = "\"rcversion\":";
+    const char *p = body->data;
+    const char *end = body->data + body->len;
+    for (; p + sizeof key - 1 < end; p++)
+        if (memcmp(p, key, sizeof key - 1) == 0)
+            break;
+    if (p + sizeof key - 1 >= end)
+        return NULL;
+    p += sizeof key - 1;
+    if (p < end && *p == '"')
+        p++;
+    long n = 0;
+    int digits = 0;
+    while (p < end && *p >= '0' && *p <= '9' && digits < 9) {
+        n = n * 10 + (*p++ - '0');
+        digits++;
+    }
+    if (digits == 0 || n <= 0)
+        return NULL;
+    return ms_asprintf("%ld.%ld.%ld", n / 10000, n / 100 % 100, n % 100);
+}
+
+/* The base URL without its trailing slashes. */
+static char *base_of(const char *url)
+{
+    size_t len = strlen(url);
+    while (len > 0 && url[len - 1] == '/')
+        len--;
+    return ms_asprintf("%.*s", (int)len, url);
+}
+
+ms_status rc_check_url(ms_ctx *ctx, const char *url, ms_rc_audit_result *result,
+                       ms_diag_list *diags)
+{
+    const ms_diag_def *defs = ms_roundcube_diag_defs;
+    char *base = base_of(url);
+    if (base == NULL)
+        return MS_ERR_NOMEM;
+    char error[CURL_ERROR_SIZE];
+    answer login;
+    ms_status st = MS_OK;
+    if (get(ctx, base, "/", &login, error) != 0) {
+        st = ms_diag_add(diags, &defs[RC_URL_FAILED], url, -1, "%s: %s", url, error);
+        ms_buf_free(&login.body);
+        free(base);
+        return st;
+    }
+    result->login_version = page_version(&login.body);
+    if (result->login_version != NULL)
+        st = ms_diag_add(diags, &defs[RC_URL_VERSION], url, -1,
+                         "the login page reveals version %s (rcversion)", result->login_version);
+    for (size_t i = 0; st == MS_OK && i < sizeof PROBES / sizeof PROBES[0]; i++) {
+        answer a;
+        char *where = ms_asprintf("%s%s", base, PROBES[i].path);
+        if (where == NULL) {
+            st = MS_ERR_NOMEM;
+            break;
+        }
+        if (get(ctx, base, PROBES[i].path, &a, error) != 0)
+            st = ms_diag_add(diags, &defs[RC_URL_FAILED], where, -1, "%s: %s", where, error);
+        else if (is_exposed(&a, PROBES[i].looks, &login))
+            st = ms_diag_add(diags, &defs[RC_URL_EXPOSED], where, -1,
+                             "%s answers with %s (HTTP %ld, %zu bytes)", where, PROBES[i].what,
+                             a.status, a.body.len);
+        ms_buf_free(&a.body);
+        free(where);
+    }
+    ms_buf_free(&login.body);
+    free(base);
+    return st;
+}

@@ -1,0 +1,113 @@
+/* The fast paths against the slow ones on the mixed corpora of
+ * bench/email/gen_mix.py (0%, 20% and 50% non-ASCII: Unicode local parts,
+ * IDN domains in NFC and decomposed, quoted strings, comments, literals,
+ * long inputs, broken input), generated here with fixed seeds:
+ *   - ms_email_check() (fast path first) gives exactly em_check_full()'s
+ *     answer under every profile;
+ *   - ms_email_normalize_into() (no allocation for a plain address) gives
+ *     exactly ms_email_normalize()'s normal form, or MS_ERR_LIMIT with
+ *     the right length when the buffer is too small;
+ *   - the NFC quick check (em_nfc_quick) takes only what is in NFC.
+ * The plain addresses must take the allocation-free path, or the test
+ * would prove nothing about it. */
+#include "email/email_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uninorm.h>
+
+#include "unit/check.h"
+
+static long compared, plain_normal;
+
+static int same_result(const ms_email_result *a, const ms_email_result *b)
+{
+    return a->valid == b->valid && a->category == b->category && strcmp(a->diagnosis, b->diagnosis) == 0 &&
+           a->error_offset == b->error_offset && a->local_start == b->local_start &&
+           a->local_len == b->local_len && a->domain_start == b->domain_start && a->domain_len == b->domain_len;
+}
+
+static void compare_normal(const char *a, size_t n, ms_email_profile p, const ms_email_result *r)
+{
+    char *slow = NULL;
+    ms_status want = ms_email_normalize(a, n, p, &slow);
+    char buf[1024];
+    size_t len = 0;
+    ms_status got = ms_email_normalize_into(a, n, p, r, buf, sizeof buf, &len);
+    CHECK(got == want, "%s profile %d: normalize_into %d, normalize %d", a, (int)p, (int)got, (int)want);
+    if (got == MS_OK && want == MS_OK) {
+        CHECK(len == strlen(slow) && strcmp(buf, slow) == 0, "%s: normal form \"%s\", want \"%s\"", a, buf, slow);
+        /* too small a buffer: said, with the length needed */
+        char tiny[4];
+        size_t need = 0;
+        if (len >= sizeof tiny)
+            CHECK(ms_email_normalize_into(a, n, p, r, tiny, sizeof tiny, &need) == MS_ERR_LIMIT && need == len,
+                  "%s: a short buffer is not refused", a);
+        if (p == MS_EMAIL_PROFILE_SMTP && strcmp(a, slow) != 0 && len == n)
+            plain_normal++; /* the domain was lower-cased */
+    }
+    free(slow);
+}
+
+/* The NFC quick check never takes for NFC what is not. */
+static void compare_nfc(const char *a, size_t n)
+{
+    if (!em_nfc_quick((const unsigned char *)a, n))
+        return;
+    size_t len = 0;
+    uint8_t *nfc = u8_normalize(UNINORM_NFC, (const uint8_t *)a, n, NULL, &len);
+    CHECK(nfc != NULL && len == n && memcmp(nfc, a, n) == 0, "%s: taken as NFC, and it is not", a);
+    free(nfc);
+}
+
+static void compare(const char *a, size_t n)
+{
+    compared++;
+    compare_nfc(a, n);
+    for (int p = 0; p < 4; p++) {
+        ms_email_result fast, full;
+        ms_email_check(a, n, (ms_email_profile)p, &fast);
+        em_check_full(a, n, (ms_email_profile)p, &full);
+        CHECK(same_result(&fast, &full), "%s profile %d: %s against %s", a, p, fast.diagnosis, full.diagnosis);
+        compare_normal(a, n, (ms_email_profile)p, &fast);
+    }
+}
+
+static void corpus(const char *source, int percent, int count, int seed)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s/bench/email/gen_mix.py %d %d %d", source, percent, count, seed);
+    FILE *f = popen(cmd, "r");
+    CHECK(f != NULL, "cannot run %s", cmd);
+    if (f == NULL)
+        return;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    long lines = 0;
+    while ((n = getline(&line, &cap, f)) > 0) {
+        if (line[n - 1] == '\n')
+            line[--n] = '\0';
+        compare(line, (size_t)n);
+        lines++;
+    }
+    free(line);
+    CHECK(pclose(f) == 0 && lines == count, "%s: %ld lines", cmd, lines);
+}
+
+int main(void)
+{
+    const char *source = getenv("MAILSEC_SOURCE_DIR");
+    if (source == NULL)
+        source = ".";
+    corpus(source, 0, 20000, 1);
+    corpus(source, 20, 20000, 2);
+    corpus(source, 50, 20000, 3);
+    /* plain addresses with upper case: the allocation-free normal form */
+    compare("John.Doe@Example.COM", 20);
+    compare("a@B.C.example", 13);
+    printf("%ld inputs compared, %ld plain normal forms, %d differences\n", compared, plain_normal, failures);
+    CHECK(plain_normal > 100, "only %ld plain addresses with upper case", plain_normal);
+    return failures ? 1 : 0;
+}
