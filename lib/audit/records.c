@@ -14,7 +14,7 @@ static int starts_with(const char *text, size_t len, const char *prefix)
 
 static int tag_is(const ms_tag *t, const char *name)
 {
-    return t->name_len == strlen(name) && strncasecmp(t->name, name, t->name_len) == 0;
+    return ms_ascii_ieq(t->name, t->name_len, name);
 }
 
 /* The version tag must come first, spelt exactly (RFC 8460 and 8461 use
