@@ -26,6 +26,17 @@ struct ms_ctx {
     void (*dns_free)(void *dns); /* called by ms_ctx_free */
 };
 
+/* MS_ASSERT(cond): an invariant the code relies on (never a check of
+ * input, which is hostile and gets a finding or a status). Checked in
+ * Debug, sanitizer and fuzzing builds (MAILSEC_ASSERTS), where a failure
+ * names the place and aborts; compiled out elsewhere. */
+#if defined(MS_ASSERTS) && MS_ASSERTS
+#define MS_ASSERT(cond) ((cond) ? (void)0 : ms_assert_failed(#cond, __FILE__, __LINE__, __func__))
+#else
+#define MS_ASSERT(cond) ((void)0)
+#endif
+_Noreturn void ms_assert_failed(const char *cond, const char *file, int line, const char *func);
+
 /* Duplicate a string; NULL in, NULL out. */
 char *ms_strdup(const char *s);
 /* printf into a newly allocated string; NULL when out of memory. */

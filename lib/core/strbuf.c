@@ -80,6 +80,7 @@ void ms_buf_append(ms_buf *buf, const char *data, size_t len)
     if (len > 0)
         memcpy(buf->data + buf->len, data, len);
     buf->len += len;
+    MS_ASSERT(buf->len < buf->cap); /* room for the NUL, always */
     buf->data[buf->len] = '\0';
 }
 

@@ -40,6 +40,7 @@ int ms_tag_next(const char *text, size_t len, unsigned flags, size_t *pos, ms_ta
     item->separator = semi != NULL;
     *pos = end + 1;
     trim(text, flags, &start, &end);
+    MS_ASSERT(start <= end && end <= len);
     item->start = start;
     item->end = end;
     const char *eq = memchr(text + start, '=', end - start);
@@ -50,6 +51,7 @@ int ms_tag_next(const char *text, size_t len, unsigned flags, size_t *pos, ms_ta
     size_t name_end = (size_t)(eq - text), value_start = name_end + 1, value_end = end;
     trim(text, flags, &start, &name_end);
     trim(text, flags, &value_start, &value_end);
+    MS_ASSERT(item->start <= start && value_end <= item->end);
     item->name = text + start;
     item->name_len = name_end - start;
     item->name_offset = start;

@@ -8,8 +8,11 @@
 
 #include "core/internal.h"
 
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static const ms_diag_def WARN = {"test.warn", MS_SEV_WARNING, "a warning", "do this"};
 static const ms_diag_def ERR = {"test.err", MS_SEV_ERROR, "an error", NULL};
@@ -222,6 +225,37 @@ static void ascii_comparison_ignores_case_only(void **state)
     assert_int_equal(ms_ascii_lower('['), '[');
 }
 
+/* Where invariants are checked (MAILSEC_ASSERTS), a failed one names
+ * itself and aborts; elsewhere the check costs nothing and does nothing. */
+static void failed_assertion_aborts_with_its_place(void **state)
+{
+    (void)state;
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(fds[1], 2);
+        MS_ASSERT(1 + 1 == 3);
+        _exit(0);
+    }
+    close(fds[1]);
+    char said[512] = "";
+    ssize_t n = read(fds[0], said, sizeof said - 1);
+    said[n > 0 ? n : 0] = '\0';
+    close(fds[0]);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+#if defined(MS_ASSERTS) && MS_ASSERTS
+    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+    assert_non_null(strstr(said, "assertion \"1 + 1 == 3\" failed"));
+    assert_non_null(strstr(said, "test_core.c"));
+#else
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_string_equal(said, "");
+#endif
+}
+
 static void catalogue_codes_are_unique_and_well_formed(void **state)
 {
     (void)state;
@@ -255,6 +289,7 @@ int main(void)
         cmocka_unit_test(tag_tokenizer_splits_trims_and_keeps_offsets),
         cmocka_unit_test(taglist_applies_rfc6376_rules_and_bounds),
         cmocka_unit_test(ascii_comparison_ignores_case_only),
+        cmocka_unit_test(failed_assertion_aborts_with_its_place),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
