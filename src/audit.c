@@ -119,7 +119,6 @@ static void print_text(const cli_common *c, const ms_audit_report *r)
 
 static json_t *json_report(const ms_audit_report *r, int status)
 {
-    static const char *const VERDICTS[] = {"ok", "problems", "unchecked"};
     json_t *areas = json_object();
     for (int i = 0; i < MS_AUDIT_AREA_COUNT; i++) {
         char g[2] = {r->areas[i].grade, '\0'};
@@ -131,7 +130,7 @@ static json_t *json_report(const ms_audit_report *r, int status)
                                       json_diags(&r->areas[i].diags)));
     }
     char g[2] = {r->grade, '\0'};
-    json_t *o = json_pack("{s:s, s:s, s:s}", "domain", r->domain, "result", VERDICTS[status],
+    json_t *o = json_pack("{s:s, s:s, s:s}", "domain", r->domain, "result", cli_verdict(status),
                           "grade", g);
     json_t *records = json_object();
     const char *texts[] = {r->spf_record, r->dmarc_record, r->tlsrpt_record, r->bimi_record, r->mtasts_id};

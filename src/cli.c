@@ -494,11 +494,15 @@ json_t *json_document(const char *command)
     return doc;
 }
 
-static const char *const VERDICTS[] = {"ok", "problems", "unchecked"};
+const char *cli_verdict(int exit_status)
+{
+    static const char *const VERDICTS[] = {"ok", "problems", "unchecked"};
+    return exit_status >= 0 && exit_status <= 2 ? VERDICTS[exit_status] : "unchecked";
+}
 
 void json_print(json_t *doc, int exit_status)
 {
-    json_object_set_new(doc, "result", json_string(VERDICTS[exit_status]));
+    json_object_set_new(doc, "result", json_string(cli_verdict(exit_status)));
     json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
     putchar('\n');
     json_decref(doc);
@@ -540,7 +544,7 @@ void cli_json_stream_item(cli_json_stream *s, json_t *item)
 void cli_json_stream_end(cli_json_stream *s, json_t *tail, int exit_status)
 {
     json_t *doc = tail ? tail : json_object();
-    json_object_set_new(doc, "result", json_string(VERDICTS[exit_status]));
+    json_object_set_new(doc, "result", json_string(cli_verdict(exit_status)));
     char *fields = object_fields(doc);
     json_decref(doc);
     printf("%s],%s}\n", s->items ? "\n" : "", fields ? fields : "");

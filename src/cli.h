@@ -130,7 +130,9 @@ json_t *json_text(const char *s, size_t n);
 json_t *json_str_or_null(const char *s);
 /* {"schema_version":1,"command":...}: the start of every JSON document. */
 json_t *json_document(const char *command);
-/* Adds the verdict ("ok" | "problems" | "unchecked") and prints. */
+/* The verdict of an exit status in JSON: "ok" | "problems" | "unchecked". */
+const char *cli_verdict(int exit_status);
+/* Adds the verdict and prints. */
 void json_print(json_t *doc, int exit_status);
 
 /* A JSON document too long to hold, written as it goes: the head of
