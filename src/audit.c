@@ -119,7 +119,6 @@ static void print_text(const cli_common *c, const ms_audit_report *r)
 
 static json_t *json_report(const ms_audit_report *r, int status)
 {
-    static const char *const VERDICTS[] = {"ok", "problems", "unchecked"};
     json_t *areas = json_object();
     for (int i = 0; i < MS_AUDIT_AREA_COUNT; i++) {
         char g[2] = {r->areas[i].grade, '\0'};
@@ -131,7 +130,7 @@ static json_t *json_report(const ms_audit_report *r, int status)
                                       json_diags(&r->areas[i].diags)));
     }
     char g[2] = {r->grade, '\0'};
-    json_t *o = json_pack("{s:s, s:s, s:s}", "domain", r->domain, "result", VERDICTS[status],
+    json_t *o = json_pack("{s:s, s:s, s:s}", "domain", r->domain, "result", cli_verdict(status),
                           "grade", g);
     json_t *records = json_object();
     const char *texts[] = {r->spf_record, r->dmarc_record, r->tlsrpt_record, r->bimi_record, r->mtasts_id};
@@ -143,32 +142,19 @@ static json_t *json_report(const ms_audit_report *r, int status)
     return o;
 }
 
-/* RFC 4180: quote every field, double the quotes inside. */
-static void csv_field(const char *s, int last)
-{
-    putchar('"');
-    for (; s && *s; s++) {
-        if (*s == '"')
-            putchar('"');
-        putchar(*s);
-    }
-    putchar('"');
-    putchar(last ? '\n' : ',');
-}
-
 static void print_csv(const ms_audit_report *r)
 {
     for (int i = 0; i < MS_AUDIT_AREA_COUNT; i++) {
         char g[2] = {r->areas[i].grade, '\0'};
         const ms_diag_list *l = &r->areas[i].diags;
         for (size_t k = 0; k < l->count; k++) {
-            csv_field(r->domain, 0);
-            csv_field(ms_audit_area_name((ms_audit_area_id)i), 0);
-            csv_field(g, 0);
-            csv_field(ms_severity_str(l->items[k].def->severity), 0);
-            csv_field(l->items[k].def->code, 0);
-            csv_field(l->items[k].location, 0);
-            csv_field(l->items[k].message, 1);
+            cli_csv_field(stdout, r->domain, CLI_CSV_GUARD);
+            cli_csv_field(stdout, ms_audit_area_name((ms_audit_area_id)i), 0);
+            cli_csv_field(stdout, g, 0);
+            cli_csv_field(stdout, ms_severity_str(l->items[k].def->severity), 0);
+            cli_csv_field(stdout, l->items[k].def->code, 0);
+            cli_csv_field(stdout, l->items[k].location, CLI_CSV_GUARD);
+            cli_csv_field(stdout, l->items[k].message, CLI_CSV_GUARD | CLI_CSV_LAST);
         }
     }
 }

@@ -502,13 +502,82 @@ json_t *json_document(const char *command)
     return doc;
 }
 
-void json_print(json_t *doc, int exit_status)
+const char *cli_verdict(int exit_status)
 {
     static const char *const VERDICTS[] = {"ok", "problems", "unchecked"};
-    json_object_set_new(doc, "result", json_string(VERDICTS[exit_status]));
+    return exit_status >= 0 && exit_status <= 2 ? VERDICTS[exit_status] : "unchecked";
+}
+
+void json_print(json_t *doc, int exit_status)
+{
+    json_object_set_new(doc, "result", json_string(cli_verdict(exit_status)));
     json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
     putchar('\n');
     json_decref(doc);
+}
+
+/* The fields of an object as JSON text without its braces: "" for none. */
+static char *object_fields(json_t *obj)
+{
+    char *text = obj ? json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII) : NULL;
+    if (text == NULL)
+        return NULL;
+    size_t n = strlen(text);
+    memmove(text, text + 1, n - 2); /* "{...}" -> "..." */
+    text[n - 2] = '\0';
+    return text;
+}
+
+void cli_json_stream_begin(cli_json_stream *s, const char *command, json_t *head,
+                           const char *array_key)
+{
+    s->items = 0;
+    json_t *doc = json_document(command);
+    if (head != NULL)
+        json_object_update(doc, head);
+    json_decref(head);
+    char *fields = object_fields(doc);
+    json_decref(doc);
+    printf("{%s,\"%s\":[", fields ? fields : "", array_key);
+    free(fields);
+}
+
+void cli_json_stream_item(cli_json_stream *s, json_t *item)
+{
+    fputs(s->items++ ? ",\n" : "\n", stdout);
+    json_dumpf(item, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
+    json_decref(item);
+}
+
+void cli_json_stream_end(cli_json_stream *s, json_t *tail, int exit_status)
+{
+    json_t *doc = tail ? tail : json_object();
+    json_object_set_new(doc, "result", json_string(cli_verdict(exit_status)));
+    char *fields = object_fields(doc);
+    json_decref(doc);
+    printf("%s],%s}\n", s->items ? "\n" : "", fields ? fields : "");
+    free(fields);
+}
+
+void cli_csv_field(FILE *out, const char *s, unsigned flags)
+{
+    if (s == NULL)
+        s = "";
+    int formula = (flags & CLI_CSV_GUARD) && s[0] != '\0' && strchr("=+-@\t\r", s[0]) != NULL;
+    const char *guard = formula ? "'" : "";
+    if (strpbrk(s, ",\"\r\n") == NULL) {
+        fputs(guard, out);
+        fputs(s, out);
+    } else {
+        fprintf(out, "\"%s", guard);
+        for (; *s; s++) {
+            if (*s == '"')
+                putc('"', out);
+            putc(*s, out);
+        }
+        putc('"', out);
+    }
+    putc(flags & CLI_CSV_LAST ? '\n' : ',', out);
 }
 
 int cli_exit_status(const ms_diag_list *list, int could_not_check)

@@ -134,8 +134,30 @@ json_t *json_text(const char *s, size_t n);
 json_t *json_str_or_null(const char *s);
 /* {"schema_version":1,"command":...}: the start of every JSON document. */
 json_t *json_document(const char *command);
-/* Adds the verdict ("ok" | "problems" | "unchecked") and prints. */
+/* The verdict of an exit status in JSON: "ok" | "problems" | "unchecked". */
+const char *cli_verdict(int exit_status);
+/* Adds the verdict and prints. */
 void json_print(json_t *doc, int exit_status);
+
+/* A JSON document too long to hold, written as it goes: the head of
+ * json_document(command) with the fields of head (may be NULL), then
+ * "array_key": [ each item ], then the fields of tail (may be NULL) and the
+ * verdict. Items and objects passed in are taken (decref'd). */
+typedef struct cli_json_stream {
+    size_t items;
+} cli_json_stream;
+void cli_json_stream_begin(cli_json_stream *s, const char *command, json_t *head,
+                           const char *array_key);
+void cli_json_stream_item(cli_json_stream *s, json_t *item);
+void cli_json_stream_end(cli_json_stream *s, json_t *tail, int exit_status);
+
+/* CSV (RFC 4180): one field, quoted only when it holds a comma, a quote
+ * or a line end, then "," or (last) a line end. CLI_CSV_GUARD is for text
+ * from reports or users that a spreadsheet would run as a formula
+ * (starting with = + - @ TAB or CR): a "'" goes before it (OWASP's CSV
+ * injection advice); numbers mailsec writes itself need no guard. */
+enum { CLI_CSV_GUARD = 1 << 0, CLI_CSV_LAST = 1 << 1 };
+void cli_csv_field(FILE *out, const char *s, unsigned flags);
 
 /* ---- argument parsing, the same for every command ---- */
 

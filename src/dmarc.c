@@ -266,10 +266,9 @@ static json_t *json_destinations(const ms_dmarc_discovery *d)
 
 static json_t *json_domain_result(const ms_dmarc_discovery *d, int status)
 {
-    static const char *const VERDICTS[] = {"ok", "problems", "unchecked"};
     json_t *r = json_object();
     json_object_set_new(r, "domain", json_string(d->domain));
-    json_object_set_new(r, "result", json_string(VERDICTS[status]));
+    json_object_set_new(r, "result", json_string(cli_verdict(status)));
     json_object_set_new(r, "dnssec", json_string(ms_dnssec_state_str(d->dnssec)));
     json_object_set_new(r, "record_text",
                         d->record_text ? json_text(d->record_text, d->record_text_len) : json_null());
@@ -410,37 +409,40 @@ static int run_check(int argc, char **argv)
 
 /* ---- generate ---- */
 
+/* The position of s among count names, or -1. */
+static int index_of(const char *s, const char *const *names, int count)
+{
+    for (int i = 0; i < count; i++)
+        if (strcmp(s, names[i]) == 0)
+            return i;
+    return -1;
+}
+
 static int parse_policy(const char *s, ms_dmarc_policy *p)
 {
     static const char *const NAMES[] = {"none", "quarantine", "reject"};
-    for (int i = 0; i < 3; i++)
-        if (strcmp(s, NAMES[i]) == 0) {
-            *p = (ms_dmarc_policy)(MS_DMARC_POLICY_NONE + i);
-            return 1;
-        }
-    return 0;
+    int i = index_of(s, NAMES, 3);
+    if (i >= 0)
+        *p = (ms_dmarc_policy)(MS_DMARC_POLICY_NONE + i);
+    return i >= 0;
 }
 
 static int parse_align(const char *s, ms_dmarc_align *a)
 {
-    if (strcmp(s, "r") == 0 || strcmp(s, "relaxed") == 0)
-        *a = MS_DMARC_ALIGN_RELAXED;
-    else if (strcmp(s, "s") == 0 || strcmp(s, "strict") == 0)
-        *a = MS_DMARC_ALIGN_STRICT;
-    else
-        return 0;
-    return 1;
+    static const char *const NAMES[] = {"r", "relaxed", "s", "strict"};
+    int i = index_of(s, NAMES, 4);
+    if (i >= 0)
+        *a = i < 2 ? MS_DMARC_ALIGN_RELAXED : MS_DMARC_ALIGN_STRICT;
+    return i >= 0;
 }
 
 static int parse_psd(const char *s, ms_dmarc_psd *p)
 {
     static const char *const NAMES[] = {"y", "n", "u"};
-    for (int i = 0; i < 3; i++)
-        if (strcmp(s, NAMES[i]) == 0) {
-            *p = (ms_dmarc_psd)(MS_DMARC_PSD_Y + i);
-            return 1;
-        }
-    return 0;
+    int i = index_of(s, NAMES, 3);
+    if (i >= 0)
+        *p = (ms_dmarc_psd)(MS_DMARC_PSD_Y + i);
+    return i >= 0;
 }
 
 static int parse_yes_no(const char *s, int *v)
@@ -1028,10 +1030,9 @@ static json_t *json_day(int64_t t)
 static json_t *json_advice(const ms_dmarc_discovery *d, const ms_dmarc_advice *adv, int status,
                            const advise_facts *af)
 {
-    static const char *const VERDICTS[] = {"ok", "problems", "unchecked"};
     json_t *r = json_object();
     json_object_set_new(r, "domain", json_string(d->domain));
-    json_object_set_new(r, "result", json_string(VERDICTS[status]));
+    json_object_set_new(r, "result", json_string(cli_verdict(status)));
     json_object_set_new(r, "record_text",
                         d->record_text ? json_text(d->record_text, d->record_text_len) : json_null());
     json_object_set_new(r, "step", json_pack("{s:o, s:o, s:o}", "index",

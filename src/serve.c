@@ -12,7 +12,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <microhttpd.h>
+#include "lazy_mhd.h"
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -611,6 +611,10 @@ static struct MHD_Daemon *start_daemon(server *srv, const listen_addr *addr, cha
  * takes them. */
 static int run(server *srv, const serve_args *a, const listen_addr *addr)
 {
+    if (ms_lazy_load(&ms_mhd_lib) != MS_OK) {
+        fprintf(stderr, "mailsec serve: %s\n", ms_lazy_error(&ms_mhd_lib));
+        return EXIT_UNCHECKED;
+    }
     char *cert = a->cert ? read_pem(a->cert) : NULL, *key = a->key ? read_pem(a->key) : NULL;
     if (a->cert && (cert == NULL || key == NULL)) {
         free(cert), free(key);

@@ -130,10 +130,9 @@ static json_t *json_node(const ms_spf_node *n, unsigned guard)
 
 static json_t *json_check(const ms_spf_check *chk, int status)
 {
-    static const char *const STATUS[] = {"ok", "problems", "unchecked"};
     json_t *o = json_object();
     json_object_set_new(o, "domain", json_string(chk->domain));
-    json_object_set_new(o, "status", json_string(STATUS[status]));
+    json_object_set_new(o, "status", json_string(cli_verdict(status)));
     json_object_set_new(o, "record", json_str_or_null(chk->root->text));
     json_object_set_new(o, "lookups", json_integer(chk->lookups));
     json_object_set_new(o, "lookup_limit", json_integer(MS_SPF_MAX_DNS_TERMS));

@@ -454,13 +454,13 @@ ms_status ms_audit_domain(ms_ctx *ctx, const char *domain, const ms_audit_option
     ms_audit_report *rep = calloc(1, sizeof *rep);
     if (rep == NULL)
         return MS_ERR_NOMEM;
-    ms_status st;
     rep->areas[MS_AUDIT_SMTP_TLS].skipped = options == NULL || !options->smtp_tls;
-    if (ms_domain_normalize(domain, &rep->domain) != MS_OK) {
+    ms_status st = ms_domain_normalize(domain, &rep->domain);
+    if (st == MS_ERR_INVALID) {
         rep->could_not_check = 1;
         rep->domain = ms_strdup(domain);
         st = rep->domain ? MS_OK : MS_ERR_NOMEM;
-    } else {
+    } else if (st == MS_OK) {
         st = audit(ctx, rep, options);
     }
     if (st != MS_OK) {

@@ -2,7 +2,7 @@
  * the policy over HTTPS with libcurl under the rules of section 3.3. */
 #include "internal.h"
 
-#include <curl/curl.h>
+#include "core/lazy_curl.h"
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -334,6 +334,11 @@ ms_status ms_mtasts_fetch(ms_ctx *ctx, const char *domain, char **body, size_t *
 {
     *body = NULL;
     *len = 0;
+    /* Without libcurl the policy cannot be fetched: a finding, as when the
+     * server does not answer. */
+    if (ms_lazy_load(&ms_curl_lib) != MS_OK)
+        return ms_diag_add(diags, AUDIT_DEF(A_MTASTS_FETCH), domain, -1, "fetching the MTA-STS policy of %s: %s",
+                           domain, ms_lazy_error(&ms_curl_lib));
     char *url = ms_asprintf("https://mta-sts.%s/.well-known/mta-sts.txt", domain);
     fetch f = {MS_BUF_INIT, 0};
     struct curl_slist *connect_to = NULL;

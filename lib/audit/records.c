@@ -14,7 +14,7 @@ static int starts_with(const char *text, size_t len, const char *prefix)
 
 static int tag_is(const ms_tag *t, const char *name)
 {
-    return t->name_len == strlen(name) && strncasecmp(t->name, name, t->name_len) == 0;
+    return ms_ascii_ieq(t->name, t->name_len, name);
 }
 
 /* The version tag must come first, spelt exactly (RFC 8460 and 8461 use
@@ -27,13 +27,22 @@ static int version_first(const char *text, size_t len, const char *version_tag)
     return len == n || text[n] == ';' || text[n] == ' ' || text[n] == '\t';
 }
 
-static ms_status report_syntax(const ms_taglist *tags, const ms_diag_def *def, const char *where,
-                               ms_diag_list *diags)
+/* What every record here starts with: its tag list, read with its
+ * syntax errors reported, and the version tag first (*version_ok). */
+static ms_status read_record(const char *text, size_t len, const char *version,
+                             const ms_diag_def *syntax, const ms_diag_def *bad_version,
+                             const char *where, ms_taglist *tags, int *version_ok,
+                             ms_diag_list *diags)
 {
+    ms_taglist_parse(text, len, tags);
     ms_status st = MS_OK;
     for (size_t i = 0; i < tags->error_count && st == MS_OK; i++)
-        st = ms_diag_add(diags, def, where, (long)tags->errors[i].offset, "%s at byte %zu",
+        st = ms_diag_add(diags, syntax, where, (long)tags->errors[i].offset, "%s at byte %zu",
                          ms_taglist_error_str(tags->errors[i].kind), tags->errors[i].offset);
+    *version_ok = version_first(text, len, version);
+    if (st == MS_OK && !*version_ok)
+        st = ms_diag_add(diags, bad_version, where, 0, "the record starts \"%.*s\", not \"%s\"",
+                         (int)(len < 20 ? len : 20), text, version);
     return st;
 }
 
@@ -113,12 +122,9 @@ ms_status ms_tlsrpt_check_record(const char *text, size_t len, const char *locat
         return MS_ERR_NOMEM;
     *out = rec;
     ms_taglist tags;
-    ms_taglist_parse(text, len, &tags);
-    ms_status st = report_syntax(&tags, AUDIT_DEF(A_TLSRPT_SYNTAX), location, diags);
-    int version_ok = version_first(text, len, "v=TLSRPTv1");
-    if (st == MS_OK && !version_ok)
-        st = ms_diag_add(diags, AUDIT_DEF(A_TLSRPT_VERSION), location, 0,
-                         "the record starts \"%.*s\", not \"v=TLSRPTv1\"", (int)(len < 20 ? len : 20), text);
+    int version_ok;
+    ms_status st = read_record(text, len, "v=TLSRPTv1", AUDIT_DEF(A_TLSRPT_SYNTAX),
+                               AUDIT_DEF(A_TLSRPT_VERSION), location, &tags, &version_ok, diags);
     const ms_tag *rua = ms_taglist_find(&tags, "rua");
     for (size_t i = 0; i < tags.count && st == MS_OK; i++) {
         const ms_tag *t = &tags.tags[i];
@@ -189,12 +195,9 @@ ms_status ms_bimi_check_record(const char *text, size_t len, const char *locatio
         return MS_ERR_NOMEM;
     *out = rec;
     ms_taglist tags;
-    ms_taglist_parse(text, len, &tags);
-    ms_status st = report_syntax(&tags, AUDIT_DEF(A_BIMI_SYNTAX), location, diags);
-    int version_ok = version_first(text, len, "v=BIMI1");
-    if (st == MS_OK && !version_ok)
-        st = ms_diag_add(diags, AUDIT_DEF(A_BIMI_VERSION), location, 0,
-                         "the record starts \"%.*s\", not \"v=BIMI1\"", (int)(len < 20 ? len : 20), text);
+    int version_ok;
+    ms_status st = read_record(text, len, "v=BIMI1", AUDIT_DEF(A_BIMI_SYNTAX),
+                               AUDIT_DEF(A_BIMI_VERSION), location, &tags, &version_ok, diags);
     for (size_t i = 0; i < tags.count && st == MS_OK; i++) {
         const ms_tag *t = &tags.tags[i];
         if (!tag_is(t, "v") && !tag_is(t, "l") && !tag_is(t, "a"))
@@ -242,11 +245,9 @@ ms_status ms_mtasts_check_txt(const char *text, size_t len, const char *location
 {
     *id = NULL;
     ms_taglist tags;
-    ms_taglist_parse(text, len, &tags);
-    ms_status st = report_syntax(&tags, AUDIT_DEF(A_MTASTS_TXT_SYNTAX), location, diags);
-    if (st == MS_OK && !version_first(text, len, "v=STSv1"))
-        st = ms_diag_add(diags, AUDIT_DEF(A_MTASTS_TXT_VERSION), location, 0,
-                         "the record starts \"%.*s\", not \"v=STSv1\"", (int)(len < 20 ? len : 20), text);
+    int version_ok;
+    ms_status st = read_record(text, len, "v=STSv1", AUDIT_DEF(A_MTASTS_TXT_SYNTAX),
+                               AUDIT_DEF(A_MTASTS_TXT_VERSION), location, &tags, &version_ok, diags);
     const ms_tag *t = ms_taglist_find(&tags, "id");
     if (st != MS_OK)
         return st;

@@ -9,6 +9,10 @@ ms_status ms_diag_addv(ms_diag_list *list, const ms_diag_def *def, const char *l
 {
     if (list == NULL || def == NULL || fmt == NULL)
         return MS_ERR_INVALID;
+    /* definitions come from the modules' tables, each with a code the
+     * catalogue documents */
+    MS_ASSERT(def->code != NULL && def->summary != NULL);
+    MS_ASSERT(list->count <= list->capacity);
     if (list->count == list->capacity) {
         size_t capacity = list->capacity ? list->capacity * 2 : 8;
         ms_diag *grown = realloc(list->items, capacity * sizeof *grown);

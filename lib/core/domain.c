@@ -79,16 +79,22 @@ static int is_ascii(const char *s)
 /* libidn2 turns U-labels into A-labels. Names that are pure ASCII but not
  * host names (the underscore in _dmarc labels) are kept as they are, since
  * the DNS allows them. NULL when the name cannot be converted. */
-static char *to_a_labels(const char *name)
+/* The name in A-labels: MS_ERR_INVALID when IDNA refuses it (its own
+ * out-of-memory included), MS_ERR_NOMEM for ours. */
+static ms_status to_a_labels(const char *name, char **out)
 {
-    if (is_ascii(name))
-        return ms_strdup(name);
+    *out = NULL;
     char *ascii = NULL;
-    if (idn2_to_ascii_8z(name, &ascii, IDN2_NONTRANSITIONAL) != IDN2_OK)
-        return NULL;
-    char *copy = ms_strdup(ascii);
+    if (!is_ascii(name)) {
+        int rc = idn2_to_ascii_8z(name, &ascii, IDN2_NONTRANSITIONAL);
+        if (rc == IDN2_MALLOC)
+            return MS_ERR_NOMEM;
+        if (rc != IDN2_OK)
+            return MS_ERR_INVALID;
+    }
+    *out = ms_strdup(ascii ? ascii : name);
     idn2_free(ascii);
-    return copy;
+    return *out ? MS_OK : MS_ERR_NOMEM;
 }
 
 ms_status ms_domain_normalize(const char *in, char **out)
@@ -107,13 +113,13 @@ ms_status ms_domain_normalize(const char *in, char **out)
     memcpy(trimmed, in, len);
     trimmed[len] = '\0';
 
-    char *result = to_a_labels(trimmed);
+    char *result;
+    ms_status st = to_a_labels(trimmed, &result);
     free(trimmed);
-    if (result == NULL)
-        return MS_ERR_INVALID;
+    if (st != MS_OK)
+        return st;
     for (char *p = result; *p; p++)
-        if (*p >= 'A' && *p <= 'Z')
-            *p = (char)(*p - 'A' + 'a');
+        *p = (char)ms_ascii_lower((unsigned char)*p);
     if (!labels_are_valid(result)) {
         free(result);
         return MS_ERR_INVALID;

@@ -26,6 +26,17 @@ struct ms_ctx {
     void (*dns_free)(void *dns); /* called by ms_ctx_free */
 };
 
+/* MS_ASSERT(cond): an invariant the code relies on (never a check of
+ * input, which is hostile and gets a finding or a status). Checked in
+ * Debug, sanitizer and fuzzing builds (MAILSEC_ASSERTS), where a failure
+ * names the place and aborts; compiled out elsewhere. */
+#if defined(MS_ASSERTS) && MS_ASSERTS
+#define MS_ASSERT(cond) ((cond) ? (void)0 : ms_assert_failed(#cond, __FILE__, __LINE__, __func__))
+#else
+#define MS_ASSERT(cond) ((void)0)
+#endif
+_Noreturn void ms_assert_failed(const char *cond, const char *file, int line, const char *func);
+
 /* Duplicate a string; NULL in, NULL out. */
 char *ms_strdup(const char *s);
 /* printf into a newly allocated string; NULL when out of memory. */
@@ -39,6 +50,16 @@ static inline int ms_is_wsp(int c)
 {
     return c == ' ' || c == '\t';
 }
+
+/* ASCII case folding whatever the locale: protocol names and keywords are
+ * ASCII, and strcasecmp follows LC_CTYPE. */
+static inline int ms_ascii_lower(int c)
+{
+    return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+}
+
+/* 1 when a (alen bytes) equals the string b but for ASCII case. */
+int ms_ascii_ieq(const char *a, size_t alen, const char *b);
 
 /* Milliseconds on the monotonic clock, for deadlines and durations (never
  * the wall clock, which may jump). */
@@ -74,8 +95,30 @@ int ms_domain_is_within(const char *name, const char *ancestor);
 ms_status ms_domain_org_psl(ms_ctx *ctx, const char *name, char **out);
 void ms_ctx_free_psl(void *psl);
 
-/* Tag=value lists (lib/core/taglist.c): DKIM keys, TLS-RPT, BIMI. The
- * tags point into the parsed text; nothing is allocated. */
+/* Tag=value lists (lib/core/taglist.c; the grammar is at its top). */
+enum { MS_TAG_FWS = 1 << 0 }; /* CR and LF count as white space too */
+
+/* One item between ";" separators, white space trimmed. Without "=" only
+ * start/end are set; an empty item has start == end. */
+typedef struct ms_tag_item {
+    size_t start, end;   /* the item */
+    int has_equals;
+    size_t equals;       /* offset of the "=" when has_equals */
+    int separator;       /* a ";" ends it (0 for the last item) */
+    const char *name;    /* before "=" */
+    size_t name_len, name_offset;
+    const char *value;   /* after "=" */
+    size_t value_len, value_offset;
+} ms_tag_item;
+
+/* The tokenizer: the next item of text from *pos (start at 0); 0 when
+ * there is none. An item is returned even when it is empty. */
+int ms_tag_next(const char *text, size_t len, unsigned flags, size_t *pos, ms_tag_item *item);
+
+/* RFC 6376 tag lists (DKIM keys and signatures, TLS-RPT, BIMI): items
+ * checked against its name and value rules, at most MS_TAGLIST_MAX_TAGS
+ * kept; what breaks the rules is listed in errors, and the rest is kept,
+ * so one mistake never hides the others. Nothing is allocated. */
 enum { MS_TAGLIST_MAX_TAGS = 64, MS_TAGLIST_MAX_ERRORS = 16 };
 
 typedef enum ms_taglist_error_kind {
@@ -95,7 +138,8 @@ typedef struct ms_tag {
 
 typedef struct ms_taglist_error {
     ms_taglist_error_kind kind;
-    size_t offset;
+    size_t offset;            /* of the offending byte */
+    size_t item, item_len;    /* the whole item, for messages */
 } ms_taglist_error;
 
 typedef struct ms_taglist {
@@ -105,9 +149,11 @@ typedef struct ms_taglist {
     size_t error_count;
 } ms_taglist;
 
-ms_status ms_taglist_parse(const char *text, size_t len, ms_taglist *out);
-/* The first tag of this name (case-insensitive), or NULL. */
+void ms_taglist_parse(const char *text, size_t len, ms_taglist *out);
+/* The first tag of this name (ASCII case-insensitive), or NULL. */
 const ms_tag *ms_taglist_find(const ms_taglist *list, const char *name);
+/* 1 when the tag's name is exactly name (DKIM's names are case-sensitive). */
+int ms_tag_is(const ms_tag *tag, const char *name);
 const char *ms_taglist_error_str(ms_taglist_error_kind kind);
 
 /* A growable byte buffer, always NUL-terminated. */

@@ -1,3 +1,4 @@
+/* Names of statuses and severities, and the failure of an MS_ASSERT. */
 #include "mailsec/core.h"
 
 const char *ms_status_str(ms_status status)
@@ -21,4 +22,16 @@ const char *ms_severity_str(ms_severity severity)
     case MS_SEV_ERROR: return "error";
     }
     return "unknown";
+}
+
+#include "internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+void ms_assert_failed(const char *cond, const char *file, int line, const char *func)
+{
+    fprintf(stderr, "mailsec: internal error: %s:%d: %s: assertion \"%s\" failed\n", file, line,
+            func, cond);
+    abort();
 }

@@ -1,3 +1,5 @@
+/* Strings: copies, printf into new strings, ASCII comparison, and ms_buf,
+ * the one growable buffer. */
 #include "internal.h"
 
 #include <stdarg.h>
@@ -14,6 +16,16 @@ char *ms_strdup(const char *s)
     if (copy != NULL)
         memcpy(copy, s, len);
     return copy;
+}
+
+int ms_ascii_ieq(const char *a, size_t alen, const char *b)
+{
+    if (alen != strlen(b))
+        return 0;
+    for (size_t i = 0; i < alen; i++)
+        if (ms_ascii_lower((unsigned char)a[i]) != ms_ascii_lower((unsigned char)b[i]))
+            return 0;
+    return 1;
 }
 
 char *ms_vasprintf(const char *fmt, va_list ap)
@@ -68,6 +80,7 @@ void ms_buf_append(ms_buf *buf, const char *data, size_t len)
     if (len > 0)
         memcpy(buf->data + buf->len, data, len);
     buf->len += len;
+    MS_ASSERT(buf->len < buf->cap); /* room for the NUL, always */
     buf->data[buf->len] = '\0';
 }
 

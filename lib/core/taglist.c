@@ -1,17 +1,64 @@
-/* Tag=value lists, the syntax DKIM keys (RFC 6376 3.2), TLS-RPT (RFC 8460)
- * and BIMI records share: "name=value" separated by ";", white space
- * allowed around both, a trailing ";" allowed. The tokenizer keeps going
- * after a bad item, so one mistake never hides the others. */
+/* Tag=value lists: DMARC records (RFC 9989 4.7), DKIM keys and signatures
+ * (RFC 6376 3.2), TLS-RPT (RFC 8460 3) and BIMI records share one shape:
+ *
+ *   tag-list  = tag-spec *( ";" tag-spec ) [ ";" ]
+ *   tag-spec  = [WS] tag-name [WS] "=" [WS] tag-value [WS]
+ *
+ * where WS is WSP, or FWS (WSP and the CR LF of folded lines, as they come
+ * from a header or a zone file) for DKIM and its kin. ms_tag_next is the
+ * one tokenizer: it splits at ";" and "=" and trims, and leaves the meaning
+ * of names and values to each grammar. ms_taglist_parse adds RFC 6376's
+ * character rules and a bounded list for the records that use them; DMARC
+ * keeps its own rules (letters-only names, empty values are errors) and
+ * its own diagnostics. Nothing is allocated: items point into the text. */
 #include "internal.h"
 
 #include <string.h>
-#include <strings.h>
 
 /* White space a tag list may hold around its parts: WSP, and the CR LF of
  * folded lines (FWS) as they come from DNS or a header. */
-static int is_fws(char c)
+static int is_white(char c, unsigned flags)
 {
-    return ms_is_wsp(c) || c == '\r' || c == '\n';
+    return ms_is_wsp(c) || ((flags & MS_TAG_FWS) && (c == '\r' || c == '\n'));
+}
+
+static void trim(const char *text, unsigned flags, size_t *start, size_t *end)
+{
+    while (*start < *end && is_white(text[*start], flags))
+        (*start)++;
+    while (*end > *start && is_white(text[*end - 1], flags))
+        (*end)--;
+}
+
+int ms_tag_next(const char *text, size_t len, unsigned flags, size_t *pos, ms_tag_item *item)
+{
+    if (*pos > len)
+        return 0;
+    const char *semi = memchr(text + *pos, ';', len - *pos);
+    size_t start = *pos, end = semi ? (size_t)(semi - text) : len;
+    *item = (ms_tag_item){0};
+    item->separator = semi != NULL;
+    *pos = end + 1;
+    trim(text, flags, &start, &end);
+    MS_ASSERT(start <= end && end <= len);
+    item->start = start;
+    item->end = end;
+    const char *eq = memchr(text + start, '=', end - start);
+    if (eq == NULL)
+        return 1;
+    item->has_equals = 1;
+    item->equals = (size_t)(eq - text);
+    size_t name_end = (size_t)(eq - text), value_start = name_end + 1, value_end = end;
+    trim(text, flags, &start, &name_end);
+    trim(text, flags, &value_start, &value_end);
+    MS_ASSERT(item->start <= start && value_end <= item->end);
+    item->name = text + start;
+    item->name_len = name_end - start;
+    item->name_offset = start;
+    item->value = text + value_start;
+    item->value_len = value_end - value_start;
+    item->value_offset = value_start;
+    return 1;
 }
 
 static int is_alpha(char c)
@@ -27,82 +74,55 @@ static int is_name_char(char c)
 /* VALCHAR: printable ASCII but ";" (and white space inside is allowed). */
 static int is_value_char(unsigned char c)
 {
-    return (c >= 0x21 && c <= 0x7e && c != ';') || is_fws((char)c);
+    return (c >= 0x21 && c <= 0x7e && c != ';') || is_white((char)c, MS_TAG_FWS);
 }
 
-static ms_status add_error(ms_taglist *list, ms_taglist_error_kind kind, size_t offset)
+static void add_error(ms_taglist *list, ms_taglist_error_kind kind, size_t offset,
+                      const ms_tag_item *item)
 {
-    if (list->error_count == MS_TAGLIST_MAX_ERRORS)
-        return MS_OK;
-    list->errors[list->error_count++] = (ms_taglist_error){kind, offset};
-    return MS_OK;
+    if (list->error_count < MS_TAGLIST_MAX_ERRORS)
+        list->errors[list->error_count++] =
+            (ms_taglist_error){kind, offset, item->start, item->end - item->start};
 }
 
-static void trim(const char *text, size_t *start, size_t *end)
+/* RFC 6376's rules for one item: tag-name = ALPHA *(ALPHA / DIGIT / "_"),
+ * tag-value = VALCHARs with inner FWS. */
+static void check_item(ms_taglist *list, const ms_tag_item *item)
 {
-    while (*start < *end && is_fws(text[*start]))
-        (*start)++;
-    while (*end > *start && is_fws(text[*end - 1]))
-        (*end)--;
-}
-
-static ms_status add_tag(ms_taglist *list, const char *text, size_t name_start, size_t name_end,
-                         size_t value_start, size_t value_end)
-{
+    if (!item->has_equals) {
+        if (item->start < item->end) /* "a=b;;" and a trailing ";" are allowed */
+            add_error(list, MS_TAGLIST_NO_EQUALS, item->start, item);
+        return;
+    }
+    if (item->name_len == 0)
+        return add_error(list, MS_TAGLIST_EMPTY_NAME, item->start, item);
+    if (!is_alpha(item->name[0]))
+        return add_error(list, MS_TAGLIST_BAD_NAME, item->name_offset, item);
+    for (size_t i = 0; i < item->name_len; i++)
+        if (!is_name_char(item->name[i]))
+            return add_error(list, MS_TAGLIST_BAD_NAME, item->name_offset + i, item);
+    for (size_t i = 0; i < item->value_len; i++)
+        if (!is_value_char((unsigned char)item->value[i]))
+            return add_error(list, MS_TAGLIST_BAD_VALUE, item->value_offset + i, item);
     if (list->count == MS_TAGLIST_MAX_TAGS)
-        return add_error(list, MS_TAGLIST_TOO_MANY, name_start);
-    list->tags[list->count++] = (ms_tag){text + name_start, name_end - name_start, name_start,
-                                         text + value_start, value_end - value_start, value_start};
-    return MS_OK;
+        return add_error(list, MS_TAGLIST_TOO_MANY, item->name_offset, item);
+    list->tags[list->count++] = (ms_tag){item->name, item->name_len, item->name_offset,
+                                         item->value, item->value_len, item->value_offset};
 }
 
-/* One item between separators, text[start..end). */
-static ms_status parse_item(ms_taglist *list, const char *text, size_t start, size_t end)
-{
-    size_t eq = start;
-    while (eq < end && text[eq] != '=')
-        eq++;
-    size_t name_start = start, name_end = eq;
-    trim(text, &name_start, &name_end);
-    if (name_start == name_end && eq == end)
-        return MS_OK; /* empty item: "a=b;;" or trailing white space */
-    if (eq == end)
-        return add_error(list, MS_TAGLIST_NO_EQUALS, name_start);
-    if (name_start == name_end)
-        return add_error(list, MS_TAGLIST_EMPTY_NAME, eq);
-    if (!is_alpha(text[name_start]))
-        return add_error(list, MS_TAGLIST_BAD_NAME, name_start);
-    for (size_t i = name_start; i < name_end; i++)
-        if (!is_name_char(text[i]))
-            return add_error(list, MS_TAGLIST_BAD_NAME, i);
-    size_t value_start = eq + 1, value_end = end;
-    trim(text, &value_start, &value_end);
-    for (size_t i = value_start; i < value_end; i++)
-        if (!is_value_char((unsigned char)text[i]))
-            return add_error(list, MS_TAGLIST_BAD_VALUE, i);
-    return add_tag(list, text, name_start, name_end, value_start, value_end);
-}
-
-ms_status ms_taglist_parse(const char *text, size_t len, ms_taglist *out)
+void ms_taglist_parse(const char *text, size_t len, ms_taglist *out)
 {
     *out = (ms_taglist){0};
-    size_t start = 0;
-    for (size_t i = 0; i <= len; i++) {
-        if (i < len && text[i] != ';')
-            continue;
-        ms_status st = parse_item(out, text, start, i);
-        if (st != MS_OK)
-            return st;
-        start = i + 1;
-    }
-    return MS_OK;
+    size_t pos = 0;
+    ms_tag_item item;
+    while (ms_tag_next(text, len, MS_TAG_FWS, &pos, &item))
+        check_item(out, &item);
 }
 
 const ms_tag *ms_taglist_find(const ms_taglist *list, const char *name)
 {
-    size_t n = strlen(name);
     for (size_t i = 0; i < list->count; i++)
-        if (list->tags[i].name_len == n && strncasecmp(list->tags[i].name, name, n) == 0)
+        if (ms_ascii_ieq(list->tags[i].name, list->tags[i].name_len, name))
             return &list->tags[i];
     return NULL;
 }
@@ -117,4 +137,10 @@ const char *ms_taglist_error_str(ms_taglist_error_kind kind)
     case MS_TAGLIST_TOO_MANY: return "more tags than any record needs";
     }
     return "a syntax error";
+}
+
+int ms_tag_is(const ms_tag *tag, const char *name)
+{
+    size_t n = strlen(name);
+    return tag->name_len == n && memcmp(tag->name, name, n) == 0;
 }

@@ -69,30 +69,14 @@ enum {
 
 #define DKD(i) (&ms_dkim_diag_defs[(i)])
 
-/* One tag of a tag-list (RFC 6376 3.2): name and value point into the
- * input; the value has its surrounding FWS removed (inner FWS kept). */
-typedef struct dk_tag {
-    const char *name;
-    size_t name_len;
-    const char *value;
-    size_t value_len;
-    size_t offset; /* of the tag name in the input */
-} dk_tag;
-
-typedef struct dk_tags {
-    dk_tag *items;
-    size_t count;
-} dk_tags;
-
-/* Splits a tag-list. Returns MS_OK or MS_ERR_NOMEM; a malformed tag-spec
- * becomes a finding with syntax_code and is skipped (*malformed set). A
- * repeated tag name is reported with dup_code. */
+/* Splits a tag-list (RFC 6376 3.2) with lib/core's ms_taglist_parse. Its
+ * syntax errors become findings with syntax_code, a repeated tag name one
+ * with dup_code (and only the first is kept). Returns MS_OK or
+ * MS_ERR_NOMEM. */
 ms_status dk_tags_parse(const char *text, size_t len, const char *location, int syntax_code,
-                        int dup_code, dk_tags *out, int *malformed, ms_diag_list *diags);
-void dk_tags_free(dk_tags *tags);
-int dk_tag_is(const dk_tag *t, const char *name);
+                        int dup_code, ms_taglist *out, ms_diag_list *diags);
 /* A NUL-terminated copy of a tag's value; NULL when out of memory. */
-char *dk_tag_strdup(const dk_tag *t);
+char *dk_tag_strdup(const ms_tag *t);
 
 /* Strict base64 (RFC 4648, with padding), ignoring FWS (space, tab, CR,
  * LF) anywhere. Returns 0 and a malloc'ed buffer, or -1 when the text is
@@ -151,6 +135,5 @@ ms_status dk_canon_body(ms_dkim_canon canon, const char *body, size_t len, char 
  * *keys counts the candidates; NULL when it is not exactly one. */
 const ms_dns_record *dk_pick_key_record(const ms_dns_answer *a, size_t *keys);
 
-int dk_ascii_casecmp(const char *a, size_t alen, const char *b, size_t blen);
 
 #endif

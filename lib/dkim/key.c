@@ -65,7 +65,7 @@ void ms_dkim_key_free(ms_dkim_key *key)
 typedef int (*item_fn)(ms_dkim_key *key, const char *item, size_t len, const char *location,
                        long offset, ms_diag_list *diags);
 
-static int for_each_item(ms_dkim_key *key, const dk_tag *tag, const char *text, item_fn fn,
+static int for_each_item(ms_dkim_key *key, const ms_tag *tag, const char *text, item_fn fn,
                          const char *location, ms_diag_list *diags)
 {
     const char *v = tag->value;
@@ -92,9 +92,9 @@ static int for_each_item(ms_dkim_key *key, const dk_tag *tag, const char *text, 
 static int hash_item(ms_dkim_key *key, const char *item, size_t len, const char *location,
                      long offset, ms_diag_list *diags)
 {
-    if (dk_ascii_casecmp(item, len, "sha256", 6) == 0)
+    if (ms_ascii_ieq(item, len, "sha256"))
         key->allows_sha256 = 1;
-    else if (dk_ascii_casecmp(item, len, "sha1", 4) == 0)
+    else if (ms_ascii_ieq(item, len, "sha1"))
         key->allows_sha1 = 1;
     else if (ms_diag_add(diags, DKD(DK_KEY_HASH_UNKNOWN), location, offset,
                          "h= lists \"%.*s\", not a DKIM hash algorithm", (int)len, item) != MS_OK)
@@ -106,7 +106,7 @@ static int service_item(ms_dkim_key *key, const char *item, size_t len, const ch
                         long offset, ms_diag_list *diags)
 {
     (void)location, (void)offset, (void)diags;
-    if ((len == 1 && item[0] == '*') || dk_ascii_casecmp(item, len, "email", 5) == 0)
+    if ((len == 1 && item[0] == '*') || ms_ascii_ieq(item, len, "email"))
         key->s_email = 1;
     return 0;
 }
@@ -125,7 +125,7 @@ static int flag_item(ms_dkim_key *key, const char *item, size_t len, const char 
 }
 
 /* p=: decode and build the public key; lints sizes (RFC 8301 3.2). */
-static ms_status load_public_key(ms_dkim_key *key, const dk_tag *p, const char *text,
+static ms_status load_public_key(ms_dkim_key *key, const ms_tag *p, const char *text,
                                  const char *location, ms_diag_list *diags)
 {
     long off = (long)(p->value - text);
@@ -186,36 +186,36 @@ int dk_key_finding_blocks(const ms_diag_def *def)
     return def->severity == MS_SEV_ERROR && def != DKD(DK_KEY_HASH_NO_SHA256);
 }
 
-static int known_key_tag(const dk_tag *t)
+static int known_key_tag(const ms_tag *t)
 {
     static const char *const KNOWN[] = {"v", "h", "k", "n", "p", "s", "t"};
     for (size_t i = 0; i < sizeof KNOWN / sizeof KNOWN[0]; i++)
-        if (dk_tag_is(t, KNOWN[i]))
+        if (ms_tag_is(t, KNOWN[i]))
             return 1;
     return 0;
 }
 
-static ms_status lint_tags(ms_dkim_key *key, const dk_tags *tags, const char *text,
+static ms_status lint_tags(ms_dkim_key *key, const ms_taglist *tags, const char *text,
                            const char *location, ms_diag_list *diags)
 {
     ms_status st = MS_OK;
-    const dk_tag *p = NULL;
+    const ms_tag *p = NULL;
     for (size_t i = 0; i < tags->count && st == MS_OK; i++) {
-        const dk_tag *t = &tags->items[i];
-        long off = (long)t->offset;
-        char **slot = dk_tag_is(t, "v") ? &key->v : dk_tag_is(t, "k") ? &key->k
-                    : dk_tag_is(t, "h") ? &key->h : dk_tag_is(t, "s") ? &key->s
-                    : dk_tag_is(t, "t") ? &key->t : dk_tag_is(t, "n") ? &key->n : NULL;
+        const ms_tag *t = &tags->tags[i];
+        long off = (long)t->name_offset;
+        char **slot = ms_tag_is(t, "v") ? &key->v : ms_tag_is(t, "k") ? &key->k
+                    : ms_tag_is(t, "h") ? &key->h : ms_tag_is(t, "s") ? &key->s
+                    : ms_tag_is(t, "t") ? &key->t : ms_tag_is(t, "n") ? &key->n : NULL;
         if (slot && (*slot = dk_tag_strdup(t)) == NULL)
             return MS_ERR_NOMEM;
-        if (dk_tag_is(t, "v")) {
+        if (ms_tag_is(t, "v")) {
             if (i != 0)
                 st = ms_diag_add(diags, DKD(DK_KEY_VERSION_NOT_FIRST), location, off,
                                  "v= is tag %zu, not the first", i + 1);
             else if (strcmp(key->v, "DKIM1") != 0)
                 st = ms_diag_add(diags, DKD(DK_KEY_VERSION_INVALID), location, off,
                                  "v=%s, expected DKIM1", key->v);
-        } else if (dk_tag_is(t, "k")) {
+        } else if (ms_tag_is(t, "k")) {
             if (strcmp(key->k, "rsa") == 0)
                 key->type = MS_DKIM_KEY_RSA;
             else if (strcmp(key->k, "ed25519") == 0)
@@ -225,24 +225,24 @@ static ms_status lint_tags(ms_dkim_key *key, const dk_tags *tags, const char *te
                 st = ms_diag_add(diags, DKD(DK_KEY_TYPE_UNKNOWN), location, off,
                                  "k=%s is not rsa or ed25519", key->k);
             }
-        } else if (dk_tag_is(t, "h")) {
+        } else if (ms_tag_is(t, "h")) {
             key->allows_sha1 = key->allows_sha256 = 0;
             if (for_each_item(key, t, text, hash_item, location, diags) != 0)
                 return MS_ERR_NOMEM;
             if (!key->allows_sha256)
                 st = ms_diag_add(diags, DKD(DK_KEY_HASH_NO_SHA256), location, off,
                                  "h=%s does not allow sha256", key->h);
-        } else if (dk_tag_is(t, "s")) {
+        } else if (ms_tag_is(t, "s")) {
             key->s_email = 0;
             if (for_each_item(key, t, text, service_item, location, diags) != 0)
                 return MS_ERR_NOMEM;
             if (!key->s_email)
                 st = ms_diag_add(diags, DKD(DK_KEY_SERVICE_NO_EMAIL), location, off,
                                  "s=%s excludes email", key->s);
-        } else if (dk_tag_is(t, "t")) {
+        } else if (ms_tag_is(t, "t")) {
             if (for_each_item(key, t, text, flag_item, location, diags) != 0)
                 return MS_ERR_NOMEM;
-        } else if (dk_tag_is(t, "p")) {
+        } else if (ms_tag_is(t, "p")) {
             p = t;
         } else if (!known_key_tag(t)) {
             st = ms_diag_add(diags, DKD(DK_KEY_UNKNOWN_TAG), location, off,
@@ -287,13 +287,11 @@ ms_status ms_dkim_key_parse(const char *text, size_t len, const char *location, 
     if (i == len) {
         st = ms_diag_add(diags, DKD(DK_KEY_EMPTY), location, -1, "the record is empty");
     } else {
-        dk_tags tags;
-        int malformed = 0;
+        ms_taglist tags;
         st = dk_tags_parse(text, len, location, DK_KEY_SYNTAX, DK_KEY_DUPLICATE_TAG, &tags,
-                           &malformed, diags);
+                           diags);
         if (st == MS_OK)
             st = lint_tags(key, &tags, text, location, diags);
-        dk_tags_free(&tags);
     }
     if (st != MS_OK) {
         ms_dkim_key_free(key);

@@ -27,21 +27,21 @@ typedef struct parse_state {
     ms_diag_list *diags;
 } parse_state;
 
-static ms_status add(parse_state *ps, int code, const dk_tag *t, const char *fmt, ...)
+static ms_status add(parse_state *ps, int code, const ms_tag *t, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-static ms_status add(parse_state *ps, int code, const dk_tag *t, const char *fmt, ...)
+static ms_status add(parse_state *ps, int code, const ms_tag *t, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    ms_status st = ms_diag_addv(ps->diags, DKD(code), ps->location, t ? (long)t->offset : -1, fmt, ap);
+    ms_status st = ms_diag_addv(ps->diags, DKD(code), ps->location, t ? (long)t->name_offset : -1, fmt, ap);
     va_end(ap);
     return st;
 }
 
 /* 1*76DIGIT; values too large for 64 bits saturate (they are all "never"
  * or "longer than any body"). */
-static int parse_number(const dk_tag *t, uint64_t *out)
+static int parse_number(const ms_tag *t, uint64_t *out)
 {
     if (t->value_len == 0 || t->value_len > 76)
         return -1;
@@ -64,7 +64,7 @@ static int valid_name(const char *s)
     return ms_domain_check(s, strlen(s), MS_DOMAIN_LDH | MS_DOMAIN_UNDERSCORE);
 }
 
-static ms_status split_h(parse_state *ps, const dk_tag *t)
+static ms_status split_h(parse_state *ps, const ms_tag *t)
 {
     ms_dkim_signature *sig = ps->sig;
     size_t start = 0;
@@ -93,7 +93,7 @@ static ms_status split_h(parse_state *ps, const dk_tag *t)
             return MS_ERR_NOMEM;
         memcpy(sig->h[sig->h_count], name, len);
         sig->h[sig->h_count++][len] = '\0';
-        if (dk_ascii_casecmp(name, len, "from", 4) == 0)
+        if (ms_ascii_ieq(name, len, "from"))
             has_from = 1;
     }
     if (!has_from)
@@ -101,25 +101,25 @@ static ms_status split_h(parse_state *ps, const dk_tag *t)
     return MS_OK;
 }
 
-static ms_status parse_canon(parse_state *ps, const dk_tag *t)
+static ms_status parse_canon(parse_state *ps, const ms_tag *t)
 {
     ms_dkim_signature *sig = ps->sig;
     const char *slash = strchr(sig->c, '/');
     size_t hlen = slash ? (size_t)(slash - sig->c) : strlen(sig->c);
     const char *body = slash ? slash + 1 : "simple"; /* "c=relaxed" means relaxed/simple */
     int ok = 1;
-    if (dk_ascii_casecmp(sig->c, hlen, "relaxed", 7) == 0)
+    if (ms_ascii_ieq(sig->c, hlen, "relaxed"))
         sig->header_canon = MS_DKIM_CANON_RELAXED;
-    else if (dk_ascii_casecmp(sig->c, hlen, "simple", 6) != 0)
+    else if (!ms_ascii_ieq(sig->c, hlen, "simple"))
         ok = 0;
-    if (dk_ascii_casecmp(body, strlen(body), "relaxed", 7) == 0)
+    if (ms_ascii_ieq(body, strlen(body), "relaxed"))
         sig->body_canon = MS_DKIM_CANON_RELAXED;
-    else if (dk_ascii_casecmp(body, strlen(body), "simple", 6) != 0)
+    else if (!ms_ascii_ieq(body, strlen(body), "simple"))
         ok = 0;
     return ok ? MS_OK : add(ps, DK_SIG_CANON_UNKNOWN, t, "c=%s is not simple or relaxed", sig->c);
 }
 
-static ms_status parse_alg(parse_state *ps, const dk_tag *t)
+static ms_status parse_alg(parse_state *ps, const ms_tag *t)
 {
     ms_dkim_signature *sig = ps->sig;
     if (strcmp(sig->a, "rsa-sha256") == 0)
@@ -136,7 +136,7 @@ static ms_status parse_alg(parse_state *ps, const dk_tag *t)
     return MS_OK;
 }
 
-static ms_status decode_b64(parse_state *ps, const dk_tag *t, unsigned char **out, size_t *len)
+static ms_status decode_b64(parse_state *ps, const ms_tag *t, unsigned char **out, size_t *len)
 {
     int rc = dk_base64_decode(t->value, t->value_len, out, len);
     if (rc == -2)
@@ -145,16 +145,16 @@ static ms_status decode_b64(parse_state *ps, const dk_tag *t, unsigned char **ou
         free(*out);
         *out = NULL;
         *len = 0;
-        return ms_diag_add(ps->diags, DKD(DK_SIG_BASE64_INVALID), ps->location, (long)t->offset,
+        return ms_diag_add(ps->diags, DKD(DK_SIG_BASE64_INVALID), ps->location, (long)t->name_offset,
                            "%.*s= is not valid base64", (int)t->name_len, t->name);
     }
     return MS_OK;
 }
 
-static ms_status parse_number_tag(parse_state *ps, const dk_tag *t, int *has, uint64_t *v)
+static ms_status parse_number_tag(parse_state *ps, const ms_tag *t, int *has, uint64_t *v)
 {
     if (parse_number(t, v) != 0)
-        return ms_diag_add(ps->diags, DKD(DK_SIG_NUMBER_INVALID), ps->location, (long)t->offset,
+        return ms_diag_add(ps->diags, DKD(DK_SIG_NUMBER_INVALID), ps->location, (long)t->name_offset,
                            "%.*s= is not a decimal number", (int)t->name_len, t->name);
     *has = 1;
     return MS_OK;
@@ -162,7 +162,7 @@ static ms_status parse_number_tag(parse_state *ps, const dk_tag *t, int *has, ui
 
 /* i= is DKIM-Quoted-Printable (RFC 6376 3.5): "i=jlong=40messiah.edu"
  * is jlong@messiah.edu. The decoded form is kept. */
-static ms_status parse_identity(parse_state *ps, const dk_tag *t)
+static ms_status parse_identity(parse_state *ps, const ms_tag *t)
 {
     int rc = dk_qp_decode(t->value, t->value_len, &ps->sig->i);
     if (rc == -2)
@@ -177,7 +177,7 @@ static ms_status parse_identity(parse_state *ps, const dk_tag *t)
  * DKIM-Quoted-Printable. Only for diagnosis, never used to verify, so a
  * copy that does not decode is said in the note, not held against the
  * signature (verifiers ignore z=). */
-static ms_status check_copied_headers(parse_state *ps, const dk_tag *t)
+static ms_status check_copied_headers(parse_state *ps, const ms_tag *t)
 {
     size_t copies = 0, bad = 0, start = 0;
     for (size_t i = 0; i <= t->value_len; i++) {
@@ -198,75 +198,75 @@ static ms_status check_copied_headers(parse_state *ps, const dk_tag *t)
     return add(ps, DK_SIG_COPIED_HEADERS, t, "z= copies %zu signed header fields", copies);
 }
 
-static int known_sig_tag(const dk_tag *t)
+static int known_sig_tag(const ms_tag *t)
 {
     static const char *const KNOWN[] = {"v", "a", "b", "bh", "c", "d", "h", "i",
                                         "l", "q", "s", "t", "x", "z"};
     for (size_t i = 0; i < sizeof KNOWN / sizeof KNOWN[0]; i++)
-        if (dk_tag_is(t, KNOWN[i]))
+        if (ms_tag_is(t, KNOWN[i]))
             return 1;
     return 0;
 }
 
-static ms_status one_tag(parse_state *ps, const dk_tag *t)
+static ms_status one_tag(parse_state *ps, const ms_tag *t)
 {
     ms_dkim_signature *sig = ps->sig;
-    char **slot = dk_tag_is(t, "v") ? &sig->v : dk_tag_is(t, "a") ? &sig->a
-                : dk_tag_is(t, "c") ? &sig->c : dk_tag_is(t, "d") ? &sig->d
-                : dk_tag_is(t, "s") ? &sig->s : dk_tag_is(t, "q") ? &sig->q
-                : dk_tag_is(t, "z") ? &sig->z : NULL;
+    char **slot = ms_tag_is(t, "v") ? &sig->v : ms_tag_is(t, "a") ? &sig->a
+                : ms_tag_is(t, "c") ? &sig->c : ms_tag_is(t, "d") ? &sig->d
+                : ms_tag_is(t, "s") ? &sig->s : ms_tag_is(t, "q") ? &sig->q
+                : ms_tag_is(t, "z") ? &sig->z : NULL;
     if (slot && (*slot = dk_tag_strdup(t)) == NULL)
         return MS_ERR_NOMEM;
-    if (dk_tag_is(t, "i"))
+    if (ms_tag_is(t, "i"))
         return parse_identity(ps, t);
-    if (dk_tag_is(t, "v"))
+    if (ms_tag_is(t, "v"))
         return strcmp(sig->v, "1") == 0 ? MS_OK : add(ps, DK_SIG_VERSION, t, "v=%s, expected 1", sig->v);
-    if (dk_tag_is(t, "a"))
+    if (ms_tag_is(t, "a"))
         return parse_alg(ps, t);
-    if (dk_tag_is(t, "c"))
+    if (ms_tag_is(t, "c"))
         return parse_canon(ps, t);
-    if (dk_tag_is(t, "d"))
+    if (ms_tag_is(t, "d"))
         return valid_name(sig->d) ? MS_OK : add(ps, DK_SIG_DOMAIN_INVALID, t, "d=%s is not a domain name", sig->d);
-    if (dk_tag_is(t, "s"))
+    if (ms_tag_is(t, "s"))
         return valid_name(sig->s) ? MS_OK : add(ps, DK_SIG_DOMAIN_INVALID, t, "s=%s is not a selector", sig->s);
-    if (dk_tag_is(t, "q")) {
+    if (ms_tag_is(t, "q")) {
         /* q= is a colon-separated list; dns/txt must be among the methods */
         return strstr(sig->q, "dns/txt") ? MS_OK
                                          : add(ps, DK_SIG_QUERY_UNKNOWN, t, "q=%s has no dns/txt", sig->q);
     }
-    if (dk_tag_is(t, "z"))
+    if (ms_tag_is(t, "z"))
         return check_copied_headers(ps, t);
-    if (dk_tag_is(t, "h"))
+    if (ms_tag_is(t, "h"))
         return split_h(ps, t);
-    if (dk_tag_is(t, "b"))
+    if (ms_tag_is(t, "b"))
         return decode_b64(ps, t, &sig->b, &sig->b_len);
-    if (dk_tag_is(t, "bh"))
+    if (ms_tag_is(t, "bh"))
         return decode_b64(ps, t, &sig->bh, &sig->bh_len);
-    if (dk_tag_is(t, "l")) {
+    if (ms_tag_is(t, "l")) {
         ms_status st = parse_number_tag(ps, t, &sig->has_l, &sig->l);
         if (st == MS_OK && sig->has_l)
             st = add(ps, DK_SIG_LENGTH, t, "%s", "l= signs only part of the body");
         return st;
     }
-    if (dk_tag_is(t, "t"))
+    if (ms_tag_is(t, "t"))
         return parse_number_tag(ps, t, &sig->has_t, &sig->t);
-    if (dk_tag_is(t, "x"))
+    if (ms_tag_is(t, "x"))
         return parse_number_tag(ps, t, &sig->has_x, &sig->x);
     if (!known_sig_tag(t))
-        return ms_diag_add(ps->diags, DKD(DK_SIG_UNKNOWN_TAG), ps->location, (long)t->offset,
+        return ms_diag_add(ps->diags, DKD(DK_SIG_UNKNOWN_TAG), ps->location, (long)t->name_offset,
                            "unknown tag %.*s=", (int)t->name_len, t->name);
     return MS_OK;
 }
 
 /* Checks across tags: required ones, i= within d=, x= after t=. */
-static ms_status cross_checks(parse_state *ps, const dk_tags *tags)
+static ms_status cross_checks(parse_state *ps, const ms_taglist *tags)
 {
     ms_dkim_signature *sig = ps->sig;
     static const char *const REQUIRED[] = {"v", "a", "b", "bh", "d", "h", "s"};
     for (size_t r = 0; r < sizeof REQUIRED / sizeof REQUIRED[0]; r++) {
         int found = 0;
         for (size_t i = 0; i < tags->count; i++)
-            found |= dk_tag_is(&tags->items[i], REQUIRED[r]);
+            found |= ms_tag_is(&tags->tags[i], REQUIRED[r]);
         if (!found) {
             ms_status st = add(ps, DK_SIG_TAG_MISSING, NULL, "%s= is missing", REQUIRED[r]);
             if (st != MS_OK)
@@ -277,7 +277,7 @@ static ms_status cross_checks(parse_state *ps, const dk_tags *tags)
         const char *at = strrchr(sig->i, '@');
         const char *idom = at ? at + 1 : NULL;
         size_t il = idom ? strlen(idom) : 0, dl = strlen(sig->d);
-        int within = idom && il >= dl && dk_ascii_casecmp(idom + il - dl, dl, sig->d, dl) == 0 &&
+        int within = idom && il >= dl && ms_ascii_ieq(idom + il - dl, dl, sig->d) &&
                      (il == dl || idom[il - dl - 1] == '.');
         if (!within) {
             ms_status st = add(ps, DK_SIG_IDENTITY_MISMATCH, NULL,
@@ -305,15 +305,13 @@ ms_status ms_dkim_signature_parse(const char *value, size_t len, const char *loc
     sig->alg = MS_DKIM_ALG_UNKNOWN;
     parse_state ps = {sig, value, location, diags};
     size_t before = diags->count;
-    dk_tags tags;
-    int malformed = 0;
+    ms_taglist tags;
     ms_status st = dk_tags_parse(value, len, location, DK_SIG_SYNTAX, DK_SIG_DUPLICATE_TAG, &tags,
-                                 &malformed, diags);
+                                 diags);
     for (size_t i = 0; st == MS_OK && i < tags.count; i++)
-        st = one_tag(&ps, &tags.items[i]);
+        st = one_tag(&ps, &tags.tags[i]);
     if (st == MS_OK)
         st = cross_checks(&ps, &tags);
-    dk_tags_free(&tags);
     if (st != MS_OK) {
         ms_dkim_signature_free(sig);
         return st;

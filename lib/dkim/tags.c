@@ -1,5 +1,6 @@
-/* The tag-list grammar both DKIM key records and DKIM-Signature fields use
- * (RFC 6376 3.2), and the strict base64 decoder for p=, b= and bh=. */
+/* The tag lists of DKIM key records and DKIM-Signature fields (RFC 6376
+ * 3.2, split by lib/core's tokenizer) as findings, and the strict base64
+ * and quoted-printable decoders for p=, b=, bh= and z=. */
 #include "internal.h"
 
 #include <stdlib.h>
@@ -12,62 +13,79 @@ static int is_fws(char c)
     return ms_is_wsp(c) || c == '\r' || c == '\n';
 }
 
-static int is_alpha(char c)
+/* The item's text before its "=", for messages. */
+static int name_part(const char *text, const ms_taglist_error *e, const char **name)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    const char *item = text + e->item;
+    const char *eq = memchr(item, '=', e->item_len);
+    size_t n = eq ? (size_t)(eq - item) : e->item_len;
+    while (n > 0 && is_fws(item[n - 1]))
+        n--;
+    *name = item;
+    return (int)(n > 40 ? 40 : n);
 }
 
-static int is_digit(char c)
+static ms_status report_error(const char *text, const ms_taglist_error *e, const char *location,
+                              int syntax_code, ms_diag_list *diags)
 {
-    return c >= '0' && c <= '9';
-}
-
-/* tag-name = ALPHA *ALNUMPUNC, ALNUMPUNC = ALPHA / DIGIT / "_" */
-static int valid_tag_name(const char *s, size_t len)
-{
-    if (len == 0 || !is_alpha(s[0]))
-        return 0;
-    for (size_t i = 1; i < len; i++)
-        if (!is_alpha(s[i]) && !is_digit(s[i]) && s[i] != '_')
-            return 0;
-    return 1;
-}
-
-/* tval = 1*VALCHAR, VALCHAR = %x21-3A / %x3C-7E: printable ASCII without
- * ";", separated by FWS. */
-static int valid_tag_value(const char *s, size_t len)
-{
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (!is_fws((char)c) && (c < 0x21 || c > 0x7e))
-            return 0;
+    const char *name;
+    int n = name_part(text, e, &name);
+    long off = (long)e->item;
+    switch (e->kind) {
+    case MS_TAGLIST_NO_EQUALS:
+        return ms_diag_add(diags, DKD(syntax_code), location, off, "\"%.*s\" has no \"=\"", n,
+                           name);
+    case MS_TAGLIST_EMPTY_NAME:
+    case MS_TAGLIST_BAD_NAME:
+        return ms_diag_add(diags, DKD(syntax_code), location, off, "\"%.*s\" is not a tag name",
+                           n, name);
+    case MS_TAGLIST_BAD_VALUE:
+        return ms_diag_add(diags, DKD(syntax_code), location, off,
+                           "the value of %.*s= holds a byte that is not printable ASCII", n, name);
+    case MS_TAGLIST_TOO_MANY:
+        break;
     }
-    return 1;
+    return ms_diag_add(diags, DKD(syntax_code), location, off, "more than %d tags",
+                       MS_TAGLIST_MAX_TAGS);
 }
 
-int dk_ascii_casecmp(const char *a, size_t alen, const char *b, size_t blen)
+/* A repeated name is reported and dropped, so each tag is read once. */
+static ms_status drop_duplicates(ms_taglist *tags, const char *location, int dup_code,
+                                 ms_diag_list *diags)
 {
-    if (alen != blen)
-        return 1;
-    for (size_t i = 0; i < alen; i++) {
-        char x = a[i], y = b[i];
-        if (x >= 'A' && x <= 'Z')
-            x = (char)(x - 'A' + 'a');
-        if (y >= 'A' && y <= 'Z')
-            y = (char)(y - 'A' + 'a');
-        if (x != y)
-            return 1;
+    size_t kept = 0;
+    for (size_t i = 0; i < tags->count; i++) {
+        const ms_tag *t = &tags->tags[i];
+        int seen = 0;
+        for (size_t k = 0; k < kept && !seen; k++)
+            seen = tags->tags[k].name_len == t->name_len &&
+                   memcmp(tags->tags[k].name, t->name, t->name_len) == 0;
+        if (!seen) {
+            tags->tags[kept++] = *t;
+            continue;
+        }
+        ms_status st = ms_diag_add(diags, DKD(dup_code), location, (long)t->name_offset,
+                                   "%.*s= appears more than once", (int)t->name_len, t->name);
+        if (st != MS_OK)
+            return st;
     }
-    return 0;
+    tags->count = kept;
+    return MS_OK;
 }
 
-int dk_tag_is(const dk_tag *t, const char *name)
+ms_status dk_tags_parse(const char *text, size_t len, const char *location, int syntax_code,
+                        int dup_code, ms_taglist *out, ms_diag_list *diags)
 {
-    size_t n = strlen(name);
-    return t->name_len == n && memcmp(t->name, name, n) == 0;
+    ms_taglist_parse(text, len, out);
+    for (size_t i = 0; i < out->error_count; i++) {
+        ms_status st = report_error(text, &out->errors[i], location, syntax_code, diags);
+        if (st != MS_OK)
+            return st;
+    }
+    return drop_duplicates(out, location, dup_code, diags);
 }
 
-char *dk_tag_strdup(const dk_tag *t)
+char *dk_tag_strdup(const ms_tag *t)
 {
     char *s = malloc(t->value_len + 1);
     if (s) {
@@ -75,100 +93,6 @@ char *dk_tag_strdup(const dk_tag *t)
         s[t->value_len] = '\0';
     }
     return s;
-}
-
-static void trim(const char **s, size_t *len)
-{
-    while (*len > 0 && is_fws(**s)) {
-        (*s)++;
-        (*len)--;
-    }
-    while (*len > 0 && is_fws((*s)[*len - 1]))
-        (*len)--;
-}
-
-static ms_status push_tag(dk_tags *out, size_t *cap, const dk_tag *tag)
-{
-    if (out->count == *cap) {
-        size_t ncap = *cap ? *cap * 2 : 8;
-        dk_tag *n = realloc(out->items, ncap * sizeof *n);
-        if (n == NULL)
-            return MS_ERR_NOMEM;
-        out->items = n;
-        *cap = ncap;
-    }
-    out->items[out->count++] = *tag;
-    return MS_OK;
-}
-
-/* One tag-spec, text[start, end). */
-static ms_status parse_spec(const char *text, size_t start, size_t end, const char *location,
-                            int syntax_code, int dup_code, dk_tags *out, size_t *cap,
-                            int *malformed, ms_diag_list *diags)
-{
-    const char *spec = text + start;
-    size_t len = end - start;
-    trim(&spec, &len);
-    if (len == 0)
-        return MS_OK; /* "a=1;;" and a trailing ";" are allowed (tag-list = tag-spec *(";" tag-spec) [";"]) */
-    const char *eq = memchr(spec, '=', len);
-    long off = (long)(spec - text);
-    if (eq == NULL) {
-        *malformed = 1;
-        return ms_diag_add(diags, DKD(syntax_code), location, off, "\"%.*s\" has no \"=\"",
-                           (int)(len > 40 ? 40 : len), spec);
-    }
-    dk_tag tag = {spec, (size_t)(eq - spec), eq + 1, len - (size_t)(eq - spec) - 1,
-                  (size_t)off};
-    trim(&tag.name, &tag.name_len);
-    trim(&tag.value, &tag.value_len);
-    if (!valid_tag_name(tag.name, tag.name_len)) {
-        *malformed = 1;
-        return ms_diag_add(diags, DKD(syntax_code), location, off, "\"%.*s\" is not a tag name",
-                           (int)(tag.name_len > 40 ? 40 : tag.name_len), tag.name);
-    }
-    if (!valid_tag_value(tag.value, tag.value_len)) {
-        *malformed = 1;
-        return ms_diag_add(diags, DKD(syntax_code), location, off,
-                           "the value of %.*s= holds a byte that is not printable ASCII",
-                           (int)tag.name_len, tag.name);
-    }
-    for (size_t i = 0; i < out->count; i++)
-        if (out->items[i].name_len == tag.name_len &&
-            memcmp(out->items[i].name, tag.name, tag.name_len) == 0) {
-            *malformed = 1;
-            return ms_diag_add(diags, DKD(dup_code), location, off, "%.*s= appears more than once",
-                               (int)tag.name_len, tag.name);
-        }
-    return push_tag(out, cap, &tag);
-}
-
-ms_status dk_tags_parse(const char *text, size_t len, const char *location, int syntax_code,
-                        int dup_code, dk_tags *out, int *malformed, ms_diag_list *diags)
-{
-    out->items = NULL;
-    out->count = 0;
-    *malformed = 0;
-    size_t cap = 0, start = 0;
-    for (size_t i = 0; i <= len; i++) {
-        if (i < len && text[i] != ';')
-            continue;
-        ms_status st = parse_spec(text, start, i, location, syntax_code, dup_code, out, &cap,
-                                  malformed, diags);
-        if (st != MS_OK) {
-            dk_tags_free(out);
-            return st;
-        }
-        start = i + 1;
-    }
-    return MS_OK;
-}
-
-void dk_tags_free(dk_tags *tags)
-{
-    free(tags->items);
-    tags->items = NULL;
-    tags->count = 0;
 }
 
 static int b64_value(char c)

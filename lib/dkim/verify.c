@@ -101,10 +101,9 @@ static char *signed_headers(const ms_dkim_signature *sig, const dk_message *m,
         return NULL;
     ms_buf buf = MS_BUF_INIT;
     for (size_t k = 0; k < sig->h_count; k++) {
-        size_t nlen = strlen(sig->h[k]);
         for (size_t i = m->field_count; i-- > 0;) {
             const dk_field *f = &m->fields[i];
-            if (used[i] || dk_ascii_casecmp(f->name, f->name_len, sig->h[k], nlen) != 0)
+            if (used[i] || !ms_ascii_ieq(f->name, f->name_len, sig->h[k]))
                 continue;
             used[i] = 1;
             dk_canon_header(sig->header_canon, f->raw, f->raw_len, 0, &buf);
@@ -227,7 +226,7 @@ static ms_status key_fits(ms_dkim_verdict *v)
     if (key->strict && sig->i) {
         const char *at = strrchr(sig->i, '@');
         const char *idom = at ? at + 1 : sig->i;
-        if (dk_ascii_casecmp(idom, strlen(idom), sig->d, strlen(sig->d)) != 0) {
+        if (!ms_ascii_ieq(idom, strlen(idom), sig->d)) {
             set(v, MS_DKIM_PERMERROR, "key-strict-subdomain");
             return ms_diag_add(&v->diags, DKD(DK_KEY_STRICT_SUBDOMAIN), loc, -1,
                                "t=s and i=%s is not exactly in d=%s", sig->i, sig->d);
@@ -307,7 +306,7 @@ static ms_status judge(ms_dkim_verdict *v, const dk_message *m, const dk_field *
 
 static int is_signature_field(const dk_field *f)
 {
-    return dk_ascii_casecmp(f->name, f->name_len, "DKIM-Signature", 14) == 0;
+    return ms_ascii_ieq(f->name, f->name_len, "DKIM-Signature");
 }
 
 static ms_status start_verdict(ms_dkim_verdict *v, const dk_field *f, size_t index)

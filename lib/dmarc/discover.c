@@ -132,15 +132,23 @@ static char *dmarc_name(const char *domain)
     return ms_asprintf("_dmarc.%s", domain);
 }
 
-/* Parses a found record just enough to read psd and usability. */
-static ms_dmarc_record *parse_quietly(const ms_dns_record *rr)
+/* Parses a found record just enough to read psd and usability: *out is
+ * NULL for a record too long to parse. MS_ERR_NOMEM. */
+static ms_status parse_quietly(const ms_dns_record *rr, ms_dmarc_record **out)
 {
-    ms_dmarc_record *rec = NULL;
+    *out = NULL;
+    if (rr == NULL)
+        return MS_OK;
     ms_diag_list ignored = MS_DIAG_LIST_INIT;
-    if (ms_dmarc_check_record(rr->text, rr->text_len, NULL, &rec, &ignored) != MS_OK)
-        rec = NULL;
+    ms_status st = ms_dmarc_check_record(rr->text, rr->text_len, NULL, out, &ignored);
     ms_diag_list_free(&ignored);
-    return rec;
+    if (st == MS_ERR_NOMEM)
+        return st;
+    if (st != MS_OK) {
+        ms_dmarc_record_free(*out);
+        *out = NULL;
+    }
+    return MS_OK;
 }
 
 typedef struct walk_round {
@@ -283,7 +291,9 @@ static ms_status interpret_walk(const ms_ctx *ctx, ms_dmarc_discovery *d, const 
             continue;
         }
         const ms_dns_record *rr = single_dmarc_record(a, &step->dmarc_records);
-        ms_dmarc_record *rec = rr ? parse_quietly(rr) : NULL;
+        ms_dmarc_record *rec;
+        if ((st = parse_quietly(rr, &rec)) != MS_OK)
+            break;
         if (rec == NULL || !rec->usable) {
             ms_dmarc_record_free(rec);
             continue;
@@ -324,7 +334,9 @@ static ms_status interpret_psl(ms_dmarc_discovery *d, const walk_round *r)
     else if (d->steps[0].dmarc_records == 0) {
         const ms_dns_record *rr =
             single_dmarc_record(ms_dns_batch_answer(r->batch, r->psl_index), &count);
-        ms_dmarc_record *rec = rr ? parse_quietly(rr) : NULL;
+        ms_dmarc_record *rec;
+        if (parse_quietly(rr, &rec) != MS_OK)
+            return MS_ERR_NOMEM;
         if (rec != NULL && rec->usable)
             policy = d->psl_org_domain;
         ms_dmarc_record_free(rec);
@@ -394,7 +406,12 @@ static ms_status collect_destinations(ms_dmarc_discovery *d, const ms_dmarc_reco
         dest->uri = ms_strdup(u->uri);
         if (dest->uri == NULL)
             return MS_ERR_NOMEM;
-        if (!u->is_mailto || u->domain == NULL || ms_domain_normalize(u->domain, &dest->domain) != MS_OK)
+        if (!u->is_mailto || u->domain == NULL)
+            continue;
+        ms_status st = ms_domain_normalize(u->domain, &dest->domain);
+        if (st == MS_ERR_NOMEM)
+            return st;
+        if (st != MS_OK)
             continue;
         dest->external = !ms_domain_is_within(dest->domain, d->org_domain);
     }
@@ -508,9 +525,11 @@ static ms_status note_external(const ms_dmarc_uri *u, int is_ruf, const char *do
                                const char *org, ms_diag_list *diags)
 {
     char *dest = NULL;
-    if (!u->is_mailto || u->domain == NULL || ms_domain_normalize(u->domain, &dest) != MS_OK)
+    if (!u->is_mailto || u->domain == NULL)
         return MS_OK;
-    ms_status st = MS_OK;
+    ms_status st = ms_domain_normalize(u->domain, &dest);
+    if (st != MS_OK)
+        return st == MS_ERR_NOMEM ? st : MS_OK;
     if (!ms_domain_is_within(dest, org))
         st = ms_diag_add(diags, DEF(D_DEST_EXTERNAL), u->uri, -1,
                          "%s is outside %s: receivers send %s reports there only if %s publishes "
@@ -524,9 +543,12 @@ ms_status ms_dmarc_note_external_destinations(ms_ctx *ctx, const ms_dmarc_record
                                               const char *domain, ms_diag_list *diags)
 {
     char *name = NULL, *org = NULL;
-    if (rec == NULL || domain == NULL || ms_domain_normalize(domain, &name) != MS_OK)
-        return MS_OK; /* no domain to be outside of: nothing to say */
-    ms_status st = ms_domain_org_psl(ctx, name, &org);
+    if (rec == NULL || domain == NULL)
+        return MS_OK;
+    ms_status st = ms_domain_normalize(domain, &name);
+    if (st != MS_OK) /* no domain to be outside of: nothing to say */
+        return st == MS_ERR_NOMEM ? st : MS_OK;
+    st = ms_domain_org_psl(ctx, name, &org);
     for (size_t i = 0; i < rec->rua_count && st == MS_OK; i++)
         st = note_external(&rec->rua[i], 0, name, org, diags);
     for (size_t i = 0; i < rec->ruf_count && st == MS_OK; i++)
@@ -571,13 +593,14 @@ ms_status ms_dmarc_discover(ms_ctx *ctx, const char *domain, ms_dmarc_discovery 
     ms_dmarc_discovery *d = calloc(1, sizeof *d);
     if (d == NULL)
         return MS_ERR_NOMEM;
-    ms_status st;
-    if (ms_domain_normalize(domain, &d->domain) != MS_OK) {
+    ms_status st = ms_domain_normalize(domain, &d->domain);
+    if (st == MS_ERR_INVALID) {
         d->domain = ms_strdup(domain);
         d->could_not_check = 1;
-        st = ms_diag_add(&d->diags, DEF(D_INVALID_DOMAIN), domain, -1,
-                         "\"%s\" is not a valid domain name", domain);
-    } else {
+        st = d->domain ? ms_diag_add(&d->diags, DEF(D_INVALID_DOMAIN), domain, -1,
+                                     "\"%s\" is not a valid domain name", domain)
+                       : MS_ERR_NOMEM;
+    } else if (st == MS_OK) {
         st = discover(ctx, d);
     }
     if (st != MS_OK) {

@@ -159,7 +159,7 @@ static void build(gen *g, const ms_dmarc_spec *s, ms_buf *rec)
         ms_buf_puts(rec, "; fo=");
         for (const char *p = s->fo; *p; p++)
             if (*p != ' ' && *p != '\t') {
-                char c = (char)dmarc_lower((unsigned char)*p);
+                char c = (char)ms_ascii_lower((unsigned char)*p);
                 ms_buf_append(rec, &c, 1);
             }
     }

@@ -96,8 +96,6 @@ void dmarc_uri_free(ms_dmarc_uri *uri);
 size_t dmarc_uri_without_size(const char *text, size_t len);
 
 /* ASCII helpers that do not depend on the locale. */
-int dmarc_lower(int c);
-int dmarc_ieq(const char *a, size_t alen, const char *b); /* b is NUL-terminated */
 /* Non-zero when name is a host name in A-label form: LDH labels of 1..63
  * octets, at least min_labels of them, 253 octets at most (a trailing dot
  * is allowed). */

@@ -132,42 +132,36 @@ static long first_bad_value_byte(const char *value, size_t len)
     return -1;
 }
 
-/* One segment between separators, [a, b) with white space trimmed. */
-static void split_segment(parser *ps, size_t a, size_t b, size_t segment)
+/* One non-empty segment between separators, as lib/core's tokenizer split
+ * it: DMARC's names are letters only and its values never empty. */
+static void split_segment(parser *ps, const ms_tag_item *item, size_t segment)
 {
     const char *t = ps->text;
-    const char *eq = memchr(t + a, '=', b - a);
-    if (eq == NULL) {
+    size_t a = item->start, b = item->end;
+    if (!item->has_equals) {
         report(ps, DM_TAG_MISSING_EQUALS, (long)a, "\"%s\" has no '=' (tag=value expected)",
                SHOW(t + a, b - a));
         return;
     }
-    size_t e = (size_t)(eq - t);
-    size_t name_end = e, value_start = e + 1;
-    while (name_end > a && ms_is_wsp((unsigned char)t[name_end - 1]))
-        name_end--;
-    while (value_start < b && ms_is_wsp((unsigned char)t[value_start]))
-        value_start++;
-
-    if (name_end == a) {
+    if (item->name_len == 0) {
         report(ps, DM_TAG_NAME_EMPTY, (long)a, "\"%s\" has no tag name before '='",
                SHOW(t + a, b - a));
         return;
     }
-    for (size_t i = a; i < name_end; i++) {
+    for (size_t i = a; i < a + item->name_len; i++) {
         if (!is_alpha((unsigned char)t[i])) {
             report(ps, DM_TAG_NAME_INVALID, (long)i,
                    "tag name \"%s\" has a character other than a letter at byte %zu",
-                   SHOW(t + a, name_end - a), i);
+                   SHOW(item->name, item->name_len), i);
             return;
         }
     }
 
-    dmarc_tag tag = {t + a, name_end - a, (long)a, t + value_start, b - value_start,
-                     (long)value_start, segment, 1, 0};
+    dmarc_tag tag = {item->name, item->name_len, (long)item->name_offset, item->value,
+                     item->value_len, (long)item->value_offset, segment, 1, 0};
     long bad = first_bad_value_byte(tag.value, tag.value_len);
     if (tag.value_len == 0) {
-        report(ps, DM_VALUE_EMPTY, (long)e, "tag \"%s\" has an empty value",
+        report(ps, DM_VALUE_EMPTY, (long)item->equals, "tag \"%s\" has an empty value",
                SHOW(tag.name, tag.name_len));
         tag.value_ok = 0;
     } else if (bad >= 0) {
@@ -179,24 +173,20 @@ static void split_segment(parser *ps, size_t a, size_t b, size_t segment)
     add_tag(ps, &tag);
 }
 
+/* DMARC's separators take WSP only around them (dmarc-sep = *WSP ";"
+ * *WSP); an empty segment is an error except the final one after a
+ * trailing ";". */
 static void split_tags(parser *ps, size_t start)
 {
-    size_t segment = 0;
-    for (size_t pos = start;; segment++) {
-        const char *semi = memchr(ps->text + pos, ';', ps->len - pos);
-        size_t end = semi ? (size_t)(semi - ps->text) : ps->len;
-        size_t a = pos, b = end;
-        while (a < b && ms_is_wsp((unsigned char)ps->text[a]))
-            a++;
-        while (b > a && ms_is_wsp((unsigned char)ps->text[b - 1]))
-            b--;
-        if (a < b)
-            split_segment(ps, a, b, segment);
-        else if (semi != NULL) /* an empty segment at the very end is the allowed trailing ';' */
-            report(ps, DM_EMPTY_TAG, (long)end, "empty tag before the ';' at byte %zu", end);
-        if (semi == NULL || ps->status != MS_OK)
-            return;
-        pos = end + 1;
+    size_t pos = start;
+    ms_tag_item item;
+    for (size_t segment = 0;
+         ps->status == MS_OK && ms_tag_next(ps->text, ps->len, 0, &pos, &item); segment++) {
+        if (item.start < item.end)
+            split_segment(ps, &item, segment);
+        else if (item.separator)
+            report(ps, DM_EMPTY_TAG, (long)(pos - 1), "empty tag before the ';' at byte %zu",
+                   pos - 1);
     }
 }
 
@@ -205,7 +195,7 @@ static void split_tags(parser *ps, size_t start)
 static int known_tag(const dmarc_tag *tag)
 {
     for (int k = 0; k < T_KNOWN; k++)
-        if (dmarc_ieq(tag->name, tag->name_len, known_names[k]))
+        if (ms_ascii_ieq(tag->name, tag->name_len, known_names[k]))
             return k;
     return -1;
 }
@@ -213,11 +203,11 @@ static int known_tag(const dmarc_tag *tag)
 static void check_version(parser *ps)
 {
     const dmarc_tag *first = ps->count > 0 && ps->tags[0].segment == 0 ? &ps->tags[0] : NULL;
-    if (first != NULL && dmarc_ieq(first->name, first->name_len, "v")) {
+    if (first != NULL && ms_ascii_ieq(first->name, first->name_len, "v")) {
         if (first->value_len == 6 && memcmp(first->value, "DMARC1", 6) == 0)
             return;
         ps->rec->usable = 0;
-        if (dmarc_ieq(first->value, first->value_len, "DMARC1"))
+        if (ms_ascii_ieq(first->value, first->value_len, "DMARC1"))
             report(ps, DM_VERSION_INVALID, first->value_off,
                    "v=%s: the value is case-sensitive and must be \"DMARC1\"",
                    SHOW(first->value, first->value_len));
@@ -233,7 +223,7 @@ static void check_version(parser *ps)
     }
     ps->rec->usable = 0;
     for (size_t i = 0; i < ps->count; i++) {
-        if (dmarc_ieq(ps->tags[i].name, ps->tags[i].name_len, "v")) {
+        if (ms_ascii_ieq(ps->tags[i].name, ps->tags[i].name_len, "v")) {
             report(ps, DM_VERSION_NOT_FIRST, ps->tags[i].name_off,
                    "v is at byte %ld, but receivers only accept records that start with "
                    "\"v=DMARC1\"", ps->tags[i].name_off);
@@ -250,7 +240,7 @@ static int compare_names(const void *pa, const void *pb)
     const dmarc_tag *a = *(const dmarc_tag *const *)pa, *b = *(const dmarc_tag *const *)pb;
     size_t n = a->name_len < b->name_len ? a->name_len : b->name_len;
     for (size_t i = 0; i < n; i++) {
-        int ca = dmarc_lower((unsigned char)a->name[i]), cb = dmarc_lower((unsigned char)b->name[i]);
+        int ca = ms_ascii_lower((unsigned char)a->name[i]), cb = ms_ascii_lower((unsigned char)b->name[i]);
         if (ca != cb)
             return ca - cb;
     }
@@ -264,7 +254,7 @@ static int same_name(const dmarc_tag *a, const dmarc_tag *b)
     if (a->name_len != b->name_len)
         return 0;
     for (size_t i = 0; i < a->name_len; i++)
-        if (dmarc_lower((unsigned char)a->name[i]) != dmarc_lower((unsigned char)b->name[i]))
+        if (ms_ascii_lower((unsigned char)a->name[i]) != ms_ascii_lower((unsigned char)b->name[i]))
             return 0;
     return 1;
 }
@@ -302,7 +292,7 @@ static int parse_policy(const dmarc_tag *tag, ms_dmarc_policy *out)
     static const ms_dmarc_policy values[] = {MS_DMARC_POLICY_NONE, MS_DMARC_POLICY_QUARANTINE,
                                              MS_DMARC_POLICY_REJECT};
     for (size_t i = 0; i < 3; i++) {
-        if (dmarc_ieq(tag->value, tag->value_len, names[i])) {
+        if (ms_ascii_ieq(tag->value, tag->value_len, names[i])) {
             *out = values[i];
             return 1;
         }
@@ -315,7 +305,7 @@ static int parse_letter(const dmarc_tag *tag, const char *choices)
 {
     if (tag->value_len != 1)
         return -1;
-    const char *c = strchr(choices, dmarc_lower((unsigned char)tag->value[0]));
+    const char *c = strchr(choices, ms_ascii_lower((unsigned char)tag->value[0]));
     return c != NULL && *c != '\0' ? (int)(c - choices) : -1;
 }
 
@@ -356,7 +346,7 @@ int dmarc_fo_is_valid(const char *v, size_t len)
         while (i < len && ms_is_wsp((unsigned char)v[i]))
             i++;
         const char *kinds = "01ds";
-        const char *k = i < len && v[i] != '\0' ? strchr(kinds, dmarc_lower((unsigned char)v[i])) : NULL;
+        const char *k = i < len && v[i] != '\0' ? strchr(kinds, ms_ascii_lower((unsigned char)v[i])) : NULL;
         if (k == NULL || seen[k - kinds]++)
             return 0;
         for (i++; i < len && ms_is_wsp((unsigned char)v[i]); i++)
@@ -382,7 +372,7 @@ static int rf_is_valid(const char *v, size_t len)
             a++;
         while (b > a && ms_is_wsp((unsigned char)v[b - 1]))
             b--;
-        if (!dmarc_ieq(v + a, b - a, "afrf"))
+        if (!ms_ascii_ieq(v + a, b - a, "afrf"))
             return 0;
         start = i + 1;
     }
@@ -689,7 +679,7 @@ static void check_order(parser *ps)
     if (!ps->rec->usable || ps->seen[T_P].tag == NULL || ps->count < 2)
         return;
     const dmarc_tag *second = &ps->tags[1];
-    if (!dmarc_ieq(second->name, second->name_len, "p"))
+    if (!ms_ascii_ieq(second->name, second->name_len, "p"))
         report(ps, DM_P_NOT_SECOND, ps->seen[T_P].tag->name_off,
                "p is not the second tag; RFC 7489 parsers may expect it right after v=DMARC1");
 }
@@ -774,7 +764,7 @@ static ms_dmarc_record *record_new(void)
  * the wrong name, or the wrong record type at _dmarc. */
 static int looks_like_spf(const char *text, size_t len)
 {
-    return len >= 6 && dmarc_ieq(text, 6, "v=spf1") && (len == 6 || ms_is_wsp((unsigned char)text[6]));
+    return len >= 6 && ms_ascii_ieq(text, 6, "v=spf1") && (len == 6 || ms_is_wsp((unsigned char)text[6]));
 }
 
 static void check_text(parser *ps)

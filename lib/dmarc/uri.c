@@ -9,22 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-int dmarc_lower(int c)
-{
-    return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
-}
-
-int dmarc_ieq(const char *a, size_t alen, const char *b)
-{
-    size_t blen = strlen(b);
-    if (alen != blen)
-        return 0;
-    for (size_t i = 0; i < alen; i++)
-        if (dmarc_lower((unsigned char)a[i]) != dmarc_lower((unsigned char)b[i]))
-            return 0;
-    return 1;
-}
-
 static int is_alpha(int c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
@@ -39,7 +23,7 @@ static int hex_value(int c)
 {
     if (is_digit(c))
         return c - '0';
-    c = dmarc_lower(c);
+    c = ms_ascii_lower(c);
     return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
@@ -106,7 +90,7 @@ static int parse_size(const char *text, size_t len, uint64_t *bytes)
     unsigned shift = 0;
     if (i < len) {
         const char *units = "kmgt";
-        const char *u = strchr(units, dmarc_lower((unsigned char)text[i]));
+        const char *u = strchr(units, ms_ascii_lower((unsigned char)text[i]));
         if (text[i] == '\0' || u == NULL || i + 1 != len)
             return 0;
         shift = 10 * (unsigned)(u - units + 1);
@@ -233,7 +217,7 @@ static ms_status check_mailto(ms_dmarc_uri *uri, size_t scheme_len, long offset,
         return MS_ERR_NOMEM;
     }
     for (char *p = uri->domain; *p; p++)
-        *p = (char)dmarc_lower((unsigned char)*p);
+        *p = (char)ms_ascii_lower((unsigned char)*p);
     size_t dlen = strlen(uri->domain);
     if (dlen > 0 && uri->domain[dlen - 1] == '.')
         uri->domain[dlen - 1] = '\0';
@@ -284,7 +268,7 @@ static ms_status parse_entry(const char *text, size_t len, long offset, const ch
                          "%s entry \"%s\" limits reports to %llu bytes; RFC 9989 receivers "
                          "ignore the limit, RFC 7489 receivers may skip larger reports",
                          tag, uri.uri, (unsigned long long)uri.max_size);
-    if (st == MS_OK && dmarc_ieq(text, scheme_len, "mailto")) {
+    if (st == MS_OK && ms_ascii_ieq(text, scheme_len, "mailto")) {
         st = check_mailto(&uri, scheme_len, offset, location, diags);
         if (st == MS_OK && !uri.is_mailto) {
             dmarc_uri_free(&uri);

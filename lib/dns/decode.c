@@ -28,13 +28,14 @@ static void append_label(ms_buf *out, const unsigned char *label, size_t len)
     }
 }
 
-char *ms_dns_name_from_wire(const unsigned char *wire, size_t len)
+ms_status ms_dns_name_from_wire(const unsigned char *wire, size_t len, char **name)
 {
     ms_buf out = MS_BUF_INIT;
     size_t pos = 0;
+    *name = NULL;
     /* A name is at most 255 octets; anything longer is not a name. */
     if (len == 0 || len > MS_DNS_MAX_NAME_WIRE)
-        return NULL;
+        return MS_ERR_LIMIT;
     while (pos < len) {
         size_t label_len = wire[pos];
         /* 0xC0 is a compression pointer, 0x40/0x80 obsolete label types:
@@ -45,7 +46,8 @@ char *ms_dns_name_from_wire(const unsigned char *wire, size_t len)
             if (pos + 1 != len)
                 break; /* the root label must end the name and the RDATA */
             /* The root alone (a null MX) comes out as "": no trailing dot. */
-            return ms_buf_take(&out);
+            *name = ms_buf_take(&out);
+            return *name ? MS_OK : MS_ERR_NOMEM;
         }
         if (pos > 0)
             ms_buf_puts(&out, ".");
@@ -53,7 +55,7 @@ char *ms_dns_name_from_wire(const unsigned char *wire, size_t len)
         pos += 1 + label_len;
     }
     ms_buf_free(&out);
-    return NULL;
+    return MS_ERR_LIMIT;
 }
 
 /* TXT: character-strings (a length octet, then that many bytes) joined
@@ -97,11 +99,10 @@ static ms_status decode_name_at(ms_dns_record *rec, size_t offset)
 {
     if (offset >= rec->rdata_len)
         return MS_ERR_LIMIT;
-    rec->text = ms_dns_name_from_wire(rec->rdata + offset, rec->rdata_len - offset);
-    if (rec->text == NULL)
-        return MS_ERR_LIMIT; /* malformed; an allocation failure looks the same */
-    rec->text_len = strlen(rec->text);
-    return MS_OK;
+    ms_status st = ms_dns_name_from_wire(rec->rdata + offset, rec->rdata_len - offset, &rec->text);
+    if (st == MS_OK)
+        rec->text_len = strlen(rec->text);
+    return st;
 }
 
 static ms_status decode_mx(ms_dns_record *rec)

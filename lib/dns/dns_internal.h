@@ -29,8 +29,8 @@ ms_status ms_dns_decode_records(ms_dns_answer *answer, const struct ub_result *r
 /* Decodes a wire-format name filling exactly rdata[0..len) into
  * presentation form: no trailing dot (so the root is ""), bytes that are not
  * plain printable ASCII (and '.' or '\' inside a label) as \DDD or \X.
- * NULL when malformed or out of memory. */
-char *ms_dns_name_from_wire(const unsigned char *wire, size_t len);
+ * MS_ERR_LIMIT when malformed, MS_ERR_NOMEM. */
+ms_status ms_dns_name_from_wire(const unsigned char *wire, size_t len, char **out);
 
 /* Non-zero when name is one we agree to send: see docs/dns.md. */
 int ms_dns_name_valid(const char *name);

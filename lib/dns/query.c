@@ -41,6 +41,7 @@ typedef struct dns_state {
     pending_list ready;     /* answered, callback not yet called */
     unsigned long sent;
     int running;
+    int out_of_memory; /* an answer could not be built: the run says so */
 } dns_state;
 
 static void list_push(pending_list *list, pending *p)
@@ -123,9 +124,13 @@ static ms_status get_state(ms_ctx *ctx, dns_state **out)
     return MS_OK;
 }
 
-/* Moves a query to the ready queue with its answer. */
+/* Moves a query to the ready queue with its answer: NULL when there was no
+ * memory for it, which ms_dns_run then reports as MS_ERR_NOMEM rather than
+ * let a caller take it for a DNS failure. */
 static void make_ready(dns_state *state, pending *p, ms_dns_answer *answer)
 {
+    if (answer == NULL)
+        state->out_of_memory = 1;
     list_remove(&state->in_flight, p);
     p->answer = answer;
     list_push(&state->ready, p);
@@ -164,30 +169,29 @@ static ms_dnssec_state map_dnssec(const struct ub_result *r)
     return r->bogus ? MS_DNSSEC_BOGUS : MS_DNSSEC_INSECURE;
 }
 
-/* The answer for a result; on failure the answer says MS_DNS_ERROR
- * (or NULL when even that could not be allocated). */
+/* The answer for a result: MS_DNS_ERROR for malformed RDATA (no
+ * half-decoded answers), NULL when memory ran out. */
 static ms_dns_answer *answer_from_result(const pending *p, const struct ub_result *r)
 {
     ms_dns_answer *a = ms_dns_answer_new(p->qname, p->qtype, map_rcode(r));
     if (a == NULL)
         return NULL;
     a->dnssec = map_dnssec(r);
-    int ok = 1;
-    if (r->bogus && r->why_bogus != NULL)
-        ok = (a->why_bogus = ms_strdup(r->why_bogus)) != NULL;
-    if (ok && r->canonname != NULL && !same_name(r->canonname, p->qname)) {
-        ok = (a->canonname = ms_strdup(r->canonname)) != NULL;
-        size_t len = ok ? strlen(a->canonname) : 0;
+    ms_status st = MS_OK;
+    if (r->bogus && r->why_bogus != NULL && (a->why_bogus = ms_strdup(r->why_bogus)) == NULL)
+        st = MS_ERR_NOMEM;
+    if (st == MS_OK && r->canonname != NULL && !same_name(r->canonname, p->qname)) {
+        if ((a->canonname = ms_strdup(r->canonname)) == NULL)
+            st = MS_ERR_NOMEM;
+        size_t len = a->canonname ? strlen(a->canonname) : 0;
         if (len > 1 && a->canonname[len - 1] == '.')
             a->canonname[len - 1] = '\0';
     }
-    if (ok && a->rcode == MS_DNS_NOERROR)
-        ok = ms_dns_decode_records(a, r) == MS_OK;
-    if (!ok) {
-        /* Malformed RDATA or no memory: no half-decoded answers. */
-        ms_dns_answer *err = ms_dns_answer_new(p->qname, p->qtype, MS_DNS_ERROR);
+    if (st == MS_OK && a->rcode == MS_DNS_NOERROR)
+        st = ms_dns_decode_records(a, r);
+    if (st != MS_OK) {
         ms_dns_answer_free(a);
-        a = err;
+        a = st == MS_ERR_NOMEM ? NULL : ms_dns_answer_new(p->qname, p->qtype, MS_DNS_ERROR);
     }
     return a;
 }
@@ -329,6 +333,10 @@ ms_status ms_dns_run(ms_ctx *ctx)
         }
     }
     state->running = 0;
+    if (state->out_of_memory) {
+        state->out_of_memory = 0;
+        status = MS_ERR_NOMEM;
+    }
     return status;
 }
 

@@ -18,7 +18,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <ldns/ldns.h>
+#include "core/lazy_ldns.h"
 
 enum {
     DEFAULT_TTL = 3600,
@@ -736,6 +736,8 @@ ms_status ms_dns_update_txt(ms_ctx *ctx, const ms_dns_txt_update *in, ms_dns_upd
     ms_status st = check_input(in, &job.srv);
     if (st != MS_OK)
         return st;
+    if (ms_lazy_load(&ms_ldns_lib) != MS_OK) /* nothing was sent */
+        return set_message(result, MS_UPDATE_FAILED, ms_strdup(ms_lazy_error(&ms_ldns_lib)));
     job.old = ldns_rr_list_new();
     job.prereq = ldns_rr_list_new();
     job.update = ldns_rr_list_new();

@@ -21,7 +21,7 @@
 #include "imap_parse.h"
 #include "ingest_internal.h"
 
-#include <curl/curl.h>
+#include "core/lazy_curl.h"
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -382,6 +382,10 @@ ms_status ms_ingest_imap(ms_store *store, const ms_imap_options *opts,
                          const ms_ingest_callbacks *cb, ms_ingest_tally *tally, char **errmsg)
 {
     *errmsg = NULL;
+    if (ms_lazy_load(&ms_curl_lib) != MS_OK) {
+        *errmsg = ms_strdup(ms_lazy_error(&ms_curl_lib));
+        return MS_ERR_IO;
+    }
     fetch_run r = {.store = store, .o = opts, .cb = cb, .tally = tally, .errmsg = errmsg};
     uint32_t *uids = NULL;
     size_t count = 0;

@@ -10,8 +10,7 @@
  * past WALK_RATIO_GRACE (the same rule as gzip, inflate.c). */
 #include "report/walk_internal.h"
 
-#include <archive.h>
-#include <archive_entry.h>
+#include "core/lazy_archive.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -176,6 +175,10 @@ static void walk_entry(walk_ctx *ctx, struct archive *a, zip_input *in, struct a
 
 void walk_zip(walk_ctx *ctx, walk_src *src, unsigned depth)
 {
+    if (ms_lazy_load(&ms_archive_lib) != MS_OK) {
+        walk_unreadable(ctx, "zip archive cannot be read: %s", ms_lazy_error(&ms_archive_lib));
+        return;
+    }
     struct archive *a = archive_read_new();
     zip_input *in = calloc(1, sizeof *in);
     if (a == NULL || in == NULL) {

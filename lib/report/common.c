@@ -2,7 +2,7 @@
 #include "report_internal.h"
 
 #include <arpa/inet.h>
-#include <gmime/gmime.h>
+#include "core/lazy_gmime.h"
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -317,7 +317,10 @@ static void gmime_setup(void)
     g_mime_init();
 }
 
-void report_gmime_init(void)
+bool report_gmime_init(void)
 {
+    if (ms_lazy_load(&ms_gmime_lib) != MS_OK)
+        return false;
     pthread_once(&gmime_once, gmime_setup);
+    return true;
 }

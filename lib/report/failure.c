@@ -13,7 +13,7 @@
  */
 #include "report_internal.h"
 
-#include <gmime/gmime.h>
+#include "core/lazy_gmime.h"
 #include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -442,7 +442,8 @@ ms_status ms_failure_parse(const void *message, size_t len, ms_failure_report **
     if (len > MS_REPORT_MESSAGE_MAX)
         return ms_report_fail(err, MS_ERR_LIMIT, 0, 0, -1, "the message is larger than %d bytes",
                               MS_REPORT_MESSAGE_MAX);
-    report_gmime_init();
+    if (!report_gmime_init())
+        return ms_report_fail(err, MS_ERR_IO, 0, 0, -1, "%s", ms_lazy_error(&ms_gmime_lib));
     ms_failure_report *r = calloc(1, sizeof *r);
     if (r == NULL)
         return ms_report_fail(err, MS_ERR_NOMEM, 0, 0, -1, "out of memory");

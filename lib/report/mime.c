@@ -20,7 +20,7 @@
 #include "report/report_internal.h"
 #include "report/walk_internal.h"
 
-#include <gmime/gmime.h>
+#include "core/lazy_gmime.h"
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -337,7 +337,10 @@ static void walk_parsed_message(walk_ctx *ctx, GMimeStream *stream, GMimeMessage
 
 void walk_message(walk_ctx *ctx, walk_src *src, unsigned depth)
 {
-    report_gmime_init();
+    if (!report_gmime_init()) {
+        walk_unreadable(ctx, "message cannot be read: %s", ms_lazy_error(&ms_gmime_lib));
+        return;
+    }
     why_buf why;
     GMimeStream *stream = seekable_stream(src, MS_REPORT_MESSAGE_MAX, "MS_REPORT_MESSAGE_MAX", &why);
     if (stream == NULL) {
@@ -362,7 +365,10 @@ void walk_message(walk_ctx *ctx, walk_src *src, unsigned depth)
 
 void walk_mbox(walk_ctx *ctx, walk_src *src, unsigned depth, bool top)
 {
-    report_gmime_init();
+    if (!report_gmime_init()) {
+        walk_unreadable(ctx, "mbox cannot be read: %s", ms_lazy_error(&ms_gmime_lib));
+        return;
+    }
     why_buf why;
     GMimeStream *stream = seekable_stream(src, MS_REPORT_INFLATED_MAX, "MS_REPORT_INFLATED_MAX", &why);
     if (stream == NULL) {

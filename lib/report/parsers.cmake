@@ -13,7 +13,8 @@ target_sources(mailsec_objects PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/xml_input.c
   ${CMAKE_CURRENT_LIST_DIR}/tlsrpt.c
   ${CMAKE_CURRENT_LIST_DIR}/failure.c)
-target_link_libraries(mailsec_objects PUBLIC PkgConfig::EXPAT PkgConfig::JANSSON PkgConfig::GMIME)
+target_link_libraries(mailsec_objects PUBLIC PkgConfig::EXPAT PkgConfig::JANSSON)
+mailsec_lazy_library(mailsec_objects GMIME GMIME gmime-3.0)
 # The aggregate parser is the hot path of large reports.
 set_source_files_properties(${CMAKE_CURRENT_LIST_DIR}/aggregate.c ${CMAKE_CURRENT_LIST_DIR}/xml_input.c
   ${CMAKE_CURRENT_LIST_DIR}/common.c

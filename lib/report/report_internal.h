@@ -7,6 +7,7 @@
 #include "core/internal.h"
 #include "mailsec/report.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -62,6 +63,8 @@ int ms_report_parse_rfc3339(const char *s, int64_t *out);
 
 /* GMime's one-time set-up, from whichever thread needs it first (the
  * walk's MIME reader and the failure-report parser both use GMime). */
-void report_gmime_init(void);
+/* GMime loaded (core/lazy_gmime.h) and set up, once per process; false
+ * when it cannot be loaded: ms_lazy_error(&ms_gmime_lib) says why. */
+bool report_gmime_init(void);
 
 #endif

@@ -13,4 +13,5 @@ target_sources(mailsec_objects PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/inflate.c
   ${CMAKE_CURRENT_LIST_DIR}/archive.c
   ${CMAKE_CURRENT_LIST_DIR}/mime.c)
-target_link_libraries(mailsec_objects PUBLIC PkgConfig::LIBARCHIVE PkgConfig::ZLIB PkgConfig::GMIME)
+target_link_libraries(mailsec_objects PUBLIC PkgConfig::ZLIB)
+mailsec_lazy_library(mailsec_objects ARCHIVE LIBARCHIVE archive)

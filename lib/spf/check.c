@@ -160,7 +160,13 @@ static void plan_record(walker *w, ms_spf_node *node, unsigned level)
         cnt->lookups = 1;
         if (t->has_macro)
             continue;
-        char *target = t->domain_spec != NULL ? spf_target_name(t->domain_spec) : ms_strdup(node->domain);
+        char *target = NULL;
+        ms_status st = t->domain_spec != NULL ? spf_target_name(t->domain_spec, &target)
+                       : (target = ms_strdup(node->domain)) != NULL ? MS_OK : MS_ERR_NOMEM;
+        if (st != MS_OK) {
+            w->st = st;
+            return;
+        }
         if (target == NULL)
             continue;
         if (t->kind == MS_SPF_INCLUDE || t->kind == MS_SPF_REDIRECT) {

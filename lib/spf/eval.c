@@ -281,19 +281,29 @@ static void macro_env(evaluator *e, const char *domain, spf_macro_env *env)
 
 /* The target of a term: its domain-spec expanded, or the current domain.
  * NULL with *bad 0 when the name cannot be queried (treated as a name
- * that does not exist), *bad 1 on a macro error. */
+ * that does not exist), *bad 1 on a macro error; NULL with e->st set when
+ * memory ran out. */
 static char *target_of(evaluator *e, const ms_spf_term *t, const char *domain, int *bad)
 {
     *bad = 0;
-    if (t->domain_spec == NULL)
-        return ms_strdup(domain);
+    char *name = NULL;
+    if (t->domain_spec == NULL) {
+        if ((name = ms_strdup(domain)) == NULL)
+            e->st = MS_ERR_NOMEM;
+        return name;
+    }
     spf_macro_env env;
     macro_env(e, domain, &env);
     char *x = spf_macro_expand(t->domain_spec, &env, 0, bad);
-    if (x == NULL)
+    if (x == NULL) {
+        if (!*bad)
+            e->st = MS_ERR_NOMEM;
         return NULL;
-    char *name = spf_target_name(x);
+    }
+    ms_status st = spf_target_name(x, &name);
     free(x);
+    if (st != MS_OK)
+        e->st = st;
     return name;
 }
 
@@ -475,6 +485,8 @@ static enum match eval_term(evaluator *e, const ms_spf_term *t, const char *doma
     int bad;
     char *target = target_of(e, t, domain, &bad);
     if (target == NULL) {
+        if (e->st != MS_OK)
+            return TEMPERR; /* out of memory: the evaluation says so */
         if (bad || t->kind == MS_SPF_INCLUDE) {
             set_reason(e, "%s: the target is not a domain name", t->text);
             return PERMERR;

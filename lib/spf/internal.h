@@ -72,7 +72,8 @@ char *spf_macro_expand(const char *s, const spf_macro_env *env, int exp_text, in
  * ABNF says: "." toplabel ["."], or a macro-expand. */
 int spf_domain_end_ok(const char *s, size_t len);
 /* After expansion: trim to 253 octets by dropping left labels (RFC 7208
- * 7.3) and check it is a name we can query. Returns a new string or NULL. */
-char *spf_target_name(const char *expanded);
+ * 7.3) and check it is a name we can query. *out is a new string, or NULL
+ * for a name that cannot exist; MS_ERR_NOMEM. */
+ms_status spf_target_name(const char *expanded, char **out);
 
 #endif

@@ -127,8 +127,9 @@ int spf_domain_end_ok(const char *s, size_t len)
     return toplabel_ok(s + dot, end - dot);
 }
 
-char *spf_target_name(const char *expanded)
+ms_status spf_target_name(const char *expanded, char **out)
 {
+    *out = NULL;
     size_t len = strlen(expanded);
     if (len > 0 && expanded[len - 1] == '.')
         len--;
@@ -137,33 +138,34 @@ char *spf_target_name(const char *expanded)
     while (len > 253) {
         const char *dot = memchr(p, '.', len);
         if (dot == NULL)
-            return NULL;
+            return MS_OK;
         len -= (size_t)(dot + 1 - p);
         p = dot + 1;
     }
     if (len == 0)
-        return NULL;
+        return MS_OK;
     size_t label = 0;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)p[i];
         if (c == '\\' || c < 0x20 || c > 0x7e)
-            return NULL;
+            return MS_OK;
         if (c == '.') {
             if (label == 0)
-                return NULL;
+                return MS_OK;
             label = 0;
         } else if (++label > 63) {
-            return NULL;
+            return MS_OK;
         }
     }
     if (label == 0)
-        return NULL;
-    char *out = malloc(len + 1);
-    if (out == NULL)
-        return NULL;
-    memcpy(out, p, len);
-    out[len] = '\0';
-    return out;
+        return MS_OK;
+    char *name = malloc(len + 1);
+    if (name == NULL)
+        return MS_ERR_NOMEM;
+    memcpy(name, p, len);
+    name[len] = '\0';
+    *out = name;
+    return MS_OK;
 }
 
 /* ---- expansion ---- */

@@ -33,7 +33,7 @@
 #include "store/internal.h"
 #include "store/rollup.h"
 
-#include <libpq-fe.h>
+#include "core/lazy_pq.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -743,6 +743,8 @@ static void ignore_notice(void *arg, const char *message)
 
 ms_status store_pg_open(ms_store *store, const char *conninfo)
 {
+    if (ms_lazy_load(&ms_pq_lib) != MS_OK)
+        return store_fail(store, MS_ERR_IO, "%s", ms_lazy_error(&ms_pq_lib));
     PGconn *conn = PQconnectdb(conninfo);
     store->db = conn;
     store->backend = &pg_backend;

@@ -12,6 +12,11 @@
  * failure of this test, and so is a crash; leaks are LeakSanitizer's to
  * find (the sanitizer build runs this too).
  *
+ * The targets that ask DNS (SPF evaluation, DMARC discovery, the domain
+ * audit) take a file naming what to check instead of a parser's input,
+ * and ask the DNS test bed (MAILSEC_DNSBED_INFO); each run has a context
+ * of its own, so its allocations are failed too.
+ *
  * The library is linked statically (mailsec_internal) with
  * -Wl,--wrap=malloc,... so that exactly its own calls are counted and
  * failed, not those of libc, expat or OpenSSL inside it. */
@@ -25,6 +30,7 @@
 #include "mailsec/audit.h"
 #include "mailsec/tls.h"
 #include "ingest/imap_parse.h"
+#include "unit/testutil.h"
 
 #include <dirent.h>
 #include <stdint.h>
@@ -290,6 +296,94 @@ static void run_mime(const char *data, size_t len, answer *a)
              w.skipped);
 }
 
+/* ---- targets that ask the DNS test bed ---- */
+
+/* A context that asks the DNS test bed, or NULL (out of memory, which the
+ * caller reports as MS_ERR_NOMEM). */
+static ms_ctx *bed_ctx(ms_status *st)
+{
+    char resolver[256], anchor[1024];
+    ms_ctx *ctx = NULL;
+    if (!dnsbed_get("RESOLVER", resolver, sizeof resolver) ||
+        !dnsbed_get("TRUST_ANCHOR", anchor, sizeof anchor)) {
+        fprintf(stderr, "alloc_fail: the DNS test bed is not running (MAILSEC_DNSBED_INFO)\n");
+        exit(2);
+    }
+    *st = ms_ctx_new(&ctx);
+    if (*st == MS_OK)
+        *st = ms_ctx_set_resolver(ctx, resolver);
+    if (*st == MS_OK)
+        *st = ms_ctx_set_trust_anchor_file(ctx, anchor);
+    if (*st == MS_OK)
+        *st = ms_ctx_set_timeout_ms(ctx, 5000);
+    if (*st != MS_OK) {
+        ms_ctx_free(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+/* The input's first line, cut at white space into at most two words of
+ * up to 255 bytes each (first and second hold 256). */
+static void words(const char *data, size_t len, char *first, char *second)
+{
+    char line[512];
+    snprintf(line, sizeof line, "%.*s", (int)(len < sizeof line - 1 ? len : sizeof line - 1), data);
+    first[0] = second[0] = '\0';
+    sscanf(line, "%255s %255s", first, second);
+}
+
+static void run_spf_eval(const char *data, size_t len, answer *a)
+{
+    char ip[256], sender[256];
+    words(data, len, ip, sender);
+    ms_ctx *ctx = bed_ctx(&a->status);
+    ms_spf_eval *ev = NULL;
+    ms_spf_request req = {ip, sender, NULL, NULL, 0, NULL};
+    if (ctx != NULL)
+        a->status = ms_spf_eval_host(ctx, &req, &ev);
+    snprintf(a->text, sizeof a->text, "result %s, dns terms %u, void %u, path %zu",
+             ev ? ms_spf_result_str(ev->result) : "-", ev ? ev->dns_terms : 0,
+             ev ? ev->void_lookups : 0, ev ? ev->path_count : 0);
+    ms_spf_eval_free(ev);
+    ms_ctx_free(ctx);
+}
+
+static void run_dmarc_discover(const char *data, size_t len, answer *a)
+{
+    char domain[256], unused[256];
+    words(data, len, domain, unused);
+    ms_ctx *ctx = bed_ctx(&a->status);
+    ms_dmarc_discovery *d = NULL;
+    if (ctx != NULL)
+        a->status = ms_dmarc_discover(ctx, domain, &d);
+    snprintf(a->text, sizeof a->text, "policy at %s, org %s, findings %zu, unchecked %d",
+             d && d->policy_domain ? d->policy_domain : "-", d && d->org_domain ? d->org_domain : "-",
+             d ? d->diags.count : 0, d ? d->could_not_check : -1);
+    ms_dmarc_discovery_free(d);
+    ms_ctx_free(ctx);
+}
+
+static void run_audit(const char *data, size_t len, answer *a)
+{
+    char domain[256], unused[256];
+    words(data, len, domain, unused);
+    ms_ctx *ctx = bed_ctx(&a->status);
+    ms_audit_report *r = NULL;
+    ms_audit_options opts = {0};
+    if (ctx != NULL)
+        a->status = ms_audit_domain(ctx, domain, &opts, &r);
+    char grades[MS_AUDIT_AREA_COUNT + 1] = "";
+    size_t findings = 0;
+    for (int i = 0; r != NULL && i < MS_AUDIT_AREA_COUNT; i++) {
+        grades[i] = r->areas[i].grade;
+        findings += r->areas[i].diags.count;
+    }
+    snprintf(a->text, sizeof a->text, "grades %s, findings %zu", grades, findings);
+    ms_audit_report_free(r);
+    ms_ctx_free(ctx);
+}
+
 static const struct {
     const char *name;
     target_fn run;
@@ -302,6 +396,8 @@ static const struct {
     {"report_aggregate", run_aggregate}, {"report_failure", run_failure},
     {"report_tlsrpt", run_tlsrpt},   {"report_mime", run_mime},
     {"imap_listing", run_imap},
+    {"spf_eval", run_spf_eval},      {"dmarc_discover", run_dmarc_discover},
+    {"audit", run_audit},
 };
 
 /* ---- the driver ---- */

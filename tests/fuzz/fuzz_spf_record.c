@@ -45,8 +45,9 @@ static void expand_all(const ms_spf_record *rec, int v6)
         /* The parser accepted it, so expansion must not find a syntax error. */
         if (rec->valid && bad)
             __builtin_trap();
-        if (x != NULL)
-            free(spf_target_name(x));
+        char *target = NULL;
+        if (x != NULL && spf_target_name(x, &target) == MS_OK)
+            free(target);
         free(x);
     }
 }

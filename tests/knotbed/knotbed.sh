@@ -80,15 +80,8 @@ write_keys() {
 }
 
 stop_knot() {
-    local dir=$1 pid i
-    [[ -f $dir/knot.pid ]] || return 0
-    pid=$(cat "$dir/knot.pid")
-    [[ -n $pid ]] && kill "$pid" 2>/dev/null || return 0
-    for ((i = 0; i < 50; i++)); do
-        kill -0 "$pid" 2>/dev/null || return 0
-        sleep 0.1
-    done
-    kill -9 "$pid" 2>/dev/null || true
+    [[ -f $1/knot.pid ]] && stop_pid "$(cat "$1/knot.pid")" TERM 5
+    return 0
 }
 
 # Ready when the signed zone is served: an RRSIG over its SOA.

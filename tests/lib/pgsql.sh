@@ -79,17 +79,7 @@ make_tree() {
 
 server_pid() { head -n 1 "$1/data/postmaster.pid" 2>/dev/null || true; }
 
-stop_server() {
-    local dir=$1 pid i
-    pid=$(server_pid "$dir")
-    [[ -n $pid ]] || return 0
-    kill -INT "$pid" 2>/dev/null || return 0  # "fast" shutdown
-    for ((i = 0; i < 300; i++)); do
-        kill -0 "$pid" 2>/dev/null || return 0
-        sleep 0.1
-    done
-    kill -9 "$pid" 2>/dev/null || true
-}
+stop_server() { stop_pid "$(server_pid "$1")" INT 30; } # SIGINT: "fast" shutdown
 
 # Start on a random free port; another port only when the server itself
 # failed to start (the port was taken between our check and its bind).

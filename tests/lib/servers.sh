@@ -1,6 +1,6 @@
 # What the scripts that start test servers share (sourced, not run):
-# picking a free loopback high port, stopping a server from its info file,
-# and NSD's server configuration.
+# picking a free loopback high port, stopping a server by its PID, stopping
+# a server from its info file, and NSD's server configuration.
 # Used by the scripts that start test beds (grep -l servers.sh tests).
 
 # A random port from 10000 up to the start of the kernel's ephemeral range
@@ -23,6 +23,20 @@ port_is_free() {
             bind($s, sockaddr_in($port, inet_aton("127.0.0.1"))) or exit 1;
             close($s);
         }' "$1"
+}
+
+# stop_pid PID SIGNAL SECONDS: asks the server to stop with SIGNAL, waits
+# up to SECONDS for it to go, then kills it. Nothing to do for an empty PID
+# or a process already gone.
+stop_pid() {
+    local pid=$1 signal=$2 seconds=$3 i
+    [[ -n $pid ]] || return 0
+    kill "-$signal" "$pid" 2>/dev/null || return 0
+    for ((i = 0; i < seconds * 10; i++)); do
+        kill -0 "$pid" 2>/dev/null || return 0
+        sleep 0.1
+    done
+    kill -9 "$pid" 2>/dev/null || true
 }
 
 # stop_from_info INFOFILE STOP: stops the server whose directory

@@ -30,15 +30,8 @@ write_conf() {
 }
 
 stop_nsd() {
-    local dir=$1 pid i
-    [[ -f $dir/nsd.pid ]] || return 0
-    pid=$(cat "$dir/nsd.pid")
-    [[ -n $pid ]] && kill "$pid" 2>/dev/null || return 0
-    for ((i = 0; i < 50; i++)); do
-        kill -0 "$pid" 2>/dev/null || return 0
-        sleep 0.1
-    done
-    kill -9 "$pid" 2>/dev/null || true
+    [[ -f $1/nsd.pid ]] && stop_pid "$(cat "$1/nsd.pid")" TERM 5
+    return 0
 }
 
 # Waits for the driver to exit; if DIR is still there then (the driver

@@ -52,17 +52,7 @@ install_files() {
 
 server_pid() { cat "$1/mariadbd.pid" 2>/dev/null || true; }
 
-stop_server() {
-    local dir=$1 pid i
-    pid=$(server_pid "$dir")
-    [[ -n $pid ]] || return 0
-    kill "$pid" 2>/dev/null || return 0
-    for ((i = 0; i < 150; i++)); do
-        kill -0 "$pid" 2>/dev/null || return 0
-        sleep 0.1
-    done
-    kill -9 "$pid" 2>/dev/null || true
-}
+stop_server() { stop_pid "$(server_pid "$1")" TERM 15; }
 
 # Starts mariadbd in the background, detached from CTest's pipes and
 # process group; waits until it answers or has died.

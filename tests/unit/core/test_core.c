@@ -1,4 +1,5 @@
-/* The core: diagnostics lists, domain names, the PSL, the catalogue. */
+/* The core: diagnostics lists, domain names, the PSL, the catalogue, the
+ * tag=value tokenizer and ASCII comparison. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,8 +8,11 @@
 
 #include "core/internal.h"
 
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static const ms_diag_def WARN = {"test.warn", MS_SEV_WARNING, "a warning", "do this"};
 static const ms_diag_def ERR = {"test.err", MS_SEV_ERROR, "an error", NULL};
@@ -146,6 +150,112 @@ static void context_clock_can_be_replaced(void **state)
     ms_ctx_free(ctx);
 }
 
+/* The tokenizer splits and trims only; what is a valid name is the
+ * grammar's business, so even "1=;" comes back as an item. */
+static void tag_tokenizer_splits_trims_and_keeps_offsets(void **state)
+{
+    (void)state;
+    const char *text = " v = DKIM1 ;;k\t=rsa\r\n; noeq ; 1=";
+    size_t len = strlen(text), pos = 0;
+    ms_tag_item it;
+    assert_true(ms_tag_next(text, len, MS_TAG_FWS, &pos, &it));
+    assert_true(it.has_equals && it.separator);
+    assert_int_equal(it.name_offset, 1);
+    assert_int_equal(it.name_len, 1);
+    assert_int_equal(it.equals, 3);
+    assert_int_equal(it.value_offset, 5);
+    assert_memory_equal(it.value, "DKIM1", 5);
+    assert_int_equal(it.value_len, 5);
+    assert_true(ms_tag_next(text, len, MS_TAG_FWS, &pos, &it)); /* the empty item */
+    assert_true(it.start == it.end && it.separator && !it.has_equals);
+    assert_true(ms_tag_next(text, len, MS_TAG_FWS, &pos, &it));
+    assert_memory_equal(it.name, "k", 1);
+    assert_int_equal(it.value_len, 3); /* CR LF trimmed as FWS */
+    assert_true(ms_tag_next(text, len, MS_TAG_FWS, &pos, &it));
+    assert_false(it.has_equals);
+    assert_memory_equal(text + it.start, "noeq", it.end - it.start);
+    assert_true(ms_tag_next(text, len, MS_TAG_FWS, &pos, &it));
+    assert_true(it.has_equals && !it.separator && it.value_len == 0);
+    assert_false(ms_tag_next(text, len, MS_TAG_FWS, &pos, &it));
+
+    /* Without MS_TAG_FWS a line end is part of the value. */
+    pos = 0;
+    assert_true(ms_tag_next("p=none\r\n", 8, 0, &pos, &it));
+    assert_int_equal(it.value_len, 6);
+    /* A trailing ";" gives one last, empty item with no separator. */
+    pos = 0;
+    assert_true(ms_tag_next("a=b;", 4, 0, &pos, &it));
+    assert_true(ms_tag_next("a=b;", 4, 0, &pos, &it));
+    assert_true(it.start == it.end && !it.separator);
+    assert_false(ms_tag_next("a=b;", 4, 0, &pos, &it));
+}
+
+static void taglist_applies_rfc6376_rules_and_bounds(void **state)
+{
+    (void)state;
+    ms_taglist list;
+    ms_taglist_parse("v=1; 9x=2; =3; noeq; ok_1 = a b ;", 33, &list);
+    assert_int_equal(list.count, 2);
+    assert_non_null(ms_taglist_find(&list, "OK_1"));
+    assert_true(ms_tag_is(&list.tags[1], "ok_1"));
+    assert_false(ms_tag_is(&list.tags[1], "OK_1"));
+    assert_int_equal(list.error_count, 3);
+    assert_int_equal(list.errors[0].kind, MS_TAGLIST_BAD_NAME);
+    assert_int_equal(list.errors[1].kind, MS_TAGLIST_EMPTY_NAME);
+    assert_int_equal(list.errors[2].kind, MS_TAGLIST_NO_EQUALS);
+    assert_int_equal(list.errors[2].item, 15);
+    assert_int_equal(list.errors[2].item_len, 4);
+
+    char many[MS_TAGLIST_MAX_TAGS * 4 + 8] = "";
+    for (int i = 0; i <= MS_TAGLIST_MAX_TAGS; i++)
+        strcat(many, "a=1;");
+    ms_taglist_parse(many, strlen(many), &list);
+    assert_int_equal(list.count, MS_TAGLIST_MAX_TAGS);
+    assert_int_equal(list.error_count, 1);
+    assert_int_equal(list.errors[0].kind, MS_TAGLIST_TOO_MANY);
+}
+
+static void ascii_comparison_ignores_case_only(void **state)
+{
+    (void)state;
+    assert_true(ms_ascii_ieq("DKIM-Signature", 14, "dkim-signature"));
+    assert_false(ms_ascii_ieq("DKIM-Signature", 13, "dkim-signature"));
+    assert_false(ms_ascii_ieq("\xc4", 1, "\xe4")); /* not Latin-1 case */
+    assert_int_equal(ms_ascii_lower('Z'), 'z');
+    assert_int_equal(ms_ascii_lower('['), '[');
+}
+
+/* Where invariants are checked (MAILSEC_ASSERTS), a failed one names
+ * itself and aborts; elsewhere the check costs nothing and does nothing. */
+static void failed_assertion_aborts_with_its_place(void **state)
+{
+    (void)state;
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(fds[1], 2);
+        MS_ASSERT(1 + 1 == 3);
+        _exit(0);
+    }
+    close(fds[1]);
+    char said[512] = "";
+    ssize_t n = read(fds[0], said, sizeof said - 1);
+    said[n > 0 ? n : 0] = '\0';
+    close(fds[0]);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+#if defined(MS_ASSERTS) && MS_ASSERTS
+    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+    assert_non_null(strstr(said, "assertion \"1 + 1 == 3\" failed"));
+    assert_non_null(strstr(said, "test_core.c"));
+#else
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_string_equal(said, "");
+#endif
+}
+
 static void catalogue_codes_are_unique_and_well_formed(void **state)
 {
     (void)state;
@@ -176,6 +286,10 @@ int main(void)
         cmocka_unit_test(psl_gives_the_registrable_domain),
         cmocka_unit_test(context_clock_can_be_replaced),
         cmocka_unit_test(catalogue_codes_are_unique_and_well_formed),
+        cmocka_unit_test(tag_tokenizer_splits_trims_and_keeps_offsets),
+        cmocka_unit_test(taglist_applies_rfc6376_rules_and_bounds),
+        cmocka_unit_test(ascii_comparison_ignores_case_only),
+        cmocka_unit_test(failed_assertion_aborts_with_its_place),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,34 @@
+/* The libraries libmailsec loads on first use (core/lazy.h): each one's
+ * soname (the one the build linked against, found by CMake:
+ * lib/CMakeLists.txt), what to call it in an error, the Debian package
+ * that installs it, and its table. */
+#include "core/lazy_archive.h"
+#include "core/lazy_curl.h"
+#include "core/lazy_gmime.h"
+#include "core/lazy_ldns.h"
+#include "core/lazy_pq.h"
+
+static const char *const pq_names[] = {MS_PQ_NAMES(MS_LAZY_NAME)};
+void *ms_pq_slots[ms_pq_count];
+ms_lazy_lib ms_pq_lib = MS_LAZY_LIB("PQ", MAILSEC_SONAME_PQ, "PostgreSQL client library (libpq)", "libpq5",
+                                    pq_names, ms_pq_slots);
+
+static const char *const curl_names[] = {MS_CURL_NAMES(MS_LAZY_NAME)};
+void *ms_curl_slots[ms_curl_count];
+ms_lazy_lib ms_curl_lib = MS_LAZY_LIB("CURL", MAILSEC_SONAME_CURL, "HTTPS and IMAP library (libcurl)",
+                                      "libcurl4", curl_names, ms_curl_slots);
+
+static const char *const gmime_names[] = {MS_GMIME_NAMES(MS_LAZY_NAME)};
+void *ms_gmime_slots[ms_gmime_count];
+ms_lazy_lib ms_gmime_lib = MS_LAZY_LIB("GMIME", MAILSEC_SONAME_GMIME, "MIME library (GMime 3)",
+                                       "libgmime-3.0-0", gmime_names, ms_gmime_slots);
+
+static const char *const archive_names[] = {MS_ARCHIVE_NAMES(MS_LAZY_NAME)};
+void *ms_archive_slots[ms_archive_count];
+ms_lazy_lib ms_archive_lib = MS_LAZY_LIB("ARCHIVE", MAILSEC_SONAME_ARCHIVE, "archive library (libarchive)",
+                                         "libarchive13", archive_names, ms_archive_slots);
+
+static const char *const ldns_names[] = {MS_LDNS_NAMES(MS_LAZY_NAME)};
+void *ms_ldns_slots[ms_ldns_count];
+ms_lazy_lib ms_ldns_lib = MS_LAZY_LIB("LDNS", MAILSEC_SONAME_LDNS, "DNS message library (ldns)", "libldns3",
+                                      ldns_names, ms_ldns_slots);

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# lazy.sh MAILSEC REPO: the libraries loaded on first use (lib/core/lazy.h).
+#   - Commands that need none of them start without them: `--version` and
+#     `dmarc check --record` load neither libpq, libcurl, GMime, libarchive,
+#     libmicrohttpd nor ldns (the loader's own list, LD_DEBUG=libs).
+#   - The first use loads one: a failure report's ingest loads GMime and
+#     stores the report.
+#   - Without the library, the command says which package to install: a
+#     soname that does not exist stands for the missing library
+#     (MAILSEC_LAZY_SONAME_<KEY>, lib/core/lazy.c), for GMime (the report
+#     is set aside with the reason), libpq (the store cannot be opened,
+#     exit 2), libcurl (report fetch cannot start, exit 2), libmicrohttpd
+#     (serve cannot start, exit 2), libarchive (the zip is set aside).
+set -uo pipefail
+BIN=$1
+cd "$2" || exit 1
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+passed=0 failed=0
+ok() { echo "ok   - $1"; passed=$((passed + 1)); }
+fail() { echo "FAIL - $1"; failed=$((failed + 1)); }
+
+LAZY='lib(pq|curl|gmime-3\.0|archive|microhttpd|ldns)\.so'
+
+# LD_DEBUG=libs names every library the loader looks for; its output goes
+# to a file of its own so the command's stderr stays apart.
+loaded() { # loaded OUT ARGS...: runs the command, the loader's log in OUT
+    local out=$1
+    shift
+    rm -f "$out" "$out".*
+    LD_DEBUG=libs LD_DEBUG_OUTPUT=$out "$BIN" "$@" >"$WORK/stdout" 2>"$WORK/stderr"
+    local status=$?
+    cat "$out".* >"$out" 2>/dev/null
+    return $status
+}
+
+for args in "--version" "dmarc check --record v=DMARC1;p=none"; do
+    # shellcheck disable=SC2086 # the words are the arguments
+    loaded "$WORK/ld" $args
+    status=$?
+    if ((status != 0)) || ! grep -q 'libmailsec\.so' "$WORK/ld"; then
+        fail "mailsec $args: exit $status, or no loader log naming libmailsec"
+    elif grep -Eq "$LAZY" "$WORK/ld"; then
+        fail "mailsec $args loads $(grep -Eo "$LAZY" "$WORK/ld" | sort -u | tr '\n' ' ')"
+    else
+        ok "mailsec $args starts without libpq, libcurl, GMime, libarchive, libmicrohttpd, ldns ($(grep -c 'calling init' "$WORK/ld") libraries)"
+    fi
+done
+
+FAILURE=tests/data/reports/failure/rfc6591-message.eml
+if loaded "$WORK/ld" report ingest --json --db "$WORK/r.db" "$FAILURE" &&
+    grep -q 'libgmime-3\.0\.so' "$WORK/ld" && jq -e '.tally.reports_new == 1' "$WORK/stdout" >/dev/null; then
+    ok "a failure report's ingest loads GMime and stores the report"
+else
+    fail "a failure report's ingest: $(cat "$WORK/stderr" "$WORK/stdout")"
+fi
+
+MAILSEC_LAZY_SONAME_GMIME=libmailsec-absent.so.0 "$BIN" report ingest --json --db "$WORK/g.db" "$FAILURE" \
+    >"$WORK/stdout" 2>"$WORK/stderr"
+status=$?
+if ((status == 1)) && jq -e '.tally.failed == 1 and (.failed[0].error.message |
+        test("MIME library .*install the package libgmime-3.0-0"))' "$WORK/stdout" >/dev/null; then
+    ok "without GMime, the report is set aside: install the package libgmime-3.0-0"
+else
+    fail "without GMime: exit $status: $(cat "$WORK/stderr" "$WORK/stdout")"
+fi
+
+MAILSEC_LAZY_SONAME_PQ=libmailsec-absent.so.5 "$BIN" report list --db postgresql://127.0.0.1:1/none \
+    >"$WORK/stdout" 2>"$WORK/stderr"
+status=$?
+if ((status == 2)) && grep -q 'PostgreSQL client library (libpq) could not be loaded.*install the package libpq5' "$WORK/stderr"; then
+    ok "without libpq, a PostgreSQL store cannot be opened (exit 2): install the package libpq5"
+else
+    fail "without libpq: exit $status: $(cat "$WORK/stderr")"
+fi
+
+MAILSEC_IMAP_PASSWORD=none MAILSEC_LAZY_SONAME_CURL=libmailsec-absent.so.4 "$BIN" report fetch --db "$WORK/f.db" \
+    imaps://user@127.0.0.1:9/INBOX >"$WORK/stdout" 2>"$WORK/stderr"
+status=$?
+if ((status == 2)) && grep -q 'IMAP library (libcurl) could not be loaded.*install the package libcurl4' "$WORK/stderr"; then
+    ok "without libcurl, report fetch cannot start (exit 2): install the package libcurl4"
+else
+    fail "without libcurl: exit $status: $(cat "$WORK/stderr")"
+fi
+
+# Fails before listening, so the port is never taken.
+MAILSEC_LAZY_SONAME_MHD=libmailsec-absent.so.12 timeout 20 "$BIN" serve --db "$WORK/r.db" \
+    --listen 127.0.0.1:9 >"$WORK/stdout" 2>"$WORK/stderr"
+status=$?
+if ((status == 2)) && grep -q 'HTTP server library (libmicrohttpd) could not be loaded.*install the package libmicrohttpd12' "$WORK/stderr"; then
+    ok "without libmicrohttpd, serve cannot start (exit 2): install the package libmicrohttpd12"
+else
+    fail "without libmicrohttpd: exit $status: $(cat "$WORK/stderr")"
+fi
+
+# A zip of an aggregate report.
+/usr/bin/python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1], "w").write(sys.argv[2], "aggregate.xml")' \
+    "$WORK/report.zip" tests/data/walk/aggregate.xml
+MAILSEC_LAZY_SONAME_ARCHIVE=libmailsec-absent.so.13 "$BIN" report ingest --json --db "$WORK/z.db" "$WORK/report.zip" \
+    >"$WORK/stdout" 2>"$WORK/stderr"
+status=$?
+if ((status == 1)) && jq -e '.failed[0].error.message | test("archive library .*install the package libarchive13")' \
+        "$WORK/stdout" >/dev/null; then
+    ok "without libarchive, a zip is set aside: install the package libarchive13"
+else
+    fail "without libarchive: exit $status: $(cat "$WORK/stderr" "$WORK/stdout")"
+fi
+
+echo "lazy.sh: $passed passed, $failed failed"
+((failed == 0 && passed > 0))
