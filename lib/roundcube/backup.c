@@ -4,8 +4,7 @@
 #define _GNU_SOURCE
 #include "roundcube/upgrade.h"
 
-#include <archive.h>
-#include <archive_entry.h>
+#include "core/lazy_archive.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -90,8 +89,19 @@ static ms_status archive_entries(struct archive *disk, struct archive *out, cons
     return st;
 }
 
+/* libarchive is loaded on first use (core/lazy.h). */
+static ms_status load_libarchive(char **error)
+{
+    if (ms_lazy_load(&ms_archive_lib) == MS_OK)
+        return MS_OK;
+    *error = ms_asprintf("%s", ms_lazy_error(&ms_archive_lib));
+    return MS_ERR_IO;
+}
+
 ms_status rc_archive_tree(const char *root, const char *archive, char **error)
 {
+    if (load_libarchive(error) != MS_OK)
+        return MS_ERR_IO;
     int fd = open(archive, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) {
         *error = ms_asprintf("%s: %s", archive, strerror(errno));
@@ -199,6 +209,8 @@ static ms_status unpack_entry(struct archive *in, struct archive *disk, struct a
 
 static ms_status unpack(const char *archive, const char *dest, const unpack_rules *rules, char **error)
 {
+    if (load_libarchive(error) != MS_OK)
+        return MS_ERR_IO;
     struct archive *in = archive_read_new(), *disk = archive_write_disk_new();
     if (!in || !disk) {
         archive_read_free(in);

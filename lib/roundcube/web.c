@@ -7,7 +7,7 @@
  * answer that is the login page is never one. */
 #include "internal.h"
 
-#include <curl/curl.h>
+#include "core/lazy_curl.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +41,10 @@ static size_t on_data(char *data, size_t size, size_t count, void *arg)
 static int get(ms_ctx *ctx, const char *base, const char *path, answer *a, char *error)
 {
     memset(a, 0, sizeof *a);
+    if (ms_lazy_load(&ms_curl_lib) != MS_OK) {
+        snprintf(error, CURL_ERROR_SIZE, "%s", ms_lazy_error(&ms_curl_lib));
+        return -1;
+    }
     char *url = ms_asprintf("%s%s", base, path);
     CURL *h = url != NULL ? curl_easy_init() : NULL;
     if (h == NULL) {
