@@ -84,7 +84,7 @@ static void area_summary(const ms_audit_report *r, int area, char *buf, size_t s
     case MS_AUDIT_MTASTS:
         if (r->mtasts_policy)
             snprintf(buf, size, "mode %s, max_age %ld, %zu mx pattern(s)",
-                     ms_mtasts_mode_str(r->mtasts_policy->mode), r->mtasts_policy->max_age,
+                     ms_audit_mtasts_mode_str(r->mtasts_policy->mode), r->mtasts_policy->max_age,
                      r->mtasts_policy->mx_count);
         break;
     case MS_AUDIT_TLSRPT: snprintf(buf, size, "%s", r->tlsrpt_record ? r->tlsrpt_record : ""); break;

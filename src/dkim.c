@@ -148,7 +148,7 @@ static int check_domain(const cli_common *c, const char *domain, const char *con
             json_object_set_new(o, "selector", json_string(s->selector));
             json_object_set_new(o, "name", json_string(s->name));
             json_object_set_new(o, "rcode", json_string(ms_dns_rcode_str(s->rcode)));
-            json_object_set_new(o, "dnssec", json_string(ms_dnssec_state_str(s->dnssec)));
+            json_object_set_new(o, "dnssec", json_string(ms_dns_dnssec_state_str(s->dnssec)));
             json_object_set_new(o, "record_text", json_str_or_null(s->record));
             json_object_set_new(o, "key", json_key(s->key));
             json_object_set_new(o, "diagnostics", json_diags(&s->diags));
@@ -165,7 +165,7 @@ static int check_domain(const cli_common *c, const char *domain, const char *con
             out_field(c, "name", "%s", s->name);
             out_field(c, "record", "%s", s->record ? s->record : "(none)");
             if (s->record)
-                out_field(c, "DNSSEC", "%s", ms_dnssec_state_str(s->dnssec));
+                out_field(c, "DNSSEC", "%s", ms_dns_dnssec_state_str(s->dnssec));
             print_key(c, s->key);
             if (s->diags.count == 0)
                 out_ok(c, "no findings");

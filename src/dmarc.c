@@ -233,7 +233,7 @@ static json_t *json_discovery(const ms_dmarc_discovery *d)
         json_t *step = json_object();
         json_object_set_new(step, "name", json_string(s->domain));
         json_object_set_new(step, "rcode", json_string(ms_dns_rcode_str(s->rcode)));
-        json_object_set_new(step, "dnssec", json_string(ms_dnssec_state_str(s->dnssec)));
+        json_object_set_new(step, "dnssec", json_string(ms_dns_dnssec_state_str(s->dnssec)));
         json_object_set_new(step, "dmarc_records", json_integer((json_int_t)s->dmarc_records));
         json_object_set_new(step, "psd", json_str_or_null(psd_str(s->psd)));
         json_array_append_new(walk, step);
@@ -269,7 +269,7 @@ static json_t *json_domain_result(const ms_dmarc_discovery *d, int status)
     json_t *r = json_object();
     json_object_set_new(r, "domain", json_string(d->domain));
     json_object_set_new(r, "result", json_string(cli_verdict(status)));
-    json_object_set_new(r, "dnssec", json_string(ms_dnssec_state_str(d->dnssec)));
+    json_object_set_new(r, "dnssec", json_string(ms_dns_dnssec_state_str(d->dnssec)));
     json_object_set_new(r, "record_text",
                         d->record_text ? json_text(d->record_text, d->record_text_len) : json_null());
     json_object_set_new(r, "record", d->record ? json_record(d->record) : json_null());
@@ -294,7 +294,7 @@ static void print_discovery(const cli_common *c, const ms_dmarc_discovery *d)
         const ms_dmarc_walk_step *s = &d->steps[i];
         if (s->used)
             out_text(c, "  _dmarc.%-40s %-9s %-9s %zu record(s)%s%s", s->domain,
-                     ms_dns_rcode_str(s->rcode), ms_dnssec_state_str(s->dnssec), s->dmarc_records,
+                     ms_dns_rcode_str(s->rcode), ms_dns_dnssec_state_str(s->dnssec), s->dmarc_records,
                      s->psd ? ", psd=" : "", s->psd ? psd_str(s->psd) : "");
     }
 }
@@ -342,7 +342,7 @@ static void print_domain_result(const cli_common *c, const ms_dmarc_discovery *d
     if (ms_diag_has(&d->diags, "dmarc.resolver-no-dnssec"))
         out_field(c, "DNSSEC", "not validated: the server used does not serve DNSSEC");
     else
-        out_field(c, "DNSSEC", "%s", ms_dnssec_state_str(d->dnssec));
+        out_field(c, "DNSSEC", "%s", ms_dns_dnssec_state_str(d->dnssec));
     print_discovery(c, d);
     out_text(c, "\nChecks");
     if (d->diags.count == 0)
@@ -1055,7 +1055,7 @@ static json_t *json_advice(const ms_dmarc_discovery *d, const ms_dmarc_advice *a
         const ms_dmarc_blocker *b = &adv->blockers[i];
         json_t *o = json_pack("{s:s, s:o, s:o, s:s, s:I, s:I, s:b, s:s}", "source_ip", b->source_ip,
                               "rdns", json_str_or_null(b->rdns), "org", json_str_or_null(b->org),
-                              "class", ms_source_class_name(b->cls), "messages",
+                              "class", ms_sources_class_name(b->cls), "messages",
                               (json_int_t)b->messages, "failing", (json_int_t)b->failing, "new",
                               b->is_new, "fix", b->fix);
         json_array_append_new(bl, o);
@@ -1112,7 +1112,7 @@ static void print_advice(const cli_common *c, const ms_dmarc_discovery *d,
             const ms_dmarc_blocker *b = &adv->blockers[i];
             out_item(c, MS_SEV_ERROR, "%s%s%s%s%s: %s, %llu of %llu messages fail DMARC%s",
                      b->source_ip, b->rdns ? " " : "", b->rdns ? b->rdns : "",
-                     b->org ? " org " : "", b->org ? b->org : "", ms_source_class_name(b->cls),
+                     b->org ? " org " : "", b->org ? b->org : "", ms_sources_class_name(b->cls),
                      (unsigned long long)b->failing, (unsigned long long)b->messages,
                      b->is_new ? " (new)" : "");
             out_text(c, "      fix: %s", b->fix);

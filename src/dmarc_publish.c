@@ -102,7 +102,7 @@ typedef struct publish_outcome {
     const char *name;
     const char *record;
     const publish_args *p;
-    const ms_tsig_key *key;
+    const ms_dns_tsig_key *key;
     ms_dns_update_result update;
     int served;   /* 1 served, 0 not yet, -1 lookup failed, -2 not asked */
     char *detail; /* what the resolver said */
@@ -112,12 +112,12 @@ typedef struct publish_outcome {
 static int exit_status(const publish_outcome *o)
 {
     switch (o->update.outcome) {
-    case MS_UPDATE_DRY_RUN:
+    case MS_DNS_UPDATE_DRY_RUN:
         return EXIT_CLEAN;
-    case MS_UPDATE_APPLIED:
-    case MS_UPDATE_UNCHANGED:
+    case MS_DNS_UPDATE_APPLIED:
+    case MS_DNS_UPDATE_UNCHANGED:
         return o->served == 1 ? EXIT_CLEAN : EXIT_PROBLEMS;
-    case MS_UPDATE_PREREQ_FAILED:
+    case MS_DNS_UPDATE_PREREQ_FAILED:
         return EXIT_PROBLEMS;
     default:
         return EXIT_UNCHECKED;
@@ -127,10 +127,10 @@ static int exit_status(const publish_outcome *o)
 static const char *headline(const ms_dns_update_result *u)
 {
     switch (u->outcome) {
-    case MS_UPDATE_APPLIED: return "published";
-    case MS_UPDATE_UNCHANGED: return "already published";
-    case MS_UPDATE_DRY_RUN: return "dry run, nothing sent";
-    case MS_UPDATE_PREREQ_FAILED: return "not published: the record changed meanwhile";
+    case MS_DNS_UPDATE_APPLIED: return "published";
+    case MS_DNS_UPDATE_UNCHANGED: return "already published";
+    case MS_DNS_UPDATE_DRY_RUN: return "dry run, nothing sent";
+    case MS_DNS_UPDATE_PREREQ_FAILED: return "not published: the record changed meanwhile";
     default: return "not published";
     }
 }
@@ -147,7 +147,7 @@ static void print_outcome(const cli_common *c, const publish_outcome *o)
     for (size_t i = 0; i < u->old_count; i++)
         out_field(c, "old", "%s", u->old_values[i]);
     out_field(c, "new", "%s", o->record);
-    if (u->outcome == MS_UPDATE_DRY_RUN && u->update_text != NULL) {
+    if (u->outcome == MS_DNS_UPDATE_DRY_RUN && u->update_text != NULL) {
         out_text(c, "%s", "");
         out_text(c, "The update (nsupdate commands):");
         char *text = strdup(u->update_text);
@@ -161,7 +161,7 @@ static void print_outcome(const cli_common *c, const publish_outcome *o)
         return;
     }
     int bad = exit_status(o) == EXIT_UNCHECKED;
-    if (u->outcome == MS_UPDATE_APPLIED || u->outcome == MS_UPDATE_UNCHANGED)
+    if (u->outcome == MS_DNS_UPDATE_APPLIED || u->outcome == MS_DNS_UPDATE_UNCHANGED)
         out_ok(c, "%s", u->message);
     else
         out_item(c, bad ? MS_SEV_ERROR : MS_SEV_WARNING, "%s", u->message);
@@ -209,8 +209,8 @@ static int publish(const cli_common *c, publish_outcome *o)
         .dry_run = o->p->dry_run,
     };
     ms_status st = ms_dns_update_txt(ctx, &in, &o->update);
-    if (st == MS_OK && (o->update.outcome == MS_UPDATE_APPLIED ||
-                        o->update.outcome == MS_UPDATE_UNCHANGED))
+    if (st == MS_OK && (o->update.outcome == MS_DNS_UPDATE_APPLIED ||
+                        o->update.outcome == MS_DNS_UPDATE_UNCHANGED))
         st = ms_dns_txt_served(ctx, o->name, o->record, &o->served, &o->detail);
     ms_ctx_free(ctx);
     if (st == MS_ERR_INVALID) {
@@ -250,9 +250,9 @@ int dmarc_publish_record(const cli_common *c, const publish_args *p, const char 
         *json = NULL;
     if (!record_valid(record, domain))
         return EXIT_UNCHECKED;
-    ms_tsig_key key;
+    ms_dns_tsig_key key;
     char *why = NULL;
-    if (ms_tsig_key_load(p->tsig_key_file, &key, &why) != MS_OK) {
+    if (ms_dns_tsig_key_load(p->tsig_key_file, &key, &why) != MS_OK) {
         char *shown = why != NULL ? cli_escaped(why, strlen(why), 0) : NULL;
         fprintf(stderr, "mailsec dmarc publish: TSIG key %s\n", shown != NULL ? shown : "out of memory");
         free(shown);
@@ -272,7 +272,7 @@ int dmarc_publish_record(const cli_common *c, const publish_args *p, const char 
     ms_dns_update_result_free(&o.update);
     free(o.detail);
     free(name);
-    ms_tsig_key_clear(&key);
+    ms_dns_tsig_key_clear(&key);
     return status;
 }
 

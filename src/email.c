@@ -991,8 +991,7 @@ static int check_all(cli_common *c, run *r, source *s)
     summary(r);
     int status = r->could_not_check || r->mx_failed ? EXIT_UNCHECKED : r->invalid ? EXIT_PROBLEMS : EXIT_CLEAN;
     if (r->format == FMT_JSON) {
-        static const char *const VERDICTS[] = {"ok", "problems", "unchecked"};
-        printf(",\n  \"result\": \"%s\"\n}\n", VERDICTS[status]);
+        printf(",\n  \"result\": \"%s\"\n}\n", cli_verdict(status));
     }
     return status;
 }

@@ -475,7 +475,7 @@ static int run_fetch(int argc, char **argv)
         free(password);
         return EXIT_UNCHECKED;
     }
-    ms_imap_options o = {.url = argv[optind], .password = password, .ca_file = a.ca,
+    ms_ingest_imap_options o = {.url = argv[optind], .password = password, .ca_file = a.ca,
                          .move_to = a.move_to, .failed_to = a.failed_to,
                          .passed_over = on_passed_over, .timeout_ms = c.timeout_ms};
     ingest_view v;

@@ -282,13 +282,13 @@ static json_t *json_strings(char *const *items, size_t n)
     return arr;
 }
 
-static json_t *json_source(const ms_store_source *s, const ms_source_verdict *v)
+static json_t *json_source(const ms_store_source *s, const ms_sources_verdict *v)
 {
     json_t *o = json_pack("{s:s, s:s?, s:s?, s:I, s:I, s:I, s:I, s:s, s:o, s:o, s:o, s:o}", "source_ip",
                           s->source_ip, "rdns", s->rdns && *s->rdns ? s->rdns : NULL, "group", s->group,
                           "messages", (json_int_t)s->messages, "aligned", (json_int_t)s->aligned,
                           "unaligned", (json_int_t)s->unaligned, "failing", (json_int_t)s->failing,
-                          "class", ms_source_class_name(v->cls),
+                          "class", ms_sources_class_name(v->cls),
                           "signs", json_strings(v->signs, v->sign_count),
                           "spf_domains", json_strings(s->spf_domains, s->spf_domain_count),
                           "dkim_domains", json_strings(s->dkim_domains, s->dkim_domain_count),
@@ -296,11 +296,11 @@ static json_t *json_source(const ms_store_source *s, const ms_source_verdict *v)
     return o;
 }
 
-static ms_severity class_severity(ms_source_class cls)
+static ms_severity class_severity(ms_sources_class cls)
 {
     switch (cls) {
-    case MS_SOURCE_ALIGNED: return MS_SEV_INFO;
-    case MS_SOURCE_SPOOFING: return MS_SEV_ERROR;
+    case MS_SOURCES_ALIGNED: return MS_SEV_INFO;
+    case MS_SOURCES_SPOOFING: return MS_SEV_ERROR;
     default: return MS_SEV_WARNING;
     }
 }
@@ -316,19 +316,19 @@ static void print_domains(const cli_common *c, const char *label, char *const *i
         out_field(c, label, "%s", line);
 }
 
-static void print_source(const cli_common *c, const ms_store_source *s, const ms_source_verdict *v)
+static void print_source(const cli_common *c, const ms_store_source *s, const ms_sources_verdict *v)
 {
     const char *name = s->rdns && *s->rdns ? s->rdns : "(no reverse DNS)";
     out_item(c, class_severity(v->cls), "%s %s: %s messages, %.0f%% pass DMARC: %s", s->source_ip, name,
-             count_text(s->messages).s, percent(s->aligned, s->messages), ms_source_class_name(v->cls));
-    if (!c->verbose && v->cls == MS_SOURCE_ALIGNED)
+             count_text(s->messages).s, percent(s->aligned, s->messages), ms_sources_class_name(v->cls));
+    if (!c->verbose && v->cls == MS_SOURCES_ALIGNED)
         return;
     for (size_t i = 0; i < v->sign_count; i++)
         out_field(c, "Sign", "%s", v->signs[i]);
     print_domains(c, "SPF domains", s->spf_domains, s->spf_domain_count);
     print_domains(c, "DKIM domains", s->dkim_domains, s->dkim_domain_count);
     if (c->verbose)
-        out_field(c, "Advice", "%s", ms_source_class_advice(v->cls));
+        out_field(c, "Advice", "%s", ms_sources_class_advice(v->cls));
 }
 
 /* ---- the top sources, grouped ---- */
@@ -458,12 +458,12 @@ static ranked *rank_sources(const source_list *l)
 
 static void show_source(const cli_common *c, cli_results *r, const ms_store_source *s)
 {
-    ms_source_verdict v;
-    ms_source_classify(s, &v);
+    ms_sources_verdict v;
+    ms_sources_classify(s, &v);
     if (!c->json)
         print_source(c, s, &v);
     cli_results_add(r, EXIT_CLEAN, c->json ? json_source(s, &v) : NULL);
-    ms_source_verdict_clear(&v);
+    ms_sources_verdict_clear(&v);
 }
 
 static json_t *json_others(const ms_store_source_rest *o)
@@ -517,13 +517,23 @@ static int view_top_sources(const cli_common *c, ms_store *store, const view_arg
     return rc;
 }
 
+/* The end of a streamed document: the verdict, and why it stopped when the
+ * store failed. */
+static void json_stream_end(cli_json_stream *js, ms_store *store, ms_status st)
+{
+    json_t *tail = json_object();
+    if (st != MS_OK)
+        json_object_set_new(tail, "error", json_str_or_null(ms_store_error(store)));
+    cli_json_stream_end(js, tail, st == MS_OK ? EXIT_CLEAN : EXIT_UNCHECKED);
+}
+
 /* --all: every source by messages, each printed as it comes (memory
  * bounded by one source); the reverse DNS as cached. */
 typedef struct all_sink {
     const cli_common *c;
     cli_results *r;
     ms_ctx *ctx;
-    size_t count;
+    cli_json_stream js;
 } all_sink;
 
 static int print_next_source(void *arg, const ms_store_source *source)
@@ -531,20 +541,15 @@ static int print_next_source(void *arg, const ms_store_source *source)
     all_sink *sink = arg;
     ms_store_source s = *source;
     s.group = s.rdns && s.rdns[0] ? ms_sources_group_by_org(sink->ctx, s.rdns) : NULL;
-    ms_source_verdict v;
-    ms_source_classify(&s, &v);
+    ms_sources_verdict v;
+    ms_sources_classify(&s, &v);
     if (sink->c->json) {
-        json_t *o = json_source(&s, &v);
-        char *text = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII) : NULL;
-        printf("%s%s", sink->count ? ",\n" : "\n", text ? text : "null");
-        free(text);
-        json_decref(o);
+        cli_json_stream_item(&sink->js, json_source(&s, &v));
     } else {
         cli_results_separate(sink->r);
         print_source(sink->c, &s, &v);
     }
-    sink->count++;
-    ms_source_verdict_clear(&v);
+    ms_sources_verdict_clear(&v);
     free(s.group);
     return ferror(stdout) != 0;
 }
@@ -554,24 +559,15 @@ static int view_all_sources(const cli_common *c, ms_store *store, const view_arg
     ms_ctx *ctx = cli_make_ctx(c);
     if (ctx == NULL)
         return -1;
-    all_sink sink = {c, r, ctx, 0};
+    all_sink sink = {c, r, ctx, {0}};
     if (c->json) { /* streamed: the document is written here, not collected */
         json_decref(r->array);
         r->array = NULL;
-        printf("{\"schema_version\": 1, \"command\": \"report sources\", \"results\": [");
+        cli_json_stream_begin(&sink.js, "report sources", NULL, "results");
     }
     ms_status st = ms_store_sources_top(store, &a->filter, 0, print_next_source, &sink, NULL);
-    if (c->json) {
-        printf("%s]", sink.count ? "\n" : "");
-        if (st != MS_OK) {
-            json_t *error = json_string(ms_store_error(store));
-            char *text = error ? json_dumps(error, JSON_ENCODE_ANY | JSON_ENSURE_ASCII) : NULL;
-            printf(", \"error\": %s", text ? text : "\"the store failed\"");
-            free(text);
-            json_decref(error);
-        }
-        printf(", \"result\": \"%s\"}\n", st == MS_OK ? "ok" : "unchecked");
-    }
+    if (c->json)
+        json_stream_end(&sink.js, store, st);
     ms_ctx_free(ctx);
     if (st != MS_OK && c->json)
         return -3; /* said already, in the document */
@@ -725,29 +721,6 @@ static int view_show(const cli_common *c, ms_store *store, int64_t id, cli_resul
 
 /* ---- export ---- */
 
-/* One CSV field (RFC 4180). guard: text a report sent that a spreadsheet
- * would run as a formula (=HYPERLINK(...), +cmd, -1+1, @SUM) — starting
- * with = + - @ TAB or CR — gets a quote before it (OWASP's CSV injection
- * advice); numbers mailsec writes itself are never guarded. */
-static void csv_field(const char *s, int guard, int last)
-{
-    if (s == NULL)
-        s = "";
-    int formula = guard && s[0] != '\0' && strchr("=+-@\t\r", s[0]) != NULL;
-    if (strpbrk(s, ",\"\r\n") == NULL) {
-        printf("%s%s", formula ? "'" : "", s);
-    } else {
-        printf("\"%s", formula ? "'" : "");
-        for (; *s; s++) {
-            if (*s == '"')
-                putchar('"');
-            putchar(*s);
-        }
-        putchar('"');
-    }
-    putchar(last ? '\n' : ',');
-}
-
 static const char EXPORT_CSV_HEADER[] =
     "report,org,report_id,domain,begin,end,source_ip,count,disposition,dkim,spf,reasons,envelope_to,"
     "envelope_from,header_from,dkim_domain,dkim_selector,dkim_result,spf_domain,spf_scope,spf_result\n";
@@ -767,20 +740,16 @@ static int export_csv_row(void *arg, const ms_store_report_row *h, const ms_stor
     size_t n = sizeof fields / sizeof fields[0];
     for (size_t i = 0; i < n; i++) {
         int number = fields[i] == num[0] || fields[i] == num[1] || fields[i] == num[2] || fields[i] == num[3];
-        csv_field(fields[i], !a->csv_raw && !number, i + 1 == n);
+        unsigned flags = (!a->csv_raw && !number ? CLI_CSV_GUARD : 0) | (i + 1 == n ? CLI_CSV_LAST : 0);
+        cli_csv_field(stdout, fields[i], flags);
     }
     return cli_output_failed();
 }
-
-typedef struct export_json {
-    size_t count;
-} export_json;
 
 /* JSON export streams: the document is written piece by piece, so memory
  * stays flat however many records there are. */
 static int export_json_row(void *arg, const ms_store_report_row *h, const ms_store_record *x)
 {
-    export_json *e = arg;
     json_t *o = json_record(x);
     json_object_set_new(o, "report", json_integer((json_int_t)h->id));
     json_object_set_new(o, "org", json_str_or_null(h->org));
@@ -788,26 +757,8 @@ static int export_json_row(void *arg, const ms_store_report_row *h, const ms_sto
     json_object_set_new(o, "domain", json_str_or_null(h->domain));
     json_object_set_new(o, "begin", json_integer((json_int_t)h->begin));
     json_object_set_new(o, "end", json_integer((json_int_t)h->end));
-    char *text = json_dumps(o, JSON_COMPACT);
-    printf("%s%s", e->count++ ? ",\n" : "\n", text ? text : "null");
-    free(text);
-    json_decref(o);
+    cli_json_stream_item(arg, o);
     return cli_output_failed();
-}
-
-/* The end of the streamed JSON export: the verdict, and why the export
- * stopped when it failed. */
-static void export_json_end(const export_json *e, ms_store *store, ms_status st)
-{
-    printf("%s]", e->count ? "\n" : "");
-    if (st != MS_OK) {
-        json_t *error = json_string(ms_store_error(store));
-        char *text = error ? json_dumps(error, JSON_ENCODE_ANY | JSON_ENSURE_ASCII) : NULL;
-        printf(",\"error\":%s", text ? text : "\"the store failed\"");
-        free(text);
-        json_decref(error);
-    }
-    printf(",\"result\":\"%s\"}\n", st == MS_OK ? "ok" : "unchecked");
 }
 
 static int view_export(ms_store *store, const view_args *a)
@@ -817,10 +768,10 @@ static int view_export(ms_store *store, const view_args *a)
         fputs(EXPORT_CSV_HEADER, stdout);
         st = ms_store_export(store, &a->filter, export_csv_row, (void *)a);
     } else {
-        export_json e = {0};
-        printf("{\"schema_version\":%d,\"command\":\"report export\",\"records\":[", CLI_JSON_SCHEMA_VERSION);
-        st = ms_store_export(store, &a->filter, export_json_row, &e);
-        export_json_end(&e, store, st);
+        cli_json_stream js;
+        cli_json_stream_begin(&js, "report export", NULL, "records");
+        st = ms_store_export(store, &a->filter, export_json_row, &js);
+        json_stream_end(&js, store, st);
     }
     return st == MS_OK ? 0 : -1;
 }

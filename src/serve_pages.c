@@ -535,8 +535,8 @@ static int source_facts(void *arg, const ms_store_source *s)
     source_find *f = arg;
     if (s->source_ip == NULL || strcmp(s->source_ip, f->ip) != 0)
         return 0;
-    ms_source_verdict v;
-    ms_source_classify(s, &v);
+    ms_sources_verdict v;
+    ms_sources_classify(s, &v);
     FILE *out = f->out;
     fputs("<dl class=\"facts\"><dt>Reverse DNS</dt><dd>", out);
     html_text_s(out, s->rdns && *s->rdns ? s->rdns : "-");
@@ -544,16 +544,16 @@ static int source_facts(void *arg, const ms_store_source *s)
             (unsigned long long)s->messages, (unsigned long long)s->aligned, (unsigned long long)s->unaligned,
             (unsigned long long)s->failing);
     fputs("<dt>Class</dt><dd>", out);
-    html_text_s(out, ms_source_class_name(v.cls));
+    html_text_s(out, ms_sources_class_name(v.cls));
     fputs(": ", out);
-    html_text_s(out, ms_source_class_advice(v.cls));
+    html_text_s(out, ms_sources_class_advice(v.cls));
     fputs("</dd>", out);
     put_list(out, "Evidence", v.signs, v.sign_count);
     put_list(out, "SPF domains", s->spf_domains, s->spf_domain_count);
     put_list(out, "DKIM domains", s->dkim_domains, s->dkim_domain_count);
     put_list(out, "Header From", s->header_froms, s->header_from_count);
     fputs("</dl>", out);
-    ms_source_verdict_clear(&v);
+    ms_sources_verdict_clear(&v);
     f->found = 1;
     return 1;
 }

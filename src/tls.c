@@ -292,8 +292,8 @@ static json_t *json_mtasts(const ms_tls_mtasts *m)
     json_object_set_new(o, "domain", json_str_or_null(m->domain));
     json_object_set_new(o, "state", json_string(ms_tls_mtasts_state_str(m->state)));
     json_object_set_new(o, "id", json_str_or_null(m->id));
-    const ms_mtasts_policy *p = m->state == MS_TLS_MTASTS_POLICY ? m->policy : NULL;
-    json_object_set_new(o, "mode", p ? json_string(ms_mtasts_mode_str(p->mode)) : json_null());
+    const ms_audit_mtasts_policy *p = m->state == MS_TLS_MTASTS_POLICY ? m->policy : NULL;
+    json_object_set_new(o, "mode", p ? json_string(ms_audit_mtasts_mode_str(p->mode)) : json_null());
     json_object_set_new(o, "max_age", p ? json_integer(p->max_age) : json_null());
     json_t *mx = json_array();
     for (size_t i = 0; p && i < p->mx_count; i++)
@@ -467,7 +467,7 @@ static void print_mtasts(const cli_common *c, const ms_tls_mtasts *m)
         return;
     }
     out_field(c, "MTA-STS", "%s: mode %s, max_age %ld, %zu mx pattern(s)", m->domain,
-              ms_mtasts_mode_str(m->policy->mode), m->policy->max_age, m->policy->mx_count);
+              ms_audit_mtasts_mode_str(m->policy->mode), m->policy->max_age, m->policy->mx_count);
     if (m->mx_match == 1)
         out_ok(c, "MTA-STS: %s matches an mx line of the policy", m->mx_host);
 }

@@ -15,7 +15,7 @@
  *   expat, no handlers      XML_Parse in CHUNK_KB chunks: the floor
  *   expat, minimal handlers start/end/character handlers counting records
  *                           and copying leaf text, what any reader needs
- *   ms_agg_parser           the library, callbacks that count records
+ *   ms_report_agg_parser           the library, callbacks that count records
  * Build (from the source directory, against a build tree's library):
  *   cc -O2 -std=c17 -Iinclude bench/report/parse_bench.c -Lbuild/lib \
  *      -Wl,-rpath,$PWD/build/lib -lmailsec -lexpat -o parse_bench
@@ -190,14 +190,14 @@ static double run_expat(const text *doc, size_t chunk, int handlers, unsigned lo
 
 /* ---- the library ---------------------------------------------------- */
 
-static int on_begin(void *arg, const ms_agg_meta *meta)
+static int on_begin(void *arg, const ms_report_agg_meta *meta)
 {
     (void)arg;
     (void)meta;
     return 0;
 }
 
-static int on_record(void *arg, const ms_agg_record *r)
+static int on_record(void *arg, const ms_report_agg_record *r)
 {
     unsigned long *n = arg;
     *n += r->count > 0;
@@ -207,25 +207,25 @@ static int on_record(void *arg, const ms_agg_record *r)
 static double run_library(const text *doc, size_t chunk, unsigned long *records)
 {
     unsigned long n = 0;
-    ms_agg_callbacks cb = {&n, on_begin, on_record};
-    ms_agg_parser *p;
+    ms_report_agg_callbacks cb = {&n, on_begin, on_record};
+    ms_report_agg_parser *p;
     ms_report_error err = {NULL, 0, 0, -1};
-    ms_agg_parser_new(&cb, &p);
+    ms_report_agg_parser_new(&cb, &p);
     double t0 = now();
     for (size_t at = 0; at < doc->len; at += chunk) {
         size_t len = doc->len - at < chunk ? doc->len - at : chunk;
-        if (ms_agg_parser_feed(p, doc->data + at, len, &err) != MS_OK)
+        if (ms_report_agg_parser_feed(p, doc->data + at, len, &err) != MS_OK)
             break;
     }
     if (err.message == NULL)
-        ms_agg_parser_finish(p, &err);
+        ms_report_agg_parser_finish(p, &err);
     double t = now() - t0;
     if (err.message != NULL) {
-        fprintf(stderr, "ms_agg_parser: %s (line %ld)\n", err.message, err.line);
+        fprintf(stderr, "ms_report_agg_parser: %s (line %ld)\n", err.message, err.line);
         exit(2);
     }
-    *records = ms_agg_parser_records(p);
-    ms_agg_parser_free(p);
+    *records = ms_report_agg_parser_records(p);
+    ms_report_agg_parser_free(p);
     return t;
 }
 
@@ -234,10 +234,10 @@ static double run_library(const text *doc, size_t chunk, unsigned long *records)
 static int stream(size_t mb, size_t chunk)
 {
     unsigned long n = 0;
-    ms_agg_callbacks cb = {&n, on_begin, on_record};
-    ms_agg_parser *p;
+    ms_report_agg_callbacks cb = {&n, on_begin, on_record};
+    ms_report_agg_parser *p;
     ms_report_error err = {NULL, 0, 0, -1};
-    ms_agg_parser_new(&cb, &p);
+    ms_report_agg_parser_new(&cb, &p);
     text t = {0};
     unsigned x = 2463534242u;
     size_t total = 0, target = mb * 1000 * 1000;
@@ -250,24 +250,24 @@ static int stream(size_t mb, size_t chunk)
             made++;
         }
         total += t.len;
-        ms_agg_parser_feed(p, t.data, t.len, &err);
+        ms_report_agg_parser_feed(p, t.data, t.len, &err);
         t.len = 0;
     }
     putf(&t, "</feedback>\n");
     if (err.message == NULL)
-        ms_agg_parser_feed(p, t.data, t.len, &err);
+        ms_report_agg_parser_feed(p, t.data, t.len, &err);
     if (err.message == NULL)
-        ms_agg_parser_finish(p, &err);
+        ms_report_agg_parser_finish(p, &err);
     double cpu = now() - t0;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("streamed %zu bytes, %lu records (%lu handed over), CPU %.1f s (generation included), "
            "peak RSS %ld KiB\n",
-           total, made, (unsigned long)ms_agg_parser_records(p), cpu, ru.ru_maxrss);
-    int ok = err.message == NULL && ms_agg_parser_records(p) == made;
+           total, made, (unsigned long)ms_report_agg_parser_records(p), cpu, ru.ru_maxrss);
+    int ok = err.message == NULL && ms_report_agg_parser_records(p) == made;
     if (err.message != NULL)
-        fprintf(stderr, "ms_agg_parser: %s\n", err.message);
-    ms_agg_parser_free(p);
+        fprintf(stderr, "ms_report_agg_parser: %s\n", err.message);
+    ms_report_agg_parser_free(p);
     free(t.data);
     return ok ? 0 : 1;
 }
@@ -315,7 +315,7 @@ int main(int argc, char **argv)
         row("expat, minimal handlers", best[1], doc.len, recs[1]);
     }
     if (want_library)
-        row("ms_agg_parser", best[2], doc.len, recs[2]);
+        row("ms_report_agg_parser", best[2], doc.len, recs[2]);
     if (want_expat && want_library)
         printf("\nms_agg_parser at %.0f%% of bare expat's throughput\n", 100 * best[0] / best[2]);
     free(doc.data);

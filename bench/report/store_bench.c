@@ -1,6 +1,6 @@
 /* The store's write path, measured (docs/store.md, "Speed"):
  *
- *   parse        ms_agg_parser over one generated aggregate report of
+ *   parse        ms_report_agg_parser over one generated aggregate report of
  *                RECORDS records, callbacks doing nothing
  *   parse+sqlite the same, every record stored through ms_store (SQLite)
  *   parse+pgsql  the same into PostgreSQL (when a server URL is given)
@@ -128,7 +128,7 @@ typedef struct sink {
     long records;
 } sink;
 
-static int on_begin(void *arg, const ms_agg_meta *meta)
+static int on_begin(void *arg, const ms_report_agg_meta *meta)
 {
     sink *s = arg;
     if (s->store == NULL)
@@ -137,10 +137,10 @@ static int on_begin(void *arg, const ms_agg_meta *meta)
     if (ms_store_agg_begin(s->store, meta, NULL, &dup) != MS_OK)
         die("agg_begin", ms_store_error(s->store));
     s->open = !dup;
-    return dup ? MS_AGG_SKIP : 0;
+    return dup ? MS_REPORT_AGG_SKIP : 0;
 }
 
-static int on_record(void *arg, const ms_agg_record *rec)
+static int on_record(void *arg, const ms_report_agg_record *rec)
 {
     sink *s = arg;
     s->records++;
@@ -153,20 +153,20 @@ static int on_record(void *arg, const ms_agg_record *rec)
 static double parse_run(const char *xml, size_t len, ms_store *store, long want)
 {
     sink s = {store, 0, 0};
-    ms_agg_callbacks cb = {&s, on_begin, on_record};
-    ms_agg_parser *p;
+    ms_report_agg_callbacks cb = {&s, on_begin, on_record};
+    ms_report_agg_parser *p;
     ms_report_error err = {0};
     double t0 = now();
-    if (ms_agg_parser_new(&cb, &p) != MS_OK)
+    if (ms_report_agg_parser_new(&cb, &p) != MS_OK)
         die("parser", "cannot create");
     for (size_t off = 0; off < len; off += 65536) {
         size_t n = len - off < 65536 ? len - off : 65536;
-        if (ms_agg_parser_feed(p, xml + off, n, &err) != MS_OK)
+        if (ms_report_agg_parser_feed(p, xml + off, n, &err) != MS_OK)
             die("parse", err.message);
     }
-    if (ms_agg_parser_finish(p, &err) != MS_OK)
+    if (ms_report_agg_parser_finish(p, &err) != MS_OK)
         die("parse", err.message);
-    ms_agg_parser_free(p);
+    ms_report_agg_parser_free(p);
     if (s.open && ms_store_commit(store) != MS_OK)
         die("commit", ms_store_error(store));
     double t = now() - t0;
@@ -177,7 +177,7 @@ static double parse_run(const char *xml, size_t len, ms_store *store, long want)
 
 /* ---- Store alone ---------------------------------------------------------- */
 
-static void fill_record(ms_agg_record *r, char *ip, long i)
+static void fill_record(ms_report_agg_record *r, char *ip, long i)
 {
     int pass = i % 4 != 3;
     snprintf(ip, 32, "10.%ld.%ld.%ld", (i >> 16) & 255, (i >> 8) & 255, i & 255);
@@ -187,21 +187,21 @@ static void fill_record(ms_agg_record *r, char *ip, long i)
     r->dkim = r->spf = pass ? "pass" : "fail";
     r->header_from = "example.com";
     r->dkim_count = r->spf_count = 1;
-    r->dkim_results[0] = (ms_agg_auth){.domain = pass ? "example.com" : "mailer.example.net",
+    r->dkim_results[0] = (ms_report_agg_auth){.domain = pass ? "example.com" : "mailer.example.net",
                                        .selector = "s1", .result = pass ? "pass" : "fail"};
-    r->spf_results[0] = (ms_agg_auth){.domain = pass ? "example.com" : "bounce.mailer.example.net",
+    r->spf_results[0] = (ms_report_agg_auth){.domain = pass ? "example.com" : "bounce.mailer.example.net",
                                       .scope = "mfrom", .result = pass ? "pass" : "softfail"};
 }
 
 /* Seconds to store `records` records as reports of per_report each. */
 static double store_run(ms_store *store, long records, long per_report, int round)
 {
-    static ms_agg_record rec; /* large (fixed arrays): not on the stack */
+    static ms_report_agg_record rec; /* large (fixed arrays): not on the stack */
     char ip[32], id[64];
     double t0 = now();
     for (long done = 0, n = 0; done < records; n++) {
         snprintf(id, sizeof id, "bench-%d-%ld-%ld", round, per_report, n);
-        ms_agg_meta m = {.org_name = "bench.example", .report_id = id, .domain = "example.com",
+        ms_report_agg_meta m = {.org_name = "bench.example", .report_id = id, .domain = "example.com",
                          .begin = 1700000000, .end = 1700086399, .p = "none"};
         int dup;
         if (ms_store_agg_begin(store, &m, NULL, &dup) != MS_OK || dup)
@@ -267,7 +267,7 @@ static double layout_run(const char *path, long records, int separate)
         : "INSERT INTO r VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, NULL, NULL, NULL, ?8, ?9,"
           " ?10, ?11, NULL, ?12, ?13, ?14, NULL, ?15, ?16, NULL)");
     sqlite3_stmt *auth = prep(db, "INSERT INTO a VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL)");
-    static ms_agg_record rec;
+    static ms_report_agg_record rec;
     char ip[32];
     double t0 = now();
     sq(db, "BEGIN IMMEDIATE");
@@ -281,7 +281,7 @@ static double layout_run(const char *path, long records, int separate)
         const char *u[] = {rec.disposition, rec.dkim, rec.spf, rec.header_from};
         bind_texts(ins, 5, u, 4);
         if (!separate) {
-            const ms_agg_auth *d = &rec.dkim_results[0], *s = &rec.spf_results[0];
+            const ms_report_agg_auth *d = &rec.dkim_results[0], *s = &rec.spf_results[0];
             const char *v[] = {d->domain, d->selector, d->result, s->domain, s->scope, s->result};
             bind_texts(ins, 9, v, 6);
             sqlite3_bind_int(ins, 15, 1);
@@ -289,7 +289,7 @@ static double layout_run(const char *path, long records, int separate)
         }
         step(ins);
         for (int k = 0; separate && k < 2; k++) {
-            const ms_agg_auth *x = k ? &rec.spf_results[0] : &rec.dkim_results[0];
+            const ms_report_agg_auth *x = k ? &rec.spf_results[0] : &rec.dkim_results[0];
             sqlite3_bind_int64(auth, 1, 1);
             sqlite3_bind_int64(auth, 2, i);
             sqlite3_bind_int(auth, 3, k);
@@ -386,7 +386,7 @@ enum { M_PARSE, M_PARSE_SQLITE, M_SQLITE_ONE, M_SQLITE_SMALL, M_LAYOUT_INLINE, M
        M_PARSE_PG, M_PG_SMALL, M_PG_ONE, M_COUNT };
 
 static const char *const names[M_COUNT] = {
-    "parse (ms_agg_parser, no-op)", "parse + store into SQLite", "SQLite: 1 report",
+    "parse (ms_report_agg_parser, no-op)", "parse + store into SQLite", "SQLite: 1 report",
     "SQLite: reports of 100 records", "layout: auth inline (1 insert)",
     "layout: auth rows (3 inserts)", "parse + store into PostgreSQL",
     "PostgreSQL: reports of 100 records", "PostgreSQL: 1 report",

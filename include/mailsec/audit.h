@@ -15,90 +15,90 @@ extern "C" {
 
 /* ---- TLS-RPT: _smtp._tls.<domain> TXT ---- */
 
-typedef struct ms_tlsrpt_record {
+typedef struct ms_audit_tlsrpt_record {
     int usable;       /* v=TLSRPTv1 first and at least one valid rua URI */
     char **rua;       /* the valid mailto: and https: URIs */
     size_t rua_count;
-} ms_tlsrpt_record;
+} ms_audit_tlsrpt_record;
 
 /* Parses and checks a TLS-RPT record; findings (with byte offsets) go to
  * diags, at location (a DNS name, may be NULL). *out is always set on MS_OK. */
-ms_status ms_tlsrpt_check_record(const char *text, size_t len, const char *location,
-                                 ms_tlsrpt_record **out, ms_diag_list *diags);
-void ms_tlsrpt_record_free(ms_tlsrpt_record *rec);
+ms_status ms_audit_tlsrpt_check_record(const char *text, size_t len, const char *location,
+                                 ms_audit_tlsrpt_record **out, ms_diag_list *diags);
+void ms_audit_tlsrpt_record_free(ms_audit_tlsrpt_record *rec);
 
 /* ---- BIMI: default._bimi.<domain> TXT ---- */
 
-typedef struct ms_bimi_record {
+typedef struct ms_audit_bimi_record {
     int usable;        /* v=BIMI1 first and a valid (possibly empty) l= */
     int declined;      /* l= empty: the domain declines to show a logo */
     char *location;    /* l=: the SVG logo's https URL, or NULL */
     char *authority;   /* a=: the mark certificate's https URL, or NULL */
-} ms_bimi_record;
+} ms_audit_bimi_record;
 
-ms_status ms_bimi_check_record(const char *text, size_t len, const char *location,
-                               ms_bimi_record **out, ms_diag_list *diags);
-void ms_bimi_record_free(ms_bimi_record *rec);
+ms_status ms_audit_bimi_check_record(const char *text, size_t len, const char *location,
+                               ms_audit_bimi_record **out, ms_diag_list *diags);
+void ms_audit_bimi_record_free(ms_audit_bimi_record *rec);
 
 /* ---- MTA-STS ---- */
 
-typedef enum ms_mtasts_mode {
-    MS_MTASTS_MODE_UNSET = 0,
-    MS_MTASTS_MODE_ENFORCE,
-    MS_MTASTS_MODE_TESTING,
-    MS_MTASTS_MODE_NONE
-} ms_mtasts_mode;
+typedef enum ms_audit_mtasts_mode {
+    MS_AUDIT_MTASTS_MODE_UNSET = 0,
+    MS_AUDIT_MTASTS_MODE_ENFORCE,
+    MS_AUDIT_MTASTS_MODE_TESTING,
+    MS_AUDIT_MTASTS_MODE_NONE
+} ms_audit_mtasts_mode;
 
-const char *ms_mtasts_mode_str(ms_mtasts_mode mode); /* "enforce", "testing", "none", "" */
+const char *ms_audit_mtasts_mode_str(ms_audit_mtasts_mode mode); /* "enforce", "testing", "none", "" */
 
-typedef struct ms_mtasts_policy {
+typedef struct ms_audit_mtasts_policy {
     int usable;          /* version, mode, max_age present and valid; mx when mode needs it */
-    ms_mtasts_mode mode;
+    ms_audit_mtasts_mode mode;
     long max_age;        /* seconds, or -1 */
     char **mx;           /* patterns as written: "mail.example.com", "*.example.net" */
     size_t mx_count;
-} ms_mtasts_policy;
+} ms_audit_mtasts_policy;
 
 /* The _mta-sts TXT record: v=STSv1 and id. *id receives the id (or NULL). */
-ms_status ms_mtasts_check_txt(const char *text, size_t len, const char *location, char **id,
+ms_status ms_audit_mtasts_check_txt(const char *text, size_t len, const char *location, char **id,
                               ms_diag_list *diags);
 /* The policy file's text. Offsets in diags are byte offsets in the file;
  * messages name the line. */
-ms_status ms_mtasts_check_policy(const char *text, size_t len, const char *location,
-                                 ms_mtasts_policy **out, ms_diag_list *diags);
-void ms_mtasts_policy_free(ms_mtasts_policy *policy);
+ms_status ms_audit_mtasts_check_policy(const char *text, size_t len, const char *location,
+                                 ms_audit_mtasts_policy **out, ms_diag_list *diags);
+void ms_audit_mtasts_policy_free(ms_audit_mtasts_policy *policy);
 /* RFC 8461 4.1: "*.example.com" matches exactly one more label. */
-int ms_mtasts_mx_matches(const char *pattern, const char *host);
+int ms_audit_mtasts_mx_matches(const char *pattern, const char *host);
 
 /* Fetches https://mta-sts.<domain>/.well-known/mta-sts.txt as RFC 8461
  * 3.3 demands: certificate valid for the host, no redirects, 200 only,
  * text/plain, at most 64 KiB. The ctx's HTTPS CA and resolve overrides
  * apply. On failure *body stays NULL and diags says why. */
-ms_status ms_mtasts_fetch(ms_ctx *ctx, const char *domain, char **body, size_t *len,
+ms_status ms_audit_mtasts_fetch(ms_ctx *ctx, const char *domain, char **body, size_t *len,
                           ms_diag_list *diags);
 
 /* ---- MX ---- */
 
-typedef struct ms_mx_host {
+typedef struct ms_audit_mx_host {
     char *name;
     uint16_t preference;
     size_t ipv4_count, ipv6_count;
     int is_alias;              /* the name is a CNAME (RFC 5321 5.1 forbids) */
     ms_dns_rcode failed_rcode; /* NOERROR, or how an address lookup failed */
-    ms_dnssec_state dnssec;    /* of its address records */
-} ms_mx_host;
+    ms_dns_dnssec_state dnssec;    /* of its address records */
+} ms_audit_mx_host;
 
-typedef struct ms_mx_result {
+typedef struct ms_audit_mx_result {
     ms_dns_rcode rcode;        /* of the MX query */
-    ms_dnssec_state dnssec;    /* of the MX RRset */
+    ms_dns_dnssec_state dnssec;    /* of the MX RRset */
     int null_mx;               /* RFC 7505: the domain accepts no mail */
-    ms_mx_host *hosts;         /* by preference, as published */
+    ms_audit_mx_host *hosts;         /* by preference, as published */
     size_t count;
-} ms_mx_result;
+} ms_audit_mx_result;
 
 /* Looks up MX, then every host's A and AAAA at once; findings to diags. */
-ms_status ms_audit_mx(ms_ctx *ctx, const char *domain, ms_mx_result **out, ms_diag_list *diags);
-void ms_mx_result_free(ms_mx_result *mx);
+ms_status ms_audit_mx(ms_ctx *ctx, const char *domain, ms_audit_mx_result **out, ms_diag_list *diags);
+void ms_audit_mx_result_free(ms_audit_mx_result *mx);
 
 /* ---- the whole audit of one domain ---- */
 
@@ -133,8 +133,8 @@ typedef struct ms_audit_report {
     char *spf_record, *dmarc_record, *mtasts_id, *tlsrpt_record, *bimi_record;
     unsigned spf_lookups;
     int bimi_shows_logo;  /* a usable BIMI record that does not decline */
-    ms_mtasts_policy *mtasts_policy;
-    ms_mx_result *mx;
+    ms_audit_mtasts_policy *mtasts_policy;
+    ms_audit_mx_result *mx;
 } ms_audit_report;
 
 typedef struct ms_audit_options {

@@ -78,21 +78,21 @@ ms_status ms_cert_check_chain(ms_ctx *ctx, const ms_cert_blob *chain, size_t cou
 
 /* Limits of the scanner (MS_ERR_LIMIT beyond). */
 enum {
-    MS_PEM_MAX_BYTES = 1 << 20, /* a file; real chain files are under 20 kB */
-    MS_PEM_MAX_BLOCKS = 64,
-    MS_PEM_MAX_LABEL = 64,      /* "CERTIFICATE", "PRIVATE KEY", ... */
-    MS_PEM_MAX_FINDINGS = 32    /* per file; the rest is summed up in one */
+    MS_CERT_PEM_MAX_BYTES = 1 << 20, /* a file; real chain files are under 20 kB */
+    MS_CERT_PEM_MAX_BLOCKS = 64,
+    MS_CERT_PEM_MAX_LABEL = 64,      /* "CERTIFICATE", "PRIVATE KEY", ... */
+    MS_CERT_PEM_MAX_FINDINGS = 32    /* per file; the rest is summed up in one */
 };
 
-typedef enum ms_pem_kind {
-    MS_PEM_CERTIFICATE,   /* CERTIFICATE, TRUSTED CERTIFICATE */
-    MS_PEM_PRIVATE_KEY,   /* PRIVATE KEY, RSA/EC/DSA PRIVATE KEY, ENCRYPTED PRIVATE KEY */
-    MS_PEM_OTHER          /* anything else: parameters, requests, CRLs, public keys */
-} ms_pem_kind;
+typedef enum ms_cert_pem_kind {
+    MS_CERT_PEM_CERTIFICATE,   /* CERTIFICATE, TRUSTED CERTIFICATE */
+    MS_CERT_PEM_PRIVATE_KEY,   /* PRIVATE KEY, RSA/EC/DSA PRIVATE KEY, ENCRYPTED PRIVATE KEY */
+    MS_CERT_PEM_OTHER          /* anything else: parameters, requests, CRLs, public keys */
+} ms_cert_pem_kind;
 
-typedef struct ms_pem_block {
+typedef struct ms_cert_pem_block {
     char *label;          /* between "BEGIN " and "-----" */
-    ms_pem_kind kind;
+    ms_cert_pem_kind kind;
     int encrypted;        /* ENCRYPTED PRIVATE KEY or a Proc-Type: 4,ENCRYPTED header */
     unsigned char *der;   /* the decoded bytes; NULL when the block is broken */
     size_t der_len;
@@ -102,19 +102,19 @@ typedef struct ms_pem_block {
     size_t repaired_len;
     size_t line;          /* of the BEGIN line, from 1 */
     size_t offset;        /* byte offset of the BEGIN line */
-} ms_pem_block;
+} ms_cert_pem_block;
 
-typedef struct ms_pem_file {
-    ms_pem_block *blocks;
+typedef struct ms_cert_pem_file {
+    ms_cert_pem_block *blocks;
     size_t count;
-} ms_pem_file;
+} ms_cert_pem_file;
 
 /* Scans text (any bytes; need not be NUL-terminated). name labels the
  * findings ("fullchain.pem"). Blocks that do not decode are still listed,
  * with der NULL. MS_ERR_LIMIT past the limits above; out is then empty. */
-ms_status ms_pem_scan(const char *text, size_t len, const char *name, ms_pem_file *out,
+ms_status ms_cert_pem_scan(const char *text, size_t len, const char *name, ms_cert_pem_file *out,
                       ms_diag_list *diags);
-void ms_pem_file_free(ms_pem_file *file);
+void ms_cert_pem_file_free(ms_cert_pem_file *file);
 
 /* ---- cert lint: certificate and key files as a server would load them ---- */
 

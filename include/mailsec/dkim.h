@@ -104,7 +104,7 @@ typedef struct ms_dkim_selector_check {
     char *selector;
     char *name;            /* SELECTOR._domainkey.DOMAIN */
     ms_dns_rcode rcode;
-    ms_dnssec_state dnssec;
+    ms_dns_dnssec_state dnssec;
     char *record;          /* the key record text, NULL if none */
     ms_dkim_key *key;      /* parsed record, NULL if none */
     ms_diag_list diags;

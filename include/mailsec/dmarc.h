@@ -164,7 +164,7 @@ void ms_dmarc_plan_free(ms_dmarc_plan *plan);
 typedef struct ms_dmarc_walk_step {
     char *domain;           /* the name whose _dmarc record was asked for */
     ms_dns_rcode rcode;
-    ms_dnssec_state dnssec;
+    ms_dns_dnssec_state dnssec;
     size_t dmarc_records;   /* TXT records starting with v=DMARC1 */
     ms_dmarc_psd psd;       /* of the record, when there was exactly one */
     int used;               /* the walk consulted this step (it may stop early) */
@@ -182,7 +182,7 @@ typedef struct ms_dmarc_destination {
 
 typedef struct ms_dmarc_discovery {
     char *domain;                /* normalised: A-labels, lower case */
-    ms_dnssec_state dnssec;      /* of the answer at _dmarc.<domain> */
+    ms_dns_dnssec_state dnssec;      /* of the answer at _dmarc.<domain> */
     char *record_text;           /* the single DMARC record at _dmarc.<domain>, or NULL */
     size_t record_text_len;      /* its bytes: a TXT record may hold NULs */
     ms_dmarc_record *record;     /* its parse, or NULL */
@@ -300,7 +300,7 @@ enum { MS_DMARC_CRITERIA = 7 };
 typedef struct ms_dmarc_blocker {
     const char *source_ip;     /* points into facts->sources */
     const char *rdns, *org;    /* reverse DNS name and its organisational domain, or NULL */
-    ms_source_class cls;
+    ms_sources_class cls;
     uint64_t messages, failing; /* failing: messages that did not pass DMARC */
     int is_new;                /* not seen before the window */
     char *fix;

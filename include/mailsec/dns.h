@@ -45,14 +45,14 @@ typedef enum ms_dns_rcode {
     MS_DNS_ERROR        /* any other failure (REFUSED, bad name, ...) */
 } ms_dns_rcode;
 
-typedef enum ms_dnssec_state {
-    MS_DNSSEC_INSECURE = 0, /* no chain of trust covers the answer */
-    MS_DNSSEC_SECURE,       /* validated from a trust anchor */
-    MS_DNSSEC_BOGUS         /* signatures present but failed validation */
-} ms_dnssec_state;
+typedef enum ms_dns_dnssec_state {
+    MS_DNS_DNSSEC_INSECURE = 0, /* no chain of trust covers the answer */
+    MS_DNS_DNSSEC_SECURE,       /* validated from a trust anchor */
+    MS_DNS_DNSSEC_BOGUS         /* signatures present but failed validation */
+} ms_dns_dnssec_state;
 
 const char *ms_dns_rcode_str(ms_dns_rcode rcode);       /* "NOERROR", "NXDOMAIN", ... */
-const char *ms_dnssec_state_str(ms_dnssec_state state); /* "secure", "insecure", "bogus" */
+const char *ms_dns_dnssec_state_str(ms_dns_dnssec_state state); /* "secure", "insecure", "bogus" */
 
 /* One resource record of an answer. */
 typedef struct ms_dns_record {
@@ -78,7 +78,7 @@ typedef struct ms_dns_answer {
     char *qname; /* as asked, no trailing dot */
     uint16_t qtype;
     ms_dns_rcode rcode;
-    ms_dnssec_state dnssec;
+    ms_dns_dnssec_state dnssec;
     char *why_bogus;  /* the validator's reason when bogus, else NULL */
     char *canonname;  /* the name after CNAMEs, when it differs from qname */
     ms_dns_record *records;
@@ -140,40 +140,40 @@ unsigned long ms_dns_queries_sent(const ms_ctx *ctx);
  * was none), so a concurrent edit is never overwritten (docs/dmarc-publish.md). */
 
 enum {
-    MS_TSIG_MAX_FILE = 16384, /* bytes of a key file */
-    MS_TSIG_MAX_SECRET = 512  /* base64 characters of a secret */
+    MS_DNS_TSIG_MAX_FILE = 16384, /* bytes of a key file */
+    MS_DNS_TSIG_MAX_SECRET = 512  /* base64 characters of a secret */
 };
 
-typedef struct ms_tsig_key {
+typedef struct ms_dns_tsig_key {
     char *name;      /* no trailing dot */
     char *algorithm; /* as written: "hmac-sha256", ... */
     char *secret;    /* base64 */
-} ms_tsig_key;
+} ms_dns_tsig_key;
 
 /* A key from text: one line "name:algorithm:secret" (or knsupdate's
  * "algorithm:name:secret"), or one BIND key statement
  * (key "name" { algorithm hmac-sha256; secret "..."; };, comments allowed).
  * Algorithms: hmac-sha256, hmac-sha512, hmac-sha1, hmac-md5. On failure
  * *error says why with the line (the caller frees it): MS_ERR_INVALID,
- * MS_ERR_LIMIT (over MS_TSIG_MAX_FILE), MS_ERR_NOMEM. */
-ms_status ms_tsig_key_parse(const char *text, size_t len, ms_tsig_key *key, char **error);
+ * MS_ERR_LIMIT (over MS_DNS_TSIG_MAX_FILE), MS_ERR_NOMEM. */
+ms_status ms_dns_tsig_key_parse(const char *text, size_t len, ms_dns_tsig_key *key, char **error);
 /* The same from a file (MS_ERR_IO when it cannot be read); *error names it. */
-ms_status ms_tsig_key_load(const char *path, ms_tsig_key *key, char **error);
+ms_status ms_dns_tsig_key_load(const char *path, ms_dns_tsig_key *key, char **error);
 /* Frees the parts (the secret wiped first). */
-void ms_tsig_key_clear(ms_tsig_key *key);
+void ms_dns_tsig_key_clear(ms_dns_tsig_key *key);
 
 /* How an update ended. */
 typedef enum ms_dns_update_outcome {
-    MS_UPDATE_APPLIED = 0,   /* the primary applied it; its signed answer verified */
-    MS_UPDATE_UNCHANGED,     /* the name already holds exactly the new value: nothing sent */
-    MS_UPDATE_DRY_RUN,       /* built and shown, not sent */
-    MS_UPDATE_PREREQ_FAILED, /* the RRset is no longer the one read (NXRRSET, YXRRSET, ...):
+    MS_DNS_UPDATE_APPLIED = 0,   /* the primary applied it; its signed answer verified */
+    MS_DNS_UPDATE_UNCHANGED,     /* the name already holds exactly the new value: nothing sent */
+    MS_DNS_UPDATE_DRY_RUN,       /* built and shown, not sent */
+    MS_DNS_UPDATE_PREREQ_FAILED, /* the RRset is no longer the one read (NXRRSET, YXRRSET, ...):
                                 nothing was changed */
-    MS_UPDATE_BAD_KEY,       /* the primary does not accept the key (NOTAUTH with BADKEY,
+    MS_DNS_UPDATE_BAD_KEY,       /* the primary does not accept the key (NOTAUTH with BADKEY,
                                 BADSIG or BADTIME) */
-    MS_UPDATE_REFUSED,       /* the primary refuses the update (REFUSED, NOTAUTH, NOTZONE) */
-    MS_UPDATE_NO_ANSWER,     /* no answer within the context's timeout, or no connection */
-    MS_UPDATE_FAILED         /* anything else: SERVFAIL, FORMERR, an answer whose TSIG does
+    MS_DNS_UPDATE_REFUSED,       /* the primary refuses the update (REFUSED, NOTAUTH, NOTZONE) */
+    MS_DNS_UPDATE_NO_ANSWER,     /* no answer within the context's timeout, or no connection */
+    MS_DNS_UPDATE_FAILED         /* anything else: SERVFAIL, FORMERR, an answer whose TSIG does
                                 not verify, a zone that could not be found */
 } ms_dns_update_outcome;
 
@@ -183,7 +183,7 @@ typedef struct ms_dns_txt_update {
     const char *name;   /* the owner, e.g. "_dmarc.example.com" */
     const char *zone;   /* NULL: the closest enclosing SOA, through the ctx's resolver */
     const char *server; /* the zone's primary: "ADDR", "ADDR:PORT" or "[ADDR6]:PORT" */
-    const ms_tsig_key *key;
+    const ms_dns_tsig_key *key;
     const char *value;  /* the new TXT value, stored as 255-octet strings */
     uint32_t ttl;       /* 0: the old RRset's TTL, else 3600 */
     /* The RRset the caller read. With expect_given, these values (0 of them:

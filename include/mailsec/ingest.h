@@ -82,7 +82,7 @@ ms_status ms_ingest_buffer(ms_store *store, const char *name, const void *data, 
 
 /* IMAP fetch (libcurl): every message of the mailbox not ingested before
  * (by UIDVALIDITY and UID, kept in the store), then optionally moved. */
-typedef struct ms_imap_options {
+typedef struct ms_ingest_imap_options {
     const char *url;      /* imaps://USER@HOST[:PORT]/MAILBOX or imap://... (STARTTLS required) */
     const char *password; /* never from the command line: the CLI reads a file or the environment */
     const char *ca_file;  /* NULL: the system's CAs */
@@ -96,11 +96,11 @@ typedef struct ms_imap_options {
     void (*passed_over)(void *arg, uint32_t uid, const char *reason);
     unsigned timeout_ms;  /* per operation; 0: 30 s (a message's download:
                              one more second per 64 KiB of its size) */
-} ms_imap_options;
+} ms_ingest_imap_options;
 
 /* MS_ERR_IO with *errmsg (caller frees) when the server could not be
  * reached, refused the login or the mailbox. */
-ms_status ms_ingest_imap(ms_store *store, const ms_imap_options *opts,
+ms_status ms_ingest_imap(ms_store *store, const ms_ingest_imap_options *opts,
                          const ms_ingest_callbacks *cb, ms_ingest_tally *tally, char **errmsg);
 
 #ifdef __cplusplus

@@ -9,7 +9,7 @@
  *   ms_report_walk()  files, directories, gzip, zip, messages, mbox, Maildir
  *        |            -> one ms_report_doc per report found, read as a stream
  *        v
- *   ms_agg_parser     push parser (expat): report_begin once the metadata
+ *   ms_report_agg_parser     push parser (expat): report_begin once the metadata
  *        |            and the published policy are known, then one
  *        v            record_cb per <record>, then report_end
  *   the caller        (src/report.c stores them through ms_store)
@@ -98,15 +98,15 @@ void ms_report_error_clear(ms_report_error *err);
 
 /* ---- Aggregate reports --------------------------------------------- */
 
-typedef enum ms_agg_schema {
-    MS_AGG_SCHEMA_DRAFT = 0, /* pre-RFC drafts: no <version>, old element names */
-    MS_AGG_SCHEMA_RFC7489,   /* <version>1.0</version> or none, no namespace */
-    MS_AGG_SCHEMA_RFC9990    /* urn:ietf:params:xml:ns:dmarc-2.0 */
-} ms_agg_schema;
+typedef enum ms_report_agg_schema {
+    MS_REPORT_AGG_SCHEMA_DRAFT = 0, /* pre-RFC drafts: no <version>, old element names */
+    MS_REPORT_AGG_SCHEMA_RFC7489,   /* <version>1.0</version> or none, no namespace */
+    MS_REPORT_AGG_SCHEMA_RFC9990    /* urn:ietf:params:xml:ns:dmarc-2.0 */
+} ms_report_agg_schema;
 
 /* <report_metadata> and <policy_published>. */
-typedef struct ms_agg_meta {
-    ms_agg_schema schema;
+typedef struct ms_report_agg_meta {
+    ms_report_agg_schema schema;
     const char *version;            /* <version> as written */
     const char *org_name;
     const char *email;
@@ -128,69 +128,69 @@ typedef struct ms_agg_meta {
      * <org_name>, for which org_name is the domain of <email> (or of
      * <extra_contact_info>). */
     const char *notes;
-} ms_agg_meta;
+} ms_report_agg_meta;
 
-typedef struct ms_agg_reason {
+typedef struct ms_report_agg_reason {
     const char *type;    /* forwarded, sampled_out, trusted_forwarder,
                             mailing_list, local_policy, other, policy_test_mode */
     const char *comment;
-} ms_agg_reason;
+} ms_report_agg_reason;
 
-typedef struct ms_agg_auth {
+typedef struct ms_report_agg_auth {
     const char *domain;
     const char *selector;     /* DKIM */
     const char *scope;        /* SPF: "mfrom" / "helo" */
     const char *result;       /* lower case */
     const char *human_result;
-} ms_agg_auth;
+} ms_report_agg_auth;
 
-typedef struct ms_agg_record {
+typedef struct ms_report_agg_record {
     const char *source_ip;    /* as written, validated as IPv4/IPv6 text */
     uint64_t count;
     /* policy_evaluated */
     const char *disposition;  /* none / quarantine / reject / pass (RFC 9990) */
     const char *dkim;         /* DMARC-aligned DKIM: pass / fail */
     const char *spf;          /* DMARC-aligned SPF: pass / fail */
-    ms_agg_reason reasons[MS_REPORT_REASON_MAX];
+    ms_report_agg_reason reasons[MS_REPORT_REASON_MAX];
     size_t reason_count;
     /* identifiers */
     const char *envelope_to, *envelope_from, *header_from;
     /* auth_results */
-    ms_agg_auth dkim_results[MS_REPORT_AUTH_MAX];
+    ms_report_agg_auth dkim_results[MS_REPORT_AUTH_MAX];
     size_t dkim_count;
-    ms_agg_auth spf_results[MS_REPORT_AUTH_MAX];
+    ms_report_agg_auth spf_results[MS_REPORT_AUTH_MAX];
     size_t spf_count;
     long line;                /* where <record> began, for messages */
-} ms_agg_record;
+} ms_report_agg_record;
 
-/* Return 0 to go on. report_begin may return MS_AGG_SKIP: the records of
+/* Return 0 to go on. report_begin may return MS_REPORT_AGG_SKIP: the records of
  * this report are then parsed (to find the end) but not handed over; any
  * other non-zero return stops the parse with MS_ERR_INVALID. */
-enum { MS_AGG_SKIP = 1 };
+enum { MS_REPORT_AGG_SKIP = 1 };
 
-typedef struct ms_agg_callbacks {
+typedef struct ms_report_agg_callbacks {
     void *arg;
-    int (*report_begin)(void *arg, const ms_agg_meta *meta);
-    int (*record)(void *arg, const ms_agg_record *record);
-} ms_agg_callbacks;
+    int (*report_begin)(void *arg, const ms_report_agg_meta *meta);
+    int (*record)(void *arg, const ms_report_agg_record *record);
+} ms_report_agg_callbacks;
 
-typedef struct ms_agg_parser ms_agg_parser;
+typedef struct ms_report_agg_parser ms_report_agg_parser;
 
-ms_status ms_agg_parser_new(const ms_agg_callbacks *cb, ms_agg_parser **out);
-void ms_agg_parser_free(ms_agg_parser *p);
+ms_status ms_report_agg_parser_new(const ms_report_agg_callbacks *cb, ms_report_agg_parser **out);
+void ms_report_agg_parser_free(ms_report_agg_parser *p);
 /* Feeds the next bytes of the document. MS_OK, or MS_ERR_INVALID /
  * MS_ERR_LIMIT with *err filled (position and reason); the parser is then
  * done and further calls fail. */
-ms_status ms_agg_parser_feed(ms_agg_parser *p, const void *data, size_t len, ms_report_error *err);
+ms_status ms_report_agg_parser_feed(ms_report_agg_parser *p, const void *data, size_t len, ms_report_error *err);
 /* The end of the document: checks the report was complete (metadata,
  * policy, at least the closing root element). */
-ms_status ms_agg_parser_finish(ms_agg_parser *p, ms_report_error *err);
+ms_status ms_report_agg_parser_finish(ms_report_agg_parser *p, ms_report_error *err);
 /* Records handed over so far. */
-uint64_t ms_agg_parser_records(const ms_agg_parser *p);
+uint64_t ms_report_agg_parser_records(const ms_report_agg_parser *p);
 
 /* ---- SMTP TLS reports (RFC 8460) ----------------------------------- */
 
-typedef struct ms_tlsrpt_failure {
+typedef struct ms_report_tlsrpt_failure {
     char *result_type;            /* starttls-not-supported, certificate-expired, ... */
     char *sending_mta_ip;
     char *receiving_mx_hostname;
@@ -199,36 +199,36 @@ typedef struct ms_tlsrpt_failure {
     uint64_t failed_session_count;
     char *additional_information;
     char *failure_reason_code;
-} ms_tlsrpt_failure;
+} ms_report_tlsrpt_failure;
 
-typedef struct ms_tlsrpt_policy {
+typedef struct ms_report_tlsrpt_policy {
     char *policy_type;            /* sts, tlsa, no-policy-found */
     char *policy_domain;
     char *policy_string;          /* the policy-string array joined by "\n" */
     char *mx_host;                /* mx-host array joined by " " */
     uint64_t successful;          /* total-successful-session-count */
     uint64_t failed;              /* total-failure-session-count */
-    ms_tlsrpt_failure *failures;
+    ms_report_tlsrpt_failure *failures;
     size_t failure_count;
-} ms_tlsrpt_policy;
+} ms_report_tlsrpt_policy;
 
-typedef struct ms_tlsrpt_report {
+typedef struct ms_report_tlsrpt {
     char *org_name;
     char *report_id;
     char *contact_info;
     int64_t begin, end;           /* date-range, Unix seconds */
-    ms_tlsrpt_policy *policies;
+    ms_report_tlsrpt_policy *policies;
     size_t policy_count;
-} ms_tlsrpt_report;
+} ms_report_tlsrpt;
 
-/* Parses one report (jansson); *out is freed with ms_tlsrpt_report_free. */
-ms_status ms_tlsrpt_parse(const void *json, size_t len, ms_tlsrpt_report **out,
+/* Parses one report (jansson); *out is freed with ms_report_tlsrpt_free. */
+ms_status ms_report_tlsrpt_parse(const void *json, size_t len, ms_report_tlsrpt **out,
                           ms_report_error *err);
-void ms_tlsrpt_report_free(ms_tlsrpt_report *r);
+void ms_report_tlsrpt_free(ms_report_tlsrpt *r);
 
 /* ---- Failure reports (RFC 6591 ARF, RFC 9991) ---------------------- */
 
-typedef struct ms_failure_report {
+typedef struct ms_report_failure {
     char *message_id;             /* of the report message itself */
     char *report_date;            /* its Date header */
     char *feedback_type;          /* "auth-failure", ... */
@@ -254,15 +254,15 @@ typedef struct ms_failure_report {
     char *original_from, *original_to, *original_subject, *original_message_id;
     int has_feedback_part;        /* 0: the message/feedback-report part is missing */
     int has_original_part;        /* 0: neither message/rfc822 nor text/rfc822-headers */
-} ms_failure_report;
+} ms_report_failure;
 
 /* Parses a whole message (GMime). Reports that lack parts are read as far
  * as they go (has_*_part tell); MS_ERR_INVALID when nothing marks it as a
  * failure report, or when Incidents, Source-IP (an IPv4/IPv6 address) or
  * Arrival-Date has a value of the wrong form (docs/report-formats.md). */
-ms_status ms_failure_parse(const void *message, size_t len, ms_failure_report **out,
+ms_status ms_report_failure_parse(const void *message, size_t len, ms_report_failure **out,
                            ms_report_error *err);
-void ms_failure_report_free(ms_failure_report *r);
+void ms_report_failure_free(ms_report_failure *r);
 
 /* ---- Finding reports: ms_report_walk ------------------------------- */
 

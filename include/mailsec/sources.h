@@ -28,31 +28,31 @@
 extern "C" {
 #endif
 
-typedef enum ms_source_class {
-    MS_SOURCE_ALIGNED = 0,
-    MS_SOURCE_UNALIGNED,
-    MS_SOURCE_FORWARDING,
-    MS_SOURCE_SPOOFING,
-    MS_SOURCE_MIXED
-} ms_source_class;
+typedef enum ms_sources_class {
+    MS_SOURCES_ALIGNED = 0,
+    MS_SOURCES_UNALIGNED,
+    MS_SOURCES_FORWARDING,
+    MS_SOURCES_SPOOFING,
+    MS_SOURCES_MIXED
+} ms_sources_class;
 
 /* "aligned", "unaligned", "forwarding", "spoofing", "mixed" */
-const char *ms_source_class_name(ms_source_class cls);
+const char *ms_sources_class_name(ms_sources_class cls);
 /* What the class means and what to do, in one sentence. */
-const char *ms_source_class_advice(ms_source_class cls);
+const char *ms_sources_class_advice(ms_sources_class cls);
 
-enum { MS_SOURCE_SIGNS_MAX = 4 };
+enum { MS_SOURCES_SIGNS_MAX = 4 };
 
-typedef struct ms_source_verdict {
-    ms_source_class cls;
+typedef struct ms_sources_verdict {
+    ms_sources_class cls;
     /* The evidence, in words, strongest first (static or owned by the
-     * verdict: free with ms_source_verdict_clear). */
-    char *signs[MS_SOURCE_SIGNS_MAX];
+     * verdict: free with ms_sources_verdict_clear). */
+    char *signs[MS_SOURCES_SIGNS_MAX];
     size_t sign_count;
-} ms_source_verdict;
+} ms_sources_verdict;
 
-void ms_source_classify(const ms_store_source *source, ms_source_verdict *out);
-void ms_source_verdict_clear(ms_source_verdict *v);
+void ms_sources_classify(const ms_store_source *source, ms_sources_verdict *out);
+void ms_sources_verdict_clear(ms_sources_verdict *v);
 
 /* Reverse DNS for the sending IPs that the store's cache lacks (or holds
  * for longer than max_age seconds; 0: any age), all looked up at once and

@@ -64,11 +64,11 @@ int ms_store_report_fault(ms_status status);
 
 /* Opens the report's transaction. *duplicate set: the report is already
  * stored; nothing is held open and the records are to be skipped. */
-ms_status ms_store_agg_begin(ms_store *store, const ms_agg_meta *meta,
+ms_status ms_store_agg_begin(ms_store *store, const ms_report_agg_meta *meta,
                              const ms_report_origin *origin, int *duplicate);
 /* When agg_record or raw_append fails, the report is to be given up with
  * ms_store_rollback (the database has aborted its transaction). */
-ms_status ms_store_agg_record(ms_store *store, const ms_agg_record *record);
+ms_status ms_store_agg_record(ms_store *store, const ms_report_agg_record *record);
 /* Appends the next chunk of the gzip-compressed original document to the
  * open report (kept so a later version can re-derive the rows). */
 ms_status ms_store_raw_append(ms_store *store, const void *gz, size_t len);
@@ -97,10 +97,10 @@ void ms_store_rollback(ms_store *store);
 /* ---- Whole reports -------------------------------------------------- */
 
 /* gz_raw: the gzip-compressed original (JSON / message). */
-ms_status ms_store_put_tlsrpt(ms_store *store, const ms_tlsrpt_report *report,
+ms_status ms_store_put_tlsrpt(ms_store *store, const ms_report_tlsrpt *report,
                               const ms_report_origin *origin, const void *gz_raw, size_t gz_len,
                               int *duplicate);
-ms_status ms_store_put_failure(ms_store *store, const ms_failure_report *report,
+ms_status ms_store_put_failure(ms_store *store, const ms_report_failure *report,
                                const char *message_key, const ms_report_origin *origin,
                                const void *gz_raw, size_t gz_len, int *duplicate);
 /* A report that could not be read (or stored), set aside with the

@@ -174,7 +174,7 @@ typedef struct ms_tls_mtasts {
     char *domain;             /* the policy domain */
     ms_tls_mtasts_state state;
     char *id;                 /* the TXT record's id; NULL if none */
-    ms_mtasts_policy *policy; /* state POLICY: the policy (mode, mx patterns, max_age) */
+    ms_audit_mtasts_policy *policy; /* state POLICY: the policy (mode, mx patterns, max_age) */
     char *mx_host;            /* the MX host name matched: the servername, else the host */
     int mx_match;             /* 1: mx_host matches an mx pattern (RFC 8461 4.1); 0: none
                                * does; -1: not checked (no policy, or mode none) */
@@ -284,7 +284,7 @@ ms_status ms_tls_check_mx(ms_ctx *ctx, const char *domain, const ms_tls_port *po
 
 /* The same for MX hosts already looked up (the audit): mx as ms_audit_mx
  * found it; mx_diags, the lookup's findings, are copied to the result. */
-ms_status ms_tls_check_mx_hosts(ms_ctx *ctx, const char *domain, const ms_mx_result *mx,
+ms_status ms_tls_check_mx_hosts(ms_ctx *ctx, const char *domain, const ms_audit_mx_result *mx,
                                 const ms_diag_list *mx_diags, const ms_tls_port *ports,
                                 size_t count, const ms_tls_check_opts *opts,
                                 ms_tls_mx_result **out);

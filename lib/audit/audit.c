@@ -93,9 +93,9 @@ static ms_status audit_tlsrpt(ms_audit_report *rep, const ms_dns_answer *a)
     if (rr == NULL)
         return ms_diag_add(&area->diags, AUDIT_DEF(A_TLSRPT_NONE), a->qname, -1,
                            "no TLS-RPT record at %s", a->qname);
-    ms_tlsrpt_record *rec = NULL;
-    ms_status st = ms_tlsrpt_check_record(rr->text, rr->text_len, a->qname, &rec, &area->diags);
-    ms_tlsrpt_record_free(rec);
+    ms_audit_tlsrpt_record *rec = NULL;
+    ms_status st = ms_audit_tlsrpt_check_record(rr->text, rr->text_len, a->qname, &rec, &area->diags);
+    ms_audit_tlsrpt_record_free(rec);
     if (st == MS_OK && (rep->tlsrpt_record = ms_strdup(rr->text)) == NULL)
         st = MS_ERR_NOMEM;
     return st;
@@ -132,10 +132,10 @@ static ms_status audit_bimi(ms_audit_report *rep, const ms_dns_answer *a)
     if (rr == NULL)
         return ms_diag_add(&area->diags, AUDIT_DEF(A_BIMI_NONE), a->qname, -1,
                            "no BIMI record at %s", a->qname);
-    ms_bimi_record *rec = NULL;
-    ms_status st = ms_bimi_check_record(rr->text, rr->text_len, a->qname, &rec, &area->diags);
+    ms_audit_bimi_record *rec = NULL;
+    ms_status st = ms_audit_bimi_check_record(rr->text, rr->text_len, a->qname, &rec, &area->diags);
     rep->bimi_shows_logo = st == MS_OK && rec->usable && !rec->declined;
-    ms_bimi_record_free(rec);
+    ms_audit_bimi_record_free(rec);
     if (st == MS_OK && (rep->bimi_record = ms_strdup(rr->text)) == NULL)
         st = MS_ERR_NOMEM;
     return st;
@@ -145,19 +145,19 @@ static ms_status audit_bimi(ms_audit_report *rep, const ms_dns_answer *a)
 static ms_status check_coverage(ms_audit_report *rep)
 {
     ms_audit_area *area = &rep->areas[MS_AUDIT_MTASTS];
-    const ms_mtasts_policy *pol = rep->mtasts_policy;
-    if (rep->mx == NULL || pol == NULL || !pol->usable || pol->mode == MS_MTASTS_MODE_NONE)
+    const ms_audit_mtasts_policy *pol = rep->mtasts_policy;
+    if (rep->mx == NULL || pol == NULL || !pol->usable || pol->mode == MS_AUDIT_MTASTS_MODE_NONE)
         return MS_OK;
     ms_status st = MS_OK;
     for (size_t i = 0; i < rep->mx->count && st == MS_OK; i++) {
         const char *host = rep->mx->hosts[i].name;
         int covered = host[0] == '\0';
         for (size_t k = 0; k < pol->mx_count && !covered; k++)
-            covered = ms_mtasts_mx_matches(pol->mx[k], host);
+            covered = ms_audit_mtasts_mx_matches(pol->mx[k], host);
         if (!covered)
             st = ms_diag_add(&area->diags, AUDIT_DEF(A_MTASTS_NOT_COVERED), host, -1,
                              "MX host %s matches no mx line of the policy (mode %s)", host,
-                             ms_mtasts_mode_str(pol->mode));
+                             ms_audit_mtasts_mode_str(pol->mode));
     }
     return st;
 }
@@ -175,15 +175,15 @@ static ms_status audit_mtasts(ms_ctx *ctx, ms_audit_report *rep, const ms_dns_an
     if (rr == NULL)
         return ms_diag_add(&area->diags, AUDIT_DEF(A_MTASTS_NONE), a->qname, -1,
                            "no MTA-STS record at %s", a->qname);
-    ms_status st = ms_mtasts_check_txt(rr->text, rr->text_len, a->qname, &rep->mtasts_id,
+    ms_status st = ms_audit_mtasts_check_txt(rr->text, rr->text_len, a->qname, &rep->mtasts_id,
                                        &area->diags);
     char *body = NULL;
     size_t len = 0;
     if (st == MS_OK)
-        st = ms_mtasts_fetch(ctx, rep->domain, &body, &len, &area->diags);
+        st = ms_audit_mtasts_fetch(ctx, rep->domain, &body, &len, &area->diags);
     if (st == MS_OK && body != NULL) {
         char *where = ms_asprintf("https://mta-sts.%s/.well-known/mta-sts.txt", rep->domain);
-        st = where ? ms_mtasts_check_policy(body, len, where, &rep->mtasts_policy, &area->diags)
+        st = where ? ms_audit_mtasts_check_policy(body, len, where, &rep->mtasts_policy, &area->diags)
                    : MS_ERR_NOMEM;
         free(where);
     }
@@ -196,22 +196,22 @@ static ms_status audit_mtasts(ms_ctx *ctx, ms_audit_report *rep, const ms_dns_an
 static ms_status audit_dnssec(ms_audit_report *rep, const ms_dns_answer *soa)
 {
     ms_audit_area *area = &rep->areas[MS_AUDIT_DNSSEC];
-    if (rep->mx != NULL && rep->mx->dnssec == MS_DNSSEC_BOGUS)
+    if (rep->mx != NULL && rep->mx->dnssec == MS_DNS_DNSSEC_BOGUS)
         return ms_diag_add(&area->diags, AUDIT_DEF(A_DNSSEC_BOGUS), rep->domain, -1,
                            "validation failed for the MX records of %s", rep->domain);
-    if (soa->dnssec == MS_DNSSEC_BOGUS)
+    if (soa->dnssec == MS_DNS_DNSSEC_BOGUS)
         return ms_diag_add(&area->diags, AUDIT_DEF(A_DNSSEC_BOGUS), rep->domain, -1,
                            "validation failed for %s: %s", rep->domain,
                            soa->why_bogus ? soa->why_bogus : "no reason given");
     if (ms_dns_answer_failed(soa))
         return lookup_failed(area, soa);
     ms_status st = MS_OK;
-    if (soa->dnssec == MS_DNSSEC_INSECURE)
+    if (soa->dnssec == MS_DNS_DNSSEC_INSECURE)
         st = ms_diag_add(&area->diags, AUDIT_DEF(A_DNSSEC_UNSIGNED), rep->domain, -1,
                          "answers for %s are not signed", rep->domain);
     for (size_t i = 0; rep->mx && i < rep->mx->count && st == MS_OK; i++) {
-        const ms_mx_host *h = &rep->mx->hosts[i];
-        if (h->name[0] != '\0' && h->dnssec == MS_DNSSEC_INSECURE)
+        const ms_audit_mx_host *h = &rep->mx->hosts[i];
+        if (h->name[0] != '\0' && h->dnssec == MS_DNS_DNSSEC_INSECURE)
             st = ms_diag_add(&area->diags, AUDIT_DEF(A_DNSSEC_MX_UNSIGNED), h->name, -1,
                              "the addresses of MX host %s are not signed", h->name);
     }
@@ -484,7 +484,7 @@ void ms_audit_report_free(ms_audit_report *rep)
     free(rep->mtasts_id);
     free(rep->tlsrpt_record);
     free(rep->bimi_record);
-    ms_mtasts_policy_free(rep->mtasts_policy);
-    ms_mx_result_free(rep->mx);
+    ms_audit_mtasts_policy_free(rep->mtasts_policy);
+    ms_audit_mx_result_free(rep->mx);
     free(rep);
 }

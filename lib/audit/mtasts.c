@@ -14,7 +14,7 @@ enum {
     MTASTS_MAX_KEY = 32
 };
 
-const char *ms_mtasts_mode_str(ms_mtasts_mode mode)
+const char *ms_audit_mtasts_mode_str(ms_audit_mtasts_mode mode)
 {
     static const char *const NAMES[] = {"", "enforce", "testing", "none"};
     return NAMES[mode];
@@ -23,7 +23,7 @@ const char *ms_mtasts_mode_str(ms_mtasts_mode mode)
 /* ---- the policy file ---- */
 
 typedef struct policy_parse {
-    ms_mtasts_policy *policy;
+    ms_audit_mtasts_policy *policy;
     const char *where;
     ms_diag_list *diags;
     int seen_version, seen_mode, seen_max_age;
@@ -82,7 +82,7 @@ static ms_status field_mode(policy_parse *p, const line *l)
     p->seen_mode = 1;
     for (int i = 0; i < 3; i++)
         if (value_is(l, MODES[i])) {
-            p->policy->mode = (ms_mtasts_mode)(MS_MTASTS_MODE_ENFORCE + i);
+            p->policy->mode = (ms_audit_mtasts_mode)(MS_AUDIT_MTASTS_MODE_ENFORCE + i);
             return MS_OK;
         }
     return ms_diag_add(p->diags, AUDIT_DEF(A_MTASTS_MODE), p->where, (long)l->offset,
@@ -184,7 +184,7 @@ static ms_status parse_line(policy_parse *p, const char *text, size_t len, size_
 
 static ms_status check_required(policy_parse *p)
 {
-    ms_mtasts_policy *pol = p->policy;
+    ms_audit_mtasts_policy *pol = p->policy;
     ms_status st = MS_OK;
     if (!p->seen_version)
         st = ms_diag_add(p->diags, AUDIT_DEF(A_MTASTS_VERSION), p->where, -1, "no version line");
@@ -192,26 +192,26 @@ static ms_status check_required(policy_parse *p)
         st = ms_diag_add(p->diags, AUDIT_DEF(A_MTASTS_MODE), p->where, -1, "no mode line");
     if (st == MS_OK && !p->seen_max_age)
         st = ms_diag_add(p->diags, AUDIT_DEF(A_MTASTS_MAX_AGE), p->where, -1, "no max_age line");
-    int needs_mx = pol->mode == MS_MTASTS_MODE_ENFORCE || pol->mode == MS_MTASTS_MODE_TESTING;
+    int needs_mx = pol->mode == MS_AUDIT_MTASTS_MODE_ENFORCE || pol->mode == MS_AUDIT_MTASTS_MODE_TESTING;
     if (st == MS_OK && needs_mx && pol->mx_count == 0)
         st = ms_diag_add(p->diags, AUDIT_DEF(A_MTASTS_MX_MISSING), p->where, -1,
-                         "mode %s but no valid mx line", ms_mtasts_mode_str(pol->mode));
+                         "mode %s but no valid mx line", ms_audit_mtasts_mode_str(pol->mode));
     if (st == MS_OK && pol->max_age >= 0 && pol->max_age < MTASTS_MIN_SENSIBLE_AGE)
         st = ms_diag_add(p->diags, AUDIT_DEF(A_MTASTS_MAX_AGE_SHORT), p->where, -1,
                          "max_age is %ld seconds", pol->max_age);
-    if (st == MS_OK && pol->mode == MS_MTASTS_MODE_TESTING)
+    if (st == MS_OK && pol->mode == MS_AUDIT_MTASTS_MODE_TESTING)
         st = ms_diag_add(p->diags, AUDIT_DEF(A_MTASTS_TESTING), p->where, -1, "mode: testing");
-    if (st == MS_OK && pol->mode == MS_MTASTS_MODE_NONE)
+    if (st == MS_OK && pol->mode == MS_AUDIT_MTASTS_MODE_NONE)
         st = ms_diag_add(p->diags, AUDIT_DEF(A_MTASTS_MODE_NONE), p->where, -1, "mode: none");
-    pol->usable = p->version_ok && pol->mode != MS_MTASTS_MODE_UNSET && pol->max_age >= 0 &&
+    pol->usable = p->version_ok && pol->mode != MS_AUDIT_MTASTS_MODE_UNSET && pol->max_age >= 0 &&
                   (!needs_mx || pol->mx_count > 0);
     return st;
 }
 
-ms_status ms_mtasts_check_policy(const char *text, size_t len, const char *location,
-                                 ms_mtasts_policy **out, ms_diag_list *diags)
+ms_status ms_audit_mtasts_check_policy(const char *text, size_t len, const char *location,
+                                 ms_audit_mtasts_policy **out, ms_diag_list *diags)
 {
-    ms_mtasts_policy *pol = calloc(1, sizeof *pol);
+    ms_audit_mtasts_policy *pol = calloc(1, sizeof *pol);
     if (pol == NULL)
         return MS_ERR_NOMEM;
     pol->max_age = -1;
@@ -229,7 +229,7 @@ ms_status ms_mtasts_check_policy(const char *text, size_t len, const char *locat
     return st == MS_OK ? check_required(&p) : st;
 }
 
-void ms_mtasts_policy_free(ms_mtasts_policy *policy)
+void ms_audit_mtasts_policy_free(ms_audit_mtasts_policy *policy)
 {
     if (policy == NULL)
         return;
@@ -237,7 +237,7 @@ void ms_mtasts_policy_free(ms_mtasts_policy *policy)
     free(policy);
 }
 
-int ms_mtasts_mx_matches(const char *pattern, const char *host)
+int ms_audit_mtasts_mx_matches(const char *pattern, const char *host)
 {
     size_t hlen = strlen(host);
     if (hlen > 0 && host[hlen - 1] == '.')
@@ -329,7 +329,7 @@ static ms_status judge_response(CURL *h, CURLcode rc, const fetch *f, const char
     return MS_OK;
 }
 
-ms_status ms_mtasts_fetch(ms_ctx *ctx, const char *domain, char **body, size_t *len,
+ms_status ms_audit_mtasts_fetch(ms_ctx *ctx, const char *domain, char **body, size_t *len,
                           ms_diag_list *diags)
 {
     *body = NULL;

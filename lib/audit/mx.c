@@ -16,7 +16,7 @@ typedef struct address_query {
 struct mx_run {
     ms_ctx *ctx;
     const char *domain;
-    ms_mx_result *mx;
+    ms_audit_mx_result *mx;
     ms_diag_list *diags;
     address_query *queries; /* one per host, shared by its A and AAAA */
     ms_status status;       /* the first failure inside a callback */
@@ -34,10 +34,10 @@ static void note(mx_run *r, ms_status st)
         r->status = st;
 }
 
-static void worst_dnssec(ms_dnssec_state *into, ms_dnssec_state s)
+static void worst_dnssec(ms_dns_dnssec_state *into, ms_dns_dnssec_state s)
 {
     /* bogus beats insecure beats secure: a host is only as secure as its weakest answer */
-    if (s == MS_DNSSEC_BOGUS || (s == MS_DNSSEC_INSECURE && *into == MS_DNSSEC_SECURE))
+    if (s == MS_DNS_DNSSEC_BOGUS || (s == MS_DNS_DNSSEC_INSECURE && *into == MS_DNS_DNSSEC_SECURE))
         *into = s;
 }
 
@@ -49,9 +49,9 @@ static void on_address(void *arg, ms_dns_answer *a)
         note(r, MS_ERR_NOMEM);
         return;
     }
-    ms_mx_host *host = &r->mx->hosts[q->host];
+    ms_audit_mx_host *host = &r->mx->hosts[q->host];
     worst_dnssec(&host->dnssec, a->dnssec);
-    if (a->dnssec == MS_DNSSEC_BOGUS)
+    if (a->dnssec == MS_DNS_DNSSEC_BOGUS)
         note(r, ms_diag_add(r->diags, AUDIT_DEF(A_MX_BOGUS), host->name, -1,
                             "DNSSEC validation failed for %s %s: %s", host->name,
                             a->qtype == MS_DNS_A ? "A" : "AAAA",
@@ -67,7 +67,7 @@ static void on_address(void *arg, ms_dns_answer *a)
 
 static ms_status take_hosts(mx_run *r, const ms_dns_answer *a)
 {
-    ms_mx_result *mx = r->mx;
+    ms_audit_mx_result *mx = r->mx;
     mx->hosts = calloc(a->count, sizeof *mx->hosts);
     r->queries = calloc(a->count, sizeof *r->queries);
     if (mx->hosts == NULL || r->queries == NULL)
@@ -75,9 +75,9 @@ static ms_status take_hosts(mx_run *r, const ms_dns_answer *a)
     for (size_t i = 0; i < a->count; i++) {
         if (a->records[i].type != MS_DNS_MX || a->records[i].text == NULL)
             continue;
-        ms_mx_host *h = &mx->hosts[mx->count++];
+        ms_audit_mx_host *h = &mx->hosts[mx->count++];
         h->preference = a->records[i].preference;
-        h->dnssec = MS_DNSSEC_SECURE;
+        h->dnssec = MS_DNS_DNSSEC_SECURE;
         if ((h->name = ms_strdup(a->records[i].text)) == NULL)
             return MS_ERR_NOMEM;
     }
@@ -86,7 +86,7 @@ static ms_status take_hosts(mx_run *r, const ms_dns_answer *a)
 
 static ms_status classify_null_mx(mx_run *r)
 {
-    ms_mx_result *mx = r->mx;
+    ms_audit_mx_result *mx = r->mx;
     int nulls = 0;
     for (size_t i = 0; i < mx->count; i++)
         nulls += mx->hosts[i].name[0] == '\0';
@@ -105,7 +105,7 @@ static ms_status ask_addresses(mx_run *r)
 {
     ms_status st = MS_OK;
     for (size_t i = 0; i < r->mx->count && st == MS_OK; i++) {
-        ms_mx_host *h = &r->mx->hosts[i];
+        ms_audit_mx_host *h = &r->mx->hosts[i];
         if (h->name[0] == '\0')
             continue;
         if (is_ip_literal(h->name)) {
@@ -131,7 +131,7 @@ static void on_mx(void *arg, ms_dns_answer *a)
     r->mx->rcode = a->rcode;
     r->mx->dnssec = a->dnssec;
     ms_status st = MS_OK;
-    if (a->dnssec == MS_DNSSEC_BOGUS)
+    if (a->dnssec == MS_DNS_DNSSEC_BOGUS)
         st = ms_diag_add(r->diags, AUDIT_DEF(A_MX_BOGUS), r->domain, -1,
                          "DNSSEC validation failed for %s MX: %s", r->domain,
                          a->why_bogus ? a->why_bogus : "no reason given");
@@ -152,7 +152,7 @@ static ms_status judge_hosts(mx_run *r)
     ms_status st = MS_OK;
     size_t with_ipv6 = 0, reachable = 0;
     for (size_t i = 0; i < r->mx->count && st == MS_OK; i++) {
-        ms_mx_host *h = &r->mx->hosts[i];
+        ms_audit_mx_host *h = &r->mx->hosts[i];
         if (h->name[0] == '\0' || is_ip_literal(h->name))
             continue;
         if (h->failed_rcode != MS_DNS_NOERROR) {
@@ -176,9 +176,9 @@ static ms_status judge_hosts(mx_run *r)
     return st;
 }
 
-ms_status ms_audit_mx(ms_ctx *ctx, const char *domain, ms_mx_result **out, ms_diag_list *diags)
+ms_status ms_audit_mx(ms_ctx *ctx, const char *domain, ms_audit_mx_result **out, ms_diag_list *diags)
 {
-    ms_mx_result *mx = calloc(1, sizeof *mx);
+    ms_audit_mx_result *mx = calloc(1, sizeof *mx);
     if (mx == NULL)
         return MS_ERR_NOMEM;
     mx_run r = {ctx, domain, mx, diags, NULL, MS_OK};
@@ -191,14 +191,14 @@ ms_status ms_audit_mx(ms_ctx *ctx, const char *domain, ms_mx_result **out, ms_di
         st = judge_hosts(&r);
     free(r.queries);
     if (st != MS_OK) {
-        ms_mx_result_free(mx);
+        ms_audit_mx_result_free(mx);
         return st;
     }
     *out = mx;
     return MS_OK;
 }
 
-void ms_mx_result_free(ms_mx_result *mx)
+void ms_audit_mx_result_free(ms_audit_mx_result *mx)
 {
     if (mx == NULL)
         return;

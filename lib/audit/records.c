@@ -89,7 +89,7 @@ static int is_mailto_uri(const char *s, size_t len)
 
 /* ---- TLS-RPT ---- */
 
-static ms_status tlsrpt_rua(ms_tlsrpt_record *rec, const ms_tag *t, const char *where,
+static ms_status tlsrpt_rua(ms_audit_tlsrpt_record *rec, const ms_tag *t, const char *where,
                             ms_diag_list *diags)
 {
     ms_status st = MS_OK;
@@ -114,10 +114,10 @@ static ms_status tlsrpt_rua(ms_tlsrpt_record *rec, const ms_tag *t, const char *
     return st;
 }
 
-ms_status ms_tlsrpt_check_record(const char *text, size_t len, const char *location,
-                                 ms_tlsrpt_record **out, ms_diag_list *diags)
+ms_status ms_audit_tlsrpt_check_record(const char *text, size_t len, const char *location,
+                                 ms_audit_tlsrpt_record **out, ms_diag_list *diags)
 {
-    ms_tlsrpt_record *rec = calloc(1, sizeof *rec);
+    ms_audit_tlsrpt_record *rec = calloc(1, sizeof *rec);
     if (rec == NULL)
         return MS_ERR_NOMEM;
     *out = rec;
@@ -143,7 +143,7 @@ ms_status ms_tlsrpt_check_record(const char *text, size_t len, const char *locat
     return st;
 }
 
-void ms_tlsrpt_record_free(ms_tlsrpt_record *rec)
+void ms_audit_tlsrpt_record_free(ms_audit_tlsrpt_record *rec)
 {
     if (rec == NULL)
         return;
@@ -170,7 +170,7 @@ static ms_status bimi_url(const ms_tag *t, char **slot, const char *where, ms_di
     return *slot ? MS_OK : MS_ERR_NOMEM;
 }
 
-static ms_status bimi_location(ms_bimi_record *rec, const ms_tag *l, const char *where,
+static ms_status bimi_location(ms_audit_bimi_record *rec, const ms_tag *l, const char *where,
                                ms_diag_list *diags)
 {
     if (l == NULL)
@@ -187,10 +187,10 @@ static ms_status bimi_location(ms_bimi_record *rec, const ms_tag *l, const char 
     return st;
 }
 
-ms_status ms_bimi_check_record(const char *text, size_t len, const char *location,
-                               ms_bimi_record **out, ms_diag_list *diags)
+ms_status ms_audit_bimi_check_record(const char *text, size_t len, const char *location,
+                               ms_audit_bimi_record **out, ms_diag_list *diags)
 {
-    ms_bimi_record *rec = calloc(1, sizeof *rec);
+    ms_audit_bimi_record *rec = calloc(1, sizeof *rec);
     if (rec == NULL)
         return MS_ERR_NOMEM;
     *out = rec;
@@ -217,7 +217,7 @@ ms_status ms_bimi_check_record(const char *text, size_t len, const char *locatio
     return st;
 }
 
-void ms_bimi_record_free(ms_bimi_record *rec)
+void ms_audit_bimi_record_free(ms_audit_bimi_record *rec)
 {
     if (rec == NULL)
         return;
@@ -240,7 +240,7 @@ static int is_valid_sts_id(const char *s, size_t len)
     return 1;
 }
 
-ms_status ms_mtasts_check_txt(const char *text, size_t len, const char *location, char **id,
+ms_status ms_audit_mtasts_check_txt(const char *text, size_t len, const char *location, char **id,
                               ms_diag_list *diags)
 {
     *id = NULL;

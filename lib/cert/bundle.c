@@ -15,7 +15,7 @@
  * that `cert lint` uses finds wrong with the chain to be written (an
  * expired certificate, a weak key: errors in result->chain_findings, and
  * no pem). Blocks with blank lines inside are written repaired when the
- * rest of the block decodes (the scanner's ms_pem_block.repaired). */
+ * rest of the block decodes (the scanner's ms_cert_pem_block.repaired). */
 #include "internal.h"
 #include "core/file.h"
 
@@ -54,7 +54,7 @@ static void refuse(bundle *b, ms_status status, const char *fmt, ...)
 }
 
 /* Reads and scans one input; NULL when it cannot (b->status set). */
-static int scan_input(bundle *b, const char *path, ms_pem_file *file)
+static int scan_input(bundle *b, const char *path, ms_cert_pem_file *file)
 {
     size_t len = 0;
     ms_status status = MS_OK;
@@ -65,7 +65,7 @@ static int scan_input(bundle *b, const char *path, ms_pem_file *file)
         free(error);
         return 0;
     }
-    status = ms_pem_scan(text, len, path, file, b->diags);
+    status = ms_cert_pem_scan(text, len, path, file, b->diags);
     free(text);
     if (status != MS_OK) {
         refuse(b, status, "%s: %s", path, ms_status_str(status));
@@ -76,7 +76,7 @@ static int scan_input(bundle *b, const char *path, ms_pem_file *file)
 
 /* A block's bytes as the bundle writes them: repaired when blank lines
  * inside were all that kept it from decoding; NULL when it does not. */
-static const unsigned char *block_bytes(const ms_pem_block *block, size_t *len)
+static const unsigned char *block_bytes(const ms_cert_pem_block *block, size_t *len)
 {
     *len = block->der != NULL ? block->der_len : block->repaired_len;
     return block->der != NULL ? block->der : block->repaired;
@@ -89,13 +89,13 @@ static int same_cert(X509 *a, X509 *b)
 
 static void add_certificates(bundle *b, const char *path, int is_leaf_file)
 {
-    ms_pem_file file;
+    ms_cert_pem_file file;
     if (!scan_input(b, path, &file))
         return;
     size_t found = 0;
     for (size_t i = 0; i < file.count && b->status == MS_OK; i++) {
-        const ms_pem_block *block = &file.blocks[i];
-        if (block->kind == MS_PEM_OTHER)
+        const ms_cert_pem_block *block = &file.blocks[i];
+        if (block->kind == MS_CERT_PEM_OTHER)
             continue;
         size_t der_len = 0;
         const unsigned char *p = block_bytes(block, &der_len);
@@ -104,7 +104,7 @@ static void add_certificates(bundle *b, const char *path, int is_leaf_file)
                    block->label);
             break;
         }
-        if (block->kind == MS_PEM_PRIVATE_KEY)
+        if (block->kind == MS_CERT_PEM_PRIVATE_KEY)
             continue; /* keys come from --key only */
         X509 *x = d2i_X509(NULL, &p, (long)der_len);
         if (x == NULL)
@@ -125,17 +125,17 @@ static void add_certificates(bundle *b, const char *path, int is_leaf_file)
     if (b->status == MS_OK && found == 0)
         refuse(b, MS_ERR_INVALID, "%s holds no certificate%s", path,
                is_leaf_file ? "" : " (--ca takes the intermediate certificates)");
-    ms_pem_file_free(&file);
+    ms_cert_pem_file_free(&file);
 }
 
 static void read_key(bundle *b, const char *path)
 {
-    ms_pem_file file;
+    ms_cert_pem_file file;
     if (!scan_input(b, path, &file))
         return;
     for (size_t i = 0; i < file.count && b->key == NULL && b->status == MS_OK; i++) {
-        const ms_pem_block *block = &file.blocks[i];
-        if (block->kind != MS_PEM_PRIVATE_KEY)
+        const ms_cert_pem_block *block = &file.blocks[i];
+        if (block->kind != MS_CERT_PEM_PRIVATE_KEY)
             continue;
         size_t der_len = 0;
         const unsigned char *der = block_bytes(block, &der_len);
@@ -152,7 +152,7 @@ static void read_key(bundle *b, const char *path)
     }
     if (b->status == MS_OK && b->key == NULL)
         refuse(b, MS_ERR_INVALID, "%s holds no private key", path);
-    ms_pem_file_free(&file);
+    ms_cert_pem_file_free(&file);
 }
 
 static char *subject_of(X509 *x)

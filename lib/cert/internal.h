@@ -77,7 +77,7 @@ ms_status cert_check_parsed_chain(ms_ctx *ctx, X509 *const *certs, size_t count,
                                   const ms_cert_check_opts *opts, ms_cert_chain_info *info,
                                   ms_diag_list *diags);
 
-/* Reads a whole file of at most MS_PEM_MAX_BYTES; on failure NULL and
+/* Reads a whole file of at most MS_CERT_PEM_MAX_BYTES; on failure NULL and
  * *error says why (naming the file). */
 char *cert_read_file(const char *path, size_t *len, ms_status *status, char **error);
 

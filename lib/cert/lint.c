@@ -27,15 +27,15 @@ char *cert_read_file(const char *path, size_t *len, ms_status *status, char **er
     ms_buf_append(&buf, "", 0);
     char chunk[8192];
     ssize_t n;
-    while ((n = read(fd, chunk, sizeof chunk)) > 0 && buf.len <= MS_PEM_MAX_BYTES)
+    while ((n = read(fd, chunk, sizeof chunk)) > 0 && buf.len <= MS_CERT_PEM_MAX_BYTES)
         ms_buf_append(&buf, chunk, (size_t)n);
     int read_errno = errno;
     close(fd);
-    if (n < 0 || buf.len > MS_PEM_MAX_BYTES || buf.failed) {
+    if (n < 0 || buf.len > MS_CERT_PEM_MAX_BYTES || buf.failed) {
         *status = n < 0 ? MS_ERR_IO : buf.failed ? MS_ERR_NOMEM : MS_ERR_LIMIT;
         *error = n < 0 ? ms_asprintf("cannot read %s: %s", path, strerror(read_errno))
                        : ms_asprintf("%s is larger than %d bytes: not a certificate file", path,
-                                     (int)MS_PEM_MAX_BYTES);
+                                     (int)MS_CERT_PEM_MAX_BYTES);
         ms_buf_free(&buf);
         return NULL;
     }
@@ -58,9 +58,9 @@ typedef struct lint {
     ms_cert_blob blobs[MS_CERT_MAX_CHAIN];
     char *origins[MS_CERT_MAX_CHAIN]; /* "FILE line N" of each blob */
     size_t blob_count;
-    found_key keys[MS_PEM_MAX_BLOCKS];
+    found_key keys[MS_CERT_PEM_MAX_BLOCKS];
     size_t key_count;
-    ms_pem_file files[MS_CERT_MAX_CHAIN + 1]; /* kept until the end: blobs point into them */
+    ms_cert_pem_file files[MS_CERT_MAX_CHAIN + 1]; /* kept until the end: blobs point into them */
     size_t file_count;
 } lint;
 
@@ -80,9 +80,9 @@ static void add(lint *l, int code, const char *location, const char *fmt, ...)
     va_end(ap);
 }
 
-static void keep_key(lint *l, const ms_pem_block *block, const char *file)
+static void keep_key(lint *l, const ms_cert_pem_block *block, const char *file)
 {
-    if (l->key_count >= MS_PEM_MAX_BLOCKS)
+    if (l->key_count >= MS_CERT_PEM_MAX_BLOCKS)
         return;
     found_key *k = &l->keys[l->key_count++];
     k->origin = ms_asprintf("%s line %zu", file, block->line);
@@ -95,7 +95,7 @@ static void keep_key(lint *l, const ms_pem_block *block, const char *file)
 }
 
 /* Reads and scans one file; NULL (and l->status set) when it cannot. */
-static ms_pem_file *scan_file(lint *l, const char *path, struct stat *st)
+static ms_cert_pem_file *scan_file(lint *l, const char *path, struct stat *st)
 {
     if (l->file_count >= sizeof l->files / sizeof l->files[0]) {
         note(l, MS_ERR_LIMIT);
@@ -112,13 +112,13 @@ static ms_pem_file *scan_file(lint *l, const char *path, struct stat *st)
         free(text);
         return NULL;
     }
-    ms_pem_file *file = &l->files[l->file_count];
-    status = ms_pem_scan(text, len, path, file, l->diags);
+    ms_cert_pem_file *file = &l->files[l->file_count];
+    status = ms_cert_pem_scan(text, len, path, file, l->diags);
     free(text);
     if (status != MS_OK) {
         note(l, status);
         l->result->error = ms_asprintf("%s: %s (at most %d blocks)", path, ms_status_str(status),
-                                       (int)MS_PEM_MAX_BLOCKS);
+                                       (int)MS_CERT_PEM_MAX_BLOCKS);
         return NULL;
     }
     l->file_count++;
@@ -128,17 +128,17 @@ static ms_pem_file *scan_file(lint *l, const char *path, struct stat *st)
 static void read_cert_file(lint *l, const char *path)
 {
     struct stat st;
-    ms_pem_file *file = scan_file(l, path, &st);
+    ms_cert_pem_file *file = scan_file(l, path, &st);
     if (file == NULL)
         return;
     size_t keys_here = 0;
     for (size_t i = 0; i < file->count; i++) {
-        const ms_pem_block *b = &file->blocks[i];
-        if (b->kind == MS_PEM_PRIVATE_KEY) {
+        const ms_cert_pem_block *b = &file->blocks[i];
+        if (b->kind == MS_CERT_PEM_PRIVATE_KEY) {
             keep_key(l, b, path);
             keys_here++;
         }
-        if (b->kind != MS_PEM_CERTIFICATE || b->der == NULL)
+        if (b->kind != MS_CERT_PEM_CERTIFICATE || b->der == NULL)
             continue;
         if (l->blob_count >= MS_CERT_MAX_CHAIN) {
             note(l, MS_ERR_LIMIT);
@@ -167,11 +167,11 @@ static void read_key_file(lint *l, const char *path)
 {
     struct stat st;
     size_t before = l->key_count;
-    ms_pem_file *file = scan_file(l, path, &st);
+    ms_cert_pem_file *file = scan_file(l, path, &st);
     if (file == NULL)
         return;
     for (size_t i = 0; i < file->count; i++)
-        if (file->blocks[i].kind == MS_PEM_PRIVATE_KEY)
+        if (file->blocks[i].kind == MS_CERT_PEM_PRIVATE_KEY)
             keep_key(l, &file->blocks[i], path);
     if (l->key_count == before)
         add(l, CT_KEY_NONE, path, "%s holds no private key block", path);
@@ -219,7 +219,7 @@ static void lint_free(lint *l)
         free(l->keys[i].origin);
     }
     for (size_t i = 0; i < l->file_count; i++)
-        ms_pem_file_free(&l->files[i]);
+        ms_cert_pem_file_free(&l->files[i]);
 }
 
 ms_status ms_cert_lint(ms_ctx *ctx, const char *const *files, size_t count,

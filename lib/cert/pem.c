@@ -12,7 +12,7 @@
  * file that lists the lines ("lines 3, 4, 9-21"): 21 identical warnings
  * hide the one that matters. A blank line inside a block is reported once
  * per block with its lines; when the rest of the block decodes, the block
- * is repairable (ms_pem_block.repaired) and the finding says so.
+ * is repairable (ms_cert_pem_block.repaired) and the finding says so.
  *
  * The input is untrusted and fuzzed (tests/fuzz/fuzz_pem.c): every index is
  * checked against len, nothing assumes a NUL terminator. */
@@ -88,7 +88,7 @@ static const struct {
 /* The block being read. */
 typedef struct open_block {
     int active;
-    char label[MS_PEM_MAX_LABEL + 1];
+    char label[MS_CERT_PEM_MAX_LABEL + 1];
     size_t line, offset;
     ms_buf body;        /* the base64 characters, white space left out */
     int broken;         /* a finding already says it cannot decode */
@@ -101,7 +101,7 @@ typedef struct open_block {
 
 typedef struct scanner {
     const char *name;
-    ms_pem_file *out;
+    ms_cert_pem_file *out;
     ms_diag_list *diags;
     ms_status status;
     size_t findings, left_out;
@@ -116,7 +116,7 @@ typedef struct scanner {
 static void add_finding(scanner *s, int code, size_t line_no, size_t offset, const char *where,
                         const char *what)
 {
-    if (s->findings >= MS_PEM_MAX_FINDINGS) {
+    if (s->findings >= MS_CERT_PEM_MAX_FINDINGS) {
         if (s->left_out++ == 0)
             s->left_out_code = code;
         return;
@@ -256,34 +256,34 @@ static int marker(const line *l, size_t from, size_t to, const char *prefix, siz
     return 1;
 }
 
-static ms_pem_kind kind_of(const char *label)
+static ms_cert_pem_kind kind_of(const char *label)
 {
     if (strcmp(label, "CERTIFICATE") == 0 || strcmp(label, "TRUSTED CERTIFICATE") == 0 ||
         strcmp(label, "X509 CERTIFICATE") == 0)
-        return MS_PEM_CERTIFICATE;
+        return MS_CERT_PEM_CERTIFICATE;
     size_t n = strlen(label), k = strlen("PRIVATE KEY");
     if (n >= k && strcmp(label + n - k, "PRIVATE KEY") == 0)
-        return MS_PEM_PRIVATE_KEY;
-    return MS_PEM_OTHER;
+        return MS_CERT_PEM_PRIVATE_KEY;
+    return MS_CERT_PEM_OTHER;
 }
 
 /* Does der hold what the label says, and nothing after it? */
-static int der_matches(const char *label, ms_pem_kind kind, int encrypted, const unsigned char *der,
+static int der_matches(const char *label, ms_cert_pem_kind kind, int encrypted, const unsigned char *der,
                        size_t len)
 {
     const unsigned char *p = der;
     long n = (long)len;
     int ok = 0;
-    if (kind == MS_PEM_CERTIFICATE) {
+    if (kind == MS_CERT_PEM_CERTIFICATE) {
         X509 *x = strcmp(label, "TRUSTED CERTIFICATE") == 0 ? d2i_X509_AUX(NULL, &p, n)
                                                             : d2i_X509(NULL, &p, n);
         ok = x != NULL;
         X509_free(x);
-    } else if (kind == MS_PEM_PRIVATE_KEY && strcmp(label, "ENCRYPTED PRIVATE KEY") == 0) {
+    } else if (kind == MS_CERT_PEM_PRIVATE_KEY && strcmp(label, "ENCRYPTED PRIVATE KEY") == 0) {
         X509_SIG *sig = d2i_X509_SIG(NULL, &p, n);
         ok = sig != NULL;
         X509_SIG_free(sig);
-    } else if (kind == MS_PEM_PRIVATE_KEY && !encrypted) {
+    } else if (kind == MS_CERT_PEM_PRIVATE_KEY && !encrypted) {
         EVP_PKEY *key = d2i_AutoPrivateKey(NULL, &p, n);
         ok = key != NULL;
         EVP_PKEY_free(key);
@@ -345,7 +345,7 @@ static void blank_lines_finding(scanner *s, int decodes)
     free(what);
 }
 
-static void decode_findings(scanner *s, const ms_pem_block *out, const unsigned char *der, size_t len,
+static void decode_findings(scanner *s, const ms_cert_pem_block *out, const unsigned char *der, size_t len,
                             int decodes)
 {
     const open_block *b = &s->block;
@@ -355,8 +355,8 @@ static void decode_findings(scanner *s, const ms_pem_block *out, const unsigned 
                 b->body.len % 4 ? ", not a multiple of 4: characters are missing" : "");
     else if (!decodes)
         finding(s, CT_PEM_DECODE, b->line, b->offset, "the %s block decodes to %zu bytes that are not a %s",
-                b->label, len, out->kind == MS_PEM_CERTIFICATE ? "certificate" : "private key");
-    if (out->kind == MS_PEM_OTHER)
+                b->label, len, out->kind == MS_CERT_PEM_CERTIFICATE ? "certificate" : "private key");
+    if (out->kind == MS_CERT_PEM_OTHER)
         finding(s, CT_PEM_OTHER_BLOCK, b->line, b->offset, "a %s block (neither a certificate nor a private key)",
                 b->label);
 }
@@ -367,12 +367,12 @@ static void decode_findings(scanner *s, const ms_pem_block *out, const unsigned 
 static void finish_block(scanner *s, int complete)
 {
     open_block *b = &s->block;
-    if (s->out->count >= MS_PEM_MAX_BLOCKS) {
+    if (s->out->count >= MS_CERT_PEM_MAX_BLOCKS) {
         s->status = MS_ERR_LIMIT;
         block_reset(b);
         return;
     }
-    ms_pem_block *out = &s->out->blocks[s->out->count];
+    ms_cert_pem_block *out = &s->out->blocks[s->out->count];
     memset(out, 0, sizeof *out);
     out->label = ms_strdup(b->label);
     out->kind = kind_of(b->label);
@@ -408,7 +408,7 @@ static void open_new_block(scanner *s, const line *l, size_t label_from, size_t 
 {
     open_block *b = &s->block;
     b->active = 1;
-    size_t n = label_len < MS_PEM_MAX_LABEL ? label_len : MS_PEM_MAX_LABEL;
+    size_t n = label_len < MS_CERT_PEM_MAX_LABEL ? label_len : MS_CERT_PEM_MAX_LABEL;
     for (size_t i = 0; i < n; i++) {
         char c = l->text[label_from + i];
         b->label[i] = (c >= 0x20 && c < 0x7f) ? c : '?';
@@ -446,7 +446,7 @@ static void outside_line(scanner *s, const line *l)
     check_line_ends(s, l, from, to);
     if (end) {
         finding(s, CT_PEM_UNBALANCED, l->number, l->offset, "END %.*s without a BEGIN line",
-                (int)(ll < MS_PEM_MAX_LABEL ? ll : MS_PEM_MAX_LABEL), l->text + lf);
+                (int)(ll < MS_CERT_PEM_MAX_LABEL ? ll : MS_CERT_PEM_MAX_LABEL), l->text + lf);
         return;
     }
     if (from > 0)
@@ -507,7 +507,7 @@ static void inside_line(scanner *s, const line *l)
     if (marker(l, from, to, END, &lf, &ll)) {
         if (ll != strlen(b->label) || memcmp(l->text + lf, b->label, ll) != 0) {
             finding(s, CT_PEM_UNBALANCED, l->number, l->offset,
-                    "END %.*s closes the %s block of line %zu", (int)(ll < MS_PEM_MAX_LABEL ? ll : MS_PEM_MAX_LABEL),
+                    "END %.*s closes the %s block of line %zu", (int)(ll < MS_CERT_PEM_MAX_LABEL ? ll : MS_CERT_PEM_MAX_LABEL),
                     l->text + lf, b->label, b->line);
             b->broken = 1;
         }
@@ -537,15 +537,15 @@ static void inside_line(scanner *s, const line *l)
     body_line(s, l, from, to);
 }
 
-ms_status ms_pem_scan(const char *text, size_t len, const char *name, ms_pem_file *out,
+ms_status ms_cert_pem_scan(const char *text, size_t len, const char *name, ms_cert_pem_file *out,
                       ms_diag_list *diags)
 {
     if (out == NULL || diags == NULL || (text == NULL && len > 0))
         return MS_ERR_INVALID;
     memset(out, 0, sizeof *out);
-    if (len > MS_PEM_MAX_BYTES)
+    if (len > MS_CERT_PEM_MAX_BYTES)
         return MS_ERR_LIMIT;
-    out->blocks = calloc(MS_PEM_MAX_BLOCKS, sizeof *out->blocks);
+    out->blocks = calloc(MS_CERT_PEM_MAX_BLOCKS, sizeof *out->blocks);
     if (out->blocks == NULL)
         return MS_ERR_NOMEM;
     scanner s = {.name = name ? name : "PEM", .out = out, .diags = diags, .status = MS_OK};
@@ -584,13 +584,13 @@ ms_status ms_pem_scan(const char *text, size_t len, const char *name, ms_pem_fil
     }
     block_reset(&s.block);
     if (s.status != MS_OK) {
-        ms_pem_file_free(out);
+        ms_cert_pem_file_free(out);
         return s.status;
     }
     return MS_OK;
 }
 
-void ms_pem_file_free(ms_pem_file *file)
+void ms_cert_pem_file_free(ms_cert_pem_file *file)
 {
     if (file == NULL)
         return;

@@ -205,18 +205,18 @@ static void check_chain_order(const char *const *files, size_t count, const char
         free(error);
         if (text == NULL)
             return;
-        ms_pem_file pem;
+        ms_cert_pem_file pem;
         ms_diag_list ignored = MS_DIAG_LIST_INIT;
-        ms_status st = ms_pem_scan(text, len, files[i], &pem, &ignored);
+        ms_status st = ms_cert_pem_scan(text, len, files[i], &pem, &ignored);
         ms_diag_list_free(&ignored);
         free(text);
         if (st != MS_OK)
             return;
         for (size_t b = 0; b < pem.count; b++) {
-            const ms_pem_block *blk = &pem.blocks[b];
-            if (blk->kind == MS_PEM_PRIVATE_KEY) {
+            const ms_cert_pem_block *blk = &pem.blocks[b];
+            if (blk->kind == MS_CERT_PEM_PRIVATE_KEY) {
                 expect_key = 0;
-            } else if (blk->kind == MS_PEM_CERTIFICATE) {
+            } else if (blk->kind == MS_CERT_PEM_CERTIFICATE) {
                 if (expect_key) {
                     char *loc = ms_strdup(where);
                     ms_diag_add(d, CF_DEF(CF_CHAIN_FILES_ORDER), loc, -1,
@@ -224,12 +224,12 @@ static void check_chain_order(const char *const *files, size_t count, const char
                                 "any private key; Postfix wants the key first",
                                 files[i], blk->line);
                     free(loc);
-                    ms_pem_file_free(&pem);
+                    ms_cert_pem_file_free(&pem);
                     return;
                 }
             }
         }
-        ms_pem_file_free(&pem);
+        ms_cert_pem_file_free(&pem);
     }
 }
 

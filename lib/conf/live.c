@@ -54,16 +54,16 @@ static int configured_leaf(const char *files, char hex[65], char **file)
         free(error);
         if (text == NULL)
             continue;
-        ms_pem_file pem;
+        ms_cert_pem_file pem;
         ms_diag_list ignored = MS_DIAG_LIST_INIT; /* the file checks report the PEM text */
-        ms_status st = ms_pem_scan(text, len, f, &pem, &ignored);
+        ms_status st = ms_cert_pem_scan(text, len, f, &pem, &ignored);
         ms_diag_list_free(&ignored);
         if (st == MS_OK) {
             for (size_t b = 0; b < pem.count && !found; b++) {
-                const ms_pem_block *blk = &pem.blocks[b];
+                const ms_cert_pem_block *blk = &pem.blocks[b];
                 unsigned char md[32];
                 unsigned int md_len = 0;
-                if (blk->kind != MS_PEM_CERTIFICATE || blk->der == NULL ||
+                if (blk->kind != MS_CERT_PEM_CERTIFICATE || blk->der == NULL ||
                     !EVP_Digest(blk->der, blk->der_len, md, &md_len, EVP_sha256(), NULL) || md_len != 32)
                     continue;
                 for (int i = 0; i < 32; i++)
@@ -71,7 +71,7 @@ static int configured_leaf(const char *files, char hex[65], char **file)
                 *file = ms_strdup(f);
                 found = 1;
             }
-            ms_pem_file_free(&pem);
+            ms_cert_pem_file_free(&pem);
         }
         free(text);
     }

@@ -48,7 +48,7 @@ const ms_dns_record *dk_pick_key_record(const ms_dns_answer *a, size_t *keys)
 static ms_status judge_answer(ms_dkim_selector_check *c, const ms_dns_answer *a, int *unchecked)
 {
     c->rcode = a ? a->rcode : MS_DNS_ERROR;
-    c->dnssec = a ? a->dnssec : MS_DNSSEC_INSECURE;
+    c->dnssec = a ? a->dnssec : MS_DNS_DNSSEC_INSECURE;
     if (a == NULL || a->rcode == MS_DNS_SERVFAIL || a->rcode == MS_DNS_TIMEOUT ||
         a->rcode == MS_DNS_ERROR) {
         *unchecked = 1;

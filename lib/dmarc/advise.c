@@ -6,7 +6,7 @@
  * the reports' published policies, sources, reporters, days): no DNS and
  * no store here, so the decisions are tested on plain structs and the
  * command only collects. The sources come classified by lib/sources
- * (ms_source_classify); the defaults and their reasons are in
+ * (ms_sources_classify); the defaults and their reasons are in
  * docs/dmarc-rollout.md. */
 #include "internal.h"
 
@@ -136,16 +136,16 @@ static int is_known(const ms_dmarc_advise_facts *f, const char *ip)
 /* The domain's own mail: aligned sources, and services that authenticate
  * (for another domain) or send partly aligned. Spoofing and forwarding
  * are not the domain's to fix. */
-static int is_legitimate(ms_source_class cls)
+static int is_legitimate(ms_sources_class cls)
 {
-    return cls == MS_SOURCE_ALIGNED || cls == MS_SOURCE_UNALIGNED || cls == MS_SOURCE_MIXED;
+    return cls == MS_SOURCES_ALIGNED || cls == MS_SOURCES_UNALIGNED || cls == MS_SOURCES_MIXED;
 }
 
-static ms_source_class classify(const ms_store_source *s)
+static ms_sources_class classify(const ms_store_source *s)
 {
-    ms_source_verdict v;
-    ms_source_classify(s, &v);
-    ms_source_verdict_clear(&v);
+    ms_sources_verdict v;
+    ms_sources_classify(s, &v);
+    ms_sources_verdict_clear(&v);
     return v.cls;
 }
 
@@ -298,7 +298,7 @@ static void count_sources(const ms_dmarc_advise_facts *f, tally *t)
     *t = (tally){0};
     for (size_t i = 0; i < f->source_count; i++) {
         const ms_store_source *s = &f->sources[i];
-        ms_source_class cls = classify(s);
+        ms_sources_class cls = classify(s);
         uint64_t fail = failing_of(s);
         t->messages = ms_store_sum(t->messages, s->messages);
         t->failing = ms_store_sum(t->failing, fail);
@@ -306,13 +306,13 @@ static void count_sources(const ms_dmarc_advise_facts *f, tally *t)
             t->legit = ms_store_sum(t->legit, s->messages);
             t->legit_pass = ms_store_sum(t->legit_pass, s->aligned);
         }
-        if (cls == MS_SOURCE_SPOOFING) {
+        if (cls == MS_SOURCES_SPOOFING) {
             t->spoofing = ms_store_sum(t->spoofing, fail);
             t->spoofers++;
-        } else if (cls == MS_SOURCE_FORWARDING) {
+        } else if (cls == MS_SOURCES_FORWARDING) {
             t->forwarding = ms_store_sum(t->forwarding, fail);
             t->forwarders++;
-        } else if (cls != MS_SOURCE_ALIGNED) {
+        } else if (cls != MS_SOURCES_ALIGNED) {
             t->own_failing = ms_store_sum(t->own_failing, fail);
             t->own_failers++;
             if (s->unaligned > 0 && !is_known(f, s->source_ip))
@@ -389,8 +389,8 @@ static void judge_subdomains(const ms_dmarc_advise_facts *f, ms_dmarc_advice *a)
                 seen++;
             }
         }
-        ms_source_class cls = classify(s);
-        if (sends_sub && cls != MS_SOURCE_ALIGNED && is_legitimate(cls))
+        ms_sources_class cls = classify(s);
+        if (sends_sub && cls != MS_SOURCES_ALIGNED && is_legitimate(cls))
             failing_sources++;
     }
     ms_buf names = MS_BUF_INIT;
@@ -459,9 +459,9 @@ static ms_status find_blockers(const ms_dmarc_advise_facts *f, const ms_dmarc_ad
     uint64_t allowed = RATE_SCALE - threshold_rate(o);
     for (size_t i = 0; i < f->source_count; i++) {
         const ms_store_source *s = &f->sources[i];
-        ms_source_class cls = classify(s);
+        ms_sources_class cls = classify(s);
         uint64_t fail = failing_of(s);
-        if (!is_legitimate(cls) || fail == 0 || (cls == MS_SOURCE_ALIGNED && rate(fail, s->messages) <= allowed))
+        if (!is_legitimate(cls) || fail == 0 || (cls == MS_SOURCES_ALIGNED && rate(fail, s->messages) <= allowed))
             continue;
         ms_dmarc_blocker *bl = &a->blockers[a->blocker_count++];
         *bl = (ms_dmarc_blocker){s->source_ip, s->rdns && *s->rdns ? s->rdns : NULL, s->group,

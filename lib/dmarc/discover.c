@@ -214,7 +214,7 @@ static ms_status report_dns_failure(const ms_ctx *ctx, ms_dmarc_discovery *d,
     if (why == NULL)
         return MS_ERR_NOMEM;
     const ms_diag_def *def = ms_dns_answer_dnssec_unavailable(a) ? DEF(D_RESOLVER_NO_DNSSEC)
-                             : a->dnssec == MS_DNSSEC_BOGUS      ? DEF(D_DNSSEC_BOGUS)
+                             : a->dnssec == MS_DNS_DNSSEC_BOGUS      ? DEF(D_DNSSEC_BOGUS)
                                                                  : DEF(D_DNS_FAILURE);
     ms_status st = ms_diag_add(&d->diags, def, a->qname, -1, "looking up %s TXT: %s", a->qname, why);
     free(why);

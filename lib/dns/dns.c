@@ -28,14 +28,14 @@ const char *ms_dns_rcode_str(ms_dns_rcode rcode)
     return "ERROR";
 }
 
-const char *ms_dnssec_state_str(ms_dnssec_state state)
+const char *ms_dns_dnssec_state_str(ms_dns_dnssec_state state)
 {
     switch (state) {
-    case MS_DNSSEC_INSECURE:
+    case MS_DNS_DNSSEC_INSECURE:
         return "insecure";
-    case MS_DNSSEC_SECURE:
+    case MS_DNS_DNSSEC_SECURE:
         return "secure";
-    case MS_DNSSEC_BOGUS:
+    case MS_DNS_DNSSEC_BOGUS:
         return "bogus";
     }
     return "insecure";
@@ -85,7 +85,7 @@ ms_dns_answer *ms_dns_answer_new(const char *qname, uint16_t qtype, ms_dns_rcode
         a->qname[len - 1] = '\0';
     a->qtype = qtype;
     a->rcode = rcode;
-    a->dnssec = MS_DNSSEC_INSECURE;
+    a->dnssec = MS_DNS_DNSSEC_INSECURE;
     return a;
 }
 
@@ -244,7 +244,7 @@ static const char NO_ANCHOR_KEY[] = "no DNSKEY rrset for trust anchor";
 
 int ms_dns_answer_dnssec_unavailable(const ms_dns_answer *answer)
 {
-    return answer != NULL && answer->dnssec == MS_DNSSEC_BOGUS && answer->why_bogus != NULL &&
+    return answer != NULL && answer->dnssec == MS_DNS_DNSSEC_BOGUS && answer->why_bogus != NULL &&
            strstr(answer->why_bogus, NO_ANCHOR_KEY) != NULL;
 }
 
@@ -261,7 +261,7 @@ char *ms_dns_failure_reason(const ms_ctx *ctx, const ms_dns_answer *answer)
         return ms_asprintf("%s does not serve DNSSEC: the DNSKEY records of the trust anchor "
                            "did not come back, so nothing can be validated (%s)",
                            server_name(ctx), answer->why_bogus);
-    if (answer->dnssec == MS_DNSSEC_BOGUS)
+    if (answer->dnssec == MS_DNS_DNSSEC_BOGUS)
         return ms_asprintf("DNSSEC validation failed: %s",
                            answer->why_bogus ? answer->why_bogus : "no reason given");
     switch (answer->rcode) {

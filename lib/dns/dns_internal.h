@@ -50,6 +50,6 @@ int ms_dns_plain_name(const char *s, size_t len);
 
 /* ldns's name of a TSIG algorithm ("hmac-sha256" -> "hmac-sha256."), or
  * NULL when it is not one mailsec signs with (lib/dns/tsig.c). */
-const char *ms_tsig_algorithm_wire_name(const char *algorithm);
+const char *ms_dns_tsig_algorithm_wire_name(const char *algorithm);
 
 #endif

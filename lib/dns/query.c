@@ -162,11 +162,11 @@ static ms_dns_rcode map_rcode(const struct ub_result *r)
     }
 }
 
-static ms_dnssec_state map_dnssec(const struct ub_result *r)
+static ms_dns_dnssec_state map_dnssec(const struct ub_result *r)
 {
     if (r->secure)
-        return MS_DNSSEC_SECURE;
-    return r->bogus ? MS_DNSSEC_BOGUS : MS_DNSSEC_INSECURE;
+        return MS_DNS_DNSSEC_SECURE;
+    return r->bogus ? MS_DNS_DNSSEC_BOGUS : MS_DNS_DNSSEC_INSECURE;
 }
 
 /* The answer for a result: MS_DNS_ERROR for malformed RDATA (no

@@ -25,7 +25,7 @@ static const struct {
     {"hmac-md5", "hmac-md5.sig-alg.reg.int."},
 };
 
-const char *ms_tsig_algorithm_wire_name(const char *algorithm)
+const char *ms_dns_tsig_algorithm_wire_name(const char *algorithm)
 {
     for (size_t i = 0; i < sizeof ALGORITHMS / sizeof ALGORITHMS[0]; i++)
         if (strcasecmp(algorithm, ALGORITHMS[i].name) == 0 ||
@@ -34,7 +34,7 @@ const char *ms_tsig_algorithm_wire_name(const char *algorithm)
     return NULL;
 }
 
-void ms_tsig_key_clear(ms_tsig_key *key)
+void ms_dns_tsig_key_clear(ms_dns_tsig_key *key)
 {
     if (key == NULL)
         return;
@@ -85,10 +85,10 @@ static int is_b64(char c)
            c == '/';
 }
 
-/* Base64 (RFC 4648, padded), not empty, at most MS_TSIG_MAX_SECRET. */
+/* Base64 (RFC 4648, padded), not empty, at most MS_DNS_TSIG_MAX_SECRET. */
 static int secret_ok(const char *s, size_t len)
 {
-    if (len == 0 || len > MS_TSIG_MAX_SECRET || len % 4 != 0)
+    if (len == 0 || len > MS_DNS_TSIG_MAX_SECRET || len % 4 != 0)
         return 0;
     size_t pad = 0;
     if (s[len - 1] == '=')
@@ -116,7 +116,7 @@ static int algorithm_known(const char *s, size_t len)
         return 0;
     memcpy(name, s, len);
     name[len] = '\0';
-    return ms_tsig_algorithm_wire_name(name) != NULL;
+    return ms_dns_tsig_algorithm_wire_name(name) != NULL;
 }
 
 /* One part of a key as written, with the line it is on. */
@@ -128,7 +128,7 @@ typedef struct key_part {
 
 /* Checks the three parts and copies them into key; a problem is reported
  * at the part's line. */
-static ms_status take_parts(key_parser *p, ms_tsig_key *key, key_part n, key_part a, key_part s)
+static ms_status take_parts(key_parser *p, ms_dns_tsig_key *key, key_part n, key_part a, key_part s)
 {
     const char *name = n.s, *alg = a.s, *secret = s.s;
     size_t name_len = n.len, alg_len = a.len, secret_len = s.len;
@@ -147,14 +147,14 @@ static ms_status take_parts(key_parser *p, ms_tsig_key *key, key_part n, key_par
     }
     p->line = s.line;
     if (!secret_ok(secret, secret_len)) {
-        fail(p, "the secret is not base64 (padded, at most %d characters)", MS_TSIG_MAX_SECRET);
+        fail(p, "the secret is not base64 (padded, at most %d characters)", MS_DNS_TSIG_MAX_SECRET);
         return MS_ERR_INVALID;
     }
     if (name_len > 0 && name[name_len - 1] == '.')
         name_len--;
     if (!set_part(&key->name, name, name_len) || !set_part(&key->algorithm, alg, alg_len) ||
         !set_part(&key->secret, secret, secret_len)) {
-        ms_tsig_key_clear(key);
+        ms_dns_tsig_key_clear(key);
         return MS_ERR_NOMEM;
     }
     return MS_OK;
@@ -162,7 +162,7 @@ static ms_status take_parts(key_parser *p, ms_tsig_key *key, key_part n, key_par
 
 /* ---- name:algorithm:secret ---- */
 
-static ms_status parse_line(key_parser *p, ms_tsig_key *key)
+static ms_status parse_line(key_parser *p, ms_dns_tsig_key *key)
 {
     const char *end = p->end;
     while (end > p->text && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' ' || end[-1] == '\t'))
@@ -311,7 +311,7 @@ static int take_value(key_parser *p, token *out, const char *what)
     return fail(p, "expected the %s", what);
 }
 
-static ms_status parse_bind(key_parser *p, ms_tsig_key *key)
+static ms_status parse_bind(key_parser *p, ms_dns_tsig_key *key)
 {
     token name, alg = {TOK_BAD, NULL, 0, 0}, secret = {TOK_BAD, NULL, 0, 0}, t;
     next_token(p); /* "key", seen by the caller */
@@ -353,12 +353,12 @@ static ms_status parse_bind(key_parser *p, ms_tsig_key *key)
                       (key_part){secret.s, secret.len, secret.line});
 }
 
-ms_status ms_tsig_key_parse(const char *text, size_t len, ms_tsig_key *key, char **error)
+ms_status ms_dns_tsig_key_parse(const char *text, size_t len, ms_dns_tsig_key *key, char **error)
 {
     *error = NULL;
     memset(key, 0, sizeof *key);
-    if (len > MS_TSIG_MAX_FILE) {
-        *error = ms_asprintf("the key is over %d bytes", MS_TSIG_MAX_FILE);
+    if (len > MS_DNS_TSIG_MAX_FILE) {
+        *error = ms_asprintf("the key is over %d bytes", MS_DNS_TSIG_MAX_FILE);
         return MS_ERR_LIMIT;
     }
     key_parser p = {text, text + len, text, 1, NULL};
@@ -384,7 +384,7 @@ ms_status ms_tsig_key_parse(const char *text, size_t len, ms_tsig_key *key, char
     return st == MS_ERR_NOMEM ? MS_ERR_NOMEM : MS_ERR_INVALID;
 }
 
-ms_status ms_tsig_key_load(const char *path, ms_tsig_key *key, char **error)
+ms_status ms_dns_tsig_key_load(const char *path, ms_dns_tsig_key *key, char **error)
 {
     *error = NULL;
     memset(key, 0, sizeof *key);
@@ -394,8 +394,8 @@ ms_status ms_tsig_key_load(const char *path, ms_tsig_key *key, char **error)
         return MS_ERR_IO;
     }
     /* One byte more than allowed tells a file at the limit from one over. */
-    char *buf = malloc(MS_TSIG_MAX_FILE + 1);
-    size_t n = buf != NULL ? fread(buf, 1, MS_TSIG_MAX_FILE + 1, f) : 0;
+    char *buf = malloc(MS_DNS_TSIG_MAX_FILE + 1);
+    size_t n = buf != NULL ? fread(buf, 1, MS_DNS_TSIG_MAX_FILE + 1, f) : 0;
     int read_error = ferror(f);
     fclose(f);
     if (buf == NULL)
@@ -406,7 +406,7 @@ ms_status ms_tsig_key_load(const char *path, ms_tsig_key *key, char **error)
         st = MS_ERR_IO;
     } else {
         char *why = NULL;
-        st = ms_tsig_key_parse(buf, n, key, &why);
+        st = ms_dns_tsig_key_parse(buf, n, key, &why);
         if (st != MS_OK)
             *error = ms_asprintf("%s: %s", path, why != NULL ? why : "out of memory");
         free(why);

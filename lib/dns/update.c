@@ -35,14 +35,14 @@ enum { TSIG_BADSIG = 16, TSIG_BADKEY = 17, TSIG_BADTIME = 18 };
 const char *ms_dns_update_outcome_str(ms_dns_update_outcome outcome)
 {
     switch (outcome) {
-    case MS_UPDATE_APPLIED: return "applied";
-    case MS_UPDATE_UNCHANGED: return "unchanged";
-    case MS_UPDATE_DRY_RUN: return "dry-run";
-    case MS_UPDATE_PREREQ_FAILED: return "prerequisite-failed";
-    case MS_UPDATE_BAD_KEY: return "bad-key";
-    case MS_UPDATE_REFUSED: return "refused";
-    case MS_UPDATE_NO_ANSWER: return "no-answer";
-    case MS_UPDATE_FAILED: return "failed";
+    case MS_DNS_UPDATE_APPLIED: return "applied";
+    case MS_DNS_UPDATE_UNCHANGED: return "unchanged";
+    case MS_DNS_UPDATE_DRY_RUN: return "dry-run";
+    case MS_DNS_UPDATE_PREREQ_FAILED: return "prerequisite-failed";
+    case MS_DNS_UPDATE_BAD_KEY: return "bad-key";
+    case MS_DNS_UPDATE_REFUSED: return "refused";
+    case MS_DNS_UPDATE_NO_ANSWER: return "no-answer";
+    case MS_DNS_UPDATE_FAILED: return "failed";
     }
     return "failed";
 }
@@ -299,7 +299,7 @@ static void append_rdata(ms_buf *buf, const ldns_rr *rr)
 
 /* The update as nsupdate commands (the secret never appears). */
 static char *update_as_text(const server_addr *srv, const char *zone, const char *name,
-                            const ms_tsig_key *key, const ldns_rr_list *old, const ldns_rr *add)
+                            const ms_dns_tsig_key *key, const ldns_rr_list *old, const ldns_rr *add)
 {
     ms_buf buf = MS_BUF_INIT;
     ms_buf_printf(&buf, "server %s %u\n", srv->host, srv->port);
@@ -381,14 +381,14 @@ static int ask(const server_addr *srv, ldns_pkt *pkt, unsigned timeout_ms, ldns_
     size_t qlen = 0, alen = 0;
     *answer = NULL;
     if (ldns_pkt2wire(&query, pkt, &qlen) != LDNS_STATUS_OK) {
-        *outcome = MS_UPDATE_FAILED;
+        *outcome = MS_DNS_UPDATE_FAILED;
         *why = ms_strdup("cannot encode the message");
         return 0;
     }
     int ok = exchange(srv, query, qlen, timeout_ms, &wire, &alen, why);
     free(query);
     if (!ok) {
-        *outcome = MS_UPDATE_NO_ANSWER;
+        *outcome = MS_DNS_UPDATE_NO_ANSWER;
         return 0;
     }
     if (ldns_wire2pkt(answer, wire, alen) != LDNS_STATUS_OK || !ldns_pkt_qr(*answer) ||
@@ -396,7 +396,7 @@ static int ask(const server_addr *srv, ldns_pkt *pkt, unsigned timeout_ms, ldns_
         ldns_pkt_free(*answer);
         *answer = NULL;
         free(wire);
-        *outcome = MS_UPDATE_FAILED;
+        *outcome = MS_DNS_UPDATE_FAILED;
         *why = ms_asprintf("%s sent something that does not answer the message", srv->text);
         return 0;
     }
@@ -426,7 +426,7 @@ static int read_rrset(const server_addr *srv, const char *name, unsigned timeout
                                 : NULL;
     ldns_pkt *a = NULL;
     int ok = 0;
-    *outcome = MS_UPDATE_FAILED;
+    *outcome = MS_DNS_UPDATE_FAILED;
     if (q == NULL) {
         *why = ms_strdup("out of memory");
         goto done;
@@ -438,7 +438,7 @@ static int read_rrset(const server_addr *srv, const char *name, unsigned timeout
     if (rcode == LDNS_RCODE_REFUSED || rcode == LDNS_RCODE_NOTAUTH ||
         (rcode == LDNS_RCODE_NOERROR && !ldns_pkt_aa(a)) ||
         (rcode == LDNS_RCODE_NXDOMAIN && !ldns_pkt_aa(a))) {
-        *outcome = MS_UPDATE_REFUSED;
+        *outcome = MS_DNS_UPDATE_REFUSED;
         *why = ms_asprintf("%s is not authoritative for %s (%s): give the zone's primary", srv->text,
                            name, rcode_name(rcode));
         goto done;
@@ -572,7 +572,7 @@ static int build_sections(update_job *job)
 static ms_status judge_answer(update_job *job, ldns_pkt *answer, const uint8_t *wire, size_t len,
                               const ldns_rdf *query_mac)
 {
-    const ms_tsig_key *key = job->in->key;
+    const ms_dns_tsig_key *key = job->in->key;
     const char *srv = job->srv.text, *name = job->in->name, *zone = job->out->zone;
     ldns_pkt_rcode rcode = ldns_pkt_get_rcode(answer);
     uint16_t tsig_error = answer_tsig_error(answer);
@@ -581,7 +581,7 @@ static ms_status judge_answer(update_job *job, ldns_pkt *answer, const uint8_t *
         static const char *const WHY[] = {"BADSIG: the secret is wrong",
                                           "BADKEY: it does not know this key, or does not allow it for this zone",
                                           "BADTIME: the clocks differ by more than 5 minutes"};
-        return set_message(r, MS_UPDATE_BAD_KEY,
+        return set_message(r, MS_DNS_UPDATE_BAD_KEY,
                            ms_asprintf("%s did not accept TSIG key %s (%s): %s", srv, key->name,
                                        key->algorithm, WHY[tsig_error - TSIG_BADSIG]));
     }
@@ -592,43 +592,43 @@ static ms_status judge_answer(update_job *job, ldns_pkt *answer, const uint8_t *
     case LDNS_RCODE_YXRRSET:
     case LDNS_RCODE_NXDOMAIN:
     case LDNS_RCODE_YXDOMAIN:
-        return set_message(r, MS_UPDATE_PREREQ_FAILED,
+        return set_message(r, MS_DNS_UPDATE_PREREQ_FAILED,
                            ms_asprintf("%s answered %s: the TXT record at %s is no longer the one "
                                        "read, so nothing was changed; look again and retry",
                                        srv, rcode_name(rcode), name));
     case LDNS_RCODE_REFUSED:
-        return set_message(r, MS_UPDATE_REFUSED,
+        return set_message(r, MS_DNS_UPDATE_REFUSED,
                            ms_asprintf("%s refused the update (REFUSED): zone %s does not allow "
                                        "updates with key %s here",
                                        srv, zone, key->name));
     case LDNS_RCODE_NOTAUTH:
-        return set_message(r, MS_UPDATE_REFUSED,
+        return set_message(r, MS_DNS_UPDATE_REFUSED,
                            ms_asprintf("%s answered NOTAUTH: it is not the primary of zone %s", srv,
                                        zone));
     case LDNS_RCODE_NOTZONE:
-        return set_message(r, MS_UPDATE_REFUSED,
+        return set_message(r, MS_DNS_UPDATE_REFUSED,
                            ms_asprintf("%s answered NOTZONE: %s is not in zone %s", srv, name, zone));
     default:
-        return set_message(r, MS_UPDATE_FAILED,
+        return set_message(r, MS_DNS_UPDATE_FAILED,
                            ms_asprintf("%s answered %s to the update", srv, rcode_name(rcode)));
     }
     /* Only a signed answer proves the primary, not someone on the path,
      * says the update was applied. */
     if (ldns_pkt_tsig(answer) == NULL ||
         !ldns_pkt_tsig_verify(answer, wire, len, key->name, key->secret, query_mac))
-        return set_message(r, MS_UPDATE_FAILED,
+        return set_message(r, MS_DNS_UPDATE_FAILED,
                            ms_asprintf("%s answered NOERROR, but the answer's TSIG signature does "
                                        "not verify with key %s: whether the update was applied "
                                        "is unknown",
                                        srv, key->name));
-    return set_message(r, MS_UPDATE_APPLIED,
+    return set_message(r, MS_DNS_UPDATE_APPLIED,
                        ms_asprintf("%s applied the update to zone %s (answer signed with key %s)", srv,
                                    zone, key->name));
 }
 
 static ms_status send_update(update_job *job)
 {
-    const ms_tsig_key *key = job->in->key;
+    const ms_dns_tsig_key *key = job->in->key;
     ms_dns_update_result *r = job->out;
     ldns_rdf *zone = ldns_dname_new_frm_str(r->zone);
     ldns_pkt *pkt = zone != NULL ? ldns_update_pkt_new(zone, LDNS_RR_CLASS_IN, job->prereq,
@@ -642,8 +642,8 @@ static ms_status send_update(update_job *job)
     ldns_pkt_set_random_id(pkt);
     ms_status st;
     if (ldns_pkt_tsig_sign(pkt, key->name, key->secret, TSIG_FUDGE,
-                           ms_tsig_algorithm_wire_name(key->algorithm), NULL) != LDNS_STATUS_OK) {
-        st = set_message(r, MS_UPDATE_FAILED,
+                           ms_dns_tsig_algorithm_wire_name(key->algorithm), NULL) != LDNS_STATUS_OK) {
+        st = set_message(r, MS_DNS_UPDATE_FAILED,
                          ms_asprintf("cannot sign with key %s (%s)", key->name, key->algorithm));
         ldns_pkt_free(pkt);
         return st;
@@ -668,7 +668,7 @@ static ms_status check_input(const ms_dns_txt_update *in, server_addr *srv)
 {
     if (in->name == NULL || !ms_dns_plain_name(in->name, strlen(in->name)) || in->value == NULL ||
         strlen(in->value) > MAX_VALUE || in->key == NULL || in->key->name == NULL ||
-        ms_tsig_algorithm_wire_name(in->key->algorithm) == NULL || in->server == NULL ||
+        ms_dns_tsig_algorithm_wire_name(in->key->algorithm) == NULL || in->server == NULL ||
         !parse_server(in->server, srv) || in->expect_count > MAX_EXPECT ||
         (in->zone != NULL && !ms_dns_plain_name(in->zone, strlen(in->zone))))
         return MS_ERR_INVALID;
@@ -694,10 +694,10 @@ static ms_status run_update(update_job *job)
             if (*s >= 'A' && *s <= 'Z')
                 *s = (char)(*s - 'A' + 'a');
     } else if ((r->zone = find_zone(job->ctx, in->name, &why)) == NULL) {
-        return set_message(r, MS_UPDATE_FAILED, why != NULL ? why : ms_strdup("out of memory"));
+        return set_message(r, MS_DNS_UPDATE_FAILED, why != NULL ? why : ms_strdup("out of memory"));
     }
     if (!ms_domain_is_within(in->name, r->zone))
-        return set_message(r, MS_UPDATE_REFUSED,
+        return set_message(r, MS_DNS_UPDATE_REFUSED,
                            ms_asprintf("%s is not within zone %s", in->name, r->zone));
     ms_dns_update_outcome outcome;
     if (in->expect_given) {
@@ -721,10 +721,10 @@ static ms_status run_update(update_job *job)
     if (r->update_text == NULL)
         return MS_ERR_NOMEM;
     if (already_there(job))
-        return set_message(r, MS_UPDATE_UNCHANGED,
+        return set_message(r, MS_DNS_UPDATE_UNCHANGED,
                            ms_asprintf("%s already holds this record: nothing to change", in->name));
     if (in->dry_run)
-        return set_message(r, MS_UPDATE_DRY_RUN,
+        return set_message(r, MS_DNS_UPDATE_DRY_RUN,
                            ms_asprintf("dry run: the update for zone %s was not sent", r->zone));
     return send_update(job);
 }
@@ -737,7 +737,7 @@ ms_status ms_dns_update_txt(ms_ctx *ctx, const ms_dns_txt_update *in, ms_dns_upd
     if (st != MS_OK)
         return st;
     if (ms_lazy_load(&ms_ldns_lib) != MS_OK) /* nothing was sent */
-        return set_message(result, MS_UPDATE_FAILED, ms_strdup(ms_lazy_error(&ms_ldns_lib)));
+        return set_message(result, MS_DNS_UPDATE_FAILED, ms_strdup(ms_lazy_error(&ms_ldns_lib)));
     job.old = ldns_rr_list_new();
     job.prereq = ldns_rr_list_new();
     job.update = ldns_rr_list_new();

@@ -133,7 +133,7 @@ out:
     return st;
 }
 
-static ms_status session_open(imap_session *s, const ms_imap_options *o, char **errmsg)
+static ms_status session_open(imap_session *s, const ms_ingest_imap_options *o, char **errmsg)
 {
     char *user = NULL;
     ms_status st = parse_mailbox_url(s, o->url, &user, errmsg);
@@ -272,7 +272,7 @@ static ms_status move_one(imap_session *s, uint32_t uid, const char *dest, char 
 typedef struct fetch_run {
     imap_session s;
     ms_store *store;
-    const ms_imap_options *o;
+    const ms_ingest_imap_options *o;
     const ms_ingest_callbacks *cb;
     ms_ingest_tally *tally;
     uint32_t uidvalidity;
@@ -378,7 +378,7 @@ static ms_status take_message(fetch_run *r, uint32_t uid)
     return ingest_message(r, uid, size);
 }
 
-ms_status ms_ingest_imap(ms_store *store, const ms_imap_options *opts,
+ms_status ms_ingest_imap(ms_store *store, const ms_ingest_imap_options *opts,
                          const ms_ingest_callbacks *cb, ms_ingest_tally *tally, char **errmsg)
 {
     *errmsg = NULL;

@@ -158,7 +158,7 @@ static void content_add(reader *r, const char *field)
     }
 }
 
-static void content_auths(reader *r, const ms_agg_auth *a, size_t n)
+static void content_auths(reader *r, const ms_report_agg_auth *a, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         const char *fields[] = {a[i].domain, a[i].selector, a[i].scope, a[i].result, a[i].human_result};
@@ -167,7 +167,7 @@ static void content_auths(reader *r, const ms_agg_auth *a, size_t n)
     }
 }
 
-static void content_record(reader *r, const ms_agg_record *rec)
+static void content_record(reader *r, const ms_report_agg_record *rec)
 {
     char count[24];
     snprintf(count, sizeof count, "%llu|%zu|%zu|%zu", (unsigned long long)rec->count, rec->reason_count,
@@ -184,7 +184,7 @@ static void content_record(reader *r, const ms_agg_record *rec)
     content_auths(r, rec->spf_results, rec->spf_count);
 }
 
-static void content_policy(reader *r, const ms_agg_meta *m)
+static void content_policy(reader *r, const ms_report_agg_meta *m)
 {
     const char *fields[] = {m->adkim, m->aspf, m->p, m->sp, m->np, m->pct, m->fo, m->testing,
                             m->discovery_method};
@@ -302,7 +302,7 @@ typedef struct agg_ingest {
     int duplicate;    /* the writer found it stored already */
 } agg_ingest;
 
-static int on_report_begin(void *arg, const ms_agg_meta *meta)
+static int on_report_begin(void *arg, const ms_report_agg_meta *meta)
 {
     agg_ingest *a = arg;
     agg_ticket *t = a->ticket;
@@ -321,7 +321,7 @@ static int on_report_begin(void *arg, const ms_agg_meta *meta)
     return st == MS_OK ? 0 : -1;
 }
 
-static int on_record(void *arg, const ms_agg_record *record)
+static int on_record(void *arg, const ms_report_agg_record *record)
 {
     agg_ingest *a = arg;
     content_record(a->reader, record);
@@ -365,7 +365,7 @@ static int keep_gzip(void *arg, const void *gz, size_t len)
  * making its digests. MS_OK when the report was read to its end. A report
  * found stored already is parsed on for its content digest only: nothing
  * more of it goes to the writer. */
-static ms_status agg_read(agg_ingest *a, ms_report_doc *doc, ms_agg_parser *parser, char *buf)
+static ms_status agg_read(agg_ingest *a, ms_report_doc *doc, ms_report_agg_parser *parser, char *buf)
 {
     for (;;) {
         ssize_t n = ms_report_doc_read(doc, buf, INGEST_READ_CHUNK);
@@ -374,10 +374,10 @@ static ms_status agg_read(agg_ingest *a, ms_report_doc *doc, ms_agg_parser *pars
             return MS_ERR_IO;
         }
         if (n == 0)
-            return ms_agg_parser_finish(parser, &a->ticket->error);
+            return ms_report_agg_parser_finish(parser, &a->ticket->error);
         digest_update(&a->reader->bytes, buf, (size_t)n);
         int was_open = a->begun;
-        ms_status st = ms_agg_parser_feed(parser, buf, (size_t)n, &a->ticket->error);
+        ms_status st = ms_report_agg_parser_feed(parser, buf, (size_t)n, &a->ticket->error);
         if (st != MS_OK)
             return st;
         if (a->begun && !a->duplicate && agg_lane_duplicate(a->reader->lane))
@@ -409,9 +409,9 @@ static void ingest_aggregate(reader *r, ms_report_doc *doc)
     a.gzip = ms_report_doc_tap_gzip(doc, keep_gzip, &a);
     if (!a.gzip)
         a.pending.len = 0; /* whatever a refused tap was given */
-    ms_agg_callbacks cb = {.arg = &a, .report_begin = on_report_begin, .record = on_record};
-    ms_agg_parser *parser = NULL;
-    ms_status st = ms_agg_parser_new(&cb, &parser);
+    ms_report_agg_callbacks cb = {.arg = &a, .report_begin = on_report_begin, .record = on_record};
+    ms_report_agg_parser *parser = NULL;
+    ms_status st = ms_report_agg_parser_new(&cb, &parser);
     if (st == MS_OK)
         st = agg_read(&a, doc, parser, r->buf);
     if (st == MS_OK && !a.begun) {
@@ -425,7 +425,7 @@ static void ingest_aggregate(reader *r, ms_report_doc *doc)
     count_records(r->run, (int64_t)(t->records % PROGRESS_RECORDS)); /* the rest of them */
     digests_end(r, a.origin, t->digest, t->input_key);
     agg_lane_end(r->lane, t); /* the writer commits it or sets it aside */
-    ms_agg_parser_free(parser);
+    ms_report_agg_parser_free(parser);
     ms_buf_free(&a.pending);
 }
 
@@ -465,7 +465,7 @@ typedef struct whole_kind {
 
 static ms_status tlsrpt_parse(const void *data, size_t len, void **out, ms_report_error *err)
 {
-    return ms_tlsrpt_parse(data, len, (ms_tlsrpt_report **)out, err);
+    return ms_report_tlsrpt_parse(data, len, (ms_report_tlsrpt **)out, err);
 }
 
 static ms_status tlsrpt_store(ms_store *store, const void *report, ms_report_doc *doc, const ms_buf *gz,
@@ -476,7 +476,7 @@ static ms_status tlsrpt_store(ms_store *store, const void *report, ms_report_doc
 
 static void tlsrpt_describe(const void *report, ms_ingest_event *ev)
 {
-    const ms_tlsrpt_report *r = report;
+    const ms_report_tlsrpt *r = report;
     ev->org = r->org_name;
     ev->report_id = r->report_id;
     ev->domain = r->policy_count > 0 ? r->policies[0].policy_domain : NULL;
@@ -484,12 +484,12 @@ static void tlsrpt_describe(const void *report, ms_ingest_event *ev)
 
 static void tlsrpt_free(void *report)
 {
-    ms_tlsrpt_report_free(report);
+    ms_report_tlsrpt_free(report);
 }
 
 static ms_status failure_parse(const void *data, size_t len, void **out, ms_report_error *err)
 {
-    return ms_failure_parse(data, len, (ms_failure_report **)out, err);
+    return ms_report_failure_parse(data, len, (ms_report_failure **)out, err);
 }
 
 static ms_status failure_store(ms_store *store, const void *report, ms_report_doc *doc, const ms_buf *gz,
@@ -501,7 +501,7 @@ static ms_status failure_store(ms_store *store, const void *report, ms_report_do
 
 static void failure_describe(const void *report, ms_ingest_event *ev)
 {
-    const ms_failure_report *r = report;
+    const ms_report_failure *r = report;
     ev->org = r->reporting_mta;
     ev->report_id = r->message_id;
     ev->domain = r->reported_domain;
@@ -510,7 +510,7 @@ static void failure_describe(const void *report, ms_ingest_event *ev)
 
 static void failure_free(void *report)
 {
-    ms_failure_report_free(report);
+    ms_report_failure_free(report);
 }
 
 static const whole_kind TLSRPT = {MS_REPORT_TLSRPT, MS_REPORT_TLSRPT_MAX, tlsrpt_parse, tlsrpt_store,

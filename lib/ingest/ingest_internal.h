@@ -66,12 +66,12 @@ agg_lane *agg_pipe_lane(agg_pipe *p, unsigned i);
 /* Opens the next report (copies meta and origin). raw_is_gzip: the bytes
  * of agg_lane_raw are the original already gzip-compressed, kept as they
  * are; otherwise they are compressed by the writer. */
-ms_status agg_lane_begin(agg_lane *l, const ms_agg_meta *meta, const ms_report_origin *origin,
+ms_status agg_lane_begin(agg_lane *l, const ms_report_agg_meta *meta, const ms_report_origin *origin,
                          int raw_is_gzip);
 /* The writer found the report begun last already stored: stop sending it. */
 int agg_lane_duplicate(agg_lane *l);
 /* Copies the record into the next batch for the writer. */
-ms_status agg_lane_record(agg_lane *l, const ms_agg_record *record);
+ms_status agg_lane_record(agg_lane *l, const ms_report_agg_record *record);
 /* The next bytes of the original. */
 ms_status agg_lane_raw(agg_lane *l, const void *data, size_t len);
 /* Ends the report (begun or not): the writer commits it with t->digest,

@@ -43,7 +43,7 @@ enum {
                                   largest piece of an original in one item */
 };
 
-/* A record as it travels: ms_agg_record without its fixed arrays, whose
+/* A record as it travels: ms_report_agg_record without its fixed arrays, whose
  * used entries are in the batch's arena. */
 typedef struct packed_record {
     const char *source_ip, *disposition, *dkim, *spf;
@@ -51,8 +51,8 @@ typedef struct packed_record {
     uint64_t count;
     long line;
     size_t reason_count, dkim_count, spf_count;
-    const ms_agg_reason *reasons;
-    const ms_agg_auth *dkim_results, *spf_results;
+    const ms_report_agg_reason *reasons;
+    const ms_report_agg_auth *dkim_results, *spf_results;
 } packed_record;
 
 typedef enum item_kind { ITEM_RECORDS, ITEM_RAW, ITEM_BEGIN, ITEM_END, ITEM_CALL } item_kind;
@@ -67,7 +67,7 @@ typedef struct item {
     char *arena;             /* record strings and entries, raw bytes, or the metadata's strings */
     size_t used, cap;
     /* ITEM_BEGIN */
-    ms_agg_meta meta;
+    ms_report_agg_meta meta;
     ms_report_origin origin;
     int raw_is_gzip;         /* the original comes already compressed */
     /* ITEM_END */
@@ -116,7 +116,7 @@ struct agg_pipe {
     int raw_is_gzip;
     int in_txn, skipping;
     ms_status report_status; /* the first store failure of the report */
-    ms_agg_record unpacked;  /* the record handed to the store */
+    ms_report_agg_record unpacked;  /* the record handed to the store */
 };
 
 /* ---- items ---- */
@@ -329,7 +329,7 @@ static void writer_end(agg_pipe *p, agg_ticket *t)
 }
 
 /* The packed record as the store takes it, in the writer's one record. */
-static const ms_agg_record *unpack(ms_agg_record *d, const packed_record *r)
+static const ms_report_agg_record *unpack(ms_report_agg_record *d, const packed_record *r)
 {
     d->source_ip = r->source_ip;
     d->disposition = r->disposition;
@@ -541,7 +541,7 @@ static int copy_string(item *b, const char **dst, const char *src)
      &(o)->file, &(o)->path}
 
 /* A BEGIN item holding copies of meta and origin in one allocation. */
-static item *begin_item(const ms_agg_meta *meta, const ms_report_origin *origin)
+static item *begin_item(const ms_report_agg_meta *meta, const ms_report_origin *origin)
 {
     item *it = calloc(1, sizeof *it);
     if (it == NULL)
@@ -562,7 +562,7 @@ static item *begin_item(const ms_agg_meta *meta, const ms_report_origin *origin)
     return it;
 }
 
-ms_status agg_lane_begin(agg_lane *l, const ms_agg_meta *meta, const ms_report_origin *origin,
+ms_status agg_lane_begin(agg_lane *l, const ms_report_agg_meta *meta, const ms_report_origin *origin,
                          int raw_is_gzip)
 {
     item *it = begin_item(meta, origin);
@@ -592,7 +592,7 @@ static void flush_records(agg_lane *l)
  * pointer) fields; NULL when it is full. */
 static void *arena_take(item *b, size_t n, size_t size)
 {
-    const size_t align = _Alignof(ms_agg_auth);
+    const size_t align = _Alignof(ms_report_agg_auth);
     size_t at = (b->used + align - 1) & ~(align - 1);
     if (at > b->cap || n * size > b->cap - at)
         return NULL;
@@ -600,9 +600,9 @@ static void *arena_take(item *b, size_t n, size_t size)
     return b->arena + at;
 }
 
-static int copy_auths(item *b, const ms_agg_auth **dst, const ms_agg_auth *src, size_t n)
+static int copy_auths(item *b, const ms_report_agg_auth **dst, const ms_report_agg_auth *src, size_t n)
 {
-    ms_agg_auth *d = arena_take(b, n, sizeof *d);
+    ms_report_agg_auth *d = arena_take(b, n, sizeof *d);
     int ok = d != NULL;
     for (size_t i = 0; ok && i < n; i++)
         ok = copy_string(b, &d[i].domain, src[i].domain) && copy_string(b, &d[i].selector, src[i].selector) &&
@@ -612,9 +612,9 @@ static int copy_auths(item *b, const ms_agg_auth **dst, const ms_agg_auth *src, 
     return ok;
 }
 
-static int copy_reasons(item *b, const ms_agg_reason **dst, const ms_agg_reason *src, size_t n)
+static int copy_reasons(item *b, const ms_report_agg_reason **dst, const ms_report_agg_reason *src, size_t n)
 {
-    ms_agg_reason *d = arena_take(b, n, sizeof *d);
+    ms_report_agg_reason *d = arena_take(b, n, sizeof *d);
     int ok = d != NULL;
     for (size_t i = 0; ok && i < n; i++)
         ok = copy_string(b, &d[i].type, src[i].type) && copy_string(b, &d[i].comment, src[i].comment);
@@ -623,7 +623,7 @@ static int copy_reasons(item *b, const ms_agg_reason **dst, const ms_agg_reason 
 }
 
 /* The record packed into the batch's next slot; 0 when its arena is full. */
-static int copy_record(item *b, const ms_agg_record *r)
+static int copy_record(item *b, const ms_report_agg_record *r)
 {
     packed_record *d = &b->records[b->count];
     d->count = r->count;
@@ -644,7 +644,7 @@ static int copy_record(item *b, const ms_agg_record *r)
     return ok;
 }
 
-ms_status agg_lane_record(agg_lane *l, const ms_agg_record *record)
+ms_status agg_lane_record(agg_lane *l, const ms_report_agg_record *record)
 {
     for (int attempt = 0; attempt < 2; attempt++) {
         if (l->filling == NULL && (l->filling = take(l)) == NULL)

@@ -249,8 +249,8 @@ typedef struct place {
     int64_t offset;
 } place;
 
-struct ms_agg_parser {
-    ms_agg_callbacks cb;
+struct ms_report_agg_parser {
+    ms_report_agg_callbacks cb;
     XML_Parser xml;
 
     /* input */
@@ -274,12 +274,12 @@ struct ms_agg_parser {
     int begun, skip_records, root_closed;
 
     /* the current record */
-    ms_agg_record rec;
+    ms_report_agg_record rec;
     arena strings;
     int in_record, has_count;
     size_t record_elements;
-    ms_agg_auth *auth;     /* the <dkim>/<spf> result being read, NULL if dropped */
-    ms_agg_reason *reason; /* the <reason> being read, NULL if dropped */
+    ms_report_agg_auth *auth;     /* the <dkim>/<spf> result being read, NULL if dropped */
+    ms_report_agg_reason *reason; /* the <reason> being read, NULL if dropped */
     ms_buf early;          /* records before <policy_published>, serialised */
     uint64_t handed;
 
@@ -296,7 +296,7 @@ struct ms_agg_parser {
 };
 
 /* The innermost elements, for messages: "<feedback><record><row>". */
-static void element_path(const ms_agg_parser *p, char *out, size_t size)
+static void element_path(const ms_report_agg_parser *p, char *out, size_t size)
 {
     size_t used = 0;
     out[0] = '\0';
@@ -308,7 +308,7 @@ static void element_path(const ms_agg_parser *p, char *out, size_t size)
 }
 
 /* expat's current position. */
-static place here(const ms_agg_parser *p)
+static place here(const ms_report_agg_parser *p)
 {
     int64_t at = (int64_t)XML_GetCurrentByteIndex(p->xml);
     return (place){.line = (long)XML_GetCurrentLineNumber(p->xml),
@@ -318,7 +318,7 @@ static place here(const ms_agg_parser *p)
 
 /* Records the first failure, at a place and inside the elements named by
  * where ("" for none), and stops expat. */
-static void fail_at(ms_agg_parser *p, ms_status status, place at, const char *where, const char *what)
+static void fail_at(ms_report_agg_parser *p, ms_status status, place at, const char *where, const char *what)
 {
     if (p->status != MS_OK)
         return;
@@ -331,7 +331,7 @@ static void fail_at(ms_agg_parser *p, ms_status status, place at, const char *wh
 }
 
 /* Records the first failure at expat's current position and stops it. */
-__attribute__((format(printf, 3, 4))) static void fail(ms_agg_parser *p, ms_status status,
+__attribute__((format(printf, 3, 4))) static void fail(ms_report_agg_parser *p, ms_status status,
                                                        const char *fmt, ...)
 {
     if (p->status != MS_OK)
@@ -349,7 +349,7 @@ __attribute__((format(printf, 3, 4))) static void fail(ms_agg_parser *p, ms_stat
  * memory: a tag, a comment, a processing instruction. Those past the limit
  * are refused here, however the bytes were fed; a token still incomplete
  * is caught after each feed (to_expat), so expat's buffer stays bounded. */
-static void note_event(ms_agg_parser *p, int is_text)
+static void note_event(ms_report_agg_parser *p, int is_text)
 {
     int64_t at = (int64_t)XML_GetCurrentByteIndex(p->xml);
     int count = XML_GetCurrentByteCount(p->xml);
@@ -362,7 +362,7 @@ static void note_event(ms_agg_parser *p, int is_text)
 
 /* ---- Storing fields ---------------------------------------------------- */
 
-static void set_meta(ms_agg_parser *p, field f, const char *text, size_t len)
+static void set_meta(ms_report_agg_parser *p, field f, const char *text, size_t len)
 {
     free(p->meta_text[f]);
     p->meta_text[f] = NULL;
@@ -371,7 +371,7 @@ static void set_meta(ms_agg_parser *p, field f, const char *text, size_t len)
 }
 
 /* <error> may occur many times: joined by "; ", at most ERRORS_MAX bytes. */
-static void add_error_text(ms_agg_parser *p, const char *text, size_t len)
+static void add_error_text(ms_report_agg_parser *p, const char *text, size_t len)
 {
     char *old = p->meta_text[F_ERROR];
     size_t old_len = old ? strlen(old) : 0;
@@ -386,7 +386,7 @@ static void add_error_text(ms_agg_parser *p, const char *text, size_t len)
     p->meta_text[F_ERROR] = joined;
 }
 
-static void set_time(ms_agg_parser *p, const char *text, int64_t *out, int *has)
+static void set_time(ms_report_agg_parser *p, const char *text, int64_t *out, int *has)
 {
     if (text[0] == '\0')
         return; /* empty: reported as missing when the metadata is checked */
@@ -403,7 +403,7 @@ static void set_time(ms_agg_parser *p, const char *text, int64_t *out, int *has)
 }
 
 /* <count>: a number no larger than any receiver can have seen. */
-static void set_count(ms_agg_parser *p, const char *text)
+static void set_count(ms_report_agg_parser *p, const char *text)
 {
     p->has_count = text != NULL;
     if (text == NULL)
@@ -416,14 +416,14 @@ static void set_count(ms_agg_parser *p, const char *text)
              (unsigned long long)MS_REPORT_COUNT_MAX);
 }
 
-static void set_record_field(ms_agg_parser *p, field f, const char *text, size_t len)
+static void set_record_field(ms_report_agg_parser *p, field f, const char *text, size_t len)
 {
     const char *s = NULL;
     if (len > 0 && (s = arena_copy(&p->strings, text, len)) == NULL) {
         fail(p, MS_ERR_NOMEM, "out of memory");
         return;
     }
-    ms_agg_record *r = &p->rec;
+    ms_report_agg_record *r = &p->rec;
     switch (f) {
     case F_SOURCE_IP: r->source_ip = s; break;
     case F_COUNT: set_count(p, s); break;
@@ -445,7 +445,7 @@ static void set_record_field(ms_agg_parser *p, field f, const char *text, size_t
 }
 
 /* The text of a field element has been read: tidy it and keep it. */
-static void store_field(ms_agg_parser *p, field f)
+static void store_field(ms_report_agg_parser *p, field f)
 {
     size_t len = ms_report_text_tidy(p->text, p->text_len);
     if (field_is_lowered(f))
@@ -474,7 +474,7 @@ static void spill_str(ms_buf *b, const char *s)
         ms_buf_append(b, s, (size_t)len + 1);
 }
 
-static void spill_auth(ms_buf *b, const ms_agg_auth *a)
+static void spill_auth(ms_buf *b, const ms_report_agg_auth *a)
 {
     spill_str(b, a->domain);
     spill_str(b, a->selector);
@@ -483,7 +483,7 @@ static void spill_auth(ms_buf *b, const ms_agg_auth *a)
     spill_str(b, a->human_result);
 }
 
-static void spill_record(ms_agg_parser *p, const ms_agg_record *r)
+static void spill_record(ms_report_agg_parser *p, const ms_report_agg_record *r)
 {
     ms_buf *b = &p->early;
     spill_u64(b, r->count);
@@ -533,7 +533,7 @@ static const char *unspill_str(const char **at)
     return s;
 }
 
-static void unspill_auth(const char **at, ms_agg_auth *a)
+static void unspill_auth(const char **at, ms_report_agg_auth *a)
 {
     a->domain = unspill_str(at);
     a->selector = unspill_str(at);
@@ -542,13 +542,13 @@ static void unspill_auth(const char **at, ms_agg_auth *a)
     a->human_result = unspill_str(at);
 }
 
-static void hand_over(ms_agg_parser *p, const ms_agg_record *r);
+static void hand_over(ms_report_agg_parser *p, const ms_report_agg_record *r);
 
 /* Clears a record but for its entry arrays: only their first *_count
  * entries are ever read, and each is cleared as it is started
  * (start_entry) or filled whole (replay_early). Clearing the arrays too,
  * three kilobytes a record, cost a tenth of the parse. */
-static void record_clear(ms_agg_record *r)
+static void record_clear(ms_report_agg_record *r)
 {
     r->source_ip = r->disposition = r->dkim = r->spf = NULL;
     r->envelope_to = r->envelope_from = r->header_from = NULL;
@@ -558,12 +558,12 @@ static void record_clear(ms_agg_record *r)
 }
 
 /* Hands the held-back records over, in document order. */
-static void replay_early(ms_agg_parser *p)
+static void replay_early(ms_report_agg_parser *p)
 {
     if (p->early.data == NULL)
         return; /* no record came early */
     const char *at = p->early.data, *end = p->early.data + p->early.len;
-    ms_agg_record r;
+    ms_report_agg_record r;
     while (at < end && p->status == MS_OK) {
         record_clear(&r);
         r.count = unspill_u64(&at);
@@ -593,7 +593,7 @@ static void replay_early(ms_agg_parser *p)
 
 /* ---- The report's beginning and its records --------------------------- */
 
-static void hand_over(ms_agg_parser *p, const ms_agg_record *r)
+static void hand_over(ms_report_agg_parser *p, const ms_report_agg_record *r)
 {
     if (p->skip_records)
         return;
@@ -631,7 +631,7 @@ static ms_status contact_domain(const char *contact, char **domain)
  * may be empty, and a real report's records are worth more than its
  * label. The report is named after the domain of <email>, or of
  * <extra_contact_info>, and the note says so. */
-static void name_unnamed_reporter(ms_agg_parser *p)
+static void name_unnamed_reporter(ms_report_agg_parser *p)
 {
     static const struct {
         field f;
@@ -660,7 +660,7 @@ static void name_unnamed_reporter(ms_agg_parser *p)
 }
 
 /* What the metadata and policy lack, said at the element that lacks it. */
-static int check_metadata(ms_agg_parser *p)
+static int check_metadata(ms_report_agg_parser *p)
 {
     const char *missing = NULL;
     if (p->meta_text[F_ORG_NAME] == NULL)
@@ -685,17 +685,17 @@ static int check_metadata(ms_agg_parser *p)
     return 1;
 }
 
-static void begin_report(ms_agg_parser *p)
+static void begin_report(ms_report_agg_parser *p)
 {
     name_unnamed_reporter(p);
     if (p->status != MS_OK || !check_metadata(p))
         return;
     p->begun = 1;
     const char *const *t = (const char *const *)p->meta_text;
-    ms_agg_meta meta = {
-        .schema = p->dmarc2_ns ? MS_AGG_SCHEMA_RFC9990
-                  : t[F_VERSION] ? MS_AGG_SCHEMA_RFC7489
-                                 : MS_AGG_SCHEMA_DRAFT,
+    ms_report_agg_meta meta = {
+        .schema = p->dmarc2_ns ? MS_REPORT_AGG_SCHEMA_RFC9990
+                  : t[F_VERSION] ? MS_REPORT_AGG_SCHEMA_RFC7489
+                                 : MS_REPORT_AGG_SCHEMA_DRAFT,
         .version = t[F_VERSION],
         .org_name = t[F_ORG_NAME],
         .email = t[F_EMAIL],
@@ -718,7 +718,7 @@ static void begin_report(ms_agg_parser *p)
         .notes = p->notes,
     };
     int answer = p->cb.report_begin ? p->cb.report_begin(p->cb.arg, &meta) : 0;
-    if (answer == MS_AGG_SKIP) {
+    if (answer == MS_REPORT_AGG_SKIP) {
         p->skip_records = 1;
     } else if (answer != 0) {
         fail(p, MS_ERR_INVALID, "the report was refused by the caller");
@@ -727,7 +727,7 @@ static void begin_report(ms_agg_parser *p)
     replay_early(p);
 }
 
-static void start_record(ms_agg_parser *p)
+static void start_record(ms_report_agg_parser *p)
 {
     record_clear(&p->rec);
     arena_reset(&p->strings);
@@ -739,9 +739,9 @@ static void start_record(ms_agg_parser *p)
     p->reason = NULL;
 }
 
-static void end_record(ms_agg_parser *p)
+static void end_record(ms_report_agg_parser *p)
 {
-    ms_agg_record *r = &p->rec;
+    ms_report_agg_record *r = &p->rec;
     p->in_record = 0;
     if (r->source_ip == NULL) {
         fail(p, MS_ERR_INVALID, "the record at line %ld has no <source_ip>", r->line);
@@ -764,9 +764,9 @@ static void end_record(ms_agg_parser *p)
 
 /* <dkim>, <spf> and <reason> entries: kept up to the limits, the rest
  * dropped; empty ones are not counted. */
-static void start_entry(ms_agg_parser *p, node kind)
+static void start_entry(ms_report_agg_parser *p, node kind)
 {
-    ms_agg_record *r = &p->rec;
+    ms_report_agg_record *r = &p->rec;
     if (kind == N_REASON) {
         p->reason = r->reason_count < MS_REPORT_REASON_MAX ? &r->reasons[r->reason_count] : NULL;
         if (p->reason)
@@ -774,15 +774,15 @@ static void start_entry(ms_agg_parser *p, node kind)
         return;
     }
     size_t n = kind == N_AUTH_DKIM ? r->dkim_count : r->spf_count;
-    ms_agg_auth *slots = kind == N_AUTH_DKIM ? r->dkim_results : r->spf_results;
+    ms_report_agg_auth *slots = kind == N_AUTH_DKIM ? r->dkim_results : r->spf_results;
     p->auth = n < MS_REPORT_AUTH_MAX ? &slots[n] : NULL;
     if (p->auth)
         memset(p->auth, 0, sizeof *p->auth);
 }
 
-static void end_entry(ms_agg_parser *p, node kind)
+static void end_entry(ms_report_agg_parser *p, node kind)
 {
-    ms_agg_record *r = &p->rec;
+    ms_report_agg_record *r = &p->rec;
     if (kind == N_REASON) {
         if (p->reason && (p->reason->type || p->reason->comment))
             r->reason_count++;
@@ -824,7 +824,7 @@ static void copy_name(char *out, const char *name)
     out[n] = '\0';
 }
 
-static void check_namespaces(ms_agg_parser *p, const XML_Char **atts)
+static void check_namespaces(ms_report_agg_parser *p, const XML_Char **atts)
 {
     for (size_t i = 0; atts[i] != NULL; i += 2) {
         const char *name = atts[i];
@@ -836,7 +836,7 @@ static void check_namespaces(ms_agg_parser *p, const XML_Char **atts)
 
 static void XMLCALL on_start(void *arg, const XML_Char *name, const XML_Char **atts)
 {
-    ms_agg_parser *p = arg;
+    ms_report_agg_parser *p = arg;
     if (p->status != MS_OK)
         return; /* expat may still call after a stop */
     note_event(p, 0);
@@ -878,7 +878,7 @@ static void XMLCALL on_start(void *arg, const XML_Char *name, const XML_Char **a
 
 static void XMLCALL on_end(void *arg, const XML_Char *name)
 {
-    ms_agg_parser *p = arg;
+    ms_report_agg_parser *p = arg;
     (void)name;
     if (p->status != MS_OK || p->root_closed)
         return;
@@ -916,7 +916,7 @@ static void XMLCALL on_end(void *arg, const XML_Char *name)
 
 static void XMLCALL on_text(void *arg, const XML_Char *s, int len)
 {
-    ms_agg_parser *p = arg;
+    ms_report_agg_parser *p = arg;
     if (p->status != MS_OK)
         return;
     note_event(p, 1);
@@ -984,7 +984,7 @@ static int XMLCALL on_external_entity(XML_Parser xml, const XML_Char *context,
 
 /* ---- Feeding expat ---------------------------------------------------- */
 
-static void expat_failed(ms_agg_parser *p)
+static void expat_failed(ms_report_agg_parser *p)
 {
     enum XML_Error code = XML_GetErrorCode(p->xml);
     char where[200];
@@ -1006,7 +1006,7 @@ static void expat_failed(ms_agg_parser *p)
 /* The input's sink: the next bytes for expat. */
 static void to_expat(void *arg, const void *data, size_t len, int final)
 {
-    ms_agg_parser *p = arg;
+    ms_report_agg_parser *p = arg;
     if (p->status != MS_OK || p->root_closed)
         return;
     if (!p->encoding_set) {
@@ -1030,12 +1030,12 @@ static void to_expat(void *arg, const void *data, size_t len, int final)
 /* The input's question: should it stop sending? */
 static int expat_stopped(void *arg)
 {
-    const ms_agg_parser *p = arg;
+    const ms_report_agg_parser *p = arg;
     return p->status != MS_OK || p->root_closed;
 }
 
 /* After the input ran: an allocation it failed is ours too. */
-static void check_input(ms_agg_parser *p)
+static void check_input(ms_report_agg_parser *p)
 {
     if (p->input.nomem && p->status == MS_OK) {
         p->status = MS_ERR_NOMEM;
@@ -1045,10 +1045,10 @@ static void check_input(ms_agg_parser *p)
 
 /* ---- The public face ------------------------------------------------- */
 
-ms_status ms_agg_parser_new(const ms_agg_callbacks *cb, ms_agg_parser **out)
+ms_status ms_report_agg_parser_new(const ms_report_agg_callbacks *cb, ms_report_agg_parser **out)
 {
     *out = NULL;
-    ms_agg_parser *p = calloc(1, sizeof *p);
+    ms_report_agg_parser *p = calloc(1, sizeof *p);
     if (p == NULL)
         return MS_ERR_NOMEM;
     if (cb != NULL)
@@ -1080,7 +1080,7 @@ ms_status ms_agg_parser_new(const ms_agg_callbacks *cb, ms_agg_parser **out)
     return MS_OK;
 }
 
-void ms_agg_parser_free(ms_agg_parser *p)
+void ms_report_agg_parser_free(ms_report_agg_parser *p)
 {
     if (p == NULL)
         return;
@@ -1095,7 +1095,7 @@ void ms_agg_parser_free(ms_agg_parser *p)
     free(p);
 }
 
-static ms_status outcome(const ms_agg_parser *p, ms_report_error *err)
+static ms_status outcome(const ms_report_agg_parser *p, ms_report_error *err)
 {
     if (p->status == MS_OK)
         return MS_OK;
@@ -1103,7 +1103,7 @@ static ms_status outcome(const ms_agg_parser *p, ms_report_error *err)
                           p->message ? p->message : "out of memory");
 }
 
-ms_status ms_agg_parser_feed(ms_agg_parser *p, const void *data, size_t len, ms_report_error *err)
+ms_status ms_report_agg_parser_feed(ms_report_agg_parser *p, const void *data, size_t len, ms_report_error *err)
 {
     if (p->status == MS_OK && !p->root_closed) {
         ms_xml_input_feed(&p->input, data, len);
@@ -1112,7 +1112,7 @@ ms_status ms_agg_parser_feed(ms_agg_parser *p, const void *data, size_t len, ms_
     return outcome(p, err);
 }
 
-ms_status ms_agg_parser_finish(ms_agg_parser *p, ms_report_error *err)
+ms_status ms_report_agg_parser_finish(ms_report_agg_parser *p, ms_report_error *err)
 {
     if (p->status == MS_OK && ms_xml_input_is_blank(&p->input)) {
         p->status = MS_ERR_INVALID;
@@ -1130,7 +1130,7 @@ ms_status ms_agg_parser_finish(ms_agg_parser *p, ms_report_error *err)
     return outcome(p, err);
 }
 
-uint64_t ms_agg_parser_records(const ms_agg_parser *p)
+uint64_t ms_report_agg_parser_records(const ms_report_agg_parser *p)
 {
     return p->handed;
 }

@@ -82,12 +82,12 @@ static int each_field(const char *text, size_t len, field_fn fn, void *arg)
 
 typedef struct feedback_field {
     const char *name;
-    size_t offset;   /* of the char * in ms_failure_report */
+    size_t offset;   /* of the char * in ms_report_failure */
     const char *sep; /* repeated fields joined by this; NULL: the first kept */
     int lower;
 } feedback_field;
 
-#define AT(member) offsetof(ms_failure_report, member)
+#define AT(member) offsetof(ms_report_failure, member)
 static const feedback_field feedback_fields[] = {
     {"Feedback-Type", AT(feedback_type), NULL, 1},
     {"User-Agent", AT(user_agent), NULL, 0},
@@ -111,14 +111,14 @@ static const feedback_field feedback_fields[] = {
 };
 
 typedef struct reading {
-    ms_failure_report *report;
+    ms_report_failure *report;
     int nomem;
     int incidents_seen;
     char *bad_incidents; /* an Incidents value that is no count, or too large */
     int incidents_too_large;
 } reading;
 
-static char **slot(ms_failure_report *r, size_t offset)
+static char **slot(ms_report_failure *r, size_t offset)
 {
     return (char **)((char *)r + offset);
 }
@@ -197,7 +197,7 @@ static void on_original_field(void *arg, const char *name, size_t name_len, cons
                               size_t value_len)
 {
     reading *rd = arg;
-    ms_failure_report *r = rd->report;
+    ms_report_failure *r = rd->report;
     static const struct {
         const char *name;
         size_t offset;
@@ -273,7 +273,7 @@ static void on_part(GMimeObject *parent, GMimeObject *part, gpointer data)
 {
     walk *w = data;
     (void)parent;
-    ms_failure_report *r = w->rd->report;
+    ms_report_failure *r = w->rd->report;
     if (is_type(part, "message", "feedback-report")) {
         if (!r->has_feedback_part)
             read_feedback_part(w, part);
@@ -291,7 +291,7 @@ static void on_part(GMimeObject *parent, GMimeObject *part, gpointer data)
 
 static void read_message(walk *w, GMimeMessage *msg)
 {
-    ms_failure_report *r = w->rd->report;
+    ms_report_failure *r = w->rd->report;
     const char *id = g_mime_message_get_message_id(msg);
     if (id != NULL)
         r->message_id = ms_report_text_dup(id, strlen(id), &w->rd->nomem);
@@ -409,7 +409,7 @@ static int parse_arrival_date(const char *date, int64_t *out)
  * field's position, as a bad value does in the other formats. */
 static ms_status check_values(reading *rd, const void *message, size_t len, ms_report_error *err)
 {
-    ms_failure_report *r = rd->report;
+    ms_report_failure *r = rd->report;
     if (rd->bad_incidents != NULL && rd->incidents_too_large)
         return bad_field(err, message, len, "Incidents",
                          "Incidents '%.40s' is larger than %llu (MS_REPORT_COUNT_MAX)", rd->bad_incidents,
@@ -435,7 +435,7 @@ static ms_status check_values(reading *rd, const void *message, size_t len, ms_r
     return MS_OK;
 }
 
-ms_status ms_failure_parse(const void *message, size_t len, ms_failure_report **out,
+ms_status ms_report_failure_parse(const void *message, size_t len, ms_report_failure **out,
                            ms_report_error *err)
 {
     *out = NULL;
@@ -444,7 +444,7 @@ ms_status ms_failure_parse(const void *message, size_t len, ms_failure_report **
                               MS_REPORT_MESSAGE_MAX);
     if (!report_gmime_init())
         return ms_report_fail(err, MS_ERR_IO, 0, 0, -1, "%s", ms_lazy_error(&ms_gmime_lib));
-    ms_failure_report *r = calloc(1, sizeof *r);
+    ms_report_failure *r = calloc(1, sizeof *r);
     if (r == NULL)
         return ms_report_fail(err, MS_ERR_NOMEM, 0, 0, -1, "out of memory");
     GMimeStream *stream = g_mime_stream_mem_new_with_buffer(message, len);
@@ -471,14 +471,14 @@ ms_status ms_failure_parse(const void *message, size_t len, ms_failure_report **
         st = check_values(&rd, message, len, err);
     free(rd.bad_incidents);
     if (st != MS_OK) {
-        ms_failure_report_free(r);
+        ms_report_failure_free(r);
         return st;
     }
     *out = r;
     return MS_OK;
 }
 
-void ms_failure_report_free(ms_failure_report *r)
+void ms_report_failure_free(ms_report_failure *r)
 {
     if (r == NULL)
         return;

@@ -171,7 +171,7 @@ static uint64_t count_member(reader *r, json_t *obj, const char *key)
     return got > 0 ? n : 0;
 }
 
-static void read_failure(reader *r, json_t *obj, ms_tlsrpt_failure *f)
+static void read_failure(reader *r, json_t *obj, ms_report_tlsrpt_failure *f)
 {
     if (!json_is_object(obj)) {
         read_fail(r, MS_ERR_INVALID, "an entry of \"%s\" is not an object", "failure-details");
@@ -189,7 +189,7 @@ static void read_failure(reader *r, json_t *obj, ms_tlsrpt_failure *f)
     f->failure_reason_code = text_member(r, obj, "failure-reason-code");
 }
 
-static void read_policy(reader *r, json_t *obj, ms_tlsrpt_policy *pol)
+static void read_policy(reader *r, json_t *obj, ms_report_tlsrpt_policy *pol)
 {
     if (!json_is_object(obj)) {
         read_fail(r, MS_ERR_INVALID, "an entry of \"%s\" is not an object", "policies");
@@ -230,7 +230,7 @@ static void read_policy(reader *r, json_t *obj, ms_tlsrpt_policy *pol)
     }
 }
 
-static void read_report(reader *r, json_t *root, ms_tlsrpt_report *rep)
+static void read_report(reader *r, json_t *root, ms_report_tlsrpt *rep)
 {
     if (!json_is_object(root)) {
         read_fail(r, MS_ERR_INVALID, "%s", "the document is not a JSON object");
@@ -313,7 +313,7 @@ static char *prepare_json(const char *json, size_t len, size_t *out_len)
     return buf.data ? ms_buf_take(&buf) : ms_strdup("");
 }
 
-ms_status ms_tlsrpt_parse(const void *json, size_t len, ms_tlsrpt_report **out,
+ms_status ms_report_tlsrpt_parse(const void *json, size_t len, ms_report_tlsrpt **out,
                           ms_report_error *err)
 {
     *out = NULL;
@@ -337,7 +337,7 @@ ms_status ms_tlsrpt_parse(const void *json, size_t len, ms_tlsrpt_report **out,
                               "arrays and objects are nested more than %d deep",
                               MS_REPORT_DEPTH_MAX);
     }
-    ms_tlsrpt_report *rep = calloc(1, sizeof *rep);
+    ms_report_tlsrpt *rep = calloc(1, sizeof *rep);
     if (rep == NULL) {
         json_decref(root);
         return ms_report_fail(err, MS_ERR_NOMEM, 0, 0, -1, "out of memory");
@@ -346,21 +346,21 @@ ms_status ms_tlsrpt_parse(const void *json, size_t len, ms_tlsrpt_report **out,
     read_report(&r, root, rep);
     json_decref(root);
     if (r.status != MS_OK) {
-        ms_tlsrpt_report_free(rep);
+        ms_report_tlsrpt_free(rep);
         return r.status;
     }
     *out = rep;
     return MS_OK;
 }
 
-void ms_tlsrpt_report_free(ms_tlsrpt_report *r)
+void ms_report_tlsrpt_free(ms_report_tlsrpt *r)
 {
     if (r == NULL)
         return;
     for (size_t i = 0; i < r->policy_count; i++) {
-        ms_tlsrpt_policy *p = &r->policies[i];
+        ms_report_tlsrpt_policy *p = &r->policies[i];
         for (size_t k = 0; k < p->failure_count; k++) {
-            ms_tlsrpt_failure *f = &p->failures[k];
+            ms_report_tlsrpt_failure *f = &p->failures[k];
             free(f->result_type);
             free(f->sending_mta_ip);
             free(f->receiving_mx_hostname);

@@ -19,34 +19,34 @@
 static const struct {
     const char *name, *advice;
 } CLASSES[] = {
-    [MS_SOURCE_ALIGNED] = {"aligned", "authenticated and aligned: nothing to do"},
-    [MS_SOURCE_UNALIGNED] = {"unaligned",
+    [MS_SOURCES_ALIGNED] = {"aligned", "authenticated and aligned: nothing to do"},
+    [MS_SOURCES_UNALIGNED] = {"unaligned",
                              "authenticated, but not for your domain: a real service that needs "
                              "SPF (its servers in your record) or DKIM (signing with your domain) "
                              "before you enforce the policy"},
-    [MS_SOURCE_FORWARDING] = {"forwarding",
+    [MS_SOURCES_FORWARDING] = {"forwarding",
                               "your users' mail relayed by a forwarder or a mailing list: the "
                               "relay breaks SPF (and DKIM if it alters the message); ARC on the "
                               "receiving side, or DKIM that survives, keeps it delivered"},
-    [MS_SOURCE_SPOOFING] = {"spoofing",
+    [MS_SOURCES_SPOOFING] = {"spoofing",
                             "mail in your name that no authentication supports: what p=quarantine "
                             "and p=reject are for"},
-    [MS_SOURCE_MIXED] = {"mixed", "no single kind of traffic: look at the records (report show)"},
+    [MS_SOURCES_MIXED] = {"mixed", "no single kind of traffic: look at the records (report show)"},
 };
 
-const char *ms_source_class_name(ms_source_class cls)
+const char *ms_sources_class_name(ms_sources_class cls)
 {
-    return cls <= MS_SOURCE_MIXED ? CLASSES[cls].name : "unknown";
+    return cls <= MS_SOURCES_MIXED ? CLASSES[cls].name : "unknown";
 }
 
-const char *ms_source_class_advice(ms_source_class cls)
+const char *ms_sources_class_advice(ms_sources_class cls)
 {
-    return cls <= MS_SOURCE_MIXED ? CLASSES[cls].advice : "";
+    return cls <= MS_SOURCES_MIXED ? CLASSES[cls].advice : "";
 }
 
-static void add_sign(ms_source_verdict *v, char *text)
+static void add_sign(ms_sources_verdict *v, char *text)
 {
-    if (text != NULL && v->sign_count < MS_SOURCE_SIGNS_MAX)
+    if (text != NULL && v->sign_count < MS_SOURCES_SIGNS_MAX)
         v->signs[v->sign_count++] = text;
     else
         free(text);
@@ -58,7 +58,7 @@ static double share(uint64_t part, uint64_t whole)
 }
 
 /* Failing messages: forwarded, or forged? */
-static ms_source_class judge_failing(const ms_store_source *s, ms_source_verdict *v)
+static ms_sources_class judge_failing(const ms_store_source *s, ms_sources_verdict *v)
 {
     if (s->forwarded > 0)
         add_sign(v, ms_asprintf("receivers marked %llu messages forwarded or from a mailing list",
@@ -68,36 +68,36 @@ static ms_source_class judge_failing(const ms_store_source *s, ms_source_verdict
                                 (unsigned long long)s->dkim_pass_spf_fail));
     uint64_t forwarding = s->forwarded + s->dkim_pass_spf_fail;
     if (share(forwarding, s->failing) >= FORWARDING_SHARE)
-        return MS_SOURCE_FORWARDING;
+        return MS_SOURCES_FORWARDING;
     add_sign(v, ms_asprintf("%llu messages passed neither SPF nor DKIM for any domain",
                             (unsigned long long)s->failing));
     if (s->rdns != NULL && s->rdns[0] == '\0')
         add_sign(v, ms_strdup("the IP has no reverse DNS name"));
-    return MS_SOURCE_SPOOFING;
+    return MS_SOURCES_SPOOFING;
 }
 
-void ms_source_classify(const ms_store_source *s, ms_source_verdict *v)
+void ms_sources_classify(const ms_store_source *s, ms_sources_verdict *v)
 {
-    *v = (ms_source_verdict){0};
+    *v = (ms_sources_verdict){0};
     uint64_t total = s->aligned + s->unaligned + s->failing;
     if (s->aligned * 2 > total) {
-        v->cls = MS_SOURCE_ALIGNED;
+        v->cls = MS_SOURCES_ALIGNED;
         add_sign(v, ms_asprintf("%.0f%% of %llu messages passed DMARC", 100 * share(s->aligned, total),
                                 (unsigned long long)total));
     } else if (s->unaligned * 2 > total) {
-        v->cls = MS_SOURCE_UNALIGNED;
+        v->cls = MS_SOURCES_UNALIGNED;
         add_sign(v, ms_asprintf("%llu of %llu messages passed SPF or DKIM for another domain",
                                 (unsigned long long)s->unaligned, (unsigned long long)total));
     } else if (s->failing * 2 > total) {
         v->cls = judge_failing(s, v);
     } else {
-        v->cls = MS_SOURCE_MIXED;
+        v->cls = MS_SOURCES_MIXED;
         add_sign(v, ms_asprintf("%llu aligned, %llu unaligned, %llu failing", (unsigned long long)s->aligned,
                                 (unsigned long long)s->unaligned, (unsigned long long)s->failing));
     }
 }
 
-void ms_source_verdict_clear(ms_source_verdict *v)
+void ms_sources_verdict_clear(ms_sources_verdict *v)
 {
     for (size_t i = 0; i < v->sign_count; i++)
         free(v->signs[i]);

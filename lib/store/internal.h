@@ -67,7 +67,7 @@ typedef struct store_backend {
      * only after the other writer has committed. */
     ms_status (*begin)(ms_store *store);
     /* One aggregate record of the open report (the fast path). */
-    ms_status (*agg_record)(ms_store *store, const ms_agg_record *rec);
+    ms_status (*agg_record)(ms_store *store, const ms_report_agg_record *rec);
     /* Sends records held back (PostgreSQL's COPY buffer). */
     ms_status (*flush)(ms_store *store);
     /* Forgets records held back (before a rollback). */
@@ -142,11 +142,11 @@ void store_report_rollback(ms_store *store);
 /* The derived columns of one aggregate record, shared by both backends. */
 typedef struct agg_derived {
     const char *reasons, *reason_comments, *auth_more; /* NULL when none */
-    const ms_agg_auth *dkim, *spf;                      /* first of each or NULL */
+    const ms_report_agg_auth *dkim, *spf;                      /* first of each or NULL */
     int dkim_pass, spf_pass;
 } agg_derived;
 
-void agg_derive(ms_store *store, const ms_agg_record *rec, agg_derived *out);
+void agg_derive(ms_store *store, const ms_report_agg_record *rec, agg_derived *out);
 
 /* SQL text for this store's backend: @ID@, @BLOB@, @WITHOUT_ROWID@ (the
  * types that differ), @SUM@ (the sum that never overflows), @C@ (a

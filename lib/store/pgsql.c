@@ -625,7 +625,7 @@ static ms_status send_records(ms_store *store)
 
 #define AUTH_FIELD(a, f) ((a) ? (a)->f : NULL)
 
-static ms_status pg_agg_record(ms_store *store, const ms_agg_record *r)
+static ms_status pg_agg_record(ms_store *store, const ms_report_agg_record *r)
 {
     pg_state *s = store->impl;
     ms_buf *b = &s->records;

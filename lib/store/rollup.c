@@ -23,7 +23,7 @@ static void note_name(ms_buf *more, const char *ip, const char *kind, const char
         ms_buf_append(more, fields[i], strlen(fields[i]) + 1);
 }
 
-ms_status rollup_note_record(ms_store *store, const ms_agg_record *r)
+ms_status rollup_note_record(ms_store *store, const ms_report_agg_record *r)
 {
     for (size_t i = 1; i < r->dkim_count; i++)
         note_name(&store->rollup_more, r->source_ip, "dkim", r->dkim_results[i].domain);

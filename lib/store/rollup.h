@@ -213,7 +213,7 @@
 /* Ingest (rollup.c). */
 /* Notes the names of a record's results after the first of each kind
  * (they are in auth_more, which the SQL does not read). */
-ms_status rollup_note_record(ms_store *store, const ms_agg_record *record);
+ms_status rollup_note_record(ms_store *store, const ms_report_agg_record *record);
 /* Each statement with its parameters passed to run, in order (a backend
  * runs them or queues them). */
 typedef ms_status (*rollup_run_fn)(ms_store *store, const char *sql,

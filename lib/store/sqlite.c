@@ -236,7 +236,7 @@ static int bind_text(sqlite3_stmt *stmt, int i, const char *s)
 
 #define AUTH_FIELD(a, f) ((a) ? (a)->f : NULL)
 
-static ms_status sq_agg_record(ms_store *store, const ms_agg_record *r)
+static ms_status sq_agg_record(ms_store *store, const ms_report_agg_record *r)
 {
     sqlite_state *s = store->impl;
     if (s->insert_record == NULL) {

@@ -240,14 +240,14 @@ static const char *nz(const char *s)
     return s ? s : "";
 }
 
-static const char *schema_name(ms_agg_schema schema)
+static const char *schema_name(ms_report_agg_schema schema)
 {
     switch (schema) {
-    case MS_AGG_SCHEMA_DRAFT:
+    case MS_REPORT_AGG_SCHEMA_DRAFT:
         return "draft";
-    case MS_AGG_SCHEMA_RFC7489:
+    case MS_REPORT_AGG_SCHEMA_RFC7489:
         return "rfc7489";
-    case MS_AGG_SCHEMA_RFC9990:
+    case MS_REPORT_AGG_SCHEMA_RFC9990:
         return "rfc9990";
     }
     return NULL;
@@ -430,7 +430,7 @@ static ms_status insert_report(ms_store *store, const char *sql, const sql_param
 
 /* The stored report a duplicate met (its identity key), for comparing
  * content digests: an extra query, for duplicates only. */
-static ms_status find_duplicate(ms_store *store, const ms_agg_meta *m)
+static ms_status find_duplicate(ms_store *store, const ms_report_agg_meta *m)
 {
     sql_param p[] = {P_TEXT("aggregate"), P_TEXT(nz(m->org_name)), P_TEXT(nz(m->report_id)),
                      P_TEXT(nz(m->domain)), P_INT(m->begin), P_INT(m->end)};
@@ -452,7 +452,7 @@ static ms_status find_duplicate(ms_store *store, const ms_agg_meta *m)
     return r < 0 ? store_last_status(store) : MS_OK;
 }
 
-ms_status ms_store_agg_begin(ms_store *store, const ms_agg_meta *m, const ms_report_origin *origin,
+ms_status ms_store_agg_begin(ms_store *store, const ms_report_agg_meta *m, const ms_report_origin *origin,
                              int *duplicate)
 {
     *duplicate = 0;
@@ -496,7 +496,7 @@ ms_status ms_store_agg_begin(ms_store *store, const ms_agg_meta *m, const ms_rep
 /* Reasons and the results after the first of each kind, as text. */
 /* "dkim\tDOMAIN\tSELECTOR\tRESULT\tHUMAN" (or spf with the scope) as one
  * line of auth_more; built with puts, not printf: this runs per record. */
-static void append_auth_line(ms_buf *more, const char *kind, const ms_agg_auth *a, const char *third)
+static void append_auth_line(ms_buf *more, const char *kind, const ms_report_agg_auth *a, const char *third)
 {
     const char *fields[] = {kind, nz(a->domain), nz(third), nz(a->result), nz(a->human_result)};
     if (more->len)
@@ -508,7 +508,7 @@ static void append_auth_line(ms_buf *more, const char *kind, const ms_agg_auth *
     }
 }
 
-void agg_derive(ms_store *store, const ms_agg_record *r, agg_derived *d)
+void agg_derive(ms_store *store, const ms_report_agg_record *r, agg_derived *d)
 {
     ms_buf *types = &store->scratch, *comments = &store->scratch2, *more = &store->scratch3;
     types->len = comments->len = more->len = 0;
@@ -524,13 +524,13 @@ void agg_derive(ms_store *store, const ms_agg_record *r, agg_derived *d)
     }
     d->dkim_pass = d->spf_pass = 0;
     for (size_t i = 0; i < r->dkim_count; i++) {
-        const ms_agg_auth *a = &r->dkim_results[i];
+        const ms_report_agg_auth *a = &r->dkim_results[i];
         d->dkim_pass |= a->result != NULL && strcmp(a->result, "pass") == 0;
         if (i > 0)
             append_auth_line(more, "dkim", a, a->selector);
     }
     for (size_t i = 0; i < r->spf_count; i++) {
-        const ms_agg_auth *a = &r->spf_results[i];
+        const ms_report_agg_auth *a = &r->spf_results[i];
         d->spf_pass |= a->result != NULL && strcmp(a->result, "pass") == 0;
         if (i > 0)
             append_auth_line(more, "spf", a, a->scope);
@@ -542,7 +542,7 @@ void agg_derive(ms_store *store, const ms_agg_record *r, agg_derived *d)
     d->spf = r->spf_count ? &r->spf_results[0] : NULL;
 }
 
-ms_status ms_store_agg_record(ms_store *store, const ms_agg_record *record)
+ms_status ms_store_agg_record(ms_store *store, const ms_report_agg_record *record)
 {
     if (!store->in_report)
         return store_fail(store, MS_ERR_INVALID, "no report is open");
@@ -658,7 +658,7 @@ static ms_status put_raw_whole(ms_store *store, const void *gz, size_t len)
 
 /* ---- TLS reports -------------------------------------------------------- */
 
-static ms_status put_tls_policy(ms_store *store, const ms_tlsrpt_policy *pol)
+static ms_status put_tls_policy(ms_store *store, const ms_report_tlsrpt_policy *pol)
 {
     sql_param p[] = {P_INT(store->report), P_TEXT(pol->policy_type), P_TEXT(pol->policy_domain),
                      P_TEXT(pol->policy_string), P_TEXT(pol->mx_host), P_INT(pol->successful),
@@ -671,7 +671,7 @@ static ms_status put_tls_policy(ms_store *store, const ms_tlsrpt_policy *pol)
                                    " VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
                                    p, 7, &policy, &found);
     for (size_t i = 0; st == MS_OK && i < pol->failure_count; i++) {
-        const ms_tlsrpt_failure *f = &pol->failures[i];
+        const ms_report_tlsrpt_failure *f = &pol->failures[i];
         sql_param q[] = {P_INT(policy), P_INT(store->report), P_INT(i), P_TEXT(f->result_type),
                          P_TEXT(f->sending_mta_ip), P_TEXT(f->receiving_mx_hostname),
                          P_TEXT(f->receiving_mx_helo), P_TEXT(f->receiving_ip),
@@ -689,11 +689,11 @@ static ms_status put_tls_policy(ms_store *store, const ms_tlsrpt_policy *pol)
 }
 
 /* The report's sessions, every count within the bounds. */
-static ms_status tls_sessions(ms_store *store, const ms_tlsrpt_report *r, uint64_t *sessions)
+static ms_status tls_sessions(ms_store *store, const ms_report_tlsrpt *r, uint64_t *sessions)
 {
     ms_status st = MS_OK;
     for (size_t i = 0; st == MS_OK && i < r->policy_count; i++) {
-        const ms_tlsrpt_policy *pol = &r->policies[i];
+        const ms_report_tlsrpt_policy *pol = &r->policies[i];
         char what[64];
         snprintf(what, sizeof what, "policy %zu", i + 1);
         st = check_count(store, what, pol->successful);
@@ -711,7 +711,7 @@ static ms_status tls_sessions(ms_store *store, const ms_tlsrpt_report *r, uint64
     return st;
 }
 
-ms_status ms_store_put_tlsrpt(ms_store *store, const ms_tlsrpt_report *r,
+ms_status ms_store_put_tlsrpt(ms_store *store, const ms_report_tlsrpt *r,
                               const ms_report_origin *origin, const void *gz_raw, size_t gz_len,
                               int *duplicate)
 {
@@ -751,7 +751,7 @@ ms_status ms_store_put_tlsrpt(ms_store *store, const ms_tlsrpt_report *r,
 
 /* ---- Failure reports ---------------------------------------------------- */
 
-static ms_status put_failure_row(ms_store *store, const ms_failure_report *f,
+static ms_status put_failure_row(ms_store *store, const ms_report_failure *f,
                                  const char *message_key, int *duplicate)
 {
     sql_param p[] = {
@@ -785,7 +785,7 @@ static ms_status put_failure_row(ms_store *store, const ms_failure_report *f,
     return st;
 }
 
-ms_status ms_store_put_failure(ms_store *store, const ms_failure_report *f,
+ms_status ms_store_put_failure(ms_store *store, const ms_report_failure *f,
                                const char *message_key, const ms_report_origin *origin,
                                const void *gz_raw, size_t gz_len, int *duplicate)
 {

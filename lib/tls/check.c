@@ -747,7 +747,7 @@ void ms_tls_check_result_free(ms_tls_check_result *result)
     free(result->mtasts.domain);
     free(result->mtasts.id);
     free(result->mtasts.mx_host);
-    ms_mtasts_policy_free(result->mtasts.policy);
+    ms_audit_mtasts_policy_free(result->mtasts.policy);
     ms_diag_list_free(&result->diags);
     free(result);
 }
@@ -830,14 +830,14 @@ static int dane_lookup(ms_ctx *ctx, const char *name, ms_tls_check_result *res, 
     }
     if (a->count == 0) {
         ms_diag_add(&res->diags, &defs[T_DANE_NO_RECORDS], *qname, -1, "no TLSA records (%s, %s)",
-                    ms_dns_rcode_str(a->rcode), ms_dnssec_state_str(a->dnssec));
+                    ms_dns_rcode_str(a->rcode), ms_dns_dnssec_state_str(a->dnssec));
         ms_dns_answer_free(a);
         return 0;
     }
-    if (a->dnssec != MS_DNSSEC_SECURE) {
+    if (a->dnssec != MS_DNS_DNSSEC_SECURE) {
         ms_diag_add(&res->diags, &defs[T_DANE_INSECURE], *qname, -1,
                     "%zu TLSA records, DNSSEC %s: not usable for DANE", a->count,
-                    ms_dnssec_state_str(a->dnssec));
+                    ms_dns_dnssec_state_str(a->dnssec));
         ms_dns_answer_free(a);
         return 0;
     }
@@ -883,7 +883,7 @@ typedef struct host_addresses {
     host_address a[MS_TLS_MAX_ADDRESSES];
     size_t count;
     int literal;   /* host is an address */
-    ms_dnssec_state dnssec; /* a name: insecure when an A or AAAA answer is (failures aside) */
+    ms_dns_dnssec_state dnssec; /* a name: insecure when an A or AAAA answer is (failures aside) */
     char why[300]; /* with no address: why, in words */
 } host_addresses;
 
@@ -940,13 +940,13 @@ static void resolve_name(ms_ctx *ctx, const char *name, host_addresses *h)
         ms_dns_batch_free(batch);
         return;
     }
-    h->dnssec = MS_DNSSEC_SECURE;
+    h->dnssec = MS_DNS_DNSSEC_SECURE;
     for (size_t i = 0; i < 2; i++) {
         const ms_dns_answer *a = ms_dns_batch_answer(batch, index[i]);
         /* insecure beats secure; a failed lookup (bogus too) is said as a
          * failure, not judged here */
-        if (!ms_dns_answer_failed(a) && a->dnssec != MS_DNSSEC_SECURE)
-            h->dnssec = MS_DNSSEC_INSECURE;
+        if (!ms_dns_answer_failed(a) && a->dnssec != MS_DNS_DNSSEC_SECURE)
+            h->dnssec = MS_DNS_DNSSEC_INSECURE;
         if (ms_dns_answer_failed(a)) {
             char *reason = ms_dns_failure_reason(ctx, a);
             snprintf(h->why, sizeof h->why, "the address lookup failed: %s",
@@ -1070,13 +1070,13 @@ static void lookup_dane(ms_ctx *ctx, ms_tls_check_result *res, const char *name,
     d->found = dane_lookup(ctx, name, res, &d->tlsa, &d->qname);
     /* a failed lookup says nothing about the records: the ports stay "not checked" */
     d->failed = ms_diag_has(&res->diags, "tls.dane-lookup-failed");
-    if (!d->found || h->literal || h->count == 0 || h->dnssec == MS_DNSSEC_SECURE)
+    if (!d->found || h->literal || h->count == 0 || h->dnssec == MS_DNS_DNSSEC_SECURE)
         return;
     ms_diag_add(&res->diags, &ms_tls_diag_defs[T_DANE_ADDRESS_INSECURE], res->host, -1,
                 "%zu DNSSEC-signed TLSA record%s at %s, but the address records of %s are %s: "
                 "senders do not use DANE for this host",
                 d->tlsa->count, d->tlsa->count == 1 ? "" : "s", d->qname, res->host,
-                ms_dnssec_state_str(h->dnssec));
+                ms_dns_dnssec_state_str(h->dnssec));
     d->found = 0;
 }
 

@@ -75,15 +75,15 @@ static ms_tls_mtasts_state find_policy(ms_ctx *ctx, ms_tls_mtasts *m, const char
         state = MS_TLS_MTASTS_NO_POLICY;
     } else if (count > 1) {
         snprintf(why, why_size, "%zu records start with v=STSv1, so senders use none", count);
-    } else if (ms_mtasts_check_txt(rr->text, rr->text_len, qname, &m->id, found) != MS_OK ||
+    } else if (ms_audit_mtasts_check_txt(rr->text, rr->text_len, qname, &m->id, found) != MS_OK ||
                ms_diag_count(found, MS_SEV_ERROR) > 0) {
         snprintf(why, why_size, "the TXT record is not valid");
     } else {
         char *body = NULL;
         size_t len = 0;
         char *where = ms_asprintf("https://mta-sts.%s/.well-known/mta-sts.txt", m->domain);
-        if (where && ms_mtasts_fetch(ctx, m->domain, &body, &len, found) == MS_OK && body &&
-            ms_mtasts_check_policy(body, len, where, &m->policy, found) == MS_OK && m->policy &&
+        if (where && ms_audit_mtasts_fetch(ctx, m->domain, &body, &len, found) == MS_OK && body &&
+            ms_audit_mtasts_check_policy(body, len, where, &m->policy, found) == MS_OK && m->policy &&
             m->policy->usable)
             state = MS_TLS_MTASTS_POLICY;
         else
@@ -113,7 +113,7 @@ void tls_mtasts_lookup(ms_ctx *ctx, const char *domain, ms_tls_check_result *res
         add(&res->diags, T_MTASTS_NONE, qname, "no MTA-STS record at %s", qname);
     else if (m->state == MS_TLS_MTASTS_UNUSABLE)
         add(&res->diags, T_MTASTS_UNUSABLE, qname, "MTA-STS policy of %s: %s", domain, why);
-    else if (m->policy->mode == MS_MTASTS_MODE_NONE)
+    else if (m->policy->mode == MS_AUDIT_MTASTS_MODE_NONE)
         add(&res->diags, T_MTASTS_MODE_NONE, qname, "the MTA-STS policy of %s has mode none",
             domain);
     ms_diag_list_move(&res->diags, &found);
@@ -151,10 +151,10 @@ static int certificate_valid(const ms_tls_port_result *r, char *why, size_t why_
     return 1;
 }
 
-static int mx_listed(const ms_mtasts_policy *policy, const char *host)
+static int mx_listed(const ms_audit_mtasts_policy *policy, const char *host)
 {
     for (size_t i = 0; i < policy->mx_count; i++)
-        if (ms_mtasts_mx_matches(policy->mx[i], host))
+        if (ms_audit_mtasts_mx_matches(policy->mx[i], host))
             return 1;
     return 0;
 }
@@ -164,10 +164,10 @@ void tls_mtasts_match(ms_tls_check_result *res, const char *mx_host)
     ms_tls_mtasts *m = &res->mtasts;
     for (size_t i = 0; i < res->count; i++)
         res->ports[i].mtasts_cert_valid = -1;
-    if (m->state != MS_TLS_MTASTS_POLICY || m->policy->mode == MS_MTASTS_MODE_NONE)
+    if (m->state != MS_TLS_MTASTS_POLICY || m->policy->mode == MS_AUDIT_MTASTS_MODE_NONE)
         return;
-    int enforce = m->policy->mode == MS_MTASTS_MODE_ENFORCE;
-    const char *mode = ms_mtasts_mode_str(m->policy->mode);
+    int enforce = m->policy->mode == MS_AUDIT_MTASTS_MODE_ENFORCE;
+    const char *mode = ms_audit_mtasts_mode_str(m->policy->mode);
     m->mx_host = strdup(mx_host);
     m->mx_match = mx_listed(m->policy, mx_host);
     if (!m->mx_match)

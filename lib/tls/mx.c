@@ -65,7 +65,7 @@ static int by_preference(const void *x, const void *y)
     return (a->preference > b->preference) - (a->preference < b->preference);
 }
 
-static ms_status take_hosts(ms_tls_mx_result *res, const ms_mx_result *mx)
+static ms_status take_hosts(ms_tls_mx_result *res, const ms_audit_mx_result *mx)
 {
     size_t total = 0;
     for (size_t i = 0; i < mx->count; i++)
@@ -168,7 +168,7 @@ static void grade_domain(ms_tls_mx_result *res, int lookup_failed)
         res->grade = '?';
 }
 
-ms_status ms_tls_check_mx_hosts(ms_ctx *ctx, const char *domain, const ms_mx_result *mx,
+ms_status ms_tls_check_mx_hosts(ms_ctx *ctx, const char *domain, const ms_audit_mx_result *mx,
                                 const ms_diag_list *mx_diags, const ms_tls_port *ports,
                                 size_t count, const ms_tls_check_opts *opts,
                                 ms_tls_mx_result **out)
@@ -184,7 +184,7 @@ ms_status ms_tls_check_mx_hosts(ms_ctx *ctx, const char *domain, const ms_mx_res
     }
     /* a failed MX lookup says nothing about the hosts, and a domain that does
      * not exist has none: nothing is checked */
-    int lookup_failed = mx->dnssec == MS_DNSSEC_BOGUS ||
+    int lookup_failed = mx->dnssec == MS_DNS_DNSSEC_BOGUS ||
                         (mx->rcode != MS_DNS_NOERROR && mx->rcode != MS_DNS_NODATA);
     res->null_mx = mx->null_mx;
     ms_status st = MS_OK;
@@ -216,12 +216,12 @@ ms_status ms_tls_check_mx(ms_ctx *ctx, const char *domain, const ms_tls_port *po
     char *name = NULL;
     if (ms_domain_normalize(domain, &name) != MS_OK)
         return MS_ERR_INVALID;
-    ms_mx_result *mx = NULL;
+    ms_audit_mx_result *mx = NULL;
     ms_diag_list mx_diags = MS_DIAG_LIST_INIT;
     ms_status st = ms_audit_mx(ctx, name, &mx, &mx_diags);
     if (st == MS_OK)
         st = ms_tls_check_mx_hosts(ctx, name, mx, &mx_diags, ports, count, opts, out);
-    ms_mx_result_free(mx);
+    ms_audit_mx_result_free(mx);
     ms_diag_list_free(&mx_diags);
     free(name);
     return st;

@@ -149,18 +149,18 @@ static void run_dkim_signature(const char *data, size_t len, answer *a)
 static void run_mtasts(const char *data, size_t len, answer *a)
 {
     ms_diag_list d = {0};
-    ms_mtasts_policy *pol = NULL;
-    diags_answer(a, ms_mtasts_check_policy(data, len, "input", &pol, &d), &d);
-    ms_mtasts_policy_free(pol);
+    ms_audit_mtasts_policy *pol = NULL;
+    diags_answer(a, ms_audit_mtasts_check_policy(data, len, "input", &pol, &d), &d);
+    ms_audit_mtasts_policy_free(pol);
     ms_diag_list_free(&d);
 }
 
 static void run_pem(const char *data, size_t len, answer *a)
 {
     ms_diag_list d = {0};
-    ms_pem_file file = {0};
-    diags_answer(a, ms_pem_scan(data, len, "input", &file, &d), &d);
-    ms_pem_file_free(&file);
+    ms_cert_pem_file file = {0};
+    diags_answer(a, ms_cert_pem_scan(data, len, "input", &file, &d), &d);
+    ms_cert_pem_file_free(&file);
     ms_diag_list_free(&d);
 }
 
@@ -199,7 +199,7 @@ static void run_email(const char *data, size_t len, answer *a)
     free(normal);
 }
 
-static int count_record(void *arg, const ms_agg_record *record)
+static int count_record(void *arg, const ms_report_agg_record *record)
 {
     (void)record;
     ++*(uint64_t *)arg;
@@ -209,37 +209,37 @@ static int count_record(void *arg, const ms_agg_record *record)
 static void run_aggregate(const char *data, size_t len, answer *a)
 {
     uint64_t records = 0;
-    ms_agg_callbacks cb = {&records, NULL, count_record};
-    ms_agg_parser *p = NULL;
+    ms_report_agg_callbacks cb = {&records, NULL, count_record};
+    ms_report_agg_parser *p = NULL;
     ms_report_error err = {0};
-    ms_status st = ms_agg_parser_new(&cb, &p);
+    ms_status st = ms_report_agg_parser_new(&cb, &p);
     if (st == MS_OK)
-        st = ms_agg_parser_feed(p, data, len, &err);
+        st = ms_report_agg_parser_feed(p, data, len, &err);
     if (st == MS_OK)
-        st = ms_agg_parser_finish(p, &err);
+        st = ms_report_agg_parser_finish(p, &err);
     a->status = st;
     snprintf(a->text, sizeof a->text, "records %llu", (unsigned long long)records);
-    ms_agg_parser_free(p);
+    ms_report_agg_parser_free(p);
     ms_report_error_clear(&err);
 }
 
 static void run_failure(const char *data, size_t len, answer *a)
 {
-    ms_failure_report *r = NULL;
+    ms_report_failure *r = NULL;
     ms_report_error err = {0};
-    a->status = ms_failure_parse(data, len, &r, &err);
+    a->status = ms_report_failure_parse(data, len, &r, &err);
     snprintf(a->text, sizeof a->text, "report %d", r != NULL);
-    ms_failure_report_free(r);
+    ms_report_failure_free(r);
     ms_report_error_clear(&err);
 }
 
 static void run_tlsrpt(const char *data, size_t len, answer *a)
 {
-    ms_tlsrpt_report *r = NULL;
+    ms_report_tlsrpt *r = NULL;
     ms_report_error err = {0};
-    a->status = ms_tlsrpt_parse(data, len, &r, &err);
+    a->status = ms_report_tlsrpt_parse(data, len, &r, &err);
     snprintf(a->text, sizeof a->text, "report %d", r != NULL);
-    ms_tlsrpt_report_free(r);
+    ms_report_tlsrpt_free(r);
     ms_report_error_clear(&err);
 }
 

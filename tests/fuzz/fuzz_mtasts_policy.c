@@ -19,23 +19,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *text = (const char *)data;
     ms_diag_list diags = MS_DIAG_LIST_INIT;
 
-    ms_mtasts_policy *pol = NULL;
-    if (ms_mtasts_check_policy(text, size, "policy", &pol, &diags) == MS_OK) {
+    ms_audit_mtasts_policy *pol = NULL;
+    if (ms_audit_mtasts_check_policy(text, size, "policy", &pol, &diags) == MS_OK) {
         for (size_t i = 0; i < pol->mx_count; i++)
-            ms_mtasts_mx_matches(pol->mx[i], "mx.example.com");
+            ms_audit_mtasts_mx_matches(pol->mx[i], "mx.example.com");
     }
-    ms_mtasts_policy_free(pol);
+    ms_audit_mtasts_policy_free(pol);
 
-    ms_tlsrpt_record *tlsrpt = NULL;
-    ms_tlsrpt_check_record(text, size, NULL, &tlsrpt, &diags);
-    ms_tlsrpt_record_free(tlsrpt);
+    ms_audit_tlsrpt_record *tlsrpt = NULL;
+    ms_audit_tlsrpt_check_record(text, size, NULL, &tlsrpt, &diags);
+    ms_audit_tlsrpt_record_free(tlsrpt);
 
-    ms_bimi_record *bimi = NULL;
-    ms_bimi_check_record(text, size, NULL, &bimi, &diags);
-    ms_bimi_record_free(bimi);
+    ms_audit_bimi_record *bimi = NULL;
+    ms_audit_bimi_check_record(text, size, NULL, &bimi, &diags);
+    ms_audit_bimi_record_free(bimi);
 
     char *id = NULL;
-    ms_mtasts_check_txt(text, size, NULL, &id, &diags);
+    ms_audit_mtasts_check_txt(text, size, NULL, &id, &diags);
     free(id);
 
     check_offsets(&diags, size);

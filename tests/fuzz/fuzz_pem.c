@@ -2,9 +2,9 @@
  * the chain checker (lib/cert/chain.c) on whatever certificates decode.
  *
  * Arbitrary bytes are scanned, and:
- *  - at most MS_PEM_MAX_BLOCKS blocks; each starts inside the input, at a
+ *  - at most MS_CERT_PEM_MAX_BLOCKS blocks; each starts inside the input, at a
  *    line whose number matches its offset; decoded bytes are non-empty;
- *  - findings stay bounded (MS_PEM_MAX_FINDINGS, plus the summary, the
+ *  - findings stay bounded (MS_CERT_PEM_MAX_FINDINGS, plus the summary, the
  *    "no PEM block" and the END lines without BEGIN that explain it) and
  *    each names the file and a line;
  *  - a file with no findings is stable: its blocks, written again as
@@ -71,12 +71,12 @@ static const char *trust_file(void)
     return path;
 }
 
-static void check_blocks(const uint8_t *data, size_t size, const ms_pem_file *f)
+static void check_blocks(const uint8_t *data, size_t size, const ms_cert_pem_file *f)
 {
-    CHECK(f->count <= MS_PEM_MAX_BLOCKS);
+    CHECK(f->count <= MS_CERT_PEM_MAX_BLOCKS);
     for (size_t i = 0; i < f->count; i++) {
-        const ms_pem_block *b = &f->blocks[i];
-        CHECK(b->label != NULL && strlen(b->label) <= MS_PEM_MAX_LABEL);
+        const ms_cert_pem_block *b = &f->blocks[i];
+        CHECK(b->label != NULL && strlen(b->label) <= MS_CERT_PEM_MAX_LABEL);
         CHECK(b->offset < size && b->line >= 1);
         size_t newlines = 0;
         for (size_t k = 0; k < b->offset; k++)
@@ -88,7 +88,7 @@ static void check_blocks(const uint8_t *data, size_t size, const ms_pem_file *f)
 
 static void check_findings(const ms_diag_list *d)
 {
-    CHECK(d->count <= MS_PEM_MAX_FINDINGS + 2 + MS_PEM_MAX_BLOCKS);
+    CHECK(d->count <= MS_CERT_PEM_MAX_FINDINGS + 2 + MS_CERT_PEM_MAX_BLOCKS);
     for (size_t i = 0; i < d->count; i++) {
         CHECK(d->items[i].def != NULL && strncmp(d->items[i].def->code, "cert.", 5) == 0);
         CHECK(d->items[i].message != NULL);
@@ -123,7 +123,7 @@ static void write_block(ms_buf *out, const char *label, const unsigned char *der
 }
 
 /* Clean input: rewriting it changes nothing the scanner can see. */
-static void check_stable(const ms_pem_file *f)
+static void check_stable(const ms_cert_pem_file *f)
 {
     ms_buf text = MS_BUF_INIT;
     ms_buf_puts(&text, "");
@@ -135,9 +135,9 @@ static void check_stable(const ms_pem_file *f)
         write_block(&text, f->blocks[i].label, f->blocks[i].der, f->blocks[i].der_len);
     }
     CHECK(!text.failed);
-    ms_pem_file again;
+    ms_cert_pem_file again;
     ms_diag_list diags = MS_DIAG_LIST_INIT;
-    CHECK(ms_pem_scan(text.data, text.len, NAME, &again, &diags) == MS_OK);
+    CHECK(ms_cert_pem_scan(text.data, text.len, NAME, &again, &diags) == MS_OK);
     CHECK(again.count == f->count);
     for (size_t i = 0; i < f->count; i++) {
         CHECK(strcmp(again.blocks[i].label, f->blocks[i].label) == 0);
@@ -147,17 +147,17 @@ static void check_stable(const ms_pem_file *f)
     /* a label of another kind may still say so (cert.pem-other-block) */
     for (size_t i = 0; i < diags.count; i++)
         CHECK(strcmp(diags.items[i].def->code, "cert.pem-other-block") == 0);
-    ms_pem_file_free(&again);
+    ms_cert_pem_file_free(&again);
     ms_diag_list_free(&diags);
     ms_buf_free(&text);
 }
 
-static void check_chain(ms_ctx *ctx, const ms_pem_file *f)
+static void check_chain(ms_ctx *ctx, const ms_cert_pem_file *f)
 {
     ms_cert_blob blobs[MS_CERT_MAX_CHAIN];
     size_t n = 0;
     for (size_t i = 0; i < f->count && n < MS_CERT_MAX_CHAIN; i++)
-        if (f->blocks[i].kind == MS_PEM_CERTIFICATE && f->blocks[i].der != NULL)
+        if (f->blocks[i].kind == MS_CERT_PEM_CERTIFICATE && f->blocks[i].der != NULL)
             blobs[n++] = (ms_cert_blob){f->blocks[i].der, f->blocks[i].der_len};
     if (n == 0)
         return;
@@ -178,9 +178,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static ms_ctx *ctx;
     if (ctx == NULL)
         CHECK(ms_ctx_new(&ctx) == MS_OK);
-    ms_pem_file f;
+    ms_cert_pem_file f;
     ms_diag_list diags = MS_DIAG_LIST_INIT;
-    ms_status st = ms_pem_scan((const char *)data, size, NAME, &f, &diags);
+    ms_status st = ms_cert_pem_scan((const char *)data, size, NAME, &f, &diags);
     CHECK(st == MS_OK || st == MS_ERR_LIMIT);
     if (st == MS_OK) {
         check_blocks(data, size, &f);
@@ -191,7 +191,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else {
         CHECK(f.count == 0 && f.blocks == NULL);
     }
-    ms_pem_file_free(&f);
+    ms_cert_pem_file_free(&f);
     ms_diag_list_free(&diags);
     return 0;
 }

@@ -56,7 +56,7 @@ static void text(digest *d, const char *s, int lower)
     mix(d, s, len + 1);
 }
 
-static int on_begin(void *arg, const ms_agg_meta *m)
+static int on_begin(void *arg, const ms_report_agg_meta *m)
 {
     digest *d = arg;
     mix(d, &m->schema, sizeof m->schema);
@@ -76,7 +76,7 @@ static int on_begin(void *arg, const ms_agg_meta *m)
     return 0;
 }
 
-static void auth(digest *d, const ms_agg_auth *a)
+static void auth(digest *d, const ms_report_agg_auth *a)
 {
     CHECK(a->domain != NULL || a->result != NULL);
     text(d, a->domain, 0);
@@ -86,7 +86,7 @@ static void auth(digest *d, const ms_agg_auth *a)
     text(d, a->human_result, 0);
 }
 
-static int on_record(void *arg, const ms_agg_record *r)
+static int on_record(void *arg, const ms_report_agg_record *r)
 {
     digest *d = arg;
     d->records++;
@@ -129,25 +129,25 @@ static void parse(const uint8_t *data, size_t size, const uint8_t *chunks, size_
     memset(out, 0, sizeof *out);
     out->err.offset = -1;
     out->d.h = 0xcbf29ce484222325ULL;
-    ms_agg_callbacks cb = {&out->d, on_begin, on_record};
-    ms_agg_parser *p;
-    CHECK(ms_agg_parser_new(&cb, &p) == MS_OK);
+    ms_report_agg_callbacks cb = {&out->d, on_begin, on_record};
+    ms_report_agg_parser *p;
+    CHECK(ms_report_agg_parser_new(&cb, &p) == MS_OK);
     size_t at = 0, k = 0;
     ms_status st = MS_OK;
     while (at < size && st == MS_OK) {
         size_t n = chunks ? (size_t)1 + chunks[k++ % nchunks] : size;
         if (n > size - at)
             n = size - at;
-        st = ms_agg_parser_feed(p, data + at, n, &out->err);
+        st = ms_report_agg_parser_feed(p, data + at, n, &out->err);
         at += n;
     }
     if (st == MS_OK)
-        st = ms_agg_parser_finish(p, &out->err);
+        st = ms_report_agg_parser_finish(p, &out->err);
     CHECK(st == MS_OK || st == MS_ERR_INVALID || st == MS_ERR_LIMIT);
     CHECK((st == MS_OK) == (out->err.message == NULL));
-    CHECK(ms_agg_parser_records(p) == out->d.records);
+    CHECK(ms_report_agg_parser_records(p) == out->d.records);
     out->status = st;
-    ms_agg_parser_free(p);
+    ms_report_agg_parser_free(p);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -36,9 +36,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    ms_failure_report *r = NULL;
+    ms_report_failure *r = NULL;
     ms_report_error err = {NULL, 0, 0, -1};
-    ms_status st = ms_failure_parse(data, size, &r, &err);
+    ms_status st = ms_report_failure_parse(data, size, &r, &err);
     CHECK(st == MS_OK || st == MS_ERR_INVALID);
     if (st != MS_OK) {
         CHECK(r == NULL && err.message != NULL);
@@ -58,6 +58,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     CHECK(r->incidents <= MS_REPORT_COUNT_MAX);
     CHECK(r->arrival_time >= MS_REPORT_TIME_MIN && r->arrival_time <= MS_REPORT_TIME_MAX);
     CHECK(r->source_ip == NULL || ms_report_is_ip_address(r->source_ip));
-    ms_failure_report_free(r);
+    ms_report_failure_free(r);
     return 0;
 }

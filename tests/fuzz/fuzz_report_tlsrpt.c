@@ -38,9 +38,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    ms_tlsrpt_report *r = NULL;
+    ms_report_tlsrpt *r = NULL;
     ms_report_error err = {NULL, 0, 0, -1};
-    ms_status st = ms_tlsrpt_parse(data, size, &r, &err);
+    ms_status st = ms_report_tlsrpt_parse(data, size, &r, &err);
     CHECK(st == MS_OK || st == MS_ERR_INVALID || st == MS_ERR_LIMIT);
     if (st != MS_OK) {
         CHECK(r == NULL && err.message != NULL);
@@ -56,7 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     CHECK(r->end >= MS_REPORT_TIME_MIN && r->end <= MS_REPORT_TIME_MAX);
     CHECK(r->policy_count == 0 || r->policies != NULL);
     for (size_t i = 0; i < r->policy_count; i++) {
-        const ms_tlsrpt_policy *p = &r->policies[i];
+        const ms_report_tlsrpt_policy *p = &r->policies[i];
         tidy(p->policy_type, 0);
         tidy(p->policy_domain, 0);
         tidy(p->policy_string, 1);
@@ -64,7 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(p->successful <= MS_REPORT_COUNT_MAX && p->failed <= MS_REPORT_COUNT_MAX);
         CHECK(p->failure_count == 0 || p->failures != NULL);
         for (size_t k = 0; k < p->failure_count; k++) {
-            const ms_tlsrpt_failure *f = &p->failures[k];
+            const ms_report_tlsrpt_failure *f = &p->failures[k];
             tidy(f->result_type, 0);
             tidy(f->sending_mta_ip, 0);
             tidy(f->receiving_mx_hostname, 0);
@@ -75,6 +75,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             CHECK(f->failed_session_count <= MS_REPORT_COUNT_MAX);
         }
     }
-    ms_tlsrpt_report_free(r);
+    ms_report_tlsrpt_free(r);
     return 0;
 }

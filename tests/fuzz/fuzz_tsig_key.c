@@ -16,18 +16,18 @@ static int b64(char c)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    ms_tsig_key key;
+    ms_dns_tsig_key key;
     char *error = NULL;
-    ms_status st = ms_tsig_key_parse((const char *)data, size, &key, &error);
+    ms_status st = ms_dns_tsig_key_parse((const char *)data, size, &key, &error);
     if (st == MS_OK) {
         size_t n = strlen(key.name), s = strlen(key.secret);
         if (error != NULL || n == 0 || n > 253 || key.name[n - 1] == '.' || s == 0 ||
-            s > MS_TSIG_MAX_SECRET || s % 4 != 0 || strlen(key.algorithm) == 0)
+            s > MS_DNS_TSIG_MAX_SECRET || s % 4 != 0 || strlen(key.algorithm) == 0)
             __builtin_trap();
         for (size_t i = 0; i < s; i++)
             if (!b64(key.secret[i]))
                 __builtin_trap();
-        ms_tsig_key_clear(&key);
+        ms_dns_tsig_key_clear(&key);
     } else if (st != MS_ERR_NOMEM && error == NULL) {
         __builtin_trap();
     }

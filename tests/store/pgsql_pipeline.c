@@ -82,25 +82,25 @@ static ms_store *open_or_die(const char *url)
     return s;
 }
 
-static ms_agg_meta meta(const char *id)
+static ms_report_agg_meta meta(const char *id)
 {
-    ms_agg_meta m = {.schema = MS_AGG_SCHEMA_RFC7489, .version = "1.0", .org_name = "pipeline.example",
+    ms_report_agg_meta m = {.schema = MS_REPORT_AGG_SCHEMA_RFC7489, .version = "1.0", .org_name = "pipeline.example",
                      .report_id = id, .begin = 1700000000, .end = 1700086399,
                      .domain = "example.com", .p = "none"};
     return m;
 }
 
-static ms_agg_record plain_record(const char *ip)
+static ms_report_agg_record plain_record(const char *ip)
 {
-    ms_agg_record r = {.source_ip = ip, .count = 2, .disposition = "none", .dkim = "pass",
+    ms_report_agg_record r = {.source_ip = ip, .count = 2, .disposition = "none", .dkim = "pass",
                        .spf = "fail", .header_from = "example.com"};
     return r;
 }
 
 /* Stores one report of n copies of rec; returns the commit's status. */
-static ms_status store_report(ms_store *s, const char *id, const ms_agg_record *rec, int n)
+static ms_status store_report(ms_store *s, const char *id, const ms_report_agg_record *rec, int n)
 {
-    ms_agg_meta m = meta(id);
+    ms_report_agg_meta m = meta(id);
     int dup = -1;
     ms_status st = ms_store_agg_begin(s, &m, &origin, &dup);
     if (st != MS_OK || dup)
@@ -120,17 +120,17 @@ static void test_fields(void)
 {
     char *url = new_db();
     ms_store *s = open_or_die(url);
-    ms_agg_record r = {.source_ip = "2001:db8::1", .count = 4000000000ULL,
+    ms_report_agg_record r = {.source_ip = "2001:db8::1", .count = 4000000000ULL,
                        .disposition = "quarantine", .dkim = "fail", .spf = "pass",
                        .envelope_to = "to\tb\\ack", .envelope_from = NULL,
                        .header_from = "quo'te\"d.example"};
-    r.reasons[r.reason_count++] = (ms_agg_reason){.type = "forwarded", .comment = "line\nbreak"};
-    r.reasons[r.reason_count++] = (ms_agg_reason){.type = "local_policy", .comment = NULL};
-    r.dkim_results[r.dkim_count++] = (ms_agg_auth){.domain = "b\xc3\xa4r.example", .selector = "s1",
+    r.reasons[r.reason_count++] = (ms_report_agg_reason){.type = "forwarded", .comment = "line\nbreak"};
+    r.reasons[r.reason_count++] = (ms_report_agg_reason){.type = "local_policy", .comment = NULL};
+    r.dkim_results[r.dkim_count++] = (ms_report_agg_auth){.domain = "b\xc3\xa4r.example", .selector = "s1",
                                                    .result = "fail", .human_result = "bad sig"};
-    r.dkim_results[r.dkim_count++] = (ms_agg_auth){.domain = "esp.example", .selector = "s2",
+    r.dkim_results[r.dkim_count++] = (ms_report_agg_auth){.domain = "esp.example", .selector = "s2",
                                                    .result = "pass"};
-    r.spf_results[r.spf_count++] = (ms_agg_auth){.domain = "example.com", .scope = "mfrom",
+    r.spf_results[r.spf_count++] = (ms_report_agg_auth){.domain = "example.com", .scope = "mfrom",
                                                  .result = "pass"};
     CHECK(store_report(s, "fields", &r, 1) == MS_OK, "fields: %s", ms_store_error(s));
     char *row = sql_text(url, "SELECT concat_ws('|', report = (SELECT id FROM reports), seq, source_ip,"
@@ -153,8 +153,8 @@ static void test_failure(void)
 {
     char *url = new_db();
     ms_store *s = open_or_die(url);
-    ms_agg_record good = plain_record("192.0.2.1");
-    ms_agg_record bad = plain_record("192.0.2.\xff"); /* not UTF-8: the server refuses it */
+    ms_report_agg_record good = plain_record("192.0.2.1");
+    ms_report_agg_record bad = plain_record("192.0.2.\xff"); /* not UTF-8: the server refuses it */
     CHECK(store_report(s, "a", &good, 3) == MS_OK, "a: %s", ms_store_error(s));
     ms_status st = store_report(s, "b", &bad, 3);
     /* the report's data, not the store, failed: set that report aside, go on */
@@ -194,9 +194,9 @@ static void test_big_report(void)
     char from[200];
     memset(from, 'f', sizeof from - 1);
     from[sizeof from - 1] = '\0';
-    ms_agg_record r = plain_record("198.51.100.7");
+    ms_report_agg_record r = plain_record("198.51.100.7");
     r.envelope_from = from; /* about 300 bytes a record: several batches */
-    ms_agg_meta m = meta("big");
+    ms_report_agg_meta m = meta("big");
     int dup = -1;
     CHECK(ms_store_agg_begin(s, &m, &origin, &dup) == MS_OK && !dup, "begin: %s", ms_store_error(s));
     char chunk[1000];
@@ -233,7 +233,7 @@ static void test_read_after_stream(void)
 {
     char *url = new_db();
     ms_store *s = open_or_die(url);
-    ms_agg_record r = plain_record("192.0.2.9");
+    ms_report_agg_record r = plain_record("192.0.2.9");
     CHECK(store_report(s, "x", &r, 5) == MS_OK, "x: %s", ms_store_error(s));
     int calls = 0;
     CHECK(ms_store_export(s, NULL, stop_at_first, &calls) == MS_OK, "export: %s", ms_store_error(s));

@@ -65,27 +65,27 @@ static char *split(char *s)
 static ms_status run_case(const char *kind, const char *text, size_t len, ms_diag_list *diags)
 {
     if (strcmp(kind, "tlsrpt") == 0) {
-        ms_tlsrpt_record *rec = NULL;
-        ms_status st = ms_tlsrpt_check_record(text, len, "_smtp._tls.example.com", &rec, diags);
-        ms_tlsrpt_record_free(rec);
+        ms_audit_tlsrpt_record *rec = NULL;
+        ms_status st = ms_audit_tlsrpt_check_record(text, len, "_smtp._tls.example.com", &rec, diags);
+        ms_audit_tlsrpt_record_free(rec);
         return st;
     }
     if (strcmp(kind, "bimi") == 0) {
-        ms_bimi_record *rec = NULL;
-        ms_status st = ms_bimi_check_record(text, len, "default._bimi.example.com", &rec, diags);
-        ms_bimi_record_free(rec);
+        ms_audit_bimi_record *rec = NULL;
+        ms_status st = ms_audit_bimi_check_record(text, len, "default._bimi.example.com", &rec, diags);
+        ms_audit_bimi_record_free(rec);
         return st;
     }
     if (strcmp(kind, "mtasts-txt") == 0) {
         char *id = NULL;
-        ms_status st = ms_mtasts_check_txt(text, len, "_mta-sts.example.com", &id, diags);
+        ms_status st = ms_audit_mtasts_check_txt(text, len, "_mta-sts.example.com", &id, diags);
         free(id);
         return st;
     }
     if (strcmp(kind, "mtasts-policy") == 0) {
-        ms_mtasts_policy *pol = NULL;
-        ms_status st = ms_mtasts_check_policy(text, len, "policy", &pol, diags);
-        ms_mtasts_policy_free(pol);
+        ms_audit_mtasts_policy *pol = NULL;
+        ms_status st = ms_audit_mtasts_check_policy(text, len, "policy", &pol, diags);
+        ms_audit_mtasts_policy_free(pol);
         return st;
     }
     return MS_ERR_INVALID;
@@ -155,15 +155,15 @@ static void policy_fields_are_read_as_written(void **state)
     (void)state;
     const char *text = "version: STSv1\nmode: enforce\nmx: mail.example.com\nmx: *.example.net\n"
                        "max_age: 1209600\n";
-    ms_mtasts_policy *pol = NULL;
+    ms_audit_mtasts_policy *pol = NULL;
     ms_diag_list diags = MS_DIAG_LIST_INIT;
-    assert_int_equal(ms_mtasts_check_policy(text, strlen(text), NULL, &pol, &diags), MS_OK);
+    assert_int_equal(ms_audit_mtasts_check_policy(text, strlen(text), NULL, &pol, &diags), MS_OK);
     assert_true(pol->usable);
-    assert_int_equal(pol->mode, MS_MTASTS_MODE_ENFORCE);
+    assert_int_equal(pol->mode, MS_AUDIT_MTASTS_MODE_ENFORCE);
     assert_int_equal(pol->max_age, 1209600);
     assert_int_equal(pol->mx_count, 2);
     assert_string_equal(pol->mx[1], "*.example.net");
-    ms_mtasts_policy_free(pol);
+    ms_audit_mtasts_policy_free(pol);
     ms_diag_list_free(&diags);
 }
 
@@ -171,33 +171,33 @@ static void policy_fields_are_read_as_written(void **state)
 static void mx_patterns_match_as_rfc_8461_says(void **state)
 {
     (void)state;
-    assert_true(ms_mtasts_mx_matches("mail.example.com", "mail.example.com"));
-    assert_true(ms_mtasts_mx_matches("mail.example.com", "MAIL.Example.com."));
-    assert_false(ms_mtasts_mx_matches("mail.example.com", "mail2.example.com"));
-    assert_true(ms_mtasts_mx_matches("*.example.com", "mx1.example.com"));
-    assert_false(ms_mtasts_mx_matches("*.example.com", "a.mx1.example.com"));
-    assert_false(ms_mtasts_mx_matches("*.example.com", "example.com"));
-    assert_false(ms_mtasts_mx_matches("*.example.com", ".example.com"));
+    assert_true(ms_audit_mtasts_mx_matches("mail.example.com", "mail.example.com"));
+    assert_true(ms_audit_mtasts_mx_matches("mail.example.com", "MAIL.Example.com."));
+    assert_false(ms_audit_mtasts_mx_matches("mail.example.com", "mail2.example.com"));
+    assert_true(ms_audit_mtasts_mx_matches("*.example.com", "mx1.example.com"));
+    assert_false(ms_audit_mtasts_mx_matches("*.example.com", "a.mx1.example.com"));
+    assert_false(ms_audit_mtasts_mx_matches("*.example.com", "example.com"));
+    assert_false(ms_audit_mtasts_mx_matches("*.example.com", ".example.com"));
 }
 
 static void tlsrpt_and_bimi_keep_their_uris(void **state)
 {
     (void)state;
     const char *t = "v=TLSRPTv1; rua=mailto:a@example.com, https://r.example.com/x";
-    ms_tlsrpt_record *rec = NULL;
+    ms_audit_tlsrpt_record *rec = NULL;
     ms_diag_list diags = MS_DIAG_LIST_INIT;
-    assert_int_equal(ms_tlsrpt_check_record(t, strlen(t), NULL, &rec, &diags), MS_OK);
+    assert_int_equal(ms_audit_tlsrpt_check_record(t, strlen(t), NULL, &rec, &diags), MS_OK);
     assert_true(rec->usable);
     assert_int_equal(rec->rua_count, 2);
     assert_string_equal(rec->rua[1], "https://r.example.com/x");
-    ms_tlsrpt_record_free(rec);
+    ms_audit_tlsrpt_record_free(rec);
     const char *b = "v=BIMI1; l=https://example.com/l.svg; a=https://example.com/a.pem";
-    ms_bimi_record *bimi = NULL;
-    assert_int_equal(ms_bimi_check_record(b, strlen(b), NULL, &bimi, &diags), MS_OK);
+    ms_audit_bimi_record *bimi = NULL;
+    assert_int_equal(ms_audit_bimi_check_record(b, strlen(b), NULL, &bimi, &diags), MS_OK);
     assert_true(bimi->usable);
     assert_string_equal(bimi->location, "https://example.com/l.svg");
     assert_string_equal(bimi->authority, "https://example.com/a.pem");
-    ms_bimi_record_free(bimi);
+    ms_audit_bimi_record_free(bimi);
     assert_int_equal(diags.count, 0);
     ms_diag_list_free(&diags);
 }

@@ -1,4 +1,4 @@
-/* The PEM scanner (ms_pem_scan): each finding with its line, on files of
+/* The PEM scanner (ms_cert_pem_scan): each finding with its line, on files of
  * the test CA ($MAILSEC_TEST_CA) damaged the ways people damage them. What
  * OpenSSL 3 itself accepts was tried with `openssl x509 -in` on the same
  * damage (see the comment at the top of lib/cert/pem.c). */
@@ -61,19 +61,19 @@ static char *line_of(const char *text, size_t at)
 }
 
 typedef struct scan {
-    ms_pem_file file;
+    ms_cert_pem_file file;
     ms_diag_list diags;
 } scan;
 
 static void run(const char *text, scan *s)
 {
     memset(s, 0, sizeof *s);
-    assert_int_equal(ms_pem_scan(text, strlen(text), "t.pem", &s->file, &s->diags), MS_OK);
+    assert_int_equal(ms_cert_pem_scan(text, strlen(text), "t.pem", &s->file, &s->diags), MS_OK);
 }
 
 static void scan_free(scan *s)
 {
-    ms_pem_file_free(&s->file);
+    ms_cert_pem_file_free(&s->file);
     ms_diag_list_free(&s->diags);
 }
 
@@ -117,10 +117,10 @@ static void test_blocks_and_lines(void **state)
     run(both, &s);
     assert_int_equal(s.diags.count, 0);
     assert_int_equal(s.file.count, 3);
-    assert_int_equal(s.file.blocks[0].kind, MS_PEM_PRIVATE_KEY);
+    assert_int_equal(s.file.blocks[0].kind, MS_CERT_PEM_PRIVATE_KEY);
     assert_string_equal(s.file.blocks[0].label, "PRIVATE KEY");
     assert_int_equal(s.file.blocks[0].line, 1);
-    assert_int_equal(s.file.blocks[1].kind, MS_PEM_CERTIFICATE);
+    assert_int_equal(s.file.blocks[1].kind, MS_CERT_PEM_CERTIFICATE);
     assert_int_equal(s.file.blocks[1].line, 6); /* a P-256 PKCS#8 key is 5 lines */
     assert_int_equal(s.file.blocks[1].offset, strlen(key));
     scan_free(&s);
@@ -428,7 +428,7 @@ static void test_other_blocks_and_none(void **state)
     scan s;
     run(params, &s);
     expect_one(&s, "cert.pem-other-block", 1);
-    assert_int_equal(s.file.blocks[0].kind, MS_PEM_OTHER);
+    assert_int_equal(s.file.blocks[0].kind, MS_CERT_PEM_OTHER);
     scan_free(&s);
 
     run("", &s);
@@ -436,7 +436,7 @@ static void test_other_blocks_and_none(void **state)
     scan_free(&s);
     const char der[] = "\x30\x82\x01\x00";
     memset(&s, 0, sizeof s);
-    assert_int_equal(ms_pem_scan(der, 4, "t.pem", &s.file, &s.diags), MS_OK);
+    assert_int_equal(ms_cert_pem_scan(der, 4, "t.pem", &s.file, &s.diags), MS_OK);
     expect_one(&s, "cert.pem-none", 1);
     assert_non_null(strstr(s.diags.items[0].message, "DER"));
     scan_free(&s);
@@ -454,7 +454,7 @@ static void test_encrypted_legacy_key(void **state)
     scan s;
     run(legacy, &s);
     assert_int_equal(s.diags.count, 0);
-    assert_int_equal(s.file.blocks[0].kind, MS_PEM_PRIVATE_KEY);
+    assert_int_equal(s.file.blocks[0].kind, MS_CERT_PEM_PRIVATE_KEY);
     assert_true(s.file.blocks[0].encrypted);
     scan_free(&s);
 }
@@ -462,27 +462,27 @@ static void test_encrypted_legacy_key(void **state)
 static void test_limits(void **state)
 {
     (void)state;
-    ms_pem_file f;
+    ms_cert_pem_file f;
     ms_diag_list d = MS_DIAG_LIST_INIT;
-    assert_int_equal(ms_pem_scan("", (size_t)MS_PEM_MAX_BYTES + 1, "t.pem", &f, &d), MS_ERR_LIMIT);
+    assert_int_equal(ms_cert_pem_scan("", (size_t)MS_CERT_PEM_MAX_BYTES + 1, "t.pem", &f, &d), MS_ERR_LIMIT);
     ms_buf b = MS_BUF_INIT;
     const char *block = "-----BEGIN X-----\nAAAA\n-----END X-----\n";
-    for (int i = 0; i <= MS_PEM_MAX_BLOCKS; i++)
+    for (int i = 0; i <= MS_CERT_PEM_MAX_BLOCKS; i++)
         ms_buf_puts(&b, block);
     char *many = ms_buf_take(&b);
-    assert_int_equal(ms_pem_scan(many, strlen(many), "t.pem", &f, &d), MS_ERR_LIMIT);
+    assert_int_equal(ms_cert_pem_scan(many, strlen(many), "t.pem", &f, &d), MS_ERR_LIMIT);
     assert_int_equal(f.count, 0);
     ms_diag_list_free(&d);
     free(many);
 
-    /* findings stop at MS_PEM_MAX_FINDINGS, plus one line that counts the rest */
-    for (int i = 0; i < MS_PEM_MAX_FINDINGS + 10; i++)
+    /* findings stop at MS_CERT_PEM_MAX_FINDINGS, plus one line that counts the rest */
+    for (int i = 0; i < MS_CERT_PEM_MAX_FINDINGS + 10; i++)
         ms_buf_puts(&b, block); /* a note each: neither a certificate nor a key */
     char *noisy = ms_buf_take(&b);
     scan s;
     run(noisy, &s);
-    assert_int_equal(s.diags.count, MS_PEM_MAX_FINDINGS + 1);
-    assert_non_null(strstr(s.diags.items[MS_PEM_MAX_FINDINGS].message, "10 more findings left out"));
+    assert_int_equal(s.diags.count, MS_CERT_PEM_MAX_FINDINGS + 1);
+    assert_non_null(strstr(s.diags.items[MS_CERT_PEM_MAX_FINDINGS].message, "10 more findings left out"));
     scan_free(&s);
     free(noisy);
 

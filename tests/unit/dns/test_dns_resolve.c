@@ -311,7 +311,7 @@ static void signed_zone_answer_is_secure(void **state)
 {
     ms_dns_answer *a = lookup(*state, "_dmarc.secure.example", MS_DNS_TXT);
     assert_int_equal(a->rcode, MS_DNS_NOERROR);
-    assert_int_equal(a->dnssec, MS_DNSSEC_SECURE);
+    assert_int_equal(a->dnssec, MS_DNS_DNSSEC_SECURE);
     assert_null(a->why_bogus);
     assert_string_equal(a->records[0].text, "v=DMARC1; p=reject");
     ms_dns_answer_free(a);
@@ -320,7 +320,7 @@ static void signed_zone_answer_is_secure(void **state)
 static void signed_zone_mx_is_secure(void **state)
 {
     ms_dns_answer *a = lookup(*state, "secure.example", MS_DNS_MX);
-    assert_int_equal(a->dnssec, MS_DNSSEC_SECURE);
+    assert_int_equal(a->dnssec, MS_DNS_DNSSEC_SECURE);
     assert_int_equal(a->count, 1);
     assert_string_equal(a->records[0].text, "mail.secure.example");
     assert_int_equal(a->records[0].preference, 10);
@@ -331,7 +331,7 @@ static void signed_zone_nxdomain_is_secure(void **state)
 {
     ms_dns_answer *a = lookup(*state, "nothing-here.secure.example", MS_DNS_TXT);
     assert_int_equal(a->rcode, MS_DNS_NXDOMAIN);
-    assert_int_equal(a->dnssec, MS_DNSSEC_SECURE);
+    assert_int_equal(a->dnssec, MS_DNS_DNSSEC_SECURE);
     ms_dns_answer_free(a);
 }
 
@@ -339,7 +339,7 @@ static void tampered_record_is_bogus_servfail_with_reason(void **state)
 {
     ms_dns_answer *a = lookup(*state, "_dmarc.bogus.example", MS_DNS_TXT);
     assert_int_equal(a->rcode, MS_DNS_SERVFAIL);
-    assert_int_equal(a->dnssec, MS_DNSSEC_BOGUS);
+    assert_int_equal(a->dnssec, MS_DNS_DNSSEC_BOGUS);
     assert_non_null(a->why_bogus);
     assert_true(strlen(a->why_bogus) > 0);
     assert_int_equal(a->count, 0);
@@ -369,7 +369,7 @@ static void server_without_dnssec_is_told_apart_from_a_bogus_zone(void **state)
     assert_int_equal(ms_ctx_set_resolver(ctx, resolver), MS_OK);
     assert_int_equal(ms_ctx_set_trust_anchor_file(ctx, "/usr/share/dns/root.key"), MS_OK);
     ms_dns_answer *a = lookup(ctx, "txt-single.dnstest.example", MS_DNS_TXT);
-    assert_int_equal(a->dnssec, MS_DNSSEC_BOGUS);
+    assert_int_equal(a->dnssec, MS_DNS_DNSSEC_BOGUS);
     assert_true(ms_dns_answer_dnssec_unavailable(a));
     char *why = ms_dns_failure_reason(ctx, a);
     char expected[1100];
@@ -384,7 +384,7 @@ static void untampered_record_in_bogus_zone_still_validates(void **state)
 {
     ms_dns_answer *a = lookup(*state, "intact.bogus.example", MS_DNS_TXT);
     assert_int_equal(a->rcode, MS_DNS_NOERROR);
-    assert_int_equal(a->dnssec, MS_DNSSEC_SECURE);
+    assert_int_equal(a->dnssec, MS_DNS_DNSSEC_SECURE);
     ms_dns_answer_free(a);
 }
 
@@ -392,7 +392,7 @@ static void unsigned_zone_answer_is_insecure(void **state)
 {
     ms_dns_answer *a = lookup(*state, "txt-single.dnstest.example", MS_DNS_TXT);
     assert_int_equal(a->rcode, MS_DNS_NOERROR);
-    assert_int_equal(a->dnssec, MS_DNSSEC_INSECURE);
+    assert_int_equal(a->dnssec, MS_DNS_DNSSEC_INSECURE);
     assert_null(a->why_bogus);
     ms_dns_answer_free(a);
 }
@@ -751,9 +751,9 @@ static void rcode_and_dnssec_names_are_stable(void **state)
     assert_string_equal(ms_dns_rcode_str(MS_DNS_SERVFAIL), "SERVFAIL");
     assert_string_equal(ms_dns_rcode_str(MS_DNS_TIMEOUT), "TIMEOUT");
     assert_string_equal(ms_dns_rcode_str(MS_DNS_ERROR), "ERROR");
-    assert_string_equal(ms_dnssec_state_str(MS_DNSSEC_SECURE), "secure");
-    assert_string_equal(ms_dnssec_state_str(MS_DNSSEC_INSECURE), "insecure");
-    assert_string_equal(ms_dnssec_state_str(MS_DNSSEC_BOGUS), "bogus");
+    assert_string_equal(ms_dns_dnssec_state_str(MS_DNS_DNSSEC_SECURE), "secure");
+    assert_string_equal(ms_dns_dnssec_state_str(MS_DNS_DNSSEC_INSECURE), "insecure");
+    assert_string_equal(ms_dns_dnssec_state_str(MS_DNS_DNSSEC_BOGUS), "bogus");
 }
 
 #define BED_TEST(f) cmocka_unit_test_setup_teardown(f, bed_setup, ctx_teardown)

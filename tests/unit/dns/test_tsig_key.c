@@ -18,9 +18,9 @@ static const char SECRET[] = "CWLF8Hy0U552jp5i8x0vhqwbji9nhE6Pkg+Lsh+PFd4=";
  * the error (caller frees). */
 static char *parse(const char *text, ms_status want, const char *name, const char *alg)
 {
-    ms_tsig_key key;
+    ms_dns_tsig_key key;
     char *error = NULL;
-    ms_status st = ms_tsig_key_parse(text, strlen(text), &key, &error);
+    ms_status st = ms_dns_tsig_key_parse(text, strlen(text), &key, &error);
     assert_int_equal(st, want);
     if (st != MS_OK) {
         assert_non_null(error);
@@ -30,7 +30,7 @@ static char *parse(const char *text, ms_status want, const char *name, const cha
     assert_string_equal(key.name, name);
     assert_string_equal(key.algorithm, alg);
     assert_string_equal(key.secret, SECRET);
-    ms_tsig_key_clear(&key);
+    ms_dns_tsig_key_clear(&key);
     assert_null(key.secret);
     return NULL;
 }
@@ -101,36 +101,36 @@ static void problems_are_named_with_their_line(void **state)
 static void hostile_bytes_and_sizes(void **state)
 {
     (void)state;
-    ms_tsig_key key;
+    ms_dns_tsig_key key;
     char *error = NULL;
     static const char with_nul[] = "k:hmac-sha256:c2Vj\0cmV0";
-    assert_int_equal(ms_tsig_key_parse(with_nul, sizeof with_nul - 1, &key, &error), MS_ERR_INVALID);
+    assert_int_equal(ms_dns_tsig_key_parse(with_nul, sizeof with_nul - 1, &key, &error), MS_ERR_INVALID);
     assert_string_equal(error, "the key holds a NUL byte");
     free(error);
-    size_t big = MS_TSIG_MAX_FILE + 1;
+    size_t big = MS_DNS_TSIG_MAX_FILE + 1;
     char *text = malloc(big);
     assert_non_null(text);
     memset(text, ' ', big);
-    assert_int_equal(ms_tsig_key_parse(text, big, &key, &error), MS_ERR_LIMIT);
+    assert_int_equal(ms_dns_tsig_key_parse(text, big, &key, &error), MS_ERR_LIMIT);
     free(error);
     free(text);
     /* A secret one character over the bound. */
-    char line[MS_TSIG_MAX_SECRET + 64];
+    char line[MS_DNS_TSIG_MAX_SECRET + 64];
     int n = snprintf(line, sizeof line, "k:hmac-sha256:");
-    memset(line + n, 'A', MS_TSIG_MAX_SECRET + 4);
-    line[n + MS_TSIG_MAX_SECRET + 4] = '\0';
+    memset(line + n, 'A', MS_DNS_TSIG_MAX_SECRET + 4);
+    line[n + MS_DNS_TSIG_MAX_SECRET + 4] = '\0';
     expect_error(line, "not base64 (padded, at most 512 characters)");
-    line[n + MS_TSIG_MAX_SECRET] = '\0';
-    assert_int_equal(ms_tsig_key_parse(line, strlen(line), &key, &error), MS_OK);
-    ms_tsig_key_clear(&key);
+    line[n + MS_DNS_TSIG_MAX_SECRET] = '\0';
+    assert_int_equal(ms_dns_tsig_key_parse(line, strlen(line), &key, &error), MS_OK);
+    ms_dns_tsig_key_clear(&key);
 }
 
 static void missing_file_is_named(void **state)
 {
     (void)state;
-    ms_tsig_key key;
+    ms_dns_tsig_key key;
     char *error = NULL;
-    assert_int_equal(ms_tsig_key_load("/nonexistent/update.key", &key, &error), MS_ERR_IO);
+    assert_int_equal(ms_dns_tsig_key_load("/nonexistent/update.key", &key, &error), MS_ERR_IO);
     assert_string_equal(error, "/nonexistent/update.key: No such file or directory");
     free(error);
 }

@@ -36,7 +36,7 @@ static const char *s_or_null(const char *s)
     return s ? s : "(null)";
 }
 
-static int on_begin(void *arg, const ms_agg_meta *m)
+static int on_begin(void *arg, const ms_report_agg_meta *m)
 {
     capture *c = arg;
     ms_buf_printf(&c->text,
@@ -53,14 +53,14 @@ static int on_begin(void *arg, const ms_agg_meta *m)
     return c->begin_answer;
 }
 
-static void print_auth(ms_buf *b, const char *kind, size_t i, const ms_agg_auth *a)
+static void print_auth(ms_buf *b, const char *kind, size_t i, const ms_report_agg_auth *a)
 {
     ms_buf_printf(b, "\t%s%zu=%s/%s/%s/%s/%s", kind, i, s_or_null(a->domain),
                   s_or_null(a->selector), s_or_null(a->scope), s_or_null(a->result),
                   s_or_null(a->human_result));
 }
 
-static int on_record(void *arg, const ms_agg_record *r)
+static int on_record(void *arg, const ms_report_agg_record *r)
 {
     capture *c = arg;
     c->records++;
@@ -106,22 +106,22 @@ static void outcome_free(outcome *o)
 static outcome parse_in_chunks(const char *data, size_t len, unsigned seed, capture *c)
 {
     outcome o = {MS_OK, {NULL, 0, 0, -1}, NULL, 0};
-    ms_agg_callbacks cb = {c, on_begin, on_record};
-    ms_agg_parser *p = NULL;
-    assert_int_equal(ms_agg_parser_new(&cb, &p), MS_OK);
+    ms_report_agg_callbacks cb = {c, on_begin, on_record};
+    ms_report_agg_parser *p = NULL;
+    assert_int_equal(ms_report_agg_parser_new(&cb, &p), MS_OK);
     srand(seed);
     size_t at = 0;
     while (at < len && o.status == MS_OK) {
         size_t n = seed == 0 ? len : seed == 1 ? 1 : 1 + (size_t)rand() % 4096;
         if (n > len - at)
             n = len - at;
-        o.status = ms_agg_parser_feed(p, data + at, n, &o.err);
+        o.status = ms_report_agg_parser_feed(p, data + at, n, &o.err);
         at += n;
     }
     if (o.status == MS_OK)
-        o.status = ms_agg_parser_finish(p, &o.err);
-    o.records = ms_agg_parser_records(p);
-    ms_agg_parser_free(p);
+        o.status = ms_report_agg_parser_finish(p, &o.err);
+    o.records = ms_report_agg_parser_records(p);
+    ms_report_agg_parser_free(p);
     o.text = ms_buf_take(&c->text);
     return o;
 }
@@ -940,20 +940,20 @@ static void mixed_text_any_chunking(void **state)
 static char *parse_two_pieces(const char *doc, size_t len, size_t cut)
 {
     capture c = {MS_BUF_INIT, 0, 0, 0, 1};
-    ms_agg_callbacks cb = {&c, on_begin, on_record};
-    ms_agg_parser *p;
+    ms_report_agg_callbacks cb = {&c, on_begin, on_record};
+    ms_report_agg_parser *p;
     ms_report_error err = {NULL, 0, 0, -1};
-    assert_int_equal(ms_agg_parser_new(&cb, &p), MS_OK);
-    ms_status st = ms_agg_parser_feed(p, doc, cut, &err);
+    assert_int_equal(ms_report_agg_parser_new(&cb, &p), MS_OK);
+    ms_status st = ms_report_agg_parser_feed(p, doc, cut, &err);
     if (st == MS_OK)
-        st = ms_agg_parser_feed(p, doc + cut, len - cut, &err);
+        st = ms_report_agg_parser_feed(p, doc + cut, len - cut, &err);
     if (st == MS_OK)
-        st = ms_agg_parser_finish(p, &err);
+        st = ms_report_agg_parser_finish(p, &err);
     if (st != MS_OK)
         print_message("cut at %zu: %s\n", cut, s_or_null(err.message));
     assert_int_equal(st, MS_OK);
     ms_report_error_clear(&err);
-    ms_agg_parser_free(p);
+    ms_report_agg_parser_free(p);
     return ms_buf_take(&c.text);
 }
 
@@ -996,7 +996,7 @@ static void skip_and_refuse(void **state)
     (void)state;
     size_t len;
     char *data = load_sample("aggregate/rfc7489-outlook.xml", &len);
-    capture c = {MS_BUF_INIT, MS_AGG_SKIP, 0, 0, 1};
+    capture c = {MS_BUF_INIT, MS_REPORT_AGG_SKIP, 0, 0, 1};
     outcome o = parse_in_chunks(data, len, 0, &c);
     expect_ok(&o);
     assert_int_equal(o.records, 0);
@@ -1020,19 +1020,19 @@ static void skip_and_refuse(void **state)
 static void feed_after_error(void **state)
 {
     (void)state;
-    ms_agg_parser *p;
+    ms_report_agg_parser *p;
     ms_report_error err = {NULL, 0, 0, -1};
-    assert_int_equal(ms_agg_parser_new(NULL, &p), MS_OK);
+    assert_int_equal(ms_report_agg_parser_new(NULL, &p), MS_OK);
     const char *bad = "<?xml version=\"1.0\"?><!DOCTYPE x><feedback>";
-    assert_int_equal(ms_agg_parser_feed(p, bad, strlen(bad), &err), MS_ERR_INVALID);
+    assert_int_equal(ms_report_agg_parser_feed(p, bad, strlen(bad), &err), MS_ERR_INVALID);
     ms_report_error_clear(&err);
     assert_null(err.message);
     assert_int_equal(err.offset, -1);
-    assert_int_equal(ms_agg_parser_feed(p, "<a/>", 4, &err), MS_ERR_INVALID);
+    assert_int_equal(ms_report_agg_parser_feed(p, "<a/>", 4, &err), MS_ERR_INVALID);
     assert_non_null(strstr(err.message, "DOCTYPE"));
-    assert_int_equal(ms_agg_parser_finish(p, &err), MS_ERR_INVALID);
+    assert_int_equal(ms_report_agg_parser_finish(p, &err), MS_ERR_INVALID);
     ms_report_error_clear(&err);
-    ms_agg_parser_free(p);
+    ms_report_agg_parser_free(p);
 }
 
 /* Many records through a parser: memory stays where it was after the
@@ -1050,16 +1050,16 @@ static void memory_stays_bounded(void **state)
         "<domain>example.com</domain><selector>s</selector><result>pass</result></dkim><spf>"
         "<domain>example.com</domain><result>pass</result></spf></auth_results></record>\n";
     capture c = {MS_BUF_INIT, 0, 0, 0, 0};
-    ms_agg_callbacks cb = {&c, on_begin, on_record};
-    ms_agg_parser *p;
+    ms_report_agg_callbacks cb = {&c, on_begin, on_record};
+    ms_report_agg_parser *p;
     ms_report_error err = {NULL, 0, 0, -1};
-    assert_int_equal(ms_agg_parser_new(&cb, &p), MS_OK);
-    assert_int_equal(ms_agg_parser_feed(p, head, strlen(head), &err), MS_OK);
+    assert_int_equal(ms_report_agg_parser_new(&cb, &p), MS_OK);
+    assert_int_equal(ms_report_agg_parser_feed(p, head, strlen(head), &err), MS_OK);
     ms_buf batch = MS_BUF_INIT;
     repeat(&batch, record, 1000);
     size_t after_first = 0;
     for (int i = 0; i < 200; i++) {
-        assert_int_equal(ms_agg_parser_feed(p, batch.data, batch.len, &err), MS_OK);
+        assert_int_equal(ms_report_agg_parser_feed(p, batch.data, batch.len, &err), MS_OK);
 #ifndef UNDER_ASAN
         if (i == 0)
             after_first = mallinfo2().uordblks;
@@ -1071,10 +1071,10 @@ static void memory_stays_bounded(void **state)
 #else
     (void)after_first;
 #endif
-    assert_int_equal(ms_agg_parser_feed(p, "</feedback>", 11, &err), MS_OK);
-    assert_int_equal(ms_agg_parser_finish(p, &err), MS_OK);
-    assert_int_equal(ms_agg_parser_records(p), 200000);
-    ms_agg_parser_free(p);
+    assert_int_equal(ms_report_agg_parser_feed(p, "</feedback>", 11, &err), MS_OK);
+    assert_int_equal(ms_report_agg_parser_finish(p, &err), MS_OK);
+    assert_int_equal(ms_report_agg_parser_records(p), 200000);
+    ms_report_agg_parser_free(p);
     ms_buf_free(&batch);
     ms_buf_free(&c.text);
 }

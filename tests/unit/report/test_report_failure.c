@@ -12,20 +12,20 @@
 
 #include <pthread.h>
 
-static ms_status parse_file(const char *name, ms_failure_report **out, ms_report_error *err)
+static ms_status parse_file(const char *name, ms_report_failure **out, ms_report_error *err)
 {
     char path[256];
     snprintf(path, sizeof path, "failure/%s", name);
     size_t len;
     char *data = load_sample(path, &len);
-    ms_status st = ms_failure_parse(data, len, out, err);
+    ms_status st = ms_report_failure_parse(data, len, out, err);
     free(data);
     return st;
 }
 
-static ms_failure_report *parse_ok(const char *name)
+static ms_report_failure *parse_ok(const char *name)
 {
-    ms_failure_report *r = NULL;
+    ms_report_failure *r = NULL;
     ms_report_error err = {NULL, 0, 0, -1};
     ms_status st = parse_file(name, &r, &err);
     if (st != MS_OK)
@@ -38,7 +38,7 @@ static ms_failure_report *parse_ok(const char *name)
 static void whole_report(void **state)
 {
     (void)state;
-    ms_failure_report *r = parse_ok("rfc6591-message.eml");
+    ms_report_failure *r = parse_ok("rfc6591-message.eml");
     assert_true(r->has_feedback_part);
     assert_true(r->has_original_part);
     assert_string_equal(r->message_id, "ruf-20251110-0001@receiver.example");
@@ -72,13 +72,13 @@ static void whole_report(void **state)
     assert_string_equal(r->original_subject, "Your invoice \xe2\x82\xac" "42"); /* RFC 2047 decoded */
     assert_string_equal(r->original_message_id, "<invoice-8812@mailer.example>");
     assert_null(r->original_envelope_id);
-    ms_failure_report_free(r);
+    ms_report_failure_free(r);
 }
 
 static void headers_part_base64_crlf(void **state)
 {
     (void)state;
-    ms_failure_report *r = parse_ok("headers-only-crlf-base64.eml");
+    ms_report_failure *r = parse_ok("headers-only-crlf-base64.eml");
     assert_true(r->has_feedback_part);
     assert_true(r->has_original_part);
     assert_null(r->message_id);
@@ -92,19 +92,19 @@ static void headers_part_base64_crlf(void **state)
     assert_string_equal(r->original_from, "Andr\xc3\xa9 <andre@example.org>");
     assert_string_equal(r->original_subject, "Meeting notes");
     assert_string_equal(r->original_message_id, "<abc.123@example.org>");
-    ms_failure_report_free(r);
+    ms_report_failure_free(r);
 }
 
 static void reports_lacking_parts(void **state)
 {
     (void)state;
-    ms_failure_report *r = parse_ok("no-original-part.eml");
+    ms_report_failure *r = parse_ok("no-original-part.eml");
     assert_true(r->has_feedback_part);
     assert_false(r->has_original_part);
     assert_string_equal(r->source_ip, "198.51.100.200");
     assert_string_equal(r->dkim_selector, "s1");
     assert_null(r->original_from);
-    ms_failure_report_free(r);
+    ms_report_failure_free(r);
 
     r = parse_ok("no-feedback-part.eml");
     assert_false(r->has_feedback_part);
@@ -112,28 +112,28 @@ static void reports_lacking_parts(void **state)
     assert_null(r->feedback_type);
     assert_null(r->source_ip);
     assert_string_equal(r->original_subject, "hello");
-    ms_failure_report_free(r);
+    ms_report_failure_free(r);
 
     r = parse_ok("bare-feedback-part.eml");
     assert_true(r->has_feedback_part);
     assert_false(r->has_original_part);
     assert_string_equal(r->source_ip, "203.0.113.9");
     assert_string_equal(r->auth_failure, "dmarc");
-    ms_failure_report_free(r);
+    ms_report_failure_free(r);
 }
 
 static void not_reports(void **state)
 {
     (void)state;
-    ms_failure_report *r = NULL;
+    ms_report_failure *r = NULL;
     ms_report_error err = {NULL, 0, 0, -1};
     assert_int_equal(parse_file("not-a-report.eml", &r, &err), MS_ERR_INVALID);
     assert_null(r);
     assert_non_null(strstr(err.message, "not a failure report"));
-    assert_int_equal(ms_failure_parse("", 0, &r, &err), MS_ERR_INVALID);
+    assert_int_equal(ms_report_failure_parse("", 0, &r, &err), MS_ERR_INVALID);
     assert_null(r);
     static const char junk[] = "\x00\x01\x02 garbage without a header";
-    assert_int_equal(ms_failure_parse(junk, sizeof junk - 1, &r, &err), MS_ERR_INVALID);
+    assert_int_equal(ms_report_failure_parse(junk, sizeof junk - 1, &r, &err), MS_ERR_INVALID);
     ms_report_error_clear(&err);
 }
 
@@ -148,28 +148,28 @@ static void long_field_cut(void **state)
     for (int i = 0; i < 3 * MS_REPORT_FIELD_MAX; i++)
         ms_buf_puts(&b, "x");
     ms_buf_puts(&b, "\n\tand a folded line\nSource-IP: 192.0.2.3\n");
-    ms_failure_report *r = NULL;
-    assert_int_equal(ms_failure_parse(b.data, b.len, &r, NULL), MS_OK);
+    ms_report_failure *r = NULL;
+    assert_int_equal(ms_report_failure_parse(b.data, b.len, &r, NULL), MS_OK);
     /* the raw value, " xxx...", is cut at 4096 bytes; then its space is trimmed */
     assert_int_equal(strlen(r->user_agent), MS_REPORT_FIELD_MAX - 1);
     assert_string_equal(r->source_ip, "192.0.2.3");
-    ms_failure_report_free(r);
+    ms_report_failure_free(r);
     ms_buf_free(&b);
 }
 
 /* A bare feedback report with these fields. */
-static ms_status parse_fields(const char *fields, ms_failure_report **out, ms_report_error *err)
+static ms_status parse_fields(const char *fields, ms_report_failure **out, ms_report_error *err)
 {
     char msg[2048];
     snprintf(msg, sizeof msg,
              "From: a@example.org\nMIME-Version: 1.0\nContent-Type: message/feedback-report\n\n"
              "Feedback-Type: auth-failure\n%s", fields);
-    return ms_failure_parse(msg, strlen(msg), out, err);
+    return ms_report_failure_parse(msg, strlen(msg), out, err);
 }
 
 static void expect_field_refused(const char *fields, const char *words, long line, long column)
 {
-    ms_failure_report *r = NULL;
+    ms_report_failure *r = NULL;
     ms_report_error err = {NULL, 0, 0, -1};
     assert_int_equal(parse_fields(fields, &r, &err), MS_ERR_INVALID);
     assert_null(r);
@@ -184,7 +184,7 @@ static void expect_field_refused(const char *fields, const char *words, long lin
 
 static void expect_sample_refused(const char *name, const char *words, long line, long column)
 {
-    ms_failure_report *r = NULL;
+    ms_report_failure *r = NULL;
     ms_report_error err = {NULL, 0, 0, -1};
     assert_int_equal(parse_file(name, &r, &err), MS_ERR_INVALID);
     assert_null(r);
@@ -202,13 +202,13 @@ static void expect_sample_refused(const char *name, const char *words, long line
 static void incidents_checked(void **state)
 {
     (void)state;
-    ms_failure_report *r = NULL;
+    ms_report_failure *r = NULL;
     assert_int_equal(parse_fields("Incidents: 4294967295\n", &r, NULL), MS_OK);
     assert_int_equal(r->incidents, 4294967295u);
-    ms_failure_report_free(r);
+    ms_report_failure_free(r);
     assert_int_equal(parse_fields("Source-IP: 192.0.2.3\n", &r, NULL), MS_OK);
     assert_int_equal(r->incidents, 1); /* absent: one message */
-    ms_failure_report_free(r);
+    ms_report_failure_free(r);
     expect_field_refused("Incidents: abc\n", "Incidents 'abc' is not a count of messages", 6, 12);
     expect_field_refused("Incidents:\n", "Incidents '' is not a count of messages", 6, 11);
     expect_field_refused("Incidents: 4294967296\n", "Incidents '4294967296' is larger than 4294967295 (MS_REPORT_COUNT_MAX)",
@@ -221,10 +221,10 @@ static void incidents_checked(void **state)
 static void source_ip_checked(void **state)
 {
     (void)state;
-    ms_failure_report *r = NULL;
+    ms_report_failure *r = NULL;
     assert_int_equal(parse_fields("Source-IP: 2001:db8::7\n", &r, NULL), MS_OK);
     assert_string_equal(r->source_ip, "2001:db8::7");
-    ms_failure_report_free(r);
+    ms_report_failure_free(r);
     expect_field_refused("Source-IP: mail.example.net\n", "Source-IP 'mail.example.net' is not an IP address", 6, 12);
     expect_sample_refused("../edge/failure-bad-source-ip.eml", "Source-IP '192.0.2.999' is not an IP address", 28, 12);
 }
@@ -233,16 +233,16 @@ static void source_ip_checked(void **state)
 static void arrival_date_checked(void **state)
 {
     (void)state;
-    ms_failure_report *r = NULL;
+    ms_report_failure *r = NULL;
     assert_int_equal(parse_fields("Arrival-Date: Thu, 1 Jan 1970 00:00:00 +0000\n", &r, NULL), MS_OK);
     assert_int_equal(r->arrival_time, 0);
-    ms_failure_report_free(r);
+    ms_report_failure_free(r);
     assert_int_equal(parse_fields("Arrival-Date: Fri, 31 Dec 9999 23:59:59 +0000\n", &r, NULL), MS_OK);
     assert_int_equal(r->arrival_time, MS_REPORT_TIME_MAX);
-    ms_failure_report_free(r);
+    ms_report_failure_free(r);
     assert_int_equal(parse_fields("Arrival-Date: 27 Nov 26 10:00:00 +0000\n", &r, NULL), MS_OK); /* 2026 */
     assert_int_equal(r->arrival_time, 1795773600);
-    ms_failure_report_free(r);
+    ms_report_failure_free(r);
     expect_field_refused("Arrival-Date: Wed, 31 Dec 1969 23:59:59 +0000\n", "is outside 1970-01-01..9999-12-31", 6, 15);
     expect_field_refused("Arrival-Date: Thu, 1 Jan 1970 00:30:00 +0100\n", "is outside 1970-01-01..9999-12-31", 6, 15);
     expect_field_refused("Arrival-Date: yesterday\n", "Arrival-Date 'yesterday' is not a date", 6, 15);
@@ -255,10 +255,10 @@ static void *parse_in_thread(void *arg)
 {
     const char *data = arg;
     for (int i = 0; i < 20; i++) {
-        ms_failure_report *r = NULL;
-        if (ms_failure_parse(data, strlen(data), &r, NULL) != MS_OK || r->incidents != 3)
+        ms_report_failure *r = NULL;
+        if (ms_report_failure_parse(data, strlen(data), &r, NULL) != MS_OK || r->incidents != 3)
             return (void *)1;
-        ms_failure_report_free(r);
+        ms_report_failure_free(r);
     }
     return NULL;
 }

@@ -9,20 +9,20 @@
 
 #include "report_test.h"
 
-static ms_status parse_file(const char *name, ms_tlsrpt_report **out, ms_report_error *err)
+static ms_status parse_file(const char *name, ms_report_tlsrpt **out, ms_report_error *err)
 {
     char path[256];
     snprintf(path, sizeof path, "tlsrpt/%s", name);
     size_t len;
     char *data = load_sample(path, &len);
-    ms_status st = ms_tlsrpt_parse(data, len, out, err);
+    ms_status st = ms_report_tlsrpt_parse(data, len, out, err);
     free(data);
     return st;
 }
 
-static ms_tlsrpt_report *parse_ok(const char *name)
+static ms_report_tlsrpt *parse_ok(const char *name)
 {
-    ms_tlsrpt_report *r = NULL;
+    ms_report_tlsrpt *r = NULL;
     ms_report_error err = {NULL, 0, 0, -1};
     ms_status st = parse_file(name, &r, &err);
     if (st != MS_OK)
@@ -36,14 +36,14 @@ static ms_tlsrpt_report *parse_ok(const char *name)
 static void rfc8460_example(void **state)
 {
     (void)state;
-    ms_tlsrpt_report *r = parse_ok("rfc8460-example.json");
+    ms_report_tlsrpt *r = parse_ok("rfc8460-example.json");
     assert_string_equal(r->org_name, "Company-X");
     assert_string_equal(r->report_id, "5065427c-23d3-47ca-b6e0-946ea0e8c4be");
     assert_string_equal(r->contact_info, "sts-reporting@company-x.example");
     assert_int_equal(r->begin, 1459468800); /* 2016-04-01T00:00:00Z */
     assert_int_equal(r->end, 1459555199);   /* 2016-04-01T23:59:59Z */
     assert_int_equal(r->policy_count, 1);
-    ms_tlsrpt_policy *p = &r->policies[0];
+    ms_report_tlsrpt_policy *p = &r->policies[0];
     assert_string_equal(p->policy_type, "sts");
     assert_string_equal(p->policy_domain, "company-y.example");
     assert_string_equal(p->policy_string,
@@ -63,13 +63,13 @@ static void rfc8460_example(void **state)
     assert_int_equal(p->failures[1].failed_session_count, 200);
     assert_string_equal(p->failures[2].failure_reason_code, "X509_V_ERR_PROXY_PATH_LENGTH_EXCEEDED");
     assert_int_equal(p->failures[2].failed_session_count, 3);
-    ms_tlsrpt_report_free(r);
+    ms_report_tlsrpt_free(r);
 }
 
 static void senders_shapes(void **state)
 {
     (void)state;
-    ms_tlsrpt_report *r = parse_ok("google-style.json");
+    ms_report_tlsrpt *r = parse_ok("google-style.json");
     assert_string_equal(r->org_name, "Google Inc.");
     assert_int_equal(r->begin, 1761955200);
     assert_int_equal(r->end, 1762041599);
@@ -78,7 +78,7 @@ static void senders_shapes(void **state)
     assert_int_equal(r->policies[0].successful, 1542);
     assert_int_equal(r->policies[0].failure_count, 0);
     assert_null(r->policies[0].failures);
-    ms_tlsrpt_report_free(r);
+    ms_report_tlsrpt_free(r);
 
     r = parse_ok("microsoft-style.json");
     assert_int_equal(r->policy_count, 2);
@@ -90,18 +90,18 @@ static void senders_shapes(void **state)
     assert_string_equal(r->policies[1].policy_type, "tlsa");
     assert_string_equal(r->policies[1].policy_string,
                         "3 1 1 0C72AC70B745AC19998811B131D662C9AC69DBDBE7CB23E5B514B56664C5D3D6");
-    ms_tlsrpt_report_free(r);
+    ms_report_tlsrpt_free(r);
 }
 
 static void lenient_types(void **state)
 {
     (void)state;
-    ms_tlsrpt_report *r = parse_ok("lenient-types.json");
+    ms_report_tlsrpt *r = parse_ok("lenient-types.json");
     assert_string_equal(r->report_id, "20251103"); /* a number */
     assert_null(r->contact_info);                  /* missing */
     assert_int_equal(r->begin, 1762124400);        /* 2025-11-03T00:00:00.000+01:00 */
     assert_int_equal(r->end, 1762214399);          /* 2025-11-03 23:59:59Z */
-    ms_tlsrpt_policy *p = &r->policies[0];
+    ms_report_tlsrpt_policy *p = &r->policies[0];
     assert_string_equal(p->policy_type, "sts");
     assert_string_equal(p->policy_domain, "example.org");
     assert_string_equal(p->policy_string, "version: STSv1");
@@ -110,17 +110,17 @@ static void lenient_types(void **state)
     assert_string_equal(p->failures[0].result_type, "certificate-host-mismatch");
     assert_int_equal(p->failures[0].failed_session_count, 1);
     assert_string_equal(p->failures[0].failure_reason_code, "42");
-    ms_tlsrpt_report_free(r);
+    ms_report_tlsrpt_free(r);
 
     r = parse_ok("bom-invalid-utf8.json");
     assert_string_equal(r->org_name, "Bad \xef\xbf\xbd Org");
     assert_int_equal(r->policy_count, 0);
-    ms_tlsrpt_report_free(r);
+    ms_report_tlsrpt_free(r);
 }
 
 static void expect_refused(const char *name, ms_status status, const char *words)
 {
-    ms_tlsrpt_report *r = NULL;
+    ms_report_tlsrpt *r = NULL;
     ms_report_error err = {NULL, 0, 0, -1};
     assert_int_equal(parse_file(name, &r, &err), status);
     assert_null(r);
@@ -142,9 +142,9 @@ static void refused(void **state)
 
 static ms_status parse_text(const char *text, ms_report_error *err)
 {
-    ms_tlsrpt_report *r = NULL;
-    ms_status st = ms_tlsrpt_parse(text, strlen(text), &r, err);
-    ms_tlsrpt_report_free(r);
+    ms_report_tlsrpt *r = NULL;
+    ms_status st = ms_report_tlsrpt_parse(text, strlen(text), &r, err);
+    ms_report_tlsrpt_free(r);
     return st;
 }
 
@@ -176,12 +176,12 @@ static void limits(void **state)
             ms_buf_puts(&b, "o");
         ms_buf_puts(&b, "\",\"report-id\":\"i\",\"date-range\":{\"start-datetime\":"
                         "\"2026-11-27T00:00:00Z\",\"end-datetime\":\"2026-11-27T23:59:59Z\"}}");
-        ms_tlsrpt_report *r = NULL;
-        ms_status st = ms_tlsrpt_parse(b.data, b.len, &r, &err);
+        ms_report_tlsrpt *r = NULL;
+        ms_status st = ms_report_tlsrpt_parse(b.data, b.len, &r, &err);
         if (len == MS_REPORT_FIELD_MAX) {
             assert_int_equal(st, MS_OK);
             assert_int_equal(strlen(r->org_name), MS_REPORT_FIELD_MAX);
-            ms_tlsrpt_report_free(r);
+            ms_report_tlsrpt_free(r);
         } else {
             assert_int_equal(st, MS_ERR_LIMIT);
             assert_non_null(strstr(err.message, "\"organization-name\" is longer"));
@@ -224,17 +224,17 @@ static void count_bound(void **state)
 {
     (void)state;
     ms_report_error err = {NULL, 0, 0, -1};
-    ms_tlsrpt_report *r = NULL;
+    ms_report_tlsrpt *r = NULL;
     const char *max = "{\"organization-name\":\"o\",\"report-id\":\"i\",\"date-range\":{\"start-datetime\":"
                       "\"2026-11-27T00:00:00Z\",\"end-datetime\":\"2026-11-27T23:59:59Z\"},\"policies\":"
                       "[{\"summary\":{\"total-successful-session-count\":4294967295,"
                       "\"total-failure-session-count\":\"4294967295\"},"
                       "\"failure-details\":[{\"failed-session-count\":4294967295.0}]}]}";
-    assert_int_equal(ms_tlsrpt_parse(max, strlen(max), &r, &err), MS_OK); /* MS_REPORT_COUNT_MAX itself */
+    assert_int_equal(ms_report_tlsrpt_parse(max, strlen(max), &r, &err), MS_OK); /* MS_REPORT_COUNT_MAX itself */
     assert_int_equal(r->policies[0].successful, 4294967295u);
     assert_int_equal(r->policies[0].failed, 4294967295u);
     assert_int_equal(r->policies[0].failures[0].failed_session_count, 4294967295u);
-    ms_tlsrpt_report_free(r);
+    ms_report_tlsrpt_free(r);
 
     const struct {
         const char *summary, *detail, *words;

@@ -717,12 +717,12 @@ static void test_failure_report_shapes(void **state)
     assert_string_equal(w.docs[1].key, "failure-bare@receiver.example");
     /* and the parser reads them */
     for (int i = 0; i < 2; i++) {
-        ms_failure_report *r = NULL;
-        assert_int_equal(ms_failure_parse(w.docs[i].bytes, w.docs[i].len, &r, NULL), MS_OK);
+        ms_report_failure *r = NULL;
+        assert_int_equal(ms_report_failure_parse(w.docs[i].bytes, w.docs[i].len, &r, NULL), MS_OK);
         assert_true(r->has_feedback_part);
         assert_string_equal(r->source_ip, "192.0.2.7");
         assert_string_equal(r->reported_domain, "example.com");
-        ms_failure_report_free(r);
+        ms_report_failure_free(r);
     }
     seen_free(&w);
 }

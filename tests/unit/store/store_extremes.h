@@ -91,14 +91,14 @@ static const char *extremes_aggregate(ms_store *store, extremes_script *s, unsig
 {
     char id[32];
     snprintf(id, sizeof id, "agg-%u", n);
-    ms_agg_meta m = {.schema = MS_AGG_SCHEMA_RFC7489, .org_name = extremes_string(s), .report_id = id,
+    ms_report_agg_meta m = {.schema = MS_REPORT_AGG_SCHEMA_RFC7489, .org_name = extremes_string(s), .report_id = id,
                      .email = extremes_string(s), .domain = extremes_string(s),
                      .begin = extremes_date(s), .end = extremes_date(s), .p = "none"};
     int dup = 0, beyond = 0;
     ms_status st = ms_store_agg_begin(store, &m, NULL, &dup);
     if (st != MS_OK || dup)
         return extremes_check(st, 0);
-    static ms_agg_record r; /* large: not on the stack */
+    static ms_report_agg_record r; /* large: not on the stack */
     unsigned records = extremes_byte(s) % 4;
     for (unsigned i = 0; i < records && st == MS_OK; i++) {
         memset(&r, 0, sizeof r);
@@ -108,7 +108,7 @@ static const char *extremes_aggregate(ms_store *store, extremes_script *s, unsig
         r.dkim = extremes_byte(s) & 1 ? "pass" : "fail";
         r.spf = extremes_byte(s) & 1 ? "pass" : "fail";
         r.header_from = extremes_string(s);
-        r.dkim_results[0] = (ms_agg_auth){.domain = extremes_string(s), .result = "pass"};
+        r.dkim_results[0] = (ms_report_agg_auth){.domain = extremes_string(s), .result = "pass"};
         r.dkim_count = extremes_byte(s) & 1;
         st = ms_store_agg_record(store, &r);
     }
@@ -126,16 +126,16 @@ static const char *extremes_tls(ms_store *store, extremes_script *s, unsigned n)
     char id[32];
     snprintf(id, sizeof id, "tls-%u", n);
     int beyond = 0, dup = 0;
-    ms_tlsrpt_failure f = {.result_type = extremes_string(s), .receiving_mx_hostname = extremes_string(s)};
+    ms_report_tlsrpt_failure f = {.result_type = extremes_string(s), .receiving_mx_hostname = extremes_string(s)};
     f.failed_session_count = extremes_count(s, &beyond);
-    ms_tlsrpt_policy pol[2];
+    ms_report_tlsrpt_policy pol[2];
     for (int i = 0; i < 2; i++) {
-        pol[i] = (ms_tlsrpt_policy){.policy_type = "sts", .policy_domain = extremes_string(s),
+        pol[i] = (ms_report_tlsrpt_policy){.policy_type = "sts", .policy_domain = extremes_string(s),
                                     .failures = &f, .failure_count = i};
         pol[i].successful = extremes_count(s, &beyond);
         pol[i].failed = extremes_count(s, &beyond);
     }
-    ms_tlsrpt_report r = {.org_name = extremes_string(s), .report_id = id, .begin = extremes_date(s),
+    ms_report_tlsrpt r = {.org_name = extremes_string(s), .report_id = id, .begin = extremes_date(s),
                           .end = extremes_date(s), .policies = pol, .policy_count = 2};
     return extremes_check(ms_store_put_tlsrpt(store, &r, NULL, NULL, 0, &dup), beyond);
 }
@@ -145,7 +145,7 @@ static const char *extremes_failure(ms_store *store, extremes_script *s, unsigne
     char key[32];
     snprintf(key, sizeof key, "<failure-%u@fuzz>", n);
     int beyond = 0, dup = 0;
-    ms_failure_report f = {.reported_domain = extremes_string(s), .source_ip = extremes_string(s),
+    ms_report_failure f = {.reported_domain = extremes_string(s), .source_ip = extremes_string(s),
                            .auth_failure = extremes_string(s), .reporting_mta = extremes_string(s)};
     f.arrival_time = extremes_date(s);
     f.incidents = extremes_count(s, &beyond);

@@ -105,46 +105,46 @@ static ms_store *open_or_die(const char *url)
 
 /* ---- Building reports by hand ------------------------------------------ */
 
-static ms_agg_meta meta(const char *org, const char *id, const char *domain, int64_t begin,
+static ms_report_agg_meta meta(const char *org, const char *id, const char *domain, int64_t begin,
                         int64_t end)
 {
-    ms_agg_meta m = {.schema = MS_AGG_SCHEMA_RFC7489, .version = "1.0", .org_name = org,
+    ms_report_agg_meta m = {.schema = MS_REPORT_AGG_SCHEMA_RFC7489, .version = "1.0", .org_name = org,
                      .email = "noreply@reporter.example", .report_id = id, .begin = begin,
                      .end = end, .domain = domain, .adkim = "r", .aspf = "r", .p = "none",
                      .sp = "none", .pct = "100"};
     return m;
 }
 
-static ms_agg_record record(const char *ip, uint64_t count, const char *disposition,
+static ms_report_agg_record record(const char *ip, uint64_t count, const char *disposition,
                             const char *dkim, const char *spf, const char *from)
 {
-    ms_agg_record r = {.source_ip = ip, .count = count, .disposition = disposition, .dkim = dkim,
+    ms_report_agg_record r = {.source_ip = ip, .count = count, .disposition = disposition, .dkim = dkim,
                        .spf = spf, .header_from = from};
     return r;
 }
 
-static void add_dkim(ms_agg_record *r, const char *domain, const char *selector, const char *result)
+static void add_dkim(ms_report_agg_record *r, const char *domain, const char *selector, const char *result)
 {
-    r->dkim_results[r->dkim_count++] = (ms_agg_auth){.domain = domain, .selector = selector,
+    r->dkim_results[r->dkim_count++] = (ms_report_agg_auth){.domain = domain, .selector = selector,
                                                      .result = result};
 }
 
-static void add_spf(ms_agg_record *r, const char *domain, const char *result)
+static void add_spf(ms_report_agg_record *r, const char *domain, const char *result)
 {
-    r->spf_results[r->spf_count++] = (ms_agg_auth){.domain = domain, .scope = "mfrom",
+    r->spf_results[r->spf_count++] = (ms_report_agg_auth){.domain = domain, .scope = "mfrom",
                                                    .result = result};
 }
 
-static void add_reason(ms_agg_record *r, const char *type, const char *comment)
+static void add_reason(ms_report_agg_record *r, const char *type, const char *comment)
 {
-    r->reasons[r->reason_count++] = (ms_agg_reason){.type = type, .comment = comment};
+    r->reasons[r->reason_count++] = (ms_report_agg_reason){.type = type, .comment = comment};
 }
 
 static const ms_report_origin origin = {"reports.mbox", "reports.mbox: message 1: report.xml.gz"};
 
 /* Stores an aggregate report in one transaction; returns the duplicate flag
  * (-1 on error). */
-static int store_agg(ms_store *s, const ms_agg_meta *m, const ms_agg_record *recs, size_t n)
+static int store_agg(ms_store *s, const ms_report_agg_meta *m, const ms_report_agg_record *recs, size_t n)
 {
     int dup = -1;
     if (ms_store_agg_begin(s, m, &origin, &dup) != MS_OK) {
@@ -171,9 +171,9 @@ static int store_numbered(ms_store *s, int i, size_t n)
 {
     char id[32], ip[32];
     snprintf(id, sizeof id, "report-%d", i);
-    ms_agg_meta m = meta("bulk.example", id, "example.com", 1700000000 + i * 86400LL,
+    ms_report_agg_meta m = meta("bulk.example", id, "example.com", 1700000000 + i * 86400LL,
                          1700086399 + i * 86400LL);
-    ms_agg_record *recs = calloc(n, sizeof *recs);
+    ms_report_agg_record *recs = calloc(n, sizeof *recs);
     for (size_t k = 0; k < n; k++) {
         snprintf(ip, sizeof ip, "10.%d.%zu.%zu", i % 256, k / 256, k % 256);
         recs[k] = record(ip, k + 1, "none", "pass", "fail", "example.com");
@@ -274,8 +274,8 @@ static void test_exactly_once(void)
 {
     char *url = new_db();
     ms_store *s = open_or_die(url);
-    ms_agg_meta m = meta("google.com", "r1", "example.com", 1700000000, 1700086399);
-    ms_agg_record recs[3] = {
+    ms_report_agg_meta m = meta("google.com", "r1", "example.com", 1700000000, 1700086399);
+    ms_report_agg_record recs[3] = {
         record("192.0.2.1", 10, "none", "pass", "pass", "example.com"),
         record("192.0.2.2", 5, "quarantine", "fail", "fail", "example.com"),
         record("198.51.100.7", 3, "none", "fail", "fail", "example.com"),
@@ -289,7 +289,7 @@ static void test_exactly_once(void)
     CHECK(ms_store_commit(s) == MS_OK, "commit: %s", ms_store_error(s));
 
     CHECK_NUM(store_agg(s, &m, recs, 3), 1); /* the same report again */
-    ms_agg_meta other = m;
+    ms_report_agg_meta other = m;
     other.end = 1700086400; /* another date range is another report */
     CHECK_NUM(store_agg(s, &other, recs, 1), 0);
     /* other connections see committed reports once they are synced */
@@ -306,13 +306,13 @@ static void test_exactly_once(void)
     CHECK(ms_store_raw_read(s, 424242, collect_chunks, chunks) == MS_ERR_INVALID, "raw of no report");
 
     /* TLS: twice, the second a duplicate */
-    ms_tlsrpt_failure fails[1] = {{.result_type = "certificate-expired",
+    ms_report_tlsrpt_failure fails[1] = {{.result_type = "certificate-expired",
                                    .receiving_mx_hostname = "mx1.example.com",
                                    .failed_session_count = 2}};
-    ms_tlsrpt_policy pol = {.policy_type = "sts", .policy_domain = "example.com",
+    ms_report_tlsrpt_policy pol = {.policy_type = "sts", .policy_domain = "example.com",
                             .successful = 100, .failed = 2, .failures = fails,
                             .failure_count = 1};
-    ms_tlsrpt_report tls = {.org_name = "Google Inc.", .report_id = "t1", .begin = 1699900000,
+    ms_report_tlsrpt tls = {.org_name = "Google Inc.", .report_id = "t1", .begin = 1699900000,
                             .end = 1699986399, .policies = &pol, .policy_count = 1};
     dup = -1;
     CHECK(ms_store_put_tlsrpt(s, &tls, &origin, "gz", 2, &dup) == MS_OK && dup == 0,
@@ -328,7 +328,7 @@ static void test_exactly_once(void)
     CHECK_NUM(sql_number(url, "SELECT COUNT(*) FROM tls_failures"), 1);
 
     /* failure reports: keyed by the message */
-    ms_failure_report f = {.reported_domain = "example.com", .source_ip = "192.0.2.66",
+    ms_report_failure f = {.reported_domain = "example.com", .source_ip = "192.0.2.66",
                            .auth_failure = "dmarc", .incidents = 1, .arrival_time = 1700050000,
                            .reporting_mta = "mx.reporter.example", .has_feedback_part = 1};
     CHECK(ms_store_put_failure(s, &f, "<f1@reporter.example>", &origin, NULL, 0, &dup) == MS_OK &&
@@ -381,8 +381,8 @@ static void test_rollback(void)
 {
     char *url = new_db();
     ms_store *s = open_or_die(url);
-    ms_agg_meta m = meta("google.com", "rb", "example.com", 1700000000, 1700086399);
-    ms_agg_record r = record("192.0.2.1", 1, "none", "pass", "pass", "example.com");
+    ms_report_agg_meta m = meta("google.com", "rb", "example.com", 1700000000, 1700086399);
+    ms_report_agg_record r = record("192.0.2.1", 1, "none", "pass", "pass", "example.com");
     int dup;
     CHECK(ms_store_agg_begin(s, &m, &origin, &dup) == MS_OK && !dup, "begin");
     for (int i = 0; i < 1000; i++)
@@ -410,10 +410,10 @@ static void test_group(void)
 {
     char *url = new_db();
     ms_store *s = open_or_die(url);
-    ms_agg_record r = record("192.0.2.1", 2, "none", "pass", "pass", "example.com");
-    ms_agg_meta a = meta("g.example", "a", "example.com", 1700000000, 1700086399);
-    ms_agg_meta b = meta("g.example", "b", "example.com", 1700000000, 1700086399);
-    ms_agg_meta c = meta("g.example", "c", "example.com", 1700000000, 1700086399);
+    ms_report_agg_record r = record("192.0.2.1", 2, "none", "pass", "pass", "example.com");
+    ms_report_agg_meta a = meta("g.example", "a", "example.com", 1700000000, 1700086399);
+    ms_report_agg_meta b = meta("g.example", "b", "example.com", 1700000000, 1700086399);
+    ms_report_agg_meta c = meta("g.example", "c", "example.com", 1700000000, 1700086399);
     CHECK_NUM(store_agg(s, &a, &r, 1), 0);
     int dup = -1;
     CHECK(ms_store_agg_begin(s, &b, &origin, &dup) == MS_OK && !dup, "begin b");
@@ -497,8 +497,8 @@ static void race_one(int first_commits)
     int go[2], answer[2];
     if (pipe(go) != 0 || pipe(answer) != 0)
         exit(1);
-    ms_agg_meta m = meta("race.example", "race", "example.com", 1700000000, 1700086399);
-    ms_agg_record r = record("192.0.2.1", 1, "none", "pass", "pass", "example.com");
+    ms_report_agg_meta m = meta("race.example", "race", "example.com", 1700000000, 1700086399);
+    ms_report_agg_record r = record("192.0.2.1", 1, "none", "pass", "pass", "example.com");
     pid_t kid = fork();
     if (kid == 0) {
         char c;
@@ -595,8 +595,8 @@ static void test_killed(void)
     if (kid == 0) {
         close(fds[0]);
         ms_store *s = open_or_die(url);
-        ms_agg_meta m = meta("big.example", "big", "example.com", 1700000000, 1700086399);
-        ms_agg_record r = record("192.0.2.9", 1, "none", "pass", "pass", "example.com");
+        ms_report_agg_meta m = meta("big.example", "big", "example.com", 1700000000, 1700086399);
+        ms_report_agg_record r = record("192.0.2.9", 1, "none", "pass", "pass", "example.com");
         add_dkim(&r, "example.com", "s1", "pass");
         int dup;
         ms_store_agg_begin(s, &m, &origin, &dup);
@@ -631,8 +631,8 @@ static void test_killed(void)
 
     /* run again: stored once, whole */
     ms_store *s = open_or_die(url);
-    ms_agg_meta m = meta("big.example", "big", "example.com", 1700000000, 1700086399);
-    ms_agg_record r = record("192.0.2.9", 1, "none", "pass", "pass", "example.com");
+    ms_report_agg_meta m = meta("big.example", "big", "example.com", 1700000000, 1700086399);
+    ms_report_agg_record r = record("192.0.2.9", 1, "none", "pass", "pass", "example.com");
     for (int pass = 0; pass < 2; pass++) {
         int dup = -1;
         CHECK(ms_store_agg_begin(s, &m, &origin, &dup) == MS_OK, "%s", ms_store_error(s));
@@ -677,24 +677,24 @@ static ms_store *read_fixture(char **url_out)
     ms_store *s = open_or_die(url);
     *url_out = url;
 
-    ms_tlsrpt_failure t1f[2] = {
+    ms_report_tlsrpt_failure t1f[2] = {
         {.result_type = "certificate-expired", .receiving_mx_hostname = "mx1.example.com",
          .failed_session_count = 2},
         {.result_type = "starttls-not-supported", .receiving_mx_hostname = "mx2.example.com",
          .failed_session_count = 1},
     };
-    ms_tlsrpt_policy t1p[2] = {
+    ms_report_tlsrpt_policy t1p[2] = {
         {.policy_type = "sts", .policy_domain = "example.com", .mx_host = "mx1.example.com",
          .successful = 100, .failed = 3, .failures = t1f, .failure_count = 2},
         {.policy_type = "no-policy-found", .policy_domain = "example.org", .successful = 50},
     };
-    ms_tlsrpt_report t1 = {.org_name = "Google Inc.", .report_id = "t1", .begin = 1699900000,
+    ms_report_tlsrpt t1 = {.org_name = "Google Inc.", .report_id = "t1", .begin = 1699900000,
                            .end = 1699986399, .policies = t1p, .policy_count = 2};
     int dup;
     CHECK(ms_store_put_tlsrpt(s, &t1, &origin, NULL, 0, &dup) == MS_OK, "%s", ms_store_error(s));
 
-    ms_agg_meta m1 = meta("google.com", "r1", "example.com", 1700000000, 1700086399);
-    ms_agg_record r1[3] = {
+    ms_report_agg_meta m1 = meta("google.com", "r1", "example.com", 1700000000, 1700086399);
+    ms_report_agg_record r1[3] = {
         record("192.0.2.1", 10, "none", "pass", "pass", "example.com"),
         record("192.0.2.2", 5, "quarantine", "fail", "fail", "example.com"),
         record("198.51.100.7", 3, "none", "fail", "fail", "example.com"),
@@ -708,9 +708,9 @@ static ms_store *read_fixture(char **url_out)
     add_spf(&r1[2], "fwd.example", "softfail");
     CHECK_NUM(store_agg(s, &m1, r1, 3), 0);
 
-    ms_agg_meta m2 = meta("Yahoo", "r2", "example.com", 1700086400, 1700172799);
+    ms_report_agg_meta m2 = meta("Yahoo", "r2", "example.com", 1700086400, 1700172799);
     m2.p = "quarantine";
-    ms_agg_record r2[2] = {
+    ms_report_agg_record r2[2] = {
         record("192.0.2.1", 4, "none", "pass", "fail", "example.com"),
         record("203.0.113.9", 2, "reject", "fail", "fail", "example.com"),
     };
@@ -720,18 +720,18 @@ static ms_store *read_fixture(char **url_out)
     add_reason(&r2[1], "local_policy", NULL);
     CHECK_NUM(store_agg(s, &m2, r2, 2), 0);
 
-    ms_agg_meta m3 = meta("google.com", "r3", "example.org", 1700000000, 1700086399);
-    ms_agg_record r3[1] = {record("192.0.2.1", 7, "none", "fail", "pass", "example.org")};
+    ms_report_agg_meta m3 = meta("google.com", "r3", "example.org", 1700000000, 1700086399);
+    ms_report_agg_record r3[1] = {record("192.0.2.1", 7, "none", "fail", "pass", "example.org")};
     add_spf(&r3[0], "example.org", "pass");
     CHECK_NUM(store_agg(s, &m3, r3, 1), 0);
 
-    ms_tlsrpt_failure t2f[1] = {{.result_type = "certificate-expired",
+    ms_report_tlsrpt_failure t2f[1] = {{.result_type = "certificate-expired",
                                  .receiving_mx_hostname = "mx1.example.com",
                                  .failed_session_count = 4}};
-    ms_tlsrpt_policy t2p[1] = {{.policy_type = "sts", .policy_domain = "example.com",
+    ms_report_tlsrpt_policy t2p[1] = {{.policy_type = "sts", .policy_domain = "example.com",
                                 .successful = 20, .failed = 4, .failures = t2f,
                                 .failure_count = 1}};
-    ms_tlsrpt_report t2 = {.org_name = "Microsoft", .report_id = "t2", .begin = 1700000000,
+    ms_report_tlsrpt t2 = {.org_name = "Microsoft", .report_id = "t2", .begin = 1700000000,
                            .end = 1700086399, .policies = t2p, .policy_count = 1};
     CHECK(ms_store_put_tlsrpt(s, &t2, &origin, NULL, 0, &dup) == MS_OK, "%s", ms_store_error(s));
 
@@ -741,7 +741,7 @@ static ms_store *read_fixture(char **url_out)
         {"<f3@x>", "example.net", "192.0.2.77", "dkim", 1, 1700070000},
     };
     for (size_t i = 0; i < 3; i++) {
-        ms_failure_report f = {.reported_domain = (char *)fr[i].domain,
+        ms_report_failure f = {.reported_domain = (char *)fr[i].domain,
                                .source_ip = (char *)fr[i].ip,
                                .auth_failure = (char *)fr[i].failure,
                                .incidents = fr[i].incidents, .arrival_time = fr[i].at};
@@ -1130,9 +1130,9 @@ static void test_bounds(void)
     for (size_t i = 0; i < sizeof beyond / sizeof beyond[0]; i++) {
         char id[16];
         snprintf(id, sizeof id, "huge%zu", i);
-        ms_agg_meta m = meta("poison.example", id, "example.com", 1700000000, 1700086399);
-        ms_agg_record ok = record("192.0.2.1", 1, "none", "pass", "pass", "example.com");
-        ms_agg_record bad = record("192.0.2.2", beyond[i], "none", "pass", "pass", "example.com");
+        ms_report_agg_meta m = meta("poison.example", id, "example.com", 1700000000, 1700086399);
+        ms_report_agg_record ok = record("192.0.2.1", 1, "none", "pass", "pass", "example.com");
+        ms_report_agg_record bad = record("192.0.2.2", beyond[i], "none", "pass", "pass", "example.com");
         int dup = -1;
         CHECK(ms_store_agg_begin(s, &m, &origin, &dup) == MS_OK && !dup, "begin: %s", ms_store_error(s));
         CHECK(ms_store_agg_record(s, &ok) == MS_OK, "a good record: %s", ms_store_error(s));
@@ -1144,31 +1144,31 @@ static void test_bounds(void)
         ms_store_rollback(s);
     }
     /* at the bound, many records: stored, the total exact */
-    ms_agg_meta m = meta("bound.example", "at-bound", "example.com", 1700000000, 1700086399);
-    ms_agg_record rec = record("192.0.2.3", MS_REPORT_COUNT_MAX, "none", "pass", "pass", "example.com");
-    ms_agg_record recs[8];
+    ms_report_agg_meta m = meta("bound.example", "at-bound", "example.com", 1700000000, 1700086399);
+    ms_report_agg_record rec = record("192.0.2.3", MS_REPORT_COUNT_MAX, "none", "pass", "pass", "example.com");
+    ms_report_agg_record recs[8];
     for (int i = 0; i < 8; i++)
         recs[i] = rec;
     CHECK_NUM(store_agg(s, &m, recs, 8), 0);
 
-    ms_tlsrpt_policy pol[2] = {
+    ms_report_tlsrpt_policy pol[2] = {
         {.policy_type = "sts", .policy_domain = "example.com", .successful = (uint64_t)INT64_MAX,
          .failed = 1},
         {.policy_type = "sts", .policy_domain = "example.com", .successful = 1},
     };
-    ms_tlsrpt_report tls = {.org_name = "tls.example", .report_id = "wrap", .begin = 1, .end = 2,
+    ms_report_tlsrpt tls = {.org_name = "tls.example", .report_id = "wrap", .begin = 1, .end = 2,
                             .policies = pol, .policy_count = 2};
     int dup = -1;
     ms_status st = ms_store_put_tlsrpt(s, &tls, &origin, NULL, 0, &dup);
     CHECK(ms_store_report_fault(st), "TLS sessions 2^63: status %d (%s)", st, ms_store_error(s));
-    ms_failure_report f = {.reported_domain = "example.com", .reporting_mta = "mta.example",
+    ms_report_failure f = {.reported_domain = "example.com", .reporting_mta = "mta.example",
                            .incidents = UINT64_MAX};
     st = ms_store_put_failure(s, &f, "<huge@reporter.example>", &origin, NULL, 0, &dup);
     CHECK(ms_store_report_fault(st), "Incidents 2^64-1: status %d (%s)", st, ms_store_error(s));
 
     /* the store goes on */
-    ms_agg_meta next = meta("good.example", "after", "example.com", 1700000000, 1700086399);
-    ms_agg_record one = record("192.0.2.4", 7, "none", "pass", "pass", "example.com");
+    ms_report_agg_meta next = meta("good.example", "after", "example.com", 1700000000, 1700086399);
+    ms_report_agg_record one = record("192.0.2.4", 7, "none", "pass", "pass", "example.com");
     CHECK_NUM(store_agg(s, &next, &one, 1), 0);
     CHECK(ms_store_sync(s) == MS_OK, "sync: %s", ms_store_error(s));
     CHECK_NUM(sql_number(url, "SELECT COUNT(*) FROM reports"), 2);
@@ -1196,7 +1196,7 @@ static void test_refused_data(void)
     long_org[4000] = '\0';
     const char *orgs[] = {long_org, "bad \xff\xfe utf-8"};
     for (size_t i = 0; i < 2; i++) {
-        ms_agg_meta m = meta(orgs[i], "refused", "example.com", 1700000000, 1700086399);
+        ms_report_agg_meta m = meta(orgs[i], "refused", "example.com", 1700000000, 1700086399);
         int dup = -1;
         ms_status st = ms_store_agg_begin(s, &m, &origin, &dup);
         if (pg_base)
@@ -1206,8 +1206,8 @@ static void test_refused_data(void)
         if (st == MS_OK)
             CHECK(ms_store_commit(s) == MS_OK, "commit: %s", ms_store_error(s));
     }
-    ms_agg_meta m = meta("good.example", "after-refused", "example.com", 1700000000, 1700086399);
-    ms_agg_record one = record("192.0.2.4", 7, "none", "pass", "pass", "example.com");
+    ms_report_agg_meta m = meta("good.example", "after-refused", "example.com", 1700000000, 1700086399);
+    ms_report_agg_record one = record("192.0.2.4", 7, "none", "pass", "pass", "example.com");
     CHECK_NUM(store_agg(s, &m, &one, 1), 0);
     CHECK(ms_store_sync(s) == MS_OK, "sync: %s", ms_store_error(s));
     CHECK_NUM(sql_number(url, "SELECT COUNT(*) FROM reports WHERE report_id = 'after-refused'"), 1);
@@ -1216,7 +1216,7 @@ static void test_refused_data(void)
         PQclear(PQexec(c, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
                           " WHERE datname = current_database() AND pid <> pg_backend_pid()"));
         PQfinish(c);
-        ms_agg_meta lost = meta("good.example", "lost", "example.com", 1700000000, 1700086399);
+        ms_report_agg_meta lost = meta("good.example", "lost", "example.com", 1700000000, 1700086399);
         int dup = -1;
         ms_status st = ms_store_agg_begin(s, &lost, &origin, &dup);
         CHECK(st != MS_OK && !ms_store_report_fault(st), "a lost connection: status %d (%s)", st,
@@ -1283,8 +1283,8 @@ static void test_conflicts(void)
 {
     char *url = new_db();
     ms_store *s = open_or_die(url);
-    ms_agg_meta m = meta("google.com", "c1", "example.com", 1700000000, 1700086399);
-    ms_agg_record one = record("192.0.2.1", 1, "none", "pass", "pass", "example.com");
+    ms_report_agg_meta m = meta("google.com", "c1", "example.com", 1700000000, 1700086399);
+    ms_report_agg_record one = record("192.0.2.1", 1, "none", "pass", "pass", "example.com");
     int dup = -1, conflicting = -1;
     CHECK(ms_store_agg_begin(s, &m, &origin, &dup) == MS_OK && !dup, "begin");
     CHECK(ms_store_agg_record(s, &one) == MS_OK, "%s", ms_store_error(s));
@@ -1327,7 +1327,7 @@ static void test_extremes(void)
 }
 
 /* Stores one aggregate report of these records. */
-static void put_report(ms_store *s, const ms_agg_meta *m, const ms_agg_record *recs, size_t n)
+static void put_report(ms_store *s, const ms_report_agg_meta *m, const ms_report_agg_record *recs, size_t n)
 {
     int dup = 0;
     CHECK(ms_store_agg_begin(s, m, &origin, &dup) == MS_OK && !dup, "begin %s: %s", m->report_id,
@@ -1352,13 +1352,13 @@ static void test_rollup_views(void)
     enum { D = 1700006400 }; /* 2023-11-15 00:00 UTC */
     char *url = new_db();
     ms_store *s = open_or_die(url);
-    ms_agg_record day1[] = {record("192.0.2.1", 10, "none", "pass", "pass", "example.com"),
+    ms_report_agg_record day1[] = {record("192.0.2.1", 10, "none", "pass", "pass", "example.com"),
                             record("192.0.2.2", 3, "quarantine", "fail", "fail", "example.com")};
-    ms_agg_record day2[] = {record("192.0.2.1", 5, "none", "pass", "fail", "example.com"),
+    ms_report_agg_record day2[] = {record("192.0.2.1", 5, "none", "pass", "fail", "example.com"),
                             record("192.0.2.2", 4, "reject", "fail", "fail", "example.com")};
-    ms_agg_meta a = meta("a.example", "a", "Example.COM", D + 3600, D + 86399);
-    ms_agg_meta b = meta("b.example", "b", "example.com", D + 7200, D + 86399);
-    ms_agg_meta c = meta("a.example", "c", "example.com", D + 86400 + 60, D + 2 * 86400 - 1);
+    ms_report_agg_meta a = meta("a.example", "a", "Example.COM", D + 3600, D + 86399);
+    ms_report_agg_meta b = meta("b.example", "b", "example.com", D + 7200, D + 86399);
+    ms_report_agg_meta c = meta("a.example", "c", "example.com", D + 86400 + 60, D + 2 * 86400 - 1);
     c.p = "quarantine";
     c.pct = "50";
     put_report(s, &a, day1, 2);

@@ -62,7 +62,7 @@ static ms_tls_check_result *make_result(const char *policy_text, size_t ports)
     res->mtasts.mx_match = -1;
     res->mtasts.state = MS_TLS_MTASTS_POLICY;
     ms_diag_list parse = MS_DIAG_LIST_INIT;
-    assert_int_equal(ms_mtasts_check_policy(policy_text, strlen(policy_text), "policy",
+    assert_int_equal(ms_audit_mtasts_check_policy(policy_text, strlen(policy_text), "policy",
                                             &res->mtasts.policy, &parse),
                      MS_OK);
     assert_true(res->mtasts.policy->usable);
@@ -224,12 +224,12 @@ static void lookups(void **state)
     static const struct {
         const char *domain;
         ms_tls_mtasts_state state;
-        ms_mtasts_mode mode; /* with a policy */
+        ms_audit_mtasts_mode mode; /* with a policy */
         const char *code;    /* the tls.* finding, or NULL */
     } CASES[] = {
-        {"tlsenforce.audittest.example", MS_TLS_MTASTS_POLICY, MS_MTASTS_MODE_ENFORCE, NULL},
-        {"tlstesting.audittest.example", MS_TLS_MTASTS_POLICY, MS_MTASTS_MODE_TESTING, NULL},
-        {"tlsnone.audittest.example", MS_TLS_MTASTS_POLICY, MS_MTASTS_MODE_NONE, "tls.mtasts-mode-none"},
+        {"tlsenforce.audittest.example", MS_TLS_MTASTS_POLICY, MS_AUDIT_MTASTS_MODE_ENFORCE, NULL},
+        {"tlstesting.audittest.example", MS_TLS_MTASTS_POLICY, MS_AUDIT_MTASTS_MODE_TESTING, NULL},
+        {"tlsnone.audittest.example", MS_TLS_MTASTS_POLICY, MS_AUDIT_MTASTS_MODE_NONE, "tls.mtasts-mode-none"},
         {"nomx.audittest.example", MS_TLS_MTASTS_NO_POLICY, 0, "tls.mtasts-none"},
         {"missing.audittest.example", MS_TLS_MTASTS_UNUSABLE, 0, "tls.mtasts-unusable"},
         {"badtxt.audittest.example", MS_TLS_MTASTS_UNUSABLE, 0, "tls.mtasts-unusable"},
@@ -253,7 +253,7 @@ static void lookups(void **state)
             assert_non_null(find(&res.diags, CASES[i].code));
         free(res.mtasts.domain);
         free(res.mtasts.id);
-        ms_mtasts_policy_free(res.mtasts.policy);
+        ms_audit_mtasts_policy_free(res.mtasts.policy);
         ms_diag_list_free(&res.diags);
     }
     ms_ctx_free(ctx);
