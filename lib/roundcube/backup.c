@@ -259,15 +259,8 @@ ms_status rc_unpack_backup(const char *archive, const char *dest, char **error)
 {
     unpack_rules rules = {1, archive};
     ms_status st = unpack(archive, dest, &rules, error);
-    if (st == MS_OK) {
-        int fd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0 || syncfs(fd) != 0) {
-            *error = ms_asprintf("%s: %s", dest, strerror(errno));
-            st = MS_ERR_IO;
-        }
-        if (fd >= 0)
-            close(fd);
-    }
+    if (st == MS_OK)
+        st = rc_sync_tree(dest, error);
     return st;
 }
 

@@ -321,16 +321,21 @@ ms_status rc_tree_build(const rc_tree *result, const char *release_root, const c
         st = build_entry(&b, &result->items[i]);
     if (st == MS_OK)
         st = finish_dirs(&b, result);
-    if (st == MS_OK) {
-        /* every file of the tree on disk before the tree is switched in */
-        int fd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0 || syncfs(fd) != 0) {
-            *error = ms_asprintf("%s: %s", dest, strerror(errno));
-            st = MS_ERR_IO;
-        }
-        if (fd >= 0)
-            close(fd);
+    if (st == MS_OK) /* every file of the tree on disk before the tree is switched in */
+        st = rc_sync_tree(dest, error);
+    return st;
+}
+
+ms_status rc_sync_tree(const char *dir, char **error)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    ms_status st = MS_OK;
+    if (fd < 0 || syncfs(fd) != 0) {
+        *error = ms_asprintf("%s: %s", dir, strerror(errno));
+        st = MS_ERR_IO;
     }
+    if (fd >= 0)
+        close(fd);
     return st;
 }
 

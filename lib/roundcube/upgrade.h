@@ -48,6 +48,9 @@ ms_status rc_tree_build(const rc_tree *result, const char *release_root, const c
 ms_status rc_copy_file(const char *from, const char *to, const struct stat *sb, char **error);
 /* Removes path and everything under it (links not followed). */
 ms_status rc_remove_tree(const char *path, char **error);
+/* Every file of the file system holding dir written to disk (syncfs):
+ * before a tree is switched in, and once a backup is unpacked. */
+ms_status rc_sync_tree(const char *dir, char **error);
 
 /* ---- the database (db.c) ---- */
 
