@@ -94,10 +94,12 @@ expect_code() {
         fail "$code${where:+ at *$where} expected; got: $(rc_codes "$out" | tr '\n' ' ') $(cat "$out.err")"
 }
 
+# expect_no_code OUT CODE [WHERE]: no CODE (at a location ending in WHERE).
 expect_no_code() {
-    local out=$1 code=$2
-    json_true --arg c "$code" '[.results[0].diagnostics[] | select(.code == $c)] | length == 0' "$out" ||
-        fail "$code not expected"
+    local out=$1 code=$2 where=${3:-}
+    json_true --arg c "$code" --arg w "$where" \
+        '[.results[0].diagnostics[] | select(.code == $c and ((.location // "") | endswith($w)))] | length == 0' "$out" ||
+        fail "$code${where:+ at *$where} not expected"
 }
 
 expect_status() {

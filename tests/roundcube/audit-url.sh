@@ -3,7 +3,9 @@
 # loopback high port) serving a release: the installation directory served
 # as the web root exposes the installer, the configuration, a log, .git and
 # composer.json; public_html/ served exposes nothing; the login page tells
-# the version; a site that does not answer cannot be checked (exit 2).
+# the version; an older installation whose installer answers no longer
+# exposes it once `roundcube upgrade` has run; a site that does not answer
+# cannot be checked (exit 2).
 # Usage: audit-url.sh MAILSEC
 set -euo pipefail
 MAILSEC=$1
@@ -12,6 +14,7 @@ source "$(dirname "$0")/../lib/servers.sh"
 # 1.6.18: its login page runs on Debian 12's PHP 8.2 without vendor/
 # (1.7 needs PHP 8.5's array_last() from a polyfill vendor/ would hold)
 VERSION=1.6.18
+OLD=1.5.15
 rc_need_release $VERSION
 PHP_MODULES=$(php -m 2>/dev/null || true)
 if ! grep -qx dom <<<"$PHP_MODULES" || ! grep -qx pdo_sqlite <<<"$PHP_MODULES"; then
@@ -84,6 +87,34 @@ rc_audit "$OUT" --url "$URL" "$WORK/rc"
 expect_status 0 "$OUT"
 json_true '[.results[0].diagnostics[] | select(.severity != "info")] | length == 0' "$OUT" ||
     fail "findings left: $(rc_codes "$OUT" | tr '\n' ' ')"
+stop_php
+
+echo "== $OLD with its installer left reachable, then upgraded to $VERSION"
+rc_need_release $OLD
+rc_install $OLD "$WORK/old"
+cp -a "$(rc_release $OLD)/installer" "$WORK/old/installer"
+echo "\$config['enable_installer'] = true;" >>"$WORK/old/config/config.inc.php"
+serve "$WORK/old"
+rc_audit "$OUT" --url "$URL/" "$WORK/old"
+expect_code "$OUT" roundcube.url-exposed /installer/
+stop_php
+# exit 1: the audit after the upgrade still finds enable_installer = true
+set +e
+"$MAILSEC" roundcube upgrade --yes --backup-dir "$WORK/backup" --release "$(rc_release $VERSION)" \
+    --to "$WORK/old" >"$WORK/upgrade.out" 2>&1
+status=$?
+set -e
+[[ $status == 1 ]] && grep -q roundcube.installer-enabled "$WORK/upgrade.out" ||
+    fail "upgrade: exit $status: $(tail -5 "$WORK/upgrade.out")"
+[[ ! -e $WORK/old/installer ]] || fail "the upgrade left installer/"
+serve "$WORK/old"
+rc_audit "$OUT" --url "$URL/" "$WORK/old"
+expect_no_code "$OUT" roundcube.url-exposed /installer/
+stop_php
+serve "$WORK/old/public_html"
+rc_audit "$OUT" --url "$URL" "$WORK/old"
+expect_no_code "$OUT" roundcube.url-exposed
+expect_code "$OUT" roundcube.url-version "$URL"
 stop_php
 
 echo "== a site that does not answer: could not check"
