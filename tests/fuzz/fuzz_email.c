@@ -8,7 +8,8 @@
  *  - the profiles nest: valid for smtp => valid for rfc5322, intl and
  *    html5 (the WHATWG matcher is separate code: a differential check);
  *  - a valid address has a normal form, which is itself valid under the
- *    same profile and normalises to itself;
+ *    same profile and normalises to itself, and ms_email_normalize_into()
+ *    (the command's allocation-free path) writes the same text;
  *  - the SQLite functions agree with the library: the extension's glue
  *    (ext/sqlite/email_sqlite.c, compiled in here) is registered on an
  *    in-memory database of the system's libsqlite3 (loaded with dlopen, so
@@ -59,6 +60,31 @@ static void sql_setup(void)
                              "SELECT is_email(CAST(?1 AS TEXT), ?2), email_diagnosis(CAST(?1 AS TEXT), ?2), "
                              "email_normalize(CAST(?1 AS TEXT), ?2)",
                              -1, &stmt, NULL) == SQLITE_OK);
+}
+
+/* ms_email_normalize_into (the command's allocation-free path) gives what
+ * ms_email_normalize gives: the same text, "too small" for a short buffer. */
+static void into_compare(const char *addr, size_t size, ms_email_profile p, const ms_email_result *r,
+                         ms_status want_st, const char *want)
+{
+    if (want_st == MS_ERR_NOMEM)
+        return;
+    char buf[512];
+    size_t n = 0;
+    ms_status st = ms_email_normalize_into(addr, size, p, r, buf, sizeof buf, &n);
+    if (want == NULL) {
+        CHECK(st == MS_ERR_INVALID);
+        return;
+    }
+    if (strlen(want) >= sizeof buf) {
+        CHECK(st == MS_ERR_LIMIT && n == strlen(want));
+        return;
+    }
+    CHECK(st == MS_OK && n == strlen(want) && strcmp(buf, want) == 0);
+    if (n > 0) {
+        size_t m = 0;
+        CHECK(ms_email_normalize_into(addr, size, p, r, buf, n, &m) == MS_ERR_LIMIT && m == n);
+    }
 }
 
 static void sql_compare(const uint8_t *data, size_t size, ms_email_profile p, const ms_email_result *r,
@@ -134,6 +160,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             CHECK(strcmp(normal, twice) == 0);
             free(twice);
         }
+        into_compare(addr, size, (ms_email_profile)p, r, st, normal);
         sql_compare(data, size, (ms_email_profile)p, r, normal);
         free(normal);
     }
