@@ -22,7 +22,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 const char *ms_audit_area_name(ms_audit_area_id area)
 {
@@ -34,7 +33,7 @@ const char *ms_audit_area_name(ms_audit_area_id area)
 static int starts_with_ci(const char *text, size_t len, const char *prefix)
 {
     size_t n = strlen(prefix);
-    return len >= n && strncasecmp(text, prefix, n) == 0;
+    return len >= n && ms_ascii_strncasecmp(text, prefix, n) == 0;
 }
 
 /* The one TXT record starting with prefix, or NULL; *count says how many. */

@@ -5,7 +5,6 @@
 #include "core/lazy_curl.h"
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 enum {
     MTASTS_MAX_POLICY = 64 * 1024, /* RFC 8461 3.3: senders may stop at 64 KiB */
@@ -248,9 +247,9 @@ int ms_audit_mtasts_mx_matches(const char *pattern, const char *host)
         if (dot == NULL || dot == host)
             return 0;
         size_t rest = hlen - (size_t)(dot + 1 - host);
-        return strlen(pattern + 2) == rest && strncasecmp(dot + 1, pattern + 2, rest) == 0;
+        return strlen(pattern + 2) == rest && ms_ascii_strncasecmp(dot + 1, pattern + 2, rest) == 0;
     }
-    return strlen(pattern) == hlen && strncasecmp(pattern, host, hlen) == 0;
+    return strlen(pattern) == hlen && ms_ascii_strncasecmp(pattern, host, hlen) == 0;
 }
 
 /* ---- fetching ---- */
@@ -301,7 +300,7 @@ static int is_text_plain(const char *content_type)
     if (content_type == NULL)
         return 0;
     size_t n = strcspn(content_type, "; \t");
-    return n == 10 && strncasecmp(content_type, "text/plain", 10) == 0;
+    return n == 10 && ms_ascii_strncasecmp(content_type, "text/plain", 10) == 0;
 }
 
 static ms_status judge_response(CURL *h, CURLcode rc, const fetch *f, const char *url,

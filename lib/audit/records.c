@@ -4,7 +4,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 static int starts_with(const char *text, size_t len, const char *prefix)
 {
@@ -56,7 +55,7 @@ static int is_host_char(char c)
 static int is_https_uri(const char *s, size_t len)
 {
     static const char PREFIX[] = "https://";
-    if (len <= sizeof PREFIX - 1 || strncasecmp(s, PREFIX, sizeof PREFIX - 1) != 0)
+    if (len <= sizeof PREFIX - 1 || ms_ascii_strncasecmp(s, PREFIX, sizeof PREFIX - 1) != 0)
         return 0;
     size_t i = sizeof PREFIX - 1, host_start = i;
     while (i < len && s[i] != '/' && s[i] != '?' && s[i] != '#') {
@@ -74,7 +73,7 @@ static int is_https_uri(const char *s, size_t len)
 static int is_mailto_uri(const char *s, size_t len)
 {
     static const char PREFIX[] = "mailto:";
-    if (len <= sizeof PREFIX - 1 || strncasecmp(s, PREFIX, sizeof PREFIX - 1) != 0)
+    if (len <= sizeof PREFIX - 1 || ms_ascii_strncasecmp(s, PREFIX, sizeof PREFIX - 1) != 0)
         return 0;
     const char *addr = s + sizeof PREFIX - 1;
     size_t alen = len - (sizeof PREFIX - 1);
@@ -157,7 +156,7 @@ static int ends_with_svg(const char *s, size_t len)
 {
     const char *q = memchr(s, '?', len);
     size_t path_len = q ? (size_t)(q - s) : len;
-    return path_len >= 4 && strncasecmp(s + path_len - 4, ".svg", 4) == 0;
+    return path_len >= 4 && ms_ascii_strncasecmp(s + path_len - 4, ".svg", 4) == 0;
 }
 
 static ms_status bimi_url(const ms_tag *t, char **slot, const char *where, ms_diag_list *diags)

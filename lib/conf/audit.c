@@ -32,7 +32,7 @@ static void add(ms_diag_list *d, int code, const char *file, size_t line, const 
 
 static int is_yes(const char *v)
 {
-    return v && (strcasecmp(v, "yes") == 0 || strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0);
+    return v && (ms_ascii_strcasecmp(v, "yes") == 0 || ms_ascii_strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0);
 }
 
 /* ---- protocols ---- */
@@ -43,7 +43,7 @@ enum { N_PROTOCOLS = 6, TLS12 = 4 };
 static int protocol_index(const char *name, size_t n)
 {
     for (int i = 0; i < N_PROTOCOLS; i++)
-        if (strlen(PROTOCOLS[i]) == n && strncasecmp(PROTOCOLS[i], name, n) == 0)
+        if (strlen(PROTOCOLS[i]) == n && ms_ascii_strncasecmp(PROTOCOLS[i], name, n) == 0)
             return i;
     return -1;
 }
@@ -365,10 +365,10 @@ static void postfix_ciphers(const pf *p, ms_diag_list *d)
     for (size_t i = 0; i < 2; i++) {
         const ms_conf_setting *s = ms_conf_maincf_get(&p->main, GRADES[i]);
         char *v = s ? ms_conf_maincf_value(&p->main, GRADES[i]) : NULL;
-        if (v && (!strcasecmp(v, "export") || !strcasecmp(v, "low") || !strcasecmp(v, "null")))
+        if (v && (!ms_ascii_strcasecmp(v, "export") || !ms_ascii_strcasecmp(v, "low") || !ms_ascii_strcasecmp(v, "null")))
             add(d, CF_WEAK_CIPHERS, s->file, s->line,
                 "%s = %s: the %s grade lets in %s ciphers", s->name, v, v,
-                !strcasecmp(v, "null") ? "NULL-encryption" : "EXPORT and DES");
+                !ms_ascii_strcasecmp(v, "null") ? "NULL-encryption" : "EXPORT and DES");
         free(v);
     }
     /* cipher lists set by hand (Postfix's own defaults leave anonymous

@@ -58,6 +58,12 @@ static inline int ms_ascii_lower(int c)
     return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
 }
 
+/* strcasecmp and strncasecmp without the locale: under LC_CTYPE=tr_TR,
+ * glibc's say "I" and "i" differ, and an SPF record's "IP4:" was an
+ * unknown mechanism. Every case-insensitive compare in lib/ is one of
+ * these three. */
+int ms_ascii_strcasecmp(const char *a, const char *b);
+int ms_ascii_strncasecmp(const char *a, const char *b, size_t n);
 /* 1 when a (alen bytes) equals the string b but for ASCII case. */
 int ms_ascii_ieq(const char *a, size_t alen, const char *b);
 

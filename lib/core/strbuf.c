@@ -18,14 +18,24 @@ char *ms_strdup(const char *s)
     return copy;
 }
 
+int ms_ascii_strncasecmp(const char *a, const char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int x = ms_ascii_lower((unsigned char)a[i]), y = ms_ascii_lower((unsigned char)b[i]);
+        if (x != y || x == 0)
+            return x - y;
+    }
+    return 0;
+}
+
+int ms_ascii_strcasecmp(const char *a, const char *b)
+{
+    return ms_ascii_strncasecmp(a, b, (size_t)-1);
+}
+
 int ms_ascii_ieq(const char *a, size_t alen, const char *b)
 {
-    if (alen != strlen(b))
-        return 0;
-    for (size_t i = 0; i < alen; i++)
-        if (ms_ascii_lower((unsigned char)a[i]) != ms_ascii_lower((unsigned char)b[i]))
-            return 0;
-    return 1;
+    return alen == strlen(b) && ms_ascii_strncasecmp(a, b, alen) == 0;
 }
 
 char *ms_vasprintf(const char *fmt, va_list ap)

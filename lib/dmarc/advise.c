@@ -12,7 +12,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #define DAY 86400
@@ -90,7 +89,7 @@ static int contains_nocase(const char *text, const char *needle)
 {
     size_t n = strlen(needle);
     for (; *text != '\0'; text++)
-        if (strncasecmp(text, needle, n) == 0)
+        if (ms_ascii_strncasecmp(text, needle, n) == 0)
             return 1;
     return 0;
 }
@@ -108,8 +107,8 @@ static int within(const char *name, const char *domain)
 {
     size_t n = strlen(name), d = strlen(domain);
     if (n == d)
-        return strcasecmp(name, domain) == 0;
-    return n > d && name[n - d - 1] == '.' && strcasecmp(name + n - d, domain) == 0;
+        return ms_ascii_strcasecmp(name, domain) == 0;
+    return n > d && name[n - d - 1] == '.' && ms_ascii_strcasecmp(name + n - d, domain) == 0;
 }
 
 static int is_subdomain(const char *name, const char *domain)
@@ -362,7 +361,7 @@ enum { SUBDOMAINS_SHOWN = 16 };
 static int listed(const char *const *names, size_t n, const char *name)
 {
     for (size_t i = 0; i < n; i++)
-        if (strcasecmp(names[i], name) == 0)
+        if (ms_ascii_strcasecmp(names[i], name) == 0)
             return 1;
     return 0;
 }
@@ -421,7 +420,7 @@ static char *fix_for(const ms_dmarc_advise_facts *f, const ms_store_source *s)
         if (!within(x, d))
             ms_buf_printf(&b, "%sDKIM signs with d=%s: sign with d=%s (publish the service's "
                           "key under %s, the robust fix)", b.len ? "; " : "", x, d, d);
-        else if (strict_dkim && strcasecmp(x, d) != 0)
+        else if (strict_dkim && ms_ascii_strcasecmp(x, d) != 0)
             ms_buf_printf(&b, "%sDKIM signs with d=%s, inside %s: adkim=r (relaxed alignment) "
                           "aligns it, or sign with d=%s", b.len ? "; " : "", x, d, d);
     }
@@ -431,7 +430,7 @@ static char *fix_for(const ms_dmarc_advise_facts *f, const ms_store_source *s)
             ms_buf_printf(&b, "%sSPF passes for %s: use a bounce (Return-Path) domain under %s "
                           "and add the service's SPF include to %s's SPF record",
                           b.len ? "; " : "", x, d, d);
-        else if (strict_spf && strcasecmp(x, d) != 0)
+        else if (strict_spf && ms_ascii_strcasecmp(x, d) != 0)
             ms_buf_printf(&b, "%sSPF passes for %s, inside %s: aspf=r (relaxed alignment) "
                           "aligns it", b.len ? "; " : "", x, d);
     }

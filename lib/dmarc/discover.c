@@ -16,7 +16,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 enum {
     D_NO_POLICY,
@@ -108,7 +107,7 @@ static size_t walk_names(const char *domain, const char *names[MS_DMARC_WALK_MAX
 
 static int is_spf_text(const char *text, size_t len)
 {
-    return len >= 6 && strncasecmp(text, "v=spf1", 6) == 0 && (len == 6 || text[6] == ' ');
+    return len >= 6 && ms_ascii_strncasecmp(text, "v=spf1", 6) == 0 && (len == 6 || text[6] == ' ');
 }
 
 /* The one DMARC record in an answer, or NULL; *count says how many. */

@@ -13,7 +13,6 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <unbound.h>
 
@@ -143,7 +142,7 @@ static int same_name(const char *a, const char *b)
         la--;
     if (lb > 1 && b[lb - 1] == '.')
         lb--;
-    return la == lb && strncasecmp(a, b, la) == 0;
+    return la == lb && ms_ascii_strncasecmp(a, b, la) == 0;
 }
 
 static ms_dns_rcode map_rcode(const struct ub_result *r)

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 /* The HMAC algorithms ldns signs and verifies with (its names end with a
  * dot); hmac-sha224 and hmac-sha384 are left out: ldns 1.8 cannot verify
@@ -28,8 +27,8 @@ static const struct {
 const char *ms_dns_tsig_algorithm_wire_name(const char *algorithm)
 {
     for (size_t i = 0; i < sizeof ALGORITHMS / sizeof ALGORITHMS[0]; i++)
-        if (strcasecmp(algorithm, ALGORITHMS[i].name) == 0 ||
-            strcasecmp(algorithm, ALGORITHMS[i].wire_name) == 0)
+        if (ms_ascii_strcasecmp(algorithm, ALGORITHMS[i].name) == 0 ||
+            ms_ascii_strcasecmp(algorithm, ALGORITHMS[i].wire_name) == 0)
             return ALGORITHMS[i].wire_name;
     return NULL;
 }
@@ -287,7 +286,7 @@ static int is_punct(const token *t, char c)
 
 static int is_word(const token *t, const char *w)
 {
-    return t->kind == TOK_WORD && t->len == strlen(w) && strncasecmp(t->s, w, t->len) == 0;
+    return t->kind == TOK_WORD && t->len == strlen(w) && ms_ascii_strncasecmp(t->s, w, t->len) == 0;
 }
 
 static int expect_punct(key_parser *p, char c)

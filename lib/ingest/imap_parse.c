@@ -9,7 +9,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <strings.h>
 #include <string.h>
 
 /* One line of an answer, without its line end. */
@@ -110,7 +109,7 @@ static ms_status next_line(const char *answer, size_t len, size_t *pos, answer_l
 static int word_is(const char *text, size_t len, const char *word, const char **after, size_t *after_len)
 {
     size_t n = strlen(word);
-    if (len < n || strncasecmp(text, word, n) != 0 || (len > n && text[n] != ' '))
+    if (len < n || ms_ascii_strncasecmp(text, word, n) != 0 || (len > n && text[n] != ' '))
         return 0;
     size_t skip = len > n ? n + 1 : n;
     *after = text + skip;
@@ -146,7 +145,7 @@ static ms_status classify(const answer_line *l, untagged *out, char **why)
     const char *kw = space + 1;
     size_t kw_len = n - (size_t)(kw - t);
     for (size_t i = 0; i < sizeof mailbox_data / sizeof mailbox_data[0]; i++)
-        if (kw_len == strlen(mailbox_data[i]) && strncasecmp(kw, mailbox_data[i], kw_len) == 0)
+        if (kw_len == strlen(mailbox_data[i]) && ms_ascii_strncasecmp(kw, mailbox_data[i], kw_len) == 0)
             return out->rest = kw + kw_len, out->rest_len = 0, out->kind = LINE_MAILBOX, MS_OK;
     if (number > 0 && word_is(kw, kw_len, "FETCH", &out->rest, &out->rest_len))
         return out->kind = LINE_FETCH, MS_OK;
@@ -327,7 +326,7 @@ static const char *fetch_item(const char **p, const char *end, const char **name
 
 static int name_is(const char *name, size_t len, const char *want)
 {
-    return len == strlen(want) && strncasecmp(name, want, len) == 0;
+    return len == strlen(want) && ms_ascii_strncasecmp(name, want, len) == 0;
 }
 
 static ms_status size_line(void *arg, const answer_line *l, const untagged *u, char **why)

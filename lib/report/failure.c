@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 /* ---- "Name: value" fields ------------------------------------------- */
 
@@ -152,7 +151,7 @@ static void on_feedback_field(void *arg, const char *name, size_t name_len, cons
                               size_t value_len)
 {
     reading *rd = arg;
-    if (name_len == 9 && strncasecmp(name, "Incidents", 9) == 0) {
+    if (name_len == 9 && ms_ascii_strncasecmp(name, "Incidents", 9) == 0) {
         if (rd->incidents_seen || rd->bad_incidents != NULL)
             return; /* the first one counts */
         char *s = ms_report_text_dup(value, value_len, &rd->nomem);
@@ -168,7 +167,7 @@ static void on_feedback_field(void *arg, const char *name, size_t name_len, cons
     }
     for (size_t i = 0; i < sizeof feedback_fields / sizeof feedback_fields[0]; i++) {
         const feedback_field *f = &feedback_fields[i];
-        if (strlen(f->name) == name_len && strncasecmp(f->name, name, name_len) == 0) {
+        if (strlen(f->name) == name_len && ms_ascii_strncasecmp(f->name, name, name_len) == 0) {
             keep_value(rd, slot(rd->report, f->offset), value, value_len, f->sep, f->lower);
             return;
         }
@@ -206,7 +205,7 @@ static void on_original_field(void *arg, const char *name, size_t name_len, cons
                   {"Subject", AT(original_subject)},
                   {"Message-ID", AT(original_message_id)}};
     for (size_t i = 0; i < sizeof wanted / sizeof wanted[0]; i++)
-        if (strlen(wanted[i].name) == name_len && strncasecmp(wanted[i].name, name, name_len) == 0)
+        if (strlen(wanted[i].name) == name_len && ms_ascii_strncasecmp(wanted[i].name, name, name_len) == 0)
             keep_decoded(rd, slot(r, wanted[i].offset), value, value_len);
 }
 
@@ -321,7 +320,7 @@ static void field_position(const char *msg, size_t len, const char *name, long *
         const char *start = msg + at;
         const char *nl = memchr(start, '\n', len - at);
         size_t line_len = nl ? (size_t)(nl - start) : len - at;
-        if (line_len > name_len && strncasecmp(start, name, name_len) == 0 && start[name_len] == ':') {
+        if (line_len > name_len && ms_ascii_strncasecmp(start, name, name_len) == 0 && start[name_len] == ':') {
             size_t value = name_len + 1;
             while (value < line_len && (start[value] == ' ' || start[value] == '\t'))
                 value++;
@@ -367,7 +366,7 @@ static long written_year(const char *date)
         size_t word_len = (size_t)(p - word);
         int is_month = 0;
         for (size_t m = 0; word_len == 3 && m < 12 && !is_month; m++)
-            is_month = strncasecmp(word, months + 3 * m, 3) == 0;
+            is_month = ms_ascii_strncasecmp(word, months + 3 * m, 3) == 0;
         if (!is_month)
             continue;
         while (*p == ' ' || *p == '\t' || *p == ',')

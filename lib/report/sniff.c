@@ -2,10 +2,10 @@
  * declared MIME type: receivers label the same gzip file application/gzip,
  * application/x-gzip, application/octet-stream or text/xml). The rules, in
  * order, are listed in docs/report-ingest.md. */
+#include "core/internal.h"
 #include "report/walk_internal.h"
 
 #include <string.h>
-#include <strings.h>
 
 static bool has_prefix(const unsigned char *d, size_t n, const char *prefix)
 {
@@ -36,7 +36,7 @@ static bool is_html_element(const unsigned char *name, size_t len)
     static const char *const html[] = {"html", "head", "body", "div", "p", "table", "span", "meta",
                                        "title", "br", "font", "center", "style", "a", "img"};
     for (size_t i = 0; i < sizeof html / sizeof html[0]; i++)
-        if (strlen(html[i]) == len && strncasecmp((const char *)name, html[i], len) == 0)
+        if (strlen(html[i]) == len && ms_ascii_strncasecmp((const char *)name, html[i], len) == 0)
             return true;
     return false;
 }
@@ -57,11 +57,11 @@ static walk_format xml_or_html(const unsigned char *d, size_t n)
             i = find(d, n, i, "?>") + 2;
         } else if (has_prefix(d + i, n - i, "<!--")) {
             i = find(d, n, i, "-->") + 3;
-        } else if (n - i >= 9 && strncasecmp((const char *)d + i, "<!DOCTYPE", 9) == 0) {
+        } else if (n - i >= 9 && ms_ascii_strncasecmp((const char *)d + i, "<!DOCTYPE", 9) == 0) {
             size_t j = i + 9;
             while (j < n && is_space(d[j]))
                 j++;
-            if (n - j >= 4 && strncasecmp((const char *)d + j, "html", 4) == 0)
+            if (n - j >= 4 && ms_ascii_strncasecmp((const char *)d + j, "html", 4) == 0)
                 return WALK_HTML;
             i = find(d, n, i, ">") + 1;
         } else {
@@ -87,7 +87,7 @@ static bool is_message_field(const unsigned char *name, size_t len)
         "reply-to",   "sender",       "arc-seal",     "authentication-results",
     };
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
-        if (strlen(fields[i]) == len && strncasecmp((const char *)name, fields[i], len) == 0)
+        if (strlen(fields[i]) == len && ms_ascii_strncasecmp((const char *)name, fields[i], len) == 0)
             return true;
     return false;
 }

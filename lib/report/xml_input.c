@@ -6,7 +6,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 enum { REWRITE_WINDOW = 64 << 10 }; /* bytes the filter rewrites per step */
 
@@ -27,8 +26,8 @@ static const struct { unsigned char byte; int code; } latin9_changes[] = {
 int XMLCALL ms_xml_unknown_encoding(void *arg, const XML_Char *name, XML_Encoding *info)
 {
     (void)arg;
-    int is_1252 = strcasecmp(name, "windows-1252") == 0;
-    int is_latin9 = strcasecmp(name, "ISO-8859-15") == 0;
+    int is_1252 = ms_ascii_strcasecmp(name, "windows-1252") == 0;
+    int is_latin9 = ms_ascii_strcasecmp(name, "ISO-8859-15") == 0;
     if (!is_1252 && !is_latin9)
         return XML_STATUS_ERROR;
     for (int i = 0; i < 256; i++)

@@ -13,7 +13,6 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 typedef struct scanner {
     const char *text;
@@ -289,14 +288,14 @@ static int parse_integer(const char *t, size_t len, long long *out)
 
 static int word_is(const char *t, size_t len, const char *word)
 {
-    return len == strlen(word) && strncasecmp(t, word, len) == 0;
+    return len == strlen(word) && ms_ascii_strncasecmp(t, word, len) == 0;
 }
 
 static int starts_array(const char *t, size_t len)
 {
     if (len > 0 && t[0] == '[')
         return 1;
-    if (len < 5 || strncasecmp(t, "array", 5) != 0)
+    if (len < 5 || ms_ascii_strncasecmp(t, "array", 5) != 0)
         return 0;
     size_t i = skip_blank(t, 5, len);
     return i < len && t[i] == '(';

@@ -82,7 +82,7 @@ static int driver_of(const char *scheme, size_t len, rc_db_driver *out)
                  {"postgres", RC_DB_PGSQL}, {"postgresql", RC_DB_PGSQL}, {"mysql", RC_DB_MYSQL},
                  {"mysqli", RC_DB_MYSQL}, {"mariadb", RC_DB_MYSQL}};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (strlen(names[i].name) == len && !strncasecmp(scheme, names[i].name, len)) {
+        if (strlen(names[i].name) == len && !ms_ascii_strncasecmp(scheme, names[i].name, len)) {
             *out = names[i].driver;
             return 1;
         }

@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <zlib.h>
 
 typedef struct fix_row {
@@ -156,7 +155,7 @@ static int in_branch_up_to(const fix_table *t, const fix_row *fix, const ms_rc_v
     for (size_t i = 0; i < t->count; i++) {
         const fix_row *r = &t->rows[i];
         if (branch_cmp(&r->version, v) == 0 && ms_rc_version_cmp(&r->version, v) <= 0 &&
-            strcasecmp(r->summary, fix->summary) == 0)
+            ms_ascii_strcasecmp(r->summary, fix->summary) == 0)
             return 1;
     }
     return 0;
@@ -236,7 +235,7 @@ static int debian_has(const fix_table *t, const fix_row *fix, const ms_rc_versio
     for (size_t i = 0; i < t->count; i++) {
         const fix_row *r = &t->rows[i];
         if (r != fix && branch_cmp(&r->version, v) == 0 &&
-            strcasecmp(r->summary, fix->summary) == 0 && changelog_names_fix(changelog, r))
+            ms_ascii_strcasecmp(r->summary, fix->summary) == 0 && changelog_names_fix(changelog, r))
             return 1;
     }
     return 0;
@@ -247,7 +246,7 @@ static int debian_has(const fix_table *t, const fix_row *fix, const ms_rc_versio
 static int already_listed(const ms_rc_audit_result *result, const fix_row *fix)
 {
     for (size_t i = 0; i < result->fix_count; i++)
-        if (strcasecmp(result->fixes[i].summary, fix->summary) == 0)
+        if (ms_ascii_strcasecmp(result->fixes[i].summary, fix->summary) == 0)
             return 1;
     return 0;
 }

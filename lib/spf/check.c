@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 typedef struct walker {
     ms_ctx *ctx;
@@ -113,7 +112,7 @@ static int on_path(const ms_spf_node *node, const char *target, ms_spf_node *con
      * node whose counts hold this one as a child. */
     const ms_spf_node *cur = node;
     for (unsigned guard = 0; cur != NULL && guard <= MS_SPF_MAX_TREE_NODES; guard++) {
-        if (strcasecmp(cur->domain, target) == 0)
+        if (ms_ascii_strcasecmp(cur->domain, target) == 0)
             return 1;
         const ms_spf_node *parent = NULL;
         for (size_t i = 0; i < nnodes && parent == NULL; i++)

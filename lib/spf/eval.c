@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 enum match { NOMATCH, MATCH, TEMPERR, PERMERR };
 
@@ -245,8 +244,8 @@ static int name_within(const char *name, const char *domain)
     if (nl > 0 && name[nl - 1] == '.')
         nl--;
     if (nl == dl)
-        return strncasecmp(name, domain, nl) == 0;
-    return nl > dl && name[nl - dl - 1] == '.' && strncasecmp(name + nl - dl, domain, dl) == 0;
+        return ms_ascii_strncasecmp(name, domain, nl) == 0;
+    return nl > dl && name[nl - dl - 1] == '.' && ms_ascii_strncasecmp(name + nl - dl, domain, dl) == 0;
 }
 
 static const char *validated_name(void *arg, const char *domain)

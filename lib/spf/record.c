@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 static const char *const KIND_NAMES[] = {"all", "include", "a", "mx", "ptr", "ip4",
                                          "ip6", "exists", "redirect", "exp", "modifier"};
@@ -29,7 +28,7 @@ const char *ms_spf_result_str(ms_spf_result r)
 
 int ms_spf_is_record(const char *text, size_t len)
 {
-    return text != NULL && len >= 6 && strncasecmp(text, "v=spf1", 6) == 0 &&
+    return text != NULL && len >= 6 && ms_ascii_strncasecmp(text, "v=spf1", 6) == 0 &&
            (len == 6 || text[6] == ' ');
 }
 
@@ -207,7 +206,7 @@ static size_t split_dual_cidr(parser *p, const char *arg, size_t len, long offse
 static int mechanism_kind(const char *name, size_t len, ms_spf_kind *kind)
 {
     for (int k = MS_SPF_ALL; k <= MS_SPF_EXISTS; k++)
-        if (strlen(KIND_NAMES[k]) == len && strncasecmp(name, KIND_NAMES[k], len) == 0) {
+        if (strlen(KIND_NAMES[k]) == len && ms_ascii_strncasecmp(name, KIND_NAMES[k], len) == 0) {
             *kind = (ms_spf_kind)k;
             return 1;
         }
@@ -292,9 +291,9 @@ static void parse_modifier(parser *p, ms_spf_term *t, const char *s, size_t name
     const char *value = s + name_len + 1;
     size_t vlen = len - name_len - 1;
     long voff = offset + (long)name_len + 1;
-    if (name_len == 8 && strncasecmp(s, "redirect", 8) == 0)
+    if (name_len == 8 && ms_ascii_strncasecmp(s, "redirect", 8) == 0)
         t->kind = MS_SPF_REDIRECT;
-    else if (name_len == 3 && strncasecmp(s, "exp", 3) == 0)
+    else if (name_len == 3 && ms_ascii_strncasecmp(s, "exp", 3) == 0)
         t->kind = MS_SPF_EXP;
     else
         t->kind = MS_SPF_UNKNOWN_MODIFIER;

@@ -43,12 +43,12 @@ ms_status ms_tls_mode_parse(const char *name, ms_tls_mode *out)
 {
     if (name == NULL)
         return MS_ERR_INVALID;
-    if (strcasecmp(name, "none") == 0 || strcasecmp(name, "implicit") == 0) {
+    if (ms_ascii_strcasecmp(name, "none") == 0 || ms_ascii_strcasecmp(name, "implicit") == 0) {
         *out = MS_TLS_IMPLICIT;
         return MS_OK;
     }
     for (size_t i = 0; i < sizeof MODE_NAMES / sizeof MODE_NAMES[0]; i++)
-        if (strcasecmp(name, MODE_NAMES[i]) == 0) {
+        if (ms_ascii_strcasecmp(name, MODE_NAMES[i]) == 0) {
             *out = (ms_tls_mode)i;
             return MS_OK;
         }

@@ -126,7 +126,7 @@ static size_t next_word(const char *line, size_t len, size_t *pos)
 
 static int word_is(const char *word, size_t len, const char *name)
 {
-    return len == strlen(name) && strncasecmp(word, name, len) == 0;
+    return len == strlen(name) && ms_ascii_strncasecmp(word, name, len) == 0;
 }
 
 /* SMTP: the EHLO keyword AUTH (or the old "AUTH="), with its mechanisms.
@@ -137,7 +137,7 @@ static void smtp_password_offer(const char *line, size_t len, int first, dialog_
         return;
     const char *kw = line + 4; /* after "250-" or "250 " */
     size_t kw_len = len - 4;
-    if (strncasecmp(kw, "AUTH", 4) == 0 && (kw_len == 4 || kw[4] == ' ' || kw[4] == '='))
+    if (ms_ascii_strncasecmp(kw, "AUTH", 4) == 0 && (kw_len == 4 || kw[4] == ' ' || kw[4] == '='))
         offer_add(r, kw, kw_len);
 }
 
@@ -326,8 +326,8 @@ static int pop3_status(const char *s, size_t n)
 
 static int sieve_status(const char *s, size_t n)
 {
-    return (n >= 2 && strncasecmp(s, "OK", 2) == 0) || (n >= 2 && strncasecmp(s, "NO", 2) == 0) ||
-           (n >= 3 && strncasecmp(s, "BYE", 3) == 0);
+    return (n >= 2 && ms_ascii_strncasecmp(s, "OK", 2) == 0) || (n >= 2 && ms_ascii_strncasecmp(s, "NO", 2) == 0) ||
+           (n >= 3 && ms_ascii_strncasecmp(s, "BYE", 3) == 0);
 }
 
 static int sieve_noop_echo(const char *s, size_t n)

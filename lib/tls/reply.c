@@ -8,7 +8,6 @@
 
 #include <ctype.h>
 #include <string.h>
-#include <strings.h>
 
 /* One line of a reply, without its line end. */
 typedef struct line {
@@ -21,7 +20,7 @@ typedef struct line {
 static int starts_with_word(const line *l, const char *word, const char *after)
 {
     size_t n = strlen(word);
-    if (l->len < n || strncasecmp(l->start, word, n) != 0)
+    if (l->len < n || ms_ascii_strncasecmp(l->start, word, n) != 0)
         return 0;
     return l->len == n || strchr(after, l->start[n]) != NULL;
 }
@@ -32,7 +31,7 @@ static int has_token(const char *text, size_t len, const char *word)
 {
     size_t n = strlen(word);
     for (size_t i = 0; i + n <= len; i++) {
-        if (strncasecmp(text + i, word, n) != 0)
+        if (ms_ascii_strncasecmp(text + i, word, n) != 0)
             continue;
         int left = i == 0 || strchr(" [(\"", text[i - 1]) != NULL;
         int right = i + n == len || strchr(" ])\"", text[i + n]) != NULL;
@@ -59,7 +58,7 @@ static ms_tls_parse smtp_line(ms_tls_reply *r, const line *l)
     else if (code != r->code)
         return MS_TLS_PARSE_GARBAGE;
     /* EHLO keywords follow the first line (which names the host) */
-    if (r->lines > 0 && l->len >= 12 && strncasecmp(l->start + 4, "STARTTLS", 8) == 0 &&
+    if (r->lines > 0 && l->len >= 12 && ms_ascii_strncasecmp(l->start + 4, "STARTTLS", 8) == 0 &&
         (l->len == 12 || l->start[12] == ' '))
         r->starttls = 1;
     if (l->len == 3 || l->start[3] == ' ') {
@@ -75,7 +74,7 @@ static int imap_line_offers_starttls(const line *l)
 {
     const char *cap = NULL;
     for (size_t i = 0; i + 10 <= l->len; i++)
-        if (strncasecmp(l->start + i, "CAPABILITY", 10) == 0) {
+        if (ms_ascii_strncasecmp(l->start + i, "CAPABILITY", 10) == 0) {
             cap = l->start + i + 10;
             break;
         }
@@ -156,7 +155,7 @@ static ms_tls_parse sieve_line(ms_tls_reply *r, const line *l)
         return MS_TLS_PARSE_DONE;
     if (l->len == 0 || l->start[0] != '"')
         return MS_TLS_PARSE_GARBAGE;
-    if (l->len >= 10 && strncasecmp(l->start, "\"STARTTLS\"", 10) == 0)
+    if (l->len >= 10 && ms_ascii_strncasecmp(l->start, "\"STARTTLS\"", 10) == 0)
         r->starttls = 1;
     return MS_TLS_PARSE_MORE;
 }
