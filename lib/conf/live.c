@@ -40,43 +40,63 @@ void cf_live_free(cf_live_ports *l)
     l->count = 0;
 }
 
-/* The lower-case hex SHA-256 of the first certificate in files (a list,
- * as smtpd_tls_chain_files takes), and its file; 0 when there is none. */
-static int configured_leaf(const char *files, char hex[65], char **file)
+/* The lower-case hex SHA-256 of the first certificate (the leaf) in file;
+ * 0 when it has none or cannot be read. */
+static int leaf_of_file(const char *file, char hex[65])
+{
+    size_t len;
+    char *error = NULL;
+    char *text = cf_read_file(file, &len, &error);
+    free(error);
+    if (text == NULL)
+        return 0;
+    ms_cert_pem_file pem;
+    ms_diag_list ignored = MS_DIAG_LIST_INIT; /* the file checks report the PEM text */
+    ms_status st = ms_cert_pem_scan(text, len, file, &pem, &ignored);
+    ms_diag_list_free(&ignored);
+    int found = 0;
+    for (size_t b = 0; st == MS_OK && b < pem.count && !found; b++) {
+        const ms_cert_pem_block *blk = &pem.blocks[b];
+        unsigned char md[32];
+        unsigned int md_len = 0;
+        if (blk->kind != MS_CERT_PEM_CERTIFICATE || blk->der == NULL ||
+            !EVP_Digest(blk->der, blk->der_len, md, &md_len, EVP_sha256(), NULL) || md_len != 32)
+            continue;
+        for (int i = 0; i < 32; i++)
+            snprintf(hex + 2 * i, 3, "%02x", md[i]);
+        found = 1;
+    }
+    if (st == MS_OK)
+        ms_cert_pem_file_free(&pem);
+    free(text);
+    return found;
+}
+
+/* Whether the served leaf (hex SHA-256) is one that files configures: a
+ * list, as smtpd_tls_chain_files takes, where each file is one chain (an
+ * RSA and an ECDSA one, say: the server picks by what the client offers).
+ * 0 when no file has a readable certificate; else 1 with *matches set, and
+ * the first file and its leaf for the finding. */
+static int configured_leaf(const char *files, const char *served, int *matches, char first_hex[65],
+                           char **first_file)
 {
     char *copy = ms_strdup(files);
-    int found = 0;
-    for (char *save = NULL, *f = copy ? strtok_r(copy, " \t,", &save) : NULL; f && !found;
+    int any = 0;
+    *matches = 0;
+    for (char *save = NULL, *f = copy ? strtok_r(copy, " \t,", &save) : NULL; f && !*matches;
          f = strtok_r(NULL, " \t,", &save)) {
-        size_t len;
-        char *error = NULL;
-        char *text = cf_read_file(f, &len, &error);
-        free(error);
-        if (text == NULL)
+        char hex[65];
+        if (!leaf_of_file(f, hex))
             continue;
-        ms_cert_pem_file pem;
-        ms_diag_list ignored = MS_DIAG_LIST_INIT; /* the file checks report the PEM text */
-        ms_status st = ms_cert_pem_scan(text, len, f, &pem, &ignored);
-        ms_diag_list_free(&ignored);
-        if (st == MS_OK) {
-            for (size_t b = 0; b < pem.count && !found; b++) {
-                const ms_cert_pem_block *blk = &pem.blocks[b];
-                unsigned char md[32];
-                unsigned int md_len = 0;
-                if (blk->kind != MS_CERT_PEM_CERTIFICATE || blk->der == NULL ||
-                    !EVP_Digest(blk->der, blk->der_len, md, &md_len, EVP_sha256(), NULL) || md_len != 32)
-                    continue;
-                for (int i = 0; i < 32; i++)
-                    snprintf(hex + 2 * i, 3, "%02x", md[i]);
-                *file = ms_strdup(f);
-                found = 1;
-            }
-            ms_cert_pem_file_free(&pem);
+        if (!any) {
+            memcpy(first_hex, hex, sizeof hex);
+            *first_file = ms_strdup(f);
         }
-        free(text);
+        any = 1;
+        *matches = served != NULL && strcmp(served, hex) == 0;
     }
     free(copy);
-    return found;
+    return any;
 }
 
 /* What a port that gave no certificate did, for the finding. */
@@ -130,9 +150,10 @@ ms_status cf_live_check(ms_ctx *ctx, const char *host, const char *ca_file, cons
         }
         char hex[65];
         char *file = NULL;
-        if (!configured_leaf(want->cert_files, hex, &file))
+        int matches;
+        if (!configured_leaf(want->cert_files, pr->cert.fingerprint_sha256, &matches, hex, &file))
             continue; /* no readable certificate: the file checks say so */
-        if (pr->cert.fingerprint_sha256 && strcmp(pr->cert.fingerprint_sha256, hex) != 0)
+        if (pr->cert.fingerprint_sha256 && !matches)
             ms_diag_add(d, CF_DEF(CF_LIVE_MISMATCH), want->where, -1,
                         "%s port %u sends %s, valid until %s (SHA-256 %.16s...); the configuration "
                         "names %s (SHA-256 %.16s...)",

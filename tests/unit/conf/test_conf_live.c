@@ -87,7 +87,8 @@ static void the_bed_serves_what_it_is_configured_with(void **state)
     snprintf(dovecot, sizeof dovecot, "%s/dovecot.conf", bed_dir);
     size_t ports;
     ms_diag_list d = audit(postfix, dovecot, &ports);
-    assert_int_equal(ports, 9); /* smtp, submission, smtps, limited, sasl; imap, imaps, pop3, pop3s */
+    /* smtp, submission, smtps, limited, sasl, ciphers; imap, imaps, pop3, pop3s */
+    assert_int_equal(ports, 10);
     assert_int_equal(count_code(&d, "conf.live-mismatch"), 0);
     assert_int_equal(count_code(&d, "conf.live-no-tls"), 0);
     ms_diag_list_free(&d);
@@ -104,9 +105,9 @@ static void postfix_not_reloaded(void **state)
     copy_with(src, "master.cf", "");
     size_t ports;
     ms_diag_list d = audit(tmp, NULL, &ports);
-    assert_int_equal(ports, 5);
-    /* smtp, submission, limited and sasl follow main.cf; smtps has its own
-     * -o chain files */
+    assert_int_equal(ports, 6);
+    /* smtp, submission, limited and sasl follow main.cf; smtps and ciphers
+     * have their own -o chain files */
     assert_int_equal(count_code(&d, "conf.live-mismatch"), 4);
     char where[600];
     snprintf(where, sizeof where, "%s/master.cf:1", tmp);
@@ -163,7 +164,7 @@ static void a_port_nobody_listens_on(void **state)
     copy_with(src, "master.cf", extra);
     size_t ports;
     ms_diag_list d = audit(tmp, NULL, &ports);
-    assert_int_equal(ports, 6); /* the bed's five Postfix ports and this one */
+    assert_int_equal(ports, 7); /* the bed's six Postfix ports and this one */
     assert_int_equal(count_code(&d, "conf.live-no-tls"), 1);
     assert_int_equal(count_code(&d, "conf.live-mismatch"), 0);
     /* the configuration says the port is served: a closed one is an error
