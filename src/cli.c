@@ -147,6 +147,14 @@ int cli_usage_error(const char *command, const char *fmt, ...)
 
 /* ---- output that was not written ---- */
 
+static int first_write_errno; /* cli_output_errno */
+
+void cli_output_errno(int err)
+{
+    if (first_write_errno == 0)
+        first_write_errno = err;
+}
+
 int cli_output_failed(void)
 {
     return ferror(stdout) != 0;
@@ -156,7 +164,7 @@ int cli_finish_output(int status)
 {
     errno = 0;
     int failed = fflush(stdout) != 0 || ferror(stdout);
-    int err = errno;
+    int err = errno != 0 ? errno : first_write_errno;
     if (fclose(stdout) != 0) {
         failed = 1;
         if (err == 0)

@@ -81,6 +81,9 @@ int cli_usage_error(const char *command, const char *fmt, ...) __attribute__((fo
 
 /* Non-zero once a write to stdout has failed (a full disk, a closed pipe):
  * a command that writes much stops early instead of computing the rest. */
+/* A command that writes stdout with its own calls says why a write failed
+ * (errno), so the final message names the cause, not just "I/O error". */
+void cli_output_errno(int err);
 int cli_output_failed(void);
 /* Called once, when the command has returned: flushes and closes stdout.
  * When any output was not written it says so on stderr ("mailsec: writing

@@ -481,10 +481,19 @@ static struct {
     size_t len;
 } out;
 
+/* Writes n bytes to stdout; a failure is kept for the final message
+ * (cli_output_failed() stops the run). */
+static void out_write(const char *p, size_t n)
+{
+    errno = 0;
+    if (fwrite_unlocked(p, 1, n, stdout) != n)
+        cli_output_errno(errno);
+}
+
 static void out_flush(void)
 {
-    if (out.len > 0 && fwrite_unlocked(out.data, 1, out.len, stdout) != out.len)
-        return; /* cli_output_failed() says so */
+    if (out.len > 0)
+        out_write(out.data, out.len);
     out.len = 0;
 }
 
@@ -493,7 +502,7 @@ static void out_bytes(const char *p, size_t n)
     if (n > sizeof out.data - out.len) {
         out_flush();
         if (n > sizeof out.data) {
-            fwrite_unlocked(p, 1, n, stdout);
+            out_write(p, n);
             return;
         }
     }
@@ -780,7 +789,9 @@ static void process(run *r, round *rd)
     /* the round's results leave the process now: killed later, it loses
      * at most the round in progress */
     out_flush();
-    fflush(stdout);
+    errno = 0;
+    if (fflush(stdout) != 0)
+        cli_output_errno(errno);
 }
 
 static void summary(run *r)

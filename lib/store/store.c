@@ -291,7 +291,9 @@ static ms_status add_total(ms_store *store, const char *what, uint64_t *total, u
  * aggregate reports are added to the rollups in one pass just before its
  * COMMIT (commit_group): each rollup row is then written once per group,
  * in key order, not once per report. */
-enum { STORE_GROUP_MS = 1000 };
+/* A quarter of a second: a killed run loses at most that much work, and
+ * another ingest process waits about that long for the write lock. */
+enum { STORE_GROUP_MS = 250 };
 
 static ms_status commit_group(ms_store *store);
 
