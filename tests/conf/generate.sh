@@ -161,6 +161,27 @@ for profile in intermediate modern; do
     fi
     done
 
+    # ---- SASL: the two --apply results on Debian's files are one pair ----
+    # (Debian's main.cf has no queue_directory: Postfix's /var/spool/postfix)
+    "$BIN" conf audit --postfix "$WORK/pf-apply-debian-$profile" --dovecot "$WORK/dv-apply-debian-$profile" \
+        --profile $profile --ca "$CA/root.pem" --json >"$WORK/pair.json"
+    if json_true '(.results | length) > 0 and all(.results[].diagnostics[]; .code | startswith("conf.sasl") | not)' "$WORK/pair.json" >/dev/null &&
+        [[ $(postconf -c "$WORK/pf-apply-debian-$profile" -Ph submission/inet/smtpd_sasl_path submissions/inet/smtpd_sasl_type 2>&1) == $'private/auth\ndovecot' ]] &&
+        doveconf -c "$WORK/dv-apply-debian-$profile/dovecot.conf" -n 2>/dev/null | grep -q 'unix_listener /var/spool/postfix/private/auth'; then
+        ok "debian $profile --apply pair: Postfix's smtpd_sasl_path private/auth is Dovecot's auth listener, no conf.sasl finding"
+    else
+        not_ok "debian $profile --apply pair: $(jq -c '[.results[].diagnostics[] | select(.code | startswith("conf.sasl")) | [.code, .message]]' "$WORK/pair.json" | head -c 800) $(postconf -c "$WORK/pf-apply-debian-$profile" -Ph submission/inet/smtpd_sasl_path 2>&1)"
+    fi
+    d=$WORK/dv-apply-debian-$profile
+    cp -r "$d" "$d.again"
+    "$BIN" conf generate dovecot --version 2.3 --profile $profile --cert "$CA/fullchain.pem" \
+        --key "$CA/leaf-rsa.key" --apply "$d.again" >/dev/null
+    if cmp -s "$d/conf.d/10-ssl.conf" "$d.again/conf.d/10-ssl.conf"; then
+        ok "dovecot debian $profile --apply twice: the second changes nothing (one auth listener)"
+    else
+        not_ok "dovecot debian $profile --apply is not idempotent: $(diff "$d/conf.d/10-ssl.conf" "$d.again/conf.d/10-ssl.conf" | head -20)"
+    fi
+
     # ---- Dovecot 1.x names: --apply 2.3 replaces them, doveconf has nothing left to say ----
     d=$WORK/dv-apply-1x-$profile
     mkdir -p "$d"
