@@ -7,6 +7,9 @@
 #include "mailsec/conf.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -17,7 +20,7 @@ static const char GROUP_USAGE[] =
     "Commands:\n"
     "  audit [--postfix DIR] [--dovecot PATH] [--profile P]\n"
     "                     check the TLS and authentication settings of Postfix and Dovecot\n"
-    "  generate postfix|dovecot --version X.Y --profile P --cert FILE --key FILE\n"
+    "  generate postfix|dovecot [--version X.Y] --profile P --cert FILE --key FILE\n"
     "                     print the settings, or edit the files in place (--apply DIR)\n\n"
     "'mailsec conf <command> --help' for a command's options.\n";
 
@@ -36,14 +39,15 @@ static const char AUDIT_USAGE[] =
     "                         (given one of the two, only that one is audited)\n"
     "  --profile P            compare with Mozilla's intermediate or modern profile\n"
     "  --dovecot-version X.Y  2.2, 2.3 or 2.4 (default: from the syntax, dovecot_config_version)\n"
-    "  --postfix-version X.Y  3.0 to 3.9: the names the advice uses (default 3.7)\n"
+    "  --postfix-version X.Y  3.0 to 3.9: the names the advice uses (default: what\n"
+    "                         \"postconf -c DIR -h mail_version\" says, else 3.7)\n"
     "  --ca FILE              trust these CA certificates for the certificate checks\n"
     "  --live HOST            connect to HOST's configured ports (SMTP, submission,\n"
     "                         IMAP, POP3) and compare the certificate each sends with\n"
     "                         the file the configuration names\n\n" CLI_COMMON_HELP;
 
 static const char GENERATE_USAGE[] =
-    "Usage: mailsec conf generate postfix|dovecot --version X.Y --profile P\n"
+    "Usage: mailsec conf generate postfix|dovecot [--version X.Y] --profile P\n"
     "                             --cert FILE --key FILE [--chain FILE] [--apply DIR [--dry-run]]\n\n"
     "Prints the TLS settings of Mozilla's profile in the names of that version:\n"
     "for Postfix the main.cf settings and the master.cf submission (587) and\n"
@@ -55,7 +59,9 @@ static const char GENERATE_USAGE[] =
     "number), and all files are replaced or none (docs/conf.md). --dry-run shows\n"
     "the unified diff and writes nothing.\n\n"
     "Options:\n"
-    "  --version X.Y          Postfix 3.0 to 3.9, Dovecot 2.2, 2.3 or 2.4\n"
+    "  --version X.Y          Postfix 3.0 to 3.9 (default: what \"postconf -h mail_version\"\n"
+    "                         says, with -c DIR for --apply DIR, else 3.7); Dovecot 2.2,\n"
+    "                         2.3 or 2.4 (required)\n"
     "  --profile P            intermediate (TLS 1.2 and 1.3) or modern (TLS 1.3 only)\n"
     "  --cert FILE            the certificate (leaf and intermediates)\n"
     "  --key FILE             its private key\n"
@@ -89,6 +95,108 @@ static int parse_version(const char *text)
     if (text[3] != '\0' && text[3] != '.')
         return 0;
     return (text[0] - '0') * 10 + (text[2] - '0');
+}
+
+/* ---- the Postfix version the advice follows ---- */
+
+enum {
+    POSTFIX_ASSUMED = 37,        /* Debian 12's, when nothing says otherwise */
+    POSTCONF_WAIT_MS = 10000,    /* postconf answers at once; a hung one is given up */
+    POSTCONF_MAX_OUTPUT = 256,   /* "3.7.11\n" */
+};
+
+/* Which version, and where it came from: "flag", "detected" (postconf) or
+ * "default" (assumed); detail says how, for the user. */
+typedef struct postfix_version {
+    int version; /* 30..39 */
+    const char *source;
+    char text[24]; /* "3.7" */
+    char detail[300];
+} postfix_version;
+
+/* Runs "postconf [-c DIR] -h mail_version" (exec, not a shell: DIR is a
+ * user's path) and returns its first line, or NULL with *why. Bounded:
+ * POSTCONF_MAX_OUTPUT bytes, POSTCONF_WAIT_MS. */
+static char *postconf_mail_version(const char *config_dir, const char **why)
+{
+    int fds[2];
+    *why = "cannot run postconf";
+    if (pipe(fds) != 0)
+        return NULL;
+    pid_t pid = fork();
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(fds[1], STDOUT_FILENO);
+        if (null >= 0)
+            dup2(null, STDERR_FILENO);
+        close(fds[0]);
+        close(fds[1]);
+        if (config_dir)
+            execlp("postconf", "postconf", "-c", config_dir, "-h", "mail_version", (char *)NULL);
+        else
+            execlp("postconf", "postconf", "-h", "mail_version", (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    char out[POSTCONF_MAX_OUTPUT + 1];
+    size_t len = 0;
+    struct pollfd pfd = {.fd = fds[0], .events = POLLIN};
+    while (pid > 0 && len < POSTCONF_MAX_OUTPUT && poll(&pfd, 1, POSTCONF_WAIT_MS) > 0) {
+        ssize_t got = read(fds[0], out + len, POSTCONF_MAX_OUTPUT - len);
+        if (got <= 0)
+            break;
+        len += (size_t)got;
+    }
+    close(fds[0]);
+    int wstatus = 0;
+    if (pid > 0) {
+        kill(pid, SIGKILL); /* gone already, or hung: either way done with */
+        waitpid(pid, &wstatus, 0);
+    }
+    out[len] = '\0';
+    out[strcspn(out, "\n")] = '\0';
+    if (pid < 0 || !WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0 || out[0] == '\0') {
+        *why = pid > 0 && WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 127
+                   ? "postconf is not installed"
+                   : "postconf did not answer";
+        return NULL;
+    }
+    return strdup(out);
+}
+
+/* The version given with flag (flag_version, 0 when not), else what the Postfix
+ * whose configuration is in config_dir says, else POSTFIX_ASSUMED. */
+static void postfix_version_detect(int flag_version, const char *flag, const char *config_dir,
+                                   postfix_version *v)
+{
+    if (flag_version) {
+        *v = (postfix_version){.version = flag_version, .source = "flag"};
+        snprintf(v->detail, sizeof v->detail, "given with %s", flag);
+        return;
+    }
+    const char *why;
+    char *said = postconf_mail_version(config_dir, &why);
+    int version = said ? parse_version(said) : 0;
+    if (version >= 30 && version <= 39) {
+        *v = (postfix_version){.version = version, .source = "detected"};
+        snprintf(v->detail, sizeof v->detail, "postconf%s%s -h mail_version says %s",
+                 config_dir ? " -c " : "", config_dir ? config_dir : "", said);
+    } else {
+        *v = (postfix_version){.version = POSTFIX_ASSUMED, .source = "default"};
+        if (said)
+            snprintf(v->detail, sizeof v->detail,
+                     "assumed: postconf says %.40s, not a version from 3.0 to 3.9", said);
+        else
+            snprintf(v->detail, sizeof v->detail, "assumed: %s", why);
+    }
+    free(said);
+}
+
+static void postfix_version_find(int flag_version, const char *flag, const char *config_dir,
+                                 postfix_version *v)
+{
+    postfix_version_detect(flag_version, flag, config_dir, v);
+    snprintf(v->text, sizeof v->text, "%d.%d", v->version / 10, v->version % 10);
 }
 
 /* ---- audit ---- */
@@ -170,6 +278,11 @@ static int run_audit(int argc, char **argv)
     ms_ctx *ctx = cli_make_ctx(&c);
     if (ctx == NULL)
         return EXIT_UNCHECKED;
+    postfix_version pv = {0};
+    if (a.opts.postfix_dir) {
+        postfix_version_find(a.opts.postfix_version, "--postfix-version", a.opts.postfix_dir, &pv);
+        a.opts.postfix_version = pv.version;
+    }
     ms_conf_audit_result r;
     ms_diag_list diags = MS_DIAG_LIST_INIT;
     ms_status st = ms_conf_audit(ctx, &a.opts, &r, &diags);
@@ -185,9 +298,12 @@ static int run_audit(int argc, char **argv)
         json_object_set_new(o, "dovecot_conf", json_str_or_null(a.opts.dovecot_conf));
         json_object_set_new(o, "profile", json_str_or_null(a.profile_name));
         json_object_set_new(o, "postfix", r.postfix_read
-                                              ? json_pack("{s:I,s:I}", "settings",
+                                              ? json_pack("{s:I,s:I,s:s,s:s,s:s}", "settings",
                                                           (json_int_t)r.postfix_settings, "services",
-                                                          (json_int_t)r.postfix_services)
+                                                          (json_int_t)r.postfix_services, "version",
+                                                          pv.text,
+                                                          "version_source", pv.source,
+                                                          "version_detail", pv.detail)
                                               : json_null());
         json_object_set_new(o, "dovecot",
                             r.dovecot_read ? json_pack("{s:s,s:I,s:I}", "version",
@@ -204,9 +320,11 @@ static int run_audit(int argc, char **argv)
         json_object_set_new(doc, "results", results);
         json_print(doc, status);
     } else if (!unchecked) {
-        if (r.postfix_read)
+        if (r.postfix_read) {
             out_heading(&c, "Postfix %s: %zu settings in main.cf, %zu services in master.cf",
                         a.opts.postfix_dir, r.postfix_settings, r.postfix_services);
+            out_field(&c, "Postfix version", "%d.%d (%s)", pv.version / 10, pv.version % 10, pv.detail);
+        }
         if (r.dovecot_read)
             out_heading(&c, "Dovecot %s (%s syntax): %zu settings in %zu file%s", a.opts.dovecot_conf,
                         dovecot_version_text(r.dovecot_version), r.dovecot_settings, r.dovecot_files,
@@ -396,11 +514,19 @@ static int run_generate(int argc, char **argv)
         a.opts.server = MS_CONF_DOVECOT;
     else
         return cli_usage_error("conf generate", "unknown server \"%s\" (postfix or dovecot)", server);
-    if (a.version_text == NULL || a.profile_name == NULL || !a.opts.cert_file || !a.opts.key_file)
-        return cli_usage_error("conf generate", "give --version, --profile, --cert and --key");
+    if ((a.version_text == NULL && a.opts.server == MS_CONF_DOVECOT) || a.profile_name == NULL ||
+        !a.opts.cert_file || !a.opts.key_file)
+        return cli_usage_error("conf generate", "give --version (Dovecot), --profile, --cert and --key");
     if (a.dry_run && a.apply_dir == NULL)
         return cli_usage_error("conf generate", "--dry-run goes with --apply DIR");
 
+    postfix_version pv = {0};
+    if (a.opts.server == MS_CONF_POSTFIX) {
+        postfix_version_find(a.opts.version, "--version", a.apply_dir, &pv);
+        a.opts.version = pv.version;
+        if (a.version_text == NULL)
+            a.version_text = pv.text;
+    }
     ms_conf_snippets s;
     ms_status st = ms_conf_generate(&a.opts, &s);
     if (st != MS_OK) {
@@ -411,16 +537,24 @@ static int run_generate(int argc, char **argv)
     json_t *o = json_object();
     json_object_set_new(o, "server", json_string(server));
     json_object_set_new(o, "version", json_string(a.version_text));
+    if (pv.source) {
+        json_object_set_new(o, "version_source", json_string(pv.source));
+        json_object_set_new(o, "version_detail", json_string(pv.detail));
+    }
     json_object_set_new(o, "profile", json_string(a.profile_name));
     json_object_set_new(o, "main_cf", json_str_or_null(s.main_cf));
     json_object_set_new(o, "master_cf", json_str_or_null(s.master_cf));
     json_object_set_new(o, "dovecot", json_str_or_null(s.dovecot));
     int status = EXIT_CLEAN;
     if (a.apply_dir) {
+        /* the diff of --dry-run is stdout: the version goes to stderr then */
+        if (pv.source && !c.json)
+            fprintf(a.dry_run ? stderr : stdout, "Postfix %s (%s)\n", a.version_text, pv.detail);
         status = run_apply(&c, &a, o);
     } else if (!c.json) {
         if (s.main_cf)
-            printf("# --- main.cf ---\n%s\n# --- master.cf ---\n%s", s.main_cf, s.master_cf);
+            printf("# Postfix %s (%s)\n# --- main.cf ---\n%s\n# --- master.cf ---\n%s", a.version_text,
+                   pv.detail, s.main_cf, s.master_cf);
         else
             printf("# --- conf.d/10-ssl.conf ---\n%s", s.dovecot);
     }

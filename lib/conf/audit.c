@@ -351,8 +351,15 @@ static void postfix_protocols_check(const pf *p, const ms_conf_service *s, const
     postfix_protocols(value, allowed);
     char old[64];
     old_allowed(allowed, old, sizeof old);
-    /* ">=" is Postfix 3.6 syntax: older versions take the exclusion list */
-    if (old[0])
+    /* ">=" is Postfix 3.6 syntax: older versions take the exclusion list,
+     * and an older Postfix does not read the range at all (a default is
+     * that version's own) */
+    if (p->version < 36 && line && strpbrk(value, "<>"))
+        add(d, CF_WRONG_VERSION, file, line,
+            "%s = %s is Postfix 3.6 syntax: Postfix %d.%d does not understand the range; set %s = "
+            "!SSLv2, !SSLv3, !TLSv1, !TLSv1.1",
+            param, value, p->version / 10, p->version % 10, param);
+    else if (old[0])
         add(d, CF_OLD_PROTOCOLS, file, line, "%s = %s%s allows %s: for Postfix %d.%d, set %s = %s",
             param, value, line ? "" : " (the default)", old, p->version / 10, p->version % 10, param,
             p->version >= 36 ? ">=TLSv1.2" : "!SSLv2, !SSLv3, !TLSv1, !TLSv1.1");

@@ -26,9 +26,10 @@ const ms_diag_def ms_conf_diag_defs[CF_COUNT + 1] = {
         "refused by newer ones.",
         "Use the replacement the message names."},
     [CF_WRONG_VERSION] = {"conf.wrong-version", E,
-        "A setting of another Dovecot version: a 2.3 name in a 2.4 configuration or the other "
-        "way round. Dovecot refuses to start.",
-        "Use the name of the version you run (the message names it)."},
+        "A setting of another version: a Dovecot 2.3 name in a 2.4 configuration or the other "
+        "way round (Dovecot refuses to start), or Postfix 3.6's protocol range (>=TLSv1.2) for "
+        "an older Postfix, which does not read it.",
+        "Use the name or syntax of the version you run (the message names it)."},
     [CF_TLS_OFF] = {"conf.tls-off", E,
         "TLS is off: Postfix has no certificate or smtpd_tls_security_level = none; Dovecot has "
         "ssl = no. Mail and passwords cross the network in the clear.",

@@ -21,6 +21,23 @@
 const char MS_CONF_MOZILLA_INTERMEDIATE_CIPHERS[] =
     MOZILLA_ECDHE ":DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305";
 
+/* SMTP AUTH: Postfix's smtpd asks Dovecot's auth service over a unix
+ * socket in Postfix's queue directory. smtpd_sasl_path is relative to
+ * queue_directory (smtpd runs there, chrooted or not); Dovecot needs the
+ * full path, which assumes the default queue_directory /var/spool/postfix.
+ * Postfix's mail_owner (postfix) connects: the socket is its, mode 0660. */
+#define POSTFIX_SASL_PATH "private/auth"
+#define DOVECOT_AUTH_SOCKET "/var/spool/postfix/" POSTFIX_SASL_PATH
+static const char DOVECOT_AUTH_LISTENER[] =
+    "# SASL: Postfix's smtpd_sasl_path = " POSTFIX_SASL_PATH " (queue_directory /var/spool/postfix)\n"
+    "service auth {\n"
+    "  unix_listener " DOVECOT_AUTH_SOCKET " {\n"
+    "    mode = 0660\n"
+    "    user = postfix\n"
+    "    group = postfix\n"
+    "  }\n"
+    "}\n";
+
 ms_conf_profile ms_conf_profile_from_name(const char *name)
 {
     if (name && strcmp(name, "intermediate") == 0)
@@ -207,20 +224,24 @@ static const char *profile_name(ms_conf_profile p)
  * "submissions" (RFC 8314's name); both names mean port 465. chroot is
  * the chroot field, as the existing smtp service has it ("y" in Debian's
  * master.cf, "n" or "-" in others: running chrooted needs the copied
- * files that packaging sets up). Both blocks are allocated. */
+ * files that packaging sets up). Both services ask Dovecot's auth
+ * listener (DOVECOT_AUTH_LISTENER) for SMTP AUTH. Both blocks are
+ * allocated. */
+#define SASL_OVERRIDES                                                                             \
+    "  -o smtpd_sasl_auth_enable=yes\n"                                                            \
+    "  -o smtpd_sasl_type=dovecot\n"                                                               \
+    "  -o smtpd_sasl_path=" POSTFIX_SASL_PATH "\n"                                                 \
+    "  -o smtpd_tls_auth_only=yes\n"
 static int master_services(int version, const char *chroot, char *blocks[2])
 {
     blocks[0] = ms_asprintf("submission inet n       -       %-7s -       -       smtpd\n"
                             "  -o syslog_name=postfix/submission\n"
-                            "  -o smtpd_tls_security_level=encrypt\n"
-                            "  -o smtpd_sasl_auth_enable=yes\n"
-                            "  -o smtpd_tls_auth_only=yes\n",
+                            "  -o smtpd_tls_security_level=encrypt\n" SASL_OVERRIDES,
                             chroot);
     const char *name = version >= 35 ? "submissions" : "smtps";
     blocks[1] = ms_asprintf("%s       -       %-7s -       -       smtpd\n"
                             "  -o syslog_name=postfix/%s\n"
-                            "  -o smtpd_tls_wrappermode=yes\n"
-                            "  -o smtpd_sasl_auth_enable=yes\n",
+                            "  -o smtpd_tls_wrappermode=yes\n" SASL_OVERRIDES,
                             version >= 35 ? "submissions inet n" : "smtps     inet  n", chroot, name);
     if (blocks[0] && blocks[1])
         return 1;
@@ -295,7 +316,10 @@ ms_status ms_conf_generate(const ms_conf_generate_opts *opts, ms_conf_snippets *
         if (out->master_cf == NULL)
             return MS_ERR_NOMEM;
     } else {
-        out->dovecot = text;
+        out->dovecot = ms_asprintf("%s%s", text, DOVECOT_AUTH_LISTENER);
+        free(text);
+        if (out->dovecot == NULL)
+            return MS_ERR_NOMEM;
     }
     return MS_OK;
 }
@@ -593,8 +617,10 @@ static ms_status plan_postfix(const ms_conf_generate_opts *opts, const char *dir
     return st;
 }
 
+/* Dovecot's auth listener for Postfix is appended, with the TLS settings,
+ * unless the configuration already has a listener on that path. */
 static ms_status plan_dovecot(const ms_conf_generate_opts *opts, const char *dir, const cf_want *w,
-                              size_t n, ms_conf_edits *out)
+                              size_t n, int has_listener, ms_conf_edits *out)
 {
     char *path = ms_asprintf("%s/conf.d/10-ssl.conf", dir);
     struct stat sb;
@@ -611,25 +637,33 @@ static ms_status plan_dovecot(const ms_conf_generate_opts *opts, const char *dir
                                    profile_name(opts->profile));
         char *edited = edit_settings(text, w, n, cf_replaced_names(opts), 1, header);
         free(header);
+        if (edited && !has_listener) {
+            char *with_listener = ms_asprintf("%s\n%s", edited, DOVECOT_AUTH_LISTENER);
+            free(edited);
+            edited = with_listener;
+        }
         st = add_edit(out, path, text, edited);
     }
     free(path);
     return st;
 }
 
-/* Whether the Dovecot configuration in dir (dovecot.conf and what it
- * includes) has DH parameters; not when it cannot be read. */
-static int dovecot_dir_has_dh(const char *dir, int version)
+/* What the Dovecot configuration in dir (dovecot.conf and what it
+ * includes) already has: DH parameters, and a service auth listener on
+ * DOVECOT_AUTH_SOCKET. Neither when it cannot be read. */
+static void dovecot_dir_has(const char *dir, int version, int *dh, int *auth_listener)
 {
+    static const char LISTENER[] = "service auth/unix_listener " DOVECOT_AUTH_SOCKET;
     char *path = ms_asprintf("%s/dovecot.conf", dir);
     ms_conf_dovecot cf;
-    int has = 0;
+    *dh = *auth_listener = 0;
     if (path && ms_conf_dovecot_read(path, &cf, NULL) == MS_OK) {
-        has = cf_dovecot_has_dh(&cf, version);
+        *dh = cf_dovecot_has_dh(&cf, version);
+        for (size_t i = 0; i < cf.count && !*auth_listener; i++)
+            *auth_listener = strcmp(cf.settings[i].section, LISTENER) == 0;
         ms_conf_dovecot_free(&cf);
     }
     free(path);
-    return has;
 }
 
 ms_status ms_conf_plan_edits(const ms_conf_generate_opts *opts, const char *dir, ms_conf_edits *out)
@@ -639,7 +673,9 @@ ms_status ms_conf_plan_edits(const ms_conf_generate_opts *opts, const char *dir,
         out->error = strdup("give --cert FILE and --key FILE");
         return MS_ERR_INVALID;
     }
-    int dh_params = opts->server == MS_CONF_DOVECOT && dovecot_dir_has_dh(dir, opts->version);
+    int dh_params = 0, has_listener = 0;
+    if (opts->server == MS_CONF_DOVECOT)
+        dovecot_dir_has(dir, opts->version, &dh_params, &has_listener);
     cf_want w[CF_MAX_WANTS];
     const char *error;
     size_t n = cf_profile_wants(opts, dh_params, w, &error);
@@ -648,7 +684,7 @@ ms_status ms_conf_plan_edits(const ms_conf_generate_opts *opts, const char *dir,
         return MS_ERR_INVALID;
     }
     ms_status st = opts->server == MS_CONF_POSTFIX ? plan_postfix(opts, dir, w, n, out)
-                                                   : plan_dovecot(opts, dir, w, n, out);
+                                                   : plan_dovecot(opts, dir, w, n, has_listener, out);
     cf_wants_free(w, n);
     return st;
 }

@@ -161,6 +161,27 @@ for profile in intermediate modern; do
     fi
     done
 
+    # ---- SASL: the two --apply results on Debian's files are one pair ----
+    # (Debian's main.cf has no queue_directory: Postfix's /var/spool/postfix)
+    "$BIN" conf audit --postfix "$WORK/pf-apply-debian-$profile" --dovecot "$WORK/dv-apply-debian-$profile" \
+        --profile $profile --ca "$CA/root.pem" --json >"$WORK/pair.json"
+    if json_true '(.results | length) > 0 and all(.results[].diagnostics[]; .code | startswith("conf.sasl") | not)' "$WORK/pair.json" >/dev/null &&
+        [[ $(postconf -c "$WORK/pf-apply-debian-$profile" -Ph submission/inet/smtpd_sasl_path submissions/inet/smtpd_sasl_type 2>&1) == $'private/auth\ndovecot' ]] &&
+        doveconf -c "$WORK/dv-apply-debian-$profile/dovecot.conf" -n 2>/dev/null | grep -q 'unix_listener /var/spool/postfix/private/auth'; then
+        ok "debian $profile --apply pair: Postfix's smtpd_sasl_path private/auth is Dovecot's auth listener, no conf.sasl finding"
+    else
+        not_ok "debian $profile --apply pair: $(jq -c '[.results[].diagnostics[] | select(.code | startswith("conf.sasl")) | [.code, .message]]' "$WORK/pair.json" | head -c 800) $(postconf -c "$WORK/pf-apply-debian-$profile" -Ph submission/inet/smtpd_sasl_path 2>&1)"
+    fi
+    d=$WORK/dv-apply-debian-$profile
+    cp -r "$d" "$d.again"
+    "$BIN" conf generate dovecot --version 2.3 --profile $profile --cert "$CA/fullchain.pem" \
+        --key "$CA/leaf-rsa.key" --apply "$d.again" >/dev/null
+    if cmp -s "$d/conf.d/10-ssl.conf" "$d.again/conf.d/10-ssl.conf"; then
+        ok "dovecot debian $profile --apply twice: the second changes nothing (one auth listener)"
+    else
+        not_ok "dovecot debian $profile --apply is not idempotent: $(diff "$d/conf.d/10-ssl.conf" "$d.again/conf.d/10-ssl.conf" | head -20)"
+    fi
+
     # ---- Dovecot 1.x names: --apply 2.3 replaces them, doveconf has nothing left to say ----
     d=$WORK/dv-apply-1x-$profile
     mkdir -p "$d"
@@ -216,6 +237,68 @@ grep -q '^smtpd_tls_protocols = !SSLv2, !SSLv3, !TLSv1, !TLSv1.1$' "$WORK/old.ou
 (($? == 2)) && grep -q '3.4' "$WORK/err" && ok "postfix 3.3 with --chain: refused, saying why" || not_ok "postfix 3.3 --chain"
 "$BIN" conf generate dovecot --version 2.1 --profile modern --cert a --key b 2>"$WORK/err" >/dev/null
 (($? == 2)) && grep -q '2.2, 2.3 and 2.4' "$WORK/err" && ok "dovecot 2.1: refused" || not_ok "dovecot 2.1"
+
+# ---- the Postfix version: --postfix-version / --version, else what postconf says, else 3.7 ----
+said=$(postconf -h mail_version)
+real=$(cut -d. -f1,2 <<<"$said")
+d=$WORK/pf-version
+mkdir -p "$d"
+cp "$DATA/debian/postfix/main.cf" "$DATA/debian/postfix/master.cf" "$d/"
+"$BIN" conf audit --postfix "$d" --json >"$WORK/v.json"
+if json_true --arg v "$real" --arg said "$said" --arg d "$d" '.results[0].postfix | .version == $v and .version_source == "detected"
+        and .version_detail == "postconf -c \($d) -h mail_version says \($said)"' "$WORK/v.json" >/dev/null &&
+    json_true --arg v "$real" 'any(.results[0].diagnostics[]; .code == "conf.submissions-missing" and (.message | contains("\"submissions\"") and contains("Postfix \($v)")))' "$WORK/v.json" >/dev/null; then
+    ok "audit: the version postconf -c DIR says ($said), used in the advice (\"submissions\")"
+else
+    not_ok "audit, detected version: $(jq -c '.results[0] | [.postfix, [.diagnostics[] | select(.code == "conf.submissions-missing") | .message]]' "$WORK/v.json")"
+fi
+"$BIN" conf audit --postfix "$d" >"$WORK/v.out"
+grep -qF "Postfix version $real (postconf -c $d -h mail_version says $said)" "$WORK/v.out" &&
+    ok "audit: the text says which version and where it came from" ||
+    not_ok "audit text: $(head -3 "$WORK/v.out")"
+"$BIN" conf audit --postfix "$d" --postfix-version 3.4 --json >"$WORK/v.json"
+if json_true '.results[0].postfix | .version == "3.4" and .version_source == "flag"' "$WORK/v.json" >/dev/null &&
+    json_true 'any(.results[0].diagnostics[]; .code == "conf.submissions-missing" and (.message | contains("\"smtps\"") and contains("Postfix 3.4")))' "$WORK/v.json" >/dev/null; then
+    ok "audit: --postfix-version 3.4 wins over postconf, and the advice names \"smtps\""
+else
+    not_ok "audit --postfix-version 3.4: $(jq -c '.results[0] | [.postfix, [.diagnostics[] | select(.code == "conf.submissions-missing") | .message]]' "$WORK/v.json")"
+fi
+PATH=/nonexistent "$BIN" conf audit --postfix "$d" --json >"$WORK/v.json"
+json_true '.results[0].postfix | .version == "3.7" and .version_source == "default" and .version_detail == "assumed: postconf is not installed"' "$WORK/v.json" >/dev/null &&
+    ok "audit without postconf: 3.7 assumed, and said so" ||
+    not_ok "audit without postconf: $(jq -c '.results[0].postfix' "$WORK/v.json")"
+# generate: without --version, the version of the Postfix in --apply DIR; the
+# syntax follows it (">=" from 3.6); the audit with that version agrees, with 3.5 not
+"$BIN" conf generate postfix --profile intermediate --cert "$CA/leaf-rsa.pem" --key "$CA/leaf-rsa.key" \
+    --apply "$d" --json >"$WORK/v.json"
+want_protocols=$([[ ${real#*.} -ge 6 ]] && echo '>=TLSv1.2' || echo '!SSLv2, !SSLv3, !TLSv1, !TLSv1.1')
+if json_true --arg v "$real" --arg d "$d" '.results[0] | .version == $v and .version_source == "detected"
+        and (.version_detail | startswith("postconf -c \($d) "))' "$WORK/v.json" >/dev/null &&
+    [[ $(postconf -c "$d" -h smtpd_tls_protocols) == "$want_protocols" ]]; then
+    ok "generate --apply without --version: Postfix $real from postconf -c DIR, smtpd_tls_protocols = $want_protocols"
+else
+    not_ok "generate --apply without --version: $(jq -c '.results[0] | [.version, .version_source, .version_detail]' "$WORK/v.json") $(postconf -c "$d" -h smtpd_tls_protocols)"
+fi
+"$BIN" conf audit --postfix "$d" --profile intermediate --json >"$WORK/v.json"
+"$BIN" conf audit --postfix "$d" --profile intermediate --postfix-version 3.5 --json >"$WORK/v35.json"
+if json_true 'all(.results[0].diagnostics[]; .code != "conf.profile" and .code != "conf.wrong-version")' "$WORK/v.json" >/dev/null &&
+    json_true '[.results[0].diagnostics[] | select(.code == "conf.wrong-version") | .message] == [
+        "smtpd_tls_protocols = >=TLSv1.2 is Postfix 3.6 syntax: Postfix 3.5 does not understand the range; set smtpd_tls_protocols = !SSLv2, !SSLv3, !TLSv1, !TLSv1.1",
+        "smtpd_tls_mandatory_protocols = >=TLSv1.2 is Postfix 3.6 syntax: Postfix 3.5 does not understand the range; set smtpd_tls_mandatory_protocols = !SSLv2, !SSLv3, !TLSv1, !TLSv1.1"]' "$WORK/v35.json" >/dev/null; then
+    ok "audit: \">=TLSv1.2\" is right for the detected version; --postfix-version 3.5 asks for the exclusion list"
+else
+    not_ok "audit protocols by version: $(jq -c '[.results[0].diagnostics[] | select(.code == "conf.profile" or .code == "conf.wrong-version") | .message]' "$WORK/v.json" "$WORK/v35.json" | head -c 800)"
+fi
+"$BIN" conf generate postfix --profile modern --cert /c.pem --key /k.pem >"$WORK/v.out"
+head -1 "$WORK/v.out" | grep -qxF "# Postfix $real (postconf -h mail_version says $said)" &&
+    ok "generate snippet without --version: the first line says the version and where it came from" ||
+    not_ok "generate snippet version line: $(head -1 "$WORK/v.out")"
+PATH=/nonexistent "$BIN" conf generate postfix --profile modern --cert /c.pem --key /k.pem --json >"$WORK/v.json"
+json_true '.results[0] | .version == "3.7" and .version_source == "default" and (.main_cf | contains("smtpd_tls_protocols = >=TLSv1.3"))' "$WORK/v.json" >/dev/null &&
+    ok "generate without postconf: 3.7 assumed, and said so" ||
+    not_ok "generate without postconf: $(jq -c '.results[0] | [.version, .version_source, .version_detail]' "$WORK/v.json")"
+"$BIN" conf generate dovecot --profile modern --cert /c.pem --key /k.pem 2>"$WORK/err" >/dev/null
+(($? == 2)) && grep -q -- '--version' "$WORK/err" && ok "dovecot still needs --version" || not_ok "dovecot without --version"
 
 echo "generate: $passed passed, $failed failed"
 ((failed == 0 && passed > 0))
