@@ -823,8 +823,7 @@ typedef struct advise_facts {
     ms_dmarc_policy_seen *history;
     ms_store_domain_summary *window_summary;
     size_t window_summary_count;
-    ms_store_source *sources, *step_sources;
-    size_t source_count, step_source_count;
+    ms_dmarc_tally sources, step_sources;
     const char **known_ips;
     ms_dmarc_day *days;
 } advise_facts;
@@ -833,8 +832,8 @@ static void advise_facts_free(advise_facts *af)
 {
     free(af->history);
     ms_store_summary_free(af->window_summary, af->window_summary_count);
-    ms_store_sources_free(af->sources, af->source_count);
-    ms_store_sources_free(af->step_sources, af->step_source_count);
+    ms_dmarc_tally_free(&af->sources);
+    ms_dmarc_tally_free(&af->step_sources);
     free(af->known_ips);
     free(af->days);
 }
@@ -877,22 +876,48 @@ static ms_status gather_history(ms_store *store, const char *domain, advise_fact
     return MS_OK;
 }
 
-/* Reverse DNS for the window's sources the cache lacks (best effort: a
- * name that does not come is shown as the IP). 1 when some were looked
- * up, so the sources are to be read again with their names. */
-static int resolve_rdns(ms_ctx *ctx, ms_store *store, const ms_store_source *rows, size_t n)
+/* The sources of a filter, streamed from the store into a tally: memory
+ * stays bounded whatever the store holds. */
+typedef struct tally_sink {
+    ms_dmarc_tally *tally;
+    ms_status st;
+} tally_sink;
+
+static int tally_source(void *arg, const ms_store_source *source)
 {
-    const char **ips = calloc(n ? n : 1, sizeof *ips);
+    tally_sink *sink = arg;
+    sink->st = ms_dmarc_tally_add(sink->tally, source);
+    return sink->st != MS_OK;
+}
+
+static ms_status tally_sources(ms_store *store, const ms_store_filter *filter, ms_dmarc_tally *t)
+{
+    tally_sink sink = {t, MS_OK};
+    ms_status st = ms_store_sources_each(store, filter, tally_source, &sink);
+    return st != MS_OK ? st : sink.st;
+}
+
+/* The blockers' reverse DNS names (those the cache lacks looked up unless
+ * --no-rdns; best effort: a name that does not come is shown as the IP)
+ * and their organisational domains. Only the blockers shown are named. */
+static ms_status name_blockers(ms_ctx *ctx, ms_store *store, const advise_args *a, ms_dmarc_tally *t)
+{
+    const char *ips[MS_DMARC_BLOCKERS_MAX];
     size_t missing = 0;
-    if (ips == NULL)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (rows[i].rdns == NULL)
-            ips[missing++] = rows[i].source_ip;
-    if (missing > 0)
+    for (size_t i = 0; i < t->blocker_count; i++)
+        if (t->blockers[i].rdns == NULL)
+            ips[missing++] = t->blockers[i].source_ip;
+    if (missing > 0 && !a->no_rdns)
         (void)ms_sources_resolve(ctx, store, ips, missing, RDNS_MAX_AGE);
-    free(ips);
-    return missing > 0;
+    for (size_t i = 0; i < t->blocker_count; i++) {
+        ms_store_source *s = &t->blockers[i];
+        int64_t fetched;
+        if (s->rdns == NULL && ms_store_rdns_get(store, s->source_ip, &s->rdns, &fetched) == MS_ERR_NOMEM)
+            return MS_ERR_NOMEM;
+        if (s->rdns != NULL && s->rdns[0] != '\0' && s->group == NULL)
+            s->group = ms_sources_group_by_org(ctx, s->rdns);
+    }
+    return MS_OK;
 }
 
 static int cmp_ip(const void *a, const void *b)
@@ -900,43 +925,31 @@ static int cmp_ip(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* How many of the window's unaligned sources are looked up in the days
- * before it (the largest first); the others count as new. */
-enum { ADVISE_KNOWN_CHECK_MAX = 200 };
-
-static int cmp_unaligned_desc(const void *pa, const void *pb)
-{
-    const ms_store_source *a = *(const ms_store_source *const *)pa, *b = *(const ms_store_source *const *)pb;
-    return a->unaligned != b->unaligned ? (a->unaligned > b->unaligned ? -1 : 1) : 0;
-}
-
-/* Which of the window's sources that authenticate without aligning were
- * seen before the window: one indexed look-up each (ms_store_source_daily),
- * not a scan of the store's whole history. */
+/* Which of the tally's checked sources and blockers were seen before the
+ * window: one indexed look-up each (ms_store_source_daily), not a scan of
+ * the store's whole history. */
 static ms_status gather_known(ms_store *store, advise_facts *af)
 {
-    const ms_store_source **candidates = calloc(af->source_count ? af->source_count : 1, sizeof *candidates);
-    af->known_ips = calloc(ADVISE_KNOWN_CHECK_MAX, sizeof *af->known_ips);
-    if (candidates == NULL || af->known_ips == NULL) {
-        free(candidates);
-        return MS_ERR_NOMEM;
-    }
+    const ms_dmarc_tally *t = &af->sources;
+    const char *ips[MS_DMARC_CHECKED_MAX + MS_DMARC_BLOCKERS_MAX];
     size_t n = 0, known = 0;
-    for (size_t i = 0; i < af->source_count; i++)
-        if (af->sources[i].unaligned > 0)
-            candidates[n++] = &af->sources[i];
-    qsort(candidates, n, sizeof *candidates, cmp_unaligned_desc);
+    for (size_t i = 0; i < t->checked_count; i++)
+        ips[n++] = t->checked[i];
+    for (size_t i = 0; i < t->blocker_count; i++)
+        ips[n++] = t->blockers[i].source_ip;
+    af->known_ips = calloc(n ? n : 1, sizeof *af->known_ips);
+    if (af->known_ips == NULL)
+        return MS_ERR_NOMEM;
     ms_store_filter before = {af->f.domain, 0, af->f.window_start};
     ms_status st = MS_OK;
-    for (size_t i = 0; i < n && i < ADVISE_KNOWN_CHECK_MAX && st == MS_OK; i++) {
+    for (size_t i = 0; i < n && st == MS_OK; i++) {
         ms_store_source_day *days = NULL;
         size_t count = 0;
-        st = ms_store_source_daily(store, &before, candidates[i]->source_ip, &days, &count);
+        st = ms_store_source_daily(store, &before, ips[i], &days, &count);
         if (st == MS_OK && count > 0)
-            af->known_ips[known++] = candidates[i]->source_ip;
+            af->known_ips[known++] = ips[i];
         ms_store_source_daily_free(days, count);
     }
-    free(candidates);
     qsort(af->known_ips, known, sizeof *af->known_ips, cmp_ip);
     af->f.known_ips = af->known_ips;
     af->f.known_ip_count = known;
@@ -947,23 +960,16 @@ static ms_status gather_known(ms_store *store, advise_facts *af)
 static ms_status gather_sources(ms_ctx *ctx, ms_store *store, const advise_args *a,
                                 advise_facts *af)
 {
-    const char *domain = af->f.domain;
-    ms_store_filter window = {domain, af->f.window_start, 0};
-    ms_status st = ms_store_sources(store, &window, ms_sources_group_by_org, ctx, &af->sources,
-                                    &af->source_count);
-    if (st == MS_OK && !a->no_rdns && resolve_rdns(ctx, store, af->sources, af->source_count)) {
-        ms_store_sources_free(af->sources, af->source_count);
-        af->sources = NULL;
-        af->source_count = 0;
-        st = ms_store_sources(store, &window, ms_sources_group_by_org, ctx, &af->sources,
-                              &af->source_count);
-    }
+    ms_store_filter window = {af->f.domain, af->f.window_start, 0};
+    ms_dmarc_tally_init(&af->sources, af->f.domain, &a->opt);
+    ms_status st = tally_sources(store, &window, &af->sources);
+    if (st == MS_OK)
+        st = name_blockers(ctx, store, a, &af->sources);
     if (st == MS_OK)
         st = ms_store_summary(store, &window, &af->window_summary, &af->window_summary_count);
     if (st != MS_OK)
         return st;
-    af->f.sources = af->sources;
-    af->f.source_count = af->source_count;
+    af->f.sources = &af->sources;
     if (af->window_summary_count > 0) {
         af->f.reporters = af->window_summary[0].reporters;
         af->f.reporter_count = af->window_summary[0].reporter_count;
@@ -974,12 +980,15 @@ static ms_status gather_sources(ms_ctx *ctx, ms_store *store, const advise_args 
 /* The days since the current step began, and its sources when receivers
  * quarantined or rejected mail meanwhile (only then can it be a step
  * back). */
-static ms_status gather_step(ms_store *store, advise_facts *af)
+static ms_status gather_step(ms_store *store, const advise_args *a, advise_facts *af)
 {
     int64_t since = ms_dmarc_step_since(af->f.record, af->f.history, af->f.history_count);
     if (since == 0)
         return MS_OK;
     ms_store_filter step = {af->f.domain, since, 0};
+    /* The sources from the day the step began: whole days, read from the
+     * store's per-day rollups. */
+    ms_store_filter step_days = {af->f.domain, since - (since % ADVISE_DAY + ADVISE_DAY) % ADVISE_DAY, 0};
     ms_store_day_row *rows = NULL;
     size_t n = 0;
     uint64_t enforced = 0;
@@ -988,8 +997,11 @@ static ms_status gather_step(ms_store *store, advise_facts *af)
         return st;
     for (size_t i = 0; i < n; i++)
         enforced = ms_store_sum(enforced, ms_store_sum(rows[i].quarantine, rows[i].reject));
-    if (enforced > 0)
-        st = ms_store_sources(store, &step, NULL, NULL, &af->step_sources, &af->step_source_count);
+    if (enforced > 0) {
+        ms_dmarc_tally_init(&af->step_sources, af->f.domain, &a->opt);
+        st = tally_sources(store, &step_days, &af->step_sources);
+        af->f.step_sources = &af->step_sources;
+    }
     if (st != MS_OK) {
         ms_store_daily_free(rows, n);
         return st;
@@ -1003,8 +1015,6 @@ static ms_status gather_step(ms_store *store, advise_facts *af)
         af->days[i] = (ms_dmarc_day){rows[i].day, rows[i].messages, rows[i].dmarc_pass,
                                      rows[i].quarantine, rows[i].reject};
     ms_store_daily_free(rows, n);
-    af->f.step_sources = af->step_sources;
-    af->f.step_source_count = af->step_source_count;
     af->f.days = af->days;
     af->f.day_count = n;
     return MS_OK;
@@ -1061,6 +1071,7 @@ static json_t *json_advice(const ms_dmarc_discovery *d, const ms_dmarc_advice *a
         json_array_append_new(bl, o);
     }
     json_object_set_new(r, "blockers", bl);
+    json_object_set_new(r, "blockers_total", json_integer((json_int_t)adv->blocker_total));
     json_object_set_new(r, "action", json_string(ms_dmarc_advise_action_str(adv->action)));
     json_t *reasons = json_array();
     for (size_t i = 0; i < adv->reason_count; i++)
@@ -1117,6 +1128,9 @@ static void print_advice(const cli_common *c, const ms_dmarc_discovery *d,
                      b->is_new ? " (new)" : "");
             out_text(c, "      fix: %s", b->fix);
         }
+        if (adv->blocker_total > adv->blocker_count)
+            out_text(c, "  ... and %llu more (the %zu failing most are shown)",
+                     (unsigned long long)(adv->blocker_total - adv->blocker_count), adv->blocker_count);
     }
     out_text(c, "\nNext: %s", ms_dmarc_advise_action_str(adv->action));
     for (size_t i = 0; i < adv->reason_count; i++)
@@ -1200,7 +1214,7 @@ static void advise_domain(const cli_common *c, ms_ctx *ctx, ms_store *store, con
     if (st == MS_OK)
         st = gather_sources(ctx, store, a, &af);
     if (st == MS_OK)
-        st = gather_step(store, &af);
+        st = gather_step(store, a, &af);
     ms_dmarc_advice adv = {0};
     if (st == MS_OK)
         st = ms_dmarc_advise(&af.f, &a->opt, &adv);

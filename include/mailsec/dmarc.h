@@ -252,13 +252,12 @@ typedef struct ms_dmarc_advise_facts {
     size_t history_count;
     const ms_store_count *reporters;      /* in the window: organisation, messages */
     size_t reporter_count;
-    const ms_store_source *sources;       /* in the window (ms_store_sources, grouped by the
-                                             rDNS organisational domain) */
-    size_t source_count;
-    const ms_store_source *step_sources;  /* since the current step began */
-    size_t step_source_count;
-    const char *const *known_ips;         /* sources seen before the window, sorted (strcmp); a
-                                             source not listed counts as new */
+    const struct ms_dmarc_tally *sources; /* the window's sources (NULL: none) */
+    const struct ms_dmarc_tally *step_sources; /* since the day the current step began (NULL:
+                                             not read: nothing was quarantined or rejected) */
+    const char *const *known_ips;         /* of the tally's checked and blockers, those seen
+                                             before the window, sorted (strcmp); a source not
+                                             listed counts as new */
     size_t known_ip_count;
     const ms_dmarc_day *days;             /* since the current step began, by day */
     size_t day_count;
@@ -274,6 +273,43 @@ typedef struct ms_dmarc_advise_options {
 } ms_dmarc_advise_options;
 
 void ms_dmarc_advise_defaults(ms_dmarc_advise_options *opt);
+
+/* The sources of a window as advise weighs them, added one at a time
+ * (ms_dmarc_tally_add, e.g. from ms_store_sources_each's callback) so that
+ * memory stays bounded whatever the store holds: exact sums by class, and
+ * copies of a bounded few: the legitimate sources failing most (the
+ * blockers shown), the unaligned ones whose history is looked up (the
+ * others count as new), the subdomains seen. */
+enum {
+    MS_DMARC_BLOCKERS_MAX = 100,   /* blockers shown; blocker_total counts them all */
+    MS_DMARC_CHECKED_MAX = 200,    /* unaligned sources looked up in the days before */
+    MS_DMARC_SUBDOMAINS_MAX = 1000, /* distinct subdomains counted */
+    MS_DMARC_SUBDOMAINS_SHOWN = 16, /* of them named in the figures */
+    MS_DMARC_NAMES_KEPT = 16       /* SPF and DKIM domains kept of a blocker, each */
+};
+
+typedef struct ms_dmarc_tally {
+    const char *domain;            /* set by ms_dmarc_tally_init, borrowed */
+    uint64_t allowed;              /* failing share (per ten thousand) an aligned source may have */
+    uint64_t messages, legit, legit_pass, failing, spoofing, forwarding, own_failing;
+    uint64_t spoofers, forwarders, own_failers;
+    uint64_t unaligned_sources;    /* own failers with unaligned mail: new unless known */
+    char *checked[MS_DMARC_CHECKED_MAX]; /* the largest of them by unaligned messages: IPs */
+    uint64_t checked_unaligned[MS_DMARC_CHECKED_MAX];
+    size_t checked_count;
+    ms_store_source blockers[MS_DMARC_BLOCKERS_MAX]; /* copies; rdns and group may be set after */
+    size_t blocker_count;
+    uint64_t blocker_total;
+    char *subdomains[MS_DMARC_SUBDOMAINS_MAX]; /* distinct, sorted (ASCII case ignored) */
+    size_t subdomain_count;
+    int subdomain_more;            /* more subdomains were seen than kept */
+    uint64_t subdomain_failing_sources;
+} ms_dmarc_tally;
+
+void ms_dmarc_tally_init(ms_dmarc_tally *t, const char *domain, const ms_dmarc_advise_options *opt);
+/* MS_ERR_NOMEM: the tally is incomplete, to be freed, not judged. */
+ms_status ms_dmarc_tally_add(ms_dmarc_tally *t, const ms_store_source *source);
+void ms_dmarc_tally_free(ms_dmarc_tally *t);
 
 typedef enum ms_dmarc_advise_action {
     MS_DMARC_ADVISE_NEXT = 0,  /* ready: publish the next step */
@@ -298,7 +334,7 @@ enum { MS_DMARC_CRITERIA = 7 };
 
 /* A legitimate source whose mail does not pass DMARC, and the fix. */
 typedef struct ms_dmarc_blocker {
-    const char *source_ip;     /* points into facts->sources */
+    const char *source_ip;     /* points into facts->sources (the tally) */
     const char *rdns, *org;    /* reverse DNS name and its organisational domain, or NULL */
     ms_sources_class cls;
     uint64_t messages, failing; /* failing: messages that did not pass DMARC */
@@ -313,8 +349,10 @@ typedef struct ms_dmarc_advice {
     ms_diag_list departures;   /* how the record or its history departs from the plan */
     ms_dmarc_criterion criteria[MS_DMARC_CRITERIA];
     size_t criterion_count;
-    ms_dmarc_blocker *blockers; /* by failing messages, most first */
+    ms_dmarc_blocker *blockers; /* by failing messages, most first; at most
+                                   MS_DMARC_BLOCKERS_MAX */
     size_t blocker_count;
+    uint64_t blocker_total;     /* every blocker, also those not in blockers */
     ms_dmarc_advise_action action;
     char **reasons;            /* why hold or step back, in words */
     size_t reason_count;

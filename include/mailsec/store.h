@@ -242,6 +242,17 @@ typedef struct ms_store_source_rest {
 ms_status ms_store_sources_top(ms_store *store, const ms_store_filter *filter, size_t limit,
                                ms_store_source_fn fn, void *arg, ms_store_source_rest *rest);
 
+/* Every source the filter selects, passed to fn one at a time in no
+ * particular order, for a reader that sums them all (dmarc advise): the
+ * counts and the domain lists as ms_store_sources_top gives them, rdns
+ * and group NULL (ms_store_rdns_get names a source); the pointers are
+ * valid during the call only, so memory stays bounded by one source. No
+ * sort, read from the per-day rollups; for a window not on whole UTC days
+ * the counts are exact (computed from the records) and the domain lists
+ * those of the days the window touches. fn returns non-zero to stop. */
+ms_status ms_store_sources_each(ms_store *store, const ms_store_filter *filter,
+                                ms_store_source_fn fn, void *arg);
+
 /* The policy a domain published, over time, as the reports restate it:
  * one row per policy domain and distinct published policy (p, sp, np,
  * pct, adkim, aspf, fo, testing; NULL when the reports left it out),

@@ -287,47 +287,244 @@ static void judge_days(const ms_dmarc_advise_facts *f, const ms_dmarc_advise_opt
     set_criterion(a, "days", days >= need, days, need, fig);
 }
 
-typedef struct tally {
-    uint64_t messages, legit, legit_pass, failing, spoofing, forwarding, own_failing;
-    size_t spoofers, forwarders, own_failers, new_unaligned;
-} tally;
+/* ---- the sources, one at a time ---- */
 
-static void count_sources(const ms_dmarc_advise_facts *f, tally *t)
+void ms_dmarc_tally_init(ms_dmarc_tally *t, const char *domain, const ms_dmarc_advise_options *o)
 {
-    *t = (tally){0};
-    for (size_t i = 0; i < f->source_count; i++) {
-        const ms_store_source *s = &f->sources[i];
-        ms_sources_class cls = classify(s);
-        uint64_t fail = failing_of(s);
-        t->messages = ms_store_sum(t->messages, s->messages);
-        t->failing = ms_store_sum(t->failing, fail);
-        if (is_legitimate(cls)) {
-            t->legit = ms_store_sum(t->legit, s->messages);
-            t->legit_pass = ms_store_sum(t->legit_pass, s->aligned);
-        }
-        if (cls == MS_SOURCES_SPOOFING) {
-            t->spoofing = ms_store_sum(t->spoofing, fail);
-            t->spoofers++;
-        } else if (cls == MS_SOURCES_FORWARDING) {
-            t->forwarding = ms_store_sum(t->forwarding, fail);
-            t->forwarders++;
-        } else if (cls != MS_SOURCES_ALIGNED) {
-            t->own_failing = ms_store_sum(t->own_failing, fail);
-            t->own_failers++;
-            if (s->unaligned > 0 && !is_known(f, s->source_ip))
-                t->new_unaligned++;
-        }
-    }
+    *t = (ms_dmarc_tally){.domain = domain, .allowed = RATE_SCALE - threshold_rate(o)};
 }
 
-static void judge_messages(const ms_dmarc_advise_options *o, const tally *t, ms_dmarc_advice *a)
+static void names_free(char **names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+}
+
+static void source_clear(ms_store_source *s)
+{
+    free(s->source_ip);
+    free(s->rdns);
+    free(s->group);
+    names_free(s->spf_domains, s->spf_domain_count);
+    names_free(s->dkim_domains, s->dkim_domain_count);
+    *s = (ms_store_source){0};
+}
+
+/* The first MS_DMARC_NAMES_KEPT of names: what a fix names. */
+static int names_copy(char *const *names, size_t n, char ***out, size_t *count)
+{
+    *count = n < MS_DMARC_NAMES_KEPT ? n : MS_DMARC_NAMES_KEPT;
+    *out = *count ? calloc(*count, sizeof **out) : NULL;
+    if (*count && *out == NULL) {
+        *count = 0;
+        return 0;
+    }
+    for (size_t i = 0; i < *count; i++)
+        if (((*out)[i] = ms_strdup(names[i])) == NULL)
+            return 0;
+    return 1;
+}
+
+/* What a blocker needs of a source: its address, names and counts (its
+ * header From domains are not kept). */
+static int source_copy(ms_store_source *d, const ms_store_source *s)
+{
+    *d = (ms_store_source){.messages = s->messages, .aligned = s->aligned,
+                           .unaligned = s->unaligned, .failing = s->failing,
+                           .dkim_pass_spf_fail = s->dkim_pass_spf_fail, .forwarded = s->forwarded};
+    d->source_ip = ms_strdup(s->source_ip ? s->source_ip : "");
+    d->rdns = s->rdns ? ms_strdup(s->rdns) : NULL;
+    d->group = s->group ? ms_strdup(s->group) : NULL;
+    int ok = d->source_ip && (d->rdns || !s->rdns) && (d->group || !s->group) &&
+             names_copy(s->spf_domains, s->spf_domain_count, &d->spf_domains, &d->spf_domain_count) &&
+             names_copy(s->dkim_domains, s->dkim_domain_count, &d->dkim_domains, &d->dkim_domain_count);
+    if (!ok)
+        source_clear(d);
+    return ok;
+}
+
+void ms_dmarc_tally_free(ms_dmarc_tally *t)
+{
+    for (size_t i = 0; i < t->checked_count; i++)
+        free(t->checked[i]);
+    for (size_t i = 0; i < t->blocker_count; i++)
+        source_clear(&t->blockers[i]);
+    for (size_t i = 0; i < t->subdomain_count; i++)
+        free(t->subdomains[i]);
+    *t = (ms_dmarc_tally){0};
+}
+
+/* Blockers by failing messages, most first, then address. */
+static int blocker_before(uint64_t fail_a, const char *ip_a, uint64_t fail_b, const char *ip_b)
+{
+    return fail_a != fail_b ? fail_a > fail_b : strcmp(ip_a, ip_b) < 0;
+}
+
+/* The slot a new entry takes in a full top-N list: the last in order,
+ * if the new entry comes before it; -1 otherwise. */
+static long worst_slot(const uint64_t *fail, char *const *ips, size_t n, uint64_t f, const char *ip)
+{
+    size_t worst = 0;
+    for (size_t i = 1; i < n; i++)
+        if (blocker_before(fail[worst], ips[worst], fail[i], ips[i]))
+            worst = i;
+    return blocker_before(f, ip, fail[worst], ips[worst]) ? (long)worst : -1;
+}
+
+static ms_status keep_blocker(ms_dmarc_tally *t, const ms_store_source *s, uint64_t fail)
+{
+    t->blocker_total++;
+    long slot = (long)t->blocker_count;
+    if (t->blocker_count == MS_DMARC_BLOCKERS_MAX) {
+        uint64_t fails[MS_DMARC_BLOCKERS_MAX];
+        char *ips[MS_DMARC_BLOCKERS_MAX];
+        for (size_t i = 0; i < MS_DMARC_BLOCKERS_MAX; i++) {
+            fails[i] = failing_of(&t->blockers[i]);
+            ips[i] = t->blockers[i].source_ip;
+        }
+        slot = worst_slot(fails, ips, MS_DMARC_BLOCKERS_MAX, fail, s->source_ip ? s->source_ip : "");
+        if (slot < 0)
+            return MS_OK;
+    }
+    ms_store_source copy;
+    if (!source_copy(&copy, s)) {
+        t->blocker_total--;
+        return MS_ERR_NOMEM;
+    }
+    if ((size_t)slot < t->blocker_count)
+        source_clear(&t->blockers[slot]);
+    else
+        t->blocker_count++;
+    t->blockers[slot] = copy;
+    return MS_OK;
+}
+
+/* An unaligned source to look up in the days before the window. */
+static ms_status keep_checked(ms_dmarc_tally *t, const ms_store_source *s)
+{
+    const char *ip = s->source_ip ? s->source_ip : "";
+    long slot = (long)t->checked_count;
+    if (t->checked_count == MS_DMARC_CHECKED_MAX &&
+        (slot = worst_slot(t->checked_unaligned, t->checked, MS_DMARC_CHECKED_MAX, s->unaligned, ip)) < 0)
+        return MS_OK;
+    char *copy = ms_strdup(ip);
+    if (copy == NULL)
+        return MS_ERR_NOMEM;
+    if ((size_t)slot < t->checked_count)
+        free(t->checked[slot]);
+    else
+        t->checked_count++;
+    t->checked[slot] = copy;
+    t->checked_unaligned[slot] = s->unaligned;
+    return MS_OK;
+}
+
+/* The subdomains seen, kept sorted and distinct up to
+ * MS_DMARC_SUBDOMAINS_MAX; past that, subdomain_more is set. */
+static ms_status note_subdomain(ms_dmarc_tally *t, const char *name)
+{
+    size_t lo = 0, hi = t->subdomain_count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = ms_ascii_strcasecmp(t->subdomains[mid], name);
+        if (c == 0)
+            return MS_OK;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (t->subdomain_count == MS_DMARC_SUBDOMAINS_MAX) {
+        t->subdomain_more = 1;
+        return MS_OK;
+    }
+    char *copy = ms_strdup(name);
+    if (copy == NULL)
+        return MS_ERR_NOMEM;
+    memmove(t->subdomains + lo + 1, t->subdomains + lo, (t->subdomain_count - lo) * sizeof *t->subdomains);
+    t->subdomains[lo] = copy;
+    t->subdomain_count++;
+    return MS_OK;
+}
+
+/* The subdomains in the source's header From; 1 when it sends for one. */
+static int tally_subdomains(ms_dmarc_tally *t, const ms_store_source *s, ms_status *st)
+{
+    int sends_sub = 0;
+    for (size_t k = 0; k < s->header_from_count && *st == MS_OK; k++)
+        if (is_subdomain(s->header_froms[k], t->domain)) {
+            sends_sub = 1;
+            *st = note_subdomain(t, s->header_froms[k]);
+        }
+    return sends_sub;
+}
+
+ms_status ms_dmarc_tally_add(ms_dmarc_tally *t, const ms_store_source *s)
+{
+    ms_sources_class cls = classify(s);
+    uint64_t fail = failing_of(s);
+    ms_status st = MS_OK;
+    if (is_legitimate(cls) && fail > 0 && (cls != MS_SOURCES_ALIGNED || rate(fail, s->messages) > t->allowed))
+        st = keep_blocker(t, s, fail);
+    if (st == MS_OK && cls != MS_SOURCES_ALIGNED && is_legitimate(cls) && s->unaligned > 0)
+        st = keep_checked(t, s);
+    int sends_sub = st == MS_OK ? tally_subdomains(t, s, &st) : 0;
+    if (st != MS_OK)
+        return st;
+    if (sends_sub && cls != MS_SOURCES_ALIGNED && is_legitimate(cls))
+        t->subdomain_failing_sources++;
+    t->messages = ms_store_sum(t->messages, s->messages);
+    t->failing = ms_store_sum(t->failing, fail);
+    if (is_legitimate(cls)) {
+        t->legit = ms_store_sum(t->legit, s->messages);
+        t->legit_pass = ms_store_sum(t->legit_pass, s->aligned);
+    }
+    if (cls == MS_SOURCES_SPOOFING) {
+        t->spoofing = ms_store_sum(t->spoofing, fail);
+        t->spoofers++;
+    } else if (cls == MS_SOURCES_FORWARDING) {
+        t->forwarding = ms_store_sum(t->forwarding, fail);
+        t->forwarders++;
+    } else if (cls != MS_SOURCES_ALIGNED) {
+        t->own_failing = ms_store_sum(t->own_failing, fail);
+        t->own_failers++;
+        if (s->unaligned > 0)
+            t->unaligned_sources++;
+    }
+    return MS_OK;
+}
+
+/* ---- the criteria over the tally ---- */
+
+/* The window's sums, all zero without sources. */
+static const ms_dmarc_tally *window_of(const ms_dmarc_advise_facts *f)
+{
+    static const ms_dmarc_tally NONE = {0};
+    return f->sources ? f->sources : &NONE;
+}
+
+/* The unaligned sources not seen before the window: all of them but the
+ * checked ones that were. */
+static uint64_t new_unaligned(const ms_dmarc_advise_facts *f)
+{
+    const ms_dmarc_tally *t = window_of(f);
+    uint64_t known = 0;
+    for (size_t i = 0; i < t->checked_count; i++)
+        known += (uint64_t)is_known(f, t->checked[i]);
+    return t->unaligned_sources > known ? t->unaligned_sources - known : 0;
+}
+
+static void judge_messages(const ms_dmarc_advise_options *o, const ms_dmarc_tally *t,
+                           ms_dmarc_advice *a)
 {
     char *fig = ms_asprintf("%llu messages in the window, at least %llu needed",
                             (unsigned long long)t->messages, (unsigned long long)o->min_messages);
     set_criterion(a, "messages", t->messages >= o->min_messages, t->messages, o->min_messages, fig);
 }
 
-static void judge_pass_rate(const ms_dmarc_advise_options *o, const tally *t, ms_dmarc_advice *a)
+static void judge_pass_rate(const ms_dmarc_advise_options *o, const ms_dmarc_tally *t,
+                            ms_dmarc_advice *a)
 {
     uint64_t r = rate(t->legit_pass, t->legit), need = threshold_rate(o);
     char *fig = t->legit ? ms_asprintf("%.2f%% of %llu messages from legitimate sources passed "
@@ -338,72 +535,43 @@ static void judge_pass_rate(const ms_dmarc_advise_options *o, const tally *t, ms
     set_criterion(a, "pass-rate", t->legit > 0 && r >= need, r, need, fig);
 }
 
-static void judge_new_sources(const tally *t, ms_dmarc_advice *a)
+static void judge_new_sources(uint64_t new_unaligned, ms_dmarc_advice *a)
 {
-    char *fig = ms_asprintf("%zu new sources authenticated for another domain and not aligned",
-                            t->new_unaligned);
-    set_criterion(a, "new-sources", t->new_unaligned == 0, t->new_unaligned, 0, fig);
+    char *fig = ms_asprintf("%llu new sources authenticated for another domain and not aligned",
+                            (unsigned long long)new_unaligned);
+    set_criterion(a, "new-sources", new_unaligned == 0, new_unaligned, 0, fig);
 }
 
-static void judge_failures(const tally *t, ms_dmarc_advice *a)
+static void judge_failures(const ms_dmarc_tally *t, ms_dmarc_advice *a)
 {
-    char *fig = ms_asprintf("%llu messages failed DMARC: %llu spoofing (%zu sources), %llu "
-                            "forwarding (%zu sources), %llu from the domain's own sources (%zu)",
+    char *fig = ms_asprintf("%llu messages failed DMARC: %llu spoofing (%llu sources), %llu "
+                            "forwarding (%llu sources), %llu from the domain's own sources (%llu)",
                             (unsigned long long)t->failing, (unsigned long long)t->spoofing,
-                            t->spoofers, (unsigned long long)t->forwarding, t->forwarders,
-                            (unsigned long long)t->own_failing, t->own_failers);
+                            (unsigned long long)t->spoofers, (unsigned long long)t->forwarding,
+                            (unsigned long long)t->forwarders, (unsigned long long)t->own_failing,
+                            (unsigned long long)t->own_failers);
     set_criterion(a, "failures", t->own_failers == 0, t->own_failing, 0, fig);
 }
 
-/* Subdomains named in the checklist; the figure counts them all. */
-enum { SUBDOMAINS_SHOWN = 16 };
-
-static int listed(const char *const *names, size_t n, const char *name)
+/* Subdomains in the reports' header From (the first few named), and the
+ * legitimate sources that send for them without passing DMARC. */
+static void judge_subdomains(const ms_dmarc_tally *t, ms_dmarc_advice *a)
 {
-    for (size_t i = 0; i < n; i++)
-        if (ms_ascii_strcasecmp(names[i], name) == 0)
-            return 1;
-    return 0;
-}
-
-/* Subdomains in the reports' header From, and the legitimate sources that
- * send for them without passing DMARC. A subdomain sent by several
- * sources may be counted once per source past the first SUBDOMAINS_SHOWN. */
-static void judge_subdomains(const ms_dmarc_advise_facts *f, ms_dmarc_advice *a)
-{
-    const char *shown[SUBDOMAINS_SHOWN];
-    size_t seen = 0, failing_sources = 0;
-    for (size_t i = 0; i < f->source_count; i++) {
-        const ms_store_source *s = &f->sources[i];
-        int sends_sub = 0;
-        for (size_t k = 0; k < s->header_from_count; k++) {
-            const char *name = s->header_froms[k];
-            if (!is_subdomain(name, f->domain))
-                continue;
-            sends_sub = 1;
-            size_t n = seen < SUBDOMAINS_SHOWN ? seen : SUBDOMAINS_SHOWN;
-            if (!listed(shown, n, name)) {
-                if (seen < SUBDOMAINS_SHOWN)
-                    shown[seen] = name;
-                seen++;
-            }
-        }
-        ms_sources_class cls = classify(s);
-        if (sends_sub && cls != MS_SOURCES_ALIGNED && is_legitimate(cls))
-            failing_sources++;
-    }
     ms_buf names = MS_BUF_INIT;
-    for (size_t i = 0; i < seen && i < SUBDOMAINS_SHOWN; i++)
-        ms_buf_printf(&names, "%s%s", i ? ", " : "", shown[i]);
-    if (seen > SUBDOMAINS_SHOWN)
+    for (size_t i = 0; i < t->subdomain_count && i < MS_DMARC_SUBDOMAINS_SHOWN; i++)
+        ms_buf_printf(&names, "%s%s", i ? ", " : "", t->subdomains[i]);
+    if (t->subdomain_count > MS_DMARC_SUBDOMAINS_SHOWN)
         ms_buf_puts(&names, ", ...");
     char *list = ms_buf_take(&names);
-    char *fig = seen ? ms_asprintf("%zu subdomains seen (%s); %zu legitimate sources sending for "
-                                   "them fail DMARC",
-                                   seen, list ? list : "", failing_sources)
-                     : ms_strdup("no mail from subdomains in the window");
+    char *fig = t->subdomain_count
+                    ? ms_asprintf("%s%zu subdomains seen (%s); %llu legitimate sources sending for "
+                                  "them fail DMARC",
+                                  t->subdomain_more ? "more than " : "", t->subdomain_count,
+                                  list ? list : "", (unsigned long long)t->subdomain_failing_sources)
+                    : ms_strdup("no mail from subdomains in the window");
     free(list);
-    set_criterion(a, "subdomains", failing_sources == 0, failing_sources, 0, fig);
+    set_criterion(a, "subdomains", t->subdomain_failing_sources == 0, t->subdomain_failing_sources,
+                  0, fig);
 }
 
 /* ---- the blockers ---- */
@@ -448,24 +616,21 @@ static int cmp_blocker(const void *pa, const void *pb)
     return strcmp(a->source_ip, b->source_ip);
 }
 
-/* Legitimate sources with more failing mail than the threshold allows. */
-static ms_status find_blockers(const ms_dmarc_advise_facts *f, const ms_dmarc_advise_options *o,
-                               ms_dmarc_advice *a)
+/* The tally's blockers (legitimate sources with more failing mail than
+ * the threshold allows), with their fixes. */
+static ms_status find_blockers(const ms_dmarc_advise_facts *f, ms_dmarc_advice *a)
 {
-    a->blockers = calloc(f->source_count ? f->source_count : 1, sizeof *a->blockers);
+    const ms_dmarc_tally *t = window_of(f);
+    a->blocker_total = t->blocker_total;
+    a->blockers = calloc(t->blocker_count ? t->blocker_count : 1, sizeof *a->blockers);
     if (a->blockers == NULL)
         return MS_ERR_NOMEM;
-    uint64_t allowed = RATE_SCALE - threshold_rate(o);
-    for (size_t i = 0; i < f->source_count; i++) {
-        const ms_store_source *s = &f->sources[i];
-        ms_sources_class cls = classify(s);
-        uint64_t fail = failing_of(s);
-        if (!is_legitimate(cls) || fail == 0 || (cls == MS_SOURCES_ALIGNED && rate(fail, s->messages) <= allowed))
-            continue;
+    for (size_t i = 0; i < t->blocker_count; i++) {
+        const ms_store_source *s = &t->blockers[i];
         ms_dmarc_blocker *bl = &a->blockers[a->blocker_count++];
         *bl = (ms_dmarc_blocker){s->source_ip, s->rdns && *s->rdns ? s->rdns : NULL, s->group,
-                                 cls, s->messages, fail, !is_known(f, s->source_ip),
-                                 fix_for(f, s)};
+                                 classify(s), s->messages, failing_of(s),
+                                 !is_known(f, s->source_ip), fix_for(f, s)};
         if (bl->fix == NULL)
             return MS_ERR_NOMEM;
     }
@@ -483,12 +648,9 @@ static int should_step_back(const ms_dmarc_advise_facts *f, const ms_dmarc_advis
 {
     if (a->step <= 0 || a->since == 0)
         return 0;
-    uint64_t legit = 0, pass = 0, enforced = 0;
-    for (size_t i = 0; i < f->step_source_count; i++)
-        if (is_legitimate(classify(&f->step_sources[i]))) {
-            legit = ms_store_sum(legit, f->step_sources[i].messages);
-            pass = ms_store_sum(pass, f->step_sources[i].aligned);
-        }
+    if (f->step_sources == NULL)
+        return 0;
+    uint64_t legit = f->step_sources->legit, pass = f->step_sources->legit_pass, enforced = 0;
     for (size_t i = 0; i < f->day_count; i++)
         enforced = ms_store_sum(enforced, ms_store_sum(f->days[i].quarantined, f->days[i].rejected));
     uint64_t r = rate(pass, legit);
@@ -560,8 +722,8 @@ static ms_status decide(const ms_dmarc_advise_facts *f, const ms_dmarc_advise_op
         if (!a->criteria[i].met)
             add_reason(a, ms_asprintf("%s: %s", a->criteria[i].name, a->criteria[i].figures));
     if (a->blocker_count > 0)
-        add_reason(a, ms_asprintf("%zu legitimate sources fail DMARC beyond the threshold (see "
-                                  "the blockers)", a->blocker_count));
+        add_reason(a, ms_asprintf("%llu legitimate sources fail DMARC beyond the threshold (see "
+                                  "the blockers)", (unsigned long long)a->blocker_total));
     if (a->reason_count > 0) {
         a->action = MS_DMARC_ADVISE_HOLD;
         /* A record off the plan: the plan's record for the step it is at. */
@@ -605,19 +767,18 @@ ms_status ms_dmarc_advise(const ms_dmarc_advise_facts *f, const ms_dmarc_advise_
         return st;
     a->since = ms_dmarc_step_since(f->record, f->history, f->history_count);
 
-    tally t;
-    count_sources(f, &t);
+    const ms_dmarc_tally *t = window_of(f);
     judge_reporters(f, o, a);
     judge_days(f, o, a);
-    judge_messages(o, &t, a);
-    judge_pass_rate(o, &t, a);
-    judge_new_sources(&t, a);
-    judge_failures(&t, a);
-    judge_subdomains(f, a);
+    judge_messages(o, t, a);
+    judge_pass_rate(o, t, a);
+    judge_new_sources(new_unaligned(f), a);
+    judge_failures(t, a);
+    judge_subdomains(t, a);
     for (size_t i = 0; i < a->criterion_count; i++)
         if (a->criteria[i].figures == NULL)
             return MS_ERR_NOMEM;
-    st = find_blockers(f, o, a);
+    st = find_blockers(f, a);
     return st == MS_OK ? decide(f, o, a) : st;
 }
 

@@ -845,25 +845,46 @@ static ms_status top_of_domain(ms_store *store, const char *domain, size_t limit
     return st;
 }
 
-/* Otherwise: the per-day rows of the window summed per source. */
+/* The per-day rows of the window summed per source, head naming the
+ * columns before the names column, tail after the GROUP BY. */
+static ms_status window_sources(ms_store *store, const ms_store_filter *f, const char *head,
+                                const char *join, const char *tail, top_sink *sink)
+{
+    where names = {MS_BUF_INIT, {{0}}, 0};
+    sql_text(&names.sql, store, head);
+    sql_text(&names.sql, store, ", " NAMES_COLUMN_HEAD);
+    where_window(&names, f, "n.domain", "n.day");
+    ms_buf_puts(&names.sql, ") FROM");
+    rollup_query q = {&sources_rollup, names.sql.data, join, NULL, tail, names.params, names.n};
+    ms_status st = names.sql.failed || tail == NULL ? MS_ERR_NOMEM
+                                                    : rollup_rows(store, &q, f, 1, pass_source, sink);
+    ms_buf_free(&names.sql);
+    return st;
+}
+
+/* Otherwise: the top of the window's sources. */
 static ms_status top_of_window(ms_store *store, const ms_store_filter *f, size_t limit,
                                top_sink *sink)
 {
-    where names = {MS_BUF_INIT, {{0}}, 0};
-    sql_text(&names.sql, store, SOURCE_SUM_HEAD ", " NAMES_COLUMN_HEAD);
-    where_window(&names, f, "n.domain", "n.day");
-    ms_buf_puts(&names.sql, ") FROM");
     ms_buf tail = MS_BUF_INIT;
     sql_text(&tail, store, " GROUP BY x.source_ip, d.name ORDER BY 3 DESC, x.source_ip@C@");
     limit_clause(&tail, limit);
-    rollup_query q = {&sources_rollup, names.sql.data, RDNS_JOIN, NULL, tail.data, names.params,
-                      names.n};
-    ms_status st = names.sql.failed || tail.failed
-                       ? MS_ERR_NOMEM
-                       : rollup_rows(store, &q, f, 1, pass_source, sink);
-    ms_buf_free(&names.sql);
+    ms_status st =
+        window_sources(store, f, SOURCE_SUM_HEAD, RDNS_JOIN, tail.failed ? NULL : tail.data, sink);
     ms_buf_free(&tail);
     return st;
+}
+
+/* Every source, in no order: no sort, no rDNS. */
+ms_status ms_store_sources_each(ms_store *store, const ms_store_filter *filter,
+                                ms_store_source_fn fn, void *arg)
+{
+    top_sink sink = {fn, arg, {0}};
+    return window_sources(store, filter,
+                          "SELECT NULLIF(x.source_ip, ''), NULL, @SUM@(x.messages), @SUM@(x.aligned),"
+                          " @SUM@(x.unaligned), @SUM@(x.failing), @SUM@(x.dkim_pass_spf_fail),"
+                          " @SUM@(x.forwarded)",
+                          NULL, " GROUP BY x.source_ip", &sink);
 }
 
 static int cmp_source_volume(const void *a, const void *b)

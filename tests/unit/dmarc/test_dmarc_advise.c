@@ -42,6 +42,7 @@ typedef struct story {
     ms_dmarc_record *rec;
     ms_diag_list findings;
     ms_dmarc_advise_facts f;
+    ms_dmarc_tally sources;
     ms_dmarc_advice a;
 } story;
 
@@ -65,16 +66,19 @@ static void judge(story *s, const char *text, ms_store_source *sources, size_t n
     s->f.history_count = history_count;
     s->f.reporters = reporters;
     s->f.reporter_count = 2;
-    s->f.sources = sources;
-    s->f.source_count = n;
     ms_dmarc_advise_options o;
     ms_dmarc_advise_defaults(&o);
     o.threshold = threshold;
+    ms_dmarc_tally_init(&s->sources, s->f.domain, &o);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(ms_dmarc_tally_add(&s->sources, &sources[i]), MS_OK);
+    s->f.sources = &s->sources;
     assert_int_equal(ms_dmarc_advise(&s->f, &o, &s->a), MS_OK);
 }
 
 static void done(story *s)
 {
+    ms_dmarc_tally_free(&s->sources);
     ms_dmarc_advice_free(&s->a);
     ms_dmarc_record_free(s->rec);
     ms_diag_list_free(&s->findings);
