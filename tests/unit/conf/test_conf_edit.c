@@ -76,6 +76,9 @@ static void postfix_edits(void **state)
                               "  -o syslog_name=postfix/submissions\n"
                               "  -o smtpd_tls_wrappermode=yes\n"
                               "  -o smtpd_sasl_auth_enable=yes\n"
+                              "  -o smtpd_sasl_type=dovecot\n"
+                              "  -o smtpd_sasl_path=private/auth\n"
+                              "  -o smtpd_tls_auth_only=yes\n"
                               "pickup unix n - y 60 1 pickup\n"
                               "submission inet n       -       y       -       -       smtpd\n";
     assert_memory_equal(s->new_text, want_master, strlen(want_master));

@@ -160,6 +160,13 @@ static int extremes_export_row(void *arg, const ms_store_report_row *report, con
     return 0;
 }
 
+static int extremes_each_source(void *arg, const ms_store_source *source)
+{
+    int *wrapped = arg;
+    *wrapped |= source->messages > (uint64_t)INT64_MAX;
+    return 0;
+}
+
 /* Every view over everything stored; NULL when all answered and nothing wrapped. */
 static const char *extremes_views(ms_store *store)
 {
@@ -183,6 +190,11 @@ static const char *extremes_views(ms_store *store)
     if (ms_store_sources(store, &all, NULL, NULL, &src, &n) != MS_OK)
         why = "sources failed";
     ms_store_sources_free(src, n);
+    int each_wrapped = 0;
+    if (ms_store_sources_each(store, &all, extremes_each_source, &each_wrapped) != MS_OK)
+        why = "sources (each) failed";
+    if (each_wrapped)
+        why = "sources (each): a source's messages wrapped";
     ms_store_tls_summary tls = {0};
     if (ms_store_tls_summary_get(store, &all, &tls) != MS_OK)
         why = "tls failed";
