@@ -141,17 +141,8 @@ static json_t *json_names(const char *names)
 
 static json_t *json_leaf(const ms_cert_chain_info *i)
 {
-    json_t *o = json_object();
-    json_object_set_new(o, "subject", json_str_or_null(i->subject));
-    json_object_set_new(o, "issuer", json_str_or_null(i->issuer));
+    json_t *o = json_cert_info(i);
     json_object_set_new(o, "names", json_names(i->names));
-    json_object_set_new(o, "not_before", json_str_or_null(i->not_before));
-    json_object_set_new(o, "not_after", json_str_or_null(i->not_after));
-    json_object_set_new(o, "days_left", json_integer(i->days_left));
-    json_object_set_new(o, "key_type", json_str_or_null(i->key_type));
-    json_object_set_new(o, "key_bits", json_integer(i->key_bits));
-    json_object_set_new(o, "signature_algorithm", json_str_or_null(i->signature_algorithm));
-    json_object_set_new(o, "fingerprint_sha256", json_str_or_null(i->fingerprint_sha256));
     return o;
 }
 

@@ -135,6 +135,10 @@ json_t *json_diags(const ms_diag_list *list);
 json_t *json_text(const char *s, size_t n);
 /* s as a JSON string (json_text: never dropped for bad UTF-8), or null. */
 json_t *json_str_or_null(const char *s);
+/* A certificate's facts as `cert` and `tls check` print them (docs/json.md),
+ * but for "names", which each command writes in its own form. */
+struct ms_cert_chain_info;
+json_t *json_cert_info(const struct ms_cert_chain_info *info);
 /* {"schema_version":1,"command":...}: the start of every JSON document. */
 json_t *json_document(const char *command);
 /* The verdict of an exit status in JSON: "ok" | "problems" | "unchecked". */

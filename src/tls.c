@@ -247,17 +247,8 @@ static json_t *json_certificate(const ms_tls_port_result *r)
     if (r->chain_count == 0)
         return json_null();
     const ms_cert_chain_info *i = &r->cert;
-    json_t *o = json_object();
-    json_object_set_new(o, "subject", json_str_or_null(i->subject));
-    json_object_set_new(o, "issuer", json_str_or_null(i->issuer));
+    json_t *o = json_cert_info(i);
     json_object_set_new(o, "names", json_str_or_null(i->names));
-    json_object_set_new(o, "not_before", json_str_or_null(i->not_before));
-    json_object_set_new(o, "not_after", json_str_or_null(i->not_after));
-    json_object_set_new(o, "days_left", json_integer(i->days_left));
-    json_object_set_new(o, "key_type", json_str_or_null(i->key_type));
-    json_object_set_new(o, "key_bits", json_integer(i->key_bits));
-    json_object_set_new(o, "signature_algorithm", json_str_or_null(i->signature_algorithm));
-    json_object_set_new(o, "fingerprint_sha256", json_str_or_null(i->fingerprint_sha256));
     json_object_set_new(o, "verified", json_boolean(i->verified));
     json_object_set_new(o, "chain_sent", json_integer((json_int_t)r->chain_count));
     return o;

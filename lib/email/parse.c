@@ -276,20 +276,43 @@ static void enter_fws(st *p, unsigned char c)
     p->token_prior_cr = c == '\r';
 }
 
+/* CFWS (a comment or FWS) at i. Before an element, `before` (each part
+ * rates CFWS there differently); after one, `after` (EM_VALID for
+ * nothing), and the element must end there: only a dot or the part's end
+ * may follow. */
+static void cfws_at(st *p, size_t i, enum em_diag before, enum em_diag after)
+{
+    if (p->elem_len == 0) {
+        raise(p, before, i);
+    } else {
+        raise(p, after, i);
+        p->end_or_die = 1;
+    }
+}
+
+static void open_comment(st *p, size_t i, enum em_diag before)
+{
+    cfws_at(p, i, before, EM_CFWS_COMMENT);
+    p->ctx = CX_COMMENT;
+    p->depth = 1;
+}
+
+/* A dot at i ends the element (atom or label) just read. */
+static void next_element(st *p, size_t i)
+{
+    p->end_or_die = 0;
+    p->elem_len = 0;
+    p->elem_count++;
+    add_token(p, i, 1);
+}
+
 /* Returns how many bytes were consumed (0: reprocess in a new context). */
 static size_t step_local(st *p, size_t i)
 {
     unsigned char c = p->s[i];
     switch (c) {
     case '(':
-        if (p->elem_len == 0) {
-            raise(p, p->elem_count == 0 ? EM_CFWS_COMMENT : EM_DEPREC_COMMENT, i);
-        } else {
-            raise(p, EM_CFWS_COMMENT, i);
-            p->end_or_die = 1;
-        }
-        p->ctx = CX_COMMENT;
-        p->depth = 1;
+        open_comment(p, i, p->elem_count == 0 ? EM_CFWS_COMMENT : EM_DEPREC_COMMENT);
         return 1;
     case '.':
         if (p->elem_len == 0) {
@@ -297,10 +320,7 @@ static size_t step_local(st *p, size_t i)
         } else {
             if (p->end_or_die)
                 raise(p, EM_DEPREC_LOCAL_PART, i);
-            p->end_or_die = 0;
-            p->elem_len = 0;
-            p->elem_count++;
-            add_token(p, i, 1);
+            next_element(p, i);
         }
         return 1;
     case '"':
@@ -320,10 +340,7 @@ static size_t step_local(st *p, size_t i)
     case '\t':
         if (!crlf(p, &i))
             return 1;
-        if (p->elem_len == 0)
-            raise(p, p->elem_count == 0 ? EM_CFWS_FWS : EM_DEPREC_FWS, i);
-        else
-            p->end_or_die = 1;
+        cfws_at(p, i, p->elem_count == 0 ? EM_CFWS_FWS : EM_DEPREC_FWS, EM_VALID);
         p->out->has_cfws = 1;
         enter_fws(p, c);
         return c == '\r' ? 2 : 1;
@@ -372,14 +389,7 @@ static size_t step_domain(st *p, size_t i)
     unsigned char c = p->s[i];
     switch (c) {
     case '(':
-        if (p->elem_len == 0) {
-            raise(p, p->elem_count == 0 ? EM_DEPREC_CFWS_NEAR_AT : EM_DEPREC_COMMENT, i);
-        } else {
-            raise(p, EM_CFWS_COMMENT, i);
-            p->end_or_die = 1;
-        }
-        p->ctx = CX_COMMENT;
-        p->depth = 1;
+        open_comment(p, i, p->elem_count == 0 ? EM_DEPREC_CFWS_NEAR_AT : EM_DEPREC_COMMENT);
         p->domain_cfws = 1;
         return 1;
     case '.':
@@ -394,10 +404,7 @@ static size_t step_domain(st *p, size_t i)
         } else {
             if (p->elem_len > 63)
                 raise(p, EM_RFC5322_LABEL_TOO_LONG, i);
-            p->end_or_die = 0;
-            p->elem_len = 0;
-            p->elem_count++;
-            add_token(p, i, 1);
+            next_element(p, i);
         }
         return 1;
     case '[':
@@ -418,12 +425,7 @@ static size_t step_domain(st *p, size_t i)
     case '\t':
         if (!crlf(p, &i))
             return 1;
-        if (p->elem_len == 0) {
-            raise(p, p->elem_count == 0 ? EM_DEPREC_CFWS_NEAR_AT : EM_DEPREC_FWS, i);
-        } else {
-            raise(p, EM_CFWS_FWS, i);
-            p->end_or_die = 1;
-        }
+        cfws_at(p, i, p->elem_count == 0 ? EM_DEPREC_CFWS_NEAR_AT : EM_DEPREC_FWS, EM_CFWS_FWS);
         p->out->has_cfws = 1;
         p->domain_cfws = 1;
         enter_fws(p, c);

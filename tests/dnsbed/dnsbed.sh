@@ -13,7 +13,6 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ZONES_SRC=${MAILSEC_DNSBED_ZONES:-$HERE/zones}
 ADDR=127.0.0.1
-PORT_TRIES=20
 READY_TRIES=50          # x 0.2 s: how long to wait for NSD to answer
 BOGUS_MARKER=tamper-me  # TXT and MX data holding this is altered after signing
 
@@ -100,35 +99,6 @@ wait_ready() {
     return 1
 }
 
-stop_nsd() {
-    [[ -f $1/nsd.pid ]] && stop_pid "$(cat "$1/nsd.pid")" TERM 5
-    return 0
-}
-
-# Start NSD on a random free port. Another port is tried only when NSD
-# itself fails (the port was taken between our bind test and NSD's bind);
-# an NSD that runs but does not answer is a real failure, reported at once.
-start_nsd() {
-    local dir=$1 try port
-    for ((try = 0; try < PORT_TRIES; try++)); do
-        port=$(random_port)
-        port_is_free "$port" || continue
-        write_conf "$dir" "$port"
-        # NSD daemonizes; its stdio must not hold CTest's pipes open.
-        if ! nsd -c "$dir/nsd.conf" </dev/null >>"$dir/nsd.out" 2>&1; then
-            stop_nsd "$dir"
-            rm -f "$dir/nsd.pid"
-            continue
-        fi
-        if wait_ready "$dir" "$port"; then
-            echo "$port"
-            return 0
-        fi
-        return 1
-    done
-    return 1
-}
-
 # Run on any exit while starting: a half-started bed leaves nothing behind.
 abort_start() {
     [[ -n ${STARTING_DIR:-} ]] || return 0
@@ -146,7 +116,7 @@ cmd_start() {
     STARTING_DIR=$(mktemp -d "${TMPDIR:-/tmp}/mailsec-dnsbed.XXXXXX")
     trap abort_start EXIT
     prepare_zones "$STARTING_DIR"
-    port=$(start_nsd "$STARTING_DIR") || exit 1
+    port=$(start_on_free_port "$STARTING_DIR" write_conf launch_nsd stop_nsd wait_ready) || exit 1
     mkdir -p "$(dirname "$info")"
     printf 'DIR=%s\nPORT=%s\nRESOLVER=%s@%s\nTRUST_ANCHOR=%s\n' \
         "$STARTING_DIR" "$port" "$ADDR" "$port" "$STARTING_DIR/trust-anchors" >"$info.tmp"

@@ -19,7 +19,6 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ADDR=127.0.0.1
 KEY_NAME=mailsec-update
 KEY_ALG=hmac-sha256
-PORT_TRIES=20
 READY_TRIES=100 # x 0.2 s: how long to wait for the signed zone to be served
 
 die() { echo "knotbed: $*" >&2; exit 1; }
@@ -81,12 +80,13 @@ write_keys() {
 
 stop_knot() {
     [[ -f $1/knot.pid ]] && stop_pid "$(cat "$1/knot.pid")" TERM 5
+    rm -f "$1/knot.pid"
     return 0
 }
 
 # Ready when the signed zone is served: an RRSIG over its SOA.
 wait_ready() {
-    local port=$1 i
+    local port=$2 i
     for ((i = 0; i < READY_TRIES; i++)); do
         if kdig @"$ADDR" -p "$port" +dnssec +timeout=1 +retry=0 SOA publish.example 2>/dev/null |
             grep -q 'RRSIG'; then
@@ -97,29 +97,17 @@ wait_ready() {
     return 1
 }
 
-# Another port is tried only when knotd cannot start (the port was taken
-# between our bind test and knotd's).
-start_knot() {
-    local dir=$1 secret=$2 try port
-    for ((try = 0; try < PORT_TRIES; try++)); do
-        port=$(random_port)
-        port_is_free "$port" || continue
-        write_conf "$dir" "$port" "$secret"
-        knotc -c "$dir/knot.conf" conf-check >"$dir/conf-check.out" 2>&1 ||
-            die "knot.conf does not check: $(cat "$dir/conf-check.out")"
-        # knotd daemonizes; its stdio must not hold CTest's pipes open.
-        if ! knotd -c "$dir/knot.conf" -s "$dir/knot.sock" -d </dev/null >>"$dir/knotd.out" 2>&1; then
-            stop_knot "$dir"
-            rm -f "$dir/knot.pid"
-            continue
-        fi
-        if wait_ready "$port"; then
-            echo "$port"
-            return 0
-        fi
-        return 1
-    done
-    return 1
+# knotd's configuration (KNOT_SECRET: the TSIG key's), checked before it starts
+configure_knot() {
+    local dir=$1 port=$2
+    write_conf "$dir" "$port" "$KNOT_SECRET"
+    knotc -c "$dir/knot.conf" conf-check >"$dir/conf-check.out" 2>&1 ||
+        die "knot.conf does not check: $(cat "$dir/conf-check.out")"
+}
+
+# knotd daemonizes; its stdio must not hold CTest's pipes open.
+launch_knot() {
+    knotd -c "$1/knot.conf" -s "$1/knot.sock" -d </dev/null >>"$1/knotd.out" 2>&1
 }
 
 abort_start() {
@@ -140,7 +128,8 @@ cmd_start() {
     cp "$HERE"/zones/*.zone "$dir/zones/"
     secret=$(openssl rand -base64 32)
     write_keys "$dir" "$secret"
-    port=$(start_knot "$dir" "$secret") || exit 1
+    KNOT_SECRET=$secret
+    port=$(start_on_free_port "$dir" configure_knot launch_knot stop_knot wait_ready) || exit 1
     keymgr -c "$dir/knot.conf" publish.example ds | grep ' DS [0-9]* [0-9]* 2 ' >"$dir/trust-anchors"
     [[ -s $dir/trust-anchors ]] || die "no DS for publish.example from keymgr"
     mkdir -p "$(dirname "$info")"

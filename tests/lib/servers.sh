@@ -1,6 +1,7 @@
 # What the scripts that start test servers share (sourced, not run):
-# picking a free loopback high port, stopping a server by its PID, stopping
-# a server from its info file, and NSD's server configuration.
+# picking a free loopback high port and starting a server on one, stopping
+# a server by its PID, stopping a server from its info file, and NSD's
+# server configuration, start and stop.
 # Used by the scripts that start test beds (grep -l servers.sh tests).
 
 # A random port from 10000 up to the start of the kernel's ephemeral range
@@ -23,6 +24,29 @@ port_is_free() {
             bind($s, sockaddr_in($port, inet_aton("127.0.0.1"))) or exit 1;
             close($s);
         }' "$1"
+}
+
+# start_on_free_port DIR CONFIGURE LAUNCH STOP READY: starts a server on a
+# random free port and prints the port. CONFIGURE DIR PORT writes its
+# configuration and LAUNCH DIR starts it. When LAUNCH fails, the port was
+# most likely taken between our check and the server's bind: STOP DIR, and
+# another port is tried (20 in all). A server that starts but never passes
+# READY DIR PORT is a real failure, returned (1) at once.
+start_on_free_port() {
+    local dir=$1 configure=$2 launch=$3 stop=$4 ready=$5 try port
+    for ((try = 0; try < 20; try++)); do
+        port=$(random_port)
+        port_is_free "$port" || continue
+        "$configure" "$dir" "$port"
+        if ! "$launch" "$dir"; then
+            "$stop" "$dir"
+            continue
+        fi
+        "$ready" "$dir" "$port" || return 1
+        echo "$port"
+        return 0
+    done
+    return 1
 }
 
 # stop_pid PID SIGNAL SECONDS: asks the server to stop with SIGNAL, waits
@@ -79,4 +103,16 @@ server:
 remote-control:
 	control-enable: no
 CONF
+}
+
+# launch_nsd DIR: starts the NSD configured in DIR/nsd.conf (it daemonizes;
+# its stdio must not hold CTest's pipes open). stop_nsd DIR stops it.
+launch_nsd() {
+    nsd -c "$1/nsd.conf" </dev/null >>"$1/nsd.out" 2>&1
+}
+
+stop_nsd() {
+    [[ -f $1/nsd.pid ]] && stop_pid "$(cat "$1/nsd.pid")" TERM 5
+    rm -f "$1/nsd.pid"
+    return 0
 }

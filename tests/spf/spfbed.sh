@@ -16,7 +16,6 @@
 set -euo pipefail
 
 ADDR=127.0.0.1
-PORT_TRIES=20
 READY_TRIES=50 # x 0.1 s
 
 die() { echo "spfbed: $*" >&2; exit 1; }
@@ -29,9 +28,13 @@ write_conf() {
     printf 'zone:\n\tname: "."\n\tzonefile: "root.zone"\n' >>"$dir/nsd.conf"
 }
 
-stop_nsd() {
-    [[ -f $1/nsd.pid ]] && stop_pid "$(cat "$1/nsd.pid")" TERM 5
-    return 0
+wait_ready() {
+    local port=$2 i
+    for ((i = 0; i < READY_TRIES; i++)); do
+        kdig @"$ADDR" -p "$port" +short +timeout=1 +retry=0 SOA . 2>/dev/null | grep -q . && return 0
+        sleep 0.1
+    done
+    return 1
 }
 
 # Waits for the driver to exit; if DIR is still there then (the driver
@@ -46,35 +49,20 @@ watch_parent() {
 }
 
 cmd_start() {
-    local dir=$1 parent=${2:-} try port i
+    local dir=$1 parent=${2:-} port
     [[ -f $dir/root.zone ]] || die "no $dir/root.zone"
     nsd-checkzone . "$dir/root.zone" >"$dir/checkzone.out" 2>&1 ||
         die "the generated zone does not load: $(cat "$dir/checkzone.out")"
-    for ((try = 0; try < PORT_TRIES; try++)); do
-        port=$(random_port)
-        port_is_free "$port" || continue
-        write_conf "$dir" "$port"
-        if ! nsd -c "$dir/nsd.conf" </dev/null >>"$dir/nsd.out" 2>&1; then
-            stop_nsd "$dir"
-            rm -f "$dir/nsd.pid"
-            continue
-        fi
-        for ((i = 0; i < READY_TRIES; i++)); do
-            if kdig @"$ADDR" -p "$port" +short +timeout=1 +retry=0 SOA . 2>/dev/null | grep -q .; then
-                if [[ -n $parent && ! -f $dir/watcher ]]; then
-                    : >"$dir/watcher" # one watcher per directory is enough
-                    watch_parent "$dir" "$parent" </dev/null >/dev/null 2>&1 &
-                    disown
-                fi
-                echo "$port"
-                return 0
-            fi
-            sleep 0.1
-        done
+    if ! port=$(start_on_free_port "$dir" write_conf launch_nsd stop_nsd wait_ready); then
         stop_nsd "$dir"
-        die "NSD did not answer: $(cat "$dir/nsd.log" "$dir/nsd.out" 2>/dev/null)"
-    done
-    die "no free port"
+        die "NSD did not start or answer: $(cat "$dir/nsd.log" "$dir/nsd.out" 2>/dev/null)"
+    fi
+    if [[ -n $parent && ! -f $dir/watcher ]]; then
+        : >"$dir/watcher" # one watcher per directory is enough
+        watch_parent "$dir" "$parent" </dev/null >/dev/null 2>&1 &
+        disown
+    fi
+    echo "$port"
 }
 
 case ${1:-} in
