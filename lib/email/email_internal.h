@@ -129,6 +129,10 @@ int em_has_alabel(const unsigned char *d, size_t n);
  * is decoded and judged as its U-label), then RFC 5321's limits on the
  * A-label form. EM_VALID when fine. */
 enum em_diag em_idn_check(const unsigned char *d, size_t n, size_t local_octets);
+/* The same for the domain alone, never cached: the length of its A-label
+ * form in *ascii_len, *transient set when the verdict came from a lack of
+ * memory rather than the name. em_idn_check() keeps these per thread. */
+enum em_diag em_idn_verdict(const unsigned char *d, size_t n, size_t *ascii_len, int *transient);
 /* The domain d (n bytes, A-labels or U-labels) as lower-case A-labels or
  * as U-labels; NULL unless em_idn_check() finds the domain alone valid
  * (or out of memory). */

@@ -4,6 +4,7 @@
 #include "email_internal.h"
 
 #include <idn2.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,27 +197,60 @@ char *em_domain_to_unicode(const char *d, size_t n)
 /* This thread's last verdicts, by domain. Address lists repeat their
  * domains, and libidn2 takes microseconds for a name where the rest of a
  * check takes tens of nanoseconds. Direct-mapped: a collision only means
- * computing again. */
-enum { IDN_CACHE_SLOTS = 64, IDN_CACHE_NAME_MAX = 255 };
+ * computing again. The slots are on the heap, allocated by the thread's
+ * first check of a non-ASCII or A-label domain and freed when the thread
+ * exits (a library loaded with dlopen must not take a large static TLS
+ * block); without memory, nothing is cached. Longer names are not kept. */
+enum { IDN_CACHE_SLOTS = 4096, IDN_CACHE_NAME_MAX = 96 };
 typedef struct {
     size_t n; /* 0: an empty slot */
-    unsigned char name[IDN_CACHE_NAME_MAX];
-    enum em_diag verdict;
     size_t ascii_len;
+    enum em_diag verdict;
+    unsigned char name[IDN_CACHE_NAME_MAX];
 } idn_cache_slot;
-static _Thread_local idn_cache_slot idn_cache[IDN_CACHE_SLOTS];
+static _Thread_local idn_cache_slot *idn_cache;
+static pthread_key_t idn_cache_key; /* its destructor frees a thread's slots */
+static pthread_once_t idn_cache_key_once = PTHREAD_ONCE_INIT;
+
+static void idn_cache_key_create(void)
+{
+    (void)pthread_key_create(&idn_cache_key, free);
+}
+
+static idn_cache_slot *idn_cache_slots(void)
+{
+    if (idn_cache == NULL && pthread_once(&idn_cache_key_once, idn_cache_key_create) == 0) {
+        idn_cache = calloc(IDN_CACHE_SLOTS, sizeof *idn_cache);
+        if (idn_cache != NULL && pthread_setspecific(idn_cache_key, idn_cache) != 0) {
+            free(idn_cache);
+            idn_cache = NULL;
+        }
+    }
+    return idn_cache;
+}
 
 static idn_cache_slot *idn_cache_slot_for(const unsigned char *d, size_t n)
 {
+    idn_cache_slot *slots = n > 0 && n <= IDN_CACHE_NAME_MAX ? idn_cache_slots() : NULL;
+    if (slots == NULL)
+        return NULL;
     uint32_t h = 2166136261u; /* FNV-1a */
     for (size_t k = 0; k < n; k++)
         h = (h ^ d[k]) * 16777619u;
-    return &idn_cache[h % IDN_CACHE_SLOTS];
+    return &slots[h % IDN_CACHE_SLOTS];
+}
+
+enum em_diag em_idn_verdict(const unsigned char *d, size_t n, size_t *ascii_len, int *transient)
+{
+    char *dns;
+    enum em_diag r = domain_dns_form(d, n, &dns, ascii_len, transient);
+    free(dns);
+    return r;
 }
 
 enum em_diag em_idn_check(const unsigned char *d, size_t n, size_t local_octets)
 {
-    idn_cache_slot *slot = n > 0 && n <= IDN_CACHE_NAME_MAX ? idn_cache_slot_for(d, n) : NULL;
+    idn_cache_slot *slot = idn_cache_slot_for(d, n);
     enum em_diag r;
     size_t len = 0;
     if (slot != NULL && slot->n == n && memcmp(slot->name, d, n) == 0) {
@@ -224,9 +258,7 @@ enum em_diag em_idn_check(const unsigned char *d, size_t n, size_t local_octets)
         len = slot->ascii_len;
     } else {
         int transient;
-        char *dns;
-        r = domain_dns_form(d, n, &dns, &len, &transient);
-        free(dns);
+        r = em_idn_verdict(d, n, &len, &transient);
         if (slot != NULL && !transient) {
             slot->n = n;
             memcpy(slot->name, d, n);
