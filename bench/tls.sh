@@ -185,12 +185,15 @@ measure "the same servers behind tcpdelay: ${DELAY_MS} ms each way, a round trip
 # For each port below, on loopback and behind tcpdelay: the wall time of
 # mailsec's whole check (the suites of every version in the server's order,
 # the groups, the DH size; plus its main session, injection test and
-# version probes) against `testssl.sh -P -f` (server preference: the suites
-# of every version in the server's order; forward secrecy: groups and DH),
-# which find the same; the connections each made (tcpdelay counts them:
-# one hello each), and whether the suites agree version by version. testssl
-# runs once (minutes per port), cut at TESTSSL_TIMEOUT seconds (default
-# 1800). Debian: apt-get install testssl.sh.
+# version probes) against `testssl.sh -P -E -f` (server preference, every
+# suite of every version, forward secrecy: groups and DH), which find the
+# same; the connections each made (tcpdelay counts them: one hello each),
+# and whether the suites agree version by version. Where they do not, each
+# suite only one of them found is offered alone with `openssl s_client`
+# (the ground truth: the server accepts it or not), and the row says how
+# many of each side's own suites the server really accepts. testssl runs
+# once (minutes per port), cut at TESTSSL_TIMEOUT seconds (default 1800).
+# Debian: apt-get install testssl.sh.
 kill "$RELAY_PID" 2>/dev/null; wait "$RELAY_PID" 2>/dev/null || true
 RELAY_PID=
 [[ ${BENCH_TESTSSL:-1} == 0 ]] && exit 0
@@ -212,14 +215,40 @@ relayed() {
     echo "$(elapsed "$t0" "$t1") $(sed -n 's/^tcpdelay: \([0-9]*\) connections/\1/p' "$WORK/count.log")"
 }
 
-# the suites per version, one line each ("TLSv1.2 A B C", sorted), from
-# mailsec's JSON and from testssl's
+# the suites, one line each ("TLSv1.2 NAME", sorted), from mailsec's JSON
+# and from testssl's (ids cipher-tls1_2_xc030; the finding "TLS 1.2  xc030  NAME ...")
 mailsec_suites() {
-    jq -r '.results[0].ports[0].ciphers.versions[] | "\(.version) \([.suites[].name] | sort | join(" "))"' "$1"
+    jq -r '.results[0].ports[0].ciphers.versions[] | .version as $v | .suites[] | "\($v) \(.name)"' "$1" | sort
 }
 testssl_suites() {
-    jq -r '.[] | select(.id | startswith("cipherorder_")) |
-        "\(.id | sub("cipherorder_"; "") | sub("_"; ".")) \(.finding | split(" ") | sort | join(" "))"' "$1"
+    jq -r '.[] | select(.id | test("^cipher-(tls|ssl)")) |
+        "\(.id | capture("^cipher-(?<v>[a-z0-9_]+)_x") | .v | sub("^tls1$"; "TLSv1") | sub("^tls1_"; "TLSv1.")
+            | sub("^ssl3$"; "SSLv3")) \(.finding | split(" ") | map(select(. != "")) | .[3])"' "$1" | sort
+}
+
+# accepted PORT MODE VERSION SUITE: does the server take SUITE alone?
+accepted() {
+    local port=$1 mode=$2 version=$3 suite=$4 flags=()
+    case $version in
+    TLSv1) flags=(-tls1) ;; TLSv1.1) flags=(-tls1_1) ;; TLSv1.2) flags=(-tls1_2) ;; SSLv3) flags=(-ssl3) ;;
+    esac
+    [[ $mode != tls ]] && flags+=(-starttls "$mode")
+    if [[ $version == TLSv1.3 ]]; then
+        flags+=(-tls1_3 -ciphersuites "$suite")
+    else
+        flags+=(-cipher "$suite:@SECLEVEL=0")
+    fi
+    timeout 10 openssl s_client -connect "127.0.0.1:$port" "${flags[@]}" </dev/null 2>/dev/null |
+        grep -q "Cipher is $suite"
+}
+
+# judged PORT MODE FILE: how many of the "VERSION SUITE" lines of FILE the server accepts
+judged() {
+    local n=0 version suite
+    while read -r version suite; do
+        accepted "$1" "$2" "$version" "$suite" && n=$((n + 1))
+    done <"$3"
+    echo "$n"
 }
 
 cipher_rows() { # DELAY
@@ -241,12 +270,20 @@ cipher_rows() { # DELAY
         [[ $mode != tls ]] && starttls=(-t "$mode")
         rm -f "$WORK/t.json"
         read -r testssl_t testssl_n < <(relayed "$1" timeout "$TESTSSL_TIMEOUT" testssl --quiet --color 0 \
-            --warnings off "${starttls[@]}" -P -f --jsonfile "$WORK/t.json" "127.0.0.1:21000")
+            --warnings off "${starttls[@]}" -P -E -f --jsonfile "$WORK/t.json" "127.0.0.1:21000")
         # testssl writes scanTime last: without it, it was cut off at TESTSSL_TIMEOUT
         agree="no (testssl cut off)"
         if jq -e 'any(.[]; .id == "scanTime")' "$WORK/t.json" >/dev/null 2>&1; then
-            agree=no
-            diff <(mailsec_suites "$WORK/m.json") <(testssl_suites "$WORK/t.json") >/dev/null && agree=yes
+            mailsec_suites "$WORK/m.json" >"$WORK/m.suites"
+            testssl_suites "$WORK/t.json" >"$WORK/t.suites"
+            comm -23 "$WORK/m.suites" "$WORK/t.suites" >"$WORK/m.only"
+            comm -13 "$WORK/m.suites" "$WORK/t.suites" >"$WORK/t.only"
+            if [[ ! -s $WORK/m.only && ! -s $WORK/t.only ]]; then
+                agree="yes ($(wc -l <"$WORK/m.suites") suites)"
+            else
+                agree="no: only mailsec $(wc -l <"$WORK/m.only") (server accepts $(judged "$port" "$mode" "$WORK/m.only")),"
+                agree+=" only testssl $(wc -l <"$WORK/t.only") (server accepts $(judged "$port" "$mode" "$WORK/t.only"))"
+            fi
         fi
         printf '%-14s %10s ms %6s %10s s %6s %8s %s\n' "$p" "$(ms "$median")" "$conns" \
             "$(printf '%.1f' "$testssl_t")" "$testssl_n" "$(ratio "$testssl_t" "$median")" "$agree"
@@ -254,7 +291,7 @@ cipher_rows() { # DELAY
 }
 
 echo
-echo "== cipher suites, mailsec (median of $RUNS) against testssl.sh -P -f (once), through tcpdelay 0 ms"
+echo "== cipher suites, mailsec (median of $RUNS) against testssl.sh -P -E -f (once), through tcpdelay 0 ms"
 cipher_rows 0
 echo
 echo "== the same behind tcpdelay: ${DELAY_MS} ms each way"
