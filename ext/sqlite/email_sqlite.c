@@ -59,28 +59,31 @@ static int get_args(sqlite3_context *ctx, int argc, sqlite3_value **argv, const 
     return 1;
 }
 
-static void fn_is_email(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+/* The check of the call's address under its profile; 0 when the
+ * arguments were refused (the error is set). */
+static int check_arg(sqlite3_context *ctx, int argc, sqlite3_value **argv, ms_email_result *r)
 {
     const char *s;
     size_t n;
     ms_email_profile p;
     if (!get_args(ctx, argc, argv, &s, &n, &p))
-        return;
+        return 0;
+    ms_email_check(s, n, p, r);
+    return 1;
+}
+
+static void fn_is_email(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
     ms_email_result r;
-    ms_email_check(s, n, p, &r);
-    sqlite3_result_int(ctx, r.valid);
+    if (check_arg(ctx, argc, argv, &r))
+        sqlite3_result_int(ctx, r.valid);
 }
 
 static void fn_diagnosis(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-    const char *s;
-    size_t n;
-    ms_email_profile p;
-    if (!get_args(ctx, argc, argv, &s, &n, &p))
-        return;
     ms_email_result r;
-    ms_email_check(s, n, p, &r);
-    sqlite3_result_text(ctx, r.diagnosis, -1, SQLITE_STATIC);
+    if (check_arg(ctx, argc, argv, &r))
+        sqlite3_result_text(ctx, r.diagnosis, -1, SQLITE_STATIC);
 }
 
 enum { PART_ALL, PART_LOCAL, PART_DOMAIN };
