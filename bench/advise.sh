@@ -80,6 +80,7 @@ if [[ ! -f $DB ]]; then
     "$BIN" report ingest --db "$DB" /dev/null >/dev/null
     sqlite3 "$DB" "DROP TABLE rollup_days; DROP TABLE rollup_counts; DROP TABLE rollup_policies;
         DROP TABLE rollup_sources; DROP TABLE rollup_source_totals; DROP TABLE rollup_source_names;
+        DROP TABLE rollup_domain_sources;
         DELETE FROM schema_version WHERE version >= 3;
         $(reports_sql); $(records_sql);
         UPDATE reports SET messages = (SELECT SUM(count) FROM agg_records a WHERE a.report = reports.id);"

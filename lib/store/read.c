@@ -152,10 +152,24 @@ typedef struct rollup_query {
     size_t n;
 } rollup_query;
 
+static void rollup_sql(ms_store *store, const rollup_query *q, const ms_store_filter *f, where *w);
+
 static ms_status rollup_rows(ms_store *store, const rollup_query *q, const ms_store_filter *f,
                              int streaming, row_fn fn, void *arg)
 {
     where w = {MS_BUF_INIT, {{0}}, 0};
+    rollup_sql(store, q, f, &w);
+    ms_status st = w.sql.failed
+                       ? MS_ERR_NOMEM
+                       : query_rows(store, w.sql.data, w.params, w.n, streaming, fn, arg);
+    ms_buf_free(&w.sql);
+    return st;
+}
+
+/* The text and parameters of rollup_rows' query, into the empty *w. */
+static void rollup_sql(ms_store *store, const rollup_query *q, const ms_store_filter *f, where *w_out)
+{
+    where w = *w_out;
     for (size_t i = 0; i < q->n; i++)
         w.params[w.n++] = q->params[i];
     if (!on_whole_days(f)) {
@@ -189,11 +203,7 @@ static ms_status rollup_rows(ms_store *store, const rollup_query *q, const ms_st
     if (on_whole_days(f))
         where_window(&w, f, "x.domain", "x.day");
     sql_text(&w.sql, store, q->tail ? q->tail : "");
-    ms_status st = w.sql.failed
-                       ? MS_ERR_NOMEM
-                       : query_rows(store, w.sql.data, w.params, w.n, streaming, fn, arg);
-    ms_buf_free(&w.sql);
-    return st;
+    *w_out = w;
 }
 
 /* ---- Columns into struct fields -------------------------------------------- */
@@ -862,15 +872,38 @@ static ms_status window_sources(ms_store *store, const ms_store_filter *f, const
     return st;
 }
 
-/* Otherwise: the top of the window's sources. */
+/* Otherwise: the top of the window's sources. The names are read for the
+ * sources shown only (a query outside the one that sums and sorts them):
+ * a month of a spoofed domain has hundreds of thousands of sources. */
 static ms_status top_of_window(ms_store *store, const ms_store_filter *f, size_t limit,
                                top_sink *sink)
 {
     ms_buf tail = MS_BUF_INIT;
     sql_text(&tail, store, " GROUP BY x.source_ip, d.name ORDER BY 3 DESC, x.source_ip@C@");
     limit_clause(&tail, limit);
-    ms_status st =
-        window_sources(store, f, SOURCE_SUM_HEAD, RDNS_JOIN, tail.failed ? NULL : tail.data, sink);
+    rollup_query q = {&sources_rollup,
+                      "SELECT x.source_ip AS source_ip, d.name AS rdns, @SUM@(x.messages) AS messages,"
+                      " @SUM@(x.aligned) AS aligned, @SUM@(x.unaligned) AS unaligned,"
+                      " @SUM@(x.failing) AS failing, @SUM@(x.dkim_pass_spf_fail) AS dkim_pass_spf_fail,"
+                      " @SUM@(x.forwarded) AS forwarded FROM",
+                      RDNS_JOIN, NULL, tail.data, NULL, 0};
+    where top = {MS_BUF_INIT, {{0}}, 0};
+    if (!tail.failed)
+        rollup_sql(store, &q, f, &top);
+    where w = {MS_BUF_INIT, {{0}}, top.n};
+    memcpy(w.params, top.params, top.n * sizeof *w.params);
+    sql_text(&w.sql, store,
+             "SELECT NULLIF(x.source_ip, ''), x.rdns, x.messages, x.aligned, x.unaligned, x.failing,"
+             " x.dkim_pass_spf_fail, x.forwarded, " NAMES_COLUMN_HEAD);
+    where_window(&w, f, "n.domain", "n.day");
+    ms_buf_puts(&w.sql, ") FROM (");
+    ms_buf_puts(&w.sql, top.sql.data ? top.sql.data : "");
+    sql_text(&w.sql, store, ") x ORDER BY x.messages DESC, x.source_ip@C@");
+    ms_status st = tail.failed || top.sql.failed || w.sql.failed
+                       ? MS_ERR_NOMEM
+                       : query_rows(store, w.sql.data, w.params, w.n, 1, pass_source, sink);
+    ms_buf_free(&w.sql);
+    ms_buf_free(&top.sql);
     ms_buf_free(&tail);
     return st;
 }
@@ -894,23 +927,48 @@ static int cmp_source_volume(const void *a, const void *b)
     return c ? c : cmp_str(x->source_ip, y->source_ip);
 }
 
-/* A window not on whole days: every source from the records, in memory. */
+/* A window not on whole days, a page of sources at a time: each page's
+ * sums computed from the window's records in SQL, in order of volume,
+ * then the page's names from those records. Memory holds one page
+ * whatever the window holds; each page reads the window's records again
+ * (--all over such a window takes a pass per RECORDS_PAGE sources). */
+enum { RECORDS_PAGE = 4096 };
+
+static ms_status records_page(ms_store *store, const ms_store_filter *f, size_t offset, size_t want,
+                              row_array *a)
+{
+    ms_buf tail = MS_BUF_INIT;
+    sql_text(&tail, store, " GROUP BY x.source_ip, d.name ORDER BY 3 DESC, x.source_ip@C@");
+    ms_buf_printf(&tail, " LIMIT %zu OFFSET %zu", want, offset);
+    rollup_query q = {&sources_rollup, SOURCE_SUM_HEAD " FROM", RDNS_JOIN, NULL, tail.data, NULL, 0};
+    ms_status st = tail.failed ? MS_ERR_NOMEM : rollup_rows(store, &q, f, 0, append_row, a);
+    ms_buf_free(&tail);
+    if (st == MS_OK) { /* the names, looked up by address */
+        sort(a->items, a->count, a->size, cmp_source_ip);
+        st = sources_domains(store, f, a->items, a->count);
+    }
+    return rows_done(st, a, cmp_source_volume);
+}
+
 static ms_status top_of_records(ms_store *store, const ms_store_filter *f, size_t limit,
                                 top_sink *sink)
 {
-    ms_store_source *rows;
-    size_t n;
-    ms_status st = ms_store_sources(store, f, NULL, NULL, &rows, &n);
-    if (st != MS_OK)
-        return st;
-    sort(rows, n, sizeof *rows, cmp_source_volume);
-    for (size_t i = 0; i < n && (limit == 0 || i < limit); i++) {
-        rest_add(&sink->shown, &rows[i]);
-        if (sink->fn(sink->arg, &rows[i]) != 0)
-            break;
+    ms_status st = MS_OK;
+    int stop = 0;
+    for (size_t passed = 0; st == MS_OK && !stop && (limit == 0 || passed < limit);) {
+        size_t want = limit == 0 || limit - passed > RECORDS_PAGE ? RECORDS_PAGE : limit - passed;
+        row_array a = ROW_ARRAY(ms_store_source, source_columns);
+        st = records_page(store, f, passed, want, &a);
+        ms_store_source *rows = a.items;
+        for (size_t i = 0; st == MS_OK && !stop && i < a.count; i++) {
+            rest_add(&sink->shown, &rows[i]);
+            stop = sink->fn(sink->arg, &rows[i]) != 0;
+        }
+        stop = stop || a.count < want;
+        passed += a.count;
+        ms_store_sources_free(rows, a.count);
     }
-    ms_store_sources_free(rows, n);
-    return MS_OK;
+    return st;
 }
 
 /* The one domain a store holds reports for, if only one: *domain NULL
@@ -945,7 +1003,7 @@ static int read_rest(ms_store *store, sql_cursor *cur, void *arg)
 }
 
 /* The sums over every source the filter selects, and how many there are
- * (from the totals of one domain, else the window's per-day rows). */
+ * (the count kept for one domain, else the window's per-day rows). */
 static ms_status sources_total(ms_store *store, const ms_store_filter *f, const char *domain,
                                ms_store_source_rest *total)
 {
@@ -959,8 +1017,8 @@ static ms_status sources_total(ms_store *store, const ms_store_filter *f, const 
     if (st == MS_OK && domain != NULL) {
         sql_param p[] = {P_TEXT(domain)};
         st = query_rows(store,
-                        "SELECT 0, 0, 0, 0, 0, 0, COUNT(*) FROM rollup_source_totals"
-                        " WHERE domain = LOWER($1)",
+                        "SELECT 0, 0, 0, 0, 0, 0, COALESCE(MAX(sources), 0)"
+                        " FROM rollup_domain_sources WHERE domain = LOWER($1)",
                         p, 1, 0, read_rest, &count);
     } else if (st == MS_OK) {
         rollup_query c = {&sources_rollup,

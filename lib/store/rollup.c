@@ -9,9 +9,14 @@
 #include <string.h>
 
 #define ROLLUP_ELEMENT(sql) sql,
-static const char *const ingest_sql[] = {
-    ROLLUP_INSERTS_EACH(ROLLUP_ELEMENT, " AND r.id BETWEEN $1 AND $2")};
-enum { INGEST_STATEMENTS = sizeof ingest_sql / sizeof ingest_sql[0] };
+#define GROUP_COND " AND r.id BETWEEN $1 AND $2"
+/* The statements in their order, the domains' source counts kept as each
+ * backend can (rollup.h, rollup_domain_sources); NULL ends a list. */
+static const char *const sqlite_sql[] = {ROLLUP_NEW_SOURCES(GROUP_COND),
+                                         ROLLUP_INSERTS_EACH(ROLLUP_ELEMENT, GROUP_COND) NULL};
+static const char *const pgsql_sql[] = {
+    ROLLUP_INSERTS_WITH(ROLLUP_ELEMENT, GROUP_COND, ROLLUP_TOTALS_COUNTED(GROUP_COND)) NULL};
+enum { INGEST_STATEMENTS = sizeof sqlite_sql / sizeof sqlite_sql[0] };
 
 /* rollup_more holds "ip\0kind\0name\0" for each name noted. */
 static void note_name(ms_buf *more, const char *ip, const char *kind, const char *name)
@@ -37,10 +42,12 @@ static ms_status ingest_statements(ms_store *store)
 {
     if (store->rollup_sql != NULL)
         return MS_OK;
+    const char *const *ingest_sql =
+        strcmp(store->backend->name, "postgresql") == 0 ? pgsql_sql : sqlite_sql;
     char **sql = calloc(INGEST_STATEMENTS, sizeof *sql);
     if (sql == NULL)
         return MS_ERR_NOMEM;
-    for (size_t i = 0; i < INGEST_STATEMENTS; i++)
+    for (size_t i = 0; ingest_sql[i] != NULL; i++)
         if ((sql[i] = store_sql_text(store, ingest_sql[i])) == NULL) {
             rollup_free(sql);
             return MS_ERR_NOMEM;
@@ -84,7 +91,7 @@ ms_status rollup_add_reports(ms_store *store, int64_t first, int64_t last, rollu
 {
     ms_status st = ingest_statements(store);
     sql_param range[] = {P_INT(first), P_INT(last)};
-    for (size_t i = 0; st == MS_OK && i < INGEST_STATEMENTS; i++)
+    for (size_t i = 0; st == MS_OK && store->rollup_sql[i] != NULL; i++)
         st = run(store, store->rollup_sql[i], range, 2);
     return st;
 }

@@ -191,8 +191,13 @@
     "INSERT INTO " table " (" COLUMNS ") " SELECT UPSERT
 
 /* Every rollup of the reports COND selects, added to the tables: F
- * applied to each INSERT statement in turn. */
+ * applied to each INSERT statement in turn (TOTALS: the statement that
+ * adds to rollup_source_totals). */
 #define ROLLUP_INSERTS_EACH(F, COND)                                                               \
+    ROLLUP_INSERTS_WITH(F, COND,                                                                   \
+                        ROLLUP_INSERT("rollup_source_totals", ROLLUP_TOTALS_COLUMNS,               \
+                                      ROLLUP_TOTALS_SELECT(COND), ROLLUP_TOTALS_UPSERT))
+#define ROLLUP_INSERTS_WITH(F, COND, TOTALS)                                                       \
     F(ROLLUP_INSERT("rollup_days", ROLLUP_DAYS_COLUMNS, ROLLUP_DAYS_SELECT(COND),                  \
                     ROLLUP_DAYS_UPSERT))                                                           \
     F(ROLLUP_INSERT("rollup_counts", ROLLUP_COUNTS_COLUMNS, ROLLUP_DISPOSITIONS_SELECT(COND),      \
@@ -205,10 +210,39 @@
                     ROLLUP_POLICIES_UPSERT))                                                       \
     F(ROLLUP_INSERT("rollup_sources", ROLLUP_SOURCES_COLUMNS, ROLLUP_SOURCES_SELECT(COND),         \
                     ROLLUP_SOURCES_UPSERT))                                                        \
-    F(ROLLUP_INSERT("rollup_source_totals", ROLLUP_TOTALS_COLUMNS, ROLLUP_TOTALS_SELECT(COND),     \
-                    ROLLUP_TOTALS_UPSERT))                                                         \
+    F(TOTALS)                                                                                      \
     F(ROLLUP_INSERT("rollup_source_names", ROLLUP_NAMES_COLUMNS, ROLLUP_NAMES_SELECT(COND),        \
                     ROLLUP_NAMES_UPSERT))
+
+/* rollup_domain_sources (migration 4): per domain, how many sources
+ * (rows of rollup_source_totals) it has, so that "N other sources" is one
+ * row read rather than a count of millions. A source is counted when its
+ * totals row is created. SQLite, whose writer is alone, counts the
+ * group's (source, domain) pairs not yet in the totals just before they
+ * are added (ROLLUP_NEW_SOURCES, run first). PostgreSQL, where several
+ * ingests may add the same new source at once and neither sees the
+ * other's uncommitted row, counts the rows the totals' upsert inserted
+ * (xmax = 0: inserted, not updated; a second insert of the same key waits
+ * for the first and then updates), in the same statement
+ * (ROLLUP_TOTALS_COUNTED). */
+#define ROLLUP_DOMAIN_SOURCES_UPSERT                                                               \
+    " ON CONFLICT (domain) DO UPDATE SET " ROLLUP_ADD("rollup_domain_sources", "sources")
+#define ROLLUP_NEW_SOURCES(COND)                                                                   \
+    "INSERT INTO rollup_domain_sources (domain, sources) SELECT k.domain, COUNT(*) FROM"           \
+    " (SELECT DISTINCT " IP_KEY " AS ip, " DOMAIN_KEY " AS domain" AGG_RECORDS COND ") k"          \
+    " WHERE NOT EXISTS (SELECT 1 FROM rollup_source_totals t"                                      \
+    " WHERE t.source_ip = k.ip AND t.domain = k.domain) GROUP BY k.domain"                         \
+    ROLLUP_DOMAIN_SOURCES_UPSERT
+#define ROLLUP_TOTALS_COUNTED(COND)                                                                \
+    "WITH t AS (" ROLLUP_INSERT("rollup_source_totals", ROLLUP_TOTALS_COLUMNS,                     \
+                                ROLLUP_TOTALS_SELECT(COND), ROLLUP_TOTALS_UPSERT)                  \
+    " RETURNING domain, xmax = 0 AS added)"                                                        \
+    " INSERT INTO rollup_domain_sources (domain, sources)"                                         \
+    " SELECT domain, COUNT(*) FROM t WHERE added GROUP BY domain" ROLLUP_DOMAIN_SOURCES_UPSERT
+/* Migration 4 counts the sources of the totals migration 3 built. */
+#define ROLLUP_DOMAIN_SOURCES_BUILD                                                                \
+    "INSERT INTO rollup_domain_sources (domain, sources)"                                          \
+    " SELECT domain, COUNT(*) FROM rollup_source_totals GROUP BY domain"
 
 /* Ingest (rollup.c). */
 /* Notes the names of a record's results after the first of each kind

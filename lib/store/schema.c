@@ -179,6 +179,15 @@ static const char *const migrations[] = {
     " PRIMARY KEY (source_ip, domain, day, kind, name))@WITHOUT_ROWID@;\n"
 #define ROLLUP_BUILD(sql) sql ";\n"
     ROLLUP_INSERTS_EACH(ROLLUP_BUILD, ""),
+
+    /* 4: the number of sources of each domain (rollup.h), counted from the
+     * totals: `report sources` says how many others there are without
+     * counting millions of rows. Made whole from the totals, also over a
+     * store whose rollups were dropped and rebuilt by hand. */
+    "DROP TABLE IF EXISTS rollup_domain_sources;\n"
+    "CREATE TABLE rollup_domain_sources ("
+    " domain TEXT NOT NULL PRIMARY KEY, sources BIGINT NOT NULL)@WITHOUT_ROWID@;\n"
+    ROLLUP_DOMAIN_SOURCES_BUILD ";\n",
 };
 
 int store_schema_latest(void)

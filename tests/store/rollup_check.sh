@@ -45,6 +45,11 @@ check_rollups() {
          FROM reports r JOIN agg_records a ON a.report = r.id WHERE r.kind = 'aggregate'
          GROUP BY 1, 2 ORDER BY 1, 2" \
         "SELECT source_ip, domain, messages FROM rollup_source_totals ORDER BY 1, 2"
+    rollup_same "sources per domain" \
+        "SELECT LOWER(r.domain), COUNT(DISTINCT COALESCE(a.source_ip, ''))
+         FROM reports r JOIN agg_records a ON a.report = r.id WHERE r.kind = 'aggregate'
+         GROUP BY 1 ORDER BY 1" \
+        "SELECT domain, sources FROM rollup_domain_sources ORDER BY 1"
     rollup_same "reporters" \
         "SELECT LOWER(r.domain), $ROLLUP_DAY, r.org, COUNT(*), SUM(r.messages)
          FROM reports r WHERE r.kind = 'aggregate' GROUP BY 1, 2, 3 ORDER BY 1, 2, 3" \

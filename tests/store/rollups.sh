@@ -90,6 +90,14 @@ for name, text in reports.items():
 os.makedirs(os.path.join(work, "poison"))
 open(os.path.join(work, "poison", "p.xml"), "w").write(report("one.example", "p1", day, "rollup.example", [
     (("192.0.2.99", 1000), {}), (("192.0.2.99", 4294967296), {})]))
+# three ingests at once adding the same new sources in the same order
+# (race.example, 198.18.K.0-9 in report K): each source counted once
+for n in range(3):
+    os.makedirs(os.path.join(work, f"race{n}"))
+    for k in range(40):
+        open(os.path.join(work, f"race{n}", f"r{k:02}.xml"), "w").write(report(
+            f"race{n}.example", f"r{k}", day + k * 600, "race.example",
+            [((f"198.18.{k}.{i}", 1 + n), {}) for i in range(10)]))
 # the same identity as a1 with other counts: a conflicting duplicate
 os.makedirs(os.path.join(work, "conflict"))
 open(os.path.join(work, "conflict", "a1.xml"), "w").write(reports["a1"].replace(">40<", ">41<"))
@@ -106,6 +114,17 @@ json_true '.tally.reports_new == 0 and .tally.duplicates > 3' "$WORK/out" >/dev/
 "$BIN" report ingest --json --db "$DB" "$WORK/conflict" >"$WORK/out" 2>&1
 json_true '.tally.conflicting == 1' "$WORK/out" >/dev/null ||
     fail "the conflicting duplicate: $(jq -c .tally "$WORK/out" 2>&1)"
+
+pids=()
+for n in 0 1 2; do
+    "$BIN" report ingest --json --db "$DB" "$WORK/race$n" >"$WORK/race$n.out" 2>&1 &
+    pids+=($!)
+done
+for n in 0 1 2; do
+    wait "${pids[$n]}" || fail "concurrent ingest $n: $(tail -3 "$WORK/race$n.out")"
+done
+[[ $(sql "SELECT sources FROM rollup_domain_sources WHERE domain = 'race.example'") == 400 ]] ||
+    fail "race.example: $(sql "SELECT sources FROM rollup_domain_sources WHERE domain = 'race.example'") sources counted, want 400"
 
 check_rollups
 [[ $(sql "SELECT COUNT(*) FROM rollup_sources WHERE source_ip = '192.0.2.99'") == 0 ]] ||
@@ -125,6 +144,11 @@ views() { # OUT_PREFIX [options...]
     "$BIN" report sources --no-rdns --json --db "$DB" "$@" >"$out.sources" 2>&1 ||
         fail "sources $*: $(head -3 "$out.sources")"
     jq -e '.results | length > 0' "$out.summary" >/dev/null || fail "summary $*: no results"
+    # one source shown: the others are counted (from the count kept per
+    # domain, or the window's rows)
+    "$BIN" report sources --no-rdns --json --limit 1 --db "$DB" "$@" >"$out.others" 2>&1 ||
+        fail "sources --limit 1 $*: $(head -3 "$out.others")"
+    jq -e '.others.sources >= 1' "$out.others" >/dev/null || fail "sources --limit 1 $*: no others: $(head -c 300 "$out.others")"
 }
 views "$WORK/all"
 views "$WORK/all-records" --since 1
@@ -132,8 +156,10 @@ views "$WORK/day" --since 2023-11-15 --until 2023-11-15
 views "$WORK/day-records" --since 1700006399 --until 1700092801
 views "$WORK/domain" --domain ROLLUP.example --since 2023-11-01
 views "$WORK/domain-records" --domain ROLLUP.example --since 1698796799
-for pair in all day domain; do
-    for view in summary sources; do
+views "$WORK/whole" --domain ROLLUP.example
+views "$WORK/whole-records" --domain ROLLUP.example --since 1
+for pair in all day domain whole; do
+    for view in summary sources others; do
         cmp -s "$WORK/$pair.$view" "$WORK/$pair-records.$view" ||
             fail "$view $pair: the rollups and the records differ: $(diff "$WORK/$pair.$view" "$WORK/$pair-records.$view" | head -8)"
     done
@@ -141,22 +167,33 @@ done
 jq -e '.results[] | select(.source_ip == "192.0.2.10") | .dkim_domains == ["rollup.example", "second-signer.example"]
        and .spf_domains == ["bounce.example", "rollup.example"]' "$WORK/all.sources" >/dev/null ||
     fail "sources: the names of 192.0.2.10: $(jq -c '.results[] | select(.source_ip == "192.0.2.10")' "$WORK/all.sources")"
+# rollup.example's sources: 192.0.2.10, 198.51.100.7, 203.0.113.9
+for view in domain whole; do
+    jq -e '.others.sources == 2' "$WORK/$view.others" >/dev/null ||
+        fail "sources --limit 1 of rollup.example ($view): want 2 others: $(jq -c .others "$WORK/$view.others")"
+done
 jq -e '.results[] | select(.domain == "rollup.example") | .messages == 57 and .reports == 2
        and .dispositions.reject == 5 and .dispositions.quarantine == 5' "$WORK/domain.summary" >/dev/null ||
     fail "summary of rollup.example: $(jq -c .results "$WORK/domain.summary")"
 
-# Back to schema version 2, then the migration.
-for table in rollup_days rollup_counts rollup_policies rollup_sources rollup_source_totals rollup_source_names; do
+# Back to schema version 2, then the migrations: 3 builds the rollups
+# from the records, a later one counts each domain's sources.
+latest=$(sql "SELECT MAX(version) FROM schema_version")
+for table in rollup_days rollup_counts rollup_policies rollup_sources rollup_source_totals rollup_source_names \
+    rollup_domain_sources; do
     sql "DROP TABLE $table" >/dev/null || die "could not drop $table"
 done
-sql "DELETE FROM schema_version WHERE version = 3" >/dev/null
+sql "DELETE FROM schema_version WHERE version >= 3" >/dev/null
 # a view opens the store for writing first when it can, to migrate it
 views "$WORK/migrated"
-[[ $(sql "SELECT MAX(version) FROM schema_version") == 3 ]] || fail "not migrated to version 3"
+views "$WORK/migrated-whole" --domain ROLLUP.example
+[[ $(sql "SELECT MAX(version) FROM schema_version") == "$latest" ]] || fail "not migrated to version $latest"
 check_rollups
-for view in summary sources; do
+for view in summary sources others; do
     cmp -s "$WORK/all.$view" "$WORK/migrated.$view" ||
         fail "$view after the migration differs: $(diff "$WORK/all.$view" "$WORK/migrated.$view" | head -8)"
+    cmp -s "$WORK/whole.$view" "$WORK/migrated-whole.$view" ||
+        fail "$view --domain after the migration differs: $(diff "$WORK/whole.$view" "$WORK/migrated-whole.$view" | head -8)"
 done
 
 [[ $failures == 0 ]] && echo "ok - rollups ($MODE)"

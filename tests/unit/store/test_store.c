@@ -1266,8 +1266,13 @@ static void test_rejected_migration(void)
                   " (2, 'in/a.xml', 'in/a.xml', 'aggregate', 'bad', 3, 1, 40, 200),"
                   " (3, 'in/a.xml', 'in/a.xml', 'aggregate', 'bad', 3, 1, 40, 300),"
                   " (4, NULL, NULL, 'tls', 'worse', NULL, NULL, NULL, 400)");
+    char *fresh_url = new_db(); /* the latest version: what a new store gets */
+    ms_store *fresh = open_or_die(fresh_url);
+    int latest = ms_store_schema_version(fresh);
+    ms_store_close(fresh);
+    free(fresh_url);
     ms_store *s = open_or_die(url);
-    CHECK_NUM(ms_store_schema_version(s), 3);
+    CHECK_NUM(ms_store_schema_version(s), latest);
     ms_store_close(s);
     CHECK_NUM(sql_number(url, "SELECT COUNT(*) FROM rejected"), 2);
     CHECK_NUM(sql_number(url, "SELECT seen_count * 1000000 + rejected_at * 1000 + last_seen FROM rejected"
