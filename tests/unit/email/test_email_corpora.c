@@ -79,6 +79,11 @@ static void compare_idn(const char *a, size_t n)
         return;
     const unsigned char *d = (const unsigned char *)at + 1;
     size_t dn = n - (size_t)(d - (const unsigned char *)a), len = 0;
+    int ascii = 1;
+    for (size_t i = 0; i < dn; i++)
+        ascii &= d[i] < 0x80;
+    if (ascii && !em_has_alabel(d, dn))
+        return; /* ASCII without A-labels: never asks libidn2, never cached */
     int transient = 0;
     enum em_diag want = em_idn_verdict(d, dn, &len, &transient);
     if (transient || len > 253)
