@@ -1267,7 +1267,8 @@ static void test_rejected_migration(void)
                   " (3, 'in/a.xml', 'in/a.xml', 'aggregate', 'bad', 3, 1, 40, 300),"
                   " (4, NULL, NULL, 'tls', 'worse', NULL, NULL, NULL, 400)");
     ms_store *s = open_or_die(url);
-    CHECK_NUM(ms_store_schema_version(s), 3);
+    /* migrated through 2 and whatever came after */
+    CHECK(ms_store_schema_version(s) >= 3, "schema version %d after migrating", ms_store_schema_version(s));
     ms_store_close(s);
     CHECK_NUM(sql_number(url, "SELECT COUNT(*) FROM rejected"), 2);
     CHECK_NUM(sql_number(url, "SELECT seen_count * 1000000 + rejected_at * 1000 + last_seen FROM rejected"
