@@ -13,6 +13,7 @@ int cmd_cert(int argc, char **argv);
 int cmd_conf(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_milter(int argc, char **argv);
 int cmd_roundcube(int argc, char **argv);
 /* mailsec roundcube upgrade / rollback (roundcube_upgrade.c), called by
  * cmd_roundcube's dispatcher with argv starting at the subcommand. */

@@ -20,6 +20,7 @@ static const struct group {
     {"email", cmd_email, "validate e-mail addresses (RFC 5321/5322/6531, HTML5), deliverability"},
     {"report", cmd_report, "ingest DMARC and TLS reports (files, mail, IMAP); summaries, sources, exports"},
     {"serve", cmd_serve, "the web dashboard over the report store: pages, charts, JSON API"},
+    {"milter", cmd_milter, "mail filter for Postfix: SPF, DKIM, DMARC, ARC on incoming mail; DKIM signing"},
     {"tls", cmd_tls, "check TLS on every mail port: STARTTLS, versions, certificates, DANE"},
     {"cert", cmd_cert, "lint certificate and key files; bundle chains for Postfix and Dovecot"},
     {"conf", cmd_conf, "audit and generate Postfix and Dovecot TLS configuration"},

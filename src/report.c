@@ -1,9 +1,11 @@
 /* mailsec report: DMARC aggregate and failure reports and SMTP TLS reports
  * from the command line: ingest (files, directories, mail) and fetch (IMAP)
- * into the store, then the views over it. Argument parsing and rendering
+ * into the store, then the views over it; send (report_send.c) mails the
+ * reports of the messages evaluated here. Argument parsing and rendering
  * only; lib/ingest, lib/report and lib/store do the work. */
 #include "cli.h"
 #include "commands.h"
+#include "report_send.h"
 #include "report_views.h"
 
 #include "mailsec/ingest.h"
@@ -21,7 +23,8 @@ static const char GROUP_USAGE[] =
     "Usage: mailsec report <command> [options]\n\n"
     "Commands:\n"
     "  ingest PATH...           read reports from files, directories, archives, mail\n"
-    "  fetch URL                read reports from an IMAP mailbox\n" REPORT_VIEWS_GROUP_USAGE
+    "  fetch URL                read reports from an IMAP mailbox\n"
+    "  send                     mail aggregate reports of the messages evaluated here\n" REPORT_VIEWS_GROUP_USAGE
     "\n'mailsec report <command> --help' for the options.\n"
     "The store: --db URL, else $MAILSEC_DB, else $XDG_DATA_HOME/mailsec/reports.db.\n";
 
@@ -493,6 +496,7 @@ static int run_fetch(int argc, char **argv)
 
 int cmd_report(int argc, char **argv)
 {
-    static const cli_command COMMANDS[] = {{"ingest", run_ingest}, {"fetch", run_fetch}, REPORT_VIEW_COMMANDS};
+    static const cli_command COMMANDS[] = {{"ingest", run_ingest}, {"fetch", run_fetch}, {"send", report_send_run},
+                                           REPORT_VIEW_COMMANDS};
     return cli_dispatch(argc, argv, GROUP_USAGE, COMMANDS, sizeof COMMANDS / sizeof COMMANDS[0]);
 }

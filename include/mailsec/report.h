@@ -347,6 +347,79 @@ ms_status ms_report_walk(const char *const *paths, size_t count, const ms_report
 ms_status ms_report_walk_buffer(const char *name, const void *data, size_t len,
                                 const ms_report_walk_callbacks *cb);
 
+/* ---- Writing aggregate reports (`report send`, docs/report.md) ------ */
+
+/* The largest compressed report written (a destination's own limit, the
+ * "!10m" of its rua URI, may be smaller). */
+#define MS_REPORT_SEND_GZ_MAX ((uint64_t)64 << 20)
+
+/* An RFC 9990 aggregate report, written record by record into gzip.
+ * meta: report_metadata and policy_published (schema, version, pct, np,
+ * generator and notes are not written; sp is p when NULL); refused with
+ * MS_ERR_INVALID when a required field is missing or a value is not one
+ * the schema allows. max_gz: the compressed size past which the writer
+ * fails with MS_ERR_LIMIT (0 or above MS_REPORT_SEND_GZ_MAX: that). */
+typedef struct ms_report_agg_writer ms_report_agg_writer;
+ms_status ms_report_agg_writer_new(const ms_report_agg_meta *meta, uint64_t max_gz,
+                                   ms_report_agg_writer **out);
+/* One <record>. A record the schema would refuse (source_ip not an
+ * address, a count of 0 or above MS_REPORT_COUNT_MAX, a value outside the
+ * schema's lists, no SPF result) gives MS_ERR_INVALID / MS_ERR_LIMIT and
+ * is left out: the document goes on. MS_ERR_LIMIT after max_gz and
+ * MS_ERR_NOMEM leave the writer failed (every later call says so). */
+ms_status ms_report_agg_writer_record(ms_report_agg_writer *w, const ms_report_agg_record *record);
+uint64_t ms_report_agg_writer_records(const ms_report_agg_writer *w);
+/* Ends the document: *gz (the writer's, valid until it is freed) holds the
+ * gzip file. MS_ERR_INVALID when no record was written (the schema wants
+ * one). */
+ms_status ms_report_agg_writer_finish(ms_report_agg_writer *w, const void **gz, size_t *len);
+void ms_report_agg_writer_free(ms_report_agg_writer *w);
+
+/* `report send`: one report per policy domain and UTC day from the
+ * evaluations recorded in the store (ms_store_put_evaluation), to the rua
+ * destinations the domain publishes now. */
+struct ms_store;
+typedef struct ms_report_send_options {
+    const char *org_name;  /* <org_name> */
+    const char *from;      /* the address reports come from, also <email> */
+    int64_t since, until;  /* the days: since <= day < until (00:00 UTC) */
+    const char *sendmail;  /* the sendmail program; NULL: /usr/sbin/sendmail */
+    const char *smtp;      /* "HOST:PORT": SMTP instead of sendmail */
+    const char *out_dir;   /* each report also written here (RFC 9990 file name) */
+    int dry_run;           /* build and check, send nothing, record nothing */
+} ms_report_send_options;
+
+typedef enum ms_report_send_outcome {
+    MS_REPORT_SEND_SENT,         /* accepted by sendmail / the SMTP server */
+    MS_REPORT_SEND_ALREADY_SENT, /* an earlier run sent it */
+    MS_REPORT_SEND_WOULD_SEND,   /* dry run */
+    MS_REPORT_SEND_WRITTEN,      /* the report's file under out_dir (destination NULL) */
+    MS_REPORT_SEND_NO_DESTINATION, /* the domain asks for no aggregate reports (now) */
+    MS_REPORT_SEND_SKIPPED,      /* not sent, and a run again will not either unless the DNS
+                                    changes: reason says why */
+    MS_REPORT_SEND_FAILED        /* not sent (DNS, delivery); a run again tries again */
+} ms_report_send_outcome;
+/* "sent", "already-sent", "would-send", "written", "no-destination", "skipped", "failed" */
+const char *ms_report_send_outcome_name(ms_report_send_outcome outcome);
+
+typedef struct ms_report_send_event {
+    ms_report_send_outcome outcome;
+    const char *policy_domain;
+    int64_t day;
+    const char *destination; /* the rua URI; NULL: the report as a whole */
+    const char *report_id;   /* NULL when no report was built */
+    const char *file;        /* WRITTEN: the path */
+    uint64_t records, messages;
+    uint64_t bytes;          /* the compressed report */
+    const char *reason;      /* SKIPPED, FAILED: why, in words */
+} ms_report_send_event;
+typedef void (*ms_report_send_fn)(void *arg, const ms_report_send_event *event);
+
+/* MS_OK when every period was gone through (each outcome told to fn);
+ * MS_ERR_IO when the store failed (ms_store_error says why). */
+ms_status ms_report_send(ms_ctx *ctx, struct ms_store *store, const ms_report_send_options *options,
+                         ms_report_send_fn fn, void *arg);
+
 #ifdef __cplusplus
 }
 #endif

@@ -431,6 +431,100 @@ ms_status ms_store_tls_summary_get(ms_store *store, const ms_store_filter *filte
                                    ms_store_tls_summary *out);
 void ms_store_tls_summary_free(ms_store_tls_summary *summary);
 
+/* ---- Recording evaluated messages ------------------------------------
+ *
+ * What this receiver decided about each message it evaluated, kept so
+ * `mailsec report send` can report it to the policy domains (RFC 9990
+ * aggregate reports to others; docs/report.md, docs/store.md). */
+typedef struct ms_store_eval_dkim {
+    const char *domain;    /* d= */
+    const char *selector;  /* s= */
+    const char *result;    /* "pass","fail","neutral","temperror","permerror","none" (RFC 9990 dkim result words) */
+} ms_store_eval_dkim;
+typedef struct ms_store_eval_override {
+    const char *type;      /* RFC 9990 PolicyOverrideType: "forwarded","sampled_out","trusted_forwarder","mailing_list","local_policy","other" */
+    const char *comment;   /* may be NULL */
+} ms_store_eval_override;
+typedef struct ms_store_evaluation {
+    int64_t time;                  /* unix seconds the message was evaluated */
+    const char *source_ip;
+    const char *header_from;       /* RFC5322.From domain */
+    const char *envelope_from;     /* RFC5321.MailFrom domain; NULL for the null sender */
+    const char *envelope_to;       /* the first recipient's domain; may be NULL */
+    const char *policy_domain;     /* the domain whose DMARC record applied; NULL when none was found */
+    const char *policy_record;     /* that record's text, for <policy_published>; NULL when none */
+    const char *disposition;       /* "none","quarantine","reject" */
+    const char *dkim_aligned;      /* "pass","fail" (policy_evaluated dkim) */
+    const char *spf_aligned;       /* "pass","fail" */
+    const char *spf_domain;        /* the domain SPF checked */
+    const char *spf_scope;         /* "mfrom","helo" */
+    const char *spf_result;        /* "none","neutral","pass","fail","softfail","temperror","permerror" */
+    const ms_store_eval_dkim *dkim; size_t dkim_count;
+    const ms_store_eval_override *overrides; size_t override_count;
+} ms_store_evaluation;
+/* Stores one evaluation in its own transaction; bounded (strings over their limits are cut, counts over 32 refused with MS_ERR_LIMIT). */
+ms_status ms_store_put_evaluation(ms_store *store, const ms_store_evaluation *evaluation);
+
+/* The bounds of ms_store_put_evaluation (docs/store.md): longer strings
+ * are cut (at a UTF-8 character boundary), control characters become
+ * spaces, domains are lower-cased, the policy domain kept as A-labels (a
+ * policy_domain that is not a domain name is stored as none: the message
+ * is not reported). A source_ip that is not an IP address,
+ * a missing header_from or a word outside the lists above is refused with
+ * MS_ERR_INVALID. */
+enum {
+    MS_STORE_EVAL_LIST_MAX = 32,      /* DKIM results, overrides */
+    MS_STORE_EVAL_DOMAIN_MAX = 255,   /* every domain, the selector */
+    MS_STORE_EVAL_COMMENT_MAX = 1024, /* an override's comment */
+    MS_STORE_EVAL_RECORD_MAX = 4096   /* policy_record */
+};
+
+/* One (policy domain, UTC day) with evaluations: what `report send`
+ * makes one report of. policy_record: that of the day's last evaluation. */
+typedef struct ms_store_eval_period {
+    char *policy_domain;
+    int64_t day;            /* 00:00 UTC, Unix seconds */
+    uint64_t messages;
+    int64_t first, last;    /* the earliest and latest evaluation */
+    char *policy_record;    /* NULL when none was recorded */
+} ms_store_eval_period;
+
+/* The periods whose day lies in since <= day < until, by day then domain
+ * (evaluations without a policy domain are not reported and left out). */
+ms_status ms_store_eval_periods(ms_store *store, int64_t since, int64_t until,
+                                ms_store_eval_period **out, size_t *count);
+void ms_store_eval_periods_free(ms_store_eval_period *rows, size_t count);
+
+/* The evaluations of one period grouped as an aggregate report's
+ * <record>s are: equal source IP, identifiers, policy evaluated (with
+ * overrides) and authentication results make one group, with count the
+ * number of messages. Streamed in a fixed order (the same report every
+ * time), one group at a time: fn's pointers are valid during the call
+ * only. evaluation.time is the group's latest. fn returns 0 to go on;
+ * non-zero stops (the call then returns MS_OK). */
+typedef struct ms_store_eval_group {
+    ms_store_evaluation evaluation;
+    uint64_t count;
+} ms_store_eval_group;
+typedef int (*ms_store_eval_fn)(void *arg, const ms_store_eval_group *group);
+ms_status ms_store_eval_groups(ms_store *store, const char *policy_domain, int64_t day,
+                               ms_store_eval_fn fn, void *arg);
+
+/* Where the report of one period stands for one destination (a rua URI):
+ * built (it may or may not have left: a run killed between the two) or
+ * sent. Kept so that a run again sends each report once. */
+typedef enum ms_store_send_state {
+    MS_STORE_SEND_NONE = 0,
+    MS_STORE_SEND_BUILT,
+    MS_STORE_SEND_SENT
+} ms_store_send_state;
+ms_status ms_store_send_state_get(ms_store *store, const char *policy_domain, int64_t day,
+                                  const char *destination, ms_store_send_state *state);
+/* Durable on disk before it returns. */
+ms_status ms_store_send_state_set(ms_store *store, const char *policy_domain, int64_t day,
+                                  const char *destination, const char *report_id,
+                                  ms_store_send_state state);
+
 #ifdef __cplusplus
 }
 #endif

@@ -179,6 +179,10 @@ void ms_buf_printf(ms_buf *buf, const char *fmt, ...) __attribute__((format(prin
 char *ms_buf_take(ms_buf *buf);
 void ms_buf_free(ms_buf *buf);
 
+/* Appends TXT record data in zone-file syntax (zonetxt.c): text split into
+ * quoted character-strings of at most 255 octets, separated by spaces. */
+void ms_buf_txt_strings(ms_buf *b, const char *text, size_t len);
+
 /* Each module's table of diagnostic definitions, ended by an entry whose
  * code is NULL. The catalogue (lib/core/catalogue.c) lists them all. */
 extern const ms_diag_def ms_dns_diag_defs[];

@@ -173,5 +173,32 @@ const ms_diag_def ms_dkim_diag_defs[DK_COUNT + 1] = {
     [DK_MESSAGE_MALFORMED] = {"dkim.message-malformed", E,
         "The header section is not well formed (a line without a colon, or too many fields).",
         NULL},
+    [DK_ARC_STRUCTURE] = {"dkim.arc-structure", E,
+        "The message's ARC sets are malformed (RFC 8617 5.2 steps 2 and 4): an instance lacks "
+        "one of its three fields, two fields share an instance, or the instances are not 1 to N; "
+        "the ARC chain fails.",
+        "Look at the intermediary that added the broken set; ARC sets are only ever added, never "
+        "edited."},
+    [DK_ARC_CHAIN_FAILED] = {"dkim.arc-chain-failed", E,
+        "An ARC-Seal's cv= breaks the chain: the newest says cv=fail (an earlier hop found the "
+        "chain broken), or the first is not cv=none, or a later one is not cv=pass.", NULL},
+    [DK_ARC_MESSAGE_SIGNATURE_FAILED] = {"dkim.arc-message-signature-failed", E,
+        "The newest ARC-Message-Signature does not verify: the message changed after the last "
+        "intermediary sealed it.",
+        "Look for something that rewrites the message after the last ARC hop."},
+    [DK_ARC_SEAL_FAILED] = {"dkim.arc-seal-failed", E,
+        "An ARC-Seal does not verify: an ARC set changed after it was sealed, or the sealer's "
+        "key is missing or wrong.", NULL},
+    [DK_PRIVATE_KEY_MISMATCH] = {"dkim.private-key-mismatch", E,
+        "The selector publishes a different key than the public half of the private key: "
+        "messages signed with that private key under this selector fail verification. A "
+        "revoked record (empty p=) matches no private key.",
+        "Publish the record `mailsec dkim keygen` printed for this key (or `mailsec dkim "
+        "rotate --step publish` prints it again), or sign with the key the record belongs to."},
+    [DK_KEY_NOT_REVOKED] = {"dkim.key-not-revoked", E,
+        "The old selector still publishes its key (or no longer publishes any record): "
+        "the revocation has not reached DNS.",
+        "Publish the revoked record (\"v=DKIM1; p=\") at the old selector; a revoked record "
+        "tells verifiers the key was withdrawn, where a deleted one looks like a typo."},
     [DK_COUNT] = {NULL, MS_SEV_INFO, NULL, NULL},
 };

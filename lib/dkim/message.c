@@ -1,113 +1,54 @@
-/* Splitting a message into header fields and body, for verification.
+/* Splitting a message held in memory into header fields and body, for
+ * the one-shot verifier, which feeds them to the streaming one.
  *
  * Files on disk usually end lines with a bare LF; DKIM signs the wire form
- * where every line ends with CRLF. Like dkimpy and OpenDKIM's test tools we
- * turn every LF that has no CR before it into CRLF first, so a message
- * verifies the same from a Maildir file as it did on the wire. */
+ * where every line ends with CRLF. A line here ends at LF, with or without
+ * a CR before it, and the verifier reads either as CRLF, like dkimpy and
+ * OpenDKIM's test tools, so a message verifies the same from a Maildir
+ * file as it did on the wire. Nothing is copied. */
 #include "internal.h"
 
-#include <stdlib.h>
 #include <string.h>
 
-static char *to_crlf(const char *data, size_t len, size_t *out_len)
+void dk_splitter_init(dk_splitter *sp, const char *data, size_t len)
 {
-    size_t extra = 0;
-    for (size_t i = 0; i < len; i++)
-        if (data[i] == '\n' && (i == 0 || data[i - 1] != '\r'))
-            extra++;
-    char *out = malloc(len + extra + 1);
-    if (out == NULL)
-        return NULL;
-    size_t n = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (data[i] == '\n' && (i == 0 || data[i - 1] != '\r'))
-            out[n++] = '\r';
-        out[n++] = data[i];
-    }
-    out[n] = '\0';
-    *out_len = n;
-    return out;
+    sp->data = data;
+    sp->len = len;
+    sp->pos = 0;
 }
 
-/* End of the line starting at pos: the index just past its CRLF, or len. */
-static size_t line_end(const char *s, size_t len, size_t pos)
+/* The line starting at pos: *content_end excludes the line break, the
+ * return value is just past it (or len). */
+static size_t next_line(const dk_splitter *sp, size_t pos, size_t *content_end)
 {
-    for (size_t i = pos; i + 1 < len; i++)
-        if (s[i] == '\r' && s[i + 1] == '\n')
-            return i + 2;
-    return len;
+    const char *lf = memchr(sp->data + pos, '\n', sp->len - pos);
+    if (lf == NULL) {
+        *content_end = sp->len;
+        return sp->len;
+    }
+    size_t end = (size_t)(lf - sp->data);
+    *content_end = end > pos && sp->data[end - 1] == '\r' ? end - 1 : end;
+    return end + 1;
 }
 
-static ms_status add_field(dk_message *m, size_t *cap, size_t start, size_t end)
+int dk_next_field(dk_splitter *sp, const char **field, size_t *len)
 {
-    if (m->field_count == MS_DKIM_MAX_HEADERS) {
-        m->malformed = 1;
-        return MS_OK;
+    if (sp->pos >= sp->len)
+        return 0;
+    size_t content_end = 0;
+    size_t after = next_line(sp, sp->pos, &content_end);
+    if (content_end == sp->pos) { /* the empty line: the body follows */
+        sp->pos = after;
+        return 0;
     }
-    if (m->field_count == *cap) {
-        size_t ncap = *cap ? *cap * 2 : 32;
-        dk_field *n = realloc(m->fields, ncap * sizeof *n);
-        if (n == NULL)
-            return MS_ERR_NOMEM;
-        m->fields = n;
-        *cap = ncap;
+    size_t start = sp->pos, end = content_end;
+    /* continuation lines (starting with SP or HTAB) belong to this field */
+    while (after < sp->len && (sp->data[after] == ' ' || sp->data[after] == '\t')) {
+        after = next_line(sp, after, &content_end);
+        end = content_end;
     }
-    const char *raw = m->data + start;
-    const char *colon = memchr(raw, ':', end - start);
-    size_t name_len = (size_t)(colon - raw);
-    /* obsolete syntax allows white space before the colon (RFC 5322 4.5.3) */
-    while (name_len && (raw[name_len - 1] == ' ' || raw[name_len - 1] == '\t'))
-        name_len--;
-    m->fields[m->field_count++] = (dk_field){raw, name_len, raw, end - start};
-    return MS_OK;
-}
-
-ms_status dk_message_parse(const char *data, size_t len, dk_message *m)
-{
-    memset(m, 0, sizeof *m);
-    m->data = to_crlf(data, len, &m->len);
-    if (m->data == NULL)
-        return MS_ERR_NOMEM;
-    const char *s = m->data;
-    size_t pos = 0, cap = 0, field_start = 0;
-    int in_field = 0;
-    while (pos < m->len) {
-        size_t end = line_end(s, m->len, pos);
-        int blank = end - pos == 2 && s[pos] == '\r';
-        int continuation = s[pos] == ' ' || s[pos] == '\t';
-        if (in_field && !continuation) {
-            if (add_field(m, &cap, field_start, pos) != MS_OK)
-                return MS_ERR_NOMEM;
-            in_field = 0;
-        }
-        if (blank) {
-            m->body = s + end;
-            m->body_len = m->len - end;
-            return MS_OK;
-        }
-        if (!continuation) {
-            const char *colon = memchr(s + pos, ':', end - pos);
-            if (colon == NULL || colon == s + pos) {
-                m->malformed = 1; /* skip the line, keep reading */
-            } else {
-                field_start = pos;
-                in_field = 1;
-            }
-        } else if (!in_field) {
-            m->malformed = 1;
-        }
-        pos = end;
-    }
-    if (in_field && add_field(m, &cap, field_start, m->len) != MS_OK)
-        return MS_ERR_NOMEM;
-    m->body = s + m->len; /* no body */
-    m->body_len = 0;
-    return MS_OK;
-}
-
-void dk_message_free(dk_message *m)
-{
-    free(m->data);
-    free(m->fields);
-    memset(m, 0, sizeof *m);
+    sp->pos = after;
+    *field = sp->data + start;
+    *len = end - start;
+    return 1;
 }

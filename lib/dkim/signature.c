@@ -25,6 +25,9 @@ typedef struct parse_state {
     const char *text;
     const char *location;
     ms_diag_list *diags;
+    dk_kind kind;      /* which field: DKIM-Signature or one of ARC's */
+    unsigned instance; /* ARC i= */
+    dk_arc_cv cv;      /* ARC-Seal cv= */
 } parse_state;
 
 static ms_status add(parse_state *ps, int code, const ms_tag *t, const char *fmt, ...)
@@ -198,6 +201,46 @@ static ms_status check_copied_headers(parse_state *ps, const ms_tag *t)
     return add(ps, DK_SIG_COPIED_HEADERS, t, "z= copies %zu signed header fields", copies);
 }
 
+/* ARC's i= (RFC 8617 4.2.1): the instance, 1 to 50. */
+static ms_status parse_instance(parse_state *ps, const ms_tag *t)
+{
+    uint64_t n = 0;
+    if (parse_number(t, &n) != 0 || n < 1 || n > MS_DKIM_ARC_MAX_INSTANCES)
+        return add(ps, DK_SIG_SYNTAX, t, "i=%.*s is not an ARC instance (1 to %d)",
+                   (int)(t->value_len > 20 ? 20 : t->value_len), t->value, MS_DKIM_ARC_MAX_INSTANCES);
+    ps->instance = (unsigned)n;
+    return MS_OK;
+}
+
+/* ARC-Seal cv= (RFC 8617 4.1.3): none, fail or pass. */
+static ms_status parse_cv(parse_state *ps, const ms_tag *t)
+{
+    static const char *const WORDS[] = {"none", "pass", "fail"};
+    for (int w = 0; w < 3; w++)
+        if (ms_ascii_ieq(t->value, t->value_len, WORDS[w])) {
+            ps->cv = (dk_arc_cv)w;
+            return MS_OK;
+        }
+    return add(ps, DK_SIG_SYNTAX, t, "cv=%.*s is not none, pass or fail",
+               (int)(t->value_len > 20 ? 20 : t->value_len), t->value);
+}
+
+/* The tags ARC gives another meaning, or adds. 1 when t was one of them. */
+static int arc_tag(parse_state *ps, const ms_tag *t, ms_status *st)
+{
+    if (ps->kind == DK_DKIM)
+        return 0;
+    if (ms_tag_is(t, "i"))
+        *st = parse_instance(ps, t);
+    else if (ps->kind == DK_ARC_SEAL && ms_tag_is(t, "cv"))
+        *st = parse_cv(ps, t);
+    else if (ps->kind == DK_ARC_SEAL && ms_tag_is(t, "h"))
+        *st = add(ps, DK_SIG_SYNTAX, t, "%s", "an ARC-Seal must not have h= (RFC 8617 4.1.3)");
+    else
+        return 0;
+    return 1;
+}
+
 static int known_sig_tag(const ms_tag *t)
 {
     static const char *const KNOWN[] = {"v", "a", "b", "bh", "c", "d", "h", "i",
@@ -211,6 +254,9 @@ static int known_sig_tag(const ms_tag *t)
 static ms_status one_tag(parse_state *ps, const ms_tag *t)
 {
     ms_dkim_signature *sig = ps->sig;
+    ms_status arc_st = MS_OK;
+    if (arc_tag(ps, t, &arc_st))
+        return arc_st;
     char **slot = ms_tag_is(t, "v") ? &sig->v : ms_tag_is(t, "a") ? &sig->a
                 : ms_tag_is(t, "c") ? &sig->c : ms_tag_is(t, "d") ? &sig->d
                 : ms_tag_is(t, "s") ? &sig->s : ms_tag_is(t, "q") ? &sig->q
@@ -262,13 +308,17 @@ static ms_status one_tag(parse_state *ps, const ms_tag *t)
 static ms_status cross_checks(parse_state *ps, const ms_taglist *tags)
 {
     ms_dkim_signature *sig = ps->sig;
-    static const char *const REQUIRED[] = {"v", "a", "b", "bh", "d", "h", "s"};
-    for (size_t r = 0; r < sizeof REQUIRED / sizeof REQUIRED[0]; r++) {
+    static const char *const REQUIRED[][7] = {
+        [DK_DKIM] = {"v", "a", "b", "bh", "d", "h", "s"},
+        [DK_ARC_MESSAGE_SIGNATURE] = {"i", "a", "b", "bh", "d", "h", "s"},
+        [DK_ARC_SEAL] = {"i", "a", "b", "d", "s", "cv", NULL},
+    };
+    for (size_t r = 0; r < 7 && REQUIRED[ps->kind][r]; r++) {
         int found = 0;
         for (size_t i = 0; i < tags->count; i++)
-            found |= ms_tag_is(&tags->tags[i], REQUIRED[r]);
+            found |= ms_tag_is(&tags->tags[i], REQUIRED[ps->kind][r]);
         if (!found) {
-            ms_status st = add(ps, DK_SIG_TAG_MISSING, NULL, "%s= is missing", REQUIRED[r]);
+            ms_status st = add(ps, DK_SIG_TAG_MISSING, NULL, "%s= is missing", REQUIRED[ps->kind][r]);
             if (st != MS_OK)
                 return st;
         }
@@ -291,10 +341,34 @@ static ms_status cross_checks(parse_state *ps, const ms_taglist *tags)
     return MS_OK;
 }
 
+static ms_status parse_kind(parse_state *ps, const char *value, size_t len);
+
 ms_status ms_dkim_signature_parse(const char *value, size_t len, const char *location,
                                   ms_dkim_signature **out, ms_diag_list *diags)
 {
-    *out = NULL;
+    parse_state ps = {NULL, value, location, diags, DK_DKIM, 0, DK_CV_MISSING};
+    ms_status st = parse_kind(&ps, value, len);
+    *out = ps.sig;
+    return st;
+}
+
+ms_status dk_arc_signature_parse(dk_kind kind, const char *value, size_t len, const char *location,
+                                 ms_dkim_signature **out, unsigned *instance, dk_arc_cv *cv,
+                                 ms_diag_list *diags)
+{
+    parse_state ps = {NULL, value, location, diags, kind, 0, DK_CV_MISSING};
+    ms_status st = parse_kind(&ps, value, len);
+    *out = ps.sig;
+    *instance = ps.instance;
+    *cv = ps.cv;
+    return st;
+}
+
+/* Parses into io->sig (left NULL on failure), io->instance and io->cv. */
+static ms_status parse_kind(parse_state *io, const char *value, size_t len)
+{
+    const char *location = io->location;
+    ms_diag_list *diags = io->diags;
     if (value == NULL && len > 0)
         return MS_ERR_INVALID;
     if (len > MS_DKIM_MAX_SIG_HEADER)
@@ -303,7 +377,8 @@ ms_status ms_dkim_signature_parse(const char *value, size_t len, const char *loc
     if (sig == NULL)
         return MS_ERR_NOMEM;
     sig->alg = MS_DKIM_ALG_UNKNOWN;
-    parse_state ps = {sig, value, location, diags};
+    parse_state ps = *io;
+    ps.sig = sig;
     size_t before = diags->count;
     ms_taglist tags;
     ms_status st = dk_tags_parse(value, len, location, DK_SIG_SYNTAX, DK_SIG_DUPLICATE_TAG, &tags,
@@ -320,6 +395,6 @@ ms_status ms_dkim_signature_parse(const char *value, size_t len, const char *loc
     for (size_t k = before; k < diags->count; k++)
         errors |= diags->items[k].def->severity == MS_SEV_ERROR;
     sig->usable = !errors && sig->alg != MS_DKIM_ALG_UNKNOWN;
-    *out = sig;
+    *io = ps;
     return MS_OK;
 }

@@ -225,22 +225,6 @@ ms_status ms_dmarc_generate(const ms_dmarc_spec *spec, char **record, ms_diag_li
     return g.status;
 }
 
-/* One character-string of the TXT record in zone-file syntax. */
-static void quote_chunk(ms_buf *b, const char *s, size_t len)
-{
-    ms_buf_puts(b, "\"");
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '"' || c == '\\')
-            ms_buf_printf(b, "\\%c", c);
-        else if (c < 0x20 || c >= 0x7f)
-            ms_buf_printf(b, "\\%03u", c);
-        else
-            ms_buf_append(b, (const char *)&c, 1);
-    }
-    ms_buf_puts(b, "\"");
-}
-
 ms_status ms_dmarc_zone_line(const char *domain, const char *record, unsigned ttl, char **line)
 {
     if (line == NULL)
@@ -255,16 +239,7 @@ ms_status ms_dmarc_zone_line(const char *domain, const char *record, unsigned tt
     ms_buf b = MS_BUF_INIT;
     ms_buf_printf(&b, "_dmarc.%s. %u IN TXT ", name, ttl);
     free(name);
-    /* A character-string holds at most 255 octets (RFC 1035 3.3); the
-     * receiver concatenates the strings (RFC 9989 4.5). */
-    size_t len = strlen(record), off = 0;
-    do {
-        size_t n = len - off > 255 ? 255 : len - off;
-        if (off > 0)
-            ms_buf_puts(&b, " ");
-        quote_chunk(&b, record + off, n);
-        off += n;
-    } while (off < len);
+    ms_buf_txt_strings(&b, record, strlen(record));
     *line = ms_buf_take(&b);
     return *line ? MS_OK : MS_ERR_NOMEM;
 }

@@ -123,6 +123,10 @@ ms_status store_fail(ms_store *store, ms_status status, const char *fmt, ...)
 ms_status store_query_int(ms_store *store, const char *sql, const sql_param *params, size_t n,
                           int64_t *value, int *found);
 ms_status store_exec_params(ms_store *store, const char *sql, const sql_param *params, size_t n);
+/* Runs one writing statement in a transaction of its own that is durable
+ * on disk before it returns (SQLite: synchronous=FULL for it; PostgreSQL:
+ * synchronous_commit on), after committing the reports grouped so far. */
+ms_status store_exec_durable(ms_store *store, const char *sql, const sql_param *params, size_t n);
 /* The status of a failed statement from what the database said: the
  * report's fault (MS_ERR_INVALID) or the store's (MS_ERR_IO). */
 ms_status store_last_status(const ms_store *store);

@@ -188,6 +188,30 @@ static const char *const migrations[] = {
     "CREATE TABLE rollup_domain_sources ("
     " domain TEXT NOT NULL PRIMARY KEY, sources BIGINT NOT NULL)@WITHOUT_ROWID@;\n"
     ROLLUP_DOMAIN_SOURCES_BUILD ";\n",
+
+    /* 5: the messages this receiver evaluated (ms_store_put_evaluation) and
+     * where the aggregate reports made of them stand (`report send`).
+     * Absent values are '' so that GROUP BY (the report's <record>s)
+     * compares them as equal. dkim and overrides hold the lists as text,
+     * one "domain\tselector\tresult" / "type\tcomment" per line (the
+     * values have no control characters), so a record's grouping is one
+     * GROUP BY over this table. IF NOT EXISTS: the tests that take a store
+     * back to an earlier version (dropping the tables of version 3) run
+     * this again. */
+    "CREATE TABLE IF NOT EXISTS evaluations ("
+    " id @ID@,"
+    " evaluated_at BIGINT NOT NULL, day BIGINT NOT NULL,"
+    " policy_domain TEXT NOT NULL, policy_record TEXT,"
+    " source_ip TEXT NOT NULL, header_from TEXT NOT NULL,"
+    " envelope_from TEXT NOT NULL, envelope_to TEXT NOT NULL,"
+    " disposition TEXT NOT NULL, dkim_aligned TEXT NOT NULL, spf_aligned TEXT NOT NULL,"
+    " spf_domain TEXT NOT NULL, spf_scope TEXT NOT NULL, spf_result TEXT NOT NULL,"
+    " dkim TEXT NOT NULL, overrides TEXT NOT NULL);\n"
+    "CREATE INDEX IF NOT EXISTS evaluations_period ON evaluations (day, policy_domain);\n"
+    "CREATE TABLE IF NOT EXISTS report_sends ("
+    " policy_domain TEXT NOT NULL, day BIGINT NOT NULL, destination TEXT NOT NULL,"
+    " report_id TEXT NOT NULL, state TEXT NOT NULL, updated_at BIGINT NOT NULL,"
+    " PRIMARY KEY (policy_domain, day, destination))@WITHOUT_ROWID@;\n",
 };
 
 int store_schema_latest(void)

@@ -866,6 +866,21 @@ ms_status ms_store_imap_seen(ms_store *store, const char *mailbox, uint32_t uidv
                            p, 3, &ignored, seen);
 }
 
+ms_status store_exec_durable(ms_store *store, const char *sql, const sql_param *params, size_t n)
+{
+    int pg = strcmp(ms_store_backend(store), "postgresql") == 0;
+    ms_status st = ms_store_sync(store); /* the reports committed before it first */
+    if (st == MS_OK)
+        st = store_exec_params(store, pg ? "BEGIN" : "PRAGMA synchronous=FULL", NULL, 0);
+    if (st == MS_OK && pg)
+        st = store_exec_params(store, "SET LOCAL synchronous_commit = on", NULL, 0);
+    if (st == MS_OK)
+        st = store_exec_params(store, sql, params, n);
+    ms_status end = store_exec_params(store, pg ? (st == MS_OK ? "COMMIT" : "ROLLBACK") : "PRAGMA synchronous=NORMAL",
+                                      NULL, 0);
+    return st != MS_OK ? st : end;
+}
+
 /* The mark is made durable on disk before it returns, and with it every
  * report committed before (PostgreSQL and SQLite's WAL are written in
  * order): the caller may then move the message away on the IMAP server,
@@ -875,19 +890,10 @@ ms_status ms_store_imap_mark(ms_store *store, const char *mailbox, uint32_t uidv
                              uint32_t uid)
 {
     sql_param p[] = {P_TEXT(mailbox), P_INT(uidvalidity), P_INT(uid), P_INT(time(NULL))};
-    static const char insert[] = "INSERT INTO imap_seen (mailbox, uidvalidity, uid, seen_at)"
-                                 " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
-    int pg = strcmp(ms_store_backend(store), "postgresql") == 0;
-    ms_status st = ms_store_sync(store); /* the message's reports first */
-    if (st == MS_OK)
-        st = store_exec_params(store, pg ? "BEGIN" : "PRAGMA synchronous=FULL", NULL, 0);
-    if (st == MS_OK && pg)
-        st = store_exec_params(store, "SET LOCAL synchronous_commit = on", NULL, 0);
-    if (st == MS_OK)
-        st = store_exec_params(store, insert, p, 4);
-    ms_status end = store_exec_params(store, pg ? (st == MS_OK ? "COMMIT" : "ROLLBACK") : "PRAGMA synchronous=NORMAL",
-                                      NULL, 0);
-    return st != MS_OK ? st : end;
+    return store_exec_durable(store,
+                              "INSERT INTO imap_seen (mailbox, uidvalidity, uid, seen_at)"
+                              " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                              p, 4);
 }
 
 ms_status ms_store_rdns_get(ms_store *store, const char *ip, char **name, int64_t *fetched)

@@ -17,6 +17,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lib/json.sh"
 BIN=$1
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/../lib/servers.sh"
+. "$HERE/../lib/mailservers.sh"
 ADDR=127.0.0.1
 DIR=$(mktemp -d /tmp/mailsec-conf-serve.XXXXXX)
 chmod 755 "$DIR"
@@ -24,24 +25,7 @@ passed=0 failed=0
 ok() { echo "ok   - $*"; passed=$((passed + 1)); }
 not_ok() { echo "FAIL - $*"; failed=$((failed + 1)); }
 
-stop_servers() {
-    [[ -f $DIR/postfix/main.cf ]] && postfix -c "$DIR/postfix" stop >/dev/null 2>&1
-    if [[ -f $DIR/dovecot.conf ]]; then
-        doveadm -c "$DIR/dovecot.conf" stop >/dev/null 2>&1
-        local pid
-        pid=$(cat "$DIR/dovecot-run/master.pid" 2>/dev/null)
-        [[ -n $pid ]] && kill "$pid" 2>/dev/null
-    fi
-    local master
-    master=$(tr -d ' ' <"$DIR/spool/pid/master.pid" 2>/dev/null)
-    for _ in $(seq 50); do
-        [[ -n $master ]] && kill -0 "$master" 2>/dev/null || break
-        sleep 0.1
-    done
-    [[ -n $master ]] && kill -9 "$master" 2>/dev/null
-    return 0
-}
-trap 'stop_servers; rm -rf "$DIR"' EXIT
+trap 'stop_mail_servers "$DIR"; rm -rf "$DIR"' EXIT
 
 pick() {
     local port used=" $* "
@@ -67,66 +51,18 @@ chmod 600 "$DIR/certs/leaf-rsa.key"
 echo 'alice@example.test:{PLAIN}correct-horse' >"$DIR/users"
 
 write_base() {
-    mkdir -p "$DIR/postfix" "$DIR/spool" "$DIR/postfix-data" "$DIR/dovecot-run" "$DIR/dovecot-state"
-    chown postfix "$DIR/postfix-data"
-    cat >"$DIR/postfix/main.cf" <<CONF
-# The test bed's own settings (as tests/mailbed); TLS comes from mailsec.
-compatibility_level = 3.6
-queue_directory = $DIR/spool
-data_directory = $DIR/postfix-data
-command_directory = /usr/sbin
-daemon_directory = /usr/lib/postfix/sbin
-shlib_directory = /usr/lib/postfix
-meta_directory = /etc/postfix
-mail_owner = postfix
-setgid_group = postdrop
-maillog_file = $DIR/postfix.log
-maillog_file_prefixes = $DIR
-myhostname = mail.example.test
-mydestination =
-inet_interfaces = $ADDR
-inet_protocols = ipv4
-biff = no
-alias_maps =
-alias_database =
-local_recipient_maps =
-smtpd_use_tls = yes
-CONF
-    cat >"$DIR/postfix/master.cf" <<CONF
-$ADDR:$SMTP_PORT inet n - n - - smtpd
-pickup unix n - n 60 1 pickup
-cleanup unix n - n - 0 cleanup
-qmgr unix n - n 300 1 qmgr
-rewrite unix - - n - - trivial-rewrite
-bounce unix - - n - 0 bounce
-defer unix - - n - 0 bounce
-trace unix - - n - 0 bounce
-verify unix - - n - 1 verify
-flush unix n - n 1000? 0 flush
-proxymap unix - - n - - proxymap
-smtp unix - - n - - smtp
-relay unix - - n - - smtp
-showq unix n - n - - showq
-error unix - - n - - error
-retry unix - - n - - error
-discard unix - - n - - discard
-local unix - n n - - local
-anvil unix - - n - 1 anvil
-scache unix - - n - 1 scache
-postlog unix-dgram n - n - 1 postlogd
-tlsmgr unix - - n 1000? 1 tlsmgr
-CONF
-    cat >"$DIR/dovecot.conf" <<CONF
-# The test bed's own settings (as tests/mailbed); TLS comes from mailsec.
-base_dir = $DIR/dovecot-run
-state_dir = $DIR/dovecot-state
-log_path = $DIR/dovecot.log
-instance_name = mailsec-conf-serve-$$
+    # the test bed's own settings (as tests/mailbed); TLS comes from mailsec
+    postfix_main_cf_base "$DIR" mail.example.test "$ADDR"
+    echo "smtpd_use_tls = yes" >>"$DIR/postfix/main.cf"
+    {
+        echo "$ADDR:$SMTP_PORT inet n - n - - smtpd"
+        postfix_master_cf_services
+    } >"$DIR/postfix/master.cf"
+    dovecot_conf_base "$DIR" "mailsec-conf-serve-$$" "$ADDR"
+    cat >>"$DIR/dovecot.conf" <<CONF
 protocols = imap
-listen = $ADDR
 ssl = yes
 ssl_dh_parameters_length = 2048
-first_valid_uid = 1
 passdb {
   driver = passwd-file
   args = $DIR/users
@@ -147,9 +83,6 @@ service imap-login {
     ssl = yes
   }
 }
-service anvil {
-  chroot =
-}
 CONF
 }
 
@@ -168,12 +101,11 @@ for profile in intermediate modern; do
         -e "s/^submissions inet n       -       y /$ADDR:$SUBS_PORT inet n - n /" "$DIR/postfix/master.cf"
     # and the auth socket in the bed's queue directory, as smtpd_sasl_path resolves it
     sed -i "s|unix_listener /var/spool/postfix/private/auth |unix_listener $DIR/spool/private/auth |" "$DIR/dovecot.conf"
-    if postfix -c "$DIR/postfix" start >"$DIR/postfix-start.log" 2>&1 &&
-        dovecot -c "$DIR/dovecot.conf" >"$DIR/dovecot-start.log" 2>&1; then
+    if start_mail_servers "$DIR" 2>"$DIR/start.err"; then
         ok "$profile: Postfix and Dovecot start with the generated configuration"
     else
-        not_ok "$profile: start: $(cat "$DIR/postfix-start.log" "$DIR/dovecot-start.log" "$DIR/dovecot.log" 2>/dev/null | head -c 800)"
-        stop_servers
+        not_ok "$profile: start: $(head -c 800 "$DIR/start.err")"
+        stop_mail_servers "$DIR"
         continue
     fi
     for port in $SMTP_PORT $SUB_PORT $SUBS_PORT $IMAP_PORT $IMAPS_PORT; do
@@ -220,7 +152,7 @@ for profile in intermediate modern; do
     else
         not_ok "$profile: audit: $(jq -c '[.results[].diagnostics[] | [.code, .location, .message]]' "$DIR/audit.json" | head -c 800)"
     fi
-    stop_servers
+    stop_mail_servers "$DIR"
 done
 echo "serve: $passed passed, $failed failed"
 ((failed == 0 && passed > 0))

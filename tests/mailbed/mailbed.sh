@@ -23,6 +23,7 @@ CIPHERS_LIST=ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-CHACHA20-POLY1305:DHE-RSA-A
 die() { echo "mailbed: $*" >&2; exit 1; }
 
 . "$HERE/../lib/servers.sh"
+. "$HERE/../lib/mailservers.sh"
 
 # Distinct free ports, one per name given.
 pick_ports() {
@@ -83,30 +84,10 @@ make_certs() {
 
 write_postfix() {
     local conf=$DIR/postfix
-    mkdir -p "$conf" "$DIR/spool" "$DIR/postfix-data"
-    chown postfix "$DIR/postfix-data"
-    cat >"$conf/main.cf" <<CONF
-compatibility_level = 3.6
-queue_directory = $DIR/spool
-data_directory = $DIR/postfix-data
-command_directory = /usr/sbin
-daemon_directory = /usr/lib/postfix/sbin
-shlib_directory = /usr/lib/postfix
-meta_directory = /etc/postfix
-mail_owner = postfix
-setgid_group = postdrop
-maillog_file = $DIR/postfix.log
-maillog_file_prefixes = $DIR
-myhostname = mx.tlstest.example
+    postfix_main_cf_base "$DIR" mx.tlstest.example "$ADDR"
+    cat >>"$conf/main.cf" <<CONF
 mydomain = tlstest.example
-mydestination =
-inet_interfaces = $ADDR
-inet_protocols = ipv4
 smtpd_banner = \$myhostname ESMTP mailsec test bed
-biff = no
-alias_maps =
-alias_database =
-local_recipient_maps =
 smtpd_tls_security_level = may
 smtpd_tls_chain_files = $DIR/certs/postfix-smtp.pem
 smtpd_tls_loglevel = 1
@@ -135,29 +116,8 @@ $ADDR:$CIPHERS_PORT inet n - n - - smtpd
   -o tls_high_cipherlist=$CIPHERS_LIST:@SECLEVEL=0 -o tls_preempt_cipherlist=yes
   -o tls_eecdh_auto_curves=X25519,prime256v1
   -o smtpd_tls_dh1024_param_file=$DIR/certs/dh1024.pem
-pickup unix n - n 60 1 pickup
-cleanup unix n - n - 0 cleanup
-qmgr unix n - n 300 1 qmgr
-rewrite unix - - n - - trivial-rewrite
-bounce unix - - n - 0 bounce
-defer unix - - n - 0 bounce
-trace unix - - n - 0 bounce
-verify unix - - n - 1 verify
-flush unix n - n 1000? 0 flush
-proxymap unix - - n - - proxymap
-smtp unix - - n - - smtp
-relay unix - - n - - smtp
-showq unix n - n - - showq
-error unix - - n - - error
-retry unix - - n - - error
-discard unix - - n - - discard
-local unix - n n - - local
-lmtp unix - - n - - lmtp
-anvil unix - - n - 1 anvil
-scache unix - - n - 1 scache
-postlog unix-dgram n - n - 1 postlogd
-tlsmgr unix - - n 1000? 1 tlsmgr
 CONF
+    postfix_master_cf_services >>"$conf/master.cf"
 }
 
 # ---- Dovecot ----
@@ -167,24 +127,19 @@ CONF
 write_dovecot() {
     local uid gid
     uid=$(id -u nobody) gid=$(id -g nobody)
-    mkdir -p "$DIR/dovecot-run" "$DIR/dovecot-state" "$DIR/mail/$MAIL_USER/Maildir"/{cur,new,tmp}
+    mkdir -p "$DIR/mail/$MAIL_USER/Maildir"/{cur,new,tmp}
     chown -R nobody "$DIR/mail"
     printf '%s:{PLAIN}%s:%s:%s::%s\n' "$MAIL_USER" "$MAIL_PASSWORD" "$uid" "$gid" \
         "$DIR/mail/$MAIL_USER" >"$DIR/dovecot-users"
-    cat >"$DIR/dovecot.conf" <<CONF
-base_dir = $DIR/dovecot-run
-state_dir = $DIR/dovecot-state
-log_path = $DIR/dovecot.log
-instance_name = mailsec-mailbed-$$
+    dovecot_conf_base "$DIR" "mailsec-mailbed-$$" "$ADDR"
+    cat >>"$DIR/dovecot.conf" <<CONF
 protocols = imap pop3 sieve lmtp
-listen = $ADDR
 ssl = yes
 ssl_min_protocol = TLSv1.2
 ssl_cert = <$DIR/certs/fullchain.pem
 ssl_key = <$DIR/certs/leaf-rsa.key
 disable_plaintext_auth = no
 auth_mechanisms = plain login
-first_valid_uid = 1
 mail_location = maildir:~/Maildir
 passdb {
   driver = passwd-file
@@ -241,9 +196,6 @@ service lmtp {
     port = $LMTP_PORT
   }
 }
-service anvil {
-  chroot =
-}
 # Postfix's SASL (SASL_PORT) asks Dovecot's auth service
 service auth {
   unix_listener $DIR/dovecot-run/auth-postfix {
@@ -266,16 +218,6 @@ CONF
 }
 
 # ---- waiting ----
-
-wait_for_line() { # PORT PATTERN: the server's first line matches
-    local port=$1 pattern=$2 line
-    for _ in $(seq 100); do
-        line=$(timeout 2 bash -c "exec 3<>/dev/tcp/$ADDR/$port && head -n1 <&3" 2>/dev/null || true)
-        [[ $line == $pattern* ]] && return 0
-        sleep 0.1
-    done
-    return 1
-}
 
 wait_for_tls() { # PORT
     for _ in $(seq 100); do
@@ -303,16 +245,13 @@ start() {
     write_postfix
     write_dovecot
     postfix -c "$DIR/postfix" check >"$DIR/postfix-check.log" 2>&1 || true
-    postfix -c "$DIR/postfix" start >"$DIR/postfix-start.log" 2>&1 ||
-        { cat "$DIR/postfix-start.log" "$DIR/postfix.log" >&2 2>/dev/null; die "postfix did not start"; }
-    dovecot -c "$DIR/dovecot.conf" >"$DIR/dovecot-start.log" 2>&1 ||
-        { cat "$DIR/dovecot-start.log" "$DIR/dovecot.log" >&2 2>/dev/null; die "dovecot did not start"; }
+    start_mail_servers "$DIR" || die "Postfix or Dovecot did not start"
     /usr/bin/python3 "$HERE/badserver.py" "$DIR/certs" "$DIR/bad.ports" "$DIR/bad.pid" \
         >"$DIR/badserver.log" 2>&1 </dev/null &
     disown
-    wait_for_line "$SMTP_PORT" "220 " || die "postfix does not answer on $SMTP_PORT"
-    wait_for_line "$IMAP_PORT" "* OK" || { cat "$DIR/dovecot.log" >&2; die "dovecot does not answer"; }
-    wait_for_line "$POP3_PORT" "+OK" || die "dovecot pop3 does not answer"
+    wait_for_line "$ADDR" "$SMTP_PORT" "220 " || die "postfix does not answer on $SMTP_PORT"
+    wait_for_line "$ADDR" "$IMAP_PORT" "* OK" || { cat "$DIR/dovecot.log" >&2; die "dovecot does not answer"; }
+    wait_for_line "$ADDR" "$POP3_PORT" "+OK" || die "dovecot pop3 does not answer"
     wait_for_tls "$SMTPS_PORT" || die "postfix does not speak TLS on $SMTPS_PORT"
     for _ in $(seq 100); do [[ -s $DIR/bad.ports ]] && break; sleep 0.1; done
     [[ -s $DIR/bad.ports ]] || { cat "$DIR/badserver.log" >&2; die "badserver did not start"; }
@@ -342,24 +281,10 @@ start() {
 stop_dir() {
     local dir=$1
     [[ -n $dir && -d $dir ]] || return 0
-    [[ -f $dir/postfix/main.cf ]] && postfix -c "$dir/postfix" stop >/dev/null 2>&1 || true
-    if [[ -f $dir/dovecot.conf ]]; then
-        doveadm -c "$dir/dovecot.conf" stop >/dev/null 2>&1 || true
-        local pid
-        pid=$(cat "$dir/dovecot-run/master.pid" 2>/dev/null || true)
-        [[ -n $pid ]] && kill "$pid" 2>/dev/null || true
-    fi
+    stop_mail_servers "$dir"
     if [[ -f $dir/bad.pid ]]; then
         kill "$(cat "$dir/bad.pid")" 2>/dev/null || true
     fi
-    # Postfix's master may take a moment; make sure it is gone
-    local master
-    master=$(cat "$dir/spool/pid/master.pid" 2>/dev/null | tr -d ' ' || true)
-    for _ in $(seq 50); do
-        [[ -n $master ]] && kill -0 "$master" 2>/dev/null || break
-        sleep 0.1
-    done
-    [[ -n $master ]] && kill -9 "$master" 2>/dev/null || true
     return 0
 }
 

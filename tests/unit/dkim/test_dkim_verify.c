@@ -29,42 +29,50 @@ static const char EXAMPLE[] = "A: X\r\n"
                               "\r\n"
                               "\r\n";
 
+/* Splits msg and appends each header field's canonical form to h; the
+ * number of fields. */
+static size_t canon_headers(ms_dkim_canon canon, const char *msg, ms_buf *h)
+{
+    dk_splitter sp;
+    dk_splitter_init(&sp, msg, strlen(msg));
+    const char *field = NULL;
+    size_t len = 0, count = 0;
+    while (dk_next_field(&sp, &field, &len)) {
+        dk_canon_header(canon, field, len, 0, h);
+        count++;
+    }
+    return count;
+}
+
 static void test_rfc6376_example_relaxed(void **state)
 {
     (void)state;
-    dk_message m;
-    assert_int_equal(dk_message_parse(EXAMPLE, strlen(EXAMPLE), &m), MS_OK);
-    assert_int_equal(m.field_count, 2);
-    assert_false(m.malformed);
     ms_buf h = MS_BUF_INIT;
-    for (size_t i = 0; i < m.field_count; i++)
-        dk_canon_header(MS_DKIM_CANON_RELAXED, m.fields[i].raw, m.fields[i].raw_len, 0, &h);
+    size_t fields = canon_headers(MS_DKIM_CANON_RELAXED, EXAMPLE, &h);
+    assert_int_equal(fields, 2);
     assert_string_equal(h.data, "a:X\r\nb:Y Z\r\n");
     char *body = NULL;
     size_t len = 0;
-    assert_int_equal(dk_canon_body(MS_DKIM_CANON_RELAXED, m.body, m.body_len, &body, &len), MS_OK);
+    const char *b = strstr(EXAMPLE, "\r\n\r\n") + 4;
+    assert_int_equal(dk_canon_body(MS_DKIM_CANON_RELAXED, b, strlen(b), &body, &len), MS_OK);
     assert_string_equal(body, " C\r\nD E\r\n");
     free(body);
     ms_buf_free(&h);
-    dk_message_free(&m);
 }
 
 static void test_rfc6376_example_simple(void **state)
 {
     (void)state;
-    dk_message m;
-    assert_int_equal(dk_message_parse(EXAMPLE, strlen(EXAMPLE), &m), MS_OK);
     ms_buf h = MS_BUF_INIT;
-    for (size_t i = 0; i < m.field_count; i++)
-        dk_canon_header(MS_DKIM_CANON_SIMPLE, m.fields[i].raw, m.fields[i].raw_len, 0, &h);
+    assert_int_equal(canon_headers(MS_DKIM_CANON_SIMPLE, EXAMPLE, &h), 2);
     assert_string_equal(h.data, "A: X\r\nB : Y\t\r\n\tZ  \r\n");
     char *body = NULL;
     size_t len = 0;
-    assert_int_equal(dk_canon_body(MS_DKIM_CANON_SIMPLE, m.body, m.body_len, &body, &len), MS_OK);
+    const char *b = strstr(EXAMPLE, "\r\n\r\n") + 4;
+    assert_int_equal(dk_canon_body(MS_DKIM_CANON_SIMPLE, b, strlen(b), &body, &len), MS_OK);
     assert_string_equal(body, " C \r\nD \t E\r\n");
     free(body);
     ms_buf_free(&h);
-    dk_message_free(&m);
 }
 
 /* RFC 6376 3.4.3 / 3.4.4 and errata 3192: an empty body is CRLF under
@@ -91,14 +99,21 @@ static void test_lf_message(void **state)
 {
     (void)state;
     const char *msg = "From: a@example.com\nSubject: hi\n there\n\nbody\n";
-    dk_message m;
-    assert_int_equal(dk_message_parse(msg, strlen(msg), &m), MS_OK);
-    assert_int_equal(m.field_count, 2);
-    assert_int_equal(m.fields[1].raw_len, strlen("Subject: hi\r\n there\r\n"));
-    assert_memory_equal(m.fields[1].raw, "Subject: hi\r\n there\r\n", m.fields[1].raw_len);
-    assert_int_equal(m.body_len, 6);
-    assert_memory_equal(m.body, "body\r\n", 6);
-    dk_message_free(&m);
+    ms_buf h = MS_BUF_INIT;
+    assert_int_equal(canon_headers(MS_DKIM_CANON_SIMPLE, msg, &h), 2);
+    assert_string_equal(h.data, "From: a@example.com\r\nSubject: hi\r\n there\r\n");
+    ms_buf_free(&h);
+    dk_splitter sp;
+    dk_splitter_init(&sp, msg, strlen(msg));
+    const char *field = NULL;
+    size_t len = 0;
+    while (dk_next_field(&sp, &field, &len))
+        ;
+    assert_string_equal(sp.data + sp.pos, "body\n");
+    char *body = NULL;
+    assert_int_equal(dk_canon_body(MS_DKIM_CANON_SIMPLE, sp.data + sp.pos, sp.len - sp.pos, &body, &len), MS_OK);
+    assert_string_equal(body, "body\r\n");
+    free(body);
 }
 
 /* The b= value is removed from the signature field, nothing else
@@ -309,6 +324,65 @@ static void test_domainkey_exists(void **state)
     ms_ctx_free(ctx);
 }
 
+/* The streaming verifier's bounds: the header section is refused past
+ * MS_DKIM_MAX_HEADER_BYTES (and stays refused), through _header or _write;
+ * a header field after the body has started is a caller's mistake. */
+static void test_streaming_bounds(void **state)
+{
+    (void)state;
+    ms_ctx *ctx = bed_ctx();
+    size_t big = MS_DKIM_MAX_HEADER_BYTES / 2;
+    char *field = malloc(big);
+    memcpy(field, "X-Big: ", 7);
+    memset(field + 7, 'a', big - 7);
+    ms_dkim_verifier *v = NULL;
+    assert_int_equal(ms_dkim_verifier_new(ctx, NULL, &v), MS_OK);
+    assert_int_equal(ms_dkim_verifier_header(v, field, big), MS_OK);
+    assert_int_equal(ms_dkim_verifier_header(v, field, big), MS_ERR_LIMIT);
+    assert_int_equal(ms_dkim_verifier_header(v, "From: a", 7), MS_ERR_LIMIT);
+    ms_dkim_verify_result *r = NULL;
+    assert_int_equal(ms_dkim_verifier_finish(v, &r), MS_ERR_LIMIT);
+    assert_null(r);
+    ms_dkim_verifier_free(v);
+    /* raw bytes: a header section that never ends */
+    assert_int_equal(ms_dkim_verifier_new(ctx, NULL, &v), MS_OK);
+    assert_int_equal(ms_dkim_verifier_write(v, field, big), MS_OK);
+    assert_int_equal(ms_dkim_verifier_write(v, field, big), MS_OK);
+    assert_int_equal(ms_dkim_verifier_write(v, field, big), MS_ERR_LIMIT);
+    ms_dkim_verifier_free(v);
+    /* the body has started: no more header fields */
+    assert_int_equal(ms_dkim_verifier_new(ctx, NULL, &v), MS_OK);
+    assert_int_equal(ms_dkim_verifier_header(v, "From: a@dkimtest.example", 24), MS_OK);
+    assert_int_equal(ms_dkim_verifier_body(v, "hi\n", 3), MS_OK);
+    assert_int_equal(ms_dkim_verifier_header(v, "Subject: late", 13), MS_ERR_INVALID);
+    assert_int_equal(ms_dkim_verifier_finish(v, &r), MS_OK);
+    assert_true(ms_diag_has(&r->diags, "dkim.no-signature"));
+    assert_int_equal(r->arc, MS_DKIM_ARC_NONE);
+    ms_dkim_verify_result_free(r);
+    assert_int_equal(ms_dkim_verifier_finish(v, &r), MS_ERR_INVALID);
+    ms_dkim_verifier_free(v);
+    free(field);
+    ms_ctx_free(ctx);
+}
+
+/* A verifier freed with its signatures found but never finished (a
+ * client that drops the connection in the middle of a signed message, as
+ * the milter sees): nothing is freed twice or leaked. */
+static void test_free_unfinished(void **state)
+{
+    (void)state;
+    ms_ctx *ctx = bed_ctx();
+    static const char sig[] = "DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=dkimtest.example;"
+                              " s=sel; h=from; bh=AAAA; b=AAAA";
+    ms_dkim_verifier *v = NULL;
+    assert_int_equal(ms_dkim_verifier_new(ctx, NULL, &v), MS_OK);
+    assert_int_equal(ms_dkim_verifier_header(v, sig, sizeof sig - 1), MS_OK);
+    assert_int_equal(ms_dkim_verifier_header(v, "From: a@dkimtest.example", 24), MS_OK);
+    assert_int_equal(ms_dkim_verifier_body(v, "hi\n", 3), MS_OK);
+    ms_dkim_verifier_free(v);
+    ms_ctx_free(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -326,6 +400,8 @@ int main(void)
         cmocka_unit_test(test_tampered_body),
         cmocka_unit_test(test_rsa_sha1_refused_unless_allowed),
         cmocka_unit_test(test_unusable_key_reason_is_the_cause),
+        cmocka_unit_test(test_streaming_bounds),
+        cmocka_unit_test(test_free_unfinished),
     };
     return cmocka_run_group_tests_name("dkim-verify", tests, NULL, NULL);
 }

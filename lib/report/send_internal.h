@@ -1,0 +1,40 @@
+/* What report sending shares inside the library (lib/report/send*.c and
+ * lib/store/evaluations.c). */
+#ifndef MAILSEC_LIB_REPORT_SEND_INTERNAL_H
+#define MAILSEC_LIB_REPORT_SEND_INTERNAL_H
+
+#include "core/internal.h"
+#include "mailsec/report.h"
+
+#include <arpa/inet.h>
+
+/* ip in the form RFC 9990's IPAddress type accepts: inet_ntop's, an
+ * IPv4-mapped IPv6 address as IPv4. 0 when ip is not an address, or one
+ * no sender has ("::", the IPv4-compatible "::1.2.3.4" forms). */
+int report_send_canonical_ip(const char *ip, char out[INET6_ADDRSTRLEN]);
+
+/* The RFC 7489 / RFC 9990 mail of one report (send_mail.c): headers, a
+ * text part and the gzip attachment, CRLF line ends, base64 in lines of 76. */
+typedef struct report_send_mail {
+    const char *from;          /* the reporting address */
+    const char *to;            /* the rua address */
+    const char *org_name;
+    const char *receiver;      /* the reporter's domain (Submitter) */
+    const char *policy_domain;
+    const char *report_id;
+    const char *file_name;     /* of the attachment */
+    int64_t begin, end, date;  /* the period, the Date: header */
+    const void *gz;
+    size_t gz_len;
+} report_send_mail;
+void report_send_mail_compose(const report_send_mail *m, ms_buf *out);
+
+/* Hands a composed message to the local sendmail (path; "-oi -t", the
+ * recipients from To:) or to an SMTP server (smtp "HOST:PORT", through
+ * libcurl). MS_OK once it was accepted; else *why (caller frees). */
+ms_status report_send_sendmail(const char *path, const char *from, const ms_buf *message,
+                               char **why);
+ms_status report_send_smtp(const char *smtp, const char *from, const char *to,
+                           const ms_buf *message, char **why);
+
+#endif
