@@ -11,11 +11,11 @@ set -uo pipefail
 bin=$1 src=$2
 data=$src/tests/data/dkim
 py=/usr/bin/python3 # Debian's python, where python3-dkim lives
-opendkim=/usr/sbin/opendkim
+. "$src/tests/lib/opendkim.sh"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-for tool in "$opendkim" "$py" jq; do
+for tool in "$OPENDKIM" "$py" jq; do
     command -v "$tool" >/dev/null || { echo "FAIL - $tool is not installed (scripts/deps.txt)"; exit 1; }
 done
 info=${MAILSEC_DNSBED_INFO:-}
@@ -27,20 +27,7 @@ domain=dkimtest.example
 rsa=$data/keys/rsa2048.pem ed=$data/keys/ed25519.pem
 
 # OpenDKIM as a verifier: test mode on a file, keys from the DNS bed
-cat >"$work/unbound.conf" <<EOF
-server:
-  do-not-query-localhost: no
-  module-config: "iterator"
-forward-zone:
-  name: "."
-  forward-addr: 127.0.0.1@$port
-EOF
-cat >"$work/opendkim.conf" <<EOF
-Mode v
-Syslog no
-ResolverConfiguration $work/unbound.conf
-AlwaysAddARHeader yes
-EOF
+opendkim_verifier "$work" "$port"
 
 passed=0 failed=0
 pass() { passed=$((passed + 1)); echo "ok - $1"; }
@@ -56,15 +43,6 @@ mailsec_says() {
 dkimpy_says() {
     "$py" "$src/tests/dkim/dkimpy-verify.py" "$resolver" "$1" | cut -d' ' -f2-
 }
-# opendkim -vvv prints the Authentication-Results it would add; its dkim=
-# results name the selector in header.s= (a comment such as "(2048-bit key;
-# unprotected)" may hold a ";")
-opendkim_says() {
-    timeout 60 "$opendkim" -x "$work/opendkim.conf" -vvv -t "$1" 2>&1 |
-        grep -oE 'dkim=[a-z]+( \([^)]*\))?[^;(]*header\.s=[A-Za-z0-9._-]+' |
-        sed -E 's/^dkim=([a-z]+).*header\.s=(.*)$/\2=\1/' | paste -sd' '
-}
-
 # check NAME FILE EXPECTED [VERIFIERS]: every verifier (default all three)
 # reaches EXPECTED ("rsa2048=pass ed25519=pass"; OpenDKIM lists in its own
 # order, so it is compared sorted)

@@ -12,13 +12,14 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/../lib/servers.sh"
 . "$here/../lib/mailservers.sh"
+. "$here/../lib/opendkim.sh"
 mailsec=$(realpath "$1")
 py=/usr/bin/python3
 keys=$here/../data/dkim/keys
 ADDR=127.0.0.1
 AUTHSERV=mx.milterbed.example
 
-for tool in swaks postfix dovecot "$py" /usr/sbin/opendkim-testmsg; do
+for tool in swaks postfix dovecot "$py" /usr/sbin/opendkim-testmsg "$OPENDKIM"; do
     command -v "$tool" >/dev/null || { echo "FAIL - $tool is not installed (scripts/deps.txt)"; exit 1; }
 done
 info=${MAILSEC_DNSBED_INFO:-}
@@ -28,6 +29,8 @@ anchor=$(sed -n 's/^TRUST_ANCHOR=//p' "$info")
 
 DIR=$(mktemp -d /tmp/mailsec-milterbed.XXXXXX)
 chmod 755 "$DIR"
+mkdir -p "$DIR/opendkim"
+opendkim_verifier "$DIR/opendkim" "${resolver#*@}"
 milter_pid=
 cleanup() {
     local rc=$?
@@ -381,6 +384,14 @@ if file=$(delivered outgoing); then
         ok "outgoing: dkimpy verifies both signatures"
     else
         fail "outgoing: dkimpy says: $verdict"
+    fi
+    # (a copy: OpenDKIM could not open the file in Dovecot's Maildir)
+    cp "$file" "$DIR/opendkim/outgoing.eml"
+    verdict=$(opendkim_says "$DIR/opendkim/outgoing.eml" | tr ' ' '\n' | sort | paste -sd' ' || true)
+    if [[ $verdict == "ed=pass rsa=pass" ]]; then
+        ok "outgoing: OpenDKIM verifies both signatures"
+    else
+        fail "outgoing: OpenDKIM says: $verdict ($(timeout 60 "$OPENDKIM" -x "$OPENDKIM_CONF" -t "$DIR/opendkim/outgoing.eml" 2>&1 | tail -3))"
     fi
     if [[ -z $(auth_results "$file") ]]; then
         ok "outgoing: not checked (no Authentication-Results)"
