@@ -150,3 +150,39 @@ wait_for_line() {
     done
     return 1
 }
+
+# dovecot_maildir_user DIR USER PASSWORD HOME: Dovecot's one passwd-file
+# user, its mail stored as nobody in HOME/Maildir (created), and the
+# passdb, userdb and mail_location lines for it, appended to
+# DIR/dovecot.conf.
+dovecot_maildir_user() {
+    local dir=$1 user=$2 password=$3 home=$4
+    mkdir -p "$home/Maildir"/{cur,new,tmp}
+    chown -R nobody "$home"
+    printf '%s:{PLAIN}%s:%s:%s::%s\n' "$user" "$password" "$(id -u nobody)" "$(id -g nobody)" "$home" \
+        >"$dir/dovecot-users"
+    cat >>"$dir/dovecot.conf" <<CONF
+mail_location = maildir:~/Maildir
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN $dir/dovecot-users
+}
+userdb {
+  driver = passwd-file
+  args = $dir/dovecot-users
+}
+CONF
+}
+
+# dovecot_lmtp_listener DIR ADDR PORT: LMTP (delivery into the Maildir) on
+# ADDR:PORT, appended to DIR/dovecot.conf.
+dovecot_lmtp_listener() {
+    cat >>"$1/dovecot.conf" <<CONF
+service lmtp {
+  inet_listener lmtp {
+    address = $2
+    port = $3
+  }
+}
+CONF
+}

@@ -125,13 +125,10 @@ CONF
 # A passwd-file user with a known password and a Maildir under DIR (for the
 # IMAP fetch tests); mail is stored as the unprivileged user "nobody".
 write_dovecot() {
-    local uid gid
-    uid=$(id -u nobody) gid=$(id -g nobody)
-    mkdir -p "$DIR/mail/$MAIL_USER/Maildir"/{cur,new,tmp}
-    chown -R nobody "$DIR/mail"
-    printf '%s:{PLAIN}%s:%s:%s::%s\n' "$MAIL_USER" "$MAIL_PASSWORD" "$uid" "$gid" \
-        "$DIR/mail/$MAIL_USER" >"$DIR/dovecot-users"
     dovecot_conf_base "$DIR" "mailsec-mailbed-$$" "$ADDR"
+    dovecot_maildir_user "$DIR" "$MAIL_USER" "$MAIL_PASSWORD" "$DIR/mail/$MAIL_USER"
+    # LMTP: delivery into the Maildir (STARTTLS offered like the others)
+    dovecot_lmtp_listener "$DIR" "$ADDR" "$LMTP_PORT"
     cat >>"$DIR/dovecot.conf" <<CONF
 protocols = imap pop3 sieve lmtp
 ssl = yes
@@ -140,15 +137,6 @@ ssl_cert = <$DIR/certs/fullchain.pem
 ssl_key = <$DIR/certs/leaf-rsa.key
 disable_plaintext_auth = no
 auth_mechanisms = plain login
-mail_location = maildir:~/Maildir
-passdb {
-  driver = passwd-file
-  args = scheme=PLAIN $DIR/dovecot-users
-}
-userdb {
-  driver = passwd-file
-  args = $DIR/dovecot-users
-}
 # Login processes: no chroot (DIR is not a chroot), and the "high
 # performance" mode (service_count = 0, kept running), so a check's burst
 # of connections does not wait for new processes to start.
@@ -187,13 +175,6 @@ service managesieve-login {
   inet_listener sieve {
     address = $ADDR
     port = $SIEVE_PORT
-  }
-}
-# LMTP (delivery into the Maildir; STARTTLS offered like the others)
-service lmtp {
-  inet_listener lmtp {
-    address = $ADDR
-    port = $LMTP_PORT
   }
 }
 # Postfix's SASL (SASL_PORT) asks Dovecot's auth service

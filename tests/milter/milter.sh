@@ -83,29 +83,13 @@ CONF
 } >"$DIR/postfix/master.cf"
 
 dovecot_conf_base "$DIR" "mailsec-milterbed-$$" "$ADDR"
-mkdir -p "$DIR/mail/inbox/Maildir"/{cur,new,tmp}
-chown -R nobody "$DIR/mail"
-printf 'inbox::%s:%s::%s\n' "$(id -u nobody)" "$(id -g nobody)" "$DIR/mail/inbox" >"$DIR/dovecot-users"
 cat >>"$DIR/dovecot.conf" <<CONF
 protocols = lmtp
 ssl = no
-mail_location = maildir:~/Maildir
 auth_username_format = %n
-passdb {
-  driver = passwd-file
-  args = scheme=PLAIN $DIR/dovecot-users
-}
-userdb {
-  driver = passwd-file
-  args = $DIR/dovecot-users
-}
-service lmtp {
-  inet_listener lmtp {
-    address = $ADDR
-    port = $LMTP_PORT
-  }
-}
 CONF
+dovecot_maildir_user "$DIR" inbox inbox-secret "$DIR/mail/inbox"
+dovecot_lmtp_listener "$DIR" "$ADDR" "$LMTP_PORT"
 MAILDIR=$DIR/mail/inbox/Maildir
 
 # the milter runs as nobody: its trust anchor where nobody can read it, a

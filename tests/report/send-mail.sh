@@ -40,30 +40,13 @@ USER=reports@sendtest.example
 MAILDIR=$DIR/mail/reports/Maildir
 
 # Dovecot: one passwd-file user, LMTP only, mail stored as nobody
-mkdir -p "$MAILDIR"/{cur,new,tmp}
-chown -R nobody "$DIR/mail"
-printf '%s:{PLAIN}x:%s:%s::%s\n' "$USER" "$(id -u nobody)" "$(id -g nobody)" "$DIR/mail/reports" \
-    >"$DIR/dovecot-users"
 dovecot_conf_base "$DIR" "mailsec-sendmail-$$" "$ADDR"
 cat >>"$DIR/dovecot.conf" <<CONF
 protocols = lmtp
 ssl = no
-mail_location = maildir:~/Maildir
-passdb {
-  driver = passwd-file
-  args = scheme=PLAIN $DIR/dovecot-users
-}
-userdb {
-  driver = passwd-file
-  args = $DIR/dovecot-users
-}
-service lmtp {
-  inet_listener lmtp {
-    address = $ADDR
-    port = $LMTP_PORT
-  }
-}
 CONF
+dovecot_maildir_user "$DIR" "$USER" x "$DIR/mail/reports"
+dovecot_lmtp_listener "$DIR" "$ADDR" "$LMTP_PORT"
 
 # Postfix: sendtest.example is delivered over LMTP to that Dovecot
 postfix_main_cf_base "$DIR" mx.sendtest.example "$ADDR"
