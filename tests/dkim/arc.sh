@@ -21,10 +21,7 @@ for tool in "$py" jq dkimsign; do
     command -v "$tool" >/dev/null || { echo "FAIL - $tool is not installed (scripts/deps.txt)"; exit 1; }
 done
 "$py" -c 'import dkim, authres' || { echo "FAIL - python3-dkim or python3-authres is missing (scripts/deps.txt)"; exit 1; }
-info=${MAILSEC_DNSBED_INFO:-}
-[[ -n $info && -f $info ]] || { echo "FAIL - the DNS test bed is not running"; exit 1; }
-resolver=$(sed -n 's/^RESOLVER=//p' "$info")
-anchor=$(sed -n 's/^TRUST_ANCHOR=//p' "$info")
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/dnsbed.sh"
 domain=dkimtest.example
 failures=0
 fail() { echo "FAIL - $*"; failures=$((failures + 1)); }

@@ -12,10 +12,7 @@ set -uo pipefail
 bin=$1 src=$2
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-info=${MAILSEC_DNSBED_INFO:-}
-[[ -n $info && -f $info ]] || { echo "FAIL - the DNS test bed is not running"; exit 1; }
-resolver=$(sed -n 's/^RESOLVER=//p' "$info")
-anchor=$(sed -n 's/^TRUST_ANCHOR=//p' "$info")
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/dnsbed.sh"
 command -v /usr/sbin/opendkim-testmsg >/dev/null || { echo "FAIL - opendkim-testmsg is not installed (scripts/deps.txt)"; exit 1; }
 
 # the header of a test message, then 200 MB of text lines (trailing spaces

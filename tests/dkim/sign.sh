@@ -18,11 +18,8 @@ trap 'rm -rf "$work"' EXIT
 for tool in "$OPENDKIM" "$py" jq; do
     command -v "$tool" >/dev/null || { echo "FAIL - $tool is not installed (scripts/deps.txt)"; exit 1; }
 done
-info=${MAILSEC_DNSBED_INFO:-}
-[[ -n $info && -f $info ]] || { echo "FAIL - the DNS test bed is not running"; exit 1; }
-resolver=$(sed -n 's/^RESOLVER=//p' "$info")
-anchor=$(sed -n 's/^TRUST_ANCHOR=//p' "$info")
-port=$(sed -n 's/^PORT=//p' "$info")
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/dnsbed.sh"
+port=$dns_port
 domain=dkimtest.example
 rsa=$data/keys/rsa2048.pem ed=$data/keys/ed25519.pem
 

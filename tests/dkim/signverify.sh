@@ -21,10 +21,7 @@ trap 'rm -rf "$work"' EXIT
 for tool in dkimsign /usr/sbin/opendkim-testmsg "$py" jq; do
     command -v "$tool" >/dev/null || { echo "FAIL - $tool is not installed (scripts/deps.txt)"; exit 1; }
 done
-info=${MAILSEC_DNSBED_INFO:-}
-[[ -n $info && -f $info ]] || { echo "FAIL - the DNS test bed is not running"; exit 1; }
-resolver=$(sed -n 's/^RESOLVER=//p' "$info")
-anchor=$(sed -n 's/^TRUST_ANCHOR=//p' "$info")
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/dnsbed.sh"
 domain=dkimtest.example
 
 trim() { local s=$1; s=${s#"${s%%[![:space:]]*}"}; printf '%s' "${s%"${s##*[![:space:]]}"}"; }

@@ -22,15 +22,12 @@ AUTHSERV=mx.milterbed.example
 for tool in swaks postfix dovecot "$py" /usr/sbin/opendkim-testmsg "$OPENDKIM"; do
     command -v "$tool" >/dev/null || { echo "FAIL - $tool is not installed (scripts/deps.txt)"; exit 1; }
 done
-info=${MAILSEC_DNSBED_INFO:-}
-[[ -n $info && -f $info ]] || { echo "FAIL - the DNS test bed is not running"; exit 1; }
-resolver=$(sed -n 's/^RESOLVER=//p' "$info")
-anchor=$(sed -n 's/^TRUST_ANCHOR=//p' "$info")
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/dnsbed.sh"
 
 DIR=$(mktemp -d /tmp/mailsec-milterbed.XXXXXX)
 chmod 755 "$DIR"
 mkdir -p "$DIR/opendkim"
-opendkim_verifier "$DIR/opendkim" "${resolver#*@}"
+opendkim_verifier "$DIR/opendkim" "$dns_port"
 milter_pid=
 cleanup() {
     local rc=$?
