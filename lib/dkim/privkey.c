@@ -44,8 +44,6 @@ ms_dkim_privkey *dk_privkey_wrap(void *pkey, const char **why)
         *why = "the key is neither RSA nor Ed25519, the two DKIM key types";
     ms_dkim_privkey *key = *why ? NULL : calloc(1, sizeof *key);
     if (key == NULL) {
-        if (*why == NULL)
-            *why = "out of memory";
         EVP_PKEY_free(pkey);
         return NULL;
     }
@@ -103,7 +101,9 @@ ms_status ms_dkim_privkey_load(const char *path, ms_dkim_privkey **out, char **e
                          "not an unencrypted PEM private key (PKCS#8 or traditional RSA)");
     const char *why = NULL;
     *out = dk_privkey_wrap(pkey, &why);
-    return *out ? MS_OK : load_fail(errmsg, path, why);
+    if (*out == NULL)
+        return why ? load_fail(errmsg, path, why) : MS_ERR_NOMEM;
+    return MS_OK;
 }
 
 unsigned char *dk_public_bytes(const void *pkey_in, size_t *len)

@@ -23,7 +23,7 @@ unsigned char *dk_public_bytes(const void *pkey, size_t *len);
 
 /* A privkey around pkey (taken over); NULL, pkey freed, when the key is
  * not RSA of DK_RSA_MIN_BITS..DK_RSA_MAX_BITS bits or Ed25519, *why
- * saying so (a static string). */
+ * saying so (a static string), or out of memory (*why NULL). */
 ms_dkim_privkey *dk_privkey_wrap(void *pkey, const char **why);
 
 #endif

@@ -509,8 +509,9 @@ static ms_status start_verdict(dk_check *c, const dk_field *f, size_t index)
     }
     if (st != MS_OK)
         return st;
-    if (v->sig->d && v->sig->s && v->sig->usable)
-        v->key_name = ms_asprintf("%s._domainkey.%s", v->sig->s, v->sig->d);
+    if (v->sig->d && v->sig->s && v->sig->usable &&
+        (v->key_name = ms_asprintf("%s._domainkey.%s", v->sig->s, v->sig->d)) == NULL)
+        return MS_ERR_NOMEM;
     return MS_OK;
 }
 
@@ -662,7 +663,10 @@ static ms_status ask_keys(ms_dkim_verifier *v, dk_check **checks, size_t count,
         ms_status st;
         if (*batch == NULL && (st = ms_dns_batch_new(v->ctx, batch)) != MS_OK)
             return st;
-        if (ms_dns_batch_add(*batch, c->v.key_name, MS_DNS_TXT, &c->query) != MS_OK)
+        st = ms_dns_batch_add(*batch, c->v.key_name, MS_DNS_TXT, &c->query);
+        if (st == MS_ERR_NOMEM)
+            return st;
+        if (st != MS_OK)
             c->query = SIZE_MAX; /* a name DNS cannot ask for: judged as not found */
         else
             queries++;

@@ -15,7 +15,9 @@
  * The targets that ask DNS (SPF evaluation, DMARC discovery, the domain
  * audit) take a file naming what to check instead of a parser's input,
  * and ask the DNS test bed (MAILSEC_DNSBED_INFO); each run has a context
- * of its own, so its allocations are failed too.
+ * of its own, so its allocations are failed too. dkim_verify takes signed
+ * messages (the streaming verifier, ARC, the keys from the DNS test bed),
+ * dkim_sign plain ones (its keys from the corpus's ../keys).
  *
  * The library is linked statically (mailsec_internal) with
  * -Wl,--wrap=malloc,... so that exactly its own calls are counted and
@@ -384,6 +386,58 @@ static void run_audit(const char *data, size_t len, answer *a)
     ms_ctx_free(ctx);
 }
 
+/* Every signature's result and the ARC verdict, as the streaming verifier
+ * gives them for a whole message. */
+static void run_dkim_verify(const char *data, size_t len, answer *a)
+{
+    ms_ctx *ctx = bed_ctx(&a->status);
+    ms_dkim_verify_result *r = NULL;
+    if (ctx != NULL)
+        a->status = ms_dkim_verify(ctx, data, len, &r);
+    int n = snprintf(a->text, sizeof a->text, "arc %s, findings %zu:",
+                     r ? ms_dkim_arc_result_str(r->arc) : "-", r ? r->diags.count : 0);
+    for (size_t i = 0; r != NULL && i < r->count && n > 0 && (size_t)n < sizeof a->text; i++)
+        n += snprintf(a->text + n, sizeof a->text - (size_t)n, " %s", ms_dkim_result_str(r->items[i].result));
+    ms_dkim_verify_result_free(r);
+    ms_ctx_free(ctx);
+}
+
+static const char *corpus_dir; /* dkim_sign's keys are in its ../keys */
+
+static ms_status load_key(const char *name, ms_dkim_privkey **key)
+{
+    char path[4096], *err = NULL;
+    snprintf(path, sizeof path, "%s/../keys/%s", corpus_dir, name);
+    ms_status st = ms_dkim_privkey_load(path, key, &err);
+    free(err);
+    return st;
+}
+
+/* The message signed with an RSA and an Ed25519 key at once (both
+ * deterministic, t= fixed): the signatures' total length. */
+static void run_dkim_sign(const char *data, size_t len, answer *a)
+{
+    ms_dkim_privkey *rsa = NULL, *ed = NULL;
+    char **values = NULL;
+    size_t count = 0, total = 0;
+    a->status = load_key("rsa2048.pem", &rsa);
+    if (a->status == MS_OK)
+        a->status = load_key("ed25519.pem", &ed);
+    if (a->status == MS_OK) {
+        ms_dkim_sign_options o[2] = {{"dkimtest.example", "rsa2048", rsa, NULL, 1800000000, 0},
+                                     {"dkimtest.example", "ed25519", ed, NULL, 1800000000, 0}};
+        a->status = ms_dkim_sign(o, 2, data, len, &values, &count);
+    }
+    for (size_t i = 0; i < count; i++) {
+        total += strlen(values[i]);
+        free(values[i]);
+    }
+    free(values);
+    snprintf(a->text, sizeof a->text, "signatures %zu, bytes %zu", count, total);
+    ms_dkim_privkey_free(rsa);
+    ms_dkim_privkey_free(ed);
+}
+
 static const struct {
     const char *name;
     target_fn run;
@@ -397,7 +451,8 @@ static const struct {
     {"report_tlsrpt", run_tlsrpt},   {"report_mime", run_mime},
     {"imap_listing", run_imap},
     {"spf_eval", run_spf_eval},      {"dmarc_discover", run_dmarc_discover},
-    {"audit", run_audit},
+    {"audit", run_audit},            {"dkim_verify", run_dkim_verify},
+    {"dkim_sign", run_dkim_sign},
 };
 
 /* ---- the driver ---- */
@@ -472,6 +527,7 @@ int main(int argc, char **argv)
         return 2;
     }
     target_fn run = NULL;
+    corpus_dir = argv[2];
     for (size_t i = 0; i < sizeof TARGETS / sizeof TARGETS[0]; i++)
         if (strcmp(TARGETS[i].name, argv[1]) == 0)
             run = TARGETS[i].run;
