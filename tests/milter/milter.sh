@@ -116,15 +116,32 @@ CONF
 
 start_mail_servers "$DIR" || { echo "FAIL - the mail servers did not start"; exit 1; }
 wait_for_line "$ADDR" "$SMTP_PORT" "220 " || { echo "FAIL - postfix does not answer"; exit 1; }
-${MILTER_WRAP:-} "$mailsec" milter --socket "inet:$MILTER_PORT@$ADDR" --config "$DIR/milter.conf" --user nobody \
-    2>"$DIR/milter.log" </dev/null &
-milter_pid=$!
-for _ in $(seq 100); do
-    grep -q 'listening on' "$DIR/milter.log" && break
-    kill -0 "$milter_pid" 2>/dev/null || break
-    sleep 0.1
-done
-grep -q 'listening on' "$DIR/milter.log" || { cat "$DIR/milter.log"; echo "FAIL - the milter did not start"; exit 1; }
+# start_milter CONF: the milter with CONF, as nobody, logging to DIR/milter.log
+start_milter() {
+    ${MILTER_WRAP:-} "$mailsec" milter --socket "inet:$MILTER_PORT@$ADDR" --config "$1" --user nobody \
+        2>"$DIR/milter.log" </dev/null &
+    milter_pid=$!
+    for _ in $(seq 100); do
+        grep -q 'listening on' "$DIR/milter.log" && break
+        kill -0 "$milter_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    grep -q 'listening on' "$DIR/milter.log" || { cat "$DIR/milter.log"; echo "FAIL - the milter did not start"; exit 1; }
+}
+
+# stop_milter: SIGTERM, and the milter must exit 0 within 10 s
+stop_milter() {
+    kill -TERM "$milter_pid" 2>/dev/null || true
+    for _ in $(seq 100); do kill -0 "$milter_pid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$milter_pid" 2>/dev/null; then
+        fail "the milter ignores SIGTERM"
+    else
+        wait "$milter_pid" && ok "the milter stops on SIGTERM (exit 0)" || fail "the milter exited $? on SIGTERM"
+    fi
+    milter_pid=
+}
+
+start_milter "$DIR/milter.conf"
 ok "postfix, dovecot and the milter run (smtp $SMTP_PORT, lmtp $LMTP_PORT, milter $MILTER_PORT)"
 
 # ---- sending and looking ----
@@ -412,14 +429,24 @@ if kill -0 "$milter_pid" 2>/dev/null; then
 else
     fail "the milter died: $(tail -5 "$DIR/milter.log")"
 fi
-kill -TERM "$milter_pid" 2>/dev/null || true
-for _ in $(seq 100); do kill -0 "$milter_pid" 2>/dev/null || break; sleep 0.1; done
-if kill -0 "$milter_pid" 2>/dev/null; then
-    fail "the milter ignores SIGTERM"
+stop_milter
+
+# ---- on-quarantine header: delivered, with the field for the delivery agent ----
+sed 's/^on-quarantine quarantine$/on-quarantine header/' "$DIR/milter.conf" >"$DIR/milter-header.conf"
+start_milter "$DIR/milter-header.conf"
+message quarantine2 ceo@mquar.example >"$DIR/quarantine2.eml"
+send quarantine2 127.0.0.5 attacker@mlists.example "$DIR/quarantine2.eml" || true
+if file=$(delivered quarantine2); then
+    field=$("$py" "$here/mail.py" fields "$file" X-Mailsec-Quarantine)
+    if [[ -n $field ]]; then
+        ok "on-quarantine header: delivered with X-Mailsec-Quarantine: $field"
+    else
+        fail "on-quarantine header: delivered without X-Mailsec-Quarantine"
+    fi
 else
-    wait "$milter_pid" && ok "the milter stops on SIGTERM (exit 0)" || fail "the milter exited $? on SIGTERM"
+    fail "on-quarantine header: not delivered ($(tail -3 "$DIR/quarantine2.smtp" 2>/dev/null))"
 fi
-milter_pid=
+stop_milter
 
 ((failures == 0)) || exit 1
 echo "all milter bed cases pass"
