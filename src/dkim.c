@@ -984,8 +984,8 @@ static void print_step(const cli_common *c, const rotate_args *a, const ms_dkim_
     } else {
         static const char *const TODO[] = {
             "publish the record above at the new selector, then check again",
-            "do not switch the signer yet: the new selector does not serve the new key "
-            "(take the publish step first)",
+            ("do not switch the signer yet: the new selector does not serve the new key "
+             "(take the publish step first)"),
             "publish the revoked record above at the old selector, then check again"};
         out_item(c, MS_SEV_ERROR, "not done: %s", TODO[r->step]);
     }
