@@ -14,7 +14,8 @@ sealer and verifier of the ARC tests.
 import sys
 
 import dkim
-import dns.resolver
+
+from dkimpy_dns import make_dnsfunc
 
 
 def seal(selector, domain, keyfile, authserv, arc_result):
@@ -32,25 +33,6 @@ def seal(selector, domain, keyfile, authserv, arc_result):
     if not arc_set:
         sys.exit("dkimpy-arc.py: dkimpy made no ARC set")
     sys.stdout.buffer.write(b"".join(arc_set) + message)
-
-
-def make_dnsfunc(resolver_spec):
-    addr, _, port = resolver_spec.partition("@")
-    res = dns.resolver.Resolver(configure=False)
-    res.nameservers = [addr]
-    res.port = int(port or 53)
-
-    def dnsfunc(name, timeout=5):
-        qname = name.decode() if isinstance(name, bytes) else name
-        try:
-            answer = res.resolve(qname, "TXT", lifetime=timeout)
-        except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
-            return None
-        for rdata in answer:
-            return b"".join(rdata.strings)
-        return None
-
-    return dnsfunc
 
 
 def verify(resolver, paths):
