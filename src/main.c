@@ -13,12 +13,12 @@ static const struct group {
     const char *summary;
 } GROUPS[] = {
     {"audit", cmd_audit, "audit a mail domain: MX, SPF, DMARC, DKIM, MTA-STS, TLS-RPT, BIMI, DNSSEC"},
-    {"dmarc", cmd_dmarc, "check, explain, generate and plan DMARC records"},
+    {"dmarc", cmd_dmarc, "check, explain, generate, plan and advise DMARC records"},
     {"spf", cmd_spf, "check SPF records (lookup tree, limits) and evaluate check_host()"},
-    {"dkim", cmd_dkim, "check DKIM key records and verify signed messages"},
+    {"dkim", cmd_dkim, "check DKIM key records, verify and sign messages, make and rotate keys"},
     {"diag", cmd_diag, "list the diagnostic codes and what to do about each"},
     {"email", cmd_email, "validate e-mail addresses (RFC 5321/5322/6531, HTML5), deliverability"},
-    {"report", cmd_report, "ingest DMARC and TLS reports (files, mail, IMAP); summaries, sources, exports"},
+    {"report", cmd_report, "ingest DMARC and TLS reports (files, mail, IMAP); views, exports; send our own"},
     {"serve", cmd_serve, "the web dashboard over the report store: pages, charts, JSON API"},
     {"milter", cmd_milter, "mail filter for Postfix: SPF, DKIM, DMARC, ARC on incoming mail; DKIM signing"},
     {"tls", cmd_tls, "check TLS on every mail port: STARTTLS, versions, certificates, DANE"},
@@ -32,7 +32,7 @@ static void print_usage(FILE *to)
     fprintf(to, "Usage: mailsec <group> <command> [options] [arguments]\n\n"
                 "Groups:\n");
     for (size_t i = 0; i < sizeof GROUPS / sizeof GROUPS[0]; i++)
-        fprintf(to, "  %-8s %s\n", GROUPS[i].name, GROUPS[i].summary);
+        fprintf(to, "  %-9s %s\n", GROUPS[i].name, GROUPS[i].summary);
     fprintf(to, "\n'mailsec <group> --help' lists a group's commands.\n"
                 "Options: --help, --version. Manual: man mailsec.\n");
 }
