@@ -147,7 +147,7 @@ void ms_milter_message_free(ms_milter_message *m);
 /* The domain of the single address in a From field's value (RFC 5322
  * mailbox-list with one mailbox; comments, quoted strings and display
  * names understood), lower case; MS_ERR_INVALID when there is none or
- * more than one. */
+ * more than one, MS_ERR_NOMEM when out of memory (so for the other two). */
 ms_status ms_milter_from_domain(const char *value, size_t len, char **domain);
 /* The authserv-id of an Authentication-Results value (RFC 8601 2.2),
  * MS_ERR_INVALID when it has none. */

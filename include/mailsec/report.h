@@ -264,6 +264,37 @@ ms_status ms_report_failure_parse(const void *message, size_t len, ms_report_fai
                            ms_report_error *err);
 void ms_report_failure_free(ms_report_failure *r);
 
+/* ---- Failure reports mailsec sends (RFC 9991; RFC 6591 format) ------ */
+
+typedef enum ms_report_redact {
+    MS_REPORT_REDACT_NONE = 0,       /* the original header fields as received */
+    MS_REPORT_REDACT_LOCAL_PART      /* every address's local part: "redacted" (RFC 6590) */
+} ms_report_redact;
+
+typedef struct ms_report_failure_out {
+    const char *from;                /* the reporting address (required) */
+    const char *to;                  /* the ruf= address (required) */
+    const char *reporting_mta;       /* this host's name (required) */
+    const char *reported_domain;     /* the RFC5322.From domain (required) */
+    const char *source_ip;           /* the client's address (required) */
+    const char *original_mail_from;  /* the envelope sender, "" for the null one; NULL: not said */
+    const char *original_rcpt_to;    /* NULL: not said */
+    const char *authentication_results; /* the receiver's value (folding allowed) */
+    const char *identity_alignment;  /* "none", "dkim", "spf", "dkim, spf"; NULL: "none" */
+    const char *delivery_result;     /* "delivered", "reject", ...; NULL: not said */
+    int64_t arrival, date;           /* Unix seconds */
+    const char *headers;             /* the original header section, as received */
+    size_t headers_len;
+    ms_report_redact redact;
+} ms_report_failure_out;
+
+/* Builds the report mail (CRLF line ends; the caller frees *out).
+ * MS_ERR_INVALID when a required field is missing or source_ip is no
+ * address; MS_ERR_LIMIT when it would be larger than max_bytes (the ruf
+ * URI's !size; 0: no limit). */
+ms_status ms_report_failure_build(const ms_report_failure_out *in, size_t max_bytes, char **out,
+                                  size_t *len);
+
 /* ---- Finding reports: ms_report_walk ------------------------------- */
 
 typedef enum ms_report_kind {

@@ -171,7 +171,10 @@ static ms_status add_net(ms_milter_net **list, size_t *count, const char *value,
 static ms_status add_key(ms_milter_config *c, char **w, config_reader *r)
 {
     char *domain = NULL;
-    if (ms_domain_normalize(w[0], &domain) != MS_OK ||
+    ms_status st = ms_domain_normalize(w[0], &domain);
+    if (st == MS_ERR_NOMEM)
+        return st; /* not the line's fault */
+    if (st != MS_OK ||
         !ms_domain_check(domain, strlen(domain), MS_DOMAIN_LDH | MS_DOMAIN_UNDERSCORE)) {
         free(domain);
         return config_error(r, "'%s' is not a domain name", w[0]);
@@ -180,7 +183,7 @@ static ms_status add_key(ms_milter_config *c, char **w, config_reader *r)
         free(domain);
         return config_error(r, "'%s' is not a selector (DNS labels)", w[1]);
     }
-    ms_status st = grow((void **)&c->keys, &c->key_count, sizeof *c->keys, r);
+    st = grow((void **)&c->keys, &c->key_count, sizeof *c->keys, r);
     if (st != MS_OK) {
         free(domain);
         return st;

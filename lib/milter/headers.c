@@ -15,12 +15,15 @@
 /* A copy of the value, byte for byte at the same offsets, with comments
  * blanked (spaces) and the content of quoted strings replaced by 'q'
  * (quotes kept), so that the structure characters left are the structure.
- * NULL when a comment or a quoted string does not end, or out of memory. */
-static char *structure_of(const char *value, size_t len)
+ * MS_ERR_INVALID when a comment or a quoted string does not end (or a NUL
+ * is inside), MS_ERR_NOMEM when out of memory: a field that cannot be read
+ * and a failure of ours are told apart. */
+static ms_status structure_of(const char *value, size_t len, char **structure)
 {
+    *structure = NULL;
     char *out = malloc(len + 1);
     if (out == NULL)
-        return NULL;
+        return MS_ERR_NOMEM;
     size_t o = 0;
     for (size_t i = 0; i < len; i++) {
         char c = value[i];
@@ -56,10 +59,11 @@ static char *structure_of(const char *value, size_t len)
         }
     }
     out[o] = '\0';
-    return out;
+    *structure = out;
+    return MS_OK;
 bad:
     free(out);
-    return NULL;
+    return MS_ERR_INVALID;
 }
 
 static int is_fws(char c)
@@ -91,9 +95,10 @@ static ms_status lower_copy(const char *start, const char *end, char **out)
 ms_status ms_milter_from_domain(const char *value, size_t len, char **domain)
 {
     *domain = NULL;
-    char *s = structure_of(value, len);
-    if (s == NULL)
-        return MS_ERR_INVALID;
+    char *s = NULL;
+    ms_status parsed = structure_of(value, len, &s);
+    if (parsed != MS_OK)
+        return parsed;
     ms_status st = MS_ERR_INVALID;
     const char *start = s, *end = s + strlen(s);
     /* one mailbox: no list separator, no group, at most one <...> */
@@ -151,9 +156,10 @@ done:
 ms_status ms_milter_auth_results_id(const char *value, size_t len, char **id)
 {
     *id = NULL;
-    char *s = structure_of(value, len);
-    if (s == NULL)
-        return MS_ERR_INVALID;
+    char *s = NULL;
+    ms_status parsed = structure_of(value, len, &s);
+    if (parsed != MS_OK)
+        return parsed;
     const char *start = s, *end = s + strlen(s);
     const char *semi = strchr(s, ';');
     if (semi != NULL)
@@ -198,9 +204,10 @@ done:
 ms_status ms_milter_list_id(const char *value, size_t len, char **id)
 {
     *id = NULL;
-    char *s = structure_of(value, len);
-    if (s == NULL)
-        return MS_ERR_INVALID;
+    char *s = NULL;
+    ms_status parsed = structure_of(value, len, &s);
+    if (parsed != MS_OK)
+        return parsed;
     ms_status st = MS_ERR_INVALID;
     const char *open = strchr(s, '<');
     const char *close = open ? strchr(open, '>') : NULL;

@@ -5,6 +5,7 @@
 #include "internal.h"
 
 #include "mailsec/dmarc.h"
+#include "mailsec/dns.h"
 #include "mailsec/spf.h"
 
 #include <stdlib.h>
@@ -189,7 +190,10 @@ static ms_status start_signer(ms_milter_message *m)
 {
     char *domain = NULL;
     int several = 0;
-    if (from_domain(m, &domain, &several) != MS_OK)
+    ms_status found = from_domain(m, &domain, &several);
+    if (found == MS_ERR_NOMEM)
+        return found;
+    if (found != MS_OK)
         return MS_OK; /* nothing to sign for: logged at the end */
     const ms_milter_config *c = m->config;
     ms_dkim_sign_options opts[8];
@@ -299,6 +303,7 @@ typedef struct evaluation {
     ms_dmarc_discovery *discovery;
     ms_dmarc_record *record;   /* the applicable record */
     ms_dmarc_policy policy;    /* the policy it asks for this From */
+    const char *policy_tag;    /* the tag it comes from: "p", "sp" or "np" */
     int dkim_aligned, spf_aligned;
     ms_dmarc_policy disposition;
     const char *override;      /* RFC 9990 PolicyOverrideType, or NULL */
@@ -365,23 +370,29 @@ static int list_has(char *const *list, size_t count, const char *word)
     return 0;
 }
 
-static const char *list_id(const ms_milter_message *m, char **owned)
+/* The message's list identifier in *id, or NULL when it has no single
+ * readable List-Id field; MS_ERR_NOMEM only when out of memory. */
+static ms_status list_id(const ms_milter_message *m, char **id)
 {
     size_t at = 0;
-    *owned = NULL;
+    *id = NULL;
     if (count_fields(m, "List-Id", &at) != 1)
-        return NULL;
+        return MS_OK;
     const char *v = m->fields[at].value;
-    return ms_milter_list_id(v, strlen(v), owned) == MS_OK ? *owned : NULL;
+    ms_status st = ms_milter_list_id(v, strlen(v), id);
+    return st == MS_ERR_NOMEM ? st : MS_OK;
 }
 
 /* The local overrides of a DMARC failure, in order: a mailing list, an
  * ARC chain sealed by a trusted forwarder, a trusted forwarder's IP. */
-static void apply_overrides(ms_milter_message *m, evaluation *ev)
+static ms_status apply_overrides(ms_milter_message *m, evaluation *ev)
 {
     const ms_milter_config *c = m->config;
     char *id = NULL;
-    if (list_has(c->lists, c->list_count, list_id(m, &id))) {
+    ms_status st = list_id(m, &id);
+    if (st != MS_OK)
+        return st;
+    if (list_has(c->lists, c->list_count, id)) {
         ev->override = "mailing_list";
         ev->override_comment = "List-Id configured";
     } else if (ev->dkim && ev->dkim->arc == MS_DKIM_ARC_PASS &&
@@ -395,6 +406,7 @@ static void apply_overrides(ms_milter_message *m, evaluation *ev)
     free(id);
     if (ev->override)
         ev->disposition = MS_DMARC_POLICY_NONE;
+    return MS_OK;
 }
 
 /* pct below 100 (RFC 7489) or t=y (RFC 9989): messages not sampled get the
@@ -411,6 +423,49 @@ static void apply_sampling(evaluation *ev)
                                                                 : MS_DMARC_POLICY_NONE;
     ev->override = "sampled_out";
     ev->override_comment = testing ? "t=y" : "pct";
+}
+
+/* RFC 9989: a non-existent domain is one for which A, AAAA and MX are each
+ * answered NXDOMAIN or NODATA. A lookup that failed or timed out (the
+ * context's timeout bounds the wait) tells nothing, so the name is taken
+ * to exist: the weaker of the two readings. */
+static ms_status domain_exists(ms_ctx *ctx, const char *domain, int *exists)
+{
+    static const uint16_t types[] = {MS_DNS_A, MS_DNS_AAAA, MS_DNS_MX};
+    size_t index[sizeof types / sizeof types[0]];
+    size_t n = sizeof types / sizeof types[0];
+    *exists = 1;
+    ms_dns_batch *batch = NULL;
+    ms_status st = ms_dns_batch_new(ctx, &batch);
+    for (size_t i = 0; i < n && st == MS_OK; i++)
+        st = ms_dns_batch_add(batch, domain, types[i], &index[i]);
+    if (st == MS_OK)
+        st = ms_dns_batch_wait(batch);
+    if (st == MS_OK) {
+        size_t absent = 0;
+        for (size_t i = 0; i < n; i++) {
+            const ms_dns_answer *a = ms_dns_batch_answer(batch, index[i]);
+            if (a && (a->rcode == MS_DNS_NXDOMAIN || a->rcode == MS_DNS_NODATA))
+                absent++;
+        }
+        *exists = absent < n;
+    }
+    ms_dns_batch_free(batch);
+    return st;
+}
+
+/* A failing From domain below the domain whose record applies: np= (RFC
+ * 9989) when the name does not exist. Asked only when np= is published and
+ * the message failed, so passing mail costs no lookup. */
+static ms_status apply_np(ms_milter_message *m, evaluation *ev)
+{
+    int exists = 1;
+    ms_status st = domain_exists(m->ctx, ev->from, &exists);
+    if (st != MS_OK || exists)
+        return st;
+    ev->policy = ev->record->np;
+    ev->policy_tag = "np";
+    return MS_OK;
 }
 
 static ms_status check_dmarc(ms_milter_message *m, evaluation *ev)
@@ -455,9 +510,9 @@ static ms_status check_dmarc(ms_milter_message *m, evaluation *ev)
         return MS_OK;
     const ms_dmarc_record *r = ev->record;
     int own = ms_ascii_strcasecmp(d->policy_domain, ev->from) == 0;
-    ev->policy = r->as_p_none ? MS_DMARC_POLICY_NONE
-                 : (!own && r->sp != MS_DMARC_POLICY_UNSET) ? r->sp
-                                                           : r->p;
+    int use_sp = !r->as_p_none && !own && r->sp != MS_DMARC_POLICY_UNSET;
+    ev->policy = r->as_p_none ? MS_DMARC_POLICY_NONE : use_sp ? r->sp : r->p;
+    ev->policy_tag = use_sp ? "sp" : "p";
     const char *org = d->org_domain ? d->org_domain : d->policy_domain;
     for (size_t i = 0; ev->dkim && i < ev->dkim->count; i++) {
         const ms_dkim_verdict *v = &ev->dkim->items[i];
@@ -471,9 +526,17 @@ static ms_status check_dmarc(ms_milter_message *m, evaluation *ev)
         return MS_OK;
     }
     ev->dmarc = "fail";
+    if (!own && !r->as_p_none && r->np != MS_DMARC_POLICY_UNSET) {
+        st = apply_np(m, ev);
+        if (st != MS_OK)
+            return st;
+    }
     ev->disposition = ev->policy;
-    if (ev->disposition != MS_DMARC_POLICY_NONE)
-        apply_overrides(m, ev);
+    if (ev->disposition != MS_DMARC_POLICY_NONE) {
+        st = apply_overrides(m, ev);
+        if (st != MS_OK)
+            return st;
+    }
     if (ev->disposition != MS_DMARC_POLICY_NONE)
         apply_sampling(ev);
     return MS_OK;
@@ -529,7 +592,7 @@ static char *auth_results(const ms_milter_message *m, const evaluation *ev)
     if (ev->dmarc_note)
         ms_buf_printf(&b, " (%s)", ev->dmarc_note);
     else if (ev->record && ev->record->usable)
-        ms_buf_printf(&b, " (p=%s dis=%s%s%s)", ms_dmarc_policy_str(ev->policy),
+        ms_buf_printf(&b, " (%s=%s dis=%s%s%s)", ev->policy_tag, ms_dmarc_policy_str(ev->policy),
                       ms_dmarc_policy_str(ev->disposition), ev->override ? " override=" : "",
                       ev->override ? ev->override : "");
     if (ev->from) {
@@ -587,6 +650,8 @@ static ms_status log_incoming(ms_buf *log, const evaluation *ev, ms_milter_actio
     }
     ms_buf_printf(log, " dmarc=%s from=", ev->dmarc);
     milter_ar_value(log, ev->from ? ev->from : "-");
+    if (ev->policy_tag && strcmp(ev->policy_tag, "np") == 0)
+        ms_buf_puts(log, " policy=np");
     if (ev->override)
         ms_buf_printf(log, " override=%s", ev->override);
     ms_buf_printf(log, " action=%s", ms_milter_action_str(action));
@@ -691,6 +756,20 @@ static void evaluation_free(evaluation *ev)
     ms_dmarc_record_free(ev->record);
 }
 
+/* The text after "550 5.7.1 ": why, in words the sender's postmaster reads. */
+static char *reject_reply(const evaluation *ev)
+{
+    if (ev->dmarc_note)
+        return ms_asprintf("%s", ev->dmarc_note);
+    if (ev->policy_tag && strcmp(ev->policy_tag, "np") == 0)
+        return ms_asprintf("DMARC policy of %s (np=reject, for names that do not exist) rejects "
+                           "this message: %s does not exist in the DNS",
+                           ev->discovery->policy_domain, ev->from);
+    return ms_asprintf("DMARC policy of %s rejects this message: "
+                       "not authenticated as its From domain",
+                       ev->from ? ev->from : "the sender");
+}
+
 static ms_status finish_incoming(ms_milter_message *m, verdict_impl *vi)
 {
     ms_milter_verdict *v = &vi->pub;
@@ -708,10 +787,7 @@ static ms_status finish_incoming(ms_milter_message *m, verdict_impl *vi)
             st = MS_ERR_NOMEM;
     }
     if (st == MS_OK && v->action == MS_MILTER_REJECT) {
-        v->reply = ev.dmarc_note ? ms_asprintf("%s", ev.dmarc_note)
-                                 : ms_asprintf("DMARC policy of %s rejects this message: "
-                                               "not authenticated as its From domain",
-                                               ev.from ? ev.from : "the sender");
+        v->reply = reject_reply(&ev);
         if (v->reply == NULL)
             st = MS_ERR_NOMEM;
     }

@@ -4,4 +4,5 @@
 target_sources(mailsec_objects PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/send_build.c
   ${CMAKE_CURRENT_LIST_DIR}/send_mail.c
+  ${CMAKE_CURRENT_LIST_DIR}/failure_build.c
   ${CMAKE_CURRENT_LIST_DIR}/send.c)

@@ -28,6 +28,11 @@ typedef struct report_send_mail {
     size_t gz_len;
 } report_send_mail;
 void report_send_mail_compose(const report_send_mail *m, ms_buf *out);
+/* RFC 5322 date-time of t in UTC ("Mon, 07 Dec 2026 00:00:00 +0000"). */
+void report_send_append_date(ms_buf *out, int64_t t);
+/* text on one line: control characters dropped, so it cannot end the line
+ * or the part. */
+void report_send_append_one_line(ms_buf *out, const char *text);
 
 /* Hands a composed message to the local sendmail (path; "-oi -t", the
  * recipients from To:) or to an SMTP server (smtp "HOST:PORT", through

@@ -21,7 +21,7 @@
 enum { SEND_TIMEOUT_MS = 300 * 1000, SEND_CONNECT_TIMEOUT_S = 30 };
 
 /* RFC 5322 date-time in UTC, without the locale strftime would follow. */
-static void append_date(ms_buf *out, int64_t t)
+void report_send_append_date(ms_buf *out, int64_t t)
 {
     static const char *const days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
     static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
@@ -63,7 +63,7 @@ static void append_base64_lines(ms_buf *out, const unsigned char *data, size_t l
 
 /* Text of the operator's (the organisation's name) on one line: control
  * characters dropped, so it cannot end the line or the part. */
-static void append_one_line(ms_buf *out, const char *text)
+void report_send_append_one_line(ms_buf *out, const char *text)
 {
     for (const unsigned char *p = (const unsigned char *)text; *p; p++)
         if (*p >= 0x20 && *p != 0x7F)
@@ -74,7 +74,7 @@ void report_send_mail_compose(const report_send_mail *m, ms_buf *out)
 {
     static const char boundary[] = "=_mailsec_aggregate_report";
     ms_buf_printf(out, "From: %s\r\nTo: %s\r\nDate: ", m->from, m->to);
-    append_date(out, m->date);
+    report_send_append_date(out, m->date);
     ms_buf_printf(out, "\r\nMessage-ID: <%s.%016llx@%s>\r\n", m->report_id,
                   (unsigned long long)fnv1a(m->to), m->receiver);
     ms_buf_printf(out, "Subject: Report Domain: %s Submitter: %s Report-ID: <%s>\r\n",
@@ -86,7 +86,7 @@ void report_send_mail_compose(const report_send_mail *m, ms_buf *out)
                        "Content-Transfer-Encoding: 8bit\r\n\r\n"
                        "DMARC aggregate report from ",
                   boundary, boundary);
-    append_one_line(out, m->org_name);
+    report_send_append_one_line(out, m->org_name);
     ms_buf_printf(out, " for %s, ", m->policy_domain);
     append_utc_day(out, m->begin);
     ms_buf_printf(out, " (UTC).\r\nReport-ID: %s\r\n\r\n", m->report_id);

@@ -17,7 +17,9 @@
  * and ask the DNS test bed (MAILSEC_DNSBED_INFO); each run has a context
  * of its own, so its allocations are failed too. dkim_verify takes signed
  * messages (the streaming verifier, ARC, the keys from the DNS test bed),
- * dkim_sign plain ones (its keys from the corpus's ../keys).
+ * dkim_sign plain ones (its keys from the corpus's ../keys). milter_message
+ * runs the milter's engine (configuration, fields, body, verdict) over
+ * whole messages, each after a line "CLIENT-IP MAIL-FROM".
  *
  * The library is linked statically (mailsec_internal) with
  * -Wl,--wrap=malloc,... so that exactly its own calls are counted and
@@ -27,6 +29,7 @@
 #include "mailsec/dkim.h"
 #include "mailsec/dmarc.h"
 #include "mailsec/email.h"
+#include "mailsec/milter.h"
 #include "mailsec/report.h"
 #include "mailsec/spf.h"
 #include "mailsec/audit.h"
@@ -39,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ---- the allocator: counts, and fails the chosen call ---- */
 
@@ -438,6 +442,129 @@ static void run_dkim_sign(const char *data, size_t len, answer *a)
     ms_dkim_privkey_free(ed);
 }
 
+/* ---- milter_message: the milter's engine over whole messages ---- */
+
+/* Each input: "CLIENT-IP MAIL-FROM" on its first line ("-" for a local
+ * origin), then the message. The configuration (written once next to the
+ * keys, read again in every run: its allocations are failed too) checks
+ * incoming mail and signs msign.example's outgoing mail. */
+static char milter_conf[64];
+
+static int write_milter_conf(void)
+{
+    char rsa[4096], ed[4096];
+    snprintf(rsa, sizeof rsa, "%s/../../../data/dkim/keys/rsa2048.pem", corpus_dir);
+    snprintf(ed, sizeof ed, "%s/../../../data/dkim/keys/ed25519.pem", corpus_dir);
+    snprintf(milter_conf, sizeof milter_conf, "/tmp/alloc-fail-milter.XXXXXX");
+    int fd = mkstemp(milter_conf);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (f == NULL)
+        return -1;
+    fprintf(f, "authserv-id mx.allocfail.example\nrelay 127.0.0.9\n"
+               "sign msign.example rsa %s\nsign msign.example ed %s\n"
+               "mailing-list test.mlists.example\nforwarder-domain mlists.example\n"
+               "forwarder-ip 127.0.0.6\n", rsa, ed);
+    return fclose(f) == 0 ? 0 : -1;
+}
+
+static time_t fixed_clock(void *arg)
+{
+    (void)arg;
+    return 1800000000; /* the signatures' t= the same in every run */
+}
+
+/* The header fields of msg (up to its blank line): name and value as an
+ * MTA hands them over (the value after the colon, folding kept). */
+static ms_status feed_message(ms_milter_message *m, const char *msg, size_t len)
+{
+    const char *p = msg, *end = msg + len;
+    char name[256];
+    ms_status st = MS_OK;
+    while (st == MS_OK && p < end && *p != '\r' && *p != '\n') {
+        const char *colon = memchr(p, ':', (size_t)(end - p));
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        if (colon == NULL || (eol && colon > eol) || (size_t)(colon - p) >= sizeof name)
+            break; /* not a field: the rest is body */
+        /* the field ends before a line that does not begin with white space */
+        const char *stop = eol ? eol : end;
+        while (stop + 1 < end && (stop[1] == ' ' || stop[1] == '\t')) {
+            const char *next = memchr(stop + 1, '\n', (size_t)(end - stop - 1));
+            stop = next ? next : end;
+        }
+        size_t vlen = (size_t)(stop - colon - 1);
+        if (vlen > 0 && colon[vlen] == '\r')
+            vlen--;
+        snprintf(name, sizeof name, "%.*s", (int)(colon - p), p);
+        char *value = __real_strndup(colon + 1, vlen);
+        st = value ? ms_milter_message_header(m, name, value) : MS_ERR_NOMEM;
+        free(value);
+        p = stop < end ? stop + 1 : end;
+    }
+    if (p < end && *p == '\r')
+        p++;
+    if (p < end && *p == '\n')
+        p++;
+    /* the body in uneven chunks, as an MTA sends it */
+    while (st == MS_OK && p < end) {
+        size_t n = (size_t)(end - p) < 777 ? (size_t)(end - p) : 777;
+        st = ms_milter_message_body(m, p, n);
+        p += n;
+    }
+    return st;
+}
+
+static unsigned long text_hash(const char *s)
+{
+    unsigned long h = 5381;
+    for (; s && *s; s++)
+        h = h * 33 + (unsigned char)*s;
+    return h;
+}
+
+/* The verdict: action, the Authentication-Results and log line (hashed),
+ * fields removed, signatures and their bytes, whether it is recorded. */
+static void run_milter_message(const char *data, size_t len, answer *a)
+{
+    char ip[256], sender[256];
+    words(data, len, ip, sender);
+    const char *nl = memchr(data, '\n', len);
+    const char *msg = nl ? nl + 1 : data + len;
+    if (milter_conf[0] == '\0' && write_milter_conf() != 0) {
+        fprintf(stderr, "alloc_fail: cannot write the milter's configuration\n");
+        exit(2);
+    }
+    ms_milter_config *config = NULL;
+    ms_milter_message *m = NULL;
+    ms_milter_verdict *v = NULL;
+    char *why = NULL;
+    ms_ctx *ctx = NULL;
+    a->status = ms_milter_config_load(milter_conf, &config, &why);
+    free(why);
+    if (a->status == MS_OK)
+        ctx = bed_ctx(&a->status);
+    if (ctx != NULL) {
+        ms_ctx_set_clock(ctx, fixed_clock, NULL);
+        ms_milter_envelope e = {"ALLOC1", strcmp(ip, "-") == 0 ? NULL : ip, "client.example",
+                                sender, "inbox@rcpt.example", NULL};
+        a->status = ms_milter_message_new(config, ctx, &e, &m);
+    }
+    if (m != NULL)
+        a->status = feed_message(m, msg, len - (size_t)(msg - data));
+    if (a->status == MS_OK)
+        a->status = ms_milter_message_finish(m, &v);
+    size_t bytes = 0;
+    for (size_t i = 0; v != NULL && i < v->signature_count; i++)
+        bytes += strlen(v->signatures[i]);
+    snprintf(a->text, sizeof a->text, "%s, ar %lx, log %lx, removed %zu, signed %zu/%zu, recorded %d",
+             v ? ms_milter_action_str(v->action) : "-", text_hash(v ? v->auth_results : NULL),
+             text_hash(v ? v->log : NULL), v ? v->remove_count : 0, v ? v->signature_count : 0,
+             bytes, v ? v->has_evaluation : -1);
+    ms_milter_verdict_free(v);
+    ms_milter_message_free(m);
+    ms_ctx_free(ctx);
+    ms_milter_config_free(config);
+}
+
 static const struct {
     const char *name;
     target_fn run;
@@ -453,6 +580,7 @@ static const struct {
     {"spf_eval", run_spf_eval},      {"dmarc_discover", run_dmarc_discover},
     {"audit", run_audit},            {"dkim_verify", run_dkim_verify},
     {"dkim_sign", run_dkim_sign},
+    {"milter_message", run_milter_message},
 };
 
 /* ---- the driver ---- */
@@ -551,6 +679,8 @@ int main(int argc, char **argv)
         free(data);
     }
     closedir(dir);
+    if (milter_conf[0] != '\0')
+        unlink(milter_conf);
     printf("%s: %lu inputs, %lu allocations failed: %lu said MS_ERR_NOMEM, %lu gave the same answer, "
            "%lu gave another answer without saying so\n",
            argv[1], t.inputs, t.sites, t.nomem, t.same, t.wrong);

@@ -4,7 +4,8 @@
 # Dovecot's Maildir; keys and records from the DNS test bed
 # (tests/dnsbed/zones/m*.example.zone). Messages are sent with swaks from
 # several loopback addresses (the SPF records name which may send), signed
-# by dkimpy and OpenDKIM; the assertions read the Authentication-Results of
+# by dkimpy and OpenDKIM (opendkim-testmsg, and the daemon driven by
+# miltertest); the assertions read the Authentication-Results of
 # what Dovecot stored, Postfix's replies and its hold queue (quarantine),
 # and the milter's log.
 set -euo pipefail
@@ -19,7 +20,7 @@ keys=$here/../data/dkim/keys
 ADDR=127.0.0.1
 AUTHSERV=mx.milterbed.example
 
-for tool in swaks postfix dovecot "$py" /usr/sbin/opendkim-testmsg "$OPENDKIM"; do
+for tool in swaks postfix dovecot "$py" /usr/sbin/opendkim-testmsg "$OPENDKIM" "$MILTERTEST"; do
     command -v "$tool" >/dev/null || { echo "FAIL - $tool is not installed (scripts/deps.txt)"; exit 1; }
 done
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/dnsbed.sh"
@@ -242,6 +243,20 @@ send opendkim 127.0.0.2 bounce@mgood.example "$DIR/opendkim.eml" || true
 expect_delivered opendkim 'spf=pass' 'dkim=permerror \(rsa-sha1-refused\) header.d=mgood.example header.s=rsa' \
     'dmarc=pass'
 
+# signed by OpenDKIM itself (the daemon in sign mode, rsa-sha256, driven by
+# miltertest); sent from an address SPF does not allow, so DMARC passes by
+# the signature alone
+opendkim_signer "$DIR/opendkim" mgood.example rsa "$keys/rsa2048.pem" "$(pick)"
+message odkvalid user@mgood.example | opendkim_sign >"$DIR/odkvalid.eml" ||
+    fail "odkvalid: OpenDKIM did not sign ($(tail -2 "$DIR/odkvalid.eml"))"
+send odkvalid 127.0.0.5 bounce@mgood.example "$DIR/odkvalid.eml" || true
+expect_delivered odkvalid 'spf=fail' 'dkim=pass header.d=mgood.example header.s=rsa' 'dmarc=pass'
+# the same with its body changed after signing; SPF passes and aligns
+message odkbroken user@mgood.example | opendkim_sign | "$py" "$here/mail.py" mutate body \
+    >"$DIR/odkbroken.eml" || fail "odkbroken: OpenDKIM did not sign"
+send odkbroken 127.0.0.2 bounce@mgood.example "$DIR/odkbroken.eml" || true
+expect_delivered odkbroken 'spf=pass' 'dkim=fail \(body-hash-mismatch\) header.d=mgood.example' 'dmarc=pass'
+
 # ed25519-sha256 (dkimpy)
 message ed25519 user@mgood.example | "$py" "$here/../dkim/dkimpy-sign.py" --canon relaxed/relaxed \
     --alg ed25519-sha256 ed mgood.example "$keys/ed25519.key" >"$DIR/ed25519.eml"
@@ -280,6 +295,19 @@ fi
 message pct ceo@mpct.example >"$DIR/pct.eml"
 send pct 127.0.0.5 attacker@mlists.example "$DIR/pct.eml" || true
 log_has pct 'dmarc=fail from=mpct.example override=sampled_out action=quarantine'
+
+# np= (RFC 9989): mnp.example publishes p=none; sp=none; np=reject. A From
+# name below it that does not exist (no A, AAAA or MX) gets np=reject; one
+# that exists (an address; an MX only) gets sp=none
+message npghost ceo@ghost.mnp.example >"$DIR/npghost.eml"
+send npghost 127.0.0.5 attacker@mlists.example "$DIR/npghost.eml" || true
+expect_rejected npghost 'DMARC policy of mnp.example \(np=reject.*ghost.mnp.example does not exist'
+message npreal ceo@real.mnp.example >"$DIR/npreal.eml"
+send npreal 127.0.0.5 attacker@mlists.example "$DIR/npreal.eml" || true
+expect_delivered npreal 'dmarc=fail \(sp=none dis=none\) header.from=real.mnp.example'
+message npmx ceo@mxonly.mnp.example >"$DIR/npmx.eml"
+send npmx 127.0.0.5 attacker@mlists.example "$DIR/npmx.eml" || true
+expect_delivered npmx 'dmarc=fail \(sp=none dis=none\) header.from=mxonly.mnp.example'
 
 # forwarded: SPF fails at the forwarder's address, the signature survives
 message forwarded user@mgood.example | dkimpy rsa mgood.example "$keys/rsa2048.pem" >"$DIR/forwarded.eml"
@@ -445,6 +473,40 @@ if file=$(delivered quarantine2); then
     fi
 else
     fail "on-quarantine header: not delivered ($(tail -3 "$DIR/quarantine2.smtp" 2>/dev/null))"
+fi
+stop_milter
+
+# ---- on-error: an internal failure (the DNS library cannot start: its
+# trust anchor became unreadable while the milter runs) ----
+cp "$anchor" "$DIR/trust-anchors-lost"
+chmod 644 "$DIR/trust-anchors-lost"
+# the default (no on-error line): 451 4.7.1, the sender tries again
+grep -v '^on-error ' "$DIR/milter.conf" |
+    sed "s|^trust-anchor .*|trust-anchor $DIR/trust-anchors-lost|" >"$DIR/milter-error.conf"
+start_milter "$DIR/milter-error.conf"
+chmod 600 "$DIR/trust-anchors-lost"
+message errtempfail user@mgood.example >"$DIR/errtempfail.eml"
+send errtempfail 127.0.0.2 bounce@mgood.example "$DIR/errtempfail.eml" || true
+reply=$(grep -E '^ *<[-~*]* +4[0-9]{2} ' "$DIR/errtempfail.smtp" | tail -1 || true)
+if [[ $reply == *"451 4.7.1"* ]] && grep -q 'error in the evaluation: .*; tempfail' "$DIR/milter.log"; then
+    ok "on-error tempfail (the default): $reply"
+else
+    fail "on-error tempfail: ${reply:-no reply}; log: $(grep error "$DIR/milter.log" | tail -1)"
+fi
+stop_milter
+# on-error accept: delivered unchecked (no Authentication-Results), logged
+echo "on-error accept" >>"$DIR/milter-error.conf"
+chmod 644 "$DIR/trust-anchors-lost"
+start_milter "$DIR/milter-error.conf"
+chmod 600 "$DIR/trust-anchors-lost"
+message erraccept user@mgood.example >"$DIR/erraccept.eml"
+send erraccept 127.0.0.2 bounce@mgood.example "$DIR/erraccept.eml" || true
+qid=$(queue_id erraccept)
+if file=$(delivered erraccept) && [[ -z $(auth_results "$file") ]] &&
+    grep -q "milter: $qid error in the evaluation: .*; accepted unchecked" "$DIR/milter.log"; then
+    ok "on-error accept: delivered unchecked, logged ($(grep "milter: $qid error" "$DIR/milter.log"))"
+else
+    fail "on-error accept: $(tail -1 "$DIR/erraccept.smtp"); log: $(grep error "$DIR/milter.log" | tail -1)"
 fi
 stop_milter
 
