@@ -1,6 +1,7 @@
 /* mailsec milter: the libmilter glue (docs/milter.md). libmilter runs one
  * thread per MTA connection and calls the xxfi_ functions below; each
- * connection has its own DNS context and message, the configuration is
+ * connection has a DNS context of its own (taken from a pool, see below) and
+ * its message, the configuration is
  * read-only once loaded, and the store and the log are shared under a lock.
  * The checks themselves are lib/milter's. */
 #include <arpa/inet.h>
@@ -105,6 +106,50 @@ static void reset_message(conn *c)
     c->failed = 0;
 }
 
+/* DNS contexts kept between connections. Postfix opens a connection per
+ * SMTP session, and a context's resolver (libunbound: a worker thread, its
+ * random generator seeded, its cache) cost far more to build than a whole
+ * message's checks; kept, a context also keeps its cache of answers. A
+ * connection takes an idle one or clones a new one from the configured
+ * context; at most IDLE_CONTEXTS_MAX wait idle, more are freed. */
+#define IDLE_CONTEXTS_MAX 64
+static struct {
+    pthread_mutex_t lock;
+    ms_ctx *idle[IDLE_CONTEXTS_MAX];
+    size_t count;
+} contexts = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static ms_status context_take(ms_ctx **out)
+{
+    pthread_mutex_lock(&contexts.lock);
+    ms_ctx *idle = contexts.count > 0 ? contexts.idle[--contexts.count] : NULL;
+    pthread_mutex_unlock(&contexts.lock);
+    if (idle != NULL) {
+        *out = idle;
+        return MS_OK;
+    }
+    return ms_ctx_clone(g.ctx, out);
+}
+
+static void context_give_back(ms_ctx *ctx)
+{
+    pthread_mutex_lock(&contexts.lock);
+    if (ctx != NULL && contexts.count < IDLE_CONTEXTS_MAX) {
+        contexts.idle[contexts.count++] = ctx;
+        ctx = NULL;
+    }
+    pthread_mutex_unlock(&contexts.lock);
+    ms_ctx_free(ctx);
+}
+
+static void contexts_free(void)
+{
+    pthread_mutex_lock(&contexts.lock);
+    while (contexts.count > 0)
+        ms_ctx_free(contexts.idle[--contexts.count]);
+    pthread_mutex_unlock(&contexts.lock);
+}
+
 static void conn_free(conn *c)
 {
     if (c == NULL)
@@ -112,7 +157,7 @@ static void conn_free(conn *c)
     reset_message(c);
     free(c->client_ip);
     free(c->helo);
-    ms_ctx_free(c->ctx);
+    context_give_back(c->ctx);
     free(c);
 }
 
@@ -141,7 +186,7 @@ static conn *new_conn(SMFICTX *ctx)
     if (c != NULL)
         return c;
     c = calloc(1, sizeof *c);
-    if (c == NULL || ms_ctx_clone(g.ctx, &c->ctx) != MS_OK) {
+    if (c == NULL || context_take(&c->ctx) != MS_OK) {
         free(c);
         return NULL;
     }
@@ -514,6 +559,7 @@ int cmd_milter(int argc, char **argv)
     status = load(&a, &c) == 0 ? serve(&a) : EXIT_UNCHECKED;
     if (g.store)
         ms_store_close(g.store);
+    contexts_free();
     ms_ctx_free(g.ctx);
     ms_milter_config_free(g.config);
     return status;
