@@ -164,9 +164,11 @@ typedef struct ms_report_agg_record {
 } ms_report_agg_record;
 
 /* Return 0 to go on. report_begin may return MS_REPORT_AGG_SKIP: the records of
- * this report are then parsed (to find the end) but not handed over; any
- * other non-zero return stops the parse with MS_ERR_INVALID. */
-enum { MS_REPORT_AGG_SKIP = 1 };
+ * this report are then parsed (to find the end) but not handed over; or
+ * MS_REPORT_AGG_STOP: nothing more is parsed, and feed and finish return
+ * MS_OK (the caller wanted the metadata only); any other non-zero return
+ * stops the parse with MS_ERR_INVALID. */
+enum { MS_REPORT_AGG_SKIP = 1, MS_REPORT_AGG_STOP = 2 };
 
 typedef struct ms_report_agg_callbacks {
     void *arg;

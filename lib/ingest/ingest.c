@@ -12,16 +12,20 @@
  * to the writer, which stores it while the reader parses on — the next
  * report too: a reader never waits for the writer, and learns each
  * report's fate from its ticket, in order (collect()). A report already
- * stored is noticed when the writer meets its identity key, and the reader
- * stops sending it at the next chunk, parsing on only for its content
- * digest (a conflicting duplicate differs). TLS and failure reports are small
- * and read whole; the writer stores them between aggregate reports
- * (agg_lane_call).
+ * stored is noticed by the reader itself, on a store connection of its
+ * own, once the metadata is parsed: the rest is compared with the stored
+ * original, not parsed (see "a report stored already" below). One stored
+ * in this run is noticed when the writer meets its identity key, and the
+ * reader stops sending it at the next chunk, parsing on only for its
+ * content digest (a conflicting duplicate differs). TLS and failure
+ * reports are small and read whole; the writer stores them between
+ * aggregate reports (agg_lane_call).
  *
  * The tally and the caller's callbacks are shared: they are updated and
  * called under one lock (events), so the callbacks see one thread at a
  * time. */
 #include "ingest_internal.h"
+#include "store/internal.h"
 
 #include <openssl/evp.h>
 #include <pthread.h>
@@ -40,6 +44,10 @@ enum { PENDING_RAW_MAX = 16 << 20 };
 enum { PROGRESS_RECORDS = 1 << 16 };
 /* Reader threads at most: past a few, the one writer is the limit. */
 enum { INGEST_READERS_MAX = 4 };
+/* The largest document compared byte for byte with the stored report of
+ * its identity instead of being parsed (per reader); a larger one is
+ * parsed to its end, as a new report is. */
+enum { HOLD_MAX = 4 << 20 };
 
 typedef struct ingest_run {
     ms_store *store;
@@ -67,6 +75,9 @@ typedef struct reader {
     digest bytes;              /* of the document's bytes as read: its rejected row's key */
     digest content;            /* of the aggregate report's parsed content */
     ms_buf content_buf;        /* content's next bytes, digested a block at a time */
+    ms_store *peer;            /* the store on a connection of this reader's: look-ups */
+    int peer_tried;
+    ms_buf held;               /* the document's bytes while they may be compared (HOLD_MAX) */
     unsigned index;            /* reads the files numbered index mod readers */
     uint64_t files_met;        /* files the walk met, this reader's or not */
     ms_status walk_status;
@@ -296,19 +307,152 @@ typedef struct agg_ingest {
     reader *reader;
     const ms_report_origin *origin;
     agg_ticket *ticket;
+    ms_report_agg_callbacks cb;
     ms_buf pending;   /* the original's bytes read before the metadata */
     int gzip;         /* the original is kept as the gzip stream it came in */
     int begun;        /* the metadata was parsed and the report sent */
     int duplicate;    /* the writer found it stored already */
+    int holding;      /* the document's bytes so far are in reader->held */
+    int64_t stored_id; /* the reader found its identity stored (this id): compared, not parsed */
+    int resumed;      /* it differs from the stored one: parsed after all, from its start */
 } agg_ingest;
+
+/* ---- a report stored already ----
+ * The reader asks its own connection to the store (store_open_peer)
+ * whether the report's identity is stored, as soon as the metadata is
+ * parsed. When it is, the parse stops there: the rest of the document is
+ * read and held (up to HOLD_MAX) and compared, at its end, with the
+ * stored original, decompressed. The same bytes: a plain duplicate,
+ * nothing of it sent to the writer. Other bytes (a conflicting duplicate,
+ * or the same report re-encoded): the held document is parsed after all,
+ * for the content digest the writer compares, as before. The connection
+ * sees what the writer has made durable; a report stored in this run and
+ * not yet synced is found by the writer, as before. */
+
+/* The reader's connection to the store, opened at its first aggregate
+ * report; NULL when it cannot be (the report is then parsed to its end). */
+static ms_store *peer_store(reader *r)
+{
+    if (!r->peer_tried) {
+        r->peer_tried = 1;
+        if (store_open_peer(r->run->store, &r->peer) != MS_OK)
+            r->peer = NULL;
+    }
+    return r->peer;
+}
+
+/* Keeps the chunk with the document's bytes before it; 0 when that would
+ * pass HOLD_MAX (nothing kept). */
+static int hold(agg_ingest *a, const char *data, size_t len)
+{
+    ms_buf *held = &a->reader->held;
+    if (held->len + len > HOLD_MAX)
+        return 0;
+    ms_buf_append(held, data, len);
+    return !held->failed;
+}
+
+/* Whether the report is stored already; its id in a->stored_id. A
+ * connection that fails is not asked again. */
+static int stored_already(agg_ingest *a, const ms_report_agg_meta *meta)
+{
+    reader *r = a->reader;
+    int64_t id = 0;
+    if (!a->holding || r->peer == NULL)
+        return 0;
+    if (store_agg_stored(r->peer, meta, &id) != MS_OK) {
+        ms_store_close(r->peer);
+        r->peer = NULL;
+        return 0;
+    }
+    a->stored_id = id;
+    return id != 0;
+}
+
+/* The stored original (gzip, one member or more) inflated and compared
+ * with the held document as its chunks come from the store. */
+typedef struct stored_compare {
+    z_stream z;
+    const ms_buf *held;
+    size_t at;        /* bytes of held matched so far */
+    int differ, ended;
+    unsigned char *out;
+    size_t out_size;
+} stored_compare;
+
+static int compare_chunk(void *arg, const void *gz, size_t len)
+{
+    stored_compare *c = arg;
+    c->z.next_in = (Bytef *)(uintptr_t)gz;
+    c->z.avail_in = (uInt)len;
+    while (!c->differ) {
+        if (c->ended && c->z.avail_in > 0) { /* another member follows */
+            c->differ = inflateReset(&c->z) != Z_OK;
+            c->ended = 0;
+            continue;
+        }
+        c->z.next_out = c->out;
+        c->z.avail_out = (uInt)c->out_size;
+        int zr = inflate(&c->z, Z_NO_FLUSH);
+        size_t got = c->out_size - c->z.avail_out;
+        if ((zr != Z_OK && zr != Z_STREAM_END) || got > c->held->len - c->at ||
+            memcmp(c->out, c->held->data + c->at, got) != 0) {
+            c->differ = 1;
+            break;
+        }
+        c->at += got;
+        c->ended = zr == Z_STREAM_END;
+        if (c->z.avail_in == 0 && c->z.avail_out > 0)
+            break; /* this chunk is used up */
+    }
+    return c->differ;
+}
+
+/* Whether the held document is the stored report's original. out: a
+ * buffer of out_size bytes to inflate into. */
+static int same_as_stored(agg_ingest *a, unsigned char *out, size_t out_size)
+{
+    reader *r = a->reader;
+    stored_compare c = {.held = &r->held, .out = out, .out_size = out_size};
+    if (inflateInit2(&c.z, 15 + 32) != Z_OK)
+        return 0;
+    ms_status st = ms_store_raw_read(r->peer, a->stored_id, compare_chunk, &c);
+    inflateEnd(&c.z);
+    return st == MS_OK && !c.differ && c.ended && c.at == r->held.len;
+}
+
+/* The document differs from the stored report of its identity, or is too
+ * large to compare: parsed after all from its first byte (held), with a
+ * new parser, for the content digest. */
+static ms_status resume_parse(agg_ingest *a, ms_report_agg_parser **parser)
+{
+    reader *r = a->reader;
+    a->resumed = 1;
+    a->holding = 0;
+    ms_report_agg_parser_free(*parser);
+    *parser = NULL;
+    digest_begin(&r->content);
+    r->content_buf.len = 0;
+    ms_status st = ms_report_agg_parser_new(&a->cb, parser);
+    if (st == MS_OK)
+        st = ms_report_agg_parser_feed(*parser, r->held.data, r->held.len, &a->ticket->error);
+    return st;
+}
+
+/* ---- reading one ---- */
 
 static int on_report_begin(void *arg, const ms_report_agg_meta *meta)
 {
     agg_ingest *a = arg;
     agg_ticket *t = a->ticket;
-    t->org = ms_strdup(meta->org_name);
-    t->report_id = ms_strdup(meta->report_id);
-    t->domain = ms_strdup(meta->domain);
+    if (!a->resumed) {
+        t->org = ms_strdup(meta->org_name);
+        t->report_id = ms_strdup(meta->report_id);
+        t->domain = ms_strdup(meta->domain);
+        if (stored_already(a, meta))
+            return MS_REPORT_AGG_STOP; /* the rest is compared, not parsed */
+        a->holding = 0;
+    }
     content_policy(a->reader, meta);
     ms_status st = agg_lane_begin(a->reader->lane, meta, a->origin, a->gzip);
     if (st != MS_OK) {
@@ -316,6 +460,12 @@ static int on_report_begin(void *arg, const ms_report_agg_meta *meta)
         return -1;
     }
     a->begun = 1;
+    if (a->resumed) {
+        /* stored already: the writer needs its content digest only */
+        t->stored_before = 1;
+        a->duplicate = 1;
+        return 0;
+    }
     st = agg_lane_raw(a->reader->lane, a->pending.data, a->pending.len);
     ms_buf_free(&a->pending);
     return st == MS_OK ? 0 : -1;
@@ -344,7 +494,7 @@ static int on_record(void *arg, const ms_report_agg_record *record)
  * report is known to be stored already. */
 static ms_status keep_original(agg_ingest *a, const char *data, size_t len)
 {
-    if (a->duplicate)
+    if (a->duplicate || a->stored_id != 0)
         return MS_OK;
     if (a->begun)
         return agg_lane_raw(a->reader->lane, data, len);
@@ -361,11 +511,34 @@ static int keep_gzip(void *arg, const void *gz, size_t len)
     return keep_original(arg, gz, len) != MS_OK;
 }
 
+/* What the next chunk of a report found stored leads to. */
+typedef enum compared {
+    COMPARED_HELD,  /* kept for the comparison at the end: read on */
+    COMPARED_SAME,  /* the end, and the same bytes as the stored report: a plain duplicate */
+    COMPARED_PARSE, /* it differs or outgrew HOLD_MAX: parsed after all, this chunk still to be */
+} compared;
+
+/* The next chunk (n bytes, 0 at the end) of a report found stored. */
+static compared compare_next(agg_ingest *a, ms_report_agg_parser **parser, char *buf, size_t n,
+                             ms_status *st)
+{
+    *st = MS_OK;
+    if (n > 0 && hold(a, buf, n))
+        return COMPARED_HELD;
+    if (n == 0 && same_as_stored(a, (unsigned char *)buf, INGEST_READ_CHUNK)) {
+        a->ticket->same_as_stored = 1;
+        return COMPARED_SAME;
+    }
+    *st = resume_parse(a, parser);
+    return COMPARED_PARSE;
+}
+
 /* Reads the document through the parser, keeping the original and
  * making its digests. MS_OK when the report was read to its end. A report
- * found stored already is parsed on for its content digest only: nothing
- * more of it goes to the writer. */
-static ms_status agg_read(agg_ingest *a, ms_report_doc *doc, ms_report_agg_parser *parser, char *buf)
+ * the reader finds stored already is compared, not parsed (compare_next);
+ * one the writer finds stored is parsed on for its content digest only:
+ * nothing more of it goes to the writer. */
+static ms_status agg_read(agg_ingest *a, ms_report_doc *doc, ms_report_agg_parser **parser, char *buf)
 {
     for (;;) {
         ssize_t n = ms_report_doc_read(doc, buf, INGEST_READ_CHUNK);
@@ -373,13 +546,25 @@ static ms_status agg_read(agg_ingest *a, ms_report_doc *doc, ms_report_agg_parse
             set_error(&a->ticket->error, "%s", doc_error(doc));
             return MS_ERR_IO;
         }
-        if (n == 0)
-            return ms_report_agg_parser_finish(parser, &a->ticket->error);
         digest_update(&a->reader->bytes, buf, (size_t)n);
+        if (a->stored_id != 0 && !a->resumed) {
+            ms_status st;
+            compared c = compare_next(a, parser, buf, (size_t)n, &st);
+            if (c == COMPARED_HELD)
+                continue;
+            if (c == COMPARED_SAME || st != MS_OK)
+                return st;
+        }
+        if (n == 0)
+            return ms_report_agg_parser_finish(*parser, &a->ticket->error);
+        if (a->holding && !hold(a, buf, (size_t)n))
+            a->holding = 0; /* too large to compare: parsed as a new one is */
         int was_open = a->begun;
-        ms_status st = ms_report_agg_parser_feed(parser, buf, (size_t)n, &a->ticket->error);
+        ms_status st = ms_report_agg_parser_feed(*parser, buf, (size_t)n, &a->ticket->error);
         if (st != MS_OK)
             return st;
+        if (a->stored_id != 0 && !a->resumed)
+            continue; /* found stored: the parse stopped at the metadata */
         if (a->begun && !a->duplicate && agg_lane_duplicate(a->reader->lane))
             a->duplicate = 1; /* already stored: nothing more to keep */
         if (a->duplicate)
@@ -405,16 +590,20 @@ static void ingest_aggregate(reader *r, ms_report_doc *doc)
     t->file = ms_strdup(a.origin->file);
     t->path = ms_strdup(a.origin->path);
     digests_begin(r);
+    if (r->held.failed)
+        ms_buf_free(&r->held); /* memory ran out for the last one: try again */
+    r->held.len = 0;
+    a.holding = peer_store(r) != NULL;
     /* Received compressed (the usual case): kept as it came, not compressed again. */
     a.gzip = ms_report_doc_tap_gzip(doc, keep_gzip, &a);
     if (!a.gzip)
         a.pending.len = 0; /* whatever a refused tap was given */
-    ms_report_agg_callbacks cb = {.arg = &a, .report_begin = on_report_begin, .record = on_record};
+    a.cb = (ms_report_agg_callbacks){.arg = &a, .report_begin = on_report_begin, .record = on_record};
     ms_report_agg_parser *parser = NULL;
-    ms_status st = ms_report_agg_parser_new(&cb, &parser);
+    ms_status st = ms_report_agg_parser_new(&a.cb, &parser);
     if (st == MS_OK)
-        st = agg_read(&a, doc, parser, r->buf);
-    if (st == MS_OK && !a.begun) {
+        st = agg_read(&a, doc, &parser, r->buf);
+    if (st == MS_OK && !a.begun && !t->same_as_stored) {
         set_error(&t->error, "no report metadata and published policy");
         st = MS_ERR_INVALID;
     }
@@ -692,6 +881,9 @@ static void reader_free(reader *r)
     EVP_MD_CTX_free(r->bytes.md);
     EVP_MD_CTX_free(r->content.md);
     ms_buf_free(&r->content_buf);
+    ms_buf_free(&r->held);
+    ms_store_close(r->peer);
+    r->peer = NULL;
     r->buf = NULL;
     r->bytes.md = r->content.md = NULL;
 }

@@ -49,6 +49,12 @@ typedef struct agg_ticket {
     char *file, *path, *org, *report_id, *domain;
     uint64_t records;          /* records the reader handed over */
     ms_report_error error;     /* the reader's, or the store's when it refused the report */
+    /* The reader found the report stored already (on its own connection):
+     * same_as_stored, with these very bytes, so nothing of it was sent (a
+     * plain duplicate); stored_before, with other bytes, so only its
+     * metadata and content digest were sent, and the writer must find it
+     * stored too. */
+    int same_as_stored, stored_before;
     char digest[INGEST_DIGEST_HEX];    /* of the document read ("" when not made) */
     char input_key[INGEST_DIGEST_HEX]; /* of its origin and digest: its rejected row */
 } agg_ticket;

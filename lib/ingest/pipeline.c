@@ -10,11 +10,13 @@
  * A report travels as BEGIN (its metadata), batches of records and of the
  * original's bytes, and END (its ticket). The writer decides the report's
  * fate (new, duplicate, set aside) and hands the ticket back; the reader
- * collects tickets in order (agg_lane_done). A duplicate is only known
- * when the writer meets the identity key: it then skips the rest of that
- * report and raises a flag the reader checks between chunks, so the
- * reader stops sending it too (it parses on only for the content digest
- * the writer compares at END: a conflicting duplicate).
+ * collects tickets in order (agg_lane_done). A report the reader found
+ * stored with the same bytes comes as its END alone (same_as_stored);
+ * any other duplicate is known when the writer meets the identity key:
+ * it then skips the rest of that report and raises a flag the reader
+ * checks between chunks, so the reader stops sending it too (it parses on
+ * only for the content digest the writer compares at END: a conflicting
+ * duplicate).
  *
  * Records are packed into the batch (the parser's strings live only
  * during its callback): the strings and the used entries of a record's
@@ -308,6 +310,19 @@ static ms_status writer_store(agg_pipe *p, agg_ticket *t)
 static void writer_end(agg_pipe *p, agg_ticket *t)
 {
     ms_status st;
+    if (t->same_as_stored) { /* the reader compared it with the stored one: it sent nothing else */
+        t->outcome = MS_INGEST_DUPLICATE;
+        t->status = MS_OK;
+        return;
+    }
+    if (t->stored_before && !p->skipping && !t->failed) {
+        /* Stored when the reader looked, deleted since: its records were
+         * not sent, so it cannot be stored from this read. */
+        t->failed = 1;
+        ms_report_error_clear(&t->error);
+        t->error = (ms_report_error){ms_strdup("the stored report with this identity was removed while "
+                                               "this one was read: ingest it again"), 0, 0, -1};
+    }
     if (p->skipping) {
         st = writer_duplicate(p, t);
     } else {

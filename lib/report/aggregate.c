@@ -720,6 +720,11 @@ static void begin_report(ms_report_agg_parser *p)
     int answer = p->cb.report_begin ? p->cb.report_begin(p->cb.arg, &meta) : 0;
     if (answer == MS_REPORT_AGG_SKIP) {
         p->skip_records = 1;
+    } else if (answer == MS_REPORT_AGG_STOP) {
+        /* as if the report ended here: the rest is not read */
+        p->root_closed = 1;
+        XML_StopParser(p->xml, XML_FALSE);
+        return;
     } else if (answer != 0) {
         fail(p, MS_ERR_INVALID, "the report was refused by the caller");
         return;

@@ -87,6 +87,7 @@ struct ms_store {
     void *impl;          /* the backend's own state */
     char *error;
     ms_status error_status; /* the status store_fail gave with error */
+    char *url;           /* as opened (NULL: the default), for store_open_peer */
     /* the aggregate report being written */
     int in_report;
     int64_t report;
@@ -170,5 +171,13 @@ ms_status store_pg_open(ms_store *store, const char *conninfo);
 /* The same, reading only: nothing created or written (ms_store_open_read). */
 ms_status store_sqlite_open_read(ms_store *store, const char *path);
 ms_status store_pg_open_read(ms_store *store, const char *conninfo);
+
+/* Another connection to the same store, reading only (ms_store_open_read):
+ * ingest's reader threads look reports up there while the writer holds
+ * its own. It sees what the writer has made durable (ms_store_sync). */
+ms_status store_open_peer(const ms_store *store, ms_store **out);
+/* The id of the aggregate report stored under meta's identity, 0 when
+ * there is none. */
+ms_status store_agg_stored(ms_store *store, const ms_report_agg_meta *meta, int64_t *id);
 
 #endif

@@ -158,6 +158,8 @@ static ms_status open_store(const char *url, int read_only, ms_store **out, char
     ms_status st = open_backend(store, url, read_only);
     if (st == MS_OK)
         st = read_only ? check_schema(store) : store_migrate(store);
+    if (st == MS_OK && url != NULL && (store->url = ms_strdup(url)) == NULL)
+        st = MS_ERR_NOMEM;
     if (st != MS_OK) {
         if (errmsg)
             *errmsg = ms_strdup(store->error ? store->error : ms_status_str(st));
@@ -191,6 +193,11 @@ ms_status ms_store_open_read(const char *url, ms_store **out, char **errmsg)
     return st;
 }
 
+ms_status store_open_peer(const ms_store *store, ms_store **out)
+{
+    return open_store(store->url, 1, out, NULL);
+}
+
 void ms_store_close(ms_store *store)
 {
     if (store == NULL)
@@ -202,6 +209,7 @@ void ms_store_close(ms_store *store)
     if (store->backend)
         store->backend->close(store);
     free(store->group_lost);
+    free(store->url);
     free(store->digest);
     free(store->duplicate_digest);
     free(store->error);
@@ -430,18 +438,22 @@ static ms_status insert_report(ms_store *store, const char *sql, const sql_param
     " origin_file, ingested_at"
 #define REPORT_INSERT_TAIL " ON CONFLICT DO NOTHING RETURNING id"
 
+/* An aggregate report's identity key, $1 to $6 of AGG_IDENTITY_PARAMS. */
+#define AGG_IDENTITY_WHERE                                                                     \
+    " WHERE kind = $1 AND org = $2 AND report_id = $3 AND domain = $4 AND date_begin = $5"   \
+    " AND date_end = $6"
+#define AGG_IDENTITY_PARAMS(m)                                                                 \
+    {P_TEXT("aggregate"), P_TEXT(nz((m)->org_name)), P_TEXT(nz((m)->report_id)),              \
+     P_TEXT(nz((m)->domain)), P_INT((m)->begin), P_INT((m)->end)}
+
 /* The stored report a duplicate met (its identity key), for comparing
  * content digests: an extra query, for duplicates only. */
 static ms_status find_duplicate(ms_store *store, const ms_report_agg_meta *m)
 {
-    sql_param p[] = {P_TEXT("aggregate"), P_TEXT(nz(m->org_name)), P_TEXT(nz(m->report_id)),
-                     P_TEXT(nz(m->domain)), P_INT(m->begin), P_INT(m->end)};
+    sql_param p[] = AGG_IDENTITY_PARAMS(m);
     sql_cursor *cur;
-    ms_status st = store->backend->query(store,
-                                         "SELECT id, digest FROM reports WHERE kind = $1 AND org = $2"
-                                         " AND report_id = $3 AND domain = $4 AND date_begin = $5"
-                                         " AND date_end = $6",
-                                         p, 6, 0, &cur);
+    ms_status st = store->backend->query(store, "SELECT id, digest FROM reports" AGG_IDENTITY_WHERE, p, 6,
+                                         0, &cur);
     if (st != MS_OK)
         return st;
     int r = store->backend->next(cur);
@@ -452,6 +464,17 @@ static ms_status find_duplicate(ms_store *store, const ms_report_agg_meta *m)
     }
     store->backend->done(cur);
     return r < 0 ? store_last_status(store) : MS_OK;
+}
+
+ms_status store_agg_stored(ms_store *store, const ms_report_agg_meta *meta, int64_t *id)
+{
+    sql_param p[] = AGG_IDENTITY_PARAMS(meta);
+    int found = 0;
+    *id = 0;
+    ms_status st = store_query_int(store, "SELECT id FROM reports" AGG_IDENTITY_WHERE, p, 6, id, &found);
+    if (!found)
+        *id = 0;
+    return st;
 }
 
 ms_status ms_store_agg_begin(ms_store *store, const ms_report_agg_meta *m, const ms_report_origin *origin,
