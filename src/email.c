@@ -380,6 +380,8 @@ typedef struct run {
     /* what out_ok and out_item print before a line: "  ✓ ", "  ! ", "  ✗ " */
     char mark_ok[32], mark_warning[32], mark_error[32];
     size_t mark_ok_len, mark_warning_len, mark_error_len;
+    struct piece *pieces; /* the fixed parts of results, rendered once */
+    size_t npieces;
 } run;
 
 /* Counts the diagnosis; its definition (NULL if unknown). The codes are
@@ -479,6 +481,7 @@ static void add_normal_form(run *r, round *rd, item *it)
 static struct {
     char data[WRITE_BLOCK];
     size_t len;
+    size_t flushes; /* blocks written so far */
 } out;
 
 /* Writes n bytes to stdout; a failure is kept for the final message
@@ -495,6 +498,7 @@ static void out_flush(void)
     if (out.len > 0)
         out_write(out.data, out.len);
     out.len = 0;
+    out.flushes++;
 }
 
 static void out_bytes(const char *p, size_t n)
@@ -513,6 +517,68 @@ static void out_bytes(const char *p, size_t n)
 static void out_str(const char *s)
 {
     out_bytes(s, strlen(s));
+}
+
+/* ---- fixed parts ----
+ * Much of a result's output depends only on its diagnosis and validity
+ * (",true,valid,email.valid," in CSV; the category, the diagnosis, its
+ * severity and message in JSON). Each such part is rendered by its
+ * function the first time, kept, and copied after that: the same bytes,
+ * without the escaping and the small writes per address. */
+
+enum piece_kind { PIECE_CSV, PIECE_JSON_HEAD, PIECE_JSON_TAIL, PIECE_TEXT_OK };
+enum { MAX_PIECES = 256, PIECE_MAX = 2048 };
+
+typedef struct piece {
+    enum piece_kind kind;
+    const char *diagnosis; /* the library's static string: compared by pointer */
+    ms_email_category category;
+    int valid;
+    char *kept; /* its bytes */
+    size_t len;
+} piece;
+
+typedef void (*piece_render)(const ms_email_result *res, const ms_diag_def *def);
+
+/* Writes the part of kind `kind` for this result: kept text when there
+ * is some, else rendered (and kept, when there is room). */
+static void out_piece(run *r, enum piece_kind kind, const ms_email_result *res, const ms_diag_def *def,
+                      piece_render render)
+{
+    for (size_t i = 0; i < r->npieces; i++) {
+        const piece *p = &r->pieces[i];
+        if (p->kind == kind && p->diagnosis == res->diagnosis && p->category == res->category &&
+            p->valid == res->valid) {
+            out_bytes(p->kept, p->len);
+            return;
+        }
+    }
+    if (r->pieces == NULL)
+        r->pieces = calloc(MAX_PIECES, sizeof *r->pieces);
+    if (r->pieces == NULL || r->npieces == MAX_PIECES) {
+        render(res, def); /* not kept (no memory, or no room): rendered each time */
+        return;
+    }
+    if (sizeof out.data - out.len < PIECE_MAX)
+        out_flush(); /* the part is rendered in one piece of the block */
+    size_t start = out.len, flushes = out.flushes;
+    render(res, def);
+    size_t len = out.len - start;
+    /* (a part too long for the block went out in pieces: not kept) */
+    char *kept = out.flushes == flushes && len > 0 ? malloc(len) : NULL;
+    if (kept != NULL) {
+        memcpy(kept, out.data + start, len);
+        r->pieces[r->npieces++] = (piece){kind, res->diagnosis, res->category, res->valid, kept, len};
+    }
+}
+
+static void pieces_free(run *r)
+{
+    for (size_t i = 0; i < r->npieces; i++)
+        free(r->pieces[i].kept);
+    free(r->pieces);
+    r->pieces = NULL;
+    r->npieces = 0;
 }
 
 /* Byte tests a word at a time (the "Bit Twiddling Hacks" haszero
@@ -556,10 +622,16 @@ static inline int any_byte(const char *s, size_t n, enum byte_test t)
         if (word_test(x, t))
             return 1;
     }
-    char tail[8]; /* the rest, padded with a byte no test takes */
-    memset(tail, 'a', sizeof tail);
-    memcpy(tail, s + i, n - i);
     uint64_t x;
+    if (i == n)
+        return 0;
+    if (n >= 8) { /* the last 8 bytes, some of them tested again */
+        memcpy(&x, s + n - 8, 8);
+        return word_test(x, t) != 0;
+    }
+    char tail[8]; /* a short text, padded with a byte no test takes */
+    memset(tail, 'a', sizeof tail);
+    memcpy(tail, s, n);
     memcpy(&x, tail, 8);
     return word_test(x, t) != 0;
 }
@@ -585,7 +657,17 @@ static void csv_field(const char *s, size_t n)
     out_bytes("\"", 1);
 }
 
-static void emit_csv(const round *rd, const item *it)
+static void render_csv_fixed(const ms_email_result *res, const ms_diag_def *def)
+{
+    (void)def;
+    out_str(res->valid ? "true," : "false,");
+    out_str(ms_email_category_name(res->category));
+    out_bytes(",", 1);
+    out_str(res->diagnosis);
+    out_bytes(",", 1);
+}
+
+static void emit_csv(run *r, const round *rd, const item *it, const ms_diag_def *def)
 {
     if (it->nfields > 0) {
         for (size_t i = 0; i < it->nfields; i++) {
@@ -597,11 +679,7 @@ static void emit_csv(const round *rd, const item *it)
         csv_field(at(rd, it->addr), it->addr.len);
         out_bytes(",", 1);
     }
-    out_str(it->r.valid ? "true," : "false,");
-    out_str(ms_email_category_name(it->r.category));
-    out_bytes(",", 1);
-    out_str(it->r.diagnosis);
-    out_bytes(",", 1);
+    out_piece(r, PIECE_CSV, &it->r, def, render_csv_fixed);
     if (it->normal.off != NONE)
         csv_field(at(rd, it->normal), it->normal.len);
     out_bytes("\n", 1);
@@ -640,6 +718,55 @@ static void json_string_out(const char *s, size_t n)
     json_decref(j);
 }
 
+/* Part of a text as a JSON string: as it is when the whole text is
+ * plain (printable ASCII, no quote or backslash), else escaped. */
+static void json_part_out(int plain, const char *s, size_t n)
+{
+    if (!plain) {
+        json_string_out(s, n);
+        return;
+    }
+    out_bytes("\"", 1);
+    out_bytes(s, n);
+    out_bytes("\"", 1);
+}
+
+/* ,"valid":...,"category":"...","diagnosis":"..." */
+static void render_json_head(const ms_email_result *res, const ms_diag_def *def)
+{
+    (void)def;
+    out_str(res->valid ? ",\"valid\":true,\"category\":\"" : ",\"valid\":false,\"category\":\"");
+    out_str(ms_email_category_name(res->category));
+    out_str("\",\"diagnosis\":\"");
+    out_str(res->diagnosis);
+    out_bytes("\"", 1);
+}
+
+/* ,"diagnostics":[{"severity":...,"code":...,"message":...,"location":null,"offset": */
+static void render_json_tail(const ms_email_result *res, const ms_diag_def *def)
+{
+    out_str(",\"diagnostics\":[{\"severity\":\"");
+    out_str(ms_severity_str(def ? def->severity : MS_SEV_ERROR));
+    out_str("\",\"code\":\"");
+    out_str(res->diagnosis);
+    out_str("\",\"message\":");
+    const char *message = def ? def->summary : "";
+    json_string_out(message, strlen(message));
+    out_str(",\"location\":null,\"offset\":");
+}
+
+/* A number in decimal. */
+static void out_decimal(size_t v)
+{
+    char digits[24];
+    size_t n = sizeof digits;
+    do {
+        digits[--n] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v > 0);
+    out_bytes(digits + n, sizeof digits - n);
+}
+
 /* One result as a JSON object (docs/json.md), compact, in this order. */
 static void emit_json(run *r, const round *rd, const item *it, const ms_diag_def *def)
 {
@@ -648,16 +775,14 @@ static void emit_json(run *r, const round *rd, const item *it, const ms_diag_def
     const char *addr = at(rd, it->addr);
     out_str("{\"address\":");
     json_string_out(addr, it->addr.len);
-    out_str(it->r.valid ? ",\"valid\":true,\"category\":\"" : ",\"valid\":false,\"category\":\"");
-    out_str(ms_email_category_name(it->r.category));
-    out_str("\",\"diagnosis\":\"");
-    out_str(it->r.diagnosis);
-    out_bytes("\"", 1);
+    out_piece(r, PIECE_JSON_HEAD, &it->r, def, render_json_head);
     if (it->r.category < MS_EMAIL_CAT_ERR) {
+        /* the parts of an address JSON takes as it is need no look either */
+        int plain = is_printable(addr, it->addr.len) && !any_byte(addr, it->addr.len, JSON_SPECIAL);
         out_str(",\"local_part\":");
-        json_string_out(addr + it->r.local_start, it->r.local_len);
+        json_part_out(plain, addr + it->r.local_start, it->r.local_len);
         out_str(",\"domain\":");
-        json_string_out(addr + it->r.domain_start, it->r.domain_len);
+        json_part_out(plain, addr + it->r.domain_start, it->r.domain_len);
     } else {
         out_str(",\"local_part\":null,\"domain\":null");
     }
@@ -673,16 +798,9 @@ static void emit_json(run *r, const round *rd, const item *it, const ms_diag_def
     } else {
         out_str(",\"mx\":null");
     }
-    out_str(",\"diagnostics\":[{\"severity\":\"");
-    out_str(ms_severity_str(def ? def->severity : MS_SEV_ERROR));
-    out_str("\",\"code\":\"");
-    out_str(it->r.diagnosis);
-    out_str("\",\"message\":");
-    const char *message = def ? def->summary : "";
-    json_string_out(message, strlen(message));
-    char offset[48];
-    int n = snprintf(offset, sizeof offset, ",\"location\":null,\"offset\":%zu}]}", it->r.error_offset);
-    out_bytes(offset, (size_t)n);
+    out_piece(r, PIECE_JSON_TAIL, &it->r, def, render_json_tail);
+    out_decimal(it->r.error_offset);
+    out_str("}]}");
 }
 
 /* The address has a normal form, and it is not the address as given. */
@@ -707,7 +825,16 @@ static void out_shown(const run *r, const char *s, size_t n)
 
 /* One result as a checklist line: what out_ok() (valid) or out_item()
  * would print, written into the block. */
-static void emit_text(const run *r, const round *rd, const item *it, const ms_diag_def *def)
+/*   valid (email.valid) */
+static void render_text_ok(const ms_email_result *res, const ms_diag_def *def)
+{
+    (void)def;
+    out_str("  valid (");
+    out_str(res->diagnosis);
+    out_bytes(")", 1);
+}
+
+static void emit_text(run *r, const round *rd, const item *it, const ms_diag_def *def)
 {
     int ok = it->r.valid && def && def->severity == MS_SEV_INFO;
     if (ok && r->c->quiet)
@@ -715,9 +842,7 @@ static void emit_text(const run *r, const round *rd, const item *it, const ms_di
     if (ok) {
         out_bytes(r->mark_ok, r->mark_ok_len);
         out_shown(r, at(rd, it->addr), it->addr.len);
-        out_str("  valid (");
-        out_str(it->r.diagnosis);
-        out_bytes(")", 1);
+        out_piece(r, PIECE_TEXT_OK, &it->r, def, render_text_ok);
         if (normal_differs(rd, it)) {
             out_str("  normal form: ");
             out_shown(r, at(rd, it->normal), it->normal.len);
@@ -780,7 +905,7 @@ static void process(run *r, round *rd)
             r->invalid++;
         const ms_diag_def *def = count_diag(r, it->r.diagnosis);
         if (r->format == FMT_CSV)
-            emit_csv(rd, it);
+            emit_csv(r, rd, it, def);
         else if (r->format == FMT_JSON)
             emit_json(r, rd, it, def);
         else
@@ -993,6 +1118,7 @@ static int check_all(cli_common *c, run *r, source *s)
         fprintf(stderr, "\r%*s\r", 40, "");
     round_free(rd);
     free(rd);
+    pieces_free(r);
     if (s->io_error) {
         fprintf(stderr, "mailsec %s: error reading the input\n", CMD);
         r->could_not_check = 1;

@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unictype.h>
 #include <uninorm.h>
 #include <unistr.h>
 
@@ -88,32 +89,24 @@ int em_html5_match(const unsigned char *s, size_t len)
     }
 }
 
-/* Code points NFC leaves alone wherever they stand: canonical combining
- * class 0, their own NFC, never the second of a composition pair
- * (unit-email-nfc checks each one against libunistring). The scripts
- * addresses are mostly written in. */
-static const struct {
-    unsigned first, last;
-} NFC_STABLE[] = {
-    {0x00A0, 0x02FF}, /* Latin-1, Latin Extended-A and -B, IPA, spacing modifiers */
-    {0x0388, 0x03FF}, /* Greek and Coptic, after the singletons U+0374, U+037E, U+0387 */
-    {0x0400, 0x0482}, /* Cyrillic, before its combining marks */
-    {0x048A, 0x052F},
-    {0x05D0, 0x05EA}, /* Hebrew letters */
-    {0x0621, 0x064A}, /* Arabic letters */
-    {0x0905, 0x0939}, /* Devanagari letters */
-    {0x3041, 0x3096}, /* Hiragana, without the voicing marks */
-    {0x30A1, 0x30FA}, /* Katakana */
-    {0x4E00, 0x9FFF}, /* CJK unified ideographs */
-    {0xAC00, 0xD7A3}, /* Hangul syllables */
-};
-
+/* A code point NFC leaves alone wherever it stands, by libunistring's
+ * Unicode data: canonical combining class 0 (nothing reorders around it),
+ * its own NFC (no decomposition, or one that composes back to it: not a
+ * singleton, not excluded from composition), and never the second of a
+ * composition pair (no neighbour combines with it). The seconds are the
+ * combining marks and the Hangul vowel and final jamo; a mark that is
+ * never one is refused all the same (it is only normalised: right, only
+ * slower). unit-email-nfc checks every code point this takes. */
 int em_nfc_stable(unsigned cp)
 {
-    for (size_t k = 0; k < sizeof NFC_STABLE / sizeof NFC_STABLE[0]; k++)
-        if (cp >= NFC_STABLE[k].first && cp <= NFC_STABLE[k].last)
-            return 1;
-    return 0;
+    if ((cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) /* not characters */
+        return 0;
+    if (uc_combining_class(cp) != 0 || uc_is_general_category(cp, UC_CATEGORY_M) ||
+        (cp >= 0x1161 && cp <= 0x11C2)) /* Hangul jungseong and jongseong */
+        return 0;
+    ucs4_t pair[UC_DECOMPOSITION_MAX_LENGTH];
+    int n = uc_canonical_decomposition(cp, pair);
+    return n < 0 || (n == 2 && uc_composition(pair[0], pair[1]) == cp);
 }
 
 int em_nfc_quick(const unsigned char *s, size_t len)
@@ -136,13 +129,15 @@ static enum em_diag judge_nfc(const unsigned char *s, size_t len, enum em_diag d
 {
     if (em_nfc_quick(s, len))
         return d; /* in NFC already: the same parse */
-    size_t n = 0;
-    uint8_t *nfc = u8_normalize(UNINORM_NFC, s, len, NULL, &n);
+    uint8_t room[1024]; /* an address that fits: no allocation */
+    size_t n = sizeof room;
+    uint8_t *nfc = u8_normalize(UNINORM_NFC, s, len, room, &n);
     if (nfc == NULL)
         return d;
     em_parse q;
     em_parse_run(nfc, n, 1, &q);
-    free(nfc);
+    if (nfc != room)
+        free(nfc);
     if (em_diag_infos[q.diag].rank > em_diag_infos[d].rank) {
         p->diag_offset = p->local_start;
         return q.diag;

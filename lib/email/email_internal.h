@@ -116,8 +116,9 @@ size_t em_utf8_decode(const unsigned char *s, size_t n, unsigned *cp);
  * characters (bidi overrides), surrogates, private use, unassigned,
  * non-ASCII spaces and separators. */
 int em_codepoint_unsafe(unsigned cp);
-/* Non-zero for a code point NFC leaves alone wherever it stands (a
- * conservative list of the common scripts). */
+/* Non-zero for a code point NFC leaves alone wherever it stands (nearly
+ * every letter, digit and symbol of every script; not the combining
+ * marks). */
 int em_nfc_stable(unsigned cp);
 /* Non-zero when the UTF-8 s (len bytes) is ASCII and such code points
  * only, and so in NFC as it is; 0 when it may not be (normalise to know). */
@@ -133,6 +134,12 @@ enum em_diag em_idn_check(const unsigned char *d, size_t n, size_t local_octets)
  * form in *ascii_len, *transient set when the verdict came from a lack of
  * memory rather than the name. em_idn_check() keeps these per thread. */
 enum em_diag em_idn_verdict(const unsigned char *d, size_t n, size_t *ascii_len, int *transient);
+/* What this thread's cache of em_idn_check() verdicts has done (for the
+ * tests: a domain seen again must be a hit). */
+typedef struct idn_cache_stats {
+    size_t hits, misses, emptied;
+} idn_cache_stats;
+idn_cache_stats em_idn_cache_stats(void);
 /* The domain d (n bytes, A-labels or U-labels) as lower-case A-labels or
  * as U-labels; NULL unless em_idn_check() finds the domain alone valid
  * (or out of memory). */

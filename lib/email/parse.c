@@ -23,7 +23,6 @@ enum { CX_LOCAL, CX_DOMAIN, CX_LITERAL, CX_COMMENT, CX_FWS, CX_QS, CX_QP };
 #define CL_DIGIT 4u
 #define CL_WORD 8u   /* PCRE's \w: letters, digits, underscore */
 #define CL_HEX 16u
-
 static const unsigned char cls[256] = {
 #define A CL_ATEXT
 #define LD (CL_ATEXT | CL_LDH | CL_WORD)
@@ -467,6 +466,34 @@ static size_t step_domain(st *p, size_t i)
 
 static enum em_diag literal_diag_at(const st *p, size_t end);
 
+/* Text a quoted string, a comment or a domain literal takes as it is,
+ * raising nothing: printable ASCII less each context's delimiters and
+ * escape (a quoted string's space is text too). A run of it is consumed
+ * in one step. */
+static int plain_qtext(unsigned char c)
+{
+    return c >= ' ' && c < 127 && c != '"' && c != '\\';
+}
+
+static int plain_ctext(unsigned char c)
+{
+    return c > ' ' && c < 127 && c != '(' && c != ')' && c != '\\';
+}
+
+static int plain_dtext(unsigned char c)
+{
+    return c > ' ' && c < 127 && c != '[' && c != ']' && c != '\\';
+}
+
+/* The length of the run of bytes from i that `plain` takes. */
+static size_t plain_run(const st *p, size_t i, int (*plain)(unsigned char))
+{
+    size_t n = 0;
+    while (i + n < p->len && plain(p->s[i + n]))
+        n++;
+    return n;
+}
+
 static size_t step_literal(st *p, size_t i)
 {
     unsigned char c = p->s[i];
@@ -494,16 +521,20 @@ static size_t step_literal(st *p, size_t i)
         p->lit_ws = 1;
         enter_fws(p, c);
         return c == '\r' ? 2 : 1;
-    default:
-        if (c > 127 || c == 0 || c == '[') {
-            raise(p, c > 127 && !p->utf8 ? EM_ERR_NON_ASCII : EM_ERR_EXPECTING_DTEXT, i);
-            return 1;
+    default: {
+        size_t n = plain_run(p, i, plain_dtext);
+        if (n == 0) {
+            if (c > 127 || c == 0 || c == '[') {
+                raise(p, c > 127 && !p->utf8 ? EM_ERR_NON_ASCII : EM_ERR_EXPECTING_DTEXT, i);
+                return 1;
+            }
+            raise(p, EM_RFC5322_DOMLIT_OBSDTEXT, i); /* a control character */
+            n = 1;
         }
-        if (c < 33 || c == 127)
-            raise(p, EM_RFC5322_DOMLIT_OBSDTEXT, i);
-        add_token(p, i, 1);
-        p->elem_len++;
-        return 1;
+        add_token(p, i, n);
+        p->elem_len += n;
+        return n;
+    }
     }
 }
 
@@ -531,16 +562,20 @@ static size_t step_comment(st *p, size_t i)
         p->out->has_cfws = 1;
         enter_fws(p, c);
         return c == '\r' ? 2 : 1;
-    default:
+    default: {
+        size_t n = plain_run(p, i, plain_ctext);
+        if (n > 0)
+            return n;
         if (c >= 0x80) {
-            size_t n = non_ascii(p, i);
+            n = non_ascii(p, i);
             return n ? n : 1;
         }
         if (c == 0 || c == '\n')
             raise(p, EM_ERR_EXPECTING_CTEXT, i);
-        else if (c < 32 || c == 127)
-            raise(p, EM_DEPREC_CTEXT, i);
+        else
+            raise(p, EM_DEPREC_CTEXT, i); /* another control character */
         return 1;
+    }
     }
 }
 
@@ -568,16 +603,20 @@ static size_t step_qs(st *p, size_t i)
         pop(p);
         return 1;
     default: {
-        size_t n = 1;
-        if (c >= 0x80) {
+        size_t n = plain_run(p, i, plain_qtext);
+        if (n > 0) {
+            /* text as it is */
+        } else if (c >= 0x80) {
             n = non_ascii(p, i);
             if (n == 0)
                 return 1;
             p->out->has_utf8 = 1;
         } else if (c == 0 || c == '\n') {
             raise(p, EM_ERR_EXPECTING_QTEXT, i);
-        } else if (c < 32 || c == 127) {
-            raise(p, EM_DEPREC_QTEXT, i);
+            n = 1;
+        } else {
+            raise(p, EM_DEPREC_QTEXT, i); /* another control character */
+            n = 1;
         }
         add_token(p, i, n);
         p->elem_len += n;

@@ -100,17 +100,23 @@ static int domain_to_ascii(const char *d, size_t n, char **out)
         *out = em_ascii_lower(d, n);
         return *out != NULL ? IDN2_OK : IDN2_MALLOC;
     }
-    char *copy = malloc(n + 1);
+    char room[256]; /* a domain that fits (any valid one): no allocation */
+    char *copy = n < sizeof room ? room : malloc(n + 1);
     if (copy == NULL)
         return IDN2_MALLOC;
     memcpy(copy, d, n);
     copy[n] = '\0';
     uint8_t *idn = NULL;
     /* STD3 rules: UTS 46 maps some code points to ASCII punctuation
-     * (U+037E to ";"); a host name must stay letters, digits, hyphens. */
-    int rc = idn2_lookup_u8((const uint8_t *)copy, &idn,
-                            IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL | IDN2_USE_STD3_ASCII_RULES);
-    free(copy);
+     * (U+037E to ";"); a host name must stay letters, digits, hyphens.
+     * A name known to be in NFC already is not normalised first (the
+     * same answer, one normalisation fewer). */
+    int flags = IDN2_NONTRANSITIONAL | IDN2_USE_STD3_ASCII_RULES;
+    if (!em_nfc_quick((const unsigned char *)d, n))
+        flags |= IDN2_NFC_INPUT;
+    int rc = idn2_lookup_u8((const uint8_t *)copy, &idn, flags);
+    if (copy != room)
+        free(copy);
     if (rc == IDN2_OK) {
         /* libidn2's memory is released with idn2_free; hand out our own. */
         *out = ms_strdup((const char *)idn);
@@ -194,22 +200,42 @@ char *em_domain_to_unicode(const char *d, size_t n)
     return res;
 }
 
-/* This thread's last verdicts, by domain. Address lists repeat their
- * domains, and libidn2 takes microseconds for a name where the rest of a
- * check takes tens of nanoseconds. Direct-mapped: a collision only means
- * computing again. The slots are on the heap, allocated by the thread's
- * first check of a non-ASCII or A-label domain and freed when the thread
- * exits (a library loaded with dlopen must not take a large static TLS
- * block); without memory, nothing is cached. Longer names are not kept. */
-enum { IDN_CACHE_SLOTS = 4096, IDN_CACHE_NAME_MAX = 96 };
+/* This thread's verdicts, by domain. Address lists repeat their domains,
+ * and libidn2 takes tens of microseconds for a name where the rest of a
+ * check takes tens of nanoseconds; a list of a million addresses may hold
+ * tens of thousands of distinct IDN domains, so the table is large.
+ *
+ * An open-addressing hash table: a domain lives in one of the
+ * IDN_CACHE_PROBE slots from its hash's home slot, so a look-up reads at
+ * most that many (a flood of names with one hash costs misses, never a
+ * long search); when all of them are taken, the home slot is replaced.
+ * The names are kept, whole, in an arena: a hit is a verdict computed for
+ * exactly these bytes. When the arena is full, the table starts empty
+ * again. 3 MiB at most, allocated by the thread's first check of a
+ * non-ASCII or A-label domain (calloc: pages are touched as they fill)
+ * and freed when the thread exits (a library loaded with dlopen must not
+ * take a large static TLS block); without memory, nothing is cached. */
+enum {
+    IDN_CACHE_SLOTS = 1 << 16, /* a power of two */
+    IDN_CACHE_PROBE = 8,
+    IDN_CACHE_ARENA = 1 << 21, /* bytes of names */
+    IDN_CACHE_NAME_MAX = 255   /* longer domains fail the length limits before IDNA */
+};
 typedef struct {
-    size_t n; /* 0: an empty slot */
-    size_t ascii_len;
-    enum em_diag verdict;
-    unsigned char name[IDN_CACHE_NAME_MAX];
+    uint32_t hash;
+    uint32_t name_off; /* in the arena */
+    uint16_t n;        /* 0: an empty slot */
+    uint16_t ascii_len;
+    uint8_t verdict;   /* an enum em_diag */
 } idn_cache_slot;
-static _Thread_local idn_cache_slot *idn_cache;
-static pthread_key_t idn_cache_key; /* its destructor frees a thread's slots */
+typedef struct {
+    size_t arena_len;
+    idn_cache_stats stats;
+    idn_cache_slot slots[IDN_CACHE_SLOTS];
+    unsigned char arena[IDN_CACHE_ARENA];
+} idn_cache;
+static _Thread_local idn_cache *thread_idn_cache;
+static pthread_key_t idn_cache_key; /* its destructor frees a thread's cache */
 static pthread_once_t idn_cache_key_once = PTHREAD_ONCE_INIT;
 
 static void idn_cache_key_create(void)
@@ -217,27 +243,70 @@ static void idn_cache_key_create(void)
     (void)pthread_key_create(&idn_cache_key, free);
 }
 
-static idn_cache_slot *idn_cache_slots(void)
+static idn_cache *idn_cache_get(void)
 {
-    if (idn_cache == NULL && pthread_once(&idn_cache_key_once, idn_cache_key_create) == 0) {
-        idn_cache = calloc(IDN_CACHE_SLOTS, sizeof *idn_cache);
-        if (idn_cache != NULL && pthread_setspecific(idn_cache_key, idn_cache) != 0) {
-            free(idn_cache);
-            idn_cache = NULL;
+    if (thread_idn_cache == NULL && pthread_once(&idn_cache_key_once, idn_cache_key_create) == 0) {
+        thread_idn_cache = calloc(1, sizeof *thread_idn_cache);
+        if (thread_idn_cache != NULL && pthread_setspecific(idn_cache_key, thread_idn_cache) != 0) {
+            free(thread_idn_cache);
+            thread_idn_cache = NULL;
         }
     }
-    return idn_cache;
+    return thread_idn_cache;
 }
 
-static idn_cache_slot *idn_cache_slot_for(const unsigned char *d, size_t n)
+static uint32_t idn_cache_hash(const unsigned char *d, size_t n)
 {
-    idn_cache_slot *slots = n > 0 && n <= IDN_CACHE_NAME_MAX ? idn_cache_slots() : NULL;
-    if (slots == NULL)
-        return NULL;
     uint32_t h = 2166136261u; /* FNV-1a */
     for (size_t k = 0; k < n; k++)
         h = (h ^ d[k]) * 16777619u;
-    return &slots[h % IDN_CACHE_SLOTS];
+    /* MurmurHash3's finaliser: similar names spread over the whole table */
+    h ^= h >> 16;
+    h *= 0x85EBCA6Bu;
+    h ^= h >> 13;
+    h *= 0xC2B2AE35u;
+    return h ^ (h >> 16);
+}
+
+/* The slot holding the domain d (n octets), or NULL. */
+static const idn_cache_slot *idn_cache_find(const idn_cache *c, uint32_t h, const unsigned char *d, size_t n)
+{
+    for (size_t k = 0; k < IDN_CACHE_PROBE; k++) {
+        const idn_cache_slot *s = &c->slots[(h + k) & (IDN_CACHE_SLOTS - 1)];
+        if (s->n == 0)
+            return NULL; /* the domain would be here: never stored */
+        if (s->hash == h && s->n == n && memcmp(c->arena + s->name_off, d, n) == 0)
+            return s;
+    }
+    return NULL;
+}
+
+static void idn_cache_add(idn_cache *c, uint32_t h, const unsigned char *d, size_t n, enum em_diag verdict,
+                          size_t ascii_len)
+{
+    if (c->arena_len + n > IDN_CACHE_ARENA) { /* full: start again */
+        memset(c->slots, 0, sizeof c->slots);
+        c->arena_len = 0;
+        c->stats.emptied++;
+    }
+    idn_cache_slot *slot = &c->slots[h & (IDN_CACHE_SLOTS - 1)]; /* replaced if no slot is free */
+    for (size_t k = 0; k < IDN_CACHE_PROBE; k++) {
+        idn_cache_slot *s = &c->slots[(h + k) & (IDN_CACHE_SLOTS - 1)];
+        if (s->n == 0) {
+            slot = s;
+            break;
+        }
+    }
+    memcpy(c->arena + c->arena_len, d, n);
+    *slot = (idn_cache_slot){.hash = h, .name_off = (uint32_t)c->arena_len, .n = (uint16_t)n,
+                             .ascii_len = (uint16_t)ascii_len, .verdict = (uint8_t)verdict};
+    c->arena_len += n;
+}
+
+idn_cache_stats em_idn_cache_stats(void)
+{
+    idn_cache_stats none = {0};
+    return thread_idn_cache != NULL ? thread_idn_cache->stats : none;
 }
 
 enum em_diag em_idn_verdict(const unsigned char *d, size_t n, size_t *ascii_len, int *transient)
@@ -250,20 +319,22 @@ enum em_diag em_idn_verdict(const unsigned char *d, size_t n, size_t *ascii_len,
 
 enum em_diag em_idn_check(const unsigned char *d, size_t n, size_t local_octets)
 {
-    idn_cache_slot *slot = idn_cache_slot_for(d, n);
+    idn_cache *c = n > 0 && n <= IDN_CACHE_NAME_MAX ? idn_cache_get() : NULL;
+    uint32_t h = c != NULL ? idn_cache_hash(d, n) : 0;
+    const idn_cache_slot *hit = c != NULL ? idn_cache_find(c, h, d, n) : NULL;
     enum em_diag r;
     size_t len = 0;
-    if (slot != NULL && slot->n == n && memcmp(slot->name, d, n) == 0) {
-        r = slot->verdict;
-        len = slot->ascii_len;
+    if (hit != NULL) {
+        r = (enum em_diag)hit->verdict;
+        len = hit->ascii_len;
+        c->stats.hits++;
     } else {
         int transient;
         r = em_idn_verdict(d, n, &len, &transient);
-        if (slot != NULL && !transient) {
-            slot->n = n;
-            memcpy(slot->name, d, n);
-            slot->verdict = r;
-            slot->ascii_len = len;
+        if (c != NULL) {
+            c->stats.misses++;
+            if (!transient && len <= UINT16_MAX)
+                idn_cache_add(c, h, d, n, r, len);
         }
     }
     if (r == EM_VALID && local_octets + 1 + len > 254)
