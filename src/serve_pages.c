@@ -629,6 +629,44 @@ static int newest_reports(ms_store *store, const serve_query *q, const char *kin
     return 0;
 }
 
+/* What the page of one kind of report shows: the view's document (the
+ * page's summary table) and the newest reports of the kind. */
+typedef struct kind_page {
+    json_t *doc;
+    newest list;
+} kind_page;
+
+/* Reads both: 0, or -1 (nothing held) when the store failed. */
+static int kind_page_read(ms_store *store, const serve_query *q, const char *view, const char *kind,
+                          size_t limit, kind_page *k)
+{
+    k->doc = NULL;
+    if (report_view_document(view, store, &q->filter, 0, &k->doc) != 0)
+        return -1;
+    if (newest_reports(store, q, kind, limit, &k->list) != 0) {
+        json_decref(k->doc);
+        return -1;
+    }
+    return 0;
+}
+
+static void report_rows(FILE *out, const newest *n);
+
+/* Ends the summary table and the page with the newest reports (at most
+ * TABLE_ROWS_MAX of them: a chart may have read more), then frees k. */
+static int kind_page_end(FILE *out, kind_page *k, const char *name, const serve_query *q)
+{
+    fputs("</tbody></table><h2>Reports, newest first</h2>", out);
+    newest table = k->list;
+    if (table.shown > TABLE_ROWS_MAX)
+        table.shown = TABLE_ROWS_MAX, table.more = 1;
+    report_rows(out, &table);
+    page_end(out, name, q);
+    json_decref(k->doc);
+    ms_store_list_free(k->list.rows, k->list.count);
+    return 200;
+}
+
 static void report_rows(FILE *out, const newest *n)
 {
     fputs("<table><thead><tr><th>Report</th><th>Received from</th><th>Domain</th><th>Date</th>"
@@ -656,20 +694,15 @@ static void report_rows(FILE *out, const newest *n)
 
 int page_failures(FILE *out, ms_store *store, const serve_query *q)
 {
-    json_t *summary = NULL;
-    newest list;
-    if (report_view_document("failures", store, &q->filter, 0, &summary) != 0)
+    kind_page k;
+    if (kind_page_read(store, q, "failures", "failure", TABLE_ROWS_MAX, &k) != 0)
         return store_failed(out, store);
-    if (newest_reports(store, q, "failure", TABLE_ROWS_MAX, &list) != 0) {
-        json_decref(summary);
-        return store_failed(out, store);
-    }
     page_begin(out, "Failure reports", "/failures", q);
     fputs("<h2>By domain, source and failure</h2><table><thead><tr><th>Domain</th><th>Source</th>"
           "<th>Failed</th><th>Incidents</th><th>Reports</th></tr></thead><tbody>", out);
     size_t i;
     json_t *f;
-    json_array_foreach(json_object_get(summary, "results"), i, f) {
+    json_array_foreach(json_object_get(k.doc, "results"), i, f) {
         if (i == TABLE_ROWS_MAX)
             break;
         fputs("<tr><td>", out);
@@ -681,12 +714,7 @@ int page_failures(FILE *out, ms_store *store, const serve_query *q)
         fprintf(out, "</td><td class=\"num\">%llu</td><td class=\"num\">%llu</td></tr>", jnum(f, "incidents"),
                 jnum(f, "reports"));
     }
-    fputs("</tbody></table><h2>Reports, newest first</h2>", out);
-    report_rows(out, &list);
-    page_end(out, "failures", q);
-    json_decref(summary);
-    ms_store_list_free(list.rows, list.count);
-    return 200;
+    return kind_page_end(out, &k, "failures", q);
 }
 
 /* ---- one report ---- */
@@ -934,21 +962,16 @@ static void tls_chart(FILE *out, ms_store *store, const newest *reports)
 
 int page_tls(FILE *out, ms_store *store, const serve_query *q)
 {
-    json_t *doc = NULL;
-    newest list;
-    if (report_view_document("tls", store, &q->filter, 0, &doc) != 0)
+    kind_page k;
+    if (kind_page_read(store, q, "tls", "tls", TLS_CHART_REPORTS, &k) != 0)
         return store_failed(out, store);
-    if (newest_reports(store, q, "tls", TLS_CHART_REPORTS, &list) != 0) {
-        json_decref(doc);
-        return store_failed(out, store);
-    }
     page_begin(out, "SMTP TLS reports", "/tls", q);
-    tls_chart(out, store, &list);
+    tls_chart(out, store, &k.list);
     fputs("<table><thead><tr><th>Policy domain</th><th>Reports</th><th>Sessions</th><th>Failed</th>"
           "<th>Failures by result type and MX</th></tr></thead><tbody>", out);
     size_t i;
     json_t *d;
-    json_array_foreach(json_object_get(doc, "results"), i, d) {
+    json_array_foreach(json_object_get(k.doc, "results"), i, d) {
         if (i == TABLE_ROWS_MAX)
             break;
         unsigned long long ok = jnum(d, "successful"), failed = jnum(d, "failed");
@@ -956,10 +979,10 @@ int page_tls(FILE *out, ms_store *store, const serve_query *q)
         html_text_s(out, jstr(d, "policy_domain"));
         fprintf(out, "</td><td class=\"num\">%llu</td><td class=\"num\">%llu</td><td class=\"num\">%.1f%%</td><td>",
                 jnum(d, "reports"), ok + failed, percent((double)failed, (double)(ok + failed)));
-        size_t k;
+        size_t j;
         json_t *x;
-        json_array_foreach(json_object_get(d, "failures"), k, x) {
-            fputs(k ? "<br>" : "", out);
+        json_array_foreach(json_object_get(d, "failures"), j, x) {
+            fputs(j ? "<br>" : "", out);
             html_text_s(out, jstr(x, "result_type"));
             fputs(" at ", out);
             html_text_s(out, jstr(x, "receiving_mx") ? jstr(x, "receiving_mx") : "?");
@@ -967,13 +990,5 @@ int page_tls(FILE *out, ms_store *store, const serve_query *q)
         }
         fputs("</td></tr>", out);
     }
-    fputs("</tbody></table><h2>Reports, newest first</h2>", out);
-    newest table = list;
-    if (table.shown > TABLE_ROWS_MAX) /* the table shows fewer than the charts */
-        table.shown = TABLE_ROWS_MAX, table.more = 1;
-    report_rows(out, &table);
-    page_end(out, "tls", q);
-    json_decref(doc);
-    ms_store_list_free(list.rows, list.count);
-    return 200;
+    return kind_page_end(out, &k, "tls", q);
 }

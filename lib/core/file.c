@@ -403,11 +403,14 @@ static void roll_back(ms_file_txn *t)
     }
 }
 
-/* fsync of the directories, so the renames are on disk. */
+/* fsync of the directories, so the renames are on disk: 0, or an errno
+ * value (ENOMEM when the directory's name could not be made). */
 static int sync_directory_of(const char *target)
 {
     char *dir = dir_of(target);
-    int fd = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    if (dir == NULL)
+        return ENOMEM;
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     free(dir);
     if (fd < 0)
         return errno;
@@ -449,7 +452,7 @@ ms_status ms_file_txn_commit(ms_file_txn *t)
         if (err) {
             fail(t, ms_asprintf("the files were replaced, but syncing the directory of %s failed: %s",
                                 t->files[i].target, strerror(err)));
-            return MS_ERR_IO;
+            return err == ENOMEM ? MS_ERR_NOMEM : MS_ERR_IO;
         }
     }
     return MS_OK;

@@ -150,6 +150,13 @@ static int put_group(void *arg, const ms_store_eval_group *g)
     return 0;
 }
 
+/* A failure of the store as ms_report_send returns it: MS_ERR_IO
+ * (ms_store_error says why), but running out of memory as such. */
+static ms_status store_failure(ms_status st)
+{
+    return st == MS_OK || st == MS_ERR_NOMEM ? st : MS_ERR_IO;
+}
+
 /* YYYYMMDD of a day, for its Report-ID. */
 static void format_day(char out[40], int64_t day)
 {
@@ -197,10 +204,9 @@ static ms_status build(sender *s, period_report *r, const ms_dmarc_discovery *no
     ms_dmarc_record_free(pub.rec);
     if (st == MS_OK)
         st = ms_store_eval_groups(s->store, p->policy_domain, p->day, put_group, r);
-    if (st != MS_OK && st != MS_ERR_NOMEM)
-        return MS_ERR_IO;
-    if (st == MS_OK)
-        st = r->build_status;
+    if (st != MS_OK)
+        return store_failure(st);
+    st = r->build_status;
     if (st == MS_OK)
         st = ms_report_agg_writer_finish(r->writer, &r->gz, &r->gz_len);
     if (st == MS_ERR_LIMIT)
@@ -208,6 +214,8 @@ static ms_status build(sender *s, period_report *r, const ms_dmarc_discovery *no
                            (unsigned long long)MS_REPORT_SEND_GZ_MAX);
     else if (st == MS_ERR_INVALID)
         *why = ms_strdup("no evaluation of the day could be reported");
+    if ((st == MS_ERR_LIMIT || st == MS_ERR_INVALID) && *why == NULL)
+        st = MS_ERR_NOMEM;
     return st;
 }
 
@@ -219,7 +227,8 @@ static void write_file(sender *s, period_report *r)
     if (st == MS_OK)
         tell(s, r, MS_REPORT_SEND_WRITTEN, NULL, path, NULL);
     else
-        tell(s, r, MS_REPORT_SEND_FAILED, NULL, path, error ? error : "out of memory");
+        tell(s, r, MS_REPORT_SEND_FAILED, NULL, path,
+             st == MS_ERR_NOMEM || error == NULL ? "out of memory" : error);
     free(path);
     free(error);
 }
@@ -251,19 +260,25 @@ static const ms_dmarc_destination *find_destination(const ms_dmarc_discovery *d,
     return NULL;
 }
 
-/* Why the report may not go to this rua entry, or NULL when it may. */
-static char *refusal(const period_report *r, const ms_dmarc_uri *u, const ms_dmarc_destination *dest)
+/* Why the report may not go to this rua entry in *why (caller frees), or
+ * *why NULL when it may. MS_ERR_NOMEM when a refusal's reason could not be
+ * written: never taken for leave to send. */
+static ms_status refusal(const period_report *r, const ms_dmarc_uri *u,
+                         const ms_dmarc_destination *dest, char **why)
 {
+    *why = NULL;
     if (!u->is_mailto)
-        return ms_asprintf("only mailto: destinations are supported (%s)", u->uri);
-    if (!address_usable(u->address))
-        return ms_asprintf("%s is not an address reports can be mailed to", u->uri);
-    if (dest == NULL || (dest->external && !dest->verified))
-        return ms_asprintf("%s has not authorised reports about %s: there is no v=DMARC1 TXT"
+        *why = ms_asprintf("only mailto: destinations are supported (%s)", u->uri);
+    else if (!address_usable(u->address))
+        *why = ms_asprintf("%s is not an address reports can be mailed to", u->uri);
+    else if (dest == NULL || (dest->external && !dest->verified))
+        *why = ms_asprintf("%s has not authorised reports about %s: there is no v=DMARC1 TXT"
                            " record at %s._report._dmarc.%s",
                            u->domain, r->period->policy_domain, r->period->policy_domain,
                            u->domain);
-    return NULL;
+    else
+        return MS_OK;
+    return *why != NULL ? MS_OK : MS_ERR_NOMEM;
 }
 
 static ms_status deliver(sender *s, const char *to, const ms_buf *message, char **why)
@@ -273,21 +288,24 @@ static ms_status deliver(sender *s, const char *to, const ms_buf *message, char 
     return report_send_sendmail(s->sendmail, s->o->from, message, why);
 }
 
-/* The report to one destination; MS_ERR_IO only when the store failed. */
+/* The report to one destination; MS_ERR_IO only when the store failed,
+ * MS_ERR_NOMEM when memory ran out. */
 static ms_status send_to(sender *s, period_report *r, const ms_dmarc_uri *u,
                          const ms_dmarc_destination *dest)
 {
     const char *domain = r->period->policy_domain;
-    char *why = refusal(r, u, dest);
-    if (why != NULL) {
-        tell(s, r, MS_REPORT_SEND_SKIPPED, u->uri, NULL, why);
+    char *why = NULL;
+    ms_status st = refusal(r, u, dest, &why);
+    if (st != MS_OK || why != NULL) {
+        if (why != NULL)
+            tell(s, r, MS_REPORT_SEND_SKIPPED, u->uri, NULL, why);
         free(why);
-        return MS_OK;
+        return st;
     }
     ms_store_send_state state;
-    ms_status st = ms_store_send_state_get(s->store, domain, r->period->day, u->uri, &state);
+    st = ms_store_send_state_get(s->store, domain, r->period->day, u->uri, &state);
     if (st != MS_OK)
-        return MS_ERR_IO;
+        return store_failure(st);
     if (state == MS_STORE_SEND_SENT) {
         tell(s, r, MS_REPORT_SEND_ALREADY_SENT, u->uri, NULL, NULL);
         return MS_OK;
@@ -323,7 +341,7 @@ static ms_status send_to(sender *s, period_report *r, const ms_dmarc_uri *u,
     }
     free(why);
     ms_buf_free(&message);
-    return st == MS_OK ? MS_OK : MS_ERR_IO;
+    return store_failure(st);
 }
 
 /* Whether any destination still waits for the report (else it need not
@@ -334,9 +352,10 @@ static ms_status anything_to_send(sender *s, const period_report *r, const ms_dm
     *any = 0;
     for (size_t i = 0; !*any && i < rec->rua_count; i++) {
         ms_store_send_state state;
-        if (ms_store_send_state_get(s->store, r->period->policy_domain, r->period->day,
-                                    rec->rua[i].uri, &state) != MS_OK)
-            return MS_ERR_IO;
+        ms_status st = ms_store_send_state_get(s->store, r->period->policy_domain, r->period->day,
+                                               rec->rua[i].uri, &state);
+        if (st != MS_OK)
+            return store_failure(st);
         *any = state != MS_STORE_SEND_SENT;
     }
     return MS_OK;
@@ -400,9 +419,7 @@ ms_status ms_report_send(ms_ctx *ctx, struct ms_store *store, const ms_report_se
     ms_report_ascii_lower(s.receiver);
     ms_store_eval_period *periods = NULL;
     size_t count = 0;
-    ms_status st = ms_store_eval_periods(store, o->since, o->until, &periods, &count);
-    if (st != MS_OK && st != MS_ERR_NOMEM)
-        st = MS_ERR_IO;
+    ms_status st = store_failure(ms_store_eval_periods(store, o->since, o->until, &periods, &count));
     for (size_t i = 0; st == MS_OK && i < count; i++)
         st = send_period(&s, &periods[i]);
     ms_store_eval_periods_free(periods, count);

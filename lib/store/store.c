@@ -116,7 +116,9 @@ static ms_status open_backend(ms_store *store, const char *url, int read_only)
                  : strncmp(url, "sqlite:", 7) == 0 ? ms_strdup(url + 7)
                                                     : ms_strdup(url);
     ms_status st;
-    if (path == NULL || path[0] == '\0') {
+    if (path == NULL && url != NULL) {
+        st = MS_ERR_NOMEM;
+    } else if (path == NULL || path[0] == '\0') {
         st = store_fail(store, MS_ERR_INVALID, "no database path (HOME and XDG_DATA_HOME unset?)");
     } else if (url == NULL && !read_only && make_parents(path) != 0) {
         st = store_fail(store, MS_ERR_IO, "cannot create the directory of %s: %s", path,

@@ -12,22 +12,16 @@
 # are checked. For PostgreSQL the store-pgsql fixture's server is used
 # (MAILSEC_STORE_PG_INFO), in a database of our own.
 set -uo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/../lib/json.sh"
 
 BIN=$1 MODE=$2
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 source tests/lib/store.sh
-WORK=$(mktemp -d)
-trap 'store_drop; rm -rf "$WORK"' EXIT
+source tests/lib/testlib.sh
 
-failures=0
-fail() { echo "FAIL - $*"; failures=$((failures + 1)); }
-die() { echo "FAIL - $*"; exit 1; }
+source tests/lib/dnsbed.sh
+DNS=(--resolver "$resolver" --trust-anchor "$anchor" --timeout 5)
 
-INFO=${MAILSEC_DNSBED_INFO:?the DNS test bed is not running}
-DNS=(--resolver "$(sed -n 's/^RESOLVER=//p' "$INFO")" --trust-anchor "$(sed -n 's/^TRUST_ANCHOR=//p' "$INFO")" --timeout 5)
-
-store_for "$MODE" advise "$WORK" || die "could not make a store for mode $MODE"
+test_store "$MODE" advise
 /usr/bin/python3 tests/advise/story.py "$WORK/reports" || die "story.py failed"
 "$BIN" report ingest --db "$DB" "$WORK/reports" >"$WORK/ingest" 2>&1 ||
     die "ingest failed: $(tail -5 "$WORK/ingest")"
@@ -170,8 +164,4 @@ grep -q "198.18.0.20 o1.mailer.newsletter.example org newsletter.example: unalig
     fail "checklist: no newsletter blocker: $(head -c 3000 "$WORK/text")"
 grep -q "Next: hold" "$WORK/text" || fail "checklist: no hold"
 
-if ((failures)); then
-    echo "$failures failures ($MODE)"
-    exit 1
-fi
-echo "ok - dmarc advise stories ($MODE)"
+finish "dmarc advise stories ($MODE)"

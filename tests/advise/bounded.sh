@@ -11,19 +11,13 @@
 # rollups built by the store's own migration, as tests/report/sources.sh
 # does.
 set -uo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/../lib/json.sh"
 
 BIN=$1
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
+source tests/lib/testlib.sh
 
-failures=0
-fail() { echo "FAIL - $*"; failures=$((failures + 1)); }
-die() { echo "FAIL - $*"; exit 1; }
-
-INFO=${MAILSEC_DNSBED_INFO:?the DNS test bed is not running}
-DNS=(--resolver "$(sed -n 's/^RESOLVER=//p' "$INFO")" --trust-anchor "$(sed -n 's/^TRUST_ANCHOR=//p' "$INFO")" --timeout 5)
+source tests/lib/dnsbed.sh
+DNS=(--resolver "$resolver" --trust-anchor "$anchor" --timeout 5)
 D=ready.advisetest.example
 DB=$WORK/reports.db
 N=200000
@@ -79,8 +73,4 @@ check "hold, with the count" "$R.action == \"hold\" and ([$R.reasons[] | select(
 grep -q "\.\.\. and $((N - 100)) more (the 100 failing most are shown)" "$WORK/text" ||
     fail "checklist: no count of the blockers not shown: $(grep -A2 -m1 'Blockers' "$WORK/text")"
 
-if ((failures)); then
-    echo "$failures failures"
-    exit 1
-fi
-echo "ok - dmarc advise on $N sources"
+finish "dmarc advise on $N sources"

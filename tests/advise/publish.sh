@@ -12,22 +12,16 @@
 # Knot keeps the other administrator's record. What Knot holds is read with
 # kdig straight from it.
 set -uo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/../lib/json.sh"
 
 BIN=$1
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
+source tests/lib/testlib.sh
 
-failures=0
-fail() { echo "FAIL - $*"; failures=$((failures + 1)); }
-die() { echo "FAIL - $*"; exit 1; }
-
-BED=${MAILSEC_DNSBED_INFO:?the DNS test bed is not running}
+source tests/lib/dnsbed.sh
 KNOT=${MAILSEC_KNOTBED_INFO:?the knotbed fixture did not run}
 knot() { sed -n "s/^$1=//p" "$KNOT"; }
 PORT=$(knot PORT) SERVER=$(knot SERVER) KEY=$(knot KEY) KEY_SPEC=$(knot KEY_SPEC)
-DNS=(--resolver "$(sed -n 's/^RESOLVER=//p' "$BED")" --trust-anchor "$(sed -n 's/^TRUST_ANCHOR=//p' "$BED")" --timeout 5)
+DNS=(--resolver "$resolver" --trust-anchor "$anchor" --timeout 5)
 
 txt_at() { kdig @127.0.0.1 -p "$PORT" +short +timeout=2 +retry=1 TXT "$1"; }
 # Sets the record at NAME in Knot, as the domain's administrator would.
@@ -73,8 +67,4 @@ json_true '.results[0].action == "next" and .results[0].publish != null' "$WORK/
     fail "$D: JSON: $(jq -c '.results[0] | {action, publish}' "$WORK/out" 2>/dev/null | head -c 1500)"
 [[ $(txt_at "_dmarc.$D") == "\"$THEIRS\"" ]] || fail "$D: Knot holds [$(txt_at "_dmarc.$D")], expected the other administrator's record"
 
-if ((failures)); then
-    echo "$failures failures"
-    exit 1
-fi
-echo "ok - dmarc advise --publish against Knot"
+finish "dmarc advise --publish against Knot"

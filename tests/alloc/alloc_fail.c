@@ -20,6 +20,10 @@
  * dkim_sign plain ones (its keys from the corpus's ../keys). milter_message
  * runs the milter's engine (configuration, fields, body, verdict) over
  * whole messages, each after a line "CLIENT-IP MAIL-FROM".
+ * store_evaluations and report_send take evaluations in words
+ * (tests/alloc/evaluations), record them in a new SQLite store each run,
+ * and read them back or build their reports (report_send asks the DNS
+ * test bed where they go).
  *
  * The library is linked statically (mailsec_internal) with
  * -Wl,--wrap=malloc,... so that exactly its own calls are counted and
@@ -32,6 +36,7 @@
 #include "mailsec/milter.h"
 #include "mailsec/report.h"
 #include "mailsec/spf.h"
+#include "mailsec/store.h"
 #include "mailsec/audit.h"
 #include "mailsec/tls.h"
 #include "ingest/imap_parse.h"
@@ -42,6 +47,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* ---- the allocator: counts, and fails the chosen call ---- */
@@ -565,6 +571,216 @@ static void run_milter_message(const char *data, size_t len, answer *a)
     ms_milter_config_free(config);
 }
 
+/* ---- targets over a store of recorded evaluations ---- */
+
+/* Each input line is one evaluation, in words (a "-" for none):
+ *   TIME SOURCE_IP HEADER_FROM POLICY_DOMAIN DISPOSITION DKIM SPF
+ *   SPF_DOMAIN SPF_RESULT [DKIM=DOMAIN/SELECTOR/RESULT] [OVERRIDE=TYPE]
+ * Every run records them in a new SQLite store of its own (SQLite's own
+ * allocations are not failed: it is a library of its own). */
+typedef struct eval_words {
+    char w[11][256];
+    char dkim_domain[256], dkim_selector[256], dkim_result[256];
+} eval_words;
+
+static const char *word_or_null(const char *w)
+{
+    return strcmp(w, "-") == 0 ? NULL : w;
+}
+
+static int eval_from_line(const char *line, eval_words *ew, ms_store_eval_dkim *dkim,
+                          ms_store_eval_override *override, ms_store_evaluation *e)
+{
+    memset(ew, 0, sizeof *ew);
+    int n = sscanf(line, "%255s %255s %255s %255s %255s %255s %255s %255s %255s %255s %255s",
+                   ew->w[0], ew->w[1], ew->w[2], ew->w[3], ew->w[4], ew->w[5], ew->w[6], ew->w[7],
+                   ew->w[8], ew->w[9], ew->w[10]);
+    if (n < 9)
+        return 0;
+    *e = (ms_store_evaluation){
+        .time = strtoll(ew->w[0], NULL, 10), .source_ip = ew->w[1], .header_from = ew->w[2],
+        .policy_domain = word_or_null(ew->w[3]), .disposition = ew->w[4],
+        .dkim_aligned = ew->w[5], .spf_aligned = ew->w[6], .spf_domain = word_or_null(ew->w[7]),
+        .spf_scope = "mfrom", .spf_result = ew->w[8]};
+    for (int i = 9; i < n; i++) {
+        if (strncmp(ew->w[i], "DKIM=", 5) == 0 &&
+            sscanf(ew->w[i] + 5, "%255[^/]/%255[^/]/%255s", ew->dkim_domain, ew->dkim_selector,
+                   ew->dkim_result) == 3) {
+            *dkim = (ms_store_eval_dkim){ew->dkim_domain, ew->dkim_selector, ew->dkim_result};
+            e->dkim = dkim;
+            e->dkim_count = 1;
+        } else if (strncmp(ew->w[i], "OVERRIDE=", 9) == 0) {
+            *override = (ms_store_eval_override){ew->w[i] + 9, "from the alloc-fail corpus"};
+            e->overrides = override;
+            e->override_count = 1;
+        }
+    }
+    return 1;
+}
+
+/* Made by main(), removed at exit; in memory where the system has a
+ * /dev/shm: every run makes a store, and the fsyncs of a store on disk
+ * would make the run minutes long. */
+static char scratch_dir[64];
+static char store_path[4096]; /* the store of each run, in it */
+
+/* Removes path and, for a directory, what it holds (no links followed:
+ * remove() takes a link itself). */
+static void remove_tree(const char *path)
+{
+    DIR *dir = opendir(path);
+    struct dirent *e;
+    while (dir != NULL && (e = readdir(dir)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        char sub[4096];
+        snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
+        if (e->d_type == DT_DIR)
+            remove_tree(sub);
+        else
+            remove(sub);
+    }
+    if (dir != NULL)
+        closedir(dir);
+    remove(path);
+}
+
+static void remove_scratch(void)
+{
+    remove_tree(scratch_dir);
+}
+
+static int make_scratch(void)
+{
+    snprintf(scratch_dir, sizeof scratch_dir, "/dev/shm/alloc-fail.XXXXXX");
+    if (mkdtemp(scratch_dir) == NULL) {
+        snprintf(scratch_dir, sizeof scratch_dir, "/tmp/alloc-fail.XXXXXX");
+        if (mkdtemp(scratch_dir) == NULL)
+            return 0;
+    }
+    atexit(remove_scratch);
+    snprintf(store_path, sizeof store_path, "%s/evaluations.db", scratch_dir);
+    return 1;
+}
+
+/* A new store holding the input's evaluations; *refused counts those the
+ * store refused (MS_ERR_INVALID, MS_ERR_LIMIT: the input's fault). */
+static ms_status fill_store(const char *data, size_t len, ms_store **store, unsigned *refused)
+{
+    char *why = NULL;
+    unlink(store_path);
+    ms_status st = ms_store_open(store_path, store, &why);
+    free(why);
+    *refused = 0;
+    for (size_t at = 0; st == MS_OK && at < len;) {
+        const char *end = memchr(data + at, '\n', len - at);
+        size_t n = end ? (size_t)(end - (data + at)) : len - at;
+        char line[4096];
+        snprintf(line, sizeof line, "%.*s", (int)(n < sizeof line ? n : sizeof line - 1), data + at);
+        at += n + 1;
+        eval_words ew;
+        ms_store_eval_dkim dkim;
+        ms_store_eval_override override;
+        ms_store_evaluation e;
+        if (line[0] == '#' || !eval_from_line(line, &ew, &dkim, &override, &e))
+            continue;
+        st = ms_store_put_evaluation(*store, &e);
+        if (st == MS_ERR_INVALID || st == MS_ERR_LIMIT) {
+            ++*refused;
+            st = MS_OK;
+        }
+    }
+    return st;
+}
+
+typedef struct groups_read {
+    unsigned long groups, dkim, overrides;
+    uint64_t messages;
+} groups_read;
+
+static int count_group(void *arg, const ms_store_eval_group *g)
+{
+    groups_read *r = arg;
+    r->groups++;
+    r->messages += g->count;
+    r->dkim += g->evaluation.dkim_count;
+    r->overrides += g->evaluation.override_count;
+    return 0;
+}
+
+enum { ALL_DAYS_UNTIL = 4102444800 }; /* 2100-01-01: after every day of the corpus */
+
+/* The evaluations recorded, then read back as `report send` reads them:
+ * the periods, and each period's groups. */
+static void run_evaluations(const char *data, size_t len, answer *a)
+{
+    ms_store *store = NULL;
+    unsigned refused;
+    ms_store_eval_period *periods = NULL;
+    size_t count = 0;
+    groups_read r = {0};
+    a->status = fill_store(data, len, &store, &refused);
+    if (a->status == MS_OK)
+        a->status = ms_store_eval_periods(store, 0, ALL_DAYS_UNTIL, &periods, &count);
+    for (size_t i = 0; a->status == MS_OK && i < count; i++)
+        a->status = ms_store_eval_groups(store, periods[i].policy_domain, periods[i].day,
+                                         count_group, &r);
+    snprintf(a->text, sizeof a->text,
+             "refused %u, periods %zu, groups %lu, messages %llu, dkim %lu, overrides %lu", refused,
+             count, r.groups, (unsigned long long)r.messages, r.dkim, r.overrides);
+    ms_store_eval_periods_free(periods, count);
+    ms_store_close(store);
+}
+
+typedef struct send_tally {
+    unsigned long events[MS_REPORT_SEND_FAILED + 1];
+    uint64_t records, messages, bytes;
+    unsigned long nomem; /* outcomes whose reason is memory */
+} send_tally;
+
+static void count_event(void *arg, const ms_report_send_event *ev)
+{
+    send_tally *t = arg;
+    t->events[ev->outcome]++;
+    t->records += ev->records;
+    t->messages += ev->messages;
+    t->bytes += ev->bytes;
+    if (ev->reason != NULL && strstr(ev->reason, "out of memory") != NULL)
+        t->nomem++;
+}
+
+/* The reports `report send --dry-run --out DIR` builds from the recorded
+ * evaluations, their destinations from the DNS test bed. */
+static void run_report_send(const char *data, size_t len, answer *a)
+{
+    ms_store *store = NULL;
+    unsigned refused;
+    send_tally t = {0};
+    char out_dir[4200];
+    snprintf(out_dir, sizeof out_dir, "%.4000s.out", store_path);
+    mkdir(out_dir, 0700);
+    ms_ctx *ctx = bed_ctx(&a->status);
+    if (ctx != NULL)
+        a->status = fill_store(data, len, &store, &refused);
+    ms_report_send_options o = {.org_name = "alloc-fail receiver",
+                                .from = "dmarc-reports@receiver.example",
+                                .since = 0,
+                                .until = ALL_DAYS_UNTIL,
+                                .out_dir = out_dir,
+                                .dry_run = 1};
+    if (a->status == MS_OK)
+        a->status = ms_report_send(ctx, store, &o, count_event, &t);
+    if (a->status == MS_OK && t.nomem > 0)
+        a->status = MS_ERR_NOMEM;
+    int n = snprintf(a->text, sizeof a->text, "records %llu, messages %llu, bytes %llu, outcomes",
+                     (unsigned long long)t.records, (unsigned long long)t.messages,
+                     (unsigned long long)t.bytes);
+    for (int i = 0; i <= MS_REPORT_SEND_FAILED && n > 0 && (size_t)n < sizeof a->text; i++)
+        n += snprintf(a->text + n, sizeof a->text - (size_t)n, " %lu", t.events[i]);
+    ms_store_close(store);
+    ms_ctx_free(ctx);
+}
+
 static const struct {
     const char *name;
     target_fn run;
@@ -581,6 +797,8 @@ static const struct {
     {"audit", run_audit},            {"dkim_verify", run_dkim_verify},
     {"dkim_sign", run_dkim_sign},
     {"milter_message", run_milter_message},
+    {"store_evaluations", run_evaluations},
+    {"report_send", run_report_send},
 };
 
 /* ---- the driver ---- */
@@ -659,6 +877,10 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof TARGETS / sizeof TARGETS[0]; i++)
         if (strcmp(TARGETS[i].name, argv[1]) == 0)
             run = TARGETS[i].run;
+    if (!make_scratch()) {
+        perror("alloc_fail: mkdtemp");
+        return 2;
+    }
     DIR *dir = run ? opendir(argv[2]) : NULL;
     if (dir == NULL) {
         fprintf(stderr, "alloc_fail: no target %s or no corpus %s\n", argv[1], argv[2]);

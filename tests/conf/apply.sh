@@ -18,22 +18,16 @@
 # Needs root: mount, chown to the group mail, chattr.
 set -uo pipefail
 BIN=$1
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/testlib.sh"
 DATA=$ROOT/tests/conf/data
-WORK=$(mktemp -d)
 MNT=$WORK/mnt
 cleanup() {
     mountpoint -q "$MNT" 2>/dev/null && umount "$MNT"
     chattr -i "$WORK"/*/master.cf 2>/dev/null
-    rm -rf "$WORK"
 }
-trap cleanup EXIT
-passed=0 failed=0
-ok() { echo "ok   - $*"; passed=$((passed + 1)); }
-not_ok() { echo "FAIL - $*"; failed=$((failed + 1)); }
+on_exit cleanup
 if [[ $(id -u) != 0 ]]; then
-    echo "FAIL - needs root (mount, chown, chattr)"
-    exit 1
+    die "needs root (mount, chown, chattr)"
 fi
 
 PROFILE=(--profile intermediate --cert /etc/mail/cert.pem --key /etc/mail/key.pem)
@@ -76,7 +70,7 @@ check_creation() { # NAME TRACE FINAL-MODE (octal)
     if (($? == 0)); then
         ok "$name: created O_EXCL with no more than mode $final, fchmod before the first write"
     else
-        not_ok "$name: $report"
+        fail "$name: $report"
     fi
 }
 
@@ -90,10 +84,10 @@ chmod 600 "$d/conf.d/10-ssl.conf"
 (umask 000 && ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 strace -f -qq -o "$WORK/trace" -e trace=openat,fchmod,fchown,write,close \
     "$BIN" conf generate dovecot --version 2.3 "${PROFILE[@]}" --apply "$d" >/dev/null 2>"$WORK/err")
 st=$?
-((st == 0)) || not_ok "dovecot apply under strace: exit $st: $(cat "$WORK/err")"
+((st == 0)) || fail "dovecot apply under strace: exit $st: $(cat "$WORK/err")"
 check_creation "10-ssl.conf (0600, ssl_key_password), umask 000" "$WORK/trace" 600
 [[ $(stat -c %a "$d/conf.d/10-ssl.conf") == 600 ]] && ok "10-ssl.conf is still 0600 under umask 000" ||
-    not_ok "10-ssl.conf mode $(stat -c %a "$d/conf.d/10-ssl.conf") under umask 000"
+    fail "10-ssl.conf mode $(stat -c %a "$d/conf.d/10-ssl.conf") under umask 000"
 
 # ---- owner, group and mode kept ----
 d=$(postfix_dir group)
@@ -106,7 +100,7 @@ if ((st == 0)) && [[ $(stat -c '%U:%G %a' "$d/main.cf") == "root:mail 640" &&
     $(stat -c '%U:%G %a' "$d/master.cf") == "root:mail 604" ]] && grep -q '^tls_preempt_cipherlist = no$' "$d/main.cf"; then
     ok "root:mail 0640 main.cf and 0604 master.cf keep owner, group and mode (umask 077)"
 else
-    not_ok "owner/group/mode: exit $st, main.cf $(stat -c '%U:%G %a' "$d/main.cf"), master.cf $(stat -c '%U:%G %a' "$d/master.cf"); $(cat "$WORK/err")"
+    fail "owner/group/mode: exit $st, main.cf $(stat -c '%U:%G %a' "$d/main.cf"), master.cf $(stat -c '%U:%G %a' "$d/master.cf"); $(cat "$WORK/err")"
 fi
 
 # ---- a staging file left by an interrupted run ----
@@ -122,7 +116,7 @@ if ((st == 0)) && grep -q '^tls_preempt_cipherlist = no$' "$d/main.cf" &&
     [[ $(leftovers "$d") == "$d/main.cf.mailsec-bak.1 $d/master.cf.mailsec-bak.1" ]]; then
     ok "stale staging files: the apply goes ahead and removes them"
 else
-    not_ok "stale staging files: exit $st ($(cat "$WORK/err")), left: $(leftovers "$d")"
+    fail "stale staging files: exit $st ($(cat "$WORK/err")), left: $(leftovers "$d")"
 fi
 
 # ---- every backup kept ----
@@ -135,7 +129,7 @@ if ((st == 0)) && cmp -s "$d/main.cf.mailsec-bak.1" "$DATA/debian/postfix/main.c
     cmp -s "$d/main.cf.mailsec-bak.2" "$WORK/main.cf.first" && grep -q '>=TLSv1.3' "$d/main.cf"; then
     ok "two applies: main.cf.mailsec-bak.1 is the original, .2 the first apply's"
 else
-    not_ok "two applies: exit $st, backups: $(leftovers "$d")"
+    fail "two applies: exit $st, backups: $(leftovers "$d")"
 fi
 
 d=$(postfix_dir numbering)
@@ -146,7 +140,7 @@ if ((st == 0)) && cmp -s "$d/main.cf.mailsec-bak.8" "$DATA/debian/postfix/main.c
     [[ $(cat "$d/main.cf.mailsec-bak.7") == "an old backup" && ! -e $d/main.cf.mailsec-bak.1 ]]; then
     ok "with main.cf.mailsec-bak.7 there, the next backup is .8 and .7 is left alone"
 else
-    not_ok "backup numbering: exit $st, backups: $(leftovers "$d")"
+    fail "backup numbering: exit $st, backups: $(leftovers "$d")"
 fi
 
 # ---- a symlinked main.cf ----
@@ -164,7 +158,7 @@ if ((st == 0)) && [[ -L $d/main.cf && $(readlink "$d/main.cf") == ../managed/mai
     cmp -s "$WORK/managed/main.cf.mailsec-bak.1" "$DATA/debian/postfix/main.cf" && [[ ! -e $d/main.cf.mailsec-bak.1 ]]; then
     ok "symlinked main.cf: the link stays, its target is replaced and backed up next to it"
 else
-    not_ok "symlinked main.cf: exit $st ($(cat "$WORK/err")); $(ls -l "$d/main.cf"); $(leftovers "$WORK/managed")"
+    fail "symlinked main.cf: exit $st ($(cat "$WORK/err")); $(ls -l "$d/main.cf"); $(leftovers "$WORK/managed")"
 fi
 
 # main.cf and master.cf the same file (two links): refused, nothing written
@@ -179,7 +173,7 @@ if ((st == 2)) && grep -q 'are the same file' "$WORK/err" && cmp -s "$d/both.cf"
     [[ -z $(leftovers "$d") ]]; then
     ok "main.cf and master.cf links to one file: refused, nothing written"
 else
-    not_ok "one file twice: exit $st, left: $(leftovers "$d"); $(cat "$WORK/err")"
+    fail "one file twice: exit $st, left: $(leftovers "$d"); $(cat "$WORK/err")"
 fi
 
 # ---- all or nothing ----
@@ -190,7 +184,7 @@ all_or_nothing() { # NAME DIR: both files as they were, nothing left, both named
         grep -q "main.cf: $4" "$WORK/err" && grep -q 'master.cf: unchanged' "$WORK/err"; then
         ok "$name: exit 2, main.cf and master.cf as they were, nothing left, both named"
     else
-        not_ok "$name: exit $st; main.cf $(cmp -s "$d/main.cf" "$DATA/debian/postfix/main.cf" && echo unchanged || echo CHANGED); left: $(leftovers "$d"); $(cat "$WORK/err")"
+        fail "$name: exit $st; main.cf $(cmp -s "$d/main.cf" "$DATA/debian/postfix/main.cf" && echo unchanged || echo CHANGED); left: $(leftovers "$d"); $(cat "$WORK/err")"
     fi
 }
 
@@ -202,7 +196,7 @@ d=$(postfix_dir sizes)
 apply_postfix "$d"
 room=$(( $(pages "$DATA/debian/postfix/main.cf") + $(pages "$d/main.cf") ))
 (($(pages "$d/master.cf") > $(pages "$DATA/debian/postfix/main.cf"))) ||
-    not_ok "disk full: the new master.cf is too small for this test"
+    fail "disk full: the new master.cf is too small for this test"
 mkdir -p "$MNT"
 if mount -t tmpfs -o size=1m tmpfs "$MNT"; then
     d=$MNT/full
@@ -213,10 +207,10 @@ if mount -t tmpfs -o size=1m tmpfs "$MNT"; then
     apply_postfix "$d"
     st=$?
     all_or_nothing "disk full at master.cf" "$d" $st unchanged
-    grep -q 'No space left on device' "$WORK/err" || not_ok "disk full: the cause is not named: $(cat "$WORK/err")"
+    grep -q 'No space left on device' "$WORK/err" || fail "disk full: the cause is not named: $(cat "$WORK/err")"
     umount "$MNT"
 else
-    not_ok "cannot mount a tmpfs"
+    fail "cannot mount a tmpfs"
 fi
 
 # Renaming master.cf fails (immutable) after main.cf was replaced: main.cf
@@ -228,8 +222,7 @@ if chattr +i "$d/master.cf" 2>/dev/null; then
     chattr -i "$d/master.cf"
     all_or_nothing "rename of master.cf refused" "$d" $st "put back as it was"
 else
-    not_ok "chattr +i is not supported here ($(stat -f -c %T "$d"))"
+    fail "chattr +i is not supported here ($(stat -f -c %T "$d"))"
 fi
 
-echo "apply: $passed passed, $failed failed"
-((failed == 0 && passed > 0))
+finish apply

@@ -7,20 +7,17 @@
 # known from how make-test-ca.sh made it (and what `openssl` says of it,
 # checked here too where it matters).
 set -uo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/../lib/json.sh"
 BIN=$1
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/testlib.sh"
 CA=${MAILSEC_TEST_CA:-}
 if [[ -z $CA || ! -f $CA/root.pem ]]; then
     CA=$WORK/ca
-    bash "$(dirname "${BASH_SOURCE[0]}")/../cert/make-test-ca.sh" "$CA" >/dev/null || { echo "FAIL - no test CA"; exit 1; }
+    bash "$(dirname "${BASH_SOURCE[0]}")/../cert/make-test-ca.sh" "$CA" >/dev/null || die "no test CA"
 fi
 # private copies: some cases change modes
 cp -r "$CA" "$WORK/c"
 C=$WORK/c
 chmod 600 "$C"/*.key
-passed=0 failed=0
 SMTP='smtp      inet  n       -       y       -       -       smtpd'
 
 postfix_case() { # NAME MAIN.CF-TEXT JQ...
@@ -49,12 +46,10 @@ run_jq() {
         json_true "$expr" "$WORK/out.json" >/dev/null 2>&1 || bad+=" [$expr]"
     done
     if [[ -z $bad ]]; then
-        echo "ok   - $name"
-        passed=$((passed + 1))
+        ok "$name"
     else
-        echo "FAIL - $name: false:$bad"
+        fail "$name: false:$bad"
         echo "       $(jq -c '[.results[0].diagnostics[] | [.code, .location, .message]]' "$WORK/out.json" 2>/dev/null | head -c 2000)"
-        failed=$((failed + 1))
     fi
 }
 
@@ -89,7 +84,7 @@ $PROTO" \
     'any(.results[0].diagnostics[]; .code == "cert.key-mismatch" and (.location | endswith("main.cf:2")))'
 
 chmod 644 "$C/leaf-ecdsa.key"
-[[ $(stat -c %a "$C/leaf-ecdsa.key") == 644 ]] || echo "FAIL - could not chmod"
+[[ $(stat -c %a "$C/leaf-ecdsa.key") == 644 ]] || fail "could not chmod"
 postfix_case "a key readable by everyone (cert.key-readable)" \
     "smtpd_tls_security_level = may
 smtpd_tls_cert_file = $C/fullchain-ecdsa.pem
@@ -135,11 +130,8 @@ ssl_key = <$C/nothere.key" \
 
 # What lib/cert says of the chain file agrees with openssl: the CA verifies it.
 if openssl verify -CAfile "$C/root.pem" -untrusted "$C/chain.pem" "$C/leaf-rsa.pem" >/dev/null 2>&1; then
-    echo "ok   - openssl verifies the chain the clean cases use"
-    passed=$((passed + 1))
+    ok "openssl verifies the chain the clean cases use"
 else
-    echo "FAIL - openssl does not verify leaf-rsa.pem"
-    failed=$((failed + 1))
+    fail "openssl does not verify leaf-rsa.pem"
 fi
-echo "certs: $passed passed, $failed failed"
-((failed == 0 && passed > 0))
+finish certs

@@ -15,15 +15,10 @@
 # is tried as Dovecot's ssl_cipher_list, and as Postfix's
 # tls_high_cipherlist (where anonymous suites are meant: not reported).
 set -uo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/../lib/json.sh"
 BIN=$1
 PY=/usr/bin/python3
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
-passed=0 failed=0
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/testlib.sh"
 
-ok() { echo "ok   - $*"; passed=$((passed + 1)); }
-not_ok() { echo "FAIL - $*"; failed=$((failed + 1)); }
 
 # The findings expected from `openssl ciphers -v` output on stdin, one line
 # per code: "CODE<TAB>CATEGORY suites (N: A, B); ...". $1: 1 to leave out
@@ -100,7 +95,7 @@ check() {
             json_true 'any(.results[0].diagnostics[]; .code == "conf.syntax" and (.message | test("selects no TLS 1.2 cipher suite")))' "$WORK/pf.json" >/dev/null; then
             ok "$name: OpenSSL selects nothing from \"$string\", and the audit says so"
         else
-            not_ok "$name: OpenSSL selects nothing from \"$string\"; the audit does not say so"
+            fail "$name: OpenSSL selects nothing from \"$string\"; the audit does not say so"
         fi
         return
     fi
@@ -110,7 +105,7 @@ check() {
     if [[ $want == "$got" ]]; then
         ok "$name (Dovecot): \"$string\" judged as openssl ciphers -v lists it"
     else
-        not_ok "$name (Dovecot): \"$string\""
+        fail "$name (Dovecot): \"$string\""
         diff <(echo "$want") <(echo "$got") | sed 's/^/    /'
     fi
     want=$(expect 1 <<<"$listing")
@@ -118,7 +113,7 @@ check() {
     if [[ $want == "$got" ]]; then
         ok "$name (Postfix): \"$string\" judged as openssl ciphers -v lists it"
     else
-        not_ok "$name (Postfix): \"$string\""
+        fail "$name (Postfix): \"$string\""
         diff <(echo "$want") <(echo "$got") | sed 's/^/    /'
     fi
 }
@@ -135,5 +130,4 @@ check "Mozilla intermediate" 'ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM
 check "only suites this OpenSSL lacks" 'RC4-SHA:DES-CBC3-SHA'
 check "not a cipher string" 'no-such-cipher'
 
-echo "$passed passed, $failed failed"
-((failed == 0 && passed > 0))
+finish ciphers

@@ -16,15 +16,10 @@
 #    warns about deprecated parameters only from 3.9, DEPRECATION_README;
 #    Debian 12 has 3.7).
 set -uo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/../lib/json.sh"
 BIN=$1
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
-passed=0 failed=0
+source tests/lib/testlib.sh
 
-ok() { echo "ok   - $*"; passed=$((passed + 1)); }
-not_ok() { echo "FAIL - $*"; failed=$((failed + 1)); }
 
 # has_finding JSON CODE LOCATION
 has_finding() {
@@ -70,16 +65,16 @@ check() { # KIND PATH
         expect=$(doveconf_expect "$path")
     fi
     if ! json_true '.results[0].error == null' "$json" >/dev/null; then
-        not_ok "$path: mailsec could not read it"
+        fail "$path: mailsec could not read it"
         return
     fi
     if [[ -z $expect ]]; then
         local noise
         noise=$(tool_noise "$kind" "$path")
         if [[ -n $noise ]]; then
-            not_ok "$path: the tool complains in a way this test does not map: $noise"
+            fail "$path: the tool complains in a way this test does not map: $noise"
         elif json_true --arg k "$kind" 'any(.results[0].diagnostics[]; .code == "conf.syntax" or .code == "conf.duplicate" or (.code == "conf.deprecated" and $k == "dovecot") or .code == "conf.wrong-version" or .code == "conf.include-missing")' "$json" >/dev/null; then
-            not_ok "$path: the tool is silent, mailsec reports $(jq -c '[.results[0].diagnostics[] | select(.code | test("syntax|duplicate|deprecated|wrong-version|include")) | [.code, .location]]' "$json")"
+            fail "$path: the tool is silent, mailsec reports $(jq -c '[.results[0].diagnostics[] | select(.code | test("syntax|duplicate|deprecated|wrong-version|include")) | [.code, .location]]' "$json")"
         else
             ok "$path: the tool is silent, and so is mailsec's parser"
         fi
@@ -89,7 +84,7 @@ check() { # KIND PATH
         if has_finding "$json" "$code" "$location"; then
             ok "$path: $code at $location, where the tool complains"
         else
-            not_ok "$path: the tool complains at $location; mailsec has no $code there: $(jq -c '[.results[0].diagnostics[] | [.code, .location]]' "$json")"
+            fail "$path: the tool complains at $location; mailsec has no $code there: $(jq -c '[.results[0].diagnostics[] | [.code, .location]]' "$json")"
         fi
     done <<<"$expect"
 }
@@ -103,5 +98,4 @@ for file in $D/debian/dovecot/dovecot.conf $D/seed/dovecot/dovecot.conf $D/cases
     grep -q '^dovecot_config_version' "$file" && continue
     check dovecot "$file"
 done
-echo "compare: $passed passed, $failed failed"
-((failed == 0 && passed > 0))
+finish compare

@@ -13,19 +13,15 @@
 # only moves the auth socket into its own queue directory.
 # Needs root (Postfix's master). The servers are stopped even on failure.
 set -uo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/../lib/json.sh"
 BIN=$1
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/../lib/servers.sh"
 . "$HERE/../lib/mailservers.sh"
 ADDR=127.0.0.1
-DIR=$(mktemp -d /tmp/mailsec-conf-serve.XXXXXX)
+. "$HERE/../lib/testlib.sh"
+DIR=$WORK
 chmod 755 "$DIR"
-passed=0 failed=0
-ok() { echo "ok   - $*"; passed=$((passed + 1)); }
-not_ok() { echo "FAIL - $*"; failed=$((failed + 1)); }
-
-trap 'stop_mail_servers "$DIR"; rm -rf "$DIR"' EXIT
+on_exit 'stop_mail_servers "$DIR"'
 
 pick() {
     local port used=" $* "
@@ -37,13 +33,12 @@ pick() {
 }
 
 if [[ $(id -u) != 0 ]]; then
-    echo "FAIL - needs root (Postfix's master)"
-    exit 1
+    die "needs root (Postfix's master)"
 fi
 CA=${MAILSEC_TEST_CA:-}
 if [[ -z $CA || ! -f $CA/root.pem ]]; then
     CA=$DIR/ca-made
-    bash "$HERE/../cert/make-test-ca.sh" "$CA" >/dev/null || { echo "FAIL - no test CA"; exit 1; }
+    bash "$HERE/../cert/make-test-ca.sh" "$CA" >/dev/null || die "no test CA"
 fi
 mkdir -p "$DIR/certs"
 cp "$CA"/fullchain.pem "$CA"/leaf-rsa.pem "$CA"/chain.pem "$CA"/leaf-rsa.key "$CA"/root.pem "$DIR/certs/"
@@ -93,9 +88,9 @@ for profile in intermediate modern; do
     write_base
     "$BIN" conf generate postfix --version 3.7 --profile $profile --cert "$DIR/certs/leaf-rsa.pem" \
         --chain "$DIR/certs/chain.pem" --key "$DIR/certs/leaf-rsa.key" --apply "$DIR/postfix" >/dev/null ||
-        not_ok "$profile: generate postfix --apply"
+        fail "$profile: generate postfix --apply"
     "$BIN" conf generate dovecot --version 2.3 --profile $profile --cert "$DIR/certs/fullchain.pem" \
-        --key "$DIR/certs/leaf-rsa.key" --apply "$DIR" >/dev/null || not_ok "$profile: generate dovecot --apply"
+        --key "$DIR/certs/leaf-rsa.key" --apply "$DIR" >/dev/null || fail "$profile: generate dovecot --apply"
     # the bed's adaptations: loopback high ports instead of 587 and 465, no chroot
     sed -i -e "s/^submission inet n       -       y /$ADDR:$SUB_PORT inet n - n /" \
         -e "s/^submissions inet n       -       y /$ADDR:$SUBS_PORT inet n - n /" "$DIR/postfix/master.cf"
@@ -104,7 +99,7 @@ for profile in intermediate modern; do
     if start_mail_servers "$DIR" 2>"$DIR/start.err"; then
         ok "$profile: Postfix and Dovecot start with the generated configuration"
     else
-        not_ok "$profile: start: $(head -c 800 "$DIR/start.err")"
+        fail "$profile: start: $(head -c 800 "$DIR/start.err")"
         stop_mail_servers "$DIR"
         continue
     fi
@@ -126,10 +121,10 @@ for profile in intermediate modern; do
               and all($r.diagnostics[]; .severity != "error")' "$DIR/check.json" >/dev/null; then
             ok "$profile: port $port: TLS $(jq -c "$want" <<<null), the chain verifies, no error"
         else
-            not_ok "$profile: port $port: $(jq -c --argjson p "$port" '[.. | objects | select(.port? == $p)][0] | {versions_accepted, verified: .certificate.verified, d: [.diagnostics[] | [.code, .message]]}' "$DIR/check.json" 2>/dev/null | head -c 800) $(head -c 300 "$DIR/check.err")"
+            fail "$profile: port $port: $(jq -c --argjson p "$port" '[.. | objects | select(.port? == $p)][0] | {versions_accepted, verified: .certificate.verified, d: [.diagnostics[] | [.code, .message]]}' "$DIR/check.json" 2>/dev/null | head -c 800) $(head -c 300 "$DIR/check.err")"
         fi
     done
-    ((rc == 0)) && ok "$profile: tls check exits 0" || not_ok "$profile: tls check exit $rc"
+    ((rc == 0)) && ok "$profile: tls check exits 0" || fail "$profile: tls check exit $rc"
     # SMTP AUTH through Dovecot, on both submission ports
     for mode_port in starttls:$SUB_PORT tls:$SUBS_PORT; do
         mode=${mode_port%%:*} port=${mode_port#*:}
@@ -137,12 +132,12 @@ for profile in intermediate modern; do
             alice@example.test correct-horse)
         rc=$?
         ((rc == 0)) && ok "$profile: port $port ($mode): AUTH PLAIN with the right password: $out" ||
-            not_ok "$profile: port $port ($mode): AUTH PLAIN with the right password: exit $rc: $out $(tail -n 5 "$DIR/postfix.log" "$DIR/dovecot.log" 2>/dev/null | head -c 800)"
+            fail "$profile: port $port ($mode): AUTH PLAIN with the right password: exit $rc: $out $(tail -n 5 "$DIR/postfix.log" "$DIR/dovecot.log" 2>/dev/null | head -c 800)"
         out=$(/usr/bin/python3 "$HERE/smtp-auth.py" "$mode" "$ADDR" "$port" "$DIR/certs/root.pem" \
             alice@example.test wrong-horse)
         rc=$?
         ((rc == 1)) && ok "$profile: port $port ($mode): a wrong password is refused: $out" ||
-            not_ok "$profile: port $port ($mode): a wrong password: exit $rc (want 1, refused): $out"
+            fail "$profile: port $port ($mode): a wrong password: exit $rc (want 1, refused): $out"
     done
     # the audit of what is running agrees with the profile
     "$BIN" conf audit --postfix "$DIR/postfix" --dovecot "$DIR/dovecot.conf" --profile $profile \
@@ -150,9 +145,8 @@ for profile in intermediate modern; do
     if json_true '(.results | length) > 0 and all(.results[].diagnostics[]; .code != "conf.profile" and .severity != "error" and (.code | startswith("conf.sasl") | not))' "$DIR/audit.json" >/dev/null; then
         ok "$profile: the audit of the running configuration asks for no change"
     else
-        not_ok "$profile: audit: $(jq -c '[.results[].diagnostics[] | [.code, .location, .message]]' "$DIR/audit.json" | head -c 800)"
+        fail "$profile: audit: $(jq -c '[.results[].diagnostics[] | [.code, .location, .message]]' "$DIR/audit.json" | head -c 800)"
     fi
     stop_mail_servers "$DIR"
 done
-echo "serve: $passed passed, $failed failed"
-((failed == 0 && passed > 0))
+finish serve

@@ -9,27 +9,12 @@
  * Prints one line per file: the file name and the verdicts (every
  * signature's result and reason, then ARC's); exits 1 on any difference. */
 #include "mailsec/dkim.h"
+#include "../unit/testutil.h"
+#include "stream_feed.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    size_t cap = 1 << 16, n = 0, got;
-    char *buf = malloc(cap);
-    while (buf != NULL && (got = fread(buf + n, 1, cap - n, f)) > 0) {
-        n += got;
-        if (n == cap)
-            buf = realloc(buf, cap *= 2);
-    }
-    fclose(f);
-    *len = n;
-    return buf;
-}
 
 /* The verdicts as one line; NULL when verification itself failed. */
 static char *summary(ms_status st, ms_dkim_verify_result *r)
@@ -61,59 +46,23 @@ static char *whole(ms_ctx *ctx, const char *msg, size_t len)
     return summary(st, r);
 }
 
+static size_t one_byte(void *arg, size_t left)
+{
+    (void)arg, (void)left;
+    return 1;
+}
+
 static char *bytes(ms_ctx *ctx, const char *msg, size_t len)
 {
-    ms_dkim_verifier *v = NULL;
-    ms_dkim_verify_result *r = NULL;
-    ms_status st = ms_dkim_verifier_new(ctx, NULL, &v);
-    for (size_t i = 0; st == MS_OK && i < len; i++)
-        st = ms_dkim_verifier_write(v, msg + i, 1);
-    if (st == MS_OK)
-        st = ms_dkim_verifier_finish(v, &r);
-    ms_dkim_verifier_free(v);
+    ms_dkim_verify_result *r;
+    ms_status st = dkim_feed(ctx, msg, len, 0, one_byte, NULL, &r);
     return summary(st, r);
-}
-
-/* The end of the line starting at pos, its line break included. */
-static size_t line_end(const char *msg, size_t len, size_t pos)
-{
-    const char *lf = memchr(msg + pos, '\n', len - pos);
-    return lf ? (size_t)(lf - msg) + 1 : len;
-}
-
-static size_t without_break(const char *msg, size_t start, size_t end)
-{
-    /* a CR is part of the line break only before a LF */
-    if (end > start && msg[end - 1] == '\n') {
-        end--;
-        if (end > start && msg[end - 1] == '\r')
-            end--;
-    }
-    return end;
 }
 
 static char *fields(ms_ctx *ctx, const char *msg, size_t len)
 {
-    ms_dkim_verifier *v = NULL;
-    ms_dkim_verify_result *r = NULL;
-    ms_status st = ms_dkim_verifier_new(ctx, NULL, &v);
-    size_t pos = 0;
-    while (st == MS_OK && pos < len) {
-        size_t end = line_end(msg, len, pos);
-        if (without_break(msg, pos, end) == pos) { /* the empty line */
-            pos = end;
-            break;
-        }
-        while (end < len && (msg[end] == ' ' || msg[end] == '\t'))
-            end = line_end(msg, len, end);
-        st = ms_dkim_verifier_header(v, msg + pos, without_break(msg, pos, end) - pos);
-        pos = end;
-    }
-    for (; st == MS_OK && pos < len; pos++)
-        st = ms_dkim_verifier_body(v, msg + pos, 1);
-    if (st == MS_OK)
-        st = ms_dkim_verifier_finish(v, &r);
-    ms_dkim_verifier_free(v);
+    ms_dkim_verify_result *r;
+    ms_status st = dkim_feed(ctx, msg, len, 1, one_byte, NULL, &r);
     return summary(st, r);
 }
 
@@ -151,7 +100,7 @@ int main(int argc, char **argv)
     int status = 0;
     for (int i = 3; i < argc; i++) {
         size_t len = 0;
-        char *msg = read_file(argv[i], &len);
+        char *msg = test_read_file(argv[i], &len);
         if (msg == NULL) {
             fprintf(stderr, "chunked: cannot read %s\n", argv[i]);
             return 2;

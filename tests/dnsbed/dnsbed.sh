@@ -125,8 +125,4 @@ cmd_start() {
     echo "dnsbed: NSD on $ADDR@$port, directory $STARTING_DIR"
 }
 
-case ${1:-} in
-    start) [[ $# -eq 2 ]] || die "usage: $0 start INFOFILE"; cmd_start "$2" ;;
-    stop) [[ $# -eq 2 ]] || die "usage: $0 stop INFOFILE"; stop_from_info "$2" stop_nsd ;;
-    *) die "usage: $0 start|stop INFOFILE" ;;
-esac
+bed_command stop_nsd "$@"

@@ -19,21 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            fprintf(stderr, "fuzz_conf_maincf: check failed at line %d: %s\n", __LINE__, #c);     \
-            __builtin_trap();                                                                      \
-        }                                                                                          \
-    } while (0)
-
-static size_t count_lines(const uint8_t *data, size_t size)
-{
-    size_t n = 1;
-    for (size_t i = 0; i < size; i++)
-        n += data[i] == '\n';
-    return n;
-}
+#include "conf_findings.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -47,11 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     size_t lines = count_lines(data, size);
-    CHECK(diags.count <= MS_CONF_MAX_FINDINGS);
-    for (size_t i = 0; i < diags.count; i++) {
-        CHECK(strcmp(diags.items[i].def->code, "conf.syntax") == 0);
-        CHECK(strncmp(diags.items[i].location, "main.cf:", 8) == 0);
-    }
+    check_syntax_findings(&diags, "main.cf:");
     ms_buf again = MS_BUF_INIT;
     ms_buf_puts(&again, "");
     int rewritable = 1;

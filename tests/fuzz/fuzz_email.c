@@ -24,13 +24,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            fprintf(stderr, "fuzz_email: check failed at line %d: %s\n", __LINE__, #c);           \
-            __builtin_trap();                                                                      \
-        }                                                                                          \
-    } while (0)
+#include "fuzz_check.h"
 
 static sqlite3 *db;
 static sqlite3_stmt *stmt;

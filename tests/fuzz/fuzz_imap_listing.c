@@ -14,13 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            fprintf(stderr, "fuzz_imap_listing: check failed at line %d: %s\n", __LINE__, #c);    \
-            __builtin_trap();                                                                      \
-        }                                                                                          \
-    } while (0)
+#include "fuzz_check.h"
 
 /* Refused: with a reason that says where; taken: no reason. */
 static void check_reason(ms_status st, char *why)

@@ -21,13 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            fprintf(stderr, "fuzz_pem: check failed at line %d: %s\n", __LINE__, #c);             \
-            __builtin_trap();                                                                      \
-        }                                                                                          \
-    } while (0)
+#include "fuzz_check.h"
 
 static const char NAME[] = "in.pem";
 

@@ -15,13 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            fprintf(stderr, "fuzz_report_aggregate: check failed at line %d: %s\n", __LINE__, #c); \
-            __builtin_trap();                                                                      \
-        }                                                                                          \
-    } while (0)
+#include "fuzz_check.h"
 
 typedef struct digest {
     uint64_t h;

@@ -20,13 +20,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#define CHECK(c)                                                                                \
-    do {                                                                                        \
-        if (!(c)) {                                                                             \
-            fprintf(stderr, "fuzz_report_build: check failed at line %d: %s\n", __LINE__, #c);  \
-            __builtin_trap();                                                                   \
-        }                                                                                       \
-    } while (0)
+#include "fuzz_check.h"
 
 typedef struct input {
     const uint8_t *p;

@@ -12,25 +12,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            fprintf(stderr, "fuzz_report_failure: check failed at line %d: %s\n", __LINE__, #c);  \
-            __builtin_trap();                                                                      \
-        }                                                                                          \
-    } while (0)
-
-static void tidy(const char *s)
-{
-    if (s == NULL)
-        return;
-    size_t len = strlen(s);
-    CHECK(len > 0);
-    CHECK(ms_report_utf8_valid_prefix((const unsigned char *)s, len) == len);
-    CHECK(s[0] != ' ' && s[len - 1] != ' ');
-    for (size_t i = 0; i < len; i++)
-        CHECK((unsigned char)s[i] >= 0x20 && s[i] != 0x7F);
-}
+#include "fuzz_check.h"
+#include "report_tidy.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -53,7 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         r->dkim_domain, r->dkim_selector, r->dkim_identity, r->spf_dns, r->original_from,
         r->original_to, r->original_subject, r->original_message_id};
     for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++)
-        tidy(strings[i]);
+        check_tidy(strings[i], 0);
     CHECK(r->incidents >= 1 || r->has_feedback_part);
     CHECK(r->incidents <= MS_REPORT_COUNT_MAX);
     CHECK(r->arrival_time >= MS_REPORT_TIME_MIN && r->arrival_time <= MS_REPORT_TIME_MAX);

@@ -11,28 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            fprintf(stderr, "fuzz_report_tlsrpt: check failed at line %d: %s\n", __LINE__, #c);   \
-            __builtin_trap();                                                                      \
-        }                                                                                          \
-    } while (0)
-
-static void tidy(const char *s, int multiline)
-{
-    if (s == NULL)
-        return;
-    size_t len = strlen(s);
-    CHECK(len > 0);
-    CHECK(ms_report_utf8_valid_prefix((const unsigned char *)s, len) == len);
-    CHECK(s[0] != ' ' && s[len - 1] != ' ');
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        CHECK(c >= 0x20 || (multiline && c == '\n'));
-        CHECK(c != 0x7F);
-    }
-}
+#include "fuzz_check.h"
+#include "report_tidy.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -49,29 +29,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     CHECK(err.message == NULL);
     CHECK(r->org_name != NULL && r->report_id != NULL);
-    tidy(r->org_name, 0);
-    tidy(r->report_id, 0);
-    tidy(r->contact_info, 0);
+    check_tidy(r->org_name, 0);
+    check_tidy(r->report_id, 0);
+    check_tidy(r->contact_info, 0);
     CHECK(r->begin >= MS_REPORT_TIME_MIN && r->begin <= MS_REPORT_TIME_MAX);
     CHECK(r->end >= MS_REPORT_TIME_MIN && r->end <= MS_REPORT_TIME_MAX);
     CHECK(r->policy_count == 0 || r->policies != NULL);
     for (size_t i = 0; i < r->policy_count; i++) {
         const ms_report_tlsrpt_policy *p = &r->policies[i];
-        tidy(p->policy_type, 0);
-        tidy(p->policy_domain, 0);
-        tidy(p->policy_string, 1);
-        tidy(p->mx_host, 0);
+        check_tidy(p->policy_type, 0);
+        check_tidy(p->policy_domain, 0);
+        check_tidy(p->policy_string, 1);
+        check_tidy(p->mx_host, 0);
         CHECK(p->successful <= MS_REPORT_COUNT_MAX && p->failed <= MS_REPORT_COUNT_MAX);
         CHECK(p->failure_count == 0 || p->failures != NULL);
         for (size_t k = 0; k < p->failure_count; k++) {
             const ms_report_tlsrpt_failure *f = &p->failures[k];
-            tidy(f->result_type, 0);
-            tidy(f->sending_mta_ip, 0);
-            tidy(f->receiving_mx_hostname, 0);
-            tidy(f->receiving_mx_helo, 0);
-            tidy(f->receiving_ip, 0);
-            tidy(f->additional_information, 0);
-            tidy(f->failure_reason_code, 0);
+            check_tidy(f->result_type, 0);
+            check_tidy(f->sending_mta_ip, 0);
+            check_tidy(f->receiving_mx_hostname, 0);
+            check_tidy(f->receiving_mx_helo, 0);
+            check_tidy(f->receiving_ip, 0);
+            check_tidy(f->additional_information, 0);
+            check_tidy(f->failure_reason_code, 0);
             CHECK(f->failed_session_count <= MS_REPORT_COUNT_MAX);
         }
     }

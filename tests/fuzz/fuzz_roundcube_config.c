@@ -19,21 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            fprintf(stderr, "fuzz_roundcube_config: check failed at line %d: %s\n", __LINE__, #c); \
-            __builtin_trap();                                                                      \
-        }                                                                                          \
-    } while (0)
-
-static size_t count_lines(const uint8_t *data, size_t size)
-{
-    size_t n = 1;
-    for (size_t i = 0; i < size; i++)
-        n += data[i] == '\n';
-    return n;
-}
+#include "fuzz_check.h"
 
 /* bytes as a single-quoted PHP string: only \ and ' are escaped there */
 static void put_single_quoted(ms_buf *b, const char *s, size_t len)

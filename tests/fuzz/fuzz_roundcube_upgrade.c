@@ -17,13 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHECK(c)                                                                                    \
-    do {                                                                                            \
-        if (!(c)) {                                                                                 \
-            fprintf(stderr, "fuzz_roundcube_upgrade: check failed at line %d: %s\n", __LINE__, #c); \
-            __builtin_trap();                                                                       \
-        }                                                                                           \
-    } while (0)
+#include "fuzz_check.h"
 
 static void fuzz_dsn(const char *text)
 {

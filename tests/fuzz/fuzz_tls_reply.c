@@ -23,13 +23,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            fprintf(stderr, "fuzz_tls_reply: check failed at line %d: %s\n", __LINE__, #c);       \
-            __builtin_trap();                                                                      \
-        }                                                                                          \
-    } while (0)
+#include "fuzz_check.h"
 
 static const ms_tls_reply_kind KINDS[] = {MS_TLS_REPLY_SMTP, MS_TLS_REPLY_IMAP, MS_TLS_REPLY_POP3,
                                           MS_TLS_REPLY_POP3_MULTI, MS_TLS_REPLY_SIEVE};

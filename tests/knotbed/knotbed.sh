@@ -150,8 +150,4 @@ cmd_start() {
     echo "knotbed: knotd on $ADDR@$port, directory $dir"
 }
 
-case ${1:-} in
-    start) [[ $# -eq 2 ]] || die "usage: $0 start INFOFILE"; cmd_start "$2" ;;
-    stop) [[ $# -eq 2 ]] || die "usage: $0 stop INFOFILE"; stop_from_info "$2" stop_knot ;;
-    *) die "usage: $0 start|stop INFOFILE" ;;
-esac
+bed_command stop_knot "$@"

@@ -20,11 +20,7 @@ WRONG_KEY=$(val WRONG_KEY) KEY_SPEC=$(val KEY_SPEC)
 DNS=(--resolver "$RESOLVER" --trust-anchor "$TRUST_ANCHOR" --timeout 10)
 OLD='v=DMARC1; p=none; rua=mailto:dmarc@publish.example'
 STEP='v=DMARC1; p=quarantine; pct=5; t=y; rua=mailto:dmarc@publish.example'
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
-
-failures=0
-fail() { echo "FAIL - $CASE: $*"; failures=$((failures + 1)); }
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/testlib.sh"
 
 # The TXT data Knot holds at NAME, one record per line, as kdig prints it.
 txt_at() { kdig @127.0.0.1 -p "$PORT" +short +timeout=2 +retry=1 TXT "$1"; }
@@ -267,10 +263,8 @@ usage)
     ;;
 esac
 
-if ((failures == 0)); then
-    echo "ok   - $CASE"
-else
+if ((failed > 0)); then
     echo "       stdout: $(head -c 3000 "$WORK/out")"
     echo "       stderr: $(head -c 1000 "$WORK/err")"
 fi
-((failures == 0))
+finish "$CASE"

@@ -1,7 +1,7 @@
 # What the scripts that start test servers share (sourced, not run):
 # picking a free loopback high port and starting a server on one, stopping
-# a server by its PID, stopping a server from its info file, and NSD's
-# server configuration, start and stop.
+# a server by its PID, stopping a server from its info file, NSD's server
+# configuration, start and stop, and a test bed script's command line.
 # Used by the scripts that start test beds (grep -l servers.sh tests).
 
 # A random port from 10000 up to the start of the kernel's ephemeral range
@@ -115,4 +115,17 @@ stop_nsd() {
     [[ -f $1/nsd.pid ]] && stop_pid "$(cat "$1/nsd.pid")" TERM 5
     rm -f "$1/nsd.pid"
     return 0
+}
+
+# bed_command STOP ARGS...: a test bed script's command line (its ARGS).
+# "start INFOFILE" runs the script's cmd_start INFOFILE; "stop INFOFILE"
+# stops the bed with stop_from_info INFOFILE STOP. The script defines die.
+bed_command() {
+    local stop=$1
+    shift
+    case ${1:-} in
+    start) [[ $# -eq 2 ]] || die "usage: $0 start INFOFILE"; cmd_start "$2" ;;
+    stop) [[ $# -eq 2 ]] || die "usage: $0 stop INFOFILE"; stop_from_info "$2" "$stop" ;;
+    *) die "usage: $0 start|stop INFOFILE" ;;
+    esac
 }

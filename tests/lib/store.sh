@@ -8,6 +8,9 @@
 #                              the server's, DBNAME its name. Status 1 when
 #                              it cannot be made or MODE is unknown.
 #   store_drop                 drops that database (nothing for SQLite)
+#   test_store MODE NAME       for a script using testlib.sh: store_for in
+#                              its WORK, the database dropped at exit; the
+#                              test dies when no store can be made
 
 store_for() {
     local mode=$1 name=$2 work=$3
@@ -27,4 +30,9 @@ store_for() {
 store_drop() {
     [[ -n ${DBNAME:-} ]] && psql -q "$PG_URL" -c "DROP DATABASE IF EXISTS $DBNAME" >/dev/null 2>&1
     return 0
+}
+
+test_store() {
+    on_exit store_drop
+    store_for "$1" "$2" "$WORK" || die "could not make a store for mode $1"
 }

@@ -10,7 +10,6 @@
 #
 #   fetch.sh MAILSEC_BINARY      (MAILSEC_MAILBED_INFO names the bed's info file)
 set -uo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/../lib/json.sh"
 
 BIN=$1
 INFO=${MAILSEC_MAILBED_INFO:?MAILSEC_MAILBED_INFO is not set}
@@ -19,25 +18,21 @@ info() { sed -n "s/^$1=//p" "$INFO"; }
 ADDR=$(info ADDR) CA=$(info CA) MAILDIR=$(info MAILDIR)
 IMAPS_PORT=$(info IMAPS_PORT) IMAP_PORT=$(info IMAP_PORT)
 USER_NAME=$(info MAIL_USER) PASSWORD=$(info MAIL_PASSWORD)
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
+source tests/lib/testlib.sh
 DB=$WORK/reports.db
 # A mailbox of its own for this test: other tests may use INBOX.
 BOX=Reports$$
 BOXDIR=$MAILDIR/.$BOX DONEDIR=$MAILDIR/.$BOX.Done
-passed=0 failed=0
 
 check() { # NAME CONDITION...
     local name=$1
     shift
     if "$@"; then
-        echo "ok   - $name"
-        passed=$((passed + 1))
+        ok "$name"
     else
-        echo "FAIL - $name"
+        fail "$name"
         echo "       stdout: $(head -c 2000 "$WORK/out")"
         echo "       stderr: $(head -c 1000 "$WORK/err")"
-        failed=$((failed + 1))
     fi
 }
 
@@ -282,5 +277,4 @@ slow_fetch search
 check "UIDs 0 and 2^32 in the listing: refused with the reason (exit 2)" \
     eval 'status_is 2 && grep -q "UID SEARCH: line 1 of the answer: a UID that is zero" "$WORK/err"'
 
-echo "fetch.sh: $passed passed, $failed failed"
-((failed == 0 && passed > 0))
+finish fetch.sh

@@ -15,33 +15,25 @@
 # none lost, none twice, no count changed. For PostgreSQL the store-pgsql
 # fixture's server is used (MAILSEC_STORE_PG_INFO), in a database of our own.
 set -uo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/../lib/json.sh"
 
 BIN=$1 MODE=$2
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 source tests/lib/store.sh
-WORK=$(mktemp -d)
-cleanup() {
-    store_drop
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+source tests/lib/testlib.sh
 KILLS=${KILLS:-6}
 REPORTS=${REPORTS:-1200}
 
-fail() { echo "FAIL - $*"; exit 1; }
-
 # The corpus: files of every kind, and an mbox of 40 more reports.
 files_line=$(/usr/bin/python3 bench/report/gen_corpus.py files "$WORK/corpus" --reports "$REPORTS" --records 40 --seed 7) ||
-    fail "could not make the corpus"
+    die "could not make the corpus"
 mbox_line=$(/usr/bin/python3 bench/report/gen_corpus.py mbox "$WORK/corpus/all.mbox" --reports 40 --records 40 --seed 8) ||
-    fail "could not make the mbox"
+    die "could not make the mbox"
 want_reports=$(($(cut -d' ' -f1 <<<"$files_line") + $(cut -d' ' -f1 <<<"$mbox_line")))
 want_records=$(($(cut -d' ' -f3 <<<"$files_line") + $(cut -d' ' -f3 <<<"$mbox_line")))
 want_messages=$(($(cut -d' ' -f5 <<<"$files_line") + $(cut -d' ' -f5 <<<"$mbox_line")))
-((want_messages > want_records)) || fail "the corpus's counts are not all 1: $files_line; $mbox_line"
+((want_messages > want_records)) || die "the corpus's counts are not all 1: $files_line; $mbox_line"
 
-store_for "$MODE" kill "$WORK" || fail "could not make a store for mode $MODE"
+test_store "$MODE" kill
 
 ingest() { "$BIN" report ingest --json --db "$DB" "$WORK/corpus" >"$WORK/out.$1" 2>"$WORK/err.$1"; }
 # The same in the background, $! being mailsec itself: `ingest NAME &` would
@@ -66,7 +58,7 @@ empty_store() {
         rm -f "$DB" "$DB-wal" "$DB-shm" "$DB-journal"
     else
         psql -q "$PG_URL" -c "DROP DATABASE $DBNAME" -c "CREATE DATABASE $DBNAME" >/dev/null ||
-            fail "could not empty the database"
+            die "could not empty the database"
     fi
 }
 
@@ -102,7 +94,7 @@ interrupted=0 before_last=0
 [[ $MODE == pgsql-parallel ]] && KILLS=0
 if ((KILLS > 0)); then
     t0=$EPOCHREALTIME
-    ingest timing || fail "the timing run failed: $(cat "$WORK/err.timing")"
+    ingest timing || die "the timing run failed: $(cat "$WORK/err.timing")"
     whole_ms=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%d", (b - a) * 1000 }')
     echo "a whole run takes $whole_ms ms"
     empty_store
@@ -114,10 +106,10 @@ if ((KILLS > 0)); then
         empty_store
     done
 fi
-((interrupted > 0 || KILLS == 0)) || fail "no run was interrupted: make the corpus larger (REPORTS=)"
+((interrupted > 0 || KILLS == 0)) || die "no run was interrupted: make the corpus larger (REPORTS=)"
 if ((KILLS > 0)); then
     ((before_last > 0 && before_last < want_reports)) ||
-        fail "not killed mid-way: $before_last of $want_reports reports stored before the last run (change REPORTS= or KILL_SEED=)"
+        die "not killed mid-way: $before_last of $want_reports reports stored before the last run (change REPORTS= or KILL_SEED=)"
 fi
 
 if [[ $MODE == pgsql-parallel ]]; then
@@ -125,20 +117,20 @@ if [[ $MODE == pgsql-parallel ]]; then
     ingest p1 & p1=$!
     ingest p2 & p2=$!
     ingest p3 & p3=$!
-    wait $p1 && wait $p2 && wait $p3 || fail "a parallel run failed: $(cat "$WORK"/err.p*)"
+    wait $p1 && wait $p2 && wait $p3 || die "a parallel run failed: $(cat "$WORK"/err.p*)"
 fi
-ingest final || fail "the last run failed: $(cat "$WORK/err.final")"
-json_true '.tally.failed == 0' "$WORK/out.final" >/dev/null || fail "the last run set reports aside: $(cat "$WORK/out.final")"
+ingest final || die "the last run failed: $(cat "$WORK/err.final")"
+json_true '.tally.failed == 0' "$WORK/out.final" >/dev/null || die "the last run set reports aside: $(cat "$WORK/out.final")"
 
 got_reports=$("$BIN" report list --json --db "$DB" | jq '.results | length')
-"$BIN" report export --json --db "$DB" >"$WORK/export.json" || fail "report export failed"
+"$BIN" report export --json --db "$DB" >"$WORK/export.json" || die "report export failed"
 got_records=$(jq '.records | length' "$WORK/export.json")
 got_messages=$(jq '[.records[].count] | add // 0' "$WORK/export.json")
 echo "wanted $want_reports reports, $want_records records, $want_messages messages;" \
     "the store holds $got_reports, $got_records, $got_messages"
-[[ $got_reports == "$want_reports" ]] || fail "reports: $got_reports, expected $want_reports"
-[[ $got_records == "$want_records" ]] || fail "records: $got_records, expected $want_records"
-[[ $got_messages == "$want_messages" ]] || fail "messages: $got_messages, expected $want_messages"
+[[ $got_reports == "$want_reports" ]] || die "reports: $got_reports, expected $want_reports"
+[[ $got_records == "$want_records" ]] || die "records: $got_records, expected $want_records"
+[[ $got_messages == "$want_messages" ]] || die "messages: $got_messages, expected $want_messages"
 if [[ $MODE == pgsql-parallel ]]; then
     # Every report was stored by exactly one of the three; the other two
     # saw it as a duplicate.
@@ -146,10 +138,10 @@ if [[ $MODE == pgsql-parallel ]]; then
     dups=$(jq -s 'map(.tally.duplicates) | add' "$WORK"/out.p*)
     echo "the parallel runs stored $new reports as new and saw $dups duplicates"
     [[ $new == "$want_reports" && $dups == $((2 * want_reports)) ]] ||
-        fail "expected $want_reports new and $((2 * want_reports)) duplicates"
-    echo "ok   - $MODE: three runs at once, exactly $want_reports reports, $want_records records, $want_messages messages"
+        die "expected $want_reports new and $((2 * want_reports)) duplicates"
+    ok "$MODE: three runs at once, exactly $want_reports reports, $want_records records, $want_messages messages"
 else
-    echo "ok   - $MODE: $interrupted runs killed mid-way ($before_last of $want_reports reports stored)," \
+    ok "$MODE: $interrupted runs killed mid-way ($before_last of $want_reports reports stored)," \
         "then exactly $want_reports reports, $want_records records, $want_messages messages"
 fi
-echo "1 passed, 0 failed"
+finish "ingest killed ($MODE)"

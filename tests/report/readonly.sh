@@ -14,7 +14,6 @@
 # other user finds neither and cannot make them.)
 # Needs root (to become nobody and to mount); exits 77 (skipped) without.
 set -uo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/../lib/json.sh"
 
 BIN=$(realpath "$1")
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -22,26 +21,22 @@ if [[ $(id -u) != 0 ]] || ! command -v setpriv >/dev/null; then
     echo "SKIP - needs root and setpriv"
     exit 77
 fi
-WORK=$(mktemp -d)
+source tests/lib/testlib.sh
 cleanup() {
     mountpoint -q "$WORK/ro" 2>/dev/null && umount "$WORK/ro"
     chmod -R u+w "$WORK" 2>/dev/null
-    rm -rf "$WORK"
 }
-trap cleanup EXIT
+on_exit cleanup
 chmod 0755 "$WORK"
-
-failures=0
-fail() { echo "FAIL - $*"; failures=$((failures + 1)); }
 
 STORE=$WORK/store
 mkdir -m 0755 "$STORE"
 "$BIN" report ingest --jobs 1 --db "$STORE/reports.db" tests/data/reports/aggregate/rfc7489-outlook.xml \
     tests/data/reports/tlsrpt/rfc8460-example.json tests/data/reports/failure/rfc6591-message.eml \
-    >"$WORK/ingest" 2>&1 || { echo "FAIL - ingest: $(cat "$WORK/ingest")"; exit 1; }
+    >"$WORK/ingest" 2>&1 || die "ingest: $(cat "$WORK/ingest")"
 chmod 0644 "$STORE/reports.db"
 before=$(sha256sum <"$STORE/reports.db")
-"$BIN" report list --json --db "$STORE/reports.db" >"$WORK/owner.json" || { echo "FAIL - list as the owner"; exit 1; }
+"$BIN" report list --json --db "$STORE/reports.db" >"$WORK/owner.json" || die "list as the owner"
 
 # check WHO DB: every view, run by WHO (a command prefix), answers.
 check() {
@@ -70,7 +65,7 @@ NOBODY="setpriv --reuid=nobody --regid=nogroup --clear-groups"
 check "$NOBODY" "$STORE/reports.db" "$(listing)"
 
 # The log's files are empty once every connection has closed.
-[[ ! -s $STORE/reports.db-wal ]] || { echo "FAIL - the owner's read left a write-ahead log"; exit 1; }
+[[ ! -s $STORE/reports.db-wal ]] || die "the owner's read left a write-ahead log"
 rm -f "$STORE/reports.db-wal" "$STORE/reports.db-shm"
 chmod 0444 "$STORE/reports.db"
 chmod 0555 "$STORE"
@@ -95,8 +90,4 @@ if unshare -m true 2>/dev/null; then
     esac
 fi
 
-if ((failures > 0)); then
-    echo "readonly: $failures failed"
-    exit 1
-fi
-echo "readonly: every view reads a store it may not write"
+finish "readonly: every view reads a store it may not write"

@@ -18,17 +18,11 @@
 #     (not judged under ASan, MAILSEC_TEST_NO_RSS: freed memory stays
 #     resident in its quarantine).
 set -uo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/../lib/json.sh"
 
 BIN=$1
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
+source tests/lib/testlib.sh
 DB=$WORK/reports.db
-
-failures=0
-fail() { echo "FAIL - $*"; failures=$((failures + 1)); }
-die() { echo "FAIL - $*"; exit 1; }
 
 # Source k (1..60) sends 1000 + k messages: 198.51.100.k. Sources 1-10 are
 # mail-k.big.example, 11-20 mx-k.mid.example, 21-30 out-k.small.example.
@@ -125,5 +119,4 @@ done
 json_true ".others.sources == $((N + 40)) and (.results | length) == 20" "$WORK/out" >/dev/null ||
     fail "default on $N sources: $(jq -c .others "$WORK/out")"
 
-[[ $failures == 0 ]] && echo "ok - report sources --limit / --all"
-exit $((failures > 0))
+finish "report sources --limit / --all"

@@ -10,15 +10,10 @@
 #     exit 1.
 # Run here rather than in tests/cli, whose cases always read /dev/null.
 set -uo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/../lib/json.sh"
 
 BIN=$(realpath "$1")
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
-
-failures=0
-fail() { echo "FAIL - $*"; failures=$((failures + 1)); }
+source tests/lib/testlib.sh
 
 "$BIN" report ingest --json --db "$WORK/r.db" - <&- >"$WORK/out" 2>"$WORK/err"
 status=$?
@@ -46,8 +41,4 @@ status=$?
 json_true '.tally.reports_new == 1 and .tally.failed == 1 and .failed[0].origin == "-: rfc9990.xml"' \
     "$WORK/out" >/dev/null || fail "a truncated zip through a pipe: $(cat "$WORK/out")"
 
-if ((failures > 0)); then
-    echo "$failures failed"
-    exit 1
-fi
-echo "report ingest -: all passed"
+finish "report ingest -"

@@ -14,27 +14,20 @@
 # own; the views run as a role that may only SELECT, so they must open the
 # store read-only.
 set -uo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/../lib/json.sh"
 
 BIN=$1 MODE=$2
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 source tests/lib/store.sh
-WORK=$(mktemp -d)
+source tests/lib/testlib.sh
 ROLE=
 cleanup() {
-    store_drop
     [[ -n $ROLE ]] && psql -q "$PG_URL" -c "DROP ROLE IF EXISTS $ROLE" >/dev/null 2>&1
-    rm -rf "$WORK"
 }
-trap cleanup EXIT
-
-failures=0
-fail() { echo "FAIL - $*"; failures=$((failures + 1)); }
-die() { echo "FAIL - $*"; exit 1; }
+on_exit cleanup
 
 MAX=9223372036854775807 MIN=-9223372036854775808 SAT=9007199254740991
 
-store_for "$MODE" views "$WORK" || die "could not make a store for mode $MODE"
+test_store "$MODE" views
 case $MODE in
 sqlite)
     READ_DB=$DB
@@ -107,13 +100,13 @@ view() {
 expect() {
     json_true "$1" "$WORK/out" || fail "$name: jq false: $1 (exit $status; $(head -c 300 "$WORK/err"); $(head -c 600 "$WORK/out"))"
 }
-ok() { [[ $status == 0 ]] || fail "$name: exit $status, expected 0: $(head -c 300 "$WORK/err")"; }
+exited_0() { [[ $status == 0 ]] || fail "$name: exit $status, expected 0: $(head -c 300 "$WORK/err")"; }
 # No figure in the output is negative.
 no_negative() { grep -qE '(^|[^0-9A-Za-z_.:-])-[0-9]' "$WORK/out" && fail "$name: a negative figure: $(grep -E -- '-[0-9]' "$WORK/out" | head -3)"; }
 
 name="summary --json"
 view summary --json --domain hostile.example
-ok
+exited_0
 expect ".result == \"ok\" and (.results | length) == 1"
 expect ".results[0].messages == $SAT and .results[0].dmarc_pass == $SAT and .results[0].dkim_aligned == $SAT"
 expect ".results[0].spf_aligned == $SAT and .results[0].dispositions.none == $SAT and .results[0].dispositions.reject == $SAT"
@@ -122,77 +115,77 @@ expect ".results[0].reports == 2"
 
 name="summary"
 view summary --domain hostile.example
-ok
+exited_0
 grep -qF "Messages     $SAT+" "$WORK/out" || fail "$name: no saturated message count: $(cat "$WORK/out")"
 no_negative
 
 name="summary of every domain"
 view summary --json
-ok
+exited_0
 expect "(.results | length) == 2 and ([.results[] | select(.domain == \"example.org\")][0].messages == 16)"
 
 name="sources --json"
 view sources --json --no-rdns
-ok
+exited_0
 expect "[.results[] | select(.source_ip == \"192.0.2.1\")][0].messages == $SAT"
 expect "[.results[] | select(.source_ip == \"192.0.2.2\")][0] | .messages == $SAT and .failing == $SAT and .aligned == 0"
 
 name="list --json"
 view list --json --domain hostile.example
-ok
+exited_0
 expect "[.results[].messages] == [$SAT, $SAT, $SAT, $SAT, $SAT]"
 expect "[.results[] | select(.id == 902)][0].records == $SAT"
 
 name="list"
 view list --domain hostile.example
-ok
+exited_0
 no_negative
 grep -qF "$SAT+ messages" "$WORK/out" || fail "$name: no saturated figure: $(cat "$WORK/out")"
 
 name="show --json"
 view show --json 901
-ok
+exited_0
 expect ".results[0].messages == $SAT and ([.results[0].records[].count] == [$SAT, $SAT, $SAT])"
 view show --json 902
-ok
+exited_0
 expect ".results[0].records[0].count == $SAT"
 
 name="show (TLS)"
 view show 903
-ok
+exited_0
 no_negative
 grep -qF "$SAT+ sessions ok, $SAT+ failed" "$WORK/out" || fail "$name: $(cat "$WORK/out")"
 
 name="export"
 view export --domain hostile.example
-ok
+exited_0
 no_negative
 [[ $(grep -c ",$SAT," "$WORK/out") == 4 ]] || fail "$name: counts not saturated: $(cat "$WORK/out")"
 
 name="export --json"
 view export --json --domain hostile.example
-ok
+exited_0
 expect ".result == \"ok\" and [.records[].count] == [$SAT, $SAT, $SAT, $SAT]"
 
 name="tls --json"
 view tls --json --domain hostile.example
-ok
+exited_0
 expect ".results[0].successful == $SAT and .results[0].failed == $SAT and .results[0].failures[0].sessions == $SAT"
 
 name="tls"
 view tls --domain hostile.example
-ok
+exited_0
 no_negative
 grep -qF "TLS sessions: $SAT+" "$WORK/out" || fail "$name: $(cat "$WORK/out")"
 
 name="failures --json"
 view failures --json --domain hostile.example
-ok
+exited_0
 expect ".results[0].incidents == $SAT and .results[0].reports == 2"
 
 name="failures"
 view failures --domain hostile.example
-ok
+exited_0
 grep -qF "$SAT+ incidents in 2 reports" "$WORK/out" || fail "$name: $(cat "$WORK/out")"
 
 # Spreadsheet formulas a reporter put in its report: quoted in CSV.
@@ -205,13 +198,13 @@ sql "INSERT INTO agg_records (report, seq, source_ip, count, disposition, dkim, 
     die "could not insert the formula record"
 name="export guards formulas"
 view export --domain formula.example
-ok
+exited_0
 row=$(sed -n 2p "$WORK/out")
 want="906,\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\",'+1+1,formula.example,1700000000,1700086400,192.0.2.3,1,none,pass,pass,,'@SUM(A1),,'-2+3,'$(printf '\t')cmd,"
 [[ $row == "$want"* ]] || fail "$name: got $row"
 name="export --csv-raw"
 view export --csv-raw --domain formula.example
-ok
+exited_0
 row=$(sed -n 2p "$WORK/out")
 want="906,\"=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\",+1+1,formula.example,1700000000,1700086400,192.0.2.3,1,none,pass,pass,,@SUM(A1),,-2+3,$(printf '\t')cmd,"
 [[ $row == "$want"* ]] || fail "$name: got $row"
@@ -239,8 +232,4 @@ if [[ $MODE == sqlite ]]; then
     expect '.result == "unchecked" and .records == [] and (.error | contains("agg_records"))'
 fi
 
-if ((failures > 0)); then
-    echo "views ($MODE): $failures failed"
-    exit 1
-fi
-echo "views ($MODE): every view saturates"
+finish "views ($MODE): every view saturates"

@@ -14,46 +14,39 @@ source "$here/../lib/servers.sh"
 source "$here/../lib/store.sh"
 command -v chromium >/dev/null || { echo "SKIP - chromium is not installed"; exit 77; }
 
-work=$(mktemp -d)
-pid=
-cleanup() {
-    [[ -n $pid ]] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-    store_drop
-    rm -rf "$work"
-}
-trap cleanup EXIT
-failed=0
-fail() { echo "FAIL - $*"; failed=$((failed + 1)); }
-
-store_for "$backend" serve "$work" || { echo "FAIL - no store for $backend"; exit 1; }
-/usr/bin/python3 "$here/hostile.py" "$work/reports" || exit 1
-"$bin" report ingest --db "$DB" "$work/reports" >"$work/ingest.out" 2>&1
+# shellcheck source=../lib/testlib.sh
+source "$here/../lib/testlib.sh"
+test_store "$backend" serve
+pid= # the server's, stopped before its store is dropped
+on_exit '[[ -n $pid ]] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null'
+/usr/bin/python3 "$here/hostile.py" "$WORK/reports" || exit 1
+"$bin" report ingest --db "$DB" "$WORK/reports" >"$WORK/ingest.out" 2>&1
 rc=$?
-((rc <= 1)) || { cat "$work/ingest.out"; echo "FAIL - ingest exit $rc"; exit 1; }
+((rc <= 1)) || die "ingest exit $rc: $(cat "$WORK/ingest.out")"
 
 # A free port, then the server on it; it says where it listens.
 for _ in 1 2 3 4 5; do
     port=$(random_port)
     port_is_free "$port" && break
 done
-"$bin" serve --db "$DB" --listen "127.0.0.1:$port" >"$work/serve.out" 2>"$work/serve.err" &
+"$bin" serve --db "$DB" --listen "127.0.0.1:$port" >"$WORK/serve.out" 2>"$WORK/serve.err" &
 pid=$!
 base=http://127.0.0.1:$port
 for _ in $(seq 100); do
     curl -fsS -o /dev/null "$base/static/style.css" 2>/dev/null && break
     sleep 0.2
 done
-grep -q "listening on $base/" "$work/serve.out" || { cat "$work/serve.err"; echo "FAIL - the server did not start"; exit 1; }
+grep -q "listening on $base/" "$WORK/serve.out" || die "the server did not start: $(cat "$WORK/serve.err")"
 
 # The ids the pages link to.
-"$bin" report list --json --db "$DB" >"$work/list.json"
-failure_id=$(jq -r '[.results[] | select(.kind == "failure")][0].id' "$work/list.json")
-hostile_id=$(jq -r '[.results[] | select(.kind == "aggregate" and (.org | contains("EvilOrg")))][0].id' "$work/list.json")
-tls_id=$(jq -r '[.results[] | select(.kind == "tls")][0].id' "$work/list.json")
+"$bin" report list --json --db "$DB" >"$WORK/list.json"
+failure_id=$(jq -r '[.results[] | select(.kind == "failure")][0].id' "$WORK/list.json")
+hostile_id=$(jq -r '[.results[] | select(.kind == "aggregate" and (.org | contains("EvilOrg")))][0].id' "$WORK/list.json")
+tls_id=$(jq -r '[.results[] | select(.kind == "tls")][0].id' "$WORK/list.json")
 
 # The pages, and the text each must show (payload markers as text).
-P=$work/payloads.json
-cp "$work/reports/payloads.json" "$P"
+P=$WORK/payloads.json
+cp "$WORK/reports/payloads.json" "$P"
 jq -n --slurpfile p "$P" --arg f "$failure_id" --arg h "$hostile_id" --arg t "$tls_id" '$p[0] as $p | [
   {name: "overview", path: "/", charts: 2, text: ["example.com", "Receiver Inc.", ($p.org | .[0:40])]},
   {name: "domain", path: "/domain?domain=example.com", charts: 3,
@@ -71,8 +64,8 @@ jq -n --slurpfile p "$P" --arg f "$failure_id" --arg h "$hostile_id" --arg t "$t
   {name: "tls-report", path: ("/report?id=" + $t), text: [$p.tls_org]},
   {name: "not-found", path: "/nowhere", status: 404, text: ["No such page."]},
   {name: "bad-date", path: "/?since=<script>", status: 400, text: ["since is not a date"]}
-]' >"$work/pages.json"
-/usr/bin/python3 "$here/cdp.py" "$base" "$outdir" "$work/pages.json" || failed=$((failed + 1))
+]' >"$WORK/pages.json"
+/usr/bin/python3 "$here/cdp.py" "$base" "$outdir" "$WORK/pages.json" || failed=$((failed + 1))
 
 # /api/VIEW is the document `mailsec report VIEW --json` prints.
 for view in summary sources list failures tls "show?id=$hostile_id"; do
@@ -80,26 +73,26 @@ for view in summary sources list failures tls "show?id=$hostile_id"; do
     args=(--db "$DB")
     [[ $name == sources ]] && args+=(--no-rdns)
     [[ $name == show ]] && args+=("$hostile_id")
-    "$bin" report "$name" --json "${args[@]}" | jq -S . >"$work/cli.json"
-    curl -fsS "$base/api/$view" | jq -S . >"$work/api.json"
-    if [[ -s $work/api.json ]] && cmp -s "$work/cli.json" "$work/api.json"; then
+    "$bin" report "$name" --json "${args[@]}" | jq -S . >"$WORK/cli.json"
+    curl -fsS "$base/api/$view" | jq -S . >"$WORK/api.json"
+    if [[ -s $WORK/api.json ]] && cmp -s "$WORK/cli.json" "$WORK/api.json"; then
         echo "ok   - /api/$view equals report $name --json"
     else
-        fail "/api/$view differs from report $name --json"; diff "$work/cli.json" "$work/api.json" | head -20
+        fail "/api/$view differs from report $name --json"; diff "$WORK/cli.json" "$WORK/api.json" | head -20
     fi
 done
 curl -fsS "$base/api/summary?domain=example.com&since=2023-11-19" | jq -e '.results | length == 1' >/dev/null &&
     echo "ok   - /api/summary takes the selection" || fail "/api/summary?domain=...&since=..."
 
 # The store is read while an ingest writes to it: every request answers.
-/usr/bin/python3 "$here/hostile.py" "$work/bulk" 300
-"$bin" report ingest --db "$DB" "$work/bulk" >"$work/bulk.out" 2>&1 &
+/usr/bin/python3 "$here/hostile.py" "$WORK/bulk" 300
+"$bin" report ingest --db "$DB" "$WORK/bulk" >"$WORK/bulk.out" 2>&1 &
 ingest=$!
 codes=()
 while kill -0 "$ingest" 2>/dev/null; do
     codes+=("$(curl -s -o /dev/null -w '%{http_code}' "$base/domain?domain=bulk.example")")
 done
-wait "$ingest" || fail "the bulk ingest failed: $(tail -3 "$work/bulk.out")"
+wait "$ingest" || fail "the bulk ingest failed: $(tail -3 "$WORK/bulk.out")"
 bad=$(printf '%s\n' "${codes[@]}" | grep -vc '^200$')
 ((bad == 0)) && echo "ok   - ${#codes[@]} pages answered 200 during the ingest" ||
     fail "$bad of ${#codes[@]} pages during the ingest were not 200: $(printf '%s ' "${codes[@]}" | head -c 300)"
@@ -115,5 +108,4 @@ kill "$pid" && wait "$pid"
 rc=$?
 pid=
 ((rc == 0)) && echo "ok   - SIGTERM stops the server with status 0" || fail "exit status $rc after SIGTERM"
-echo "browser ($backend): $failed failed"
-((failed == 0))
+finish "browser ($backend)"

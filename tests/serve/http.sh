@@ -15,7 +15,8 @@ bin=$1
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../lib/servers.sh
 source "$here/../lib/servers.sh"
-work=$(mktemp -d)
+# shellcheck source=../lib/testlib.sh
+source "$here/../lib/testlib.sh"
 pid=
 # Stops the server; it must exit 0 (under ASan: no leak, no error at exit).
 stop() {
@@ -24,12 +25,9 @@ stop() {
     wait "$pid"
     local rc=$?
     pid=
-    ((rc == 0)) || fail "the server exited $rc after SIGTERM: $(tail -c 600 "$work/serve.err")"
+    ((rc == 0)) || fail "the server exited $rc after SIGTERM: $(tail -c 600 "$WORK/serve.err")"
 }
-trap '[[ -n $pid ]] && kill "$pid" 2>/dev/null; rm -rf "$work"' EXIT
-failed=0 passed=0
-ok() { echo "ok   - $*"; passed=$((passed + 1)); }
-fail() { echo "FAIL - $*"; failed=$((failed + 1)); }
+on_exit '[[ -n $pid ]] && kill "$pid" 2>/dev/null'
 check() { # check NAME COMMAND...: the command succeeds
     local name=$1; shift
     if "$@"; then ok "$name"; else fail "$name"; fi
@@ -48,27 +46,27 @@ free_port() {
 start() {
     local scheme=$1; shift
     port=$(free_port) || { fail "no free port"; return 1; }
-    "$bin" serve --db "$db" --listen "127.0.0.1:$port" "$@" >"$work/serve.out" 2>"$work/serve.err" &
+    "$bin" serve --db "$db" --listen "127.0.0.1:$port" "$@" >"$WORK/serve.out" 2>"$WORK/serve.err" &
     pid=$!
     base=$scheme://127.0.0.1:$port
     for _ in $(seq 100); do
-        grep -q "listening on" "$work/serve.out" 2>/dev/null && return 0
+        grep -q "listening on" "$WORK/serve.out" 2>/dev/null && return 0
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
     done
-    fail "the server did not start: $(cat "$work/serve.err")"
+    fail "the server did not start: $(cat "$WORK/serve.err")"
     return 1
 }
 
 status_of() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 
 # A store with one report.
-db=$work/reports.db
+db=$WORK/reports.db
 "$bin" report ingest --db "$db" "$here/../data/reports/aggregate/rfc7489-outlook.xml" >/dev/null ||
-    { echo "FAIL - could not make the store"; exit 1; }
+    die "could not make the store"
 
 # Credentials: a yescrypt hash made by the system's libcrypt, and a token.
-/usr/bin/python3 - "$work/passwords" <<'PY'
+/usr/bin/python3 - "$WORK/passwords" <<'PY'
 import ctypes, sys
 lib = ctypes.CDLL("libcrypt.so.1")
 lib.crypt_gensalt.restype = lib.crypt.restype = ctypes.c_char_p
@@ -78,35 +76,35 @@ h = lib.crypt(b"correct horse", lib.crypt_gensalt(b"$y$", 0, None, 0)).decode()
 assert h.startswith("$y$"), h
 open(sys.argv[1], "w").write(f"# dashboard users\nalice:{h}\n")
 PY
-echo "0f3c2a9be41d7786a1c5e0b2d9f84a13" >"$work/token"
+echo "0f3c2a9be41d7786a1c5e0b2d9f84a13" >"$WORK/token"
 
 # ---- refusals to start (exit 2, a message that says why) ----
 refuses() { # refuses NAME TEXT ARGS...
     local name=$1 text=$2; shift 2
-    timeout 20 "$bin" serve --db "$db" "$@" >"$work/out" 2>"$work/err"
+    timeout 20 "$bin" serve --db "$db" "$@" >"$WORK/out" 2>"$WORK/err"
     local rc=$?
-    if ((rc == 2)) && grep -q -- "$text" "$work/err"; then ok "$name"; else
-        fail "$name: exit $rc, stderr: $(head -c 300 "$work/err")"; fi
+    if ((rc == 2)) && grep -q -- "$text" "$WORK/err"; then ok "$name"; else
+        fail "$name: exit $rc, stderr: $(head -c 300 "$WORK/err")"; fi
 }
 port=$(free_port)
 refuses "0.0.0.0 without credentials" "without authentication" --listen "0.0.0.0:$port"
 refuses "[::] without credentials" "without authentication" --listen "[::]:$port"
 refuses "a LAN address without credentials" "without authentication" --listen "192.0.2.1:$port"
-refuses "0.0.0.0 with a password but no TLS" "without TLS" --listen "0.0.0.0:$port" --password-file "$work/passwords"
+refuses "0.0.0.0 with a password but no TLS" "without TLS" --listen "0.0.0.0:$port" --password-file "$WORK/passwords"
 refuses "--cert without --key" "go together" --cert /dev/null
 refuses "a bad --listen" "ADDR:PORT" --listen "localhost"
 refuses "port 0" "ADDR:PORT" --listen "127.0.0.1:0"
-printf 'alice:plaintext\n' >"$work/bad-passwords"
-refuses "a password that is not a hash" "not a crypt(3) hash" --password-file "$work/bad-passwords"
-echo short >"$work/short-token"
-refuses "a short token" "16 to" --token-file "$work/short-token"
-refuses "a store that is not there" "" --db "$work/nowhere/none.db" --listen "127.0.0.1:$port"
+printf 'alice:plaintext\n' >"$WORK/bad-passwords"
+refuses "a password that is not a hash" "not a crypt(3) hash" --password-file "$WORK/bad-passwords"
+echo short >"$WORK/short-token"
+refuses "a short token" "16 to" --token-file "$WORK/short-token"
+refuses "a store that is not there" "" --db "$WORK/nowhere/none.db" --listen "127.0.0.1:$port"
 
 # ---- loopback without credentials: open; the headers on every response ----
 if start http; then
     # A client that sends a byte every 2 s is never idle for long: the
     # request's time (30 s) ends it. Runs while the checks below do.
-    /usr/bin/python3 - "$port" >"$work/trickle" 2>&1 <<'PY' &
+    /usr/bin/python3 - "$port" >"$WORK/trickle" 2>&1 <<'PY' &
 import socket, sys, time
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
 s.settimeout(2)
@@ -129,15 +127,15 @@ sys.exit(0 if closed and 25 <= elapsed <= 60 else 1)
 PY
     trickle=$!
     for path in / /domain?domain=example.com /nowhere /api/summary /static/style.css "/?since=bad"; do
-        curl -s -D "$work/headers" -o /dev/null "$base$path"
+        curl -s -D "$WORK/headers" -o /dev/null "$base$path"
         missing=()
         for h in "Content-Security-Policy: default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'" \
                  "X-Content-Type-Options: nosniff" "X-Frame-Options: DENY" "Referrer-Policy: no-referrer"; do
-            grep -qiF "$h" "$work/headers" || missing+=("${h%%:*}")
+            grep -qiF "$h" "$WORK/headers" || missing+=("${h%%:*}")
         done
         ((${#missing[@]} == 0)) && ok "headers on $path" || fail "headers on $path lack ${missing[*]}"
     done
-    check "no Strict-Transport-Security over HTTP" bash -c "! grep -qi strict-transport '$work/headers'"
+    check "no Strict-Transport-Security over HTTP" bash -c "! grep -qi strict-transport '$WORK/headers'"
     check "the overview is served (200)" test "$(status_of "$base/")" = 200
     check "JSON is application/json" bash -c "curl -s -D - -o /dev/null '$base/api/tls' | grep -qi '^content-type: application/json'"
     check "POST refused (405)" test "$(status_of -X POST -d x=1 "$base/")" = 405
@@ -166,13 +164,13 @@ elapsed = time.time() - t
 print(f"       a request next to 20 slow clients took {elapsed:.2f} s")
 sys.exit(0 if elapsed < 10 else 1)
 PY
-    wait "$trickle" && ok "a trickling client is cut off ($(cat "$work/trickle"))" ||
-        fail "a trickling client: $(cat "$work/trickle")"
+    wait "$trickle" && ok "a trickling client is cut off ($(cat "$WORK/trickle"))" ||
+        fail "a trickling client: $(cat "$WORK/trickle")"
     stop
 fi
 
 # ---- HTTP Basic with the password file ----
-if start http --password-file "$work/passwords"; then
+if start http --password-file "$WORK/passwords"; then
     check "no credentials refused (401)" test "$(status_of "$base/")" = 401
     check "401 asks for Basic" bash -c "curl -s -D - -o /dev/null '$base/' | grep -qi '^www-authenticate: Basic realm=\"mailsec\"'"
     check "the 401 page carries the headers" bash -c "curl -s -D - -o /dev/null '$base/' | grep -qi '^content-security-policy:'"
@@ -186,7 +184,7 @@ if start http --password-file "$work/passwords"; then
 fi
 
 # ---- a bearer token ----
-if start http --token-file "$work/token"; then
+if start http --token-file "$WORK/token"; then
     check "no token refused (401)" test "$(status_of "$base/api/summary")" = 401
     check "a wrong token refused (401)" test "$(status_of -H 'Authorization: Bearer 0f3c2a9be41d7786a1c5e0b2d9f84a14' "$base/api/summary")" = 401
     check "a prefix of the token refused (401)" test "$(status_of -H 'Authorization: Bearer 0f3c2a9be41d7786' "$base/api/summary")" = 401
@@ -195,9 +193,9 @@ if start http --token-file "$work/token"; then
 fi
 
 # ---- HTTPS with the test CA ----
-ca=$work/ca
+ca=$WORK/ca
 if bash "$here/../cert/make-test-ca.sh" "$ca" >/dev/null 2>&1; then
-    if start https --cert "$ca/fullchain.pem" --key "$ca/leaf-rsa.key" --password-file "$work/passwords"; then
+    if start https --cert "$ca/fullchain.pem" --key "$ca/leaf-rsa.key" --password-file "$WORK/passwords"; then
         check "HTTPS with the test CA (200)" test "$(status_of --cacert "$ca/root.pem" -u alice:'correct horse' "$base/")" = 200
         check "HTTPS without credentials (401)" test "$(status_of --cacert "$ca/root.pem" "$base/")" = 401
         check "HTTPS sends Strict-Transport-Security" bash -c "curl -s --cacert '$ca/root.pem' -u 'alice:correct horse' -D - -o /dev/null '$base/' | grep -qi '^strict-transport-security: max-age='"
@@ -208,5 +206,4 @@ else
     fail "could not make the test CA"
 fi
 
-echo "http: $passed passed, $failed failed"
-((failed == 0))
+finish http

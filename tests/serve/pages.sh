@@ -11,22 +11,20 @@ bin=$1
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../lib/servers.sh
 source "$here/../lib/servers.sh"
-work=$(mktemp -d)
+# shellcheck source=../lib/testlib.sh
+source "$here/../lib/testlib.sh"
 pid=
-trap '[[ -n $pid ]] && kill "$pid" 2>/dev/null; rm -rf "$work"' EXIT
-failed=0
-ok() { echo "ok   - $*"; }
-fail() { echo "FAIL - $*"; failed=$((failed + 1)); }
+on_exit '[[ -n $pid ]] && kill "$pid" 2>/dev/null'
 COPIES=60000
 RSS_LIMIT_KB=$((64 * 1024))
 
-db=$work/reports.db
-cp "$here/../fuzz/corpus/report_tlsrpt/google-style.json" "$work/tls.json"
-"$bin" report ingest --db "$db" "$here/../data/reports/failure/rfc6591-message.eml" "$work/tls.json" \
-    >"$work/ingest.out" 2>&1 || { echo "FAIL - could not make the store: $(cat "$work/ingest.out")"; exit 1; }
+db=$WORK/reports.db
+cp "$here/../fuzz/corpus/report_tlsrpt/google-style.json" "$WORK/tls.json"
+"$bin" report ingest --db "$db" "$here/../data/reports/failure/rfc6591-message.eml" "$WORK/tls.json" \
+    >"$WORK/ingest.out" 2>&1 || die "could not make the store: $(cat "$WORK/ingest.out")"
 # Copies of each stored report under new identities, one day apart each,
 # the newest beyond the originals'.
-sqlite3 "$db" <<SQL || { echo "FAIL - could not copy the reports"; exit 1; }
+sqlite3 "$db" <<SQL || die "could not copy the reports"
 BEGIN;
 CREATE TEMP TABLE n AS WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < $COPIES)
   SELECT i FROM c;
@@ -56,18 +54,18 @@ for _ in 1 2 3 4 5 6 7 8; do
     port=$(random_port)
     port_is_free "$port" && break
 done
-"$bin" serve --db "$db" --listen "127.0.0.1:$port" >"$work/serve.out" 2>"$work/serve.err" &
+"$bin" serve --db "$db" --listen "127.0.0.1:$port" >"$WORK/serve.out" 2>"$WORK/serve.err" &
 pid=$!
 for _ in $(seq 300); do
-    grep -q "listening on" "$work/serve.out" 2>/dev/null && break
+    grep -q "listening on" "$WORK/serve.out" 2>/dev/null && break
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
 done
-grep -q "listening on" "$work/serve.out" || { echo "FAIL - the server did not start: $(cat "$work/serve.err")"; exit 1; }
+grep -q "listening on" "$WORK/serve.out" || die "the server did not start: $(cat "$WORK/serve.err")"
 
 # page PATH KIND: the page's report rows are the 500 newest of KIND.
 page() {
-    local path=$1 kind=$2 file=$work/page.html
+    local path=$1 kind=$2 file=$WORK/page.html
     local code
     code=$(curl -s -m 120 -o "$file" -w '%{http_code}' "http://127.0.0.1:$port$path")
     [[ $code == 200 ]] || { fail "$path: HTTP $code"; return; }
@@ -97,6 +95,5 @@ kill "$pid" 2>/dev/null
 wait "$pid"
 rc=$?
 pid=
-((rc == 0)) || fail "the server exited $rc after SIGTERM: $(tail -c 600 "$work/serve.err")"
-((failed == 0)) && echo "ok - pages ($COPIES copies of each kind)"
-exit $((failed > 0))
+((rc == 0)) || fail "the server exited $rc after SIGTERM: $(tail -c 600 "$WORK/serve.err")"
+finish "pages ($COPIES copies of each kind)"

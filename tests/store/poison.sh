@@ -16,22 +16,12 @@
 # re-encoded (a byte-order mark, other white space), is a plain duplicate.
 # The rollups (rollup_check.sh) count what was stored, nothing else.
 set -uo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/../lib/json.sh"
 
 BIN=$1 MODE=$2
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/store.sh"
-WORK=$(mktemp -d)
-cleanup() {
-    store_drop
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/testlib.sh"
 
-failures=0
-fail() { echo "FAIL - $*"; failures=$((failures + 1)); }
-die() { echo "FAIL - $*"; exit 1; }
-
-store_for "$MODE" poison "$WORK" || die "could not make a store for mode $MODE"
+test_store "$MODE" poison
 case $MODE in
 sqlite) sql() { sqlite3 "$DB" "$1"; } ;;
 pgsql) sql() { psql -q -X -t -A -v ON_ERROR_STOP=1 "$DB" -c "$1"; } ;;
@@ -110,5 +100,4 @@ check_rollups
 [[ $(sql "SELECT messages FROM rollup_days WHERE domain = 'example.com'") == 4501501 ]] ||
     fail "rollup of example.com: $(sql "SELECT messages FROM rollup_days WHERE domain = 'example.com'"), want 4501501 (1 + ... + 3000, and 1)"
 
-[[ $failures == 0 ]] && echo "ok - poison ($MODE)"
-exit $((failures > 0))
+finish "poison ($MODE)"

@@ -17,24 +17,14 @@
 # it) and opened by a view, which migrates it first: the migration must build the same rollups,
 # and the views must answer as before.
 set -uo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/../lib/json.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/rollup_check.sh"
 
 BIN=$1 MODE=$2
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 source tests/lib/store.sh
-WORK=$(mktemp -d)
-cleanup() {
-    store_drop
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+source tests/lib/testlib.sh
 
-failures=0
-fail() { echo "FAIL - $*"; failures=$((failures + 1)); }
-die() { echo "FAIL - $*"; exit 1; }
-
-store_for "$MODE" rollups "$WORK" || die "could not make a store for mode $MODE"
+test_store "$MODE" rollups
 case $MODE in
 sqlite) sql() { sqlite3 "$DB" "$1"; } ;;
 pgsql) sql() { psql -q -X -t -A -v ON_ERROR_STOP=1 "$DB" -c "$1"; } ;;
@@ -196,5 +186,4 @@ for view in summary sources others; do
         fail "$view --domain after the migration differs: $(diff "$WORK/whole.$view" "$WORK/migrated-whole.$view" | head -8)"
 done
 
-[[ $failures == 0 ]] && echo "ok - rollups ($MODE)"
-exit $((failures > 0))
+finish "rollups ($MODE)"

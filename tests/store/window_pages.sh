@@ -15,23 +15,13 @@
 # pages.example's records must stay within 40 MiB of peak RSS (holding
 # every source took 80 MiB).
 set -uo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/../lib/json.sh"
 
 BIN=$1 MODE=$2
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 source tests/lib/store.sh
-WORK=$(mktemp -d)
-cleanup() {
-    store_drop
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+source tests/lib/testlib.sh
 
-failures=0
-fail() { echo "FAIL - $*"; failures=$((failures + 1)); }
-die() { echo "FAIL - $*"; exit 1; }
-
-store_for "$MODE" pages "$WORK" || die "could not make a store for mode $MODE"
+test_store "$MODE" pages
 RECORDS=150000 SMALL=9000
 /usr/bin/python3 - "$WORK" "$RECORDS" "$SMALL" <<'PY' || die "could not write the reports"
 import sys
@@ -87,5 +77,4 @@ rss=$(tail -1 "$WORK/time")
 [[ -n ${MAILSEC_TEST_NO_RSS:-} ]] || ((rss <= 40 * 1024)) ||
     fail "sources --limit 20 over the records: peak RSS $((rss / 1024)) MiB, want at most 40"
 
-[[ $failures == 0 ]] && echo "ok - window pages ($MODE; peak RSS $((rss / 1024)) MiB)"
-exit $((failures > 0))
+finish "window pages ($MODE; peak RSS $((rss / 1024)) MiB)"

@@ -20,6 +20,8 @@
 #include <string.h>
 
 #include "unit/check.h"
+#include "unit/email/text.h"
+#include "unit/testutil.h"
 
 static long compared, taken;
 
@@ -80,72 +82,6 @@ static void compare(const unsigned char *s, size_t n)
 
 /* ---- is_email's suite (decoded as test_email_isemail.c does) ---- */
 
-static size_t put_utf8(char *o, unsigned cp)
-{
-    if (cp < 0x80) {
-        o[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        o[0] = (char)(0xC0 | (cp >> 6));
-        o[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    o[0] = (char)(0xE0 | (cp >> 12));
-    o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    o[2] = (char)(0x80 | (cp & 0x3F));
-    return 3;
-}
-
-/* XML text to bytes: character references and the five entities; the
- * suite's U+2400 + n stand-ins become the control character n. */
-static size_t xml_decode(const char *s, size_t n, char *o)
-{
-    static const struct {
-        const char *name;
-        char c;
-    } ENT[] = {{"&amp", '&'}, {"&lt", '<'}, {"&gt", '>'}, {"&quot", '"'}, {"&apos", '\''}};
-    size_t m = 0;
-    for (size_t i = 0; i < n;) {
-        const char *semi = s[i] == '&' ? memchr(s + i, ';', n - i) : NULL;
-        if (semi == NULL) {
-            o[m++] = s[i++];
-            continue;
-        }
-        size_t el = (size_t)(semi - (s + i));
-        unsigned cp = '&';
-        if (el > 2 && s[i + 1] == '#')
-            cp = (unsigned)strtoul(s + i + (s[i + 2] == 'x' ? 3 : 2), NULL, s[i + 2] == 'x' ? 16 : 10);
-        for (size_t k = 0; k < sizeof ENT / sizeof ENT[0]; k++)
-            if (strlen(ENT[k].name) == el && strncmp(s + i, ENT[k].name, el) == 0)
-                cp = (unsigned char)ENT[k].c;
-        if (cp >= 0x2400 && cp <= 0x241F)
-            cp -= 0x2400;
-        m += put_utf8(o + m, cp);
-        i += el + 1;
-    }
-    return m;
-}
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    if (buf == NULL || fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        fclose(f);
-        free(buf);
-        return NULL;
-    }
-    buf[n] = '\0';
-    fclose(f);
-    return buf;
-}
-
 static void isemail_suite(void)
 {
     const char *dir = getenv("MAILSEC_CONFORMANCE_DIR");
@@ -155,7 +91,7 @@ static void isemail_suite(void)
         snprintf(path, sizeof path, "%s/isemail/tests.xml", dir);
     else
         snprintf(path, sizeof path, "%s/../shared/conformance/isemail/tests.xml", src ? src : ".");
-    char *xml = slurp(path);
+    char *xml = test_read_file(path, NULL);
     if (xml == NULL) {
         printf("is_email suite not found at %s: those cases are left out\n", path);
         return;
@@ -167,7 +103,7 @@ static void isemail_suite(void)
         if (end == NULL)
             break;
         char *addr = malloc((size_t)(end - p) * 3 + 1);
-        size_t n = xml_decode(p, (size_t)(end - p), addr);
+        size_t n = isemail_xml_decode(p, (size_t)(end - p), addr);
         compare((const unsigned char *)addr, n);
         free(addr);
         cases++;
@@ -178,27 +114,6 @@ static void isemail_suite(void)
 }
 
 /* ---- tests/data/email/addresses.txt: the fifth tab-separated field ---- */
-
-static size_t unescape(char *s)
-{
-    size_t m = 0;
-    for (size_t i = 0; s[i] != '\0'; i++) {
-        if (s[i] != '\\' || s[i + 1] == '\0') {
-            s[m++] = s[i];
-            continue;
-        }
-        char c = s[++i];
-        if (c == 'x') {
-            char hex[3] = {s[i + 1], s[i + 2], 0};
-            s[m++] = (char)strtoul(hex, NULL, 16);
-            i += 2;
-        } else {
-            s[m++] = c == 't' ? '\t' : c == 'r' ? '\r' : c == 'n' ? '\n' : c;
-        }
-    }
-    s[m] = '\0';
-    return m;
-}
 
 static void data_file(void)
 {

@@ -15,6 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "unit/email/text.h"
+#include "unit/testutil.h"
+
 static const struct {
     int id;
     ms_email_category ours;
@@ -54,75 +57,6 @@ static const struct {
 } EXTRA[] = {
     {"a..b@example.com", "ISEMAIL_ERR", "ISEMAIL_ERR_CONSECUTIVEDOTS"},
 };
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    if (buf == NULL || fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        fclose(f);
-        free(buf);
-        return NULL;
-    }
-    buf[n] = '\0';
-    fclose(f);
-    return buf;
-}
-
-static size_t put_utf8(char *o, unsigned cp)
-{
-    if (cp < 0x80) {
-        o[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        o[0] = (char)(0xC0 | (cp >> 6));
-        o[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    o[0] = (char)(0xE0 | (cp >> 12));
-    o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    o[2] = (char)(0x80 | (cp & 0x3F));
-    return 3;
-}
-
-/* XML text to bytes: entities decoded, and the suite's U+2400 + n
- * stand-ins turned back into the control character n. */
-static size_t decode(const char *s, size_t n, char *o)
-{
-    size_t m = 0;
-    for (size_t i = 0; i < n;) {
-        if (s[i] != '&') {
-            o[m++] = s[i++];
-            continue;
-        }
-        const char *semi = memchr(s + i, ';', n - i);
-        size_t el = semi ? (size_t)(semi - (s + i)) : 0;
-        unsigned cp = '&';
-        if (el > 2 && s[i + 1] == '#')
-            cp = (unsigned)strtoul(s + i + (s[i + 2] == 'x' ? 3 : 2), NULL, s[i + 2] == 'x' ? 16 : 10);
-        else if (el == 4 && strncmp(s + i, "&amp", 4) == 0)
-            cp = '&';
-        else if (el == 3 && strncmp(s + i, "&lt", 3) == 0)
-            cp = '<';
-        else if (el == 3 && strncmp(s + i, "&gt", 3) == 0)
-            cp = '>';
-        else if (el == 5 && strncmp(s + i, "&quot", 5) == 0)
-            cp = '"';
-        else if (el == 5 && strncmp(s + i, "&apos", 5) == 0)
-            cp = '\'';
-        if (cp >= 0x2400 && cp <= 0x241F)
-            cp -= 0x2400;
-        m += put_utf8(o + m, cp);
-        i += el + 1;
-    }
-    return m;
-}
 
 /* The text of <tag>...</tag> within [p, end), or "" for <tag/>. */
 static int element(const char *p, const char *end, const char *tag, const char **text, size_t *len)
@@ -222,7 +156,7 @@ int main(void)
     else
         snprintf(path, sizeof path, "%s/../shared/conformance/isemail/tests.xml",
                  getenv("MAILSEC_SOURCE_DIR") ? getenv("MAILSEC_SOURCE_DIR") : ".");
-    char *xml = slurp(path);
+    char *xml = test_read_file(path, NULL);
     if (xml == NULL) {
         printf("SKIPPED: is_email conformance suite not found at %s "
                "(set MAILSEC_CONFORMANCE_DIR)\n", path);
@@ -245,7 +179,7 @@ int main(void)
             continue;
         }
         char *addr = malloc(alen * 3 + 1);
-        size_t n = decode(a, alen, addr);
+        size_t n = isemail_xml_decode(a, alen, addr);
         ms_email_category want = category_of(c, clen);
         if (want == MS_EMAIL_CAT_DNSWARN)
             want = MS_EMAIL_CAT_VALID; /* offline: plain valid syntax */

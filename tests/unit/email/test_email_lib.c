@@ -7,28 +7,7 @@
 #include <string.h>
 
 #include "unit/check.h"
-
-/* C escapes to bytes, in place; returns the length. */
-static size_t unescape(char *s)
-{
-    size_t m = 0;
-    for (size_t i = 0; s[i] != '\0'; i++) {
-        if (s[i] != '\\' || s[i + 1] == '\0') {
-            s[m++] = s[i];
-            continue;
-        }
-        char c = s[++i];
-        if (c == 'x') {
-            char hex[3] = {s[i + 1], s[i + 2], 0};
-            s[m++] = (char)strtoul(hex, NULL, 16);
-            i += 2;
-        } else {
-            s[m++] = c == 't' ? '\t' : c == 'r' ? '\r' : c == 'n' ? '\n' : c;
-        }
-    }
-    s[m] = '\0';
-    return m;
-}
+#include "unit/email/text.h"
 
 static FILE *open_data(const char *name)
 {

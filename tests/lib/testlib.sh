@@ -1,0 +1,42 @@
+# What every test script shares (sourced, not run): a work directory of its
+# own, removed however the script ends, and the counting of its checks.
+#
+#   WORK           a new temporary directory, removed when the script exits
+#   on_exit CMD    runs CMD (as eval does) when the script exits, before WORK
+#                  is removed; what was added last runs first (a server
+#                  stopped before the store it writes to is dropped)
+#   ok WHAT        a check passed: "ok   - WHAT"
+#   fail WHY       a check failed: "FAIL - WHY"; the script goes on
+#   die WHY        a failure after which nothing can be checked: exit 1 now
+#   finish LABEL   the verdict: "LABEL: P passed, F failed"; exit status 1
+#                  when a check failed, 0 otherwise
+#   ROOT           the source tree (absolute)
+#
+# A script that counts only its failures (no ok) passes when none failed.
+# json.sh comes with it (json_true).
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+source "$ROOT/tests/lib/json.sh"
+WORK=$(mktemp -d) || { echo "FAIL - cannot make a temporary directory"; exit 1; }
+passed=0 failed=0
+_testlib_on_exit=()
+
+on_exit() { _testlib_on_exit=("$1" "${_testlib_on_exit[@]}"); }
+
+_testlib_exit() {
+    local cmd
+    for cmd in "${_testlib_on_exit[@]}"; do
+        eval "$cmd"
+    done
+    rm -rf "$WORK"
+}
+trap _testlib_exit EXIT
+
+ok() { echo "ok   - $*"; passed=$((passed + 1)); }
+fail() { echo "FAIL - $*"; failed=$((failed + 1)); }
+die() { echo "FAIL - $*"; exit 1; }
+
+finish() {
+    echo "$1: $passed passed, $failed failed"
+    exit $((failed > 0))
+}
