@@ -42,6 +42,35 @@ jq -r '(.results[] | select(.command == "kdig -V") | .median) as $kdig |
     | @tsv' "$json" | column -t -s $'\t'
 rm -f "$json"
 
+# CPU time (user + system, from wait4), the commands interleaved:
+# BENCH_ROUNDS rounds (default 15) of 20 runs of each, so a change in the
+# machine's load falls on every command alike; per command the median of
+# the rounds' means, and its ratio to kdig -V's. It moves least with load.
+/usr/bin/python3 - "${BENCH_ROUNDS:-15}" "$BIN" "$RECORD" ${BASE:+"$BASE"} <<'PY'
+import os, statistics, subprocess, sys
+rounds, new, record, base = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4:]
+commands = [("mailsec --version", [new, "--version"]),
+            ("mailsec dmarc check --record", [new, "dmarc", "check", "--record", record])]
+for b in base:
+    commands += [("base: mailsec --version", [b, "--version"]),
+                 ("base: mailsec dmarc check --record", [b, "dmarc", "check", "--record", record])]
+commands += [("kdig -V", ["kdig", "-V"])]
+def cpu_ms(argv):
+    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, _, ru = os.wait4(p.pid, 0)
+    return (ru.ru_utime + ru.ru_stime) * 1000
+means = {name: [] for name, _ in commands}
+for _ in range(rounds):
+    for name, argv in commands:
+        means[name].append(statistics.mean(cpu_ms(argv) for _ in range(20)))
+kdig = statistics.median(means["kdig -V"])
+print(f"CPU time, interleaved ({rounds} rounds of 20 runs each): median of the rounds' means")
+for name, _ in commands:
+    m = statistics.median(means[name])
+    print(f"  {name:36} {m:6.2f} ms  x kdig -V {m / kdig:.2f}")
+PY
+echo "load average after:  $(cut -d' ' -f1-3 /proc/loadavg)"
+
 for bin in "$BIN" ${BASE:+"$BASE"}; do
     tmp=$(mktemp -d)
     LD_DEBUG=libs LD_DEBUG_OUTPUT=$tmp/libs "$bin" dmarc check --record "$RECORD" >/dev/null 2>&1

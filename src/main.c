@@ -3,6 +3,7 @@
  * the work. */
 #include "cli.h"
 #include "commands.h"
+#include "mailsec/dns.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -62,7 +63,13 @@ static int run(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    int status = run(argc, argv);
+    /* libunbound is loaded by the first DNS query: when it is missing, the
+     * command said "DNS resolver error"; this says what to install. */
+    const char *dns_missing = ms_dns_library_error();
+    if (dns_missing != NULL)
+        fprintf(stderr, "mailsec: %s\n", dns_missing);
     /* Output that was not written is a failure to check, whatever the
      * command found. */
-    return cli_finish_output(run(argc, argv));
+    return cli_finish_output(status);
 }

@@ -105,6 +105,13 @@ int ms_dns_answer_dnssec_unavailable(const ms_dns_answer *answer);
  * memory. */
 char *ms_dns_failure_reason(const ms_ctx *ctx, const ms_dns_answer *answer);
 
+/* libunbound is loaded by the process's first query. When it could not be
+ * loaded, every query fails with MS_ERR_DNS and this says why and which
+ * package installs it ("the DNS resolver library (libunbound) could not be
+ * loaded (...): install the package libunbound8"); NULL when it was loaded
+ * or no query was made. */
+const char *ms_dns_library_error(void);
+
 /* Asynchronous queries. The callback owns the answer (free it with
  * ms_dns_answer_free) and may submit further queries on the same ctx;
  * ms_dns_run() keeps going until none is outstanding or the timeout

@@ -65,3 +65,11 @@ const char *ms_lazy_error(const ms_lazy_lib *lib)
 {
     return lib->error;
 }
+
+const char *ms_lazy_failure(ms_lazy_lib *lib)
+{
+    pthread_mutex_lock(&load_lock);
+    bool failed = lib->tried && !lib->loaded;
+    pthread_mutex_unlock(&load_lock);
+    return failed ? lib->error : NULL;
+}

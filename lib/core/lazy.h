@@ -59,5 +59,9 @@ typedef struct ms_lazy_lib {
  * package installs it. Every later call gives the same answer. */
 ms_status ms_lazy_load(ms_lazy_lib *lib);
 const char *ms_lazy_error(const ms_lazy_lib *lib);
+/* Why LIB could not be loaded, or NULL when it was, or was never asked
+ * for: for a caller that learns of the failure later than the code that
+ * met it (lib/dns: ms_dns_library_error). */
+const char *ms_lazy_failure(ms_lazy_lib *lib);
 
 #endif

@@ -7,6 +7,7 @@
 #include "core/lazy_gmime.h"
 #include "core/lazy_ldns.h"
 #include "core/lazy_pq.h"
+#include "core/lazy_unbound.h"
 
 static const char *const pq_names[] = {MS_PQ_NAMES(MS_LAZY_NAME)};
 void *ms_pq_slots[ms_pq_count];
@@ -32,3 +33,8 @@ static const char *const ldns_names[] = {MS_LDNS_NAMES(MS_LAZY_NAME)};
 void *ms_ldns_slots[ms_ldns_count];
 ms_lazy_lib ms_ldns_lib = MS_LAZY_LIB("LDNS", MAILSEC_SONAME_LDNS, "DNS message library (ldns)", "libldns3",
                                       ldns_names, ms_ldns_slots);
+
+static const char *const unbound_names[] = {MS_UNBOUND_NAMES(MS_LAZY_NAME)};
+void *ms_unbound_slots[ms_unbound_count];
+ms_lazy_lib ms_unbound_lib = MS_LAZY_LIB("UNBOUND", MAILSEC_SONAME_UNBOUND, "DNS resolver library (libunbound)",
+                                         "libunbound8", unbound_names, ms_unbound_slots);

@@ -9,12 +9,13 @@
  * same road as real ones. */
 #include "dns_internal.h"
 
+#include "core/lazy_unbound.h" /* loaded by ms_dns_resolver_new, before any of these calls */
+
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unbound.h>
 
 typedef struct pending pending;
 struct pending {

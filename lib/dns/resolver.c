@@ -1,9 +1,10 @@
 /* Building a libunbound context from an ms_ctx's configuration. */
 #include "dns_internal.h"
 
+#include "core/lazy_unbound.h"
+
 #include <string.h>
 #include <unistd.h>
-#include <unbound.h>
 
 /* Where Debian keeps the root trust anchor: dns-root-data first (static,
  * always present with that package), then unbound's auto-updated copy. */
@@ -72,6 +73,10 @@ static int set_upstream(struct ub_ctx *ub, const ms_ctx *ctx)
 
 ms_status ms_dns_resolver_new(const ms_ctx *ctx, struct ub_ctx **out)
 {
+    /* Loaded here, by the first query of the process, so that commands
+     * that ask no DNS start without it (core/lazy_unbound.h). */
+    if (ms_lazy_load(&ms_unbound_lib) != MS_OK)
+        return MS_ERR_DNS;
     struct ub_ctx *ub = ub_ctx_create();
     if (ub == NULL)
         return MS_ERR_NOMEM;
@@ -90,4 +95,9 @@ ms_status ms_dns_resolver_new(const ms_ctx *ctx, struct ub_ctx **out)
     }
     *out = ub;
     return MS_OK;
+}
+
+const char *ms_dns_library_error(void)
+{
+    return ms_lazy_failure(&ms_unbound_lib);
 }

@@ -2,15 +2,19 @@
 # lazy.sh MAILSEC REPO: the libraries loaded on first use (lib/core/lazy.h).
 #   - Commands that need none of them start without them: `--version` and
 #     `dmarc check --record` load neither libpq, libcurl, GMime, libarchive,
-#     libmicrohttpd nor ldns (the loader's own list, LD_DEBUG=libs).
+#     libmicrohttpd, ldns, libunbound (nor what it brings: libevent, nettle)
+#     nor libmilter (the loader's own list, LD_DEBUG=libs). A library linked
+#     again would be loaded at start: this fails.
 #   - The first use loads one: a failure report's ingest loads GMime and
-#     stores the report.
+#     stores the report; a DMARC check of a domain in the DNS test bed
+#     loads libunbound and gets its record.
 #   - Without the library, the command says which package to install: a
 #     soname that does not exist stands for the missing library
 #     (MAILSEC_LAZY_SONAME_<KEY>, lib/core/lazy.c), for GMime (the report
 #     is set aside with the reason), libpq (the store cannot be opened,
 #     exit 2), libcurl (report fetch cannot start, exit 2), libmicrohttpd
-#     (serve cannot start, exit 2), libarchive (the zip is set aside).
+#     (serve cannot start, exit 2), libarchive (the zip is set aside),
+#     libunbound (every DNS command: exit 2, and the reason on stderr).
 set -uo pipefail
 BIN=$1
 cd "$2" || exit 1
@@ -20,7 +24,7 @@ passed=0 failed=0
 ok() { echo "ok   - $1"; passed=$((passed + 1)); }
 fail() { echo "FAIL - $1"; failed=$((failed + 1)); }
 
-LAZY='lib(pq|curl|gmime-3\.0|archive|microhttpd|ldns)\.so'
+LAZY='lib(pq|curl|gmime-3\.0|archive|microhttpd|ldns|unbound|event|nettle|milter)[-.]'
 
 # LD_DEBUG=libs names every library the loader looks for; its output goes
 # to a file of its own so the command's stderr stays apart.
@@ -43,7 +47,7 @@ for args in "--version" "dmarc check --record v=DMARC1;p=none"; do
     elif grep -Eq "$LAZY" "$WORK/ld"; then
         fail "mailsec $args loads $(grep -Eo "$LAZY" "$WORK/ld" | sort -u | tr '\n' ' ')"
     else
-        ok "mailsec $args starts without libpq, libcurl, GMime, libarchive, libmicrohttpd, ldns ($(grep -c 'calling init' "$WORK/ld") libraries)"
+        ok "mailsec $args starts without libpq, libcurl, GMime, libarchive, libmicrohttpd, ldns, libunbound, libmilter ($(grep -c 'calling init' "$WORK/ld") libraries)"
     fi
 done
 
@@ -104,6 +108,26 @@ if ((status == 1)) && jq -e '.failed[0].error.message | test("archive library .*
     ok "without libarchive, a zip is set aside: install the package libarchive13"
 else
     fail "without libarchive: exit $status: $(cat "$WORK/stderr" "$WORK/stdout")"
+fi
+
+# libunbound: the first query loads it (lib/dns/resolver.c).
+# shellcheck source=../lib/dnsbed.sh
+source tests/lib/dnsbed.sh
+DNS=(--resolver "$resolver" --trust-anchor "$anchor")
+if loaded "$WORK/ld" dmarc check --json "${DNS[@]}" example.com &&
+    grep -q 'libunbound\.so' "$WORK/ld" && jq -e '.results[0].record_text == "v=DMARC1; p=reject; rua=mailto:dmarc@example.com"' "$WORK/stdout" >/dev/null; then
+    ok "a DMARC check loads libunbound and gets the record from the DNS test bed"
+else
+    fail "a DMARC check with libunbound: $(cat "$WORK/stderr" "$WORK/stdout")"
+fi
+
+MAILSEC_LAZY_SONAME_UNBOUND=libmailsec-absent.so.8 "$BIN" dmarc check "${DNS[@]}" example.com \
+    >"$WORK/stdout" 2>"$WORK/stderr"
+status=$?
+if ((status == 2)) && grep -q '^mailsec: the DNS resolver library (libunbound) could not be loaded.*install the package libunbound8' "$WORK/stderr"; then
+    ok "without libunbound, a DNS command cannot check (exit 2): install the package libunbound8"
+else
+    fail "without libunbound: exit $status: $(cat "$WORK/stderr")"
 fi
 
 echo "lazy.sh: $passed passed, $failed failed"
