@@ -72,6 +72,12 @@ typedef struct store_backend {
     ms_status (*flush)(ms_store *store);
     /* Forgets records held back (before a rollback). */
     void (*discard)(ms_store *store);
+    /* Adds the rows select_sql gives (with params) one at a time through
+     * insert_sql, a single-row upsert whose parameters are the row's
+     * columns in order; NULL when the backend runs the rollups' INSERT ...
+     * SELECT statements whole instead (rollup.c says why SQLite does not). */
+    ms_status (*add_rows)(ms_store *store, const char *select_sql, const sql_param *params,
+                          size_t n, const char *insert_sql);
     /* Sets the open aggregate report's totals and commits (records held
      * back already flushed): store_commit_report, or the backend's own. */
     ms_status (*commit_report)(ms_store *store, int64_t records, uint64_t messages);

@@ -10,13 +10,49 @@
 
 #define ROLLUP_ELEMENT(sql) sql,
 #define GROUP_COND " AND r.id BETWEEN $1 AND $2"
-/* The statements in their order, the domains' source counts kept as each
- * backend can (rollup.h, rollup_domain_sources); NULL ends a list. */
-static const char *const sqlite_sql[] = {ROLLUP_NEW_SOURCES(GROUP_COND),
-                                         ROLLUP_INSERTS_EACH(ROLLUP_ELEMENT, GROUP_COND) NULL};
+/* PostgreSQL's statements in their order, the domains' source counts kept
+ * as it can (rollup.h, rollup_domain_sources); NULL ends the list. */
 static const char *const pgsql_sql[] = {
     ROLLUP_INSERTS_WITH(ROLLUP_ELEMENT, GROUP_COND, ROLLUP_TOTALS_COUNTED(GROUP_COND)) NULL};
-enum { INGEST_STATEMENTS = sizeof sqlite_sql / sizeof sqlite_sql[0] };
+
+/* SQLite adds each rollup's rows one at a time (store_backend.add_rows,
+ * sqlite.c says why), so each is its SELECT and its upsert apart: the
+ * rollups of ROLLUP_INSERTS_EACH, in its order, after ROLLUP_NEW_SOURCES
+ * (which counts the sources the totals do not hold yet). */
+typedef struct row_rollup {
+    const char *table, *columns, *select, *upsert;
+} row_rollup;
+static const row_rollup row_rollups[] = {
+    {"rollup_days", ROLLUP_DAYS_COLUMNS, ROLLUP_DAYS_SELECT(GROUP_COND), ROLLUP_DAYS_UPSERT},
+    {"rollup_counts", ROLLUP_COUNTS_COLUMNS, ROLLUP_DISPOSITIONS_SELECT(GROUP_COND),
+     ROLLUP_COUNTS_UPSERT},
+    {"rollup_counts", ROLLUP_COUNTS_COLUMNS, ROLLUP_OVERRIDES_SELECT(GROUP_COND),
+     ROLLUP_COUNTS_UPSERT},
+    {"rollup_counts", ROLLUP_COUNTS_COLUMNS, ROLLUP_REPORTERS_SELECT(GROUP_COND),
+     ROLLUP_COUNTS_UPSERT},
+    {"rollup_policies", ROLLUP_POLICIES_COLUMNS, ROLLUP_POLICIES_SELECT(GROUP_COND),
+     ROLLUP_POLICIES_UPSERT},
+    {"rollup_sources", ROLLUP_SOURCES_COLUMNS, ROLLUP_SOURCES_SELECT(GROUP_COND),
+     ROLLUP_SOURCES_UPSERT},
+    {"rollup_source_totals", ROLLUP_TOTALS_COLUMNS, ROLLUP_TOTALS_SELECT(GROUP_COND),
+     ROLLUP_TOTALS_UPSERT},
+    {"rollup_source_names", ROLLUP_NAMES_COLUMNS, ROLLUP_NAMES_SELECT(GROUP_COND),
+     ROLLUP_NAMES_UPSERT},
+};
+/* One name from auth_more of a record of report $1, as a row of
+ * rollup_source_names (ROLLUP_NAME_INSERT's SELECT). */
+#define NAME_ROW_SELECT                                                                            \
+    "SELECT " KEY("CAST($2 AS TEXT)") ", " DOMAIN_KEY ", " REPORT_DAY ", CAST($3 AS TEXT),"        \
+    " " KEY("CAST($4 AS TEXT)") " FROM reports r WHERE r.id = $1"
+enum {
+    ROW_ROLLUPS = sizeof row_rollups / sizeof row_rollups[0],
+    PGSQL_STATEMENTS = sizeof pgsql_sql / sizeof pgsql_sql[0],
+    /* SQLite's: ROLLUP_NEW_SOURCES, then a SELECT and an INSERT per rollup */
+    ROW_STATEMENTS = 1 + 2 * ROW_ROLLUPS,
+    /* the upsert of rollup_source_names, the last rollup */
+    NAMES_ROW_INSERT = ROW_STATEMENTS - 1,
+    INGEST_STATEMENTS = (PGSQL_STATEMENTS > ROW_STATEMENTS ? PGSQL_STATEMENTS : ROW_STATEMENTS) + 1,
+};
 
 /* rollup_more holds "ip\0kind\0name\0" for each name noted. */
 static void note_name(ms_buf *more, const char *ip, const char *kind, const char *name)
@@ -37,21 +73,56 @@ ms_status rollup_note_record(ms_store *store, const ms_report_agg_record *r)
     return store->rollup_more.failed ? MS_ERR_NOMEM : MS_OK;
 }
 
+/* The single-row upsert of a rollup: its columns' values as $1, $2, ... */
+static void append_row_insert(ms_buf *sql, const row_rollup *r)
+{
+    ms_buf_printf(sql, "INSERT INTO %s (%s) VALUES ($1", r->table, r->columns);
+    int n = 1;
+    for (const char *c = strchr(r->columns, ','); c != NULL; c = strchr(c + 1, ','))
+        ms_buf_printf(sql, ", $%d", ++n);
+    ms_buf_printf(sql, ")%s", r->upsert);
+}
+
+/* The rollups' statements of a backend that adds them row by row, into
+ * sql (ROW_STATEMENTS entries): 0 when memory ran out. */
+static int row_statements(const ms_store *store, char **sql)
+{
+    sql[0] = store_sql_text(store, ROLLUP_NEW_SOURCES(GROUP_COND));
+    for (size_t i = 0; i < ROW_ROLLUPS; i++) {
+        ms_buf insert = MS_BUF_INIT;
+        append_row_insert(&insert, &row_rollups[i]);
+        sql[1 + 2 * i] = store_sql_text(store, row_rollups[i].select);
+        sql[2 + 2 * i] = ms_buf_take(&insert);
+    }
+    for (size_t i = 0; i < ROW_STATEMENTS; i++)
+        if (sql[i] == NULL)
+            return 0;
+    return 1;
+}
+
+/* The statements of a backend that runs them whole, into sql. */
+static int whole_statements(const ms_store *store, char **sql)
+{
+    for (size_t i = 0; pgsql_sql[i] != NULL; i++)
+        if ((sql[i] = store_sql_text(store, pgsql_sql[i])) == NULL)
+            return 0;
+    return 1;
+}
+
 /* The ingest statements in this backend's SQL, built on first use. */
 static ms_status ingest_statements(ms_store *store)
 {
     if (store->rollup_sql != NULL)
         return MS_OK;
-    const char *const *ingest_sql =
-        strcmp(store->backend->name, "postgresql") == 0 ? pgsql_sql : sqlite_sql;
     char **sql = calloc(INGEST_STATEMENTS, sizeof *sql);
     if (sql == NULL)
         return MS_ERR_NOMEM;
-    for (size_t i = 0; ingest_sql[i] != NULL; i++)
-        if ((sql[i] = store_sql_text(store, ingest_sql[i])) == NULL) {
-            rollup_free(sql);
-            return MS_ERR_NOMEM;
-        }
+    int built = store->backend->add_rows != NULL ? row_statements(store, sql)
+                                                 : whole_statements(store, sql);
+    if (!built) {
+        rollup_free(sql);
+        return MS_ERR_NOMEM;
+    }
     store->rollup_sql = sql;
     return MS_OK;
 }
@@ -61,6 +132,18 @@ void rollup_free(char **sql)
     for (size_t i = 0; sql != NULL && i < INGEST_STATEMENTS; i++)
         free(sql[i]);
     free(sql);
+}
+
+/* One name (params: report, source, kind, name) added unless there. */
+static ms_status add_name(ms_store *store, const sql_param *params, rollup_run_fn run)
+{
+    if (store->backend->add_rows == NULL)
+        return run(store, ROLLUP_NAME_INSERT, params, 4);
+    ms_status st = ingest_statements(store);
+    if (st == MS_OK)
+        st = store->backend->add_rows(store, NAME_ROW_SELECT, params, 4,
+                                      store->rollup_sql[NAMES_ROW_INSERT]);
+    return st;
 }
 
 /* The names noted in buf (len bytes of "ip\0kind\0name\0" triples) of
@@ -75,7 +158,7 @@ static ms_status add_names(ms_store *store, int64_t report, const char *buf, siz
         const char *ip = p, *kind = ip + strlen(ip) + 1, *name = kind + strlen(kind) + 1;
         p = name + strlen(name) + 1;
         sql_param params[] = {P_INT(report), P_TEXT(ip), P_TEXT(kind), P_TEXT(name)};
-        st = run(store, ROLLUP_NAME_INSERT, params, 4);
+        st = add_name(store, params, run);
     }
     return st;
 }
@@ -91,8 +174,15 @@ ms_status rollup_add_reports(ms_store *store, int64_t first, int64_t last, rollu
 {
     ms_status st = ingest_statements(store);
     sql_param range[] = {P_INT(first), P_INT(last)};
-    for (size_t i = 0; st == MS_OK && store->rollup_sql[i] != NULL; i++)
-        st = run(store, store->rollup_sql[i], range, 2);
+    char **sql = store->rollup_sql;
+    if (st != MS_OK || store->backend->add_rows == NULL) {
+        for (size_t i = 0; st == MS_OK && sql[i] != NULL; i++)
+            st = run(store, sql[i], range, 2);
+        return st;
+    }
+    st = run(store, sql[0], range, 2); /* ROLLUP_NEW_SOURCES, before the totals change */
+    for (size_t i = 0; st == MS_OK && i < ROW_ROLLUPS; i++)
+        st = store->backend->add_rows(store, sql[1 + 2 * i], range, 2, sql[2 + 2 * i]);
     return st;
 }
 

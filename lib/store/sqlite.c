@@ -20,7 +20,7 @@ struct sql_cursor {
 
 /* Prepared statements kept for reuse, keyed by their SQL text: a report's
  * few statements are then parsed once per store, not once per report. */
-enum { STMT_CACHE = 32 }; /* a report's statements and the rollups' */
+enum { STMT_CACHE = 48 }; /* a report's statements and the rollups' (a SELECT and an INSERT each) */
 
 typedef struct cached {
     char *sql; /* as the caller wrote it ($N) */
@@ -282,6 +282,47 @@ static ms_status sq_agg_record(ms_store *store, const ms_report_agg_record *r)
     return st;
 }
 
+/* Why row by row: an INSERT ... SELECT is a statement that may write many
+ * rows, so inside a transaction SQLite keeps the original of every page it
+ * changes in a statement journal, to undo that statement alone on an
+ * error. The rollups' pass over a group changes a page per new source
+ * (the sources land all over their tables), and that journal was the
+ * largest write of an ingest: more than the database and its log
+ * together. A single-row upsert needs no such journal. The SELECT reads
+ * the records while the INSERT writes the rollup tables, which it does
+ * not read. */
+static ms_status sq_add_rows(ms_store *store, const char *select_sql, const sql_param *params,
+                             size_t n, const char *insert_sql)
+{
+    sqlite3_stmt *insert;
+    cached *entry;
+    ms_status st = cached_prepare(store, insert_sql, &insert, &entry);
+    if (st != MS_OK)
+        return st;
+    sql_cursor inserting = {store, insert, entry}, *rows;
+    st = sq_query(store, select_sql, params, n, 0, &rows);
+    if (st != MS_OK) {
+        release(&inserting);
+        return st;
+    }
+    int columns = sqlite3_column_count(rows->stmt), rc;
+    while (st == MS_OK && (rc = sqlite3_step(rows->stmt)) == SQLITE_ROW) {
+        for (int i = 0; rc == SQLITE_ROW && i < columns; i++)
+            if (sqlite3_bind_value(insert, i + 1, sqlite3_column_value(rows->stmt, i)) != SQLITE_OK)
+                rc = SQLITE_ERROR;
+        if (rc == SQLITE_ROW)
+            rc = sqlite3_step(insert);
+        if (rc != SQLITE_DONE)
+            st = sqlite_error(store, "adding to the rollups");
+        sqlite3_reset(insert);
+    }
+    if (st == MS_OK && rc != SQLITE_DONE)
+        st = sqlite_error(store, "reading the rows of a rollup");
+    sq_done(rows);
+    release(&inserting);
+    return st;
+}
+
 static ms_status sq_flush(ms_store *store)
 {
     (void)store;
@@ -324,6 +365,7 @@ static const store_backend sqlite_backend = {
     .agg_record = sq_agg_record,
     .flush = sq_flush,
     .discard = sq_discard,
+    .add_rows = sq_add_rows,
     .commit_report = store_commit_report,
     /* Reports per transaction: enough that the log, and the rollups'
      * pages a group touches, are written once for many small reports
@@ -368,11 +410,11 @@ ms_status store_sqlite_open(ms_store *store, const char *path)
     if (st == MS_OK)
         st = sq_exec(store, "PRAGMA synchronous=NORMAL");
     /* Temporary files, not memory, past 64 KiB: the undo pages of each
-     * report's savepoint and of each statement (store.c folds a group's
-     * reports into the rollups in one statement per table, whose undo
-     * pages are as many as the pages it touches: with temp_store=MEMORY,
-     * up to the rollup tables' size, which grows with the store), and the
-     * sorts of the rollups' migration. */
+     * report's savepoint and of each statement that may write many rows
+     * (the rollups' migration runs one per table, whose undo pages are as
+     * many as the pages it touches: with temp_store=MEMORY, up to the
+     * rollup tables' size), and the sorts of that migration. Ingest adds
+     * to the rollups row by row, which needs no undo pages (sq_add_rows). */
     if (st == MS_OK)
         st = sq_exec(store, "PRAGMA temp_store=FILE");
     /* The rollups take a row per source (docs/store.md): a spoofed domain's

@@ -346,6 +346,12 @@ ms_status store_report_commit(ms_store *store)
     if (!grouping(store))
         return store->backend->exec(store, "COMMIT");
     ms_status st = store->backend->exec(store, "RELEASE SAVEPOINT report");
+    /* The report's auth_more names, added once its savepoint is released:
+     * inside it, SQLite would first copy each page they change (one per
+     * name: they land all over the table) into the savepoint's journal.
+     * A failure now rolls the group back (store_report_rollback). */
+    if (st == MS_OK)
+        st = rollup_add_names(store, store_exec_params);
     if (st == MS_OK && (++store->group_count >= store->backend->group_reports ||
                         ms_monotonic_ms() - store->group_started_ms >= STORE_GROUP_MS))
         st = commit_group(store);
@@ -358,6 +364,7 @@ ms_status store_report_commit(ms_store *store)
 void store_report_rollback(ms_store *store)
 {
     store->backend->discard(store);
+    store->rollup_more.len = 0; /* its names: not added by the next report's commit */
     if (!grouping(store)) {
         exec_quietly(store, "ROLLBACK");
     } else if (store->group_count == 0) {
@@ -656,7 +663,7 @@ ms_status store_commit_report(ms_store *store, int64_t records, uint64_t message
                                      "UPDATE reports SET records = $1, messages = $2, digest = $4"
                                      " WHERE id = $3",
                                      p, 4);
-    if (st == MS_OK)
+    if (st == MS_OK && !grouping(store))
         st = rollup_add_names(store, store_exec_params);
     if (st == MS_OK && !grouping(store))
         st = rollup_add_reports(store, store->report, store->report, store_exec_params);
