@@ -20,6 +20,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include <mailsec/dns.h>
 #include <mailsec/milter.h>
 #include <mailsec/store.h>
 
@@ -62,6 +63,7 @@ static struct {
     ms_ctx *ctx;             /* cloned per connection */
     ms_store *store;         /* under store_lock; NULL: not recording */
     pthread_mutex_t store_lock;
+    ms_milter_sender *sender; /* failure reports; NULL when off */
 } g = {.store_lock = PTHREAD_MUTEX_INITIALIZER};
 
 /* One MTA connection (libmilter's private data). */
@@ -93,6 +95,24 @@ static void log_line(int priority, const char *fmt, ...)
     funlockfile(stderr);
     if (g.config && g.config->syslog)
         syslog(priority, "%s", line);
+}
+
+static void log_from_sender(void *arg, int error, const char *line)
+{
+    (void)arg;
+    log_line(error ? LOG_WARNING : LOG_INFO, "%s", line);
+}
+
+/* The verdict's failure reports to the sender thread, and why others were
+ * not built to the log. */
+static void offer_failure_reports(const char *id, ms_milter_verdict *v)
+{
+    for (const char *line = v->failure_notes; line && *line;) {
+        size_t len = strcspn(line, "\n");
+        log_line(LOG_NOTICE, "%s %.*s", id, (int)len, line);
+        line += len + (line[len] == '\n');
+    }
+    ms_milter_sender_offer(g.sender, id, v);
 }
 
 static void reset_message(conn *c)
@@ -171,7 +191,10 @@ static sfsistat failure(SMFICTX *ctx, const char *step, ms_status st)
 {
     const char *id = smfi_getsymval(ctx, "i");
     int tempfail = g.config->on_error == MS_MILTER_TEMPFAIL;
-    log_line(LOG_ERR, "%s error in %s: %s; %s", id ? id : "-", step, ms_status_str(st),
+    /* a DNS resolver library that could not be loaded says what to install */
+    const char *dns_missing = ms_dns_library_error();
+    log_line(LOG_ERR, "%s error in %s: %s%s%s; %s", id ? id : "-", step, ms_status_str(st),
+             dns_missing ? ": " : "", dns_missing ? dns_missing : "",
              tempfail ? "tempfail" : "accepted unchecked");
     if (!tempfail)
         return SMFIS_ACCEPT;
@@ -394,6 +417,8 @@ static sfsistat on_eom(SMFICTX *ctx)
     if (st == MS_OK)
         st = ms_milter_message_finish(c->msg, &v);
     sfsistat result = st == MS_OK ? apply(ctx, c, v, id) : failure(ctx, "the evaluation", st);
+    if (v != NULL)
+        offer_failure_reports(id, v); /* after the verdict: the mail never waits */
     ms_milter_verdict_free(v);
     reset_message(c);
     return result;
@@ -525,10 +550,17 @@ static int serve(const milter_args *a)
         return EXIT_UNCHECKED;
     if (g.config->syslog)
         openlog("mailsec-milter", LOG_PID, LOG_MAIL);
+    if (g.config->failure_reports &&
+        ms_milter_sender_start(g.config, log_from_sender, NULL, &g.sender) != MS_OK) {
+        fprintf(stderr, "%s: cannot start the failure-report sender\n", COMMAND);
+        return EXIT_UNCHECKED;
+    }
     log_line(LOG_INFO, "listening on %s (authserv-id %s, %zu signing key%s)", a->socket,
              g.config->authserv_id, g.config->key_count, g.config->key_count == 1 ? "" : "s");
     /* libmilter stops on SIGTERM, SIGINT and SIGHUP and returns here */
     int rc = smfi_main();
+    ms_milter_sender_stop(g.sender);
+    g.sender = NULL;
     log_line(LOG_INFO, "stopped");
     return rc == MI_SUCCESS ? EXIT_CLEAN : EXIT_UNCHECKED;
 }

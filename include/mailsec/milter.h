@@ -13,6 +13,7 @@
 
 #include "mailsec/core.h"
 #include "mailsec/dkim.h"
+#include "mailsec/report.h"
 #include "mailsec/store.h"
 
 #include <stddef.h>
@@ -27,6 +28,12 @@ extern "C" {
 #define MS_MILTER_MAX_LIST 1000               /* entries of each list (relays, lists, keys...) */
 #define MS_MILTER_DEFAULT_HEADER_BYTES (256u << 10)
 #define MS_MILTER_DEFAULT_TIMEOUT_MS 10000u
+/* Failure reports (docs/milter.md): at most one per (policy domain, source
+ * IP) within the interval; the reports waiting for the sender and the
+ * (domain, IP) pairs remembered are bounded. */
+#define MS_MILTER_DEFAULT_FAILURE_INTERVAL 3600u
+#define MS_MILTER_FAILURE_QUEUE_MAX 256
+#define MS_MILTER_FAILURE_RATE_MAX 4096
 
 typedef enum ms_milter_action {
     MS_MILTER_ACCEPT = 0,  /* deliver (headers added as the verdict says) */
@@ -75,6 +82,13 @@ typedef struct ms_milter_config {
     char *resolver;                      /* NULL: the system's */
     char *trust_anchor;                  /* NULL: the system's root anchor */
     int syslog;                          /* also log to syslog (mail facility) */
+    /* failure reports (RFC 9991) to the ruf= of domains that ask */
+    int failure_reports;                 /* "failure-reports on" */
+    ms_report_redact failure_redact;     /* default: local parts redacted */
+    char *failure_from;                  /* the reports' From; required when on */
+    unsigned failure_interval;           /* seconds between two per (domain, IP) */
+    char *failure_sendmail;              /* default /usr/sbin/sendmail */
+    char *failure_smtp;                  /* "HOST:PORT": SMTP instead of sendmail */
 } ms_milter_config;
 
 /* Reads the configuration file. On a bad line, MS_ERR_INVALID and *errmsg
@@ -102,6 +116,15 @@ typedef struct ms_milter_dkim {
     const char *reason;
 } ms_milter_dkim;
 
+/* One failure report built for a ruf= destination, waiting to be sent. */
+typedef struct ms_milter_failure_report {
+    char *policy_domain;          /* with source_ip: what the rate limit counts */
+    char *source_ip;
+    char *to;                     /* the ruf= address */
+    char *message;                /* the whole mail, CRLF line ends */
+    size_t len;
+} ms_milter_failure_report;
+
 /* What to do with a message, and what to change in it. */
 typedef struct ms_milter_verdict {
     int outgoing;                 /* signed, not checked */
@@ -122,6 +145,11 @@ typedef struct ms_milter_verdict {
     size_t dkim_count;
     ms_store_eval_dkim *eval_dkim;
     ms_store_eval_override override;
+    /* failure reports to send (ms_milter_sender_offer takes them), and why
+     * others were not built: lines ending in "\n", or NULL */
+    ms_milter_failure_report *failure_reports;
+    size_t failure_report_count;
+    char *failure_notes;
 } ms_milter_verdict;
 
 void ms_milter_verdict_free(ms_milter_verdict *verdict);
@@ -141,6 +169,25 @@ ms_status ms_milter_message_body(ms_milter_message *m, const void *data, size_t 
 /* End of message: every check, the policy, the fields to add or remove. */
 ms_status ms_milter_message_finish(ms_milter_message *m, ms_milter_verdict **out);
 void ms_milter_message_free(ms_milter_message *m);
+
+/* ---- the failure-report sender: one thread, a bounded queue ---- */
+
+/* A line for the log; error: a failure (else information). */
+typedef void (*ms_milter_log_fn)(void *arg, int error, const char *line);
+
+typedef struct ms_milter_sender ms_milter_sender;
+
+/* Starts the sender thread (config must outlive it). */
+ms_status ms_milter_sender_start(const ms_milter_config *config, ms_milter_log_fn log, void *arg,
+                                 ms_milter_sender **out);
+/* Takes the verdict's failure reports (it keeps none): queued unless one
+ * went for the same (policy domain, source IP) within failure-interval or
+ * the queue is full, each outcome logged with id (the queue id). Never
+ * waits for the sending. */
+void ms_milter_sender_offer(ms_milter_sender *s, const char *id, ms_milter_verdict *verdict);
+/* Stops the thread once the report being sent is done; reports still
+ * queued are dropped with a log line. NULL: nothing. */
+void ms_milter_sender_stop(ms_milter_sender *s);
 
 /* ---- the header-field reader (exposed for the fuzz harness and tests) ---- */
 

@@ -2,6 +2,7 @@
  * comments, blank lines. Every key is known; a bad line stops the load
  * with FILE:LINE and what is wrong, so a typo never runs silently. */
 #include "internal.h"
+#include "report/send_internal.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -259,9 +260,58 @@ static const action_word quarantine_words[] = {
     {"quarantine", MS_MILTER_QUARANTINE}, {"header", MS_MILTER_HEADER}, {"none", MS_MILTER_ACCEPT}};
 static const action_word error_words[] = {
     {"tempfail", MS_MILTER_TEMPFAIL}, {"accept", MS_MILTER_ACCEPT}};
-static const action_word yes_no_words[] = {{"yes", 1}, {"no", 0}};
-
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+static const action_word yes_no_words[] = {{"yes", 1}, {"no", 0}};
+static const action_word on_off_words[] = {{"on", 1}, {"off", 0}};
+/* the values are ms_report_redact's */
+static const action_word redact_words[] = {{"local-part", 1}, {"none", 0}};
+
+/* "HOST:PORT" as `report send --smtp` takes it. */
+static int is_host_port(const char *v)
+{
+    const char *colon = strrchr(v, ':');
+    if (colon == NULL || colon == v || colon[1] == '\0' || strlen(colon + 1) > 5)
+        return 0;
+    for (const char *p = colon + 1; *p; p++)
+        if (*p < '0' || *p > '9')
+            return 0;
+    long port = strtol(colon + 1, NULL, 10);
+    for (const char *p = v; p < colon; p++)
+        if (*p <= ' ' || *p >= 0x7f || *p == '/' || *p == '@')
+            return 0;
+    return port > 0 && port < 65536;
+}
+
+/* The failure-* keys (failure reports, docs/milter.md); 1 when key is not one. */
+static int failure_key(ms_milter_config *c, const char *key, const char *v, config_reader *r,
+                       ms_status *st)
+{
+    ms_milter_action a;
+    unsigned long number;
+    if (strcmp(key, "failure-reports") == 0) {
+        if ((*st = set_action(&a, v, on_off_words, COUNT(on_off_words), r)) == MS_OK)
+            c->failure_reports = a == 1;
+    } else if (strcmp(key, "failure-redact") == 0) {
+        if ((*st = set_action(&a, v, redact_words, COUNT(redact_words), r)) == MS_OK)
+            c->failure_redact = a == 1 ? MS_REPORT_REDACT_LOCAL_PART : MS_REPORT_REDACT_NONE;
+    } else if (strcmp(key, "failure-from") == 0) {
+        *st = report_send_address_usable(v) ? set_string(&c->failure_from, v)
+                                            : config_error(r, "'%s' is not a mail address", v);
+    } else if (strcmp(key, "failure-interval") == 0) {
+        if ((*st = set_number(&number, v, 1, 30u * 86400u, r)) == MS_OK)
+            c->failure_interval = (unsigned)number;
+    } else if (strcmp(key, "failure-sendmail") == 0) {
+        *st = v[0] == '/' ? set_string(&c->failure_sendmail, v)
+                          : config_error(r, "'%s' is not an absolute path", v);
+    } else if (strcmp(key, "failure-smtp") == 0) {
+        *st = is_host_port(v) ? set_string(&c->failure_smtp, v)
+                              : config_error(r, "'%s' is not HOST:PORT", v);
+    } else {
+        return 1;
+    }
+    return 0;
+}
 
 /* One "key value..." line. */
 static ms_status config_line(ms_milter_config *c, char **w, size_t n, config_reader *r)
@@ -329,6 +379,8 @@ static ms_status config_line(ms_milter_config *c, char **w, size_t n, config_rea
         c->syslog = a == 1;
         return MS_OK;
     }
+    if (failure_key(c, key, v, r, &st) == 0)
+        return st;
     return config_error(r, "unknown key '%s'", key);
 }
 
@@ -405,6 +457,10 @@ static ms_status config_parse(ms_milter_config *c, char *text, size_t len, confi
         *r->errmsg = ms_asprintf("%s: authserv-id is required", r->path);
         return MS_ERR_INVALID;
     }
+    if (c->failure_reports && c->failure_from == NULL) {
+        *r->errmsg = ms_asprintf("%s: failure-reports on requires failure-from", r->path);
+        return MS_ERR_INVALID;
+    }
     return MS_OK;
 }
 
@@ -421,9 +477,14 @@ ms_status ms_milter_config_load(const char *path, ms_milter_config **out, char *
     c->timeout_ms = MS_MILTER_DEFAULT_TIMEOUT_MS;
     c->max_header_bytes = MS_MILTER_DEFAULT_HEADER_BYTES;
     c->quarantine_header = ms_strdup("X-Mailsec-Quarantine");
+    c->failure_redact = MS_REPORT_REDACT_LOCAL_PART;
+    c->failure_interval = MS_MILTER_DEFAULT_FAILURE_INTERVAL;
+    c->failure_sendmail = ms_strdup("/usr/sbin/sendmail");
     char *text = NULL;
     size_t len = 0;
-    ms_status st = c->quarantine_header ? read_file(path, &text, &len, errmsg) : MS_ERR_NOMEM;
+    ms_status st = c->quarantine_header && c->failure_sendmail
+                       ? read_file(path, &text, &len, errmsg)
+                       : MS_ERR_NOMEM;
     if (st == MS_OK) {
         config_reader r = {path, 0, errmsg};
         st = config_parse(c, text, len, &r);
@@ -464,6 +525,9 @@ void ms_milter_config_free(ms_milter_config *c)
     free(c->store_url);
     free(c->resolver);
     free(c->trust_anchor);
+    free(c->failure_from);
+    free(c->failure_sendmail);
+    free(c->failure_smtp);
     free(c);
 }
 

@@ -756,6 +756,59 @@ static void evaluation_free(evaluation *ev)
     ms_dmarc_record_free(ev->record);
 }
 
+/* The header section as it was received: "Name:value" lines. */
+static ms_status header_section(const ms_milter_message *m, ms_buf *out)
+{
+    for (size_t i = 0; i < m->field_count; i++) {
+        ms_buf_puts(out, m->fields[i].name);
+        ms_buf_puts(out, ":");
+        ms_buf_puts(out, m->fields[i].value);
+        ms_buf_puts(out, "\n");
+    }
+    return out->failed ? MS_ERR_NOMEM : MS_OK;
+}
+
+static int dkim_failed(const evaluation *ev)
+{
+    for (size_t i = 0; ev->dkim && i < ev->dkim->count; i++)
+        if (ev->dkim->items[i].result == MS_DKIM_FAIL ||
+            ev->dkim->items[i].result == MS_DKIM_PERMERROR)
+            return 1;
+    return 0;
+}
+
+/* A DMARC failure: the failure reports the applied record asks for. */
+static ms_status failure_reports(const ms_milter_message *m, const evaluation *ev,
+                                 ms_milter_verdict *v)
+{
+    if (!m->config->failure_reports || strcmp(ev->dmarc, "fail") != 0 || ev->record == NULL)
+        return MS_OK;
+    ms_buf headers = MS_BUF_INIT;
+    ms_status st = header_section(m, &headers);
+    milter_failure_input in = {
+        .config = m->config,
+        .discovery = ev->discovery,
+        .record = ev->record,
+        .from_domain = ev->from,
+        .client_ip = m->client_ip,
+        .mail_from = m->mail_from,
+        .rcpt = m->rcpt,
+        .auth_results = v->auth_results,
+        .headers = headers.data,
+        .headers_len = headers.len,
+        .dkim_failed = dkim_failed(ev),
+        .spf_failed = strcmp(ev->spf_result, "fail") == 0 ||
+                      strcmp(ev->spf_result, "softfail") == 0 ||
+                      strcmp(ev->spf_result, "permerror") == 0,
+        .action = v->action,
+        .now = (int64_t)ms_ctx_now(m->ctx),
+    };
+    if (st == MS_OK)
+        st = milter_failure_build(&in, v);
+    ms_buf_free(&headers);
+    return st;
+}
+
 /* The text after "550 5.7.1 ": why, in words the sender's postmaster reads. */
 static char *reject_reply(const evaluation *ev)
 {
@@ -797,6 +850,8 @@ static ms_status finish_incoming(ms_milter_message *m, verdict_impl *vi)
         st = keep_dkim(&ev, v);
     if (st == MS_OK)
         st = fill_evaluation(m, &ev, vi);
+    if (st == MS_OK)
+        st = failure_reports(m, &ev, v);
     if (st == MS_OK) {
         ms_buf log = MS_BUF_INIT;
         st = log_incoming(&log, &ev, v->action);
@@ -873,6 +928,7 @@ void ms_milter_verdict_free(ms_milter_verdict *v)
     }
     free(v->dkim);
     free(v->eval_dkim);
+    milter_failure_reports_free(v);
     free(vi->from_domain);
     free(vi->envelope_from);
     free(vi->envelope_to);

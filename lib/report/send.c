@@ -235,10 +235,7 @@ static void write_file(sender *s, period_report *r)
 
 /* ---- Sending ------------------------------------------------------------ */
 
-/* An address we can put in To: and give sendmail: printable ASCII without
- * spaces, one "@" with something on each side. Internationalised
- * addresses are not supported. */
-static int address_usable(const char *a)
+int report_send_address_usable(const char *a)
 {
     if (a == NULL || strlen(a) > 254)
         return 0;
@@ -251,10 +248,11 @@ static int address_usable(const char *a)
     return 1;
 }
 
-static const ms_dmarc_destination *find_destination(const ms_dmarc_discovery *d, const char *uri)
+const ms_dmarc_destination *report_send_find_destination(const ms_dmarc_discovery *d,
+                                                         const char *uri, int is_ruf)
 {
     for (size_t i = 0; i < d->destination_count; i++)
-        if (!d->destinations[i].is_ruf && d->destinations[i].uri != NULL &&
+        if (d->destinations[i].is_ruf == is_ruf && d->destinations[i].uri != NULL &&
             strcmp(d->destinations[i].uri, uri) == 0)
             return &d->destinations[i];
     return NULL;
@@ -269,7 +267,7 @@ static ms_status refusal(const period_report *r, const ms_dmarc_uri *u,
     *why = NULL;
     if (!u->is_mailto)
         *why = ms_asprintf("only mailto: destinations are supported (%s)", u->uri);
-    else if (!address_usable(u->address))
+    else if (!report_send_address_usable(u->address))
         *why = ms_asprintf("%s is not an address reports can be mailed to", u->uri);
     else if (dest == NULL || (dest->external && !dest->verified))
         *why = ms_asprintf("%s has not authorised reports about %s: there is no v=DMARC1 TXT"
@@ -395,7 +393,7 @@ static ms_status send_period(sender *s, const ms_store_eval_period *period)
         if (!any && r.gz == NULL)
             tell(s, &r, MS_REPORT_SEND_ALREADY_SENT, rec->rua[i].uri, NULL, NULL);
         else if (r.gz != NULL)
-            st = send_to(s, &r, &rec->rua[i], find_destination(d, rec->rua[i].uri));
+            st = send_to(s, &r, &rec->rua[i], report_send_find_destination(d, rec->rua[i].uri, 0));
     }
     if (st == MS_OK && rec != NULL && rec->rua_count == 0)
         tell(s, &r, MS_REPORT_SEND_NO_DESTINATION, NULL, NULL, "the domain's DMARC record has no rua=");
@@ -409,7 +407,7 @@ ms_status ms_report_send(ms_ctx *ctx, struct ms_store *store, const ms_report_se
                          ms_report_send_fn fn, void *arg)
 {
     const char *at = o->from ? strrchr(o->from, '@') : NULL;
-    if (o->org_name == NULL || !address_usable(o->from) || at == NULL)
+    if (o->org_name == NULL || !report_send_address_usable(o->from) || at == NULL)
         return MS_ERR_INVALID;
     sender s = {.ctx = ctx, .store = store, .o = o, .fn = fn, .arg = arg,
                 .receiver = ms_strdup(at + 1),

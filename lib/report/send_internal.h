@@ -1,9 +1,10 @@
 /* What report sending shares inside the library (lib/report/send*.c and
- * lib/store/evaluations.c). */
+ * lib/store/evaluations.c, and the milter's failure reports). */
 #ifndef MAILSEC_LIB_REPORT_SEND_INTERNAL_H
 #define MAILSEC_LIB_REPORT_SEND_INTERNAL_H
 
 #include "core/internal.h"
+#include "mailsec/dmarc.h"
 #include "mailsec/report.h"
 
 #include <arpa/inet.h>
@@ -33,6 +34,15 @@ void report_send_append_date(ms_buf *out, int64_t t);
 /* text on one line: control characters dropped, so it cannot end the line
  * or the part. */
 void report_send_append_one_line(ms_buf *out, const char *text);
+
+/* An address we can put in To: and give sendmail: printable ASCII without
+ * spaces, one "@" with something on each side. Internationalised
+ * addresses are not supported. */
+int report_send_address_usable(const char *a);
+/* The discovery's rua (is_ruf 0) or ruf (1) destination written as uri,
+ * with what the DNS said about its authorisation; NULL when there is none. */
+const ms_dmarc_destination *report_send_find_destination(const ms_dmarc_discovery *d,
+                                                         const char *uri, int is_ruf);
 
 /* Hands a composed message to the local sendmail (path; "-oi -t", the
  * recipients from To:) or to an SMTP server (smtp "HOST:PORT", through

@@ -176,6 +176,11 @@ ms_status report_send_sendmail(const char *path, const char *from, const ms_buf 
          * envelope sender is the reporting address (-f) */
         if (dup2(fds[0], 0) < 0)
             _exit(127);
+        /* sendmail starts with no signal blocked, whatever the calling
+         * thread blocks (the milter's report sender blocks them all) */
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
         execl(path, path, "-oi", "-t", "-f", from, (char *)NULL);
         _exit(127);
     }

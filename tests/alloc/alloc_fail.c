@@ -469,7 +469,8 @@ static int write_milter_conf(void)
     fprintf(f, "authserv-id mx.allocfail.example\nrelay 127.0.0.9\n"
                "sign msign.example rsa %s\nsign msign.example ed %s\n"
                "mailing-list test.mlists.example\nforwarder-domain mlists.example\n"
-               "forwarder-ip 127.0.0.6\n", rsa, ed);
+               "forwarder-ip 127.0.0.6\n"
+               "failure-reports on\nfailure-from dmarc-failures@allocfail.example\n", rsa, ed);
     return fclose(f) == 0 ? 0 : -1;
 }
 
@@ -561,10 +562,11 @@ static void run_milter_message(const char *data, size_t len, answer *a)
     size_t bytes = 0;
     for (size_t i = 0; v != NULL && i < v->signature_count; i++)
         bytes += strlen(v->signatures[i]);
-    snprintf(a->text, sizeof a->text, "%s, ar %lx, log %lx, removed %zu, signed %zu/%zu, recorded %d",
+    snprintf(a->text, sizeof a->text,
+             "%s, ar %lx, log %lx, removed %zu, signed %zu/%zu, recorded %d, failure reports %zu",
              v ? ms_milter_action_str(v->action) : "-", text_hash(v ? v->auth_results : NULL),
              text_hash(v ? v->log : NULL), v ? v->remove_count : 0, v ? v->signature_count : 0,
-             bytes, v ? v->has_evaluation : -1);
+             bytes, v ? v->has_evaluation : -1, v ? v->failure_report_count : 0);
     ms_milter_verdict_free(v);
     ms_milter_message_free(m);
     ms_ctx_free(ctx);

@@ -7,7 +7,8 @@
 # by dkimpy and OpenDKIM (opendkim-testmsg, and the daemon driven by
 # miltertest); the assertions read the Authentication-Results of
 # what Dovecot stored, Postfix's replies and its hold queue (quarantine),
-# and the milter's log.
+# and the milter's log. Failure reports (RFC 9991) go to a second mailbox,
+# failures@rcpt.example, and are read back with `mailsec report ingest`.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -89,6 +90,12 @@ CONF
 dovecot_maildir_user "$DIR" inbox inbox-secret "$DIR/mail/inbox"
 dovecot_lmtp_listener "$DIR" "$ADDR" "$LMTP_PORT"
 MAILDIR=$DIR/mail/inbox/Maildir
+# a second mailbox, failures@rcpt.example, for the failure reports
+mkdir -p "$DIR/mail/failures/Maildir"/{cur,new,tmp}
+chown -R nobody "$DIR/mail/failures"
+printf 'failures:{PLAIN}failures-secret:%s:%s::%s\n' "$(id -u nobody)" "$(id -g nobody)" \
+    "$DIR/mail/failures" >>"$DIR/dovecot-users"
+FAILDIR=$DIR/mail/failures/Maildir
 
 # the milter runs as nobody: its trust anchor where nobody can read it, a
 # store it can write
@@ -113,6 +120,9 @@ on-reject reject
 on-quarantine quarantine
 on-error tempfail
 store sqlite:$DIR/store/evaluations.db
+failure-reports on
+failure-from dmarc-failures@milterbed.example
+failure-smtp $ADDR:$SMTP_PORT
 CONF
 
 start_mail_servers "$DIR" || { echo "FAIL - the mail servers did not start"; exit 1; }
@@ -279,6 +289,90 @@ expect_rejected badheader 'DMARC policy of mgood.example'
 message spoofed ceo@mgood.example >"$DIR/spoofed.eml"
 send spoofed 127.0.0.5 attacker@mlists.example "$DIR/spoofed.eml" || true
 expect_rejected spoofed 'DMARC policy of mgood.example rejects'
+
+# ---- failure reports (RFC 9991) ----
+
+# failure_reports: the files in failures@rcpt.example's Maildir
+failure_reports() { find "$FAILDIR/new" "$FAILDIR/cur" -type f 2>/dev/null | sort; }
+# log_says CASE PATTERN: the milter logged a line matching PATTERN (for
+# rejected mail, whose queue id the sender never learns)
+log_says() {
+    if grep -Eq "milter: [0-9A-F]+ $2" "$DIR/milter.log"; then
+        ok "$1: logged /$2/"
+    else
+        fail "$1: no log line /$2/ ($(grep -i failure "$DIR/milter.log" | tail -3))"
+    fi
+}
+# wait_reports N: until N reports arrived (up to 60 s)
+wait_reports() {
+    for _ in $(seq 600); do
+        (($(failure_reports | wc -l) >= $1)) && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# mfail.example (p=reject; ruf=mailto:failures@rcpt.example, authorised;
+# fo=1) spoofed: rejected, and one report reaches the ruf= mailbox
+message failspoof ceo.secret@mfail.example >"$DIR/failspoof.eml"
+send failspoof 127.0.0.5 attacker.hidden@mlists.example "$DIR/failspoof.eml" || true
+expect_rejected failspoof 'DMARC policy of mfail.example rejects'
+if wait_reports 1; then
+    report=$(failure_reports | head -1)
+    if grep -q '^Feedback-Type: auth-failure' "$report" && grep -q '^Auth-Failure: dmarc' "$report" &&
+        grep -q '^Reported-Domain: mfail.example' "$report" && grep -q '^Source-IP: 127.0.0.5' "$report"; then
+        ok "failure report: delivered to failures@rcpt.example (auth-failure, dmarc, mfail.example, 127.0.0.5)"
+    else
+        fail "failure report: not the expected fields: $(head -c 3000 "$report")"
+    fi
+    # redaction (the default, failure-redact local-part): neither the From's
+    # nor the envelope sender's local part is in the report
+    if ! grep -q -e 'ceo\.secret' -e 'attacker\.hidden' "$report" && grep -q 'redacted@mfail.example' "$report"; then
+        ok "failure report: the local parts are redacted"
+    else
+        fail "failure report: local parts not redacted: $(grep -n -e secret -e hidden -e redacted "$report")"
+    fi
+    # what `report ingest` makes of it
+    "$mailsec" report ingest --db "sqlite:$DIR/failures.db" "$report" >"$DIR/ingest.out" 2>&1 ||
+        fail "failure report: report ingest failed: $(cat "$DIR/ingest.out")"
+    view=$("$mailsec" report failures --json --db "sqlite:$DIR/failures.db" 2>&1 || true)
+    if jq -e '.results | length == 1 and .[0].domain == "mfail.example" and
+        .[0].source_ip == "127.0.0.5" and .[0].auth_failure == "dmarc" and .[0].incidents == 1' \
+        <<<"$view" >/dev/null 2>&1; then
+        ok "failure report: ingested and viewed as a failure report of mfail.example from 127.0.0.5"
+    else
+        fail "failure report: report failures --json says: $view"
+    fi
+else
+    fail "failure report: none arrived in 60 s ($(grep -i failure "$DIR/milter.log" | tail -3))"
+fi
+log_sent='milter: failure report about mfail.example \(source 127.0.0.5\) sent to failures@rcpt.example'
+if grep -Eq "$log_sent" "$DIR/milter.log"; then
+    ok "failure report: the sending is logged"
+else
+    fail "failure report: no log line /$log_sent/"
+fi
+
+# the same spoof from the same address within failure-interval: no second
+# report; from another address: one
+message failagain ceo.secret@mfail.example >"$DIR/failagain.eml"
+send failagain 127.0.0.5 attacker.hidden@mlists.example "$DIR/failagain.eml" || true
+expect_rejected failagain 'DMARC policy of mfail.example rejects'
+log_says failagain 'failure report about mfail.example \(source 127.0.0.5\) not sent: one went within failure-interval'
+message failother ceo.secret@mfail.example >"$DIR/failother.eml"
+send failother 127.0.0.6 attacker.hidden@mlists.example "$DIR/failother.eml" || true
+if wait_reports 2 && grep -q '^Source-IP: 127.0.0.6' $(failure_reports); then
+    ok "failure report: rate limit per source address (127.0.0.6 gets its own)"
+else
+    fail "failure report: none for 127.0.0.6 ($(grep -i failure "$DIR/milter.log" | tail -3))"
+fi
+
+# mfailext.example's ruf= is outside it, at a destination that has not
+# authorised it: no report, and the log says why
+message failext ceo@mfailext.example >"$DIR/failext.eml"
+send failext 127.0.0.5 attacker@mlists.example "$DIR/failext.eml" || true
+expect_rejected failext 'DMARC policy of mfailext.example rejects'
+log_says failext 'failure report to mailto:failures@mlists.example not sent: mlists.example has not authorised reports about mfailext.example'
 
 # the p=quarantine domain spoofed: Postfix's hold queue
 message quarantine ceo@mquar.example >"$DIR/quarantine.eml"
@@ -451,6 +545,16 @@ else
     fail "store: $stored evaluations recorded ($rejected rejected), $logged logged"
 fi
 
+# ---- failure reports: only mfail.example's two (mgood.example publishes no
+# ruf=, mfailext.example's is not authorised) ----
+sleep 2
+reported=$(grep -h '^Reported-Domain:' $(failure_reports) /dev/null | tr -d '\r' | sort | uniq -c | tr -s ' ' | paste -sd,)
+if [[ $reported == " 2 Reported-Domain: mfail.example" ]]; then
+    ok "failure reports: two in all, both about mfail.example"
+else
+    fail "failure reports: $reported"
+fi
+
 # ---- the milter stayed up, and stops cleanly ----
 if kill -0 "$milter_pid" 2>/dev/null; then
     ok "the milter is still running"
@@ -475,6 +579,36 @@ else
     fail "on-quarantine header: not delivered ($(tail -3 "$DIR/quarantine2.smtp" 2>/dev/null))"
 fi
 stop_milter
+
+# ---- failure reports through failure-sendmail, and SIGTERM with one still
+# queued: the report being sent is finished, the queued one dropped with a
+# log line, and the milter exits 0 (under ASan: nothing leaked) ----
+mkdir "$DIR/sendmail-out"
+chown nobody "$DIR/sendmail-out"
+cat >"$DIR/slow-sendmail" <<SH
+#!/bin/sh
+# a sendmail that takes its time: what it was given, then 6 s
+echo "\$*" >"$DIR/sendmail-out/args.\$\$"
+cat >"$DIR/sendmail-out/mail.\$\$"
+sleep 6
+SH
+chmod 755 "$DIR/slow-sendmail"
+grep -v '^failure-smtp ' "$DIR/milter.conf" >"$DIR/milter-sendmail.conf"
+echo "failure-sendmail $DIR/slow-sendmail" >>"$DIR/milter-sendmail.conf"
+start_milter "$DIR/milter-sendmail.conf"
+message failslow1 ceo@mfail.example >"$DIR/failslow1.eml"
+send failslow1 127.0.0.5 attacker@mlists.example "$DIR/failslow1.eml" || true
+message failslow2 ceo@mfail.example >"$DIR/failslow2.eml"
+send failslow2 127.0.0.6 attacker@mlists.example "$DIR/failslow2.eml" || true
+stop_milter
+if grep -q 'sent to failures@rcpt.example' "$DIR/milter.log" &&
+    grep -q 'milter: 1 failure report not sent: the milter stopped' "$DIR/milter.log" &&
+    grep -q -- '-oi -t -f dmarc-failures@milterbed.example' "$DIR"/sendmail-out/args.* &&
+    grep -q 'Reported-Domain: mfail.example' "$DIR"/sendmail-out/mail.*; then
+    ok "failure-sendmail: the report handed to sendmail; on SIGTERM the queued one is dropped, logged"
+else
+    fail "failure-sendmail: $(grep -i 'failure report' "$DIR/milter.log" | tail -3)"
+fi
 
 # ---- on-error: an internal failure (the DNS library cannot start: its
 # trust anchor became unreadable while the milter runs) ----
