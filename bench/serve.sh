@@ -41,8 +41,7 @@ PY
 "$bin" report ingest --db "$work/reports.db" "$work/reports" >/dev/null
 echo "store: $domains domains x $days days, $((domains * days)) reports, $((domains * days * 20)) records (SQLite)"
 
-port=$(random_port)
-until port_is_free "$port"; do port=$(random_port); done
+port=$(free_port)
 "$bin" serve --db "$work/reports.db" --listen "127.0.0.1:$port" >"$work/serve.out" 2>&1 &
 pid=$!
 for _ in $(seq 100); do grep -q listening "$work/serve.out" && break; sleep 0.1; done

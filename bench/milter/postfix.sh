@@ -49,15 +49,6 @@ install -m 600 "$src/tests/data/dkim/keys/rsa2048.pem" "$key"
     for i in $(seq 60); do printf 'Line %02d of the benchmark message, some words to hash and sign.\n' "$i"; done
 } >"$work/message.eml"
 
-port() {
-    local p
-    for _ in $(seq 50); do
-        p=$(random_port)
-        port_is_free "$p" && { echo "$p"; return; }
-    done
-    return 1
-}
-
 # postfix_with MILTERS: (re)starts the bed's Postfix with smtpd_milters = MILTERS
 postfix_with() {
     stop_mail_servers "$work/pf" 2>/dev/null || true
@@ -75,7 +66,7 @@ milter_protocol = 6
 default_process_limit = 200
 smtpd_client_connection_rate_limit = 0
 CONF
-    smtp_port=$(port)
+    smtp_port=$(free_port)
     {
         echo "$ADDR:$smtp_port inet n - n - - smtpd"
         echo "capture unix - n n - - pipe user=nobody argv=/usr/bin/tee $work/capture/\${queue_id}.eml"
@@ -147,7 +138,7 @@ postfix_with ""
 run none
 
 # 2. mailsec milter
-mport=$(port)
+mport=$(free_port)
 cat >"$work/milter.conf" <<CONF
 authserv-id mx.bench.example
 sign dkimtest.example rsa2048 $key
@@ -164,8 +155,8 @@ run mailsec "$mpid"
 stop_pid "$mpid" TERM 5
 
 # 3. OpenDKIM + OpenDMARC
-kport=$(port)
-dport=$(port)
+kport=$(free_port)
+dport=$(free_port)
 cat >"$work/opendkim.conf" <<CONF
 Syslog no
 Mode sv

@@ -113,21 +113,12 @@ message alice@mgood.example |
     "$py" "$src/tests/dkim/dkimpy-sign.py" --canon relaxed/relaxed rsa mgood.example "$keys/rsa2048.pem" \
         >"$work/incoming.eml"
 
-port() {
-    local p
-    for _ in $(seq 50); do
-        p=$(random_port)
-        port_is_free "$p" && { echo "$p"; return; }
-    done
-    return 1
-}
-
 # sock NAME: a new socket for a milter, as libmilter and mdrive write it
 # (a unix socket left by a milter stopped before is removed: wait_sock
 # would take it for the new one)
 sock() {
     if [[ $TRANSPORT == inet ]]; then
-        echo "inet:$(port)@$ADDR"
+        echo "inet:$(free_port)@$ADDR"
     else
         rm -f "$work/$1.sock"
         echo "unix:$work/$1.sock"

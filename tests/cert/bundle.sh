@@ -234,8 +234,7 @@ fi
 # openssl s_server on a loopback high port, and s_client verifying it.
 # (-www: the server answers by itself instead of reading standard input.)
 source "$SRC/../lib/servers.sh"
-port=$(random_port)
-for _ in 1 2 3 4 5; do port_is_free "$port" && break; port=$(random_port); done
+port=$(free_port)
 openssl s_server -accept "127.0.0.1:$port" -cert "$WORK/postfix.pem" -key "$WORK/postfix.pem" \
     -cert_chain "$WORK/postfix.pem" -naccept 1 -www </dev/null >"$WORK/s_server.log" 2>&1 &
 server=$!

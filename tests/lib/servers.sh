@@ -26,6 +26,22 @@ port_is_free() {
         }' "$1"
 }
 
+# free_port [TAKEN...]: a port free now on 127.0.0.1 and not among TAKEN
+# (ports picked before but not yet bound); fails after 50 tries. A server
+# that may lose the port to another before it binds is better started with
+# start_on_free_port.
+free_port() {
+    local port
+    for _ in $(seq 50); do
+        port=$(random_port)
+        if port_is_free "$port" && [[ " $* " != *" $port "* ]]; then
+            echo "$port"
+            return 0
+        fi
+    done
+    return 1
+}
+
 # start_on_free_port DIR CONFIGURE LAUNCH STOP READY: starts a server on a
 # random free port and prints the port. CONFIGURE DIR PORT writes its
 # configuration and LAUNCH DIR starts it. When LAUNCH fails, the port was

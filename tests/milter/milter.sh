@@ -52,18 +52,9 @@ fail() { echo "FAIL - $1"; failures=$((failures + 1)); }
 
 # ---- the bed ----
 
-pick() {
-    local port
-    for _ in $(seq 50); do
-        port=$(random_port)
-        port_is_free "$port" && [[ " ${picked:-} " != *" $port "* ]] && break
-    done
-    picked="${picked:-} $port"
-    echo "$port"
-}
-SMTP_PORT=$(pick)
-LMTP_PORT=$(pick)
-MILTER_PORT=$(pick)
+SMTP_PORT=$(free_port)
+LMTP_PORT=$(free_port "$SMTP_PORT")
+MILTER_PORT=$(free_port "$SMTP_PORT" "$LMTP_PORT")
 
 postfix_main_cf_base "$DIR" mx.milterbed.example "$ADDR"
 cat >>"$DIR/postfix/main.cf" <<CONF
@@ -256,7 +247,7 @@ expect_delivered opendkim 'spf=pass' 'dkim=permerror \(rsa-sha1-refused\) header
 # signed by OpenDKIM itself (the daemon in sign mode, rsa-sha256, driven by
 # miltertest); sent from an address SPF does not allow, so DMARC passes by
 # the signature alone
-opendkim_signer "$DIR/opendkim" mgood.example rsa "$keys/rsa2048.pem" "$(pick)"
+opendkim_signer "$DIR/opendkim" mgood.example rsa "$keys/rsa2048.pem" "$(free_port "$SMTP_PORT" "$LMTP_PORT" "$MILTER_PORT")"
 message odkvalid user@mgood.example | opendkim_sign >"$DIR/odkvalid.eml" ||
     fail "odkvalid: OpenDKIM did not sign ($(tail -2 "$DIR/odkvalid.eml"))"
 send odkvalid 127.0.0.5 bounce@mgood.example "$DIR/odkvalid.eml" || true
@@ -587,10 +578,11 @@ mkdir "$DIR/sendmail-out"
 chown nobody "$DIR/sendmail-out"
 cat >"$DIR/slow-sendmail" <<SH
 #!/bin/sh
-# a sendmail that takes its time: what it was given, then 6 s
+# a sendmail that takes its time: what it was given, then it waits until
+# the test releases it (60 s at most)
 echo "\$*" >"$DIR/sendmail-out/args.\$\$"
 cat >"$DIR/sendmail-out/mail.\$\$"
-sleep 6
+for i in \$(seq 600); do [ -e "$DIR/sendmail-out/release" ] && exit 0; sleep 0.1; done
 SH
 chmod 755 "$DIR/slow-sendmail"
 grep -v '^failure-smtp ' "$DIR/milter.conf" >"$DIR/milter-sendmail.conf"
@@ -600,6 +592,12 @@ message failslow1 ceo@mfail.example >"$DIR/failslow1.eml"
 send failslow1 127.0.0.5 attacker@mlists.example "$DIR/failslow1.eml" || true
 message failslow2 ceo@mfail.example >"$DIR/failslow2.eml"
 send failslow2 127.0.0.6 attacker@mlists.example "$DIR/failslow2.eml" || true
+# the first report is with sendmail, the second queued: SIGTERM, and once
+# the milter has stopped listening (or after 3 s), sendmail is released
+kill -TERM "$milter_pid" 2>/dev/null || true
+for _ in $(seq 30); do port_is_free "$MILTER_PORT" && break; sleep 0.1; done
+sleep 0.5
+touch "$DIR/sendmail-out/release"
 stop_milter
 if grep -q 'sent to failures@rcpt.example' "$DIR/milter.log" &&
     grep -q 'milter: 1 failure report not sent: the milter stopped' "$DIR/milter.log" &&

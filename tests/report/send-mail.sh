@@ -33,9 +33,8 @@ fail() {
     exit 1
 }
 ADDR=127.0.0.1
-SMTP_PORT=$(random_port)
-LMTP_PORT=$(random_port)
-[[ $SMTP_PORT != "$LMTP_PORT" ]] || LMTP_PORT=$(random_port)
+SMTP_PORT=$(free_port)
+LMTP_PORT=$(free_port "$SMTP_PORT")
 USER=reports@sendtest.example
 MAILDIR=$DIR/mail/reports/Maildir
 

@@ -36,10 +36,7 @@ OUT=$WORK/out.json
 # serve DOCROOT: php -S on a free port, $URL its address once it answers.
 serve() {
     local port tries
-    for tries in $(seq 20); do
-        port=$(random_port)
-        port_is_free "$port" && break
-    done
+    port=$(free_port) || { echo "FAIL - no free port"; exit 1; }
     (cd "$1" && exec php -S "127.0.0.1:$port" -t "$1" >"$WORK/php.log" 2>&1) &
     PHP_PID=$!
     URL=http://127.0.0.1:$port

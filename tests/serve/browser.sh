@@ -25,10 +25,7 @@ rc=$?
 ((rc <= 1)) || die "ingest exit $rc: $(cat "$WORK/ingest.out")"
 
 # A free port, then the server on it; it says where it listens.
-for _ in 1 2 3 4 5; do
-    port=$(random_port)
-    port_is_free "$port" && break
-done
+port=$(free_port) || die "no free port"
 "$bin" serve --db "$DB" --listen "127.0.0.1:$port" >"$WORK/serve.out" 2>"$WORK/serve.err" &
 pid=$!
 base=http://127.0.0.1:$port

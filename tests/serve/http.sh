@@ -33,15 +33,6 @@ check() { # check NAME COMMAND...: the command succeeds
     if "$@"; then ok "$name"; else fail "$name"; fi
 }
 
-free_port() {
-    local p
-    for _ in 1 2 3 4 5 6 7 8; do
-        p=$(random_port)
-        port_is_free "$p" && { echo "$p"; return; }
-    done
-    return 1
-}
-
 # start SCHEME ARGS...: the server on a free loopback port; $base its URL.
 start() {
     local scheme=$1; shift

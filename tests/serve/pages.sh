@@ -49,11 +49,7 @@ for kind in failure tls; do
     ((n == COPIES + 1)) || fail "$kind reports in the store: $n, want $((COPIES + 1))"
 done
 
-port=
-for _ in 1 2 3 4 5 6 7 8; do
-    port=$(random_port)
-    port_is_free "$port" && break
-done
+port=$(free_port) || die "no free port"
 "$bin" serve --db "$db" --listen "127.0.0.1:$port" >"$WORK/serve.out" 2>"$WORK/serve.err" &
 pid=$!
 for _ in $(seq 300); do
