@@ -18,6 +18,7 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 src=$here/../..
 . "$src/tests/lib/servers.sh"
+. "$here/common.sh"
 . "$src/tests/lib/mailservers.sh"
 mailsec=$(realpath "$1")
 count=${2:-2000}
@@ -42,12 +43,7 @@ key=$work/rsa2048.pem
 install -m 600 "$src/tests/data/dkim/keys/rsa2048.pem" "$key"
 
 # the message: an ordinary 4 KB text message from the signing domain
-{
-    printf 'From: Alice <alice@dkimtest.example>\nTo: bob@bench.invalid\nSubject: benchmark\n'
-    printf 'Date: %s\nMessage-ID: <bench@dkimtest.example>\nMIME-Version: 1.0\n' "$(date -R)"
-    printf 'Content-Type: text/plain; charset=us-ascii\n\n'
-    for i in $(seq 60); do printf 'Line %02d of the benchmark message, some words to hash and sign.\n' "$i"; done
-} >"$work/message.eml"
+bench_message alice@dkimtest.example >"$work/message.eml"
 
 # postfix_with MILTERS: (re)starts the bed's Postfix with smtpd_milters = MILTERS
 postfix_with() {
@@ -84,16 +80,6 @@ wait_port() {
     done
     echo "bench/milter: nothing listens on port $1" >&2
     exit 2
-}
-
-# the peak RSS (kB) of the processes PIDS, summed
-peak_rss() {
-    local total=0 p kb
-    for p in "$@"; do
-        kb=$(awk '/^VmHWM:/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0)
-        total=$((total + ${kb:-0}))
-    done
-    echo "$total"
 }
 
 # signed_by SELECTOR: one message to the capture transport (a pipe into

@@ -48,6 +48,7 @@ if [[ ${1:-} != --in-namespace ]]; then
 fi
 shift
 . "$src/tests/lib/servers.sh"
+. "$here/common.sh"
 mailsec=$1
 count=${2:-2000}
 conc=${3:-10}
@@ -101,15 +102,8 @@ cc -O2 -std=c17 -pthread "$here/nullmilter.c" -lmilter -o "$work/nullmilter"
 key=$work/rsa2048.pem
 install -m 600 "$keys/rsa2048.pem" "$key"
 
-# message FROM: an ordinary 4 KB text message
-message() {
-    printf 'From: Alice <%s>\nTo: bob@bench.example\nSubject: benchmark\n' "$1"
-    printf 'Date: %s\nMessage-ID: <bench@%s>\nMIME-Version: 1.0\n' "$(date -R)" "${1#*@}"
-    printf 'Content-Type: text/plain; charset=us-ascii\n\n'
-    for i in $(seq 60); do printf 'Line %02d of the benchmark message, some words to hash and sign.\n' "$i"; done
-}
-message alice@dkimtest.example >"$work/outgoing.eml"
-message alice@mgood.example |
+bench_message alice@dkimtest.example >"$work/outgoing.eml"
+bench_message alice@mgood.example |
     "$py" "$src/tests/dkim/dkimpy-sign.py" --canon relaxed/relaxed rsa mgood.example "$keys/rsa2048.pem" \
         >"$work/incoming.eml"
 
@@ -138,16 +132,6 @@ wait_sock() {
     done
     echo "bench/milter: nothing listens on $1" >&2
     exit 2
-}
-
-# the peak RSS (kB) of the processes PIDS, summed
-peak_rss() {
-    local total=0 p kb
-    for p in "$@"; do
-        kb=$(awk '/^VmHWM:/ {print $2}' "/proc/$p/status")
-        total=$((total + kb))
-    done
-    echo "$total"
 }
 
 # the CPU time (clock ticks, user + system, every thread) of PIDS, summed
