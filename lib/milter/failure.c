@@ -382,16 +382,19 @@ void ms_milter_sender_stop(ms_milter_sender *s)
 {
     if (s == NULL)
         return;
+    /* the queued reports are dropped (and said so) at once; the one being
+     * sent, if any, is finished before the thread is joined */
     pthread_mutex_lock(&s->lock);
     s->stopping = 1;
-    pthread_cond_signal(&s->wake);
-    pthread_mutex_unlock(&s->lock);
-    pthread_join(s->thread, NULL);
-    if (s->count > 0)
-        say(s, 1, "%zu failure report%s not sent: the milter stopped", s->count,
-            s->count == 1 ? "" : "s");
+    size_t dropped = s->count;
     for (; s->count > 0; s->count--, s->head = (s->head + 1) % MS_MILTER_FAILURE_QUEUE_MAX)
         report_free(&s->queue[s->head]);
+    pthread_cond_signal(&s->wake);
+    pthread_mutex_unlock(&s->lock);
+    if (dropped > 0)
+        say(s, 1, "%zu failure report%s not sent: the milter stopped", dropped,
+            dropped == 1 ? "" : "s");
+    pthread_join(s->thread, NULL);
     for (size_t i = 0; i < MS_MILTER_FAILURE_RATE_MAX; i++)
         free(s->rates[i].key);
     pthread_cond_destroy(&s->wake);

@@ -593,10 +593,13 @@ send failslow1 127.0.0.5 attacker@mlists.example "$DIR/failslow1.eml" || true
 message failslow2 ceo@mfail.example >"$DIR/failslow2.eml"
 send failslow2 127.0.0.6 attacker@mlists.example "$DIR/failslow2.eml" || true
 # the first report is with sendmail, the second queued: SIGTERM, and once
-# the milter has stopped listening (or after 3 s), sendmail is released
+# the milter has said it dropped the queued one (or after 60 s), sendmail is
+# released
 kill -TERM "$milter_pid" 2>/dev/null || true
-for _ in $(seq 30); do port_is_free "$MILTER_PORT" && break; sleep 0.1; done
-sleep 0.5
+for _ in $(seq 600); do
+    grep -q 'not sent: the milter stopped' "$DIR/milter.log" && break
+    sleep 0.1
+done
 touch "$DIR/sendmail-out/release"
 stop_milter
 if grep -q 'sent to failures@rcpt.example' "$DIR/milter.log" &&
