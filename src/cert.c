@@ -196,7 +196,6 @@ static int run_lint(int argc, char **argv)
     int status = cli_exit_status(&diags, unchecked);
 
     if (c.json) {
-        json_t *doc = json_document("cert lint");
         json_t *o = json_object();
         json_t *names = json_array();
         for (size_t i = 0; i < count; i++)
@@ -211,10 +210,7 @@ static int run_lint(int argc, char **argv)
         json_object_set_new(o, "verified", json_boolean(have_leaf && r.chain.verified));
         json_object_set_new(o, "error", json_str_or_null(r.error));
         json_object_set_new(o, "diagnostics", json_diags(&diags));
-        json_t *results = json_array();
-        json_array_append_new(results, o);
-        json_object_set_new(doc, "results", results);
-        json_print(doc, status);
+        json_print_result("cert lint", o, status);
     } else if (!unchecked) {
         out_heading(&c, "Certificate files: %zu file%s, %zu certificate%s, %zu key%s", count,
                     count == 1 ? "" : "s", r.certificates, r.certificates == 1 ? "" : "s", r.keys,
@@ -316,7 +312,6 @@ static void print_bundle_json(const bundle_args *a, const ms_cert_bundle_result 
 {
     char mode[8];
     written_mode(a->out, mode);
-    json_t *doc = json_document("cert bundle");
     json_t *o = json_object();
     json_object_set_new(o, "out", json_string(a->out));
     json_object_set_new(o, "format", json_string(format_name(a->opts.format)));
@@ -327,10 +322,7 @@ static void print_bundle_json(const bundle_args *a, const ms_cert_bundle_result 
     json_object_set_new(o, "mode", written ? json_string(mode) : json_null());
     json_object_set_new(o, "error", json_str_or_null(error));
     json_object_set_new(o, "diagnostics", bundle_json_diags(diags, &r->chain_findings));
-    json_t *results = json_array();
-    json_array_append_new(results, o);
-    json_object_set_new(doc, "results", results);
-    json_print(doc, status);
+    json_print_result("cert bundle", o, status);
 }
 
 /* The findings about the inputs, without advice: what was written is

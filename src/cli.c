@@ -540,6 +540,20 @@ void json_print(json_t *doc, int exit_status)
     json_decref(doc);
 }
 
+void json_print_results(const char *command, json_t *results, int exit_status)
+{
+    json_t *doc = json_document(command);
+    json_object_set_new(doc, "results", results);
+    json_print(doc, exit_status);
+}
+
+void json_print_result(const char *command, json_t *result, int exit_status)
+{
+    json_t *results = json_array();
+    json_array_append_new(results, result);
+    json_print_results(command, results, exit_status);
+}
+
 /* The fields of an object as JSON text without its braces: "" for none. */
 static char *object_fields(json_t *obj)
 {

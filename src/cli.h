@@ -145,6 +145,11 @@ json_t *json_document(const char *command);
 const char *cli_verdict(int exit_status);
 /* Adds the verdict and prints. */
 void json_print(json_t *doc, int exit_status);
+/* Prints json_document(command) with "results": results (an array, taken)
+ * and the verdict. */
+void json_print_results(const char *command, json_t *results, int exit_status);
+/* The same for a command that checks one thing: "results": [result]. */
+void json_print_result(const char *command, json_t *result, int exit_status);
 
 /* A JSON document too long to hold, written as it goes: the head of
  * json_document(command) with the fields of head (may be NULL), then

@@ -292,7 +292,6 @@ static int run_audit(int argc, char **argv)
         fprintf(stderr, "mailsec conf audit: %s\n", r.error ? r.error : ms_status_str(st));
     int status = cli_exit_status(&diags, unchecked);
     if (c.json) {
-        json_t *doc = json_document("conf audit");
         json_t *o = json_object();
         json_object_set_new(o, "postfix_dir", json_str_or_null(a.opts.postfix_dir));
         json_object_set_new(o, "dovecot_conf", json_str_or_null(a.opts.dovecot_conf));
@@ -315,10 +314,7 @@ static int run_audit(int argc, char **argv)
         json_object_set_new(o, "live_ports", json_integer((json_int_t)r.live_ports));
         json_object_set_new(o, "error", json_str_or_null(r.error));
         json_object_set_new(o, "diagnostics", json_diags(&diags));
-        json_t *results = json_array();
-        json_array_append_new(results, o);
-        json_object_set_new(doc, "results", results);
-        json_print(doc, status);
+        json_print_result("conf audit", o, status);
     } else if (!unchecked) {
         if (r.postfix_read) {
             out_heading(&c, "Postfix %s: %zu settings in main.cf, %zu services in master.cf",
@@ -559,11 +555,7 @@ static int run_generate(int argc, char **argv)
             printf("# --- conf.d/10-ssl.conf ---\n%s", s.dovecot);
     }
     if (c.json) {
-        json_t *doc = json_document("conf generate");
-        json_t *results = json_array();
-        json_array_append_new(results, o);
-        json_object_set_new(doc, "results", results);
-        json_print(doc, status);
+        json_print_result("conf generate", o, status);
     } else {
         json_decref(o);
     }

@@ -120,15 +120,11 @@ static int check_record(const cli_common *c, const char *text)
     }
     int status = cli_exit_status(&diags, 0);
     if (c->json) {
-        json_t *doc = json_document("dkim check");
         json_t *r = json_object();
         json_object_set_new(r, "record_text", json_string(text));
         json_object_set_new(r, "key", json_key(key));
         json_object_set_new(r, "diagnostics", json_diags(&diags));
-        json_t *results = json_array();
-        json_array_append_new(results, r);
-        json_object_set_new(doc, "results", results);
-        json_print(doc, status);
+        json_print_result("dkim check", r, status);
     } else {
         out_heading(c, "DKIM key record");
         out_field(c, "record", "%s", text);
@@ -186,7 +182,6 @@ static int check_domain(const cli_common *c, const char *domain, const char *con
         }
     int status = cli_exit_status(&all, r->unchecked);
     if (c->json) {
-        json_t *doc = json_document("dkim check");
         json_t *results = json_array();
         for (size_t i = 0; i < r->count; i++) {
             const ms_dkim_selector_check *s = &r->items[i];
@@ -203,8 +198,7 @@ static int check_domain(const cli_common *c, const char *domain, const char *con
             json_object_set_new(o, "diagnostics", json_diags(&s->diags));
             json_array_append_new(results, o);
         }
-        json_object_set_new(doc, "results", results);
-        json_print(doc, status);
+        json_print_results("dkim check", results, status);
     } else {
         for (size_t i = 0; i < r->count; i++) {
             const ms_dkim_selector_check *s = &r->items[i];
@@ -544,9 +538,7 @@ static int run_verify(int argc, char **argv)
     if (status == EXIT_CLEAN && unchecked)
         status = EXIT_UNCHECKED;
     if (c.json) {
-        json_t *doc = json_document("dkim verify");
-        json_object_set_new(doc, "results", results);
-        json_print(doc, status);
+        json_print_results("dkim verify", results, status);
     } else {
         print_tally(&t);
         /* a revoked key is only a warning about the record, but the

@@ -194,17 +194,13 @@ static int check_text(const cli_common *c, const char *text, const char *domain)
     }
     int status = cli_exit_status(&diags, 0);
     if (c->json) {
-        json_t *doc = json_document("dmarc check");
         json_t *r = json_object();
         json_object_set_new(r, "domain", json_str_or_null(domain));
         json_object_set_new(r, "record_text", json_string(text));
         json_object_set_new(r, "record", json_record(rec));
         json_object_set_new(r, "explanation", json_explanation(rec, domain));
         json_object_set_new(r, "diagnostics", json_diags(&diags));
-        json_t *results = json_array();
-        json_array_append_new(results, r);
-        json_object_set_new(doc, "results", results);
-        json_print(doc, status);
+        json_print_result("dmarc check", r, status);
     } else {
         out_heading(c, "DMARC record%s%s", domain ? " for " : "", domain ? domain : "");
         out_field(c, "record", "%s", text);

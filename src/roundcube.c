@@ -76,7 +76,6 @@ static json_t *json_fixes(const ms_rc_audit_result *r)
 static void print_json(const audit_args *a, const char *dir, const ms_rc_audit_result *r,
                        const ms_diag_list *diags, int status)
 {
-    json_t *doc = json_document("roundcube audit");
     json_t *o = json_object();
     json_object_set_new(o, "dir", json_string(dir));
     json_object_set_new(o, "url", json_str_or_null(a->opts.url));
@@ -89,10 +88,7 @@ static void print_json(const audit_args *a, const char *dir, const ms_rc_audit_r
     json_object_set_new(o, "missing_fixes", json_fixes(r));
     json_object_set_new(o, "error", json_str_or_null(r->error));
     json_object_set_new(o, "diagnostics", json_diags(diags));
-    json_t *results = json_array();
-    json_array_append_new(results, o);
-    json_object_set_new(doc, "results", results);
-    json_print(doc, status);
+    json_print_result("roundcube audit", o, status);
 }
 
 /* Findings as "WHERE: message" (where to look is the point of an audit),

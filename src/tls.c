@@ -535,11 +535,7 @@ static int render(const cli_common *c, const ms_tls_check_result *res)
     /* the findings left out of the checklist are notes: the status is the same */
     int status = cli_exit_status(&shown, could_not_check);
     if (c->json) {
-        json_t *doc = json_document("tls check");
-        json_t *results = json_array();
-        json_array_append_new(results, json_host(res));
-        json_object_set_new(doc, "results", results);
-        json_print(doc, status);
+        json_print_result("tls check", json_host(res), status);
     } else {
         print_host(c, res, "TLS on ");
         out_summary(c, &shown, could_not_check);
@@ -599,11 +595,7 @@ static int render_mx(const cli_common *c, const ms_tls_mx_result *mx)
         add_host_shown(&shown, mx->hosts[i].check);
     int status = cli_exit_status(&shown, mx->could_not_check);
     if (c->json) {
-        json_t *doc = json_document("tls check");
-        json_t *results = json_array();
-        json_array_append_new(results, json_mx(mx));
-        json_object_set_new(doc, "results", results);
-        json_print(doc, status);
+        json_print_result("tls check", json_mx(mx), status);
     } else {
         print_mx(c, mx);
         out_summary(c, &shown, mx->could_not_check);

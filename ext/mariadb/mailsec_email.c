@@ -159,6 +159,39 @@ static char *udf_string(UDF_INIT *initid, char *result, const char *s, size_t le
     return dst;
 }
 
+/* The check of the row's address under its profile; 0, with *is_null set,
+ * when the row's answer is NULL (a NULL address or profile, an unknown
+ * profile). */
+static int row_check(UDF_INIT *initid, UDF_ARGS *args, ms_email_result *r, char *is_null)
+{
+    ms_email_profile profile;
+
+    if (!args->args[0] || !row_profile((udf_state *)initid->ptr, args, &profile)) {
+        *is_null = 1;
+        return 0;
+    }
+    ms_email_check(args->args[0], args->lengths[0], profile, r);
+    return 1;
+}
+
+/* The row's normal form (to free) and its profile, or NULL with *is_null
+ * set when the row's answer is NULL: *error is set too when that is a
+ * failure, not an address that is not valid under the profile. */
+static char *row_normal_form(UDF_INIT *initid, UDF_ARGS *args, ms_email_profile *profile,
+                             char *is_null, char *error)
+{
+    char *out = NULL;
+    ms_status status = MS_ERR_INVALID;
+
+    if (args->args[0] && row_profile((udf_state *)initid->ptr, args, profile))
+        status = ms_email_normalize(args->args[0], args->lengths[0], *profile, &out);
+    if (status != MS_OK)
+        *is_null = 1;
+    if (status != MS_OK && status != MS_ERR_INVALID)
+        *error = 1;
+    return status == MS_OK ? out : NULL;
+}
+
 /* ---- is_email(address [, profile]) -> 1, 0 or NULL ---- */
 
 UDF_EXPORT my_bool is_email_init(UDF_INIT *initid, UDF_ARGS *args, char *message)
@@ -173,15 +206,11 @@ UDF_EXPORT void is_email_deinit(UDF_INIT *initid)
 
 UDF_EXPORT long long is_email(UDF_INIT *initid, UDF_ARGS *args, char *is_null, char *error)
 {
-    ms_email_profile profile;
     ms_email_result r;
 
     (void)error;  /* nothing here can fail */
-    if (!args->args[0] || !row_profile((udf_state *)initid->ptr, args, &profile)) {
-        *is_null = 1;
+    if (!row_check(initid, args, &r, is_null))
         return 0;
-    }
-    ms_email_check(args->args[0], args->lengths[0], profile, &r);
     return r.valid ? 1 : 0;
 }
 
@@ -200,14 +229,10 @@ UDF_EXPORT void email_diagnosis_deinit(UDF_INIT *initid)
 UDF_EXPORT char *email_diagnosis(UDF_INIT *initid, UDF_ARGS *args, char *result,
                                  unsigned long *length, char *is_null, char *error)
 {
-    ms_email_profile profile;
     ms_email_result r;
 
-    if (!args->args[0] || !row_profile((udf_state *)initid->ptr, args, &profile)) {
-        *is_null = 1;
+    if (!row_check(initid, args, &r, is_null))
         return NULL;
-    }
-    ms_email_check(args->args[0], args->lengths[0], profile, &r);
     return udf_string(initid, result, r.diagnosis, strlen(r.diagnosis), length, error);
 }
 
@@ -227,20 +252,10 @@ UDF_EXPORT char *email_normalize(UDF_INIT *initid, UDF_ARGS *args, char *result,
                                  unsigned long *length, char *is_null, char *error)
 {
     ms_email_profile profile;
-    char *out = NULL, *ret;
-    ms_status status;
+    char *out = row_normal_form(initid, args, &profile, is_null, error), *ret;
 
-    if (!args->args[0] || !row_profile((udf_state *)initid->ptr, args, &profile)) {
-        *is_null = 1;
+    if (!out)
         return NULL;
-    }
-    status = ms_email_normalize(args->args[0], args->lengths[0], profile, &out);
-    if (status != MS_OK) {
-        *is_null = 1;
-        if (status != MS_ERR_INVALID)
-            *error = 1;
-        return NULL;
-    }
     ret = udf_string(initid, result, out, strlen(out), length, error);
     free(out);
     return ret;
@@ -257,20 +272,10 @@ static char *address_part(UDF_INIT *initid, UDF_ARGS *args, char *result, unsign
 {
     ms_email_profile profile;
     ms_email_result r;
-    char *normal = NULL, *ret;
-    ms_status status;
+    char *normal = row_normal_form(initid, args, &profile, is_null, error), *ret;
 
-    if (!args->args[0] || !row_profile((udf_state *)initid->ptr, args, &profile)) {
-        *is_null = 1;
+    if (!normal)
         return NULL;
-    }
-    status = ms_email_normalize(args->args[0], args->lengths[0], profile, &normal);
-    if (status != MS_OK) {
-        *is_null = 1;
-        if (status != MS_ERR_INVALID)
-            *error = 1;
-        return NULL;
-    }
     ms_email_check(normal, strlen(normal), profile, &r);
     if (!r.valid) {
         /* Cannot happen for a sound normal form; flag it, never guess. */

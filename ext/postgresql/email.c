@@ -65,26 +65,27 @@ static text *utf8_to_text(const char *s, size_t len)
     return cstring_to_text_with_len(conv, conv == s ? (int)len : (int)strlen(conv));
 }
 
-PG_FUNCTION_INFO_V1(ms_pg_is_email);
-Datum ms_pg_is_email(PG_FUNCTION_ARGS)
+/* The check of the address argument under the profile argument. */
+static ms_email_result checked_arg(FunctionCallInfo fcinfo)
 {
     ms_email_profile profile = profile_arg(fcinfo);
     pg_address a = address_arg(fcinfo);
     ms_email_result r;
 
     ms_email_check(a.utf8, a.len, profile, &r);
-    PG_RETURN_BOOL(r.valid != 0);
+    return r;
+}
+
+PG_FUNCTION_INFO_V1(ms_pg_is_email);
+Datum ms_pg_is_email(PG_FUNCTION_ARGS)
+{
+    PG_RETURN_BOOL(checked_arg(fcinfo).valid != 0);
 }
 
 PG_FUNCTION_INFO_V1(ms_pg_email_diagnosis);
 Datum ms_pg_email_diagnosis(PG_FUNCTION_ARGS)
 {
-    ms_email_profile profile = profile_arg(fcinfo);
-    pg_address a = address_arg(fcinfo);
-    ms_email_result r;
-
-    ms_email_check(a.utf8, a.len, profile, &r);
-    PG_RETURN_TEXT_P(cstring_to_text(r.diagnosis));
+    PG_RETURN_TEXT_P(cstring_to_text(checked_arg(fcinfo).diagnosis));
 }
 
 /* The normal form, in palloc'd memory, or NULL when the address is not

@@ -2,7 +2,7 @@
  * the policy over HTTPS with libcurl under the rules of section 3.3. */
 #include "internal.h"
 
-#include "core/lazy_curl.h"
+#include "core/http.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -254,44 +254,16 @@ int ms_audit_mtasts_mx_matches(const char *pattern, const char *host)
 
 /* ---- fetching ---- */
 
-typedef struct fetch {
-    ms_buf body;
-    int too_large;
-} fetch;
-
-static size_t on_data(char *data, size_t size, size_t count, void *arg)
-{
-    fetch *f = arg;
-    size_t n = size * count;
-    if (f->body.len + n > MTASTS_MAX_POLICY) {
-        f->too_large = 1;
-        return 0; /* makes curl stop with CURLE_WRITE_ERROR */
-    }
-    ms_buf_append(&f->body, data, n);
-    return f->body.failed ? 0 : n;
-}
-
-static CURL *make_handle(ms_ctx *ctx, const char *url, fetch *f, struct curl_slist **connect_to)
+/* The handle that fetches url into *body; NULL when out of memory
+ * (*connect_to: the caller's to free in any case). */
+static CURL *make_handle(ms_ctx *ctx, const char *url, ms_http_body *body,
+                         struct curl_slist **connect_to)
 {
     CURL *h = curl_easy_init();
-    if (h == NULL)
-        return NULL;
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)ctx->timeout_ms);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "mailsec/" MS_VERSION);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, f);
-    if (ctx->https_ca != NULL)
-        curl_easy_setopt(h, CURLOPT_CAINFO, ctx->https_ca);
-    for (size_t i = 0; i < ctx->https_connect_to_count; i++)
-        *connect_to = curl_slist_append(*connect_to, ctx->https_connect_to[i]);
-    if (*connect_to != NULL)
-        curl_easy_setopt(h, CURLOPT_CONNECT_TO, *connect_to);
+    if (h != NULL && ms_http_setup(h, ctx, url, "https", body, connect_to) != MS_OK) {
+        curl_easy_cleanup(h);
+        h = NULL;
+    }
     return h;
 }
 
@@ -303,10 +275,10 @@ static int is_text_plain(const char *content_type)
     return n == 10 && ms_ascii_strncasecmp(content_type, "text/plain", 10) == 0;
 }
 
-static ms_status judge_response(CURL *h, CURLcode rc, const fetch *f, const char *url,
+static ms_status judge_response(CURL *h, CURLcode rc, const ms_http_body *f, const char *url,
                                 ms_diag_list *diags)
 {
-    if (f->too_large)
+    if (f->cut)
         return ms_diag_add(diags, AUDIT_DEF(A_MTASTS_TOO_LARGE), url, -1,
                            "%s is larger than %d bytes", url, MTASTS_MAX_POLICY);
     if (rc != CURLE_OK)
@@ -339,13 +311,14 @@ ms_status ms_audit_mtasts_fetch(ms_ctx *ctx, const char *domain, char **body, si
         return ms_diag_add(diags, AUDIT_DEF(A_MTASTS_FETCH), domain, -1, "fetching the MTA-STS policy of %s: %s",
                            domain, ms_lazy_error(&ms_curl_lib));
     char *url = ms_asprintf("https://mta-sts.%s/.well-known/mta-sts.txt", domain);
-    fetch f = {MS_BUF_INIT, 0};
+    ms_http_body f = {MS_BUF_INIT, MTASTS_MAX_POLICY, 0};
     struct curl_slist *connect_to = NULL;
     /* reference-counted, and thread-safe since libcurl 7.84; audits fetch
      * from several threads at once */
     curl_global_init(CURL_GLOBAL_DEFAULT);
     CURL *h = url ? make_handle(ctx, url, &f, &connect_to) : NULL;
     if (h == NULL) {
+        curl_slist_free_all(connect_to);
         curl_global_cleanup();
         free(url);
         return MS_ERR_NOMEM;
@@ -353,13 +326,13 @@ ms_status ms_audit_mtasts_fetch(ms_ctx *ctx, const char *domain, char **body, si
     CURLcode rc = curl_easy_perform(h);
     size_t before = diags->count;
     ms_status st = judge_response(h, rc, &f, url, diags);
-    if (st == MS_OK && diags->count == before && !f.body.failed) {
-        *len = f.body.len;
-        *body = ms_buf_take(&f.body);
+    if (st == MS_OK && diags->count == before && !f.buf.failed) {
+        *len = f.buf.len;
+        *body = ms_buf_take(&f.buf);
         if (*body == NULL)
             st = MS_ERR_NOMEM;
     }
-    ms_buf_free(&f.body);
+    ms_buf_free(&f.buf);
     curl_easy_cleanup(h);
     curl_slist_free_all(connect_to);
     curl_global_cleanup();

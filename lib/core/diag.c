@@ -1,4 +1,5 @@
 #include "internal.h"
+#include "core/grow.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,14 +14,10 @@ ms_status ms_diag_addv(ms_diag_list *list, const ms_diag_def *def, const char *l
      * catalogue documents */
     MS_ASSERT(def->code != NULL && def->summary != NULL);
     MS_ASSERT(list->count <= list->capacity);
-    if (list->count == list->capacity) {
-        size_t capacity = list->capacity ? list->capacity * 2 : 8;
-        ms_diag *grown = realloc(list->items, capacity * sizeof *grown);
-        if (grown == NULL)
-            return MS_ERR_NOMEM;
-        list->items = grown;
-        list->capacity = capacity;
-    }
+    ms_diag *items = ms_grow(list->items, list->count, &list->capacity, sizeof *items, 8);
+    if (items == NULL)
+        return MS_ERR_NOMEM;
+    list->items = items;
     char *message = ms_vasprintf(fmt, ap);
     char *where = location ? ms_strdup(location) : NULL;
     if (message == NULL || (location != NULL && where == NULL)) {

@@ -107,11 +107,9 @@ ms_status ms_domain_normalize(const char *in, char **out)
         len--;
     if (len == 0 || len > 1024)
         return MS_ERR_INVALID;
-    char *trimmed = malloc(len + 1);
+    char *trimmed = strndup(in, len);
     if (trimmed == NULL)
         return MS_ERR_NOMEM;
-    memcpy(trimmed, in, len);
-    trimmed[len] = '\0';
 
     char *result;
     ms_status st = to_a_labels(trimmed, &result);

@@ -9,6 +9,7 @@
  * result (pass, fail, permerror, temperror) and a one-word reason. The
  * one-shot ms_dkim_verify() splits a message and feeds it through here. */
 #include "internal.h"
+#include "core/grow.h"
 
 #include <openssl/evp.h>
 #include <stdlib.h>
@@ -436,14 +437,10 @@ static size_t kept_size(const char *field, size_t len)
 
 static ms_status keep_field(ms_dkim_verifier *v, const char *field, size_t len)
 {
-    if (v->kept_count == v->kept_cap) {
-        size_t ncap = v->kept_cap ? v->kept_cap * 2 : 32;
-        kept_field *n = realloc(v->kept, ncap * sizeof *n);
-        if (n == NULL)
-            return MS_ERR_NOMEM;
-        v->kept = n;
-        v->kept_cap = ncap;
-    }
+    kept_field *kept = ms_grow(v->kept, v->kept_count, &v->kept_cap, sizeof *kept, 32);
+    if (kept == NULL)
+        return MS_ERR_NOMEM;
+    v->kept = kept;
     size_t offset = v->headers.len;
     size_t start = 0;
     for (size_t i = 0; i < len; i++) {

@@ -81,22 +81,24 @@ static void explain_policies(lines *l, const ms_dmarc_record *rec, const char *d
             rec->sp != MS_DMARC_POLICY_UNSET ? "sp" : "p");
 }
 
+/* One alignment tag (adkim, aspf): how the domain its method checks
+ * (what) must match the From domain. */
+static void explain_mode(lines *l, const char *tag, const char *method, const char *what,
+                         ms_dmarc_align mode)
+{
+    if (mode == MS_DMARC_ALIGN_STRICT)
+        add(l, "%s=s: strict %s alignment: the %s must be exactly the From domain.", tag, method,
+            what);
+    else
+        add(l, "%s%s: relaxed %s alignment: the %s and the From domain need only share their "
+            "organizational domain.",
+            tag, mode == MS_DMARC_ALIGN_RELAXED ? "=r" : " is absent (default r)", method, what);
+}
+
 static void explain_alignment(lines *l, const ms_dmarc_record *rec)
 {
-    if (rec->adkim == MS_DMARC_ALIGN_STRICT)
-        add(l, "adkim=s: strict DKIM alignment: the DKIM signing domain must be exactly the "
-            "From domain.");
-    else
-        add(l, "adkim%s: relaxed DKIM alignment: the DKIM signing domain and the From domain "
-            "need only share their organizational domain.",
-            rec->adkim == MS_DMARC_ALIGN_RELAXED ? "=r" : " is absent (default r)");
-    if (rec->aspf == MS_DMARC_ALIGN_STRICT)
-        add(l, "aspf=s: strict SPF alignment: the SPF-checked (MAIL FROM) domain must be exactly "
-            "the From domain.");
-    else
-        add(l, "aspf%s: relaxed SPF alignment: the SPF-checked (MAIL FROM) domain and the From "
-            "domain need only share their organizational domain.",
-            rec->aspf == MS_DMARC_ALIGN_RELAXED ? "=r" : " is absent (default r)");
+    explain_mode(l, "adkim", "DKIM", "DKIM signing domain", rec->adkim);
+    explain_mode(l, "aspf", "SPF", "SPF-checked (MAIL FROM) domain", rec->aspf);
 }
 
 static void explain_testing(lines *l, const ms_dmarc_record *rec)

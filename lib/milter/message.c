@@ -3,6 +3,7 @@
  * (incoming) or signer (outgoing), then at the end SPF, DMARC with its
  * overrides, the Authentication-Results field and the action. */
 #include "internal.h"
+#include "core/grow.h"
 
 #include "mailsec/dmarc.h"
 #include "mailsec/dns.h"
@@ -115,14 +116,10 @@ ms_status ms_milter_message_header(ms_milter_message *m, const char *name, const
         m->header_bytes = m->config->max_header_bytes;
         return MS_OK;
     }
-    if (m->field_count == m->field_cap) {
-        size_t cap = m->field_cap ? m->field_cap * 2 : 32;
-        kept_field *bigger = realloc(m->fields, cap * sizeof *bigger);
-        if (bigger == NULL)
-            return MS_ERR_NOMEM;
-        m->fields = bigger;
-        m->field_cap = cap;
-    }
+    kept_field *fields = ms_grow(m->fields, m->field_count, &m->field_cap, sizeof *fields, 32);
+    if (fields == NULL)
+        return MS_ERR_NOMEM;
+    m->fields = fields;
     kept_field *f = &m->fields[m->field_count];
     f->name = ms_strdup(name);
     f->value = ms_strdup(value);

@@ -5,6 +5,7 @@
  * with anyway. Passwords travel in the clients' environment
  * (PGPASSWORD, MYSQL_PWD), never on a command line others can see. */
 #define _GNU_SOURCE
+#include "core/grow.h"
 #include "roundcube/upgrade.h"
 
 #include <ctype.h>
@@ -471,14 +472,10 @@ ms_status rc_db_schema_version(const rc_dsn *dsn, char **version, char **error)
 
 static int script_add(rc_sql_script *s, const char *text, size_t len)
 {
-    if (s->count == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 32;
-        char **stmts = realloc(s->stmts, cap * sizeof *stmts);
-        if (!stmts)
-            return 0;
-        s->stmts = stmts;
-        s->cap = cap;
-    }
+    char **stmts = ms_grow(s->stmts, s->count, &s->cap, sizeof *stmts, 32);
+    if (!stmts)
+        return 0;
+    s->stmts = stmts;
     char *copy = malloc(len + 1);
     if (!copy)
         return 0;

@@ -1,6 +1,7 @@
 /* Trees of files for the upgrade: listing one, comparing two entries,
  * building the new installation beside the old one, removing one. */
 #define _GNU_SOURCE
+#include "core/grow.h"
 #include "roundcube/upgrade.h"
 
 #include <dirent.h>
@@ -23,14 +24,10 @@ ms_status rc_tree_add(rc_tree *t, const rc_entry *e)
 {
     if (t->count >= MS_RC_MAX_TREE_ENTRIES)
         return MS_ERR_LIMIT;
-    if (t->count == t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 256;
-        rc_entry *items = realloc(t->items, cap * sizeof *items);
-        if (!items)
-            return MS_ERR_NOMEM;
-        t->items = items;
-        t->cap = cap;
-    }
+    rc_entry *items = ms_grow(t->items, t->count, &t->cap, sizeof *items, 256);
+    if (!items)
+        return MS_ERR_NOMEM;
+    t->items = items;
     rc_entry copy = *e;
     copy.path = ms_strdup(e->path);
     if (!copy.path)

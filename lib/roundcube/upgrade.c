@@ -16,6 +16,7 @@
  * beside the installation, switches it in the same way, and loads the
  * database back. */
 #define _GNU_SOURCE
+#include "core/grow.h"
 #include "roundcube/upgrade.h"
 
 #include <errno.h>
@@ -48,16 +49,12 @@ static ms_status list_add(ms_rc_list *l, char *item)
 {
     if (!item)
         return MS_ERR_NOMEM;
-    if (l->count == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 16;
-        char **items = realloc(l->items, cap * sizeof *items);
-        if (!items) {
-            free(item);
-            return MS_ERR_NOMEM;
-        }
-        l->items = items;
-        l->cap = cap;
+    char **items = ms_grow(l->items, l->count, &l->cap, sizeof *items, 16);
+    if (!items) {
+        free(item);
+        return MS_ERR_NOMEM;
     }
+    l->items = items;
     l->items[l->count++] = item;
     return MS_OK;
 }

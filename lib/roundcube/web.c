@@ -7,34 +7,18 @@
  * answer that is the login page is never one. */
 #include "internal.h"
 
-#include "core/lazy_curl.h"
+#include "core/http.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum {
-    WEB_MAX_BODY = 512 * 1024,     /* read of one answer; the rest is not needed */
-    WEB_DEFAULT_TIMEOUT_MS = 10000 /* one request, when the context sets none */
-};
+enum { WEB_MAX_BODY = 512 * 1024 }; /* read of one answer; the rest is not needed */
 
 typedef struct answer {
     long status;
     int to_installer_step; /* a redirect to "?_step=N": the installer's first page */
-    ms_buf body;
-    int cut; /* the body was longer than WEB_MAX_BODY */
+    ms_http_body body; /* cut: longer than WEB_MAX_BODY, what was read is enough to judge */
 } answer;
-
-static size_t on_data(char *data, size_t size, size_t count, void *arg)
-{
-    answer *a = arg;
-    size_t n = size * count;
-    if (a->body.len + n > WEB_MAX_BODY) {
-        a->cut = 1;
-        return 0; /* stop: what was read is enough to judge */
-    }
-    ms_buf_append(&a->body, data, n);
-    return a->body.failed ? 0 : n;
-}
 
 /* GET base+path. 0 on an HTTP answer (any status), else the curl error
  * text in *error. */
@@ -47,31 +31,20 @@ static int get(ms_ctx *ctx, const char *base, const char *path, answer *a, char 
     }
     char *url = ms_asprintf("%s%s", base, path);
     CURL *h = url != NULL ? curl_easy_init() : NULL;
-    if (h == NULL) {
+    struct curl_slist *connect_to = NULL;
+    a->body.max = WEB_MAX_BODY;
+    if (h == NULL || ms_http_setup(h, ctx, url, "http,https", &a->body, &connect_to) != MS_OK) {
+        curl_slist_free_all(connect_to);
+        if (h != NULL)
+            curl_easy_cleanup(h);
         free(url);
         snprintf(error, CURL_ERROR_SIZE, "out of memory");
         return -1;
     }
-    unsigned timeout = ctx->timeout_ms ? ctx->timeout_ms : WEB_DEFAULT_TIMEOUT_MS;
-    struct curl_slist *connect_to = NULL;
     error[0] = '\0';
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)timeout);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "mailsec/" MS_VERSION);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, a);
-    if (ctx->https_ca != NULL)
-        curl_easy_setopt(h, CURLOPT_CAINFO, ctx->https_ca);
-    for (size_t i = 0; i < ctx->https_connect_to_count; i++)
-        connect_to = curl_slist_append(connect_to, ctx->https_connect_to[i]);
-    if (connect_to != NULL)
-        curl_easy_setopt(h, CURLOPT_CONNECT_TO, connect_to);
     CURLcode rc = curl_easy_perform(h);
-    if (rc == CURLE_WRITE_ERROR && a->cut)
+    if (rc == CURLE_WRITE_ERROR && a->body.cut)
         rc = CURLE_OK;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &a->status);
     char *location = NULL;
@@ -82,9 +55,9 @@ static int get(ms_ctx *ctx, const char *base, const char *path, answer *a, char 
     curl_slist_free_all(connect_to);
     curl_easy_cleanup(h);
     free(url);
-    if (a->body.data == NULL)
-        ms_buf_puts(&a->body, "");
-    return rc == CURLE_OK && !a->body.failed ? 0 : -1;
+    if (a->body.buf.data == NULL)
+        ms_buf_puts(&a->body.buf, "");
+    return rc == CURLE_OK && !a->body.buf.failed ? 0 : -1;
 }
 
 /* What an exposed answer holds. */
@@ -136,22 +109,22 @@ static int is_exposed(const answer *a, looks kind, const answer *login)
         return 1;
     if (a->status != 200)
         return 0;
-    if (login != NULL && a->body.len == login->body.len && a->body.len > 0 &&
-        memcmp(a->body.data, login->body.data, a->body.len) == 0)
+    if (login != NULL && a->body.buf.len == login->body.buf.len && a->body.buf.len > 0 &&
+        memcmp(a->body.buf.data, login->body.buf.data, a->body.buf.len) == 0)
         return 0;
-    if (contains(&a->body, "\"rcversion\"") && !contains(&a->body, "Installer"))
+    if (contains(&a->body.buf, "\"rcversion\"") && !contains(&a->body.buf, "Installer"))
         return 0; /* another Roundcube page (a fallback to index.php) */
     switch (kind) {
     case LOOKS_INSTALLER:
-        return contains(&a->body, "Roundcube Webmail Installer");
+        return contains(&a->body.buf, "Roundcube Webmail Installer");
     case LOOKS_PHP_CONFIG:
-        return a->body.len == 0 || contains(&a->body, "$config");
+        return a->body.buf.len == 0 || contains(&a->body.buf, "$config");
     case LOOKS_LISTING:
-        return is_listing_or_log(&a->body);
+        return is_listing_or_log(&a->body.buf);
     case LOOKS_GIT_CONFIG:
-        return contains(&a->body, "[core]");
+        return contains(&a->body.buf, "[core]");
     case LOOKS_JSON:
-        return a->body.len > 0 && (a->body.data[0] == '{' || contains(&a->body, "\"require\""));
+        return a->body.buf.len > 0 && (a->body.buf.data[0] == '{' || contains(&a->body.buf, "\"require\""));
     }
     return 0;
 }
@@ -202,11 +175,11 @@ ms_status rc_check_url(ms_ctx *ctx, const char *url, ms_rc_audit_result *result,
     ms_status st = MS_OK;
     if (get(ctx, base, "/", &login, error) != 0) {
         st = ms_diag_add(diags, &defs[RC_URL_FAILED], url, -1, "%s: %s", url, error);
-        ms_buf_free(&login.body);
+        ms_buf_free(&login.body.buf);
         free(base);
         return st;
     }
-    result->login_version = page_version(&login.body);
+    result->login_version = page_version(&login.body.buf);
     if (result->login_version != NULL)
         st = ms_diag_add(diags, &defs[RC_URL_VERSION], url, -1,
                          "the login page reveals version %s (rcversion)", result->login_version);
@@ -222,11 +195,11 @@ ms_status rc_check_url(ms_ctx *ctx, const char *url, ms_rc_audit_result *result,
         else if (is_exposed(&a, PROBES[i].looks, &login))
             st = ms_diag_add(diags, &defs[RC_URL_EXPOSED], where, -1,
                              "%s answers with %s (HTTP %ld, %zu bytes)", where, PROBES[i].what,
-                             a.status, a.body.len);
-        ms_buf_free(&a.body);
+                             a.status, a.body.buf.len);
+        ms_buf_free(&a.body.buf);
         free(where);
     }
-    ms_buf_free(&login.body);
+    ms_buf_free(&login.body.buf);
     free(base);
     return st;
 }

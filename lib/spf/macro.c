@@ -159,13 +159,8 @@ ms_status spf_target_name(const char *expanded, char **out)
     }
     if (label == 0)
         return MS_OK;
-    char *name = malloc(len + 1);
-    if (name == NULL)
-        return MS_ERR_NOMEM;
-    memcpy(name, p, len);
-    name[len] = '\0';
-    *out = name;
-    return MS_OK;
+    *out = strndup(p, len);
+    return *out != NULL ? MS_OK : MS_ERR_NOMEM;
 }
 
 /* ---- expansion ---- */

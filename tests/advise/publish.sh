@@ -18,22 +18,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 source tests/lib/testlib.sh
 
 source tests/lib/dnsbed.sh
-KNOT=${MAILSEC_KNOTBED_INFO:?the knotbed fixture did not run}
-knot() { sed -n "s/^$1=//p" "$KNOT"; }
-PORT=$(knot PORT) SERVER=$(knot SERVER) KEY=$(knot KEY) KEY_SPEC=$(knot KEY_SPEC)
+source tests/lib/knot.sh
+SERVER=$(knot_val SERVER) KEY=$(knot_val KEY)
 DNS=(--resolver "$resolver" --trust-anchor "$anchor" --timeout 5)
-
-txt_at() { kdig @127.0.0.1 -p "$PORT" +short +timeout=2 +retry=1 TXT "$1"; }
-# Sets the record at NAME in Knot, as the domain's administrator would.
-knot_set() {
-    knsupdate -y "$KEY_SPEC" <<EOF >"$WORK/knsupdate.out" 2>&1 || die "knsupdate: $(cat "$WORK/knsupdate.out")"
-server 127.0.0.1 $PORT
-zone publish.example.
-update delete $1. TXT
-update add $1. 3600 TXT "$2"
-send
-EOF
-}
 
 DB=$WORK/reports.db
 for d in advise advise-race; do
@@ -45,7 +32,7 @@ done
 D=advise.publish.example
 OLD="v=DMARC1; p=none; rua=mailto:dmarc@$D"
 NEW="v=DMARC1; p=quarantine; pct=1; t=y; rua=mailto:dmarc@$D"
-knot_set "_dmarc.$D" "$OLD"
+knot_set "_dmarc.$D" "$OLD" || die "$knot_error"
 "$BIN" dmarc advise --db "$DB" "${DNS[@]}" --json --publish --server "$SERVER" --tsig-key "$KEY" \
     --zone publish.example "$D" >"$WORK/out" 2>"$WORK/err"
 status=$?
@@ -58,7 +45,7 @@ json_true ".results[0].action == \"next\" and .results[0].publish.new == \"$NEW\
 # Someone changed the record after the resolver's answer: nothing is overwritten.
 D=advise-race.publish.example
 THEIRS="v=DMARC1; p=none; rua=mailto:other@$D"
-knot_set "_dmarc.$D" "$THEIRS"
+knot_set "_dmarc.$D" "$THEIRS" || die "$knot_error"
 "$BIN" dmarc advise --db "$DB" "${DNS[@]}" --json --publish --server "$SERVER" --tsig-key "$KEY" \
     --zone publish.example "$D" >"$WORK/out" 2>"$WORK/err"
 status=$?

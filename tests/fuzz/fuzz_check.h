@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #define CHECK(c)                                                                                   \
     do {                                                                                           \
@@ -23,6 +25,16 @@ static inline size_t count_lines(const uint8_t *data, size_t size)
     for (size_t i = 0; i < size; i++)
         n += data[i] == '\n';
     return n;
+}
+
+/* An exact-size copy of the input (to free), so ASan sees any read past
+ * its end; NULL when out of memory. */
+static inline void *fuzz_copy(const uint8_t *data, size_t size)
+{
+    void *copy = malloc(size ? size : 1);
+    if (copy != NULL)
+        memcpy(copy, data, size);
+    return copy;
 }
 
 #endif

@@ -27,9 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ms_status st = ms_conf_dovecot_parse((const char *)data, size, "dovecot.conf", 0, &cf, &diags);
     CHECK(st == MS_OK || st == MS_ERR_LIMIT);
     if (st == MS_OK) {
-        size_t lines = 1;
-        for (size_t i = 0; i < size; i++)
-            lines += data[i] == '\n';
+        size_t lines = count_lines(data, size);
         for (size_t i = 0; i < cf.count; i++) {
             const ms_conf_dovecot_setting *s = &cf.settings[i];
             CHECK(s->name[0] != '\0');

@@ -23,9 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ms_status st = ms_conf_mastercf_parse((const char *)data, size, "master.cf", &cf, &diags);
     CHECK(st == MS_OK || st == MS_ERR_LIMIT);
     if (st == MS_OK) {
-        size_t lines = 1;
-        for (size_t i = 0; i < size; i++)
-            lines += data[i] == '\n';
+        size_t lines = count_lines(data, size);
         for (size_t i = 0; i < cf.count; i++) {
             const ms_conf_service *s = &cf.services[i];
             const char *fields[] = {s->name, s->type, s->private_, s->unpriv,

@@ -104,11 +104,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    /* an exact-size copy, so ASan sees any read past the end */
-    char *addr = malloc(size ? size : 1);
+    char *addr = fuzz_copy(data, size);
     if (addr == NULL)
         return 0;
-    memcpy(addr, data, size);
     sql_setup();
     const unsigned char *bytes = (const unsigned char *)addr;
     size_t at = em_fast_path(bytes, size);

@@ -83,11 +83,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    /* an exact-size copy, so ASan sees any read past the end */
-    uint8_t *copy = malloc(size ? size : 1);
+    uint8_t *copy = fuzz_copy(data, size);
     if (copy == NULL)
         return 0;
-    memcpy(copy, data, size);
     ms_report_walk_callbacks cb = {NULL, on_document, on_skipped, NULL, NULL};
     ms_status st = ms_report_walk_buffer(NAME, copy, size, &cb);
     CHECK(st == MS_OK || st == MS_ERR_NOMEM);

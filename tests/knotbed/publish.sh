@@ -11,19 +11,15 @@ set -uo pipefail
 
 BIN=$1
 CASE=$2
-INFO=${MAILSEC_KNOTBED_INFO:?the knotbed fixture did not run}
-[[ -f $INFO ]] || { echo "FAIL - no $INFO: the knotbed fixture did not start"; exit 1; }
-val() { sed -n "s/^$1=//p" "$INFO"; }
-PORT=$(val PORT) SERVER=$(val SERVER) RESOLVER=$(val RESOLVER)
-TRUST_ANCHOR=$(val TRUST_ANCHOR) KEY=$(val KEY) KEY_LINE=$(val KEY_LINE)
-WRONG_KEY=$(val WRONG_KEY) KEY_SPEC=$(val KEY_SPEC)
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/testlib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/knot.sh"
+PORT=$(knot_val PORT) SERVER=$(knot_val SERVER) RESOLVER=$(knot_val RESOLVER)
+TRUST_ANCHOR=$(knot_val TRUST_ANCHOR) KEY=$(knot_val KEY) KEY_LINE=$(knot_val KEY_LINE)
+WRONG_KEY=$(knot_val WRONG_KEY)
 DNS=(--resolver "$RESOLVER" --trust-anchor "$TRUST_ANCHOR" --timeout 10)
 OLD='v=DMARC1; p=none; rua=mailto:dmarc@publish.example'
 STEP='v=DMARC1; p=quarantine; pct=5; t=y; rua=mailto:dmarc@publish.example'
-source "$(dirname "${BASH_SOURCE[0]}")/../lib/testlib.sh"
 
-# The TXT data Knot holds at NAME, one record per line, as kdig prints it.
-txt_at() { kdig @127.0.0.1 -p "$PORT" +short +timeout=2 +retry=1 TXT "$1"; }
 serial() { kdig @127.0.0.1 -p "$PORT" +short +timeout=2 +retry=1 SOA "${1:-publish.example}" | awk '{ print $3 }'; }
 
 # run ARGS...: mailsec with stdout, stderr and the status kept.
@@ -41,17 +37,6 @@ expect_txt() {
     local got
     got=$(txt_at "$1")
     [[ $got == "$2" ]] || fail "Knot holds [$got] at $1, expected [$2]"
-}
-
-# Changes the record behind mailsec's back, as another administrator would.
-knsupdate_set() {
-    knsupdate -y "$KEY_SPEC" <<EOF >"$WORK/knsupdate.out" 2>&1 || fail "knsupdate: $(cat "$WORK/knsupdate.out")"
-server 127.0.0.1 $PORT
-zone publish.example.
-update delete $1. TXT
-update add $1. 3600 TXT "$2"
-send
-EOF
 }
 
 # start_standin MODE: tests/knotbed/standin.py on a free port ($standin_port),
@@ -145,7 +130,7 @@ race)
     # mailsec read p=none (--expect), then someone else published p=reject:
     # the prerequisite fails at the primary and nothing is overwritten.
     other='v=DMARC1; p=reject; rua=mailto:dmarc@publish.example'
-    knsupdate_set _dmarc.race.publish.example "$other"
+    knot_set _dmarc.race.publish.example "$other" || fail "$knot_error"
     before=$(serial)
     run dmarc publish race.publish.example --record "$STEP" --expect "$OLD" --server "$SERVER" --tsig-key "$KEY" "${DNS[@]}" --json
     expect_status 1

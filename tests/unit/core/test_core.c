@@ -1,11 +1,12 @@
 /* The core: diagnostics lists, domain names, the PSL, the catalogue, the
- * tag=value tokenizer and ASCII comparison. */
+ * tag=value tokenizer, ASCII comparison and growing arrays. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "core/grow.h"
 #include "core/internal.h"
 
 #include <signal.h>
@@ -275,6 +276,38 @@ static void catalogue_codes_are_unique_and_well_formed(void **state)
     assert_null(ms_diag_lookup("no.such-code"));
 }
 
+static void arrays_grow_by_doubling_and_refuse_overflow(void **state)
+{
+    (void)state;
+    int *items = NULL;
+    size_t count = 0, cap = 0;
+    for (int i = 0; i < 100; i++) {
+        int *grown = ms_grow(items, count, &cap, sizeof *grown, 4);
+        assert_non_null(grown);
+        items = grown;
+        items[count++] = i;
+        /* 4 first, then twice the room each time it is full */
+        size_t want = 4;
+        while (want < count)
+            want *= 2;
+        assert_int_equal(cap, want);
+    }
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(items[i], i);
+    /* room left: the same array, nothing allocated */
+    count = 50;
+    assert_ptr_equal(ms_grow(items, count, &cap, sizeof *items, 4), items);
+    assert_int_equal(cap, 128);
+    /* a size that would overflow: NULL, the array and its room unchanged */
+    size_t huge_cap = SIZE_MAX / 16 + 1;
+    assert_null(ms_grow(items, huge_cap, &huge_cap, 16, 4));
+    assert_int_equal(huge_cap, SIZE_MAX / 16 + 1);
+    size_t half_cap = SIZE_MAX / 16 / 2 + 1; /* fits, twice it does not */
+    assert_null(ms_grow(items, half_cap, &half_cap, 16, 4));
+    assert_int_equal(half_cap, SIZE_MAX / 16 / 2 + 1);
+    free(items);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -290,6 +323,7 @@ int main(void)
         cmocka_unit_test(taglist_applies_rfc6376_rules_and_bounds),
         cmocka_unit_test(ascii_comparison_ignores_case_only),
         cmocka_unit_test(failed_assertion_aborts_with_its_place),
+        cmocka_unit_test(arrays_grow_by_doubling_and_refuse_overflow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
