@@ -182,6 +182,11 @@ void ms_buf_free(ms_buf *buf);
 /* Appends TXT record data in zone-file syntax (zonetxt.c): text split into
  * quoted character-strings of at most 255 octets, separated by spaces. */
 void ms_buf_txt_strings(ms_buf *b, const char *text, size_t len);
+/* One zone-file line "PREFIXDOMAIN. TTL IN TXT ..." for RECORD at the
+ * normalised DOMAIN below the owner-name PREFIX ("_dmarc.",
+ * "sel._domainkey."): the line `dmarc generate` and `dkim keygen` print. */
+ms_status ms_zone_txt_line(const char *prefix, const char *domain, const char *record,
+                           unsigned ttl, char **line);
 
 /* Each module's table of diagnostic definitions, ended by an entry whose
  * code is NULL. The catalogue (lib/core/catalogue.c) lists them all. */

@@ -2,6 +2,9 @@
  * --format zone` and `dkim keygen` share. */
 #include "internal.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 /* One character-string in zone-file syntax: '"' and '\' escaped, bytes
  * outside printable ASCII as \DDD. */
 static void quote_chunk(ms_buf *b, const char *s, size_t len)
@@ -31,4 +34,19 @@ void ms_buf_txt_strings(ms_buf *b, const char *text, size_t len)
         quote_chunk(b, text + off, n);
         off += n;
     } while (off < len);
+}
+
+ms_status ms_zone_txt_line(const char *prefix, const char *domain, const char *record,
+                           unsigned ttl, char **line)
+{
+    char *name = NULL;
+    ms_status st = ms_domain_normalize(domain, &name);
+    if (st != MS_OK)
+        return st;
+    ms_buf b = MS_BUF_INIT;
+    ms_buf_printf(&b, "%s%s. %u IN TXT ", prefix, name, ttl);
+    free(name);
+    ms_buf_txt_strings(&b, record, strlen(record));
+    *line = ms_buf_take(&b);
+    return *line ? MS_OK : MS_ERR_NOMEM;
 }

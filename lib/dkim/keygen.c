@@ -110,14 +110,10 @@ ms_status ms_dkim_zone_line(const char *domain, const char *selector, const char
     if (domain == NULL || selector == NULL || record == NULL ||
         !ms_domain_check(selector, strlen(selector), MS_DOMAIN_LDH | MS_DOMAIN_UNDERSCORE))
         return MS_ERR_INVALID;
-    char *name = NULL;
-    ms_status st = ms_domain_normalize(domain, &name);
-    if (st != MS_OK)
-        return st;
-    ms_buf b = MS_BUF_INIT;
-    ms_buf_printf(&b, "%s._domainkey.%s. %u IN TXT ", selector, name, ttl);
-    free(name);
-    ms_buf_txt_strings(&b, record, strlen(record));
-    *line = ms_buf_take(&b);
-    return *line ? MS_OK : MS_ERR_NOMEM;
+    char *prefix = ms_asprintf("%s._domainkey.", selector);
+    if (prefix == NULL)
+        return MS_ERR_NOMEM;
+    ms_status st = ms_zone_txt_line(prefix, domain, record, ttl, line);
+    free(prefix);
+    return st;
 }

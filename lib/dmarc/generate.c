@@ -232,14 +232,5 @@ ms_status ms_dmarc_zone_line(const char *domain, const char *record, unsigned tt
     *line = NULL;
     if (domain == NULL || record == NULL)
         return MS_ERR_INVALID;
-    char *name = NULL;
-    ms_status st = ms_domain_normalize(domain, &name);
-    if (st != MS_OK)
-        return st;
-    ms_buf b = MS_BUF_INIT;
-    ms_buf_printf(&b, "_dmarc.%s. %u IN TXT ", name, ttl);
-    free(name);
-    ms_buf_txt_strings(&b, record, strlen(record));
-    *line = ms_buf_take(&b);
-    return *line ? MS_OK : MS_ERR_NOMEM;
+    return ms_zone_txt_line("_dmarc.", domain, record, ttl, line);
 }
