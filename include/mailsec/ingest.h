@@ -72,8 +72,11 @@ typedef struct ms_ingest_callbacks {
 /* Ingests files and directories (see ms_report_walk). MS_OK when every
  * report found was dealt with (stored, duplicate or set aside: a report
  * the store refuses, such as one whose counts are beyond the store's
- * bounds, is set aside like one that cannot be read); MS_ERR_IO when the
- * store itself failed (its message: ms_store_error), which stops the run. */
+ * bounds, is set aside like one that cannot be read, and one that ran out
+ * of memory while read says so in its reason); MS_ERR_IO when the store
+ * itself failed (its message: ms_store_error), MS_ERR_NOMEM when memory
+ * ran out in the store or the walk: either stops the run, and a run
+ * again stores what is missing. */
 ms_status ms_ingest_paths(ms_store *store, const char *const *paths, size_t count,
                           const ms_ingest_callbacks *cb, ms_ingest_tally *tally);
 /* The same for one message or document in memory (IMAP fetch). */

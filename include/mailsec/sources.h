@@ -51,7 +51,9 @@ typedef struct ms_sources_verdict {
     size_t sign_count;
 } ms_sources_verdict;
 
-void ms_sources_classify(const ms_store_source *source, ms_sources_verdict *out);
+/* The class is always set; MS_ERR_NOMEM when a sign could not be written
+ * (the signs are then incomplete: a caller showing them says so). */
+ms_status ms_sources_classify(const ms_store_source *source, ms_sources_verdict *out);
 void ms_sources_verdict_clear(ms_sources_verdict *v);
 
 /* Reverse DNS for the sending IPs that the store's cache lacks (or holds

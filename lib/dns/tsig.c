@@ -379,6 +379,8 @@ ms_status ms_dns_tsig_key_parse(const char *text, size_t len, ms_dns_tsig_key *k
         free(p.error);
         return MS_OK;
     }
+    if (p.error == NULL)
+        st = MS_ERR_NOMEM; /* every problem is told through fail(): its words could not be made */
     *error = p.error != NULL ? p.error : ms_strdup("out of memory");
     return st == MS_ERR_NOMEM ? MS_ERR_NOMEM : MS_ERR_INVALID;
 }

@@ -237,6 +237,13 @@ static void fail_run(ingest_run *run, ms_status st)
     atomic_compare_exchange_strong(&run->store_status, &ok, (int)st);
 }
 
+/* What the run ends with when the store failed with st: MS_ERR_NOMEM when
+ * memory ran out (nothing wrong with the store), else MS_ERR_IO. */
+static ms_status store_failure(ms_status st)
+{
+    return st == MS_ERR_NOMEM ? MS_ERR_NOMEM : MS_ERR_IO;
+}
+
 /* With the events lock held. */
 static void progress_locked(ingest_run *run)
 {
@@ -279,7 +286,7 @@ static void conclude_ticket(ingest_run *run, agg_ticket *t)
 {
     if (t->status != MS_OK) {
         count_records(run, -(int64_t)t->records);
-        fail_run(run, MS_ERR_IO); /* the run stops with the store's message */
+        fail_run(run, store_failure(t->status)); /* the run stops with the store's message */
         agg_ticket_free(t);
         return;
     }
@@ -315,6 +322,10 @@ typedef struct agg_ingest {
     int holding;      /* the document's bytes so far are in reader->held */
     int64_t stored_id; /* the reader found its identity stored (this id): compared, not parsed */
     int resumed;      /* it differs from the stored one: parsed after all, from its start */
+    /* A callback refused the report (the parser knows only that): why, in
+     * words made without memory, so that they survive its running out. */
+    ms_status refused;
+    char refused_why[160];
 } agg_ingest;
 
 /* ---- a report stored already ----
@@ -441,6 +452,20 @@ static ms_status resume_parse(agg_ingest *a, ms_report_agg_parser **parser)
 
 /* ---- reading one ---- */
 
+/* A callback's refusal of the report: kept for ingest_aggregate; -1. */
+__attribute__((format(printf, 3, 4))) static int refuse(agg_ingest *a, ms_status st,
+                                                        const char *fmt, ...)
+{
+    if (a->refused == MS_OK) {
+        a->refused = st;
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(a->refused_why, sizeof a->refused_why, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
 static int on_report_begin(void *arg, const ms_report_agg_meta *meta)
 {
     agg_ingest *a = arg;
@@ -455,10 +480,8 @@ static int on_report_begin(void *arg, const ms_report_agg_meta *meta)
     }
     content_policy(a->reader, meta);
     ms_status st = agg_lane_begin(a->reader->lane, meta, a->origin, a->gzip);
-    if (st != MS_OK) {
-        set_error(&t->error, "the report could not be queued: %s", ms_status_str(st));
-        return -1;
-    }
+    if (st != MS_OK)
+        return refuse(a, st, "the report could not be queued: %s", ms_status_str(st));
     a->begun = 1;
     if (a->resumed) {
         /* stored already: the writer needs its content digest only */
@@ -468,7 +491,8 @@ static int on_report_begin(void *arg, const ms_report_agg_meta *meta)
     }
     st = agg_lane_raw(a->reader->lane, a->pending.data, a->pending.len);
     ms_buf_free(&a->pending);
-    return st == MS_OK ? 0 : -1;
+    return st == MS_OK ? 0 : refuse(a, st, "the report's original could not be queued: %s",
+                                    ms_status_str(st));
 }
 
 static int on_record(void *arg, const ms_report_agg_record *record)
@@ -478,11 +502,9 @@ static int on_record(void *arg, const ms_report_agg_record *record)
     if (a->duplicate)
         return 0; /* stored already: only its content digest is wanted */
     ms_status st = agg_lane_record(a->reader->lane, record);
-    if (st != MS_OK) {
-        set_error(&a->ticket->error, "the record at line %ld could not be queued: %s", record->line,
-                  ms_status_str(st));
-        return -1;
-    }
+    if (st != MS_OK)
+        return refuse(a, st, "the record at line %ld could not be queued: %s", record->line,
+                      ms_status_str(st));
     /* the tally learns of records by the batch: it is shared */
     if (++a->ticket->records % PROGRESS_RECORDS == 0)
         count_records(a->reader->run, PROGRESS_RECORDS);
@@ -603,6 +625,11 @@ static void ingest_aggregate(reader *r, ms_report_doc *doc)
     ms_status st = ms_report_agg_parser_new(&a.cb, &parser);
     if (st == MS_OK)
         st = agg_read(&a, doc, &parser, r->buf);
+    if (a.refused != MS_OK) { /* the parser's reason would be "refused by the caller" */
+        st = a.refused;
+        ms_report_error_clear(&t->error);
+        set_error(&t->error, "%s", a.refused_why);
+    }
     if (st == MS_OK && !a.begun && !t->same_as_stored) {
         set_error(&t->error, "no report metadata and published policy");
         st = MS_ERR_INVALID;
@@ -755,7 +782,7 @@ static void ingest_whole(reader *r, ms_report_doc *doc, const whole_kind *k)
     whole_job job = {k, doc, st == MS_OK ? report : NULL, &gz, &err, input_key, 0, 0};
     ms_status stored = agg_lane_call(r->lane, store_whole, &job);
     if (stored != MS_OK && !ms_store_report_fault(stored)) /* else only its rejected row is lost */
-        fail_run(run, MS_ERR_IO);
+        fail_run(run, store_failure(stored));
 
     int failed = st != MS_OK || job.refused;
     ms_report_error none = {NULL, 0, 0, -1};
@@ -861,8 +888,9 @@ static ms_status run_end(ingest_run *run, ms_status walk_status)
     agg_pipe_stop(run->pipe);
     pthread_mutex_destroy(&run->events);
     /* the tally counts reports kept: make them so */
-    if (!run_failed(run) && ms_store_sync(run->store) != MS_OK)
-        fail_run(run, MS_ERR_IO);
+    ms_status synced = run_failed(run) ? MS_OK : ms_store_sync(run->store);
+    if (synced != MS_OK)
+        fail_run(run, store_failure(synced));
     return run_failed(run) ? (ms_status)atomic_load(&run->store_status) : walk_status;
 }
 

@@ -46,7 +46,7 @@ ms_status ms_report_fail(ms_report_error *err, ms_status status, long line, long
     err->line = line;
     err->column = column;
     err->offset = offset;
-    return status;
+    return err->message != NULL ? status : MS_ERR_NOMEM; /* no words for why: memory ran out */
 }
 
 /* The length of the valid UTF-8 sequence starting at s (1 to 4), or 0 when

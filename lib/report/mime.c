@@ -136,8 +136,8 @@ static GMimeStream *seekable_stream(walk_src *src, int64_t limit, const char *li
 /* ---- Message keys ----------------------------------------------------------- */
 
 /* The Message-ID without angle brackets and surrounding space; NULL when
- * there is none. */
-static char *normalised_message_id(GMimeMessage *msg)
+ * there is none, or (*nomem set) when there was no memory for it. */
+static char *normalised_message_id(GMimeMessage *msg, bool *nomem)
 {
     const char *id = g_mime_message_get_message_id(msg);
     if (id == NULL)
@@ -151,11 +151,10 @@ static char *normalised_message_id(GMimeMessage *msg)
     if (len == 0)
         return NULL;
     char *key = malloc(len + 1);
-    if (key == NULL)
-        return NULL;
-    char *copy = strndup(id, len);
+    char *copy = key ? strndup(id, len) : NULL;
     if (copy == NULL) {
         free(key);
+        *nomem = true;
         return NULL;
     }
     walk_clean_name(copy, key, len + 1 < WALK_NAME_MAX + 1 ? len + 1 : WALK_NAME_MAX + 1);
@@ -163,8 +162,9 @@ static char *normalised_message_id(GMimeMessage *msg)
     return key;
 }
 
-/* SHA-256 (hex) of stream[begin, end). */
-static char *message_digest(GMimeStream *stream, gint64 begin, gint64 end)
+/* SHA-256 (hex) of stream[begin, end); NULL when it cannot be read, or
+ * (*nomem set) when there was no memory for it. */
+static char *message_digest(GMimeStream *stream, gint64 begin, gint64 end, bool *nomem)
 {
     GMimeStream *range = g_mime_stream_substream(stream, begin, end);
     EVP_MD_CTX *md = EVP_MD_CTX_new();
@@ -182,7 +182,11 @@ static char *message_digest(GMimeStream *stream, gint64 begin, gint64 end)
         if (ok && n == 0 && EVP_DigestFinal_ex(md, digest, &len) == 1 && (hex = malloc(2 * len + 1)) != NULL)
             for (unsigned i = 0; i < len; i++)
                 snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+        else if (ok && n == 0 && len > 0)
+            *nomem = true; /* the digest was made, its hex had no memory */
     }
+    if (buf == NULL)
+        *nomem = true;
     free(buf);
     EVP_MD_CTX_free(md);
     if (range != NULL)
@@ -314,9 +318,14 @@ static void walk_parts(walk_ctx *ctx, GMimeObject *obj, const char *number, unsi
 static void walk_parsed_message(walk_ctx *ctx, GMimeStream *stream, GMimeMessage *msg, gint64 begin, gint64 end,
                                 unsigned depth)
 {
-    char *key = normalised_message_id(msg);
-    if (key == NULL)
-        key = message_digest(stream, begin, end);
+    bool nomem = false;
+    char *key = normalised_message_id(msg, &nomem);
+    if (key == NULL && !nomem)
+        key = message_digest(stream, begin, end, &nomem);
+    if (nomem) { /* another key than the next run's, or none: not delivered */
+        ctx->nomem = true;
+        return;
+    }
     const char *outer_key = ctx->message_key;
     ctx->message_key = key;
     GMimeObject *body = g_mime_message_get_mime_part(msg);

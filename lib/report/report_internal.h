@@ -12,7 +12,8 @@
 #include <stdint.h>
 
 /* Fills *err (when not NULL), freeing any message it held; returns status
- * so callers can write `return report_fail(...)`. */
+ * so callers can write `return report_fail(...)`, or MS_ERR_NOMEM when
+ * there was no memory for the message (a failure always says why). */
 ms_status ms_report_fail(ms_report_error *err, ms_status status, long line, long column,
                          int64_t offset, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));

@@ -136,21 +136,27 @@ static ms_status deflate_xml(ms_report_agg_writer *w, int flush)
 
 /* ---- The document ------------------------------------------------------- */
 
-/* Whether text is something once tidied, as the parser reads it. */
+/* Whether text is something once tidied, as the parser reads it: 1 or 0;
+ * -1 when there was no memory to tidy it. */
 static int has_text(const char *text)
 {
     int nomem = 0;
     char *tidy = text ? ms_report_text_dup(text, strlen(text), &nomem) : NULL;
-    int has = tidy != NULL || nomem;
+    int has = nomem ? -1 : tidy != NULL;
     free(tidy);
     return has;
 }
 
 static ms_status check_meta(const ms_report_agg_meta *m)
 {
-    if (!has_text(m->org_name) || !has_text(m->email) || !has_text(m->report_id) ||
-        !has_text(m->domain))
-        return MS_ERR_INVALID;
+    int texts[] = {has_text(m->org_name), has_text(m->email), has_text(m->report_id),
+                   has_text(m->domain)};
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
+        if (texts[i] < 0)
+            return MS_ERR_NOMEM;
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
+        if (texts[i] == 0)
+            return MS_ERR_INVALID;
     if (!in_list(m->p, POLICIES) || (m->sp != NULL && !in_list(m->sp, POLICIES)) ||
         (m->adkim != NULL && !in_list(m->adkim, ALIGNMENTS)) ||
         (m->aspf != NULL && !in_list(m->aspf, ALIGNMENTS)) ||

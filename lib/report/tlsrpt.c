@@ -40,10 +40,11 @@ __attribute__((format(printf, 3, 4))) static void read_fail(reader *r, ms_status
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
+    /* MS_ERR_NOMEM when there was no memory to say why */
     if (r->where[0] != '\0')
-        ms_report_fail(r->err, status, 0, 0, -1, "%s (in %s)", what, r->where);
+        r->status = ms_report_fail(r->err, status, 0, 0, -1, "%s (in %s)", what, r->where);
     else
-        ms_report_fail(r->err, status, 0, 0, -1, "%s", what);
+        r->status = ms_report_fail(r->err, status, 0, 0, -1, "%s", what);
 }
 
 /* The deepest nesting of arrays and objects under v, counting v as 1;

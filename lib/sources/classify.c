@@ -44,9 +44,12 @@ const char *ms_sources_class_advice(ms_sources_class cls)
     return cls <= MS_SOURCES_MIXED ? CLASSES[cls].advice : "";
 }
 
-static void add_sign(ms_sources_verdict *v, char *text)
+/* A sign; NULL: memory ran out for its words (*nomem set). */
+static void add_sign(ms_sources_verdict *v, char *text, int *nomem)
 {
-    if (text != NULL && v->sign_count < MS_SOURCES_SIGNS_MAX)
+    if (text == NULL)
+        *nomem = 1;
+    else if (v->sign_count < MS_SOURCES_SIGNS_MAX)
         v->signs[v->sign_count++] = text;
     else
         free(text);
@@ -58,43 +61,45 @@ static double share(uint64_t part, uint64_t whole)
 }
 
 /* Failing messages: forwarded, or forged? */
-static ms_sources_class judge_failing(const ms_store_source *s, ms_sources_verdict *v)
+static ms_sources_class judge_failing(const ms_store_source *s, ms_sources_verdict *v, int *nomem)
 {
     if (s->forwarded > 0)
         add_sign(v, ms_asprintf("receivers marked %llu messages forwarded or from a mailing list",
-                                (unsigned long long)s->forwarded));
+                                (unsigned long long)s->forwarded), nomem);
     if (s->dkim_pass_spf_fail > 0)
         add_sign(v, ms_asprintf("DKIM passed where SPF failed for %llu messages, as after forwarding",
-                                (unsigned long long)s->dkim_pass_spf_fail));
+                                (unsigned long long)s->dkim_pass_spf_fail), nomem);
     uint64_t forwarding = s->forwarded + s->dkim_pass_spf_fail;
     if (share(forwarding, s->failing) >= FORWARDING_SHARE)
         return MS_SOURCES_FORWARDING;
     add_sign(v, ms_asprintf("%llu messages passed neither SPF nor DKIM for any domain",
-                            (unsigned long long)s->failing));
+                            (unsigned long long)s->failing), nomem);
     if (s->rdns != NULL && s->rdns[0] == '\0')
-        add_sign(v, ms_strdup("the IP has no reverse DNS name"));
+        add_sign(v, ms_strdup("the IP has no reverse DNS name"), nomem);
     return MS_SOURCES_SPOOFING;
 }
 
-void ms_sources_classify(const ms_store_source *s, ms_sources_verdict *v)
+ms_status ms_sources_classify(const ms_store_source *s, ms_sources_verdict *v)
 {
     *v = (ms_sources_verdict){0};
+    int nomem = 0;
     uint64_t total = s->aligned + s->unaligned + s->failing;
     if (s->aligned * 2 > total) {
         v->cls = MS_SOURCES_ALIGNED;
         add_sign(v, ms_asprintf("%.0f%% of %llu messages passed DMARC", 100 * share(s->aligned, total),
-                                (unsigned long long)total));
+                                (unsigned long long)total), &nomem);
     } else if (s->unaligned * 2 > total) {
         v->cls = MS_SOURCES_UNALIGNED;
         add_sign(v, ms_asprintf("%llu of %llu messages passed SPF or DKIM for another domain",
-                                (unsigned long long)s->unaligned, (unsigned long long)total));
+                                (unsigned long long)s->unaligned, (unsigned long long)total), &nomem);
     } else if (s->failing * 2 > total) {
-        v->cls = judge_failing(s, v);
+        v->cls = judge_failing(s, v, &nomem);
     } else {
         v->cls = MS_SOURCES_MIXED;
         add_sign(v, ms_asprintf("%llu aligned, %llu unaligned, %llu failing", (unsigned long long)s->aligned,
-                                (unsigned long long)s->unaligned, (unsigned long long)s->failing));
+                                (unsigned long long)s->unaligned, (unsigned long long)s->failing), &nomem);
     }
+    return nomem ? MS_ERR_NOMEM : MS_OK;
 }
 
 void ms_sources_verdict_clear(ms_sources_verdict *v)

@@ -8,10 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-char *ms_sources_reverse_name(const char *ip)
+/* The reverse-lookup name of ip into *out (caller frees); MS_ERR_INVALID
+ * when ip is not an address. */
+static ms_status reverse_name(const char *ip, char **out)
 {
     unsigned char a[16];
     ms_buf b = MS_BUF_INIT;
+    *out = NULL;
     if (inet_pton(AF_INET, ip, a) == 1) {
         ms_buf_printf(&b, "%u.%u.%u.%u.in-addr.arpa", a[3], a[2], a[1], a[0]);
     } else if (inet_pton(AF_INET6, ip, a) == 1) {
@@ -20,9 +23,17 @@ char *ms_sources_reverse_name(const char *ip)
             ms_buf_printf(&b, "%c.%c.", hex[a[i] & 0xf], hex[a[i] >> 4]);
         ms_buf_puts(&b, "ip6.arpa");
     } else {
-        return NULL;
+        return MS_ERR_INVALID;
     }
-    return ms_buf_take(&b);
+    *out = ms_buf_take(&b);
+    return *out != NULL ? MS_OK : MS_ERR_NOMEM;
+}
+
+char *ms_sources_reverse_name(const char *ip)
+{
+    char *name;
+    reverse_name(ip, &name);
+    return name;
 }
 
 char *ms_sources_group_by_org(void *ctx, const char *rdns_name)
@@ -67,12 +78,17 @@ ms_status ms_sources_resolve(ms_ctx *ctx, ms_store *store, const char *const *ip
     size_t asked = 0;
     ms_status st = which ? ms_dns_batch_new(ctx, &batch) : MS_ERR_NOMEM;
     for (size_t i = 0; st == MS_OK && i < count; i++) {
-        char *reverse = ms_sources_reverse_name(ips[i]);
-        if (reverse != NULL && !cached(store, ips[i], oldest)) {
+        char *reverse;
+        ms_status named = reverse_name(ips[i], &reverse);
+        if (named == MS_ERR_NOMEM)
+            st = named; /* not "no address": an address would go unnamed */
+        if (named == MS_OK && !cached(store, ips[i], oldest)) {
             size_t index;
             st = ms_dns_batch_add(batch, reverse, MS_DNS_PTR, &index);
-            which[index] = i;
-            asked++;
+            if (st == MS_OK) { /* index is set only then */
+                which[index] = i;
+                asked++;
+            }
         }
         free(reverse);
     }

@@ -51,6 +51,8 @@ static ms_status status_of(int code)
     case SQLITE_MISMATCH:
     case SQLITE_RANGE:
         return MS_ERR_INVALID;
+    case SQLITE_NOMEM:
+        return MS_ERR_NOMEM;
     }
     return MS_ERR_IO;
 }
@@ -490,7 +492,7 @@ ms_status store_sqlite_open_read(ms_store *store, const char *path)
         rc = open_read(path, "immutable=1", &db);
     }
     if (rc != SQLITE_OK) { /* the caller names the store */
-        ms_status st = store_fail(store, MS_ERR_IO, "%s", db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+        ms_status st = store_fail(store, status_of(rc), "%s", db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
         sqlite3_close(db);
         return st;
     }

@@ -130,13 +130,21 @@ static ms_status open_backend(ms_store *store, const char *url, int read_only)
     return st;
 }
 
+/* The schema version a store holds (0: none yet). */
+#define SCHEMA_VERSION_SQL "SELECT COALESCE(MAX(version), 0) FROM schema_version"
+
 /* A store opened read-only must have this mailsec's schema already:
  * MS_ERR_LIMIT when it is older (a writable open would migrate it). */
 static ms_status check_schema(ms_store *store)
 {
-    int version = ms_store_schema_version(store);
-    if (version < 0)
+    int64_t v = 0;
+    int found;
+    ms_status st = store_query_int(store, SCHEMA_VERSION_SQL, NULL, 0, &v, &found);
+    if (st == MS_ERR_NOMEM)
+        return st; /* no verdict on the store */
+    if (st != MS_OK)
         return store_fail(store, MS_ERR_IO, "not a mailsec store (%s)", ms_store_error(store));
+    int version = (int)v;
     if (version > store_schema_latest())
         return store_fail(store, MS_ERR_INVALID,
                           "the database has schema version %d, newer than this mailsec knows (%d)",
@@ -237,8 +245,7 @@ int ms_store_schema_version(ms_store *store)
 {
     int64_t v = 0;
     int found;
-    if (store_query_int(store, "SELECT COALESCE(MAX(version), 0) FROM schema_version", NULL, 0, &v,
-                        &found) != MS_OK)
+    if (store_query_int(store, SCHEMA_VERSION_SQL, NULL, 0, &v, &found) != MS_OK)
         return -1;
     return (int)v;
 }

@@ -25,9 +25,22 @@
  * and read them back or build their reports (report_send asks the DNS
  * test bed where they go).
  *
+ * Every fuzz harness's corpus has a target calling what the harness calls
+ * (corpus_targets.c); the modules that parse no input of their own have
+ * theirs in library_targets.c: ingest (files into a store, then again:
+ * every report exactly once), store_views (every view, the sources
+ * classified), sources_rdns (the DNS test bed), cert_lint.
+ *
+ * The last line says, per target, how many allocations were failed and
+ * how each was handled; the exit status is 1 when any answer changed
+ * without saying so. ALLOC_FAIL_TRACE=1 prints where each failed
+ * allocation was made, and every changed answer.
+ *
  * The library is linked statically (mailsec_internal) with
  * -Wl,--wrap=malloc,... so that exactly its own calls are counted and
  * failed, not those of libc, expat or OpenSSL inside it. */
+#include "alloc_fail.h"
+
 #include "mailsec/cert.h"
 #include "mailsec/conf.h"
 #include "mailsec/dkim.h"
@@ -43,6 +56,8 @@
 #include "unit/testutil.h"
 
 #include <dirent.h>
+#include <execinfo.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,25 +67,41 @@
 
 /* ---- the allocator: counts, and fails the chosen call ---- */
 
-static unsigned long calls;   /* allocations made since the run began */
-static unsigned long fail_at; /* 1-based; 0: fail none */
-static int failed;            /* the chosen allocation was failed */
+/* Atomic: ingest allocates in its reader and writer threads at once (the
+ * k-th allocation is then whichever comes k-th). */
+static atomic_ulong calls;   /* allocations made since the run began */
+static atomic_ulong fail_at; /* 1-based; 0: fail none */
+static atomic_int failed;    /* the chosen allocation was failed */
+
+static int trace; /* ALLOC_FAIL_TRACE set: where each failed allocation was made */
+static atomic_int paused; /* a target's own set-up or check: not counted */
+
+void alloc_failures_pause(int pause)
+{
+    atomic_store(&paused, pause);
+}
 
 static int fail_now(void)
 {
-    calls++;
-    if (fail_at != 0 && calls == fail_at) {
-        failed = 1;
+    if (atomic_load(&paused))
+        return 0;
+    unsigned long k = atomic_fetch_add(&calls, 1) + 1;
+    if (k == atomic_load(&fail_at)) {
+        atomic_store(&failed, 1);
+        if (trace) {
+            void *frames[12];
+            printf("allocation %lu failed at:\n", k); /* on stdout, in order with the verdicts */
+            fflush(stdout);
+            backtrace_symbols_fd(frames, backtrace(frames, 12), 1);
+        }
         return 1;
     }
     return 0;
 }
 
-void *__real_malloc(size_t n);
 void *__real_calloc(size_t n, size_t size);
 void *__real_realloc(void *p, size_t n);
 char *__real_strdup(const char *s);
-char *__real_strndup(const char *s, size_t n);
 void *__wrap_malloc(size_t n);
 void *__wrap_calloc(size_t n, size_t size);
 void *__wrap_realloc(void *p, size_t n);
@@ -104,27 +135,45 @@ char *__wrap_strndup(const char *s, size_t n)
 
 /* ---- the targets: library calls on one input, their answer as text ---- */
 
-typedef struct answer {
-    ms_status status;
-    char text[160]; /* what else must not change: counts of findings, records */
-} answer;
-
-typedef void (*target_fn)(const char *data, size_t len, answer *a);
-
 static void diags_answer(answer *a, ms_status st, const ms_diag_list *d)
 {
     a->status = st;
     snprintf(a->text, sizeof a->text, "findings %zu", d->count);
 }
 
-static void run_spf(const char *data, size_t len, answer *a)
-{
-    ms_diag_list d = {0};
-    ms_spf_record *rec = NULL;
-    diags_answer(a, ms_spf_parse(data, len, "input", &rec, &d), &d);
-    ms_spf_record_free(rec);
-    ms_diag_list_free(&d);
-}
+/* A target over a parser that reads its input into one object and lists
+ * findings: the answer is its status and how many findings it made. out
+ * (of TYPE, first INIT) is what PARSE fills, RELEASE frees it. */
+#define DIAG_PARSER_TARGET(name, TYPE, INIT, PARSE, RELEASE)                                       \
+    static void name(const char *data, size_t len, answer *a)                                      \
+    {                                                                                              \
+        ms_diag_list d = {0};                                                                      \
+        TYPE out = INIT;                                                                           \
+        diags_answer(a, PARSE, &d);                                                                \
+        RELEASE;                                                                                   \
+        ms_diag_list_free(&d);                                                                     \
+    }
+
+DIAG_PARSER_TARGET(run_spf, ms_spf_record *, NULL, ms_spf_parse(data, len, "input", &out, &d),
+                   ms_spf_record_free(out))
+DIAG_PARSER_TARGET(run_dkim_key, ms_dkim_key *, NULL,
+                   ms_dkim_key_parse(data, len, "input", &out, &d), ms_dkim_key_free(out))
+DIAG_PARSER_TARGET(run_dkim_signature, ms_dkim_signature *, NULL,
+                   ms_dkim_signature_parse(data, len, "input", &out, &d),
+                   ms_dkim_signature_free(out))
+DIAG_PARSER_TARGET(run_mtasts, ms_audit_mtasts_policy *, NULL,
+                   ms_audit_mtasts_check_policy(data, len, "input", &out, &d),
+                   ms_audit_mtasts_policy_free(out))
+DIAG_PARSER_TARGET(run_pem, ms_cert_pem_file, {0}, ms_cert_pem_scan(data, len, "input", &out, &d),
+                   ms_cert_pem_file_free(&out))
+DIAG_PARSER_TARGET(run_maincf, ms_conf_maincf, {0},
+                   ms_conf_maincf_parse(data, len, "main.cf", &out, &d), ms_conf_maincf_free(&out))
+DIAG_PARSER_TARGET(run_mastercf, ms_conf_mastercf, {0},
+                   ms_conf_mastercf_parse(data, len, "master.cf", &out, &d),
+                   ms_conf_mastercf_free(&out))
+DIAG_PARSER_TARGET(run_dovecot, ms_conf_dovecot, {0},
+                   ms_conf_dovecot_parse(data, len, "dovecot.conf", 0, &out, &d),
+                   ms_conf_dovecot_free(&out))
 
 static void run_dmarc(const char *data, size_t len, answer *a)
 {
@@ -137,69 +186,6 @@ static void run_dmarc(const char *data, size_t len, answer *a)
     diags_answer(a, st, &d);
     ms_dmarc_explanation_free(&ex);
     ms_dmarc_record_free(rec);
-    ms_diag_list_free(&d);
-}
-
-static void run_dkim_key(const char *data, size_t len, answer *a)
-{
-    ms_diag_list d = {0};
-    ms_dkim_key *key = NULL;
-    diags_answer(a, ms_dkim_key_parse(data, len, "input", &key, &d), &d);
-    ms_dkim_key_free(key);
-    ms_diag_list_free(&d);
-}
-
-static void run_dkim_signature(const char *data, size_t len, answer *a)
-{
-    ms_diag_list d = {0};
-    ms_dkim_signature *sig = NULL;
-    diags_answer(a, ms_dkim_signature_parse(data, len, "input", &sig, &d), &d);
-    ms_dkim_signature_free(sig);
-    ms_diag_list_free(&d);
-}
-
-static void run_mtasts(const char *data, size_t len, answer *a)
-{
-    ms_diag_list d = {0};
-    ms_audit_mtasts_policy *pol = NULL;
-    diags_answer(a, ms_audit_mtasts_check_policy(data, len, "input", &pol, &d), &d);
-    ms_audit_mtasts_policy_free(pol);
-    ms_diag_list_free(&d);
-}
-
-static void run_pem(const char *data, size_t len, answer *a)
-{
-    ms_diag_list d = {0};
-    ms_cert_pem_file file = {0};
-    diags_answer(a, ms_cert_pem_scan(data, len, "input", &file, &d), &d);
-    ms_cert_pem_file_free(&file);
-    ms_diag_list_free(&d);
-}
-
-static void run_maincf(const char *data, size_t len, answer *a)
-{
-    ms_diag_list d = {0};
-    ms_conf_maincf cf = {0};
-    diags_answer(a, ms_conf_maincf_parse(data, len, "main.cf", &cf, &d), &d);
-    ms_conf_maincf_free(&cf);
-    ms_diag_list_free(&d);
-}
-
-static void run_mastercf(const char *data, size_t len, answer *a)
-{
-    ms_diag_list d = {0};
-    ms_conf_mastercf cf = {0};
-    diags_answer(a, ms_conf_mastercf_parse(data, len, "master.cf", &cf, &d), &d);
-    ms_conf_mastercf_free(&cf);
-    ms_diag_list_free(&d);
-}
-
-static void run_dovecot(const char *data, size_t len, answer *a)
-{
-    ms_diag_list d = {0};
-    ms_conf_dovecot cf = {0};
-    diags_answer(a, ms_conf_dovecot_parse(data, len, "dovecot.conf", 0, &cf, &d), &d);
-    ms_conf_dovecot_free(&cf);
     ms_diag_list_free(&d);
 }
 
@@ -230,7 +216,9 @@ static void run_aggregate(const char *data, size_t len, answer *a)
     if (st == MS_OK)
         st = ms_report_agg_parser_finish(p, &err);
     a->status = st;
-    snprintf(a->text, sizeof a->text, "records %llu", (unsigned long long)records);
+    /* a report that cannot be read says why (err), or says MS_ERR_NOMEM */
+    snprintf(a->text, sizeof a->text, "records %llu, why %d", (unsigned long long)records,
+             err.message != NULL);
     ms_report_agg_parser_free(p);
     ms_report_error_clear(&err);
 }
@@ -240,7 +228,7 @@ static void run_failure(const char *data, size_t len, answer *a)
     ms_report_failure *r = NULL;
     ms_report_error err = {0};
     a->status = ms_report_failure_parse(data, len, &r, &err);
-    snprintf(a->text, sizeof a->text, "report %d", r != NULL);
+    snprintf(a->text, sizeof a->text, "report %d, why %d", r != NULL, err.message != NULL);
     ms_report_failure_free(r);
     ms_report_error_clear(&err);
 }
@@ -250,7 +238,7 @@ static void run_tlsrpt(const char *data, size_t len, answer *a)
     ms_report_tlsrpt *r = NULL;
     ms_report_error err = {0};
     a->status = ms_report_tlsrpt_parse(data, len, &r, &err);
-    snprintf(a->text, sizeof a->text, "report %d", r != NULL);
+    snprintf(a->text, sizeof a->text, "report %d, why %d", r != NULL, err.message != NULL);
     ms_report_tlsrpt_free(r);
     ms_report_error_clear(&err);
 }
@@ -265,14 +253,6 @@ static void run_imap(const char *data, size_t len, answer *a)
     free(uids);
     free(why);
 }
-
-/* The walk of one message: documents found, bytes read from them, and
- * the things skipped. A document that cannot be read for want of memory
- * makes the answer MS_ERR_NOMEM, as the walk's own failure does. */
-typedef struct walked {
-    unsigned long documents, skipped, nomem;
-    long long bytes;
-} walked;
 
 static int on_document(void *arg, ms_report_doc *doc)
 {
@@ -297,10 +277,15 @@ static void on_skipped(void *arg, const ms_report_origin *origin, const char *re
         w->nomem++;
 }
 
+ms_report_walk_callbacks walked_callbacks(walked *w)
+{
+    return (ms_report_walk_callbacks){w, on_document, on_skipped, NULL, NULL};
+}
+
 static void run_mime(const char *data, size_t len, answer *a)
 {
     walked w = {0};
-    ms_report_walk_callbacks cb = {&w, on_document, on_skipped, NULL, NULL};
+    ms_report_walk_callbacks cb = walked_callbacks(&w);
     a->status = ms_report_walk_buffer("message", data, len, &cb);
     if (a->status == MS_OK && w.nomem > 0)
         a->status = MS_ERR_NOMEM;
@@ -312,7 +297,7 @@ static void run_mime(const char *data, size_t len, answer *a)
 
 /* A context that asks the DNS test bed, or NULL (out of memory, which the
  * caller reports as MS_ERR_NOMEM). */
-static ms_ctx *bed_ctx(ms_status *st)
+ms_ctx *bed_ctx(ms_status *st)
 {
     char resolver[256], anchor[1024];
     ms_ctx *ctx = NULL;
@@ -337,7 +322,7 @@ static ms_ctx *bed_ctx(ms_status *st)
 
 /* The input's first line, cut at white space into at most two words of
  * up to 255 bytes each (first and second hold 256). */
-static void words(const char *data, size_t len, char *first, char *second)
+void words(const char *data, size_t len, char *first, char *second)
 {
     char line[512];
     snprintf(line, sizeof line, "%.*s", (int)(len < sizeof line - 1 ? len : sizeof line - 1), data);
@@ -412,7 +397,7 @@ static void run_dkim_verify(const char *data, size_t len, answer *a)
     ms_ctx_free(ctx);
 }
 
-static const char *corpus_dir; /* dkim_sign's keys are in its ../keys */
+const char *corpus_dir; /* dkim_sign's keys are in its ../keys */
 
 static ms_status load_key(const char *name, ms_dkim_privkey **key)
 {
@@ -520,14 +505,6 @@ static ms_status feed_message(ms_milter_message *m, const char *msg, size_t len)
     return st;
 }
 
-static unsigned long text_hash(const char *s)
-{
-    unsigned long h = 5381;
-    for (; s && *s; s++)
-        h = h * 33 + (unsigned char)*s;
-    return h;
-}
-
 /* The verdict: action, the Authentication-Results and log line (hashed),
  * fields removed, signatures and their bytes, whether it is recorded. */
 static void run_milter_message(const char *data, size_t len, answer *a)
@@ -563,9 +540,9 @@ static void run_milter_message(const char *data, size_t len, answer *a)
     for (size_t i = 0; v != NULL && i < v->signature_count; i++)
         bytes += strlen(v->signatures[i]);
     snprintf(a->text, sizeof a->text,
-             "%s, ar %lx, log %lx, removed %zu, signed %zu/%zu, recorded %d, failure reports %zu",
-             v ? ms_milter_action_str(v->action) : "-", text_hash(v ? v->auth_results : NULL),
-             text_hash(v ? v->log : NULL), v ? v->remove_count : 0, v ? v->signature_count : 0,
+             "%s, ar %llx, log %llx, removed %zu, signed %zu/%zu, recorded %d, failure reports %zu",
+             v ? ms_milter_action_str(v->action) : "-", hash_str(0, v ? v->auth_results : NULL),
+             hash_str(0, v ? v->log : NULL), v ? v->remove_count : 0, v ? v->signature_count : 0,
              bytes, v ? v->has_evaluation : -1, v ? v->failure_report_count : 0);
     ms_milter_verdict_free(v);
     ms_milter_message_free(m);
@@ -623,7 +600,7 @@ static int eval_from_line(const char *line, eval_words *ew, ms_store_eval_dkim *
 /* Made by main(), removed at exit; in memory where the system has a
  * /dev/shm: every run makes a store, and the fsyncs of a store on disk
  * would make the run minutes long. */
-static char scratch_dir[64];
+char scratch_dir[64];
 static char store_path[4096]; /* the store of each run, in it */
 
 /* Removes path and, for a directory, what it holds (no links followed:
@@ -801,6 +778,15 @@ static const struct {
     {"milter_message", run_milter_message},
     {"store_evaluations", run_evaluations},
     {"report_send", run_report_send},
+    {"dkim_arc", run_dkim_arc},      {"dkim_stream", run_dkim_stream},
+    {"dns_rdata", run_dns_rdata},    {"milter_headers", run_milter_headers},
+    {"report_build", run_report_build}, {"report_failure_build", run_report_failure_build},
+    {"roundcube_config", run_roundcube_config}, {"roundcube_upgrade", run_roundcube_upgrade},
+    {"serve_html", run_serve_html},  {"store", run_store},
+    {"tls_reply", run_tls_reply},    {"tsig_key", run_tsig_key},
+    {"ingest", run_ingest},          {"store_views", run_store_views},
+    {"sources_rdns", run_sources_rdns}, {"cert_lint", run_cert_lint},
+    {"conf_audit", run_conf_audit},
 };
 
 /* ---- the driver ---- */
@@ -857,7 +843,7 @@ static void one_input(target_fn run, const char *name, const char *data, size_t 
             t->same++;
         } else {
             t->wrong++;
-            if (t->wrong <= 20)
+            if (t->wrong <= 20 || trace)
                 printf("FAIL - %s: allocation %lu of %lu failed: got %s (%s), want %s (%s) or "
                        "MS_ERR_NOMEM\n",
                        name, k, sites, ms_status_str(got.status), got.text, ms_status_str(want.status),
@@ -876,6 +862,7 @@ int main(int argc, char **argv)
     }
     target_fn run = NULL;
     corpus_dir = argv[2];
+    trace = getenv("ALLOC_FAIL_TRACE") != NULL;
     for (size_t i = 0; i < sizeof TARGETS / sizeof TARGETS[0]; i++)
         if (strcmp(TARGETS[i].name, argv[1]) == 0)
             run = TARGETS[i].run;
@@ -891,8 +878,8 @@ int main(int argc, char **argv)
     tally t = {0};
     struct dirent *e;
     while ((e = readdir(dir)) != NULL) {
-        if (e->d_name[0] == '.')
-            continue;
+        if (e->d_name[0] == '.' || e->d_type == DT_DIR)
+            continue; /* a directory beside the inputs holds what they name */
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", argv[2], e->d_name);
         size_t len;
