@@ -456,13 +456,24 @@ static ranked *rank_sources(const source_list *l)
     return r;
 }
 
+/* The source's class and its evidence; when memory ran out the evidence is
+ * incomplete: said on stderr, and the command cannot call its output checked. */
+static int classify_source(const ms_store_source *s, ms_sources_verdict *v)
+{
+    if (ms_sources_classify(s, v) == MS_OK)
+        return EXIT_CLEAN;
+    fprintf(stderr, "mailsec report sources: out of memory: the evidence for %s is incomplete\n",
+            s->source_ip ? s->source_ip : "a source");
+    return EXIT_UNCHECKED;
+}
+
 static void show_source(const cli_common *c, cli_results *r, const ms_store_source *s)
 {
     ms_sources_verdict v;
-    ms_sources_classify(s, &v);
+    int status = classify_source(s, &v);
     if (!c->json)
         print_source(c, s, &v);
-    cli_results_add(r, EXIT_CLEAN, c->json ? json_source(s, &v) : NULL);
+    cli_results_add(r, status, c->json ? json_source(s, &v) : NULL);
     ms_sources_verdict_clear(&v);
 }
 
@@ -534,6 +545,7 @@ typedef struct all_sink {
     cli_results *r;
     ms_ctx *ctx;
     cli_json_stream js;
+    int incomplete; /* a source's evidence could not be written in full */
 } all_sink;
 
 static int print_next_source(void *arg, const ms_store_source *source)
@@ -542,7 +554,8 @@ static int print_next_source(void *arg, const ms_store_source *source)
     ms_store_source s = *source;
     s.group = s.rdns && s.rdns[0] ? ms_sources_group_by_org(sink->ctx, s.rdns) : NULL;
     ms_sources_verdict v;
-    ms_sources_classify(&s, &v);
+    if (classify_source(&s, &v) != EXIT_CLEAN)
+        sink->incomplete = 1;
     if (sink->c->json) {
         cli_json_stream_item(&sink->js, json_source(&s, &v));
     } else {
@@ -559,7 +572,7 @@ static int view_all_sources(const cli_common *c, ms_store *store, const view_arg
     ms_ctx *ctx = cli_make_ctx(c);
     if (ctx == NULL)
         return -1;
-    all_sink sink = {c, r, ctx, {0}};
+    all_sink sink = {c, r, ctx, {0}, 0};
     if (c->json) { /* streamed: the document is written here, not collected */
         json_decref(r->array);
         r->array = NULL;
@@ -571,6 +584,8 @@ static int view_all_sources(const cli_common *c, ms_store *store, const view_arg
     ms_ctx_free(ctx);
     if (st != MS_OK && c->json)
         return -3; /* said already, in the document */
+    if (st == MS_OK && sink.incomplete)
+        cli_results_add(r, EXIT_UNCHECKED, NULL);
     return st == MS_OK ? 0 : -1;
 }
 

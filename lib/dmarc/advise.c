@@ -143,7 +143,7 @@ static int is_legitimate(ms_sources_class cls)
 static ms_sources_class classify(const ms_store_source *s)
 {
     ms_sources_verdict v;
-    ms_sources_classify(s, &v);
+    (void)ms_sources_classify(s, &v); /* the class is set even when its evidence is not */
     ms_sources_verdict_clear(&v);
     return v.cls;
 }
