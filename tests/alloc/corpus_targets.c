@@ -49,6 +49,12 @@ static char *input_copy(const void *data, size_t len)
     return copy;
 }
 
+/* the harnesses' input decoders, copying input with input_copy */
+#define FUZZ_DECODE_COPY(data, len) input_copy((data), (len))
+#define FUZZ_DECODE_COPY_EXACT(data, len) input_copy((data), (len))
+#include "fuzz/fuzz_decode.h"
+#include "fuzz/fuzz_report_words.h"
+
 /* ---- dkim_arc: ARC signature values parsed, sets gathered, seal data ---- */
 
 static void arc_parse(dk_kind kind, const char *data, size_t len, answer *a)
@@ -66,41 +72,12 @@ static void arc_parse(dk_kind kind, const char *data, size_t len, answer *a)
 
 enum { ARC_FIELDS_MAX = 256 };
 
-/* The input's header fields with CRLF line breaks into buf, as the
- * verifier holds them; their count. */
-static size_t arc_fields(const char *data, size_t len, ms_buf *buf, size_t *offsets,
-                         size_t *name_lens)
-{
-    dk_splitter sp;
-    dk_splitter_init(&sp, data, len);
-    const char *field = NULL;
-    size_t flen = 0, count = 0;
-    while (count < ARC_FIELDS_MAX && dk_next_field(&sp, &field, &flen)) {
-        const char *colon = memchr(field, ':', flen);
-        if (colon == NULL || colon == field || memchr(field, '\n', (size_t)(colon - field)))
-            continue;
-        offsets[count] = buf->len;
-        for (size_t i = 0; i < flen; i++) {
-            if (field[i] == '\n' && (i == 0 || field[i - 1] != '\r'))
-                ms_buf_append(buf, "\r", 1);
-            ms_buf_append(buf, field + i, 1);
-        }
-        ms_buf_append(buf, "\r\n", 2);
-        size_t name_len = (size_t)(colon - field);
-        while (name_len && ms_is_wsp(field[name_len - 1]))
-            name_len--;
-        name_lens[count++] = name_len;
-    }
-    offsets[count] = buf->len;
-    return count;
-}
-
 static void arc_gather(const char *data, size_t len, answer *a)
 {
     static size_t offsets[ARC_FIELDS_MAX + 1], name_lens[ARC_FIELDS_MAX];
     static dk_field fields[ARC_FIELDS_MAX];
     ms_buf buf = MS_BUF_INIT;
-    size_t count = arc_fields(data, len, &buf, offsets, name_lens);
+    size_t count = fuzz_keep_fields(data, len, &buf, offsets, name_lens, ARC_FIELDS_MAX);
     if (buf.failed) {
         answer_add(a, MS_ERR_NOMEM, "fields");
         ms_buf_free(&buf);
@@ -209,16 +186,7 @@ void run_dns_rdata(const char *data, size_t len, answer *a)
     uint16_t type = types[in[0] % (sizeof types / sizeof types[0])];
     char *rdata[RDATA_RECORDS_MAX + 1] = {0};
     int lens[RDATA_RECORDS_MAX + 1] = {0};
-    size_t n = 0, pos = 1;
-    while (pos + 2 <= len && n < RDATA_RECORDS_MAX) {
-        size_t rlen = (size_t)in[pos] << 8 | in[pos + 1];
-        pos += 2;
-        if (rlen > len - pos)
-            rlen = len - pos;
-        rdata[n] = input_copy(in + pos, rlen);
-        lens[n++] = (int)rlen;
-        pos += rlen;
-    }
+    size_t n = fuzz_rdata_records(in, len, rdata, lens, RDATA_RECORDS_MAX);
     struct ub_result result;
     memset(&result, 0, sizeof result);
     result.qtype = type;
@@ -272,15 +240,8 @@ static void milter_read_value(const char *value, size_t len, answer *a)
 static void milter_fields(ms_milter_message *m, const char *text, size_t size, answer *a)
 {
     ms_status st = MS_OK;
-    for (size_t start = 0, end; start < size; start = end) {
-        end = start;
-        while (end < size) {
-            const char *nl = memchr(text + end, '\n', size - end);
-            end = nl ? (size_t)(nl - text) + 1 : size;
-            if (end >= size || (text[end] != ' ' && text[end] != '\t'))
-                break;
-        }
-        const char *colon = memchr(text + start, ':', end - start);
+    const char *colon;
+    for (size_t start = 0, end; fuzz_next_field(text, size, &start, &end, &colon); start = end) {
         if (colon == NULL)
             continue;
         size_t vlen = end - (size_t)(colon + 1 - text);
@@ -325,91 +286,34 @@ void run_milter_headers(const char *data, size_t len, answer *a)
 /* ---- report_build: an aggregate report written, read back, mailed ---- */
 
 /* The harness's byte script: every number and string of the report. */
-typedef struct script {
-    const unsigned char *p;
-    size_t left;
-    char *strings[512];
-    size_t nstrings;
-} script;
 
-static unsigned char script_byte(script *s)
-{
-    if (s->left == 0)
-        return 0;
-    s->left--;
-    return *s->p++;
-}
-
-static const char *script_string(script *s)
-{
-    unsigned char kind = script_byte(s);
-    if (kind == 0 || s->nstrings == sizeof s->strings / sizeof s->strings[0])
-        return NULL;
-    size_t n = kind < 0xF0 ? kind % 64 : (size_t)script_byte(s) * 20;
-    if (n > s->left)
-        n = s->left;
-    char *str = input_copy(s->p, n);
-    for (size_t i = 0; i < n; i++)
-        if (str[i] == '\0')
-            str[i] = ' ';
-    s->p += n;
-    s->left -= n;
-    s->strings[s->nstrings++] = str;
-    return str;
-}
-
-static const char *script_word(script *s, const char *const *list, size_t count)
-{
-    unsigned char b = script_byte(s);
-    if (b < 200)
-        return list[b % count];
-    if (b < 230)
-        return script_string(s);
-    return b < 240 ? "PASS" : NULL;
-}
-
-#define WORD(s, list) script_word(s, list, sizeof list / sizeof list[0])
-static const char *const POLICIES[] = {"none", "quarantine", "reject"};
-static const char *const DISPOSITIONS[] = {"none", "pass", "quarantine", "reject"};
-static const char *const RESULTS[] = {"pass", "fail"};
-static const char *const ALIGN[] = {"r", "s"};
-static const char *const OVERRIDES[] = {"forwarded",    "sampled_out",  "trusted_forwarder",
-                                        "mailing_list", "local_policy", "other"};
-static const char *const DKIM[] = {"none",    "pass",      "fail",     "policy",
-                                   "neutral", "temperror", "permerror"};
-static const char *const SPF[] = {"none",     "neutral",   "pass",     "fail",
-                                  "softfail", "temperror", "permerror"};
-static const char *const SCOPES[] = {"helo", "mfrom"};
-static const char *const IPS[] = {"192.0.2.1", "2001:db8::1", "::ffff:10.0.0.1", "::1", "::",
-                                  "::1.2.3.4", "fe80::1%eth0", "256.1.1.1"};
-
-static ms_status build_record(script *s, ms_report_agg_writer *w)
+static ms_status build_record(fuzz_script *s, ms_report_agg_writer *w)
 {
     ms_report_agg_record r = {
-        .source_ip = script_byte(s) < 220 ? IPS[script_byte(s) % 8] : script_string(s),
-        .count = script_byte(s) < 250 ? 1u + script_byte(s) : (uint64_t)script_byte(s) << 28,
-        .disposition = WORD(s, DISPOSITIONS),
-        .dkim = WORD(s, RESULTS),
-        .spf = WORD(s, RESULTS),
-        .envelope_to = script_string(s),
-        .envelope_from = script_string(s),
-        .header_from = script_byte(s) < 240 ? script_string(s) : NULL,
+        .source_ip = fuzz_script_byte(s) < 220 ? IPS[fuzz_script_byte(s) % 8] : fuzz_script_string(s),
+        .count = fuzz_script_byte(s) < 250 ? 1u + fuzz_script_byte(s) : (uint64_t)fuzz_script_byte(s) << 28,
+        .disposition = FUZZ_WORD(s, DISPOSITIONS),
+        .dkim = FUZZ_WORD(s, RESULTS),
+        .spf = FUZZ_WORD(s, RESULTS),
+        .envelope_to = fuzz_script_string(s),
+        .envelope_from = fuzz_script_string(s),
+        .header_from = fuzz_script_byte(s) < 240 ? fuzz_script_string(s) : NULL,
     };
-    r.reason_count = script_byte(s) % (MS_REPORT_REASON_MAX + 2);
+    r.reason_count = fuzz_script_byte(s) % (MS_REPORT_REASON_MAX + 2);
     for (size_t i = 0; i < r.reason_count && i < MS_REPORT_REASON_MAX; i++)
-        r.reasons[i] = (ms_report_agg_reason){WORD(s, OVERRIDES), script_string(s)};
-    r.dkim_count = script_byte(s) % 4;
+        r.reasons[i] = (ms_report_agg_reason){FUZZ_WORD(s, OVERRIDES), fuzz_script_string(s)};
+    r.dkim_count = fuzz_script_byte(s) % 4;
     for (size_t i = 0; i < r.dkim_count; i++)
-        r.dkim_results[i] = (ms_report_agg_auth){.domain = script_string(s),
-                                                 .selector = script_string(s),
-                                                 .result = WORD(s, DKIM),
-                                                 .human_result = script_string(s)};
-    r.spf_count = script_byte(s) % 3;
+        r.dkim_results[i] = (ms_report_agg_auth){.domain = fuzz_script_string(s),
+                                                 .selector = fuzz_script_string(s),
+                                                 .result = FUZZ_WORD(s, DKIM),
+                                                 .human_result = fuzz_script_string(s)};
+    r.spf_count = fuzz_script_byte(s) % 3;
     for (size_t i = 0; i < r.spf_count; i++)
-        r.spf_results[i] = (ms_report_agg_auth){.domain = script_string(s),
-                                                .scope = WORD(s, SCOPES),
-                                                .result = WORD(s, SPF),
-                                                .human_result = script_string(s)};
+        r.spf_results[i] = (ms_report_agg_auth){.domain = fuzz_script_string(s),
+                                                .scope = FUZZ_WORD(s, SCOPES),
+                                                .result = FUZZ_WORD(s, SPF),
+                                                .human_result = fuzz_script_string(s)};
     if (r.reason_count > MS_REPORT_REASON_MAX)
         r.reason_count = MS_REPORT_REASON_MAX + 1; /* over the limit: refused */
     return ms_report_agg_writer_record(w, &r);
@@ -472,23 +376,23 @@ static void mail_back(const void *gz, size_t len, answer *a)
 void run_report_build(const char *data, size_t len, answer *a)
 {
     answer_begin(a);
-    script s = {.p = (const unsigned char *)data, .left = len};
+    fuzz_script s = {.p = (const unsigned char *)data, .left = len};
     ms_report_agg_meta meta = {
-        .org_name = script_string(&s),
-        .email = script_string(&s),
-        .extra_contact_info = script_string(&s),
-        .report_id = script_string(&s),
-        .begin = script_byte(&s) < 250 ? (int64_t)script_byte(&s) * 86400 : -1,
-        .errors = script_string(&s),
-        .domain = script_string(&s),
-        .adkim = WORD(&s, ALIGN),
-        .aspf = WORD(&s, ALIGN),
-        .p = WORD(&s, POLICIES),
-        .sp = WORD(&s, POLICIES),
-        .fo = script_string(&s),
+        .org_name = fuzz_script_string(&s),
+        .email = fuzz_script_string(&s),
+        .extra_contact_info = fuzz_script_string(&s),
+        .report_id = fuzz_script_string(&s),
+        .begin = fuzz_script_byte(&s) < 250 ? (int64_t)fuzz_script_byte(&s) * 86400 : -1,
+        .errors = fuzz_script_string(&s),
+        .domain = fuzz_script_string(&s),
+        .adkim = FUZZ_WORD(&s, ALIGN),
+        .aspf = FUZZ_WORD(&s, ALIGN),
+        .p = FUZZ_WORD(&s, POLICIES),
+        .sp = FUZZ_WORD(&s, POLICIES),
+        .fo = fuzz_script_string(&s),
     };
     meta.end = meta.begin + 86399;
-    uint64_t max_gz = script_byte(&s) < 200 ? 0 : (uint64_t)script_byte(&s) * 16;
+    uint64_t max_gz = fuzz_script_byte(&s) < 200 ? 0 : (uint64_t)fuzz_script_byte(&s) * 16;
     ms_report_agg_writer *w = NULL;
     ms_status st = ms_report_agg_writer_new(&meta, max_gz, &w);
     answer_add(a, st, "new");
@@ -512,8 +416,7 @@ void run_report_build(const char *data, size_t len, answer *a)
         }
     }
     ms_report_agg_writer_free(w);
-    for (size_t i = 0; i < s.nstrings; i++)
-        free(s.strings[i]);
+    fuzz_script_free(&s);
 }
 
 /* ---- report_failure_build: a failure report built and parsed back ---- */

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_decode.h"
+
 static void parse_value(dk_kind kind, const char *text, size_t len)
 {
     ms_dkim_signature *sig = NULL;
@@ -37,42 +39,13 @@ static void parse_value(dk_kind kind, const char *text, size_t len)
     ms_diag_list_free(&diags);
 }
 
-/* The header fields as the verifier keeps them: CRLF line breaks, each
- * through its final CRLF, in one buffer. */
-static size_t keep_fields(const char *data, size_t size, ms_buf *buf, size_t *offsets,
-                          size_t *name_lens, size_t max)
-{
-    dk_splitter sp;
-    dk_splitter_init(&sp, data, size);
-    const char *field = NULL;
-    size_t flen = 0, count = 0;
-    while (count < max && dk_next_field(&sp, &field, &flen)) {
-        const char *colon = memchr(field, ':', flen);
-        if (colon == NULL || colon == field || memchr(field, '\n', (size_t)(colon - field)))
-            continue;
-        offsets[count] = buf->len;
-        for (size_t i = 0; i < flen; i++) {
-            if (field[i] == '\n' && (i == 0 || field[i - 1] != '\r'))
-                ms_buf_append(buf, "\r", 1);
-            ms_buf_append(buf, field + i, 1);
-        }
-        ms_buf_append(buf, "\r\n", 2);
-        size_t name_len = (size_t)(colon - field);
-        while (name_len && ms_is_wsp(field[name_len - 1]))
-            name_len--;
-        name_lens[count++] = name_len;
-    }
-    offsets[count] = buf->len;
-    return count;
-}
-
 static void gather(const char *data, size_t size)
 {
     enum { MAX = 256 };
     static size_t offsets[MAX + 1], name_lens[MAX];
     static dk_field fields[MAX];
     ms_buf buf = MS_BUF_INIT;
-    size_t count = keep_fields(data, size, &buf, offsets, name_lens, MAX);
+    size_t count = fuzz_keep_fields(data, size, &buf, offsets, name_lens, MAX);
     if (buf.failed) {
         ms_buf_free(&buf);
         return;

@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "fuzz_decode.h"
 #include <unbound.h>
 
 enum { MAX_RECORDS = 64 };
@@ -23,18 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint16_t type = TYPES[data[0] % (sizeof TYPES / sizeof TYPES[0])];
     char *rdata[MAX_RECORDS + 1] = {0};
     int lens[MAX_RECORDS + 1] = {0};
-    size_t n = 0, pos = 1;
-    while (pos + 2 <= size && n < MAX_RECORDS) {
-        size_t len = (size_t)data[pos] << 8 | data[pos + 1];
-        pos += 2;
-        if (len > size - pos)
-            len = size - pos;
-        /* a copy of exactly len bytes, so ASan sees any read past the end */
-        rdata[n] = malloc(len ? len : 1);
-        memcpy(rdata[n], data + pos, len);
-        lens[n++] = (int)len;
-        pos += len;
-    }
+    size_t n = fuzz_rdata_records(data, size, rdata, lens, MAX_RECORDS);
     struct ub_result result;
     memset(&result, 0, sizeof result);
     result.qtype = type;

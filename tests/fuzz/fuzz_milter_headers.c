@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_decode.h"
+
 static void check_lower(const char *s)
 {
     for (const char *p = s; *p; p++)
@@ -68,27 +70,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     /* fields: a line not starting with white space starts one */
-    size_t start = 0;
-    while (start < size) {
-        size_t end = start;
-        while (end < size) {
-            const char *nl = memchr(text + end, '\n', size - end);
-            end = nl ? (size_t)(nl - text) + 1 : size;
-            if (end >= size || (text[end] != ' ' && text[end] != '\t'))
-                break;
-        }
-        const char *colon = memchr(text + start, ':', end - start);
-        if (colon != NULL) {
-            size_t vlen = end - (size_t)(colon + 1 - text);
-            read_value(colon + 1, vlen);
-            char *name = strndup(text + start, (size_t)(colon - text) - start);
-            char *value = strndup(colon + 1, vlen);
-            if (name && value)
-                ms_milter_message_header(m, name, value);
-            free(name);
-            free(value);
-        }
-        start = end;
+    const char *colon;
+    for (size_t start = 0, end; fuzz_next_field(text, size, &start, &end, &colon); start = end) {
+        if (colon == NULL)
+            continue;
+        size_t vlen = end - (size_t)(colon + 1 - text);
+        read_value(colon + 1, vlen);
+        char *name = strndup(text + start, (size_t)(colon - text) - start);
+        char *value = strndup(colon + 1, vlen);
+        if (name && value)
+            ms_milter_message_header(m, name, value);
+        free(name);
+        free(value);
     }
     ms_milter_message_body(m, "body\r\n", 6);
     ms_milter_verdict *v = NULL;

@@ -21,71 +21,9 @@
 #include <zlib.h>
 
 #include "fuzz_check.h"
+#include "fuzz_decode.h"
+#include "fuzz_report_words.h"
 
-typedef struct input {
-    const uint8_t *p;
-    size_t left;
-    char *strings[512]; /* every string handed out, freed at the end */
-    size_t nstrings;
-} input;
-
-static uint8_t byte(input *in)
-{
-    if (in->left == 0)
-        return 0;
-    in->left--;
-    return *in->p++;
-}
-
-/* A NUL-terminated string of the next n bytes (n from the input, up to
- * 5000: past the parser's 4096-byte field limit), or NULL. */
-static const char *string(input *in)
-{
-    uint8_t kind = byte(in);
-    if (kind == 0 || in->nstrings == sizeof in->strings / sizeof in->strings[0])
-        return NULL;
-    size_t n = kind < 0xF0 ? kind % 64 : (size_t)byte(in) * 20;
-    if (n > in->left)
-        n = in->left;
-    char *s = malloc(n + 1);
-    if (s == NULL)
-        return NULL;
-    memcpy(s, in->p, n);
-    for (size_t i = 0; i < n; i++)
-        if (s[i] == '\0')
-            s[i] = ' ';
-    s[n] = '\0';
-    in->p += n;
-    in->left -= n;
-    in->strings[in->nstrings++] = s;
-    return s;
-}
-
-/* Mostly a word of the list, sometimes a wrong one or NULL. */
-static const char *word(input *in, const char *const *list, size_t count)
-{
-    uint8_t b = byte(in);
-    if (b < 200)
-        return list[b % count];
-    if (b < 230)
-        return string(in);
-    return b < 240 ? "PASS" : NULL;
-}
-
-#define WORD(in, list) word(in, list, sizeof list / sizeof list[0])
-static const char *const POLICIES[] = {"none", "quarantine", "reject"};
-static const char *const DISPOSITIONS[] = {"none", "pass", "quarantine", "reject"};
-static const char *const RESULTS[] = {"pass", "fail"};
-static const char *const ALIGN[] = {"r", "s"};
-static const char *const OVERRIDES[] = {"forwarded", "sampled_out", "trusted_forwarder",
-                                        "mailing_list", "local_policy", "other"};
-static const char *const DKIM[] = {"none", "pass", "fail", "policy", "neutral", "temperror",
-                                   "permerror"};
-static const char *const SPF[] = {"none", "neutral", "pass", "fail", "softfail", "temperror",
-                                  "permerror"};
-static const char *const SCOPES[] = {"helo", "mfrom"};
-static const char *const IPS[] = {"192.0.2.1", "2001:db8::1", "::ffff:10.0.0.1", "::1", "::",
-                                  "::1.2.3.4", "fe80::1%eth0", "256.1.1.1"};
 
 /* What was written, to compare with what is read back. */
 typedef struct tally {
@@ -151,29 +89,29 @@ static void read_back(const void *gz, size_t len, const tally *want)
           got.ip_hash == want->ip_hash);
 }
 
-static void record(input *in, ms_report_agg_writer *w, tally *t)
+static void record(fuzz_script *in, ms_report_agg_writer *w, tally *t)
 {
     ms_report_agg_record r = {
-        .source_ip = byte(in) < 220 ? IPS[byte(in) % 8] : string(in),
-        .count = byte(in) < 250 ? 1 + byte(in) : (uint64_t)byte(in) << 28,
-        .disposition = WORD(in, DISPOSITIONS),
-        .dkim = WORD(in, RESULTS),
-        .spf = WORD(in, RESULTS),
-        .envelope_to = string(in),
-        .envelope_from = string(in),
-        .header_from = byte(in) < 240 ? string(in) : NULL,
+        .source_ip = fuzz_script_byte(in) < 220 ? IPS[fuzz_script_byte(in) % 8] : fuzz_script_string(in),
+        .count = fuzz_script_byte(in) < 250 ? 1 + fuzz_script_byte(in) : (uint64_t)fuzz_script_byte(in) << 28,
+        .disposition = FUZZ_WORD(in, DISPOSITIONS),
+        .dkim = FUZZ_WORD(in, RESULTS),
+        .spf = FUZZ_WORD(in, RESULTS),
+        .envelope_to = fuzz_script_string(in),
+        .envelope_from = fuzz_script_string(in),
+        .header_from = fuzz_script_byte(in) < 240 ? fuzz_script_string(in) : NULL,
     };
-    r.reason_count = byte(in) % (MS_REPORT_REASON_MAX + 2);
+    r.reason_count = fuzz_script_byte(in) % (MS_REPORT_REASON_MAX + 2);
     for (size_t i = 0; i < r.reason_count && i < MS_REPORT_REASON_MAX; i++)
-        r.reasons[i] = (ms_report_agg_reason){WORD(in, OVERRIDES), string(in)};
-    r.dkim_count = byte(in) % 4;
+        r.reasons[i] = (ms_report_agg_reason){FUZZ_WORD(in, OVERRIDES), fuzz_script_string(in)};
+    r.dkim_count = fuzz_script_byte(in) % 4;
     for (size_t i = 0; i < r.dkim_count; i++)
-        r.dkim_results[i] = (ms_report_agg_auth){.domain = string(in), .selector = string(in),
-                                                 .result = WORD(in, DKIM), .human_result = string(in)};
-    r.spf_count = byte(in) % 3;
+        r.dkim_results[i] = (ms_report_agg_auth){.domain = fuzz_script_string(in), .selector = fuzz_script_string(in),
+                                                 .result = FUZZ_WORD(in, DKIM), .human_result = fuzz_script_string(in)};
+    r.spf_count = fuzz_script_byte(in) % 3;
     for (size_t i = 0; i < r.spf_count; i++)
-        r.spf_results[i] = (ms_report_agg_auth){.domain = string(in), .scope = WORD(in, SCOPES),
-                                                .result = WORD(in, SPF), .human_result = string(in)};
+        r.spf_results[i] = (ms_report_agg_auth){.domain = fuzz_script_string(in), .scope = FUZZ_WORD(in, SCOPES),
+                                                .result = FUZZ_WORD(in, SPF), .human_result = fuzz_script_string(in)};
     if (r.reason_count > MS_REPORT_REASON_MAX)
         r.reason_count = MS_REPORT_REASON_MAX + 1; /* over the limit: refused */
     ms_status st = ms_report_agg_writer_record(w, &r);
@@ -235,24 +173,24 @@ static void mail_back(const void *gz, size_t len, const tally *want)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    input in = {.p = data, .left = size};
+    fuzz_script in = {.p = data, .left = size};
     ms_report_agg_meta meta = {
-        .org_name = string(&in),
-        .email = string(&in),
-        .extra_contact_info = string(&in),
-        .report_id = string(&in),
-        .begin = byte(&in) < 250 ? (int64_t)byte(&in) * 86400 : -1,
+        .org_name = fuzz_script_string(&in),
+        .email = fuzz_script_string(&in),
+        .extra_contact_info = fuzz_script_string(&in),
+        .report_id = fuzz_script_string(&in),
+        .begin = fuzz_script_byte(&in) < 250 ? (int64_t)fuzz_script_byte(&in) * 86400 : -1,
         .end = 0,
-        .errors = string(&in),
-        .domain = string(&in),
-        .adkim = WORD(&in, ALIGN),
-        .aspf = WORD(&in, ALIGN),
-        .p = WORD(&in, POLICIES),
-        .sp = WORD(&in, POLICIES),
-        .fo = string(&in),
+        .errors = fuzz_script_string(&in),
+        .domain = fuzz_script_string(&in),
+        .adkim = FUZZ_WORD(&in, ALIGN),
+        .aspf = FUZZ_WORD(&in, ALIGN),
+        .p = FUZZ_WORD(&in, POLICIES),
+        .sp = FUZZ_WORD(&in, POLICIES),
+        .fo = fuzz_script_string(&in),
     };
     meta.end = meta.begin + 86399;
-    uint64_t max_gz = byte(&in) < 200 ? 0 : (uint64_t)byte(&in) * 16;
+    uint64_t max_gz = fuzz_script_byte(&in) < 200 ? 0 : (uint64_t)fuzz_script_byte(&in) * 16;
     ms_report_agg_writer *w = NULL;
     ms_status st = ms_report_agg_writer_new(&meta, max_gz, &w);
     CHECK(st == MS_OK || st == MS_ERR_INVALID || st == MS_ERR_LIMIT);
@@ -271,7 +209,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         ms_report_agg_writer_free(w);
     }
-    for (size_t i = 0; i < in.nstrings; i++)
-        free(in.strings[i]);
+    fuzz_script_free(&in);
     return 0;
 }
