@@ -1,8 +1,9 @@
 /* mailsec milter: the libmilter glue (docs/milter.md). libmilter runs one
  * thread per MTA connection and calls the xxfi_ functions below; each
- * connection has a DNS context of its own (taken from a pool, see below) and
- * its message, the configuration is
- * read-only once loaded, and the store and the log are shared under a lock.
+ * connection has a context of its own (taken from a pool, see below) and
+ * its message, every context asks DNS through one shared resolver, the
+ * configuration is read-only once loaded, and the store and the log are
+ * shared under a lock.
  * The checks themselves are lib/milter's. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -61,6 +62,7 @@ typedef struct milter_args {
 static struct {
     ms_milter_config *config;
     ms_ctx *ctx;             /* cloned per connection */
+    ms_dns_shared *dns;      /* the one resolver every connection's ctx uses */
     ms_store *store;         /* under store_lock; NULL: not recording */
     pthread_mutex_t store_lock;
     ms_milter_sender *sender; /* failure reports; NULL when off */
@@ -126,12 +128,21 @@ static void reset_message(conn *c)
     c->failed = 0;
 }
 
-/* DNS contexts kept between connections. Postfix opens a connection per
- * SMTP session, and a context's resolver (libunbound: a worker thread, its
- * random generator seeded, its cache) cost far more to build than a whole
- * message's checks; kept, a context also keeps its cache of answers. A
- * connection takes an idle one or clones a new one from the configured
- * context; at most IDLE_CONTEXTS_MAX wait idle, more are freed. */
+/* Queries outstanding at once for the whole milter, every connection's
+ * together: a message asks a few dozen at most (SPF's limits bound it);
+ * beyond libunbound's own (num-queries-per-thread, 1024 by default) it
+ * would drop queries rather than answer them. */
+#define DNS_IN_FLIGHT_MAX 1000
+
+/* Contexts kept between connections. Postfix opens a connection per SMTP
+ * session. A context's resolver (libunbound: a worker thread, its random
+ * generator seeded, its cache) would cost far more to build than a whole
+ * message's checks, and one per connection open at once would cost more
+ * memory than everything else: so there is one for all (g.dns), built at
+ * the first query, and a context is attached to it. A kept context also
+ * keeps its Public Suffix List loaded. A connection takes an idle one or
+ * clones a new one from the configured context; at most IDLE_CONTEXTS_MAX
+ * wait idle, more are freed. */
 #define IDLE_CONTEXTS_MAX 64
 static struct {
     pthread_mutex_t lock;
@@ -148,7 +159,16 @@ static ms_status context_take(ms_ctx **out)
         *out = idle;
         return MS_OK;
     }
-    return ms_ctx_clone(g.ctx, out);
+    ms_ctx *fresh = NULL;
+    ms_status st = ms_ctx_clone(g.ctx, &fresh);
+    if (st == MS_OK)
+        st = ms_dns_shared_attach(g.dns, fresh);
+    if (st != MS_OK) {
+        ms_ctx_free(fresh);
+        return st;
+    }
+    *out = fresh;
+    return MS_OK;
 }
 
 static void context_give_back(ms_ctx *ctx)
@@ -523,6 +543,8 @@ static int load(const milter_args *a, const cli_common *c)
         st = ms_ctx_set_resolver(g.ctx, c->resolver);
     if (st == MS_OK && c->trust_anchor)
         st = ms_ctx_set_trust_anchor_file(g.ctx, c->trust_anchor);
+    if (st == MS_OK)
+        st = ms_dns_shared_new(g.ctx, DNS_IN_FLIGHT_MAX, &g.dns);
     if (st != MS_OK) {
         fprintf(stderr, "%s: %s\n", COMMAND, ms_status_str(st));
         return -1;
@@ -592,6 +614,7 @@ int cmd_milter(int argc, char **argv)
     if (g.store)
         ms_store_close(g.store);
     contexts_free();
+    ms_dns_shared_free(g.dns);
     ms_ctx_free(g.ctx);
     ms_milter_config_free(g.config);
     return status;

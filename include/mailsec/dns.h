@@ -139,6 +139,31 @@ ms_status ms_dns_lookup(ms_ctx *ctx, const char *name, uint16_t type, ms_dns_ans
 /* How many queries this ctx has sent so far (for tests and benchmarks). */
 unsigned long ms_dns_queries_sent(const ms_ctx *ctx);
 
+/* One resolver for many contexts, each used by a thread of its own (a
+ * server's connections). By default each ctx makes its own libunbound
+ * resolver on first use: a worker thread, a random generator, a cache.
+ * Contexts attached to a shared resolver send their queries through one
+ * libunbound context instead, with one cache for all, and a dispatcher
+ * thread hands each answer to the ctx that asked, so that a slow answer to
+ * one delays no other. Each ctx keeps its own queries, callbacks and
+ * timeout (ms_dns_run waits only for its own), as before.
+ *
+ * The resolver follows config's resolver and trust anchor (a copy, taken
+ * now; an attached ctx's own are not used) and is built at the first
+ * query. At most max_in_flight queries are outstanding at once across all
+ * contexts (0: no bound); one more is answered at once as MS_DNS_ERROR,
+ * unsent. */
+typedef struct ms_dns_shared ms_dns_shared;
+
+ms_status ms_dns_shared_new(const ms_ctx *config, size_t max_in_flight, ms_dns_shared **out);
+/* ctx's queries go through shared from now on; what ctx had (its own
+ * resolver, its queries not yet run) is dropped. ms_ctx_set_resolver or
+ * ms_ctx_set_trust_anchor_file on ctx detach it again. */
+ms_status ms_dns_shared_attach(ms_dns_shared *shared, ms_ctx *ctx);
+/* Drops the caller's hold: the resolver lives on until the last attached
+ * ctx is freed. */
+void ms_dns_shared_free(ms_dns_shared *shared);
+
 
 /* ---- Dynamic updates (RFC 2136) signed with TSIG (RFC 8945) ----
  * Built with ldns. The TXT RRset at a name is replaced only when it still

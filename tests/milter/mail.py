@@ -10,10 +10,16 @@
       the file of the delivered message with X-Case: CASE, or nothing
   mail.py fields FILE NAME
       every field NAME of the message, unfolded, one per line
+  mail.py sessions SERVER PORT CLIENT-IP MAIL-FROM COUNT PID < MESSAGE
+      COUNT SMTP sessions at once, each sending MESSAGE and left open; once
+      every message is answered, prints "accepted A threads T": the
+      sessions whose message was accepted, and the threads of process PID
+      (the milter) while they all are still open
 """
 import email.parser
 import email.policy
 import os
+import smtplib
 import sys
 
 
@@ -63,6 +69,38 @@ def fields(path, name):
         print(" ".join(str(value).split()))
 
 
+def threads_of(pid):
+    with open("/proc/%s/status" % pid) as f:
+        for line in f:
+            if line.startswith("Threads:"):
+                return int(line.split()[1])
+    return -1
+
+
+def sessions(server, port, client_ip, sender, count, pid):
+    message = sys.stdin.buffer.read()
+    opened = []
+    accepted = 0
+    try:
+        for _ in range(count):
+            smtp = smtplib.SMTP(server, port, timeout=60, source_address=(client_ip, 0))
+            opened.append(smtp)
+            smtp.ehlo("client.sessions.example")
+        for smtp in opened:
+            try:
+                smtp.sendmail(sender, ["inbox@rcpt.example"], message)
+                accepted += 1
+            except smtplib.SMTPException:
+                pass
+        print("accepted %d threads %d" % (accepted, threads_of(pid)))
+    finally:
+        for smtp in opened:
+            try:
+                smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                pass
+
+
 def main():
     cmd = sys.argv[1]
     if cmd == "make":
@@ -73,6 +111,8 @@ def main():
         find(sys.argv[2], sys.argv[3])
     elif cmd == "fields":
         fields(sys.argv[2], sys.argv[3])
+    elif cmd == "sessions":
+        sessions(sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5], int(sys.argv[6]), sys.argv[7])
     else:
         sys.exit("mail.py: unknown command %s" % cmd)
 

@@ -546,6 +546,26 @@ else
     fail "failure reports: $reported"
 fi
 
+# ---- one DNS resolver for all connections: SMTP sessions open at once (one
+# milter connection each, each message checked with DNS), and the milter's
+# threads counted while they all are open. A libunbound resolver per
+# connection would add its worker thread for each, 9 more for 10 sessions
+# than for 1; the shared one has one worker and one dispatcher for all
+# (libmilter's own threads are a pool: they may grow a little) ----
+sessions() { "$py" "$here/mail.py" sessions "$ADDR" "$SMTP_PORT" 127.0.0.2 bounce@mgood.example "$1" "$milter_pid" <"$DIR/valid.eml"; }
+one=$(sessions 1)
+ten=$(sessions 10)
+if [[ $one =~ ^accepted\ 1\ threads\ ([0-9]+)$ ]]; then
+    threads_one=${BASH_REMATCH[1]}
+    if [[ $ten =~ ^accepted\ 10\ threads\ ([0-9]+)$ ]] && ((BASH_REMATCH[1] - threads_one <= 4)); then
+        ok "shared resolver: 10 sessions at once, the milter has ${BASH_REMATCH[1]} threads (1 session: $threads_one)"
+    else
+        fail "shared resolver: 10 sessions at once: $ten; 1 session: $threads_one threads (a thread per connection?)"
+    fi
+else
+    fail "shared resolver: one session: $one"
+fi
+
 # ---- the milter stayed up, and stops cleanly ----
 if kill -0 "$milter_pid" 2>/dev/null; then
     ok "the milter is still running"

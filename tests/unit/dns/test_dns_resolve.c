@@ -740,6 +740,246 @@ static void batch_of_8_queries_takes_about_one_round_trip(void **state)
     free(s);
 }
 
+/* ---- a resolver shared by contexts in several threads ----------------- */
+
+/* The threads of this process: libunbound runs one worker per resolver. */
+static int threads_of_this_process(void)
+{
+    char line[256];
+    int threads = -1;
+    FILE *f = fopen("/proc/self/status", "r");
+    assert_non_null(f);
+    while (fgets(line, sizeof line, f) != NULL)
+        if (sscanf(line, "Threads: %d", &threads) == 1)
+            break;
+    fclose(f);
+    return threads;
+}
+
+enum { SHARING_THREADS = 8, SHARING_ROUNDS = 5 };
+
+typedef struct sharer {
+    ms_dns_shared *shared;
+    pthread_barrier_t *all_asked; /* every thread has had its first answers */
+    pthread_barrier_t *counted;   /* the main thread has counted the threads */
+    int id;
+    int wrong;                    /* answers that were not the zone's */
+} sharer;
+
+/* One round: a batch of the bed's q0..q15 TXT records, checked. */
+static void ask_round(sharer *s, ms_ctx *ctx, int round)
+{
+    enum { N = 16 };
+    ms_dns_batch *batch;
+    char name[64], want[16];
+    if (ms_dns_batch_new(ctx, &batch) != MS_OK) {
+        s->wrong++;
+        return;
+    }
+    for (int i = 0; i < N; i++) {
+        snprintf(name, sizeof name, "q%d.dnstest.example", (i + s->id + round) % N);
+        if (ms_dns_batch_add(batch, name, MS_DNS_TXT, NULL) != MS_OK)
+            s->wrong++;
+    }
+    if (ms_dns_batch_wait(batch) != MS_OK)
+        s->wrong++;
+    for (int i = 0; i < N; i++) {
+        const ms_dns_answer *a = ms_dns_batch_answer(batch, (size_t)i);
+        snprintf(want, sizeof want, "q%d", (i + s->id + round) % N);
+        if (a == NULL || a->rcode != MS_DNS_NOERROR || a->count != 1 ||
+            strcmp(a->records[0].text, want) != 0)
+            s->wrong++;
+    }
+    ms_dns_batch_free(batch);
+}
+
+static void *sharer_main(void *arg)
+{
+    sharer *s = arg;
+    ms_ctx *ctx = NULL;
+    /* configured for another server: the shared resolver's is used */
+    if (ms_ctx_new(&ctx) != MS_OK || ms_ctx_set_resolver(ctx, "192.0.2.1@53") != MS_OK ||
+        ms_dns_shared_attach(s->shared, ctx) != MS_OK) {
+        s->wrong++;
+    } else {
+        ask_round(s, ctx, 0);
+    }
+    pthread_barrier_wait(s->all_asked);
+    pthread_barrier_wait(s->counted);
+    for (int round = 1; round < SHARING_ROUNDS && ctx != NULL; round++)
+        ask_round(s, ctx, round);
+    ms_ctx_free(ctx);
+    return NULL;
+}
+
+static void contexts_in_threads_share_one_resolver(void **state)
+{
+    ms_dns_shared *shared;
+    assert_int_equal(ms_dns_shared_new(*state, 0, &shared), MS_OK);
+    pthread_barrier_t all_asked, counted;
+    pthread_barrier_init(&all_asked, NULL, SHARING_THREADS + 1);
+    pthread_barrier_init(&counted, NULL, SHARING_THREADS + 1);
+    sharer sharers[SHARING_THREADS];
+    pthread_t threads[SHARING_THREADS];
+    int before = threads_of_this_process();
+    for (int i = 0; i < SHARING_THREADS; i++) {
+        sharers[i] = (sharer){
+            .shared = shared, .all_asked = &all_asked, .counted = &counted, .id = i};
+        assert_int_equal(pthread_create(&threads[i], NULL, sharer_main, &sharers[i]), 0);
+    }
+    /* the owner's hold dropped while the threads still use it */
+    ms_dns_shared_free(shared);
+    pthread_barrier_wait(&all_asked);
+    /* Every ctx has asked: its threads, one dispatcher and one libunbound
+     * worker, where a resolver each would have made eight workers. */
+    int during = threads_of_this_process();
+    pthread_barrier_wait(&counted);
+    for (int i = 0; i < SHARING_THREADS; i++) {
+        pthread_join(threads[i], NULL);
+        assert_int_equal(sharers[i].wrong, 0);
+    }
+    assert_int_equal(during - before, SHARING_THREADS + 2);
+    /* the last ctx freed the resolver: its two threads are gone */
+    for (int i = 0; i < 100 && threads_of_this_process() != before; i++)
+        usleep(10000);
+    assert_int_equal(threads_of_this_process(), before);
+    pthread_barrier_destroy(&all_asked);
+    pthread_barrier_destroy(&counted);
+}
+
+/* A server that never answers names beginning with "stuck" and answers
+ * every other one at once, NXDOMAIN. */
+typedef struct picky_server {
+    int fd;
+    atomic_int stop;
+} picky_server;
+
+static int asks_for_stuck(const unsigned char *pkt, size_t len)
+{
+    return len > 18 && pkt[12] >= 5 && memcmp(pkt + 13, "stuck", 5) == 0;
+}
+
+static void *picky_server_main(void *arg)
+{
+    picky_server *s = arg;
+    unsigned char pkt[512];
+    while (!atomic_load(&s->stop)) {
+        struct pollfd pfd = {.fd = s->fd, .events = POLLIN};
+        if (poll(&pfd, 1, 10) <= 0)
+            continue;
+        struct sockaddr_in from;
+        socklen_t alen = sizeof from;
+        ssize_t n = recvfrom(s->fd, pkt, sizeof pkt, 0, (struct sockaddr *)&from, &alen);
+        if (n <= 0 || asks_for_stuck(pkt, (size_t)n))
+            continue;
+        size_t len = make_nxdomain(pkt, (size_t)n);
+        if (len > 0)
+            sendto(s->fd, pkt, len, 0, (struct sockaddr *)&from, alen);
+    }
+    return NULL;
+}
+
+typedef struct stuck_asker {
+    ms_dns_shared *shared;
+    atomic_int done;
+    ms_dns_rcode rcode;
+    long long took;
+} stuck_asker;
+
+static void *stuck_asker_main(void *arg)
+{
+    stuck_asker *a = arg;
+    ms_ctx *ctx = NULL;
+    ms_dns_answer *answer = NULL;
+    a->rcode = MS_DNS_NOERROR; /* not what is expected */
+    long long start = now_ms();
+    if (ms_ctx_new(&ctx) == MS_OK && ms_ctx_set_timeout_ms(ctx, 3000) == MS_OK &&
+        ms_dns_shared_attach(a->shared, ctx) == MS_OK &&
+        ms_dns_lookup(ctx, "stuck.picky.example", MS_DNS_TXT, &answer) == MS_OK)
+        a->rcode = answer->rcode;
+    a->took = now_ms() - start;
+    ms_dns_answer_free(answer);
+    ms_ctx_free(ctx);
+    atomic_store(&a->done, 1);
+    return NULL;
+}
+
+static void stuck_answer_for_one_ctx_delays_no_other(void **state)
+{
+    (void)state;
+    enum { FAST = 20 };
+    picky_server server = {0};
+    int port;
+    pthread_t server_thread, asker_thread;
+    server.fd = udp_socket_on_loopback(&port);
+    assert_true(server.fd >= 0);
+    assert_int_equal(pthread_create(&server_thread, NULL, picky_server_main, &server), 0);
+    ms_ctx *config = ctx_for_port(port, 3000);
+    stuck_asker asker = {0};
+    assert_int_equal(ms_dns_shared_new(config, 0, &asker.shared), MS_OK);
+    assert_int_equal(pthread_create(&asker_thread, NULL, stuck_asker_main, &asker), 0);
+
+    /* one after another while the other ctx waits for its stuck answer */
+    ms_ctx *ctx = ctx_for_port(port, 3000);
+    assert_int_equal(ms_dns_shared_attach(asker.shared, ctx), MS_OK);
+    usleep(100000); /* the stuck query is out first */
+    char name[64];
+    for (int i = 0; i < FAST; i++) {
+        ms_dns_answer *a = NULL;
+        snprintf(name, sizeof name, "fast%d.picky.example", i);
+        assert_int_equal(ms_dns_lookup(ctx, name, MS_DNS_TXT, &a), MS_OK);
+        assert_int_equal(a->rcode, MS_DNS_NXDOMAIN);
+        ms_dns_answer_free(a);
+    }
+    assert_int_equal(atomic_load(&asker.done), 0);
+
+    pthread_join(asker_thread, NULL);
+    assert_int_equal(asker.rcode, MS_DNS_TIMEOUT);
+    assert_true(asker.took >= 2900); /* its own timeout, not another's */
+    if (!MAILSEC_TEST_SANITIZED)
+        assert_true(asker.took < 4500);
+    ms_ctx_free(ctx);
+    ms_dns_shared_free(asker.shared);
+    ms_ctx_free(config);
+    atomic_store(&server.stop, 1);
+    pthread_join(server_thread, NULL);
+    close(server.fd);
+}
+
+static void shared_resolver_answers_beyond_its_bound_at_once(void **state)
+{
+    (void)state;
+    int port;
+    int fd = udp_socket_on_loopback(&port); /* bound, never read */
+    assert_true(fd >= 0);
+    ms_ctx *config = ctx_for_port(port, 300);
+    ms_dns_shared *shared;
+    ms_ctx *ctx = ctx_for_port(port, 300);
+    assert_int_equal(ms_dns_shared_new(config, 2, &shared), MS_OK);
+    assert_int_equal(ms_dns_shared_attach(shared, ctx), MS_OK);
+    ms_dns_batch *batch;
+    assert_int_equal(ms_dns_batch_new(ctx, &batch), MS_OK);
+    assert_int_equal(ms_dns_batch_add(batch, "a.silent.example", MS_DNS_TXT, NULL), MS_OK);
+    assert_int_equal(ms_dns_batch_add(batch, "b.silent.example", MS_DNS_TXT, NULL), MS_OK);
+    assert_int_equal(ms_dns_batch_add(batch, "c.silent.example", MS_DNS_TXT, NULL), MS_OK);
+    assert_int_equal(ms_dns_queries_sent(ctx), 2);
+    assert_int_equal(ms_dns_batch_wait(batch), MS_OK);
+    assert_int_equal(ms_dns_batch_answer(batch, 0)->rcode, MS_DNS_TIMEOUT);
+    assert_int_equal(ms_dns_batch_answer(batch, 1)->rcode, MS_DNS_TIMEOUT);
+    assert_int_equal(ms_dns_batch_answer(batch, 2)->rcode, MS_DNS_ERROR);
+    ms_dns_batch_free(batch);
+    /* given up on, the two make room again */
+    ms_dns_answer *a = NULL;
+    assert_int_equal(ms_dns_lookup(ctx, "d.silent.example", MS_DNS_TXT, &a), MS_OK);
+    assert_int_equal(a->rcode, MS_DNS_TIMEOUT);
+    assert_int_equal(ms_dns_queries_sent(ctx), 3);
+    ms_dns_answer_free(a);
+    ms_ctx_free(ctx);
+    ms_dns_shared_free(shared);
+    ms_ctx_free(config);
+    close(fd);
+}
+
 /* ---- names of codes -------------------------------------------------- */
 
 static void rcode_and_dnssec_names_are_stable(void **state)
@@ -793,6 +1033,9 @@ int main(void)
         BED_TEST(unsigned_zone_answer_is_insecure),
         BED_TEST(batch_of_many_queries_is_answered_in_full),
         BED_TEST(batch_freed_before_waiting_calls_nothing_back),
+        BED_TEST(contexts_in_threads_share_one_resolver),
+        cmocka_unit_test(stuck_answer_for_one_ctx_delays_no_other),
+        cmocka_unit_test(shared_resolver_answers_beyond_its_bound_at_once),
         BED_TEST(callback_can_submit_a_dependent_query_in_the_same_run),
         BED_TEST(queries_sent_counts_each_submitted_query),
         BED_TEST(label_of_64_octets_is_refused_without_sending),
