@@ -79,7 +79,7 @@ if [[ ! -f $DB ]]; then
     # schema version 2: what mailsec makes, taken back before the rollups
     "$BIN" report ingest --db "$DB" /dev/null >/dev/null
     sqlite3 "$DB" "DROP TABLE rollup_days; DROP TABLE rollup_counts; DROP TABLE rollup_policies;
-        DROP TABLE rollup_sources; DROP TABLE rollup_source_totals; DROP TABLE rollup_source_names;
+        DROP TABLE rollup_sources; DROP TABLE rollup_source_totals; DROP TABLE IF EXISTS rollup_source_names;
         DROP TABLE rollup_domain_sources;
         DELETE FROM schema_version WHERE version >= 3;
         $(reports_sql); $(records_sql);
@@ -90,7 +90,7 @@ if [[ ! -f $DB ]]; then
     t2=$(ms_now)
     echo "store: $RECORDS records over $SOURCES sources written (SQL) in $(((t1 - t0) / 1000)) s, rollups built in $(((t2 - t1) / 1000)) s"
     echo "rollup rows: $(sqlite3 "$DB" "SELECT (SELECT COUNT(*) FROM rollup_sources) || ' source-days, '
-        || (SELECT COUNT(*) FROM rollup_source_names) || ' source names'")"
+        || (SELECT COUNT(*) FROM rollup_sources WHERE names <> '') || ' with names'")"
 fi
 echo "store size: $(du -h "$DB" | cut -f1)"
 

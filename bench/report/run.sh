@@ -25,6 +25,10 @@
 #   MBOX_BYTES=1G         size of the big mbox (1G: about 18M records). The
 #                         target names 10 GB; MBOX_BYTES=10G works, but
 #                         generating it takes ten times as long as 1G does.
+#   BEFORE=BUILD_DIR      with the sqlite part: also the same ingest by the
+#                         mailsec of another build (the version before a
+#                         change), its rounds alternating with this build's,
+#                         and the ratio of the two
 #
 # Seconds are wall clock of the whole process (what a user waits for),
 # records/s and MB/s (MB of XML, 10^6 bytes, after decompression, the same
@@ -50,6 +54,7 @@ dmarcts_records=${DMARCTS_RECORDS:-20000}
 big_bytes=${BIG_BYTES:-1G}
 mbox_bytes=${MBOX_BYTES:-1G}
 mailsec=$build/src/mailsec
+before=${BEFORE:+$(cd "$BEFORE" && pwd)/src/mailsec}
 RSS_LIMIT_KB=$((64 * 1024))
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/bench-report.XXXXXX")
@@ -118,10 +123,12 @@ run_expat() {
 # mailsec report ingest --json [OPTION...] over the .gz files, RESET (a
 # command) before each; keeps the fastest. SERVER_PID (a command, or "")
 # names the database server, whose CPU time is added to the client's.
+# ROUNDS_DONE rounds (0) of ROW are there already: one more round is run.
 ingest_rounds() {
     local row=$1 url=$2 reset=$3 server=${4:-} r rc wall user sys rss server0=0 server_cpu=0
-    local extra=("${@:5}")
-    for ((r = 0; r < rounds; r++)); do
+    local extra=("${@:5}") from=${ROUNDS_DONE:-0} to=$rounds
+    [[ -n ${ROUNDS_DONE:-} ]] && to=$((from + 1))
+    for ((r = from; r < to; r++)); do
         $reset
         [[ -n $server ]] && server0=$(cpu_seconds "$($server)")
         rc=0
@@ -158,7 +165,15 @@ run_sqlite() {
         echo "mailsec/SQLite: skipped: ${SKIP[sqlite]}"
         return 0
     fi
-    ingest_rounds sqlite "sqlite:$work/ingest.db" reset_sqlite
+    if [[ -n $before ]]; then # this build and the one before, alternating
+        local r
+        for ((r = 0; r < rounds; r++)); do
+            ROUNDS_DONE=$r ingest_rounds sqlite "sqlite:$work/ingest.db" reset_sqlite
+            mailsec=$before ROUNDS_DONE=$r ingest_rounds sqlite_before "sqlite:$work/ingest.db" reset_sqlite
+        done
+    else
+        ingest_rounds sqlite "sqlite:$work/ingest.db" reset_sqlite
+    fi
     # one reader only, for comparison
     ingest_rounds sqlite_j1 "sqlite:$work/ingest.db" reset_sqlite "" --jobs 1
     reset_sqlite
@@ -296,6 +311,7 @@ report() {
     row expat_h "expat_only, minimal handlers" ".gz corpus"
     row sqlite "mailsec ingest -> SQLite" ".gz corpus"
     row sqlite_j1 "mailsec ingest --jobs 1 -> SQLite" ".gz corpus"
+    [[ -n $before ]] && row sqlite_before "BEFORE's ingest -> SQLite" ".gz corpus"
     row pgsql "mailsec ingest -> PostgreSQL" ".gz corpus"
     row dmarcts "dmarcts-report-parser -> MariaDB" ".xml, first"
     echo
@@ -304,6 +320,14 @@ report() {
     target "ingest into SQLite, MB/s / expat_only's (no handlers)" \
         "$(ratio "$(mbps sqlite)" "$(mbps expat)")" \
         "$(ratio "$(mbps sqlite cpu_total)" "$(mbps expat cpu_total)")" '%.2f' '>= 0.50' 'x >= 0.5'
+    if [[ -n $before ]]; then
+        target "the same, BEFORE's build" \
+            "$(ratio "$(mbps sqlite_before)" "$(mbps expat)")" \
+            "$(ratio "$(mbps sqlite_before cpu_total)" "$(mbps expat cpu_total)")" '%.2f' '>= 0.50' 'x >= 0.5'
+        target "ingest into SQLite: this build's speed / BEFORE's" \
+            "$(ratio "$(mbps sqlite)" "$(mbps sqlite_before)")" \
+            "$(ratio "$(mbps sqlite cpu_total)" "$(mbps sqlite_before cpu_total)")" '%.2f' '(info)' 'x > 0'
+    fi
     target "the same, --jobs 1" \
         "$(ratio "$(mbps sqlite_j1)" "$(mbps expat)")" \
         "$(ratio "$(mbps sqlite_j1 cpu_total)" "$(mbps expat cpu_total)")" '%.2f' '>= 0.50' 'x >= 0.5'

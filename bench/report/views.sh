@@ -90,7 +90,7 @@ build() {
     "$BIN" report ingest --db "$DB" /dev/null >/dev/null
     for table in rollup_days rollup_counts rollup_policies rollup_sources rollup_source_totals rollup_source_names \
         rollup_domain_sources; do
-        run_sql "DROP TABLE $table"
+        run_sql "DROP TABLE IF EXISTS $table"
     done
     run_sql "DELETE FROM schema_version WHERE version >= 3"
     t=$(seconds)

@@ -693,6 +693,8 @@ static ms_status sources_domains(ms_store *store, const ms_store_filter *f, ms_s
                        f, "r.domain", "", 0, add_source_domains, &sr);
 }
 
+static int source_names_parse(ms_store_source *s, const char *lines);
+
 static int add_source_name_row(ms_store *store, sql_cursor *cur, void *arg)
 {
     source_rows *sr = arg;
@@ -700,10 +702,9 @@ static int add_source_name_row(ms_store *store, sql_cursor *cur, void *arg)
     ms_store_source key = {.source_ip = (char *)b->text(cur, 0)};
     ms_store_source *s =
         sr->count ? bsearch(&key, sr->rows, sr->count, sizeof *sr->rows, cmp_source_ip) : NULL;
-    const char *kind = b->text(cur, 1), *name = b->text(cur, 2);
-    if (s == NULL || kind == NULL || name == NULL)
+    if (s == NULL)
         return ROW_NEXT;
-    return source_name_add(s, kind, strlen(kind), name, strlen(name)) != 0 ? ROW_NOMEM : ROW_NEXT;
+    return source_names_parse(s, b->text(cur, 1)) != 0 ? ROW_NOMEM : ROW_NEXT;
 }
 
 /* The SPF, DKIM and header From domains of the sources (sorted by
@@ -716,8 +717,8 @@ static ms_status sources_names(ms_store *store, const ms_store_filter *f, ms_sto
         return sources_domains(store, f, rows, count);
     source_rows sr = {rows, count};
     where w = {MS_BUF_INIT, {{0}}, 0};
-    ms_buf_puts(&w.sql, "SELECT DISTINCT NULLIF(x.source_ip, ''), x.kind, x.name"
-                        " FROM rollup_source_names x WHERE 1 = 1");
+    ms_buf_puts(&w.sql, "SELECT NULLIF(x.source_ip, ''), x.names FROM rollup_sources x"
+                        " WHERE x.names <> ''");
     where_window(&w, f, "x.domain", "x.day");
     ms_status st = w.sql.failed ? MS_ERR_NOMEM
                                 : query_rows(store, w.sql.data, w.params, w.n, 0,
@@ -830,8 +831,8 @@ static int pass_source(ms_store *store, sql_cursor *cur, void *arg)
 
 /* The names of x.source_ip as one column, on n's conditions. */
 #define NAMES_COLUMN_HEAD                                                                      \
-    "(SELECT @LIST@(n.kind || '\t' || n.name, '\n') FROM rollup_source_names n"                \
-    " WHERE n.source_ip = x.source_ip"
+    "(SELECT @LIST@(n.names, '\n') FROM rollup_sources n"                                        \
+    " WHERE n.source_ip = x.source_ip AND n.names <> ''"
 
 static void limit_clause(ms_buf *sql, size_t limit)
 {

@@ -17,7 +17,7 @@ static const char *const pgsql_sql[] = {
 
 /* SQLite adds each rollup's rows one at a time (store_backend.add_rows,
  * sqlite.c says why), so each is its SELECT and its upsert apart: the
- * rollups of ROLLUP_INSERTS_EACH, in its order, after ROLLUP_NEW_SOURCES
+ * rollups of ROLLUP_INSERTS_WITH, in its order, after ROLLUP_NEW_SOURCES
  * (which counts the sources the totals do not hold yet). */
 typedef struct row_rollup {
     const char *table, *columns, *select, *upsert;
@@ -36,22 +36,18 @@ static const row_rollup row_rollups[] = {
      ROLLUP_SOURCES_UPSERT},
     {"rollup_source_totals", ROLLUP_TOTALS_COLUMNS, ROLLUP_TOTALS_SELECT(GROUP_COND),
      ROLLUP_TOTALS_UPSERT},
-    {"rollup_source_names", ROLLUP_NAMES_COLUMNS, ROLLUP_NAMES_SELECT(GROUP_COND),
-     ROLLUP_NAMES_UPSERT},
 };
-/* One name from auth_more of a record of report $1, as a row of
- * rollup_source_names (ROLLUP_NAME_INSERT's SELECT). */
-#define NAME_ROW_SELECT                                                                            \
-    "SELECT " KEY("CAST($2 AS TEXT)") ", " DOMAIN_KEY ", " REPORT_DAY ", CAST($3 AS TEXT),"        \
-    " " KEY("CAST($4 AS TEXT)") " FROM reports r WHERE r.id = $1"
 enum {
+    /* rollup_sources' place in row_rollups: its upsert adds the names too */
+    SOURCES_ROLLUP = 5,
     ROW_ROLLUPS = sizeof row_rollups / sizeof row_rollups[0],
     PGSQL_STATEMENTS = sizeof pgsql_sql / sizeof pgsql_sql[0],
     /* SQLite's: ROLLUP_NEW_SOURCES, then a SELECT and an INSERT per rollup */
     ROW_STATEMENTS = 1 + 2 * ROW_ROLLUPS,
-    /* the upsert of rollup_source_names, the last rollup */
-    NAMES_ROW_INSERT = ROW_STATEMENTS - 1,
-    INGEST_STATEMENTS = (PGSQL_STATEMENTS > ROW_STATEMENTS ? PGSQL_STATEMENTS : ROW_STATEMENTS) + 1,
+    NAMES_ROW_INSERT = 2 + 2 * SOURCES_ROLLUP,
+    /* PostgreSQL's insert of one auth_more name (ROLLUP_NAME_INSERT) */
+    NAME_INSERT = (PGSQL_STATEMENTS > ROW_STATEMENTS ? PGSQL_STATEMENTS : ROW_STATEMENTS) + 1,
+    INGEST_STATEMENTS = NAME_INSERT + 1,
 };
 
 /* rollup_more holds "ip\0kind\0name\0" for each name noted. */
@@ -92,7 +88,8 @@ static int row_statements(const ms_store *store, char **sql)
         ms_buf insert = MS_BUF_INIT;
         append_row_insert(&insert, &row_rollups[i]);
         sql[1 + 2 * i] = store_sql_text(store, row_rollups[i].select);
-        sql[2 + 2 * i] = ms_buf_take(&insert);
+        sql[2 + 2 * i] = insert.failed ? NULL : store_sql_text(store, insert.data);
+        ms_buf_free(&insert);
     }
     for (size_t i = 0; i < ROW_STATEMENTS; i++)
         if (sql[i] == NULL)
@@ -106,7 +103,7 @@ static int whole_statements(const ms_store *store, char **sql)
     for (size_t i = 0; pgsql_sql[i] != NULL; i++)
         if ((sql[i] = store_sql_text(store, pgsql_sql[i])) == NULL)
             return 0;
-    return 1;
+    return (sql[NAME_INSERT] = store_sql_text(store, ROLLUP_NAME_INSERT)) != NULL;
 }
 
 /* The ingest statements in this backend's SQL, built on first use. */
@@ -134,22 +131,26 @@ void rollup_free(char **sql)
     free(sql);
 }
 
-/* One name (params: report, source, kind, name) added unless there. */
-static ms_status add_name(ms_store *store, const sql_param *params, rollup_run_fn run)
+/* One name (params: report, source, kind, name) added unless there:
+ * with insert_sql when given (the migration), else ingest's way. */
+static ms_status add_name(ms_store *store, const sql_param *params, const char *insert_sql,
+                          rollup_run_fn run)
 {
-    if (store->backend->add_rows == NULL)
-        return run(store, ROLLUP_NAME_INSERT, params, 4);
+    if (insert_sql != NULL)
+        return run(store, insert_sql, params, 4);
     ms_status st = ingest_statements(store);
-    if (st == MS_OK)
-        st = store->backend->add_rows(store, NAME_ROW_SELECT, params, 4,
-                                      store->rollup_sql[NAMES_ROW_INSERT]);
-    return st;
+    if (st != MS_OK)
+        return st;
+    if (store->backend->add_rows == NULL)
+        return run(store, store->rollup_sql[NAME_INSERT], params, 4);
+    return store->backend->add_rows(store, ROLLUP_NAME_ROW_SELECT, params, 4,
+                                    store->rollup_sql[NAMES_ROW_INSERT]);
 }
 
 /* The names noted in buf (len bytes of "ip\0kind\0name\0" triples) of
- * report, each added unless already there. */
+ * report, each added unless already there (add_name). */
 static ms_status add_names(ms_store *store, int64_t report, const char *buf, size_t len,
-                           rollup_run_fn run)
+                           const char *insert_sql, rollup_run_fn run)
 {
     ms_status st = MS_OK;
     if (len == 0)
@@ -158,14 +159,15 @@ static ms_status add_names(ms_store *store, int64_t report, const char *buf, siz
         const char *ip = p, *kind = ip + strlen(ip) + 1, *name = kind + strlen(kind) + 1;
         p = name + strlen(name) + 1;
         sql_param params[] = {P_INT(report), P_TEXT(ip), P_TEXT(kind), P_TEXT(name)};
-        st = add_name(store, params, run);
+        st = add_name(store, params, insert_sql, run);
     }
     return st;
 }
 
 ms_status rollup_add_names(ms_store *store, rollup_run_fn run)
 {
-    ms_status st = add_names(store, store->report, store->rollup_more.data, store->rollup_more.len, run);
+    ms_status st = add_names(store, store->report, store->rollup_more.data, store->rollup_more.len,
+                             NULL, run);
     store->rollup_more.len = 0;
     return st;
 }
@@ -219,7 +221,7 @@ typedef struct build_page {
 
 /* The names of one page's records (each kept in rows as its report id,
  * then "ip\0auth_more\0"), added once the page's cursor is closed. */
-static ms_status add_page_names(ms_store *store, const ms_buf *rows)
+static ms_status add_page_names(ms_store *store, const ms_buf *rows, const char *insert_sql)
 {
     if (rows->len == 0)
         return MS_OK; /* rows->data may be NULL then, and NULL + 0 is undefined */
@@ -233,13 +235,14 @@ static ms_status add_page_names(ms_store *store, const ms_buf *rows)
         names.len = 0;
         note_more_line_names(&names, ip, auth_more);
         st = names.failed ? MS_ERR_NOMEM
-                          : add_names(store, report, names.data, names.len, store_exec_params);
+                          : add_names(store, report, names.data, names.len, insert_sql,
+                                      store_exec_params);
     }
     ms_buf_free(&names);
     return st;
 }
 
-static ms_status build_names_page(ms_store *store, build_page *page)
+static ms_status build_names_page(ms_store *store, build_page *page, const char *insert_sql)
 {
     const store_backend *b = store->backend;
     sql_param params[] = {P_INT(page->report), P_INT(page->seq), P_INT(BUILD_PAGE)};
@@ -266,17 +269,17 @@ static ms_status build_names_page(ms_store *store, build_page *page)
         ms_buf_append(&rows, b->text(cur, 3), strlen(b->text(cur, 3)) + 1);
     }
     b->done(cur);
-    st = r < 0 ? MS_ERR_IO : rows.failed ? MS_ERR_NOMEM : add_page_names(store, &rows);
+    st = r < 0 ? MS_ERR_IO : rows.failed ? MS_ERR_NOMEM : add_page_names(store, &rows, insert_sql);
     ms_buf_free(&rows);
     return st;
 }
 
-ms_status rollup_build_more_names(ms_store *store)
+ms_status rollup_build_more_names(ms_store *store, const char *insert_sql)
 {
     build_page page = {-1, -1, 0};
     ms_status st;
     do
-        st = build_names_page(store, &page);
+        st = build_names_page(store, &page, insert_sql);
     while (st == MS_OK && page.rows == BUILD_PAGE);
     return st;
 }

@@ -7,8 +7,9 @@
  * so what ingest adds, what the migration builds and what a view computes
  * from the records are the same figures.
  *
- * These definitions are part of migration 3: changing one means a new
- * migration that rebuilds the table.
+ * These definitions are part of migration 3 (rollup_sources as it was
+ * then: ROLLUP_INSERTS_V3; migration 6 gave it its names): changing one
+ * means a new migration that rebuilds the table.
  *
  * Text for store_sql_text: @SUM@ is the backend's sum that never
  * overflows (read.c). Every sum is saturated at MS_STORE_SUM_MAX as it is
@@ -149,15 +150,52 @@
     " last_end = CASE WHEN excluded.last_end > rollup_policies.last_end"                           \
     " THEN excluded.last_end ELSE rollup_policies.last_end END"
 
-/* rollup_sources: per source IP ("" when the record had none), domain and
- * day, the classification sums; rollup_source_totals: the same over all
- * days, indexed by messages for the top sources without a scan. */
-#define ROLLUP_SOURCES_COLUMNS "source_ip, domain, day, " SOURCE_SUM_COLUMNS
+/* rollup_sources (migration 6): per source IP ("" when the record had
+ * none), domain and day, the classification sums and the names the source
+ * used (below); rollup_source_totals: the sums over all days, indexed by
+ * messages for the top sources without a scan. */
+#define ROLLUP_SOURCES_COLUMNS "source_ip, domain, day, " SOURCE_SUM_COLUMNS ", names"
+/* The names: the SPF and DKIM auth domains ("spf", "dkim") and header
+ * From domains ("from") the source used that day, one "kind<TAB>name" line
+ * each, joined by newlines; a line may repeat (the views read them as a
+ * set). The first result of each kind is a column of the record, its
+ * lines made in the pass that sums the group's records: one line when the
+ * group's records of that source agree on the name (nearly always), the
+ * group's distinct lines otherwise (@LINES_OF@ x @LINES_END@: the
+ * distinct values of x joined by newlines, schema.c). An existing row gets the group's lines
+ * appended unless they are there already as one block. The names after
+ * the first (in auth_more) are added from C one line at a time (rollup.c),
+ * each appended only when absent. Before migration 6 they were rows of
+ * rollup_source_names: a row per name and source, a table bigger than the
+ * records, whose inserts and sort cost the most of the rollups at ingest. */
+#define NAME_LINE(kind, name) kind " || '\t' || " KEY(name)
+#define KIND_LINES(kind, col)                                                                      \
+    "CASE WHEN MIN(NULLIF(" col ", '')) = MAX(NULLIF(" col ", ''))"                              \
+    " THEN " NAME_LINE("'" kind "'", "MIN(" col ")")                                               \
+    " ELSE @LINES_OF@" NAME_LINE("'" kind "'", "NULLIF(" col ", '')") "@LINES_END@ END"
+#define SOURCE_NAMES                                                                               \
+    "SUBSTR(COALESCE('\n' || " KIND_LINES("dkim", "a.dkim_domain") ", '')"                        \
+    " || COALESCE('\n' || " KIND_LINES("from", "a.header_from") ", '')"                           \
+    " || COALESCE('\n' || " KIND_LINES("spf", "a.spf_domain") ", ''), 2)"
 #define ROLLUP_SOURCES_SELECT(COND)                                                                \
-    "SELECT " IP_KEY ", " DOMAIN_KEY ", " REPORT_DAY ", " SOURCE_SUMS                              \
+    "SELECT " IP_KEY ", " DOMAIN_KEY ", " REPORT_DAY ", " SOURCE_SUMS ", " SOURCE_NAMES            \
     AGG_RECORDS COND " GROUP BY " IP_KEY ", " DOMAIN_KEY ", " REPORT_DAY
+/* The lines of excluded.names added to t.names unless there as a block. */
+#define NAMES_MERGE(t)                                                                             \
+    "names = CASE WHEN excluded.names = '' OR @STRPOS@('\n' || " t ".names || '\n',"              \
+    " '\n' || excluded.names || '\n') > 0 THEN " t ".names WHEN " t ".names = ''"                 \
+    " THEN excluded.names ELSE " t ".names || '\n' || excluded.names END"
 #define ROLLUP_SOURCES_UPSERT                                                                      \
-    " ON CONFLICT (source_ip, domain, day) DO UPDATE SET " SOURCE_SUM_ADD("rollup_sources")
+    " ON CONFLICT (source_ip, domain, day) DO UPDATE SET " SOURCE_SUM_ADD("rollup_sources") ","    \
+    " " NAMES_MERGE("rollup_sources")
+/* One name from auth_more of a record of report $1 ($2 its source, $3
+ * the kind, $4 the name), as a row of rollup_sources with no sums. */
+#define ROLLUP_NAME_ROW_SELECT                                                                     \
+    "SELECT " KEY("CAST($2 AS TEXT)") ", " DOMAIN_KEY ", " REPORT_DAY ", 0, 0, 0, 0, 0, 0,"        \
+    " " NAME_LINE("CAST($3 AS TEXT)", "CAST($4 AS TEXT)") " FROM reports r WHERE r.id = $1"
+#define ROLLUP_NAME_INSERT                                                                         \
+    "INSERT INTO rollup_sources (" ROLLUP_SOURCES_COLUMNS ") " ROLLUP_NAME_ROW_SELECT              \
+    ROLLUP_SOURCES_UPSERT
 #define ROLLUP_TOTALS_COLUMNS "source_ip, domain, " SOURCE_SUM_COLUMNS
 #define ROLLUP_TOTALS_SELECT(COND)                                                                 \
     "SELECT " IP_KEY ", " DOMAIN_KEY ", " SOURCE_SUMS AGG_RECORDS COND                             \
@@ -165,26 +203,28 @@
 #define ROLLUP_TOTALS_UPSERT                                                                       \
     " ON CONFLICT (source_ip, domain) DO UPDATE SET " SOURCE_SUM_ADD("rollup_source_totals")
 
-/* rollup_source_names: the SPF and DKIM auth domains ("spf", "dkim") and
- * header From domains ("from") each source used, per domain and day. The
- * first result of each kind is a column of the record; the others (in
- * auth_more) are added from C (rollup.c). */
+/* Migration 3's rollup_sources and rollup_source_names, as it built them
+ * (its text must not change); migration 6 makes them one table. */
+#define ROLLUP_SOURCES_V3_COLUMNS "source_ip, domain, day, " SOURCE_SUM_COLUMNS
+#define ROLLUP_SOURCES_V3_SELECT                                                                   \
+    "SELECT " IP_KEY ", " DOMAIN_KEY ", " REPORT_DAY ", " SOURCE_SUMS                              \
+    AGG_RECORDS " GROUP BY " IP_KEY ", " DOMAIN_KEY ", " REPORT_DAY
 #define NAME_OF_KIND                                                                               \
     "CASE k.column1 WHEN 'spf' THEN a.spf_domain WHEN 'dkim' THEN a.dkim_domain"                   \
     " ELSE a.header_from END"
-#define ROLLUP_NAMES_COLUMNS "source_ip, domain, day, kind, name"
-#define ROLLUP_NAMES_SELECT(COND)                                                                  \
+#define ROLLUP_NAMES_V3_COLUMNS "source_ip, domain, day, kind, name"
+/* One name from auth_more of a record of report $1 ($2 its source, $3
+ * the kind, $4 the name), added by migration 3 after its text. */
+#define ROLLUP_NAME_V3_INSERT                                                                      \
+    "INSERT INTO rollup_source_names (" ROLLUP_NAMES_V3_COLUMNS ")"                                \
+    " SELECT " KEY("CAST($2 AS TEXT)") ", " DOMAIN_KEY ", " REPORT_DAY ", CAST($3 AS TEXT),"       \
+    " " KEY("CAST($4 AS TEXT)") " FROM reports r WHERE r.id = $1 ON CONFLICT DO NOTHING"
+#define ROLLUP_NAMES_V3_SELECT                                                                     \
     "SELECT DISTINCT " IP_KEY ", " DOMAIN_KEY ", " REPORT_DAY ", k.column1,"                       \
     " " KEY(NAME_OF_KIND) REPORTS_R " JOIN agg_records a ON a.report = r.id"                       \
     " CROSS JOIN (VALUES ('spf'), ('dkim'), ('from')) AS k"                                        \
-    " WHERE r.kind = 'aggregate'" COND " AND " NAME_OF_KIND " <> ''"                              \
-    " ORDER BY 1, 2, 3, 4, 5" /* the key's order: inserted page after page */
-#define ROLLUP_NAMES_UPSERT " ON CONFLICT DO NOTHING"
-/* One name from auth_more of a record of report $1. */
-#define ROLLUP_NAME_INSERT                                                                         \
-    "INSERT INTO rollup_source_names (" ROLLUP_NAMES_COLUMNS ")"                                   \
-    " SELECT " KEY("CAST($2 AS TEXT)") ", " DOMAIN_KEY ", " REPORT_DAY ", CAST($3 AS TEXT),"       \
-    " " KEY("CAST($4 AS TEXT)") " FROM reports r WHERE r.id = $1" ROLLUP_NAMES_UPSERT
+    " WHERE r.kind = 'aggregate' AND " NAME_OF_KIND " <> ''"                                       \
+    " ORDER BY 1, 2, 3, 4, 5"
 
 /* INSERT ... SELECT ... upsert for one rollup. */
 #define ROLLUP_INSERT(table, COLUMNS, SELECT, UPSERT)                                              \
@@ -193,11 +233,16 @@
 /* Every rollup of the reports COND selects, added to the tables: F
  * applied to each INSERT statement in turn (TOTALS: the statement that
  * adds to rollup_source_totals). */
-#define ROLLUP_INSERTS_EACH(F, COND)                                                               \
-    ROLLUP_INSERTS_WITH(F, COND,                                                                   \
-                        ROLLUP_INSERT("rollup_source_totals", ROLLUP_TOTALS_COLUMNS,               \
-                                      ROLLUP_TOTALS_SELECT(COND), ROLLUP_TOTALS_UPSERT))
 #define ROLLUP_INSERTS_WITH(F, COND, TOTALS)                                                       \
+    ROLLUP_INSERTS_BY_DAY(F, COND)                                                                 \
+    F(ROLLUP_INSERT("rollup_sources", ROLLUP_SOURCES_COLUMNS, ROLLUP_SOURCES_SELECT(COND),         \
+                    ROLLUP_SOURCES_UPSERT))                                                        \
+    F(TOTALS)
+#define ROLLUP_TOTALS_INSERT(COND)                                                                 \
+    ROLLUP_INSERT("rollup_source_totals", ROLLUP_TOTALS_COLUMNS, ROLLUP_TOTALS_SELECT(COND),       \
+                  ROLLUP_TOTALS_UPSERT)
+/* The rollups keyed by domain and day. */
+#define ROLLUP_INSERTS_BY_DAY(F, COND)                                                             \
     F(ROLLUP_INSERT("rollup_days", ROLLUP_DAYS_COLUMNS, ROLLUP_DAYS_SELECT(COND),                  \
                     ROLLUP_DAYS_UPSERT))                                                           \
     F(ROLLUP_INSERT("rollup_counts", ROLLUP_COUNTS_COLUMNS, ROLLUP_DISPOSITIONS_SELECT(COND),      \
@@ -207,12 +252,35 @@
     F(ROLLUP_INSERT("rollup_counts", ROLLUP_COUNTS_COLUMNS, ROLLUP_REPORTERS_SELECT(COND),         \
                     ROLLUP_COUNTS_UPSERT))                                                         \
     F(ROLLUP_INSERT("rollup_policies", ROLLUP_POLICIES_COLUMNS, ROLLUP_POLICIES_SELECT(COND),      \
-                    ROLLUP_POLICIES_UPSERT))                                                       \
-    F(ROLLUP_INSERT("rollup_sources", ROLLUP_SOURCES_COLUMNS, ROLLUP_SOURCES_SELECT(COND),         \
-                    ROLLUP_SOURCES_UPSERT))                                                        \
-    F(TOTALS)                                                                                      \
-    F(ROLLUP_INSERT("rollup_source_names", ROLLUP_NAMES_COLUMNS, ROLLUP_NAMES_SELECT(COND),        \
-                    ROLLUP_NAMES_UPSERT))
+                    ROLLUP_POLICIES_UPSERT))
+/* Migration 3's text: every rollup of the stored reports, in its layout. */
+#define ROLLUP_INSERTS_V3(F)                                                                       \
+    ROLLUP_INSERTS_BY_DAY(F, "")                                                                   \
+    F(ROLLUP_INSERT("rollup_sources", ROLLUP_SOURCES_V3_COLUMNS, ROLLUP_SOURCES_V3_SELECT,         \
+                    " ON CONFLICT (source_ip, domain, day) DO UPDATE SET "                         \
+                    SOURCE_SUM_ADD("rollup_sources")))                                             \
+    F(ROLLUP_TOTALS_INSERT(""))                                                                    \
+    F(ROLLUP_INSERT("rollup_source_names", ROLLUP_NAMES_V3_COLUMNS, ROLLUP_NAMES_V3_SELECT,        \
+                    " ON CONFLICT DO NOTHING"))
+/* Migration 6 makes rollup_sources and rollup_source_names of migration 3
+ * one table: the sums as they are, each row's names joined into lines. */
+#define ROLLUP_SOURCES_TABLE(name)                                                                 \
+    "CREATE TABLE " name " ("                                                                      \
+    " source_ip TEXT NOT NULL, domain TEXT NOT NULL, day BIGINT NOT NULL,"                         \
+    " messages BIGINT NOT NULL, aligned BIGINT NOT NULL, unaligned BIGINT NOT NULL,"               \
+    " failing BIGINT NOT NULL, dkim_pass_spf_fail BIGINT NOT NULL, forwarded BIGINT NOT NULL,"     \
+    " names TEXT NOT NULL,"                                                                        \
+    " PRIMARY KEY (source_ip, domain, day))@WITHOUT_ROWID@;\n"
+#define ROLLUP_SOURCES_V6_CONVERT                                                                  \
+    ROLLUP_SOURCES_TABLE("rollup_sources_v6")                                                      \
+    "INSERT INTO rollup_sources_v6 (" ROLLUP_SOURCES_COLUMNS ")"                                   \
+    " SELECT s.source_ip, s.domain, s.day, s.messages, s.aligned, s.unaligned, s.failing,"         \
+    " s.dkim_pass_spf_fail, s.forwarded, COALESCE((SELECT @LIST@(" NAME_LINE("n.kind", "n.name")  \
+    ", '\n') FROM rollup_source_names n WHERE n.source_ip = s.source_ip AND n.domain = s.domain"   \
+    " AND n.day = s.day), '') FROM rollup_sources s;\n"                                            \
+    "DROP TABLE rollup_sources;\n"                                                                 \
+    "DROP TABLE rollup_source_names;\n"                                                            \
+    "ALTER TABLE rollup_sources_v6 RENAME TO rollup_sources;\n"
 
 /* rollup_domain_sources (migration 4): per domain, how many sources
  * (rows of rollup_source_totals) it has, so that "N other sources" is one
@@ -263,7 +331,8 @@ ms_status rollup_add_names(ms_store *store, rollup_run_fn run);
 ms_status rollup_add_reports(ms_store *store, int64_t first, int64_t last, rollup_run_fn run);
 /* Frees the statements rollup_add_reports built (store->rollup_sql). */
 void rollup_free(char **sql);
-/* After migration 3's text: the auth_more names of the records stored. */
-ms_status rollup_build_more_names(ms_store *store);
+/* After migration 3's text: the auth_more names of the records stored,
+ * each added by insert_sql (ROLLUP_NAME_V3_INSERT's parameters). */
+ms_status rollup_build_more_names(ms_store *store, const char *insert_sql);
 
 #endif

@@ -178,7 +178,7 @@ static const char *const migrations[] = {
     " kind TEXT NOT NULL, name TEXT NOT NULL,"
     " PRIMARY KEY (source_ip, domain, day, kind, name))@WITHOUT_ROWID@;\n"
 #define ROLLUP_BUILD(sql) sql ";\n"
-    ROLLUP_INSERTS_EACH(ROLLUP_BUILD, ""),
+    ROLLUP_INSERTS_V3(ROLLUP_BUILD),
 
     /* 4: the number of sources of each domain (rollup.h), counted from the
      * totals: `report sources` says how many others there are without
@@ -212,6 +212,11 @@ static const char *const migrations[] = {
     " policy_domain TEXT NOT NULL, day BIGINT NOT NULL, destination TEXT NOT NULL,"
     " report_id TEXT NOT NULL, state TEXT NOT NULL, updated_at BIGINT NOT NULL,"
     " PRIMARY KEY (policy_domain, day, destination))@WITHOUT_ROWID@;\n",
+
+    /* 6: a source's names on its row of rollup_sources (rollup.h), not
+     * rows of their own: ingest writes a row per new source and day
+     * instead of four. */
+    ROLLUP_SOURCES_V6_CONVERT,
 };
 
 int store_schema_latest(void)
@@ -224,14 +229,21 @@ void store_sql_append(ms_buf *out, const ms_store *store, const char *text)
     const store_backend *b = store->backend;
     int pg = strcmp(b->name, "postgresql") == 0;
     static const char *const tokens[] = {"@ID@", "@BLOB@", "@WITHOUT_ROWID@", "@SUM@", "@C@",
-                                         "@LIST@", "@REPORTS_R@"};
+                                         "@LIST@", "@REPORTS_R@", "@STRPOS@", "@LINES_OF@",
+                                         "@LINES_END@"};
     /* SQLite's sum() fails on an integer overflow where total() does not;
      * PostgreSQL's sum() of bigint is a numeric already. "C": byte order,
      * as strcmp, whatever the database's collation. SQLite's NOT INDEXED
-     * still reads by rowid (rollup.h). */
+     * still reads by rowid (rollup.h). The distinct values of an
+     * aggregate joined by newlines: SQLite's DISTINCT aggregates take one
+     * argument, so its group_concat cannot be given the separator. */
     const char *values[] = {b->id_type, b->blob_type, b->without_rowid, pg ? "sum" : "total",
                             pg ? " COLLATE \"C\"" : "", pg ? "string_agg" : "group_concat",
-                            pg ? "reports r" : "reports r NOT INDEXED"};
+                            pg ? "reports r" : "reports r NOT INDEXED", pg ? "strpos" : "instr",
+                            pg ? "string_agg(DISTINCT "
+                               : "(SELECT group_concat(value, char(10))"
+                                 " FROM json_each(json_group_array(DISTINCT ",
+                            pg ? ", chr(10))" : ")))"};
     enum { NTOKENS = sizeof tokens / sizeof tokens[0] };
     const char *p = text;
     while (*p != '\0') {
@@ -303,7 +315,7 @@ static ms_status migrate_step(ms_store *store, int *done)
         free(sql);
     }
     if (st == MS_OK && version + 1 == 3)
-        st = rollup_build_more_names(store);
+        st = rollup_build_more_names(store, ROLLUP_NAME_V3_INSERT);
     if (st == MS_OK) {
         sql_param p[] = {P_INT(version + 1), P_INT(time(NULL))};
         st = store_exec_params(store, "INSERT INTO schema_version (version, applied_at) VALUES ($1, $2)",

@@ -104,7 +104,7 @@ sqlite3 "$DB" "DELETE FROM rdns;
       SELECT 1000, i, '10.' || (i / 65536) || '.' || (i / 256 % 256) || '.' || (i % 256), 1, 'none', 'fail',
              'fail', 'example.com', 0, 0 FROM s;
     DROP TABLE rollup_days; DROP TABLE rollup_counts; DROP TABLE rollup_policies; DROP TABLE rollup_sources;
-    DROP TABLE rollup_source_totals; DROP TABLE rollup_source_names;
+    DROP TABLE rollup_source_totals; DROP TABLE IF EXISTS rollup_source_names;
     DELETE FROM schema_version WHERE version >= 3;" || die "could not write the big store"
 "$BIN" report ingest --db "$DB" /dev/null >"$WORK/out" 2>&1 || die "the migration failed: $(cat "$WORK/out")"
 for args in "--all --json" "--json" "--all"; do

@@ -78,7 +78,7 @@ sql "INSERT INTO failure_reports (report, message_key, reported_domain, source_i
 # them from the rows stored, these included. Taken back to schema version
 # 2, the store is migrated again.
 for table in rollup_days rollup_counts rollup_policies rollup_sources rollup_source_totals rollup_source_names; do
-    sql "DROP TABLE $table" || die "could not drop $table"
+    sql "DROP TABLE IF EXISTS $table" || die "could not drop $table"
 done
 sql "DELETE FROM schema_version WHERE version >= 3" || die "could not take the store back to version 2"
 "$BIN" report ingest --db "$DB" /dev/null >"$WORK/migrate" 2>&1 || die "the migration failed: $(cat "$WORK/migrate")"

@@ -1,6 +1,6 @@
 /* The SQLite store adds an aggregate report's auth_more names (the DKIM
- * and SPF domains after the first of each kind) to rollup_source_names
- * once the report's savepoint is released (store.c). A report given up
+ * and SPF domains after the first of each kind) to the names of
+ * rollup_sources once the report's savepoint is released (store.c). A report given up
  * with ms_store_rollback after some of its records must leave none of its
  * names for the next report's commit to add, whatever that report's kind;
  * a committed report's names are there after ms_store_sync.
@@ -50,7 +50,8 @@ static long long count_name(const char *path, const char *name)
     sqlite3_stmt *q = NULL;
     long long n = -1;
     if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-        sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM rollup_source_names WHERE name = ?1", -1, &q,
+        sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM rollup_sources"
+                           " WHERE instr(char(10) || names || char(10), char(9) || ?1 || char(10)) > 0", -1, &q,
                            NULL) == SQLITE_OK &&
         sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC) == SQLITE_OK &&
         sqlite3_step(q) == SQLITE_ROW)

@@ -65,10 +65,34 @@ check_rollups() {
         "SELECT LOWER(r.domain), COALESCE(r.p, ''), COALESCE(r.pct, ''), COUNT(*)
          FROM reports r WHERE r.kind = 'aggregate' GROUP BY 1, 2, 3 ORDER BY 1, 2, 3" \
         "SELECT domain, p, pct, SUM(reports) FROM rollup_policies GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
-    rollup_same "header From domains" \
-        "SELECT DISTINCT COALESCE(a.source_ip, ''), LOWER(r.domain), a.header_from
-         FROM reports r JOIN agg_records a ON a.report = r.id
-         WHERE r.kind = 'aggregate' AND a.header_from <> '' ORDER BY 1, 2, 3" \
-        "SELECT DISTINCT source_ip, domain, name FROM rollup_source_names WHERE kind = 'from'
-         ORDER BY 1, 2, 3"
+    local want got
+    want=$(sql "SELECT DISTINCT COALESCE(a.source_ip, ''), LOWER(r.domain), $ROLLUP_DAY, 'dkim', a.dkim_domain
+                FROM reports r JOIN agg_records a ON a.report = r.id
+                WHERE r.kind = 'aggregate' AND a.dkim_domain <> ''
+                UNION SELECT DISTINCT COALESCE(a.source_ip, ''), LOWER(r.domain), $ROLLUP_DAY, 'from', a.header_from
+                FROM reports r JOIN agg_records a ON a.report = r.id
+                WHERE r.kind = 'aggregate' AND a.header_from <> ''
+                UNION SELECT DISTINCT COALESCE(a.source_ip, ''), LOWER(r.domain), $ROLLUP_DAY, 'spf', a.spf_domain
+                FROM reports r JOIN agg_records a ON a.report = r.id
+                WHERE r.kind = 'aggregate' AND a.spf_domain <> ''" | LC_ALL=C sort) ||
+        fail "rollups: names: the expected query failed"
+    got=$(rollup_names | LC_ALL=C sort -u) || fail "rollups: names: the rollup query failed"
+    # the header From domains exactly; the first SPF and DKIM domains of
+    # each record among the names (the others, from auth_more, besides)
+    [[ $(grep '|from|' <<<"$want") == "$(grep '|from|' <<<"$got")" ]] ||
+        fail "rollups: the header From names differ from the records: $(diff <(grep '|from|' <<<"$want") <(grep '|from|' <<<"$got") | head -6)"
+    local missing
+    missing=$(LC_ALL=C comm -23 <(echo "$want") <(echo "$got"))
+    [[ -z $missing ]] || fail "rollups: names missing: $(head -3 <<<"$missing")"
+}
+
+# The names of rollup_sources (docs/store.md), one "source|domain|day|kind|name"
+# row per line of each row's names: a row's lines are joined by newlines,
+# written here as "|" to keep one row per output line.
+rollup_names() {
+    sql "SELECT source_ip, domain, day, REPLACE(REPLACE(names, '
+', '#'), '	', '|') FROM rollup_sources WHERE names <> ''" |
+        awk -F'|' '{ n = split($0, f, "|"); head = f[1] "|" f[2] "|" f[3]
+                     rest = substr($0, length(head) + 2); m = split(rest, lines, "#")
+                     for (i = 1; i <= m; i++) print head "|" lines[i] }'
 }

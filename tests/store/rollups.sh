@@ -73,6 +73,12 @@ reports = {
     "a3": report("one.example", "a3", day - 86400 * 30, "second.example", [
         (("2001:db8::1", 11), {}),
     ]),
+    # one source's records of a day disagreeing on the DKIM domain
+    "n1": report("one.example", "n1", day + 600, "names.example", [
+        (("192.0.2.20", 1), dict(dkim=(("first.example", "pass"),), spf=(("first.example", "pass"),))),
+        (("192.0.2.20", 2), dict(dkim=(("second.example", "pass"),), spf=(("first.example", "pass"),))),
+        (("192.0.2.20", 1), dict(dkim=(("first.example", "pass"),), spf=(("first.example", "pass"),))),
+    ]),
 }
 for name, text in reports.items():
     open(os.path.join(inbox, name + ".xml"), "w").write(text)
@@ -88,6 +94,11 @@ for n in range(3):
         open(os.path.join(work, f"race{n}", f"r{k:02}.xml"), "w").write(report(
             f"race{n}.example", f"r{k}", day + k * 600, "race.example",
             [((f"198.18.{k}.{i}", 1 + n), {}) for i in range(10)]))
+# the same source and day in a later ingest, with a name of its own
+os.makedirs(os.path.join(work, "later"))
+open(os.path.join(work, "later", "n2.xml"), "w").write(report("two.example", "n2", day + 1200, "names.example", [
+    (("192.0.2.20", 4), dict(dkim=(("third.example", "pass"), ("fourth.example", "pass")),
+                             spf=(("first.example", "pass"),)))]))
 # the same identity as a1 with other counts: a conflicting duplicate
 os.makedirs(os.path.join(work, "conflict"))
 open(os.path.join(work, "conflict", "a1.xml"), "w").write(reports["a1"].replace(">40<", ">41<"))
@@ -101,6 +112,8 @@ json_true '.tally.failed == 1 and .tally.reports_new == 0' "$WORK/out" >/dev/nul
 "$BIN" report ingest --json --db "$DB" tests/data/reports/aggregate "$WORK/in" >"$WORK/out" 2>&1
 json_true '.tally.reports_new == 0 and .tally.duplicates > 3' "$WORK/out" >/dev/null ||
     fail "the second ingest: $(jq -c .tally "$WORK/out" 2>&1)"
+"$BIN" report ingest --json --db "$DB" "$WORK/later" >"$WORK/out" 2>&1
+json_true '.tally.reports_new == 1' "$WORK/out" >/dev/null || fail "the later report: $(jq -c .tally "$WORK/out" 2>&1)"
 "$BIN" report ingest --json --db "$DB" "$WORK/conflict" >"$WORK/out" 2>&1
 json_true '.tally.conflicting == 1' "$WORK/out" >/dev/null ||
     fail "the conflicting duplicate: $(jq -c .tally "$WORK/out" 2>&1)"
@@ -121,8 +134,18 @@ check_rollups
     fail "the rolled-back report is in the rollups"
 [[ $(sql "SELECT messages FROM rollup_source_totals WHERE source_ip = '192.0.2.10'") == 47 ]] ||
     fail "192.0.2.10: $(sql "SELECT messages FROM rollup_source_totals WHERE source_ip = '192.0.2.10'"), want 47 (40 + 7: the conflicting duplicate not counted)"
-[[ $(sql "SELECT DISTINCT name FROM rollup_source_names WHERE source_ip = '192.0.2.10' AND kind = 'dkim' ORDER BY name") == \
-   $'rollup.example\nsecond-signer.example' ]] || fail "the second DKIM domain is missing from the names"
+names_of() { # SOURCE KIND: its names, sorted
+    rollup_names | awk -F'|' -v ip="$1" -v kind="$2" '$1 == ip && $4 == kind { print $5 }' | LC_ALL=C sort -u
+}
+[[ $(names_of 192.0.2.10 dkim) == $'rollup.example\nsecond-signer.example' ]] ||
+    fail "the second DKIM domain is missing from the names: $(names_of 192.0.2.10 dkim)"
+[[ $(names_of 192.0.2.20 dkim) == $'first.example\nfourth.example\nsecond.example\nthird.example' ]] ||
+    fail "the DKIM domains of 192.0.2.20: $(names_of 192.0.2.20 dkim)"
+# one report's records naming first.example twice: its line once
+[[ $(rollup_names | grep -c '^192\.0\.2\.20|.*|dkim|first\.example$') == 1 ]] ||
+    fail "192.0.2.20: first.example $(rollup_names | grep -c '^192\.0\.2\.20|.*|dkim|first\.example$') times, want once"
+[[ $(sql "SELECT COUNT(*) FROM rollup_sources WHERE source_ip = '192.0.2.20'") == 1 ]] ||
+    fail "192.0.2.20: one row for its day, want 1: $(sql "SELECT COUNT(*) FROM rollup_sources WHERE source_ip = '192.0.2.20'")"
 
 # Each view from the rollups and from the records: the same answer.
 # A window opening one second before a whole day that no report begins
@@ -157,6 +180,10 @@ done
 jq -e '.results[] | select(.source_ip == "192.0.2.10") | .dkim_domains == ["rollup.example", "second-signer.example"]
        and .spf_domains == ["bounce.example", "rollup.example"]' "$WORK/all.sources" >/dev/null ||
     fail "sources: the names of 192.0.2.10: $(jq -c '.results[] | select(.source_ip == "192.0.2.10")' "$WORK/all.sources")"
+jq -e '.results[] | select(.source_ip == "192.0.2.20") | .messages == 8 and .spf_domains == ["first.example"]
+       and .dkim_domains == ["first.example", "fourth.example", "second.example", "third.example"]
+       and .header_from == ["names.example"]' "$WORK/all.sources" >/dev/null ||
+    fail "sources: the names of 192.0.2.20: $(jq -c '.results[] | select(.source_ip == "192.0.2.20")' "$WORK/all.sources")"
 # rollup.example's sources: 192.0.2.10, 198.51.100.7, 203.0.113.9
 for view in domain whole; do
     jq -e '.others.sources == 2' "$WORK/$view.others" >/dev/null ||
@@ -167,11 +194,12 @@ jq -e '.results[] | select(.domain == "rollup.example") | .messages == 57 and .r
     fail "summary of rollup.example: $(jq -c .results "$WORK/domain.summary")"
 
 # Back to schema version 2, then the migrations: 3 builds the rollups
-# from the records, a later one counts each domain's sources.
+# from the records, 4 counts each domain's sources, 6 puts the names of
+# migration 3's rollup_source_names on the rows of rollup_sources.
 latest=$(sql "SELECT MAX(version) FROM schema_version")
 for table in rollup_days rollup_counts rollup_policies rollup_sources rollup_source_totals rollup_source_names \
     rollup_domain_sources; do
-    sql "DROP TABLE $table" >/dev/null || die "could not drop $table"
+    sql "DROP TABLE IF EXISTS $table" >/dev/null || die "could not drop $table"
 done
 sql "DELETE FROM schema_version WHERE version >= 3" >/dev/null
 # a view opens the store for writing first when it can, to migrate it
