@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <mailsec/dns.h>
@@ -66,7 +67,14 @@ static struct {
     ms_store *store;         /* under store_lock; NULL: not recording */
     pthread_mutex_t store_lock;
     ms_milter_sender *sender; /* failure reports; NULL when off */
-} g = {.store_lock = PTHREAD_MUTEX_INITIALIZER};
+    /* connections with state: smfi_main() may return while some still run
+     * in libmilter's threads, and they use all of the above */
+    size_t open_conns;       /* under conns_lock */
+    pthread_mutex_t conns_lock;
+    pthread_cond_t conns_gone;
+} g = {.store_lock = PTHREAD_MUTEX_INITIALIZER,
+       .conns_lock = PTHREAD_MUTEX_INITIALIZER,
+       .conns_gone = PTHREAD_COND_INITIALIZER};
 
 /* One MTA connection (libmilter's private data). */
 typedef struct conn {
@@ -107,6 +115,36 @@ static void log_from_sender(void *arg, int error, const char *line)
 
 /* The verdict's failure reports to the sender thread, and why others were
  * not built to the log. */
+/* How long a stopping milter waits for its connections to end. */
+enum { STOP_WAIT_SECONDS = 30 };
+
+static void conns_add(int delta)
+{
+    pthread_mutex_lock(&g.conns_lock);
+    g.open_conns += (size_t)delta;
+    if (g.open_conns == 0)
+        pthread_cond_broadcast(&g.conns_gone);
+    pthread_mutex_unlock(&g.conns_lock);
+}
+
+/* 1 when every connection has ended within STOP_WAIT_SECONDS. */
+static int conns_wait_gone(void)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += STOP_WAIT_SECONDS;
+    pthread_mutex_lock(&g.conns_lock);
+    int timed_out = 0;
+    while (g.open_conns > 0 && !timed_out)
+        timed_out = pthread_cond_timedwait(&g.conns_gone, &g.conns_lock, &until) == ETIMEDOUT;
+    size_t left = g.open_conns;
+    pthread_mutex_unlock(&g.conns_lock);
+    if (left > 0)
+        log_line(LOG_ERR, "%zu connection%s still open after %d s: stopping without them", left,
+                 left == 1 ? "" : "s", STOP_WAIT_SECONDS);
+    return left == 0;
+}
+
 static void offer_failure_reports(const char *id, ms_milter_verdict *v)
 {
     for (const char *line = v->failure_notes; line && *line;) {
@@ -199,6 +237,7 @@ static void conn_free(conn *c)
     free(c->helo);
     context_give_back(c->ctx);
     free(c);
+    conns_add(-1);
 }
 
 static conn *get_conn(SMFICTX *ctx)
@@ -233,6 +272,7 @@ static conn *new_conn(SMFICTX *ctx)
         free(c);
         return NULL;
     }
+    conns_add(1);
     smfi_setpriv(ctx, c);
     return c;
 }
@@ -581,6 +621,8 @@ static int serve(const milter_args *a)
              g.config->authserv_id, g.config->key_count, g.config->key_count == 1 ? "" : "s");
     /* libmilter stops on SIGTERM, SIGINT and SIGHUP and returns here */
     int rc = smfi_main();
+    if (!conns_wait_gone())
+        return -1; /* what they use stays: the process ends without freeing it */
     ms_milter_sender_stop(g.sender);
     g.sender = NULL;
     log_line(LOG_INFO, "stopped");
@@ -611,6 +653,8 @@ int cmd_milter(int argc, char **argv)
         return cli_usage_error(COMMAND, "--socket takes unix:/PATH or inet:PORT@ADDR, not \"%s\"",
                                a.socket);
     status = load(&a, &c) == 0 ? serve(&a) : EXIT_UNCHECKED;
+    if (status < 0)
+        return EXIT_UNCHECKED; /* connections still running: nothing they use is freed */
     if (g.store)
         ms_store_close(g.store);
     contexts_free();
