@@ -1,7 +1,7 @@
 /* The setup every HTTP(S) request of the checks shares (core/http.h). */
 #include "core/http.h"
 
-static size_t on_body(char *data, size_t size, size_t count, void *arg)
+size_t ms_http_body_write(char *data, size_t size, size_t count, void *arg)
 {
     ms_http_body *b = arg;
     size_t n = size * count;
@@ -25,7 +25,7 @@ ms_status ms_http_setup(CURL *h, const ms_ctx *ctx, const char *url, const char 
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)ctx->timeout_ms);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "mailsec/" MS_VERSION);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, ms_http_body_write);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, body);
     if (ctx->https_ca != NULL)
         curl_easy_setopt(h, CURLOPT_CAINFO, ctx->https_ca);

@@ -16,6 +16,10 @@ typedef struct ms_http_body {
     int cut;
 } ms_http_body;
 
+/* The CURLOPT_WRITEFUNCTION that fills an ms_http_body (CURLOPT_WRITEDATA),
+ * for a transfer set up otherwise (IMAP). */
+size_t ms_http_body_write(char *data, size_t size, size_t count, void *body);
+
 /* Sets h up to GET url over protocols ("https", "http,https") into *body.
  * *connect_to: the list h then uses, for the caller to free after the
  * transfer (curl_slist_free_all), NULL when the context maps nothing.

@@ -21,6 +21,7 @@
 #include "imap_parse.h"
 #include "ingest_internal.h"
 
+#include "core/http.h"
 #include "core/lazy_curl.h"
 #include <inttypes.h>
 #include <stdlib.h>
@@ -39,46 +40,32 @@ typedef struct imap_session {
     char *mailbox;  /* decoded mailbox name */
     char *key;      /* what the store keys seen UIDs on: USER@HOST/MAILBOX */
     long timeout_ms; /* of each operation */
-    ms_buf body;
-    size_t body_max;
-    int too_big;    /* the answer went past body_max */
+    ms_http_body body; /* the answer; cut: it went past its bound */
     char errbuf[CURL_ERROR_SIZE];
 } imap_session;
-
-static size_t collect(char *data, size_t size, size_t nmemb, void *arg)
-{
-    imap_session *s = arg;
-    size_t n = size * nmemb;
-    if (n > s->body_max - s->body.len) {
-        s->too_big = 1;
-        return 0; /* curl then fails the transfer */
-    }
-    ms_buf_append(&s->body, data, n);
-    return s->body.failed ? 0 : n;
-}
 
 /* Runs one request, "what" naming it in errors; the answer, at most max
  * bytes, is in s->body. The whole request must be over in deadline_ms. */
 static ms_status imap_request(imap_session *s, const char *url, const char *command, size_t max,
                               long deadline_ms, const char *what, char **errmsg)
 {
-    ms_buf_free(&s->body);
-    s->body_max = max;
-    s->too_big = 0;
+    ms_buf_free(&s->body.buf);
+    s->body.max = max;
+    s->body.cut = 0;
     s->errbuf[0] = '\0';
     curl_easy_setopt(s->curl, CURLOPT_URL, url);
     curl_easy_setopt(s->curl, CURLOPT_CUSTOMREQUEST, command);
     curl_easy_setopt(s->curl, CURLOPT_TIMEOUT_MS, deadline_ms);
     CURLcode rc = curl_easy_perform(s->curl);
-    if (rc == CURLE_OK && !s->body.failed)
+    if (rc == CURLE_OK && !s->body.buf.failed)
         return MS_OK;
-    if (s->body.failed)
+    if (s->body.buf.failed)
         return MS_ERR_NOMEM;
-    if (s->too_big)
+    if (s->body.cut)
         *errmsg = ms_asprintf("%s: the answer is over %zu bytes", what, max);
     else
         *errmsg = ms_asprintf("%s: %s", what, s->errbuf[0] ? s->errbuf : curl_easy_strerror(rc));
-    return s->too_big ? MS_ERR_LIMIT : MS_ERR_IO;
+    return s->body.cut ? MS_ERR_LIMIT : MS_ERR_IO;
 }
 
 /* An IMAP quoted string (RFC 3501 section 4.3). */
@@ -162,8 +149,8 @@ static ms_status session_open(imap_session *s, const ms_ingest_imap_options *o, 
     curl_easy_setopt(s->curl, CURLOPT_LOW_SPEED_TIME, (timeout + 999) / 1000);
     curl_easy_setopt(s->curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(s->curl, CURLOPT_ERRORBUFFER, s->errbuf);
-    curl_easy_setopt(s->curl, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(s->curl, CURLOPT_WRITEDATA, s);
+    curl_easy_setopt(s->curl, CURLOPT_WRITEFUNCTION, ms_http_body_write);
+    curl_easy_setopt(s->curl, CURLOPT_WRITEDATA, &s->body);
     if (o->ca_file != NULL)
         curl_easy_setopt(s->curl, CURLOPT_CAINFO, o->ca_file);
     curl_free(user);
@@ -177,7 +164,7 @@ static void session_close(imap_session *s)
     free(s->base);
     free(s->mailbox);
     free(s->key);
-    ms_buf_free(&s->body);
+    ms_buf_free(&s->body.buf);
 }
 
 /* "* OK [UIDVALIDITY 3857529045] ..." in the EXAMINE answer. */
@@ -191,7 +178,7 @@ static ms_status read_uidvalidity(imap_session *s, uint32_t *out, char **errmsg)
     free(quoted);
     free(command);
     char *why = NULL;
-    if (st == MS_OK && (st = imap_parse_uidvalidity(s->body.data, s->body.len, out, &why)) == MS_ERR_IO)
+    if (st == MS_OK && (st = imap_parse_uidvalidity(s->body.buf.data, s->body.buf.len, out, &why)) == MS_ERR_IO)
         *errmsg = ms_asprintf("%s: EXAMINE: %s", s->mailbox, why);
     free(why);
     return st;
@@ -220,7 +207,7 @@ static ms_status search_uids(imap_session *s, uint32_t **uids, size_t *count, ch
 {
     ms_status st = mailbox_request(s, "UID SEARCH ALL", "UID SEARCH", errmsg);
     char *why = NULL;
-    if (st == MS_OK && (st = imap_parse_search(s->body.data, s->body.len, uids, count, &why)) == MS_ERR_IO)
+    if (st == MS_OK && (st = imap_parse_search(s->body.buf.data, s->body.buf.len, uids, count, &why)) == MS_ERR_IO)
         *errmsg = ms_asprintf("%s: UID SEARCH: %s", s->mailbox, why);
     free(why);
     return st;
@@ -235,7 +222,7 @@ static ms_status fetch_size(imap_session *s, uint32_t uid, uint64_t *size, int *
     snprintf(what, sizeof what, "UID %" PRIu32 ": FETCH RFC822.SIZE", uid);
     ms_status st = mailbox_request(s, command, what, errmsg);
     char *why = NULL;
-    if (st == MS_OK && (st = imap_parse_size(s->body.data, s->body.len, uid, size, found, &why)) == MS_ERR_IO)
+    if (st == MS_OK && (st = imap_parse_size(s->body.buf.data, s->body.buf.len, uid, size, found, &why)) == MS_ERR_IO)
         *errmsg = ms_asprintf("%s: %s", what, why);
     free(why);
     return st;
@@ -345,9 +332,9 @@ static ms_status ingest_message(fetch_run *r, uint32_t uid, uint64_t size)
     char name[32];
     snprintf(name, sizeof name, "UID %" PRIu32, uid);
     r->tally->files++;
-    r->tally->bytes += r->s.body.len;
+    r->tally->bytes += r->s.body.buf.len;
     ms_ingest_tally before = *r->tally;
-    st = ms_ingest_buffer(r->store, name, r->s.body.data, r->s.body.len, r->cb, r->tally);
+    st = ms_ingest_buffer(r->store, name, r->s.body.buf.data, r->s.body.buf.len, r->cb, r->tally);
     if (st != MS_OK) { /* the store failed itself (a report it refused is set aside) */
         const char *store_error = ms_store_error(r->store);
         *r->errmsg = ms_asprintf("%s: store: %s", name, store_error ? store_error : ms_status_str(st));
