@@ -70,22 +70,16 @@ static void arc_parse(dk_kind kind, const char *data, size_t len, answer *a)
     ms_diag_list_free(&d);
 }
 
-enum { ARC_FIELDS_MAX = 256 };
-
 static void arc_gather(const char *data, size_t len, answer *a)
 {
-    static size_t offsets[ARC_FIELDS_MAX + 1], name_lens[ARC_FIELDS_MAX];
-    static dk_field fields[ARC_FIELDS_MAX];
+    static dk_field fields[FUZZ_FIELDS_MAX];
     ms_buf buf = MS_BUF_INIT;
-    size_t count = fuzz_keep_fields(data, len, &buf, offsets, name_lens, ARC_FIELDS_MAX);
+    size_t count = fuzz_keep_fields(data, len, &buf, fields);
     if (buf.failed) {
         answer_add(a, MS_ERR_NOMEM, "fields");
         ms_buf_free(&buf);
         return;
     }
-    for (size_t i = 0; i < count; i++)
-        fields[i] = (dk_field){buf.data + offsets[i], name_lens[i], buf.data + offsets[i],
-                               offsets[i + 1] - offsets[i]};
     dk_arc arc;
     memset(&arc, 0, sizeof arc);
     ms_status st = dk_arc_gather(&arc, fields, count);
@@ -187,14 +181,7 @@ void run_dns_rdata(const char *data, size_t len, answer *a)
     char *rdata[RDATA_RECORDS_MAX + 1] = {0};
     int lens[RDATA_RECORDS_MAX + 1] = {0};
     size_t n = fuzz_rdata_records(in, len, rdata, lens, RDATA_RECORDS_MAX);
-    struct ub_result result;
-    memset(&result, 0, sizeof result);
-    result.qtype = type;
-    result.qclass = 1;
-    result.data = rdata;
-    result.len = lens;
-    result.havedata = n > 0;
-    result.ttl = 300;
+    struct ub_result result = fuzz_rdata_result(type, rdata, lens, n);
     ms_dns_answer *decoded = ms_dns_answer_new("fuzz.example", type, MS_DNS_NOERROR);
     ms_status st = decoded ? ms_dns_decode_records(decoded, &result) : MS_ERR_NOMEM;
     unsigned long long h = 0;

@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unbound.h>
 
 #ifndef FUZZ_DECODE_COPY
 static inline char *fuzz_decode_copy(const void *data, size_t len)
@@ -124,6 +125,20 @@ static inline size_t fuzz_rdata_records(const unsigned char *data, size_t size, 
     return n;
 }
 
+/* What libunbound would hand over for these records of this type. */
+static inline struct ub_result fuzz_rdata_result(uint16_t type, char **rdata, int *lens, size_t n)
+{
+    struct ub_result result;
+    memset(&result, 0, sizeof result);
+    result.qtype = type;
+    result.qclass = 1;
+    result.data = rdata;
+    result.len = lens;
+    result.havedata = n > 0;
+    result.ttl = 300;
+    return result;
+}
+
 /* ---- header fields ---- */
 
 /* The field that starts at *start: its end (past its last line break) in
@@ -146,16 +161,18 @@ static inline int fuzz_next_field(const char *text, size_t size, size_t *start, 
 }
 
 /* The header fields as the DKIM verifier keeps them: CRLF line breaks,
- * each through its final CRLF, in one buffer; offsets[count] is the end.
- * Their count, at most max. */
-static inline size_t fuzz_keep_fields(const char *data, size_t size, ms_buf *buf, size_t *offsets,
-                                      size_t *name_lens, size_t max)
+ * each through its final CRLF, in one buffer buf, described by fields;
+ * their count, at most FUZZ_FIELDS_MAX (0 when buf failed). */
+enum { FUZZ_FIELDS_MAX = 256 };
+
+static inline size_t fuzz_keep_fields(const char *data, size_t size, ms_buf *buf, dk_field *fields)
 {
+    static size_t offsets[FUZZ_FIELDS_MAX + 1], name_lens[FUZZ_FIELDS_MAX];
     dk_splitter sp;
     dk_splitter_init(&sp, data, size);
     const char *field = NULL;
     size_t flen = 0, count = 0;
-    while (count < max && dk_next_field(&sp, &field, &flen)) {
+    while (count < FUZZ_FIELDS_MAX && dk_next_field(&sp, &field, &flen)) {
         const char *colon = memchr(field, ':', flen);
         if (colon == NULL || colon == field || memchr(field, '\n', (size_t)(colon - field)))
             continue;
@@ -171,7 +188,12 @@ static inline size_t fuzz_keep_fields(const char *data, size_t size, ms_buf *buf
             name_len--;
         name_lens[count++] = name_len;
     }
+    if (buf->failed)
+        return 0;
     offsets[count] = buf->len;
+    for (size_t i = 0; i < count; i++) /* once the buffer has stopped moving */
+        fields[i] = (dk_field){buf->data + offsets[i], name_lens[i], buf->data + offsets[i],
+                               offsets[i + 1] - offsets[i]};
     return count;
 }
 

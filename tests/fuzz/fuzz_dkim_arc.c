@@ -41,18 +41,13 @@ static void parse_value(dk_kind kind, const char *text, size_t len)
 
 static void gather(const char *data, size_t size)
 {
-    enum { MAX = 256 };
-    static size_t offsets[MAX + 1], name_lens[MAX];
-    static dk_field fields[MAX];
+    static dk_field fields[FUZZ_FIELDS_MAX];
     ms_buf buf = MS_BUF_INIT;
-    size_t count = fuzz_keep_fields(data, size, &buf, offsets, name_lens, MAX);
+    size_t count = fuzz_keep_fields(data, size, &buf, fields);
     if (buf.failed) {
         ms_buf_free(&buf);
         return;
     }
-    for (size_t i = 0; i < count; i++)
-        fields[i] = (dk_field){buf.data + offsets[i], name_lens[i], buf.data + offsets[i],
-                               offsets[i + 1] - offsets[i]};
     dk_arc arc;
     memset(&arc, 0, sizeof arc);
     if (dk_arc_gather(&arc, fields, count) == MS_OK && arc.failure == NULL && arc.highest > 0) {

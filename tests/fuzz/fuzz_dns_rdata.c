@@ -26,14 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *rdata[MAX_RECORDS + 1] = {0};
     int lens[MAX_RECORDS + 1] = {0};
     size_t n = fuzz_rdata_records(data, size, rdata, lens, MAX_RECORDS);
-    struct ub_result result;
-    memset(&result, 0, sizeof result);
-    result.qtype = type;
-    result.qclass = 1;
-    result.data = rdata;
-    result.len = lens;
-    result.havedata = n > 0;
-    result.ttl = 300;
+    struct ub_result result = fuzz_rdata_result(type, rdata, lens, n);
 
     ms_dns_answer *answer = ms_dns_answer_new("fuzz.example", type, MS_DNS_NOERROR);
     if (answer != NULL) {
