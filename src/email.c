@@ -72,22 +72,27 @@ typedef struct text {
     int failed; /* out of memory: the round cannot be trusted */
 } text;
 
-static void text_append(text *t, const char *p, size_t n)
+/* Room for n more bytes in t: 0 when out of memory (t->failed). */
+static int text_grow(text *t, size_t n)
 {
-    if (t->failed)
-        return;
-    if (n > t->cap - t->len) {
-        size_t cap = t->cap ? t->cap : 1 << 16;
-        while (cap - t->len < n)
-            cap *= 2;
-        char *grown = realloc(t->data, cap);
-        if (grown == NULL) {
-            t->failed = 1;
-            return;
-        }
-        t->data = grown;
-        t->cap = cap;
+    size_t cap = t->cap ? t->cap : 1 << 16;
+    while (cap - t->len < n)
+        cap *= 2;
+    char *grown = realloc(t->data, cap);
+    if (grown == NULL) {
+        t->failed = 1;
+        return 0;
     }
+    t->data = grown;
+    t->cap = cap;
+    return 1;
+}
+
+/* Inline: called for every line and field, with a few bytes. */
+static inline void text_append(text *t, const char *p, size_t n)
+{
+    if (t->failed || (n > t->cap - t->len && !text_grow(t, n)))
+        return;
     memcpy(t->data + t->len, p, n);
     t->len += n;
 }
@@ -100,6 +105,7 @@ typedef struct slice {
 typedef struct item {
     slice addr;
     size_t field0, nfields; /* CSV: the row (in the round's fields), re-emitted with the results */
+    slice row;              /* CSV: the row as read, when it can be re-emitted as it is (off NONE: not) */
     ms_email_result r;
     slice normal; /* off NONE: no normal form */
     ms_email_mx_status mx;
@@ -150,6 +156,64 @@ static size_t upto_nul(const char *s, size_t n)
 {
     const char *z = memchr(s, '\0', n);
     return z ? (size_t)(z - s) : n;
+}
+
+/* Byte tests a word at a time (the "Bit Twiddling Hacks" haszero
+ * family): the result has a byte's 0x80 bit set where a byte of x is
+ * below n (n <= 128), or equal to c. A line is tested in 8-byte steps. */
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+static uint64_t bytes_below(uint64_t x, unsigned n)
+{
+    return (x - ONES * n) & ~x & HIGHS;
+}
+
+static uint64_t bytes_equal(uint64_t x, unsigned char c)
+{
+    uint64_t v = x ^ (ONES * c);
+    return (v - ONES) & ~v & HIGHS;
+}
+
+enum byte_test { NOT_PRINTABLE, JSON_SPECIAL, ROW_SPECIAL, CSV_SPECIAL };
+
+static inline uint64_t word_test(uint64_t x, enum byte_test t)
+{
+    switch (t) {
+    case NOT_PRINTABLE: /* controls, DEL, non-ASCII */
+        return (x & HIGHS) | bytes_below(x, 0x20) | bytes_equal(x, 0x7F);
+    case JSON_SPECIAL:
+        return bytes_equal(x, '"') | bytes_equal(x, '\\');
+    case ROW_SPECIAL: /* a CSV line that is not read as it is */
+        return bytes_equal(x, '"') | bytes_equal(x, '\r') | bytes_equal(x, 0);
+    default: /* a field that is quoted, or cut (at a NUL) */
+        return bytes_equal(x, ',') | bytes_equal(x, '"') | bytes_equal(x, '\r') | bytes_equal(x, '\n') |
+               bytes_equal(x, 0);
+    }
+}
+
+/* Whether some byte of s (n bytes) passes the test. */
+static inline int any_byte(const char *s, size_t n, enum byte_test t)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x;
+        memcpy(&x, s + i, 8);
+        if (word_test(x, t))
+            return 1;
+    }
+    uint64_t x;
+    if (i == n)
+        return 0;
+    if (n >= 8) { /* the last 8 bytes, some of them tested again */
+        memcpy(&x, s + n - 8, 8);
+        return word_test(x, t) != 0;
+    }
+    char tail[8]; /* a short text, padded with a byte no test takes */
+    memset(tail, 'a', sizeof tail);
+    memcpy(tail, s, n);
+    memcpy(&x, tail, 8);
+    return word_test(x, t) != 0;
 }
 
 /* ---- input ---- */
@@ -245,6 +309,38 @@ static int peek_byte(source *s)
     return fill(s) ? (unsigned char)s->buf[s->pos] : EOF;
 }
 
+/* The common CSV record: a line within the block read, with no quote, CR
+ * or NUL, so that its fields are what lies between its commas and the
+ * output can repeat it as it is. Its bytes are kept once, as *row, its
+ * fields added to the round's. Returns the number of fields, or 0 when
+ * the record is not such a line (nothing taken: read_csv_row() reads
+ * it). */
+static size_t read_plain_row(source *s, round *rd, slice *row)
+{
+    const char *p = s->buf + s->pos;
+    const char *nl = memchr(p, '\n', s->end - s->pos);
+    if (nl == NULL || any_byte(p, (size_t)(nl - p), ROW_SPECIAL))
+        return 0;
+    size_t n = (size_t)(nl - p), start = rd->text.len, first = rd->nfields, fields = 0;
+    text_append(&rd->text, p, n);
+    for (size_t off = 0; !rd->text.failed; fields++) {
+        const char *comma = memchr(p + off, ',', n - off);
+        size_t end = comma ? (size_t)(comma - p) : n;
+        if (fields == MAX_ROW_FIELDS || !add_field(rd, (slice){start + off, end - off})) {
+            rd->nfields = first; /* the long way, which counts what it cuts */
+            rd->text.len = start;
+            return 0;
+        }
+        if (comma == NULL) {
+            s->pos += n + 1;
+            *row = (slice){start, n};
+            return fields + 1;
+        }
+        off = end + 1;
+    }
+    return 0;
+}
+
 /* One CSV record (RFC 4180: quoted fields may hold commas, quotes doubled,
  * line breaks) appended to the round's fields. Returns the number of
  * fields, 0 at the end. */
@@ -318,7 +414,7 @@ static int next_item(source *s, round *rd)
 {
     item *it = &rd->items[rd->n];
     memset(it, 0, sizeof *it);
-    it->normal.off = NONE;
+    it->normal.off = it->row.off = NONE;
     it->addr.off = rd->text.len;
     if (s->args != NULL) {
         if (s->next_arg == s->nargs)
@@ -340,13 +436,16 @@ static int next_item(source *s, round *rd)
         }
     }
     for (;;) {
-        size_t first = rd->nfields, n = read_csv_row(s, rd);
+        size_t first = rd->nfields, n = fill(s) ? read_plain_row(s, rd, &it->row) : 0;
+        if (n == 0)
+            n = read_csv_row(s, rd);
         if (n == 0 || rd->text.failed)
             return 0;
         const slice *f = &rd->fields[first];
         if (n == 1 && (f[0].len == 0 || rd->text.data[f[0].off] == '\0')) { /* an empty line */
             rd->nfields = first;
             rd->text.len = f[0].off;
+            it->row.off = NONE;
             continue;
         }
         it->field0 = first;
@@ -501,20 +600,31 @@ static void out_flush(void)
     out.flushes++;
 }
 
-static void out_bytes(const char *p, size_t n)
+/* out_bytes() when the block has no room left for n bytes. */
+static void out_spill(const char *p, size_t n)
+{
+    out_flush();
+    if (n > sizeof out.data) {
+        out_write(p, n);
+        return;
+    }
+    memcpy(out.data, p, n);
+    out.len = n;
+}
+
+/* Inline: most pieces are a few bytes, often constant (the copy and a
+ * literal's strlen() are then folded into a few moves). */
+static inline void out_bytes(const char *p, size_t n)
 {
     if (n > sizeof out.data - out.len) {
-        out_flush();
-        if (n > sizeof out.data) {
-            out_write(p, n);
-            return;
-        }
+        out_spill(p, n);
+        return;
     }
     memcpy(out.data + out.len, p, n);
     out.len += n;
 }
 
-static void out_str(const char *s)
+static inline void out_str(const char *s)
 {
     out_bytes(s, strlen(s));
 }
@@ -581,61 +691,6 @@ static void pieces_free(run *r)
     r->npieces = 0;
 }
 
-/* Byte tests a word at a time (the "Bit Twiddling Hacks" haszero
- * family): the result has a byte's 0x80 bit set where a byte of x is
- * below n (n <= 128), or equal to c. A line is tested in 8-byte steps. */
-#define ONES 0x0101010101010101ull
-#define HIGHS 0x8080808080808080ull
-
-static uint64_t bytes_below(uint64_t x, unsigned n)
-{
-    return (x - ONES * n) & ~x & HIGHS;
-}
-
-static uint64_t bytes_equal(uint64_t x, unsigned char c)
-{
-    uint64_t v = x ^ (ONES * c);
-    return (v - ONES) & ~v & HIGHS;
-}
-
-enum byte_test { NOT_PRINTABLE, JSON_SPECIAL, CSV_SPECIAL };
-
-static inline uint64_t word_test(uint64_t x, enum byte_test t)
-{
-    switch (t) {
-    case NOT_PRINTABLE: /* controls, DEL, non-ASCII */
-        return (x & HIGHS) | bytes_below(x, 0x20) | bytes_equal(x, 0x7F);
-    case JSON_SPECIAL:
-        return bytes_equal(x, '"') | bytes_equal(x, '\\');
-    default:
-        return bytes_equal(x, ',') | bytes_equal(x, '"') | bytes_equal(x, '\r') | bytes_equal(x, '\n');
-    }
-}
-
-/* Whether some byte of s (n bytes) passes the test. */
-static inline int any_byte(const char *s, size_t n, enum byte_test t)
-{
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t x;
-        memcpy(&x, s + i, 8);
-        if (word_test(x, t))
-            return 1;
-    }
-    uint64_t x;
-    if (i == n)
-        return 0;
-    if (n >= 8) { /* the last 8 bytes, some of them tested again */
-        memcpy(&x, s + n - 8, 8);
-        return word_test(x, t) != 0;
-    }
-    char tail[8]; /* a short text, padded with a byte no test takes */
-    memset(tail, 'a', sizeof tail);
-    memcpy(tail, s, n);
-    memcpy(&x, tail, 8);
-    return word_test(x, t) != 0;
-}
-
 /* Printable ASCII only: shown on a terminal as it is (cli_put_escaped
  * would change nothing). */
 static int is_printable(const char *s, size_t n)
@@ -645,6 +700,10 @@ static int is_printable(const char *s, size_t n)
 
 static void csv_field(const char *s, size_t n)
 {
+    if (!any_byte(s, n, CSV_SPECIAL)) {
+        out_bytes(s, n);
+        return;
+    }
     n = upto_nul(s, n);
     if (!any_byte(s, n, CSV_SPECIAL)) {
         out_bytes(s, n);
@@ -669,7 +728,10 @@ static void render_csv_fixed(const ms_email_result *res, const ms_diag_def *def)
 
 static void emit_csv(run *r, const round *rd, const item *it, const ms_diag_def *def)
 {
-    if (it->nfields > 0) {
+    if (it->row.off != NONE) {
+        out_bytes(at(rd, it->row), it->row.len);
+        out_bytes(",", 1);
+    } else if (it->nfields > 0) {
         for (size_t i = 0; i < it->nfields; i++) {
             const slice *f = &rd->fields[it->field0 + i];
             csv_field(at(rd, *f), f->len);
@@ -773,12 +835,12 @@ static void emit_json(run *r, const round *rd, const item *it, const ms_diag_def
     out_str(r->first_json ? "\n    " : ",\n    ");
     r->first_json = 0;
     const char *addr = at(rd, it->addr);
+    /* an address JSON takes as it is, and so its parts, is looked at once */
+    int plain = is_printable(addr, it->addr.len) && !any_byte(addr, it->addr.len, JSON_SPECIAL);
     out_str("{\"address\":");
-    json_string_out(addr, it->addr.len);
+    json_part_out(plain, addr, it->addr.len);
     out_piece(r, PIECE_JSON_HEAD, &it->r, def, render_json_head);
     if (it->r.category < MS_EMAIL_CAT_ERR) {
-        /* the parts of an address JSON takes as it is need no look either */
-        int plain = is_printable(addr, it->addr.len) && !any_byte(addr, it->addr.len, JSON_SPECIAL);
         out_str(",\"local_part\":");
         json_part_out(plain, addr + it->r.local_start, it->r.local_len);
         out_str(",\"domain\":");
@@ -811,12 +873,25 @@ static int normal_differs(const round *rd, const item *it)
 }
 
 /* Text from the input (an address, a normal form) as the checklist shows
- * it: escaped as cli_put_escaped() does, when it is not printable. */
+ * it: escaped by cli_put_escaped() when it is not printable, through a
+ * buffer on the stack when it fits (cli_escaped()'s growing stream costs
+ * more than the check of the address). */
 static void out_shown(const run *r, const char *s, size_t n)
 {
     if (is_printable(s, n)) {
         out_bytes(s, n);
         return;
+    }
+    char room[1024];
+    /* an escaped byte takes 4 bytes at most ("\xNN") */
+    FILE *f = 4 * n < sizeof room ? fmemopen(room, sizeof room, "w") : NULL;
+    if (f != NULL) {
+        cli_put_escaped(f, s, n, r->c->utf8);
+        long len = ftell(f);
+        if (fclose(f) == 0 && len >= 0) {
+            out_bytes(room, (size_t)len);
+            return;
+        }
     }
     char *shown = cli_escaped(s, n, r->c->utf8);
     out_str(shown ? shown : "?");

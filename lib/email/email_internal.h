@@ -93,16 +93,20 @@ typedef struct em_parse {
     unsigned is_literal : 1;         /* domain is a [literal] */
 } em_parse;
 
-/* The plain form (dot-atom@host.name, within every limit): the offset of
- * the "@", or 0 when the full parser must look. */
-size_t em_fast_path(const unsigned char *s, size_t len);
+/* The quick pass: the forms most lists hold (plain, a quoted local part,
+ * an address literal, a non-ASCII byte outside profile intl; parse.c
+ * lists them) in one pass over the bytes. 1 when *out is what
+ * em_parse_full() gives; 0 (*out undefined) when the full parser must
+ * look. */
+int em_parse_quick(const unsigned char *s, size_t len, int utf8, em_parse *out);
 
-/* Parses the address. utf8: allow RFC 6532 UTF-8 (profile intl). */
+/* Parses the address (the quick pass, else the full parser). utf8: allow
+ * RFC 6532 UTF-8 (profile intl). */
 void em_parse_run(const unsigned char *s, size_t len, int utf8, em_parse *out);
-/* The same without the fast path (the fuzz harness compares the two). */
+/* The same without the quick pass (the fuzz harness compares the two). */
 void em_parse_full(const unsigned char *s, size_t len, int utf8, em_parse *out);
 
-/* ms_email_check() without the fast path: always the full parser (the
+/* ms_email_check() without the quick pass: always the full parser (the
  * unit tests and the fuzz harness compare the two). */
 void em_check_full(const char *addr, size_t len, ms_email_profile profile, ms_email_result *out);
 

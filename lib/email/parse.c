@@ -8,9 +8,9 @@
  * string, a literal or any depth of comments, then white space or a
  * quoted pair), so a depth counter and two flags replace a stack.
  *
- * A fast path recognises the overwhelmingly common plain form
- * (dot-atom@host.name) with a character table and gives up to the full
- * parser on the first byte it does not expect. */
+ * A quick pass (at the end of this file) recognises the forms most lists
+ * hold with one table of byte classes and gives up to the full parser on
+ * the first byte it does not expect. */
 #include "email_internal.h"
 
 #include <stdlib.h>
@@ -46,120 +46,6 @@ static const unsigned char cls[256] = {
 #undef LH
 #undef DG
 };
-
-/* Byte classes for the fast path, one table for both parts:
- *   FP_LOCAL   allowed in a dot-atom local part: atext and "." (RFC 5322 3.2.3)
- *   FP_DOMAIN  allowed in an LDH domain: letters, digits, "-", "." (RFC 1035 2.3.1)
- *   FP_AT      the "@" that ends the local part
- *   FP_DOT     "."
- *   FP_JOIN    "." and "-": neither may stand next to another one in a
- *              domain (no empty label, no hyphen at a label's ends, no "--")
- * A byte that is in neither part (0: controls, specials, non-ASCII) sends
- * the address to the full parser. */
-enum { FP_LOCAL = 1, FP_DOMAIN = 2, FP_AT = 4, FP_DOT = 8, FP_JOIN = 16 };
-
-static const unsigned char fp_class[256] = {
-#define L FP_LOCAL
-#define LD (FP_LOCAL | FP_DOMAIN)
-    ['!'] = L, ['#'] = L, ['$'] = L, ['%'] = L, ['&'] = L, ['\''] = L, ['*'] = L, ['+'] = L,
-    ['/'] = L, ['='] = L, ['?'] = L, ['^'] = L, ['_'] = L, ['`'] = L, ['{'] = L, ['|'] = L,
-    ['}'] = L, ['~'] = L,
-    ['-'] = LD | FP_JOIN, ['.'] = LD | FP_DOT | FP_JOIN, ['@'] = FP_AT,
-    ['0'] = LD, ['1'] = LD, ['2'] = LD, ['3'] = LD, ['4'] = LD, ['5'] = LD, ['6'] = LD,
-    ['7'] = LD, ['8'] = LD, ['9'] = LD,
-    ['A'] = LD, ['B'] = LD, ['C'] = LD, ['D'] = LD, ['E'] = LD, ['F'] = LD, ['G'] = LD,
-    ['H'] = LD, ['I'] = LD, ['J'] = LD, ['K'] = LD, ['L'] = LD, ['M'] = LD, ['N'] = LD,
-    ['O'] = LD, ['P'] = LD, ['Q'] = LD, ['R'] = LD, ['S'] = LD, ['T'] = LD, ['U'] = LD,
-    ['V'] = LD, ['W'] = LD, ['X'] = LD, ['Y'] = LD, ['Z'] = LD,
-    ['a'] = LD, ['b'] = LD, ['c'] = LD, ['d'] = LD, ['e'] = LD, ['f'] = LD, ['g'] = LD,
-    ['h'] = LD, ['i'] = LD, ['j'] = LD, ['k'] = LD, ['l'] = LD, ['m'] = LD, ['n'] = LD,
-    ['o'] = LD, ['p'] = LD, ['q'] = LD, ['r'] = LD, ['s'] = LD, ['t'] = LD, ['u'] = LD,
-    ['v'] = LD, ['w'] = LD, ['x'] = LD, ['y'] = LD, ['z'] = LD,
-#undef L
-#undef LD
-};
-
-/* Some label of the domain d (n octets) is longer than 63 octets. */
-static int has_long_label(const unsigned char *d, size_t n)
-{
-    size_t label = 0;
-    for (size_t i = 0; i <= n; i++) {
-        if (i == n || d[i] == '.') {
-            if (i - label > 63)
-                return 1;
-            label = i + 1;
-        }
-    }
-    return 0;
-}
-
-/* dot-atom "@" LDH labels, within every limit, two labels or more, no
- * "--" (so no A-label), top-level label not starting with a digit: VALID
- * without further ado. Returns the offset of the "@", or 0 to hand over to
- * the full parser.
- *
- * One pass, two loops: the local part up to the "@", then the domain. Each
- * byte costs one table lookup; the only branch in a loop is the exit on a
- * byte the part does not allow (so broken input is handed over at once).
- * Dots next to dots, and joiners next to joiners in the domain, are found
- * by AND-ing each byte's class with its predecessor's and tested once at
- * the end. */
-size_t em_fast_path(const unsigned char *s, size_t len)
-{
-    if (len > 254) /* RFC 5321 path limit */
-        return 0;
-    /* the local part: at most 64 octets, so the "@" is within 65 bytes */
-    size_t limit = len < 65 ? len : 65, i = 0;
-    unsigned f = 0, prev = FP_DOT, pairs = 0; /* a dot "before" the start catches a leading dot */
-    for (; i < limit; i++) {
-        f = fp_class[s[i]];
-        if (!(f & FP_LOCAL))
-            break;
-        pairs |= prev & f;
-        prev = f;
-    }
-    size_t at = i;
-    /* stopped on the "@"; not empty (the virtual dot), no "..", no "." before "@" */
-    if (at == limit || f != FP_AT || (pairs & FP_DOT) || (prev & FP_DOT))
-        return 0;
-    size_t last_dot = 0;
-    pairs = 0;
-    prev = FP_JOIN; /* a label may not start with "." or "-" */
-    for (i = at + 1; i < len; i++) {
-        f = fp_class[s[i]];
-        if (!(f & FP_DOMAIN))
-            return 0;
-        pairs |= prev & f;
-        last_dot = (f & FP_DOT) ? i : last_dot;
-        prev = f;
-    }
-    /* no joiner pair; ends in a letter or digit (also: not empty); a dot */
-    if (((pairs | prev) & FP_JOIN) || last_dot == 0)
-        return 0;
-    /* label lengths matter only for a domain over 63 octets (rare) */
-    if (len - at - 1 > 63 && has_long_label(s + at + 1, len - at - 1))
-        return 0;
-    /* the top-level label must not start with a digit (EM_RFC5321_TLD_NUMERIC) */
-    if (cls[s[last_dot + 1]] & CL_DIGIT)
-        return 0;
-    return at;
-}
-
-static int fast_path(const unsigned char *s, size_t len, em_parse *out)
-{
-    size_t at = em_fast_path(s, len);
-    if (at == 0)
-        return 0;
-    out->diag = EM_VALID;
-    out->diag_offset = 0;
-    out->local_start = 0;
-    out->local_end = at;
-    out->domain_start = at + 1;
-    out->domain_end = len;
-    out->local_octets = at;
-    out->domain_octets = len - at - 1;
-    return 1;
-}
 
 /* The parser's state: is_email's variables, with the context stack
  * flattened (see the file comment). */
@@ -233,6 +119,15 @@ static void add_token(st *p, size_t at, size_t n)
         o->domain_end = at + n;
         o->domain_octets += n;
     }
+}
+
+/* The n bytes at i belong to the element (atom, label, quoted string or
+ * literal) being read. Returns n. */
+static size_t take(st *p, size_t i, size_t n)
+{
+    add_token(p, i, n);
+    p->elem_len += n;
+    return n;
 }
 
 /* A CR must be followed by LF; moves *i onto the LF. Returns 0 on error. */
@@ -325,8 +220,7 @@ static size_t step_local(st *p, size_t i)
     case '"':
         if (p->elem_len == 0) {
             raise(p, p->elem_count == 0 ? EM_RFC5321_QUOTED_STRING : EM_DEPREC_LOCAL_PART, i);
-            add_token(p, i, 1);
-            p->elem_len++;
+            take(p, i, 1);
             p->end_or_die = 1;
             p->ctx = CX_QS;
             p->in_qs = 1;
@@ -376,9 +270,7 @@ static size_t step_local(st *p, size_t i)
         } else if (!(cls[c] & CL_ATEXT)) {
             raise(p, EM_ERR_EXPECTING_ATEXT, i);
         }
-        add_token(p, i, n);
-        p->elem_len += n;
-        return n;
+        return take(p, i, n);
     }
     }
 }
@@ -409,8 +301,7 @@ static size_t step_domain(st *p, size_t i)
     case '[':
         if (p->out->domain_octets == 0) {
             p->end_or_die = 1;
-            p->elem_len++;
-            add_token(p, i, 1);
+            take(p, i, 1);
             p->ctx = CX_LITERAL;
             p->in_lit = 1;
             p->lit_start = i + 1;
@@ -457,9 +348,7 @@ static size_t step_domain(st *p, size_t i)
         }
         if (p->elem_len == 0)
             p->last_label_first = c;
-        add_token(p, i, n);
-        p->elem_len += n;
-        return n;
+        return take(p, i, n);
     }
     }
 }
@@ -503,8 +392,7 @@ static size_t step_literal(st *p, size_t i)
             raise(p, literal_diag_at(p, i), i);
         else
             raise(p, EM_RFC5322_DOMAIN_LITERAL, i);
-        add_token(p, i, 1);
-        p->elem_len++;
+        take(p, i, 1);
         pop(p);
         return 1;
     case '\\':
@@ -531,9 +419,7 @@ static size_t step_literal(st *p, size_t i)
             raise(p, EM_RFC5322_DOMLIT_OBSDTEXT, i); /* a control character */
             n = 1;
         }
-        add_token(p, i, n);
-        p->elem_len += n;
-        return n;
+        return take(p, i, n);
     }
     }
 }
@@ -591,15 +477,13 @@ static size_t step_qs(st *p, size_t i)
         /* A space in a quoted string is text; only a tab or a fold is FWS. */
         if (!crlf(p, &i))
             return 1;
-        add_token(p, i, 1);
-        p->elem_len++;
+        take(p, i, 1);
         raise(p, EM_CFWS_FWS, i);
         p->out->has_cfws = 1;
         enter_fws(p, c);
         return c == '\r' ? 2 : 1;
     case '"':
-        add_token(p, i, 1);
-        p->elem_len++;
+        take(p, i, 1);
         pop(p);
         return 1;
     default: {
@@ -618,9 +502,7 @@ static size_t step_qs(st *p, size_t i)
             raise(p, EM_DEPREC_QTEXT, i); /* another control character */
             n = 1;
         }
-        add_token(p, i, n);
-        p->elem_len += n;
-        return n;
+        return take(p, i, n);
     }
     }
 }
@@ -644,8 +526,7 @@ static size_t step_qp(st *p, size_t i)
     pop(p);
     if (p->ctx == CX_QS || p->ctx == CX_LITERAL) {
         /* RFC 5321's limits count octets, the backslash included. */
-        add_token(p, i - 1, n + 1);
-        p->elem_len += n + 1;
+        take(p, i - 1, n + 1);
     }
     return n;
 }
@@ -886,13 +767,292 @@ static void finish(st *p)
     }
 }
 
-void em_parse_run(const unsigned char *s, size_t len, int utf8, em_parse *out)
+/* ---- the quick pass ----
+ * The forms most lists hold, each with a diagnosis nothing else in the
+ * address can change, recognised in one pass over the bytes with one table
+ * of byte classes (no call per byte, no allocation). A plain local part
+ * (dot-atom) or a quoted string of plain text, then:
+ *   "@" host.name                  valid, or the quoted string (an A-label
+ *                                  is judged as finish() judges it)
+ *   "@" [literal]                  the literal's diagnosis, at its "]"
+ *   "@", "@" host. or "@" host-    no domain, a dot or a hyphen at the end
+ *   nothing: no "@"                no "@"
+ *   a byte no part may hold        that error at that byte: a control,
+ *                                  )  , : ; < > @ \ ], or a non-ASCII byte
+ *                                  outside profile intl
+ * each within every length limit, nothing before it an error. Anything
+ * else (comments, white space, obsolete forms, other errors, long parts,
+ * UTF-8 for profile intl) goes to the full parser, which says the same of
+ * these forms, only slower: unit-email-fastpath and the fuzz harness
+ * compare the two. */
+
+enum {
+    Q_LOCAL = 1 << 0,  /* dot-atom local part: atext and "." (RFC 5322 3.2.3) */
+    Q_DOMAIN = 1 << 1, /* host name: letters, digits, "-", "." (RFC 1035 2.3.1) */
+    Q_QTEXT = 1 << 2,  /* as it is in quotes: printable ASCII and space, less '"' and "\" */
+    Q_DTEXT = 1 << 3,  /* as it is in a literal: printable ASCII less "[", "]" and "\" */
+    Q_PAIR = 1 << 4,   /* may follow "\" in quotes without a finding: printable ASCII and space */
+    Q_DOT = 1 << 5,    /* "." */
+    /* Neighbours in a host name: a "." may follow neither a "." nor a "-",
+     * nor be followed by a "-" (no empty label, no hyphen at a label's
+     * ends); "--" is fine, and tells that there may be an A-label. A
+     * byte's bits as the right one of a pair (Q_R*) meet, in such a pair,
+     * its left neighbour's bits as the left one (Q_L*: the same bits,
+     * Q_LEFT places up). */
+    Q_R1 = 1 << 6, /* ".": after "." or "-" */
+    Q_R2 = 1 << 7, /* "-": after "." */
+    Q_R3 = 1 << 8, /* "-": after "-" */
+    Q_LEFT = 3,
+    Q_L1 = Q_R1 << Q_LEFT,
+    Q_L2 = Q_R2 << Q_LEFT,
+    Q_L3 = Q_R3 << Q_LEFT,
+    Q_BAD_PAIR = Q_R1 | Q_R2,
+    Q_END = Q_R1 | Q_R2, /* "." or "-": neither may end a host name */
+    /* ends an atom or a label with an error in either part, whatever came
+     * before: ERR_EXPECTING_ATEXT ("(", '"', "[", white space and CR open
+     * something else) */
+    Q_ERR = 1 << 12,
+};
+
+static const unsigned short qclass[256] = {
+#define PR (Q_QTEXT | Q_DTEXT | Q_PAIR)                /* printable ASCII */
+#define ER (PR | Q_ERR)                                /* printable ASCII that no part holds */
+#define AT (PR | Q_LOCAL)                              /* atext but LDH */
+#define LDH (PR | Q_LOCAL | Q_DOMAIN)                  /* letters and digits */
+#define HYP (LDH | Q_R2 | Q_R3 | Q_L1 | Q_L3)          /* "-" */
+#define DOT (LDH | Q_DOT | Q_R1 | Q_L1 | Q_L2)         /* "." */
+#define CT Q_ERR                                       /* a control character */
+    [0] = CT, [1] = CT, [2] = CT, [3] = CT, [4] = CT, [5] = CT, [6] = CT, [7] = CT, [8] = CT, ['\n'] = CT,
+    [11] = CT, [12] = CT, [14] = CT, [15] = CT, [16] = CT, [17] = CT, [18] = CT, [19] = CT, [20] = CT, [21] = CT,
+    [22] = CT, [23] = CT, [24] = CT, [25] = CT, [26] = CT, [27] = CT, [28] = CT, [29] = CT, [30] = CT, [31] = CT,
+    [' '] = Q_QTEXT | Q_PAIR, ['!'] = AT, ['"'] = Q_DTEXT | Q_PAIR, ['#'] = AT, ['$'] = AT, ['%'] = AT, ['&'] = AT,
+    ['\''] = AT, ['('] = PR, [')'] = ER, ['*'] = AT, ['+'] = AT, [','] = ER, ['-'] = HYP, ['.'] = DOT, ['/'] = AT,
+    ['0'] = LDH, ['1'] = LDH, ['2'] = LDH, ['3'] = LDH, ['4'] = LDH, ['5'] = LDH, ['6'] = LDH, ['7'] = LDH,
+    ['8'] = LDH, ['9'] = LDH, [':'] = ER, [';'] = ER, ['<'] = ER, ['='] = AT, ['>'] = ER, ['?'] = AT, ['@'] = ER,
+    ['A'] = LDH, ['B'] = LDH, ['C'] = LDH, ['D'] = LDH, ['E'] = LDH, ['F'] = LDH, ['G'] = LDH, ['H'] = LDH,
+    ['I'] = LDH, ['J'] = LDH, ['K'] = LDH, ['L'] = LDH, ['M'] = LDH, ['N'] = LDH, ['O'] = LDH, ['P'] = LDH,
+    ['Q'] = LDH, ['R'] = LDH, ['S'] = LDH, ['T'] = LDH, ['U'] = LDH, ['V'] = LDH, ['W'] = LDH, ['X'] = LDH,
+    ['Y'] = LDH, ['Z'] = LDH, ['['] = Q_QTEXT | Q_PAIR, ['\\'] = Q_PAIR | Q_ERR, [']'] = Q_QTEXT | Q_PAIR | Q_ERR,
+    ['^'] = AT, ['_'] = AT, ['`'] = AT, ['a'] = LDH, ['b'] = LDH, ['c'] = LDH, ['d'] = LDH, ['e'] = LDH,
+    ['f'] = LDH, ['g'] = LDH, ['h'] = LDH, ['i'] = LDH, ['j'] = LDH, ['k'] = LDH, ['l'] = LDH, ['m'] = LDH,
+    ['n'] = LDH, ['o'] = LDH, ['p'] = LDH, ['q'] = LDH, ['r'] = LDH, ['s'] = LDH, ['t'] = LDH, ['u'] = LDH,
+    ['v'] = LDH, ['w'] = LDH, ['x'] = LDH, ['y'] = LDH, ['z'] = LDH, ['{'] = AT, ['|'] = AT, ['}'] = AT, ['~'] = AT,
+    [127] = CT,
+#undef PR
+#undef ER
+#undef AT
+#undef LDH
+#undef HYP
+#undef DOT
+#undef CT
+};
+
+/* The local part and the domain the full parser's tokens cover: the
+ * local part s[0..local_end), the domain s[domain_start..domain_end)
+ * (none when empty). Returns 1. */
+static int quick_found(em_parse *out, enum em_diag diag, size_t offset, size_t local_end, size_t domain_start,
+                       size_t domain_end)
 {
     memset(out, 0, sizeof *out);
-    out->diag = EM_VALID;
-    if (fast_path(s, len, out))
-        return;
-    em_parse_full(s, len, utf8, out);
+    out->diag = diag;
+    out->diag_offset = offset;
+    out->local_end = out->local_octets = local_end;
+    if (domain_end > domain_start) {
+        out->domain_start = domain_start;
+        out->domain_end = domain_end;
+        out->domain_octets = domain_end - domain_start;
+    }
+    return 1;
+}
+
+/* A dot-atom from the start: where it stops (len: it does not). *clean
+ * when no "." starts it or follows another one; *last is the class of its
+ * last byte (a "." when it is empty). */
+static size_t quick_atom(const unsigned char *s, size_t len, unsigned *last, int *clean)
+{
+    unsigned f, prev = qclass['.'], pairs = 0;
+    size_t i = 0;
+    for (; i < len && ((f = qclass[s[i]]) & Q_LOCAL); i++) {
+        pairs |= prev & f;
+        prev = f;
+    }
+    *clean = !(pairs & Q_DOT);
+    *last = prev;
+    return i;
+}
+
+/* A quoted string from the start, of text and quoted pairs that raise
+ * nothing, then "@": the offset of the "@", or 0. */
+static size_t quick_quoted(const unsigned char *s, size_t len)
+{
+    size_t i = 1;
+    for (;;) {
+        while (i < len && (qclass[s[i]] & Q_QTEXT))
+            i++;
+        if (i + 1 < len && s[i] == '\\' && (qclass[s[i + 1]] & Q_PAIR))
+            i += 2;
+        else
+            break;
+    }
+    return i + 1 < len && s[i] == '"' && s[i + 1] == '@' ? i + 1 : 0;
+}
+
+/* A host name from s[start]: where it stops (len: it does not). Its
+ * neighbours' bits in *pairs (Q_BAD_PAIR: a label so far starts with "."
+ * or "-", or ends in "-."; Q_R3: "--"); *last is the class of its last
+ * byte (a "." when it is empty). */
+static size_t quick_host(const unsigned char *s, size_t start, size_t len, unsigned *last, unsigned *pairs)
+{
+    unsigned f, prev = qclass['.'], seen = 0;
+    size_t i = start;
+    for (; i < len && ((f = qclass[s[i]]) & Q_DOMAIN); i++) {
+        seen |= (prev >> Q_LEFT) & f;
+        prev = f;
+    }
+    *pairs = seen;
+    *last = prev;
+    return i;
+}
+
+/* What the full parser finds where a plain part (the local part up to
+ * local_end, the domain from domain_start) stops on byte k: an error at
+ * k, or 0 when k opens something only the full parser reads. */
+static int quick_stop(const unsigned char *s, size_t k, int utf8, em_parse *out, size_t local_end,
+                      size_t domain_start)
+{
+    size_t domain_end = domain_start > 0 ? k : 0;
+    if (s[k] >= 0x80)
+        return !utf8 && quick_found(out, EM_ERR_NON_ASCII, k, local_end, domain_start, domain_end);
+    if (!(qclass[s[k]] & Q_ERR))
+        return 0;
+    /* the full parser takes the byte into its part all the same */
+    if (domain_start > 0)
+        return quick_found(out, EM_ERR_EXPECTING_ATEXT, k, local_end, domain_start, k + 1);
+    return quick_found(out, EM_ERR_EXPECTING_ATEXT, k, k + 1, 0, 0);
+}
+
+/* Some label of the domain d (n octets) is longer than 63 octets. */
+static int has_long_label(const unsigned char *d, size_t n)
+{
+    for (const unsigned char *end = d + n, *dot; d < end; d = dot + 1) {
+        dot = memchr(d, '.', (size_t)(end - d));
+        if (dot == NULL)
+            dot = end;
+        if (dot - d > 63)
+            return 1;
+    }
+    return 0;
+}
+
+/* A whole host name d (n octets, no bad pair, ending in a letter or
+ * digit) that finish() lets pass without a finding: two labels or more,
+ * the last not starting with a digit, none over 63 octets, A-labels (only
+ * where there is a "--") valid. */
+static int quick_host_ok(const unsigned char *d, size_t n, unsigned pairs, size_t local_octets)
+{
+    size_t tld = n; /* the top-level label's first byte */
+    while (tld > 0 && d[tld - 1] != '.')
+        tld--;
+    if (tld == 0 || (cls[d[tld]] & CL_DIGIT))
+        return 0;
+    if (n > 63 && has_long_label(d, n))
+        return 0;
+    return !(pairs & Q_R3) || !em_has_alabel(d, n) || em_idn_check(d, n, local_octets) == EM_VALID;
+}
+
+/* WHATWG HTML, "valid e-mail address":
+ *   1*( ALPHA / DIGIT / "." / atext-specials ) "@" label *( "." label )
+ *   label = ALPHA / DIGIT, then up to 61 LDH, ending in ALPHA / DIGIT.
+ * No total length limit, dots anywhere in the local part: the quick
+ * pass's scans, less its other rules. */
+int em_html5_match(const unsigned char *s, size_t len)
+{
+    unsigned last, pairs;
+    int clean;
+    size_t at = quick_atom(s, len, &last, &clean);
+    if (at == 0 || at == len || s[at] != '@')
+        return 0;
+    size_t end = quick_host(s, at + 1, len, &last, &pairs);
+    /* no empty label, none starting or ending with "-", none too long */
+    return end == len && !(pairs & Q_BAD_PAIR) && !(last & Q_END) &&
+           !(len - at - 1 > 63 && has_long_label(s + at + 1, len - at - 1));
+}
+
+/* dot-atom "@" "[" dtext "]": the literal's diagnosis at its "]". */
+static int quick_literal(const unsigned char *s, size_t len, size_t at, em_parse *out)
+{
+    size_t open = at + 1, i = open + 1;
+    while (i < len && (qclass[s[i]] & Q_DTEXT))
+        i++;
+    /* the "]" ends the address; the literal is one label: 63 octets at most */
+    if (i + 1 != len || s[i] != ']' || len - open > 63)
+        return 0;
+    quick_found(out, literal_diag(s + open + 1, i - open - 1), i, at, open, len);
+    out->is_literal = 1;
+    return 1;
+}
+
+/* The local part: the offset of its "@", or 0 when the quick pass has
+ * found the answer already (*done: 1) or must give up (*done: 0). */
+static size_t quick_local(const unsigned char *s, size_t len, int utf8, em_parse *out, enum em_diag *diag,
+                          int *done)
+{
+    *done = 0;
+    if (s[0] == '"') {
+        size_t at = quick_quoted(s, len);
+        *diag = EM_RFC5321_QUOTED_STRING;
+        return at <= 64 ? at : 0; /* 64 octets at most */
+    }
+    unsigned last;
+    int clean;
+    size_t at = quick_atom(s, len, &last, &clean);
+    if (!clean)
+        return 0;
+    if (at == len)
+        *done = quick_found(out, EM_ERR_NO_DOMAIN_SEP, len, len, 0, 0);
+    else if (s[at] != '@')
+        *done = quick_stop(s, at, utf8, out, at, 0);
+    else if (at == 0)
+        *done = quick_found(out, EM_ERR_NO_LOCAL_PART, 0, 0, 0, 0);
+    else if (last & Q_DOT)
+        *done = quick_found(out, EM_ERR_DOT_END, at, at, 0, 0);
+    else
+        return at <= 64 ? at : 0;
+    return 0;
+}
+
+int em_parse_quick(const unsigned char *s, size_t len, int utf8, em_parse *out)
+{
+    if (len == 0)
+        return 0;
+    enum em_diag diag = EM_VALID;
+    int done;
+    size_t at = quick_local(s, len, utf8, out, &diag, &done);
+    if (at == 0)
+        return done;
+    if (diag == EM_VALID && at + 1 < len && s[at + 1] == '[')
+        return len <= 254 && quick_literal(s, len, at, out);
+    unsigned last, pairs;
+    size_t end = quick_host(s, at + 1, len, &last, &pairs);
+    if (pairs & Q_BAD_PAIR)
+        return 0;
+    if (end < len)
+        return quick_stop(s, end, utf8, out, at, at + 1);
+    if (end == at + 1)
+        return quick_found(out, EM_ERR_NO_DOMAIN, len, at, 0, 0);
+    if (last & Q_DOT)
+        return quick_found(out, EM_ERR_DOT_END, len, at, at + 1, len);
+    if (last & Q_END)
+        return quick_found(out, EM_ERR_DOMAIN_HYPHEN_END, len, at, at + 1, len);
+    if (len > 254 || !quick_host_ok(s + at + 1, len - at - 1, pairs, at)) /* RFC 5321 path limit */
+        return 0;
+    return quick_found(out, diag, 0, at, at + 1, len);
+}
+
+void em_parse_run(const unsigned char *s, size_t len, int utf8, em_parse *out)
+{
+    if (!em_parse_quick(s, len, utf8, out))
+        em_parse_full(s, len, utf8, out);
 }
 
 void em_parse_full(const unsigned char *s, size_t len, int utf8, em_parse *out)
