@@ -10,7 +10,7 @@
  * one-shot ms_dkim_verify() splits a message and feeds it through here. */
 #include "internal.h"
 
-#include <openssl/evp.h>
+#include "core/lazy_openssl.h"
 #include <stdlib.h>
 #include <string.h>
 

@@ -27,7 +27,7 @@
 #include "ingest_internal.h"
 #include "store/internal.h"
 
-#include <openssl/evp.h>
+#include "core/lazy_openssl.h"
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>

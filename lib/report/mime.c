@@ -21,7 +21,7 @@
 #include "report/walk_internal.h"
 
 #include "core/lazy_gmime.h"
-#include <openssl/evp.h>
+#include "core/lazy_openssl.h"
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -6,11 +6,11 @@
  * (PGPASSWORD, MYSQL_PWD), never on a command line others can see. */
 #define _GNU_SOURCE
 #include "roundcube/upgrade.h"
+#include "core/lazy_sqlite.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
