@@ -19,9 +19,7 @@
 #include "internal.h"
 #include "core/file.h"
 
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
+#include "core/lazy_openssl.h"
 
 #include <stdarg.h>
 #include <stdio.h>

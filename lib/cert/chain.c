@@ -8,11 +8,7 @@
  * the context's clock, key size, signature hash; and the leaf's host name. */
 #include "internal.h"
 
-#include <openssl/asn1.h>
-#include <openssl/bio.h>
-#include <openssl/evp.h>
-#include <openssl/objects.h>
-#include <openssl/x509v3.h>
+#include "core/lazy_openssl.h"
 
 #include <limits.h>
 #include <stdio.h>

@@ -5,7 +5,7 @@
 #include "core/internal.h"
 #include "mailsec/cert.h"
 
-#include <openssl/x509.h>
+#include "core/lazy_openssl.h"
 
 /* Indexes into ms_cert_diag_defs (diags.c), one per code. */
 enum {

@@ -4,8 +4,7 @@
  * holds which key, whether it matches the leaf, and who may read it. */
 #include "internal.h"
 
-#include <openssl/evp.h>
-#include <openssl/x509.h>
+#include "core/lazy_openssl.h"
 
 #include <errno.h>
 #include <fcntl.h>

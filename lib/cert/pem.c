@@ -19,9 +19,7 @@
 #define _GNU_SOURCE /* memmem */
 #include "internal.h"
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/x509.h>
+#include "core/lazy_openssl.h"
 
 #include <stdio.h>
 #include <stdlib.h>

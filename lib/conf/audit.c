@@ -8,7 +8,7 @@
 
 #include "mailsec/cert.h"
 
-#include <openssl/crypto.h>
+#include "core/lazy_openssl.h"
 
 #include <ctype.h>
 #include <stdarg.h>

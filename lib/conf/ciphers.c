@@ -8,8 +8,7 @@
  * verifier never negotiates. */
 #include "internal.h"
 
-#include <openssl/objects.h>
-#include <openssl/ssl.h>
+#include "core/lazy_openssl.h"
 #include <string.h>
 
 /* As the findings name them: "RC4 suites (2: RC4-SHA, RC4-MD5)". */

@@ -6,7 +6,7 @@
 #include "mailsec/cert.h"
 #include "mailsec/tls.h"
 
-#include <openssl/evp.h>
+#include "core/lazy_openssl.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -42,7 +42,8 @@ static void load(ms_lazy_lib *lib)
             return;
         }
     }
-    lib->loaded = true;
+    /* release: a thread that sees it set sees the table (ms_lazy_slot) */
+    __atomic_store_n(&lib->loaded, true, __ATOMIC_RELEASE);
 }
 
 /* One lock for every library: uncontended but for the first calls, and
@@ -72,4 +73,15 @@ const char *ms_lazy_failure(ms_lazy_lib *lib)
     bool failed = lib->tried && !lib->loaded;
     pthread_mutex_unlock(&load_lock);
     return failed ? lib->error : NULL;
+}
+
+void ms_lazy_require(ms_lazy_lib *lib)
+{
+    if (ms_lazy_load(lib) == MS_OK)
+        return;
+    /* What the program wrote so far is kept; _Exit, not exit: other
+     * threads may still be running, and no atexit handler must race them. */
+    fflush(stdout);
+    fprintf(stderr, "mailsec: %s\n", lib->error);
+    _Exit(2);
 }

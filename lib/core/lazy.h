@@ -15,10 +15,20 @@
  *     #define PQexec MS_LAZY(ms_pq, PQexec)
  *
  * so code written against the library's API is unchanged: it includes the
- * lazy header instead of the library's, and its entry points call
- * ms_lazy_load() before the first call (a table not loaded holds NULLs).
+ * lazy header instead of the library's. Its entry points call
+ * ms_lazy_load() before the first call, to return the error when the
+ * library is missing; a call that finds the library not loaded yet loads
+ * it first (ms_lazy_slot), so no path can call through an empty table, and
+ * when it cannot be loaded there the process ends with status 2 and the
+ * message (as a missing linked library would stop it from starting).
  * A name used but not listed is an undefined symbol at link time, since the
- * library is not linked (the link uses --no-undefined): the build says so.
+ * library is not linked (the link uses --no-undefined): the build says so,
+ * and lib/core/lazy_add.py HEADER NAME adds it to the header's list.
+ *
+ * Macros of a library's header that expand to its functions (OpenSSL's
+ * OPENSSL_free, sk_X509_num, BIO_get_mem_data ...) are expanded where they
+ * are used, after the lazy header's names: the functions they call are in
+ * the list like the others.
  */
 #ifndef MAILSEC_LAZY_H
 #define MAILSEC_LAZY_H
@@ -37,7 +47,7 @@ typedef struct ms_lazy_lib {
     void **slots;              /* their addresses, in the order of names */
     size_t count;
     bool tried;                /* under lazy.c's lock */
-    bool loaded;
+    bool loaded;               /* set under the lock, read without it (ms_lazy_slot) */
     char error[384];           /* why it could not be loaded */
 } ms_lazy_lib;
 
@@ -45,11 +55,11 @@ typedef struct ms_lazy_lib {
     {(key), (soname), (what), (package), (names), (slots), sizeof(names) / sizeof((names)[0]),  \
      false, false, ""}
 
-/* The name's address from LIB's table, as the type the library's header
- * declares it (a function or data; dlsym's void * becomes it as POSIX
- * allows). The name inside is not expanded again, so it is the real
- * declaration's. */
-#define MS_LAZY(lib, name) (*(__typeof__(&name))lib##_slots[lib##_##name])
+/* The name's address from LIB's table (LIB loaded first if it was not),
+ * as the type the library's header declares it (a function or data;
+ * dlsym's void * becomes it as POSIX allows). The name inside is not
+ * expanded again, so it is the real declaration's. */
+#define MS_LAZY(lib, name) (*(__typeof__(&name))ms_lazy_slot(&lib##_lib, lib##_slots, lib##_##name))
 
 /* For the lists of names (lazy_libs.c). */
 #define MS_LAZY_NAME(name) #name,
@@ -63,5 +73,20 @@ const char *ms_lazy_error(const ms_lazy_lib *lib);
  * for: for a caller that learns of the failure later than the code that
  * met it (lib/dns: ms_dns_library_error). */
 const char *ms_lazy_failure(ms_lazy_lib *lib);
+
+/* Loads LIB for a call that needs it now: when it cannot be loaded, writes
+ * "mailsec: " and the reason to stderr and ends the process with status 2
+ * (what the command does when it could not check). */
+void ms_lazy_require(ms_lazy_lib *lib);
+
+/* The address in SLOTS at INDEX, LIB loaded first if it was not: once it
+ * is, one load (acquire, pairing with the release in lazy.c, so the table
+ * written before is seen) and a branch always taken the same way. */
+static inline void *ms_lazy_slot(ms_lazy_lib *lib, void *const *slots, size_t index)
+{
+    if (__builtin_expect(!__atomic_load_n(&lib->loaded, __ATOMIC_ACQUIRE), 0))
+        ms_lazy_require(lib);
+    return slots[index];
+}
 
 #endif

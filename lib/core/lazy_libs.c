@@ -6,7 +6,9 @@
 #include "core/lazy_curl.h"
 #include "core/lazy_gmime.h"
 #include "core/lazy_ldns.h"
+#include "core/lazy_openssl.h"
 #include "core/lazy_pq.h"
+#include "core/lazy_sqlite.h"
 #include "core/lazy_unbound.h"
 
 static const char *const pq_names[] = {MS_PQ_NAMES(MS_LAZY_NAME)};
@@ -38,3 +40,18 @@ static const char *const unbound_names[] = {MS_UNBOUND_NAMES(MS_LAZY_NAME)};
 void *ms_unbound_slots[ms_unbound_count];
 ms_lazy_lib ms_unbound_lib = MS_LAZY_LIB("UNBOUND", MAILSEC_SONAME_UNBOUND, "DNS resolver library (libunbound)",
                                          "libunbound8", unbound_names, ms_unbound_slots);
+
+static const char *const crypto_names[] = {MS_CRYPTO_NAMES(MS_LAZY_NAME)};
+void *ms_crypto_slots[ms_crypto_count];
+ms_lazy_lib ms_crypto_lib = MS_LAZY_LIB("CRYPTO", MAILSEC_SONAME_CRYPTO, "cryptography library (OpenSSL's libcrypto)",
+                                        "libssl3", crypto_names, ms_crypto_slots);
+
+static const char *const ssl_names[] = {MS_SSL_NAMES(MS_LAZY_NAME)};
+void *ms_ssl_slots[ms_ssl_count];
+ms_lazy_lib ms_ssl_lib = MS_LAZY_LIB("SSL", MAILSEC_SONAME_SSL, "TLS library (OpenSSL's libssl)", "libssl3",
+                                     ssl_names, ms_ssl_slots);
+
+static const char *const sqlite_names[] = {MS_SQLITE_NAMES(MS_LAZY_NAME)};
+void *ms_sqlite_slots[ms_sqlite_count];
+ms_lazy_lib ms_sqlite_lib = MS_LAZY_LIB("SQLITE", MAILSEC_SONAME_SQLITE, "SQLite library (libsqlite3)",
+                                        "libsqlite3-0", sqlite_names, ms_sqlite_slots);

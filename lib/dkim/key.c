@@ -1,8 +1,7 @@
 /* DKIM key records (RFC 6376 3.6.1, RFC 8301, RFC 8463): parse and lint. */
 #include "internal.h"
 
-#include <openssl/evp.h>
-#include <openssl/x509.h>
+#include "core/lazy_openssl.h"
 #include <stdlib.h>
 #include <string.h>
 

@@ -2,12 +2,10 @@
  * that holds it (mode 0600 from its creation), the zone-file line that
  * publishes its public half. */
 #include "privkey.h"
+#include "core/lazy_openssl.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/bio.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>

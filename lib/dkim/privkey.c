@@ -1,12 +1,9 @@
 /* Private keys for signing: loading PEM files, the public half as p=
  * carries it, and comparing it with a published key record. */
 #include "privkey.h"
+#include "core/lazy_openssl.h"
 
 #include <errno.h>
-#include <openssl/bio.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -9,7 +9,7 @@
  * serves every signature. */
 #include "privkey.h"
 
-#include <openssl/evp.h>
+#include "core/lazy_openssl.h"
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>

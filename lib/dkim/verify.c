@@ -11,7 +11,7 @@
 #include "internal.h"
 #include "core/grow.h"
 
-#include <openssl/evp.h>
+#include "core/lazy_openssl.h"
 #include <stdlib.h>
 #include <string.h>
 

@@ -37,7 +37,7 @@
 #include "report/mbox.h"
 #include "store/internal.h"
 
-#include <openssl/evp.h>
+#include "core/lazy_openssl.h"
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>

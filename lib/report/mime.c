@@ -22,7 +22,7 @@
 #include "report/walk_internal.h"
 
 #include "core/lazy_gmime.h"
-#include <openssl/evp.h>
+#include "core/lazy_openssl.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>

@@ -3,10 +3,10 @@
  * sendmail or to an SMTP server through libcurl (loaded on first use). */
 #include "report/send_internal.h"
 #include "core/lazy_curl.h"
+#include "core/lazy_openssl.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>

@@ -3,11 +3,11 @@
  * running site answers. Each check appends roundcube.* findings; a check
  * that cannot look (a file it cannot read) says so and the others go on. */
 #include "internal.h"
+#include "core/lazy_sqlite.h"
 
 #include <ctype.h>
 #include <dirent.h>
 #include <limits.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

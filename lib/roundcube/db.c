@@ -7,11 +7,11 @@
 #define _GNU_SOURCE
 #include "core/grow.h"
 #include "roundcube/upgrade.h"
+#include "core/lazy_sqlite.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -4,9 +4,9 @@
  * statement bound without copying (SQLITE_STATIC: the strings outlive the
  * step that reads them). */
 #include "store/internal.h"
+#include "core/lazy_sqlite.h"
 
 #include <errno.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -19,7 +19,7 @@
 #include "mailsec/dns.h"
 
 #include <arpa/inet.h>
-#include <openssl/x509.h>
+#include "core/lazy_openssl.h"
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>

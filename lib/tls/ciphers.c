@@ -20,8 +20,7 @@
  * docs/tls.md for what cannot be probed (RC4, 3DES, export suites). */
 #include "internal.h"
 
-#include <openssl/evp.h>
-#include <openssl/obj_mac.h>
+#include "core/lazy_openssl.h"
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>

@@ -9,7 +9,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/err.h>
+#include "core/lazy_openssl.h"
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>

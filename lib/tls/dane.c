@@ -2,9 +2,7 @@
  * matches the chain the server sent. */
 #include "internal.h"
 
-#include <openssl/evp.h>
-#include <openssl/x509.h>
-#include <openssl/x509_vfy.h>
+#include "core/lazy_openssl.h"
 #include <string.h>
 
 enum { USAGE_PKIX_TA = 0, USAGE_PKIX_EE = 1, USAGE_DANE_TA = 2, USAGE_DANE_EE = 3 };

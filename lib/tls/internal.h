@@ -5,7 +5,7 @@
 #include "core/internal.h"
 #include "mailsec/tls.h"
 
-#include <openssl/ssl.h>
+#include "core/lazy_openssl.h"
 #include <sys/socket.h>
 
 /* Diagnostics (diags.c), indexes into ms_tls_diag_defs. */

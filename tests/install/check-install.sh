@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # check-install.sh BUILD_DIR: `cmake --install` into a scratch prefix puts
 # the binary, library, headers, pkg-config file and man page in place, a
-# program built only from what was installed (via pkg-config) links and runs,
+# program built only from what was installed (via pkg-config) links and runs
+# (a DKIM key's lint in it loads OpenSSL, which it does not link: lib/core/lazy.h),
 # and the installed binary and SQLite extension run from there as they are.
 set -euo pipefail
 build=$1
@@ -24,6 +25,7 @@ sofile=$(find "$prefix" -name 'libmailsec.so*' | head -n1)
 expect "${sofile:-$prefix/lib/libmailsec.so}"
 
 cat >"$prefix/prog.c" <<'C'
+#include <mailsec/dkim.h>
 #include <mailsec/dmarc.h>
 #include <stdio.h>
 #include <string.h>
@@ -35,7 +37,13 @@ int main(void)
     if (ms_dmarc_check_record(text, strlen(text), "example.com", &rec, &diags) != MS_OK)
         return 1;
     int ok = rec->usable && rec->p == MS_DMARC_POLICY_REJECT && ms_diag_has(&diags, "dmarc.pct-removed");
+    const char *key_text = "v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=";
+    ms_dkim_key *key = NULL;
+    if (ms_dkim_key_parse(key_text, strlen(key_text), NULL, &key, &diags) != MS_OK)
+        return 1;
+    ok = ok && key->usable && key->pkey != NULL && key->key_bits == 256;
     printf("%s %zu findings\n", ok ? "ok" : "wrong", diags.count);
+    ms_dkim_key_free(key);
     ms_dmarc_record_free(rec);
     ms_diag_list_free(&diags);
     return ok ? 0 : 1;

@@ -1,22 +1,34 @@
 #!/usr/bin/env bash
-# lazy.sh MAILSEC REPO: the libraries loaded on first use (lib/core/lazy.h).
+# lazy.sh MAILSEC REPO LIBMAILSEC: the libraries loaded on first use
+# (lib/core/lazy.h).
 #   - Commands that need none of them start without them: `--version` and
 #     `dmarc check --record` load neither libpq, libcurl, GMime, libarchive,
 #     libmicrohttpd, ldns, libunbound (nor what it brings: libevent, nettle)
-#     nor libmilter (the loader's own list, LD_DEBUG=libs). A library linked
-#     again would be loaded at start: this fails.
+#     nor libmilter, nor OpenSSL's libssl and libcrypto, nor libsqlite3 (the
+#     loader's own list, LD_DEBUG=libs). A library linked again would be
+#     loaded at start: this fails.
 #   - The first use loads one: a failure report's ingest loads GMime and
-#     stores the report; a DMARC check of a domain in the DNS test bed
-#     loads libunbound and gets its record.
+#     libsqlite3 and stores the report; a DMARC check of a domain in the DNS
+#     test bed loads libunbound and gets its record; a DKIM key record's
+#     lint loads libcrypto and not libssl; a Dovecot configuration's audit
+#     (its cipher list) loads libssl.
+#   - Neither the library nor the command calls OpenSSL or SQLite but
+#     through the tables: no undefined symbol of theirs is one that
+#     libssl, libcrypto or libsqlite3 defines (where a macro of their
+#     headers expands to a function that is not in the list, a build
+#     without --no-undefined, as the sanitizer one, would leave it so).
 #   - Without the library, the command says which package to install: a
 #     soname that does not exist stands for the missing library
 #     (MAILSEC_LAZY_SONAME_<KEY>, lib/core/lazy.c), for GMime (the report
 #     is set aside with the reason), libpq (the store cannot be opened,
 #     exit 2), libcurl (report fetch cannot start, exit 2), libmicrohttpd
 #     (serve cannot start, exit 2), libarchive (the zip is set aside),
-#     libunbound (every DNS command: exit 2, and the reason on stderr).
+#     libunbound (every DNS command: exit 2, and the reason on stderr),
+#     libcrypto, libssl and libsqlite3 (the first call that needs one ends
+#     the command: exit 2, the reason on stderr).
 set -uo pipefail
 BIN=$1
+LIBMAILSEC=$3
 cd "$2" || exit 1
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
@@ -24,7 +36,7 @@ passed=0 failed=0
 ok() { echo "ok   - $1"; passed=$((passed + 1)); }
 fail() { echo "FAIL - $1"; failed=$((failed + 1)); }
 
-LAZY='lib(pq|curl|gmime-3\.0|archive|microhttpd|ldns|unbound|event|nettle|milter)[-.]'
+LAZY='lib(pq|curl|gmime-3\.0|archive|microhttpd|ldns|unbound|event|nettle|milter|ssl|crypto|sqlite3)[-.]'
 
 # LD_DEBUG=libs names every library the loader looks for; its output goes
 # to a file of its own so the command's stderr stays apart.
@@ -47,14 +59,19 @@ for args in "--version" "dmarc check --record v=DMARC1;p=none"; do
     elif grep -Eq "$LAZY" "$WORK/ld"; then
         fail "mailsec $args loads $(grep -Eo "$LAZY" "$WORK/ld" | sort -u | tr '\n' ' ')"
     else
-        ok "mailsec $args starts without libpq, libcurl, GMime, libarchive, libmicrohttpd, ldns, libunbound, libmilter ($(grep -c 'calling init' "$WORK/ld") libraries)"
+        ok "mailsec $args starts without libpq, libcurl, GMime, libarchive, libmicrohttpd, ldns, libunbound, libmilter, libssl, libcrypto, libsqlite3 ($(grep -c 'calling init' "$WORK/ld") libraries)"
     fi
 done
 
 FAILURE=tests/data/reports/failure/rfc6591-message.eml
+# The libraries' files, as the loader found them, for the symbol check.
+: >"$WORK/lazy-files"
+keep_files() { grep -Eo 'calling init: [^ ]*lib(ssl|crypto|sqlite3)\.so[^ ]*' "$1" | cut -d' ' -f3 >>"$WORK/lazy-files"; }
 if loaded "$WORK/ld" report ingest --json --db "$WORK/r.db" "$FAILURE" &&
-    grep -q 'libgmime-3\.0\.so' "$WORK/ld" && jq -e '.tally.reports_new == 1' "$WORK/stdout" >/dev/null; then
-    ok "a failure report's ingest loads GMime and stores the report"
+    grep -q 'libgmime-3\.0\.so' "$WORK/ld" && grep -q 'libsqlite3\.so' "$WORK/ld" &&
+    jq -e '.tally.reports_new == 1' "$WORK/stdout" >/dev/null; then
+    ok "a failure report's ingest loads GMime and libsqlite3 and stores the report"
+    keep_files "$WORK/ld"
 else
     fail "a failure report's ingest: $(cat "$WORK/stderr" "$WORK/stdout")"
 fi
@@ -129,6 +146,62 @@ if ((status == 2)) && grep -q '^mailsec: the DNS resolver library (libunbound) c
 else
     fail "without libunbound: exit $status: $(cat "$WORK/stderr")"
 fi
+
+# libcrypto alone: a DKIM key record's lint decodes the key.
+KEY_RECORD='v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo='
+if loaded "$WORK/ld" dkim check --json --record "$KEY_RECORD" &&
+    grep -q 'libcrypto\.so' "$WORK/ld" && ! grep -q 'libssl\.so' "$WORK/ld" &&
+    jq -e '.results[0].key.usable and .results[0].key.bits == 256' "$WORK/stdout" >/dev/null; then
+    ok "a DKIM key record's lint loads libcrypto (not libssl) and reads the key"
+else
+    fail "a DKIM key record's lint: $(grep -Eo 'lib(ssl|crypto)\.so[^ ]*' "$WORK/ld" | sort -u) $(cat "$WORK/stderr" "$WORK/stdout")"
+fi
+
+# libssl: the audit expands a cipher list as OpenSSL does.
+DOVECOT=(conf audit --json --dovecot tests/conf/data/seed/dovecot/dovecot.conf)
+loaded "$WORK/ld" "${DOVECOT[@]}"
+status=$?
+if ((status == 1)) && grep -q 'libssl\.so' "$WORK/ld" &&
+    jq -e 'any(.results[0].diagnostics[]; .code == "conf.legacy-ciphers")' "$WORK/stdout" >/dev/null; then
+    ok "a Dovecot configuration's audit loads libssl and judges its cipher list"
+    keep_files "$WORK/ld"
+else
+    fail "a Dovecot configuration's audit: exit $status: $(cat "$WORK/stderr")"
+fi
+
+# Every undefined symbol of the library and the command, against what the
+# loaded libssl, libcrypto and libsqlite3 define.
+mapfile -t files < <(sort -u "$WORK/lazy-files")
+if ((${#files[@]} != 3)); then
+    fail "the files of libssl, libcrypto and libsqlite3 not all found in the loader's log: ${files[*]}"
+else
+    nm -D --defined-only "${files[@]}" | awk 'NF == 3 { sub(/@.*/, "", $3); print $3 }' | sort -u >"$WORK/defined"
+    nm -D --undefined-only "$LIBMAILSEC" "$BIN" | awk 'NF == 2 { sub(/@.*/, "", $2); print $2 }' | sort -u >"$WORK/undefined"
+    direct=$(comm -12 "$WORK/defined" "$WORK/undefined" | tr '\n' ' ')
+    if [[ -z $direct ]] && [[ -s $WORK/undefined ]]; then
+        ok "libmailsec and mailsec call no function of libssl, libcrypto, libsqlite3 but through the tables"
+    else
+        fail "undefined in libmailsec or mailsec, defined by ${files[*]}: ${direct:-(no undefined symbol read)}"
+    fi
+fi
+
+# Without them: the first call that needs one ends the command (exit 2).
+without() { # without KEY MESSAGE ARGS...: MESSAGE on stderr, exit 2
+    local key=$1 message=$2
+    shift 2
+    env "MAILSEC_LAZY_SONAME_$key=libmailsec-absent.so.3" "$BIN" "$@" >"$WORK/stdout" 2>"$WORK/stderr"
+    local status=$?
+    if ((status == 2)) && grep -q "^mailsec: $message" "$WORK/stderr"; then
+        ok "without $key, $1 $2 ends at its first call that needs it: exit 2, $(cut -c1-72 "$WORK/stderr")..."
+    else
+        fail "without $key, $1 $2: exit $status: $(cat "$WORK/stderr")"
+    fi
+}
+without CRYPTO "the cryptography library (OpenSSL's libcrypto) could not be loaded.*install the package libssl3" \
+    dkim check --json --record "$KEY_RECORD"
+without SSL "the TLS library (OpenSSL's libssl) could not be loaded.*install the package libssl3" "${DOVECOT[@]}"
+without SQLITE "the SQLite library (libsqlite3) could not be loaded.*install the package libsqlite3-0" \
+    report ingest --json --db "$WORK/s.db" tests/data/walk/aggregate.xml
 
 echo "lazy.sh: $passed passed, $failed failed"
 ((failed == 0 && passed > 0))
