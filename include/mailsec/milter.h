@@ -92,7 +92,8 @@ typedef struct ms_milter_config {
 } ms_milter_config;
 
 /* Reads the configuration file. On a bad line, MS_ERR_INVALID and *errmsg
- * = "FILE:LINE: what is wrong" (free it); the keys' files are loaded too. */
+ * = "FILE:LINE: what is wrong" (free it); the keys' files are loaded too.
+ * MS_ERR_IO and *errmsg naming the package when OpenSSL cannot be loaded. */
 ms_status ms_milter_config_load(const char *path, ms_milter_config **out, char **errmsg);
 void ms_milter_config_free(ms_milter_config *config);
 

@@ -3,6 +3,7 @@
  * with FILE:LINE and what is wrong, so a typo never runs silently. */
 #include "internal.h"
 #include "report/send_internal.h"
+#include "core/lazy_openssl.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -468,6 +469,12 @@ ms_status ms_milter_config_load(const char *path, ms_milter_config **out, char *
 {
     *out = NULL;
     *errmsg = NULL;
+    /* every message's DKIM needs OpenSSL: a milter without it is refused
+     * here, with the package to install, not at its first message */
+    if (ms_lazy_load(&ms_crypto_lib) != MS_OK) {
+        *errmsg = ms_strdup(ms_lazy_error(&ms_crypto_lib));
+        return MS_ERR_IO;
+    }
     ms_milter_config *c = calloc(1, sizeof *c);
     if (c == NULL)
         return MS_ERR_NOMEM;

@@ -389,8 +389,19 @@ static ms_status adopt_db(ms_store *store, sqlite3 *db)
     return MS_OK;
 }
 
+/* A store opened without libsqlite3 installed says so, as PostgreSQL's does
+ * without libpq, instead of the process ending at the first call. */
+static ms_status sqlite_loaded(ms_store *store)
+{
+    if (ms_lazy_load(&ms_sqlite_lib) != MS_OK)
+        return store_fail(store, MS_ERR_IO, "%s", ms_lazy_error(&ms_sqlite_lib));
+    return MS_OK;
+}
+
 ms_status store_sqlite_open(ms_store *store, const char *path)
 {
+    if (sqlite_loaded(store) != MS_OK)
+        return MS_ERR_IO;
     sqlite3 *db = NULL;
     /* One thread at a time uses a store (store.h), so SQLite's own
      * per-call locking is pure cost on the insert path. */
@@ -480,6 +491,8 @@ static int open_read(const char *path, const char *params, sqlite3 **db)
  * no writer has its log open. */
 ms_status store_sqlite_open_read(ms_store *store, const char *path)
 {
+    if (sqlite_loaded(store) != MS_OK)
+        return MS_ERR_IO;
     if (access(path, F_OK) != 0)
         return store_fail(store, MS_ERR_IO, "%s", errno == ENOENT ? "no store there (nothing ingested yet?)"
                                                                  : strerror(errno));
