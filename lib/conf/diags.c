@@ -136,12 +136,13 @@ char *cf_location(const char *file, size_t line)
     return line ? ms_asprintf("%s:%zu", file, line) : ms_strdup(file);
 }
 
-char *cf_read_file(const char *path, size_t *len, char **error)
+ms_status cf_read_file(const char *path, char **text, size_t *len, char **error)
 {
+    *text = NULL;
     FILE *f = fopen(path, "rb");
     if (f == NULL) {
         *error = ms_asprintf("%s: %s", path, strerror(errno));
-        return NULL;
+        return *error ? MS_ERR_IO : MS_ERR_NOMEM;
     }
     ms_buf b = MS_BUF_INIT;
     ms_buf_puts(&b, "");
@@ -151,11 +152,16 @@ char *cf_read_file(const char *path, size_t *len, char **error)
         ms_buf_append(&b, chunk, n);
     int bad = ferror(f);
     fclose(f);
-    if (bad || b.len > MS_CONF_MAX_BYTES || b.failed) {
+    if (b.failed) {
+        ms_buf_free(&b);
+        return MS_ERR_NOMEM;
+    }
+    if (bad || b.len > MS_CONF_MAX_BYTES) {
         *error = ms_asprintf("%s: %s", path, bad ? "read error" : "larger than 4 MiB");
         ms_buf_free(&b);
-        return NULL;
+        return *error ? MS_ERR_IO : MS_ERR_NOMEM;
     }
     *len = b.len;
-    return ms_buf_take(&b);
+    *text = ms_buf_take(&b);
+    return MS_OK;
 }

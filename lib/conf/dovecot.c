@@ -120,15 +120,18 @@ static ms_status include(dv_state *s, const char *file, size_t line, const char 
     free(path);
     ms_status st = MS_OK;
     for (size_t i = 0; i < g.gl_pathc && st == MS_OK; i++) {
-        char *error = NULL;
+        char *error = NULL, *text;
         size_t n;
-        char *text = cf_read_file(g.gl_pathv[i], &n, &error);
-        if (text == NULL) {
+        st = cf_read_file(g.gl_pathv[i], &text, &n, &error);
+        if (st == MS_ERR_IO) {
+            st = MS_OK;
             if (!try)
                 finding(s, CF_INCLUDE_MISSING, file, line, "\"!include\": %s%s", error, "");
             free(error);
             continue;
         }
+        if (st != MS_OK)
+            break;
         st = add_file(s->out, g.gl_pathv[i]);
         s->depth++;
         const char *outer = s->prefix;
@@ -356,14 +359,13 @@ ms_status ms_conf_dovecot_parse(const char *text, size_t len, const char *file,
 ms_status ms_conf_dovecot_read(const char *path, ms_conf_dovecot *out, ms_diag_list *diags)
 {
     memset(out, 0, sizeof *out);
-    char *error = NULL;
+    char *error = NULL, *text;
     size_t n;
-    char *text = cf_read_file(path, &n, &error);
-    if (text == NULL) {
-        free(error);
-        return MS_ERR_IO;
-    }
-    ms_status st = ms_conf_dovecot_parse(text, n, path, 1, out, diags);
+    ms_status st = cf_read_file(path, &text, &n, &error);
+    free(error);
+    if (st != MS_OK)
+        return st;
+    st = ms_conf_dovecot_parse(text, n, path, 1, out, diags);
     free(text);
     return st;
 }

@@ -153,6 +153,8 @@ static size_t dovecot_wants(const ms_conf_generate_opts *o, int dh_params, cf_wa
     return n;
 }
 
+const char cf_no_memory[] = "out of memory";
+
 size_t cf_profile_wants(const ms_conf_generate_opts *opts, int dh_params, cf_want *out,
                         const char **error)
 {
@@ -166,7 +168,7 @@ size_t cf_profile_wants(const ms_conf_generate_opts *opts, int dh_params, cf_wan
     for (size_t i = 0; i < n; i++)
         if (out[i].value == NULL) {
             cf_wants_free(out, n);
-            *error = "out of memory";
+            *error = cf_no_memory;
             return 0;
         }
     return n;
@@ -574,9 +576,8 @@ static ms_status add_edit(ms_conf_edits *e, const char *path, char *old_text, ch
 static char *read_or_error(const char *path, ms_conf_edits *out)
 {
     size_t len;
-    char *error = NULL;
-    char *text = cf_read_file(path, &len, &error);
-    if (text == NULL)
+    char *error = NULL, *text;
+    if (cf_read_file(path, &text, &len, &error) != MS_OK)
         out->error = error;
     return text;
 }

@@ -40,14 +40,18 @@ extern const ms_diag_def ms_conf_diag_defs[CF_COUNT + 1];
 
 /* "FILE:LINE" (allocated). */
 char *cf_location(const char *file, size_t line);
-/* Reads a whole file (at most MS_CONF_MAX_BYTES); NULL with *error set. */
-char *cf_read_file(const char *path, size_t *len, char **error);
+/* Reads a whole file (at most MS_CONF_MAX_BYTES) into *text. MS_ERR_IO
+ * with *error saying why when it cannot be read; MS_ERR_NOMEM. */
+ms_status cf_read_file(const char *path, char **text, size_t *len, char **error);
 
 #endif
 
 /* The main.cf expansion of text (ms_conf_maincf_value's rules) for -o
- * values of master.cf. NULL past MS_CONF_MAX_EXPANSION. */
-char *cf_expand_text(const ms_conf_maincf *cf, const char *text);
+ * values of master.cf into *out: NULL past MS_CONF_MAX_EXPANSION or
+ * MS_CONF_MAX_LOOKUPS. MS_ERR_NOMEM when memory ran out. */
+ms_status cf_expand_text(const ms_conf_maincf *cf, const char *text, char **out);
+/* ms_conf_maincf_value, saying MS_ERR_NOMEM apart from "not set" (*out NULL). */
+ms_status cf_maincf_value(const ms_conf_maincf *cf, const char *name, char **out);
 
 /* One setting a profile wants: name = value. */
 typedef struct cf_want {
@@ -62,9 +66,10 @@ enum { CF_MAX_WANTS = 24 };
  * audit, which leaves the certificate settings out). dh_params: Dovecot
  * has DH parameters (cf_dovecot_has_dh), so the cipher list keeps the DHE
  * suites. Returns the count;
- * 0 with *error set for a version we do not know. */
+ * 0 with *error set for a version we do not know, or to cf_no_memory. */
 size_t cf_profile_wants(const ms_conf_generate_opts *opts, int dh_params, cf_want *out,
                         const char **error);
+extern const char cf_no_memory[]; /* "out of memory" */
 void cf_wants_free(cf_want *w, size_t n);
 
 /* A port the configuration listens on and the certificate file it names
@@ -82,12 +87,15 @@ typedef struct cf_live_ports {
     size_t count;
 } cf_live_ports;
 
-void cf_live_add(cf_live_ports *l, unsigned port, int implicit, int protocol, const char *cert_files,
-                 const char *where);
+/* Adds a port (where: NULL when it could not be made, MS_ERR_NOMEM then
+ * too); past the list's room, or a port already listed, it is left out. */
+ms_status cf_live_add(cf_live_ports *l, unsigned port, int implicit, int protocol,
+                      const char *cert_files, const char *where);
 void cf_live_free(cf_live_ports *l);
 /* Connects to host's ports (lib/tls) and reports conf.live-mismatch and
  * conf.live-no-tls. When the ports could not be checked at all, returns
- * the status with *error saying why (the caller's result->error). */
+ * the status with *error saying why (the caller's result->error);
+ * MS_ERR_NOMEM when memory ran out on the way (a finding may be missing). */
 ms_status cf_live_check(ms_ctx *ctx, const char *host, const char *ca_file, const cf_live_ports *l,
                         ms_diag_list *d, char **error);
 /* Whether Dovecot has DH parameters for DHE suites: 2.3 ssl_dh, 2.4

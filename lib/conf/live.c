@@ -11,24 +11,29 @@
 #include <stdlib.h>
 #include <string.h>
 
-void cf_live_add(cf_live_ports *l, unsigned port, int implicit, int protocol, const char *cert_files,
-                 const char *where)
+ms_status cf_live_add(cf_live_ports *l, unsigned port, int implicit, int protocol,
+                      const char *cert_files, const char *where)
 {
+    if (where == NULL) /* its "FILE:LINE" could not be made */
+        return MS_ERR_NOMEM;
     if (l->count >= sizeof l->items / sizeof l->items[0] || port == 0 || port > 65535)
-        return;
+        return MS_OK;
     for (size_t i = 0; i < l->count; i++)
         if (l->items[i].port == port)
-            return; /* one listener per port; the first configured wins */
+            return MS_OK; /* one listener per port; the first configured wins */
     cf_live_port *p = &l->items[l->count];
     p->port = port;
     p->implicit = implicit;
     p->protocol = protocol;
     p->cert_files = ms_strdup(cert_files ? cert_files : "");
     p->where = ms_strdup(where);
-    if (p->cert_files && p->where)
+    if (p->cert_files && p->where) {
         l->count++;
-    else
-        free(p->cert_files), free(p->where);
+        return MS_OK;
+    }
+    free(p->cert_files);
+    free(p->where);
+    return MS_ERR_NOMEM;
 }
 
 void cf_live_free(cf_live_ports *l)
@@ -41,19 +46,21 @@ void cf_live_free(cf_live_ports *l)
 }
 
 /* The lower-case hex SHA-256 of the first certificate (the leaf) in file;
- * 0 when it has none or cannot be read. */
-static int leaf_of_file(const char *file, char hex[65])
+ * 0 when it has none or cannot be read (*nomem set when memory ran out). */
+static int leaf_of_file(const char *file, char hex[65], int *nomem)
 {
     size_t len;
-    char *error = NULL;
-    char *text = cf_read_file(file, &len, &error);
+    char *error = NULL, *text;
+    ms_status st = cf_read_file(file, &text, &len, &error);
     free(error);
-    if (text == NULL)
+    *nomem |= st == MS_ERR_NOMEM;
+    if (st != MS_OK)
         return 0;
     ms_cert_pem_file pem;
     ms_diag_list ignored = MS_DIAG_LIST_INIT; /* the file checks report the PEM text */
-    ms_status st = ms_cert_pem_scan(text, len, file, &pem, &ignored);
+    st = ms_cert_pem_scan(text, len, file, &pem, &ignored);
     ms_diag_list_free(&ignored);
+    *nomem |= st == MS_ERR_NOMEM;
     int found = 0;
     for (size_t b = 0; st == MS_OK && b < pem.count && !found; b++) {
         const ms_cert_pem_block *blk = &pem.blocks[b];
@@ -76,21 +83,23 @@ static int leaf_of_file(const char *file, char hex[65])
  * list, as smtpd_tls_chain_files takes, where each file is one chain (an
  * RSA and an ECDSA one, say: the server picks by what the client offers).
  * 0 when no file has a readable certificate; else 1 with *matches set, and
- * the first file and its leaf for the finding. */
+ * the first file and its leaf for the finding. *nomem set when memory ran out. */
 static int configured_leaf(const char *files, const char *served, int *matches, char first_hex[65],
-                           char **first_file)
+                           char **first_file, int *nomem)
 {
     char *copy = ms_strdup(files);
+    *nomem |= copy == NULL;
     int any = 0;
     *matches = 0;
     for (char *save = NULL, *f = copy ? strtok_r(copy, " \t,", &save) : NULL; f && !*matches;
          f = strtok_r(NULL, " \t,", &save)) {
         char hex[65];
-        if (!leaf_of_file(f, hex))
+        if (!leaf_of_file(f, hex, nomem))
             continue;
         if (!any) {
             memcpy(first_hex, hex, sizeof hex);
             *first_file = ms_strdup(f);
+            *nomem |= *first_file == NULL;
         }
         any = 1;
         *matches = served != NULL && strcmp(served, hex) == 0;
@@ -139,29 +148,32 @@ ms_status cf_live_check(ms_ctx *ctx, const char *host, const char *ca_file, cons
         ms_tls_check_result_free(r);
         return st;
     }
+    int nomem = 0; /* a finding or a file lost for want of memory: the check says so */
     for (size_t i = 0; i < l->count; i++) {
         const ms_tls_port_result *pr = &r->ports[i];
         const cf_live_port *want = &l->items[i];
         if (pr->state != MS_TLS_PORT_TLS || pr->chain_count == 0) {
-            ms_diag_add(d, CF_DEF(CF_LIVE_NO_TLS), want->where, -1,
-                        "%s port %u (%s): %s", host, want->port, ms_tls_mode_str(mode_of(want)),
-                        state_text(pr->state));
+            nomem |= ms_diag_add(d, CF_DEF(CF_LIVE_NO_TLS), want->where, -1, "%s port %u (%s): %s",
+                                 host, want->port, ms_tls_mode_str(mode_of(want)),
+                                 state_text(pr->state)) == MS_ERR_NOMEM;
             continue;
         }
         char hex[65];
         char *file = NULL;
         int matches;
-        if (!configured_leaf(want->cert_files, pr->cert.fingerprint_sha256, &matches, hex, &file))
+        if (!configured_leaf(want->cert_files, pr->cert.fingerprint_sha256, &matches, hex, &file,
+                             &nomem))
             continue; /* no readable certificate: the file checks say so */
-        if (pr->cert.fingerprint_sha256 && !matches)
-            ms_diag_add(d, CF_DEF(CF_LIVE_MISMATCH), want->where, -1,
-                        "%s port %u sends %s, valid until %s (SHA-256 %.16s...); the configuration "
-                        "names %s (SHA-256 %.16s...)",
-                        host, want->port, pr->cert.subject ? pr->cert.subject : "a certificate",
-                        pr->cert.not_after ? pr->cert.not_after : "?", pr->cert.fingerprint_sha256,
-                        file, hex);
+        if (pr->cert.fingerprint_sha256 && !matches && file != NULL)
+            nomem |= ms_diag_add(d, CF_DEF(CF_LIVE_MISMATCH), want->where, -1,
+                                 "%s port %u sends %s, valid until %s (SHA-256 %.16s...); the "
+                                 "configuration names %s (SHA-256 %.16s...)",
+                                 host, want->port,
+                                 pr->cert.subject ? pr->cert.subject : "a certificate",
+                                 pr->cert.not_after ? pr->cert.not_after : "?",
+                                 pr->cert.fingerprint_sha256, file, hex) == MS_ERR_NOMEM;
         free(file);
     }
     ms_tls_check_result_free(r);
-    return MS_OK;
+    return nomem ? MS_ERR_NOMEM : MS_OK;
 }

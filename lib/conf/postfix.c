@@ -273,7 +273,8 @@ static const char *raw_value(const ms_conf_maincf *cf, const char *name)
 /* Expands text into out; depth bounds $a -> $b -> $a loops, and *budget
  * the lookups of one expansion ("a = $b$b", "b = $c$c", ... doubles the
  * work at each level without growing the text). Returns 0 when the result
- * would pass MS_CONF_MAX_EXPANSION or the budget runs out. */
+ * would pass MS_CONF_MAX_EXPANSION or the budget runs out, or memory ran
+ * out (out->failed then says so, for every allocation of the expansion). */
 static int expand(const ms_conf_maincf *cf, const char *text, ms_buf *out, int depth, long *budget)
 {
     if (depth > MS_CONF_MAX_DEPTH)
@@ -304,8 +305,10 @@ static int expand(const ms_conf_maincf *cf, const char *text, ms_buf *out, int d
             continue;
         }
         char *name = strndup(p, n);
-        if (name == NULL)
+        if (name == NULL) {
+            out->failed = 1;
             return 0;
+        }
         (*budget)--;
         p += n;
         const char *value = raw_value(cf, name);
@@ -328,12 +331,14 @@ static int expand(const ms_conf_maincf *cf, const char *text, ms_buf *out, int d
         int set = value != NULL && *value != '\0';
         if (op == '?' && set) {
             char *t = strndup(alt, alt_len);
+            out->failed |= t == NULL;
             int ok = t && expand(cf, t, out, depth + 1, budget);
             free(t);
             if (!ok)
                 return 0;
         } else if (op == ':' && !set) {
             char *t = strndup(alt, alt_len);
+            out->failed |= t == NULL;
             int ok = t && expand(cf, t, out, depth + 1, budget);
             free(t);
             if (!ok)
@@ -345,19 +350,34 @@ static int expand(const ms_conf_maincf *cf, const char *text, ms_buf *out, int d
     return out->len <= MS_CONF_MAX_EXPANSION && *budget > 0;
 }
 
-char *ms_conf_maincf_value(const ms_conf_maincf *cf, const char *name)
+ms_status cf_expand_text(const ms_conf_maincf *cf, const char *text, char **out)
+{
+    ms_buf buf = MS_BUF_INIT;
+    ms_buf_puts(&buf, "");
+    long budget = MS_CONF_MAX_LOOKUPS;
+    int fits = expand(cf, text, &buf, 0, &budget);
+    ms_status st = buf.failed ? MS_ERR_NOMEM : MS_OK;
+    if (fits && !buf.failed) {
+        *out = ms_buf_take(&buf);
+    } else {
+        *out = NULL;
+        ms_buf_free(&buf);
+    }
+    return st;
+}
+
+ms_status cf_maincf_value(const ms_conf_maincf *cf, const char *name, char **out)
 {
     const char *value = raw_value(cf, name);
-    if (value == NULL)
-        return NULL;
-    ms_buf out = MS_BUF_INIT;
-    ms_buf_puts(&out, "");
-    long budget = MS_CONF_MAX_LOOKUPS;
-    if (!expand(cf, value, &out, 0, &budget)) {
-        ms_buf_free(&out);
-        return NULL;
-    }
-    return ms_buf_take(&out);
+    *out = NULL;
+    return value ? cf_expand_text(cf, value, out) : MS_OK;
+}
+
+char *ms_conf_maincf_value(const ms_conf_maincf *cf, const char *name)
+{
+    char *value;
+    (void)cf_maincf_value(cf, name, &value); /* NULL either way, as documented */
+    return value;
 }
 
 /* ---- master.cf ---- */
@@ -564,16 +584,4 @@ int ms_conf_service_port(const ms_conf_service *s)
     char *end;
     long n = strtol(port, &end, 10);
     return *port && *end == '\0' && n > 0 && n < 65536 ? (int)n : 0;
-}
-
-char *cf_expand_text(const ms_conf_maincf *cf, const char *text)
-{
-    ms_buf out = MS_BUF_INIT;
-    ms_buf_puts(&out, "");
-    long budget = MS_CONF_MAX_LOOKUPS;
-    if (!expand(cf, text, &out, 0, &budget)) {
-        ms_buf_free(&out);
-        return NULL;
-    }
-    return ms_buf_take(&out);
 }

@@ -403,13 +403,7 @@ void run_cert_lint(const char *data, size_t len, answer *a)
 
 /* The input's lines: the Postfix directory, then dovecot.conf (relative
  * to the input's directory). Cipher strings are judged by the local
- * OpenSSL (lib/conf/ciphers.c), certificate files by lib/cert.
- *
- * Not in CTest yet: lib/conf answers "not set" or "cannot be read" where
- * memory ran out (cf_read_file, ms_conf_maincf_value, cf_expand_text,
- * service_value are NULL for both; the audit's findings are added without
- * looking at ms_diag_add's status; sasl_wiring's reads are quiet), so this
- * target still finds answers changed without MS_ERR_NOMEM. */
+ * OpenSSL (lib/conf/ciphers.c), certificate files by lib/cert. */
 void run_conf_audit(const char *data, size_t len, answer *a)
 {
     char storage[PATHS_MAX][4096];
