@@ -170,7 +170,8 @@ typedef struct ms_conf_audit_result {
 /* Reads the files and reports conf.* (and cert.* for the certificate files;
  * with live_host, conf.live-* for the ports the configuration listens on)
  * findings, each located "FILE:LINE". MS_ERR_IO (result->error says which
- * file) when a configuration asked for cannot be read. */
+ * file) when a configuration asked for cannot be read; MS_ERR_NOMEM when
+ * memory ran out anywhere in the audit (never a shorter list of findings). */
 ms_status ms_conf_audit(ms_ctx *ctx, const ms_conf_audit_opts *opts, ms_conf_audit_result *result,
                         ms_diag_list *diags);
 void ms_conf_audit_result_free(ms_conf_audit_result *result);

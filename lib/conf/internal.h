@@ -44,8 +44,6 @@ char *cf_location(const char *file, size_t line);
  * with *error saying why when it cannot be read; MS_ERR_NOMEM. */
 ms_status cf_read_file(const char *path, char **text, size_t *len, char **error);
 
-#endif
-
 /* The main.cf expansion of text (ms_conf_maincf_value's rules) for -o
  * values of master.cf into *out: NULL past MS_CONF_MAX_EXPANSION or
  * MS_CONF_MAX_LOOKUPS. MS_ERR_NOMEM when memory ran out. */
@@ -130,3 +128,5 @@ const char *cf_cipher_category_name(cf_cipher_category c);
 /* The deprecated or renamed names the wanted settings replace (the
  * generator comments them out), NULL-terminated. */
 const char *const *cf_replaced_names(const ms_conf_generate_opts *opts);
+
+#endif
