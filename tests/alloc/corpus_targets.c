@@ -171,13 +171,11 @@ enum { RDATA_RECORDS_MAX = 64 };
 
 void run_dns_rdata(const char *data, size_t len, answer *a)
 {
-    static const uint16_t types[] = {MS_DNS_TXT,   MS_DNS_MX, MS_DNS_A,   MS_DNS_AAAA,
-                                     MS_DNS_CNAME, MS_DNS_NS, MS_DNS_PTR, 99};
     answer_begin(a);
     if (len < 1)
         return;
     const unsigned char *in = (const unsigned char *)data;
-    uint16_t type = types[in[0] % (sizeof types / sizeof types[0])];
+    uint16_t type = fuzz_rdata_type(in[0]);
     char *rdata[RDATA_RECORDS_MAX + 1] = {0};
     int lens[RDATA_RECORDS_MAX + 1] = {0};
     size_t n = fuzz_rdata_records(in, len, rdata, lens, RDATA_RECORDS_MAX);

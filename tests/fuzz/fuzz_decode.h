@@ -16,6 +16,7 @@
 
 #include "core/internal.h"
 #include "dkim/internal.h"
+#include "mailsec/dns.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -105,6 +106,15 @@ static inline void fuzz_script_free(fuzz_script *s)
 }
 
 /* ---- DNS rdata ---- */
+
+/* The record type the first byte picks: the types the decoder knows, and
+ * one it does not. */
+static inline uint16_t fuzz_rdata_type(unsigned char first)
+{
+    static const uint16_t types[] = {MS_DNS_TXT,   MS_DNS_MX, MS_DNS_A,   MS_DNS_AAAA,
+                                     MS_DNS_CNAME, MS_DNS_NS, MS_DNS_PTR, 99};
+    return types[first % (sizeof types / sizeof types[0])];
+}
 
 /* The records after the type byte: each a 2-byte length (cut at the end of
  * the input) and a copy of exactly that many bytes, so ASan sees any read

@@ -15,14 +15,11 @@
 
 enum { MAX_RECORDS = 64 };
 
-static const uint16_t TYPES[] = {MS_DNS_TXT, MS_DNS_MX,  MS_DNS_A,   MS_DNS_AAAA,
-                                 MS_DNS_CNAME, MS_DNS_NS, MS_DNS_PTR, 99};
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    uint16_t type = TYPES[data[0] % (sizeof TYPES / sizeof TYPES[0])];
+    uint16_t type = fuzz_rdata_type(data[0]);
     char *rdata[MAX_RECORDS + 1] = {0};
     int lens[MAX_RECORDS + 1] = {0};
     size_t n = fuzz_rdata_records(data, size, rdata, lens, MAX_RECORDS);
