@@ -31,6 +31,7 @@
     X(sqlite3_column_int64) \
     X(sqlite3_column_text) \
     X(sqlite3_column_value) \
+    X(sqlite3_config) \
     X(sqlite3_errmsg) \
     X(sqlite3_errstr) \
     X(sqlite3_exec) \
@@ -68,6 +69,7 @@ extern void *ms_sqlite_slots[ms_sqlite_count];
 #define sqlite3_column_int64 MS_LAZY(ms_sqlite, sqlite3_column_int64)
 #define sqlite3_column_text MS_LAZY(ms_sqlite, sqlite3_column_text)
 #define sqlite3_column_value MS_LAZY(ms_sqlite, sqlite3_column_value)
+#define sqlite3_config MS_LAZY(ms_sqlite, sqlite3_config)
 #define sqlite3_errmsg MS_LAZY(ms_sqlite, sqlite3_errmsg)
 #define sqlite3_errstr MS_LAZY(ms_sqlite, sqlite3_errstr)
 #define sqlite3_exec MS_LAZY(ms_sqlite, sqlite3_exec)

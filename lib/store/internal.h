@@ -85,6 +85,11 @@ typedef struct store_backend {
     /* Reports per transaction (0 or 1: each report commits on its own;
      * see store_report_begin). */
     unsigned group_reports;
+    /* The rollups per source summed in memory as the records pass
+     * (rollup_mem.c) rather than read back from the records with SQL; a
+     * backend with add_rows must set it (rollup.c's row-by-row statements
+     * leave those rollups to rollup_mem.c). */
+    int sums_sources;
 } store_backend;
 
 struct ms_store {
@@ -114,6 +119,7 @@ struct ms_store {
     char *group_lost;    /* why an open group was rolled back; sticky */
     ms_buf rollup_more;  /* the open report's auth_more names (rollup.c) */
     char **rollup_sql;   /* the rollup statements in this backend's SQL, built once */
+    struct rollup_mem *rollup_mem; /* SQLite: the rollups per source being summed (rollup_mem.c) */
     ms_buf scratch;      /* joined reasons / extra auth results, reused */
     ms_buf scratch2;
     ms_buf scratch3;

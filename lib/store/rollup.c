@@ -15,10 +15,11 @@
 static const char *const pgsql_sql[] = {
     ROLLUP_INSERTS_WITH(ROLLUP_ELEMENT, GROUP_COND, ROLLUP_TOTALS_COUNTED(GROUP_COND)) NULL};
 
-/* SQLite adds each rollup's rows one at a time (store_backend.add_rows,
- * sqlite.c says why), so each is its SELECT and its upsert apart: the
- * rollups of ROLLUP_INSERTS_WITH, in its order, after ROLLUP_NEW_SOURCES
- * (which counts the sources the totals do not hold yet). */
+/* SQLite adds the rollups by domain and day one row at a time
+ * (store_backend.add_rows, sqlite.c says why), so each is its SELECT and
+ * its upsert apart, in ROLLUP_INSERTS_BY_DAY's order. The rollups per
+ * source it sums in memory (rollup_mem.c) and writes with the single-row
+ * statements after them (ROLLUP_SQL_*, rollup.h). */
 typedef struct row_rollup {
     const char *table, *columns, *select, *upsert;
 } row_rollup;
@@ -32,23 +33,20 @@ static const row_rollup row_rollups[] = {
      ROLLUP_COUNTS_UPSERT},
     {"rollup_policies", ROLLUP_POLICIES_COLUMNS, ROLLUP_POLICIES_SELECT(GROUP_COND),
      ROLLUP_POLICIES_UPSERT},
-    {"rollup_sources", ROLLUP_SOURCES_COLUMNS, ROLLUP_SOURCES_SELECT(GROUP_COND),
-     ROLLUP_SOURCES_UPSERT},
-    {"rollup_source_totals", ROLLUP_TOTALS_COLUMNS, ROLLUP_TOTALS_SELECT(GROUP_COND),
-     ROLLUP_TOTALS_UPSERT},
+};
+/* The single-row statements of the rollups per source */
+static const row_rollup source_rows[] = {
+    {"rollup_sources", ROLLUP_SOURCES_COLUMNS, NULL, ROLLUP_SOURCES_UPSERT},
+    {"rollup_domain_sources", "domain, sources", NULL, ROLLUP_DOMAIN_SOURCES_UPSERT},
 };
 enum {
-    /* rollup_sources' place in row_rollups: its upsert adds the names too */
-    SOURCES_ROLLUP = 5,
     ROW_ROLLUPS = sizeof row_rollups / sizeof row_rollups[0],
     PGSQL_STATEMENTS = sizeof pgsql_sql / sizeof pgsql_sql[0],
-    /* SQLite's: ROLLUP_NEW_SOURCES, then a SELECT and an INSERT per rollup */
-    ROW_STATEMENTS = 1 + 2 * ROW_ROLLUPS,
-    NAMES_ROW_INSERT = 2 + 2 * SOURCES_ROLLUP,
     /* PostgreSQL's insert of one auth_more name (ROLLUP_NAME_INSERT) */
-    NAME_INSERT = (PGSQL_STATEMENTS > ROW_STATEMENTS ? PGSQL_STATEMENTS : ROW_STATEMENTS) + 1,
+    NAME_INSERT = PGSQL_STATEMENTS > ROLLUP_ROW_STATEMENTS ? PGSQL_STATEMENTS : ROLLUP_ROW_STATEMENTS,
     INGEST_STATEMENTS = NAME_INSERT + 1,
 };
+_Static_assert((int)ROW_ROLLUPS == (int)ROLLUP_BY_DAY_ROWS, "rollup.h counts the rollups by day");
 
 /* rollup_more holds "ip\0kind\0name\0" for each name noted. */
 static void note_name(ms_buf *more, const char *ip, const char *kind, const char *name)
@@ -79,19 +77,29 @@ static void append_row_insert(ms_buf *sql, const row_rollup *r)
     ms_buf_printf(sql, ")%s", r->upsert);
 }
 
+/* The single-row upsert of r, as store_sql_text gives it. */
+static char *row_insert(const ms_store *store, const row_rollup *r)
+{
+    ms_buf insert = MS_BUF_INIT;
+    append_row_insert(&insert, r);
+    char *sql = insert.failed ? NULL : store_sql_text(store, insert.data);
+    ms_buf_free(&insert);
+    return sql;
+}
+
 /* The rollups' statements of a backend that adds them row by row, into
- * sql (ROW_STATEMENTS entries): 0 when memory ran out. */
+ * sql (ROLLUP_ROW_STATEMENTS entries): 0 when memory ran out. */
 static int row_statements(const ms_store *store, char **sql)
 {
-    sql[0] = store_sql_text(store, ROLLUP_NEW_SOURCES(GROUP_COND));
     for (size_t i = 0; i < ROW_ROLLUPS; i++) {
-        ms_buf insert = MS_BUF_INIT;
-        append_row_insert(&insert, &row_rollups[i]);
-        sql[1 + 2 * i] = store_sql_text(store, row_rollups[i].select);
-        sql[2 + 2 * i] = insert.failed ? NULL : store_sql_text(store, insert.data);
-        ms_buf_free(&insert);
+        sql[2 * i] = store_sql_text(store, row_rollups[i].select);
+        sql[2 * i + 1] = row_insert(store, &row_rollups[i]);
     }
-    for (size_t i = 0; i < ROW_STATEMENTS; i++)
+    sql[ROLLUP_SQL_SOURCE_ROW] = row_insert(store, &source_rows[0]);
+    sql[ROLLUP_SQL_DOMAIN_SOURCES] = row_insert(store, &source_rows[1]);
+    sql[ROLLUP_SQL_TOTALS_NEW] = store_sql_text(store, ROLLUP_TOTALS_NEW);
+    sql[ROLLUP_SQL_TOTALS_ADD] = store_sql_text(store, ROLLUP_TOTALS_ADD);
+    for (size_t i = 0; i < ROLLUP_ROW_STATEMENTS; i++)
         if (sql[i] == NULL)
             return 0;
     return 1;
@@ -107,7 +115,7 @@ static int whole_statements(const ms_store *store, char **sql)
 }
 
 /* The ingest statements in this backend's SQL, built on first use. */
-static ms_status ingest_statements(ms_store *store)
+ms_status rollup_ingest_statements(ms_store *store)
 {
     if (store->rollup_sql != NULL)
         return MS_OK;
@@ -132,19 +140,15 @@ void rollup_free(char **sql)
 }
 
 /* One name (params: report, source, kind, name) added unless there:
- * with insert_sql when given (the migration), else ingest's way. */
+ * with insert_sql when given (the migration), else ingest's way
+ * (PostgreSQL's: SQLite keeps them in memory, rollup_mem.c). */
 static ms_status add_name(ms_store *store, const sql_param *params, const char *insert_sql,
                           rollup_run_fn run)
 {
     if (insert_sql != NULL)
         return run(store, insert_sql, params, 4);
-    ms_status st = ingest_statements(store);
-    if (st != MS_OK)
-        return st;
-    if (store->backend->add_rows == NULL)
-        return run(store, store->rollup_sql[NAME_INSERT], params, 4);
-    return store->backend->add_rows(store, ROLLUP_NAME_ROW_SELECT, params, 4,
-                                    store->rollup_sql[NAMES_ROW_INSERT]);
+    ms_status st = rollup_ingest_statements(store);
+    return st != MS_OK ? st : run(store, store->rollup_sql[NAME_INSERT], params, 4);
 }
 
 /* The names noted in buf (len bytes of "ip\0kind\0name\0" triples) of
@@ -174,7 +178,7 @@ ms_status rollup_add_names(ms_store *store, rollup_run_fn run)
 
 ms_status rollup_add_reports(ms_store *store, int64_t first, int64_t last, rollup_run_fn run)
 {
-    ms_status st = ingest_statements(store);
+    ms_status st = rollup_ingest_statements(store);
     sql_param range[] = {P_INT(first), P_INT(last)};
     char **sql = store->rollup_sql;
     if (st != MS_OK || store->backend->add_rows == NULL) {
@@ -182,10 +186,9 @@ ms_status rollup_add_reports(ms_store *store, int64_t first, int64_t last, rollu
             st = run(store, sql[i], range, 2);
         return st;
     }
-    st = run(store, sql[0], range, 2); /* ROLLUP_NEW_SOURCES, before the totals change */
     for (size_t i = 0; st == MS_OK && i < ROW_ROLLUPS; i++)
-        st = store->backend->add_rows(store, sql[1 + 2 * i], range, 2, sql[2 + 2 * i]);
-    return st;
+        st = store->backend->add_rows(store, sql[2 * i], range, 2, sql[2 * i + 1]);
+    return st == MS_OK ? rollup_mem_group_write(store) : st;
 }
 
 /* ---- Building them for the records already stored (migration 3) ------------ */

@@ -202,6 +202,23 @@
     " GROUP BY " IP_KEY ", " DOMAIN_KEY ""
 #define ROLLUP_TOTALS_UPSERT                                                                       \
     " ON CONFLICT (source_ip, domain) DO UPDATE SET " SOURCE_SUM_ADD("rollup_source_totals")
+/* The same in two statements, for SQLite, which counts the sources new to
+ * the totals (rollup_domain_sources) as it adds them (rollup_mem.c): a row
+ * of totals ($1 source, $2 domain, $3.. the sums) inserted unless the
+ * totals hold the source (SQLite's changes() then says whether it was);
+ * else added to the row. Not RETURNING: SQLite runs a statement with
+ * RETURNING as one that may write many rows, with a statement journal. */
+#define ROLLUP_TOTALS_NEW                                                                          \
+    "INSERT INTO rollup_source_totals (" ROLLUP_TOTALS_COLUMNS ") VALUES ($1, $2, $3, $4, $5, $6," \
+    " $7, $8) ON CONFLICT DO NOTHING"
+/* col = col + $n, saturated as ROLLUP_ADD does. */
+#define ROLLUP_ADD_PARAM(col, n)                                                                   \
+    col " = CASE WHEN " col " > " ROLLUP_MAX " - $" n " THEN " ROLLUP_MAX " ELSE " col " + $" n " END"
+#define ROLLUP_TOTALS_ADD                                                                          \
+    "UPDATE rollup_source_totals SET " ROLLUP_ADD_PARAM("messages", "3") ","                      \
+    " " ROLLUP_ADD_PARAM("aligned", "4") ", " ROLLUP_ADD_PARAM("unaligned", "5") ","               \
+    " " ROLLUP_ADD_PARAM("failing", "6") ", " ROLLUP_ADD_PARAM("dkim_pass_spf_fail", "7") ","      \
+    " " ROLLUP_ADD_PARAM("forwarded", "8") " WHERE source_ip = $1 AND domain = $2"
 
 /* Migration 3's rollup_sources and rollup_source_names, as it built them
  * (its text must not change); migration 6 makes them one table. */
@@ -286,8 +303,8 @@
  * (rows of rollup_source_totals) it has, so that "N other sources" is one
  * row read rather than a count of millions. A source is counted when its
  * totals row is created. SQLite, whose writer is alone, counts the
- * group's (source, domain) pairs not yet in the totals just before they
- * are added (ROLLUP_NEW_SOURCES, run first). PostgreSQL, where several
+ * (source, domain) pairs not yet in the totals just before they are added
+ * (rollup_mem.c). PostgreSQL, where several
  * ingests may add the same new source at once and neither sees the
  * other's uncommitted row, counts the rows the totals' upsert inserted
  * (xmax = 0: inserted, not updated; a second insert of the same key waits
@@ -295,12 +312,6 @@
  * (ROLLUP_TOTALS_COUNTED). */
 #define ROLLUP_DOMAIN_SOURCES_UPSERT                                                               \
     " ON CONFLICT (domain) DO UPDATE SET " ROLLUP_ADD("rollup_domain_sources", "sources")
-#define ROLLUP_NEW_SOURCES(COND)                                                                   \
-    "INSERT INTO rollup_domain_sources (domain, sources) SELECT k.domain, COUNT(*) FROM"           \
-    " (SELECT DISTINCT " IP_KEY " AS ip, " DOMAIN_KEY " AS domain" AGG_RECORDS COND ") k"          \
-    " WHERE NOT EXISTS (SELECT 1 FROM rollup_source_totals t"                                      \
-    " WHERE t.source_ip = k.ip AND t.domain = k.domain) GROUP BY k.domain"                         \
-    ROLLUP_DOMAIN_SOURCES_UPSERT
 #define ROLLUP_TOTALS_COUNTED(COND)                                                                \
     "WITH t AS (" ROLLUP_INSERT("rollup_source_totals", ROLLUP_TOTALS_COLUMNS,                     \
                                 ROLLUP_TOTALS_SELECT(COND), ROLLUP_TOTALS_UPSERT)                  \
@@ -329,6 +340,32 @@ ms_status rollup_add_names(ms_store *store, rollup_run_fn run);
  * in one pass at the group's commit (store.c), which writes each rollup
  * row once per group and in key order instead of once per report. */
 ms_status rollup_add_reports(ms_store *store, int64_t first, int64_t last, rollup_run_fn run);
+/* SQLite's statements in store->rollup_sql: a SELECT and a single-row
+ * upsert per rollup by day, then those of the rollups per source. */
+enum {
+    ROLLUP_BY_DAY_ROWS = 5,
+    ROLLUP_SQL_SOURCE_ROW = 2 * ROLLUP_BY_DAY_ROWS, /* ROLLUP_SOURCES_COLUMNS as $1.. */
+    ROLLUP_SQL_TOTALS_NEW,                          /* ROLLUP_TOTALS_NEW */
+    ROLLUP_SQL_TOTALS_ADD,                          /* ROLLUP_TOTALS_ADD */
+    ROLLUP_SQL_DOMAIN_SOURCES,                      /* ($1 domain) has $2 more sources */
+    ROLLUP_ROW_STATEMENTS,
+};
+
+/* SQLite's rollups per source, summed in memory (rollup_mem.c): the
+ * report begun (its domain and the begin of its range), each of its
+ * records, its savepoint released (its sums join the group's, written out
+ * if they grew past the bound) or rolled back, the whole group rolled
+ * back, and the group's sums written (by rollup_add_reports). */
+ms_status rollup_mem_begin(ms_store *store, const char *domain, int64_t begin);
+ms_status rollup_mem_record(ms_store *store, const ms_report_agg_record *record,
+                            const agg_derived *derived);
+ms_status rollup_mem_report_done(ms_store *store);
+void rollup_mem_report_drop(ms_store *store);
+void rollup_mem_group_drop(ms_store *store);
+ms_status rollup_mem_group_write(ms_store *store);
+void rollup_mem_free(ms_store *store);
+/* Builds store->rollup_sql in this backend's SQL, once. */
+ms_status rollup_ingest_statements(ms_store *store);
 /* Frees the statements rollup_add_reports built (store->rollup_sql). */
 void rollup_free(char **sql);
 /* After migration 3's text: the auth_more names of the records stored,

@@ -224,6 +224,7 @@ void ms_store_close(ms_store *store)
     free(store->duplicate_digest);
     free(store->error);
     ms_buf_free(&store->rollup_more);
+    rollup_mem_free(store);
     rollup_free(store->rollup_sql);
     ms_buf_free(&store->scratch);
     ms_buf_free(&store->scratch2);
@@ -348,17 +349,28 @@ ms_status store_report_begin(ms_store *store)
     return store->backend->exec(store, "SAVEPOINT report");
 }
 
+/* The open report's part of the rollups kept outside SQL: its auth_more
+ * names noted (rollup_note_record), or its sums per source
+ * (rollup_mem.c), added once its savepoint is released. */
+static ms_status report_rollups_done(ms_store *store)
+{
+    if (store->backend->sums_sources)
+        return rollup_mem_report_done(store);
+    return rollup_add_names(store, store_exec_params);
+}
+
 ms_status store_report_commit(ms_store *store)
 {
     if (!grouping(store))
         return store->backend->exec(store, "COMMIT");
     ms_status st = store->backend->exec(store, "RELEASE SAVEPOINT report");
-    /* The report's auth_more names, added once its savepoint is released:
-     * inside it, SQLite would first copy each page they change (one per
-     * name: they land all over the table) into the savepoint's journal.
-     * A failure now rolls the group back (store_report_rollback). */
+    /* The report's sums per source join the group's once its savepoint
+     * is released: rows written inside it (when the group's sums outgrow
+     * their bound) would first have each page they change (they land all
+     * over the tables) copied into the savepoint's journal. A failure now
+     * rolls the group back (store_report_rollback). */
     if (st == MS_OK)
-        st = rollup_add_names(store, store_exec_params);
+        st = report_rollups_done(store);
     if (st == MS_OK && (++store->group_count >= store->backend->group_reports ||
                         ms_monotonic_ms() - store->group_started_ms >= STORE_GROUP_MS))
         st = commit_group(store);
@@ -372,15 +384,18 @@ void store_report_rollback(ms_store *store)
 {
     store->backend->discard(store);
     store->rollup_more.len = 0; /* its names: not added by the next report's commit */
+    rollup_mem_report_drop(store); /* nor its sums */
     if (!grouping(store)) {
         exec_quietly(store, "ROLLBACK");
     } else if (store->group_count == 0) {
         exec_quietly(store, "ROLLBACK"); /* nothing else in the group: free the write lock */
+        rollup_mem_group_drop(store);
         store->group_open = 0;
         store->group_first = store->group_last = 0;
     } else if (exec_quietly(store, "ROLLBACK TO SAVEPOINT report") != MS_OK ||
                exec_quietly(store, "RELEASE SAVEPOINT report") != MS_OK) {
         exec_quietly(store, "ROLLBACK");
+        rollup_mem_group_drop(store);
         if (store->group_lost == NULL)
             store->group_lost = ms_strdup("a failure rolled back the transaction of the reports stored"
                                           " just before it: run again to store them");
@@ -425,6 +440,7 @@ static ms_status commit_group(ms_store *store)
         st = store->backend->exec(store, "COMMIT");
     if (st != MS_OK) {
         exec_quietly(store, "ROLLBACK");
+        rollup_mem_group_drop(store);
         store->group_first = store->group_last = 0;
         if (store->group_count > 0)
             store->group_lost = ms_strdup("the last reports could not be committed: run again to store them");
@@ -531,6 +547,10 @@ ms_status ms_store_agg_begin(ms_store *store, const ms_report_agg_meta *m, const
     store->seq = store->raw_seq = 0;
     store->messages = 0;
     store->rollup_more.len = 0;
+    if (store->backend->sums_sources && (st = rollup_mem_begin(store, nz(m->domain), m->begin)) != MS_OK) {
+        store_report_rollback(store);
+        return st;
+    }
     return MS_OK;
 }
 
@@ -583,6 +603,16 @@ void agg_derive(ms_store *store, const ms_report_agg_record *r, agg_derived *d)
     d->spf = r->spf_count ? &r->spf_results[0] : NULL;
 }
 
+/* What the rollups need of a record beyond its row (report_rollups_done). */
+static ms_status record_rollups(ms_store *store, const ms_report_agg_record *record)
+{
+    if (!store->backend->sums_sources)
+        return rollup_note_record(store, record);
+    agg_derived d;
+    agg_derive(store, record, &d);
+    return rollup_mem_record(store, record, &d);
+}
+
 ms_status ms_store_agg_record(ms_store *store, const ms_report_agg_record *record)
 {
     if (!store->in_report)
@@ -598,7 +628,7 @@ ms_status ms_store_agg_record(ms_store *store, const ms_report_agg_record *recor
     if (st == MS_OK)
         st = store->backend->agg_record(store, record);
     if (st == MS_OK)
-        st = rollup_note_record(store, record);
+        st = record_rollups(store, record);
     if (st != MS_OK)
         return st;
     store->seq++;
@@ -671,7 +701,7 @@ ms_status store_commit_report(ms_store *store, int64_t records, uint64_t message
                                      " WHERE id = $3",
                                      p, 4);
     if (st == MS_OK && !grouping(store))
-        st = rollup_add_names(store, store_exec_params);
+        st = report_rollups_done(store);
     if (st == MS_OK && !grouping(store))
         st = rollup_add_reports(store, store->report, store->report, store_exec_params);
     if (st == MS_OK && grouping(store)) { /* the group adds it (store_group_fold) */

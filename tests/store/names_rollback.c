@@ -1,9 +1,11 @@
-/* The SQLite store adds an aggregate report's auth_more names (the DKIM
- * and SPF domains after the first of each kind) to the names of
- * rollup_sources once the report's savepoint is released (store.c). A report given up
- * with ms_store_rollback after some of its records must leave none of its
- * names for the next report's commit to add, whatever that report's kind;
- * a committed report's names are there after ms_store_sync.
+/* The SQLite store sums an aggregate report's rollups per source, and
+ * its names (the auth_more ones: the DKIM and SPF domains after the first
+ * of each kind), in memory, and adds them to the group's once the report's
+ * savepoint is released (rollup_mem.c). A report given up with
+ * ms_store_rollback after some of its records, first in its group or not,
+ * must leave none of them for the next report's commit to add, whatever
+ * that report's kind; a committed report's names are there after
+ * ms_store_sync.
  *
  *   store-names-rollback   (a SQLite store in a temporary directory)
  */
@@ -92,10 +94,13 @@ int main(void)
     int duplicate = 0;
     CHECK_NUM(ms_store_put_tlsrpt(s, &tls, &origin, "", 0, &duplicate), MS_OK);
 
-    /* then an aggregate report given up, one committed */
+    /* then an aggregate report given up inside the group (its savepoint
+     * rolled back), another TLS report, one aggregate report committed */
     CHECK_NUM(begin_report(s, "given-up-2"), MS_OK);
     CHECK_NUM(ms_store_agg_record(s, &rec), MS_OK);
     ms_store_rollback(s);
+    tls.report_id = "t2";
+    CHECK_NUM(ms_store_put_tlsrpt(s, &tls, &origin, "", 0, &duplicate), MS_OK);
     rec = record_signed_by("192.0.2.10", "kept.example");
     CHECK_NUM(begin_report(s, "kept"), MS_OK);
     CHECK_NUM(ms_store_agg_record(s, &rec), MS_OK);

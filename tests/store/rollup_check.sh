@@ -7,6 +7,10 @@
 ROLLUP_DAY="(r.date_begin - ((r.date_begin % 86400) + 86400) % 86400)"
 ROLLUP_PASS="(a.dkim = 'pass' OR a.spf = 'pass')"
 ROLLUP_ANY="(a.dkim_pass = 1 OR a.spf_pass = 1)"
+ROLLUP_DKIM_ONLY="(a.dkim_pass = 1 AND a.spf_pass = 0)"
+# the override reasons as each database's LIKE reads them (SQLite: ASCII
+# letters in either case)
+ROLLUP_FORWARDED="(a.reasons LIKE '%forwarded%' OR a.reasons LIKE '%mailing_list%')"
 
 # "expected query" "rollup query": the two must print the same rows.
 rollup_same() {
@@ -35,16 +39,24 @@ check_rollups() {
         "SELECT COALESCE(a.source_ip, ''), LOWER(r.domain), $ROLLUP_DAY, SUM(a.count),
                 SUM(CASE WHEN $ROLLUP_PASS THEN a.count ELSE 0 END),
                 SUM(CASE WHEN NOT $ROLLUP_PASS AND $ROLLUP_ANY THEN a.count ELSE 0 END),
-                SUM(CASE WHEN NOT $ROLLUP_PASS AND NOT $ROLLUP_ANY THEN a.count ELSE 0 END)
+                SUM(CASE WHEN NOT $ROLLUP_PASS AND NOT $ROLLUP_ANY THEN a.count ELSE 0 END),
+                SUM(CASE WHEN $ROLLUP_DKIM_ONLY THEN a.count ELSE 0 END),
+                SUM(CASE WHEN $ROLLUP_FORWARDED THEN a.count ELSE 0 END)
          FROM reports r JOIN agg_records a ON a.report = r.id WHERE r.kind = 'aggregate'
          GROUP BY 1, 2, 3 ORDER BY 1, 2, 3" \
-        "SELECT source_ip, domain, day, messages, aligned, unaligned, failing FROM rollup_sources
-         ORDER BY 1, 2, 3"
+        "SELECT source_ip, domain, day, messages, aligned, unaligned, failing, dkim_pass_spf_fail,
+                forwarded FROM rollup_sources ORDER BY 1, 2, 3"
     rollup_same "source totals" \
-        "SELECT COALESCE(a.source_ip, ''), LOWER(r.domain), SUM(a.count)
+        "SELECT COALESCE(a.source_ip, ''), LOWER(r.domain), SUM(a.count),
+                SUM(CASE WHEN $ROLLUP_PASS THEN a.count ELSE 0 END),
+                SUM(CASE WHEN NOT $ROLLUP_PASS AND $ROLLUP_ANY THEN a.count ELSE 0 END),
+                SUM(CASE WHEN NOT $ROLLUP_PASS AND NOT $ROLLUP_ANY THEN a.count ELSE 0 END),
+                SUM(CASE WHEN $ROLLUP_DKIM_ONLY THEN a.count ELSE 0 END),
+                SUM(CASE WHEN $ROLLUP_FORWARDED THEN a.count ELSE 0 END)
          FROM reports r JOIN agg_records a ON a.report = r.id WHERE r.kind = 'aggregate'
          GROUP BY 1, 2 ORDER BY 1, 2" \
-        "SELECT source_ip, domain, messages FROM rollup_source_totals ORDER BY 1, 2"
+        "SELECT source_ip, domain, messages, aligned, unaligned, failing, dkim_pass_spf_fail, forwarded
+         FROM rollup_source_totals ORDER BY 1, 2"
     rollup_same "sources per domain" \
         "SELECT LOWER(r.domain), COUNT(DISTINCT COALESCE(a.source_ip, ''))
          FROM reports r JOIN agg_records a ON a.report = r.id WHERE r.kind = 'aggregate'

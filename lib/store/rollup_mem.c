@@ -1,0 +1,652 @@
+/* The per-source rollups of a SQLite store (rollup_sources, their names,
+ * rollup_source_totals, rollup_domain_sources; rollup.h) summed in memory
+ * as the records pass, then written once per group of reports, in key
+ * order. Reading the group's records back with SQL to group them (sorting
+ * every record, a DISTINCT aggregate per source for its names) cost more
+ * than storing the records themselves: on a spoofed domain's reports,
+ * where every record comes from an address of its own, it was half of
+ * an ingest's CPU time (bench/README.md, "Report ingest").
+ *
+ * The sums follow rollup.h's SQL definitions exactly (SOURCE_SUMS,
+ * SOURCE_NAMES, IP_KEY, DOMAIN_KEY, REPORT_DAY; a source is counted for
+ * rollup_domain_sources when its totals row is created), as SQLite
+ * computes them; tests/store/rollups.sh compares the tables with sums
+ * computed from the records.
+ *
+ * Two tables: the open report's, and the group's (the reports whose
+ * savepoints were released). A report's sums join the group's when its
+ * savepoint is released, and are dropped when it rolls back, so a report
+ * given up leaves nothing in the rollups. Memory is bounded: a table past
+ * MEM_TABLE_BYTES is written out early (the report's inside its own
+ * savepoint, the group's between reports), which adds to the same rows. */
+#include "store/rollup.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+    KEY_CHARS = 200,            /* KEY(): the characters of a text key kept */
+    MEM_TABLE_BYTES = 4 << 20,  /* a table's memory before it is written out */
+    ARENA_BLOCK = 64 << 10,
+};
+#define SUM_MAX ((uint64_t)9007199254740991) /* ROLLUP_MAX */
+
+/* SOURCE_SUM_COLUMNS, in order */
+enum { S_MESSAGES, S_ALIGNED, S_UNALIGNED, S_FAILING, S_DKIM_PASS_SPF_FAIL, S_FORWARDED, S_COUNT };
+
+/* The kinds of a source's names whose first result is a column of the
+ * record (SOURCE_NAMES, in its order), and the lines after the first
+ * result (auth_more), which are always kept. */
+enum { K_DKIM, K_FROM, K_SPF, KINDS, K_MORE = KINDS };
+static const char *const kind_names[KINDS] = {"dkim", "from", "spf"};
+
+/* A name line of a source: "kind<TAB>name" (the name cut as KEY()). */
+typedef struct name_line {
+    struct name_line *next;  /* the source's lines, in the order met */
+    struct name_line *chain; /* the table's hash bucket */
+    struct src_entry *owner;
+    uint32_t hash;
+    unsigned char kind;
+    char text[];
+} name_line;
+
+/* SOURCE_NAMES of one kind over the records summed: no line when no
+ * record had a name; the name when they all had the same (written as
+ * "kind\t" when some record's was empty: MIN() of the column, which
+ * counts the empty one); else each distinct name. */
+typedef struct kind_state {
+    const char *first;  /* the first non-empty name met, uncut; NULL: none yet */
+    unsigned char differ, has_empty;
+} kind_state;
+
+typedef struct src_entry {
+    const char *ip;      /* IP_KEY */
+    unsigned domain;     /* index into the table's domains (DOMAIN_KEY) */
+    int64_t day;         /* REPORT_DAY */
+    uint32_t hash;
+    uint64_t sums[S_COUNT];
+    kind_state kinds[KINDS];
+    name_line *lines, **lines_tail;
+} src_entry;
+
+typedef struct arena_block {
+    struct arena_block *next;
+    size_t used, cap;
+    char data[];
+} arena_block;
+
+typedef struct domain_key {
+    char *key;
+    uint64_t new_sources; /* sources written out that rollup_source_totals did not hold */
+} domain_key;
+
+typedef struct src_table {
+    arena_block *blocks;
+    size_t bytes;            /* memory held: blocks and slot arrays */
+    src_entry **slots;       /* open addressing, a power of two */
+    size_t cap, count;
+    name_line **buckets;     /* chained, a power of two */
+    size_t bucket_cap, line_count;
+    domain_key *domains;
+    size_t domain_count, domain_cap;
+} src_table;
+
+struct rollup_mem {
+    src_table report, group;
+    char *report_domain_key; /* the open report's DOMAIN_KEY */
+    unsigned report_domain;  /* its index in report.domains */
+    int64_t report_day;
+    ms_buf line;             /* a name line being looked up */
+};
+
+/* ---- Memory ------------------------------------------------------------- */
+
+static void *arena_alloc(src_table *t, size_t n)
+{
+    n = (n + 7) & ~(size_t)7;
+    arena_block *b = t->blocks;
+    if (b == NULL || b->cap - b->used < n) {
+        size_t cap = n > ARENA_BLOCK ? n : ARENA_BLOCK;
+        b = malloc(sizeof *b + cap);
+        if (b == NULL)
+            return NULL;
+        b->used = 0;
+        b->cap = cap;
+        b->next = t->blocks;
+        t->blocks = b;
+        t->bytes += sizeof *b + cap;
+    }
+    void *p = b->data + b->used;
+    b->used += n;
+    return p;
+}
+
+static char *arena_strndup(src_table *t, const char *s, size_t n)
+{
+    char *copy = arena_alloc(t, n + 1);
+    if (copy != NULL) {
+        memcpy(copy, s, n);
+        copy[n] = '\0';
+    }
+    return copy;
+}
+
+static void table_clear(src_table *t)
+{
+    for (arena_block *b = t->blocks, *next; b != NULL; b = next) {
+        next = b->next;
+        free(b);
+    }
+    for (size_t i = 0; i < t->domain_count; i++)
+        free(t->domains[i].key);
+    free(t->slots);
+    free(t->buckets);
+    free(t->domains);
+    memset(t, 0, sizeof *t);
+}
+
+/* FNV-1a, continued from h. */
+static uint32_t hash_bytes(uint32_t h, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ p[i]) * 16777619u;
+    return h;
+}
+
+/* ---- SQLite's text functions, as the rollups' SQL applies them ----------- */
+
+/* The bytes of s's first KEY_CHARS characters, counted as SQLite's
+ * SUBSTR counts them (a byte from 0xC0 up starts a character that takes
+ * the continuation bytes after it). */
+static size_t key_len(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    for (int chars = 0; *p != '\0' && chars < KEY_CHARS; chars++)
+        if (*p++ >= 0xc0)
+            while ((*p & 0xc0) == 0x80)
+                p++;
+    return (size_t)(p - (const unsigned char *)s);
+}
+
+/* x LIKE '%pattern%' for SQLite without ICU: ASCII letters in either
+ * case, '_' any one character. */
+static int like_contains(const char *x, const char *pattern)
+{
+    for (const unsigned char *start = (const unsigned char *)x; *start != '\0'; start++) {
+        const unsigned char *s = start;
+        const char *p = pattern;
+        for (; *p != '\0' && *s != '\0'; p++) {
+            if (*p == '_') {
+                if (*s++ >= 0xc0)
+                    while ((*s & 0xc0) == 0x80)
+                        s++;
+            } else if (ms_ascii_lower(*s) == ms_ascii_lower((unsigned char)*p)) {
+                s++;
+            } else {
+                break;
+            }
+        }
+        if (*p == '\0')
+            return 1;
+    }
+    return 0;
+}
+
+/* ---- The tables ---------------------------------------------------------- */
+
+static int grow_slots(src_table *t)
+{
+    size_t cap = t->cap ? t->cap * 2 : 1024;
+    src_entry **slots = calloc(cap, sizeof *slots);
+    if (slots == NULL)
+        return -1;
+    for (size_t i = 0; i < t->cap; i++) {
+        src_entry *e = t->slots[i];
+        if (e == NULL)
+            continue;
+        size_t j = e->hash & (cap - 1);
+        while (slots[j] != NULL)
+            j = (j + 1) & (cap - 1);
+        slots[j] = e;
+    }
+    free(t->slots);
+    t->bytes += (cap - t->cap) * sizeof *slots;
+    t->slots = slots;
+    t->cap = cap;
+    return 0;
+}
+
+/* The entry of (ip, domain, day) in t, added with zero sums when new;
+ * NULL when memory ran out. ip is cut to its key already (ip_len bytes). */
+static src_entry *entry_of(src_table *t, const char *ip, size_t ip_len, unsigned domain, int64_t day)
+{
+    if (2 * (t->count + 1) > t->cap && grow_slots(t) != 0)
+        return NULL;
+    uint32_t h = hash_bytes(2166136261u, ip, ip_len);
+    h = hash_bytes(h, &domain, sizeof domain);
+    h = hash_bytes(h, &day, sizeof day);
+    size_t i = h & (t->cap - 1);
+    for (src_entry *e; (e = t->slots[i]) != NULL; i = (i + 1) & (t->cap - 1))
+        if (e->hash == h && e->domain == domain && e->day == day && strncmp(e->ip, ip, ip_len) == 0 &&
+            e->ip[ip_len] == '\0')
+            return e;
+    src_entry *e = arena_alloc(t, sizeof *e);
+    char *key = e ? arena_strndup(t, ip, ip_len) : NULL;
+    if (key == NULL)
+        return NULL;
+    memset(e, 0, sizeof *e);
+    e->ip = key;
+    e->domain = domain;
+    e->day = day;
+    e->hash = h;
+    e->lines_tail = &e->lines;
+    t->slots[i] = e;
+    t->count++;
+    return e;
+}
+
+static int grow_buckets(src_table *t)
+{
+    size_t cap = t->bucket_cap ? t->bucket_cap * 2 : 1024;
+    name_line **buckets = calloc(cap, sizeof *buckets);
+    if (buckets == NULL)
+        return -1;
+    for (size_t i = 0; i < t->bucket_cap; i++)
+        for (name_line *l = t->buckets[i], *next; l != NULL; l = next) {
+            next = l->chain;
+            l->chain = buckets[l->hash & (cap - 1)];
+            buckets[l->hash & (cap - 1)] = l;
+        }
+    free(t->buckets);
+    t->bytes += (cap - t->bucket_cap) * sizeof *buckets;
+    t->buckets = buckets;
+    t->bucket_cap = cap;
+    return 0;
+}
+
+/* Adds the name line text (len bytes) of the given kind to e unless e
+ * has it: -1 when memory ran out. */
+static int add_line(src_table *t, src_entry *e, unsigned char kind, const char *text, size_t len)
+{
+    if (t->line_count + 1 > t->bucket_cap && grow_buckets(t) != 0)
+        return -1;
+    uint32_t h = hash_bytes(hash_bytes(e->hash, &kind, 1), text, len);
+    name_line **bucket = &t->buckets[h & (t->bucket_cap - 1)];
+    for (name_line *l = *bucket; l != NULL; l = l->chain)
+        if (l->hash == h && l->owner == e && l->kind == kind && strncmp(l->text, text, len) == 0 &&
+            l->text[len] == '\0')
+            return 0;
+    name_line *l = arena_alloc(t, sizeof *l + len + 1);
+    if (l == NULL)
+        return -1;
+    memcpy(l->text, text, len);
+    l->text[len] = '\0';
+    l->owner = e;
+    l->hash = h;
+    l->kind = kind;
+    l->next = NULL;
+    l->chain = *bucket;
+    *bucket = l;
+    *e->lines_tail = l;
+    e->lines_tail = &l->next;
+    t->line_count++;
+    return 0;
+}
+
+/* NAME_LINE: "kind<TAB>name", the name cut as KEY(), added to e. */
+static int add_name_line(struct rollup_mem *m, src_table *t, src_entry *e, unsigned char kind,
+                         const char *kind_name, const char *name)
+{
+    m->line.len = 0;
+    ms_buf_puts(&m->line, kind_name);
+    ms_buf_puts(&m->line, "\t");
+    ms_buf_append(&m->line, name, key_len(name));
+    return m->line.failed ? -1 : add_line(t, e, kind, m->line.data, m->line.len);
+}
+
+/* One record's name of a first-result kind (NULL or "" when it had none). */
+static int note_kind(struct rollup_mem *m, src_table *t, src_entry *e, unsigned char kind,
+                     const char *name)
+{
+    kind_state *k = &e->kinds[kind];
+    if (name == NULL)
+        return 0;
+    if (name[0] == '\0') {
+        k->has_empty = 1;
+        return 0;
+    }
+    if (k->first == NULL) {
+        if ((k->first = arena_strndup(t, name, strlen(name))) == NULL)
+            return -1;
+    } else if (!k->differ) {
+        k->differ = strcmp(k->first, name) != 0;
+    }
+    return add_name_line(m, t, e, kind, kind_names[kind], name);
+}
+
+static uint64_t add_sat(uint64_t a, uint64_t b)
+{
+    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+/* The index of domain (a key) in t's domains, added when new; -1 when
+ * memory ran out. */
+static long domain_of(src_table *t, const char *key)
+{
+    for (size_t i = 0; i < t->domain_count; i++)
+        if (strcmp(t->domains[i].key, key) == 0)
+            return (long)i;
+    if (t->domain_count == t->domain_cap) {
+        size_t cap = t->domain_cap ? t->domain_cap * 2 : 4;
+        domain_key *d = realloc(t->domains, cap * sizeof *d);
+        if (d == NULL)
+            return -1;
+        t->domains = d;
+        t->domain_cap = cap;
+    }
+    char *copy = ms_strdup(key);
+    if (copy == NULL)
+        return -1;
+    t->domains[t->domain_count] = (domain_key){copy, 0};
+    return (long)t->domain_count++;
+}
+
+/* ---- Writing a table out --------------------------------------------------- */
+
+static int entry_order(const void *pa, const void *pb)
+{
+    const src_entry *a = *(src_entry *const *)pa, *b = *(src_entry *const *)pb;
+    int c = strcmp(a->ip, b->ip);
+    if (c == 0)
+        c = a->domain < b->domain ? -1 : a->domain > b->domain;
+    if (c == 0)
+        c = a->day < b->day ? -1 : a->day > b->day;
+    return c;
+}
+
+/* SOURCE_NAMES of e into out. */
+static void names_of(const src_entry *e, ms_buf *out)
+{
+    out->len = 0;
+    for (unsigned char kind = 0; kind <= K_MORE; kind++) {
+        const kind_state *k = kind < KINDS ? &e->kinds[kind] : NULL;
+        if (k != NULL && k->first == NULL)
+            continue;
+        int only_empty = k != NULL && !k->differ && k->has_empty;
+        for (const name_line *l = e->lines; l != NULL; l = l->next) {
+            if (l->kind != kind)
+                continue;
+            if (out->len > 0)
+                ms_buf_puts(out, "\n");
+            if (only_empty) {
+                ms_buf_printf(out, "%s\t", kind_names[kind]);
+                break;
+            }
+            ms_buf_puts(out, l->text);
+        }
+    }
+    ms_buf_append(out, "", 0); /* "" rather than NULL when empty */
+}
+
+static int64_t clamp(uint64_t v)
+{
+    return (int64_t)(v > SUM_MAX ? SUM_MAX : v);
+}
+
+static ms_status write_source(ms_store *store, const src_table *t, const src_entry *e, ms_buf *names)
+{
+    names_of(e, names);
+    if (names->failed)
+        return MS_ERR_NOMEM;
+    sql_param p[] = {P_TEXT(e->ip), P_TEXT(t->domains[e->domain].key), P_INT(e->day),
+                     P_INT(clamp(e->sums[0])), P_INT(clamp(e->sums[1])), P_INT(clamp(e->sums[2])),
+                     P_INT(clamp(e->sums[3])), P_INT(clamp(e->sums[4])), P_INT(clamp(e->sums[5])),
+                     P_TEXT(names->data)};
+    return store_exec_params(store, store->rollup_sql[ROLLUP_SQL_SOURCE_ROW], p, 10);
+}
+
+/* The totals of a (source, domain) over its days, counting the source
+ * for its domain when rollup_source_totals did not hold it yet. */
+static ms_status write_totals(ms_store *store, src_table *t, const char *ip, unsigned domain,
+                              const uint64_t *sums)
+{
+    sql_param p[] = {P_TEXT(ip), P_TEXT(t->domains[domain].key), P_INT(clamp(sums[0])),
+                     P_INT(clamp(sums[1])), P_INT(clamp(sums[2])), P_INT(clamp(sums[3])),
+                     P_INT(clamp(sums[4])), P_INT(clamp(sums[5]))};
+    int64_t added = 0;
+    int found;
+    ms_status st = store_exec_params(store, store->rollup_sql[ROLLUP_SQL_TOTALS_NEW], p, 8);
+    if (st == MS_OK)
+        st = store_query_int(store, "SELECT changes()", NULL, 0, &added, &found);
+    if (st != MS_OK)
+        return st;
+    if (added) {
+        t->domains[domain].new_sources++;
+        return MS_OK;
+    }
+    return store_exec_params(store, store->rollup_sql[ROLLUP_SQL_TOTALS_ADD], p, 8);
+}
+
+static ms_status write_domain_sources(ms_store *store, const src_table *t)
+{
+    ms_status st = MS_OK;
+    for (size_t i = 0; st == MS_OK && i < t->domain_count; i++) {
+        if (t->domains[i].new_sources == 0)
+            continue;
+        sql_param p[] = {P_TEXT(t->domains[i].key), P_INT(clamp(t->domains[i].new_sources))};
+        st = store_exec_params(store, store->rollup_sql[ROLLUP_SQL_DOMAIN_SOURCES], p, 2);
+    }
+    return st;
+}
+
+/* Every entry of t written, in key order (the rows of a source next to
+ * each other, and its totals after them), then t emptied. */
+static ms_status table_write(ms_store *store, src_table *t)
+{
+    if (t->count == 0) {
+        table_clear(t);
+        return MS_OK;
+    }
+    ms_status st = rollup_ingest_statements(store);
+    if (st != MS_OK)
+        return st;
+    src_entry **order = malloc(t->count * sizeof *order);
+    if (order == NULL)
+        return MS_ERR_NOMEM;
+    size_t n = 0;
+    for (size_t i = 0; i < t->cap; i++)
+        if (t->slots[i] != NULL)
+            order[n++] = t->slots[i];
+    qsort(order, n, sizeof *order, entry_order);
+    ms_buf names = MS_BUF_INIT;
+    uint64_t totals[S_COUNT];
+    for (size_t i = 0; st == MS_OK && i < n; i++) {
+        const src_entry *e = order[i];
+        if (i == 0 || strcmp(order[i - 1]->ip, e->ip) != 0 || order[i - 1]->domain != e->domain)
+            memset(totals, 0, sizeof totals);
+        for (int s = 0; s < S_COUNT; s++)
+            totals[s] = add_sat(totals[s], e->sums[s]);
+        st = write_source(store, t, e, &names);
+        if (st == MS_OK && (i + 1 == n || strcmp(order[i + 1]->ip, e->ip) != 0 ||
+                            order[i + 1]->domain != e->domain))
+            st = write_totals(store, t, e->ip, e->domain, totals);
+    }
+    if (st == MS_OK)
+        st = write_domain_sources(store, t);
+    ms_buf_free(&names);
+    free(order);
+    table_clear(t);
+    return st;
+}
+
+/* ---- The interface (rollup.h) ------------------------------------------- */
+
+static struct rollup_mem *mem_of(ms_store *store)
+{
+    if (store->rollup_mem == NULL)
+        store->rollup_mem = calloc(1, sizeof *store->rollup_mem);
+    return store->rollup_mem;
+}
+
+/* The open report's domain in its table (again after the table was written out). */
+static ms_status report_domain(struct rollup_mem *m)
+{
+    long index = domain_of(&m->report, m->report_domain_key);
+    if (index < 0)
+        return MS_ERR_NOMEM;
+    m->report_domain = (unsigned)index;
+    return MS_OK;
+}
+
+ms_status rollup_mem_begin(ms_store *store, const char *domain, int64_t begin)
+{
+    struct rollup_mem *m = mem_of(store);
+    if (m == NULL)
+        return MS_ERR_NOMEM;
+    table_clear(&m->report);
+    if (begin < INT64_MIN + 86400)
+        return store_fail(store, MS_ERR_LIMIT, "the report's begin (%lld) is out of range",
+                          (long long)begin);
+    m->report_day = begin - ((begin % 86400) + 86400) % 86400; /* DAY_OF */
+    /* DOMAIN_KEY: LOWER (ASCII only, as SQLite's), then KEY */
+    const char *d = domain ? domain : "";
+    free(m->report_domain_key);
+    if ((m->report_domain_key = strndup(d, key_len(d))) == NULL)
+        return MS_ERR_NOMEM;
+    for (char *c = m->report_domain_key; *c != '\0'; c++)
+        *c = (char)ms_ascii_lower((unsigned char)*c);
+    return report_domain(m);
+}
+
+ms_status rollup_mem_record(ms_store *store, const ms_report_agg_record *r, const agg_derived *d)
+{
+    struct rollup_mem *m = store->rollup_mem;
+    src_table *t = &m->report;
+    const char *ip = r->source_ip ? r->source_ip : "";
+    src_entry *e = entry_of(t, ip, key_len(ip), m->report_domain, m->report_day);
+    if (e == NULL)
+        return MS_ERR_NOMEM;
+    uint64_t c = r->count;
+    int pass = (r->dkim != NULL && strcmp(r->dkim, "pass") == 0) ||
+               (r->spf != NULL && strcmp(r->spf, "pass") == 0);
+    int some_pass = d->dkim_pass || d->spf_pass;
+    uint64_t add[S_COUNT] = {
+        [S_MESSAGES] = c,
+        [S_ALIGNED] = pass ? c : 0,
+        [S_UNALIGNED] = !pass && some_pass ? c : 0,
+        [S_FAILING] = !pass && !some_pass ? c : 0,
+        [S_DKIM_PASS_SPF_FAIL] = d->dkim_pass && !d->spf_pass ? c : 0,
+        [S_FORWARDED] = d->reasons != NULL && (like_contains(d->reasons, "forwarded") ||
+                                                like_contains(d->reasons, "mailing_list"))
+                            ? c
+                            : 0,
+    };
+    for (int s = 0; s < S_COUNT; s++)
+        e->sums[s] = add_sat(e->sums[s], add[s]);
+    int failed = note_kind(m, t, e, K_DKIM, d->dkim ? d->dkim->domain : NULL) ||
+                 note_kind(m, t, e, K_FROM, r->header_from) ||
+                 note_kind(m, t, e, K_SPF, d->spf ? d->spf->domain : NULL);
+    /* the names after the first result of each kind (rollup_note_record) */
+    for (size_t i = 1; !failed && i < r->dkim_count; i++) {
+        const char *name = r->dkim_results[i].domain;
+        if (name != NULL && name[0] != '\0')
+            failed = add_name_line(m, t, e, K_MORE, "dkim", name) != 0;
+    }
+    for (size_t i = 1; !failed && i < r->spf_count; i++) {
+        const char *name = r->spf_results[i].domain;
+        if (name != NULL && name[0] != '\0')
+            failed = add_name_line(m, t, e, K_MORE, "spf", name) != 0;
+    }
+    if (failed)
+        return MS_ERR_NOMEM;
+    /* a report too big to keep summed in memory: written out within its savepoint */
+    if (t->bytes > MEM_TABLE_BYTES) {
+        ms_status st = table_write(store, t);
+        return st == MS_OK ? report_domain(m) : st;
+    }
+    return MS_OK;
+}
+
+/* The report's kind states added to the group's entry g. */
+static int merge_kinds(src_table *group, src_entry *g, const src_entry *e)
+{
+    for (int kind = 0; kind < KINDS; kind++) {
+        kind_state *to = &g->kinds[kind];
+        const kind_state *from = &e->kinds[kind];
+        to->has_empty |= from->has_empty;
+        if (from->first == NULL)
+            continue;
+        if (to->first == NULL) {
+            if ((to->first = arena_strndup(group, from->first, strlen(from->first))) == NULL)
+                return -1;
+            to->differ = from->differ;
+        } else {
+            to->differ |= from->differ || strcmp(to->first, from->first) != 0;
+        }
+    }
+    return 0;
+}
+
+ms_status rollup_mem_report_done(ms_store *store)
+{
+    struct rollup_mem *m = store->rollup_mem;
+    if (m == NULL || m->report.count == 0) {
+        if (m != NULL)
+            table_clear(&m->report);
+        return MS_OK;
+    }
+    src_table *r = &m->report, *g = &m->group;
+    long domain = domain_of(g, m->report_domain_key);
+    ms_status st = domain < 0 ? MS_ERR_NOMEM : MS_OK;
+    for (size_t i = 0; st == MS_OK && i < r->cap; i++) {
+        const src_entry *e = r->slots[i];
+        if (e == NULL)
+            continue;
+        src_entry *to = entry_of(g, e->ip, strlen(e->ip), (unsigned)domain, e->day);
+        if (to == NULL || merge_kinds(g, to, e) != 0) {
+            st = MS_ERR_NOMEM;
+            break;
+        }
+        for (int s = 0; s < S_COUNT; s++)
+            to->sums[s] = add_sat(to->sums[s], e->sums[s]);
+        for (const name_line *l = e->lines; st == MS_OK && l != NULL; l = l->next) {
+            if (add_line(g, to, l->kind, l->text, strlen(l->text)) != 0)
+                st = MS_ERR_NOMEM;
+        }
+    }
+    table_clear(r);
+    if (st == MS_OK && g->bytes > MEM_TABLE_BYTES)
+        st = table_write(store, g);
+    return st;
+}
+
+void rollup_mem_report_drop(ms_store *store)
+{
+    if (store->rollup_mem != NULL)
+        table_clear(&store->rollup_mem->report);
+}
+
+void rollup_mem_group_drop(ms_store *store)
+{
+    if (store->rollup_mem != NULL) {
+        table_clear(&store->rollup_mem->report);
+        table_clear(&store->rollup_mem->group);
+    }
+}
+
+ms_status rollup_mem_group_write(ms_store *store)
+{
+    return store->rollup_mem != NULL ? table_write(store, &store->rollup_mem->group) : MS_OK;
+}
+
+void rollup_mem_free(ms_store *store)
+{
+    rollup_mem_group_drop(store);
+    if (store->rollup_mem != NULL) {
+        free(store->rollup_mem->report_domain_key);
+        ms_buf_free(&store->rollup_mem->line);
+    }
+    free(store->rollup_mem);
+    store->rollup_mem = NULL;
+}
