@@ -25,9 +25,7 @@ count=${2:-2000}
 conc=${3:-10}
 ADDR=127.0.0.1
 
-for tool in postfix /usr/sbin/opendkim /usr/sbin/opendmarc /usr/bin/python3; do
-    command -v "$tool" >/dev/null || { echo "bench/milter: $tool is not installed (scripts/deps.txt)" >&2; exit 2; }
-done
+require postfix /usr/sbin/opendkim /usr/sbin/opendmarc /usr/bin/python3
 
 work=$(mktemp -d /tmp/mailsec-bench-milter.XXXXXX)
 chmod 755 "$work"
@@ -143,21 +141,7 @@ stop_pid "$mpid" TERM 5
 # 3. OpenDKIM + OpenDMARC
 kport=$(free_port)
 dport=$(free_port)
-cat >"$work/opendkim.conf" <<CONF
-Syslog no
-Mode sv
-Domain dkimtest.example
-Selector rsa2048
-KeyFile $key
-# the bed lives in /tmp, which OpenDKIM's key-safety check refuses as a parent
-RequireSafeKeys false
-Canonicalization relaxed/relaxed
-InternalHosts 127.0.0.0/8
-Socket inet:$kport@$ADDR
-PidFile $work/opendkim.pid
-Background no
-UserID root
-CONF
+opendkim_conf "$work/opendkim.conf" "$key" "inet:$kport@$ADDR" 127.0.0.0/8 "$work/opendkim.pid"
 cat >"$work/opendmarc.conf" <<CONF
 Syslog false
 AuthservID mx.bench.example

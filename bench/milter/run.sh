@@ -59,9 +59,7 @@ WARMUP=50
 py=/usr/bin/python3
 keys=$src/tests/data/dkim/keys
 
-for tool in cc nsd /usr/sbin/opendkim /usr/sbin/opendmarc $py dkimverify; do
-    command -v "$tool" >/dev/null || { echo "bench/milter: $tool is not installed (scripts/deps.txt)" >&2; exit 2; }
-done
+require cc nsd /usr/sbin/opendkim /usr/sbin/opendmarc $py dkimverify
 
 work=$(mktemp -d /tmp/mailsec-bench-mdrive.XXXXXX)
 chmod 755 "$work"
@@ -267,23 +265,8 @@ echo 127.0.0.1/32 >"$work/ignore-hosts"
 start_others() {
     ksock=$(sock opendkim)
     dsock=$(sock opendmarc)
-    cat >"$work/opendkim.conf" <<CONF
-Syslog no
-Mode sv
-Domain dkimtest.example
-Selector rsa2048
-KeyFile $key
-# the bed lives in /tmp, which OpenDKIM's key-safety check refuses as a parent
-RequireSafeKeys false
-Canonicalization relaxed/relaxed
-InternalHosts 127.0.0.1/32
-AuthservID mx.bench.example
-Nameservers $ADDR
-Socket $ksock
-PidFile $work/opendkim.pid
-Background no
-UserID root
-CONF
+    opendkim_conf "$work/opendkim.conf" "$key" "$ksock" 127.0.0.1/32 "$work/opendkim.pid" \
+        "AuthservID mx.bench.example" "Nameservers $ADDR"
     sed "s|%DSOCK%|$dsock|" "$work/opendmarc.conf" >"$work/opendmarc-run.conf"
     /usr/sbin/opendkim -x "$work/opendkim.conf" 2>>"$work/opendkim.log" &
     pids+=($!)

@@ -325,8 +325,10 @@ ms_status ms_audit_mtasts_fetch(ms_ctx *ctx, const char *domain, char **body, si
     }
     CURLcode rc = curl_easy_perform(h);
     size_t before = diags->count;
-    ms_status st = judge_response(h, rc, &f, url, diags);
-    if (st == MS_OK && diags->count == before && !f.buf.failed) {
+    /* a body that could not be kept ends the transfer with a write error:
+     * memory, not the server */
+    ms_status st = f.buf.failed ? MS_ERR_NOMEM : judge_response(h, rc, &f, url, diags);
+    if (st == MS_OK && diags->count == before) {
         *len = f.buf.len;
         *body = ms_buf_take(&f.buf);
         if (*body == NULL)

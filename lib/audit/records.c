@@ -26,22 +26,46 @@ static int version_first(const char *text, size_t len, const char *version_tag)
     return len == n || text[n] == ';' || text[n] == ' ' || text[n] == '\t';
 }
 
+/* What one kind of record is made of, and its findings. */
+typedef struct record_grammar {
+    const char *version;       /* the version tag it starts with: "v=TLSRPTv1" */
+    const char *const *known;  /* the tags it defines, up to a NULL; NULL: any (extensions) */
+    const char *noun;          /* what its grammar calls a tag: "field" (RFC 8460), "tag" */
+    const char *defined_by;    /* "by RFC 8460": where the unknown-tag finding sends the reader */
+    const ms_diag_def *syntax, *bad_version, *unknown;
+} record_grammar;
+
+static int is_known(const record_grammar *g, const ms_tag *t)
+{
+    for (const char *const *name = g->known; *name != NULL; name++)
+        if (tag_is(t, *name))
+            return 1;
+    return 0;
+}
+
 /* What every record here starts with: its tag list, read with its
- * syntax errors reported, and the version tag first (*version_ok). */
-static ms_status read_record(const char *text, size_t len, const char *version,
-                             const ms_diag_def *syntax, const ms_diag_def *bad_version,
+ * syntax errors and unknown tags reported, and the version tag first
+ * (*version_ok). */
+static ms_status read_record(const char *text, size_t len, const record_grammar *g,
                              const char *where, ms_taglist *tags, int *version_ok,
                              ms_diag_list *diags)
 {
     ms_taglist_parse(text, len, tags);
     ms_status st = MS_OK;
     for (size_t i = 0; i < tags->error_count && st == MS_OK; i++)
-        st = ms_diag_add(diags, syntax, where, (long)tags->errors[i].offset, "%s at byte %zu",
+        st = ms_diag_add(diags, g->syntax, where, (long)tags->errors[i].offset, "%s at byte %zu",
                          ms_taglist_error_str(tags->errors[i].kind), tags->errors[i].offset);
-    *version_ok = version_first(text, len, version);
+    *version_ok = version_first(text, len, g->version);
     if (st == MS_OK && !*version_ok)
-        st = ms_diag_add(diags, bad_version, where, 0, "the record starts \"%.*s\", not \"%s\"",
-                         (int)(len < 20 ? len : 20), text, version);
+        st = ms_diag_add(diags, g->bad_version, where, 0, "the record starts \"%.*s\", not \"%s\"",
+                         (int)(len < 20 ? len : 20), text, g->version);
+    for (size_t i = 0; g->known != NULL && i < tags->count && st == MS_OK; i++) {
+        const ms_tag *t = &tags->tags[i];
+        if (!is_known(g, t))
+            st = ms_diag_add(diags, g->unknown, where, (long)t->name_offset,
+                             "%s \"%.*s\" is not defined %s", g->noun,
+                             (int)(t->name_len > 40 ? 40 : t->name_len), t->name, g->defined_by);
+    }
     return st;
 }
 
@@ -120,18 +144,14 @@ ms_status ms_audit_tlsrpt_check_record(const char *text, size_t len, const char 
     if (rec == NULL)
         return MS_ERR_NOMEM;
     *out = rec;
+    static const char *const KNOWN[] = {"v", "rua", NULL};
+    static const record_grammar TLSRPT = {"v=TLSRPTv1", KNOWN, "field", "by RFC 8460",
+                                          AUDIT_DEF(A_TLSRPT_SYNTAX), AUDIT_DEF(A_TLSRPT_VERSION),
+                                          AUDIT_DEF(A_TLSRPT_UNKNOWN_FIELD)};
     ms_taglist tags;
     int version_ok;
-    ms_status st = read_record(text, len, "v=TLSRPTv1", AUDIT_DEF(A_TLSRPT_SYNTAX),
-                               AUDIT_DEF(A_TLSRPT_VERSION), location, &tags, &version_ok, diags);
+    ms_status st = read_record(text, len, &TLSRPT, location, &tags, &version_ok, diags);
     const ms_tag *rua = ms_taglist_find(&tags, "rua");
-    for (size_t i = 0; i < tags.count && st == MS_OK; i++) {
-        const ms_tag *t = &tags.tags[i];
-        if (!tag_is(t, "v") && !tag_is(t, "rua"))
-            st = ms_diag_add(diags, AUDIT_DEF(A_TLSRPT_UNKNOWN_FIELD), location,
-                             (long)t->name_offset, "field \"%.*s\" is not defined by RFC 8460",
-                             (int)(t->name_len > 40 ? 40 : t->name_len), t->name);
-    }
     if (st == MS_OK && rua != NULL)
         st = tlsrpt_rua(rec, rua, location, diags);
     if (st == MS_OK && rec->rua_count == 0)
@@ -193,17 +213,12 @@ ms_status ms_audit_bimi_check_record(const char *text, size_t len, const char *l
     if (rec == NULL)
         return MS_ERR_NOMEM;
     *out = rec;
+    static const char *const KNOWN[] = {"v", "l", "a", NULL};
+    static const record_grammar BIMI = {"v=BIMI1", KNOWN, "tag", "for BIMI", AUDIT_DEF(A_BIMI_SYNTAX),
+                                        AUDIT_DEF(A_BIMI_VERSION), AUDIT_DEF(A_BIMI_UNKNOWN_TAG)};
     ms_taglist tags;
     int version_ok;
-    ms_status st = read_record(text, len, "v=BIMI1", AUDIT_DEF(A_BIMI_SYNTAX),
-                               AUDIT_DEF(A_BIMI_VERSION), location, &tags, &version_ok, diags);
-    for (size_t i = 0; i < tags.count && st == MS_OK; i++) {
-        const ms_tag *t = &tags.tags[i];
-        if (!tag_is(t, "v") && !tag_is(t, "l") && !tag_is(t, "a"))
-            st = ms_diag_add(diags, AUDIT_DEF(A_BIMI_UNKNOWN_TAG), location, (long)t->name_offset,
-                             "tag \"%.*s\" is not defined for BIMI",
-                             (int)(t->name_len > 40 ? 40 : t->name_len), t->name);
-    }
+    ms_status st = read_record(text, len, &BIMI, location, &tags, &version_ok, diags);
     if (st == MS_OK)
         st = bimi_location(rec, ms_taglist_find(&tags, "l"), location, diags);
     const ms_tag *a = ms_taglist_find(&tags, "a");
@@ -243,10 +258,12 @@ ms_status ms_audit_mtasts_check_txt(const char *text, size_t len, const char *lo
                               ms_diag_list *diags)
 {
     *id = NULL;
+    /* RFC 8461 3.1: other fields may follow (extensions) */
+    static const record_grammar STS = {"v=STSv1", NULL, NULL, NULL, AUDIT_DEF(A_MTASTS_TXT_SYNTAX),
+                                       AUDIT_DEF(A_MTASTS_TXT_VERSION), NULL};
     ms_taglist tags;
     int version_ok;
-    ms_status st = read_record(text, len, "v=STSv1", AUDIT_DEF(A_MTASTS_TXT_SYNTAX),
-                               AUDIT_DEF(A_MTASTS_TXT_VERSION), location, &tags, &version_ok, diags);
+    ms_status st = read_record(text, len, &STS, location, &tags, &version_ok, diags);
     const ms_tag *t = ms_taglist_find(&tags, "id");
     if (st != MS_OK)
         return st;

@@ -142,6 +142,19 @@ typedef struct parse_state {
     int nomem; /* a finding could not be recorded: the parse says MS_ERR_NOMEM */
 } parse_state;
 
+/* A whole file (main.cf or master.cf) read line by line with line_fn into
+ * out; file (NULL: default_name) names it in findings. */
+static ms_status parse_file(const char *text, size_t len, const char *file,
+                            const char *default_name, pf_line_fn line_fn, void *out,
+                            ms_diag_list *diags)
+{
+    if (len > MS_CONF_MAX_BYTES)
+        return MS_ERR_LIMIT;
+    parse_state ps = {file ? file : default_name, diags, 0, out, 0};
+    ms_status st = for_each_logical_line(text, len, line_fn, &ps);
+    return st == MS_OK && ps.nomem ? MS_ERR_NOMEM : st;
+}
+
 static void syntax_finding(parse_state *ps, size_t line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -193,12 +206,7 @@ ms_status ms_conf_maincf_parse(const char *text, size_t len, const char *file, m
                                ms_diag_list *diags)
 {
     memset(out, 0, sizeof *out);
-    if (len > MS_CONF_MAX_BYTES)
-        return MS_ERR_LIMIT;
-    parse_state ps = {file ? file : "main.cf", diags, 0, out, 0};
-    ms_status st = for_each_logical_line(text, len, maincf_line, &ps);
-    if (st == MS_OK && ps.nomem)
-        st = MS_ERR_NOMEM;
+    ms_status st = parse_file(text, len, file, "main.cf", maincf_line, out, diags);
     if (st != MS_OK)
         ms_conf_maincf_free(out);
     return st;
@@ -537,12 +545,7 @@ ms_status ms_conf_mastercf_parse(const char *text, size_t len, const char *file,
                                  ms_conf_mastercf *out, ms_diag_list *diags)
 {
     memset(out, 0, sizeof *out);
-    if (len > MS_CONF_MAX_BYTES)
-        return MS_ERR_LIMIT;
-    parse_state ps = {file ? file : "master.cf", diags, 0, out, 0};
-    ms_status st = for_each_logical_line(text, len, mastercf_line, &ps);
-    if (st == MS_OK && ps.nomem)
-        st = MS_ERR_NOMEM;
+    ms_status st = parse_file(text, len, file, "master.cf", mastercf_line, out, diags);
     if (st != MS_OK)
         ms_conf_mastercf_free(out);
     return st;

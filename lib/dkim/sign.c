@@ -9,6 +9,7 @@
  * serves every signature. */
 #include "privkey.h"
 
+#include "core/grow.h"
 #include "core/lazy_openssl.h"
 #include <stdarg.h>
 #include <stdlib.h>
@@ -191,14 +192,10 @@ ms_status ms_dkim_signer_header(ms_dkim_signer *s, const char *field, size_t len
         return fail(s, MS_ERR_INVALID);
     if (s->field_count == MS_DKIM_MAX_HEADERS || s->fields.len + len + 2 > MS_DKIM_MAX_HEADER_BYTES)
         return fail(s, MS_ERR_LIMIT);
-    if (s->field_count == s->field_cap) {
-        size_t cap = s->field_cap ? s->field_cap * 2 : 32;
-        size_t *n = realloc(s->field_start, cap * sizeof *n);
-        if (n == NULL)
-            return fail(s, MS_ERR_NOMEM);
-        s->field_start = n;
-        s->field_cap = cap;
-    }
+    size_t *starts = ms_grow(s->field_start, s->field_count, &s->field_cap, sizeof *starts, 32);
+    if (starts == NULL)
+        return fail(s, MS_ERR_NOMEM);
+    s->field_start = starts;
     s->field_start[s->field_count++] = s->fields.len;
     /* bare LF line breaks inside the field become CRLF, as on the wire */
     for (size_t i = 0, run = 0; i <= len; i++) {

@@ -2,6 +2,8 @@
  * checks, batches and single lookups, all built on submit/run (query.c). */
 #include "dns_internal.h"
 
+#include "core/grow.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -141,14 +143,10 @@ static void batch_on_answer(void *arg, ms_dns_answer *answer)
 
 static ms_status batch_grow(ms_dns_batch *batch)
 {
-    if (batch->count < batch->capacity)
-        return MS_OK;
-    size_t cap = batch->capacity ? batch->capacity * 2 : 16;
-    batch_slot **grown = realloc(batch->slots, cap * sizeof *grown);
+    batch_slot **grown = ms_grow(batch->slots, batch->count, &batch->capacity, sizeof *grown, 16);
     if (grown == NULL)
         return MS_ERR_NOMEM;
     batch->slots = grown;
-    batch->capacity = cap;
     return MS_OK;
 }
 

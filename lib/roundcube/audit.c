@@ -111,7 +111,9 @@ static ms_status read_configs(audit *a)
 /* Files that hold the database password or des_key, readable by others. */
 static ms_status check_permissions(audit *a)
 {
-    char *debian_db = a->inst->is_debian ? rc_path(a->inst->config_dir, "debian-db.php") : NULL;
+    char *debian_db = NULL;
+    if (a->inst->is_debian && (debian_db = rc_path(a->inst->config_dir, "debian-db.php")) == NULL)
+        return MS_ERR_NOMEM;
     const char *files[] = {a->inst->main_config, a->inst->db_config, debian_db};
     ms_status st = MS_OK;
     for (size_t i = 0; st == MS_OK && i < sizeof files / sizeof files[0]; i++) {
@@ -278,14 +280,18 @@ static ms_status check_web_root(audit *a, const char *web_root_opt)
 
 /* ---- the database schema ---- */
 
-/* The newest migration of SQL/<driver>/: the greatest NNNNNNNNNN.sql. */
-static char *code_schema_version(const ms_rc_install *inst, const char *driver)
+/* The newest migration of SQL/<driver>/ (the greatest NNNNNNNNNN.sql)
+ * into *version; it stays NULL when there is none or the folder cannot
+ * be read. */
+static ms_status code_schema_version(const ms_rc_install *inst, const char *driver, char **version)
 {
     char *sql = ms_asprintf("%s/SQL/%s", inst->code_dir, driver);
-    DIR *d = sql != NULL ? opendir(sql) : NULL;
+    if (sql == NULL)
+        return MS_ERR_NOMEM;
+    DIR *d = opendir(sql);
     free(sql);
     if (d == NULL)
-        return NULL;
+        return MS_OK;
     char best[32] = "";
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
@@ -299,26 +305,32 @@ static char *code_schema_version(const ms_rc_install *inst, const char *driver)
             snprintf(best, sizeof best, "%.*s", (int)digits, e->d_name);
     }
     closedir(d);
-    return best[0] != '\0' ? ms_strdup(best) : NULL;
+    if (best[0] == '\0')
+        return MS_OK;
+    *version = ms_strdup(best);
+    return *version != NULL ? MS_OK : MS_ERR_NOMEM;
 }
 
 /* The file of "sqlite:////var/lib/rc/db.sqlite?mode=0640" (a relative path
- * is the installation directory's, as Roundcube runs there). */
-static char *sqlite_path(const ms_rc_install *inst, const char *dsn)
+ * is the installation directory's, as Roundcube runs there) into *path;
+ * it stays NULL when the DSN names no file. */
+static ms_status sqlite_path(const ms_rc_install *inst, const char *dsn, char **path)
 {
     const char *p = dsn + strlen("sqlite:///");
     size_t len = strcspn(p, "?");
     if (len == 0)
-        return NULL;
-    if (p[0] == '/')
-        return ms_asprintf("%.*s", (int)len, p);
-    return ms_asprintf("%s/%.*s", inst->dir, (int)len, p);
+        return MS_OK;
+    *path = p[0] == '/' ? ms_asprintf("%.*s", (int)len, p)
+                        : ms_asprintf("%s/%.*s", inst->dir, (int)len, p);
+    return *path != NULL ? MS_OK : MS_ERR_NOMEM;
 }
 
-static char *database_schema_version(const char *path, const char *prefix)
+/* The database's roundcube-version into *version; it stays NULL when the
+ * database or the row cannot be read. */
+static ms_status database_schema_version(const char *path, const char *prefix, char **version)
 {
     sqlite3 *db = NULL;
-    char *version = NULL;
+    ms_status st = MS_OK;
     if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
         sqlite3_busy_timeout(db, 5000);
         char *sql = sqlite3_mprintf("SELECT value FROM \"%w\" WHERE name = 'roundcube-version'",
@@ -327,14 +339,15 @@ static char *database_schema_version(const char *path, const char *prefix)
         if (sql != NULL && sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) == SQLITE_OK &&
             sqlite3_step(stmt) == SQLITE_ROW) {
             const unsigned char *v = sqlite3_column_text(stmt, 0);
-            if (v != NULL && strlen((const char *)v) < 32)
-                version = ms_strdup((const char *)v);
+            if (v != NULL && strlen((const char *)v) < 32 &&
+                (*version = ms_strdup((const char *)v)) == NULL)
+                st = MS_ERR_NOMEM;
         }
         sqlite3_finalize(stmt);
         sqlite3_free(sql);
     }
     sqlite3_close(db);
-    return version;
+    return st;
 }
 
 /* Schema versions are dates with two more digits: compare as numbers. */
@@ -364,23 +377,22 @@ static ms_status check_schema(audit *a)
     char *table = ms_asprintf("%ssystem", prefix_set != NULL && prefix_set->type == MS_RC_STRING
                                               ? prefix_set->value
                                               : "");
-    char *path = sqlite_path(a->inst, dsn->value);
-    ms_status st = MS_OK;
-    if (table == NULL || path == NULL) {
-        st = path == NULL && table != NULL
-                 ? at_setting(a, RC_SCHEMA_UNKNOWN, dsn_from, dsn, "db_dsnw names no file")
-                 : MS_ERR_NOMEM;
+    char *path = NULL;
+    ms_status st = table != NULL ? sqlite_path(a->inst, dsn->value, &path) : MS_ERR_NOMEM;
+    if (st != MS_OK || path == NULL) {
+        if (st == MS_OK)
+            st = at_setting(a, RC_SCHEMA_UNKNOWN, dsn_from, dsn, "db_dsnw names no file");
         free(table);
-        free(path);
         return st;
     }
-    a->result->code_schema_version = code_schema_version(a->inst, "sqlite");
-    a->result->schema_version = database_schema_version(path, table);
+    st = code_schema_version(a->inst, "sqlite", &a->result->code_schema_version);
+    if (st == MS_OK)
+        st = database_schema_version(path, table, &a->result->schema_version);
     const char *code = a->result->code_schema_version, *db = a->result->schema_version;
-    if (db == NULL)
+    if (st == MS_OK && db == NULL)
         st = at_setting(a, RC_SCHEMA_UNKNOWN, dsn_from, dsn,
                         "%s: no roundcube-version row in table %s could be read", path, table);
-    else if (code != NULL && schema_cmp(db, code) < 0)
+    else if (st == MS_OK && code != NULL && schema_cmp(db, code) < 0)
         st = at_setting(a, RC_SCHEMA_BEHIND, dsn_from, dsn,
                         "the database %s has schema %s, the code's SQL/sqlite/ goes to %s", path,
                         db, code);
@@ -422,6 +434,8 @@ ms_status ms_rc_audit(ms_ctx *ctx, const char *dir, const ms_rc_audit_opts *opts
     ms_status st = ms_rc_install_open(dir, &inst);
     if (st == MS_ERR_IO) {
         result->error = ms_asprintf("%s is not a Roundcube installation", dir);
+        if (result->error == NULL)
+            return MS_ERR_NOMEM;
         st = ms_diag_add(diags, def(RC_NOT_INSTALLATION), dir, -1,
                          "%s: no program/include/iniset.php with RCMAIL_VERSION, and not "
                          "Debian's roundcube-core",

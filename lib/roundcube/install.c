@@ -146,30 +146,33 @@ int ms_rc_version_cmp(const ms_rc_version *a, const ms_rc_version *b)
 
 /* ---- finding the version ---- */
 
-/* The quoted second argument of define('RCMAIL_VERSION', '1.6.18'). */
-static char *rcmail_version(const char *iniset)
+/* The quoted second argument of define('RCMAIL_VERSION', '1.6.18') into
+ * *version; MS_ERR_IO when there is none. */
+static ms_status rcmail_version(const char *iniset, char **version)
 {
     const char *p = strstr(iniset, "RCMAIL_VERSION'");
     if (p == NULL)
         p = strstr(iniset, "RCMAIL_VERSION\"");
     if (p == NULL)
-        return NULL;
+        return MS_ERR_IO;
     p += strlen("RCMAIL_VERSION'");
     while (*p == ' ' || *p == '\t' || *p == ',')
         p++;
     if (*p != '\'' && *p != '"')
-        return NULL;
+        return MS_ERR_IO;
     char quote = *p++;
     const char *end = p;
     while (*end != '\0' && *end != quote && *end != '\n' && end - p < 64)
         end++;
     if (*end != quote || end == p)
-        return NULL;
-    return ms_asprintf("%.*s", (int)(end - p), p);
+        return MS_ERR_IO;
+    *version = ms_asprintf("%.*s", (int)(end - p), p);
+    return *version != NULL ? MS_OK : MS_ERR_NOMEM;
 }
 
-/* The Version: of an installed roundcube-core in a dpkg status file. */
-static char *dpkg_version(const char *status)
+/* The Version: of an installed roundcube-core in a dpkg status file into
+ * *version; MS_ERR_IO when the package is not installed. */
+static ms_status dpkg_version(const char *status, char **version_out)
 {
     const char *p = status;
     while (p != NULL && *p != '\0') {
@@ -194,25 +197,31 @@ static char *dpkg_version(const char *status)
             }
             line = nl != NULL ? nl + 1 : p + len;
         }
-        if (is_core && installed && version != NULL && version_len < 128)
-            return ms_asprintf("%.*s", (int)version_len, version);
+        if (is_core && installed && version != NULL && version_len < 128) {
+            *version_out = ms_asprintf("%.*s", (int)version_len, version);
+            return *version_out != NULL ? MS_OK : MS_ERR_NOMEM;
+        }
         p = end != NULL ? end + 2 : NULL;
     }
-    return NULL;
+    return MS_ERR_IO;
 }
 
 /* When real (a resolved path) is ROOT/usr/share/roundcube or
- * ROOT/var/lib/roundcube, the ROOT ("/" for the real package); else NULL. */
-static char *debian_root_of(const char *real)
+ * ROOT/var/lib/roundcube, *root is the ROOT ("/" for the real package);
+ * else it stays NULL. */
+static ms_status debian_root_of(const char *real, char **root)
 {
     static const char *const suffixes[] = {"/usr/share/roundcube", "/var/lib/roundcube"};
     size_t len = strlen(real);
+    *root = NULL;
     for (size_t i = 0; i < 2; i++) {
         size_t sl = strlen(suffixes[i]);
-        if (len >= sl && strcmp(real + len - sl, suffixes[i]) == 0)
-            return len == sl ? ms_strdup("/") : ms_asprintf("%.*s", (int)(len - sl), real);
+        if (len >= sl && strcmp(real + len - sl, suffixes[i]) == 0) {
+            *root = len == sl ? ms_strdup("/") : ms_asprintf("%.*s", (int)(len - sl), real);
+            return *root != NULL ? MS_OK : MS_ERR_NOMEM;
+        }
     }
-    return NULL;
+    return MS_OK;
 }
 
 static ms_status open_debian(ms_rc_install *inst, const char *root)
@@ -226,10 +235,10 @@ static ms_status open_debian(ms_rc_install *inst, const char *root)
     free(status_path);
     if (st != MS_OK)
         return st;
-    inst->version_string = dpkg_version(status);
+    st = dpkg_version(status, &inst->version_string);
     free(status);
-    if (inst->version_string == NULL)
-        return MS_ERR_IO; /* roundcube-core is not installed there */
+    if (st != MS_OK)
+        return st; /* MS_ERR_IO: roundcube-core is not installed there */
     inst->is_debian = 1;
     inst->debian_root = ms_strdup(root);
     inst->code_dir = rc_path(root, "usr/share/roundcube");
@@ -265,10 +274,10 @@ static ms_status open_tarball(ms_rc_install *inst)
     free(iniset_path);
     if (st != MS_OK)
         return st == MS_ERR_NOMEM ? st : MS_ERR_IO;
-    inst->version_string = rcmail_version(iniset);
+    st = rcmail_version(iniset, &inst->version_string);
     free(iniset);
-    if (inst->version_string == NULL)
-        return MS_ERR_IO;
+    if (st != MS_OK)
+        return st;
     inst->code_dir = ms_strdup(inst->dir);
     inst->config_dir = rc_path(inst->dir, "config");
     if (inst->code_dir == NULL || inst->config_dir == NULL)
@@ -335,11 +344,12 @@ ms_status ms_rc_install_open(const char *dir, ms_rc_install **out)
     ms_status st = MS_ERR_IO;
     char *real = realpath(dir, NULL);
     if (real != NULL) {
-        char *root = debian_root_of(real);
-        if (root != NULL)
-            st = open_debian(inst, root);
-        free(root);
+        char *root = NULL;
+        st = debian_root_of(real, &root);
         free(real);
+        if (st == MS_OK)
+            st = root != NULL ? open_debian(inst, root) : MS_ERR_IO;
+        free(root);
         if (st == MS_ERR_IO && !inst->is_debian)
             st = open_tarball(inst);
     }

@@ -163,28 +163,29 @@ static int in_branch_up_to(const fix_table *t, const fix_row *fix, const ms_rc_v
 
 /* ---- Debian's changelog ---- */
 
-/* changelog.Debian.gz, uncompressed; NULL when it cannot be read. */
-static char *read_debian_changelog(const ms_rc_install *inst)
+/* changelog.Debian.gz, uncompressed, into *changelog; it stays NULL when
+ * the file cannot be read. */
+static ms_status read_debian_changelog(const ms_rc_install *inst, char **changelog)
 {
     char *path = rc_path(inst->debian_root, "usr/share/doc/roundcube-core/changelog.Debian.gz");
     if (path == NULL)
-        return NULL;
+        return MS_ERR_NOMEM;
     gzFile gz = gzopen(path, "rb");
     free(path);
     if (gz == NULL)
-        return NULL;
+        return MS_OK;
     ms_buf text = MS_BUF_INIT;
     char chunk[16384];
     int n;
     while ((n = gzread(gz, chunk, sizeof chunk)) > 0 && text.len < RC_CHANGELOG_MAX_BYTES)
         ms_buf_append(&text, chunk, (size_t)n);
-    int failed = n < 0;
+    int unreadable = n < 0;
     gzclose(gz);
-    if (failed || text.failed) {
-        ms_buf_free(&text);
-        return NULL;
-    }
-    return ms_buf_take(&text);
+    ms_status st = text.failed ? MS_ERR_NOMEM : MS_OK;
+    if (st == MS_OK && !unreadable && (*changelog = ms_buf_take(&text)) == NULL)
+        st = MS_ERR_NOMEM;
+    ms_buf_free(&text);
+    return st;
 }
 
 /* needle occurs in text as a whole token: not followed by a digit or by
@@ -364,7 +365,7 @@ ms_status rc_check_security(const ms_rc_install *inst, const char *security_file
                                          : load_builtin(&table, diags);
     char *changelog = NULL;
     if (st == MS_OK && inst->is_debian)
-        changelog = read_debian_changelog(inst);
+        st = read_debian_changelog(inst, &changelog);
     if (st == MS_OK)
         st = collect(&table, inst, changelog, result);
     if (st == MS_OK)

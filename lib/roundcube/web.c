@@ -20,14 +20,15 @@ typedef struct answer {
     ms_http_body body; /* cut: longer than WEB_MAX_BODY, what was read is enough to judge */
 } answer;
 
-/* GET base+path. 0 on an HTTP answer (any status), else the curl error
- * text in *error. */
-static int get(ms_ctx *ctx, const char *base, const char *path, answer *a, char *error)
+/* GET base+path. MS_OK on an HTTP answer (any status); MS_ERR_IO with the
+ * curl error text in *error; MS_ERR_NOMEM when the request or the answer
+ * could not be held. */
+static ms_status get(ms_ctx *ctx, const char *base, const char *path, answer *a, char *error)
 {
     memset(a, 0, sizeof *a);
     if (ms_lazy_load(&ms_curl_lib) != MS_OK) {
         snprintf(error, CURL_ERROR_SIZE, "%s", ms_lazy_error(&ms_curl_lib));
-        return -1;
+        return MS_ERR_IO;
     }
     char *url = ms_asprintf("%s%s", base, path);
     CURL *h = url != NULL ? curl_easy_init() : NULL;
@@ -38,8 +39,7 @@ static int get(ms_ctx *ctx, const char *base, const char *path, answer *a, char 
         if (h != NULL)
             curl_easy_cleanup(h);
         free(url);
-        snprintf(error, CURL_ERROR_SIZE, "out of memory");
-        return -1;
+        return MS_ERR_NOMEM;
     }
     error[0] = '\0';
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error);
@@ -57,7 +57,10 @@ static int get(ms_ctx *ctx, const char *base, const char *path, answer *a, char 
     free(url);
     if (a->body.buf.data == NULL)
         ms_buf_puts(&a->body.buf, "");
-    return rc == CURLE_OK && !a->body.buf.failed ? 0 : -1;
+    /* a body that could not be kept ends the transfer with a write error */
+    if (a->body.buf.failed)
+        return MS_ERR_NOMEM;
+    return rc == CURLE_OK ? MS_OK : MS_ERR_IO;
 }
 
 /* What an exposed answer holds. */
@@ -129,17 +132,19 @@ static int is_exposed(const answer *a, looks kind, const answer *login)
     return 0;
 }
 
-/* "rcversion":10618 -> "1.6.18" (rcmail_output_html sets it on every page). */
-static char *page_version(const ms_buf *body)
+/* "rcversion":10618 -> "1.6.18" (rcmail_output_html sets it on every
+ * page) into *version; it stays NULL when the page names none. */
+static ms_status page_version(const ms_buf *body, char **version)
 {
     static const char key[] = "\"rcversion\":";
     const char *p = body->data;
     const char *end = body->data + body->len;
+    *version = NULL;
     for (; p + sizeof key - 1 < end; p++)
         if (memcmp(p, key, sizeof key - 1) == 0)
             break;
     if (p + sizeof key - 1 >= end)
-        return NULL;
+        return MS_OK;
     p += sizeof key - 1;
     if (p < end && *p == '"')
         p++;
@@ -150,8 +155,9 @@ static char *page_version(const ms_buf *body)
         digits++;
     }
     if (digits == 0 || n <= 0)
-        return NULL;
-    return ms_asprintf("%ld.%ld.%ld", n / 10000, n / 100 % 100, n % 100);
+        return MS_OK;
+    *version = ms_asprintf("%ld.%ld.%ld", n / 10000, n / 100 % 100, n % 100);
+    return *version != NULL ? MS_OK : MS_ERR_NOMEM;
 }
 
 /* The base URL without its trailing slashes. */
@@ -172,15 +178,16 @@ ms_status rc_check_url(ms_ctx *ctx, const char *url, ms_rc_audit_result *result,
         return MS_ERR_NOMEM;
     char error[CURL_ERROR_SIZE];
     answer login;
-    ms_status st = MS_OK;
-    if (get(ctx, base, "/", &login, error) != 0) {
-        st = ms_diag_add(diags, &defs[RC_URL_FAILED], url, -1, "%s: %s", url, error);
+    ms_status st = get(ctx, base, "/", &login, error);
+    if (st != MS_OK) {
+        if (st == MS_ERR_IO)
+            st = ms_diag_add(diags, &defs[RC_URL_FAILED], url, -1, "%s: %s", url, error);
         ms_buf_free(&login.body.buf);
         free(base);
         return st;
     }
-    result->login_version = page_version(&login.body.buf);
-    if (result->login_version != NULL)
+    st = page_version(&login.body.buf, &result->login_version);
+    if (st == MS_OK && result->login_version != NULL)
         st = ms_diag_add(diags, &defs[RC_URL_VERSION], url, -1,
                          "the login page reveals version %s (rcversion)", result->login_version);
     for (size_t i = 0; st == MS_OK && i < sizeof PROBES / sizeof PROBES[0]; i++) {
@@ -190,9 +197,10 @@ ms_status rc_check_url(ms_ctx *ctx, const char *url, ms_rc_audit_result *result,
             st = MS_ERR_NOMEM;
             break;
         }
-        if (get(ctx, base, PROBES[i].path, &a, error) != 0)
+        st = get(ctx, base, PROBES[i].path, &a, error);
+        if (st == MS_ERR_IO)
             st = ms_diag_add(diags, &defs[RC_URL_FAILED], where, -1, "%s: %s", where, error);
-        else if (is_exposed(&a, PROBES[i].looks, &login))
+        else if (st == MS_OK && is_exposed(&a, PROBES[i].looks, &login))
             st = ms_diag_add(diags, &defs[RC_URL_EXPOSED], where, -1,
                              "%s answers with %s (HTTP %ld, %zu bytes)", where, PROBES[i].what,
                              a.status, a.body.buf.len);

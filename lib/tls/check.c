@@ -149,28 +149,42 @@ typedef struct port_job {
     unsigned timeout_ms;
     char location[300];     /* "host:port", for diagnostics */
     ms_tls_port_result *result;
+    /* Memory ran out somewhere in the port's check (its threads, its
+     * connections): the result would miss what was not recorded, so the
+     * whole check says MS_ERR_NOMEM. */
+    atomic_int out_of_memory;
     pthread_t thread;
     int started;
 } port_job;
+
+static void out_of_memory(port_job *job)
+{
+    atomic_store(&job->out_of_memory, 1);
+}
 
 static void add(port_job *job, int diag, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void add(port_job *job, int diag, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    ms_diag_addv(&job->result->diags, &ms_tls_diag_defs[diag], job->location, -1, fmt, ap);
+    if (ms_diag_addv(&job->result->diags, &ms_tls_diag_defs[diag], job->location, -1, fmt, ap) != MS_OK)
+        out_of_memory(job);
     va_end(ap);
 }
 
-static char *dup_or_null(const char *s)
+/* A copy of s for the port's result; NULL for NULL. */
+static char *copy(port_job *job, const char *s)
 {
-    return s ? strdup(s) : NULL;
+    char *dup = s ? strdup(s) : NULL;
+    if (s != NULL && dup == NULL)
+        out_of_memory(job);
+    return dup;
 }
 
 /* Connects, or records why not (closed, unreachable). */
 static int open_conn(port_job *job, tls_conn *c, int record)
 {
-    conn_init(c, job->timeout_ms);
+    conn_init(c, job->timeout_ms, &job->out_of_memory);
     tls_io io = conn_connect(c, (const struct sockaddr *)job->addr, job->addr_len);
     if (io == IO_OK)
         return 1;
@@ -222,12 +236,12 @@ static void record_session(port_job *job, SSL *ssl)
 {
     ms_tls_port_result *r = job->result;
     const SSL_CIPHER *cipher = SSL_get_current_cipher(ssl);
-    r->version = dup_or_null(SSL_get_version(ssl));
+    r->version = copy(job, SSL_get_version(ssl));
     r->versions_accepted |= conn_version_bit(SSL_version(ssl));
-    r->cipher = dup_or_null(cipher ? SSL_CIPHER_get_name(cipher) : NULL);
+    r->cipher = copy(job, cipher ? SSL_CIPHER_get_name(cipher) : NULL);
     int group = SSL_get_negotiated_group(ssl);
     if (group != 0 && group != NID_undef)
-        r->group = dup_or_null(SSL_group_to_name(ssl, group));
+        r->group = copy(job, SSL_group_to_name(ssl, group));
     int type = 0, digest = 0;
     if (SSL_get_peer_signature_type_nid(ssl, &type) == 1) {
         char buf[128];
@@ -235,7 +249,7 @@ static void record_session(port_job *job, SSL *ssl)
             snprintf(buf, sizeof buf, "%s with %s", signature_type_name(type), OBJ_nid2sn(digest));
         else
             snprintf(buf, sizeof buf, "%s", signature_type_name(type));
-        r->signature = strdup(buf);
+        r->signature = copy(job, buf);
     }
     job->negotiated = cipher;
     STACK_OF(X509) *chain = SSL_get_peer_cert_chain(ssl);
@@ -244,8 +258,10 @@ static void record_session(port_job *job, SSL *ssl)
         n = MS_TLS_MAX_CHAIN;
     r->chain_der = calloc((size_t)n + 1, sizeof *r->chain_der);
     r->chain_len = calloc((size_t)n + 1, sizeof *r->chain_len);
-    if (r->chain_der == NULL || r->chain_len == NULL)
+    if (r->chain_der == NULL || r->chain_len == NULL) {
+        out_of_memory(job);
         return;
+    }
     for (int i = 0; i < n; i++) {
         unsigned char *der = NULL;
         int len = i2d_X509(sk_X509_value(chain, i), &der);
@@ -290,7 +306,7 @@ static void plain_text_instead_of_tls(port_job *job, const char *text)
     }
     const char *mode = dialog_greeting_mode(text);
     free(r->greeting);
-    r->greeting = strdup(text);
+    r->greeting = copy(job, text);
     add(job, T_GARBAGE, "port %u answers in plain text, not TLS: \"%s\"%s%s%s", r->port, text,
         mode ? ": a greeting of mode " : "", mode ? mode : "",
         mode ? ", which starts TLS with STARTTLS if at all" : "");
@@ -592,9 +608,10 @@ static void find_ciphers(port_job *job)
 {
     ms_tls_port_result *r = job->result;
     if (job->opts->ciphers && !job->opts->skip_versions && r->versions_accepted != 0) {
-        tls_target t = {conn_ready, job, job->ssl_ctx, job->servername};
+        tls_target t = {conn_ready, job, job->ssl_ctx, job->servername, &job->out_of_memory};
         tls_enumerate_ciphers(&t, r->versions_accepted, r);
-        tls_cipher_findings(r, job->location);
+        if (tls_cipher_findings(r, job->location) != MS_OK)
+            out_of_memory(job);
     }
     if (job->negotiated != NULL && !enumerated(r, job->negotiated))
         negotiated_cipher_findings(job);
@@ -663,8 +680,9 @@ static void check_chain(port_job *job)
         .days_warning = job->opts->days_warning,
         .location = job->location,
     };
-    cert_check_parsed_chain(job->ctx, job->peer, job->peer_count, trust_get(job->trust), &copts, &r->cert,
-                            &r->diags);
+    if (cert_check_parsed_chain(job->ctx, job->peer, job->peer_count, trust_get(job->trust), &copts,
+                                &r->cert, &r->diags) == MS_ERR_NOMEM)
+        out_of_memory(job);
 }
 
 static double seconds_since(const struct timespec *start)
@@ -752,7 +770,7 @@ void ms_tls_check_result_free(ms_tls_check_result *result)
     free(result);
 }
 
-static void same_certificate(ms_tls_check_result *res)
+static ms_status same_certificate(ms_tls_check_result *res)
 {
     const ms_tls_port_result *first = NULL;
     size_t tls_ports = 0;
@@ -777,37 +795,40 @@ static void same_certificate(ms_tls_check_result *res)
     if (tls_ports < 2)
         res->same_certificate = -1;
     else if (!res->same_certificate)
-        ms_diag_add(&res->diags, &ms_tls_diag_defs[T_CERTIFICATES_DIFFER], res->host, -1,
-                    "ports %s send another certificate than port %u", differ, first->port);
+        return ms_diag_add(&res->diags, &ms_tls_diag_defs[T_CERTIFICATES_DIFFER], res->host, -1,
+                           "ports %s send another certificate than port %u", differ, first->port);
+    return MS_OK;
 }
 
 /* A port that accepted a connection was checked, whatever it said then;
  * with none, nothing about the host is known. */
-static void count_open_ports(ms_tls_check_result *res)
+static ms_status count_open_ports(ms_tls_check_result *res)
 {
     for (size_t i = 0; i < res->count; i++)
         if (res->ports[i].state == MS_TLS_PORT_TLS || res->ports[i].state == MS_TLS_PORT_NO_TLS)
             res->open_ports++;
     if (res->open_ports > 0)
-        return;
+        return MS_OK;
     const ms_diag_def *def = &ms_tls_diag_defs[T_NO_OPEN_PORT];
     size_t addresses = res->address_count ? res->address_count : 1;
     size_t ports = res->count / addresses;
     if (res->count == 1)
-        ms_diag_add(&res->diags, def, res->host, -1,
-                    "port %u did not accept a connection: nothing was checked", res->ports[0].port);
-    else if (addresses == 1)
-        ms_diag_add(&res->diags, def, res->host, -1,
-                    "none of the %zu ports accepted a connection: nothing was checked", ports);
-    else if (ports == 1)
-        ms_diag_add(&res->diags, def, res->host, -1,
-                    "port %u accepted a connection on none of the %zu addresses: nothing was checked",
-                    res->ports[0].port, addresses);
-    else
-        ms_diag_add(&res->diags, def, res->host, -1,
-                    "none of the %zu ports on %zu addresses accepted a connection: nothing was "
-                    "checked",
-                    ports, addresses);
+        return ms_diag_add(&res->diags, def, res->host, -1,
+                           "port %u did not accept a connection: nothing was checked",
+                           res->ports[0].port);
+    if (addresses == 1)
+        return ms_diag_add(&res->diags, def, res->host, -1,
+                           "none of the %zu ports accepted a connection: nothing was checked",
+                           ports);
+    if (ports == 1)
+        return ms_diag_add(&res->diags, def, res->host, -1,
+                           "port %u accepted a connection on none of the %zu addresses: nothing "
+                           "was checked",
+                           res->ports[0].port, addresses);
+    return ms_diag_add(&res->diags, def, res->host, -1,
+                       "none of the %zu ports on %zu addresses accepted a connection: nothing was "
+                       "checked",
+                       ports, addresses);
 }
 
 /* The TLSA records of _25._tcp.NAME, or why there are none to use. 1 when
@@ -883,6 +904,7 @@ typedef struct host_addresses {
     host_address a[MS_TLS_MAX_ADDRESSES];
     size_t count;
     int literal;   /* host is an address */
+    int out_of_memory; /* the lookup ran out of memory: the check says MS_ERR_NOMEM */
     ms_dns_dnssec_state dnssec; /* a name: insecure when an A or AAAA answer is (failures aside) */
     char why[300]; /* with no address: why, in words */
 } host_addresses;
@@ -936,6 +958,7 @@ static void resolve_name(ms_ctx *ctx, const char *name, host_addresses *h)
     if (st == MS_OK)
         st = ms_dns_batch_wait(batch);
     if (st != MS_OK) {
+        h->out_of_memory = st == MS_ERR_NOMEM;
         snprintf(h->why, sizeof h->why, "the address lookup failed: %s", ms_status_str(st));
         ms_dns_batch_free(batch);
         return;
@@ -949,6 +972,8 @@ static void resolve_name(ms_ctx *ctx, const char *name, host_addresses *h)
             h->dnssec = MS_DNS_DNSSEC_INSECURE;
         if (ms_dns_answer_failed(a)) {
             char *reason = ms_dns_failure_reason(ctx, a);
+            if (reason == NULL)
+                h->out_of_memory = 1;
             snprintf(h->why, sizeof h->why, "the address lookup failed: %s",
                      reason ? reason : "no answer");
             free(reason);
@@ -998,6 +1023,8 @@ static ms_status prepare_jobs(ms_ctx *ctx, ms_tls_check_result *res, const ms_tl
         r->mode = ports[i % count].mode;
         r->mtasts_cert_valid = -1;
         r->address = strdup(h->count ? h->a[address].text : "");
+        if (r->address == NULL)
+            return MS_ERR_NOMEM;
         job->result = r;
         job->opts = opts;
         job->named = named;
@@ -1036,6 +1063,15 @@ static void start_jobs(port_job *jobs, size_t count)
         if (!jobs[i].started)
             run_port(&jobs[i]);
     }
+}
+
+/* Whether memory ran out in any port's check (once they are finished). */
+static int jobs_out_of_memory(port_job *jobs, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        if (atomic_load(&jobs[i].out_of_memory))
+            return 1;
+    return 0;
 }
 
 static void finish_jobs(port_job *jobs, size_t count)
@@ -1125,12 +1161,14 @@ ms_status ms_tls_check(ms_ctx *ctx, const char *host, const ms_tls_port *ports, 
     SSL_CTX *ssl_ctx = conn_client_ctx();
     shared_trust trust = {.lock = PTHREAD_MUTEX_INITIALIZER, .ca_file = opts->ca_file};
     ms_status st = MS_ERR_NOMEM;
-    if (res && jobs && addrs && ssl_ctx && (res->ports = calloc(total, sizeof *res->ports)) != NULL &&
+    if (!h->out_of_memory && res && jobs && addrs && ssl_ctx && (res->ports = calloc(total, sizeof *res->ports)) != NULL &&
         (res->host = strdup(host)) != NULL) {
         res->count = total;
         res->address_count = h->count;
-        res->servername = dup_or_null(opts->servername);
-        st = prepare_jobs(ctx, res, ports, count, named, h, opts, ssl_ctx, &trust, jobs, addrs);
+        res->servername = opts->servername ? strdup(opts->servername) : NULL;
+        st = opts->servername && !res->servername ? MS_ERR_NOMEM : MS_OK;
+        if (st == MS_OK)
+            st = prepare_jobs(ctx, res, ports, count, named, h, opts, ssl_ctx, &trust, jobs, addrs);
     }
     if (st != MS_OK) {
         free(h);
@@ -1147,20 +1185,26 @@ ms_status ms_tls_check(ms_ctx *ctx, const char *host, const ms_tls_port *ports, 
     if (opts->dane)
         lookup_dane(ctx, res, name, h, &dane);
     free(h);
-    if (opts->mta_sts)
-        tls_mtasts_lookup(ctx, opts->mta_sts, res);
+    ms_status mtasts = opts->mta_sts ? tls_mtasts_lookup(ctx, opts->mta_sts, res) : MS_OK;
     finish_jobs(jobs, res->count);
     SSL_CTX_free(ssl_ctx);
     X509_STORE_free(trust.store);
     pthread_mutex_destroy(&trust.lock);
     if (opts->dane)
         match_dane(res, name, &dane);
-    if (opts->mta_sts)
-        tls_mtasts_match(res, name);
-    same_certificate(res);
-    count_open_ports(res);
+    st = jobs_out_of_memory(jobs, res->count) ? MS_ERR_NOMEM : mtasts;
+    if (st == MS_OK && opts->mta_sts)
+        st = tls_mtasts_match(res, name);
+    if (st == MS_OK)
+        st = same_certificate(res);
+    if (st == MS_OK)
+        st = count_open_ports(res);
     free(jobs);
     free(addrs);
+    if (st != MS_OK) {
+        ms_tls_check_result_free(res);
+        return st;
+    }
     *out = res;
     return MS_OK;
 }

@@ -117,6 +117,12 @@ static size_t offerable_suites(SSL_CTX *ctx, unsigned version, const SSL_CIPHER 
     return n;
 }
 
+/* Memory ran out: the enumeration's lists may miss entries. */
+static void out_of_memory(const tls_target *t)
+{
+    atomic_store(t->out_of_memory, 1);
+}
+
 /* "A:B:C" of the suites' OpenSSL names (TLS 1.3: their standard names,
  * which are the same). NULL without memory. */
 static char *suite_list(const SSL_CIPHER *const *suites, size_t count)
@@ -168,8 +174,10 @@ static answer choose(const tls_target *t, unsigned version, const SSL_CIPHER *co
     char *list = suite_list(suites, count);
     tls_hello h = {0, NULL, -1, 0};
     *chosen = NULL;
-    if (list == NULL)
+    if (list == NULL) {
+        out_of_memory(t);
         return UNREACHED;
+    }
     tls_offer offer = suites_offer(version, list);
     int reached = probe(t, &offer, handshakes, &h);
     free(list);
@@ -287,8 +295,10 @@ static void enumerate_set(version_job *j, const SSL_CIPHER **suites, size_t coun
             enumerate_by_kind(j, suites, count);
         if (a != CHOSEN || !take_suite(suites, &count, c))
             return;
-        if (!add_cipher(v, c))
+        if (!add_cipher(v, c)) {
+            out_of_memory(j->target);
             v->complete = 0;
+        }
         else if (v->count <= 2)
             j->first[v->count - 1] = c;
     }
@@ -359,8 +369,10 @@ static void enumerate_groups(groups_job *j)
         for (size_t i = 0; i < count; i++)
             ms_buf_printf(&b, "%s%s", i ? ":" : "", GROUPS[left[i]].name);
         char *groups = ms_buf_take(&b);
-        if (groups == NULL)
+        if (groups == NULL) {
+            out_of_memory(j->target);
             return;
+        }
         tls_offer offer = {.versions = version, .groups = groups,
                            .cipher_list = version == MS_TLS_V1_2 ? "kECDHE:@SECLEVEL=0" : NULL};
         tls_conn c;
@@ -373,8 +385,12 @@ static void enumerate_groups(groups_job *j)
         size_t k = 0;
         while (k < count && GROUPS[left[k]].nid != nid)
             k++;
-        if (k == count || !add_group(j->out, GROUPS[left[k]].name))
+        if (k == count)
             return; /* a group not offered, or none: nothing more to learn */
+        if (!add_group(j->out, GROUPS[left[k]].name)) {
+            out_of_memory(j->target);
+            return;
+        }
         memmove(&left[k], &left[k + 1], (count - k - 1) * sizeof left[0]);
         count--;
     }
@@ -425,8 +441,10 @@ void tls_enumerate_ciphers(const tls_target *t, unsigned versions, ms_tls_port_r
     version_job jobs[4];
     size_t n = 0;
     r->ciphers = calloc(4, sizeof *r->ciphers);
-    if (r->ciphers == NULL)
+    if (r->ciphers == NULL) {
+        out_of_memory(t);
         return;
+    }
     for (size_t i = 0; i < 4; i++) {
         if (!(versions & ORDER[i]))
             continue;
@@ -531,18 +549,21 @@ static void versions_text(unsigned versions, ms_buf *out)
 }
 
 /* One finding for the suites that pass test, if any. */
-static void class_finding(ms_tls_port_result *r, const char *location, int diag, suite_test test,
-                          const char *what)
+static ms_status class_finding(ms_tls_port_result *r, const char *location, int diag,
+                               suite_test test, const char *what)
 {
     ms_buf names = MS_BUF_INIT, versions = MS_BUF_INIT;
     unsigned bits;
     size_t count = suites_in(r, test, &names, &bits);
     versions_text(bits, &versions);
-    if (count > 0 && !names.failed && !versions.failed)
-        ms_diag_add(&r->diags, &ms_tls_diag_defs[diag], location, -1, "port %u accepts %zu %s suite%s (%s): %s",
-                    r->port, count, what, count == 1 ? "" : "s", versions.data, names.data);
+    ms_status st = names.failed || versions.failed ? MS_ERR_NOMEM : MS_OK;
+    if (count > 0 && st == MS_OK)
+        st = ms_diag_add(&r->diags, &ms_tls_diag_defs[diag], location, -1,
+                         "port %u accepts %zu %s suite%s (%s): %s", r->port, count, what,
+                         count == 1 ? "" : "s", versions.data, names.data);
     ms_buf_free(&names);
     ms_buf_free(&versions);
+    return st;
 }
 
 /* The client's order only matters when the suites differ in worth. */
@@ -554,27 +575,49 @@ static int choice_matters(const ms_tls_version_ciphers *v)
     return 0;
 }
 
-void tls_cipher_findings(ms_tls_port_result *r, const char *location)
+/* The suite classes with a finding of their own, worst first. */
+static const struct {
+    int diag;
+    suite_test test;
+    const char *what;
+} CLASS_FINDINGS[] = {
+    {T_WEAK_CIPHER, null_or_export, "NULL or export-grade"},
+    {T_WEAK_CIPHER, rc4, "RC4"},
+    {T_WEAK_CIPHER, block_64, "64-bit block (3DES, DES, IDEA)"},
+    {T_ANONYMOUS_CIPHER, anonymous, "anonymous (unauthenticated)"},
+    {T_NO_FORWARD_SECRECY, no_fs, "static RSA key exchange"},
+    {T_CBC_CIPHER, cbc, "CBC"},
+};
+
+static ms_status client_order_finding(ms_tls_port_result *r, const char *location)
 {
-    class_finding(r, location, T_WEAK_CIPHER, null_or_export, "NULL or export-grade");
-    class_finding(r, location, T_WEAK_CIPHER, rc4, "RC4");
-    class_finding(r, location, T_WEAK_CIPHER, block_64, "64-bit block (3DES, DES, IDEA)");
-    class_finding(r, location, T_ANONYMOUS_CIPHER, anonymous, "anonymous (unauthenticated)");
-    class_finding(r, location, T_NO_FORWARD_SECRECY, no_fs, "static RSA key exchange");
-    class_finding(r, location, T_CBC_CIPHER, cbc, "CBC");
     unsigned client_order = 0;
     for (size_t v = 0; v < r->cipher_versions; v++)
         if (r->ciphers[v].server_order == 0 && choice_matters(&r->ciphers[v]))
             client_order |= r->ciphers[v].version;
-    if (client_order) {
-        ms_buf versions = MS_BUF_INIT;
-        versions_text(client_order, &versions);
-        if (!versions.failed)
-            ms_diag_add(&r->diags, &ms_tls_diag_defs[T_CLIENT_CIPHER_ORDER], location, -1,
-                        "port %u takes the client's preferred suite (%s)", r->port, versions.data);
-        ms_buf_free(&versions);
-    }
-    if (r->dh_bits > 0 && r->dh_bits < 2048)
-        ms_diag_add(&r->diags, &ms_tls_diag_defs[T_WEAK_DH], location, -1,
-                    "port %u: DHE key exchange with %d-bit DH parameters", r->port, r->dh_bits);
+    if (client_order == 0)
+        return MS_OK;
+    ms_buf versions = MS_BUF_INIT;
+    versions_text(client_order, &versions);
+    ms_status st = versions.failed ? MS_ERR_NOMEM
+                                   : ms_diag_add(&r->diags, &ms_tls_diag_defs[T_CLIENT_CIPHER_ORDER],
+                                                 location, -1,
+                                                 "port %u takes the client's preferred suite (%s)",
+                                                 r->port, versions.data);
+    ms_buf_free(&versions);
+    return st;
+}
+
+ms_status tls_cipher_findings(ms_tls_port_result *r, const char *location)
+{
+    ms_status st = MS_OK;
+    for (size_t i = 0; st == MS_OK && i < sizeof CLASS_FINDINGS / sizeof CLASS_FINDINGS[0]; i++)
+        st = class_finding(r, location, CLASS_FINDINGS[i].diag, CLASS_FINDINGS[i].test,
+                           CLASS_FINDINGS[i].what);
+    if (st == MS_OK)
+        st = client_order_finding(r, location);
+    if (st == MS_OK && r->dh_bits > 0 && r->dh_bits < 2048)
+        st = ms_diag_add(&r->diags, &ms_tls_diag_defs[T_WEAK_DH], location, -1,
+                         "port %u: DHE key exchange with %d-bit DH parameters", r->port, r->dh_bits);
+    return st;
 }

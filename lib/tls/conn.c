@@ -55,11 +55,18 @@ static tls_io wait_fd(int fd, short events, long long deadline)
     }
 }
 
-void conn_init(tls_conn *c, unsigned timeout_ms)
+void conn_init(tls_conn *c, unsigned timeout_ms, atomic_int *out_of_memory)
 {
     memset(c, 0, sizeof *c);
     c->fd = -1;
     c->timeout_ms = timeout_ms;
+    c->out_of_memory = out_of_memory;
+}
+
+void conn_out_of_memory(tls_conn *c)
+{
+    if (c->out_of_memory != NULL)
+        atomic_store(c->out_of_memory, 1);
 }
 
 void conn_close(tls_conn *c)
@@ -69,7 +76,7 @@ void conn_close(tls_conn *c)
     if (c->fd >= 0)
         close(c->fd);
     free(c->in);
-    conn_init(c, c->timeout_ms);
+    conn_init(c, c->timeout_ms, c->out_of_memory);
 }
 
 tls_io conn_connect(tls_conn *c, const struct sockaddr *addr, socklen_t addr_len)
@@ -158,8 +165,10 @@ static tls_io read_some_from(tls_conn *c, int through_tls, long long deadline)
     if (c->in_cap - c->in_len < 4096) {
         size_t cap = c->in_cap ? c->in_cap * 2 : 8192;
         char *in = realloc(c->in, cap);
-        if (in == NULL)
+        if (in == NULL) {
+            conn_out_of_memory(c);
             return IO_ERROR;
+        }
         c->in = in;
         c->in_cap = cap;
     }
@@ -226,7 +235,9 @@ tls_io conn_read_reply(tls_conn *c, ms_tls_reply_kind kind, const char *tag, ms_
         if (p == MS_TLS_PARSE_TOO_LONG)
             return IO_TOO_LONG;
         if (p == MS_TLS_PARSE_DONE) {
-            if (text && (*text = malloc(reply->length + 1)) != NULL) {
+            if (text && (*text = malloc(reply->length + 1)) == NULL)
+                conn_out_of_memory(c);
+            if (text && *text != NULL) {
                 memcpy(*text, c->in, reply->length);
                 (*text)[reply->length] = '\0';
             }

@@ -231,7 +231,8 @@ int dialog_to_tls(tls_conn *c, ms_tls_mode mode, int inject, dialog_result *r)
     if (!read_reply(c, p->greeting_kind, NULL, "the greeting", &reply, &text, r))
         return 0;
     first_line(text, &reply, line, sizeof line);
-    r->greeting = strdup(line);
+    if ((r->greeting = strdup(line)) == NULL)
+        conn_out_of_memory(c);
     free(text);
     if (!reply.ok)
         return fail(r, T_GREETING_REFUSED, "the server refused the session: %s", line);

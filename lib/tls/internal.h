@@ -6,6 +6,7 @@
 #include "mailsec/tls.h"
 
 #include "core/lazy_openssl.h"
+#include <stdatomic.h>
 #include <sys/socket.h>
 
 /* Diagnostics (diags.c), indexes into ms_tls_diag_defs. */
@@ -65,6 +66,10 @@ typedef struct tls_conn {
     char *in;        /* bytes read and not yet consumed */
     size_t in_len, in_cap;
     unsigned timeout_ms;
+    /* Set to 1 when memory runs out for this connection (conn_out_of_memory):
+     * the port's flag, shared by its threads, that voids its whole check
+     * (its findings would miss what was not read). NULL: nowhere. */
+    atomic_int *out_of_memory;
 } tls_conn;
 
 /* How an I/O step ended. */
@@ -84,7 +89,10 @@ const char *tls_io_str(tls_io io);
  * cut to fit out (size bytes, NUL included): for messages. */
 void tls_printable_line(const char *text, size_t len, char *out, size_t size);
 
-void conn_init(tls_conn *c, unsigned timeout_ms);
+/* A connection not open yet; out_of_memory as in tls_conn (may be NULL). */
+void conn_init(tls_conn *c, unsigned timeout_ms, atomic_int *out_of_memory);
+/* Records that memory ran out for the connection (see tls_conn). */
+void conn_out_of_memory(tls_conn *c);
 void conn_close(tls_conn *c);
 tls_io conn_connect(tls_conn *c, const struct sockaddr *addr, socklen_t addr_len);
 tls_io conn_write(tls_conn *c, const char *data, size_t len);
@@ -143,19 +151,22 @@ typedef struct tls_target {
     void *arg;
     SSL_CTX *ssl_ctx;
     const char *servername;
+    atomic_int *out_of_memory; /* as in tls_conn: set when memory runs out */
 } tls_target;
 
 ms_tls_cipher_class tls_cipher_class(const SSL_CIPHER *c);
 /* Fills r's ciphers, groups, dh_bits and handshakes for the versions
- * accepted (MS_TLS_V* bits), each version in a thread of its own. */
+ * accepted (MS_TLS_V* bits), each version in a thread of its own. When
+ * memory runs out (the lists may then miss entries), *t->out_of_memory
+ * is set. */
 void tls_enumerate_ciphers(const tls_target *t, unsigned versions, ms_tls_port_result *r);
-/* The findings about what tls_enumerate_ciphers found. */
-void tls_cipher_findings(ms_tls_port_result *r, const char *location);
+/* The findings about what tls_enumerate_ciphers found; MS_ERR_NOMEM. */
+ms_status tls_cipher_findings(ms_tls_port_result *r, const char *location);
 void tls_cipher_results_free(ms_tls_port_result *r);
 
 /* MTA-STS (mtasts.c). The lookup (TXT record, policy over HTTPS) runs
  * while the ports are checked; the match needs their results. */
-void tls_mtasts_lookup(ms_ctx *ctx, const char *domain, ms_tls_check_result *res);
-void tls_mtasts_match(ms_tls_check_result *res, const char *mx_host);
+ms_status tls_mtasts_lookup(ms_ctx *ctx, const char *domain, ms_tls_check_result *res);
+ms_status tls_mtasts_match(ms_tls_check_result *res, const char *mx_host);
 
 #endif

@@ -29,7 +29,9 @@
  * (corpus_targets.c); the modules that parse no input of their own have
  * theirs in library_targets.c: ingest (files into a store, then again:
  * every report exactly once), store_views (every view, the sources
- * classified), sources_rdns (the DNS test bed), cert_lint.
+ * classified), sources_rdns (the DNS test bed), cert_lint, conf_audit,
+ * roundcube_audit (installations its script makes), tls_ciphers (the
+ * cipher suites of an `openssl s_server` its script starts).
  *
  * The last line says, per target, how many allocations were failed and
  * how each was handled; the exit status is 1 when any answer changed
@@ -786,7 +788,8 @@ static const struct {
     {"tls_reply", run_tls_reply},    {"tsig_key", run_tsig_key},
     {"ingest", run_ingest},          {"store_views", run_store_views},
     {"sources_rdns", run_sources_rdns}, {"cert_lint", run_cert_lint},
-    {"conf_audit", run_conf_audit},
+    {"conf_audit", run_conf_audit}, {"roundcube_audit", run_roundcube_audit},
+    {"tls_ciphers", run_tls_ciphers},
 };
 
 /* ---- the driver ---- */

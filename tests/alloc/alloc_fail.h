@@ -121,5 +121,7 @@ void run_store_views(const char *data, size_t len, answer *a);
 void run_sources_rdns(const char *data, size_t len, answer *a);
 void run_cert_lint(const char *data, size_t len, answer *a);
 void run_conf_audit(const char *data, size_t len, answer *a);
+void run_roundcube_audit(const char *data, size_t len, answer *a);
+void run_tls_ciphers(const char *data, size_t len, answer *a);
 
 #endif

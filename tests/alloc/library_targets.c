@@ -2,18 +2,24 @@
  * input of their own: a report ingest into a store (lib/ingest, lib/store's
  * writes), the views read from a store (lib/store/read.c) with the sending
  * sources classified (lib/sources), their reverse DNS (the DNS test bed);
- * certificate files linted (lib/cert: the chain built from the files) and
- * a mail server's configuration audited (lib/conf, its cipher strings).
+ * certificate files linted (lib/cert: the chain built from the files), a
+ * mail server's configuration audited (lib/conf, its cipher strings), a
+ * Roundcube installation audited (lib/roundcube) and a TLS server's cipher
+ * suites enumerated (lib/tls, with an MTA-STS policy: lib/audit's fetch).
  *
  * An input names, one a line, files or directories beside it (relative
- * to the input's directory); sources_rdns's names IP addresses. */
+ * to the input's directory); sources_rdns's names IP addresses,
+ * tls_ciphers's a server. */
 #include "alloc_fail.h"
 
 #include "mailsec/cert.h"
 #include "mailsec/conf.h"
 #include "mailsec/ingest.h"
+#include "mailsec/roundcube.h"
 #include "mailsec/sources.h"
 #include "mailsec/store.h"
+#include "mailsec/tls.h"
+#include "unit/testutil.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -21,7 +27,8 @@
 
 enum { PATHS_MAX = 16 };
 
-/* The input's lines as paths under corpus_dir, into storage; their count. */
+/* The input's lines as paths under corpus_dir, into storage; their count.
+ * A line that is a URL ("http://...") is taken as it is. */
 static size_t input_paths(const char *data, size_t len, char storage[PATHS_MAX][4096],
                           const char *paths[PATHS_MAX])
 {
@@ -30,7 +37,9 @@ static size_t input_paths(const char *data, size_t len, char storage[PATHS_MAX][
         const char *end = memchr(data + at, '\n', len - at);
         size_t line = end ? (size_t)(end - (data + at)) : len - at;
         if (line > 0 && data[at] != '#') {
-            snprintf(storage[n], sizeof storage[n], "%s/%.*s", corpus_dir, (int)line, data + at);
+            int url = line > 7 && strncmp(data + at, "http://", 7) == 0;
+            snprintf(storage[n], sizeof storage[n], "%s%s%.*s", url ? "" : corpus_dir,
+                     url ? "" : "/", (int)line, data + at);
             paths[n] = storage[n];
             n++;
         }
@@ -422,5 +431,136 @@ void run_conf_audit(const char *data, size_t len, answer *a)
              codes_hash(&d));
     ms_conf_audit_result_free(&r);
     ms_diag_list_free(&d);
+    ms_ctx_free(ctx);
+}
+
+/* ---- roundcube_audit: a Roundcube installation's files audited ---- */
+
+/* The fixes it lacks: each one's release, CVE ids and whether its
+ * backport is unknown, in order. */
+static unsigned long long fixes_hash(const ms_rc_audit_result *r)
+{
+    unsigned long long h = 0;
+    for (size_t i = 0; i < r->fix_count; i++)
+        h = hash_bytes(hash_str(hash_str(h, r->fixes[i].version), r->fixes[i].cve),
+                       &r->fixes[i].backport_unknown, sizeof r->fixes[i].backport_unknown);
+    return h;
+}
+
+/* The input's lines: the installation, then the web root if any (both
+ * relative to the input's directory; tests/alloc/roundcube.sh makes them),
+ * then the URL of the running site if any. */
+void run_roundcube_audit(const char *data, size_t len, answer *a)
+{
+    char storage[PATHS_MAX][4096];
+    const char *paths[PATHS_MAX];
+    size_t count = input_paths(data, len, storage, paths);
+    ms_rc_audit_opts opts = {.web_root = count > 1 ? paths[1] : NULL,
+                             .url = count > 2 ? paths[2] : NULL};
+    ms_rc_audit_result r = {0};
+    ms_diag_list d = MS_DIAG_LIST_INIT;
+    ms_ctx *ctx = NULL;
+    a->status = ms_ctx_new(&ctx);
+    if (a->status == MS_OK)
+        a->status = ms_rc_audit(ctx, count > 0 ? paths[0] : "", &opts, &r, &d);
+    snprintf(a->text, sizeof a->text,
+             "version %s, debian %d, fixes %zu %llx, schema %s of %s, login page %s, "
+             "findings %zu %llx, why %d",
+             r.version ? r.version : "-", r.is_debian, r.fix_count, fixes_hash(&r),
+             r.schema_version ? r.schema_version : "-",
+             r.code_schema_version ? r.code_schema_version : "-",
+             r.login_version ? r.login_version : "-", d.count, codes_hash(&d), r.error != NULL);
+    ms_rc_audit_result_free(&r);
+    ms_diag_list_free(&d);
+    ms_ctx_free(ctx);
+}
+
+/* ---- tls_ciphers: a TLS server's suites, groups and DH size enumerated ---- */
+
+/* What one port's enumeration found: per version its suites in order, the
+ * order's owner and completeness; the groups, the DH size, the hellos. */
+static unsigned long long enumeration_hash(const ms_tls_port_result *p)
+{
+    unsigned long long h = 0;
+    for (size_t v = 0; v < p->cipher_versions; v++) {
+        const ms_tls_version_ciphers *vc = &p->ciphers[v];
+        int facts[] = {(int)vc->version, vc->server_order, vc->complete};
+        h = hash_bytes(h, facts, sizeof facts);
+        for (size_t i = 0; i < vc->count; i++)
+            h = hash_bytes(hash_str(hash_str(h, vc->ciphers[i].name), vc->ciphers[i].iana),
+                           &vc->ciphers[i].cls, sizeof vc->ciphers[i].cls);
+    }
+    for (size_t g = 0; g < p->group_count; g++)
+        h = hash_str(h, p->groups[g]);
+    return h;
+}
+
+/* What the main session negotiated, and the chain it was sent. */
+static unsigned long long session_hash(const ms_tls_port_result *p)
+{
+    unsigned long long h = hash_str(hash_str(hash_str(hash_str(0, p->version), p->cipher), p->group),
+                                    p->signature);
+    for (size_t i = 0; i < p->chain_count; i++)
+        h = hash_bytes(h, p->chain_der[i], p->chain_len[i]);
+    return h;
+}
+
+/* A context asking the DNS test bed, and the HTTPS test bed for MTA-STS
+ * policies (MAILSEC_HTTPSBED_INFO), or NULL with *st saying why. */
+static ms_ctx *beds_ctx(ms_status *st)
+{
+    char ca[1024], connect_to[256];
+    if (!bed_info_get("MAILSEC_HTTPSBED_INFO", "CA", ca, sizeof ca) ||
+        !bed_info_get("MAILSEC_HTTPSBED_INFO", "CONNECT_TO", connect_to, sizeof connect_to)) {
+        fprintf(stderr, "alloc_fail: the HTTPS test bed is not running (MAILSEC_HTTPSBED_INFO)\n");
+        exit(2);
+    }
+    ms_ctx *ctx = bed_ctx(st);
+    if (ctx != NULL && *st == MS_OK)
+        *st = ms_ctx_set_https_ca(ctx, ca);
+    if (ctx != NULL && *st == MS_OK)
+        *st = ms_ctx_add_https_connect_to(ctx, connect_to);
+    if (ctx != NULL && *st != MS_OK) {
+        ms_ctx_free(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+/* The input's first line: "ADDRESS PORT [DOMAIN]" of a server speaking
+ * TLS at once (tests/alloc/tls.sh starts it and trusts its CA with
+ * ALLOC_FAIL_TLS_CA); DOMAIN's MTA-STS policy is looked up and matched too
+ * (the DNS and HTTPS test beds). */
+void run_tls_ciphers(const char *data, size_t len, answer *a)
+{
+    char line[512], address[256] = "", port[256] = "", domain[256] = "";
+    snprintf(line, sizeof line, "%.*s", (int)(len < sizeof line ? len : sizeof line - 1), data);
+    sscanf(line, "%255s %255s %255s", address, port, domain);
+    ms_tls_port ports[] = {{(uint16_t)strtoul(port, NULL, 10), MS_TLS_IMPLICIT}};
+    ms_tls_check_opts opts = {.servername = "mail.allocfail.example",
+                              .ca_file = getenv("ALLOC_FAIL_TLS_CA"),
+                              .skip_injection = 1,
+                              .ciphers = 1,
+                              .mta_sts = domain[0] ? domain : NULL};
+    ms_tls_check_result *r = NULL;
+    ms_ctx *ctx = NULL;
+    if (domain[0])
+        ctx = beds_ctx(&a->status);
+    else
+        a->status = ms_ctx_new(&ctx);
+    if (ctx != NULL)
+        a->status = ms_tls_check(ctx, address, ports, 1, &opts, &r);
+    const ms_tls_port_result *p = r != NULL && r->count == 1 ? &r->ports[0] : NULL;
+    snprintf(a->text, sizeof a->text,
+             "%s, session %llx, versions %x, suites of %zu versions %llx, dh %d, hellos %u, "
+             "findings %zu %llx and %zu %llx, mta-sts %s %s %d",
+             p ? ms_tls_port_state_str(p->state) : "-", p ? session_hash(p) : 0,
+             p ? p->versions_accepted : 0,
+             p ? p->cipher_versions : 0, p ? enumeration_hash(p) : 0, p ? p->dh_bits : 0,
+             p ? p->handshakes : 0, p ? p->diags.count : 0, p ? codes_hash(&p->diags) : 0,
+             r ? r->diags.count : 0, r ? codes_hash(&r->diags) : 0,
+             r ? ms_tls_mtasts_state_str(r->mtasts.state) : "-",
+             r && r->mtasts.id ? r->mtasts.id : "-", r ? r->mtasts.mx_match : -2);
+    ms_tls_check_result_free(r);
     ms_ctx_free(ctx);
 }

@@ -63,6 +63,21 @@ for args in "--version" "dmarc check --record v=DMARC1;p=none"; do
     fi
 done
 
+# Without a library the command needs: the store and the milter say so when
+# they start; elsewhere the first call that needs it ends the command.
+# Exit 2 either way.
+without() { # without KEY MESSAGE ARGS...: MESSAGE on stderr, exit 2
+    local key=$1 message=$2
+    shift 2
+    env "MAILSEC_LAZY_SONAME_$key=libmailsec-absent.so.3" "$BIN" "$@" >"$WORK/stdout" 2>"$WORK/stderr"
+    local status=$?
+    if ((status == 2)) && grep -q "^mailsec[a-z ]*: .*$message" "$WORK/stderr"; then
+        ok "without $key, $1 $2 says so: exit 2, $(cut -c1-100 "$WORK/stderr")..."
+    else
+        fail "without $key, $1 $2: exit $status: $(cat "$WORK/stderr")"
+    fi
+}
+
 FAILURE=tests/data/reports/failure/rfc6591-message.eml
 # The libraries' files, as the loader found them, for the symbol check.
 : >"$WORK/lazy-files"
@@ -86,33 +101,13 @@ else
     fail "without GMime: exit $status: $(cat "$WORK/stderr" "$WORK/stdout")"
 fi
 
-MAILSEC_LAZY_SONAME_PQ=libmailsec-absent.so.5 "$BIN" report list --db postgresql://127.0.0.1:1/none \
-    >"$WORK/stdout" 2>"$WORK/stderr"
-status=$?
-if ((status == 2)) && grep -q 'PostgreSQL client library (libpq) could not be loaded.*install the package libpq5' "$WORK/stderr"; then
-    ok "without libpq, a PostgreSQL store cannot be opened (exit 2): install the package libpq5"
-else
-    fail "without libpq: exit $status: $(cat "$WORK/stderr")"
-fi
-
-MAILSEC_IMAP_PASSWORD=none MAILSEC_LAZY_SONAME_CURL=libmailsec-absent.so.4 "$BIN" report fetch --db "$WORK/f.db" \
-    imaps://user@127.0.0.1:9/INBOX >"$WORK/stdout" 2>"$WORK/stderr"
-status=$?
-if ((status == 2)) && grep -q 'IMAP library (libcurl) could not be loaded.*install the package libcurl4' "$WORK/stderr"; then
-    ok "without libcurl, report fetch cannot start (exit 2): install the package libcurl4"
-else
-    fail "without libcurl: exit $status: $(cat "$WORK/stderr")"
-fi
-
-# Fails before listening, so the port is never taken.
-MAILSEC_LAZY_SONAME_MHD=libmailsec-absent.so.12 timeout 20 "$BIN" serve --db "$WORK/r.db" \
-    --listen 127.0.0.1:9 >"$WORK/stdout" 2>"$WORK/stderr"
-status=$?
-if ((status == 2)) && grep -q 'HTTP server library (libmicrohttpd) could not be loaded.*install the package libmicrohttpd12' "$WORK/stderr"; then
-    ok "without libmicrohttpd, serve cannot start (exit 2): install the package libmicrohttpd12"
-else
-    fail "without libmicrohttpd: exit $status: $(cat "$WORK/stderr")"
-fi
+without PQ "PostgreSQL client library (libpq) could not be loaded.*install the package libpq5" \
+    report list --db postgresql://127.0.0.1:1/none
+MAILSEC_IMAP_PASSWORD=none without CURL "IMAP library (libcurl) could not be loaded.*install the package libcurl4" \
+    report fetch --db "$WORK/f.db" imaps://user@127.0.0.1:9/INBOX
+# fails before listening, so the port is never taken
+without MHD "HTTP server library (libmicrohttpd) could not be loaded.*install the package libmicrohttpd12" \
+    serve --db "$WORK/r.db" --listen 127.0.0.1:9
 
 # A zip of an aggregate report.
 /usr/bin/python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1], "w").write(sys.argv[2], "aggregate.xml")' \
@@ -138,14 +133,8 @@ else
     fail "a DMARC check with libunbound: $(cat "$WORK/stderr" "$WORK/stdout")"
 fi
 
-MAILSEC_LAZY_SONAME_UNBOUND=libmailsec-absent.so.8 "$BIN" dmarc check "${DNS[@]}" example.com \
-    >"$WORK/stdout" 2>"$WORK/stderr"
-status=$?
-if ((status == 2)) && grep -q '^mailsec: the DNS resolver library (libunbound) could not be loaded.*install the package libunbound8' "$WORK/stderr"; then
-    ok "without libunbound, a DNS command cannot check (exit 2): install the package libunbound8"
-else
-    fail "without libunbound: exit $status: $(cat "$WORK/stderr")"
-fi
+without UNBOUND "the DNS resolver library (libunbound) could not be loaded.*install the package libunbound8" \
+    dmarc check "${DNS[@]}" example.com
 
 # libcrypto alone: a DKIM key record's lint decodes the key.
 KEY_RECORD='v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo='
@@ -185,19 +174,7 @@ else
     fi
 fi
 
-# Without them: the store and the milter say so when they start; elsewhere
-# the first call that needs one ends the command. Exit 2 either way.
-without() { # without KEY MESSAGE ARGS...: MESSAGE on stderr, exit 2
-    local key=$1 message=$2
-    shift 2
-    env "MAILSEC_LAZY_SONAME_$key=libmailsec-absent.so.3" "$BIN" "$@" >"$WORK/stdout" 2>"$WORK/stderr"
-    local status=$?
-    if ((status == 2)) && grep -q "^mailsec[a-z ]*: .*$message" "$WORK/stderr"; then
-        ok "without $key, $1 $2 says so: exit 2, $(cut -c1-100 "$WORK/stderr")..."
-    else
-        fail "without $key, $1 $2: exit $status: $(cat "$WORK/stderr")"
-    fi
-}
+# Without libcrypto, libssl, libsqlite3 (without, above).
 without CRYPTO "the cryptography library (OpenSSL's libcrypto) could not be loaded.*install the package libssl3" \
     dkim check --json --record "$KEY_RECORD"
 without SSL "the TLS library (OpenSSL's libssl) could not be loaded.*install the package libssl3" "${DOVECOT[@]}"

@@ -8,32 +8,20 @@
 set -uo pipefail
 bin=$1 backend=$2 outdir=$3
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=../lib/servers.sh
-source "$here/../lib/servers.sh"
 # shellcheck source=../lib/store.sh
 source "$here/../lib/store.sh"
 command -v chromium >/dev/null || { echo "SKIP - chromium is not installed"; exit 77; }
 
-# shellcheck source=../lib/testlib.sh
-source "$here/../lib/testlib.sh"
+# shellcheck source=serve_lib.sh
+source "$here/serve_lib.sh"
 test_store "$backend" serve
-pid= # the server's, stopped before its store is dropped
-on_exit '[[ -n $pid ]] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null'
 /usr/bin/python3 "$here/hostile.py" "$WORK/reports" || exit 1
 "$bin" report ingest --db "$DB" "$WORK/reports" >"$WORK/ingest.out" 2>&1
 rc=$?
 ((rc <= 1)) || die "ingest exit $rc: $(cat "$WORK/ingest.out")"
 
-# A free port, then the server on it; it says where it listens.
-port=$(free_port) || die "no free port"
-"$bin" serve --db "$DB" --listen "127.0.0.1:$port" >"$WORK/serve.out" 2>"$WORK/serve.err" &
-pid=$!
-base=http://127.0.0.1:$port
-for _ in $(seq 100); do
-    curl -fsS -o /dev/null "$base/static/style.css" 2>/dev/null && break
-    sleep 0.2
-done
-grep -q "listening on $base/" "$WORK/serve.out" || die "the server did not start: $(cat "$WORK/serve.err")"
+serve_start "$bin" "$DB" http || exit 1
+grep -q "listening on $base/" "$WORK/serve.out" || die "the server says it listens elsewhere: $(cat "$WORK/serve.out")"
 
 # The ids the pages link to.
 "$bin" report list --json --db "$DB" >"$WORK/list.json"
@@ -101,8 +89,5 @@ curl -fsS "$base/domain?domain=bulk.example" | grep -q "And 230 other sources se
     echo "ok   - a domain's page lists the top 20 of 250 sources and sums the others" ||
     fail "the domain page does not sum the sources beyond the top 20"
 
-kill "$pid" && wait "$pid"
-rc=$?
-pid=
-((rc == 0)) && echo "ok   - SIGTERM stops the server with status 0" || fail "exit status $rc after SIGTERM"
+serve_stop
 finish "browser ($backend)"

@@ -13,40 +13,11 @@
 set -uo pipefail
 bin=$1
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=../lib/servers.sh
-source "$here/../lib/servers.sh"
-# shellcheck source=../lib/testlib.sh
-source "$here/../lib/testlib.sh"
-pid=
-# Stops the server; it must exit 0 (under ASan: no leak, no error at exit).
-stop() {
-    [[ -z $pid ]] && return
-    kill "$pid" 2>/dev/null
-    wait "$pid"
-    local rc=$?
-    pid=
-    ((rc == 0)) || fail "the server exited $rc after SIGTERM: $(tail -c 600 "$WORK/serve.err")"
-}
-on_exit '[[ -n $pid ]] && kill "$pid" 2>/dev/null'
+# shellcheck source=serve_lib.sh
+source "$here/serve_lib.sh"
 check() { # check NAME COMMAND...: the command succeeds
     local name=$1; shift
     if "$@"; then ok "$name"; else fail "$name"; fi
-}
-
-# start SCHEME ARGS...: the server on a free loopback port; $base its URL.
-start() {
-    local scheme=$1; shift
-    port=$(free_port) || { fail "no free port"; return 1; }
-    "$bin" serve --db "$db" --listen "127.0.0.1:$port" "$@" >"$WORK/serve.out" 2>"$WORK/serve.err" &
-    pid=$!
-    base=$scheme://127.0.0.1:$port
-    for _ in $(seq 100); do
-        grep -q "listening on" "$WORK/serve.out" 2>/dev/null && return 0
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    fail "the server did not start: $(cat "$WORK/serve.err")"
-    return 1
 }
 
 status_of() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
@@ -92,7 +63,7 @@ refuses "a short token" "16 to" --token-file "$WORK/short-token"
 refuses "a store that is not there" "" --db "$WORK/nowhere/none.db" --listen "127.0.0.1:$port"
 
 # ---- loopback without credentials: open; the headers on every response ----
-if start http; then
+if serve_start "$bin" "$db" http; then
     # A client that sends a byte every 2 s is never idle for long: the
     # request's time (30 s) ends it. Runs while the checks below do.
     /usr/bin/python3 - "$port" >"$WORK/trickle" 2>&1 <<'PY' &
@@ -157,11 +128,11 @@ sys.exit(0 if elapsed < 10 else 1)
 PY
     wait "$trickle" && ok "a trickling client is cut off ($(cat "$WORK/trickle"))" ||
         fail "a trickling client: $(cat "$WORK/trickle")"
-    stop
+    serve_stop
 fi
 
 # ---- HTTP Basic with the password file ----
-if start http --password-file "$WORK/passwords"; then
+if serve_start "$bin" "$db" http --password-file "$WORK/passwords"; then
     check "no credentials refused (401)" test "$(status_of "$base/")" = 401
     check "401 asks for Basic" bash -c "curl -s -D - -o /dev/null '$base/' | grep -qi '^www-authenticate: Basic realm=\"mailsec\"'"
     check "the 401 page carries the headers" bash -c "curl -s -D - -o /dev/null '$base/' | grep -qi '^content-security-policy:'"
@@ -171,27 +142,27 @@ if start http --password-file "$WORK/passwords"; then
     check "the API needs it too (401)" test "$(status_of "$base/api/summary")" = 401
     check "the style sheet needs it too (401)" test "$(status_of "$base/static/style.css")" = 401
     check "a bearer token refused without a token file" test "$(status_of -H 'Authorization: Bearer 0f3c2a9be41d7786a1c5e0b2d9f84a13' "$base/")" = 401
-    stop
+    serve_stop
 fi
 
 # ---- a bearer token ----
-if start http --token-file "$WORK/token"; then
+if serve_start "$bin" "$db" http --token-file "$WORK/token"; then
     check "no token refused (401)" test "$(status_of "$base/api/summary")" = 401
     check "a wrong token refused (401)" test "$(status_of -H 'Authorization: Bearer 0f3c2a9be41d7786a1c5e0b2d9f84a14' "$base/api/summary")" = 401
     check "a prefix of the token refused (401)" test "$(status_of -H 'Authorization: Bearer 0f3c2a9be41d7786' "$base/api/summary")" = 401
     check "the token served (200)" test "$(status_of -H 'Authorization: Bearer 0f3c2a9be41d7786a1c5e0b2d9f84a13' "$base/api/summary")" = 200
-    stop
+    serve_stop
 fi
 
 # ---- HTTPS with the test CA ----
 ca=$WORK/ca
 if bash "$here/../cert/make-test-ca.sh" "$ca" >/dev/null 2>&1; then
-    if start https --cert "$ca/fullchain.pem" --key "$ca/leaf-rsa.key" --password-file "$WORK/passwords"; then
+    if serve_start "$bin" "$db" https --cert "$ca/fullchain.pem" --key "$ca/leaf-rsa.key" --password-file "$WORK/passwords"; then
         check "HTTPS with the test CA (200)" test "$(status_of --cacert "$ca/root.pem" -u alice:'correct horse' "$base/")" = 200
         check "HTTPS without credentials (401)" test "$(status_of --cacert "$ca/root.pem" "$base/")" = 401
         check "HTTPS sends Strict-Transport-Security" bash -c "curl -s --cacert '$ca/root.pem' -u 'alice:correct horse' -D - -o /dev/null '$base/' | grep -qi '^strict-transport-security: max-age='"
         check "plain HTTP on the TLS port gets no page" bash -c "! curl -s -m 5 'http://127.0.0.1:$port/' | grep -q mailsec"
-        stop
+        serve_stop
     fi
 else
     fail "could not make the test CA"

@@ -9,12 +9,8 @@
 set -uo pipefail
 bin=$1
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=../lib/servers.sh
-source "$here/../lib/servers.sh"
-# shellcheck source=../lib/testlib.sh
-source "$here/../lib/testlib.sh"
-pid=
-on_exit '[[ -n $pid ]] && kill "$pid" 2>/dev/null'
+# shellcheck source=serve_lib.sh
+source "$here/serve_lib.sh"
 COPIES=60000
 RSS_LIMIT_KB=$((64 * 1024))
 
@@ -49,15 +45,7 @@ for kind in failure tls; do
     ((n == COPIES + 1)) || fail "$kind reports in the store: $n, want $((COPIES + 1))"
 done
 
-port=$(free_port) || die "no free port"
-"$bin" serve --db "$db" --listen "127.0.0.1:$port" >"$WORK/serve.out" 2>"$WORK/serve.err" &
-pid=$!
-for _ in $(seq 300); do
-    grep -q "listening on" "$WORK/serve.out" 2>/dev/null && break
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-done
-grep -q "listening on" "$WORK/serve.out" || die "the server did not start: $(cat "$WORK/serve.err")"
+serve_start "$bin" "$db" http || exit 1
 
 # page PATH KIND: the page's report rows are the 500 newest of KIND.
 page() {
@@ -87,9 +75,5 @@ if [[ -z ${MAILSEC_TEST_NO_RSS:-} ]]; then
         fail "server peak RSS ${peak} kB, over $RSS_LIMIT_KB"
 fi
 
-kill "$pid" 2>/dev/null
-wait "$pid"
-rc=$?
-pid=
-((rc == 0)) || fail "the server exited $rc after SIGTERM: $(tail -c 600 "$WORK/serve.err")"
+serve_stop
 finish "pages ($COPIES copies of each kind)"
