@@ -43,14 +43,18 @@ run() {
     awk '{printf "%s %.2f\n", $1, $2 + $3}' "$work/time"
 }
 
+# faster "WALL CPU" "WALL CPU": whether the first run's wall time is the
+# shorter (the second may be empty); numbers, not strings, are compared
+faster() { [[ -z $2 ]] || awk -v a="${1%% *}" -v b="${2%% *}" 'BEGIN { exit !(a < b) }'; }
+
 best1= best2=
 printf '%-8s %-10s %8s %8s\n' round readers "wall s" "cpu s"
 for ((round = 1; round <= ROUNDS; round++)); do
     one=$(run 1)
     two=$(run 2)
     printf '%-8s %-10s %8s %8s\n' "$round" 1 $one "$round" 2 $two
-    [[ -z $best1 || ${one%% *} < ${best1%% *} ]] && best1=$one
-    [[ -z $best2 || ${two%% *} < ${best2%% *} ]] && best2=$two
+    faster "$one" "$best1" && best1=$one
+    faster "$two" "$best2" && best2=$two
 done
 echo "load average after:  $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "fastest: one reader ${best1% *} s wall (${best1#* } s CPU), two readers ${best2% *} s wall (${best2#* } s CPU)"

@@ -28,7 +28,9 @@
  * line, far cheaper than parsing it), numbers it, and walks it; the
  * writer stores the messages in the mbox's order (agg_lane_order_begin),
  * so what one reader would store first (of two copies of a report, say)
- * is stored first.
+ * is stored first. A reader that waits for an mbox to help with hands the
+ * writer its lane first (share_wait): the writer may be waiting for the
+ * end of that reader's last report.
  *
  * The tally and the caller's callbacks are shared: they are updated and
  * called under one lock (events), so the callbacks see one thread at a
@@ -73,12 +75,14 @@ typedef struct ingest_run {
     pthread_mutex_t share_lock;
     pthread_cond_t share_changed; /* an mbox offered, a helper gone, a walk ended */
     struct mbox_job *job;         /* NULL: none to help with */
+    uint64_t jobs_offered;        /* mbox files shared so far: each job's serial */
     unsigned walks_done;          /* readers whose walk has ended */
     uint64_t messages_cut;        /* ordered messages numbered so far */
 } ingest_run;
 
 /* An mbox file shared by the readers. Guarded by the share lock. */
 typedef struct mbox_job {
+    uint64_t serial; /* from 1, as offered */
     const char *file;
     int fd;
     mbox_split split;
@@ -878,6 +882,18 @@ static ms_report_walk_callbacks walk_callbacks(reader *r)
 
 /* ---- an mbox shared by the readers ---- */
 
+/* Waits for the share to change (lock held). Every reader's wait there
+ * goes through here: the lane is handed over first, since the writer may
+ * be waiting for this reader's items (the end of its last report) and
+ * serves no other lane meanwhile, so the readers that wait for the
+ * writer (and the one that would wake this one) would wait forever.
+ * (The share lock is taken before the pipe's, never while it is held.) */
+static void share_wait(reader *r)
+{
+    agg_lane_hand_over(r->lane);
+    pthread_cond_wait(&r->run->share_changed, &r->run->share_lock);
+}
+
 /* The next message of the job, numbered in the run's order: 1, 0 when
  * none is left, -1 when the mbox could not be read (*after: the messages
  * before). Share lock held. */
@@ -951,6 +967,7 @@ static long share_mbox(void *arg, const char *file, int fd, int64_t size)
     pthread_mutex_lock(&run->share_lock);
     int taken = run->job == NULL;
     if (taken) {
+        j->serial = ++run->jobs_offered;
         run->job = j;
         pthread_cond_broadcast(&run->share_changed);
     }
@@ -964,7 +981,7 @@ static long share_mbox(void *arg, const char *file, int fd, int64_t size)
     }
     pthread_mutex_lock(&run->share_lock);
     while (j->helpers > 0) /* they read its file descriptor */
-        pthread_cond_wait(&run->share_changed, &run->share_lock);
+        share_wait(r);
     run->job = NULL;
     pthread_cond_broadcast(&run->share_changed);
     pthread_mutex_unlock(&run->share_lock);
@@ -973,31 +990,37 @@ static long share_mbox(void *arg, const char *file, int fd, int64_t size)
     return items;
 }
 
-/* A reader whose walk has ended helps with the mbox being shared, until
+/* Reads the job's messages with its owner and the other helpers. */
+static void help_with(reader *r, mbox_job *j)
+{
+    mbox_reader *mr = mbox_reader_open(j->fd, NULL, j->split.size);
+    if (mr != NULL)
+        mbox_work(r, j, mr);
+    mbox_reader_close(mr); /* not opened (no memory): the others read it */
+}
+
+/* A reader whose walk has ended helps with each mbox offered, once, until
  * every walk has ended (no mbox can be offered any more). */
 static void help_with_mboxes(reader *r)
 {
     ingest_run *run = r->run;
+    uint64_t helped = 0; /* the serial of the last job helped with */
     pthread_mutex_lock(&run->share_lock);
     run->walks_done++;
     pthread_cond_broadcast(&run->share_changed);
     while (run->walks_done < run->readers) {
         mbox_job *j = run->job;
-        if (j == NULL || j->exhausted) {
-            pthread_cond_wait(&run->share_changed, &run->share_lock);
+        if (j == NULL || j->exhausted || j->serial == helped) {
+            share_wait(r);
             continue;
         }
+        helped = j->serial;
         j->helpers++;
         pthread_mutex_unlock(&run->share_lock);
-        mbox_reader *mr = mbox_reader_open(j->fd, NULL, j->split.size);
-        if (mr != NULL)
-            mbox_work(r, j, mr);
-        mbox_reader_close(mr);
+        help_with(r, j);
         pthread_mutex_lock(&run->share_lock);
         j->helpers--;
         pthread_cond_broadcast(&run->share_changed);
-        while (mr == NULL && run->job == j && run->walks_done < run->readers)
-            pthread_cond_wait(&run->share_changed, &run->share_lock); /* the others read it */
     }
     pthread_mutex_unlock(&run->share_lock);
 }

@@ -88,6 +88,12 @@ void agg_lane_end(agg_lane *l, agg_ticket *t);
 /* The lane's next finished ticket, in the order they were sent; NULL when
  * none is finished (wait: when none is outstanding). The caller frees it. */
 agg_ticket *agg_lane_done(agg_lane *l, int wait);
+/* Hands the writer everything sent on the lane: the records being
+ * batched are sent, and an idle writer is woken to take them. Call it
+ * before waiting for anything but the writer: the writer may be waiting
+ * for this lane (the end of the report it is storing), and it serves no
+ * other lane meanwhile. */
+void agg_lane_hand_over(agg_lane *l);
 /* Ordered messages (an mbox shared by several readers): the writer stores
  * message number n (from 1, counted over the whole run) only after every
  * message before it. A reader sends its messages in increasing order, each

@@ -29,6 +29,16 @@
  * writer uses the store; a reader that needs it for something else
  * (a TLS or failure report) sends a call (agg_lane_call).
  *
+ * An idle writer is woken by the batch, not for every item (send), so a
+ * reader's last few items may wait in its lane unseen. That is harmless
+ * while the reader goes on (its next items or its own wait for the writer
+ * wake it), but the writer may be waiting for exactly those items (the
+ * end of the report it is storing, which it must finish before it serves
+ * any other lane): a reader that waits for anything but the writer (for
+ * work shared with the other readers) first hands its lane over
+ * (agg_lane_hand_over), or the writer and every reader waiting for it
+ * would wait as long as it does.
+ *
  * The messages of an mbox that several readers share are stored in the
  * mbox's order: each reader marks where each of its messages begins (with
  * its number in that order) and ends, and the writer takes a message only
@@ -174,7 +184,7 @@ static void wake_writer(agg_lane *l)
 /* Waits (lock held) for the writer to change something of this lane. */
 static void wait_writer(agg_lane *l)
 {
-    wake_writer(l); /* before waiting for it */
+    wake_writer(l); /* the lane handed over before waiting for it */
     l->reader_waiting = 1;
     pthread_cond_wait(&l->freed, &l->pipe->lock);
     l->reader_waiting = 0;
@@ -849,6 +859,14 @@ void agg_lane_order_begin(agg_lane *l, agg_order *o, uint64_t number)
 {
     o->begin = (item){.kind = ITEM_ORDER_BEGIN, .count = number};
     send(l, &o->begin);
+}
+
+void agg_lane_hand_over(agg_lane *l)
+{
+    flush_records(l);
+    pthread_mutex_lock(&l->pipe->lock);
+    wake_writer(l);
+    pthread_mutex_unlock(&l->pipe->lock);
 }
 
 void agg_lane_order_end(agg_lane *l, agg_order *o)
