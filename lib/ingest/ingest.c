@@ -21,10 +21,22 @@
  * reports are small and read whole; the writer stores them between
  * aggregate reports (agg_lane_call).
  *
+ * An mbox file is shared by the readers: the one whose file it is offers
+ * it (share_mbox) and reads it, and every reader done with its own files
+ * joins in. Each takes the next message from the splitter (under the
+ * share lock: finding a message's end is a scan for the next "From "
+ * line, far cheaper than parsing it), numbers it, and walks it; the
+ * writer stores the messages in the mbox's order (agg_lane_order_begin),
+ * so what one reader would store first (of two copies of a report, say)
+ * is stored first. A reader that waits for an mbox to help with hands the
+ * writer its lane first (share_wait): the writer may be waiting for the
+ * end of that reader's last report.
+ *
  * The tally and the caller's callbacks are shared: they are updated and
  * called under one lock (events), so the callbacks see one thread at a
  * time. */
 #include "ingest_internal.h"
+#include "report/mbox.h"
 #include "store/internal.h"
 
 #include "core/lazy_openssl.h"
@@ -59,7 +71,25 @@ typedef struct ingest_run {
     const char *const *paths;  /* what the readers walk */
     size_t path_count;
     unsigned readers;
+    /* the mbox file being shared (readers > 1) */
+    pthread_mutex_t share_lock;
+    pthread_cond_t share_changed; /* an mbox offered, a helper gone, a walk ended */
+    struct mbox_job *job;         /* NULL: none to help with */
+    uint64_t jobs_offered;        /* mbox files shared so far: each job's serial */
+    unsigned walks_done;          /* readers whose walk has ended */
+    uint64_t messages_cut;        /* ordered messages numbered so far */
 } ingest_run;
+
+/* An mbox file shared by the readers. Guarded by the share lock. */
+typedef struct mbox_job {
+    uint64_t serial; /* from 1, as offered */
+    const char *file;
+    int fd;
+    mbox_split split;
+    int exhausted;     /* no message left to take */
+    unsigned helpers;  /* readers other than its owner reading it */
+    atomic_long items; /* documents and skips made */
+} mbox_job;
 
 /* A SHA-256 being made; ok: it holds every byte given so far. */
 typedef struct digest {
@@ -850,11 +880,160 @@ static ms_report_walk_callbacks walk_callbacks(reader *r)
                                       .file = on_file, .want = r->run->readers > 1 ? is_mine : NULL};
 }
 
+/* ---- an mbox shared by the readers ---- */
+
+/* Waits for the share to change (lock held). Every reader's wait there
+ * goes through here: the lane is handed over first, since the writer may
+ * be waiting for this reader's items (the end of its last report) and
+ * serves no other lane meanwhile, so the readers that wait for the
+ * writer (and the one that would wake this one) would wait forever.
+ * (The share lock is taken before the pipe's, never while it is held.) */
+static void share_wait(reader *r)
+{
+    agg_lane_hand_over(r->lane);
+    pthread_cond_wait(&r->run->share_changed, &r->run->share_lock);
+}
+
+/* The next message of the job, numbered in the run's order: 1, 0 when
+ * none is left, -1 when the mbox could not be read (*after: the messages
+ * before). Share lock held. */
+static int take_message(ingest_run *run, mbox_job *j, mbox_message *m, uint64_t *number, unsigned *after)
+{
+    int got = j->exhausted || run_failed(run) ? 0 : mbox_split_next(&j->split, m);
+    if (got <= 0)
+        j->exhausted = 1;
+    if (got != 0)
+        *number = ++run->messages_cut;
+    *after = j->split.number;
+    return got;
+}
+
+/* Reads messages of the job, one at a time, until none is left. */
+static void mbox_work(reader *r, mbox_job *j, mbox_reader *mr)
+{
+    ingest_run *run = r->run;
+    ms_report_walk_callbacks wcb = walk_callbacks(r);
+    for (;;) {
+        /* made before the number is taken: a number taken is always sent */
+        agg_order *order = agg_order_new();
+        mbox_message m;
+        uint64_t number = 0;
+        unsigned after = 0;
+        int got = 0;
+        pthread_mutex_lock(&run->share_lock);
+        if (order != NULL)
+            got = take_message(run, j, &m, &number, &after);
+        pthread_mutex_unlock(&run->share_lock);
+        if (order == NULL)
+            fail_run(run, MS_ERR_NOMEM);
+        if (got == 0) {
+            free(order);
+            return;
+        }
+        unsigned items = 0;
+        int stopped = 0;
+        agg_lane_order_begin(r->lane, order, number);
+        ms_status st = got > 0 ? mbox_reader_walk(mr, j->file, &m, &wcb, &items, &stopped)
+                               : mbox_reader_unreadable(j->file, after, "read error", &wcb, &items);
+        agg_lane_order_end(r->lane, order);
+        atomic_fetch_add(&j->items, (long)items);
+        if (st != MS_OK)
+            fail_run(run, st);
+        if (got < 0)
+            return;
+    }
+}
+
+/* The walk met an mbox file of this reader's: offered to the other
+ * readers and read with them. The documents and skips made, or -1 when
+ * the walk is to read it (another mbox is being shared, or it cannot be
+ * opened again). */
+static long share_mbox(void *arg, const char *file, int fd, int64_t size)
+{
+    reader *r = arg;
+    ingest_run *run = r->run;
+    mbox_job *j = malloc(sizeof *j);
+    mbox_reader *mr = j != NULL ? mbox_reader_open(fd, NULL, size) : NULL;
+    if (mr == NULL || mbox_split_init(&j->split, fd, NULL, size) != 0) {
+        mbox_reader_close(mr);
+        free(j);
+        return -1;
+    }
+    j->file = file;
+    j->fd = fd;
+    j->exhausted = 0;
+    j->helpers = 0;
+    atomic_init(&j->items, 0);
+    pthread_mutex_lock(&run->share_lock);
+    int taken = run->job == NULL;
+    if (taken) {
+        j->serial = ++run->jobs_offered;
+        run->job = j;
+        pthread_cond_broadcast(&run->share_changed);
+    }
+    pthread_mutex_unlock(&run->share_lock);
+    if (taken)
+        mbox_work(r, j, mr);
+    mbox_reader_close(mr);
+    if (!taken) {
+        free(j);
+        return -1;
+    }
+    pthread_mutex_lock(&run->share_lock);
+    while (j->helpers > 0) /* they read its file descriptor */
+        share_wait(r);
+    run->job = NULL;
+    pthread_cond_broadcast(&run->share_changed);
+    pthread_mutex_unlock(&run->share_lock);
+    long items = atomic_load(&j->items);
+    free(j);
+    return items;
+}
+
+/* Reads the job's messages with its owner and the other helpers. */
+static void help_with(reader *r, mbox_job *j)
+{
+    mbox_reader *mr = mbox_reader_open(j->fd, NULL, j->split.size);
+    if (mr != NULL)
+        mbox_work(r, j, mr);
+    mbox_reader_close(mr); /* not opened (no memory): the others read it */
+}
+
+/* A reader whose walk has ended helps with each mbox offered, once, until
+ * every walk has ended (no mbox can be offered any more). */
+static void help_with_mboxes(reader *r)
+{
+    ingest_run *run = r->run;
+    uint64_t helped = 0; /* the serial of the last job helped with */
+    pthread_mutex_lock(&run->share_lock);
+    run->walks_done++;
+    pthread_cond_broadcast(&run->share_changed);
+    while (run->walks_done < run->readers) {
+        mbox_job *j = run->job;
+        if (j == NULL || j->exhausted || j->serial == helped) {
+            share_wait(r);
+            continue;
+        }
+        helped = j->serial;
+        j->helpers++;
+        pthread_mutex_unlock(&run->share_lock);
+        help_with(r, j);
+        pthread_mutex_lock(&run->share_lock);
+        j->helpers--;
+        pthread_cond_broadcast(&run->share_changed);
+    }
+    pthread_mutex_unlock(&run->share_lock);
+}
+
 static void *reader_main(void *arg)
 {
     reader *r = arg;
     ms_report_walk_callbacks wcb = walk_callbacks(r);
-    r->walk_status = ms_report_walk(r->run->paths, r->run->path_count, &wcb);
+    const mbox_share share = {share_mbox, r};
+    r->walk_status = report_walk_sharing(r->run->paths, r->run->path_count, &wcb,
+                                         r->run->readers > 1 ? &share : NULL);
+    if (r->run->readers > 1)
+        help_with_mboxes(r);
     collect(r, 1);
     return NULL;
 }
@@ -877,9 +1056,14 @@ static ms_status run_begin(ingest_run *run, ms_store *store, const ms_ingest_cal
     *run = (ingest_run){.store = store, .cb = cb, .tally = tally, .readers = readers};
     atomic_init(&run->store_status, MS_OK);
     pthread_mutex_init(&run->events, NULL);
+    pthread_mutex_init(&run->share_lock, NULL);
+    pthread_cond_init(&run->share_changed, NULL);
     ms_status st = agg_pipe_start(store, readers, &run->pipe);
-    if (st != MS_OK)
+    if (st != MS_OK) {
         pthread_mutex_destroy(&run->events);
+        pthread_mutex_destroy(&run->share_lock);
+        pthread_cond_destroy(&run->share_changed);
+    }
     return st;
 }
 
@@ -887,6 +1071,8 @@ static ms_status run_end(ingest_run *run, ms_status walk_status)
 {
     agg_pipe_stop(run->pipe);
     pthread_mutex_destroy(&run->events);
+    pthread_mutex_destroy(&run->share_lock);
+    pthread_cond_destroy(&run->share_changed);
     /* the tally counts reports kept: make them so */
     ms_status synced = run_failed(run) ? MS_OK : ms_store_sync(run->store);
     if (synced != MS_OK)
@@ -935,10 +1121,15 @@ ms_status ms_ingest_paths(ms_store *store, const char *const *paths, size_t coun
     while (ready == n && threads + 1 < n &&
            pthread_create(&rs[threads].thread, NULL, reader_main, &rs[threads]) == 0)
         threads++;
-    if (ready == n && threads + 1 == n)
+    if (ready == n && threads + 1 == n) {
         reader_main(&rs[n - 1]);
-    else
+    } else {
         fail_run(&run, MS_ERR_NOMEM); /* a share of the files would go unread: stop all */
+        pthread_mutex_lock(&run.share_lock);
+        run.walks_done += n - threads; /* the readers that never ran: the others stop waiting */
+        pthread_cond_broadcast(&run.share_changed);
+        pthread_mutex_unlock(&run.share_lock);
+    }
     ms_status walk_status = MS_OK;
     for (unsigned i = 0; i < threads; i++)
         pthread_join(rs[i].thread, NULL);

@@ -88,6 +88,22 @@ void agg_lane_end(agg_lane *l, agg_ticket *t);
 /* The lane's next finished ticket, in the order they were sent; NULL when
  * none is finished (wait: when none is outstanding). The caller frees it. */
 agg_ticket *agg_lane_done(agg_lane *l, int wait);
+/* Hands the writer everything sent on the lane: the records being
+ * batched are sent, and an idle writer is woken to take them. Call it
+ * before waiting for anything but the writer: the writer may be waiting
+ * for this lane (the end of the report it is storing), and it serves no
+ * other lane meanwhile. */
+void agg_lane_hand_over(agg_lane *l);
+/* Ordered messages (an mbox shared by several readers): the writer stores
+ * message number n (from 1, counted over the whole run) only after every
+ * message before it. A reader sends its messages in increasing order, each
+ * between agg_lane_order_begin and agg_lane_order_end, with the agg_order
+ * allocated before its number was taken (so a number taken is always
+ * sent); the writer frees it. */
+typedef struct agg_order agg_order;
+agg_order *agg_order_new(void);
+void agg_lane_order_begin(agg_lane *l, agg_order *o, uint64_t number);
+void agg_lane_order_end(agg_lane *l, agg_order *o);
 /* Runs fn(arg, store) on the writer thread, between reports, and waits. */
 typedef ms_status (*agg_call_fn)(void *arg, ms_store *store);
 ms_status agg_lane_call(agg_lane *l, agg_call_fn fn, void *arg);

@@ -27,7 +27,24 @@
  * bound is wide enough for many small reports, so a reader goes on while
  * the writer waits for a checkpoint's fsync (10 ms and more). Only the
  * writer uses the store; a reader that needs it for something else
- * (a TLS or failure report) sends a call (agg_lane_call). */
+ * (a TLS or failure report) sends a call (agg_lane_call).
+ *
+ * An idle writer is woken by the batch, not for every item (send), so a
+ * reader's last few items may wait in its lane unseen. That is harmless
+ * while the reader goes on (its next items or its own wait for the writer
+ * wake it), but the writer may be waiting for exactly those items (the
+ * end of the report it is storing, which it must finish before it serves
+ * any other lane): a reader that waits for anything but the writer (for
+ * work shared with the other readers) first hands its lane over
+ * (agg_lane_hand_over), or the writer and every reader waiting for it
+ * would wait as long as it does.
+ *
+ * The messages of an mbox that several readers share are stored in the
+ * mbox's order: each reader marks where each of its messages begins (with
+ * its number in that order) and ends, and the writer takes a message only
+ * once every message before it is stored. The lanes are the reorder
+ * buffer: a reader whose message must wait fills its lane and then waits,
+ * so memory stays within PIPE_BYTES per lane. */
 #include "ingest_internal.h"
 
 #include <pthread.h>
@@ -57,7 +74,10 @@ typedef struct packed_record {
     const ms_report_agg_auth *dkim_results, *spf_results;
 } packed_record;
 
-typedef enum item_kind { ITEM_RECORDS, ITEM_RAW, ITEM_BEGIN, ITEM_END, ITEM_CALL } item_kind;
+typedef enum item_kind {
+    ITEM_RECORDS, ITEM_RAW, ITEM_BEGIN, ITEM_END, ITEM_CALL,
+    ITEM_ORDER_BEGIN, ITEM_ORDER_END /* an ordered message: its number in count */
+} item_kind;
 
 typedef struct item {
     item_kind kind;
@@ -110,7 +130,9 @@ struct agg_pipe {
     int writer_waiting, stopping;
     agg_lane *lanes;
     unsigned lane_count;
-    agg_lane *current;       /* the lane whose report the writer is storing */
+    agg_lane *current;       /* the lane whose report or ordered message the writer is storing */
+    uint64_t next_message;   /* the ordered message to store next (from 1) */
+    int in_message;          /* the writer is inside an ordered message */
     unsigned next_lane;      /* where the search for the next report starts */
     /* the writer's report */
     gz_writer raw;           /* one compressor, reset per report */
@@ -162,7 +184,7 @@ static void wake_writer(agg_lane *l)
 /* Waits (lock held) for the writer to change something of this lane. */
 static void wait_writer(agg_lane *l)
 {
-    wake_writer(l); /* before waiting for it */
+    wake_writer(l); /* the lane handed over before waiting for it */
     l->reader_waiting = 1;
     pthread_cond_wait(&l->freed, &l->pipe->lock);
     l->reader_waiting = 0;
@@ -205,7 +227,9 @@ static item *take(agg_lane *l)
 /* Queues the item. An idle writer is woken once a few items wait (or the
  * reader is about to wait for it): not for every item, since each wake-up
  * costs the reader (the busier thread) a system call and, often, the CPU
- * it was running on. */
+ * it was running on. An ordered message's marks wake it too: the reader
+ * may go idle after its last message while another reader waits for the
+ * writer to store it (that one's messages come after). */
 static void send(agg_lane *l, item *it)
 {
     pthread_mutex_lock(&l->pipe->lock);
@@ -216,9 +240,21 @@ static void send(agg_lane *l, item *it)
     l->tail = it;
     l->queued++;
     l->in_flight += it->weight;
-    if (it->kind == ITEM_CALL || l->queued >= WAKE_ITEMS)
+    if (it->kind == ITEM_CALL || it->kind == ITEM_ORDER_BEGIN || it->kind == ITEM_ORDER_END ||
+        l->queued >= WAKE_ITEMS)
         wake_writer(l);
     pthread_mutex_unlock(&l->pipe->lock);
+}
+
+/* An ordered message's two marks, allocated together (agg_order_new);
+ * the writer frees them when it is done with the END. */
+struct agg_order {
+    item begin, end;
+};
+
+static agg_order *order_of(item *end)
+{
+    return (agg_order *)((char *)end - offsetof(agg_order, end));
 }
 
 /* ---- the writer ---- */
@@ -379,6 +415,11 @@ static void writer_handle(agg_pipe *p, agg_lane *l, item *it)
     case ITEM_BEGIN: writer_begin(p, l, it); break;
     case ITEM_END: writer_end(p, it->ticket); break;
     case ITEM_CALL: it->call_status = it->call(it->call_arg, p->store); break;
+    case ITEM_ORDER_BEGIN: p->in_message = 1; break;
+    case ITEM_ORDER_END:
+        p->in_message = 0;
+        p->next_message++;
+        break;
     }
 }
 
@@ -402,20 +443,29 @@ static void writer_release(agg_lane *l, item *it)
         item_free(it);
     } else if (it->kind == ITEM_CALL) {
         l->call_done = 1;
+    } else if (it->kind == ITEM_ORDER_END) {
+        free(order_of(it)); /* its BEGIN, before it in the lane, is released already */
     }
     if (l->reader_waiting)
         pthread_cond_signal(&l->freed);
 }
 
-/* The lane to serve next (lock held): the one whose report is open, else
- * the next one with something queued, in turn. NULL: wait. */
+/* Whether the writer can take the lane's first item: anything but an
+ * ordered message whose turn has not come. */
+static int lane_ready(const agg_pipe *p, const agg_lane *l)
+{
+    return l->head != NULL && (l->head->kind != ITEM_ORDER_BEGIN || l->head->count == p->next_message);
+}
+
+/* The lane to serve next (lock held): the one whose report or ordered
+ * message is open, else the next one ready, in turn. NULL: wait. */
 static agg_lane *pick_lane(agg_pipe *p)
 {
     if (p->current != NULL)
-        return p->current->head != NULL ? p->current : NULL;
+        return lane_ready(p, p->current) ? p->current : NULL;
     for (unsigned i = 0; i < p->lane_count; i++) {
         agg_lane *l = &p->lanes[(p->next_lane + i) % p->lane_count];
-        if (l->head != NULL) {
+        if (lane_ready(p, l)) {
             p->next_lane = (p->next_lane + i + 1) % p->lane_count;
             return l;
         }
@@ -423,13 +473,26 @@ static agg_lane *pick_lane(agg_pipe *p)
     return NULL;
 }
 
-/* Takes everything the lane has queued, in one go: one lock for many
- * items, and the reader is not woken item by item. */
-static item *take_queue(agg_lane *l)
+/* Takes what the lane has queued, in one go: one lock for many items, and
+ * the reader is not woken item by item. It stops before an ordered message
+ * whose turn will not have come (the lane is ready: the first item can be
+ * taken). */
+static item *take_queue(const agg_pipe *p, agg_lane *l)
 {
-    item *chain = l->head;
-    l->head = l->tail = NULL;
-    l->queued = 0;
+    uint64_t next = p->next_message;
+    item *chain = l->head, *last = NULL, *it = chain;
+    size_t taken = 0;
+    for (; it != NULL; last = it, it = it->next, taken++)
+        if (it->kind == ITEM_ORDER_BEGIN && it->count != next++)
+            break;
+    if (it == NULL) {
+        l->head = l->tail = NULL;
+        l->queued = 0;
+    } else {
+        last->next = NULL;
+        l->head = it;
+        l->queued -= taken;
+    }
     return chain;
 }
 
@@ -447,14 +510,14 @@ static void *writer_main(void *arg)
             p->writer_waiting = 0;
             continue;
         }
-        item *chain = take_queue(l);
+        item *chain = take_queue(p, l);
         pthread_mutex_unlock(&p->lock);
 
         for (item *it = chain; it != NULL; it = it->next) {
-            if (it->kind == ITEM_BEGIN)
+            if (it->kind == ITEM_BEGIN || it->kind == ITEM_ORDER_BEGIN)
                 p->current = l; /* its items until END; only this thread reads it */
             writer_handle(p, l, it);
-            if (it->kind == ITEM_END)
+            if ((it->kind == ITEM_END && !p->in_message) || it->kind == ITEM_ORDER_END)
                 p->current = NULL;
         }
         pthread_mutex_lock(&p->lock);
@@ -476,6 +539,7 @@ ms_status agg_pipe_start(ms_store *store, unsigned lanes, agg_pipe **out)
     }
     p->store = store;
     p->lane_count = lanes;
+    p->next_message = 1;
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->work, NULL);
     for (unsigned i = 0; i < lanes; i++) {
@@ -784,4 +848,30 @@ ms_status agg_lane_call(agg_lane *l, agg_call_fn fn, void *arg)
         wait_writer(l);
     pthread_mutex_unlock(&l->pipe->lock);
     return it.call_status;
+}
+
+agg_order *agg_order_new(void)
+{
+    return calloc(1, sizeof(agg_order));
+}
+
+void agg_lane_order_begin(agg_lane *l, agg_order *o, uint64_t number)
+{
+    o->begin = (item){.kind = ITEM_ORDER_BEGIN, .count = number};
+    send(l, &o->begin);
+}
+
+void agg_lane_hand_over(agg_lane *l)
+{
+    flush_records(l);
+    pthread_mutex_lock(&l->pipe->lock);
+    wake_writer(l);
+    pthread_mutex_unlock(&l->pipe->lock);
+}
+
+void agg_lane_order_end(agg_lane *l, agg_order *o)
+{
+    flush_records(l);
+    o->end = (item){.kind = ITEM_ORDER_END};
+    send(l, &o->end);
 }

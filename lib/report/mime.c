@@ -17,15 +17,19 @@
  * walked as a message. A message with a multipart/report part whose
  * report-type is feedback-report, or with a message/feedback-report part,
  * is one failure report: the document is the whole message's bytes. */
+#include "report/mbox.h"
 #include "report/report_internal.h"
 #include "report/walk_internal.h"
 
 #include "core/lazy_gmime.h"
 #include "core/lazy_openssl.h"
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* multipart levels inside one message (each attached message starts
@@ -372,46 +376,178 @@ void walk_message(walk_ctx *ctx, walk_src *src, unsigned depth)
     g_object_unref(stream);
 }
 
-void walk_mbox(walk_ctx *ctx, walk_src *src, unsigned depth, bool top)
+/* ---- mbox: one message at a time ------------------------------------------- */
+
+struct mbox_reader {
+    GMimeStream *stream; /* the whole mbox; offsets are the file's */
+};
+
+/* Takes the stream (NULL: out of memory). */
+static mbox_reader *reader_on(GMimeStream *stream)
 {
-    if (!report_gmime_init()) {
-        walk_unreadable(ctx, "mbox cannot be read: %s", ms_lazy_error(&ms_gmime_lib));
-        return;
+    mbox_reader *r = stream != NULL ? calloc(1, sizeof *r) : NULL;
+    if (r != NULL)
+        r->stream = stream;
+    else if (stream != NULL)
+        g_object_unref(stream);
+    return r;
+}
+
+mbox_reader *mbox_reader_open(int fd, const void *memory, int64_t size)
+{
+    if (!report_gmime_init())
+        return NULL;
+    if (fd < 0)
+        return reader_on(g_mime_stream_mem_new_with_buffer((const char *)memory, (size_t)size));
+    /* A description of its own: GMime seeks the stream it reads, and
+     * several threads read the same file. */
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    int own = open(path, O_RDONLY | O_CLOEXEC);
+    return own >= 0 ? reader_on(g_mime_stream_fs_new(own)) : NULL; /* the stream owns it */
+}
+
+void mbox_reader_close(mbox_reader *r)
+{
+    if (r != NULL) {
+        g_object_unref(r->stream);
+        free(r);
     }
-    why_buf why;
-    GMimeStream *stream = seekable_stream(src, MS_REPORT_INFLATED_MAX, "MS_REPORT_INFLATED_MAX", &why);
-    if (stream == NULL) {
-        walk_unreadable(ctx, "mbox cannot be read: %s", why.text);
-        return;
-    }
-    GMimeParser *parser = g_mime_parser_new_with_stream(stream);
+}
+
+/* Message m of the mbox in stream, parsed from its own bytes (GMime's mbox
+ * format, so a "From " line there ends it as it would the whole mbox's
+ * parse) and walked. One that cannot be parsed is set aside; the next one
+ * is read all the same. */
+static void walk_mbox_message(walk_ctx *ctx, GMimeStream *stream, const mbox_message *m, unsigned depth,
+                              bool top)
+{
+    GMimeStream *bytes = g_mime_stream_substream(stream, m->marker, m->stop);
+    GMimeParser *parser = g_mime_parser_new_with_stream(bytes);
     g_mime_parser_set_format(parser, GMIME_FORMAT_MBOX);
     g_mime_parser_set_persist_stream(parser, TRUE);
-    unsigned number = 0;
-    while (!ctx->stop && !ctx->nomem && !g_mime_parser_eos(parser)) {
-        GMimeMessage *msg = g_mime_parser_construct_message(parser, NULL);
-        if (msg == NULL) {
-            if (!g_mime_parser_eos(parser))
-                walk_unreadable(ctx, "mbox cannot be parsed after message %u", number);
-            break;
-        }
-        number++;
-        gint64 marker = g_mime_parser_get_mbox_marker_offset(parser);
-        gint64 begin = g_mime_parser_get_headers_begin(parser);
-        gint64 end = g_mime_parser_tell(parser);
-        size_t mark = walk_path_push(ctx, "message %u (byte %lld)", number, (long long)marker);
+    GMimeMessage *msg = g_mime_parser_construct_message(parser, NULL);
+    size_t mark = walk_path_push(ctx, "message %u (byte %lld)", m->number, (long long)m->marker);
+    if (msg == NULL) {
+        /* a "From " line at the very end, with nothing after it, is no
+         * message (as when the whole mbox is parsed) */
+        if (!g_mime_parser_eos(parser))
+            walk_unreadable(ctx, "%s", "message cannot be parsed");
+    } else {
         unsigned found = ctx->found, skips = ctx->skips;
         ctx->found = ctx->skips = 0;
-        walk_parsed_message(ctx, stream, msg, begin, end, depth + 1);
+        walk_parsed_message(ctx, bytes, msg, g_mime_parser_get_headers_begin(parser), g_mime_parser_tell(parser),
+                            depth + 1);
         /* the messages of an mbox file (gzip'd or not) are items of their
          * own; an mbox inside a message or archive is not */
         if (top && ctx->found == 0 && ctx->skips == 0 && !ctx->nomem)
             walk_skip(ctx, "%s", "no report found in this message");
         ctx->found += found;
         ctx->skips += skips;
-        walk_path_pop(ctx, mark);
         g_object_unref(msg);
     }
+    walk_path_pop(ctx, mark);
     g_object_unref(parser);
-    g_object_unref(stream);
+    g_object_unref(bytes);
+}
+
+ms_status mbox_reader_walk(mbox_reader *r, const char *file, const mbox_message *m,
+                           const ms_report_walk_callbacks *cb, unsigned *items, int *stopped)
+{
+    walk_ctx ctx = {.cb = cb, .file = file};
+    walk_path_push(&ctx, "%s", file);
+    walk_mbox_message(&ctx, r->stream, m, 0, true);
+    free(ctx.path.text);
+    *items = ctx.found + ctx.skips;
+    *stopped = ctx.stop;
+    return ctx.nomem ? MS_ERR_NOMEM : MS_OK;
+}
+
+ms_status mbox_reader_unreadable(const char *file, unsigned after, const char *why,
+                                 const ms_report_walk_callbacks *cb, unsigned *items)
+{
+    walk_ctx ctx = {.cb = cb, .file = file};
+    walk_path_push(&ctx, "%s", file);
+    walk_unreadable(&ctx, "mbox cannot be read after message %u: %s", after, why);
+    free(ctx.path.text);
+    *items = ctx.found + ctx.skips;
+    return ctx.nomem ? MS_ERR_NOMEM : MS_OK;
+}
+
+/* The mbox's bytes for the splitter and the parser: the file itself, the
+ * caller's memory, or a spool file (gzip'd, standard input). */
+typedef struct mbox_bytes {
+    int fd; /* ours to close, or -1 for memory */
+    const unsigned char *memory;
+    int64_t size;
+} mbox_bytes;
+
+static bool mbox_bytes_open(walk_src *src, mbox_bytes *b, why_buf *why)
+{
+    *b = (mbox_bytes){.fd = -1};
+    if (src->file_fd < 0 && src->memory != NULL) {
+        b->memory = src->memory;
+        b->size = (int64_t)src->memory_len;
+        return true;
+    }
+    b->fd = src->file_fd >= 0 ? dup(src->file_fd)
+                              : spool_source(src, MS_REPORT_INFLATED_MAX, "MS_REPORT_INFLATED_MAX", why);
+    struct stat st;
+    if (b->fd >= 0 && fstat(b->fd, &st) == 0) {
+        b->size = st.st_size;
+        return true;
+    }
+    if (b->fd >= 0)
+        close(b->fd);
+    if (src->file_fd >= 0)
+        snprintf(why->text, sizeof why->text, "cannot reopen the file");
+    return false;
+}
+
+void walk_mbox(walk_ctx *ctx, walk_src *src, unsigned depth, bool top)
+{
+    if (!report_gmime_init()) {
+        walk_unreadable(ctx, "mbox cannot be read: %s", ms_lazy_error(&ms_gmime_lib));
+        return;
+    }
+    if (top && depth == 0 && src->file_fd >= 0 && ctx->share != NULL) {
+        struct stat st;
+        long items = fstat(src->file_fd, &st) == 0 ? ctx->share->take(ctx->share->arg, ctx->file, src->file_fd,
+                                                                      st.st_size)
+                                                   : -1;
+        if (items >= 0) {
+            ctx->found += (unsigned)items;
+            return;
+        }
+    }
+    why_buf why;
+    mbox_bytes b;
+    if (!mbox_bytes_open(src, &b, &why)) {
+        walk_unreadable(ctx, "mbox cannot be read: %s", why.text);
+        return;
+    }
+    mbox_split *split = malloc(sizeof *split);
+    /* this thread alone reads it: the parser's stream may share the
+     * splitter's file description (the splitter does not seek) */
+    int parser_fd = b.fd >= 0 ? dup(b.fd) : -1;
+    mbox_reader *reader = b.fd < 0 ? reader_on(g_mime_stream_mem_new_with_buffer((const char *)b.memory,
+                                                                                 (size_t)b.size))
+                          : parser_fd >= 0 ? reader_on(g_mime_stream_fs_new(parser_fd))
+                                           : NULL;
+    if (split == NULL || reader == NULL) {
+        ctx->nomem = true;
+    } else if (mbox_split_init(split, b.fd, b.memory, b.size) != 0) {
+        walk_unreadable(ctx, "mbox cannot be read: %s", strerror(errno));
+    } else {
+        mbox_message m;
+        int more = 0;
+        while (!ctx->stop && !ctx->nomem && (more = mbox_split_next(split, &m)) > 0)
+            walk_mbox_message(ctx, reader->stream, &m, depth, top);
+        if (more < 0 && !ctx->stop && !ctx->nomem)
+            walk_unreadable(ctx, "mbox cannot be read after message %u: %s", split->number, "read error");
+    }
+    mbox_reader_close(reader);
+    free(split);
+    if (b.fd >= 0)
+        close(b.fd);
 }

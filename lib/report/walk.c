@@ -5,6 +5,7 @@
  * directory walk; inflate.c, archive.c and mime.c unwrap gzip, zip and
  * mail. */
 #include "core/internal.h"
+#include "report/mbox.h"
 #include "report/walk_internal.h"
 
 #include <dirent.h>
@@ -596,9 +597,15 @@ static void walk_path_arg(walk_ctx *ctx, const char *path, dir_stack *dirs)
 
 ms_status ms_report_walk(const char *const *paths, size_t count, const ms_report_walk_callbacks *cb)
 {
+    return report_walk_sharing(paths, count, cb, NULL);
+}
+
+ms_status report_walk_sharing(const char *const *paths, size_t count, const ms_report_walk_callbacks *cb,
+                              const mbox_share *share)
+{
     if (cb == NULL || (paths == NULL && count > 0))
         return MS_ERR_INVALID;
-    walk_ctx ctx = {.cb = cb};
+    walk_ctx ctx = {.cb = cb, .share = share};
     for (size_t i = 0; i < count && !ctx.stop && !ctx.nomem; i++) {
         dir_stack dirs = {.depth = 0};
         walk_path_arg(&ctx, paths[i], &dirs);

@@ -12,6 +12,7 @@ target_sources(mailsec_objects PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/sniff.c
   ${CMAKE_CURRENT_LIST_DIR}/inflate.c
   ${CMAKE_CURRENT_LIST_DIR}/archive.c
-  ${CMAKE_CURRENT_LIST_DIR}/mime.c)
+  ${CMAKE_CURRENT_LIST_DIR}/mime.c
+  ${CMAKE_CURRENT_LIST_DIR}/mbox_split.c)
 target_link_libraries(mailsec_objects PUBLIC PkgConfig::ZLIB)
 mailsec_lazy_library(mailsec_objects ARCHIVE LIBARCHIVE archive)

@@ -117,6 +117,7 @@ typedef struct walk_ctx {
      * messages): its Message-ID or a digest of its bytes. */
     const char *message_key;
     walk_format top_format; /* what the current item turned out to be */
+    const struct mbox_share *share; /* who takes the mbox files met (NULL: the walk reads them) */
 } walk_ctx;
 
 /* Pushes ": component" (or the first component) on the origin path;
