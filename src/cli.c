@@ -233,41 +233,63 @@ static size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
     return 0;
 }
 
-void cli_put_escaped(FILE *out, const char *text, size_t len, int utf8)
+/* The longest escape of one character: "\U0010ffff". */
+enum { LONGEST_ESCAPE = CLI_ESCAPE_ROOM };
+
+size_t cli_escape_some(const char *text, size_t len, int utf8, char *out, size_t cap, size_t *used)
 {
+    static const char HEX[] = "0123456789abcdef";
     const unsigned char *s = (const unsigned char *)text;
-    for (size_t i = 0; i < len;) {
+    size_t i = 0, m = 0;
+    while (i < len && cap - m >= LONGEST_ESCAPE) {
+        if (s[i] >= 0x20 && s[i] < 0x7F) { /* printable ASCII, the common case */
+            out[m++] = (char)s[i++];
+            continue;
+        }
         uint32_t cp;
         size_t n = utf8_decode(s + i, len - i, &cp);
         if (n == 0 || cp < 0x20 || cp == 0x7F) {
-            fprintf(out, "\\x%02x", s[i]);
+            out[m++] = '\\';
+            out[m++] = 'x';
+            out[m++] = HEX[s[i] >> 4];
+            out[m++] = HEX[s[i] & 15];
             i++;
             continue;
         }
         if ((cp >= 0x80 && cp <= 0x9F) || is_bidi_control(cp) || (!utf8 && cp >= 0x80)) {
-            if (cp > 0xFFFF)
-                fprintf(out, "\\U%08x", (unsigned)cp);
-            else
-                fprintf(out, "\\u%04x", (unsigned)cp);
+            int digits = cp > 0xFFFF ? 8 : 4;
+            out[m++] = '\\';
+            out[m++] = cp > 0xFFFF ? 'U' : 'u';
+            for (int d = digits - 1; d >= 0; d--)
+                out[m++] = HEX[(cp >> (4 * d)) & 15];
         } else {
-            fwrite(s + i, 1, n, out);
+            memcpy(out + m, s + i, n);
+            m += n;
         }
         i += n;
     }
+    *used = i;
+    return m;
+}
+
+void cli_put_escaped(FILE *out, const char *text, size_t len, int utf8)
+{
+    char buf[1024];
+    for (size_t i = 0, used; i < len; i += used)
+        fwrite(buf, 1, cli_escape_some(text + i, len - i, utf8, buf, sizeof buf, &used), out);
 }
 
 char *cli_escaped(const char *text, size_t len, int utf8)
 {
-    char *out = NULL;
-    size_t out_len;
-    FILE *f = open_memstream(&out, &out_len);
-    if (f == NULL)
+    /* a byte becomes 4 at most ("\xNN"; a character of n bytes, fewer than 4n) */
+    if (len > (SIZE_MAX - LONGEST_ESCAPE - 1) / 4)
         return NULL;
-    cli_put_escaped(f, text, len, utf8);
-    if (fclose(f) != 0) {
-        free(out);
+    size_t cap = 4 * len + LONGEST_ESCAPE;
+    char *out = malloc(cap + 1);
+    if (out == NULL)
         return NULL;
-    }
+    size_t used, n = cli_escape_some(text, len, utf8, out, cap, &used);
+    out[n] = '\0';
     return out;
 }
 

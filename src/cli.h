@@ -101,6 +101,11 @@ int cli_finish_output(int status);
  * every non-ASCII character as \uHHHH or \UHHHHHHHH. Every checklist
  * function below prints through it. */
 void cli_put_escaped(FILE *out, const char *text, size_t len, int utf8);
+/* The same escaping into out (cap bytes, at least CLI_ESCAPE_ROOM): as
+ * many whole characters of text as fit, their number of bytes in *used;
+ * returns the bytes written. A byte of text takes 4 bytes of out at most. */
+#define CLI_ESCAPE_ROOM 10
+size_t cli_escape_some(const char *text, size_t len, int utf8, char *out, size_t cap, size_t *used);
 /* The same as a string (malloc'd; NULL when out of memory), for text that
  * may hold NULs and so cannot travel through a "%s". */
 char *cli_escaped(const char *text, size_t len, int utf8);

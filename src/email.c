@@ -160,7 +160,8 @@ static size_t upto_nul(const char *s, size_t n)
 
 /* Byte tests a word at a time (the "Bit Twiddling Hacks" haszero
  * family): the result has a byte's 0x80 bit set where a byte of x is
- * below n (n <= 128), or equal to c. A line is tested in 8-byte steps. */
+ * below n (n <= 128), or equal to c. Text shorter than 16 bytes is
+ * tested in 8-byte steps, longer text in vectors (below). */
 #define ONES 0x0101010101010101ull
 #define HIGHS 0x8080808080808080ull
 
@@ -175,7 +176,7 @@ static uint64_t bytes_equal(uint64_t x, unsigned char c)
     return (v - ONES) & ~v & HIGHS;
 }
 
-enum byte_test { NOT_PRINTABLE, JSON_SPECIAL, ROW_SPECIAL, CSV_SPECIAL };
+enum byte_test { NOT_PRINTABLE, JSON_SPECIAL, ROW_END, CSV_SPECIAL };
 
 static inline uint64_t word_test(uint64_t x, enum byte_test t)
 {
@@ -184,17 +185,105 @@ static inline uint64_t word_test(uint64_t x, enum byte_test t)
         return (x & HIGHS) | bytes_below(x, 0x20) | bytes_equal(x, 0x7F);
     case JSON_SPECIAL:
         return bytes_equal(x, '"') | bytes_equal(x, '\\');
-    case ROW_SPECIAL: /* a CSV line that is not read as it is */
-        return bytes_equal(x, '"') | bytes_equal(x, '\r') | bytes_equal(x, 0);
+    case ROW_END: /* where a CSV line read as it is ends, or is found not to be one */
+        return bytes_equal(x, '\n') | bytes_equal(x, '"') | bytes_equal(x, '\r') | bytes_equal(x, 0);
     default: /* a field that is quoted, or cut (at a NUL) */
         return bytes_equal(x, ',') | bytes_equal(x, '"') | bytes_equal(x, '\r') | bytes_equal(x, '\n') |
                bytes_equal(x, 0);
     }
 }
 
+/* The same tests 16 bytes at a time, in the compiler's vectors (GCC and
+ * Clang: SSE2 on x86-64, NEON on ARM, plain words elsewhere): a byte of
+ * the result is all ones where the byte of x passes. */
+typedef unsigned char bytes16 __attribute__((vector_size(16)));
+typedef signed char mask16 __attribute__((vector_size(16)));
+
+static inline mask16 vector_test(bytes16 x, enum byte_test t)
+{
+    switch (t) {
+    case NOT_PRINTABLE: return (x < 0x20) | (x >= 0x7F);
+    case JSON_SPECIAL: return (x == '"') | (x == '\\');
+    case ROW_END: return (x == '\n') | (x == '"') | (x == '\r') | (x == 0);
+    default: return (x == ',') | (x == '"') | (x == '\r') | (x == '\n') | (x == 0);
+    }
+}
+
+static inline int vector_any(mask16 m)
+{
+    uint64_t half[2];
+    memcpy(half, &m, sizeof half);
+    return (half[0] | half[1]) != 0;
+}
+
+/* Whether some byte of s (n bytes, 16 or more) passes the test. */
+static inline int any_byte_long(const char *s, size_t n, enum byte_test t)
+{
+    bytes16 x;
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        memcpy(&x, s + i, 16);
+        if (vector_any(vector_test(x, t)))
+            return 1;
+    }
+    if (i == n)
+        return 0;
+    memcpy(&x, s + n - 16, 16); /* the last 16 bytes, some of them tested again */
+    return vector_any(vector_test(x, t));
+}
+
+/* The index of the first of x's 16 bytes that passes the test; 16 when
+ * none does. */
+static size_t first_in_vector(bytes16 x, enum byte_test t)
+{
+    mask16 m = vector_test(x, t);
+    uint64_t half[2];
+    memcpy(half, &m, sizeof half);
+    if ((half[0] | half[1]) == 0)
+        return 16;
+    size_t k = half[0] ? 0 : 8;
+    uint64_t h = half[0] ? half[0] : half[1]; /* a passing byte is 0xff */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    return k + (size_t)__builtin_ctzll(h) / 8;
+#else
+    return k + (size_t)__builtin_clzll(h) / 8;
+#endif
+}
+
+/* The offset of the first byte of s (n bytes) that passes the test, n
+ * when none does. */
+static size_t first_byte(const char *s, size_t n, enum byte_test t)
+{
+    bytes16 x;
+    if (n < 16) { /* padded with a byte no test takes */
+        char padded[16];
+        memset(padded, 'a', sizeof padded);
+        memcpy(padded, s, n);
+        memcpy(&x, padded, 16);
+        size_t k = first_in_vector(x, t);
+        return k < n ? k : n;
+    }
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        memcpy(&x, s + i, 16);
+        size_t k = first_in_vector(x, t);
+        if (k < 16)
+            return i + k;
+    }
+    if (i == n)
+        return n;
+    /* the last 16 bytes: those before i passed no test, so the first
+     * found is the first */
+    memcpy(&x, s + n - 16, 16);
+    size_t k = first_in_vector(x, t);
+    return k < 16 ? n - 16 + k : n;
+}
+
 /* Whether some byte of s (n bytes) passes the test. */
 static inline int any_byte(const char *s, size_t n, enum byte_test t)
 {
+    if (n >= 16)
+        return any_byte_long(s, n, t);
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {
         uint64_t x;
@@ -309,36 +398,48 @@ static int peek_byte(source *s)
     return fill(s) ? (unsigned char)s->buf[s->pos] : EOF;
 }
 
+/* Whether a line of n bytes has more than MAX_ROW_FIELDS fields. */
+static int too_many_fields(const char *p, size_t n)
+{
+    size_t commas = 0;
+    for (const char *end = p + n; (p = memchr(p, ',', (size_t)(end - p))) != NULL; p++)
+        if (++commas >= MAX_ROW_FIELDS)
+            return 1;
+    return 0;
+}
+
 /* The common CSV record: a line within the block read, with no quote, CR
  * or NUL, so that its fields are what lies between its commas and the
- * output can repeat it as it is. Its bytes are kept once, as *row, its
- * fields added to the round's. Returns the number of fields, or 0 when
- * the record is not such a line (nothing taken: read_csv_row() reads
- * it). */
-static size_t read_plain_row(source *s, round *rd, slice *row)
+ * output can repeat it as it is. Its bytes are kept once, as *row, and
+ * the column's field is *addr (empty when the row is shorter); the other
+ * fields are not looked at. Returns 0 when the record is not such a line
+ * (nothing taken: read_csv_row() reads it). */
+static int read_plain_row(source *s, round *rd, slice *row, slice *addr)
 {
     const char *p = s->buf + s->pos;
-    const char *nl = memchr(p, '\n', s->end - s->pos);
-    if (nl == NULL || any_byte(p, (size_t)(nl - p), ROW_SPECIAL))
+    size_t avail = s->end - s->pos, n = first_byte(p, avail, ROW_END);
+    if (n == avail || p[n] != '\n')
         return 0;
-    size_t n = (size_t)(nl - p), start = rd->text.len, first = rd->nfields, fields = 0;
-    text_append(&rd->text, p, n);
-    for (size_t off = 0; !rd->text.failed; fields++) {
-        const char *comma = memchr(p + off, ',', n - off);
-        size_t end = comma ? (size_t)(comma - p) : n;
-        if (fields == MAX_ROW_FIELDS || !add_field(rd, (slice){start + off, end - off})) {
-            rd->nfields = first; /* the long way, which counts what it cuts */
-            rd->text.len = start;
-            return 0;
-        }
-        if (comma == NULL) {
-            s->pos += n + 1;
-            *row = (slice){start, n};
-            return fields + 1;
-        }
-        off = end + 1;
+    if (n >= MAX_ROW_FIELDS && too_many_fields(p, n))
+        return 0; /* the long way, which counts what it cuts */
+    /* the column's field: after `column` commas, up to the next one */
+    const char *field = s->column >= 0 ? p : NULL, *end = p + n;
+    for (long k = 0; k < s->column && field != NULL; k++) {
+        field = memchr(field, ',', (size_t)(end - field));
+        field = field ? field + 1 : NULL;
     }
-    return 0;
+    const char *field_end = field ? memchr(field, ',', (size_t)(end - field)) : NULL;
+    size_t start = rd->text.len;
+    text_append(&rd->text, p, n);
+    if (rd->text.failed)
+        return 0;
+    s->pos += n + 1;
+    *row = (slice){start, n};
+    if (field == NULL)
+        *addr = (slice){start, 0};
+    else
+        *addr = (slice){start + (size_t)(field - p), (size_t)((field_end ? field_end : end) - field)};
+    return 1;
 }
 
 /* One CSV record (RFC 4180: quoted fields may hold commas, quotes doubled,
@@ -348,6 +449,7 @@ static size_t read_csv_row(source *s, round *rd)
 {
     size_t n = 0, start = rd->text.len, len = 0;
     int quoted = 0, any = 0;
+    int last_quoted = 0; /* the field's last byte was read inside quotes: text, even a CR */
     for (;;) {
         int c = EOF;
         if (fill(s)) {
@@ -358,6 +460,7 @@ static size_t read_csv_row(source *s, round *rd)
                 keep(s, &rd->text, p, run, &len);
                 s->pos += run;
                 any = 1;
+                last_quoted = quoted;
                 continue;
             }
             c = (unsigned char)p[0];
@@ -375,6 +478,7 @@ static size_t read_csv_row(source *s, round *rd)
             }
             s->pos++;
             keep(s, &rd->text, "\"", 1, &len);
+            last_quoted = 1;
             continue;
         }
         if (c == '"' && len == 0) {
@@ -384,7 +488,9 @@ static size_t read_csv_row(source *s, round *rd)
         if (c == ',' || c == '\n' || c == EOF) {
             if (c == EOF && !any && n == 0 && len == 0)
                 break;
-            if (len > 0 && !rd->text.failed && rd->text.data[rd->text.len - 1] == '\r' && c != ',') {
+            /* the CR of a CRLF line end */
+            if (len > 0 && !last_quoted && !rd->text.failed && rd->text.data[rd->text.len - 1] == '\r' &&
+                c != ',') {
                 len--;
                 rd->text.len--;
             }
@@ -398,11 +504,13 @@ static size_t read_csv_row(source *s, round *rd)
             }
             start = rd->text.len;
             len = 0;
+            last_quoted = 0;
             if (c != ',')
                 break;
             continue;
         }
         any = 1;
+        last_quoted = 0;
         char byte = (char)c;
         keep(s, &rd->text, &byte, 1, &len);
     }
@@ -413,9 +521,12 @@ static size_t read_csv_row(source *s, round *rd)
 static int next_item(source *s, round *rd)
 {
     item *it = &rd->items[rd->n];
-    memset(it, 0, sizeof *it);
-    it->normal.off = it->row.off = NONE;
-    it->addr.off = rd->text.len;
+    /* field by field: a memset of the whole item costs more than reading
+     * a line (the result is ms_email_check()'s to fill) */
+    it->addr = (slice){rd->text.len, 0};
+    it->field0 = it->nfields = 0;
+    it->row.off = it->normal.off = NONE;
+    it->mx_checked = 0;
     if (s->args != NULL) {
         if (s->next_arg == s->nargs)
             return 0;
@@ -436,9 +547,13 @@ static int next_item(source *s, round *rd)
         }
     }
     for (;;) {
-        size_t first = rd->nfields, n = fill(s) ? read_plain_row(s, rd, &it->row) : 0;
-        if (n == 0)
-            n = read_csv_row(s, rd);
+        if (fill(s) && read_plain_row(s, rd, &it->row, &it->addr)) {
+            if (it->row.len > 0)
+                return 1;
+            it->row.off = NONE; /* an empty line */
+            continue;
+        }
+        size_t first = rd->nfields, n = read_csv_row(s, rd);
         if (n == 0 || rd->text.failed)
             return 0;
         const slice *f = &rd->fields[first];
@@ -554,13 +669,16 @@ static void check_mx(run *r, round *rd)
 /* The normal form of a valid address, added to the round's text. */
 static void add_normal_form(run *r, round *rd, item *it)
 {
-    char room[NORMAL_ROOM];
+    text *t = &rd->text;
+    if (t->failed || (t->cap - t->len < NORMAL_ROOM && !text_grow(t, NORMAL_ROOM)))
+        return;
     size_t len;
-    const char *addr = at(rd, it->addr);
-    ms_status st = ms_email_normalize_into(addr, it->addr.len, r->profile, &it->r, room, sizeof room, &len);
-    if (st == MS_OK) {
-        it->normal = (slice){rd->text.len, len};
-        text_append(&rd->text, room, len + 1);
+    const char *addr = at(rd, it->addr); /* (the text does not move below) */
+    ms_status st =
+        ms_email_normalize_into(addr, it->addr.len, r->profile, &it->r, t->data + t->len, NORMAL_ROOM, &len);
+    if (st == MS_OK) { /* written in place, its NUL too */
+        it->normal = (slice){t->len, len};
+        t->len += len + 1;
     } else if (st == MS_ERR_LIMIT) { /* a long one (rfc5322, html5) */
         char *normal;
         if (ms_email_normalize(addr, it->addr.len, r->profile, &normal) == MS_OK) {
@@ -572,10 +690,9 @@ static void add_normal_form(run *r, round *rd, item *it)
 }
 
 /* ---- output ----
- * Lines of plain text (printable ASCII, the common case) are assembled in
- * a block and written with one call; anything a terminal or a JSON
- * string needs escaped goes through the shared renderers (cli.c, jansson)
- * after the block is written, so the order stays. */
+ * Lines are assembled in a block and written with one call; text a
+ * terminal or a JSON string needs escaped is escaped into the block by
+ * the shared escaper (cli.c) or jansson. */
 
 static struct {
     char data[WRITE_BLOCK];
@@ -698,6 +815,21 @@ static int is_printable(const char *s, size_t n)
     return !any_byte(s, n, NOT_PRINTABLE);
 }
 
+/* What the library's grammar says of an address of category valid: a
+ * dot-atom "@" a host name (email.h), so that neither it nor its normal
+ * form holds a byte CSV quotes or JSON escapes, and, outside profile intl,
+ * a byte that is not printable ASCII. Such text is written as it is,
+ * without looking at its bytes again. */
+static int csv_plain(const item *it)
+{
+    return it->r.category == MS_EMAIL_CAT_VALID;
+}
+
+static int ascii_plain(const run *r, const item *it)
+{
+    return it->r.category == MS_EMAIL_CAT_VALID && r->profile != MS_EMAIL_PROFILE_INTL;
+}
+
 static void csv_field(const char *s, size_t n)
 {
     if (!any_byte(s, n, CSV_SPECIAL)) {
@@ -737,12 +869,17 @@ static void emit_csv(run *r, const round *rd, const item *it, const ms_diag_def 
             csv_field(at(rd, *f), f->len);
             out_bytes(",", 1);
         }
+    } else if (csv_plain(it)) {
+        out_bytes(at(rd, it->addr), it->addr.len);
+        out_bytes(",", 1);
     } else {
         csv_field(at(rd, it->addr), it->addr.len);
         out_bytes(",", 1);
     }
     out_piece(r, PIECE_CSV, &it->r, def, render_csv_fixed);
-    if (it->normal.off != NONE)
+    if (it->normal.off != NONE && csv_plain(it))
+        out_bytes(at(rd, it->normal), it->normal.len);
+    else if (it->normal.off != NONE)
         csv_field(at(rd, it->normal), it->normal.len);
     out_bytes("\n", 1);
 }
@@ -836,7 +973,8 @@ static void emit_json(run *r, const round *rd, const item *it, const ms_diag_def
     r->first_json = 0;
     const char *addr = at(rd, it->addr);
     /* an address JSON takes as it is, and so its parts, is looked at once */
-    int plain = is_printable(addr, it->addr.len) && !any_byte(addr, it->addr.len, JSON_SPECIAL);
+    int plain = ascii_plain(r, it) ||
+                (is_printable(addr, it->addr.len) && !any_byte(addr, it->addr.len, JSON_SPECIAL));
     out_str("{\"address\":");
     json_part_out(plain, addr, it->addr.len);
     out_piece(r, PIECE_JSON_HEAD, &it->r, def, render_json_head);
@@ -850,7 +988,7 @@ static void emit_json(run *r, const round *rd, const item *it, const ms_diag_def
     }
     out_str(",\"normalized\":");
     if (it->normal.off != NONE)
-        json_string_out(at(rd, it->normal), it->normal.len);
+        json_part_out(ascii_plain(r, it), at(rd, it->normal), it->normal.len);
     else
         out_str("null");
     if (it->mx_checked) {
@@ -873,29 +1011,17 @@ static int normal_differs(const round *rd, const item *it)
 }
 
 /* Text from the input (an address, a normal form) as the checklist shows
- * it: escaped by cli_put_escaped() when it is not printable, through a
- * buffer on the stack when it fits (cli_escaped()'s growing stream costs
- * more than the check of the address). */
-static void out_shown(const run *r, const char *s, size_t n)
+ * it: escaped as cli_put_escaped() does when it is not printable, into
+ * the block. plain: known to be printable. */
+static void out_shown(const run *r, int plain, const char *s, size_t n)
 {
-    if (is_printable(s, n)) {
+    if (plain || is_printable(s, n)) {
         out_bytes(s, n);
         return;
     }
     char room[1024];
-    /* an escaped byte takes 4 bytes at most ("\xNN") */
-    FILE *f = 4 * n < sizeof room ? fmemopen(room, sizeof room, "w") : NULL;
-    if (f != NULL) {
-        cli_put_escaped(f, s, n, r->c->utf8);
-        long len = ftell(f);
-        if (fclose(f) == 0 && len >= 0) {
-            out_bytes(room, (size_t)len);
-            return;
-        }
-    }
-    char *shown = cli_escaped(s, n, r->c->utf8);
-    out_str(shown ? shown : "?");
-    free(shown);
+    for (size_t i = 0, used; i < n; i += used)
+        out_bytes(room, cli_escape_some(s + i, n - i, r->c->utf8, room, sizeof room, &used));
 }
 
 /* One result as a checklist line: what out_ok() (valid) or out_item()
@@ -916,11 +1042,11 @@ static void emit_text(run *r, const round *rd, const item *it, const ms_diag_def
         return; /* out_ok prints nothing */
     if (ok) {
         out_bytes(r->mark_ok, r->mark_ok_len);
-        out_shown(r, at(rd, it->addr), it->addr.len);
+        out_shown(r, ascii_plain(r, it), at(rd, it->addr), it->addr.len);
         out_piece(r, PIECE_TEXT_OK, &it->r, def, render_text_ok);
         if (normal_differs(rd, it)) {
             out_str("  normal form: ");
-            out_shown(r, at(rd, it->normal), it->normal.len);
+            out_shown(r, ascii_plain(r, it), at(rd, it->normal), it->normal.len);
         }
         out_bytes("\n", 1);
         return;
@@ -929,7 +1055,7 @@ static void emit_text(run *r, const round *rd, const item *it, const ms_diag_def
         out_bytes(r->mark_warning, r->mark_warning_len);
     else
         out_bytes(r->mark_error, r->mark_error_len);
-    out_shown(r, at(rd, it->addr), it->addr.len);
+    out_shown(r, ascii_plain(r, it), at(rd, it->addr), it->addr.len);
     out_str(it->r.valid ? "  acceptable, " : "  not valid, ");
     out_str(ms_email_category_name(it->r.category));
     out_str(" (");
@@ -942,11 +1068,11 @@ static void emit_text(run *r, const round *rd, const item *it, const ms_diag_def
     out_bytes("\n", 1);
     if (!r->c->quiet && def != NULL) {
         out_str("    ");
-        out_shown(r, def->summary, strlen(def->summary));
+        out_shown(r, 0, def->summary, strlen(def->summary));
         out_bytes("\n", 1);
         if (def->advice != NULL && r->c->verbose) {
             out_str("    ");
-            out_shown(r, def->advice, strlen(def->advice));
+            out_shown(r, 0, def->advice, strlen(def->advice));
             out_bytes("\n", 1);
         }
     }

@@ -44,7 +44,9 @@ int ms_email_profile_parse(const char *name, ms_email_profile *out);
 /* The profile's name as accepted by ms_email_profile_parse(). */
 const char *ms_email_profile_name(ms_email_profile profile);
 
-/* is_email's category values. */
+/* is_email's category values. An address of category VALID is a dot-atom
+ * "@" a host name: only atext, ".", "@" and, under profile INTL, UTF-8;
+ * so is its normal form. */
 typedef enum ms_email_category {
     MS_EMAIL_CAT_VALID = 1,
     MS_EMAIL_CAT_DNSWARN = 7,

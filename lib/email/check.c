@@ -2,6 +2,7 @@
  * form. parse.c does the parsing. */
 #include "email_internal.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unictype.h>
@@ -117,8 +118,9 @@ static inline void result_of(const unsigned char *s, size_t len, ms_email_profil
         break;
     case MS_EMAIL_PROFILE_HTML5:
         /* a valid ASCII address is in the WHATWG form, which is wider (the
-         * fuzz harness checks it): only the others need matching */
-        valid = d == EM_VALID || em_html5_match(s, len);
+         * fuzz harness checks it); of the others, only those the quick
+         * pass could not rule out need matching */
+        valid = d == EM_VALID || (!p->not_html5 && em_html5_match(s, len));
         if (valid && cat == MS_EMAIL_CAT_ERR)
             d = EM_HTML5_ONLY;
         break;
@@ -305,27 +307,53 @@ static ms_status normalize(const char *addr, size_t len, ms_email_profile profil
     return MS_OK;
 }
 
+/* ASCII letters of p (n bytes, all ASCII) in lower case, 8 bytes a step:
+ * a byte from 'A' to 'Z' is the one whose sum with 0x80 - 'A' reaches
+ * 0x80 and whose sum with 0x80 - 'Z' - 1 does not (no sum carries into
+ * the next byte: every byte is below 0x80); its 0x20 bit is then set. The
+ * change is idempotent, so the last step may go over bytes done. */
+static void ascii_lower_in_place(char *p, size_t n)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    if (n < 8) {
+        for (size_t i = 0; i < n; i++)
+            p[i] = (char)(p[i] + (((unsigned)p[i] - (unsigned)'A' < 26u) << 5));
+        return;
+    }
+    for (size_t i = 0;; i += 8) {
+        if (i + 8 > n)
+            i = n - 8;
+        uint64_t x;
+        memcpy(&x, p + i, 8);
+        uint64_t upper = (x + ones * (0x80 - 'A')) & ~(x + ones * (0x80 - 'Z' - 1)) & highs;
+        x |= upper >> 2;
+        memcpy(p + i, &x, 8);
+        if (i + 8 == n)
+            return;
+    }
+}
+
 /* The normal form of a plain address (dot-atom "@" LDH domain, nothing
  * else, all ASCII, no A-label) is the address with its domain in lower
  * case: what normalize() computes for it, without allocating. Returns 0
  * when r does not describe such an address. */
-static int plain_normal_form(const char *addr, size_t len, const ms_email_result *r, char *buf, size_t cap,
-                             size_t *out_len)
+static int plain_normal_form(const char *addr, size_t len, ms_email_profile profile, const ms_email_result *r,
+                             char *buf, size_t cap, size_t *out_len)
 {
     if (r->category != MS_EMAIL_CAT_VALID || r->diagnosis != ms_email_diag_defs[EM_VALID].code ||
         r->local_start != 0 || r->domain_start != r->local_len + 1 || r->domain_start + r->domain_len != len ||
         addr[r->local_len] != '@' || len + 1 > cap)
         return 0;
-    /* (a NUL is never in a VALID address: neither atext nor LDH) */
+    /* (a NUL is never in a VALID address: neither atext nor LDH; nor,
+     * outside profile intl, a byte that is not ASCII) */
     const unsigned char *s = (const unsigned char *)addr;
     unsigned high = 0; /* no early exit: a vector loop */
-    for (size_t i = 0; i < len; i++)
+    for (size_t i = 0; profile == MS_EMAIL_PROFILE_INTL && i < len; i++)
         high |= s[i];
     if ((high & 0x80) || em_has_alabel(s + r->domain_start, r->domain_len))
         return 0;
-    memcpy(buf, addr, r->domain_start);
-    for (size_t i = r->domain_start; i < len; i++)
-        buf[i] = (char)(s[i] + (((unsigned)s[i] - (unsigned)'A' < 26u) << 5));
+    memcpy(buf, addr, len);
+    ascii_lower_in_place(buf + r->domain_start, r->domain_len);
     buf[len] = '\0';
     *out_len = len;
     return 1;
@@ -336,7 +364,7 @@ ms_status ms_email_normalize_into(const char *addr, size_t len, ms_email_profile
 {
     if (addr == NULL || r == NULL || buf == NULL || out_len == NULL || !r->valid)
         return MS_ERR_INVALID;
-    if (plain_normal_form(addr, len, r, buf, cap, out_len))
+    if (plain_normal_form(addr, len, profile, r, buf, cap, out_len))
         return MS_OK;
     char *normal;
     ms_status st = normalize(addr, len, profile, 0, &normal);

@@ -91,6 +91,7 @@ typedef struct em_parse {
     unsigned domain_utf8 : 1;
     unsigned has_cfws : 1;           /* comments or folding white space anywhere */
     unsigned is_literal : 1;         /* domain is a [literal] */
+    unsigned not_html5 : 1;          /* the quick pass saw what the WHATWG form refuses */
 } em_parse;
 
 /* The quick pass: the forms most lists hold (plain, a quoted local part,

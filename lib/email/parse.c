@@ -849,11 +849,17 @@ static const unsigned short qclass[256] = {
 
 /* The local part and the domain the full parser's tokens cover: the
  * local part s[0..local_end), the domain s[domain_start..domain_end)
- * (none when empty). Returns 1. */
+ * (none when empty). Returns 1.
+ * What the quick pass takes is in the WHATWG form (em_html5_match) when
+ * it is valid, and else not, but for a local part ending in a dot (the
+ * WHATWG form allows it): each byte that stops it is one the form's local
+ * part or host name refuses, and the form has neither quotes nor
+ * literals. */
 static int quick_found(em_parse *out, enum em_diag diag, size_t offset, size_t local_end, size_t domain_start,
                        size_t domain_end)
 {
     memset(out, 0, sizeof *out);
+    out->not_html5 = diag != EM_VALID;
     out->diag = diag;
     out->diag_offset = offset;
     out->local_end = out->local_octets = local_end;
@@ -1014,9 +1020,10 @@ static size_t quick_local(const unsigned char *s, size_t len, int utf8, em_parse
         *done = quick_stop(s, at, utf8, out, at, 0);
     else if (at == 0)
         *done = quick_found(out, EM_ERR_NO_LOCAL_PART, 0, 0, 0, 0);
-    else if (last & Q_DOT)
+    else if (last & Q_DOT) {
         *done = quick_found(out, EM_ERR_DOT_END, at, at, 0, 0);
-    else
+        out->not_html5 = 0; /* "a.@example.com": the WHATWG form may take it */
+    } else
         return at <= 64 ? at : 0;
     return 0;
 }

@@ -174,15 +174,6 @@ static enum em_diag domain_dns_form(const unsigned char *d, size_t n, char **dns
     return r;
 }
 
-char *em_domain_to_ascii(const char *d, size_t n)
-{
-    char *dns;
-    size_t len;
-    int transient;
-    domain_dns_form((const unsigned char *)d, n, &dns, &len, &transient);
-    return dns;
-}
-
 char *em_domain_to_unicode(const char *d, size_t n)
 {
     char *ascii = em_domain_to_ascii(d, n);
@@ -210,7 +201,8 @@ char *em_domain_to_unicode(const char *d, size_t n)
  * most that many (a flood of names with one hash costs misses, never a
  * long search); when all of them are taken, the home slot is replaced.
  * The names are kept, whole, in an arena: a hit is a verdict computed for
- * exactly these bytes. When the arena is full, the table starts empty
+ * exactly these bytes; a valid name's DNS form follows it there (the
+ * normal forms of a list ask for it again and again). When the arena is full, the table starts empty
  * again. 3 MiB at most, allocated by the thread's first check of a
  * non-ASCII or A-label domain (calloc: pages are touched as they fill)
  * and freed when the thread exits (a library loaded with dlopen must not
@@ -225,8 +217,8 @@ typedef struct {
     uint32_t hash;
     uint32_t name_off; /* in the arena */
     uint16_t n;        /* 0: an empty slot */
-    uint16_t ascii_len;
-    uint8_t verdict;   /* an enum em_diag */
+    uint16_t ascii_len; /* of the DNS form, in the arena after the name when the verdict is EM_VALID */
+    uint8_t verdict;    /* an enum em_diag */
 } idn_cache_slot;
 typedef struct {
     size_t arena_len;
@@ -282,9 +274,10 @@ static const idn_cache_slot *idn_cache_find(const idn_cache *c, uint32_t h, cons
 }
 
 static void idn_cache_add(idn_cache *c, uint32_t h, const unsigned char *d, size_t n, enum em_diag verdict,
-                          size_t ascii_len)
+                          size_t ascii_len, const char *dns)
 {
-    if (c->arena_len + n > IDN_CACHE_ARENA) { /* full: start again */
+    size_t kept = n + (dns != NULL ? ascii_len : 0);
+    if (kept > IDN_CACHE_ARENA - c->arena_len) { /* full: start again */
         memset(c->slots, 0, sizeof c->slots);
         c->arena_len = 0;
         c->stats.emptied++;
@@ -298,9 +291,11 @@ static void idn_cache_add(idn_cache *c, uint32_t h, const unsigned char *d, size
         }
     }
     memcpy(c->arena + c->arena_len, d, n);
+    if (dns != NULL)
+        memcpy(c->arena + c->arena_len + n, dns, ascii_len);
     *slot = (idn_cache_slot){.hash = h, .name_off = (uint32_t)c->arena_len, .n = (uint16_t)n,
                              .ascii_len = (uint16_t)ascii_len, .verdict = (uint8_t)verdict};
-    c->arena_len += n;
+    c->arena_len += kept;
 }
 
 idn_cache_stats em_idn_cache_stats(void)
@@ -317,27 +312,60 @@ enum em_diag em_idn_verdict(const unsigned char *d, size_t n, size_t *ascii_len,
     return r;
 }
 
-enum em_diag em_idn_check(const unsigned char *d, size_t n, size_t local_octets)
+/* The verdict on the domain d (n octets), from this thread's cache when
+ * it holds it; its DNS form's length in *len, and, when dns is not NULL,
+ * the DNS form itself in *dns (malloc'd; NULL unless EM_VALID, or out of
+ * memory). */
+static enum em_diag idn_cached(const unsigned char *d, size_t n, size_t *len, char **dns)
 {
     idn_cache *c = n > 0 && n <= IDN_CACHE_NAME_MAX ? idn_cache_get() : NULL;
     uint32_t h = c != NULL ? idn_cache_hash(d, n) : 0;
     const idn_cache_slot *hit = c != NULL ? idn_cache_find(c, h, d, n) : NULL;
-    enum em_diag r;
-    size_t len = 0;
     if (hit != NULL) {
-        r = (enum em_diag)hit->verdict;
-        len = hit->ascii_len;
         c->stats.hits++;
-    } else {
-        int transient;
-        r = em_idn_verdict(d, n, &len, &transient);
-        if (c != NULL) {
-            c->stats.misses++;
-            if (!transient && len <= UINT16_MAX)
-                idn_cache_add(c, h, d, n, r, len);
+        *len = hit->ascii_len;
+        if (dns != NULL && hit->verdict == EM_VALID && (*dns = malloc(*len + 1)) != NULL) {
+            memcpy(*dns, c->arena + hit->name_off + hit->n, *len);
+            (*dns)[*len] = '\0';
         }
+        return (enum em_diag)hit->verdict;
     }
+    int transient;
+    char *form;
+    enum em_diag r = domain_dns_form(d, n, &form, len, &transient);
+    if (c != NULL) {
+        c->stats.misses++;
+        if (!transient && *len <= UINT16_MAX)
+            idn_cache_add(c, h, d, n, r, *len, form);
+    }
+    if (dns != NULL)
+        *dns = form;
+    else
+        free(form);
+    return r;
+}
+
+enum em_diag em_idn_check(const unsigned char *d, size_t n, size_t local_octets)
+{
+    size_t len = 0;
+    enum em_diag r = idn_cached(d, n, &len, NULL);
     if (r == EM_VALID && local_octets + 1 + len > 254)
         r = EM_RFC5322_TOO_LONG;
     return r;
+}
+
+char *em_domain_to_ascii(const char *d, size_t n)
+{
+    char *dns = NULL;
+    size_t len;
+    int transient;
+    int ascii = 1;
+    for (size_t k = 0; k < n; k++)
+        ascii &= (unsigned char)d[k] < 0x80;
+    /* a plain LDH name is only lower-cased: not worth a place in the cache */
+    if (ascii && !em_has_alabel((const unsigned char *)d, n))
+        domain_dns_form((const unsigned char *)d, n, &dns, &len, &transient);
+    else
+        idn_cached((const unsigned char *)d, n, &len, &dns);
+    return dns;
 }

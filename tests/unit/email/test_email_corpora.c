@@ -105,6 +105,31 @@ static void compare_idn_same_length(void)
     }
 }
 
+/* What email.h promises of a result of category valid, and the command's
+ * output relies on (it writes such an address and its normal form without
+ * looking for bytes to quote or escape): a dot-atom "@" a host name, atext,
+ * "." and "@" only, and UTF-8 under profile intl. */
+static void check_valid_bytes(const char *a, size_t n, ms_email_profile p, const ms_email_result *r)
+{
+    static const char ATEXT[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+-/=?^_`{|}~.@";
+    if (r->category != MS_EMAIL_CAT_VALID)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)a[i];
+        CHECK((c != 0 && strchr(ATEXT, c) != NULL) || (c >= 0x80 && p == MS_EMAIL_PROFILE_INTL),
+              "%s profile %d: byte 0x%02x in an address of category valid", a, (int)p, c);
+    }
+    char buf[1024];
+    size_t len;
+    if (ms_email_normalize_into(a, n, p, r, buf, sizeof buf, &len) != MS_OK)
+        return;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)buf[i];
+        CHECK((c != 0 && strchr(ATEXT, c) != NULL) || (c >= 0x80 && p == MS_EMAIL_PROFILE_INTL),
+              "%s profile %d: byte 0x%02x in the normal form %s", a, (int)p, c, buf);
+    }
+}
+
 static void compare(const char *a, size_t n)
 {
     compared++;
@@ -116,6 +141,7 @@ static void compare(const char *a, size_t n)
         em_check_full(a, n, (ms_email_profile)p, &full);
         CHECK(same_result(&fast, &full), "%s profile %d: %s against %s", a, p, fast.diagnosis, full.diagnosis);
         compare_normal(a, n, (ms_email_profile)p, &fast);
+        check_valid_bytes(a, n, (ms_email_profile)p, &fast);
     }
 }
 

@@ -7,10 +7,14 @@
  *   - every verdict and A-label length taken from the cache is the one
  *     the uncached em_idn_verdict() gives;
  *   - long names fill the cache's store of names: it empties and starts
- *     again, and the answers stay the same. */
+ *     again, and the answers stay the same;
+ *   - a domain's DNS form (the normal form's domain) read from the cache
+ *     is what libidn2 gives it in a thread whose cache has never seen it. */
 #include "email/email_internal.h"
 
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "unit/check.h"
@@ -78,10 +82,54 @@ static void full_store(void)
     CHECK(after.hits - before.hits >= 12, "%zu hits of names seen twice", after.hits - before.hits);
 }
 
+/* Each domain's DNS form, in a thread of its own: every one a miss. */
+static void *fresh_dns_forms(void *arg)
+{
+    char **forms = arg, d[128];
+    for (size_t i = 0; i < DOMAINS; i++) {
+        size_t n = domain(i, d, sizeof d);
+        forms[i] = em_domain_to_ascii(d, n);
+    }
+    idn_cache_stats st = em_idn_cache_stats();
+    return st.hits == 0 ? forms : NULL;
+}
+
+static void dns_forms(void)
+{
+    char **forms = calloc(DOMAINS, sizeof *forms), d[128];
+    pthread_t t;
+    void *ok = NULL;
+    CHECK(forms != NULL && pthread_create(&t, NULL, fresh_dns_forms, forms) == 0, "thread");
+    if (forms == NULL)
+        return;
+    pthread_join(t, &ok);
+    CHECK(ok != NULL, "a cache hit in a fresh thread");
+    idn_cache_stats before = em_idn_cache_stats();
+    size_t valid = 0;
+    for (size_t i = 0; i < DOMAINS; i++) {
+        size_t n = domain(i, d, sizeof d);
+        em_idn_check((const unsigned char *)d, n, 0); /* cached now, if it was not */
+        char *cached = em_domain_to_ascii(d, n);
+        CHECK((cached == NULL) == (forms[i] == NULL) && (cached == NULL || strcmp(cached, forms[i]) == 0),
+              "%s: DNS form %s from the cache, %s from libidn2", d, cached ? cached : "(none)",
+              forms[i] ? forms[i] : "(none)");
+        valid += cached != NULL;
+        free(cached);
+        free(forms[i]);
+    }
+    free(forms);
+    idn_cache_stats after = em_idn_cache_stats();
+    CHECK(valid > DOMAINS / 2, "only %zu domains with a DNS form", valid);
+    /* the verdict and the DNS form each from the cache: libidn2 not asked again */
+    CHECK(after.hits - before.hits >= 2 * DOMAINS * 99 / 100, "%zu hits for %d domains asked twice",
+          after.hits - before.hits, DOMAINS);
+}
+
 int main(void)
 {
     static const check_test tests[] = {
         {"repeated_domains", repeated_domains},
+        {"dns_forms", dns_forms},
         {"full_store", full_store},
     };
     run_checks(tests, sizeof tests / sizeof tests[0]);
