@@ -360,12 +360,13 @@ ms_status ms_tls_tlsa_parse(const unsigned char *rdata, size_t len, ms_tls_tlsa 
  * DANE-EE(3) matches the leaf (names and dates are not checked);
  * DANE-TA(2) matches a certificate of the chain that the leaf's chain
  * verifies up to, and the leaf must cover name. PKIX-TA(0)/PKIX-EE(1) and
- * unknown selectors or matching types are unusable. Findings (tls.dane-*)
- * go to diags. */
-ms_tls_dane_state ms_tls_dane_match(const ms_tls_tlsa *records, size_t count,
-                                    unsigned char *const *chain_der, const size_t *chain_len,
-                                    size_t chain_count, const char *name, const char *location,
-                                    ms_diag_list *diags);
+ * unknown selectors or matching types are unusable. The outcome goes to
+ * *state, findings (tls.dane-*) to diags. MS_ERR_NOMEM when memory ran
+ * out (OpenSSL's too), MS_ERR_INVALID when a certificate of the chain is
+ * not DER: *state and the findings added are then not the answer. */
+ms_status ms_tls_dane_match(const ms_tls_tlsa *records, size_t count, unsigned char *const *chain_der,
+                            const size_t *chain_len, size_t chain_count, const char *name,
+                            const char *location, ms_diag_list *diags, ms_tls_dane_state *state);
 
 #ifdef __cplusplus
 }

@@ -831,62 +831,91 @@ static ms_status count_open_ports(ms_tls_check_result *res)
                        ports, addresses);
 }
 
-/* The TLSA records of _25._tcp.NAME, or why there are none to use. 1 when
- * records were found and are to be matched. */
-static int dane_lookup(ms_ctx *ctx, const char *name, ms_tls_check_result *res, ms_dns_answer **out,
-                       char **qname)
+/* With --dane: the TLSA lookup, in this thread while the ports are
+ * checked, and what the matching needs after. */
+typedef struct dane_lookup_result {
+    ms_dns_answer *tlsa;
+    char *qname;
+    int found;  /* DNSSEC-signed records, to be matched */
+    int failed; /* the lookup failed: it says nothing about the records */
+    ms_status status; /* MS_ERR_NOMEM: memory ran out (the lookup, a finding) */
+} dane_lookup_result;
+
+/* The TLSA records of _25._tcp.NAME, or why there are none to use (a
+ * finding on the host). */
+static ms_status dane_lookup(ms_ctx *ctx, const char *name, ms_tls_check_result *res,
+                             dane_lookup_result *d)
 {
-    *qname = ms_asprintf("_25._tcp.%s", name);
-    if (*qname == NULL)
-        return 0;
+    if ((d->qname = ms_asprintf("_25._tcp.%s", name)) == NULL)
+        return MS_ERR_NOMEM;
     ms_dns_answer *a = NULL;
-    ms_status st = ms_dns_lookup(ctx, *qname, MS_DNS_TLSA, &a);
+    ms_status st = ms_dns_lookup(ctx, d->qname, MS_DNS_TLSA, &a);
+    if (st == MS_ERR_NOMEM)
+        return MS_ERR_NOMEM;
     const ms_diag_def *defs = ms_tls_diag_defs;
     if (st != MS_OK || ms_dns_answer_failed(a)) {
-        ms_diag_add(&res->diags, &defs[T_DANE_LOOKUP_FAILED], *qname, -1, "TLSA lookup: %s%s%s",
-                    a ? ms_dns_rcode_str(a->rcode) : ms_status_str(st),
-                    a && a->why_bogus ? ": " : "", a && a->why_bogus ? a->why_bogus : "");
-        ms_dns_answer_free(a);
-        return 0;
+        d->failed = 1;
+        st = ms_diag_add(&res->diags, &defs[T_DANE_LOOKUP_FAILED], d->qname, -1,
+                         "TLSA lookup: %s%s%s", a ? ms_dns_rcode_str(a->rcode) : ms_status_str(st),
+                         a && a->why_bogus ? ": " : "", a && a->why_bogus ? a->why_bogus : "");
+    } else if (a->count == 0) {
+        st = ms_diag_add(&res->diags, &defs[T_DANE_NO_RECORDS], d->qname, -1,
+                         "no TLSA records (%s, %s)", ms_dns_rcode_str(a->rcode),
+                         ms_dns_dnssec_state_str(a->dnssec));
+    } else if (a->dnssec != MS_DNS_DNSSEC_SECURE) {
+        st = ms_diag_add(&res->diags, &defs[T_DANE_INSECURE], d->qname, -1,
+                         "%zu TLSA records, DNSSEC %s: not usable for DANE", a->count,
+                         ms_dns_dnssec_state_str(a->dnssec));
+    } else {
+        d->tlsa = a;
+        d->found = 1;
+        return MS_OK;
     }
-    if (a->count == 0) {
-        ms_diag_add(&res->diags, &defs[T_DANE_NO_RECORDS], *qname, -1, "no TLSA records (%s, %s)",
-                    ms_dns_rcode_str(a->rcode), ms_dns_dnssec_state_str(a->dnssec));
-        ms_dns_answer_free(a);
-        return 0;
-    }
-    if (a->dnssec != MS_DNS_DNSSEC_SECURE) {
-        ms_diag_add(&res->diags, &defs[T_DANE_INSECURE], *qname, -1,
-                    "%zu TLSA records, DNSSEC %s: not usable for DANE", a->count,
-                    ms_dns_dnssec_state_str(a->dnssec));
-        ms_dns_answer_free(a);
-        return 0;
-    }
-    *out = a;
-    return 1;
+    ms_dns_answer_free(a);
+    return st;
 }
 
-static void dane_match_ports(ms_tls_check_result *res, const ms_dns_answer *a, const char *qname,
-                             const char *name)
+/* By usage, selector, matching type, then data. */
+static int tlsa_order(const void *x, const void *y)
+{
+    const ms_tls_tlsa *a = x, *b = y;
+    if (a->usage != b->usage)
+        return a->usage < b->usage ? -1 : 1;
+    if (a->selector != b->selector)
+        return a->selector < b->selector ? -1 : 1;
+    if (a->mtype != b->mtype)
+        return a->mtype < b->mtype ? -1 : 1;
+    int c = memcmp(a->data, b->data, a->len < b->len ? a->len : b->len);
+    return c != 0 ? c : (a->len > b->len) - (a->len < b->len);
+}
+
+/* The records matched against each SMTP port's chain, in the order of
+ * their values: resolvers rotate a record set, and the findings (which
+ * record matched, in what order they are listed) must not change with it. */
+static ms_status dane_match_ports(ms_tls_check_result *res, const ms_dns_answer *a, const char *qname,
+                                  const char *name)
 {
     ms_tls_tlsa *records = calloc(a->count, sizeof *records);
     if (records == NULL)
-        return;
+        return MS_ERR_NOMEM;
     size_t n = 0;
     for (size_t i = 0; i < a->count; i++)
         if (a->records[i].type == MS_DNS_TLSA &&
             ms_tls_tlsa_parse(a->records[i].rdata, a->records[i].rdata_len, &records[n]) == MS_OK)
             n++;
-    for (size_t i = 0; i < res->count; i++) {
+    qsort(records, n, sizeof *records, tlsa_order);
+    ms_status st = MS_OK;
+    for (size_t i = 0; st == MS_OK && i < res->count; i++) {
         ms_tls_port_result *r = &res->ports[i];
         if (r->mode != MS_TLS_SMTP || r->state != MS_TLS_PORT_TLS)
             continue;
         char location[300];
         snprintf(location, sizeof location, "%s (port %u)", qname, r->port);
-        r->dane = ms_tls_dane_match(records, n, r->chain_der, r->chain_len, r->chain_count, name,
-                                    location, &r->diags);
+        st = ms_tls_dane_match(records, n, r->chain_der, r->chain_len, r->chain_count, name,
+                               location, &r->diags, &r->dane);
     }
     free(records);
+    return st;
 }
 
 /* The addresses a host stands for: the address itself when it is one,
@@ -1088,45 +1117,37 @@ static void finish_jobs(port_job *jobs, size_t count)
     }
 }
 
-/* With --dane: the TLSA lookup, in this thread while the ports are
- * checked. 1 when records were found and are to be matched. */
-typedef struct dane_lookup_result {
-    ms_dns_answer *tlsa;
-    char *qname;
-    int found, failed;
-} dane_lookup_result;
-
 /* RFC 7672 2.2.2: a sender uses TLSA records only when the MX host's
  * address records are DNSSEC-secure too; else it does not even look them
  * up. A host given as an address has no address records to judge (the
  * caller vouches for it). */
-static void lookup_dane(ms_ctx *ctx, ms_tls_check_result *res, const char *name,
-                        const host_addresses *h, dane_lookup_result *d)
+static ms_status lookup_dane(ms_ctx *ctx, ms_tls_check_result *res, const char *name,
+                             const host_addresses *h, dane_lookup_result *d)
 {
-    d->found = dane_lookup(ctx, name, res, &d->tlsa, &d->qname);
-    /* a failed lookup says nothing about the records: the ports stay "not checked" */
-    d->failed = ms_diag_has(&res->diags, "tls.dane-lookup-failed");
-    if (!d->found || h->literal || h->count == 0 || h->dnssec == MS_DNS_DNSSEC_SECURE)
-        return;
-    ms_diag_add(&res->diags, &ms_tls_diag_defs[T_DANE_ADDRESS_INSECURE], res->host, -1,
-                "%zu DNSSEC-signed TLSA record%s at %s, but the address records of %s are %s: "
-                "senders do not use DANE for this host",
-                d->tlsa->count, d->tlsa->count == 1 ? "" : "s", d->qname, res->host,
-                ms_dns_dnssec_state_str(h->dnssec));
+    ms_status st = dane_lookup(ctx, name, res, d);
+    if (st != MS_OK || !d->found || h->literal || h->count == 0 || h->dnssec == MS_DNS_DNSSEC_SECURE)
+        return st;
     d->found = 0;
+    return ms_diag_add(&res->diags, &ms_tls_diag_defs[T_DANE_ADDRESS_INSECURE], res->host, -1,
+                       "%zu DNSSEC-signed TLSA record%s at %s, but the address records of %s are "
+                       "%s: senders do not use DANE for this host",
+                       d->tlsa->count, d->tlsa->count == 1 ? "" : "s", d->qname, res->host,
+                       ms_dns_dnssec_state_str(h->dnssec));
 }
 
 /* The matching needs the chains: after the ports are done. */
-static void match_dane(ms_tls_check_result *res, const char *name, dane_lookup_result *d)
+static ms_status match_dane(ms_tls_check_result *res, const char *name, dane_lookup_result *d)
 {
-    if (d->found)
-        dane_match_ports(res, d->tlsa, d->qname, name);
-    else if (!d->failed)
+    ms_status st = d->status;
+    if (st == MS_OK && d->found)
+        st = dane_match_ports(res, d->tlsa, d->qname, name);
+    else if (st == MS_OK && !d->failed)
         for (size_t i = 0; i < res->count; i++)
             if (res->ports[i].mode == MS_TLS_SMTP && res->ports[i].state == MS_TLS_PORT_TLS)
                 res->ports[i].dane = MS_TLS_DANE_NO_RECORDS;
     ms_dns_answer_free(d->tlsa);
     free(d->qname);
+    return st;
 }
 
 ms_status ms_tls_check(ms_ctx *ctx, const char *host, const ms_tls_port *ports, size_t count,
@@ -1183,16 +1204,17 @@ ms_status ms_tls_check(ms_ctx *ctx, const char *host, const ms_tls_port *ports, 
     /* the DNS and HTTPS lookups run here while the ports are checked */
     start_jobs(jobs, res->count);
     if (opts->dane)
-        lookup_dane(ctx, res, name, h, &dane);
+        dane.status = lookup_dane(ctx, res, name, h, &dane);
     free(h);
     ms_status mtasts = opts->mta_sts ? tls_mtasts_lookup(ctx, opts->mta_sts, res) : MS_OK;
     finish_jobs(jobs, res->count);
     SSL_CTX_free(ssl_ctx);
     X509_STORE_free(trust.store);
     pthread_mutex_destroy(&trust.lock);
-    if (opts->dane)
-        match_dane(res, name, &dane);
+    ms_status dane_st = opts->dane ? match_dane(res, name, &dane) : MS_OK;
     st = jobs_out_of_memory(jobs, res->count) ? MS_ERR_NOMEM : mtasts;
+    if (st == MS_OK)
+        st = dane_st;
     if (st == MS_OK && opts->mta_sts)
         st = tls_mtasts_match(res, name);
     if (st == MS_OK)

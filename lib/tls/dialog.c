@@ -245,7 +245,8 @@ int dialog_to_tls(tls_conn *c, ms_tls_mode mode, int inject, dialog_result *r)
         if (!read_reply(c, p->capa_kind, p->capa_tag, "the capability request", &reply, &text, r))
             return 0;
         first_line(text, &reply, line, sizeof line);
-        if (reply.ok)
+        /* no text: it could not be kept (the check says out of memory) */
+        if (reply.ok && text != NULL)
             find_password_offer(mode, text, reply.length, r);
         free(text);
         /* a refused EHLO or CAPA: no extensions, so no STARTTLS either */

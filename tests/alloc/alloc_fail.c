@@ -31,7 +31,9 @@
  * every report exactly once), store_views (every view, the sources
  * classified), sources_rdns (the DNS test bed), cert_lint, conf_audit,
  * roundcube_audit (installations its script makes), tls_ciphers (the
- * cipher suites of an `openssl s_server` its script starts).
+ * cipher suites of an `openssl s_server` its script starts), tls_dane (the
+ * mail test bed's Postfix checked with DANE, the TLSA records from the
+ * DNS test bed).
  *
  * The last line says, per target, how many allocations were failed and
  * how each was handled; the exit status is 1 when any answer changed
@@ -789,7 +791,7 @@ static const struct {
     {"ingest", run_ingest},          {"store_views", run_store_views},
     {"sources_rdns", run_sources_rdns}, {"cert_lint", run_cert_lint},
     {"conf_audit", run_conf_audit}, {"roundcube_audit", run_roundcube_audit},
-    {"tls_ciphers", run_tls_ciphers},
+    {"tls_ciphers", run_tls_ciphers}, {"tls_dane", run_tls_dane},
 };
 
 /* ---- the driver ---- */

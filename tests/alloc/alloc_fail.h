@@ -123,5 +123,6 @@ void run_cert_lint(const char *data, size_t len, answer *a);
 void run_conf_audit(const char *data, size_t len, answer *a);
 void run_roundcube_audit(const char *data, size_t len, answer *a);
 void run_tls_ciphers(const char *data, size_t len, answer *a);
+void run_tls_dane(const char *data, size_t len, answer *a);
 
 #endif

@@ -4,12 +4,14 @@
  * sources classified (lib/sources), their reverse DNS (the DNS test bed);
  * certificate files linted (lib/cert: the chain built from the files), a
  * mail server's configuration audited (lib/conf, its cipher strings), a
- * Roundcube installation audited (lib/roundcube) and a TLS server's cipher
- * suites enumerated (lib/tls, with an MTA-STS policy: lib/audit's fetch).
+ * Roundcube installation audited (lib/roundcube), a TLS server's cipher
+ * suites enumerated (lib/tls, with an MTA-STS policy: lib/audit's fetch)
+ * and an SMTP server checked with DANE (lib/tls, the TLSA records from the
+ * DNS test bed).
  *
  * An input names, one a line, files or directories beside it (relative
  * to the input's directory); sources_rdns's names IP addresses,
- * tls_ciphers's a server. */
+ * tls_ciphers's a server, tls_dane's a host and the name of its TLSA records. */
 #include "alloc_fail.h"
 
 #include "mailsec/cert.h"
@@ -561,6 +563,54 @@ void run_tls_ciphers(const char *data, size_t len, answer *a)
              r ? r->diags.count : 0, r ? codes_hash(&r->diags) : 0,
              r ? ms_tls_mtasts_state_str(r->mtasts.state) : "-",
              r && r->mtasts.id ? r->mtasts.id : "-", r ? r->mtasts.mx_match : -2);
+    ms_tls_check_result_free(r);
+    ms_ctx_free(ctx);
+}
+
+/* ---- tls_dane: DANE, the TLSA records of the DNS test bed matched ---- */
+
+/* The findings' codes in order, and the words of the DANE ones (a record
+ * named, a certificate's place in the chain, a count). */
+static unsigned long long dane_findings_hash(const ms_diag_list *d)
+{
+    unsigned long long h = 0;
+    for (size_t i = 0; i < d->count; i++) {
+        h = hash_str(h, d->items[i].def->code);
+        if (strncmp(d->items[i].def->code, "tls.dane", 8) == 0)
+            h = hash_str(hash_str(h, d->items[i].message), d->items[i].location);
+    }
+    return h;
+}
+
+/* The input's first line: "HOST [SERVERNAME]": the mail test bed's SMTP
+ * port (MAILSEC_MAILBED_INFO: Postfix, its certificate issued from the
+ * fixed keys that tests/dnsbed/zones/tlstest.example.zone's TLSA records
+ * hash) checked with DANE, the TLSA records of _25._tcp.SERVERNAME (or
+ * HOST) and HOST's addresses asked of the DNS test bed. */
+void run_tls_dane(const char *data, size_t len, answer *a)
+{
+    char host[256], servername[256], port[32], ca[1024];
+    if (!bed_info_get("MAILSEC_MAILBED_INFO", "SMTP_PORT", port, sizeof port) ||
+        !bed_info_get("MAILSEC_MAILBED_INFO", "CA", ca, sizeof ca)) {
+        fprintf(stderr, "alloc_fail: the mail test bed is not running (MAILSEC_MAILBED_INFO)\n");
+        exit(2);
+    }
+    words(data, len, host, servername);
+    ms_tls_port ports[] = {{(uint16_t)strtoul(port, NULL, 10), MS_TLS_SMTP}};
+    ms_tls_check_opts opts = {.servername = servername[0] ? servername : NULL,
+                              .ca_file = ca,
+                              .dane = 1,
+                              .skip_versions = 1,
+                              .skip_injection = 1};
+    ms_tls_check_result *r = NULL;
+    ms_ctx *ctx = bed_ctx(&a->status);
+    if (ctx != NULL)
+        a->status = ms_tls_check(ctx, host, ports, 1, &opts, &r);
+    const ms_tls_port_result *p = r != NULL && r->count == 1 ? &r->ports[0] : NULL;
+    snprintf(a->text, sizeof a->text, "%s, dane %s, findings %zu %llx, host's %zu %llx",
+             p ? ms_tls_port_state_str(p->state) : "-", p ? ms_tls_dane_state_str(p->dane) : "-",
+             p ? p->diags.count : 0, p ? dane_findings_hash(&p->diags) : 0,
+             r ? r->diags.count : 0, r ? dane_findings_hash(&r->diags) : 0);
     ms_tls_check_result_free(r);
     ms_ctx_free(ctx);
 }

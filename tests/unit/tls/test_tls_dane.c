@@ -116,7 +116,11 @@ static ms_tls_tlsa record(int usage, int selector, int mtype, const tlsa_data *d
 static ms_tls_dane_state match(fixture *f, const ms_tls_tlsa *records, size_t n, size_t chain_count,
                                const char *name, ms_diag_list *diags)
 {
-    return ms_tls_dane_match(records, n, f->der, f->len, chain_count, name, "_25._tcp.test", diags);
+    ms_tls_dane_state dane = MS_TLS_DANE_NOT_CHECKED;
+    assert_int_equal(ms_tls_dane_match(records, n, f->der, f->len, chain_count, name,
+                                       "_25._tcp.test", diags, &dane),
+                     MS_OK);
+    return dane;
 }
 
 static void dane_ee_every_selector_and_type(void **state)
@@ -193,6 +197,25 @@ static void pkix_usages_and_unknown_values_are_unusable(void **state)
     ms_diag_list_free(&diags);
 }
 
+/* A chain whose certificate is not DER is no chain to match: the call
+ * fails rather than answer "no match". */
+static void chain_not_der_is_invalid(void **state)
+{
+    fixture *f = *state;
+    tlsa_data d;
+    make_data(f->leaf, 1, 1, &d);
+    ms_tls_tlsa t = record(3, 1, 1, &d);
+    unsigned char garbage[] = {0x30, 0x03, 0x02, 0x01};
+    unsigned char *der[] = {f->der[0], garbage};
+    size_t len[] = {f->len[0], sizeof garbage};
+    ms_diag_list diags = MS_DIAG_LIST_INIT;
+    ms_tls_dane_state dane;
+    assert_int_equal(ms_tls_dane_match(&t, 1, der, len, 2, "mx.example.test", "_25._tcp.test",
+                                       &diags, &dane),
+                     MS_ERR_INVALID);
+    ms_diag_list_free(&diags);
+}
+
 static void tlsa_rdata(void **state)
 {
     (void)state;
@@ -215,6 +238,7 @@ int main(void)
         cmocka_unit_test(dane_ta_matches_the_issuer_sent),
         cmocka_unit_test(dane_ta_is_not_the_leaf),
         cmocka_unit_test(pkix_usages_and_unknown_values_are_unusable),
+        cmocka_unit_test(chain_not_der_is_invalid),
         cmocka_unit_test(tlsa_rdata),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
