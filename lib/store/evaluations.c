@@ -4,6 +4,7 @@
 #include "store/internal.h"
 #include "report/report_internal.h"
 #include "report/send_internal.h"
+#include "core/grow.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -192,22 +193,12 @@ void ms_store_eval_periods_free(ms_store_eval_period *rows, size_t count)
 static ms_status period_record(ms_store *store, ms_store_eval_period *row)
 {
     sql_param p[] = {P_INT(row->day), P_TEXT(row->policy_domain)};
-    sql_cursor *cur;
-    ms_status st = store->backend->query(store,
-                                         "SELECT policy_record FROM evaluations WHERE day = $1"
-                                         " AND policy_domain = $2"
-                                         " ORDER BY evaluated_at DESC, id DESC LIMIT 1",
-                                         p, 2, 0, &cur);
-    if (st != MS_OK)
-        return st;
-    int r = store->backend->next(cur);
-    if (r == 1 && store->backend->text(cur, 0) != NULL) {
-        row->policy_record = ms_strdup(store->backend->text(cur, 0));
-        if (row->policy_record == NULL)
-            st = MS_ERR_NOMEM;
-    }
-    store->backend->done(cur);
-    return r < 0 ? store_last_status(store) : st;
+    int found;
+    return store_query_text(store,
+                            "SELECT policy_record FROM evaluations WHERE day = $1"
+                            " AND policy_domain = $2"
+                            " ORDER BY evaluated_at DESC, id DESC LIMIT 1",
+                            p, 2, &row->policy_record, &found);
 }
 
 ms_status ms_store_eval_periods(ms_store *store, int64_t since, int64_t until,
@@ -231,16 +222,12 @@ ms_status ms_store_eval_periods(ms_store *store, int64_t since, int64_t until,
     size_t n = 0, cap = 0;
     int r;
     while (st == MS_OK && (r = store->backend->next(cur)) == 1) {
-        if (n == cap) {
-            size_t grown = cap ? cap * 2 : 16;
-            ms_store_eval_period *more = realloc(rows, grown * sizeof *rows);
-            if (more == NULL) {
-                st = MS_ERR_NOMEM;
-                break;
-            }
-            rows = more;
-            cap = grown;
+        ms_store_eval_period *more = ms_grow(rows, n, &cap, sizeof *rows, 16);
+        if (more == NULL) {
+            st = MS_ERR_NOMEM;
+            break;
         }
+        rows = more;
         ms_store_eval_period *row = &rows[n++];
         *row = (ms_store_eval_period){
             .day = store->backend->int64(cur, 0),
@@ -389,22 +376,17 @@ ms_status ms_store_send_state_get(ms_store *store, const char *policy_domain, in
 {
     *state = MS_STORE_SEND_NONE;
     sql_param p[] = {P_TEXT(policy_domain), P_INT(day), P_TEXT(destination)};
-    sql_cursor *cur;
-    ms_status st = store->backend->query(store,
-                                         "SELECT state FROM report_sends WHERE policy_domain = $1"
-                                         " AND day = $2 AND destination = $3",
-                                         p, 3, 0, &cur);
-    if (st != MS_OK)
-        return st;
-    int r = store->backend->next(cur);
-    if (r == 1) {
-        const char *text = store->backend->text(cur, 0);
-        for (int i = MS_STORE_SEND_BUILT; text != NULL && i <= MS_STORE_SEND_SENT; i++)
-            if (strcmp(text, SEND_STATES[i]) == 0)
-                *state = (ms_store_send_state)i;
-    }
-    store->backend->done(cur);
-    return r < 0 ? store_last_status(store) : MS_OK;
+    char *text;
+    int found;
+    ms_status st = store_query_text(store,
+                                    "SELECT state FROM report_sends WHERE policy_domain = $1"
+                                    " AND day = $2 AND destination = $3",
+                                    p, 3, &text, &found);
+    for (int i = MS_STORE_SEND_BUILT; text != NULL && i <= MS_STORE_SEND_SENT; i++)
+        if (strcmp(text, SEND_STATES[i]) == 0)
+            *state = (ms_store_send_state)i;
+    free(text);
+    return st;
 }
 
 ms_status ms_store_send_state_set(ms_store *store, const char *policy_domain, int64_t day,

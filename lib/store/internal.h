@@ -135,6 +135,9 @@ ms_status store_fail(ms_store *store, ms_status status, const char *fmt, ...)
  * integer: *found 0 when there was no row. */
 ms_status store_query_int(ms_store *store, const char *sql, const sql_param *params, size_t n,
                           int64_t *value, int *found);
+/* The same for text: *text an owned copy, NULL for SQL NULL or no row. */
+ms_status store_query_text(ms_store *store, const char *sql, const sql_param *params, size_t n,
+                           char **text, int *found);
 ms_status store_exec_params(ms_store *store, const char *sql, const sql_param *params, size_t n);
 /* Runs one writing statement in a transaction of its own that is durable
  * on disk before it returns (SQLite: synchronous=FULL for it; PostgreSQL:
@@ -164,6 +167,14 @@ typedef struct agg_derived {
 } agg_derived;
 
 void agg_derive(ms_store *store, const ms_report_agg_record *rec, agg_derived *out);
+
+/* Calls fn on each line of a column of "kind\tname..." lines (auth_more;
+ * rollup_sources.names): the kind and what follows its tab up to the end
+ * of the line. Lines without a tab are passed over. Stops at the first
+ * non-zero value fn returns, and returns it; 0 otherwise. */
+typedef int (*store_line_fn)(void *arg, const char *kind, size_t kind_len, const char *rest,
+                             size_t rest_len);
+int store_lines_each(const char *text, store_line_fn fn, void *arg);
 
 /* SQL text for this store's backend: @ID@, @BLOB@, @WITHOUT_ROWID@ (the
  * types that differ), @SUM@ (the sum that never overflows), @C@ (a

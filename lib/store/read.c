@@ -14,6 +14,7 @@
  * wrote them. */
 #include "store/internal.h"
 #include "store/rollup.h"
+#include "core/grow.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -310,20 +311,6 @@ static int cmp_u64_desc(uint64_t a, uint64_t b)
 
 /* ---- Rows into arrays ------------------------------------------------------- */
 
-/* Rows into a growing array. */
-static void *grow(void *array, size_t count, size_t *cap, size_t size)
-{
-    if (count < *cap)
-        return array;
-    size_t cap2 = *cap ? *cap * 2 : 16;
-    void *p = realloc(array, cap2 * size);
-    if (p == NULL)
-        return NULL;
-    memset((char *)p + *cap * size, 0, (cap2 - *cap) * size);
-    *cap = cap2;
-    return p;
-}
-
 /* An array that query_rows(..., append_row, &array) fills, one element
  * per row, its fields from the column table. The rows read before a
  * failure stay in items/count for the caller to free (an element is zeroed
@@ -340,12 +327,13 @@ typedef struct row_array {
 static int append_row(ms_store *store, sql_cursor *cur, void *arg)
 {
     row_array *a = arg;
-    char *p = grow(a->items, a->count, &a->cap, a->size);
+    char *p = ms_grow(a->items, a->count, &a->cap, a->size, 16);
     if (p == NULL)
         return ROW_NOMEM;
     a->items = p;
+    char *row = memset(p + a->count++ * a->size, 0, a->size);
     int oom = 0;
-    read_columns(store, cur, 0, a->cols, a->ncols, p + a->count++ * a->size, 1, &oom);
+    read_columns(store, cur, 0, a->cols, a->ncols, row, 1, &oom);
     return oom ? ROW_NOMEM : ROW_NEXT;
 }
 
@@ -382,7 +370,7 @@ static int count_add(ms_store_count **items, size_t *count, size_t *cap, const c
             (*items)[i].count = ms_store_sum((*items)[i].count, n);
             return 0;
         }
-    ms_store_count *p = grow(*items, *count, cap, sizeof *p);
+    ms_store_count *p = ms_grow(*items, *count, cap, sizeof *p, 16);
     if (p == NULL)
         return -1;
     *items = p;
@@ -626,10 +614,13 @@ static ms_status sources_counts(ms_store *store, const ms_store_filter *f, ms_st
     return st;
 }
 
-/* A name of a source into its list by kind ("spf", "dkim", "from"). */
-static int source_name_add(ms_store_source *s, const char *kind, size_t kind_len,
-                           const char *name, size_t name_len)
+/* A name of a source (arg) into its list by kind ("spf", "dkim", "from"):
+ * a line of the names column (store_lines_each; a name that holds a
+ * newline is cut there: names are domains). */
+static int source_name_add(void *arg, const char *kind, size_t kind_len, const char *name,
+                           size_t name_len)
 {
+    ms_store_source *s = arg;
     if (kind_len == 3 && strncmp(kind, "spf", 3) == 0)
         return set_add(&s->spf_domains, &s->spf_domain_count, name, name_len);
     if (kind_len == 4 && strncmp(kind, "dkim", 4) == 0)
@@ -637,23 +628,13 @@ static int source_name_add(ms_store_source *s, const char *kind, size_t kind_len
     return set_add(&s->header_froms, &s->header_from_count, name, name_len);
 }
 
-/* The domains in the results after the first ("dkim\tDOMAIN\t..." lines). */
-static int add_more_domains(ms_store_source *s, const char *more)
+/* A domain in the results after the first: an auth_more line
+ * ("dkim\tDOMAIN\t..." or "spf\tDOMAIN\t..."). */
+static int add_more_domain(void *arg, const char *kind, size_t kind_len, const char *rest,
+                           size_t rest_len)
 {
-    for (const char *line = more; line && *line;) {
-        size_t len = strcspn(line, "\n");
-        const char *tab = memchr(line, '\t', len);
-        if (tab != NULL) {
-            const char *dom = tab + 1;
-            size_t dlen = strcspn(dom, "\t\n");
-            int dkim = (size_t)(tab - line) == 4 && strncmp(line, "dkim", 4) == 0;
-            if (set_add(dkim ? &s->dkim_domains : &s->spf_domains,
-                        dkim ? &s->dkim_domain_count : &s->spf_domain_count, dom, dlen) != 0)
-                return -1;
-        }
-        line += len + (line[len] == '\n');
-    }
-    return 0;
+    const char *tab = memchr(rest, '\t', rest_len);
+    return source_name_add(arg, kind, kind_len, rest, tab ? (size_t)(tab - rest) : rest_len);
 }
 
 /* The sources (sorted by address) that sources_domains adds to. */
@@ -662,13 +643,17 @@ typedef struct source_rows {
     size_t count;
 } source_rows;
 
+/* The source at ip among sr's, or NULL. */
+static ms_store_source *find_source(const source_rows *sr, const char *ip)
+{
+    ms_store_source key = {.source_ip = (char *)ip};
+    return sr->count ? bsearch(&key, sr->rows, sr->count, sizeof *sr->rows, cmp_source_ip) : NULL;
+}
+
 static int add_source_domains(ms_store *store, sql_cursor *cur, void *arg)
 {
-    source_rows *sr = arg;
     const store_backend *b = store->backend;
-    ms_store_source key = {.source_ip = (char *)b->text(cur, 0)};
-    ms_store_source *s =
-        sr->count ? bsearch(&key, sr->rows, sr->count, sizeof *sr->rows, cmp_source_ip) : NULL;
+    ms_store_source *s = find_source(arg, b->text(cur, 0));
     if (s == NULL)
         return ROW_NEXT;
     const char *spf = b->text(cur, 1), *dkim = b->text(cur, 2);
@@ -676,7 +661,7 @@ static int add_source_domains(ms_store *store, sql_cursor *cur, void *arg)
     int oom = (spf && set_add(&s->spf_domains, &s->spf_domain_count, spf, strlen(spf))) ||
               (dkim && set_add(&s->dkim_domains, &s->dkim_domain_count, dkim, strlen(dkim))) ||
               (from && set_add(&s->header_froms, &s->header_from_count, from, strlen(from))) ||
-              add_more_domains(s, more) != 0;
+              store_lines_each(more, add_more_domain, s) != 0;
     return oom ? ROW_NOMEM : ROW_NEXT;
 }
 
@@ -693,18 +678,13 @@ static ms_status sources_domains(ms_store *store, const ms_store_filter *f, ms_s
                        f, "r.domain", "", 0, add_source_domains, &sr);
 }
 
-static int source_names_parse(ms_store_source *s, const char *lines);
-
 static int add_source_name_row(ms_store *store, sql_cursor *cur, void *arg)
 {
-    source_rows *sr = arg;
     const store_backend *b = store->backend;
-    ms_store_source key = {.source_ip = (char *)b->text(cur, 0)};
-    ms_store_source *s =
-        sr->count ? bsearch(&key, sr->rows, sr->count, sizeof *sr->rows, cmp_source_ip) : NULL;
+    ms_store_source *s = find_source(arg, b->text(cur, 0));
     if (s == NULL)
         return ROW_NEXT;
-    return source_names_parse(s, b->text(cur, 1)) != 0 ? ROW_NOMEM : ROW_NEXT;
+    return store_lines_each(b->text(cur, 1), source_name_add, s) != 0 ? ROW_NOMEM : ROW_NEXT;
 }
 
 /* The SPF, DKIM and header From domains of the sources (sorted by
@@ -754,16 +734,28 @@ ms_status ms_store_sources(ms_store *store, const ms_store_filter *filter, ms_st
 
 /* ---- Top sources, streamed ------------------------------------------------- */
 
+/* Each count of *r combined by op with the same count of *with. */
+static void rest_combine(ms_store_source_rest *r, const ms_store_source_rest *with,
+                         uint64_t (*op)(uint64_t, uint64_t))
+{
+    r->sources = op(r->sources, with->sources);
+    r->messages = op(r->messages, with->messages);
+    r->aligned = op(r->aligned, with->aligned);
+    r->unaligned = op(r->unaligned, with->unaligned);
+    r->failing = op(r->failing, with->failing);
+    r->dkim_pass_spf_fail = op(r->dkim_pass_spf_fail, with->dkim_pass_spf_fail);
+    r->forwarded = op(r->forwarded, with->forwarded);
+}
+
 /* The sums of a source or of several. */
 static void rest_add(ms_store_source_rest *r, const ms_store_source *s)
 {
-    r->sources = ms_store_sum(r->sources, 1);
-    r->messages = ms_store_sum(r->messages, s->messages);
-    r->aligned = ms_store_sum(r->aligned, s->aligned);
-    r->unaligned = ms_store_sum(r->unaligned, s->unaligned);
-    r->failing = ms_store_sum(r->failing, s->failing);
-    r->dkim_pass_spf_fail = ms_store_sum(r->dkim_pass_spf_fail, s->dkim_pass_spf_fail);
-    r->forwarded = ms_store_sum(r->forwarded, s->forwarded);
+    const ms_store_source_rest one = {
+        .sources = 1,           .messages = s->messages, .aligned = s->aligned,
+        .unaligned = s->unaligned, .failing = s->failing,
+        .dkim_pass_spf_fail = s->dkim_pass_spf_fail, .forwarded = s->forwarded,
+    };
+    rest_combine(r, &one, ms_store_sum);
 }
 
 static uint64_t minus(uint64_t a, uint64_t b)
@@ -774,13 +766,7 @@ static uint64_t minus(uint64_t a, uint64_t b)
 /* What the sources passed to fn leave of the totals. */
 static void rest_subtract(ms_store_source_rest *total, const ms_store_source_rest *shown)
 {
-    total->sources = minus(total->sources, shown->sources);
-    total->messages = minus(total->messages, shown->messages);
-    total->aligned = minus(total->aligned, shown->aligned);
-    total->unaligned = minus(total->unaligned, shown->unaligned);
-    total->failing = minus(total->failing, shown->failing);
-    total->dkim_pass_spf_fail = minus(total->dkim_pass_spf_fail, shown->dkim_pass_spf_fail);
-    total->forwarded = minus(total->forwarded, shown->forwarded);
+    rest_combine(total, shown, minus);
 }
 
 /* Where the streamed sources go. */
@@ -797,21 +783,6 @@ static void source_names_free(ms_store_source *s)
     set_free(s->header_froms, s->header_from_count);
 }
 
-/* The names column: "kind\tname" lines (a name that holds a newline is
- * cut there: names are domains). */
-static int source_names_parse(ms_store_source *s, const char *lines)
-{
-    for (const char *line = lines; line && *line;) {
-        size_t len = strcspn(line, "\n");
-        const char *tab = memchr(line, '\t', len);
-        if (tab != NULL &&
-            source_name_add(s, line, (size_t)(tab - line), tab + 1, len - (size_t)(tab + 1 - line)) != 0)
-            return -1;
-        line += len + (line[len] == '\n');
-    }
-    return 0;
-}
-
 /* A row: source_columns then the names; strings borrowed for the call. */
 static int pass_source(ms_store *store, sql_cursor *cur, void *arg)
 {
@@ -819,7 +790,8 @@ static int pass_source(ms_store *store, sql_cursor *cur, void *arg)
     ms_store_source s = {0};
     int oom = 0;
     read_columns(store, cur, 0, source_columns, LEN(source_columns), &s, 0, &oom);
-    if (source_names_parse(&s, store->backend->text(cur, (int)LEN(source_columns))) != 0) {
+    const char *names = store->backend->text(cur, (int)LEN(source_columns));
+    if (store_lines_each(names, source_name_add, &s) != 0) {
         source_names_free(&s);
         return ROW_NOMEM;
     }

@@ -195,25 +195,25 @@ ms_status rollup_add_reports(ms_store *store, int64_t first, int64_t last, rollu
 
 enum { BUILD_PAGE = 512 };
 
-/* The auth_more names of one record into the buffer: its lines are
- * "dkim\tDOMAIN\t..." or "spf\tDOMAIN\t...". */
-static void note_more_line_names(ms_buf *more, const char *ip, const char *auth_more)
+/* Where note_more_name notes the names of one record's auth_more. */
+typedef struct more_names {
+    ms_buf *more;
+    const char *ip;
+} more_names;
+
+/* One auth_more line ("dkim\tDOMAIN\t..." or "spf\tDOMAIN\t..."): its name. */
+static int note_more_name(void *arg, const char *kind, size_t kind_len, const char *rest,
+                          size_t rest_len)
 {
-    for (const char *line = auth_more; line && *line;) {
-        size_t len = strcspn(line, "\n");
-        const char *tab = memchr(line, '\t', len);
-        if (tab != NULL) {
-            const char *dom = tab + 1;
-            size_t dlen = strcspn(dom, "\t\n");
-            int dkim = (size_t)(tab - line) == 4 && strncmp(line, "dkim", 4) == 0;
-            char *name = strndup(dom, dlen);
-            if (name == NULL)
-                more->failed = 1;
-            note_name(more, ip, dkim ? "dkim" : "spf", name);
-            free(name);
-        }
-        line += len + (line[len] == '\n');
-    }
+    more_names *m = arg;
+    const char *tab = memchr(rest, '\t', rest_len);
+    char *name = strndup(rest, tab ? (size_t)(tab - rest) : rest_len);
+    if (name == NULL)
+        m->more->failed = 1;
+    int dkim = kind_len == 4 && strncmp(kind, "dkim", 4) == 0;
+    note_name(m->more, m->ip, dkim ? "dkim" : "spf", name);
+    free(name);
+    return 0;
 }
 
 /* Where the pages of records with auth_more have got to. */
@@ -236,7 +236,8 @@ static ms_status add_page_names(ms_store *store, const ms_buf *rows, const char 
         const char *ip = p + sizeof report, *auth_more = ip + strlen(ip) + 1;
         p = auth_more + strlen(auth_more) + 1;
         names.len = 0;
-        note_more_line_names(&names, ip, auth_more);
+        more_names m = {&names, ip};
+        store_lines_each(auth_more, note_more_name, &m);
         st = names.failed ? MS_ERR_NOMEM
                           : add_names(store, report, names.data, names.len, insert_sql,
                                       store_exec_params);

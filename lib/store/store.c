@@ -42,36 +42,49 @@ int ms_store_report_fault(ms_status status)
     return status == MS_ERR_LIMIT || status == MS_ERR_INVALID;
 }
 
-ms_status store_exec_params(ms_store *store, const char *sql, const sql_param *params, size_t n)
+/* Runs a statement to its last row, reading the first column of its first
+ * row, when there is one, into *value and *text (each when not NULL; *text
+ * an owned copy, NULL for SQL NULL); *found says whether there was a row. */
+static ms_status query_first(ms_store *store, const char *sql, const sql_param *params, size_t n,
+                             int64_t *value, char **text, int *found)
 {
+    *found = 0;
+    if (text != NULL)
+        *text = NULL;
     sql_cursor *cur;
     ms_status st = store->backend->query(store, sql, params, n, 0, &cur);
     if (st != MS_OK)
         return st;
-    int r;
-    while ((r = store->backend->next(cur)) == 1)
-        ;
-    store->backend->done(cur);
-    return r < 0 ? store_last_status(store) : MS_OK;
+    const store_backend *b = store->backend;
+    int r = b->next(cur);
+    *found = r == 1;
+    if (r == 1 && value != NULL)
+        *value = b->int64(cur, 0);
+    if (r == 1 && text != NULL && b->text(cur, 0) != NULL &&
+        (*text = ms_strdup(b->text(cur, 0))) == NULL)
+        st = MS_ERR_NOMEM;
+    while (r == 1)
+        r = b->next(cur);
+    b->done(cur);
+    return r < 0 ? store_last_status(store) : st;
+}
+
+ms_status store_exec_params(ms_store *store, const char *sql, const sql_param *params, size_t n)
+{
+    int found;
+    return query_first(store, sql, params, n, NULL, NULL, &found);
 }
 
 ms_status store_query_int(ms_store *store, const char *sql, const sql_param *params, size_t n,
                           int64_t *value, int *found)
 {
-    sql_cursor *cur;
-    ms_status st = store->backend->query(store, sql, params, n, 0, &cur);
-    if (st != MS_OK)
-        return st;
-    *found = 0;
-    int r = store->backend->next(cur);
-    if (r == 1) {
-        *found = 1;
-        *value = store->backend->int64(cur, 0);
-        while ((r = store->backend->next(cur)) == 1)
-            ;
-    }
-    store->backend->done(cur);
-    return r < 0 ? store_last_status(store) : MS_OK;
+    return query_first(store, sql, params, n, value, NULL, found);
+}
+
+ms_status store_query_text(ms_store *store, const char *sql, const sql_param *params, size_t n,
+                           char **text, int *found)
+{
+    return query_first(store, sql, params, n, NULL, text, found);
 }
 
 /* ---- Opening ----------------------------------------------------------- */
@@ -569,6 +582,22 @@ static void append_auth_line(ms_buf *more, const char *kind, const ms_report_agg
     }
 }
 
+int store_lines_each(const char *text, store_line_fn fn, void *arg)
+{
+    for (const char *line = text; line != NULL && *line != '\0';) {
+        size_t len = strcspn(line, "\n");
+        const char *tab = memchr(line, '\t', len);
+        if (tab != NULL) {
+            size_t kind_len = (size_t)(tab - line);
+            int r = fn(arg, line, kind_len, tab + 1, len - kind_len - 1);
+            if (r != 0)
+                return r;
+        }
+        line += len + (line[len] == '\n');
+    }
+    return 0;
+}
+
 void agg_derive(ms_store *store, const ms_report_agg_record *r, agg_derived *d)
 {
     ms_buf *types = &store->scratch, *comments = &store->scratch2, *more = &store->scratch3;
@@ -727,6 +756,22 @@ static ms_status put_raw_whole(ms_store *store, const void *gz, size_t len)
     return store_exec_params(store, "INSERT INTO raw (report, seq, bytes) VALUES ($1, $2, $3)", p, 3);
 }
 
+/* The end of a report stored whole (TLS, failure) in its open transaction:
+ * the original and the commit after st, or the rollback after a failure or
+ * a duplicate. Returns st or the end's own failure. */
+static ms_status put_whole_end(ms_store *store, ms_status st, int duplicate, const void *gz,
+                               size_t len)
+{
+    if (st == MS_OK && !duplicate)
+        st = put_raw_whole(store, gz, len);
+    if (st == MS_OK && !duplicate)
+        st = store_report_commit(store);
+    if (st != MS_OK || duplicate)
+        store_report_rollback(store);
+    store->in_report = 0;
+    return st;
+}
+
 /* ---- TLS reports -------------------------------------------------------- */
 
 static ms_status put_tls_policy(ms_store *store, const ms_report_tlsrpt_policy *pol)
@@ -810,14 +855,7 @@ ms_status ms_store_put_tlsrpt(ms_store *store, const ms_report_tlsrpt *r,
                        p, 12, duplicate);
     for (size_t i = 0; st == MS_OK && !*duplicate && i < r->policy_count; i++)
         st = put_tls_policy(store, &r->policies[i]);
-    if (st == MS_OK && !*duplicate)
-        st = put_raw_whole(store, gz_raw, gz_len);
-    if (st == MS_OK && !*duplicate)
-        st = store_report_commit(store);
-    if (st != MS_OK || *duplicate)
-        store_report_rollback(store);
-    store->in_report = 0;
-    return st;
+    return put_whole_end(store, st, *duplicate, gz_raw, gz_len);
 }
 
 /* ---- Failure reports ---------------------------------------------------- */
@@ -886,14 +924,7 @@ ms_status ms_store_put_failure(ms_store *store, const ms_report_failure *f,
                        p, 11, duplicate);
     if (st == MS_OK && !*duplicate)
         st = put_failure_row(store, f, message_key, duplicate);
-    if (st == MS_OK && !*duplicate)
-        st = put_raw_whole(store, gz_raw, gz_len);
-    if (st == MS_OK && !*duplicate)
-        st = store_report_commit(store);
-    if (st != MS_OK || *duplicate)
-        store_report_rollback(store);
-    store->in_report = 0;
-    return st;
+    return put_whole_end(store, st, *duplicate, gz_raw, gz_len);
 }
 
 /* ---- Rejects, IMAP, rDNS ------------------------------------------------ */
