@@ -89,6 +89,9 @@ typedef struct src_table {
     size_t bucket_cap, line_count;
     domain_key *domains;
     size_t domain_count, domain_cap;
+    uint32_t seed;           /* of the hashes: random, so that the addresses
+                              * and names of a report cannot be chosen to
+                              * collide (0: not drawn yet) */
 } src_table;
 
 struct rollup_mem {
@@ -142,7 +145,9 @@ static void table_clear(src_table *t)
     free(t->slots);
     free(t->buckets);
     free(t->domains);
+    uint32_t seed = t->seed;
     memset(t, 0, sizeof *t);
+    t->seed = seed;
 }
 
 /* FNV-1a, continued from h. */
@@ -223,7 +228,9 @@ static src_entry *entry_of(src_table *t, const char *ip, size_t ip_len, unsigned
 {
     if (2 * (t->count + 1) > t->cap && grow_slots(t) != 0)
         return NULL;
-    uint32_t h = hash_bytes(2166136261u, ip, ip_len);
+    if (t->seed == 0)
+        t->seed = arc4random() | 1;
+    uint32_t h = hash_bytes(2166136261u ^ t->seed, ip, ip_len);
     h = hash_bytes(h, &domain, sizeof domain);
     h = hash_bytes(h, &day, sizeof day);
     size_t i = h & (t->cap - 1);
