@@ -26,6 +26,19 @@ port_is_free() {
         }' "$1"
 }
 
+# port_from_file FILE: the port a test server wrote to FILE once it was
+# listening on a port the kernel picked (bind to port 0), waiting up to
+# 10 s for it. The safe way for a server we write ourselves: nothing can
+# take the port between a check and the bind. Fails when FILE never comes.
+port_from_file() {
+    local file=$1
+    for _ in $(seq 100); do
+        [[ -s $file ]] && { cat "$file"; return 0; }
+        sleep 0.1
+    done
+    return 1
+}
+
 # free_port [TAKEN...]: a port free now on 127.0.0.1 and not among TAKEN
 # (ports picked before but not yet bound); fails after 50 tries. A server
 # that may lose the port to another before it binds is better started with

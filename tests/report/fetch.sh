@@ -135,11 +135,14 @@ check "the store holds each report once" \
 # sees the password. A one-connection IMAP server without STARTTLS records
 # every line it receives.
 . tests/lib/servers.sh
-PLAIN_PORT=$(random_port)
-/usr/bin/python3 - "$PLAIN_PORT" "$WORK/heard" <<'PY' &
-import socket, sys
-port, heard = int(sys.argv[1]), sys.argv[2]
-srv = socket.create_server(("127.0.0.1", port))
+rm -f "$WORK/plain.port"
+/usr/bin/python3 - "$WORK/plain.port" "$WORK/heard" <<'PY' &
+import os, socket, sys
+portfile, heard = sys.argv[1], sys.argv[2]
+srv = socket.create_server(("127.0.0.1", 0))  # the kernel picks a free port
+with open(portfile + ".tmp", "w") as out:
+    out.write(str(srv.getsockname()[1]))
+os.rename(portfile + ".tmp", portfile)
 srv.settimeout(20)
 conn, _ = srv.accept()
 conn.settimeout(10)
@@ -156,7 +159,7 @@ with open(heard, "wb") as out:
             conn.sendall(tag + b" BAD no\r\n")
 PY
 plain_pid=$!
-for _ in $(seq 50); do port_is_free "$PLAIN_PORT" || break; sleep 0.1; done
+PLAIN_PORT=$(port_from_file "$WORK/plain.port")
 MAILSEC_IMAP_PASSWORD=$PASSWORD "$BIN" report fetch --json --db "$DB" "imap://$USER_NAME@127.0.0.1:$PLAIN_PORT/INBOX" \
     >"$WORK/out" 2>"$WORK/err"
 echo $? >"$WORK/status"
@@ -253,11 +256,11 @@ rm -rf "$BOXDIR" "$FAILDIR"
 # named. And UIDs no server can have are refused with the reason.
 slow_fetch() { # MODE: the run's status, seconds and output in $WORK
     local port pid started
-    port=$(random_port)
-    /usr/bin/python3 tests/report/slowimap.py "$port" "$(info CERTS)/fullchain.pem" \
+    rm -f "$WORK/slow.port"
+    /usr/bin/python3 tests/report/slowimap.py "$WORK/slow.port" "$(info CERTS)/fullchain.pem" \
         "$(info CERTS)/leaf-rsa.key" "$1" 2>"$WORK/slowimap.log" &
     pid=$!
-    for _ in $(seq 50); do port_is_free "$port" || break; sleep 0.1; done
+    port=$(port_from_file "$WORK/slow.port")
     started=$(date +%s)
     MAILSEC_IMAP_PASSWORD=$PASSWORD timeout 60 "$BIN" report fetch --json --timeout 2 --db "$WORK/slow.db" \
         --ca "$CA" "imaps://$USER_NAME@127.0.0.1:$port/Slow" >"$WORK/out" 2>"$WORK/err"

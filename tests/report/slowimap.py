@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """A misbehaving IMAPS server for `report fetch` (tests/report/fetch.sh).
 
-    slowimap.py PORT CERT KEY MODE
+    slowimap.py PORTFILE CERT KEY MODE
 
-Listens on 127.0.0.1:PORT with TLS (CERT: the chain, KEY: its key, made
+Listens on 127.0.0.1, on a port the kernel picks and writes to PORTFILE
+once listening (so no other process can take it between a check and
+the bind), with TLS (CERT: the chain, KEY: its key, made
 by the test CA) and speaks just enough IMAP for libcurl: CAPABILITY,
 LOGIN, EXAMINE, SELECT, UID SEARCH, UID FETCH. One mailbox with one
 message (UID 1, 600 bytes). What it does wrong, by MODE:
@@ -16,13 +18,14 @@ message (UID 1, 600 bytes). What it does wrong, by MODE:
 
 Serves connections one after another until killed.
 """
+import os
 import socket
 import ssl
 import sys
 import threading
 import time
 
-PORT, CERT, KEY, MODE = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+PORTFILE, CERT, KEY, MODE = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 HEADER = b"From: reports@receiver.example\r\nSubject: slow\r\n\r\n"
 MESSAGE = HEADER + b"x" * (598 - len(HEADER)) + b"\r\n"
 
@@ -79,7 +82,10 @@ def serve(conn):
 def main():
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(CERT, KEY)
-    server = socket.create_server(("127.0.0.1", PORT))
+    server = socket.create_server(("127.0.0.1", 0))
+    with open(PORTFILE + ".tmp", "w") as out:
+        out.write(str(server.getsockname()[1]))
+    os.rename(PORTFILE + ".tmp", PORTFILE)  # the reader never sees half a number
     while True:
         raw, _ = server.accept()
         try:
