@@ -121,6 +121,20 @@ static void udf_deinit(UDF_INIT *initid)
     initid->ptr = NULL;
 }
 
+/* The xxx_init and xxx_deinit that MariaDB calls before and after the rows
+ * of a statement that uses UDF xxx: their names are the UDF interface, so
+ * one macro writes both from the UDF's name. init is udf_init or
+ * udf_init_normal. */
+#define UDF_LIFECYCLE(name, init)                                                      \
+    UDF_EXPORT my_bool name##_init(UDF_INIT *initid, UDF_ARGS *args, char *message)     \
+    {                                                                                   \
+        return init(#name, initid, args, message);                                      \
+    }                                                                                   \
+    UDF_EXPORT void name##_deinit(UDF_INIT *initid)                                     \
+    {                                                                                   \
+        udf_deinit(initid);                                                             \
+    }
+
 /* The row's profile, or 0 when the row's answer is NULL: a NULL profile, or
  * (non-constant profile only) an unknown name. A UDF cannot raise an error
  * from a row, and its error flag would turn every later row of the
@@ -194,15 +208,7 @@ static char *row_normal_form(UDF_INIT *initid, UDF_ARGS *args, ms_email_profile 
 
 /* ---- is_email(address [, profile]) -> 1, 0 or NULL ---- */
 
-UDF_EXPORT my_bool is_email_init(UDF_INIT *initid, UDF_ARGS *args, char *message)
-{
-    return udf_init("is_email", initid, args, message);
-}
-
-UDF_EXPORT void is_email_deinit(UDF_INIT *initid)
-{
-    udf_deinit(initid);
-}
+UDF_LIFECYCLE(is_email, udf_init)
 
 UDF_EXPORT long long is_email(UDF_INIT *initid, UDF_ARGS *args, char *is_null, char *error)
 {
@@ -216,15 +222,7 @@ UDF_EXPORT long long is_email(UDF_INIT *initid, UDF_ARGS *args, char *is_null, c
 
 /* ---- email_diagnosis(address [, profile]) -> code ---- */
 
-UDF_EXPORT my_bool email_diagnosis_init(UDF_INIT *initid, UDF_ARGS *args, char *message)
-{
-    return udf_init("email_diagnosis", initid, args, message);
-}
-
-UDF_EXPORT void email_diagnosis_deinit(UDF_INIT *initid)
-{
-    udf_deinit(initid);
-}
+UDF_LIFECYCLE(email_diagnosis, udf_init)
 
 UDF_EXPORT char *email_diagnosis(UDF_INIT *initid, UDF_ARGS *args, char *result,
                                  unsigned long *length, char *is_null, char *error)
@@ -238,15 +236,7 @@ UDF_EXPORT char *email_diagnosis(UDF_INIT *initid, UDF_ARGS *args, char *result,
 
 /* ---- email_normalize(address [, profile]) -> normal form or NULL ---- */
 
-UDF_EXPORT my_bool email_normalize_init(UDF_INIT *initid, UDF_ARGS *args, char *message)
-{
-    return udf_init_normal("email_normalize", initid, args, message);
-}
-
-UDF_EXPORT void email_normalize_deinit(UDF_INIT *initid)
-{
-    udf_deinit(initid);
-}
+UDF_LIFECYCLE(email_normalize, udf_init_normal)
 
 UDF_EXPORT char *email_normalize(UDF_INIT *initid, UDF_ARGS *args, char *result,
                                  unsigned long *length, char *is_null, char *error)
@@ -292,15 +282,7 @@ static char *address_part(UDF_INIT *initid, UDF_ARGS *args, char *result, unsign
     return ret;
 }
 
-UDF_EXPORT my_bool email_local_init(UDF_INIT *initid, UDF_ARGS *args, char *message)
-{
-    return udf_init_normal("email_local", initid, args, message);
-}
-
-UDF_EXPORT void email_local_deinit(UDF_INIT *initid)
-{
-    udf_deinit(initid);
-}
+UDF_LIFECYCLE(email_local, udf_init_normal)
 
 UDF_EXPORT char *email_local(UDF_INIT *initid, UDF_ARGS *args, char *result,
                              unsigned long *length, char *is_null, char *error)
@@ -308,15 +290,7 @@ UDF_EXPORT char *email_local(UDF_INIT *initid, UDF_ARGS *args, char *result,
     return address_part(initid, args, result, length, is_null, error, 0);
 }
 
-UDF_EXPORT my_bool email_domain_init(UDF_INIT *initid, UDF_ARGS *args, char *message)
-{
-    return udf_init_normal("email_domain", initid, args, message);
-}
-
-UDF_EXPORT void email_domain_deinit(UDF_INIT *initid)
-{
-    udf_deinit(initid);
-}
+UDF_LIFECYCLE(email_domain, udf_init_normal)
 
 UDF_EXPORT char *email_domain(UDF_INIT *initid, UDF_ARGS *args, char *result,
                               unsigned long *length, char *is_null, char *error)
