@@ -19,20 +19,16 @@ typedef struct step_def {
     int pct; /* -1: the whole of the policy, no pct and no t */
 } step_def;
 
+/* The ramp each enforcing policy climbs: pct 1, 5, 10, 25, 50, then the
+ * whole of the policy. */
+#define RAMP(policy, word)                                                                     \
+    {word " 1%", policy, 1}, {word " 5%", policy, 5}, {word " 10%", policy, 10},               \
+        {word " 25%", policy, 25}, {word " 50%", policy, 50}, {word " all", policy, -1}
+
 static const step_def steps[] = {
     {"monitor", MS_DMARC_POLICY_NONE, -1},
-    {"quarantine 1%", MS_DMARC_POLICY_QUARANTINE, 1},
-    {"quarantine 5%", MS_DMARC_POLICY_QUARANTINE, 5},
-    {"quarantine 10%", MS_DMARC_POLICY_QUARANTINE, 10},
-    {"quarantine 25%", MS_DMARC_POLICY_QUARANTINE, 25},
-    {"quarantine 50%", MS_DMARC_POLICY_QUARANTINE, 50},
-    {"quarantine all", MS_DMARC_POLICY_QUARANTINE, -1},
-    {"reject 1%", MS_DMARC_POLICY_REJECT, 1},
-    {"reject 5%", MS_DMARC_POLICY_REJECT, 5},
-    {"reject 10%", MS_DMARC_POLICY_REJECT, 10},
-    {"reject 25%", MS_DMARC_POLICY_REJECT, 25},
-    {"reject 50%", MS_DMARC_POLICY_REJECT, 50},
-    {"reject all", MS_DMARC_POLICY_REJECT, -1},
+    RAMP(MS_DMARC_POLICY_QUARANTINE, "quarantine"),
+    RAMP(MS_DMARC_POLICY_REJECT, "reject"),
 };
 
 #define STEP_COUNT (sizeof steps / sizeof steps[0])
