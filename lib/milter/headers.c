@@ -92,27 +92,39 @@ static ms_status lower_copy(const char *start, const char *end, char **out)
     return MS_OK;
 }
 
-ms_status ms_milter_from_domain(const char *value, size_t len, char **domain)
+/* Reads one field: out (NULL unless MS_OK) from the field's structure s
+ * (see structure_of) and, for quoted strings, the field's own text. */
+typedef ms_status (*field_reader)(const char *value, size_t len, const char *s, char **out);
+
+/* The field's structure given to read: MS_ERR_INVALID when the field
+ * cannot be read, MS_ERR_NOMEM when out of memory. */
+static ms_status read_field(const char *value, size_t len, field_reader read, char **out)
 {
-    *domain = NULL;
+    *out = NULL;
     char *s = NULL;
-    ms_status parsed = structure_of(value, len, &s);
-    if (parsed != MS_OK)
-        return parsed;
-    ms_status st = MS_ERR_INVALID;
+    ms_status st = structure_of(value, len, &s);
+    if (st == MS_OK)
+        st = read(value, len, s, out);
+    free(s);
+    return st;
+}
+
+static ms_status from_domain_of(const char *value, size_t len, const char *s, char **domain)
+{
+    (void)value, (void)len;
     const char *start = s, *end = s + strlen(s);
     /* one mailbox: no list separator, no group, at most one <...> */
     const char *open = strchr(s, '<');
     if (strchr(s, ',') != NULL || strchr(s, ';') != NULL)
-        goto done;
+        return MS_ERR_INVALID;
     if (open != NULL) {
         const char *close = strchr(open, '>');
         if (close == NULL || strchr(open + 1, '<') != NULL || strchr(close + 1, '>') != NULL ||
             strchr(close + 1, '<') != NULL)
-            goto done;
+            return MS_ERR_INVALID;
         /* the display name must not hold a group's colon */
         if (memchr(s, ':', (size_t)(open - s)) != NULL)
-            goto done;
+            return MS_ERR_INVALID;
         start = open + 1;
         end = close;
         /* an obsolete route (<@a,@b:user@d>) ends at the last colon */
@@ -124,23 +136,24 @@ ms_status ms_milter_from_domain(const char *value, size_t len, char **domain)
             start = last + 1;
         }
     } else if (strchr(s, '>') != NULL || strchr(s, ':') != NULL) {
-        goto done;
+        return MS_ERR_INVALID;
     }
     const char *at = NULL;
     for (const char *p = start; p < end; p++)
         if (*p == '@')
             at = p;
     if (at == NULL || at == start)
-        goto done;
+        return MS_ERR_INVALID;
     const char *d = at + 1, *dend = end;
     trim(&d, &dend);
     if (d == dend)
-        goto done;
+        return MS_ERR_INVALID;
     /* A-labels in lower case; a domain literal ([192.0.2.1]) has no DMARC
      * policy to find */
     char *raw = NULL;
-    if ((st = lower_copy(d, dend, &raw)) != MS_OK)
-        goto done;
+    ms_status st = lower_copy(d, dend, &raw);
+    if (st != MS_OK)
+        return st;
     st = ms_domain_normalize(raw, domain);
     free(raw);
     if (st == MS_OK && !ms_domain_check(*domain, strlen(*domain), MS_DOMAIN_LDH | MS_DOMAIN_UNDERSCORE)) {
@@ -148,18 +161,35 @@ ms_status ms_milter_from_domain(const char *value, size_t len, char **domain)
         *domain = NULL;
         st = MS_ERR_INVALID;
     }
-done:
-    free(s);
     return st;
 }
 
-ms_status ms_milter_auth_results_id(const char *value, size_t len, char **id)
+ms_status ms_milter_from_domain(const char *value, size_t len, char **domain)
 {
-    *id = NULL;
-    char *s = NULL;
-    ms_status parsed = structure_of(value, len, &s);
-    if (parsed != MS_OK)
-        return parsed;
+    return read_field(value, len, from_domain_of, domain);
+}
+
+/* The text of the quoted-string id that starts at q in value: NULL
+ * (MS_ERR_INVALID) when empty. */
+static ms_status quoted_id(const char *q, const char *qend, char **id)
+{
+    ms_buf b = MS_BUF_INIT;
+    for (q++; q < qend && *q != '"'; q++) {
+        if (*q == '\\' && q + 1 < qend)
+            q++;
+        if (*q != '\r' && *q != '\n') /* folding is unfolded */
+            ms_buf_append(&b, q, 1);
+    }
+    char *text = ms_buf_take(&b);
+    if (text == NULL)
+        return MS_ERR_NOMEM;
+    ms_status st = *text == '\0' ? MS_ERR_INVALID : lower_copy(text, text + strlen(text), id);
+    free(text);
+    return st;
+}
+
+static ms_status auth_results_id_of(const char *value, size_t len, const char *s, char **id)
+{
     const char *start = s, *end = s + strlen(s);
     const char *semi = strchr(s, ';');
     if (semi != NULL)
@@ -169,54 +199,34 @@ ms_status ms_milter_auth_results_id(const char *value, size_t len, char **id)
     const char *word_end = start;
     while (word_end < end && !is_fws(*word_end))
         word_end++;
-    ms_status st = MS_ERR_INVALID;
     if (word_end == start)
-        goto done;
-    if (*start == '"') {
-        /* a quoted-string id: its text is in value at the same offsets */
-        const char *q = value + (start - s), *qend = value + len;
-        ms_buf b = MS_BUF_INIT;
-        for (q++; q < qend && *q != '"'; q++) {
-            if (*q == '\\' && q + 1 < qend)
-                q++;
-            if (*q != '\r' && *q != '\n') /* folding is unfolded */
-                ms_buf_append(&b, q, 1);
-        }
-        char *text = ms_buf_take(&b);
-        if (text == NULL) {
-            st = MS_ERR_NOMEM;
-            goto done;
-        }
-        if (*text == '\0') {
-            free(text);
-            goto done;
-        }
-        st = lower_copy(text, text + strlen(text), id);
-        free(text);
-        goto done;
-    }
-    st = lower_copy(start, word_end, id);
-done:
-    free(s);
-    return st;
+        return MS_ERR_INVALID;
+    /* a quoted-string id: its text is in value at the same offsets */
+    if (*start == '"')
+        return quoted_id(value + (start - s), value + len, id);
+    return lower_copy(start, word_end, id);
+}
+
+ms_status ms_milter_auth_results_id(const char *value, size_t len, char **id)
+{
+    return read_field(value, len, auth_results_id_of, id);
+}
+
+static ms_status list_id_of(const char *value, size_t len, const char *s, char **id)
+{
+    (void)value, (void)len;
+    const char *open = strchr(s, '<');
+    const char *close = open ? strchr(open, '>') : NULL;
+    if (close == NULL)
+        return MS_ERR_INVALID;
+    const char *start = open + 1, *end = close;
+    trim(&start, &end);
+    if (start < end && ms_domain_check(start, (size_t)(end - start), 0))
+        return lower_copy(start, end, id);
+    return MS_ERR_INVALID;
 }
 
 ms_status ms_milter_list_id(const char *value, size_t len, char **id)
 {
-    *id = NULL;
-    char *s = NULL;
-    ms_status parsed = structure_of(value, len, &s);
-    if (parsed != MS_OK)
-        return parsed;
-    ms_status st = MS_ERR_INVALID;
-    const char *open = strchr(s, '<');
-    const char *close = open ? strchr(open, '>') : NULL;
-    if (close != NULL) {
-        const char *start = open + 1, *end = close;
-        trim(&start, &end);
-        if (start < end && ms_domain_check(start, (size_t)(end - start), 0))
-            st = lower_copy(start, end, id);
-    }
-    free(s);
-    return st;
+    return read_field(value, len, list_id_of, id);
 }
