@@ -1,12 +1,7 @@
 # The report parsers: aggregate XML (expat, streaming), TLS-RPT JSON
-# (jansson) and failure reports (GMime), with what they share (common.c).
-# The walk fragment may look up the same packages: once is enough.
-if(NOT TARGET PkgConfig::EXPAT)
-  pkg_check_modules(EXPAT REQUIRED IMPORTED_TARGET expat)
-endif()
-if(NOT TARGET PkgConfig::GMIME)
-  pkg_check_modules(GMIME REQUIRED IMPORTED_TARGET gmime-3.0)
-endif()
+# (jansson) and failure reports (GMime, looked up by CMakeLists.txt), with
+# what they share (common.c).
+pkg_check_modules(EXPAT REQUIRED IMPORTED_TARGET expat)
 target_sources(mailsec_objects PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/common.c
   ${CMAKE_CURRENT_LIST_DIR}/aggregate.c

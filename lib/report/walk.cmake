@@ -1,12 +1,9 @@
 # The walk that finds reports in files, directories, archives and mail
 # (docs/report-ingest.md): content sniffing, gzip with zlib, zip with
-# libarchive, messages and mbox with GMime, message keys with OpenSSL.
-# The parsers' fragment may look up GMime too: once is enough.
+# libarchive, messages and mbox with GMime (looked up by CMakeLists.txt),
+# message keys with OpenSSL.
 pkg_check_modules(LIBARCHIVE REQUIRED IMPORTED_TARGET libarchive)
 pkg_check_modules(ZLIB REQUIRED IMPORTED_TARGET zlib)
-if(NOT TARGET PkgConfig::GMIME)
-  pkg_check_modules(GMIME REQUIRED IMPORTED_TARGET gmime-3.0)
-endif()
 target_sources(mailsec_objects PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/walk.c
   ${CMAKE_CURRENT_LIST_DIR}/sniff.c
