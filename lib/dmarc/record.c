@@ -57,17 +57,24 @@ typedef struct parser {
     ms_status status; /* the first allocation failure, if any */
 } parser;
 
+static void reportv(parser *ps, enum dmarc_diag_id id, long offset, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
 static void report(parser *ps, enum dmarc_diag_id id, long offset, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+static void reportv(parser *ps, enum dmarc_diag_id id, long offset, const char *fmt, va_list ap)
+{
+    ms_status st = ms_diag_addv(ps->diags, DMARC_DIAG(id), ps->location, offset, fmt, ap);
+    if (st != MS_OK && ps->status == MS_OK)
+        ps->status = st;
+}
 
 static void report(parser *ps, enum dmarc_diag_id id, long offset, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    ms_status st = ms_diag_addv(ps->diags, DMARC_DIAG(id), ps->location, offset, fmt, ap);
+    reportv(ps, id, offset, fmt, ap);
     va_end(ap);
-    if (st != MS_OK && ps->status == MS_OK)
-        ps->status = st;
 }
 
 static int is_alpha(int c)
@@ -379,6 +386,28 @@ static int rf_is_valid(const char *v, size_t len)
     return 1;
 }
 
+/* Tag k's value, which receivers will not use: marked so in seen[] and
+ * reported at the value. */
+static void invalid_value(parser *ps, int k, enum dmarc_diag_id id, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void invalid_value(parser *ps, int k, enum dmarc_diag_id id, const char *fmt, ...)
+{
+    ps->seen[k].invalid = 1;
+    va_list ap;
+    va_start(ap, fmt);
+    reportv(ps, id, ps->seen[k].tag->value_off, fmt, ap);
+    va_end(ap);
+}
+
+/* Tag k, which RFC 9989 removed; what it did is in `what`. */
+static void removed_tag(parser *ps, enum dmarc_diag_id id, int k, const char *what)
+{
+    const dmarc_tag *tag = ps->seen[k].tag;
+    report(ps, id, tag->name_off, "%s=%s: RFC 9989 removed %s (%s); receivers ignore it",
+           known_names[k], SHOW(tag->value, tag->value_len), known_names[k], what);
+}
+
 static void interpret_policy(parser *ps, int k, const dmarc_tag *tag, ms_dmarc_policy *field)
 {
     if (!parse_policy(tag, field))
@@ -400,76 +429,61 @@ static void interpret_tag(parser *ps, int k, const dmarc_tag *tag)
     case T_NP: interpret_policy(ps, k, tag, &rec->np); break;
     case T_ADKIM:
     case T_ASPF:
-        if ((i = parse_letter(tag, "rs")) < 0) {
-            ps->seen[k].invalid = 1;
-            report(ps, k == T_ADKIM ? DM_ADKIM_INVALID : DM_ASPF_INVALID, off,
-                   "%s=%s: expected r (relaxed) or s (strict); receivers use relaxed",
-                   known_names[k], SHOW(v, n));
-        } else {
+        if ((i = parse_letter(tag, "rs")) < 0)
+            invalid_value(ps, k, k == T_ADKIM ? DM_ADKIM_INVALID : DM_ASPF_INVALID,
+                          "%s=%s: expected r (relaxed) or s (strict); receivers use relaxed",
+                          known_names[k], SHOW(v, n));
+        else
             *(k == T_ADKIM ? &rec->adkim : &rec->aspf) =
                 i == 0 ? MS_DMARC_ALIGN_RELAXED : MS_DMARC_ALIGN_STRICT;
-        }
         break;
     case T_T:
-        if ((i = parse_letter(tag, "yn")) < 0) {
-            ps->seen[k].invalid = 1;
-            report(ps, DM_T_INVALID, off, "t=%s: expected y or n; receivers use n", SHOW(v, n));
-        } else {
+        if ((i = parse_letter(tag, "yn")) < 0)
+            invalid_value(ps, k, DM_T_INVALID, "t=%s: expected y or n; receivers use n",
+                          SHOW(v, n));
+        else
             rec->testing = i == 0;
-        }
         break;
     case T_PSD:
-        if ((i = parse_letter(tag, "ynu")) < 0) {
-            ps->seen[k].invalid = 1;
-            report(ps, DM_PSD_INVALID, off, "psd=%s: expected y, n or u; receivers use u",
-                   SHOW(v, n));
-        } else {
+        if ((i = parse_letter(tag, "ynu")) < 0)
+            invalid_value(ps, k, DM_PSD_INVALID, "psd=%s: expected y, n or u; receivers use u",
+                          SHOW(v, n));
+        else
             rec->psd = i == 0 ? MS_DMARC_PSD_Y : i == 1 ? MS_DMARC_PSD_N : MS_DMARC_PSD_U;
-        }
         break;
     case T_PCT:
-        if ((num = parse_number(tag, 100)) < 0) {
-            ps->seen[k].invalid = 1;
-            report(ps, DM_PCT_INVALID, off,
-                   "pct=%s: expected an integer from 0 to 100; RFC 7489 receivers use 100",
-                   SHOW(v, n));
-        } else {
+        if ((num = parse_number(tag, 100)) < 0)
+            invalid_value(ps, k, DM_PCT_INVALID,
+                          "pct=%s: expected an integer from 0 to 100; RFC 7489 receivers use 100",
+                          SHOW(v, n));
+        else
             rec->pct = (int)num;
-        }
         break;
     case T_FO:
-        if (!dmarc_fo_is_valid(v, n)) {
-            ps->seen[k].invalid = 1;
-            report(ps, DM_FO_INVALID, off,
-                   "fo=%s: expected 0, 1, d or s separated by ':' (0 and 1 not together, none "
-                   "twice); receivers use 0", SHOW(v, n));
-        } else {
+        if (!dmarc_fo_is_valid(v, n))
+            invalid_value(ps, k, DM_FO_INVALID,
+                          "fo=%s: expected 0, 1, d or s separated by ':' (0 and 1 not "
+                          "together, none twice); receivers use 0", SHOW(v, n));
+        else
             rec->fo = copy_value(ps, tag);
-        }
         break;
     case T_RF:
-        report(ps, DM_RF_REMOVED, tag->name_off,
-               "rf=%s: RFC 9989 removed rf (it chose the failure report format; afrf was the "
-               "default and only format); receivers ignore it", SHOW(v, n));
-        if (!rf_is_valid(v, n)) {
-            ps->seen[k].invalid = 1;
-            report(ps, DM_RF_INVALID, off, "rf=%s: afrf is the only registered report format",
-                   SHOW(v, n));
-        } else {
+        removed_tag(ps, DM_RF_REMOVED, k, "it chose the failure report format; afrf was the "
+                                          "default and only format");
+        if (!rf_is_valid(v, n))
+            invalid_value(ps, k, DM_RF_INVALID, "rf=%s: afrf is the only registered report format",
+                          SHOW(v, n));
+        else
             rec->rf = copy_value(ps, tag);
-        }
         break;
     case T_RI:
-        report(ps, DM_RI_REMOVED, tag->name_off,
-               "ri=%s: RFC 9989 removed ri (it asked for an aggregate report interval in "
-               "seconds, default 86400); receivers ignore it", SHOW(v, n));
-        if ((num = parse_number(tag, UINT32_MAX)) < 0 || num > (int64_t)LONG_MAX) {
-            ps->seen[k].invalid = 1;
-            report(ps, DM_RI_INVALID, off, "ri=%s: expected a number of seconds (0 to 4294967295)",
-                   SHOW(v, n));
-        } else {
+        removed_tag(ps, DM_RI_REMOVED, k, "it asked for an aggregate report interval in "
+                                          "seconds, default 86400");
+        if ((num = parse_number(tag, UINT32_MAX)) < 0 || num > (int64_t)LONG_MAX)
+            invalid_value(ps, k, DM_RI_INVALID,
+                          "ri=%s: expected a number of seconds (0 to 4294967295)", SHOW(v, n));
+        else
             rec->ri = (long)num;
-        }
         break;
     case T_RUA:
     case T_RUF: {
