@@ -161,6 +161,13 @@ static void put_counts(FILE *out, const json_t *counts, size_t max)
         fputs("-", out);
 }
 
+/* How many rows of array a table shows: TABLE_ROWS_MAX at the most. */
+static size_t shown_rows(const json_t *array)
+{
+    size_t n = json_array_size(array);
+    return n < TABLE_ROWS_MAX ? n : TABLE_ROWS_MAX;
+}
+
 static void put_strings(FILE *out, const json_t *array)
 {
     size_t i;
@@ -343,11 +350,8 @@ int page_overview(FILE *out, ms_store *store, const serve_query *q)
     } else {
         fputs("<table><thead><tr><th>Domain</th><th>Messages</th><th>Reports</th><th>DMARC pass</th>"
               "<th>Trend</th><th>Policy published</th><th>Reporters (messages)</th></tr></thead><tbody>", out);
-        size_t i;
-        json_t *d;
-        json_array_foreach(results, i, d) {
-            if (i == TABLE_ROWS_MAX)
-                break;
+        for (size_t i = 0; i < shown_rows(results); i++) {
+            const json_t *d = json_array_get(results, i);
             overview_row(out, q, d, days, day_count, policies, policy_count);
         }
         fputs("</tbody></table>", out);
@@ -416,11 +420,8 @@ static void sources_table(FILE *out, const serve_query *q, const json_t *results
     }
     fputs("<table><thead><tr><th>Source</th><th>Reverse DNS</th><th>Messages</th><th>DMARC pass</th>"
           "<th>Class</th><th>Evidence</th><th>SPF domains</th><th>DKIM domains</th></tr></thead><tbody>", out);
-    size_t i;
-    json_t *s;
-    json_array_foreach(results, i, s) {
-        if (i == TABLE_ROWS_MAX)
-            break;
+    for (size_t i = 0; i < shown_rows(results); i++) {
+        const json_t *s = json_array_get(results, i);
         const char *ip = jstr(s, "source_ip");
         if (ip == NULL)
             continue; /* a line that sums the rest */
@@ -701,11 +702,9 @@ int page_failures(FILE *out, ms_store *store, const serve_query *q)
     page_begin(out, "Failure reports", "/failures", q);
     fputs("<h2>By domain, source and failure</h2><table><thead><tr><th>Domain</th><th>Source</th>"
           "<th>Failed</th><th>Incidents</th><th>Reports</th></tr></thead><tbody>", out);
-    size_t i;
-    json_t *f;
-    json_array_foreach(json_object_get(k.doc, "results"), i, f) {
-        if (i == TABLE_ROWS_MAX)
-            break;
+    const json_t *rows = json_object_get(k.doc, "results");
+    for (size_t i = 0; i < shown_rows(rows); i++) {
+        const json_t *f = json_array_get(rows, i);
         fputs("<tr><td>", out);
         html_text_s(out, jstr(f, "domain"));
         fputs("</td><td>", out);
@@ -779,11 +778,8 @@ static void records_table(FILE *out, const json_t *records)
         return;
     fputs("<h2>Records</h2><table><thead><tr><th>Source</th><th>Count</th><th>Disposition</th><th>DKIM</th>"
           "<th>SPF</th><th>Header From</th><th>DKIM domain</th><th>SPF domain</th></tr></thead><tbody>", out);
-    size_t i;
-    json_t *x;
-    json_array_foreach(records, i, x) {
-        if (i == TABLE_ROWS_MAX)
-            break;
+    for (size_t i = 0; i < shown_rows(records); i++) {
+        const json_t *x = json_array_get(records, i);
         const char *fields[] = {jstr(x, "disposition"), jstr(x, "dkim"), jstr(x, "spf"), jstr(x, "header_from"),
                                 jstr(x, "dkim_domain"), jstr(x, "spf_domain")};
         fputs("<tr><td>", out);
@@ -970,11 +966,9 @@ int page_tls(FILE *out, ms_store *store, const serve_query *q)
     tls_chart(out, store, &k.list);
     fputs("<table><thead><tr><th>Policy domain</th><th>Reports</th><th>Sessions</th><th>Failed</th>"
           "<th>Failures by result type and MX</th></tr></thead><tbody>", out);
-    size_t i;
-    json_t *d;
-    json_array_foreach(json_object_get(k.doc, "results"), i, d) {
-        if (i == TABLE_ROWS_MAX)
-            break;
+    const json_t *rows = json_object_get(k.doc, "results");
+    for (size_t i = 0; i < shown_rows(rows); i++) {
+        const json_t *d = json_array_get(rows, i);
         unsigned long long ok = jnum(d, "successful"), failed = jnum(d, "failed");
         fputs("<tr><td>", out);
         html_text_s(out, jstr(d, "policy_domain"));
