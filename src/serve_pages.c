@@ -168,6 +168,14 @@ static size_t shown_rows(const json_t *array)
     return n < TABLE_ROWS_MAX ? n : TABLE_ROWS_MAX;
 }
 
+/* A table cell of text, escaped (nothing for NULL). */
+static void text_cell(FILE *out, const char *text)
+{
+    fputs("<td>", out);
+    html_text_s(out, text);
+    fputs("</td>", out);
+}
+
 static void put_strings(FILE *out, const json_t *array)
 {
     size_t i;
@@ -314,9 +322,8 @@ static void overview_row(FILE *out, const serve_query *q, const json_t *d, const
     char policy[256] = "-";
     if (p)
         format_policy(p, policy, sizeof policy);
+    text_cell(out, policy);
     fputs("<td>", out);
-    html_text_s(out, policy);
-    fputs("</td><td>", out);
     put_counts(out, json_object_get(d, "reporters"), 5);
     fputs("</td></tr>", out);
 }
@@ -393,13 +400,11 @@ static void policy_table(FILE *out, const ms_store_policy_row *rows, size_t n)
     for (size_t i = 0; i < n; i++) {
         char policy[256];
         format_policy(&rows[i], policy, sizeof policy);
-        fputs("<tr><td>", out);
-        html_text_s(out, policy);
-        fputs("</td><td>", out);
-        html_text_s(out, rows[i].adkim ? rows[i].adkim : "r");
-        fputs("</td><td>", out);
-        html_text_s(out, rows[i].aspf ? rows[i].aspf : "r");
-        fputs("</td><td>", out);
+        fputs("<tr>", out);
+        text_cell(out, policy);
+        text_cell(out, rows[i].adkim ? rows[i].adkim : "r");
+        text_cell(out, rows[i].aspf ? rows[i].aspf : "r");
+        fputs("<td>", out);
         put_time(out, rows[i].first);
         fputs("</td><td>", out);
         put_time(out, rows[i].last);
@@ -439,13 +444,14 @@ static void sources_table(FILE *out, const serve_query *q, const json_t *results
         html_attr_s(out, jstr(s, "class"));
         fputs("\">", out);
         html_text_s(out, jstr(s, "class"));
-        fputs("</td><td>", out);
-        put_strings(out, json_object_get(s, "signs"));
-        fputs("</td><td>", out);
-        put_strings(out, json_object_get(s, "spf_domains"));
-        fputs("</td><td>", out);
-        put_strings(out, json_object_get(s, "dkim_domains"));
-        fputs("</td></tr>", out);
+        fputs("</td>", out);
+        static const char *const LISTS[] = {"signs", "spf_domains", "dkim_domains"};
+        for (size_t k = 0; k < sizeof LISTS / sizeof LISTS[0]; k++) {
+            fputs("<td>", out);
+            put_strings(out, json_object_get(s, LISTS[k]));
+            fputs("</td>", out);
+        }
+        fputs("</tr>", out);
     }
     fputs("</tbody></table>", out);
     if (jnum(others, "sources") > 0)
@@ -675,16 +681,14 @@ static void report_rows(FILE *out, const newest *n)
           "<th>Identifier</th></tr></thead><tbody>", out);
     for (size_t i = 0; i < n->shown; i++) {
         const ms_store_report_row *r = &n->rows[i];
-        fprintf(out, "<tr><td><a href=\"/report?id=%lld\">%lld</a></td><td>", (long long)r->id,
-                (long long)r->id);
-        html_text_s(out, r->org ? r->org : "-");
-        fputs("</td><td>", out);
-        html_text_s(out, r->domain ? r->domain : "-");
-        fputs("</td><td>", out);
+        fprintf(out, "<tr><td><a href=\"/report?id=%lld\">%lld</a></td>", (long long)r->id, (long long)r->id);
+        text_cell(out, r->org ? r->org : "-");
+        text_cell(out, r->domain ? r->domain : "-");
+        fputs("<td>", out);
         put_time(out, r->begin);
-        fputs("</td><td>", out);
-        html_text_s(out, r->report_id);
-        fputs("</td></tr>", out);
+        fputs("</td>", out);
+        text_cell(out, r->report_id);
+        fputs("</tr>", out);
     }
     fputs("</tbody></table>", out);
     if (n->shown == 0)
@@ -705,13 +709,11 @@ int page_failures(FILE *out, ms_store *store, const serve_query *q)
     const json_t *rows = json_object_get(k.doc, "results");
     for (size_t i = 0; i < shown_rows(rows); i++) {
         const json_t *f = json_array_get(rows, i);
-        fputs("<tr><td>", out);
-        html_text_s(out, jstr(f, "domain"));
-        fputs("</td><td>", out);
-        html_text_s(out, jstr(f, "source_ip"));
-        fputs("</td><td>", out);
-        html_text_s(out, jstr(f, "auth_failure"));
-        fprintf(out, "</td><td class=\"num\">%llu</td><td class=\"num\">%llu</td></tr>", jnum(f, "incidents"),
+        fputs("<tr>", out);
+        text_cell(out, jstr(f, "domain"));
+        text_cell(out, jstr(f, "source_ip"));
+        text_cell(out, jstr(f, "auth_failure"));
+        fprintf(out, "<td class=\"num\">%llu</td><td class=\"num\">%llu</td></tr>", jnum(f, "incidents"),
                 jnum(f, "reports"));
     }
     return kind_page_end(out, &k, "failures", q);
@@ -782,14 +784,11 @@ static void records_table(FILE *out, const json_t *records)
         const json_t *x = json_array_get(records, i);
         const char *fields[] = {jstr(x, "disposition"), jstr(x, "dkim"), jstr(x, "spf"), jstr(x, "header_from"),
                                 jstr(x, "dkim_domain"), jstr(x, "spf_domain")};
-        fputs("<tr><td>", out);
-        html_text_s(out, jstr(x, "source_ip"));
-        fprintf(out, "</td><td class=\"num\">%llu</td>", jnum(x, "count"));
-        for (size_t k = 0; k < sizeof fields / sizeof fields[0]; k++) {
-            fputs("<td>", out);
-            html_text_s(out, fields[k] ? fields[k] : "-");
-            fputs("</td>", out);
-        }
+        fputs("<tr>", out);
+        text_cell(out, jstr(x, "source_ip"));
+        fprintf(out, "<td class=\"num\">%llu</td>", jnum(x, "count"));
+        for (size_t k = 0; k < sizeof fields / sizeof fields[0]; k++)
+            text_cell(out, fields[k] ? fields[k] : "-");
         fputs("</tr>", out);
     }
     fputs("</tbody></table>", out);
