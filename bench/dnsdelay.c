@@ -22,6 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "delay.h"
+
 enum { MAX_PENDING = 4096, MAX_MSG = 65535 };
 
 typedef struct pending {
@@ -33,15 +35,7 @@ typedef struct pending {
     size_t answer_len;
 } pending;
 
-static volatile sig_atomic_t stop;
-static void on_signal(int sig) { (void)sig; stop = 1; }
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+static long long now_ms(void) { return now_us() / 1000; }
 
 /* The question's name of the query in pkt, dotted, into out ("?" when the
  * packet holds none we can read: compression pointers are not expected in a
@@ -66,8 +60,7 @@ static void question_name(const unsigned char *pkt, size_t len, char *out, size_
 static int bind_loopback(int port)
 {
     int fd = socket(AF_INET, SOCK_DGRAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    struct sockaddr_in a = loopback(port);
     if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0) {
         perror("dnsdelay: bind");
         exit(2);
@@ -83,8 +76,7 @@ int main(int argc, char **argv)
     }
     int listen_port = atoi(argv[1]), upstream_port = atoi(argv[2]);
     long long delay = atoll(argv[3]);
-    signal(SIGTERM, on_signal);
-    signal(SIGINT, on_signal);
+    stop_on_signals();
     int client_fd = bind_loopback(listen_port);
     int upstream_fd = bind_loopback(0);
     struct sockaddr_in upstream = {.sin_family = AF_INET, .sin_port = htons((uint16_t)upstream_port)};

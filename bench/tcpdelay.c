@@ -24,6 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "delay.h"
+
 enum { MAX_LISTEN = 16, MAX_RELAYS = 512, CHUNK = 16384 };
 
 /* Bytes read from one side, to be written to the other when due; len 0
@@ -47,23 +49,6 @@ typedef struct relay {
     int in_use;
     direction dir[2]; /* 0: client to server, 1: server to client */
 } relay;
-
-static volatile sig_atomic_t stop;
-static void on_signal(int sig) { (void)sig; stop = 1; }
-
-static long long now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static struct sockaddr_in loopback(int port)
-{
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    return a;
-}
 
 static int listen_loopback(int port)
 {
@@ -195,8 +180,7 @@ int main(int argc, char **argv)
         listen_fd[listeners] = listen_loopback(from);
         target[listeners++] = to;
     }
-    signal(SIGTERM, on_signal);
-    signal(SIGINT, on_signal);
+    stop_on_signals();
     signal(SIGPIPE, SIG_IGN);
 
     static relay relays[MAX_RELAYS];

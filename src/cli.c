@@ -683,7 +683,8 @@ int cli_parse(int argc, char **argv, const struct option *options, const char *s
     return -1;
 }
 
-int cli_record_option(void *arg, int opt, const char *value)
+/* --record and --domain into a cli_record_args. */
+static int record_option(void *arg, int opt, const char *value)
 {
     cli_record_args *a = arg;
     if (opt == CLI_OPT_RECORD)
@@ -693,6 +694,26 @@ int cli_record_option(void *arg, int opt, const char *value)
     else
         return 0;
     return 1;
+}
+
+int cli_record_parse(int argc, char **argv, const char *usage, const char *command, cli_common *c,
+                     cli_record_args *a)
+{
+    static const struct option options[] = {
+        {"record", required_argument, NULL, CLI_OPT_RECORD},
+        {"domain", required_argument, NULL, CLI_OPT_DOMAIN},
+        CLI_COMMON_LONG_OPTIONS,
+        {NULL, 0, NULL, 0},
+    };
+    *a = (cli_record_args){NULL, NULL};
+    int done = cli_parse(argc, argv, options, CLI_COMMON_SHORT_OPTIONS, usage, command, c, record_option, a);
+    if (done >= 0)
+        return done;
+    if (a->record == NULL && a->domain != NULL)
+        return cli_usage_error(command, "--domain goes with --record; give domains as arguments");
+    if (a->record == NULL && optind == argc)
+        return cli_usage_error(command, "which domain? e.g. mailsec %s example.com", command);
+    return -1;
 }
 
 /* ---- results ---- */

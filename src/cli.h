@@ -196,17 +196,17 @@ int cli_parse(int argc, char **argv, const struct option *options, const char *s
  * text instead of looking it up share these. */
 enum { CLI_OPT_RECORD = CLI_OPT_BASE + 100, CLI_OPT_DOMAIN };
 
-#define CLI_RECORD_LONG_OPTIONS                                  \
-    {"record", required_argument, NULL, CLI_OPT_RECORD},        \
-    {"domain", required_argument, NULL, CLI_OPT_DOMAIN}
-
 typedef struct cli_record_args {
     const char *record;
     const char *domain;
 } cli_record_args;
 
-/* A cli_option_fn for CLI_RECORD_LONG_OPTIONS; arg is a cli_record_args. */
-int cli_record_option(void *arg, int opt, const char *value);
+/* cli_parse for such a command (`mailsec COMMAND`), whose only options are
+ * --record, --domain and the common ones. Without --record, --domain is a
+ * usage error, and so are no domains at all; what goes with --record is the
+ * command's to check. Returns -1 to go on, or the exit status to return. */
+int cli_record_parse(int argc, char **argv, const char *usage, const char *command, cli_common *c,
+                     cli_record_args *a);
 
 /* ---- command groups ---- */
 

@@ -380,15 +380,9 @@ static int check_domains(const cli_common *c, char **domains, int count)
 
 static int run_check(int argc, char **argv)
 {
-    static const struct option options[] = {
-        CLI_RECORD_LONG_OPTIONS,
-        CLI_COMMON_LONG_OPTIONS,
-        {NULL, 0, NULL, 0},
-    };
     cli_common c;
-    cli_record_args a = {NULL, NULL};
-    int done = cli_parse(argc, argv, options, CLI_COMMON_SHORT_OPTIONS, CHECK_USAGE, "dmarc check",
-                         &c, cli_record_option, &a);
+    cli_record_args a;
+    int done = cli_record_parse(argc, argv, CHECK_USAGE, "dmarc check", &c, &a);
     if (done >= 0)
         return done;
     if (a.record != NULL) {
@@ -396,10 +390,6 @@ static int run_check(int argc, char **argv)
             return cli_usage_error("dmarc check", "give either --record or domains, not both");
         return check_text(&c, a.record, a.domain);
     }
-    if (a.domain != NULL)
-        return cli_usage_error("dmarc check", "--domain goes with --record; give domains as arguments");
-    if (optind == argc)
-        return cli_usage_error("dmarc check", "which domain? e.g. mailsec dmarc check example.com");
     return check_domains(&c, argv + optind, argc - optind);
 }
 

@@ -161,6 +161,21 @@ static void put_counts(FILE *out, const json_t *counts, size_t max)
         fputs("-", out);
 }
 
+/* How many rows of array a table shows: TABLE_ROWS_MAX at the most. */
+static size_t shown_rows(const json_t *array)
+{
+    size_t n = json_array_size(array);
+    return n < TABLE_ROWS_MAX ? n : TABLE_ROWS_MAX;
+}
+
+/* A table cell of text, escaped (nothing for NULL). */
+static void text_cell(FILE *out, const char *text)
+{
+    fputs("<td>", out);
+    html_text_s(out, text);
+    fputs("</td>", out);
+}
+
 static void put_strings(FILE *out, const json_t *array)
 {
     size_t i;
@@ -307,9 +322,8 @@ static void overview_row(FILE *out, const serve_query *q, const json_t *d, const
     char policy[256] = "-";
     if (p)
         format_policy(p, policy, sizeof policy);
+    text_cell(out, policy);
     fputs("<td>", out);
-    html_text_s(out, policy);
-    fputs("</td><td>", out);
     put_counts(out, json_object_get(d, "reporters"), 5);
     fputs("</td></tr>", out);
 }
@@ -343,11 +357,8 @@ int page_overview(FILE *out, ms_store *store, const serve_query *q)
     } else {
         fputs("<table><thead><tr><th>Domain</th><th>Messages</th><th>Reports</th><th>DMARC pass</th>"
               "<th>Trend</th><th>Policy published</th><th>Reporters (messages)</th></tr></thead><tbody>", out);
-        size_t i;
-        json_t *d;
-        json_array_foreach(results, i, d) {
-            if (i == TABLE_ROWS_MAX)
-                break;
+        for (size_t i = 0; i < shown_rows(results); i++) {
+            const json_t *d = json_array_get(results, i);
             overview_row(out, q, d, days, day_count, policies, policy_count);
         }
         fputs("</tbody></table>", out);
@@ -389,13 +400,11 @@ static void policy_table(FILE *out, const ms_store_policy_row *rows, size_t n)
     for (size_t i = 0; i < n; i++) {
         char policy[256];
         format_policy(&rows[i], policy, sizeof policy);
-        fputs("<tr><td>", out);
-        html_text_s(out, policy);
-        fputs("</td><td>", out);
-        html_text_s(out, rows[i].adkim ? rows[i].adkim : "r");
-        fputs("</td><td>", out);
-        html_text_s(out, rows[i].aspf ? rows[i].aspf : "r");
-        fputs("</td><td>", out);
+        fputs("<tr>", out);
+        text_cell(out, policy);
+        text_cell(out, rows[i].adkim ? rows[i].adkim : "r");
+        text_cell(out, rows[i].aspf ? rows[i].aspf : "r");
+        fputs("<td>", out);
         put_time(out, rows[i].first);
         fputs("</td><td>", out);
         put_time(out, rows[i].last);
@@ -416,11 +425,8 @@ static void sources_table(FILE *out, const serve_query *q, const json_t *results
     }
     fputs("<table><thead><tr><th>Source</th><th>Reverse DNS</th><th>Messages</th><th>DMARC pass</th>"
           "<th>Class</th><th>Evidence</th><th>SPF domains</th><th>DKIM domains</th></tr></thead><tbody>", out);
-    size_t i;
-    json_t *s;
-    json_array_foreach(results, i, s) {
-        if (i == TABLE_ROWS_MAX)
-            break;
+    for (size_t i = 0; i < shown_rows(results); i++) {
+        const json_t *s = json_array_get(results, i);
         const char *ip = jstr(s, "source_ip");
         if (ip == NULL)
             continue; /* a line that sums the rest */
@@ -438,13 +444,14 @@ static void sources_table(FILE *out, const serve_query *q, const json_t *results
         html_attr_s(out, jstr(s, "class"));
         fputs("\">", out);
         html_text_s(out, jstr(s, "class"));
-        fputs("</td><td>", out);
-        put_strings(out, json_object_get(s, "signs"));
-        fputs("</td><td>", out);
-        put_strings(out, json_object_get(s, "spf_domains"));
-        fputs("</td><td>", out);
-        put_strings(out, json_object_get(s, "dkim_domains"));
-        fputs("</td></tr>", out);
+        fputs("</td>", out);
+        static const char *const LISTS[] = {"signs", "spf_domains", "dkim_domains"};
+        for (size_t k = 0; k < sizeof LISTS / sizeof LISTS[0]; k++) {
+            fputs("<td>", out);
+            put_strings(out, json_object_get(s, LISTS[k]));
+            fputs("</td>", out);
+        }
+        fputs("</tr>", out);
     }
     fputs("</tbody></table>", out);
     if (jnum(others, "sources") > 0)
@@ -674,16 +681,14 @@ static void report_rows(FILE *out, const newest *n)
           "<th>Identifier</th></tr></thead><tbody>", out);
     for (size_t i = 0; i < n->shown; i++) {
         const ms_store_report_row *r = &n->rows[i];
-        fprintf(out, "<tr><td><a href=\"/report?id=%lld\">%lld</a></td><td>", (long long)r->id,
-                (long long)r->id);
-        html_text_s(out, r->org ? r->org : "-");
-        fputs("</td><td>", out);
-        html_text_s(out, r->domain ? r->domain : "-");
-        fputs("</td><td>", out);
+        fprintf(out, "<tr><td><a href=\"/report?id=%lld\">%lld</a></td>", (long long)r->id, (long long)r->id);
+        text_cell(out, r->org ? r->org : "-");
+        text_cell(out, r->domain ? r->domain : "-");
+        fputs("<td>", out);
         put_time(out, r->begin);
-        fputs("</td><td>", out);
-        html_text_s(out, r->report_id);
-        fputs("</td></tr>", out);
+        fputs("</td>", out);
+        text_cell(out, r->report_id);
+        fputs("</tr>", out);
     }
     fputs("</tbody></table>", out);
     if (n->shown == 0)
@@ -701,18 +706,14 @@ int page_failures(FILE *out, ms_store *store, const serve_query *q)
     page_begin(out, "Failure reports", "/failures", q);
     fputs("<h2>By domain, source and failure</h2><table><thead><tr><th>Domain</th><th>Source</th>"
           "<th>Failed</th><th>Incidents</th><th>Reports</th></tr></thead><tbody>", out);
-    size_t i;
-    json_t *f;
-    json_array_foreach(json_object_get(k.doc, "results"), i, f) {
-        if (i == TABLE_ROWS_MAX)
-            break;
-        fputs("<tr><td>", out);
-        html_text_s(out, jstr(f, "domain"));
-        fputs("</td><td>", out);
-        html_text_s(out, jstr(f, "source_ip"));
-        fputs("</td><td>", out);
-        html_text_s(out, jstr(f, "auth_failure"));
-        fprintf(out, "</td><td class=\"num\">%llu</td><td class=\"num\">%llu</td></tr>", jnum(f, "incidents"),
+    const json_t *rows = json_object_get(k.doc, "results");
+    for (size_t i = 0; i < shown_rows(rows); i++) {
+        const json_t *f = json_array_get(rows, i);
+        fputs("<tr>", out);
+        text_cell(out, jstr(f, "domain"));
+        text_cell(out, jstr(f, "source_ip"));
+        text_cell(out, jstr(f, "auth_failure"));
+        fprintf(out, "<td class=\"num\">%llu</td><td class=\"num\">%llu</td></tr>", jnum(f, "incidents"),
                 jnum(f, "reports"));
     }
     return kind_page_end(out, &k, "failures", q);
@@ -779,21 +780,15 @@ static void records_table(FILE *out, const json_t *records)
         return;
     fputs("<h2>Records</h2><table><thead><tr><th>Source</th><th>Count</th><th>Disposition</th><th>DKIM</th>"
           "<th>SPF</th><th>Header From</th><th>DKIM domain</th><th>SPF domain</th></tr></thead><tbody>", out);
-    size_t i;
-    json_t *x;
-    json_array_foreach(records, i, x) {
-        if (i == TABLE_ROWS_MAX)
-            break;
+    for (size_t i = 0; i < shown_rows(records); i++) {
+        const json_t *x = json_array_get(records, i);
         const char *fields[] = {jstr(x, "disposition"), jstr(x, "dkim"), jstr(x, "spf"), jstr(x, "header_from"),
                                 jstr(x, "dkim_domain"), jstr(x, "spf_domain")};
-        fputs("<tr><td>", out);
-        html_text_s(out, jstr(x, "source_ip"));
-        fprintf(out, "</td><td class=\"num\">%llu</td>", jnum(x, "count"));
-        for (size_t k = 0; k < sizeof fields / sizeof fields[0]; k++) {
-            fputs("<td>", out);
-            html_text_s(out, fields[k] ? fields[k] : "-");
-            fputs("</td>", out);
-        }
+        fputs("<tr>", out);
+        text_cell(out, jstr(x, "source_ip"));
+        fprintf(out, "<td class=\"num\">%llu</td>", jnum(x, "count"));
+        for (size_t k = 0; k < sizeof fields / sizeof fields[0]; k++)
+            text_cell(out, fields[k] ? fields[k] : "-");
         fputs("</tr>", out);
     }
     fputs("</tbody></table>", out);
@@ -970,11 +965,9 @@ int page_tls(FILE *out, ms_store *store, const serve_query *q)
     tls_chart(out, store, &k.list);
     fputs("<table><thead><tr><th>Policy domain</th><th>Reports</th><th>Sessions</th><th>Failed</th>"
           "<th>Failures by result type and MX</th></tr></thead><tbody>", out);
-    size_t i;
-    json_t *d;
-    json_array_foreach(json_object_get(k.doc, "results"), i, d) {
-        if (i == TABLE_ROWS_MAX)
-            break;
+    const json_t *rows = json_object_get(k.doc, "results");
+    for (size_t i = 0; i < shown_rows(rows); i++) {
+        const json_t *d = json_array_get(rows, i);
         unsigned long long ok = jnum(d, "successful"), failed = jnum(d, "failed");
         fputs("<tr><td>", out);
         html_text_s(out, jstr(d, "policy_domain"));

@@ -167,23 +167,13 @@ static void check_one(const cli_common *c, ms_ctx *ctx, const char *domain, cons
 
 static int run_check(int argc, char **argv)
 {
-    static const struct option options[] = {
-        CLI_RECORD_LONG_OPTIONS,
-        CLI_COMMON_LONG_OPTIONS,
-        {NULL, 0, NULL, 0},
-    };
     cli_common c;
-    cli_record_args a = {NULL, NULL};
-    int done = cli_parse(argc, argv, options, CLI_COMMON_SHORT_OPTIONS, CHECK_USAGE, "spf check", &c,
-                         cli_record_option, &a);
+    cli_record_args a;
+    int done = cli_record_parse(argc, argv, CHECK_USAGE, "spf check", &c, &a);
     if (done >= 0)
         return done;
     if (a.record != NULL && (a.domain == NULL || optind != argc))
         return cli_usage_error("spf check", "--record goes with --domain and no other domains");
-    if (a.record == NULL && a.domain != NULL)
-        return cli_usage_error("spf check", "--domain goes with --record; give domains as arguments");
-    if (a.record == NULL && optind == argc)
-        return cli_usage_error("spf check", "which domain? e.g. mailsec spf check example.com");
     ms_ctx *ctx = cli_make_ctx(&c);
     if (ctx == NULL)
         return EXIT_UNCHECKED;

@@ -26,13 +26,14 @@ test_store "$MODE" advise
 "$BIN" report ingest --db "$DB" "$WORK/reports" >"$WORK/ingest" 2>&1 ||
     die "ingest failed: $(tail -5 "$WORK/ingest")"
 
-# advise DOMAIN [OPTION...]: runs the command (JSON), keeps its exit status
-# in $status and its output in $WORK/DOMAIN.json.
+# advise STATUS DOMAIN [OPTION...]: runs the command (JSON), which must
+# exit with STATUS; keeps its output in $WORK/DOMAIN.json.
 advise() {
-    local domain=$1
-    shift
+    local want=$1 domain=$2 status
+    shift 2
     "$BIN" dmarc advise --db "$DB" "${DNS[@]}" --json "$@" "$domain" >"$WORK/$domain.json" 2>"$WORK/$domain.err"
     status=$?
+    [[ $status == "$want" ]] || fail "$domain $*: exit $status, expected $want"
 }
 # check DOMAIN NAME JQ: the JQ expression holds of the domain's result.
 check() {
@@ -44,8 +45,7 @@ crit() { echo "($R.criteria[] | select(.name == \"$1\"))"; }
 
 # Monitoring for a month, every legitimate source aligned: the next step.
 D=ready.advisetest.example
-advise $D
-[[ $status == 0 ]] || fail "$D: exit $status, expected 0"
+advise 0 $D
 check $D "monitor step, since a month" "$R.step.index == 1 and $R.step.name == \"monitor\" and ($R.step.since | type) == \"string\""
 check $D "every criterion met" "[$R.criteria[].met] | all and length == 7"
 check $D "three reporters, two needed" "$(crit reporters).value == 3 and $(crit reporters).target == 2 and ($(crit reporters).figures | contains(\"google.com\"))"
@@ -62,15 +62,13 @@ check $D "verdict ok" "$R.result == \"ok\" and .result == \"ok\""
 
 # A stricter threshold than 100% is impossible; a window with too few
 # messages is not enough data.
-advise $D --min-messages 20000
-[[ $status == 1 ]] || fail "$D --min-messages 20000: exit $status, expected 1"
+advise 1 $D --min-messages 20000
 check $D "too few messages: hold" "$R.action == \"hold\" and ($(crit messages).met | not) and $R.next == null"
 
 # The newsletter service signs with its own domain, also for a subdomain;
 # a CRM appeared five days ago.
 D=blocked.advisetest.example
-advise $D
-[[ $status == 1 ]] || fail "$D: exit $status, expected 1"
+advise 1 $D
 check $D "hold" "$R.action == \"hold\" and $R.next == null"
 # own 200, newsletter 60 + 30 (subdomain), CRM 40 for 5 of the 14 days, 3 reporters:
 # 8400 of 12780 pass
@@ -85,21 +83,19 @@ check $D "reasons name the criteria" "[$R.reasons[] | select(startswith(\"pass-r
 
 # Three days from one small reporter.
 D=young.advisetest.example
-advise $D
-[[ $status == 1 ]] || fail "$D: exit $status, expected 1"
+advise 1 $D
 check $D "not enough reporters, no large provider" "$(crit reporters).met == false and $(crit reporters).value == 1 and ($(crit reporters).figures | contains(\"large mailbox providers: none\"))"
 check $D "not enough days" "$(crit days).met == false and $(crit days).value == 3"
 check $D "enough messages" "$(crit messages).met == true and $(crit messages).value == 600"
 check $D "hold" "$R.action == \"hold\""
-advise $D --min-days 3 --min-reporters 1
+advise 1 $D --min-days 3 --min-reporters 1
 check $D "--min-days 3: days met" "$(crit days).met == true and $(crit days).target == 3"
 check $D "still no large provider" "$(crit reporters).met == false and $R.action == \"hold\""
 
 # Quarantine 10% since five days; the newsletter's new server is not
 # aligned and receivers quarantined its mail: step back to 5%.
 D=stepback.advisetest.example
-advise $D
-[[ $status == 1 ]] || fail "$D: exit $status, expected 1"
+advise 1 $D
 check $D "at quarantine 10%" "$R.step.index == 4 and $R.step.name == \"quarantine 10%\""
 check $D "step back to quarantine 5%" "$R.action == \"step back\" and $R.next.index == 3 and $R.next.record == \"v=DMARC1; p=quarantine; pct=5; t=y; rua=mailto:dmarc@$D\""
 check $D "the reason gives the figures" "$R.reasons[0] | contains(\"76.92% of 3900 messages from legitimate sources passed DMARC\")"
@@ -107,23 +103,20 @@ check $D "the new newsletter server blocks" "$R.blockers[0].source_ip == \"198.1
 
 # p=reject with pct=50 and no t=y, without ever quarantining.
 D=offplan.advisetest.example
-advise $D
-[[ $status == 1 ]] || fail "$D: exit $status, expected 1"
+advise 1 $D
 check $D "treated as reject 50%" "$R.step.index == 12 and $R.step.name == \"reject 50%\""
 check $D "departures: pct without t, quarantine skipped, rua not authorised" "[$R.departures[].code] | sort == [\"dmarc.advise-skipped-quarantine\", \"dmarc.pct-without-t\", \"dmarc.report-destination-unverified\"]"
 check $D "hold, with the plan's record for the step" "$R.action == \"hold\" and $R.next.record == \"v=DMARC1; p=reject; pct=50; t=y; rua=mailto:dmarc@advisetest.example\""
 
 # At reject for twenty days, clean: the end of the plan.
 D=done.advisetest.example
-advise $D
-[[ $status == 0 ]] || fail "$D: exit $status, expected 0"
+advise 0 $D
 check $D "at reject all since twenty days" "$R.step.index == 13 and $(crit days).value == 20 and $(crit days).target == 7"
 check $D "done, nothing to publish" "$R.action == \"done\" and $R.next == null and $R.departures == []"
 
 # Reports, but no record: start with the plan.
 D=nodmarc.advisetest.example
-advise $D
-[[ $status == 1 ]] || fail "$D: exit $status, expected 1"
+advise 1 $D
 check $D "start" "$R.action == \"start\" and $R.step.index == null and ($R.reasons[0] | contains(\"mailsec dmarc plan\"))"
 
 # --publish --dry-run: the update replacing exactly the record read with
@@ -132,13 +125,11 @@ check $D "start" "$R.action == \"start\" and $R.step.index == null and ($R.reaso
 echo "advise-test:hmac-sha256:$(head -c 32 /dev/urandom | base64)" >"$WORK/key"
 PUBLISH=(--publish --dry-run --server 127.0.0.1:9 --tsig-key "$WORK/key" --zone advisetest.example)
 D=ready.advisetest.example
-advise $D "${PUBLISH[@]}"
-[[ $status == 0 ]] || fail "$D --publish --dry-run: exit $status, expected 0"
+advise 0 $D "${PUBLISH[@]}"
 check $D "dry run of the next record" "$R.publish.outcome == \"dry-run\" and $R.publish.old == [\"v=DMARC1; p=none; rua=mailto:dmarc@$D\"] and $R.publish.new == $R.next.record"
 check $D "the prerequisite is the record read" "$R.publish.update | contains(\"prereq yxrrset _dmarc.$D. IN TXT \\\"v=DMARC1; p=none; rua=mailto:dmarc@$D\\\"\")"
 D=blocked.advisetest.example
-advise $D "${PUBLISH[@]}"
-[[ $status == 1 ]] || fail "$D --publish --dry-run: exit $status, expected 1"
+advise 1 $D "${PUBLISH[@]}"
 check $D "hold: nothing published" "$R.action == \"hold\" and $R.publish == null"
 "$BIN" dmarc advise --db "$DB" "${DNS[@]}" --publish --all >"$WORK/pub-all" 2>&1
 status=$?

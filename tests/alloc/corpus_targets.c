@@ -167,29 +167,20 @@ void run_dkim_stream(const char *data, size_t len, answer *a)
 
 /* ---- dns_rdata: records decoded from their wire form, names too ---- */
 
-enum { RDATA_RECORDS_MAX = 64 };
-
 void run_dns_rdata(const char *data, size_t len, answer *a)
 {
     answer_begin(a);
     if (len < 1)
         return;
     const unsigned char *in = (const unsigned char *)data;
-    uint16_t type = fuzz_rdata_type(in[0]);
-    char *rdata[RDATA_RECORDS_MAX + 1] = {0};
-    int lens[RDATA_RECORDS_MAX + 1] = {0};
-    size_t n = fuzz_rdata_records(in, len, rdata, lens, RDATA_RECORDS_MAX);
-    struct ub_result result = fuzz_rdata_result(type, rdata, lens, n);
-    ms_dns_answer *decoded = ms_dns_answer_new("fuzz.example", type, MS_DNS_NOERROR);
-    ms_status st = decoded ? ms_dns_decode_records(decoded, &result) : MS_ERR_NOMEM;
+    ms_status st;
+    ms_dns_answer *decoded = fuzz_rdata_decode(in, len, &st);
     unsigned long long h = 0;
     for (size_t i = 0; decoded != NULL && i < decoded->count; i++)
         h = hash_bytes(hash_str(h, decoded->records[i].text), &decoded->records[i].preference,
                        sizeof decoded->records[i].preference);
     answer_add(a, st, "records%zu %llx", decoded ? decoded->count : 0, h);
     ms_dns_answer_free(decoded);
-    for (size_t i = 0; i < n; i++)
-        free(rdata[i]);
     char *name = NULL;
     st = ms_dns_name_from_wire(in + 1, len - 1, &name);
     answer_add(a, st, "name%llx", hash_str(0, name));

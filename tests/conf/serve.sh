@@ -23,15 +23,6 @@ DIR=$WORK
 chmod 755 "$DIR"
 on_exit 'stop_mail_servers "$DIR"'
 
-pick() {
-    local port used=" $* "
-    for _ in $(seq 50); do
-        port=$(random_port)
-        [[ $used == *" $port "* ]] && continue
-        port_is_free "$port" && { echo "$port"; return; }
-    done
-}
-
 if [[ $(id -u) != 0 ]]; then
     die "needs root (Postfix's master)"
 fi
@@ -66,24 +57,12 @@ userdb {
   driver = static
   args = uid=nobody gid=nogroup home=$DIR/home
 }
-service imap-login {
-  chroot =
-  inet_listener imap {
-    address = $ADDR
-    port = $IMAP_PORT
-  }
-  inet_listener imaps {
-    address = $ADDR
-    port = $IMAPS_PORT
-    ssl = yes
-  }
-}
 CONF
+    dovecot_imap_login "$DIR" "$ADDR" "$IMAP_PORT" "$IMAPS_PORT"
 }
 
 for profile in intermediate modern; do
-    SMTP_PORT=$(pick) SUB_PORT=$(pick "$SMTP_PORT") SUBS_PORT=$(pick "$SMTP_PORT $SUB_PORT")
-    IMAP_PORT=$(pick "$SMTP_PORT $SUB_PORT $SUBS_PORT") IMAPS_PORT=$(pick "$SMTP_PORT $SUB_PORT $SUBS_PORT $IMAP_PORT")
+    free_ports SMTP_PORT SUB_PORT SUBS_PORT IMAP_PORT IMAPS_PORT || die "no free ports"
     rm -rf "$DIR/postfix" "$DIR/dovecot.conf" "$DIR/spool" "$DIR/dovecot-run" "$DIR/dovecot-state" "$DIR"/*.log
     write_base
     "$BIN" conf generate postfix --version 3.7 --profile $profile --cert "$DIR/certs/leaf-rsa.pem" \

@@ -16,6 +16,7 @@
 
 #include "core/internal.h"
 #include "dkim/internal.h"
+#include "dns/dns_internal.h"
 #include "mailsec/dns.h"
 
 #include <stdint.h>
@@ -147,6 +148,25 @@ static inline struct ub_result fuzz_rdata_result(uint16_t type, char **rdata, in
     result.havedata = n > 0;
     result.ttl = 300;
     return result;
+}
+
+enum { FUZZ_RDATA_RECORDS_MAX = 64 };
+
+/* The input (at least the type byte) decoded as the answer libunbound
+ * would hand over for its records: the answer (NULL when out of memory),
+ * the decoder's status in *st. */
+static inline ms_dns_answer *fuzz_rdata_decode(const unsigned char *data, size_t size, ms_status *st)
+{
+    uint16_t type = fuzz_rdata_type(data[0]);
+    char *rdata[FUZZ_RDATA_RECORDS_MAX + 1] = {0};
+    int lens[FUZZ_RDATA_RECORDS_MAX + 1] = {0};
+    size_t n = fuzz_rdata_records(data, size, rdata, lens, FUZZ_RDATA_RECORDS_MAX);
+    struct ub_result result = fuzz_rdata_result(type, rdata, lens, n);
+    ms_dns_answer *decoded = ms_dns_answer_new("fuzz.example", type, MS_DNS_NOERROR);
+    *st = decoded != NULL ? ms_dns_decode_records(decoded, &result) : MS_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++)
+        free(rdata[i]);
+    return decoded;
 }
 
 /* ---- header fields ---- */

@@ -186,3 +186,31 @@ service lmtp {
 }
 CONF
 }
+
+# dovecot_imap_login DIR ADDR IMAP_PORT IMAPS_PORT [SETTING...]: the IMAP
+# login service, IMAP on ADDR:IMAP_PORT and IMAPS on ADDR:IMAPS_PORT, not
+# chrooted (DIR is not a chroot), with the bed's own SETTING lines;
+# appended to DIR/dovecot.conf.
+dovecot_imap_login() {
+    local dir=$1 addr=$2 imap_port=$3 imaps_port=$4 setting
+    shift 4
+    {
+        echo "service imap-login {"
+        echo "  chroot ="
+        for setting in "$@"; do
+            echo "  $setting"
+        done
+        cat <<CONF
+  inet_listener imap {
+    address = $addr
+    port = $imap_port
+  }
+  inet_listener imaps {
+    address = $addr
+    port = $imaps_port
+    ssl = yes
+  }
+}
+CONF
+    } >>"$dir/dovecot.conf"
+}

@@ -55,6 +55,17 @@ free_port() {
     return 1
 }
 
+# free_ports NAME...: sets each variable NAME to a port free now, all of
+# them distinct (free_port); fails when a port is not found.
+free_ports() {
+    local name port taken=()
+    for name in "$@"; do
+        port=$(free_port "${taken[@]}") || return 1
+        taken+=("$port")
+        printf -v "$name" '%s' "$port"
+    done
+}
+
 # start_on_free_port DIR CONFIGURE LAUNCH STOP READY: starts a server on a
 # random free port and prints the port. CONFIGURE DIR PORT writes its
 # configuration and LAUNCH DIR starts it. When LAUNCH fails, the port was

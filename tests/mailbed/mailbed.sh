@@ -25,20 +25,6 @@ die() { echo "mailbed: $*" >&2; exit 1; }
 . "$HERE/../lib/servers.sh"
 . "$HERE/../lib/mailservers.sh"
 
-# Distinct free ports, one per name given.
-pick_ports() {
-    local name port used=" "
-    for name in "$@"; do
-        for _ in $(seq 50); do
-            port=$(random_port)
-            [[ $used == *" $port "* ]] && continue
-            port_is_free "$port" && break
-        done
-        used+="$port "
-        printf -v "$name" '%s' "$port"
-    done
-}
-
 # ---- certificates ----
 
 # The cert module's test CA (root, intermediate, leaves good and bad), plus
@@ -137,23 +123,12 @@ ssl_cert = <$DIR/certs/fullchain.pem
 ssl_key = <$DIR/certs/leaf-rsa.key
 disable_plaintext_auth = no
 auth_mechanisms = plain login
-# Login processes: no chroot (DIR is not a chroot), and the "high
-# performance" mode (service_count = 0, kept running), so a check's burst
-# of connections does not wait for new processes to start.
-service imap-login {
-  chroot =
-  service_count = 0
-  process_min_avail = 1
-  inet_listener imap {
-    address = $ADDR
-    port = $IMAP_PORT
-  }
-  inet_listener imaps {
-    address = $ADDR
-    port = $IMAPS_PORT
-    ssl = yes
-  }
-}
+CONF
+    # Login processes: no chroot (DIR is not a chroot), and the "high
+    # performance" mode (service_count = 0, kept running), so a check's burst
+    # of connections does not wait for new processes to start.
+    dovecot_imap_login "$DIR" "$ADDR" "$IMAP_PORT" "$IMAPS_PORT" "service_count = 0" "process_min_avail = 1"
+    cat >>"$DIR/dovecot.conf" <<CONF
 service pop3-login {
   chroot =
   service_count = 0
@@ -221,7 +196,7 @@ start() {
     # leave nothing behind
     trap 'stop_dir "$DIR"; rm -rf "$DIR" "$info"' EXIT
     trap 'exit 1' INT TERM HUP
-    pick_ports SMTP_PORT SUBMISSION_PORT SMTPS_PORT LIMITED_PORT SASL_PORT CIPHERS_PORT IMAP_PORT IMAPS_PORT POP3_PORT POP3S_PORT SIEVE_PORT LMTP_PORT
+    free_ports SMTP_PORT SUBMISSION_PORT SMTPS_PORT LIMITED_PORT SASL_PORT CIPHERS_PORT IMAP_PORT IMAPS_PORT POP3_PORT POP3S_PORT SIEVE_PORT LMTP_PORT || die "no free ports"
     make_certs
     write_postfix
     write_dovecot

@@ -90,103 +90,80 @@ if [[ $MODE == pgsql ]]; then
     READ_DB=${DB/postgres@/$ROLE@}
 fi
 
-# view NAME ARGS...: runs a view on the store; its output in $WORK/out,
-# its messages in $WORK/err, its exit status in $status.
+# view NAME ARGS...: runs a view (`mailsec report ARGS`) on the store,
+# which must exit 0; its output in $WORK/out, its messages in $WORK/err,
+# its exit status in $status. NAME names it in the failures of the checks
+# that follow.
 view() {
+    name=$1
+    shift
     "$BIN" report "$@" --db "$READ_DB" >"$WORK/out" 2>"$WORK/err"
     status=$?
+    [[ $status == 0 ]] || fail "$name: exit $status, expected 0: $(head -c 300 "$WORK/err")"
 }
 # expect TEXT: what the last view printed, checked by jq -e.
 expect() {
     json_true "$1" "$WORK/out" || fail "$name: jq false: $1 (exit $status; $(head -c 300 "$WORK/err"); $(head -c 600 "$WORK/out"))"
 }
-exited_0() { [[ $status == 0 ]] || fail "$name: exit $status, expected 0: $(head -c 300 "$WORK/err")"; }
+# shows TEXT: the last view printed TEXT.
+shows() { grep -qF "$1" "$WORK/out" || fail "$name: no \"$1\" in: $(cat "$WORK/out")"; }
 # No figure in the output is negative.
 no_negative() { grep -qE '(^|[^0-9A-Za-z_.:-])-[0-9]' "$WORK/out" && fail "$name: a negative figure: $(grep -E -- '-[0-9]' "$WORK/out" | head -3)"; }
 
-name="summary --json"
-view summary --json --domain hostile.example
-exited_0
+view "summary --json" summary --json --domain hostile.example
 expect ".result == \"ok\" and (.results | length) == 1"
 expect ".results[0].messages == $SAT and .results[0].dmarc_pass == $SAT and .results[0].dkim_aligned == $SAT"
 expect ".results[0].spf_aligned == $SAT and .results[0].dispositions.none == $SAT and .results[0].dispositions.reject == $SAT"
 expect ".results[0].overrides.forwarded == $SAT and .results[0].reporters.Hostile == $SAT"
 expect ".results[0].reports == 2"
 
-name="summary"
-view summary --domain hostile.example
-exited_0
-grep -qF "Messages     $SAT+" "$WORK/out" || fail "$name: no saturated message count: $(cat "$WORK/out")"
+view "summary" summary --domain hostile.example
+shows "Messages     $SAT+"
 no_negative
 
-name="summary of every domain"
-view summary --json
-exited_0
+view "summary of every domain" summary --json
 expect "(.results | length) == 2 and ([.results[] | select(.domain == \"example.org\")][0].messages == 16)"
 
-name="sources --json"
-view sources --json --no-rdns
-exited_0
+view "sources --json" sources --json --no-rdns
 expect "[.results[] | select(.source_ip == \"192.0.2.1\")][0].messages == $SAT"
 expect "[.results[] | select(.source_ip == \"192.0.2.2\")][0] | .messages == $SAT and .failing == $SAT and .aligned == 0"
 
-name="list --json"
-view list --json --domain hostile.example
-exited_0
+view "list --json" list --json --domain hostile.example
 expect "[.results[].messages] == [$SAT, $SAT, $SAT, $SAT, $SAT]"
 expect "[.results[] | select(.id == 902)][0].records == $SAT"
 
-name="list"
-view list --domain hostile.example
-exited_0
+view "list" list --domain hostile.example
 no_negative
-grep -qF "$SAT+ messages" "$WORK/out" || fail "$name: no saturated figure: $(cat "$WORK/out")"
+shows "$SAT+ messages"
 
-name="show --json"
-view show --json 901
-exited_0
+view "show --json" show --json 901
 expect ".results[0].messages == $SAT and ([.results[0].records[].count] == [$SAT, $SAT, $SAT])"
-view show --json 902
-exited_0
+view "$name" show --json 902
 expect ".results[0].records[0].count == $SAT"
 
-name="show (TLS)"
-view show 903
-exited_0
+view "show (TLS)" show 903
 no_negative
-grep -qF "$SAT+ sessions ok, $SAT+ failed" "$WORK/out" || fail "$name: $(cat "$WORK/out")"
+shows "$SAT+ sessions ok, $SAT+ failed"
 
-name="export"
-view export --domain hostile.example
-exited_0
+view "export" export --domain hostile.example
 no_negative
 [[ $(grep -c ",$SAT," "$WORK/out") == 4 ]] || fail "$name: counts not saturated: $(cat "$WORK/out")"
 
-name="export --json"
-view export --json --domain hostile.example
-exited_0
+view "export --json" export --json --domain hostile.example
 expect ".result == \"ok\" and [.records[].count] == [$SAT, $SAT, $SAT, $SAT]"
 
-name="tls --json"
-view tls --json --domain hostile.example
-exited_0
+view "tls --json" tls --json --domain hostile.example
 expect ".results[0].successful == $SAT and .results[0].failed == $SAT and .results[0].failures[0].sessions == $SAT"
 
-name="tls"
-view tls --domain hostile.example
-exited_0
+view "tls" tls --domain hostile.example
 no_negative
-grep -qF "TLS sessions: $SAT+" "$WORK/out" || fail "$name: $(cat "$WORK/out")"
+shows "TLS sessions: $SAT+"
 
-name="failures --json"
-view failures --json --domain hostile.example
-exited_0
+view "failures --json" failures --json --domain hostile.example
 expect ".results[0].incidents == $SAT and .results[0].reports == 2"
 
-name="failures"
-view failures --domain hostile.example
-exited_0
-grep -qF "$SAT+ incidents in 2 reports" "$WORK/out" || fail "$name: $(cat "$WORK/out")"
+view "failures" failures --domain hostile.example
+shows "$SAT+ incidents in 2 reports"
 
 # Spreadsheet formulas a reporter put in its report: quoted in CSV.
 sql "INSERT INTO reports (id, kind, org, report_id, domain, date_begin, date_end, records, messages, ingested_at)
@@ -196,15 +173,11 @@ sql "INSERT INTO agg_records (report, seq, source_ip, count, disposition, dkim, 
                              dkim_domain, dkim_pass, spf_pass)
      VALUES (906, 0, '192.0.2.3', 1, 'none', 'pass', 'pass', '@SUM(A1)', '-2+3', '$(printf '\t')cmd', 1, 1)" ||
     die "could not insert the formula record"
-name="export guards formulas"
-view export --domain formula.example
-exited_0
+view "export guards formulas" export --domain formula.example
 row=$(sed -n 2p "$WORK/out")
 want="906,\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\",'+1+1,formula.example,1700000000,1700086400,192.0.2.3,1,none,pass,pass,,'@SUM(A1),,'-2+3,'$(printf '\t')cmd,"
 [[ $row == "$want"* ]] || fail "$name: got $row"
-name="export --csv-raw"
-view export --csv-raw --domain formula.example
-exited_0
+view "export --csv-raw" export --csv-raw --domain formula.example
 row=$(sed -n 2p "$WORK/out")
 want="906,\"=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\",+1+1,formula.example,1700000000,1700086400,192.0.2.3,1,none,pass,pass,,@SUM(A1),,-2+3,$(printf '\t')cmd,"
 [[ $row == "$want"* ]] || fail "$name: got $row"

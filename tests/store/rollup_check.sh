@@ -11,6 +11,13 @@ ROLLUP_DKIM_ONLY="(a.dkim_pass = 1 AND a.spf_pass = 0)"
 # the override reasons as each database's LIKE reads them (SQLite: ASCII
 # letters in either case)
 ROLLUP_FORWARDED="(a.reasons LIKE '%forwarded%' OR a.reasons LIKE '%mailing_list%')"
+# A source's messages aligned, unaligned, failing, passing DKIM only and
+# forwarded: the columns rollup_sources and rollup_source_totals share.
+ROLLUP_SOURCE_SUMS="SUM(CASE WHEN $ROLLUP_PASS THEN a.count ELSE 0 END),
+                SUM(CASE WHEN NOT $ROLLUP_PASS AND $ROLLUP_ANY THEN a.count ELSE 0 END),
+                SUM(CASE WHEN NOT $ROLLUP_PASS AND NOT $ROLLUP_ANY THEN a.count ELSE 0 END),
+                SUM(CASE WHEN $ROLLUP_DKIM_ONLY THEN a.count ELSE 0 END),
+                SUM(CASE WHEN $ROLLUP_FORWARDED THEN a.count ELSE 0 END)"
 
 # "expected query" "rollup query": the two must print the same rows.
 rollup_same() {
@@ -36,23 +43,13 @@ check_rollups() {
         "SELECT domain, day, reports, messages, dmarc_pass, spf_aligned, dkim_aligned, disp_none,
                 disp_quarantine, disp_reject, first_begin, last_end FROM rollup_days ORDER BY 1, 2"
     rollup_same "sources per day" \
-        "SELECT COALESCE(a.source_ip, ''), LOWER(r.domain), $ROLLUP_DAY, SUM(a.count),
-                SUM(CASE WHEN $ROLLUP_PASS THEN a.count ELSE 0 END),
-                SUM(CASE WHEN NOT $ROLLUP_PASS AND $ROLLUP_ANY THEN a.count ELSE 0 END),
-                SUM(CASE WHEN NOT $ROLLUP_PASS AND NOT $ROLLUP_ANY THEN a.count ELSE 0 END),
-                SUM(CASE WHEN $ROLLUP_DKIM_ONLY THEN a.count ELSE 0 END),
-                SUM(CASE WHEN $ROLLUP_FORWARDED THEN a.count ELSE 0 END)
+        "SELECT COALESCE(a.source_ip, ''), LOWER(r.domain), $ROLLUP_DAY, SUM(a.count), $ROLLUP_SOURCE_SUMS
          FROM reports r JOIN agg_records a ON a.report = r.id WHERE r.kind = 'aggregate'
          GROUP BY 1, 2, 3 ORDER BY 1, 2, 3" \
         "SELECT source_ip, domain, day, messages, aligned, unaligned, failing, dkim_pass_spf_fail,
                 forwarded FROM rollup_sources ORDER BY 1, 2, 3"
     rollup_same "source totals" \
-        "SELECT COALESCE(a.source_ip, ''), LOWER(r.domain), SUM(a.count),
-                SUM(CASE WHEN $ROLLUP_PASS THEN a.count ELSE 0 END),
-                SUM(CASE WHEN NOT $ROLLUP_PASS AND $ROLLUP_ANY THEN a.count ELSE 0 END),
-                SUM(CASE WHEN NOT $ROLLUP_PASS AND NOT $ROLLUP_ANY THEN a.count ELSE 0 END),
-                SUM(CASE WHEN $ROLLUP_DKIM_ONLY THEN a.count ELSE 0 END),
-                SUM(CASE WHEN $ROLLUP_FORWARDED THEN a.count ELSE 0 END)
+        "SELECT COALESCE(a.source_ip, ''), LOWER(r.domain), SUM(a.count), $ROLLUP_SOURCE_SUMS
          FROM reports r JOIN agg_records a ON a.report = r.id WHERE r.kind = 'aggregate'
          GROUP BY 1, 2 ORDER BY 1, 2" \
         "SELECT source_ip, domain, messages, aligned, unaligned, failing, dkim_pass_spf_fail, forwarded

@@ -29,10 +29,33 @@ static void write_file(const char *name, const char *text)
     fclose(f);
 }
 
-/* Audits main.cf (with a one-service master.cf) and returns the findings. */
+/* text with each "$CA" replaced by the test CA's directory (a static
+ * buffer). */
+static const char *with_ca(const char *text)
+{
+    static char out[4096];
+    const char *ca = getenv("MAILSEC_TEST_CA");
+    size_t o = 0;
+    for (const char *p = text; *p != '\0'; p++) {
+        if (strncmp(p, "$CA", 3) == 0) {
+            assert_true(o + strlen(ca) < sizeof out);
+            memcpy(out + o, ca, strlen(ca));
+            o += strlen(ca);
+            p += 2;
+        } else {
+            assert_true(o + 1 < sizeof out);
+            out[o++] = *p;
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
+/* Audits main.cf, where "$CA" stands for the test CA's directory (with a
+ * one-service master.cf), and returns the findings. */
 static ms_diag_list audit(const char *main_cf)
 {
-    write_file("main.cf", main_cf);
+    write_file("main.cf", with_ca(main_cf));
     write_file("master.cf", "smtp inet n - y - - smtpd\n");
     ms_ctx *ctx;
     assert_int_equal(ms_ctx_new(&ctx), MS_OK);
@@ -59,14 +82,9 @@ static const ms_diag *find(const ms_diag_list *d, const char *code)
 static void chain_files_key_first_is_clean(void **state)
 {
     (void)state;
-    const char *ca = getenv("MAILSEC_TEST_CA");
-    char text[1024];
-    snprintf(text, sizeof text,
-             "smtpd_tls_security_level = may\n"
-             "smtpd_tls_chain_files = %s/leaf-rsa.key, %s/fullchain.pem\n"
-             "smtpd_tls_protocols = >=TLSv1.2\nsmtpd_tls_mandatory_protocols = >=TLSv1.2\n",
-             ca, ca);
-    ms_diag_list d = audit(text);
+    ms_diag_list d = audit("smtpd_tls_security_level = may\n"
+                           "smtpd_tls_chain_files = $CA/leaf-rsa.key, $CA/fullchain.pem\n"
+                           "smtpd_tls_protocols = >=TLSv1.2\nsmtpd_tls_mandatory_protocols = >=TLSv1.2\n");
     assert_null(find(&d, "conf.chain-files-order"));
     assert_null(find(&d, "cert.key-mismatch"));
     assert_null(find(&d, "cert.key-in-public-file"));
@@ -77,12 +95,8 @@ static void chain_files_key_first_is_clean(void **state)
 static void chain_files_certificate_first(void **state)
 {
     (void)state;
-    const char *ca = getenv("MAILSEC_TEST_CA");
-    char text[1024];
-    snprintf(text, sizeof text,
-             "smtpd_tls_security_level = may\n"
-             "smtpd_tls_chain_files = %s/fullchain.pem, %s/leaf-rsa.key\n", ca, ca);
-    ms_diag_list d = audit(text);
+    ms_diag_list d = audit("smtpd_tls_security_level = may\n"
+                           "smtpd_tls_chain_files = $CA/fullchain.pem, $CA/leaf-rsa.key\n");
     const ms_diag *f = find(&d, "conf.chain-files-order");
     assert_non_null(f);
     char where[300];
@@ -95,14 +109,10 @@ static void chain_files_certificate_first(void **state)
 static void chain_files_and_cert_file(void **state)
 {
     (void)state;
-    const char *ca = getenv("MAILSEC_TEST_CA");
-    char text[1024];
-    snprintf(text, sizeof text,
-             "smtpd_tls_security_level = may\n"
-             "smtpd_tls_cert_file = %s/fullchain.pem\n"
-             "smtpd_tls_key_file = %s/leaf-rsa.key\n"
-             "smtpd_tls_chain_files = %s/leaf-rsa.key, %s/fullchain.pem\n", ca, ca, ca, ca);
-    ms_diag_list d = audit(text);
+    ms_diag_list d = audit("smtpd_tls_security_level = may\n"
+                           "smtpd_tls_cert_file = $CA/fullchain.pem\n"
+                           "smtpd_tls_key_file = $CA/leaf-rsa.key\n"
+                           "smtpd_tls_chain_files = $CA/leaf-rsa.key, $CA/fullchain.pem\n");
     const ms_diag *f = find(&d, "conf.cert-and-chain-files");
     assert_non_null(f);
     assert_int_equal(f->def->severity, MS_SEV_INFO);
@@ -113,13 +123,9 @@ static void chain_files_and_cert_file(void **state)
 static void cert_file_with_other_key(void **state)
 {
     (void)state;
-    const char *ca = getenv("MAILSEC_TEST_CA");
-    char text[1024];
-    snprintf(text, sizeof text,
-             "smtpd_tls_security_level = may\n"
-             "smtpd_tls_cert_file = %s/fullchain.pem\n"
-             "smtpd_tls_key_file = %s/leaf-ecdsa.key\n", ca, ca);
-    ms_diag_list d = audit(text);
+    ms_diag_list d = audit("smtpd_tls_security_level = may\n"
+                           "smtpd_tls_cert_file = $CA/fullchain.pem\n"
+                           "smtpd_tls_key_file = $CA/leaf-ecdsa.key\n");
     const ms_diag *f = find(&d, "cert.key-mismatch");
     assert_non_null(f);
     assert_non_null(strstr(f->message, "smtpd_tls_cert_file"));

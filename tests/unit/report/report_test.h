@@ -27,6 +27,35 @@ static inline char *load_sample(const char *name, size_t *len)
     return data;
 }
 
+/* The two helpers of the tests of one parser, TYPE *PARSE(data, len, out,
+ * err), over its samples in tests/data/reports/DIR/ (cmocka included
+ * first): parse_file(name, &report, &err) returns the parser's status,
+ * parse_ok(name) the report of a sample that must parse (the test fails,
+ * printing the parser's message, when it does not). */
+#define REPORT_SAMPLE_PARSERS(TYPE, DIR, PARSE)                                    \
+    static ms_status parse_file(const char *name, TYPE **out, ms_report_error *err) \
+    {                                                                              \
+        char path[256];                                                            \
+        snprintf(path, sizeof path, "%s/%s", DIR, name);                           \
+        size_t len;                                                                \
+        char *data = load_sample(path, &len);                                      \
+        ms_status st = PARSE(data, len, out, err);                                 \
+        free(data);                                                                \
+        return st;                                                                 \
+    }                                                                              \
+    static TYPE *parse_ok(const char *name)                                        \
+    {                                                                              \
+        TYPE *r = NULL;                                                            \
+        ms_report_error err = {NULL, 0, 0, -1};                                    \
+        ms_status st = parse_file(name, &r, &err);                                 \
+        if (st != MS_OK)                                                           \
+            print_message("%s: %s\n", name, err.message ? err.message : "?");     \
+        assert_int_equal(st, MS_OK);                                               \
+        assert_non_null(r);                                                        \
+        ms_report_error_clear(&err);                                               \
+        return r;                                                                  \
+    }
+
 /* The value of key in a transcript line ("" when absent; "(null)" is how a
  * NULL string is written). Points into a static buffer. */
 static inline const char *line_value(const char *line, const char *key)

@@ -12,28 +12,7 @@
 
 #include <pthread.h>
 
-static ms_status parse_file(const char *name, ms_report_failure **out, ms_report_error *err)
-{
-    char path[256];
-    snprintf(path, sizeof path, "failure/%s", name);
-    size_t len;
-    char *data = load_sample(path, &len);
-    ms_status st = ms_report_failure_parse(data, len, out, err);
-    free(data);
-    return st;
-}
-
-static ms_report_failure *parse_ok(const char *name)
-{
-    ms_report_failure *r = NULL;
-    ms_report_error err = {NULL, 0, 0, -1};
-    ms_status st = parse_file(name, &r, &err);
-    if (st != MS_OK)
-        print_message("%s: %s\n", name, err.message ? err.message : "?");
-    assert_int_equal(st, MS_OK);
-    ms_report_error_clear(&err);
-    return r;
-}
+REPORT_SAMPLE_PARSERS(ms_report_failure, "failure", ms_report_failure_parse)
 
 static void whole_report(void **state)
 {

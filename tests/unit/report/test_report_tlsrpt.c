@@ -9,29 +9,7 @@
 
 #include "report_test.h"
 
-static ms_status parse_file(const char *name, ms_report_tlsrpt **out, ms_report_error *err)
-{
-    char path[256];
-    snprintf(path, sizeof path, "tlsrpt/%s", name);
-    size_t len;
-    char *data = load_sample(path, &len);
-    ms_status st = ms_report_tlsrpt_parse(data, len, out, err);
-    free(data);
-    return st;
-}
-
-static ms_report_tlsrpt *parse_ok(const char *name)
-{
-    ms_report_tlsrpt *r = NULL;
-    ms_report_error err = {NULL, 0, 0, -1};
-    ms_status st = parse_file(name, &r, &err);
-    if (st != MS_OK)
-        print_message("%s: %s\n", name, err.message ? err.message : "?");
-    assert_int_equal(st, MS_OK);
-    assert_non_null(r);
-    ms_report_error_clear(&err);
-    return r;
-}
+REPORT_SAMPLE_PARSERS(ms_report_tlsrpt, "tlsrpt", ms_report_tlsrpt_parse)
 
 static void rfc8460_example(void **state)
 {
