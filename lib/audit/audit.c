@@ -19,7 +19,7 @@
 #include "mailsec/spf.h"
 #include "mailsec/tls.h"
 
-#include <pthread.h>
+#include "core/task.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -358,8 +358,7 @@ struct task {
     ms_dmarc_discovery *dmarc; /* the DMARC task's result */
     txt_round txt;             /* the TXT task's answers */
     ms_status status;
-    pthread_t thread;
-    int started;
+    ms_task task;
 };
 
 static ms_status run_mx(task *t)
@@ -404,20 +403,18 @@ static ms_status start_tasks(ms_ctx *ctx, ms_audit_report *rep, const ms_audit_o
         ms_status st = ms_ctx_clone(ctx, &tasks[i].ctx);
         if (st != MS_OK)
             return st;
-        if (pthread_create(&tasks[i].thread, NULL, task_main, &tasks[i]) != 0)
-            return MS_ERR_NOMEM;
-        tasks[i].started = 1;
+        ms_task_run(&tasks[i].task, task_main, &tasks[i]);
     }
     return MS_OK;
 }
 
-/* Joins every started task; the first failure wins. */
+/* Waits for every task started; the first failure wins (when starting
+ * failed, st says why and the tasks after it never ran). */
 static ms_status join_tasks(task tasks[TASK_COUNT], ms_status st)
 {
     for (int i = 0; i < TASK_COUNT; i++) {
-        if (tasks[i].started)
-            pthread_join(tasks[i].thread, NULL);
-        if (st == MS_OK && tasks[i].started)
+        ms_task_join(&tasks[i].task);
+        if (st == MS_OK)
             st = tasks[i].status;
     }
     return st;

@@ -20,6 +20,7 @@
 
 #include <arpa/inet.h>
 #include "core/lazy_openssl.h"
+#include "core/task.h"
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -153,8 +154,7 @@ typedef struct port_job {
      * connections): the result would miss what was not recorded, so the
      * whole check says MS_ERR_NOMEM. */
     atomic_int out_of_memory;
-    pthread_t thread;
-    int started;
+    ms_task task;
 } port_job;
 
 static void out_of_memory(port_job *job)
@@ -385,8 +385,8 @@ typedef struct injection_test {
     port_job *job;
     injection_outcome outcome;
     int turned_away; /* refused in the greeting: see retry_pause */
-    pthread_t thread;
-    int started;
+    ms_task task;
+    int started; /* in a thread of its own, next to the main session */
 } injection_test;
 
 static void *run_injection_test(void *arg)
@@ -477,8 +477,7 @@ typedef struct version_probe {
     unsigned chosen;
     int ran;         /* the port was brought to the handshake */
     int turned_away; /* refused in the greeting: see retry_pause */
-    pthread_t thread;
-    int started;
+    ms_task task;
 } version_probe;
 
 /* One probe offering the versions in offer; ran stays 0 when the port
@@ -516,27 +515,21 @@ typedef struct side_tests {
     injection_test injection;
     version_probe early[2]; /* 1.0-1.2 and 1.0-1.1 */
     size_t early_count;     /* those started */
-    int joined;
 } side_tests;
-
-static int start_thread(pthread_t *thread, void *(*fn)(void *), void *arg)
-{
-    return pthread_create(thread, NULL, fn, arg) == 0;
-}
 
 static void start_side_tests(port_job *job, side_tests *s)
 {
     *s = (side_tests){.injection = {.job = job}};
     if (!job->opts->skip_injection && job->result->mode != MS_TLS_IMPLICIT)
-        s->injection.started = start_thread(&s->injection.thread, run_injection_test, &s->injection);
+        s->injection.started = ms_task_try(&s->injection.task, run_injection_test, &s->injection);
     if (job->opts->skip_versions)
         return;
     static const unsigned EARLY[] = {MS_TLS_V1_0 | MS_TLS_V1_1 | MS_TLS_V1_2, MS_TLS_V1_0 | MS_TLS_V1_1};
     for (size_t i = 0; i < sizeof EARLY / sizeof EARLY[0]; i++) {
         version_probe *p = &s->early[s->early_count];
         *p = (version_probe){.job = job, .offer = EARLY[i]};
-        p->started = start_thread(&p->thread, run_version_probe, p);
-        s->early_count += (size_t)p->started; /* one that did not start is made up for later */
+        /* one that did not start is made up for later */
+        s->early_count += (size_t)ms_task_try(&p->task, run_version_probe, p);
     }
 }
 
@@ -619,13 +612,9 @@ static void find_ciphers(port_job *job)
 
 static void join_side_tests(side_tests *s)
 {
-    if (s->joined)
-        return;
-    s->joined = 1;
-    if (s->injection.started)
-        pthread_join(s->injection.thread, NULL);
+    ms_task_join(&s->injection.task);
     for (size_t i = 0; i < s->early_count; i++)
-        pthread_join(s->early[i].thread, NULL);
+        ms_task_join(&s->early[i].task);
 }
 
 /* Reports on the side tests when the main session set up TLS (otherwise
@@ -1088,9 +1077,7 @@ static void start_jobs(port_job *jobs, size_t count)
     for (size_t i = 0; i < count; i++) {
         if (jobs[i].ctx == NULL)
             continue;
-        jobs[i].started = start_thread(&jobs[i].thread, run_port, &jobs[i]);
-        if (!jobs[i].started)
-            run_port(&jobs[i]);
+        ms_task_run(&jobs[i].task, run_port, &jobs[i]);
     }
 }
 
@@ -1106,9 +1093,7 @@ static int jobs_out_of_memory(port_job *jobs, size_t count)
 static void finish_jobs(port_job *jobs, size_t count)
 {
     for (size_t i = 0; i < count; i++) {
-        if (jobs[i].started)
-            pthread_join(jobs[i].thread, NULL);
-        jobs[i].started = 0;
+        ms_task_join(&jobs[i].task);
         ms_ctx_free(jobs[i].ctx);
         jobs[i].ctx = NULL;
         for (size_t k = 0; k < jobs[i].peer_count; k++)

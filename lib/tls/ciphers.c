@@ -21,7 +21,7 @@
 #include "internal.h"
 
 #include "core/lazy_openssl.h"
-#include <pthread.h>
+#include "core/task.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -243,8 +243,7 @@ typedef struct version_job {
     ms_tls_version_ciphers *out;
     const SSL_CIPHER *first[2]; /* the first two chosen, for the order test */
     unsigned handshakes;
-    pthread_t thread;
-    int started;
+    ms_task task;
 } version_job;
 
 static void enumerate_set(version_job *j, const SSL_CIPHER **suites, size_t count, int may_split);
@@ -337,8 +336,7 @@ typedef struct groups_job {
     unsigned versions; /* accepted */
     ms_tls_port_result *out;
     unsigned handshakes;
-    pthread_t thread;
-    int started;
+    ms_task task;
 } groups_job;
 
 static int add_group(ms_tls_port_result *r, const char *name)
@@ -427,14 +425,6 @@ static void *groups_and_dh(void *arg)
     return NULL;
 }
 
-static int start(pthread_t *thread, void *(*fn)(void *), void *arg)
-{
-    if (pthread_create(thread, NULL, fn, arg) == 0)
-        return 1;
-    fn(arg); /* no thread: in this one */
-    return 0;
-}
-
 void tls_enumerate_ciphers(const tls_target *t, unsigned versions, ms_tls_port_result *r)
 {
     static const unsigned ORDER[] = {MS_TLS_V1_0, MS_TLS_V1_1, MS_TLS_V1_2, MS_TLS_V1_3};
@@ -455,15 +445,13 @@ void tls_enumerate_ciphers(const tls_target *t, unsigned versions, ms_tls_port_r
     r->cipher_versions = n;
     groups_job g = {.target = t, .versions = versions, .out = r};
     for (size_t i = 0; i < n; i++)
-        jobs[i].started = start(&jobs[i].thread, enumerate_version, &jobs[i]);
-    g.started = start(&g.thread, groups_and_dh, &g);
+        ms_task_run(&jobs[i].task, enumerate_version, &jobs[i]);
+    ms_task_run(&g.task, groups_and_dh, &g);
     for (size_t i = 0; i < n; i++) {
-        if (jobs[i].started)
-            pthread_join(jobs[i].thread, NULL);
+        ms_task_join(&jobs[i].task);
         r->handshakes += jobs[i].handshakes;
     }
-    if (g.started)
-        pthread_join(g.thread, NULL);
+    ms_task_join(&g.task);
     r->handshakes += g.handshakes;
 }
 

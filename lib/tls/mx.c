@@ -5,7 +5,7 @@
  * same check (ms_tls_check_mx_hosts on the MX hosts its MX area found). */
 #include "internal.h"
 
-#include <pthread.h>
+#include "core/task.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,8 +44,7 @@ typedef struct host_job {
     ms_tls_check_opts opts; /* servername: the host */
     ms_tls_mx_host *host;
     ms_status status;
-    pthread_t thread;
-    int started;
+    ms_task task;
 } host_job;
 
 static void *run_host(void *arg)
@@ -137,15 +136,11 @@ static ms_status check_hosts(ms_ctx *ctx, ms_tls_mx_result *res, const ms_tls_po
         *job = (host_job){.ports = ports, .count = count, .opts = *opts, .host = &res->hosts[i]};
         job->opts.servername = NULL; /* each host is its own name (RFC 7672 3.2.3, RFC 8461 4.1) */
         st = ms_ctx_clone(ctx, &job->ctx);
-        if (st == MS_OK) {
-            job->started = pthread_create(&job->thread, NULL, run_host, job) == 0;
-            if (!job->started)
-                run_host(job);
-        }
+        if (st == MS_OK)
+            ms_task_run(&job->task, run_host, job);
     }
     for (size_t i = 0; i < res->count; i++) {
-        if (jobs[i].started)
-            pthread_join(jobs[i].thread, NULL);
+        ms_task_join(&jobs[i].task);
         if (st == MS_OK && jobs[i].ctx != NULL)
             st = jobs[i].status;
         ms_ctx_free(jobs[i].ctx);

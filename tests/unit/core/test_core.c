@@ -1,5 +1,6 @@
 /* The core: diagnostics lists, domain names, the PSL, the catalogue, the
- * tag=value tokenizer, ASCII comparison and growing arrays. */
+ * tag=value tokenizer, ASCII comparison, growing arrays and tasks. */
+#define _GNU_SOURCE /* pthread_setattr_default_np */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,6 +8,7 @@
 #include <cmocka.h>
 
 #include "core/grow.h"
+#include "core/task.h"
 #include "core/internal.h"
 
 #include <signal.h>
@@ -308,6 +310,59 @@ static void arrays_grow_by_doubling_and_refuse_overflow(void **state)
     free(items);
 }
 
+static void *count_once(void *arg)
+{
+    (*(int *)arg)++;
+    return NULL;
+}
+
+/* With threads to be had, a task runs in one; ms_task_join waits for it,
+ * and a second join does nothing. */
+static void tasks_run_in_threads_and_join_once(void **state)
+{
+    (void)state;
+    int ran = 0, tried = 0;
+    ms_task run, try;
+    assert_int_equal(ms_task_run(&run, count_once, &ran), 1);
+    assert_int_equal(ms_task_try(&try, count_once, &tried), 1);
+    ms_task_join(&run);
+    ms_task_join(&try);
+    assert_int_equal(ran, 1);
+    assert_int_equal(tried, 1);
+    ms_task_join(&run); /* joined already: nothing */
+    ms_task never = {0};
+    ms_task_join(&never); /* never started: nothing */
+}
+
+/* With no thread to be had (every new thread asks for a stack no address
+ * space holds), ms_task_run does the work before it returns and
+ * ms_task_try does none. In a child, so the default stays as it was. */
+static void tasks_without_threads_run_here_or_not_at_all(void **state)
+{
+    (void)state;
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        pthread_attr_t huge;
+        pthread_attr_init(&huge);
+        pthread_attr_setstacksize(&huge, (size_t)1 << 46);
+        if (pthread_setattr_default_np(&huge) != 0)
+            _exit(3);
+        int ran = 0, tried = 0;
+        ms_task run, try;
+        int in_thread = ms_task_run(&run, count_once, &ran);
+        int started = ms_task_try(&try, count_once, &tried);
+        int ok = in_thread == 0 && ran == 1 && started == 0 && tried == 0;
+        ms_task_join(&run);
+        ms_task_join(&try);
+        _exit(ok && ran == 1 && tried == 0 ? 0 : 1);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -324,6 +379,8 @@ int main(void)
         cmocka_unit_test(ascii_comparison_ignores_case_only),
         cmocka_unit_test(failed_assertion_aborts_with_its_place),
         cmocka_unit_test(arrays_grow_by_doubling_and_refuse_overflow),
+        cmocka_unit_test(tasks_run_in_threads_and_join_once),
+        cmocka_unit_test(tasks_without_threads_run_here_or_not_at_all),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
