@@ -18,8 +18,8 @@
  *   Advice: Publish ...              the advice; no such line: NULL
  *
  * The texts are Markdown: the terminal shows a code span without its
- * backticks, and a paragraph's lines joined by one space. A malformed entry
- * stops the build with the page's line number. */
+ * backticks, and a paragraph's lines joined, white space collapsed to one
+ * space. A malformed entry stops the build with the page's line number. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +33,11 @@ typedef struct {
 } entry;
 
 static const char *doc_path;
+/* The page and its entries, kept until the tool exits (it runs once); held
+ * here, so a sanitizer build sees them as still in use, not as leaks. */
+static char *doc_text;
+static entry *entries;
+static size_t entry_count;
 
 static void die_at(int line, const char *what, const char *detail)
 {
@@ -63,19 +68,21 @@ static int starts_with(const char *s, const char *prefix)
     return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-/* A paragraph's text as the terminal shows it: its lines joined by one
- * space, code spans without their backticks. Returns a new string. */
+/* A paragraph's text as the terminal shows it: its lines joined and white
+ * space collapsed to one space (as Markdown renders it), code spans without
+ * their backticks. Returns a new string. */
 static char *plain_text(const char *paragraph)
 {
     char *out = malloc(strlen(paragraph) + 1), *o = out;
     if (out == NULL)
         exit(1);
     for (const char *p = paragraph; *p; p++) {
-        if (*p == '`')
+        int space = *p == ' ' || *p == '\n' || *p == '\t' || *p == '\r';
+        if (*p == '`' || (space && (o == out || o[-1] == ' ')))
             continue;
-        *o++ = *p == '\n' ? ' ' : *p;
+        *o++ = space ? ' ' : *p;
     }
-    while (o > out && o[-1] == ' ')
+    if (o > out && o[-1] == ' ')
         o--;
     *o = '\0';
     return out;
@@ -98,6 +105,8 @@ static void take_paragraph(entry *e, char *paragraph, int line)
             e->severity = "MS_SEV_INFO";
         else
             die_at(line, "severity is not error, warning or info", value);
+    } else if (strstr(paragraph, "\nAdvice: ") != NULL) {
+        die_at(line, "\"Advice:\" starts a paragraph (a blank line before it)", e->code);
     } else if (starts_with(paragraph, "Advice: ")) {
         if (e->summary == NULL || e->advice != NULL)
             die_at(line, "\"Advice:\" comes once, after the summary", e->code);
@@ -134,11 +143,11 @@ static int valid_code(const char *code)
     return *code && strspn(code, "abcdefghijklmnopqrstuvwxyz0123456789.-") == strlen(code);
 }
 
-/* The entries of TEXT, in the page's order; their count in *COUNT. */
-static entry *parse(char *text, size_t *count)
+/* The entries of TEXT into entries[], in the page's order. */
+static void parse(char *text)
 {
     size_t cap = 64, n = 0;
-    entry *all = malloc(cap * sizeof *all);
+    entry *all = entries = malloc(cap * sizeof *all);
     entry *cur = NULL;
     char *paragraph = NULL; /* the current paragraph's first line, in TEXT */
     int line = 0, paragraph_line = 0;
@@ -146,7 +155,7 @@ static entry *parse(char *text, size_t *count)
         char *end = p + strcspn(p, "\n");
         int last = *end == '\0';
         line++;
-        int blank = end == p;
+        int blank = p + strspn(p, " \t\r") == end;
         int heading = *p == '#';
         if ((blank || heading) && paragraph != NULL && cur != NULL) {
             p[-1] = '\0'; /* ends the paragraph before this line */
@@ -155,12 +164,14 @@ static entry *parse(char *text, size_t *count)
         if (blank || heading)
             paragraph = NULL;
         if (heading) {
+            for (char *t = end; t > p && strchr(" \t\r", t[-1]); t--)
+                t[-1] = '\0';
             *end = '\0';
             if (cur != NULL && cur->summary == NULL)
                 die_at(cur->line, "no summary paragraph", cur->code);
             cur = NULL;
             if (starts_with(p, "### ")) {
-                if (n == cap && (all = realloc(all, (cap *= 2) * sizeof *all)) == NULL)
+                if (n == cap && (all = entries = realloc(all, (cap *= 2) * sizeof *all)) == NULL)
                     break;
                 cur = &all[n++];
                 *cur = (entry){.code = p + 4, .line = line};
@@ -181,8 +192,9 @@ static entry *parse(char *text, size_t *count)
         take_paragraph(cur, paragraph, paragraph_line);
     if (cur != NULL && cur->summary == NULL)
         die_at(cur->line, "no summary paragraph", cur->code);
-    *count = n;
-    return all;
+    if (n == 0)
+        die_at(line, "no \"### code\" entry", NULL);
+    entry_count = n;
 }
 
 /* Two codes with the same C name ("a.b-c", "a.b.c") would be one macro. */
@@ -201,17 +213,20 @@ int main(int argc, char **argv)
         return 2;
     }
     doc_path = argv[1];
-    size_t n;
-    entry *entries = parse(read_all(doc_path), &n);
+    parse(doc_text = read_all(doc_path));
+    size_t n = entry_count;
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < i; j++)
             if (same_name(entries[i].code, entries[j].code))
                 die_at(entries[i].line, "a second entry for this code, or for one with the same C name", entries[i].code);
 
-    char *tmp = malloc(strlen(argv[2]) + 5);
-    if (tmp == NULL)
+    /* Written whole under another name, then renamed: a failed run leaves
+     * no half header for the next build to take. */
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s.new", argv[2]) >= (int)sizeof tmp) {
+        fprintf(stderr, "%s: path too long\n", argv[2]);
         return 1;
-    sprintf(tmp, "%s.new", argv[2]);
+    }
     FILE *out = fopen(tmp, "w");
     if (out == NULL) {
         perror(tmp);
