@@ -11,8 +11,9 @@
 #ifndef MAILSEC_CORE_CATALOGUE_H
 #define MAILSEC_CORE_CATALOGUE_H
 
-#include "core/diag_texts.h"
 #include "mailsec/core.h"
+
+#include "core/diag_texts.h" /* made in the build tree */
 
 #define MS_DIAG(name) MS_DIAG_##name
 #define MS_DIAG_END {NULL, MS_SEV_INFO, NULL, NULL}
