@@ -189,7 +189,9 @@ ms_status ms_zone_txt_line(const char *prefix, const char *domain, const char *r
                            unsigned ttl, char **line);
 
 /* Each module's table of diagnostic definitions, ended by an entry whose
- * code is NULL. The catalogue (lib/core/catalogue.c) lists them all. */
+ * code is NULL (MS_DIAG_END; the entries' texts come from
+ * docs/diagnostics.md, core/catalogue.h). The catalogue (catalogue.c)
+ * lists them all. */
 extern const ms_diag_def ms_dns_diag_defs[];
 extern const ms_diag_def ms_audit_diag_defs[];
 extern const ms_diag_def ms_dmarc_diag_defs[];

@@ -9,6 +9,7 @@
  * (ms_sources_classify); the defaults and their reasons are in
  * docs/dmarc-rollout.md. */
 #include "internal.h"
+#include "core/catalogue.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -33,18 +34,9 @@ static const char *const LARGE_PROVIDERS[] = {
 enum advise_diag_id { A_OFF_PLAN, A_SKIPPED_QUARANTINE, A_COUNT };
 
 const ms_diag_def ms_dmarc_advise_diag_defs[A_COUNT + 1] = {
-    [A_OFF_PLAN] = {"dmarc.advise-off-plan", MS_SEV_WARNING,
-        "The published pct is not one of the roll-out plan's steps (1, 5, 10, 25, 50 or all); "
-        "the advice treats it as the step below.",
-        "Publish the record of a plan step (dmarc advise shows it) so receivers of both RFC "
-        "generations ramp up as the plan says."},
-    [A_SKIPPED_QUARANTINE] = {"dmarc.advise-skipped-quarantine", MS_SEV_WARNING,
-        "The record rejects, but no stored report ever saw a quarantine policy: the roll-out "
-        "skipped the steps that show, with mail delivered to spam rather than refused, which "
-        "legitimate mail still fails.",
-        "Check the blockers dmarc advise lists; if legitimate mail fails, go back to "
-        "p=quarantine until it passes."},
-    [A_COUNT] = {NULL, MS_SEV_INFO, NULL, NULL},
+    [A_OFF_PLAN] = MS_DIAG(dmarc_advise_off_plan),
+    [A_SKIPPED_QUARANTINE] = MS_DIAG(dmarc_advise_skipped_quarantine),
+    [A_COUNT] = MS_DIAG_END,
 };
 
 #define ADVISE_DIAG(id) (&ms_dmarc_advise_diag_defs[(id)])

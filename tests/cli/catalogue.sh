@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # catalogue.sh MAILSEC SOURCE_DIR: every diagnostic code the library knows
 #  - has a "### code" entry in docs/diagnostics.md, and the doc names no code
-#    the library does not know;
+#    the library does not know (the library's texts are made from the doc's
+#    entries, but only the codes a module's table names are in it: an entry
+#    no module uses is caught here);
 #  - appears, as a whole code, in some test's expectations, so no code goes
 #    untested: the codes:, has:, jq: and err: lines of the *.test files (not
 #    lacks:, run: or comments), the expected results in tests/data/*.txt,
