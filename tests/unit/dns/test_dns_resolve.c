@@ -760,6 +760,7 @@ enum { SHARING_THREADS = 8, SHARING_ROUNDS = 5 };
 
 typedef struct sharer {
     ms_dns_shared *shared;
+    pthread_barrier_t *attached;  /* every ctx is attached: the owner may let go */
     pthread_barrier_t *all_asked; /* every thread has had its first answers */
     pthread_barrier_t *counted;   /* the main thread has counted the threads */
     int id;
@@ -798,12 +799,14 @@ static void *sharer_main(void *arg)
     sharer *s = arg;
     ms_ctx *ctx = NULL;
     /* configured for another server: the shared resolver's is used */
-    if (ms_ctx_new(&ctx) != MS_OK || ms_ctx_set_resolver(ctx, "192.0.2.1@53") != MS_OK ||
-        ms_dns_shared_attach(s->shared, ctx) != MS_OK) {
-        s->wrong++;
-    } else {
+    int ok = ms_ctx_new(&ctx) == MS_OK && ms_ctx_set_resolver(ctx, "192.0.2.1@53") == MS_OK &&
+             ms_dns_shared_attach(s->shared, ctx) == MS_OK;
+    /* attached while the owner holds it (dns.h); only then may it let go */
+    pthread_barrier_wait(s->attached);
+    if (ok)
         ask_round(s, ctx, 0);
-    }
+    else
+        s->wrong++;
     pthread_barrier_wait(s->all_asked);
     pthread_barrier_wait(s->counted);
     for (int round = 1; round < SHARING_ROUNDS && ctx != NULL; round++)
@@ -816,7 +819,8 @@ static void contexts_in_threads_share_one_resolver(void **state)
 {
     ms_dns_shared *shared;
     assert_int_equal(ms_dns_shared_new(*state, 0, &shared), MS_OK);
-    pthread_barrier_t all_asked, counted;
+    pthread_barrier_t attached, all_asked, counted;
+    pthread_barrier_init(&attached, NULL, SHARING_THREADS + 1);
     pthread_barrier_init(&all_asked, NULL, SHARING_THREADS + 1);
     pthread_barrier_init(&counted, NULL, SHARING_THREADS + 1);
     sharer sharers[SHARING_THREADS];
@@ -824,10 +828,11 @@ static void contexts_in_threads_share_one_resolver(void **state)
     int before = threads_of_this_process();
     for (int i = 0; i < SHARING_THREADS; i++) {
         sharers[i] = (sharer){
-            .shared = shared, .all_asked = &all_asked, .counted = &counted, .id = i};
+            .shared = shared, .attached = &attached, .all_asked = &all_asked, .counted = &counted, .id = i};
         assert_int_equal(pthread_create(&threads[i], NULL, sharer_main, &sharers[i]), 0);
     }
     /* the owner's hold dropped while the threads still use it */
+    pthread_barrier_wait(&attached);
     ms_dns_shared_free(shared);
     pthread_barrier_wait(&all_asked);
     /* Every ctx has asked: its threads, one dispatcher and one libunbound
@@ -843,6 +848,7 @@ static void contexts_in_threads_share_one_resolver(void **state)
     for (int i = 0; i < 100 && threads_of_this_process() != before; i++)
         usleep(10000);
     assert_int_equal(threads_of_this_process(), before);
+    pthread_barrier_destroy(&attached);
     pthread_barrier_destroy(&all_asked);
     pthread_barrier_destroy(&counted);
 }
