@@ -130,8 +130,9 @@ typedef struct column {
 #define INT(type, field, sql) {COL_INT, offsetof(type, field), sql}
 
 /* What a query selects: the columns of a table, then those of a second
- * table read into another struct (then: none when then_n is 0), then more
- * text the caller reads by hand (", <expression>"; NULL: none). */
+ * table (then: none when then_n is 0) read into another struct or the
+ * same one, then more text (NULL: none): ", <expression>" the caller
+ * reads by hand, or, with no tables, the whole list of a subquery. */
 typedef struct selection {
     const column *cols;
     size_t n;
@@ -141,6 +142,7 @@ typedef struct selection {
 } selection;
 
 #define COLUMNS(table) .cols = (table), .n = LEN(table)
+#define THEN(table) .then = (table), .then_n = LEN(table)
 
 /* Appends "SELECT " and the selection's columns. */
 static void select_sql(ms_buf *sql, const ms_store *store, const selection *s)
@@ -154,7 +156,7 @@ static void select_sql(ms_buf *sql, const ms_store *store, const selection *s)
     sql_text(sql, store, s->more ? s->more : "");
 }
 
-/* query_rows over "SELECT <s>" and rest. */
+/* query_rows over "SELECT <s>" and rest, with n (at most 8) params. */
 static ms_status select_rows(ms_store *store, const selection *s, const char *rest,
                              const sql_param *params, size_t n, int streaming, row_fn fn, void *arg)
 {
@@ -385,7 +387,8 @@ static int cmp_u64_desc(uint64_t a, uint64_t b)
 /* ---- Rows into arrays ------------------------------------------------------- */
 
 /* An array that a query of its selection fills (append_row), one element
- * per row, its fields from the selection's table. The rows read before a
+ * per row, its fields from the selection's tables (both into the
+ * element). The rows read before a
  * failure stay in items/count until rows_out (an element is zeroed before
  * it is read, so a half-read one frees too). */
 typedef struct row_array {
@@ -405,7 +408,7 @@ static int append_row(ms_store *store, sql_cursor *cur, void *arg)
     a->items = p;
     char *row = memset(p + a->count++ * a->size, 0, a->size);
     int oom = 0;
-    read_columns(store, cur, 0, a->sel.cols, a->sel.n, row, 1, &oom);
+    read_selection(store, cur, &a->sel, row, row, 1, &oom);
     return oom ? ROW_NOMEM : ROW_NEXT;
 }
 
@@ -417,7 +420,12 @@ static void *rows_out(ms_status st, row_array *a, int (*cmp)(const void *, const
                       size_t *count)
 {
     if (st != MS_OK) {
-        free_rows(a->sel.cols, a->sel.n, a->items, a->count, a->size);
+        for (size_t i = 0; i < a->count; i++) {
+            char *row = (char *)a->items + i * a->size;
+            free_columns(a->sel.cols, a->sel.n, row);
+            free_columns(a->sel.then, a->sel.then_n, row);
+        }
+        free(a->items);
         a->items = NULL;
         a->count = 0;
     }
@@ -679,11 +687,18 @@ static int cmp_source(const void *a, const void *b)
     return c ? c : cmp_str(x->source_ip, y->source_ip);
 }
 
-/* A source's counts summed over the rollup's rows x, with its rDNS name
- * (d: RDNS_JOIN). */
-static const column source_columns[] = {
+/* A source: its address and rDNS name (d: RDNS_JOIN), or its address
+ * alone (rdns NULL), then its counts summed over the rollup's rows x or
+ * as one row x holds them. */
+static const column source_key_columns[] = {
     STR(ms_store_source, source_ip, "NULLIF(x.source_ip, '')"),
     STR(ms_store_source, rdns, "d.name"),
+};
+static const column source_ip_columns[] = {
+    STR(ms_store_source, source_ip, "NULLIF(x.source_ip, '')"),
+    STR(ms_store_source, rdns, "NULL"),
+};
+static const column source_sum_columns[] = {
     U64(ms_store_source, messages, "@SUM@(x.messages)"),
     U64(ms_store_source, aligned, "@SUM@(x.aligned)"),
     U64(ms_store_source, unaligned, "@SUM@(x.unaligned)"),
@@ -691,13 +706,29 @@ static const column source_columns[] = {
     U64(ms_store_source, dkim_pass_spf_fail, "@SUM@(x.dkim_pass_spf_fail)"),
     U64(ms_store_source, forwarded, "@SUM@(x.forwarded)"),
 };
+static const column source_row_columns[] = {
+    U64(ms_store_source, messages, "x.messages"),
+    U64(ms_store_source, aligned, "x.aligned"),
+    U64(ms_store_source, unaligned, "x.unaligned"),
+    U64(ms_store_source, failing, "x.failing"),
+    U64(ms_store_source, dkim_pass_spf_fail, "x.dkim_pass_spf_fail"),
+    U64(ms_store_source, forwarded, "x.forwarded"),
+};
+
+/* The sources summed per address with their rDNS names (grouped by
+ * x.source_ip, d.name), summed without (grouped by x.source_ip), and
+ * read from rows summed already. */
+static const selection sources_summed = {COLUMNS(source_key_columns), THEN(source_sum_columns)};
+static const selection sources_summed_bare = {COLUMNS(source_ip_columns),
+                                              THEN(source_sum_columns)};
+static const selection sources_read = {COLUMNS(source_key_columns), THEN(source_row_columns)};
 
 #define RDNS_JOIN " LEFT JOIN rdns d ON d.ip = x.source_ip"
 
 static ms_status sources_counts(ms_store *store, const ms_store_filter *f, ms_store_source **rows,
                                 size_t *count)
 {
-    row_array a = ROW_ARRAY(ms_store_source, source_columns);
+    row_array a = {NULL, 0, 0, sizeof(ms_store_source), sources_summed};
     rollup_query q = {&sources_rollup, &a.sel, RDNS_JOIN, NULL, " GROUP BY x.source_ip, d.name",
                       NULL, 0};
     ms_status st = rollup_rows(store, &q, f, 0, append_row, &a);
@@ -904,8 +935,8 @@ static int pass_source(ms_store *store, sql_cursor *cur, void *arg)
     top_sink *sink = arg;
     ms_store_source s = {0};
     int oom = 0;
-    read_columns(store, cur, 0, sink->sel.cols, sink->sel.n, &s, 0, &oom);
-    const char *names = store->backend->text(cur, (int)sink->sel.n);
+    read_selection(store, cur, &sink->sel, &s, &s, 0, &oom);
+    const char *names = store->backend->text(cur, (int)(sink->sel.n + sink->sel.then_n));
     if (store_lines_each(names, source_name_add, &s) != 0) {
         source_names_free(&s);
         return ROW_NOMEM;
@@ -935,24 +966,11 @@ static void limit_clause(ms_buf *sql, size_t limit)
         ms_buf_printf(sql, " LIMIT %zu", limit);
 }
 
-/* A source's counts as a row of x holds them, summed already, with its
- * rDNS name (d: RDNS_JOIN). */
-static const column source_total_columns[] = {
-    STR(ms_store_source, source_ip, "NULLIF(x.source_ip, '')"),
-    STR(ms_store_source, rdns, "d.name"),
-    U64(ms_store_source, messages, "x.messages"),
-    U64(ms_store_source, aligned, "x.aligned"),
-    U64(ms_store_source, unaligned, "x.unaligned"),
-    U64(ms_store_source, failing, "x.failing"),
-    U64(ms_store_source, dkim_pass_spf_fail, "x.dkim_pass_spf_fail"),
-    U64(ms_store_source, forwarded, "x.forwarded"),
-};
-
 /* Without a window, for one domain: the totals' index in order, no scan. */
 static ms_status top_of_domain(ms_store *store, const char *domain, size_t limit, top_sink *sink)
 {
     where w = {MS_BUF_INIT, {P_TEXT(domain)}, 1};
-    sink->sel = (selection){COLUMNS(source_total_columns)};
+    sink->sel = sources_read;
     select_sql(&w.sql, store, &sink->sel);
     names_column(&w, store, " AND n.domain = x.domain", NULL);
     sql_text(&w.sql, store,
@@ -972,7 +990,7 @@ static ms_status top_of_window(ms_store *store, const ms_store_filter *f, size_t
     ms_buf tail = MS_BUF_INIT;
     sql_text(&tail, store, " GROUP BY x.source_ip ORDER BY 2 DESC, x.source_ip@C@");
     limit_clause(&tail, limit);
-    /* the sums, named for the query around: source_total_columns' x */
+    /* the sums, named for the query around it (sources_read's x) */
     const selection sums = {
         .more = "x.source_ip AS source_ip, @SUM@(x.messages) AS messages,"
                 " @SUM@(x.aligned) AS aligned, @SUM@(x.unaligned) AS unaligned,"
@@ -984,7 +1002,7 @@ static ms_status top_of_window(ms_store *store, const ms_store_filter *f, size_t
         rollup_sql(store, &q, f, &top);
     where w = {MS_BUF_INIT, {{0}}, top.n};
     memcpy(w.params, top.params, top.n * sizeof *w.params);
-    sink->sel = (selection){COLUMNS(source_total_columns)};
+    sink->sel = sources_read;
     select_sql(&w.sql, store, &sink->sel);
     names_column(&w, store, "", f);
     ms_buf_puts(&w.sql, " FROM (");
@@ -997,27 +1015,15 @@ static ms_status top_of_window(ms_store *store, const ms_store_filter *f, size_t
     return run_where(store, &w, 1, pass_source, sink);
 }
 
-/* A source's counts summed over the rollup's rows x, without its rDNS
- * name. */
-static const column source_sum_columns[] = {
-    STR(ms_store_source, source_ip, "NULLIF(x.source_ip, '')"),
-    STR(ms_store_source, rdns, "NULL"),
-    U64(ms_store_source, messages, "@SUM@(x.messages)"),
-    U64(ms_store_source, aligned, "@SUM@(x.aligned)"),
-    U64(ms_store_source, unaligned, "@SUM@(x.unaligned)"),
-    U64(ms_store_source, failing, "@SUM@(x.failing)"),
-    U64(ms_store_source, dkim_pass_spf_fail, "@SUM@(x.dkim_pass_spf_fail)"),
-    U64(ms_store_source, forwarded, "@SUM@(x.forwarded)"),
-};
-
 /* Every source, in no order: no sort, no rDNS. */
 ms_status ms_store_sources_each(ms_store *store, const ms_store_filter *filter,
                                 ms_store_source_fn fn, void *arg)
 {
-    top_sink sink = {fn, arg, {0}, {COLUMNS(source_sum_columns)}};
+    top_sink sink = {fn, arg, {0}, sources_summed_bare};
     where names = {MS_BUF_INIT, {{0}}, 0};
     names_column(&names, store, "", filter);
-    selection sel = {COLUMNS(source_sum_columns), .more = names.sql.data};
+    selection sel = sources_summed_bare;
+    sel.more = names.sql.data;
     rollup_query q = {&sources_rollup, &sel, NULL, NULL, " GROUP BY x.source_ip", names.params,
                       names.n};
     ms_status st = names.sql.failed ? MS_ERR_NOMEM
@@ -1040,7 +1046,7 @@ static int cmp_source_volume(const void *a, const void *b)
  * (--all over such a window takes a pass per RECORDS_PAGE sources). */
 enum { RECORDS_PAGE = 4096 };
 
-/* A page of sources into a (of source_columns), sorted by address. */
+/* A page of sources into a (of sources_summed), sorted by address. */
 static ms_status records_page(ms_store *store, const ms_store_filter *f, size_t offset, size_t want,
                               row_array *a)
 {
@@ -1064,10 +1070,12 @@ static ms_status top_of_records(ms_store *store, const ms_store_filter *f, size_
     int stop = 0;
     for (size_t passed = 0; st == MS_OK && !stop && (limit == 0 || passed < limit);) {
         size_t want = limit == 0 || limit - passed > RECORDS_PAGE ? RECORDS_PAGE : limit - passed;
-        row_array a = ROW_ARRAY(ms_store_source, source_columns);
+        row_array a = {NULL, 0, 0, sizeof(ms_store_source), sources_summed};
         size_t n;
         st = records_page(store, f, passed, want, &a);
-        ms_store_source *rows = rows_out(st, &a, cmp_source_volume, &n);
+        /* handed out whatever st: ms_store_sources_free frees the domain
+         * lists a failure left too */
+        ms_store_source *rows = rows_out(MS_OK, &a, cmp_source_volume, &n);
         for (size_t i = 0; st == MS_OK && !stop && i < n; i++) {
             rest_add(&sink->shown, &rows[i]);
             stop = sink->fn(sink->arg, &rows[i]) != 0;
