@@ -56,12 +56,24 @@ static ms_status query_rows(ms_store *store, const char *sql, const sql_param *p
     return action == ROW_NEXT && r < 0 ? MS_ERR_IO : MS_OK;
 }
 
-/* A query's WHERE conditions and parameters built from a filter. */
+/* A query's text and parameters, built piece by piece: conditions from a
+ * filter, parameters numbered in order. */
 typedef struct where {
     ms_buf sql;
     sql_param params[8];
     size_t n;
 } where;
+
+/* query_rows over what *w built (MS_ERR_NOMEM if building it ran out of
+ * memory); frees w->sql. */
+static ms_status run_where(ms_store *store, where *w, int streaming, row_fn fn, void *arg)
+{
+    ms_status st = w->sql.failed
+                       ? MS_ERR_NOMEM
+                       : query_rows(store, w->sql.data, w->params, w->n, streaming, fn, arg);
+    ms_buf_free(&w->sql);
+    return st;
+}
 
 /* " AND <domain> = LOWER($k) AND <time> >= $k AND <time> < $k", each part
  * only when the filter sets it, numbered after the parameters already in
@@ -99,128 +111,76 @@ static void sql_text(ms_buf *sql, const ms_store *store, const char *text)
     store_sql_append(sql, store, text);
 }
 
-/* query_rows over head + the filter's conditions + tail. */
-static ms_status filter_rows(ms_store *store, const char *head, const ms_store_filter *f,
-                             const char *domain_col, const char *tail, int streaming, row_fn fn,
-                             void *arg)
-{
-    where w = {MS_BUF_INIT, {{0}}, 0};
-    sql_text(&w.sql, store, head);
-    where_filter(&w, f, domain_col);
-    sql_text(&w.sql, store, tail);
-    ms_status st = w.sql.failed
-                       ? MS_ERR_NOMEM
-                       : query_rows(store, w.sql.data, w.params, w.n, streaming, fn, arg);
-    ms_buf_free(&w.sql);
-    return st;
-}
-
-/* ---- Reading the rollups --------------------------------------------------- */
-
-/* A rollup as the views read it (rollup.h): its table, or, for a window
- * that does not fall on whole UTC days, the same rows computed from the
- * records the filter selects, which is exact but reads records. */
-typedef struct rollup {
-    const char *table, *columns;
-    const char *select; /* @COND@: the filter's conditions on r */
-} rollup;
-
-static const rollup days_rollup = {"rollup_days", ROLLUP_DAYS_COLUMNS,
-                                   ROLLUP_DAYS_SELECT("@COND@")};
-static const rollup counts_rollup = {
-    "rollup_counts", ROLLUP_COUNTS_COLUMNS,
-    ROLLUP_DISPOSITIONS_SELECT("@COND@") " UNION ALL " ROLLUP_OVERRIDES_SELECT("@COND@")
-        " UNION ALL " ROLLUP_REPORTERS_SELECT("@COND@")};
-static const rollup policies_rollup = {"rollup_policies", ROLLUP_POLICIES_COLUMNS,
-                                       ROLLUP_POLICIES_SELECT("@COND@")};
-static const rollup sources_rollup = {"rollup_sources", ROLLUP_SOURCES_COLUMNS,
-                                      ROLLUP_SOURCES_SELECT("@COND@")};
-
-static int on_whole_days(const ms_store_filter *f)
-{
-    return f == NULL || (f->since % DAY == 0 && f->until % DAY == 0);
-}
-
-/* One query over a rollup's rows, named x:
- *   head x join WHERE 1 = 1 more <the filter> tail
- * more: conditions on x with parameters $1..$n of params. From the table,
- * the filter is on x.domain and x.day; else x is a WITH of the rows
- * computed from the records, the filter inside it. */
-typedef struct rollup_query {
-    const rollup *from;
-    const char *head, *join, *more, *tail;
-    const sql_param *params;
-    size_t n;
-} rollup_query;
-
-static void rollup_sql(ms_store *store, const rollup_query *q, const ms_store_filter *f, where *w);
-
-static ms_status rollup_rows(ms_store *store, const rollup_query *q, const ms_store_filter *f,
-                             int streaming, row_fn fn, void *arg)
-{
-    where w = {MS_BUF_INIT, {{0}}, 0};
-    rollup_sql(store, q, f, &w);
-    ms_status st = w.sql.failed
-                       ? MS_ERR_NOMEM
-                       : query_rows(store, w.sql.data, w.params, w.n, streaming, fn, arg);
-    ms_buf_free(&w.sql);
-    return st;
-}
-
-/* The text and parameters of rollup_rows' query, into the empty *w. */
-static void rollup_sql(ms_store *store, const rollup_query *q, const ms_store_filter *f, where *w_out)
-{
-    where w = *w_out;
-    for (size_t i = 0; i < q->n; i++)
-        w.params[w.n++] = q->params[i];
-    if (!on_whole_days(f)) {
-        where cond = {MS_BUF_INIT, {{0}}, w.n};
-        where_filter(&cond, f, "r.domain");
-        memcpy(w.params + w.n, cond.params + w.n, (cond.n - w.n) * sizeof *w.params);
-        w.n = cond.n;
-        ms_buf_printf(&w.sql, "WITH x (%s) AS (", q->from->columns);
-        const char *text = q->from->select;
-        for (const char *at; (at = strstr(text, "@COND@")) != NULL; text = at + 6) {
-            ms_buf sel = MS_BUF_INIT;
-            ms_buf_append(&sel, text, (size_t)(at - text));
-            sql_text(&w.sql, store, sel.data ? sel.data : "");
-            ms_buf_free(&sel);
-            ms_buf_puts(&w.sql, cond.sql.data ? cond.sql.data : "");
-        }
-        sql_text(&w.sql, store, text);
-        ms_buf_puts(&w.sql, ") ");
-        if (cond.sql.failed)
-            w.sql.failed = 1;
-        ms_buf_free(&cond.sql);
-        sql_text(&w.sql, store, q->head);
-        ms_buf_puts(&w.sql, " x");
-    } else {
-        sql_text(&w.sql, store, q->head);
-        ms_buf_printf(&w.sql, " %s x", q->from->table);
-    }
-    sql_text(&w.sql, store, q->join ? q->join : "");
-    ms_buf_puts(&w.sql, " WHERE 1 = 1");
-    sql_text(&w.sql, store, q->more ? q->more : "");
-    if (on_whole_days(f))
-        where_window(&w, f, "x.domain", "x.day");
-    sql_text(&w.sql, store, q->tail ? q->tail : "");
-    *w_out = w;
-}
-
 /* ---- Columns into struct fields -------------------------------------------- */
 
-/* A column table lists, in SELECT order, the struct field each column is
- * stored in and how. */
+/* A column table describes what a query reads, in SELECT order: each
+ * column's SQL expression and the struct field it is stored in, and how.
+ * It is the one place a query names its columns: the SELECT list is built
+ * from it (select_sql), so the list and the fields cannot drift apart. */
 typedef enum col_kind { COL_STR, COL_I64, COL_U64, COL_INT } col_kind;
 typedef struct column {
     col_kind kind;
     size_t offset;
+    const char *sql; /* the expression selected (store_sql_append text) */
 } column;
 
-#define STR(type, field) {COL_STR, offsetof(type, field)}
-#define I64(type, field) {COL_I64, offsetof(type, field)}
-#define U64(type, field) {COL_U64, offsetof(type, field)}
-#define INT(type, field) {COL_INT, offsetof(type, field)}
+#define STR(type, field, sql) {COL_STR, offsetof(type, field), sql}
+#define I64(type, field, sql) {COL_I64, offsetof(type, field), sql}
+#define U64(type, field, sql) {COL_U64, offsetof(type, field), sql}
+#define INT(type, field, sql) {COL_INT, offsetof(type, field), sql}
+
+/* What a query selects: the columns of a table, then those of a second
+ * table (then: none when then_n is 0) read into another struct or the
+ * same one, then more text (NULL: none): ", <expression>" the caller
+ * reads by hand, or, with no tables, the whole list of a subquery. */
+typedef struct selection {
+    const column *cols;
+    size_t n;
+    const column *then;
+    size_t then_n;
+    const char *more;
+} selection;
+
+#define COLUMNS(table) .cols = (table), .n = LEN(table)
+#define THEN(table) .then = (table), .then_n = LEN(table)
+
+/* Appends "SELECT " and the selection's columns. */
+static void select_sql(ms_buf *sql, const ms_store *store, const selection *s)
+{
+    ms_buf_puts(sql, "SELECT ");
+    for (size_t i = 0; i < s->n + s->then_n; i++) {
+        if (i > 0)
+            ms_buf_puts(sql, ", ");
+        sql_text(sql, store, i < s->n ? s->cols[i].sql : s->then[i - s->n].sql);
+    }
+    sql_text(sql, store, s->more ? s->more : "");
+}
+
+/* query_rows over "SELECT <s>" and rest, with n (at most 8) params. */
+static ms_status select_rows(ms_store *store, const selection *s, const char *rest,
+                             const sql_param *params, size_t n, int streaming, row_fn fn, void *arg)
+{
+    where w = {MS_BUF_INIT, {{0}}, n};
+    for (size_t i = 0; i < n; i++)
+        w.params[i] = params[i];
+    select_sql(&w.sql, store, s);
+    sql_text(&w.sql, store, rest);
+    return run_where(store, &w, streaming, fn, arg);
+}
+
+/* query_rows over "SELECT <s>" from, the filter's conditions (on r and its
+ * domain column), then tail. */
+static ms_status filter_rows(ms_store *store, const selection *s, const char *from,
+                             const ms_store_filter *f, const char *domain_col, const char *tail,
+                             int streaming, row_fn fn, void *arg)
+{
+    where w = {MS_BUF_INIT, {{0}}, 0};
+    select_sql(&w.sql, store, s);
+    sql_text(&w.sql, store, from);
+    where_filter(&w, f, domain_col);
+    sql_text(&w.sql, store, tail);
+    return run_where(store, &w, streaming, fn, arg);
+}
 
 /* A column as an owned string; *oom set when the copy failed. */
 static char *col_dup(ms_store *store, sql_cursor *cur, int col, int *oom)
@@ -271,6 +231,32 @@ static void read_columns(ms_store *store, sql_cursor *cur, int at, const column 
     }
 }
 
+/* A row of a selection: its table into *base, its second table into
+ * *then_base; copy and oom as read_columns. */
+static void read_selection(ms_store *store, sql_cursor *cur, const selection *s, void *base,
+                           void *then_base, int copy, int *oom)
+{
+    read_columns(store, cur, 0, s->cols, s->n, base, copy, oom);
+    read_columns(store, cur, (int)s->n, s->then, s->then_n, then_base, copy, oom);
+}
+
+/* One row (the first) of a selection into structs, strings copied
+ * (query_rows(..., read_one, &one)). */
+typedef struct one_row {
+    selection sel;
+    void *base, *then_base;
+    int found;
+} one_row;
+
+static int read_one(ms_store *store, sql_cursor *cur, void *arg)
+{
+    one_row *one = arg;
+    int oom = 0;
+    read_selection(store, cur, &one->sel, one->base, one->then_base, 1, &oom);
+    one->found = 1;
+    return oom ? ROW_NOMEM : ROW_STOP;
+}
+
 /* Frees the string fields of *base that cols name. */
 static void free_columns(const column *cols, size_t n, void *base)
 {
@@ -285,6 +271,95 @@ static void free_rows(const column *cols, size_t ncols, void *items, size_t coun
     for (size_t i = 0; items && i < count; i++)
         free_columns(cols, ncols, (char *)items + i * size);
     free(items);
+}
+
+/* ---- Reading the rollups --------------------------------------------------- */
+
+/* A rollup as the views read it (rollup.h): its table, or, for a window
+ * that does not fall on whole UTC days, the same rows computed from the
+ * records the filter selects, which is exact but reads records. */
+typedef struct rollup {
+    const char *table, *columns;
+    const char *select; /* @COND@: the filter's conditions on r */
+} rollup;
+
+static const rollup days_rollup = {"rollup_days", ROLLUP_DAYS_COLUMNS,
+                                   ROLLUP_DAYS_SELECT("@COND@")};
+static const rollup counts_rollup = {
+    "rollup_counts", ROLLUP_COUNTS_COLUMNS,
+    ROLLUP_DISPOSITIONS_SELECT("@COND@") " UNION ALL " ROLLUP_OVERRIDES_SELECT("@COND@")
+        " UNION ALL " ROLLUP_REPORTERS_SELECT("@COND@")};
+static const rollup policies_rollup = {"rollup_policies", ROLLUP_POLICIES_COLUMNS,
+                                       ROLLUP_POLICIES_SELECT("@COND@")};
+static const rollup sources_rollup = {"rollup_sources", ROLLUP_SOURCES_COLUMNS,
+                                      ROLLUP_SOURCES_SELECT("@COND@")};
+
+static int on_whole_days(const ms_store_filter *f)
+{
+    return f == NULL || (f->since % DAY == 0 && f->until % DAY == 0);
+}
+
+/* One query over a rollup's rows, named x:
+ *   SELECT <sel> FROM x join WHERE 1 = 1 more <the filter> tail
+ * more: conditions on x with parameters $1..$n of params. From the table,
+ * the filter is on x.domain and x.day; else x is a WITH of the rows
+ * computed from the records, the filter inside it. */
+typedef struct rollup_query {
+    const rollup *from;
+    const selection *sel;
+    const char *join, *more, *tail;
+    const sql_param *params;
+    size_t n;
+} rollup_query;
+
+static void rollup_sql(ms_store *store, const rollup_query *q, const ms_store_filter *f, where *w);
+
+static ms_status rollup_rows(ms_store *store, const rollup_query *q, const ms_store_filter *f,
+                             int streaming, row_fn fn, void *arg)
+{
+    where w = {MS_BUF_INIT, {{0}}, 0};
+    rollup_sql(store, q, f, &w);
+    return run_where(store, &w, streaming, fn, arg);
+}
+
+/* The text and parameters of rollup_rows' query, into the empty *w. */
+static void rollup_sql(ms_store *store, const rollup_query *q, const ms_store_filter *f, where *w_out)
+{
+    where w = *w_out;
+    for (size_t i = 0; i < q->n; i++)
+        w.params[w.n++] = q->params[i];
+    if (!on_whole_days(f)) {
+        where cond = {MS_BUF_INIT, {{0}}, w.n};
+        where_filter(&cond, f, "r.domain");
+        memcpy(w.params + w.n, cond.params + w.n, (cond.n - w.n) * sizeof *w.params);
+        w.n = cond.n;
+        ms_buf_printf(&w.sql, "WITH x (%s) AS (", q->from->columns);
+        const char *text = q->from->select;
+        for (const char *at; (at = strstr(text, "@COND@")) != NULL; text = at + 6) {
+            ms_buf sel = MS_BUF_INIT;
+            ms_buf_append(&sel, text, (size_t)(at - text));
+            sql_text(&w.sql, store, sel.data ? sel.data : "");
+            ms_buf_free(&sel);
+            ms_buf_puts(&w.sql, cond.sql.data ? cond.sql.data : "");
+        }
+        sql_text(&w.sql, store, text);
+        ms_buf_puts(&w.sql, ") ");
+        if (cond.sql.failed)
+            w.sql.failed = 1;
+        ms_buf_free(&cond.sql);
+        select_sql(&w.sql, store, q->sel);
+        ms_buf_puts(&w.sql, " FROM x");
+    } else {
+        select_sql(&w.sql, store, q->sel);
+        ms_buf_printf(&w.sql, " FROM %s x", q->from->table);
+    }
+    sql_text(&w.sql, store, q->join ? q->join : "");
+    ms_buf_puts(&w.sql, " WHERE 1 = 1");
+    sql_text(&w.sql, store, q->more ? q->more : "");
+    if (on_whole_days(f))
+        where_window(&w, f, "x.domain", "x.day");
+    sql_text(&w.sql, store, q->tail ? q->tail : "");
+    *w_out = w;
 }
 
 /* ---- Ordering ---------------------------------------------------------------- */
@@ -311,18 +386,18 @@ static int cmp_u64_desc(uint64_t a, uint64_t b)
 
 /* ---- Rows into arrays ------------------------------------------------------- */
 
-/* An array that query_rows(..., append_row, &array) fills, one element
- * per row, its fields from the column table. The rows read before a
- * failure stay in items/count for the caller to free (an element is zeroed
- * before it is read, so a half-read one frees too). */
+/* An array that a query of its selection fills (append_row), one element
+ * per row, its fields from the selection's tables (both into the
+ * element). The rows read before a
+ * failure stay in items/count until rows_out (an element is zeroed before
+ * it is read, so a half-read one frees too). */
 typedef struct row_array {
     void *items;
     size_t count, cap, size;
-    const column *cols;
-    size_t ncols;
+    selection sel;
 } row_array;
 
-#define ROW_ARRAY(type, cols) {NULL, 0, 0, sizeof(type), cols, LEN(cols)}
+#define ROW_ARRAY(type, table) {NULL, 0, 0, sizeof(type), {COLUMNS(table)}}
 
 static int append_row(ms_store *store, sql_cursor *cur, void *arg)
 {
@@ -333,23 +408,30 @@ static int append_row(ms_store *store, sql_cursor *cur, void *arg)
     a->items = p;
     char *row = memset(p + a->count++ * a->size, 0, a->size);
     int oom = 0;
-    read_columns(store, cur, 0, a->cols, a->ncols, row, 1, &oom);
+    read_selection(store, cur, &a->sel, row, row, 1, &oom);
     return oom ? ROW_NOMEM : ROW_NEXT;
 }
 
-/* The end of a query into a whole result: after a failure the array is
- * freed (items NULL, count 0), else sorted with cmp (NULL: kept in the
- * query's order). Returns st. */
-static ms_status rows_done(ms_status st, row_array *a, int (*cmp)(const void *, const void *))
+/* The end of every query into an array: hands the rows out (returns the
+ * array, *count its length). After a failure (st) the rows are freed and
+ * none handed out; else they are sorted with cmp (NULL: kept in the
+ * query's order). */
+static void *rows_out(ms_status st, row_array *a, int (*cmp)(const void *, const void *),
+                      size_t *count)
 {
     if (st != MS_OK) {
-        free_rows(a->cols, a->ncols, a->items, a->count, a->size);
+        for (size_t i = 0; i < a->count; i++) {
+            char *row = (char *)a->items + i * a->size;
+            free_columns(a->sel.cols, a->sel.n, row);
+            free_columns(a->sel.then, a->sel.then_n, row);
+        }
+        free(a->items);
         a->items = NULL;
         a->count = 0;
-    } else {
-        sort(a->items, a->count, a->size, cmp);
     }
-    return st;
+    sort(a->items, a->count, a->size, cmp);
+    *count = a->count;
+    return a->items;
 }
 
 /* ---- Name/count lists ------------------------------------------------------ */
@@ -412,24 +494,23 @@ static ms_store_domain_summary *find_domain(ms_store_domain_summary *rows, size_
 }
 
 static const column summary_columns[] = {
-    STR(ms_store_domain_summary, domain),       U64(ms_store_domain_summary, reports),
-    U64(ms_store_domain_summary, messages),     I64(ms_store_domain_summary, first),
-    I64(ms_store_domain_summary, last),         U64(ms_store_domain_summary, dmarc_pass),
-    U64(ms_store_domain_summary, spf_aligned),  U64(ms_store_domain_summary, dkim_aligned),
+    STR(ms_store_domain_summary, domain, "x.domain"),
+    U64(ms_store_domain_summary, reports, "@SUM@(x.reports)"),
+    U64(ms_store_domain_summary, messages, "@SUM@(x.messages)"),
+    I64(ms_store_domain_summary, first, "MIN(x.first_begin)"),
+    I64(ms_store_domain_summary, last, "MAX(x.last_end)"),
+    U64(ms_store_domain_summary, dmarc_pass, "@SUM@(x.dmarc_pass)"),
+    U64(ms_store_domain_summary, spf_aligned, "@SUM@(x.spf_aligned)"),
+    U64(ms_store_domain_summary, dkim_aligned, "@SUM@(x.dkim_aligned)"),
 };
 
 static ms_status summary_totals(ms_store *store, const ms_store_filter *f,
                                 ms_store_domain_summary **rows, size_t *count)
 {
     row_array a = ROW_ARRAY(ms_store_domain_summary, summary_columns);
-    rollup_query q = {&days_rollup,
-                      "SELECT x.domain, @SUM@(x.reports), @SUM@(x.messages), MIN(x.first_begin),"
-                      " MAX(x.last_end), @SUM@(x.dmarc_pass), @SUM@(x.spf_aligned),"
-                      " @SUM@(x.dkim_aligned) FROM",
-                      NULL, NULL, " GROUP BY x.domain", NULL, 0};
+    rollup_query q = {&days_rollup, &a.sel, NULL, NULL, " GROUP BY x.domain", NULL, 0};
     ms_status st = rollup_rows(store, &q, f, 0, append_row, &a);
-    *rows = a.items;
-    *count = a.count;
+    *rows = rows_out(st, &a, NULL, count);
     return st;
 }
 
@@ -442,19 +523,34 @@ typedef struct summary_rows {
     size_t *caps; /* LISTS per domain: the capacity of each list */
 } summary_rows;
 
-/* One row of the lists: (domain, kind, name, messages). Overrides come as
- * the record's comma-joined reason types and are split here. */
+/* A row of the lists, its strings borrowed. Overrides come as the
+ * record's comma-joined reason types and are split here. */
+typedef struct list_item {
+    char *domain, *kind, *name;
+    uint64_t messages;
+} list_item;
+
+static const column list_item_columns[] = {
+    STR(list_item, domain, "x.domain"),
+    STR(list_item, kind, "x.kind"),
+    STR(list_item, name, "x.name"),
+    U64(list_item, messages, "@SUM@(x.messages)"),
+};
+
 static int add_list_item(ms_store *store, sql_cursor *cur, void *arg)
 {
     summary_rows *s = arg;
-    ms_store_domain_summary *d = find_domain(s->rows, s->count, store->backend->text(cur, 0));
-    const char *kind = store->backend->text(cur, 1), *name = store->backend->text(cur, 2);
-    if (d == NULL || kind == NULL || name == NULL)
+    list_item item;
+    int oom = 0; /* stays 0: nothing is copied */
+    read_columns(store, cur, 0, list_item_columns, LEN(list_item_columns), &item, 0, &oom);
+    ms_store_domain_summary *d = find_domain(s->rows, s->count, item.domain);
+    if (d == NULL || item.kind == NULL || item.name == NULL)
         return ROW_NEXT;
-    enum summary_list which = strcmp(kind, "disposition") == 0 ? LIST_DISPOSITIONS
-                              : strcmp(kind, "override") == 0  ? LIST_OVERRIDES
-                                                               : LIST_REPORTERS;
-    uint64_t n = col_u64(store, cur, 3);
+    enum summary_list which = strcmp(item.kind, "disposition") == 0 ? LIST_DISPOSITIONS
+                              : strcmp(item.kind, "override") == 0  ? LIST_OVERRIDES
+                                                                    : LIST_REPORTERS;
+    uint64_t n = item.messages;
+    const char *name = item.name;
     size_t *cap = &s->caps[(size_t)(d - s->rows) * LISTS + which];
     ms_store_count **items = which == LIST_DISPOSITIONS ? &d->dispositions
                              : which == LIST_OVERRIDES  ? &d->overrides
@@ -482,8 +578,9 @@ static ms_status summary_lists(ms_store *store, const ms_store_filter *f,
     summary_rows s = {rows, count, calloc(count ? count * LISTS : 1, sizeof(size_t))};
     if (s.caps == NULL)
         return MS_ERR_NOMEM;
-    rollup_query q = {&counts_rollup, "SELECT x.domain, x.kind, x.name, @SUM@(x.messages) FROM",
-                      NULL, NULL, " GROUP BY x.domain, x.kind, x.name", NULL, 0};
+    const selection sel = {COLUMNS(list_item_columns)};
+    rollup_query q = {&counts_rollup, &sel, NULL, NULL, " GROUP BY x.domain, x.kind, x.name",
+                      NULL, 0};
     ms_status st = rollup_rows(store, &q, f, 0, add_list_item, &s);
     free(s.caps);
     return st;
@@ -590,27 +687,52 @@ static int cmp_source(const void *a, const void *b)
     return c ? c : cmp_str(x->source_ip, y->source_ip);
 }
 
-static const column source_columns[] = {
-    STR(ms_store_source, source_ip), STR(ms_store_source, rdns),
-    U64(ms_store_source, messages),  U64(ms_store_source, aligned),
-    U64(ms_store_source, unaligned), U64(ms_store_source, failing),
-    U64(ms_store_source, dkim_pass_spf_fail), U64(ms_store_source, forwarded),
+/* A source: its address and rDNS name (d: RDNS_JOIN), or its address
+ * alone (rdns NULL), then its counts summed over the rollup's rows x or
+ * as one row x holds them. */
+static const column source_key_columns[] = {
+    STR(ms_store_source, source_ip, "NULLIF(x.source_ip, '')"),
+    STR(ms_store_source, rdns, "d.name"),
+};
+static const column source_ip_columns[] = {
+    STR(ms_store_source, source_ip, "NULLIF(x.source_ip, '')"),
+    STR(ms_store_source, rdns, "NULL"),
+};
+static const column source_sum_columns[] = {
+    U64(ms_store_source, messages, "@SUM@(x.messages)"),
+    U64(ms_store_source, aligned, "@SUM@(x.aligned)"),
+    U64(ms_store_source, unaligned, "@SUM@(x.unaligned)"),
+    U64(ms_store_source, failing, "@SUM@(x.failing)"),
+    U64(ms_store_source, dkim_pass_spf_fail, "@SUM@(x.dkim_pass_spf_fail)"),
+    U64(ms_store_source, forwarded, "@SUM@(x.forwarded)"),
+};
+static const column source_row_columns[] = {
+    U64(ms_store_source, messages, "x.messages"),
+    U64(ms_store_source, aligned, "x.aligned"),
+    U64(ms_store_source, unaligned, "x.unaligned"),
+    U64(ms_store_source, failing, "x.failing"),
+    U64(ms_store_source, dkim_pass_spf_fail, "x.dkim_pass_spf_fail"),
+    U64(ms_store_source, forwarded, "x.forwarded"),
 };
 
-#define SOURCE_SUM_HEAD                                                                        \
-    "SELECT NULLIF(x.source_ip, ''), d.name, @SUM@(x.messages), @SUM@(x.aligned),"             \
-    " @SUM@(x.unaligned), @SUM@(x.failing), @SUM@(x.dkim_pass_spf_fail), @SUM@(x.forwarded)"
+/* The sources summed per address with their rDNS names (grouped by
+ * x.source_ip, d.name), summed without (grouped by x.source_ip), and
+ * read from rows summed already. */
+static const selection sources_summed = {COLUMNS(source_key_columns), THEN(source_sum_columns)};
+static const selection sources_summed_bare = {COLUMNS(source_ip_columns),
+                                              THEN(source_sum_columns)};
+static const selection sources_read = {COLUMNS(source_key_columns), THEN(source_row_columns)};
+
 #define RDNS_JOIN " LEFT JOIN rdns d ON d.ip = x.source_ip"
 
 static ms_status sources_counts(ms_store *store, const ms_store_filter *f, ms_store_source **rows,
                                 size_t *count)
 {
-    row_array a = ROW_ARRAY(ms_store_source, source_columns);
-    rollup_query q = {&sources_rollup, SOURCE_SUM_HEAD " FROM", RDNS_JOIN, NULL,
-                      " GROUP BY x.source_ip, d.name", NULL, 0};
+    row_array a = {NULL, 0, 0, sizeof(ms_store_source), sources_summed};
+    rollup_query q = {&sources_rollup, &a.sel, RDNS_JOIN, NULL, " GROUP BY x.source_ip, d.name",
+                      NULL, 0};
     ms_status st = rollup_rows(store, &q, f, 0, append_row, &a);
-    *rows = a.items;
-    *count = a.count;
+    *rows = rows_out(st, &a, NULL, count);
     return st;
 }
 
@@ -650,18 +772,31 @@ static ms_store_source *find_source(const source_rows *sr, const char *ip)
     return sr->count ? bsearch(&key, sr->rows, sr->count, sizeof *sr->rows, cmp_source_ip) : NULL;
 }
 
+/* The domains a record names, its strings borrowed. */
+typedef struct record_domains {
+    char *source_ip, *spf, *dkim, *from, *more;
+} record_domains;
+
+static const column record_domain_columns[] = {
+    STR(record_domains, source_ip, "DISTINCT a.source_ip"), /* each set of domains once */
+    STR(record_domains, spf, "a.spf_domain"),
+    STR(record_domains, dkim, "a.dkim_domain"),
+    STR(record_domains, from, "a.header_from"),
+    STR(record_domains, more, "a.auth_more"),
+};
+
 static int add_source_domains(ms_store *store, sql_cursor *cur, void *arg)
 {
-    const store_backend *b = store->backend;
-    ms_store_source *s = find_source(arg, b->text(cur, 0));
+    record_domains r;
+    int oom = 0; /* stays 0: nothing is copied */
+    read_columns(store, cur, 0, record_domain_columns, LEN(record_domain_columns), &r, 0, &oom);
+    ms_store_source *s = find_source(arg, r.source_ip);
     if (s == NULL)
         return ROW_NEXT;
-    const char *spf = b->text(cur, 1), *dkim = b->text(cur, 2);
-    const char *from = b->text(cur, 3), *more = b->text(cur, 4);
-    int oom = (spf && set_add(&s->spf_domains, &s->spf_domain_count, spf, strlen(spf))) ||
-              (dkim && set_add(&s->dkim_domains, &s->dkim_domain_count, dkim, strlen(dkim))) ||
-              (from && set_add(&s->header_froms, &s->header_from_count, from, strlen(from))) ||
-              store_lines_each(more, add_more_domain, s) != 0;
+    oom = (r.spf && set_add(&s->spf_domains, &s->spf_domain_count, r.spf, strlen(r.spf))) ||
+          (r.dkim && set_add(&s->dkim_domains, &s->dkim_domain_count, r.dkim, strlen(r.dkim))) ||
+          (r.from && set_add(&s->header_froms, &s->header_from_count, r.from, strlen(r.from))) ||
+          store_lines_each(r.more, add_more_domain, s) != 0;
     return oom ? ROW_NOMEM : ROW_NEXT;
 }
 
@@ -671,20 +806,32 @@ static ms_status sources_domains(ms_store *store, const ms_store_filter *f, ms_s
                                  size_t count)
 {
     source_rows sr = {rows, count};
-    return filter_rows(store,
-                       "SELECT DISTINCT a.source_ip, a.spf_domain, a.dkim_domain, a.header_from,"
-                       " a.auth_more FROM reports r JOIN agg_records a ON a.report = r.id"
+    const selection sel = {COLUMNS(record_domain_columns)};
+    return filter_rows(store, &sel,
+                       " FROM reports r JOIN agg_records a ON a.report = r.id"
                        " WHERE r.kind = 'aggregate'",
                        f, "r.domain", "", 0, add_source_domains, &sr);
 }
 
+/* A source's names in the rollup, its strings borrowed. */
+typedef struct source_names {
+    char *source_ip, *names;
+} source_names;
+
+static const column source_names_columns[] = {
+    STR(source_names, source_ip, "NULLIF(x.source_ip, '')"),
+    STR(source_names, names, "x.names"),
+};
+
 static int add_source_name_row(ms_store *store, sql_cursor *cur, void *arg)
 {
-    const store_backend *b = store->backend;
-    ms_store_source *s = find_source(arg, b->text(cur, 0));
+    source_names row;
+    int oom = 0; /* stays 0: nothing is copied */
+    read_columns(store, cur, 0, source_names_columns, LEN(source_names_columns), &row, 0, &oom);
+    ms_store_source *s = find_source(arg, row.source_ip);
     if (s == NULL)
         return ROW_NEXT;
-    return store_lines_each(b->text(cur, 1), source_name_add, s) != 0 ? ROW_NOMEM : ROW_NEXT;
+    return store_lines_each(row.names, source_name_add, s) != 0 ? ROW_NOMEM : ROW_NEXT;
 }
 
 /* The SPF, DKIM and header From domains of the sources (sorted by
@@ -696,15 +843,12 @@ static ms_status sources_names(ms_store *store, const ms_store_filter *f, ms_sto
     if (!on_whole_days(f))
         return sources_domains(store, f, rows, count);
     source_rows sr = {rows, count};
+    const selection sel = {COLUMNS(source_names_columns)};
     where w = {MS_BUF_INIT, {{0}}, 0};
-    ms_buf_puts(&w.sql, "SELECT NULLIF(x.source_ip, ''), x.names FROM rollup_sources x"
-                        " WHERE x.names <> ''");
+    select_sql(&w.sql, store, &sel);
+    ms_buf_puts(&w.sql, " FROM rollup_sources x WHERE x.names <> ''");
     where_window(&w, f, "x.domain", "x.day");
-    ms_status st = w.sql.failed ? MS_ERR_NOMEM
-                                : query_rows(store, w.sql.data, w.params, w.n, 0,
-                                             add_source_name_row, &sr);
-    ms_buf_free(&w.sql);
-    return st;
+    return run_where(store, &w, 0, add_source_name_row, &sr);
 }
 
 ms_status ms_store_sources(ms_store *store, const ms_store_filter *filter, ms_store_group_fn group,
@@ -769,11 +913,13 @@ static void rest_subtract(ms_store_source_rest *total, const ms_store_source_res
     rest_combine(total, shown, minus);
 }
 
-/* Where the streamed sources go. */
+/* Where the streamed sources go, read with sel's table then the names
+ * column. */
 typedef struct top_sink {
     ms_store_source_fn fn;
     void *arg;
     ms_store_source_rest shown;
+    selection sel;
 } top_sink;
 
 static void source_names_free(ms_store_source *s)
@@ -783,14 +929,14 @@ static void source_names_free(ms_store_source *s)
     set_free(s->header_froms, s->header_from_count);
 }
 
-/* A row: source_columns then the names; strings borrowed for the call. */
+/* A row: the sink's columns then the names; strings borrowed for the call. */
 static int pass_source(ms_store *store, sql_cursor *cur, void *arg)
 {
     top_sink *sink = arg;
     ms_store_source s = {0};
     int oom = 0;
-    read_columns(store, cur, 0, source_columns, LEN(source_columns), &s, 0, &oom);
-    const char *names = store->backend->text(cur, (int)LEN(source_columns));
+    read_selection(store, cur, &sink->sel, &s, &s, 0, &oom);
+    const char *names = store->backend->text(cur, (int)(sink->sel.n + sink->sel.then_n));
     if (store_lines_each(names, source_name_add, &s) != 0) {
         source_names_free(&s);
         return ROW_NOMEM;
@@ -801,10 +947,18 @@ static int pass_source(ms_store *store, sql_cursor *cur, void *arg)
     return stop ? ROW_STOP : ROW_NEXT;
 }
 
-/* The names of x.source_ip as one column, on n's conditions. */
-#define NAMES_COLUMN_HEAD                                                                      \
-    "(SELECT @LIST@(n.names, '\n') FROM rollup_sources n"                                        \
-    " WHERE n.source_ip = x.source_ip AND n.names <> ''"
+/* ", <the names of x.source_ip as one column>" on n's conditions (cond,
+ * the filter's window), into *w. */
+static void names_column(where *w, const ms_store *store, const char *cond,
+                         const ms_store_filter *f)
+{
+    sql_text(&w->sql, store,
+             ", (SELECT @LIST@(n.names, '\n') FROM rollup_sources n"
+             " WHERE n.source_ip = x.source_ip AND n.names <> ''");
+    ms_buf_puts(&w->sql, cond);
+    where_window(w, f, "n.domain", "n.day");
+    ms_buf_puts(&w->sql, ")");
+}
 
 static void limit_clause(ms_buf *sql, size_t limit)
 {
@@ -815,82 +969,67 @@ static void limit_clause(ms_buf *sql, size_t limit)
 /* Without a window, for one domain: the totals' index in order, no scan. */
 static ms_status top_of_domain(ms_store *store, const char *domain, size_t limit, top_sink *sink)
 {
-    ms_buf sql = MS_BUF_INIT;
-    sql_text(&sql, store,
-             "SELECT NULLIF(x.source_ip, ''), d.name, x.messages, x.aligned, x.unaligned, x.failing,"
-             " x.dkim_pass_spf_fail, x.forwarded, " NAMES_COLUMN_HEAD " AND n.domain = x.domain)"
+    where w = {MS_BUF_INIT, {P_TEXT(domain)}, 1};
+    sink->sel = sources_read;
+    select_sql(&w.sql, store, &sink->sel);
+    names_column(&w, store, " AND n.domain = x.domain", NULL);
+    sql_text(&w.sql, store,
              " FROM rollup_source_totals x" RDNS_JOIN " WHERE x.domain = LOWER($1)"
              " ORDER BY x.messages DESC, x.source_ip@C@");
-    limit_clause(&sql, limit);
-    sql_param p[] = {P_TEXT(domain)};
-    ms_status st = sql.failed ? MS_ERR_NOMEM : query_rows(store, sql.data, p, 1, 1, pass_source, sink);
-    ms_buf_free(&sql);
-    return st;
+    limit_clause(&w.sql, limit);
+    return run_where(store, &w, 1, pass_source, sink);
 }
 
-/* The per-day rows of the window summed per source, head naming the
- * columns before the names column, tail after the GROUP BY. */
-static ms_status window_sources(ms_store *store, const ms_store_filter *f, const char *head,
-                                const char *join, const char *tail, top_sink *sink)
-{
-    where names = {MS_BUF_INIT, {{0}}, 0};
-    sql_text(&names.sql, store, head);
-    sql_text(&names.sql, store, ", " NAMES_COLUMN_HEAD);
-    where_window(&names, f, "n.domain", "n.day");
-    ms_buf_puts(&names.sql, ") FROM");
-    rollup_query q = {&sources_rollup, names.sql.data, join, NULL, tail, names.params, names.n};
-    ms_status st = names.sql.failed || tail == NULL ? MS_ERR_NOMEM
-                                                    : rollup_rows(store, &q, f, 1, pass_source, sink);
-    ms_buf_free(&names.sql);
-    return st;
-}
-
-/* Otherwise: the top of the window's sources. The names are read for the
- * sources shown only (a query outside the one that sums and sorts them):
- * a month of a spoofed domain has hundreds of thousands of sources. */
+/* Otherwise: the top of the window's sources. The names and rDNS are read
+ * for the sources shown only (outside the query that sums and sorts
+ * them): a month of a spoofed domain has hundreds of thousands of
+ * sources. */
 static ms_status top_of_window(ms_store *store, const ms_store_filter *f, size_t limit,
                                top_sink *sink)
 {
     ms_buf tail = MS_BUF_INIT;
-    sql_text(&tail, store, " GROUP BY x.source_ip, d.name ORDER BY 3 DESC, x.source_ip@C@");
+    sql_text(&tail, store, " GROUP BY x.source_ip ORDER BY 2 DESC, x.source_ip@C@");
     limit_clause(&tail, limit);
-    rollup_query q = {&sources_rollup,
-                      "SELECT x.source_ip AS source_ip, d.name AS rdns, @SUM@(x.messages) AS messages,"
-                      " @SUM@(x.aligned) AS aligned, @SUM@(x.unaligned) AS unaligned,"
-                      " @SUM@(x.failing) AS failing, @SUM@(x.dkim_pass_spf_fail) AS dkim_pass_spf_fail,"
-                      " @SUM@(x.forwarded) AS forwarded FROM",
-                      RDNS_JOIN, NULL, tail.data, NULL, 0};
+    /* the sums, named for the query around it (sources_read's x) */
+    const selection sums = {
+        .more = "x.source_ip AS source_ip, @SUM@(x.messages) AS messages,"
+                " @SUM@(x.aligned) AS aligned, @SUM@(x.unaligned) AS unaligned,"
+                " @SUM@(x.failing) AS failing, @SUM@(x.dkim_pass_spf_fail) AS dkim_pass_spf_fail,"
+                " @SUM@(x.forwarded) AS forwarded"};
+    rollup_query q = {&sources_rollup, &sums, NULL, NULL, tail.data, NULL, 0};
     where top = {MS_BUF_INIT, {{0}}, 0};
     if (!tail.failed)
         rollup_sql(store, &q, f, &top);
     where w = {MS_BUF_INIT, {{0}}, top.n};
     memcpy(w.params, top.params, top.n * sizeof *w.params);
-    sql_text(&w.sql, store,
-             "SELECT NULLIF(x.source_ip, ''), x.rdns, x.messages, x.aligned, x.unaligned, x.failing,"
-             " x.dkim_pass_spf_fail, x.forwarded, " NAMES_COLUMN_HEAD);
-    where_window(&w, f, "n.domain", "n.day");
-    ms_buf_puts(&w.sql, ") FROM (");
+    sink->sel = sources_read;
+    select_sql(&w.sql, store, &sink->sel);
+    names_column(&w, store, "", f);
+    ms_buf_puts(&w.sql, " FROM (");
     ms_buf_puts(&w.sql, top.sql.data ? top.sql.data : "");
-    sql_text(&w.sql, store, ") x ORDER BY x.messages DESC, x.source_ip@C@");
-    ms_status st = tail.failed || top.sql.failed || w.sql.failed
-                       ? MS_ERR_NOMEM
-                       : query_rows(store, w.sql.data, w.params, w.n, 1, pass_source, sink);
-    ms_buf_free(&w.sql);
+    sql_text(&w.sql, store, ") x" RDNS_JOIN " ORDER BY x.messages DESC, x.source_ip@C@");
+    if (tail.failed || top.sql.failed)
+        w.sql.failed = 1;
     ms_buf_free(&top.sql);
     ms_buf_free(&tail);
-    return st;
+    return run_where(store, &w, 1, pass_source, sink);
 }
 
 /* Every source, in no order: no sort, no rDNS. */
 ms_status ms_store_sources_each(ms_store *store, const ms_store_filter *filter,
                                 ms_store_source_fn fn, void *arg)
 {
-    top_sink sink = {fn, arg, {0}};
-    return window_sources(store, filter,
-                          "SELECT NULLIF(x.source_ip, ''), NULL, @SUM@(x.messages), @SUM@(x.aligned),"
-                          " @SUM@(x.unaligned), @SUM@(x.failing), @SUM@(x.dkim_pass_spf_fail),"
-                          " @SUM@(x.forwarded)",
-                          NULL, " GROUP BY x.source_ip", &sink);
+    top_sink sink = {fn, arg, {0}, sources_summed_bare};
+    where names = {MS_BUF_INIT, {{0}}, 0};
+    names_column(&names, store, "", filter);
+    selection sel = sources_summed_bare;
+    sel.more = names.sql.data;
+    rollup_query q = {&sources_rollup, &sel, NULL, NULL, " GROUP BY x.source_ip", names.params,
+                      names.n};
+    ms_status st = names.sql.failed ? MS_ERR_NOMEM
+                                    : rollup_rows(store, &q, filter, 1, pass_source, &sink);
+    ms_buf_free(&names.sql);
+    return st;
 }
 
 static int cmp_source_volume(const void *a, const void *b)
@@ -907,20 +1046,21 @@ static int cmp_source_volume(const void *a, const void *b)
  * (--all over such a window takes a pass per RECORDS_PAGE sources). */
 enum { RECORDS_PAGE = 4096 };
 
+/* A page of sources into a (of sources_summed), sorted by address. */
 static ms_status records_page(ms_store *store, const ms_store_filter *f, size_t offset, size_t want,
                               row_array *a)
 {
     ms_buf tail = MS_BUF_INIT;
     sql_text(&tail, store, " GROUP BY x.source_ip, d.name ORDER BY 3 DESC, x.source_ip@C@");
     ms_buf_printf(&tail, " LIMIT %zu OFFSET %zu", want, offset);
-    rollup_query q = {&sources_rollup, SOURCE_SUM_HEAD " FROM", RDNS_JOIN, NULL, tail.data, NULL, 0};
+    rollup_query q = {&sources_rollup, &a->sel, RDNS_JOIN, NULL, tail.data, NULL, 0};
     ms_status st = tail.failed ? MS_ERR_NOMEM : rollup_rows(store, &q, f, 0, append_row, a);
     ms_buf_free(&tail);
     if (st == MS_OK) { /* the names, looked up by address */
         sort(a->items, a->count, a->size, cmp_source_ip);
         st = sources_domains(store, f, a->items, a->count);
     }
-    return rows_done(st, a, cmp_source_volume);
+    return st;
 }
 
 static ms_status top_of_records(ms_store *store, const ms_store_filter *f, size_t limit,
@@ -930,84 +1070,94 @@ static ms_status top_of_records(ms_store *store, const ms_store_filter *f, size_
     int stop = 0;
     for (size_t passed = 0; st == MS_OK && !stop && (limit == 0 || passed < limit);) {
         size_t want = limit == 0 || limit - passed > RECORDS_PAGE ? RECORDS_PAGE : limit - passed;
-        row_array a = ROW_ARRAY(ms_store_source, source_columns);
+        row_array a = {NULL, 0, 0, sizeof(ms_store_source), sources_summed};
+        size_t n;
         st = records_page(store, f, passed, want, &a);
-        ms_store_source *rows = a.items;
-        for (size_t i = 0; st == MS_OK && !stop && i < a.count; i++) {
+        /* handed out whatever st: ms_store_sources_free frees the domain
+         * lists a failure left too */
+        ms_store_source *rows = rows_out(MS_OK, &a, cmp_source_volume, &n);
+        for (size_t i = 0; st == MS_OK && !stop && i < n; i++) {
             rest_add(&sink->shown, &rows[i]);
             stop = sink->fn(sink->arg, &rows[i]) != 0;
         }
-        stop = stop || a.count < want;
-        passed += a.count;
-        ms_store_sources_free(rows, a.count);
+        stop = stop || n < want;
+        passed += n;
+        ms_store_sources_free(rows, n);
     }
     return st;
 }
 
-/* The one domain a store holds reports for, if only one: *domain NULL
- * otherwise (caller frees). */
-static int read_text(ms_store *store, sql_cursor *cur, void *arg)
-{
-    const char *a = store->backend->text(cur, 0), *b = store->backend->text(cur, 1);
-    if (a != NULL && b != NULL && strcmp(a, b) == 0 && (*(char **)arg = ms_strdup(a)) == NULL)
-        return ROW_NOMEM;
-    return ROW_STOP;
-}
+/* The first and last domain a store holds reports for. */
+typedef struct domain_range {
+    char *first, *last;
+} domain_range;
 
-static ms_status only_domain(ms_store *store, char **domain)
-{
-    *domain = NULL;
-    return query_rows(store, "SELECT MIN(domain), MAX(domain) FROM rollup_days", NULL, 0, 0,
-                      read_text, domain);
-}
-
-static const column rest_columns[] = {
-    U64(ms_store_source_rest, messages),  U64(ms_store_source_rest, aligned),
-    U64(ms_store_source_rest, unaligned), U64(ms_store_source_rest, failing),
-    U64(ms_store_source_rest, dkim_pass_spf_fail), U64(ms_store_source_rest, forwarded),
-    U64(ms_store_source_rest, sources),
+static const column domain_range_columns[] = {
+    STR(domain_range, first, "MIN(domain)"),
+    STR(domain_range, last, "MAX(domain)"),
 };
 
-static int read_rest(ms_store *store, sql_cursor *cur, void *arg)
+/* The one domain a store holds reports for, if only one: *domain NULL
+ * otherwise (caller frees). */
+static ms_status only_domain(ms_store *store, char **domain)
 {
-    int oom = 0;
-    read_columns(store, cur, 0, rest_columns, LEN(rest_columns), arg, 0, &oom);
-    return ROW_STOP;
+    domain_range range = {0};
+    one_row one = {{COLUMNS(domain_range_columns)}, &range, NULL, 0};
+    ms_status st = select_rows(store, &one.sel, " FROM rollup_days", NULL, 0, 0, read_one, &one);
+    *domain = NULL;
+    if (st == MS_OK && range.first != NULL && cmp_str(range.first, range.last) == 0) {
+        *domain = range.first;
+        range.first = NULL;
+    }
+    free_columns(domain_range_columns, LEN(domain_range_columns), &range);
+    return st;
 }
+
+/* The sums over the rows x of the days' rollup. */
+static const column rest_sum_columns[] = {
+    U64(ms_store_source_rest, messages, "@SUM@(x.messages)"),
+    U64(ms_store_source_rest, aligned, "@SUM@(x.dmarc_pass)"),
+    U64(ms_store_source_rest, unaligned, "@SUM@(x.unaligned)"),
+    U64(ms_store_source_rest, failing, "@SUM@(x.failing)"),
+    U64(ms_store_source_rest, dkim_pass_spf_fail, "@SUM@(x.dkim_pass_spf_fail)"),
+    U64(ms_store_source_rest, forwarded, "@SUM@(x.forwarded)"),
+};
+
+/* How many sources: the count kept per domain, or counted in the rows x
+ * of the sources' rollup. */
+static const column rest_kept_count_columns[] = {
+    U64(ms_store_source_rest, sources, "COALESCE(MAX(sources), 0)"),
+};
+static const column rest_count_columns[] = {
+    U64(ms_store_source_rest, sources, "COUNT(DISTINCT x.source_ip)"),
+};
 
 /* The sums over every source the filter selects, and how many there are
  * (the count kept for one domain, else the window's per-day rows). */
 static ms_status sources_total(ms_store *store, const ms_store_filter *f, const char *domain,
                                ms_store_source_rest *total)
 {
-    rollup_query q = {&days_rollup,
-                      "SELECT @SUM@(x.messages), @SUM@(x.dmarc_pass), @SUM@(x.unaligned),"
-                      " @SUM@(x.failing), @SUM@(x.dkim_pass_spf_fail), @SUM@(x.forwarded), 0 FROM",
-                      NULL, NULL, NULL, NULL, 0};
-    ms_store_source_rest sums = {0};
-    ms_status st = rollup_rows(store, &q, f, 0, read_rest, &sums);
-    ms_store_source_rest count = {0};
+    *total = (ms_store_source_rest){0};
+    one_row sums = {{COLUMNS(rest_sum_columns)}, total, NULL, 0};
+    rollup_query q = {&days_rollup, &sums.sel, NULL, NULL, NULL, NULL, 0};
+    ms_status st = rollup_rows(store, &q, f, 0, read_one, &sums);
     if (st == MS_OK && domain != NULL) {
+        one_row count = {{COLUMNS(rest_kept_count_columns)}, total, NULL, 0};
         sql_param p[] = {P_TEXT(domain)};
-        st = query_rows(store,
-                        "SELECT 0, 0, 0, 0, 0, 0, COALESCE(MAX(sources), 0)"
-                        " FROM rollup_domain_sources WHERE domain = LOWER($1)",
-                        p, 1, 0, read_rest, &count);
+        st = select_rows(store, &count.sel, " FROM rollup_domain_sources WHERE domain = LOWER($1)",
+                         p, 1, 0, read_one, &count);
     } else if (st == MS_OK) {
-        rollup_query c = {&sources_rollup,
-                          "SELECT 0, 0, 0, 0, 0, 0, COUNT(DISTINCT x.source_ip) FROM", NULL, NULL,
-                          NULL, NULL, 0};
-        st = rollup_rows(store, &c, f, 0, read_rest, &count);
+        one_row count = {{COLUMNS(rest_count_columns)}, total, NULL, 0};
+        rollup_query c = {&sources_rollup, &count.sel, NULL, NULL, NULL, NULL, 0};
+        st = rollup_rows(store, &c, f, 0, read_one, &count);
     }
-    sums.sources = count.sources;
-    *total = sums;
     return st;
 }
 
 ms_status ms_store_sources_top(ms_store *store, const ms_store_filter *filter, size_t limit,
                                ms_store_source_fn fn, void *arg, ms_store_source_rest *rest)
 {
-    top_sink sink = {fn, arg, {0}};
+    top_sink sink = {.fn = fn, .arg = arg};
     int whole_store = filter == NULL || (filter->since == 0 && filter->until == 0);
     char *domain = NULL;
     ms_status st = MS_OK;
@@ -1029,11 +1179,16 @@ ms_status ms_store_sources_top(ms_store *store, const ms_store_filter *filter, s
 /* ---- Time series and the policy over time --------------------------------- */
 
 static const column day_columns[] = {
-    STR(ms_store_day_row, domain),       I64(ms_store_day_row, day),
-    U64(ms_store_day_row, reports),      U64(ms_store_day_row, messages),
-    U64(ms_store_day_row, dmarc_pass),   U64(ms_store_day_row, spf_aligned),
-    U64(ms_store_day_row, dkim_aligned), U64(ms_store_day_row, none),
-    U64(ms_store_day_row, quarantine),   U64(ms_store_day_row, reject),
+    STR(ms_store_day_row, domain, "x.domain"),
+    I64(ms_store_day_row, day, "x.day"),
+    U64(ms_store_day_row, reports, "x.reports"),
+    U64(ms_store_day_row, messages, "x.messages"),
+    U64(ms_store_day_row, dmarc_pass, "x.dmarc_pass"),
+    U64(ms_store_day_row, spf_aligned, "x.spf_aligned"),
+    U64(ms_store_day_row, dkim_aligned, "x.dkim_aligned"),
+    U64(ms_store_day_row, none, "x.disp_none"),
+    U64(ms_store_day_row, quarantine, "x.disp_quarantine"),
+    U64(ms_store_day_row, reject, "x.disp_reject"),
 };
 
 void ms_store_daily_free(ms_store_day_row *rows, size_t count)
@@ -1052,21 +1207,21 @@ ms_status ms_store_daily(ms_store *store, const ms_store_filter *filter, ms_stor
                          size_t *count)
 {
     row_array a = ROW_ARRAY(ms_store_day_row, day_columns);
-    rollup_query q = {&days_rollup,
-                      "SELECT x.domain, x.day, x.reports, x.messages, x.dmarc_pass, x.spf_aligned,"
-                      " x.dkim_aligned, x.disp_none, x.disp_quarantine, x.disp_reject FROM",
-                      NULL, NULL, NULL, NULL, 0};
-    ms_status st = rows_done(rollup_rows(store, &q, filter, 0, append_row, &a), &a, cmp_day_row);
-    *out = a.items;
-    *count = a.count;
+    rollup_query q = {&days_rollup, &a.sel, NULL, NULL, NULL, NULL, 0};
+    ms_status st = rollup_rows(store, &q, filter, 0, append_row, &a);
+    *out = rows_out(st, &a, cmp_day_row, count);
     return st;
 }
 
 static const column source_day_columns[] = {
-    STR(ms_store_source_day, domain),    I64(ms_store_source_day, day),
-    U64(ms_store_source_day, messages),  U64(ms_store_source_day, aligned),
-    U64(ms_store_source_day, unaligned), U64(ms_store_source_day, failing),
-    U64(ms_store_source_day, dkim_pass_spf_fail), U64(ms_store_source_day, forwarded),
+    STR(ms_store_source_day, domain, "x.domain"),
+    I64(ms_store_source_day, day, "x.day"),
+    U64(ms_store_source_day, messages, "x.messages"),
+    U64(ms_store_source_day, aligned, "x.aligned"),
+    U64(ms_store_source_day, unaligned, "x.unaligned"),
+    U64(ms_store_source_day, failing, "x.failing"),
+    U64(ms_store_source_day, dkim_pass_spf_fail, "x.dkim_pass_spf_fail"),
+    U64(ms_store_source_day, forwarded, "x.forwarded"),
 };
 
 void ms_store_source_daily_free(ms_store_source_day *rows, size_t count)
@@ -1087,24 +1242,28 @@ ms_status ms_store_source_daily(ms_store *store, const ms_store_filter *filter, 
 {
     row_array a = ROW_ARRAY(ms_store_source_day, source_day_columns);
     sql_param p[] = {P_TEXT(ip ? ip : "")};
-    rollup_query q = {&sources_rollup,
-                      "SELECT x.domain, x.day, x.messages, x.aligned, x.unaligned, x.failing,"
-                      " x.dkim_pass_spf_fail, x.forwarded FROM",
-                      NULL, " AND x.source_ip = $1", NULL, p, 1};
-    ms_status st = rows_done(rollup_rows(store, &q, filter, 0, append_row, &a), &a, cmp_source_day);
-    *out = a.items;
-    *count = a.count;
+    rollup_query q = {&sources_rollup, &a.sel, NULL, " AND x.source_ip = $1", NULL, p, 1};
+    ms_status st = rollup_rows(store, &q, filter, 0, append_row, &a);
+    *out = rows_out(st, &a, cmp_source_day, count);
     return st;
 }
 
+/* One row per distinct policy: the policy fields are grouped as stored
+ * ('' for a field the report left out) and read as NULL there. */
 static const column policy_columns[] = {
-    STR(ms_store_policy_row, domain),  STR(ms_store_policy_row, p),
-    STR(ms_store_policy_row, sp),      STR(ms_store_policy_row, np),
-    STR(ms_store_policy_row, pct),     STR(ms_store_policy_row, adkim),
-    STR(ms_store_policy_row, aspf),    STR(ms_store_policy_row, fo),
-    STR(ms_store_policy_row, testing), I64(ms_store_policy_row, first),
-    I64(ms_store_policy_row, last),    U64(ms_store_policy_row, reports),
-    U64(ms_store_policy_row, reporters),
+    STR(ms_store_policy_row, domain, "x.domain"),
+    STR(ms_store_policy_row, p, "NULLIF(x.p, '')"),
+    STR(ms_store_policy_row, sp, "NULLIF(x.sp, '')"),
+    STR(ms_store_policy_row, np, "NULLIF(x.np, '')"),
+    STR(ms_store_policy_row, pct, "NULLIF(x.pct, '')"),
+    STR(ms_store_policy_row, adkim, "NULLIF(x.adkim, '')"),
+    STR(ms_store_policy_row, aspf, "NULLIF(x.aspf, '')"),
+    STR(ms_store_policy_row, fo, "NULLIF(x.fo, '')"),
+    STR(ms_store_policy_row, testing, "NULLIF(x.testing, '')"),
+    I64(ms_store_policy_row, first, "MIN(x.first_begin)"),
+    I64(ms_store_policy_row, last, "MAX(x.last_end)"),
+    U64(ms_store_policy_row, reports, "@SUM@(x.reports)"),
+    U64(ms_store_policy_row, reporters, "COUNT(DISTINCT x.org)"),
 };
 
 void ms_store_policy_history_free(ms_store_policy_row *rows, size_t count)
@@ -1129,33 +1288,28 @@ ms_status ms_store_policy_history(ms_store *store, const ms_store_filter *filter
                                   ms_store_policy_row **out, size_t *count)
 {
     row_array a = ROW_ARRAY(ms_store_policy_row, policy_columns);
-    rollup_query q = {&policies_rollup,
-                      "SELECT x.domain, NULLIF(x.p, ''), NULLIF(x.sp, ''), NULLIF(x.np, ''),"
-                      " NULLIF(x.pct, ''), NULLIF(x.adkim, ''), NULLIF(x.aspf, ''), NULLIF(x.fo, ''),"
-                      " NULLIF(x.testing, ''), MIN(x.first_begin), MAX(x.last_end),"
-                      " @SUM@(x.reports), COUNT(DISTINCT x.org) FROM",
-                      NULL, NULL,
+    rollup_query q = {&policies_rollup, &a.sel, NULL, NULL,
                       " GROUP BY x.domain, x.p, x.sp, x.np, x.pct, x.adkim, x.aspf, x.fo, x.testing",
                       NULL, 0};
-    ms_status st = rows_done(rollup_rows(store, &q, filter, 0, append_row, &a), &a, cmp_policy_row);
-    *out = a.items;
-    *count = a.count;
+    ms_status st = rollup_rows(store, &q, filter, 0, append_row, &a);
+    *out = rows_out(st, &a, cmp_policy_row, count);
     return st;
 }
 
 /* ---- List, show, export ------------------------------------------------------ */
 
-#define REPORT_COLUMNS                                                                         \
-    "r.id, r.kind, r.org, r.report_id, r.domain, r.date_begin, r.date_end, r.records,"          \
-    " r.messages, r.ingested_at, r.origin"
-
 static const column report_columns[] = {
-    I64(ms_store_report_row, id),          STR(ms_store_report_row, kind),
-    STR(ms_store_report_row, org),         STR(ms_store_report_row, report_id),
-    STR(ms_store_report_row, domain),      I64(ms_store_report_row, begin),
-    I64(ms_store_report_row, end),         U64(ms_store_report_row, records),
-    U64(ms_store_report_row, messages),    I64(ms_store_report_row, ingested_at),
-    STR(ms_store_report_row, origin),
+    I64(ms_store_report_row, id, "r.id"),
+    STR(ms_store_report_row, kind, "r.kind"),
+    STR(ms_store_report_row, org, "r.org"),
+    STR(ms_store_report_row, report_id, "r.report_id"),
+    STR(ms_store_report_row, domain, "r.domain"),
+    I64(ms_store_report_row, begin, "r.date_begin"),
+    I64(ms_store_report_row, end, "r.date_end"),
+    U64(ms_store_report_row, records, "r.records"),
+    U64(ms_store_report_row, messages, "r.messages"),
+    I64(ms_store_report_row, ingested_at, "r.ingested_at"),
+    STR(ms_store_report_row, origin, "r.origin"),
 };
 
 void ms_store_list_free(ms_store_report_row *rows, size_t count)
@@ -1175,11 +1329,9 @@ ms_status ms_store_list(ms_store *store, const ms_store_filter *filter, ms_store
                         size_t *count)
 {
     row_array a = ROW_ARRAY(ms_store_report_row, report_columns);
-    ms_status st = filter_rows(store, "SELECT " REPORT_COLUMNS " FROM reports r WHERE 1 = 1",
-                               filter, "r.domain", "", 0, append_row, &a);
-    st = rows_done(st, &a, cmp_report_row);
-    *out = a.items;
-    *count = a.count;
+    ms_status st = filter_rows(store, &a.sel, " FROM reports r WHERE 1 = 1", filter, "r.domain",
+                               "", 0, append_row, &a);
+    *out = rows_out(st, &a, cmp_report_row, count);
     return st;
 }
 
@@ -1194,7 +1346,8 @@ ms_status ms_store_list_newest(ms_store *store, const ms_store_filter *filter,
                           MS_STORE_LIST_PAGE_MAX);
     row_array a = ROW_ARRAY(ms_store_report_row, report_columns);
     where w = {MS_BUF_INIT, {{0}}, 0};
-    sql_text(&w.sql, store, "SELECT " REPORT_COLUMNS " FROM reports r WHERE 1 = 1");
+    select_sql(&w.sql, store, &a.sel);
+    ms_buf_puts(&w.sql, " FROM reports r WHERE 1 = 1");
     if (page->kind != NULL) {
         w.params[w.n++] = P_TEXT(page->kind);
         ms_buf_printf(&w.sql, " AND r.kind = $%zu", w.n);
@@ -1204,63 +1357,74 @@ ms_status ms_store_list_newest(ms_store *store, const ms_store_filter *filter,
     w.params[w.n++] = P_INT(page->offset);
     ms_buf_printf(&w.sql, " ORDER BY r.date_begin DESC, r.id DESC LIMIT $%zu OFFSET $%zu", w.n - 1,
                   w.n);
-    ms_status st = w.sql.failed ? MS_ERR_NOMEM
-                                : query_rows(store, w.sql.data, w.params, w.n, 1, append_row, &a);
-    ms_buf_free(&w.sql);
-    st = rows_done(st, &a, NULL);
-    *out = a.items;
-    *count = a.count;
+    ms_status st = run_where(store, &w, 1, append_row, &a);
+    *out = rows_out(st, &a, NULL, count);
     return st;
 }
 
-#define RECORD_COLUMNS                                                                         \
-    "a.report, a.seq, a.source_ip, a.count, a.disposition, a.dkim, a.spf, a.reasons,"           \
-    " a.reason_comments, a.envelope_to, a.envelope_from, a.header_from, a.dkim_domain,"         \
-    " a.dkim_selector, a.dkim_result, a.dkim_human, a.spf_domain, a.spf_scope, a.spf_result,"   \
-    " a.spf_human, a.dkim_pass, a.spf_pass, a.auth_more"
-
 static const column record_columns[] = {
-    I64(ms_store_record, report),          I64(ms_store_record, seq),
-    STR(ms_store_record, source_ip),       U64(ms_store_record, count),
-    STR(ms_store_record, disposition),     STR(ms_store_record, dkim),
-    STR(ms_store_record, spf),             STR(ms_store_record, reasons),
-    STR(ms_store_record, reason_comments), STR(ms_store_record, envelope_to),
-    STR(ms_store_record, envelope_from),   STR(ms_store_record, header_from),
-    STR(ms_store_record, dkim_domain),     STR(ms_store_record, dkim_selector),
-    STR(ms_store_record, dkim_result),     STR(ms_store_record, dkim_human),
-    STR(ms_store_record, spf_domain),      STR(ms_store_record, spf_scope),
-    STR(ms_store_record, spf_result),      STR(ms_store_record, spf_human),
-    INT(ms_store_record, dkim_pass),       INT(ms_store_record, spf_pass),
-    STR(ms_store_record, auth_more),
+    I64(ms_store_record, report, "a.report"),
+    I64(ms_store_record, seq, "a.seq"),
+    STR(ms_store_record, source_ip, "a.source_ip"),
+    U64(ms_store_record, count, "a.count"),
+    STR(ms_store_record, disposition, "a.disposition"),
+    STR(ms_store_record, dkim, "a.dkim"),
+    STR(ms_store_record, spf, "a.spf"),
+    STR(ms_store_record, reasons, "a.reasons"),
+    STR(ms_store_record, reason_comments, "a.reason_comments"),
+    STR(ms_store_record, envelope_to, "a.envelope_to"),
+    STR(ms_store_record, envelope_from, "a.envelope_from"),
+    STR(ms_store_record, header_from, "a.header_from"),
+    STR(ms_store_record, dkim_domain, "a.dkim_domain"),
+    STR(ms_store_record, dkim_selector, "a.dkim_selector"),
+    STR(ms_store_record, dkim_result, "a.dkim_result"),
+    STR(ms_store_record, dkim_human, "a.dkim_human"),
+    STR(ms_store_record, spf_domain, "a.spf_domain"),
+    STR(ms_store_record, spf_scope, "a.spf_scope"),
+    STR(ms_store_record, spf_result, "a.spf_result"),
+    STR(ms_store_record, spf_human, "a.spf_human"),
+    INT(ms_store_record, dkim_pass, "a.dkim_pass"),
+    INT(ms_store_record, spf_pass, "a.spf_pass"),
+    STR(ms_store_record, auth_more, "a.auth_more"),
 };
 
-/* The report's own columns after REPORT_COLUMNS in show_head. */
+/* The report's own columns, read after report_columns in show_head. */
 static const column report_detail_columns[] = {
-    STR(ms_store_report, email),   STR(ms_store_report, extra_contact_info),
-    STR(ms_store_report, version), STR(ms_store_report, generator),
-    STR(ms_store_report, errors),  STR(ms_store_report, adkim),
-    STR(ms_store_report, aspf),    STR(ms_store_report, p),
-    STR(ms_store_report, sp),      STR(ms_store_report, np),
-    STR(ms_store_report, pct),     STR(ms_store_report, fo),
-    STR(ms_store_report, testing), STR(ms_store_report, discovery_method),
-    STR(ms_store_report, notes),
+    STR(ms_store_report, email, "r.email"),
+    STR(ms_store_report, extra_contact_info, "r.extra_contact_info"),
+    STR(ms_store_report, version, "r.version"),
+    STR(ms_store_report, generator, "r.generator"),
+    STR(ms_store_report, errors, "r.errors"),
+    STR(ms_store_report, adkim, "r.adkim"),
+    STR(ms_store_report, aspf, "r.aspf"),
+    STR(ms_store_report, p, "r.p"),
+    STR(ms_store_report, sp, "r.sp"),
+    STR(ms_store_report, np, "r.np"),
+    STR(ms_store_report, pct, "r.pct"),
+    STR(ms_store_report, fo, "r.fo"),
+    STR(ms_store_report, testing, "r.testing"),
+    STR(ms_store_report, discovery_method, "r.discovery_method"),
+    STR(ms_store_report, notes, "r.notes"),
 };
 
 static const column tls_policy_columns[] = {
-    STR(ms_store_tls_policy_row, policy_type),   STR(ms_store_tls_policy_row, policy_domain),
-    STR(ms_store_tls_policy_row, policy_string), STR(ms_store_tls_policy_row, mx_host),
-    U64(ms_store_tls_policy_row, successful),    U64(ms_store_tls_policy_row, failed),
+    STR(ms_store_tls_policy_row, policy_type, "policy_type"),
+    STR(ms_store_tls_policy_row, policy_domain, "policy_domain"),
+    STR(ms_store_tls_policy_row, policy_string, "policy_string"),
+    STR(ms_store_tls_policy_row, mx_host, "mx_host"),
+    U64(ms_store_tls_policy_row, successful, "successful"),
+    U64(ms_store_tls_policy_row, failed, "failed"),
 };
 
 static const column tls_failure_columns[] = {
-    STR(ms_store_tls_failure_row, result_type),
-    STR(ms_store_tls_failure_row, sending_mta_ip),
-    STR(ms_store_tls_failure_row, receiving_mx_hostname),
-    STR(ms_store_tls_failure_row, receiving_mx_helo),
-    STR(ms_store_tls_failure_row, receiving_ip),
-    STR(ms_store_tls_failure_row, additional_information),
-    STR(ms_store_tls_failure_row, failure_reason_code),
-    U64(ms_store_tls_failure_row, failed_sessions),
+    STR(ms_store_tls_failure_row, result_type, "result_type"),
+    STR(ms_store_tls_failure_row, sending_mta_ip, "sending_mta_ip"),
+    STR(ms_store_tls_failure_row, receiving_mx_hostname, "receiving_mx_hostname"),
+    STR(ms_store_tls_failure_row, receiving_mx_helo, "receiving_mx_helo"),
+    STR(ms_store_tls_failure_row, receiving_ip, "receiving_ip"),
+    STR(ms_store_tls_failure_row, additional_information, "additional_information"),
+    STR(ms_store_tls_failure_row, failure_reason_code, "failure_reason_code"),
+    U64(ms_store_tls_failure_row, failed_sessions, "failed_sessions"),
 };
 
 void ms_store_report_free(ms_store_report *rep)
@@ -1281,34 +1445,15 @@ void ms_store_report_free(ms_store_report *rep)
     free(rep);
 }
 
-/* The row show_head reads into. */
-typedef struct head_row {
-    ms_store_report *rep;
-    int found;
-} head_row;
-
-static int read_head(ms_store *store, sql_cursor *cur, void *arg)
-{
-    head_row *h = arg;
-    int oom = 0;
-    read_columns(store, cur, 0, report_columns, LEN(report_columns), &h->rep->head, 1, &oom);
-    read_columns(store, cur, LEN(report_columns), report_detail_columns,
-                 LEN(report_detail_columns), h->rep, 1, &oom);
-    h->found = 1;
-    return oom ? ROW_NOMEM : ROW_STOP;
-}
-
 static ms_status show_head(ms_store *store, ms_store_report *rep, int64_t id, int *found)
 {
     sql_param p[] = {P_INT(id)};
-    head_row h = {rep, 0};
-    ms_status st = query_rows(
-        store,
-        "SELECT " REPORT_COLUMNS ", r.email, r.extra_contact_info, r.version, r.generator,"
-        " r.errors, r.adkim, r.aspf, r.p, r.sp, r.np, r.pct, r.fo, r.testing, r.discovery_method,"
-        " r.notes FROM reports r WHERE r.id = $1",
-        p, 1, 0, read_head, &h);
-    *found = h.found;
+    one_row head = {{COLUMNS(report_columns), .then = report_detail_columns,
+                     .then_n = LEN(report_detail_columns)},
+                    &rep->head, rep, 0};
+    ms_status st = select_rows(store, &head.sel, " FROM reports r WHERE r.id = $1", p, 1, 0,
+                               read_one, &head);
+    *found = head.found;
     return st;
 }
 
@@ -1316,12 +1461,9 @@ static ms_status show_records(ms_store *store, ms_store_report *rep)
 {
     sql_param p[] = {P_INT(rep->head.id)};
     row_array a = ROW_ARRAY(ms_store_record, record_columns);
-    ms_status st = query_rows(store,
-                              "SELECT " RECORD_COLUMNS
-                              " FROM agg_records a WHERE a.report = $1 ORDER BY a.seq",
-                              p, 1, 0, append_row, &a);
-    rep->records = a.items;
-    rep->record_count = a.count;
+    ms_status st = select_rows(store, &a.sel, " FROM agg_records a WHERE a.report = $1 ORDER BY a.seq",
+                               p, 1, 0, append_row, &a);
+    rep->records = rows_out(st, &a, NULL, &rep->record_count);
     return st;
 }
 
@@ -1329,14 +1471,9 @@ static ms_status show_tls_failures(ms_store *store, ms_store_tls_policy_row *pol
 {
     sql_param p[] = {P_INT(policy)};
     row_array a = ROW_ARRAY(ms_store_tls_failure_row, tls_failure_columns);
-    ms_status st = query_rows(
-        store,
-        "SELECT result_type, sending_mta_ip, receiving_mx_hostname, receiving_mx_helo,"
-        " receiving_ip, additional_information, failure_reason_code, failed_sessions"
-        " FROM tls_failures WHERE policy = $1 ORDER BY seq",
-        p, 1, 0, append_row, &a);
-    pol->failures = a.items;
-    pol->failure_count = a.count;
+    ms_status st = select_rows(store, &a.sel, " FROM tls_failures WHERE policy = $1 ORDER BY seq",
+                               p, 1, 0, append_row, &a);
+    pol->failures = rows_out(st, &a, NULL, &pol->failure_count);
     return st;
 }
 
@@ -1354,7 +1491,7 @@ static int append_policy(ms_store *store, sql_cursor *cur, void *arg)
     if (ids == NULL)
         return ROW_NOMEM;
     pr->ids = ids;
-    ids[pr->a.count] = store->backend->int64(cur, LEN(tls_policy_columns));
+    ids[pr->a.count] = store->backend->int64(cur, (int)pr->a.sel.n);
     return append_row(store, cur, &pr->a);
 }
 
@@ -1362,13 +1499,10 @@ static ms_status show_tls(ms_store *store, ms_store_report *rep)
 {
     sql_param p[] = {P_INT(rep->head.id)};
     policy_rows pr = {ROW_ARRAY(ms_store_tls_policy_row, tls_policy_columns), NULL};
-    ms_status st = query_rows(store,
-                              "SELECT policy_type, policy_domain, policy_string, mx_host,"
-                              " successful, failed, id FROM tls_policies"
-                              " WHERE report = $1 ORDER BY id",
-                              p, 1, 0, append_policy, &pr);
-    rep->policies = pr.a.items;
-    rep->policy_count = pr.a.count;
+    pr.a.sel.more = ", id";
+    ms_status st = select_rows(store, &pr.a.sel, " FROM tls_policies WHERE report = $1 ORDER BY id",
+                               p, 1, 0, append_policy, &pr);
+    rep->policies = rows_out(st, &pr.a, NULL, &rep->policy_count);
     for (size_t i = 0; st == MS_OK && i < rep->policy_count; i++)
         st = show_tls_failures(store, &rep->policies[i], pr.ids[i]);
     free(pr.ids);
@@ -1397,10 +1531,11 @@ ms_status ms_store_show(ms_store *store, int64_t id, ms_store_report **out)
     return MS_OK;
 }
 
-/* One export row: REPORT_COLUMNS then RECORD_COLUMNS, strings borrowed. */
+/* One export row: report_columns then record_columns, strings borrowed. */
 typedef struct export_sink {
     ms_store_export_fn row;
     void *arg;
+    selection sel;
 } export_sink;
 
 static int export_row(ms_store *store, sql_cursor *cur, void *arg)
@@ -1409,18 +1544,17 @@ static int export_row(ms_store *store, sql_cursor *cur, void *arg)
     ms_store_report_row head;
     ms_store_record rec;
     int oom = 0; /* stays 0: nothing is copied */
-    read_columns(store, cur, 0, report_columns, LEN(report_columns), &head, 0, &oom);
-    read_columns(store, cur, LEN(report_columns), record_columns, LEN(record_columns), &rec, 0,
-                 &oom);
+    read_selection(store, cur, &sink->sel, &head, &rec, 0, &oom);
     return sink->row(sink->arg, &head, &rec) != 0 ? ROW_STOP : ROW_NEXT;
 }
 
 ms_status ms_store_export(ms_store *store, const ms_store_filter *filter, ms_store_export_fn row,
                           void *arg)
 {
-    export_sink sink = {row, arg};
-    return filter_rows(store,
-                       "SELECT " REPORT_COLUMNS ", " RECORD_COLUMNS
+    export_sink sink = {row, arg,
+                        {COLUMNS(report_columns), .then = record_columns,
+                         .then_n = LEN(record_columns)}};
+    return filter_rows(store, &sink.sel,
                        " FROM reports r JOIN agg_records a ON a.report = r.id"
                        " WHERE r.kind = 'aggregate'",
                        filter, "r.domain", " ORDER BY r.id, a.seq", 1, export_row, &sink);
@@ -1429,9 +1563,11 @@ ms_status ms_store_export(ms_store *store, const ms_store_filter *filter, ms_sto
 /* ---- Failure and TLS views ------------------------------------------------ */
 
 static const column failure_columns[] = {
-    STR(ms_store_failure_row, domain),       STR(ms_store_failure_row, source_ip),
-    STR(ms_store_failure_row, auth_failure), U64(ms_store_failure_row, reports),
-    U64(ms_store_failure_row, incidents),
+    STR(ms_store_failure_row, domain, "LOWER(f.reported_domain)"),
+    STR(ms_store_failure_row, source_ip, "f.source_ip"),
+    STR(ms_store_failure_row, auth_failure, "f.auth_failure"),
+    U64(ms_store_failure_row, reports, "COUNT(*)"),
+    U64(ms_store_failure_row, incidents, SUM_COUNT("f.incidents")),
 };
 
 void ms_store_failure_summary_free(ms_store_failure_row *rows, size_t count)
@@ -1454,28 +1590,28 @@ ms_status ms_store_failure_summary(ms_store *store, const ms_store_filter *filte
                                    ms_store_failure_row **out, size_t *count)
 {
     row_array a = ROW_ARRAY(ms_store_failure_row, failure_columns);
-    ms_status st = filter_rows(store,
-                               "SELECT LOWER(f.reported_domain), f.source_ip, f.auth_failure, COUNT(*),"
-                               " " SUM_COUNT("f.incidents") " FROM reports r"
-                               " JOIN failure_reports f ON f.report = r.id"
+    ms_status st = filter_rows(store, &a.sel,
+                               " FROM reports r JOIN failure_reports f ON f.report = r.id"
                                " WHERE r.kind = 'failure'",
                                filter, "r.domain",
                                " GROUP BY LOWER(f.reported_domain), f.source_ip, f.auth_failure", 0,
                                append_row, &a);
-    st = rows_done(st, &a, cmp_failure_row);
-    *out = a.items;
-    *count = a.count;
+    *out = rows_out(st, &a, cmp_failure_row, count);
     return st;
 }
 
 static const column tls_domain_columns[] = {
-    STR(ms_store_tls_domain_row, policy_domain), U64(ms_store_tls_domain_row, reports),
-    U64(ms_store_tls_domain_row, successful),    U64(ms_store_tls_domain_row, failed),
+    STR(ms_store_tls_domain_row, policy_domain, "LOWER(p.policy_domain)"),
+    U64(ms_store_tls_domain_row, reports, "COUNT(DISTINCT p.report)"),
+    U64(ms_store_tls_domain_row, successful, SUM_COUNT("p.successful")),
+    U64(ms_store_tls_domain_row, failed, SUM_COUNT("p.failed")),
 };
 
 static const column tls_result_columns[] = {
-    STR(ms_store_tls_result_row, policy_domain), STR(ms_store_tls_result_row, result_type),
-    STR(ms_store_tls_result_row, receiving_mx),  U64(ms_store_tls_result_row, sessions),
+    STR(ms_store_tls_result_row, policy_domain, "LOWER(p.policy_domain)"),
+    STR(ms_store_tls_result_row, result_type, "t.result_type"),
+    STR(ms_store_tls_result_row, receiving_mx, "t.receiving_mx_hostname"),
+    U64(ms_store_tls_result_row, sessions, SUM_COUNT("t.failed_sessions")),
 };
 
 void ms_store_tls_summary_free(ms_store_tls_summary *s)
@@ -1507,30 +1643,26 @@ static int cmp_tls_result(const void *a, const void *b)
 static ms_status tls_domains(ms_store *store, const ms_store_filter *f, ms_store_tls_summary *s)
 {
     row_array a = ROW_ARRAY(ms_store_tls_domain_row, tls_domain_columns);
-    ms_status st = filter_rows(store,
-                               "SELECT LOWER(p.policy_domain), COUNT(DISTINCT p.report),"
-                               " " SUM_COUNT("p.successful") ", " SUM_COUNT("p.failed") " FROM reports r"
-                               " JOIN tls_policies p ON p.report = r.id WHERE r.kind = 'tls'",
-                               f, "p.policy_domain", " GROUP BY LOWER(p.policy_domain)", 0, append_row,
-                               &a);
-    s->domains = a.items;
-    s->domain_count = a.count;
+    ms_status st = filter_rows(store, &a.sel,
+                               " FROM reports r JOIN tls_policies p ON p.report = r.id"
+                               " WHERE r.kind = 'tls'",
+                               f, "p.policy_domain", " GROUP BY LOWER(p.policy_domain)", 0,
+                               append_row, &a);
+    s->domains = rows_out(st, &a, cmp_tls_domain, &s->domain_count);
     return st;
 }
 
 static ms_status tls_results(ms_store *store, const ms_store_filter *f, ms_store_tls_summary *s)
 {
     row_array a = ROW_ARRAY(ms_store_tls_result_row, tls_result_columns);
-    ms_status st = filter_rows(store,
-                               "SELECT LOWER(p.policy_domain), t.result_type, t.receiving_mx_hostname,"
-                               " " SUM_COUNT("t.failed_sessions") " FROM reports r"
-                               " JOIN tls_policies p ON p.report = r.id"
-                               " JOIN tls_failures t ON t.policy = p.id WHERE r.kind = 'tls'",
-                               f, "p.policy_domain",
-                               " GROUP BY LOWER(p.policy_domain), t.result_type, t.receiving_mx_hostname",
-                               0, append_row, &a);
-    s->results = a.items;
-    s->result_count = a.count;
+    ms_status st = filter_rows(
+        store, &a.sel,
+        " FROM reports r JOIN tls_policies p ON p.report = r.id"
+        " JOIN tls_failures t ON t.policy = p.id WHERE r.kind = 'tls'",
+        f, "p.policy_domain",
+        " GROUP BY LOWER(p.policy_domain), t.result_type, t.receiving_mx_hostname", 0, append_row,
+        &a);
+    s->results = rows_out(st, &a, cmp_tls_result, &s->result_count);
     return st;
 }
 
@@ -1541,13 +1673,9 @@ ms_status ms_store_tls_summary_get(ms_store *store, const ms_store_filter *filte
     ms_status st = tls_domains(store, filter, out);
     if (st == MS_OK)
         st = tls_results(store, filter, out);
-    if (st != MS_OK) {
+    if (st != MS_OK)
         ms_store_tls_summary_free(out);
-        return st;
-    }
-    sort(out->domains, out->domain_count, sizeof *out->domains, cmp_tls_domain);
-    sort(out->results, out->result_count, sizeof *out->results, cmp_tls_result);
-    return MS_OK;
+    return st;
 }
 
 /* ---- What the caller shows and asks for ----------------------------------- */
