@@ -980,7 +980,7 @@ static inline unsigned bits_before(unsigned stop)
  * when no "." starts it or follows another one; *last is the class of its
  * last byte (a "." when it is empty; another byte's class otherwise:
  * callers ask only about the dot). */
-static inline size_t quick_atom(const unsigned char *s, size_t len, unsigned *last, int *clean)
+__attribute__((always_inline)) static inline size_t quick_atom(const unsigned char *s, size_t len, unsigned *last, int *clean)
 {
     unsigned dot_before = 1, doubled = 0; /* as if after a ".": none may start it */
     for (size_t i = 0;; i += 16) {
@@ -1021,7 +1021,7 @@ static size_t quick_quoted(const unsigned char *s, size_t len)
  * byte (a "." when it is empty; "-", or a letter's for any other);
  * *last_label where its last label starts (after its last ".", start
  * when it has none). */
-static inline size_t quick_host(const unsigned char *s, size_t start, size_t len, unsigned *last, unsigned *pairs,
+__attribute__((always_inline)) static inline size_t quick_host(const unsigned char *s, size_t start, size_t len, unsigned *last, unsigned *pairs,
                                 size_t *last_label)
 {
     unsigned dot_before = 1, hyphen_before = 0, seen = 0; /* as if after a "." */
