@@ -378,13 +378,18 @@ static int plain_dtext(unsigned char c)
     return c > ' ' && c < 127 && c != '[' && c != ']' && c != '\\';
 }
 
-/* The length of the run of bytes from i that `plain` takes. */
-static size_t plain_run(const st *p, size_t i, int (*plain)(unsigned char))
+/* The length of the run of bytes from s[i] (of len) that `plain` takes. */
+static size_t plain_run_at(const unsigned char *s, size_t i, size_t len, int (*plain)(unsigned char))
 {
     size_t n = 0;
-    while (i + n < p->len && plain(p->s[i + n]))
+    while (i + n < len && plain(s[i + n]))
         n++;
     return n;
+}
+
+static size_t plain_run(const st *p, size_t i, int (*plain)(unsigned char))
+{
+    return plain_run_at(p->s, i, p->len, plain);
 }
 
 static size_t step_literal(st *p, size_t i)
@@ -1154,10 +1159,92 @@ static size_t quick_local(const unsigned char *s, size_t len, int utf8, em_parse
     return 0;
 }
 
-int em_parse_quick(const unsigned char *s, size_t len, int utf8, em_parse *out)
+/* ---- comments and white space around the "@" ----
+ * The forms with comments or white space lists hold most, each with the
+ * findings the full parser makes of them (is_email's; the highest ranked
+ * one, the first of equals):
+ *   [comment] dot-atom [comment] "@" host [comment]
+ *   [comment] dot-atom " @ " host [comment]
+ * where a comment is "(" plain ctext ")" (no nesting, no quoted pair, no
+ * white space) and host is what the quick pass lets pass without a
+ * finding. A leading or trailing comment is EM_CFWS_COMMENT at its "(";
+ * a comment or white space before the "@" is EM_DEPREC_CFWS_NEAR_AT at
+ * the "@", which outranks it (and the space after the "@", raised at that
+ * space). Comments do not count as CFWS in em_parse.has_cfws (the full
+ * parser sets it for white space only). Nothing of these is in the
+ * WHATWG form. */
+
+/* A comment of plain ctext from s[i]: the offset after its ")", or 0. */
+static size_t quick_comment(const unsigned char *s, size_t i, size_t len)
 {
-    if (len == 0)
+    if (i >= len || s[i] != '(')
         return 0;
+    size_t k = i + 1 + plain_run_at(s, i + 1, len, plain_ctext);
+    return k < len && s[k] == ')' ? k + 1 : 0;
+}
+
+/* Keeps the finding d at `at` when it outranks *diag (raise()'s rule). */
+static void quick_raise(enum em_diag *diag, size_t *offset, enum em_diag d, size_t at)
+{
+    if (em_diag_infos[d].rank > em_diag_infos[*diag].rank) {
+        *diag = d;
+        *offset = at;
+    }
+}
+
+static int quick_cfws(const unsigned char *s, size_t len, em_parse *out)
+{
+    if (len > 254) /* then within every length limit, comments and all */
+        return 0;
+    enum em_diag diag = EM_VALID;
+    size_t offset = 0;
+    size_t local = quick_comment(s, 0, len); /* where the dot-atom starts */
+    if (local > 0)
+        quick_raise(&diag, &offset, EM_CFWS_COMMENT, 0);
+    unsigned last;
+    int clean;
+    size_t local_end = local + quick_atom(s + local, len - local, &last, &clean);
+    if (local_end == local || local_end - local > 64 || !clean || (last & Q_DOT) || local_end == len)
+        return 0;
+    size_t at = local_end, domain = at + 1;
+    int fws = 0;
+    if (s[local_end] == '(') {
+        at = quick_comment(s, local_end, len);
+        if (at == 0 || at == len)
+            return 0;
+        domain = at + 1;
+    } else if (s[local_end] == ' ' && local_end + 2 < len && s[local_end + 2] == ' ') {
+        at = local_end + 1;
+        domain = at + 2;
+        fws = 1;
+    }
+    if (s[at] != '@')
+        return 0;
+    if (at != local_end)
+        quick_raise(&diag, &offset, EM_DEPREC_CFWS_NEAR_AT, at);
+    unsigned pairs;
+    size_t tld;
+    size_t end = quick_host(s, domain, len, &last, &pairs, &tld);
+    if (end == domain || (pairs & Q_BAD_PAIR) || (last & Q_END) ||
+        !quick_host_ok(s + domain, end - domain, tld - domain, pairs, local_end - local))
+        return 0;
+    if (end < len) {
+        if (quick_comment(s, end, len) != len)
+            return 0;
+        quick_raise(&diag, &offset, EM_CFWS_COMMENT, end);
+    }
+    if (diag == EM_VALID) /* no comment, no white space: the plain forms' */
+        return 0;
+    quick_found(out, diag, offset, local_end, domain, end);
+    out->local_start = local;
+    out->local_octets = local_end - local;
+    out->has_cfws = fws;
+    return 1;
+}
+
+/* The plain forms (see "the quick pass" above). */
+static int quick_plain(const unsigned char *s, size_t len, int utf8, em_parse *out)
+{
     enum em_diag diag = EM_VALID;
     int done;
     size_t at = quick_local(s, len, utf8, out, &diag, &done);
@@ -1181,6 +1268,11 @@ int em_parse_quick(const unsigned char *s, size_t len, int utf8, em_parse *out)
     if (len > 254 || !quick_host_ok(s + at + 1, len - at - 1, tld - at - 1, pairs, at)) /* RFC 5321 path limit */
         return 0;
     return quick_found(out, diag, 0, at, at + 1, len);
+}
+
+int em_parse_quick(const unsigned char *s, size_t len, int utf8, em_parse *out)
+{
+    return len > 0 && (quick_plain(s, len, utf8, out) || quick_cfws(s, len, out));
 }
 
 void em_parse_run(const unsigned char *s, size_t len, int utf8, em_parse *out)
