@@ -1039,8 +1039,9 @@ __attribute__((always_inline)) static inline size_t quick_host(const unsigned ch
         unsigned after_dot = dots << 1 | dot_before, after_hyphen = hyphens << 1 | hyphen_before;
         seen |= (dots & (after_dot | after_hyphen) ? Q_R1 : 0) | (hyphens & after_dot ? Q_R2 : 0) |
                 (hyphens & after_hyphen ? Q_R3 : 0);
-        size_t after_last_dot = i + 32 - (size_t)__builtin_clz(dots | 1); /* (no branch) */
-        label = dots != 0 ? after_last_dot : label;
+        size_t after_last_dot = i + 32 - (size_t)__builtin_clz(dots | 1);
+        size_t found = -(size_t)(dots != 0); /* all ones when there is a dot: no branch */
+        label = (after_last_dot & found) | (label & ~found);
         if (stop != 0) {
             unsigned n = (unsigned)__builtin_ctz(stop);
             *pairs = seen;
