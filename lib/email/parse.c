@@ -886,7 +886,9 @@ static int quick_found(em_parse *out, enum em_diag diag, size_t offset, size_t l
  * (GCC and Clang: SSE2 on x86-64, NEON on ARM), as the command's list
  * reader does (src/email.c): each test gives a mask of 16 bits, bit k for
  * byte k. The classes are qclass[]'s Q_LOCAL, Q_DOMAIN, "." and "-"
- * (unit-email-fastpath compares them on every byte value). */
+ * (unit-email-fastpath's one-byte mutations put every byte value in each
+ * part and compare with the full parser, which reads the bytes one by one
+ * through cls[]). */
 typedef signed char bytes16 __attribute__((vector_size(16)));
 typedef unsigned char ubytes16 __attribute__((vector_size(16)));
 
@@ -1246,6 +1248,11 @@ static int quick_cfws(const unsigned char *s, size_t len, em_parse *out)
 /* The plain forms (see "the quick pass" above). */
 static int quick_plain(const unsigned char *s, size_t len, int utf8, em_parse *out)
 {
+    /* A non-ASCII first byte outside profile intl: what the scans below
+     * find (it stops the local part, and is that error), without them
+     * (a UTF-8 local part in a non-Latin script starts so) */
+    if (s[0] >= 0x80 && !utf8)
+        return quick_found(out, EM_ERR_NON_ASCII, 0, 0, 0, 0);
     enum em_diag diag = EM_VALID;
     int done;
     size_t at = quick_local(s, len, utf8, out, &diag, &done);
