@@ -13,8 +13,12 @@
  * the first byte it does not expect. */
 #include "email_internal.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 enum { CX_LOCAL, CX_DOMAIN, CX_LITERAL, CX_COMMENT, CX_FWS, CX_QS, CX_QP };
 
@@ -374,13 +378,18 @@ static int plain_dtext(unsigned char c)
     return c > ' ' && c < 127 && c != '[' && c != ']' && c != '\\';
 }
 
-/* The length of the run of bytes from i that `plain` takes. */
-static size_t plain_run(const st *p, size_t i, int (*plain)(unsigned char))
+/* The length of the run of bytes from s[i] (of len) that `plain` takes. */
+static size_t plain_run_at(const unsigned char *s, size_t i, size_t len, int (*plain)(unsigned char))
 {
     size_t n = 0;
-    while (i + n < p->len && plain(p->s[i + n]))
+    while (i + n < len && plain(s[i + n]))
         n++;
     return n;
+}
+
+static size_t plain_run(const st *p, size_t i, int (*plain)(unsigned char))
+{
+    return plain_run_at(p->s, i, p->len, plain);
 }
 
 static size_t step_literal(st *p, size_t i)
@@ -871,20 +880,130 @@ static int quick_found(em_parse *out, enum em_diag diag, size_t offset, size_t l
     return 1;
 }
 
+/* ---- 16 bytes a step ----
+ * The scans of a local part and of a host name (the quick pass's and
+ * em_html5_match's) test 16 bytes at a time in the compiler's vectors
+ * (GCC and Clang: SSE2 on x86-64, NEON on ARM), as the command's list
+ * reader does (src/email.c): each test gives a mask of 16 bits, bit k for
+ * byte k. The classes are qclass[]'s Q_LOCAL, Q_DOMAIN, "." and "-"
+ * (unit-email-fastpath's one-byte mutations put every byte value in each
+ * part and compare with the full parser, which reads the bytes one by one
+ * through cls[]). */
+typedef signed char bytes16 __attribute__((vector_size(16)));
+typedef unsigned char ubytes16 __attribute__((vector_size(16)));
+
+/* bit k set where byte k of m (0 or -1) is -1 */
+static inline unsigned mask_bits(bytes16 m)
+{
+#ifdef __SSE2__
+    return (unsigned)_mm_movemask_epi8((__m128i)m);
+#else
+    unsigned bits = 0;
+    for (unsigned k = 0; k < 16; k++)
+        bits |= (unsigned)(m[k] & 1) << k;
+    return bits;
+#endif
+}
+
+/* -1 where lo <= byte <= hi (unsigned), in one addition and one signed
+ * comparison: x - lo moved down by 0x80 is below hi - lo + 1 - 0x80 */
+static inline bytes16 in_range(bytes16 x, unsigned char lo, unsigned char hi)
+{
+    bytes16 y = (bytes16)((ubytes16)x + (unsigned char)(0x80 - lo));
+    return y < (signed char)(hi - lo + 1 - 0x80);
+}
+
+/* The classes of the bytes s[i..i+16) (of len; i <= len): bytes past len
+ * are in none. */
+typedef struct {
+    unsigned local;  /* Q_LOCAL: atext and "." */
+    unsigned host;   /* Q_DOMAIN: letters, digits, "-", "." */
+    unsigned dot;    /* "." */
+    unsigned hyphen; /* "-" */
+} chunk_classes;
+
+/* The n bytes at s (n < 16) and NULs after them, without a call to
+ * memcpy: two loads of 8 bytes (of 4 below 8) that may overlap, the second
+ * moved to where its bytes belong (little-endian; else a copy). */
+__attribute__((always_inline)) static inline bytes16 load_short(const unsigned char *s, size_t n)
+{
+    bytes16 x;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t half[2] = {0, 0};
+    if (n >= 8) {
+        memcpy(&half[0], s, 8);
+        if (n > 8) {
+            memcpy(&half[1], s + n - 8, 8);
+            half[1] >>= 8 * (16 - n);
+        }
+    } else if (n >= 4) {
+        uint32_t a, b;
+        memcpy(&a, s, 4);
+        memcpy(&b, s + n - 4, 4);
+        half[0] = a | (uint64_t)b << 8 * (n - 4);
+    } else {
+        for (size_t k = 0; k < n; k++)
+            half[0] |= (uint64_t)s[k] << 8 * k;
+    }
+    memcpy(&x, half, 16);
+#else
+    unsigned char padded[16] = {0};
+    memcpy(padded, s, n);
+    memcpy(&x, padded, 16);
+#endif
+    return x;
+}
+
+__attribute__((always_inline)) static inline chunk_classes classes_at(const unsigned char *s, size_t i, size_t len)
+{
+    bytes16 x;
+    unsigned drop = 0; /* bytes loaded before s[i] */
+    if (len >= 16) { /* from s[i], or the last 16 bytes with the masks moved down */
+        size_t from = i + 16 <= len ? i : len - 16; /* (no branch: lengths vary) */
+        memcpy(&x, s + from, 16);
+        drop = (unsigned)(i - from);
+    } else { /* the whole input, then NULs (in no class) */
+        x = load_short(s, len);
+        drop = (unsigned)i;
+    }
+    bytes16 printable = in_range(x, '!', '~'); /* not space, not a control, ASCII */
+    bytes16 not_atext = (x == '"') | in_range(x, '(', ')') | (x == ',') | in_range(x, ':', '<') | (x == '>') |
+                        (x == '@') | in_range(x, '[', ']');
+    bytes16 dot = x == '.', hyphen = x == '-';
+    bytes16 host = in_range(x | 0x20, 'a', 'z') | (in_range(x, '-', '9') & (x != '/'));
+    return (chunk_classes){.local = mask_bits(printable & ~not_atext) >> drop,
+                           .host = mask_bits(host) >> drop,
+                           .dot = mask_bits(dot) >> drop,
+                           .hyphen = mask_bits(hyphen) >> drop};
+}
+
+/* The bits below the lowest set bit of stop (all when none is). */
+static inline unsigned bits_before(unsigned stop)
+{
+    return (stop & -stop) - 1;
+}
+
 /* A dot-atom from the start: where it stops (len: it does not). *clean
  * when no "." starts it or follows another one; *last is the class of its
- * last byte (a "." when it is empty). */
-static size_t quick_atom(const unsigned char *s, size_t len, unsigned *last, int *clean)
+ * last byte (a "." when it is empty; another byte's class otherwise:
+ * callers ask only about the dot). */
+__attribute__((always_inline)) static inline size_t quick_atom(const unsigned char *s, size_t len, unsigned *last, int *clean)
 {
-    unsigned f, prev = qclass['.'], pairs = 0;
-    size_t i = 0;
-    for (; i < len && ((f = qclass[s[i]]) & Q_LOCAL); i++) {
-        pairs |= prev & f;
-        prev = f;
+    unsigned dot_before = 1, doubled = 0; /* as if after a ".": none may start it */
+    for (size_t i = 0;; i += 16) {
+        chunk_classes c = classes_at(s, i, len);
+        unsigned stop = ~c.local & 0xFFFF;
+        unsigned dots = c.dot & bits_before(stop);
+        unsigned after_dot = dots << 1 | dot_before; /* bit k: byte k - 1 is a "." */
+        doubled |= dots & after_dot;
+        if (stop != 0) {
+            unsigned n = (unsigned)__builtin_ctz(stop);
+            *clean = !doubled;
+            *last = after_dot >> n & 1 ? qclass['.'] : qclass['a'];
+            return i + n;
+        }
+        dot_before = dots >> 15;
     }
-    *clean = !(pairs & Q_DOT);
-    *last = prev;
-    return i;
 }
 
 /* A quoted string from the start, of text and quoted pairs that raise
@@ -906,18 +1025,35 @@ static size_t quick_quoted(const unsigned char *s, size_t len)
 /* A host name from s[start]: where it stops (len: it does not). Its
  * neighbours' bits in *pairs (Q_BAD_PAIR: a label so far starts with "."
  * or "-", or ends in "-."; Q_R3: "--"); *last is the class of its last
- * byte (a "." when it is empty). */
-static size_t quick_host(const unsigned char *s, size_t start, size_t len, unsigned *last, unsigned *pairs)
+ * byte (a "." when it is empty; "-", or a letter's for any other);
+ * *last_label where its last label starts (after its last ".", start
+ * when it has none). */
+__attribute__((always_inline)) static inline size_t quick_host(const unsigned char *s, size_t start, size_t len, unsigned *last, unsigned *pairs,
+                                size_t *last_label)
 {
-    unsigned f, prev = qclass['.'], seen = 0;
-    size_t i = start;
-    for (; i < len && ((f = qclass[s[i]]) & Q_DOMAIN); i++) {
-        seen |= (prev >> Q_LEFT) & f;
-        prev = f;
+    unsigned dot_before = 1, hyphen_before = 0, seen = 0; /* as if after a "." */
+    size_t label = start;
+    for (size_t i = start;; i += 16) {
+        chunk_classes c = classes_at(s, i, len);
+        unsigned stop = ~c.host & 0xFFFF;
+        unsigned in = bits_before(stop);
+        unsigned dots = c.dot & in, hyphens = c.hyphen & in;
+        unsigned after_dot = dots << 1 | dot_before, after_hyphen = hyphens << 1 | hyphen_before;
+        seen |= (dots & (after_dot | after_hyphen) ? Q_R1 : 0) | (hyphens & after_dot ? Q_R2 : 0) |
+                (hyphens & after_hyphen ? Q_R3 : 0);
+        size_t after_last_dot = i + 32 - (size_t)__builtin_clz(dots | 1);
+        size_t found = -(size_t)(dots != 0); /* all ones when there is a dot: no branch */
+        label = (after_last_dot & found) | (label & ~found);
+        if (stop != 0) {
+            unsigned n = (unsigned)__builtin_ctz(stop);
+            *pairs = seen;
+            *last_label = label;
+            *last = after_dot >> n & 1 ? qclass['.'] : after_hyphen >> n & 1 ? qclass['-'] : qclass['a'];
+            return i + n;
+        }
+        dot_before = dots >> 15;
+        hyphen_before = hyphens >> 15;
     }
-    *pairs = seen;
-    *last = prev;
-    return i;
 }
 
 /* What the full parser finds where a plain part (the local part up to
@@ -951,14 +1087,11 @@ static int has_long_label(const unsigned char *d, size_t n)
 }
 
 /* A whole host name d (n octets, no bad pair, ending in a letter or
- * digit) that finish() lets pass without a finding: two labels or more,
- * the last not starting with a digit, none over 63 octets, A-labels (only
- * where there is a "--") valid. */
-static int quick_host_ok(const unsigned char *d, size_t n, unsigned pairs, size_t local_octets)
+ * digit, its last label from d[tld]) that finish() lets pass without a
+ * finding: two labels or more, the last not starting with a digit, none
+ * over 63 octets, A-labels (only where there is a "--") valid. */
+static int quick_host_ok(const unsigned char *d, size_t n, size_t tld, unsigned pairs, size_t local_octets)
 {
-    size_t tld = n; /* the top-level label's first byte */
-    while (tld > 0 && d[tld - 1] != '.')
-        tld--;
     if (tld == 0 || (cls[d[tld]] & CL_DIGIT))
         return 0;
     if (n > 63 && has_long_label(d, n))
@@ -978,7 +1111,8 @@ int em_html5_match(const unsigned char *s, size_t len)
     size_t at = quick_atom(s, len, &last, &clean);
     if (at == 0 || at == len || s[at] != '@')
         return 0;
-    size_t end = quick_host(s, at + 1, len, &last, &pairs);
+    size_t tld;
+    size_t end = quick_host(s, at + 1, len, &last, &pairs, &tld);
     /* no empty label, none starting or ending with "-", none too long */
     return end == len && !(pairs & Q_BAD_PAIR) && !(last & Q_END) &&
            !(len - at - 1 > 63 && has_long_label(s + at + 1, len - at - 1));
@@ -1028,10 +1162,97 @@ static size_t quick_local(const unsigned char *s, size_t len, int utf8, em_parse
     return 0;
 }
 
-int em_parse_quick(const unsigned char *s, size_t len, int utf8, em_parse *out)
+/* ---- comments and white space around the "@" ----
+ * The forms with comments or white space lists hold most, each with the
+ * findings the full parser makes of them (is_email's; the highest ranked
+ * one, the first of equals):
+ *   [comment] dot-atom [comment] "@" host [comment]
+ *   [comment] dot-atom " @ " host [comment]
+ * where a comment is "(" plain ctext ")" (no nesting, no quoted pair, no
+ * white space) and host is what the quick pass lets pass without a
+ * finding. A leading or trailing comment is EM_CFWS_COMMENT at its "(";
+ * a comment or white space before the "@" is EM_DEPREC_CFWS_NEAR_AT at
+ * the "@", which outranks it (and the space after the "@", raised at that
+ * space). Comments do not count as CFWS in em_parse.has_cfws (the full
+ * parser sets it for white space only). Nothing of these is in the
+ * WHATWG form. */
+
+/* A comment of plain ctext from s[i]: the offset after its ")", or 0. */
+static size_t quick_comment(const unsigned char *s, size_t i, size_t len)
 {
-    if (len == 0)
+    if (i >= len || s[i] != '(')
         return 0;
+    size_t k = i + 1 + plain_run_at(s, i + 1, len, plain_ctext);
+    return k < len && s[k] == ')' ? k + 1 : 0;
+}
+
+/* Keeps the finding d at `at` when it outranks *diag (raise()'s rule). */
+static void quick_raise(enum em_diag *diag, size_t *offset, enum em_diag d, size_t at)
+{
+    if (em_diag_infos[d].rank > em_diag_infos[*diag].rank) {
+        *diag = d;
+        *offset = at;
+    }
+}
+
+static int quick_cfws(const unsigned char *s, size_t len, em_parse *out)
+{
+    if (len > 254) /* then within every length limit, comments and all */
+        return 0;
+    enum em_diag diag = EM_VALID;
+    size_t offset = 0;
+    size_t local = quick_comment(s, 0, len); /* where the dot-atom starts */
+    if (local > 0)
+        quick_raise(&diag, &offset, EM_CFWS_COMMENT, 0);
+    unsigned last;
+    int clean;
+    size_t local_end = local + quick_atom(s + local, len - local, &last, &clean);
+    if (local_end == local || local_end - local > 64 || !clean || (last & Q_DOT) || local_end == len)
+        return 0;
+    size_t at = local_end, domain = at + 1;
+    int fws = 0;
+    if (s[local_end] == '(') {
+        at = quick_comment(s, local_end, len);
+        if (at == 0 || at == len)
+            return 0;
+        domain = at + 1;
+    } else if (s[local_end] == ' ' && local_end + 2 < len && s[local_end + 2] == ' ') {
+        at = local_end + 1;
+        domain = at + 2;
+        fws = 1;
+    }
+    if (s[at] != '@')
+        return 0;
+    if (at != local_end)
+        quick_raise(&diag, &offset, EM_DEPREC_CFWS_NEAR_AT, at);
+    unsigned pairs;
+    size_t tld;
+    size_t end = quick_host(s, domain, len, &last, &pairs, &tld);
+    if (end == domain || (pairs & Q_BAD_PAIR) || (last & Q_END) ||
+        !quick_host_ok(s + domain, end - domain, tld - domain, pairs, local_end - local))
+        return 0;
+    if (end < len) {
+        if (quick_comment(s, end, len) != len)
+            return 0;
+        quick_raise(&diag, &offset, EM_CFWS_COMMENT, end);
+    }
+    if (diag == EM_VALID) /* no comment, no white space: the plain forms' */
+        return 0;
+    quick_found(out, diag, offset, local_end, domain, end);
+    out->local_start = local;
+    out->local_octets = local_end - local;
+    out->has_cfws = fws;
+    return 1;
+}
+
+/* The plain forms (see "the quick pass" above). */
+static int quick_plain(const unsigned char *s, size_t len, int utf8, em_parse *out)
+{
+    /* A non-ASCII first byte outside profile intl: what the scans below
+     * find (it stops the local part, and is that error), without them
+     * (a UTF-8 local part in a non-Latin script starts so) */
+    if (s[0] >= 0x80 && !utf8)
+        return quick_found(out, EM_ERR_NON_ASCII, 0, 0, 0, 0);
     enum em_diag diag = EM_VALID;
     int done;
     size_t at = quick_local(s, len, utf8, out, &diag, &done);
@@ -1040,7 +1261,8 @@ int em_parse_quick(const unsigned char *s, size_t len, int utf8, em_parse *out)
     if (diag == EM_VALID && at + 1 < len && s[at + 1] == '[')
         return len <= 254 && quick_literal(s, len, at, out);
     unsigned last, pairs;
-    size_t end = quick_host(s, at + 1, len, &last, &pairs);
+    size_t tld;
+    size_t end = quick_host(s, at + 1, len, &last, &pairs, &tld);
     if (pairs & Q_BAD_PAIR)
         return 0;
     if (end < len)
@@ -1051,9 +1273,14 @@ int em_parse_quick(const unsigned char *s, size_t len, int utf8, em_parse *out)
         return quick_found(out, EM_ERR_DOT_END, len, at, at + 1, len);
     if (last & Q_END)
         return quick_found(out, EM_ERR_DOMAIN_HYPHEN_END, len, at, at + 1, len);
-    if (len > 254 || !quick_host_ok(s + at + 1, len - at - 1, pairs, at)) /* RFC 5321 path limit */
+    if (len > 254 || !quick_host_ok(s + at + 1, len - at - 1, tld - at - 1, pairs, at)) /* RFC 5321 path limit */
         return 0;
     return quick_found(out, diag, 0, at, at + 1, len);
+}
+
+int em_parse_quick(const unsigned char *s, size_t len, int utf8, em_parse *out)
+{
+    return len > 0 && (quick_plain(s, len, utf8, out) || quick_cfws(s, len, out));
 }
 
 void em_parse_run(const unsigned char *s, size_t len, int utf8, em_parse *out)

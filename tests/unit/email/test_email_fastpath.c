@@ -218,6 +218,14 @@ static const struct {
     {"<john@example.com>", 1, "email.err-expecting-atext"},
     {"john@@example.com", 0, "email.err-expecting-atext"},
     {"\"john doe\"@example.com,", 0, "email.err-expecting-atext"},
+    {"(c)john@example.com", 0, "email.cfws-comment"},
+    {"(c)john.doe@example.com(d)", 1, "email.cfws-comment"},
+    {"john@example.com(home)", 0, "email.cfws-comment"},
+    {"()john@example.com", 0, "email.cfws-comment"},
+    {"john(comment)@example.com", 0, "email.deprec-cfws-near-at"},
+    {"(a)j.d(b)@example.com(c)", 1, "email.deprec-cfws-near-at"},
+    {"john.doe @ example.com", 0, "email.deprec-cfws-near-at"},
+    {"john @ example.com(c)", 0, "email.deprec-cfws-near-at"},
 };
 
 /* ... and some it must leave to the full parser */
@@ -228,8 +236,18 @@ static const struct {
     {"jos\xc3\xa9@example.com", 1},    /* UTF-8 for profile intl */
     {"john@b\xc3\xbc" "cher.example", 1},
     {"a..b\xc3\xa9@example.com", 0},   /* an error before the byte */
-    {"(c)john@example.com", 0},        /* comments, white space */
-    {"john @example.com", 0},
+    {"john @example.com", 0},          /* comments and white space of other forms */
+    {"john@ example.com", 0},
+    {"john  @  example.com", 0},
+    {"john(a b)@example.com", 0},
+    {"john((c))@example.com", 0},
+    {"john(a\\)b)@example.com", 0},
+    {"john.(c)@example.com", 0},
+    {"(c)\"john\"@example.com", 0},
+    {"john(c)@example", 0},
+    {"john(c)@[192.0.2.1]", 0},
+    {"john@example.com (c)", 0},
+    {"john@example.com(c)(d)", 0},
     {"\"a\x01" "b\"@example.com", 0},     /* obsolete qtext */
     {"\"a\"@[192.0.2.1]", 0},          /* two findings */
     {"john@localhost", 0},             /* one label */
@@ -245,6 +263,7 @@ static const char *const PLAIN[] = {
     "o'brien@example.ie",     "1@2.example",              "{a}|b~c@123.example.org",
     "\"john doe\"@example.com", "\"a\\\"b\\\\c\"@example.org", "john@[192.0.2.1]",
     "john@[IPv6:2001:db8::1]", "jos\xc3\xa9@example.com",  "john@b\xc3\xbc" "cher.example",
+    "(c)j.d@example.com(d)",  "john(comment)@a.bc",       "jo.d @ ex.com",
 };
 
 /* every one-byte replacement, insertion and deletion, all byte values */
@@ -320,6 +339,31 @@ static void limits(void)
         compare(buf, n);
         size_t shorter[] = {60, 60, 60 + extra, 2};
         compare(buf, build(buf, 60, shorter, 4));
+    }
+    /* the same limits with comments and white space around the local part */
+    for (size_t local = 60; local <= 67; local++) {
+        size_t labels[] = {7, 3}, longer[] = {60, 60, 60, 2};
+        unsigned char plain[600];
+        size_t n = build(plain, local, labels, 2), at = local;
+        static const char *const around[][2] = {{"(c)", ""}, {"", "(c)"}, {"", " "}, {"(c)", "(d)"}};
+        for (size_t k = 0; k < sizeof around / sizeof around[0]; k++) {
+            size_t pre = strlen(around[k][0]), post = strlen(around[k][1]);
+            memcpy(buf, around[k][0], pre);
+            memcpy(buf + pre, plain, at);
+            memcpy(buf + pre + at, around[k][1], post);
+            memcpy(buf + pre + at + post, plain + at, n - at);
+            size_t m = pre + at + post + n - at;
+            if (around[k][1][0] == ' ') { /* " @ ": a space after the "@" too */
+                memmove(buf + pre + at + post + 2, buf + pre + at + post + 1, n - at - 1);
+                buf[pre + at + post + 1] = ' ';
+                m++;
+            }
+            compare(buf, m);
+        }
+        n = build(plain, local, longer, 4); /* 250 to 257 octets, 3 more with "(c)" */
+        memcpy(buf, "(c)", 3);
+        memcpy(buf + 3, plain, n);
+        compare(buf, n + 3);
     }
     /* domain over 255 with a short local part */
     size_t many[] = {63, 63, 63, 63, 5};
