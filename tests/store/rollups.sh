@@ -81,6 +81,10 @@ reports = {
                                  reason="local_policy")),
         (("192.0.2.31", 9), dict(reason="Mailing-List")),  # LIKE: "_" is any character
     ]),
+    # more distinct override reasons than the rollups by day of one report
+    # kept in memory (rollup_mem.c): SQL adds that report's instead
+    "m1": report("three.example", "m1", day + 300, "reasons.example", [
+        (("10.20.1.1", 1 + i % 3), dict(reason=f"why_{i}")) for i in range(1100)]),
     # one source's records of a day disagreeing on the DKIM domain
     "n1": report("one.example", "n1", day + 600, "names.example", [
         (("192.0.2.20", 1), dict(dkim=(("first.example", "pass"),), spf=(("first.example", "pass"),))),
