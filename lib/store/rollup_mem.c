@@ -470,14 +470,10 @@ static ms_status write_totals(ms_store *store, src_table *t, const char *ip, uns
     sql_param p[] = {P_TEXT(ip), P_TEXT(t->domains[domain].key), P_INT(clamp(sums[0])),
                      P_INT(clamp(sums[1])), P_INT(clamp(sums[2])), P_INT(clamp(sums[3])),
                      P_INT(clamp(sums[4])), P_INT(clamp(sums[5]))};
-    int64_t added = 0;
-    int found;
     ms_status st = store_exec_params(store, store->rollup_sql[ROLLUP_SQL_TOTALS_NEW], p, 8);
-    if (st == MS_OK)
-        st = store_query_int(store, "SELECT changes()", NULL, 0, &added, &found);
     if (st != MS_OK)
         return st;
-    if (added) {
+    if (store->backend->changes(store) > 0) {
         t->domains[domain].new_sources++;
         return MS_OK;
     }
