@@ -728,11 +728,11 @@ static ms_status write_day_row(ms_store *store, const day_row *r)
 {
     static const char *const count_kinds[D_ROLLUPS] = {
         [D_DISPOSITION] = "disposition", [D_OVERRIDE] = "override", [D_REPORTER] = "reporter"};
-    const char *texts[KEY_TEXTS_MAX];
-    size_t ntexts = 0;
-    for (const char *t = r->key, *end = r->key + r->key_len; t < end && ntexts < KEY_TEXTS_MAX;
-         t += strlen(t) + 1)
-        texts[ntexts++] = t;
+    /* the key's texts: the last may be empty, ended by the NUL after the key */
+    size_t ntexts = r->rollup == D_DAYS ? 1 : r->rollup == D_POLICY ? KEY_TEXTS_MAX : 2;
+    const char *texts[KEY_TEXTS_MAX], *t = r->key;
+    for (size_t i = 0; i < ntexts; i++, t += strlen(t) + 1)
+        texts[i] = t;
     sql_param p[2 + KEY_TEXTS_MAX + DS_COUNT + 2];
     size_t n = 0;
     p[n++] = P_TEXT(texts[0]);
