@@ -49,12 +49,18 @@ enum { S_MESSAGES, S_ALIGNED, S_UNALIGNED, S_FAILING, S_DKIM_PASS_SPF_FAIL, S_FO
 enum { K_DKIM, K_FROM, K_SPF, KINDS, K_MORE = KINDS };
 static const char *const kind_names[KINDS] = {"dkim", "from", "spf"};
 
+/* An entry of a chained hash table (name lines, rows by day): the first
+ * member of its struct. */
+typedef struct chained {
+    struct chained *chain; /* the next in its bucket */
+    uint32_t hash;
+} chained;
+
 /* A name line of a source: "kind<TAB>name" (the name cut as KEY()). */
 typedef struct name_line {
-    struct name_line *next;  /* the source's lines, in the order met */
-    struct name_line *chain; /* the table's hash bucket */
+    chained link;           /* in the table's buckets */
+    struct name_line *next; /* the source's lines, in the order met */
     struct src_entry *owner;
-    uint32_t hash;
     unsigned char kind;
     char text[];
 } name_line;
@@ -94,7 +100,7 @@ typedef struct src_table {
     size_t bytes;            /* memory held: blocks and slot arrays */
     src_entry **slots;       /* open addressing, a power of two */
     size_t cap, count;
-    name_line **buckets;     /* chained, a power of two */
+    chained **buckets;       /* name lines; a power of two */
     size_t bucket_cap, line_count;
     domain_key *domains;
     size_t domain_count, domain_cap;
@@ -119,8 +125,7 @@ enum { POLICY_TEXTS = 8, KEY_TEXTS_MAX = 2 + POLICY_TEXTS };
 /* One row of a rollup by day: its key (the day, and the texts joined by
  * NUL bytes) and its sums. */
 typedef struct day_row {
-    struct day_row *chain; /* the table's hash bucket */
-    uint32_t hash;
+    chained link; /* in the table's buckets */
     unsigned char rollup;
     int64_t day;
     uint64_t sums[DS_COUNT];
@@ -130,7 +135,7 @@ typedef struct day_row {
 } day_row;
 
 typedef struct day_table {
-    day_row **buckets; /* chained, a power of two */
+    chained **buckets; /* a power of two */
     size_t cap, count, bytes;
     uint32_t seed;
 } day_table;
@@ -310,22 +315,24 @@ static src_entry *entry_of(src_table *t, const char *ip, size_t ip_len, unsigned
     return e;
 }
 
-static int grow_buckets(src_table *t)
+/* A chained table's buckets (*cap of them, first when none yet)
+ * doubled, the memory added counted in *bytes: -1 when memory ran out. */
+static int grow_chains(chained ***buckets, size_t *cap, size_t first, size_t *bytes)
 {
-    size_t cap = t->bucket_cap ? t->bucket_cap * 2 : 1024;
-    name_line **buckets = calloc(cap, sizeof *buckets);
-    if (buckets == NULL)
+    size_t new_cap = *cap ? *cap * 2 : first;
+    chained **grown = calloc(new_cap, sizeof *grown);
+    if (grown == NULL)
         return -1;
-    for (size_t i = 0; i < t->bucket_cap; i++)
-        for (name_line *l = t->buckets[i], *next; l != NULL; l = next) {
-            next = l->chain;
-            l->chain = buckets[l->hash & (cap - 1)];
-            buckets[l->hash & (cap - 1)] = l;
+    for (size_t i = 0; i < *cap; i++)
+        for (chained *c = (*buckets)[i], *next; c != NULL; c = next) {
+            next = c->chain;
+            c->chain = grown[c->hash & (new_cap - 1)];
+            grown[c->hash & (new_cap - 1)] = c;
         }
-    free(t->buckets);
-    t->bytes += (cap - t->bucket_cap) * sizeof *buckets;
-    t->buckets = buckets;
-    t->bucket_cap = cap;
+    free(*buckets);
+    *bytes += (new_cap - *cap) * sizeof *grown;
+    *buckets = grown;
+    *cap = new_cap;
     return 0;
 }
 
@@ -333,25 +340,27 @@ static int grow_buckets(src_table *t)
  * has it: -1 when memory ran out. */
 static int add_line(src_table *t, src_entry *e, unsigned char kind, const char *text, size_t len)
 {
-    if (t->line_count + 1 > t->bucket_cap && grow_buckets(t) != 0)
+    if (t->line_count + 1 > t->bucket_cap &&
+        grow_chains(&t->buckets, &t->bucket_cap, 1024, &t->bytes) != 0)
         return -1;
     uint32_t h = hash_bytes(hash_bytes(e->hash, &kind, 1), text, len);
-    name_line **bucket = &t->buckets[h & (t->bucket_cap - 1)];
-    for (name_line *l = *bucket; l != NULL; l = l->chain)
-        if (l->hash == h && l->owner == e && l->kind == kind && strncmp(l->text, text, len) == 0 &&
+    chained **bucket = &t->buckets[h & (t->bucket_cap - 1)];
+    for (const chained *c = *bucket; c != NULL; c = c->chain) {
+        const name_line *l = (const name_line *)c;
+        if (c->hash == h && l->owner == e && l->kind == kind && strncmp(l->text, text, len) == 0 &&
             l->text[len] == '\0')
             return 0;
+    }
     name_line *l = arena_alloc(t, sizeof *l + len + 1);
     if (l == NULL)
         return -1;
     memcpy(l->text, text, len);
     l->text[len] = '\0';
     l->owner = e;
-    l->hash = h;
     l->kind = kind;
     l->next = NULL;
-    l->chain = *bucket;
-    *bucket = l;
+    l->link = (chained){*bucket, h};
+    *bucket = &l->link;
     *e->lines_tail = l;
     e->lines_tail = &l->next;
     t->line_count++;
@@ -545,9 +554,9 @@ static ms_status table_write(ms_store *store, src_table *t)
 static void day_table_clear(day_table *t)
 {
     for (size_t i = 0; i < t->cap; i++)
-        for (day_row *r = t->buckets[i], *next; r != NULL; r = next) {
-            next = r->chain;
-            free(r);
+        for (chained *c = t->buckets[i], *next; c != NULL; c = next) {
+            next = c->chain;
+            free(c); /* the day_row it begins */
         }
     free(t->buckets);
     uint32_t seed = t->seed;
@@ -555,41 +564,24 @@ static void day_table_clear(day_table *t)
     t->seed = seed;
 }
 
-static int grow_day_buckets(day_table *t)
-{
-    size_t cap = t->cap ? t->cap * 2 : 64;
-    day_row **buckets = calloc(cap, sizeof *buckets);
-    if (buckets == NULL)
-        return -1;
-    for (size_t i = 0; i < t->cap; i++)
-        for (day_row *r = t->buckets[i], *next; r != NULL; r = next) {
-            next = r->chain;
-            r->chain = buckets[r->hash & (cap - 1)];
-            buckets[r->hash & (cap - 1)] = r;
-        }
-    free(t->buckets);
-    t->bytes += (cap - t->cap) * sizeof *buckets;
-    t->buckets = buckets;
-    t->cap = cap;
-    return 0;
-}
-
 /* The row of (rollup, day, key) in t, added with no sums when new; NULL
  * when memory ran out. */
 static day_row *day_row_of(day_table *t, unsigned char rollup, int64_t day, const char *key,
                            size_t key_len)
 {
-    if (t->count + 1 > t->cap && grow_day_buckets(t) != 0)
+    if (t->count + 1 > t->cap && grow_chains(&t->buckets, &t->cap, 64, &t->bytes) != 0)
         return NULL;
     if (t->seed == 0)
         t->seed = arc4random() | 1;
     uint32_t h = hash_bytes(2166136261u ^ t->seed, &rollup, 1);
     h = hash_bytes(hash_bytes(h, &day, sizeof day), key, key_len);
-    day_row **bucket = &t->buckets[h & (t->cap - 1)];
-    for (day_row *r = *bucket; r != NULL; r = r->chain)
-        if (r->hash == h && r->rollup == rollup && r->day == day && r->key_len == key_len &&
+    chained **bucket = &t->buckets[h & (t->cap - 1)];
+    for (chained *c = *bucket; c != NULL; c = c->chain) {
+        day_row *r = (day_row *)c;
+        if (c->hash == h && r->rollup == rollup && r->day == day && r->key_len == key_len &&
             memcmp(r->key, key, key_len) == 0)
             return r;
+    }
     day_row *r = calloc(1, sizeof *r + key_len + 1); /* the last text's NUL */
     if (r == NULL)
         return NULL;
@@ -597,11 +589,10 @@ static day_row *day_row_of(day_table *t, unsigned char rollup, int64_t day, cons
     r->key_len = key_len;
     r->rollup = rollup;
     r->day = day;
-    r->hash = h;
     r->first_begin = INT64_MAX;
     r->last_end = INT64_MIN;
-    r->chain = *bucket;
-    *bucket = r;
+    r->link = (chained){*bucket, h};
+    *bucket = &r->link;
     t->count++;
     t->bytes += sizeof *r + key_len + 1;
     return r;
@@ -690,7 +681,8 @@ static ms_status days_report_done(ms_store *store, struct rollup_mem *m)
 {
     day_table *g = &m->group_days;
     for (size_t i = 0; i < m->report_days.cap; i++)
-        for (const day_row *r = m->report_days.buckets[i]; r != NULL; r = r->chain) {
+        for (const chained *c = m->report_days.buckets[i]; c != NULL; c = c->chain) {
+            const day_row *r = (const day_row *)c;
             day_row *to = day_row_of(g, r->rollup, r->day, r->key, r->key_len);
             if (to == NULL)
                 return MS_ERR_NOMEM;
@@ -774,8 +766,8 @@ static ms_status days_write(ms_store *store, day_table *t)
         st = MS_ERR_NOMEM;
     size_t n = 0;
     for (size_t i = 0; order != NULL && i < t->cap; i++)
-        for (day_row *r = t->buckets[i]; r != NULL; r = r->chain)
-            order[n++] = r;
+        for (chained *c = t->buckets[i]; c != NULL; c = c->chain)
+            order[n++] = (day_row *)c;
     if (n > 0)
         qsort(order, n, sizeof *order, day_row_order);
     for (size_t i = 0; st == MS_OK && i < n; i++)
