@@ -6,7 +6,9 @@
 #
 # The sample reports and a few of our own are ingested: two domains (one
 # written in capitals), several days, a record with two DKIM and two SPF
-# results (the second ones are kept in auth_more), override reasons, a
+# results (the second ones are kept in auth_more), override reasons (one
+# report with more distinct reasons than SQLite keeps a report's rollups
+# by day for in memory: SQL adds them), a
 # report refused at its second record after its first was written (rolled
 # back), one of 30,000 sources refused at its last record, every report
 # again (duplicates) and one with other content (a conflicting duplicate).
