@@ -23,6 +23,7 @@
     X(sqlite3_bind_text) \
     X(sqlite3_bind_value) \
     X(sqlite3_busy_timeout) \
+    X(sqlite3_changes) \
     X(sqlite3_clear_bindings) \
     X(sqlite3_close) \
     X(sqlite3_column_blob) \
@@ -61,6 +62,7 @@ extern void *ms_sqlite_slots[ms_sqlite_count];
 #define sqlite3_bind_text MS_LAZY(ms_sqlite, sqlite3_bind_text)
 #define sqlite3_bind_value MS_LAZY(ms_sqlite, sqlite3_bind_value)
 #define sqlite3_busy_timeout MS_LAZY(ms_sqlite, sqlite3_busy_timeout)
+#define sqlite3_changes MS_LAZY(ms_sqlite, sqlite3_changes)
 #define sqlite3_clear_bindings MS_LAZY(ms_sqlite, sqlite3_clear_bindings)
 #define sqlite3_close MS_LAZY(ms_sqlite, sqlite3_close)
 #define sqlite3_column_blob MS_LAZY(ms_sqlite, sqlite3_column_blob)

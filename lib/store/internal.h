@@ -85,11 +85,13 @@ typedef struct store_backend {
     /* Reports per transaction (0 or 1: each report commits on its own;
      * see store_report_begin). */
     unsigned group_reports;
-    /* The rollups per source summed in memory as the records pass
-     * (rollup_mem.c) rather than read back from the records with SQL; a
-     * backend with add_rows must set it (rollup.c's row-by-row statements
-     * leave those rollups to rollup_mem.c). */
+    /* The rollups summed in memory as the records pass (rollup_mem.c)
+     * rather than read back from the records with SQL; a backend with
+     * add_rows must set it (rollup.c's row-by-row statements leave the
+     * rollups per source to rollup_mem.c) and give changes. */
     int sums_sources;
+    /* The rows the last INSERT, UPDATE or DELETE changed. */
+    int64_t (*changes)(ms_store *store);
 } store_backend;
 
 struct ms_store {

@@ -15,11 +15,12 @@
 static const char *const pgsql_sql[] = {
     ROLLUP_INSERTS_WITH(ROLLUP_ELEMENT, GROUP_COND, ROLLUP_TOTALS_COUNTED(GROUP_COND)) NULL};
 
-/* SQLite adds the rollups by domain and day one row at a time
- * (store_backend.add_rows, sqlite.c says why), so each is its SELECT and
- * its upsert apart, in ROLLUP_INSERTS_BY_DAY's order. The rollups per
- * source it sums in memory (rollup_mem.c) and writes with the single-row
- * statements after them (ROLLUP_SQL_*, rollup.h). */
+/* SQLite sums the rollups in memory (rollup_mem.c) and writes them with
+ * single-row upserts: those of the rollups by domain and day, in
+ * ROLLUP_INSERTS_BY_DAY's order, each after its SELECT, which adds a
+ * report's rows one at a time (store_backend.add_rows, sqlite.c says why)
+ * when it has too many to keep in memory; then those of the rollups per
+ * source (ROLLUP_SQL_*, rollup.h). */
 typedef struct row_rollup {
     const char *table, *columns, *select, *upsert;
 } row_rollup;
@@ -186,9 +187,17 @@ ms_status rollup_add_reports(ms_store *store, int64_t first, int64_t last, rollu
             st = run(store, sql[i], range, 2);
         return st;
     }
+    return rollup_mem_group_write(store);
+}
+
+ms_status rollup_add_report_days(ms_store *store, int64_t report)
+{
+    ms_status st = rollup_ingest_statements(store);
+    sql_param range[] = {P_INT(report), P_INT(report)};
+    char **sql = store->rollup_sql;
     for (size_t i = 0; st == MS_OK && i < ROW_ROLLUPS; i++)
         st = store->backend->add_rows(store, sql[2 * i], range, 2, sql[2 * i + 1]);
-    return st == MS_OK ? rollup_mem_group_write(store) : st;
+    return st;
 }
 
 /* ---- Building them for the records already stored (migration 3) ------------ */

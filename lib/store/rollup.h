@@ -340,6 +340,9 @@ ms_status rollup_add_names(ms_store *store, rollup_run_fn run);
  * in one pass at the group's commit (store.c), which writes each rollup
  * row once per group and in key order instead of once per report. */
 ms_status rollup_add_reports(ms_store *store, int64_t first, int64_t last, rollup_run_fn run);
+/* SQLite: the rollups by day of one stored report, added with SQL
+ * (rollup_mem.c sums them in memory but for a report of too many rows). */
+ms_status rollup_add_report_days(ms_store *store, int64_t report);
 /* SQLite's statements in store->rollup_sql: a SELECT and a single-row
  * upsert per rollup by day, then those of the rollups per source. */
 enum {
@@ -351,12 +354,12 @@ enum {
     ROLLUP_ROW_STATEMENTS,
 };
 
-/* SQLite's rollups per source, summed in memory (rollup_mem.c): the
- * report begun (its domain and the begin of its range), each of its
- * records, its savepoint released (its sums join the group's, written out
- * if they grew past the bound) or rolled back, the whole group rolled
- * back, and the group's sums written (by rollup_add_reports). */
-ms_status rollup_mem_begin(ms_store *store, const char *domain, int64_t begin);
+/* SQLite's rollups, summed in memory (rollup_mem.c): the report begun,
+ * each of its records, its savepoint released (its sums join the group's,
+ * written out if they grew past the bound) or rolled back, the whole
+ * group rolled back, and the group's sums written (by
+ * rollup_add_reports). */
+ms_status rollup_mem_begin(ms_store *store, const ms_report_agg_meta *meta);
 ms_status rollup_mem_record(ms_store *store, const ms_report_agg_record *record,
                             const agg_derived *derived);
 ms_status rollup_mem_report_done(ms_store *store);

@@ -17,8 +17,15 @@
  * savepoints were released). A report's sums join the group's when its
  * savepoint is released, and are dropped when it rolls back, so a report
  * given up leaves nothing in the rollups. Memory is bounded: a table past
- * MEM_TABLE_BYTES is written out early (the report's inside its own
- * savepoint, the group's between reports), which adds to the same rows. */
+ * its bound is written out early (the report's inside its own savepoint,
+ * the group's between reports), which adds to the same rows. The group's
+ * bound is the larger: a group of reports from new sources (a spoofed
+ * domain's) then fits whole and its rows are written once, at its commit;
+ * at 4 MiB it was written out twice or three times a group, each time
+ * dirtying a page per new source all over the tables, 10% more CPU on
+ * bench/report/run.sh's corpus, for 8 MiB less peak RSS. The same bound
+ * on the report's would make a large report's peak RSS grow by as much,
+ * and gain nothing: it is written out within its savepoint anyway. */
 #include "store/rollup.h"
 
 #include <stdlib.h>
@@ -26,7 +33,9 @@
 
 enum {
     KEY_CHARS = 200,            /* KEY(): the characters of a text key kept */
-    MEM_TABLE_BYTES = 4 << 20,  /* a table's memory before it is written out */
+    POLICY_KEY_CHARS = 16,      /* POLICY_KEY() */
+    MEM_REPORT_BYTES = 4 << 20, /* a report's sums (and rows by day) before they are written out */
+    MEM_GROUP_BYTES = 12 << 20, /* a group's sums per source */
     ARENA_BLOCK = 64 << 10,
 };
 #define SUM_MAX ((uint64_t)9007199254740991) /* ROLLUP_MAX */
@@ -40,12 +49,18 @@ enum { S_MESSAGES, S_ALIGNED, S_UNALIGNED, S_FAILING, S_DKIM_PASS_SPF_FAIL, S_FO
 enum { K_DKIM, K_FROM, K_SPF, KINDS, K_MORE = KINDS };
 static const char *const kind_names[KINDS] = {"dkim", "from", "spf"};
 
+/* An entry of a chained hash table (name lines, rows by day): the first
+ * member of its struct. */
+typedef struct chained {
+    struct chained *chain; /* the next in its bucket */
+    uint32_t hash;
+} chained;
+
 /* A name line of a source: "kind<TAB>name" (the name cut as KEY()). */
 typedef struct name_line {
-    struct name_line *next;  /* the source's lines, in the order met */
-    struct name_line *chain; /* the table's hash bucket */
+    chained link;           /* in the table's buckets */
+    struct name_line *next; /* the source's lines, in the order met */
     struct src_entry *owner;
-    uint32_t hash;
     unsigned char kind;
     char text[];
 } name_line;
@@ -85,7 +100,7 @@ typedef struct src_table {
     size_t bytes;            /* memory held: blocks and slot arrays */
     src_entry **slots;       /* open addressing, a power of two */
     size_t cap, count;
-    name_line **buckets;     /* chained, a power of two */
+    chained **buckets;       /* name lines; a power of two */
     size_t bucket_cap, line_count;
     domain_key *domains;
     size_t domain_count, domain_cap;
@@ -94,12 +109,53 @@ typedef struct src_table {
                               * collide (0: not drawn yet) */
 } src_table;
 
+/* The rollups by domain and day (ROLLUP_INSERTS_BY_DAY), in the order of
+ * their statements in store->rollup_sql (rollup.c's row_rollups). */
+enum { D_DAYS, D_DISPOSITION, D_OVERRIDE, D_REPORTER, D_POLICY, D_ROLLUPS };
+/* rollup_days' sums, in ROLLUP_DAYS_COLUMNS' order; rollup_counts has
+ * the first two (reports, messages), rollup_policies the first. */
+enum {
+    DS_REPORTS, DS_MESSAGES, DS_DMARC_PASS, DS_SPF_ALIGNED, DS_DKIM_ALIGNED, DS_UNALIGNED,
+    DS_FAILING, DS_DKIM_PASS_SPF_FAIL, DS_FORWARDED, DS_NONE, DS_QUARANTINE, DS_REJECT, DS_COUNT
+};
+/* The key texts of each by-day rollup: DOMAIN_KEY, then rollup_counts'
+ * name, or rollup_policies' POLICY_FIELDS and org. */
+enum { POLICY_TEXTS = 8, KEY_TEXTS_MAX = 2 + POLICY_TEXTS };
+
+/* One row of a rollup by day: its key (the day, and the texts joined by
+ * NUL bytes) and its sums. */
+typedef struct day_row {
+    chained link; /* in the table's buckets */
+    unsigned char rollup;
+    int64_t day;
+    uint64_t sums[DS_COUNT];
+    int64_t first_begin, last_end;
+    size_t key_len;
+    char key[];
+} day_row;
+
+typedef struct day_table {
+    chained **buckets; /* a power of two */
+    size_t cap, count, bytes;
+    uint32_t seed;
+} day_table;
+
 struct rollup_mem {
     src_table report, group;
     char *report_domain_key; /* the open report's DOMAIN_KEY */
     unsigned report_domain;  /* its index in report.domains */
     int64_t report_day;
     ms_buf line;             /* a name line being looked up */
+    /* The rollups by day: the open aggregate report's (its rollup_days
+     * sums, its rows by disposition and override) and the group's. */
+    int report_open;         /* an aggregate report's sums are being kept */
+    int report_days_sql;     /* its rows passed the bound: SQL adds its rollups by day */
+    ms_buf report_policy;    /* its rollup_policies key; KEY(r.org) from report_org on */
+    size_t report_org;
+    int64_t report_begin, report_end;
+    uint64_t report_sums[DS_COUNT];
+    day_table report_days, group_days;
+    ms_buf key;              /* a day row's key being looked up */
 };
 
 /* ---- Memory ------------------------------------------------------------- */
@@ -161,17 +217,23 @@ static uint32_t hash_bytes(uint32_t h, const void *data, size_t len)
 
 /* ---- SQLite's text functions, as the rollups' SQL applies them ----------- */
 
-/* The bytes of s's first KEY_CHARS characters, counted as SQLite's
- * SUBSTR counts them (a byte from 0xC0 up starts a character that takes
- * the continuation bytes after it). */
-static size_t key_len(const char *s)
+/* The bytes of s's first n characters, counted as SQLite's SUBSTR counts
+ * them (a byte from 0xC0 up starts a character that takes the
+ * continuation bytes after it). */
+static size_t prefix_len(const char *s, int n)
 {
     const unsigned char *p = (const unsigned char *)s;
-    for (int chars = 0; *p != '\0' && chars < KEY_CHARS; chars++)
+    for (int chars = 0; *p != '\0' && chars < n; chars++)
         if (*p++ >= 0xc0)
             while ((*p & 0xc0) == 0x80)
                 p++;
     return (size_t)(p - (const unsigned char *)s);
+}
+
+/* KEY(): the first KEY_CHARS characters */
+static size_t key_len(const char *s)
+{
+    return prefix_len(s, KEY_CHARS);
 }
 
 /* x LIKE '%pattern%' for SQLite without ICU: ASCII letters in either
@@ -253,22 +315,24 @@ static src_entry *entry_of(src_table *t, const char *ip, size_t ip_len, unsigned
     return e;
 }
 
-static int grow_buckets(src_table *t)
+/* A chained table's buckets (*cap of them, first when none yet)
+ * doubled, the memory added counted in *bytes: -1 when memory ran out. */
+static int grow_chains(chained ***buckets, size_t *cap, size_t first, size_t *bytes)
 {
-    size_t cap = t->bucket_cap ? t->bucket_cap * 2 : 1024;
-    name_line **buckets = calloc(cap, sizeof *buckets);
-    if (buckets == NULL)
+    size_t new_cap = *cap ? *cap * 2 : first;
+    chained **grown = calloc(new_cap, sizeof *grown);
+    if (grown == NULL)
         return -1;
-    for (size_t i = 0; i < t->bucket_cap; i++)
-        for (name_line *l = t->buckets[i], *next; l != NULL; l = next) {
-            next = l->chain;
-            l->chain = buckets[l->hash & (cap - 1)];
-            buckets[l->hash & (cap - 1)] = l;
+    for (size_t i = 0; i < *cap; i++)
+        for (chained *c = (*buckets)[i], *next; c != NULL; c = next) {
+            next = c->chain;
+            c->chain = grown[c->hash & (new_cap - 1)];
+            grown[c->hash & (new_cap - 1)] = c;
         }
-    free(t->buckets);
-    t->bytes += (cap - t->bucket_cap) * sizeof *buckets;
-    t->buckets = buckets;
-    t->bucket_cap = cap;
+    free(*buckets);
+    *bytes += (new_cap - *cap) * sizeof *grown;
+    *buckets = grown;
+    *cap = new_cap;
     return 0;
 }
 
@@ -276,25 +340,27 @@ static int grow_buckets(src_table *t)
  * has it: -1 when memory ran out. */
 static int add_line(src_table *t, src_entry *e, unsigned char kind, const char *text, size_t len)
 {
-    if (t->line_count + 1 > t->bucket_cap && grow_buckets(t) != 0)
+    if (t->line_count + 1 > t->bucket_cap &&
+        grow_chains(&t->buckets, &t->bucket_cap, 1024, &t->bytes) != 0)
         return -1;
     uint32_t h = hash_bytes(hash_bytes(e->hash, &kind, 1), text, len);
-    name_line **bucket = &t->buckets[h & (t->bucket_cap - 1)];
-    for (name_line *l = *bucket; l != NULL; l = l->chain)
-        if (l->hash == h && l->owner == e && l->kind == kind && strncmp(l->text, text, len) == 0 &&
+    chained **bucket = &t->buckets[h & (t->bucket_cap - 1)];
+    for (const chained *c = *bucket; c != NULL; c = c->chain) {
+        const name_line *l = (const name_line *)c;
+        if (c->hash == h && l->owner == e && l->kind == kind && strncmp(l->text, text, len) == 0 &&
             l->text[len] == '\0')
             return 0;
+    }
     name_line *l = arena_alloc(t, sizeof *l + len + 1);
     if (l == NULL)
         return -1;
     memcpy(l->text, text, len);
     l->text[len] = '\0';
     l->owner = e;
-    l->hash = h;
     l->kind = kind;
     l->next = NULL;
-    l->chain = *bucket;
-    *bucket = l;
+    l->link = (chained){*bucket, h};
+    *bucket = &l->link;
     *e->lines_tail = l;
     e->lines_tail = &l->next;
     t->line_count++;
@@ -421,14 +487,10 @@ static ms_status write_totals(ms_store *store, src_table *t, const char *ip, uns
     sql_param p[] = {P_TEXT(ip), P_TEXT(t->domains[domain].key), P_INT(clamp(sums[0])),
                      P_INT(clamp(sums[1])), P_INT(clamp(sums[2])), P_INT(clamp(sums[3])),
                      P_INT(clamp(sums[4])), P_INT(clamp(sums[5]))};
-    int64_t added = 0;
-    int found;
     ms_status st = store_exec_params(store, store->rollup_sql[ROLLUP_SQL_TOTALS_NEW], p, 8);
-    if (st == MS_OK)
-        st = store_query_int(store, "SELECT changes()", NULL, 0, &added, &found);
     if (st != MS_OK)
         return st;
-    if (added) {
+    if (store->backend->changes(store) > 0) {
         t->domains[domain].new_sources++;
         return MS_OK;
     }
@@ -487,6 +549,234 @@ static ms_status table_write(ms_store *store, src_table *t)
     return st;
 }
 
+/* ---- The rollups by domain and day ---------------------------------------- */
+
+static void day_table_clear(day_table *t)
+{
+    for (size_t i = 0; i < t->cap; i++)
+        for (chained *c = t->buckets[i], *next; c != NULL; c = next) {
+            next = c->chain;
+            free(c); /* the day_row it begins */
+        }
+    free(t->buckets);
+    uint32_t seed = t->seed;
+    memset(t, 0, sizeof *t);
+    t->seed = seed;
+}
+
+/* The row of (rollup, day, key) in t, added with no sums when new; NULL
+ * when memory ran out. */
+static day_row *day_row_of(day_table *t, unsigned char rollup, int64_t day, const char *key,
+                           size_t key_len)
+{
+    if (t->count + 1 > t->cap && grow_chains(&t->buckets, &t->cap, 64, &t->bytes) != 0)
+        return NULL;
+    if (t->seed == 0)
+        t->seed = arc4random() | 1;
+    uint32_t h = hash_bytes(2166136261u ^ t->seed, &rollup, 1);
+    h = hash_bytes(hash_bytes(h, &day, sizeof day), key, key_len);
+    chained **bucket = &t->buckets[h & (t->cap - 1)];
+    for (chained *c = *bucket; c != NULL; c = c->chain) {
+        day_row *r = (day_row *)c;
+        if (c->hash == h && r->rollup == rollup && r->day == day && r->key_len == key_len &&
+            memcmp(r->key, key, key_len) == 0)
+            return r;
+    }
+    day_row *r = calloc(1, sizeof *r + key_len + 1); /* the last text's NUL */
+    if (r == NULL)
+        return NULL;
+    memcpy(r->key, key, key_len);
+    r->key_len = key_len;
+    r->rollup = rollup;
+    r->day = day;
+    r->first_begin = INT64_MAX;
+    r->last_end = INT64_MIN;
+    r->link = (chained){*bucket, h};
+    *bucket = &r->link;
+    t->count++;
+    t->bytes += sizeof *r + key_len + 1;
+    return r;
+}
+
+/* from's sums added to to's (MIN of the begins, MAX of the ends). */
+static void day_row_add(day_row *to, const day_row *from)
+{
+    for (int s = 0; s < DS_COUNT; s++)
+        to->sums[s] = add_sat(to->sums[s], from->sums[s]);
+    if (from->first_begin < to->first_begin)
+        to->first_begin = from->first_begin;
+    if (from->last_end > to->last_end)
+        to->last_end = from->last_end;
+}
+
+/* The open report's key: its DOMAIN_KEY, then text (n bytes) after a NUL. */
+static const char *report_key(struct rollup_mem *m, const char *text, size_t n, size_t *len)
+{
+    m->key.len = 0;
+    ms_buf_append(&m->key, m->report_domain_key, strlen(m->report_domain_key) + 1);
+    ms_buf_append(&m->key, text, n);
+    *len = m->key.len;
+    return m->key.failed ? NULL : m->key.data;
+}
+
+/* One record's messages in the open report's row of rollup_counts by
+ * name (KEY of it); the report counted once per row. */
+static int add_count_row(struct rollup_mem *m, unsigned char rollup, const char *name,
+                         uint64_t messages)
+{
+    size_t len;
+    const char *key = report_key(m, name, key_len(name), &len);
+    day_row *r = key ? day_row_of(&m->report_days, rollup, m->report_day, key, len) : NULL;
+    if (r == NULL)
+        return -1;
+    r->sums[DS_REPORTS] = 1;
+    r->sums[DS_MESSAGES] = add_sat(r->sums[DS_MESSAGES], messages);
+    return 0;
+}
+
+/* A report's rows by disposition and override are as many as its
+ * distinct values: past this many, its rollups by day are left to SQL
+ * (rollup_add_report_days) rather than held in memory. */
+enum { REPORT_DAY_ROWS_MAX = 1024 };
+
+/* One record of the open report in its rollups by day (ROLLUP_DAYS_SELECT,
+ * ROLLUP_DISPOSITIONS_SELECT, ROLLUP_OVERRIDES_SELECT): add holds its
+ * sums by source (SOURCE_SUM_COLUMNS). */
+static int day_record(struct rollup_mem *m, const ms_report_agg_record *r, const agg_derived *d,
+                      const uint64_t *add)
+{
+    uint64_t c = r->count, *sums = m->report_sums;
+    const char *disposition = r->disposition ? r->disposition : "";
+    uint64_t record[DS_COUNT] = {
+        [DS_MESSAGES] = c,
+        [DS_DMARC_PASS] = add[S_ALIGNED],
+        [DS_SPF_ALIGNED] = r->spf != NULL && strcmp(r->spf, "pass") == 0 ? c : 0,
+        [DS_DKIM_ALIGNED] = r->dkim != NULL && strcmp(r->dkim, "pass") == 0 ? c : 0,
+        [DS_UNALIGNED] = add[S_UNALIGNED],
+        [DS_FAILING] = add[S_FAILING],
+        [DS_DKIM_PASS_SPF_FAIL] = add[S_DKIM_PASS_SPF_FAIL],
+        [DS_FORWARDED] = add[S_FORWARDED],
+        [DS_NONE] = strcmp(disposition, "none") == 0 ? c : 0,
+        [DS_QUARANTINE] = strcmp(disposition, "quarantine") == 0 ? c : 0,
+        [DS_REJECT] = strcmp(disposition, "reject") == 0 ? c : 0,
+    };
+    for (int s = 0; s < DS_COUNT; s++)
+        sums[s] = add_sat(sums[s], record[s]);
+    if (m->report_days_sql)
+        return 0;
+    if (add_count_row(m, D_DISPOSITION, disposition, c) != 0 ||
+        (d->reasons != NULL && add_count_row(m, D_OVERRIDE, d->reasons, c) != 0))
+        return -1;
+    if (m->report_days.count > REPORT_DAY_ROWS_MAX) {
+        m->report_days_sql = 1;
+        day_table_clear(&m->report_days);
+    }
+    return 0;
+}
+
+/* The open report's rows by day joined to the group's: its rows by
+ * disposition and override, and those the report makes alone
+ * (rollup_days, its reporter, its policy). */
+static ms_status days_report_done(ms_store *store, struct rollup_mem *m)
+{
+    day_table *g = &m->group_days;
+    for (size_t i = 0; i < m->report_days.cap; i++)
+        for (const chained *c = m->report_days.buckets[i]; c != NULL; c = c->chain) {
+            const day_row *r = (const day_row *)c;
+            day_row *to = day_row_of(g, r->rollup, r->day, r->key, r->key_len);
+            if (to == NULL)
+                return MS_ERR_NOMEM;
+            day_row_add(to, r);
+        }
+    const char *policy = m->report_policy.data, *org = policy + m->report_org;
+    size_t len, org_len = m->report_policy.len - m->report_org;
+    day_row *days = day_row_of(g, D_DAYS, m->report_day, policy, strlen(policy) + 1);
+    const char *key = report_key(m, org, org_len, &len);
+    day_row *reporter = key ? day_row_of(g, D_REPORTER, m->report_day, key, len) : NULL;
+    day_row *pol = day_row_of(g, D_POLICY, m->report_day, policy, m->report_policy.len);
+    if (days == NULL || reporter == NULL || pol == NULL)
+        return MS_ERR_NOMEM;
+    day_row report = {.first_begin = m->report_begin, .last_end = m->report_end};
+    memcpy(report.sums, m->report_sums, sizeof report.sums);
+    report.sums[DS_REPORTS] = 1;
+    day_row_add(days, &report);
+    memset(report.sums, 0, sizeof report.sums);
+    report.sums[DS_REPORTS] = 1;
+    day_row_add(pol, &report);
+    report.sums[DS_MESSAGES] = store->messages; /* r.messages */
+    day_row_add(reporter, &report);
+    return MS_OK;
+}
+
+static int day_row_order(const void *pa, const void *pb)
+{
+    const day_row *a = *(day_row *const *)pa, *b = *(day_row *const *)pb;
+    if (a->rollup != b->rollup)
+        return a->rollup < b->rollup ? -1 : 1;
+    size_t n = a->key_len < b->key_len ? a->key_len : b->key_len;
+    int c = memcmp(a->key, b->key, n);
+    if (c == 0)
+        c = a->key_len < b->key_len ? -1 : a->key_len > b->key_len;
+    if (c == 0)
+        c = a->day < b->day ? -1 : a->day > b->day;
+    return c;
+}
+
+/* One row added to its rollup with the rollup's single-row upsert, its
+ * columns in the rollup's order (ROLLUP_*_COLUMNS). */
+static ms_status write_day_row(ms_store *store, const day_row *r)
+{
+    static const char *const count_kinds[D_ROLLUPS] = {
+        [D_DISPOSITION] = "disposition", [D_OVERRIDE] = "override", [D_REPORTER] = "reporter"};
+    /* the key's texts: the last may be empty, ended by the NUL after the key */
+    size_t ntexts = r->rollup == D_DAYS ? 1 : r->rollup == D_POLICY ? KEY_TEXTS_MAX : 2;
+    const char *texts[KEY_TEXTS_MAX], *t = r->key;
+    for (size_t i = 0; i < ntexts; i++, t += strlen(t) + 1)
+        texts[i] = t;
+    sql_param p[2 + KEY_TEXTS_MAX + DS_COUNT + 2];
+    size_t n = 0;
+    p[n++] = P_TEXT(texts[0]);
+    p[n++] = P_INT(r->day);
+    if (r->rollup == D_DAYS) {
+        for (int s = 0; s < DS_COUNT; s++)
+            p[n++] = P_INT(clamp(r->sums[s]));
+    } else if (r->rollup == D_POLICY) {
+        for (size_t i = 1; i < ntexts; i++)
+            p[n++] = P_TEXT(texts[i]);
+        p[n++] = P_INT(clamp(r->sums[DS_REPORTS]));
+    } else {
+        p[n++] = P_TEXT(count_kinds[r->rollup]);
+        p[n++] = P_TEXT(texts[1]);
+        p[n++] = P_INT(clamp(r->sums[DS_REPORTS]));
+        p[n++] = P_INT(clamp(r->sums[DS_MESSAGES]));
+    }
+    if (r->rollup == D_DAYS || r->rollup == D_POLICY) {
+        p[n++] = P_INT(r->first_begin);
+        p[n++] = P_INT(r->last_end);
+    }
+    return store_exec_params(store, store->rollup_sql[2 * r->rollup + 1], p, n);
+}
+
+/* Every row of t written, in key order, then t emptied. */
+static ms_status days_write(ms_store *store, day_table *t)
+{
+    ms_status st = t->count == 0 ? MS_OK : rollup_ingest_statements(store);
+    day_row **order = st == MS_OK && t->count > 0 ? malloc(t->count * sizeof *order) : NULL;
+    if (t->count > 0 && st == MS_OK && order == NULL)
+        st = MS_ERR_NOMEM;
+    size_t n = 0;
+    for (size_t i = 0; order != NULL && i < t->cap; i++)
+        for (chained *c = t->buckets[i]; c != NULL; c = c->chain)
+            order[n++] = (day_row *)c;
+    if (n > 0)
+        qsort(order, n, sizeof *order, day_row_order);
+    for (size_t i = 0; st == MS_OK && i < n; i++)
+        st = write_day_row(store, order[i]);
+    free(order);
+    day_table_clear(t);
+    return st;
+}
+
 /* ---- The interface (rollup.h) ------------------------------------------- */
 
 static struct rollup_mem *mem_of(ms_store *store)
@@ -506,24 +796,52 @@ static ms_status report_domain(struct rollup_mem *m)
     return MS_OK;
 }
 
-ms_status rollup_mem_begin(ms_store *store, const char *domain, int64_t begin)
+/* The open report's rollup_policies key: DOMAIN_KEY, POLICY_FIELDS and
+ * KEY(r.org), each ended by a NUL but the last. */
+static ms_status report_policy(struct rollup_mem *m, const ms_report_agg_meta *meta)
+{
+    const char *fields[POLICY_TEXTS] = {meta->p,     meta->sp,   meta->np, meta->pct,
+                                        meta->adkim, meta->aspf, meta->fo, meta->testing};
+    ms_buf *key = &m->report_policy;
+    key->len = 0;
+    ms_buf_append(key, m->report_domain_key, strlen(m->report_domain_key) + 1);
+    for (int i = 0; i < POLICY_TEXTS; i++) {
+        const char *f = fields[i] ? fields[i] : "";
+        ms_buf_append(key, f, prefix_len(f, POLICY_KEY_CHARS));
+        ms_buf_append(key, "", 1);
+    }
+    m->report_org = key->len;
+    const char *org = meta->org_name ? meta->org_name : "";
+    ms_buf_append(key, org, key_len(org));
+    ms_buf_append(key, "", 0); /* data set even when empty */
+    return key->failed ? MS_ERR_NOMEM : MS_OK;
+}
+
+ms_status rollup_mem_begin(ms_store *store, const ms_report_agg_meta *meta)
 {
     struct rollup_mem *m = mem_of(store);
     if (m == NULL)
         return MS_ERR_NOMEM;
-    table_clear(&m->report);
+    rollup_mem_report_drop(store);
+    int64_t begin = meta->begin;
     if (begin < INT64_MIN + 86400)
         return store_fail(store, MS_ERR_LIMIT, "the report's begin (%lld) is out of range",
                           (long long)begin);
     m->report_day = begin - ((begin % 86400) + 86400) % 86400; /* DAY_OF */
+    m->report_begin = begin;
+    m->report_end = meta->end;
     /* DOMAIN_KEY: LOWER (ASCII only, as SQLite's), then KEY */
-    const char *d = domain ? domain : "";
+    const char *d = meta->domain ? meta->domain : "";
     free(m->report_domain_key);
     if ((m->report_domain_key = strndup(d, key_len(d))) == NULL)
         return MS_ERR_NOMEM;
     for (char *c = m->report_domain_key; *c != '\0'; c++)
         *c = (char)ms_ascii_lower((unsigned char)*c);
-    return report_domain(m);
+    ms_status st = report_policy(m, meta);
+    if (st == MS_OK)
+        st = report_domain(m);
+    m->report_open = st == MS_OK;
+    return st;
 }
 
 ms_status rollup_mem_record(ms_store *store, const ms_report_agg_record *r, const agg_derived *d)
@@ -551,7 +869,7 @@ ms_status rollup_mem_record(ms_store *store, const ms_report_agg_record *r, cons
     };
     for (int s = 0; s < S_COUNT; s++)
         e->sums[s] = add_sat(e->sums[s], add[s]);
-    int failed = note_kind(m, t, e, K_DKIM, d->dkim ? d->dkim->domain : NULL) ||
+    int failed = day_record(m, r, d, add) || note_kind(m, t, e, K_DKIM, d->dkim ? d->dkim->domain : NULL) ||
                  note_kind(m, t, e, K_FROM, r->header_from) ||
                  note_kind(m, t, e, K_SPF, d->spf ? d->spf->domain : NULL);
     /* the names after the first result of each kind (rollup_note_record) */
@@ -568,7 +886,7 @@ ms_status rollup_mem_record(ms_store *store, const ms_report_agg_record *r, cons
     if (failed)
         return MS_ERR_NOMEM;
     /* a report too big to keep summed in memory: written out within its savepoint */
-    if (t->bytes > MEM_TABLE_BYTES) {
+    if (t->bytes > MEM_REPORT_BYTES) {
         ms_status st = table_write(store, t);
         return st == MS_OK ? report_domain(m) : st;
     }
@@ -595,15 +913,12 @@ static int merge_kinds(src_table *group, src_entry *g, const src_entry *e)
     return 0;
 }
 
-ms_status rollup_mem_report_done(ms_store *store)
+/* The open report's sums by source joined to the group's. */
+static ms_status sources_report_done(struct rollup_mem *m)
 {
-    struct rollup_mem *m = store->rollup_mem;
-    if (m == NULL || m->report.count == 0) {
-        if (m != NULL)
-            table_clear(&m->report);
-        return MS_OK;
-    }
     src_table *r = &m->report, *g = &m->group;
+    if (r->count == 0)
+        return MS_OK;
     long domain = domain_of(g, m->report_domain_key);
     ms_status st = domain < 0 ? MS_ERR_NOMEM : MS_OK;
     for (size_t i = 0; st == MS_OK && i < r->cap; i++) {
@@ -622,29 +937,53 @@ ms_status rollup_mem_report_done(ms_store *store)
                 st = MS_ERR_NOMEM;
         }
     }
-    table_clear(r);
-    if (st == MS_OK && g->bytes > MEM_TABLE_BYTES)
-        st = table_write(store, g);
+    return st;
+}
+
+ms_status rollup_mem_report_done(ms_store *store)
+{
+    struct rollup_mem *m = store->rollup_mem;
+    if (m == NULL || !m->report_open)
+        return MS_OK; /* not an aggregate report */
+    ms_status st = sources_report_done(m);
+    if (st == MS_OK)
+        st = m->report_days_sql ? rollup_add_report_days(store, store->report)
+                                : days_report_done(store, m);
+    rollup_mem_report_drop(store);
+    if (st == MS_OK && m->group.bytes > MEM_GROUP_BYTES)
+        st = table_write(store, &m->group);
+    if (st == MS_OK && m->group_days.bytes > MEM_REPORT_BYTES)
+        st = days_write(store, &m->group_days);
     return st;
 }
 
 void rollup_mem_report_drop(ms_store *store)
 {
-    if (store->rollup_mem != NULL)
-        table_clear(&store->rollup_mem->report);
+    struct rollup_mem *m = store->rollup_mem;
+    if (m == NULL)
+        return;
+    table_clear(&m->report);
+    day_table_clear(&m->report_days);
+    memset(m->report_sums, 0, sizeof m->report_sums);
+    m->report_open = m->report_days_sql = 0;
 }
 
 void rollup_mem_group_drop(ms_store *store)
 {
     if (store->rollup_mem != NULL) {
-        table_clear(&store->rollup_mem->report);
+        rollup_mem_report_drop(store);
         table_clear(&store->rollup_mem->group);
+        day_table_clear(&store->rollup_mem->group_days);
     }
 }
 
 ms_status rollup_mem_group_write(ms_store *store)
 {
-    return store->rollup_mem != NULL ? table_write(store, &store->rollup_mem->group) : MS_OK;
+    struct rollup_mem *m = store->rollup_mem;
+    if (m == NULL)
+        return MS_OK;
+    ms_status st = table_write(store, &m->group);
+    return st == MS_OK ? days_write(store, &m->group_days) : st;
 }
 
 void rollup_mem_free(ms_store *store)
@@ -653,6 +992,8 @@ void rollup_mem_free(ms_store *store)
     if (store->rollup_mem != NULL) {
         free(store->rollup_mem->report_domain_key);
         ms_buf_free(&store->rollup_mem->line);
+        ms_buf_free(&store->rollup_mem->key);
+        ms_buf_free(&store->rollup_mem->report_policy);
     }
     free(store->rollup_mem);
     store->rollup_mem = NULL;

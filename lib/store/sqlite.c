@@ -326,6 +326,11 @@ static ms_status sq_add_rows(ms_store *store, const char *select_sql, const sql_
     return st;
 }
 
+static int64_t sq_changes(ms_store *store)
+{
+    return sqlite3_changes(db_of(store));
+}
+
 static ms_status sq_flush(ms_store *store)
 {
     (void)store;
@@ -377,6 +382,7 @@ static const store_backend sqlite_backend = {
      * for the write lock (store.c also bounds the time). */
     .group_reports = 512,
     .sums_sources = 1,
+    .changes = sq_changes,
 };
 
 /* The store takes db over, for writing or reading alike. */

@@ -560,7 +560,7 @@ ms_status ms_store_agg_begin(ms_store *store, const ms_report_agg_meta *m, const
     store->seq = store->raw_seq = 0;
     store->messages = 0;
     store->rollup_more.len = 0;
-    if (store->backend->sums_sources && (st = rollup_mem_begin(store, nz(m->domain), m->begin)) != MS_OK) {
+    if (store->backend->sums_sources && (st = rollup_mem_begin(store, m)) != MS_OK) {
         store_report_rollback(store);
         return st;
     }

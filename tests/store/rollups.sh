@@ -6,7 +6,9 @@
 #
 # The sample reports and a few of our own are ingested: two domains (one
 # written in capitals), several days, a record with two DKIM and two SPF
-# results (the second ones are kept in auth_more), override reasons, a
+# results (the second ones are kept in auth_more), override reasons (one
+# report with more distinct reasons than SQLite keeps a report's rollups
+# by day for in memory: SQL adds them), a
 # report refused at its second record after its first was written (rolled
 # back), one of 30,000 sources refused at its last record, every report
 # again (duplicates) and one with other content (a conflicting duplicate).
@@ -81,6 +83,10 @@ reports = {
                                  reason="local_policy")),
         (("192.0.2.31", 9), dict(reason="Mailing-List")),  # LIKE: "_" is any character
     ]),
+    # more distinct override reasons than the rollups by day of one report
+    # kept in memory (rollup_mem.c): SQL adds that report's instead
+    "m1": report("three.example", "m1", day + 300, "reasons.example", [
+        (("10.20.1.1", 1 + i % 3), dict(reason=f"why_{i}")) for i in range(1100)]),
     # one source's records of a day disagreeing on the DKIM domain
     "n1": report("one.example", "n1", day + 600, "names.example", [
         (("192.0.2.20", 1), dict(dkim=(("first.example", "pass"),), spf=(("first.example", "pass"),))),
