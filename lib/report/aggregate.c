@@ -11,6 +11,7 @@
  * in a bounded buffer and handed over once report_begin has been called.
  */
 #include "report_internal.h"
+#include "core/arena.h"
 #include "xml_input.h"
 
 #include <expat.h>
@@ -24,7 +25,6 @@
 enum {
     NAME_SHOWN = 40,        /* characters of an element name kept for messages */
     ERRORS_MAX = MS_REPORT_FIELD_MAX, /* bytes of the joined <error> texts */
-    ARENA_BLOCK = 64 << 10, /* bytes of one record-string arena block */
     AMPLIFICATION_MAX = 10  /* expat's billion-laughs guard (no entities anyway) */
 };
 
@@ -183,64 +183,6 @@ static int field_is_lowered(field f)
     }
 }
 
-/* ---- Record strings: an arena reset per record ---------------------- */
-
-typedef struct arena_block {
-    struct arena_block *next;
-    size_t cap, used;
-    char data[];
-} arena_block;
-
-typedef struct arena {
-    arena_block *first, *cur;
-} arena;
-
-static char *arena_copy(arena *a, const char *s, size_t len)
-{
-    size_t need = len + 1;
-    while (a->cur != NULL && a->cur->cap - a->cur->used < need) {
-        if (a->cur->next == NULL)
-            break;
-        a->cur = a->cur->next;
-        a->cur->used = 0;
-    }
-    if (a->cur == NULL || a->cur->cap - a->cur->used < need) {
-        size_t cap = need > ARENA_BLOCK ? need : ARENA_BLOCK;
-        arena_block *b = malloc(sizeof *b + cap);
-        if (b == NULL)
-            return NULL;
-        b->next = NULL;
-        b->cap = cap;
-        b->used = 0;
-        if (a->cur == NULL)
-            a->first = b;
-        else
-            a->cur->next = b;
-        a->cur = b;
-    }
-    char *out = a->cur->data + a->cur->used;
-    memcpy(out, s, len);
-    out[len] = '\0';
-    a->cur->used += need;
-    return out;
-}
-
-static void arena_reset(arena *a)
-{
-    a->cur = a->first;
-    if (a->cur != NULL)
-        a->cur->used = 0;
-}
-
-static void arena_free(arena *a)
-{
-    for (arena_block *b = a->first, *next; b != NULL; b = next) {
-        next = b->next;
-        free(b);
-    }
-    a->first = a->cur = NULL;
-}
-
 /* ---- The parser ------------------------------------------------------ */
 
 /* A position in the document, as errors give it. */
@@ -275,7 +217,7 @@ struct ms_report_agg_parser {
 
     /* the current record */
     ms_report_agg_record rec;
-    arena strings;
+    ms_arena strings;
     int in_record, has_count;
     size_t record_elements;
     ms_report_agg_auth *auth;     /* the <dkim>/<spf> result being read, NULL if dropped */
@@ -419,7 +361,7 @@ static void set_count(ms_report_agg_parser *p, const char *text)
 static void set_record_field(ms_report_agg_parser *p, field f, const char *text, size_t len)
 {
     const char *s = NULL;
-    if (len > 0 && (s = arena_copy(&p->strings, text, len)) == NULL) {
+    if (len > 0 && (s = ms_arena_strndup(&p->strings, text, len)) == NULL) {
         fail(p, MS_ERR_NOMEM, "out of memory");
         return;
     }
@@ -735,7 +677,7 @@ static void begin_report(ms_report_agg_parser *p)
 static void start_record(ms_report_agg_parser *p)
 {
     record_clear(&p->rec);
-    arena_reset(&p->strings);
+    ms_arena_reset(&p->strings);
     p->rec.line = (long)XML_GetCurrentLineNumber(p->xml);
     p->in_record = 1;
     p->has_count = 0;
@@ -1092,7 +1034,7 @@ void ms_report_agg_parser_free(ms_report_agg_parser *p)
     XML_ParserFree(p->xml);
     for (int f = 0; f < F_META_COUNT; f++)
         free(p->meta_text[f]);
-    arena_free(&p->strings);
+    ms_arena_free(&p->strings);
     free(p->notes);
     ms_buf_free(&p->early);
     ms_xml_input_free(&p->input);

@@ -27,6 +27,7 @@
  * on the report's would make a large report's peak RSS grow by as much,
  * and gain nothing: it is written out within its savepoint anyway. */
 #include "store/rollup.h"
+#include "core/arena.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +37,6 @@ enum {
     POLICY_KEY_CHARS = 16,      /* POLICY_KEY() */
     MEM_REPORT_BYTES = 4 << 20, /* a report's sums (and rows by day) before they are written out */
     MEM_GROUP_BYTES = 12 << 20, /* a group's sums per source */
-    ARENA_BLOCK = 64 << 10,
 };
 #define SUM_MAX ((uint64_t)9007199254740991) /* ROLLUP_MAX */
 
@@ -84,20 +84,14 @@ typedef struct src_entry {
     name_line *lines, **lines_tail;
 } src_entry;
 
-typedef struct arena_block {
-    struct arena_block *next;
-    size_t used, cap;
-    char data[];
-} arena_block;
-
 typedef struct domain_key {
     char *key;
     uint64_t new_sources; /* sources written out that rollup_source_totals did not hold */
 } domain_key;
 
 typedef struct src_table {
-    arena_block *blocks;
-    size_t bytes;            /* memory held: blocks and slot arrays */
+    ms_arena arena;          /* entries, their keys and name lines */
+    size_t bytes;            /* memory held besides the arena: slot arrays */
     src_entry **slots;       /* open addressing, a power of two */
     size_t cap, count;
     chained **buckets;       /* name lines; a power of two */
@@ -160,42 +154,15 @@ struct rollup_mem {
 
 /* ---- Memory ------------------------------------------------------------- */
 
-static void *arena_alloc(src_table *t, size_t n)
+/* Memory held, the arena's blocks and the slot arrays. */
+static size_t table_bytes(const src_table *t)
 {
-    n = (n + 7) & ~(size_t)7;
-    arena_block *b = t->blocks;
-    if (b == NULL || b->cap - b->used < n) {
-        size_t cap = n > ARENA_BLOCK ? n : ARENA_BLOCK;
-        b = malloc(sizeof *b + cap);
-        if (b == NULL)
-            return NULL;
-        b->used = 0;
-        b->cap = cap;
-        b->next = t->blocks;
-        t->blocks = b;
-        t->bytes += sizeof *b + cap;
-    }
-    void *p = b->data + b->used;
-    b->used += n;
-    return p;
-}
-
-static char *arena_strndup(src_table *t, const char *s, size_t n)
-{
-    char *copy = arena_alloc(t, n + 1);
-    if (copy != NULL) {
-        memcpy(copy, s, n);
-        copy[n] = '\0';
-    }
-    return copy;
+    return t->bytes + t->arena.bytes;
 }
 
 static void table_clear(src_table *t)
 {
-    for (arena_block *b = t->blocks, *next; b != NULL; b = next) {
-        next = b->next;
-        free(b);
-    }
+    ms_arena_free(&t->arena);
     for (size_t i = 0; i < t->domain_count; i++)
         free(t->domains[i].key);
     free(t->slots);
@@ -300,8 +267,8 @@ static src_entry *entry_of(src_table *t, const char *ip, size_t ip_len, unsigned
         if (e->hash == h && e->domain == domain && e->day == day && strncmp(e->ip, ip, ip_len) == 0 &&
             e->ip[ip_len] == '\0')
             return e;
-    src_entry *e = arena_alloc(t, sizeof *e);
-    char *key = e ? arena_strndup(t, ip, ip_len) : NULL;
+    src_entry *e = ms_arena_alloc(&t->arena, sizeof *e);
+    char *key = e ? ms_arena_strndup(&t->arena, ip, ip_len) : NULL;
     if (key == NULL)
         return NULL;
     memset(e, 0, sizeof *e);
@@ -351,7 +318,7 @@ static int add_line(src_table *t, src_entry *e, unsigned char kind, const char *
             l->text[len] == '\0')
             return 0;
     }
-    name_line *l = arena_alloc(t, sizeof *l + len + 1);
+    name_line *l = ms_arena_alloc(&t->arena, sizeof *l + len + 1);
     if (l == NULL)
         return -1;
     memcpy(l->text, text, len);
@@ -390,7 +357,7 @@ static int note_kind(struct rollup_mem *m, src_table *t, src_entry *e, unsigned 
         return 0;
     }
     if (k->first == NULL) {
-        if ((k->first = arena_strndup(t, name, strlen(name))) == NULL)
+        if ((k->first = ms_arena_strndup(&t->arena, name, strlen(name))) == NULL)
             return -1;
     } else if (!k->differ) {
         k->differ = strcmp(k->first, name) != 0;
@@ -886,7 +853,7 @@ ms_status rollup_mem_record(ms_store *store, const ms_report_agg_record *r, cons
     if (failed)
         return MS_ERR_NOMEM;
     /* a report too big to keep summed in memory: written out within its savepoint */
-    if (t->bytes > MEM_REPORT_BYTES) {
+    if (table_bytes(t) > MEM_REPORT_BYTES) {
         ms_status st = table_write(store, t);
         return st == MS_OK ? report_domain(m) : st;
     }
@@ -903,7 +870,7 @@ static int merge_kinds(src_table *group, src_entry *g, const src_entry *e)
         if (from->first == NULL)
             continue;
         if (to->first == NULL) {
-            if ((to->first = arena_strndup(group, from->first, strlen(from->first))) == NULL)
+            if ((to->first = ms_arena_strndup(&group->arena, from->first, strlen(from->first))) == NULL)
                 return -1;
             to->differ = from->differ;
         } else {
@@ -950,7 +917,7 @@ ms_status rollup_mem_report_done(ms_store *store)
         st = m->report_days_sql ? rollup_add_report_days(store, store->report)
                                 : days_report_done(store, m);
     rollup_mem_report_drop(store);
-    if (st == MS_OK && m->group.bytes > MEM_GROUP_BYTES)
+    if (st == MS_OK && table_bytes(&m->group) > MEM_GROUP_BYTES)
         st = table_write(store, &m->group);
     if (st == MS_OK && m->group_days.bytes > MEM_REPORT_BYTES)
         st = days_write(store, &m->group_days);

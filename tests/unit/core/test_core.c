@@ -1,5 +1,5 @@
 /* The core: diagnostics lists, domain names, the PSL, the catalogue, the
- * tag=value tokenizer, ASCII comparison, growing arrays and tasks. */
+ * tag=value tokenizer, ASCII comparison, growing arrays, arenas and tasks. */
 #define _GNU_SOURCE /* pthread_setattr_default_np */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "core/arena.h"
 #include "core/grow.h"
 #include "core/task.h"
 #include "core/internal.h"
@@ -310,6 +311,45 @@ static void arrays_grow_by_doubling_and_refuse_overflow(void **state)
     free(items);
 }
 
+/* Pieces are aligned, strings packed; a reset keeps the blocks for the
+ * next round (no new memory for the same pieces), free returns them. */
+static void arenas_cut_pieces_and_keep_blocks_across_resets(void **state)
+{
+    (void)state;
+    ms_arena a = MS_ARENA_INIT;
+    char *s = ms_arena_strndup(&a, "abcdef", 3);
+    assert_string_equal(s, "abc");
+    char *t = ms_arena_strndup(&a, "xy", 2);
+    assert_ptr_equal(t, s + 4); /* strings are not padded */
+    for (int i = 0; i < 3; i++) {
+        void *p = ms_arena_alloc(&a, 1);
+        assert_non_null(p);
+        assert_int_equal((uintptr_t)p % _Alignof(max_align_t), 0);
+    }
+    size_t one_block = a.bytes;
+    assert_true(one_block > 0);
+    /* more than one block's worth, and a piece larger than a block */
+    for (int i = 0; i < 100; i++)
+        assert_non_null(ms_arena_alloc(&a, 1000));
+    char *big = ms_arena_alloc(&a, 200000);
+    assert_non_null(big);
+    memset(big, 'x', 200000);
+    size_t held = a.bytes;
+    assert_true(held > one_block + 200000);
+    /* the same pieces again after a reset: the kept blocks serve */
+    ms_arena_reset(&a);
+    for (int i = 0; i < 100; i++)
+        assert_non_null(ms_arena_alloc(&a, 1000));
+    assert_non_null(ms_arena_alloc(&a, 200000));
+    assert_int_equal(a.bytes, held);
+    assert_null(ms_arena_alloc(&a, SIZE_MAX - 4)); /* refused, not wrapped */
+    ms_arena_free(&a);
+    assert_int_equal(a.bytes, 0);
+    assert_null(a.first);
+    assert_string_equal(ms_arena_strndup(&a, "again", 5), "again"); /* usable after free */
+    ms_arena_free(&a);
+}
+
 static void *count_once(void *arg)
 {
     (*(int *)arg)++;
@@ -379,6 +419,7 @@ int main(void)
         cmocka_unit_test(ascii_comparison_ignores_case_only),
         cmocka_unit_test(failed_assertion_aborts_with_its_place),
         cmocka_unit_test(arrays_grow_by_doubling_and_refuse_overflow),
+        cmocka_unit_test(arenas_cut_pieces_and_keep_blocks_across_resets),
         cmocka_unit_test(tasks_run_in_threads_and_join_once),
         cmocka_unit_test(tasks_without_threads_run_here_or_not_at_all),
     };
