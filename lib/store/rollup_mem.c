@@ -36,7 +36,7 @@ enum {
     KEY_CHARS = 200,            /* KEY(): the characters of a text key kept */
     POLICY_KEY_CHARS = 16,      /* POLICY_KEY() */
     MEM_REPORT_BYTES = 4 << 20, /* a report's sums (and rows by day) before they are written out */
-    MEM_GROUP_BYTES = 12 << 20, /* a group's sums per source */
+    MEM_GROUP_BYTES = 8 << 20,  /* a group's sums per source (docs/store.md: why 8) */
 };
 #define SUM_MAX ((uint64_t)9007199254740991) /* ROLLUP_MAX */
 

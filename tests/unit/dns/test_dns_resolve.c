@@ -825,6 +825,9 @@ static void contexts_in_threads_share_one_resolver(void **state)
     pthread_barrier_init(&counted, NULL, SHARING_THREADS + 1);
     sharer sharers[SHARING_THREADS];
     pthread_t threads[SHARING_THREADS];
+    /* the resolver threads of the tests before may still be on their way out */
+    for (int i = 0; i < 100 && threads_of_this_process() != 1; i++)
+        usleep(10000);
     int before = threads_of_this_process();
     for (int i = 0; i < SHARING_THREADS; i++) {
         sharers[i] = (sharer){
