@@ -20,6 +20,8 @@
  * The texts are Markdown: the terminal shows a code span without its
  * backticks, and a paragraph's lines joined, white space collapsed to one
  * space. A malformed entry stops the build with the page's line number. */
+#include "gen_read.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,24 +45,6 @@ static void die_at(int line, const char *what, const char *detail)
 {
     fprintf(stderr, "%s:%d: %s%s%s\n", doc_path, line, what, detail ? ": " : "", detail ? detail : "");
     exit(1);
-}
-
-static char *read_all(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        perror(path);
-        exit(1);
-    }
-    char *text = malloc(MAX_DOC_BYTES + 1);
-    size_t n = text ? fread(text, 1, MAX_DOC_BYTES + 1, f) : 0;
-    if (text == NULL || ferror(f) || n > MAX_DOC_BYTES) {
-        fprintf(stderr, "%s: cannot read it whole (at most %d bytes)\n", path, MAX_DOC_BYTES);
-        exit(1);
-    }
-    fclose(f);
-    text[n] = '\0';
-    return text;
 }
 
 static int starts_with(const char *s, const char *prefix)
@@ -213,7 +197,7 @@ int main(int argc, char **argv)
         return 2;
     }
     doc_path = argv[1];
-    parse(doc_text = read_all(doc_path));
+    parse(doc_text = gen_read_all(doc_path, MAX_DOC_BYTES));
     size_t n = entry_count;
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < i; j++)
