@@ -2,6 +2,7 @@
  * MTA-STS, TLS-RPT, BIMI and DNSSEC. Rendering only; lib/audit does the work. */
 #include "cli.h"
 #include "commands.h"
+#include "audit_options.h"
 
 #include "mailsec/audit.h"
 
@@ -16,31 +17,8 @@ static const char USAGE[] =
     "DMARC, DKIM (the selectors given), MTA-STS (record, policy over HTTPS, MX\n"
     "coverage), TLS-RPT, BIMI and DNSSEC, and with --smtp-tls the TLS of every MX\n"
     "host's port 25 as `mailsec tls check --mx` checks it. Each area gets a grade:\n"
-    "A (fine), B (warnings), F (errors), ? (could not check).\n\n"
-    "Options:\n"
-    "  -f, --file FILE          read domains from FILE, one per line (# comments)\n"
-    "  --selector S             a DKIM selector to check (repeatable)\n"
-    "  --format text|json|csv   output (default text; --json is --format json)\n"
-    "  --concurrency N          audit N domains at the same time (default 8)\n"
-    "  --https-ca FILE          trust this CA for MTA-STS policies (like curl --cacert)\n"
-    "  --https-connect-to MAP   HOST:PORT:HOST2:PORT2, like curl --connect-to\n"
-    "  --smtp-tls               also connect to port 25 of every MX host: STARTTLS,\n"
-    "                           versions, cipher, certificate, DANE (area SMTP TLS)\n"
-    "  --smtp-port P            that port instead of 25 (a test bed, a relay)\n"
-    "  --ca FILE                trust the CAs in FILE (PEM) for the MX hosts'\n"
-    "                           certificates instead of the system's\n\n" CLI_COMMON_HELP;
+    "A (fine), B (warnings), F (errors), ? (could not check).\n\n";
 
-enum {
-    OPT_FILE = 'f',
-    OPT_SELECTOR = 1,
-    OPT_FORMAT,
-    OPT_HTTPS_CA,
-    OPT_CONNECT_TO,
-    OPT_CONCURRENCY,
-    OPT_SMTP_TLS,
-    OPT_SMTP_PORT,
-    OPT_CA
-};
 enum { MAX_SELECTORS = 32, MAX_LINE = 1024, MAX_CONCURRENCY = 256, DEFAULT_CONCURRENCY = 8 };
 
 typedef enum { FORMAT_TEXT, FORMAT_JSON, FORMAT_CSV } out_format;
@@ -379,32 +357,19 @@ static int audit_option(void *arg, int opt, const char *value)
             return 0;
         a->selectors[a->selector_count++] = value;
         return 1;
-    case OPT_CONNECT_TO:
+    case OPT_HTTPS_CONNECT_TO:
         if (a->connect_to_count == MAX_SELECTORS)
             return 0;
         a->connect_to[a->connect_to_count++] = value;
         return 1;
     }
-    return 0;
+    return CLI_OPTION_UNHANDLED;
 }
 
 int cmd_audit(int argc, char **argv)
 {
-    static const struct option options[] = {
-        {"file", required_argument, NULL, OPT_FILE},
-        {"selector", required_argument, NULL, OPT_SELECTOR},
-        {"format", required_argument, NULL, OPT_FORMAT},
-        {"https-ca", required_argument, NULL, OPT_HTTPS_CA},
-        {"https-connect-to", required_argument, NULL, OPT_CONNECT_TO},
-        {"concurrency", required_argument, NULL, OPT_CONCURRENCY},
-        {"smtp-tls", no_argument, NULL, OPT_SMTP_TLS},
-        {"smtp-port", required_argument, NULL, OPT_SMTP_PORT},
-        {"ca", required_argument, NULL, OPT_CA},
-        CLI_COMMON_LONG_OPTIONS,
-        {NULL, 0, NULL, 0},
-    };
     audit_args a = {.concurrency = DEFAULT_CONCURRENCY};
-    int done = cli_parse(argc, argv, options, "f:" CLI_COMMON_SHORT_OPTIONS, USAGE, "audit",
+    int done = cli_parse(argc, argv, &CLI_OPTIONS_audit, USAGE, "audit",
                          &a.common, audit_option, &a);
     if (done >= 0)
         return done;

@@ -4,6 +4,7 @@
 #define _GNU_SOURCE /* timegm */
 #include "cli.h"
 #include "commands.h"
+#include "cert_options.h"
 
 #include "mailsec/cert.h"
 
@@ -31,13 +32,7 @@ static const char LINT_USAGE[] =
     "missing intermediates, a root or unrelated or duplicate certificates sent\n"
     "along, verification, expiry, the host name, weak keys and SHA-1 signatures,\n"
     "the key against the certificate, a key readable by others, and a key inside\n"
-    "a file meant to be public.\n\n"
-    "Options:\n"
-    "  --key KEY              the private key file to match against the leaf\n"
-    "  --host NAME            the name the certificate must cover (the MX host)\n"
-    "  --ca FILE              trust these CA certificates instead of the system's\n"
-    "  --days-warning N       warn when fewer days are left (default 21)\n"
-    "  --at DATE              check as of DATE (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)\n\n" CLI_COMMON_HELP;
+    "a file meant to be public.\n\n";
 
 static const char BUNDLE_USAGE[] =
     "Usage: mailsec cert bundle --cert LEAF [--ca FILE]... --out FILE [options]\n\n"
@@ -49,29 +44,8 @@ static const char BUNDLE_USAGE[] =
     "does not match the leaf and a chain that does not link, saying why. The\n"
     "chain is checked as 'cert lint' checks it: an expired certificate or a\n"
     "weak key is an error (exit 1, nothing written), one about to expire a\n"
-    "warning.\n\n"
-    "Options:\n"
-    "  --cert LEAF            the server's certificate (may hold the chain too)\n"
-    "  --ca FILE              intermediate certificates (repeatable; a root is left out)\n"
-    "  --key KEY              the private key (checked against the leaf)\n"
-    "  --out FILE             the file to write (replaced atomically)\n"
-    "  --format F             fullchain (default): leaf + intermediates\n"
-    "                         postfix-chain: key, leaf, intermediates, for Postfix's\n"
-    "                           smtpd_tls_chain_files (needs --key)\n"
-    "                         dovecot: leaf + intermediates, for ssl_cert = </FILE\n"
-    "                         combined: leaf, intermediates, key (needs --key)\n"
-    "  --days-warning N       warn when fewer days are left (default 21)\n\n" CLI_COMMON_HELP;
+    "warning.\n\n";
 
-enum {
-    OPT_KEY = 1,
-    OPT_HOST,
-    OPT_CA,
-    OPT_DAYS_WARNING,
-    OPT_AT,
-    OPT_CERT,
-    OPT_OUT,
-    OPT_FORMAT
-};
 
 /* --at: a fixed clock for the context. */
 static time_t fixed_clock(void *arg)
@@ -124,7 +98,7 @@ static int lint_option(void *arg, int opt, const char *value)
     case OPT_AT:
         a->have_at = 1;
         return parse_date(value, &a->at);
-    default: return 0;
+    default: return CLI_OPTION_UNHANDLED;
     }
 }
 
@@ -161,18 +135,9 @@ static void print_leaf(const cli_common *c, const ms_cert_chain_info *i)
 
 static int run_lint(int argc, char **argv)
 {
-    static const struct option options[] = {
-        CLI_COMMON_LONG_OPTIONS,
-        {"key", required_argument, NULL, OPT_KEY},
-        {"host", required_argument, NULL, OPT_HOST},
-        {"ca", required_argument, NULL, OPT_CA},
-        {"days-warning", required_argument, NULL, OPT_DAYS_WARNING},
-        {"at", required_argument, NULL, OPT_AT},
-        {NULL, 0, NULL, 0},
-    };
     cli_common c;
     lint_args a = {0};
-    int done = cli_parse(argc, argv, options, CLI_COMMON_SHORT_OPTIONS, LINT_USAGE, "cert lint", &c,
+    int done = cli_parse(argc, argv, &CLI_OPTIONS_cert_lint, LINT_USAGE, "cert lint", &c,
                          lint_option, &a);
     if (done >= 0)
         return done;
@@ -276,7 +241,7 @@ static int bundle_option(void *arg, int opt, const char *value)
                 return 1;
             }
         return 0;
-    default: return 0;
+    default: return CLI_OPTION_UNHANDLED;
     }
 }
 
@@ -368,20 +333,10 @@ static void print_bundle(const cli_common *c, const bundle_args *a, const ms_cer
 
 static int run_bundle(int argc, char **argv)
 {
-    static const struct option options[] = {
-        CLI_COMMON_LONG_OPTIONS,
-        {"cert", required_argument, NULL, OPT_CERT},
-        {"ca", required_argument, NULL, OPT_CA},
-        {"key", required_argument, NULL, OPT_KEY},
-        {"out", required_argument, NULL, OPT_OUT},
-        {"format", required_argument, NULL, OPT_FORMAT},
-        {"days-warning", required_argument, NULL, OPT_DAYS_WARNING},
-        {NULL, 0, NULL, 0},
-    };
     cli_common c;
     bundle_args a = {0};
     a.opts.ca_files = a.ca;
-    int done = cli_parse(argc, argv, options, CLI_COMMON_SHORT_OPTIONS, BUNDLE_USAGE, "cert bundle",
+    int done = cli_parse(argc, argv, &CLI_OPTIONS_cert_bundle, BUNDLE_USAGE, "cert bundle",
                          &c, bundle_option, &a);
     if (done >= 0)
         return done;

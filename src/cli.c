@@ -80,8 +80,8 @@ int cli_common_option(cli_common *c, int opt, const char *arg)
 {
     switch (opt) {
     case CLI_OPT_JSON: c->json = 1; return 1;
-    case 'q': c->quiet = 1; return 1;
-    case 'v': c->verbose = 1; return 1;
+    case CLI_OPT_QUIET: c->quiet = 1; return 1;
+    case CLI_OPT_VERBOSE: c->verbose = 1; return 1;
     case CLI_OPT_RESOLVER:
         c->resolver = arg;
         return check_resolver(arg) ? 1 : -1;
@@ -657,15 +657,24 @@ static const char *option_name(const struct option *options, int val)
     return "?";
 }
 
-int cli_parse(int argc, char **argv, const struct option *options, const char *short_options,
-              const char *usage, const char *command, cli_common *c, cli_option_fn fn, void *arg)
+/* The usage error of an option that a command's table has and its code
+ * does not handle: src/options and the C code disagree. */
+static int unhandled_option(const char *command, const char *name)
+{
+    fprintf(stderr, "mailsec %s: --%s is in its src/options file but not handled (a bug)\n", command, name);
+    return EXIT_UNCHECKED;
+}
+
+int cli_parse(int argc, char **argv, const cli_options *options, const char *usage, const char *command,
+              cli_common *c, cli_option_fn fn, void *arg)
 {
     cli_common_init(c);
     int opt;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, short_options, options, NULL)) != -1) {
-        if (opt == 'h') {
-            fputs(usage, stdout);
+    while ((opt = getopt_long(argc, argv, options->short_options, options->table, NULL)) != -1) {
+        if (opt == CLI_OPT_HELP) {
+            printf("%s%s%s%s", usage, options->help, CLI_COMMON_OPTIONS_HELP,
+                   strstr(usage, "Exit status:") ? "" : CLI_COMMON_EXIT_STATUS);
             return EXIT_CLEAN;
         }
         int handled = cli_common_option(c, opt, optarg);
@@ -673,40 +682,45 @@ int cli_parse(int argc, char **argv, const struct option *options, const char *s
             return EXIT_UNCHECKED;
         if (handled == 1)
             continue;
-        if (opt == '?' || fn == NULL)
+        if (opt == '?')
             return cli_usage_error(command, "unknown option or missing value");
-        if (!fn(arg, opt, optarg))
+        int taken = fn == NULL ? CLI_OPTION_UNHANDLED : fn(arg, opt, optarg);
+        if (taken == CLI_OPTION_UNHANDLED)
+            return unhandled_option(command, option_name(options->table, opt));
+        if (!taken)
             return cli_usage_error(command, "invalid value \"%s\" for --%s", optarg ? optarg : "",
-                                   option_name(options, opt));
+                                   option_name(options->table, opt));
     }
     cli_common_finish(c);
     return -1;
 }
 
-/* --record and --domain into a cli_record_args. */
+/* --record and --domain into a cli_record_args: known by name, as each
+ * command's options have ids of their own group. */
+typedef struct record_parse {
+    const struct option *table;
+    cli_record_args *a;
+} record_parse;
+
 static int record_option(void *arg, int opt, const char *value)
 {
-    cli_record_args *a = arg;
-    if (opt == CLI_OPT_RECORD)
-        a->record = value;
-    else if (opt == CLI_OPT_DOMAIN)
-        a->domain = value;
+    record_parse *r = arg;
+    const char *name = option_name(r->table, opt);
+    if (strcmp(name, "record") == 0)
+        r->a->record = value;
+    else if (strcmp(name, "domain") == 0)
+        r->a->domain = value;
     else
-        return 0;
+        return CLI_OPTION_UNHANDLED;
     return 1;
 }
 
-int cli_record_parse(int argc, char **argv, const char *usage, const char *command, cli_common *c,
-                     cli_record_args *a)
+int cli_record_parse(int argc, char **argv, const cli_options *options, const char *usage,
+                     const char *command, cli_common *c, cli_record_args *a)
 {
-    static const struct option options[] = {
-        {"record", required_argument, NULL, CLI_OPT_RECORD},
-        {"domain", required_argument, NULL, CLI_OPT_DOMAIN},
-        CLI_COMMON_LONG_OPTIONS,
-        {NULL, 0, NULL, 0},
-    };
     *a = (cli_record_args){NULL, NULL};
-    int done = cli_parse(argc, argv, options, CLI_COMMON_SHORT_OPTIONS, usage, command, c, record_option, a);
+    record_parse r = {options->table, a};
+    int done = cli_parse(argc, argv, options, usage, command, c, record_option, &r);
     if (done >= 0)
         return done;
     if (a->record == NULL && a->domain != NULL)

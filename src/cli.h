@@ -30,39 +30,24 @@ typedef struct cli_common {
     unsigned timeout_ms;
 } cli_common;
 
-/* Options every command accepts; append to a command's own table. Values
- * at or above CLI_OPT_BASE belong to the common set. */
-enum {
-    CLI_OPT_BASE = 1000,
-    CLI_OPT_JSON,
-    CLI_OPT_RESOLVER,
-    CLI_OPT_TRUST_ANCHOR,
-    CLI_OPT_TIMEOUT,
-    CLI_OPT_COLOR
-};
+/* Options every command accepts: their ids (CLI_OPT_JSON ...),
+ * CLI_COMMON_LONG_OPTIONS, CLI_COMMON_SHORT_OPTIONS and their --help block,
+ * made at build time from src/options/common.opts. */
+#include "common_options.h"
 
-#define CLI_COMMON_LONG_OPTIONS                                              \
-    {"help", no_argument, NULL, 'h'}, {"json", no_argument, NULL, CLI_OPT_JSON}, \
-    {"quiet", no_argument, NULL, 'q'}, {"verbose", no_argument, NULL, 'v'},  \
-    {"resolver", required_argument, NULL, CLI_OPT_RESOLVER},                 \
-    {"trust-anchor", required_argument, NULL, CLI_OPT_TRUST_ANCHOR},         \
-    {"timeout", required_argument, NULL, CLI_OPT_TIMEOUT},                   \
-    {"color", required_argument, NULL, CLI_OPT_COLOR}
-
-#define CLI_COMMON_SHORT_OPTIONS "hqv"
-
-#define CLI_COMMON_HELP                                                              \
-    "Common options:\n"                                                              \
-    "  --json                 machine-readable output (schema: docs/json.md)\n"      \
-    "  --resolver ADDR[@PORT] send DNS queries to this server, not the system's\n"  \
-    "  --trust-anchor FILE    DNSSEC trust anchors (DS/DNSKEY), replacing the root's\n" \
-    "  --timeout SECONDS      give up on each DNS lookup or network step after\n"  \
-    "                         this long (default 5)\n"                            \
-    "  --color auto|always|never  colour in the checklist (default auto: on a TTY)\n" \
-    "  -q, --quiet            print only problems\n"                                 \
-    "  -v, --verbose          print notes and details too\n"                         \
-    "  -h, --help             this help\n"                                           \
+/* Said after the common options by a command whose usage says no "Exit
+ * status:" of its own. */
+#define CLI_COMMON_EXIT_STATUS \
     "\nExit status: 0 nothing wrong at error level, 1 errors found, 2 could not check.\n"
+
+/* A command's options, made at build time from its src/options/GROUP.opts
+ * (CLI_OPTIONS_dkim_check in GROUP_options.h, with the group's option ids
+ * OPT_SELECTOR ...): the one place an option is written. */
+typedef struct cli_options {
+    const struct option *table; /* for getopt_long, with the common options */
+    const char *short_options;  /* likewise */
+    const char *help;           /* "Options:\n..." and a blank line, or "" */
+} cli_options;
 
 void cli_common_init(cli_common *c);
 /* Handles one getopt result if it is a common option: 1 handled, 0 not a
@@ -181,32 +166,35 @@ void cli_csv_field(FILE *out, const char *s, unsigned flags);
 /* A decimal number 0..max, all of s: 1, else 0. */
 int cli_parse_uint(const char *s, unsigned long max, unsigned long *out);
 
-/* Handles one of the command's own options; returns 0 when its value is
- * invalid (cli_parse then reports the option by name). */
+/* What a cli_option_fn returns for an option that is not its own: cli_parse
+ * then says the option is in src/options but not handled (a bug, caught by
+ * tests/cli/options.sh). */
+#define CLI_OPTION_UNHANDLED (-1)
+
+/* Handles one of the command's own options: 1 taken, 0 when its value is
+ * invalid (cli_parse then reports the option by name), CLI_OPTION_UNHANDLED
+ * when it is not one this function knows. */
 typedef int (*cli_option_fn)(void *arg, int opt, const char *value);
 
-/* getopt_long over argv with the command's options, which must include
- * CLI_COMMON_LONG_OPTIONS. Returns -1 when the command should go on, or the
- * exit status to return at once: after --help (usage printed) or a bad
- * option (message printed). */
-int cli_parse(int argc, char **argv, const struct option *options, const char *short_options,
-              const char *usage, const char *command, cli_common *c, cli_option_fn fn, void *arg);
-
-/* --record TEXT [--domain D]: the check commands that take a record's
- * text instead of looking it up share these. */
-enum { CLI_OPT_RECORD = CLI_OPT_BASE + 100, CLI_OPT_DOMAIN };
+/* getopt_long over argv with the command's options. Returns -1 when the
+ * command should go on, or the exit status to return at once: after --help
+ * (usage, the options' help and the common options' printed) or a bad
+ * option (message printed). usage is the text before "Options:". */
+int cli_parse(int argc, char **argv, const cli_options *options, const char *usage, const char *command,
+              cli_common *c, cli_option_fn fn, void *arg);
 
 typedef struct cli_record_args {
     const char *record;
     const char *domain;
 } cli_record_args;
 
-/* cli_parse for such a command (`mailsec COMMAND`), whose only options are
- * --record, --domain and the common ones. Without --record, --domain is a
- * usage error, and so are no domains at all; what goes with --record is the
+/* cli_parse for a check command that takes a record's text instead of
+ * looking it up (`mailsec COMMAND`), whose only options are --record TEXT,
+ * --domain D and the common ones. Without --record, --domain is a usage
+ * error, and so are no domains at all; what goes with --record is the
  * command's to check. Returns -1 to go on, or the exit status to return. */
-int cli_record_parse(int argc, char **argv, const char *usage, const char *command, cli_common *c,
-                     cli_record_args *a);
+int cli_record_parse(int argc, char **argv, const cli_options *options, const char *usage,
+                     const char *command, cli_common *c, cli_record_args *a);
 
 /* ---- command groups ---- */
 

@@ -3,6 +3,7 @@
  * Argument parsing and rendering only; lib/conf does the work. */
 #include "cli.h"
 #include "commands.h"
+#include "conf_options.h"
 
 #include "mailsec/conf.h"
 
@@ -32,19 +33,7 @@ static const char AUDIT_USAGE[] =
     "misconfigured, SMTP AUTH or IMAP/POP3 logins possible without TLS, protocols\n"
     "below TLS 1.2, broken ciphers, and certificate and key files that are missing,\n"
     "do not match, are out of order or readable by others. With --profile, every\n"
-    "setting that differs from Mozilla's profile and the change to make.\n\n"
-    "Options:\n"
-    "  --postfix DIR          Postfix's configuration directory (default /etc/postfix)\n"
-    "  --dovecot PATH         dovecot.conf, or its directory (default /etc/dovecot)\n"
-    "                         (given one of the two, only that one is audited)\n"
-    "  --profile P            compare with Mozilla's intermediate or modern profile\n"
-    "  --dovecot-version X.Y  2.2, 2.3 or 2.4 (default: from the syntax, dovecot_config_version)\n"
-    "  --postfix-version X.Y  3.0 to 3.9: the names the advice uses (default: what\n"
-    "                         \"postconf -c DIR -h mail_version\" says, else 3.7)\n"
-    "  --ca FILE              trust these CA certificates for the certificate checks\n"
-    "  --live HOST            connect to HOST's configured ports (SMTP, submission,\n"
-    "                         IMAP, POP3) and compare the certificate each sends with\n"
-    "                         the file the configuration names\n\n" CLI_COMMON_HELP;
+    "setting that differs from Mozilla's profile and the change to make.\n\n";
 
 static const char GENERATE_USAGE[] =
     "Usage: mailsec conf generate postfix|dovecot [--version X.Y] --profile P\n"
@@ -57,33 +46,8 @@ static const char GENERATE_USAGE[] =
     "it replaces are commented out, new ones are appended, everything else is kept;\n"
     "each changed file replaced is kept as FILE.mailsec-bak.N (the next free\n"
     "number), and all files are replaced or none (docs/conf.md). --dry-run shows\n"
-    "the unified diff and writes nothing.\n\n"
-    "Options:\n"
-    "  --version X.Y          Postfix 3.0 to 3.9 (default: what \"postconf -h mail_version\"\n"
-    "                         says, with -c DIR for --apply DIR, else 3.7); Dovecot 2.2,\n"
-    "                         2.3 or 2.4 (required)\n"
-    "  --profile P            intermediate (TLS 1.2 and 1.3) or modern (TLS 1.3 only)\n"
-    "  --cert FILE            the certificate (leaf and intermediates)\n"
-    "  --key FILE             its private key\n"
-    "  --chain FILE           Postfix 3.4+: intermediates in a file of their own\n"
-    "  --apply DIR            edit the files in DIR (/etc/postfix, /etc/dovecot)\n"
-    "  --dry-run              with --apply: print the diff, change nothing\n\n" CLI_COMMON_HELP;
+    "the unified diff and writes nothing.\n\n";
 
-enum {
-    OPT_POSTFIX = 1,
-    OPT_DOVECOT,
-    OPT_PROFILE,
-    OPT_DOVECOT_VERSION,
-    OPT_POSTFIX_VERSION,
-    OPT_CA,
-    OPT_LIVE,
-    OPT_VERSION,
-    OPT_CERT,
-    OPT_KEY,
-    OPT_CHAIN,
-    OPT_APPLY,
-    OPT_DRY_RUN
-};
 
 /* "2.3" -> 23; 0 when not X.Y with one digit each side. */
 static int parse_version(const char *text)
@@ -246,26 +210,15 @@ static int audit_option(void *arg, int opt, const char *value)
     case OPT_POSTFIX_VERSION:
         a->opts.postfix_version = parse_version(value);
         return a->opts.postfix_version >= 30 && a->opts.postfix_version <= 39;
-    default: return 0;
+    default: return CLI_OPTION_UNHANDLED;
     }
 }
 
 static int run_audit(int argc, char **argv)
 {
-    static const struct option options[] = {
-        CLI_COMMON_LONG_OPTIONS,
-        {"postfix", required_argument, NULL, OPT_POSTFIX},
-        {"dovecot", required_argument, NULL, OPT_DOVECOT},
-        {"profile", required_argument, NULL, OPT_PROFILE},
-        {"dovecot-version", required_argument, NULL, OPT_DOVECOT_VERSION},
-        {"postfix-version", required_argument, NULL, OPT_POSTFIX_VERSION},
-        {"ca", required_argument, NULL, OPT_CA},
-        {"live", required_argument, NULL, OPT_LIVE},
-        {NULL, 0, NULL, 0},
-    };
     cli_common c;
     audit_args a = {0};
-    int done = cli_parse(argc, argv, options, CLI_COMMON_SHORT_OPTIONS, AUDIT_USAGE, "conf audit", &c,
+    int done = cli_parse(argc, argv, &CLI_OPTIONS_conf_audit, AUDIT_USAGE, "conf audit", &c,
                          audit_option, &a);
     if (done >= 0)
         return done;
@@ -365,7 +318,7 @@ static int generate_option(void *arg, int opt, const char *value)
     case OPT_CHAIN: a->opts.chain_file = value; return 1;
     case OPT_APPLY: a->apply_dir = value; return 1;
     case OPT_DRY_RUN: a->dry_run = 1; return 1;
-    default: return 0;
+    default: return CLI_OPTION_UNHANDLED;
     }
 }
 
@@ -484,20 +437,9 @@ static int run_apply(const cli_common *c, const generate_args *a, json_t *o)
 
 static int run_generate(int argc, char **argv)
 {
-    static const struct option options[] = {
-        CLI_COMMON_LONG_OPTIONS,
-        {"version", required_argument, NULL, OPT_VERSION},
-        {"profile", required_argument, NULL, OPT_PROFILE},
-        {"cert", required_argument, NULL, OPT_CERT},
-        {"key", required_argument, NULL, OPT_KEY},
-        {"chain", required_argument, NULL, OPT_CHAIN},
-        {"apply", required_argument, NULL, OPT_APPLY},
-        {"dry-run", no_argument, NULL, OPT_DRY_RUN},
-        {NULL, 0, NULL, 0},
-    };
     cli_common c;
     generate_args a = {0};
-    int done = cli_parse(argc, argv, options, CLI_COMMON_SHORT_OPTIONS, GENERATE_USAGE,
+    int done = cli_parse(argc, argv, &CLI_OPTIONS_conf_generate, GENERATE_USAGE,
                          "conf generate", &c, generate_option, &a);
     if (done >= 0)
         return done;

@@ -1,6 +1,7 @@
 /* mailsec diag: the catalogue of diagnostic codes. */
 #include "cli.h"
 #include "commands.h"
+#include "diag_options.h"
 
 #include <string.h>
 
@@ -8,7 +9,7 @@ static const char USAGE[] =
     "Usage: mailsec diag list [--json]\n"
     "       mailsec diag show CODE [--json]\n\n"
     "Every finding mailsec reports has a stable code (e.g. dmarc.pct-removed).\n"
-    "'list' prints them all with their severity; 'show' prints one with its advice.\n\n" CLI_COMMON_HELP;
+    "'list' prints them all with their severity; 'show' prints one with its advice.\n\n";
 
 static json_t *json_def(const ms_diag_def *def)
 {
@@ -59,9 +60,8 @@ static int show_code(const cli_common *c, const char *code)
 
 int cmd_diag(int argc, char **argv)
 {
-    static const struct option options[] = {CLI_COMMON_LONG_OPTIONS, {NULL, 0, NULL, 0}};
     cli_common c;
-    int done = cli_parse(argc, argv, options, CLI_COMMON_SHORT_OPTIONS, USAGE, "diag", &c, NULL, NULL);
+    int done = cli_parse(argc, argv, &CLI_OPTIONS_diag, USAGE, "diag", &c, NULL, NULL);
     if (done >= 0)
         return done;
     const char *verb = optind < argc ? argv[optind] : NULL;

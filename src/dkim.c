@@ -2,6 +2,7 @@
  * signatures. Argument parsing and rendering only; lib/dkim does the work. */
 #include "cli.h"
 #include "commands.h"
+#include "dkim_options.h"
 
 #include "mailsec/dkim.h"
 
@@ -28,13 +29,7 @@ static const char CHECK_USAGE[] =
     "Looks up each SELECTOR._domainkey.DOMAIN TXT record (all at once) and checks it\n"
     "against RFC 6376, RFC 8301 and RFC 8463: version, key type, that p= decodes to a\n"
     "key (RSA under 1024 bits is an error, under 2048 a warning), revoked keys, the\n"
-    "t=, h= and s= tags, and unknown tags.\n\n"
-    "Options:\n"
-    "  -s, --selector S       a selector to check (repeatable, or comma-separated)\n"
-    "  --domain D             the domain (instead of the DOMAIN argument)\n"
-    "  --private-key FILE     also check that each selector publishes this private\n"
-    "                         key's public half (dkim.private-key-mismatch if not)\n"
-    "  --record TEXT          check this key record text instead of looking it up\n\n" CLI_COMMON_HELP;
+    "t=, h= and s= tags, and unknown tags.\n\n";
 
 static const char VERIFY_USAGE[] =
     "Usage: mailsec dkim verify [options] FILE...\n\n"
@@ -46,28 +41,8 @@ static const char VERIFY_USAGE[] =
     "Messages with ARC sets (RFC 8617) also get the chain's verdict: arc=pass,\n"
     "arc=fail with a reason, or none. Files are read in chunks and bodies hashed\n"
     "as they are read, so messages of any size verify in little memory.\n"
-    "Files may end lines with LF or CRLF; \"-\" reads standard input.\n\n"
-    "Options:\n"
-    "  --allow-sha1           verify rsa-sha1 signatures instead of refusing them\n"
-    "                         (old archives; RFC 8301 forbids accepting them)\n\n" CLI_COMMON_HELP;
+    "Files may end lines with LF or CRLF; \"-\" reads standard input.\n\n";
 
-enum { OPT_RECORD = 1, OPT_SELECTOR, OPT_ALLOW_SHA1 };
-/* sign, keygen, rotate and check --private-key */
-enum {
-    OPT_DOMAIN = 20,
-    OPT_KEY,
-    OPT_HEADERS,
-    OPT_EXPIRE,
-    OPT_TIMESTAMP,
-    OPT_TYPE,
-    OPT_BITS,
-    OPT_OUT,
-    OPT_TTL,
-    OPT_PRIVATE_KEY,
-    OPT_OLD,
-    OPT_NEW,
-    OPT_STEP
-};
 
 /* l=, t=, x= saturate at 2^64-1; JSON integers are signed 64-bit */
 static json_t *json_u64(int has, uint64_t v)
@@ -274,10 +249,10 @@ static int check_option(void *arg, int opt, const char *value)
         a->domain = value;
     else if (opt == OPT_PRIVATE_KEY)
         a->private_key = value;
-    else if (opt == OPT_SELECTOR || opt == 's')
+    else if (opt == OPT_SELECTOR)
         return add_selectors(&a->selectors, value);
     else
-        return 0;
+        return CLI_OPTION_UNHANDLED;
     return 1;
 }
 
@@ -299,17 +274,9 @@ static int check_domain_with_key(const cli_common *c, const char *domain, const 
 
 static int run_check(int argc, char **argv)
 {
-    static const struct option options[] = {
-        {"selector", required_argument, NULL, OPT_SELECTOR},
-        {"record", required_argument, NULL, OPT_RECORD},
-        {"domain", required_argument, NULL, OPT_DOMAIN},
-        {"private-key", required_argument, NULL, OPT_PRIVATE_KEY},
-        CLI_COMMON_LONG_OPTIONS,
-        {NULL, 0, NULL, 0},
-    };
     cli_common c;
     check_args a = {NULL, NULL, NULL, {NULL, 0}};
-    int status = cli_parse(argc, argv, options, CLI_COMMON_SHORT_OPTIONS "s:", CHECK_USAGE,
+    int status = cli_parse(argc, argv, &CLI_OPTIONS_dkim_check, CHECK_USAGE,
                            "dkim check", &c, check_option, &a);
     const char *record = a.record;
     selector_list sel = a.selectors;
@@ -500,21 +467,16 @@ static int verify_option(void *arg, int opt, const char *value)
     (void)value;
     ms_dkim_verify_options *opts = arg;
     if (opt != OPT_ALLOW_SHA1)
-        return 0;
+        return CLI_OPTION_UNHANDLED;
     opts->allow_sha1 = 1;
     return 1;
 }
 
 static int run_verify(int argc, char **argv)
 {
-    static const struct option options[] = {
-        {"allow-sha1", no_argument, NULL, OPT_ALLOW_SHA1},
-        CLI_COMMON_LONG_OPTIONS,
-        {NULL, 0, NULL, 0},
-    };
     cli_common c;
     ms_dkim_verify_options opts = {0};
-    int done = cli_parse(argc, argv, options, CLI_COMMON_SHORT_OPTIONS, VERIFY_USAGE, "dkim verify",
+    int done = cli_parse(argc, argv, &CLI_OPTIONS_dkim_verify, VERIFY_USAGE, "dkim verify",
                          &c, verify_option, &opts);
     if (done >= 0)
         return done;
@@ -563,16 +525,9 @@ static const char SIGN_USAGE[] =
     "(paired in order) to sign with several keys at once. The fields of RFC 6376\n"
     "5.4.1's recommended set are signed as present, and From once more, so no\n"
     "From can be added after signing. The message is read from MESSAGE or standard\n"
-    "input, LF or CRLF line ends (the signature fields use the message's).\n\n"
-    "Options:\n"
-    "  -d, --domain D         the signing domain (d=)\n"
-    "  -s, --selector S       the selector (s=); once per --key\n"
-    "  -k, --key FILE         a PEM private key (PKCS#8 or traditional RSA)\n"
-    "  --headers A:B:...      sign exactly these fields instead (From required)\n"
-    "  --expire SECONDS       add x= this long after t= (default: no x=)\n"
-    "  --timestamp UNIX       t= (default: now)\n\n"
-    "With --json, the DKIM-Signature values instead of the message.\n\n" CLI_COMMON_HELP
-    "dkim sign: 0 signed, 2 could not sign (key, message or output).\n";
+    "input, LF or CRLF line ends (the signature fields use the message's).\n"
+    "With --json, the DKIM-Signature values instead of the message.\n\n"
+    "Exit status: 0 signed, 2 could not sign (key, message or output).\n\n";
 
 
 /* A whole message (the signature fields go before its first byte), at most
@@ -624,12 +579,12 @@ typedef struct sign_args {
 static int sign_option(void *arg, int opt, const char *value)
 {
     sign_args *a = arg;
-    if (opt == OPT_DOMAIN || opt == 'd')
+    if (opt == OPT_DOMAIN)
         a->domain = value;
-    else if (opt == OPT_SELECTOR || opt == 's')
+    else if (opt == OPT_SELECTOR)
         return a->selector_count < MS_DKIM_MAX_SIGNATURES &&
                (a->selectors[a->selector_count++] = value) != NULL;
-    else if (opt == OPT_KEY || opt == 'k')
+    else if (opt == OPT_KEY)
         return a->key_count < MS_DKIM_MAX_SIGNATURES && (a->keys[a->key_count++] = value) != NULL;
     else if (opt == OPT_HEADERS)
         return (a->headers = strdup(value)) != NULL;
@@ -638,7 +593,7 @@ static int sign_option(void *arg, int opt, const char *value)
     else if (opt == OPT_TIMESTAMP)
         return cli_parse_uint(value, (1UL << 40), &a->timestamp) && a->timestamp > 0;
     else
-        return 0;
+        return CLI_OPTION_UNHANDLED;
     return 1;
 }
 
@@ -742,20 +697,10 @@ static int sign_message(const cli_common *c, const sign_args *a, const char *fil
 
 static int run_sign(int argc, char **argv)
 {
-    static const struct option options[] = {
-        {"domain", required_argument, NULL, OPT_DOMAIN},
-        {"selector", required_argument, NULL, OPT_SELECTOR},
-        {"key", required_argument, NULL, OPT_KEY},
-        {"headers", required_argument, NULL, OPT_HEADERS},
-        {"expire", required_argument, NULL, OPT_EXPIRE},
-        {"timestamp", required_argument, NULL, OPT_TIMESTAMP},
-        CLI_COMMON_LONG_OPTIONS,
-        {NULL, 0, NULL, 0},
-    };
     cli_common c;
     sign_args a;
     memset(&a, 0, sizeof a);
-    int status = cli_parse(argc, argv, options, CLI_COMMON_SHORT_OPTIONS "d:s:k:", SIGN_USAGE,
+    int status = cli_parse(argc, argv, &CLI_OPTIONS_dkim_sign, SIGN_USAGE,
                            "dkim sign", &c, sign_option, &a);
     if (status < 0 && (a.domain == NULL || a.key_count == 0 || a.selector_count != a.key_count))
         status = cli_usage_error("dkim sign", "give --domain, and --selector and --key once per "
@@ -775,15 +720,7 @@ static const char KEYGEN_USAGE[] =
     "Makes a signing key and prints the TXT record that publishes it at\n"
     "SELECTOR._domainkey.DOMAIN, and the same as a zone-file line (strings of at\n"
     "most 255 bytes). The private key is written as PKCS#8 PEM to a new file\n"
-    "created with mode 0600; an existing file is never overwritten.\n\n"
-    "Options:\n"
-    "  -d, --domain D         the signing domain\n"
-    "  -s, --selector S       the selector\n"
-    "  --type rsa|ed25519     the key type (default rsa; ed25519 is RFC 8463's,\n"
-    "                         which not every verifier knows: sign with both)\n"
-    "  --bits N               RSA key size, 1024 to 8192 (default 2048)\n"
-    "  --out FILE             the private key's file (default SELECTOR.private)\n"
-    "  --ttl SECONDS          TTL of the zone-file line (default 3600)\n\n" CLI_COMMON_HELP;
+    "created with mode 0600; an existing file is never overwritten.\n\n";
 
 typedef struct keygen_args {
     const char *domain, *selector, *out;
@@ -794,9 +731,9 @@ typedef struct keygen_args {
 static int keygen_option(void *arg, int opt, const char *value)
 {
     keygen_args *a = arg;
-    if (opt == OPT_DOMAIN || opt == 'd')
+    if (opt == OPT_DOMAIN)
         a->domain = value;
-    else if (opt == OPT_SELECTOR || opt == 's')
+    else if (opt == OPT_SELECTOR)
         a->selector = value;
     else if (opt == OPT_OUT)
         a->out = value;
@@ -804,12 +741,14 @@ static int keygen_option(void *arg, int opt, const char *value)
         a->type = MS_DKIM_KEY_RSA;
     else if (opt == OPT_TYPE && strcmp(value, "ed25519") == 0)
         a->type = MS_DKIM_KEY_ED25519;
+    else if (opt == OPT_TYPE)
+        return 0;
     else if (opt == OPT_BITS)
         return cli_parse_uint(value, 8192, &a->bits) && a->bits > 0;
     else if (opt == OPT_TTL)
         return cli_parse_uint(value, 2147483647UL, &a->ttl);
     else
-        return 0;
+        return CLI_OPTION_UNHANDLED;
     return 1;
 }
 
@@ -870,19 +809,9 @@ static int make_key(const cli_common *c, keygen_args *a)
 
 static int run_keygen(int argc, char **argv)
 {
-    static const struct option options[] = {
-        {"domain", required_argument, NULL, OPT_DOMAIN},
-        {"selector", required_argument, NULL, OPT_SELECTOR},
-        {"type", required_argument, NULL, OPT_TYPE},
-        {"bits", required_argument, NULL, OPT_BITS},
-        {"out", required_argument, NULL, OPT_OUT},
-        {"ttl", required_argument, NULL, OPT_TTL},
-        CLI_COMMON_LONG_OPTIONS,
-        {NULL, 0, NULL, 0},
-    };
     cli_common c;
     keygen_args a = {NULL, NULL, NULL, MS_DKIM_KEY_RSA, 0, 3600};
-    int status = cli_parse(argc, argv, options, CLI_COMMON_SHORT_OPTIONS "d:s:", KEYGEN_USAGE,
+    int status = cli_parse(argc, argv, &CLI_OPTIONS_dkim_keygen, KEYGEN_USAGE,
                            "dkim keygen", &c, keygen_option, &a);
     if (status >= 0)
         return status;
@@ -918,14 +847,8 @@ static const char ROTATE_USAGE[] =
     "           signer's configuration to switch to\n"
     "  revoke   prints S1's revoked record (empty p=); done when DNS serves it\n"
     "Without --step, every step is checked and the next one to take is named.\n\n"
-    "Options:\n"
-    "  -d, --domain D         the signing domain\n"
-    "  --old S1               the selector signing now\n"
-    "  --new S2               the selector to sign with next\n"
-    "  -k, --key NEWKEY       S2's private key (PEM)\n"
-    "  --step STEP            check this step only\n\n" CLI_COMMON_HELP
-    "For one step: 0 done, 1 not done yet (DNS does not serve it), 2 DNS failed.\n"
-    "Without --step: 0 rotation complete, 1 steps remain.\n";
+    "Exit status: for one step, 0 done, 1 not done yet (DNS does not serve it),\n"
+    "2 DNS failed; without --step, 0 rotation complete, 1 steps remain.\n\n";
 
 typedef struct rotate_args {
     const char *domain, *old_selector, *new_selector, *key;
@@ -935,13 +858,13 @@ typedef struct rotate_args {
 static int rotate_option(void *arg, int opt, const char *value)
 {
     rotate_args *a = arg;
-    if (opt == OPT_DOMAIN || opt == 'd')
+    if (opt == OPT_DOMAIN)
         a->domain = value;
     else if (opt == OPT_OLD)
         a->old_selector = value;
     else if (opt == OPT_NEW)
         a->new_selector = value;
-    else if (opt == OPT_KEY || opt == 'k')
+    else if (opt == OPT_KEY)
         a->key = value;
     else if (opt == OPT_STEP) {
         for (int s = MS_DKIM_ROTATE_PUBLISH; s <= MS_DKIM_ROTATE_REVOKE; s++)
@@ -949,7 +872,7 @@ static int rotate_option(void *arg, int opt, const char *value)
                 a->step = s;
         return a->step >= 0;
     } else
-        return 0;
+        return CLI_OPTION_UNHANDLED;
     return 1;
 }
 
@@ -1051,18 +974,9 @@ static int rotate_steps(const cli_common *c, const rotate_args *a, const ms_dkim
 
 static int run_rotate(int argc, char **argv)
 {
-    static const struct option options[] = {
-        {"domain", required_argument, NULL, OPT_DOMAIN},
-        {"old", required_argument, NULL, OPT_OLD},
-        {"new", required_argument, NULL, OPT_NEW},
-        {"key", required_argument, NULL, OPT_KEY},
-        {"step", required_argument, NULL, OPT_STEP},
-        CLI_COMMON_LONG_OPTIONS,
-        {NULL, 0, NULL, 0},
-    };
     cli_common c;
     rotate_args a = {NULL, NULL, NULL, NULL, -1};
-    int status = cli_parse(argc, argv, options, CLI_COMMON_SHORT_OPTIONS "d:k:", ROTATE_USAGE,
+    int status = cli_parse(argc, argv, &CLI_OPTIONS_dkim_rotate, ROTATE_USAGE,
                            "dkim rotate", &c, rotate_option, &a);
     if (status >= 0)
         return status;

@@ -2,6 +2,7 @@
  * and rendering only; lib/dmarc does the work. */
 #include "cli.h"
 #include "commands.h"
+#include "dmarc_options.h"
 #include "dmarc_publish.h"
 #include "report_views.h"
 
@@ -34,25 +35,10 @@ static const char CHECK_USAGE[] =
     "Looks up _dmarc.DOMAIN, checks the record against RFC 9989 (and what RFC 7489\n"
     "receivers still do), explains it tag by tag, walks the DNS tree as RFC 9989\n"
     "receivers do and compares with the Public Suffix List of RFC 7489, and verifies\n"
-    "external report destinations (<domain>._report._dmarc.<destination>, MX).\n\n"
-    "Options:\n"
-    "  --record TEXT          check this text instead of looking anything up\n"
-    "  --domain DOMAIN        with --record: the domain it is for\n\n" CLI_COMMON_HELP;
+    "external report destinations (<domain>._report._dmarc.<destination>, MX).\n\n";
 
 static const char GENERATE_USAGE[] =
-    "Usage: mailsec dmarc generate --domain D --policy none|quarantine|reject [options]\n\n"
-    "Options:\n"
-    "  --sp POLICY            policy for subdomains\n"
-    "  --np POLICY            policy for subdomains that do not exist (RFC 9989)\n"
-    "  --pct N                percentage for RFC 7489 receivers (removed in RFC 9989)\n"
-    "  --testing y|n          t= tag: test mode for RFC 9989 receivers\n"
-    "  --rua URI              aggregate report destination (repeatable, at most 2)\n"
-    "  --ruf URI              failure report destination (repeatable, at most 2)\n"
-    "  --adkim r|s, --aspf r|s  DKIM / SPF alignment: relaxed or strict\n"
-    "  --fo OPTIONS           failure reporting options (0, 1, d, s joined by :)\n"
-    "  --psd y|n|u            public suffix domain flag (RFC 9989)\n"
-    "  --format record|zone|json  the record, a zone-file line, or JSON (default record)\n"
-    "  --ttl SECONDS          TTL of the zone-file line (default 3600)\n\n" CLI_COMMON_HELP;
+    "Usage: mailsec dmarc generate --domain D --policy none|quarantine|reject [options]\n\n";
 
 static const char PLAN_USAGE[] =
     "Usage: mailsec dmarc plan --domain D --rua URI [--rua URI] [options]\n\n"
@@ -60,32 +46,8 @@ static const char PLAN_USAGE[] =
     "at 1%, 5%, 10%, 25%, 50% and all, one record per step, with what RFC 7489\n"
     "receivers (pct) and RFC 9989 receivers (t=y) do at each step and what to\n"
     "check before moving on. The plan sets p, pct and t; the other tags are kept\n"
-    "in every step's record.\n\n"
-    "Options:\n"
-    "  --sp POLICY, --np POLICY  policies for subdomains, as in generate\n"
-    "  --adkim r|s, --aspf r|s  DKIM / SPF alignment: relaxed or strict\n"
-    "  --ruf URI              failure report destination (repeatable, at most 2)\n"
-    "  --fo OPTIONS, --psd y|n|u  as in generate\n"
-    "  --format record|zone|json  each step's record as text, as a zone-file line,\n"
-    "                         or the whole plan as JSON (default record)\n"
-    "  --ttl SECONDS          TTL of the zone-file lines (default 3600)\n\n" CLI_COMMON_HELP;
+    "in every step's record.\n\n";
 
-enum {
-    OPT_DOMAIN = 1,
-    OPT_POLICY,
-    OPT_SP,
-    OPT_NP,
-    OPT_PCT,
-    OPT_TESTING,
-    OPT_RUA,
-    OPT_RUF,
-    OPT_ADKIM,
-    OPT_ASPF,
-    OPT_FO,
-    OPT_PSD,
-    OPT_FORMAT,
-    OPT_TTL
-};
 
 enum { MAX_URIS = 16 };
 
@@ -382,7 +344,7 @@ static int run_check(int argc, char **argv)
 {
     cli_common c;
     cli_record_args a;
-    int done = cli_record_parse(argc, argv, CHECK_USAGE, "dmarc check", &c, &a);
+    int done = cli_record_parse(argc, argv, &CLI_OPTIONS_dmarc_check, CHECK_USAGE, "dmarc check", &c, &a);
     if (done >= 0)
         return done;
     if (a.record != NULL) {
@@ -509,28 +471,9 @@ static int generate_option(void *argp, int opt, const char *arg)
         g->ttl = (unsigned)strtoul(arg, &end, 10);
         return end != arg && *end == '\0' && g->ttl > 0;
     }
-    return 0;
+    return CLI_OPTION_UNHANDLED;
 }
 
-static const struct option GENERATE_OPTIONS[] = {
-    {"domain", required_argument, NULL, OPT_DOMAIN},
-    {"policy", required_argument, NULL, OPT_POLICY},
-    {"p", required_argument, NULL, OPT_POLICY},
-    {"sp", required_argument, NULL, OPT_SP},
-    {"np", required_argument, NULL, OPT_NP},
-    {"pct", required_argument, NULL, OPT_PCT},
-    {"testing", required_argument, NULL, OPT_TESTING},
-    {"rua", required_argument, NULL, OPT_RUA},
-    {"ruf", required_argument, NULL, OPT_RUF},
-    {"adkim", required_argument, NULL, OPT_ADKIM},
-    {"aspf", required_argument, NULL, OPT_ASPF},
-    {"fo", required_argument, NULL, OPT_FO},
-    {"psd", required_argument, NULL, OPT_PSD},
-    {"format", required_argument, NULL, OPT_FORMAT},
-    {"ttl", required_argument, NULL, OPT_TTL},
-    CLI_COMMON_LONG_OPTIONS,
-    {NULL, 0, NULL, 0},
-};
 
 /* How generate and plan show a generated record (--format): "record" its
  * text, "zone" its zone-file line, "json" both. */
@@ -590,7 +533,7 @@ static int run_generate(int argc, char **argv)
 {
     generate_args g = {.spec = MS_DMARC_SPEC_INIT, .format = "record", .ttl = 3600};
     cli_common c;
-    int done = cli_parse(argc, argv, GENERATE_OPTIONS, CLI_COMMON_SHORT_OPTIONS, GENERATE_USAGE,
+    int done = cli_parse(argc, argv, &CLI_OPTIONS_dmarc_generate, GENERATE_USAGE,
                          "dmarc generate", &c, generate_option, &g);
     if (done >= 0)
         return done;
@@ -665,27 +608,12 @@ static int print_plan(const cli_common *c, const generate_args *g, const ms_dmar
     return EXIT_CLEAN;
 }
 
-static const struct option PLAN_OPTIONS[] = {
-    {"domain", required_argument, NULL, OPT_DOMAIN},
-    {"sp", required_argument, NULL, OPT_SP},
-    {"np", required_argument, NULL, OPT_NP},
-    {"rua", required_argument, NULL, OPT_RUA},
-    {"ruf", required_argument, NULL, OPT_RUF},
-    {"adkim", required_argument, NULL, OPT_ADKIM},
-    {"aspf", required_argument, NULL, OPT_ASPF},
-    {"fo", required_argument, NULL, OPT_FO},
-    {"psd", required_argument, NULL, OPT_PSD},
-    {"format", required_argument, NULL, OPT_FORMAT},
-    {"ttl", required_argument, NULL, OPT_TTL},
-    CLI_COMMON_LONG_OPTIONS,
-    {NULL, 0, NULL, 0},
-};
 
 static int run_plan(int argc, char **argv)
 {
     generate_args g = {.spec = MS_DMARC_SPEC_INIT, .format = "record", .ttl = 3600};
     cli_common c;
-    int done = cli_parse(argc, argv, PLAN_OPTIONS, CLI_COMMON_SHORT_OPTIONS, PLAN_USAGE, "dmarc plan",
+    int done = cli_parse(argc, argv, &CLI_OPTIONS_dmarc_plan, PLAN_USAGE, "dmarc plan",
                          &c, generate_option, &g);
     if (done >= 0)
         return done;
@@ -726,37 +654,10 @@ static const char ADVISE_USAGE[] =
     "legitimate mail was quarantined or rejected since the last change. Without a\n"
     "domain (or with --all): every domain in the store. docs/dmarc-rollout.md\n"
     "explains the criteria and their defaults.\n\n"
-    "Options:\n"
-    "  --db URL               the report store (default: $MAILSEC_DB, else the\n"
-    "                         default store of mailsec report)\n"
-    "  --all                  every domain in the store\n"
-    "  --window DAYS          judge the reports of the last DAYS days (default 14)\n"
-    "  --threshold PCT        DMARC pass rate of legitimate mail needed (default 98)\n"
-    "  --min-days N           days at a step before moving on (default 14 when\n"
-    "                         monitoring, 7 at the later steps)\n"
-    "  --min-reporters N      distinct reporters needed, one of them a large\n"
-    "                         mailbox provider (default 2)\n"
-    "  --min-messages N       messages in the window needed (default 500)\n"
-    "  --no-rdns              use only the reverse DNS names the store has cached\n\n"
-    "Publishing the proposed record (one DOMAIN; RFC 2136 update signed with TSIG,\n"
-    "applied only if the record is still the one read; docs/dmarc-publish.md):\n"
-    "  --publish              publish the next step's (or step back's) record\n"
-    PUBLISH_HELP "\n"
     "Exit status: 0 ready for the next step (or at the last step), 1 hold, step back\n"
-    "or blockers, 2 could not check (the domain's DNS did not answer, the store).\n\n" CLI_COMMON_HELP;
+    "or blockers, 2 could not check (the domain's DNS did not answer, the store).\n\n";
 
 /* advise's own options, above the common ones and below publish's. */
-enum {
-    OPT_DB = CLI_OPT_BASE + 200,
-    OPT_ALL,
-    OPT_WINDOW,
-    OPT_THRESHOLD,
-    OPT_MIN_DAYS,
-    OPT_MIN_REPORTERS,
-    OPT_MIN_MESSAGES,
-    OPT_NO_RDNS,
-    OPT_PUBLISH
-};
 
 enum { ADVISE_DAY = 86400, ADVISE_WINDOW_MAX = 3660, RDNS_MAX_AGE = 7 * ADVISE_DAY };
 
@@ -800,7 +701,7 @@ static int advise_option(void *argp, int opt, const char *arg)
         a->opt.min_messages = n;
         return 1;
     }
-    return publish_option(&a->p, opt, arg) == 1;
+    return publish_option(&a->p, opt, arg);
 }
 
 /* The facts of one domain, and what holds them. */
@@ -1253,27 +1154,13 @@ static int store_domains(ms_store *store, char ***out, size_t *count)
     return *out != NULL;
 }
 
-static const struct option ADVISE_OPTIONS[] = {
-    {"db", required_argument, NULL, OPT_DB},
-    {"all", no_argument, NULL, OPT_ALL},
-    {"window", required_argument, NULL, OPT_WINDOW},
-    {"threshold", required_argument, NULL, OPT_THRESHOLD},
-    {"min-days", required_argument, NULL, OPT_MIN_DAYS},
-    {"min-reporters", required_argument, NULL, OPT_MIN_REPORTERS},
-    {"min-messages", required_argument, NULL, OPT_MIN_MESSAGES},
-    {"no-rdns", no_argument, NULL, OPT_NO_RDNS},
-    {"publish", no_argument, NULL, OPT_PUBLISH},
-    PUBLISH_LONG_OPTIONS,
-    CLI_COMMON_LONG_OPTIONS,
-    {NULL, 0, NULL, 0},
-};
 
 static int run_advise(int argc, char **argv)
 {
     advise_args a = {.window_days = 14};
     ms_dmarc_advise_defaults(&a.opt);
     cli_common c;
-    int done = cli_parse(argc, argv, ADVISE_OPTIONS, CLI_COMMON_SHORT_OPTIONS, ADVISE_USAGE,
+    int done = cli_parse(argc, argv, &CLI_OPTIONS_dmarc_advise, ADVISE_USAGE,
                          "dmarc advise", &c, advise_option, &a);
     if (done >= 0)
         return done;

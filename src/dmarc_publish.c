@@ -2,6 +2,7 @@
  * the record, lib/dns sends the update and asks what is served
  * (docs/dmarc-publish.md). */
 #include "dmarc_publish.h"
+#include "dmarc_options.h"
 
 #include "mailsec/dmarc.h"
 #include "mailsec/dns.h"
@@ -18,42 +19,40 @@ static const char PUBLISH_USAGE[] =
     "the primary applies it only if nobody changed the record meanwhile. The record is\n"
     "checked first and never sent when it is not valid. Then the resolver (--resolver)\n"
     "is asked whether the new record is served.\n\n"
-    "Options:\n"
-    "  --record TEXT          the new record (v=DMARC1; p=...)\n" PUBLISH_HELP
-    "\nExit status: 0 published and served (or dry run, or already published), 1 published\n"
+    "Exit status: 0 published and served (or dry run, or already published), 1 published\n"
     "but not served yet, or the record changed meanwhile (nothing overwritten), 2 could not\n"
-    "publish (key, refused, no answer, invalid record, usage).\n\n" CLI_COMMON_HELP;
+    "publish (key, refused, no answer, invalid record, usage).\n\n";
 
 int publish_option(publish_args *p, int opt, const char *value)
 {
     switch (opt) {
-    case PUBLISH_OPT_SERVER:
+    case OPT_SERVER:
         p->server = value;
         return 1;
-    case PUBLISH_OPT_TSIG_KEY:
+    case OPT_TSIG_KEY:
         p->tsig_key_file = value;
         return 1;
-    case PUBLISH_OPT_ZONE:
+    case OPT_ZONE:
         p->zone = value;
         return 1;
-    case PUBLISH_OPT_EXPECT:
+    case OPT_EXPECT:
         if (p->expect_count == PUBLISH_MAX_EXPECT)
             return 0;
         p->expect[p->expect_count++] = value;
         p->expect_given = 1;
         return 1;
-    case PUBLISH_OPT_EXPECT_NONE:
+    case OPT_EXPECT_NONE:
         p->expect_none = 1;
         p->expect_given = 1;
         return 1;
-    case PUBLISH_OPT_TTL:
+    case OPT_TTL:
         /* At most 2^31 - 1 (RFC 2181 8); 0 would mean "keep the old one". */
         return cli_parse_uint(value, 2147483647UL, &p->ttl) && p->ttl > 0;
-    case PUBLISH_OPT_DRY_RUN:
+    case OPT_DRY_RUN:
         p->dry_run = 1;
         return 1;
     default:
-        return -1;
+        return CLI_OPTION_UNHANDLED;
     }
 }
 
@@ -284,25 +283,19 @@ typedef struct command_args {
 static int command_option(void *arg, int opt, const char *value)
 {
     command_args *a = arg;
-    if (opt == CLI_OPT_RECORD) {
+    if (opt == OPT_RECORD) {
         a->record = value;
         return 1;
     }
-    return publish_option(&a->p, opt, value) == 1;
+    return publish_option(&a->p, opt, value);
 }
 
 int dmarc_publish_command(int argc, char **argv)
 {
-    static const struct option options[] = {
-        {"record", required_argument, NULL, CLI_OPT_RECORD},
-        PUBLISH_LONG_OPTIONS,
-        CLI_COMMON_LONG_OPTIONS,
-        {NULL, 0, NULL, 0},
-    };
     static const char COMMAND[] = "dmarc publish";
     command_args a = {.p = {0}, .record = NULL};
     cli_common c;
-    int done = cli_parse(argc, argv, options, CLI_COMMON_SHORT_OPTIONS, PUBLISH_USAGE, COMMAND, &c,
+    int done = cli_parse(argc, argv, &CLI_OPTIONS_dmarc_publish, PUBLISH_USAGE, COMMAND, &c,
                          command_option, &a);
     if (done >= 0)
         return done;

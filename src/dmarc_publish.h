@@ -1,7 +1,7 @@
 /* mailsec dmarc publish: a DMARC record published with a TSIG-signed
  * dynamic update (lib/dns update), then verified through the resolver.
  * `dmarc advise --publish` calls dmarc_publish_record with the same
- * options (PUBLISH_LONG_OPTIONS). */
+ * options (the set "dmarc update" of src/options/dmarc.opts). */
 #ifndef MAILSEC_DMARC_PUBLISH_H
 #define MAILSEC_DMARC_PUBLISH_H
 
@@ -26,38 +26,8 @@ typedef struct publish_args {
     int dry_run;       /* --dry-run: print the update, send nothing */
 } publish_args;
 
-enum {
-    PUBLISH_OPT_BASE = CLI_OPT_BASE + 300,
-    PUBLISH_OPT_SERVER,
-    PUBLISH_OPT_TSIG_KEY,
-    PUBLISH_OPT_ZONE,
-    PUBLISH_OPT_EXPECT,
-    PUBLISH_OPT_EXPECT_NONE,
-    PUBLISH_OPT_TTL,
-    PUBLISH_OPT_DRY_RUN
-};
-
-#define PUBLISH_LONG_OPTIONS                                              \
-    {"server", required_argument, NULL, PUBLISH_OPT_SERVER},              \
-    {"tsig-key", required_argument, NULL, PUBLISH_OPT_TSIG_KEY},          \
-    {"zone", required_argument, NULL, PUBLISH_OPT_ZONE},                  \
-    {"expect", required_argument, NULL, PUBLISH_OPT_EXPECT},              \
-    {"expect-none", no_argument, NULL, PUBLISH_OPT_EXPECT_NONE},          \
-    {"ttl", required_argument, NULL, PUBLISH_OPT_TTL},                    \
-    {"dry-run", no_argument, NULL, PUBLISH_OPT_DRY_RUN}
-
-#define PUBLISH_HELP                                                                         \
-    "  --server ADDR[:PORT]   the zone's primary ([ADDR6]:PORT for IPv6; port 53)\n"         \
-    "  --tsig-key FILE        TSIG key: name:algorithm:secret, or a BIND key file\n"          \
-    "  --zone ZONE            the zone to update (default: found by SOA lookups)\n"          \
-    "  --expect TEXT          update only if the record is still TEXT (repeatable)\n"         \
-    "  --expect-none          update only if there is still no TXT record\n"                \
-    "                         (default: the record the primary holds just before)\n"         \
-    "  --ttl SECONDS          TTL of the new record (default: the old one's, or 3600)\n"     \
-    "  --dry-run              print the update (nsupdate commands) without sending it\n"
-
-/* Handles one option of PUBLISH_LONG_OPTIONS: 1 taken, 0 bad value, -1
- * not a publish option. */
+/* Handles one option of the set "dmarc update" (src/options/dmarc.opts):
+ * 1 taken, 0 bad value, CLI_OPTION_UNHANDLED not one of them. */
 int publish_option(publish_args *p, int opt, const char *value);
 
 /* After parsing: -1 when the options go together, else a usage error

@@ -3,6 +3,7 @@
  * rendering only; lib/email does the validation and the DNS checks. */
 #include "cli.h"
 #include "commands.h"
+#include "email_options.h"
 
 #include "mailsec/email.h"
 
@@ -26,22 +27,8 @@ static const char CHECK_USAGE[] =
     "       mailsec email check [options] --csv FILE --column N|NAME\n\n"
     "Validates each address and says why it is or is not acceptable: the category\n"
     "(valid, rfc5321, cfws, deprecated, rfc5322, error), a diagnosis code\n"
-    "(mailsec diag list) and the normal form. A summary counts the diagnoses.\n\n"
-    "Options:\n"
-    "  --profile P            smtp (default: what mail systems deliver), rfc5322\n"
-    "                         (anything the grammar allows), html5 (the WHATWG form\n"
-    "                         definition), intl (smtp plus SMTPUTF8 and IDN)\n"
-    "  --file FILE            read addresses from FILE, one per line (- = stdin)\n"
-    "  --csv FILE             read a CSV file (RFC 4180); the output is the same CSV\n"
-    "                         with valid, category, diagnosis and normalized columns\n"
-    "  --column N|NAME        the CSV column holding addresses: 1-based number, or\n"
-    "                         the name in the header row\n"
-    "  --header               with a numbered --column: the first row is a header\n"
-    "  --format text|json|csv output format (default text; csv for --csv input)\n"
-    "  --mx                   also check deliverability: MX, null MX (RFC 7505),\n"
-    "                         A/AAAA fallback; each domain asked once\n\n" CLI_COMMON_HELP;
+    "(mailsec diag list) and the normal form. A summary counts the diagnoses.\n\n";
 
-enum { OPT_PROFILE = 1, OPT_FILE, OPT_CSV, OPT_COLUMN, OPT_HEADER, OPT_FORMAT, OPT_MX };
 enum { FMT_TEXT, FMT_JSON, FMT_CSV };
 static const char CMD[] = "email check";
 /* Addresses checked per round: bounds memory while keeping --mx lookups
@@ -1210,7 +1197,7 @@ static int check_option(void *arg, int opt, const char *value)
             return 0;
         return 1;
     }
-    return 0;
+    return CLI_OPTION_UNHANDLED;
 }
 
 /* The addresses' source: the arguments, a file or a CSV column. -1 when
@@ -1336,20 +1323,9 @@ static int check_all(cli_common *c, run *r, source *s)
 
 static int run_check(int argc, char **argv)
 {
-    static const struct option options[] = {
-        {"profile", required_argument, NULL, OPT_PROFILE},
-        {"file", required_argument, NULL, OPT_FILE},
-        {"csv", required_argument, NULL, OPT_CSV},
-        {"column", required_argument, NULL, OPT_COLUMN},
-        {"header", no_argument, NULL, OPT_HEADER},
-        {"format", required_argument, NULL, OPT_FORMAT},
-        {"mx", no_argument, NULL, OPT_MX},
-        CLI_COMMON_LONG_OPTIONS,
-        {NULL, 0, NULL, 0},
-    };
     cli_common c;
     check_args a = {.r = {.c = &c, .format = -1, .first_json = 1}};
-    int done = cli_parse(argc, argv, options, CLI_COMMON_SHORT_OPTIONS, CHECK_USAGE, CMD, &c,
+    int done = cli_parse(argc, argv, &CLI_OPTIONS_email_check, CHECK_USAGE, CMD, &c,
                          check_option, &a);
     if (done >= 0)
         return done;

@@ -28,6 +28,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "milter_options.h"
 #include "lazy_milter.h"
 
 #define COMMAND "mailsec milter"
@@ -43,15 +44,8 @@ static const char USAGE[] =
     "SPF, DKIM, DMARC and ARC on incoming mail (one Authentication-Results field,\n"
     "the DMARC policy applied), DKIM signatures on outgoing mail. Runs in the\n"
     "foreground and logs one line per message to stderr (docs/milter.md).\n"
-    "\n"
-    "Options:\n"
-    "  --socket SPEC   where the MTA connects: unix:/run/mailsec/milter.sock or\n"
-    "                  inet:8893@127.0.0.1\n"
-    "  --config FILE   the configuration (default " DEFAULT_CONFIG ")\n"
-    "  --user USER     run as this user once the socket and keys are open\n"
-    "\n" CLI_COMMON_HELP;
+    "\n";
 
-enum { OPT_SOCKET = 1, OPT_CONFIG, OPT_USER };
 
 typedef struct milter_args {
     const char *socket;
@@ -522,7 +516,7 @@ static int milter_option(void *arg, int opt, const char *value)
     case OPT_SOCKET: a->socket = value; return 1;
     case OPT_CONFIG: a->config = value; return 1;
     case OPT_USER: a->user = value; return 1;
-    default: return 0;
+    default: return CLI_OPTION_UNHANDLED;
     }
 }
 
@@ -631,16 +625,9 @@ static int serve(const milter_args *a)
 
 int cmd_milter(int argc, char **argv)
 {
-    static const struct option options[] = {
-        {"socket", required_argument, NULL, OPT_SOCKET},
-        {"config", required_argument, NULL, OPT_CONFIG},
-        {"user", required_argument, NULL, OPT_USER},
-        CLI_COMMON_LONG_OPTIONS,
-        {NULL, 0, NULL, 0},
-    };
     cli_common c;
     milter_args a = {.config = DEFAULT_CONFIG};
-    int status = cli_parse(argc, argv, options, CLI_COMMON_SHORT_OPTIONS, USAGE, COMMAND, &c,
+    int status = cli_parse(argc, argv, &CLI_OPTIONS_milter, USAGE, COMMAND, &c,
                            milter_option, &a);
     if (status >= 0)
         return status;

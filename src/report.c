@@ -5,6 +5,7 @@
  * only; lib/ingest, lib/report and lib/store do the work. */
 #include "cli.h"
 #include "commands.h"
+#include "report_options.h"
 #include "report_send.h"
 #include "report_views.h"
 
@@ -39,11 +40,8 @@ static const char INGEST_USAGE[] =
     "SMTP TLS reports (JSON) from files and directories (recursively): plain, gzip,\n"
     "zip, single messages, mbox files, Maildir folders; - reads standard input.\n"
     "Formats are recognised by content, not by name. Each report is stored once;\n"
-    "one that cannot be read is set aside with the reason and the rest go on.\n\n"
-    "Options:\n"
-    "  -j, --jobs N           read N files at once (default: one per CPU, 1 to 4)\n" DB_HELP
-    "\n" CLI_COMMON_HELP
-    "(Exit status 1: some reports could not be read.)\n";
+    "one that cannot be read is set aside with the reason and the rest go on.\n"
+    "Exit status 1: some reports could not be read.\n\n";
 
 static const char FETCH_USAGE[] =
     "Usage: mailsec report fetch [options] imaps://USER@HOST[:PORT]/MAILBOX\n"
@@ -53,16 +51,7 @@ static const char FETCH_USAGE[] =
     "from the command line. A message over 64 MiB is named by its UID and passed\n"
     "over without being downloaded; the others go on (exit 1).\n"
     "--timeout bounds each network operation (default 5 s; a message's\n"
-    "download gets a second more per 64 KiB of its size).\n\n"
-    "Options:\n"
-    "  --password-file FILE   the password is this file's first line\n"
-    "  --move-to MAILBOX      move each message there once its reports are stored\n"
-    "  --failed-to MAILBOX    move there each message not taken in whole (over\n"
-    "                         64 MiB, a report in it set aside, no report)\n"
-    "  --ca FILE              trust these CAs (PEM) for the server's certificate\n" DB_HELP
-    "\n" CLI_COMMON_HELP;
-
-enum { OPT_DB = 1, OPT_PASSWORD_FILE, OPT_MOVE_TO, OPT_FAILED_TO, OPT_CA, OPT_JOBS = 'j' };
+    "download gets a second more per 64 KiB of its size).\n\n";
 
 enum {
     INGEST_MMAP_THRESHOLD = 4 << 20, /* smaller blocks come from the heap */
@@ -308,7 +297,7 @@ static int ingest_option(void *arg, int opt, const char *value)
         return 1;
     }
     }
-    return 0;
+    return CLI_OPTION_UNHANDLED;
 }
 
 /* The tally, the failures, and the exit status every ingesting command
@@ -366,16 +355,10 @@ static void keep_freed_memory(void)
 
 static int run_ingest(int argc, char **argv)
 {
-    static const struct option options[] = {
-        {"db", required_argument, NULL, OPT_DB},
-        {"jobs", required_argument, NULL, OPT_JOBS},
-        CLI_COMMON_LONG_OPTIONS,
-        {NULL, 0, NULL, 0},
-    };
     static const char CMD[] = "report ingest";
     cli_common c;
     ingest_args a = {0};
-    int done = cli_parse(argc, argv, options, "j:" CLI_COMMON_SHORT_OPTIONS, INGEST_USAGE, CMD, &c,
+    int done = cli_parse(argc, argv, &CLI_OPTIONS_report_ingest, INGEST_USAGE, CMD, &c,
                          ingest_option, &a);
     if (done >= 0)
         return done;
@@ -452,19 +435,10 @@ static void on_passed_over(void *arg, uint32_t uid, const char *reason)
 
 static int run_fetch(int argc, char **argv)
 {
-    static const struct option options[] = {
-        {"db", required_argument, NULL, OPT_DB},
-        {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
-        {"move-to", required_argument, NULL, OPT_MOVE_TO},
-        {"failed-to", required_argument, NULL, OPT_FAILED_TO},
-        {"ca", required_argument, NULL, OPT_CA},
-        CLI_COMMON_LONG_OPTIONS,
-        {NULL, 0, NULL, 0},
-    };
     static const char CMD[] = "report fetch";
     cli_common c;
     ingest_args a = {0};
-    int done = cli_parse(argc, argv, options, CLI_COMMON_SHORT_OPTIONS, FETCH_USAGE, CMD, &c,
+    int done = cli_parse(argc, argv, &CLI_OPTIONS_report_fetch, FETCH_USAGE, CMD, &c,
                          ingest_option, &a);
     if (done >= 0)
         return done;

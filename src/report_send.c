@@ -2,6 +2,7 @@
  * receiver evaluated, to the domains that ask for them (docs/report.md).
  * Argument parsing and rendering only; lib/report/send.c does the work. */
 #include "cli.h"
+#include "report_options.h"
 #include "report_send.h"
 #include "report_views.h"
 
@@ -21,26 +22,9 @@ static const char SEND_USAGE[] =
     "the domain's organisation gets it only when it authorises it\n"
     "(DOMAIN._report._dmarc.DEST); a destination's size limit (!10m) is kept.\n"
     "Each report is sent once per destination, even when a run is killed and\n"
-    "run again.\n\n"
-    "Options:\n"
-    "  --org NAME             the reporting organisation (<org_name>)\n"
-    "  --from ADDRESS         the address reports come from (<email>, From:)\n"
-    "  --day YYYY-MM-DD       that UTC day only (default: the 7 days before today)\n"
-    "  --sendmail PATH        hand the mail to this sendmail (default\n"
-    "                         /usr/sbin/sendmail, run as PATH -oi -t -f ADDRESS)\n"
-    "  --smtp HOST:PORT       send through this SMTP relay instead (no TLS, no\n"
-    "                         login: a relay you trust, such as the local MTA)\n"
-    "  --out DIR              also write each report's .xml.gz into DIR\n"
-    "  --dry-run              build and check, send nothing, record nothing\n"
-    "  --db URL               the store: sqlite:PATH, PATH or postgresql://...\n"
-    "\n" CLI_COMMON_HELP
-    "(Exit status 1: a report was skipped for a destination; 2: one could not be\n"
-    "sent, or the store failed.)\n";
+    "run again. Exit status 1: a report was skipped for a destination; 2: one\n"
+    "could not be sent, or the store failed.\n\n";
 
-enum {
-    OPT_DB = CLI_OPT_BASE + 200, OPT_ORG, OPT_FROM, OPT_DAY, OPT_SENDMAIL, OPT_SMTP, OPT_OUT,
-    OPT_DRY_RUN
-};
 
 typedef struct send_args {
     const char *db;
@@ -80,7 +64,7 @@ static int send_option(void *arg, int opt, const char *value)
         a->o.until = a->o.since + 86400;
         return a->has_day;
     }
-    return 0;
+    return CLI_OPTION_UNHANDLED;
 }
 
 typedef struct send_view {
@@ -146,22 +130,10 @@ static int send_status(const send_view *v, ms_status st)
 
 int report_send_run(int argc, char **argv)
 {
-    static const struct option options[] = {
-        {"db", required_argument, NULL, OPT_DB},
-        {"org", required_argument, NULL, OPT_ORG},
-        {"from", required_argument, NULL, OPT_FROM},
-        {"day", required_argument, NULL, OPT_DAY},
-        {"sendmail", required_argument, NULL, OPT_SENDMAIL},
-        {"smtp", required_argument, NULL, OPT_SMTP},
-        {"out", required_argument, NULL, OPT_OUT},
-        {"dry-run", no_argument, NULL, OPT_DRY_RUN},
-        CLI_COMMON_LONG_OPTIONS,
-        {NULL, 0, NULL, 0},
-    };
     static const char CMD[] = "report send";
     cli_common c;
     send_args a = {0};
-    int done = cli_parse(argc, argv, options, CLI_COMMON_SHORT_OPTIONS, SEND_USAGE, CMD, &c,
+    int done = cli_parse(argc, argv, &CLI_OPTIONS_report_send, SEND_USAGE, CMD, &c,
                          send_option, &a);
     if (done >= 0)
         return done;

@@ -2,6 +2,7 @@
  * question (lib/store) and renders the answer as a checklist or JSON;
  * sources also resolve and classify the senders (lib/sources). */
 #include "cli.h"
+#include "report_options.h"
 #include "report_views.h"
 
 #include "mailsec/sources.h"
@@ -18,25 +19,8 @@ static const char VIEW_USAGE[] =
     "       mailsec report show [options] ID      one report with its records\n"
     "       mailsec report export [options]       every record: --format csv (default) or json\n"
     "       mailsec report failures [options]     failure reports per domain, source and failure\n"
-    "       mailsec report tls [options]          TLS reports: sessions, failures by type and MX\n\n"
-    "Options:\n"
-    "  --domain D             only reports for this policy domain (any case)\n"
-    "  --since DATE           only reports that begin at or after DATE\n"
-    "  --until DATE           only reports that begin before DATE (a day: to its end)\n"
-    "                         DATE: YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ (UTC), or Unix\n"
-    "                         seconds, from 1970-01-01T00:00:01Z to 9999-12-31\n"
-    "  --format csv|json      export only\n"
-    "  --csv-raw              export only: text as stored, without the quote put\n"
-    "                         before = + - @ TAB CR (spreadsheet formula guard)\n"
-    "  --no-rdns              sources only: use the cached reverse DNS, look nothing up\n"
-    "  --limit N              sources only: the N sending most (default 20), grouped by\n"
-    "                         organisation; the others summed on one line\n"
-    "  --all                  sources only: every source, by messages, as it is read\n"
-    "                         (reverse DNS as cached: nothing is looked up)\n"
-    "  --db URL               the store: sqlite:PATH, PATH or postgresql://...\n"
-    "                         (default $MAILSEC_DB, else $XDG_DATA_HOME/mailsec/reports.db)\n\n" CLI_COMMON_HELP;
+    "       mailsec report tls [options]          TLS reports: sessions, failures by type and MX\n\n";
 
-enum { OPT_DB = 1, OPT_DOMAIN, OPT_SINCE, OPT_UNTIL, OPT_FORMAT, OPT_NO_RDNS, OPT_CSV_RAW, OPT_LIMIT, OPT_ALL };
 /* sources: how many are shown by default, and at most (each is held in
  * memory, and named: --all streams instead). */
 enum { SOURCES_LIMIT = 20, SOURCES_LIMIT_MAX = 100000 };
@@ -160,7 +144,7 @@ static int view_option(void *arg, int opt, const char *value)
     }
     case OPT_CSV_RAW: a->csv_raw = 1; return 1;
     }
-    return 0;
+    return CLI_OPTION_UNHANDLED;
 }
 
 static void format_time(int64_t t, char *buf, size_t len)
@@ -946,26 +930,13 @@ static int check_operands(const char *command, int argc, char **argv, int64_t *i
 
 int report_view_run(int argc, char **argv)
 {
-    static const struct option options[] = {
-        {"db", required_argument, NULL, OPT_DB},
-        {"domain", required_argument, NULL, OPT_DOMAIN},
-        {"since", required_argument, NULL, OPT_SINCE},
-        {"until", required_argument, NULL, OPT_UNTIL},
-        {"format", required_argument, NULL, OPT_FORMAT},
-        {"csv-raw", no_argument, NULL, OPT_CSV_RAW},
-        {"no-rdns", no_argument, NULL, OPT_NO_RDNS},
-        {"limit", required_argument, NULL, OPT_LIMIT},
-        {"all", no_argument, NULL, OPT_ALL},
-        CLI_COMMON_LONG_OPTIONS,
-        {NULL, 0, NULL, 0},
-    };
     char command[32];
     snprintf(command, sizeof command, "report %s", argv[0]);
     cli_common c;
     json_t *others = NULL;
     view_args a = {.csv = 1, .limit = SOURCES_LIMIT, .others = &others};
     int64_t id = 0;
-    int status = cli_parse(argc, argv, options, CLI_COMMON_SHORT_OPTIONS, VIEW_USAGE, command, &c,
+    int status = cli_parse(argc, argv, &CLI_OPTIONS_report_views, VIEW_USAGE, command, &c,
                            view_option, &a);
     if (status < 0)
         status = check_operands(command, argc, argv, &id);

@@ -3,6 +3,7 @@
  * lib/roundcube does the work. */
 #include "cli.h"
 #include "commands.h"
+#include "roundcube_options.h"
 
 #include "mailsec/roundcube.h"
 
@@ -30,16 +31,8 @@ static const char AUDIT_USAGE[] =
     "temp/, .git or composer.* inside, IMAP/SMTP TLS verifies certificates, and the\n"
     "SQLite database schema is the code's. With --url, asks the running site for\n"
     "the installer, config, logs, temp, .git and composer.json, and the version its\n"
-    "login page shows. Findings that a setting causes name FILE:LINE.\n\n"
-    "Options:\n"
-    "  --url URL              also ask the site at URL (http or https)\n"
-    "  --web-root DIR         the web server's document root for the site (default:\n"
-    "                         public_html/ when there is one, else DIR)\n"
-    "  --ca FILE              trust these CA certificates for an https URL\n"
-    "  --security-file FILE   the security fixes to compare with, instead of the\n"
-    "                         list built in (format: docs/roundcube.md)\n\n" CLI_COMMON_HELP;
+    "login page shows. Findings that a setting causes name FILE:LINE.\n\n";
 
-enum { OPT_URL = 1, OPT_WEB_ROOT, OPT_CA, OPT_SECURITY_FILE };
 
 typedef struct audit_args {
     ms_rc_audit_opts opts;
@@ -56,7 +49,7 @@ static int audit_option(void *arg, int opt, const char *value)
     case OPT_WEB_ROOT: a->opts.web_root = value; return 1;
     case OPT_CA: a->ca = value; return 1;
     case OPT_SECURITY_FILE: a->opts.security_file = value; return 1;
-    default: return 0;
+    default: return CLI_OPTION_UNHANDLED;
     }
 }
 
@@ -127,17 +120,9 @@ static void print_text(const cli_common *c, const char *dir, const ms_rc_audit_r
 
 static int run_audit(int argc, char **argv)
 {
-    static const struct option options[] = {
-        CLI_COMMON_LONG_OPTIONS,
-        {"url", required_argument, NULL, OPT_URL},
-        {"web-root", required_argument, NULL, OPT_WEB_ROOT},
-        {"ca", required_argument, NULL, OPT_CA},
-        {"security-file", required_argument, NULL, OPT_SECURITY_FILE},
-        {NULL, 0, NULL, 0},
-    };
     cli_common c;
     audit_args a = {{NULL, NULL, NULL}, NULL};
-    int done = cli_parse(argc, argv, options, CLI_COMMON_SHORT_OPTIONS, AUDIT_USAGE,
+    int done = cli_parse(argc, argv, &CLI_OPTIONS_roundcube_audit, AUDIT_USAGE,
                          "roundcube audit", &c, audit_option, &a);
     if (done >= 0)
         return done;

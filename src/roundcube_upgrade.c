@@ -2,6 +2,7 @@
  * the library's upgrade run, the result audited. */
 #include "cli.h"
 #include "commands.h"
+#include "roundcube_options.h"
 #include "mailsec/roundcube.h"
 
 #include <stdio.h>
@@ -19,25 +20,15 @@ static const char UPGRADE_USAGE[] =
     "files and database, puts the new release in place keeping the configuration\n"
     "and added plugins and skins, migrates the database schema, removes the\n"
     "installer, and audits the result. Debian's roundcube-core is upgraded with apt.\n"
-    "\n"
-    "  --release TARBALL|DIR  the new release (roundcubemail-X.Y.Z.tar.gz or its tree)\n"
-    "  --to DIR               the installation\n"
-    "  --dry-run              print the whole plan and change nothing\n"
-    "  --yes                  do not ask before upgrading\n"
-    "  --keep-installer       leave the release's installer/ in place (the audit says so)\n"
-    "  --backup-dir DIR       where the backup goes (default DIR.mailsec-backup-DATE-TIME)\n"
-    "\n"
     "`mailsec roundcube rollback BACKUP` puts the installation and its database back.\n"
-    "\n" CLI_COMMON_HELP;
+    "\n";
 
 static const char ROLLBACK_USAGE[] =
     "Usage: mailsec roundcube rollback BACKUP [options]\n"
     "\n"
     "Puts a Roundcube installation and its database back as the backup of\n"
     "`mailsec roundcube upgrade` holds them (the folder it named).\n"
-    "\n" CLI_COMMON_HELP;
-
-enum { OPT_RELEASE = 1, OPT_TO, OPT_DRY_RUN, OPT_YES, OPT_KEEP_INSTALLER, OPT_BACKUP_DIR };
+    "\n";
 
 typedef struct upgrade_args {
     const char *release, *to;
@@ -55,7 +46,7 @@ static int upgrade_option(void *arg, int opt, const char *value)
     case OPT_YES: a->yes = 1; return 1;
     case OPT_KEEP_INSTALLER: a->opts.keep_installer = 1; return 1;
     case OPT_BACKUP_DIR: a->opts.backup_dir = value; return 1;
-    default: return 0;
+    default: return CLI_OPTION_UNHANDLED;
     }
 }
 
@@ -174,19 +165,9 @@ static int upgrade_failed(const cli_common *c, const ms_rc_plan *plan, ms_status
 
 int cmd_roundcube_upgrade(int argc, char **argv)
 {
-    static const struct option options[] = {
-        {"release", required_argument, NULL, OPT_RELEASE},
-        {"to", required_argument, NULL, OPT_TO},
-        {"dry-run", no_argument, NULL, OPT_DRY_RUN},
-        {"yes", no_argument, NULL, OPT_YES},
-        {"keep-installer", no_argument, NULL, OPT_KEEP_INSTALLER},
-        {"backup-dir", required_argument, NULL, OPT_BACKUP_DIR},
-        CLI_COMMON_LONG_OPTIONS,
-        {NULL, 0, NULL, 0},
-    };
     cli_common c;
     upgrade_args a = {0};
-    int done = cli_parse(argc, argv, options, CLI_COMMON_SHORT_OPTIONS, UPGRADE_USAGE, UPGRADE_CMD, &c,
+    int done = cli_parse(argc, argv, &CLI_OPTIONS_roundcube_upgrade, UPGRADE_USAGE, UPGRADE_CMD, &c,
                          upgrade_option, &a);
     if (done >= 0)
         return done;
@@ -256,12 +237,8 @@ int cmd_roundcube_upgrade(int argc, char **argv)
 
 int cmd_roundcube_rollback(int argc, char **argv)
 {
-    static const struct option options[] = {
-        CLI_COMMON_LONG_OPTIONS,
-        {NULL, 0, NULL, 0},
-    };
     cli_common c;
-    int done = cli_parse(argc, argv, options, CLI_COMMON_SHORT_OPTIONS, ROLLBACK_USAGE, ROLLBACK_CMD, &c, NULL,
+    int done = cli_parse(argc, argv, &CLI_OPTIONS_roundcube_rollback, ROLLBACK_USAGE, ROLLBACK_CMD, &c, NULL,
                          NULL);
     if (done >= 0)
         return done;

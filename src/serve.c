@@ -6,6 +6,7 @@
  * read-only (docs/serve.md). */
 #include "cli.h"
 #include "commands.h"
+#include "serve_options.h"
 #include "report_views.h"
 #include "serve.h"
 #include "serve_auth.h"
@@ -22,23 +23,12 @@
 #include <time.h>
 
 static const char USAGE[] =
-    "Usage: mailsec serve [options]\n"
+    "Usage: mailsec serve [options]\n\n"
     "The web dashboard over the report store: pages and charts of the DMARC\n"
     "aggregate, failure and SMTP TLS reports, and the same data as JSON under /api/.\n\n"
-    "Options:\n"
-    "  --db URL               the store: sqlite:PATH, PATH or postgresql://... (read-only;\n"
-    "                         default $MAILSEC_DB, else $XDG_DATA_HOME/mailsec/reports.db)\n"
-    "  --listen ADDR:PORT     where to listen (default 127.0.0.1:8470; IPv6 as [::1]:8470)\n"
-    "  --password-file FILE   HTTP Basic users: USER:HASH lines, crypt(3) hashes\n"
-    "                         (mkpasswd -m yescrypt)\n"
-    "  --token-file FILE      a bearer token (Authorization: Bearer TOKEN), first line\n"
-    "  --cert FILE --key FILE serve HTTPS with this certificate chain and key (PEM)\n"
-    "  --insecure-http        allow plain HTTP on an address that is not loopback\n"
-    "                         (behind a TLS proxy); loopback never needs it\n"
-    "  -h, --help             this help\n\n"
     "An address that is not loopback needs --password-file or --token-file, and\n"
     "--cert and --key or --insecure-http. Stops on SIGINT or SIGTERM.\n"
-    "Exit status: 0 stopped by a signal, 2 could not start.\n";
+    "Exit status: 0 stopped by a signal, 2 could not start.\n\n";
 
 static const char COMMAND[] = "serve";
 
@@ -482,8 +472,6 @@ typedef struct serve_args {
     int insecure_http;
 } serve_args;
 
-enum { OPT_DB = 1, OPT_LISTEN, OPT_PASSWORD_FILE, OPT_TOKEN_FILE, OPT_CERT, OPT_KEY, OPT_INSECURE_HTTP };
-
 static int serve_option(void *arg, int opt, const char *value)
 {
     serve_args *a = arg;
@@ -496,7 +484,7 @@ static int serve_option(void *arg, int opt, const char *value)
     case OPT_KEY: a->key = value; return 1;
     case OPT_INSECURE_HTTP: a->insecure_http = 1; return 1;
     }
-    return 0;
+    return CLI_OPTION_UNHANDLED;
 }
 
 typedef struct listen_addr {
@@ -659,20 +647,9 @@ static int run(server *srv, const serve_args *a, const listen_addr *addr)
 
 int cmd_serve(int argc, char **argv)
 {
-    static const struct option options[] = {
-        {"db", required_argument, NULL, OPT_DB},
-        {"listen", required_argument, NULL, OPT_LISTEN},
-        {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
-        {"token-file", required_argument, NULL, OPT_TOKEN_FILE},
-        {"cert", required_argument, NULL, OPT_CERT},
-        {"key", required_argument, NULL, OPT_KEY},
-        {"insecure-http", no_argument, NULL, OPT_INSECURE_HTTP},
-        CLI_COMMON_LONG_OPTIONS,
-        {NULL, 0, NULL, 0},
-    };
     cli_common c;
     serve_args a = {.listen = "127.0.0.1:8470"};
-    int status = cli_parse(argc, argv, options, CLI_COMMON_SHORT_OPTIONS, USAGE, COMMAND, &c, serve_option, &a);
+    int status = cli_parse(argc, argv, &CLI_OPTIONS_serve, USAGE, COMMAND, &c, serve_option, &a);
     if (status >= 0)
         return status;
     if (optind < argc)

@@ -3,6 +3,7 @@
  * for a client. Argument parsing and rendering only; lib/spf does the work. */
 #include "cli.h"
 #include "commands.h"
+#include "spf_options.h"
 
 #include "mailsec/dns.h"
 #include "mailsec/spf.h"
@@ -26,25 +27,14 @@ static const char CHECK_USAGE[] =
     "Fetches the domain's SPF record and every include/redirect target (all lookups\n"
     "that do not depend on each other at once), checks the syntax with byte\n"
     "positions, and counts the DNS-querying terms and void lookups the way RFC 7208\n"
-    "receivers count them, shown as a tree.\n\n"
-    "Options:\n"
-    "  --record TEXT          check this text as the domain's record (targets are\n"
-    "                         still fetched)\n"
-    "  --domain DOMAIN        with --record: the domain it is for\n\n" CLI_COMMON_HELP;
+    "receivers count them, shown as a tree.\n\n";
 
 static const char EVAL_USAGE[] =
     "Usage: mailsec spf eval --ip IP --sender ADDRESS [--helo NAME] [options]\n\n"
     "Runs RFC 7208 check_host() for a client and prints the result, the\n"
     "explanation (for fail) and the path of terms that decided it.\n\n"
-    "Options:\n"
-    "  --ip IP                the SMTP client's address (IPv4 or IPv6)\n"
-    "  --sender ADDRESS       MAIL FROM; \"\" for the null sender (HELO is checked)\n"
-    "  --helo NAME            the HELO/EHLO name\n"
-    "  --receiver NAME        the receiving host, for %{r} in explanations\n\n"
     "Exit status: 0 pass; 1 fail, softfail, neutral, none or permerror;\n"
-    "2 temperror or could not check.\n\n" CLI_COMMON_HELP;
-
-enum { OPT_IP = 1, OPT_SENDER, OPT_HELO, OPT_RECEIVER };
+    "2 temperror or could not check.\n\n";
 
 /* ---- check: rendering ---- */
 
@@ -169,7 +159,7 @@ static int run_check(int argc, char **argv)
 {
     cli_common c;
     cli_record_args a;
-    int done = cli_record_parse(argc, argv, CHECK_USAGE, "spf check", &c, &a);
+    int done = cli_record_parse(argc, argv, &CLI_OPTIONS_spf_check, CHECK_USAGE, "spf check", &c, &a);
     if (done >= 0)
         return done;
     if (a.record != NULL && (a.domain == NULL || optind != argc))
@@ -260,22 +250,14 @@ static int eval_option(void *arg, int opt, const char *value)
     case OPT_HELO: req->helo = value; return 1;
     case OPT_RECEIVER: req->receiver = value; return 1;
     }
-    return 0;
+    return CLI_OPTION_UNHANDLED;
 }
 
 static int run_eval(int argc, char **argv)
 {
-    static const struct option options[] = {
-        {"ip", required_argument, NULL, OPT_IP},
-        {"sender", required_argument, NULL, OPT_SENDER},
-        {"helo", required_argument, NULL, OPT_HELO},
-        {"receiver", required_argument, NULL, OPT_RECEIVER},
-        CLI_COMMON_LONG_OPTIONS,
-        {NULL, 0, NULL, 0},
-    };
     cli_common c;
     ms_spf_request req = {0};
-    int done = cli_parse(argc, argv, options, CLI_COMMON_SHORT_OPTIONS, EVAL_USAGE, "spf eval", &c,
+    int done = cli_parse(argc, argv, &CLI_OPTIONS_spf_eval, EVAL_USAGE, "spf eval", &c,
                          eval_option, &req);
     if (done >= 0)
         return done;

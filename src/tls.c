@@ -2,6 +2,7 @@
  * rendering only; lib/tls does the work (and lib/cert checks the chains). */
 #include "cli.h"
 #include "commands.h"
+#include "tls_options.h"
 
 #include "mailsec/tls.h"
 
@@ -43,49 +44,9 @@ static const char CHECK_USAGE[] =
     "and DOMAIN's MTA-STS policy (--mta-sts to name another policy domain); each\n"
     "host gets a grade, A (fine), B (warnings), F (errors), ? (nothing answered),\n"
     "and the domain the worst. Exit status 2 when the MX lookup failed or no host\n"
-    "answered.\n\n"
-    "Options:\n"
-    "  --mx                   DOMAIN's MX hosts instead of one HOST\n"
-    "  -p, --port P[/MODE]    check port P (repeatable); MODE is how TLS starts:\n"
-    "                         smtp, lmtp, imap, pop3, sieve (STARTTLS) or tls (at once);\n"
-    "                         default: --starttls, else the port's usual mode\n"
-    "  --starttls MODE        the mode of ports given without one (smtp|lmtp|imap|pop3|\n"
-    "                         sieve|none); none means TLS from the first byte\n"
-    "  --servername NAME      SNI and the name the certificates must cover (default\n"
-    "                         HOST); also the base of the TLSA name with --dane\n"
-    "  --ca FILE              trust the CAs in FILE (PEM) instead of the system's\n"
-    "  --dane                 match TLSA records at _25._tcp.NAME on the SMTP ports\n"
-    "  --days-warning N       warn when a certificate expires within N days (1-3650,\n"
-    "                         default 21)\n"
-    "  --no-versions          skip the TLS 1.0-1.3 probes (one handshake each), and so\n"
-    "                         the cipher suites too\n"
-    "  --no-ciphers           skip the cipher suite, group and DH enumeration (one\n"
-    "                         hello per suite accepted; -v lists every suite)\n"
-    "  --no-injection         skip the STARTTLS injection test\n"
-    "  --mta-sts DOMAIN       fetch DOMAIN's MTA-STS policy and check the SMTP ports\n"
-    "                         against it: HOST (or --servername) must match an mx\n"
-    "                         line, the certificate must verify and cover that name\n"
-    "  --https-ca FILE        trust this CA for the policy fetch (like curl --cacert)\n"
-    "  --https-connect-to MAP HOST:PORT:HOST2:PORT2 for the policy fetch, like curl\n"
-    "                         --connect-to (repeatable)\n"
-    "\n--timeout SECONDS bounds every step: connect, each reply, the handshake.\n\n"
-    CLI_COMMON_HELP;
+    "answered. --timeout SECONDS bounds every step: connect, each reply, the\n"
+    "handshake.\n\n";
 
-enum {
-    OPT_PORT = 1,
-    OPT_STARTTLS,
-    OPT_SERVERNAME,
-    OPT_CA,
-    OPT_DANE,
-    OPT_DAYS_WARNING,
-    OPT_NO_VERSIONS,
-    OPT_NO_INJECTION,
-    OPT_MTA_STS,
-    OPT_HTTPS_CA,
-    OPT_CONNECT_TO,
-    OPT_MX,
-    OPT_NO_CIPHERS
-};
 
 enum { MAX_CONNECT_TO = 8 };
 
@@ -138,7 +99,6 @@ static int check_option(void *arg, int opt, const char *value)
     ms_tls_mode m;
     switch (opt) {
     case OPT_PORT:
-    case 'p':
         return add_port(a, value);
     case OPT_STARTTLS:
         if (ms_tls_mode_parse(value, &m) != MS_OK)
@@ -176,7 +136,7 @@ static int check_option(void *arg, int opt, const char *value)
     case OPT_HTTPS_CA:
         a->https_ca = value;
         return 1;
-    case OPT_CONNECT_TO:
+    case OPT_HTTPS_CONNECT_TO:
         if (a->connect_to_count == MAX_CONNECT_TO)
             return 0;
         a->connect_to[a->connect_to_count++] = value;
@@ -185,7 +145,7 @@ static int check_option(void *arg, int opt, const char *value)
         a->mx = 1;
         return 1;
     }
-    return 0;
+    return CLI_OPTION_UNHANDLED;
 }
 
 /* ---- output ---- */
@@ -641,29 +601,12 @@ static int run_check_mx(ms_ctx *ctx, const cli_common *c, check_args *a, const c
 
 static int run_check(int argc, char **argv)
 {
-    static const struct option options[] = {
-        {"port", required_argument, NULL, OPT_PORT},
-        {"starttls", required_argument, NULL, OPT_STARTTLS},
-        {"servername", required_argument, NULL, OPT_SERVERNAME},
-        {"ca", required_argument, NULL, OPT_CA},
-        {"dane", no_argument, NULL, OPT_DANE},
-        {"days-warning", required_argument, NULL, OPT_DAYS_WARNING},
-        {"no-versions", no_argument, NULL, OPT_NO_VERSIONS},
-        {"no-injection", no_argument, NULL, OPT_NO_INJECTION},
-        {"no-ciphers", no_argument, NULL, OPT_NO_CIPHERS},
-        {"mta-sts", required_argument, NULL, OPT_MTA_STS},
-        {"https-ca", required_argument, NULL, OPT_HTTPS_CA},
-        {"https-connect-to", required_argument, NULL, OPT_CONNECT_TO},
-        {"mx", no_argument, NULL, OPT_MX},
-        CLI_COMMON_LONG_OPTIONS,
-        {NULL, 0, NULL, 0},
-    };
     cli_common c;
     check_args a;
     memset(&a, 0, sizeof a);
     a.starttls = -1;
     a.opts.ciphers = 1;
-    int status = cli_parse(argc, argv, options, CLI_COMMON_SHORT_OPTIONS "p:", CHECK_USAGE,
+    int status = cli_parse(argc, argv, &CLI_OPTIONS_tls_check, CHECK_USAGE,
                            "tls check", &c, check_option, &a);
     if (status >= 0)
         return status;

@@ -20,6 +20,14 @@ expect "$prefix/include/mailsec/core.h"
 expect "$prefix/include/mailsec/dns.h"
 expect "$prefix/include/mailsec/dmarc.h"
 expect "$prefix/share/man/man1/mailsec.1"
+# The page installed is the one the build made (docs/mailsec.1.in with
+# every command's options from src/options), not the source with markers.
+if grep -q '^\.\\" @options ' "$prefix/share/man/man1/mailsec.1" 2>/dev/null ||
+    ! grep -qF '\fB\-\-selector\fR \fIS\fR' "$prefix/share/man/man1/mailsec.1" 2>/dev/null; then
+    echo "FAIL - $prefix/share/man/man1/mailsec.1 is not the page the build made"; failed=$((failed + 1))
+else
+    passed=$((passed + 1))
+fi
 expect "$pcdir/mailsec.pc"
 sofile=$(find "$prefix" -name 'libmailsec.so*' | head -n1)
 expect "${sofile:-$prefix/lib/libmailsec.so}"
