@@ -323,13 +323,12 @@ static int run(const audit_args *a, char **args, int nargs)
 
 static int parse_format(const char *s, out_format *f)
 {
-    static const char *const NAMES[] = {"text", "json", "csv"};
-    for (int i = 0; i < 3; i++)
-        if (strcmp(s, NAMES[i]) == 0) {
-            *f = (out_format)i;
-            return 1;
-        }
-    return 0;
+    static const cli_name NAMES[] = {{"text", FORMAT_TEXT}, {"json", FORMAT_JSON}, {"csv", FORMAT_CSV},
+                                     {NULL, 0}};
+    int v = cli_name_value(s, NAMES, -1);
+    if (v >= 0)
+        *f = (out_format)v;
+    return v >= 0;
 }
 
 static int audit_option(void *arg, int opt, const char *value)

@@ -203,21 +203,19 @@ typedef struct bundle_args {
     const char *out;
 } bundle_args;
 
-static const struct {
-    const char *name;
-    ms_cert_bundle_format format;
-} FORMATS[] = {
+static const cli_name FORMATS[] = {
     {"fullchain", MS_CERT_BUNDLE_FULLCHAIN},
     {"postfix-chain", MS_CERT_BUNDLE_POSTFIX_CHAIN},
     {"dovecot", MS_CERT_BUNDLE_DOVECOT},
     {"combined", MS_CERT_BUNDLE_COMBINED},
+    {NULL, 0},
 };
 
 static const char *format_name(ms_cert_bundle_format f)
 {
-    for (size_t i = 0; i < sizeof FORMATS / sizeof FORMATS[0]; i++)
-        if (FORMATS[i].format == f)
-            return FORMATS[i].name;
+    for (const cli_name *n = FORMATS; n->name != NULL; n++)
+        if (n->value == (int)f)
+            return n->name;
     return "?";
 }
 
@@ -234,13 +232,12 @@ static int bundle_option(void *arg, int opt, const char *value)
             return 0;
         a->ca[a->opts.ca_count++] = value;
         return 1;
-    case OPT_FORMAT:
-        for (size_t i = 0; i < sizeof FORMATS / sizeof FORMATS[0]; i++)
-            if (strcmp(value, FORMATS[i].name) == 0) {
-                a->opts.format = FORMATS[i].format;
-                return 1;
-            }
-        return 0;
+    case OPT_FORMAT: {
+        int f = cli_name_value(value, FORMATS, -1);
+        if (f >= 0)
+            a->opts.format = (ms_cert_bundle_format)f;
+        return f >= 0;
+    }
     default: return CLI_OPTION_UNHANDLED;
     }
 }

@@ -14,7 +14,8 @@
 #include <unistd.h>
 
 enum color_choice { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER };
-static const char *const COLOR_NAMES[] = {"auto", "always", "never"};
+static const cli_name COLOR_NAMES[] = {{"auto", COLOR_AUTO}, {"always", COLOR_ALWAYS}, {"never", COLOR_NEVER},
+                                       {NULL, 0}};
 
 /* The --color choice waits in the color field until cli_common_finish. */
 void cli_common_init(cli_common *c)
@@ -94,11 +95,9 @@ int cli_common_option(cli_common *c, int opt, const char *arg)
         fprintf(stderr, "mailsec: --timeout wants seconds from 0.001 to 3600, not \"%s\"\n", arg);
         return -1;
     case CLI_OPT_COLOR:
-        for (int i = 0; i < 3; i++)
-            if (strcmp(arg, COLOR_NAMES[i]) == 0) {
-                c->color = i;
-                return 1;
-            }
+        c->color = cli_name_value(arg, COLOR_NAMES, -1);
+        if (c->color >= 0)
+            return 1;
         fprintf(stderr, "mailsec: --color takes auto, always or never, not \"%s\"\n", arg);
         return -1;
     }
@@ -787,4 +786,12 @@ int cli_parse_uint(const char *s, unsigned long max, unsigned long *out)
         return 0;
     *out = v;
     return 1;
+}
+
+int cli_name_value(const char *s, const cli_name *table, int otherwise)
+{
+    for (; table->name != NULL; table++)
+        if (strcmp(s, table->name) == 0)
+            return table->value;
+    return otherwise;
 }

@@ -232,4 +232,17 @@ int cli_results_end(cli_results *r, const char *command);
 /* The exit status a diagnostic list earns. */
 int cli_exit_status(const ms_diag_list *list, int could_not_check);
 
+/* ---- words that name values ---- */
+
+/* A word an option takes and the value it stands for. A table of them
+ * ends with {NULL, 0}. */
+typedef struct cli_name {
+    const char *name;
+    int value;
+} cli_name;
+
+/* The value the word s stands for in table, or `otherwise` when s is none
+ * of its words. */
+int cli_name_value(const char *s, const cli_name *table, int otherwise);
+
 #endif

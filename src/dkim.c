@@ -737,13 +737,12 @@ static int keygen_option(void *arg, int opt, const char *value)
         a->selector = value;
     else if (opt == OPT_OUT)
         a->out = value;
-    else if (opt == OPT_TYPE && strcmp(value, "rsa") == 0)
-        a->type = MS_DKIM_KEY_RSA;
-    else if (opt == OPT_TYPE && strcmp(value, "ed25519") == 0)
-        a->type = MS_DKIM_KEY_ED25519;
-    else if (opt == OPT_TYPE)
-        return 0;
-    else if (opt == OPT_BITS)
+    else if (opt == OPT_TYPE) {
+        static const cli_name TYPES[] = {{"rsa", MS_DKIM_KEY_RSA}, {"ed25519", MS_DKIM_KEY_ED25519},
+                                         {NULL, 0}};
+        a->type = (ms_dkim_key_type)cli_name_value(value, TYPES, MS_DKIM_KEY_UNKNOWN);
+        return a->type != MS_DKIM_KEY_UNKNOWN;
+    } else if (opt == OPT_BITS)
         return cli_parse_uint(value, 8192, &a->bits) && a->bits > 0;
     else if (opt == OPT_TTL)
         return cli_parse_uint(value, 2147483647UL, &a->ttl);

@@ -357,51 +357,36 @@ static int run_check(int argc, char **argv)
 
 /* ---- generate ---- */
 
-/* The position of s among count names, or -1. */
-static int index_of(const char *s, const char *const *names, int count)
-{
-    for (int i = 0; i < count; i++)
-        if (strcmp(s, names[i]) == 0)
-            return i;
-    return -1;
-}
-
 static int parse_policy(const char *s, ms_dmarc_policy *p)
 {
-    static const char *const NAMES[] = {"none", "quarantine", "reject"};
-    int i = index_of(s, NAMES, 3);
-    if (i >= 0)
-        *p = (ms_dmarc_policy)(MS_DMARC_POLICY_NONE + i);
-    return i >= 0;
+    static const cli_name NAMES[] = {{"none", MS_DMARC_POLICY_NONE}, {"quarantine", MS_DMARC_POLICY_QUARANTINE},
+                                     {"reject", MS_DMARC_POLICY_REJECT}, {NULL, 0}};
+    *p = (ms_dmarc_policy)cli_name_value(s, NAMES, MS_DMARC_POLICY_UNSET);
+    return *p != MS_DMARC_POLICY_UNSET;
 }
 
 static int parse_align(const char *s, ms_dmarc_align *a)
 {
-    static const char *const NAMES[] = {"r", "relaxed", "s", "strict"};
-    int i = index_of(s, NAMES, 4);
-    if (i >= 0)
-        *a = i < 2 ? MS_DMARC_ALIGN_RELAXED : MS_DMARC_ALIGN_STRICT;
-    return i >= 0;
+    static const cli_name NAMES[] = {{"r", MS_DMARC_ALIGN_RELAXED}, {"relaxed", MS_DMARC_ALIGN_RELAXED},
+                                     {"s", MS_DMARC_ALIGN_STRICT}, {"strict", MS_DMARC_ALIGN_STRICT},
+                                     {NULL, 0}};
+    *a = (ms_dmarc_align)cli_name_value(s, NAMES, MS_DMARC_ALIGN_UNSET);
+    return *a != MS_DMARC_ALIGN_UNSET;
 }
 
 static int parse_psd(const char *s, ms_dmarc_psd *p)
 {
-    static const char *const NAMES[] = {"y", "n", "u"};
-    int i = index_of(s, NAMES, 3);
-    if (i >= 0)
-        *p = (ms_dmarc_psd)(MS_DMARC_PSD_Y + i);
-    return i >= 0;
+    static const cli_name NAMES[] = {{"y", MS_DMARC_PSD_Y}, {"n", MS_DMARC_PSD_N}, {"u", MS_DMARC_PSD_U},
+                                     {NULL, 0}};
+    *p = (ms_dmarc_psd)cli_name_value(s, NAMES, MS_DMARC_PSD_UNSET);
+    return *p != MS_DMARC_PSD_UNSET;
 }
 
 static int parse_yes_no(const char *s, int *v)
 {
-    if (strcmp(s, "y") == 0)
-        *v = 1;
-    else if (strcmp(s, "n") == 0)
-        *v = 0;
-    else
-        return 0;
-    return 1;
+    static const cli_name NAMES[] = {{"y", 1}, {"n", 0}, {NULL, 0}};
+    *v = cli_name_value(s, NAMES, -1);
+    return *v >= 0;
 }
 
 static int parse_percent(const char *s, int *v)

@@ -1186,16 +1186,12 @@ static int check_option(void *arg, int opt, const char *value)
     case OPT_COLUMN: a->column = value; return 1;
     case OPT_HEADER: a->header = 1; return 1;
     case OPT_MX: a->r.mx = 1; return 1;
-    case OPT_FORMAT:
-        if (strcmp(value, "text") == 0)
-            a->r.format = FMT_TEXT;
-        else if (strcmp(value, "json") == 0)
-            a->r.format = FMT_JSON;
-        else if (strcmp(value, "csv") == 0)
-            a->r.format = FMT_CSV;
-        else
-            return 0;
-        return 1;
+    case OPT_FORMAT: {
+        static const cli_name FORMATS[] = {{"text", FMT_TEXT}, {"json", FMT_JSON}, {"csv", FMT_CSV},
+                                           {NULL, 0}};
+        a->r.format = cli_name_value(value, FORMATS, -1);
+        return a->r.format >= 0;
+    }
     }
     return CLI_OPTION_UNHANDLED;
 }

@@ -253,34 +253,33 @@ static void change_header(message *m, const milter_conn *c, uint32_t index, cons
 
 /* ---- the wire ---- */
 
-static int write_all(int fd, const void *buf, size_t len)
+enum direction { TO_PEER, FROM_PEER };
+
+/* All len bytes of buf sent to the peer or received from it, through the
+ * interruptions and short counts a socket allows: 0, or -1 when the
+ * connection fails or closes first. */
+static int transfer_all(int fd, char *buf, size_t len, enum direction dir)
 {
-    const char *p = buf;
     while (len > 0) {
-        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+        ssize_t n = dir == TO_PEER ? send(fd, buf, len, MSG_NOSIGNAL) : recv(fd, buf, len, 0);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
             return -1;
-        p += n;
+        buf += n;
         len -= (size_t)n;
     }
     return 0;
 }
 
+static int write_all(int fd, const void *buf, size_t len)
+{
+    return transfer_all(fd, (char *)buf, len, TO_PEER); /* send() only reads buf */
+}
+
 static int read_all(int fd, void *buf, size_t len)
 {
-    char *p = buf;
-    while (len > 0) {
-        ssize_t n = recv(fd, p, len, 0);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
+    return transfer_all(fd, buf, len, FROM_PEER);
 }
 
 /* one packet: 4-byte length (command included), the command, the data */

@@ -142,17 +142,31 @@ typedef struct parse_state {
     int nomem; /* a finding could not be recorded: the parse says MS_ERR_NOMEM */
 } parse_state;
 
-/* A whole file (main.cf or master.cf) read line by line with line_fn into
- * out; file (NULL: default_name) names it in findings. */
-static ms_status parse_file(const char *text, size_t len, const char *file,
-                            const char *default_name, pf_line_fn line_fn, void *out,
-                            ms_diag_list *diags)
+/* What tells main.cf and master.cf apart when parse_file reads them. */
+typedef struct pf_kind {
+    const char *default_name;    /* names the file in findings when the caller gives none */
+    pf_line_fn line_fn;          /* reads one logical line into the result */
+    size_t out_size;             /* the result, zeroed before the first line */
+    void (*free_out)(void *out); /* frees a result that a failed parse left half built */
+} pf_kind;
+
+/* A whole file of the given kind read line by line into out; file (NULL:
+ * the kind's default name) names it in findings. On failure out is freed
+ * and empty. */
+static ms_status parse_file(const char *text, size_t len, const char *file, const pf_kind *kind,
+                            void *out, ms_diag_list *diags)
 {
-    if (len > MS_CONF_MAX_BYTES)
-        return MS_ERR_LIMIT;
-    parse_state ps = {file ? file : default_name, diags, 0, out, 0};
-    ms_status st = for_each_logical_line(text, len, line_fn, &ps);
-    return st == MS_OK && ps.nomem ? MS_ERR_NOMEM : st;
+    memset(out, 0, kind->out_size);
+    ms_status st = MS_ERR_LIMIT;
+    if (len <= MS_CONF_MAX_BYTES) {
+        parse_state ps = {file ? file : kind->default_name, diags, 0, out, 0};
+        st = for_each_logical_line(text, len, kind->line_fn, &ps);
+        if (st == MS_OK && ps.nomem)
+            st = MS_ERR_NOMEM;
+    }
+    if (st != MS_OK)
+        kind->free_out(out);
+    return st;
 }
 
 static void syntax_finding(parse_state *ps, size_t line, const char *fmt, ...)
@@ -202,14 +216,17 @@ static ms_status maincf_line(pf_line *l, void *arg)
     return add_setting(&cf->settings, &cf->count, s, n, value, vlen, ps->file, l->line);
 }
 
+static void maincf_free(void *cf)
+{
+    ms_conf_maincf_free(cf);
+}
+
+static const pf_kind MAINCF = {"main.cf", maincf_line, sizeof(ms_conf_maincf), maincf_free};
+
 ms_status ms_conf_maincf_parse(const char *text, size_t len, const char *file, ms_conf_maincf *out,
                                ms_diag_list *diags)
 {
-    memset(out, 0, sizeof *out);
-    ms_status st = parse_file(text, len, file, "main.cf", maincf_line, out, diags);
-    if (st != MS_OK)
-        ms_conf_maincf_free(out);
-    return st;
+    return parse_file(text, len, file, &MAINCF, out, diags);
 }
 
 void ms_conf_maincf_free(ms_conf_maincf *cf)
@@ -221,12 +238,18 @@ void ms_conf_maincf_free(ms_conf_maincf *cf)
     cf->count = 0;
 }
 
+/* The setting of that name that counts: the last one, as in Postfix. */
+static const ms_conf_setting *last_named(const ms_conf_setting *items, size_t count, const char *name)
+{
+    for (size_t i = count; i-- > 0;)
+        if (strcmp(items[i].name, name) == 0)
+            return &items[i];
+    return NULL;
+}
+
 const ms_conf_setting *ms_conf_maincf_get(const ms_conf_maincf *cf, const char *name)
 {
-    for (size_t i = cf->count; i-- > 0;)
-        if (strcmp(cf->settings[i].name, name) == 0)
-            return &cf->settings[i];
-    return NULL;
+    return last_named(cf->settings, cf->count, name);
 }
 
 /* Postfix 3.7's defaults (postconf -d) of the parameters the audit reads. */
@@ -337,14 +360,8 @@ static int expand(const ms_conf_maincf *cf, const char *text, ms_buf *out, int d
         if (close && *p == close)
             p++;
         int set = value != NULL && *value != '\0';
-        if (op == '?' && set) {
-            char *t = strndup(alt, alt_len);
-            out->failed |= t == NULL;
-            int ok = t && expand(cf, t, out, depth + 1, budget);
-            free(t);
-            if (!ok)
-                return 0;
-        } else if (op == ':' && !set) {
+        /* ${name?alt}: alt when name is set; ${name:alt}: alt when it is not */
+        if ((op == '?' && set) || (op == ':' && !set)) {
             char *t = strndup(alt, alt_len);
             out->failed |= t == NULL;
             int ok = t && expand(cf, t, out, depth + 1, budget);
@@ -541,14 +558,17 @@ static ms_status mastercf_line(pf_line *l, void *arg)
     return st;
 }
 
+static void mastercf_free(void *cf)
+{
+    ms_conf_mastercf_free(cf);
+}
+
+static const pf_kind MASTERCF = {"master.cf", mastercf_line, sizeof(ms_conf_mastercf), mastercf_free};
+
 ms_status ms_conf_mastercf_parse(const char *text, size_t len, const char *file,
                                  ms_conf_mastercf *out, ms_diag_list *diags)
 {
-    memset(out, 0, sizeof *out);
-    ms_status st = parse_file(text, len, file, "master.cf", mastercf_line, out, diags);
-    if (st != MS_OK)
-        ms_conf_mastercf_free(out);
-    return st;
+    return parse_file(text, len, file, &MASTERCF, out, diags);
 }
 
 void ms_conf_mastercf_free(ms_conf_mastercf *cf)
@@ -564,10 +584,7 @@ void ms_conf_mastercf_free(ms_conf_mastercf *cf)
 
 const ms_conf_setting *ms_conf_service_override(const ms_conf_service *s, const char *name)
 {
-    for (size_t i = s->override_count; i-- > 0;)
-        if (strcmp(s->overrides[i].name, name) == 0)
-            return &s->overrides[i];
-    return NULL;
+    return last_named(s->overrides, s->override_count, name);
 }
 
 int ms_conf_service_port(const ms_conf_service *s)

@@ -44,7 +44,9 @@
     X(sqlite3_prepare_v2) \
     X(sqlite3_reset) \
     X(sqlite3_sleep) \
-    X(sqlite3_step)
+    X(sqlite3_step) \
+    X(sqlite3_wal_checkpoint_v2) \
+    X(sqlite3_wal_hook)
 
 #define MS_SQLITE_INDEX(name) ms_sqlite_##name,
 enum { MS_SQLITE_NAMES(MS_SQLITE_INDEX) ms_sqlite_count };
@@ -84,6 +86,8 @@ extern void *ms_sqlite_slots[ms_sqlite_count];
 #define sqlite3_reset MS_LAZY(ms_sqlite, sqlite3_reset)
 #define sqlite3_sleep MS_LAZY(ms_sqlite, sqlite3_sleep)
 #define sqlite3_step MS_LAZY(ms_sqlite, sqlite3_step)
+#define sqlite3_wal_checkpoint_v2 MS_LAZY(ms_sqlite, sqlite3_wal_checkpoint_v2)
+#define sqlite3_wal_hook MS_LAZY(ms_sqlite, sqlite3_wal_hook)
 
 
 #endif

@@ -4,7 +4,11 @@
  * check's ports and probes, an MX host each). A machine out of threads
  * must make such a check slower, never wrong: ms_task_run then does the
  * work in the caller's thread before it returns. ms_task_try is for work
- * the caller makes up for itself later when no thread could be had. */
+ * the caller makes up for itself later when no thread could be had.
+ *
+ * A task's thread takes no signal: signals are the program's, and a
+ * program may wait for them in a thread of its own (libmilter waits for
+ * SIGTERM so; a library thread that took it would end the process). */
 #ifndef MAILSEC_LIB_CORE_TASK_H
 #define MAILSEC_LIB_CORE_TASK_H
 

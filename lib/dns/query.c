@@ -20,12 +20,12 @@
 #include "dns_internal.h"
 
 #include "core/lazy_unbound.h" /* loaded by ms_dns_resolver_new, before any of these calls */
+#include "core/task.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -58,7 +58,7 @@ struct ms_dns_shared {
     ms_ctx *config;        /* a shared resolver's configuration (a clone); NULL otherwise */
     int shared;            /* answers are read by the dispatcher thread */
     int dispatching;       /* the dispatcher thread runs */
-    pthread_t dispatcher;
+    ms_task dispatcher;
     int stop_pipe[2];      /* a byte written stops the dispatcher */
     int broken;            /* ub_process failed: no more answers will come */
     size_t refs;           /* attached states, plus the owner of a shared one */
@@ -163,19 +163,12 @@ static void *dispatch(void *arg)
     }
 }
 
-/* The dispatcher takes no signal: they are the program's (libmilter
- * waits for SIGTERM in a thread of its own). */
 static int start_dispatcher(resolver *res)
 {
     /* not inherited by the programs a server runs (the milter's sendmail) */
     if (pipe2(res->stop_pipe, O_CLOEXEC) != 0)
         return -1;
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    int rc = pthread_create(&res->dispatcher, NULL, dispatch, res);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (rc != 0) {
+    if (!ms_task_try(&res->dispatcher, dispatch, res)) {
         close(res->stop_pipe[0]);
         close(res->stop_pipe[1]);
         res->stop_pipe[0] = res->stop_pipe[1] = -1;
@@ -206,7 +199,7 @@ static void resolver_destroy(resolver *res)
         char stop = 1;
         while (write(res->stop_pipe[1], &stop, 1) < 0 && errno == EINTR)
             ;
-        pthread_join(res->dispatcher, NULL);
+        ms_task_join(&res->dispatcher);
     }
     if (res->stop_pipe[0] >= 0) {
         close(res->stop_pipe[0]);

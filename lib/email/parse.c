@@ -168,10 +168,14 @@ static size_t non_ascii(st *p, size_t i)
     return n;
 }
 
-static void enter_fws(st *p, unsigned char c)
+/* White space c, or the CR of a fold's CRLF, starts FWS (the diagnosis is
+ * the caller's). Returns the bytes consumed: 2 for CRLF. */
+static size_t enter_fws(st *p, unsigned char c)
 {
+    p->out->has_cfws = 1;
     p->ctx = CX_FWS;
     p->token_prior_cr = c == '\r';
+    return c == '\r' ? 2 : 1;
 }
 
 /* CFWS (a comment or FWS) at i. Before an element, `before` (each part
@@ -186,6 +190,31 @@ static void cfws_at(st *p, size_t i, enum em_diag before, enum em_diag after)
         raise(p, after, i);
         p->end_or_die = 1;
     }
+}
+
+/* FWS at i in the local part or the domain: `first` before the first
+ * element (each part rates it differently), obsolete before a later one,
+ * `after` (EM_VALID for nothing) after an element, as cfws_at. Returns the
+ * bytes consumed. (A CR without LF is an error: the parse ends there.) */
+static size_t component_fws(st *p, size_t i, enum em_diag first, enum em_diag after)
+{
+    unsigned char c = p->s[i];
+    if (!crlf(p, &i))
+        return 1;
+    cfws_at(p, i, p->elem_count == 0 ? first : EM_DEPREC_FWS, after);
+    return enter_fws(p, c);
+}
+
+/* FWS at i inside a comment or a domain literal: EM_CFWS_FWS wherever it
+ * stands. Returns the bytes consumed, as component_fws. (In a quoted
+ * string FWS is also an octet of the local part: step_qs.) */
+static size_t inner_fws(st *p, size_t i)
+{
+    unsigned char c = p->s[i];
+    if (!crlf(p, &i))
+        return 1;
+    raise(p, EM_CFWS_FWS, i);
+    return enter_fws(p, c);
 }
 
 static void open_comment(st *p, size_t i, enum em_diag before)
@@ -212,6 +241,10 @@ static size_t step_local(st *p, size_t i)
     case '(':
         open_comment(p, i, p->elem_count == 0 ? EM_CFWS_COMMENT : EM_DEPREC_COMMENT);
         return 1;
+    case '\r':
+    case ' ':
+    case '\t':
+        return component_fws(p, i, EM_CFWS_FWS, EM_VALID);
     case '.':
         if (p->elem_len == 0) {
             raise(p, p->elem_count == 0 ? EM_ERR_DOT_START : EM_ERR_CONSECUTIVE_DOTS, i);
@@ -232,15 +265,6 @@ static size_t step_local(st *p, size_t i)
             raise(p, EM_ERR_EXPECTING_ATEXT, i);
         }
         return 1;
-    case '\r':
-    case ' ':
-    case '\t':
-        if (!crlf(p, &i))
-            return 1;
-        cfws_at(p, i, p->elem_count == 0 ? EM_CFWS_FWS : EM_DEPREC_FWS, EM_VALID);
-        p->out->has_cfws = 1;
-        enter_fws(p, c);
-        return c == '\r' ? 2 : 1;
     case '@':
         if (p->out->local_octets == 0)
             raise(p, EM_ERR_NO_LOCAL_PART, i);
@@ -287,6 +311,11 @@ static size_t step_domain(st *p, size_t i)
         open_comment(p, i, p->elem_count == 0 ? EM_DEPREC_CFWS_NEAR_AT : EM_DEPREC_COMMENT);
         p->domain_cfws = 1;
         return 1;
+    case '\r':
+    case ' ':
+    case '\t':
+        p->domain_cfws = 1;
+        return component_fws(p, i, EM_DEPREC_CFWS_NEAR_AT, EM_CFWS_FWS);
     case '.':
         if (p->out->is_literal) {
             /* RFC 5322 3.4.1: a domain literal is the whole domain; nothing
@@ -314,16 +343,6 @@ static size_t step_domain(st *p, size_t i)
             raise(p, EM_ERR_EXPECTING_ATEXT, i);
         }
         return 1;
-    case '\r':
-    case ' ':
-    case '\t':
-        if (!crlf(p, &i))
-            return 1;
-        cfws_at(p, i, p->elem_count == 0 ? EM_DEPREC_CFWS_NEAR_AT : EM_DEPREC_FWS, EM_CFWS_FWS);
-        p->out->has_cfws = 1;
-        p->domain_cfws = 1;
-        enter_fws(p, c);
-        return c == '\r' ? 2 : 1;
     default: {
         if (p->end_or_die) {
             raise(p, p->prior == CX_LITERAL ? EM_ERR_ATEXT_AFTER_DOMLIT : EM_ERR_ATEXT_AFTER_CFWS, i);
@@ -411,13 +430,8 @@ static size_t step_literal(st *p, size_t i)
     case '\r':
     case ' ':
     case '\t':
-        if (!crlf(p, &i))
-            return 1;
-        raise(p, EM_CFWS_FWS, i);
-        p->out->has_cfws = 1;
         p->lit_ws = 1;
-        enter_fws(p, c);
-        return c == '\r' ? 2 : 1;
+        return inner_fws(p, i);
     default: {
         size_t n = plain_run(p, i, plain_dtext);
         if (n == 0) {
@@ -449,14 +463,9 @@ static size_t step_comment(st *p, size_t i)
     case '\r':
     case ' ':
     case '\t':
-        if (!crlf(p, &i))
-            return 1;
         /* white space inside a comment is FWS too (RFC 5322 3.2.2), and
          * ranks above the comment (as in is_email) */
-        raise(p, EM_CFWS_FWS, i);
-        p->out->has_cfws = 1;
-        enter_fws(p, c);
-        return c == '\r' ? 2 : 1;
+        return inner_fws(p, i);
     default: {
         size_t n = plain_run(p, i, plain_ctext);
         if (n > 0)
@@ -488,9 +497,7 @@ static size_t step_qs(st *p, size_t i)
             return 1;
         take(p, i, 1);
         raise(p, EM_CFWS_FWS, i);
-        p->out->has_cfws = 1;
-        enter_fws(p, c);
-        return c == '\r' ? 2 : 1;
+        return enter_fws(p, c);
     case '"':
         take(p, i, 1);
         pop(p);

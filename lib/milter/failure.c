@@ -4,10 +4,10 @@
  * thread from a bounded queue, so the mail path never waits for a report.
  * The transport and the authorisation check are `report send`'s. */
 #include "internal.h"
+#include "core/task.h"
 #include "report/send_internal.h"
 
 #include <pthread.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -216,7 +216,7 @@ struct ms_milter_sender {
     const ms_milter_config *config;
     ms_milter_log_fn log;
     void *log_arg;
-    pthread_t thread;
+    ms_task thread;
     pthread_mutex_t lock;
     pthread_cond_t wake;
     int stopping;
@@ -293,14 +293,7 @@ ms_status ms_milter_sender_start(const ms_milter_config *config, ms_milter_log_f
         free(s);
         return MS_ERR_NOMEM;
     }
-    /* the thread takes no signal: SIGTERM and the like are the milter's
-     * (libmilter waits for them in a thread of its own) */
-    sigset_t all, before;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &before);
-    int failed = pthread_create(&s->thread, NULL, sender_main, s);
-    pthread_sigmask(SIG_SETMASK, &before, NULL);
-    if (failed) {
+    if (!ms_task_try(&s->thread, sender_main, s)) {
         pthread_cond_destroy(&s->wake);
         pthread_mutex_destroy(&s->lock);
         free(s);
@@ -394,7 +387,7 @@ void ms_milter_sender_stop(ms_milter_sender *s)
     if (dropped > 0)
         say(s, 1, "%zu failure report%s not sent: the milter stopped", dropped,
             dropped == 1 ? "" : "s");
-    pthread_join(s->thread, NULL);
+    ms_task_join(&s->thread);
     for (size_t i = 0; i < MS_MILTER_FAILURE_RATE_MAX; i++)
         free(s->rates[i].key);
     pthread_cond_destroy(&s->wake);

@@ -203,30 +203,6 @@ static size_t key_len(const char *s)
     return prefix_len(s, KEY_CHARS);
 }
 
-/* x LIKE '%pattern%' for SQLite without ICU: ASCII letters in either
- * case, '_' any one character. */
-static int like_contains(const char *x, const char *pattern)
-{
-    for (const unsigned char *start = (const unsigned char *)x; *start != '\0'; start++) {
-        const unsigned char *s = start;
-        const char *p = pattern;
-        for (; *p != '\0' && *s != '\0'; p++) {
-            if (*p == '_') {
-                if (*s++ >= 0xc0)
-                    while ((*s & 0xc0) == 0x80)
-                        s++;
-            } else if (ms_ascii_lower(*s) == ms_ascii_lower((unsigned char)*p)) {
-                s++;
-            } else {
-                break;
-            }
-        }
-        if (*p == '\0')
-            return 1;
-    }
-    return 0;
-}
-
 /* ---- The tables ---------------------------------------------------------- */
 
 static int grow_slots(src_table *t)
@@ -829,8 +805,8 @@ ms_status rollup_mem_record(ms_store *store, const ms_report_agg_record *r, cons
         [S_UNALIGNED] = !pass && some_pass ? c : 0,
         [S_FAILING] = !pass && !some_pass ? c : 0,
         [S_DKIM_PASS_SPF_FAIL] = d->dkim_pass && !d->spf_pass ? c : 0,
-        [S_FORWARDED] = d->reasons != NULL && (like_contains(d->reasons, "forwarded") ||
-                                                like_contains(d->reasons, "mailing_list"))
+        [S_FORWARDED] = d->reasons != NULL && (strstr(d->reasons, "forwarded") != NULL ||
+                                                strstr(d->reasons, "mailing_list") != NULL)
                             ? c
                             : 0,
     };

@@ -5,6 +5,7 @@
  * step that reads them). */
 #include "store/internal.h"
 #include "core/lazy_sqlite.h"
+#include "store/sqlite_checkpoint.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -34,6 +35,7 @@ typedef struct sqlite_state {
     sqlite3_stmt *insert_record; /* prepared on first use */
     cached cache[STMT_CACHE];
     unsigned long clock;
+    sq_checkpointer *checkpointer; /* a store open for writing: its log's checkpoints */
 } sqlite_state;
 
 static sqlite3 *db_of(ms_store *store)
@@ -346,6 +348,7 @@ static void sq_close(ms_store *store)
 {
     sqlite_state *s = store->impl;
     if (s != NULL) {
+        sq_checkpointer_stop(s->checkpointer);
         sqlite3_finalize(s->insert_record);
         for (int i = 0; i < STMT_CACHE; i++) {
             sqlite3_finalize(s->cache[i].stmt);
@@ -459,6 +462,10 @@ ms_status store_sqlite_open(ms_store *store, const char *path)
         char sql[64];
         snprintf(sql, sizeof sql, "PRAGMA journal_size_limit=%d", MS_STORE_SQLITE_WAL_KEEP);
         st = sq_exec(store, sql);
+    }
+    if (st == MS_OK) {
+        sqlite_state *s = store->impl;
+        s->checkpointer = sq_checkpointer_start(db, path);
     }
     if (st != MS_OK) {
         char *why = ms_strdup(store->error);

@@ -83,4 +83,19 @@ static inline char *test_read_file(const char *path, size_t *len)
     return data;
 }
 
+/* The threads of this process (its status file's count), -1 if unknown. */
+static inline int test_threads_of_this_process(void)
+{
+    char line[256];
+    int threads = -1;
+    FILE *f = fopen("/proc/self/status", "r");
+    if (f == NULL)
+        return -1;
+    while (fgets(line, sizeof line, f) != NULL)
+        if (sscanf(line, "Threads: %d", &threads) == 1)
+            break;
+    fclose(f);
+    return threads;
+}
+
 #endif

@@ -374,6 +374,30 @@ static void tasks_run_in_threads_and_join_once(void **state)
     ms_task_join(&never); /* never started: nothing */
 }
 
+/* Reports whether SIGTERM is blocked in the thread that runs it. */
+static void *note_sigterm_blocked(void *arg)
+{
+    sigset_t mask;
+    pthread_sigmask(SIG_BLOCK, NULL, &mask);
+    *(int *)arg = sigismember(&mask, SIGTERM);
+    return NULL;
+}
+
+/* A task's thread takes no signal (libmilter waits for SIGTERM in a
+ * thread of its own: a thread that took it would end the milter), and
+ * the caller's own mask is left as it was. */
+static void task_threads_take_no_signal(void **state)
+{
+    (void)state;
+    int blocked = -1;
+    ms_task t;
+    assert_int_equal(ms_task_run(&t, note_sigterm_blocked, &blocked), 1);
+    ms_task_join(&t);
+    assert_int_equal(blocked, 1);
+    note_sigterm_blocked(&blocked);
+    assert_int_equal(blocked, 0);
+}
+
 /* With no thread to be had (every new thread asks for a stack no address
  * space holds), ms_task_run does the work before it returns and
  * ms_task_try does none. In a child, so the default stays as it was. */
@@ -422,6 +446,7 @@ int main(void)
         cmocka_unit_test(arenas_cut_pieces_and_keep_blocks_across_resets),
         cmocka_unit_test(tasks_run_in_threads_and_join_once),
         cmocka_unit_test(tasks_without_threads_run_here_or_not_at_all),
+        cmocka_unit_test(task_threads_take_no_signal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

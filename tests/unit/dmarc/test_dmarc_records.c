@@ -1,8 +1,9 @@
 /* Data-driven DMARC record tests: tests/data/dmarc/records.txt holds the
  * cases (format described at the top of that file); each becomes one
  * cmocka test named after the case. Two more tests check that every code
- * in ms_dmarc_diag_defs is produced by some case and is documented in
- * docs/diagnostics.md. */
+ * in ms_dmarc_diag_defs is produced by some case and is a DMARC code with
+ * a summary (that each is documented in docs/diagnostics.md the build
+ * checks: lib/core/gen_diag_texts.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -485,27 +486,15 @@ static void test_every_code_is_produced(void **state)
     assert_int_equal(missing, 0);
 }
 
-static void test_codes_are_documented(void **state)
+/* The table holds the DMARC module's own codes only, each with a text. */
+static void test_codes_are_dmarc_codes(void **state)
 {
     (void)state;
-    char *path = source_path("docs/diagnostics.md");
-    char *text = test_read_file(path, NULL);
-    if (text == NULL)
-        fail_msg("cannot open %s", path);
-    free(path);
-    int missing = 0;
     for (const ms_diag_def *d = ms_dmarc_diag_defs; d->code != NULL; d++) {
-        char *heading = ms_asprintf("\n### %s\n", d->code);
-        if (strstr(text, heading) == NULL) {
-            print_message("  docs/diagnostics.md has no \"### %s\"\n", d->code);
-            missing++;
-        }
         assert_non_null(d->summary);
-        assert_true(strncmp(d->code, "dmarc.", 6) == 0);
-        free(heading);
+        if (strncmp(d->code, "dmarc.", 6) != 0)
+            fail_msg("%s in the DMARC table is not a dmarc. code", d->code);
     }
-    free(text);
-    assert_int_equal(missing, 0);
 }
 
 int main(void)
@@ -520,8 +509,8 @@ int main(void)
     }
     tests[s.count].name = "every-code-is-produced-by-a-case";
     tests[s.count].test_func = test_every_code_is_produced;
-    tests[s.count + 1].name = "every-code-is-documented";
-    tests[s.count + 1].test_func = test_codes_are_documented;
+    tests[s.count + 1].name = "every-code-is-a-dmarc-code";
+    tests[s.count + 1].test_func = test_codes_are_dmarc_codes;
     int failed = _cmocka_run_group_tests("dmarc-records", tests, s.count + 2, NULL, NULL);
     free(tests);
     free_cases(&s);

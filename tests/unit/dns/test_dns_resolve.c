@@ -742,20 +742,6 @@ static void batch_of_8_queries_takes_about_one_round_trip(void **state)
 
 /* ---- a resolver shared by contexts in several threads ----------------- */
 
-/* The threads of this process: libunbound runs one worker per resolver. */
-static int threads_of_this_process(void)
-{
-    char line[256];
-    int threads = -1;
-    FILE *f = fopen("/proc/self/status", "r");
-    assert_non_null(f);
-    while (fgets(line, sizeof line, f) != NULL)
-        if (sscanf(line, "Threads: %d", &threads) == 1)
-            break;
-    fclose(f);
-    return threads;
-}
-
 enum { SHARING_THREADS = 8, SHARING_ROUNDS = 5 };
 
 typedef struct sharer {
@@ -826,9 +812,9 @@ static void contexts_in_threads_share_one_resolver(void **state)
     sharer sharers[SHARING_THREADS];
     pthread_t threads[SHARING_THREADS];
     /* the resolver threads of the tests before may still be on their way out */
-    for (int i = 0; i < 100 && threads_of_this_process() != 1; i++)
+    for (int i = 0; i < 100 && test_threads_of_this_process() != 1; i++)
         usleep(10000);
-    int before = threads_of_this_process();
+    int before = test_threads_of_this_process();
     for (int i = 0; i < SHARING_THREADS; i++) {
         sharers[i] = (sharer){
             .shared = shared, .attached = &attached, .all_asked = &all_asked, .counted = &counted, .id = i};
@@ -840,7 +826,7 @@ static void contexts_in_threads_share_one_resolver(void **state)
     pthread_barrier_wait(&all_asked);
     /* Every ctx has asked: its threads, one dispatcher and one libunbound
      * worker, where a resolver each would have made eight workers. */
-    int during = threads_of_this_process();
+    int during = test_threads_of_this_process();
     pthread_barrier_wait(&counted);
     for (int i = 0; i < SHARING_THREADS; i++) {
         pthread_join(threads[i], NULL);
@@ -848,9 +834,9 @@ static void contexts_in_threads_share_one_resolver(void **state)
     }
     assert_int_equal(during - before, SHARING_THREADS + 2);
     /* the last ctx freed the resolver: its two threads are gone */
-    for (int i = 0; i < 100 && threads_of_this_process() != before; i++)
+    for (int i = 0; i < 100 && test_threads_of_this_process() != before; i++)
         usleep(10000);
-    assert_int_equal(threads_of_this_process(), before);
+    assert_int_equal(test_threads_of_this_process(), before);
     pthread_barrier_destroy(&attached);
     pthread_barrier_destroy(&all_asked);
     pthread_barrier_destroy(&counted);

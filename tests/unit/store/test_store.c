@@ -10,7 +10,10 @@
  * Reports are built by hand as the parsers would hand them over. Row
  * counts are checked with SQL of our own (sqlite3 / libpq directly), not
  * through the store. */
+#define _GNU_SOURCE /* pthread_setattr_default_np */
 #include "mailsec/store.h"
+
+#include <pthread.h>
 
 #include <libpq-fe.h>
 #include <signal.h>
@@ -19,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/select.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -1450,6 +1454,85 @@ static void test_rollup_views(void)
     free(url);
 }
 
+/* ---- SQLite: checkpoints on a thread of their own --------------------------- */
+
+enum { CKPT_REPORTS = 12, CKPT_RECORDS = 2000 }; /* about 3,000 pages: past the log's
+                                                 * checkpoint threshold, short of its bound */
+
+static long long file_bytes(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (long long)st.st_size : 0;
+}
+
+/* Reports of new sources, each committed (ms_store_sync); then waits up
+ * to 20 s for the database file to reach half the bytes the log was
+ * given, which only a checkpoint copies there before the store closes.
+ * Returns 1 when it did, with the thread count while the store was open
+ * in *threads_open. */
+static int checkpointed_while_open(const char *url, int *threads_open)
+{
+    const char *path = url + strlen("sqlite:");
+    char wal[1300];
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    ms_store *s = open_or_die(url);
+    *threads_open = test_threads_of_this_process();
+    long long start = file_bytes(path);
+    for (int i = 0; i < CKPT_REPORTS; i++)
+        if (store_numbered(s, 1000 + i, CKPT_RECORDS) != 0 || ms_store_sync(s) != MS_OK)
+            return 0;
+    long long logged = file_bytes(wal);
+    int copied = 0;
+    for (int waited = 0; !copied && waited < 2000; waited++) {
+        copied = file_bytes(path) - start >= logged / 2;
+        if (!copied)
+            usleep(10 * 1000);
+    }
+    ms_store_close(s);
+    return copied;
+}
+
+/* A store open for writing has one thread more, which copies the log back
+ * into the database file as the commits come (the writer's automatic
+ * checkpoint is off: were the thread's checkpoints to do nothing, the file
+ * would stay as it was until the store is closed). With no thread to be
+ * had, the writer checkpoints as SQLite does by default (in a child,
+ * whose every new thread asks for a stack no address space holds). A
+ * store opened for reading has no such thread. */
+static void test_checkpoints(void)
+{
+    if (pg_base != NULL)
+        return; /* SQLite's */
+    int before = test_threads_of_this_process(), open_threads = -1;
+    char *url = new_db();
+    CHECK(checkpointed_while_open(url, &open_threads), "the log was copied back while open");
+    CHECK_NUM(open_threads, before + 1);
+    CHECK_NUM(test_threads_of_this_process(), before);
+    ms_store *r = NULL;
+    char *err = NULL;
+    CHECK(ms_store_open_read(url, &r, &err) == MS_OK, "open for reading: %s", err ? err : "?");
+    CHECK_NUM(test_threads_of_this_process(), before);
+    ms_store_close(r);
+    free(url);
+
+    url = new_db();
+    pid_t pid = fork();
+    if (pid == 0) {
+        pthread_attr_t huge;
+        pthread_attr_init(&huge);
+        pthread_attr_setstacksize(&huge, (size_t)1 << 46);
+        if (pthread_setattr_default_np(&huge) != 0)
+            _exit(3);
+        int threads = -1, copied = checkpointed_while_open(url, &threads);
+        _exit(copied && threads == test_threads_of_this_process() ? 0 : 1);
+    }
+    int status = -1;
+    CHECK(pid > 0 && waitpid(pid, &status, 0) == pid, "fork and wait");
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+          "without threads: the writer checkpoints (status %d)", status);
+    free(url);
+}
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -1483,6 +1566,7 @@ int main(void)
         {"conflicting duplicates", test_conflicts},
         {"extreme values through the views", test_extremes},
         {"the views of the rollups", test_rollup_views},
+        {"checkpoints on a thread of their own", test_checkpoints},
     };
     run_checks(tests, sizeof tests / sizeof tests[0]);
     char cmd[256];
