@@ -33,12 +33,15 @@ advise() {
     shift 2
     "$BIN" dmarc advise --db "$DB" "${DNS[@]}" --json "$@" "$domain" >"$WORK/$domain.json" 2>"$WORK/$domain.err"
     status=$?
-    [[ $status == "$want" ]] || fail "$domain $*: exit $status, expected $want"
+    if [[ $status == "$want" ]]; then ok "$domain $*: exit $want"; else fail "$domain $*: exit $status, expected $want"; fi
 }
 # check DOMAIN NAME JQ: the JQ expression holds of the domain's result.
 check() {
-    json_true "$3" "$WORK/$1.json" ||
+    if json_true "$3" "$WORK/$1.json"; then
+        ok "$1: $2"
+    else
         fail "$1: $2 ($3); got: $(jq -c '.results[0] | del(.diagnostics)' "$WORK/$1.json" 2>/dev/null | head -c 3000) $(head -c 500 "$WORK/$1.err")"
+    fi
 }
 R='.results[0]'
 crit() { echo "($R.criteria[] | select(.name == \"$1\"))"; }
@@ -133,26 +136,44 @@ advise 1 $D "${PUBLISH[@]}"
 check $D "hold: nothing published" "$R.action == \"hold\" and $R.publish == null"
 "$BIN" dmarc advise --db "$DB" "${DNS[@]}" --publish --all >"$WORK/pub-all" 2>&1
 status=$?
-[[ $status == 2 ]] && grep -q -- "--publish takes exactly one domain" "$WORK/pub-all" || fail "--publish --all: exit $status: $(head -c 500 "$WORK/pub-all")"
+if [[ $status == 2 ]] && grep -q -- "--publish takes exactly one domain" "$WORK/pub-all"; then
+    ok "--publish --all: a usage error"
+else
+    fail "--publish --all: exit $status: $(head -c 500 "$WORK/pub-all")"
+fi
 
 # A resolver that does not answer: could not check (2).
 "$BIN" dmarc advise --db "$DB" --resolver 127.0.0.1@9 --timeout 1 --json ready.advisetest.example >"$WORK/dead.json" 2>"$WORK/dead.err"
 status=$?
-[[ $status == 2 ]] || fail "no DNS answer: exit $status, expected 2"
-json_true '.results[0].result == "unchecked" and .result == "unchecked"' "$WORK/dead.json" || fail "no DNS answer: not unchecked: $(cat "$WORK/dead.json")"
+if [[ $status == 2 ]]; then ok "no DNS answer: exit 2"; else fail "no DNS answer: exit $status, expected 2"; fi
+if json_true '.results[0].result == "unchecked" and .result == "unchecked"' "$WORK/dead.json"; then
+    ok "no DNS answer: unchecked"
+else
+    fail "no DNS answer: not unchecked: $(cat "$WORK/dead.json")"
+fi
 
 # Every domain in the store (none named): one result each, the worst status.
 "$BIN" dmarc advise --db "$DB" "${DNS[@]}" --json >"$WORK/all.json" 2>"$WORK/all.err"
 status=$?
-[[ $status == 1 ]] || fail "all domains: exit $status, expected 1"
-json_true '[.results[].domain] | length == 7 and index("ready.advisetest.example") != null' "$WORK/all.json" ||
+if [[ $status == 1 ]]; then ok "all domains: exit 1"; else fail "all domains: exit $status, expected 1"; fi
+if json_true '[.results[].domain] | length == 7 and index("ready.advisetest.example") != null' "$WORK/all.json"; then
+    ok "all domains: one result each"
+else
     fail "all domains: $(jq -c '[.results[] | {domain, action}]' "$WORK/all.json" 2>/dev/null) $(head -c 500 "$WORK/all.err")"
+fi
 
 # The checklist says the same in words.
 "$BIN" dmarc advise --db "$DB" "${DNS[@]}" blocked.advisetest.example >"$WORK/text" 2>&1
-grep -qE "step +1 of 13: monitor \(since " "$WORK/text" || fail "checklist: no step line: $(head -c 2000 "$WORK/text")"
-grep -q "198.18.0.20 o1.mailer.newsletter.example org newsletter.example: unaligned, 3780 of 3780 messages fail DMARC" "$WORK/text" ||
+if grep -qE "step +1 of 13: monitor \(since " "$WORK/text"; then
+    ok "checklist: the step line"
+else
+    fail "checklist: no step line: $(head -c 2000 "$WORK/text")"
+fi
+if grep -q "198.18.0.20 o1.mailer.newsletter.example org newsletter.example: unaligned, 3780 of 3780 messages fail DMARC" "$WORK/text"; then
+    ok "checklist: the newsletter blocker"
+else
     fail "checklist: no newsletter blocker: $(head -c 3000 "$WORK/text")"
-grep -q "Next: hold" "$WORK/text" || fail "checklist: no hold"
+fi
+if grep -q "Next: hold" "$WORK/text"; then ok "checklist: hold"; else fail "checklist: no hold"; fi
 
 finish "dmarc advise stories ($MODE)"

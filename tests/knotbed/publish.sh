@@ -28,15 +28,23 @@ run() {
     status=$?
 }
 
-expect_status() { [[ $status == "$1" ]] || fail "exit status $status, expected $1"; }
-expect_out() { grep -qF -- "$1" "$WORK/out" || fail "stdout lacks: $1"; }
-expect_err() { grep -qF -- "$1" "$WORK/err" || fail "stderr lacks: $1"; }
+expect_status() {
+    if [[ $status == "$1" ]]; then ok "exit status $1"; else fail "exit status $status, expected $1"; fi
+}
+expect_out() {
+    if grep -qF -- "$1" "$WORK/out"; then ok "stdout says: $1"; else fail "stdout lacks: $1"; fi
+}
+expect_err() {
+    if grep -qF -- "$1" "$WORK/err"; then ok "stderr says: $1"; else fail "stderr lacks: $1"; fi
+}
 # A jq condition on the JSON output; empty output is never true.
-expect_jq() { [[ -s $WORK/out ]] && jq -e "$1" "$WORK/out" >/dev/null 2>&1 || fail "jq false: $1"; }
+expect_jq() {
+    if [[ -s $WORK/out ]] && jq -e "$1" "$WORK/out" >/dev/null 2>&1; then ok "jq: $1"; else fail "jq false: $1"; fi
+}
 expect_txt() {
     local got
     got=$(txt_at "$1")
-    [[ $got == "$2" ]] || fail "Knot holds [$got] at $1, expected [$2]"
+    if [[ $got == "$2" ]]; then ok "Knot holds [$2] at $1"; else fail "Knot holds [$got] at $1, expected [$2]"; fi
 }
 
 # start_standin MODE: tests/knotbed/standin.py on a free port ($standin_port),
@@ -64,7 +72,7 @@ step)
     expect_jq ".old == [\"$OLD\"] and .new == \"$STEP\" and .ttl == 3600"
     expect_jq '.name == "_dmarc.step.publish.example" and .result == "ok"'
     expect_txt _dmarc.step.publish.example "\"$STEP\""
-    (($(serial) > before)) || fail "the zone's serial did not grow"
+    if (($(serial) > before)); then ok "the zone's serial grew"; else fail "the zone's serial did not grow"; fi
     # The checklist says what changed; publishing the same again changes nothing.
     run dmarc publish step.publish.example --record "$STEP" --server "$SERVER" --tsig-key "$KEY" "${DNS[@]}"
     expect_status 0
@@ -81,7 +89,7 @@ line-key)
     expect_out "new          $STEP"
     expect_out "applied the update to zone publish.example"
     ttl=$(kdig @127.0.0.1 -p "$PORT" +noall +answer TXT _dmarc.line.publish.example | awk '{ print $2 }')
-    [[ $ttl == 600 ]] || fail "TTL $ttl, expected 600"
+    if [[ $ttl == 600 ]]; then ok "TTL 600"; else fail "TTL $ttl, expected 600"; fi
     ;;
 fresh)
     # No record yet: the prerequisite is "no TXT RRset", and it holds.
@@ -106,7 +114,7 @@ wrong-key)
     expect_status 2
     expect_out "did not accept TSIG key mailsec-update (hmac-sha256): BADSIG: the secret is wrong"
     expect_txt _dmarc.wrongkey.publish.example "\"$OLD\""
-    [[ $(serial) == "$before" ]] || fail "the zone changed"
+    if [[ $(serial) == "$before" ]]; then ok "the zone is unchanged"; else fail "the zone changed"; fi
     ;;
 refused)
     # readonly.example knows the key for transfers only: Knot answers
@@ -116,7 +124,11 @@ refused)
     expect_status 2
     expect_jq '.outcome == "bad-key" and .zone == "readonly.example" and .result == "unchecked"'
     expect_jq '.message | contains("does not allow it for this zone")'
-    [[ $(serial readonly.example) == "$before" ]] || fail "readonly.example changed"
+    if [[ $(serial readonly.example) == "$before" ]]; then
+        ok "readonly.example is unchanged"
+    else
+        fail "readonly.example changed"
+    fi
     # A zone Knot does not serve: the read is REFUSED ...
     run dmarc publish x.elsewhere.example --zone elsewhere.example --record "$STEP" --server "$SERVER" --tsig-key "$KEY" "${DNS[@]}"
     expect_status 2
@@ -130,14 +142,14 @@ race)
     # mailsec read p=none (--expect), then someone else published p=reject:
     # the prerequisite fails at the primary and nothing is overwritten.
     other='v=DMARC1; p=reject; rua=mailto:dmarc@publish.example'
-    knot_set _dmarc.race.publish.example "$other" || fail "$knot_error"
+    if knot_set _dmarc.race.publish.example "$other"; then ok "the other record set with knsupdate"; else fail "$knot_error"; fi
     before=$(serial)
     run dmarc publish race.publish.example --record "$STEP" --expect "$OLD" --server "$SERVER" --tsig-key "$KEY" "${DNS[@]}" --json
     expect_status 1
     expect_jq '.outcome == "prerequisite-failed" and .result == "problems"'
     expect_jq '.message | contains("NXRRSET") and contains("nothing was changed")'
     expect_txt _dmarc.race.publish.example "\"$other\""
-    [[ $(serial) == "$before" ]] || fail "the zone changed"
+    if [[ $(serial) == "$before" ]]; then ok "the zone is unchanged"; else fail "the zone changed"; fi
     # The record it now holds, given as expected: the update applies.
     run dmarc publish race.publish.example --record "$STEP" --expect "$other" --server "$SERVER" --tsig-key "$KEY" "${DNS[@]}" --json
     expect_status 0
@@ -163,9 +175,9 @@ dry-run)
     expect_out "update delete _dmarc.dryrun.publish.example. IN TXT"
     expect_out "update add _dmarc.dryrun.publish.example. 3600 IN TXT \"$STEP\""
     secret=$(sed -n 's/.*secret "\(.*\)".*/\1/p' "$KEY")
-    grep -qF -- "$secret" "$WORK/out" && fail "the secret is printed"
+    if grep -qF -- "$secret" "$WORK/out"; then fail "the secret is printed"; else ok "the secret is not printed"; fi
     expect_txt _dmarc.dryrun.publish.example "\"$OLD\""
-    [[ $(serial) == "$before" ]] || fail "the zone changed"
+    if [[ $(serial) == "$before" ]]; then ok "the zone is unchanged"; else fail "the zone changed"; fi
     ;;
 invalid)
     # A record receivers would not apply is refused before anything is sent.
@@ -177,7 +189,7 @@ invalid)
     expect_status 2
     expect_err "it is not a valid DMARC record"
     expect_txt _dmarc.invalid.publish.example "\"$OLD\""
-    [[ $(serial) == "$before" ]] || fail "the zone changed"
+    if [[ $(serial) == "$before" ]]; then ok "the zone is unchanged"; else fail "the zone changed"; fi
     ;;
 no-answer)
     # Nobody listens on the primary's port: a bounded wait, exit 2, the
@@ -218,7 +230,11 @@ drip)
     status=$?
     expect_status 2
     expect_out "no answer from 127.0.0.1 port $standin_port within 2 s"
-    ((SECONDS - start <= 10)) || fail "took $((SECONDS - start)) s with --timeout 2"
+    if ((SECONDS - start <= 10)); then
+        ok "took $((SECONDS - start)) s with --timeout 2"
+    else
+        fail "took $((SECONDS - start)) s with --timeout 2"
+    fi
     ;;
 usage)
     # Bad key files and options are usage errors (exit 2) that say what is wrong.

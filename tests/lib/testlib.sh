@@ -9,10 +9,14 @@
 #   fail WHY       a check failed: "FAIL - WHY"; the script goes on
 #   die WHY        a failure after which nothing can be checked: exit 1 now
 #   finish LABEL   the verdict: "LABEL: P passed, F failed"; exit status 1
-#                  when a check failed, 0 otherwise
+#                  when a check failed, 0 otherwise; when no check ran
+#                  (none passed, none failed) "FAIL - LABEL: no check ran"
+#                  and exit status 1, as a script whose checks were all
+#                  skipped by mistake must not pass
 #   ROOT           the source tree (absolute)
 #
-# A script that counts only its failures (no ok) passes when none failed.
+# Every check counts once, as ok or as fail:
+#   if CONDITION; then ok "what holds"; else fail "what was found"; fi
 # json.sh comes with it (json_true).
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -37,6 +41,10 @@ fail() { echo "FAIL - $*"; failed=$((failed + 1)); }
 die() { echo "FAIL - $*"; exit 1; }
 
 finish() {
+    if ((passed + failed == 0)); then
+        echo "FAIL - $1: no check ran"
+        exit 1
+    fi
     echo "$1: $passed passed, $failed failed"
     exit $((failed > 0))
 }

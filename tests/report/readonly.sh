@@ -49,15 +49,48 @@ check() {
             fail "$who report $view on $db: exit $status: $(head -c 300 "$err")"
             continue
         fi
+        ok "$who report $view on $db: exit 0"
         case $view in
-        "list --json") cmp -s "$out" "$WORK/owner.json" || fail "$who report list: not what the owner sees: $(head -c 300 "$out")" ;;
-        "summary --json") json_true '.results[0].messages == 16' "$out" >/dev/null || fail "$who report summary: $(head -c 300 "$out")" ;;
-        "sources --json") grep -q "cache" "$err" || fail "$who report sources: does not say it uses the cache: $(head -c 300 "$err")" ;;
-        "export") [[ $(wc -l <"$out") == 4 ]] || fail "$who report export: $(head -c 300 "$out")" ;;
+        "list --json")
+            if cmp -s "$out" "$WORK/owner.json"; then
+                ok "$who report list: what the owner sees"
+            else
+                fail "$who report list: not what the owner sees: $(head -c 300 "$out")"
+            fi
+            ;;
+        "summary --json")
+            if json_true '.results[0].messages == 16' "$out" >/dev/null; then
+                ok "$who report summary: 16 messages"
+            else
+                fail "$who report summary: $(head -c 300 "$out")"
+            fi
+            ;;
+        "sources --json")
+            if grep -q "cache" "$err"; then
+                ok "$who report sources: says it uses the cache"
+            else
+                fail "$who report sources: does not say it uses the cache: $(head -c 300 "$err")"
+            fi
+            ;;
+        "export")
+            if [[ $(wc -l <"$out") == 4 ]]; then
+                ok "$who report export: 4 lines"
+            else
+                fail "$who report export: $(head -c 300 "$out")"
+            fi
+            ;;
         esac
     done
-    [[ $(sha256sum <"$STORE/reports.db") == "$before" ]] || fail "$who: the store file changed"
-    [[ $(listing) == "$3" ]] || fail "$who: the files beside the store changed: $(listing)"
+    if [[ $(sha256sum <"$STORE/reports.db") == "$before" ]]; then
+        ok "$who: the store file is unchanged"
+    else
+        fail "$who: the store file changed"
+    fi
+    if [[ $(listing) == "$3" ]]; then
+        ok "$who: the files beside the store are unchanged"
+    else
+        fail "$who: the files beside the store changed: $(listing)"
+    fi
 }
 listing() { ls -l --time-style=+%s.%N "$STORE" | sed 1d; }
 
@@ -84,7 +117,7 @@ if unshare -m true 2>/dev/null; then
         cmp -s "$4/out.ro" /dev/null && { echo "report show: nothing printed"; exit 1; }
         exit 0' _ "$STORE" "$WORK/ro" "$BIN" "$WORK"
     case $? in
-    0) ;;
+    0) ok "read-only file system: every view answers" ;;
     77) echo "(no read-only mount here: that part skipped)" ;;
     *) fail "read-only file system" ;;
     esac

@@ -47,12 +47,22 @@ done
 sqlite3 "$DB" "INSERT INTO rdns (ip, name, fetched) VALUES $values" || die "could not fill the rDNS cache"
 
 view() { "$BIN" report sources --no-rdns --db "$DB" "$@" >"$WORK/out" 2>"$WORK/err"; status=$?; }
-expect() { json_true "$1" "$WORK/out" >/dev/null || fail "$name: jq false: $1: $(head -c 400 "$WORK/out")"; }
+expect() {
+    if json_true "$1" "$WORK/out" >/dev/null; then
+        ok "$name: $1"
+    else
+        fail "$name: jq false: $1: $(head -c 400 "$WORK/out")"
+    fi
+}
+# exits_with STATUS [DETAIL]: the last view exited with STATUS.
+exits_with() {
+    if [[ $status == "$1" ]]; then ok "$name: exit $1"; else fail "$name: exit $status, expected $1${2:+: $2}"; fi
+}
 
 TOTAL=$((60 * 1000 + 60 * 61 / 2))
 name="default"
 view --json
-[[ $status == 0 ]] || fail "$name: exit $status: $(cat "$WORK/err")"
+exits_with 0 "$(cat "$WORK/err")"
 # the 20 sending most are 41..60, all without a name
 expect '(.results | length) == 20 and ([.results[].source_ip] == [range(60; 40; -1) | "198.51.100.\(.)"])'
 expect ".others.sources == 40 and (.others.messages + ([.results[].messages] | add)) == $TOTAL"
@@ -70,29 +80,44 @@ expect '[.results[] | select(.group == "small.example") | .source_ip] == [range(
 expect ".others.sources == 15 and (.others.messages + ([.results[].messages] | add)) == $TOTAL"
 name="--limit 45, text"
 view --limit 45
-[[ $status == 0 ]] || fail "$name: exit $status"
-grep -q "^small.example" "$WORK/out" && grep -q "^mid.example" "$WORK/out" && grep -q "^Without reverse DNS" "$WORK/out" ||
+exits_with 0
+if grep -q "^small.example" "$WORK/out" && grep -q "^mid.example" "$WORK/out" && grep -q "^Without reverse DNS" "$WORK/out"; then
+    ok "$name: the group headings"
+else
     fail "$name: the group headings: $(head -5 "$WORK/out")"
-grep -q "^15 other sources" "$WORK/out" || fail "$name: no line for the others: $(tail -3 "$WORK/out")"
-[[ $(grep -n "^small.example" "$WORK/out" | cut -d: -f1) -lt $(grep -n "^mid.example" "$WORK/out" | cut -d: -f1) ]] ||
+fi
+if grep -q "^15 other sources" "$WORK/out"; then
+    ok "$name: a line for the others"
+else
+    fail "$name: no line for the others: $(tail -3 "$WORK/out")"
+fi
+if [[ $(grep -n "^small.example" "$WORK/out" | cut -d: -f1) -lt $(grep -n "^mid.example" "$WORK/out" | cut -d: -f1) ]]; then
+    ok "$name: small.example (10,255 messages) comes before mid.example (5,090)"
+else
     fail "$name: small.example (10,255 messages) comes after mid.example (5,090)"
+fi
 
 for bad in 0 x -3 100001; do
     name="--limit $bad"
     view --limit "$bad"
-    [[ $status == 2 ]] || fail "$name: exit $status, want 2 (a usage error)"
+    exits_with 2 "a usage error"
 done
 
 "$BIN" report summary --limit 5 --db "$DB" >"$WORK/out" 2>&1
-[[ $? == 2 ]] || fail "summary --limit: want a usage error (exit 2): $(head -2 "$WORK/out")"
+status=$? name="summary --limit"
+exits_with 2 "a usage error: $(head -2 "$WORK/out")"
 
 name="--all"
 view --all --json
-[[ $status == 0 ]] || fail "$name: exit $status: $(cat "$WORK/err")"
+exits_with 0 "$(cat "$WORK/err")"
 expect '(.results | length) == 60 and .result == "ok" and ([.results[].messages] == ([.results[].messages] | sort | reverse))'
 expect '[.results[] | select(.source_ip == "198.51.100.5") | .group] == ["big.example"]'
 view --all
-[[ $(grep -c "198.51.100" "$WORK/out") == 60 ]] || fail "--all, text: $(grep -c "198.51.100" "$WORK/out") sources, want 60"
+if [[ $(grep -c "198.51.100" "$WORK/out") == 60 ]]; then
+    ok "--all, text: 60 sources"
+else
+    fail "--all, text: $(grep -c "198.51.100" "$WORK/out") sources, want 60"
+fi
 
 # 200,000 sources: peak memory stays bounded (64 MiB) whatever the store holds.
 N=200000
@@ -111,12 +136,17 @@ for args in "--all --json" "--json" "--all"; do
     /usr/bin/time -o "$WORK/time" -f "%M" "$BIN" report sources --no-rdns --db "$DB" $args >"$WORK/out" 2>"$WORK/err"
     status=$?
     rss=$(tail -1 "$WORK/time")
-    [[ $status == 0 ]] || fail "sources $args on $N sources: exit $status"
-    [[ -n ${MAILSEC_TEST_NO_RSS:-} ]] ||
-        ((rss <= 65536)) || fail "sources $args on $N sources: peak RSS $rss KiB, over 64 MiB"
+    name="sources $args on $N sources"
+    exits_with 0
+    if [[ -z ${MAILSEC_TEST_NO_RSS:-} ]]; then
+        if ((rss <= 65536)); then ok "$name: peak RSS $rss KiB"; else fail "$name: peak RSS $rss KiB, over 64 MiB"; fi
+    fi
 done
 "$BIN" report sources --no-rdns --db "$DB" --json >"$WORK/out" 2>&1
-json_true ".others.sources == $((N + 40)) and (.results | length) == 20" "$WORK/out" >/dev/null ||
+if json_true ".others.sources == $((N + 40)) and (.results | length) == 20" "$WORK/out" >/dev/null; then
+    ok "default on $N sources: 20 shown, the others summed"
+else
     fail "default on $N sources: $(jq -c .others "$WORK/out")"
+fi
 
 finish "report sources --limit / --all"

@@ -99,16 +99,32 @@ view() {
     shift
     "$BIN" report "$@" --db "$READ_DB" >"$WORK/out" 2>"$WORK/err"
     status=$?
-    [[ $status == 0 ]] || fail "$name: exit $status, expected 0: $(head -c 300 "$WORK/err")"
+    exits_with 0 "$(head -c 300 "$WORK/err")"
+}
+# exits_with STATUS [DETAIL]: the last view exited with STATUS.
+exits_with() {
+    if [[ $status == "$1" ]]; then ok "$name: exit $1"; else fail "$name: exit $status, expected $1${2:+: $2}"; fi
 }
 # expect TEXT: what the last view printed, checked by jq -e.
 expect() {
-    json_true "$1" "$WORK/out" || fail "$name: jq false: $1 (exit $status; $(head -c 300 "$WORK/err"); $(head -c 600 "$WORK/out"))"
+    if json_true "$1" "$WORK/out"; then
+        ok "$name: $1"
+    else
+        fail "$name: jq false: $1 (exit $status; $(head -c 300 "$WORK/err"); $(head -c 600 "$WORK/out"))"
+    fi
 }
 # shows TEXT: the last view printed TEXT.
-shows() { grep -qF "$1" "$WORK/out" || fail "$name: no \"$1\" in: $(cat "$WORK/out")"; }
+shows() {
+    if grep -qF "$1" "$WORK/out"; then ok "$name: shows \"$1\""; else fail "$name: no \"$1\" in: $(cat "$WORK/out")"; fi
+}
 # No figure in the output is negative.
-no_negative() { grep -qE '(^|[^0-9A-Za-z_.:-])-[0-9]' "$WORK/out" && fail "$name: a negative figure: $(grep -E -- '-[0-9]' "$WORK/out" | head -3)"; }
+no_negative() {
+    if grep -qE '(^|[^0-9A-Za-z_.:-])-[0-9]' "$WORK/out"; then
+        fail "$name: a negative figure: $(grep -E -- '-[0-9]' "$WORK/out" | head -3)"
+    else
+        ok "$name: no negative figure"
+    fi
+}
 
 view "summary --json" summary --json --domain hostile.example
 expect ".result == \"ok\" and (.results | length) == 1"
@@ -147,7 +163,11 @@ shows "$SAT+ sessions ok, $SAT+ failed"
 
 view "export" export --domain hostile.example
 no_negative
-[[ $(grep -c ",$SAT," "$WORK/out") == 4 ]] || fail "$name: counts not saturated: $(cat "$WORK/out")"
+if [[ $(grep -c ",$SAT," "$WORK/out") == 4 ]]; then
+    ok "$name: counts saturated"
+else
+    fail "$name: counts not saturated: $(cat "$WORK/out")"
+fi
 
 view "export --json" export --json --domain hostile.example
 expect ".result == \"ok\" and [.records[].count] == [$SAT, $SAT, $SAT, $SAT]"
@@ -176,11 +196,11 @@ sql "INSERT INTO agg_records (report, seq, source_ip, count, disposition, dkim, 
 view "export guards formulas" export --domain formula.example
 row=$(sed -n 2p "$WORK/out")
 want="906,\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\",'+1+1,formula.example,1700000000,1700086400,192.0.2.3,1,none,pass,pass,,'@SUM(A1),,'-2+3,'$(printf '\t')cmd,"
-[[ $row == "$want"* ]] || fail "$name: got $row"
+if [[ $row == "$want"* ]]; then ok "$name: every formula quoted"; else fail "$name: got $row"; fi
 view "export --csv-raw" export --csv-raw --domain formula.example
 row=$(sed -n 2p "$WORK/out")
 want="906,\"=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\",+1+1,formula.example,1700000000,1700086400,192.0.2.3,1,none,pass,pass,,@SUM(A1),,-2+3,$(printf '\t')cmd,"
-[[ $row == "$want"* ]] || fail "$name: got $row"
+if [[ $row == "$want"* ]]; then ok "$name: the fields as stored"; else fail "$name: got $row"; fi
 
 # A view that cannot be computed (here a table is missing) is exit 2, and
 # its JSON says so.
@@ -192,16 +212,16 @@ if [[ $MODE == sqlite ]]; then
         name="$v --json on a broken store"
         "$BIN" report $v --json --no-rdns --db "$WORK/broken.db" >"$WORK/out" 2>"$WORK/err"
         status=$?
-        [[ $v == list || $v == tls || $v == failures ]] && { [[ $status == 0 ]] || fail "$name: exit $status"; continue; }
-        [[ $status == 2 ]] || fail "$name: exit $status, expected 2"
-        [[ -s $WORK/out ]] || fail "$name: no JSON"
+        [[ $v == list || $v == tls || $v == failures ]] && { exits_with 0; continue; }
+        exits_with 2
+        if [[ -s $WORK/out ]]; then ok "$name: JSON printed"; else fail "$name: no JSON"; fi
         expect '.result == "unchecked" and .results == [] and (.error | test("rollup_days|rollup_sources"))'
     done
     name="export --json on a broken store"
     "$BIN" report export --json --db "$WORK/broken.db" >"$WORK/out" 2>"$WORK/err"
     status=$?
-    [[ $status == 2 ]] || fail "$name: exit $status, expected 2"
-    [[ -s $WORK/out ]] || fail "$name: no JSON"
+    exits_with 2
+    if [[ -s $WORK/out ]]; then ok "$name: JSON printed"; else fail "$name: no JSON"; fi
     expect '.result == "unchecked" and .records == [] and (.error | contains("agg_records"))'
 fi
 

@@ -50,7 +50,12 @@ jq -n --slurpfile p "$P" --arg f "$failure_id" --arg h "$hostile_id" --arg t "$t
   {name: "not-found", path: "/nowhere", status: 404, text: ["No such page."]},
   {name: "bad-date", path: "/?since=<script>", status: 400, text: ["since is not a date"]}
 ]' >"$WORK/pages.json"
-/usr/bin/python3 "$here/cdp.py" "$base" "$outdir" "$WORK/pages.json" || failed=$((failed + 1))
+# cdp.py prints a line for each page, counted here as one check.
+if /usr/bin/python3 "$here/cdp.py" "$base" "$outdir" "$WORK/pages.json"; then
+    ok "every page in Chromium as it should be"
+else
+    fail "pages in Chromium: see above"
+fi
 
 # /api/VIEW is the document `mailsec report VIEW --json` prints.
 for view in summary sources list failures tls "show?id=$hostile_id"; do
@@ -61,13 +66,16 @@ for view in summary sources list failures tls "show?id=$hostile_id"; do
     "$bin" report "$name" --json "${args[@]}" | jq -S . >"$WORK/cli.json"
     curl -fsS "$base/api/$view" | jq -S . >"$WORK/api.json"
     if [[ -s $WORK/api.json ]] && cmp -s "$WORK/cli.json" "$WORK/api.json"; then
-        echo "ok   - /api/$view equals report $name --json"
+        ok "/api/$view equals report $name --json"
     else
         fail "/api/$view differs from report $name --json"; diff "$WORK/cli.json" "$WORK/api.json" | head -20
     fi
 done
-curl -fsS "$base/api/summary?domain=example.com&since=2023-11-19" | jq -e '.results | length == 1' >/dev/null &&
-    echo "ok   - /api/summary takes the selection" || fail "/api/summary?domain=...&since=..."
+if curl -fsS "$base/api/summary?domain=example.com&since=2023-11-19" | jq -e '.results | length == 1' >/dev/null; then
+    ok "/api/summary takes the selection"
+else
+    fail "/api/summary?domain=...&since=..."
+fi
 
 # The store is read while an ingest writes to it: every request answers.
 /usr/bin/python3 "$here/hostile.py" "$WORK/bulk" 300
@@ -77,17 +85,25 @@ codes=()
 while kill -0 "$ingest" 2>/dev/null; do
     codes+=("$(curl -s -o /dev/null -w '%{http_code}' "$base/domain?domain=bulk.example")")
 done
-wait "$ingest" || fail "the bulk ingest failed: $(tail -3 "$WORK/bulk.out")"
+if wait "$ingest"; then ok "the bulk ingest"; else fail "the bulk ingest failed: $(tail -3 "$WORK/bulk.out")"; fi
 bad=$(printf '%s\n' "${codes[@]}" | grep -vc '^200$')
-((bad == 0)) && echo "ok   - ${#codes[@]} pages answered 200 during the ingest" ||
+if ((bad == 0)); then
+    ok "${#codes[@]} pages answered 200 during the ingest"
+else
     fail "$bad of ${#codes[@]} pages during the ingest were not 200: $(printf '%s ' "${codes[@]}" | head -c 300)"
+fi
 messages=$(curl -fsS "$base/api/summary?domain=bulk.example" | jq '.results[0].messages')
-[[ $messages == 3000 ]] && echo "ok   - the ingested reports are all shown after it" ||
+if [[ $messages == 3000 ]]; then
+    ok "the ingested reports are all shown after it"
+else
     fail "bulk.example shows $messages messages, expected 3000"
+fi
 
-curl -fsS "$base/domain?domain=bulk.example" | grep -q "And 230 other sources sending" &&
-    echo "ok   - a domain's page lists the top 20 of 250 sources and sums the others" ||
+if curl -fsS "$base/domain?domain=bulk.example" | grep -q "And 230 other sources sending"; then
+    ok "a domain's page lists the top 20 of 250 sources and sums the others"
+else
     fail "the domain page does not sum the sources beyond the top 20"
+fi
 
 serve_stop
 finish "browser ($backend)"

@@ -42,7 +42,11 @@ COMMIT;
 SQL
 for kind in failure tls; do
     n=$(sqlite3 "$db" "SELECT COUNT(*) FROM reports WHERE kind = '$kind'")
-    ((n == COPIES + 1)) || fail "$kind reports in the store: $n, want $((COPIES + 1))"
+    if ((n == COPIES + 1)); then
+        ok "$kind reports in the store: $n"
+    else
+        fail "$kind reports in the store: $n, want $((COPIES + 1))"
+    fi
 done
 
 serve_start "$bin" "$db" http || exit 1

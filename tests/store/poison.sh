@@ -60,44 +60,89 @@ PY
 for run in 1 2; do
     "$BIN" report ingest --json --db "$DB" "$WORK/in" >"$WORK/out" 2>"$WORK/err"
     status=$?
-    [[ $status == 1 ]] || fail "run $run: exit $status, want 1: $(cat "$WORK/err")"
+    if [[ $status == 1 ]]; then ok "run $run: exit 1"; else fail "run $run: exit $status, want 1: $(cat "$WORK/err")"; fi
     want_new=$([[ $run == 1 ]] && echo 3000 || echo 0)
     want_dup=$([[ $run == 1 ]] && echo 0 || echo 3000)
-    json_true ".tally.reports_new == $want_new and .tally.duplicates == $want_dup and .tally.failed == 1
-           and (.failed[0].origin | test(\"0000-poison\"))" "$WORK/out" >/dev/null ||
+    if json_true ".tally.reports_new == $want_new and .tally.duplicates == $want_dup and .tally.failed == 1
+           and (.failed[0].origin | test(\"0000-poison\"))" "$WORK/out" >/dev/null; then
+        ok "run $run: $want_new new, $want_dup duplicates, the poison failed"
+    else
         fail "run $run: tally $(jq -c '.tally, .failed' "$WORK/out" 2>&1 | head -c 600)"
+    fi
 done
-[[ $(sql "SELECT COUNT(*) FROM reports WHERE org = 'good.example'") == 3000 ]] ||
+if [[ $(sql "SELECT COUNT(*) FROM reports WHERE org = 'good.example'") == 3000 ]]; then
+    ok "good reports stored: 3000"
+else
     fail "good reports stored: $(sql "SELECT COUNT(*) FROM reports WHERE org = 'good.example'")"
-[[ $(sql "SELECT COUNT(*) FROM reports WHERE report_id = 'poison'") == 0 ]] || fail "the poison was stored"
-[[ $(sql "SELECT COUNT(*) || ' ' || MAX(seen_count) FROM rejected") == "1 2" ]] ||
+fi
+if [[ $(sql "SELECT COUNT(*) FROM reports WHERE report_id = 'poison'") == 0 ]]; then
+    ok "the poison was not stored"
+else
+    fail "the poison was stored"
+fi
+if [[ $(sql "SELECT COUNT(*) || ' ' || MAX(seen_count) FROM rejected") == "1 2" ]]; then
+    ok "rejected rows: one, seen twice"
+else
     fail "rejected rows: $(sql "SELECT COUNT(*) || ' ' || MAX(seen_count) FROM rejected")"
-[[ $(sql "SELECT COUNT(*) FROM agg_records WHERE count < 0") == 0 ]] || fail "a count wrapped negative"
+fi
+if [[ $(sql "SELECT COUNT(*) FROM agg_records WHERE count < 0") == 0 ]]; then
+    ok "no count wrapped negative"
+else
+    fail "a count wrapped negative"
+fi
 
-"$BIN" report ingest --db "$DB" "$WORK/c1" >"$WORK/out" 2>&1 || fail "first of the conflicting pair: $(cat "$WORK/out")"
+if "$BIN" report ingest --db "$DB" "$WORK/c1" >"$WORK/out" 2>&1; then
+    ok "first of the conflicting pair stored"
+else
+    fail "first of the conflicting pair: $(cat "$WORK/out")"
+fi
 "$BIN" report ingest --json --db "$DB" "$WORK/c2" >"$WORK/out" 2>"$WORK/err"
 status=$?
-[[ $status == 1 ]] || fail "conflicting duplicate: exit $status, want 1"
-json_true '.tally.conflicting == 1 and .tally.duplicates == 1 and .tally.reports_new == 0' "$WORK/out" >/dev/null ||
+if [[ $status == 1 ]]; then ok "conflicting duplicate: exit 1"; else fail "conflicting duplicate: exit $status, want 1"; fi
+if json_true '.tally.conflicting == 1 and .tally.duplicates == 1 and .tally.reports_new == 0' "$WORK/out" >/dev/null; then
+    ok "conflicting duplicate: counted as one"
+else
     fail "conflicting duplicate: tally $(jq -c .tally "$WORK/out" 2>&1)"
+fi
 "$BIN" report ingest --db "$DB" "$WORK/c2" >"$WORK/out" 2>&1
-grep -q "conflicting duplicate" "$WORK/out" || fail "the checklist does not say so: $(cat "$WORK/out")"
-[[ $(sql "SELECT messages FROM reports WHERE org = 'conflict.example'") == 1 ]] || fail "the first was not kept"
-[[ $(sql "SELECT COUNT(*) || ' ' || MAX(seen_count) FROM conflicts") == "1 2" ]] ||
+if grep -q "conflicting duplicate" "$WORK/out"; then
+    ok "the checklist says conflicting duplicate"
+else
+    fail "the checklist does not say so: $(cat "$WORK/out")"
+fi
+if [[ $(sql "SELECT messages FROM reports WHERE org = 'conflict.example'") == 1 ]]; then
+    ok "the first was kept"
+else
+    fail "the first was not kept"
+fi
+if [[ $(sql "SELECT COUNT(*) || ' ' || MAX(seen_count) FROM conflicts") == "1 2" ]]; then
+    ok "conflicts: one, seen twice"
+else
     fail "conflicts: $(sql "SELECT COUNT(*) || ' ' || MAX(seen_count) FROM conflicts")"
+fi
 for same in c1 c3; do
     "$BIN" report ingest --json --db "$DB" "$WORK/$same" >"$WORK/out" 2>&1
     status=$?
-    [[ $status == 0 ]] || fail "$same: the same content again: exit $status, want 0"
-    json_true '.tally.duplicates == 1 and .tally.conflicting == 0' "$WORK/out" >/dev/null ||
+    if [[ $status == 0 ]]; then
+        ok "$same: the same content again: exit 0"
+    else
+        fail "$same: the same content again: exit $status, want 0"
+    fi
+    if json_true '.tally.duplicates == 1 and .tally.conflicting == 0' "$WORK/out" >/dev/null; then
+        ok "$same: the same content again is a plain duplicate"
+    else
         fail "$same: the same content again is a plain duplicate: $(jq -c .tally "$WORK/out" 2>&1)"
+    fi
 done
 
 # The rollups the views read hold the good reports and the first of the
 # conflicting pair, never the poison (rolled back) nor a duplicate.
 source "$(dirname "${BASH_SOURCE[0]}")/rollup_check.sh"
 check_rollups
-[[ $(sql "SELECT messages FROM rollup_days WHERE domain = 'example.com'") == 4501501 ]] ||
+if [[ $(sql "SELECT messages FROM rollup_days WHERE domain = 'example.com'") == 4501501 ]]; then
+    ok "rollup of example.com: 4501501 messages"
+else
     fail "rollup of example.com: $(sql "SELECT messages FROM rollup_days WHERE domain = 'example.com'"), want 4501501 (1 + ... + 3000, and 1)"
+fi
 
 finish "poison ($MODE)"

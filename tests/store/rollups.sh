@@ -126,18 +126,36 @@ open(os.path.join(work, "conflict", "a1.xml"), "w").write(reports["a1"].replace(
 PY
 
 "$BIN" report ingest --db "$DB" tests/data/reports/aggregate "$WORK/in" >"$WORK/out" 2>&1
-[[ $? == 1 ]] || fail "ingest of the samples: want exit 1 (some are bad): $(tail -5 "$WORK/out")"
+status=$?
+if [[ $status == 1 ]]; then
+    ok "ingest of the samples: exit 1 (some are bad)"
+else
+    fail "ingest of the samples: want exit 1 (some are bad): $(tail -5 "$WORK/out")"
+fi
 "$BIN" report ingest --json --db "$DB" "$WORK/poison" >"$WORK/out" 2>&1
-json_true '.tally.failed == 2 and .tally.reports_new == 0' "$WORK/out" >/dev/null ||
+if json_true '.tally.failed == 2 and .tally.reports_new == 0' "$WORK/out" >/dev/null; then
+    ok "the poison reports were refused"
+else
     fail "the poison reports were not refused: $(jq -c .tally "$WORK/out" 2>&1)"
+fi
 "$BIN" report ingest --json --db "$DB" tests/data/reports/aggregate "$WORK/in" >"$WORK/out" 2>&1
-json_true '.tally.reports_new == 0 and .tally.duplicates > 3' "$WORK/out" >/dev/null ||
+if json_true '.tally.reports_new == 0 and .tally.duplicates > 3' "$WORK/out" >/dev/null; then
+    ok "the second ingest: duplicates only"
+else
     fail "the second ingest: $(jq -c .tally "$WORK/out" 2>&1)"
+fi
 "$BIN" report ingest --json --db "$DB" "$WORK/later" >"$WORK/out" 2>&1
-json_true '.tally.reports_new == 1' "$WORK/out" >/dev/null || fail "the later report: $(jq -c .tally "$WORK/out" 2>&1)"
+if json_true '.tally.reports_new == 1' "$WORK/out" >/dev/null; then
+    ok "the later report stored"
+else
+    fail "the later report: $(jq -c .tally "$WORK/out" 2>&1)"
+fi
 "$BIN" report ingest --json --db "$DB" "$WORK/conflict" >"$WORK/out" 2>&1
-json_true '.tally.conflicting == 1' "$WORK/out" >/dev/null ||
+if json_true '.tally.conflicting == 1' "$WORK/out" >/dev/null; then
+    ok "the conflicting duplicate counted"
+else
     fail "the conflicting duplicate: $(jq -c .tally "$WORK/out" 2>&1)"
+fi
 
 pids=()
 for n in 0 1 2; do
@@ -145,28 +163,53 @@ for n in 0 1 2; do
     pids+=($!)
 done
 for n in 0 1 2; do
-    wait "${pids[$n]}" || fail "concurrent ingest $n: $(tail -3 "$WORK/race$n.out")"
+    if wait "${pids[$n]}"; then
+        ok "concurrent ingest $n"
+    else
+        fail "concurrent ingest $n: $(tail -3 "$WORK/race$n.out")"
+    fi
 done
-[[ $(sql "SELECT sources FROM rollup_domain_sources WHERE domain = 'race.example'") == 400 ]] ||
+if [[ $(sql "SELECT sources FROM rollup_domain_sources WHERE domain = 'race.example'") == 400 ]]; then
+    ok "race.example: 400 sources counted"
+else
     fail "race.example: $(sql "SELECT sources FROM rollup_domain_sources WHERE domain = 'race.example'") sources counted, want 400"
+fi
 
 check_rollups
-[[ $(sql "SELECT COUNT(*) FROM rollup_sources WHERE source_ip = '192.0.2.99'") == 0 ]] ||
+if [[ $(sql "SELECT COUNT(*) FROM rollup_sources WHERE source_ip = '192.0.2.99'") == 0 ]]; then
+    ok "the rolled-back report is not in the rollups"
+else
     fail "the rolled-back report is in the rollups"
-[[ $(sql "SELECT messages FROM rollup_source_totals WHERE source_ip = '192.0.2.10'") == 47 ]] ||
+fi
+if [[ $(sql "SELECT messages FROM rollup_source_totals WHERE source_ip = '192.0.2.10'") == 47 ]]; then
+    ok "192.0.2.10: 47 messages, the conflicting duplicate not counted"
+else
     fail "192.0.2.10: $(sql "SELECT messages FROM rollup_source_totals WHERE source_ip = '192.0.2.10'"), want 47 (40 + 7: the conflicting duplicate not counted)"
+fi
 names_of() { # SOURCE KIND: its names, sorted
     rollup_names | awk -F'|' -v ip="$1" -v kind="$2" '$1 == ip && $4 == kind { print $5 }' | LC_ALL=C sort -u
 }
-[[ $(names_of 192.0.2.10 dkim) == $'rollup.example\nsecond-signer.example' ]] ||
+if [[ $(names_of 192.0.2.10 dkim) == $'rollup.example\nsecond-signer.example' ]]; then
+    ok "the DKIM domains of 192.0.2.10, the second included"
+else
     fail "the second DKIM domain is missing from the names: $(names_of 192.0.2.10 dkim)"
-[[ $(names_of 192.0.2.20 dkim) == $'first.example\nfourth.example\nsecond.example\nthird.example' ]] ||
+fi
+if [[ $(names_of 192.0.2.20 dkim) == $'first.example\nfourth.example\nsecond.example\nthird.example' ]]; then
+    ok "the DKIM domains of 192.0.2.20"
+else
     fail "the DKIM domains of 192.0.2.20: $(names_of 192.0.2.20 dkim)"
+fi
 # one report's records naming first.example twice: its line once
-[[ $(rollup_names | grep -c '^192\.0\.2\.20|.*|dkim|first\.example$') == 1 ]] ||
+if [[ $(rollup_names | grep -c '^192\.0\.2\.20|.*|dkim|first\.example$') == 1 ]]; then
+    ok "192.0.2.20: first.example once"
+else
     fail "192.0.2.20: first.example $(rollup_names | grep -c '^192\.0\.2\.20|.*|dkim|first\.example$') times, want once"
-[[ $(sql "SELECT COUNT(*) FROM rollup_sources WHERE source_ip = '192.0.2.20'") == 1 ]] ||
+fi
+if [[ $(sql "SELECT COUNT(*) FROM rollup_sources WHERE source_ip = '192.0.2.20'") == 1 ]]; then
+    ok "192.0.2.20: one row for its day"
+else
     fail "192.0.2.20: one row for its day, want 1: $(sql "SELECT COUNT(*) FROM rollup_sources WHERE source_ip = '192.0.2.20'")"
+fi
 
 # Each view from the rollups and from the records: the same answer.
 # A window opening one second before a whole day that no report begins
@@ -174,15 +217,33 @@ names_of() { # SOURCE KIND: its names, sorted
 views() { # OUT_PREFIX [options...]
     local out=$1
     shift
-    "$BIN" report summary --json --db "$DB" "$@" >"$out.summary" 2>&1 || fail "summary $*: $(head -3 "$out.summary")"
-    "$BIN" report sources --no-rdns --json --db "$DB" "$@" >"$out.sources" 2>&1 ||
+    if "$BIN" report summary --json --db "$DB" "$@" >"$out.summary" 2>&1; then
+        ok "summary $*"
+    else
+        fail "summary $*: $(head -3 "$out.summary")"
+    fi
+    if "$BIN" report sources --no-rdns --json --db "$DB" "$@" >"$out.sources" 2>&1; then
+        ok "sources $*"
+    else
         fail "sources $*: $(head -3 "$out.sources")"
-    jq -e '.results | length > 0' "$out.summary" >/dev/null || fail "summary $*: no results"
+    fi
+    if jq -e '.results | length > 0' "$out.summary" >/dev/null; then
+        ok "summary $*: results"
+    else
+        fail "summary $*: no results"
+    fi
     # one source shown: the others are counted (from the count kept per
     # domain, or the window's rows)
-    "$BIN" report sources --no-rdns --json --limit 1 --db "$DB" "$@" >"$out.others" 2>&1 ||
+    if "$BIN" report sources --no-rdns --json --limit 1 --db "$DB" "$@" >"$out.others" 2>&1; then
+        ok "sources --limit 1 $*"
+    else
         fail "sources --limit 1 $*: $(head -3 "$out.others")"
-    jq -e '.others.sources >= 1' "$out.others" >/dev/null || fail "sources --limit 1 $*: no others: $(head -c 300 "$out.others")"
+    fi
+    if jq -e '.others.sources >= 1' "$out.others" >/dev/null; then
+        ok "sources --limit 1 $*: the others counted"
+    else
+        fail "sources --limit 1 $*: no others: $(head -c 300 "$out.others")"
+    fi
 }
 views "$WORK/all"
 views "$WORK/all-records" --since 1
@@ -194,25 +255,40 @@ views "$WORK/whole" --domain ROLLUP.example
 views "$WORK/whole-records" --domain ROLLUP.example --since 1
 for pair in all day domain whole; do
     for view in summary sources others; do
-        cmp -s "$WORK/$pair.$view" "$WORK/$pair-records.$view" ||
+        if cmp -s "$WORK/$pair.$view" "$WORK/$pair-records.$view"; then
+            ok "$view $pair: the rollups and the records agree"
+        else
             fail "$view $pair: the rollups and the records differ: $(diff "$WORK/$pair.$view" "$WORK/$pair-records.$view" | head -8)"
+        fi
     done
 done
-jq -e '.results[] | select(.source_ip == "192.0.2.10") | .dkim_domains == ["rollup.example", "second-signer.example"]
-       and .spf_domains == ["bounce.example", "rollup.example"]' "$WORK/all.sources" >/dev/null ||
+if jq -e '.results[] | select(.source_ip == "192.0.2.10") | .dkim_domains == ["rollup.example", "second-signer.example"]
+       and .spf_domains == ["bounce.example", "rollup.example"]' "$WORK/all.sources" >/dev/null; then
+    ok "sources: the names of 192.0.2.10"
+else
     fail "sources: the names of 192.0.2.10: $(jq -c '.results[] | select(.source_ip == "192.0.2.10")' "$WORK/all.sources")"
-jq -e '.results[] | select(.source_ip == "192.0.2.20") | .messages == 8 and .spf_domains == ["first.example"]
+fi
+if jq -e '.results[] | select(.source_ip == "192.0.2.20") | .messages == 8 and .spf_domains == ["first.example"]
        and .dkim_domains == ["first.example", "fourth.example", "second.example", "third.example"]
-       and .header_from == ["names.example"]' "$WORK/all.sources" >/dev/null ||
+       and .header_from == ["names.example"]' "$WORK/all.sources" >/dev/null; then
+    ok "sources: the names of 192.0.2.20"
+else
     fail "sources: the names of 192.0.2.20: $(jq -c '.results[] | select(.source_ip == "192.0.2.20")' "$WORK/all.sources")"
+fi
 # rollup.example's sources: 192.0.2.10, 198.51.100.7, 203.0.113.9
 for view in domain whole; do
-    jq -e '.others.sources == 2' "$WORK/$view.others" >/dev/null ||
+    if jq -e '.others.sources == 2' "$WORK/$view.others" >/dev/null; then
+        ok "sources --limit 1 of rollup.example ($view): 2 others"
+    else
         fail "sources --limit 1 of rollup.example ($view): want 2 others: $(jq -c .others "$WORK/$view.others")"
+    fi
 done
-jq -e '.results[] | select(.domain == "rollup.example") | .messages == 57 and .reports == 2
-       and .dispositions.reject == 5 and .dispositions.quarantine == 5' "$WORK/domain.summary" >/dev/null ||
+if jq -e '.results[] | select(.domain == "rollup.example") | .messages == 57 and .reports == 2
+       and .dispositions.reject == 5 and .dispositions.quarantine == 5' "$WORK/domain.summary" >/dev/null; then
+    ok "summary of rollup.example"
+else
     fail "summary of rollup.example: $(jq -c .results "$WORK/domain.summary")"
+fi
 
 # Back to schema version 2, then the migrations: 3 builds the rollups
 # from the records, 4 counts each domain's sources, 6 puts the names of
@@ -226,13 +302,23 @@ sql "DELETE FROM schema_version WHERE version >= 3" >/dev/null
 # a view opens the store for writing first when it can, to migrate it
 views "$WORK/migrated"
 views "$WORK/migrated-whole" --domain ROLLUP.example
-[[ $(sql "SELECT MAX(version) FROM schema_version") == "$latest" ]] || fail "not migrated to version $latest"
+if [[ $(sql "SELECT MAX(version) FROM schema_version") == "$latest" ]]; then
+    ok "migrated to version $latest"
+else
+    fail "not migrated to version $latest"
+fi
 check_rollups
 for view in summary sources others; do
-    cmp -s "$WORK/all.$view" "$WORK/migrated.$view" ||
+    if cmp -s "$WORK/all.$view" "$WORK/migrated.$view"; then
+        ok "$view after the migration is the same"
+    else
         fail "$view after the migration differs: $(diff "$WORK/all.$view" "$WORK/migrated.$view" | head -8)"
-    cmp -s "$WORK/whole.$view" "$WORK/migrated-whole.$view" ||
+    fi
+    if cmp -s "$WORK/whole.$view" "$WORK/migrated-whole.$view"; then
+        ok "$view --domain after the migration is the same"
+    else
         fail "$view --domain after the migration differs: $(diff "$WORK/whole.$view" "$WORK/migrated-whole.$view" | head -8)"
+    fi
 done
 
 finish "rollups ($MODE)"
