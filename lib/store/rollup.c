@@ -45,8 +45,6 @@ static const row_rollup source_rows[] = {
 enum {
     ROW_ROLLUPS = sizeof row_rollups / sizeof row_rollups[0],
     SOURCE_ROW = 0, DOMAIN_SOURCES_ROW = 1, TOTALS_ROW = 2,
-    /* rollup_counts' statement of arrays: its three kinds' rows */
-    COUNTS_ROLLUP = 1,
 };
 _Static_assert((int)ROW_ROLLUPS == (int)ROLLUP_BY_DAY_ROWS, "rollup.h counts the rollups by day");
 
@@ -87,8 +85,8 @@ static void append_array_insert(ms_buf *sql, const row_rollup *r)
     ms_buf_printf(sql, ") AS u (%s)%s", r->columns, r->upsert);
 }
 
-/* Statement i of a rollup, as store_sql_text gives it: the single-row
- * upsert, or (arrays) the upsert of arrays; the totals' (arrays) inside
+/* The statement adding rows to r, as store_sql_text gives it: its
+ * single-row upsert, or (arrays) its upsert of arrays, the totals' inside
  * the statement that counts the sources new to them. */
 static char *row_insert(const ms_store *store, const row_rollup *r, int arrays)
 {
@@ -128,7 +126,8 @@ static int ingest_statements(const ms_store *store, char **sql)
         else
             ms_buf_puts(&whole, r->select);
         put_statement(&sql[2 * i], whole.failed ? NULL : store_sql_text(store, whole.data), &ok);
-        if (!arrays || i == 0 || i == COUNTS_ROLLUP || i + 1 == ROW_ROLLUPS)
+        /* rollup_counts' kinds share their table's statement of arrays */
+        if (!arrays || i == 0 || strcmp(r->table, row_rollups[i - 1].table) != 0)
             put_statement(&sql[2 * i + 1], row_insert(store, r, arrays), &ok);
     }
     ms_buf_free(&whole);
@@ -179,7 +178,9 @@ ms_status rollup_add_report_days(ms_store *store, int64_t report)
     return st;
 }
 
-/* rollup_more holds "ip\0kind\0name\0" for each name noted. */
+/* ---- Building them for the records already stored (migration 3) ------------ */
+
+/* more holds "ip\0kind\0name\0" for each name noted. */
 static void note_name(ms_buf *more, const char *ip, const char *kind, const char *name)
 {
     if (name == NULL || name[0] == '\0')
@@ -206,8 +207,6 @@ static ms_status add_names(ms_store *store, int64_t report, const char *buf, siz
     }
     return st;
 }
-
-/* ---- Building them for the records already stored (migration 3) ------------ */
 
 enum { BUILD_PAGE = 512 };
 

@@ -308,8 +308,8 @@
     " SELECT domain, COUNT(*) FROM rollup_source_totals GROUP BY domain"
 
 /* Ingest (rollup.c). */
-/* SQL: the rollups by day of one stored report, added with SQL
- * (rollup_mem.c sums them in memory but for a report of too many rows). */
+/* The rollups by day of one stored report, added with SQL (rollup_mem.c
+ * sums them in memory but for a report of too many rows). */
 ms_status rollup_add_report_days(ms_store *store, int64_t report);
 /* The statements in store->rollup_sql. SQLite's: a SELECT and a
  * single-row upsert per rollup by day, then those of the rollups per

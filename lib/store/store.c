@@ -388,6 +388,7 @@ void store_report_rollback(ms_store *store)
     rollup_mem_report_drop(store); /* its sums: not added by the next report's commit */
     if (!grouping(store)) {
         exec_quietly(store, "ROLLBACK");
+        rollup_mem_group_drop(store); /* nor what its commit had joined to them */
     } else if (store->group_count == 0) {
         exec_quietly(store, "ROLLBACK"); /* nothing else in the group: free the write lock */
         rollup_mem_group_drop(store);
