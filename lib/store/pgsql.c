@@ -613,11 +613,13 @@ static void field_text(ms_buf *b, const char *s)
     value_text(b, s);
 }
 
-/* Starts a binary array: room for its header (array_header). */
+/* Starts a binary array: room for its header (array_header). Memory
+ * that ran out for the last one does not fail this one. */
 static void array_start(ms_buf *b)
 {
     static const char header_room[ARRAY_HEADER];
     b->len = 0;
+    b->failed = 0;
     ms_buf_append(b, header_room, ARRAY_HEADER);
 }
 
@@ -743,8 +745,8 @@ static ms_status pg_row_add(ms_store *store, const char *sql, const sql_param *r
     pg_state *s = store->impl;
     pg_rows *set = row_set_of(s, sql, row, n);
     if (set == NULL)
-        return store_fail(store, MS_ERR_IO, "the rollups' rows: more statements or columns than %d",
-                          PG_ROW_STATEMENTS);
+        return store_fail(store, MS_ERR_IO, "the rollups' rows: more than %d statements of %d columns",
+                          PG_ROW_STATEMENTS, PG_ROW_COLUMNS);
     int failed = 0;
     for (size_t i = 0; i < n; i++) {
         ms_buf *a = &set->arrays[i];
