@@ -25,10 +25,10 @@
 #   MBOX_BYTES=1G         size of the big mbox (1G: about 18M records). The
 #                         target names 10 GB; MBOX_BYTES=10G works, but
 #                         generating it takes ten times as long as 1G does.
-#   BEFORE=BUILD_DIR      with the sqlite part: also the same ingest by the
-#                         mailsec of another build (the version before a
-#                         change), its rounds alternating with this build's,
-#                         and the ratio of the two
+#   BEFORE=BUILD_DIR      with the sqlite and pgsql parts: also the same
+#                         ingest by the mailsec of another build (the
+#                         version before a change), its rounds alternating
+#                         with this build's, and the ratio of the two
 #
 # Seconds are wall clock of the whole process (what a user waits for),
 # records/s and MB/s (MB of XML, 10^6 bytes, after decompression, the same
@@ -190,7 +190,15 @@ run_pgsql() {
         return 0
     fi
     echo "mailsec/PostgreSQL: server on $DB_ADDR:$PGSQL_PORT"
-    ingest_rounds pgsql "$PGSQL_URL" pgsql_recreate pgsql_pid
+    if [[ -n $before ]]; then # this build and the one before, alternating
+        local r
+        for ((r = 0; r < rounds; r++)); do
+            ROUNDS_DONE=$r ingest_rounds pgsql "$PGSQL_URL" pgsql_recreate pgsql_pid
+            mailsec=$before ROUNDS_DONE=$r ingest_rounds pgsql_before "$PGSQL_URL" pgsql_recreate pgsql_pid
+        done
+    else
+        ingest_rounds pgsql "$PGSQL_URL" pgsql_recreate pgsql_pid
+    fi
     pgsql_stop
 }
 
@@ -313,6 +321,7 @@ report() {
     row sqlite_j1 "mailsec ingest --jobs 1 -> SQLite" ".gz corpus"
     [[ -n $before ]] && row sqlite_before "BEFORE's ingest -> SQLite" ".gz corpus"
     row pgsql "mailsec ingest -> PostgreSQL" ".gz corpus"
+    [[ -n $before ]] && row pgsql_before "BEFORE's ingest -> PostgreSQL" ".gz corpus"
     row dmarcts "dmarcts-report-parser -> MariaDB" ".xml, first"
     echo
     echo "Met: judged on wall clock; the CPU column is the same ratio on CPU time (client + server)."
@@ -327,6 +336,11 @@ report() {
         target "ingest into SQLite: this build's speed / BEFORE's" \
             "$(ratio "$(mbps sqlite)" "$(mbps sqlite_before)")" \
             "$(ratio "$(mbps sqlite cpu_total)" "$(mbps sqlite_before cpu_total)")" '%.2f' '(info)' 'x > 0'
+    fi
+    if [[ -n $before ]]; then
+        target "ingest into PostgreSQL: this build's speed / BEFORE's" \
+            "$(ratio "$(mbps pgsql)" "$(mbps pgsql_before)")" \
+            "$(ratio "$(mbps pgsql cpu_total)" "$(mbps pgsql_before cpu_total)")" '%.2f' '(info)' 'x > 0'
     fi
     target "the same, --jobs 1" \
         "$(ratio "$(mbps sqlite_j1)" "$(mbps expat)")" \

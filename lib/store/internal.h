@@ -78,6 +78,14 @@ typedef struct store_backend {
      * SELECT statements whole instead (rollup.c says why SQLite does not). */
     ms_status (*add_rows)(ms_store *store, const char *select_sql, const sql_param *params,
                           size_t n, const char *insert_sql);
+    /* The rollups' rows written by one statement per table and write-out
+     * (PostgreSQL; NULL: a single-row upsert per row, run at once).
+     * row_add gathers a row for sql, a statement taking each column as an
+     * array ($1 the first column's values, ...; rollup.c); rows_send
+     * queues each statement with its rows, in the order each was first
+     * given one, when send is set, and forgets them either way. */
+    ms_status (*row_add)(ms_store *store, const char *sql, const sql_param *row, size_t n);
+    ms_status (*rows_send)(ms_store *store, int send);
     /* Sets the open aggregate report's totals and commits (records held
      * back already flushed): store_commit_report, or the backend's own. */
     ms_status (*commit_report)(ms_store *store, int64_t records, uint64_t messages);
@@ -85,12 +93,13 @@ typedef struct store_backend {
     /* Reports per transaction (0 or 1: each report commits on its own;
      * see store_report_begin). */
     unsigned group_reports;
-    /* The rollups summed in memory as the records pass (rollup_mem.c)
-     * rather than read back from the records with SQL; a backend with
-     * add_rows must set it (rollup.c's row-by-row statements leave the
-     * rollups per source to rollup_mem.c) and give changes. */
+    /* The rollups summed in memory as the records pass (rollup_mem.c):
+     * both backends set it, and store.c no longer reads it (PostgreSQL
+     * summed them with SQL before). */
     int sums_sources;
-    /* The rows the last INSERT, UPDATE or DELETE changed. */
+    /* The rows the last INSERT, UPDATE or DELETE changed (a backend
+     * without row_add: rollup_mem.c counts the sources new to the totals
+     * with it). */
     int64_t (*changes)(ms_store *store);
 } store_backend;
 
@@ -119,9 +128,8 @@ struct ms_store {
      * writer holds the transaction, so every report between is the group's */
     int64_t group_first, group_last;
     char *group_lost;    /* why an open group was rolled back; sticky */
-    ms_buf rollup_more;  /* the open report's auth_more names (rollup.c) */
     char **rollup_sql;   /* the rollup statements in this backend's SQL, built once */
-    struct rollup_mem *rollup_mem; /* SQLite: the rollups per source being summed (rollup_mem.c) */
+    struct rollup_mem *rollup_mem; /* the rollups being summed (rollup_mem.c) */
     ms_buf scratch;      /* joined reasons / extra auth results, reused */
     ms_buf scratch2;
     ms_buf scratch3;

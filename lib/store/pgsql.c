@@ -11,7 +11,9 @@
  *   commit      the records, collected as one binary array of agg_records
  *               rows and sent as INSERT ... SELECT * FROM unnest($1) (COPY
  *               cannot run in pipeline mode; this costs the server about
- *               half of what COPY text did), the totals UPDATE and COMMIT,
+ *               half of what COPY text did), the totals UPDATE, the
+ *               report's rollups (summed in memory, rollup_mem.c: one
+ *               statement of arrays per rollup table) and COMMIT,
  *               settled with everything queued before them: the first
  *               error of the report is the result. Records that fill
  *               MS_STORE_PG_BATCH_BYTES go earlier, queued the same way.
@@ -61,9 +63,23 @@ enum { PG_PIPELINE_MAX = 64 };
 /* The columns of agg_records: each record is sent as one such row. */
 enum { REC_COLS = 23 };
 
-/* The records array's header: dimensions, has-NULLs, element type,
+/* A binary array's header: dimensions, has-NULLs, element type,
  * length, lower bound. */
 enum { ARRAY_HEADER = 5 * 4 };
+
+/* The rollups' rows gathered at once (pg_row_add): statements (a
+ * write-out of the rollups per source has two, of those by day three)
+ * and columns (rollup_days has 16). */
+enum { PG_ROW_STATEMENTS = 4, PG_ROW_COLUMNS = 16 };
+
+/* The rows gathered for one statement of arrays: a binary array per
+ * column (header room first), of int8 or text elements. */
+typedef struct pg_rows {
+    const char *sql;
+    size_t columns, rows;
+    unsigned types[PG_ROW_COLUMNS];
+    ms_buf arrays[PG_ROW_COLUMNS];
+} pg_rows;
 
 /* A statement sent in pipeline mode: what it was (for its error), and for
  * a PREPARE the slot to forget when it fails. */
@@ -87,6 +103,9 @@ typedef struct pg_state {
     size_t queued_count;
     int single_row_used;   /* a streamed statement ran since the last plain one */
     int commit_queued;     /* a COMMIT is among the statements not settled */
+    /* the rollups' rows gathered, in the order each statement was first given one */
+    pg_rows row_sets[PG_ROW_STATEMENTS];
+    size_t row_set_count;
 } pg_state;
 
 static pg_state *store_state(ms_store *store)
@@ -562,17 +581,16 @@ static void append_be(ms_buf *b, uint64_t v, int bytes)
     ms_buf_append(b, (const char *)e, (size_t)bytes);
 }
 
-/* One field of a row in binary form: type, length, bytes. */
-static void field_int(ms_buf *b, unsigned type, int64_t v, int bytes)
+/* One value in binary form (an array's element, a row's field after its
+ * type): length, bytes. */
+static void value_int(ms_buf *b, int64_t v, int bytes)
 {
-    append_be(b, type, 4);
     append_be(b, (uint64_t)bytes, 4);
     append_be(b, (uint64_t)v, bytes);
 }
 
-static void field_text(ms_buf *b, const char *s)
+static void value_text(ms_buf *b, const char *s)
 {
-    append_be(b, OID_TEXT, 4);
     if (s == NULL) {
         append_be(b, 0xffffffffu, 4); /* NULL */
         return;
@@ -580,6 +598,40 @@ static void field_text(ms_buf *b, const char *s)
     size_t n = strlen(s);
     append_be(b, n, 4);
     ms_buf_append(b, s, n);
+}
+
+/* One field of a row in binary form: type, value. */
+static void field_int(ms_buf *b, unsigned type, int64_t v, int bytes)
+{
+    append_be(b, type, 4);
+    value_int(b, v, bytes);
+}
+
+static void field_text(ms_buf *b, const char *s)
+{
+    append_be(b, OID_TEXT, 4);
+    value_text(b, s);
+}
+
+/* Starts a binary array: room for its header (array_header). Memory
+ * that ran out for the last one does not fail this one. */
+static void array_start(ms_buf *b)
+{
+    static const char header_room[ARRAY_HEADER];
+    b->len = 0;
+    b->failed = 0;
+    ms_buf_append(b, header_room, ARRAY_HEADER);
+}
+
+/* The header of the one-dimensional array in b: n elements of type oid. */
+static void array_header(ms_buf *b, unsigned oid, size_t n)
+{
+    unsigned char *h = (unsigned char *)b->data;
+    put_be(h, 1, 4);        /* dimensions */
+    put_be(h + 4, 0, 4);    /* no NULL elements */
+    put_be(h + 8, oid, 4);
+    put_be(h + 12, n, 4);
+    put_be(h + 16, 1, 4);   /* lower bound */
 }
 
 /* The agg_records row type's OID, which the array names: asked once per
@@ -611,12 +663,7 @@ static ms_status send_records(ms_store *store)
         s->rows = 0;
         return st;
     }
-    unsigned char *h = (unsigned char *)s->records.data;
-    put_be(h, 1, 4);        /* dimensions */
-    put_be(h + 4, 0, 4);    /* no NULL elements */
-    put_be(h + 8, oid, 4);
-    put_be(h + 12, s->rows, 4);
-    put_be(h + 16, 1, 4);   /* lower bound */
+    array_header(&s->records, oid, s->rows);
     const char *values[] = {s->records.data};
     int lengths[] = {(int)s->records.len}, formats[] = {1};
     s->rows = 0;
@@ -631,11 +678,8 @@ static ms_status pg_agg_record(ms_store *store, const ms_report_agg_record *r)
     ms_buf *b = &s->records;
     agg_derived d;
     agg_derive(store, r, &d);
-    if (s->rows == 0) {
-        static const char header_room[ARRAY_HEADER];
-        b->len = 0;
-        ms_buf_append(b, header_room, ARRAY_HEADER);
-    }
+    if (s->rows == 0)
+        array_start(b);
     size_t start = b->len;
     append_be(b, 0, 4); /* the element's length, written below */
     append_be(b, REC_COLS, 4);
@@ -671,10 +715,86 @@ static ms_status pg_flush(ms_store *store)
     return MS_OK;
 }
 
+/* ---- The rollups' rows as one array per column ------------------------------ */
+
+/* The rows gathered for sql (row: the first, whose types the columns
+ * take), begun when it has none; NULL when more statements or columns
+ * than the rollups have were asked for. */
+static pg_rows *row_set_of(pg_state *s, const char *sql, const sql_param *row, size_t n)
+{
+    for (size_t i = 0; i < s->row_set_count; i++)
+        if (s->row_sets[i].sql == sql)
+            return s->row_sets[i].columns == n ? &s->row_sets[i] : NULL;
+    if (s->row_set_count == PG_ROW_STATEMENTS || n > PG_ROW_COLUMNS)
+        return NULL;
+    pg_rows *set = &s->row_sets[s->row_set_count++];
+    set->sql = sql;
+    set->columns = n;
+    set->rows = 0;
+    for (size_t i = 0; i < n; i++) {
+        set->types[i] = row[i].type == SQL_INT ? OID_INT8 : OID_TEXT;
+        array_start(&set->arrays[i]);
+    }
+    return set;
+}
+
+/* One row for sql, whose parameters are each column's values as an array
+ * (rollup.c): the rollups' columns are text and bigint. */
+static ms_status pg_row_add(ms_store *store, const char *sql, const sql_param *row, size_t n)
+{
+    pg_state *s = store->impl;
+    pg_rows *set = row_set_of(s, sql, row, n);
+    if (set == NULL)
+        return store_fail(store, MS_ERR_IO, "the rollups' rows: more than %d statements of %d columns",
+                          PG_ROW_STATEMENTS, PG_ROW_COLUMNS);
+    int failed = 0;
+    for (size_t i = 0; i < n; i++) {
+        ms_buf *a = &set->arrays[i];
+        if (set->types[i] == OID_INT8)
+            value_int(a, row[i].i, 8);
+        else
+            value_text(a, row[i].type == SQL_TEXT ? row[i].text : NULL);
+        failed |= a->failed;
+    }
+    set->rows++;
+    return failed ? MS_ERR_NOMEM : MS_OK;
+}
+
+/* Queues one statement with its rows' arrays (not waited for). */
+static ms_status send_row_set(ms_store *store, pg_rows *set)
+{
+    const char *values[PG_ROW_COLUMNS];
+    int lengths[PG_ROW_COLUMNS], formats[PG_ROW_COLUMNS];
+    for (size_t i = 0; i < set->columns; i++) {
+        ms_buf *a = &set->arrays[i];
+        if (a->failed)
+            return MS_ERR_NOMEM;
+        if (a->len > INT32_MAX || set->rows > INT32_MAX)
+            return store_fail(store, MS_ERR_LIMIT, "the rollups' rows: an array over 2 GiB");
+        array_header(a, set->types[i], set->rows);
+        values[i] = a->data;
+        lengths[i] = (int)a->len;
+        formats[i] = 1;
+    }
+    return send_statement(store, set->sql, "adding to the rollups", 1, (int)set->columns, values,
+                          lengths, formats);
+}
+
+static ms_status pg_rows_send(ms_store *store, int send)
+{
+    pg_state *s = store->impl;
+    ms_status st = MS_OK;
+    for (size_t i = 0; send && st == MS_OK && i < s->row_set_count; i++)
+        st = send_row_set(store, &s->row_sets[i]);
+    s->row_set_count = 0;
+    return st;
+}
+
 static void pg_discard(ms_store *store)
 {
     pg_state *s = store->impl;
     s->rows = 0;
+    s->row_set_count = 0; /* the rollups' rows of a write-out that failed */
 }
 
 /* The records left, the totals and the COMMIT, queued behind the report's
@@ -693,10 +813,10 @@ static ms_status pg_commit_report(ms_store *store, int64_t records, uint64_t mes
         st = send_statement(store,
                             "UPDATE reports SET records = $1, messages = $2, digest = $4 WHERE id = $3",
                             "storing the report's totals", 1, 4, params, NULL, NULL);
-    if (st == MS_OK) /* INSERTs in the transaction: queued as well (deferrable) */
-        st = rollup_add_names(store, store_exec_params);
+    if (st == MS_OK) /* queued as well (pg_rows_send; a fallback's INSERTs are deferrable) */
+        st = rollup_mem_report_done(store);
     if (st == MS_OK)
-        st = rollup_add_reports(store, store->report, store->report, store_exec_params);
+        st = rollup_mem_group_write(store);
     if (st == MS_OK)
         st = send_statement(store, "COMMIT", "COMMIT", 0, 0, NULL, NULL, NULL);
     return send_and_settle(store, st, NULL);
@@ -707,6 +827,9 @@ static void pg_close(ms_store *store)
     pg_state *s = store->impl;
     if (s != NULL) {
         ms_buf_free(&s->records);
+        for (size_t i = 0; i < PG_ROW_STATEMENTS; i++)
+            for (size_t c = 0; c < PG_ROW_COLUMNS; c++)
+                ms_buf_free(&s->row_sets[i].arrays[c]);
         for (size_t i = 0; i < s->prepared_count; i++)
             free(s->prepared[i]);
     }
@@ -732,7 +855,10 @@ static const store_backend pg_backend = {
     .agg_record = pg_agg_record,
     .flush = pg_flush,
     .discard = pg_discard,
+    .row_add = pg_row_add,
+    .rows_send = pg_rows_send,
     .commit_report = pg_commit_report,
+    .sums_sources = 1,
 };
 
 static void ignore_notice(void *arg, const char *message)

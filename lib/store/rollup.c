@@ -8,65 +8,45 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ROLLUP_ELEMENT(sql) sql,
 #define GROUP_COND " AND r.id BETWEEN $1 AND $2"
-/* PostgreSQL's statements in their order, the domains' source counts kept
- * as it can (rollup.h, rollup_domain_sources); NULL ends the list. */
-static const char *const pgsql_sql[] = {
-    ROLLUP_INSERTS_WITH(ROLLUP_ELEMENT, GROUP_COND, ROLLUP_TOTALS_COUNTED(GROUP_COND)) NULL};
 
-/* SQLite sums the rollups in memory (rollup_mem.c) and writes them with
- * single-row upserts: those of the rollups by domain and day, in
- * ROLLUP_INSERTS_BY_DAY's order, each after its SELECT, which adds a
- * report's rows one at a time (store_backend.add_rows, sqlite.c says why)
- * when it has too many to keep in memory; then those of the rollups per
- * source (ROLLUP_SQL_*, rollup.h). */
+/* The rollups are summed in memory (rollup_mem.c) and written out from
+ * there. SQLite writes them with single-row upserts: those of the rollups
+ * by domain and day, in ROLLUP_INSERTS_BY_DAY's order, each after its
+ * SELECT, which adds a report's rows one at a time
+ * (store_backend.add_rows, sqlite.c says why) when it has too many to
+ * keep in memory; then those of the rollups per source (ROLLUP_SQL_*,
+ * rollup.h). PostgreSQL writes each table's rows of a write-out with one
+ * statement taking each column as an array (store_backend.row_add), and
+ * adds a report with too many rows by day with the rollups' INSERT ...
+ * SELECT statements whole. types: each column's, 't' text or 'i' bigint,
+ * for the arrays. */
 typedef struct row_rollup {
-    const char *table, *columns, *select, *upsert;
+    const char *table, *columns, *types, *select, *upsert;
 } row_rollup;
 static const row_rollup row_rollups[] = {
-    {"rollup_days", ROLLUP_DAYS_COLUMNS, ROLLUP_DAYS_SELECT(GROUP_COND), ROLLUP_DAYS_UPSERT},
-    {"rollup_counts", ROLLUP_COUNTS_COLUMNS, ROLLUP_DISPOSITIONS_SELECT(GROUP_COND),
+    {"rollup_days", ROLLUP_DAYS_COLUMNS, "tiiiiiiiiiiiiiii", ROLLUP_DAYS_SELECT(GROUP_COND),
+     ROLLUP_DAYS_UPSERT},
+    {"rollup_counts", ROLLUP_COUNTS_COLUMNS, "tittii", ROLLUP_DISPOSITIONS_SELECT(GROUP_COND),
      ROLLUP_COUNTS_UPSERT},
-    {"rollup_counts", ROLLUP_COUNTS_COLUMNS, ROLLUP_OVERRIDES_SELECT(GROUP_COND),
+    {"rollup_counts", ROLLUP_COUNTS_COLUMNS, "tittii", ROLLUP_OVERRIDES_SELECT(GROUP_COND),
      ROLLUP_COUNTS_UPSERT},
-    {"rollup_counts", ROLLUP_COUNTS_COLUMNS, ROLLUP_REPORTERS_SELECT(GROUP_COND),
+    {"rollup_counts", ROLLUP_COUNTS_COLUMNS, "tittii", ROLLUP_REPORTERS_SELECT(GROUP_COND),
      ROLLUP_COUNTS_UPSERT},
-    {"rollup_policies", ROLLUP_POLICIES_COLUMNS, ROLLUP_POLICIES_SELECT(GROUP_COND),
-     ROLLUP_POLICIES_UPSERT},
+    {"rollup_policies", ROLLUP_POLICIES_COLUMNS, "titttttttttiii",
+     ROLLUP_POLICIES_SELECT(GROUP_COND), ROLLUP_POLICIES_UPSERT},
 };
 /* The single-row statements of the rollups per source */
 static const row_rollup source_rows[] = {
-    {"rollup_sources", ROLLUP_SOURCES_COLUMNS, NULL, ROLLUP_SOURCES_UPSERT},
-    {"rollup_domain_sources", "domain, sources", NULL, ROLLUP_DOMAIN_SOURCES_UPSERT},
+    {"rollup_sources", ROLLUP_SOURCES_COLUMNS, "ttiiiiiiit", NULL, ROLLUP_SOURCES_UPSERT},
+    {"rollup_domain_sources", "domain, sources", "ti", NULL, ROLLUP_DOMAIN_SOURCES_UPSERT},
+    {"rollup_source_totals", ROLLUP_TOTALS_COLUMNS, "ttiiiiii", NULL, ROLLUP_TOTALS_UPSERT},
 };
 enum {
     ROW_ROLLUPS = sizeof row_rollups / sizeof row_rollups[0],
-    PGSQL_STATEMENTS = sizeof pgsql_sql / sizeof pgsql_sql[0],
-    /* PostgreSQL's insert of one auth_more name (ROLLUP_NAME_INSERT) */
-    NAME_INSERT = PGSQL_STATEMENTS > ROLLUP_ROW_STATEMENTS ? PGSQL_STATEMENTS : ROLLUP_ROW_STATEMENTS,
-    INGEST_STATEMENTS = NAME_INSERT + 1,
+    SOURCE_ROW = 0, DOMAIN_SOURCES_ROW = 1, TOTALS_ROW = 2,
 };
 _Static_assert((int)ROW_ROLLUPS == (int)ROLLUP_BY_DAY_ROWS, "rollup.h counts the rollups by day");
-
-/* rollup_more holds "ip\0kind\0name\0" for each name noted. */
-static void note_name(ms_buf *more, const char *ip, const char *kind, const char *name)
-{
-    if (name == NULL || name[0] == '\0')
-        return;
-    const char *fields[] = {ip ? ip : "", kind, name};
-    for (size_t i = 0; i < 3; i++)
-        ms_buf_append(more, fields[i], strlen(fields[i]) + 1);
-}
-
-ms_status rollup_note_record(ms_store *store, const ms_report_agg_record *r)
-{
-    for (size_t i = 1; i < r->dkim_count; i++)
-        note_name(&store->rollup_more, r->source_ip, "dkim", r->dkim_results[i].domain);
-    for (size_t i = 1; i < r->spf_count; i++)
-        note_name(&store->rollup_more, r->source_ip, "spf", r->spf_results[i].domain);
-    return store->rollup_more.failed ? MS_ERR_NOMEM : MS_OK;
-}
 
 /* The single-row upsert of a rollup: its columns' values as $1, $2, ... */
 static void append_row_insert(ms_buf *sql, const row_rollup *r)
@@ -78,41 +58,89 @@ static void append_row_insert(ms_buf *sql, const row_rollup *r)
     ms_buf_printf(sql, ")%s", r->upsert);
 }
 
-/* The single-row upsert of r, as store_sql_text gives it. */
-static char *row_insert(const ms_store *store, const row_rollup *r)
+/* The upsert of a rollup's rows given as arrays, one per column
+ * ($1::text[], $2::bigint[], ...), unnested in their order: the rows of a
+ * write-out are sorted in key order (rollup_mem.c), so that ingests
+ * writing the same rows at once lock them in the same order. The domain
+ * is the server's DOMAIN_KEY of what rollup_mem.c gives (its LOWER may
+ * lower more than ASCII letters; a write-out holds one report's rows,
+ * whose domain is one). */
+static void append_array_insert(ms_buf *sql, const row_rollup *r)
+{
+    ms_buf_printf(sql, "INSERT INTO %s (%s) SELECT ", r->table, r->columns);
+    const char *c = r->columns;
+    for (size_t i = 0; r->types[i] != '\0'; i++) {
+        size_t len = strcspn(c, ",");
+        if (len == 6 && strncmp(c, "domain", 6) == 0)
+            ms_buf_puts(sql, KEY("LOWER(domain)"));
+        else
+            ms_buf_append(sql, c, len);
+        c += len + (c[len] == ',');
+        c += strspn(c, " ");
+        ms_buf_puts(sql, r->types[i + 1] != '\0' ? ", " : " FROM unnest(");
+    }
+    for (size_t i = 0; r->types[i] != '\0'; i++)
+        ms_buf_printf(sql, "%s$%zu::%s[]", i > 0 ? ", " : "", i + 1,
+                      r->types[i] == 'i' ? "bigint" : "text");
+    ms_buf_printf(sql, ") AS u (%s)%s", r->columns, r->upsert);
+}
+
+/* The statement adding rows to r, as store_sql_text gives it: its
+ * single-row upsert, or (arrays) its upsert of arrays, the totals' inside
+ * the statement that counts the sources new to them. */
+static char *row_insert(const ms_store *store, const row_rollup *r, int arrays)
 {
     ms_buf insert = MS_BUF_INIT;
-    append_row_insert(&insert, r);
+    if (!arrays) {
+        append_row_insert(&insert, r);
+    } else if (r != &source_rows[TOTALS_ROW]) {
+        append_array_insert(&insert, r);
+    } else {
+        ms_buf_puts(&insert, ROLLUP_COUNTED_HEAD);
+        append_array_insert(&insert, r);
+        ms_buf_puts(&insert, ROLLUP_COUNTED_TAIL);
+    }
     char *sql = insert.failed ? NULL : store_sql_text(store, insert.data);
     ms_buf_free(&insert);
     return sql;
 }
 
-/* The rollups' statements of a backend that adds them row by row, into
- * sql (ROLLUP_ROW_STATEMENTS entries): 0 when memory ran out. */
-static int row_statements(const ms_store *store, char **sql)
+/* Sets *slot to sql, clearing *ok when it is NULL (memory ran out). */
+static void put_statement(char **slot, char *sql, int *ok)
 {
-    for (size_t i = 0; i < ROW_ROLLUPS; i++) {
-        sql[2 * i] = store_sql_text(store, row_rollups[i].select);
-        sql[2 * i + 1] = row_insert(store, &row_rollups[i]);
-    }
-    sql[ROLLUP_SQL_SOURCE_ROW] = row_insert(store, &source_rows[0]);
-    sql[ROLLUP_SQL_DOMAIN_SOURCES] = row_insert(store, &source_rows[1]);
-    sql[ROLLUP_SQL_TOTALS_NEW] = store_sql_text(store, ROLLUP_TOTALS_NEW);
-    sql[ROLLUP_SQL_TOTALS_ADD] = store_sql_text(store, ROLLUP_TOTALS_ADD);
-    for (size_t i = 0; i < ROLLUP_ROW_STATEMENTS; i++)
-        if (sql[i] == NULL)
-            return 0;
-    return 1;
+    *slot = sql;
+    *ok &= sql != NULL;
 }
 
-/* The statements of a backend that runs them whole, into sql. */
-static int whole_statements(const ms_store *store, char **sql)
+/* The rollups' statements in this backend's SQL, into sql
+ * (ROLLUP_ROW_STATEMENTS entries, rollup.h): 0 when memory ran out. */
+static int ingest_statements(const ms_store *store, char **sql)
 {
-    for (size_t i = 0; pgsql_sql[i] != NULL; i++)
-        if ((sql[i] = store_sql_text(store, pgsql_sql[i])) == NULL)
-            return 0;
-    return (sql[NAME_INSERT] = store_sql_text(store, ROLLUP_NAME_INSERT)) != NULL;
+    int arrays = store->backend->row_add != NULL, ok = 1;
+    ms_buf whole = MS_BUF_INIT;
+    for (size_t i = 0; i < ROW_ROLLUPS; i++) {
+        const row_rollup *r = &row_rollups[i];
+        whole.len = 0;
+        if (arrays)
+            ms_buf_printf(&whole, "INSERT INTO %s (%s) %s%s", r->table, r->columns, r->select, r->upsert);
+        else
+            ms_buf_puts(&whole, r->select);
+        put_statement(&sql[2 * i], whole.failed ? NULL : store_sql_text(store, whole.data), &ok);
+        /* rollup_counts' kinds share their table's statement of arrays */
+        if (!arrays || i == 0 || strcmp(r->table, row_rollups[i - 1].table) != 0)
+            put_statement(&sql[2 * i + 1], row_insert(store, r, arrays), &ok);
+    }
+    ms_buf_free(&whole);
+    put_statement(&sql[ROLLUP_SQL_SOURCE_ROW], row_insert(store, &source_rows[SOURCE_ROW], arrays), &ok);
+    if (arrays) {
+        put_statement(&sql[ROLLUP_SQL_TOTALS_NEW], row_insert(store, &source_rows[TOTALS_ROW], 1), &ok);
+        return ok;
+    }
+    put_statement(&sql[ROLLUP_SQL_DOMAIN_SOURCES],
+                  row_insert(store, &source_rows[DOMAIN_SOURCES_ROW], 0), &ok);
+    put_statement(&sql[ROLLUP_SQL_TOTALS_NEW], store_sql_text(store, ROLLUP_TOTALS_NEW), &ok);
+    put_statement(&sql[ROLLUP_SQL_TOTALS_ADD], store_sql_text(store, ROLLUP_TOTALS_ADD), &ok);
+    return ok;
 }
 
 /* The ingest statements in this backend's SQL, built on first use. */
@@ -120,12 +148,10 @@ ms_status rollup_ingest_statements(ms_store *store)
 {
     if (store->rollup_sql != NULL)
         return MS_OK;
-    char **sql = calloc(INGEST_STATEMENTS, sizeof *sql);
+    char **sql = calloc(ROLLUP_ROW_STATEMENTS, sizeof *sql);
     if (sql == NULL)
         return MS_ERR_NOMEM;
-    int built = store->backend->add_rows != NULL ? row_statements(store, sql)
-                                                 : whole_statements(store, sql);
-    if (!built) {
+    if (!ingest_statements(store, sql)) {
         rollup_free(sql);
         return MS_ERR_NOMEM;
     }
@@ -135,59 +161,9 @@ ms_status rollup_ingest_statements(ms_store *store)
 
 void rollup_free(char **sql)
 {
-    for (size_t i = 0; sql != NULL && i < INGEST_STATEMENTS; i++)
+    for (size_t i = 0; sql != NULL && i < ROLLUP_ROW_STATEMENTS; i++)
         free(sql[i]);
     free(sql);
-}
-
-/* One name (params: report, source, kind, name) added unless there:
- * with insert_sql when given (the migration), else ingest's way
- * (PostgreSQL's: SQLite keeps them in memory, rollup_mem.c). */
-static ms_status add_name(ms_store *store, const sql_param *params, const char *insert_sql,
-                          rollup_run_fn run)
-{
-    if (insert_sql != NULL)
-        return run(store, insert_sql, params, 4);
-    ms_status st = rollup_ingest_statements(store);
-    return st != MS_OK ? st : run(store, store->rollup_sql[NAME_INSERT], params, 4);
-}
-
-/* The names noted in buf (len bytes of "ip\0kind\0name\0" triples) of
- * report, each added unless already there (add_name). */
-static ms_status add_names(ms_store *store, int64_t report, const char *buf, size_t len,
-                           const char *insert_sql, rollup_run_fn run)
-{
-    ms_status st = MS_OK;
-    if (len == 0)
-        return MS_OK; /* buf may be NULL then, and NULL + 0 is undefined */
-    for (const char *p = buf, *end = buf + len; st == MS_OK && p < end;) {
-        const char *ip = p, *kind = ip + strlen(ip) + 1, *name = kind + strlen(kind) + 1;
-        p = name + strlen(name) + 1;
-        sql_param params[] = {P_INT(report), P_TEXT(ip), P_TEXT(kind), P_TEXT(name)};
-        st = add_name(store, params, insert_sql, run);
-    }
-    return st;
-}
-
-ms_status rollup_add_names(ms_store *store, rollup_run_fn run)
-{
-    ms_status st = add_names(store, store->report, store->rollup_more.data, store->rollup_more.len,
-                             NULL, run);
-    store->rollup_more.len = 0;
-    return st;
-}
-
-ms_status rollup_add_reports(ms_store *store, int64_t first, int64_t last, rollup_run_fn run)
-{
-    ms_status st = rollup_ingest_statements(store);
-    sql_param range[] = {P_INT(first), P_INT(last)};
-    char **sql = store->rollup_sql;
-    if (st != MS_OK || store->backend->add_rows == NULL) {
-        for (size_t i = 0; st == MS_OK && sql[i] != NULL; i++)
-            st = run(store, sql[i], range, 2);
-        return st;
-    }
-    return rollup_mem_group_write(store);
 }
 
 ms_status rollup_add_report_days(ms_store *store, int64_t report)
@@ -196,11 +172,41 @@ ms_status rollup_add_report_days(ms_store *store, int64_t report)
     sql_param range[] = {P_INT(report), P_INT(report)};
     char **sql = store->rollup_sql;
     for (size_t i = 0; st == MS_OK && i < ROW_ROLLUPS; i++)
-        st = store->backend->add_rows(store, sql[2 * i], range, 2, sql[2 * i + 1]);
+        st = store->backend->add_rows != NULL
+                 ? store->backend->add_rows(store, sql[2 * i], range, 2, sql[2 * i + 1])
+                 : store_exec_params(store, sql[2 * i], range, 2);
     return st;
 }
 
 /* ---- Building them for the records already stored (migration 3) ------------ */
+
+/* more holds "ip\0kind\0name\0" for each name noted. */
+static void note_name(ms_buf *more, const char *ip, const char *kind, const char *name)
+{
+    if (name == NULL || name[0] == '\0')
+        return;
+    const char *fields[] = {ip ? ip : "", kind, name};
+    for (size_t i = 0; i < 3; i++)
+        ms_buf_append(more, fields[i], strlen(fields[i]) + 1);
+}
+
+/* The names noted in buf (len bytes of "ip\0kind\0name\0" triples) of
+ * report, each added unless already there by insert_sql (params: report,
+ * source, kind, name). */
+static ms_status add_names(ms_store *store, int64_t report, const char *buf, size_t len,
+                           const char *insert_sql)
+{
+    ms_status st = MS_OK;
+    if (len == 0)
+        return MS_OK; /* buf may be NULL then, and NULL + 0 is undefined */
+    for (const char *p = buf, *end = buf + len; st == MS_OK && p < end;) {
+        const char *ip = p, *kind = ip + strlen(ip) + 1, *name = kind + strlen(kind) + 1;
+        p = name + strlen(name) + 1;
+        sql_param params[] = {P_INT(report), P_TEXT(ip), P_TEXT(kind), P_TEXT(name)};
+        st = store_exec_params(store, insert_sql, params, 4);
+    }
+    return st;
+}
 
 enum { BUILD_PAGE = 512 };
 
@@ -247,9 +253,7 @@ static ms_status add_page_names(ms_store *store, const ms_buf *rows, const char 
         names.len = 0;
         more_names m = {&names, ip};
         store_lines_each(auth_more, note_more_name, &m);
-        st = names.failed ? MS_ERR_NOMEM
-                          : add_names(store, report, names.data, names.len, insert_sql,
-                                      store_exec_params);
+        st = names.failed ? MS_ERR_NOMEM : add_names(store, report, names.data, names.len, insert_sql);
     }
     ms_buf_free(&names);
     return st;

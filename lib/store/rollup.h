@@ -168,8 +168,9 @@
  * group's distinct lines otherwise (@LINES_OF@ x @LINES_END@: the
  * distinct values of x joined by newlines, schema.c). An existing row gets the group's lines
  * appended unless they are there already as one block. The names after
- * the first (in auth_more) are added from C one line at a time (rollup.c),
- * each appended only when absent. Before migration 6 they were rows of
+ * the first (in auth_more) are among the group's lines at ingest
+ * (rollup_mem.c); the migrations add them one line at a time, each
+ * appended only when absent. Before migration 6 they were rows of
  * rollup_source_names: a row per name and source, a table bigger than the
  * records, whose inserts and sort cost the most of the rollups at ingest. */
 #define NAME_LINE(kind, name) kind " || '\t' || " KEY(name)
@@ -192,14 +193,6 @@
 #define ROLLUP_SOURCES_UPSERT                                                                      \
     " ON CONFLICT (source_ip, domain, day) DO UPDATE SET " SOURCE_SUM_ADD("rollup_sources") ","    \
     " " NAMES_MERGE("rollup_sources")
-/* One name from auth_more of a record of report $1 ($2 its source, $3
- * the kind, $4 the name), as a row of rollup_sources with no sums. */
-#define ROLLUP_NAME_ROW_SELECT                                                                     \
-    "SELECT " KEY("CAST($2 AS TEXT)") ", " DOMAIN_KEY ", " REPORT_DAY ", 0, 0, 0, 0, 0, 0,"        \
-    " " NAME_LINE("CAST($3 AS TEXT)", "CAST($4 AS TEXT)") " FROM reports r WHERE r.id = $1"
-#define ROLLUP_NAME_INSERT                                                                         \
-    "INSERT INTO rollup_sources (" ROLLUP_SOURCES_COLUMNS ") " ROLLUP_NAME_ROW_SELECT              \
-    ROLLUP_SOURCES_UPSERT
 #define ROLLUP_TOTALS_COLUMNS "source_ip, domain, " SOURCE_SUM_COLUMNS
 #define ROLLUP_TOTALS_SELECT(COND)                                                                 \
     "SELECT " IP_KEY ", " DOMAIN_KEY ", " SOURCE_SUMS AGG_RECORDS COND                             \
@@ -251,14 +244,6 @@
 #define ROLLUP_INSERT(table, COLUMNS, SELECT, UPSERT)                                              \
     "INSERT INTO " table " (" COLUMNS ") " SELECT UPSERT
 
-/* Every rollup of the reports COND selects, added to the tables: F
- * applied to each INSERT statement in turn (TOTALS: the statement that
- * adds to rollup_source_totals). */
-#define ROLLUP_INSERTS_WITH(F, COND, TOTALS)                                                       \
-    ROLLUP_INSERTS_BY_DAY(F, COND)                                                                 \
-    F(ROLLUP_INSERT("rollup_sources", ROLLUP_SOURCES_COLUMNS, ROLLUP_SOURCES_SELECT(COND),         \
-                    ROLLUP_SOURCES_UPSERT))                                                        \
-    F(TOTALS)
 #define ROLLUP_TOTALS_INSERT(COND)                                                                 \
     ROLLUP_INSERT("rollup_source_totals", ROLLUP_TOTALS_COLUMNS, ROLLUP_TOTALS_SELECT(COND),       \
                   ROLLUP_TOTALS_UPSERT)
@@ -312,13 +297,12 @@
  * ingests may add the same new source at once and neither sees the
  * other's uncommitted row, counts the rows the totals' upsert inserted
  * (xmax = 0: inserted, not updated; a second insert of the same key waits
- * for the first and then updates), in the same statement
- * (ROLLUP_TOTALS_COUNTED). */
+ * for the first and then updates), in the same statement: the upsert
+ * between ROLLUP_COUNTED_HEAD and ROLLUP_COUNTED_TAIL. */
 #define ROLLUP_DOMAIN_SOURCES_UPSERT                                                               \
     " ON CONFLICT (domain) DO UPDATE SET " ROLLUP_ADD("rollup_domain_sources", "sources")
-#define ROLLUP_TOTALS_COUNTED(COND)                                                                \
-    "WITH t AS (" ROLLUP_INSERT("rollup_source_totals", ROLLUP_TOTALS_COLUMNS,                     \
-                                ROLLUP_TOTALS_SELECT(COND), ROLLUP_TOTALS_UPSERT)                  \
+#define ROLLUP_COUNTED_HEAD "WITH t AS ("
+#define ROLLUP_COUNTED_TAIL                                                                        \
     " RETURNING domain, xmax = 0 AS added)"                                                        \
     " INSERT INTO rollup_domain_sources (domain, sources)"                                         \
     " SELECT domain, COUNT(*) FROM t WHERE added GROUP BY domain" ROLLUP_DOMAIN_SOURCES_UPSERT
@@ -328,27 +312,18 @@
     " SELECT domain, COUNT(*) FROM rollup_source_totals GROUP BY domain"
 
 /* Ingest (rollup.c). */
-/* Notes the names of a record's results after the first of each kind
- * (they are in auth_more, which the SQL does not read). */
-ms_status rollup_note_record(ms_store *store, const ms_report_agg_record *record);
-/* Each statement with its parameters passed to run, in order (a backend
- * runs them or queues them). */
-typedef ms_status (*rollup_run_fn)(ms_store *store, const char *sql,
-                                   const sql_param *params, size_t n);
-/* Adds the open report's noted names (rollup_note_record) to the rollups,
- * in the report's own transaction or savepoint. */
-ms_status rollup_add_names(ms_store *store, rollup_run_fn run);
-/* Adds the stored reports with ids first..last to the rollups (all but
- * the noted names). Every report in that range must be added exactly
- * once: one report at its commit, or the reports a transaction grouped,
- * in one pass at the group's commit (store.c), which writes each rollup
- * row once per group and in key order instead of once per report. */
-ms_status rollup_add_reports(ms_store *store, int64_t first, int64_t last, rollup_run_fn run);
-/* SQLite: the rollups by day of one stored report, added with SQL
- * (rollup_mem.c sums them in memory but for a report of too many rows). */
+/* The rollups by day of one stored report, added with SQL (rollup_mem.c
+ * sums them in memory but for a report of too many rows). */
 ms_status rollup_add_report_days(ms_store *store, int64_t report);
-/* SQLite's statements in store->rollup_sql: a SELECT and a single-row
- * upsert per rollup by day, then those of the rollups per source. */
+/* The statements in store->rollup_sql. SQLite's: a SELECT and a
+ * single-row upsert per rollup by day, then those of the rollups per
+ * source. PostgreSQL's (store_backend.row_add): at 2i a rollup by day's
+ * whole INSERT ... SELECT (with $1 = $2 the report), at 2i + 1 its
+ * table's statement of arrays (rollup_counts' three kinds share
+ * D_DISPOSITION's, the other two are NULL); at ROLLUP_SQL_SOURCE_ROW
+ * and ROLLUP_SQL_TOTALS_NEW those of rollup_sources and of
+ * rollup_source_totals (counting the sources new to it,
+ * ROLLUP_COUNTED_HEAD); no statement at the other two. */
 enum {
     ROLLUP_BY_DAY_ROWS = 5,
     ROLLUP_SQL_SOURCE_ROW = 2 * ROLLUP_BY_DAY_ROWS, /* ROLLUP_SOURCES_COLUMNS as $1.. */
@@ -358,11 +333,11 @@ enum {
     ROLLUP_ROW_STATEMENTS,
 };
 
-/* SQLite's rollups, summed in memory (rollup_mem.c): the report begun,
- * each of its records, its savepoint released (its sums join the group's,
- * written out if they grew past the bound) or rolled back, the whole
- * group rolled back, and the group's sums written (by
- * rollup_add_reports). */
+/* The rollups, summed in memory (rollup_mem.c): the report begun, each
+ * of its records, its savepoint released (its sums join the group's,
+ * written out if they grew past the bound; PostgreSQL: its transaction
+ * about to commit) or rolled back, the whole group rolled back, and the
+ * group's sums written. */
 ms_status rollup_mem_begin(ms_store *store, const ms_report_agg_meta *meta);
 ms_status rollup_mem_record(ms_store *store, const ms_report_agg_record *record,
                             const agg_derived *derived);
@@ -373,7 +348,7 @@ ms_status rollup_mem_group_write(ms_store *store);
 void rollup_mem_free(ms_store *store);
 /* Builds store->rollup_sql in this backend's SQL, once. */
 ms_status rollup_ingest_statements(ms_store *store);
-/* Frees the statements rollup_add_reports built (store->rollup_sql). */
+/* Frees the statements rollup_ingest_statements built (store->rollup_sql). */
 void rollup_free(char **sql);
 /* After migration 3's text: the auth_more names of the records stored,
  * each added by insert_sql (ROLLUP_NAME_V3_INSERT's parameters). */

@@ -1,24 +1,28 @@
-/* The per-source rollups of a SQLite store (rollup_sources, their names,
- * rollup_source_totals, rollup_domain_sources; rollup.h) summed in memory
- * as the records pass, then written once per group of reports, in key
- * order. Reading the group's records back with SQL to group them (sorting
- * every record, a DISTINCT aggregate per source for its names) cost more
- * than storing the records themselves: on a spoofed domain's reports,
- * where every record comes from an address of its own, it was half of
- * an ingest's CPU time (bench/README.md, "Report ingest").
+/* The rollups (rollup.h) summed in memory as the records pass, then
+ * written once per group of reports (SQLite) or per report (PostgreSQL,
+ * which does not group), in key order: the rollups by domain and day, and
+ * those per source (rollup_sources, their names, rollup_source_totals,
+ * rollup_domain_sources). Reading the records back with SQL to group them
+ * (sorting every record, a DISTINCT aggregate per source for its names)
+ * cost more than storing the records themselves: on a spoofed domain's
+ * reports, where every record comes from an address of its own, it was
+ * half of an ingest's CPU time in SQLite (bench/README.md, "Report
+ * ingest"), and PostgreSQL stored 9 times fewer records a second with it.
  *
  * The sums follow rollup.h's SQL definitions exactly (SOURCE_SUMS,
  * SOURCE_NAMES, IP_KEY, DOMAIN_KEY, REPORT_DAY; a source is counted for
- * rollup_domain_sources when its totals row is created), as SQLite
- * computes them; tests/store/rollups.sh compares the tables with sums
- * computed from the records.
+ * rollup_domain_sources when its totals row is created), as the backend
+ * computes them (PostgreSQL applies its own LOWER to the domain key as it
+ * writes, rollup.c); tests/store/rollups.sh compares the tables
+ * with sums computed from the records, in both backends.
  *
  * Two tables: the open report's, and the group's (the reports whose
  * savepoints were released). A report's sums join the group's when its
  * savepoint is released, and are dropped when it rolls back, so a report
  * given up leaves nothing in the rollups. Memory is bounded: a table past
  * its bound is written out early (the report's inside its own savepoint,
- * the group's between reports), which adds to the same rows. The group's
+ * or on PostgreSQL its transaction; the group's between reports), which
+ * adds to the same rows. The group's
  * bound is the larger: a group of reports from new sources (a spoofed
  * domain's) then fits whole and its rows are written once, at its commit;
  * at 4 MiB it was written out twice or three times a group, each time
@@ -410,6 +414,25 @@ static int64_t clamp(uint64_t v)
     return (int64_t)(v > SUM_MAX ? SUM_MAX : v);
 }
 
+/* One row written with sql: run at once, or gathered into the statement's
+ * rows (store_backend.row_add), sent by send_rows. */
+static ms_status put_row(ms_store *store, const char *sql, const sql_param *p, size_t n)
+{
+    const store_backend *b = store->backend;
+    return b->row_add != NULL ? b->row_add(store, sql, p, n) : store_exec_params(store, sql, p, n);
+}
+
+/* The rows gathered by put_row, sent when st is MS_OK and dropped
+ * otherwise; the first failure. */
+static ms_status send_rows(ms_store *store, ms_status st)
+{
+    const store_backend *b = store->backend;
+    if (b->rows_send == NULL)
+        return st;
+    ms_status sent = b->rows_send(store, st == MS_OK);
+    return st != MS_OK ? st : sent;
+}
+
 static ms_status write_source(ms_store *store, const src_table *t, const src_entry *e, ms_buf *names)
 {
     names_of(e, names);
@@ -419,17 +442,20 @@ static ms_status write_source(ms_store *store, const src_table *t, const src_ent
                      P_INT(clamp(e->sums[0])), P_INT(clamp(e->sums[1])), P_INT(clamp(e->sums[2])),
                      P_INT(clamp(e->sums[3])), P_INT(clamp(e->sums[4])), P_INT(clamp(e->sums[5])),
                      P_TEXT(names->data)};
-    return store_exec_params(store, store->rollup_sql[ROLLUP_SQL_SOURCE_ROW], p, 10);
+    return put_row(store, store->rollup_sql[ROLLUP_SQL_SOURCE_ROW], p, 10);
 }
 
 /* The totals of a (source, domain) over its days, counting the source
- * for its domain when rollup_source_totals did not hold it yet. */
+ * for its domain when rollup_source_totals did not hold it yet (with row
+ * batches, the statement that adds them counts it, rollup.h). */
 static ms_status write_totals(ms_store *store, src_table *t, const char *ip, unsigned domain,
                               const uint64_t *sums)
 {
     sql_param p[] = {P_TEXT(ip), P_TEXT(t->domains[domain].key), P_INT(clamp(sums[0])),
                      P_INT(clamp(sums[1])), P_INT(clamp(sums[2])), P_INT(clamp(sums[3])),
                      P_INT(clamp(sums[4])), P_INT(clamp(sums[5]))};
+    if (store->backend->row_add != NULL)
+        return put_row(store, store->rollup_sql[ROLLUP_SQL_TOTALS_NEW], p, 8);
     ms_status st = store_exec_params(store, store->rollup_sql[ROLLUP_SQL_TOTALS_NEW], p, 8);
     if (st != MS_OK)
         return st;
@@ -484,6 +510,7 @@ static ms_status table_write(ms_store *store, src_table *t)
                             order[i + 1]->domain != e->domain))
             st = write_totals(store, t, e->ip, e->domain, totals);
     }
+    st = send_rows(store, st);
     if (st == MS_OK)
         st = write_domain_sources(store, t);
     ms_buf_free(&names);
@@ -665,8 +692,18 @@ static int day_row_order(const void *pa, const void *pb)
     return c;
 }
 
-/* One row added to its rollup with the rollup's single-row upsert, its
- * columns in the rollup's order (ROLLUP_*_COLUMNS). */
+/* The statement that adds a row of rollup (rollup.h, ROLLUP_SQL_*):
+ * its single-row upsert, or its table's statement of arrays, which
+ * rollup_counts' three kinds share. */
+static const char *day_row_sql(const ms_store *store, unsigned char rollup)
+{
+    if (store->backend->row_add != NULL && (rollup == D_OVERRIDE || rollup == D_REPORTER))
+        rollup = D_DISPOSITION;
+    return store->rollup_sql[2 * rollup + 1];
+}
+
+/* One row added to its rollup, its columns in the rollup's order
+ * (ROLLUP_*_COLUMNS). */
 static ms_status write_day_row(ms_store *store, const day_row *r)
 {
     static const char *const count_kinds[D_ROLLUPS] = {
@@ -697,7 +734,7 @@ static ms_status write_day_row(ms_store *store, const day_row *r)
         p[n++] = P_INT(r->first_begin);
         p[n++] = P_INT(r->last_end);
     }
-    return store_exec_params(store, store->rollup_sql[2 * r->rollup + 1], p, n);
+    return put_row(store, day_row_sql(store, r->rollup), p, n);
 }
 
 /* Every row of t written, in key order, then t emptied. */
@@ -715,6 +752,7 @@ static ms_status days_write(ms_store *store, day_table *t)
         qsort(order, n, sizeof *order, day_row_order);
     for (size_t i = 0; st == MS_OK && i < n; i++)
         st = write_day_row(store, order[i]);
+    st = send_rows(store, st);
     free(order);
     day_table_clear(t);
     return st;

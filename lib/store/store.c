@@ -236,7 +236,6 @@ void ms_store_close(ms_store *store)
     free(store->digest);
     free(store->duplicate_digest);
     free(store->error);
-    ms_buf_free(&store->rollup_more);
     rollup_mem_free(store);
     rollup_free(store->rollup_sql);
     ms_buf_free(&store->scratch);
@@ -362,16 +361,6 @@ ms_status store_report_begin(ms_store *store)
     return store->backend->exec(store, "SAVEPOINT report");
 }
 
-/* The open report's part of the rollups kept outside SQL: its auth_more
- * names noted (rollup_note_record), or its sums per source
- * (rollup_mem.c), added once its savepoint is released. */
-static ms_status report_rollups_done(ms_store *store)
-{
-    if (store->backend->sums_sources)
-        return rollup_mem_report_done(store);
-    return rollup_add_names(store, store_exec_params);
-}
-
 ms_status store_report_commit(ms_store *store)
 {
     if (!grouping(store))
@@ -383,7 +372,7 @@ ms_status store_report_commit(ms_store *store)
      * over the tables) copied into the savepoint's journal. A failure now
      * rolls the group back (store_report_rollback). */
     if (st == MS_OK)
-        st = report_rollups_done(store);
+        st = rollup_mem_report_done(store);
     if (st == MS_OK && (++store->group_count >= store->backend->group_reports ||
                         ms_monotonic_ms() - store->group_started_ms >= STORE_GROUP_MS))
         st = commit_group(store);
@@ -396,10 +385,10 @@ ms_status store_report_commit(ms_store *store)
 void store_report_rollback(ms_store *store)
 {
     store->backend->discard(store);
-    store->rollup_more.len = 0; /* its names: not added by the next report's commit */
-    rollup_mem_report_drop(store); /* nor its sums */
+    rollup_mem_report_drop(store); /* its sums: not added by the next report's commit */
     if (!grouping(store)) {
         exec_quietly(store, "ROLLBACK");
+        rollup_mem_group_drop(store); /* nor what its commit had joined to them */
     } else if (store->group_count == 0) {
         exec_quietly(store, "ROLLBACK"); /* nothing else in the group: free the write lock */
         rollup_mem_group_drop(store);
@@ -430,7 +419,7 @@ static ms_status fold_group(ms_store *store)
 {
     if (store->group_first == 0)
         return MS_OK;
-    ms_status st = rollup_add_reports(store, store->group_first, store->group_last, store_exec_params);
+    ms_status st = rollup_mem_group_write(store);
     if (st == MS_OK)
         store->group_first = store->group_last = 0;
     return st;
@@ -559,8 +548,7 @@ ms_status ms_store_agg_begin(ms_store *store, const ms_report_agg_meta *m, const
     store->in_report = 1;
     store->seq = store->raw_seq = 0;
     store->messages = 0;
-    store->rollup_more.len = 0;
-    if (store->backend->sums_sources && (st = rollup_mem_begin(store, m)) != MS_OK) {
+    if ((st = rollup_mem_begin(store, m)) != MS_OK) {
         store_report_rollback(store);
         return st;
     }
@@ -632,11 +620,9 @@ void agg_derive(ms_store *store, const ms_report_agg_record *r, agg_derived *d)
     d->spf = r->spf_count ? &r->spf_results[0] : NULL;
 }
 
-/* What the rollups need of a record beyond its row (report_rollups_done). */
+/* The record's sums added to the open report's rollups (rollup_mem.c). */
 static ms_status record_rollups(ms_store *store, const ms_report_agg_record *record)
 {
-    if (!store->backend->sums_sources)
-        return rollup_note_record(store, record);
     agg_derived d;
     agg_derive(store, record, &d);
     return rollup_mem_record(store, record, &d);
@@ -730,9 +716,9 @@ ms_status store_commit_report(ms_store *store, int64_t records, uint64_t message
                                      " WHERE id = $3",
                                      p, 4);
     if (st == MS_OK && !grouping(store))
-        st = report_rollups_done(store);
+        st = rollup_mem_report_done(store);
     if (st == MS_OK && !grouping(store))
-        st = rollup_add_reports(store, store->report, store->report, store_exec_params);
+        st = rollup_mem_group_write(store);
     if (st == MS_OK && grouping(store)) { /* the group adds it (store_group_fold) */
         if (store->group_first == 0)
             store->group_first = store->report;
