@@ -348,7 +348,7 @@ static void sq_close(ms_store *store)
 {
     sqlite_state *s = store->impl;
     if (s != NULL) {
-        sq_checkpointer_stop(s->checkpointer);
+        sq_checkpointer_free(s->checkpointer);
         sqlite3_finalize(s->insert_record);
         for (int i = 0; i < STMT_CACHE; i++) {
             sqlite3_finalize(s->cache[i].stmt);
@@ -465,7 +465,7 @@ ms_status store_sqlite_open(ms_store *store, const char *path)
     }
     if (st == MS_OK) {
         sqlite_state *s = store->impl;
-        s->checkpointer = sq_checkpointer_start(db, path);
+        s->checkpointer = sq_checkpointer_new(db, path);
     }
     if (st != MS_OK) {
         char *why = ms_strdup(store->error);

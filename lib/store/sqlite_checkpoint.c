@@ -18,7 +18,8 @@
  * LOG_PAGES_MAX, the writer waits for the thread's checkpoint and then
  * checkpoints itself at that commit, as SQLite does by default: the log
  * stays bounded whatever the disk does. Without a thread (none could be
- * made), the writer checkpoints as SQLite does by default.
+ * made, or its connection not opened), the writer checkpoints as SQLite
+ * does by default.
  *
  * The thread's connection holds no transaction between checkpoints, so it
  * never keeps the log from starting over; it is closed before the
@@ -26,6 +27,7 @@
  * A failed checkpoint (a full disk) changes nothing committed: the log
  * keeps the pages, and the next checkpoint tries again. */
 #include "store/sqlite_checkpoint.h"
+#include "core/internal.h"
 #include "core/lazy_sqlite.h"
 #include "core/task.h"
 
@@ -37,6 +39,8 @@ enum {
 };
 
 struct sq_checkpointer {
+    char *path;              /* the database's */
+    enum { NOT_YET, STARTED, UNAVAILABLE } thread;
     sqlite3 *db;             /* the thread's own connection */
     ms_task task;
     pthread_mutex_t lock;    /* guards wanted and stopping */
@@ -75,67 +79,69 @@ static void *checkpoint_main(void *arg)
     return NULL;
 }
 
+/* The thread and its connection; else UNAVAILABLE, for good. */
+static void start_thread(sq_checkpointer *c)
+{
+    if (sqlite3_open_v2(c->path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) ==
+            SQLITE_OK &&
+        ms_task_try(&c->task, checkpoint_main, c)) {
+        c->thread = STARTED;
+        return;
+    }
+    sqlite3_close(c->db);
+    c->db = NULL;
+    c->thread = UNAVAILABLE;
+}
+
 /* The writer's commit hook (sqlite3_wal_hook): frames are in the log. */
 static int on_commit(void *arg, sqlite3 *db, const char *name, int frames)
 {
     (void)name;
     sq_checkpointer *c = arg;
-    if (frames >= LOG_PAGES_MAX) {
-        checkpoint(c, db); /* after the thread's, if one runs */
-    } else if (frames >= CHECKPOINT_PAGES) {
-        pthread_mutex_lock(&c->lock);
-        c->wanted = 1;
-        pthread_cond_signal(&c->wake);
-        pthread_mutex_unlock(&c->lock);
+    if (frames < CHECKPOINT_PAGES)
+        return SQLITE_OK;
+    if (c->thread == NOT_YET)
+        start_thread(c);
+    if (c->thread == UNAVAILABLE || frames >= LOG_PAGES_MAX) {
+        checkpoint(c, db); /* here, after the thread's if one runs */
+        return SQLITE_OK;
     }
+    pthread_mutex_lock(&c->lock);
+    c->wanted = 1;
+    pthread_cond_signal(&c->wake);
+    pthread_mutex_unlock(&c->lock);
     return SQLITE_OK;
 }
 
-static sqlite3 *open_connection(const char *path)
-{
-    sqlite3 *db = NULL;
-    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
-    if (rc != SQLITE_OK) {
-        sqlite3_close(db);
-        return NULL;
-    }
-    return db;
-}
-
-sq_checkpointer *sq_checkpointer_start(sqlite3 *writer, const char *path)
+sq_checkpointer *sq_checkpointer_new(sqlite3 *writer, const char *path)
 {
     sq_checkpointer *c = calloc(1, sizeof *c);
-    if (c == NULL)
-        return NULL;
-    c->db = open_connection(path);
-    if (c->db == NULL) {
+    if (c == NULL || (c->path = ms_strdup(path)) == NULL) {
         free(c);
         return NULL;
     }
     pthread_mutex_init(&c->lock, NULL);
     pthread_cond_init(&c->wake, NULL);
     pthread_mutex_init(&c->running, NULL);
-    if (!ms_task_try(&c->task, checkpoint_main, c)) {
-        c->stopping = 1; /* nothing to stop */
-        sq_checkpointer_stop(c);
-        return NULL;
-    }
     sqlite3_wal_hook(writer, on_commit, c); /* replaces the automatic checkpoint */
     return c;
 }
 
-void sq_checkpointer_stop(sq_checkpointer *c)
+void sq_checkpointer_free(sq_checkpointer *c)
 {
     if (c == NULL)
         return;
-    pthread_mutex_lock(&c->lock);
-    c->stopping = 1;
-    pthread_cond_signal(&c->wake);
-    pthread_mutex_unlock(&c->lock);
-    ms_task_join(&c->task);
+    if (c->thread == STARTED) {
+        pthread_mutex_lock(&c->lock);
+        c->stopping = 1;
+        pthread_cond_signal(&c->wake);
+        pthread_mutex_unlock(&c->lock);
+        ms_task_join(&c->task);
+    }
     sqlite3_close(c->db);
     pthread_mutex_destroy(&c->running);
     pthread_cond_destroy(&c->wake);
     pthread_mutex_destroy(&c->lock);
+    free(c->path);
     free(c);
 }

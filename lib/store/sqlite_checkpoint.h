@@ -7,14 +7,14 @@
 
 typedef struct sq_checkpointer sq_checkpointer;
 
-/* A thread that checkpoints the log of the database at path, which writer
- * has open for writing in WAL mode, when writer's commits leave enough in
- * it. NULL when none could be started: writer then checkpoints as SQLite
- * does by default (the caller need do nothing). */
-sq_checkpointer *sq_checkpointer_start(sqlite3 *writer, const char *path);
+/* Checkpoints of the log of the database at path, which writer has open
+ * for writing in WAL mode, on a thread started once writer's commits leave
+ * enough in it. NULL when out of memory: writer then checkpoints as
+ * SQLite does by default (the caller need do nothing). */
+sq_checkpointer *sq_checkpointer_new(sqlite3 *writer, const char *path);
 
-/* Stops the thread and closes its connection; before the writer's
- * connection is closed. NULL: nothing to do. */
-void sq_checkpointer_stop(sq_checkpointer *c);
+/* Stops the thread, if one was started, and closes its connection; before
+ * the writer's connection is closed. NULL: nothing to do. */
+void sq_checkpointer_free(sq_checkpointer *c);
 
 #endif

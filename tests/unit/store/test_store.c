@@ -1468,19 +1468,22 @@ static long long file_bytes(const char *path)
 /* Reports of new sources, each committed (ms_store_sync); then waits up
  * to 20 s for the database file to reach half the bytes the log was
  * given, which only a checkpoint copies there before the store closes.
- * Returns 1 when it did, with the thread count while the store was open
- * in *threads_open. */
-static int checkpointed_while_open(const char *url, int *threads_open)
+ * Returns 1 when it did, with the thread count after one small report in
+ * *threads_small and once the log was past its threshold in *threads_big. */
+static int checkpointed_while_open(const char *url, int *threads_small, int *threads_big)
 {
     const char *path = url + strlen("sqlite:");
     char wal[1300];
     snprintf(wal, sizeof wal, "%s-wal", path);
     ms_store *s = open_or_die(url);
-    *threads_open = test_threads_of_this_process();
     long long start = file_bytes(path);
+    if (store_numbered(s, 999, 10) != 0 || ms_store_sync(s) != MS_OK)
+        return 0;
+    *threads_small = test_threads_of_this_process();
     for (int i = 0; i < CKPT_REPORTS; i++)
         if (store_numbered(s, 1000 + i, CKPT_RECORDS) != 0 || ms_store_sync(s) != MS_OK)
             return 0;
+    *threads_big = test_threads_of_this_process();
     long long logged = file_bytes(wal);
     int copied = 0;
     for (int waited = 0; !copied && waited < 2000; waited++) {
@@ -1492,21 +1495,23 @@ static int checkpointed_while_open(const char *url, int *threads_open)
     return copied;
 }
 
-/* A store open for writing has one thread more, which copies the log back
+/* A store open for writing starts one thread more once its log passes the
+ * checkpoint threshold (not for a small report), which copies the log back
  * into the database file as the commits come (the writer's automatic
  * checkpoint is off: were the thread's checkpoints to do nothing, the file
- * would stay as it was until the store is closed). With no thread to be
- * had, the writer checkpoints as SQLite does by default (in a child,
- * whose every new thread asks for a stack no address space holds). A
- * store opened for reading has no such thread. */
+ * would stay as it was until the store is closed); closing the store ends
+ * it. With no thread to be had, the writer checkpoints as SQLite does by
+ * default (in a child, whose every new thread asks for a stack no address
+ * space holds). A store opened for reading has no such thread. */
 static void test_checkpoints(void)
 {
     if (pg_base != NULL)
         return; /* SQLite's */
-    int before = test_threads_of_this_process(), open_threads = -1;
+    int before = test_threads_of_this_process(), small = -1, big = -1;
     char *url = new_db();
-    CHECK(checkpointed_while_open(url, &open_threads), "the log was copied back while open");
-    CHECK_NUM(open_threads, before + 1);
+    CHECK(checkpointed_while_open(url, &small, &big), "the log was copied back while open");
+    CHECK_NUM(small, before);
+    CHECK_NUM(big, before + 1);
     CHECK_NUM(test_threads_of_this_process(), before);
     ms_store *r = NULL;
     char *err = NULL;
@@ -1523,8 +1528,9 @@ static void test_checkpoints(void)
         pthread_attr_setstacksize(&huge, (size_t)1 << 46);
         if (pthread_setattr_default_np(&huge) != 0)
             _exit(3);
-        int threads = -1, copied = checkpointed_while_open(url, &threads);
-        _exit(copied && threads == test_threads_of_this_process() ? 0 : 1);
+        int threads = test_threads_of_this_process(), after_small = -1, after_big = -1;
+        int copied = checkpointed_while_open(url, &after_small, &after_big);
+        _exit(copied && after_small == threads && after_big == threads ? 0 : 1);
     }
     int status = -1;
     CHECK(pid > 0 && waitpid(pid, &status, 0) == pid, "fork and wait");
