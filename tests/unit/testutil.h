@@ -98,4 +98,20 @@ static inline int test_threads_of_this_process(void)
     return threads;
 }
 
+#ifdef _GNU_SOURCE /* pthread_setattr_default_np */
+#include <pthread.h>
+/* From now on this process can have no new thread: each asks for a stack
+ * no address space holds (64 TiB). For a child (fork) that checks work
+ * done without threads. 0 when set. */
+static inline int test_refuse_new_threads(void)
+{
+    pthread_attr_t huge;
+    pthread_attr_init(&huge);
+    pthread_attr_setstacksize(&huge, (size_t)1 << 46);
+    int failed = pthread_setattr_default_np(&huge);
+    pthread_attr_destroy(&huge);
+    return failed;
+}
+#endif
+
 #endif

@@ -10,6 +10,7 @@
 #include "core/arena.h"
 #include "core/grow.h"
 #include "core/task.h"
+#include "unit/testutil.h"
 #include "core/internal.h"
 
 #include <signal.h>
@@ -407,10 +408,7 @@ static void tasks_without_threads_run_here_or_not_at_all(void **state)
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
-        pthread_attr_t huge;
-        pthread_attr_init(&huge);
-        pthread_attr_setstacksize(&huge, (size_t)1 << 46);
-        if (pthread_setattr_default_np(&huge) != 0)
+        if (test_refuse_new_threads() != 0)
             _exit(3);
         int ran = 0, tried = 0;
         ms_task run, try;

@@ -1523,10 +1523,7 @@ static void test_checkpoints(void)
     url = new_db();
     pid_t pid = fork();
     if (pid == 0) {
-        pthread_attr_t huge;
-        pthread_attr_init(&huge);
-        pthread_attr_setstacksize(&huge, (size_t)1 << 46);
-        if (pthread_setattr_default_np(&huge) != 0)
+        if (test_refuse_new_threads() != 0)
             _exit(3);
         int threads = test_threads_of_this_process(), after_small = -1, after_big = -1;
         int copied = checkpointed_while_open(url, &after_small, &after_big);
