@@ -76,6 +76,8 @@ static char **texts;
 static size_t text_count, text_cap;
 
 static void die_at(const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4), noreturn));
+static void die_at(const char *file, int line, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
