@@ -93,10 +93,6 @@ typedef struct store_backend {
     /* Reports per transaction (0 or 1: each report commits on its own;
      * see store_report_begin). */
     unsigned group_reports;
-    /* The rollups summed in memory as the records pass (rollup_mem.c):
-     * both backends set it, and store.c no longer reads it (PostgreSQL
-     * summed them with SQL before). */
-    int sums_sources;
     /* The rows the last INSERT, UPDATE or DELETE changed (a backend
      * without row_add: rollup_mem.c counts the sources new to the totals
      * with it). */

@@ -858,7 +858,6 @@ static const store_backend pg_backend = {
     .row_add = pg_row_add,
     .rows_send = pg_rows_send,
     .commit_report = pg_commit_report,
-    .sums_sources = 1,
 };
 
 static void ignore_notice(void *arg, const char *message)

@@ -384,7 +384,6 @@ static const store_backend sqlite_backend = {
      * corpus), few enough that a concurrent ingest process waits little
      * for the write lock (store.c also bounds the time). */
     .group_reports = 512,
-    .sums_sources = 1,
     .changes = sq_changes,
 };
 
