@@ -72,7 +72,10 @@ typedef struct name_line {
 /* SOURCE_NAMES of one kind over the records summed: no line when no
  * record had a name; the name when they all had the same (written as
  * "kind\t" when some record's was empty: MIN() of the column, which
- * counts the empty one); else each distinct name. */
+ * counts the empty one); else each distinct name. Nearly always the
+ * records of a source agree, so a kind has name lines (in the table, to
+ * find the distinct ones) only once its names differ: first's, then the
+ * others', as met. */
 typedef struct kind_state {
     const char *first;  /* the first non-empty name met, uncut; NULL: none yet */
     unsigned char differ, has_empty;
@@ -325,24 +328,43 @@ static int add_name_line(struct rollup_mem *m, src_table *t, src_entry *e, unsig
     return m->line.failed ? -1 : add_line(t, e, kind, m->line.data, m->line.len);
 }
 
+/* The names of a first-result kind of e differ from now on: its first
+ * name's line goes before the others'. */
+static int kind_differs(struct rollup_mem *m, src_table *t, src_entry *e, unsigned char kind)
+{
+    kind_state *k = &e->kinds[kind];
+    if (k->differ)
+        return 0;
+    k->differ = 1;
+    return add_name_line(m, t, e, kind, kind_names[kind], k->first);
+}
+
+/* A name (not empty) of a first-result kind met for e: its line when the
+ * kind's names differ, or do from now on. */
+static int note_name(struct rollup_mem *m, src_table *t, src_entry *e, unsigned char kind,
+                     const char *name)
+{
+    kind_state *k = &e->kinds[kind];
+    if (k->first == NULL)
+        return (k->first = ms_arena_strndup(&t->arena, name, strlen(name))) == NULL ? -1 : 0;
+    if (!k->differ && strcmp(k->first, name) == 0)
+        return 0;
+    if (kind_differs(m, t, e, kind) != 0)
+        return -1;
+    return add_name_line(m, t, e, kind, kind_names[kind], name);
+}
+
 /* One record's name of a first-result kind (NULL or "" when it had none). */
 static int note_kind(struct rollup_mem *m, src_table *t, src_entry *e, unsigned char kind,
                      const char *name)
 {
-    kind_state *k = &e->kinds[kind];
     if (name == NULL)
         return 0;
     if (name[0] == '\0') {
-        k->has_empty = 1;
+        e->kinds[kind].has_empty = 1;
         return 0;
     }
-    if (k->first == NULL) {
-        if ((k->first = ms_arena_strndup(&t->arena, name, strlen(name))) == NULL)
-            return -1;
-    } else if (!k->differ) {
-        k->differ = strcmp(k->first, name) != 0;
-    }
-    return add_name_line(m, t, e, kind, kind_names[kind], name);
+    return note_name(m, t, e, kind, name);
 }
 
 static uint64_t add_sat(uint64_t a, uint64_t b)
@@ -393,16 +415,20 @@ static void names_of(const src_entry *e, ms_buf *out)
         const kind_state *k = kind < KINDS ? &e->kinds[kind] : NULL;
         if (k != NULL && k->first == NULL)
             continue;
-        int only_empty = k != NULL && !k->differ && k->has_empty;
+        if (k != NULL && !k->differ) { /* one line, not in the table */
+            if (out->len > 0)
+                ms_buf_puts(out, "\n");
+            ms_buf_puts(out, kind_names[kind]);
+            ms_buf_puts(out, "\t");
+            if (!k->has_empty)
+                ms_buf_append(out, k->first, key_len(k->first));
+            continue;
+        }
         for (const name_line *l = e->lines; l != NULL; l = l->next) {
             if (l->kind != kind)
                 continue;
             if (out->len > 0)
                 ms_buf_puts(out, "\n");
-            if (only_empty) {
-                ms_buf_printf(out, "%s\t", kind_names[kind]);
-                break;
-            }
             ms_buf_puts(out, l->text);
         }
     }
@@ -874,10 +900,12 @@ ms_status rollup_mem_record(ms_store *store, const ms_report_agg_record *r, cons
     return MS_OK;
 }
 
-/* The report's kind states added to the group's entry g. */
-static int merge_kinds(src_table *group, src_entry *g, const src_entry *e)
+/* The report's kind states added to the group's entry g, before the
+ * report's name lines (those of its kinds whose names differ). */
+static int merge_kinds(struct rollup_mem *m, src_entry *g, const src_entry *e)
 {
-    for (int kind = 0; kind < KINDS; kind++) {
+    src_table *group = &m->group;
+    for (unsigned char kind = 0; kind < KINDS; kind++) {
         kind_state *to = &g->kinds[kind];
         const kind_state *from = &e->kinds[kind];
         to->has_empty |= from->has_empty;
@@ -887,8 +915,11 @@ static int merge_kinds(src_table *group, src_entry *g, const src_entry *e)
             if ((to->first = ms_arena_strndup(&group->arena, from->first, strlen(from->first))) == NULL)
                 return -1;
             to->differ = from->differ;
-        } else {
-            to->differ |= from->differ || strcmp(to->first, from->first) != 0;
+        } else if (from->differ) {
+            if (kind_differs(m, group, g, kind) != 0) /* the report's lines follow */
+                return -1;
+        } else if (note_name(m, group, g, kind, from->first) != 0) {
+            return -1;
         }
     }
     return 0;
@@ -907,7 +938,7 @@ static ms_status sources_report_done(struct rollup_mem *m)
         if (e == NULL)
             continue;
         src_entry *to = entry_of(g, e->ip, strlen(e->ip), (unsigned)domain, e->day);
-        if (to == NULL || merge_kinds(g, to, e) != 0) {
+        if (to == NULL || merge_kinds(m, to, e) != 0) {
             st = MS_ERR_NOMEM;
             break;
         }

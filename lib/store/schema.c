@@ -324,7 +324,7 @@ static ms_status migrate_step(ms_store *store, int *done)
     if (st == MS_OK)
         st = b->exec(store, "COMMIT");
     if (st != MS_OK)
-        b->exec(store, "ROLLBACK");
+        store_exec_quietly(store, "ROLLBACK");
     return st;
 }
 

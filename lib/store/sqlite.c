@@ -440,7 +440,9 @@ ms_status store_sqlite_open(ms_store *store, const char *path)
      * writer. synchronous=NORMAL keeps every commit across a killed
      * process (the WAL is in the OS); only a power loss may lose the last
      * ones, never corrupt the file. */
-    ms_status st = sq_exec(store, "PRAGMA journal_mode=WAL");
+    ms_status st = sq_exec(store, "PRAGMA page_size=" MS_STR(MS_STORE_SQLITE_PAGE_BYTES));
+    if (st == MS_OK)
+        st = sq_exec(store, "PRAGMA journal_mode=WAL");
     if (st == MS_OK)
         st = sq_exec(store, "PRAGMA synchronous=NORMAL");
     /* Temporary files, not memory, past 64 KiB: the undo pages of each

@@ -11,6 +11,9 @@
  * woken by each commit that leaves CHECKPOINT_PAGES or more in the log,
  * runs a passive checkpoint on a connection of its own.
  *
+ * The thresholds are bytes of log, turned into pages by the store's page
+ * size (16 KiB for a store made by this version, 4 KiB for older ones).
+ *
  * The log still starts over: once a checkpoint has copied all of it, the
  * writer's next transaction writes from its beginning again, so the log
  * stays about the size of what is committed while one checkpoint runs.
@@ -30,17 +33,20 @@
 #include "core/internal.h"
 #include "core/lazy_sqlite.h"
 #include "core/task.h"
+#include "store/internal.h"
 
 #include <stdlib.h>
 
 enum {
-    CHECKPOINT_PAGES = 1000, /* SQLite's own automatic checkpoint's threshold */
-    LOG_PAGES_MAX = 16384,   /* 64 MiB of 4 KiB pages: the journal_size_limit kept (internal.h) */
+    CHECKPOINT_BYTES = 4000 * 1024,            /* SQLite's own: 1,000 pages of 4 KiB */
+    LOG_BYTES_MAX = MS_STORE_SQLITE_WAL_KEEP,  /* the log's size kept (internal.h) */
 };
 
 struct sq_checkpointer {
     char *path;              /* the database's */
     enum { NOT_YET, STARTED, UNAVAILABLE } thread;
+    int checkpoint_pages;    /* CHECKPOINT_BYTES and LOG_BYTES_MAX in pages */
+    int log_pages_max;
     sqlite3 *db;             /* the thread's own connection */
     ms_task task;
     pthread_mutex_t lock;    /* guards wanted and stopping */
@@ -98,11 +104,11 @@ static int on_commit(void *arg, sqlite3 *db, const char *name, int frames)
 {
     (void)name;
     sq_checkpointer *c = arg;
-    if (frames < CHECKPOINT_PAGES)
+    if (frames < c->checkpoint_pages)
         return SQLITE_OK;
     if (c->thread == NOT_YET)
         start_thread(c);
-    if (c->thread == UNAVAILABLE || frames >= LOG_PAGES_MAX) {
+    if (c->thread == UNAVAILABLE || frames >= c->log_pages_max) {
         checkpoint(c, db); /* here, after the thread's if one runs */
         return SQLITE_OK;
     }
@@ -113,6 +119,18 @@ static int on_commit(void *arg, sqlite3 *db, const char *name, int frames)
     return SQLITE_OK;
 }
 
+/* The database's page size; SQLite's default when it cannot be read. */
+static int page_bytes(sqlite3 *db)
+{
+    sqlite3_stmt *stmt = NULL;
+    int bytes = 0;
+    if (sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &stmt, NULL) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW)
+        bytes = (int)sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    return bytes >= 512 ? bytes : 4096;
+}
+
 sq_checkpointer *sq_checkpointer_new(sqlite3 *writer, const char *path)
 {
     sq_checkpointer *c = calloc(1, sizeof *c);
@@ -120,6 +138,9 @@ sq_checkpointer *sq_checkpointer_new(sqlite3 *writer, const char *path)
         free(c);
         return NULL;
     }
+    int page = page_bytes(writer);
+    c->checkpoint_pages = CHECKPOINT_BYTES / page;
+    c->log_pages_max = LOG_BYTES_MAX / page;
     pthread_mutex_init(&c->lock, NULL);
     pthread_cond_init(&c->wake, NULL);
     pthread_mutex_init(&c->running, NULL);

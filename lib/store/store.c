@@ -332,8 +332,7 @@ static int grouping(const ms_store *store)
     return store->backend->group_reports > 1;
 }
 
-/* Runs sql keeping the error already recorded (a rollback after a failure). */
-static ms_status exec_quietly(ms_store *store, const char *sql)
+ms_status store_exec_quietly(ms_store *store, const char *sql)
 {
     char *saved = store->error;
     store->error = NULL;
@@ -387,16 +386,16 @@ void store_report_rollback(ms_store *store)
     store->backend->discard(store);
     rollup_mem_report_drop(store); /* its sums: not added by the next report's commit */
     if (!grouping(store)) {
-        exec_quietly(store, "ROLLBACK");
+        store_exec_quietly(store, "ROLLBACK");
         rollup_mem_group_drop(store); /* nor what its commit had joined to them */
     } else if (store->group_count == 0) {
-        exec_quietly(store, "ROLLBACK"); /* nothing else in the group: free the write lock */
+        store_exec_quietly(store, "ROLLBACK"); /* nothing else in the group: free the write lock */
         rollup_mem_group_drop(store);
         store->group_open = 0;
         store->group_first = store->group_last = 0;
-    } else if (exec_quietly(store, "ROLLBACK TO SAVEPOINT report") != MS_OK ||
-               exec_quietly(store, "RELEASE SAVEPOINT report") != MS_OK) {
-        exec_quietly(store, "ROLLBACK");
+    } else if (store_exec_quietly(store, "ROLLBACK TO SAVEPOINT report") != MS_OK ||
+               store_exec_quietly(store, "RELEASE SAVEPOINT report") != MS_OK) {
+        store_exec_quietly(store, "ROLLBACK");
         rollup_mem_group_drop(store);
         if (store->group_lost == NULL)
             store->group_lost = ms_strdup("a failure rolled back the transaction of the reports stored"
@@ -441,7 +440,7 @@ static ms_status commit_group(ms_store *store)
     if (st == MS_OK)
         st = store->backend->exec(store, "COMMIT");
     if (st != MS_OK) {
-        exec_quietly(store, "ROLLBACK");
+        store_exec_quietly(store, "ROLLBACK");
         rollup_mem_group_drop(store);
         store->group_first = store->group_last = 0;
         if (store->group_count > 0)

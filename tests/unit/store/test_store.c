@@ -1456,8 +1456,8 @@ static void test_rollup_views(void)
 
 /* ---- SQLite: checkpoints on a thread of their own --------------------------- */
 
-enum { CKPT_REPORTS = 12, CKPT_RECORDS = 2000 }; /* about 3,000 pages: past the log's
-                                                 * checkpoint threshold, short of its bound */
+/* about 12 MB of log: past its checkpoint threshold (4 MB), short of its bound (64 MiB) */
+enum { CKPT_REPORTS = 12, CKPT_RECORDS = 2000, CKPT_COPIED_BYTES = 1 << 20 };
 
 static long long file_bytes(const char *path)
 {
@@ -1466,15 +1466,14 @@ static long long file_bytes(const char *path)
 }
 
 /* Reports of new sources, each committed (ms_store_sync); then waits up
- * to 20 s for the database file to reach half the bytes the log was
- * given, which only a checkpoint copies there before the store closes.
+ * to 20 s for the database file to grow by CKPT_COPIED_BYTES: until the
+ * store closes, only a checkpoint writes to it (every commit goes to the
+ * log), and one copies at least the threshold's worth (4 MB of log).
  * Returns 1 when it did, with the thread count after one small report in
  * *threads_small and once the log was past its threshold in *threads_big. */
 static int checkpointed_while_open(const char *url, int *threads_small, int *threads_big)
 {
     const char *path = url + strlen("sqlite:");
-    char wal[1300];
-    snprintf(wal, sizeof wal, "%s-wal", path);
     ms_store *s = open_or_die(url);
     long long start = file_bytes(path);
     if (store_numbered(s, 999, 10) != 0 || ms_store_sync(s) != MS_OK)
@@ -1484,10 +1483,9 @@ static int checkpointed_while_open(const char *url, int *threads_small, int *thr
         if (store_numbered(s, 1000 + i, CKPT_RECORDS) != 0 || ms_store_sync(s) != MS_OK)
             return 0;
     *threads_big = test_threads_of_this_process();
-    long long logged = file_bytes(wal);
     int copied = 0;
     for (int waited = 0; !copied && waited < 2000; waited++) {
-        copied = file_bytes(path) - start >= logged / 2;
+        copied = file_bytes(path) - start >= CKPT_COPIED_BYTES;
         if (!copied)
             usleep(10 * 1000);
     }
@@ -1502,7 +1500,8 @@ static int checkpointed_while_open(const char *url, int *threads_small, int *thr
  * would stay as it was until the store is closed); closing the store ends
  * it. With no thread to be had, the writer checkpoints as SQLite does by
  * default (in a child, whose every new thread asks for a stack no address
- * space holds). A store opened for reading has no such thread. */
+ * space holds). A store opened for reading has no such thread. A new
+ * store has pages of 16 KiB; an older one keeps its own. */
 static void test_checkpoints(void)
 {
     if (pg_base != NULL)
@@ -1518,6 +1517,16 @@ static void test_checkpoints(void)
     CHECK(ms_store_open_read(url, &r, &err) == MS_OK, "open for reading: %s", err ? err : "?");
     CHECK_NUM(test_threads_of_this_process(), before);
     ms_store_close(r);
+    CHECK_NUM(sql_number(url, "PRAGMA page_size"), 16384); /* a new store's */
+    free(url);
+
+    /* A store made with SQLite's default pages keeps them, and its
+     * thresholds, bytes of log, are as many more pages. */
+    url = new_db();
+    sql_exec(url, "PRAGMA page_size=4096; CREATE TABLE t (x); DROP TABLE t");
+    CHECK(checkpointed_while_open(url, &small, &big), "4 KiB pages: the log copied back while open");
+    CHECK_NUM(big, before + 1);
+    CHECK_NUM(sql_number(url, "PRAGMA page_size"), 4096);
     free(url);
 
     url = new_db();
