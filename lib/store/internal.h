@@ -93,6 +93,12 @@ typedef struct store_backend {
      * given one, when send is set, and forgets them either way. */
     ms_status (*row_add)(ms_store *store, const char *sql, const sql_param *row, size_t n);
     ms_status (*rows_send)(ms_store *store, int send);
+    /* Concurrent writers (PostgreSQL; NULL: one writer at a time): takes,
+     * until the transaction ends, the lock on the rollups of a policy
+     * domain (its key, rollup.h's DOMAIN_KEY) before the report writes
+     * rows there: shared for its one write-out at its end, exclusive for
+     * a write-out before that (rollup_mem.c says why). */
+    ms_status (*lock_rollups)(ms_store *store, const char *domain_key, int exclusive);
     /* Sets the open aggregate report's totals and commits (records held
      * back already flushed): store_commit_report, or the backend's own. */
     ms_status (*commit_report)(ms_store *store, int64_t records, uint64_t messages);

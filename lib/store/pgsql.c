@@ -52,6 +52,10 @@ struct sql_cursor {
 /* The advisory lock key that serialises migrations: "mailsec" in ASCII
  * (0x6d61696c736563), in decimal. */
 #define MIGRATE_LOCK_TEXT "30787877880423779"
+/* The first key of a domain's rollups' lock (the second is the hash of its
+ * key): "roll" in ASCII. Two-key advisory locks never conflict with the
+ * one-key migration lock. */
+#define ROLLUP_LOCK_CLASS "1919904876"
 
 /* Statements are prepared once per connection and named by their place
  * in this list; past PG_PREPARED_MAX they run unprepared. */
@@ -790,6 +794,17 @@ static ms_status pg_rows_send(ms_store *store, int send)
     return st;
 }
 
+/* Queued in front of the rows it guards (store_backend.lock_rollups). */
+static ms_status pg_lock_rollups(ms_store *store, const char *domain_key, int exclusive)
+{
+    const char *params[] = {domain_key};
+    const char *sql = exclusive
+                          ? "SELECT pg_advisory_xact_lock(" ROLLUP_LOCK_CLASS ", hashtext(LOWER($1)))"
+                          : "SELECT pg_advisory_xact_lock_shared(" ROLLUP_LOCK_CLASS
+                            ", hashtext(LOWER($1)))";
+    return send_statement(store, sql, "locking the domain's rollups", 1, 1, params, NULL, NULL);
+}
+
 static void pg_discard(ms_store *store)
 {
     pg_state *s = store->impl;
@@ -857,6 +872,7 @@ static const store_backend pg_backend = {
     .discard = pg_discard,
     .row_add = pg_row_add,
     .rows_send = pg_rows_send,
+    .lock_rollups = pg_lock_rollups,
     .commit_report = pg_commit_report,
 };
 

@@ -141,9 +141,14 @@ typedef struct day_table {
     uint32_t seed;
 } day_table;
 
+/* The lock a report's transaction holds on its domain's rollups
+ * (lock_domain). */
+enum { LOCK_NONE, LOCK_SHARED, LOCK_EXCLUSIVE };
+
 struct rollup_mem {
     src_table report, group;
     char *report_domain_key; /* the open report's DOMAIN_KEY */
+    int report_lock;         /* LOCK_*: held by the open report's transaction */
     unsigned report_domain;  /* its index in report.domains */
     int64_t report_day;
     ms_buf line;             /* a name line being looked up */
@@ -395,6 +400,28 @@ static long domain_of(src_table *t, const char *key)
 }
 
 /* ---- Writing a table out --------------------------------------------------- */
+
+/* Several ingests into PostgreSQL add to the same rollup rows at once, each
+ * locking the rows of a write-out in key order, one statement per table,
+ * so that two of them wait for each other rather than deadlock. A report
+ * written out in parts (past its bounds) locks a second run of rows in key
+ * order after the first: another ingest may hold some of the second run
+ * while it waits for a row of the first, a deadlock PostgreSQL breaks by
+ * aborting one of the two. So a write-out before a report's end takes its
+ * domain's lock exclusively, and the one at its end takes it shared:
+ * reports written out whole add to a domain's rollups side by side, a
+ * report in parts alone. (Every rollup row is of one policy domain.) The
+ * exclusive lock is always taken first: a report that holds the shared
+ * lock asks for nothing after it. */
+static ms_status lock_domain(ms_store *store, struct rollup_mem *m, int want)
+{
+    if (store->backend->lock_rollups == NULL || m->report_lock >= want)
+        return MS_OK;
+    ms_status st = store->backend->lock_rollups(store, m->report_domain_key, want == LOCK_EXCLUSIVE);
+    if (st == MS_OK)
+        m->report_lock = want;
+    return st;
+}
 
 static int entry_order(const void *pa, const void *pb)
 {
@@ -830,6 +857,7 @@ ms_status rollup_mem_begin(ms_store *store, const ms_report_agg_meta *meta)
     if (m == NULL)
         return MS_ERR_NOMEM;
     rollup_mem_report_drop(store);
+    m->report_lock = LOCK_NONE; /* a report is a transaction where there are locks */
     int64_t begin = meta->begin;
     if (begin < INT64_MIN + 86400)
         return store_fail(store, MS_ERR_LIMIT, "the report's begin (%lld) is out of range",
@@ -894,7 +922,9 @@ ms_status rollup_mem_record(ms_store *store, const ms_report_agg_record *r, cons
         return MS_ERR_NOMEM;
     /* a report too big to keep summed in memory: written out within its savepoint */
     if (table_bytes(t) > MEM_REPORT_BYTES) {
-        ms_status st = table_write(store, t);
+        ms_status st = lock_domain(store, m, LOCK_EXCLUSIVE);
+        if (st == MS_OK)
+            st = table_write(store, t);
         return st == MS_OK ? report_domain(m) : st;
     }
     return MS_OK;
@@ -958,6 +988,10 @@ ms_status rollup_mem_report_done(ms_store *store)
     if (m == NULL || !m->report_open)
         return MS_OK; /* not an aggregate report */
     ms_status st = sources_report_done(m);
+    int early = m->report_days_sql || table_bytes(&m->group) > MEM_GROUP_BYTES ||
+                m->group_days.bytes > MEM_REPORT_BYTES; /* before the group's write-out */
+    if (st == MS_OK && early)
+        st = lock_domain(store, m, LOCK_EXCLUSIVE);
     if (st == MS_OK)
         st = m->report_days_sql ? rollup_add_report_days(store, store->report)
                                 : days_report_done(store, m);
@@ -994,7 +1028,11 @@ ms_status rollup_mem_group_write(ms_store *store)
     struct rollup_mem *m = store->rollup_mem;
     if (m == NULL)
         return MS_OK;
-    ms_status st = table_write(store, &m->group);
+    ms_status st = MS_OK;
+    if (m->group.count > 0 || m->group_days.count > 0)
+        st = lock_domain(store, m, LOCK_SHARED);
+    if (st == MS_OK)
+        st = table_write(store, &m->group);
     return st == MS_OK ? days_write(store, &m->group_days) : st;
 }
 

@@ -115,6 +115,17 @@ for n in range(3):
         open(os.path.join(work, f"race{n}", f"r{k:02}.xml"), "w").write(report(
             f"race{n}.example", f"r{k}", day + k * 600, "race.example",
             [((f"198.18.{k}.{i}", 1 + n), {}) for i in range(10)]))
+# two ingests at once, each of one report of crossing.example too big for
+# the sums kept in memory (written out in parts), with the same 60,000
+# sources in opposite halves' order: each one's first part locks rows
+# the other's second part needs (docs/store.md, "Concurrent ingests")
+half = [[f"10.{h + 20}.{i >> 8}.{i & 255}" for i in range(30000)] for h in range(2)]
+for n in range(2):
+    os.makedirs(os.path.join(work, f"cross{n}"))
+    ips = half[n] + half[1 - n]
+    open(os.path.join(work, f"cross{n}", "c.xml"), "w").write(report(
+        f"cross{n}.example", "c", day, "crossing.example",
+        [((ip, 1), dict(dkim=((f"d{i % 977}.example", "pass"),))) for i, ip in enumerate(ips)]))
 # the same source and day in a later ingest, with a name of its own
 os.makedirs(os.path.join(work, "later"))
 open(os.path.join(work, "later", "n2.xml"), "w").write(report("two.example", "n2", day + 1200, "names.example", [
@@ -169,6 +180,24 @@ for n in 0 1 2; do
         fail "concurrent ingest $n: $(tail -3 "$WORK/race$n.out")"
     fi
 done
+pids=()
+for n in 0 1; do
+    "$BIN" report ingest --json --db "$DB" "$WORK/cross$n" >"$WORK/cross$n.out" 2>&1 &
+    pids+=($!)
+done
+for n in 0 1; do
+    if wait "${pids[$n]}"; then
+        ok "concurrent ingest of a report in parts $n"
+    else
+        fail "concurrent ingest of a report in parts $n: $(grep -m1 -i -o '"[^"]*deadlock[^"]*"' "$WORK/cross$n.out" ||
+            tail -3 "$WORK/cross$n.out")"
+    fi
+done
+if [[ $(sql "SELECT sources FROM rollup_domain_sources WHERE domain = 'crossing.example'") == 60000 ]]; then
+    ok "crossing.example: 60000 sources counted"
+else
+    fail "crossing.example: $(sql "SELECT sources FROM rollup_domain_sources WHERE domain = 'crossing.example'") sources counted, want 60000"
+fi
 if [[ $(sql "SELECT sources FROM rollup_domain_sources WHERE domain = 'race.example'") == 400 ]]; then
     ok "race.example: 400 sources counted"
 else
