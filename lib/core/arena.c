@@ -77,6 +77,17 @@ char *ms_arena_strndup(ms_arena *a, const char *s, size_t n)
     return copy;
 }
 
+char *ms_arena_tail(ms_arena *a, size_t n)
+{
+    ms_arena_block *b = a->cur;
+    return b != NULL && b->cap - b->used >= n ? (char *)b->data + b->used : NULL;
+}
+
+void ms_arena_keep(ms_arena *a, size_t n)
+{
+    a->cur->used += n;
+}
+
 void ms_arena_reset(ms_arena *a)
 {
     a->cur = a->first;

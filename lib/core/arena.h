@@ -22,6 +22,15 @@ typedef struct ms_arena {
 void *ms_arena_alloc(ms_arena *a, size_t n);
 /* The n bytes at s and a NUL after them; NULL when memory ran out. */
 char *ms_arena_strndup(ms_arena *a, const char *s, size_t n);
+/* Where the next piece would be cut from when the current block holds n
+ * more bytes, else NULL (no block is added): a caller that builds a piece
+ * of up to n bytes writes it there, and ms_arena_keep makes it a piece,
+ * instead of building it elsewhere and copying it in. Any other piece cut
+ * meanwhile overwrites it. */
+char *ms_arena_tail(ms_arena *a, size_t n);
+/* The first n bytes at ms_arena_tail's pointer become a piece (n no more
+ * than it offered). */
+void ms_arena_keep(ms_arena *a, size_t n);
 /* Every piece gone; the blocks kept (and still counted in bytes). */
 void ms_arena_reset(ms_arena *a);
 /* Every piece and block gone: the arena is as MS_ARENA_INIT made it. */

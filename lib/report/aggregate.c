@@ -204,9 +204,13 @@ struct ms_report_agg_parser {
     /* where we are */
     int depth; /* open elements */
     node stack[MS_REPORT_DEPTH_MAX + 2];
-    char names[MS_REPORT_DEPTH_MAX + 2][NAME_SHOWN + 1];
+    /* Each open element's local name, for messages: a known element's is
+     * its rule's name, so only an unknown one is copied (to unknown_names). */
+    const char *names[MS_REPORT_DEPTH_MAX + 2];
+    char unknown_names[MS_REPORT_DEPTH_MAX + 2][NAME_SHOWN + 1];
     field leaf;
-    char text[MS_REPORT_FIELD_MAX + 1];
+    char text[MS_REPORT_FIELD_MAX + 1]; /* a field's text, unless it is read into the arena */
+    char *leaf_text; /* where the leaf's text is read to: text, or the record's arena (start_leaf) */
     size_t text_len;
 
     /* the report */
@@ -361,7 +365,10 @@ static void set_count(ms_report_agg_parser *p, const char *text)
 static void set_record_field(ms_report_agg_parser *p, field f, const char *text, size_t len)
 {
     const char *s = NULL;
-    if (len > 0 && (s = ms_arena_strndup(&p->strings, text, len)) == NULL) {
+    if (len > 0 && text != p->text) {
+        ms_arena_keep(&p->strings, len + 1); /* read into the arena already (start_leaf) */
+        s = text;
+    } else if (len > 0 && (s = ms_arena_strndup(&p->strings, text, len)) == NULL) {
         fail(p, MS_ERR_NOMEM, "out of memory");
         return;
     }
@@ -389,18 +396,19 @@ static void set_record_field(ms_report_agg_parser *p, field f, const char *text,
 /* The text of a field element has been read: tidy it and keep it. */
 static void store_field(ms_report_agg_parser *p, field f)
 {
-    size_t len = ms_report_text_tidy(p->text, p->text_len);
+    char *text = p->leaf_text;
+    size_t len = ms_report_text_tidy(text, p->text_len);
     if (field_is_lowered(f))
-        ms_report_ascii_lower(p->text);
+        ms_report_ascii_lower(text);
     switch (f) {
-    case F_BEGIN: set_time(p, p->text, &p->begin, &p->has_begin); break;
-    case F_END: set_time(p, p->text, &p->end, &p->has_end); break;
-    case F_ERROR: add_error_text(p, p->text, len); break;
+    case F_BEGIN: set_time(p, text, &p->begin, &p->has_begin); break;
+    case F_END: set_time(p, text, &p->end, &p->has_end); break;
+    case F_ERROR: add_error_text(p, text, len); break;
     default:
         if (f < F_META_COUNT)
-            set_meta(p, f, p->text, len);
+            set_meta(p, f, text, len);
         else if (p->in_record)
-            set_record_field(p, f, p->text, len);
+            set_record_field(p, f, text, len);
     }
 }
 
@@ -709,6 +717,22 @@ static void end_record(ms_report_agg_parser *p)
         spill_record(p, r);
 }
 
+/* A field element begins. A record field's text is read straight into
+ * the record's arena when its block has room for the longest text, so it
+ * is not copied there at the end; it takes the very bytes a copy would
+ * (nothing else is cut from the arena inside a field). Otherwise, and for
+ * the metadata, it is read into text. */
+static void start_leaf(ms_report_agg_parser *p, field f)
+{
+    p->leaf = f;
+    p->text_len = 0;
+    p->leaf_text = NULL;
+    if (f >= F_META_COUNT && p->in_record)
+        p->leaf_text = ms_arena_tail(&p->strings, MS_REPORT_FIELD_MAX + 1);
+    if (p->leaf_text == NULL)
+        p->leaf_text = p->text;
+}
+
 /* <dkim>, <spf> and <reason> entries: kept up to the limits, the rest
  * dropped; empty ones are not counted. */
 static void start_entry(ms_report_agg_parser *p, node kind)
@@ -747,28 +771,26 @@ static void end_entry(ms_report_agg_parser *p, node kind)
 
 /* ---- expat callbacks -------------------------------------------------- */
 
-static node child_of(node parent, const char *local, field *f)
+/* The rule for the child element local of parent; NULL when it is not one
+ * we read. */
+static const rule *child_rule(node parent, const char *local)
 {
-    *f = F_NONE;
     const children *c = &children_of[parent]; /* none for N_IGNORE and N_LEAF */
     for (size_t i = 0; i < c->count; i++) {
         const rule *r = &c->rules[i];
-        if (r->name[0] == local[0] && strcmp(r->name, local) == 0) {
-            *f = r->field;
-            return r->child;
-        }
+        if (r->name[0] == local[0] && strcmp(r->name, local) == 0)
+            return r;
     }
-    return N_IGNORE;
+    return NULL;
 }
 
-/* An element name, cut to what messages show. */
-static void copy_name(char *out, const char *name)
+/* An unknown element's name, cut to what messages show. */
+static const char *copy_name(char *out, const char *name)
 {
-    size_t n = strlen(name);
-    if (n > NAME_SHOWN)
-        n = NAME_SHOWN;
+    size_t n = strnlen(name, NAME_SHOWN);
     memcpy(out, name, n);
     out[n] = '\0';
+    return out;
 }
 
 static void check_namespaces(ms_report_agg_parser *p, const XML_Char **atts)
@@ -797,11 +819,11 @@ static void XMLCALL on_start(void *arg, const XML_Char *name, const XML_Char **a
         return;
     }
     p->depth++;
-    copy_name(p->names[p->depth], local);
+    const rule *r = child_rule(parent, local);
+    p->names[p->depth] = r != NULL ? r->name : copy_name(p->unknown_names[p->depth], local);
     if (atts[0] != NULL)
         check_namespaces(p, atts);
-    field f;
-    node kind = child_of(parent, local, &f);
+    node kind = r != NULL ? r->child : N_IGNORE;
     p->stack[p->depth] = kind;
     if (parent == N_DOCUMENT && kind != N_FEEDBACK) {
         fail(p, MS_ERR_INVALID, "the root element is <%.40s>, not <feedback>", local);
@@ -813,10 +835,7 @@ static void XMLCALL on_start(void *arg, const XML_Char *name, const XML_Char **a
         return;
     }
     switch (kind) {
-    case N_LEAF:
-        p->leaf = f;
-        p->text_len = 0;
-        break;
+    case N_LEAF: start_leaf(p, r->field); break;
     case N_RECORD: start_record(p); break;
     case N_REASON: case N_AUTH_DKIM: case N_AUTH_SPF: start_entry(p, kind); break;
     default: break;
@@ -873,7 +892,7 @@ static void XMLCALL on_text(void *arg, const XML_Char *s, int len)
         fail(p, MS_ERR_LIMIT, "the text is longer than %d bytes", MS_REPORT_FIELD_MAX);
         return;
     }
-    memcpy(p->text + p->text_len, s, (size_t)len);
+    memcpy(p->leaf_text + p->text_len, s, (size_t)len);
     p->text_len += (size_t)len;
 }
 

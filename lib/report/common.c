@@ -116,12 +116,24 @@ void ms_report_utf8_repair(const char *text, size_t len, ms_buf *out)
     }
 }
 
+/* Whether tidying leaves byte c as it is wherever it stands: not white
+ * space, not a control character, not the lead byte of a C1 control. */
+static int tidy_keeps(unsigned char c)
+{
+    return c > ' ' && c != 0x7F && c != 0xC2;
+}
+
 size_t ms_report_text_tidy(char *s, size_t len)
 {
     unsigned char *u = (unsigned char *)s;
+    /* Most texts ("pass", "192.0.2.1", "example.com") are kept whole: a
+     * quick pass over what needs no change, then the full rules from
+     * the first byte that may. */
     size_t out = 0;
+    while (out < len && tidy_keeps(u[out]))
+        out++;
     int space_pending = 0;
-    for (size_t i = 0; i < len; i++) {
+    for (size_t i = out; i < len; i++) {
         unsigned char c = u[i];
         if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
             space_pending = out > 0;

@@ -23,7 +23,6 @@ typedef struct inflate_src {
     walk_src *inner;
     z_stream z;
     gz_header header;
-    unsigned char in[WALK_CHUNK];
     unsigned char fname[WALK_NAME_MAX + 1]; /* zlib stores the FNAME here */
     char name[WALK_NAME_MAX + 1];
     bool member_done; /* Z_STREAM_END seen: maybe another member follows */
@@ -36,6 +35,9 @@ typedef struct inflate_src {
     bool head_overflow;
     ms_report_gzip_fn tap; /* gets the compressed bytes inflate consumes */
     void *tap_arg;
+    /* WALK_CHUNK bytes read from the inner source: last, so that making a
+     * source clears the fields alone, not 64 KiB per file for nothing */
+    unsigned char in[];
 } inflate_src;
 
 /* More compressed bytes when zlib used what it had; false at the end of
@@ -44,7 +46,7 @@ static bool refill(inflate_src *s)
 {
     if (s->z.avail_in > 0)
         return true;
-    ssize_t n = walk_src_read(s->inner, s->in, sizeof s->in);
+    ssize_t n = walk_src_read(s->inner, s->in, WALK_CHUNK);
     if (n < 0) {
         walk_src_fail(&s->base, "%s", s->inner->error ? s->inner->error : "read error");
         return false;
@@ -82,7 +84,7 @@ static bool next_member(inflate_src *s)
         /* the magic is split over reads: keep the byte, read more */
         unsigned char first = s->z.next_in[0];
         s->in[0] = first;
-        ssize_t n = walk_src_read(s->inner, s->in + 1, sizeof s->in - 1);
+        ssize_t n = walk_src_read(s->inner, s->in + 1, WALK_CHUNK - 1);
         if (n <= 0)
             return false;
         s->in_total += n;
@@ -183,14 +185,12 @@ static const walk_src_ops inflate_ops = {inflate_read, inflate_close};
 
 walk_src *walk_src_inflate(walk_src *inner)
 {
-    inflate_src *s = calloc(1, sizeof *s);
+    inflate_src *s = malloc(sizeof *s + WALK_CHUNK);
     if (s == NULL) {
         walk_src_close(inner);
         return NULL;
     }
-    s->base.ops = &inflate_ops;
-    s->base.file_fd = -1;
-    s->inner = inner;
+    *s = (inflate_src){.base = {.ops = &inflate_ops, .file_fd = -1}, .inner = inner};
     if (inflateInit2(&s->z, 16 + MAX_WBITS) != Z_OK) { /* 16: gzip wrapper only */
         walk_src_close(inner);
         free(s);

@@ -351,6 +351,31 @@ static void arenas_cut_pieces_and_keep_blocks_across_resets(void **state)
     ms_arena_free(&a);
 }
 
+/* A piece written at the arena's tail and kept lies where a copy would
+ * have been cut; a tail larger than the current block has left is not
+ * offered (no block is added for it). */
+static void arenas_keep_pieces_written_at_their_tail(void **state)
+{
+    (void)state;
+    ms_arena a = MS_ARENA_INIT;
+    assert_null(ms_arena_tail(&a, 1)); /* no block yet */
+    char *first = ms_arena_strndup(&a, "abc", 3);
+    char *tail = ms_arena_tail(&a, 100);
+    assert_ptr_equal(tail, first + 4);
+    memcpy(tail, "xyz", 4);
+    ms_arena_keep(&a, 4);
+    assert_string_equal(tail, "xyz");
+    char *next = ms_arena_strndup(&a, "q", 1);
+    assert_ptr_equal(next, tail + 4); /* the kept piece is not cut again */
+    assert_string_equal(tail, "xyz");
+    size_t held = a.bytes;
+    assert_null(ms_arena_tail(&a, held)); /* more than the block has left */
+    assert_int_equal(a.bytes, held);
+    ms_arena_reset(&a);
+    assert_ptr_equal(ms_arena_tail(&a, 100), first); /* from the start of the kept block */
+    ms_arena_free(&a);
+}
+
 static void *count_once(void *arg)
 {
     (*(int *)arg)++;
@@ -442,6 +467,7 @@ int main(void)
         cmocka_unit_test(failed_assertion_aborts_with_its_place),
         cmocka_unit_test(arrays_grow_by_doubling_and_refuse_overflow),
         cmocka_unit_test(arenas_cut_pieces_and_keep_blocks_across_resets),
+        cmocka_unit_test(arenas_keep_pieces_written_at_their_tail),
         cmocka_unit_test(tasks_run_in_threads_and_join_once),
         cmocka_unit_test(tasks_without_threads_run_here_or_not_at_all),
         cmocka_unit_test(task_threads_take_no_signal),

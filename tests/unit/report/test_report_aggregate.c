@@ -329,6 +329,30 @@ static void invalid_utf8_replaced(void **state)
     outcome_free(&o);
 }
 
+/* The tidy rules hold wherever the first byte they change stands: at the
+ * start, after bytes kept as they are, at the end. */
+static void text_tidied_wherever_it_changes(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"example.com", "example.com"},   {"", ""},
+        {"   ", ""},                      {"  pass", "pass"},
+        {"pass \t\r\n", "pass"},         {"two  \n words", "two words"},
+        {"one two", "one two"},           {"ab\x01" "c\x7f" "d", "abcd"},
+        {"ab\xc2\x85" "c", "abc"},         {"\xc2\x9f" "x", "x"},
+        {"caf\xc3\xa9 \xc2\xa9", "caf\xc3\xa9 \xc2\xa9"}, {"end\xc2", "end\xc2"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char text[32];
+        size_t len = strlen(cases[i].in);
+        memcpy(text, cases[i].in, len + 1);
+        assert_int_equal(ms_report_text_tidy(text, len), strlen(cases[i].out));
+        assert_string_equal(text, cases[i].out);
+    }
+}
+
 static void float_timestamps(void **state)
 {
     (void)state;
@@ -1088,6 +1112,7 @@ int main(void)
         cmocka_unit_test(namespace_prefixes),
         cmocka_unit_test(declared_encodings),
         cmocka_unit_test(invalid_utf8_replaced),
+        cmocka_unit_test(text_tidied_wherever_it_changes),
         cmocka_unit_test(float_timestamps),
         cmocka_unit_test(uppercase_enums),
         cmocka_unit_test(empty_elements),
