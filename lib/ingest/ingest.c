@@ -36,6 +36,7 @@
  * called under one lock (events), so the callbacks see one thread at a
  * time. */
 #include "ingest_internal.h"
+#include "core/task.h"
 #include "report/mbox.h"
 #include "store/internal.h"
 
@@ -112,7 +113,7 @@ typedef struct reader {
     unsigned index;            /* reads the files numbered index mod readers */
     uint64_t files_met;        /* files the walk met, this reader's or not */
     ms_status walk_status;
-    pthread_t thread;
+    ms_task thread;
 } reader;
 
 const char *ms_ingest_outcome_name(ms_ingest_outcome outcome)
@@ -1144,7 +1145,7 @@ ms_status ms_ingest_paths(ms_store *store, const char *const *paths, size_t coun
         reader_free(&rs[ready]); /* the one that failed */
     /* readers 0 .. n-2 on threads of their own, the last on this one */
     while (ready == n && threads + 1 < n &&
-           pthread_create(&rs[threads].thread, NULL, reader_main, &rs[threads]) == 0)
+           ms_task_try(&rs[threads].thread, reader_main, &rs[threads]))
         threads++;
     if (ready == n && threads + 1 == n) {
         reader_main(&rs[n - 1]);
@@ -1157,7 +1158,7 @@ ms_status ms_ingest_paths(ms_store *store, const char *const *paths, size_t coun
     }
     ms_status walk_status = MS_OK;
     for (unsigned i = 0; i < threads; i++)
-        pthread_join(rs[i].thread, NULL);
+        ms_task_join(&rs[i].thread);
     for (unsigned i = 0; i < ready; i++) {
         if (walk_status == MS_OK)
             walk_status = rs[i].walk_status;

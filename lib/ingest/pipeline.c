@@ -46,6 +46,7 @@
  * buffer: a reader whose message must wait fills its lane and then waits,
  * so memory stays within PIPE_BYTES per lane. */
 #include "ingest_internal.h"
+#include "core/task.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -122,7 +123,7 @@ struct agg_lane {
 
 struct agg_pipe {
     ms_store *store;
-    pthread_t writer;
+    ms_task writer;
     /* Each side signals the other only when it is waiting: a wake-up is a
      * system call, and most items find the other side busy. */
     pthread_mutex_t lock;
@@ -547,7 +548,7 @@ ms_status agg_pipe_start(ms_store *store, unsigned lanes, agg_pipe **out)
         pthread_cond_init(&p->lanes[i].freed, NULL);
         atomic_init(&p->lanes[i].duplicate, 0);
     }
-    if (pthread_create(&p->writer, NULL, writer_main, p) != 0) {
+    if (!ms_task_try(&p->writer, writer_main, p)) {
         p->lane_count = 0; /* nothing to stop */
         agg_pipe_stop(p);
         return MS_ERR_NOMEM;
@@ -584,7 +585,7 @@ void agg_pipe_stop(agg_pipe *p)
         p->stopping = 1;
         pthread_cond_signal(&p->work);
         pthread_mutex_unlock(&p->lock);
-        pthread_join(p->writer, NULL);
+        ms_task_join(&p->writer);
     }
     if (p->raw_ready)
         gz_writer_free(&p->raw);
