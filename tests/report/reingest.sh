@@ -71,11 +71,11 @@ expect_tally again ".reports_new == 0 and .duplicates == $want and .conflicting 
 [[ $(sql "SELECT sum(records) FROM reports") == "$records" ]] || fail "the stored records changed"
 
 # One report, and its variants under the same identity.
-report() { # COUNT
+report() { # COUNT [REPORT_ID]
     cat <<EOF
 <?xml version="1.0" encoding="UTF-8"?>
 <feedback>
-  <report_metadata><org_name>acme.example</org_name><email>d@acme.example</email><report_id>reingest-1</report_id><date_range><begin>1700000000</begin><end>1700086400</end></date_range></report_metadata>
+  <report_metadata><org_name>acme.example</org_name><email>d@acme.example</email><report_id>${2:-reingest-1}</report_id><date_range><begin>1700000000</begin><end>1700086400</end></date_range></report_metadata>
   <policy_published><domain>reingest.example</domain><p>none</p></policy_published>
   <record><row><source_ip>192.0.2.1</source_ip><count>$1</count><policy_evaluated><disposition>none</disposition><dkim>pass</dkim><spf>pass</spf></policy_evaluated></row><identifiers><header_from>reingest.example</header_from></identifiers><auth_results><spf><domain>reingest.example</domain><result>pass</result></spf></auth_results></record>
 </feedback>
@@ -101,6 +101,22 @@ for variant in reencoded gzipped garbage one; do
     expect_tally "$variant" ".duplicates == 1 and .conflicting == 0 and .failed == 0"
 done
 [[ $(sql "SELECT count(*) FROM conflicts") == 1 ]] || fail "a plain duplicate was recorded as a conflict"
+
+# Stored as the gzip stream it came in, and compared as one: the same file
+# again is a plain duplicate, another gzip stream of the same identity (its
+# first bytes the same) a conflicting one.
+mkdir -p "$WORK"/{gzone,gzother}
+report 1 reingest-gz | gzip -9 >"$WORK/gzone/r.xml.gz"
+report 999 reingest-gz | gzip -9 >"$WORK/gzother/r.xml.gz"
+ingest gzone "$WORK/gzone"
+expect_tally gzone ".reports_new == 1"
+ingest gzother "$WORK/gzother"
+((status == 1)) || fail "a conflicting gzip duplicate exited $status, not 1"
+expect_tally gzother ".duplicates == 1 and .conflicting == 1"
+ingest gzone-again "$WORK/gzone"
+((status == 0)) || fail "the same gzip file again exited $status: $(cat "$WORK/gzone-again.err")"
+expect_tally gzone-again ".duplicates == 1 and .conflicting == 0 and .failed == 0"
+[[ $(sql "SELECT count(*) FROM conflicts") == 2 ]] || fail "the gzip streams: $(sql "SELECT count(*) FROM conflicts") conflicts, not 2"
 
 # Compared, not parsed: every stored content digest changed, the corpus is
 # still no conflict, but for the large report, too large to compare.
