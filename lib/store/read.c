@@ -293,6 +293,11 @@ static const rollup policies_rollup = {"rollup_policies", ROLLUP_POLICIES_COLUMN
                                        ROLLUP_POLICIES_SELECT("@COND@")};
 static const rollup sources_rollup = {"rollup_sources", ROLLUP_SOURCES_COLUMNS,
                                       ROLLUP_SOURCES_SELECT("@COND@")};
+/* The sources' sums over all their days, a row per source and domain: what
+ * the whole store's sources (no window) are read from, rather than a row
+ * per source and day (a sender seen every day of a year has 365 of those).
+ * Never read for a window, so it has no SELECT from the records. */
+static const rollup totals_rollup = {"rollup_source_totals", ROLLUP_TOTALS_COLUMNS, NULL};
 
 static int on_whole_days(const ms_store_filter *f)
 {
@@ -980,12 +985,13 @@ static ms_status top_of_domain(ms_store *store, const char *domain, size_t limit
     return run_where(store, &w, 1, pass_source, sink);
 }
 
-/* Otherwise: the top of the window's sources. The names and rDNS are read
- * for the sources shown only (outside the query that sums and sorts
- * them): a month of a spoofed domain has hundreds of thousands of
- * sources. */
-static ms_status top_of_window(ms_store *store, const ms_store_filter *f, size_t limit,
-                               top_sink *sink)
+/* Otherwise: the top of the window's sources, summed from the rows of
+ * from (sources_rollup, or totals_rollup for the whole store). The names
+ * and rDNS are read for the sources shown only (outside the query that
+ * sums and sorts them): a month of a spoofed domain has hundreds of
+ * thousands of sources. */
+static ms_status top_of_window(ms_store *store, const rollup *from, const ms_store_filter *f,
+                               size_t limit, top_sink *sink)
 {
     ms_buf tail = MS_BUF_INIT;
     sql_text(&tail, store, " GROUP BY x.source_ip ORDER BY 2 DESC, x.source_ip@C@");
@@ -996,7 +1002,7 @@ static ms_status top_of_window(ms_store *store, const ms_store_filter *f, size_t
                 " @SUM@(x.aligned) AS aligned, @SUM@(x.unaligned) AS unaligned,"
                 " @SUM@(x.failing) AS failing, @SUM@(x.dkim_pass_spf_fail) AS dkim_pass_spf_fail,"
                 " @SUM@(x.forwarded) AS forwarded"};
-    rollup_query q = {&sources_rollup, &sums, NULL, NULL, tail.data, NULL, 0};
+    rollup_query q = {from, &sums, NULL, NULL, tail.data, NULL, 0};
     where top = {MS_BUF_INIT, {{0}}, 0};
     if (!tail.failed)
         rollup_sql(store, &q, f, &top);
@@ -1133,9 +1139,10 @@ static const column rest_count_columns[] = {
 };
 
 /* The sums over every source the filter selects, and how many there are
- * (the count kept for one domain, else the window's per-day rows). */
+ * (the count kept for one domain, else counted in the rows of sources:
+ * top_of_window's). */
 static ms_status sources_total(ms_store *store, const ms_store_filter *f, const char *domain,
-                               ms_store_source_rest *total)
+                               const rollup *sources, ms_store_source_rest *total)
 {
     *total = (ms_store_source_rest){0};
     one_row sums = {{COLUMNS(rest_sum_columns)}, total, NULL, 0};
@@ -1148,7 +1155,11 @@ static ms_status sources_total(ms_store *store, const ms_store_filter *f, const 
                          p, 1, 0, read_one, &count);
     } else if (st == MS_OK) {
         one_row count = {{COLUMNS(rest_count_columns)}, total, NULL, 0};
-        rollup_query c = {&sources_rollup, &count.sel, NULL, NULL, NULL, NULL, 0};
+        /* The addresses in the order of the key (source_ip first) make
+         * the count one pass; SQLite would otherwise read the totals'
+         * smaller index, in which they are not in order, and sort them
+         * all (3.5 s against 0.4 s for a million sources). */
+        rollup_query c = {sources, &count.sel, NULL, " AND x.source_ip >= ''", NULL, NULL, 0};
         st = rollup_rows(store, &c, f, 0, read_one, &count);
     }
     return st;
@@ -1164,12 +1175,13 @@ ms_status ms_store_sources_top(ms_store *store, const ms_store_filter *filter, s
     if (whole_store && (filter == NULL || filter->domain == NULL))
         st = only_domain(store, &domain);
     const char *one = whole_store && filter != NULL && filter->domain ? filter->domain : domain;
+    const rollup *sources = whole_store ? &totals_rollup : &sources_rollup;
     if (st == MS_OK)
         st = one != NULL               ? top_of_domain(store, one, limit, &sink)
-             : on_whole_days(filter) ? top_of_window(store, filter, limit, &sink)
+             : on_whole_days(filter) ? top_of_window(store, sources, filter, limit, &sink)
                                      : top_of_records(store, filter, limit, &sink);
     if (st == MS_OK && rest != NULL) {
-        st = sources_total(store, filter, one, rest);
+        st = sources_total(store, filter, one, sources, rest);
         rest_subtract(rest, &sink.shown);
     }
     free(domain);
