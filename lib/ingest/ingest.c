@@ -427,6 +427,18 @@ static int hold(agg_ingest *a, const char *data, size_t len)
     return !held->failed;
 }
 
+/* Keeps the next bytes of the gzip stream for same_gzip_as_stored, while
+ * they fit in HOLD_MAX. */
+static void hold_gzip(agg_ingest *a, const char *data, size_t len)
+{
+    ms_buf *gz = &a->reader->held_gzip;
+    a->holding_gzip = a->holding_gzip && gz->len + len <= HOLD_MAX;
+    if (a->holding_gzip) {
+        ms_buf_append(gz, data, len);
+        a->holding_gzip = !gz->failed;
+    }
+}
+
 /* Whether the report is stored already; its id in a->stored_id. A
  * connection that fails is not asked again. */
 static int stored_already(agg_ingest *a, const ms_report_agg_meta *meta)
@@ -442,10 +454,9 @@ static int stored_already(agg_ingest *a, const ms_report_agg_meta *meta)
     }
     a->stored_id = id;
     if (id != 0 && a->gzip) { /* the stream so far: what was pending for the writer */
-        ms_buf *gz = &r->held_gzip;
-        gz->len = 0;
-        ms_buf_append(gz, a->pending.data, a->pending.len);
-        a->holding_gzip = !gz->failed;
+        r->held_gzip.len = 0;
+        a->holding_gzip = 1;
+        hold_gzip(a, a->pending.data, a->pending.len);
     }
     return id != 0;
 }
@@ -613,14 +624,8 @@ static int on_record(void *arg, const ms_report_agg_record *record)
  * report is known to be stored already. */
 static ms_status keep_original(agg_ingest *a, const char *data, size_t len)
 {
-    if (a->stored_id != 0 && a->holding_gzip) { /* held for same_gzip_as_stored */
-        ms_buf *gz = &a->reader->held_gzip;
-        a->holding_gzip = gz->len + len <= HOLD_MAX;
-        if (a->holding_gzip) {
-            ms_buf_append(gz, data, len);
-            a->holding_gzip = !gz->failed;
-        }
-    }
+    if (a->stored_id != 0)
+        hold_gzip(a, data, len);
     if (a->duplicate || a->stored_id != 0)
         return MS_OK;
     if (a->begun)

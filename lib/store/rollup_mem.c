@@ -322,14 +322,22 @@ static int add_line(src_table *t, src_entry *e, unsigned char kind, const char *
     return 0;
 }
 
-/* NAME_LINE: "kind<TAB>name", the name cut as KEY(), added to e. */
+/* NAME_LINE: "kind<TAB>name", the name cut as KEY() (none: "kind<TAB>"),
+ * appended to out. */
+static void put_name_line(ms_buf *out, const char *kind_name, const char *name)
+{
+    ms_buf_puts(out, kind_name);
+    ms_buf_puts(out, "\t");
+    if (name != NULL)
+        ms_buf_append(out, name, key_len(name));
+}
+
+/* A NAME_LINE added to e. */
 static int add_name_line(struct rollup_mem *m, src_table *t, src_entry *e, unsigned char kind,
                          const char *kind_name, const char *name)
 {
     m->line.len = 0;
-    ms_buf_puts(&m->line, kind_name);
-    ms_buf_puts(&m->line, "\t");
-    ms_buf_append(&m->line, name, key_len(name));
+    put_name_line(&m->line, kind_name, name);
     return m->line.failed ? -1 : add_line(t, e, kind, m->line.data, m->line.len);
 }
 
@@ -445,10 +453,7 @@ static void names_of(const src_entry *e, ms_buf *out)
         if (k != NULL && !k->differ) { /* one line, not in the table */
             if (out->len > 0)
                 ms_buf_puts(out, "\n");
-            ms_buf_puts(out, kind_names[kind]);
-            ms_buf_puts(out, "\t");
-            if (!k->has_empty)
-                ms_buf_append(out, k->first, key_len(k->first));
+            put_name_line(out, kind_names[kind], k->has_empty ? NULL : k->first);
             continue;
         }
         for (const name_line *l = e->lines; l != NULL; l = l->next) {
