@@ -132,6 +132,7 @@ struct ms_store {
     int group_open;
     unsigned group_count;
     int64_t group_started_ms;
+    int64_t group_commit_ms; /* how long the last group's commit took */
     /* the first and last aggregate report the open group committed and
      * store_group_fold has not yet added to the rollups, 0 when none: one
      * writer holds the transaction, so every report between is the group's */

@@ -378,12 +378,14 @@ static const store_backend sqlite_backend = {
     .discard = sq_discard,
     .add_rows = sq_add_rows,
     .commit_report = store_commit_report,
-    /* Reports per transaction: enough that the log, and the rollups'
-     * pages a group touches, are written once for many small reports
-     * (fewer commits: about 30% less CPU at 512 than at 64 on the bench
-     * corpus), few enough that a concurrent ingest process waits little
-     * for the write lock (store.c also bounds the time). */
-    .group_reports = 512,
+    /* Reports per transaction at most: enough that the log, and the
+     * rollups' pages a group touches, are written once for many small
+     * reports (fewer commits: about 30% less CPU at 512 than at 64 on the
+     * bench corpus). What ends a group is mostly its time (store.c), which
+     * keeps a concurrent ingest process from waiting long for the write
+     * lock; at 512 this bound ended them first in a large store, where each
+     * commit costs more (docs/store.md). */
+    .group_reports = 4096,
     .changes = sq_changes,
 };
 

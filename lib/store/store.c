@@ -321,9 +321,16 @@ static ms_status add_total(ms_store *store, const char *what, uint64_t *total, u
  * aggregate reports are added to the rollups in one pass just before its
  * COMMIT (commit_group): each rollup row is then written once per group,
  * in key order, not once per report. */
-/* A quarter of a second: a killed run loses at most that much work, and
- * another ingest process waits about that long for the write lock. */
-enum { STORE_GROUP_MS = 250 };
+/* How long a group lasts. A quarter of a second: a killed run loses
+ * about that much work, and another ingest process waits about that long
+ * for the write lock. But at least STORE_GROUP_COMMIT_SHARE times as long
+ * as the commit of the group before it took: that commit's pass over the
+ * rollups rewrites pages all over the per-source tables, and grows with
+ * them (a spoofed domain's million sources), so with a fixed bound the
+ * writer would spend ever more of its time in commits as the store grows,
+ * until they were nearly all of it. STORE_GROUP_MAX_MS keeps the wait of
+ * another writer well inside MS_STORE_SQLITE_BUSY_MS. */
+enum { STORE_GROUP_MS = 250, STORE_GROUP_COMMIT_SHARE = 4, STORE_GROUP_MAX_MS = 10000 };
 
 static ms_status commit_group(ms_store *store);
 
@@ -360,6 +367,13 @@ ms_status store_report_begin(ms_store *store)
     return store->backend->exec(store, "SAVEPOINT report");
 }
 
+/* How long the open group lasts (STORE_GROUP_MS). */
+static int64_t group_ms(const ms_store *store)
+{
+    int64_t share = STORE_GROUP_COMMIT_SHARE * store->group_commit_ms;
+    return share < STORE_GROUP_MS ? STORE_GROUP_MS : share > STORE_GROUP_MAX_MS ? STORE_GROUP_MAX_MS : share;
+}
+
 ms_status store_report_commit(ms_store *store)
 {
     if (!grouping(store))
@@ -373,7 +387,7 @@ ms_status store_report_commit(ms_store *store)
     if (st == MS_OK)
         st = rollup_mem_report_done(store);
     if (st == MS_OK && (++store->group_count >= store->backend->group_reports ||
-                        ms_monotonic_ms() - store->group_started_ms >= STORE_GROUP_MS))
+                        ms_monotonic_ms() - store->group_started_ms >= group_ms(store)))
         st = commit_group(store);
     return st;
 }
@@ -436,9 +450,11 @@ static ms_status commit_group(ms_store *store)
     if (!store->group_open)
         return MS_OK;
     store->group_open = 0;
+    int64_t started = ms_monotonic_ms();
     ms_status st = fold_group(store); /* the last report's savepoint is released */
     if (st == MS_OK)
         st = store->backend->exec(store, "COMMIT");
+    store->group_commit_ms = ms_monotonic_ms() - started;
     if (st != MS_OK) {
         store_exec_quietly(store, "ROLLBACK");
         rollup_mem_group_drop(store);

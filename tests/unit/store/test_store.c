@@ -12,6 +12,7 @@
  * through the store. */
 #define _GNU_SOURCE /* pthread_setattr_default_np */
 #include "mailsec/store.h"
+#include "store/internal.h" /* test_group_time sets how long the last commit took */
 
 #include <pthread.h>
 
@@ -436,6 +437,40 @@ static void test_group(void)
     CHECK_NUM(store_agg(s, &b, &r, 1), 0);
     ms_store_close(s); /* commits what is open */
     CHECK_NUM(sql_number(url, "SELECT COUNT(*) FROM reports"), 3);
+    free(url);
+}
+
+/* How long a group stays open (store.c, STORE_GROUP_MS): past a quarter of
+ * a second the next report commits it, unless the commit before took so
+ * long that a group must last four times that. The reports are seen by
+ * another connection only once committed. */
+static void test_group_time(void)
+{
+    if (pg_base)
+        return; /* PostgreSQL commits each report */
+    char *url = new_db();
+    ms_store *s = open_or_die(url);
+    ms_report_agg_record r = record("192.0.2.1", 1, "none", "pass", "pass", "example.com");
+    char id[16];
+    int stored = 0;
+    for (int round = 0; round < 2; round++) {
+        int slow = round == 1;
+        /* as if the last commit had taken 10 s: the group lasts 10 s (the cap) */
+        s->group_commit_ms = slow ? 10000 : 0;
+        for (int i = 0; i < 2; i++) {
+            snprintf(id, sizeof id, "t%d", stored++);
+            ms_report_agg_meta m = meta("t.example", id, "example.com", 1700000000, 1700086399);
+            CHECK_NUM(store_agg(s, &m, &r, 1), 0);
+            if (i == 0)
+                usleep(300 * 1000);
+        }
+        CHECK_NUM(sql_number(url, "SELECT COUNT(*) FROM reports"), slow ? 2 : stored);
+        CHECK(ms_store_sync(s) == MS_OK, "sync: %s", ms_store_error(s));
+        CHECK_NUM(sql_number(url, "SELECT COUNT(*) FROM reports"), stored);
+        CHECK(s->group_commit_ms < 10000, "the commit's time measured: %lld ms",
+              (long long)s->group_commit_ms);
+    }
+    ms_store_close(s);
     free(url);
 }
 
@@ -1602,6 +1637,7 @@ int main(void)
         {"exactly once", test_exactly_once},
         {"rollback", test_rollback},
         {"reports grouped", test_group},
+        {"a group's time", test_group_time},
         {"waiting on the same report", test_race},
         {"concurrent migrations", test_concurrent_migrations},
         {"concurrent ingest", test_concurrent},
