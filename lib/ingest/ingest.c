@@ -747,6 +747,8 @@ static void ingest_aggregate(reader *r, ms_report_doc *doc)
         set_error(&t->error, "no report metadata and published policy");
         st = MS_ERR_INVALID;
     }
+    if (st == MS_OK && a.begun && !a.duplicate) /* a duplicate's original is not stored */
+        st = agg_lane_raw_end(r->lane);
     if (st != MS_OK) {
         set_error(&t->error, "%s", ms_status_str(st));
         t->failed = 1;

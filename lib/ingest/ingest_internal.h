@@ -71,7 +71,7 @@ agg_lane *agg_pipe_lane(agg_pipe *p, unsigned i);
 
 /* Opens the next report (copies meta and origin). raw_is_gzip: the bytes
  * of agg_lane_raw are the original already gzip-compressed, kept as they
- * are; otherwise they are compressed by the writer. */
+ * are; otherwise the lane compresses them. */
 ms_status agg_lane_begin(agg_lane *l, const ms_report_agg_meta *meta, const ms_report_origin *origin,
                          int raw_is_gzip);
 /* The writer found the report begun last already stored: stop sending it. */
@@ -80,6 +80,10 @@ int agg_lane_duplicate(agg_lane *l);
 ms_status agg_lane_record(agg_lane *l, const ms_report_agg_record *record);
 /* The next bytes of the original. */
 ms_status agg_lane_raw(agg_lane *l, const void *data, size_t len);
+/* The original's last compressed bytes sent, once all of it was given:
+ * before agg_lane_end of a report read whole and stored (a report given up
+ * or found stored needs none; the next agg_lane_begin starts afresh). */
+ms_status agg_lane_raw_end(agg_lane *l);
 /* Ends the report (begun or not): the writer commits it with t->digest,
  * or, when t->failed or the store refuses it, rolls it back and sets it
  * aside with t->error under t->input_key; a duplicate's digest is
