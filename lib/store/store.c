@@ -643,18 +643,29 @@ static ms_status record_rollups(ms_store *store, const ms_report_agg_record *rec
     return rollup_mem_record(store, record, &d);
 }
 
+/* The record's count checked and added to *messages (the report's total).
+ * The record is named, for the message, only when a check fails: the
+ * writer stores a million records a few seconds. */
+static ms_status add_record_count(ms_store *store, const ms_report_agg_record *record, uint64_t *messages)
+{
+    if (record->count <= MS_REPORT_COUNT_MAX && record->count <= (uint64_t)INT64_MAX - *messages) {
+        *messages += record->count;
+        return MS_OK;
+    }
+    char what[64];
+    snprintf(what, sizeof what, "record %lld (line %ld)", (long long)store->seq + 1, record->line);
+    ms_status st = check_count(store, what, record->count);
+    return st == MS_OK ? add_total(store, what, messages, record->count) : st;
+}
+
 ms_status ms_store_agg_record(ms_store *store, const ms_report_agg_record *record)
 {
     if (!store->in_report)
         return store_fail(store, MS_ERR_INVALID, "no report is open");
     if (store->scratch.failed || store->scratch2.failed || store->scratch3.failed)
         return MS_ERR_NOMEM;
-    char what[64];
-    snprintf(what, sizeof what, "record %lld (line %ld)", (long long)store->seq + 1, record->line);
     uint64_t messages = store->messages;
-    ms_status st = check_count(store, what, record->count);
-    if (st == MS_OK)
-        st = add_total(store, what, &messages, record->count);
+    ms_status st = add_record_count(store, record, &messages);
     if (st == MS_OK)
         st = store->backend->agg_record(store, record);
     if (st == MS_OK)
