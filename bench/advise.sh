@@ -78,7 +78,7 @@ if [[ ! -f $DB ]]; then
     t0=$(ms_now)
     # schema version 2: what mailsec makes, taken back before the rollups
     "$BIN" report ingest --db "$DB" /dev/null >/dev/null
-    sqlite3 "$DB" "DROP TABLE rollup_days; DROP TABLE rollup_counts; DROP TABLE rollup_policies;
+    sqlite3 "$DB" "DROP VIEW IF EXISTS rollup_source_days; DROP TABLE rollup_days; DROP TABLE rollup_counts; DROP TABLE rollup_policies;
         DROP TABLE rollup_sources; DROP TABLE rollup_source_totals; DROP TABLE IF EXISTS rollup_source_names;
         DROP TABLE rollup_domain_sources;
         DELETE FROM schema_version WHERE version >= 3;

@@ -44,6 +44,7 @@ typedef struct sql_param {
 
 #define P_TEXT(s) ((sql_param){.type = SQL_TEXT, .text = (s)})
 #define P_INT(v) ((sql_param){.type = SQL_INT, .i = (int64_t)(v)})
+#define P_NULL ((sql_param){.type = SQL_NULL})
 #define P_BLOB(p, n) ((sql_param){.type = SQL_BLOB, .blob = (p), .len = (n)})
 
 typedef struct sql_cursor sql_cursor;

@@ -291,7 +291,7 @@ static const rollup counts_rollup = {
         " UNION ALL " ROLLUP_REPORTERS_SELECT("@COND@")};
 static const rollup policies_rollup = {"rollup_policies", ROLLUP_POLICIES_COLUMNS,
                                        ROLLUP_POLICIES_SELECT("@COND@")};
-static const rollup sources_rollup = {"rollup_sources", ROLLUP_SOURCES_COLUMNS,
+static const rollup sources_rollup = {"rollup_source_days", ROLLUP_SOURCES_COLUMNS,
                                       ROLLUP_SOURCES_SELECT("@COND@")};
 /* The sources' sums over all their days, a row per source and domain: what
  * the whole store's sources (no window) are read from, rather than a row
@@ -851,7 +851,7 @@ static ms_status sources_names(ms_store *store, const ms_store_filter *f, ms_sto
     const selection sel = {COLUMNS(source_names_columns)};
     where w = {MS_BUF_INIT, {{0}}, 0};
     select_sql(&w.sql, store, &sel);
-    ms_buf_puts(&w.sql, " FROM rollup_sources x WHERE x.names <> ''");
+    ms_buf_puts(&w.sql, " FROM rollup_source_days x WHERE x.names <> ''");
     where_window(&w, f, "x.domain", "x.day");
     return run_where(store, &w, 0, add_source_name_row, &sr);
 }
@@ -953,16 +953,30 @@ static int pass_source(ms_store *store, sql_cursor *cur, void *arg)
 }
 
 /* ", <the names of x.source_ip as one column>" on n's conditions (cond,
- * the filter's window), into *w. */
+ * the filter's window), into *w. The two tables of rollup_source_days are
+ * asked one by one, each through its key: through the view, SQLite would
+ * make all of it for every source (the terms of a correlated subquery are
+ * not pushed into a UNION ALL). */
 static void names_column(where *w, const ms_store *store, const char *cond,
                          const ms_store_filter *f)
 {
+    where window = {MS_BUF_INIT, {{0}}, w->n}; /* its parameters serve both tables */
+    ms_buf_puts(&window.sql, cond);
+    where_window(&window, f, "n.domain", "n.day");
+    memcpy(w->params + w->n, window.params + w->n, (window.n - w->n) * sizeof *w->params);
+    w->n = window.n;
+    const char *conds = window.sql.data ? window.sql.data : "";
     sql_text(&w->sql, store,
-             ", (SELECT @LIST@(n.names, '\n') FROM rollup_sources n"
+             ", (SELECT @LIST@(n.names, '\n') FROM (SELECT n.names FROM rollup_sources n"
              " WHERE n.source_ip = x.source_ip AND n.names <> ''");
-    ms_buf_puts(&w->sql, cond);
-    where_window(w, f, "n.domain", "n.day");
-    ms_buf_puts(&w->sql, ")");
+    ms_buf_puts(&w->sql, conds);
+    ms_buf_puts(&w->sql, " UNION ALL SELECT n.names FROM rollup_source_totals n"
+                         " WHERE n.source_ip = x.source_ip AND n.day IS NOT NULL AND n.names <> ''");
+    ms_buf_puts(&w->sql, conds);
+    ms_buf_puts(&w->sql, ") n)");
+    if (window.sql.failed)
+        w->sql.failed = 1;
+    ms_buf_free(&window.sql);
 }
 
 static void limit_clause(ms_buf *sql, size_t limit)

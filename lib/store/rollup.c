@@ -140,6 +140,8 @@ static int ingest_statements(const ms_store *store, char **sql)
                   row_insert(store, &source_rows[DOMAIN_SOURCES_ROW], 0), &ok);
     put_statement(&sql[ROLLUP_SQL_TOTALS_NEW], store_sql_text(store, ROLLUP_TOTALS_NEW), &ok);
     put_statement(&sql[ROLLUP_SQL_TOTALS_ADD], store_sql_text(store, ROLLUP_TOTALS_ADD), &ok);
+    put_statement(&sql[ROLLUP_SQL_TOTALS_ADD_SAME_DAY], store_sql_text(store, ROLLUP_TOTALS_ADD_SAME_DAY), &ok);
+    put_statement(&sql[ROLLUP_SQL_TOTALS_READ], store_sql_text(store, ROLLUP_TOTALS_READ), &ok);
     return ok;
 }
 

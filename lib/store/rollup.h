@@ -206,16 +206,43 @@
  * else added to the row. Not RETURNING: SQLite runs a statement with
  * RETURNING as one that may write many rows, with a statement journal. */
 #define ROLLUP_TOTALS_NEW                                                                          \
-    "INSERT INTO rollup_source_totals (" ROLLUP_TOTALS_COLUMNS ") VALUES ($1, $2, $3, $4, $5, $6," \
-    " $7, $8) ON CONFLICT DO NOTHING"
+    "INSERT INTO rollup_source_totals (" ROLLUP_TOTALS_COLUMNS ", day, names) VALUES ($1, $2, $3,"  \
+    " $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING"
 /* col = col + $n, saturated as ROLLUP_ADD does. */
 #define ROLLUP_ADD_PARAM(col, n)                                                                   \
     col " = CASE WHEN " col " > " ROLLUP_MAX " - $" n " THEN " ROLLUP_MAX " ELSE " col " + $" n " END"
-#define ROLLUP_TOTALS_ADD                                                                          \
+#define TOTALS_ADD_SET                                                                             \
     "UPDATE rollup_source_totals SET " ROLLUP_ADD_PARAM("messages", "3") ","                      \
     " " ROLLUP_ADD_PARAM("aligned", "4") ", " ROLLUP_ADD_PARAM("unaligned", "5") ","               \
     " " ROLLUP_ADD_PARAM("failing", "6") ", " ROLLUP_ADD_PARAM("dkim_pass_spf_fail", "7") ","      \
-    " " ROLLUP_ADD_PARAM("forwarded", "8") " WHERE source_ip = $1 AND domain = $2"
+    " " ROLLUP_ADD_PARAM("forwarded", "8")
+/* The sums added to a source's totals, which then have their days in
+ * rollup_sources (no day of their own). */
+#define ROLLUP_TOTALS_ADD                                                                          \
+    TOTALS_ADD_SET ", day = NULL, names = '' WHERE source_ip = $1 AND domain = $2"
+/* The sums added to a source's totals that keep their one day, and the
+ * lines of $10 (its names that day) merged into theirs, as NAMES_MERGE. */
+#define ROLLUP_TOTALS_ADD_SAME_DAY                                                                 \
+    TOTALS_ADD_SET ", names = CASE WHEN $10 = '' OR @STRPOS@('\n' || names || '\n',"              \
+    " '\n' || $10 || '\n') > 0 THEN names WHEN names = '' THEN $10 ELSE names || '\n' || $10 END" \
+    " WHERE source_ip = $1 AND domain = $2 AND day = $9"
+/* A stored source's one day (NULL: its days are in rollup_sources), its
+ * names that day and its sums. */
+#define ROLLUP_TOTALS_READ                                                                         \
+    "SELECT day, names, " SOURCE_SUM_COLUMNS " FROM rollup_source_totals"                          \
+    " WHERE source_ip = $1 AND domain = $2"
+
+/* Migration 7: the totals of a source seen on one day carry that day and
+ * its names, and it has no row in rollup_sources (SQLite's ingest,
+ * rollup_mem.c; PostgreSQL's ingest writes every source's rows of the day
+ * and leaves the day NULL). The views read the rows by day through
+ * rollup_source_days, where both kinds of source look alike. */
+#define ROLLUP_SOURCE_DAYS_V7                                                                      \
+    "ALTER TABLE rollup_source_totals ADD COLUMN day BIGINT;\n"                                    \
+    "ALTER TABLE rollup_source_totals ADD COLUMN names TEXT NOT NULL DEFAULT '';\n"                \
+    "DROP VIEW IF EXISTS rollup_source_days;\n"                                                    \
+    "CREATE VIEW rollup_source_days AS SELECT " ROLLUP_SOURCES_COLUMNS " FROM rollup_sources"       \
+    " UNION ALL SELECT " ROLLUP_SOURCES_COLUMNS " FROM rollup_source_totals WHERE day IS NOT NULL;\n"
 
 /* Migration 3's rollup_sources and rollup_source_names, as it built them
  * (its text must not change); migration 6 makes them one table. */
@@ -329,6 +356,8 @@ enum {
     ROLLUP_SQL_SOURCE_ROW = 2 * ROLLUP_BY_DAY_ROWS, /* ROLLUP_SOURCES_COLUMNS as $1.. */
     ROLLUP_SQL_TOTALS_NEW,                          /* ROLLUP_TOTALS_NEW */
     ROLLUP_SQL_TOTALS_ADD,                          /* ROLLUP_TOTALS_ADD */
+    ROLLUP_SQL_TOTALS_ADD_SAME_DAY,                 /* ROLLUP_TOTALS_ADD_SAME_DAY */
+    ROLLUP_SQL_TOTALS_READ,                         /* ROLLUP_TOTALS_READ */
     ROLLUP_SQL_DOMAIN_SOURCES,                      /* ($1 domain) has $2 more sources */
     ROLLUP_ROW_STATEMENTS,
 };

@@ -503,25 +503,104 @@ static ms_status write_source(ms_store *store, const src_table *t, const src_ent
     return put_row(store, store->rollup_sql[ROLLUP_SQL_SOURCE_ROW], p, 10);
 }
 
-/* The totals of a (source, domain) over its days, counting the source
- * for its domain when rollup_source_totals did not hold it yet (with row
- * batches, the statement that adds them counts it, rollup.h). */
-static ms_status write_totals(ms_store *store, src_table *t, const char *ip, unsigned domain,
-                              const uint64_t *sums)
+/* A source's rows in a write-out (PostgreSQL): its rows of the day, then
+ * its totals, which the statement that adds them counts for the domain
+ * when they are new (rollup.h). Its totals never carry a day. */
+static ms_status write_rows_gathered(ms_store *store, src_table *t, src_entry *const *run, size_t days,
+                                     const sql_param *totals, ms_buf *names)
 {
-    sql_param p[] = {P_TEXT(ip), P_TEXT(t->domains[domain].key), P_INT(clamp(sums[0])),
-                     P_INT(clamp(sums[1])), P_INT(clamp(sums[2])), P_INT(clamp(sums[3])),
-                     P_INT(clamp(sums[4])), P_INT(clamp(sums[5]))};
-    if (store->backend->row_add != NULL)
-        return put_row(store, store->rollup_sql[ROLLUP_SQL_TOTALS_NEW], p, 8);
-    ms_status st = store_exec_params(store, store->rollup_sql[ROLLUP_SQL_TOTALS_NEW], p, 8);
+    ms_status st = MS_OK;
+    for (size_t i = 0; st == MS_OK && i < days; i++)
+        st = write_source(store, t, run[i], names);
+    return st == MS_OK ? put_row(store, store->rollup_sql[ROLLUP_SQL_TOTALS_NEW], totals, 8) : st;
+}
+
+/* A source's totals as stored: its one day (has_day 0: its days are rows
+ * of rollup_sources), its names that day and its sums. */
+typedef struct stored_totals {
+    int has_day;
+    int64_t day;
+    ms_buf names;
+    int64_t sums[S_COUNT];
+} stored_totals;
+
+static ms_status read_totals(ms_store *store, const sql_param *key, stored_totals *out)
+{
+    const store_backend *b = store->backend;
+    sql_cursor *cur;
+    ms_status st = b->query(store, store->rollup_sql[ROLLUP_SQL_TOTALS_READ], key, 2, 0, &cur);
     if (st != MS_OK)
         return st;
-    if (store->backend->changes(store) > 0) {
-        t->domains[domain].new_sources++;
-        return MS_OK;
+    int r = b->next(cur);
+    out->has_day = r == 1 && b->text(cur, 0) != NULL;
+    out->day = out->has_day ? b->int64(cur, 0) : 0;
+    out->names.len = 0;
+    ms_buf_puts(&out->names, r == 1 && b->text(cur, 1) ? b->text(cur, 1) : "");
+    for (int i = 0; i < S_COUNT; i++)
+        out->sums[i] = r == 1 ? b->int64(cur, 2 + i) : 0;
+    b->done(cur);
+    if (r < 0)
+        return store_last_status(store);
+    return out->names.failed ? MS_ERR_NOMEM : MS_OK;
+}
+
+/* A source's rows in a write-out (SQLite): run[0..days) are its entries
+ * (one a day), totals its sums over them as ROLLUP_TOTALS_NEW's $1..$10.
+ * A source new to the totals on one day gets its totals row only, which
+ * carries the day and its names (migration 7); one with more days gets
+ * its rows of the day as well. A stored source that keeps its one day
+ * adds to its totals row; one that gets another day has the first day's
+ * row made from its totals, then its rows of the day. The source is
+ * counted for the domain when its totals row is created. */
+static ms_status write_rows_one_by_one(ms_store *store, src_table *t, src_entry *const *run, size_t days,
+                                       const sql_param *totals, ms_buf *names, stored_totals *stored)
+{
+    ms_status st = store_exec_params(store, store->rollup_sql[ROLLUP_SQL_TOTALS_NEW], totals, 10);
+    if (st != MS_OK)
+        return st;
+    int created = store->backend->changes(store) > 0;
+    if (created)
+        t->domains[run[0]->domain].new_sources++;
+    else
+        st = read_totals(store, totals, stored);
+    if (st != MS_OK || (created && days == 1))
+        return st;
+    if (!created && stored->has_day && days == 1 && run[0]->day == stored->day)
+        return store_exec_params(store, store->rollup_sql[ROLLUP_SQL_TOTALS_ADD_SAME_DAY], totals, 10);
+    if (!created && stored->has_day) {
+        sql_param first[] = {totals[0], totals[1], P_INT(stored->day), P_INT(stored->sums[0]),
+                             P_INT(stored->sums[1]), P_INT(stored->sums[2]), P_INT(stored->sums[3]),
+                             P_INT(stored->sums[4]), P_INT(stored->sums[5]), P_TEXT(stored->names.data)};
+        st = store_exec_params(store, store->rollup_sql[ROLLUP_SQL_SOURCE_ROW], first, 10);
     }
-    return store_exec_params(store, store->rollup_sql[ROLLUP_SQL_TOTALS_ADD], p, 8);
+    for (size_t i = 0; st == MS_OK && i < days; i++)
+        st = write_source(store, t, run[i], names);
+    if (st == MS_OK && !created)
+        st = store_exec_params(store, store->rollup_sql[ROLLUP_SQL_TOTALS_ADD], totals, 8);
+    return st;
+}
+
+/* The rows of one source in a write-out: run[0..days), its entries, in
+ * key order. */
+static ms_status write_source_rows(ms_store *store, src_table *t, src_entry *const *run, size_t days,
+                                   ms_buf *names, stored_totals *stored)
+{
+    uint64_t sums[S_COUNT] = {0};
+    for (size_t i = 0; i < days; i++)
+        for (int s = 0; s < S_COUNT; s++)
+            sums[s] = add_sat(sums[s], run[i]->sums[s]);
+    if (days == 1)
+        names_of(run[0], names);
+    if (names->failed)
+        return MS_ERR_NOMEM;
+    sql_param totals[] = {P_TEXT(run[0]->ip), P_TEXT(t->domains[run[0]->domain].key),
+                          P_INT(clamp(sums[0])), P_INT(clamp(sums[1])), P_INT(clamp(sums[2])),
+                          P_INT(clamp(sums[3])), P_INT(clamp(sums[4])), P_INT(clamp(sums[5])),
+                          days == 1 ? (sql_param)P_INT(run[0]->day) : (sql_param)P_NULL,
+                          P_TEXT(days == 1 ? names->data : "")};
+    if (store->backend->row_add != NULL)
+        return write_rows_gathered(store, t, run, days, totals, names);
+    return write_rows_one_by_one(store, t, run, days, totals, names, stored);
 }
 
 static ms_status write_domain_sources(ms_store *store, const src_table *t)
@@ -556,22 +635,17 @@ static ms_status table_write(ms_store *store, src_table *t)
             order[n++] = t->slots[i];
     qsort(order, n, sizeof *order, entry_order);
     ms_buf names = MS_BUF_INIT;
-    uint64_t totals[S_COUNT];
-    for (size_t i = 0; st == MS_OK && i < n; i++) {
-        const src_entry *e = order[i];
-        if (i == 0 || strcmp(order[i - 1]->ip, e->ip) != 0 || order[i - 1]->domain != e->domain)
-            memset(totals, 0, sizeof totals);
-        for (int s = 0; s < S_COUNT; s++)
-            totals[s] = add_sat(totals[s], e->sums[s]);
-        st = write_source(store, t, e, &names);
-        if (st == MS_OK && (i + 1 == n || strcmp(order[i + 1]->ip, e->ip) != 0 ||
-                            order[i + 1]->domain != e->domain))
-            st = write_totals(store, t, e->ip, e->domain, totals);
+    stored_totals stored = {.names = MS_BUF_INIT};
+    for (size_t i = 0, j; st == MS_OK && i < n; i = j) {
+        for (j = i + 1; j < n && order[j]->domain == order[i]->domain && strcmp(order[j]->ip, order[i]->ip) == 0; j++)
+            ;
+        st = write_source_rows(store, t, order + i, j - i, &names, &stored);
     }
     st = send_rows(store, st);
     if (st == MS_OK)
         st = write_domain_sources(store, t);
     ms_buf_free(&names);
+    ms_buf_free(&stored.names);
     free(order);
     table_clear(t);
     return st;

@@ -217,6 +217,12 @@ static const char *const migrations[] = {
      * rows of their own: ingest writes a row per new source and day
      * instead of four. */
     ROLLUP_SOURCES_V6_CONVERT,
+
+    /* 7: a source seen on one day only keeps its totals row, which carries
+     * that day and its names (rollup.h, rollup_source_days): no row of the
+     * day. The rows already stored stay as they are: a totals row with no
+     * day has its days in rollup_sources. */
+    ROLLUP_SOURCE_DAYS_V7,
 };
 
 int store_schema_latest(void)

@@ -52,7 +52,7 @@ static long long count_name(const char *path, const char *name)
     sqlite3_stmt *q = NULL;
     long long n = -1;
     if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-        sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM rollup_sources"
+        sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM rollup_source_days"
                            " WHERE instr(char(10) || names || char(10), char(9) || ?1 || char(10)) > 0", -1, &q,
                            NULL) == SQLITE_OK &&
         sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC) == SQLITE_OK &&

@@ -51,7 +51,7 @@ check_rollups() {
          FROM reports r JOIN agg_records a ON a.report = r.id WHERE r.kind = 'aggregate'
          GROUP BY 1, 2, 3 ORDER BY 1, 2, 3" \
         "SELECT source_ip, domain, day, messages, aligned, unaligned, failing, dkim_pass_spf_fail,
-                forwarded FROM rollup_sources ORDER BY 1, 2, 3"
+                forwarded FROM rollup_source_days ORDER BY 1, 2, 3"
     rollup_same "source totals" \
         "SELECT COALESCE(a.source_ip, ''), LOWER(r.domain), SUM(a.count), $ROLLUP_SOURCE_SUMS
          FROM reports r JOIN agg_records a ON a.report = r.id WHERE r.kind = 'aggregate'
@@ -99,12 +99,12 @@ check_rollups() {
     [[ -z $missing ]] || fail "rollups: names missing: $(head -3 <<<"$missing")"
 }
 
-# The names of rollup_sources (docs/store.md), one "source|domain|day|kind|name"
+# The names of the rows by day (rollup_source_days, docs/store.md), one "source|domain|day|kind|name"
 # row per line of each row's names: a row's lines are joined by newlines,
 # written here as "|" to keep one row per output line.
 rollup_names() {
     sql "SELECT source_ip, domain, day, REPLACE(REPLACE(names, '
-', '#'), '	', '|') FROM rollup_sources WHERE names <> ''" |
+', '#'), '	', '|') FROM rollup_source_days WHERE names <> ''" |
         awk -F'|' '{ n = split($0, f, "|"); head = f[1] "|" f[2] "|" f[3]
                      rest = substr($0, length(head) + 2); m = split(rest, lines, "#")
                      for (i = 1; i <= m; i++) print head "|" lines[i] }'

@@ -205,7 +205,30 @@ else
 fi
 
 check_rollups
-if [[ $(sql "SELECT COUNT(*) FROM rollup_sources WHERE source_ip = '192.0.2.99'") == 0 ]]; then
+# Migration 7 (docs/store.md): SQLite keeps a source seen on one day in
+# its totals row alone, with the day; a source with more days has a row
+# for each (its first made from the totals when the second came) and no
+# day on its totals. PostgreSQL writes every source's rows of the day.
+one_day=$(sql "SELECT COUNT(*) FROM rollup_source_totals WHERE day IS NOT NULL")
+in_both=$(sql "SELECT COUNT(*) FROM rollup_source_totals t WHERE t.day IS NOT NULL AND EXISTS
+                   (SELECT 1 FROM rollup_sources s WHERE s.source_ip = t.source_ip AND s.domain = t.domain)")
+days_of() { # OP N: sources with OP N rows in rollup_sources
+    sql "SELECT COUNT(*) FROM (SELECT source_ip FROM rollup_sources GROUP BY source_ip, domain
+             HAVING COUNT(*) $1 $2) o"
+}
+if [[ $MODE == sqlite ]]; then
+    if [[ $one_day -gt 0 && $in_both == 0 && $(days_of = 1) == 0 && $(days_of '>=' 2) -gt 0 ]]; then
+        ok "sources seen on one day: their totals row alone ($one_day); the others: a row a day ($(days_of '>=' 2))"
+    else
+        fail "one row for a source seen on one day: $one_day with a day, $in_both also with rows of the day," \
+            "$(days_of = 1) with one row of the day, $(days_of '>=' 2) with several"
+    fi
+elif [[ $one_day == 0 ]]; then
+    ok "PostgreSQL: no totals carry a day"
+else
+    fail "PostgreSQL: $one_day totals carry a day"
+fi
+if [[ $(sql "SELECT COUNT(*) FROM rollup_source_days WHERE source_ip = '192.0.2.99'") == 0 ]]; then
     ok "the rolled-back report is not in the rollups"
 else
     fail "the rolled-back report is in the rollups"
@@ -234,10 +257,10 @@ if [[ $(rollup_names | grep -c '^192\.0\.2\.20|.*|dkim|first\.example$') == 1 ]]
 else
     fail "192.0.2.20: first.example $(rollup_names | grep -c '^192\.0\.2\.20|.*|dkim|first\.example$') times, want once"
 fi
-if [[ $(sql "SELECT COUNT(*) FROM rollup_sources WHERE source_ip = '192.0.2.20'") == 1 ]]; then
+if [[ $(sql "SELECT COUNT(*) FROM rollup_source_days WHERE source_ip = '192.0.2.20'") == 1 ]]; then
     ok "192.0.2.20: one row for its day"
 else
-    fail "192.0.2.20: one row for its day, want 1: $(sql "SELECT COUNT(*) FROM rollup_sources WHERE source_ip = '192.0.2.20'")"
+    fail "192.0.2.20: one row for its day, want 1: $(sql "SELECT COUNT(*) FROM rollup_source_days WHERE source_ip = '192.0.2.20'")"
 fi
 
 # Each view from the rollups and from the records: the same answer.
@@ -323,6 +346,7 @@ fi
 # from the records, 4 counts each domain's sources, 6 puts the names of
 # migration 3's rollup_source_names on the rows of rollup_sources.
 latest=$(sql "SELECT MAX(version) FROM schema_version")
+sql "DROP VIEW IF EXISTS rollup_source_days" >/dev/null || die "could not drop rollup_source_days"
 for table in rollup_days rollup_counts rollup_policies rollup_sources rollup_source_totals rollup_source_names \
     rollup_domain_sources; do
     sql "DROP TABLE IF EXISTS $table" >/dev/null || die "could not drop $table"
