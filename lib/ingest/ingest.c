@@ -105,6 +105,7 @@ typedef struct reader {
     agg_lane *lane;
     char *buf;                 /* INGEST_READ_CHUNK bytes */
     digest bytes;              /* of the document's bytes as read: its rejected row's key */
+    digest stream;             /* of the gzip stream it came in, when it came as gzip */
     digest content;            /* of the aggregate report's parsed content */
     ms_buf content_buf;        /* content's next bytes, digested a block at a time */
     ms_store *peer;            /* the store on a connection of this reader's: look-ups */
@@ -189,6 +190,7 @@ static void digest_hex(digest *d, char out[INGEST_DIGEST_HEX])
         out[2 * i + 1] = hex[md[i] & 15];
     }
     out[2 * len] = '\0';
+    d->ok = 0; /* made: begun again before any other use */
 }
 
 /* A field of the content: its bytes and a terminator, or a mark for an
@@ -263,18 +265,19 @@ static void content_policy(reader *r, const ms_report_agg_meta *m)
 static void digests_begin(reader *r)
 {
     digest_begin(&r->bytes);
+    digest_begin(&r->stream);
     digest_begin(&r->content);
     r->content_buf.len = 0;
 }
 
-/* The content digest (aggregate reports) and the input's key. */
+/* The content digest (aggregate reports), the document's and the
+ * input's key. */
 static void digests_end(reader *r, const ms_report_origin *origin, char content[INGEST_DIGEST_HEX],
-                        char input_key[INGEST_DIGEST_HEX])
+                        char bytes[INGEST_DIGEST_HEX], char input_key[INGEST_DIGEST_HEX])
 {
     digest_update(&r->content, r->content_buf.data, r->content_buf.len);
     r->content.ok = r->content.ok && !r->content_buf.failed;
     digest_hex(&r->content, content);
-    char bytes[INGEST_DIGEST_HEX];
     digest_hex(&r->bytes, bytes);
     const char *path = origin != NULL && origin->path != NULL ? origin->path : "";
     digest_begin(&r->bytes);
@@ -379,6 +382,7 @@ typedef struct agg_ingest {
     int holding;      /* the document's bytes so far are in reader->held */
     int holding_gzip; /* and their gzip stream in reader->held_gzip */
     int64_t stored_id; /* the reader found its identity stored (this id): compared, not parsed */
+    char stored_original_digest[STORE_ORIGINAL_DIGEST_HEX]; /* that report's document digest ("": none) */
     int resumed;      /* it differs from the stored one: parsed after all, from its start */
     /* A callback refused the report (the parser knows only that): why, in
      * words made without memory, so that they survive its running out. */
@@ -391,14 +395,18 @@ typedef struct agg_ingest {
  * whether the report's identity is stored, as soon as the metadata is
  * parsed. When it is, the parse stops there: the rest of the document is
  * read and held (up to HOLD_MAX) and compared, at its end, with the
- * stored original: a document that came as gzip is compared as the gzip
- * stream it came in (the stored original is that stream), which costs a
- * memcmp where inflating the stored one cost about a fifth of ingesting
- * a stored corpus again (bench/report/reingest.sh); otherwise, or when
- * those bytes differ, the stored original is decompressed and compared
- * with the document's bytes. The same bytes: a plain duplicate, nothing
- * of it sent to the writer, and its bytes are not digested (the digest
- * keys a report set aside, and this one is not). Other bytes (a conflicting duplicate,
+ * stored report's bytes. A report stored with its original's digest
+ * (reports.original_digest, schema version 8: the SHA-256 of the gzip
+ * stream it came in when it came as gzip, else of its document) is
+ * compared by it, the same digest made of what is read now: reading the
+ * stored original and inflating it cost more (bench/report/reingest.sh).
+ * The same report in another form (gzip then, plain XML now) differs
+ * there and is parsed, as one re-encoded is. One stored before is
+ * compared with its stored original: a document that came as gzip as the gzip stream it
+ * came in (the stored original is that stream), a memcmp; otherwise, or
+ * when those bytes differ, the stored original is decompressed and
+ * compared with the document's bytes. The same bytes: a plain duplicate,
+ * nothing of it sent to the writer. Other bytes (a conflicting duplicate,
  * or the same report re-encoded): the held document is parsed after all,
  * for the content digest the writer compares, as before. The connection
  * sees what the writer has made durable; a report stored in this run and
@@ -447,13 +455,13 @@ static int stored_already(agg_ingest *a, const ms_report_agg_meta *meta)
     int64_t id = 0;
     if (!a->holding || r->peer == NULL)
         return 0;
-    if (store_agg_stored(r->peer, meta, &id) != MS_OK) {
+    if (store_agg_stored(r->peer, meta, &id, a->stored_original_digest) != MS_OK) {
         ms_store_close(r->peer);
         r->peer = NULL;
         return 0;
     }
     a->stored_id = id;
-    if (id != 0 && a->gzip) { /* the stream so far: what was pending for the writer */
+    if (id != 0 && a->gzip && a->stored_original_digest[0] == '\0') { /* the stream so far: what was pending */
         r->held_gzip.len = 0;
         a->holding_gzip = 1;
         hold_gzip(a, a->pending.data, a->pending.len);
@@ -536,6 +544,21 @@ static int same_as_stored(agg_ingest *a, unsigned char *out, size_t out_size)
     ms_status st = ms_store_raw_read(r->peer, a->stored_id, compare_chunk, &c);
     inflateEnd(&c.z);
     return st == MS_OK && !c.differ && c.ended && c.at == r->held.len;
+}
+
+/* Whether the document read is the stored report's original: by the
+ * stored report's original digest (the running digest of the stream or
+ * the document read is then complete); for a report stored without one,
+ * as the gzip stream it came in or against the stored original inflated.
+ * out: a buffer of out_size bytes to inflate into. */
+static int same_bytes_as_stored(agg_ingest *a, unsigned char *out, size_t out_size)
+{
+    if (a->stored_original_digest[0] != '\0') {
+        char read[INGEST_DIGEST_HEX];
+        digest_hex(a->gzip ? &a->reader->stream : &a->reader->bytes, read);
+        return strcmp(read, a->stored_original_digest) == 0;
+    }
+    return (a->holding_gzip && same_gzip_as_stored(a)) || same_as_stored(a, out, out_size);
 }
 
 /* The document differs from the stored report of its identity, or is too
@@ -640,7 +663,9 @@ static ms_status keep_original(agg_ingest *a, const char *data, size_t len)
 
 static int keep_gzip(void *arg, const void *gz, size_t len)
 {
-    return keep_original(arg, gz, len) != MS_OK;
+    agg_ingest *a = arg;
+    digest_update(&a->reader->stream, gz, len);
+    return keep_original(a, gz, len) != MS_OK;
 }
 
 /* What the next chunk of a report found stored leads to. */
@@ -655,10 +680,12 @@ static compared compare_next(agg_ingest *a, ms_report_agg_parser **parser, char 
                              ms_status *st)
 {
     *st = MS_OK;
-    if (n > 0 && hold(a, buf, n))
+    if (n > 0 && hold(a, buf, n)) {
+        if (a->stored_original_digest[0] != '\0' && !a->gzip) /* (a stream is digested as it comes) */
+            digest_update(&a->reader->bytes, buf, n);
         return COMPARED_HELD;
-    if (n == 0 && ((a->holding_gzip && same_gzip_as_stored(a)) ||
-                   same_as_stored(a, (unsigned char *)buf, INGEST_READ_CHUNK))) {
+    }
+    if (n == 0 && same_bytes_as_stored(a, (unsigned char *)buf, INGEST_READ_CHUNK)) {
         a->ticket->same_as_stored = 1;
         return COMPARED_SAME;
     }
@@ -679,7 +706,7 @@ static ms_status agg_read(agg_ingest *a, ms_report_doc *doc, ms_report_agg_parse
             set_error(&a->ticket->error, "%s", doc_error(doc));
             return MS_ERR_IO;
         }
-        if (a->stored_id != 0 && !a->resumed) { /* held: digested if it is parsed after all */
+        if (a->stored_id != 0 && !a->resumed) { /* held, and compared at the end */
             ms_status st;
             compared c = compare_next(a, parser, buf, (size_t)n, &st);
             if (c == COMPARED_HELD)
@@ -754,7 +781,12 @@ static void ingest_aggregate(reader *r, ms_report_doc *doc)
         t->failed = 1;
     }
     count_records(r->run, (int64_t)(t->records % PROGRESS_RECORDS)); /* the rest of them */
-    digests_end(r, a.origin, t->digest, t->input_key);
+    char document[INGEST_DIGEST_HEX];
+    digests_end(r, a.origin, t->digest, document, t->input_key);
+    if (a.gzip)
+        digest_hex(&r->stream, t->original_digest);
+    else
+        memcpy(t->original_digest, document, sizeof document);
     agg_lane_end(r->lane, t); /* the writer commits it or sets it aside */
     ms_report_agg_parser_free(parser);
     ms_buf_free(&a.pending);
@@ -884,10 +916,11 @@ static void ingest_whole(reader *r, ms_report_doc *doc, const whole_kind *k)
     ms_buf text = MS_BUF_INIT, gz = MS_BUF_INIT;
     void *report = NULL;
     ms_status st = read_whole(doc, k->max, &text, &err);
-    char content[INGEST_DIGEST_HEX], input_key[INGEST_DIGEST_HEX]; /* content: aggregate only */
+    /* content: aggregate reports only */
+    char content[INGEST_DIGEST_HEX], bytes[INGEST_DIGEST_HEX], input_key[INGEST_DIGEST_HEX];
     digests_begin(r);
     digest_update(&r->bytes, text.data, text.len);
-    digests_end(r, ms_report_doc_origin(doc), content, input_key);
+    digests_end(r, ms_report_doc_origin(doc), content, bytes, input_key);
     if (st == MS_OK)
         st = k->parse(text.data, text.len, &report, &err);
     if (st == MS_OK)
@@ -1170,14 +1203,18 @@ static ms_status reader_init(reader *r, ingest_run *run, unsigned index)
     *r = (reader){.run = run, .lane = agg_pipe_lane(run->pipe, index), .index = index};
     r->buf = malloc(INGEST_READ_CHUNK);
     r->bytes.md = EVP_MD_CTX_new();
+    r->stream.md = EVP_MD_CTX_new();
     r->content.md = EVP_MD_CTX_new();
-    return r->buf != NULL && r->bytes.md != NULL && r->content.md != NULL ? MS_OK : MS_ERR_NOMEM;
+    return r->buf != NULL && r->bytes.md != NULL && r->stream.md != NULL && r->content.md != NULL
+               ? MS_OK
+               : MS_ERR_NOMEM;
 }
 
 static void reader_free(reader *r)
 {
     free(r->buf);
     EVP_MD_CTX_free(r->bytes.md);
+    EVP_MD_CTX_free(r->stream.md);
     EVP_MD_CTX_free(r->content.md);
     ms_buf_free(&r->content_buf);
     ms_buf_free(&r->held);
@@ -1185,7 +1222,7 @@ static void reader_free(reader *r)
     ms_store_close(r->peer);
     r->peer = NULL;
     r->buf = NULL;
-    r->bytes.md = r->content.md = NULL;
+    r->bytes.md = r->stream.md = r->content.md = NULL;
 }
 
 ms_status ms_ingest_paths(ms_store *store, const char *const *paths, size_t count,

@@ -55,7 +55,8 @@ typedef struct agg_ticket {
      * metadata and content digest were sent, and the writer must find it
      * stored too. */
     int same_as_stored, stored_before;
-    char digest[INGEST_DIGEST_HEX];    /* of the document read ("" when not made) */
+    char digest[INGEST_DIGEST_HEX];    /* of the content parsed ("" when not made) */
+    char original_digest[INGEST_DIGEST_HEX]; /* of its gzip stream or document, as it came ("": none) */
     char input_key[INGEST_DIGEST_HEX]; /* of its origin and digest: its rejected row */
 } agg_ticket;
 

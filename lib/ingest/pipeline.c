@@ -50,6 +50,7 @@
  * so memory stays within PIPE_BYTES per lane. */
 #include "ingest_internal.h"
 #include "core/task.h"
+#include "store/internal.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -291,6 +292,7 @@ static ms_status writer_commit(agg_pipe *p, const agg_ticket *t)
     ms_status st = p->report_status;
     if (st == MS_OK)
         st = ms_store_agg_digest(p->store, t->digest[0] ? t->digest : NULL, NULL, NULL);
+    store_agg_original_digest(p->store, t->original_digest);
     if (st == MS_OK)
         return ms_store_commit(p->store); /* a failed commit has rolled back */
     ms_store_rollback(p->store);

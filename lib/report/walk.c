@@ -482,6 +482,24 @@ static void unreadable_path(walk_ctx *ctx, const char *path, const char *reason,
         walk_unreadable(ctx, "%s", reason);
 }
 
+static void walk_file(walk_ctx *ctx, const char *path, const struct stat *st, dir_stack *dirs);
+
+/* A directory's entry of the given type (d_type). Readers that share a
+ * walk each walk every path; a regular file that is another reader's is
+ * passed over as its entry says, without a stat: those stats were a
+ * tenth of ingesting a stored corpus again. One that is this reader's is
+ * opened as any file is (and passed over if it is no longer a regular
+ * file); any other entry, or one of unknown type, is looked at. */
+static void walk_dir_entry(walk_ctx *ctx, const char *path, unsigned char type, dir_stack *dirs)
+{
+    if (type != DT_REG || ctx->cb->want == NULL) {
+        walk_path_arg(ctx, path, dirs);
+        return;
+    }
+    if (mine(ctx, path))
+        walk_file(ctx, path, NULL, dirs);
+}
+
 static int not_dot(const struct dirent *e)
 {
     return strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
@@ -517,7 +535,7 @@ static void walk_dir(walk_ctx *ctx, const char *path, const struct stat *st, dir
             if ((child = text_format("%s%s%s", path, sep, names[i]->d_name)) == NULL)
                 ctx->nomem = true;
             else
-                walk_path_arg(ctx, child, dirs);
+                walk_dir_entry(ctx, child, names[i]->d_type, dirs);
         }
         free(child);
         free(names[i]);
@@ -574,24 +592,33 @@ static void walk_path_arg(walk_ctx *ctx, const char *path, dir_stack *dirs)
         walk_dir(ctx, path, &st, dirs);
         return;
     }
-    if (!mine(ctx, path))
-        return;
+    if (mine(ctx, path))
+        walk_file(ctx, path, &st, dirs);
+}
+
+/* A path that is not a directory, this walk's: read when it is a regular
+ * file. st: what stat said of it (NULL: a directory's entry said it is a
+ * regular file). */
+static void walk_file(walk_ctx *ctx, const char *path, const struct stat *st, dir_stack *dirs)
+{
     /* A pipe given by name (a shell's <(...)) is read like standard input;
      * found in a directory, it is passed over (opening it could block). */
-    bool stream_ok = dirs->depth == 0 && (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode));
-    if (!S_ISREG(st.st_mode) && !stream_ok) {
+    bool stream_ok = st != NULL && dirs->depth == 0 && (S_ISFIFO(st->st_mode) || S_ISCHR(st->st_mode));
+    if (st != NULL && !S_ISREG(st->st_mode) && !stream_ok) {
         skip_path(ctx, path, "not a regular file");
         return;
     }
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    /* O_NONBLOCK: a directory's entry may have become a FIFO since */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | (st == NULL ? O_NONBLOCK : 0));
     if (fd < 0) {
         unreadable_path(ctx, path, "cannot open", strerror(errno));
         return;
     }
-    if (fstat(fd, &st) != 0 || (!S_ISREG(st.st_mode) && !stream_ok))
+    struct stat opened;
+    if (fstat(fd, &opened) != 0 || (!S_ISREG(opened.st_mode) && !stream_ok))
         skip_path(ctx, path, "not a regular file");
     else
-        walk_fd(ctx, path, fd, &st);
+        walk_fd(ctx, path, fd, &opened);
     close(fd);
 }
 

@@ -107,11 +107,22 @@ typedef struct store_backend {
     /* Reports per transaction (0 or 1: each report commits on its own;
      * see store_report_begin). */
     unsigned group_reports;
+    /* Look-ups of stored reports (store_agg_stored) that a reading
+     * connection makes in one read transaction (0 or 1: each in its own). */
+    unsigned lookups_per_snapshot;
     /* The rows the last INSERT, UPDATE or DELETE changed (a backend
      * without row_add: rollup_mem.c counts the sources new to the totals
      * with it). */
     int64_t (*changes)(ms_store *store);
 } store_backend;
+
+/* A report's row completed at its end: records, messages, id, content
+ * digest, original digest. */
+#define REPORT_TOTALS_UPDATE \
+    "UPDATE reports SET records = $1, messages = $2, digest = $4, original_digest = $5 WHERE id = $3"
+
+/* Hex SHA-256 and its terminator: reports.original_digest. */
+enum { STORE_ORIGINAL_DIGEST_HEX = 65 };
 
 struct ms_store {
     const store_backend *backend;
@@ -126,9 +137,14 @@ struct ms_store {
     int64_t seq, raw_seq;
     uint64_t messages;   /* its records' counts: each bounded, the sum kept <= INT64_MAX */
     char *digest;        /* its content digest (ms_store_agg_digest), NULL until given */
+    char original_digest[STORE_ORIGINAL_DIGEST_HEX]; /* store_agg_original_digest; "" until given */
     /* the stored report an ms_store_agg_begin found this one to duplicate */
     int64_t duplicate_of;
     char *duplicate_digest; /* that report's digest; NULL when stored without one */
+    /* a reading connection's read transaction shared by look-ups
+     * (store_agg_stored): how many it made, since when */
+    unsigned snapshot_lookups;
+    int64_t snapshot_began_ms;
     /* the transaction grouping reports (store_report_begin) */
     int group_open;
     unsigned group_count;
@@ -223,7 +239,12 @@ ms_status store_pg_open_read(ms_store *store, const char *conninfo);
  * its own. It sees what the writer has made durable (ms_store_sync). */
 ms_status store_open_peer(const ms_store *store, ms_store **out);
 /* The id of the aggregate report stored under meta's identity, 0 when
- * there is none. */
-ms_status store_agg_stored(ms_store *store, const ms_report_agg_meta *meta, int64_t *id);
+ * there is none, and its original's digest ("" when stored without one). */
+ms_status store_agg_stored(ms_store *store, const ms_report_agg_meta *meta, int64_t *id,
+                           char original_digest[STORE_ORIGINAL_DIGEST_HEX]);
+/* The open report's original digest (hex SHA-256 of the gzip stream it
+ * came in, or of its document), stored with it: a later copy of the same
+ * bytes in the same form is known by it (schema.c, version 8). */
+void store_agg_original_digest(ms_store *store, const char *hex);
 
 #endif

@@ -822,12 +822,12 @@ static ms_status pg_commit_report(ms_store *store, int64_t records, uint64_t mes
     snprintf(values[0], sizeof values[0], "%lld", (long long)records);
     snprintf(values[1], sizeof values[1], "%llu", (unsigned long long)messages);
     snprintf(values[2], sizeof values[2], "%lld", (long long)store->report);
-    const char *params[] = {values[0], values[1], values[2], store->digest};
+    const char *params[] = {values[0], values[1], values[2], store->digest,
+                            store->original_digest[0] ? store->original_digest : NULL};
     ms_status st = send_records(store);
     if (st == MS_OK)
-        st = send_statement(store,
-                            "UPDATE reports SET records = $1, messages = $2, digest = $4 WHERE id = $3",
-                            "storing the report's totals", 1, 4, params, NULL, NULL);
+        st = send_statement(store, REPORT_TOTALS_UPDATE, "storing the report's totals", 1, 5, params, NULL,
+                            NULL);
     if (st == MS_OK) /* queued as well (pg_rows_send; a fallback's INSERTs are deferrable) */
         st = rollup_mem_report_done(store);
     if (st == MS_OK)

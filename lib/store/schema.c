@@ -223,6 +223,15 @@ static const char *const migrations[] = {
      * day. The rows already stored stay as they are: a totals row with no
      * day has its days in rollup_sources. */
     ROLLUP_SOURCE_DAYS_V7,
+
+    /* 8: reports.original_digest, the SHA-256 of an aggregate report as it
+     * came: the gzip stream when it came as gzip (the stored original is
+     * that stream), else its document's bytes. A report met again in the
+     * same form is known to be the same bytes by it, without its stored
+     * original being read and inflated (docs/store.md, "Conflicting
+     * duplicates"). NULL for the reports stored before, which are
+     * compared with their original. */
+    "ALTER TABLE reports ADD COLUMN original_digest TEXT;\n",
 };
 
 int store_schema_latest(void)

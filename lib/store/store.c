@@ -221,12 +221,16 @@ ms_status store_open_peer(const ms_store *store, ms_store **out)
     return open_store(store->url, 1, out, NULL);
 }
 
+static ms_status snapshot_end(ms_store *store);
+
 void ms_store_close(ms_store *store)
 {
     if (store == NULL)
         return;
     if (store->in_report)
         ms_store_rollback(store);
+    if (store->backend)
+        snapshot_end(store);
     if (store->backend)
         ms_store_sync(store); /* a failure has been reported by whatever wrote last */
     if (store->backend)
@@ -515,15 +519,71 @@ static ms_status find_duplicate(ms_store *store, const ms_report_agg_meta *m)
     return r < 0 ? store_last_status(store) : MS_OK;
 }
 
-ms_status store_agg_stored(ms_store *store, const ms_report_agg_meta *meta, int64_t *id)
+/* Look-ups share a read transaction (store_backend.lookups_per_snapshot)
+ * for at most this long: what the writer committed meanwhile is not seen
+ * by them (the writer finds those duplicates itself), and the WAL cannot
+ * be started over while it lasts. */
+enum { SNAPSHOT_MS = 100 };
+
+/* Ends the look-ups' read transaction when it is open. */
+static ms_status snapshot_end(ms_store *store)
+{
+    if (store->snapshot_lookups == 0)
+        return MS_OK;
+    store->snapshot_lookups = 0;
+    return store_exec_params(store, "COMMIT", NULL, 0);
+}
+
+/* Opens the look-ups' read transaction, or ends it when it is full or
+ * old and opens the next. */
+static ms_status snapshot_next(ms_store *store)
+{
+    unsigned most = store->backend->lookups_per_snapshot;
+    if (most <= 1)
+        return MS_OK;
+    int64_t now = ms_monotonic_ms();
+    ms_status st = MS_OK;
+    if (store->snapshot_lookups >= most || (store->snapshot_lookups > 0 &&
+                                            now - store->snapshot_began_ms >= SNAPSHOT_MS))
+        st = snapshot_end(store);
+    if (st == MS_OK && store->snapshot_lookups == 0) {
+        st = store_exec_params(store, "BEGIN", NULL, 0);
+        store->snapshot_began_ms = now;
+    }
+    if (st == MS_OK)
+        store->snapshot_lookups++;
+    return st;
+}
+
+ms_status store_agg_stored(ms_store *store, const ms_report_agg_meta *meta, int64_t *id,
+                           char original_digest[STORE_ORIGINAL_DIGEST_HEX])
 {
     sql_param p[] = AGG_IDENTITY_PARAMS(meta);
-    int found = 0;
+    sql_cursor *cur;
     *id = 0;
-    ms_status st = store_query_int(store, "SELECT id FROM reports" AGG_IDENTITY_WHERE, p, 6, id, &found);
-    if (!found)
-        *id = 0;
-    return st;
+    original_digest[0] = '\0';
+    ms_status st = snapshot_next(store);
+    if (st == MS_OK)
+        st = store->backend->query(store, "SELECT id, original_digest FROM reports" AGG_IDENTITY_WHERE, p, 6, 0,
+                                   &cur);
+    if (st != MS_OK)
+        return st;
+    int r = store->backend->next(cur);
+    if (r == 1) {
+        *id = store->backend->int64(cur, 0);
+        const char *hex = store->backend->text(cur, 1);
+        if (hex != NULL && strlen(hex) < STORE_ORIGINAL_DIGEST_HEX)
+            strcpy(original_digest, hex);
+    }
+    store->backend->done(cur);
+    return r < 0 ? store_last_status(store) : MS_OK;
+}
+
+void store_agg_original_digest(ms_store *store, const char *hex)
+{
+    store->original_digest[0] = '\0';
+    if (store->in_report && hex != NULL && strlen(hex) < sizeof store->original_digest)
+        strcpy(store->original_digest, hex);
 }
 
 ms_status ms_store_agg_begin(ms_store *store, const ms_report_agg_meta *m, const ms_report_origin *origin,
@@ -535,6 +595,7 @@ ms_status ms_store_agg_begin(ms_store *store, const ms_report_agg_meta *m, const
     free(store->digest);
     free(store->duplicate_digest);
     store->digest = store->duplicate_digest = NULL;
+    store->original_digest[0] = '\0';
     store->duplicate_of = 0;
     ms_status st = store_report_begin(store);
     if (st != MS_OK)
@@ -736,11 +797,9 @@ ms_status ms_store_commit(ms_store *store)
 
 ms_status store_commit_report(ms_store *store, int64_t records, uint64_t messages)
 {
-    sql_param p[] = {P_INT(records), P_INT(messages), P_INT(store->report), P_TEXT(store->digest)};
-    ms_status st = store_exec_params(store,
-                                     "UPDATE reports SET records = $1, messages = $2, digest = $4"
-                                     " WHERE id = $3",
-                                     p, 4);
+    sql_param p[] = {P_INT(records), P_INT(messages), P_INT(store->report), P_TEXT(store->digest),
+                     P_TEXT(store->original_digest[0] ? store->original_digest : NULL)};
+    ms_status st = store_exec_params(store, REPORT_TOTALS_UPDATE, p, 5);
     if (st == MS_OK && !grouping(store))
         st = rollup_mem_report_done(store);
     if (st == MS_OK && !grouping(store))

@@ -6,10 +6,14 @@
 # A corpus in every wrapper (plain, gzip, zip, messages, an mbox) and one
 # report larger than what is compared in memory (4 MiB) is ingested, then
 # ingested again with two readers: every report a plain duplicate, nothing
-# stored twice, nothing set aside. A report found stored is compared byte for
-# byte with the stored original instead of being parsed: with every stored
+# stored twice, nothing set aside. Each report is stored with the SHA-256 of
+# what came (its gzip stream, or its document). A report found stored is
+# compared by that digest instead of being parsed: with every stored content
 # digest changed in the database, the same corpus is still no conflict,
-# except the large report, which is parsed (its content digest now differs).
+# except the large report, which is parsed (its content digest now differs);
+# with every stored original digest changed, each report is parsed and so a
+# conflict; with none (a store from before), each is compared with its
+# stored original byte for byte, and the corpus is no conflict again.
 # A report of the same identity with other content is a conflicting
 # duplicate; the same report re-encoded or in another wrapper a plain one;
 # with garbage after its metadata, a duplicate too. For PostgreSQL the
@@ -60,6 +64,8 @@ expect_tally first ".reports_new == $want and .failed == 0"
 records=$(tally first records)
 stored=$(sql "SELECT count(*) FROM reports")
 ((stored == want)) || fail "the store holds $stored reports, not $want"
+[[ $(sql "SELECT count(*) FROM reports WHERE original_digest IS NULL") == 0 ]] ||
+    fail "reports stored without their original's digest"
 
 # Again, two readers: all duplicates, nothing stored, nothing set aside.
 ingest again "$WORK/corpus" --jobs 2
@@ -110,6 +116,13 @@ report 1 reingest-gz | gzip -9 >"$WORK/gzone/r.xml.gz"
 report 999 reingest-gz | gzip -9 >"$WORK/gzother/r.xml.gz"
 ingest gzone "$WORK/gzone"
 expect_tally gzone ".reports_new == 1"
+# what came: the gzip stream of one, the document of the other
+for sent in gzone/r.xml.gz one/r.xml; do
+    id=$(basename "$(dirname "$sent")")
+    [[ $id == gzone ]] && id=reingest-gz || id=reingest-1
+    [[ $(sql "SELECT original_digest FROM reports WHERE report_id = '$id'") == $(sha256sum <"$WORK/$sent" | cut -d' ' -f1) ]] ||
+        fail "$sent: the stored original digest is not the SHA-256 of the file"
+done
 ingest gzother "$WORK/gzother"
 ((status == 1)) || fail "a conflicting gzip duplicate exited $status, not 1"
 expect_tally gzother ".duplicates == 1 and .conflicting == 1"
@@ -126,4 +139,18 @@ ingest tampered "$WORK/corpus" --jobs 2
 expect_tally tampered ".duplicates == $want and .conflicting == 1 and .failed == 0"
 [[ $(sql "SELECT count(*) FROM conflicts c JOIN reports r ON r.id = c.report WHERE r.records > 10000") == 1 ]] ||
     fail "the conflict is not the large report's"
+
+# Compared by the original's digest: each one changed, every report differs
+# from its stored one, is parsed, and conflicts with the changed content
+# digest. Then a store from before the digests (none stored): each report is
+# compared with its stored original, and again only the large one conflicts.
+sql "UPDATE reports SET original_digest = repeat('0', 64) WHERE kind = 'aggregate'" >/dev/null 2>&1 ||
+    sql "UPDATE reports SET original_digest = hex(zeroblob(32)) WHERE kind = 'aggregate'" >/dev/null
+ingest changed "$WORK/corpus" --jobs 2
+((status == 1)) || fail "the store with changed original digests: the run exited $status, not 1"
+expect_tally changed ".duplicates == $want and .conflicting == $want and .failed == 0"
+sql "UPDATE reports SET original_digest = NULL" >/dev/null
+ingest before "$WORK/corpus" --jobs 2
+((status == 1)) || fail "the store without original digests: the run exited $status, not 1: $(cat "$WORK/before.err")"
+expect_tally before ".duplicates == $want and .conflicting == 1 and .failed == 0"
 echo "ok - $want reports ingested again as duplicates ($MODE)"
