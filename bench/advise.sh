@@ -78,10 +78,7 @@ if [[ ! -f $DB ]]; then
     t0=$(ms_now)
     # schema version 2: what mailsec makes, taken back before the rollups
     "$BIN" report ingest --db "$DB" /dev/null >/dev/null
-    sqlite3 "$DB" "DROP VIEW IF EXISTS rollup_source_days; DROP TABLE rollup_days; DROP TABLE rollup_counts; DROP TABLE rollup_policies;
-        DROP TABLE rollup_sources; DROP TABLE rollup_source_totals; DROP TABLE IF EXISTS rollup_source_names;
-        DROP TABLE rollup_domain_sources;
-        DELETE FROM schema_version WHERE version >= 3;
+    sqlite3 "$DB" "$(cat tests/lib/schema_v2.sql)
         $(reports_sql); $(records_sql);
         UPDATE reports SET messages = (SELECT SUM(count) FROM agg_records a WHERE a.report = reports.id);"
     t1=$(ms_now)
