@@ -21,14 +21,20 @@
  * only for the content digest the writer compares at END: a conflicting
  * duplicate).
  *
- * Records are packed into the batch (the parser's strings live only
+ * Records are packed into a batch (the parser's strings live only
  * during its callback): the strings and the used entries of a record's
  * arrays go to the batch's arena, the rest to a small packed_record, so a
  * report's records take about the bytes they hold, not three kilobytes
- * each. Memory is bounded: a reader waits while its lane's items in
- * flight hold PIPE_BYTES, or all PIPE_ITEMS record batches are out. The
- * bound is wide enough for many small reports, so a reader goes on while
- * the writer waits for a checkpoint's fsync (10 ms and more). Only the
+ * each. Small reports share a batch: a report's records travel as a range
+ * of the batch (an ITEM_RECORDS item), and the reader fills the batch on
+ * with the next report's; the batch goes back to the lane's pool once the
+ * reader is done with it and the writer with its every range. Memory is
+ * bounded: a reader waits while its lane's items in flight hold
+ * PIPE_BYTES, or all PIPE_ITEMS batches are out. The bound holds a few
+ * hundred small reports, so the readers go on while the writer writes a
+ * group's rollups out and commits it (about a tenth of a second on the
+ * bench's corpus): with a batch a report, 64 of them, the readers
+ * waited then. Only the
  * writer uses the store; a reader that needs it for something else
  * (a TLS or failure report) sends a call (agg_lane_call).
  *
@@ -87,12 +93,15 @@ typedef enum item_kind {
 typedef struct item {
     item_kind kind;
     struct item *next;
-    int pooled;              /* a record batch from the lane's pool, else freed or owned by its sender */
     size_t count;            /* records, or raw bytes in the arena */
     size_t weight;           /* bytes counted in the lane's in_flight while it is queued */
-    packed_record *records;  /* [BATCH_RECORDS] */
+    packed_record *records;  /* a batch's [BATCH_RECORDS] */
     char *arena;             /* record strings and entries, raw bytes, or the metadata's strings */
     size_t used, cap;
+    /* ITEM_RECORDS: the records [first, first + count) of batch */
+    struct item *batch;
+    size_t first;
+    unsigned refs;           /* a batch's: the reader's while it fills it, and its queued ranges' */
     /* ITEM_BEGIN */
     ms_report_agg_meta meta;
     ms_report_origin origin;
@@ -114,7 +123,9 @@ struct agg_lane {
     item *spare;             /* recycled batches */
     size_t allocated;
     size_t in_flight;        /* bytes the queued items hold (their weight) */
-    item *filling;           /* the reader's record batch (the reader's own) */
+    item *filling;           /* the batch the reader fills */
+    item *range;             /* the item its next range will travel in */
+    size_t sent, sent_used;  /* its records and arena bytes sent in ranges so far (the reader's) */
     agg_ticket *done_head, *done_tail; /* finished tickets, in order */
     size_t outstanding;      /* tickets sent and not yet collected */
     int call_done;
@@ -154,7 +165,6 @@ static item *batch_new(void)
 {
     item *it = calloc(1, sizeof *it);
     if (it != NULL) {
-        it->pooled = 1;
         it->cap = BATCH_ARENA;
         it->records = malloc(BATCH_RECORDS * sizeof *it->records);
         it->arena = malloc(BATCH_ARENA);
@@ -222,10 +232,9 @@ static item *take(agg_lane *l)
         pthread_mutex_unlock(lock);
         return NULL;
     }
-    it->kind = ITEM_RECORDS;
     it->next = NULL;
-    it->count = 0;
-    it->used = 0;
+    it->count = it->used = 0;
+    it->refs = 1; /* the reader's */
     return it;
 }
 
@@ -245,6 +254,8 @@ static void send(agg_lane *l, item *it)
     l->tail = it;
     l->queued++;
     l->in_flight += it->weight;
+    if (it->batch != NULL)
+        it->batch->refs++;
     if (it->kind == ITEM_CALL || it->kind == ITEM_ORDER_BEGIN || it->kind == ITEM_ORDER_END ||
         l->queued >= WAKE_ITEMS)
         wake_writer(l);
@@ -392,8 +403,8 @@ static void writer_handle(agg_pipe *p, agg_lane *l, item *it)
     int open = p->in_txn && p->report_status == MS_OK;
     switch (it->kind) {
     case ITEM_RECORDS:
-        for (size_t i = 0; i < it->count && open && p->report_status == MS_OK; i++)
-            note_failure(p, ms_store_agg_record(p->store, unpack(&p->unpacked, &it->records[i])));
+        for (size_t i = it->first; i < it->first + it->count && open && p->report_status == MS_OK; i++)
+            note_failure(p, ms_store_agg_record(p->store, unpack(&p->unpacked, &it->batch->records[i])));
         break;
     case ITEM_RAW:
         if (open)
@@ -410,14 +421,24 @@ static void writer_handle(agg_pipe *p, agg_lane *l, item *it)
     }
 }
 
-/* The item is done with: a batch back to the pool, a ticket to the
+/* A batch one of its holders is done with: back to the pool when it was
+ * the last. Lock held. */
+static void batch_release(agg_lane *l, item *b)
+{
+    if (--b->refs == 0) {
+        b->next = l->spare;
+        l->spare = b;
+    }
+}
+
+/* The item is done with: a range's batch released, a ticket to the
  * finished list, a BEGIN freed, a call answered. Lock held. */
 static void writer_release(agg_lane *l, item *it)
 {
     l->in_flight -= it->weight;
-    if (it->pooled) {
-        it->next = l->spare;
-        l->spare = it;
+    if (it->kind == ITEM_RECORDS) {
+        batch_release(l, it->batch);
+        free(it);
     } else if (it->kind == ITEM_END) {
         agg_ticket *t = it->ticket;
         t->next = NULL;
@@ -553,6 +574,7 @@ static void lane_free(agg_lane *l)
     if (l->gz_ready)
         gz_writer_free(&l->gz);
     item_free(l->filling);
+    free(l->range);
     for (item *it = l->spare, *next; it != NULL; it = next) {
         next = it->next;
         item_free(it);
@@ -658,13 +680,32 @@ int agg_lane_duplicate(agg_lane *l)
     return atomic_load(&l->duplicate) == l->begun;
 }
 
+/* The records of the batch being filled that are not sent yet, to the
+ * writer as a range: its item was made before the first of them was
+ * packed (agg_lane_record), so sending cannot fail. */
 static void flush_records(agg_lane *l)
 {
-    if (l->filling != NULL && l->filling->count > 0) {
-        l->filling->weight = l->filling->used + l->filling->count * sizeof *l->filling->records;
-        send(l, l->filling);
-        l->filling = NULL;
-    }
+    item *b = l->filling;
+    if (b == NULL || b->count == l->sent)
+        return;
+    item *range = l->range;
+    l->range = NULL;
+    *range = (item){.kind = ITEM_RECORDS, .batch = b, .first = l->sent, .count = b->count - l->sent,
+                    .weight = (b->count - l->sent) * sizeof *b->records + (b->used - l->sent_used)};
+    l->sent = b->count;
+    l->sent_used = b->used;
+    send(l, range);
+}
+
+/* The batch is full: its last range sent, the reader's hold on it given up. */
+static void retire_batch(agg_lane *l)
+{
+    flush_records(l);
+    pthread_mutex_lock(&l->pipe->lock);
+    batch_release(l, l->filling);
+    pthread_mutex_unlock(&l->pipe->lock);
+    l->filling = NULL;
+    l->sent = l->sent_used = 0;
 }
 
 /* n entries of size each from the arena, aligned for the entries' (all
@@ -726,16 +767,18 @@ static int copy_record(item *b, const ms_report_agg_record *r)
 ms_status agg_lane_record(agg_lane *l, const ms_report_agg_record *record)
 {
     for (int attempt = 0; attempt < 2; attempt++) {
+        if (l->range == NULL && (l->range = malloc(sizeof *l->range)) == NULL)
+            return MS_ERR_NOMEM;
         if (l->filling == NULL && (l->filling = take(l)) == NULL)
             return MS_ERR_NOMEM;
         size_t used = l->filling->used;
         if (copy_record(l->filling, record)) {
             if (l->filling->count == BATCH_RECORDS)
-                flush_records(l);
+                retire_batch(l);
             return MS_OK;
         }
         l->filling->used = used; /* drop the partial copy, send the rest, retry in a fresh batch */
-        flush_records(l);
+        retire_batch(l);
     }
     return MS_ERR_LIMIT;
 }
@@ -823,8 +866,10 @@ void agg_ticket_free(agg_ticket *t)
 
 void agg_lane_end(agg_lane *l, agg_ticket *t)
 {
-    if (t->failed && l->filling != NULL)
-        l->filling->count = l->filling->used = 0; /* nothing of it is wanted */
+    if (t->failed && l->filling != NULL) { /* nothing more of it is wanted */
+        l->filling->count = l->sent;
+        l->filling->used = l->sent_used;
+    }
     flush_records(l);
     item *it = &box_of(t)->end;
     *it = (item){.kind = ITEM_END, .ticket = t};
