@@ -72,6 +72,7 @@ typedef struct ingest_run {
     const char *const *paths;  /* what the readers walk */
     size_t path_count;
     unsigned readers;
+    atomic_uint_least64_t files_claimed; /* what the walk met that a reader took (is_mine) */
     /* the mbox file being shared (readers > 1) */
     pthread_mutex_t share_lock;
     pthread_cond_t share_changed; /* an mbox offered, a helper gone, a walk ended */
@@ -112,7 +113,7 @@ typedef struct reader {
     int peer_tried;
     ms_buf held;               /* the document's bytes while they may be compared (HOLD_MAX) */
     ms_buf held_gzip;          /* the gzip stream they came in, the same while it fits */
-    unsigned index;            /* reads the files numbered index mod readers */
+    unsigned index;            /* its lane's */
     uint64_t files_met;        /* files the walk met, this reader's or not */
     ms_status walk_status;
     ms_task thread;
@@ -983,13 +984,20 @@ static void on_file(void *arg, const char *path, int64_t size)
     pthread_mutex_unlock(&run->events);
 }
 
-/* Every reader walks all paths; each file (or anything the walk would
- * report about a path) is one reader's, by its number. */
+/* Every reader walks all paths, in the same order; each file (or
+ * anything the walk would report about a path) is the reader's that
+ * claims its number first: the next to be claimed. A reader meets the
+ * number only once all before it are claimed (by itself or another), so
+ * exactly one reader takes each, and a reader busy with a large file
+ * leaves the next ones to the others. Taken in turn instead (the number
+ * modulo the readers), a reader given the larger files read on alone at
+ * the end of the run while the other had long finished. */
 static int is_mine(void *arg, const char *path)
 {
     (void)path;
     reader *r = arg;
-    return r->files_met++ % r->run->readers == r->index;
+    uint64_t number = r->files_met++;
+    return atomic_compare_exchange_strong(&r->run->files_claimed, &number, number + 1);
 }
 
 static ms_report_walk_callbacks walk_callbacks(reader *r)
@@ -1173,6 +1181,7 @@ static ms_status run_begin(ingest_run *run, ms_store *store, const ms_ingest_cal
 {
     *run = (ingest_run){.store = store, .cb = cb, .tally = tally, .readers = readers};
     atomic_init(&run->store_status, MS_OK);
+    atomic_init(&run->files_claimed, 0);
     pthread_mutex_init(&run->events, NULL);
     pthread_mutex_init(&run->share_lock, NULL);
     pthread_cond_init(&run->share_changed, NULL);
