@@ -107,9 +107,6 @@ typedef struct store_backend {
     /* Reports per transaction (0 or 1: each report commits on its own;
      * see store_report_begin). */
     unsigned group_reports;
-    /* Look-ups of stored reports (store_agg_stored) that a reading
-     * connection makes in one read transaction (0 or 1: each in its own). */
-    unsigned lookups_per_snapshot;
     /* The rows the last INSERT, UPDATE or DELETE changed (a backend
      * without row_add: rollup_mem.c counts the sources new to the totals
      * with it). */
@@ -141,10 +138,6 @@ struct ms_store {
     /* the stored report an ms_store_agg_begin found this one to duplicate */
     int64_t duplicate_of;
     char *duplicate_digest; /* that report's digest; NULL when stored without one */
-    /* a reading connection's read transaction shared by look-ups
-     * (store_agg_stored): how many it made, since when */
-    unsigned snapshot_lookups;
-    int64_t snapshot_began_ms;
     /* the transaction grouping reports (store_report_begin) */
     int group_open;
     unsigned group_count;

@@ -386,9 +386,6 @@ static const store_backend sqlite_backend = {
      * lock; at 512 this bound ended them first in a large store, where each
      * commit costs more (docs/store.md). */
     .group_reports = 4096,
-    /* Each read transaction takes file locks and reads the WAL's index: a
-     * twentieth of ingesting a stored corpus again, one a look-up. */
-    .lookups_per_snapshot = 256,
     .changes = sq_changes,
 };
 

@@ -221,16 +221,12 @@ ms_status store_open_peer(const ms_store *store, ms_store **out)
     return open_store(store->url, 1, out, NULL);
 }
 
-static ms_status snapshot_end(ms_store *store);
-
 void ms_store_close(ms_store *store)
 {
     if (store == NULL)
         return;
     if (store->in_report)
         ms_store_rollback(store);
-    if (store->backend)
-        snapshot_end(store);
     if (store->backend)
         ms_store_sync(store); /* a failure has been reported by whatever wrote last */
     if (store->backend)
@@ -519,42 +515,6 @@ static ms_status find_duplicate(ms_store *store, const ms_report_agg_meta *m)
     return r < 0 ? store_last_status(store) : MS_OK;
 }
 
-/* Look-ups share a read transaction (store_backend.lookups_per_snapshot)
- * for at most this long: what the writer committed meanwhile is not seen
- * by them (the writer finds those duplicates itself), and the WAL cannot
- * be started over while it lasts. */
-enum { SNAPSHOT_MS = 100 };
-
-/* Ends the look-ups' read transaction when it is open. */
-static ms_status snapshot_end(ms_store *store)
-{
-    if (store->snapshot_lookups == 0)
-        return MS_OK;
-    store->snapshot_lookups = 0;
-    return store_exec_params(store, "COMMIT", NULL, 0);
-}
-
-/* Opens the look-ups' read transaction, or ends it when it is full or
- * old and opens the next. */
-static ms_status snapshot_next(ms_store *store)
-{
-    unsigned most = store->backend->lookups_per_snapshot;
-    if (most <= 1)
-        return MS_OK;
-    int64_t now = ms_monotonic_ms();
-    ms_status st = MS_OK;
-    if (store->snapshot_lookups >= most || (store->snapshot_lookups > 0 &&
-                                            now - store->snapshot_began_ms >= SNAPSHOT_MS))
-        st = snapshot_end(store);
-    if (st == MS_OK && store->snapshot_lookups == 0) {
-        st = store_exec_params(store, "BEGIN", NULL, 0);
-        store->snapshot_began_ms = now;
-    }
-    if (st == MS_OK)
-        store->snapshot_lookups++;
-    return st;
-}
-
 ms_status store_agg_stored(ms_store *store, const ms_report_agg_meta *meta, int64_t *id,
                            char original_digest[STORE_ORIGINAL_DIGEST_HEX])
 {
@@ -562,10 +522,8 @@ ms_status store_agg_stored(ms_store *store, const ms_report_agg_meta *meta, int6
     sql_cursor *cur;
     *id = 0;
     original_digest[0] = '\0';
-    ms_status st = snapshot_next(store);
-    if (st == MS_OK)
-        st = store->backend->query(store, "SELECT id, original_digest FROM reports" AGG_IDENTITY_WHERE, p, 6, 0,
-                                   &cur);
+    ms_status st = store->backend->query(store, "SELECT id, original_digest FROM reports" AGG_IDENTITY_WHERE, p,
+                                         6, 0, &cur);
     if (st != MS_OK)
         return st;
     int r = store->backend->next(cur);
