@@ -346,6 +346,17 @@ const char *ms_report_doc_message_key(const ms_report_doc *doc);
  * other document. A non-zero return from keep fails the read. */
 typedef int (*ms_report_gzip_fn)(void *arg, const void *gz, size_t len);
 int ms_report_doc_tap_gzip(ms_report_doc *doc, ms_report_gzip_fn keep, void *arg);
+/* The rest of a tapped gzip stream: the bytes after those keep was given,
+ * up to the end of the input, handed to look (in pieces) when there are
+ * at most max of them, without being decompressed or consumed: the
+ * document reads on as before, and keep still gets them as they are
+ * decompressed. 1 when look had them all; 0 when they are more than max,
+ * the document is not a tapped gzip stream, or look returned non-zero.
+ * The bytes may run past the stream's last member (keep never gets
+ * those). For a caller who can tell from the whole stream that the
+ * document need not be read: a small file is read whole at once, so its
+ * rest is at hand. */
+int ms_report_doc_gzip_ahead(ms_report_doc *doc, size_t max, ms_report_gzip_fn look, void *arg);
 
 typedef struct ms_report_walk_callbacks {
     void *arg;

@@ -63,6 +63,7 @@
     X(EVP_ENCODE_CTX_free) \
     X(EVP_ENCODE_CTX_new) \
     X(EVP_EncodeBlock) \
+    X(EVP_MD_CTX_copy_ex) \
     X(EVP_MD_CTX_free) \
     X(EVP_MD_CTX_new) \
     X(EVP_PKEY_Q_keygen) \
@@ -184,6 +185,7 @@ extern void *ms_crypto_slots[ms_crypto_count];
 #define EVP_ENCODE_CTX_free MS_LAZY(ms_crypto, EVP_ENCODE_CTX_free)
 #define EVP_ENCODE_CTX_new MS_LAZY(ms_crypto, EVP_ENCODE_CTX_new)
 #define EVP_EncodeBlock MS_LAZY(ms_crypto, EVP_EncodeBlock)
+#define EVP_MD_CTX_copy_ex MS_LAZY(ms_crypto, EVP_MD_CTX_copy_ex)
 #define EVP_MD_CTX_free MS_LAZY(ms_crypto, EVP_MD_CTX_free)
 #define EVP_MD_CTX_new MS_LAZY(ms_crypto, EVP_MD_CTX_new)
 #define EVP_PKEY_Q_keygen MS_LAZY(ms_crypto, EVP_PKEY_Q_keygen)

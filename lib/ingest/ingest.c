@@ -61,6 +61,9 @@ enum { INGEST_READERS_MAX = 4 };
  * its identity instead of being parsed (per reader); a larger one is
  * parsed to its end, as a new report is. */
 enum { HOLD_MAX = 4 << 20 };
+/* The most of a gzip stream's rest read ahead for its digest
+ * (same_gzip_ahead): a small file's, read whole at once (WALK_CHUNK). */
+enum { GZIP_AHEAD_MAX = 64 << 10 };
 
 typedef struct ingest_run {
     ms_store *store;
@@ -73,6 +76,7 @@ typedef struct ingest_run {
     size_t path_count;
     unsigned readers;
     atomic_uint_least64_t files_claimed; /* what the walk met that a reader took (is_mine) */
+    atomic_int wrote;          /* the store was written to: look-ups no longer share reads */
     /* the mbox file being shared (readers > 1) */
     pthread_mutex_t share_lock;
     pthread_cond_t share_changed; /* an mbox offered, a helper gone, a walk ended */
@@ -107,6 +111,7 @@ typedef struct reader {
     char *buf;                 /* INGEST_READ_CHUNK bytes */
     digest bytes;              /* of the document's bytes as read: its rejected row's key */
     digest stream;             /* of the gzip stream it came in, when it came as gzip */
+    digest ahead;              /* stream's, and the rest of the stream read ahead */
     digest content;            /* of the aggregate report's parsed content */
     ms_buf content_buf;        /* content's next bytes, digested a block at a time */
     ms_store *peer;            /* the store on a connection of this reader's: look-ups */
@@ -325,6 +330,8 @@ static void count_records(ingest_run *run, int64_t records)
  * back from the tally (a report not stored after all). */
 static void conclude(ingest_run *run, const ms_ingest_event *ev, uint64_t records_back)
 {
+    if (ev->outcome != MS_INGEST_DUPLICATE) /* stored, set aside or a conflict recorded */
+        atomic_store(&run->wrote, 1);
     pthread_mutex_lock(&run->events);
     run->tally->records -= records_back;
     switch (ev->outcome) {
@@ -456,7 +463,10 @@ static int stored_already(agg_ingest *a, const ms_report_agg_meta *meta)
     int64_t id = 0;
     if (!a->holding || r->peer == NULL)
         return 0;
-    if (store_agg_stored(r->peer, meta, &id, a->stored_original_digest) != MS_OK) {
+    /* While nothing is written (a corpus ingested again), the look-ups
+     * share read transactions (store_agg_stored). */
+    int share = !atomic_load(&r->run->wrote);
+    if (store_agg_stored(r->peer, meta, share, &id, a->stored_original_digest) != MS_OK) {
         ms_store_close(r->peer);
         r->peer = NULL;
         return 0;
@@ -560,6 +570,34 @@ static int same_bytes_as_stored(agg_ingest *a, unsigned char *out, size_t out_si
         return strcmp(read, a->stored_original_digest) == 0;
     }
     return (a->holding_gzip && same_gzip_as_stored(a)) || same_as_stored(a, out, out_size);
+}
+
+/* The rest of a gzip stream read ahead (ms_report_doc_gzip_ahead), to a
+ * digest. */
+static int digest_ahead(void *arg, const void *gz, size_t len)
+{
+    digest_update(arg, gz, len);
+    return 0;
+}
+
+/* A document that came as gzip, found stored with its stream's digest:
+ * when the rest of the stream is at hand (a small file is read whole at
+ * once), the digest is made there, without inflating it, and the same
+ * digest ends the comparison (else the document is read on, and compared
+ * at its end). Inflating the rest was a tenth of ingesting a stored
+ * corpus again. */
+static int same_gzip_ahead(agg_ingest *a, ms_report_doc *doc)
+{
+    reader *r = a->reader;
+    if (!a->gzip || a->stored_original_digest[0] == '\0' || !r->stream.ok ||
+        EVP_MD_CTX_copy_ex(r->ahead.md, r->stream.md) != 1)
+        return 0;
+    r->ahead.ok = 1;
+    char whole[INGEST_DIGEST_HEX];
+    if (ms_report_doc_gzip_ahead(doc, GZIP_AHEAD_MAX, digest_ahead, &r->ahead) != 1)
+        return 0;
+    digest_hex(&r->ahead, whole);
+    return strcmp(whole, a->stored_original_digest) == 0;
 }
 
 /* The document differs from the stored report of its identity, or is too
@@ -720,12 +758,17 @@ static ms_status agg_read(agg_ingest *a, ms_report_doc *doc, ms_report_agg_parse
             return ms_report_agg_parser_finish(*parser, &a->ticket->error);
         if (a->holding && !hold(a, buf, (size_t)n))
             a->holding = 0; /* too large to compare: parsed as a new one is */
-        int was_open = a->begun;
+        int was_open = a->begun, was_stored = a->stored_id != 0;
         ms_status st = ms_report_agg_parser_feed(*parser, buf, (size_t)n, &a->ticket->error);
         if (st != MS_OK)
             return st;
-        if (a->stored_id != 0 && !a->resumed)
-            continue; /* found stored: the parse stopped at the metadata */
+        if (a->stored_id != 0 && !a->resumed) { /* found stored: the parse stopped at the metadata */
+            if (!was_stored && same_gzip_ahead(a, doc)) {
+                a->ticket->same_as_stored = 1;
+                return MS_OK;
+            }
+            continue;
+        }
         if (a->begun && !a->duplicate && agg_lane_duplicate(a->reader->lane))
             a->duplicate = 1; /* already stored: nothing more to keep */
         if (a->duplicate)
@@ -1182,6 +1225,7 @@ static ms_status run_begin(ingest_run *run, ms_store *store, const ms_ingest_cal
     *run = (ingest_run){.store = store, .cb = cb, .tally = tally, .readers = readers};
     atomic_init(&run->store_status, MS_OK);
     atomic_init(&run->files_claimed, 0);
+    atomic_init(&run->wrote, 0);
     pthread_mutex_init(&run->events, NULL);
     pthread_mutex_init(&run->share_lock, NULL);
     pthread_cond_init(&run->share_changed, NULL);
@@ -1213,8 +1257,10 @@ static ms_status reader_init(reader *r, ingest_run *run, unsigned index)
     r->buf = malloc(INGEST_READ_CHUNK);
     r->bytes.md = EVP_MD_CTX_new();
     r->stream.md = EVP_MD_CTX_new();
+    r->ahead.md = EVP_MD_CTX_new();
     r->content.md = EVP_MD_CTX_new();
-    return r->buf != NULL && r->bytes.md != NULL && r->stream.md != NULL && r->content.md != NULL
+    return r->buf != NULL && r->bytes.md != NULL && r->stream.md != NULL && r->ahead.md != NULL &&
+                   r->content.md != NULL
                ? MS_OK
                : MS_ERR_NOMEM;
 }
@@ -1224,6 +1270,7 @@ static void reader_free(reader *r)
     free(r->buf);
     EVP_MD_CTX_free(r->bytes.md);
     EVP_MD_CTX_free(r->stream.md);
+    EVP_MD_CTX_free(r->ahead.md);
     EVP_MD_CTX_free(r->content.md);
     ms_buf_free(&r->content_buf);
     ms_buf_free(&r->held);
@@ -1231,7 +1278,7 @@ static void reader_free(reader *r)
     ms_store_close(r->peer);
     r->peer = NULL;
     r->buf = NULL;
-    r->bytes.md = r->stream.md = r->content.md = NULL;
+    r->bytes.md = r->stream.md = r->ahead.md = r->content.md = NULL;
 }
 
 ms_status ms_ingest_paths(ms_store *store, const char *const *paths, size_t count,

@@ -218,6 +218,24 @@ int walk_inflate_tap(walk_src *src, ms_report_gzip_fn keep, void *arg)
     return 1;
 }
 
+int walk_inflate_ahead(walk_src *src, size_t max, ms_report_gzip_fn look, void *arg)
+{
+    if (src->ops != &inflate_ops)
+        return 0;
+    inflate_src *s = (inflate_src *)src;
+    walk_src *in = s->inner;
+    if (s->tap == NULL || s->z.avail_in > max)
+        return 0;
+    /* the inner source's bytes not read yet, peeked (kept for its reads):
+     * one more than fits, to know whether its end comes first */
+    size_t room = max - s->z.avail_in;
+    if (walk_src_peek(in, in->peek_pos + room + 1) < 0 || !in->eof || in->peek_len - in->peek_pos > room)
+        return 0;
+    if (look(arg, s->z.next_in, s->z.avail_in) != 0)
+        return 0;
+    return look(arg, in->peek + in->peek_pos, in->peek_len - in->peek_pos) == 0;
+}
+
 const char *walk_inflate_name(walk_src *src)
 {
     inflate_src *s = (inflate_src *)src;

@@ -316,6 +316,11 @@ int ms_report_doc_tap_gzip(ms_report_doc *doc, ms_report_gzip_fn keep, void *arg
     return walk_inflate_tap(doc->src, keep, arg);
 }
 
+int ms_report_doc_gzip_ahead(ms_report_doc *doc, size_t max, ms_report_gzip_fn look, void *arg)
+{
+    return doc->failed ? 0 : walk_inflate_ahead(doc->src, max, look, arg);
+}
+
 void walk_deliver(walk_ctx *ctx, walk_src *src, ms_report_kind kind)
 {
     ms_report_doc doc = {

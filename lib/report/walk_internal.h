@@ -79,6 +79,8 @@ const char *walk_inflate_name(walk_src *src);
 /* ms_report_doc_tap_gzip for a source: 0 when src is not an inflater or
  * the bytes it consumed so far are no longer at hand. */
 int walk_inflate_tap(walk_src *src, ms_report_gzip_fn keep, void *arg);
+/* ms_report_doc_gzip_ahead for a source made by walk_src_inflate. */
+int walk_inflate_ahead(walk_src *src, size_t max, ms_report_gzip_fn look, void *arg);
 
 /* ---- Content sniffing (sniff.c) --------------------------------------- */
 

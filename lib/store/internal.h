@@ -107,6 +107,8 @@ typedef struct store_backend {
     /* Reports per transaction (0 or 1: each report commits on its own;
      * see store_report_begin). */
     unsigned group_reports;
+    /* Look-ups gain from sharing a read transaction (store_agg_stored). */
+    int shares_reads;
     /* The rows the last INSERT, UPDATE or DELETE changed (a backend
      * without row_add: rollup_mem.c counts the sources new to the totals
      * with it). */
@@ -138,6 +140,10 @@ struct ms_store {
     /* the stored report an ms_store_agg_begin found this one to duplicate */
     int64_t duplicate_of;
     char *duplicate_digest; /* that report's digest; NULL when stored without one */
+    /* the read transaction look-ups share (store_agg_stored): how many
+     * made it, since when */
+    unsigned snapshot_lookups;
+    int64_t snapshot_began_ms;
     /* the transaction grouping reports (store_report_begin) */
     int group_open;
     unsigned group_count;
@@ -232,8 +238,11 @@ ms_status store_pg_open_read(ms_store *store, const char *conninfo);
  * its own. It sees what the writer has made durable (ms_store_sync). */
 ms_status store_open_peer(const ms_store *store, ms_store **out);
 /* The id of the aggregate report stored under meta's identity, 0 when
- * there is none, and its original's digest ("" when stored without one). */
-ms_status store_agg_stored(ms_store *store, const ms_report_agg_meta *meta, int64_t *id,
+ * there is none, and its original's digest ("" when stored without one).
+ * share: the look-ups may share a read transaction (store_backend
+ * .shares_reads), for as long as nothing is being written to the store:
+ * one held open meanwhile would keep a SQLite log from starting over. */
+ms_status store_agg_stored(ms_store *store, const ms_report_agg_meta *meta, int share, int64_t *id,
                            char original_digest[STORE_ORIGINAL_DIGEST_HEX]);
 /* The open report's original digest (hex SHA-256 of the gzip stream it
  * came in, or of its document), stored with it: a later copy of the same

@@ -221,12 +221,16 @@ ms_status store_open_peer(const ms_store *store, ms_store **out)
     return open_store(store->url, 1, out, NULL);
 }
 
+static ms_status snapshot_end(ms_store *store);
+
 void ms_store_close(ms_store *store)
 {
     if (store == NULL)
         return;
     if (store->in_report)
         ms_store_rollback(store);
+    if (store->backend)
+        snapshot_end(store);
     if (store->backend)
         ms_store_sync(store); /* a failure has been reported by whatever wrote last */
     if (store->backend)
@@ -515,15 +519,48 @@ static ms_status find_duplicate(ms_store *store, const ms_report_agg_meta *m)
     return r < 0 ? store_last_status(store) : MS_OK;
 }
 
-ms_status store_agg_stored(ms_store *store, const ms_report_agg_meta *meta, int64_t *id,
+/* Look-ups sharing a read transaction (store_agg_stored): at most this
+ * many, for at most this long (what is committed meanwhile is not seen). */
+enum { SNAPSHOT_LOOKUPS = 256, SNAPSHOT_MS = 100 };
+
+/* Ends the look-ups' shared read transaction, if one is open. */
+static ms_status snapshot_end(ms_store *store)
+{
+    if (store->snapshot_lookups == 0)
+        return MS_OK;
+    store->snapshot_lookups = 0;
+    return store_exec_params(store, "COMMIT", NULL, 0);
+}
+
+/* The look-ups' shared read transaction: opened, or ended when it is full
+ * or old and the next one opened. */
+static ms_status snapshot_next(ms_store *store)
+{
+    int64_t now = ms_monotonic_ms();
+    ms_status st = MS_OK;
+    if (store->snapshot_lookups >= SNAPSHOT_LOOKUPS ||
+        (store->snapshot_lookups > 0 && now - store->snapshot_began_ms >= SNAPSHOT_MS))
+        st = snapshot_end(store);
+    if (st == MS_OK && store->snapshot_lookups == 0) {
+        st = store_exec_params(store, "BEGIN", NULL, 0);
+        store->snapshot_began_ms = now;
+    }
+    if (st == MS_OK)
+        store->snapshot_lookups++;
+    return st;
+}
+
+ms_status store_agg_stored(ms_store *store, const ms_report_agg_meta *meta, int share, int64_t *id,
                            char original_digest[STORE_ORIGINAL_DIGEST_HEX])
 {
     sql_param p[] = AGG_IDENTITY_PARAMS(meta);
     sql_cursor *cur;
     *id = 0;
     original_digest[0] = '\0';
-    ms_status st = store->backend->query(store, "SELECT id, original_digest FROM reports" AGG_IDENTITY_WHERE, p,
-                                         6, 0, &cur);
+    ms_status st = share && store->backend->shares_reads ? snapshot_next(store) : snapshot_end(store);
+    if (st == MS_OK)
+        st = store->backend->query(store, "SELECT id, original_digest FROM reports" AGG_IDENTITY_WHERE, p, 6, 0,
+                                   &cur);
     if (st != MS_OK)
         return st;
     int r = store->backend->next(cur);

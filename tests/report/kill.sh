@@ -22,10 +22,13 @@ source tests/lib/store.sh
 source tests/lib/testlib.sh
 KILLS=${KILLS:-6}
 # Large enough that a whole run takes several times the quarter of a second
-# after which SQLite commits a group of reports: at 1,200 (a run of 0.7 s
-# once ingest got faster) all six kills of a round, in the first half of a
-# run, fell before the first commit one try in eight.
-REPORTS=${REPORTS:-2400}
+# after which SQLite commits a group of reports (and the commit's time): at
+# 1,200 (a run of 0.7 s once ingest got faster) all six kills of a round,
+# in the first half of a run, fell before the first commit one try in
+# eight; at 2,400, once ingest got faster again (0.95 s), about one in
+# ten. At 4,800 (about 1.9 s) the first commit comes at a fifth of a run,
+# and all six kills fall before it about once in a thousand rounds.
+REPORTS=${REPORTS:-4800}
 
 # The corpus: files of every kind, and an mbox of 40 more reports.
 files_line=$(/usr/bin/python3 bench/report/gen_corpus.py files "$WORK/corpus" --reports "$REPORTS" --records 40 --seed 7) ||

@@ -35,6 +35,10 @@ typedef struct doc_seen {
     int tapped;   /* ms_report_doc_tap_gzip took the document */
     unsigned char *gz; /* what it handed over */
     size_t gz_len;
+    int ahead;    /* what ms_report_doc_gzip_ahead returned, once tapped */
+    size_t gz_before_ahead; /* gz_len then */
+    unsigned char *rest; /* what it handed over */
+    size_t rest_len;
 } doc_seen;
 
 typedef struct walk_seen {
@@ -47,6 +51,7 @@ typedef struct walk_seen {
     int stop_after; /* stop the walk after this many documents (0: never) */
     int dont_read;  /* hand documents back unread */
     int tap;        /* ask for each document's compressed form */
+    size_t ahead_max; /* and then its rest, read ahead (ms_report_doc_gzip_ahead), up to this */
 } walk_seen;
 
 static char *dup_or_null(const char *s)
@@ -60,6 +65,15 @@ static int keep_gz(void *arg, const void *gz, size_t len)
     assert_true(d->gz_len + len <= KEEP_MAX);
     memcpy(d->gz + d->gz_len, gz, len);
     d->gz_len += len;
+    return 0;
+}
+
+static int keep_rest(void *arg, const void *gz, size_t len)
+{
+    doc_seen *d = arg;
+    assert_true(d->rest_len + len <= KEEP_MAX);
+    memcpy(d->rest + d->rest_len, gz, len);
+    d->rest_len += len;
     return 0;
 }
 
@@ -78,6 +92,12 @@ static int on_document(void *arg, ms_report_doc *doc)
         d->gz = malloc(KEEP_MAX);
         assert_non_null(d->gz);
         d->tapped = ms_report_doc_tap_gzip(doc, keep_gz, d);
+        if (w->ahead_max > 0) {
+            d->gz_before_ahead = d->gz_len;
+            d->rest = malloc(KEEP_MAX);
+            assert_non_null(d->rest);
+            d->ahead = ms_report_doc_gzip_ahead(doc, w->ahead_max, keep_rest, d);
+        }
     }
     if (!w->dont_read) {
         char buf[8192];
@@ -125,6 +145,7 @@ static void seen_free(walk_seen *w)
         free(d->error);
         free(d->bytes);
         free(d->gz);
+        free(d->rest);
     }
     for (size_t i = 0; i < w->nskips; i++) {
         free(w->skip_path[i]);
@@ -297,6 +318,49 @@ static void test_gzip_tap(void **state)
     free(file);
     free(path);
     seen_free(&w);
+}
+
+/* The rest of a tapped gzip stream, read ahead: with what the tap had, the
+ * whole input (past the last member too); the document still reads whole
+ * and the tap still gets the stream. None when it is longer than asked,
+ * or the document is not a tapped gzip stream. */
+static void test_gzip_ahead(void **state)
+{
+    (void)state;
+    char *path = fixture("report.xml.gz");
+    size_t len;
+    unsigned char *file = read_file(path, &len);
+    unsigned char *padded = malloc(len + 16);
+    memcpy(padded, file, len);
+    memcpy(padded + len, "trailing bytes\n", 16);
+    walk_seen w = {.tap = 1, .ahead_max = 64 << 10};
+    walk_fixture(&w, "report.xml.gz");
+    assert_int_equal(ms_report_walk_buffer("padded.gz", padded, len + 16, callbacks(&w)), MS_OK);
+    const unsigned char *inputs[] = {file, padded};
+    size_t lens[] = {len, len + 16};
+    for (size_t i = 0; i < 2; i++) {
+        doc_seen *d = &w.docs[i];
+        assert_true(d->ahead);
+        assert_int_equal(d->gz_before_ahead + d->rest_len, lens[i]);
+        assert_memory_equal(d->gz, inputs[i], d->gz_before_ahead);
+        assert_memory_equal(d->rest, inputs[i] + d->gz_before_ahead, d->rest_len);
+        assert_doc_is(d, MS_REPORT_AGGREGATE, "aggregate.xml");
+        assert_int_equal(d->gz_len, len);
+        assert_memory_equal(d->gz, file, len);
+    }
+    walk_seen small = {.tap = 1, .ahead_max = 8}; /* the trailing bytes alone are more */
+    assert_int_equal(ms_report_walk_buffer("padded.gz", padded, len + 16, callbacks(&small)), MS_OK);
+    walk_fixture(&small, "two.zip");
+    walk_fixture(&small, "inline.eml");
+    assert_int_equal(small.ndocs, 4);
+    for (size_t i = 0; i < small.ndocs; i++)
+        assert_false(small.docs[i].ahead);
+    assert_doc_is(&small.docs[0], MS_REPORT_AGGREGATE, "aggregate.xml");
+    free(padded);
+    free(file);
+    free(path);
+    seen_free(&w);
+    seen_free(&small);
 }
 
 static void test_zip_two_reports(void **state)
@@ -893,6 +957,7 @@ int main(void)
         cmocka_unit_test(test_plain_xml),
         cmocka_unit_test(test_gzip_xml),
         cmocka_unit_test(test_gzip_tap),
+        cmocka_unit_test(test_gzip_ahead),
         cmocka_unit_test(test_zip_two_reports),
         cmocka_unit_test(test_tlsrpt_json_and_gzip),
         cmocka_unit_test(test_message_base64_gzip),
