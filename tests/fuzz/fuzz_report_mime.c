@@ -11,7 +11,10 @@
  *  - message keys are non-empty;
  *  - the gzip tap (ms_report_doc_tap_gzip), asked for on every document,
  *    hands over a stream that starts with the gzip magic, in non-empty
- *    pieces, and only for documents it took.
+ *    pieces, and only for documents it took;
+ *  - the rest of the stream read ahead (ms_report_doc_gzip_ahead) is no
+ *    more than asked, only for documents the tap took, and the document
+ *    still reads as before.
  * Everything is freed, so LeakSanitizer sees any leak. */
 #include "mailsec/report.h"
 
@@ -40,6 +43,15 @@ static int on_gzip(void *arg, const void *gz, size_t len)
     return 0;
 }
 
+enum { AHEAD_MAX = 4096 };
+
+static int on_ahead(void *arg, const void *gz, size_t len)
+{
+    (void)gz;
+    *(size_t *)arg += len;
+    return 0;
+}
+
 static int on_document(void *arg, ms_report_doc *doc)
 {
     (void)arg;
@@ -52,6 +64,9 @@ static int on_document(void *arg, ms_report_doc *doc)
     CHECK(key == NULL || *key != '\0');
     tapped t = {0};
     int is_gzip = ms_report_doc_tap_gzip(doc, on_gzip, &t);
+    size_t ahead = 0;
+    int whole_ahead = ms_report_doc_gzip_ahead(doc, AHEAD_MAX, on_ahead, &ahead);
+    CHECK(ahead <= AHEAD_MAX && (is_gzip || !whole_ahead));
     static char buf[65536];
     int64_t total = 0;
     ssize_t n;

@@ -26,6 +26,12 @@
 /* Bytes of one document kept for comparison (bombs are counted, not kept). */
 #define KEEP_MAX (1 << 20)
 
+/* Bytes a callback handed over, kept. */
+typedef struct kept {
+    unsigned char *data; /* KEEP_MAX bytes */
+    size_t len;
+} kept;
+
 typedef struct doc_seen {
     ms_report_kind kind;
     char *file, *path, *key, *error;
@@ -33,12 +39,10 @@ typedef struct doc_seen {
     size_t len;   /* bytes kept */
     size_t total; /* bytes read */
     int tapped;   /* ms_report_doc_tap_gzip took the document */
-    unsigned char *gz; /* what it handed over */
-    size_t gz_len;
+    kept gz;      /* what it handed over */
     int ahead;    /* what ms_report_doc_gzip_ahead returned, once tapped */
-    size_t gz_before_ahead; /* gz_len then */
-    unsigned char *rest; /* what it handed over */
-    size_t rest_len;
+    size_t gz_before_ahead; /* gz.len then */
+    kept rest;    /* what it handed over */
 } doc_seen;
 
 typedef struct walk_seen {
@@ -59,21 +63,12 @@ static char *dup_or_null(const char *s)
     return s ? strdup(s) : NULL;
 }
 
-static int keep_gz(void *arg, const void *gz, size_t len)
+static int keep(void *arg, const void *bytes, size_t len)
 {
-    doc_seen *d = arg;
-    assert_true(d->gz_len + len <= KEEP_MAX);
-    memcpy(d->gz + d->gz_len, gz, len);
-    d->gz_len += len;
-    return 0;
-}
-
-static int keep_rest(void *arg, const void *gz, size_t len)
-{
-    doc_seen *d = arg;
-    assert_true(d->rest_len + len <= KEEP_MAX);
-    memcpy(d->rest + d->rest_len, gz, len);
-    d->rest_len += len;
+    kept *k = arg;
+    assert_true(k->len + len <= KEEP_MAX);
+    memcpy(k->data + k->len, bytes, len);
+    k->len += len;
     return 0;
 }
 
@@ -89,14 +84,14 @@ static int on_document(void *arg, ms_report_doc *doc)
     d->bytes = malloc(KEEP_MAX);
     assert_non_null(d->bytes);
     if (w->tap) {
-        d->gz = malloc(KEEP_MAX);
-        assert_non_null(d->gz);
-        d->tapped = ms_report_doc_tap_gzip(doc, keep_gz, d);
+        d->gz.data = malloc(KEEP_MAX);
+        assert_non_null(d->gz.data);
+        d->tapped = ms_report_doc_tap_gzip(doc, keep, &d->gz);
         if (w->ahead_max > 0) {
-            d->gz_before_ahead = d->gz_len;
-            d->rest = malloc(KEEP_MAX);
-            assert_non_null(d->rest);
-            d->ahead = ms_report_doc_gzip_ahead(doc, w->ahead_max, keep_rest, d);
+            d->gz_before_ahead = d->gz.len;
+            d->rest.data = malloc(KEEP_MAX);
+            assert_non_null(d->rest.data);
+            d->ahead = ms_report_doc_gzip_ahead(doc, w->ahead_max, keep, &d->rest);
         }
     }
     if (!w->dont_read) {
@@ -144,8 +139,8 @@ static void seen_free(walk_seen *w)
         free(d->key);
         free(d->error);
         free(d->bytes);
-        free(d->gz);
-        free(d->rest);
+        free(d->gz.data);
+        free(d->rest.data);
     }
     for (size_t i = 0; i < w->nskips; i++) {
         free(w->skip_path[i]);
@@ -291,8 +286,8 @@ static void test_gzip_tap(void **state)
     unsigned char *file = read_file(path, &len);
     assert_true(w.docs[0].tapped);
     assert_doc_is(&w.docs[0], MS_REPORT_AGGREGATE, "aggregate.xml");
-    assert_int_equal(w.docs[0].gz_len, len);
-    assert_memory_equal(w.docs[0].gz, file, len);
+    assert_int_equal(w.docs[0].gz.len, len);
+    assert_memory_equal(w.docs[0].gz.data, file, len);
 
     /* trailing bytes after the member are not part of it */
     unsigned char *padded = malloc(len + 16);
@@ -301,8 +296,8 @@ static void test_gzip_tap(void **state)
     assert_int_equal(ms_report_walk_buffer("padded.gz", padded, len + 16, callbacks(&w)), MS_OK);
     assert_true(w.docs[1].tapped);
     assert_doc_is(&w.docs[1], MS_REPORT_AGGREGATE, "aggregate.xml");
-    assert_int_equal(w.docs[1].gz_len, len);
-    assert_memory_equal(w.docs[1].gz, file, len);
+    assert_int_equal(w.docs[1].gz.len, len);
+    assert_memory_equal(w.docs[1].gz.data, file, len);
 
     walk_fixture(&w, "two.zip");           /* deflate inside zip: no gzip stream */
     walk_fixture(&w, "inline.eml");        /* not compressed at all */
@@ -313,7 +308,7 @@ static void test_gzip_tap(void **state)
     assert_false(w.docs[4].tapped);
     assert_true(w.docs[5].tapped);
     assert_doc_is(&w.docs[5], MS_REPORT_AGGREGATE, "aggregate.xml");
-    assert_true(w.docs[5].gz_len > 18 && w.docs[5].gz[0] == 0x1f && w.docs[5].gz[1] == 0x8b);
+    assert_true(w.docs[5].gz.len > 18 && w.docs[5].gz.data[0] == 0x1f && w.docs[5].gz.data[1] == 0x8b);
     free(padded);
     free(file);
     free(path);
@@ -341,12 +336,12 @@ static void test_gzip_ahead(void **state)
     for (size_t i = 0; i < 2; i++) {
         doc_seen *d = &w.docs[i];
         assert_true(d->ahead);
-        assert_int_equal(d->gz_before_ahead + d->rest_len, lens[i]);
-        assert_memory_equal(d->gz, inputs[i], d->gz_before_ahead);
-        assert_memory_equal(d->rest, inputs[i] + d->gz_before_ahead, d->rest_len);
+        assert_int_equal(d->gz_before_ahead + d->rest.len, lens[i]);
+        assert_memory_equal(d->gz.data, inputs[i], d->gz_before_ahead);
+        assert_memory_equal(d->rest.data, inputs[i] + d->gz_before_ahead, d->rest.len);
         assert_doc_is(d, MS_REPORT_AGGREGATE, "aggregate.xml");
-        assert_int_equal(d->gz_len, len);
-        assert_memory_equal(d->gz, file, len);
+        assert_int_equal(d->gz.len, len);
+        assert_memory_equal(d->gz.data, file, len);
     }
     walk_seen small = {.tap = 1, .ahead_max = 8}; /* the trailing bytes alone are more */
     assert_int_equal(ms_report_walk_buffer("padded.gz", padded, len + 16, callbacks(&small)), MS_OK);
