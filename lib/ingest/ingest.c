@@ -390,7 +390,7 @@ typedef struct agg_ingest {
     int holding;      /* the document's bytes so far are in reader->held */
     int holding_gzip; /* and their gzip stream in reader->held_gzip */
     int64_t stored_id; /* the reader found its identity stored (this id): compared, not parsed */
-    char stored_original_digest[STORE_ORIGINAL_DIGEST_HEX]; /* that report's document digest ("": none) */
+    char stored_original_digest[STORE_ORIGINAL_DIGEST_HEX]; /* that report's original digest ("": none) */
     int resumed;      /* it differs from the stored one: parsed after all, from its start */
     /* A callback refused the report (the parser knows only that): why, in
      * words made without memory, so that they survive its running out. */

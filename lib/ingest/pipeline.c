@@ -66,7 +66,7 @@
 
 enum {
     PIPE_BYTES = 4 << 20,      /* bytes of records and originals in flight per lane */
-    PIPE_ITEMS = 64,           /* record batches per lane (most of an arena is never touched) */
+    PIPE_ITEMS = 64,           /* record batches per lane (small reports share one) */
     BATCH_RECORDS = 256,
     WAKE_ITEMS = 8,            /* items queued before an idle writer is woken: two small reports */
     BATCH_ARENA = 2 << 20,     /* the largest record that bounded fields allow fits; also the
